@@ -1,0 +1,24 @@
+/** A CloudWatch Logs Insights query that pulls the evidence for an alert. */
+export function logsInsightsQuery(entityValue: string, extraTerms: readonly string[] = []): string {
+  const quote = (s: string) => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+  const filters = [entityValue, ...extraTerms].filter((t) => t.length > 0).map((t) => `@message like ${quote(t)}`);
+  return [
+    'fields @timestamp, @log, @logStream, @message',
+    ...(filters.length > 0 ? [`| filter ${filters.join(' and ')}`] : []),
+    '| sort @timestamp desc',
+    '| limit 200',
+  ].join('\n');
+}
+
+/**
+ * Console deep link that opens Logs Insights with the query, log groups and time range preset.
+ * The console encodes its state in the fragment with `*` escapes and `$` instead of `%`.
+ */
+export function logsInsightsUrl(region: string, logGroups: readonly string[], query: string, startMs: number, endMs: number): string {
+  const esc = (s: string) => encodeURIComponent(s).replace(/[!'()*~]/g, (c) => `*${c.charCodeAt(0).toString(16)}`).replace(/%/g, '*');
+  const sources = logGroups.map((g) => `~'${esc(g)}`).join('');
+  const detail = `~(end~'${new Date(endMs).toISOString()}~start~'${new Date(startMs).toISOString()}~timeType~'ABSOLUTE~tz~'UTC~editorString~'${esc(query)}~source~(${sources}))`;
+  const fragment = `logsV2:logs-insights?queryDetail=${detail}`;
+  const encoded = encodeURIComponent(fragment).replace(/%/g, '$');
+  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#${encoded.replace('logsV2$3Alogs-insights', 'logsV2:logs-insights')}`;
+}

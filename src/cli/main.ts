@@ -1,0 +1,135 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { Command, Option } from 'commander';
+import { PassThroughSink } from '../engine/ports';
+import { MemoryStateStore } from '../engine/memory-store';
+import { formatRuleError } from '../rules/rule-pack';
+import { runAllRuleTests } from '../rules/rule-tests';
+import type { Alert } from '../schema/alert';
+import { UnreadableInputError } from './input-files';
+import { loadPack } from './load-pack';
+import { replay } from './replay';
+import { totalInputBytes } from './replay-input';
+import { formatAlertLine, formatSummary } from './summary';
+import { openStateStore, openCorrelationSink } from './local-adapters';
+import { runDemo } from './demo';
+
+const DEFAULT_RULES = 'rules';
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`detect: ${message}\n`);
+  process.exit(code);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('detect').description('Sentinel detection engine: replay logs, test and validate rules').showHelpAfterError();
+
+  program
+    .command('validate')
+    .description('validate rule files: schema, references and regex safety (no execution)')
+    .argument('[paths...]', 'rule files or folders', [DEFAULT_RULES])
+    .action((paths: string[]) => {
+      const { pack, errors } = loadPack(paths);
+      if (errors.length > 0) {
+        for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
+        fail(`${errors.length} error(s) in rule files`, 1);
+      }
+      process.stderr.write(`ok: ${pack.rules.length} rules, ${pack.correlations.length} correlation rules, ${pack.sources.length} sources\n`);
+    });
+
+  program
+    .command('test')
+    .description("run every rule's inline test cases")
+    .argument('[paths...]', 'rule files or folders', [DEFAULT_RULES])
+    .action(async (paths: string[]) => {
+      const { pack, errors } = loadPack(paths);
+      if (errors.length > 0) {
+        for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
+        fail(`${errors.length} error(s) in rule files`, 1);
+      }
+      const results = await runAllRuleTests(pack);
+      const failed = results.filter((r) => !r.passed);
+      for (const r of failed) process.stderr.write(`FAIL ${r.ruleId} — ${r.test}: ${r.detail}\n`);
+      process.stderr.write(`${results.length - failed.length} passed, ${failed.length} failed\n`);
+      if (failed.length > 0) process.exit(1);
+    });
+
+  program
+    .command('replay')
+    .description('run the detection pipeline over CloudWatch Logs payloads, Lambda events or plain log lines')
+    .argument('<inputs...>', 'files or folders of JSONL input')
+    .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
+    .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
+    .option('-o, --out <file>', 'write alert JSONL here instead of stdout')
+    .addOption(new Option('--state <kind>', 'state store').choices(['memory', 'dynalite']).default('memory'))
+    .option('--no-correlate', 'publish detections without running the correlation state machine')
+    .option('-q, --quiet', 'no per-alert lines on stderr')
+    .action(async (inputs: string[], opts: { rules: string; logGroup?: string; out?: string; state: string; correlate: boolean; quiet?: boolean }) => {
+      const { pack, errors } = loadPack([opts.rules], { checkRegexes: false });
+      if (errors.length > 0) {
+        for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
+        fail(`${errors.length} error(s) in rule files`, 1);
+      }
+      let totalBytes = 0;
+      try {
+        totalBytes = totalInputBytes(inputs);
+      } catch (err) {
+        fail(err instanceof Error ? err.message : String(err));
+      }
+      const state = await openStateStore(opts.state === 'dynalite' ? 'dynalite' : 'memory');
+      const sink = opts.correlate ? await openCorrelationSink(pack, state.dynamo) : new PassThroughSink();
+      const out = opts.out ? openOut(opts.out) : process.stdout;
+      const alerts: Alert[] = [];
+      const bar = process.stderr.isTTY && totalBytes > 1_000_000 ? new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} bytes | {eta}s', stream: process.stderr }) : undefined;
+      bar?.start(totalBytes, 0);
+      const started = performance.now();
+      try {
+        const stats = await replay(inputs, {
+          pack,
+          store: state.store,
+          sink,
+          logGroup: opts.logGroup,
+          onBytes: bar ? (n) => bar.increment(n) : undefined,
+          onAlert: (alert) => {
+            alerts.push(alert);
+            out.write(`${JSON.stringify(alert)}\n`);
+          },
+        });
+        bar?.stop();
+        if (!opts.quiet) for (const a of alerts) process.stderr.write(`${formatAlertLine(a)}\n`);
+        process.stderr.write(`${formatSummary(stats, alerts, (performance.now() - started) / 1000)}\n`);
+      } catch (err) {
+        bar?.stop();
+        if (err instanceof UnreadableInputError) fail(err.message);
+        throw err;
+      } finally {
+        if (out !== process.stdout) out.end();
+        await state.close();
+      }
+    });
+
+  program
+    .command('demo')
+    .description('generate realistic sample logs (benign + attack timelines) and replay them through the whole pipeline')
+    .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
+    .option('--dir <dir>', 'where to write the generated logs and alerts', '.demo-out')
+    .addOption(new Option('--state <kind>', 'state store').choices(['memory', 'dynalite']).default('memory'))
+    .action(async (opts: { rules: string; dir: string; state: string }) => {
+      await runDemo(opts.rules, opts.dir, opts.state === 'dynalite' ? 'dynalite' : 'memory');
+    });
+
+  return program;
+}
+
+function openOut(file: string) {
+  mkdirSync(dirname(file), { recursive: true });
+  return createWriteStream(file);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}
+
+// Silence unused import warnings for adapters used only in some commands.
+void MemoryStateStore;

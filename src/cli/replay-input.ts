@@ -1,0 +1,84 @@
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { decodeLambdaEvent, type SubscriptionPayload, validatePayload } from '../decode/cloudwatch';
+import type { Skip } from '../decode/skips';
+import { listInputFiles, UnreadableInputError } from './input-files';
+
+export { UnreadableInputError };
+
+export type ReplayItem = { kind: 'payload'; payload: SubscriptionPayload } | { kind: 'skip'; skip: Skip };
+
+export interface ReplayInputOptions {
+  /** Treat lines that are not payloads as raw log lines of this log group. */
+  logGroup?: string;
+  /** Raw lines are grouped into payloads of this many events. */
+  linesPerPayload?: number;
+  onBytes?: (bytes: number) => void;
+}
+
+/**
+ * Reads replay input: JSONL of decoded subscription payloads, raw Lambda events
+ * (`{"awslogs":{"data":…}}`), or plain log lines when a log group is given.
+ */
+export async function* readReplayInput(paths: readonly string[], options: ReplayInputOptions = {}): AsyncGenerator<ReplayItem> {
+  const files = listInputFiles(paths);
+  const linesPerPayload = options.linesPerPayload ?? 500;
+  for (const file of files) {
+    let rawLines: SubscriptionPayload['logEvents'] = [];
+    const flush = function* (): Generator<ReplayItem> {
+      if (rawLines.length === 0 || !options.logGroup) return;
+      yield { kind: 'payload', payload: { messageType: 'DATA_MESSAGE', logGroup: options.logGroup, logStream: file, logEvents: rawLines } };
+      rawLines = [];
+    };
+    const stream = createReadStream(file, { encoding: 'utf8' });
+    const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+    let lineNo = 0;
+    try {
+      for await (const line of lines) {
+        lineNo++;
+        options.onBytes?.(Buffer.byteLength(line) + 1);
+        if (line.trim() === '') continue;
+        const where = `${file}:${lineNo}`;
+        const item = classifyLine(line, where);
+        if (item) {
+          yield* flush();
+          yield item;
+        } else if (options.logGroup) {
+          rawLines.push({ id: `${file}:${lineNo}`, timestamp: Date.now(), message: line });
+          if (rawLines.length >= linesPerPayload) yield* flush();
+        } else {
+          yield { kind: 'skip', skip: { reason: 'unreadable_line', where, detail: 'not a CloudWatch Logs payload or Lambda event (pass --log-group to replay plain log lines)', events: 1 } };
+        }
+      }
+    } catch (err) {
+      throw new UnreadableInputError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    yield* flush();
+  }
+}
+
+/** A payload or Lambda event line becomes an item; anything else returns undefined. */
+function classifyLine(line: string, where: string): ReplayItem | undefined {
+  const trimmed = line.trimStart();
+  if (!trimmed.startsWith('{')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if ('awslogs' in value) {
+    const r = decodeLambdaEvent(value, where);
+    return r.ok ? { kind: 'payload', payload: r.payload } : { kind: 'skip', skip: r.skip };
+  }
+  if ('logEvents' in value || 'messageType' in value) {
+    const r = validatePayload(value, where);
+    return r.ok ? { kind: 'payload', payload: r.payload } : { kind: 'skip', skip: r.skip };
+  }
+  return undefined;
+}
+
+export function totalInputBytes(paths: readonly string[]): number {
+  return listInputFiles(paths).reduce((sum, f) => sum + statSync(f).size, 0);
+}

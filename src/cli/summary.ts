@@ -1,0 +1,23 @@
+import type { Alert } from '../schema/alert';
+import type { ReplayStats } from './replay';
+
+/** The human summary printed on stderr after a replay. */
+export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seconds: number): string {
+  const byTier = new Map<string, number>();
+  for (const a of alerts) byTier.set(a.tier, (byTier.get(a.tier) ?? 0) + 1);
+  const incidents = alerts.filter((a) => a.kind === 'incident');
+  const skipped = [...stats.skips.counts].map(([r, n]) => `${r}=${n}`).join(', ');
+  const lines = [
+    `replayed ${stats.payloads} payload(s), ${stats.eventsIn} event(s) in ${seconds.toFixed(2)}s`,
+    `  processed ${stats.eventsProcessed}, skipped ${stats.skips.events}${skipped ? ` (${skipped})` : ''}, matched a rule ${stats.matchedEvents}`,
+    `  alerts ${alerts.length}: respond ${byTier.get('respond') ?? 0}, notify ${byTier.get('notify') ?? 0}, review ${byTier.get('review') ?? 0}; incidents ${incidents.length}`,
+  ];
+  for (const s of stats.skips.samples.slice(0, 5)) lines.push(`  skipped ${s.reason} at ${s.where}: ${s.detail.split('\n')[0]}`);
+  return lines.join('\n');
+}
+
+/** One line per alert for people reading the demo. */
+export function formatAlertLine(a: Alert): string {
+  const kind = a.kind === 'incident' ? `INCIDENT ${a.category ?? ''} risk ${a.riskScore} members ${a.members?.length ?? 0}` : 'detection';
+  return `[${a.tier.padEnd(7)}] ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}`;
+}

@@ -1,0 +1,84 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { z } from 'zod';
+import type { Skip } from './skips';
+
+/** The Lambda event CloudWatch Logs sends to a subscribed function. */
+export const SubscriptionEvent = z.strictObject({
+  awslogs: z.strictObject({ data: z.string() }),
+});
+
+export const LogEvent = z.object({
+  id: z.string().min(1),
+  timestamp: z.number().int().nonnegative(),
+  message: z.string(),
+});
+export type LogEvent = z.infer<typeof LogEvent>;
+
+/** The decoded subscription payload (contract of CloudWatch Logs). */
+export const SubscriptionPayload = z.object({
+  owner: z.string().optional(),
+  logGroup: z.string().min(1),
+  logStream: z.string().min(1),
+  subscriptionFilters: z.array(z.string()).optional(),
+  messageType: z.enum(['DATA_MESSAGE', 'CONTROL_MESSAGE']),
+  logEvents: z.array(LogEvent),
+});
+export type SubscriptionPayload = z.infer<typeof SubscriptionPayload>;
+
+export type DecodeResult = { ok: true; payload: SubscriptionPayload } | { ok: false; skip: Skip };
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Guards against gzip bombs; real payloads are at most a few MB decompressed. */
+const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
+function fail(reason: Skip['reason'], where: string, detail: string): DecodeResult {
+  return { ok: false, skip: { reason, where, detail, events: 0 } };
+}
+
+/** Decodes `awslogs.data` (base64 of gzip of JSON) and validates the payload shape. */
+export function decodeAwslogsData(data: string, where = 'payload'): DecodeResult {
+  const compact = data.replace(/\s+/g, '');
+  if (compact.length === 0 || compact.length % 4 !== 0 || !BASE64_RE.test(compact)) {
+    return fail('not_base64', where, 'awslogs.data is not valid base64');
+  }
+  let json: string;
+  try {
+    json = gunzipSync(Buffer.from(compact, 'base64'), { maxOutputLength: MAX_DECOMPRESSED_BYTES }).toString('utf8');
+  } catch (err) {
+    return fail('not_gzip', where, `awslogs.data is not gzip: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return parsePayloadJson(json, where);
+}
+
+export function parsePayloadJson(json: string, where: string): DecodeResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    return fail('not_json', where, `payload is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return validatePayload(value, where);
+}
+
+export function validatePayload(value: unknown, where: string): DecodeResult {
+  const parsed = SubscriptionPayload.safeParse(value);
+  if (!parsed.success) {
+    return fail('bad_shape', where, `payload does not have the CloudWatch Logs shape: ${z.prettifyError(parsed.error)}`);
+  }
+  return { ok: true, payload: parsed.data };
+}
+
+/** Decodes a Lambda invocation event; anything not of the subscription shape is a bad_shape skip. */
+export function decodeLambdaEvent(event: unknown, where = 'lambda event'): DecodeResult {
+  const parsed = SubscriptionEvent.safeParse(event);
+  if (!parsed.success) {
+    return fail('bad_shape', where, `event is not {"awslogs":{"data":...}}: ${z.prettifyError(parsed.error)}`);
+  }
+  return decodeAwslogsData(parsed.data.awslogs.data, where);
+}
+
+/** Encodes a payload the way CloudWatch Logs does (used by the demo generator and tests). */
+export function encodePayload(payload: SubscriptionPayload): { awslogs: { data: string } } {
+  return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(payload))).toString('base64') } };
+}
+

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import type { SubscriptionPayload } from '../decode/cloudwatch';
+import { SkipLedger } from '../decode/skips';
+import type { Normalizer } from '../parse/normalize';
+import type { Alert } from '../schema/alert';
+import type { NormalizedEvent } from '../schema/event';
+import type { Detector } from './detector';
+
+export interface PayloadResult {
+  alerts: Alert[];
+  eventsIn: number;
+  eventsProcessed: number;
+  matchedEvents: number;
+  skips: SkipLedger;
+}
+
+/**
+ * Batch id: a digest of the log group, stream and every event id. CloudWatch event ids are
+ * unique, so a redelivered payload has the same id and its counter writes become no-ops.
+ */
+export function batchIdOf(payload: Pick<SubscriptionPayload, 'logGroup' | 'logStream' | 'logEvents'>): string {
+  const h = createHash('sha256').update(payload.logGroup).update('\n').update(payload.logStream);
+  for (const e of payload.logEvents) h.update('\n').update(e.id);
+  return h.digest('base64url').slice(0, 22);
+}
+
+/** Normalizes a payload's events; malformed ones are counted in the ledger and skipped. */
+export function normalizePayload(payload: SubscriptionPayload, normalizer: Normalizer, skips: SkipLedger): NormalizedEvent[] {
+  const events: NormalizedEvent[] = [];
+  for (const logEvent of payload.logEvents) {
+    const result = normalizer.normalize(logEvent.message, {
+      logGroup: payload.logGroup,
+      logStream: payload.logStream,
+      id: logEvent.id,
+      timestamp: logEvent.timestamp,
+    });
+    if (result.ok) events.push(result.event);
+    else skips.add(result.skip);
+  }
+  return events;
+}
+
+/** Decode → normalize → evaluate for one CloudWatch Logs payload. CONTROL_MESSAGE payloads carry no events. */
+export async function processPayload(payload: SubscriptionPayload, normalizer: Normalizer, detector: Detector): Promise<PayloadResult> {
+  const skips = new SkipLedger();
+  if (payload.messageType === 'CONTROL_MESSAGE') {
+    return { alerts: [], eventsIn: 0, eventsProcessed: 0, matchedEvents: 0, skips };
+  }
+  const events = normalizePayload(payload, normalizer, skips);
+  const { alerts, matchedEvents } = await detector.evaluate(batchIdOf(payload), events);
+  return { alerts, eventsIn: payload.logEvents.length, eventsProcessed: events.length, matchedEvents, skips };
+}

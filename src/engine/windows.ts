@@ -1,0 +1,24 @@
+/**
+ * Window semantics. A window of length W is tracked in buckets of width b = W / BUCKETS_PER_WINDOW.
+ * The window of an event at time t holds the events of the BUCKETS_PER_WINDOW buckets ending with
+ * t's bucket: [bucketStart(t) - (W - b), t]. It therefore spans between W - b and W of history —
+ * never more than W, so a rule never fires on events further apart than its window, and at most
+ * one bucket (10%) less. Counting per bucket is what lets a batch write one item per key and bucket.
+ */
+export const BUCKETS_PER_WINDOW = 10;
+
+export function bucketWidth(windowMs: number): number {
+  return Math.max(1000, Math.ceil(windowMs / BUCKETS_PER_WINDOW));
+}
+
+export function bucketOf(t: number, width: number): number {
+  return Math.floor(t / width);
+}
+
+/** First bucket inside the window of an event in `bucket`. */
+export function windowFirstBucket(bucket: number, windowMs: number, width: number): number {
+  return bucket - Math.max(1, Math.round(windowMs / width)) + 1;
+}
+
+/** State outlives its window by a day so late (retried) batches still find it; TTL cleans up after. */
+export const LATE_ARRIVAL_GRACE_MS = 24 * 3_600_000;

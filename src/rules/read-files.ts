@@ -1,0 +1,35 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { RawRuleFile, RuleFileError } from './rule-pack';
+
+/** Lists every .yml/.yaml file under the given files or folders, sorted for stable output. */
+export function listRuleFiles(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const entry of readdirSync(p).sort()) walk(join(p, entry));
+    } else if (/\.ya?ml$/.test(p)) {
+      out.push(p);
+    }
+  };
+  for (const p of paths) walk(p);
+  return out;
+}
+
+/** Reads and YAML-parses rule files; syntax errors are reported with line and column. */
+export function readRuleFiles(paths: readonly string[], cwd = process.cwd()): { files: RawRuleFile[]; errors: RuleFileError[] } {
+  const files: RawRuleFile[] = [];
+  const errors: RuleFileError[] = [];
+  for (const path of listRuleFiles(paths)) {
+    const file = relative(cwd, path) || path;
+    const doc = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) errors.push({ file, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+      continue;
+    }
+    files.push({ file, doc: doc.toJS() });
+  }
+  return { files, errors };
+}

@@ -1,0 +1,44 @@
+import { checkSync } from 'recheck';
+import { compileSelection } from './selection';
+import type { RulePack, RuleFileError } from './rule-pack';
+
+/**
+ * Rejects regexes that can backtrack catastrophically (ReDoS): a log line is attacker-controlled
+ * input, so one bad pattern could stall a detector. Uses recheck (automaton analysis + fuzzing).
+ * Only used at validate/test/synth time; the Lambda never loads it.
+ */
+export function checkRegexSafety(source: string): { safe: boolean; detail: string } {
+  const result = checkSync(source, '', { timeout: 5000 });
+  if (result.status === 'safe') return { safe: true, detail: 'safe' };
+  if (result.status === 'vulnerable') {
+    const attack = result.attack?.pattern ?? '';
+    return { safe: false, detail: `${result.complexity.summary} backtracking (attack: ${attack.slice(0, 80)})` };
+  }
+  return { safe: false, detail: `could not prove the regex safe (${result.error.kind})` };
+}
+
+export function checkPackRegexes(pack: RulePack): RuleFileError[] {
+  const errors: RuleFileError[] = [];
+  for (const rule of pack.rules) {
+    const file = pack.files.get(rule.id) ?? rule.id;
+    const selections: [unknown, (string | number)[]][] = [[rule.match, ['match']]];
+    rule.sequence?.steps.forEach((s, i) => {
+      selections.push([s.match, ['sequence', 'steps', i, 'match']]);
+    });
+    for (const [selection, base] of selections) {
+      for (const re of compileSelection(selection, base).regexes) {
+        const verdict = checkRegexSafety(re.source);
+        if (!verdict.safe) errors.push({ file, ruleId: rule.id, path: re.path.join('.'), message: `unsafe regex /${re.source}/: ${verdict.detail}` });
+      }
+    }
+  }
+  for (const source of pack.sources) {
+    source.source.customParsers.forEach((p, i) => {
+      const verdict = checkRegexSafety(p.pattern);
+      if (!verdict.safe) {
+        errors.push({ file: pack.files.get(`source:${source.source.name}`) ?? source.source.name, path: `source.customParsers[${i}].pattern`, message: `unsafe regex: ${verdict.detail}` });
+      }
+    });
+  }
+  return errors;
+}

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { CorrelationRule, DetectionRule, SourceDefinition } from '../schema/rule';
+
+/** A rule file as read from disk (or embedded in the Lambda bundle), before validation. */
+export interface RawRuleFile {
+  file: string;
+  doc: unknown;
+}
+
+export interface RuleFileError {
+  file: string;
+  ruleId?: string;
+  path: string;
+  message: string;
+}
+
+export function formatRuleError(e: RuleFileError): string {
+  const rule = e.ruleId ? ` rule ${e.ruleId}:` : '';
+  const path = e.path ? ` ${e.path}:` : '';
+  return `${e.file}:${rule}${path} ${e.message}`;
+}
+
+export interface RulePack {
+  rules: DetectionRule[];
+  correlations: CorrelationRule[];
+  sources: SourceDefinition[];
+  /** Which file each rule id came from, for error messages and tests. */
+  files: Map<string, string>;
+}
+
+export class RulePackError extends Error {
+  constructor(readonly errors: RuleFileError[]) {
+    super(`${errors.length} rule error(s):\n${errors.map(formatRuleError).join('\n')}`);
+    this.name = 'RulePackError';
+  }
+}
+
+function baseName(file: string): string {
+  const name = file.split(/[\\/]/).pop() ?? file;
+  return name.replace(/\.ya?ml$/, '');
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+}
+
+function zodErrors(file: string, ruleId: string | undefined, error: z.ZodError): RuleFileError[] {
+  return error.issues.map((issue) => ({ file, ruleId, path: formatPath(issue.path), message: issue.message }));
+}
+
+/** Validates every file and returns the pack plus every error found (never stops at the first). */
+export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; errors: RuleFileError[] } {
+  const pack: RulePack = { rules: [], correlations: [], sources: [], files: new Map() };
+  const errors: RuleFileError[] = [];
+  const seenIds = new Map<string, string>();
+
+  for (const { file, doc } of files) {
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+      errors.push({ file, path: '', message: 'expected a YAML map (a rule, a correlation rule or a source)' });
+      continue;
+    }
+    const rawId = 'id' in doc && typeof doc.id === 'string' ? doc.id : undefined;
+    if ('source' in doc) {
+      const parsed = SourceDefinition.safeParse(doc);
+      if (parsed.success) {
+        pack.sources.push(parsed.data);
+        pack.files.set(`source:${parsed.data.source.name}`, file);
+      }
+      else errors.push(...zodErrors(file, undefined, parsed.error));
+      continue;
+    }
+    if (rawId !== undefined) {
+      if (rawId !== baseName(file)) {
+        errors.push({ file, ruleId: rawId, path: 'id', message: `id must equal the file name '${baseName(file)}'` });
+      }
+      const previous = seenIds.get(rawId);
+      if (previous) {
+        errors.push({ file, ruleId: rawId, path: 'id', message: `duplicate rule id, also defined in ${previous}` });
+        continue;
+      }
+      seenIds.set(rawId, file);
+    }
+    if ('correlation' in doc) {
+      const parsed = CorrelationRule.safeParse(doc);
+      if (parsed.success) {
+        pack.correlations.push(parsed.data);
+        pack.files.set(parsed.data.id, file);
+      } else errors.push(...zodErrors(file, rawId, parsed.error));
+    } else {
+      const parsed = DetectionRule.safeParse(doc);
+      if (parsed.success) {
+        pack.rules.push(parsed.data);
+        pack.files.set(parsed.data.id, file);
+      } else errors.push(...zodErrors(file, rawId, parsed.error));
+    }
+  }
+  errors.push(...checkCorrelationMembers(pack));
+  return { pack, errors };
+}
+
+/** Correlation members must name existing rules or tags that some rule carries. */
+function checkCorrelationMembers(pack: RulePack): RuleFileError[] {
+  const ids = new Set(pack.rules.map((r) => r.id));
+  const tags = new Set(pack.rules.flatMap((r) => r.tags));
+  const errors: RuleFileError[] = [];
+  for (const c of pack.correlations) {
+    const file = pack.files.get(c.id) ?? c.id;
+    const check = (ref: string, path: string) => {
+      const ok = ref.startsWith('tag:') ? tags.has(ref.slice(4)) : ids.has(ref);
+      if (!ok) errors.push({ file, ruleId: c.id, path, message: `'${ref}' names no rule id or tag in the pack` });
+    };
+    c.correlation.members.forEach((m, i) => check(m, `correlation.members[${i}]`));
+    c.correlation.require?.forEach((group, i) =>
+      group.forEach((m, j) => {
+        check(m, `correlation.require[${i}][${j}]`);
+        if (!c.correlation.members.includes(m)) {
+          errors.push({ file, ruleId: c.id, path: `correlation.require[${i}][${j}]`, message: `'${m}' is not listed in members` });
+        }
+      }),
+    );
+  }
+  return errors;
+}
+
+/** Builds the pack or throws one error listing every problem. */
+export function loadRulePackOrThrow(files: readonly RawRuleFile[]): RulePack {
+  const { pack, errors } = buildRulePack(files);
+  if (errors.length > 0) throw new RulePackError(errors);
+  return pack;
+}

@@ -1,0 +1,125 @@
+import type { MemberRecord } from '../alerts/build';
+import { evaluateCorrelations } from '../correlation/correlate';
+import { Detector } from '../engine/detector';
+import { MemoryStateStore } from '../engine/memory-store';
+import { addCalendarFields, Normalizer } from '../parse/normalize';
+import { parseTimestamp } from '../parse/timestamp';
+import { flattenInto } from '../parse/flatten';
+import type { FieldValue, NormalizedEvent } from '../schema/event';
+import type { CorrelationRule, DetectionRule } from '../schema/rule';
+import { parseDuration } from '../schema/duration';
+import type { RulePack } from './rule-pack';
+
+export interface RuleTestResult {
+  ruleId: string;
+  test: string;
+  passed: boolean;
+  detail: string;
+}
+
+type DetectionTest = DetectionRule['tests'][number];
+
+/** Expands a rule test's events (repeat/every/vary, `at` offsets) into normalized events. */
+export function expandTestEvents(test: DetectionTest, normalizer: Normalizer): NormalizedEvent[] {
+  const start = Date.parse(test.start);
+  const out: NormalizedEvent[] = [];
+  let clock = start;
+  let seq = 0;
+  const finish = (raw: Record<string, unknown>) => {
+    const event: Record<string, FieldValue> = {};
+    const { at, ...rest } = raw;
+    flattenInto(event, rest);
+    const offset = typeof at === 'string' ? parseDuration(at) : undefined;
+    const explicit = parseTimestamp(event['@timestamp']);
+    const ts = offset !== undefined ? start + offset : (explicit ?? clock);
+    clock = ts + 1000;
+    seq++;
+    event['@timestamp'] = ts;
+    addCalendarFields(event, ts);
+    event['cloudwatch.log_group'] ??= test.logGroup;
+    event['cloudwatch.log_stream'] ??= 'test';
+    event['cloudwatch.event_id'] ??= `test-${seq}`;
+    event.message ??= JSON.stringify(rest);
+    event['event.original'] ??= String(event.message);
+    out.push(event);
+  };
+  for (const item of test.events ?? []) {
+    if (item.kind === 'repeat') {
+      const first = clock;
+      for (let i = 0; i < item.repeat; i++) {
+        const e: Record<string, unknown> = { ...item.event };
+        for (const [field, values] of Object.entries(item.vary)) e[field] = values[i % values.length];
+        clock = first + i * item.every;
+        finish(e);
+      }
+    } else {
+      finish(item.fields);
+    }
+  }
+  (test.lines ?? []).forEach((line, i) => {
+    const result = normalizer.normalize(line, { logGroup: test.logGroup, logStream: 'test', id: `line-${i}`, timestamp: clock + i * 1000 });
+    if (result.ok) out.push(result.event);
+  });
+  return out;
+}
+
+export async function runDetectionRuleTests(rule: DetectionRule, pack: Pick<RulePack, 'sources'>): Promise<RuleTestResult[]> {
+  const normalizer = new Normalizer(pack.sources);
+  const results: RuleTestResult[] = [];
+  for (const test of rule.tests) {
+    const detector = new Detector({ rules: [{ ...rule, disabled: false }] }, new MemoryStateStore());
+    const events = expandTestEvents(test, normalizer);
+    // Feed events in batches of 50 to exercise state across batches, as production does.
+    let alerts = 0;
+    for (let i = 0; i < events.length; i += 50) {
+      const batch = events.slice(i, i + 50);
+      alerts += (await detector.evaluate(`${rule.id}:${test.name}:${i}`, batch)).alerts.length;
+    }
+    const passed = test.expect === 'fire' ? (test.alerts === undefined ? alerts >= 1 : alerts === test.alerts) : alerts === 0;
+    const wanted = test.expect === 'fire' ? (test.alerts === undefined ? 'at least 1 alert' : `${test.alerts} alert(s)`) : 'no alert';
+    results.push({ ruleId: rule.id, test: test.name, passed, detail: `expected ${wanted}, got ${alerts} from ${events.length} event(s)` });
+  }
+  return results;
+}
+
+export function runCorrelationRuleTests(rule: CorrelationRule, pack: Pick<RulePack, 'rules'>): RuleTestResult[] {
+  const byId = new Map(pack.rules.map((r) => [r.id, r]));
+  return rule.tests.map((test) => {
+    const base = Date.parse('2025-03-02T03:00:00Z');
+    const records: MemberRecord[] = test.detections.map((d, i) => {
+      const member = byId.get(d.ruleId);
+      const at = new Date(base + d.at).toISOString();
+      return {
+        id: `det-test-${i}`,
+        ruleId: d.ruleId,
+        title: member?.title ?? d.ruleId,
+        tags: member?.tags ?? [],
+        riskScore: member?.riskScore ?? 0,
+        severity: member?.severity ?? 'low',
+        firstSeen: at,
+        lastSeen: at,
+        logGroups: [],
+        events: [],
+        related: {},
+      };
+    });
+    const entity = { field: rule.correlation.entity, value: test.entity };
+    const decisions = evaluateCorrelations(entity, records, [{ ...rule, disabled: false }]);
+    const fired = decisions.length > 0;
+    const passed = (test.expect === 'fire') === fired;
+    const risk = decisions[0]?.riskScore;
+    return {
+      ruleId: rule.id,
+      test: test.name,
+      passed,
+      detail: `expected ${test.expect === 'fire' ? 'an incident' : 'no incident'}, got ${fired ? `an incident (risk ${risk})` : 'none'}`,
+    };
+  });
+}
+
+export async function runAllRuleTests(pack: RulePack): Promise<RuleTestResult[]> {
+  const results: RuleTestResult[] = [];
+  for (const rule of pack.rules) results.push(...(await runDetectionRuleTests(rule, pack)));
+  for (const rule of pack.correlations) results.push(...runCorrelationRuleTests(rule, pack));
+  return results;
+}

@@ -1,0 +1,298 @@
+import ipaddr from 'ipaddr.js';
+import type { FieldValue, NormalizedEvent } from '../schema/event';
+
+/**
+ * A selection is the `match:` language of rules (Sigma-like):
+ *   field: value            equality (strings compare case-insensitively; numbers numerically)
+ *   field: [a, b]           any of the values
+ *   field: null             the field is absent
+ *   field|contains: x       also |startswith |endswith (case-insensitive), |re, |cidr,
+ *                           |gt |gte |lt |lte, |exists (true/false); add |all to require every list value
+ *   not: {selection}        negation
+ *   any: [{sel}, {sel}]     at least one sub-selection matches
+ *   all: [{sel}, {sel}]     every sub-selection matches
+ * All keys of one map must hold (AND).
+ */
+export type Predicate = (event: NormalizedEvent) => boolean;
+
+export const MODIFIERS = [
+  'contains',
+  'startswith',
+  'endswith',
+  're',
+  'cidr',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'exists',
+  'all',
+] as const;
+type Modifier = (typeof MODIFIERS)[number];
+
+export interface SelectionIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** A literal the CloudWatch filter pattern compiler can use: the event must contain this exact text. */
+export interface EqualityTerm {
+  field: string;
+  values: string[];
+}
+
+export interface CompiledSelection {
+  predicate: Predicate;
+  /** Top-level equality conditions (AND of them), used for rule indexing and filter patterns. */
+  equalities: EqualityTerm[];
+  /** Regex sources used, so a validator can check them for catastrophic backtracking. */
+  regexes: { path: (string | number)[]; source: string }[];
+  /** Every field the selection reads. */
+  fields: string[];
+}
+
+type Scalar = string | number | boolean;
+
+function isScalar(v: unknown): v is Scalar {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function normalizeForEquality(v: FieldValue): string {
+  return typeof v === 'string' ? v.toLowerCase() : String(v);
+}
+
+function asNumber(v: FieldValue | undefined): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+interface CompileContext {
+  issues: SelectionIssue[];
+  regexes: { path: (string | number)[]; source: string }[];
+  fields: Set<string>;
+}
+
+export function compileSelection(raw: unknown, basePath: (string | number)[] = []): CompiledSelection {
+  const ctx: CompileContext = { issues: [], regexes: [], fields: new Set() };
+  const equalities: EqualityTerm[] = [];
+  const predicate = compileMap(raw, basePath, ctx, equalities);
+  if (ctx.issues.length > 0) {
+    throw new SelectionError(ctx.issues);
+  }
+  return { predicate, equalities, regexes: ctx.regexes, fields: [...ctx.fields] };
+}
+
+export class SelectionError extends Error {
+  constructor(readonly issues: SelectionIssue[]) {
+    super(issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    this.name = 'SelectionError';
+  }
+}
+
+const ALWAYS: Predicate = () => true;
+
+function compileMap(
+  raw: unknown,
+  path: (string | number)[],
+  ctx: CompileContext,
+  equalities?: EqualityTerm[],
+): Predicate {
+  if (!isPlainObject(raw)) {
+    ctx.issues.push({ path, message: 'expected a map of field conditions' });
+    return ALWAYS;
+  }
+  const keys = Object.keys(raw);
+  if (keys.length === 0) {
+    ctx.issues.push({ path, message: 'a selection needs at least one condition' });
+    return ALWAYS;
+  }
+  const parts: Predicate[] = [];
+  for (const key of keys) {
+    const value = raw[key];
+    const keyPath = [...path, key];
+    if (key === 'not') {
+      const inner = compileMap(value, keyPath, ctx);
+      parts.push((e) => !inner(e));
+    } else if (key === 'any' || key === 'all') {
+      if (!Array.isArray(value) || value.length === 0) {
+        ctx.issues.push({ path: keyPath, message: `expected a non-empty list of selections under '${key}'` });
+        continue;
+      }
+      const subs = value.map((sub, i) => compileMap(sub, [...keyPath, i], ctx));
+      parts.push(key === 'any' ? (e) => subs.some((p) => p(e)) : (e) => subs.every((p) => p(e)));
+    } else {
+      parts.push(compileField(key, value, keyPath, ctx, equalities));
+    }
+  }
+  if (parts.length === 1 && parts[0]) return parts[0];
+  return (e) => {
+    for (const p of parts) if (!p(e)) return false;
+    return true;
+  };
+}
+
+function compileField(
+  key: string,
+  value: unknown,
+  path: (string | number)[],
+  ctx: CompileContext,
+  equalities?: EqualityTerm[],
+): Predicate {
+  const [field, ...mods] = key.split('|');
+  if (!field) {
+    ctx.issues.push({ path, message: 'empty field name' });
+    return ALWAYS;
+  }
+  ctx.fields.add(field);
+  for (const m of mods) {
+    if (!(MODIFIERS as readonly string[]).includes(m)) {
+      ctx.issues.push({ path, message: `unknown modifier '${m}' (known: ${MODIFIERS.join(', ')})` });
+      return ALWAYS;
+    }
+  }
+  const modifiers = mods.filter((m): m is Modifier => (MODIFIERS as readonly string[]).includes(m));
+  const requireAll = modifiers.includes('all');
+  const ops = modifiers.filter((m) => m !== 'all');
+  if (ops.length > 1) {
+    ctx.issues.push({ path, message: `only one of ${MODIFIERS.slice(0, -1).join(', ')} per field (got ${ops.join(', ')})` });
+    return ALWAYS;
+  }
+  const op = ops[0];
+
+  if (value === null) {
+    if (op) ctx.issues.push({ path, message: 'null (field absent) cannot take a modifier' });
+    return (e) => e[field] === undefined;
+  }
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  if (list.length === 0) {
+    ctx.issues.push({ path, message: 'expected a value or a non-empty list of values' });
+    return ALWAYS;
+  }
+  const scalars: Scalar[] = [];
+  list.forEach((v, i) => {
+    if (isScalar(v)) scalars.push(v);
+    else ctx.issues.push({ path: Array.isArray(value) ? [...path, i] : path, message: 'expected a string, number or boolean' });
+  });
+  if (scalars.length !== list.length) return ALWAYS;
+
+  const combine = (test: (actual: FieldValue) => boolean): Predicate => {
+    return (e) => {
+      const actual = e[field];
+      return actual !== undefined && test(actual);
+    };
+  };
+
+  switch (op) {
+    case undefined: {
+      const wanted = new Set(scalars.map(normalizeForEquality));
+      if (!requireAll) equalities?.push({ field, values: [...wanted] });
+      if (requireAll && wanted.size > 1) return () => false; // one value cannot equal several different values
+      return combine((a) => wanted.has(normalizeForEquality(a)));
+    }
+    case 'contains':
+    case 'startswith':
+    case 'endswith': {
+      const needles = scalars.map((s) => String(s).toLowerCase());
+      const test =
+        op === 'contains'
+          ? (h: string, n: string) => h.includes(n)
+          : op === 'startswith'
+            ? (h: string, n: string) => h.startsWith(n)
+            : (h: string, n: string) => h.endsWith(n);
+      return combine((a) => {
+        const hay = String(a).toLowerCase();
+        return requireAll ? needles.every((n) => test(hay, n)) : needles.some((n) => test(hay, n));
+      });
+    }
+    case 're': {
+      const regexes: RegExp[] = [];
+      scalars.forEach((s, i) => {
+        const source = String(s);
+        const where = Array.isArray(value) ? [...path, i] : path;
+        try {
+          regexes.push(new RegExp(source));
+          ctx.regexes.push({ path: where, source });
+        } catch (err) {
+          ctx.issues.push({ path: where, message: `invalid regular expression: ${err instanceof Error ? err.message : String(err)}` });
+        }
+      });
+      return combine((a) => {
+        const s = String(a);
+        return requireAll ? regexes.every((r) => r.test(s)) : regexes.some((r) => r.test(s));
+      });
+    }
+    case 'cidr': {
+      const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+      scalars.forEach((s, i) => {
+        try {
+          ranges.push(ipaddr.parseCIDR(String(s)));
+        } catch {
+          ctx.issues.push({ path: Array.isArray(value) ? [...path, i] : path, message: `invalid CIDR '${String(s)}'` });
+        }
+      });
+      return combine((a) => {
+        const addr = parseIp(String(a));
+        if (!addr) return false;
+        const inRange = (r: [ipaddr.IPv4 | ipaddr.IPv6, number]) => addr.kind() === r[0].kind() && addr.match(r);
+        return requireAll ? ranges.every(inRange) : ranges.some(inRange);
+      });
+    }
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte': {
+      const bounds = scalars.map((s) => asNumber(s));
+      if (bounds.some((b) => b === undefined) || bounds.length !== 1) {
+        ctx.issues.push({ path, message: `|${op} expects one number` });
+        return ALWAYS;
+      }
+      const bound = bounds[0] ?? 0;
+      const cmp =
+        op === 'gt'
+          ? (n: number) => n > bound
+          : op === 'gte'
+            ? (n: number) => n >= bound
+            : op === 'lt'
+              ? (n: number) => n < bound
+              : (n: number) => n <= bound;
+      return combine((a) => {
+        const n = asNumber(a);
+        return n !== undefined && cmp(n);
+      });
+    }
+    case 'exists': {
+      if (scalars.length !== 1 || typeof scalars[0] !== 'boolean') {
+        ctx.issues.push({ path, message: '|exists expects true or false' });
+        return ALWAYS;
+      }
+      const want = scalars[0];
+      return (e) => (e[field] !== undefined) === want;
+    }
+    default:
+      ctx.issues.push({ path, message: `modifier '${op}' is not allowed here` });
+      return ALWAYS;
+  }
+}
+
+const ipCache = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
+function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  const cached = ipCache.get(text);
+  if (cached !== undefined) return cached;
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6 | null = null;
+  if (ipaddr.isValid(text)) {
+    const addr = ipaddr.parse(text);
+    // IPv4-mapped IPv6 (::ffff:1.2.3.4) is matched against IPv4 ranges.
+    parsed = addr.kind() === 'ipv6' && addr instanceof ipaddr.IPv6 && addr.isIPv4MappedAddress() ? addr.toIPv4Address() : addr;
+  }
+  if (ipCache.size > 100_000) ipCache.clear();
+  ipCache.set(text, parsed);
+  return parsed;
+}

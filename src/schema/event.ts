@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/** A field value after normalization: JSON scalars only (nested objects are flattened to dotted keys). */
+export const FieldValue = z.union([z.string(), z.number(), z.boolean()]);
+export type FieldValue = z.infer<typeof FieldValue>;
+
+/**
+ * The normalized event (contract): ECS-style dotted field names mapped to scalar values.
+ * `@timestamp` is epoch milliseconds; arrays are flattened to `field.0`, `field.1`, ...
+ */
+export const NormalizedEvent = z.record(z.string(), FieldValue);
+export type NormalizedEvent = z.infer<typeof NormalizedEvent>;
+
+/** Fields the engine itself relies on; everything else is free-form ECS. */
+export const CoreFields = {
+  timestamp: '@timestamp',
+  message: 'message',
+  logGroup: 'cloudwatch.log_group',
+  logStream: 'cloudwatch.log_stream',
+  eventId: 'cloudwatch.event_id',
+} as const;
+
+/** Entity fields correlation keys on (user, IP, host, service), in order of preference. */
+export const ENTITY_FIELDS = ['user.name', 'source.ip', 'host.name', 'service.name'] as const;
+
+export function eventTime(event: NormalizedEvent): number {
+  const ts = event[CoreFields.timestamp];
+  return typeof ts === 'number' ? ts : 0;
+}
+
+export function eventId(event: NormalizedEvent): string {
+  const id = event[CoreFields.eventId];
+  return id === undefined ? '' : String(id);
+}

@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import { compileSelection, SelectionError } from '../rules/selection';
+import { Duration } from './duration';
+import { Severity } from './severity';
+
+/** A `match:` selection; its structure is checked by compiling it, so errors carry exact paths. */
+export const Selection = z.record(z.string(), z.unknown()).superRefine((raw, ctx) => {
+  try {
+    compileSelection(raw);
+  } catch (err) {
+    if (!(err instanceof SelectionError)) throw err;
+    for (const issue of err.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  }
+});
+export type Selection = z.infer<typeof Selection>;
+
+const FieldName = z.string().regex(/^[@A-Za-z_][\w.@-]*$/, 'expected a field name like user.name');
+const GroupBy = z.array(FieldName).min(1, 'groupBy needs at least one field');
+
+export const ThresholdClause = z.strictObject({
+  count: z.number().int().min(1),
+  window: Duration,
+  groupBy: GroupBy,
+});
+
+export const DistinctClause = z.strictObject({
+  field: FieldName,
+  count: z.number().int().min(2).max(10_000),
+  window: Duration,
+  groupBy: GroupBy,
+});
+
+export const SequenceStep = z.strictObject({
+  name: z.string().min(1),
+  match: Selection,
+  count: z.number().int().min(1).max(1000).default(1),
+});
+
+export const SequenceClause = z.strictObject({
+  window: Duration,
+  groupBy: GroupBy,
+  steps: z.array(SequenceStep).min(2, 'a sequence needs at least two steps'),
+});
+
+export const NewTermClause = z.strictObject({
+  field: FieldName,
+  groupBy: GroupBy,
+  /** How long a term stays known after it was last seen. */
+  baseline: Duration.default('30d'),
+  /** Only alert for entities with at least one earlier known term (skip the very first sighting). */
+  requireHistory: z.boolean().default(true),
+});
+
+export const SpikeClause = z.strictObject({
+  window: Duration,
+  /** Rolling baseline length; a whole number of windows. */
+  baseline: Duration,
+  factor: z.number().gt(1),
+  /** Floor: never fire below this many events in the window. */
+  min: z.number().int().min(1),
+  groupBy: z.array(FieldName).default([]),
+});
+
+const ExpectedOutcome = z.enum(['fire', 'none']);
+
+/** One event in a rule test: a partial normalized event, or one repeated `repeat` times. */
+export const TestEvent = z.union([
+  z
+    .strictObject({
+      repeat: z.number().int().min(1).max(10_000),
+      every: Duration.default('1s'),
+      /** Value lists cycled across repetitions, e.g. many user names for a spray. */
+      vary: z.record(FieldName, z.array(z.union([z.string(), z.number()])).min(1)).default({}),
+      event: z.record(z.string(), z.unknown()),
+    })
+    .transform((r) => ({ kind: 'repeat' as const, ...r })),
+  z.record(z.string(), z.unknown()).transform((fields) => ({ kind: 'single' as const, fields })),
+]);
+
+export const RuleTest = z.strictObject({
+  name: z.string().min(1),
+  expect: ExpectedOutcome,
+  /** How many alerts must fire (only with expect: fire); defaults to at least one. */
+  alerts: z.number().int().min(1).optional(),
+  logGroup: z.string().default('/test/app'),
+  /** Start time for events without @timestamp; events advance by 1s. */
+  start: z.iso.datetime().default('2025-03-02T14:00:00Z'),
+  events: z.array(TestEvent).optional(),
+  /** Raw log lines, parsed by the sources that apply to logGroup. */
+  lines: z.array(z.string()).optional(),
+});
+
+const RuleCommon = {
+  id: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/, 'expected a dotted lower-case id like auth.brute_force_user'),
+  title: z.string().min(1).max(200),
+  description: z.string().min(1),
+  severity: Severity,
+  riskScore: z.number().min(0).max(10),
+  tags: z.array(z.string().regex(/^[a-z0-9_.-]+$/, 'tags are lower-case, e.g. attack.t1110')).default([]),
+  runbook: z.string().min(1),
+  falsePositives: z.array(z.string()).default([]),
+  recommendedActions: z.array(z.string()).default([]),
+  references: z.array(z.string()).default([]),
+};
+
+export const DetectionRule = z
+  .strictObject({
+    ...RuleCommon,
+    logGroups: z.array(z.string().min(1)).optional(),
+    /** The entity a stateless rule's alert is about; defaults to the first of user.name, source.ip, host.name present. */
+    entity: FieldName.optional(),
+    match: Selection,
+    threshold: ThresholdClause.optional(),
+    distinct: DistinctClause.optional(),
+    sequence: SequenceClause.optional(),
+    newTerm: NewTermClause.optional(),
+    spike: SpikeClause.optional(),
+    /** After an alert, further alerts for the same rule and entity are suppressed for this long. */
+    suppress: Duration.optional(),
+    tests: z.array(RuleTest).default([]),
+    disabled: z.boolean().default(false),
+  })
+  .superRefine((rule, ctx) => {
+    const clauses = (['threshold', 'distinct', 'sequence', 'newTerm', 'spike'] as const).filter((k) => rule[k]);
+    if (clauses.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [clauses[1] ?? ''], message: `a rule takes one stateful clause, found ${clauses.join(' and ')}` });
+    }
+    if (rule.spike && rule.spike.baseline % rule.spike.window !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['spike', 'baseline'], message: 'baseline must be a whole number of windows' });
+    }
+    if (rule.spike && rule.spike.baseline / rule.spike.window > 168) {
+      ctx.addIssue({ code: 'custom', path: ['spike', 'baseline'], message: 'baseline may span at most 168 windows' });
+    }
+  });
+export type DetectionRule = z.infer<typeof DetectionRule>;
+
+export const CorrelationClause = z.strictObject({
+  entity: FieldName,
+  window: Duration.default('4h'),
+  /** Member rules: rule ids, or `tag:<tag>` for every rule carrying that tag. */
+  members: z.array(z.string().min(1)).min(1),
+  /** Groups that must each be represented (any member of the group); by default every member is one group. */
+  require: z.array(z.array(z.string().min(1)).min(1)).optional(),
+  /** Groups must first appear in the listed order. */
+  ordered: z.boolean().default(false),
+  /** Accumulated risk (distinct member rules, each counted once) needed to raise the incident. */
+  riskThreshold: z.number().min(0).max(100),
+  category: z.string().regex(/^[a-z_]+$/),
+  response: z.string().optional(),
+});
+
+export const CorrelationTest = z.strictObject({
+  name: z.string().min(1),
+  expect: ExpectedOutcome,
+  entity: z.string().default('alice'),
+  detections: z
+    .array(z.strictObject({ ruleId: z.string(), at: Duration.or(z.literal(0)).default(0), entity: z.string().optional() }))
+    .min(1),
+});
+
+export const CorrelationRule = z.strictObject({
+  ...RuleCommon,
+  correlation: CorrelationClause,
+  tests: z.array(CorrelationTest).default([]),
+  disabled: z.boolean().default(false),
+});
+export type CorrelationRule = z.infer<typeof CorrelationRule>;
+
+/** A log source: which log groups it covers and how their lines become normalized events. */
+export const CustomParser = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_]+$/),
+  /** Regex with named groups; a group named user__name sets field user.name. */
+  pattern: z.string().min(1),
+  /** Fields set on every event this parser accepts, e.g. event.category: authentication. */
+  fields: z.record(FieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+
+export const SourceDefinition = z.strictObject({
+  source: z.strictObject({
+    name: z.string().regex(/^[a-z0-9_-]+$/),
+    description: z.string().default(''),
+    logGroups: z.array(z.string().min(1)).min(1),
+    format: z.enum(['auto', 'json', 'text']).default('auto'),
+    /** Text parsers tried in order: built-in names or names from customParsers. */
+    parsers: z.array(z.string()).default([]),
+    customParsers: z.array(CustomParser).default([]),
+    /** App field → normalized field. Several app fields may map to one; the first present wins. */
+    fieldMap: z.record(z.string(), FieldName).default({}),
+    /** Per normalized field, app value → normalized value (e.g. granted → success). */
+    valueMap: z.record(FieldName, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).default({}),
+    /** Static fields added to every event of this source. */
+    fields: z.record(FieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),
+  }),
+});
+export type SourceDefinition = z.infer<typeof SourceDefinition>;
+export type CustomParser = z.infer<typeof CustomParser>;
