@@ -1,3 +1,36 @@
-export async function runDemo(rules: string, dir: string, state: 'memory' | 'dynalite'): Promise<void> {
-  void rules; void dir; void state;
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateDemo } from '../demo/generate';
+import { formatRuleError } from '../rules/rule-pack';
+import type { Alert } from '../schema/alert';
+import { loadPack } from './load-pack';
+import { openCorrelationSink, openStateStore } from './local-adapters';
+import { replay } from './replay';
+import { formatAlertLine, formatSummary } from './summary';
+
+/** `npm run demo`: generate sample logs, replay them through detectors and the correlation state machine. */
+export async function runDemo(rulesDir: string, outDir: string, stateKind: 'memory' | 'dynalite'): Promise<Alert[]> {
+  const { pack, errors } = loadPack([rulesDir], { checkRegexes: false });
+  if (errors.length > 0) throw new Error(errors.map(formatRuleError).join('\n'));
+  const demo = generateDemo();
+  mkdirSync(outDir, { recursive: true });
+  const input = join(outDir, 'cloudwatch-payloads.jsonl');
+  writeFileSync(input, `${demo.payloads.map((p) => JSON.stringify(p)).join('\n')}\n`);
+  process.stderr.write(`demo: wrote ${demo.eventCount} log events in ${demo.payloads.length} CloudWatch Logs payloads to ${input}\n`);
+
+  const state = await openStateStore(stateKind);
+  const sink = await openCorrelationSink(pack, state.dynamo);
+  const alerts: Alert[] = [];
+  const started = performance.now();
+  try {
+    const stats = await replay([input], { pack, store: state.store, sink, onAlert: (a) => void alerts.push(a) });
+    const alertsFile = join(outDir, 'alerts.jsonl');
+    writeFileSync(alertsFile, alerts.map((a) => JSON.stringify(a)).join('\n') + (alerts.length ? '\n' : ''));
+    for (const a of alerts) process.stdout.write(`${formatAlertLine(a)}\n`);
+    process.stderr.write(`${formatSummary(stats, alerts, (performance.now() - started) / 1000)}\n`);
+    process.stderr.write(`demo: full alert JSON in ${alertsFile}\n`);
+  } finally {
+    await state.close();
+  }
+  return alerts;
 }

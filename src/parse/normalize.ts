@@ -42,6 +42,7 @@ export interface CompiledSource {
   patterns: CompiledPattern[];
   fieldMap: [string, string][];
   valueMap: Map<string, Map<string, FieldValue>>;
+  lookups: { from: string; to: string; values: Map<string, FieldValue> }[];
   fields: [string, FieldValue][];
 }
 
@@ -85,6 +86,7 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
     patterns: compilePatterns(def),
     fieldMap: [...Object.entries(def.fieldMap), ...DEFAULT_FIELD_MAP],
     valueMap: new Map(Object.entries(def.valueMap).map(([field, m]) => [field, new Map(Object.entries(m))])),
+    lookups: def.lookups.map((l) => ({ from: l.from, to: l.to, values: new Map(Object.entries(l.values)) })),
     fields: Object.entries(def.fields),
   };
 }
@@ -97,6 +99,7 @@ export const DEFAULT_SOURCE: CompiledSource = compileSource({
   format: 'auto',
   parsers: ['openssh', 'paramiko', 'laravel', 'nginx_combined', 'python_logging'],
   customParsers: [],
+  lookups: [],
   fieldMap: {},
   valueMap: {},
   fields: {},
@@ -195,6 +198,12 @@ function mapFields(source: CompiledSource, raw: Record<string, FieldValue>): Nor
     if (v === undefined) continue;
     const mapped = map.get(String(v));
     if (mapped !== undefined) event[field] = mapped;
+  }
+  for (const lookup of source.lookups) {
+    const from = event[lookup.from];
+    if (event[lookup.to] !== undefined || from === undefined) continue;
+    const derived = lookup.values.get(String(from));
+    if (derived !== undefined) event[lookup.to] = derived;
   }
   for (const [k, v] of source.fields) if (event[k] === undefined) event[k] = v;
   return event;

@@ -188,6 +188,10 @@ export const SourceDefinition = z.strictObject({
     fieldMap: z.record(z.string(), FieldName).default({}),
     /** Per normalized field, app value → normalized value (e.g. granted → success). */
     valueMap: z.record(FieldName, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).default({}),
+    /** Derive a field from another one's value, e.g. event.category from event.action. */
+    lookups: z
+      .array(z.strictObject({ from: FieldName, to: FieldName, values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) }))
+      .default([]),
     /** Static fields added to every event of this source. */
     fields: z.record(FieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),
   }),
