@@ -1,0 +1,54 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription, SqsSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { SentinelConfig } from '../config';
+
+export type TierName = 'review' | 'notify' | 'respond';
+
+export interface AlertTopicsProps {
+  readonly subscribers: SentinelConfig['subscribers'];
+}
+
+/**
+ * One SNS topic per tier, encrypted with a customer-managed key (CloudWatch alarms can publish
+ * to it, which the AWS-managed SNS key does not allow) and a TLS-only topic policy.
+ */
+export class AlertTopics extends Construct {
+  readonly key: Key;
+  readonly topics: Record<TierName, Topic>;
+
+  constructor(scope: Construct, id: string, props: AlertTopicsProps) {
+    super(scope, id);
+    this.key = new Key(this, 'Key', {
+      description: 'Sentinel alert topics',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+    const make = (tier: TierName, displayName: string) => {
+      const topic = new Topic(this, `${tier[0]?.toUpperCase()}${tier.slice(1)}Topic`, { displayName, masterKey: this.key, enforceSSL: true });
+      const subs = props.subscribers[tier];
+      for (const email of subs.emails) topic.addSubscription(new EmailSubscription(email));
+      for (const url of subs.httpsEndpoints) topic.addSubscription(new UrlSubscription(url));
+      subs.sqsQueueArns.forEach((arn, i) => {
+        topic.addSubscription(new SqsSubscription(Queue.fromQueueArn(this, `${tier}Queue${i}`, arn), { rawMessageDelivery: true }));
+      });
+      return topic;
+    };
+    this.topics = {
+      review: make('review', 'Sentinel review (low)'),
+      notify: make('notify', 'Sentinel notify (medium)'),
+      respond: make('respond', 'Sentinel respond (high/critical)'),
+    };
+  }
+
+  /** Publish rights on every tier topic (grantPublish also grants use of the topic key). */
+  grantPublishAll(grantee: IGrantable): void {
+    for (const topic of Object.values(this.topics)) topic.grantPublish(grantee);
+  }
+}

@@ -1,0 +1,62 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { SentinelFunction } from './sentinel-function';
+
+export interface DetectorProps {
+  readonly table: Table;
+  readonly stateMachine: StateMachine;
+  readonly rulesFile: string;
+  readonly logRetention: RetentionDays;
+  /** Longest correlation window, so the state machine's risk query reaches back far enough. */
+  readonly riskLookbackMs: number;
+  /** @default 20 */
+  readonly reservedConcurrency?: number;
+  /** @default 1024 — the engine is CPU-bound; 1 GB gives most of a vCPU at arm64 prices. */
+  readonly memoryMb?: number;
+}
+
+/**
+ * The detector Lambda: CloudWatch Logs subscription target. Async invocations retry twice and
+ * then land in an encrypted SQS failure destination, so no batch is ever lost silently.
+ */
+export class Detector extends Construct {
+  readonly function: SentinelFunction;
+  readonly failures: Queue;
+
+  constructor(scope: Construct, id: string, props: DetectorProps) {
+    super(scope, id);
+    this.failures = new Queue(this, 'FailedBatches', {
+      encryption: QueueEncryption.KMS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.failures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the failure destination of the detector; a DLQ for it would only move the same messages again.',
+    });
+    this.function = new SentinelFunction(this, 'Function', {
+      entry: 'functions/detector/handler.ts',
+      rulesFile: props.rulesFile,
+      logRetention: props.logRetention,
+      memorySize: props.memoryMb ?? 1024,
+      timeout: Duration.seconds(60),
+      reservedConcurrentExecutions: props.reservedConcurrency ?? 20,
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
+        RISK_LOOKBACK_MS: String(props.riskLookbackMs),
+        POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
+        POWERTOOLS_METRICS_NAMESPACE: 'Sentinel',
+      },
+      extra: { onFailure: new SqsDestination(this.failures), retryAttempts: 2, maxEventAge: Duration.hours(6) },
+    });
+    props.table.grantReadWriteData(this.function.fn);
+    props.stateMachine.grantStartExecution(this.function.fn);
+  }
+}

@@ -1,0 +1,59 @@
+import { Annotations, Stack } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
+import { CfnAccountPolicy, FilterPattern, LogGroup, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
+import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
+import { Construct } from 'constructs';
+import { compileFilterPattern } from '../../src/rules/filter-pattern';
+import type { RulePack } from '../../src/rules/rule-pack';
+
+export interface IngestionProps {
+  readonly detector: IFunction;
+  readonly pack: RulePack;
+  /** Log groups to subscribe, by name. */
+  readonly logGroups: readonly string[];
+  readonly accountPolicy?: { enabled: boolean; excludeLogGroupPrefixes: string[] };
+  /** The stack's own log groups, never subscribed (that would loop). */
+  readonly ownLogGroupPrefixes: readonly string[];
+}
+
+/**
+ * Subscription filters from the watched log groups to the detector. Each filter's pattern is
+ * compiled from the rules that apply to the group; the stack uses one of the two subscription
+ * filters a log group allows and leaves the other to the user.
+ */
+export class Ingestion extends Construct {
+  readonly patterns: Record<string, string> = {};
+
+  constructor(scope: Construct, id: string, props: IngestionProps) {
+    super(scope, id);
+    props.logGroups.forEach((name, i) => {
+      const compiled = compileFilterPattern(name, props.pack.rules, props.pack.sources);
+      this.patterns[name] = compiled.pattern;
+      Annotations.of(this).addInfo(`${name}: ${compiled.pattern ? 'filtered' : 'all events'} (${compiled.reason})`);
+      new SubscriptionFilter(this, `Subscription${i}`, {
+        logGroup: LogGroup.fromLogGroupName(this, `Watched${i}`, name),
+        destination: new LambdaDestination(props.detector),
+        filterPattern: compiled.pattern ? FilterPattern.literal(compiled.pattern) : FilterPattern.allEvents(),
+      });
+    });
+    if (props.accountPolicy?.enabled) {
+      const stack = Stack.of(this);
+      new CfnPermission(this, 'AccountPolicyInvoke', {
+        action: 'lambda:InvokeFunction',
+        functionName: props.detector.functionArn,
+        principal: 'logs.amazonaws.com',
+        sourceAccount: stack.account,
+      });
+      const excluded = [...props.ownLogGroupPrefixes, ...props.accountPolicy.excludeLogGroupPrefixes];
+      new CfnAccountPolicy(this, 'AccountSubscription', {
+        policyName: 'sentinel-detector',
+        policyType: 'SUBSCRIPTION_FILTER_POLICY',
+        scope: 'ALL',
+        // The service rejects a policy without a FilterPattern; a single space matches every event.
+        policyDocument: stack.toJsonString({ DestinationArn: props.detector.functionArn, FilterPattern: ' ', Distribution: 'Random' }),
+        selectionCriteria: excluded.length > 0 ? `LogGroupName NOT IN [${excluded.map((p) => `"${p}"`).join(', ')}]` : undefined,
+      });
+    }
+  }
+}

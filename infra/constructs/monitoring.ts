@@ -1,0 +1,83 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+export interface MonitoringProps {
+  readonly detector: LambdaFunction;
+  readonly detectorTimeout: Duration;
+  readonly correlate: LambdaFunction;
+  readonly failures: Queue;
+  readonly stateMachine: StateMachine;
+  readonly topics: Record<'review' | 'notify' | 'respond', Topic>;
+  /** Where stack-health alarms go. */
+  readonly alarmTopic: Topic;
+}
+
+/** Self-monitoring: the stack pages on its own blind spots, and a dashboard shows the flow. */
+export class Monitoring extends Construct {
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const action = new SnsAction(props.alarmTopic);
+    const alarm = (name: string, metric: IMetric, threshold: number, description: string) => {
+      const a = new Alarm(this, name, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      a.addAlarmAction(action);
+      this.alarms.push(a);
+      return a;
+    };
+    const fiveMin = { period: Duration.minutes(5) };
+    alarm('DetectorErrors', props.detector.metricErrors({ ...fiveMin, statistic: 'Sum' }), 1, 'Detector invocations failed (they will be retried, then land in the failure queue).');
+    alarm('DetectorThrottles', props.detector.metricThrottles({ ...fiveMin, statistic: 'Sum' }), 1, 'Detector throttled: reserved concurrency too low for the log volume.');
+    alarm(
+      'DetectorNearTimeout',
+      props.detector.metricDuration({ ...fiveMin, statistic: 'p99' }),
+      props.detectorTimeout.toMilliseconds() * 0.8,
+      'Detector p99 duration above 80% of its timeout.',
+    );
+    alarm(
+      'DetectorEventAge',
+      new Metric({ namespace: 'AWS/Lambda', metricName: 'AsyncEventAge', dimensionsMap: { FunctionName: props.detector.functionName }, statistic: 'Maximum', ...fiveMin }),
+      5 * 60_000,
+      'Log batches wait more than 5 minutes before detection (backlog; the async equivalent of iterator age).',
+    );
+    alarm('FailedBatches', props.failures.metricApproximateNumberOfMessagesVisible({ ...fiveMin, statistic: 'Maximum' }), 1, 'Log batches failed every retry: inspect the failure queue and redrive.');
+    alarm('CorrelateErrors', props.correlate.metricErrors({ ...fiveMin, statistic: 'Sum' }), 1, 'Correlation Lambda errors.');
+    alarm('StateMachineFailed', props.stateMachine.metricFailed({ ...fiveMin, statistic: 'Sum' }), 1, 'Correlation executions failed (a health alert was also sent).');
+    alarm('StateMachineTimedOut', props.stateMachine.metricTimedOut({ ...fiveMin, statistic: 'Sum' }), 1, 'Correlation executions timed out.');
+    for (const [tier, topic] of Object.entries(props.topics)) {
+      alarm(`${tier}DeliveryFailures`, topic.metricNumberOfNotificationsFailed({ ...fiveMin, statistic: 'Sum' }), 1, `SNS could not deliver ${tier}-tier alerts to a subscriber.`);
+    }
+
+    const custom = (metricName: string) => new Metric({ namespace: 'Sentinel', metricName, dimensionsMap: { service: 'detector' }, statistic: 'Sum', ...fiveMin });
+    new Dashboard(this, 'Dashboard', {
+      widgets: [
+        [
+          new GraphWidget({ title: 'Log events', left: [custom('EventsIn'), custom('EventsProcessed'), custom('EventsSkipped')], width: 12 }),
+          new GraphWidget({
+            title: 'Detections per rule and tier',
+            left: [new MathExpression({ expression: `SEARCH('{Sentinel,ruleId,service,tier} MetricName="Detections"', 'Sum', 300)`, label: 'detections', period: Duration.minutes(5) })],
+            width: 12,
+          }),
+        ],
+        [
+          new GraphWidget({ title: 'Detector latency', left: [props.detector.metricDuration({ statistic: 'p50' }), props.detector.metricDuration({ statistic: 'p99' })], width: 8 }),
+          new GraphWidget({ title: 'Detector errors / throttles', left: [props.detector.metricErrors(), props.detector.metricThrottles()], width: 8 }),
+          new GraphWidget({ title: 'Correlation executions', left: [props.stateMachine.metricSucceeded(), props.stateMachine.metricFailed()], width: 8 }),
+        ],
+      ],
+    });
+  }
+}

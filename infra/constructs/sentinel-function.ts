@@ -1,0 +1,61 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface SentinelFunctionProps {
+  /** Handler entry file. */
+  readonly entry: string;
+  /** Rule bundle copied next to the handler as rules.json. */
+  readonly rulesFile: string;
+  readonly logRetention: RetentionDays;
+  readonly memorySize?: number;
+  /** @default 60 seconds */
+  readonly timeout?: Duration;
+  readonly environment?: Record<string, string>;
+  readonly reservedConcurrentExecutions?: number;
+  readonly extra?: Partial<NodejsFunctionProps>;
+}
+
+/**
+ * The one way this stack builds a Lambda: Node.js 22 on ARM64, X-Ray tracing, an explicit log
+ * group with retention (no logRetention custom resource), local esbuild bundling (no Docker)
+ * and the validated rule pack embedded next to the handler.
+ */
+export class SentinelFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: SentinelFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(60),
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      bundling: {
+        format: OutputFormat.CJS,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        forceDockerBundling: false,
+        // The SDK v3 ships in the runtime, but bundling pins the version we test against.
+        externalModules: [],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input: string, output: string) => [`cp "${props.rulesFile}" "${output}/rules.json"`],
+        },
+      },
+      ...props.extra,
+    });
+  }
+}

@@ -1,0 +1,25 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPack } from '../src/cli/load-pack';
+import { readRuleFiles } from '../src/rules/read-files';
+import { formatRuleError, type RulePack } from '../src/rules/rule-pack';
+
+export interface RuleBundle {
+  pack: RulePack;
+  /** JSON file of the raw rule files, copied next to each handler at bundling time. */
+  file: string;
+}
+
+/** Loads and validates the rule pack at synth: a bad rule fails `cdk synth` with the validator's message. */
+export function bundleRules(rulesDir: string): RuleBundle {
+  const { pack, errors } = loadPack([rulesDir]);
+  if (errors.length > 0) {
+    throw new Error(`rule validation failed, fix these before deploying:\n${errors.map(formatRuleError).join('\n')}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-rules-'));
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'rules.json');
+  writeFileSync(file, JSON.stringify(readRuleFiles([rulesDir]).files));
+  return { pack, file };
+}

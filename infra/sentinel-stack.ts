@@ -1,0 +1,112 @@
+import { type CfnElement, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { DEFAULT_RISK_LOOKBACK_MS } from '../src/correlation/envelope';
+import { type SentinelConfig, parseConfig } from './config';
+import { AlertTopics } from './constructs/alert-topics';
+import { Correlation } from './constructs/correlation';
+import { Detector } from './constructs/detector';
+import { Ingestion } from './constructs/ingestion';
+import { Monitoring } from './constructs/monitoring';
+import { StateTable } from './constructs/state-table';
+import { bundleRules } from './rule-bundle';
+
+export interface SentinelStackProps extends StackProps {
+  /** @default parsed defaults: no watched log groups, no subscribers */
+  readonly config?: SentinelConfig;
+}
+
+const RETENTION: Record<number, RetentionDays> = {
+  1: RetentionDays.ONE_DAY, 3: RetentionDays.THREE_DAYS, 5: RetentionDays.FIVE_DAYS, 7: RetentionDays.ONE_WEEK,
+  14: RetentionDays.TWO_WEEKS, 30: RetentionDays.ONE_MONTH, 60: RetentionDays.TWO_MONTHS, 90: RetentionDays.THREE_MONTHS,
+  180: RetentionDays.SIX_MONTHS, 365: RetentionDays.ONE_YEAR, 400: RetentionDays.THIRTEEN_MONTHS, 731: RetentionDays.TWO_YEARS,
+};
+
+/** The whole detection stack: ingestion → detector → state → correlation → tiered alerts, self-monitored. */
+export class SentinelStack extends Stack {
+  readonly correlation: Correlation;
+
+  constructor(scope: Construct, id: string, props: SentinelStackProps = {}) {
+    super(scope, id, props);
+    const config = props.config ?? parseConfig({});
+    const retention = RETENTION[config.logRetentionDays];
+    if (!retention) throw new Error(`logRetentionDays must be one of ${Object.keys(RETENTION).join(', ')}`);
+    const rules = bundleRules(config.rulesDir);
+    const lookback = Math.max(DEFAULT_RISK_LOOKBACK_MS, ...rules.pack.correlations.map((c) => c.correlation.window));
+
+    const state = new StateTable(this, 'State');
+    const alerts = new AlertTopics(this, 'Alerts', { subscribers: config.subscribers });
+    this.correlation = new Correlation(this, 'Correlation', {
+      table: state.table,
+      topics: alerts,
+      rulesFile: rules.file,
+      logRetention: retention,
+      responseFunctionArn: config.responseFunctionArn,
+    });
+    const detector = new Detector(this, 'Detector', {
+      table: state.table,
+      stateMachine: this.correlation.stateMachine,
+      rulesFile: rules.file,
+      logRetention: retention,
+      riskLookbackMs: lookback,
+      reservedConcurrency: config.detectorConcurrency,
+      memoryMb: config.detectorMemoryMb,
+    });
+    new Ingestion(this, 'Ingestion', {
+      detector: detector.function.fn,
+      pack: rules.pack,
+      logGroups: config.logGroups,
+      accountPolicy: config.accountPolicy,
+      ownLogGroupPrefixes: [detector.function.logGroup.logGroupName, this.correlation.correlateFunction.logGroup.logGroupName, this.correlation.logGroup.logGroupName],
+    });
+    new Monitoring(this, 'Monitoring', {
+      detector: detector.function.fn,
+      detectorTimeout: Duration.seconds(60),
+      correlate: this.correlation.correlateFunction.fn,
+      failures: detector.failures,
+      stateMachine: this.correlation.stateMachine,
+      topics: alerts.topics,
+      alarmTopic: alerts.topics.notify,
+    });
+    this.suppressReviewedFindings(detector);
+  }
+
+  /** cdk-nag findings reviewed and accepted, each on the narrowest construct with its reason. */
+  private suppressReviewedFindings(detector: Detector): void {
+    for (const fn of [detector.function, this.correlation.correlateFunction]) {
+      const role = fn.fn.role?.node.defaultChild;
+      if (role) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; it is the AWS-maintained minimum for Lambda logging.',
+        });
+      }
+      const policy = fn.fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+      if (policy) {
+        Validations.of(policy).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords use Resource *: X-Ray does not support resource-level permissions.',
+        });
+      }
+      Validations.of(fn.fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: 'nodejs22.x is the runtime the engine is built and tested for (esbuild target node22); move to a newer runtime deliberately, with the tests.',
+      });
+    }
+    const smPolicy = this.correlation.stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+    if (smPolicy) {
+      Validations.of(smPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Step Functions log delivery (logs:CreateLogDelivery, logs:DescribeLogGroups, …) and X-Ray APIs do not support resource-level permissions.',
+      });
+      Validations.of(smPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.correlation.correlateFunction.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: 'The Lambda invoke grant also covers versions and aliases of the correlate function (ARN suffix :*), nothing else.',
+      });
+      Validations.of(smPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Topic.grantPublish on the KMS-encrypted alert topics grants kms:GenerateDataKey* on that one key only; SNS needs it to encrypt messages.',
+      });
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { Alert } from '../schema/alert';
+
+/** SNS subject: short and human (SNS allows 100 characters, ASCII, no newlines). */
+export function subjectFor(alert: Alert): string {
+  const prefix = alert.kind === 'incident' ? `[${alert.tier.toUpperCase()}] INCIDENT` : `[${alert.tier.toUpperCase()}]`;
+  const text = `${prefix} ${alert.severity}: ${alert.title}`.replace(/[^\x20-\x7E]/g, '-');
+  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
+}
+
+/** Plain-text body for email subscribers. */
+export function emailBody(alert: Alert): string {
+  const lines = [
+    `${alert.kind === 'incident' ? 'INCIDENT' : 'Detection'}: ${alert.title}`,
+    `Severity: ${alert.severity}   Tier: ${alert.tier}   Risk: ${alert.riskScore}/10`,
+    `Entity: ${alert.entity.field} = ${alert.entity.value}`,
+    `Window: ${alert.window.start} → ${alert.window.end} (${alert.count} ${alert.kind === 'incident' ? 'correlated detections' : 'events'})`,
+    '',
+    alert.description,
+    '',
+  ];
+  if (alert.category) lines.push(`Category: ${alert.category}${alert.response ? `   Automated response: ${alert.response}` : ''}`, '');
+  if (alert.recommendedActions.length > 0) lines.push('Recommended actions:', ...alert.recommendedActions.map((a) => `  - ${a}`), '');
+  if (alert.events.length > 0) lines.push('Evidence (secrets redacted):', ...alert.events.map((e) => `  ${e.timestamp} ${e.logGroup}: ${e.message.slice(0, 300)}`), '');
+  lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
+  if (alert.members) lines.push(`Member detections: ${alert.members.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** AWS Chatbot (Amazon Q Developer in chat) custom notification; threadId keeps an incident in one thread. */
+export function chatbotMessage(alert: Alert): Record<string, unknown> {
+  return {
+    version: '1.0',
+    source: 'custom',
+    id: alert.id,
+    content: {
+      textType: 'client-markdown',
+      title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${alert.title}`.slice(0, 250),
+      description: `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${alert.entity.value}\`\n${alert.description}`.slice(0, 8000),
+      nextSteps: alert.recommendedActions.slice(0, 5),
+      keywords: [alert.severity, alert.tier, alert.ruleId].slice(0, 10),
+    },
+    metadata: {
+      threadId: `${alert.ruleId}:${alert.entity.value}`,
+      summary: subjectFor(alert),
+      eventType: alert.kind,
+      relatedResources: alert.logGroups.slice(0, 5),
+      additionalContext: { alertId: alert.id, runbook: alert.runbook, consoleUrl: alert.consoleUrl },
+    },
+  };
+}
+
+/**
+ * The SNS message with per-protocol bodies (MessageStructure json): machines (SQS, HTTPS,
+ * Lambda) get the alert JSON contract, email gets readable text.
+ */
+export function snsMessage(alert: Alert): string {
+  const json = JSON.stringify(alert);
+  return JSON.stringify({ default: json, sqs: json, https: json, http: json, lambda: json, email: emailBody(alert), 'email-json': json });
+}

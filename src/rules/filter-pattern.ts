@@ -1,0 +1,68 @@
+import { BUILTIN_PARSERS } from '../parse/builtin-parsers';
+import { globToRegExp } from '../parse/glob';
+import type { DetectionRule, SourceDefinition } from '../schema/rule';
+import { compileSelection } from './selection';
+
+/** CloudWatch Logs limits a filter pattern to 1,024 characters. */
+const MAX_PATTERN = 1024;
+/** Fields the normalizer computes rather than copies from the line: their values may not appear in it. */
+const COMPUTED_FIELDS = new Set(['@timestamp', 'event.hour_utc', 'event.weekday_utc', 'event.outcome', 'url.path', 'log.level', 'event.dataset', 'event.original', 'message']);
+
+export interface CompiledFilter {
+  /** The subscription filter pattern; '' means every event is delivered. */
+  pattern: string;
+  /** Why the pattern is what it is (shown by synth and the README). */
+  reason: string;
+}
+
+function sourceFor(logGroup: string, sources: readonly SourceDefinition[]): SourceDefinition['source'] | undefined {
+  return sources.find((s) => s.source.logGroups.some((g) => globToRegExp(g).test(logGroup)))?.source;
+}
+
+/** Fields whose value the normalizer may set without the text appearing in the raw line. */
+function derivedFields(source: SourceDefinition['source'] | undefined): Set<string> {
+  const out = new Set(COMPUTED_FIELDS);
+  if (!source) {
+    for (const list of Object.values(BUILTIN_PARSERS)) for (const p of list) for (const f of Object.keys(p.fields)) out.add(f);
+    return out;
+  }
+  for (const f of Object.keys(source.valueMap)) out.add(f);
+  for (const l of source.lookups) out.add(l.to);
+  for (const f of Object.keys(source.fields)) out.add(f);
+  for (const name of source.parsers) for (const p of BUILTIN_PARSERS[name] ?? []) for (const f of Object.keys(p.fields)) out.add(f);
+  for (const p of source.customParsers) for (const f of Object.keys(p.fields)) out.add(f);
+  return out;
+}
+
+/** The spellings a logged value may take: as written, lower, upper, capitalized (patterns are case-sensitive). */
+function spellings(value: string): string[] {
+  const cap = value.charAt(0).toUpperCase() + value.slice(1);
+  return [...new Set([value, value.toLowerCase(), value.toUpperCase(), cap])];
+}
+
+function quote(term: string): string {
+  return `?"${term.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+}
+
+/**
+ * Compiles the subscription filter for one log group: the OR of one literal term per rule that
+ * applies to the group, so CloudWatch drops events no rule can match before Lambda is invoked.
+ * A rule without a literal that must appear verbatim in its matching lines (every condition is
+ * computed, negated or a pattern) forces the fallback: deliver everything. So do patterns over
+ * the 1,024-character limit.
+ */
+export function compileFilterPattern(logGroup: string, rules: readonly DetectionRule[], sources: readonly SourceDefinition[]): CompiledFilter {
+  const applicable = rules.filter((r) => !r.disabled && (!r.logGroups || r.logGroups.some((g) => globToRegExp(g).test(logGroup))));
+  if (applicable.length === 0) return { pattern: '', reason: 'no rule applies to this log group; all events delivered' };
+  const derived = derivedFields(sourceFor(logGroup, sources));
+  const terms = new Set<string>();
+  for (const rule of applicable) {
+    const equalities = compileSelection(rule.match).equalities.filter((e) => !derived.has(e.field) && e.values.every((v) => v.length >= 2));
+    const best = equalities.sort((a, b) => a.values.length - b.values.length)[0];
+    if (!best) return { pattern: '', reason: `rule ${rule.id} has no literal term; all events delivered` };
+    for (const v of best.values) for (const s of spellings(v)) terms.add(s);
+  }
+  const pattern = [...terms].sort().map(quote).join(' ');
+  if (pattern.length > MAX_PATTERN) return { pattern: '', reason: `compiled pattern is ${pattern.length} characters (limit ${MAX_PATTERN}); all events delivered` };
+  return { pattern, reason: `${applicable.length} rule(s), ${terms.size} literal term(s)` };
+}
