@@ -148,7 +148,7 @@ export class Correlation extends Construct {
         item: {
           pk: DynamoAttributeValue.fromString(JsonPath.stringAt('$.entity.pk')),
           sk: DynamoAttributeValue.fromString(JsonPath.stringAt('$.memberSk')),
-          member: DynamoAttributeValue.fromString(JsonPath.stringAt('$.member')),
+          rec: DynamoAttributeValue.fromString(JsonPath.stringAt('$.member')),
           ttl: DynamoAttributeValue.numberFromString(JsonPath.stringAt('$.expiresAtEpochText')),
         },
         resultPath: JsonPath.DISCARD,
@@ -162,7 +162,7 @@ export class Correlation extends Construct {
           TableName: table.tableName,
           KeyConditionExpression: 'pk = :pk AND sk >= :from',
           ExpressionAttributeValues: { ':pk': { S: JsonPath.stringAt('$.entity.pk') }, ':from': { S: JsonPath.stringAt('$.entity.from') } },
-          ProjectionExpression: 'member',
+          ProjectionExpression: 'rec',
           ScanIndexForward: false,
           Limit: 50,
         },
@@ -189,7 +189,7 @@ export class Correlation extends Construct {
       new DynamoUpdateItem(this, STATE.claimIncident, {
         table,
         key: { pk: DynamoAttributeValue.fromString(JsonPath.stringAt('$.markerPk')), sk: DynamoAttributeValue.fromString('incident') },
-        updateExpression: 'SET incidentId = :id, expiresAtIso = :exp, #ttl = :ttl ADD members :members',
+        updateExpression: 'SET incidentId = :id, expiresAtIso = :exp, #ttl = :ttl ADD mids :members',
         conditionExpression: 'attribute_not_exists(pk) OR expiresAtIso < :now',
         expressionAttributeNames: { '#ttl': 'ttl' },
         expressionAttributeValues: {
@@ -207,7 +207,7 @@ export class Correlation extends Construct {
       new DynamoUpdateItem(this, STATE.updateIncident, {
         table,
         key: { pk: DynamoAttributeValue.fromString(JsonPath.stringAt('$.markerPk')), sk: DynamoAttributeValue.fromString('incident') },
-        updateExpression: 'ADD members :members',
+        updateExpression: 'ADD mids :members',
         expressionAttributeValues: { ':members': DynamoAttributeValue.fromStringSet(JsonPath.listAt('$.memberIds')) },
         resultPath: JsonPath.DISCARD,
       }),

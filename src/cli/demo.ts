@@ -19,7 +19,7 @@ export async function runDemo(rulesDir: string, outDir: string, stateKind: 'memo
   process.stderr.write(`demo: wrote ${demo.eventCount} log events in ${demo.payloads.length} CloudWatch Logs payloads to ${input}\n`);
 
   const state = await openStateStore(stateKind);
-  const sink = await openCorrelationSink(pack, state.dynamo);
+  const sink = await openCorrelationSink(pack, state.dynamo, rulesDir);
   const alerts: Alert[] = [];
   const started = performance.now();
   try {

@@ -1,22 +1,27 @@
+import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { MemoryStateStore } from '../engine/memory-store';
-import { PassThroughSink, type CorrelationSink } from '../engine/ports';
+import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
 import type { RulePack } from '../rules/rule-pack';
+import { type LocalDynamo, startLocalDynamo } from '../local/dynalite';
+import { LocalCorrelationRunner } from '../local/state-machine-runner';
+import { synthesizeDefinition } from '../local/synth-definition';
 
 export interface OpenedState {
   store: StateStore;
-  /** Set when the store is dynalite, so correlation can share the same local DynamoDB. */
-  dynamo?: unknown;
+  /** The local DynamoDB API; correlation always uses one (the state machine's table). */
+  dynamo: LocalDynamo;
   close: () => Promise<void>;
 }
 
+/** Detector state: in memory (default) or dynalite; correlation always gets an in-process dynalite table. */
 export async function openStateStore(kind: 'memory' | 'dynalite'): Promise<OpenedState> {
-  if (kind === 'dynalite') throw new Error('dynalite state is not available yet');
-  return { store: new MemoryStateStore(), close: async () => {} };
+  const dynamo = await startLocalDynamo();
+  const store = kind === 'dynalite' ? new DynamoStateStore(dynamo.client, dynamo.tableName) : new MemoryStateStore();
+  return { store, dynamo, close: () => dynamo.close() };
 }
 
-export async function openCorrelationSink(pack: RulePack, dynamo: unknown): Promise<CorrelationSink> {
-  void pack;
-  void dynamo;
-  return new PassThroughSink();
+/** The real, synthesized correlation state machine, run locally. */
+export async function openCorrelationSink(pack: RulePack, dynamo: LocalDynamo, rulesDir = 'rules'): Promise<LocalCorrelationRunner & CorrelationSink> {
+  return new LocalCorrelationRunner(synthesizeDefinition({ rulesDir }), pack, dynamo.client);
 }

@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { PassThroughSink } from '../engine/ports';
-import { MemoryStateStore } from '../engine/memory-store';
 import { formatRuleError } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
 import type { Alert } from '../schema/alert';
@@ -78,7 +77,7 @@ export function buildProgram(): Command {
         fail(err instanceof Error ? err.message : String(err));
       }
       const state = await openStateStore(opts.state === 'dynalite' ? 'dynalite' : 'memory');
-      const sink = opts.correlate ? await openCorrelationSink(pack, state.dynamo) : new PassThroughSink();
+      const sink = opts.correlate ? await openCorrelationSink(pack, state.dynamo, opts.rules) : new PassThroughSink();
       const out = opts.out ? openOut(opts.out) : process.stdout;
       const alerts: Alert[] = [];
       const bar = process.stderr.isTTY && totalBytes > 1_000_000 ? new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} bytes | {eta}s', stream: process.stderr }) : undefined;
@@ -131,5 +130,3 @@ export async function main(argv: string[]): Promise<void> {
   await buildProgram().parseAsync(argv);
 }
 
-// Silence unused import warnings for adapters used only in some commands.
-void MemoryStateStore;

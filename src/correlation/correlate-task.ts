@@ -10,7 +10,7 @@ import { type CorrelationInput, publishFields } from './envelope';
 export const CorrelateTaskInput = z.object({
   entity: z.object({ field: z.string(), value: z.string() }),
   now: z.string(),
-  items: z.array(z.object({ member: z.object({ S: z.string() }) }).passthrough()),
+  items: z.array(z.object({ rec: z.object({ S: z.string() }) }).passthrough()),
 });
 export type CorrelateTaskInput = z.infer<typeof CorrelateTaskInput>;
 
@@ -45,7 +45,7 @@ export function runCorrelateTask(raw: unknown, rules: readonly CorrelationRule[]
   const input = CorrelateTaskInput.parse(raw);
   const records: MemberRecord[] = [];
   for (const item of input.items) {
-    const parsed = MemberRecordSchema.safeParse(JSON.parse(item.member.S));
+    const parsed = MemberRecordSchema.safeParse(JSON.parse(item.rec.S));
     if (parsed.success) records.push(parsed.data);
   }
   const incidents = correlate(input.entity, records, rules, ctx).map(({ alert, windowEndsAt }) => ({

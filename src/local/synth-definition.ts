@@ -1,0 +1,69 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { parseConfig } from '../../infra/config';
+import { SentinelStack } from '../../infra/sentinel-stack';
+
+export const LOCAL_ACCOUNT = '123456789012';
+export const LOCAL_REGION = 'us-east-1';
+
+export interface SynthesizedMachine {
+  /** The state machine definition exactly as synthesized, with resource references made concrete. */
+  definition: Record<string, unknown>;
+  /** Placeholder topic ARN → tier. */
+  topicTiers: Map<string, string>;
+  tableName: string;
+}
+
+type CfnValue = string | { Ref?: string; 'Fn::GetAtt'?: [string, string] } | unknown;
+
+/**
+ * Synthesizes the real CDK stack in-process (bundling skipped: only the template is needed)
+ * and returns its correlation state machine definition, so local runs execute the exact ASL
+ * that is deployed.
+ */
+export function synthesizeDefinition(options: { rulesDir?: string; responseFunctionArn?: string } = {}): SynthesizedMachine {
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'sentinel-synth-')), context: { 'aws:cdk:bundling-stacks': [] } });
+  const config = parseConfig({ rulesDir: options.rulesDir ?? 'rules', ...(options.responseFunctionArn ? { responseFunctionArn: options.responseFunctionArn } : {}) });
+  const stack = new SentinelStack(app, 'SentinelLocal', { config, env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, string> }> };
+  const resources = template.Resources;
+  const topicTiers = new Map<string, string>();
+  const arnFor = (logicalId: string): string => {
+    const r = resources[logicalId];
+    switch (r?.Type) {
+      case 'AWS::SNS::Topic': {
+        const arn = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
+        const path = r.Metadata?.['aws:cdk:path'] ?? '';
+        const tier = /ReviewTopic/.test(path) ? 'review' : /NotifyTopic/.test(path) ? 'notify' : /RespondTopic/.test(path) ? 'respond' : 'unknown';
+        topicTiers.set(arn, tier);
+        return arn;
+      }
+      case 'AWS::DynamoDB::Table':
+        return 'sentinel-state';
+      case 'AWS::Lambda::Function':
+        return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
+      default:
+        return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
+    }
+  };
+  const machine = Object.values(resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  const body: CfnValue = machine?.Properties?.DefinitionString;
+  const text = resolveJoin(body, arnFor);
+  return { definition: JSON.parse(text) as Record<string, unknown>, topicTiers, tableName: 'sentinel-state' };
+}
+
+function resolveJoin(value: CfnValue, arnFor: (logicalId: string) => string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null) throw new Error('unexpected DefinitionString shape');
+  if ('Fn::Join' in value && Array.isArray(value['Fn::Join'])) {
+    const [sep, parts] = value['Fn::Join'] as [string, CfnValue[]];
+    return parts.map((p) => resolveJoin(p, arnFor)).join(sep);
+  }
+  if ('Ref' in value && typeof value.Ref === 'string') {
+    return value.Ref === 'AWS::Partition' ? 'aws' : value.Ref === 'AWS::Region' ? LOCAL_REGION : value.Ref === 'AWS::AccountId' ? LOCAL_ACCOUNT : value.Ref === 'AWS::URLSuffix' ? 'amazonaws.com' : arnFor(value.Ref);
+  }
+  if ('Fn::GetAtt' in value && Array.isArray(value['Fn::GetAtt'])) return arnFor(String(value['Fn::GetAtt'][0]));
+  throw new Error(`unsupported intrinsic in state machine definition: ${JSON.stringify(value).slice(0, 200)}`);
+}
