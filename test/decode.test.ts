@@ -1,0 +1,61 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decodeLambdaEvent, encodePayload } from '../src/decode/cloudwatch';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
+import { MAX_MESSAGE_CHARS, Normalizer } from '../src/parse/normalize';
+import { rule } from './helpers';
+
+const payload = (messages: string[]) => ({
+  owner: '123456789012',
+  logGroup: '/app/x',
+  logStream: 'stream-1',
+  subscriptionFilters: ['f'],
+  messageType: 'DATA_MESSAGE' as const,
+  logEvents: messages.map((message, i) => ({ id: `id${i}`, timestamp: 1_740_000_000_000 + i, message })),
+});
+
+describe('decode CloudWatch Logs subscription events', () => {
+  it('decodes base64(gzip(json)) into the payload', () => {
+    const r = decodeLambdaEvent(encodePayload(payload(['hello'])));
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.payload.logEvents[0]?.message).toBe('hello');
+  });
+
+  it.each([
+    ['not base64', { awslogs: { data: '%%% not base64 %%%' } }, 'not_base64'],
+    ['not gzip', { awslogs: { data: Buffer.from('plain text').toString('base64') } }, 'not_gzip'],
+    ['not JSON', { awslogs: { data: gzipSync(Buffer.from('{nope')).toString('base64') } }, 'not_json'],
+    ['wrong shape', { awslogs: { data: gzipSync(Buffer.from('{"logGroup":5}')).toString('base64') } }, 'bad_shape'],
+    ['not a subscription event', { Records: [] }, 'bad_shape'],
+  ])('reports %s with reason and location', (_name, event, reason) => {
+    const r = decodeLambdaEvent(event, 'invocation 1');
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.skip.reason).toBe(reason);
+      expect(r.skip.where).toBe('invocation 1');
+      expect(r.skip.detail.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('skips CONTROL_MESSAGE payloads without processing events', async () => {
+    const control = { ...payload(['CWL CONTROL MESSAGE: Checking health of destination Lambda']), messageType: 'CONTROL_MESSAGE' as const };
+    const det = new Detector({ rules: [rule({ match: { message: 'x' } })] }, new MemoryStateStore());
+    const r = await processPayload(control, new Normalizer(), det);
+    expect(r.eventsIn).toBe(0);
+    expect(r.alerts).toEqual([]);
+  });
+
+  it('counts and skips binary, oversized and truncated-JSON events; the rest of the batch still runs', async () => {
+    const det = new Detector({ rules: [rule({ match: { 'message|contains': 'needle' } })] }, new MemoryStateStore());
+    const p = payload(['\u0000\u0001binary', 'x'.repeat(MAX_MESSAGE_CHARS + 1), '{"truncated": "json', 'a needle in the batch', '{"msg":"needle json"}']);
+    const r = await processPayload(p, new Normalizer(), det);
+    expect(r.eventsIn).toBe(5);
+    expect(r.eventsProcessed).toBe(2);
+    expect(Object.fromEntries(r.skips.counts)).toEqual({ binary_message: 1, oversized_message: 1, malformed_json: 1 });
+    expect(r.skips.samples.map((s) => s.where)).toEqual(['/app/x stream-1 event id0', '/app/x stream-1 event id1', '/app/x stream-1 event id2']);
+    expect(r.alerts).toHaveLength(1);
+    expect(r.alerts[0]?.count).toBe(2);
+  });
+});

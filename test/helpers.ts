@@ -1,0 +1,30 @@
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import type { StateStore } from '../src/engine/state-store';
+import { DetectionRule } from '../src/schema/rule';
+import type { NormalizedEvent } from '../src/schema/event';
+
+export const T0 = Date.parse('2025-03-03T10:00:00Z');
+
+/** Builds a validated rule from a partial YAML-shaped object. */
+export function rule(partial: Record<string, unknown>): DetectionRule {
+  return DetectionRule.parse({
+    id: 'test.rule',
+    title: 'test {user.name}',
+    description: 'test rule',
+    severity: 'high',
+    riskScore: 5,
+    runbook: 'docs/runbooks/test.md',
+    ...partial,
+  });
+}
+
+let seq = 0;
+export function ev(fields: Record<string, string | number | boolean>, at = T0): NormalizedEvent {
+  seq++;
+  return { '@timestamp': at, 'cloudwatch.log_group': '/test', 'cloudwatch.log_stream': 's', 'cloudwatch.event_id': `e${seq}`, message: 'm', ...fields };
+}
+
+export function detector(rules: DetectionRule[], store: StateStore = new MemoryStateStore()): Detector {
+  return new Detector({ rules }, store);
+}

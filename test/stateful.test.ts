@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { ev, detector, rule, T0 } from './helpers';
+
+const S = 1000;
+const MIN = 60 * S;
+const fail = (user: string, at: number, extra: Record<string, string | number> = {}) => ev({ 'event.outcome': 'failure', 'user.name': user, ...extra }, at);
+
+describe('threshold windows', () => {
+  const r = rule({ match: { 'event.outcome': 'failure' }, threshold: { count: 3, window: '10m', groupBy: ['user.name'] } });
+  it('fires once when the count reaches N within the window', async () => {
+    const d = detector([r]);
+    const out = await d.evaluate('b1', [fail('a', T0), fail('a', T0 + MIN), fail('a', T0 + 2 * MIN), fail('a', T0 + 3 * MIN)]);
+    expect(out.alerts).toHaveLength(1);
+    expect(out.alerts[0]?.count).toBe(3);
+    expect(out.alerts[0]?.entity).toEqual({ field: 'user.name', value: 'a' });
+  });
+  it('counts across batches and handles out-of-order events in a batch', async () => {
+    const d = detector([r]);
+    expect((await d.evaluate('b1', [fail('a', T0 + 2 * MIN), fail('a', T0)])).alerts).toHaveLength(0);
+    expect((await d.evaluate('b2', [fail('a', T0 + 3 * MIN)])).alerts).toHaveLength(1);
+  });
+  it('window edge: events exactly W apart never count together; inside 0.9W always do', async () => {
+    // bucket width is 1 min for a 10 min window: an event at T counts buckets [T-9min, T]
+    const base = T0 - (T0 % MIN);
+    const apart = detector([r]);
+    expect((await apart.evaluate('b', [fail('a', base), fail('a', base + 5 * MIN), fail('a', base + 10 * MIN)])).alerts).toHaveLength(0);
+    const inside = detector([r]);
+    expect((await inside.evaluate('b', [fail('a', base), fail('a', base + 5 * MIN), fail('a', base + 9 * MIN + 59 * S)])).alerts).toHaveLength(1);
+  });
+  it('suppression: one alert per entity per window, re-armed after it', async () => {
+    const d = detector([r]);
+    const first = await d.evaluate('b1', [fail('a', T0), fail('a', T0 + S), fail('a', T0 + 2 * S)]);
+    const again = await d.evaluate('b2', [fail('a', T0 + 3 * S), fail('a', T0 + 4 * S), fail('a', T0 + 5 * S)]);
+    const later = await d.evaluate('b3', [fail('a', T0 + 30 * MIN), fail('a', T0 + 31 * MIN), fail('a', T0 + 32 * MIN)]);
+    expect([first.alerts.length, again.alerts.length, later.alerts.length]).toEqual([1, 0, 1]);
+  });
+  it('a replayed batch changes no counter and fires no second alert', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([r], store);
+    const batch = [fail('a', T0), fail('a', T0 + S), fail('a', T0 + 2 * S)];
+    const first = await d.evaluate('same-batch', batch);
+    const replay = await d.evaluate('same-batch', batch);
+    expect(first.alerts).toHaveLength(1);
+    expect(replay.alerts.map((a) => a.id)).toEqual(first.alerts.map((a) => a.id)); // same id: downstream dedup drops it
+    const counts = await store.readCounters([{ key: 't#test.rule#a', from: 0, to: Number.MAX_SAFE_INTEGER }], T0);
+    expect([...(counts.get('t#test.rule#a')?.values() ?? [])].reduce((x, y) => x + y, 0)).toBe(3);
+  });
+});
+
+describe('distinct', () => {
+  const r = rule({ match: { 'event.outcome': 'failure' }, distinct: { field: 'user.name', count: 3, window: '10m', groupBy: ['source.ip'] } });
+  it('fires when distinct values reach N, not on repeats of one value', async () => {
+    const d = detector([r]);
+    const repeats = await d.evaluate('b1', [1, 2, 3, 4].map((i) => fail('a', T0 + i * S, { 'source.ip': '1.1.1.1' })));
+    expect(repeats.alerts).toHaveLength(0);
+    const spray = await d.evaluate('b2', ['b', 'c'].map((u, i) => fail(u, T0 + (10 + i) * S, { 'source.ip': '1.1.1.1' })));
+    expect(spray.alerts).toHaveLength(1);
+    expect(spray.alerts[0]?.count).toBe(3);
+  });
+  it('does not count values older than the window', async () => {
+    const d = detector([r]);
+    await d.evaluate('b1', [fail('a', T0, { 'source.ip': '1.1.1.1' }), fail('b', T0, { 'source.ip': '1.1.1.1' })]);
+    expect((await d.evaluate('b2', [fail('c', T0 + 11 * MIN, { 'source.ip': '1.1.1.1' })])).alerts).toHaveLength(0);
+  });
+});
+
+describe('sequence', () => {
+  const r = rule({
+    match: { 'event.category': 'authentication' },
+    sequence: { window: '15m', groupBy: ['user.name'], steps: [{ name: 'f', count: 2, match: { 'event.outcome': 'failure' } }, { name: 's', match: { 'event.outcome': 'success' } }] },
+  });
+  const a = (outcome: string, at: number) => ev({ 'event.category': 'authentication', 'event.outcome': outcome, 'user.name': 'u' }, at);
+  it('fires on steps in order within the window, across batches', async () => {
+    const d = detector([r]);
+    expect((await d.evaluate('b1', [a('failure', T0), a('failure', T0 + S)])).alerts).toHaveLength(0);
+    expect((await d.evaluate('b2', [a('success', T0 + MIN)])).alerts).toHaveLength(1);
+  });
+  it('does not fire out of order or past the window', async () => {
+    expect((await detector([r]).evaluate('b', [a('success', T0), a('failure', T0 + S), a('failure', T0 + 2 * S)])).alerts).toHaveLength(0);
+    expect((await detector([r]).evaluate('b', [a('failure', T0), a('failure', T0 + S), a('success', T0 + 16 * MIN)])).alerts).toHaveLength(0);
+  });
+});
+
+describe('newTerm', () => {
+  const r = rule({ match: { 'event.outcome': 'success' }, newTerm: { field: 'geo', groupBy: ['user.name'], baseline: '30d' } });
+  const login = (geo: string, at: number) => ev({ 'event.outcome': 'success', 'user.name': 'u', geo }, at);
+  it('fires for a new term of a known entity, not for the first ever or a known term', async () => {
+    const d = detector([r]);
+    expect((await d.evaluate('b1', [login('US', T0)])).alerts).toHaveLength(0);
+    expect((await d.evaluate('b2', [login('US', T0 + MIN)])).alerts).toHaveLength(0);
+    expect((await d.evaluate('b3', [login('BR', T0 + 2 * MIN)])).alerts).toHaveLength(1);
+  });
+  it('forgets terms past the baseline', async () => {
+    const d = detector([r]);
+    await d.evaluate('b1', [login('US', T0), login('DE', T0)]);
+    await d.evaluate('b2', [login('US', T0 + 29 * 86_400_000)]); // US stays known, DE is not refreshed
+    expect((await d.evaluate('b3', [login('DE', T0 + 31 * 86_400_000)])).alerts).toHaveLength(1);
+    expect((await d.evaluate('b4', [login('US', T0 + 32 * 86_400_000)])).alerts).toHaveLength(0);
+  });
+});
+
+describe('spike', () => {
+  const r = rule({ match: { 'log.level': 'error' }, spike: { window: '5m', baseline: '1h', factor: 3, min: 10, groupBy: ['service.name'] } });
+  const err = (at: number) => ev({ 'log.level': 'error', 'service.name': 'api' }, at);
+  it('fires when the window reaches factor × baseline mean and the floor', async () => {
+    const d = detector([r]);
+    const base = T0 - (T0 % (5 * MIN));
+    const history = Array.from({ length: 12 }, (_, w) => [err(base - (w + 1) * 5 * MIN), err(base - (w + 1) * 5 * MIN + S), err(base - (w + 1) * 5 * MIN + 2 * S), err(base - (w + 1) * 5 * MIN + 3 * S)]).flat();
+    expect((await d.evaluate('h', history)).alerts).toHaveLength(0);
+    // mean 4 per window → needs max(10, 12) = 12
+    expect((await d.evaluate('s1', Array.from({ length: 11 }, (_, i) => err(base + i * S)))).alerts).toHaveLength(0);
+    expect((await d.evaluate('s2', [err(base + 20 * S)])).alerts).toHaveLength(1);
+  });
+  it('the floor keeps quiet services quiet', async () => {
+    expect((await detector([r]).evaluate('b', Array.from({ length: 9 }, (_, i) => err(T0 + i * S)))).alerts).toHaveLength(0);
+  });
+});
