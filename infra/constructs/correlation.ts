@@ -257,13 +257,14 @@ export class Correlation extends Construct {
     const healthAlert = new SnsPublish(this, STATE.healthAlert, {
       topic: topics.topics.notify,
       subject: 'Sentinel stack health: correlation failed',
-      message: TaskInput.fromObject({
-        kind: 'stack-health',
-        component: 'correlation-state-machine',
-        error: JsonPath.stringAt('$.error.Error'),
-        cause: JsonPath.stringAt('$.error.Cause'),
-        execution: JsonPath.stringAt('$$.Execution.Id'),
-      }),
+      message: TaskInput.fromText(
+        JsonPath.format(
+          'Sentinel stack health: the correlation state machine failed and a detection may not have been correlated. Error: {} Cause: {} Execution: {}',
+          JsonPath.stringAt('$.error.Error'),
+          JsonPath.stringAt('$.error.Cause'),
+          JsonPath.stringAt('$$.Execution.Id'),
+        ),
+      ),
       messageAttributes: { severity: { value: 'medium' }, tier: { value: 'notify' }, ruleId: { value: 'sentinel.stack_health' } },
       resultPath: JsonPath.DISCARD,
     });

@@ -48,7 +48,7 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     regex: /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*-----END [A-Z ]{0,40}PRIVATE KEY-----/g,
     replace: REDACTED,
   },
-  { name: 'url_userinfo', regex: /(\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/@]{1,100}:)[^\s@/]{1,200}@/gi, replace: `$1${REDACTED}@` },
+  { name: 'url_userinfo', regex: /(:\/\/[^\s:/@]+:)[^\s@/]+@/gi, replace: `$1${REDACTED}@` },
 ];
 
 export const REDACTION_PATTERNS: readonly { name: string; regex: RegExp }[] = PATTERNS;

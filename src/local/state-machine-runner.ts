@@ -78,6 +78,7 @@ export class LocalCorrelationRunner implements CorrelationSink {
   private readonly handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   private readonly retryOverrides: Record<string, number> = {};
   private readonly lookbackMs: number;
+  private sequence = 0;
 
   constructor(
     synthesized: SynthesizedMachine,
@@ -148,6 +149,7 @@ export class LocalCorrelationRunner implements CorrelationSink {
     const before = this.published.length;
     const execution = this.machine.run(JSON.parse(JSON.stringify(input)), {
       overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryOverrides },
+      context: { Execution: { Id: `arn:aws:states:${LOCAL_REGION}:local:express:sentinel:${++this.sequence}`, Name: `local-${this.sequence}`, StartTime: new Date().toISOString() } },
     });
     try {
       await execution.result;

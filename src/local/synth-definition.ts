@@ -35,7 +35,7 @@ export function synthesizeDefinition(options: { rulesDir?: string; responseFunct
     switch (r?.Type) {
       case 'AWS::SNS::Topic': {
         const arn = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
-        const path = r.Metadata?.['aws:cdk:path'] ?? '';
+        const path = logicalId; // e.g. AlertsRespondTopic1A2B3C4D
         const tier = /ReviewTopic/.test(path) ? 'review' : /NotifyTopic/.test(path) ? 'notify' : /RespondTopic/.test(path) ? 'respond' : 'unknown';
         topicTiers.set(arn, tier);
         return arn;

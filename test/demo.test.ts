@@ -1,0 +1,39 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../src/cli/demo';
+import { generateDemo } from '../src/demo/generate';
+import type { Alert } from '../src/schema/alert';
+
+const mentions = (a: Alert, entity: string) => a.entity.value === entity || Object.values(a.related).some((v) => v.includes(entity));
+
+describe('demo replay through detectors and the local state machine', () => {
+  const demo = generateDemo();
+  let alerts: Alert[] = [];
+  it('runs the whole pipeline', async () => {
+    alerts = await runDemo('rules', mkdtempSync(join(tmpdir(), 'demo-')), 'memory');
+    expect(alerts.length).toBeGreaterThan(0);
+  });
+  it('fires every attack behaviour', () => {
+    const fired = new Set(alerts.filter((a) => a.kind === 'detection').map((a) => `${a.ruleId} ${a.entity.value}`));
+    const missing = demo.expected.filter((e) => !fired.has(`${e.ruleId} ${e.entity}`));
+    expect(missing).toEqual([]);
+  });
+  it('raises the insider-threat incident in the respond tier with members and risk ≥ 9, and the other incidents', () => {
+    const insider = alerts.find((a) => a.kind === 'incident' && a.ruleId === 'corr.insider_threat');
+    expect(insider).toMatchObject({ tier: 'respond', category: 'insider_threat', entity: { field: 'user.name', value: 'r.ortega' } });
+    expect(insider?.riskScore).toBeGreaterThanOrEqual(9);
+    expect(insider?.members?.length).toBeGreaterThanOrEqual(3);
+    const incidents = alerts.filter((a) => a.kind === 'incident').map((a) => `${a.ruleId} ${a.entity.value}`).sort();
+    expect(incidents).toEqual(demo.expectedIncidents.map((e) => `${e.ruleId} ${e.entity}`).sort());
+  });
+  it('stays quiet on the benign timelines', () => {
+    const noisy = alerts.filter((a) => demo.benignEntities.some((b) => mentions(a, b)));
+    expect(noisy.map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([]);
+  });
+  it('never leaks the secrets planted in the demo logs', () => {
+    const json = JSON.stringify(alerts);
+    for (const secret of ['Winter2025!', '9f8e7d6c5b4a', 'abcdef0123456789abcdef', 'eyJzdWIiOiJyLm9ydGVnYSJ9']) expect(json).not.toContain(secret);
+  });
+});

@@ -1,0 +1,56 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPack } from '../src/cli/load-pack';
+import { formatRuleError } from '../src/rules/rule-pack';
+import { runAllRuleTests } from '../src/rules/rule-tests';
+
+const { pack, errors } = loadPack(['rules']);
+
+describe('the shipped rule pack', () => {
+  it('validates with no errors', () => {
+    expect(errors.map(formatRuleError)).toEqual([]);
+  });
+  it('every rule: id = file name, runbook exists, at least one positive and one negative test', () => {
+    for (const r of [...pack.rules, ...pack.correlations]) {
+      const file = pack.files.get(r.id) ?? '';
+      expect(basename(file).replace(/\.ya?ml$/, ''), file).toBe(r.id);
+      expect(existsSync(r.runbook), `${r.id} runbook ${r.runbook}`).toBe(true);
+      const expects = r.tests.map((t) => t.expect);
+      expect(expects, `${r.id} needs a positive test`).toContain('fire');
+      expect(expects, `${r.id} needs a negative test`).toContain('none');
+    }
+  });
+  it('every inline test passes', async () => {
+    const failed = (await runAllRuleTests(pack)).filter((r) => !r.passed);
+    expect(failed.map((f) => `${f.ruleId} — ${f.test}: ${f.detail}`)).toEqual([]);
+  });
+});
+
+describe('bad rule files fail validation with file, rule id and path', () => {
+  const base = { title: 't', description: 'd', severity: 'high', riskScore: 5, runbook: 'x.md', match: { a: 1 } };
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['wrong field type', { ...base, riskScore: 'high' }, /rule x\.wrong_type: riskScore: .*number/],
+    ['unknown key', { ...base, sevrity: 'high' }, /rule x\.unknown_key: .*sevrity/],
+    ['unknown modifier', { ...base, match: { 'a|fuzzy': 1 } }, /rule x\.unknown_modifier: match\.a\|fuzzy: unknown modifier 'fuzzy'/],
+    ['invalid window', { ...base, threshold: { count: 3, window: '5 minutes', groupBy: ['user.name'] } }, /rule x\.invalid_window: threshold\.window: expected a duration/],
+    ['unsafe regex', { ...base, match: { 'message|re': '^(a+)+$' } }, /rule x\.unsafe_regex: match\.message\|re: unsafe regex/],
+  ];
+  it.each(cases)('%s', (_name, doc, pattern) => {
+    const dir = mkdtempSync(join(tmpdir(), 'bad-rules-'));
+    const id = `x.${_name.replace(/ /g, '_').replace('wrong_field_type', 'wrong_type')}`;
+    writeFileSync(join(dir, `${id}.yml`), JSON.stringify({ id, ...doc }));
+    const result = loadPack([dir]);
+    expect(result.errors.map(formatRuleError).join('\n')).toMatch(pattern);
+    expect(result.errors[0]?.file).toContain(`${id}.yml`);
+  });
+  it('duplicate ids and id/file-name mismatches', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bad-rules-'));
+    writeFileSync(join(dir, 'x.dup.yml'), JSON.stringify({ id: 'x.dup', ...base }));
+    writeFileSync(join(dir, 'x.other.yml'), JSON.stringify({ id: 'x.dup', ...base }));
+    const messages = loadPack([dir]).errors.map(formatRuleError).join('\n');
+    expect(messages).toMatch(/x\.other\.yml: rule x\.dup: id: id must equal the file name 'x\.other'/);
+    expect(messages).toMatch(/duplicate rule id, also defined in .*x\.dup\.yml/);
+  });
+});
