@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { PassThroughSink } from '../src/engine/ports';
+import type { StateStore } from '../src/engine/state-store';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { replay } from '../src/cli/replay';
 import { loadPack } from '../src/cli/load-pack';
@@ -20,20 +21,20 @@ afterAll(async () => local.close());
 
 describe('DynamoDB state store (dynalite)', () => {
   it('200 concurrent increments of one counter are exact', async () => {
-    const store = new DynamoStateStore(local.client, local.tableName);
+    const store: StateStore = new DynamoStateStore(local.client, local.tableName);
     await Promise.all(Array.from({ length: 200 }, (_, i) => store.incrementCounters(`batch-${i}`, [{ key: 'hot', bucket: 7, delta: 1, expiresAt: T0 * 2 }], T0)));
     const counts = await store.readCounters([{ key: 'hot', from: 0, to: 100 }], T0);
     expect(counts.get('hot')?.get(7)).toBe(200);
   });
   it('a replayed batch is a no-op', async () => {
-    const store = new DynamoStateStore(local.client, local.tableName);
+    const store: StateStore = new DynamoStateStore(local.client, local.tableName);
     const first = await store.incrementCounters('dup', [{ key: 'k', bucket: 1, delta: 5, expiresAt: T0 * 2 }], T0);
     const again = await store.incrementCounters('dup', [{ key: 'k', bucket: 1, delta: 5, expiresAt: T0 * 2 }], T0);
     expect(first[0]).toMatchObject({ total: 5, applied: true });
     expect(again[0]).toMatchObject({ total: 5, applied: false });
   });
   it('ignores expired items on read', async () => {
-    const store = new DynamoStateStore(local.client, local.tableName);
+    const store: StateStore = new DynamoStateStore(local.client, local.tableName);
     await store.incrementCounters('b', [{ key: 'old', bucket: 3, delta: 2, expiresAt: T0 - 1 }], T0 - 10);
     expect((await store.readCounters([{ key: 'old', from: 0, to: 10 }], T0)).get('old')?.size).toBe(0);
   });

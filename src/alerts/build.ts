@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Alert, type AlertEvent } from '../schema/alert';
+import type { Alert, AlertEvent } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type Severity, tierFor } from '../schema/severity';

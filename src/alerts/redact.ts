@@ -7,7 +7,7 @@
  */
 export const REDACTED = '[REDACTED]';
 
-const SECRET_KEY = String.raw`(?:password|passwd|pwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|apikey|x-api-key|auth_token|session_?id|sessionid|private_key|aws_secret_access_key|credentials?)`;
+const SECRET_KEY = `(?:password|passwd|pwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|apikey|x-api-key|auth_token|session_?id|sessionid|private_key|aws_secret_access_key|credentials?)`;
 
 const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   {

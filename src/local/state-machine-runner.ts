@@ -86,12 +86,12 @@ export class LocalCorrelationRunner implements CorrelationSink {
     private readonly dynamo: DynamoDBClient,
     private readonly options: RunnerOptions = {},
   ) {
-    this.machine = new StateMachine(synthesized.definition as ConstructorParameters<typeof StateMachine>[0], {
+    this.machine = new StateMachine(synthesized.definition, {
       validationOptions: { checkArn: false, checkPaths: false },
     });
     this.lookbackMs = Math.max(DEFAULT_RISK_LOOKBACK_MS, ...pack.correlations.map((c) => c.correlation.window));
     const tasks = new Map<string, TaskState>();
-    collectTasks(JsonObject.parse(synthesized.definition).States, tasks);
+    collectTasks(synthesized.definition.States, tasks);
     for (const [name, task] of tasks) {
       this.handlers[name] = this.handlerFor(task.Resource, synthesized);
       this.retryOverrides[name] = 0;

@@ -2,6 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { z } from 'zod';
 import { parseConfig } from '../../infra/config';
 import { SentinelStack } from '../../infra/sentinel-stack';
 
@@ -10,11 +12,14 @@ export const LOCAL_REGION = 'us-east-1';
 
 export interface SynthesizedMachine {
   /** The state machine definition exactly as synthesized, with resource references made concrete. */
-  definition: Record<string, unknown>;
+  definition: StateMachineDefinition;
   /** Placeholder topic ARN → tier. */
   topicTiers: Map<string, string>;
   tableName: string;
 }
+
+/** Minimal shape check of the synthesized ASL before handing it to the local interpreter. */
+const AslShape = z.object({ StartAt: z.string(), States: z.record(z.string(), z.unknown()) });
 
 type CfnValue = string | { Ref?: string; 'Fn::GetAtt'?: [string, string] } | unknown;
 
@@ -51,7 +56,9 @@ export function synthesizeDefinition(options: { rulesDir?: string; responseFunct
   const machine = Object.values(resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
   const body: CfnValue = machine?.Properties?.DefinitionString;
   const text = resolveJoin(body, arnFor);
-  return { definition: JSON.parse(text) as Record<string, unknown>, topicTiers, tableName: 'sentinel-state' };
+  const definition: StateMachineDefinition = JSON.parse(text);
+  AslShape.parse(definition); // fail here, not mid-run, if synthesis produced something else
+  return { definition, topicTiers, tableName: 'sentinel-state' };
 }
 
 function resolveJoin(value: CfnValue, arnFor: (logicalId: string) => string): string {

@@ -47,12 +47,12 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
     },
     {
       name: 'ssh_host_key_failed',
-      pattern: String.raw`(?:Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED)`,
+      pattern: `(?:Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED)`,
       fields: { 'event.category': 'network', 'event.action': 'host_key_verification_failed', 'event.outcome': 'failure' },
     },
     {
       name: 'sshd_other',
-      pattern: String.raw`${SSHD}(?<message>.*)$`,
+      pattern: `${SSHD}(?<message>.*)$`,
       fields: { 'event.category': 'network', 'event.action': 'ssh_session' },
     },
   ],
@@ -74,19 +74,19 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
     },
     {
       name: 'paramiko_bad_host_key',
-      pattern: String.raw`${PY_TIME}.*(?:BadHostKeyException|Host key for server '?(?<destination__address>[^' ]+)'? does not match)`,
+      pattern: `${PY_TIME}.*(?:BadHostKeyException|Host key for server '?(?<destination__address>[^' ]+)'? does not match)`,
       fields: { 'event.category': 'network', 'event.action': 'host_key_verification_failed', 'event.outcome': 'failure' },
     },
     {
       name: 'paramiko_exec',
-      pattern: String.raw`${PY_TIME}(?:Running|Executing|exec_command):? (?<process__command_line>.+)$`,
+      pattern: `${PY_TIME}(?:Running|Executing|exec_command):? (?<process__command_line>.+)$`,
       fields: { 'event.category': 'process', 'event.action': 'command_executed' },
     },
   ],
   python_logging: [
     {
       name: 'python_asctime',
-      pattern: String.raw`${PY_TIME}(?<message>.*)$`,
+      pattern: `${PY_TIME}(?<message>.*)$`,
       fields: {},
     },
     {

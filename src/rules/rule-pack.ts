@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { CorrelationRule, DetectionRule, SourceDefinition } from '../schema/rule';
 
 /** A rule file as read from disk (or embedded in the Lambda bundle), before validation. */
@@ -109,15 +109,15 @@ function checkCorrelationMembers(pack: RulePack): RuleFileError[] {
       const ok = ref.startsWith('tag:') ? tags.has(ref.slice(4)) : ids.has(ref);
       if (!ok) errors.push({ file, ruleId: c.id, path, message: `'${ref}' names no rule id or tag in the pack` });
     };
-    c.correlation.members.forEach((m, i) => check(m, `correlation.members[${i}]`));
-    c.correlation.require?.forEach((group, i) =>
-      group.forEach((m, j) => {
+    for (const [i, m] of c.correlation.members.entries()) check(m, `correlation.members[${i}]`);
+    for (const [i, group] of (c.correlation.require ?? []).entries()) {
+      for (const [j, m] of group.entries()) {
         check(m, `correlation.require[${i}][${j}]`);
         if (!c.correlation.members.includes(m)) {
           errors.push({ file, ruleId: c.id, path: `correlation.require[${i}][${j}]`, message: `'${m}' is not listed in members` });
         }
-      }),
-    );
+      }
+    }
   }
   return errors;
 }

@@ -46,7 +46,7 @@ export const NewTermClause = z.strictObject({
   field: FieldName,
   groupBy: GroupBy,
   /** How long a term stays known after it was last seen. */
-  baseline: Duration.default('30d'),
+  baseline: Duration.prefault('30d'),
   /** Only alert for entities with at least one earlier known term (skip the very first sighting). */
   requireHistory: z.boolean().default(true),
 });
@@ -68,7 +68,7 @@ export const TestEvent = z.union([
   z
     .strictObject({
       repeat: z.number().int().min(1).max(10_000),
-      every: Duration.default('1s'),
+      every: Duration.prefault('1s'),
       /** Value lists cycled across repetitions, e.g. many user names for a spray. */
       vary: z.record(FieldName, z.array(z.union([z.string(), z.number()])).min(1)).default({}),
       event: z.record(z.string(), z.unknown()),
@@ -136,7 +136,7 @@ export type DetectionRule = z.infer<typeof DetectionRule>;
 
 export const CorrelationClause = z.strictObject({
   entity: FieldName,
-  window: Duration.default('4h'),
+  window: Duration.prefault('4h'),
   /** Member rules: rule ids, or `tag:<tag>` for every rule carrying that tag. */
   members: z.array(z.string().min(1)).min(1),
   /** Groups that must each be represented (any member of the group); by default every member is one group. */
