@@ -96,7 +96,7 @@ export class Correlation extends Construct {
     });
 
     const retry = <T extends TaskStateBase>(task: T): T => {
-      task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4, jitterStrategy: undefined });
+      task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4 });
       return task;
     };
     const publish = (tier: TierName, what: 'Detection' | 'Incident', base: string) =>

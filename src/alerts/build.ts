@@ -19,6 +19,11 @@ export function stableId(prefix: string, ...parts: string[]): string {
   return `${prefix}-${createHash('sha256').update(parts.join('\u001f')).digest('hex').slice(0, 24)}`;
 }
 
+/** A detection's id: rule, entity key and triggering event, so a retried batch yields the same id. */
+export function detectionId(ruleId: string, groupKey: string, trigger: NormalizedEvent): string {
+  return stableId('det', ruleId, groupKey, eventId(trigger), String(eventTime(trigger)));
+}
+
 /** Fills `{field}` placeholders in a title from the entity and the trigger event. */
 export function renderTitle(template: string, values: Record<string, string | number | boolean | undefined>): string {
   const text = template.replace(/\{([\w.@-]+)\}/g, (_, name: string) => {
@@ -76,7 +81,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
   const end = Math.max(input.windowEnd, lastSeen) + 1000;
   return {
     schemaVersion: '1',
-    id: stableId('det', rule.id, input.groupKey, eventId(trigger), String(lastSeen)),
+    id: detectionId(rule.id, input.groupKey, trigger),
     kind: 'detection',
     ruleId: rule.id,
     title: renderTitle(rule.title, { ...trigger, [input.entity.field]: input.entity.value, count: input.count }),

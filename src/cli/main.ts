@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { PassThroughSink } from '../engine/ports';
-import { formatRuleError } from '../rules/rule-pack';
+import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
 import type { Alert } from '../schema/alert';
 import { UnreadableInputError } from './input-files';
@@ -21,6 +21,16 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
+/** Every rule error on stderr (file, rule id, path), then exit 1. */
+function loadPackOrExit(paths: readonly string[], options: { checkRegexes?: boolean } = {}): RulePack {
+  const { pack, errors } = loadPack(paths, options);
+  if (errors.length > 0) {
+    for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
+    fail(`${errors.length} error(s) in rule files`, 1);
+  }
+  return pack;
+}
+
 export function buildProgram(): Command {
   const program = new Command('detect').description('Sentinel detection engine: replay logs, test and validate rules').showHelpAfterError();
 
@@ -29,11 +39,7 @@ export function buildProgram(): Command {
     .description('validate rule files: schema, references and regex safety (no execution)')
     .argument('[paths...]', 'rule files or folders', [DEFAULT_RULES])
     .action((paths: string[]) => {
-      const { pack, errors } = loadPack(paths);
-      if (errors.length > 0) {
-        for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
-        fail(`${errors.length} error(s) in rule files`, 1);
-      }
+      const pack = loadPackOrExit(paths);
       process.stderr.write(`ok: ${pack.rules.length} rules, ${pack.correlations.length} correlation rules, ${pack.sources.length} sources\n`);
     });
 
@@ -42,11 +48,7 @@ export function buildProgram(): Command {
     .description("run every rule's inline test cases")
     .argument('[paths...]', 'rule files or folders', [DEFAULT_RULES])
     .action(async (paths: string[]) => {
-      const { pack, errors } = loadPack(paths);
-      if (errors.length > 0) {
-        for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
-        fail(`${errors.length} error(s) in rule files`, 1);
-      }
+      const pack = loadPackOrExit(paths);
       const results = await runAllRuleTests(pack);
       const failed = results.filter((r) => !r.passed);
       for (const r of failed) process.stderr.write(`FAIL ${r.ruleId} — ${r.test}: ${r.detail}\n`);
@@ -65,11 +67,7 @@ export function buildProgram(): Command {
     .option('--no-correlate', 'publish detections without running the correlation state machine')
     .option('-q, --quiet', 'no per-alert lines on stderr')
     .action(async (inputs: string[], opts: { rules: string; logGroup?: string; out?: string; state: string; correlate: boolean; quiet?: boolean }) => {
-      const { pack, errors } = loadPack([opts.rules], { checkRegexes: false });
-      if (errors.length > 0) {
-        for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
-        fail(`${errors.length} error(s) in rule files`, 1);
-      }
+      const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
       let totalBytes = 0;
       try {
         totalBytes = totalInputBytes(inputs);

@@ -1,9 +1,9 @@
-import { type AlertContext, buildDetectionAlert } from '../alerts/build';
+import { type AlertContext, buildDetectionAlert, detectionId } from '../alerts/build';
 import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
-import type { StateStore } from './state-store';
+import type { CounterIncrement, StateStore } from './state-store';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
 /** A rule decided to alert: the detector still has to pass suppression before it becomes an alert. */
@@ -140,24 +140,12 @@ export class Detector {
     const groups = groupBy(events, clause.groupBy);
     const pk = (key: string) => `t#${rule.rule.id}#${key}`;
 
-    // One counter write per (entity, bucket) for the whole batch.
-    const increments = [];
-    for (const [key, list] of groups) {
-      const perBucket = new Map<number, number>();
-      for (const e of list) {
-        const b = bucketOf(eventTime(e), width);
-        perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
-      }
-      for (const [bucket, delta] of perBucket) {
-        increments.push({ key: pk(key), bucket, delta, expiresAt: (bucket + 1) * width + clause.window + LATE_ARRIVAL_GRACE_MS });
-      }
-    }
+    const increments = bucketIncrements(groups, pk, width, clause.window);
     const now = maxTime(events);
     const results = await this.store.incrementCounters(batchId, increments, now);
     const ranges = [...groups].map(([key, list]) => {
-      const firstBucket = bucketOf(eventTime(list[0] as NormalizedEvent), width);
-      const lastBucket = bucketOf(eventTime(list[list.length - 1] as NormalizedEvent), width);
-      return { key: pk(key), from: windowFirstBucket(firstBucket, clause.window, width), to: lastBucket };
+      const [first, last] = bucketSpan(list, width);
+      return { key: pk(key), from: windowFirstBucket(first, clause.window, width), to: last };
     });
     const stored = await this.store.readCounters(ranges, now);
 
@@ -202,11 +190,10 @@ export class Detector {
     const groups = groupBy(events.filter((e) => e[clause.field] !== undefined), clause.groupBy);
     const pk = (key: string) => `d#${rule.rule.id}#${key}`;
     const now = maxTime(events);
-    const ranges = [...groups].map(([key, list]) => ({
-      key: pk(key),
-      from: windowFirstBucket(bucketOf(eventTime(list[0] as NormalizedEvent), width), clause.window, width),
-      to: bucketOf(eventTime(list[list.length - 1] as NormalizedEvent), width),
-    }));
+    const ranges = [...groups].map(([key, list]) => {
+      const [first, last] = bucketSpan(list, width);
+      return { key: pk(key), from: windowFirstBucket(first, clause.window, width), to: last };
+    });
     const stored = await this.store.readSets(ranges, now);
     const cap = Math.min(MAX_SET_CAP, clause.count);
     const adds = [];
@@ -236,7 +223,7 @@ export class Detector {
         }
       }
       for (const [bucket, members] of batchBuckets) {
-        adds.push({ key: pk(key), bucket, members: [...members].sort(), cap, expiresAt: (bucket + 1) * width + clause.window + LATE_ARRIVAL_GRACE_MS });
+        adds.push({ key: pk(key), bucket, members: [...members].sort(), cap, expiresAt: bucketExpiry(bucket, width, clause.window) });
       }
     }
     await this.store.addToSets(adds, now);
@@ -253,8 +240,8 @@ export class Detector {
     const now = maxTime(events);
     const ranges = [];
     for (const [key, list] of groups) {
-      const from = windowFirstBucket(bucketOf(eventTime(list[0] as NormalizedEvent), width), clause.window, width);
-      const to = bucketOf(eventTime(list[list.length - 1] as NormalizedEvent), width);
+      const [first, to] = bucketSpan(list, width);
+      const from = windowFirstBucket(first, clause.window, width);
       for (let s = 0; s < steps.length; s++) ranges.push({ key: pk(key, s), from, to });
     }
     const stored = await this.store.readSets(ranges, now);
@@ -262,16 +249,14 @@ export class Detector {
     const adds = [];
     for (const [key, list] of groups) {
       // Occurrences per step: [time, eventId], stored ones first, then this batch's.
-      const occurrences: [number, string][][] = steps.map((_, s) => {
-        const out: [number, string][] = [];
-        for (const members of (stored.get(pk(key, s)) ?? new Map<number, string[]>()).values()) {
-          for (const m of members) {
-            const sep = m.indexOf(':');
-            out.push([Number(m.slice(0, sep)), m.slice(sep + 1)]);
-          }
-        }
-        return out;
-      });
+      // Stored members are `time:eventId`; the seen sets keep a retried event from counting twice.
+      const seen = steps.map((_, s) => new Set([...(stored.get(pk(key, s)) ?? new Map<number, string[]>()).values()].flat()));
+      const occurrences: [number, string][][] = seen.map((members) =>
+        [...members].map((m): [number, string] => {
+          const sep = m.indexOf(':');
+          return [Number(m.slice(0, sep)), m.slice(sep + 1)];
+        }),
+      );
       const batchAdds = new Map<string, string[]>();
       let fired = false;
       for (const e of list) {
@@ -279,11 +264,15 @@ export class Detector {
         const id = eventId(e);
         steps.forEach((step, s) => {
           if (!step.predicate(e)) return;
-          const occ = occurrences[s];
-          if (occ && !occ.some(([ot, oid]) => ot === t && oid === id)) occ.push([t, id]);
+          const member = `${t}:${id}`;
+          const stepSeen = seen[s];
+          if (stepSeen && !stepSeen.has(member)) {
+            stepSeen.add(member);
+            occurrences[s]?.push([t, id]);
+          }
           const addKey = `${s}@${bucketOf(t, width)}`;
           const members = batchAdds.get(addKey) ?? [];
-          members.push(`${t}:${id}`);
+          members.push(member);
           batchAdds.set(addKey, members);
         });
         const lastStep = steps[steps.length - 1];
@@ -297,7 +286,7 @@ export class Detector {
       for (const [addKey, members] of batchAdds) {
         const [s, b] = addKey.split('@').map(Number);
         const bucket = b ?? 0;
-        adds.push({ key: pk(key, s ?? 0), bucket, members, cap: SEQUENCE_CAP_PER_BUCKET, expiresAt: (bucket + 1) * width + clause.window + LATE_ARRIVAL_GRACE_MS });
+        adds.push({ key: pk(key, s ?? 0), bucket, members, cap: SEQUENCE_CAP_PER_BUCKET, expiresAt: bucketExpiry(bucket, width, clause.window) });
       }
     }
     await this.store.addToSets(adds, now);
@@ -340,22 +329,12 @@ export class Detector {
     const baselineBuckets = Math.round(clause.baseline / clause.window);
     const groups = clause.groupBy.length > 0 ? groupBy(events, clause.groupBy) : new Map([[`${String(events[0]?.[CoreFields.logGroup] ?? '')}`, events]]);
     const pk = (key: string) => `p#${rule.rule.id}#${key}`;
-    const increments = [];
-    for (const [key, list] of groups) {
-      const perBucket = new Map<number, number>();
-      for (const e of list) {
-        const b = bucketOf(eventTime(e), width);
-        perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
-      }
-      for (const [bucket, delta] of perBucket) {
-        increments.push({ key: pk(key), bucket, delta, expiresAt: (bucket + 1) * width + clause.baseline + LATE_ARRIVAL_GRACE_MS });
-      }
-    }
+    const increments = bucketIncrements(groups, pk, width, clause.baseline);
     const now = maxTime(events);
     const results = await this.store.incrementCounters(batchId, increments, now);
     const ranges = [...groups].map(([key, list]) => {
-      const b0 = bucketOf(eventTime(list[0] as NormalizedEvent), width);
-      return { key: pk(key), from: b0 - baselineBuckets, to: bucketOf(eventTime(list[list.length - 1] as NormalizedEvent), width) };
+      const [first, last] = bucketSpan(list, width);
+      return { key: pk(key), from: first - baselineBuckets, to: last };
     });
     const stored = await this.store.readCounters(ranges, now);
     const totals = new Map(results.map((r) => [`${r.key}@${r.bucket}`, r.total]));
@@ -403,35 +382,24 @@ export class Detector {
     };
   }
 
-  /** Applies suppression markers: one alert per rule and entity per suppression window. */
+  /**
+   * Applies suppression markers: one alert per rule and entity per suppression window. Claims run
+   * in trigger-time order, and an alert is only built (redaction, links) once it is allowed.
+   */
   private async suppress(candidates: Candidate[]): Promise<Alert[]> {
-    const built = candidates.map((c) =>
-      buildDetectionAlert(
-        { rule: c.rule.rule, entity: c.entity, groupKey: c.groupKey, trigger: c.trigger, evidence: c.evidence, count: c.count, windowStart: c.windowStart, windowEnd: c.windowEnd },
-        this.ctx,
-      ),
-    );
-    const claims = candidates.map((c, i) => ({
-      key: `x#${c.rule.rule.id}#${c.groupKey}`,
-      owner: built[i]?.id ?? '',
-      expiresAt: eventTime(c.trigger) + suppressWindow(c.rule),
-    }));
-    const allowed: boolean[] = [];
-    // Claims for one key must be ordered by time; group per key and claim sequentially.
-    const order = claims.map((_, i) => i).sort((a, b) => eventTime(candidates[a]?.trigger ?? {}) - eventTime(candidates[b]?.trigger ?? {}));
-    for (const i of order) {
-      const claim = claims[i];
-      const c = candidates[i];
-      if (!claim || !c) continue;
-      if (suppressWindow(c.rule) === 0) {
-        allowed[i] = true;
-        continue;
+    const alerts: Alert[] = [];
+    for (const c of [...candidates].sort((a, b) => eventTime(a.trigger) - eventTime(b.trigger))) {
+      const window = suppressWindow(c.rule);
+      if (window > 0) {
+        const owner = detectionId(c.rule.rule.id, c.groupKey, c.trigger);
+        const [allowed] = await this.store.claimMarkers([{ key: `x#${c.rule.rule.id}#${c.groupKey}`, owner, expiresAt: eventTime(c.trigger) + window }], eventTime(c.trigger));
+        if (!allowed) continue;
       }
-      const [ok] = await this.store.claimMarkers([claim], eventTime(c.trigger));
-      allowed[i] = ok ?? false;
+      alerts.push(buildDetectionAlert({ ...c, rule: c.rule.rule }, this.ctx));
     }
-    return built.filter((_, i) => allowed[i]).sort((a, b) => a.lastSeen.localeCompare(b.lastSeen) || a.id.localeCompare(b.id));
+    return alerts.sort((a, b) => a.lastSeen.localeCompare(b.lastSeen) || a.id.localeCompare(b.id));
   }
+
 }
 
 /** Stateful rules re-arm after their window by default; stateless ones alert per batch unless told. */
@@ -455,6 +423,30 @@ export function sequenceCompletes(occurrences: [number, string][][], counts: num
     cursor = hit;
   }
   return true;
+}
+
+/** Pre-aggregation: one counter increment per (key, bucket) for the whole batch, however many events it holds. */
+function bucketIncrements(groups: Map<string, NormalizedEvent[]>, pk: (key: string) => string, width: number, keepMs: number): CounterIncrement[] {
+  const increments: CounterIncrement[] = [];
+  for (const [key, list] of groups) {
+    const perBucket = new Map<number, number>();
+    for (const e of list) {
+      const b = bucketOf(eventTime(e), width);
+      perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
+    }
+    for (const [bucket, delta] of perBucket) increments.push({ key: pk(key), bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs) });
+  }
+  return increments;
+}
+
+/** A bucket's state is needed for `keepMs` (window or baseline) after the bucket ends, plus the late-arrival grace. */
+function bucketExpiry(bucket: number, width: number, keepMs: number): number {
+  return (bucket + 1) * width + keepMs + LATE_ARRIVAL_GRACE_MS;
+}
+
+/** First and last bucket of a time-sorted, non-empty group. */
+function bucketSpan(list: readonly NormalizedEvent[], width: number): [number, number] {
+  return [bucketOf(eventTime(list[0] ?? {}), width), bucketOf(eventTime(list[list.length - 1] ?? {}), width)];
 }
 
 function groupBy(events: readonly NormalizedEvent[], fields: readonly string[]): Map<string, NormalizedEvent[]> {

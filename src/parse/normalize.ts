@@ -128,12 +128,11 @@ export class Normalizer {
   }
 
   normalize(message: string, ctx: LogContext): NormalizeResult {
-    const where = `${ctx.logGroup} ${ctx.logStream} event ${ctx.id}`;
     if (message.length > MAX_MESSAGE_CHARS) {
-      return skip('oversized_message', where, `message is ${message.length} characters (limit ${MAX_MESSAGE_CHARS})`);
+      return skip('oversized_message', ctx, `message is ${message.length} characters (limit ${MAX_MESSAGE_CHARS})`);
     }
     if (BINARY_RE.test(message)) {
-      return skip('binary_message', where, 'message contains control characters (binary data)');
+      return skip('binary_message', ctx, 'message contains control characters (binary data)');
     }
     const source = this.sourceFor(ctx.logGroup);
     const raw: Record<string, FieldValue> = {};
@@ -143,11 +142,11 @@ export class Normalizer {
       try {
         parsed = JSON.parse(trimmed);
       } catch (err) {
-        return skip('malformed_json', where, `line looks like JSON but does not parse: ${err instanceof Error ? err.message : String(err)}`);
+        return skip('malformed_json', ctx, `line looks like JSON but does not parse: ${err instanceof Error ? err.message : String(err)}`);
       }
       flattenInto(raw, parsed);
     } else if (source.format === 'json') {
-      return skip('malformed_json', where, 'source expects JSON lines but the line is not a JSON object');
+      return skip('malformed_json', ctx, 'source expects JSON lines but the line is not a JSON object');
     } else {
       applyParsers(source, message, raw);
     }
@@ -157,8 +156,9 @@ export class Normalizer {
   }
 }
 
-function skip(reason: Skip['reason'], where: string, detail: string): NormalizeResult {
-  return { ok: false, skip: { reason, where, detail, events: 1 } };
+// The location string is only built for skipped events: normalize() is the per-event hot path.
+function skip(reason: Skip['reason'], ctx: LogContext, detail: string): NormalizeResult {
+  return { ok: false, skip: { reason, where: `${ctx.logGroup} ${ctx.logStream} event ${ctx.id}`, detail, events: 1 } };
 }
 
 function applyParsers(source: CompiledSource, message: string, out: Record<string, FieldValue>): void {
