@@ -69,3 +69,28 @@ describe('DynamoDB state store (dynalite)', () => {
     }
   });
 });
+
+describe('DynamoDB receipts and markers (dynalite)', () => {
+  it('stores a batch receipt and returns the same alerts', async () => {
+    const store = new DynamoStateStore(local.client, local.tableName);
+    const r = rule({ id: 'receipt.rule', match: { 'event.outcome': 'failure' }, threshold: { count: 2, window: '5m', groupBy: ['user.name'] } });
+    const events = [0, 1, 2].map((i) => ev({ 'event.outcome': 'failure', 'user.name': 'rc' }, T0 + i * 1000));
+    const first = await detector([r], store).evaluate('rcpt', events);
+    const again = await detector([r], store).evaluate('rcpt', events);
+    expect(first.alerts).toHaveLength(1);
+    expect(again.redelivered).toBe(true);
+    expect(again.alerts).toEqual(first.alerts);
+    expect(await store.readReceipt('never-seen')).toBeUndefined();
+  });
+  it('reads markers in batches of 100 keys', async () => {
+    const store = new DynamoStateStore(local.client, local.tableName);
+    const keys = Array.from({ length: 230 }, (_, i) => `mk-${i}`);
+    await store.claimMarkers(keys.filter((_, i) => i % 2 === 0).map((key) => ({ key, owner: `o-${key}`, expiresAt: T0 + 1000 })), T0);
+    const before = store.calls.reads;
+    const markers = await store.readMarkers(keys);
+    expect(store.calls.reads - before).toBe(3);
+    expect(markers.size).toBe(115);
+    expect(markers.get('mk-4')).toEqual({ owner: 'o-mk-4', expiresAt: T0 + 1000 });
+    expect(markers.has('mk-5')).toBe(false);
+  });
+});

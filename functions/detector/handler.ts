@@ -34,6 +34,10 @@ export const handler = async (event: unknown): Promise<{ eventsIn: number; skipp
     }
     const result = await processPayload(decoded.payload, normalizer, detector);
     metrics.addMetric('EventsIn', MetricUnit.Count, result.eventsIn);
+    if (result.redelivered) {
+      metrics.addMetric('BatchesRedelivered', MetricUnit.Count, 1);
+      logger.info('redelivered batch: re-sending its recorded alerts', { logGroup: decoded.payload.logGroup, alerts: result.alerts.length });
+    }
     metrics.addMetric('EventsProcessed', MetricUnit.Count, result.eventsProcessed);
     metrics.addMetric('EventsSkipped', MetricUnit.Count, result.skips.events);
     for (const [reason, count] of result.skips.counts) {
@@ -47,7 +51,7 @@ export const handler = async (event: unknown): Promise<{ eventsIn: number; skipp
       m.addDimensions({ ruleId: alert.ruleId, tier: alert.tier });
       m.addMetric('Detections', MetricUnit.Count, 1);
     }
-    // Throws on failure: Lambda retries the batch; counters are idempotent per batch id.
+    // Throws on failure: Lambda retries the batch, which finds its receipt and re-sends these alerts.
     await sink.send(result.alerts);
     if (result.alerts.length > 0) logger.info('detections sent', { ids: result.alerts.map((a) => a.id), logGroup: decoded.payload.logGroup });
     return { eventsIn: result.eventsIn, skipped: result.skips.events, detections: result.alerts.length };

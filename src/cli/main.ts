@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -10,7 +10,7 @@ import { UnreadableInputError } from './input-files';
 import { loadPack } from './load-pack';
 import { replay } from './replay';
 import { totalInputBytes } from './replay-input';
-import { formatAlertLine, formatSummary } from './summary';
+import { formatAlertLine, formatSummary, statsJson } from './summary';
 import { openStateStore, openCorrelationSink } from './local-adapters';
 import { runDemo } from './demo';
 
@@ -66,7 +66,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--state <kind>', 'state store').choices(['memory', 'dynalite']).default('memory'))
     .option('--no-correlate', 'publish detections without running the correlation state machine')
     .option('-q, --quiet', 'no per-alert lines on stderr')
-    .action(async (inputs: string[], opts: { rules: string; logGroup?: string; out?: string; state: string; correlate: boolean; quiet?: boolean }) => {
+    .option('--stats <file>', 'also write the run figures (events, skips, alerts, peak memory) as JSON')
+    .action(async (inputs: string[], opts: { rules: string; logGroup?: string; out?: string; state: string; correlate: boolean; quiet?: boolean; stats?: string }) => {
       const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
       let totalBytes = 0;
       try {
@@ -95,7 +96,9 @@ export function buildProgram(): Command {
         });
         bar?.stop();
         if (!opts.quiet) for (const a of alerts) process.stderr.write(`${formatAlertLine(a)}\n`);
-        process.stderr.write(`${formatSummary(stats, alerts, (performance.now() - started) / 1000)}\n`);
+        const seconds = (performance.now() - started) / 1000;
+        process.stderr.write(`${formatSummary(stats, alerts, seconds)}\n`);
+        if (opts.stats) writeJson(opts.stats, statsJson(stats, alerts, seconds));
       } catch (err) {
         bar?.stop();
         if (err instanceof UnreadableInputError) fail(err.message);
@@ -117,6 +120,11 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+function writeJson(file: string, value: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 function openOut(file: string) {

@@ -15,6 +15,8 @@ export interface ReplayStats {
   matchedEvents: number;
   detections: number;
   published: number;
+  /** Payloads seen before (same batch id), answered from their receipt. */
+  redelivered: number;
   skips: SkipLedger;
 }
 
@@ -30,7 +32,7 @@ export interface ReplayOptions extends ReplayInputOptions {
 export async function replay(paths: readonly string[], options: ReplayOptions): Promise<ReplayStats> {
   const normalizer = new Normalizer(options.pack.sources);
   const detector = new Detector(options.pack, options.store, { region: options.region });
-  const stats: ReplayStats = { payloads: 0, eventsIn: 0, eventsProcessed: 0, matchedEvents: 0, detections: 0, published: 0, skips: new SkipLedger() };
+  const stats: ReplayStats = { payloads: 0, eventsIn: 0, eventsProcessed: 0, matchedEvents: 0, detections: 0, published: 0, redelivered: 0, skips: new SkipLedger() };
   for await (const item of readReplayInput(paths, options)) {
     if (item.kind === 'skip') {
       stats.skips.add(item.skip);
@@ -42,6 +44,7 @@ export async function replay(paths: readonly string[], options: ReplayOptions): 
     stats.eventsIn += result.eventsIn;
     stats.eventsProcessed += result.eventsProcessed;
     stats.matchedEvents += result.matchedEvents;
+    if (result.redelivered) stats.redelivered++;
     stats.skips.merge(result.skips);
     stats.detections += result.alerts.length;
     if (result.alerts.length > 0) {

@@ -12,6 +12,7 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
     `  processed ${stats.eventsProcessed}, skipped ${stats.skips.events}${skipped ? ` (${skipped})` : ''}, matched a rule ${stats.matchedEvents}`,
     `  alerts ${alerts.length}: respond ${byTier.get('respond') ?? 0}, notify ${byTier.get('notify') ?? 0}, review ${byTier.get('review') ?? 0}; incidents ${incidents.length}`,
   ];
+  if (stats.redelivered > 0) lines.push(`  redelivered payloads ${stats.redelivered} (answered from their receipts, no state changed)`);
   for (const s of stats.skips.samples.slice(0, 5)) lines.push(`  skipped ${s.reason} at ${s.where}: ${s.detail.split('\n')[0]}`);
   return lines.join('\n');
 }
@@ -20,4 +21,22 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
 export function formatAlertLine(a: Alert): string {
   const kind = a.kind === 'incident' ? `INCIDENT ${a.category ?? ''} risk ${a.riskScore} members ${a.members?.length ?? 0}` : 'detection';
   return `[${a.tier.padEnd(7)}] ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}`;
+}
+
+/** Machine-readable replay figures (`detect replay --stats <file>`), used by the soak. */
+export function statsJson(stats: ReplayStats, alerts: readonly Alert[], seconds: number) {
+  return {
+    payloads: stats.payloads,
+    redelivered: stats.redelivered,
+    eventsIn: stats.eventsIn,
+    eventsProcessed: stats.eventsProcessed,
+    eventsSkipped: stats.skips.events,
+    skippedByReason: Object.fromEntries(stats.skips.counts),
+    matchedEvents: stats.matchedEvents,
+    detections: stats.detections,
+    published: alerts.length,
+    seconds,
+    // maxRSS is in KiB on Linux.
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
 }

@@ -3,7 +3,7 @@ import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
-import type { CounterIncrement, StateStore } from './state-store';
+import type { CounterIncrement, StateStore, StoredMarker, TermClaim } from './state-store';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
 /** A rule decided to alert: the detector still has to pass suppression before it becomes an alert. */
@@ -28,6 +28,8 @@ export interface BatchResult {
   alerts: Alert[];
   /** Events that matched at least one rule's selection. */
   matchedEvents: number;
+  /** The batch had been decided before: its recorded alerts were returned, no state changed. */
+  redelivered: boolean;
 }
 
 const MAX_SET_CAP = 1000;
@@ -77,18 +79,26 @@ export class Detector {
     const sorted = [...events].sort((a, b) => eventTime(a) - eventTime(b) || eventId(a).localeCompare(eventId(b)));
     const matches = this.matchAll(sorted);
     const matchedEvents = new Set<NormalizedEvent>();
+    for (const matched of matches.values()) for (const e of matched) matchedEvents.add(e);
+    // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
+    // first time instead of deciding again over state that already holds its own events.
+    const receipt = await this.store.readReceipt(batchId);
+    if (receipt) return { alerts: receipt, matchedEvents: matchedEvents.size, redelivered: true };
+
     const candidates: Candidate[] = [];
-    const work: Promise<void>[] = [];
-    for (const [rule, matched] of matches) {
-      for (const e of matched) matchedEvents.add(e);
-      work.push(this.evaluateRule(batchId, rule, matched).then((c) => void candidates.push(...c)));
-    }
-    await Promise.all(work);
+    await Promise.all(
+      [...matches].map(async ([rule, matched]) => {
+        const groups = await this.qualify(batchId, rule, matched);
+        candidates.push(...(await this.fire(rule, groups)));
+      }),
+    );
     const alerts = await this.suppress(candidates);
-    return { alerts, matchedEvents: matchedEvents.size };
+    await this.store.writeReceipt(batchId, alerts, maxTime(sorted) + LATE_ARRIVAL_GRACE_MS);
+    return { alerts, matchedEvents: matchedEvents.size, redelivered: false };
   }
 
-  private evaluateRule(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<Candidate[]> {
+  /** Which events of each group meet the rule's condition, with the state as of that event. */
+  private qualify(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
     switch (rule.kind) {
       case 'event':
         return Promise.resolve(this.eventRule(rule, events));
@@ -105,35 +115,58 @@ export class Detector {
     }
   }
 
-  /** Stateless: one candidate per entity per batch, with the batch's events as evidence. */
-  private eventRule(rule: CompiledRule, events: NormalizedEvent[]): Candidate[] {
+  /**
+   * Turns qualifying events into candidates, one per suppression window: the first qualifier
+   * fires, the next one fires only once the window since it has passed. Doing this per event
+   * rather than once per batch makes decisions independent of how events were split into
+   * batches. The stored marker (read only for groups that qualified) carries the window over
+   * from earlier batches; its owner may fire again, which is what a retry after a crash needs.
+   */
+  private async fire(rule: CompiledRule, groups: QualifiedGroup[]): Promise<Candidate[]> {
+    if (groups.length === 0) return [];
+    const window = suppressWindow(rule);
+    const markers = window > 0 ? await this.store.readMarkers(groups.map((g) => markerKey(rule, g.key))) : new Map<string, StoredMarker>();
+    const candidates: Candidate[] = [];
+    for (const g of groups) {
+      const marker = markers.get(markerKey(rule, g.key));
+      let blockedUntil = marker?.expiresAt ?? Number.NEGATIVE_INFINITY;
+      let owner = marker?.owner;
+      for (const q of g.qualifiers) {
+        const trigger = g.list[q.index] as NormalizedEvent;
+        const t = eventTime(trigger);
+        if (t < blockedUntil) {
+          // Only the marker's own trigger may pass (its time is the marker's start).
+          const ownTrigger = owner !== undefined && t === blockedUntil - window && detectionId(rule.rule.id, g.key, trigger) === owner;
+          if (!ownTrigger) continue;
+        }
+        candidates.push(this.candidate(rule, g, q, window));
+        blockedUntil = window > 0 ? t + window : Number.NEGATIVE_INFINITY;
+        owner = undefined;
+      }
+    }
+    return candidates;
+  }
+
+  /** Stateless: every matching event qualifies; suppression spaces the alerts. */
+  private eventRule(rule: CompiledRule, events: NormalizedEvent[]): QualifiedGroup[] {
     const groups = new Map<string, NormalizedEvent[]>();
     const entityField = new Map<string, string>();
     for (const e of events) {
       const field = rule.rule.entity ?? ENTITY_FIELDS.find((f) => e[f] !== undefined) ?? CoreFields.logGroup;
-      const value = String(e[field] ?? '');
-      const key = `${field}=${value}`;
+      const key = `${field}=${String(e[field] ?? '')}`;
       entityField.set(key, field);
       push(groups, key, e);
     }
-    return [...groups].map(([key, list]) => {
-      const first = list[0] as NormalizedEvent;
-      const last = list[list.length - 1] as NormalizedEvent;
-      const field = entityField.get(key) ?? CoreFields.logGroup;
-      return {
-        rule,
-        groupKey: key,
-        entity: { field, value: String(last[field] ?? '') },
-        trigger: first,
-        evidence: list.slice(0, this.maxEvidence),
-        count: list.length,
-        windowStart: eventTime(first),
-        windowEnd: eventTime(last),
-      };
-    });
+    return [...groups].map(([key, list]) => ({
+      key,
+      list,
+      entityField: entityField.get(key) ?? CoreFields.logGroup,
+      forward: true,
+      qualifiers: list.map((e, index) => ({ index, from: index, count: 0, windowStart: eventTime(e) })),
+    }));
   }
 
-  private async thresholdRule(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<Candidate[]> {
+  private async thresholdRule(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
     const clause = rule.rule.threshold;
     if (!clause) return [];
     const width = bucketWidth(clause.window);
@@ -159,31 +192,27 @@ export class Detector {
       before.set(r.key, m);
     }
 
-    const candidates: Candidate[] = [];
+    const qualified: QualifiedGroup[] = [];
     for (const [key, list] of groups) {
       const storedBuckets = stored.get(pk(key)) ?? new Map<number, number>();
       const priorOwn = before.get(pk(key)) ?? new Map<number, number>();
       const countBefore = (b: number) => (priorOwn.has(b) ? (priorOwn.get(b) ?? 0) : (storedBuckets.get(b) ?? 0));
       const batchPerBucket = new Map<number, number>();
+      const qualifiers: Qualifier[] = [];
       for (let i = 0; i < list.length; i++) {
-        const e = list[i] as NormalizedEvent;
-        const t = eventTime(e);
-        const b = bucketOf(t, width);
+        const b = bucketOf(eventTime(list[i] as NormalizedEvent), width);
         batchPerBucket.set(b, (batchPerBucket.get(b) ?? 0) + 1);
         const first = windowFirstBucket(b, clause.window, width);
         let count = 0;
         for (let x = first; x <= b; x++) count += countBefore(x) + (batchPerBucket.get(x) ?? 0);
-        if (count >= clause.count) {
-          const windowStart = first * width;
-          candidates.push(this.candidate(rule, key, clause.groupBy, e, list.slice(0, i + 1).filter((x) => eventTime(x) >= windowStart), count, windowStart, t));
-          break; // the rest of this batch is covered by the suppression window
-        }
+        if (count >= clause.count) qualifiers.push({ index: i, from: 0, count, windowStart: first * width });
       }
+      if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
     }
-    return candidates;
+    return qualified;
   }
 
-  private async distinctRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<Candidate[]> {
+  private async distinctRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
     const clause = rule.rule.distinct;
     if (!clause) return [];
     const width = bucketWidth(clause.window);
@@ -197,45 +226,49 @@ export class Detector {
     const stored = await this.store.readSets(ranges, now);
     const cap = Math.min(MAX_SET_CAP, clause.count);
     const adds = [];
-    const candidates: Candidate[] = [];
+    const qualified: QualifiedGroup[] = [];
     for (const [key, list] of groups) {
       const storedBuckets = stored.get(pk(key)) ?? new Map<number, string[]>();
       const batchBuckets = new Map<number, Set<string>>();
-      let fired = false;
+      const qualifiers: Qualifier[] = [];
+      // The window's union is rebuilt only when the event's bucket changes (events are sorted);
+      // within a bucket each new value is simply added.
+      let unionBucket = Number.NaN;
+      let union = new Set<string>();
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
-        const t = eventTime(e);
-        const b = bucketOf(t, width);
+        const b = bucketOf(eventTime(e), width);
+        const value = String(e[clause.field]);
         const set = batchBuckets.get(b) ?? new Set<string>();
-        set.add(String(e[clause.field]));
+        set.add(value);
         batchBuckets.set(b, set);
-        if (fired) continue;
         const first = windowFirstBucket(b, clause.window, width);
-        const union = new Set<string>();
-        for (let x = first; x <= b; x++) {
-          for (const v of storedBuckets.get(x) ?? []) union.add(v);
-          for (const v of batchBuckets.get(x) ?? []) union.add(v);
-        }
-        if (union.size >= clause.count) {
-          fired = true;
-          const windowStart = first * width;
-          candidates.push(this.candidate(rule, key, clause.groupBy, e, list.slice(0, i + 1).filter((x) => eventTime(x) >= windowStart), union.size, windowStart, t));
-        }
+        if (b !== unionBucket) {
+          unionBucket = b;
+          union = new Set<string>();
+          for (let x = first; x <= b; x++) {
+            for (const v of storedBuckets.get(x) ?? []) union.add(v);
+            for (const v of batchBuckets.get(x) ?? []) union.add(v);
+          }
+        } else union.add(value);
+        if (union.size >= clause.count) qualifiers.push({ index: i, from: 0, count: union.size, windowStart: first * width });
       }
+      if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
       for (const [bucket, members] of batchBuckets) {
         adds.push({ key: pk(key), bucket, members: [...members].sort(), cap, expiresAt: bucketExpiry(bucket, width, clause.window) });
       }
     }
     await this.store.addToSets(adds, now);
-    return candidates;
+    return qualified;
   }
 
-  private async sequenceRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<Candidate[]> {
+  private async sequenceRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
     const clause = rule.rule.sequence;
     if (!clause) return [];
     const width = bucketWidth(clause.window);
     const groups = groupBy(events, clause.groupBy);
     const steps = rule.steps;
+    const counts = steps.map((s) => s.count);
     const pk = (key: string, step: number) => `s#${rule.rule.id}#${key}#${step}`;
     const now = maxTime(events);
     const ranges = [];
@@ -245,44 +278,35 @@ export class Detector {
       for (let s = 0; s < steps.length; s++) ranges.push({ key: pk(key, s), from, to });
     }
     const stored = await this.store.readSets(ranges, now);
-    const candidates: Candidate[] = [];
+    const qualified: QualifiedGroup[] = [];
     const adds = [];
     for (const [key, list] of groups) {
-      // Occurrences per step: [time, eventId], stored ones first, then this batch's.
+      // Occurrence times per step, kept sorted: stored ones first, then this batch's.
       // Stored members are `time:eventId`; the seen sets keep a retried event from counting twice.
       const seen = steps.map((_, s) => new Set([...(stored.get(pk(key, s)) ?? new Map<number, string[]>()).values()].flat()));
-      const occurrences: [number, string][][] = seen.map((members) =>
-        [...members].map((m): [number, string] => {
-          const sep = m.indexOf(':');
-          return [Number(m.slice(0, sep)), m.slice(sep + 1)];
-        }),
-      );
+      const times = seen.map((members) => [...members].map((m) => Number(m.slice(0, m.indexOf(':')))).sort((a, b) => a - b));
       const batchAdds = new Map<string, string[]>();
-      let fired = false;
-      for (const e of list) {
+      const qualifiers: Qualifier[] = [];
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i] as NormalizedEvent;
         const t = eventTime(e);
-        const id = eventId(e);
-        steps.forEach((step, s) => {
-          if (!step.predicate(e)) return;
-          const member = `${t}:${id}`;
+        const member = `${t}:${eventId(e)}`;
+        for (let s = 0; s < steps.length; s++) {
+          if (!steps[s]?.predicate(e)) continue;
           const stepSeen = seen[s];
-          if (stepSeen && !stepSeen.has(member)) {
+          const stepTimes = times[s];
+          if (stepSeen && stepTimes && !stepSeen.has(member)) {
             stepSeen.add(member);
-            occurrences[s]?.push([t, id]);
+            insertSorted(stepTimes, t);
           }
-          const addKey = `${s}@${bucketOf(t, width)}`;
-          const members = batchAdds.get(addKey) ?? [];
-          members.push(member);
-          batchAdds.set(addKey, members);
-        });
-        const lastStep = steps[steps.length - 1];
-        if (fired || !lastStep?.predicate(e)) continue;
-        if (sequenceCompletes(occurrences, steps.map((s) => s.count), t, clause.window)) {
-          fired = true;
-          const evidence = list.filter((x) => eventTime(x) >= t - clause.window && eventTime(x) <= t);
-          candidates.push(this.candidate(rule, key, clause.groupBy, e, evidence, evidence.length, t - clause.window, t));
+          push(batchAdds, `${s}@${bucketOf(t, width)}`, member);
+        }
+        if (!steps[steps.length - 1]?.predicate(e)) continue;
+        if (sequenceCompletes(times, counts, t, clause.window)) {
+          qualifiers.push({ index: i, from: 0, count: 0, windowStart: t - clause.window });
         }
       }
+      if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
       for (const [addKey, members] of batchAdds) {
         const [s, b] = addKey.split('@').map(Number);
         const bucket = b ?? 0;
@@ -290,38 +314,41 @@ export class Detector {
       }
     }
     await this.store.addToSets(adds, now);
-    return candidates;
+    return qualified;
   }
 
-  private async newTermRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<Candidate[]> {
+  private async newTermRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
     const clause = rule.rule.newTerm;
     if (!clause) return [];
     const groups = groupBy(events.filter((e) => e[clause.field] !== undefined), clause.groupBy);
-    const claims = [];
-    const claimEvents: [string, NormalizedEvent][] = [];
+    const claims: TermClaim[] = [];
+    const claimed: [string, NormalizedEvent[], number][] = [];
     for (const [key, list] of groups) {
       const seen = new Set<string>();
-      for (const e of list) {
+      list.forEach((e, index) => {
         const term = String(e[clause.field]).toLowerCase();
-        if (seen.has(term)) continue; // one claim per (entity, term) per batch
+        if (seen.has(term)) return; // one claim per (entity, term) per batch
         seen.add(term);
         const at = eventTime(e);
         claims.push({ key: `n#${rule.rule.id}#${key}`, term, owner: eventId(e) || `${at}`, at, expiresAt: at + clause.baseline });
-        claimEvents.push([key, e]);
-      }
+        claimed.push([key, list, index]);
+      });
     }
     const results = await this.store.claimTerms(claims, maxTime(events));
-    const candidates: Candidate[] = [];
+    const qualified = new Map<string, QualifiedGroup>();
     results.forEach((r, i) => {
-      const pair = claimEvents[i];
-      if (!pair || !r.isNew || (clause.requireHistory && !r.hadHistory)) return;
-      const [key, e] = pair;
-      candidates.push(this.candidate(rule, key, clause.groupBy, e, [e], 1, eventTime(e), eventTime(e)));
+      const entry = claimed[i];
+      if (!entry || !r.isNew || (clause.requireHistory && !r.hadHistory)) return;
+      const [key, list, index] = entry;
+      const group = qualified.get(key) ?? { key, list, entityField: clause.groupBy[0], qualifiers: [] };
+      group.qualifiers.push({ index, from: index, count: 1, windowStart: eventTime(list[index] as NormalizedEvent) });
+      qualified.set(key, group);
     });
-    return candidates;
+    for (const g of qualified.values()) g.qualifiers.sort((a, b) => a.index - b.index);
+    return [...qualified.values()];
   }
 
-  private async spikeRule(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<Candidate[]> {
+  private async spikeRule(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
     const clause = rule.rule.spike;
     if (!clause) return [];
     // Spike buckets are whole windows: the baseline is the mean count of the previous windows.
@@ -338,53 +365,65 @@ export class Detector {
     });
     const stored = await this.store.readCounters(ranges, now);
     const totals = new Map(results.map((r) => [`${r.key}@${r.bucket}`, r.total]));
-    const candidates: Candidate[] = [];
+    const qualified: QualifiedGroup[] = [];
     for (const [key, list] of groups) {
       const storedBuckets = stored.get(pk(key)) ?? new Map<number, number>();
-      const perBucket = new Map<number, NormalizedEvent[]>();
-      for (const e of list) push(perBucket, bucketOf(eventTime(e), width), e);
-      for (const [bucket, bucketEvents] of perBucket) {
+      const qualifiers: Qualifier[] = [];
+      // The list is sorted, so each bucket's events are one contiguous run starting at `from`.
+      const firstIndex = new Map<number, number>();
+      const perBucket = new Map<number, number>();
+      list.forEach((e, i) => {
+        const b = bucketOf(eventTime(e), width);
+        if (!firstIndex.has(b)) firstIndex.set(b, i);
+        perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
+      });
+      for (const [bucket, inBatch] of perBucket) {
         let baselineSum = 0;
         for (let x = bucket - baselineBuckets; x < bucket; x++) baselineSum += storedBuckets.get(x) ?? 0;
-        const mean = baselineSum / baselineBuckets;
-        const needed = Math.max(clause.min, Math.ceil(clause.factor * mean));
-        const total = totals.get(`${pk(key)}@${bucket}`) ?? bucketEvents.length;
-        const before = total - bucketEvents.length;
-        if (before >= needed || total < needed) continue; // fire only on the batch that crosses
-        const trigger = bucketEvents[needed - before - 1] ?? bucketEvents[bucketEvents.length - 1];
-        if (!trigger) continue;
-        candidates.push(this.candidate(rule, key, clause.groupBy, trigger, bucketEvents.slice(0, needed - before), total, bucket * width, eventTime(trigger)));
+        const needed = Math.max(clause.min, Math.ceil(clause.factor * (baselineSum / baselineBuckets)));
+        const total = totals.get(`${pk(key)}@${bucket}`) ?? inBatch;
+        const before = total - inBatch;
+        if (before >= needed || total < needed) continue; // only the batch that crosses qualifies
+        const from = firstIndex.get(bucket) ?? 0;
+        qualifiers.push({ index: from + needed - before - 1, from, count: total, windowStart: bucket * width });
       }
+      if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
     }
-    return candidates;
+    return qualified;
   }
 
-  private candidate(
-    rule: CompiledRule,
-    groupKey: string,
-    groupFields: readonly string[],
-    trigger: NormalizedEvent,
-    evidence: NormalizedEvent[],
-    count: number,
-    windowStart: number,
-    windowEnd: number,
-  ): Candidate {
-    const field = groupFields[0] ?? CoreFields.logGroup;
+  private candidate(rule: CompiledRule, group: QualifiedGroup, q: Qualifier, window: number): Candidate {
+    const trigger = group.list[q.index] as NormalizedEvent;
+    const t = eventTime(trigger);
+    let evidence: NormalizedEvent[];
+    if (group.forward) {
+      // Stateless rules: the trigger and what follows it in this batch until the window ends.
+      evidence = [];
+      for (let i = q.index; i < group.list.length && evidence.length < this.maxEvidence; i++) {
+        const e = group.list[i] as NormalizedEvent;
+        if (i > q.index && eventTime(e) >= t + window) break;
+        evidence.push(e);
+      }
+    } else {
+      evidence = group.list.slice(q.from, q.index + 1).filter((e) => eventTime(e) >= q.windowStart);
+    }
+    const field = group.entityField ?? CoreFields.logGroup;
     return {
       rule,
-      groupKey,
-      entity: { field, value: String(trigger[field] ?? groupKey) },
+      groupKey: group.key,
+      entity: { field, value: String(trigger[field] ?? group.key) },
       trigger,
       evidence: evidence.slice(-this.maxEvidence),
-      count,
-      windowStart,
-      windowEnd,
+      count: q.count > 0 ? q.count : evidence.length,
+      windowStart: Math.min(q.windowStart, t),
+      windowEnd: group.forward ? eventTime(evidence[evidence.length - 1] ?? trigger) : t,
     };
   }
 
   /**
-   * Applies suppression markers: one alert per rule and entity per suppression window. Claims run
-   * in trigger-time order, and an alert is only built (redaction, links) once it is allowed.
+   * Claims suppression markers: the read in `fire` made the decision, the claim makes it hold
+   * against a concurrent detector working on the same entity. Claims run in trigger-time order,
+   * and an alert is only built (redaction, links) once it is allowed.
    */
   private async suppress(candidates: Candidate[]): Promise<Alert[]> {
     const alerts: Alert[] = [];
@@ -392,37 +431,81 @@ export class Detector {
       const window = suppressWindow(c.rule);
       if (window > 0) {
         const owner = detectionId(c.rule.rule.id, c.groupKey, c.trigger);
-        const [allowed] = await this.store.claimMarkers([{ key: `x#${c.rule.rule.id}#${c.groupKey}`, owner, expiresAt: eventTime(c.trigger) + window }], eventTime(c.trigger));
+        const [allowed] = await this.store.claimMarkers([{ key: markerKey(c.rule, c.groupKey), owner, expiresAt: eventTime(c.trigger) + window }], eventTime(c.trigger));
         if (!allowed) continue;
       }
       alerts.push(buildDetectionAlert({ ...c, rule: c.rule.rule }, this.ctx));
     }
     return alerts.sort((a, b) => a.lastSeen.localeCompare(b.lastSeen) || a.id.localeCompare(b.id));
   }
-
 }
 
-/** Stateful rules re-arm after their window by default; stateless ones alert per batch unless told. */
+/** An event that met the rule's condition, with what the alert needs to describe it. */
+interface Qualifier {
+  index: number;
+  /** First index of the evidence run (events before windowStart are dropped). */
+  from: number;
+  /** The count that met the condition; 0 means "the number of evidence events". */
+  count: number;
+  windowStart: number;
+}
+
+interface QualifiedGroup {
+  key: string;
+  /** The group's events, time-sorted. */
+  list: NormalizedEvent[];
+  entityField: string | undefined;
+  qualifiers: Qualifier[];
+  /** Evidence runs forward from the trigger (stateless rules) rather than back over the window. */
+  forward?: boolean;
+}
+
+function markerKey(rule: CompiledRule, groupKey: string): string {
+  return `x#${rule.rule.id}#${groupKey}`;
+}
+
+/** Stateless rules alert at most once per entity in this span unless they say otherwise. */
+export const DEFAULT_EVENT_SUPPRESS_MS = 15 * 60_000;
+
+/** Stateful rules re-arm after their window by default; new terms alert per term; stateless rules per 15 minutes. */
 function suppressWindow(rule: CompiledRule): number {
   const r = rule.rule;
   if (r.suppress !== undefined) return r.suppress;
-  return r.threshold?.window ?? r.distinct?.window ?? r.sequence?.window ?? r.spike?.window ?? 0;
+  if (r.newTerm) return 0;
+  return r.threshold?.window ?? r.distinct?.window ?? r.sequence?.window ?? r.spike?.window ?? DEFAULT_EVENT_SUPPRESS_MS;
 }
 
 /**
  * Greedy check that the steps happened in order within the window ending at t:
  * each step needs `count` occurrences, all after the previous step was satisfied.
+ * `times` holds each step's occurrence times, sorted ascending.
  */
-export function sequenceCompletes(occurrences: [number, string][][], counts: number[], t: number, windowMs: number): boolean {
+export function sequenceCompletes(times: readonly (readonly number[])[], counts: readonly number[], t: number, windowMs: number): boolean {
   let cursor = t - windowMs;
-  for (let s = 0; s < occurrences.length; s++) {
+  for (let s = 0; s < times.length; s++) {
     const need = counts[s] ?? 1;
-    const times = (occurrences[s] ?? []).map(([ot]) => ot).filter((ot) => ot >= cursor && ot <= t).sort((a, b) => a - b);
-    const hit = times[need - 1];
-    if (hit === undefined) return false;
+    const stepTimes = times[s] ?? [];
+    const hit = stepTimes[lowerBound(stepTimes, cursor) + need - 1];
+    if (hit === undefined || hit > t) return false;
     cursor = hit;
   }
   return true;
+}
+
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] ?? 0) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted(sorted: number[], value: number): void {
+  const at = lowerBound(sorted, value + 1);
+  sorted.splice(at, 0, value);
 }
 
 /** Pre-aggregation: one counter increment per (key, bucket) for the whole batch, however many events it holds. */

@@ -1,3 +1,5 @@
+import { type Alert, AlertList } from '../schema/alert';
+import { LATE_ARRIVAL_GRACE_MS } from './windows';
 import type {
   BucketRange,
   CounterIncrement,
@@ -5,6 +7,7 @@ import type {
   MarkerClaim,
   SetAdd,
   StateStore,
+  StoredMarker,
   TermClaim,
   TermClaimResult,
 } from './state-store';
@@ -22,20 +25,55 @@ interface TermItem {
   owner: string;
   expiresAt: number;
 }
-interface MarkerItem {
-  owner: string;
+interface ReceiptItem {
+  alerts: string;
   expiresAt: number;
 }
 
-/** The embedded default: same semantics as the DynamoDB adapter, in process memory. */
+/** How often (in store calls) expired items are swept, like DynamoDB TTL does in the background. */
+const SWEEP_EVERY_CALLS = 20_000;
+
+/**
+ * The embedded default: same semantics as the DynamoDB adapter, in process memory.
+ * Expired items are swept a grace period after they expire (event time), so a long replay
+ * keeps memory bounded by the live windows rather than by the input size.
+ */
 export class MemoryStateStore implements StateStore {
   private readonly counters = new Map<string, Map<number, CounterItem>>();
   private readonly sets = new Map<string, Map<number, SetItem>>();
   private readonly terms = new Map<string, Map<string, TermItem>>();
-  private readonly markers = new Map<string, MarkerItem>();
+  private readonly markers = new Map<string, StoredMarker>();
+  private readonly receipts = new Map<string, ReceiptItem>();
   readonly calls = { reads: 0, writes: 0 };
+  private latest = 0;
+  private lastSweepAt = 0;
+
+  /** Number of live items of every kind (for memory checks in the soak). */
+  get size(): number {
+    let n = this.markers.size + this.receipts.size;
+    for (const m of [this.counters, this.sets, this.terms]) for (const inner of m.values()) n += inner.size;
+    return n;
+  }
+
+  private tick(now: number): void {
+    if (now > this.latest) this.latest = now;
+    const calls = this.calls.reads + this.calls.writes;
+    if (calls - this.lastSweepAt < SWEEP_EVERY_CALLS) return;
+    this.lastSweepAt = calls;
+    this.sweep(this.latest - LATE_ARRIVAL_GRACE_MS);
+  }
+
+  /** Drops every item that expired before `before`. */
+  sweep(before: number): void {
+    sweepNested(this.counters, before);
+    sweepNested(this.sets, before);
+    sweepNested(this.terms, before);
+    sweepFlat(this.markers, before);
+    sweepFlat(this.receipts, before);
+  }
 
   async incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]> {
+    this.tick(now);
     return increments.map((inc) => {
       this.calls.writes++;
       const buckets = getOrCreate(this.counters, inc.key, () => new Map<number, CounterItem>());
@@ -67,6 +105,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   async addToSets(adds: readonly SetAdd[], now: number): Promise<void> {
+    this.tick(now);
     for (const add of adds) {
       this.calls.writes++;
       const buckets = getOrCreate(this.sets, add.key, () => new Map<number, SetItem>());
@@ -95,6 +134,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   async claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]> {
+    this.tick(now);
     return claims.map((c) => {
       this.calls.reads++;
       this.calls.writes++;
@@ -120,6 +160,40 @@ export class MemoryStateStore implements StateStore {
       return true;
     });
   }
+
+  async readMarkers(keys: readonly string[]): Promise<Map<string, StoredMarker>> {
+    this.calls.reads += Math.ceil(keys.length / 100); // one BatchGetItem per 100 keys in DynamoDB
+    const out = new Map<string, StoredMarker>();
+    for (const k of keys) {
+      const m = this.markers.get(k);
+      if (m) out.set(k, { ...m });
+    }
+    return out;
+  }
+
+  async readReceipt(batchId: string): Promise<Alert[] | undefined> {
+    this.calls.reads++;
+    const item = this.receipts.get(batchId);
+    // Stored serialized, as in DynamoDB: callers get copies, never shared objects.
+    return item ? AlertList.parse(JSON.parse(item.alerts)) : undefined;
+  }
+
+  async writeReceipt(batchId: string, alerts: readonly Alert[], expiresAt: number): Promise<void> {
+    this.calls.writes++;
+    this.tick(expiresAt - LATE_ARRIVAL_GRACE_MS);
+    this.receipts.set(batchId, { alerts: JSON.stringify(alerts), expiresAt });
+  }
+}
+
+function sweepNested<K>(outer: Map<string, Map<K, { expiresAt: number }>>, before: number): void {
+  for (const [key, inner] of outer) {
+    sweepFlat(inner, before);
+    if (inner.size === 0) outer.delete(key);
+  }
+}
+
+function sweepFlat<K>(items: Map<K, { expiresAt: number }>, before: number): void {
+  for (const [k, item] of items) if (item.expiresAt <= before) items.delete(k);
 }
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {

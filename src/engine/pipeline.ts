@@ -11,12 +11,15 @@ export interface PayloadResult {
   eventsIn: number;
   eventsProcessed: number;
   matchedEvents: number;
+  /** The payload had been processed before (at-least-once delivery): its recorded alerts were re-sent. */
+  redelivered: boolean;
   skips: SkipLedger;
 }
 
 /**
  * Batch id: a digest of the log group, stream and every event id. CloudWatch event ids are
- * unique, so a redelivered payload has the same id and its counter writes become no-ops.
+ * unique, so a redelivered payload has the same id: the detector finds its receipt and re-sends
+ * the recorded alerts, and any counter write it repeats is a no-op.
  */
 export function batchIdOf(payload: Pick<SubscriptionPayload, 'logGroup' | 'logStream' | 'logEvents'>): string {
   const h = createHash('sha256').update(payload.logGroup).update('\n').update(payload.logStream);
@@ -44,9 +47,9 @@ export function normalizePayload(payload: SubscriptionPayload, normalizer: Norma
 export async function processPayload(payload: SubscriptionPayload, normalizer: Normalizer, detector: Detector): Promise<PayloadResult> {
   const skips = new SkipLedger();
   if (payload.messageType === 'CONTROL_MESSAGE') {
-    return { alerts: [], eventsIn: 0, eventsProcessed: 0, matchedEvents: 0, skips };
+    return { alerts: [], eventsIn: 0, eventsProcessed: 0, matchedEvents: 0, redelivered: false, skips };
   }
   const events = normalizePayload(payload, normalizer, skips);
-  const { alerts, matchedEvents } = await detector.evaluate(batchIdOf(payload), events);
-  return { alerts, eventsIn: payload.logEvents.length, eventsProcessed: events.length, matchedEvents, skips };
+  const { alerts, matchedEvents, redelivered } = await detector.evaluate(batchIdOf(payload), events);
+  return { alerts, eventsIn: payload.logEvents.length, eventsProcessed: events.length, matchedEvents, redelivered, skips };
 }

@@ -1,5 +1,7 @@
+import type { Alert } from '../schema/alert';
+
 /**
- * The state port. Every stateful rule kind is expressed with four primitives that map 1:1 to
+ * The state port. Every stateful rule kind is expressed with five primitives that map 1:1 to
  * single DynamoDB item operations, so the in-memory adapter (embedded default, CLI, tests) and
  * the DynamoDB adapter (Lambda) behave identically:
  *
@@ -7,7 +9,9 @@
  * - sets: per (key, bucket) string sets, capped (adding is idempotent by nature);
  * - terms: first-seen values per key, claimed once (the claim records its owner, so a replay
  *   of the same event claims it again and a different event sees it as known);
- * - markers: suppression windows, owned by the alert that set them.
+ * - markers: suppression windows, owned by the alert that set them;
+ * - receipts: the alerts a batch decided, so a redelivered batch re-sends them instead of
+ *   deciding again over state that already holds its own events.
  *
  * Items carry an expiry; reads ignore expired items (DynamoDB TTL deletes lazily).
  */
@@ -63,6 +67,11 @@ export interface MarkerClaim {
   expiresAt: number;
 }
 
+export interface StoredMarker {
+  owner: string;
+  expiresAt: number;
+}
+
 export interface StateStore {
   incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]>;
   readCounters(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, number>>>;
@@ -72,6 +81,11 @@ export interface StateStore {
   claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]>;
   /** True for each marker this owner may set (absent, expired, or already its own). */
   claimMarkers(claims: readonly MarkerClaim[], now: number): Promise<boolean[]>;
+  /** The live markers among these keys (absent keys have none). */
+  readMarkers(keys: readonly string[]): Promise<Map<string, StoredMarker>>;
+  /** The alerts recorded for a batch, or undefined when it was never decided. */
+  readReceipt(batchId: string): Promise<Alert[] | undefined>;
+  writeReceipt(batchId: string, alerts: readonly Alert[], expiresAt: number): Promise<void>;
   /** Number of store round trips so far (reads + writes), for benchmarks. */
   readonly calls: { reads: number; writes: number };
 }

@@ -44,3 +44,6 @@ export const Alert = z.object({
   related: z.record(z.string(), z.array(z.string())).default({}),
 });
 export type Alert = z.infer<typeof Alert>;
+
+/** Alerts as recorded in a batch receipt. */
+export const AlertList = z.array(Alert);

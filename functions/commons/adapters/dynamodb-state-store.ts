@@ -1,4 +1,7 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
+  type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -13,9 +16,16 @@ import type {
   MarkerClaim,
   SetAdd,
   StateStore,
+  StoredMarker,
   TermClaim,
   TermClaimResult,
 } from '../../../src/engine/state-store';
+import { type Alert, AlertList } from '../../../src/schema/alert';
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_LIMIT = 100;
+/** Receipts above this (gzipped) are not stored: the item limit is 400 KB; the batch is re-decided instead. */
+const MAX_RECEIPT_BYTES = 300_000;
 
 /**
  * DynamoDB adapter of the StateStore port. One table, string keys `pk` / `sk`, TTL on `ttl`
@@ -26,6 +36,9 @@ import type {
  * batch ids already added to it. The update `ADD cnt :d, bids :id` runs under the condition
  * `NOT contains(bids, :id)`, so a redelivered batch fails the condition and changes nothing.
  * Batch-id sets stay small because an item only lives for one bucket of one window.
+ *
+ * Redelivered batches: before deciding, the detector reads the batch's receipt (`r#<batchId>`),
+ * which holds the alerts it decided the first time (gzipped JSON), and re-sends those.
  *
  * Hot keys: the detector pre-aggregates per batch, so one flooding IP costs one write per
  * (rule, bucket) per batch, not per event; reserved concurrency caps batches in flight, which
@@ -202,9 +215,53 @@ export class DynamoStateStore implements StateStore {
     return results;
   }
 
+  async readMarkers(keys: readonly string[]): Promise<Map<string, StoredMarker>> {
+    const out = new Map<string, StoredMarker>();
+    const unique = [...new Set(keys)];
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+      let pending: Record<string, AttributeValue>[] = unique.slice(i, i + BATCH_GET_LIMIT).map((k) => ({ pk: { S: k }, sk: { S: 'marker' } }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        if (attempt > 8) throw new Error(`marker read: ${pending.length} keys still unprocessed after ${attempt} attempts`);
+        this.calls.reads++;
+        const res = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, own, expms' } } }),
+        );
+        for (const item of res.Responses?.[this.tableName] ?? []) {
+          const key = item.pk?.S;
+          if (key !== undefined) out.set(key, { owner: item.own?.S ?? '', expiresAt: Number(item.expms?.N ?? 0) });
+        }
+        // Throttled keys come back unprocessed: retry them with backoff, never drop them.
+        pending = res.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return out;
+  }
+
+  async readReceipt(batchId: string): Promise<Alert[] | undefined> {
+    this.calls.reads++;
+    const res = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: `r#${batchId}` }, sk: { S: 'receipt' } }, ConsistentRead: true }),
+    );
+    const body = res.Item?.alerts?.B;
+    return body ? AlertList.parse(JSON.parse(gunzipSync(body).toString('utf8'))) : undefined;
+  }
+
+  async writeReceipt(batchId: string, alerts: readonly Alert[], expiresAt: number): Promise<void> {
+    const body = gzipSync(JSON.stringify(alerts));
+    if (body.length > MAX_RECEIPT_BYTES) return;
+    this.calls.writes++;
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: { pk: { S: `r#${batchId}` }, sk: { S: 'receipt' }, alerts: { B: body }, expms: { N: String(expiresAt) }, ttl: { N: this.ttl(expiresAt) } },
+      }),
+    );
+  }
+
   private async queryRange(r: BucketRange, projection: string) {
     const items = [];
-    let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+    let start: Record<string, AttributeValue> | undefined;
     do {
       this.calls.reads++;
       const page = await this.client.send(
@@ -234,6 +291,10 @@ function skBucket(sk: string): number {
 
 function isConditionFailure(err: unknown): boolean {
   return err instanceof ConditionalCheckFailedException || (err instanceof Error && err.name === 'ConditionalCheckFailedException');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
