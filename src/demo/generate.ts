@@ -40,7 +40,7 @@ interface Line {
 
 const DAY = 86_400_000;
 const MIN = 60_000;
-const BASE = Date.parse('2025-03-03T00:00:00Z'); // a Monday
+export const DEMO_BASE = Date.parse('2025-03-03T00:00:00Z'); // a Monday
 
 const iso = (t: number) => new Date(t).toISOString();
 const syslogTime = (t: number) => {
@@ -59,7 +59,11 @@ const clfTime = (t: number) => {
 
 class Timeline {
   readonly lines: Line[] = [];
-  constructor(readonly rnd: Random) {}
+  constructor(
+    readonly rnd: Random,
+    /** Midnight UTC of the attack day; benign history runs the week before. */
+    readonly base: number,
+  ) {}
   add(group: string, stream: string, t: number, message: string): void {
     this.lines.push({ group, stream, t: Math.round(t), message });
   }
@@ -101,7 +105,7 @@ function benignIdentity(tl: Timeline): void {
   const r = tl.rnd;
   // A week of ordinary workdays for everyone, including r.ortega and the admin.
   for (let day = -7; day <= 0; day++) {
-    const dayStart = BASE + day * DAY;
+    const dayStart = tl.base + day * DAY;
     const weekday = new Date(dayStart).getUTCDay();
     if (weekday === 0 || weekday === 6) continue;
     for (const user of [...NORMAL_USERS, 'r.ortega', 'j.chen']) {
@@ -124,12 +128,12 @@ function benignIdentity(tl: Timeline): void {
     });
   }
   // A developer on a new laptop: new IP and user agent, usual country, MFA, office hours.
-  tl.login(BASE + 10 * 60 * MIN, 'dmitri', '198.51.100.201', 'US');
-  tl.projectAccess(BASE + 10 * 60 * MIN + 30_000, 'dmitri', 'WEB', 'low');
+  tl.login(tl.base + 10 * 60 * MIN, 'dmitri', '198.51.100.201', 'US');
+  tl.projectAccess(tl.base + 10 * 60 * MIN + 30_000, 'dmitri', 'WEB', 'low');
 }
 
 function insiderThreat(tl: Timeline, expect: ExpectedDetection[]): void {
-  const t0 = BASE + 3 * 60 * MIN + 12 * MIN + 40_000; // 03:12:40 UTC
+  const t0 = tl.base + 3 * 60 * MIN + 12 * MIN + 40_000; // 03:12:40 UTC
   tl.login(t0, 'r.ortega', '198.51.100.23', 'BR', { mfa: false });
   tl.projectAccess(t0 + 7 * MIN + 25_000, 'r.ortega', 'PAYROLL', 'high');
   tl.identity(t0 + 19 * MIN + 11_000, {
@@ -143,7 +147,7 @@ function insiderThreat(tl: Timeline, expect: ExpectedDetection[]): void {
 }
 
 function accountTakeover(tl: Timeline, expect: ExpectedDetection[]): void {
-  const t0 = BASE + 13 * 60 * MIN;
+  const t0 = tl.base + 13 * 60 * MIN;
   for (let i = 0; i < 12; i++) tl.login(t0 + i * 12_000, 'j.chen', '198.51.100.77', 'US', { result: 'failure', method: 'password' });
   tl.login(t0 + 3 * MIN, 'j.chen', '198.51.100.77', 'US', { method: 'password' });
   tl.identity(t0 + 9 * MIN, { level: 'WARN', event_type: 'role_grant', admin: { user_id: 'j.chen', source_ip: '198.51.100.77', role: 'org-admin', target: 'j.chen' } });
@@ -151,7 +155,7 @@ function accountTakeover(tl: Timeline, expect: ExpectedDetection[]): void {
 }
 
 function passwordSpray(tl: Timeline, expect: ExpectedDetection[]): void {
-  const t0 = BASE + 12 * 60 * MIN;
+  const t0 = tl.base + 12 * 60 * MIN;
   const targets = [...NORMAL_USERS, 'admin', 'root', 'test', 'guest', 'support', 'sales', 'hr', 'finance', 'jenkins', 'backup', 'web', 'mail', 'oracle', 'postgres', 'ubuntu', 'ec2-user', 'deploy'];
   targets.forEach((user, i) => {
     tl.login(t0 + i * 9_000, user, '192.0.2.66', 'NL', { result: 'failure', method: 'password' });
@@ -160,7 +164,7 @@ function passwordSpray(tl: Timeline, expect: ExpectedDetection[]): void {
 }
 
 function accessDenied(tl: Timeline, expect: ExpectedDetection[]): void {
-  const t0 = BASE + 14 * 60 * MIN;
+  const t0 = tl.base + 14 * 60 * MIN;
   ['HR', 'FINANCE', 'LEGAL', 'PAYROLL', 'M&A'].forEach((p, i) => {
     for (let k = 0; k < 3; k++) tl.projectAccess(t0 + (i * 3 + k) * 15_000, 'mallory', p, 'high', 'denied');
   });
@@ -168,7 +172,7 @@ function accessDenied(tl: Timeline, expect: ExpectedDetection[]): void {
 }
 
 function logTampering(tl: Timeline, expect: ExpectedDetection[]): void {
-  tl.identity(BASE + 15 * 60 * MIN, { level: 'WARN', event_type: 'audit_log_cleared', admin: { user_id: 'ops-admin', source_ip: '10.0.3.9' }, host: { name: 'issues-1' } });
+  tl.identity(tl.base + 15 * 60 * MIN, { level: 'WARN', event_type: 'audit_log_cleared', admin: { user_id: 'ops-admin', source_ip: '10.0.3.9' }, host: { name: 'issues-1' } });
   expect.push({ ruleId: 'integrity.log_tampering', entity: 'ops-admin' });
 }
 
@@ -176,12 +180,12 @@ function statusPageAdmin(tl: Timeline, expect: ExpectedDetection[]): void {
   const r = tl.rnd;
   // History: the admin logs in from the office most workdays.
   for (let day = -7; day < 0; day++) {
-    const weekday = new Date(BASE + day * DAY).getUTCDay();
+    const weekday = new Date(tl.base + day * DAY).getUTCDay();
     if (weekday === 0 || weekday === 6) continue;
-    const t = BASE + day * DAY + 9 * 60 * MIN + r.int(0, 3_600_000);
+    const t = tl.base + day * DAY + 9 * 60 * MIN + r.int(0, 3_600_000);
     tl.add(LOG_GROUPS.statusPage, 'status-1', t, `[${laravelTime(t)}] production.INFO: Admin login successful {"username":"admin","ip":"10.0.0.5","url":"/dashboard/login"}`);
   }
-  const t0 = BASE + 11 * 60 * MIN;
+  const t0 = tl.base + 11 * 60 * MIN;
   for (let i = 0; i < 8; i++) {
     const t = t0 + i * 20_000;
     tl.add(LOG_GROUPS.statusPage, 'status-1', t, `[${laravelTime(t)}] production.WARNING: Failed login attempt {"username":"admin","ip":"192.0.2.10","url":"/dashboard/login","password":"Winter2025!"}`);
@@ -199,8 +203,8 @@ function statusPageAdmin(tl: Timeline, expect: ExpectedDetection[]): void {
 
 function web(tl: Timeline, expect: ExpectedDetection[]): void {
   const r = tl.rnd;
-  const start = BASE + 8 * 60 * MIN;
-  const end = BASE + 10 * 60 * MIN;
+  const start = tl.base + 8 * 60 * MIN;
+  const end = tl.base + 10 * 60 * MIN;
   const clients = Array.from({ length: 40 }, (_, i) => `198.51.100.${100 + i}`);
   const paths = ['/', '/status', '/api/v1/incidents', '/api/v1/search?q=latency', '/static/app.js', '/api/v1/components'];
   for (let t = start; t < end; t += r.int(1000, 3000)) {
@@ -208,16 +212,16 @@ function web(tl: Timeline, expect: ExpectedDetection[]): void {
     tl.nginx(t, r.pick(clients), 'GET', r.pick(paths), status);
   }
   // Forced browsing / unauthorized access attempts.
-  const probe = BASE + 9 * 60 * MIN;
+  const probe = tl.base + 9 * 60 * MIN;
   const probes = ['/admin', '/.env', '/wp-admin/', '/api/v1/admin/users', '/.git/config', '/server-status'];
   for (let i = 0; i < 45; i++) tl.nginx(probe + i * 3_000, '203.0.113.80', 'GET', probes[i % probes.length] ?? '/admin', i % 3 === 0 ? 401 : 403, 'sqlmap/1.7');
   // Botnet hammering the search endpoint: an endpoint rate spike, no single client flooding.
-  const spike = BASE + 9 * 60 * MIN + 30 * MIN;
+  const spike = tl.base + 9 * 60 * MIN + 30 * MIN;
   for (let i = 0; i < 420; i++) tl.nginx(spike + i * 600, `203.0.113.${100 + (i % 50)}`, 'GET', '/api/v1/search?q=a', 200, 'Go-http-client/1.1');
   // One client flooding the front page, then the origin starts failing.
-  const flood = BASE + 9 * 60 * MIN + 40 * MIN;
+  const flood = tl.base + 9 * 60 * MIN + 40 * MIN;
   for (let i = 0; i < 360; i++) tl.nginx(flood + i * 140, '203.0.113.99', 'GET', '/', 200, 'curl/8.4.0');
-  const fail = BASE + 9 * 60 * MIN + 48 * MIN;
+  const fail = tl.base + 9 * 60 * MIN + 48 * MIN;
   for (let i = 0; i < 25; i++) tl.nginx(fail + i * 8_000, r.pick(clients), 'GET', r.pick(paths), 502);
   expect.push(
     { ruleId: 'web.forbidden_burst', entity: '203.0.113.80' },
@@ -231,12 +235,12 @@ function bastion(tl: Timeline, expect: ExpectedDetection[]): void {
   const r = tl.rnd;
   // Benign: deploys from the CI runner with a key, and routine sudo.
   for (let h = 8; h < 18; h += 2) {
-    const t = BASE + h * 60 * MIN + r.int(0, 600_000);
+    const t = tl.base + h * 60 * MIN + r.int(0, 600_000);
     tl.sshd(t, `sshd[${r.int(1000, 9999)}]: Accepted publickey for deploy from 10.0.1.5 port ${r.int(30000, 60000)} ssh2: ED25519 SHA256:Zx8pLr2Qm`);
     tl.sshd(t + 30_000, `sudo:   deploy : TTY=pts/0 ; PWD=/home/deploy ; USER=root ; COMMAND=/usr/bin/systemctl restart status-page`);
   }
   // Attack: password guessing (invalid users, root), a hit, then a command.
-  const t0 = BASE + 3 * 60 * MIN + 40 * MIN;
+  const t0 = tl.base + 3 * 60 * MIN + 40 * MIN;
   const users = ['oracle', 'admin', 'test', 'root', 'ubuntu', 'root', 'postgres', 'deploy', 'git', 'root', 'jenkins', 'deploy'];
   users.forEach((u, i) => {
     const invalid = !['root', 'deploy'].includes(u);
@@ -254,7 +258,7 @@ function bastion(tl: Timeline, expect: ExpectedDetection[]): void {
 }
 
 function deployTool(tl: Timeline, expect: ExpectedDetection[]): void {
-  const t0 = BASE + 10 * 60 * MIN + 30 * MIN;
+  const t0 = tl.base + 10 * 60 * MIN + 30 * MIN;
   const py = (t: number, level: string, logger: string, msg: string) => tl.add(LOG_GROUPS.deploy, 'deploy-runner', t, `${pythonTime(t)} ${level} ${logger} ${msg}`);
   py(t0, 'INFO', 'paramiko.transport', 'Connected (version 2.0, client OpenSSH_9.6)');
   py(t0 + 400, 'INFO', 'paramiko.transport', 'Authentication (publickey) successful!');
@@ -265,7 +269,7 @@ function deployTool(tl: Timeline, expect: ExpectedDetection[]): void {
 
 function chat(tl: Timeline, expect: ExpectedDetection[]): void {
   const r = tl.rnd;
-  const start = BASE + 4 * 60 * MIN;
+  const start = tl.base + 4 * 60 * MIN;
   const peers = Array.from({ length: 30 }, (_, i) => `198.51.100.${150 + i}`);
   for (let t = start; t < start + 70 * MIN; t += r.int(10_000, 30_000)) {
     tl.chat(t, { lvl: 'info', component: 'net', event: 'connection_opened', peer_ip: r.pick(peers), active_connections: r.int(900, 1100) });
@@ -287,7 +291,7 @@ function chat(tl: Timeline, expect: ExpectedDetection[]): void {
 
 function statusApi(tl: Timeline, expect: ExpectedDetection[]): void {
   const r = tl.rnd;
-  const start = BASE + 6 * 60 * MIN;
+  const start = tl.base + 6 * 60 * MIN;
   for (let t = start; t < start + 60 * MIN; t += r.int(5_000, 20_000)) {
     tl.add(LOG_GROUPS.api, 'api-1', t, JSON.stringify({ level: 30, time: t, msg: 'request completed', path: '/api/v1/incidents', status: 200, responseTime: r.int(5, 90) }));
   }
@@ -300,8 +304,16 @@ function statusApi(tl: Timeline, expect: ExpectedDetection[]): void {
 }
 
 /** Builds the demo: lines from every timeline, cut into CloudWatch Logs payloads per stream. */
-export function generateDemo(seed = 20250303): DemoData {
-  const tl = new Timeline(new Random(seed));
+export interface DemoOptions {
+  /** Midnight UTC of the attack day (a Monday keeps the weekday logic as designed). */
+  base?: number;
+  /** Payload cut: at most this many events, spanning at most this long, per log stream. */
+  maxEventsPerPayload?: number;
+  payloadSpanMs?: number;
+}
+
+export function generateDemo(seed = 20250303, options: DemoOptions = {}): DemoData {
+  const tl = new Timeline(new Random(seed), options.base ?? DEMO_BASE);
   const expected: ExpectedDetection[] = [];
   benignIdentity(tl);
   insiderThreat(tl, expected);
@@ -315,7 +327,7 @@ export function generateDemo(seed = 20250303): DemoData {
   deployTool(tl, expected);
   chat(tl, expected);
   statusApi(tl, expected);
-  const payloads = toPayloads(tl.lines);
+  const payloads = toPayloads(tl.lines, options.maxEventsPerPayload ?? 200, options.payloadSpanMs ?? 5_000);
   return {
     payloads,
     expected,
@@ -332,9 +344,9 @@ export function generateDemo(seed = 20250303): DemoData {
 
 /**
  * Payloads as CloudWatch Logs would deliver them: per log stream, a batch for every few
- * seconds of traffic (at most 200 events), in time order across all streams.
+ * seconds of traffic (by default at most 200 events), in time order across all streams.
  */
-function toPayloads(lines: Line[]): SubscriptionPayload[] {
+function toPayloads(lines: Line[], maxEvents: number, spanMs: number): SubscriptionPayload[] {
   const sorted = [...lines].sort((a, b) => a.t - b.t);
   const open = new Map<string, { payload: SubscriptionPayload; started: number }>();
   const out: SubscriptionPayload[] = [];
@@ -342,7 +354,7 @@ function toPayloads(lines: Line[]): SubscriptionPayload[] {
   for (const line of sorted) {
     const key = `${line.group}|${line.stream}`;
     let current = open.get(key);
-    if (current && (line.t - current.started > 5_000 || current.payload.logEvents.length >= 200)) {
+    if (current && (line.t - current.started > spanMs || current.payload.logEvents.length >= maxEvents)) {
       out.push(current.payload);
       current = undefined;
     }

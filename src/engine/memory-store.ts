@@ -30,6 +30,9 @@ interface ReceiptItem {
   expiresAt: number;
 }
 
+/** Buckets per counter item in the DynamoDB adapter (mirrored here for call counts). */
+const COUNTER_SLOT_BUCKETS = 10;
+
 /** How often (in store calls) expired items are swept, like DynamoDB TTL does in the background. */
 const SWEEP_EVERY_CALLS = 20_000;
 
@@ -74,8 +77,9 @@ export class MemoryStateStore implements StateStore {
 
   async incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]> {
     this.tick(now);
+    // Counted like the DynamoDB adapter's round trips: one update per key and slot of buckets.
+    this.calls.writes += new Set(increments.map((i) => `${i.key}\u0000${Math.floor(i.bucket / COUNTER_SLOT_BUCKETS)}`)).size;
     return increments.map((inc) => {
-      this.calls.writes++;
       const buckets = getOrCreate(this.counters, inc.key, () => new Map<number, CounterItem>());
       let item = buckets.get(inc.bucket);
       if (item && item.expiresAt <= now) item = undefined; // expired: TTL would have removed it

@@ -32,10 +32,10 @@ const MAX_RECEIPT_BYTES = 300_000;
  * (epoch seconds); `expms` (epoch ms) is the logical expiry every read filters on, because TTL
  * deletes lazily and expired items are still returned until then.
  *
- * Idempotency without transactions: a counter item holds, next to its count `cnt`, the set of
- * batch ids already added to it. The update `ADD cnt :d, bids :id` runs under the condition
- * `NOT contains(bids, :id)`, so a redelivered batch fails the condition and changes nothing.
- * Batch-id sets stay small because an item only lives for one bucket of one window.
+ * Idempotency without transactions: a counter item holds, next to its bucket counts, the set of
+ * batch ids already added to it. The update `ADD c<bucket> :d, …, bids :id` runs under the
+ * condition `NOT contains(bids, :id)`, so a redelivered batch fails the condition and changes
+ * nothing. Batch-id sets stay small because an item only lives for one slot of buckets.
  *
  * Redelivered batches: before deciding, the detector reads the batch's receipt (`r#<batchId>`),
  * which holds the alerts it decided the first time (gzipped JSON), and re-sends those.
@@ -59,45 +59,66 @@ export class DynamoStateStore implements StateStore {
   }
 
   async incrementCounters(batchId: string, increments: readonly CounterIncrement[]): Promise<CounterResult[]> {
-    return mapLimit(increments, this.concurrency, async (inc) => {
-      const Key = { pk: { S: inc.key }, sk: { S: bucketSk(inc.bucket) } };
+    // One conditional update per (key, slot) item, however many of its buckets this batch touches.
+    const slots = new Map<string, CounterIncrement[]>();
+    for (const inc of increments) {
+      const id = `${inc.key}\u0000${slotOf(inc.bucket)}`;
+      const list = slots.get(id);
+      if (list) list.push(inc);
+      else slots.set(id, [inc]);
+    }
+    const perSlot = await mapLimit([...slots.values()], this.concurrency, async (incs) => {
+      const first = incs[0] as CounterIncrement;
+      const Key = { pk: { S: first.key }, sk: { S: slotSk(slotOf(first.bucket)) } };
+      const names: Record<string, string> = { '#ttl': 'ttl' };
+      const values: Record<string, AttributeValue> = { ':b': { SS: [batchId] }, ':id': { S: batchId } };
+      const adds = incs.map((inc, i) => {
+        names[`#c${i}`] = bucketAttr(inc.bucket);
+        values[`:d${i}`] = { N: String(inc.delta) };
+        return `#c${i} :d${i}`;
+      });
+      const expiresAt = Math.max(...incs.map((i) => i.expiresAt));
+      values[':exp'] = { N: String(expiresAt) };
+      values[':ttl'] = { N: this.ttl(expiresAt) };
+      let item: Record<string, AttributeValue> | undefined;
+      let applied = true;
       try {
         this.calls.writes++;
         const out = await this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key,
-            UpdateExpression: 'ADD cnt :d, bids :b SET expms = :exp, #ttl = :ttl',
+            // expms only grows: SET with if_not_exists would lose that, so the max is computed client-side per batch.
+            UpdateExpression: `ADD ${adds.join(', ')}, bids :b SET expms = :exp, #ttl = :ttl`,
             ConditionExpression: 'attribute_not_exists(bids) OR NOT contains(bids, :id)',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: {
-              ':d': { N: String(inc.delta) },
-              ':b': { SS: [batchId] },
-              ':id': { S: batchId },
-              ':exp': { N: String(inc.expiresAt) },
-              ':ttl': { N: this.ttl(inc.expiresAt) },
-            },
-            ReturnValues: 'UPDATED_NEW',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
           }),
         );
-        return { key: inc.key, bucket: inc.bucket, total: Number(out.Attributes?.cnt?.N ?? inc.delta), applied: true };
+        item = out.Attributes;
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
-        // Already applied by an earlier delivery of this batch: report the current total.
+        // Already applied by an earlier delivery of this batch: report the current totals.
+        applied = false;
         this.calls.reads++;
-        const item = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
-        return { key: inc.key, bucket: inc.bucket, total: Number(item.Item?.cnt?.N ?? 0), applied: false };
+        item = (await this.client.send(new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true }))).Item;
       }
+      return incs.map((inc) => ({ key: inc.key, bucket: inc.bucket, total: Number(item?.[bucketAttr(inc.bucket)]?.N ?? (applied ? inc.delta : 0)), applied }));
     });
+    return perSlot.flat();
   }
 
   async readCounters(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, number>>> {
     const out = new Map<string, Map<number, number>>();
     await mapLimit(ranges, this.concurrency, async (r) => {
       const found = new Map<number, number>();
-      for (const item of await this.queryRange(r, 'sk, cnt, expms')) {
+      for (const item of await this.queryRange(r.key, slotSk(slotOf(r.from)), slotSk(slotOf(r.to)))) {
         if (Number(item.expms?.N ?? 0) <= now) continue;
-        found.set(skBucket(item.sk?.S ?? ''), Number(item.cnt?.N ?? 0));
+        for (const [name, value] of Object.entries(item)) {
+          const bucket = attrBucket(name);
+          if (bucket !== undefined && bucket >= r.from && bucket <= r.to) found.set(bucket, Number(value.N ?? 0));
+        }
       }
       out.set(r.key, found);
     });
@@ -134,7 +155,7 @@ export class DynamoStateStore implements StateStore {
     const out = new Map<string, Map<number, string[]>>();
     await mapLimit(ranges, this.concurrency, async (r) => {
       const found = new Map<number, string[]>();
-      for (const item of await this.queryRange(r, 'sk, vals, expms')) {
+      for (const item of await this.queryRange(r.key, bucketSk(r.from), bucketSk(r.to), 'sk, vals, expms')) {
         if (Number(item.expms?.N ?? 0) <= now) continue;
         found.set(skBucket(item.sk?.S ?? ''), item.vals?.SS ?? []);
       }
@@ -259,7 +280,7 @@ export class DynamoStateStore implements StateStore {
     );
   }
 
-  private async queryRange(r: BucketRange, projection: string) {
+  private async queryRange(pk: string, from: string, to: string, projection?: string) {
     const items = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
@@ -268,7 +289,7 @@ export class DynamoStateStore implements StateStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': { S: r.key }, ':from': { S: bucketSk(r.from) }, ':to': { S: bucketSk(r.to) } },
+          ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: from }, ':to': { S: to } },
           ProjectionExpression: projection,
           ConsistentRead: true,
           ExclusiveStartKey: start,
@@ -279,6 +300,25 @@ export class DynamoStateStore implements StateStore {
     } while (start);
     return items;
   }
+}
+
+/**
+ * Counters: one item per key and slot of SLOT_BUCKETS consecutive buckets (a whole window's
+ * worth), one number attribute per bucket. A batch then costs one update per key and slot
+ * instead of one per bucket, and a window read is a query over at most two items.
+ */
+export const SLOT_BUCKETS = 10;
+function slotOf(bucket: number): number {
+  return Math.floor(bucket / SLOT_BUCKETS);
+}
+function slotSk(slot: number): string {
+  return `s#${String(slot).padStart(16, '0')}`;
+}
+function bucketAttr(bucket: number): string {
+  return `c${bucket}`;
+}
+function attrBucket(name: string): number | undefined {
+  return /^c\d+$/.test(name) ? Number(name.slice(1)) : undefined;
 }
 
 /** Bucket sort keys are zero-padded so BETWEEN on strings orders like numbers. */

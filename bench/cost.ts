@@ -1,0 +1,55 @@
+/** us-east-1 list prices (shared/design/aws-facts.md). */
+const PRICE = {
+  lambdaRequest: 0.2 / 1e6,
+  lambdaArmGbSecond: 0.0000133334,
+  ddbWrite: 0.625 / 1e6,
+  ddbRead: 0.125 / 1e6,
+  sfnExpressRequest: 1 / 1e6,
+  sfnExpressGbSecond: 0.00001667,
+  snsPublish: 0.5 / 1e6,
+};
+
+const DETECTOR_GB = 1; // detector memorySize 1,024 MB
+/** Lambda gets one full vCPU at 1,769 MB; at 1,024 MB it gets that share of one. */
+const CPU_SHARE = 1024 / 1769;
+/** One DynamoDB round trip, as seen from Lambda in the same Region. */
+const ROUND_TRIP_S = 0.008;
+/** Sequential store phases per batch in this design (receipt, counters, reads, sets, markers, claims, receipt). */
+const PHASES_PER_BATCH = 7;
+/** The adapter's parallel requests per phase; the naive path gets the same. */
+const CONCURRENCY = 16;
+
+export interface CostInput {
+  eventsPerSecondPerCore: number;
+  eventsPerInvocation: number;
+  readsPerEvent: number;
+  writesPerEvent: number;
+  detectionsPerEvent: number;
+  /** Share of events the subscription filter delivers to Lambda. */
+  deliveredShare: number;
+  naive?: boolean;
+}
+
+/** Dollars per million log events written to the watched log groups. */
+export function costPerMillion(input: CostInput): { lines: { item: string; usd: number }[]; total: number; assumptions: string } {
+  const delivered = 1e6 * input.deliveredShare;
+  const invocations = delivered / input.eventsPerInvocation;
+  const cpuSeconds = delivered / input.eventsPerSecondPerCore / CPU_SHARE;
+  const ioRounds = input.naive ? (input.writesPerEvent * delivered) / CONCURRENCY : invocations * PHASES_PER_BATCH;
+  const lambdaSeconds = cpuSeconds + ioRounds * ROUND_TRIP_S;
+  const detections = 1e6 * input.detectionsPerEvent;
+  // Per detection: one Express execution (~200 ms at 64 MB), ~3 DynamoDB calls in the state machine, one SNS publish.
+  const lines = [
+    { item: 'Lambda requests', usd: invocations * PRICE.lambdaRequest },
+    { item: 'Lambda duration (arm64, 1 GB)', usd: lambdaSeconds * DETECTOR_GB * PRICE.lambdaArmGbSecond },
+    { item: 'DynamoDB writes (on-demand)', usd: (input.writesPerEvent * delivered + 2 * detections) * PRICE.ddbWrite },
+    { item: 'DynamoDB reads (on-demand, strongly consistent)', usd: (input.readsPerEvent * delivered + detections) * PRICE.ddbRead },
+    { item: 'Step Functions Express (correlation)', usd: detections * (PRICE.sfnExpressRequest + 0.0625 * 0.2 * PRICE.sfnExpressGbSecond) },
+    { item: 'SNS publishes', usd: detections * PRICE.snsPublish },
+  ];
+  const assumptions =
+    `Model: Lambda time = CPU time at the measured events/s (scaled to the ${Math.round(CPU_SHARE * 100)}% vCPU of a 1 GB function) + ${ROUND_TRIP_S * 1000} ms per sequential DynamoDB round (${PHASES_PER_BATCH} per batch here; naive: one write per matching event, ${CONCURRENCY} in parallel). ` +
+    'One write or read unit per call (items under 1 KB / 4 KB). Each detection costs one Express execution (64 MB, 200 ms), three state-machine DynamoDB calls and one SNS publish. ' +
+    'CloudWatch Logs ingestion ($0.50/GB) is paid by the application either way and is not included. The naive column gets no subscription-filter saving.';
+  return { lines, total: lines.reduce((s, l) => s + l.usd, 0), assumptions };
+}

@@ -1,0 +1,25 @@
+/** Runs `fn` once to warm up, then `runs` times; returns the median wall time in ms. */
+export async function medianMs(runs: number, fn: () => unknown | Promise<unknown>): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? 0;
+}
+
+export const fmt = {
+  int: (n: number) => Math.round(n).toLocaleString('en-US'),
+  ratio: (n: number) => `${n.toFixed(2)}×`,
+  usd: (n: number) => `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`,
+  pct: (n: number) => `${(100 * n).toFixed(1)}%`,
+};
+
+/** A markdown table. */
+export function table(head: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,41 @@
+import { gzipSync } from 'node:zlib';
+import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { DEMO_BASE, generateDemo } from '../src/demo/generate';
+
+const FORTNIGHT = 14 * 86_400_000;
+
+export interface WorkloadOptions {
+  /** Stop once this many events are generated (the last copy is cut short). */
+  events: number;
+  maxEventsPerPayload: number;
+  payloadSpanMs: number;
+}
+
+/**
+ * The benchmark and soak workload: copies of the demo (benign traffic with the attack timelines
+ * interleaved), each shifted two weeks later, so state expires between copies as it would in a
+ * long-running deployment. Payloads are cut per log stream like CloudWatch Logs delivers them.
+ */
+export function* workloadPayloads(options: WorkloadOptions): Generator<SubscriptionPayload> {
+  let emitted = 0;
+  for (let copy = 0; emitted < options.events; copy++) {
+    const demo = generateDemo(20250303 + copy, {
+      base: DEMO_BASE + copy * FORTNIGHT,
+      maxEventsPerPayload: options.maxEventsPerPayload,
+      payloadSpanMs: options.payloadSpanMs,
+    });
+    for (const payload of demo.payloads) {
+      const room = options.events - emitted;
+      if (room <= 0) return;
+      // Event ids must stay unique across copies, as CloudWatch's are.
+      const logEvents = payload.logEvents.slice(0, room).map((e) => ({ ...e, id: `${copy}-${e.id}` }));
+      emitted += logEvents.length;
+      yield { ...payload, logEvents };
+    }
+  }
+}
+
+/** The Lambda event CloudWatch Logs sends: base64(gzip(JSON payload)). */
+export function toLambdaEvent(payload: SubscriptionPayload): { awslogs: { data: string } } {
+  return { awslogs: { data: gzipSync(JSON.stringify(payload)).toString('base64') } };
+}
