@@ -162,6 +162,17 @@ describe('batch boundaries and redelivery', () => {
     expect([...(counts.get('t#test.flood#u0')?.values() ?? [])].reduce((x, y) => x + y, 0)).toBe(14); // 80 events / 6 users, u0 gets 14
   });
 
+  it('a batch that arrives out of order still alerts for triggers before the stored marker', async () => {
+    const d = detector([threshold]);
+    const later = stream.slice(120, 160); // 40-53 min
+    const earlier = stream.slice(0, 40); // 0-13 min
+    const first = await d.evaluate('later', later);
+    const second = await d.evaluate('earlier', earlier);
+    expect(first.alerts.length).toBeGreaterThan(0);
+    expect(second.alerts.length).toBeGreaterThan(0);
+    expect(second.alerts.every((a) => a.lastSeen < (first.alerts[0]?.lastSeen ?? ''))).toBe(true);
+  });
+
   it('sweeps expired state so long replays stay bounded', async () => {
     const store = new MemoryStateStore();
     const d = detector([threshold], store);

@@ -120,7 +120,9 @@ export class Detector {
    * fires, the next one fires only once the window since it has passed. Doing this per event
    * rather than once per batch makes decisions independent of how events were split into
    * batches. The stored marker (read only for groups that qualified) carries the window over
-   * from earlier batches; its owner may fire again, which is what a retry after a crash needs.
+   * from earlier batches for events inside it; events older than the marker's trigger (a batch
+   * that arrived out of order) are not held back by it. Its owner may fire again, which is what
+   * a retry after a crash needs.
    */
   private async fire(rule: CompiledRule, groups: QualifiedGroup[]): Promise<Candidate[]> {
     if (groups.length === 0) return [];
@@ -129,18 +131,22 @@ export class Detector {
     const candidates: Candidate[] = [];
     for (const g of groups) {
       const marker = markers.get(markerKey(rule, g.key));
+      let blockedFrom = marker?.at ?? Number.POSITIVE_INFINITY;
       let blockedUntil = marker?.expiresAt ?? Number.NEGATIVE_INFINITY;
       let owner = marker?.owner;
       for (const q of g.qualifiers) {
         const trigger = g.list[q.index] as NormalizedEvent;
         const t = eventTime(trigger);
-        if (t < blockedUntil) {
-          // Only the marker's own trigger may pass (its time is the marker's start).
-          const ownTrigger = owner !== undefined && t === blockedUntil - window && detectionId(rule.rule.id, g.key, trigger) === owner;
+        if (t >= blockedFrom && t < blockedUntil) {
+          // Only the marker's own trigger may pass (a retry after a crash re-sends it).
+          const ownTrigger = owner !== undefined && t === blockedFrom && detectionId(rule.rule.id, g.key, trigger) === owner;
           if (!ownTrigger) continue;
         }
         candidates.push(this.candidate(rule, g, q, window));
-        blockedUntil = window > 0 ? t + window : Number.NEGATIVE_INFINITY;
+        if (window > 0) {
+          blockedFrom = t;
+          blockedUntil = t + window;
+        }
         owner = undefined;
       }
     }
@@ -174,7 +180,7 @@ export class Detector {
     const pk = (key: string) => `t#${rule.rule.id}#${key}`;
 
     const increments = bucketIncrements(groups, pk, width, clause.window);
-    const now = maxTime(events);
+    const now = storeClock(events);
     const results = await this.store.incrementCounters(batchId, increments, now);
     const ranges = [...groups].map(([key, list]) => {
       const [first, last] = bucketSpan(list, width);
@@ -218,7 +224,7 @@ export class Detector {
     const width = bucketWidth(clause.window);
     const groups = groupBy(events.filter((e) => e[clause.field] !== undefined), clause.groupBy);
     const pk = (key: string) => `d#${rule.rule.id}#${key}`;
-    const now = maxTime(events);
+    const now = storeClock(events);
     const ranges = [...groups].map(([key, list]) => {
       const [first, last] = bucketSpan(list, width);
       return { key: pk(key), from: windowFirstBucket(first, clause.window, width), to: last };
@@ -270,7 +276,7 @@ export class Detector {
     const steps = rule.steps;
     const counts = steps.map((s) => s.count);
     const pk = (key: string, step: number) => `s#${rule.rule.id}#${key}#${step}`;
-    const now = maxTime(events);
+    const now = storeClock(events);
     const ranges = [];
     for (const [key, list] of groups) {
       const [first, to] = bucketSpan(list, width);
@@ -324,17 +330,24 @@ export class Detector {
     const claims: TermClaim[] = [];
     const claimed: [string, NormalizedEvent[], number][] = [];
     for (const [key, list] of groups) {
-      const seen = new Set<string>();
+      // One claim per (entity, term) per batch, made at the term's first occurrence; its expiry
+      // runs from the last one, as a claim per event would have left it.
+      const byTerm = new Map<string, TermClaim>();
       list.forEach((e, index) => {
         const term = String(e[clause.field]).toLowerCase();
-        if (seen.has(term)) return; // one claim per (entity, term) per batch
-        seen.add(term);
         const at = eventTime(e);
-        claims.push({ key: `n#${rule.rule.id}#${key}`, term, owner: eventId(e) || `${at}`, at, expiresAt: at + clause.baseline });
+        const known = byTerm.get(term);
+        if (known) {
+          known.expiresAt = at + clause.baseline;
+          return;
+        }
+        const claim = { key: `n#${rule.rule.id}#${key}`, term, owner: eventId(e) || `${at}`, at, expiresAt: at + clause.baseline };
+        byTerm.set(term, claim);
+        claims.push(claim);
         claimed.push([key, list, index]);
       });
     }
-    const results = await this.store.claimTerms(claims, maxTime(events));
+    const results = await this.store.claimTerms(claims, storeClock(events));
     const qualified = new Map<string, QualifiedGroup>();
     results.forEach((r, i) => {
       const entry = claimed[i];
@@ -357,7 +370,7 @@ export class Detector {
     const groups = clause.groupBy.length > 0 ? groupBy(events, clause.groupBy) : new Map([[`${String(events[0]?.[CoreFields.logGroup] ?? '')}`, events]]);
     const pk = (key: string) => `p#${rule.rule.id}#${key}`;
     const increments = bucketIncrements(groups, pk, width, clause.baseline);
-    const now = maxTime(events);
+    const now = storeClock(events);
     const results = await this.store.incrementCounters(batchId, increments, now);
     const ranges = [...groups].map(([key, list]) => {
       const [first, last] = bucketSpan(list, width);
@@ -431,7 +444,7 @@ export class Detector {
       const window = suppressWindow(c.rule);
       if (window > 0) {
         const owner = detectionId(c.rule.rule.id, c.groupKey, c.trigger);
-        const [allowed] = await this.store.claimMarkers([{ key: markerKey(c.rule, c.groupKey), owner, expiresAt: eventTime(c.trigger) + window }], eventTime(c.trigger));
+        const [allowed] = await this.store.claimMarkers([{ key: markerKey(c.rule, c.groupKey), owner, at: eventTime(c.trigger), expiresAt: eventTime(c.trigger) + window }], eventTime(c.trigger));
         if (!allowed) continue;
       }
       alerts.push(buildDetectionAlert({ ...c, rule: c.rule.rule }, this.ctx));
@@ -550,6 +563,17 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+/**
+ * The time the store filters expiry against: the batch's earliest event. An item expired before
+ * it is dead for every event of the batch; using the latest event instead would drop state that
+ * the batch's earlier events still need when a batch spans longer than an item's grace.
+ */
+function storeClock(events: readonly NormalizedEvent[]): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const e of events) min = Math.min(min, eventTime(e));
+  return Number.isFinite(min) ? min : 0;
 }
 
 function maxTime(events: readonly NormalizedEvent[]): number {

@@ -35,10 +35,16 @@ const COUNTER_SLOT_BUCKETS = 10;
 
 /** How often (in store calls) expired items are swept, like DynamoDB TTL does in the background. */
 const SWEEP_EVERY_CALLS = 20_000;
+/**
+ * Items are dropped this long (event time) after they expire. Event time is not a wall clock:
+ * batches of different streams run ahead of each other (a sparse stream's batch can span days),
+ * so the sweep lags the newest event by more than any batch of a time-ordered replay trails it.
+ */
+const SWEEP_LAG_MS = 30 * 86_400_000;
 
 /**
  * The embedded default: same semantics as the DynamoDB adapter, in process memory.
- * Expired items are swept a grace period after they expire (event time), so a long replay
+ * Expired items are swept 30 days after they expire (event time), so a long replay
  * keeps memory bounded by the live windows rather than by the input size.
  */
 export class MemoryStateStore implements StateStore {
@@ -63,7 +69,7 @@ export class MemoryStateStore implements StateStore {
     const calls = this.calls.reads + this.calls.writes;
     if (calls - this.lastSweepAt < SWEEP_EVERY_CALLS) return;
     this.lastSweepAt = calls;
-    this.sweep(this.latest - LATE_ARRIVAL_GRACE_MS);
+    this.sweep(this.latest - SWEEP_LAG_MS);
   }
 
   /** Drops every item that expired before `before`. */
@@ -139,14 +145,15 @@ export class MemoryStateStore implements StateStore {
 
   async claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]> {
     this.tick(now);
+    // Each claim is judged at its own event time: a long batch must not expire terms early.
     return claims.map((c) => {
       this.calls.reads++;
       this.calls.writes++;
       const terms = getOrCreate(this.terms, c.key, () => new Map<string, TermItem>());
       let hadHistory = false;
-      for (const [term, item] of terms) if (term !== c.term && item.expiresAt > now) hadHistory = true;
+      for (const [term, item] of terms) if (term !== c.term && item.expiresAt > c.at) hadHistory = true;
       const existing = terms.get(c.term);
-      if (!existing || existing.expiresAt <= now || existing.owner === c.owner) {
+      if (!existing || existing.expiresAt <= c.at || existing.owner === c.owner) {
         terms.set(c.term, { owner: c.owner, expiresAt: c.expiresAt });
         return { isNew: true, hadHistory };
       }
@@ -159,8 +166,8 @@ export class MemoryStateStore implements StateStore {
     return claims.map((c) => {
       this.calls.writes++;
       const existing = this.markers.get(c.key);
-      if (existing && existing.expiresAt > now && existing.owner !== c.owner) return false;
-      this.markers.set(c.key, { owner: c.owner, expiresAt: c.expiresAt });
+      if (existing && existing.expiresAt > now && existing.owner !== c.owner) return c.at < existing.at;
+      this.markers.set(c.key, { owner: c.owner, at: c.at, expiresAt: c.expiresAt });
       return true;
     });
   }

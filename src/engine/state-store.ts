@@ -64,11 +64,14 @@ export interface TermClaimResult {
 export interface MarkerClaim {
   key: string;
   owner: string;
+  /** The trigger's time: the suppression window runs from here to expiresAt. */
+  at: number;
   expiresAt: number;
 }
 
 export interface StoredMarker {
   owner: string;
+  at: number;
   expiresAt: number;
 }
 
@@ -77,9 +80,12 @@ export interface StateStore {
   readCounters(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, number>>>;
   addToSets(adds: readonly SetAdd[], now: number): Promise<void>;
   readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, string[]>>>;
-  /** Claims are processed in order, so a later claim for the same key sees the earlier one. */
+  /** Claims are processed in order, so a later claim for the same key sees the earlier one. Each is judged at its own `at`. */
   claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]>;
-  /** True for each marker this owner may set (absent, expired, or already its own). */
+  /**
+   * True for each marker this owner may set: absent, expired at the claim's time, already its
+   * own, or set by a later trigger (an out-of-order batch: allowed, but the marker is not moved back).
+   */
   claimMarkers(claims: readonly MarkerClaim[], now: number): Promise<boolean[]>;
   /** The live markers among these keys (absent keys have none). */
   readMarkers(keys: readonly string[]): Promise<Map<string, StoredMarker>>;

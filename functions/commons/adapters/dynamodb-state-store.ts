@@ -164,7 +164,7 @@ export class DynamoStateStore implements StateStore {
     return out;
   }
 
-  async claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]> {
+  async claimTerms(claims: readonly TermClaim[]): Promise<TermClaimResult[]> {
     const results: TermClaimResult[] = [];
     // Sequential: a later claim for the same entity must see the earlier one.
     for (const c of claims) {
@@ -179,7 +179,7 @@ export class DynamoStateStore implements StateStore {
           Limit: 20,
         }),
       );
-      const hadHistory = (existing.Items ?? []).some((i) => i.sk?.S !== `t#${c.term}` && Number(i.expms?.N ?? 0) > now);
+      const hadHistory = (existing.Items ?? []).some((i) => i.sk?.S !== `t#${c.term}` && Number(i.expms?.N ?? 0) > c.at);
       try {
         this.calls.writes++;
         await this.client.send(
@@ -189,7 +189,7 @@ export class DynamoStateStore implements StateStore {
             UpdateExpression: 'SET own = :o, expms = :exp, #ttl = :ttl',
             ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
             ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: { ':o': { S: c.owner }, ':exp': { N: String(c.expiresAt) }, ':ttl': { N: this.ttl(c.expiresAt) }, ':now': { N: String(now) } },
+            ExpressionAttributeValues: { ':o': { S: c.owner }, ':exp': { N: String(c.expiresAt) }, ':ttl': { N: this.ttl(c.expiresAt) }, ':now': { N: String(c.at) } },
           }),
         );
         results.push({ isNew: true, hadHistory });
@@ -217,12 +217,13 @@ export class DynamoStateStore implements StateStore {
   async claimMarkers(claims: readonly MarkerClaim[], now: number): Promise<boolean[]> {
     const results: boolean[] = [];
     for (const c of claims) {
+      const Key = { pk: { S: c.key }, sk: { S: 'marker' } };
       try {
         this.calls.writes++;
         await this.client.send(
           new PutItemCommand({
             TableName: this.tableName,
-            Item: { pk: { S: c.key }, sk: { S: 'marker' }, own: { S: c.owner }, expms: { N: String(c.expiresAt) }, ttl: { N: this.ttl(c.expiresAt) } },
+            Item: { ...Key, own: { S: c.owner }, tat: { N: String(c.at) }, expms: { N: String(c.expiresAt) }, ttl: { N: this.ttl(c.expiresAt) } },
             ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
             ExpressionAttributeValues: { ':now': { N: String(now) }, ':o': { S: c.owner } },
           }),
@@ -230,7 +231,11 @@ export class DynamoStateStore implements StateStore {
         results.push(true);
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
-        results.push(false);
+        // A live marker of another alert: still allowed when that alert's trigger is later
+        // (this batch arrived out of order), without moving the marker back.
+        this.calls.reads++;
+        const existing = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true, ProjectionExpression: 'tat' }));
+        results.push(c.at < Number(existing.Item?.tat?.N ?? Number.NEGATIVE_INFINITY));
       }
     }
     return results;
@@ -246,11 +251,11 @@ export class DynamoStateStore implements StateStore {
         if (attempt > 8) throw new Error(`marker read: ${pending.length} keys still unprocessed after ${attempt} attempts`);
         this.calls.reads++;
         const res = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, own, expms' } } }),
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, own, tat, expms' } } }),
         );
         for (const item of res.Responses?.[this.tableName] ?? []) {
           const key = item.pk?.S;
-          if (key !== undefined) out.set(key, { owner: item.own?.S ?? '', expiresAt: Number(item.expms?.N ?? 0) });
+          if (key !== undefined) out.set(key, { owner: item.own?.S ?? '', at: Number(item.tat?.N ?? 0), expiresAt: Number(item.expms?.N ?? 0) });
         }
         // Throttled keys come back unprocessed: retry them with backoff, never drop them.
         pending = res.UnprocessedKeys?.[this.tableName]?.Keys ?? [];

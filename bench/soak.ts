@@ -1,0 +1,142 @@
+/**
+ * `npm run soak`: a long replay through the real CLI (`detect replay`) that must lose nothing,
+ * double-count nothing and stay within bounded memory.
+ *
+ * 1. N events (default 1,000,000) of demo traffic, repeated fortnightly, as delivered payloads.
+ * 2. Run A replays them as cut. Run B replays the same events re-cut into 100 random time
+ *    slices (one payload per stream and slice) with ~10% of payloads delivered twice, some
+ *    right away and some after later payloads (at-least-once delivery).
+ * 3. Checks: every event is processed or skipped-and-counted in both runs; B answered every
+ *    duplicate from its receipt; A and B raise the same set of alert ids; peak RSS of the
+ *    full run stays close to that of a run on a tenth of the input.
+ */
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { z } from 'zod';
+import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { Random } from '../src/demo/random';
+import { workloadPayloads } from './workload';
+
+const EVENTS = Number(process.env.SOAK_EVENTS ?? 1_000_000);
+const SLICES = 100;
+const dir = mkdtempSync(join(tmpdir(), 'sentinel-soak-'));
+const log = (msg: string) => process.stderr.write(`soak: ${msg}\n`);
+
+const Stats = z.object({
+  payloads: z.number(),
+  redelivered: z.number(),
+  eventsIn: z.number(),
+  eventsProcessed: z.number(),
+  eventsSkipped: z.number(),
+  detections: z.number(),
+  seconds: z.number(),
+  peakRssMiB: z.number(),
+});
+
+async function writeJsonl(file: string, payloads: Iterable<SubscriptionPayload>): Promise<void> {
+  const out = createWriteStream(file);
+  for (const p of payloads) if (!out.write(`${JSON.stringify(p)}\n`)) await once(out, 'drain');
+  out.end();
+  await once(out, 'finish');
+}
+
+function replay(input: string, name: string) {
+  const alerts = join(dir, `${name}.alerts.jsonl`);
+  const stats = join(dir, `${name}.stats.json`);
+  execFileSync(process.execPath, ['bin/detect.mjs', 'replay', input, '--no-correlate', '--quiet', '--out', alerts, '--stats', stats], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1' },
+  });
+  const ids = readFileSync(alerts, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => z.object({ id: z.string() }).parse(JSON.parse(l)).id);
+  return { stats: Stats.parse(JSON.parse(readFileSync(stats, 'utf8'))), ids };
+}
+
+/** Re-cuts the delivered payloads into time slices: one payload per stream per slice. */
+function* sliced(payloads: readonly SubscriptionPayload[], rnd: Random): Generator<SubscriptionPayload> {
+  const cuts = new Set<number>();
+  while (cuts.size < SLICES - 1) cuts.add(rnd.int(1, payloads.length - 1));
+  const bounds = [0, ...[...cuts].sort((a, b) => a - b), payloads.length];
+  for (let s = 0; s + 1 < bounds.length; s++) {
+    const perStream = new Map<string, SubscriptionPayload>();
+    for (const p of payloads.slice(bounds[s], bounds[s + 1])) {
+      const key = `${p.logGroup}|${p.logStream}`;
+      const open = perStream.get(key);
+      if (open) open.logEvents.push(...p.logEvents);
+      else perStream.set(key, { ...p, logEvents: [...p.logEvents] });
+    }
+    yield* perStream.values();
+  }
+}
+
+/**
+ * At-least-once delivery: ~10% of payloads arrive twice, right away or after up to three later
+ * payloads — as long as those start within 12 hours of the original: CloudWatch Logs and
+ * Lambda retry within hours, and receipts live a day past their batch.
+ */
+function* withDuplicates(payloads: Iterable<SubscriptionPayload>, rnd: Random, counter: { duplicates: number; events: number }): Generator<SubscriptionPayload> {
+  const pending: { after: number; until: number; payload: SubscriptionPayload }[] = [];
+  const flush = function* (now: number, force: boolean) {
+    for (const d of [...pending]) {
+      if (!force && d.after > 0 && now <= d.until) continue;
+      pending.splice(pending.indexOf(d), 1);
+      yield d.payload;
+    }
+  };
+  for (const p of payloads) {
+    const start = p.logEvents[0]?.timestamp ?? 0;
+    for (const d of pending) d.after--;
+    yield* flush(start, false);
+    yield p;
+    if (rnd.chance(0.1)) {
+      const end = p.logEvents[p.logEvents.length - 1]?.timestamp ?? start;
+      pending.push({ after: rnd.int(0, 3), until: end + 12 * 3_600_000, payload: p });
+      counter.duplicates++;
+      counter.events += p.logEvents.length;
+      yield* flush(start, false);
+    }
+  }
+  yield* flush(Number.POSITIVE_INFINITY, true);
+}
+
+function check(label: string, ok: boolean, detail: string): void {
+  log(`${ok ? 'ok  ' : 'FAIL'} ${label}: ${detail}`);
+  if (!ok) process.exitCode = 1;
+}
+
+log(`generating ${EVENTS.toLocaleString('en-US')} events in ${dir}`);
+const cut = { events: EVENTS, maxEventsPerPayload: 1_000, payloadSpanMs: 60_000 };
+const payloads = [...workloadPayloads(cut)];
+const fileA = join(dir, 'a.jsonl');
+await writeJsonl(fileA, payloads);
+const rnd = new Random(7);
+const dup = { duplicates: 0, events: 0 };
+const fileB = join(dir, 'b.jsonl');
+await writeJsonl(fileB, withDuplicates(sliced(payloads, rnd), rnd, dup));
+const fileSmall = join(dir, 'small.jsonl');
+await writeJsonl(fileSmall, workloadPayloads({ ...cut, events: Math.round(EVENTS / 10) }));
+
+log('run A: payloads as delivered');
+const a = replay(fileA, 'a');
+log(`run B: ${SLICES} random slices, ${dup.duplicates} payloads delivered twice`);
+const b = replay(fileB, 'b');
+log('run C: a tenth of the input, for the memory comparison');
+const small = replay(fileSmall, 'small');
+
+check('A accounts for every event', a.stats.eventsIn === EVENTS && a.stats.eventsProcessed + a.stats.eventsSkipped === EVENTS, `${a.stats.eventsProcessed} processed + ${a.stats.eventsSkipped} skipped = ${a.stats.eventsIn} of ${EVENTS}`);
+check('B accounts for every event', b.stats.eventsIn === EVENTS + dup.events && b.stats.eventsProcessed + b.stats.eventsSkipped === b.stats.eventsIn, `${b.stats.eventsProcessed} processed + ${b.stats.eventsSkipped} skipped = ${b.stats.eventsIn} (${EVENTS} + ${dup.events} redelivered)`);
+check('B answered every duplicate from its receipt', b.stats.redelivered === dup.duplicates, `${b.stats.redelivered} of ${dup.duplicates}`);
+const setA = new Set(a.ids);
+const setB = new Set(b.ids);
+const onlyA = [...setA].filter((id) => !setB.has(id));
+const onlyB = [...setB].filter((id) => !setA.has(id));
+check('A and B raise the same alerts', onlyA.length === 0 && onlyB.length === 0 && setA.size > 0, `${setA.size} alert ids in A, ${setB.size} in B, ${onlyA.length} only in A, ${onlyB.length} only in B`);
+check('A raised no alert id twice', a.ids.length === setA.size, `${a.ids.length} alerts, ${setA.size} distinct`);
+const bound = small.stats.peakRssMiB * 1.5 + 64;
+check('memory stays bounded', a.stats.peakRssMiB <= bound, `peak RSS ${a.stats.peakRssMiB} MiB for ${EVENTS} events vs ${small.stats.peakRssMiB} MiB for a tenth (bound ${Math.round(bound)} MiB)`);
+log(`throughput through the CLI: A ${Math.round(EVENTS / a.stats.seconds).toLocaleString('en-US')} events/s (${a.stats.seconds.toFixed(1)} s), B ${Math.round(b.stats.eventsIn / b.stats.seconds).toLocaleString('en-US')} events/s`);
