@@ -2,7 +2,7 @@
  * `npm run soak`: a long replay through the real CLI (`detect replay`) that must lose nothing,
  * double-count nothing and stay within bounded memory.
  *
- * 1. N events (default 1,000,000) of demo traffic, repeated fortnightly, as delivered payloads.
+ * 1. N events (default 1,000,000) of demo traffic, a copy starting every day, as delivered payloads.
  * 2. Run A replays them as cut. Run B replays the same events re-cut into 100 random time
  *    slices (one payload per stream and slice) with ~10% of payloads delivered twice, some
  *    right away and some after later payloads (at-least-once delivery).
@@ -110,7 +110,9 @@ function check(label: string, ok: boolean, detail: string): void {
 }
 
 log(`generating ${EVENTS.toLocaleString('en-US')} events in ${dir}`);
-const cut = { events: EVENTS, maxEventsPerPayload: 1_000, payloadSpanMs: 60_000 };
+// A copy of the demo every day (copies overlap): dense enough that each of the 100 slices spans
+// days, not weeks, of event time.
+const cut = { events: EVENTS, maxEventsPerPayload: 1_000, payloadSpanMs: 60_000, copyShiftMs: 86_400_000 };
 const payloads = [...workloadPayloads(cut)];
 const fileA = join(dir, 'a.jsonl');
 await writeJsonl(fileA, payloads);

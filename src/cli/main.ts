@@ -13,6 +13,7 @@ import { totalInputBytes } from './replay-input';
 import { formatAlertLine, formatSummary, statsJson } from './summary';
 import { openStateStore, openCorrelationSink } from './local-adapters';
 import { runDemo } from './demo';
+import { importSigma, loadMapping, skipSummary } from './import-sigma';
 
 const DEFAULT_RULES = 'rules';
 
@@ -107,6 +108,25 @@ export function buildProgram(): Command {
         if (out !== process.stdout) out.end();
         await state.close();
       }
+    });
+
+  program
+    .command('import-sigma')
+    .description('convert Sigma rules and correlations into rule files; unsupported rules are skipped with the reason')
+    .argument('<paths...>', 'Sigma files or folders')
+    .requiredOption('-o, --out <dir>', 'folder for the converted rule files, e.g. rules/imported')
+    .option('-m, --mapping <file>', 'extra Sigma field mapping (YAML `sigmaMapping:` list), tried before the shipped one')
+    .action((paths: string[], opts: { out: string; mapping?: string }) => {
+      let result: ReturnType<typeof importSigma>;
+      try {
+        result = importSigma(paths, opts.out, loadMapping(opts.mapping));
+      } catch (err) {
+        fail(err instanceof Error ? err.message : String(err));
+      }
+      for (const s of result.skipped) process.stderr.write(`SKIP ${s.file}: ${s.title} — ${s.reason}\n`);
+      const rules = result.written.filter((w) => w.kind === 'rule').length;
+      process.stderr.write(`converted ${result.written.length} (${rules} rules, ${result.written.length - rules} correlation rules) into ${opts.out}; skipped ${result.skipped.length}\n`);
+      for (const [reason, n] of skipSummary(result.skipped)) process.stderr.write(`  ${n} × ${reason}\n`);
     });
 
   program

@@ -1,5 +1,8 @@
 import type { z } from 'zod';
 import { CorrelationRule, DetectionRule, SourceDefinition } from '../schema/rule';
+import { convertSigma, isSigmaDocument } from '../sigma/convert';
+import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
+import { SigmaMapping, type SigmaLogsource } from '../sigma/mapping';
 
 /** A rule file as read from disk (or embedded in the Lambda bundle), before validation. */
 export interface RawRuleFile {
@@ -53,8 +56,10 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
   const pack: RulePack = { rules: [], correlations: [], sources: [], files: new Map() };
   const errors: RuleFileError[] = [];
   const seenIds = new Map<string, string>();
+  const { native, sigma, sigmaErrors } = convertSigmaFiles(files);
+  errors.push(...sigmaErrors);
 
-  for (const { file, doc } of files) {
+  for (const { file, doc, fromSigma } of [...native, ...sigma]) {
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
       errors.push({ file, path: '', message: 'expected a YAML map (a rule, a correlation rule or a source)' });
       continue;
@@ -70,7 +75,7 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
       continue;
     }
     if (rawId !== undefined) {
-      if (rawId !== baseName(file)) {
+      if (!fromSigma && rawId !== baseName(file)) {
         errors.push({ file, ruleId: rawId, path: 'id', message: `id must equal the file name '${baseName(file)}'` });
       }
       const previous = seenIds.get(rawId);
@@ -96,6 +101,30 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
   }
   errors.push(...checkCorrelationMembers(pack));
   return { pack, errors };
+}
+
+/**
+ * Sigma files read straight from the rule folder are converted on load (with the shipped field
+ * mapping plus any `sigmaMapping:` files in the folder). A Sigma rule that cannot be converted
+ * exactly is an error here, as any invalid rule is: `detect import-sigma` skips and reports instead.
+ */
+function convertSigmaFiles(files: readonly RawRuleFile[]): { native: (RawRuleFile & { fromSigma?: boolean })[]; sigma: (RawRuleFile & { fromSigma: boolean })[]; sigmaErrors: RuleFileError[] } {
+  const native: RawRuleFile[] = [];
+  const sigmaInputs: RawRuleFile[] = [];
+  const mappings: SigmaLogsource[] = [];
+  const sigmaErrors: RuleFileError[] = [];
+  for (const f of files) {
+    if (typeof f.doc === 'object' && f.doc !== null && 'sigmaMapping' in f.doc) {
+      const parsed = SigmaMapping.safeParse(f.doc);
+      if (parsed.success) mappings.push(...parsed.data.sigmaMapping);
+      else sigmaErrors.push(...zodErrors(f.file, undefined, parsed.error));
+    } else if (isSigmaDocument(f.doc)) sigmaInputs.push(f);
+    else native.push(f);
+  }
+  if (sigmaInputs.length === 0) return { native, sigma: [], sigmaErrors };
+  const { converted, skipped } = convertSigma(sigmaInputs, [...mappings, ...DEFAULT_SIGMA_MAPPING]);
+  for (const s of skipped) sigmaErrors.push({ file: s.file, path: 'detection', message: `Sigma rule '${s.title}' cannot be converted: ${s.reason}` });
+  return { native, sigma: converted.map((c) => ({ file: c.file, doc: c.doc, fromSigma: true })), sigmaErrors };
 }
 
 /** Correlation members must name existing rules or tags that some rule carries. */

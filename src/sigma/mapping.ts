@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+const FieldName = z.string().regex(/^[@A-Za-z_][\w.@-]*(\.\*)?$/, 'expected a normalized field name like user.name (or a prefix like requestParameters.*)');
+
+/**
+ * How Sigma rules of one log source land on this project's events: which Sigma `logsource`
+ * they come from, which log groups they apply to, and the Sigma field → normalized field map.
+ * A key ending in `.*` maps a whole prefix (e.g. CloudTrail `requestParameters.*`).
+ */
+export const SigmaLogsource = z.strictObject({
+  name: z.string().min(1),
+  match: z.strictObject({ product: z.string().optional(), service: z.string().optional(), category: z.string().optional() }),
+  logGroups: z.array(z.string().min(1)).optional(),
+  fields: z.record(z.string(), FieldName),
+  /** Where keyword (field-less) selections search. */
+  keywordField: FieldName.default('message'),
+});
+export type SigmaLogsource = z.infer<typeof SigmaLogsource>;
+
+export const SigmaMapping = z.strictObject({ sigmaMapping: z.array(SigmaLogsource).min(1) });
+export type SigmaMapping = z.infer<typeof SigmaMapping>;
+
+export interface SigmaLogsourceRef {
+  product?: string;
+  service?: string;
+  category?: string;
+}
+
+/** The first mapping entry whose every `match` key equals the rule's logsource value. */
+export function findLogsource(mapping: readonly SigmaLogsource[], ref: SigmaLogsourceRef): SigmaLogsource | undefined {
+  return mapping.find((m) =>
+    (['product', 'service', 'category'] as const).every((k) => m.match[k] === undefined || m.match[k]?.toLowerCase() === ref[k]?.toLowerCase()),
+  );
+}
+
+/** The normalized field for a Sigma field, or undefined when the mapping has none. */
+export function mapField(source: SigmaLogsource, sigmaField: string): string | undefined {
+  const direct = source.fields[sigmaField] ?? source.fields[sigmaField.toLowerCase()];
+  if (direct) return direct;
+  for (const [from, to] of Object.entries(source.fields)) {
+    if (from.endsWith('.*') && sigmaField.startsWith(from.slice(0, -1))) return `${to.slice(0, -1)}${sigmaField.slice(from.length - 1)}`;
+  }
+  return undefined;
+}
