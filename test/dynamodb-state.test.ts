@@ -93,11 +93,42 @@ describe('DynamoDB receipts and markers (dynalite)', () => {
     expect(markers.get('mk-4')).toEqual({ owner: 'o-mk-4', at: T0, expiresAt: T0 + 1000 });
     expect(markers.has('mk-5')).toBe(false);
   });
-  it('a marker claim older than the live marker is allowed and does not move it back', async () => {
+  it('an older marker claim whose window ends before the live marker is allowed and does not move it back', async () => {
     const store = new DynamoStateStore(local.client, local.tableName);
     expect(await store.claimMarkers([{ key: 'ooo', owner: 'later', at: T0 + 600_000, expiresAt: T0 + 1_500_000 }], T0 + 600_000)).toEqual([true]);
-    expect(await store.claimMarkers([{ key: 'ooo', owner: 'older', at: T0, expiresAt: T0 + 900_000 }], T0)).toEqual([true]);
+    expect(await store.claimMarkers([{ key: 'ooo', owner: 'older', at: T0, expiresAt: T0 + 500_000 }], T0)).toEqual([true]);
+    expect(await store.claimMarkers([{ key: 'ooo', owner: 'overlapping', at: T0 + 100_000, expiresAt: T0 + 1_000_000 }], T0 + 100_000)).toEqual([false]);
     expect(await store.claimMarkers([{ key: 'ooo', owner: 'inside', at: T0 + 700_000, expiresAt: T0 + 1_600_000 }], T0 + 700_000)).toEqual([false]);
     expect((await store.readMarkers(['ooo'])).get('ooo')?.owner).toBe('later');
+  });
+});
+
+describe('parallel detectors (dynalite)', () => {
+  it('detectors running concurrently on overlapping keys give the counts of one detector, and one alert per window', async () => {
+    const r = rule({ id: 'par.rule', match: { 'event.outcome': 'failure' }, threshold: { count: 20, window: '10m', groupBy: ['user.name'] } });
+    const users = ['p1', 'p2', 'p3'];
+    // 8 batches (as 8 log streams would deliver them), every one touching every user.
+    const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 30 }, (_, i) => ev({ 'event.outcome': 'failure', 'user.name': users[i % 3] ?? 'p1' }, T0 + b * 1000 + i * 10)));
+    const sumFor = async (store: DynamoStateStore, user: string) => {
+      const counts = await store.readCounters([{ key: `t#par.rule#${user}`, from: 0, to: Number.MAX_SAFE_INTEGER }], T0);
+      return [...(counts.get(`t#par.rule#${user}`)?.values() ?? [])].reduce((x, y) => x + y, 0);
+    };
+    const parallelDb = await startLocalDynamo('par');
+    const serialDb = await startLocalDynamo('ser');
+    try {
+      const parallelStore = new DynamoStateStore(parallelDb.client, parallelDb.tableName);
+      const parallel = await Promise.all(batches.map((events, b) => detector([r], parallelStore).evaluate(`batch-${b}`, events)));
+      const serialStore = new DynamoStateStore(serialDb.client, serialDb.tableName);
+      const serialDetector = detector([r], serialStore);
+      for (const [b, events] of batches.entries()) await serialDetector.evaluate(`batch-${b}`, events);
+      for (const u of users) expect(await sumFor(parallelStore, u)).toBe(await sumFor(serialStore, u));
+      expect(await sumFor(parallelStore, 'p1')).toBe(80);
+      // 80 failures per user within the window: one alert per user however the batches raced.
+      const alerts = parallel.flatMap((p) => p.alerts);
+      expect(alerts.map((a) => a.entity.value).sort()).toEqual(users);
+    } finally {
+      await parallelDb.close();
+      await serialDb.close();
+    }
   });
 });

@@ -120,8 +120,8 @@ export class Detector {
    * fires, the next one fires only once the window since it has passed. Doing this per event
    * rather than once per batch makes decisions independent of how events were split into
    * batches. The stored marker (read only for groups that qualified) carries the window over
-   * from earlier batches for events inside it; events older than the marker's trigger (a batch
-   * that arrived out of order) are not held back by it. Its owner may fire again, which is what
+   * from earlier batches; triggers whose window ends before the marker's trigger (a batch that
+   * arrived out of order) are not held back by it. Its owner may fire again, which is what
    * a retry after a crash needs.
    */
   private async fire(rule: CompiledRule, groups: QualifiedGroup[]): Promise<Candidate[]> {
@@ -131,20 +131,21 @@ export class Detector {
     const candidates: Candidate[] = [];
     for (const g of groups) {
       const marker = markers.get(markerKey(rule, g.key));
-      let blockedFrom = marker?.at ?? Number.POSITIVE_INFINITY;
+      // A stored marker holds back triggers whose own window would overlap its trigger.
+      let blockedAfter = marker ? marker.at - window : Number.POSITIVE_INFINITY;
       let blockedUntil = marker?.expiresAt ?? Number.NEGATIVE_INFINITY;
       let owner = marker?.owner;
       for (const q of g.qualifiers) {
         const trigger = g.list[q.index] as NormalizedEvent;
         const t = eventTime(trigger);
-        if (t >= blockedFrom && t < blockedUntil) {
+        if (t > blockedAfter && t < blockedUntil) {
           // Only the marker's own trigger may pass (a retry after a crash re-sends it).
-          const ownTrigger = owner !== undefined && t === blockedFrom && detectionId(rule.rule.id, g.key, trigger) === owner;
+          const ownTrigger = owner !== undefined && t === marker?.at && detectionId(rule.rule.id, g.key, trigger) === owner;
           if (!ownTrigger) continue;
         }
         candidates.push(this.candidate(rule, g, q, window));
         if (window > 0) {
-          blockedFrom = t;
+          blockedAfter = Number.NEGATIVE_INFINITY; // events are sorted: only later ones remain
           blockedUntil = t + window;
         }
         owner = undefined;

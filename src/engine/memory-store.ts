@@ -166,7 +166,7 @@ export class MemoryStateStore implements StateStore {
     return claims.map((c) => {
       this.calls.writes++;
       const existing = this.markers.get(c.key);
-      if (existing && existing.expiresAt > now && existing.owner !== c.owner) return c.at < existing.at;
+      if (existing && existing.expiresAt > now && existing.owner !== c.owner) return c.expiresAt <= existing.at;
       this.markers.set(c.key, { owner: c.owner, at: c.at, expiresAt: c.expiresAt });
       return true;
     });

@@ -84,7 +84,8 @@ export interface StateStore {
   claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]>;
   /**
    * True for each marker this owner may set: absent, expired at the claim's time, already its
-   * own, or set by a later trigger (an out-of-order batch: allowed, but the marker is not moved back).
+   * own, or set by a trigger after this claim's window ends (an out-of-order batch: allowed, but
+   * the marker is not moved back). Concurrent claims within one window: the first one wins.
    */
   claimMarkers(claims: readonly MarkerClaim[], now: number): Promise<boolean[]>;
   /** The live markers among these keys (absent keys have none). */

@@ -231,11 +231,11 @@ export class DynamoStateStore implements StateStore {
         results.push(true);
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
-        // A live marker of another alert: still allowed when that alert's trigger is later
-        // (this batch arrived out of order), without moving the marker back.
+        // A live marker of another alert: still allowed when this window ends before that
+        // alert's trigger (a batch that arrived out of order), without moving the marker back.
         this.calls.reads++;
         const existing = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true, ProjectionExpression: 'tat' }));
-        results.push(c.at < Number(existing.Item?.tat?.N ?? Number.NEGATIVE_INFINITY));
+        results.push(c.expiresAt <= Number(existing.Item?.tat?.N ?? Number.NEGATIVE_INFINITY));
       }
     }
     return results;
