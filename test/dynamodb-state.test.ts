@@ -85,7 +85,7 @@ describe('DynamoDB receipts and markers (dynalite)', () => {
   it('reads markers in batches of 100 keys', async () => {
     const store = new DynamoStateStore(local.client, local.tableName);
     const keys = Array.from({ length: 230 }, (_, i) => `mk-${i}`);
-    await store.claimMarkers(keys.filter((_, i) => i % 2 === 0).map((key) => ({ key, owner: `o-${key}`, at: T0, expiresAt: T0 + 1000 })), T0);
+    await store.claimMarkers(keys.filter((_, i) => i % 2 === 0).map((key) => ({ key, owner: `o-${key}`, at: T0, expiresAt: T0 + 1000 })));
     const before = store.calls.reads;
     const markers = await store.readMarkers(keys);
     expect(store.calls.reads - before).toBe(3);
@@ -95,10 +95,10 @@ describe('DynamoDB receipts and markers (dynalite)', () => {
   });
   it('an older marker claim whose window ends before the live marker is allowed and does not move it back', async () => {
     const store = new DynamoStateStore(local.client, local.tableName);
-    expect(await store.claimMarkers([{ key: 'ooo', owner: 'later', at: T0 + 600_000, expiresAt: T0 + 1_500_000 }], T0 + 600_000)).toEqual([true]);
-    expect(await store.claimMarkers([{ key: 'ooo', owner: 'older', at: T0, expiresAt: T0 + 500_000 }], T0)).toEqual([true]);
-    expect(await store.claimMarkers([{ key: 'ooo', owner: 'overlapping', at: T0 + 100_000, expiresAt: T0 + 1_000_000 }], T0 + 100_000)).toEqual([false]);
-    expect(await store.claimMarkers([{ key: 'ooo', owner: 'inside', at: T0 + 700_000, expiresAt: T0 + 1_600_000 }], T0 + 700_000)).toEqual([false]);
+    expect(await store.claimMarkers([{ key: 'ooo', owner: 'later', at: T0 + 600_000, expiresAt: T0 + 1_500_000 }])).toEqual([true]);
+    expect(await store.claimMarkers([{ key: 'ooo', owner: 'older', at: T0, expiresAt: T0 + 500_000 }])).toEqual([true]);
+    expect(await store.claimMarkers([{ key: 'ooo', owner: 'overlapping', at: T0 + 100_000, expiresAt: T0 + 1_000_000 }])).toEqual([false]);
+    expect(await store.claimMarkers([{ key: 'ooo', owner: 'inside', at: T0 + 700_000, expiresAt: T0 + 1_600_000 }])).toEqual([false]);
     expect((await store.readMarkers(['ooo'])).get('ooo')?.owner).toBe('later');
   });
 });

@@ -93,7 +93,7 @@ export class Detector {
       }),
     );
     const alerts = await this.suppress(candidates);
-    await this.store.writeReceipt(batchId, alerts, maxTime(sorted) + LATE_ARRIVAL_GRACE_MS);
+    await this.store.writeReceipt(batchId, alerts, eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
     return { alerts, matchedEvents: matchedEvents.size, redelivered: false };
   }
 
@@ -445,7 +445,7 @@ export class Detector {
       const window = suppressWindow(c.rule);
       if (window > 0) {
         const owner = detectionId(c.rule.rule.id, c.groupKey, c.trigger);
-        const [allowed] = await this.store.claimMarkers([{ key: markerKey(c.rule, c.groupKey), owner, at: eventTime(c.trigger), expiresAt: eventTime(c.trigger) + window }], eventTime(c.trigger));
+        const [allowed] = await this.store.claimMarkers([{ key: markerKey(c.rule, c.groupKey), owner, at: eventTime(c.trigger), expiresAt: eventTime(c.trigger) + window }]);
         if (!allowed) continue;
       }
       alerts.push(buildDetectionAlert({ ...c, rule: c.rule.rule }, this.ctx));
@@ -567,18 +567,11 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 /**
- * The time the store filters expiry against: the batch's earliest event. An item expired before
- * it is dead for every event of the batch; using the latest event instead would drop state that
- * the batch's earlier events still need when a batch spans longer than an item's grace.
+ * The time the store filters expiry against: the earliest event of the rule's (time-sorted)
+ * events. An item expired before it is dead for every event of the batch; using the latest
+ * event instead would drop state that earlier events still need when a batch spans longer
+ * than an item's grace.
  */
 function storeClock(events: readonly NormalizedEvent[]): number {
-  let min = Number.POSITIVE_INFINITY;
-  for (const e of events) min = Math.min(min, eventTime(e));
-  return Number.isFinite(min) ? min : 0;
-}
-
-function maxTime(events: readonly NormalizedEvent[]): number {
-  let max = 0;
-  for (const e of events) max = Math.max(max, eventTime(e));
-  return max;
+  return eventTime(events[0] ?? {});
 }

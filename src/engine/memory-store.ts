@@ -1,5 +1,5 @@
 import { type Alert, AlertList } from '../schema/alert';
-import { LATE_ARRIVAL_GRACE_MS } from './windows';
+import { COUNTER_SLOT_BUCKETS, LATE_ARRIVAL_GRACE_MS } from './windows';
 import type {
   BucketRange,
   CounterIncrement,
@@ -30,9 +30,6 @@ interface ReceiptItem {
   expiresAt: number;
 }
 
-/** Buckets per counter item in the DynamoDB adapter (mirrored here for call counts). */
-const COUNTER_SLOT_BUCKETS = 10;
-
 /** How often (in store calls) expired items are swept, like DynamoDB TTL does in the background. */
 const SWEEP_EVERY_CALLS = 20_000;
 /**
@@ -57,7 +54,7 @@ export class MemoryStateStore implements StateStore {
   private latest = 0;
   private lastSweepAt = 0;
 
-  /** Number of live items of every kind (for memory checks in the soak). */
+  /** Number of stored items of every kind (tests check that sweeping empties the store). */
   get size(): number {
     let n = this.markers.size + this.receipts.size;
     for (const m of [this.counters, this.sets, this.terms]) for (const inner of m.values()) n += inner.size;
@@ -162,11 +159,11 @@ export class MemoryStateStore implements StateStore {
     });
   }
 
-  async claimMarkers(claims: readonly MarkerClaim[], now: number): Promise<boolean[]> {
+  async claimMarkers(claims: readonly MarkerClaim[]): Promise<boolean[]> {
     return claims.map((c) => {
       this.calls.writes++;
       const existing = this.markers.get(c.key);
-      if (existing && existing.expiresAt > now && existing.owner !== c.owner) return c.expiresAt <= existing.at;
+      if (existing && existing.expiresAt > c.at && existing.owner !== c.owner) return c.expiresAt <= existing.at;
       this.markers.set(c.key, { owner: c.owner, at: c.at, expiresAt: c.expiresAt });
       return true;
     });

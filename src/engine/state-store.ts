@@ -69,11 +69,7 @@ export interface MarkerClaim {
   expiresAt: number;
 }
 
-export interface StoredMarker {
-  owner: string;
-  at: number;
-  expiresAt: number;
-}
+export type StoredMarker = Omit<MarkerClaim, 'key'>;
 
 export interface StateStore {
   incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]>;
@@ -83,12 +79,12 @@ export interface StateStore {
   /** Claims are processed in order, so a later claim for the same key sees the earlier one. Each is judged at its own `at`. */
   claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]>;
   /**
-   * True for each marker this owner may set: absent, expired at the claim's time, already its
+   * True for each marker this owner may set: absent, expired at the claim's `at`, already its
    * own, or set by a trigger after this claim's window ends (an out-of-order batch: allowed, but
    * the marker is not moved back). Concurrent claims within one window: the first one wins.
    */
-  claimMarkers(claims: readonly MarkerClaim[], now: number): Promise<boolean[]>;
-  /** The live markers among these keys (absent keys have none). */
+  claimMarkers(claims: readonly MarkerClaim[]): Promise<boolean[]>;
+  /** The markers stored for these keys (absent keys have none); expired ones too: callers compare event times. */
   readMarkers(keys: readonly string[]): Promise<Map<string, StoredMarker>>;
   /** The alerts recorded for a batch, or undefined when it was never decided. */
   readReceipt(batchId: string): Promise<Alert[] | undefined>;

@@ -20,5 +20,11 @@ export function windowFirstBucket(bucket: number, windowMs: number, width: numbe
   return bucket - Math.max(1, Math.round(windowMs / width)) + 1;
 }
 
+/**
+ * Counter buckets stored together: the DynamoDB adapter keeps one item per key and slot of this
+ * many consecutive buckets (a whole window's worth), so a batch costs one update per key and slot.
+ */
+export const COUNTER_SLOT_BUCKETS = 10;
+
 /** State outlives its window by a day so late (retried) batches still find it; TTL cleans up after. */
 export const LATE_ARRIVAL_GRACE_MS = 24 * 3_600_000;

@@ -20,6 +20,7 @@ import type {
   TermClaim,
   TermClaimResult,
 } from '../../../src/engine/state-store';
+import { COUNTER_SLOT_BUCKETS } from '../../../src/engine/windows';
 import { type Alert, AlertList } from '../../../src/schema/alert';
 
 /** BatchGetItem takes at most 100 keys. */
@@ -41,7 +42,7 @@ const MAX_RECEIPT_BYTES = 300_000;
  * which holds the alerts it decided the first time (gzipped JSON), and re-sends those.
  *
  * Hot keys: the detector pre-aggregates per batch, so one flooding IP costs one write per
- * (rule, bucket) per batch, not per event; reserved concurrency caps batches in flight, which
+ * (rule, slot of buckets) per batch, not per event; reserved concurrency caps batches in flight, which
  * bounds writes per key far below the 1,000 WCU/s partition limit.
  */
 export class DynamoStateStore implements StateStore {
@@ -214,7 +215,7 @@ export class DynamoStateStore implements StateStore {
     return results;
   }
 
-  async claimMarkers(claims: readonly MarkerClaim[], now: number): Promise<boolean[]> {
+  async claimMarkers(claims: readonly MarkerClaim[]): Promise<boolean[]> {
     const results: boolean[] = [];
     for (const c of claims) {
       const Key = { pk: { S: c.key }, sk: { S: 'marker' } };
@@ -225,7 +226,7 @@ export class DynamoStateStore implements StateStore {
             TableName: this.tableName,
             Item: { ...Key, own: { S: c.owner }, tat: { N: String(c.at) }, expms: { N: String(c.expiresAt) }, ttl: { N: this.ttl(c.expiresAt) } },
             ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
-            ExpressionAttributeValues: { ':now': { N: String(now) }, ':o': { S: c.owner } },
+            ExpressionAttributeValues: { ':now': { N: String(c.at) }, ':o': { S: c.owner } },
           }),
         );
         results.push(true);
@@ -247,8 +248,8 @@ export class DynamoStateStore implements StateStore {
     for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
       let pending: Record<string, AttributeValue>[] = unique.slice(i, i + BATCH_GET_LIMIT).map((k) => ({ pk: { S: k }, sk: { S: 'marker' } }));
       for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
         if (attempt > 8) throw new Error(`marker read: ${pending.length} keys still unprocessed after ${attempt} attempts`);
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
         this.calls.reads++;
         const res = await this.client.send(
           new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, own, tat, expms' } } }),
@@ -308,13 +309,12 @@ export class DynamoStateStore implements StateStore {
 }
 
 /**
- * Counters: one item per key and slot of SLOT_BUCKETS consecutive buckets (a whole window's
- * worth), one number attribute per bucket. A batch then costs one update per key and slot
- * instead of one per bucket, and a window read is a query over at most two items.
+ * Counters: one item per key and slot of COUNTER_SLOT_BUCKETS consecutive buckets (a whole
+ * window's worth), one number attribute per bucket. A batch then costs one update per key and
+ * slot instead of one per bucket, and a window read is a query over at most two items.
  */
-export const SLOT_BUCKETS = 10;
 function slotOf(bucket: number): number {
-  return Math.floor(bucket / SLOT_BUCKETS);
+  return Math.floor(bucket / COUNTER_SLOT_BUCKETS);
 }
 function slotSk(slot: number): string {
   return `s#${String(slot).padStart(16, '0')}`;
