@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { CorrelationRule, DetectionRule } from '../schema/rule';
-import { type ConvertedRule, convertSigma, type SigmaInput, type SkippedRule } from '../sigma/convert';
+import { type ConvertedRule, convertSigma, describeIssues, type SigmaInput, type SkippedRule } from '../sigma/convert';
 import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
 import { SigmaMapping, type SigmaLogsource } from '../sigma/mapping';
 import { listRuleFiles } from '../rules/read-files';
@@ -46,7 +46,7 @@ export function importSigma(paths: readonly string[], outDir: string, mapping: r
     const check = rule.kind === 'correlation' ? CorrelationRule.safeParse(rule.doc) : DetectionRule.safeParse(rule.doc);
     if (!check.success) {
       const title = typeof rule.doc.title === 'string' ? rule.doc.title : rule.id;
-      result.skipped.push({ file: rule.file, title, reason: `converted rule is invalid: ${check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      result.skipped.push({ file: rule.file, title, reason: `converted rule is invalid: ${describeIssues(check.error)}` });
       continue;
     }
     const path = join(outDir, `${rule.id}.yml`);

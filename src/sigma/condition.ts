@@ -24,22 +24,17 @@ export function parseCondition(text: string): ConditionNode {
   const peek = () => tokens[pos]?.toLowerCase();
   const next = () => tokens[pos++] ?? '';
 
-  const parseOr = (): ConditionNode => {
-    const items = [parseAnd()];
-    while (peek() === 'or') {
+  /** `operand (op operand)*` as one node: `or` binds loosest, then `and`. */
+  const parseChain = (op: 'and' | 'or', operand: () => ConditionNode): ConditionNode => {
+    const items = [operand()];
+    while (peek() === op) {
       pos++;
-      items.push(parseAnd());
+      items.push(operand());
     }
-    return items.length === 1 ? (items[0] as ConditionNode) : { type: 'or', items };
+    return items.length === 1 ? (items[0] as ConditionNode) : { type: op, items };
   };
-  const parseAnd = (): ConditionNode => {
-    const items = [parseNot()];
-    while (peek() === 'and') {
-      pos++;
-      items.push(parseNot());
-    }
-    return items.length === 1 ? (items[0] as ConditionNode) : { type: 'and', items };
-  };
+  const parseOr = (): ConditionNode => parseChain('or', parseAnd);
+  const parseAnd = (): ConditionNode => parseChain('and', parseNot);
   const parseNot = (): ConditionNode => {
     if (peek() === 'not') {
       pos++;

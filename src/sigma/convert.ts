@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConditionError, type ConditionNode, expandPattern, parseCondition } from './condition';
+import { isPlainObject } from '../rules/selection';
 import { findLogsource, mapField, type SigmaLogsource } from './mapping';
 
 /**
@@ -30,7 +31,8 @@ export interface SkippedRule {
 
 class Unsupported extends Error {}
 
-const SigmaRule = z.looseObject({
+/** Metadata Sigma rules and correlations share. */
+const SigmaMeta = {
   title: z.string().min(1),
   id: z.string().optional(),
   name: z.string().optional(),
@@ -39,19 +41,16 @@ const SigmaRule = z.looseObject({
   tags: z.array(z.string()).optional(),
   falsepositives: z.array(z.string()).optional(),
   references: z.array(z.string()).optional(),
+};
+
+const SigmaRule = z.looseObject({
+  ...SigmaMeta,
   logsource: z.looseObject({ product: z.string().optional(), service: z.string().optional(), category: z.string().optional() }),
   detection: z.record(z.string(), z.unknown()),
 });
 
 const SigmaCorrelation = z.looseObject({
-  title: z.string().min(1),
-  id: z.string().optional(),
-  name: z.string().optional(),
-  description: z.string().optional(),
-  level: z.string().optional(),
-  tags: z.array(z.string()).optional(),
-  falsepositives: z.array(z.string()).optional(),
-  references: z.array(z.string()).optional(),
+  ...SigmaMeta,
   correlation: z.looseObject({
     type: z.string(),
     rules: z.union([z.string(), z.array(z.string())]).transform((r) => (Array.isArray(r) ? r : [r])),
@@ -74,13 +73,14 @@ export const SIGMA_RUNBOOK = 'docs/runbooks/sigma-imported.md';
 
 /** A Sigma rule (`logsource` + `detection`) or Sigma correlation (`correlation.type` + `.rules`). */
 export function isSigmaDocument(doc: unknown): boolean {
-  if (!isRecord(doc)) return false;
+  if (!isPlainObject(doc)) return false;
   if ('detection' in doc && 'logsource' in doc) return true;
-  return isRecord(doc.correlation) && 'type' in doc.correlation && 'rules' in doc.correlation;
+  return isPlainObject(doc.correlation) && 'type' in doc.correlation && 'rules' in doc.correlation;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Schema issues in one line: `path: message; …`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 }
 
 export function convertSigma(inputs: readonly SigmaInput[], mapping: readonly SigmaLogsource[]): { converted: ConvertedRule[]; skipped: SkippedRule[] } {
@@ -90,17 +90,17 @@ export function convertSigma(inputs: readonly SigmaInput[], mapping: readonly Si
   // Referenced by correlations through `name` or `id`.
   const byRef = new Map<string, { rule: ConvertedRule; source: SigmaLogsource }>();
   const unconverted = new Set<string>();
-  const titleOf = (doc: unknown) => (typeof doc === 'object' && doc !== null && 'title' in doc && typeof doc.title === 'string' ? doc.title : '(untitled)');
+  const titleOf = (doc: unknown) => (isPlainObject(doc) && typeof doc.title === 'string' ? doc.title : '(untitled)');
 
-  const correlations: { file: string; doc: unknown }[] = [];
+  const correlations: SigmaInput[] = [];
   for (const input of inputs) {
-    if (typeof input.doc === 'object' && input.doc !== null && 'correlation' in input.doc) {
+    if (isPlainObject(input.doc) && 'correlation' in input.doc) {
       correlations.push(input);
       continue;
     }
     const parsed = SigmaRule.safeParse(input.doc);
     if (!parsed.success) {
-      skipped.push({ file: input.file, title: titleOf(input.doc), reason: `not a Sigma rule: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}` });
+      skipped.push({ file: input.file, title: titleOf(input.doc), reason: `not a Sigma rule: ${describeIssues(parsed.error)}` });
       continue;
     }
     const sigma = parsed.data;
@@ -123,7 +123,7 @@ export function convertSigma(inputs: readonly SigmaInput[], mapping: readonly Si
   for (const input of correlations) {
     const parsed = SigmaCorrelation.safeParse(input.doc);
     if (!parsed.success) {
-      skipped.push({ file: input.file, title: titleOf(input.doc), reason: `not a Sigma correlation: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}` });
+      skipped.push({ file: input.file, title: titleOf(input.doc), reason: `not a Sigma correlation: ${describeIssues(parsed.error)}` });
       continue;
     }
     const sigma = parsed.data;
@@ -209,12 +209,12 @@ export function convertDetection(detection: Record<string, unknown>, source: Sig
 
 function convertSelection(value: unknown, source: SigmaLogsource, name: string): Selection {
   if (Array.isArray(value)) {
-    const maps = value.filter(isRecord);
+    const maps = value.filter(isPlainObject);
     if (maps.length === value.length) return { any: maps.map((v) => convertMap(v, source, name)) };
     if (value.every((v) => typeof v === 'string' || typeof v === 'number')) return keywords(value.map(String), source.keywordField, false);
     throw new Unsupported(`selection '${name}' mixes maps and keywords`);
   }
-  if (isRecord(value)) return convertMap(value, source, name);
+  if (isPlainObject(value)) return convertMap(value, source, name);
   if (typeof value === 'string') return keywords([value], source.keywordField, false);
   throw new Unsupported(`selection '${name}' is neither a map nor a list`);
 }
