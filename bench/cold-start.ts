@@ -20,11 +20,27 @@ export interface BundleFigures {
 export function measureDetectorBundle(runs = 5): BundleFigures {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-bundle-'));
   const outfile = join(dir, 'index.js');
-  buildSync({ entryPoints: ['functions/detector/handler.ts'], bundle: true, platform: 'node', format: 'cjs', target: 'node22', minify: true, outfile, logLevel: 'error' });
+  buildSync({
+    entryPoints: ['functions/detector/handler.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    outfile,
+    logLevel: 'error',
+  });
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(readRuleFiles(['rules']).files));
   const probe = join(dir, 'probe.cjs');
   writeFileSync(probe, "const t = performance.now(); require('./index.js'); process.stdout.write(String(performance.now() - t));");
-  const env = { ...process.env, TABLE_NAME: 'bench', STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench', RISK_LOOKBACK_MS: '14400000', AWS_REGION: 'us-east-1', AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1' };
+  const env = {
+    ...process.env,
+    TABLE_NAME: 'bench',
+    STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
+    RISK_LOOKBACK_MS: '14400000',
+    AWS_REGION: 'us-east-1',
+    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+  };
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const out = spawnSync(process.execPath, [probe], { env, encoding: 'utf8' });
@@ -32,5 +48,9 @@ export function measureDetectorBundle(runs = 5): BundleFigures {
     times.push(Number(out.stdout));
   }
   times.sort((a, b) => a - b);
-  return { bytes: statSync(outfile).size, gzipBytes: gzipSync(readFileSync(outfile)).length, initMs: times[Math.floor(times.length / 2)] ?? 0 };
+  return {
+    bytes: statSync(outfile).size,
+    gzipBytes: gzipSync(readFileSync(outfile)).length,
+    initMs: times[Math.floor(times.length / 2)] ?? 0,
+  };
 }

@@ -7,7 +7,10 @@ import type { RulePack } from '../src/rules/rule-pack';
  * are an OR of quoted literals (`?"a" ?"b"`) or empty (deliver all), so CloudWatch's match is
  * "the message contains one of the terms, case-sensitively" — which is what this evaluates.
  */
-export function filterShare(payloads: Iterable<SubscriptionPayload>, pack: RulePack): { delivered: number; total: number; perGroup: Map<string, { pattern: string; delivered: number; total: number }> } {
+export function filterShare(
+  payloads: Iterable<SubscriptionPayload>,
+  pack: RulePack,
+): { delivered: number; total: number; perGroup: Map<string, { pattern: string; delivered: number; total: number }> } {
   const perGroup = new Map<string, { pattern: string; terms: string[]; delivered: number; total: number }>();
   for (const p of payloads) {
     let g = perGroup.get(p.logGroup);

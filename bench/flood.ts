@@ -19,5 +19,12 @@ export function floodPayload(events = 10_000, attackers = 5, visitors = 0): Subs
     const message = `${ip} - - [10/Mar/2025:${clf.slice(11, 19)} +0000] "GET ${path} HTTP/1.1" ${status} 512 "-" "Mozilla/5.0"`;
     return { id: `flood-${String(i).padStart(6, '0')}`, timestamp: t, message };
   });
-  return { owner: '123456789012', logGroup: '/sentinel-demo/web/nginx', logStream: 'web-1', subscriptionFilters: ['sentinel-detector'], messageType: 'DATA_MESSAGE', logEvents };
+  return {
+    owner: '123456789012',
+    logGroup: '/sentinel-demo/web/nginx',
+    logStream: 'web-1',
+    subscriptionFilters: ['sentinel-detector'],
+    messageType: 'DATA_MESSAGE',
+    logEvents,
+  };
 }

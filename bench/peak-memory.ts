@@ -2,12 +2,13 @@
  * Child process of the benchmark: runs one 10,000-event payload through decode, normalize and
  * evaluate, and prints the peak RSS growth (MiB) over the process with everything loaded.
  */
+
+import { loadPack } from '../src/cli/load-pack';
 import { decodeLambdaEvent } from '../src/decode/cloudwatch';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
-import { loadPack } from '../src/cli/load-pack';
 import { floodPayload } from './flood';
 import { toLambdaEvent } from './workload';
 
@@ -20,4 +21,12 @@ const decoded = decodeLambdaEvent(lambdaEvent);
 if (!decoded.ok) throw new Error(decoded.skip.detail);
 const result = await processPayload(decoded.payload, normalizer, detector);
 const peakRss = process.resourceUsage().maxRSS * 1024;
-process.stdout.write(JSON.stringify({ baselineMiB: baseline / 2 ** 20, peakMiB: peakRss / 2 ** 20, growthMiB: (peakRss - baseline) / 2 ** 20, alerts: result.alerts.length, events: result.eventsProcessed }));
+process.stdout.write(
+  JSON.stringify({
+    baselineMiB: baseline / 2 ** 20,
+    peakMiB: peakRss / 2 ** 20,
+    growthMiB: (peakRss - baseline) / 2 ** 20,
+    alerts: result.alerts.length,
+    events: result.eventsProcessed,
+  }),
+);

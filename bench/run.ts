@@ -12,6 +12,7 @@ import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-s
 import { loadPack } from '../src/cli/load-pack';
 import { decodeLambdaEvent, type SubscriptionPayload } from '../src/decode/cloudwatch';
 import { SkipLedger } from '../src/decode/skips';
+import { generateDemo } from '../src/demo/generate';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { batchIdOf, normalizePayload, processPayload } from '../src/engine/pipeline';
@@ -19,7 +20,6 @@ import type { StateStore } from '../src/engine/state-store';
 import { startLocalDynamo } from '../src/local/dynalite';
 import { Normalizer } from '../src/parse/normalize';
 import { CompiledRuleSet } from '../src/rules/compile';
-import { generateDemo } from '../src/demo/generate';
 import { measureDetectorBundle } from './cold-start';
 import { costPerMillion } from './cost';
 import { filterShare } from './filter-share';
@@ -51,7 +51,9 @@ const floorMs = await medianMs(RUNS, () => {
 const floorRate = eventCount / (floorMs / 1000);
 
 // 2. Hot path at 10 / 100 / 1,000 rules: decode + parse + normalize + evaluate, fresh state per run.
-async function hotPath(rules: ReturnType<typeof scaledRules>): Promise<{ ms: number; calls: number; reads: number; writes: number; alerts: number }> {
+async function hotPath(
+  rules: ReturnType<typeof scaledRules>,
+): Promise<{ ms: number; calls: number; reads: number; writes: number; alerts: number }> {
   let reads = 0;
   let writes = 0;
   let alerts = 0;
@@ -96,7 +98,10 @@ const naiveMs = await medianMs(RUNS, () => {
 });
 
 // 4. Store calls per event: the flood batch (few keys), and the demo as delivered, on dynalite.
-async function callsPerEvent(store: StateStore, input: readonly SubscriptionPayload[]): Promise<{ calls: number; writes: number; events: number }> {
+async function callsPerEvent(
+  store: StateStore,
+  input: readonly SubscriptionPayload[],
+): Promise<{ calls: number; writes: number; events: number }> {
   const detector = new Detector(pack, store);
   let events = 0;
   for (const p of input) {
@@ -116,15 +121,23 @@ log('demo workload on dynalite (real DynamoDB adapter)…');
 const dynamo = await startLocalDynamo('bench');
 const demo = generateDemo();
 const demoDdb = await callsPerEvent(new DynamoStateStore(dynamo.client, dynamo.tableName), demo.payloads);
-const demoBig = await callsPerEvent(new MemoryStateStore(), generateDemo(20250303, { maxEventsPerPayload: 10_000, payloadSpanMs: 3_600_000 }).payloads);
+const demoBig = await callsPerEvent(
+  new MemoryStateStore(),
+  generateDemo(20250303, { maxEventsPerPayload: 10_000, payloadSpanMs: 3_600_000 }).payloads,
+);
 await dynamo.close();
 
 // 5. Bundle, cold start, peak memory.
 log('bundling the detector handler…');
 const bundle = measureDetectorBundle();
-const memory = z
-  .object({ baselineMiB: z.number(), peakMiB: z.number(), growthMiB: z.number(), events: z.number() })
-  .parse(JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'bench/peak-memory.ts'], { encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1' } })));
+const memory = z.object({ baselineMiB: z.number(), peakMiB: z.number(), growthMiB: z.number(), events: z.number() }).parse(
+  JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', 'bench/peak-memory.ts'], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1' },
+    }),
+  ),
+);
 
 // 6. Filter share and cost.
 const share = filterShare(payloads, pack);
@@ -166,8 +179,18 @@ const report = [
     ['path', 'events/s', 'vs floor', 'vs 10 rules (time)'],
     [
       ['floor: base64 + gunzip + JSON.parse', fmt.int(floorRate), fmt.ratio(1), '—'],
-      ...scaling.map((s) => [`detector hot path, ${s.size} rules`, fmt.int(s.rate), fmt.ratio(s.rate / floorRate), fmt.ratio(s.ms / at(10).ms)]),
-      ['naive: every rule on every event, 100 rules', fmt.int(eventCount / (naiveMs / 1000)), fmt.ratio(eventCount / (naiveMs / 1000) / floorRate), '—'],
+      ...scaling.map((s) => [
+        `detector hot path, ${s.size} rules`,
+        fmt.int(s.rate),
+        fmt.ratio(s.rate / floorRate),
+        fmt.ratio(s.ms / at(10).ms),
+      ]),
+      [
+        'naive: every rule on every event, 100 rules',
+        fmt.int(eventCount / (naiveMs / 1000)),
+        fmt.ratio(eventCount / (naiveMs / 1000) / floorRate),
+        '—',
+      ],
     ],
   ),
   '',
@@ -179,11 +202,46 @@ const report = [
   table(
     ['workload', 'events', 'store calls', 'writes/event', 'calls/event', 'naive writes/event'],
     [
-      ['one 10,000-event payload: flood from 5 IPs in one minute', fmt.int(flood[0]?.events ?? 0), fmt.int(flood[0]?.calls ?? 0), perEvent(flood[0]?.writes, flood[0]?.events), perEvent(flood[0]?.calls, flood[0]?.events), perEvent(floodNaiveWrites[0], flood[0]?.events)],
-      ['one 10,000-event payload: 20 attacking IPs + 200 visitors', fmt.int(flood[1]?.events ?? 0), fmt.int(flood[1]?.calls ?? 0), perEvent(flood[1]?.writes, flood[1]?.events), perEvent(flood[1]?.calls, flood[1]?.events), perEvent(floodNaiveWrites[1], flood[1]?.events)],
-      [`busy streams (${(eventCount / payloads.length).toFixed(0)} events/payload), 100 rules`, fmt.int(eventCount), fmt.int(at(100).calls), perEvent(at(100).writes, eventCount), perEvent(at(100).calls, eventCount), perEvent(naiveWrites, eventCount)],
-      ['demo, payloads cut at 1 h per stream', fmt.int(demoBig.events), fmt.int(demoBig.calls), perEvent(demoBig.writes, demoBig.events), perEvent(demoBig.calls, demoBig.events), '—'],
-      ['demo as delivered (2.7 events/payload), **DynamoDB adapter on dynalite**', fmt.int(demoDdb.events), fmt.int(demoDdb.calls), perEvent(demoDdb.writes, demoDdb.events), perEvent(demoDdb.calls, demoDdb.events), '—'],
+      [
+        'one 10,000-event payload: flood from 5 IPs in one minute',
+        fmt.int(flood[0]?.events ?? 0),
+        fmt.int(flood[0]?.calls ?? 0),
+        perEvent(flood[0]?.writes, flood[0]?.events),
+        perEvent(flood[0]?.calls, flood[0]?.events),
+        perEvent(floodNaiveWrites[0], flood[0]?.events),
+      ],
+      [
+        'one 10,000-event payload: 20 attacking IPs + 200 visitors',
+        fmt.int(flood[1]?.events ?? 0),
+        fmt.int(flood[1]?.calls ?? 0),
+        perEvent(flood[1]?.writes, flood[1]?.events),
+        perEvent(flood[1]?.calls, flood[1]?.events),
+        perEvent(floodNaiveWrites[1], flood[1]?.events),
+      ],
+      [
+        `busy streams (${(eventCount / payloads.length).toFixed(0)} events/payload), 100 rules`,
+        fmt.int(eventCount),
+        fmt.int(at(100).calls),
+        perEvent(at(100).writes, eventCount),
+        perEvent(at(100).calls, eventCount),
+        perEvent(naiveWrites, eventCount),
+      ],
+      [
+        'demo, payloads cut at 1 h per stream',
+        fmt.int(demoBig.events),
+        fmt.int(demoBig.calls),
+        perEvent(demoBig.writes, demoBig.events),
+        perEvent(demoBig.calls, demoBig.events),
+        '—',
+      ],
+      [
+        'demo as delivered (2.7 events/payload), **DynamoDB adapter on dynalite**',
+        fmt.int(demoDdb.events),
+        fmt.int(demoDdb.calls),
+        perEvent(demoDdb.writes, demoDdb.events),
+        perEvent(demoDdb.calls, demoDdb.events),
+        '—',
+      ],
     ],
   ),
   '',
@@ -195,9 +253,15 @@ const report = [
   table(
     ['figure', 'value'],
     [
-      ['detector bundle (minified, SDK included)', `${(bundle.bytes / 1024).toFixed(0)} KiB (${(bundle.gzipBytes / 1024).toFixed(0)} KiB gzipped)`],
+      [
+        'detector bundle (minified, SDK included)',
+        `${(bundle.bytes / 1024).toFixed(0)} KiB (${(bundle.gzipBytes / 1024).toFixed(0)} KiB gzipped)`,
+      ],
       ['module init of the bundled handler (rules compiled, clients built)', `${bundle.initMs.toFixed(0)} ms`],
-      ['peak RSS while processing one 10,000-event payload', `${memory.peakMiB.toFixed(0)} MiB (+${memory.growthMiB.toFixed(0)} MiB over the loaded process)`],
+      [
+        'peak RSS while processing one 10,000-event payload',
+        `${memory.peakMiB.toFixed(0)} MiB (+${memory.growthMiB.toFixed(0)} MiB over the loaded process)`,
+      ],
     ],
   ),
   '',
@@ -205,7 +269,9 @@ const report = [
   '',
   table(
     ['item', 'this design', 'naive'],
-    cost.lines.map((l, i) => [l.item, fmt.usd(l.usd), fmt.usd(naiveCost.lines[i]?.usd ?? 0)]).concat([['**total**', `**${fmt.usd(cost.total)}**`, `**${fmt.usd(naiveCost.total)}**`]]),
+    cost.lines
+      .map((l, i) => [l.item, fmt.usd(l.usd), fmt.usd(naiveCost.lines[i]?.usd ?? 0)])
+      .concat([['**total**', `**${fmt.usd(cost.total)}**`, `**${fmt.usd(naiveCost.total)}**`]]),
   ),
   '',
   cost.assumptions,
@@ -214,7 +280,11 @@ const report = [
   '',
   table(
     ['log group', 'delivered', 'pattern'],
-    [...share.perGroup].map(([g, s]) => [g, `${fmt.pct(s.delivered / s.total)} of ${fmt.int(s.total)}`, s.pattern === '' ? '(all events)' : `\`${s.pattern.length > 80 ? `${s.pattern.slice(0, 77)}...` : s.pattern}\``]),
+    [...share.perGroup].map(([g, s]) => [
+      g,
+      `${fmt.pct(s.delivered / s.total)} of ${fmt.int(s.total)}`,
+      s.pattern === '' ? '(all events)' : `\`${s.pattern.length > 80 ? `${s.pattern.slice(0, 77)}...` : s.pattern}\``,
+    ]),
   ),
   '',
 ].join('\n');

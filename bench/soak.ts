@@ -12,10 +12,10 @@
  *    the memory store to reach its steady state: it keeps 30 days of event time).
  */
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { z } from 'zod';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { Random } from '../src/demo/random';
@@ -80,7 +80,11 @@ function* sliced(payloads: readonly SubscriptionPayload[], rnd: Random): Generat
  * payloads — as long as those start within 12 hours of the original: CloudWatch Logs and
  * Lambda retry within hours, and receipts live a day past their batch.
  */
-function* withDuplicates(payloads: Iterable<SubscriptionPayload>, rnd: Random, counter: { duplicates: number; events: number }): Generator<SubscriptionPayload> {
+function* withDuplicates(
+  payloads: Iterable<SubscriptionPayload>,
+  rnd: Random,
+  counter: { duplicates: number; events: number },
+): Generator<SubscriptionPayload> {
   const pending: { after: number; until: number; payload: SubscriptionPayload }[] = [];
   const flush = function* (now: number, force: boolean) {
     for (const d of [...pending]) {
@@ -132,15 +136,33 @@ const b = replay(fileB, 'b');
 log('run C: three tenths of the input, for the memory comparison');
 const small = replay(fileSmall, 'small');
 
-check('A accounts for every event', a.stats.eventsIn === EVENTS && a.stats.eventsProcessed + a.stats.eventsSkipped === EVENTS, `${a.stats.eventsProcessed} processed + ${a.stats.eventsSkipped} skipped = ${a.stats.eventsIn} of ${EVENTS}`);
-check('B accounts for every event', b.stats.eventsIn === EVENTS + dup.events && b.stats.eventsProcessed + b.stats.eventsSkipped === b.stats.eventsIn, `${b.stats.eventsProcessed} processed + ${b.stats.eventsSkipped} skipped = ${b.stats.eventsIn} (${EVENTS} + ${dup.events} redelivered)`);
+check(
+  'A accounts for every event',
+  a.stats.eventsIn === EVENTS && a.stats.eventsProcessed + a.stats.eventsSkipped === EVENTS,
+  `${a.stats.eventsProcessed} processed + ${a.stats.eventsSkipped} skipped = ${a.stats.eventsIn} of ${EVENTS}`,
+);
+check(
+  'B accounts for every event',
+  b.stats.eventsIn === EVENTS + dup.events && b.stats.eventsProcessed + b.stats.eventsSkipped === b.stats.eventsIn,
+  `${b.stats.eventsProcessed} processed + ${b.stats.eventsSkipped} skipped = ${b.stats.eventsIn} (${EVENTS} + ${dup.events} redelivered)`,
+);
 check('B answered every duplicate from its receipt', b.stats.redelivered === dup.duplicates, `${b.stats.redelivered} of ${dup.duplicates}`);
 const setA = new Set(a.ids);
 const setB = new Set(b.ids);
 const onlyA = [...setA].filter((id) => !setB.has(id));
 const onlyB = [...setB].filter((id) => !setA.has(id));
-check('A and B raise the same alerts', onlyA.length === 0 && onlyB.length === 0 && setA.size > 0, `${setA.size} alert ids in A, ${setB.size} in B, ${onlyA.length} only in A, ${onlyB.length} only in B`);
+check(
+  'A and B raise the same alerts',
+  onlyA.length === 0 && onlyB.length === 0 && setA.size > 0,
+  `${setA.size} alert ids in A, ${setB.size} in B, ${onlyA.length} only in A, ${onlyB.length} only in B`,
+);
 check('A raised no alert id twice', a.ids.length === setA.size, `${a.ids.length} alerts, ${setA.size} distinct`);
 const bound = small.stats.peakRssMiB * 1.5 + 64;
-check('memory stays bounded', a.stats.peakRssMiB <= bound, `peak RSS ${a.stats.peakRssMiB} MiB for ${EVENTS} events vs ${small.stats.peakRssMiB} MiB for three tenths (bound ${Math.round(bound)} MiB)`);
-log(`throughput through the CLI: A ${Math.round(EVENTS / a.stats.seconds).toLocaleString('en-US')} events/s (${a.stats.seconds.toFixed(1)} s), B ${Math.round(b.stats.eventsIn / b.stats.seconds).toLocaleString('en-US')} events/s`);
+check(
+  'memory stays bounded',
+  a.stats.peakRssMiB <= bound,
+  `peak RSS ${a.stats.peakRssMiB} MiB for ${EVENTS} events vs ${small.stats.peakRssMiB} MiB for three tenths (bound ${Math.round(bound)} MiB)`,
+);
+log(
+  `throughput through the CLI: A ${Math.round(EVENTS / a.stats.seconds).toLocaleString('en-US')} events/s (${a.stats.seconds.toFixed(1)} s), B ${Math.round(b.stats.eventsIn / b.stats.seconds).toLocaleString('en-US')} events/s`,
+);

@@ -30,7 +30,11 @@ export function* workloadPayloads(options: WorkloadOptions): Generator<Subscript
 function* copies(options: WorkloadOptions, shift: number): Generator<SubscriptionPayload> {
   let emitted = 0;
   for (let copy = 0; emitted < options.events; copy++) {
-    const demo = generateDemo(20250303 + copy, { base: DEMO_BASE + copy * shift, maxEventsPerPayload: options.maxEventsPerPayload, payloadSpanMs: options.payloadSpanMs });
+    const demo = generateDemo(20250303 + copy, {
+      base: DEMO_BASE + copy * shift,
+      maxEventsPerPayload: options.maxEventsPerPayload,
+      payloadSpanMs: options.payloadSpanMs,
+    });
     for (const payload of demo.payloads) {
       const room = options.events - emitted;
       if (room <= 0) return;

@@ -16,12 +16,19 @@ export const SentinelConfig = z.strictObject({
    * Account-level subscription filter policy instead of (or besides) per-group filters: every log
    * group in the Region except the excluded prefixes (the stack's own groups are always excluded).
    */
-  accountPolicy: z.strictObject({ enabled: z.boolean().default(false), excludeLogGroupPrefixes: z.array(z.string()).default([]) }).optional(),
-  subscribers: z
-    .strictObject({ review: Subscribers, notify: Subscribers, respond: Subscribers })
-    .default({ review: { emails: [], httpsEndpoints: [], sqsQueueArns: [] }, notify: { emails: [], httpsEndpoints: [], sqsQueueArns: [] }, respond: { emails: [], httpsEndpoints: [], sqsQueueArns: [] } }),
+  accountPolicy: z
+    .strictObject({ enabled: z.boolean().default(false), excludeLogGroupPrefixes: z.array(z.string()).default([]) })
+    .optional(),
+  subscribers: z.strictObject({ review: Subscribers, notify: Subscribers, respond: Subscribers }).default({
+    review: { emails: [], httpsEndpoints: [], sqsQueueArns: [] },
+    notify: { emails: [], httpsEndpoints: [], sqsQueueArns: [] },
+    respond: { emails: [], httpsEndpoints: [], sqsQueueArns: [] },
+  }),
   /** Lambda invoked with every incident in the respond tier (e.g. disable the user, block the IP). */
-  responseFunctionArn: z.string().regex(/^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:[\w-]+(:[\w-]+)?$/).optional(),
+  responseFunctionArn: z
+    .string()
+    .regex(/^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:[\w-]+(:[\w-]+)?$/)
+    .optional(),
   /** Retention of the stack's own log groups, in days. */
   logRetentionDays: z.number().int().positive().default(30),
   rulesDir: z.string().default('rules'),

@@ -2,7 +2,7 @@ import { type CfnElement, Duration, Stack, type StackProps, Validations } from '
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DEFAULT_RISK_LOOKBACK_MS } from '../src/correlation/envelope';
-import { type SentinelConfig, parseConfig } from './config';
+import { parseConfig, type SentinelConfig } from './config';
 import { AlertTopics } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
@@ -17,9 +17,18 @@ export interface SentinelStackProps extends StackProps {
 }
 
 const RETENTION: Record<number, RetentionDays> = {
-  1: RetentionDays.ONE_DAY, 3: RetentionDays.THREE_DAYS, 5: RetentionDays.FIVE_DAYS, 7: RetentionDays.ONE_WEEK,
-  14: RetentionDays.TWO_WEEKS, 30: RetentionDays.ONE_MONTH, 60: RetentionDays.TWO_MONTHS, 90: RetentionDays.THREE_MONTHS,
-  180: RetentionDays.SIX_MONTHS, 365: RetentionDays.ONE_YEAR, 400: RetentionDays.THIRTEEN_MONTHS, 731: RetentionDays.TWO_YEARS,
+  1: RetentionDays.ONE_DAY,
+  3: RetentionDays.THREE_DAYS,
+  5: RetentionDays.FIVE_DAYS,
+  7: RetentionDays.ONE_WEEK,
+  14: RetentionDays.TWO_WEEKS,
+  30: RetentionDays.ONE_MONTH,
+  60: RetentionDays.TWO_MONTHS,
+  90: RetentionDays.THREE_MONTHS,
+  180: RetentionDays.SIX_MONTHS,
+  365: RetentionDays.ONE_YEAR,
+  400: RetentionDays.THIRTEEN_MONTHS,
+  731: RetentionDays.TWO_YEARS,
 };
 
 /** The whole detection stack: ingestion → detector → state → correlation → tiered alerts, self-monitored. */
@@ -57,7 +66,11 @@ export class SentinelStack extends Stack {
       pack: rules.pack,
       logGroups: config.logGroups,
       accountPolicy: config.accountPolicy,
-      ownLogGroupPrefixes: [detector.function.logGroup.logGroupName, this.correlation.correlateFunction.logGroup.logGroupName, this.correlation.logGroup.logGroupName],
+      ownLogGroupPrefixes: [
+        detector.function.logGroup.logGroupName,
+        this.correlation.correlateFunction.logGroup.logGroupName,
+        this.correlation.logGroup.logGroupName,
+      ],
     });
     new Monitoring(this, 'Monitoring', {
       detector: detector.function.fn,
@@ -78,26 +91,30 @@ export class SentinelStack extends Stack {
       if (role) {
         Validations.of(role).acknowledge({
           id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; it is the AWS-maintained minimum for Lambda logging.',
+          reason:
+            'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; it is the AWS-maintained minimum for Lambda logging.',
         });
       }
       const policy = fn.fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
       if (policy) {
         Validations.of(policy).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'Only xray:PutTraceSegments and xray:PutTelemetryRecords use Resource *: X-Ray does not support resource-level permissions.',
+          reason:
+            'Only xray:PutTraceSegments and xray:PutTelemetryRecords use Resource *: X-Ray does not support resource-level permissions.',
         });
       }
       Validations.of(fn.fn).acknowledge({
         id: 'AwsSolutions-L1',
-        reason: 'nodejs22.x is the runtime the engine is built and tested for (esbuild target node22); move to a newer runtime deliberately, with the tests.',
+        reason:
+          'nodejs22.x is the runtime the engine is built and tested for (esbuild target node22); move to a newer runtime deliberately, with the tests.',
       });
     }
     const smPolicy = this.correlation.stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
     if (smPolicy) {
       Validations.of(smPolicy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Step Functions log delivery (logs:CreateLogDelivery, logs:DescribeLogGroups, …) and X-Ray APIs do not support resource-level permissions.',
+        reason:
+          'Step Functions log delivery (logs:CreateLogDelivery, logs:DescribeLogGroups, …) and X-Ray APIs do not support resource-level permissions.',
       });
       Validations.of(smPolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.correlation.correlateFunction.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
@@ -105,7 +122,8 @@ export class SentinelStack extends Stack {
       });
       Validations.of(smPolicy).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'Topic.grantPublish on the KMS-encrypted alert topics grants kms:GenerateDataKey* on that one key only; SNS needs it to encrypt messages.',
+        reason:
+          'Topic.grantPublish on the KMS-encrypted alert topics grants kms:GenerateDataKey* on that one key only; SNS needs it to encrypt messages.',
       });
     }
   }

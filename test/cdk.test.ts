@@ -8,7 +8,9 @@ import { SentinelStack } from '../infra/sentinel-stack';
 const LOG_GROUPS = ['/app/identity/audit', '/sentinel-demo/bastion/sshd'];
 function synth(extra: Record<string, unknown> = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new SentinelStack(app, 'Test', { config: parseConfig({ logGroups: LOG_GROUPS, subscribers: { respond: { emails: ['oncall@example.com'] } }, ...extra }) });
+  const stack = new SentinelStack(app, 'Test', {
+    config: parseConfig({ logGroups: LOG_GROUPS, subscribers: { respond: { emails: ['oncall@example.com'] } }, ...extra }),
+  });
   return { app, stack, template: Template.fromStack(stack) };
 }
 
@@ -17,7 +19,11 @@ describe('SentinelStack', () => {
   it('subscribes each configured log group to the detector', () => {
     template.resourceCountIs('AWS::Logs::SubscriptionFilter', LOG_GROUPS.length);
     for (const name of LOG_GROUPS) {
-      template.hasResourceProperties('AWS::Logs::SubscriptionFilter', { LogGroupName: name, DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DetectorFunction'), 'Arn'] }, FilterPattern: Match.anyValue() });
+      template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+        LogGroupName: name,
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DetectorFunction'), 'Arn'] },
+        FilterPattern: Match.anyValue(),
+      });
     }
   });
   it('detector Lambda: nodejs22.x, arm64, tracing, env, failure destination', () => {
@@ -26,15 +32,23 @@ describe('SentinelStack', () => {
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
       ReservedConcurrentExecutions: 20,
-      Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), STATE_MACHINE_ARN: Match.anyValue(), RISK_LOOKBACK_MS: '14400000' }) },
+      Environment: {
+        Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), STATE_MACHINE_ARN: Match.anyValue(), RISK_LOOKBACK_MS: '14400000' }),
+      },
     });
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
   });
   it('state table: pk/sk, TTL, PITR, KMS, retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
         TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
@@ -45,7 +59,11 @@ describe('SentinelStack', () => {
   it('three KMS-encrypted tier topics and an Express state machine with logging and tracing', () => {
     template.resourceCountIs('AWS::SNS::Topic', 3);
     template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'EXPRESS', TracingConfiguration: { Enabled: true }, LoggingConfiguration: Match.objectLike({ Level: 'ALL' }) });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'EXPRESS',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
   it('own log groups have explicit retention, no logRetention custom resource; alarms exist', () => {
@@ -54,12 +72,23 @@ describe('SentinelStack', () => {
     for (const g of Object.values(groups)) expect(g.Properties.RetentionInDays).toBe(30);
     template.resourceCountIs('Custom::LogRetention', 0);
     const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
-    for (const name of ['DetectorErrors', 'DetectorThrottles', 'FailedBatches', 'StateMachineFailed', 'DetectorNearTimeout', 'respondDeliveryFailures']) {
-      expect(alarms.some((a) => a.includes(name)), name).toBe(true);
+    for (const name of [
+      'DetectorErrors',
+      'DetectorThrottles',
+      'FailedBatches',
+      'StateMachineFailed',
+      'DetectorNearTimeout',
+      'respondDeliveryFailures',
+    ]) {
+      expect(
+        alarms.some((a) => a.includes(name)),
+        name,
+      ).toBe(true);
     }
   });
   it('IAM: no wildcard service actions; Resource * only where the API has no resource-level permissions', () => {
-    const allowedStar = /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/;
+    const allowedStar =
+      /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/;
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
       for (const st of policy.Properties.PolicyDocument.Statement) {
         const actions: string[] = [st.Action].flat();

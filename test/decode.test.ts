@@ -49,12 +49,22 @@ describe('decode CloudWatch Logs subscription events', () => {
 
   it('counts and skips binary, oversized and truncated-JSON events; the rest of the batch still runs', async () => {
     const det = new Detector({ rules: [rule({ match: { 'message|contains': 'needle' } })] }, new MemoryStateStore());
-    const p = payload(['\u0000\u0001binary', 'x'.repeat(MAX_MESSAGE_CHARS + 1), '{"truncated": "json', 'a needle in the batch', '{"msg":"needle json"}']);
+    const p = payload([
+      '\u0000\u0001binary',
+      'x'.repeat(MAX_MESSAGE_CHARS + 1),
+      '{"truncated": "json',
+      'a needle in the batch',
+      '{"msg":"needle json"}',
+    ]);
     const r = await processPayload(p, new Normalizer(), det);
     expect(r.eventsIn).toBe(5);
     expect(r.eventsProcessed).toBe(2);
     expect(Object.fromEntries(r.skips.counts)).toEqual({ binary_message: 1, oversized_message: 1, malformed_json: 1 });
-    expect(r.skips.samples.map((s) => s.where)).toEqual(['/app/x stream-1 event id0', '/app/x stream-1 event id1', '/app/x stream-1 event id2']);
+    expect(r.skips.samples.map((s) => s.where)).toEqual([
+      '/app/x stream-1 event id0',
+      '/app/x stream-1 event id1',
+      '/app/x stream-1 event id2',
+    ]);
     expect(r.alerts).toHaveLength(1);
     expect(r.alerts[0]?.count).toBe(2);
   });

@@ -25,7 +25,10 @@ describe('demo replay through detectors and the local state machine', () => {
     expect(insider).toMatchObject({ tier: 'respond', category: 'insider_threat', entity: { field: 'user.name', value: 'r.ortega' } });
     expect(insider?.riskScore).toBeGreaterThanOrEqual(9);
     expect(insider?.members?.length).toBeGreaterThanOrEqual(3);
-    const incidents = alerts.filter((a) => a.kind === 'incident').map((a) => `${a.ruleId} ${a.entity.value}`).sort();
+    const incidents = alerts
+      .filter((a) => a.kind === 'incident')
+      .map((a) => `${a.ruleId} ${a.entity.value}`)
+      .sort();
     expect(incidents).toEqual(demo.expectedIncidents.map((e) => `${e.ruleId} ${e.entity}`).sort());
   });
   it('stays quiet on the benign timelines', () => {
@@ -34,6 +37,7 @@ describe('demo replay through detectors and the local state machine', () => {
   });
   it('never leaks the secrets planted in the demo logs', () => {
     const json = JSON.stringify(alerts);
-    for (const secret of ['Winter2025!', '9f8e7d6c5b4a', 'abcdef0123456789abcdef', 'eyJzdWIiOiJyLm9ydGVnYSJ9']) expect(json).not.toContain(secret);
+    for (const secret of ['Winter2025!', '9f8e7d6c5b4a', 'abcdef0123456789abcdef', 'eyJzdWIiOiJyLm9ydGVnYSJ9'])
+      expect(json).not.toContain(secret);
   });
 });

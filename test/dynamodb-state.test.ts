@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
-import { PassThroughSink } from '../src/engine/ports';
-import type { StateStore } from '../src/engine/state-store';
-import { MemoryStateStore } from '../src/engine/memory-store';
-import { replay } from '../src/cli/replay';
-import { loadPack } from '../src/cli/load-pack';
-import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { loadPack } from '../src/cli/load-pack';
+import { replay } from '../src/cli/replay';
 import { generateDemo } from '../src/demo/generate';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { PassThroughSink } from '../src/engine/ports';
+import type { StateStore } from '../src/engine/state-store';
+import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Alert } from '../src/schema/alert';
 import { detector, ev, rule, T0 } from './helpers';
 
@@ -22,7 +22,11 @@ afterAll(async () => local.close());
 describe('DynamoDB state store (dynalite)', () => {
   it('200 concurrent increments of one counter are exact', async () => {
     const store: StateStore = new DynamoStateStore(local.client, local.tableName);
-    await Promise.all(Array.from({ length: 200 }, (_, i) => store.incrementCounters(`batch-${i}`, [{ key: 'hot', bucket: 7, delta: 1, expiresAt: T0 * 2 }], T0)));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        store.incrementCounters(`batch-${i}`, [{ key: 'hot', bucket: 7, delta: 1, expiresAt: T0 * 2 }], T0),
+      ),
+    );
     const counts = await store.readCounters([{ key: 'hot', from: 0, to: 100 }], T0);
     expect(counts.get('hot')?.get(7)).toBe(200);
   });
@@ -39,7 +43,11 @@ describe('DynamoDB state store (dynalite)', () => {
     expect((await store.readCounters([{ key: 'old', from: 0, to: 10 }], T0)).get('old')?.size).toBe(0);
   });
   it('threshold window edges behave as in memory', async () => {
-    const r = rule({ id: 'edge.rule', match: { 'event.outcome': 'failure' }, threshold: { count: 3, window: '10m', groupBy: ['user.name'] } });
+    const r = rule({
+      id: 'edge.rule',
+      match: { 'event.outcome': 'failure' },
+      threshold: { count: 3, window: '10m', groupBy: ['user.name'] },
+    });
     const base = T0 - (T0 % 60_000);
     const events = [0, 5, 10, 14].map((m) => ev({ 'event.outcome': 'failure', 'user.name': 'edge' }, base + m * 60_000));
     const mem = await detector([r], new MemoryStateStore()).evaluate('e', events);
@@ -73,7 +81,11 @@ describe('DynamoDB state store (dynalite)', () => {
 describe('DynamoDB receipts and markers (dynalite)', () => {
   it('stores a batch receipt and returns the same alerts', async () => {
     const store = new DynamoStateStore(local.client, local.tableName);
-    const r = rule({ id: 'receipt.rule', match: { 'event.outcome': 'failure' }, threshold: { count: 2, window: '5m', groupBy: ['user.name'] } });
+    const r = rule({
+      id: 'receipt.rule',
+      match: { 'event.outcome': 'failure' },
+      threshold: { count: 2, window: '5m', groupBy: ['user.name'] },
+    });
     const events = [0, 1, 2].map((i) => ev({ 'event.outcome': 'failure', 'user.name': 'rc' }, T0 + i * 1000));
     const first = await detector([r], store).evaluate('rcpt', events);
     const again = await detector([r], store).evaluate('rcpt', events);
@@ -105,10 +117,16 @@ describe('DynamoDB receipts and markers (dynalite)', () => {
 
 describe('parallel detectors (dynalite)', () => {
   it('detectors running concurrently on overlapping keys give the counts of one detector, and one alert per window', async () => {
-    const r = rule({ id: 'par.rule', match: { 'event.outcome': 'failure' }, threshold: { count: 20, window: '10m', groupBy: ['user.name'] } });
+    const r = rule({
+      id: 'par.rule',
+      match: { 'event.outcome': 'failure' },
+      threshold: { count: 20, window: '10m', groupBy: ['user.name'] },
+    });
     const users = ['p1', 'p2', 'p3'];
     // 8 batches (as 8 log streams would deliver them), every one touching every user.
-    const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 30 }, (_, i) => ev({ 'event.outcome': 'failure', 'user.name': users[i % 3] ?? 'p1' }, T0 + b * 1000 + i * 10)));
+    const batches = Array.from({ length: 8 }, (_, b) =>
+      Array.from({ length: 30 }, (_, i) => ev({ 'event.outcome': 'failure', 'user.name': users[i % 3] ?? 'p1' }, T0 + b * 1000 + i * 10)),
+    );
     const sumFor = async (store: DynamoStateStore, user: string) => {
       const counts = await store.readCounters([{ key: `t#par.rule#${user}`, from: 0, to: Number.MAX_SAFE_INTEGER }], T0);
       return [...(counts.get(`t#par.rule#${user}`)?.values() ?? [])].reduce((x, y) => x + y, 0);

@@ -1,5 +1,5 @@
-import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
 import { decodeLambdaEvent, type SubscriptionPayload } from '../src/decode/cloudwatch';
@@ -7,8 +7,8 @@ import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
-import { buildRulePack, formatRuleError } from '../src/rules/rule-pack';
 import { readRuleFiles } from '../src/rules/read-files';
+import { buildRulePack, formatRuleError } from '../src/rules/rule-pack';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
@@ -39,19 +39,36 @@ const logLine = fc.oneof(
 describe('fuzz: payloads and log events', () => {
   it('random Lambda events never throw: they decode or are skipped with a reason and location', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.record({ awslogs: fc.record({ data: fc.string() }) }), fc.json().map(encode), fc.uint8Array().map((b) => ({ awslogs: { data: Buffer.from(b).toString('base64') } }))), (event) => {
-        const r = decodeLambdaEvent(event, 'fuzz');
-        if (!r.ok) {
-          expect(r.skip.where).toContain('fuzz');
-          expect(r.skip.detail.length).toBeGreaterThan(0);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.record({ awslogs: fc.record({ data: fc.string() }) }),
+          fc.json().map(encode),
+          fc.uint8Array().map((b) => ({ awslogs: { data: Buffer.from(b).toString('base64') } })),
+        ),
+        (event) => {
+          const r = decodeLambdaEvent(event, 'fuzz');
+          if (!r.ok) {
+            expect(r.skip.where).toContain('fuzz');
+            expect(r.skip.detail.length).toBeGreaterThan(0);
+          }
+        },
+      ),
       { numRuns: RUNS * 2 },
     );
   });
 
   it('mutated valid payloads never throw', () => {
-    const valid = gzipSync(JSON.stringify({ messageType: 'DATA_MESSAGE', owner: '1', logGroup: '/g', logStream: 's', subscriptionFilters: [], logEvents: [{ id: '1', timestamp: 1, message: 'm' }] }));
+    const valid = gzipSync(
+      JSON.stringify({
+        messageType: 'DATA_MESSAGE',
+        owner: '1',
+        logGroup: '/g',
+        logStream: 's',
+        subscriptionFilters: [],
+        logEvents: [{ id: '1', timestamp: 1, message: 'm' }],
+      }),
+    );
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), (flips) => {
         const bytes = Buffer.from(valid);
@@ -67,11 +84,21 @@ describe('fuzz: payloads and log events', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('/sentinel-demo/bastion/sshd', '/sentinel-demo/web/nginx', '/sentinel-demo/identity/audit', '/unknown/group'),
-        fc.array(fc.oneof(logLine, secret.map((s) => s.text)), { minLength: 1, maxLength: 40 }),
+        fc.array(
+          fc.oneof(
+            logLine,
+            secret.map((s) => s.text),
+          ),
+          { minLength: 1, maxLength: 40 },
+        ),
         fc.array(secret, { minLength: 1, maxLength: 3 }),
         async (logGroup, lines, secrets) => {
           // Secrets ride inside lines that fire rules (a flood from one source), so they reach alert samples.
-          const flood = Array.from({ length: 30 }, (_, i) => `203.0.113.7 - - [03/Mar/2025:09:40:${String(i % 60).padStart(2, '0')} +0000] "GET /login?${secrets[i % secrets.length]?.text.replaceAll(' ', '%20')} HTTP/1.1" 403 1 "-" "x"`);
+          const flood = Array.from(
+            { length: 30 },
+            (_, i) =>
+              `203.0.113.7 - - [03/Mar/2025:09:40:${String(i % 60).padStart(2, '0')} +0000] "GET /login?${secrets[i % secrets.length]?.text.replaceAll(' ', '%20')} HTTP/1.1" 403 1 "-" "x"`,
+          );
           const messages = [...lines, ...flood];
           const payload: SubscriptionPayload = {
             messageType: 'DATA_MESSAGE',
@@ -108,16 +135,21 @@ describe('fuzz: rule files', () => {
 
   it('shipped rules with one field replaced by a random value fail validation with file, rule id and path, or stay valid', () => {
     fc.assert(
-      fc.property(fc.nat(shipped.length - 1), fc.constantFrom('severity', 'match', 'threshold', 'title', 'riskScore', 'tags', 'sequence', 'suppress'), fc.anything(), (index, key, value) => {
-        const original = shipped[index];
-        if (!original || typeof original.doc !== 'object' || original.doc === null) return;
-        const doc = { ...original.doc, [key]: value };
-        const { errors } = buildRulePack([{ file: original.file, doc }]);
-        for (const e of errors) {
-          expect(e.file).toBe(original.file);
-          expect(formatRuleError(e).length).toBeGreaterThan(original.file.length + 2);
-        }
-      }),
+      fc.property(
+        fc.nat(shipped.length - 1),
+        fc.constantFrom('severity', 'match', 'threshold', 'title', 'riskScore', 'tags', 'sequence', 'suppress'),
+        fc.anything(),
+        (index, key, value) => {
+          const original = shipped[index];
+          if (!original || typeof original.doc !== 'object' || original.doc === null) return;
+          const doc = { ...original.doc, [key]: value };
+          const { errors } = buildRulePack([{ file: original.file, doc }]);
+          for (const e of errors) {
+            expect(e.file).toBe(original.file);
+            expect(formatRuleError(e).length).toBeGreaterThan(original.file.length + 2);
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -1,8 +1,8 @@
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import type { StateStore } from '../src/engine/state-store';
-import { DetectionRule } from '../src/schema/rule';
 import type { NormalizedEvent } from '../src/schema/event';
+import { DetectionRule } from '../src/schema/rule';
 
 export const T0 = Date.parse('2025-03-03T10:00:00Z');
 
@@ -22,7 +22,14 @@ export function rule(partial: Record<string, unknown>): DetectionRule {
 let seq = 0;
 export function ev(fields: Record<string, string | number | boolean>, at = T0): NormalizedEvent {
   seq++;
-  return { '@timestamp': at, 'cloudwatch.log_group': '/test', 'cloudwatch.log_stream': 's', 'cloudwatch.event_id': `e${seq}`, message: 'm', ...fields };
+  return {
+    '@timestamp': at,
+    'cloudwatch.log_group': '/test',
+    'cloudwatch.log_stream': 's',
+    'cloudwatch.event_id': `e${seq}`,
+    message: 'm',
+    ...fields,
+  };
 }
 
 export function detector(rules: DetectionRule[], store: StateStore = new MemoryStateStore()): Detector {

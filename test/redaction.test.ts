@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redact, REDACTION_PATTERNS } from '../src/alerts/redact';
+import { REDACTION_PATTERNS, redact } from '../src/alerts/redact';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import { detector, ev, rule } from './helpers';
 
@@ -30,7 +30,10 @@ describe('secret redaction', () => {
   });
   it('alerts never carry the secrets of their evidence', async () => {
     const d = detector([rule({ match: { 'event.action': 'login' }, title: 'login by {user.name}' })]);
-    const out = await d.evaluate('b', SECRETS.map(([line]) => ({ ...ev({ 'event.action': 'login', 'user.name': 'x' }), 'event.original': line })));
+    const out = await d.evaluate(
+      'b',
+      SECRETS.map(([line]) => ({ ...ev({ 'event.action': 'login', 'user.name': 'x' }), 'event.original': line })),
+    );
     const json = JSON.stringify(out.alerts);
     for (const [, secret] of SECRETS.slice(0, 5)) expect(json).not.toContain(secret);
   });

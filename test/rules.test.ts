@@ -34,7 +34,11 @@ describe('bad rule files fail validation with file, rule id and path', () => {
     ['wrong field type', { ...base, riskScore: 'high' }, /rule x\.wrong_type: riskScore: .*number/],
     ['unknown key', { ...base, sevrity: 'high' }, /rule x\.unknown_key: .*sevrity/],
     ['unknown modifier', { ...base, match: { 'a|fuzzy': 1 } }, /rule x\.unknown_modifier: match\.a\|fuzzy: unknown modifier 'fuzzy'/],
-    ['invalid window', { ...base, threshold: { count: 3, window: '5 minutes', groupBy: ['user.name'] } }, /rule x\.invalid_window: threshold\.window: expected a duration/],
+    [
+      'invalid window',
+      { ...base, threshold: { count: 3, window: '5 minutes', groupBy: ['user.name'] } },
+      /rule x\.invalid_window: threshold\.window: expected a duration/,
+    ],
     ['unsafe regex', { ...base, match: { 'message|re': '^(a+)+$' } }, /rule x\.unsafe_regex: match\.message\|re: unsafe regex/],
   ];
   it.each(cases)('%s', (_name, doc, pattern) => {

@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { importSigma, skipSummary } from '../src/cli/import-sigma';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
@@ -10,8 +10,8 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import { Normalizer } from '../src/parse/normalize';
 import { buildRulePack } from '../src/rules/rule-pack';
 import { compileSelection } from '../src/rules/selection';
-import { DetectionRule } from '../src/schema/rule';
 import type { NormalizedEvent } from '../src/schema/event';
+import { DetectionRule } from '../src/schema/rule';
 import { parseCondition } from '../src/sigma/condition';
 import { DEFAULT_SIGMA_MAPPING } from '../src/sigma/default-mapping';
 import { T0 } from './helpers';
@@ -39,9 +39,18 @@ const matches = (id: string, event: NormalizedEvent) => compileSelection(ruleOf(
 describe('Sigma import: conversion summary', () => {
   it('converts every supported rule and skips each unsupported one with its reason', () => {
     expect(result.written.map((w) => w.id).sort()).toEqual([
-      'sigma.cloudtrail_stopped', 'sigma.console_login_no_mfa', 'sigma.login_then_trail_stopped', 'sigma.lt_base',
-      'sigma.ssh_accepted_password', 'sigma.ssh_brute_force', 'sigma.ssh_failed_password', 'sigma.ssh_password_spray',
-      'sigma.ssh_success_after_failures', 'sigma.web_encoded_payload', 'sigma.web_scanner_paths', 'sigma.web_sql_injection_probe',
+      'sigma.cloudtrail_stopped',
+      'sigma.console_login_no_mfa',
+      'sigma.login_then_trail_stopped',
+      'sigma.lt_base',
+      'sigma.ssh_accepted_password',
+      'sigma.ssh_brute_force',
+      'sigma.ssh_failed_password',
+      'sigma.ssh_password_spray',
+      'sigma.ssh_success_after_failures',
+      'sigma.web_encoded_payload',
+      'sigma.web_scanner_paths',
+      'sigma.web_sql_injection_probe',
     ]);
     const reasons = Object.fromEntries(result.skipped.map((s) => [s.title, s.reason]));
     expect(reasons['Unknown Modifier']).toMatch(/modifier 'utf16le' is not supported/);
@@ -70,7 +79,8 @@ describe('Sigma import: conversion summary', () => {
 
 describe('Sigma import: converted rules match what they must and nothing else', () => {
   const web = '/sentinel-demo/web/nginx';
-  const nginx = (path: string, status = 200, ua = 'curl/8', ip = '198.51.100.7') => line(web, `${ip} - - [03/Mar/2025:10:00:00 +0000] "GET ${path} HTTP/1.1" ${status} 12 "-" "${ua}"`);
+  const nginx = (path: string, status = 200, ua = 'curl/8', ip = '198.51.100.7') =>
+    line(web, `${ip} - - [03/Mar/2025:10:00:00 +0000] "GET ${path} HTTP/1.1" ${status} 12 "-" "${ua}"`);
   it('contains|all, equality and not', () => {
     expect(matches('sigma.web_sql_injection_probe', nginx('/q?id=1%20UNION%20SELECT%20pw'))).toBe(true);
     expect(matches('sigma.web_sql_injection_probe', nginx('/q?id=1%20UNION%20SELECT%20pw', 404))).toBe(false);
@@ -94,46 +104,112 @@ describe('Sigma import: converted rules match what they must and nothing else', 
     expect(matches('sigma.web_encoded_payload', nginx('/x', 200, 'tool exec id'))).toBe(false);
   });
   it('CloudTrail: all of selection_*, exists, nested request fields', () => {
-    const ct = (body: Record<string, unknown>) => line('aws-cloudtrail-logs-123', JSON.stringify({ eventVersion: '1.08', userIdentity: { arn: 'arn:aws:iam::1:user/eve' }, ...body }));
+    const ct = (body: Record<string, unknown>) =>
+      line('aws-cloudtrail-logs-123', JSON.stringify({ eventVersion: '1.08', userIdentity: { arn: 'arn:aws:iam::1:user/eve' }, ...body }));
     expect(matches('sigma.cloudtrail_stopped', ct({ eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging' }))).toBe(true);
     expect(matches('sigma.cloudtrail_stopped', ct({ eventSource: 's3.amazonaws.com', eventName: 'StopLogging' }))).toBe(false);
     expect(matches('sigma.console_login_no_mfa', ct({ eventName: 'ConsoleLogin', additionalEventData: { MFAUsed: 'No' } }))).toBe(true);
-    expect(matches('sigma.console_login_no_mfa', ct({ eventName: 'ConsoleLogin', additionalEventData: { MFAUsed: 'No' }, errorCode: 'Failed' }))).toBe(false);
+    expect(
+      matches('sigma.console_login_no_mfa', ct({ eventName: 'ConsoleLogin', additionalEventData: { MFAUsed: 'No' }, errorCode: 'Failed' })),
+    ).toBe(false);
     expect(matches('sigma.console_login_no_mfa', ct({ eventName: 'ConsoleLogin', additionalEventData: { MFAUsed: 'Yes' } }))).toBe(false);
   });
   it('correlations run as threshold, distinct and sequence rules', async () => {
     const bastion = '/sentinel-demo/bastion/sshd';
-    const fail = (user: string, i: number, ip = '203.0.113.50') => line(bastion, `Mar  3 10:00:${String(i).padStart(2, '0')} bastion-1 sshd[1]: Failed password for ${user} from ${ip} port 4000${i} ssh2`, T0 + i * 1000);
-    const ok = (i: number, ip = '203.0.113.50') => line(bastion, `Mar  3 10:00:${String(i).padStart(2, '0')} bastion-1 sshd[1]: Accepted password for root from ${ip} port 5000 ssh2`, T0 + i * 1000);
-    const run = async (ids: string[], events: NormalizedEvent[]) => (await new Detector({ rules: ids.map(ruleOf) }, new MemoryStateStore()).evaluate('b', events)).alerts.map((a) => a.ruleId);
-    expect(await run(['sigma.ssh_brute_force'], [1, 2, 3, 4, 5].map((i) => fail('root', i)))).toEqual(['sigma.ssh_brute_force']);
-    expect(await run(['sigma.ssh_brute_force'], [1, 2, 3, 4].map((i) => fail('root', i)))).toEqual([]);
-    expect(await run(['sigma.ssh_password_spray'], ['a', 'b', 'c'].map((u, i) => fail(u, i)))).toEqual(['sigma.ssh_password_spray']);
-    expect(await run(['sigma.ssh_password_spray'], ['a', 'b', 'a'].map((u, i) => fail(u, i)))).toEqual([]);
+    const fail = (user: string, i: number, ip = '203.0.113.50') =>
+      line(
+        bastion,
+        `Mar  3 10:00:${String(i).padStart(2, '0')} bastion-1 sshd[1]: Failed password for ${user} from ${ip} port 4000${i} ssh2`,
+        T0 + i * 1000,
+      );
+    const ok = (i: number, ip = '203.0.113.50') =>
+      line(
+        bastion,
+        `Mar  3 10:00:${String(i).padStart(2, '0')} bastion-1 sshd[1]: Accepted password for root from ${ip} port 5000 ssh2`,
+        T0 + i * 1000,
+      );
+    const run = async (ids: string[], events: NormalizedEvent[]) =>
+      (await new Detector({ rules: ids.map(ruleOf) }, new MemoryStateStore()).evaluate('b', events)).alerts.map((a) => a.ruleId);
+    expect(
+      await run(
+        ['sigma.ssh_brute_force'],
+        [1, 2, 3, 4, 5].map((i) => fail('root', i)),
+      ),
+    ).toEqual(['sigma.ssh_brute_force']);
+    expect(
+      await run(
+        ['sigma.ssh_brute_force'],
+        [1, 2, 3, 4].map((i) => fail('root', i)),
+      ),
+    ).toEqual([]);
+    expect(
+      await run(
+        ['sigma.ssh_password_spray'],
+        ['a', 'b', 'c'].map((u, i) => fail(u, i)),
+      ),
+    ).toEqual(['sigma.ssh_password_spray']);
+    expect(
+      await run(
+        ['sigma.ssh_password_spray'],
+        ['a', 'b', 'a'].map((u, i) => fail(u, i)),
+      ),
+    ).toEqual([]);
     expect(await run(['sigma.ssh_success_after_failures'], [fail('root', 1), ok(2)])).toEqual(['sigma.ssh_success_after_failures']);
     expect(await run(['sigma.ssh_success_after_failures'], [ok(1), fail('root', 2)])).toEqual([]);
   });
   it('temporal correlations become correlation rules over the member detections', () => {
     const doc = converted.get('sigma.login_then_trail_stopped');
-    expect(doc).toMatchObject({ correlation: { entity: 'user.name', window: '1h', members: ['sigma.console_login_no_mfa', 'sigma.cloudtrail_stopped'], ordered: false } });
+    expect(doc).toMatchObject({
+      correlation: {
+        entity: 'user.name',
+        window: '1h',
+        members: ['sigma.console_login_no_mfa', 'sigma.cloudtrail_stopped'],
+        ordered: false,
+      },
+    });
   });
 });
 
 describe('Sigma files read straight from a rule folder', () => {
   it('converts supported files on load and reports unsupported ones as rule errors', () => {
-    const sigmaDoc = { title: 'Direct Load', logsource: { category: 'webserver' }, detection: { sel: { 'cs-method': 'DELETE' }, condition: 'sel' } };
-    const bad = { title: 'Direct Bad', logsource: { category: 'webserver' }, detection: { sel: { 'c-uri|wide|contains': 'x' }, condition: 'sel' } };
+    const sigmaDoc = {
+      title: 'Direct Load',
+      logsource: { category: 'webserver' },
+      detection: { sel: { 'cs-method': 'DELETE' }, condition: 'sel' },
+    };
+    const bad = {
+      title: 'Direct Bad',
+      logsource: { category: 'webserver' },
+      detection: { sel: { 'c-uri|wide|contains': 'x' }, condition: 'sel' },
+    };
     const good = buildRulePack([{ file: 'rules/sigma/direct.yml', doc: sigmaDoc }]);
     expect(good.errors).toEqual([]);
     expect(good.pack.rules.map((r) => r.id)).toEqual(['sigma.direct_load']);
     const failed = buildRulePack([{ file: 'rules/sigma/bad.yml', doc: bad }]);
-    expect(failed.errors).toEqual([{ file: 'rules/sigma/bad.yml', path: 'detection', message: "Sigma rule 'Direct Bad' cannot be converted: modifier 'wide' is not supported (selection 'sel', field 'c-uri')" }]);
+    expect(failed.errors).toEqual([
+      {
+        file: 'rules/sigma/bad.yml',
+        path: 'detection',
+        message: "Sigma rule 'Direct Bad' cannot be converted: modifier 'wide' is not supported (selection 'sel', field 'c-uri')",
+      },
+    ]);
   });
   it('condition grammar: precedence, parentheses and errors', () => {
-    expect(parseCondition('a or b and not c')).toEqual({ type: 'or', items: [{ type: 'ref', name: 'a' }, { type: 'and', items: [{ type: 'ref', name: 'b' }, { type: 'not', item: { type: 'ref', name: 'c' } }] }] });
+    expect(parseCondition('a or b and not c')).toEqual({
+      type: 'or',
+      items: [
+        { type: 'ref', name: 'a' },
+        {
+          type: 'and',
+          items: [
+            { type: 'ref', name: 'b' },
+            { type: 'not', item: { type: 'ref', name: 'c' } },
+          ],
+        },
+      ],
+    });
     expect(parseCondition('all of them')).toEqual({ type: 'of', quantifier: 'all', pattern: 'them' });
     expect(() => parseCondition('(a or b')).toThrow(/parenthesis/);
     expect(() => parseCondition('2 of sel*')).toThrow(/only '1 of' and 'all of'/);
   });
 });
-

@@ -20,7 +20,19 @@ function detection(ruleId: string, severity: Severity, user: string, at: number,
   const byId = pack.rules.find((r) => r.id === ruleId);
   const r = byId ?? rule({ id: ruleId, severity, riskScore: risk, match: { a: 1 } });
   const e = ev({ 'user.name': user }, at);
-  return buildDetectionAlert({ rule: { ...r, severity }, entity: { field: 'user.name', value: user }, groupKey: user, trigger: e, evidence: [e], count: 1, windowStart: at, windowEnd: at }, { region: 'us-east-1' });
+  return buildDetectionAlert(
+    {
+      rule: { ...r, severity },
+      entity: { field: 'user.name', value: user },
+      groupKey: user,
+      trigger: e,
+      evidence: [e],
+      count: 1,
+      windowStart: at,
+      windowEnd: at,
+    },
+    { region: 'us-east-1' },
+  );
 }
 
 describe('correlation state machine (synthesized definition, run locally)', () => {
@@ -40,7 +52,10 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     const login = detection('auth.new_country_login', 'medium', 'eve', T0);
     await runner.send([login, login]);
     expect(runner.published).toHaveLength(1);
-    await runner.send([detection('authz.sensitive_first_access', 'medium', 'eve', T0 + 60_000), detection('data.bulk_export', 'medium', 'eve', T0 + 120_000)]);
+    await runner.send([
+      detection('authz.sensitive_first_access', 'medium', 'eve', T0 + 60_000),
+      detection('data.bulk_export', 'medium', 'eve', T0 + 120_000),
+    ]);
     const incidents = runner.published.filter((p) => p.alert?.kind === 'incident');
     expect(incidents).toHaveLength(1);
     expect(incidents[0]?.alert).toMatchObject({ ruleId: 'corr.insider_threat', tier: 'respond', members: expect.any(Array) });
@@ -49,12 +64,19 @@ describe('correlation state machine (synthesized definition, run locally)', () =
   });
   it('risk expires past the window', async () => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
-    await runner.send([detection('auth.new_country_login', 'medium', 'old', T0), detection('authz.sensitive_first_access', 'medium', 'old', T0 + 60_000)]);
+    await runner.send([
+      detection('auth.new_country_login', 'medium', 'old', T0),
+      detection('authz.sensitive_first_access', 'medium', 'old', T0 + 60_000),
+    ]);
     await runner.send([detection('data.bulk_export', 'medium', 'old', T0 + 5 * 3_600_000)]);
     expect(runner.published.filter((p) => p.alert?.kind === 'incident')).toHaveLength(0);
   });
   it('invokes the automated response only when configured', async () => {
-    const timeline = (u: string) => [detection('auth.new_country_login', 'medium', u, T0), detection('authz.sensitive_first_access', 'medium', u, T0 + 60_000), detection('data.bulk_export', 'medium', u, T0 + 120_000)];
+    const timeline = (u: string) => [
+      detection('auth.new_country_login', 'medium', u, T0),
+      detection('authz.sensitive_first_access', 'medium', u, T0 + 60_000),
+      detection('data.bulk_export', 'medium', u, T0 + 120_000),
+    ];
     const off = new LocalCorrelationRunner(plain, pack, local.client);
     await off.send(timeline('a'));
     expect(off.responses).toHaveLength(0);

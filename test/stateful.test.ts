@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStateStore } from '../src/engine/memory-store';
-import { ev, detector, rule, T0 } from './helpers';
+import { detector, ev, rule, T0 } from './helpers';
 
 const S = 1000;
 const MIN = 60 * S;
-const fail = (user: string, at: number, extra: Record<string, string | number> = {}) => ev({ 'event.outcome': 'failure', 'user.name': user, ...extra }, at);
+const fail = (user: string, at: number, extra: Record<string, string | number> = {}) =>
+  ev({ 'event.outcome': 'failure', 'user.name': user, ...extra }, at);
 
 describe('threshold windows', () => {
   const r = rule({ match: { 'event.outcome': 'failure' }, threshold: { count: 3, window: '10m', groupBy: ['user.name'] } });
@@ -26,7 +27,9 @@ describe('threshold windows', () => {
     const apart = detector([r]);
     expect((await apart.evaluate('b', [fail('a', base), fail('a', base + 5 * MIN), fail('a', base + 10 * MIN)])).alerts).toHaveLength(0);
     const inside = detector([r]);
-    expect((await inside.evaluate('b', [fail('a', base), fail('a', base + 5 * MIN), fail('a', base + 9 * MIN + 59 * S)])).alerts).toHaveLength(1);
+    expect(
+      (await inside.evaluate('b', [fail('a', base), fail('a', base + 5 * MIN), fail('a', base + 9 * MIN + 59 * S)])).alerts,
+    ).toHaveLength(1);
   });
   it('suppression: one alert per entity per window, re-armed after it', async () => {
     const d = detector([r]);
@@ -49,12 +52,21 @@ describe('threshold windows', () => {
 });
 
 describe('distinct', () => {
-  const r = rule({ match: { 'event.outcome': 'failure' }, distinct: { field: 'user.name', count: 3, window: '10m', groupBy: ['source.ip'] } });
+  const r = rule({
+    match: { 'event.outcome': 'failure' },
+    distinct: { field: 'user.name', count: 3, window: '10m', groupBy: ['source.ip'] },
+  });
   it('fires when distinct values reach N, not on repeats of one value', async () => {
     const d = detector([r]);
-    const repeats = await d.evaluate('b1', [1, 2, 3, 4].map((i) => fail('a', T0 + i * S, { 'source.ip': '1.1.1.1' })));
+    const repeats = await d.evaluate(
+      'b1',
+      [1, 2, 3, 4].map((i) => fail('a', T0 + i * S, { 'source.ip': '1.1.1.1' })),
+    );
     expect(repeats.alerts).toHaveLength(0);
-    const spray = await d.evaluate('b2', ['b', 'c'].map((u, i) => fail(u, T0 + (10 + i) * S, { 'source.ip': '1.1.1.1' })));
+    const spray = await d.evaluate(
+      'b2',
+      ['b', 'c'].map((u, i) => fail(u, T0 + (10 + i) * S, { 'source.ip': '1.1.1.1' })),
+    );
     expect(spray.alerts).toHaveLength(1);
     expect(spray.alerts[0]?.count).toBe(3);
   });
@@ -68,7 +80,14 @@ describe('distinct', () => {
 describe('sequence', () => {
   const r = rule({
     match: { 'event.category': 'authentication' },
-    sequence: { window: '15m', groupBy: ['user.name'], steps: [{ name: 'f', count: 2, match: { 'event.outcome': 'failure' } }, { name: 's', match: { 'event.outcome': 'success' } }] },
+    sequence: {
+      window: '15m',
+      groupBy: ['user.name'],
+      steps: [
+        { name: 'f', count: 2, match: { 'event.outcome': 'failure' } },
+        { name: 's', match: { 'event.outcome': 'success' } },
+      ],
+    },
   });
   const a = (outcome: string, at: number) => ev({ 'event.category': 'authentication', 'event.outcome': outcome, 'user.name': 'u' }, at);
   it('fires on steps in order within the window, across batches', async () => {
@@ -78,7 +97,9 @@ describe('sequence', () => {
   });
   it('does not fire out of order or past the window', async () => {
     expect((await detector([r]).evaluate('b', [a('success', T0), a('failure', T0 + S), a('failure', T0 + 2 * S)])).alerts).toHaveLength(0);
-    expect((await detector([r]).evaluate('b', [a('failure', T0), a('failure', T0 + S), a('success', T0 + 16 * MIN)])).alerts).toHaveLength(0);
+    expect((await detector([r]).evaluate('b', [a('failure', T0), a('failure', T0 + S), a('success', T0 + 16 * MIN)])).alerts).toHaveLength(
+      0,
+    );
   });
 });
 
@@ -101,25 +122,55 @@ describe('newTerm', () => {
 });
 
 describe('spike', () => {
-  const r = rule({ match: { 'log.level': 'error' }, spike: { window: '5m', baseline: '1h', factor: 3, min: 10, groupBy: ['service.name'] } });
+  const r = rule({
+    match: { 'log.level': 'error' },
+    spike: { window: '5m', baseline: '1h', factor: 3, min: 10, groupBy: ['service.name'] },
+  });
   const err = (at: number) => ev({ 'log.level': 'error', 'service.name': 'api' }, at);
   it('fires when the window reaches factor × baseline mean and the floor', async () => {
     const d = detector([r]);
     const base = T0 - (T0 % (5 * MIN));
-    const history = Array.from({ length: 12 }, (_, w) => [err(base - (w + 1) * 5 * MIN), err(base - (w + 1) * 5 * MIN + S), err(base - (w + 1) * 5 * MIN + 2 * S), err(base - (w + 1) * 5 * MIN + 3 * S)]).flat();
+    const history = Array.from({ length: 12 }, (_, w) => [
+      err(base - (w + 1) * 5 * MIN),
+      err(base - (w + 1) * 5 * MIN + S),
+      err(base - (w + 1) * 5 * MIN + 2 * S),
+      err(base - (w + 1) * 5 * MIN + 3 * S),
+    ]).flat();
     expect((await d.evaluate('h', history)).alerts).toHaveLength(0);
     // mean 4 per window → needs max(10, 12) = 12
-    expect((await d.evaluate('s1', Array.from({ length: 11 }, (_, i) => err(base + i * S)))).alerts).toHaveLength(0);
+    expect(
+      (
+        await d.evaluate(
+          's1',
+          Array.from({ length: 11 }, (_, i) => err(base + i * S)),
+        )
+      ).alerts,
+    ).toHaveLength(0);
     expect((await d.evaluate('s2', [err(base + 20 * S)])).alerts).toHaveLength(1);
   });
   it('the floor keeps quiet services quiet', async () => {
-    expect((await detector([r]).evaluate('b', Array.from({ length: 9 }, (_, i) => err(T0 + i * S)))).alerts).toHaveLength(0);
+    expect(
+      (
+        await detector([r]).evaluate(
+          'b',
+          Array.from({ length: 9 }, (_, i) => err(T0 + i * S)),
+        )
+      ).alerts,
+    ).toHaveLength(0);
   });
 });
 
 describe('batch boundaries and redelivery', () => {
-  const threshold = rule({ id: 'test.flood', match: { 'event.outcome': 'failure' }, threshold: { count: 5, window: '10m', groupBy: ['user.name'] } });
-  const distinct = rule({ id: 'test.spray', match: { 'event.outcome': 'failure' }, distinct: { field: 'user.name', count: 4, window: '10m', groupBy: ['source.ip'] } });
+  const threshold = rule({
+    id: 'test.flood',
+    match: { 'event.outcome': 'failure' },
+    threshold: { count: 5, window: '10m', groupBy: ['user.name'] },
+  });
+  const distinct = rule({
+    id: 'test.spray',
+    match: { 'event.outcome': 'failure' },
+    distinct: { field: 'user.name', count: 4, window: '10m', groupBy: ['source.ip'] },
+  });
   const stateless = rule({ id: 'test.each', match: { 'event.outcome': 'failure' }, entity: 'source.ip' });
   // Two hours of failures from one source, 20 s apart, cycling through 6 users.
   const stream = Array.from({ length: 360 }, (_, i) => fail(`u${i % 6}`, T0 + i * 20 * S, { 'source.ip': '9.9.9.9' }));

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { decodeLambdaEvent } from '../../src/decode/cloudwatch';
@@ -19,7 +19,11 @@ const normalizer = new Normalizer(pack.sources);
 const dynamo = new DynamoDBClient({ maxAttempts: 8, retryMode: 'adaptive' });
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const detector = new Detector(pack, store, { region: requireEnv('AWS_REGION') });
-const sink = new StepFunctionsSink(new SFNClient({ maxAttempts: 6 }), requireEnv('STATE_MACHINE_ARN'), Number(requireEnv('RISK_LOOKBACK_MS')));
+const sink = new StepFunctionsSink(
+  new SFNClient({ maxAttempts: 6 }),
+  requireEnv('STATE_MACHINE_ARN'),
+  Number(requireEnv('RISK_LOOKBACK_MS')),
+);
 
 /** CloudWatch Logs subscription handler: decode, detect, hand detections to correlation. */
 export const handler = async (event: unknown): Promise<{ eventsIn: number; skipped: number; detections: number }> => {
@@ -36,7 +40,10 @@ export const handler = async (event: unknown): Promise<{ eventsIn: number; skipp
     metrics.addMetric('EventsIn', MetricUnit.Count, result.eventsIn);
     if (result.redelivered) {
       metrics.addMetric('BatchesRedelivered', MetricUnit.Count, 1);
-      logger.info('redelivered batch: re-sending its recorded alerts', { logGroup: decoded.payload.logGroup, alerts: result.alerts.length });
+      logger.info('redelivered batch: re-sending its recorded alerts', {
+        logGroup: decoded.payload.logGroup,
+        alerts: result.alerts.length,
+      });
     }
     metrics.addMetric('EventsProcessed', MetricUnit.Count, result.eventsProcessed);
     metrics.addMetric('EventsSkipped', MetricUnit.Count, result.skips.events);
@@ -53,7 +60,8 @@ export const handler = async (event: unknown): Promise<{ eventsIn: number; skipp
     }
     // Throws on failure: Lambda retries the batch, which finds its receipt and re-sends these alerts.
     await sink.send(result.alerts);
-    if (result.alerts.length > 0) logger.info('detections sent', { ids: result.alerts.map((a) => a.id), logGroup: decoded.payload.logGroup });
+    if (result.alerts.length > 0)
+      logger.info('detections sent', { ids: result.alerts.map((a) => a.id), logGroup: decoded.payload.logGroup });
     return { eventsIn: result.eventsIn, skipped: result.skips.events, detections: result.alerts.length };
   } finally {
     metrics.publishStoredMetrics();

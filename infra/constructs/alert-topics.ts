@@ -2,9 +2,9 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SqsSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { SentinelConfig } from '../config';
 
@@ -31,7 +31,11 @@ export class AlertTopics extends Construct {
     });
     this.key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
     const make = (tier: TierName, displayName: string) => {
-      const topic = new Topic(this, `${tier[0]?.toUpperCase()}${tier.slice(1)}Topic`, { displayName, masterKey: this.key, enforceSSL: true });
+      const topic = new Topic(this, `${tier[0]?.toUpperCase()}${tier.slice(1)}Topic`, {
+        displayName,
+        masterKey: this.key,
+        enforceSSL: true,
+      });
       const subs = props.subscribers[tier];
       for (const email of subs.emails) topic.addSubscription(new EmailSubscription(email));
       for (const url of subs.httpsEndpoints) topic.addSubscription(new UrlSubscription(url));

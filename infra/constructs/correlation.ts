@@ -1,15 +1,15 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Chain,
   Choice,
   Condition,
   DefinitionBody,
-  type IChainable,
   Errors,
   Fail,
+  type IChainable,
   JsonPath,
   LogLevel,
   Map as MapState,
@@ -183,7 +183,12 @@ export class Correlation extends Construct {
       resultSelector: { 'incidents.$': '$.incidents' },
       resultPath: '$.correlation',
     });
-    correlateEntity.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4 });
+    correlateEntity.addRetry({
+      errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 4,
+    });
 
     const claimIncident = retry(
       new DynamoUpdateItem(this, STATE.claimIncident, {
@@ -223,7 +228,12 @@ export class Correlation extends Construct {
         invocationType: LambdaInvocationType.EVENT,
         resultPath: JsonPath.DISCARD,
       });
-      invoke.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException'], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4 });
+      invoke.addRetry({
+        errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException'],
+        interval: Duration.seconds(1),
+        backoffRate: 2,
+        maxAttempts: 4,
+      });
       respondIncident = Chain.start(publish('respond', 'Incident', '$').next(invoke));
     }
     const routeIncident = new Choice(this, STATE.routeIncident)

@@ -1,5 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
@@ -39,8 +48,18 @@ export class Monitoring extends Construct {
       return a;
     };
     const fiveMin = { period: Duration.minutes(5) };
-    alarm('DetectorErrors', props.detector.metricErrors({ ...fiveMin, statistic: 'Sum' }), 1, 'Detector invocations failed (they will be retried, then land in the failure queue).');
-    alarm('DetectorThrottles', props.detector.metricThrottles({ ...fiveMin, statistic: 'Sum' }), 1, 'Detector throttled: reserved concurrency too low for the log volume.');
+    alarm(
+      'DetectorErrors',
+      props.detector.metricErrors({ ...fiveMin, statistic: 'Sum' }),
+      1,
+      'Detector invocations failed (they will be retried, then land in the failure queue).',
+    );
+    alarm(
+      'DetectorThrottles',
+      props.detector.metricThrottles({ ...fiveMin, statistic: 'Sum' }),
+      1,
+      'Detector throttled: reserved concurrency too low for the log volume.',
+    );
     alarm(
       'DetectorNearTimeout',
       props.detector.metricDuration({ ...fiveMin, statistic: 'p99' }),
@@ -49,33 +68,82 @@ export class Monitoring extends Construct {
     );
     alarm(
       'DetectorEventAge',
-      new Metric({ namespace: 'AWS/Lambda', metricName: 'AsyncEventAge', dimensionsMap: { FunctionName: props.detector.functionName }, statistic: 'Maximum', ...fiveMin }),
+      new Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'AsyncEventAge',
+        dimensionsMap: { FunctionName: props.detector.functionName },
+        statistic: 'Maximum',
+        ...fiveMin,
+      }),
       5 * 60_000,
       'Log batches wait more than 5 minutes before detection (backlog; the async equivalent of iterator age).',
     );
-    alarm('FailedBatches', props.failures.metricApproximateNumberOfMessagesVisible({ ...fiveMin, statistic: 'Maximum' }), 1, 'Log batches failed every retry: inspect the failure queue and redrive.');
+    alarm(
+      'FailedBatches',
+      props.failures.metricApproximateNumberOfMessagesVisible({ ...fiveMin, statistic: 'Maximum' }),
+      1,
+      'Log batches failed every retry: inspect the failure queue and redrive.',
+    );
     alarm('CorrelateErrors', props.correlate.metricErrors({ ...fiveMin, statistic: 'Sum' }), 1, 'Correlation Lambda errors.');
-    alarm('StateMachineFailed', props.stateMachine.metricFailed({ ...fiveMin, statistic: 'Sum' }), 1, 'Correlation executions failed (a health alert was also sent).');
-    alarm('StateMachineTimedOut', props.stateMachine.metricTimedOut({ ...fiveMin, statistic: 'Sum' }), 1, 'Correlation executions timed out.');
+    alarm(
+      'StateMachineFailed',
+      props.stateMachine.metricFailed({ ...fiveMin, statistic: 'Sum' }),
+      1,
+      'Correlation executions failed (a health alert was also sent).',
+    );
+    alarm(
+      'StateMachineTimedOut',
+      props.stateMachine.metricTimedOut({ ...fiveMin, statistic: 'Sum' }),
+      1,
+      'Correlation executions timed out.',
+    );
     for (const [tier, topic] of Object.entries(props.topics)) {
-      alarm(`${tier}DeliveryFailures`, topic.metricNumberOfNotificationsFailed({ ...fiveMin, statistic: 'Sum' }), 1, `SNS could not deliver ${tier}-tier alerts to a subscriber.`);
+      alarm(
+        `${tier}DeliveryFailures`,
+        topic.metricNumberOfNotificationsFailed({ ...fiveMin, statistic: 'Sum' }),
+        1,
+        `SNS could not deliver ${tier}-tier alerts to a subscriber.`,
+      );
     }
 
-    const custom = (metricName: string) => new Metric({ namespace: 'Sentinel', metricName, dimensionsMap: { service: 'detector' }, statistic: 'Sum', ...fiveMin });
+    const custom = (metricName: string) =>
+      new Metric({ namespace: 'Sentinel', metricName, dimensionsMap: { service: 'detector' }, statistic: 'Sum', ...fiveMin });
     new Dashboard(this, 'Dashboard', {
       widgets: [
         [
-          new GraphWidget({ title: 'Log events', left: [custom('EventsIn'), custom('EventsProcessed'), custom('EventsSkipped')], width: 12 }),
+          new GraphWidget({
+            title: 'Log events',
+            left: [custom('EventsIn'), custom('EventsProcessed'), custom('EventsSkipped')],
+            width: 12,
+          }),
           new GraphWidget({
             title: 'Detections per rule and tier',
-            left: [new MathExpression({ expression: `SEARCH('{Sentinel,ruleId,service,tier} MetricName="Detections"', 'Sum', 300)`, label: 'detections', period: Duration.minutes(5) })],
+            left: [
+              new MathExpression({
+                expression: `SEARCH('{Sentinel,ruleId,service,tier} MetricName="Detections"', 'Sum', 300)`,
+                label: 'detections',
+                period: Duration.minutes(5),
+              }),
+            ],
             width: 12,
           }),
         ],
         [
-          new GraphWidget({ title: 'Detector latency', left: [props.detector.metricDuration({ statistic: 'p50' }), props.detector.metricDuration({ statistic: 'p99' })], width: 8 }),
-          new GraphWidget({ title: 'Detector errors / throttles', left: [props.detector.metricErrors(), props.detector.metricThrottles()], width: 8 }),
-          new GraphWidget({ title: 'Correlation executions', left: [props.stateMachine.metricSucceeded(), props.stateMachine.metricFailed()], width: 8 }),
+          new GraphWidget({
+            title: 'Detector latency',
+            left: [props.detector.metricDuration({ statistic: 'p50' }), props.detector.metricDuration({ statistic: 'p99' })],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Detector errors / throttles',
+            left: [props.detector.metricErrors(), props.detector.metricThrottles()],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Correlation executions',
+            left: [props.stateMachine.metricSucceeded(), props.stateMachine.metricFailed()],
+            width: 8,
+          }),
         ],
       ],
     });

@@ -15,7 +15,10 @@ export function logsInsightsQuery(entityValue: string, extraTerms: readonly stri
  * The console encodes its state in the fragment with `*` escapes and `$` instead of `%`.
  */
 export function logsInsightsUrl(region: string, logGroups: readonly string[], query: string, startMs: number, endMs: number): string {
-  const esc = (s: string) => encodeURIComponent(s).replace(/[!'()*~]/g, (c) => `*${c.charCodeAt(0).toString(16)}`).replace(/%/g, '*');
+  const esc = (s: string) =>
+    encodeURIComponent(s)
+      .replace(/[!'()*~]/g, (c) => `*${c.charCodeAt(0).toString(16)}`)
+      .replace(/%/g, '*');
   const sources = logGroups.map((g) => `~'${esc(g)}`).join('');
   const detail = `~(end~'${new Date(endMs).toISOString()}~start~'${new Date(startMs).toISOString()}~timeType~'ABSOLUTE~tz~'UTC~editorString~'${esc(query)}~source~(${sources}))`;
   const fragment = `logsV2:logs-insights?queryDetail=${detail}`;

@@ -20,7 +20,12 @@ export function emailBody(alert: Alert): string {
   ];
   if (alert.category) lines.push(`Category: ${alert.category}${alert.response ? `   Automated response: ${alert.response}` : ''}`, '');
   if (alert.recommendedActions.length > 0) lines.push('Recommended actions:', ...alert.recommendedActions.map((a) => `  - ${a}`), '');
-  if (alert.events.length > 0) lines.push('Evidence (secrets redacted):', ...alert.events.map((e) => `  ${e.timestamp} ${e.logGroup}: ${e.message.slice(0, 300)}`), '');
+  if (alert.events.length > 0)
+    lines.push(
+      'Evidence (secrets redacted):',
+      ...alert.events.map((e) => `  ${e.timestamp} ${e.logGroup}: ${e.message.slice(0, 300)}`),
+      '',
+    );
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
   if (alert.members) lines.push(`Member detections: ${alert.members.join(', ')}`);
   return lines.join('\n');
@@ -35,7 +40,11 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
     content: {
       textType: 'client-markdown',
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${alert.title}`.slice(0, 250),
-      description: `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${alert.entity.value}\`\n${alert.description}`.slice(0, 8000),
+      description:
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${alert.entity.value}\`\n${alert.description}`.slice(
+          0,
+          8000,
+        ),
       nextSteps: alert.recommendedActions.slice(0, 5),
       keywords: [alert.severity, alert.tier, alert.ruleId].slice(0, 10),
     },

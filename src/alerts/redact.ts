@@ -28,7 +28,10 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   },
   {
     name: 'auth_header',
-    regex: new RegExp(String.raw`(${START}authorization${SPACE}*${ASSIGN}${SPACE}*(?:bearer|basic|token|digest)${SPACE}+)[\w\-.~/=]+`, 'gi'),
+    regex: new RegExp(
+      String.raw`(${START}authorization${SPACE}*${ASSIGN}${SPACE}*(?:bearer|basic|token|digest)${SPACE}+)[\w\-.~/=]+`,
+      'gi',
+    ),
     replace: `$1${REDACTED}`,
   },
   { name: 'bearer', regex: new RegExp(String.raw`(${START}bearer${SPACE}+)[\w\-.~/]{8,}=*`, 'gi'), replace: `$1${REDACTED}` },
@@ -42,7 +45,11 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     regex: /(\b(?:PHPSESSID|JSESSIONID|laravel_session|connect\.sid|sessionid|session|_session_id|XSRF-TOKEN)=)[^\s;&"]+/gi,
     replace: `$1${REDACTED}`,
   },
-  { name: 'aws_access_key_id', regex: new RegExp(String.raw`${START}(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g'), replace: REDACTED },
+  {
+    name: 'aws_access_key_id',
+    regex: new RegExp(String.raw`${START}(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g'),
+    replace: REDACTED,
+  },
   {
     name: 'aws_secret_access_key',
     regex: /(\baws_?secret_?access_?key\W{0,4})[A-Za-z0-9/+=]{40}\b/gi,

@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
+import { listRuleFiles } from '../rules/read-files';
 import { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type ConvertedRule, convertSigma, describeIssues, type SigmaInput, type SkippedRule } from '../sigma/convert';
 import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
-import { SigmaMapping, type SigmaLogsource } from '../sigma/mapping';
-import { listRuleFiles } from '../rules/read-files';
+import { type SigmaLogsource, SigmaMapping } from '../sigma/mapping';
 
 export interface ImportResult {
   written: { id: string; path: string; kind: ConvertedRule['kind'] }[];
@@ -61,7 +61,11 @@ export function importSigma(paths: readonly string[], outDir: string, mapping: r
 export function skipSummary(skipped: readonly SkippedRule[]): [string, number][] {
   const counts = new Map<string, number>();
   for (const s of skipped) {
-    const reason = s.reason.replace(/'[^']*'/g, '…').replace(/\{[^}]*\}/g, '{…}').replace(/\(.*\)$/, '').trim();
+    const reason = s.reason
+      .replace(/'[^']*'/g, '…')
+      .replace(/\{[^}]*\}/g, '{…}')
+      .replace(/\(.*\)$/, '')
+      .trim();
     counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
   return [...counts].sort((a, b) => b[1] - a[1]);

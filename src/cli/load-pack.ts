@@ -1,7 +1,7 @@
 import { Normalizer, UnknownParserError } from '../parse/normalize';
-import { checkPackRegexes } from '../rules/regex-safety';
-import { buildRulePack, type RulePack, type RuleFileError } from '../rules/rule-pack';
 import { readRuleFiles } from '../rules/read-files';
+import { checkPackRegexes } from '../rules/regex-safety';
+import { buildRulePack, type RuleFileError, type RulePack } from '../rules/rule-pack';
 
 /** Reads, validates and safety-checks a rule folder: every error, with file, rule id and path. */
 export function loadPack(paths: readonly string[], options: { checkRegexes?: boolean } = {}): { pack: RulePack; errors: RuleFileError[] } {

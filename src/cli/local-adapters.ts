@@ -2,10 +2,10 @@ import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-stat
 import { MemoryStateStore } from '../engine/memory-store';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
-import type { RulePack } from '../rules/rule-pack';
 import { type LocalDynamo, startLocalDynamo } from '../local/dynalite';
 import { LocalCorrelationRunner } from '../local/state-machine-runner';
 import { synthesizeDefinition } from '../local/synth-definition';
+import type { RulePack } from '../rules/rule-pack';
 
 export interface OpenedState {
   store: StateStore;
@@ -22,6 +22,10 @@ export async function openStateStore(kind: 'memory' | 'dynalite'): Promise<Opene
 }
 
 /** The real, synthesized correlation state machine, run locally. */
-export async function openCorrelationSink(pack: RulePack, dynamo: LocalDynamo, rulesDir = 'rules'): Promise<LocalCorrelationRunner & CorrelationSink> {
+export async function openCorrelationSink(
+  pack: RulePack,
+  dynamo: LocalDynamo,
+  rulesDir = 'rules',
+): Promise<LocalCorrelationRunner & CorrelationSink> {
   return new LocalCorrelationRunner(synthesizeDefinition({ rulesDir }), pack, dynamo.client);
 }

@@ -6,14 +6,14 @@ import { PassThroughSink } from '../engine/ports';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
 import type { Alert } from '../schema/alert';
+import { runDemo } from './demo';
+import { importSigma, loadMapping, skipSummary } from './import-sigma';
 import { UnreadableInputError } from './input-files';
 import { loadPack } from './load-pack';
+import { openCorrelationSink, openStateStore } from './local-adapters';
 import { replay } from './replay';
 import { totalInputBytes } from './replay-input';
 import { formatAlertLine, formatSummary, statsJson } from './summary';
-import { openStateStore, openCorrelationSink } from './local-adapters';
-import { runDemo } from './demo';
-import { importSigma, loadMapping, skipSummary } from './import-sigma';
 
 const DEFAULT_RULES = 'rules';
 
@@ -41,7 +41,9 @@ export function buildProgram(): Command {
     .argument('[paths...]', 'rule files or folders', [DEFAULT_RULES])
     .action((paths: string[]) => {
       const pack = loadPackOrExit(paths);
-      process.stderr.write(`ok: ${pack.rules.length} rules, ${pack.correlations.length} correlation rules, ${pack.sources.length} sources\n`);
+      process.stderr.write(
+        `ok: ${pack.rules.length} rules, ${pack.correlations.length} correlation rules, ${pack.sources.length} sources\n`,
+      );
     });
 
   program
@@ -68,47 +70,55 @@ export function buildProgram(): Command {
     .option('--no-correlate', 'publish detections without running the correlation state machine')
     .option('-q, --quiet', 'no per-alert lines on stderr')
     .option('--stats <file>', 'also write the run figures (events, skips, alerts, peak memory) as JSON')
-    .action(async (inputs: string[], opts: { rules: string; logGroup?: string; out?: string; state: string; correlate: boolean; quiet?: boolean; stats?: string }) => {
-      const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
-      let totalBytes = 0;
-      try {
-        totalBytes = totalInputBytes(inputs);
-      } catch (err) {
-        fail(err instanceof Error ? err.message : String(err));
-      }
-      const state = await openStateStore(opts.state === 'dynalite' ? 'dynalite' : 'memory');
-      const sink = opts.correlate ? await openCorrelationSink(pack, state.dynamo, opts.rules) : new PassThroughSink();
-      const out = opts.out ? openOut(opts.out) : process.stdout;
-      const alerts: Alert[] = [];
-      const bar = process.stderr.isTTY && totalBytes > 1_000_000 ? new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} bytes | {eta}s', stream: process.stderr }) : undefined;
-      bar?.start(totalBytes, 0);
-      const started = performance.now();
-      try {
-        const stats = await replay(inputs, {
-          pack,
-          store: state.store,
-          sink,
-          logGroup: opts.logGroup,
-          onBytes: bar ? (n) => bar.increment(n) : undefined,
-          onAlert: (alert) => {
-            alerts.push(alert);
-            out.write(`${JSON.stringify(alert)}\n`);
-          },
-        });
-        bar?.stop();
-        if (!opts.quiet) for (const a of alerts) process.stderr.write(`${formatAlertLine(a)}\n`);
-        const seconds = (performance.now() - started) / 1000;
-        process.stderr.write(`${formatSummary(stats, alerts, seconds)}\n`);
-        if (opts.stats) writeJson(opts.stats, statsJson(stats, alerts, seconds));
-      } catch (err) {
-        bar?.stop();
-        if (err instanceof UnreadableInputError) fail(err.message);
-        throw err;
-      } finally {
-        if (out !== process.stdout) out.end();
-        await state.close();
-      }
-    });
+    .action(
+      async (
+        inputs: string[],
+        opts: { rules: string; logGroup?: string; out?: string; state: string; correlate: boolean; quiet?: boolean; stats?: string },
+      ) => {
+        const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        let totalBytes = 0;
+        try {
+          totalBytes = totalInputBytes(inputs);
+        } catch (err) {
+          fail(err instanceof Error ? err.message : String(err));
+        }
+        const state = await openStateStore(opts.state === 'dynalite' ? 'dynalite' : 'memory');
+        const sink = opts.correlate ? await openCorrelationSink(pack, state.dynamo, opts.rules) : new PassThroughSink();
+        const out = opts.out ? openOut(opts.out) : process.stdout;
+        const alerts: Alert[] = [];
+        const bar =
+          process.stderr.isTTY && totalBytes > 1_000_000
+            ? new SingleBar({ format: 'replay [{bar}] {percentage}% | {value}/{total} bytes | {eta}s', stream: process.stderr })
+            : undefined;
+        bar?.start(totalBytes, 0);
+        const started = performance.now();
+        try {
+          const stats = await replay(inputs, {
+            pack,
+            store: state.store,
+            sink,
+            logGroup: opts.logGroup,
+            onBytes: bar ? (n) => bar.increment(n) : undefined,
+            onAlert: (alert) => {
+              alerts.push(alert);
+              out.write(`${JSON.stringify(alert)}\n`);
+            },
+          });
+          bar?.stop();
+          if (!opts.quiet) for (const a of alerts) process.stderr.write(`${formatAlertLine(a)}\n`);
+          const seconds = (performance.now() - started) / 1000;
+          process.stderr.write(`${formatSummary(stats, alerts, seconds)}\n`);
+          if (opts.stats) writeJson(opts.stats, statsJson(stats, alerts, seconds));
+        } catch (err) {
+          bar?.stop();
+          if (err instanceof UnreadableInputError) fail(err.message);
+          throw err;
+        } finally {
+          if (out !== process.stdout) out.end();
+          await state.close();
+        }
+      },
+    );
 
   program
     .command('import-sigma')
@@ -125,7 +135,9 @@ export function buildProgram(): Command {
       }
       for (const s of result.skipped) process.stderr.write(`SKIP ${s.file}: ${s.title} — ${s.reason}\n`);
       const rules = result.written.filter((w) => w.kind === 'rule').length;
-      process.stderr.write(`converted ${result.written.length} (${rules} rules, ${result.written.length - rules} correlation rules) into ${opts.out}; skipped ${result.skipped.length}\n`);
+      process.stderr.write(
+        `converted ${result.written.length} (${rules} rules, ${result.written.length - rules} correlation rules) into ${opts.out}; skipped ${result.skipped.length}\n`,
+      );
       for (const [reason, n] of skipSummary(result.skipped)) process.stderr.write(`  ${n} × ${reason}\n`);
     });
 
@@ -155,4 +167,3 @@ function openOut(file: string) {
 export async function main(argv: string[]): Promise<void> {
   await buildProgram().parseAsync(argv);
 }
-

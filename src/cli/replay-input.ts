@@ -47,7 +47,15 @@ export async function* readReplayInput(paths: readonly string[], options: Replay
           rawLines.push({ id: `${file}:${lineNo}`, timestamp: Date.now(), message: line });
           if (rawLines.length >= linesPerPayload) yield* flush();
         } else {
-          yield { kind: 'skip', skip: { reason: 'unreadable_line', where, detail: 'not a CloudWatch Logs payload or Lambda event (pass --log-group to replay plain log lines)', events: 1 } };
+          yield {
+            kind: 'skip',
+            skip: {
+              reason: 'unreadable_line',
+              where,
+              detail: 'not a CloudWatch Logs payload or Lambda event (pass --log-group to replay plain log lines)',
+              events: 1,
+            },
+          };
         }
       }
     } catch (err) {

@@ -6,7 +6,7 @@ import type { StateStore } from '../engine/state-store';
 import { Normalizer } from '../parse/normalize';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert } from '../schema/alert';
-import { readReplayInput, type ReplayInputOptions } from './replay-input';
+import { type ReplayInputOptions, readReplayInput } from './replay-input';
 
 export interface ReplayStats {
   payloads: number;
@@ -32,7 +32,16 @@ export interface ReplayOptions extends ReplayInputOptions {
 export async function replay(paths: readonly string[], options: ReplayOptions): Promise<ReplayStats> {
   const normalizer = new Normalizer(options.pack.sources);
   const detector = new Detector(options.pack, options.store, { region: options.region });
-  const stats: ReplayStats = { payloads: 0, eventsIn: 0, eventsProcessed: 0, matchedEvents: 0, detections: 0, published: 0, redelivered: 0, skips: new SkipLedger() };
+  const stats: ReplayStats = {
+    payloads: 0,
+    eventsIn: 0,
+    eventsProcessed: 0,
+    matchedEvents: 0,
+    detections: 0,
+    published: 0,
+    redelivered: 0,
+    skips: new SkipLedger(),
+  };
   for await (const item of readReplayInput(paths, options)) {
     if (item.kind === 'skip') {
       stats.skips.add(item.skip);

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { MemberRecord } from '../alerts/build';
-import type { AlertContext } from '../alerts/build';
+import type { AlertContext, MemberRecord } from '../alerts/build';
 import { Alert } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
 import { correlate } from './correlate';

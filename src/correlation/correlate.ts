@@ -50,7 +50,8 @@ export function evaluateCorrelations(
     const perRule = new Map<string, MemberRecord>();
     for (const m of inWindow) {
       const prev = perRule.get(m.ruleId);
-      if (!prev || m.riskScore > prev.riskScore) perRule.set(m.ruleId, prev && prev.firstSeen < m.firstSeen ? { ...m, firstSeen: prev.firstSeen } : m);
+      if (!prev || m.riskScore > prev.riskScore)
+        perRule.set(m.ruleId, prev && prev.firstSeen < m.firstSeen ? { ...m, firstSeen: prev.firstSeen } : m);
     }
     const distinct = [...perRule.values()];
     const groups = c.require ?? c.members.map((m) => [m]);

@@ -81,4 +81,3 @@ export function decodeLambdaEvent(event: unknown, where = 'lambda event'): Decod
 export function encodePayload(payload: SubscriptionPayload): { awslogs: { data: string } } {
   return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(payload))).toString('base64') } };
 }
-

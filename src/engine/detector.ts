@@ -223,7 +223,10 @@ export class Detector {
     const clause = rule.rule.distinct;
     if (!clause) return [];
     const width = bucketWidth(clause.window);
-    const groups = groupBy(events.filter((e) => e[clause.field] !== undefined), clause.groupBy);
+    const groups = groupBy(
+      events.filter((e) => e[clause.field] !== undefined),
+      clause.groupBy,
+    );
     const pk = (key: string) => `d#${rule.rule.id}#${key}`;
     const now = storeClock(events);
     const ranges = [...groups].map(([key, list]) => {
@@ -317,7 +320,13 @@ export class Detector {
       for (const [addKey, members] of batchAdds) {
         const [s, b] = addKey.split('@').map(Number);
         const bucket = b ?? 0;
-        adds.push({ key: pk(key, s ?? 0), bucket, members, cap: SEQUENCE_CAP_PER_BUCKET, expiresAt: bucketExpiry(bucket, width, clause.window) });
+        adds.push({
+          key: pk(key, s ?? 0),
+          bucket,
+          members,
+          cap: SEQUENCE_CAP_PER_BUCKET,
+          expiresAt: bucketExpiry(bucket, width, clause.window),
+        });
       }
     }
     await this.store.addToSets(adds, now);
@@ -327,7 +336,10 @@ export class Detector {
   private async newTermRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
     const clause = rule.rule.newTerm;
     if (!clause) return [];
-    const groups = groupBy(events.filter((e) => e[clause.field] !== undefined), clause.groupBy);
+    const groups = groupBy(
+      events.filter((e) => e[clause.field] !== undefined),
+      clause.groupBy,
+    );
     const claims: TermClaim[] = [];
     const claimed: [string, NormalizedEvent[], number][] = [];
     for (const [key, list] of groups) {
@@ -368,7 +380,10 @@ export class Detector {
     // Spike buckets are whole windows: the baseline is the mean count of the previous windows.
     const width = clause.window;
     const baselineBuckets = Math.round(clause.baseline / clause.window);
-    const groups = clause.groupBy.length > 0 ? groupBy(events, clause.groupBy) : new Map([[`${String(events[0]?.[CoreFields.logGroup] ?? '')}`, events]]);
+    const groups =
+      clause.groupBy.length > 0
+        ? groupBy(events, clause.groupBy)
+        : new Map([[`${String(events[0]?.[CoreFields.logGroup] ?? '')}`, events]]);
     const pk = (key: string) => `p#${rule.rule.id}#${key}`;
     const increments = bucketIncrements(groups, pk, width, clause.baseline);
     const now = storeClock(events);
@@ -445,7 +460,9 @@ export class Detector {
       const window = suppressWindow(c.rule);
       if (window > 0) {
         const owner = detectionId(c.rule.rule.id, c.groupKey, c.trigger);
-        const [allowed] = await this.store.claimMarkers([{ key: markerKey(c.rule, c.groupKey), owner, at: eventTime(c.trigger), expiresAt: eventTime(c.trigger) + window }]);
+        const [allowed] = await this.store.claimMarkers([
+          { key: markerKey(c.rule, c.groupKey), owner, at: eventTime(c.trigger), expiresAt: eventTime(c.trigger) + window },
+        ]);
         if (!allowed) continue;
       }
       alerts.push(buildDetectionAlert({ ...c, rule: c.rule.rule }, this.ctx));
@@ -523,7 +540,12 @@ function insertSorted(sorted: number[], value: number): void {
 }
 
 /** Pre-aggregation: one counter increment per (key, bucket) for the whole batch, however many events it holds. */
-function bucketIncrements(groups: Map<string, NormalizedEvent[]>, pk: (key: string) => string, width: number, keepMs: number): CounterIncrement[] {
+function bucketIncrements(
+  groups: Map<string, NormalizedEvent[]>,
+  pk: (key: string) => string,
+  width: number,
+  keepMs: number,
+): CounterIncrement[] {
   const increments: CounterIncrement[] = [];
   for (const [key, list] of groups) {
     const perBucket = new Map<number, number>();
@@ -531,7 +553,8 @@ function bucketIncrements(groups: Map<string, NormalizedEvent[]>, pk: (key: stri
       const b = bucketOf(eventTime(e), width);
       perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
     }
-    for (const [bucket, delta] of perBucket) increments.push({ key: pk(key), bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs) });
+    for (const [bucket, delta] of perBucket)
+      increments.push({ key: pk(key), bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs) });
   }
   return increments;
 }

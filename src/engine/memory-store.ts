@@ -1,5 +1,4 @@
 import { type Alert, AlertList } from '../schema/alert';
-import { COUNTER_SLOT_BUCKETS, LATE_ARRIVAL_GRACE_MS } from './windows';
 import type {
   BucketRange,
   CounterIncrement,
@@ -11,6 +10,7 @@ import type {
   TermClaim,
   TermClaimResult,
 } from './state-store';
+import { COUNTER_SLOT_BUCKETS, LATE_ARRIVAL_GRACE_MS } from './windows';
 
 interface CounterItem {
   total: number;

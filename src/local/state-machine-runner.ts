@@ -1,4 +1,10 @@
-import { ConditionalCheckFailedException, type DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
 import { runCorrelateTask } from '../correlation/correlate-task';
@@ -109,18 +115,24 @@ export class LocalCorrelationRunner implements CorrelationSink {
         throw err;
       }
     };
-    if (resource.endsWith(':dynamodb:putItem')) return (p) => dynamo(() => this.dynamo.send(new PutItemCommand(p as PutItemCommand['input'])));
-    if (resource.endsWith(':dynamodb:updateItem')) return (p) => dynamo(() => this.dynamo.send(new UpdateItemCommand(p as UpdateItemCommand['input'])));
-    if (resource.endsWith(':aws-sdk:dynamodb:query')) return (p) => dynamo(() => this.dynamo.send(new QueryCommand(p as QueryCommand['input'])));
+    if (resource.endsWith(':dynamodb:putItem'))
+      return (p) => dynamo(() => this.dynamo.send(new PutItemCommand(p as PutItemCommand['input'])));
+    if (resource.endsWith(':dynamodb:updateItem'))
+      return (p) => dynamo(() => this.dynamo.send(new UpdateItemCommand(p as UpdateItemCommand['input'])));
+    if (resource.endsWith(':aws-sdk:dynamodb:query'))
+      return (p) => dynamo(() => this.dynamo.send(new QueryCommand(p as QueryCommand['input'])));
     if (resource.endsWith(':sns:publish')) {
       return async (p) => {
         const params = PublishParams.parse(p);
         const tier = synthesized.topicTiers.get(params.TopicArn) ?? 'unknown';
-        if (this.options.failPublishTiers?.includes(tier)) throw stateError('SNS.InvalidParameterException', `local publish to ${tier} failed (test)`);
+        if (this.options.failPublishTiers?.includes(tier))
+          throw stateError('SNS.InvalidParameterException', `local publish to ${tier} failed (test)`);
         const envelope = JsonObject.safeParse(safeJson(params.Message));
         const body = envelope.success && typeof envelope.data.default === 'string' ? safeJson(envelope.data.default) : undefined;
         const alert = Alert.safeParse(body);
-        this.published.push(alert.success ? { tier, subject: params.Subject, alert: alert.data } : { tier, subject: params.Subject, raw: params.Message });
+        this.published.push(
+          alert.success ? { tier, subject: params.Subject, alert: alert.data } : { tier, subject: params.Subject, raw: params.Message },
+        );
         return { MessageId: `local-${this.published.length}` };
       };
     }
@@ -149,7 +161,13 @@ export class LocalCorrelationRunner implements CorrelationSink {
     const before = this.published.length;
     const execution = this.machine.run(JSON.parse(JSON.stringify(input)), {
       overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryOverrides },
-      context: { Execution: { Id: `arn:aws:states:${LOCAL_REGION}:local:express:sentinel:${++this.sequence}`, Name: `local-${this.sequence}`, StartTime: new Date().toISOString() } },
+      context: {
+        Execution: {
+          Id: `arn:aws:states:${LOCAL_REGION}:local:express:sentinel:${++this.sequence}`,
+          Name: `local-${this.sequence}`,
+          StartTime: new Date().toISOString(),
+        },
+      },
     });
     try {
       await execution.result;

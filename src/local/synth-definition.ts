@@ -30,9 +30,14 @@ type CfnValue = string | { Ref?: string; 'Fn::GetAtt'?: [string, string] } | unk
  */
 export function synthesizeDefinition(options: { rulesDir?: string; responseFunctionArn?: string } = {}): SynthesizedMachine {
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'sentinel-synth-')), context: { 'aws:cdk:bundling-stacks': [] } });
-  const config = parseConfig({ rulesDir: options.rulesDir ?? 'rules', ...(options.responseFunctionArn ? { responseFunctionArn: options.responseFunctionArn } : {}) });
+  const config = parseConfig({
+    rulesDir: options.rulesDir ?? 'rules',
+    ...(options.responseFunctionArn ? { responseFunctionArn: options.responseFunctionArn } : {}),
+  });
   const stack = new SentinelStack(app, 'SentinelLocal', { config, env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
-  const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, string> }> };
+  const template = app.synth().getStackByName(stack.stackName).template as {
+    Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, string> }>;
+  };
   const resources = template.Resources;
   const topicTiers = new Map<string, string>();
   const arnFor = (logicalId: string): string => {
@@ -41,7 +46,13 @@ export function synthesizeDefinition(options: { rulesDir?: string; responseFunct
       case 'AWS::SNS::Topic': {
         const arn = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
         const path = logicalId; // e.g. AlertsRespondTopic1A2B3C4D
-        const tier = /ReviewTopic/.test(path) ? 'review' : /NotifyTopic/.test(path) ? 'notify' : /RespondTopic/.test(path) ? 'respond' : 'unknown';
+        const tier = /ReviewTopic/.test(path)
+          ? 'review'
+          : /NotifyTopic/.test(path)
+            ? 'notify'
+            : /RespondTopic/.test(path)
+              ? 'respond'
+              : 'unknown';
         topicTiers.set(arn, tier);
         return arn;
       }
@@ -69,7 +80,15 @@ function resolveJoin(value: CfnValue, arnFor: (logicalId: string) => string): st
     return parts.map((p) => resolveJoin(p, arnFor)).join(sep);
   }
   if ('Ref' in value && typeof value.Ref === 'string') {
-    return value.Ref === 'AWS::Partition' ? 'aws' : value.Ref === 'AWS::Region' ? LOCAL_REGION : value.Ref === 'AWS::AccountId' ? LOCAL_ACCOUNT : value.Ref === 'AWS::URLSuffix' ? 'amazonaws.com' : arnFor(value.Ref);
+    return value.Ref === 'AWS::Partition'
+      ? 'aws'
+      : value.Ref === 'AWS::Region'
+        ? LOCAL_REGION
+        : value.Ref === 'AWS::AccountId'
+          ? LOCAL_ACCOUNT
+          : value.Ref === 'AWS::URLSuffix'
+            ? 'amazonaws.com'
+            : arnFor(value.Ref);
   }
   if ('Fn::GetAtt' in value && Array.isArray(value['Fn::GetAtt'])) return arnFor(String(value['Fn::GetAtt'][0]));
   throw new Error(`unsupported intrinsic in state machine definition: ${JSON.stringify(value).slice(0, 200)}`);

@@ -23,8 +23,18 @@ const DEFAULT_FIELD_MAP: [string, string][] = [
 ];
 /** pino's numeric levels and common spellings, normalized to lower-case names. */
 const LEVEL_NAMES: Readonly<Record<string, string>> = {
-  '10': 'trace', '20': 'debug', '30': 'info', '40': 'warn', '50': 'error', '60': 'fatal',
-  warning: 'warn', err: 'error', critical: 'fatal', crit: 'fatal', emergency: 'fatal', alert: 'fatal',
+  '10': 'trace',
+  '20': 'debug',
+  '30': 'info',
+  '40': 'warn',
+  '50': 'error',
+  '60': 'fatal',
+  warning: 'warn',
+  err: 'error',
+  critical: 'fatal',
+  crit: 'fatal',
+  emergency: 'fatal',
+  alert: 'fatal',
 };
 
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];

@@ -6,7 +6,17 @@ import { compileSelection } from './selection';
 /** CloudWatch Logs limits a filter pattern to 1,024 characters. */
 const MAX_PATTERN = 1024;
 /** Fields the normalizer computes rather than copies from the line: their values may not appear in it. */
-const COMPUTED_FIELDS = new Set(['@timestamp', 'event.hour_utc', 'event.weekday_utc', 'event.outcome', 'url.path', 'log.level', 'event.dataset', 'event.original', 'message']);
+const COMPUTED_FIELDS = new Set([
+  '@timestamp',
+  'event.hour_utc',
+  'event.weekday_utc',
+  'event.outcome',
+  'url.path',
+  'log.level',
+  'event.dataset',
+  'event.original',
+  'message',
+]);
 
 export interface CompiledFilter {
   /** The subscription filter pattern; '' means every event is delivered. */
@@ -51,7 +61,11 @@ function quote(term: string): string {
  * computed, negated or a pattern) forces the fallback: deliver everything. So do patterns over
  * the 1,024-character limit.
  */
-export function compileFilterPattern(logGroup: string, rules: readonly DetectionRule[], sources: readonly SourceDefinition[]): CompiledFilter {
+export function compileFilterPattern(
+  logGroup: string,
+  rules: readonly DetectionRule[],
+  sources: readonly SourceDefinition[],
+): CompiledFilter {
   const applicable = rules.filter((r) => !r.disabled && (!r.logGroups || r.logGroups.some((g) => globToRegExp(g).test(logGroup))));
   if (applicable.length === 0) return { pattern: '', reason: 'no rule applies to this log group; all events delivered' };
   const derived = derivedFields(sourceFor(logGroup, sources));
@@ -63,6 +77,7 @@ export function compileFilterPattern(logGroup: string, rules: readonly Detection
     for (const v of best.values) for (const s of spellings(v)) terms.add(s);
   }
   const pattern = [...terms].sort().map(quote).join(' ');
-  if (pattern.length > MAX_PATTERN) return { pattern: '', reason: `compiled pattern is ${pattern.length} characters (limit ${MAX_PATTERN}); all events delivered` };
+  if (pattern.length > MAX_PATTERN)
+    return { pattern: '', reason: `compiled pattern is ${pattern.length} characters (limit ${MAX_PATTERN}); all events delivered` };
   return { pattern, reason: `${applicable.length} rule(s), ${terms.size} literal term(s)` };
 }

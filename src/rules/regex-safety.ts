@@ -1,6 +1,6 @@
 import { checkSync } from 'recheck';
+import type { RuleFileError, RulePack } from './rule-pack';
 import { compileSelection } from './selection';
-import type { RulePack, RuleFileError } from './rule-pack';
 
 /**
  * Rejects regexes that can backtrack catastrophically (ReDoS): a log line is attacker-controlled
@@ -28,7 +28,8 @@ export function checkPackRegexes(pack: RulePack): RuleFileError[] {
     for (const [selection, base] of selections) {
       for (const re of compileSelection(selection, base).regexes) {
         const verdict = checkRegexSafety(re.source);
-        if (!verdict.safe) errors.push({ file, ruleId: rule.id, path: re.path.join('.'), message: `unsafe regex /${re.source}/: ${verdict.detail}` });
+        if (!verdict.safe)
+          errors.push({ file, ruleId: rule.id, path: re.path.join('.'), message: `unsafe regex /${re.source}/: ${verdict.detail}` });
       }
     }
   }
@@ -36,7 +37,11 @@ export function checkPackRegexes(pack: RulePack): RuleFileError[] {
     source.source.customParsers.forEach((p, i) => {
       const verdict = checkRegexSafety(p.pattern);
       if (!verdict.safe) {
-        errors.push({ file: pack.files.get(`source:${source.source.name}`) ?? source.source.name, path: `source.customParsers[${i}].pattern`, message: `unsafe regex: ${verdict.detail}` });
+        errors.push({
+          file: pack.files.get(`source:${source.source.name}`) ?? source.source.name,
+          path: `source.customParsers[${i}].pattern`,
+          message: `unsafe regex: ${verdict.detail}`,
+        });
       }
     });
   }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { CorrelationRule, DetectionRule, SourceDefinition } from '../schema/rule';
 import { convertSigma, isSigmaDocument } from '../sigma/convert';
 import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
-import { SigmaMapping, type SigmaLogsource } from '../sigma/mapping';
+import { type SigmaLogsource, SigmaMapping } from '../sigma/mapping';
 
 /** A rule file as read from disk (or embedded in the Lambda bundle), before validation. */
 export interface RawRuleFile {
@@ -44,7 +44,10 @@ function baseName(file: string): string {
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 function zodErrors(file: string, ruleId: string | undefined, error: z.ZodError): RuleFileError[] {
@@ -70,8 +73,7 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
       if (parsed.success) {
         pack.sources.push(parsed.data);
         pack.files.set(`source:${parsed.data.source.name}`, file);
-      }
-      else errors.push(...zodErrors(file, undefined, parsed.error));
+      } else errors.push(...zodErrors(file, undefined, parsed.error));
       continue;
     }
     if (rawId !== undefined) {
@@ -108,7 +110,11 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
  * mapping plus any `sigmaMapping:` files in the folder). A Sigma rule that cannot be converted
  * exactly is an error here, as any invalid rule is: `detect import-sigma` skips and reports instead.
  */
-function convertSigmaFiles(files: readonly RawRuleFile[]): { native: (RawRuleFile & { fromSigma?: boolean })[]; sigma: (RawRuleFile & { fromSigma: boolean })[]; sigmaErrors: RuleFileError[] } {
+function convertSigmaFiles(files: readonly RawRuleFile[]): {
+  native: (RawRuleFile & { fromSigma?: boolean })[];
+  sigma: (RawRuleFile & { fromSigma: boolean })[];
+  sigmaErrors: RuleFileError[];
+} {
   const native: RawRuleFile[] = [];
   const sigmaInputs: RawRuleFile[] = [];
   const mappings: SigmaLogsource[] = [];
@@ -123,7 +129,8 @@ function convertSigmaFiles(files: readonly RawRuleFile[]): { native: (RawRuleFil
   }
   if (sigmaInputs.length === 0) return { native, sigma: [], sigmaErrors };
   const { converted, skipped } = convertSigma(sigmaInputs, [...mappings, ...DEFAULT_SIGMA_MAPPING]);
-  for (const s of skipped) sigmaErrors.push({ file: s.file, path: 'detection', message: `Sigma rule '${s.title}' cannot be converted: ${s.reason}` });
+  for (const s of skipped)
+    sigmaErrors.push({ file: s.file, path: 'detection', message: `Sigma rule '${s.title}' cannot be converted: ${s.reason}` });
   return { native, sigma: converted.map((c) => ({ file: c.file, doc: c.doc, fromSigma: true })), sigmaErrors };
 }
 

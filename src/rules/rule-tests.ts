@@ -2,12 +2,12 @@ import type { MemberRecord } from '../alerts/build';
 import { evaluateCorrelations } from '../correlation/correlate';
 import { Detector } from '../engine/detector';
 import { MemoryStateStore } from '../engine/memory-store';
+import { flattenInto } from '../parse/flatten';
 import { addCalendarFields, Normalizer } from '../parse/normalize';
 import { parseTimestamp } from '../parse/timestamp';
-import { flattenInto } from '../parse/flatten';
+import { parseDuration } from '../schema/duration';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
-import { parseDuration } from '../schema/duration';
 import type { RulePack } from './rule-pack';
 
 export interface RuleTestResult {

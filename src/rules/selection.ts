@@ -15,19 +15,7 @@ import type { FieldValue, NormalizedEvent } from '../schema/event';
  */
 export type Predicate = (event: NormalizedEvent) => boolean;
 
-export const MODIFIERS = [
-  'contains',
-  'startswith',
-  'endswith',
-  're',
-  'cidr',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'exists',
-  'all',
-] as const;
+export const MODIFIERS = ['contains', 'startswith', 'endswith', 're', 'cidr', 'gt', 'gte', 'lt', 'lte', 'exists', 'all'] as const;
 type Modifier = (typeof MODIFIERS)[number];
 
 export interface SelectionIssue {
@@ -99,12 +87,7 @@ export class SelectionError extends Error {
 
 const ALWAYS: Predicate = () => true;
 
-function compileMap(
-  raw: unknown,
-  path: (string | number)[],
-  ctx: CompileContext,
-  equalities?: EqualityTerm[],
-): Predicate {
+function compileMap(raw: unknown, path: (string | number)[], ctx: CompileContext, equalities?: EqualityTerm[]): Predicate {
   if (!isPlainObject(raw)) {
     ctx.issues.push({ path, message: 'expected a map of field conditions' });
     return ALWAYS;
@@ -139,13 +122,7 @@ function compileMap(
   };
 }
 
-function compileField(
-  key: string,
-  value: unknown,
-  path: (string | number)[],
-  ctx: CompileContext,
-  equalities?: EqualityTerm[],
-): Predicate {
+function compileField(key: string, value: unknown, path: (string | number)[], ctx: CompileContext, equalities?: EqualityTerm[]): Predicate {
   const [field, ...mods] = key.split('|');
   if (!field) {
     ctx.issues.push({ path, message: 'empty field name' });

@@ -123,7 +123,11 @@ export const DetectionRule = z
   .superRefine((rule, ctx) => {
     const clauses = (['threshold', 'distinct', 'sequence', 'newTerm', 'spike'] as const).filter((k) => rule[k]);
     if (clauses.length > 1) {
-      ctx.addIssue({ code: 'custom', path: [clauses[1] ?? ''], message: `a rule takes one stateful clause, found ${clauses.join(' and ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [clauses[1] ?? ''],
+        message: `a rule takes one stateful clause, found ${clauses.join(' and ')}`,
+      });
     }
     if (rule.spike && rule.spike.baseline % rule.spike.window !== 0) {
       ctx.addIssue({ code: 'custom', path: ['spike', 'baseline'], message: 'baseline must be a whole number of windows' });
@@ -190,7 +194,9 @@ export const SourceDefinition = z.strictObject({
     valueMap: z.record(FieldName, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).default({}),
     /** Derive a field from another one's value, e.g. event.category from event.action. */
     lookups: z
-      .array(z.strictObject({ from: FieldName, to: FieldName, values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) }))
+      .array(
+        z.strictObject({ from: FieldName, to: FieldName, values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) }),
+      )
       .default([]),
     /** Static fields added to every event of this source. */
     fields: z.record(FieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),

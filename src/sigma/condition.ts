@@ -14,12 +14,14 @@ export class ConditionError extends Error {}
 const TOKEN = /\s*(\(|\)|[^\s()]+)/y;
 
 export function parseCondition(text: string): ConditionNode {
-  if (text.includes('|')) throw new ConditionError('aggregation expressions (`| count() …`) are not supported; write a Sigma correlation rule instead');
+  if (text.includes('|'))
+    throw new ConditionError('aggregation expressions (`| count() …`) are not supported; write a Sigma correlation rule instead');
   const tokens: string[] = [];
   TOKEN.lastIndex = 0;
   for (let m = TOKEN.exec(text); m; m = TOKEN.exec(text)) tokens.push(m[1] ?? '');
   if (tokens.length === 0) throw new ConditionError('empty condition');
-  if (tokens.some((t) => t.toLowerCase() === 'near')) throw new ConditionError("'near' is not supported; write a Sigma temporal correlation instead");
+  if (tokens.some((t) => t.toLowerCase() === 'near'))
+    throw new ConditionError("'near' is not supported; write a Sigma temporal correlation instead");
   let pos = 0;
   const peek = () => tokens[pos]?.toLowerCase();
   const next = () => tokens[pos++] ?? '';
@@ -55,7 +57,8 @@ export function parseCondition(text: string): ConditionNode {
       if (peek() !== 'of') throw new ConditionError(`expected 'of' after '${token}'`);
       pos++;
       const pattern = next();
-      if (pattern === '' || pattern === '(' || pattern === ')') throw new ConditionError(`expected a selection name or pattern after '${token} of'`);
+      if (pattern === '' || pattern === '(' || pattern === ')')
+        throw new ConditionError(`expected a selection name or pattern after '${token} of'`);
       return { type: 'of', quantifier: lower === 'all' ? 'all' : 'any', pattern };
     }
     if (['and', 'or', ')'].includes(lower)) throw new ConditionError(`unexpected '${token}'`);
@@ -72,7 +75,12 @@ export function parseCondition(text: string): ConditionNode {
 export function expandPattern(pattern: string, names: readonly string[]): string[] {
   if (pattern === 'them') return names.filter((n) => !n.startsWith('_'));
   if (pattern.includes('*')) {
-    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    const re = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
     return names.filter((n) => re.test(n));
   }
   return names.includes(pattern) ? [pattern] : [];

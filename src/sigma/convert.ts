@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConditionError, type ConditionNode, expandPattern, parseCondition } from './condition';
 import { isPlainObject } from '../rules/selection';
+import { ConditionError, type ConditionNode, expandPattern, parseCondition } from './condition';
 import { findLogsource, mapField, type SigmaLogsource } from './mapping';
 
 /**
@@ -83,7 +83,10 @@ export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 }
 
-export function convertSigma(inputs: readonly SigmaInput[], mapping: readonly SigmaLogsource[]): { converted: ConvertedRule[]; skipped: SkippedRule[] } {
+export function convertSigma(
+  inputs: readonly SigmaInput[],
+  mapping: readonly SigmaLogsource[],
+): { converted: ConvertedRule[]; skipped: SkippedRule[] } {
   const converted: ConvertedRule[] = [];
   const skipped: SkippedRule[] = [];
   const usedIds = new Set<string>();
@@ -110,7 +113,13 @@ export function convertSigma(inputs: readonly SigmaInput[], mapping: readonly Si
       if (!source) throw new Unsupported(`no field mapping for logsource ${JSON.stringify(sigma.logsource)}`);
       const match = convertDetection(sigma.detection, source);
       const id = uniqueId(usedIds, sigma.name ?? sigma.title);
-      const rule: ConvertedRule = { file: input.file, id, sigmaId: sigma.id, kind: 'rule', doc: { ...common(sigma, id), ...(source.logGroups ? { logGroups: source.logGroups } : {}), match } };
+      const rule: ConvertedRule = {
+        file: input.file,
+        id,
+        sigmaId: sigma.id,
+        kind: 'rule',
+        doc: { ...common(sigma, id), ...(source.logGroups ? { logGroups: source.logGroups } : {}), match },
+      };
       converted.push(rule);
       for (const ref of [sigma.name, sigma.id]) if (ref) byRef.set(ref, { rule, source });
     } catch (err) {
@@ -130,7 +139,10 @@ export function convertSigma(inputs: readonly SigmaInput[], mapping: readonly Si
     try {
       const members = sigma.correlation.rules.map((ref) => {
         const found = byRef.get(ref);
-        if (!found) throw new Unsupported(unconverted.has(ref) ? `references rule '${ref}', which was skipped` : `references rule '${ref}', which is not in the input`);
+        if (!found)
+          throw new Unsupported(
+            unconverted.has(ref) ? `references rule '${ref}', which was skipped` : `references rule '${ref}', which is not in the input`,
+          );
         return found;
       });
       const id = uniqueId(usedIds, sigma.name ?? sigma.title);
@@ -164,7 +176,12 @@ function common(sigma: z.infer<typeof SigmaRule> | z.infer<typeof SigmaCorrelati
 }
 
 function uniqueId(used: Set<string>, name: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60) || 'rule';
+  const slug =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 60) || 'rule';
   let id = `sigma.${slug}`;
   for (let n = 2; used.has(id); n++) id = `sigma.${slug}_${n}`;
   used.add(id);
@@ -220,7 +237,11 @@ function convertSelection(value: unknown, source: SigmaLogsource, name: string):
 }
 
 function keywords(values: string[], field: string, all: boolean): Selection {
-  return fieldCondition(field, values.map((v) => classify(v, 'contains')), all);
+  return fieldCondition(
+    field,
+    values.map((v) => classify(v, 'contains')),
+    all,
+  );
 }
 
 const TRANSFORMS = new Set(['base64', 'windash']);
@@ -233,7 +254,8 @@ function convertMap(map: Record<string, unknown>, source: SigmaLogsource, name: 
     const field = sigmaField === '' ? source.keywordField : mapField(source, sigmaField);
     if (!field) throw new Unsupported(`no mapping for field '${sigmaField}' in logsource '${source.name}' (selection '${name}')`);
     for (const m of mods) {
-      if (!TRANSFORMS.has(m) && !MATCHERS.has(m) && m !== 'all') throw new Unsupported(`modifier '${m}' is not supported (selection '${name}', field '${sigmaField}')`);
+      if (!TRANSFORMS.has(m) && !MATCHERS.has(m) && m !== 'all')
+        throw new Unsupported(`modifier '${m}' is not supported (selection '${name}', field '${sigmaField}')`);
     }
     const matchers = mods.filter((m) => MATCHERS.has(m));
     if (matchers.length > 1) throw new Unsupported(`modifiers '${matchers.join('|')}' combined are not supported (field '${sigmaField}')`);
@@ -253,7 +275,8 @@ function convertMap(map: Record<string, unknown>, source: SigmaLogsource, name: 
       continue;
     }
     const classified = values.map((v): [string, unknown] => {
-      if (typeof v === 'string') return classify(v, matcher === 'contains' || matcher === 'startswith' || matcher === 'endswith' ? matcher : 'eq');
+      if (typeof v === 'string')
+        return classify(v, matcher === 'contains' || matcher === 'startswith' || matcher === 'endswith' ? matcher : 'eq');
       if (typeof v === 'number' || typeof v === 'boolean') {
         if (matcher) throw new Unsupported(`'${matcher}' on a non-string value (field '${sigmaField}')`);
         return ['eq', v];
@@ -292,7 +315,9 @@ function classify(value: string, base: 'eq' | 'contains' | 'startswith' | 'endsw
 }
 
 function caseless(text: string): string {
-  return [...text].map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toLowerCase()}${ch.toUpperCase()}]` : ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&'))).join('');
+  return [...text]
+    .map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toLowerCase()}${ch.toUpperCase()}]` : ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
+    .join('');
 }
 
 /** Windows command-line dashes: `-x` also as `/x`, en dash, em dash and horizontal bar. */
@@ -329,13 +354,18 @@ function mergeAll(parts: Selection[]): Selection {
 
 // ---------------------------------------------------------------- correlations
 
-function convertCorrelation(sigma: z.infer<typeof SigmaCorrelation>, id: string, members: { rule: ConvertedRule; source: SigmaLogsource }[]): Record<string, unknown> {
+function convertCorrelation(
+  sigma: z.infer<typeof SigmaCorrelation>,
+  id: string,
+  members: { rule: ConvertedRule; source: SigmaLogsource }[],
+): Record<string, unknown> {
   const c = sigma.correlation;
   const source = members[0]?.source;
   if (!source) throw new Unsupported('correlation references no rule');
   const groupBy = (c['group-by'] ?? []).map((f) => {
     const mapped = members.map((m) => mapField(m.source, f));
-    if (mapped.some((x) => x === undefined) || new Set(mapped).size !== 1) throw new Unsupported(`no single mapping for group-by field '${f}' across the referenced rules`);
+    if (mapped.some((x) => x === undefined) || new Set(mapped).size !== 1)
+      throw new Unsupported(`no single mapping for group-by field '${f}' across the referenced rules`);
     return mapped[0] as string;
   });
   const matches = members.map((m) => m.rule.doc.match);
@@ -345,7 +375,8 @@ function convertCorrelation(sigma: z.infer<typeof SigmaCorrelation>, id: string,
   const threshold = (): number => {
     const cond = c.condition ?? {};
     const ops = Object.keys(cond).filter((k) => k !== 'field');
-    if (ops.length !== 1 || !['gte', 'gt'].includes(ops[0] ?? '')) throw new Unsupported(`condition ${JSON.stringify(cond)}: only a single 'gte' or 'gt' threshold can be expressed`);
+    if (ops.length !== 1 || !['gte', 'gt'].includes(ops[0] ?? ''))
+      throw new Unsupported(`condition ${JSON.stringify(cond)}: only a single 'gte' or 'gt' threshold can be expressed`);
     const n = Number(cond[ops[0] ?? '']);
     if (!Number.isInteger(n) || n < 1) throw new Unsupported(`condition threshold must be a positive integer, got ${JSON.stringify(cond)}`);
     return ops[0] === 'gt' ? n + 1 : n;
@@ -365,12 +396,26 @@ function convertCorrelation(sigma: z.infer<typeof SigmaCorrelation>, id: string,
     case 'temporal_ordered':
       if (members.length < 2) throw new Unsupported('temporal_ordered needs at least two rules');
       if (groupBy.length === 0) throw new Unsupported("temporal_ordered without 'group-by' is not supported");
-      return { ...base, match, sequence: { window: c.timespan, groupBy, steps: members.map((m) => ({ name: m.rule.id.slice(6), match: m.rule.doc.match })) } };
+      return {
+        ...base,
+        match,
+        sequence: { window: c.timespan, groupBy, steps: members.map((m) => ({ name: m.rule.id.slice(6), match: m.rule.doc.match })) },
+      };
     case 'temporal': {
       // Unordered co-occurrence: a correlation over the member rules' detections.
       if (groupBy.length !== 1) throw new Unsupported('temporal correlation needs exactly one group-by field (the correlated entity)');
       const { logGroups: _unused, ...rest } = base;
-      return { ...rest, correlation: { entity: groupBy[0], window: c.timespan, members: members.map((m) => m.rule.id), ordered: false, riskThreshold: 0, category: 'sigma_correlation' } };
+      return {
+        ...rest,
+        correlation: {
+          entity: groupBy[0],
+          window: c.timespan,
+          members: members.map((m) => m.rule.id),
+          ordered: false,
+          riskThreshold: 0,
+          category: 'sigma_correlation',
+        },
+      };
     }
     default:
       throw new Unsupported(`correlation type '${c.type}' is not supported`);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
-const FieldName = z.string().regex(/^[@A-Za-z_][\w.@-]*(\.\*)?$/, 'expected a normalized field name like user.name (or a prefix like requestParameters.*)');
+const FieldName = z
+  .string()
+  .regex(/^[@A-Za-z_][\w.@-]*(\.\*)?$/, 'expected a normalized field name like user.name (or a prefix like requestParameters.*)');
 
 /**
  * How Sigma rules of one log source land on this project's events: which Sigma `logsource`
@@ -29,7 +31,9 @@ export interface SigmaLogsourceRef {
 /** The first mapping entry whose every `match` key equals the rule's logsource value. */
 export function findLogsource(mapping: readonly SigmaLogsource[], ref: SigmaLogsourceRef): SigmaLogsource | undefined {
   return mapping.find((m) =>
-    (['product', 'service', 'category'] as const).every((k) => m.match[k] === undefined || m.match[k]?.toLowerCase() === ref[k]?.toLowerCase()),
+    (['product', 'service', 'category'] as const).every(
+      (k) => m.match[k] === undefined || m.match[k]?.toLowerCase() === ref[k]?.toLowerCase(),
+    ),
   );
 }
 

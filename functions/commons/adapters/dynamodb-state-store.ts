@@ -105,7 +105,12 @@ export class DynamoStateStore implements StateStore {
         this.calls.reads++;
         item = (await this.client.send(new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true }))).Item;
       }
-      return incs.map((inc) => ({ key: inc.key, bucket: inc.bucket, total: Number(item?.[bucketAttr(inc.bucket)]?.N ?? (applied ? inc.delta : 0)), applied }));
+      return incs.map((inc) => ({
+        key: inc.key,
+        bucket: inc.bucket,
+        total: Number(item?.[bucketAttr(inc.bucket)]?.N ?? (applied ? inc.delta : 0)),
+        applied,
+      }));
     });
     return perSlot.flat();
   }
@@ -190,25 +195,32 @@ export class DynamoStateStore implements StateStore {
             UpdateExpression: 'SET own = :o, expms = :exp, #ttl = :ttl',
             ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
             ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: { ':o': { S: c.owner }, ':exp': { N: String(c.expiresAt) }, ':ttl': { N: this.ttl(c.expiresAt) }, ':now': { N: String(c.at) } },
+            ExpressionAttributeValues: {
+              ':o': { S: c.owner },
+              ':exp': { N: String(c.expiresAt) },
+              ':ttl': { N: this.ttl(c.expiresAt) },
+              ':now': { N: String(c.at) },
+            },
           }),
         );
         results.push({ isNew: true, hadHistory });
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
         this.calls.writes++;
-        await this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
-            UpdateExpression: 'SET expms = :exp, #ttl = :ttl',
-            ConditionExpression: 'expms < :exp',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: { ':exp': { N: String(c.expiresAt) }, ':ttl': { N: this.ttl(c.expiresAt) } },
-          }),
-        ).catch((e: unknown) => {
-          if (!isConditionFailure(e)) throw e;
-        });
+        await this.client
+          .send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
+              UpdateExpression: 'SET expms = :exp, #ttl = :ttl',
+              ConditionExpression: 'expms < :exp',
+              ExpressionAttributeNames: { '#ttl': 'ttl' },
+              ExpressionAttributeValues: { ':exp': { N: String(c.expiresAt) }, ':ttl': { N: this.ttl(c.expiresAt) } },
+            }),
+          )
+          .catch((e: unknown) => {
+            if (!isConditionFailure(e)) throw e;
+          });
         results.push({ isNew: false, hadHistory });
       }
     }
@@ -224,7 +236,13 @@ export class DynamoStateStore implements StateStore {
         await this.client.send(
           new PutItemCommand({
             TableName: this.tableName,
-            Item: { ...Key, own: { S: c.owner }, tat: { N: String(c.at) }, expms: { N: String(c.expiresAt) }, ttl: { N: this.ttl(c.expiresAt) } },
+            Item: {
+              ...Key,
+              own: { S: c.owner },
+              tat: { N: String(c.at) },
+              expms: { N: String(c.expiresAt) },
+              ttl: { N: this.ttl(c.expiresAt) },
+            },
             ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
             ExpressionAttributeValues: { ':now': { N: String(c.at) }, ':o': { S: c.owner } },
           }),
@@ -235,7 +253,9 @@ export class DynamoStateStore implements StateStore {
         // A live marker of another alert: still allowed when this window ends before that
         // alert's trigger (a batch that arrived out of order), without moving the marker back.
         this.calls.reads++;
-        const existing = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true, ProjectionExpression: 'tat' }));
+        const existing = await this.client.send(
+          new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true, ProjectionExpression: 'tat' }),
+        );
         results.push(c.expiresAt <= Number(existing.Item?.tat?.N ?? Number.NEGATIVE_INFINITY));
       }
     }
@@ -246,17 +266,22 @@ export class DynamoStateStore implements StateStore {
     const out = new Map<string, StoredMarker>();
     const unique = [...new Set(keys)];
     for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-      let pending: Record<string, AttributeValue>[] = unique.slice(i, i + BATCH_GET_LIMIT).map((k) => ({ pk: { S: k }, sk: { S: 'marker' } }));
+      let pending: Record<string, AttributeValue>[] = unique
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map((k) => ({ pk: { S: k }, sk: { S: 'marker' } }));
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > 8) throw new Error(`marker read: ${pending.length} keys still unprocessed after ${attempt} attempts`);
         if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
         this.calls.reads++;
         const res = await this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, own, tat, expms' } } }),
+          new BatchGetItemCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, own, tat, expms' } },
+          }),
         );
         for (const item of res.Responses?.[this.tableName] ?? []) {
           const key = item.pk?.S;
-          if (key !== undefined) out.set(key, { owner: item.own?.S ?? '', at: Number(item.tat?.N ?? 0), expiresAt: Number(item.expms?.N ?? 0) });
+          if (key !== undefined)
+            out.set(key, { owner: item.own?.S ?? '', at: Number(item.tat?.N ?? 0), expiresAt: Number(item.expms?.N ?? 0) });
         }
         // Throttled keys come back unprocessed: retry them with backoff, never drop them.
         pending = res.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
@@ -281,7 +306,13 @@ export class DynamoStateStore implements StateStore {
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
-        Item: { pk: { S: `r#${batchId}` }, sk: { S: 'receipt' }, alerts: { B: body }, expms: { N: String(expiresAt) }, ttl: { N: this.ttl(expiresAt) } },
+        Item: {
+          pk: { S: `r#${batchId}` },
+          sk: { S: 'receipt' },
+          alerts: { B: body },
+          expms: { N: String(expiresAt) },
+          ttl: { N: this.ttl(expiresAt) },
+        },
       }),
     );
   }

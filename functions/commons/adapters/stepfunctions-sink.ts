@@ -17,7 +17,9 @@ export class StepFunctionsSink implements CorrelationSink {
   async send(detections: readonly Alert[]): Promise<Alert[]> {
     await Promise.all(
       detections.map((d) =>
-        this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, input: JSON.stringify(correlationInput(d, this.lookbackMs)) })),
+        this.client.send(
+          new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, input: JSON.stringify(correlationInput(d, this.lookbackMs)) }),
+        ),
       ),
     );
     return [...detections];
