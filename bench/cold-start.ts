@@ -39,7 +39,7 @@ export function measureDetectorBundle(runs = 5): BundleFigures {
     STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
     RISK_LOOKBACK_MS: '14400000',
     AWS_REGION: 'us-east-1',
-    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -134,7 +134,7 @@ const memory = z.object({ baselineMiB: z.number(), peakMiB: z.number(), growthMi
   JSON.parse(
     execFileSync(process.execPath, ['--import', 'tsx', 'bench/peak-memory.ts'], {
       encoding: 'utf8',
-      env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1' },
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     }),
   ),
 );

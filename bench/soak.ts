@@ -49,7 +49,7 @@ function replay(input: string, name: string) {
   const stats = join(dir, `${name}.stats.json`);
   execFileSync(process.execPath, ['bin/detect.mjs', 'replay', input, '--no-correlate', '--quiet', '--out', alerts, '--stats', stats], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1' },
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
   const ids = readFileSync(alerts, 'utf8')
     .split('\n')

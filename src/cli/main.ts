@@ -13,6 +13,7 @@ import { loadPack } from './load-pack';
 import { openCorrelationSink, openStateStore } from './local-adapters';
 import { replay } from './replay';
 import { totalInputBytes } from './replay-input';
+import { checkSources, formatSourcesReport, type SourcesReport } from './sources-check';
 import { formatAlertLine, formatSummary, statsJson } from './summary';
 
 const DEFAULT_RULES = 'rules';
@@ -119,6 +120,32 @@ export function buildProgram(): Command {
         }
       },
     );
+
+  const sources = program.command('sources').description('inspect how log groups are parsed');
+  sources
+    .command('check')
+    .description(
+      'for a sample of a log: which source and parser each line goes to, the share parsed, the unparsed shapes and the time range read',
+    )
+    .argument('<inputs...>', 'files or folders: CloudWatch payload JSONL, Lambda events, or plain lines with --log-group')
+    .option('-r, --rules <dir>', 'rule folder (its sources)', DEFAULT_RULES)
+    .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
+    .option('--min <share>', 'exit non-zero when a log group is parsed below this share', '0.9')
+    .option('--json', 'print the report as JSON')
+    .action(async (inputs: string[], opts: { rules: string; logGroup?: string; min: string; json?: boolean }) => {
+      const min = Number(opts.min);
+      if (!Number.isFinite(min) || min < 0 || min > 1) fail(`--min must be a share between 0 and 1, got '${opts.min}'`);
+      const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+      let report: SourcesReport;
+      try {
+        report = await checkSources(inputs, pack, { logGroup: opts.logGroup, min });
+      } catch (err) {
+        if (err instanceof UnreadableInputError) fail(err.message);
+        throw err;
+      }
+      process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatSourcesReport(report)}\n`);
+      if (!report.passed) process.exit(1);
+    });
 
   program
     .command('import-sigma')

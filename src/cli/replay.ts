@@ -4,6 +4,7 @@ import { processPayload } from '../engine/pipeline';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
 import { Normalizer } from '../parse/normalize';
+import { ParseStats } from '../parse/parse-stats';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert } from '../schema/alert';
 import { type ReplayInputOptions, readReplayInput } from './replay-input';
@@ -18,6 +19,8 @@ export interface ReplayStats {
   /** Payloads seen before (same batch id), answered from their receipt. */
   redelivered: number;
   skips: SkipLedger;
+  /** Parsed / unparsed events per log group and the shapes nothing understood. */
+  parse: ParseStats;
 }
 
 export interface ReplayOptions extends ReplayInputOptions {
@@ -41,6 +44,7 @@ export async function replay(paths: readonly string[], options: ReplayOptions): 
     published: 0,
     redelivered: 0,
     skips: new SkipLedger(),
+    parse: new ParseStats(),
   };
   for await (const item of readReplayInput(paths, options)) {
     if (item.kind === 'skip') {
@@ -55,6 +59,7 @@ export async function replay(paths: readonly string[], options: ReplayOptions): 
     stats.matchedEvents += result.matchedEvents;
     if (result.redelivered) stats.redelivered++;
     stats.skips.merge(result.skips);
+    stats.parse.merge(result.parse);
     stats.detections += result.alerts.length;
     if (result.alerts.length > 0) {
       for (const alert of await options.sink.send(result.alerts)) {

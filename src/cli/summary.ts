@@ -1,3 +1,4 @@
+import type { ParseStats } from '../parse/parse-stats';
 import type { Alert } from '../schema/alert';
 import type { ReplayStats } from './replay';
 
@@ -12,6 +13,7 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
     `  processed ${stats.eventsProcessed}, skipped ${stats.skips.events}${skipped ? ` (${skipped})` : ''}, matched a rule ${stats.matchedEvents}`,
     `  alerts ${alerts.length}: respond ${byTier.get('respond') ?? 0}, notify ${byTier.get('notify') ?? 0}, review ${byTier.get('review') ?? 0}; incidents ${incidents.length}`,
   ];
+  lines.push(...formatParse(stats.parse));
   if (stats.redelivered > 0) lines.push(`  redelivered payloads ${stats.redelivered} (answered from their receipts, no state changed)`);
   for (const s of stats.skips.samples.slice(0, 5)) lines.push(`  skipped ${s.reason} at ${s.where}: ${s.detail.split('\n')[0]}`);
   return lines.join('\n');
@@ -31,6 +33,8 @@ export function statsJson(stats: ReplayStats, alerts: readonly Alert[], seconds:
     eventsIn: stats.eventsIn,
     eventsProcessed: stats.eventsProcessed,
     eventsSkipped: stats.skips.events,
+    eventsUnparsed: stats.parse.totals.unparsed,
+    parse: stats.parse.toJSON(),
     skippedByReason: Object.fromEntries(stats.skips.counts),
     matchedEvents: stats.matchedEvents,
     detections: stats.detections,
@@ -39,4 +43,23 @@ export function statsJson(stats: ReplayStats, alerts: readonly Alert[], seconds:
     // maxRSS is in KiB on Linux.
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+}
+
+const pct = (n: number, of: number) => (of === 0 ? '0%' : `${((100 * n) / of).toFixed(1)}%`);
+
+/** Parse accounting lines: unparsed in total and per log group, the top shapes, time fallbacks. */
+export function formatParse(parse: ParseStats, shapes = 5): string[] {
+  const t = parse.totals;
+  if (t.events === 0) return [];
+  const lines = [
+    `  parsed ${t.events - t.unparsed} (${pct(t.events - t.unparsed, t.events)}), unparsed ${t.unparsed} (${pct(t.unparsed, t.events)}): only the raw message is known for those`,
+  ];
+  const groups = [...parse.groups].filter(([, g]) => g.unparsed > 0).sort((a, b) => b[1].unparsed - a[1].unparsed);
+  for (const [group, g] of groups.slice(0, 10))
+    lines.push(`    ${group}: ${g.unparsed} of ${g.events} unparsed (${pct(g.unparsed, g.events)})`);
+  const top = parse.topShapes(shapes);
+  if (top.length > 0)
+    lines.push('  top unparsed shapes (digits masked):', ...top.map((s) => `    ${String(s.count).padStart(6)}  ${s.shape}`));
+  if (t.timeFallback > 0) lines.push(`  no usable time in ${t.timeFallback} line(s): the CloudWatch timestamp was used`);
+  return lines;
 }

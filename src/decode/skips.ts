@@ -8,6 +8,8 @@ export const SKIP_REASONS = [
   'oversized_message',
   'malformed_json',
   'unreadable_line',
+  'too_large',
+  'internal_error',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

@@ -2,7 +2,7 @@ import { type AlertContext, buildDetectionAlert, detectionId } from '../alerts/b
 import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert } from '../schema/alert';
-import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
+import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
 import type { CounterIncrement, StateStore, StoredMarker, TermClaim } from './state-store';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
@@ -207,8 +207,9 @@ export class Detector {
       const batchPerBucket = new Map<number, number>();
       const qualifiers: Qualifier[] = [];
       for (let i = 0; i < list.length; i++) {
-        const b = bucketOf(eventTime(list[i] as NormalizedEvent), width);
-        batchPerBucket.set(b, (batchPerBucket.get(b) ?? 0) + 1);
+        const e = list[i] as NormalizedEvent;
+        const b = bucketOf(eventTime(e), width);
+        batchPerBucket.set(b, (batchPerBucket.get(b) ?? 0) + eventWeight(e));
         const first = windowFirstBucket(b, clause.window, width);
         let count = 0;
         for (let x = first; x <= b; x++) count += countBefore(x) + (batchPerBucket.get(x) ?? 0);
@@ -294,20 +295,21 @@ export class Detector {
       // Occurrence times per step, kept sorted: stored ones first, then this batch's.
       // Stored members are `time:eventId`; the seen sets keep a retried event from counting twice.
       const seen = steps.map((_, s) => new Set([...(stored.get(pk(key, s)) ?? new Map<number, string[]>()).values()].flat()));
-      const times = seen.map((members) => [...members].map((m) => Number(m.slice(0, m.indexOf(':')))).sort((a, b) => a - b));
+      const times = seen.map((members) => [...members].flatMap(memberTimes).sort((a, b) => a - b));
       const batchAdds = new Map<string, string[]>();
       const qualifiers: Qualifier[] = [];
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const t = eventTime(e);
-        const member = `${t}:${eventId(e)}`;
+        const weight = Math.min(eventWeight(e), MAX_STEP_WEIGHT);
+        const member = `${t}${weight > 1 ? `*${weight}` : ''}:${eventId(e)}`;
         for (let s = 0; s < steps.length; s++) {
           if (!steps[s]?.predicate(e)) continue;
           const stepSeen = seen[s];
           const stepTimes = times[s];
           if (stepSeen && stepTimes && !stepSeen.has(member)) {
             stepSeen.add(member);
-            insertSorted(stepTimes, t);
+            for (let w = 0; w < weight; w++) insertSorted(stepTimes, t);
           }
           push(batchAdds, `${s}@${bucketOf(t, width)}`, member);
         }
@@ -404,7 +406,7 @@ export class Detector {
       list.forEach((e, i) => {
         const b = bucketOf(eventTime(e), width);
         if (!firstIndex.has(b)) firstIndex.set(b, i);
-        perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
+        perBucket.set(b, (perBucket.get(b) ?? 0) + eventWeight(e));
       });
       for (const [bucket, inBatch] of perBucket) {
         let baselineSum = 0;
@@ -414,7 +416,13 @@ export class Detector {
         const before = total - inBatch;
         if (before >= needed || total < needed) continue; // only the batch that crosses qualifies
         const from = firstIndex.get(bucket) ?? 0;
-        qualifiers.push({ index: from + needed - before - 1, from, count: total, windowStart: bucket * width });
+        // The trigger is the event whose (weighted) occurrence crosses the threshold.
+        let index = from;
+        for (let seen = before + eventWeight(list[index] as NormalizedEvent); seen < needed && index + 1 < list.length; ) {
+          index++;
+          seen += eventWeight(list[index] as NormalizedEvent);
+        }
+        qualifiers.push({ index, from, count: total, windowStart: bucket * width });
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
     }
@@ -443,7 +451,7 @@ export class Detector {
       entity: { field, value: String(trigger[field] ?? group.key) },
       trigger,
       evidence: evidence.slice(-this.maxEvidence),
-      count: q.count > 0 ? q.count : evidence.length,
+      count: q.count > 0 ? q.count : evidence.reduce((n, e) => n + eventWeight(e), 0),
       windowStart: Math.min(q.windowStart, t),
       windowEnd: group.forward ? eventTime(evidence[evidence.length - 1] ?? trigger) : t,
     };
@@ -523,6 +531,21 @@ export function sequenceCompletes(times: readonly (readonly number[])[], counts:
   return true;
 }
 
+/** A step count is at most 1,000, so an event never needs to stand for more occurrences than that. */
+const MAX_STEP_WEIGHT = 1000;
+
+/**
+ * Occurrence times a stored sequence member stands for: `time:eventId`, or `time*weight:eventId`
+ * for a line that stands for several events (syslog `message repeated N times`).
+ */
+function memberTimes(member: string): number[] {
+  const head = member.slice(0, member.indexOf(':'));
+  const star = head.indexOf('*');
+  if (star === -1) return [Number(head)];
+  const t = Number(head.slice(0, star));
+  return new Array<number>(Math.min(Number(head.slice(star + 1)) || 1, MAX_STEP_WEIGHT)).fill(t);
+}
+
 function lowerBound(sorted: readonly number[], value: number): number {
   let lo = 0;
   let hi = sorted.length;
@@ -551,7 +574,7 @@ function bucketIncrements(
     const perBucket = new Map<number, number>();
     for (const e of list) {
       const b = bucketOf(eventTime(e), width);
-      perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
+      perBucket.set(b, (perBucket.get(b) ?? 0) + eventWeight(e));
     }
     for (const [bucket, delta] of perBucket)
       increments.push({ key: pk(key), bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs) });

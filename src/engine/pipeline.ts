@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SubscriptionPayload } from '../decode/cloudwatch';
 import { SkipLedger } from '../decode/skips';
 import type { Normalizer } from '../parse/normalize';
+import { ParseStats } from '../parse/parse-stats';
 import type { Alert } from '../schema/alert';
 import type { NormalizedEvent } from '../schema/event';
 import type { Detector } from './detector';
@@ -14,6 +15,8 @@ export interface PayloadResult {
   /** The payload had been processed before (at-least-once delivery): its recorded alerts were re-sent. */
   redelivered: boolean;
   skips: SkipLedger;
+  /** Parsed / unparsed per log group, with the shapes no parser understood. */
+  parse: ParseStats;
 }
 
 /**
@@ -27,18 +30,28 @@ export function batchIdOf(payload: Pick<SubscriptionPayload, 'logGroup' | 'logSt
   return h.digest('base64url').slice(0, 22);
 }
 
-/** Normalizes a payload's events; malformed ones are counted in the ledger and skipped. */
-export function normalizePayload(payload: SubscriptionPayload, normalizer: Normalizer, skips: SkipLedger): NormalizedEvent[] {
+/**
+ * Normalizes a payload's events; malformed ones are counted in the ledger and skipped, and every
+ * normalized event is counted as parsed or unparsed. All events of a payload share a log group,
+ * so its source is looked up once.
+ */
+export function normalizePayload(
+  payload: SubscriptionPayload,
+  normalizer: Normalizer,
+  skips: SkipLedger,
+  parse = new ParseStats(),
+): NormalizedEvent[] {
   const events: NormalizedEvent[] = [];
+  const source = normalizer.sourceFor(payload.logGroup);
   for (const logEvent of payload.logEvents) {
-    const result = normalizer.normalize(logEvent.message, {
-      logGroup: payload.logGroup,
-      logStream: payload.logStream,
-      id: logEvent.id,
-      timestamp: logEvent.timestamp,
-    });
-    if (result.ok) events.push(result.event);
-    else skips.add(result.skip);
+    const ctx = { logGroup: payload.logGroup, logStream: payload.logStream, id: logEvent.id, timestamp: logEvent.timestamp };
+    const result = normalizer.normalize(logEvent.message, ctx, source);
+    if (!result.ok) {
+      skips.add(result.skip);
+      continue;
+    }
+    events.push(result.event);
+    parse.record(payload.logGroup, logEvent.message, result.parsed, result.timeFallback);
   }
   return events;
 }
@@ -46,10 +59,11 @@ export function normalizePayload(payload: SubscriptionPayload, normalizer: Norma
 /** Decode → normalize → evaluate for one CloudWatch Logs payload. CONTROL_MESSAGE payloads carry no events. */
 export async function processPayload(payload: SubscriptionPayload, normalizer: Normalizer, detector: Detector): Promise<PayloadResult> {
   const skips = new SkipLedger();
+  const parse = new ParseStats();
   if (payload.messageType === 'CONTROL_MESSAGE') {
-    return { alerts: [], eventsIn: 0, eventsProcessed: 0, matchedEvents: 0, redelivered: false, skips };
+    return { alerts: [], eventsIn: 0, eventsProcessed: 0, matchedEvents: 0, redelivered: false, skips, parse };
   }
-  const events = normalizePayload(payload, normalizer, skips);
+  const events = normalizePayload(payload, normalizer, skips, parse);
   const { alerts, matchedEvents, redelivered } = await detector.evaluate(batchIdOf(payload), events);
-  return { alerts, eventsIn: payload.logEvents.length, eventsProcessed: events.length, matchedEvents, redelivered, skips };
+  return { alerts, eventsIn: payload.logEvents.length, eventsProcessed: events.length, matchedEvents, redelivered, skips, parse };
 }

@@ -1,115 +1,407 @@
-import type { CustomParser } from '../schema/rule';
+import type { FieldValue } from '../schema/event';
 
 /**
- * Built-in text parsers, declared exactly like the custom parsers users write in a source file:
- * an ordered list of regexes with named groups. Group names use `__` for dots (`source__ip` → `source.ip`);
- * a group named `timestamp` is parsed as the event time, and `json` is parsed and merged as app fields.
- * The first pattern that matches a line wins, so specific patterns come before generic ones.
+ * Built-in text parsers, declared as data: ordered regexes with named groups, exactly like the
+ * custom parsers users write in a source file. Group names use `__` for dots (`source__ip` →
+ * `source.ip`); special groups: `timestamp` (the event time), `json` (parsed and merged as app
+ * fields), `request` (an HTTP request line, read leniently), `message`.
+ *
+ * Syslog-style families declare `header: 'syslog'`: the header (time, host, program[pid]) is
+ * parsed once per line and the body patterns of the matching `program` run on the rest.
+ * `literal` is a substring the body must contain before its regex is worth running.
+ * A `fallback` pattern accepts any line of its kind but understands only the header: such lines
+ * count as unparsed, so a blind spot stays visible.
  */
-type BuiltinParser = Omit<CustomParser, 'fields'> & { fields: Record<string, string | number | boolean> };
+export interface ParserPattern {
+  name: string;
+  pattern: string;
+  fields: Record<string, FieldValue>;
+  literal?: string;
+  fallback?: boolean;
+}
 
-const SYSLOG = String.raw`^(?<syslog_time>[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d) (?<host__name>\S+) `;
-const SSHD = String.raw`${SYSLOG}sshd\[(?<process__pid>\d+)\]: `;
-const PY_TIME = String.raw`^(?<timestamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (?<log__level>[A-Z]+) (?<log__logger>\S+) `;
+export interface BuiltinParser {
+  header?: 'syslog';
+  /** Regex source the syslog program name must match (header parsers only). */
+  program?: string;
+  patterns: ParserPattern[];
+}
 
-const auth = (outcome: 'success' | 'failure', action: string) => ({
-  'event.category': 'authentication',
+/**
+ * BSD syslog (`Mar  2 03:12:40 host prog[pid]: `), its ISO-time variant (rsyslog, journald
+ * exports) and the legacy `prog(pam_unix)[pid]:` tag; an optional `<PRI>`. Lines without a
+ * program tag (`syslogd 1.4.1: restart.`) still give their time and host.
+ */
+export const SYSLOG_HEADER = String.raw`^(?:<\d{1,3}>)?(?<timestamp>[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,6})?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) (?<host__name>\S{1,255}) (?:(?<process__name>[^\s\[\]:(]{1,64}(?:\([\w-]{1,32}\))?)(?:\[(?<process__pid>\d{1,10})\])?: )?`;
+
+/** rsyslog repeat reduction: the body stands for N more copies of the inner message. */
+export const REPEATED_RE = /^message repeated (\d{1,9}) times: \[ ?(.*?) ?\]$/;
+
+const IP = String.raw`[0-9a-fA-F.:]{2,45}`;
+const PORT = String.raw`(?: port (?<source__port>\d{1,5}))?`;
+const USER_ANY = String.raw`(?<user__name>.{0,100}?)`;
+const PREAUTH = String.raw`(?: \[preauth\])?$`;
+
+const fields = (category: string, action: string, outcome?: 'success' | 'failure'): Record<string, FieldValue> => ({
+  'event.category': category,
   'event.action': action,
-  'event.outcome': outcome,
+  ...(outcome ? { 'event.outcome': outcome } : {}),
 });
+const authFailure = (action: string) => fields('authentication', action, 'failure');
+
+/** OpenSSH's own messages (auth.c, sshd.c, packet.c, monitor.c log format strings), sshd and sshd-session. */
+const SSHD_PATTERNS: ParserPattern[] = [
+  {
+    name: 'sshd_failed',
+    literal: 'Failed ',
+    pattern: String.raw`^Failed (?<ssh__method>[\w/-]{1,40}) for (?:invalid user )?${USER_ANY} from (?<source__ip>${IP}) port (?<source__port>\d{1,5})(?: ssh2)?`,
+    fields: authFailure('ssh_login'),
+  },
+  {
+    name: 'sshd_accepted',
+    literal: 'Accepted ',
+    pattern: String.raw`^Accepted (?<ssh__method>[\w/-]{1,40}) for ${USER_ANY} from (?<source__ip>${IP}) port (?<source__port>\d{1,5})(?: ssh2)?(?:: (?<ssh__key__type>\S{1,40}) (?<ssh__key__fingerprint>\S{1,200}))?`,
+    fields: fields('authentication', 'ssh_login', 'success'),
+  },
+  {
+    name: 'sshd_postponed',
+    literal: 'Postponed ',
+    pattern: String.raw`^Postponed (?<ssh__method>[\w/-]{1,40}) for ${USER_ANY} from (?<source__ip>${IP}) port (?<source__port>\d{1,5})`,
+    fields: fields('authentication', 'ssh_login_postponed'),
+  },
+  {
+    name: 'sshd_invalid_user',
+    literal: 'nvalid user ',
+    pattern: String.raw`^Invalid user ${USER_ANY} from (?<source__ip>${IP})${PORT}$`,
+    fields: authFailure('ssh_invalid_user'),
+  },
+  {
+    name: 'sshd_userauth_invalid',
+    literal: 'input_userauth_request',
+    pattern: String.raw`^input_userauth_request: invalid user ${USER_ANY}${PREAUTH}`,
+    fields: authFailure('ssh_userauth_invalid_user'),
+  },
+  {
+    name: 'sshd_max_auth',
+    literal: 'maximum authentication attempts',
+    pattern: String.raw`^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?${USER_ANY} from (?<source__ip>${IP})${PORT}(?: ssh2)?${PREAUTH}`,
+    fields: authFailure('ssh_max_auth_exceeded'),
+  },
+  {
+    name: 'sshd_too_many_failures',
+    literal: 'Too many authentication failures',
+    pattern: String.raw`^Disconnecting(?: (?:invalid|authenticating) user (?<user__name>\S{1,100}) (?<source__ip>${IP})${PORT})?: Too many authentication failures(?: for (?:invalid user )?(?<user__target__name>.{0,100}?))?${PREAUTH}`,
+    fields: authFailure('ssh_max_auth_exceeded'),
+  },
+  {
+    name: 'sshd_received_disconnect',
+    literal: 'Received disconnect from ',
+    pattern: String.raw`^(?:error: )?Received disconnect from (?<source__ip>${IP})(?: port (?<source__port>\d{1,5}))?: ?(?<ssh__disconnect__code>\d{1,3}): (?<ssh__disconnect__reason>.{0,300}?)${PREAUTH}`,
+    fields: fields('network', 'ssh_disconnect'),
+  },
+  {
+    name: 'sshd_disconnected',
+    literal: 'Disconnected from ',
+    pattern: String.raw`^Disconnected from (?:(?:invalid |authenticating )?user (?<user__name>\S{1,100}) )?(?<source__ip>${IP})${PORT}${PREAUTH}`,
+    fields: fields('network', 'ssh_disconnect'),
+  },
+  {
+    name: 'sshd_connection_closed',
+    literal: 'Connection ',
+    pattern: String.raw`^Connection (?<ssh__close>closed|reset) by (?:(?:invalid |authenticating )?user (?<user__name>\S{1,100}) )?(?<source__ip>${IP})${PORT}${PREAUTH}`,
+    fields: fields('network', 'ssh_connection_closed'),
+  },
+  {
+    name: 'sshd_no_identification',
+    literal: 'Did not receive identification string',
+    pattern: String.raw`^Did not receive identification string from (?<source__ip>${IP})${PORT}$`,
+    fields: fields('network', 'ssh_no_identification', 'failure'),
+  },
+  {
+    name: 'sshd_reverse_mapping',
+    literal: 'reverse mapping checking',
+    pattern: String.raw`^reverse mapping checking getaddrinfo for (?<source__domain>\S{1,255}) \[(?<source__ip>${IP})\] failed`,
+    fields: fields('network', 'ssh_reverse_mapping_failed', 'failure'),
+  },
+  {
+    name: 'sshd_address_mismatch',
+    literal: 'does not map back to the address',
+    pattern: String.raw`^Address (?<source__ip>${IP}) maps to (?<source__domain>\S{1,255}), but this does not map back to the address`,
+    fields: fields('network', 'ssh_reverse_mapping_failed', 'failure'),
+  },
+  {
+    name: 'sshd_kex_identification',
+    literal: 'kex_exchange_identification',
+    pattern: String.raw`^(?:error: )?kex_exchange_identification: (?<error__message>.{0,300})$`,
+    fields: fields('network', 'ssh_kex_error', 'failure'),
+  },
+  {
+    name: 'sshd_bad_protocol',
+    literal: 'Bad protocol version identification',
+    pattern: String.raw`^Bad protocol version identification '(?<ssh__client_banner>.{0,300})' from (?<source__ip>${IP})${PORT}$`,
+    fields: fields('network', 'ssh_bad_protocol', 'failure'),
+  },
+  {
+    name: 'sshd_banner_error',
+    literal: 'banner exchange: ',
+    pattern: String.raw`^banner exchange: Connection from (?<source__ip>${IP})${PORT}: (?<error__message>.{0,300})$`,
+    fields: fields('network', 'ssh_bad_protocol', 'failure'),
+  },
+  {
+    name: 'sshd_negotiation_failed',
+    literal: 'Unable to negotiate with ',
+    pattern: String.raw`^Unable to negotiate with (?<source__ip>${IP})${PORT}: (?<error__message>.{0,300}?)${PREAUTH}`,
+    fields: fields('network', 'ssh_negotiation_failed', 'failure'),
+  },
+  {
+    name: 'sshd_auth_timeout',
+    literal: 'Timeout before authentication',
+    pattern: String.raw`^(?:fatal: )?Timeout before authentication for (?<source__ip>${IP})${PORT}$`,
+    fields: fields('network', 'ssh_auth_timeout', 'failure'),
+  },
+  {
+    name: 'sshd_connection_from',
+    literal: 'Connection from ',
+    pattern: String.raw`^Connection from (?<source__ip>${IP}) port (?<source__port>\d{1,5}) on (?<destination__ip>${IP}) port (?<destination__port>\d{1,5})`,
+    fields: fields('network', 'ssh_connection'),
+  },
+  {
+    name: 'sshd_session_started',
+    literal: 'Starting session: ',
+    pattern: String.raw`^Starting session: (?<ssh__session_type>.{1,100}?) for (?<user__name>\S{1,100}) from (?<source__ip>${IP})${PORT}`,
+    fields: fields('session', 'ssh_session_started'),
+  },
+  {
+    name: 'sshd_subsystem',
+    literal: 'subsystem request for ',
+    pattern: String.raw`^subsystem request for (?<ssh__subsystem>\S{1,40}) by user (?<user__name>\S{1,100})`,
+    fields: fields('session', 'ssh_subsystem'),
+  },
+  {
+    name: 'sshd_service',
+    pattern: String.raw`^(?:Server listening on \S{1,64} port \d{1,5}\.?|Received signal \d{1,3}; terminating\.|Received SIGHUP; restarting\.|Close session: .*|User child is on pid \d+|Accepted key .*)$`,
+    fields: fields('process', 'sshd_service'),
+  },
+  {
+    name: 'sshd_error',
+    pattern: String.raw`^(?:fatal|error): (?<error__message>.{0,500})$`,
+    fields: fields('network', 'ssh_error', 'failure'),
+  },
+];
+
+const PAM_AUTH = String.raw`logname=(?<pam__logname>\S{0,100}) uid=(?<pam__uid>\d{1,10}) euid=\d{1,10} tty=(?<process__tty>\S{0,64}) ruser=(?<pam__ruser>\S{0,100}) rhost=(?<source__address>\S{0,255})(?: +user=(?<user__name>\S{1,100}))?`;
+
+/** Linux-PAM pam_unix messages, in both the modern `pam_unix(svc:auth): …` and legacy `svc(pam_unix)[pid]:` forms. */
+const PAM_PATTERNS: ParserPattern[] = [
+  {
+    name: 'pam_auth_failure',
+    literal: 'authentication failure; ',
+    pattern: String.raw`^(?:pam_unix\((?<pam__service>[\w-]{1,32}):auth\): )?authentication failure; ${PAM_AUTH}\s*$`,
+    fields: authFailure('pam_auth_failure'),
+  },
+  {
+    name: 'pam_more_failures',
+    literal: 'more authentication failure',
+    pattern: String.raw`^PAM (?<pam__more_failures>\d{1,6}) more authentication failures?; ${PAM_AUTH}\s*$`,
+    fields: authFailure('pam_auth_failure_summary'),
+  },
+  {
+    name: 'pam_user_unknown',
+    literal: 'check pass; user unknown',
+    pattern: String.raw`^(?:pam_unix\((?<pam__service>[\w-]{1,32}):auth\): )?check pass; user unknown$`,
+    fields: authFailure('pam_user_unknown'),
+  },
+  {
+    name: 'pam_max_retries',
+    literal: 'ignoring max retries',
+    pattern: String.raw`^PAM service\((?<pam__service>[\w-]{1,32})\) ignoring max retries; (?<pam__attempts>\d{1,6}) > \d{1,6}$`,
+    fields: authFailure('pam_max_retries'),
+  },
+  {
+    name: 'pam_session',
+    literal: 'session ',
+    pattern: String.raw`^(?:pam_unix\((?<pam__service>[\w-]{1,32}):session\): )?session (?<pam__session>opened|closed) for user (?<user__name>[^\s(]{1,100})(?:\(uid=\d{1,10}\))?(?: by (?<pam__by>.{0,100}))?$`,
+    fields: fields('session', 'pam_session'),
+  },
+];
+
+const SYSTEM_PATTERNS: { program: string; patterns: ParserPattern[] }[] = [
+  {
+    program: '^sudo$',
+    patterns: [
+      {
+        name: 'sudo_command',
+        literal: 'COMMAND=',
+        pattern: String.raw`^\s{0,8}(?<user__name>\S{1,100}) : (?:(?<sudo__failure>\d{1,3} incorrect password attempts?|user NOT in sudoers|command not allowed) ; )?(?:TTY=(?<process__tty>\S{1,64}) ; )?PWD=(?<process__working_directory>\S{1,1024}) ; USER=(?<user__target__name>\S{1,100}) ;(?: GROUP=\S{1,100} ;)?(?: TSID=\S{1,64} ;)? COMMAND=(?<process__command_line>.*)$`,
+        fields: fields('process', 'command_executed'),
+      },
+    ],
+  },
+  {
+    program: '^su$',
+    patterns: [
+      {
+        name: 'su_failed',
+        literal: 'SU ',
+        pattern: String.raw`^(?:FAILED|BAD) SU \(to (?<user__target__name>\S{1,100})\) (?<user__name>\S{1,100}) on (?<process__tty>\S{1,64})$`,
+        fields: authFailure('su'),
+      },
+      {
+        name: 'su_ok',
+        literal: 'Successful su',
+        pattern: String.raw`^Successful su for (?<user__target__name>\S{1,100}) by (?<user__name>\S{1,100})$`,
+        fields: fields('authentication', 'su', 'success'),
+      },
+    ],
+  },
+  {
+    program: '^(?:CRON|crond?)$',
+    patterns: [
+      {
+        name: 'cron_command',
+        literal: ' CMD ',
+        pattern: String.raw`^\((?<user__name>[^)\s]{1,100})\) CMD \((?<process__command_line>.*)\)$`,
+        fields: fields('process', 'cron_command'),
+      },
+    ],
+  },
+  {
+    program: '^(?:login|klogind|ftpd|vsftpd)$',
+    patterns: [
+      {
+        name: 'login_failed',
+        literal: 'FAILED LOGIN',
+        pattern: String.raw`^FAILED LOGIN (?:\(\d{1,3}\) )?(?:\d{1,3} )?(?:on '?(?<process__tty>[^' ]{1,64})'? )?FROM '?(?<source__address>[^' ,]{1,255})'? FOR '?(?<user__name>[^' ,]{1,100})'?, .*$`,
+        fields: authFailure('login'),
+      },
+      {
+        name: 'klogind_failed',
+        literal: 'uthentication failed',
+        pattern: String.raw`^Authentication failed from (?<source__ip>${IP}) \((?<source__domain>[^)\s]{0,255})\): (?<error__message>.{0,300})$|^Kerberos authentication failed\s*$`,
+        fields: authFailure('kerberos_login'),
+      },
+      {
+        name: 'ftp_connection',
+        literal: 'connection from ',
+        pattern: String.raw`^connection from (?<source__ip>${IP}) \((?<source__domain>[^)\s]{0,255})\)(?: at .{0,40})?$`,
+        fields: fields('network', 'ftp_connection'),
+      },
+    ],
+  },
+];
+
+const syslog = (program: string | undefined, patterns: ParserPattern[]): BuiltinParser => ({
+  header: 'syslog',
+  ...(program ? { program } : {}),
+  patterns,
+});
+const SYSLOG_FALLBACK = syslog(undefined, [{ name: 'syslog', pattern: '(?<message>.*)', fields: {}, fallback: true }]);
+/** Everything a Linux auth log (/var/log/secure, auth.log) carries besides sshd. */
+const LINUX_AUTH: BuiltinParser[] = [
+  syslog(undefined, PAM_PATTERNS),
+  ...SYSTEM_PATTERNS.map((s) => syslog(s.program, s.patterns)),
+  syslog('^sudo$', [{ name: 'sudo_other', pattern: '(?<message>.*)', fields: fields('process', 'sudo') }]),
+];
+
+const PY_TIME = String.raw`^(?<timestamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (?<log__level>[A-Z]{1,10}) (?<log__logger>\S{1,200}) `;
+const QUOTED = String.raw`(?:[^"\\]|\\.){0,8192}`;
+
+const ACCESS_LOG: BuiltinParser = {
+  patterns: [
+    {
+      name: 'combined',
+      // %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"]; the request line is read leniently
+      // (scanners send no version, binary junk or nothing) so that traffic stays visible.
+      pattern: String.raw`^(?<source__address>\S{1,255}) \S{1,255} (?<user__name>\S{1,255}) \[(?<timestamp>[^\]]{1,40})\] "(?<request>${QUOTED})" (?<http__response__status_code>\d{3}|-) (?<http__response__body__bytes>\d{1,15}|-)(?: "(?<http__request__referrer>${QUOTED})" "(?<user_agent__original>${QUOTED})")?`,
+      fields: { 'event.category': 'web' },
+    },
+  ],
+};
 
 export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
   openssh: [
-    {
-      name: 'sshd_failed',
-      pattern: String.raw`${SSHD}Failed (?<ssh__method>\S+) for (?:invalid user )?(?<user__name>\S*) from (?<source__ip>\S+) port (?<source__port>\d+)`,
-      fields: auth('failure', 'ssh_login'),
-    },
-    {
-      name: 'sshd_accepted',
-      pattern: String.raw`${SSHD}Accepted (?<ssh__method>\S+) for (?<user__name>\S+) from (?<source__ip>\S+) port (?<source__port>\d+)`,
-      fields: auth('success', 'ssh_login'),
-    },
-    {
-      name: 'sshd_invalid_user',
-      pattern: String.raw`${SSHD}Invalid user (?<user__name>\S*) from (?<source__ip>\S+)`,
-      fields: auth('failure', 'ssh_invalid_user'),
-    },
-    {
-      name: 'sshd_max_auth',
-      pattern: String.raw`${SSHD}error: maximum authentication attempts exceeded for (?:invalid user )?(?<user__name>\S+) from (?<source__ip>\S+)`,
-      fields: auth('failure', 'ssh_max_auth_exceeded'),
-    },
-    {
-      name: 'sshd_command',
-      pattern: String.raw`${SYSLOG}sudo(?:\[\d+\])?: +(?<user__name>\S+) : (?:TTY=\S+ ; )?PWD=\S+ ; USER=(?<user__target__name>\S+) ; COMMAND=(?<process__command_line>.*)$`,
-      fields: { 'event.category': 'process', 'event.action': 'command_executed' },
-    },
-    {
-      name: 'ssh_host_key_failed',
-      pattern: `(?:Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED)`,
-      fields: { 'event.category': 'network', 'event.action': 'host_key_verification_failed', 'event.outcome': 'failure' },
-    },
-    {
-      name: 'sshd_other',
-      pattern: `${SSHD}(?<message>.*)$`,
-      fields: { 'event.category': 'network', 'event.action': 'ssh_session' },
-    },
+    syslog('^sshd(?:-session|-auth)?$', SSHD_PATTERNS),
+    ...LINUX_AUTH,
+    syslog('^sshd', [{ name: 'sshd_other', pattern: '(?<message>.*)', fields: fields('network', 'ssh_session'), fallback: true }]),
+    SYSLOG_FALLBACK,
   ],
+  syslog: [syslog('^sshd(?:-session|-auth)?$', SSHD_PATTERNS), ...LINUX_AUTH, SYSLOG_FALLBACK],
   paramiko: [
     {
-      name: 'paramiko_auth_failed',
-      pattern: String.raw`${PY_TIME}Authentication \((?<ssh__method>[\w-]+)\) failed\.`,
-      fields: auth('failure', 'ssh_login'),
+      patterns: [
+        {
+          name: 'paramiko_auth_failed',
+          literal: 'Authentication (',
+          pattern: String.raw`${PY_TIME}Authentication \((?<ssh__method>[\w/-]{1,40})\) failed\.`,
+          fields: authFailure('ssh_login'),
+        },
+        {
+          name: 'paramiko_auth_ok',
+          literal: 'Authentication (',
+          pattern: String.raw`${PY_TIME}Authentication \((?<ssh__method>[\w/-]{1,40})\) successful!`,
+          fields: fields('authentication', 'ssh_login', 'success'),
+        },
+        {
+          name: 'paramiko_unknown_host_key',
+          literal: ' host key for ',
+          pattern: String.raw`${PY_TIME}Unknown (?<ssh__key__type>\S{1,40}) host key for (?<destination__address>[^:\s]{1,255}): (?<ssh__key__fingerprint>\S{1,200})`,
+          fields: fields('network', 'host_key_unknown', 'failure'),
+        },
+        {
+          name: 'paramiko_bad_host_key',
+          literal: 'ost key',
+          pattern: `${PY_TIME}(?:BadHostKeyException|Host key for server '?(?<destination__address>[^' ]{1,255})'? does not match)`,
+          fields: fields('network', 'host_key_verification_failed', 'failure'),
+        },
+        {
+          name: 'paramiko_exec',
+          pattern: `${PY_TIME}(?:Running|Executing|exec_command):? (?<process__command_line>.+)$`,
+          fields: fields('process', 'command_executed'),
+        },
+      ],
     },
+  ],
+  ssh_client: [
     {
-      name: 'paramiko_auth_ok',
-      pattern: String.raw`${PY_TIME}Authentication \((?<ssh__method>[\w-]+)\) successful!`,
-      fields: auth('success', 'ssh_login'),
-    },
-    {
-      name: 'paramiko_unknown_host_key',
-      pattern: String.raw`${PY_TIME}Unknown (?<ssh__key_type>\S+) host key for (?<destination__address>[^:\s]+): (?<ssh__fingerprint>\S+)`,
-      fields: { 'event.category': 'network', 'event.action': 'host_key_unknown', 'event.outcome': 'failure' },
-    },
-    {
-      name: 'paramiko_bad_host_key',
-      pattern: `${PY_TIME}.*(?:BadHostKeyException|Host key for server '?(?<destination__address>[^' ]+)'? does not match)`,
-      fields: { 'event.category': 'network', 'event.action': 'host_key_verification_failed', 'event.outcome': 'failure' },
-    },
-    {
-      name: 'paramiko_exec',
-      pattern: `${PY_TIME}(?:Running|Executing|exec_command):? (?<process__command_line>.+)$`,
-      fields: { 'event.category': 'process', 'event.action': 'command_executed' },
+      patterns: [
+        {
+          name: 'ssh_host_key_failed',
+          pattern: '(?:Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED)',
+          fields: fields('network', 'host_key_verification_failed', 'failure'),
+        },
+      ],
     },
   ],
   python_logging: [
     {
-      name: 'python_asctime',
-      pattern: `${PY_TIME}(?<message>.*)$`,
-      fields: {},
-    },
-    {
-      name: 'python_basic',
-      pattern: String.raw`^(?<log__level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?<log__logger>[\w.]+):(?<message>.*)$`,
-      fields: {},
-    },
-  ],
-  nginx_combined: [
-    {
-      name: 'combined',
-      pattern: String.raw`^(?<source__ip>[0-9a-fA-F.:]+) \S+ (?<user__name>\S+) \[(?<timestamp>[^\]]+)\] "(?<http__request__method>[A-Z]+) (?<url__original>\S+)(?: HTTP/(?<http__version>[\d.]+))?" (?<http__response__status_code>\d{3}) (?<http__response__body__bytes>\d+|-)(?: "(?<http__request__referrer>[^"]*)" "(?<user_agent__original>[^"]*)")?`,
-      fields: { 'event.category': 'web' },
+      patterns: [
+        { name: 'python_asctime', pattern: `${PY_TIME}(?<message>.*)$`, fields: {} },
+        {
+          name: 'python_basic',
+          pattern: String.raw`^(?<log__level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?<log__logger>[\w.]{1,200}):(?<message>.*)$`,
+          fields: {},
+        },
+      ],
     },
   ],
+  nginx_combined: [ACCESS_LOG],
+  apache_combined: [ACCESS_LOG],
   laravel: [
     {
-      name: 'laravel',
-      pattern: String.raw`^\[(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:?\d\d|Z)?)\] (?<service__environment>[\w-]+)\.(?<log__level>[A-Z]+): (?<message>[^{]*?) ?(?<json>\{.*\})?$`,
-      fields: {},
+      patterns: [
+        {
+          name: 'laravel',
+          pattern: String.raw`^\[(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[+-]\d\d:?\d\d|Z)?)\] (?<service__environment>[\w-]{1,64})\.(?<log__level>[A-Z]{1,10}): (?<message>[^{]*?) ?(?<json>\{.*\})?$`,
+          fields: {},
+        },
+      ],
     },
   ],
 };
-BUILTIN_PARSERS.apache_combined = BUILTIN_PARSERS.nginx_combined ?? [];
 
 export const BUILTIN_PARSER_NAMES = Object.keys(BUILTIN_PARSERS);
+
+/** Every pattern of a built-in parser, for regex-safety checks and the filter compiler. */
+export function builtinPatterns(name: string): ParserPattern[] {
+  return (BUILTIN_PARSERS[name] ?? []).flatMap((p) => p.patterns);
+}

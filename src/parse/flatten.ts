@@ -2,35 +2,97 @@ import type { FieldValue } from '../schema/event';
 
 const MAX_DEPTH = 8;
 const MAX_FIELDS = 500;
+/** Subtrees below MAX_DEPTH are kept as bounded JSON text, so a rule can still search them. */
+const MAX_SUBTREE_CHARS = 2048;
 
 /**
  * Flattens nested JSON into dotted keys (`{"a":{"b":1}}` → `a.b: 1`, arrays → `a.0`).
- * Depth and field count are bounded so a hostile line cannot blow up memory; nulls are dropped.
+ * Iterative and bounded: depth, field count and the text kept for deeper subtrees are capped, so a
+ * hostile line (5,000 levels deep, a 100k-element array) costs little and cannot exhaust the stack.
+ * Nulls are dropped. Only scalars are ever assigned, so keys like `__proto__` cannot change a
+ * prototype; events are null-prototype objects, so inherited names never read as fields.
  */
 export function flattenInto(target: Record<string, FieldValue>, value: unknown): void {
   let fields = 0;
-  const walk = (node: unknown, prefix: string, depth: number): void => {
-    if (node === null || node === undefined || fields >= MAX_FIELDS) return;
+  const stack: [unknown, string, number][] = [[value, '', 0]];
+  while (stack.length > 0 && fields < MAX_FIELDS) {
+    const item = stack.pop();
+    if (!item) break;
+    const [node, prefix, depth] = item;
+    if (node === null || node === undefined) continue;
     if (typeof node === 'string' || typeof node === 'number' || typeof node === 'boolean') {
       if (prefix) {
         target[prefix] = node;
         fields++;
       }
-      return;
+      continue;
     }
-    if (typeof node !== 'object') return;
+    if (typeof node !== 'object') continue;
     if (depth >= MAX_DEPTH) {
-      if (prefix) target[prefix] = JSON.stringify(node);
-      fields++;
-      return;
+      if (prefix) {
+        target[prefix] = boundedJson(node, MAX_SUBTREE_CHARS);
+        fields++;
+      }
+      continue;
     }
+    // Children are pushed in reverse so they pop in document order; never more than the remaining field budget.
+    const children: [unknown, string, number][] = [];
+    const room = MAX_FIELDS - fields;
     if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) walk(node[i], prefix ? `${prefix}.${i}` : String(i), depth + 1);
-      return;
+      for (let i = 0; i < node.length && children.length < room; i++)
+        children.push([node[i], prefix ? `${prefix}.${i}` : String(i), depth + 1]);
+    } else {
+      for (const [key, child] of entriesOf(node, room)) children.push([child, prefix ? `${prefix}.${key}` : key, depth + 1]);
     }
-    for (const key in node) {
-      if (Object.hasOwn(node, key)) walk((node as Record<string, unknown>)[key], prefix ? `${prefix}.${key}` : key, depth + 1);
+    for (let i = children.length - 1; i >= 0; i--) {
+      const child = children[i];
+      if (child) stack.push(child);
     }
-  };
-  walk(value, '', 0);
+  }
+}
+
+/**
+ * JSON text of a value, cut at `maxChars` (marked with `…`), built iteratively: a value nested
+ * thousands of levels deep costs at most `maxChars` of work, never a deep recursion.
+ */
+export function boundedJson(value: unknown, maxChars: number): string {
+  let out = '';
+  // Work items: a value to write, or a literal piece of text (closing brackets, commas).
+  const stack: ({ text: string } | { value: unknown; key?: string })[] = [{ value }];
+  while (stack.length > 0) {
+    if (out.length >= maxChars) return `${out.slice(0, maxChars)}…`;
+    const item = stack.pop();
+    if (!item) break;
+    if ('text' in item) {
+      out += item.text;
+      continue;
+    }
+    if (item.key !== undefined) out += `${JSON.stringify(item.key)}:`;
+    const v = item.value;
+    if (v === null || typeof v !== 'object') {
+      out += typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? JSON.stringify(v) : 'null';
+      continue;
+    }
+    const entries: { value: unknown; key?: string }[] = Array.isArray(v)
+      ? v.slice(0, maxChars).map((x) => ({ value: x }))
+      : entriesOf(v, maxChars).map(([key, child]) => ({ value: child, key }));
+    out += Array.isArray(v) ? '[' : '{';
+    stack.push({ text: Array.isArray(v) ? ']' : '}' });
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i];
+      if (entry) stack.push(entry);
+      if (i > 0) stack.push({ text: ',' });
+    }
+  }
+  return out;
+}
+
+/** At most `limit` own enumerable entries of an object (a 100k-key object costs `limit`, not 100k). */
+function entriesOf(obj: object, limit: number): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const key in obj) {
+    if (out.length >= limit) break;
+    if (Object.hasOwn(obj, key)) out.push([key, Reflect.get(obj, key)]);
+  }
+  return out;
 }

@@ -1,9 +1,10 @@
+import { isIP } from 'node:net';
 import type { Skip } from '../decode/skips';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
-import { BUILTIN_PARSERS } from './builtin-parsers';
 import { flattenInto } from './flatten';
 import { globToRegExp } from './glob';
+import { compileParsers, type LineParser, UnknownParserError } from './line-parser';
 import { parseTimestamp } from './timestamp';
 
 /** Log events larger than this are skipped (CloudWatch caps events at 1 MB; real lines are far smaller). */
@@ -39,65 +40,53 @@ const LEVEL_NAMES: Readonly<Record<string, string>> = {
 
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
-interface CompiledPattern {
-  name: string;
-  regex: RegExp;
-  fields: Record<string, FieldValue>;
-}
-
 export interface CompiledSource {
   name: string;
+  /** The `logGroups` globs as written, for explanations. */
+  globs: string[];
   logGroups: RegExp[];
   format: 'auto' | 'json' | 'text';
-  patterns: CompiledPattern[];
+  parsers: LineParser[];
   fieldMap: [string, string][];
   valueMap: Map<string, Map<string, FieldValue>>;
   lookups: { from: string; to: string; values: Map<string, FieldValue> }[];
   fields: [string, FieldValue][];
+  timezone: string | undefined;
 }
 
 export interface LogContext {
   logGroup: string;
   logStream: string;
   id: string;
+  /** CloudWatch event timestamp: the event time when the line has none, and the syslog year reference. */
   timestamp: number;
 }
 
-export type NormalizeResult = { ok: true; event: NormalizedEvent } | { ok: false; skip: Skip };
-
-export class UnknownParserError extends Error {}
-
-function compilePatterns(def: SourceDefinition['source']): CompiledPattern[] {
-  const custom = new Map(def.customParsers.map((p) => [p.name, p]));
-  const out: CompiledPattern[] = [];
-  for (const name of def.parsers) {
-    const builtin = BUILTIN_PARSERS[name];
-    const own = custom.get(name);
-    const list = own ? [own] : builtin;
-    if (!list) {
-      throw new UnknownParserError(
-        `source '${def.name}': unknown parser '${name}' (built-in: ${Object.keys(BUILTIN_PARSERS).join(', ')}; or declare it under customParsers)`,
-      );
+export type NormalizeResult =
+  | {
+      ok: true;
+      event: NormalizedEvent;
+      /** A parser or field map understood the line; false when only the raw message (and perhaps a syslog header) is known. */
+      parsed: boolean;
+      /** The line carried no usable time: the CloudWatch timestamp was used. */
+      timeFallback: boolean;
     }
-    for (const p of list) out.push({ name: p.name, regex: new RegExp(p.pattern), fields: p.fields });
-  }
-  // Custom parsers not listed in `parsers` still apply, after the listed ones.
-  for (const p of def.customParsers) {
-    if (!def.parsers.includes(p.name)) out.push({ name: p.name, regex: new RegExp(p.pattern), fields: p.fields });
-  }
-  return out;
-}
+  | { ok: false; skip: Skip };
+
+export { UnknownParserError };
 
 export function compileSource(def: SourceDefinition['source']): CompiledSource {
   return {
     name: def.name,
+    globs: def.logGroups,
     logGroups: def.logGroups.map(globToRegExp),
     format: def.format,
-    patterns: compilePatterns(def),
+    parsers: compileParsers(def.parsers, def.customParsers, def.name),
     fieldMap: [...Object.entries(def.fieldMap), ...DEFAULT_FIELD_MAP],
     valueMap: new Map(Object.entries(def.valueMap).map(([field, m]) => [field, new Map(Object.entries(m))])),
     lookups: def.lookups.map((l) => ({ from: l.from, to: l.to, values: new Map(Object.entries(l.values)) })),
     fields: Object.entries(def.fields),
+    timezone: def.timezone,
   };
 }
 
@@ -107,7 +96,7 @@ export const DEFAULT_SOURCE: CompiledSource = compileSource({
   description: 'any JSON, or any built-in text format',
   logGroups: ['*'],
   format: 'auto',
-  parsers: ['openssh', 'paramiko', 'laravel', 'nginx_combined', 'python_logging'],
+  parsers: ['openssh', 'paramiko', 'laravel', 'nginx_combined', 'python_logging', 'ssh_client'],
   customParsers: [],
   lookups: [],
   fieldMap: {},
@@ -115,10 +104,17 @@ export const DEFAULT_SOURCE: CompiledSource = compileSource({
   fields: {},
 });
 
+/** A new event: no prototype, so inherited names (`constructor`, `__proto__`) never read as fields. */
+export function newEvent(): NormalizedEvent {
+  return Object.create(null);
+}
+
 /**
  * Turns raw CloudWatch log events into normalized events: JSON lines are flattened and renamed
  * through the source's field map; text lines go through its named parsers; anything else is
- * kept as a `message`-only event. Binary, oversized and truncated-JSON lines are skips.
+ * kept as a `message`-only event (counted as unparsed). Binary, oversized and truncated-JSON
+ * lines are skips, and so is any line that makes a parser throw: one hostile line never fails
+ * the batch it arrived in.
  */
 export class Normalizer {
   private readonly sources: CompiledSource[];
@@ -132,68 +128,81 @@ export class Normalizer {
     let found = this.bySourceCache.get(logGroup);
     if (!found) {
       found = this.sources.find((s) => s.logGroups.some((g) => g.test(logGroup))) ?? DEFAULT_SOURCE;
+      if (this.bySourceCache.size > 10_000) this.bySourceCache.clear();
       this.bySourceCache.set(logGroup, found);
     }
     return found;
   }
 
-  normalize(message: string, ctx: LogContext): NormalizeResult {
+  /** Which source a log group's lines go to, and why (for `detect sources check`). */
+  describeSource(logGroup: string): { source: CompiledSource; reason: string } {
+    const source = this.sourceFor(logGroup);
+    if (source === DEFAULT_SOURCE) return { source, reason: 'no source lists this log group: JSON, or any built-in text format' };
+    const glob = source.globs.find((g) => globToRegExp(g).test(logGroup)) ?? '';
+    return { source, reason: `its logGroups pattern '${glob}' matches` };
+  }
+
+  normalize(message: string, ctx: LogContext, source: CompiledSource = this.sourceFor(ctx.logGroup)): NormalizeResult {
     if (message.length > MAX_MESSAGE_CHARS) {
       return skip('oversized_message', ctx, `message is ${message.length} characters (limit ${MAX_MESSAGE_CHARS})`);
     }
     if (BINARY_RE.test(message)) {
       return skip('binary_message', ctx, 'message contains control characters (binary data)');
     }
-    const source = this.sourceFor(ctx.logGroup);
-    const raw: Record<string, FieldValue> = {};
-    const trimmed = message.trimStart();
-    if (source.format !== 'text' && trimmed.startsWith('{')) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(trimmed);
-      } catch (err) {
-        return skip('malformed_json', ctx, `line looks like JSON but does not parse: ${err instanceof Error ? err.message : String(err)}`);
+    let stage = `source ${source.name}`;
+    try {
+      const raw: Record<string, FieldValue> = newEvent();
+      let parsed = false;
+      let repeat: number | undefined;
+      const start = firstNonSpace(message);
+      if (source.format !== 'text' && message.charCodeAt(start) === OPEN_BRACE) {
+        let value: unknown;
+        try {
+          value = JSON.parse(start === 0 ? message : message.slice(start));
+        } catch (err) {
+          return skip(
+            'malformed_json',
+            ctx,
+            `line looks like JSON but does not parse: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+        stage = `JSON flattening (source ${source.name})`;
+        flattenInto(raw, value);
+        parsed = true;
+      } else if (source.format === 'json') {
+        return skip('malformed_json', ctx, 'source expects JSON lines but the line is not a JSON object');
+      } else {
+        for (const parser of source.parsers) {
+          stage = `parser ${parser.name} (source ${source.name})`;
+          const outcome = parser.parse(message, raw);
+          if (!outcome) continue;
+          parsed = !outcome.fallback;
+          repeat = outcome.repeat;
+          raw['event.dataset'] ??= outcome.pattern;
+          break;
+        }
       }
-      flattenInto(raw, parsed);
-    } else if (source.format === 'json') {
-      return skip('malformed_json', ctx, 'source expects JSON lines but the line is not a JSON object');
-    } else {
-      applyParsers(source, message, raw);
+      stage = `field mapping (source ${source.name})`;
+      const event = mapFields(source, raw);
+      const timeFromLine = finish(event, message, ctx, source.timezone, repeat);
+      return { ok: true, event, parsed, timeFallback: !timeFromLine };
+    } catch (err) {
+      return skip('internal_error', ctx, `${stage} threw: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const event = mapFields(source, raw);
-    finish(event, message, ctx);
-    return { ok: true, event };
   }
+}
+
+const OPEN_BRACE = 123;
+
+function firstNonSpace(text: string): number {
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) <= 32) i++;
+  return i;
 }
 
 // The location string is only built for skipped events: normalize() is the per-event hot path.
 function skip(reason: Skip['reason'], ctx: LogContext, detail: string): NormalizeResult {
   return { ok: false, skip: { reason, where: `${ctx.logGroup} ${ctx.logStream} event ${ctx.id}`, detail, events: 1 } };
-}
-
-function applyParsers(source: CompiledSource, message: string, out: Record<string, FieldValue>): void {
-  for (const p of source.patterns) {
-    const m = p.regex.exec(message);
-    if (!m) continue;
-    for (const [k, v] of Object.entries(p.fields)) out[k] = v;
-    const groups = m.groups ?? {};
-    for (const [name, value] of Object.entries(groups)) {
-      if (value === undefined || value === '' || value === '-') continue;
-      if (name === 'json') {
-        try {
-          flattenInto(out, JSON.parse(value));
-        } catch {
-          out['log.context'] = value; // context that is not JSON is kept verbatim
-        }
-      } else if (name === 'timestamp') {
-        out['@timestamp'] = value;
-      } else {
-        out[name.replaceAll('__', '.')] = /^\d{1,15}$/.test(value) && !name.endsWith('name') ? Number(value) : value;
-      }
-    }
-    out['event.dataset'] = p.name;
-    return;
-  }
 }
 
 function mapFields(source: CompiledSource, raw: Record<string, FieldValue>): NormalizedEvent {
@@ -226,8 +235,18 @@ export function addCalendarFields(event: NormalizedEvent, time: number): void {
   event['event.weekday_utc'] = WEEKDAYS[date.getUTCDay()] ?? 'unknown';
 }
 
-function finish(event: NormalizedEvent, message: string, ctx: LogContext): void {
-  const ts = parseTimestamp(event[CoreFields.timestamp]);
+/** A syslog repeat count is capped: the line still counts as many events, but never absurdly many. */
+const MAX_REPEAT = 1_000_000;
+
+/** Completes the event; returns whether its time came from the line itself. */
+function finish(
+  event: NormalizedEvent,
+  message: string,
+  ctx: LogContext,
+  timezone: string | undefined,
+  repeat: number | undefined,
+): boolean {
+  const ts = parseTimestamp(event[CoreFields.timestamp], { reference: ctx.timestamp, timezone });
   const time = ts ?? ctx.timestamp;
   event[CoreFields.timestamp] = time;
   addCalendarFields(event, time);
@@ -247,7 +266,15 @@ function finish(event: NormalizedEvent, message: string, ctx: LogContext): void 
   if (typeof status === 'number' && event['event.outcome'] === undefined) {
     event['event.outcome'] = status >= 400 ? 'failure' : 'success';
   }
+  // source.address may be a host name (PAM rhost, HostnameLookups): only an address becomes source.ip.
+  const address = event['source.address'];
+  if (typeof address === 'string' && event['source.ip'] === undefined) {
+    if (isIP(address) !== 0) event['source.ip'] = address;
+    else if (event['source.domain'] === undefined) event['source.domain'] = address;
+  }
+  if (repeat !== undefined && repeat >= 1) event[CoreFields.repeatCount] = Math.min(repeat, MAX_REPEAT);
   event[CoreFields.logGroup] = ctx.logGroup;
   event[CoreFields.logStream] = ctx.logStream;
   event[CoreFields.eventId] = ctx.id;
+  return ts !== undefined;
 }

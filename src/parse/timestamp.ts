@@ -1,46 +1,159 @@
-const MONTHS: Readonly<Record<string, string>> = {
-  Jan: '01',
-  Feb: '02',
-  Mar: '03',
-  Apr: '04',
-  May: '05',
-  Jun: '06',
-  Jul: '07',
-  Aug: '08',
-  Sep: '09',
-  Oct: '10',
-  Nov: '11',
-  Dec: '12',
-};
-const CLF_RE = /^(\d{2})\/([A-Z][a-z]{2})\/(\d{4}):(\d\d:\d\d:\d\d) ([+-]\d{2})(\d{2})$/;
-const SPACED_RE = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:[.,](\d+))?(Z|[+-]\d\d:?\d\d)?$/;
-
 /**
- * Parses the timestamp shapes apps emit into epoch ms: ISO 8601, `2025-03-02 03:12:40,118`
- * (Python; no zone means UTC), Apache/nginx `02/Mar/2025:03:12:40 +0000`, epoch seconds or ms.
- * Returns undefined for anything else, and the caller falls back to the CloudWatch timestamp.
+ * Event time from the line itself. Apps write their time in a handful of shapes; the ones without
+ * a zone are read in the source's `timezone` (IANA name, default UTC), and syslog's, which also
+ * has no year, take the delivery time's year, rolled back when that lands in the future (a
+ * December line read in January belongs to last year). Anything else is undefined and the caller falls back to
+ * the CloudWatch timestamp (and counts that it did).
  */
-export function parseTimestamp(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) {
-    // Epoch seconds vs milliseconds: 1e11 ms is 1973, 1e11 s is year 5138.
-    return value < 1e11 ? Math.round(value * 1000) : Math.round(value);
-  }
+export interface TimeContext {
+  /** Delivery time (CloudWatch event timestamp, or the replay's clock): the syslog year is inferred from it. */
+  reference: number;
+  /** IANA zone for times written without one. */
+  timezone?: string | undefined;
+}
+
+const MONTH_INDEX: Readonly<Record<string, number>> = {
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
+};
+
+// 2025-03-02T03:12:40.118Z, 2025-03-02 03:12:40,118 (Python), 2025-03-02 03:12:40 (Laravel), with or without a zone.
+const ISO_RE = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d(?::?\d\d)?)?$/;
+// 02/Mar/2025:03:12:40 +0000 (Apache / nginx access logs).
+const CLF_RE = /^(\d{1,2})\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d)(?: ([+-]\d\d)(\d\d))?$/;
+// Mar  2 03:12:40 (BSD syslog, no year, no zone), optionally with fractions and a trailing year.
+const SYSLOG_RE = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?: (\d{4}))?$/;
+const FUTURE_SLACK_MS = 86_400_000;
+const EPOCH_TEXT_RE = /^\d{10}(?:\.\d+)?$|^\d{13}$/;
+
+export function parseTimestamp(value: unknown, ctx?: TimeContext): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? epochToMs(value) : undefined;
   if (typeof value !== 'string' || value.length < 8 || value.length > 40) return undefined;
-  const spaced = SPACED_RE.exec(value);
-  if (spaced) {
-    const frac = (spaced[3] ?? '0').slice(0, 3).padEnd(3, '0');
-    const zone = spaced[4] ?? 'Z';
-    const ms = Date.parse(`${spaced[1]}T${spaced[2]}.${frac}${zone}`);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
+  const iso = ISO_RE.exec(value);
+  if (iso) return fromIso(iso, ctx?.timezone);
   const clf = CLF_RE.exec(value);
-  if (clf) {
-    const month = MONTHS[clf[2] ?? ''];
-    if (!month) return undefined;
-    const ms = Date.parse(`${clf[3]}-${month}-${clf[1]}T${clf[4]}${clf[5]}:${clf[6]}`);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  if (/^\d{10}(\.\d+)?$|^\d{13}$/.test(value)) return parseTimestamp(Number(value));
+  if (clf) return fromClf(clf, ctx?.timezone);
+  const syslog = SYSLOG_RE.exec(value);
+  if (syslog) return fromSyslog(syslog, ctx);
+  if (EPOCH_TEXT_RE.test(value)) return epochToMs(Number(value));
+  // Other shapes Date understands and that carry their own zone (RFC 2822, ...).
+  if (!/(?:Z|GMT|UTC|[+-]\d\d:?\d\d)$/.test(value)) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Epoch seconds vs milliseconds: 1e11 ms is 1973, 1e11 s is year 5138. */
+function epochToMs(n: number): number | undefined {
+  const ms = n < 1e11 ? Math.round(n * 1000) : Math.round(n);
+  return ms > 0 && ms < 8.64e15 ? ms : undefined;
+}
+
+function fromIso(m: RegExpExecArray, timezone: string | undefined): number | undefined {
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+  const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms] as const;
+  if (!validFields(...fields)) return undefined;
+  if (zone !== undefined) return Date.UTC(...fields) - zoneOffsetMs(zone);
+  return zonedTime(fields, timezone);
+}
+
+function fromClf(m: RegExpExecArray, timezone: string | undefined): number | undefined {
+  const [, d, mon, y, h, mi, s, zh, zm] = m;
+  const month = MONTH_INDEX[mon ?? ''];
+  if (month === undefined) return undefined;
+  const fields = [Number(y), month, Number(d), Number(h), Number(mi), Number(s), 0] as const;
+  if (!validFields(...fields)) return undefined;
+  if (zh === undefined) return zonedTime(fields, timezone);
+  const sign = zh.startsWith('-') ? -1 : 1;
+  return Date.UTC(...fields) - sign * (Math.abs(Number(zh)) * 60 + Number(zm)) * 60_000;
+}
+
+function fromSyslog(m: RegExpExecArray, ctx: TimeContext | undefined): number | undefined {
+  const [, mon, d, h, mi, s, frac, year] = m;
+  const month = MONTH_INDEX[mon ?? ''];
+  if (month === undefined) return undefined;
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+  const at = (y: number) => {
+    const fields = [y, month, Number(d), Number(h), Number(mi), Number(s), ms] as const;
+    return validFields(...fields) ? zonedTime(fields, ctx?.timezone) : undefined;
+  };
+  if (year !== undefined) return at(Number(year));
+  if (!ctx) return undefined;
+  // No year: the latest year that does not put the event in the future (a day of slack for zones
+  // and skew), so a December line read in January is last year's and a January line read on
+  // December 31 by a host ahead of UTC is next year's.
+  const refYear = new Date(ctx.reference).getUTCFullYear();
+  for (const y of [refYear + 1, refYear, refYear - 1]) {
+    const t = at(y);
+    if (t !== undefined && t <= ctx.reference + FUTURE_SLACK_MS) return t;
+  }
+  return undefined;
+}
+
+function validFields(y: number, mo: number, d: number, h: number, mi: number, s: number, _ms: number): boolean {
+  if (y < 1970 || y > 9999 || mo < 0 || mo > 11 || h > 23 || mi > 59 || s > 60) return false;
+  // Reject 31 Feb and the like: the day must exist in that month.
+  return d >= 1 && d <= new Date(Date.UTC(y, mo + 1, 0)).getUTCDate();
+}
+
+function zoneOffsetMs(zone: string): number {
+  if (zone === 'Z') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0')) * 60_000;
+}
+
+type Fields = readonly [number, number, number, number, number, number, number];
+
+/** Wall-clock fields in an IANA zone → epoch ms (UTC when no zone is configured). */
+function zonedTime(fields: Fields, timezone: string | undefined): number {
+  const wall = Date.UTC(...fields);
+  if (!timezone || timezone === 'UTC') return wall;
+  // The offset at the guess, then at the corrected instant (they differ only across a DST change).
+  const first = wall - offsetAt(wall, timezone);
+  return wall - offsetAt(first, timezone);
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's offset from UTC at an instant, in ms (Europe/Berlin in summer: +2 h). */
+function offsetAt(instant: number, timezone: string): number {
+  let f = formatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timezone, f);
+  }
+  const parts: Record<string, number> = {};
+  for (const p of f.formatToParts(instant)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const asUtc = Date.UTC(parts.year ?? 1970, (parts.month ?? 1) - 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0);
+  return asUtc - Math.floor(instant / 1000) * 1000;
+}
+
+/** True when the runtime knows this IANA zone name (validated when a source is loaded). */
+export function isKnownTimezone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
 }

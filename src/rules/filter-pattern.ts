@@ -1,4 +1,4 @@
-import { BUILTIN_PARSERS } from '../parse/builtin-parsers';
+import { BUILTIN_PARSER_NAMES, builtinPatterns } from '../parse/builtin-parsers';
 import { globToRegExp } from '../parse/glob';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
 import { compileSelection } from './selection';
@@ -33,13 +33,13 @@ function sourceFor(logGroup: string, sources: readonly SourceDefinition[]): Sour
 function derivedFields(source: SourceDefinition['source'] | undefined): Set<string> {
   const out = new Set(COMPUTED_FIELDS);
   if (!source) {
-    for (const list of Object.values(BUILTIN_PARSERS)) for (const p of list) for (const f of Object.keys(p.fields)) out.add(f);
+    for (const name of BUILTIN_PARSER_NAMES) for (const p of builtinPatterns(name)) for (const f of Object.keys(p.fields)) out.add(f);
     return out;
   }
   for (const f of Object.keys(source.valueMap)) out.add(f);
   for (const l of source.lookups) out.add(l.to);
   for (const f of Object.keys(source.fields)) out.add(f);
-  for (const name of source.parsers) for (const p of BUILTIN_PARSERS[name] ?? []) for (const f of Object.keys(p.fields)) out.add(f);
+  for (const name of source.parsers) for (const p of builtinPatterns(name)) for (const f of Object.keys(p.fields)) out.add(f);
   for (const p of source.customParsers) for (const f of Object.keys(p.fields)) out.add(f);
   return out;
 }

@@ -18,6 +18,8 @@ export const CoreFields = {
   logGroup: 'cloudwatch.log_group',
   logStream: 'cloudwatch.log_stream',
   eventId: 'cloudwatch.event_id',
+  /** How many occurrences one line stands for (syslog `message repeated N times`); absent means one. */
+  repeatCount: 'event.repeat_count',
 } as const;
 
 /** Entity fields correlation keys on (user, IP, host, service), in order of preference. */
@@ -31,4 +33,10 @@ export function eventTime(event: NormalizedEvent): number {
 export function eventId(event: NormalizedEvent): string {
   const id = event[CoreFields.eventId];
   return id === undefined ? '' : String(id);
+}
+
+/** How many occurrences the event stands for: counters, sequences and occurrences add this, not 1. */
+export function eventWeight(event: NormalizedEvent): number {
+  const n = event[CoreFields.repeatCount];
+  return typeof n === 'number' && n >= 1 ? n : 1;
 }

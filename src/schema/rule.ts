@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isKnownTimezone } from '../parse/timestamp';
 import { compileSelection, SelectionError } from '../rules/selection';
 import { Duration } from './duration';
 import { Severity } from './severity';
@@ -200,6 +201,8 @@ export const SourceDefinition = z.strictObject({
       .default([]),
     /** Static fields added to every event of this source. */
     fields: z.record(FieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** IANA zone of times the lines write without one (syslog, Laravel, Python asctime); UTC when absent. */
+    timezone: z.string().refine(isKnownTimezone, { message: 'expected an IANA time zone name like Europe/Berlin or UTC' }).optional(),
   }),
 });
 export type SourceDefinition = z.infer<typeof SourceDefinition>;

@@ -1,0 +1,133 @@
+import { SkipLedger } from '../decode/skips';
+import { normalizePayload } from '../engine/pipeline';
+import { Normalizer } from '../parse/normalize';
+import { ParseStats } from '../parse/parse-stats';
+import type { RulePack } from '../rules/rule-pack';
+import { eventTime } from '../schema/event';
+import { readReplayInput } from './replay-input';
+
+/** What one log group's sample turned into: the source chosen, the share parsed, what was not understood. */
+export interface GroupReport {
+  logGroup: string;
+  source: string;
+  reason: string;
+  events: number;
+  parsed: number;
+  share: number;
+  timeFromLine: number;
+  firstEvent?: string;
+  lastEvent?: string;
+  /** Events per parser pattern (`event.dataset`), JSON lines as `(json)`, unrecognized lines as `(none)`. */
+  patterns: Record<string, number>;
+  topUnparsed: { shape: string; count: number; example: string }[];
+}
+
+export interface SourcesReport {
+  groups: GroupReport[];
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  passed: boolean;
+  min: number;
+}
+
+/**
+ * `detect sources check`: runs a sample of a log through the normalizer only (no rules) and
+ * reports, per log group, which source and parsers took its lines, the share parsed, the event
+ * time range read from the lines, and the shapes nothing understood. This is how a user
+ * onboarding a log group finds what to map before any rule depends on it.
+ */
+export async function checkSources(
+  paths: readonly string[],
+  pack: RulePack,
+  options: { logGroup?: string; min: number },
+): Promise<SourcesReport> {
+  const normalizer = new Normalizer(pack.sources);
+  const skips = new SkipLedger();
+  const perGroup = new Map<string, { parse: ParseStats; patterns: Map<string, number>; first: number; last: number }>();
+  for await (const item of readReplayInput(paths, { logGroup: options.logGroup })) {
+    if (item.kind === 'skip') {
+      skips.add(item.skip);
+      continue;
+    }
+    const { payload } = item;
+    let g = perGroup.get(payload.logGroup);
+    if (!g) {
+      g = { parse: new ParseStats(), patterns: new Map(), first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY };
+      perGroup.set(payload.logGroup, g);
+    }
+    for (const e of normalizePayload(payload, normalizer, skips, g.parse)) {
+      const dataset = e['event.dataset'];
+      const pattern =
+        typeof dataset === 'string'
+          ? dataset
+          : e['event.original'] !== undefined && String(e['event.original']).trimStart().startsWith('{')
+            ? '(json)'
+            : '(none)';
+      g.patterns.set(pattern, (g.patterns.get(pattern) ?? 0) + 1);
+      const t = eventTime(e);
+      if (t < g.first) g.first = t;
+      if (t > g.last) g.last = t;
+    }
+  }
+  const groups: GroupReport[] = [...perGroup].map(([logGroup, g]) => {
+    const { source, reason } = normalizer.describeSource(logGroup);
+    const t = g.parse.totals;
+    return {
+      logGroup,
+      source: source.name,
+      reason,
+      events: t.events,
+      parsed: t.events - t.unparsed,
+      share: t.events === 0 ? 0 : (t.events - t.unparsed) / t.events,
+      timeFromLine: t.events - t.timeFallback,
+      ...(t.events > 0 ? { firstEvent: new Date(g.first).toISOString(), lastEvent: new Date(g.last).toISOString() } : {}),
+      patterns: Object.fromEntries([...g.patterns].sort((a, b) => b[1] - a[1])),
+      topUnparsed: g.parse.topShapes(10),
+    };
+  });
+  return {
+    groups,
+    skipped: skips.events,
+    skippedByReason: skips.toJSON(),
+    passed: groups.length > 0 && groups.every((g) => g.share >= options.min),
+    min: options.min,
+  };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export function formatSourcesReport(report: SourcesReport): string {
+  const lines: string[] = [];
+  for (const g of report.groups) {
+    lines.push(`${g.logGroup} → source '${g.source}' (${g.reason})`);
+    lines.push(
+      `  ${g.events} event(s): parsed ${g.parsed} (${pct(g.share)}; minimum ${pct(report.min)})${g.share < report.min ? '  BELOW MINIMUM' : ''}`,
+    );
+    if (g.firstEvent) lines.push(`  event time ${g.firstEvent} … ${g.lastEvent}; read from the line for ${g.timeFromLine} of ${g.events}`);
+    const patterns = Object.entries(g.patterns);
+    lines.push(
+      `  parsers: ${patterns
+        .slice(0, 12)
+        .map(([p, n]) => `${p} ${n}`)
+        .join(', ')}${patterns.length > 12 ? ', …' : ''}`,
+    );
+    if (g.topUnparsed.length > 0) {
+      lines.push('  unparsed shapes (digits masked), with an example:');
+      for (const s of g.topUnparsed)
+        lines.push(`    ${String(s.count).padStart(6)}  ${s.shape}`, `            e.g. ${s.example.slice(0, 160)}`);
+    }
+  }
+  if (report.groups.length === 0) lines.push('no log events in the input');
+  if (report.skipped > 0)
+    lines.push(
+      `skipped ${report.skipped} event(s): ${Object.entries(report.skippedByReason)
+        .map(([r, n]) => `${r}=${n}`)
+        .join(', ')}`,
+    );
+  lines.push(
+    report.passed
+      ? 'ok: every log group is parsed at or above the minimum'
+      : 'FAILED: a log group is parsed below the minimum (map its fields or add a parser, see the shapes above)',
+  );
+  return lines.join('\n');
+}

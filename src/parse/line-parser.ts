@@ -1,0 +1,266 @@
+import type { FieldValue } from '../schema/event';
+import { BUILTIN_PARSERS, type BuiltinParser, type ParserPattern, REPEATED_RE, SYSLOG_HEADER } from './builtin-parsers';
+import { flattenInto } from './flatten';
+
+/** What a parser made of a line: which pattern, whether it understood the content, and a syslog repeat count. */
+export interface ParseOutcome {
+  pattern: string;
+  /** Only the header was understood (a catch-all pattern): the line counts as unparsed. */
+  fallback: boolean;
+  /** `message repeated N times`: the line stands for N events. */
+  repeat?: number;
+}
+
+export interface LineParser {
+  /** Name shown when a parser throws (internal_error skips name it). */
+  readonly name: string;
+  /** Writes fields into `out` only when it accepts the line. */
+  parse(line: string, out: Record<string, FieldValue>): ParseOutcome | undefined;
+}
+
+export class UnknownParserError extends Error {}
+
+type GroupKind = 'field' | 'timestamp' | 'json' | 'request' | 'message';
+interface GroupHandler {
+  index: number;
+  kind: GroupKind;
+  field: string;
+  numeric: boolean;
+}
+
+/**
+ * Names of a regex's capturing groups by index (undefined for unnamed ones), read from the
+ * source: escapes, character classes and lookarounds are skipped. Lets a match be read by index,
+ * with each group's handling decided once at compile time instead of per line.
+ */
+export function captureNames(source: string): (string | undefined)[] {
+  const names: (string | undefined)[] = [];
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
+      continue;
+    }
+    if (ch === '[') inClass = true;
+    else if (ch === '(') {
+      if (source[i + 1] !== '?') names.push(undefined);
+      else if (source[i + 2] === '<' && source[i + 3] !== '=' && source[i + 3] !== '!') {
+        const end = source.indexOf('>', i + 3);
+        names.push(source.slice(i + 3, end));
+      }
+    }
+  }
+  return names;
+}
+
+const TEXT_FIELD_RE = /^(?:id|.*name|address|domain|fingerprint|tty|reason|message|line|original|logname|ruser)$/;
+const SPECIAL: Readonly<Record<string, GroupKind>> = { timestamp: 'timestamp', json: 'json', request: 'request', message: 'message' };
+
+function groupHandlers(source: string): GroupHandler[] {
+  const handlers: GroupHandler[] = [];
+  captureNames(source).forEach((name, i) => {
+    if (name === undefined) return;
+    const field = name.replaceAll('__', '.');
+    // Digits become numbers (ports, pids, status codes), except in names and ids ("0101" is a user).
+    const numeric = !TEXT_FIELD_RE.test(field.slice(field.lastIndexOf('.') + 1));
+    handlers.push({ index: i + 1, kind: SPECIAL[name] ?? 'field', field, numeric });
+  });
+  return handlers;
+}
+
+const DIGITS_RE = /^\d{1,15}$/;
+
+function applyGroup(h: GroupHandler, raw: string, out: Record<string, FieldValue>): void {
+  switch (h.kind) {
+    case 'timestamp':
+      out['@timestamp'] = raw;
+      return;
+    case 'message':
+      out.message = raw;
+      return;
+    case 'json':
+      try {
+        flattenInto(out, JSON.parse(raw));
+      } catch {
+        out['log.context'] = raw; // context that is not JSON is kept verbatim
+      }
+      return;
+    case 'request':
+      readRequestLine(raw, out);
+      return;
+    case 'field': {
+      const value = raw.trim();
+      if (value === '' || value === '-') return;
+      out[h.field] = h.numeric && DIGITS_RE.test(value) ? Number(value) : value;
+    }
+  }
+}
+
+const REQUEST_RE = /^([A-Z]{1,20}) (\S{1,8192}) HTTP\/(\d(?:\.\d)?)$/;
+const LOOSE_REQUEST_RE = /^(\S{1,40})(?: (\S{1,8192}))?/;
+
+/** `GET /x HTTP/1.1`; anything else (no version, binary, `-`) is kept with `http.request.malformed`. */
+function readRequestLine(raw: string, out: Record<string, FieldValue>): void {
+  const m = REQUEST_RE.exec(raw);
+  if (m) {
+    out['http.request.method'] = m[1] ?? '';
+    out['url.original'] = m[2] ?? '';
+    out['http.version'] = m[3] ?? '';
+    return;
+  }
+  out['http.request.malformed'] = true;
+  if (raw === '' || raw === '-') return;
+  out['http.request.line'] = raw.slice(0, 1024);
+  const loose = LOOSE_REQUEST_RE.exec(raw);
+  if (loose?.[1] && /^[A-Za-z]{1,20}$/.test(loose[1])) out['http.request.method'] = loose[1].toUpperCase();
+  if (loose?.[2]) out['url.original'] = loose[2];
+}
+
+/** One compiled pattern: literal pre-check, regex, precomputed group handling, constant fields. */
+class PatternMatcher {
+  private readonly regex: RegExp;
+  private readonly handlers: GroupHandler[];
+  private readonly constants: [string, FieldValue][];
+  readonly name: string;
+  readonly fallback: boolean;
+  private readonly literal: string | undefined;
+
+  constructor(spec: ParserPattern) {
+    this.name = spec.name;
+    this.regex = new RegExp(spec.pattern);
+    this.handlers = groupHandlers(spec.pattern);
+    this.constants = Object.entries(spec.fields);
+    this.fallback = spec.fallback ?? false;
+    this.literal = spec.literal;
+  }
+
+  apply(text: string, out: Record<string, FieldValue>): boolean {
+    if (this.literal !== undefined && !text.includes(this.literal)) return false;
+    const m = this.regex.exec(text);
+    if (!m) return false;
+    for (const [k, v] of this.constants) out[k] = v;
+    for (const h of this.handlers) {
+      const v = m[h.index];
+      if (v !== undefined) applyGroup(h, v, out);
+    }
+    return true;
+  }
+}
+
+/** Whole-line patterns, first match wins. */
+class RegexParser implements LineParser {
+  constructor(
+    readonly name: string,
+    private readonly matchers: PatternMatcher[],
+  ) {}
+
+  parse(line: string, out: Record<string, FieldValue>): ParseOutcome | undefined {
+    for (const m of this.matchers) if (m.apply(line, out)) return { pattern: m.name, fallback: m.fallback };
+    return undefined;
+  }
+}
+
+interface ProgramGroup {
+  program: RegExp | undefined;
+  matchers: PatternMatcher[];
+}
+
+const HEADER_RE = new RegExp(SYSLOG_HEADER);
+const HEADER_HANDLERS = groupHandlers(SYSLOG_HEADER);
+const PROGRAM_INDEX = HEADER_HANDLERS.find((h) => h.field === 'process.name')?.index ?? 0;
+
+/** Syslog families: the header is parsed once, then the body patterns of the line's program. */
+class SyslogParser implements LineParser {
+  constructor(
+    readonly name: string,
+    private readonly groups: ProgramGroup[],
+  ) {}
+
+  parse(line: string, out: Record<string, FieldValue>): ParseOutcome | undefined {
+    const header = HEADER_RE.exec(line);
+    if (!header) return undefined;
+    let body = line.slice(header[0].length);
+    let repeat: number | undefined;
+    if (body.startsWith('message repeated ')) {
+      const r = REPEATED_RE.exec(body);
+      if (r) {
+        repeat = Number(r[1]);
+        body = r[2] ?? '';
+      }
+    }
+    const program = header[PROGRAM_INDEX] ?? '';
+    for (const g of this.groups) {
+      if (g.program && !g.program.test(program)) continue;
+      for (const m of g.matchers) {
+        if (!m.apply(body, out)) continue;
+        for (const h of HEADER_HANDLERS) {
+          const v = header[h.index];
+          if (v !== undefined) applyGroup(h, v, out);
+        }
+        return repeat === undefined ? { pattern: m.name, fallback: m.fallback } : { pattern: m.name, fallback: m.fallback, repeat };
+      }
+    }
+    return undefined;
+  }
+}
+
+export interface CustomParserSpec {
+  name: string;
+  pattern: string;
+  fields: Record<string, FieldValue>;
+}
+
+/**
+ * A source's parser list, compiled: built-in families by name and the source's own regexes, in
+ * the order listed (custom parsers not listed run after). Adjacent parsers of the same kind are
+ * merged so a line's syslog header is parsed once.
+ */
+export function compileParsers(names: readonly string[], custom: readonly CustomParserSpec[], sourceName: string): LineParser[] {
+  const byName = new Map(custom.map((p) => [p.name, p]));
+  const units: { name: string; parser: BuiltinParser }[] = [];
+  for (const name of names) {
+    const own = byName.get(name);
+    const builtin = BUILTIN_PARSERS[name];
+    if (own) units.push({ name, parser: { patterns: [own] } });
+    else if (builtin) for (const p of builtin) units.push({ name, parser: p });
+    else {
+      throw new UnknownParserError(
+        `source '${sourceName}': unknown parser '${name}' (built-in: ${Object.keys(BUILTIN_PARSERS).join(', ')}; or declare it under customParsers)`,
+      );
+    }
+  }
+  for (const p of custom) if (!names.includes(p.name)) units.push({ name: p.name, parser: { patterns: [p] } });
+
+  const out: LineParser[] = [];
+  let run: { header: boolean; name: string; groups: ProgramGroup[] } | undefined;
+  const flush = () => {
+    if (!run) return;
+    out.push(
+      run.header
+        ? new SyslogParser(run.name, run.groups)
+        : new RegexParser(
+            run.name,
+            run.groups.flatMap((g) => g.matchers),
+          ),
+    );
+    run = undefined;
+  };
+  for (const { name, parser } of units) {
+    const header = parser.header === 'syslog';
+    if (!run || run.header !== header) {
+      flush();
+      run = { header, name, groups: [] };
+    }
+    run.groups.push({
+      program: parser.program ? new RegExp(parser.program) : undefined,
+      matchers: parser.patterns.map((p) => new PatternMatcher(p)),
+    });
+  }
+  flush();
+  return out;
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { parseTimestamp } from '../src/parse/timestamp';
+
+const utc = (iso: string) => Date.parse(iso);
+const NOV_30_2026 = utc('2026-11-30T19:00:00Z');
+const JAN_2_2026 = utc('2026-01-02T08:00:00Z');
+const DEC_31_2025 = utc('2025-12-31T23:30:00Z');
+
+describe('event time from the line', () => {
+  it.each([
+    ['ISO with Z', '2025-03-02T03:12:40.118Z', undefined, '2025-03-02T03:12:40.118Z'],
+    ['ISO with offset', '2025-03-02T05:12:40+02:00', undefined, '2025-03-02T03:12:40Z'],
+    ['ISO with compact offset', '2025-03-02T05:12:40+0200', undefined, '2025-03-02T03:12:40Z'],
+    ['ISO with hour-only offset', '2025-03-01T22:12:40-05', undefined, '2025-03-02T03:12:40Z'],
+    ['ISO with nanoseconds (Go, Lambda)', '2025-03-02T03:12:40.118123456Z', undefined, '2025-03-02T03:12:40.118Z'],
+    ['Python asctime, no zone: UTC', '2025-03-02 03:12:41,554', undefined, '2025-03-02T03:12:41.554Z'],
+    ['Laravel, no zone: UTC', '2025-03-02 03:12:40', undefined, '2025-03-02T03:12:40Z'],
+    ['Laravel, source zone Europe/Berlin (winter, +1)', '2025-03-02 04:12:40', 'Europe/Berlin', '2025-03-02T03:12:40Z'],
+    ['Python, source zone Europe/Berlin (summer, +2)', '2025-07-02 05:12:40,000', 'Europe/Berlin', '2025-07-02T03:12:40Z'],
+    ['New York, after the spring DST change', '2025-03-09 03:30:00', 'America/New_York', '2025-03-09T07:30:00Z'],
+    ['New York, before it', '2025-03-08 03:30:00', 'America/New_York', '2025-03-08T08:30:00Z'],
+    ['an explicit zone wins over the source zone', '2025-03-02T03:12:40Z', 'Asia/Tokyo', '2025-03-02T03:12:40Z'],
+    ['CLF (Apache, nginx)', '02/Mar/2025:03:12:40 +0000', undefined, '2025-03-02T03:12:40Z'],
+    ['CLF with an offset', '17/May/2015:10:05:03 -0700', undefined, '2015-05-17T17:05:03Z'],
+    ['syslog with a trailing year', 'Mar  2 03:12:40 2024', undefined, '2024-03-02T03:12:40Z'],
+    ['RFC 2822 with GMT', 'Sun, 02 Mar 2025 03:12:40 GMT', undefined, '2025-03-02T03:12:40Z'],
+  ] as const)('%s', (_, text, timezone, expected) => {
+    expect(parseTimestamp(text, { reference: NOV_30_2026, timezone })).toBe(utc(expected));
+  });
+
+  it.each([
+    ['epoch seconds', 1740885160, '2025-03-02T03:12:40Z'],
+    ['epoch seconds with fraction', 1740885160.118, '2025-03-02T03:12:40.118Z'],
+    ['epoch milliseconds', 1740885160118, '2025-03-02T03:12:40.118Z'],
+    ['epoch seconds as text', '1740885160', '2025-03-02T03:12:40Z'],
+    ['epoch milliseconds as text', '1740885160118', '2025-03-02T03:12:40.118Z'],
+  ] as const)('%s', (_, value, expected) => {
+    expect(parseTimestamp(value)).toBe(utc(expected));
+  });
+
+  describe('syslog has no year: the delivery time decides it', () => {
+    it.each([
+      ['same year', 'Jun 14 15:16:01', NOV_30_2026, '2026-06-14T15:16:01Z'],
+      ['a December line read in January is last year', 'Dec 30 23:59:58', JAN_2_2026, '2025-12-30T23:59:58Z'],
+      [
+        'a line ten days "ahead" of the clock is last year (OpenSSH_2k read on Nov 30)',
+        'Dec 10 06:55:46',
+        NOV_30_2026,
+        '2025-12-10T06:55:46Z',
+      ],
+      ['a January line read on December 31 by a host ahead of UTC is next year', 'Jan  1 00:10:00', DEC_31_2025, '2026-01-01T00:10:00Z'],
+      ['single-digit day padded with a space', 'Mar  2 03:12:40', NOV_30_2026, '2026-03-02T03:12:40Z'],
+      ['fractions (high-precision syslog)', 'Mar 12 03:12:40.250', NOV_30_2026, '2026-03-12T03:12:40.250Z'],
+    ] as const)('%s', (_, text, reference, expected) => {
+      expect(parseTimestamp(text, { reference })).toBe(utc(expected));
+    });
+
+    it('reads the line in the source zone', () => {
+      expect(parseTimestamp('Jul  7 08:06:15', { reference: NOV_30_2026, timezone: 'Asia/Tokyo' })).toBe(utc('2026-07-06T23:06:15Z'));
+    });
+
+    it('without a delivery time a year-less line has no usable time', () => {
+      expect(parseTimestamp('Mar  2 03:12:40')).toBeUndefined();
+    });
+  });
+
+  it.each([
+    ['a day that does not exist', '2025-02-30T03:12:40Z'],
+    ['an hour that does not exist', '2025-03-02 25:12:40'],
+    ['a month name that does not exist', 'Foo  2 03:12:40'],
+    ['a date without a time', '2025-03-02'],
+    ['free text', 'yesterday at noon'],
+    ['a zone-less shape Date would read in local time', 'March 2, 2025 03:12:40'],
+    ['an empty string', ''],
+    ['a boolean', true],
+    ['an infinite number', Number.POSITIVE_INFINITY],
+    ['a negative epoch', -5],
+  ] as const)('rejects %s', (_, value) => {
+    expect(parseTimestamp(value, { reference: NOV_30_2026 })).toBeUndefined();
+  });
+});
