@@ -26,7 +26,7 @@ process.stdout.write(
     baselineMiB: baseline / 2 ** 20,
     peakMiB: peakRss / 2 ** 20,
     growthMiB: (peakRss - baseline) / 2 ** 20,
-    alerts: result.alerts.length,
+    alerts: result.messages.length,
     events: result.eventsProcessed,
   }),
 );

@@ -70,7 +70,7 @@ async function hotPath(
     for (const e of lambdaEvents) {
       const decoded = decodeLambdaEvent(e);
       if (!decoded.ok) continue;
-      alerts += (await processPayload(decoded.payload, normalizer, detector)).alerts.length;
+      alerts += (await processPayload(decoded.payload, normalizer, detector)).messages.length;
     }
     reads = store.calls.reads;
     writes = store.calls.writes;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Duration } from '../src/schema/duration';
 
 const Subscribers = z
   .strictObject({
@@ -35,6 +36,10 @@ export const SentinelConfig = z.strictObject({
   /** Cap on concurrent detector invocations: bounds DynamoDB write rate on hot keys and cost. */
   detectorConcurrency: z.number().int().min(1).max(1000).default(20),
   detectorMemoryMb: z.number().int().min(128).max(10240).default(1024),
+  /** Review-tier detections are published as one digest per this interval (e.g. 1h, 4h, 1d). */
+  digestInterval: Duration.prefault('1h'),
+  /** Log correlation executions with their input and output (alert JSON with evidence), into a KMS-encrypted log group. */
+  logExecutionData: z.boolean().default(false),
 });
 export type SentinelConfig = z.infer<typeof SentinelConfig>;
 

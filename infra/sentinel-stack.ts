@@ -1,14 +1,15 @@
 import { type CfnElement, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULT_RISK_LOOKBACK_MS } from '../src/correlation/envelope';
 import { parseConfig, type SentinelConfig } from './config';
 import { AlertTopics } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
 import { Ingestion } from './constructs/ingestion';
 import { Monitoring } from './constructs/monitoring';
+import type { SentinelFunction } from './constructs/sentinel-function';
 import { StateTable } from './constructs/state-table';
+import { Sweeper } from './constructs/sweeper';
 import { bundleRules } from './rule-bundle';
 
 export interface SentinelStackProps extends StackProps {
@@ -41,7 +42,6 @@ export class SentinelStack extends Stack {
     const retention = RETENTION[config.logRetentionDays];
     if (!retention) throw new Error(`logRetentionDays must be one of ${Object.keys(RETENTION).join(', ')}`);
     const rules = bundleRules(config.rulesDir);
-    const lookback = Math.max(DEFAULT_RISK_LOOKBACK_MS, ...rules.pack.correlations.map((c) => c.correlation.window));
 
     const state = new StateTable(this, 'State');
     const alerts = new AlertTopics(this, 'Alerts', { subscribers: config.subscribers });
@@ -51,15 +51,23 @@ export class SentinelStack extends Stack {
       rulesFile: rules.file,
       logRetention: retention,
       responseFunctionArn: config.responseFunctionArn,
+      digestIntervalMs: config.digestInterval,
+      logExecutionData: config.logExecutionData,
     });
     const detector = new Detector(this, 'Detector', {
       table: state.table,
       stateMachine: this.correlation.stateMachine,
       rulesFile: rules.file,
       logRetention: retention,
-      riskLookbackMs: lookback,
+      digestIntervalMs: config.digestInterval,
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,
+    });
+    const sweeper = new Sweeper(this, 'Sweeper', {
+      table: state.table,
+      stateMachine: this.correlation.stateMachine,
+      rulesFile: rules.file,
+      logRetention: retention,
     });
     new Ingestion(this, 'Ingestion', {
       detector: detector.function.fn,
@@ -81,12 +89,12 @@ export class SentinelStack extends Stack {
       topics: alerts.topics,
       alarmTopic: alerts.topics.notify,
     });
-    this.suppressReviewedFindings(detector);
+    this.suppressReviewedFindings([detector.function, this.correlation.correlateFunction, sweeper.function]);
   }
 
   /** cdk-nag findings reviewed and accepted, each on the narrowest construct with its reason. */
-  private suppressReviewedFindings(detector: Detector): void {
-    for (const fn of [detector.function, this.correlation.correlateFunction]) {
+  private suppressReviewedFindings(functions: SentinelFunction[]): void {
+    for (const fn of functions) {
       const role = fn.fn.role?.node.defaultChild;
       if (role) {
         Validations.of(role).acknowledge({

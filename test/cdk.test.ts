@@ -33,7 +33,7 @@ describe('SentinelStack', () => {
       TracingConfig: { Mode: 'Active' },
       ReservedConcurrentExecutions: 20,
       Environment: {
-        Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), STATE_MACHINE_ARN: Match.anyValue(), RISK_LOOKBACK_MS: '14400000' }),
+        Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), STATE_MACHINE_ARN: Match.anyValue(), DIGEST_INTERVAL_MS: '3600000' }),
       },
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
@@ -62,7 +62,7 @@ describe('SentinelStack', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'EXPRESS',
       TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+      LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
     });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
@@ -96,6 +96,16 @@ describe('SentinelStack', () => {
         if (st.Resource === '*') for (const a of actions) expect(a, `Resource * for ${a}`).toMatch(allowedStar);
       }
     }
+  });
+  it('the lifecycle sweeper runs every 5 minutes, one at a time', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 1,
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'sentinel-sweeper' }) },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'due', Projection: { ProjectionType: 'KEYS_ONLY' } })],
+    });
   });
   it('cdk-nag AwsSolutions: no unacknowledged findings', () => {
     const { app } = synth();

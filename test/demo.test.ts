@@ -15,10 +15,22 @@ describe('demo replay through detectors and the local state machine', () => {
     alerts = await runDemo('rules', mkdtempSync(join(tmpdir(), 'demo-')), 'memory');
     expect(alerts.length).toBeGreaterThan(0);
   });
-  it('fires every attack behaviour', () => {
+  it('tells responders about every attack behaviour: published, or listed in a review digest', () => {
     const fired = new Set(alerts.filter((a) => a.kind === 'detection').map((a) => `${a.ruleId} ${a.entity.value}`));
+    for (const d of alerts.filter((a) => a.kind === 'digest'))
+      for (const r of d.digest ?? []) for (const e of r.entities) fired.add(`${r.ruleId} ${e.value}`);
     const missing = demo.expected.filter((e) => !fired.has(`${e.ruleId} ${e.entity}`));
     expect(missing).toEqual([]);
+  });
+  it('publishes review-tier detections as digests and tells when an ongoing condition resolved', () => {
+    const digests = alerts.filter((a) => a.kind === 'digest');
+    expect(digests.length).toBeGreaterThanOrEqual(1);
+    expect(digests.every((d) => d.tier === 'review' && (d.digest?.length ?? 0) > 0)).toBe(true);
+    expect(alerts.filter((a) => a.kind === 'detection' && a.tier === 'review')).toEqual([]);
+    const resolved = alerts.filter((a) => a.status === 'resolved');
+    expect(resolved.length).toBeGreaterThanOrEqual(1);
+    // A resolved notice carries the id of the alert that opened, so chat and tickets thread on it.
+    for (const r of resolved) expect(alerts.some((a) => a.id === r.id && a.status === 'open')).toBe(true);
   });
   it('raises the insider-threat incident in the respond tier with members and risk ≥ 9, and the other incidents', () => {
     const insider = alerts.find((a) => a.kind === 'incident' && a.ruleId === 'corr.insider_threat');

@@ -8,7 +8,7 @@ import { replay } from '../src/cli/replay';
 import { generateDemo } from '../src/demo/generate';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { PassThroughSink } from '../src/engine/ports';
-import type { StateStore } from '../src/engine/state-store';
+import { docId, type StateStore } from '../src/engine/state-store';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Alert } from '../src/schema/alert';
 import { detector, ev, rule, T0 } from './helpers';
@@ -78,7 +78,7 @@ describe('DynamoDB state store (dynalite)', () => {
   });
 });
 
-describe('DynamoDB receipts and markers (dynalite)', () => {
+describe('DynamoDB receipts and documents (dynalite)', () => {
   it('stores a batch receipt and returns the same alerts', async () => {
     const store = new DynamoStateStore(local.client, local.tableName);
     const r = rule({
@@ -94,24 +94,60 @@ describe('DynamoDB receipts and markers (dynalite)', () => {
     expect(again.alerts).toEqual(first.alerts);
     expect(await store.readReceipt('never-seen')).toBeUndefined();
   });
-  it('reads markers in batches of 100 keys', async () => {
+  it('reads documents in batches of 100 keys and leaves out absent and expired ones', async () => {
     const store = new DynamoStateStore(local.client, local.tableName);
-    const keys = Array.from({ length: 230 }, (_, i) => `mk-${i}`);
-    await store.claimMarkers(keys.filter((_, i) => i % 2 === 0).map((key) => ({ key, owner: `o-${key}`, at: T0, expiresAt: T0 + 1000 })));
+    const keys = Array.from({ length: 230 }, (_, i) => ({ pk: `doc-${i}`, sk: 'cond' }));
+    await Promise.all(
+      keys.map((k, i) =>
+        i % 2 === 0
+          ? store.writeDoc({ ...k, body: `{"n":${i}}`, ifVersion: null, now: T0, expiresAt: i === 4 ? T0 - 1 : T0 + 1000 })
+          : undefined,
+      ),
+    );
     const before = store.calls.reads;
-    const markers = await store.readMarkers(keys);
+    const docs = await store.readDocs(keys, T0);
     expect(store.calls.reads - before).toBe(3);
-    expect(markers.size).toBe(115);
-    expect(markers.get('mk-4')).toEqual({ owner: 'o-mk-4', at: T0, expiresAt: T0 + 1000 });
-    expect(markers.has('mk-5')).toBe(false);
+    expect(docs.size).toBe(114); // 115 written, one of them expired
+    expect(docs.get(docId({ pk: 'doc-6', sk: 'cond' }))).toEqual({ version: 1, body: '{"n":6}' });
+    expect(docs.has(docId({ pk: 'doc-4', sk: 'cond' }))).toBe(false);
   });
-  it('an older marker claim whose window ends before the live marker is allowed and does not move it back', async () => {
-    const store = new DynamoStateStore(local.client, local.tableName);
-    expect(await store.claimMarkers([{ key: 'ooo', owner: 'later', at: T0 + 600_000, expiresAt: T0 + 1_500_000 }])).toEqual([true]);
-    expect(await store.claimMarkers([{ key: 'ooo', owner: 'older', at: T0, expiresAt: T0 + 500_000 }])).toEqual([true]);
-    expect(await store.claimMarkers([{ key: 'ooo', owner: 'overlapping', at: T0 + 100_000, expiresAt: T0 + 1_000_000 }])).toEqual([false]);
-    expect(await store.claimMarkers([{ key: 'ooo', owner: 'inside', at: T0 + 700_000, expiresAt: T0 + 1_600_000 }])).toEqual([false]);
-    expect((await store.readMarkers(['ooo'])).get('ooo')?.owner).toBe('later');
+  it('versioned writes: a write decided on an old version loses; an expired document counts as absent', async () => {
+    for (const store of [new DynamoStateStore(local.client, local.tableName), new MemoryStateStore()]) {
+      const key = { pk: `v-${store.constructor.name}`, sk: 'cond' };
+      expect(await store.writeDoc({ ...key, body: 'a', ifVersion: null, now: T0, expiresAt: T0 + 60_000 })).toBe(true);
+      expect(await store.writeDoc({ ...key, body: 'b', ifVersion: null, now: T0, expiresAt: T0 + 60_000 })).toBe(false);
+      expect(await store.writeDoc({ ...key, body: 'c', ifVersion: 1, now: T0, expiresAt: T0 + 60_000 })).toBe(true);
+      expect(await store.writeDoc({ ...key, body: 'd', ifVersion: 1, now: T0, expiresAt: T0 + 60_000 })).toBe(false); // lost the race
+      expect((await store.readDocs([key], T0)).get(docId(key))).toEqual({ version: 2, body: 'c' });
+      // Past its expiry the document is gone for readers, and a writer that expects it absent wins.
+      expect((await store.readDocs([key], T0 + 60_000)).size).toBe(0);
+      expect(await store.writeDoc({ ...key, body: 'e', ifVersion: null, now: T0 + 60_000, expiresAt: T0 + 120_000 })).toBe(true);
+    }
+  });
+  it('lists due documents oldest first, in memory and on DynamoDB alike', async () => {
+    const fresh = await startLocalDynamo('due');
+    try {
+      for (const store of [new DynamoStateStore(fresh.client, fresh.tableName), new MemoryStateStore()]) {
+        const write = (pk: string, dueAt?: number) =>
+          store.writeDoc({
+            pk,
+            sk: 'cond',
+            body: '{}',
+            ifVersion: undefined,
+            now: T0,
+            expiresAt: T0 + 86_400_000,
+            ...(dueAt === undefined ? {} : { dueAt }),
+          });
+        await Promise.all(Array.from({ length: 12 }, (_, i) => write(`due-${i}`, T0 + i * 1000)));
+        await write('never');
+        await write('due-3'); // re-written without a due time: off the list
+        const due = await store.listDue(T0 + 5_000, 10);
+        expect(due.map((k) => k.pk)).toEqual(['due-0', 'due-1', 'due-2', 'due-4', 'due-5']);
+        expect((await store.listDue(T0 + 60_000, 4)).map((k) => k.pk)).toEqual(['due-0', 'due-1', 'due-2', 'due-4']);
+      }
+    } finally {
+      await fresh.close();
+    }
   });
 });
 

@@ -1,9 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildDetectionAlert } from '../src/alerts/build';
 import { loadPack } from '../src/cli/load-pack';
+import { ruleTier } from '../src/engine/alert-policy';
+import { CorrelationFailedError } from '../src/engine/ports';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { LocalCorrelationRunner } from '../src/local/state-machine-runner';
 import { synthesizeDefinition } from '../src/local/synth-definition';
+import type { Message } from '../src/schema/alert';
 import type { Severity } from '../src/schema/severity';
 import { ev, rule, T0 } from './helpers';
 
@@ -16,11 +19,15 @@ beforeEach(async () => {
 });
 afterEach(async () => local.close());
 
-function detection(ruleId: string, severity: Severity, user: string, at: number, risk = 4) {
-  const byId = pack.rules.find((r) => r.id === ruleId);
-  const r = byId ?? rule({ id: ruleId, severity, riskScore: risk, match: { a: 1 } });
+/** A detection message as the detector decides it: an `open` of its own condition, one evidence event. */
+function detection(ruleId: string, user: string, at: number, opts: { severity?: Severity; eventId?: string; seq?: number } = {}): Message {
+  const known = pack.rules.find((r) => r.id === ruleId);
+  const r = known ?? rule({ id: ruleId, severity: opts.severity ?? 'medium', riskScore: 4, match: { a: 1 } });
+  const severity = opts.severity ?? r.severity;
   const e = ev({ 'user.name': user }, at);
-  return buildDetectionAlert(
+  e['cloudwatch.event_id'] = opts.eventId ?? `evt-${ruleId}-${user}-${at}`;
+  const alertId = `det-${ruleId}-${user}`;
+  const alert = buildDetectionAlert(
     {
       rule: { ...r, severity },
       entity: { field: 'user.name', value: user },
@@ -30,66 +37,122 @@ function detection(ruleId: string, severity: Severity, user: string, at: number,
       count: 1,
       windowStart: at,
       windowEnd: at,
+      lifecycle: { alertId, status: 'open', occurrences: 1, openedAt: at },
     },
     { region: 'us-east-1' },
   );
+  const tier = ruleTier({ ...r, severity });
+  return { alert, key: `${alertId}#${opts.seq ?? 0}`, publish: tier !== 'review', digest: tier === 'review', correlate: true };
 }
+
+const incidents = (runner: LocalCorrelationRunner) => runner.published.filter((p) => p.alert?.kind === 'incident');
 
 describe('correlation state machine (synthesized definition, run locally)', () => {
   it.each([
-    ['low', 'review'],
     ['medium', 'notify'],
     ['high', 'respond'],
     ['critical', 'respond'],
-  ] as const)('routes a %s detection to the %s topic', async (severity, tier) => {
+  ] as const)('publishes a %s detection to the %s topic, with its lifecycle status', async (severity, tier) => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
-    await runner.send([detection('test.x', severity, 'u1', T0)]);
+    await runner.send([detection('test.x', 'u1', T0, { severity })]);
     expect(runner.published.map((p) => p.tier)).toEqual([tier]);
+    expect(runner.published[0]?.alert).toMatchObject({ status: 'open', occurrences: 1, id: 'det-test.x-u1' });
     expect(runner.published[0]?.subject?.length).toBeLessThanOrEqual(100);
   });
-  it('dedups a redelivered detection and raises an incident once per window', async () => {
+
+  it('a review-tier detection is correlated but not published on its own (it goes to the digest)', async () => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
-    const login = detection('auth.new_country_login', 'medium', 'eve', T0);
-    await runner.send([login, login]);
+    await runner.send([detection('test.low', 'u1', T0, { severity: 'low' })]);
+    expect(runner.published).toEqual([]);
+    expect(runner.executions.succeeded).toBe(1);
+  });
+
+  it('a message delivered twice is published once (pending → published)', async () => {
+    const runner = new LocalCorrelationRunner(plain, pack, local.client);
+    const m = detection('test.x', 'dup', T0, { severity: 'high' });
+    await runner.send([m, m]);
+    await runner.send([m]);
     expect(runner.published).toHaveLength(1);
-    await runner.send([
-      detection('authz.sensitive_first_access', 'medium', 'eve', T0 + 60_000),
-      detection('data.bulk_export', 'medium', 'eve', T0 + 120_000),
-    ]);
-    const incidents = runner.published.filter((p) => p.alert?.kind === 'incident');
-    expect(incidents).toHaveLength(1);
-    expect(incidents[0]?.alert).toMatchObject({ ruleId: 'corr.insider_threat', tier: 'respond', members: expect.any(Array) });
-    await runner.send([detection('auth.off_hours_login', 'low', 'eve', T0 + 180_000)]);
-    expect(runner.published.filter((p) => p.alert?.kind === 'incident')).toHaveLength(1); // later member updates, no re-page
   });
-  it('risk expires past the window', async () => {
+
+  it('never loses a message to a publish failure: the failed execution throws, pages the stack-health topic, and a retry publishes', async () => {
+    const failing = new LocalCorrelationRunner(plain, pack, local.client, { failPublishTiers: ['respond'] });
+    const m = detection('test.y', 'u2', T0, { severity: 'high' });
+    await expect(failing.send([m])).rejects.toBeInstanceOf(CorrelationFailedError);
+    expect(failing.executions.failed).toBe(1);
+    expect(failing.published).toHaveLength(1);
+    expect(failing.published[0]).toMatchObject({ tier: 'notify', subject: 'Sentinel stack health: correlation failed' });
+    expect(failing.published[0]?.raw).toContain('local publish to respond failed');
+    // The detector's retry (same batch, same receipt, same message) against the same table.
+    const healthy = new LocalCorrelationRunner(plain, pack, local.client);
+    expect((await healthy.send([m])).map((a) => a.id)).toEqual([m.alert.id]);
+    expect((await healthy.send([m])).map((a) => a.id)).toEqual([]); // and only once
+  });
+
+  it('raises an incident once per condition; later members update it silently', async () => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
-    await runner.send([
-      detection('auth.new_country_login', 'medium', 'old', T0),
-      detection('authz.sensitive_first_access', 'medium', 'old', T0 + 60_000),
-    ]);
-    await runner.send([detection('data.bulk_export', 'medium', 'old', T0 + 5 * 3_600_000)]);
-    expect(runner.published.filter((p) => p.alert?.kind === 'incident')).toHaveLength(0);
+    await runner.send([detection('auth.new_country_login', 'eve', T0)]);
+    await runner.send([detection('authz.sensitive_first_access', 'eve', T0 + 60_000), detection('data.bulk_export', 'eve', T0 + 120_000)]);
+    expect(incidents(runner)).toHaveLength(1);
+    expect(incidents(runner)[0]?.alert).toMatchObject({
+      ruleId: 'corr.insider_threat',
+      tier: 'respond',
+      status: 'open',
+      members: expect.any(Array),
+    });
+    await runner.send([detection('auth.off_hours_login', 'eve', T0 + 180_000)]);
+    await runner.send([detection('data.bulk_export', 'eve', T0 + 240_000, { seq: 1 })]);
+    expect(incidents(runner)).toHaveLength(1);
   });
-  it('invokes the automated response only when configured', async () => {
+
+  it('members are distinct rules and evidence counts once: one login that fires three rules is one signal', async () => {
+    const runner = new LocalCorrelationRunner(plain, pack, local.client);
+    const login = 'evt-login-1';
+    await runner.send([
+      detection('auth.off_hours_login', 'rita', T0, { eventId: login }),
+      detection('auth.new_country_login', 'rita', T0, { eventId: login }),
+      detection('auth.login_without_mfa', 'rita', T0, { eventId: login }),
+      detection('authz.sensitive_first_access', 'rita', T0 + 60_000),
+      detection('data.bulk_export', 'rita', T0 + 120_000),
+    ]);
+    const incident = incidents(runner)[0]?.alert;
+    expect(incident?.members).toHaveLength(5);
+    expect(new Set(incident?.events.map((e) => e.eventId)).size).toBe(incident?.events.length);
+    expect(incident?.events.filter((e) => e.eventId === login)).toHaveLength(1);
+    // new_country (4) for the login signal + sensitive access (4) + bulk export (5) = 13, capped at 10.
+    expect(incident?.riskScore).toBe(10);
+  });
+
+  it('the risk read keeps older members however many newer detections an entity has', async () => {
+    const runner = new LocalCorrelationRunner(plain, pack, local.client);
+    await runner.send([detection('auth.new_country_login', 'busy', T0), detection('authz.sensitive_first_access', 'busy', T0 + 60_000)]);
+    // 60 detections of other rules (each its own condition) between the members: one record per rule, none crowds out the login.
+    const noise = Array.from({ length: 60 }, (_, i) => detection(`test.noise_${i}`, 'busy', T0 + 90_000 + i * 100, { severity: 'medium' }));
+    await runner.send(noise);
+    await runner.send([detection('data.bulk_export', 'busy', T0 + 120_000)]);
+    expect(incidents(runner).map((p) => p.alert?.ruleId)).toEqual(['corr.insider_threat']);
+  });
+
+  it('risk expires past the correlation window', async () => {
+    const runner = new LocalCorrelationRunner(plain, pack, local.client);
+    await runner.send([detection('auth.new_country_login', 'old', T0), detection('authz.sensitive_first_access', 'old', T0 + 60_000)]);
+    await runner.send([detection('data.bulk_export', 'old', T0 + 5 * 3_600_000)]);
+    expect(incidents(runner)).toHaveLength(0);
+  });
+
+  it('invokes the automated response only when configured, and only when the incident opens', async () => {
     const timeline = (u: string) => [
-      detection('auth.new_country_login', 'medium', u, T0),
-      detection('authz.sensitive_first_access', 'medium', u, T0 + 60_000),
-      detection('data.bulk_export', 'medium', u, T0 + 120_000),
+      detection('auth.new_country_login', u, T0),
+      detection('authz.sensitive_first_access', u, T0 + 60_000),
+      detection('data.bulk_export', u, T0 + 120_000),
     ];
     const off = new LocalCorrelationRunner(plain, pack, local.client);
     await off.send(timeline('a'));
     expect(off.responses).toHaveLength(0);
     const on = new LocalCorrelationRunner(withResponse, pack, local.client);
     await on.send(timeline('b'));
+    await on.send([detection('auth.off_hours_login', 'b', T0 + 180_000)]);
     expect(on.responses).toHaveLength(1);
-  });
-  it('a failing publish lands as a stack-health alert in the notify tier', async () => {
-    const runner = new LocalCorrelationRunner(plain, pack, local.client, { failPublishTiers: ['respond'] });
-    await runner.send([detection('test.y', 'high', 'u2', T0)]);
-    expect(runner.executions.failed).toBe(1);
-    expect(runner.published).toHaveLength(1);
-    expect(runner.published[0]).toMatchObject({ tier: 'notify', subject: 'Sentinel stack health: correlation failed' });
-    expect(runner.published[0]?.raw).toContain('local publish to respond failed');
+    expect(on.responses[0]).toMatchObject({ kind: 'incident', status: 'open', ruleId: 'corr.insider_threat' });
   });
 });

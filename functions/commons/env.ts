@@ -4,3 +4,11 @@ export function requireEnv(name: string): string {
   if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
   return value;
 }
+
+/** A required environment variable holding a positive number (durations in ms, sizes). */
+export function requireNumberEnv(name: string): number {
+  const text = requireEnv(name);
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`environment variable ${name} must be a positive number, got '${text}'`);
+  return value;
+}

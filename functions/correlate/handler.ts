@@ -1,15 +1,26 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import { runCorrelateTask } from '../../src/correlation/correlate-task';
+import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
+import { dynamo } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { requireEnv } from '../commons/env';
+import { requireEnv, requireNumberEnv } from '../commons/env';
+import { logger } from '../commons/powertools';
 
-const logger = new Logger({ serviceName: 'sentinel-correlate' });
 const correlations = loadEmbeddedRules().correlations;
-const region = requireEnv('AWS_REGION');
-
-/** The one Lambda task of the state machine: the engine's pure correlation over an entity's risk items. */
-export const handler = async (event: unknown) => {
-  const out = runCorrelateTask(event, correlations, { region });
-  if (out.incidents.length > 0) logger.info('incidents', { ids: out.incidents.map((i) => i.alert.id) });
-  return out;
+const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
+const deps = {
+  store,
+  rules: correlations,
+  ctx: { region: requireEnv('AWS_REGION') },
+  digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
 };
+
+/** The one Lambda task of the state machine: risk records, correlation and the incident lifecycle for one entity. */
+export async function correlateEntity(event: unknown) {
+  const out = await runCorrelateTask(event, deps);
+  if (out.messages.length > 0) logger.info('incident messages', { keys: out.messages.map((m) => m.key) });
+  return out;
+}
+
+export const handler = middy(correlateEntity).use(injectLambdaContext(logger));

@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
-  Chain,
   Choice,
   Condition,
   DefinitionBody,
@@ -14,6 +15,7 @@ import {
   LogLevel,
   Map as MapState,
   Parallel,
+  Pass,
   StateMachine,
   StateMachineType,
   Succeed,
@@ -21,9 +23,7 @@ import {
   type TaskStateBase,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import {
-  CallAwsService,
   DynamoAttributeValue,
-  DynamoPutItem,
   DynamoUpdateItem,
   LambdaInvocationType,
   LambdaInvoke,
@@ -38,46 +38,67 @@ export interface CorrelationProps {
   readonly topics: AlertTopics;
   readonly rulesFile: string;
   readonly logRetention: RetentionDays;
-  /** Optional automated-response Lambda, invoked asynchronously with each respond-tier incident. */
+  /**
+   * Optional automated-response Lambda, invoked asynchronously with each respond-tier incident when
+   * it opens (not on reminders or updates).
+   * @default - no automated response
+   */
   readonly responseFunctionArn?: string;
+  /** Review-tier digest interval (ms), for incidents the correlate task sends to the digest. */
+  readonly digestIntervalMs: number;
+  /**
+   * Log every state transition with its input and output (the alert JSON) instead of errors only.
+   * Execution data then lands in a log group encrypted with its own KMS key.
+   * @default false - errors only, without execution data: alerts carry evidence lines
+   */
+  readonly logExecutionData?: boolean;
 }
 
-/** Errors worth retrying with backoff: throttling and service-side faults, never condition failures. */
+/**
+ * Errors worth retrying with backoff: throttling and service-side faults, never condition failures.
+ * Optimized integrations name errors `<Service>.<exception name>`.
+ */
 const TRANSIENT_ERRORS = [
   'DynamoDB.ProvisionedThroughputExceededException',
   'DynamoDB.ThrottlingException',
   'DynamoDB.RequestLimitExceeded',
-  'DynamoDB.InternalServerErrorException',
-  'DynamoDb.InternalServerErrorException',
+  'DynamoDB.InternalServerError',
+  'DynamoDB.AmazonDynamoDBException',
   'SNS.ThrottledException',
   'SNS.InternalErrorException',
   'SNS.KMSThrottlingException',
   Errors.TIMEOUT,
 ];
 
-/** State names are the contract with the local runner (it overrides Task states by name). */
+/** State names are the contract with the local runner and the tests. */
 export const STATE = {
-  recordDetection: 'RecordDetection',
-  duplicate: 'DuplicateDetection',
-  routeDetection: 'RouteDetection',
-  publish: (tier: TierName, what: 'Detection' | 'Incident') => `Publish${what}${tier[0]?.toUpperCase()}${tier.slice(1)}`,
+  shouldPublish: 'ShouldPublish',
+  claim: (what: Published) => `Claim${what}`,
+  alreadyPublished: (what: Published) => `${what}AlreadyPublished`,
+  route: (what: Published) => `Route${what}`,
+  publish: (tier: TierName, what: Published) => `Publish${what}${tier[0]?.toUpperCase()}${tier.slice(1)}`,
+  markPublished: (what: Published) => `Mark${what}Published`,
+  shouldCorrelate: 'ShouldCorrelate',
   forEachEntity: 'ForEachEntity',
-  recordRisk: 'RecordRisk',
-  queryRisk: 'QueryRisk',
   correlateEntity: 'CorrelateEntity',
   forEachIncident: 'ForEachIncident',
-  claimIncident: 'ClaimIncident',
-  updateIncident: 'UpdateIncidentMembers',
-  routeIncident: 'RouteIncident',
+  shouldRespond: 'ShouldRespond',
   invokeResponse: 'InvokeAutomatedResponse',
   healthAlert: 'PublishHealthAlert',
 } as const;
+type Published = 'Message' | 'Incident';
 
 /**
- * The correlation state machine (Express: detections are short, frequent and idempotent, and
- * Express costs ~$1/M executions vs $25/M transitions for Standard; at-least-once delivery is
- * handled by the dedup item written first). Direct DynamoDB and SNS integrations do the I/O;
- * one Lambda runs the engine's pure correlation function.
+ * The correlation state machine (Express, run synchronously by the detector and the sweeper so
+ * a failure fails their invocation and is retried; ~$1/M executions vs $25/M transitions for
+ * Standard). For one decided message:
+ *
+ * 1. publish it if the lifecycle says so: a dedup record goes `pending` → `published` around the
+ *    SNS publish, so a retry after a failed publish publishes again, and a retry after a
+ *    successful one does not;
+ * 2. if it is a detection, correlate it per entity (the correlate task: risk records, incident
+ *    lifecycle) and publish the incidents it returns the same way, invoking the automated
+ *    response for respond-tier incidents that just opened.
  */
 export class Correlation extends Construct {
   readonly stateMachine: StateMachine;
@@ -93,138 +114,87 @@ export class Correlation extends Construct {
       logRetention: props.logRetention,
       memorySize: 512,
       timeout: Duration.seconds(30),
+      environment: {
+        TABLE_NAME: table.tableName,
+        DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
+        POWERTOOLS_SERVICE_NAME: 'sentinel-correlate',
+      },
     });
+    // Exactly what the correlate task's store calls need: read, versioned write, partition query.
+    table.grant(this.correlateFunction.fn, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
 
     const retry = <T extends TaskStateBase>(task: T): T => {
       task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4 });
       return task;
     };
-    const publish = (tier: TierName, what: 'Detection' | 'Incident', base: string) =>
-      retry(
-        new SnsPublish(this, STATE.publish(tier, what), {
-          topic: topics.topics[tier],
-          message: TaskInput.fromJsonPathAt(`${base}.publish.message`),
-          messagePerSubscriptionType: true,
-          subject: JsonPath.stringAt(`${base}.publish.subject`),
-          messageAttributes: {
-            severity: { value: JsonPath.stringAt(`${base}.publish.severity`) },
-            tier: { value: JsonPath.stringAt(`${base}.publish.tier`) },
-            ruleId: { value: JsonPath.stringAt(`${base}.publish.ruleId`) },
+    const dedupKey = (base: string) => ({
+      pk: DynamoAttributeValue.fromString(JsonPath.format('msg#{}', JsonPath.stringAt(`${base}.key`))),
+      sk: DynamoAttributeValue.fromString('msg'),
+    });
+
+    /** Claim → route by tier → publish → mark published; returns [first state, last state]. */
+    const publishPath = (what: Published, base: string, after: IChainable): IChainable => {
+      const claim = retry(
+        new DynamoUpdateItem(this, STATE.claim(what), {
+          table,
+          key: dedupKey(base),
+          updateExpression: 'SET st = :pending, #ttl = :ttl',
+          conditionExpression: 'attribute_not_exists(pk) OR st = :pending',
+          expressionAttributeNames: { '#ttl': 'ttl' },
+          expressionAttributeValues: {
+            ':pending': DynamoAttributeValue.fromString('pending'),
+            ':ttl': DynamoAttributeValue.numberFromString(JsonPath.stringAt(`${base}.expiresAtEpochText`)),
           },
           resultPath: JsonPath.DISCARD,
         }),
       );
-
-    // 1. Dedup + review store: the detection item is written once; a redelivery stops here.
-    const recordDetection = retry(
-      new DynamoPutItem(this, STATE.recordDetection, {
-        table,
-        item: {
-          pk: DynamoAttributeValue.fromString(JsonPath.stringAt('$.dedupPk')),
-          sk: DynamoAttributeValue.fromString('alert'),
-          tier: DynamoAttributeValue.fromString(JsonPath.stringAt('$.publish.tier')),
-          ruleId: DynamoAttributeValue.fromString(JsonPath.stringAt('$.publish.ruleId')),
-          alert: DynamoAttributeValue.fromString(JsonPath.stringAt('$.member')),
-          ttl: DynamoAttributeValue.numberFromString(JsonPath.stringAt('$.expiresAtEpochText')),
-        },
-        conditionExpression: 'attribute_not_exists(pk)',
+      // Already published (an at-least-once redelivery): nothing to do for this message.
+      claim.addCatch(new Pass(this, STATE.alreadyPublished(what)).next(after), {
+        errors: ['DynamoDB.ConditionalCheckFailedException'],
         resultPath: JsonPath.DISCARD,
-      }),
-    );
-    const duplicate = new Succeed(this, STATE.duplicate, { comment: 'already processed (at-least-once redelivery)' });
-    recordDetection.addCatch(duplicate, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: JsonPath.DISCARD });
+      });
+      const mark = retry(
+        new DynamoUpdateItem(this, STATE.markPublished(what), {
+          table,
+          key: dedupKey(base),
+          updateExpression: 'SET st = :published',
+          expressionAttributeValues: { ':published': DynamoAttributeValue.fromString('published') },
+          resultPath: JsonPath.DISCARD,
+        }),
+      );
+      mark.next(after);
+      const publish = (tier: TierName) =>
+        retry(
+          new SnsPublish(this, STATE.publish(tier, what), {
+            topic: topics.topics[tier],
+            message: TaskInput.fromJsonPathAt(`${base}.publishFields.message`),
+            messagePerSubscriptionType: true,
+            subject: JsonPath.stringAt(`${base}.publishFields.subject`),
+            messageAttributes: {
+              severity: { value: JsonPath.stringAt(`${base}.publishFields.severity`) },
+              tier: { value: JsonPath.stringAt(`${base}.publishFields.tier`) },
+              ruleId: { value: JsonPath.stringAt(`${base}.publishFields.ruleId`) },
+              status: { value: JsonPath.stringAt(`${base}.publishFields.status`) },
+            },
+            resultPath: JsonPath.DISCARD,
+          }),
+        ).next(mark);
+      return claim.next(
+        new Choice(this, STATE.route(what))
+          .when(Condition.stringEquals(`${base}.publishFields.tier`, 'respond'), publish('respond'))
+          .when(Condition.stringEquals(`${base}.publishFields.tier`, 'notify'), publish('notify'))
+          .otherwise(publish('review')),
+      );
+    };
 
-    // 2. Route the detection to its tier.
-    const routeDetection = new Choice(this, STATE.routeDetection)
-      .when(Condition.stringEquals('$.publish.tier', 'respond'), publish('respond', 'Detection', '$'))
-      .when(Condition.stringEquals('$.publish.tier', 'notify'), publish('notify', 'Detection', '$'))
-      .otherwise(publish('review', 'Detection', '$'))
-      .afterwards();
-
-    // 3. Per entity: record risk, read the window, correlate, raise incidents once per window.
-    const recordRisk = retry(
-      new DynamoPutItem(this, STATE.recordRisk, {
-        table,
-        item: {
-          pk: DynamoAttributeValue.fromString(JsonPath.stringAt('$.entity.pk')),
-          sk: DynamoAttributeValue.fromString(JsonPath.stringAt('$.memberSk')),
-          rec: DynamoAttributeValue.fromString(JsonPath.stringAt('$.member')),
-          ttl: DynamoAttributeValue.numberFromString(JsonPath.stringAt('$.expiresAtEpochText')),
-        },
-        resultPath: JsonPath.DISCARD,
-      }),
-    );
-    const queryRisk = retry(
-      new CallAwsService(this, STATE.queryRisk, {
-        service: 'dynamodb',
-        action: 'query',
-        parameters: {
-          TableName: table.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk >= :from',
-          ExpressionAttributeValues: { ':pk': { S: JsonPath.stringAt('$.entity.pk') }, ':from': { S: JsonPath.stringAt('$.entity.from') } },
-          ProjectionExpression: 'rec',
-          ScanIndexForward: false,
-          Limit: 50,
-        },
-        iamResources: [table.tableArn],
-        iamAction: 'dynamodb:Query',
-        resultSelector: { 'items.$': '$.Items' },
-        resultPath: '$.risk',
-      }),
-    );
-    const correlateEntity = new LambdaInvoke(this, STATE.correlateEntity, {
-      lambdaFunction: this.correlateFunction.fn,
-      payload: TaskInput.fromObject({
-        entity: { field: JsonPath.stringAt('$.entity.field'), value: JsonPath.stringAt('$.entity.value') },
-        now: JsonPath.stringAt('$.now'),
-        items: JsonPath.listAt('$.risk.items'),
-      }),
-      payloadResponseOnly: true,
-      resultSelector: { 'incidents.$': '$.incidents' },
-      resultPath: '$.correlation',
-    });
-    correlateEntity.addRetry({
-      errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
-      interval: Duration.seconds(1),
-      backoffRate: 2,
-      maxAttempts: 4,
-    });
-
-    const claimIncident = retry(
-      new DynamoUpdateItem(this, STATE.claimIncident, {
-        table,
-        key: { pk: DynamoAttributeValue.fromString(JsonPath.stringAt('$.markerPk')), sk: DynamoAttributeValue.fromString('incident') },
-        updateExpression: 'SET incidentId = :id, expiresAtIso = :exp, #ttl = :ttl ADD mids :members',
-        conditionExpression: 'attribute_not_exists(pk) OR expiresAtIso < :now',
-        expressionAttributeNames: { '#ttl': 'ttl' },
-        expressionAttributeValues: {
-          ':id': DynamoAttributeValue.fromString(JsonPath.stringAt('$.alert.id')),
-          ':exp': DynamoAttributeValue.fromString(JsonPath.stringAt('$.markerExpiresAt')),
-          ':ttl': DynamoAttributeValue.numberFromString(JsonPath.stringAt('$.expiresAtEpochText')),
-          ':members': DynamoAttributeValue.fromStringSet(JsonPath.listAt('$.memberIds')),
-          ':now': DynamoAttributeValue.fromString(JsonPath.stringAt('$.now')),
-        },
-        resultPath: JsonPath.DISCARD,
-      }),
-    );
-    // Already raised in this window: record the new members, do not page again.
-    const updateIncident = retry(
-      new DynamoUpdateItem(this, STATE.updateIncident, {
-        table,
-        key: { pk: DynamoAttributeValue.fromString(JsonPath.stringAt('$.markerPk')), sk: DynamoAttributeValue.fromString('incident') },
-        updateExpression: 'ADD mids :members',
-        expressionAttributeValues: { ':members': DynamoAttributeValue.fromStringSet(JsonPath.listAt('$.memberIds')) },
-        resultPath: JsonPath.DISCARD,
-      }),
-    );
-    claimIncident.addCatch(updateIncident, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: JsonPath.DISCARD });
-
-    let respondIncident: IChainable | undefined;
+    // Incidents: publish, then (respond tier, just opened) the automated response.
+    const incidentDone = new Succeed(this, 'IncidentDone');
+    let afterIncident: IChainable = incidentDone;
     if (props.responseFunctionArn) {
       const responder: IFunction = LambdaFunction.fromFunctionArn(this, 'ResponseFunction', props.responseFunctionArn);
       const invoke = new LambdaInvoke(this, STATE.invokeResponse, {
         lambdaFunction: responder,
-        payload: TaskInput.fromJsonPathAt('$.alert'),
+        payload: TaskInput.fromJsonPathAt('$.response'),
         invocationType: LambdaInvocationType.EVENT,
         resultPath: JsonPath.DISCARD,
       });
@@ -234,48 +204,71 @@ export class Correlation extends Construct {
         backoffRate: 2,
         maxAttempts: 4,
       });
-      respondIncident = Chain.start(publish('respond', 'Incident', '$').next(invoke));
+      afterIncident = new Choice(this, STATE.shouldRespond)
+        .when(Condition.booleanEquals('$.respond', true), invoke.next(incidentDone))
+        .otherwise(incidentDone);
     }
-    const routeIncident = new Choice(this, STATE.routeIncident)
-      .when(Condition.stringEquals('$.publish.tier', 'respond'), respondIncident ?? publish('respond', 'Incident', '$'))
-      .when(Condition.stringEquals('$.publish.tier', 'notify'), publish('notify', 'Incident', '$'))
-      .otherwise(publish('review', 'Incident', '$'));
-    claimIncident.next(routeIncident);
-
     const forEachIncident = new MapState(this, STATE.forEachIncident, {
-      itemsPath: '$.correlation.incidents',
+      itemsPath: '$.correlation.messages',
       maxConcurrency: 2,
       resultPath: JsonPath.DISCARD,
-    }).itemProcessor(claimIncident);
+    }).itemProcessor(publishPath('Incident', '$', afterIncident));
 
+    const correlateEntity = new LambdaInvoke(this, STATE.correlateEntity, {
+      lambdaFunction: this.correlateFunction.fn,
+      payload: TaskInput.fromObject({
+        entity: JsonPath.objectAt('$.entity'),
+        member: JsonPath.stringAt('$.member'),
+        key: JsonPath.stringAt('$.key'),
+      }),
+      payloadResponseOnly: true,
+      resultSelector: { 'messages.$': '$.messages' },
+      resultPath: '$.correlation',
+    });
+    correlateEntity.addRetry({
+      errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 4,
+    });
     const forEachEntity = new MapState(this, STATE.forEachEntity, {
       itemsPath: '$.entities',
       maxConcurrency: 4,
       itemSelector: {
-        entity: JsonPath.stringAt('$$.Map.Item.Value'),
+        entity: JsonPath.objectAt('$$.Map.Item.Value'),
         member: JsonPath.stringAt('$.member'),
-        memberSk: JsonPath.stringAt('$.memberSk'),
-        expiresAtEpochText: JsonPath.stringAt('$.expiresAtEpochText'),
-        now: JsonPath.stringAt('$.detection.lastSeen'),
+        key: JsonPath.stringAt('$.key'),
       },
       resultPath: JsonPath.DISCARD,
-    }).itemProcessor(recordRisk.next(queryRisk).next(correlateEntity).next(forEachIncident));
+    }).itemProcessor(correlateEntity.next(forEachIncident));
 
-    const main = recordDetection.next(routeDetection).next(forEachEntity);
+    const done = new Succeed(this, 'Done');
+    const shouldCorrelate = new Choice(this, STATE.shouldCorrelate)
+      .when(Condition.booleanEquals('$.correlate', true), forEachEntity.next(done))
+      .otherwise(done);
+    const main = new Choice(this, STATE.shouldPublish)
+      .when(Condition.booleanEquals('$.publish', true), publishPath('Message', '$', shouldCorrelate))
+      .otherwise(shouldCorrelate);
 
-    // Any failure that survives its retries becomes a stack-health alert in the notify tier.
+    // Any failure that survives its retries becomes a stack-health alert in the notify tier, and
+    // fails the execution: the synchronous caller fails too, and its retry publishes what is pending.
     const healthAlert = new SnsPublish(this, STATE.healthAlert, {
       topic: topics.topics.notify,
       subject: 'Sentinel stack health: correlation failed',
       message: TaskInput.fromText(
         JsonPath.format(
-          'Sentinel stack health: the correlation state machine failed and a detection may not have been correlated. Error: {} Cause: {} Execution: {}',
+          'Sentinel stack health: the correlation state machine failed; the detector retries the batch. Error: {} Cause: {} Execution: {}',
           JsonPath.stringAt('$.error.Error'),
           JsonPath.stringAt('$.error.Cause'),
           JsonPath.stringAt('$$.Execution.Id'),
         ),
       ),
-      messageAttributes: { severity: { value: 'medium' }, tier: { value: 'notify' }, ruleId: { value: 'sentinel.stack_health' } },
+      messageAttributes: {
+        severity: { value: 'medium' },
+        tier: { value: 'notify' },
+        ruleId: { value: 'sentinel.stack_health' },
+        status: { value: 'open' },
+      },
       resultPath: JsonPath.DISCARD,
     });
     healthAlert.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 5 });
@@ -285,14 +278,34 @@ export class Correlation extends Construct {
       resultPath: '$.error',
     });
 
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
+    // Errors only by default: execution data holds alert JSON with evidence lines. Full data, when
+    // asked for, goes to a log group under its own KMS key.
+    const fullData = props.logExecutionData ?? false;
+    const logKey = fullData
+      ? new Key(this, 'LogKey', {
+          description: 'Sentinel correlation execution logs',
+          enableKeyRotation: true,
+          removalPolicy: RemovalPolicy.RETAIN,
+        })
+      : undefined;
+    if (logKey) {
+      const stack = Stack.of(this);
+      logKey.grantEncryptDecrypt(new ServicePrincipal(`logs.${stack.region}.amazonaws.com`));
+    }
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+      ...(logKey ? { encryptionKey: logKey } : {}),
+    });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.EXPRESS,
       definitionBody: DefinitionBody.fromChainable(guarded),
-      timeout: Duration.minutes(2),
+      timeout: Duration.seconds(45),
       tracingEnabled: true,
-      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+      logs: { destination: this.logGroup, level: fullData ? LogLevel.ALL : LogLevel.ERROR, includeExecutionData: fullData },
     });
     topics.grantPublishAll(this.stateMachine);
+    // The dedup record only: claim and mark are UpdateItem.
+    table.grant(this.stateMachine, 'dynamodb:UpdateItem');
   }
 }

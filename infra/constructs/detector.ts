@@ -12,8 +12,8 @@ export interface DetectorProps {
   readonly stateMachine: StateMachine;
   readonly rulesFile: string;
   readonly logRetention: RetentionDays;
-  /** Longest correlation window, so the state machine's risk query reaches back far enough. */
-  readonly riskLookbackMs: number;
+  /** Review-tier digest interval (ms). */
+  readonly digestIntervalMs: number;
   /** @default 20 */
   readonly reservedConcurrency?: number;
   /** @default 1024 — the engine is CPU-bound; 1 GB gives most of a vCPU at arm64 prices. */
@@ -50,13 +50,22 @@ export class Detector extends Construct {
       environment: {
         TABLE_NAME: props.table.tableName,
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-        RISK_LOOKBACK_MS: String(props.riskLookbackMs),
+        DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
         POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
         POWERTOOLS_METRICS_NAMESPACE: 'Sentinel',
       },
       extra: { onFailure: new SqsDestination(this.failures), retryAttempts: 2, maxEventAge: Duration.hours(6) },
     });
-    props.table.grantReadWriteData(this.function.fn);
-    props.stateMachine.grantStartExecution(this.function.fn);
+    // Exactly the calls the DynamoDB state adapter makes (no Scan, DeleteItem, BatchWriteItem or stream reads).
+    props.table.grant(
+      this.function.fn,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+    );
+    // Synchronous: a failed publish fails the invocation, so Lambda retries the batch.
+    props.stateMachine.grantStartSyncExecution(this.function.fn);
   }
 }

@@ -1,10 +1,11 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { DUE_INDEX } from '../../functions/commons/adapters/dynamodb-state-store';
 
 /**
- * The one state table: detector windows (counters, sets, terms, markers), correlation risk
- * items, alert dedup and the review store. On-demand, PITR, KMS (AWS-managed key, so grants
+ * The one state table: detector windows (counters, sets, terms), alert conditions, correlation
+ * risk records, digest entries, message dedup and batch receipts. On-demand, PITR, KMS (AWS-managed key, so grants
  * stay free of kms:* wildcards), TTL on `ttl`, retained when the stack is deleted.
  */
 export class StateTable extends Construct {
@@ -21,6 +22,14 @@ export class StateTable extends Construct {
       timeToLiveAttribute: 'ttl',
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
+    });
+    // Sparse: only documents with a due time (open conditions, pending digests) are in it, so the
+    // sweeper's query costs what is due, not the table size.
+    this.table.addGlobalSecondaryIndex({
+      indexName: DUE_INDEX,
+      partitionKey: { name: 'dshard', type: AttributeType.STRING },
+      sortKey: { name: 'due', type: AttributeType.NUMBER },
+      projectionType: ProjectionType.KEYS_ONLY,
     });
   }
 }

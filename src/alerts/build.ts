@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Alert, AlertEvent } from '../schema/alert';
+import { ruleTier } from '../engine/alert-policy';
+import type { Emission } from '../engine/lifecycle';
+import type { Alert, AlertEvent, AlertStatus } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
-import { type Severity, tierFor } from '../schema/severity';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { redact } from './redact';
 
@@ -33,9 +34,15 @@ export function renderTitle(template: string, values: Record<string, string | nu
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
+/** Redact first, then cut: a secret straddling the cut would otherwise leave half redacted. */
+function redactedSample(text: string): string {
+  const clean = redact(text);
+  return clean.length > MAX_SAMPLE_CHARS ? `${clean.slice(0, MAX_SAMPLE_CHARS)}…` : clean;
+}
+
 function toAlertEvent(event: NormalizedEvent): AlertEvent {
   const original = String(event['event.original'] ?? event[CoreFields.message] ?? '');
-  const message = redact(original.length > MAX_SAMPLE_CHARS ? `${original.slice(0, MAX_SAMPLE_CHARS)}…` : original);
+  const message = redactedSample(original);
   return {
     timestamp: new Date(eventTime(event)).toISOString(),
     logGroup: String(event[CoreFields.logGroup] ?? ''),
@@ -53,9 +60,21 @@ function relatedEntities(events: readonly NormalizedEvent[]): Record<string, str
       const v = e[field];
       if (v !== undefined && v !== '' && values.size < MAX_RELATED_VALUES) values.add(String(v));
     }
-    if (values.size > 0) related[field] = [...values].sort();
+    if (values.size > 0) related[field] = [...values].map(redact).sort();
   }
   return related;
+}
+
+/** Where the condition stands when this message was decided (src/engine/lifecycle.ts). */
+export interface LifecycleFields {
+  alertId: string;
+  status: AlertStatus;
+  occurrences: number;
+  openedAt: number;
+}
+
+export function lifecycleOf(e: Emission): LifecycleFields {
+  return { alertId: e.alertId, status: e.status === 'update' ? 'open' : e.status, occurrences: e.occurrences, openedAt: e.openedAt };
 }
 
 export interface DetectionInput {
@@ -68,6 +87,7 @@ export interface DetectionInput {
   count: number;
   windowStart: number;
   windowEnd: number;
+  lifecycle: LifecycleFields;
 }
 
 export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): Alert {
@@ -76,20 +96,21 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
   const firstSeen = evidence.length > 0 ? eventTime(evidence[0] ?? trigger) : eventTime(trigger);
   const lastSeen = eventTime(trigger);
   const logGroups = [...new Set(evidence.map((e) => String(e[CoreFields.logGroup] ?? '')))].filter(Boolean).sort();
-  const query = logsInsightsQuery(input.entity.value);
+  const query = logsInsightsQuery(redact(input.entity.value));
   const start = Math.min(input.windowStart, firstSeen);
   const end = Math.max(input.windowEnd, lastSeen) + 1000;
+  const tier = ruleTier(rule);
   return {
     schemaVersion: '1',
-    id: detectionId(rule.id, input.groupKey, trigger),
+    id: input.lifecycle.alertId,
     kind: 'detection',
     ruleId: rule.id,
     title: renderTitle(rule.title, { ...trigger, [input.entity.field]: input.entity.value, count: input.count }),
     description: rule.description.trim(),
     severity: rule.severity,
-    tier: tierFor(rule.severity),
+    tier,
     riskScore: rule.riskScore,
-    entity: input.entity,
+    entity: { field: input.entity.field, value: redact(input.entity.value) },
     window: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
     count: input.count,
     firstSeen: new Date(firstSeen).toISOString(),
@@ -102,6 +123,56 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, logGroups, query, start, end),
     related: relatedEntities(evidence),
+    status: input.lifecycle.status,
+    occurrences: input.lifecycle.occurrences,
+    openedAt: new Date(input.lifecycle.openedAt).toISOString(),
+  };
+}
+
+export interface ResolvedInput {
+  rule: Pick<DetectionRule, 'id' | 'description' | 'severity' | 'riskScore' | 'tags' | 'runbook' | 'tier'>;
+  kind: 'detection' | 'incident';
+  entity: { field: string; value: string };
+  title: string;
+  logGroups: readonly string[];
+  /** The condition's last occurrence before it went quiet. */
+  lastSeen: number;
+  resolvedAt: number;
+  lifecycle: LifecycleFields;
+}
+
+/** The `resolved` notice: same alert id, the condition's span, no new evidence (nothing happened). */
+export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Alert {
+  const { rule, lifecycle } = input;
+  const query = logsInsightsQuery(redact(input.entity.value));
+  const logGroups = [...input.logGroups];
+  const quietMinutes = Math.round((input.resolvedAt - input.lastSeen) / 60_000);
+  return {
+    schemaVersion: '1',
+    id: lifecycle.alertId,
+    kind: input.kind,
+    ruleId: rule.id,
+    title: `Resolved: ${input.title}`.slice(0, 200),
+    description: `No qualifying event for ${quietMinutes} minutes since ${new Date(input.lastSeen).toISOString()}. ${rule.description.trim()}`,
+    severity: rule.severity,
+    tier: ruleTier(rule),
+    riskScore: rule.riskScore,
+    entity: { field: input.entity.field, value: redact(input.entity.value) },
+    window: { start: new Date(lifecycle.openedAt).toISOString(), end: new Date(input.resolvedAt).toISOString() },
+    count: lifecycle.occurrences,
+    firstSeen: new Date(lifecycle.openedAt).toISOString(),
+    lastSeen: new Date(input.lastSeen).toISOString(),
+    logGroups,
+    events: [],
+    tags: rule.tags,
+    runbook: rule.runbook,
+    recommendedActions: [],
+    logsInsightsQuery: query,
+    consoleUrl: logsInsightsUrl(ctx.region, logGroups, query, lifecycle.openedAt, input.resolvedAt),
+    related: {},
+    status: 'resolved',
+    occurrences: lifecycle.occurrences,
+    openedAt: new Date(lifecycle.openedAt).toISOString(),
   };
 }
 
@@ -128,56 +199,67 @@ export function toMemberRecord(alert: Alert): MemberRecord {
   };
 }
 
+export interface IncidentMember {
+  record: Pick<MemberRecord, 'ruleId' | 'events' | 'logGroups' | 'related'>;
+  firstSeen: number;
+  lastSeen: number;
+  /** The member rule's newest alert id in the window. */
+  latestId: string;
+}
+
 export interface IncidentInput {
   rule: CorrelationRule;
   entity: { field: string; value: string };
-  members: readonly MemberRecord[];
+  /** Distinct member rules, oldest first. */
+  members: readonly IncidentMember[];
   riskScore: number;
+  lifecycle: LifecycleFields;
 }
 
+/** An incident: one member per distinct rule, evidence de-duplicated by event id. */
 export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Alert {
   const { rule, members } = input;
-  const ordered = [...members].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id));
-  const first = ordered[0];
-  const last = ordered[ordered.length - 1];
-  const firstSeen = first?.firstSeen ?? new Date(0).toISOString();
-  const lastSeen = last?.lastSeen ?? firstSeen;
-  const logGroups = [...new Set(ordered.flatMap((m) => m.logGroups))].sort();
-  const query = logsInsightsQuery(input.entity.value);
-  const start = Date.parse(firstSeen);
-  const end = Date.parse(lastSeen) + 1000;
-  const severity: Severity = rule.severity;
+  const firstSeen = Math.min(...members.map((m) => m.firstSeen));
+  const lastSeen = Math.max(...members.map((m) => m.lastSeen));
+  const logGroups = [...new Set(members.flatMap((m) => m.record.logGroups))].sort();
+  const query = logsInsightsQuery(redact(input.entity.value));
+  const end = lastSeen + 1000;
   const related: Record<string, string[]> = {};
-  for (const m of ordered) {
-    for (const [field, values] of Object.entries(m.related)) {
+  for (const m of members) {
+    for (const [field, values] of Object.entries(m.record.related)) {
       related[field] = [...new Set([...(related[field] ?? []), ...values])].sort().slice(0, MAX_RELATED_VALUES);
     }
   }
+  const events = new Map<string, AlertEvent>();
+  for (const m of members) for (const e of m.record.events) events.set(e.eventId || `${e.timestamp}:${e.message}`, e);
   return {
     schemaVersion: '1',
-    id: stableId('inc', rule.id, input.entity.field, input.entity.value, first?.id ?? ''),
+    id: input.lifecycle.alertId,
     kind: 'incident',
     ruleId: rule.id,
-    title: renderTitle(rule.title, { [input.entity.field]: input.entity.value, count: ordered.length }),
+    title: renderTitle(rule.title, { [input.entity.field]: input.entity.value, count: members.length }),
     description: rule.description.trim(),
-    severity,
-    tier: tierFor(severity),
+    severity: rule.severity,
+    tier: ruleTier(rule),
     riskScore: input.riskScore,
-    entity: input.entity,
-    window: { start: firstSeen, end: new Date(end).toISOString() },
-    count: ordered.length,
-    firstSeen,
-    lastSeen,
+    entity: { field: input.entity.field, value: redact(input.entity.value) },
+    window: { start: new Date(firstSeen).toISOString(), end: new Date(end).toISOString() },
+    count: members.length,
+    firstSeen: new Date(firstSeen).toISOString(),
+    lastSeen: new Date(lastSeen).toISOString(),
     logGroups,
-    events: ordered.flatMap((m) => m.events.slice(-1)).slice(-MAX_SAMPLE_EVENTS),
+    events: [...events.values()].sort((a, b) => a.timestamp.localeCompare(b.timestamp)).slice(-MAX_SAMPLE_EVENTS),
     tags: rule.tags,
     runbook: rule.runbook,
     recommendedActions: rule.recommendedActions,
     logsInsightsQuery: query,
-    consoleUrl: logsInsightsUrl(ctx.region, logGroups, query, start, end),
-    members: ordered.map((m) => m.id),
+    consoleUrl: logsInsightsUrl(ctx.region, logGroups, query, firstSeen, end),
+    members: members.map((m) => m.latestId),
     category: rule.correlation.category,
     ...(rule.correlation.response ? { response: rule.correlation.response } : {}),
     related,
+    status: input.lifecycle.status,
+    occurrences: input.lifecycle.occurrences,
+    openedAt: new Date(input.lifecycle.openedAt).toISOString(),
   };
 }

@@ -1,12 +1,14 @@
 import { SkipLedger } from '../decode/skips';
 import { Detector } from '../engine/detector';
+import { DEFAULT_DIGEST_INTERVAL_MS } from '../engine/digests';
 import { processPayload } from '../engine/pipeline';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
+import { flushDigests, sweep } from '../engine/sweeper';
 import { Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { RulePack } from '../rules/rule-pack';
-import type { Alert } from '../schema/alert';
+import type { Alert, Message } from '../schema/alert';
 import { type ReplayInputOptions, readReplayInput } from './replay-input';
 
 export interface ReplayStats {
@@ -14,8 +16,14 @@ export interface ReplayStats {
   eventsIn: number;
   eventsProcessed: number;
   matchedEvents: number;
-  detections: number;
+  /** Lifecycle messages the detector decided, silent updates included. */
+  decided: number;
+  /** Messages that only updated a condition (nobody told). */
+  updates: number;
+  /** Alerts that would be published, by kind and status (`--out` holds exactly these). */
   published: number;
+  publishedByStatus: Record<string, number>;
+  digests: number;
   /** Payloads seen before (same batch id), answered from their receipt. */
   redelivered: number;
   skips: SkipLedger;
@@ -29,23 +37,56 @@ export interface ReplayOptions extends ReplayInputOptions {
   sink: CorrelationSink;
   onAlert: (alert: Alert) => void | Promise<void>;
   region?: string;
+  digestInterval?: number;
+  /** Event time between sweeps (resolution, digests): the deployed schedule runs every 5 minutes. */
+  sweepEvery?: number;
 }
 
-/** Runs the whole detection path over replay input: the same code the detector Lambda runs. */
+const SWEEP_EVERY_MS = 5 * 60_000;
+
+/**
+ * Runs the whole detection path over replay input: the same code the detector Lambda runs, and
+ * the sweeper, whose clock here is event time: it runs whenever the newest event seen crosses a
+ * sweep boundary. At the end of the input, conditions quiet for long enough (as of the last
+ * event) are resolved; the others could still be active and stay open. Pending digests are
+ * published, so nothing decided is left unsaid.
+ */
 export async function replay(paths: readonly string[], options: ReplayOptions): Promise<ReplayStats> {
   const normalizer = new Normalizer(options.pack.sources);
-  const detector = new Detector(options.pack, options.store, { region: options.region });
+  const digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
+  const detector = new Detector(options.pack, options.store, { region: options.region, digestInterval });
+  const every = options.sweepEvery ?? SWEEP_EVERY_MS;
   const stats: ReplayStats = {
     payloads: 0,
     eventsIn: 0,
     eventsProcessed: 0,
     matchedEvents: 0,
-    detections: 0,
+    decided: 0,
+    updates: 0,
     published: 0,
+    publishedByStatus: {},
+    digests: 0,
     redelivered: 0,
     skips: new SkipLedger(),
     parse: new ParseStats(),
   };
+  const emit = async (alerts: readonly Alert[]) => {
+    for (const alert of alerts) {
+      stats.published++;
+      const label = alert.kind === 'digest' ? 'digest' : `${alert.kind} ${alert.status}`;
+      stats.publishedByStatus[label] = (stats.publishedByStatus[label] ?? 0) + 1;
+      if (alert.kind === 'digest') stats.digests++;
+      await options.onAlert(alert);
+    }
+  };
+  const sweepDeps = {
+    store: options.store,
+    pack: options.pack,
+    ctx: { region: options.region ?? 'us-east-1' },
+    send: async (messages: Message[]) => emit(await options.sink.send(messages)),
+  };
+  let clock = Number.NEGATIVE_INFINITY;
+  let nextSweep = Number.NEGATIVE_INFINITY;
   for await (const item of readReplayInput(paths, options)) {
     if (item.kind === 'skip') {
       stats.skips.add(item.skip);
@@ -60,13 +101,18 @@ export async function replay(paths: readonly string[], options: ReplayOptions): 
     if (result.redelivered) stats.redelivered++;
     stats.skips.merge(result.skips);
     stats.parse.merge(result.parse);
-    stats.detections += result.alerts.length;
-    if (result.alerts.length > 0) {
-      for (const alert of await options.sink.send(result.alerts)) {
-        stats.published++;
-        await options.onAlert(alert);
-      }
+    stats.decided += result.messages.length;
+    stats.updates += result.messages.filter((m) => !m.publish && !m.digest && m.correlate).length;
+    if (result.messages.length > 0) await emit(await options.sink.send(result.messages));
+    if (result.latestEventTime > clock) clock = result.latestEventTime;
+    if (clock >= nextSweep) {
+      await sweep(sweepDeps, clock);
+      nextSweep = (Math.floor(clock / every) + 1) * every;
     }
+  }
+  if (Number.isFinite(clock)) {
+    await sweep(sweepDeps, clock);
+    await flushDigests(sweepDeps, clock);
   }
   return stats;
 }

@@ -8,10 +8,15 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
   for (const a of alerts) byTier.set(a.tier, (byTier.get(a.tier) ?? 0) + 1);
   const incidents = alerts.filter((a) => a.kind === 'incident');
   const skipped = [...stats.skips.counts].map(([r, n]) => `${r}=${n}`).join(', ');
+  const statuses = Object.entries(stats.publishedByStatus)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
   const lines = [
     `replayed ${stats.payloads} payload(s), ${stats.eventsIn} event(s) in ${seconds.toFixed(2)}s`,
     `  processed ${stats.eventsProcessed}, skipped ${stats.skips.events}${skipped ? ` (${skipped})` : ''}, matched a rule ${stats.matchedEvents}`,
-    `  alerts ${alerts.length}: respond ${byTier.get('respond') ?? 0}, notify ${byTier.get('notify') ?? 0}, review ${byTier.get('review') ?? 0}; incidents ${incidents.length}`,
+    `  published ${alerts.length}: respond ${byTier.get('respond') ?? 0}, notify ${byTier.get('notify') ?? 0}, review ${byTier.get('review') ?? 0}; incidents ${incidents.length}${statuses ? ` (${statuses})` : ''}`,
+    `  lifecycle: ${stats.decided} message(s) decided, ${stats.updates} silent update(s) (an open alert seen again: stored, correlated, not published)`,
   ];
   lines.push(...formatParse(stats.parse));
   if (stats.redelivered > 0) lines.push(`  redelivered payloads ${stats.redelivered} (answered from their receipts, no state changed)`);
@@ -21,8 +26,13 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
 
 /** One line per alert for people reading the demo. */
 export function formatAlertLine(a: Alert): string {
-  const kind = a.kind === 'incident' ? `INCIDENT ${a.category ?? ''} risk ${a.riskScore} members ${a.members?.length ?? 0}` : 'detection';
-  return `[${a.tier.padEnd(7)}] ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}`;
+  const kind =
+    a.kind === 'incident'
+      ? `INCIDENT ${a.category ?? ''} risk ${a.riskScore} members ${a.members?.length ?? 0}`
+      : a.kind === 'digest'
+        ? `DIGEST ${a.digest?.length ?? 0} rule(s)`
+        : 'detection';
+  return `[${a.tier.padEnd(7)}] ${a.status.padEnd(9)} ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}`;
 }
 
 /** Machine-readable replay figures (`detect replay --stats <file>`), used by the soak. */
@@ -37,8 +47,11 @@ export function statsJson(stats: ReplayStats, alerts: readonly Alert[], seconds:
     parse: stats.parse.toJSON(),
     skippedByReason: Object.fromEntries(stats.skips.counts),
     matchedEvents: stats.matchedEvents,
-    detections: stats.detections,
+    decided: stats.decided,
+    updates: stats.updates,
     published: alerts.length,
+    publishedByStatus: stats.publishedByStatus,
+    digests: stats.digests,
     seconds,
     // maxRSS is in KiB on Linux.
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -1,29 +1,25 @@
 import { z } from 'zod';
-import type { AlertContext, MemberRecord } from '../alerts/build';
-import { Alert } from '../schema/alert';
+import { type AlertContext, buildIncidentAlert, buildResolvedAlert, lifecycleOf, renderTitle, stableId } from '../alerts/build';
+import { incidentPolicy } from '../engine/alert-policy';
+import { applyObservations, type ConditionUpdate, conditionKey } from '../engine/conditions';
+import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from '../engine/digests';
+import { isDigested, isPublished } from '../engine/lifecycle';
+import { docId, type StateStore } from '../engine/state-store';
+import { Alert, type Message } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
-import { correlate } from './correlate';
-import { type CorrelationInput, publishFields } from './envelope';
+import { evaluateCorrelations } from './correlate';
+import { envelopeOf, type MessageEnvelope, RISK_RETENTION_MS, riskPk } from './envelope';
+import { mergeRisk, RiskRecord } from './risk';
 
-/** What the state machine hands the correlate task: the entity and its risk items from the Query. */
+/** What the state machine hands the correlate task: one entity of one detection. */
 export const CorrelateTaskInput = z.object({
   entity: z.object({ field: z.string(), value: z.string() }),
-  now: z.string(),
-  items: z.array(z.object({ rec: z.object({ S: z.string() }) }).passthrough()),
+  /** The detection, compact (JSON of a member record). */
+  member: z.string(),
+  /** The detection message's dedup key: a retried execution re-sends its decision instead of counting again. */
+  key: z.string(),
 });
 export type CorrelateTaskInput = z.infer<typeof CorrelateTaskInput>;
-
-export interface IncidentOutput {
-  alert: CorrelationInput['detection'];
-  publish: CorrelationInput['publish'];
-  markerPk: string;
-  /** The incident's window end (ISO): the dedup marker is live until then. */
-  markerExpiresAt: string;
-  /** TTL (epoch seconds) as text: ASL's numberFromString takes a string path. */
-  expiresAtEpochText: string;
-  now: string;
-  memberIds: string[];
-}
 
 const MemberRecordSchema = Alert.pick({
   id: true,
@@ -39,22 +35,105 @@ const MemberRecordSchema = Alert.pick({
   related: true,
 });
 
-/** Pure body of the correlate Lambda: parse risk items, correlate, shape incidents for ASL. */
-export function runCorrelateTask(raw: unknown, rules: readonly CorrelationRule[], ctx: AlertContext): { incidents: IncidentOutput[] } {
+export interface CorrelateDeps {
+  store: StateStore;
+  rules: readonly CorrelationRule[];
+  ctx: AlertContext;
+  digestInterval?: number;
+}
+
+const MAX_ATTEMPTS = 8;
+
+/**
+ * The body of the correlate task (a Lambda in AWS, called in-process by the local state machine):
+ * fold the detection into the entity's risk record for its rule, read every rule's record for the
+ * entity, correlate, and run each incident through the lifecycle. Returns the envelopes to publish.
+ */
+export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promise<{ messages: MessageEnvelope[] }> {
   const input = CorrelateTaskInput.parse(raw);
-  const records: MemberRecord[] = [];
-  for (const item of input.items) {
-    const parsed = MemberRecordSchema.safeParse(JSON.parse(item.rec.S));
-    if (parsed.success) records.push(parsed.data);
+  const member = MemberRecordSchema.parse(JSON.parse(input.member));
+  const { entity } = input;
+  const now = Date.parse(member.lastSeen);
+  const pk = riskPk(entity.field, entity.value);
+
+  // 1. The entity's record for this rule: read, merge, versioned write (retried when another execution won).
+  const key = { pk, sk: `r#${member.ruleId}` };
+  for (let attempt = 0; ; attempt++) {
+    if (attempt >= MAX_ATTEMPTS) throw new Error(`risk record ${pk} ${key.sk} kept losing races`);
+    const doc = (await deps.store.readDocs([key], now)).get(docId(key));
+    const merged = mergeRisk(doc ? RiskRecord.parse(JSON.parse(doc.body)) : undefined, member);
+    const last = Math.max(...merged.occurrences.map((o) => o.lastSeen));
+    const written = await deps.store.writeDoc({
+      ...key,
+      body: JSON.stringify(merged),
+      ifVersion: doc ? doc.version : null,
+      now,
+      expiresAt: last + RISK_RETENTION_MS,
+    });
+    if (written) break;
   }
-  const incidents = correlate(input.entity, records, rules, ctx).map(({ alert, windowEndsAt }) => ({
-    alert,
-    publish: publishFields(alert),
-    markerPk: `incident#${alert.ruleId}#${input.entity.field}#${input.entity.value}`,
-    markerExpiresAt: new Date(windowEndsAt).toISOString(),
-    expiresAtEpochText: String(Math.floor(windowEndsAt / 1000) + 7 * 86_400),
-    now: input.now,
-    memberIds: alert.members ?? [],
+
+  // 2. Every rule's record for the entity (one small query), correlated.
+  const records = (await deps.store.queryDocs(pk, now)).map((d) => RiskRecord.parse(JSON.parse(d.body)));
+  const decisions = evaluateCorrelations(entity, records, deps.rules);
+  if (decisions.length === 0) return { messages: [] };
+
+  // 3. Each incident is a condition (correlation rule, entity): the same lifecycle as detections.
+  const groupKey = `${entity.field}=${entity.value}`;
+  const updates: ConditionUpdate[] = decisions.map((d) => ({
+    key: conditionKey(d.rule.id, groupKey),
+    policy: incidentPolicy(d.rule),
+    observation: {
+      id: input.key,
+      occurrences: [{ at: d.at, weight: 1, count: d.members.length }],
+      identity: {
+        kind: 'incident',
+        ruleId: d.rule.id,
+        groupKey,
+        entity,
+        title: renderTitle(d.rule.title, { [entity.field]: entity.value, count: d.members.length }),
+        logGroups: [...new Set(d.members.flatMap((m) => m.record.logGroups))].sort().slice(0, 10),
+      },
+      alertIdFor: () => stableId('inc', d.rule.id, entity.field, entity.value, d.members[0]?.latestId ?? ''),
+    },
   }));
-  return { incidents };
+  const advances = await applyObservations(deps.store, updates);
+  const messages: Message[] = [];
+  advances.forEach((advance, i) => {
+    const d = decisions[i];
+    if (!d) return;
+    const policy = incidentPolicy(d.rule);
+    for (const e of advance.emissions) {
+      // An earlier incident that went quiet before this one re-opened it: told resolved first.
+      const alert =
+        e.status === 'resolved'
+          ? buildResolvedAlert(
+              {
+                rule: d.rule,
+                kind: 'incident',
+                entity,
+                title: advance.state.title,
+                logGroups: advance.state.logGroups,
+                lastSeen: e.lastSeen,
+                resolvedAt: e.at,
+                lifecycle: lifecycleOf(e),
+              },
+              deps.ctx,
+            )
+          : buildIncidentAlert({ rule: d.rule, entity, members: d.members, riskScore: d.riskScore, lifecycle: lifecycleOf(e) }, deps.ctx);
+      messages.push({
+        alert,
+        key: `${e.alertId}#${e.seq}`,
+        publish: isPublished(e.status, policy),
+        digest: isDigested(e.status, policy),
+        correlate: false,
+      });
+    }
+  });
+  await recordDigestEntries(
+    deps.store,
+    messages.filter((m) => m.digest),
+    deps.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS,
+  );
+  return { messages: messages.filter((m) => m.publish).map(envelopeOf) };
 }

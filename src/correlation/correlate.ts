@@ -1,89 +1,70 @@
-import { type AlertContext, buildIncidentAlert, type MemberRecord } from '../alerts/build';
-import type { Alert } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
+import { inWindow, type RiskRecord, riskOf, type WindowMember } from './risk';
 
 /**
- * Pure correlation: given the detections recorded for one entity (user, IP or host) and the
- * correlation rules, decide which incidents hold. Called by the correlate Lambda inside the
- * Step Functions state machine, by `detect replay`, and by the rule tests.
+ * Pure correlation: given what is known about one entity (user, IP, host: one risk record per
+ * rule that detected something about it) and the correlation rules, decide which incidents hold.
+ * Called by the correlate task inside the Step Functions state machine, by `detect replay` (the
+ * same state machine run locally) and by the rule tests.
  *
- * Semantics, per correlation rule whose entity field matches:
- * - the window ends at the newest member detection and reaches back `window`;
- * - each member rule counts once (its highest risk), so ten brute-force alerts do not add up;
- * - every `require` group needs at least one member present; with `ordered`, groups must
- *   first appear in the listed order;
- * - risk = min(10, sum of the distinct members' risk scores) and must reach `riskThreshold`.
+ * Per correlation rule whose entity field matches:
+ * - the window ends at the newest detection about the entity and reaches back `window`;
+ * - members are distinct rules (by id or `tag:`), each counted once;
+ * - every `require` group needs a member in the window; with `ordered`, groups must first appear
+ *   in the listed order;
+ * - risk is the risk model of ./risk.ts (one observed event counts once) and must reach
+ *   `riskThreshold`.
  */
 export interface Entity {
   field: string;
   value: string;
 }
 
-function memberMatches(ref: string, m: MemberRecord): boolean {
-  return ref.startsWith('tag:') ? m.tags.includes(ref.slice(4)) : m.ruleId === ref;
+function memberMatches(ref: string, record: RiskRecord): boolean {
+  return ref.startsWith('tag:') ? record.tags.includes(ref.slice(4)) : record.ruleId === ref;
 }
 
 export interface IncidentDecision {
   rule: CorrelationRule;
-  members: MemberRecord[];
+  members: WindowMember[];
   riskScore: number;
-  /** Time the incident's window closes: its dedup marker lives until then. */
-  windowEndsAt: number;
+  /** The newest detection the incident rests on. */
+  at: number;
 }
 
 export function evaluateCorrelations(
   entity: Entity,
-  records: readonly MemberRecord[],
+  records: readonly RiskRecord[],
   rules: readonly CorrelationRule[],
 ): IncidentDecision[] {
   const decisions: IncidentDecision[] = [];
-  const byTime = [...records].sort((a, b) => a.lastSeen.localeCompare(b.lastSeen) || a.id.localeCompare(b.id));
-  const newest = byTime[byTime.length - 1];
-  if (!newest) return decisions;
-  const end = Date.parse(newest.lastSeen);
+  let end = Number.NEGATIVE_INFINITY;
+  for (const r of records) for (const o of r.occurrences) end = Math.max(end, o.lastSeen);
+  if (!Number.isFinite(end)) return decisions;
 
   for (const rule of rules) {
     const c = rule.correlation;
     if (rule.disabled || c.entity !== entity.field) continue;
-    const inWindow = byTime.filter((m) => Date.parse(m.lastSeen) >= end - c.window && c.members.some((ref) => memberMatches(ref, m)));
-    // Each member rule counts once, with its highest risk and earliest appearance.
-    const perRule = new Map<string, MemberRecord>();
-    for (const m of inWindow) {
-      const prev = perRule.get(m.ruleId);
-      if (!prev || m.riskScore > prev.riskScore)
-        perRule.set(m.ruleId, prev && prev.firstSeen < m.firstSeen ? { ...m, firstSeen: prev.firstSeen } : m);
-    }
-    const distinct = [...perRule.values()];
+    const members = records
+      .filter((r) => c.members.some((ref) => memberMatches(ref, r)))
+      .flatMap((r) => inWindow(r, end, c.window) ?? [])
+      .sort((a, b) => a.firstSeen - b.firstSeen || a.record.ruleId.localeCompare(b.record.ruleId));
     const groups = c.require ?? c.members.map((m) => [m]);
     const firstTimes: number[] = [];
     let satisfied = true;
     for (const group of groups) {
-      const hits = inWindow.filter((m) => group.some((ref) => memberMatches(ref, m)));
+      const hits = members.filter((m) => group.some((ref) => memberMatches(ref, m.record)));
       if (hits.length === 0) {
         satisfied = false;
         break;
       }
-      firstTimes.push(Math.min(...hits.map((h) => Date.parse(h.firstSeen))));
+      firstTimes.push(Math.min(...hits.map((h) => h.firstSeen)));
     }
     if (!satisfied) continue;
     if (c.ordered && firstTimes.some((t, i) => i > 0 && t < (firstTimes[i - 1] ?? 0))) continue;
-    const risk = Math.min(10, Math.round(distinct.reduce((sum, m) => sum + m.riskScore, 0) * 10) / 10);
+    const risk = riskOf(members);
     if (risk < c.riskThreshold) continue;
-    const earliest = Math.min(...inWindow.map((m) => Date.parse(m.firstSeen)));
-    decisions.push({ rule, members: inWindow, riskScore: risk, windowEndsAt: earliest + c.window });
+    decisions.push({ rule, members, riskScore: risk, at: Math.max(...members.map((m) => m.lastSeen)) });
   }
   return decisions;
-}
-
-/** Correlates and builds the incident alerts (ids are deterministic for the same first member). */
-export function correlate(
-  entity: Entity,
-  records: readonly MemberRecord[],
-  rules: readonly CorrelationRule[],
-  ctx: AlertContext,
-): { alert: Alert; windowEndsAt: number }[] {
-  return evaluateCorrelations(entity, records, rules).map((d) => ({
-    alert: buildIncidentAlert({ rule: d.rule, entity, members: d.members, riskScore: d.riskScore }, ctx),
-    windowEndsAt: d.windowEndsAt,
-  }));
 }

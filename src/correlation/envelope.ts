@@ -1,59 +1,68 @@
-import { toMemberRecord } from '../alerts/build';
+import { type MemberRecord, toMemberRecord } from '../alerts/build';
 import { snsMessage, subjectFor } from '../alerts/notification';
-import type { Alert } from '../schema/alert';
+import type { Alert, Message } from '../schema/alert';
 import { ENTITY_FIELDS } from '../schema/event';
 
-/** Longest correlation window the risk query looks back (the longest rule window is used if larger). */
-export const DEFAULT_RISK_LOOKBACK_MS = 4 * 3_600_000;
-/** Alert dedup and risk items live this long (DynamoDB TTL deletes them after). */
+/** Message dedup records and risk records live this long (DynamoDB TTL deletes them after). */
 export const RISK_RETENTION_MS = 7 * 86_400_000;
-
-export interface EntityKey {
-  field: string;
-  value: string;
-  pk: string;
-  /** Sort-key lower bound for the risk query: lastSeen minus the longest window. */
-  from: string;
-}
-
-/**
- * The state machine's input for one detection. Everything ASL cannot compute (strings to
- * publish, keys, time bounds) is computed here, once, by the same code in Lambda and locally.
- */
-export interface CorrelationInput {
-  detection: Alert;
-  publish: { subject: string; message: string; severity: string; tier: string; ruleId: string };
-  /** Dedup item: an execution delivered twice (async Express is at-least-once) stops here. */
-  dedupPk: string;
-  /** TTL (epoch seconds) as text: ASL's numberFromString takes a string path. */
-  expiresAtEpochText: string;
-  member: string;
-  memberSk: string;
-  entities: EntityKey[];
-}
 
 export function riskPk(field: string, value: string): string {
   return `risk#${field}#${value}`;
 }
 
-export function correlationInput(alert: Alert, lookbackMs = DEFAULT_RISK_LOOKBACK_MS): CorrelationInput {
+/**
+ * The state machine's input for one decided message. Everything ASL cannot compute (strings to
+ * publish, keys, entities) is computed here, once, by the same code in Lambda and locally.
+ */
+export interface MessageEnvelope {
+  /** Dedup key: a message already published is never published again (pending → published). */
+  key: string;
+  publish: boolean;
+  correlate: boolean;
+  publishFields: { subject: string; message: string; severity: string; tier: string; ruleId: string; status: string };
+  /** Incidents in the respond tier that just opened invoke the automated response (if configured), with this alert. */
+  respond: boolean;
+  response: Alert | null;
+  /** TTL (epoch seconds) as text: ASL's numberFromString takes a string path. */
+  expiresAtEpochText: string;
+  /** Correlation only: the compact detection (JSON) and the entities it is about. */
+  member: string;
+  entities: { field: string; value: string }[];
+}
+
+export function publishFields(alert: Alert): MessageEnvelope['publishFields'] {
+  return {
+    subject: subjectFor(alert),
+    message: snsMessage(alert),
+    severity: alert.severity,
+    tier: alert.tier,
+    ruleId: alert.ruleId,
+    status: alert.status,
+  };
+}
+
+/** The entities a detection is about: its own entity and the related users, IPs, hosts and services. */
+export function entitiesOf(alert: Alert): { field: string; value: string }[] {
   const keys = new Map<string, { field: string; value: string }>();
   const add = (field: string, value: string) => keys.set(`${field}=${value}`, { field, value });
   if ((ENTITY_FIELDS as readonly string[]).includes(alert.entity.field)) add(alert.entity.field, alert.entity.value);
   for (const field of ENTITY_FIELDS) for (const value of alert.related[field] ?? []) add(field, value);
-  const last = Date.parse(alert.lastSeen);
-  const from = new Date(last - lookbackMs).toISOString();
-  return {
-    detection: alert,
-    publish: publishFields(alert),
-    dedupPk: `alert#${alert.id}`,
-    expiresAtEpochText: String(Math.floor((last + RISK_RETENTION_MS) / 1000)),
-    member: JSON.stringify(toMemberRecord(alert)),
-    memberSk: `${alert.lastSeen}#${alert.id}`,
-    entities: [...keys.values()].slice(0, 12).map((k) => ({ ...k, pk: riskPk(k.field, k.value), from })),
-  };
+  return [...keys.values()].slice(0, 12);
 }
 
-export function publishFields(alert: Alert): CorrelationInput['publish'] {
-  return { subject: subjectFor(alert), message: snsMessage(alert), severity: alert.severity, tier: alert.tier, ruleId: alert.ruleId };
+export function envelopeOf(m: Message): MessageEnvelope {
+  const last = Date.parse(m.alert.lastSeen);
+  const member: MemberRecord | undefined = m.correlate ? toMemberRecord(m.alert) : undefined;
+  const respond = m.publish && m.alert.kind === 'incident' && m.alert.tier === 'respond' && m.alert.status === 'open';
+  return {
+    key: m.key,
+    publish: m.publish,
+    correlate: m.correlate,
+    publishFields: publishFields(m.alert),
+    respond,
+    response: respond ? m.alert : null,
+    expiresAtEpochText: String(Math.floor((last + RISK_RETENTION_MS) / 1000)),
+    member: member ? JSON.stringify(member) : '',
+    entities: m.correlate ? entitiesOf(m.alert) : [],
+  };
 }

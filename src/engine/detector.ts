@@ -1,35 +1,42 @@
-import { type AlertContext, buildDetectionAlert, detectionId } from '../alerts/build';
+import { type AlertContext, buildDetectionAlert, buildResolvedAlert, detectionId, lifecycleOf, renderTitle } from '../alerts/build';
+import { redact } from '../alerts/redact';
 import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
 import type { RulePack } from '../rules/rule-pack';
-import type { Alert } from '../schema/alert';
+import { type Alert, type Message, MessageList } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
-import type { CounterIncrement, StateStore, StoredMarker, TermClaim } from './state-store';
+import { detectionPolicy } from './alert-policy';
+import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
+import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
+import { type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
+import type { CounterIncrement, StateStore, TermClaim } from './state-store';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
-
-/** A rule decided to alert: the detector still has to pass suppression before it becomes an alert. */
-interface Candidate {
-  rule: CompiledRule;
-  groupKey: string;
-  entity: { field: string; value: string };
-  trigger: NormalizedEvent;
-  evidence: NormalizedEvent[];
-  count: number;
-  windowStart: number;
-  windowEnd: number;
-}
 
 export interface DetectorOptions {
   region?: string;
   /** Evidence events kept per alert (before the alert's own sample limit). */
   maxEvidence?: number;
+  /** Review-tier detections are published as one digest per this interval. */
+  digestInterval?: number;
 }
 
 export interface BatchResult {
+  /**
+   * What the batch decided, one message per lifecycle step of each condition it touched (see
+   * src/engine/lifecycle.ts): published ones, silent updates forwarded to correlation, and
+   * review-tier detections (digested, not published on their own).
+   */
+  messages: Message[];
+  /** The alerts responders are told about: published to a tier topic, or listed in the review digest. */
   alerts: Alert[];
   /** Events that matched at least one rule's selection. */
   matchedEvents: number;
-  /** The batch had been decided before: its recorded alerts were returned, no state changed. */
+  /** The batch had been decided before: its recorded messages were returned, no state changed. */
   redelivered: boolean;
+}
+
+/** The alerts responders are told about: published to a tier topic, or listed in the review digest. */
+export function notifications(messages: readonly Message[]): Alert[] {
+  return messages.filter((m) => m.publish || m.digest).map((m) => m.alert);
 }
 
 const MAX_SET_CAP = 1000;
@@ -41,13 +48,17 @@ const SEQUENCE_CAP_PER_BUCKET = 200;
  *
  * Per batch: events are sorted by time (out-of-order delivery within a batch is fine), matched
  * through the rule index, grouped per rule and entity, and stateful writes are pre-aggregated
- * so each (rule, entity, bucket) costs one store call however many events it holds.
- * Decisions are deterministic for a given batch, which is what makes retries safe (see README).
+ * so each (rule, entity, bucket) costs one store call however many events it holds. Every event
+ * that meets a rule's condition is an occurrence of that (rule, entity) condition, and the
+ * lifecycle decides what is published (src/engine/lifecycle.ts). Decisions are deterministic for
+ * a given batch, which is what makes retries safe (see README).
  */
 export class Detector {
   readonly ruleSet: CompiledRuleSet;
   private readonly ctx: AlertContext;
   private readonly maxEvidence: number;
+  private readonly digestInterval: number;
+  private readonly policies = new Map<CompiledRule, LifecyclePolicy>();
 
   constructor(
     pack: Pick<RulePack, 'rules'>,
@@ -57,6 +68,7 @@ export class Detector {
     this.ruleSet = new CompiledRuleSet(pack.rules);
     this.ctx = { region: options.region ?? 'us-east-1' };
     this.maxEvidence = options.maxEvidence ?? 20;
+    this.digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
   }
 
   /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
@@ -83,18 +95,105 @@ export class Detector {
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
     // first time instead of deciding again over state that already holds its own events.
     const receipt = await this.store.readReceipt(batchId);
-    if (receipt) return { alerts: receipt, matchedEvents: matchedEvents.size, redelivered: true };
+    if (receipt !== undefined) {
+      const messages = MessageList.parse(JSON.parse(receipt));
+      return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, redelivered: true };
+    }
 
-    const candidates: Candidate[] = [];
+    const qualified: { rule: CompiledRule; group: QualifiedGroup }[] = [];
     await Promise.all(
       [...matches].map(async ([rule, matched]) => {
-        const groups = await this.qualify(batchId, rule, matched);
-        candidates.push(...(await this.fire(rule, groups)));
+        for (const group of await this.qualify(batchId, rule, matched)) qualified.push({ rule, group });
       }),
     );
-    const alerts = await this.suppress(candidates);
-    await this.store.writeReceipt(batchId, alerts, eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
-    return { alerts, matchedEvents: matchedEvents.size, redelivered: false };
+    // Deterministic order, whatever order the rules' store calls completed in.
+    qualified.sort((a, b) => a.rule.rule.id.localeCompare(b.rule.rule.id) || a.group.key.localeCompare(b.group.key));
+    const messages = await this.decide(batchId, qualified);
+    await this.store.writeReceipt(batchId, JSON.stringify(messages), eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
+    return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, redelivered: false };
+  }
+
+  private policy(rule: CompiledRule): LifecyclePolicy {
+    let p = this.policies.get(rule);
+    if (!p) {
+      p = detectionPolicy(rule.rule);
+      this.policies.set(rule, p);
+    }
+    return p;
+  }
+
+  /**
+   * Every qualifying event is an occurrence of its (rule, entity) condition; the lifecycle walks
+   * them in time order and decides each message. Per event rather than once per batch, so
+   * decisions do not depend on how events were split into batches.
+   */
+  private async decide(batchId: string, qualified: { rule: CompiledRule; group: QualifiedGroup }[]): Promise<Message[]> {
+    const updates: ConditionUpdate[] = qualified.map(({ rule, group }) => {
+      const first = group.list[group.qualifiers[0]?.index ?? 0] as NormalizedEvent;
+      const entity = entityOf(group, first);
+      return {
+        key: conditionKey(rule.rule.id, group.key),
+        policy: this.policy(rule),
+        observation: {
+          id: batchId,
+          occurrences: group.qualifiers.map((q) => {
+            const trigger = group.list[q.index] as NormalizedEvent;
+            // Intensity: the rule's own count at this event (threshold, distinct, spike); 1 where a rule has none.
+            return { at: eventTime(trigger), weight: eventWeight(trigger), count: q.count > 0 ? q.count : 1 };
+          }),
+          identity: {
+            kind: 'detection',
+            ruleId: rule.rule.id,
+            groupKey: group.key,
+            entity,
+            title: renderTitle(rule.rule.title, { ...first, [entity.field]: entity.value, count: group.qualifiers[0]?.count ?? 1 }),
+            logGroups: [String(first[CoreFields.logGroup] ?? '')].filter(Boolean),
+          },
+          alertIdFor: (i) => detectionId(rule.rule.id, group.key, group.list[group.qualifiers[i]?.index ?? 0] as NormalizedEvent),
+        },
+      };
+    });
+    const advances = await applyObservations(this.store, updates);
+    const messages: Message[] = [];
+    advances.forEach((advance, u) => {
+      const item = qualified[u];
+      if (!item) return;
+      for (const e of advance.emissions)
+        messages.push(this.message(item.rule, item.group, e, advance.state.title, advance.state.logGroups));
+    });
+    await recordDigestEntries(
+      this.store,
+      messages.filter((m) => m.digest),
+      this.digestInterval,
+    );
+    return messages.sort((a, b) => a.alert.lastSeen.localeCompare(b.alert.lastSeen) || a.key.localeCompare(b.key));
+  }
+
+  /** The alert of one lifecycle step: evidence from the batch for occurrences, the condition's span for `resolved`. */
+  private message(rule: CompiledRule, group: QualifiedGroup, e: Emission, title: string, logGroups: string[]): Message {
+    const policy = this.policy(rule);
+    const key = `${e.alertId}#${e.seq}`;
+    const q = e.index === undefined ? undefined : group.qualifiers[e.index];
+    if (e.status === 'resolved' || !q) {
+      const first = group.list[group.qualifiers[0]?.index ?? 0] as NormalizedEvent;
+      const alert = buildResolvedAlert(
+        {
+          rule: rule.rule,
+          kind: 'detection',
+          entity: entityOf(group, first),
+          title,
+          logGroups,
+          lastSeen: e.lastSeen,
+          resolvedAt: e.at,
+          lifecycle: lifecycleOf(e),
+        },
+        this.ctx,
+      );
+      return { alert, key, publish: isPublished('resolved', policy), digest: false, correlate: false };
+    }
+    const c = this.candidate(group, q, policy.refresh);
+    const alert = buildDetectionAlert({ ...c, rule: rule.rule, lifecycle: lifecycleOf(e) }, this.ctx);
+    return { alert, key, publish: isPublished(e.status, policy), digest: isDigested(e.status, policy), correlate: true };
   }
 
   /** Which events of each group meet the rule's condition, with the state as of that event. */
@@ -115,46 +214,7 @@ export class Detector {
     }
   }
 
-  /**
-   * Turns qualifying events into candidates, one per suppression window: the first qualifier
-   * fires, the next one fires only once the window since it has passed. Doing this per event
-   * rather than once per batch makes decisions independent of how events were split into
-   * batches. The stored marker (read only for groups that qualified) carries the window over
-   * from earlier batches; triggers whose window ends before the marker's trigger (a batch that
-   * arrived out of order) are not held back by it. Its owner may fire again, which is what
-   * a retry after a crash needs.
-   */
-  private async fire(rule: CompiledRule, groups: QualifiedGroup[]): Promise<Candidate[]> {
-    if (groups.length === 0) return [];
-    const window = suppressWindow(rule);
-    const markers = window > 0 ? await this.store.readMarkers(groups.map((g) => markerKey(rule, g.key))) : new Map<string, StoredMarker>();
-    const candidates: Candidate[] = [];
-    for (const g of groups) {
-      const marker = markers.get(markerKey(rule, g.key));
-      // A stored marker holds back triggers whose own window would overlap its trigger.
-      let blockedAfter = marker ? marker.at - window : Number.POSITIVE_INFINITY;
-      let blockedUntil = marker?.expiresAt ?? Number.NEGATIVE_INFINITY;
-      let owner = marker?.owner;
-      for (const q of g.qualifiers) {
-        const trigger = g.list[q.index] as NormalizedEvent;
-        const t = eventTime(trigger);
-        if (t > blockedAfter && t < blockedUntil) {
-          // Only the marker's own trigger may pass (a retry after a crash re-sends it).
-          const ownTrigger = owner !== undefined && t === marker?.at && detectionId(rule.rule.id, g.key, trigger) === owner;
-          if (!ownTrigger) continue;
-        }
-        candidates.push(this.candidate(rule, g, q, window));
-        if (window > 0) {
-          blockedAfter = Number.NEGATIVE_INFINITY; // events are sorted: only later ones remain
-          blockedUntil = t + window;
-        }
-        owner = undefined;
-      }
-    }
-    return candidates;
-  }
-
-  /** Stateless: every matching event qualifies; suppression spaces the alerts. */
+  /** Stateless: every matching event qualifies (no intensity: counting within a batch would depend on how events were batched). */
   private eventRule(rule: CompiledRule, events: NormalizedEvent[]): QualifiedGroup[] {
     const groups = new Map<string, NormalizedEvent[]>();
     const entityField = new Map<string, string>();
@@ -368,9 +428,11 @@ export class Detector {
       const entry = claimed[i];
       if (!entry || !r.isNew || (clause.requireHistory && !r.hadHistory)) return;
       const [key, list, index] = entry;
-      const group = qualified.get(key) ?? { key, list, entityField: clause.groupBy[0], qualifiers: [] };
+      // Each new term is its own condition: a second new country is a second finding, not an update of the first.
+      const termKey = `${key}#${claims[i]?.term ?? ''}`;
+      const group = qualified.get(termKey) ?? { key: termKey, list, entityField: clause.groupBy[0], qualifiers: [] };
       group.qualifiers.push({ index, from: index, count: 1, windowStart: eventTime(list[index] as NormalizedEvent) });
-      qualified.set(key, group);
+      qualified.set(termKey, group);
     });
     for (const g of qualified.values()) g.qualifiers.sort((a, b) => a.index - b.index);
     return [...qualified.values()];
@@ -422,14 +484,15 @@ export class Detector {
           index++;
           seen += eventWeight(list[index] as NormalizedEvent);
         }
-        qualifiers.push({ index, from, count: total, windowStart: bucket * width });
+        // The count at the crossing event, not the bucket's total after this batch: the same however events were batched.
+        qualifiers.push({ index, from, count: needed, windowStart: bucket * width });
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
     }
     return qualified;
   }
 
-  private candidate(rule: CompiledRule, group: QualifiedGroup, q: Qualifier, window: number): Candidate {
+  private candidate(group: QualifiedGroup, q: Qualifier, window: number) {
     const trigger = group.list[q.index] as NormalizedEvent;
     const t = eventTime(trigger);
     let evidence: NormalizedEvent[];
@@ -444,11 +507,9 @@ export class Detector {
     } else {
       evidence = group.list.slice(q.from, q.index + 1).filter((e) => eventTime(e) >= q.windowStart);
     }
-    const field = group.entityField ?? CoreFields.logGroup;
     return {
-      rule,
       groupKey: group.key,
-      entity: { field, value: String(trigger[field] ?? group.key) },
+      entity: entityOf(group, trigger),
       trigger,
       evidence: evidence.slice(-this.maxEvidence),
       count: q.count > 0 ? q.count : evidence.reduce((n, e) => n + eventWeight(e), 0),
@@ -456,27 +517,12 @@ export class Detector {
       windowEnd: group.forward ? eventTime(evidence[evidence.length - 1] ?? trigger) : t,
     };
   }
+}
 
-  /**
-   * Claims suppression markers: the read in `fire` made the decision, the claim makes it hold
-   * against a concurrent detector working on the same entity. Claims run in trigger-time order,
-   * and an alert is only built (redaction, links) once it is allowed.
-   */
-  private async suppress(candidates: Candidate[]): Promise<Alert[]> {
-    const alerts: Alert[] = [];
-    for (const c of [...candidates].sort((a, b) => eventTime(a.trigger) - eventTime(b.trigger))) {
-      const window = suppressWindow(c.rule);
-      if (window > 0) {
-        const owner = detectionId(c.rule.rule.id, c.groupKey, c.trigger);
-        const [allowed] = await this.store.claimMarkers([
-          { key: markerKey(c.rule, c.groupKey), owner, at: eventTime(c.trigger), expiresAt: eventTime(c.trigger) + window },
-        ]);
-        if (!allowed) continue;
-      }
-      alerts.push(buildDetectionAlert({ ...c, rule: c.rule.rule }, this.ctx));
-    }
-    return alerts.sort((a, b) => a.lastSeen.localeCompare(b.lastSeen) || a.id.localeCompare(b.id));
-  }
+/** A condition's entity: the rule's entity field and the trigger's value (redacted: it leaves in alerts). */
+function entityOf(group: QualifiedGroup, trigger: NormalizedEvent): { field: string; value: string } {
+  const field = group.entityField ?? CoreFields.logGroup;
+  return { field, value: redact(String(trigger[field] ?? group.key)) };
 }
 
 /** An event that met the rule's condition, with what the alert needs to describe it. */
@@ -497,21 +543,6 @@ interface QualifiedGroup {
   qualifiers: Qualifier[];
   /** Evidence runs forward from the trigger (stateless rules) rather than back over the window. */
   forward?: boolean;
-}
-
-function markerKey(rule: CompiledRule, groupKey: string): string {
-  return `x#${rule.rule.id}#${groupKey}`;
-}
-
-/** Stateless rules alert at most once per entity in this span unless they say otherwise. */
-export const DEFAULT_EVENT_SUPPRESS_MS = 15 * 60_000;
-
-/** Stateful rules re-arm after their window by default; new terms alert per term; stateless rules per 15 minutes. */
-function suppressWindow(rule: CompiledRule): number {
-  const r = rule.rule;
-  if (r.suppress !== undefined) return r.suppress;
-  if (r.newTerm) return 0;
-  return r.threshold?.window ?? r.distinct?.window ?? r.sequence?.window ?? r.spike?.window ?? DEFAULT_EVENT_SUPPRESS_MS;
 }
 
 /**

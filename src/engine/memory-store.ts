@@ -1,14 +1,15 @@
-import { type Alert, AlertList } from '../schema/alert';
-import type {
-  BucketRange,
-  CounterIncrement,
-  CounterResult,
-  MarkerClaim,
-  SetAdd,
-  StateStore,
-  StoredMarker,
-  TermClaim,
-  TermClaimResult,
+import {
+  type BucketRange,
+  type CounterIncrement,
+  type CounterResult,
+  type DocKey,
+  type DocWrite,
+  docId,
+  type SetAdd,
+  type StateStore,
+  type StoredDoc,
+  type TermClaim,
+  type TermClaimResult,
 } from './state-store';
 import { COUNTER_SLOT_BUCKETS, LATE_ARRIVAL_GRACE_MS } from './windows';
 
@@ -26,8 +27,14 @@ interface TermItem {
   expiresAt: number;
 }
 interface ReceiptItem {
-  alerts: string;
+  body: string;
   expiresAt: number;
+}
+interface DocItem {
+  version: number;
+  body: string;
+  expiresAt: number;
+  dueAt: number | undefined;
 }
 
 /** How often (in store calls) expired items are swept, like DynamoDB TTL does in the background. */
@@ -48,7 +55,7 @@ export class MemoryStateStore implements StateStore {
   private readonly counters = new Map<string, Map<number, CounterItem>>();
   private readonly sets = new Map<string, Map<number, SetItem>>();
   private readonly terms = new Map<string, Map<string, TermItem>>();
-  private readonly markers = new Map<string, StoredMarker>();
+  private readonly docs = new Map<string, Map<string, DocItem>>();
   private readonly receipts = new Map<string, ReceiptItem>();
   readonly calls = { reads: 0, writes: 0 };
   private latest = 0;
@@ -56,8 +63,8 @@ export class MemoryStateStore implements StateStore {
 
   /** Number of stored items of every kind (tests check that sweeping empties the store). */
   get size(): number {
-    let n = this.markers.size + this.receipts.size;
-    for (const m of [this.counters, this.sets, this.terms]) for (const inner of m.values()) n += inner.size;
+    let n = this.receipts.size;
+    for (const m of [this.counters, this.sets, this.terms, this.docs]) for (const inner of m.values()) n += inner.size;
     return n;
   }
 
@@ -74,7 +81,7 @@ export class MemoryStateStore implements StateStore {
     sweepNested(this.counters, before);
     sweepNested(this.sets, before);
     sweepNested(this.terms, before);
-    sweepFlat(this.markers, before);
+    sweepNested(this.docs, before);
     sweepFlat(this.receipts, before);
   }
 
@@ -159,37 +166,58 @@ export class MemoryStateStore implements StateStore {
     });
   }
 
-  async claimMarkers(claims: readonly MarkerClaim[]): Promise<boolean[]> {
-    return claims.map((c) => {
-      this.calls.writes++;
-      const existing = this.markers.get(c.key);
-      if (existing && existing.expiresAt > c.at && existing.owner !== c.owner) return c.expiresAt <= existing.at;
-      this.markers.set(c.key, { owner: c.owner, at: c.at, expiresAt: c.expiresAt });
-      return true;
-    });
-  }
-
-  async readMarkers(keys: readonly string[]): Promise<Map<string, StoredMarker>> {
+  async readDocs(keys: readonly DocKey[], now: number): Promise<Map<string, StoredDoc>> {
     this.calls.reads += Math.ceil(keys.length / 100); // one BatchGetItem per 100 keys in DynamoDB
-    const out = new Map<string, StoredMarker>();
+    const out = new Map<string, StoredDoc>();
     for (const k of keys) {
-      const m = this.markers.get(k);
-      if (m) out.set(k, { ...m });
+      const item = this.docs.get(k.pk)?.get(k.sk);
+      if (item && item.expiresAt > now) out.set(docId(k), { version: item.version, body: item.body });
     }
     return out;
   }
 
-  async readReceipt(batchId: string): Promise<Alert[] | undefined> {
-    this.calls.reads++;
-    const item = this.receipts.get(batchId);
-    // Stored serialized, as in DynamoDB: callers get copies, never shared objects.
-    return item ? AlertList.parse(JSON.parse(item.alerts)) : undefined;
+  async writeDoc(w: DocWrite): Promise<boolean> {
+    this.calls.writes++;
+    this.tick(w.now);
+    const partition = getOrCreate(this.docs, w.pk, () => new Map<string, DocItem>());
+    const existing = partition.get(w.sk);
+    const live = existing && existing.expiresAt > w.now ? existing : undefined;
+    if (w.ifVersion === null && live) return false;
+    if (typeof w.ifVersion === 'number' && live?.version !== w.ifVersion) return false;
+    partition.set(w.sk, { version: (existing?.version ?? 0) + 1, body: w.body, expiresAt: w.expiresAt, dueAt: w.dueAt });
+    return true;
   }
 
-  async writeReceipt(batchId: string, alerts: readonly Alert[], expiresAt: number): Promise<void> {
+  async queryDocs(pk: string, now: number): Promise<(DocKey & StoredDoc)[]> {
+    this.calls.reads++;
+    const out: (DocKey & StoredDoc)[] = [];
+    for (const [sk, item] of [...(this.docs.get(pk) ?? [])].sort((a, b) => a[0].localeCompare(b[0]))) {
+      if (item.expiresAt > now) out.push({ pk, sk, version: item.version, body: item.body });
+    }
+    return out;
+  }
+
+  async listDue(now: number, limit: number): Promise<DocKey[]> {
+    this.calls.reads++;
+    const due: (DocKey & { at: number })[] = [];
+    for (const [pk, partition] of this.docs) {
+      for (const [sk, item] of partition) if (item.dueAt !== undefined && item.dueAt <= now) due.push({ pk, sk, at: item.dueAt });
+    }
+    return due
+      .sort((a, b) => a.at - b.at || a.pk.localeCompare(b.pk) || a.sk.localeCompare(b.sk))
+      .slice(0, limit)
+      .map(({ pk, sk }) => ({ pk, sk }));
+  }
+
+  async readReceipt(batchId: string): Promise<string | undefined> {
+    this.calls.reads++;
+    return this.receipts.get(batchId)?.body;
+  }
+
+  async writeReceipt(batchId: string, body: string, expiresAt: number): Promise<void> {
     this.calls.writes++;
     this.tick(expiresAt - LATE_ARRIVAL_GRACE_MS);
-    this.receipts.set(batchId, { alerts: JSON.stringify(alerts), expiresAt });
+    this.receipts.set(batchId, { body, expiresAt });
   }
 }
 

@@ -3,20 +3,25 @@ import type { SubscriptionPayload } from '../decode/cloudwatch';
 import { SkipLedger } from '../decode/skips';
 import type { Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
-import type { Alert } from '../schema/alert';
-import type { NormalizedEvent } from '../schema/event';
+import type { Alert, Message } from '../schema/alert';
+import { eventTime, type NormalizedEvent } from '../schema/event';
 import type { Detector } from './detector';
 
 export interface PayloadResult {
+  /** What the detector decided (see Detector.evaluate). */
+  messages: Message[];
+  /** The alerts responders are told about (published or digested). */
   alerts: Alert[];
   eventsIn: number;
   eventsProcessed: number;
   matchedEvents: number;
-  /** The payload had been processed before (at-least-once delivery): its recorded alerts were re-sent. */
+  /** The payload had been processed before (at-least-once delivery): its recorded messages were re-sent. */
   redelivered: boolean;
   skips: SkipLedger;
   /** Parsed / unparsed per log group, with the shapes no parser understood. */
   parse: ParseStats;
+  /** The newest event time in the payload (the replay's sweep clock); -Infinity when it had none. */
+  latestEventTime: number;
 }
 
 /**
@@ -61,9 +66,31 @@ export async function processPayload(payload: SubscriptionPayload, normalizer: N
   const skips = new SkipLedger();
   const parse = new ParseStats();
   if (payload.messageType === 'CONTROL_MESSAGE') {
-    return { alerts: [], eventsIn: 0, eventsProcessed: 0, matchedEvents: 0, redelivered: false, skips, parse };
+    return {
+      messages: [],
+      alerts: [],
+      eventsIn: 0,
+      eventsProcessed: 0,
+      matchedEvents: 0,
+      redelivered: false,
+      skips,
+      parse,
+      latestEventTime: Number.NEGATIVE_INFINITY,
+    };
   }
   const events = normalizePayload(payload, normalizer, skips, parse);
-  const { alerts, matchedEvents, redelivered } = await detector.evaluate(batchIdOf(payload), events);
-  return { alerts, eventsIn: payload.logEvents.length, eventsProcessed: events.length, matchedEvents, redelivered, skips, parse };
+  const { messages, alerts, matchedEvents, redelivered } = await detector.evaluate(batchIdOf(payload), events);
+  let latestEventTime = Number.NEGATIVE_INFINITY;
+  for (const e of events) latestEventTime = Math.max(latestEventTime, eventTime(e));
+  return {
+    messages,
+    alerts,
+    eventsIn: payload.logEvents.length,
+    eventsProcessed: events.length,
+    matchedEvents,
+    redelivered,
+    skips,
+    parse,
+    latestEventTime,
+  };
 }

@@ -1,17 +1,18 @@
-import type { Alert } from '../schema/alert';
-
 /**
- * The state port. Every stateful rule kind is expressed with five primitives that map 1:1 to
- * single DynamoDB item operations, so the in-memory adapter (embedded default, CLI, tests) and
- * the DynamoDB adapter (Lambda) behave identically:
+ * The state port. Every stateful rule kind and the alert lifecycle are expressed with primitives
+ * that map 1:1 to single DynamoDB item operations, so the in-memory adapter (embedded default,
+ * CLI, tests) and the DynamoDB adapter (Lambda) behave identically:
  *
  * - counters: per (key, bucket) numbers, added atomically and idempotently per batch id;
  * - sets: per (key, bucket) string sets, capped (adding is idempotent by nature);
  * - terms: first-seen values per key, claimed once (the claim records its owner, so a replay
  *   of the same event claims it again and a different event sees it as known);
- * - markers: suppression windows, owned by the alert that set them;
- * - receipts: the alerts a batch decided, so a redelivered batch re-sends them instead of
- *   deciding again over state that already holds its own events.
+ * - documents: small versioned JSON documents (alert conditions, risk records, digest entries),
+ *   written with optimistic concurrency: a write names the version it read, and loses (returns
+ *   false) when another writer got there first. A document may carry a due time: `listDue`
+ *   finds those whose time has come (conditions to resolve, digests to publish);
+ * - receipts: what a batch decided, so a redelivered batch re-sends it instead of deciding again
+ *   over state that already holds its own events.
  *
  * Items carry an expiry; reads ignore expired items (DynamoDB TTL deletes lazily).
  */
@@ -61,15 +62,35 @@ export interface TermClaimResult {
   hadHistory: boolean;
 }
 
-export interface MarkerClaim {
-  key: string;
-  owner: string;
-  /** The trigger's time: the suppression window runs from here to expiresAt. */
-  at: number;
-  expiresAt: number;
+export interface DocKey {
+  pk: string;
+  sk: string;
 }
 
-export type StoredMarker = Omit<MarkerClaim, 'key'>;
+export interface StoredDoc {
+  version: number;
+  /** JSON text; its schema belongs to the engine module that wrote it. */
+  body: string;
+}
+
+export interface DocWrite extends DocKey {
+  body: string;
+  /**
+   * The version this write was decided on: a number (the stored one), `null` (the document must
+   * be absent or expired at `now`), or `undefined` (unconditional).
+   */
+  ifVersion: number | null | undefined;
+  /** The writer's clock (event time): an expired document counts as absent. */
+  now: number;
+  expiresAt: number;
+  /** Listed by `listDue` once this time has passed; undefined takes the document off the list. */
+  dueAt?: number;
+}
+
+/** `pk` and `sk` joined: the key of `readDocs` results. */
+export function docId(key: DocKey): string {
+  return `${key.pk}\u0000${key.sk}`;
+}
 
 export interface StateStore {
   incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]>;
@@ -78,17 +99,17 @@ export interface StateStore {
   readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, string[]>>>;
   /** Claims are processed in order, so a later claim for the same key sees the earlier one. Each is judged at its own `at`. */
   claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]>;
-  /**
-   * True for each marker this owner may set: absent, expired at the claim's `at`, already its
-   * own, or set by a trigger after this claim's window ends (an out-of-order batch: allowed, but
-   * the marker is not moved back). Concurrent claims within one window: the first one wins.
-   */
-  claimMarkers(claims: readonly MarkerClaim[]): Promise<boolean[]>;
-  /** The markers stored for these keys (absent keys have none); expired ones too: callers compare event times. */
-  readMarkers(keys: readonly string[]): Promise<Map<string, StoredMarker>>;
-  /** The alerts recorded for a batch, or undefined when it was never decided. */
-  readReceipt(batchId: string): Promise<Alert[] | undefined>;
-  writeReceipt(batchId: string, alerts: readonly Alert[], expiresAt: number): Promise<void>;
+  /** Live documents by `docId`; absent and expired ones are left out. */
+  readDocs(keys: readonly DocKey[], now: number): Promise<Map<string, StoredDoc>>;
+  /** False when the stored version is not the one the write was decided on (re-read and decide again). */
+  writeDoc(write: DocWrite): Promise<boolean>;
+  /** Every live document of one partition (risk records of an entity, entries of a digest). */
+  queryDocs(pk: string, now: number): Promise<(DocKey & StoredDoc)[]>;
+  /** Documents whose due time is at or before `now`, oldest first, at most `limit`. */
+  listDue(now: number, limit: number): Promise<DocKey[]>;
+  /** What a batch decided (JSON), or undefined when it was never decided. */
+  readReceipt(batchId: string): Promise<string | undefined>;
+  writeReceipt(batchId: string, body: string, expiresAt: number): Promise<void>;
   /** Number of store round trips so far (reads + writes), for benchmarks. */
   readonly calls: { reads: number; writes: number };
 }

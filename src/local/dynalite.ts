@@ -1,5 +1,6 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { DUE_INDEX } from '../../functions/commons/adapters/dynamodb-state-store';
 
 export interface LocalDynamo {
   client: DynamoDBClient;
@@ -9,7 +10,7 @@ export interface LocalDynamo {
 
 /**
  * A real DynamoDB API in-process (dynalite, in memory), with the stack's table shape:
- * string `pk` / `sk`. No AWS account, no Docker. Used by `--state dynalite`, the local state
+ * string `pk` / `sk` and the sparse `due` index. No AWS account, no Docker. Used by `--state dynalite`, the local state
  * machine runs and the integration tests.
  */
 export async function startLocalDynamo(tableName = 'sentinel-state'): Promise<LocalDynamo> {
@@ -30,10 +31,23 @@ export async function startLocalDynamo(tableName = 'sentinel-state'): Promise<Lo
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: 'dshard', AttributeType: 'S' },
+        { AttributeName: 'due', AttributeType: 'N' },
       ],
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      // The same sparse index as the deployed table (infra/constructs/state-table.ts).
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: DUE_INDEX,
+          KeySchema: [
+            { AttributeName: 'dshard', KeyType: 'HASH' },
+            { AttributeName: 'due', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
       ],
       BillingMode: 'PAY_PER_REQUEST',
     }),

@@ -1,17 +1,13 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
+import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { runCorrelateTask } from '../correlation/correlate-task';
-import { correlationInput, DEFAULT_RISK_LOOKBACK_MS } from '../correlation/envelope';
-import type { CorrelationSink } from '../engine/ports';
+import { envelopeOf } from '../correlation/envelope';
+import { DEFAULT_DIGEST_INTERVAL_MS } from '../engine/digests';
+import { CorrelationFailedError, type CorrelationSink } from '../engine/ports';
 import type { RulePack } from '../rules/rule-pack';
-import { Alert } from '../schema/alert';
+import { Alert, type Message } from '../schema/alert';
 import { LOCAL_REGION, type SynthesizedMachine } from './synth-definition';
 
 // aws-local-stepfunctions uses Promise.withResolvers (Node 22); polyfill it for Node 20.
@@ -38,9 +34,21 @@ export interface Published {
 }
 
 export interface RunnerOptions {
-  /** Make publishing to these tiers fail (tests of the health-alert path). */
+  /** Make publishing to these tiers fail (tests of the health-alert and retry paths). */
   failPublishTiers?: string[];
+  digestInterval?: number;
 }
+
+/** The shape of the dedup record updates the state machine makes (the local handler checks it before calling DynamoDB). */
+const AttributeValue = z.union([z.object({ S: z.string() }), z.object({ N: z.string() })]);
+const UpdateItemInput = z.object({
+  TableName: z.string(),
+  Key: z.record(z.string(), AttributeValue),
+  UpdateExpression: z.string(),
+  ConditionExpression: z.string().optional(),
+  ExpressionAttributeNames: z.record(z.string(), z.string()).optional(),
+  ExpressionAttributeValues: z.record(z.string(), AttributeValue).optional(),
+});
 
 const PublishParams = z.object({ TopicArn: z.string(), Message: z.string(), Subject: z.string().optional() });
 const JsonObject = z.record(z.string(), z.unknown());
@@ -72,9 +80,10 @@ function stateError(name: string, message: string): Error {
 
 /**
  * Runs the synthesized correlation state machine in-process with aws-local-stepfunctions.
- * Task states are overridden by name with local adapters: DynamoDB calls go to a real local
- * DynamoDB API (dynalite), SNS publishes are collected, the correlate Lambda runs its handler
- * logic directly, and the automated-response hook is recorded.
+ * Task states are overridden with local adapters: DynamoDB calls go to a real local DynamoDB
+ * API (dynalite), SNS publishes are collected, the correlate Lambda runs its handler logic
+ * (on a DynamoDB state store over the same table), and the automated-response hook is recorded.
+ * Like the deployed detector's synchronous call, a failed execution makes `send` throw.
  */
 export class LocalCorrelationRunner implements CorrelationSink {
   readonly published: Published[] = [];
@@ -83,7 +92,7 @@ export class LocalCorrelationRunner implements CorrelationSink {
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   private readonly retryOverrides: Record<string, number> = {};
-  private readonly lookbackMs: number;
+  private readonly store: DynamoStateStore;
   private sequence = 0;
 
   constructor(
@@ -95,7 +104,7 @@ export class LocalCorrelationRunner implements CorrelationSink {
     this.machine = new StateMachine(synthesized.definition, {
       validationOptions: { checkArn: false, checkPaths: false },
     });
-    this.lookbackMs = Math.max(DEFAULT_RISK_LOOKBACK_MS, ...pack.correlations.map((c) => c.correlation.window));
+    this.store = new DynamoStateStore(dynamo, synthesized.tableName);
     const tasks = new Map<string, TaskState>();
     collectTasks(synthesized.definition.States, tasks);
     for (const [name, task] of tasks) {
@@ -115,12 +124,8 @@ export class LocalCorrelationRunner implements CorrelationSink {
         throw err;
       }
     };
-    if (resource.endsWith(':dynamodb:putItem'))
-      return (p) => dynamo(() => this.dynamo.send(new PutItemCommand(p as PutItemCommand['input'])));
     if (resource.endsWith(':dynamodb:updateItem'))
-      return (p) => dynamo(() => this.dynamo.send(new UpdateItemCommand(p as UpdateItemCommand['input'])));
-    if (resource.endsWith(':aws-sdk:dynamodb:query'))
-      return (p) => dynamo(() => this.dynamo.send(new QueryCommand(p as QueryCommand['input'])));
+      return (p) => dynamo(() => this.dynamo.send(new UpdateItemCommand(UpdateItemInput.parse(p))));
     if (resource.endsWith(':sns:publish')) {
       return async (p) => {
         const params = PublishParams.parse(p);
@@ -143,17 +148,23 @@ export class LocalCorrelationRunner implements CorrelationSink {
       };
     }
     if (resource.includes(':lambda:') && resource.includes(':function:')) {
-      return async (p) => runCorrelateTask(p, this.pack.correlations, { region: LOCAL_REGION });
+      return async (p) =>
+        runCorrelateTask(p, {
+          store: this.store,
+          rules: this.pack.correlations,
+          ctx: { region: LOCAL_REGION },
+          digestInterval: this.options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS,
+        });
     }
     return async () => {
       throw new Error(`no local handler for task resource ${resource}`);
     };
   }
 
-  /** Runs one execution per detection, in order; returns the alerts it published. */
-  async send(detections: readonly Alert[]): Promise<Alert[]> {
+  /** Runs one execution per message that is published or correlated, in order; returns the alerts published. */
+  async send(messages: readonly Message[]): Promise<Alert[]> {
     const out: Alert[] = [];
-    for (const d of detections) out.push(...(await this.run(correlationInput(d, this.lookbackMs))));
+    for (const m of messages) if (m.publish || m.correlate) out.push(...(await this.run(envelopeOf(m))));
     return out;
   }
 
@@ -172,8 +183,11 @@ export class LocalCorrelationRunner implements CorrelationSink {
     try {
       await execution.result;
       this.executions.succeeded++;
-    } catch {
+    } catch (err) {
       this.executions.failed++; // the machine published a stack-health alert before failing
+      throw new CorrelationFailedError(
+        `local correlation execution ${this.sequence} failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     return this.published.slice(before).flatMap((p) => (p.alert ? [p.alert] : []));
   }

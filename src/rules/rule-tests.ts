@@ -1,5 +1,6 @@
 import type { MemberRecord } from '../alerts/build';
 import { evaluateCorrelations } from '../correlation/correlate';
+import { mergeRisk, type RiskRecord } from '../correlation/risk';
 import { Detector } from '../engine/detector';
 import { MemoryStateStore } from '../engine/memory-store';
 import { flattenInto } from '../parse/flatten';
@@ -86,10 +87,12 @@ export function runCorrelationRuleTests(rule: CorrelationRule, pack: Pick<RulePa
   const byId = new Map(pack.rules.map((r) => [r.id, r]));
   return rule.tests.map((test) => {
     const base = Date.parse('2025-03-02T03:00:00Z');
-    const records: MemberRecord[] = test.detections.map((d, i) => {
+    // One risk record per rule, as correlation keeps them; detections naming the same `event` came from one observed event.
+    const records = new Map<string, RiskRecord>();
+    test.detections.forEach((d, i) => {
       const member = byId.get(d.ruleId);
       const at = new Date(base + d.at).toISOString();
-      return {
+      const record: MemberRecord = {
         id: `det-test-${i}`,
         ruleId: d.ruleId,
         title: member?.title ?? d.ruleId,
@@ -99,21 +102,19 @@ export function runCorrelationRuleTests(rule: CorrelationRule, pack: Pick<RulePa
         firstSeen: at,
         lastSeen: at,
         logGroups: [],
-        events: [],
+        events: [{ timestamp: at, logGroup: '/test', logStream: 'test', eventId: d.event ?? `event-${i}`, message: d.ruleId }],
         related: {},
       };
+      records.set(d.ruleId, mergeRisk(records.get(d.ruleId), record));
     });
     const entity = { field: rule.correlation.entity, value: test.entity };
-    const decisions = evaluateCorrelations(entity, records, [{ ...rule, disabled: false }]);
+    const decisions = evaluateCorrelations(entity, [...records.values()], [{ ...rule, disabled: false }]);
     const fired = decisions.length > 0;
-    const passed = (test.expect === 'fire') === fired;
+    const riskOk = test.risk === undefined || decisions[0]?.riskScore === test.risk;
+    const passed = (test.expect === 'fire') === fired && riskOk;
     const risk = decisions[0]?.riskScore;
-    return {
-      ruleId: rule.id,
-      test: test.name,
-      passed,
-      detail: `expected ${test.expect === 'fire' ? 'an incident' : 'no incident'}, got ${fired ? `an incident (risk ${risk})` : 'none'}`,
-    };
+    const wanted = test.expect === 'fire' ? `an incident${test.risk === undefined ? '' : ` with risk ${test.risk}`}` : 'no incident';
+    return { ruleId: rule.id, test: test.name, passed, detail: `expected ${wanted}, got ${fired ? `an incident (risk ${risk})` : 'none'}` };
   });
 }
 

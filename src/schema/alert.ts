@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { Severity, Tier } from './severity';
 
+/** Where a condition is in its lifecycle (src/engine/lifecycle.ts decides it). */
+export const AlertStatus = z.enum(['open', 'escalated', 'reminder', 'resolved']);
+export type AlertStatus = z.infer<typeof AlertStatus>;
+
 export const AlertEvent = z.object({
   timestamp: z.string(),
   logGroup: z.string(),
@@ -15,7 +19,7 @@ export type AlertEvent = z.infer<typeof AlertEvent>;
 export const Alert = z.object({
   schemaVersion: z.literal('1'),
   id: z.string(),
-  kind: z.enum(['detection', 'incident']),
+  kind: z.enum(['detection', 'incident', 'digest']),
   ruleId: z.string(),
   title: z.string(),
   description: z.string(),
@@ -42,8 +46,46 @@ export const Alert = z.object({
   response: z.string().optional(),
   /** Other entities seen in the evidence, so correlation can key on user, IP and host. */
   related: z.record(z.string(), z.array(z.string())).default({}),
+  /** Where the condition is in its lifecycle: one alert id from open to resolved (see src/engine/lifecycle.ts). */
+  status: AlertStatus,
+  /** Qualifying events (detections) or member observations (incidents) since the alert opened. */
+  occurrences: z.number(),
+  openedAt: z.string(),
+  /** Digest only: detections per rule in the interval, with their top entities. */
+  digest: z
+    .array(
+      z.object({
+        ruleId: z.string(),
+        title: z.string(),
+        severity: Severity,
+        detections: z.number(),
+        entities: z.array(z.object({ value: z.string(), detections: z.number() })),
+        logsInsightsQuery: z.string(),
+        consoleUrl: z.string(),
+      }),
+    )
+    .optional(),
+  /** The account and Region the events came from (the CloudWatch Logs payload's owner). */
+  cloud: z.object({ account: z.object({ id: z.string() }), region: z.string() }).optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 
-/** Alerts as recorded in a batch receipt. */
-export const AlertList = z.array(Alert);
+/**
+ * One decided message: the alert and where it goes. Silent updates are neither published nor
+ * digested: they only keep correlation's view of the condition fresh.
+ */
+export const Message = z.object({
+  alert: Alert,
+  /** Dedup key: the condition's alert id and message sequence (`<alertId>#<seq>`). */
+  key: z.string(),
+  /** Published to the tier's SNS topic. */
+  publish: z.boolean(),
+  /** Listed in the review tier's digest instead. */
+  digest: z.boolean(),
+  /** Feeds correlation (detections, silent updates included; not resolved notices or digests). */
+  correlate: z.boolean(),
+});
+export type Message = z.infer<typeof Message>;
+
+/** Messages as recorded in a batch receipt. */
+export const MessageList = z.array(Message);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isKnownTimezone } from '../parse/timestamp';
 import { compileSelection, SelectionError } from '../rules/selection';
 import { Duration } from './duration';
-import { Severity } from './severity';
+import { Severity, Tier } from './severity';
 
 /** A `match:` selection; its structure is checked by compiling it, so errors carry exact paths. */
 export const Selection = z.record(z.string(), z.unknown()).superRefine((raw, ctx) => {
@@ -91,6 +91,18 @@ export const RuleTest = z.strictObject({
   lines: z.array(z.string()).optional(),
 });
 
+/** Per-rule lifecycle overrides (defaults: see src/engine/alert-policy.ts and the README). */
+export const AlertSettings = z.strictObject({
+  /** Re-notify while still firing after this long (default: notify 24h, respond 4h; review never). */
+  repeatInterval: Duration.optional(),
+  /** Resolve once no qualifying event was seen for this long (default: 2 × the rule window, at least 15m). */
+  resolveAfter: Duration.optional(),
+  /** A re-fire within this long after resolving continues the same alert (default 1h). */
+  flapGrace: Duration.optional(),
+  /** Publish `resolved` when the condition goes quiet (default: threshold, distinct and spike rules; not events or incidents). */
+  notifyResolved: z.boolean().optional(),
+});
+
 const RuleCommon = {
   id: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/, 'expected a dotted lower-case id like auth.brute_force_user'),
   title: z.string().min(1).max(200),
@@ -102,6 +114,9 @@ const RuleCommon = {
   falsePositives: z.array(z.string()).default([]),
   recommendedActions: z.array(z.string()).default([]),
   references: z.array(z.string()).default([]),
+  /** Overrides the tier the severity implies (e.g. a high-severity rule kept for review while it is tuned). */
+  tier: Tier.optional(),
+  alert: AlertSettings.optional(),
 };
 
 export const DetectionRule = z
@@ -159,8 +174,18 @@ export const CorrelationTest = z.strictObject({
   expect: ExpectedOutcome,
   entity: z.string().default('alice'),
   detections: z
-    .array(z.strictObject({ ruleId: z.string(), at: Duration.or(z.literal(0)).default(0), entity: z.string().optional() }))
+    .array(
+      z.strictObject({
+        ruleId: z.string(),
+        at: Duration.or(z.literal(0)).default(0),
+        entity: z.string().optional(),
+        /** Detections naming the same event fired on one observed event (e.g. one login): they are one signal. */
+        event: z.string().optional(),
+      }),
+    )
     .min(1),
+  /** The exact risk the incident must have (see the risk model in src/correlation/risk.ts). */
+  risk: z.number().optional(),
 });
 
 export const CorrelationRule = z.strictObject({

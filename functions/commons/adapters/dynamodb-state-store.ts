@@ -9,22 +9,27 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type {
-  BucketRange,
-  CounterIncrement,
-  CounterResult,
-  MarkerClaim,
-  SetAdd,
-  StateStore,
-  StoredMarker,
-  TermClaim,
-  TermClaimResult,
+import {
+  type BucketRange,
+  type CounterIncrement,
+  type CounterResult,
+  type DocKey,
+  type DocWrite,
+  docId,
+  type SetAdd,
+  type StateStore,
+  type StoredDoc,
+  type TermClaim,
+  type TermClaimResult,
 } from '../../../src/engine/state-store';
 import { COUNTER_SLOT_BUCKETS } from '../../../src/engine/windows';
-import { type Alert, AlertList } from '../../../src/schema/alert';
 
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_LIMIT = 100;
+/** The sparse index of documents with a due time (conditions to resolve, digests to publish). */
+export const DUE_INDEX = 'due';
+/** Due documents are spread over this many index partitions so no single one runs hot. */
+export const DUE_SHARDS = 4;
 /** Receipts above this (gzipped) are not stored: the item limit is 400 KB; the batch is re-decided instead. */
 const MAX_RECEIPT_BYTES = 300_000;
 
@@ -38,8 +43,13 @@ const MAX_RECEIPT_BYTES = 300_000;
  * condition `NOT contains(bids, :id)`, so a redelivered batch fails the condition and changes
  * nothing. Batch-id sets stay small because an item only lives for one slot of buckets.
  *
+ * Documents (alert conditions, risk records, digest entries) carry a version `v`: a write names
+ * the version it read (`v = :v`), so concurrent detectors never overwrite each other's decision;
+ * the loser re-reads and decides again. Documents with a due time are in the sparse `due` index
+ * (partition `dshard`, sort `due`), which the sweeper queries for conditions to resolve.
+ *
  * Redelivered batches: before deciding, the detector reads the batch's receipt (`r#<batchId>`),
- * which holds the alerts it decided the first time (gzipped JSON), and re-sends those.
+ * which holds what it decided the first time (gzipped JSON), and re-sends that.
  *
  * Hot keys: the detector pre-aggregates per batch, so one flooding IP costs one write per
  * (rule, slot of buckets) per batch, not per event; reserved concurrency caps batches in flight, which
@@ -227,80 +237,102 @@ export class DynamoStateStore implements StateStore {
     return results;
   }
 
-  async claimMarkers(claims: readonly MarkerClaim[]): Promise<boolean[]> {
-    const results: boolean[] = [];
-    for (const c of claims) {
-      const Key = { pk: { S: c.key }, sk: { S: 'marker' } };
-      try {
-        this.calls.writes++;
-        await this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: {
-              ...Key,
-              own: { S: c.owner },
-              tat: { N: String(c.at) },
-              expms: { N: String(c.expiresAt) },
-              ttl: { N: this.ttl(c.expiresAt) },
-            },
-            ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
-            ExpressionAttributeValues: { ':now': { N: String(c.at) }, ':o': { S: c.owner } },
-          }),
-        );
-        results.push(true);
-      } catch (err) {
-        if (!isConditionFailure(err)) throw err;
-        // A live marker of another alert: still allowed when this window ends before that
-        // alert's trigger (a batch that arrived out of order), without moving the marker back.
-        this.calls.reads++;
-        const existing = await this.client.send(
-          new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true, ProjectionExpression: 'tat' }),
-        );
-        results.push(c.expiresAt <= Number(existing.Item?.tat?.N ?? Number.NEGATIVE_INFINITY));
-      }
-    }
-    return results;
-  }
-
-  async readMarkers(keys: readonly string[]): Promise<Map<string, StoredMarker>> {
-    const out = new Map<string, StoredMarker>();
-    const unique = [...new Set(keys)];
-    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-      let pending: Record<string, AttributeValue>[] = unique
-        .slice(i, i + BATCH_GET_LIMIT)
-        .map((k) => ({ pk: { S: k }, sk: { S: 'marker' } }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`marker read: ${pending.length} keys still unprocessed after ${attempt} attempts`);
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        this.calls.reads++;
-        const res = await this.client.send(
-          new BatchGetItemCommand({
-            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, own, tat, expms' } },
-          }),
-        );
-        for (const item of res.Responses?.[this.tableName] ?? []) {
-          const key = item.pk?.S;
-          if (key !== undefined)
-            out.set(key, { owner: item.own?.S ?? '', at: Number(item.tat?.N ?? 0), expiresAt: Number(item.expms?.N ?? 0) });
-        }
-        // Throttled keys come back unprocessed: retry them with backoff, never drop them.
-        pending = res.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
+  async readDocs(keys: readonly DocKey[], now: number): Promise<Map<string, StoredDoc>> {
+    const out = new Map<string, StoredDoc>();
+    for (const item of await this.batchGet(keys, 'pk, sk, v, doc, expms')) {
+      if (Number(item.expms?.N ?? 0) <= now) continue;
+      out.set(docId({ pk: item.pk?.S ?? '', sk: item.sk?.S ?? '' }), { version: Number(item.v?.N ?? 0), body: item.doc?.S ?? '' });
     }
     return out;
   }
 
-  async readReceipt(batchId: string): Promise<Alert[] | undefined> {
+  async writeDoc(w: DocWrite): Promise<boolean> {
+    const names: Record<string, string> = { '#ttl': 'ttl' };
+    const values: Record<string, AttributeValue> = {
+      ':b': { S: w.body },
+      ':e': { N: String(w.expiresAt) },
+      ':ttl': { N: this.ttl(w.expiresAt) },
+      ':zero': { N: '0' },
+      ':one': { N: '1' },
+    };
+    let condition: string | undefined;
+    if (w.ifVersion === null) {
+      condition = 'attribute_not_exists(pk) OR expms <= :now';
+      values[':now'] = { N: String(w.now) };
+    } else if (w.ifVersion !== undefined) {
+      condition = 'v = :v';
+      values[':v'] = { N: String(w.ifVersion) };
+    }
+    let update = 'SET doc = :b, expms = :e, #ttl = :ttl, v = if_not_exists(v, :zero) + :one';
+    if (w.dueAt === undefined) update += ' REMOVE due, dshard';
+    else {
+      update += ', due = :due, dshard = :shard';
+      values[':due'] = { N: String(w.dueAt) };
+      values[':shard'] = { S: dueShard(w.pk) };
+    }
+    try {
+      this.calls.writes++;
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: w.pk }, sk: { S: w.sk } },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async queryDocs(pk: string, now: number): Promise<(DocKey & StoredDoc)[]> {
+    const items = await this.queryPartition(pk, 'pk, sk, v, doc, expms');
+    return items
+      .filter((i) => Number(i.expms?.N ?? 0) > now)
+      .map((i) => ({ pk, sk: i.sk?.S ?? '', version: Number(i.v?.N ?? 0), body: i.doc?.S ?? '' }));
+  }
+
+  async listDue(now: number, limit: number): Promise<DocKey[]> {
+    const due: (DocKey & { at: number })[] = [];
+    for (let shard = 0; shard < DUE_SHARDS; shard++) {
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        this.calls.reads++;
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: DUE_INDEX,
+            KeyConditionExpression: 'dshard = :s AND due <= :now',
+            ExpressionAttributeValues: { ':s': { S: `due#${shard}` }, ':now': { N: String(now) } },
+            Limit: limit,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const i of page.Items ?? []) due.push({ pk: i.pk?.S ?? '', sk: i.sk?.S ?? '', at: Number(i.due?.N ?? 0) });
+        start = due.length < limit * DUE_SHARDS ? page.LastEvaluatedKey : undefined;
+      } while (start);
+    }
+    return due
+      .sort((a, b) => a.at - b.at || a.pk.localeCompare(b.pk) || a.sk.localeCompare(b.sk))
+      .slice(0, limit)
+      .map(({ pk, sk }) => ({ pk, sk }));
+  }
+
+  async readReceipt(batchId: string): Promise<string | undefined> {
     this.calls.reads++;
     const res = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: `r#${batchId}` }, sk: { S: 'receipt' } }, ConsistentRead: true }),
     );
-    const body = res.Item?.alerts?.B;
-    return body ? AlertList.parse(JSON.parse(gunzipSync(body).toString('utf8'))) : undefined;
+    const body = res.Item?.body?.B;
+    return body ? gunzipSync(body).toString('utf8') : undefined;
   }
 
-  async writeReceipt(batchId: string, alerts: readonly Alert[], expiresAt: number): Promise<void> {
-    const body = gzipSync(JSON.stringify(alerts));
+  async writeReceipt(batchId: string, receipt: string, expiresAt: number): Promise<void> {
+    const body = gzipSync(receipt);
     if (body.length > MAX_RECEIPT_BYTES) return;
     this.calls.writes++;
     await this.client.send(
@@ -309,12 +341,57 @@ export class DynamoStateStore implements StateStore {
         Item: {
           pk: { S: `r#${batchId}` },
           sk: { S: 'receipt' },
-          alerts: { B: body },
+          body: { B: body },
           expms: { N: String(expiresAt) },
           ttl: { N: this.ttl(expiresAt) },
         },
       }),
     );
+  }
+
+  /** BatchGetItem in chunks of 100; throttled (unprocessed) keys are retried with backoff, never dropped. */
+  private async batchGet(keys: readonly DocKey[], projection: string): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    const unique = [...new Map(keys.map((k) => [docId(k), k])).values()];
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+      let pending: Record<string, AttributeValue>[] = unique
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map((k) => ({ pk: { S: k.pk }, sk: { S: k.sk } }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`BatchGetItem: ${pending.length} keys still unprocessed after ${attempt} attempts`);
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        this.calls.reads++;
+        const res = await this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: projection } },
+          }),
+        );
+        items.push(...(res.Responses?.[this.tableName] ?? []));
+        pending = res.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return items;
+  }
+
+  private async queryPartition(pk: string, projection: string) {
+    const items = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      this.calls.reads++;
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: pk } },
+          ProjectionExpression: projection,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
   }
 
   private async queryRange(pk: string, from: string, to: string, projection?: string) {
@@ -363,6 +440,13 @@ function bucketSk(bucket: number): string {
 }
 function skBucket(sk: string): number {
   return Number(sk.slice(2));
+}
+
+/** A stable index partition for a document (FNV-1a of its pk). */
+function dueShard(pk: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < pk.length; i++) h = Math.imul(h ^ pk.charCodeAt(i), 0x01000193);
+  return `due#${(h >>> 0) % DUE_SHARDS}`;
 }
 
 function isConditionFailure(err: unknown): boolean {

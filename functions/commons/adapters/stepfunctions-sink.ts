@@ -1,27 +1,39 @@
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { correlationInput } from '../../../src/correlation/envelope';
-import type { CorrelationSink } from '../../../src/engine/ports';
-import type { Alert } from '../../../src/schema/alert';
+import { type SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
+import { envelopeOf } from '../../../src/correlation/envelope';
+import { CorrelationFailedError, type CorrelationSink } from '../../../src/engine/ports';
+import type { Alert, Message } from '../../../src/schema/alert';
+
+/** Executions started at once per invocation. */
+const CONCURRENCY = 8;
 
 /**
- * Sends each detection to the correlation state machine (async Express: at-least-once, so the
- * machine dedups on the detection id). A failed start throws, failing the batch so Lambda retries it.
+ * Hands each decided message to the correlation state machine with a synchronous Express
+ * execution, so the caller knows it was published (or correlated) before it returns. A failed
+ * execution throws: the detector's invocation fails and Lambda retries it; the retry finds the
+ * batch receipt and re-sends the same messages, and the state machine's pending → published
+ * dedup publishes only what is still missing.
  */
 export class StepFunctionsSink implements CorrelationSink {
   constructor(
     private readonly client: SFNClient,
     private readonly stateMachineArn: string,
-    private readonly lookbackMs: number,
   ) {}
 
-  async send(detections: readonly Alert[]): Promise<Alert[]> {
-    await Promise.all(
-      detections.map((d) =>
-        this.client.send(
-          new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, input: JSON.stringify(correlationInput(d, this.lookbackMs)) }),
-        ),
-      ),
-    );
-    return [...detections];
+  async send(messages: readonly Message[]): Promise<Alert[]> {
+    const work = messages.filter((m) => m.publish || m.correlate);
+    const failures: string[] = [];
+    for (let i = 0; i < work.length; i += CONCURRENCY) {
+      await Promise.all(
+        work.slice(i, i + CONCURRENCY).map(async (m) => {
+          const out = await this.client.send(
+            new StartSyncExecutionCommand({ stateMachineArn: this.stateMachineArn, input: JSON.stringify(envelopeOf(m)) }),
+          );
+          if (out.status !== 'SUCCEEDED') failures.push(`${m.key}: ${out.status} ${out.error ?? ''} ${out.cause ?? ''}`.trim());
+        }),
+      );
+    }
+    if (failures.length > 0)
+      throw new CorrelationFailedError(`${failures.length} correlation execution(s) failed: ${failures.slice(0, 3).join('; ')}`);
+    return work.filter((m) => m.publish).map((m) => m.alert);
   }
 }

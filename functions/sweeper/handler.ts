@@ -1,0 +1,31 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { sweep } from '../../src/engine/sweeper';
+import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
+import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
+import { dynamo, sfn } from '../commons/clients';
+import { loadEmbeddedRules } from '../commons/embedded-rules';
+import { requireEnv } from '../commons/env';
+import { logger, metrics } from '../commons/powertools';
+
+const pack = loadEmbeddedRules();
+const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
+const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'));
+const ctx = { region: requireEnv('AWS_REGION') };
+
+/**
+ * Every 5 minutes: resolve open conditions that went quiet and publish due review digests.
+ * A delivery failure throws after the outbox is written: the next run (or the scheduler's retry)
+ * delivers it.
+ */
+export async function sweepNow(): Promise<{ resolved: number; digests: number }> {
+  const result = await sweep({ store, pack, ctx, send: async (messages) => void (await sink.send(messages)) }, Date.now());
+  metrics.addMetric('ConditionsResolved', MetricUnit.Count, result.resolved);
+  metrics.addMetric('DigestsPublished', MetricUnit.Count, result.digests);
+  if (result.messages.length > 0) logger.info('swept', { keys: result.messages.map((m) => m.key) });
+  return { resolved: result.resolved, digests: result.digests };
+}
+
+export const handler = middy(sweepNow).use(injectLambdaContext(logger)).use(logMetrics(metrics));

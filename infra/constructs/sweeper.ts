@@ -1,0 +1,54 @@
+import { Duration } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { SentinelFunction } from './sentinel-function';
+
+export interface SweeperProps {
+  readonly table: Table;
+  readonly stateMachine: StateMachine;
+  readonly rulesFile: string;
+  readonly logRetention: RetentionDays;
+  /**
+   * How often the sweep runs: the latency of `resolved` notices and review digests.
+   * @default Duration.minutes(5)
+   */
+  readonly every?: Duration;
+}
+
+/**
+ * The lifecycle's clock: every few minutes, resolve open conditions that went quiet and publish
+ * due review digests (src/engine/sweeper.ts). One at a time (reserved concurrency 1): a sweep
+ * never races another over the same outbox.
+ */
+export class Sweeper extends Construct {
+  readonly function: SentinelFunction;
+
+  constructor(scope: Construct, id: string, props: SweeperProps) {
+    super(scope, id);
+    this.function = new SentinelFunction(this, 'Function', {
+      entry: 'functions/sweeper/handler.ts',
+      rulesFile: props.rulesFile,
+      logRetention: props.logRetention,
+      memorySize: 512,
+      timeout: Duration.minutes(2),
+      reservedConcurrentExecutions: 1,
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
+        POWERTOOLS_SERVICE_NAME: 'sentinel-sweeper',
+      },
+    });
+    // The due index query, reading due documents and the versioned writes of the outbox.
+    props.table.grant(this.function.fn, 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    props.stateMachine.grantStartSyncExecution(this.function.fn);
+    new Rule(this, 'Schedule', {
+      description: 'Sentinel lifecycle sweep: resolve quiet conditions, publish review digests',
+      schedule: Schedule.rate(props.every ?? Duration.minutes(5)),
+      targets: [new LambdaTarget(this.function.fn, { retryAttempts: 2 })],
+    });
+  }
+}

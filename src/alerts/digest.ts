@@ -1,0 +1,69 @@
+import type { DigestEntry } from '../engine/digests';
+import type { Alert } from '../schema/alert';
+import { type AlertContext, stableId } from './build';
+import { logsInsightsQuery, logsInsightsUrl } from './insights';
+
+const TOP_ENTITIES = 5;
+
+/**
+ * One review-tier digest: detections per rule in the interval, with their top entities and a Logs
+ * Insights link per rule. Published once per interval to the review topic instead of one message
+ * per low-severity detection.
+ */
+export function buildDigestAlert(input: { start: number; end: number; entries: readonly DigestEntry[] }, ctx: AlertContext): Alert {
+  const { start, end, entries } = input;
+  const byRule = new Map<string, DigestEntry[]>();
+  for (const e of entries) byRule.set(e.ruleId, [...(byRule.get(e.ruleId) ?? []), e]);
+  const digest = [...byRule]
+    .map(([ruleId, list]) => {
+      const counts = new Map<string, number>();
+      for (const e of list) counts.set(e.entity.value, (counts.get(e.entity.value) ?? 0) + 1);
+      const entities = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, TOP_ENTITIES);
+      const groups = [...new Set(list.flatMap((e) => e.logGroups))].sort().slice(0, 10);
+      const query = logsInsightsQuery(entities[0]?.[0] ?? '');
+      const latest = list.reduce((a, b) => (b.at > a.at ? b : a));
+      return {
+        ruleId,
+        title: latest.title,
+        severity: latest.severity,
+        detections: list.length,
+        entities: entities.map(([value, detections]) => ({ value, detections })),
+        logsInsightsQuery: query,
+        consoleUrl: logsInsightsUrl(ctx.region, groups, query, start, end),
+      };
+    })
+    .sort((a, b) => b.detections - a.detections || a.ruleId.localeCompare(b.ruleId));
+  const logGroups = [...new Set(entries.flatMap((e) => e.logGroups))].sort();
+  const times = entries.map((e) => e.at);
+  const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16);
+  const query = logsInsightsQuery('');
+  return {
+    schemaVersion: '1',
+    id: stableId('dig', String(start), String(end)),
+    kind: 'digest',
+    ruleId: 'sentinel.digest',
+    title: `Review digest ${new Date(start).toISOString().slice(0, 10)} ${hhmm(start)}–${hhmm(end)} UTC: ${entries.length} detection(s) from ${digest.length} rule(s)`,
+    description:
+      'Low-severity detections of the interval, for review in working hours. Each rule lists its top entities and a Logs Insights link.',
+    severity: 'low',
+    tier: 'review',
+    riskScore: 0,
+    entity: { field: 'digest', value: new Date(start).toISOString() },
+    window: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
+    count: entries.length,
+    firstSeen: new Date(Math.min(...times)).toISOString(),
+    lastSeen: new Date(Math.max(...times)).toISOString(),
+    logGroups,
+    events: [],
+    tags: [],
+    runbook: 'docs/runbooks/review-digest.md',
+    recommendedActions: ['Review each rule below in working hours; escalate an entity that also appears in notify or respond alerts'],
+    logsInsightsQuery: query,
+    consoleUrl: logsInsightsUrl(ctx.region, logGroups, query, start, end),
+    related: {},
+    status: 'open',
+    occurrences: entries.length,
+    openedAt: new Date(start).toISOString(),
+    digest,
+  };
+}

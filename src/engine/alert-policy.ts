@@ -1,0 +1,55 @@
+import type { CorrelationRule, DetectionRule } from '../schema/rule';
+import { type Tier, tierFor } from '../schema/severity';
+import { DEFAULT_FLAP_GRACE, DEFAULT_REPEAT_INTERVAL, type LifecyclePolicy, MIN_RESOLVE_AFTER } from './lifecycle';
+
+/** Stateless rules forward an open condition at most this often unless they set `suppress`. */
+export const DEFAULT_EVENT_SUPPRESS_MS = 15 * 60_000;
+
+/** The tier a rule's alerts go to: its `tier:` override, else the one its severity implies. */
+export function ruleTier(rule: Pick<DetectionRule, 'severity' | 'tier'>): Tier {
+  return rule.tier ?? tierFor(rule.severity);
+}
+
+/**
+ * How often an open condition is forwarded to correlation: stateful rules once per window,
+ * new terms on every new term (each is its own condition), stateless rules every 15 minutes.
+ */
+export function refreshInterval(rule: DetectionRule): number {
+  if (rule.suppress !== undefined) return rule.suppress;
+  if (rule.newTerm) return 0;
+  return rule.threshold?.window ?? rule.distinct?.window ?? rule.sequence?.window ?? rule.spike?.window ?? DEFAULT_EVENT_SUPPRESS_MS;
+}
+
+/** The lifecycle timing of a detection rule's conditions: defaults from its tier and window, per-rule overrides. */
+export function detectionPolicy(rule: DetectionRule): LifecyclePolicy {
+  const tier = ruleTier(rule);
+  const window =
+    rule.threshold?.window ??
+    rule.distinct?.window ??
+    rule.sequence?.window ??
+    rule.spike?.window ??
+    rule.suppress ??
+    DEFAULT_EVENT_SUPPRESS_MS;
+  return {
+    tier,
+    repeatInterval: rule.alert?.repeatInterval ?? DEFAULT_REPEAT_INTERVAL[tier],
+    resolveAfter: rule.alert?.resolveAfter ?? Math.max(2 * window, MIN_RESOLVE_AFTER),
+    flapGrace: rule.alert?.flapGrace ?? DEFAULT_FLAP_GRACE,
+    refresh: refreshInterval(rule),
+    notifyResolved: rule.alert?.notifyResolved ?? Boolean(rule.threshold || rule.distinct || rule.spike),
+  };
+}
+
+/** Incidents: every new member observation is weighed (refresh 0); they close silently after 2 × the correlation window. */
+export function incidentPolicy(rule: CorrelationRule): LifecyclePolicy {
+  const tier = ruleTier(rule);
+  return {
+    tier,
+    repeatInterval: rule.alert?.repeatInterval ?? DEFAULT_REPEAT_INTERVAL[tier],
+    resolveAfter: rule.alert?.resolveAfter ?? Math.max(2 * rule.correlation.window, MIN_RESOLVE_AFTER),
+    flapGrace: rule.alert?.flapGrace ?? DEFAULT_FLAP_GRACE,
+    refresh: 0,
+    // An incident is closed by the people handling it, not by a quiet spell.
+    notifyResolved: rule.alert?.notifyResolved ?? false,
+  };
+}

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import type { Alert } from '../schema/alert';
+import { Severity } from '../schema/severity';
+import type { DocKey, StateStore } from './state-store';
+import { LATE_ARRIVAL_GRACE_MS } from './windows';
+
+/** Review-tier detections are published as one digest per interval (hourly by default). */
+export const DEFAULT_DIGEST_INTERVAL_MS = 3_600_000;
+
+/** One review-tier detection, kept until its interval's digest is published. */
+export const DigestEntry = z.object({
+  ruleId: z.string(),
+  title: z.string(),
+  severity: Severity,
+  entity: z.object({ field: z.string(), value: z.string() }),
+  alertId: z.string(),
+  at: z.number(),
+  logGroups: z.array(z.string()),
+});
+export type DigestEntry = z.infer<typeof DigestEntry>;
+
+export const DigestHead = z.object({ start: z.number(), end: z.number() });
+
+export function digestPartition(at: number, interval: number): { pk: string; start: number; end: number } {
+  const start = Math.floor(at / interval) * interval;
+  return { pk: `dg#${interval}#${start}`, start, end: start + interval };
+}
+
+export function isDigestHead(key: DocKey): boolean {
+  return key.pk.startsWith('dg#') && key.sk === 'head';
+}
+
+/**
+ * Stores review-tier messages as digest entries (one document per message key, so a retried
+ * batch writes the same entry again) and arms the interval's head, due when the interval ends.
+ */
+export async function recordDigestEntries(
+  store: StateStore,
+  messages: readonly { alert: Alert; key: string }[],
+  interval: number,
+): Promise<void> {
+  const heads = new Map<string, { start: number; end: number }>();
+  await Promise.all(
+    messages.map(({ alert, key }) => {
+      const at = Date.parse(alert.lastSeen);
+      const { pk, start, end } = digestPartition(at, interval);
+      heads.set(pk, { start, end });
+      const entry: DigestEntry = {
+        ruleId: alert.ruleId,
+        title: alert.title,
+        severity: alert.severity,
+        entity: alert.entity,
+        alertId: alert.id,
+        at,
+        logGroups: alert.logGroups,
+      };
+      return store.writeDoc({
+        pk,
+        sk: `e#${key}`,
+        body: JSON.stringify(entry),
+        ifVersion: undefined,
+        now: at,
+        expiresAt: end + LATE_ARRIVAL_GRACE_MS,
+      });
+    }),
+  );
+  await Promise.all(
+    [...heads].map(([pk, head]) =>
+      store.writeDoc({
+        pk,
+        sk: 'head',
+        body: JSON.stringify(head),
+        ifVersion: undefined,
+        now: head.start,
+        expiresAt: head.end + LATE_ARRIVAL_GRACE_MS,
+        dueAt: head.end,
+      }),
+    ),
+  );
+}
+
+/** The entries of one interval. */
+export async function readDigestEntries(store: StateStore, pk: string, now: number): Promise<DigestEntry[]> {
+  const docs = await store.queryDocs(pk, now);
+  return docs.filter((d) => d.sk.startsWith('e#')).map((d) => DigestEntry.parse(JSON.parse(d.body)));
+}

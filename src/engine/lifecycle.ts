@@ -1,0 +1,266 @@
+import { z } from 'zod';
+import type { AlertStatus } from '../schema/alert';
+import { Tier } from '../schema/severity';
+
+/**
+ * The alert lifecycle, decided here and nowhere else. A condition is one (rule, entity) — for
+ * incidents (correlation rule, entity) — and it is one alert for its whole life: its id stays
+ * the same while later occurrences update it silently. Only these are published:
+ *
+ * - `open`: the first occurrence (or the first after the condition resolved and stayed quiet
+ *   past the flap grace, which starts a new alert with a new id);
+ * - `escalated`: the tier rose, or the intensity (the count in the rule's window) reached 10×
+ *   what it was when responders were last told;
+ * - `reminder`: still firing `repeatInterval` after the last notification (notify 24 h, respond 4 h);
+ * - `resolved`: no qualifying occurrence for `resolveAfter` (2 × the rule window, ≥ 15 min), for
+ *   ongoing conditions (threshold, distinct, spike); past events close silently.
+ *
+ * Re-opening within `flapGrace` continues the same alert (a flap, published as `open` again);
+ * after 3 flaps in a day the condition must be quiet for a full hour before it resolves.
+ * Review-tier conditions are never published on their own: they go to the digest.
+ *
+ * Everything else is an `update`: stored, forwarded to correlation at most once per `refresh`
+ * (the rule's suppression window) so risk stays fresh, never published.
+ */
+export type EmissionStatus = AlertStatus | 'update';
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export const DEFAULT_REPEAT_INTERVAL: Readonly<Record<Tier, number>> = { review: 0, notify: DAY, respond: 4 * HOUR };
+export const DEFAULT_FLAP_GRACE = HOUR;
+export const MIN_RESOLVE_AFTER = 15 * MINUTE;
+/** Flaps within a day before a condition must be quiet for FLAP_QUIET to resolve. */
+export const FLAP_LIMIT = 3;
+export const FLAP_QUIET = HOUR;
+/** Intensity growth that escalates an open condition. */
+export const ESCALATION_FACTOR = 10;
+/** Observations remembered per condition, so a retried one re-sends its decision instead of counting again. */
+const RECENT_OBSERVATIONS = 8;
+
+export interface LifecyclePolicy {
+  tier: Tier;
+  /** 0: never remind. */
+  repeatInterval: number;
+  resolveAfter: number;
+  flapGrace: number;
+  /** Open conditions are forwarded (silently) to correlation at most this often. */
+  refresh: number;
+  /**
+   * Publish `resolved` when the condition goes quiet: for ongoing conditions (a rate, a count,
+   * a spike) that tells responders it is over. A past event (a new country, a log cleared, an
+   * incident) does not resolve: its condition closes silently.
+   */
+  notifyResolved: boolean;
+}
+
+const TIER_RANK: Readonly<Record<Tier, number>> = { review: 0, notify: 1, respond: 2 };
+
+/** One qualifying occurrence, in time order: what the rule saw, how much of it, how intense. */
+export interface Occurrence {
+  at: number;
+  /** How many events it stands for (syslog `message repeated N times`). */
+  weight: number;
+  /** The rule's count in its window at this occurrence (threshold count, distinct values, …): the intensity. */
+  count: number;
+}
+
+const EmissionRecord = z.object({
+  status: z.enum(['open', 'escalated', 'reminder', 'resolved', 'update']),
+  seq: z.number().int(),
+  at: z.number(),
+  /** The occurrence that triggered it (index in the observation); absent for `resolved`. */
+  index: z.number().int().optional(),
+  alertId: z.string(),
+  openedAt: z.number(),
+  /** The condition's last occurrence when this was decided (for `resolved`: when it went quiet). */
+  lastSeen: z.number(),
+  occurrences: z.number(),
+  count: z.number(),
+});
+export type Emission = z.infer<typeof EmissionRecord>;
+
+/** A condition as stored (a versioned document in the state store). */
+export const ConditionState = z.object({
+  /** A detection rule's condition, or a correlation rule's (an incident). */
+  kind: z.enum(['detection', 'incident']),
+  ruleId: z.string(),
+  groupKey: z.string(),
+  entity: z.object({ field: z.string(), value: z.string() }),
+  alertId: z.string(),
+  status: z.enum(['open', 'resolved']),
+  tier: Tier,
+  openedAt: z.number(),
+  lastSeen: z.number(),
+  occurrences: z.number(),
+  /** Intensity at the last occurrence. */
+  count: z.number(),
+  notifiedAt: z.number(),
+  notifiedCount: z.number(),
+  /** Last time an emission (published or not) was forwarded: the refresh cadence. */
+  emittedAt: z.number(),
+  resolvedAt: z.number().optional(),
+  /** Re-open times within the last day. */
+  flaps: z.array(z.number()),
+  /** Messages decided so far for this alert: the dedup key of each is `alertId#seq`. */
+  seq: z.number().int(),
+  title: z.string(),
+  logGroups: z.array(z.string()),
+  /** A resolved notice decided by the sweeper and not yet confirmed delivered (outbox). */
+  pending: EmissionRecord.optional(),
+  recent: z.array(z.object({ id: z.string(), emissions: z.array(EmissionRecord) })),
+});
+export type ConditionState = z.infer<typeof ConditionState>;
+
+/** What a new condition needs besides its first occurrence. */
+export interface ConditionIdentity {
+  kind: 'detection' | 'incident';
+  ruleId: string;
+  groupKey: string;
+  entity: { field: string; value: string };
+  title: string;
+  logGroups: string[];
+}
+
+export interface Observation {
+  /** Batch id (detections) or detection message key (incidents): a retried observation changes nothing. */
+  id: string;
+  occurrences: readonly Occurrence[];
+  identity: ConditionIdentity;
+  /** The alert id a condition opened by occurrence `index` gets (deterministic: same input, same id). */
+  alertIdFor: (index: number) => string;
+}
+
+export interface Advance {
+  state: ConditionState;
+  emissions: Emission[];
+  /** The observation had been applied before: its recorded emissions are returned, nothing changed. */
+  replayed: boolean;
+}
+
+/** Quiet time before an open condition resolves; a flapping one needs a full quiet hour. */
+export function effectiveResolveAfter(state: ConditionState, policy: LifecyclePolicy, at: number): number {
+  const recentFlaps = state.flaps.filter((t) => t > at - DAY).length;
+  return recentFlaps >= FLAP_LIMIT ? Math.max(policy.resolveAfter, FLAP_QUIET) : policy.resolveAfter;
+}
+
+/** When an open condition resolves if nothing else happens (the sweeper's due time). */
+export function resolveAt(state: ConditionState, policy: LifecyclePolicy): number | undefined {
+  return state.status === 'open' ? state.lastSeen + effectiveResolveAfter(state, policy, state.lastSeen) : undefined;
+}
+
+/** Whether a decided emission is published to its tier's topic (the rest are stored or digested). */
+export function isPublished(status: EmissionStatus, policy: Pick<LifecyclePolicy, 'tier' | 'notifyResolved'>): boolean {
+  if (status === 'update' || policy.tier === 'review') return false;
+  return status !== 'resolved' || policy.notifyResolved;
+}
+
+/** Review-tier conditions are told in the digest: when they open (or re-open) and escalate; never resolved notices. */
+export function isDigested(status: EmissionStatus, policy: Pick<LifecyclePolicy, 'tier'>): boolean {
+  return policy.tier === 'review' && status !== 'update' && status !== 'resolved';
+}
+
+function emit(state: ConditionState, status: EmissionStatus, at: number, index: number | undefined): Emission {
+  const e: Emission = {
+    status,
+    seq: state.seq,
+    at,
+    alertId: state.alertId,
+    openedAt: state.openedAt,
+    lastSeen: state.lastSeen,
+    occurrences: state.occurrences,
+    count: state.count,
+  };
+  if (index !== undefined) e.index = index;
+  state.seq++;
+  state.emittedAt = Math.max(state.emittedAt, at);
+  if (status !== 'update') {
+    state.notifiedAt = at;
+    state.notifiedCount = state.count;
+  }
+  return e;
+}
+
+/** Resolves an open condition that has been quiet long enough by `now`; undefined when it has not. */
+export function resolveIfQuiet(state: ConditionState, policy: LifecyclePolicy, now: number): Emission | undefined {
+  if (state.status !== 'open') return undefined;
+  const at = state.lastSeen + effectiveResolveAfter(state, policy, state.lastSeen);
+  if (now < at) return undefined;
+  state.status = 'resolved';
+  state.resolvedAt = at;
+  return emit(state, 'resolved', at, undefined);
+}
+
+/**
+ * Applies one observation's occurrences (time order) to a condition: the whole lifecycle walk.
+ * Pure: the caller reads the stored state and writes the returned one (with optimistic
+ * concurrency), so the memory and DynamoDB stores decide exactly alike.
+ */
+export function advanceCondition(stored: ConditionState | undefined, obs: Observation, policy: LifecyclePolicy): Advance {
+  const seen = stored?.recent.find((r) => r.id === obs.id);
+  if (stored && seen) return { state: stored, emissions: seen.emissions, replayed: true };
+  let state: ConditionState | undefined = stored ? structuredClone(stored) : undefined;
+  const emissions: Emission[] = [];
+
+  obs.occurrences.forEach((occ, index) => {
+    if (state) {
+      const resolved = resolveIfQuiet(state, policy, occ.at);
+      if (resolved) emissions.push(resolved);
+    }
+    if (!state || (state.status === 'resolved' && occ.at - (state.resolvedAt ?? 0) > policy.flapGrace)) {
+      // A new condition: a new alert.
+      state = {
+        ...obs.identity,
+        alertId: obs.alertIdFor(index),
+        status: 'open',
+        tier: policy.tier,
+        openedAt: occ.at,
+        lastSeen: occ.at,
+        occurrences: occ.weight,
+        count: occ.count,
+        notifiedAt: occ.at,
+        notifiedCount: occ.count,
+        emittedAt: occ.at,
+        flaps: [],
+        seq: state?.alertId === obs.alertIdFor(index) ? state.seq : 0,
+        recent: state?.recent ?? [],
+        ...(state?.pending ? { pending: state.pending } : {}),
+      };
+      emissions.push(emit(state, 'open', occ.at, index));
+      return;
+    }
+    state.title = obs.identity.title;
+    state.logGroups = [...new Set([...state.logGroups, ...obs.identity.logGroups])].sort().slice(0, 10);
+    if (state.status === 'resolved') {
+      // Back within the flap grace: the same alert continues, and responders are told it is back.
+      state.status = 'open';
+      delete state.resolvedAt;
+      state.flaps = [...state.flaps.filter((t) => t > occ.at - DAY), occ.at];
+      state.occurrences += occ.weight;
+      state.lastSeen = occ.at;
+      state.count = occ.count;
+      emissions.push(emit(state, 'open', occ.at, index));
+      return;
+    }
+    state.occurrences += occ.weight;
+    if (occ.at < state.lastSeen) return; // a late event: counted, decides nothing
+    state.lastSeen = occ.at;
+    state.count = occ.count;
+    if (occ.at - state.emittedAt < policy.refresh) return;
+    let status: EmissionStatus = 'update';
+    if (TIER_RANK[policy.tier] > TIER_RANK[state.tier]) {
+      status = 'escalated';
+      state.tier = policy.tier;
+    } else if (state.notifiedCount > 0 && occ.count >= ESCALATION_FACTOR * state.notifiedCount) {
+      status = 'escalated';
+    } else if (policy.repeatInterval > 0 && occ.at - state.notifiedAt >= policy.repeatInterval) {
+      status = 'reminder';
+    }
+    emissions.push(emit(state, status, occ.at, index));
+  });
+  if (!state) throw new Error('advanceCondition needs at least one occurrence');
+  const final: ConditionState = state;
+  final.recent = [...final.recent.filter((r) => r.id !== obs.id), { id: obs.id, emissions }].slice(-RECENT_OBSERVATIONS);
+  return { state: final, emissions, replayed: false };
+}

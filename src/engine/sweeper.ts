@@ -1,0 +1,169 @@
+import { type AlertContext, buildResolvedAlert, lifecycleOf } from '../alerts/build';
+import { buildDigestAlert } from '../alerts/digest';
+import type { RulePack } from '../rules/rule-pack';
+import type { Message } from '../schema/alert';
+import { detectionPolicy, incidentPolicy } from './alert-policy';
+import { parseCondition, writeCondition } from './conditions';
+import { DigestHead, isDigestHead, readDigestEntries } from './digests';
+import {
+  type ConditionState,
+  DEFAULT_FLAP_GRACE,
+  DEFAULT_REPEAT_INTERVAL,
+  type Emission,
+  isPublished,
+  type LifecyclePolicy,
+  MIN_RESOLVE_AFTER,
+  resolveIfQuiet,
+} from './lifecycle';
+import { type DocKey, docId, type StateStore } from './state-store';
+
+export interface SweepDeps {
+  store: StateStore;
+  pack: Pick<RulePack, 'rules' | 'correlations'>;
+  ctx: AlertContext;
+  /** Hands messages to the publisher; throws when they could not be delivered (the sweep retries them next time). */
+  send: (messages: Message[]) => Promise<void>;
+}
+
+export interface SweepResult {
+  resolved: number;
+  digests: number;
+  messages: Message[];
+}
+
+/** Due documents handled per sweep; the rest wait for the next one (the schedule runs every 5 minutes). */
+const SWEEP_LIMIT = 500;
+
+/**
+ * Resolution needs a clock. The sweep (a scheduled Lambda every 5 minutes in AWS; in replay,
+ * advanced on event time) finds open conditions past `resolveAfter` and intervals whose digest
+ * is due, and publishes them. A resolved notice is written to the condition first (an outbox),
+ * delivered, then cleared: if delivery fails, the next sweep delivers it again, and the state
+ * machine's message dedup makes a repeat harmless.
+ */
+export async function sweep(deps: SweepDeps, now: number, limit = SWEEP_LIMIT): Promise<SweepResult> {
+  const result: SweepResult = { resolved: 0, digests: 0, messages: [] };
+  const due = await deps.store.listDue(now, limit);
+  if (due.length === 0) return result;
+  const docs = await deps.store.readDocs(due, now);
+  const policies = new Policies(deps.pack);
+  for (const key of due) {
+    const doc = docs.get(docId(key));
+    if (!doc) continue;
+    if (isDigestHead(key)) {
+      const sent = await publishDigest(deps, key, doc.body, doc.version, now);
+      if (sent) {
+        result.digests++;
+        result.messages.push(sent);
+      }
+      continue;
+    }
+    const state = parseCondition(doc, key);
+    if (!state) continue;
+    const policy = policies.for(state);
+    if (state.pending) {
+      const msg = resolvedMessage(deps, state, state.pending, policy);
+      await deps.send([msg]);
+      result.messages.push(msg);
+      delete state.pending;
+      await writeCondition(deps.store, key, state, policy, doc.version, now);
+      continue;
+    }
+    const resolved = resolveIfQuiet(state, policy, now);
+    const publish = resolved !== undefined && isPublished('resolved', policy);
+    if (resolved && publish) state.pending = resolved;
+    // Written first (or, when not yet quiet, to correct the due time): a lost race leaves it to the next sweep.
+    if (!(await writeCondition(deps.store, key, state, policy, doc.version, now))) continue;
+    if (!resolved) continue;
+    result.resolved++;
+    if (!publish) continue;
+    const msg = resolvedMessage(deps, state, resolved, policy);
+    await deps.send([msg]);
+    result.messages.push(msg);
+    delete state.pending;
+    await writeCondition(deps.store, key, state, policy, doc.version + 1, now);
+  }
+  return result;
+}
+
+function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, policy: LifecyclePolicy): Message {
+  const rule = deps.pack.rules.find((r) => r.id === state.ruleId) ?? deps.pack.correlations.find((r) => r.id === state.ruleId);
+  const alert = buildResolvedAlert(
+    {
+      rule: rule ?? {
+        id: state.ruleId,
+        description: 'The rule that raised this alert is no longer in the pack.',
+        severity: 'medium',
+        riskScore: 0,
+        tags: [],
+        runbook: '',
+        tier: state.tier,
+      },
+      kind: state.kind,
+      entity: state.entity,
+      title: state.title,
+      logGroups: state.logGroups,
+      lastSeen: e.lastSeen,
+      resolvedAt: e.at,
+      lifecycle: lifecycleOf(e),
+    },
+    deps.ctx,
+  );
+  return { alert, key: `${e.alertId}#${e.seq}`, publish: isPublished('resolved', policy), digest: false, correlate: false };
+}
+
+async function publishDigest(deps: SweepDeps, key: DocKey, body: string, version: number, now: number): Promise<Message | undefined> {
+  const head = DigestHead.parse(JSON.parse(body));
+  const entries = await readDigestEntries(deps.store, key.pk, now);
+  let msg: Message | undefined;
+  if (entries.length > 0) {
+    const alert = buildDigestAlert({ start: head.start, end: head.end, entries }, deps.ctx);
+    // Entries that arrive after publication re-arm the head: the next digest of the interval is a new message.
+    msg = { alert, key: `${key.pk}#${entries.length}`, publish: true, digest: false, correlate: false };
+    await deps.send([msg]);
+  }
+  await deps.store.writeDoc({ ...key, body, ifVersion: version, now, expiresAt: head.end + 86_400_000 });
+  return msg;
+}
+
+/** Lifecycle policies by rule id; a condition whose rule left the pack resolves on the defaults of its tier. */
+class Policies {
+  private readonly cache = new Map<string, LifecyclePolicy>();
+  constructor(private readonly pack: Pick<RulePack, 'rules' | 'correlations'>) {}
+
+  for(state: ConditionState): LifecyclePolicy {
+    const cached = this.cache.get(state.ruleId);
+    if (cached) return cached;
+    const detection = this.pack.rules.find((r) => r.id === state.ruleId);
+    const correlation = this.pack.correlations.find((r) => r.id === state.ruleId);
+    const policy = detection
+      ? detectionPolicy(detection)
+      : correlation
+        ? incidentPolicy(correlation)
+        : {
+            tier: state.tier,
+            repeatInterval: DEFAULT_REPEAT_INTERVAL[state.tier],
+            resolveAfter: MIN_RESOLVE_AFTER,
+            flapGrace: DEFAULT_FLAP_GRACE,
+            refresh: 0,
+            notifyResolved: false,
+          };
+    this.cache.set(state.ruleId, policy);
+    return policy;
+  }
+}
+
+/**
+ * Publishes every pending digest now, due or not: the end of a replay, where the input is over and
+ * an unfinished interval will not receive more.
+ */
+export async function flushDigests(deps: SweepDeps, now: number): Promise<number> {
+  const heads = (await deps.store.listDue(Number.MAX_SAFE_INTEGER, SWEEP_LIMIT)).filter(isDigestHead);
+  const docs = await deps.store.readDocs(heads, now);
+  let published = 0;
+  for (const key of heads) {
+    const doc = docs.get(docId(key));
+    if (doc && (await publishDigest(deps, key, doc.body, doc.version, now))) published++;
+  }
+  return published;
+}

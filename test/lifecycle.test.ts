@@ -1,0 +1,371 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { loadPack } from '../src/cli/load-pack';
+import { replay } from '../src/cli/replay';
+import { conditionKey } from '../src/engine/conditions';
+import { Detector } from '../src/engine/detector';
+import {
+  type Advance,
+  advanceCondition,
+  type ConditionState,
+  type LifecyclePolicy,
+  type Occurrence,
+  resolveIfQuiet,
+} from '../src/engine/lifecycle';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
+import { PassThroughSink } from '../src/engine/ports';
+import type { StateStore } from '../src/engine/state-store';
+import { sweep } from '../src/engine/sweeper';
+import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
+import { Normalizer } from '../src/parse/normalize';
+import type { Alert, Message } from '../src/schema/alert';
+import { ev, rule, T0 } from './helpers';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+const policy: LifecyclePolicy = {
+  tier: 'notify',
+  repeatInterval: 24 * HOUR,
+  resolveAfter: 20 * MIN,
+  flapGrace: HOUR,
+  refresh: 10 * MIN,
+  notifyResolved: true,
+};
+const identity = {
+  kind: 'detection' as const,
+  ruleId: 'r',
+  groupKey: 'k',
+  entity: { field: 'user.name', value: 'k' },
+  title: 't',
+  logGroups: ['/g'],
+};
+
+/** Feeds occurrences one observation each, like one batch per event. */
+function walk(
+  occurrences: Occurrence[],
+  p = policy,
+  start?: ConditionState,
+): { state: ConditionState | undefined; emissions: Advance['emissions'] } {
+  let state = start;
+  const emissions: Advance['emissions'] = [];
+  occurrences.forEach((o, i) => {
+    const a = advanceCondition(state, { id: `obs-${i}-${o.at}`, occurrences: [o], identity, alertIdFor: () => `id-${o.at}` }, p);
+    state = a.state;
+    emissions.push(...a.emissions);
+  });
+  return { state, emissions };
+}
+/** Times from minute gaps: T0 + g0, T0 + g0 + g1, … */
+function cumulative(gapsInMinutes: readonly number[]): number[] {
+  let at = T0;
+  return gapsInMinutes.map((g) => {
+    at += g * MIN;
+    return at;
+  });
+}
+const occ = (at: number, count = 5, weight = 1): Occurrence => ({ at, weight, count });
+const statuses = (r: { emissions: Advance['emissions'] }) => r.emissions.map((e) => e.status);
+
+describe('lifecycle (pure): open → silent updates → escalated → reminder → resolved → flap', () => {
+  it('opens once, then updates silently at most once per refresh interval', () => {
+    const r = walk([occ(T0), occ(T0 + MIN), occ(T0 + 2 * MIN), occ(T0 + 11 * MIN), occ(T0 + 12 * MIN)]);
+    expect(statuses(r)).toEqual(['open', 'update']);
+    expect(r.state?.occurrences).toBe(5);
+    expect(new Set(r.emissions.map((e) => e.alertId))).toEqual(new Set([`id-${T0}`]));
+  });
+  it('escalates when the intensity reaches 10× what responders were last told, and not before', () => {
+    const r = walk([occ(T0, 5), occ(T0 + 10 * MIN, 49), occ(T0 + 20 * MIN, 50), occ(T0 + 30 * MIN, 60)]);
+    expect(statuses(r)).toEqual(['open', 'update', 'escalated', 'update']);
+  });
+  it('escalates when the tier rises (a rule change raised its severity while the alert was open)', () => {
+    const opened = walk([occ(T0)]);
+    const r = walk([occ(T0 + 10 * MIN)], { ...policy, tier: 'respond' }, opened.state);
+    expect(statuses(r)).toEqual(['escalated']);
+    expect(r.state?.tier).toBe('respond');
+  });
+  it('reminds after the repeat interval while still firing, then counts from the reminder', () => {
+    // Still firing: an occurrence every 10 minutes for 60 hours.
+    const steady = Array.from({ length: 360 }, (_, i) => occ(T0 + i * 10 * MIN));
+    const r = walk(steady);
+    expect(r.emissions.filter((e) => e.status !== 'update').map((e) => [e.status, (e.at - T0) / HOUR])).toEqual([
+      ['open', 0],
+      ['reminder', 24],
+      ['reminder', 48],
+    ]);
+  });
+  it('resolves once quiet for resolveAfter; re-firing within the flap grace continues the same alert', () => {
+    const r = walk([occ(T0), occ(T0 + 45 * MIN)]);
+    expect(statuses(r)).toEqual(['open', 'resolved', 'open']);
+    expect(r.emissions[1]?.at).toBe(T0 + 20 * MIN);
+    expect(new Set(r.emissions.map((e) => e.alertId)).size).toBe(1);
+    expect(r.state?.flaps).toEqual([T0 + 45 * MIN]);
+  });
+  it('after 3 flaps in a day, a condition stays open until quiet for a full hour', () => {
+    const flapping = [0, 30, 60, 90].map((m) => occ(T0 + m * MIN));
+    const r = walk(flapping);
+    expect(statuses(r)).toEqual(['open', 'resolved', 'open', 'resolved', 'open', 'resolved', 'open']);
+    const state = structuredClone(r.state);
+    if (!state) throw new Error('no state');
+    expect(resolveIfQuiet(structuredClone(state), policy, T0 + 90 * MIN + 30 * MIN)).toBeUndefined(); // 30 min quiet is not enough now
+    expect(resolveIfQuiet(state, policy, T0 + 90 * MIN + 60 * MIN)?.status).toBe('resolved');
+  });
+  it('a re-fire after the flap grace is a new alert', () => {
+    const r = walk([occ(T0), occ(T0 + 3 * HOUR)]);
+    expect(statuses(r)).toEqual(['open', 'resolved', 'open']);
+    expect(r.emissions[2]?.alertId).not.toBe(r.emissions[0]?.alertId);
+  });
+  it('a late occurrence is counted and decides nothing', () => {
+    const r = walk([occ(T0 + 5 * MIN), occ(T0)]);
+    expect(statuses(r)).toEqual(['open']);
+    expect(r.state?.occurrences).toBe(2);
+  });
+  it('an observation applied twice returns its recorded decision and changes nothing', () => {
+    const first = advanceCondition(undefined, { id: 'b1', occurrences: [occ(T0)], identity, alertIdFor: () => 'a1' }, policy);
+    const again = advanceCondition(first.state, { id: 'b1', occurrences: [occ(T0)], identity, alertIdFor: () => 'a1' }, policy);
+    expect(again.replayed).toBe(true);
+    expect(again.emissions).toEqual(first.emissions);
+    expect(again.state).toEqual(first.state);
+  });
+  it('property: any split of a stream into observations decides the same messages', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 90 }), fc.integer({ min: 1, max: 80 })), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 20 }),
+        (gaps, cuts) => {
+          const times = cumulative(gaps.map(([gap]) => gap));
+          const stream = gaps.map(([, count], i) => occ(times[i] ?? T0, count));
+          const whole = advanceCondition(
+            undefined,
+            { id: 'all', occurrences: stream, identity, alertIdFor: (i) => `id-${stream[i]?.at}` },
+            policy,
+          );
+          let state: ConditionState | undefined;
+          const split: Advance['emissions'] = [];
+          for (let i = 0, c = 0; i < stream.length; c++) {
+            const size = cuts[c % cuts.length] ?? 1;
+            const part = stream.slice(i, i + size);
+            const a = advanceCondition(state, { id: `p${i}`, occurrences: part, identity, alertIdFor: (j) => `id-${part[j]?.at}` }, policy);
+            state = a.state;
+            split.push(...a.emissions.map((e) => (e.index === undefined ? e : { ...e, index: e.index + i })));
+            i += size;
+          }
+          expect(split).toEqual(whole.emissions);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+const servers: LocalDynamo[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.close();
+});
+/** A fresh local DynamoDB table per use: tests never see each other's conditions. */
+async function freshDynamo(): Promise<StateStore> {
+  const db = await startLocalDynamo(`lc${servers.length}`);
+  servers.push(db);
+  return new DynamoStateStore(db.client, db.tableName);
+}
+
+const threshold = rule({
+  id: 'test.burst',
+  severity: 'medium',
+  match: { 'event.outcome': 'failure' },
+  threshold: { count: 3, window: '10m', groupBy: ['user.name'] },
+});
+const stateless = rule({ id: 'test.each', severity: 'high', match: { 'event.outcome': 'failure' }, entity: 'source.ip' });
+const signature = (messages: readonly Message[]) =>
+  messages.map((m) => `${m.key} ${m.alert.status} ${m.alert.lastSeen} ${m.alert.occurrences} ${m.publish}`);
+
+describe('lifecycle through the detector, memory and DynamoDB alike', () => {
+  const stores: [string, () => Promise<StateStore>][] = [
+    ['memory', async () => new MemoryStateStore()],
+    ['dynalite', freshDynamo],
+  ];
+
+  it('property: random streams and random batch cuts decide the same messages in both stores', async () => {
+    const shared = await freshDynamo();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.constantFrom('a', 'b'), fc.constantFrom('1.1.1.1', '2.2.2.2')), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 8 }),
+        async (steps, cuts) => {
+          run++;
+          // One table for every run: entities are scoped by run so runs never share a condition.
+          const times = cumulative(steps.map(([gap]) => gap));
+          const events = steps.map(([, user, ip], i) =>
+            ev({ 'event.outcome': 'failure', 'user.name': `${user}-${run}`, 'source.ip': `${ip}-${run}` }, times[i] ?? T0),
+          );
+          const results: string[][] = [];
+          for (const store of [new MemoryStateStore(), shared]) {
+            const d = new Detector({ rules: [threshold, stateless] }, store);
+            const out: Message[] = [];
+            for (let i = 0, c = 0; i < events.length; c++) {
+              const size = cuts[c % cuts.length] ?? 1;
+              out.push(...(await d.evaluate(`run${run}-b${i}`, events.slice(i, i + size))).messages);
+              i += size;
+            }
+            results.push(signature(out).sort());
+          }
+          expect(results[1]).toEqual(results[0]);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it.each(stores)('a batch that crashed after its conditions were written decides the same on retry (%s)', async (_, make) => {
+    const events = [0, 1, 2, 3].map((i) => ev({ 'event.outcome': 'failure', 'user.name': 'crash', 'source.ip': '9.9.9.9' }, T0 + i * 1000));
+    const clean = await new Detector({ rules: [threshold] }, new MemoryStateStore()).evaluate('crash-batch', events);
+    const store = await make();
+    const writeReceipt = store.writeReceipt.bind(store);
+    let failOnce = true;
+    store.writeReceipt = async (...args) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error('crash before the receipt');
+      }
+      return writeReceipt(...args);
+    };
+    const d = new Detector({ rules: [threshold] }, store);
+    await expect(d.evaluate('crash-batch', events)).rejects.toThrow('crash before the receipt');
+    const retried = await d.evaluate('crash-batch', events);
+    expect(retried.redelivered).toBe(false);
+    expect(signature(retried.messages)).toEqual(signature(clean.messages));
+    // The condition counted the 3rd and 4th failures once, not twice.
+    const doc = (await store.readDocs([conditionKey('test.burst', 'crash')], T0)).values().next().value;
+    expect(JSON.parse(doc?.body ?? '{}').occurrences).toBe(2);
+  });
+
+  it.each(stores)('concurrent detectors on one condition open one alert between them (%s)', async (name, make) => {
+    const store = await make();
+    const batches = Array.from({ length: 6 }, (_, b) =>
+      [0, 1, 2].map((i) => ev({ 'event.outcome': 'failure', 'user.name': `race-${name}` }, T0 + b * 100 + i * 10)),
+    );
+    const results = await Promise.all(
+      batches.map((events, b) => new Detector({ rules: [threshold] }, store).evaluate(`race-${b}`, events)),
+    );
+    const opens = results.flatMap((r) => r.alerts).filter((a) => a.status === 'open');
+    expect(opens).toHaveLength(1);
+    const total = results.flatMap((r) => r.messages).length;
+    expect(total).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each(stores)('the sweep resolves on its clock, and a failed delivery is delivered by the next sweep (%s)', async (name, make) => {
+    const store = await make();
+    const pack = { rules: [threshold], correlations: [] };
+    const user = `sweep-${name}`;
+    const opened = await new Detector(pack, store).evaluate(
+      `sw-${name}`,
+      [0, 1, 2].map((i) => ev({ 'event.outcome': 'failure', 'user.name': user }, T0 + i * 1000)),
+    );
+    const id = opened.alerts[0]?.id;
+    const sent: Message[] = [];
+    const ok = { store, pack, ctx: { region: 'us-east-1' }, send: async (m: Message[]) => void sent.push(...m) };
+    expect((await sweep(ok, T0 + 15 * MIN)).resolved).toBe(0); // not quiet long enough
+    const failing = { ...ok, send: async () => Promise.reject(new Error('SNS down')) };
+    await expect(sweep(failing, T0 + 25 * MIN)).rejects.toThrow('SNS down');
+    const next = await sweep(ok, T0 + 30 * MIN);
+    expect(next.messages.map((m) => [m.alert.id, m.alert.status])).toEqual([[id, 'resolved']]);
+    expect(sent).toHaveLength(1);
+    expect((await sweep(ok, T0 + 35 * MIN)).messages).toEqual([]); // delivered once; nothing left due
+    const state = JSON.parse((await store.readDocs([conditionKey('test.burst', user)], T0 + 35 * MIN)).values().next().value?.body ?? '{}');
+    expect(state).toMatchObject({ status: 'resolved', alertId: id });
+    expect(state.pending).toBeUndefined();
+  });
+});
+
+describe('a fault that lasts all day, and a burst elsewhere', () => {
+  it('pages at most twice a day for a steady, already-known fault; a new burst still pages in the batch that crosses', async () => {
+    const { pack } = loadPack(['rules'], { checkRegexes: false });
+    const dir = mkdtempSync(join(tmpdir(), 'steady-'));
+    const file = join(dir, 'payloads.jsonl');
+    const line = (t: number, service: string, status: number) =>
+      JSON.stringify({ time: t, level: 40, msg: 'upstream failed', status, service, path: '/v1/pay' });
+    const day = Date.parse('2025-03-04T00:00:00Z');
+    const payloads: string[] = [];
+    // billing: six 503s a minute, all day, delivered minute by minute as CloudWatch does.
+    for (let m = 0; m < 24 * 60; m++) {
+      const logEvents = Array.from({ length: 6 }, (_, i) => ({
+        id: `b-${m}-${i}`,
+        timestamp: day + m * MIN + i * 10_000,
+        message: line(day + m * MIN + i * 10_000, 'billing', 503),
+      }));
+      payloads.push(JSON.stringify({ messageType: 'DATA_MESSAGE', logGroup: '/app/api/billing', logStream: 'b', logEvents }));
+    }
+    writeFileSync(file, `${payloads.join('\n')}\n`);
+    const published: Alert[] = [];
+    await replay([file], { pack, store: new MemoryStateStore(), sink: new PassThroughSink(), onAlert: (a) => void published.push(a) });
+    const fault = published.filter((a) => a.ruleId === 'web.repeated_5xx' && a.entity.value === 'billing');
+    expect(fault.map((a) => a.status)).toEqual(['open']); // and its 24 h reminder falls just past the day
+    expect(published.filter((a) => a.entity.value === 'billing' && a.tier !== 'review').length).toBeLessThanOrEqual(2 + 2);
+
+    // A burst on another service pages from the very batch that crosses the threshold.
+    const store = new MemoryStateStore();
+    const detector = new Detector(pack, store);
+    const normalizer = new Normalizer(pack.sources);
+    const burstAt = day + 12 * HOUR;
+    const quiet = {
+      messageType: 'DATA_MESSAGE' as const,
+      logGroup: '/app/api/checkout',
+      logStream: 'c',
+      logEvents: Array.from({ length: 10 }, (_, i) => ({
+        id: `c-${i}`,
+        timestamp: burstAt + i * 1000,
+        message: line(burstAt + i * 1000, 'checkout', 502),
+      })),
+    };
+    const crossing = {
+      ...quiet,
+      logEvents: Array.from({ length: 15 }, (_, i) => ({
+        id: `c2-${i}`,
+        timestamp: burstAt + 20_000 + i * 1000,
+        message: line(burstAt + 20_000 + i * 1000, 'checkout', 502),
+      })),
+    };
+    expect((await processPayload(quiet, normalizer, detector)).messages.filter((m) => m.publish)).toEqual([]);
+    const crossed = (await processPayload(crossing, normalizer, detector)).messages.filter(
+      (m) => m.publish && m.alert.ruleId === 'web.repeated_5xx',
+    );
+    expect(crossed.map((m) => [m.alert.entity.value, m.alert.status, m.alert.tier])).toEqual([['checkout', 'open', 'notify']]);
+  });
+});
+
+describe('review digests', () => {
+  it('review-tier detections are published as one digest per interval, with counts per rule and top entities', async () => {
+    const low = rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' });
+    const other = rule({ id: 'test.low2', severity: 'info', match: { 'event.action': 'scan' }, entity: 'source.ip' });
+    const pack = { rules: [low, other], correlations: [], sources: [], files: new Map() };
+    const store = new MemoryStateStore();
+    const published: Alert[] = [];
+    const detector = new Detector(pack, store);
+    const events = [
+      ...['1.1.1.1', '1.1.1.1', '2.2.2.2', '3.3.3.3'].map((ip, i) => ev({ 'event.action': 'probe', 'source.ip': ip }, T0 + i * 20 * MIN)),
+      ev({ 'event.action': 'scan', 'source.ip': '4.4.4.4' }, T0 + 5 * MIN),
+    ];
+    const result = await detector.evaluate('digest-batch', events);
+    expect(result.messages.filter((m) => m.publish)).toEqual([]);
+    const deps = { store, pack, ctx: { region: 'us-east-1' }, send: async (m: Message[]) => void published.push(...m.map((x) => x.alert)) };
+    const hourEnd = Math.floor(T0 / HOUR) * HOUR + HOUR;
+    expect((await sweep(deps, hourEnd - 1)).digests).toBe(0); // the hour is not over
+    expect((await sweep(deps, hourEnd)).digests).toBe(1);
+    expect((await sweep(deps, hourEnd + 5 * MIN)).digests).toBe(0); // published once
+    const digest = published[0];
+    expect(digest).toMatchObject({ kind: 'digest', tier: 'review', ruleId: 'sentinel.digest' });
+    const probe = digest?.digest?.find((d) => d.ruleId === 'test.low');
+    expect(probe?.detections).toBeGreaterThanOrEqual(2);
+    expect(probe?.entities[0]?.value).toBe('1.1.1.1');
+    expect(digest?.digest?.map((d) => d.ruleId)).toContain('test.low2');
+  });
+});
