@@ -1,14 +1,31 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseConfig } from './config';
+import { parseConfig, SynthInputError } from './config';
 import { SentinelStack } from './sentinel-stack';
 
-const app = new App();
-const config = parseConfig(app.node.tryGetContext('sentinel'));
-new SentinelStack(app, app.node.tryGetContext('stackName') ?? 'Sentinel', {
-  config,
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  description: 'Sentinel: CloudWatch Logs detection, correlation and tiered alerting',
-});
-// cdk-nag AwsSolutions: findings are errors and fail synth.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+try {
+  const app = new App();
+  // `-c sentinel='{…}'` arrives as a string; cdk.json context as an object.
+  const raw: unknown = app.node.tryGetContext('sentinel');
+  const config = parseConfig(typeof raw === 'string' ? parseJsonContext(raw) : raw);
+  new SentinelStack(app, app.node.tryGetContext('stackName') ?? 'Sentinel', {
+    config,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    description: 'Sentinel: CloudWatch Logs detection, correlation and tiered alerting',
+  });
+  // cdk-nag AwsSolutions: findings are errors and fail synth.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+} catch (err) {
+  // A bad config value or rule file is the user's to fix: say what and where, without a stack trace.
+  if (!(err instanceof SynthInputError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+}
+
+function parseJsonContext(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new SynthInputError(`invalid sentinel config: -c sentinel=… is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

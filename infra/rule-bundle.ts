@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadPack } from '../src/cli/load-pack';
 import { readRuleFiles } from '../src/rules/read-files';
 import { formatRuleError, type RulePack } from '../src/rules/rule-pack';
+import { SynthInputError } from './config';
 
 export interface RuleBundle {
   pack: RulePack;
@@ -15,7 +16,7 @@ export interface RuleBundle {
 export function bundleRules(rulesDir: string): RuleBundle {
   const { pack, errors } = loadPack([rulesDir]);
   if (errors.length > 0) {
-    throw new Error(`rule validation failed, fix these before deploying:\n${errors.map(formatRuleError).join('\n')}`);
+    throw new SynthInputError(`rule validation failed, fix these before deploying:\n${errors.map(formatRuleError).join('\n')}`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-rules-'));
   mkdirSync(dir, { recursive: true });

@@ -1,7 +1,7 @@
 import { type CfnElement, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { parseConfig, type SentinelConfig } from './config';
+import { parseConfig, type SentinelConfig, SynthInputError } from './config';
 import { AlertTopics } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
@@ -40,7 +40,8 @@ export class SentinelStack extends Stack {
     super(scope, id, props);
     const config = props.config ?? parseConfig({});
     const retention = RETENTION[config.logRetentionDays];
-    if (!retention) throw new Error(`logRetentionDays must be one of ${Object.keys(RETENTION).join(', ')}`);
+    if (!retention)
+      throw new SynthInputError(`invalid sentinel config: logRetentionDays: must be one of ${Object.keys(RETENTION).join(', ')}`);
     const rules = bundleRules(config.rulesDir);
 
     const state = new StateTable(this, 'State');
@@ -74,9 +75,10 @@ export class SentinelStack extends Stack {
       pack: rules.pack,
       logGroups: config.logGroups,
       accountPolicy: config.accountPolicy,
-      ownLogGroupPrefixes: [
+      ownLogGroups: [
         detector.function.logGroup.logGroupName,
         this.correlation.correlateFunction.logGroup.logGroupName,
+        sweeper.function.logGroup.logGroupName,
         this.correlation.logGroup.logGroupName,
       ],
     });
@@ -88,12 +90,29 @@ export class SentinelStack extends Stack {
       stateMachine: this.correlation.stateMachine,
       topics: alerts.topics,
       alarmTopic: alerts.topics.notify,
+      sweeper: sweeper.function.fn,
+      logGroups: config.logGroups,
+      unparsed: { share: config.unparsedAlarm.share, forMs: config.unparsedAlarm.for },
     });
-    this.suppressReviewedFindings([detector.function, this.correlation.correlateFunction, sweeper.function]);
+    this.suppressReviewedFindings([detector.function, this.correlation.correlateFunction, sweeper.function], config);
+    if (!config.logExecutionData) {
+      Validations.of(this.correlation.stateMachine).acknowledge({
+        id: 'AwsSolutions-SF1',
+        reason:
+          'Errors only by default: execution data is alert JSON with log evidence, which should not be copied into another log group unless asked for (logExecutionData: true logs ALL into a KMS-encrypted group).',
+      });
+    }
+    const sweeperPolicy = sweeper.function.fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+    if (sweeperPolicy) {
+      Validations.of(sweeperPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(state.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+        reason: "The sweeper queries the state table's one index (the sparse due index); CDK grants index access as table/index/*.",
+      });
+    }
   }
 
   /** cdk-nag findings reviewed and accepted, each on the narrowest construct with its reason. */
-  private suppressReviewedFindings(functions: SentinelFunction[]): void {
+  private suppressReviewedFindings(functions: SentinelFunction[], config: SentinelConfig): void {
     for (const fn of functions) {
       const role = fn.fn.role?.node.defaultChild;
       if (role) {
@@ -128,6 +147,13 @@ export class SentinelStack extends Stack {
         id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.correlation.correlateFunction.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
         reason: 'The Lambda invoke grant also covers versions and aliases of the correlate function (ARN suffix :*), nothing else.',
       });
+      if (config.responseFunctionArn) {
+        Validations.of(smPolicy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${config.responseFunctionArn}:*]`,
+          reason:
+            'The invoke grant on the configured automated-response function also covers its versions and aliases (ARN suffix :*), nothing else.',
+        });
+      }
       Validations.of(smPolicy).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         reason:

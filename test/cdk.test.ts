@@ -1,11 +1,21 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../infra/config';
+import { parseConfig, SynthInputError } from '../infra/config';
 import { SentinelStack } from '../infra/sentinel-stack';
 
 const LOG_GROUPS = ['/app/identity/audit', '/sentinel-demo/bastion/sshd'];
+/** A fresh app with cdk-nag attached before anything synthesizes it (a synthesized app is not validated again). */
+function nagged(config: Record<string, unknown>, extra?: (stack: SentinelStack) => void) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new SentinelStack(app, 'Nagged', { config: parseConfig(config) });
+  extra?.(stack);
+  return app.synth();
+}
+
 function synth(extra: Record<string, unknown> = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new SentinelStack(app, 'Test', {
@@ -108,9 +118,7 @@ describe('SentinelStack', () => {
     });
   });
   it('cdk-nag AwsSolutions: no unacknowledged findings', () => {
-    const { app } = synth();
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    expect(() => app.synth()).not.toThrow();
+    expect(() => nagged({ logGroups: LOG_GROUPS })).not.toThrow();
   });
   it('a bad rule fails synth with the validator message', () => {
     expect(() => synth({ rulesDir: 'test/fixtures/bad-rules' })).toThrow(/rule validation failed/);
@@ -118,5 +126,119 @@ describe('SentinelStack', () => {
   it('snapshot (asset hashes stripped)', () => {
     const json = JSON.stringify(template.toJSON()).replace(/[a-f0-9]{64}(\.zip)?/g, 'HASH');
     expect(JSON.parse(json)).toMatchSnapshot();
+  });
+});
+
+const MAXIMAL = {
+  logGroups: ['/app/a', '/app/b'],
+  accountPolicy: { enabled: true, excludeLogGroups: ['/noisy/debug'] },
+  subscribers: {
+    review: { emails: ['a@example.com'] },
+    notify: { httpsEndpoints: ['https://hooks.example.com/x'] },
+    respond: { sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:pager'] },
+  },
+  responseFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:respond',
+  logRetentionDays: 90,
+  detectorConcurrency: 50,
+  detectorMemoryMb: 2048,
+  accountConcurrencyLimit: 2000,
+  digestInterval: '4h',
+  logExecutionData: true,
+  unparsedAlarm: { share: 0.3, for: '2h' },
+};
+
+describe('every documented option', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new SentinelStack(app, 'Max', { config: parseConfig(MAXIMAL) });
+  const template = Template.fromStack(stack);
+
+  it('synthesizes clean under cdk-nag AwsSolutions with every option set', () => {
+    expect(() => nagged(MAXIMAL)).not.toThrow();
+  });
+  it('the cdk-nag check can fail: an unacknowledged finding throws', () => {
+    expect(() => nagged({}, (s) => new Topic(s, 'PlainTopic'))).toThrow(/AwsSolutions-SNS/);
+  });
+
+  it('each role gets exactly the DynamoDB actions its code calls, on the table (the sweeper also on its index)', () => {
+    const actionsOf = (roleMatch: RegExp) => {
+      const out = new Set<string>();
+      for (const [, policy] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
+        const roles: { Ref: string }[] = policy.Properties.Roles;
+        if (!roles.some((r) => roleMatch.test(r.Ref))) continue;
+        for (const st of policy.Properties.PolicyDocument.Statement)
+          for (const a of [st.Action].flat()) if (String(a).startsWith('dynamodb:')) out.add(a);
+      }
+      return [...out].sort();
+    };
+    expect(actionsOf(/^DetectorFunction/)).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOf(/^CorrelationCorrelateFunction/)).toEqual(['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(actionsOf(/^CorrelationStateMachineRole/)).toEqual(['dynamodb:UpdateItem']);
+    expect(actionsOf(/^SweeperFunction/)).toEqual(['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+  });
+
+  it('the account policy excludes exact names: the stack’s own groups, the subscribed ones and the configured ones', () => {
+    const policies = template.findResources('AWS::Logs::AccountPolicy');
+    const criteria = JSON.stringify(Object.values(policies)[0]?.Properties.SelectionCriteria);
+    for (const name of ['/app/a', '/app/b', '/noisy/debug']) expect(criteria).toContain(`\\"${name}\\"`);
+    for (const own of ['DetectorFunctionLogs', 'CorrelationCorrelateFunctionLogs', 'SweeperFunctionLogs', 'CorrelationLogs'])
+      expect(criteria).toContain(`{"Ref":"${own}`);
+    expect(criteria).toContain('LogGroupName NOT IN [');
+  });
+
+  it('the alert key lets only this account’s CloudWatch alarms use it', () => {
+    const keys = Object.values(template.findResources('AWS::KMS::Key'));
+    const statements = keys.flatMap((k) => k.Properties.KeyPolicy.Statement);
+    const cw = statements.find((s: { Principal?: { Service?: string } }) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(cw?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
+  });
+
+  it('execution data, when asked for, is logged in full into a KMS-encrypted log group', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue(), RetentionInDays: 90 });
+  });
+
+  it('alarms: async delivery failures, dropped events, the sweeper, and the unparsed share per watched group', () => {
+    const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    for (const name of [
+      'DetectorDestinationDeliveryFailures',
+      'DetectorAsyncEventsDropped',
+      'SweeperErrors',
+      'UnparsedShareAll',
+      'UnparsedShare0',
+      'UnparsedShare1',
+    ]) {
+      expect(
+        alarms.some((a) => a.includes(name)),
+        name,
+      ).toBe(true);
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 0.3, EvaluationPeriods: 24, DatapointsToAlarm: 24 });
+  });
+});
+
+describe('configuration errors a user meets', () => {
+  it.each([
+    [{ logGroups: ['/app/"quoted"'] }, /^invalid sentinel config[\s\S]*logGroups\[0\]: expected a log group name/],
+    [
+      { accountPolicy: { enabled: true, excludeLogGroupPrefixes: ['/aws/'] } },
+      /accountPolicy\.excludeLogGroupPrefixes: excludeLogGroupPrefixes was removed: the policy selection criteria match exact log-group names/,
+    ],
+    [{ detectorConcurrency: 950 }, /detectorConcurrency: 950 cannot be reserved: the account limit 1000 leaves 899/],
+    [{ subscribers: { notify: { emails: ['not-an-email'] } } }, /subscribers\.notify\.emails\[0\]: /],
+  ])('%j is rejected with path: message', (config, message) => {
+    expect(() => parseConfig(config)).toThrow(message);
+    expect(() => parseConfig(config)).toThrow(SynthInputError);
+  });
+  it('a bad rule folder fails synth with a SynthInputError (printed without a stack trace by infra/app.ts)', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    expect(() => new SentinelStack(app, 'Bad', { config: parseConfig({ rulesDir: 'test/fixtures/bad-rules' }) })).toThrow(SynthInputError);
   });
 });

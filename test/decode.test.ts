@@ -69,3 +69,12 @@ describe('decode CloudWatch Logs subscription events', () => {
     expect(r.alerts[0]?.count).toBe(2);
   });
 });
+
+describe('decode limits', () => {
+  it('a gzip bomb is too_large, not bad gzip', () => {
+    const bomb = gzipSync(Buffer.alloc(70 * 1024 * 1024, 0x20));
+    const r = decodeLambdaEvent({ awslogs: { data: bomb.toString('base64') } }, 'bomb');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.skip).toMatchObject({ reason: 'too_large', where: 'bomb' });
+  });
+});

@@ -119,6 +119,54 @@ describe('fuzz: payloads and log events', () => {
   });
 });
 
+/** Lines built to hurt: depth, width, prototype keys, broken Unicode, size, NULs, overflowing numbers. */
+const hostileLine = fc.oneof(
+  fc.integer({ min: 1000, max: 20_000 }).map((n) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`),
+  fc.integer({ min: 1000, max: 20_000 }).map((n) => `${'['.repeat(n)}1${']'.repeat(n)}`),
+  fc.integer({ min: 1000, max: 100_000 }).map((n) => `{"xs":[${'0,'.repeat(n)}0]}`),
+  fc
+    .array(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'), {
+      minLength: 1,
+      maxLength: 4,
+    })
+    .map((keys) => `{${keys.map((k) => `"${k}":{"polluted":"yes","prototype":{"polluted":"yes"}}`).join(',')}}`),
+  fc.constantFrom('\\ud800', '\\udfff', '\\ud83d').map((u) => `{"user":"${u}x","msg":"a${u}"}`),
+  fc.constantFrom('\ud800', '\udfff').map((u) => `Mar  3 03:12:00 h sshd[1]: Invalid user a${u} from 203.0.113.9`),
+  fc.integer({ min: 256 * 1024, max: 1024 * 1024 }).map((n) => 'x'.repeat(n)),
+  fc.string({ maxLength: 50 }).map((t) => `${t}\u0000${t}`),
+  fc.constantFrom('{"n":1e999}', '{"n":-1e999,"time":1e999}', '{"status":1e400,"level":1e309}', '{"time":-1}'),
+);
+
+describe('fuzz: hostile lines', () => {
+  it('never throw, never stop the batch, never pollute a prototype', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(hostileLine, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('/sentinel-demo/identity/audit', '/var/log/auth.log', '/unknown'),
+        async (lines, logGroup) => {
+          const messages = [...lines, '{"event_type":"user_login","authentication":{"user_id":"ok","result":"success"}}'];
+          const payload: SubscriptionPayload = {
+            messageType: 'DATA_MESSAGE',
+            logGroup,
+            logStream: 's',
+            logEvents: messages.map((message, i) => ({ id: String(i), timestamp: Date.parse('2025-03-03T09:40:00Z') + i * 1000, message })),
+          };
+          const r = await processPayload(payload, normalizer, new Detector(pack, new MemoryStateStore()));
+          expect(r.eventsProcessed + r.skips.events).toBe(r.eventsIn);
+          expect(r.eventsProcessed).toBeGreaterThanOrEqual(1); // the ordinary line always gets through
+          expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+          const benign = normalizer.normalize('{"a":1}', { logGroup, logStream: 's', id: 'x', timestamp: 1 });
+          if (!benign.ok) throw new Error(benign.skip.detail);
+          expect(Object.getPrototypeOf(benign.event)).toBeNull();
+          expect(benign.event.polluted).toBeUndefined();
+          expect(benign.event.constructor).toBeUndefined();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
 describe('fuzz: rule files', () => {
   const shipped = readRuleFiles(['rules']).files;
 

@@ -32,6 +32,7 @@ import {
 import { Construct } from 'constructs';
 import type { AlertTopics, TierName } from './alert-topics';
 import { SentinelFunction } from './sentinel-function';
+import { grantTableActions } from './table-access';
 
 export interface CorrelationProps {
   readonly table: Table;
@@ -121,7 +122,7 @@ export class Correlation extends Construct {
       },
     });
     // Exactly what the correlate task's store calls need: read, versioned write, partition query.
-    table.grant(this.correlateFunction.fn, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
+    grantTableActions(table, this.correlateFunction.fn, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
 
     const retry = <T extends TaskStateBase>(task: T): T => {
       task.addRetry({ errors: TRANSIENT_ERRORS, interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 4 });
@@ -306,6 +307,6 @@ export class Correlation extends Construct {
     });
     topics.grantPublishAll(this.stateMachine);
     // The dedup record only: claim and mark are UpdateItem.
-    table.grant(this.stateMachine, 'dynamodb:UpdateItem');
+    grantTableActions(table, this.stateMachine, 'dynamodb:UpdateItem');
   }
 }

@@ -6,6 +6,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { SentinelFunction } from './sentinel-function';
+import { grantTableActions } from './table-access';
 
 export interface DetectorProps {
   readonly table: Table;
@@ -57,7 +58,8 @@ export class Detector extends Construct {
       extra: { onFailure: new SqsDestination(this.failures), retryAttempts: 2, maxEventAge: Duration.hours(6) },
     });
     // Exactly the calls the DynamoDB state adapter makes (no Scan, DeleteItem, BatchWriteItem or stream reads).
-    props.table.grant(
+    grantTableActions(
+      props.table,
       this.function.fn,
       'dynamodb:GetItem',
       'dynamodb:PutItem',

@@ -12,9 +12,13 @@ export interface IngestionProps {
   readonly pack: RulePack;
   /** Log groups to subscribe, by name. */
   readonly logGroups: readonly string[];
-  readonly accountPolicy?: { enabled: boolean; excludeLogGroupPrefixes: string[] };
-  /** The stack's own log groups, never subscribed (that would loop). */
-  readonly ownLogGroupPrefixes: readonly string[];
+  /**
+   * The account-level subscription filter policy (one per account and Region).
+   * @default - none: only the log groups listed are watched
+   */
+  readonly accountPolicy?: { enabled: boolean; excludeLogGroups: string[] };
+  /** The stack's own log groups: never subscribed (that would loop). */
+  readonly ownLogGroups: readonly string[];
 }
 
 /**
@@ -45,14 +49,17 @@ export class Ingestion extends Construct {
         principal: 'logs.amazonaws.com',
         sourceAccount: stack.account,
       });
-      const excluded = [...props.ownLogGroupPrefixes, ...props.accountPolicy.excludeLogGroupPrefixes];
+      // Exact names (the selection criteria match names, not prefixes): the stack's own groups
+      // (a subscription to them would loop), the groups already subscribed above (their events
+      // would arrive twice) and the user's exclusions.
+      const excluded = [...new Set([...props.ownLogGroups, ...props.logGroups, ...props.accountPolicy.excludeLogGroups])];
       new CfnAccountPolicy(this, 'AccountSubscription', {
         policyName: 'sentinel-detector',
         policyType: 'SUBSCRIPTION_FILTER_POLICY',
         scope: 'ALL',
         // The service rejects a policy without a FilterPattern; a single space matches every event.
         policyDocument: stack.toJsonString({ DestinationArn: props.detector.functionArn, FilterPattern: ' ', Distribution: 'Random' }),
-        selectionCriteria: excluded.length > 0 ? `LogGroupName NOT IN [${excluded.map((p) => `"${p}"`).join(', ')}]` : undefined,
+        selectionCriteria: `LogGroupName NOT IN [${excluded.map((name) => `"${name}"`).join(', ')}]`,
       });
     }
   }

@@ -25,6 +25,11 @@ export interface MonitoringProps {
   readonly topics: Record<'review' | 'notify' | 'respond', Topic>;
   /** Where stack-health alarms go. */
   readonly alarmTopic: Topic;
+  readonly sweeper: LambdaFunction;
+  /** Watched log groups: each gets an alarm on its unparsed share. */
+  readonly logGroups: readonly string[];
+  /** Alarm when the unparsed share stays above `share` for `forMs` (a log group nobody reads). */
+  readonly unparsed: { share: number; forMs: number };
 }
 
 /** Self-monitoring: the stack pages on its own blind spots, and a dashboard shows the flow. */
@@ -85,6 +90,69 @@ export class Monitoring extends Construct {
       'Log batches failed every retry: inspect the failure queue and redrive.',
     );
     alarm('CorrelateErrors', props.correlate.metricErrors({ ...fiveMin, statistic: 'Sum' }), 1, 'Correlation Lambda errors.');
+    const lambdaMetric = (metricName: string) =>
+      new Metric({
+        namespace: 'AWS/Lambda',
+        metricName,
+        dimensionsMap: { FunctionName: props.detector.functionName },
+        statistic: 'Sum',
+        ...fiveMin,
+      });
+    alarm(
+      'DetectorDestinationDeliveryFailures',
+      lambdaMetric('DestinationDeliveryFailures'),
+      1,
+      'A failed log batch could not be put on the failure queue: it is lost unless CloudWatch Logs redelivers it.',
+    );
+    alarm(
+      'DetectorAsyncEventsDropped',
+      lambdaMetric('AsyncEventsDropped'),
+      1,
+      'Log batches were dropped before the detector ran (event age or retries exhausted).',
+    );
+    alarm(
+      'SweeperErrors',
+      props.sweeper.metricErrors({ ...fiveMin, statistic: 'Sum' }),
+      1,
+      'The lifecycle sweep failed: resolved notices and review digests are late (its outbox delivers them on the next run).',
+    );
+
+    // Blind spots: a log group whose lines no parser understands raises nothing, silently.
+    const periods = Math.max(1, Math.round(props.unparsed.forMs / fiveMin.period.toMilliseconds()));
+    const unparsedShare = (id: string, dims: Record<string, string>) =>
+      new MathExpression({
+        expression: 'IF(normalized > 0, unparsed / normalized, 0)',
+        usingMetrics: {
+          unparsed: new Metric({ namespace: 'Sentinel', metricName: 'EventsUnparsed', dimensionsMap: dims, statistic: 'Sum', ...fiveMin }),
+          normalized: new Metric({
+            namespace: 'Sentinel',
+            metricName: dims.logGroup ? 'EventsNormalized' : 'EventsProcessed',
+            dimensionsMap: dims,
+            statistic: 'Sum',
+            ...fiveMin,
+          }),
+        },
+        label: `unparsed share ${id}`,
+        period: fiveMin.period,
+      });
+    const blindSpot = (name: string, dims: Record<string, string>, what: string) => {
+      const a = new Alarm(this, name, {
+        metric: unparsedShare(name, dims),
+        threshold: props.unparsed.share,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `${what}: more than ${Math.round(props.unparsed.share * 100)}% of its events unparsed for ${Math.round(props.unparsed.forMs / 60_000)} minutes. Run \`detect sources check\` on a sample and map its fields or add a parser.`,
+      });
+      a.addAlarmAction(action);
+      this.alarms.push(a);
+    };
+    const service = { service: 'sentinel-detector' };
+    blindSpot('UnparsedShareAll', service, 'All watched log groups');
+    props.logGroups.forEach((logGroup, i) => {
+      blindSpot(`UnparsedShare${i}`, { ...service, logGroup }, `Log group ${logGroup}`);
+    });
     alarm(
       'StateMachineFailed',
       props.stateMachine.metricFailed({ ...fiveMin, statistic: 'Sum' }),
@@ -107,20 +175,20 @@ export class Monitoring extends Construct {
     }
 
     const custom = (metricName: string) =>
-      new Metric({ namespace: 'Sentinel', metricName, dimensionsMap: { service: 'detector' }, statistic: 'Sum', ...fiveMin });
+      new Metric({ namespace: 'Sentinel', metricName, dimensionsMap: { service: 'sentinel-detector' }, statistic: 'Sum', ...fiveMin });
     new Dashboard(this, 'Dashboard', {
       widgets: [
         [
           new GraphWidget({
             title: 'Log events',
-            left: [custom('EventsIn'), custom('EventsProcessed'), custom('EventsSkipped')],
+            left: [custom('EventsIn'), custom('EventsProcessed'), custom('EventsSkipped'), custom('EventsUnparsed')],
             width: 12,
           }),
           new GraphWidget({
-            title: 'Detections per rule and tier',
+            title: 'Alerts per rule, tier and lifecycle status',
             left: [
               new MathExpression({
-                expression: `SEARCH('{Sentinel,ruleId,service,tier} MetricName="Detections"', 'Sum', 300)`,
+                expression: `SEARCH('{Sentinel,ruleId,service,status,tier} MetricName="Alerts"', 'Sum', 300)`,
                 label: 'detections',
                 period: Duration.minutes(5),
               }),

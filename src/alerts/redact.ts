@@ -1,48 +1,67 @@
 /**
- * Secret redaction for log lines and field values that leave the account in alerts.
- * Patterns are linear-time (checked with recheck in the test suite) and cover credentials
- * the stack's log sources are known to leak: passwords and tokens in key=value, JSON and
- * query strings, Authorization headers, AWS keys, session cookies, JWTs, vendor tokens and
- * private key blocks.
+ * Secret redaction for log lines and field values that leave the account in alerts (evidence,
+ * titles, entities, related values, Logs Insights queries, email text). Patterns are linear-time
+ * (checked with recheck in the test suite: a log line is attacker-controlled) and bounded.
+ *
+ * Covered: any key that names a secret (password, passwd, pwd, pass, secret, token, api key,
+ * private key, credential, session id) in snake, kebab or camel case, as JSON (`"db_password":
+ * "…"`, `"newPassword": "…"`, `"SecretAccessKey": "…"`) or key=value / key: value in free text,
+ * `pass <value>` / `pwd <value>`; Authorization headers and bearer tokens; cookies; AWS access
+ * key ids and a bare 40-character secret key on a line that carries one; JWTs; GitHub, Slack and
+ * Stripe tokens; private key blocks; credentials in URLs.
  */
 export const REDACTED = '[REDACTED]';
 
-const SECRET_KEY = `(?:password|passwd|pwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|api_?key|apikey|x-api-key|auth_token|session_?id|sessionid|private_key|aws_secret_access_key|credentials?)`;
+// A word that names a secret, inside a longer key: db_password, newPassword, x-api-key, SecretAccessKey.
+const SECRET_WORD = String.raw`(?:pass(?:word|wd|phrase|code)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|credentials?|session[_-]?id|sessionid|auth[_-]?key)`;
+// The whole key token (word characters and dashes), which must contain a secret word somewhere.
+const KEY = String.raw`(?=[\w-]{0,40}?${SECRET_WORD})[\w-]{1,80}(?![\w-])`;
 
 // Secrets often sit URL-encoded in query strings (`?q=key%20AKIA…`): a token may start right
 // after a %XX escape, and separators may be encoded too.
-const START = String.raw`(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))`;
+const START = String.raw`(?:(?<![\w-])|(?<=%[0-9A-Fa-f]{2}))`;
 const SPACE = String.raw`(?:\s|%20|\+)`;
 const ASSIGN = String.raw`(?:[=:]|%3[ADad])`;
+// Words that follow "password" in ordinary prose and log messages ("Failed password for root").
+const PROSE = String.raw`(?:for|from|reset|resets|change|changed|changes|expired|expires|expiry|policy|required|incorrect|invalid|attempts?|authentication|auth|check|failed|mismatch|updated|is|was|has|the|of|to|and|or|not|too|must|should|will|can|cannot|did|does|in|on|at|by|with|without|ok|okay)\b`;
 
 const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   {
     name: 'json_secret',
-    regex: new RegExp(String.raw`("${SECRET_KEY}"\s*:\s*)"(?:[^"\\]|\\.)*"`, 'gi'),
+    regex: new RegExp(String.raw`("${KEY}"\s{0,8}:\s{0,8})"(?:[^"\\]|\\.){0,4096}"`, 'gi'),
     replace: `$1"${REDACTED}"`,
   },
   {
     name: 'kv_secret',
-    regex: new RegExp(String.raw`(${START}${SECRET_KEY}\s*${ASSIGN}\s*)(?!\[REDACTED\])[^\s&,;"'}\]]+`, 'gi'),
+    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8}["']?)(?!\[REDACTED\])[^\s&,;"'}\]]{1,4096}`, 'gi'),
+    replace: `$1${REDACTED}`,
+  },
+  {
+    // `pass hunter2`, `mysql --password s3cret`: a password word followed by a value, unless prose follows.
+    name: 'spaced_password',
+    regex: new RegExp(
+      String.raw`(${START}(?:--?)?(?:pass(?:word|wd)?|pwd)\s{1,4})(?!${PROSE})(?!\[REDACTED\])(?=[^\s]*[0-9!@#$%^&*_+=.\-])[^\s&,;"'}\]]{2,256}`,
+      'gi',
+    ),
     replace: `$1${REDACTED}`,
   },
   {
     name: 'auth_header',
     regex: new RegExp(
-      String.raw`(${START}authorization${SPACE}*${ASSIGN}${SPACE}*(?:bearer|basic|token|digest)${SPACE}+)[\w\-.~/=]+`,
+      String.raw`(${START}authorization${SPACE}{0,8}${ASSIGN}${SPACE}{0,8}(?:bearer|basic|token|digest)${SPACE}{1,8})[\w\-.~/+=]{1,4096}`,
       'gi',
     ),
     replace: `$1${REDACTED}`,
   },
-  { name: 'bearer', regex: new RegExp(String.raw`(${START}bearer${SPACE}+)[\w\-.~/]{8,}=*`, 'gi'), replace: `$1${REDACTED}` },
+  { name: 'bearer', regex: new RegExp(String.raw`(${START}bearer${SPACE}{1,8})[\w\-.~/+]{8,4096}=*`, 'gi'), replace: `$1${REDACTED}` },
   {
     name: 'cookie',
-    regex: /(\b(?:set-)?cookie\s*[:=]\s*)[^\r\n"]+/gi,
+    regex: /(\b(?:set-)?cookie\s{0,8}[:=]\s{0,8})[^\r\n"]{1,8192}/gi,
     replace: `$1${REDACTED}`,
   },
   {
     name: 'session_cookie',
-    regex: /(\b(?:PHPSESSID|JSESSIONID|laravel_session|connect\.sid|sessionid|session|_session_id|XSRF-TOKEN)=)[^\s;&"]+/gi,
+    regex: /(\b(?:PHPSESSID|JSESSIONID|laravel_session|connect\.sid|sessionid|session|_session_id|XSRF-TOKEN)=)[^\s;&"]{1,4096}/gi,
     replace: `$1${REDACTED}`,
   },
   {
@@ -50,33 +69,39 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     regex: new RegExp(String.raw`${START}(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g'),
     replace: REDACTED,
   },
-  {
-    name: 'aws_secret_access_key',
-    regex: /(\baws_?secret_?access_?key\W{0,4})[A-Za-z0-9/+=]{40}\b/gi,
-    replace: `$1${REDACTED}`,
-  },
   // JWTs and other base64url JSON tokens: one character class keeps the scan linear.
-  { name: 'jwt', regex: new RegExp(String.raw`${START}eyJ[\w.-]{10,}`, 'g'), replace: REDACTED },
-  { name: 'github_token', regex: new RegExp(String.raw`${START}gh[pousr]_[A-Za-z0-9]{30,}`, 'g'), replace: REDACTED },
-  { name: 'slack_token', regex: new RegExp(String.raw`${START}xox[abprs]-[A-Za-z0-9-]{10,}`, 'g'), replace: REDACTED },
-  { name: 'stripe_key', regex: new RegExp(String.raw`${START}[sr]k_(?:live|test)_[A-Za-z0-9]{16,}`, 'g'), replace: REDACTED },
+  { name: 'jwt', regex: new RegExp(String.raw`${START}eyJ[\w.-]{10,8192}`, 'g'), replace: REDACTED },
+  { name: 'github_token', regex: new RegExp(String.raw`${START}gh[pousr]_[A-Za-z0-9]{30,255}`, 'g'), replace: REDACTED },
+  { name: 'slack_token', regex: new RegExp(`${START}xox[abprs]-[A-Za-z0-9-]{10,255}`, 'g'), replace: REDACTED },
+  { name: 'stripe_key', regex: new RegExp(`${START}[sr]k_(?:live|test)_[A-Za-z0-9]{16,255}`, 'g'), replace: REDACTED },
   {
     name: 'private_key',
-    regex: /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*-----END [A-Z ]{0,40}PRIVATE KEY-----/g,
+    regex: /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]{0,16384}-----END [A-Z ]{0,40}PRIVATE KEY-----/g,
     replace: REDACTED,
   },
-  { name: 'url_userinfo', regex: /(:\/\/[^\s:/@]+:)[^\s@/]+@/gi, replace: `$1${REDACTED}@` },
+  { name: 'url_userinfo', regex: /(:\/\/[^\s:/@]{1,256}:)[^\s@/]{1,256}@/gi, replace: `$1${REDACTED}@` },
 ];
 
-export const REDACTION_PATTERNS: readonly { name: string; regex: RegExp }[] = PATTERNS;
+/** An access key id anywhere on the line: its 40-character secret key may sit next to it, unlabelled. */
+const ACCESS_KEY_ID = /(?:AKIA|ASIA)[A-Z0-9]{16}/;
+const BARE_SECRET_KEY: { name: string; regex: RegExp; replace: string } = {
+  name: 'aws_secret_access_key',
+  // 40 characters of the secret-key alphabet, with both cases (SHA-1 hex, lower case only, is not one).
+  regex: /(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[A-Z])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g,
+  replace: REDACTED,
+};
 
-const SECRET_FIELD = /(?:pass(?:word|wd)?|secret|token|cookie|authorization|api.?key|session.?id|credential|private.?key)/i;
+export const REDACTION_PATTERNS: readonly { name: string; regex: RegExp }[] = [...PATTERNS, BARE_SECRET_KEY];
 
 export function redact(text: string): string {
+  const pairedKey = ACCESS_KEY_ID.test(text);
   let out = text;
   for (const p of PATTERNS) out = out.replace(p.regex, p.replace);
+  if (pairedKey) out = out.replace(BARE_SECRET_KEY.regex, BARE_SECRET_KEY.replace);
   return out;
 }
+
+const SECRET_FIELD = new RegExp(SECRET_WORD, 'i');
 
 /** True when a field's name says it holds a secret, so its whole value is dropped. */
 export function isSecretField(name: string): boolean {

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { listRuleFiles } from '../rules/read-files';
 import { CorrelationRule, DetectionRule } from '../schema/rule';
@@ -17,7 +17,7 @@ export function readSigmaInputs(paths: readonly string[]): { inputs: SigmaInput[
   const inputs: SigmaInput[] = [];
   const skipped: SkippedRule[] = [];
   for (const path of listRuleFiles(paths)) {
-    const file = relative(process.cwd(), path) || path;
+    const file = path; // as the user typed it (plus the folder walk)
     for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) {
       if ('errors' in doc && doc.errors.length > 0) {
         skipped.push({ file, title: '(unreadable)', reason: `YAML: ${doc.errors[0]?.message.split('\n')[0] ?? 'syntax error'}` });

@@ -1,10 +1,17 @@
 import { Normalizer, UnknownParserError } from '../parse/normalize';
+import { missingRunbooks, unknownFieldWarnings } from '../rules/field-check';
 import { readRuleFiles } from '../rules/read-files';
 import { checkPackRegexes } from '../rules/regex-safety';
 import { buildRulePack, type RuleFileError, type RulePack } from '../rules/rule-pack';
 
-/** Reads, validates and safety-checks a rule folder: every error, with file, rule id and path. */
-export function loadPack(paths: readonly string[], options: { checkRegexes?: boolean } = {}): { pack: RulePack; errors: RuleFileError[] } {
+/**
+ * Reads, validates and safety-checks a rule folder: every error, with file, rule id and path, and
+ * warnings (fields nothing produces) that do not stop anything.
+ */
+export function loadPack(
+  paths: readonly string[],
+  options: { checkRegexes?: boolean } = {},
+): { pack: RulePack; errors: RuleFileError[]; warnings: RuleFileError[] } {
   const read = readRuleFiles(paths);
   const { pack, errors } = buildRulePack(read.files);
   const all = [...read.errors, ...errors];
@@ -14,6 +21,7 @@ export function loadPack(paths: readonly string[], options: { checkRegexes?: boo
     if (!(err instanceof UnknownParserError)) throw err;
     all.push({ file: 'sources', path: 'source.parsers', message: err.message });
   }
+  all.push(...missingRunbooks(pack));
   if (options.checkRegexes !== false) all.push(...checkPackRegexes(pack));
-  return { pack, errors: all };
+  return { pack, errors: all, warnings: unknownFieldWarnings(pack) };
 }

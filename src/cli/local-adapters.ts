@@ -2,9 +2,9 @@ import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-stat
 import { MemoryStateStore } from '../engine/memory-store';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
+import { loadDefinition } from '../local/definition-cache';
 import { type LocalDynamo, startLocalDynamo } from '../local/dynalite';
 import { LocalCorrelationRunner } from '../local/state-machine-runner';
-import { synthesizeDefinition } from '../local/synth-definition';
 import type { RulePack } from '../rules/rule-pack';
 
 export interface OpenedState {
@@ -27,5 +27,5 @@ export async function openCorrelationSink(
   dynamo: LocalDynamo,
   rulesDir = 'rules',
 ): Promise<LocalCorrelationRunner & CorrelationSink> {
-  return new LocalCorrelationRunner(synthesizeDefinition({ rulesDir }), pack, dynamo.client);
+  return new LocalCorrelationRunner(await loadDefinition({ rulesDir }), pack, dynamo.client);
 }

@@ -25,12 +25,16 @@ function fail(message: string, code = 2): never {
 
 /** Every rule error on stderr (file, rule id, path), then exit 1. */
 function loadPackOrExit(paths: readonly string[], options: { checkRegexes?: boolean } = {}): RulePack {
-  const { pack, errors } = loadPack(paths, options);
+  return loadPackWithWarnings(paths, options).pack;
+}
+
+function loadPackWithWarnings(paths: readonly string[], options: { checkRegexes?: boolean } = {}) {
+  const { pack, errors, warnings } = loadPack(paths, options);
   if (errors.length > 0) {
     for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
     fail(`${errors.length} error(s) in rule files`, 1);
   }
-  return pack;
+  return { pack, warnings };
 }
 
 export function buildProgram(): Command {
@@ -41,7 +45,8 @@ export function buildProgram(): Command {
     .description('validate rule files: schema, references and regex safety (no execution)')
     .argument('[paths...]', 'rule files or folders', [DEFAULT_RULES])
     .action((paths: string[]) => {
-      const pack = loadPackOrExit(paths);
+      const { pack, warnings } = loadPackWithWarnings(paths);
+      for (const w of warnings) process.stderr.write(`warning: ${formatRuleError(w)}\n`);
       process.stderr.write(
         `ok: ${pack.rules.length} rules, ${pack.correlations.length} correlation rules, ${pack.sources.length} sources\n`,
       );
@@ -83,6 +88,7 @@ export function buildProgram(): Command {
         } catch (err) {
           fail(err instanceof Error ? err.message : String(err));
         }
+        if (totalBytes === 0) fail(`nothing to replay: ${inputs.join(', ')} ${inputs.length === 1 ? 'is' : 'are'} empty`);
         const state = await openStateStore(opts.state === 'dynalite' ? 'dynalite' : 'memory');
         const sink = opts.correlate ? await openCorrelationSink(pack, state.dynamo, opts.rules) : new PassThroughSink();
         const out = opts.out ? openOut(opts.out) : process.stdout;
@@ -110,6 +116,13 @@ export function buildProgram(): Command {
           const seconds = (performance.now() - started) / 1000;
           process.stderr.write(`${formatSummary(stats, alerts, seconds)}\n`);
           if (opts.stats) writeJson(opts.stats, statsJson(stats, alerts, seconds));
+          if (stats.payloads === 0) {
+            const why = [...stats.skips.counts].map(([r, n]) => `${n} ${r}`).join(', ');
+            process.exitCode = 2;
+            process.stderr.write(
+              `detect: nothing in the input could be read (${why || 'no lines'})${opts.logGroup ? '' : '; to replay plain log lines, pass --log-group <name>'}\n`,
+            );
+          }
         } catch (err) {
           bar?.stop();
           if (err instanceof UnreadableInputError) fail(err.message);

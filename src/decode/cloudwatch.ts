@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
+import { formatIssues } from '../schema/issues';
 import type { Skip } from './skips';
 
 /** The Lambda event CloudWatch Logs sends to a subscribed function. */
@@ -45,6 +46,10 @@ export function decodeAwslogsData(data: string, where = 'payload'): DecodeResult
   try {
     json = gunzipSync(Buffer.from(compact, 'base64'), { maxOutputLength: MAX_DECOMPRESSED_BYTES }).toString('utf8');
   } catch (err) {
+    // A gzip bomb stops at the output cap: that is a payload too large to decode, not bad gzip.
+    if (err instanceof RangeError || (err instanceof Error && 'code' in err && err.code === 'ERR_BUFFER_TOO_LARGE')) {
+      return fail('too_large', where, `awslogs.data decompresses to more than ${MAX_DECOMPRESSED_BYTES / 2 ** 20} MiB`);
+    }
     return fail('not_gzip', where, `awslogs.data is not gzip: ${err instanceof Error ? err.message : String(err)}`);
   }
   return parsePayloadJson(json, where);
@@ -63,7 +68,7 @@ export function parsePayloadJson(json: string, where: string): DecodeResult {
 export function validatePayload(value: unknown, where: string): DecodeResult {
   const parsed = SubscriptionPayload.safeParse(value);
   if (!parsed.success) {
-    return fail('bad_shape', where, `payload does not have the CloudWatch Logs shape: ${z.prettifyError(parsed.error)}`);
+    return fail('bad_shape', where, `payload does not have the CloudWatch Logs shape: ${formatIssues(parsed.error, '; ')}`);
   }
   return { ok: true, payload: parsed.data };
 }
@@ -72,7 +77,7 @@ export function validatePayload(value: unknown, where: string): DecodeResult {
 export function decodeLambdaEvent(event: unknown, where = 'lambda event'): DecodeResult {
   const parsed = SubscriptionEvent.safeParse(event);
   if (!parsed.success) {
-    return fail('bad_shape', where, `event is not {"awslogs":{"data":...}}: ${z.prettifyError(parsed.error)}`);
+    return fail('bad_shape', where, `event is not {"awslogs":{"data":...}}: ${formatIssues(parsed.error, '; ')}`);
   }
   return decodeAwslogsData(parsed.data.awslogs.data, where);
 }

@@ -1,5 +1,6 @@
 import { type AlertContext, buildDetectionAlert, buildResolvedAlert, detectionId, lifecycleOf, renderTitle } from '../alerts/build';
 import { redact } from '../alerts/redact';
+import type { Skip } from '../decode/skips';
 import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
 import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type Message, MessageList } from '../schema/alert';
@@ -32,6 +33,8 @@ export interface BatchResult {
   matchedEvents: number;
   /** The batch had been decided before: its recorded messages were returned, no state changed. */
   redelivered: boolean;
+  /** Rules that threw on an event (internal_error): that rule skipped that event, the rest ran. */
+  skips: Skip[];
 }
 
 /** The alerts responders are told about: published to a tier topic, or listed in the review digest. */
@@ -72,12 +75,19 @@ export class Detector {
   }
 
   /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
-  matchAll(events: readonly NormalizedEvent[]): Map<CompiledRule, NormalizedEvent[]> {
+  matchAll(events: readonly NormalizedEvent[], skips: Skip[] = []): Map<CompiledRule, NormalizedEvent[]> {
     const matches = new Map<CompiledRule, NormalizedEvent[]>();
     const hits: CompiledRule[] = [];
     for (const event of events) {
       hits.length = 0;
-      this.ruleSet.indexFor(String(event[CoreFields.logGroup] ?? '')).match(event, hits);
+      this.ruleSet.indexFor(String(event[CoreFields.logGroup] ?? '')).match(event, hits, (rule, err) => {
+        skips.push({
+          reason: 'internal_error',
+          where: `${String(event[CoreFields.logGroup] ?? '')} event ${eventId(event)}`,
+          detail: `rule ${rule.rule.id} threw while matching: ${err instanceof Error ? err.message : String(err)}`,
+          events: 0,
+        });
+      });
       for (const rule of hits) {
         const list = matches.get(rule);
         if (list) list.push(event);
@@ -89,7 +99,8 @@ export class Detector {
 
   async evaluate(batchId: string, events: readonly NormalizedEvent[]): Promise<BatchResult> {
     const sorted = [...events].sort((a, b) => eventTime(a) - eventTime(b) || eventId(a).localeCompare(eventId(b)));
-    const matches = this.matchAll(sorted);
+    const skips: Skip[] = [];
+    const matches = this.matchAll(sorted, skips);
     const matchedEvents = new Set<NormalizedEvent>();
     for (const matched of matches.values()) for (const e of matched) matchedEvents.add(e);
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
@@ -97,7 +108,7 @@ export class Detector {
     const receipt = await this.store.readReceipt(batchId);
     if (receipt !== undefined) {
       const messages = MessageList.parse(JSON.parse(receipt));
-      return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, redelivered: true };
+      return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, redelivered: true, skips };
     }
 
     const qualified: { rule: CompiledRule; group: QualifiedGroup }[] = [];
@@ -110,7 +121,7 @@ export class Detector {
     qualified.sort((a, b) => a.rule.rule.id.localeCompare(b.rule.rule.id) || a.group.key.localeCompare(b.group.key));
     const messages = await this.decide(batchId, qualified);
     await this.store.writeReceipt(batchId, JSON.stringify(messages), eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
-    return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, redelivered: false };
+    return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, redelivered: false, skips };
   }
 
   private policy(rule: CompiledRule): LifecyclePolicy {

@@ -79,7 +79,8 @@ export async function processPayload(payload: SubscriptionPayload, normalizer: N
     };
   }
   const events = normalizePayload(payload, normalizer, skips, parse);
-  const { messages, alerts, matchedEvents, redelivered } = await detector.evaluate(batchIdOf(payload), events);
+  const { messages, alerts, matchedEvents, redelivered, skips: ruleSkips } = await detector.evaluate(batchIdOf(payload), events);
+  for (const s of ruleSkips) skips.add(s);
   let latestEventTime = Number.NEGATIVE_INFINITY;
   for (const e of events) latestEventTime = Math.max(latestEventTime, eventTime(e));
   return {

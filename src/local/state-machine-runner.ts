@@ -8,7 +8,7 @@ import { DEFAULT_DIGEST_INTERVAL_MS } from '../engine/digests';
 import { CorrelationFailedError, type CorrelationSink } from '../engine/ports';
 import type { RulePack } from '../rules/rule-pack';
 import { Alert, type Message } from '../schema/alert';
-import { LOCAL_REGION, type SynthesizedMachine } from './synth-definition';
+import { LOCAL_REGION, type SynthesizedMachine } from './machine';
 
 // aws-local-stepfunctions uses Promise.withResolvers (Node 22); polyfill it for Node 20.
 if (!('withResolvers' in Promise)) {

@@ -7,16 +7,7 @@ import { z } from 'zod';
 import { parseConfig } from '../../infra/config';
 import { SentinelStack } from '../../infra/sentinel-stack';
 
-export const LOCAL_ACCOUNT = '123456789012';
-export const LOCAL_REGION = 'us-east-1';
-
-export interface SynthesizedMachine {
-  /** The state machine definition exactly as synthesized, with resource references made concrete. */
-  definition: StateMachineDefinition;
-  /** Placeholder topic ARN → tier. */
-  topicTiers: Map<string, string>;
-  tableName: string;
-}
+import { LOCAL_ACCOUNT, LOCAL_REGION, type SynthesizedMachine } from './machine';
 
 /** Minimal shape check of the synthesized ASL before handing it to the local interpreter. */
 const AslShape = z.object({ StartAt: z.string(), States: z.record(z.string(), z.unknown()) });

@@ -13,7 +13,7 @@ export const MAX_MESSAGE_CHARS = 256 * 1024;
 const BINARY_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001A\u001C-\u001F]/;
 
 /** Field names common structured loggers (pino, winston, structlog, bunyan) use, mapped to ECS. */
-const DEFAULT_FIELD_MAP: [string, string][] = [
+export const DEFAULT_FIELD_MAP: [string, string][] = [
   ['msg', 'message'],
   ['time', '@timestamp'],
   ['timestamp', '@timestamp'],

@@ -91,20 +91,31 @@ export class RuleIndex {
     this.fields = [...this.byField.keys()];
   }
 
-  /** Rules that match the event (each at most once). */
-  match(event: NormalizedEvent, out: CompiledRule[]): void {
+  /**
+   * Rules that match the event (each at most once). A rule whose condition throws on this event
+   * is reported to `onError` and skipped for it: one hostile event never fails the batch.
+   */
+  match(event: NormalizedEvent, out: CompiledRule[], onError?: (rule: CompiledRule, err: unknown) => void): void {
     for (const field of this.fields) {
       const v = event[field];
       if (v === undefined) continue;
       const candidates = this.byField.get(field)?.get(normalizeForEquality(v));
       if (!candidates) continue;
-      for (const rule of candidates) if (rule.predicate(event)) out.push(rule);
+      for (const rule of candidates) test(rule, event, out, onError);
     }
-    for (const rule of this.unindexed) if (rule.predicate(event)) out.push(rule);
+    for (const rule of this.unindexed) test(rule, event, out, onError);
   }
 
   get stats(): { indexedFields: number; unindexed: number } {
     return { indexedFields: this.fields.length, unindexed: this.unindexed.length };
+  }
+}
+
+function test(rule: CompiledRule, event: NormalizedEvent, out: CompiledRule[], onError?: (rule: CompiledRule, err: unknown) => void): void {
+  try {
+    if (rule.predicate(event)) out.push(rule);
+  } catch (err) {
+    onError?.(rule, err);
   }
 }
 

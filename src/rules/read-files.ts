@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { RawRuleFile, RuleFileError } from './rule-pack';
 
@@ -19,11 +19,11 @@ export function listRuleFiles(paths: readonly string[]): string[] {
 }
 
 /** Reads and YAML-parses rule files; syntax errors are reported with line and column. */
-export function readRuleFiles(paths: readonly string[], cwd = process.cwd()): { files: RawRuleFile[]; errors: RuleFileError[] } {
+export function readRuleFiles(paths: readonly string[]): { files: RawRuleFile[]; errors: RuleFileError[] } {
   const files: RawRuleFile[] = [];
   const errors: RuleFileError[] = [];
   for (const path of listRuleFiles(paths)) {
-    const file = relative(cwd, path) || path;
+    const file = path; // as the user typed it (plus the folder walk)
     const doc = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
       for (const e of doc.errors) errors.push({ file, path: '', message: `YAML: ${e.message.split('\n')[0]}` });

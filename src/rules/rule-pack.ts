@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { formatPath } from '../schema/issues';
 import { CorrelationRule, DetectionRule, SourceDefinition } from '../schema/rule';
 import { convertSigma, isSigmaDocument } from '../sigma/convert';
 import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
@@ -41,13 +42,6 @@ export class RulePackError extends Error {
 function baseName(file: string): string {
   const name = file.split(/[\\/]/).pop() ?? file;
   return name.replace(/\.ya?ml$/, '');
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
-    .join('.')
-    .replace(/\.\[/g, '[');
 }
 
 function zodErrors(file: string, ruleId: string | undefined, error: z.ZodError): RuleFileError[] {

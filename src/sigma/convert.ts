@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isPlainObject } from '../rules/selection';
+import { formatIssues } from '../schema/issues';
 import { ConditionError, type ConditionNode, expandPattern, parseCondition } from './condition';
 import { findLogsource, mapField, type SigmaLogsource } from './mapping';
 
@@ -80,7 +81,7 @@ export function isSigmaDocument(doc: unknown): boolean {
 
 /** Schema issues in one line: `path: message; …`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  return formatIssues(error, '; ');
 }
 
 export function convertSigma(

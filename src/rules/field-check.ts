@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs';
+import { BUILTIN_PARSER_NAMES, builtinPatterns, SYSLOG_HEADER } from '../parse/builtin-parsers';
+import { captureNames } from '../parse/line-parser';
+import { DEFAULT_FIELD_MAP } from '../parse/normalize';
+import { CoreFields } from '../schema/event';
+import type { DetectionRule } from '../schema/rule';
+import type { RuleFileError, RulePack } from './rule-pack';
+import { compileSelection } from './selection';
+
+/** Fields the normalizer computes for every event, whatever its source. */
+const COMPUTED = [
+  ...Object.values(CoreFields),
+  'event.original',
+  'event.hour_utc',
+  'event.weekday_utc',
+  'event.dataset',
+  'url.path',
+  'event.outcome',
+  'log.level',
+  'log.context',
+  'source.ip',
+  'source.domain',
+  'http.request.method',
+  'http.request.malformed',
+  'http.request.line',
+  'url.original',
+  'http.version',
+];
+
+function groupFields(pattern: string): string[] {
+  return captureNames(pattern).flatMap((n) => (n ? [n.replaceAll('__', '.')] : []));
+}
+
+/** Every field some source, parser or rule test of the pack can produce. */
+export function knownFields(pack: Pick<RulePack, 'rules' | 'sources'>): Set<string> {
+  const known = new Set<string>([...COMPUTED, ...DEFAULT_FIELD_MAP.map(([, to]) => to), ...groupFields(SYSLOG_HEADER)]);
+  for (const name of BUILTIN_PARSER_NAMES) {
+    for (const p of builtinPatterns(name)) {
+      for (const f of groupFields(p.pattern)) known.add(f);
+      for (const f of Object.keys(p.fields)) known.add(f);
+    }
+  }
+  for (const { source } of pack.sources) {
+    for (const to of Object.values(source.fieldMap)) known.add(to);
+    for (const from of Object.keys(source.fieldMap)) known.add(from);
+    for (const f of Object.keys(source.valueMap)) known.add(f);
+    for (const l of source.lookups) known.add(l.to);
+    for (const f of Object.keys(source.fields)) known.add(f);
+    for (const p of source.customParsers) {
+      for (const f of groupFields(p.pattern)) known.add(f);
+      for (const f of Object.keys(p.fields)) known.add(f);
+    }
+  }
+  // A rule test using a field shows some app really logs it (JSON lines are flattened as they come).
+  for (const rule of pack.rules) {
+    for (const test of rule.tests) {
+      for (const item of test.events ?? []) {
+        const fields = item.kind === 'repeat' ? { ...item.event, ...item.vary } : item.fields;
+        for (const f of flatKeys(fields)) known.add(f);
+      }
+    }
+  }
+  return known;
+}
+
+function flatKeys(value: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(value).flatMap(([k, v]) => {
+    const key = prefix ? `${prefix}.${k}` : k;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? flatKeys(v as Record<string, unknown>, key) : [key];
+  });
+}
+
+/** The fields a rule reads: its selections, grouping and entity fields. */
+export function ruleFields(rule: DetectionRule): { field: string; path: string }[] {
+  const out: { field: string; path: string }[] = compileSelection(rule.match).fields.map((field) => ({ field, path: 'match' }));
+  rule.sequence?.steps.forEach((s, i) => {
+    for (const field of compileSelection(s.match).fields) out.push({ field, path: `sequence.steps[${i}].match` });
+  });
+  for (const kind of ['threshold', 'distinct', 'sequence', 'newTerm', 'spike'] as const) {
+    const clause = rule[kind];
+    if (!clause) continue;
+    for (const field of clause.groupBy) out.push({ field, path: `${kind}.groupBy` });
+    if ('field' in clause) out.push({ field: clause.field, path: `${kind}.field` });
+  }
+  if (rule.entity) out.push({ field: rule.entity, path: 'entity' });
+  return out;
+}
+
+/**
+ * Warnings, not errors: a rule reading a field that no source or parser produces and no rule test
+ * uses is usually a typo (`evnt.action`) and would never fire. JSON apps may log any field, so a
+ * rule can still be right; a test case using the field settles it.
+ */
+export function unknownFieldWarnings(pack: RulePack): RuleFileError[] {
+  const known = knownFields(pack);
+  const warnings: RuleFileError[] = [];
+  for (const rule of pack.rules) {
+    if (rule.references.some((r) => r.startsWith('sigma:'))) continue; // imported: its fields come from a Sigma mapping
+    const seen = new Set<string>();
+    for (const { field, path } of ruleFields(rule)) {
+      if (known.has(field) || seen.has(field)) continue;
+      seen.add(field);
+      warnings.push({
+        file: pack.files.get(rule.id) ?? rule.id,
+        ruleId: rule.id,
+        path,
+        message: `field '${field}' is produced by no source or parser and used by no rule test: a typo? (add a test case that logs it to silence this)`,
+      });
+    }
+  }
+  return warnings;
+}
+
+/** Runbooks named by rules must exist (relative to the working directory), unless they are links. */
+export function missingRunbooks(pack: RulePack): RuleFileError[] {
+  const errors: RuleFileError[] = [];
+  for (const rule of [...pack.rules, ...pack.correlations]) {
+    if (/^https?:\/\//.test(rule.runbook) || existsSync(rule.runbook)) continue;
+    errors.push({
+      file: pack.files.get(rule.id) ?? rule.id,
+      ruleId: rule.id,
+      path: 'runbook',
+      message: `runbook file '${rule.runbook}' does not exist`,
+    });
+  }
+  return errors;
+}

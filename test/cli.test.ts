@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** The CLI as users run it: `node bin/detect.mjs …`, stderr and exit code. */
+function detect(...args: string[]) {
+  // Without the test runner's own opt-out: the CLI must keep the SDK quiet by itself.
+  const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _, ...env } = process.env;
+  const r = spawnSync(process.execPath, ['bin/detect.mjs', ...args], { encoding: 'utf8', env });
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+const tmp = () => mkdtempSync(join(tmpdir(), 'cli-'));
+
+describe('detect replay: input it cannot use is a clear message and a non-zero exit', () => {
+  it('empty input says so, quickly, without synthesizing anything', () => {
+    const file = join(tmp(), 'empty.jsonl');
+    writeFileSync(file, '');
+    const r = detect('replay', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`nothing to replay: ${file} is empty`);
+  });
+  it('lines that are neither payloads nor events, without --log-group, say why nothing was read', () => {
+    const file = join(tmp(), 'plain.log');
+    writeFileSync(file, 'hello\nworld\n');
+    const r = detect('replay', file, '--no-correlate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'nothing in the input could be read (2 unreadable_line); to replay plain log lines, pass --log-group <name>',
+    );
+  });
+  it('a missing file names it', () => {
+    const r = detect('replay', '/nonexistent/x.jsonl');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot read \/nonexistent\/x\.jsonl/);
+  });
+  it('prints no AWS SDK banner on this Node', () => {
+    const file = join(tmp(), 'lines.log');
+    writeFileSync(file, 'Mar  3 03:12:40 h sshd[1]: Accepted publickey for deploy from 10.0.1.5 port 40022 ssh2\n');
+    const r = detect('replay', file, '--log-group', '/var/log/auth.log');
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|AWS SDK for JavaScript/);
+  });
+});
+
+describe('detect validate', () => {
+  const pack = () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'sources'));
+    for (const f of readdirSync('rules/sources')) copyFileSync(join('rules/sources', f), join(dir, 'sources', f));
+    return dir;
+  };
+  it('warns about a field nothing produces (a typo), and still passes', () => {
+    const dir = pack();
+    const rule = readFileSync('rules/auth/auth.admin_login_failures.yml', 'utf8').replace(
+      'match:\n  event.action: admin_login',
+      'match:\n  evnt.action: admin_login',
+    );
+    writeFileSync(join(dir, 'auth.admin_login_failures.yml'), rule);
+    const r = detect('validate', dir);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      `warning: ${dir}/auth.admin_login_failures.yml: rule auth.admin_login_failures: match: field 'evnt.action' is produced by no source`,
+    );
+  });
+  it('fails on a runbook that does not exist, naming file, rule and field', () => {
+    const dir = pack();
+    const rule = readFileSync('rules/auth/auth.admin_login_failures.yml', 'utf8').replace(
+      'runbook: docs/runbooks/auth.admin_login_failures.md',
+      'runbook: docs/runbooks/nope.md',
+    );
+    writeFileSync(join(dir, 'auth.admin_login_failures.yml'), rule);
+    const r = detect('validate', dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `${dir}/auth.admin_login_failures.yml: rule auth.admin_login_failures: runbook: runbook file 'docs/runbooks/nope.md' does not exist`,
+    );
+  });
+});
+
+describe('detect sources check', () => {
+  it('reports the source, the share parsed and the shapes; exits 1 below --min', () => {
+    const file = join(tmp(), 'mixed.log');
+    writeFileSync(
+      file,
+      [
+        'Mar  3 03:12:40 h sshd[1]: Failed password for root from 203.0.113.5 port 1 ssh2',
+        'Mar  3 03:12:41 h sshd[1]: Failed password for root from 203.0.113.5 port 2 ssh2',
+        'Mar  3 03:12:42 h kernel: [12345.678] eth0 link up',
+      ].join('\n'),
+    );
+    const ok = detect('sources', 'check', file, '--log-group', '/var/log/auth.log', '--min', '0.6');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("/var/log/auth.log → source 'bastion-sshd'");
+    expect(ok.stdout).toContain('parsed 2 (66.7%');
+    expect(ok.stdout).toContain('sshd_failed 2');
+    expect(ok.stdout).toContain('Mar N N:N:N h kernel: [N.N] ethN link up');
+    const strict = detect('sources', 'check', file, '--log-group', '/var/log/auth.log');
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain('BELOW MINIMUM');
+  });
+});

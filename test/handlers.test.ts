@@ -1,0 +1,87 @@
+import { StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
+
+let h: Awaited<ReturnType<typeof loadDetectorHandler>>;
+beforeAll(async () => {
+  h = await loadDetectorHandler();
+});
+afterAll(async () => h.db.close());
+
+const payload = (logEvents: SubscriptionPayload['logEvents'], stream = 'bastion-1'): SubscriptionPayload => ({
+  owner: '123456789012',
+  logGroup: '/var/log/auth.log',
+  logStream: stream,
+  subscriptionFilters: ['sentinel'],
+  messageType: 'DATA_MESSAGE',
+  logEvents,
+});
+/** The failures counted for an address in the detector's DynamoDB state. */
+async function failures(ip: string): Promise<number> {
+  const store = new DynamoStateStore(h.db.client, h.db.tableName);
+  const key = `t#ssh.auth_failures#${ip}`;
+  const counts = await store.readCounters([{ key, from: 0, to: Number.MAX_SAFE_INTEGER }], 0);
+  return [...(counts.get(key)?.values() ?? [])].reduce((a, b) => a + b, 0);
+}
+
+const context = { functionName: 'detector', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+
+describe('the detector Lambda handler, as Lambda invokes it', () => {
+  it('a normal batch: detects, and hands the decided messages to the state machine synchronously', async () => {
+    h.sfn.resetHistory();
+    const out = await h.handler(lambdaEvent(payload(SSH_ATTACK('203.0.113.50', 12))), context);
+    expect(out).toMatchObject({ eventsIn: 12, skipped: 0, unparsed: 0, published: 1 });
+    const sent = sentEnvelopes(h.sfn);
+    expect(sent.filter((e) => e.publish)).toHaveLength(1);
+    expect(h.sfn.commandCalls(StartSyncExecutionCommand)[0]?.args[0].input.stateMachineArn).toBe(process.env.STATE_MACHINE_ARN);
+  });
+
+  it('the same batch redelivered re-sends the same messages and counts nothing twice', async () => {
+    const event = lambdaEvent(payload(SSH_ATTACK('203.0.113.60', 12)));
+    h.sfn.resetHistory();
+    await h.detect(event);
+    const first = sentEnvelopes(h.sfn).map((e) => e.key);
+    h.sfn.resetHistory();
+    await h.detect(event);
+    expect(sentEnvelopes(h.sfn).map((e) => e.key)).toEqual(first);
+    expect(await failures('203.0.113.60')).toBe(12);
+  });
+
+  it('a CONTROL_MESSAGE is acknowledged without work', async () => {
+    h.sfn.resetHistory();
+    const out = await h.detect(
+      lambdaEvent({
+        ...payload([]),
+        messageType: 'CONTROL_MESSAGE',
+        logEvents: [{ id: 'c', timestamp: 1, message: 'CWL CONTROL MESSAGE: Checking health of destination' }],
+      }),
+    );
+    expect(out).toMatchObject({ eventsIn: 0, published: 0 });
+    expect(h.sfn.commandCalls(StartSyncExecutionCommand)).toHaveLength(0);
+  });
+
+  it('an undecodable payload is counted and dropped (retrying cannot help), not thrown', async () => {
+    expect(await h.detect({ awslogs: { data: 'not base64 at all!' } })).toMatchObject({ skipped: 1 });
+    expect(await h.detect({ something: 'else' })).toMatchObject({ skipped: 1 });
+  });
+
+  it('a failing StartSyncExecution fails the invocation (Lambda retries); the retry sends the same messages and counts nothing twice', async () => {
+    const event = lambdaEvent(payload(SSH_ATTACK('203.0.113.70', 15)));
+    h.sfn.resetHistory();
+    let down = true;
+    h.sfn
+      .on(StartSyncExecutionCommand)
+      .callsFake(async () => (down ? { status: 'FAILED', error: 'States.TaskFailed', cause: 'SNS down' } : { status: 'SUCCEEDED' }));
+    await expect(h.detect(event)).rejects.toThrow(/correlation execution\(s\) failed/);
+    const attempted = sentEnvelopes(h.sfn).map((e) => e.key);
+    h.sfn.resetHistory();
+    down = false;
+    const retried = await h.detect(event);
+    expect(sentEnvelopes(h.sfn).map((e) => e.key)).toEqual(attempted);
+    expect(retried).toMatchObject({ eventsIn: 15, published: 1 });
+    expect(await failures('203.0.113.70')).toBe(15);
+  });
+});
