@@ -59,7 +59,8 @@ describe('DynamoDB state store (dynalite)', () => {
     const { pack } = loadPack(['rules'], { checkRegexes: false });
     const dir = mkdtempSync(join(tmpdir(), 'cmp-'));
     const input = join(dir, 'p.jsonl');
-    const demo = generateDemo();
+    // Hour-long payloads: the same events and store paths, a fraction of the round trips to dynalite.
+    const demo = generateDemo(20250303, { payloadSpanMs: 3_600_000, maxEventsPerPayload: 10_000 });
     writeFileSync(input, demo.payloads.map((p) => JSON.stringify(p)).join('\n'));
     const run = async (store: MemoryStateStore | DynamoStateStore) => {
       const out: Alert[] = [];

@@ -43,6 +43,8 @@ const SECRETS = [
   ['connect pwd=Zx9_pwd', 'Zx9_pwd'],
   ['DB_PASSWORD: Pr0d-pass', 'Pr0d-pass'],
   ['api_key=sk_live_0123456789abcdefABCD', 'sk_live_0123456789abcdefABCD'],
+  ['{"headers":[{"name":"Host","value":"x"},{"name":"Authorization","value":"Basic dXNlcjpwYXNz"}]}', 'dXNlcjpwYXNz'],
+  ['{"headers":[{"name":"cookie","value":"sid=abc123; theme=dark"}]}', 'sid=abc123'],
 ] as const;
 
 describe('secret redaction', () => {

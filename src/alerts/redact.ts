@@ -32,6 +32,13 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     replace: `$1"${REDACTED}"`,
   },
   {
+    // Header lists as WAF and load balancers log them: {"name":"Authorization","value":"Basic …"}.
+    name: 'json_header',
+    regex:
+      /("name"\s{0,8}:\s{0,8}"(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|x-amz-security-token)"\s{0,8},\s{0,8}"value"\s{0,8}:\s{0,8})"(?:[^"\\]|\\.){0,8192}"/gi,
+    replace: `$1"${REDACTED}"`,
+  },
+  {
     name: 'kv_secret',
     regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8}["']?)(?!\[REDACTED\])[^\s&,;"'}\]]{1,4096}`, 'gi'),
     replace: `$1${REDACTED}`,

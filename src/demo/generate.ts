@@ -1,4 +1,5 @@
 import type { SubscriptionPayload } from '../decode/cloudwatch';
+import { awsTimeline } from './aws';
 import { Random } from './random';
 
 /**
@@ -461,6 +462,8 @@ export interface DemoOptions {
   /** Payload cut: at most this many events, spanning at most this long, per log stream. */
   maxEventsPerPayload?: number;
   payloadSpanMs?: number;
+  /** Include the AWS account compromise, port scan and timeouts (the benign AWS traffic is always there). */
+  awsAttack?: boolean;
 }
 
 export function generateDemo(seed = 20250303, options: DemoOptions = {}): DemoData {
@@ -478,6 +481,9 @@ export function generateDemo(seed = 20250303, options: DemoOptions = {}): DemoDa
   deployTool(tl, expected);
   chat(tl, expected);
   statusApi(tl, expected);
+  const aws = awsTimeline(tl.rnd, tl.base, { attack: options.awsAttack ?? true });
+  tl.lines.push(...aws.lines);
+  expected.push(...aws.expected);
   const payloads = toPayloads(tl.lines, options.maxEventsPerPayload ?? 200, options.payloadSpanMs ?? 5_000);
   return {
     payloads,
@@ -487,8 +493,18 @@ export function generateDemo(seed = 20250303, options: DemoOptions = {}): DemoDa
       { ruleId: 'corr.account_takeover', entity: 'j.chen' },
       { ruleId: 'corr.dos_attack', entity: 'chat-gateway' },
       { ruleId: 'corr.dos_attack', entity: 'web' },
+      ...aws.incidents,
     ],
-    benignEntities: [...NORMAL_USERS, 'svc-batch', '10.0.1.5', '10.0.2.15', '10.0.0.5', '198.51.100.201'],
+    benignEntities: [
+      ...NORMAL_USERS,
+      'svc-batch',
+      '10.0.1.5',
+      '10.0.2.15',
+      '10.0.0.5',
+      '198.51.100.201',
+      'ci-deployer/gh-actions',
+      '10.0.1.10',
+    ],
     eventCount: tl.lines.length,
   };
 }

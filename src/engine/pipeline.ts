@@ -37,8 +37,7 @@ export function batchIdOf(payload: Pick<SubscriptionPayload, 'logGroup' | 'logSt
 
 /**
  * Normalizes a payload's events; malformed ones are counted in the ledger and skipped, and every
- * normalized event is counted as parsed or unparsed. All events of a payload share a log group,
- * so its source is looked up once.
+ * normalized event is counted as parsed or unparsed.
  */
 export function normalizePayload(
   payload: SubscriptionPayload,
@@ -47,10 +46,11 @@ export function normalizePayload(
   parse = new ParseStats(),
 ): NormalizedEvent[] {
   const events: NormalizedEvent[] = [];
-  const source = normalizer.sourceFor(payload.logGroup);
+  // A source file's source applies to the whole payload; otherwise each line is recognized by content.
+  const explicit = normalizer.explicitSource(payload.logGroup);
   for (const logEvent of payload.logEvents) {
     const ctx = { logGroup: payload.logGroup, logStream: payload.logStream, id: logEvent.id, timestamp: logEvent.timestamp };
-    const result = normalizer.normalize(logEvent.message, ctx, source);
+    const result = normalizer.normalize(logEvent.message, ctx, explicit ?? normalizer.sourceFor(payload.logGroup, logEvent.message));
     if (!result.ok) {
       skips.add(result.skip);
       continue;

@@ -1,4 +1,5 @@
 import type { FieldValue } from '../schema/event';
+import { LAMBDA_PATTERNS, VPC_FLOW_PATTERNS } from './aws-sources';
 
 /**
  * Built-in text parsers, declared as data: ordered regexes with named groups, exactly like the
@@ -384,6 +385,8 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
       ],
     },
   ],
+  vpcflow: [{ patterns: VPC_FLOW_PATTERNS }],
+  lambda: [{ patterns: LAMBDA_PATTERNS }],
   nginx_combined: [ACCESS_LOG],
   apache_combined: [ACCESS_LOG],
   laravel: [

@@ -58,7 +58,7 @@ export function captureNames(source: string): (string | undefined)[] {
   return names;
 }
 
-const TEXT_FIELD_RE = /^(?:id|.*name|address|domain|fingerprint|tty|reason|message|line|original|logname|ruser)$/;
+const TEXT_FIELD_RE = /^(?:id|.*name|address|domain|fingerprint|tty|reason|message|line|original|logname|ruser|version|execution)$/;
 const SPECIAL: Readonly<Record<string, GroupKind>> = { timestamp: 'timestamp', json: 'json', request: 'request', message: 'message' };
 
 function groupHandlers(source: string): GroupHandler[] {
@@ -73,7 +73,7 @@ function groupHandlers(source: string): GroupHandler[] {
   return handlers;
 }
 
-const DIGITS_RE = /^\d{1,15}$/;
+const DIGITS_RE = /^\d{1,15}(?:\.\d{1,6})?$/;
 
 function applyGroup(h: GroupHandler, raw: string, out: Record<string, FieldValue>): void {
   switch (h.kind) {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Skip } from '../decode/skips';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
+import { BUILTIN_SOURCES } from './aws-sources';
 import { flattenInto } from './flatten';
 import { globToRegExp } from './glob';
 import { compileParsers, type LineParser, UnknownParserError } from './line-parser';
@@ -52,6 +53,10 @@ export interface CompiledSource {
   lookups: { from: string; to: string; values: Map<string, FieldValue> }[];
   fields: [string, FieldValue][];
   timezone: string | undefined;
+  /** Built-in AWS sources: is this line of my kind (content recognition)? */
+  recognize?: (line: string) => boolean;
+  /** Built-in AWS sources: fields a map cannot express (a user from an ARN, a function from its group). */
+  derive?: (event: NormalizedEvent, logGroup: string) => void;
 }
 
 export interface LogContext {
@@ -76,19 +81,41 @@ export type NormalizeResult =
 export { UnknownParserError };
 
 export function compileSource(def: SourceDefinition['source']): CompiledSource {
+  const builtin = def.builtin ? BUILTIN_SOURCES.find((b) => b.definition.name === def.builtin) : undefined;
+  const spec = builtin ? mergeBuiltin(builtin.definition, def) : def;
   return {
     name: def.name,
     globs: def.logGroups,
     logGroups: def.logGroups.map(globToRegExp),
-    format: def.format,
-    parsers: compileParsers(def.parsers, def.customParsers, def.name),
-    fieldMap: [...Object.entries(def.fieldMap), ...DEFAULT_FIELD_MAP],
-    valueMap: new Map(Object.entries(def.valueMap).map(([field, m]) => [field, new Map(Object.entries(m))])),
-    lookups: def.lookups.map((l) => ({ from: l.from, to: l.to, values: new Map(Object.entries(l.values)) })),
-    fields: Object.entries(def.fields),
-    timezone: def.timezone,
+    format: spec.format,
+    parsers: compileParsers(spec.parsers, spec.customParsers, def.name),
+    fieldMap: [...Object.entries(spec.fieldMap), ...DEFAULT_FIELD_MAP],
+    valueMap: new Map(Object.entries(spec.valueMap).map(([field, m]) => [field, new Map(Object.entries(m))])),
+    lookups: spec.lookups.map((l) => ({ from: l.from, to: l.to, values: new Map(Object.entries(l.values)) })),
+    fields: Object.entries(spec.fields),
+    timezone: spec.timezone,
+    ...(builtin ? { recognize: builtin.recognize, derive: builtin.derive } : {}),
   };
 }
+
+/** A source file naming a built-in: the built-in's parsing, plus the file's own maps and fields on top. */
+function mergeBuiltin(builtin: SourceDefinition['source'], own: SourceDefinition['source']): SourceDefinition['source'] {
+  return {
+    ...builtin,
+    parsers: [...builtin.parsers, ...own.parsers],
+    customParsers: own.customParsers,
+    fieldMap: { ...own.fieldMap, ...builtin.fieldMap },
+    valueMap: { ...builtin.valueMap, ...own.valueMap },
+    lookups: [...builtin.lookups, ...own.lookups],
+    fields: { ...builtin.fields, ...own.fields },
+    timezone: own.timezone ?? builtin.timezone,
+  };
+}
+
+/** The built-in AWS sources, tried by content when no source file lists a log group. */
+export const RECOGNIZED_SOURCES: readonly CompiledSource[] = BUILTIN_SOURCES.map((b) =>
+  compileSource({ ...b.definition, builtin: b.definition.name as 'cloudtrail' }),
+);
 
 /** Source for log groups no source file claims: JSON or any built-in text shape. */
 export const DEFAULT_SOURCE: CompiledSource = compileSource({
@@ -118,28 +145,54 @@ export function newEvent(): NormalizedEvent {
  */
 export class Normalizer {
   private readonly sources: CompiledSource[];
-  private readonly bySourceCache = new Map<string, CompiledSource>();
+  private readonly explicit = new Map<string, CompiledSource | null>();
+  /** Per log group, the built-in source its lines were last recognized as. */
+  private readonly recognized = new Map<string, CompiledSource>();
 
   constructor(definitions: readonly SourceDefinition[] = []) {
     this.sources = definitions.map((d) => compileSource(d.source));
   }
 
-  sourceFor(logGroup: string): CompiledSource {
-    let found = this.bySourceCache.get(logGroup);
-    if (!found) {
-      found = this.sources.find((s) => s.logGroups.some((g) => g.test(logGroup))) ?? DEFAULT_SOURCE;
-      if (this.bySourceCache.size > 10_000) this.bySourceCache.clear();
-      this.bySourceCache.set(logGroup, found);
+  /** The source a source file assigns to this log group (its `logGroups` globs), if any. */
+  explicitSource(logGroup: string): CompiledSource | undefined {
+    let found = this.explicit.get(logGroup);
+    if (found === undefined) {
+      found = this.sources.find((s) => s.logGroups.some((g) => g.test(logGroup))) ?? null;
+      if (this.explicit.size > 10_000) this.explicit.clear();
+      this.explicit.set(logGroup, found);
     }
+    return found ?? undefined;
+  }
+
+  /**
+   * The source for a line of a log group: the one a source file names (always wins); else the
+   * built-in AWS source the group's lines were recognized as, as long as this line still is of
+   * that kind; else whichever built-in recognizes this line (the decision is cached per group,
+   * and re-made when lines stop matching); else the default (any JSON, any built-in text shape).
+   */
+  sourceFor(logGroup: string, line?: string): CompiledSource {
+    const explicit = this.explicitSource(logGroup);
+    if (explicit) return explicit;
+    const cached = this.recognized.get(logGroup);
+    if (line === undefined) return cached ?? DEFAULT_SOURCE;
+    if (cached?.recognize?.(line)) return cached;
+    const found = RECOGNIZED_SOURCES.find((s) => s.recognize?.(line));
+    if (!found) return DEFAULT_SOURCE;
+    if (this.recognized.size > 10_000) this.recognized.clear();
+    this.recognized.set(logGroup, found);
     return found;
   }
 
   /** Which source a log group's lines go to, and why (for `detect sources check`). */
   describeSource(logGroup: string): { source: CompiledSource; reason: string } {
-    const source = this.sourceFor(logGroup);
-    if (source === DEFAULT_SOURCE) return { source, reason: 'no source lists this log group: JSON, or any built-in text format' };
-    const glob = source.globs.find((g) => globToRegExp(g).test(logGroup)) ?? '';
-    return { source, reason: `its logGroups pattern '${glob}' matches` };
+    const explicit = this.explicitSource(logGroup);
+    if (explicit) {
+      const glob = explicit.globs.find((g) => globToRegExp(g).test(logGroup)) ?? '';
+      return { source: explicit, reason: `its logGroups pattern '${glob}' matches` };
+    }
+    const recognized = this.recognized.get(logGroup);
+    if (recognized) return { source: recognized, reason: 'no source lists this log group; its lines were recognized by content' };
+    return { source: DEFAULT_SOURCE, reason: 'no source lists this log group: JSON, or any built-in text format' };
   }
 
   normalize(message: string, ctx: LogContext, source: CompiledSource = this.sourceFor(ctx.logGroup)): NormalizeResult {
@@ -184,6 +237,7 @@ export class Normalizer {
       }
       stage = `field mapping (source ${source.name})`;
       const event = mapFields(source, raw);
+      source.derive?.(event, ctx.logGroup);
       const timeFromLine = finish(event, message, ctx, source.timezone, repeat);
       return { ok: true, event, parsed, timeFallback: !timeFromLine };
     } catch (err) {
@@ -267,10 +321,12 @@ function finish(
     event['event.outcome'] = status >= 400 ? 'failure' : 'success';
   }
   // source.address may be a host name (PAM rhost, HostnameLookups): only an address becomes source.ip.
-  const address = event['source.address'];
-  if (typeof address === 'string' && event['source.ip'] === undefined) {
-    if (isIP(address) !== 0) event['source.ip'] = address;
-    else if (event['source.domain'] === undefined) event['source.domain'] = address;
+  for (const side of ['source', 'destination'] as const) {
+    const address = event[`${side}.address`];
+    if (typeof address === 'string' && event[`${side}.ip`] === undefined) {
+      if (isIP(address) !== 0) event[`${side}.ip`] = address;
+      else if (event[`${side}.domain`] === undefined) event[`${side}.domain`] = address;
+    }
   }
   if (repeat !== undefined && repeat >= 1) event[CoreFields.repeatCount] = Math.min(repeat, MAX_REPEAT);
   event[CoreFields.logGroup] = ctx.logGroup;

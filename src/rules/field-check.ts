@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
+import { BUILTIN_SOURCES } from '../parse/aws-sources';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, SYSLOG_HEADER } from '../parse/builtin-parsers';
 import { captureNames } from '../parse/line-parser';
-import { DEFAULT_FIELD_MAP } from '../parse/normalize';
+import { DEFAULT_FIELD_MAP, Normalizer } from '../parse/normalize';
 import { CoreFields } from '../schema/event';
 import type { DetectionRule } from '../schema/rule';
 import type { RuleFileError, RulePack } from './rule-pack';
@@ -51,12 +52,25 @@ export function knownFields(pack: Pick<RulePack, 'rules' | 'sources'>): Set<stri
       for (const f of Object.keys(p.fields)) known.add(f);
     }
   }
-  // A rule test using a field shows some app really logs it (JSON lines are flattened as they come).
+  for (const b of BUILTIN_SOURCES) {
+    for (const [from, to] of Object.entries(b.definition.fieldMap)) known.add(from).add(to);
+  }
+  // A rule test using a field shows some app really logs it: its events as written, and its raw
+  // lines as the normalizer reads them (built-in derivations included).
+  const normalizer = new Normalizer(pack.sources);
   for (const rule of pack.rules) {
     for (const test of rule.tests) {
       for (const item of test.events ?? []) {
         const fields = item.kind === 'repeat' ? { ...item.event, ...item.vary } : item.fields;
         for (const f of flatKeys(fields)) known.add(f);
+      }
+      for (const line of test.lines ?? []) {
+        const r = normalizer.normalize(
+          line,
+          { logGroup: test.logGroup, logStream: 'test', id: 'x', timestamp: 0 },
+          normalizer.sourceFor(test.logGroup, line),
+        );
+        if (r.ok) for (const f of Object.keys(r.event)) known.add(f);
       }
     }
   }

@@ -58,7 +58,11 @@ export function expandTestEvents(test: DetectionTest, normalizer: Normalizer): N
     }
   }
   (test.lines ?? []).forEach((line, i) => {
-    const result = normalizer.normalize(line, { logGroup: test.logGroup, logStream: 'test', id: `line-${i}`, timestamp: clock + i * 1000 });
+    const result = normalizer.normalize(
+      line,
+      { logGroup: test.logGroup, logStream: 'test', id: `line-${i}`, timestamp: clock + i * 1000 },
+      normalizer.sourceFor(test.logGroup, line),
+    );
     if (result.ok) out.push(result.event);
   });
   return out;

@@ -1,0 +1,227 @@
+import type { Random } from './random';
+
+/**
+ * The demo's AWS-native logs, in the record formats AWS documents: CloudTrail records (in a
+ * log group no source file names, as an organization trail often is), VPC Flow Logs v2 and a
+ * Lambda function's logs. A day of quiet automation, and on the attack day one account
+ * compromise, a port scan and a burst of function timeouts.
+ */
+export const AWS_LOG_GROUPS = {
+  cloudtrail: 'org-audit/management-events',
+  flows: 'vpc/prod-flows',
+  lambda: '/aws/lambda/checkout-api',
+} as const;
+
+export const AWS_ACCOUNT = '111122223333';
+const MIN = 60_000;
+const DAY = 24 * 60 * MIN;
+
+export interface AwsLine {
+  group: string;
+  stream: string;
+  t: number;
+  message: string;
+}
+
+interface Identity {
+  type: 'IAMUser' | 'AssumedRole' | 'Root';
+  name: string;
+}
+
+/** A CloudTrail record (JSON, compact, as a trail delivers it to CloudWatch Logs). */
+export function cloudTrailRecord(
+  t: number,
+  who: Identity,
+  eventSource: string,
+  eventName: string,
+  opts: { ip?: string; region?: string; request?: unknown; response?: unknown; error?: string; extra?: Record<string, unknown> } = {},
+): string {
+  const arn =
+    who.type === 'Root'
+      ? `arn:aws:iam::${AWS_ACCOUNT}:root`
+      : who.type === 'AssumedRole'
+        ? `arn:aws:sts::${AWS_ACCOUNT}:assumed-role/${who.name}`
+        : `arn:aws:iam::${AWS_ACCOUNT}:user/${who.name}`;
+  const userIdentity: Record<string, unknown> = {
+    type: who.type,
+    principalId: `AIDA${who.name.replace(/\W/g, '').toUpperCase().slice(0, 12)}`,
+    arn,
+    accountId: AWS_ACCOUNT,
+  };
+  if (who.type === 'IAMUser') userIdentity.userName = who.name;
+  if (who.type === 'AssumedRole') userIdentity.sessionContext = { sessionIssuer: { type: 'Role', userName: who.name.split('/')[0] } };
+  return JSON.stringify({
+    eventVersion: '1.09',
+    userIdentity,
+    eventTime: new Date(t).toISOString().replace('.000', ''),
+    eventSource,
+    eventName,
+    awsRegion: opts.region ?? 'us-east-1',
+    sourceIPAddress: opts.ip ?? '10.0.3.20',
+    userAgent: who.type === 'AssumedRole' ? 'aws-sdk-go-v2/1.30.0' : 'aws-cli/2.15.0',
+    requestParameters: opts.request ?? null,
+    responseElements: opts.response ?? null,
+    ...(opts.error ? { errorCode: opts.error, errorMessage: 'You are not authorized to perform this operation.' } : {}),
+    eventID: `${t.toString(16)}-${eventName}`,
+    eventType: eventName === 'ConsoleLogin' ? 'AwsConsoleSignIn' : 'AwsApiCall',
+    recipientAccountId: AWS_ACCOUNT,
+    ...opts.extra,
+  });
+}
+
+/** A VPC Flow Logs v2 default-format record. */
+export function flowRecord(
+  t: number,
+  src: string,
+  dst: string,
+  srcPort: number,
+  dstPort: number,
+  action: 'ACCEPT' | 'REJECT',
+  packets = 4,
+  bytes = 320,
+): string {
+  const start = Math.floor(t / 1000);
+  return `2 ${AWS_ACCOUNT} eni-0a1b2c3d4e5f67890 ${src} ${dst} ${srcPort} ${dstPort} 6 ${packets} ${bytes} ${start} ${start + 60} ${action} OK`;
+}
+
+const uuid = (rnd: Random) => {
+  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[rnd.int(0, 15)]).join('');
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+};
+const lambdaTime = (t: number) => new Date(t).toISOString();
+
+export function awsTimeline(rnd: Random, base: number, options: { attack: boolean }) {
+  const lines: AwsLine[] = [];
+  const add = (group: string, stream: string, t: number, message: string) => lines.push({ group, stream, t: Math.round(t), message });
+  const trail = (t: number, message: string) => add(AWS_LOG_GROUPS.cloudtrail, `${AWS_ACCOUNT}_CloudTrail_us-east-1`, t, message);
+  const flows = (t: number, message: string) => add(AWS_LOG_GROUPS.flows, 'eni-0a1b2c3d4e5f67890-all', t, message);
+  const lambda = (t: number, message: string) => add(AWS_LOG_GROUPS.lambda, '2025/03/03/[$LATEST]0123456789abcdef', t, message);
+  const ci: Identity = { type: 'AssumedRole', name: 'ci-deployer/gh-actions' };
+
+  // Automation since the day before: the CI role describes instances every 10 minutes, day and night.
+  for (let t = base - DAY; t < base + DAY; t += 10 * MIN)
+    trail(t + rnd.int(0, 30_000), cloudTrailRecord(t, ci, 'ec2.amazonaws.com', 'DescribeInstances', { request: { maxResults: 100 } }));
+  // The attack day's network: busy internal HTTPS, public traffic to the load balancer, and
+  // the internet's background of single probes on closed ports.
+  for (let t = base; t < base + DAY; t += rnd.int(20_000, 40_000)) {
+    flows(
+      t,
+      flowRecord(
+        t,
+        `10.0.2.${rnd.int(2, 60)}`,
+        `10.0.1.${rnd.int(2, 20)}`,
+        rnd.int(32768, 60999),
+        443,
+        'ACCEPT',
+        rnd.int(5, 90),
+        rnd.int(900, 90_000),
+      ),
+    );
+    if (rnd.chance(0.5))
+      flows(t + 1000, flowRecord(t + 1000, `198.51.100.${rnd.int(100, 199)}`, '10.0.1.10', rnd.int(32768, 60999), 443, 'ACCEPT'));
+    if (rnd.chance(0.05))
+      flows(
+        t + 2000,
+        flowRecord(
+          t + 2000,
+          `192.0.2.${rnd.int(1, 254)}`,
+          '10.0.1.10',
+          rnd.int(32768, 60999),
+          rnd.pick([23, 445, 3306, 6379]),
+          'REJECT',
+          1,
+          40,
+        ),
+      );
+  }
+  // A checkout function invoked every couple of minutes, with a steady trickle of handled errors.
+  for (let t = base; t < base + DAY; t += rnd.int(60_000, 180_000)) {
+    const id = uuid(rnd);
+    lambda(t, `START RequestId: ${id} Version: $LATEST`);
+    if (rnd.chance(0.1)) lambda(t + 40, `${lambdaTime(t + 40)}\t${id}\tERROR\tpayment declined by the card issuer (handled, returned 402)`);
+    lambda(t + 95, `END RequestId: ${id}`);
+    lambda(
+      t + 96,
+      `REPORT RequestId: ${id}\tDuration: ${rnd.int(40, 90)}.12 ms\tBilled Duration: 95 ms\tMemory Size: 256 MB\tMax Memory Used: 88 MB`,
+    );
+  }
+
+  const expected: { ruleId: string; entity: string }[] = [];
+  const incidents: { ruleId: string; entity: string }[] = [];
+  if (!options.attack) return { lines, expected, incidents };
+
+  // 14:00: a stolen console password for m.silva, no MFA, from an unfamiliar address; the
+  // attacker stops the trail, creates a backdoor user with a key and admin rights, and starts
+  // instances in a region the account never uses.
+  const who: Identity = { type: 'IAMUser', name: 'm.silva' };
+  const t0 = base + 14 * 60 * MIN;
+  const ip = '198.51.100.250';
+  trail(
+    t0,
+    cloudTrailRecord(t0, who, 'signin.amazonaws.com', 'ConsoleLogin', {
+      ip,
+      response: { ConsoleLogin: 'Success' },
+      extra: { additionalEventData: { MFAUsed: 'No', LoginTo: 'https://console.aws.amazon.com/' } },
+    }),
+  );
+  trail(
+    t0 + 5 * MIN,
+    cloudTrailRecord(t0 + 5 * MIN, who, 'cloudtrail.amazonaws.com', 'StopLogging', {
+      ip,
+      request: { name: `arn:aws:cloudtrail:us-east-1:${AWS_ACCOUNT}:trail/org-trail` },
+    }),
+  );
+  trail(
+    t0 + 8 * MIN,
+    cloudTrailRecord(t0 + 8 * MIN, who, 'iam.amazonaws.com', 'CreateUser', { ip, request: { userName: 'backup-admin' } }),
+  );
+  trail(
+    t0 + 9 * MIN,
+    cloudTrailRecord(t0 + 9 * MIN, who, 'iam.amazonaws.com', 'CreateAccessKey', { ip, request: { userName: 'backup-admin' } }),
+  );
+  trail(
+    t0 + 10 * MIN,
+    cloudTrailRecord(t0 + 10 * MIN, who, 'iam.amazonaws.com', 'AttachUserPolicy', {
+      ip,
+      request: { userName: 'backup-admin', policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+    }),
+  );
+  trail(
+    t0 + 15 * MIN,
+    cloudTrailRecord(t0 + 15 * MIN, who, 'ec2.amazonaws.com', 'RunInstances', {
+      ip,
+      region: 'ap-southeast-3',
+      request: { instanceType: 'p4d.24xlarge', minCount: 8, maxCount: 8 },
+    }),
+  );
+  expected.push(
+    { ruleId: 'aws.console_login_without_mfa', entity: 'm.silva' },
+    { ruleId: 'aws.cloudtrail_tampering', entity: 'm.silva' },
+    { ruleId: 'aws.iam_credentials_first_time', entity: 'm.silva' },
+    { ruleId: 'aws.admin_policy_attached', entity: 'm.silva' },
+    { ruleId: 'aws.new_region', entity: AWS_ACCOUNT },
+  );
+  incidents.push({ ruleId: 'corr.aws_account_compromise', entity: 'm.silva' });
+
+  // 16:00: a vertical port scan of one host, refused.
+  const scan = base + 16 * 60 * MIN;
+  for (let port = 1; port <= 40; port++)
+    flows(scan + port * 2000, flowRecord(scan + port * 2000, '203.0.113.9', '10.0.1.10', 40_000 + port, port * 7, 'REJECT', 1, 40));
+  expected.push({ ruleId: 'vpc.port_scan_vertical', entity: '203.0.113.9' });
+
+  // 17:00: the payment provider hangs; the checkout function times out again and again.
+  const slow = base + 17 * 60 * MIN;
+  for (let i = 0; i < 8; i++) {
+    const id = uuid(rnd);
+    const t = slow + i * 15_000;
+    lambda(t, `START RequestId: ${id} Version: $LATEST`);
+    lambda(t + 3001, `${lambdaTime(t + 3001)} ${id} Task timed out after 3.00 seconds`);
+    lambda(t + 3002, `END RequestId: ${id}`);
+    lambda(
+      t + 3003,
+      `REPORT RequestId: ${id}\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 256 MB\tMax Memory Used: 91 MB\tStatus: timeout`,
+    );
+  }
+  expected.push({ ruleId: 'lambda.timeout_spike', entity: 'checkout-api' });
+  return { lines, expected, incidents };
+}

@@ -1,0 +1,316 @@
+import type { FieldValue, NormalizedEvent } from '../schema/event';
+import type { SourceDefinition } from '../schema/rule';
+import type { ParserPattern } from './builtin-parsers';
+
+/**
+ * AWS's own logs, understood out of the box: CloudTrail records (when a trail delivers to
+ * CloudWatch Logs), VPC Flow Logs (v2 default format), Lambda function logs (text and JSON log
+ * formats, platform lines included), API Gateway access logs (JSON) and AWS WAF logs.
+ *
+ * Each is a source like the ones users write, plus two things only built-ins have: `recognize`,
+ * a cheap check that a line is of this kind (substrings for JSON, an anchored regex for text),
+ * used when no source file names the log group; and `derive`, for what a field map cannot say
+ * (a user from an identity ARN, a function from its log group). Recognizers are mutually
+ * exclusive: a line of one kind is never taken for another (a property test checks it).
+ */
+export interface BuiltinSource {
+  definition: SourceDefinition['source'];
+  /** The text patterns of this source (tried in order), for text formats. */
+  patterns: ParserPattern[];
+  recognize: (line: string) => boolean;
+  derive: (event: NormalizedEvent, logGroup: string) => void;
+}
+
+const has = (line: string, ...needles: string[]) => needles.every((n) => line.includes(n));
+const str = (v: FieldValue | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const base = (
+  name: string,
+  description: string,
+  format: 'json' | 'text' | 'auto',
+  fieldMap: Record<string, string> = {},
+): SourceDefinition['source'] => ({
+  name,
+  description,
+  logGroups: [`(built-in ${name})`],
+  format,
+  parsers: [],
+  customParsers: [],
+  fieldMap,
+  valueMap: {},
+  lookups: [],
+  fields: {},
+});
+
+const withParsers = (parsers: string[], def: SourceDefinition['source']): SourceDefinition['source'] => ({ ...def, parsers });
+
+// ------------------------------------------------------------------ CloudTrail
+
+const isCloudTrail = (l: string) => has(l, '"eventSource"', '"eventName"', '"userIdentity"');
+
+/** The principal a CloudTrail record names: user name, role/session, root. */
+export function principalName(e: NormalizedEvent): string | undefined {
+  const type = str(e['userIdentity.type']);
+  if (type === 'Root') return 'root';
+  const userName = str(e['userIdentity.userName']);
+  if (userName) return userName;
+  const arn = str(e['userIdentity.arn']);
+  if (arn) {
+    // arn:partition:service:region:account:resource — user/alice, assumed-role/Role/session, root.
+    const resource = arn.split(':').slice(5).join(':');
+    const slash = resource.indexOf('/');
+    return slash === -1 ? resource : resource.slice(slash + 1);
+  }
+  return (
+    str(e['userIdentity.sessionContext.sessionIssuer.userName']) ?? str(e['userIdentity.invokedBy']) ?? str(e['userIdentity.principalId'])
+  );
+}
+
+const CLOUDTRAIL: BuiltinSource = {
+  definition: base('cloudtrail', 'AWS CloudTrail records delivered to CloudWatch Logs', 'json', {
+    eventTime: '@timestamp',
+    eventName: 'event.action',
+    eventSource: 'event.provider',
+    eventType: 'event.kind',
+    sourceIPAddress: 'source.address',
+    'userIdentity.type': 'user.type',
+    'userIdentity.principalId': 'user.id',
+    userAgent: 'user_agent.original',
+    errorCode: 'error.code',
+    errorMessage: 'error.message',
+    awsRegion: 'cloud.region',
+    recipientAccountId: 'cloud.account.id',
+  }),
+  patterns: [],
+  recognize: isCloudTrail,
+  derive: (e) => {
+    const name = principalName(e);
+    if (name) e['user.name'] = name;
+    const action = str(e['event.action']);
+    const failed = e['error.code'] !== undefined || e['responseElements.ConsoleLogin'] === 'Failure';
+    e['event.outcome'] = failed ? 'failure' : 'success';
+    e['event.category'] =
+      action === 'ConsoleLogin' || action === 'GetSigninToken'
+        ? 'authentication'
+        : e['event.provider'] === 'iam.amazonaws.com'
+          ? 'iam'
+          : 'configuration';
+    e['cloud.provider'] = 'aws';
+    e['event.dataset'] = 'aws.cloudtrail';
+  },
+};
+
+// ------------------------------------------------------------------ VPC Flow Logs
+
+const VPC_FLOW_RE = /^\d{1,2} \d{12} eni-[0-9a-f]{8,17} /;
+const TRANSPORT: Readonly<Record<string, string>> = { '1': 'icmp', '6': 'tcp', '17': 'udp', '58': 'ipv6-icmp' };
+
+const VPC_FLOW: BuiltinSource = {
+  definition: { ...base('vpcflow', 'VPC Flow Logs, version 2 default format', 'text'), parsers: ['vpcflow'] },
+  patterns: [
+    {
+      name: 'vpcflow_v2',
+      literal: ' eni-',
+      // version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+      pattern: String.raw`^(?<vpcflow__version>\d{1,2}) (?<cloud__account__id>\d{12}) (?<network__interface__id>eni-[0-9a-f]{8,17}) (?<source__address>[0-9a-fA-F.:]{2,45}|-) (?<destination__address>[0-9a-fA-F.:]{2,45}|-) (?<source__port>\d{1,5}|-) (?<destination__port>\d{1,5}|-) (?<network__iana_number>\d{1,3}|-) (?<network__packets>\d{1,20}|-) (?<network__bytes>\d{1,20}|-) (?<timestamp>\d{9,11}) (?<vpcflow__end>\d{9,11}) (?<vpcflow__action>ACCEPT|REJECT|-) (?<vpcflow__log_status>OK|NODATA|SKIPDATA)$`,
+      fields: { 'event.category': 'network', 'event.dataset': 'aws.vpcflow' },
+    },
+  ],
+  recognize: (l) => VPC_FLOW_RE.test(l),
+  derive: (e) => {
+    const action = str(e['vpcflow.action']);
+    if (action) {
+      e['event.action'] = action.toLowerCase();
+      e['event.outcome'] = action === 'ACCEPT' ? 'success' : 'failure';
+    }
+    const proto = e['network.iana_number'];
+    if (proto !== undefined) e['network.transport'] = TRANSPORT[String(proto)] ?? String(proto);
+    e['cloud.provider'] = 'aws';
+  },
+};
+
+// ------------------------------------------------------------------ Lambda
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const LAMBDA_TEXT_RE = new RegExp(
+  String.raw`^(?:(?:START|END|REPORT) RequestId: ${UUID}|INIT_START |INIT_REPORT |RequestId: ${UUID} Error: |\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z(?:\t(?:${UUID}|undefined)\t[A-Z]{3,5}\t| ${UUID} Task timed out)|\[[A-Z]{3,8}\]\t\d{4}-\d\d-\d\dT)`,
+);
+const LAMBDA_JSON_PLATFORM_RE = /"type":\s?"platform\.[a-zA-Z]{1,32}"/;
+// Lambda's JSON log format for application lines: timestamp, level, a request id that is a Lambda request UUID, message.
+const LAMBDA_JSON_APP_RE = /"requestId":\s?"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"/;
+const isLambdaJson = (l: string) =>
+  !l.includes('"eventSource"') &&
+  !l.includes('"webaclId"') &&
+  !l.includes('"httpMethod"') &&
+  (LAMBDA_JSON_PLATFORM_RE.test(l) || (has(l, '"level"', '"message"', '"timestamp"') && LAMBDA_JSON_APP_RE.test(l)));
+
+const lambda = (action: string, extra: Record<string, FieldValue> = {}) => ({
+  'event.category': 'process',
+  'event.action': action,
+  ...extra,
+});
+
+const LAMBDA: BuiltinSource = {
+  definition: withParsers(
+    ['lambda'],
+    base('lambda', 'AWS Lambda function logs: platform lines and application logs, text or JSON log format', 'auto', {
+      requestId: 'faas.execution',
+      'record.requestId': 'faas.execution',
+      'record.status': 'faas.status',
+      'record.errorType': 'error.type',
+      'record.metrics.durationMs': 'faas.duration_ms',
+      'record.metrics.maxMemoryUsedMB': 'faas.max_memory_used_mb',
+      'record.metrics.memorySizeMB': 'faas.memory_mb',
+      errorType: 'error.type',
+      errorMessage: 'error.message',
+    }),
+  ),
+  patterns: [
+    {
+      name: 'lambda_start',
+      literal: 'START ',
+      pattern: String.raw`^START RequestId: (?<faas__execution>${UUID})(?: Version: (?<faas__version>\S{1,64}))?`,
+      fields: lambda('lambda_start'),
+    },
+    { name: 'lambda_end', literal: 'END ', pattern: String.raw`^END RequestId: (?<faas__execution>${UUID})`, fields: lambda('lambda_end') },
+    {
+      name: 'lambda_report',
+      literal: 'REPORT ',
+      pattern: String.raw`^REPORT RequestId: (?<faas__execution>${UUID})\tDuration: (?<faas__duration_ms>[\d.]{1,12}) ms\tBilled Duration: [\d.]{1,12} ms\tMemory Size: (?<faas__memory_mb>\d{1,6}) MB\tMax Memory Used: (?<faas__max_memory_used_mb>\d{1,6}) MB(?:\tInit Duration: (?<faas__init_duration_ms>[\d.]{1,12}) ms)?(?:\tStatus: (?<faas__status>\w{1,20}))?(?:\tError Type: (?<error__type>[\w.]{1,64}))?`,
+      fields: lambda('lambda_report'),
+    },
+    {
+      name: 'lambda_timeout',
+      literal: 'Task timed out',
+      pattern: String.raw`^(?<timestamp>\d{4}-\d\d-\d\dT[\d:.]{8,15}Z) (?<faas__execution>${UUID}) Task timed out after (?<faas__timeout_s>[\d.]{1,8}) seconds`,
+      fields: lambda('lambda_timeout', { 'log.level': 'error', 'error.type': 'Task.TimedOut' }),
+    },
+    {
+      name: 'lambda_runtime_exit',
+      literal: 'Runtime exited',
+      pattern: String.raw`^RequestId: (?<faas__execution>${UUID}) Error: Runtime exited with error: (?<error__message>[^\n]{0,300})`,
+      fields: lambda('lambda_runtime_exit', { 'log.level': 'error', 'error.type': 'Runtime.ExitError' }),
+    },
+    {
+      name: 'lambda_init_start',
+      literal: 'INIT_START',
+      pattern: String.raw`^INIT_START Runtime Version: (?<faas__runtime>\S{1,128})`,
+      fields: lambda('lambda_init_start'),
+    },
+    {
+      name: 'lambda_init_report',
+      literal: 'INIT_REPORT',
+      pattern: String.raw`^INIT_REPORT Init Duration: (?<faas__init_duration_ms>[\d.]{1,12}) ms\tPhase: (?<faas__phase>\w{1,20})(?:\tStatus: (?<faas__status>\w{1,20}))?(?:\tError Type: (?<error__type>[\w.]{1,64}))?`,
+      fields: lambda('lambda_init_report'),
+    },
+    {
+      name: 'lambda_app_text',
+      pattern: String.raw`^(?<timestamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\t(?<faas__execution>${UUID}|undefined)\t(?<log__level>[A-Z]{3,5})\t(?<message>[\s\S]*)$`,
+      fields: { 'event.category': 'process' },
+    },
+    {
+      name: 'lambda_app_python',
+      pattern: String.raw`^\[(?<log__level>[A-Z]{3,8})\]\t(?<timestamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z)\t(?<faas__execution>${UUID}|undefined)\t(?<message>[\s\S]*)$`,
+      fields: { 'event.category': 'process' },
+    },
+  ],
+  recognize: (l) => LAMBDA_TEXT_RE.test(l) || isLambdaJson(l),
+  derive: (e, logGroup) => {
+    const fn = logGroup.startsWith('/aws/lambda/') ? logGroup.slice('/aws/lambda/'.length) : (str(e.functionName) ?? str(e.function_name));
+    if (fn) e['faas.name'] = fn;
+    e['cloud.provider'] = 'aws';
+    // JSON log format: platform records carry the lifecycle in `type` and `record.status`.
+    const type = str(e.type);
+    const status = str(e['faas.status']);
+    if (type?.startsWith('platform.')) {
+      e['event.category'] = 'process';
+      if (type === 'platform.report') e['event.action'] = status === 'timeout' ? 'lambda_timeout' : 'lambda_report';
+      else if (type === 'platform.initReport' || type === 'platform.initRuntimeDone')
+        e['event.action'] = status === 'error' || status === 'failure' ? 'lambda_init_error' : 'lambda_init';
+      else e['event.action'] = `lambda_${type.slice('platform.'.length).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+    } else if (e['event.action'] === 'lambda_init_report' && (status === 'error' || status === 'failure')) {
+      e['event.action'] = 'lambda_init_error';
+    }
+    if (e['event.action'] === 'lambda_timeout' || e['event.action'] === 'lambda_init_error') e['log.level'] = 'error';
+    // Out of memory: the runtime says so, or it was killed (the text format's only sign of it).
+    const message = str(e['error.message']) ?? '';
+    if (e['error.type'] === 'Runtime.OutOfMemory' || message.includes('signal: killed')) {
+      e['event.action'] = 'lambda_out_of_memory';
+      e['log.level'] = 'error';
+    }
+  },
+};
+
+// ------------------------------------------------------------------ API Gateway access logs
+
+const isApiGateway = (l: string) =>
+  has(l, '"requestId"', '"httpMethod"', '"status"') &&
+  (l.includes('"ip"') || l.includes('"sourceIp"')) &&
+  !l.includes('"webaclId"') &&
+  !l.includes('"eventSource"');
+
+const API_GATEWAY: BuiltinSource = {
+  definition: base('apigateway', 'Amazon API Gateway access logs in JSON', 'json', {
+    requestTimeEpoch: '@timestamp',
+    requestTime: '@timestamp',
+    ip: 'source.address',
+    sourceIp: 'source.address',
+    httpMethod: 'http.request.method',
+    status: 'http.response.status_code',
+    path: 'url.path',
+    resourcePath: 'url.path',
+    routeKey: 'http.route',
+    userAgent: 'user_agent.original',
+    user: 'user.name',
+    caller: 'user.name',
+    responseLength: 'http.response.body.bytes',
+    requestId: 'http.request.id',
+    apiId: 'service.name',
+  }),
+  patterns: [],
+  recognize: isApiGateway,
+  derive: (e, logGroup) => {
+    // Access-log formats write the status as text ("$context.status").
+    const status = e['http.response.status_code'];
+    if (typeof status === 'string' && /^\d{3}$/.test(status)) e['http.response.status_code'] = Number(status);
+    e['service.name'] ??= logGroup.split('/').filter(Boolean).pop() ?? logGroup;
+    e['event.category'] = 'web';
+    e['event.dataset'] = 'aws.apigateway';
+    e['cloud.provider'] = 'aws';
+  },
+};
+
+// ------------------------------------------------------------------ WAF
+
+const isWaf = (l: string) => has(l, '"webaclId"', '"httpRequest"') && !l.includes('"eventSource"');
+
+const WAF: BuiltinSource = {
+  definition: base('waf', 'AWS WAF web ACL logs', 'json', {
+    timestamp: '@timestamp',
+    'httpRequest.clientIp': 'source.address',
+    'httpRequest.country': 'source.geo.country_iso_code',
+    'httpRequest.uri': 'url.path',
+    'httpRequest.httpMethod': 'http.request.method',
+    'httpRequest.requestId': 'http.request.id',
+    terminatingRuleId: 'rule.name',
+    webaclId: 'service.id',
+  }),
+  patterns: [],
+  recognize: isWaf,
+  derive: (e) => {
+    const action = str(e.action);
+    if (action) {
+      e['event.action'] = `waf_${action.toLowerCase()}`;
+      e['event.outcome'] = action === 'BLOCK' ? 'failure' : 'success';
+    }
+    e['event.category'] = 'web';
+    e['event.dataset'] = 'aws.waf';
+    e['cloud.provider'] = 'aws';
+  },
+};
+
+/** In the order recognition tries them (each excludes the others' markers anyway). */
+export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;
+export const LAMBDA_PATTERNS = LAMBDA.patterns;
+
+export const BUILTIN_SOURCES: readonly BuiltinSource[] = [CLOUDTRAIL, WAF, API_GATEWAY, LAMBDA, VPC_FLOW];
+export const BUILTIN_SOURCE_NAMES = BUILTIN_SOURCES.map((s) => s.definition.name);

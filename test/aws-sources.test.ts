@@ -1,0 +1,282 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadPack } from '../src/cli/load-pack';
+import { AWS_LOG_GROUPS, cloudTrailRecord, flowRecord } from '../src/demo/aws';
+import { generateDemo } from '../src/demo/generate';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
+import { BUILTIN_SOURCES } from '../src/parse/aws-sources';
+import { Normalizer } from '../src/parse/normalize';
+
+const { pack } = loadPack(['rules'], { checkRegexes: false });
+const UUID = '8f5d6c1e-1a2b-4c3d-9e8f-0123456789ab';
+
+/** Lines written from AWS's documented record formats, under log-group names no source file mentions. */
+const FIXTURES: [string, string, string, Record<string, unknown>][] = [
+  [
+    'cloudtrail',
+    'org-audit/management-events',
+    '{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:bob","arn":"arn:aws:sts::111122223333:assumed-role/Admin/bob","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","userName":"Admin"}}},"eventTime":"2025-03-03T03:12:40Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.5","userAgent":"aws-cli/2","requestParameters":{"userName":"svc"},"responseElements":{"accessKey":{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","status":"Active"}},"eventType":"AwsApiCall","recipientAccountId":"111122223333"}',
+    {
+      'user.name': 'Admin/bob',
+      'event.action': 'CreateAccessKey',
+      'event.provider': 'iam.amazonaws.com',
+      'event.category': 'iam',
+      'event.outcome': 'success',
+      'source.ip': '203.0.113.5',
+      'cloud.account.id': '111122223333',
+      'cloud.region': 'us-east-1',
+      '@timestamp': Date.parse('2025-03-03T03:12:40Z'),
+    },
+  ],
+  [
+    'cloudtrail',
+    'security/trail',
+    '{"eventVersion":"1.08","userIdentity":{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"},"eventTime":"2025-03-03T03:12:40Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.1","userAgent":"Mozilla/5.0","requestParameters":null,"responseElements":{"ConsoleLogin":"Failure"},"additionalEventData":{"MFAUsed":"No"},"eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333","errorMessage":"Failed authentication"}',
+    { 'user.name': 'root', 'event.category': 'authentication', 'event.outcome': 'failure' },
+  ],
+  [
+    'vpcflow',
+    'vpc/prod-flows',
+    '2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK',
+    {
+      'source.ip': '172.31.16.139',
+      'destination.ip': '172.31.16.21',
+      'source.port': 20641,
+      'destination.port': 22,
+      'network.transport': 'tcp',
+      'event.action': 'accept',
+      'event.outcome': 'success',
+      'cloud.account.id': '123456789010',
+      '@timestamp': 1418530010000,
+    },
+  ],
+  [
+    'vpcflow',
+    'vpc/prod-flows',
+    '2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA',
+    { 'vpcflow.log_status': 'NODATA' },
+  ],
+  [
+    'lambda',
+    '/aws/lambda/checkout-api',
+    `REPORT RequestId: ${UUID}\tDuration: 102.25 ms\tBilled Duration: 103 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB\tInit Duration: 156.82 ms`,
+    { 'faas.name': 'checkout-api', 'event.action': 'lambda_report', 'faas.duration_ms': 102.25, 'faas.max_memory_used_mb': 70 },
+  ],
+  [
+    'lambda',
+    '/aws/lambda/checkout-api',
+    `2025-03-03T03:12:43.120Z ${UUID} Task timed out after 3.00 seconds`,
+    { 'event.action': 'lambda_timeout', 'log.level': 'error', 'faas.execution': UUID },
+  ],
+  [
+    'lambda',
+    '/aws/lambda/checkout-api',
+    `2025-03-03T03:12:41.001Z\t${UUID}\tERROR\tInvoke Error {"errorType":"TypeError"}`,
+    { 'log.level': 'error', 'faas.name': 'checkout-api' },
+  ],
+  [
+    'lambda',
+    '/aws/lambda/py-worker',
+    `[ERROR]\t2025-03-03T03:12:41.001Z\t${UUID}\tKeyError: 'order'`,
+    { 'log.level': 'error', 'faas.name': 'py-worker' },
+  ],
+  [
+    'lambda',
+    '/aws/lambda/checkout-api',
+    `RequestId: ${UUID} Error: Runtime exited with error: signal: killed\nRuntime.ExitError`,
+    { 'event.action': 'lambda_out_of_memory' },
+  ],
+  [
+    'lambda',
+    '/aws/lambda/checkout-api',
+    'INIT_REPORT Init Duration: 1023.12 ms\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError',
+    { 'event.action': 'lambda_init_error', 'error.type': 'Runtime.ImportModuleError' },
+  ],
+  [
+    'lambda',
+    '/aws/lambda/checkout-api',
+    `{"time":"2025-03-03T03:12:44.000Z","type":"platform.report","record":{"requestId":"${UUID}","metrics":{"durationMs":3000.0,"billedDurationMs":3000,"memorySizeMB":128,"maxMemoryUsedMB":71},"status":"timeout"}}`,
+    { 'event.action': 'lambda_timeout', 'faas.status': 'timeout' },
+  ],
+  [
+    'lambda',
+    '/aws/lambda/checkout-api',
+    `{"timestamp":"2025-03-03T03:12:44.000Z","level":"ERROR","requestId":"${UUID}","message":"payment failed"}`,
+    { 'log.level': 'error', 'faas.execution': UUID },
+  ],
+  [
+    'apigateway',
+    'api/prod-access',
+    '{"requestId":"c6af9ac6-7b61-11e6-9a41-93e8deadbeef","ip":"198.51.100.7","requestTime":"03/Mar/2025:03:12:40 +0000","httpMethod":"POST","resourcePath":"/orders","status":"503","protocol":"HTTP/1.1","responseLength":"88"}',
+    {
+      'source.ip': '198.51.100.7',
+      'http.response.status_code': 503,
+      'http.request.method': 'POST',
+      'url.path': '/orders',
+      '@timestamp': Date.parse('2025-03-03T03:12:40Z'),
+    },
+  ],
+  [
+    'apigateway',
+    'http-api/logs',
+    '{"requestId":"abc=","sourceIp":"198.51.100.8","requestTimeEpoch":1740971560000,"httpMethod":"GET","routeKey":"GET /items","status":200,"protocol":"HTTP/1.1"}',
+    { 'source.ip': '198.51.100.8', 'http.route': 'GET /items', 'http.response.status_code': 200 },
+  ],
+  [
+    'waf',
+    'aws-waf-logs-shop',
+    '{"timestamp":1740971560000,"formatVersion":1,"webaclId":"arn:aws:wafv2:us-east-1:111122223333:regional/webacl/prod/abc","terminatingRuleId":"AWS-AWSManagedRulesSQLiRuleSet","terminatingRuleType":"MANAGED_RULE_GROUP","action":"BLOCK","httpSourceName":"ALB","httpRequest":{"clientIp":"203.0.113.66","country":"NL","headers":[{"name":"Host","value":"shop.example.com"}],"uri":"/search","args":"q=1","httpVersion":"HTTP/1.1","httpMethod":"GET","requestId":"1-abc"}}',
+    {
+      'source.ip': '203.0.113.66',
+      'source.geo.country_iso_code': 'NL',
+      'event.action': 'waf_block',
+      'rule.name': 'AWS-AWSManagedRulesSQLiRuleSet',
+    },
+  ],
+];
+
+describe('AWS logs recognized by content', () => {
+  it.each(FIXTURES)('%s line in %s', (kind, logGroup, line, expected) => {
+    const normalizer = new Normalizer(pack.sources);
+    const source = normalizer.sourceFor(logGroup, line);
+    expect(source.name).toBe(kind);
+    const r = normalizer.normalize(line, { logGroup, logStream: 's', id: '1', timestamp: Date.parse('2026-11-30T00:00:00Z') }, source);
+    if (!r.ok) throw new Error(r.skip.detail);
+    expect(r.parsed).toBe(true);
+    expect(r.event).toMatchObject(expected);
+    expect(normalizer.describeSource(logGroup).reason).toContain('recognized by content');
+  });
+
+  it('an explicit source always wins over recognition', () => {
+    const normalizer = new Normalizer(pack.sources);
+    // /aws/cloudtrail/* is named by rules/sources/aws-cloudtrail.yml (built-in cloudtrail parsing).
+    expect(normalizer.sourceFor('/aws/cloudtrail/main', FIXTURES[0]?.[2]).name).toBe('aws-cloudtrail');
+    expect(normalizer.sourceFor('/var/log/auth.log', FIXTURES[2]?.[2]).name).toBe('bastion-sshd');
+  });
+
+  it('re-recognizes a group whose lines change format', () => {
+    const normalizer = new Normalizer(pack.sources);
+    expect(normalizer.sourceFor('shared', FIXTURES[2]?.[2]).name).toBe('vpcflow');
+    expect(normalizer.sourceFor('shared', FIXTURES[0]?.[2]).name).toBe('cloudtrail');
+    expect(normalizer.sourceFor('shared', 'plain text').name).toBe('default');
+    expect(normalizer.sourceFor('shared').name).toBe('cloudtrail');
+  });
+});
+
+const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
+const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
+const uuid = fc.tuple(hex(8), hex(4), hex(4), hex(4), hex(12)).map((p) => p.join('-'));
+const t = fc.integer({ min: 1_500_000_000_000, max: 1_800_000_000_000 });
+const word = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_ .:/-]{0,30}$/);
+
+/** Random instances of each format, and of lines that are none of them. */
+const BY_KIND: Record<string, fc.Arbitrary<string>> = {
+  cloudtrail: fc
+    .tuple(
+      t,
+      fc.constantFrom('IAMUser', 'AssumedRole', 'Root'),
+      word,
+      fc.constantFrom('ec2.amazonaws.com', 's3.amazonaws.com', 'iam.amazonaws.com'),
+      word,
+      ipv4,
+    )
+    .map(([at, type, name, src, event, ip]) =>
+      cloudTrailRecord(at, { type: type as 'IAMUser', name: name.replace(/\s/g, '') || 'x' }, src, event.replace(/\s/g, '') || 'X', { ip }),
+    ),
+  vpcflow: fc
+    .tuple(
+      t,
+      ipv4,
+      ipv4,
+      fc.integer({ min: 1, max: 65535 }),
+      fc.integer({ min: 1, max: 65535 }),
+      fc.constantFrom('ACCEPT' as const, 'REJECT' as const),
+    )
+    .map(([at, a, b, p, q, act]) => flowRecord(at, a, b, p, q, act)),
+  lambda: fc.oneof(
+    uuid.map((u) => `START RequestId: ${u} Version: $LATEST`),
+    fc
+      .tuple(t, uuid, fc.constantFrom('INFO', 'ERROR', 'WARN', 'DEBUG'), word)
+      .map(([at, u, lvl, m]) => `${new Date(at).toISOString()}\t${u}\t${lvl}\t${m}`),
+    fc.tuple(t, uuid).map(([at, u]) => `${new Date(at).toISOString()} ${u} Task timed out after 3.00 seconds`),
+    fc
+      .tuple(t, fc.constantFrom('platform.start', 'platform.report', 'platform.runtimeDone'))
+      .map(([at, type]) => JSON.stringify({ time: new Date(at).toISOString(), type, record: { requestId: 'r' } })),
+    fc
+      .tuple(t, uuid, word)
+      .map(([at, u, m]) => JSON.stringify({ timestamp: new Date(at).toISOString(), level: 'ERROR', requestId: u, message: m })),
+  ),
+  apigateway: fc
+    .tuple(uuid, ipv4, fc.constantFrom('GET', 'POST'), fc.integer({ min: 200, max: 599 }), word, fc.boolean())
+    .map(([id, ip, m, st, path, v2]) =>
+      JSON.stringify(
+        v2
+          ? { requestId: id, sourceIp: ip, httpMethod: m, routeKey: `${m} /${path}`, status: st }
+          : { requestId: id, ip, httpMethod: m, resourcePath: `/${path}`, status: String(st) },
+      ),
+    ),
+  waf: fc.tuple(t, ipv4, fc.constantFrom('ALLOW', 'BLOCK', 'COUNT'), word).map(([at, ip, action, uri]) =>
+    JSON.stringify({
+      timestamp: at,
+      webaclId: 'arn:aws:wafv2:us-east-1:1:regional/webacl/x/y',
+      action,
+      httpRequest: { clientIp: ip, uri: `/${uri}`, httpMethod: 'GET', headers: [] },
+    }),
+  ),
+  none: fc.oneof(
+    fc.tuple(ipv4, word).map(([ip, u]) => `Mar  3 03:12:40 h sshd[1]: Failed password for ${u} from ${ip} port 22 ssh2`),
+    fc
+      .tuple(ipv4, fc.integer({ min: 100, max: 599 }))
+      .map(([ip, s]) => `${ip} - - [02/Mar/2025:03:12:40 +0000] "GET / HTTP/1.1" ${s} 1 "-" "x"`),
+    fc
+      .dictionary(fc.constantFrom('level', 'msg', 'time', 'user', 'ip', 'status', 'requestId', 'message', 'path'), word, { minKeys: 1 })
+      .map((d) => JSON.stringify(d)),
+    fc.string({ maxLength: 120 }),
+  ),
+};
+
+describe('property: a line of one format is never recognized as another', () => {
+  it.each(Object.keys(BY_KIND))('%s lines', (kind) => {
+    fc.assert(
+      fc.property(BY_KIND[kind] ?? fc.constant(''), (line) => {
+        const recognizedAs = BUILTIN_SOURCES.filter((s) => s.recognize(line)).map((s) => s.definition.name);
+        expect(recognizedAs).toEqual(kind === 'none' ? [] : [kind]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('AWS traffic through the detector', () => {
+  const awsOnly = (awsAttack: boolean) =>
+    generateDemo(20250303, { awsAttack }).payloads.filter((p) => (Object.values(AWS_LOG_GROUPS) as string[]).includes(p.logGroup));
+
+  it('benign automation alone stays quiet: a CI role describing instances all day, ACCEPT-heavy flow logs, a function with a steady trickle of handled errors', async () => {
+    const detector = new Detector(pack, new MemoryStateStore());
+    const normalizer = new Normalizer(pack.sources);
+    const told = [];
+    for (const p of awsOnly(false)) told.push(...(await processPayload(p, normalizer, detector)).alerts);
+    expect(told.map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([]);
+  });
+
+  it('with the attack: the compromise, the scan and the timeouts fire', async () => {
+    const detector = new Detector(pack, new MemoryStateStore());
+    const normalizer = new Normalizer(pack.sources);
+    const fired = new Set<string>();
+    for (const p of awsOnly(true))
+      for (const a of (await processPayload(p, normalizer, detector)).alerts) fired.add(`${a.ruleId} ${a.entity.value}`);
+    for (const expected of [
+      'aws.console_login_without_mfa m.silva',
+      'aws.cloudtrail_tampering m.silva',
+      'aws.admin_policy_attached m.silva',
+      'aws.iam_credentials_first_time m.silva',
+      'aws.new_region 111122223333',
+      'vpc.port_scan_vertical 203.0.113.9',
+      'lambda.timeout_spike checkout-api',
+    ]) {
+      expect(fired).toContain(expected);
+    }
+  });
+});
