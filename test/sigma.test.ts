@@ -9,6 +9,7 @@ import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { Normalizer } from '../src/parse/normalize';
 import { buildRulePack } from '../src/rules/rule-pack';
+import { runDetectionRuleTests } from '../src/rules/rule-tests';
 import { compileSelection } from '../src/rules/selection';
 import type { NormalizedEvent } from '../src/schema/event';
 import { DetectionRule } from '../src/schema/rule';
@@ -17,7 +18,7 @@ import { DEFAULT_SIGMA_MAPPING } from '../src/sigma/default-mapping';
 import { T0 } from './helpers';
 
 const out = mkdtempSync(join(tmpdir(), 'sigma-'));
-const result = importSigma(['test/fixtures/sigma'], out, DEFAULT_SIGMA_MAPPING);
+const result = await importSigma(['test/fixtures/sigma'], out, DEFAULT_SIGMA_MAPPING, { withTests: true });
 const converted = new Map(
   readdirSync(out).map((f) => {
     const doc: unknown = parse(readFileSync(join(out, f), 'utf8'));
@@ -61,7 +62,11 @@ describe('Sigma import: conversion summary', () => {
     expect(reasons['Near Condition']).toMatch(/near/);
     expect(reasons['Missing Rule Reference']).toMatch(/'does_not_exist'/);
     expect(reasons['Less Than Correlation']).toMatch(/only a single 'gte' or 'gt'/);
-    expect(skipSummary(result.skipped).reduce((n, [, c]) => n + c, 0)).toBe(8);
+    // The validator's own reason: a converted rule that `detect validate` would refuse is never written.
+    expect(reasons['Unsafe Regex']).toMatch(
+      /converted rule fails validation: match\.url\.query\|re: unsafe regex \/\(a\+\)\+b\/: exponential/,
+    );
+    expect(skipSummary(result.skipped).reduce((n, [, c]) => n + c, 0)).toBe(9);
   });
   it('keeps metadata: level → severity, tags, false positives, references with the Sigma id', () => {
     const r = ruleOf('sigma.ssh_failed_password');
@@ -70,6 +75,27 @@ describe('Sigma import: conversion summary', () => {
     expect(r.falsePositives).toEqual(['Users mistyping passwords']);
     expect(r.references).toContain('sigma:0d5a4e9e-5b2a-4f5e-9a3a-000000000001');
     expect(r.disabled).toBe(true); // it feeds correlations that do not set generate: true
+  });
+  it('names files by the path the user typed, in skip reasons and in the written header', () => {
+    expect(result.skipped.find((s) => s.title === 'Unsafe Regex')?.file).toBe('test/fixtures/sigma/unsupported/all.yml');
+    const header = readFileSync(join(out, 'sigma.ssh_failed_password.yml'), 'utf8').split('\n')[0];
+    expect(header).toMatch(/^# Imported from Sigma: test\/fixtures\/sigma\/supported\/sshd\.yml \(id 0d5a4e9e/);
+  });
+  it('--with-tests: each converted rule carries a positive and a negative test, and they pass', async () => {
+    const { pack } = loadPack([out], { checkRegexes: false });
+    const untested = new Set(result.untested.map((u) => u.title));
+    for (const rule of pack.rules) {
+      if (rule.sequence) {
+        expect(untested.has(rule.title), rule.id).toBe(true);
+        continue;
+      }
+      expect(rule.tests.map((t) => t.expect).sort(), rule.id).toEqual(['fire', 'none']);
+      const results = await runDetectionRuleTests(rule, pack);
+      expect(
+        results.filter((r) => !r.passed),
+        rule.id,
+      ).toEqual([]);
+    }
   });
   it('the converted files load as a rule pack next to the shipped rules', () => {
     const { errors } = loadPack(['rules', out], { checkRegexes: true });
@@ -161,12 +187,14 @@ describe('Sigma import: converted rules match what they must and nothing else', 
     const doc = converted.get('sigma.login_then_trail_stopped');
     expect(doc).toMatchObject({
       correlation: {
-        entity: 'user.name',
+        entity: 'userIdentity.arn',
         window: '1h',
         members: ['sigma.console_login_no_mfa', 'sigma.cloudtrail_stopped'],
         ordered: false,
       },
     });
+    // Member detections are about the same entity, or the correlation could never see them.
+    expect(ruleOf('sigma.cloudtrail_stopped').entity).toBe('userIdentity.arn');
   });
 });
 

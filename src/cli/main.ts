@@ -166,19 +166,22 @@ export function buildProgram(): Command {
     .argument('<paths...>', 'Sigma files or folders')
     .requiredOption('-o, --out <dir>', 'folder for the converted rule files, e.g. rules/imported')
     .option('-m, --mapping <file>', 'extra Sigma field mapping (YAML `sigmaMapping:` list), tried before the shipped one')
-    .action((paths: string[], opts: { out: string; mapping?: string }) => {
-      let result: ReturnType<typeof importSigma>;
+    .option('--with-tests', 'add a generated positive and negative test to each converted rule (run before writing)')
+    .action(async (paths: string[], opts: { out: string; mapping?: string; withTests?: boolean }) => {
+      let result: Awaited<ReturnType<typeof importSigma>>;
       try {
-        result = importSigma(paths, opts.out, loadMapping(opts.mapping));
+        result = await importSigma(paths, opts.out, loadMapping(opts.mapping), { withTests: opts.withTests === true });
       } catch (err) {
         fail(err instanceof Error ? err.message : String(err));
       }
       for (const s of result.skipped) process.stderr.write(`SKIP ${s.file}: ${s.title} — ${s.reason}\n`);
+      for (const s of result.untested) process.stderr.write(`NO TESTS ${s.file}: ${s.title} — ${s.reason}\n`);
       const rules = result.written.filter((w) => w.kind === 'rule').length;
       process.stderr.write(
         `converted ${result.written.length} (${rules} rules, ${result.written.length - rules} correlation rules) into ${opts.out}; skipped ${result.skipped.length}\n`,
       );
       for (const [reason, n] of skipSummary(result.skipped)) process.stderr.write(`  ${n} × ${reason}\n`);
+      if (opts.withTests) process.stderr.write(`generated tests for ${rules - result.untested.length} of ${rules} rules\n`);
     });
 
   program

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SubscriptionPayload } from '../decode/cloudwatch';
 import { SkipLedger } from '../decode/skips';
+import { joinAuditRecords } from '../parse/auditd';
 import type { Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { Alert, Message } from '../schema/alert';
@@ -58,6 +59,7 @@ export function normalizePayload(
     events.push(result.event);
     parse.record(payload.logGroup, logEvent.message, result.parsed, result.timeFallback);
   }
+  if (events.some((e) => e['auditd.serial'] !== undefined)) joinAuditRecords(events);
   return events;
 }
 

@@ -19,6 +19,8 @@ export interface BuiltinSource {
   patterns: ParserPattern[];
   recognize: (line: string) => boolean;
   derive: (event: NormalizedEvent, logGroup: string) => void;
+  /** Top-level JSON keys also kept whole, as JSON text (rules may match the serialized object). */
+  keepJson?: string[];
 }
 
 const has = (line: string, ...needles: string[]) => needles.every((n) => line.includes(n));
@@ -81,6 +83,7 @@ const CLOUDTRAIL: BuiltinSource = {
     recipientAccountId: 'cloud.account.id',
   }),
   patterns: [],
+  keepJson: ['requestParameters', 'responseElements', 'additionalEventData'],
   recognize: isCloudTrail,
   derive: (e) => {
     const name = principalName(e);

@@ -387,6 +387,19 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
   ],
   vpcflow: [{ patterns: VPC_FLOW_PATTERNS }],
   lambda: [{ patterns: LAMBDA_PATTERNS }],
+  auditd: [
+    {
+      patterns: [
+        {
+          name: 'auditd',
+          literal: 'msg=audit(',
+          // Group `auditd` reads the record's key=value list (see src/parse/auditd.ts); its type comes first.
+          pattern: String.raw`^(?:node=(?<host__name>\S{1,255}) )?type=(?<auditd__type>[A-Z_0-9]{1,40}) msg=audit\((?<timestamp>\d{9,11}\.\d{1,6}):(?<auditd__serial>\d{1,20})\): ?(?<auditd>.*)$`,
+          fields: {},
+        },
+      ],
+    },
+  ],
   nginx_combined: [ACCESS_LOG],
   apache_combined: [ACCESS_LOG],
   laravel: [

@@ -1,4 +1,5 @@
 import type { FieldValue } from '../schema/event';
+import { parseAuditFields } from './auditd';
 import { BUILTIN_PARSERS, type BuiltinParser, type ParserPattern, REPEATED_RE, SYSLOG_HEADER } from './builtin-parsers';
 import { flattenInto } from './flatten';
 
@@ -20,7 +21,7 @@ export interface LineParser {
 
 export class UnknownParserError extends Error {}
 
-type GroupKind = 'field' | 'timestamp' | 'json' | 'request' | 'message';
+type GroupKind = 'field' | 'timestamp' | 'json' | 'request' | 'message' | 'auditd';
 interface GroupHandler {
   index: number;
   kind: GroupKind;
@@ -59,7 +60,13 @@ export function captureNames(source: string): (string | undefined)[] {
 }
 
 const TEXT_FIELD_RE = /^(?:id|.*name|address|domain|fingerprint|tty|reason|message|line|original|logname|ruser|version|execution)$/;
-const SPECIAL: Readonly<Record<string, GroupKind>> = { timestamp: 'timestamp', json: 'json', request: 'request', message: 'message' };
+const SPECIAL: Readonly<Record<string, GroupKind>> = {
+  timestamp: 'timestamp',
+  json: 'json',
+  request: 'request',
+  message: 'message',
+  auditd: 'auditd',
+};
 
 function groupHandlers(source: string): GroupHandler[] {
   const handlers: GroupHandler[] = [];
@@ -92,6 +99,9 @@ function applyGroup(h: GroupHandler, raw: string, out: Record<string, FieldValue
       return;
     case 'request':
       readRequestLine(raw, out);
+      return;
+    case 'auditd':
+      parseAuditFields(raw, String(out['auditd.type'] ?? ''), out);
       return;
     case 'field': {
       const value = raw.trim();

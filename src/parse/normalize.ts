@@ -3,15 +3,18 @@ import type { Skip } from '../decode/skips';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
 import { BUILTIN_SOURCES } from './aws-sources';
-import { flattenInto } from './flatten';
+import { boundedJson, flattenInto } from './flatten';
 import { globToRegExp } from './glob';
 import { compileParsers, type LineParser, UnknownParserError } from './line-parser';
 import { parseTimestamp } from './timestamp';
 
 /** Log events larger than this are skipped (CloudWatch caps events at 1 MB; real lines are far smaller). */
 export const MAX_MESSAGE_CHARS = 256 * 1024;
-// Control characters other than tab/newline/carriage return mark binary data.
-const BINARY_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001A\u001C-\u001F]/;
+// Control characters other than tab, newline, carriage return, ESC and GS (auditd's enriched
+// format separates its interpreted fields with GS) mark binary data.
+const BINARY_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001A\u001C\u001E\u001F]/;
+/** Whole objects kept as JSON text (CloudTrail requestParameters) are cut here. */
+const MAX_KEPT_JSON = 8192;
 
 /** Field names common structured loggers (pino, winston, structlog, bunyan) use, mapped to ECS. */
 export const DEFAULT_FIELD_MAP: [string, string][] = [
@@ -57,6 +60,8 @@ export interface CompiledSource {
   recognize?: (line: string) => boolean;
   /** Built-in AWS sources: fields a map cannot express (a user from an ARN, a function from its group). */
   derive?: (event: NormalizedEvent, logGroup: string) => void;
+  /** Top-level JSON keys also kept whole, as (bounded) JSON text. */
+  keepJson?: string[];
 }
 
 export interface LogContext {
@@ -94,7 +99,9 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
     lookups: spec.lookups.map((l) => ({ from: l.from, to: l.to, values: new Map(Object.entries(l.values)) })),
     fields: Object.entries(spec.fields),
     timezone: spec.timezone,
-    ...(builtin ? { recognize: builtin.recognize, derive: builtin.derive } : {}),
+    ...(builtin
+      ? { recognize: builtin.recognize, derive: builtin.derive, ...(builtin.keepJson ? { keepJson: builtin.keepJson } : {}) }
+      : {}),
   };
 }
 
@@ -221,6 +228,12 @@ export class Normalizer {
         }
         stage = `JSON flattening (source ${source.name})`;
         flattenInto(raw, value);
+        if (source.keepJson && value !== null && typeof value === 'object') {
+          for (const key of source.keepJson) {
+            const whole: unknown = Reflect.get(value, key);
+            if (whole !== null && typeof whole === 'object') raw[key] = boundedJson(whole, MAX_KEPT_JSON);
+          }
+        }
         parsed = true;
       } else if (source.format === 'json') {
         return skip('malformed_json', ctx, 'source expects JSON lines but the line is not a JSON object');
@@ -311,10 +324,17 @@ function finish(
   }
   if (event.message === undefined) event.message = message;
   event['event.original'] = message;
-  const path = event['url.original'];
-  if (typeof path === 'string' && event['url.path'] === undefined) {
-    const q = path.indexOf('?');
-    event['url.path'] = q === -1 ? path : path.slice(0, q);
+  const original = event['url.original'];
+  if (typeof original === 'string') {
+    const q = original.indexOf('?');
+    if (event['url.path'] === undefined) event['url.path'] = q === -1 ? original : original.slice(0, q);
+    if (q !== -1 && event['url.query'] === undefined) event['url.query'] = original.slice(q + 1);
+  }
+  const urlPath = event['url.path'];
+  if (typeof urlPath === 'string' && event['url.extension'] === undefined) {
+    const name = urlPath.slice(urlPath.lastIndexOf('/') + 1);
+    const dot = name.lastIndexOf('.');
+    if (dot > 0 && dot < name.length - 1) event['url.extension'] = name.slice(dot + 1);
   }
   const status = event['http.response.status_code'];
   if (typeof status === 'number' && event['event.outcome'] === undefined) {

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
+import { wildcardMatcher } from './wildcard';
 
 /**
  * A selection is the `match:` language of rules (Sigma-like):
@@ -8,6 +9,10 @@ import type { FieldValue, NormalizedEvent } from '../schema/event';
  *   field: null             the field is absent
  *   field|contains: x       also |startswith |endswith (case-insensitive), |re, |cidr,
  *                           |gt |gte |lt |lte, |exists (true/false); add |all to require every list value
+ *   field|wildcard: a*b?c   Sigma wildcards (`\*` `\?` `\\` escape them), case-insensitive, no regex
+ *   |cased                  makes equality, contains, startswith, endswith and wildcard case-sensitive
+ *   field|re|i (|m, |s)     regex flags
+ *   field|fieldref: other   the field's value equals the value of field `other`
  *   not: {selection}        negation
  *   any: [{sel}, {sel}]     at least one sub-selection matches
  *   all: [{sel}, {sel}]     every sub-selection matches
@@ -15,7 +20,11 @@ import type { FieldValue, NormalizedEvent } from '../schema/event';
  */
 export type Predicate = (event: NormalizedEvent) => boolean;
 
-export const MODIFIERS = ['contains', 'startswith', 'endswith', 're', 'cidr', 'gt', 'gte', 'lt', 'lte', 'exists', 'all'] as const;
+/** Operators: at most one per field. */
+const OPERATORS = ['contains', 'startswith', 'endswith', 're', 'cidr', 'gt', 'gte', 'lt', 'lte', 'exists', 'wildcard', 'fieldref'] as const;
+/** Options that qualify the operator. */
+const OPTIONS = ['all', 'cased', 'i', 'm', 's'] as const;
+export const MODIFIERS = [...OPERATORS, ...OPTIONS] as const;
 type Modifier = (typeof MODIFIERS)[number];
 
 export interface SelectionIssue {
@@ -137,12 +146,22 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
   }
   const modifiers = mods.filter((m): m is Modifier => (MODIFIERS as readonly string[]).includes(m));
   const requireAll = modifiers.includes('all');
-  const ops = modifiers.filter((m) => m !== 'all');
+  const cased = modifiers.includes('cased');
+  const flags = modifiers.filter((m) => m === 'i' || m === 'm' || m === 's').join('');
+  const ops = modifiers.filter((m) => (OPERATORS as readonly string[]).includes(m));
   if (ops.length > 1) {
-    ctx.issues.push({ path, message: `only one of ${MODIFIERS.slice(0, -1).join(', ')} per field (got ${ops.join(', ')})` });
+    ctx.issues.push({ path, message: `only one of ${OPERATORS.join(', ')} per field (got ${ops.join(', ')})` });
     return ALWAYS;
   }
   const op = ops[0];
+  if (flags && op !== 're') {
+    ctx.issues.push({ path, message: `regex flags (|i, |m, |s) go with |re only` });
+    return ALWAYS;
+  }
+  if (cased && op !== undefined && !['contains', 'startswith', 'endswith', 'wildcard'].includes(op)) {
+    ctx.issues.push({ path, message: `|cased goes with equality, contains, startswith, endswith or wildcard, not |${op}` });
+    return ALWAYS;
+  }
 
   if (value === null) {
     if (op) ctx.issues.push({ path, message: 'null (field absent) cannot take a modifier' });
@@ -172,12 +191,36 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
       const wanted = new Set(scalars.map(normalizeForEquality));
       if (!requireAll) equalities?.push({ field, values: [...wanted] });
       if (requireAll && wanted.size > 1) return () => false; // one value cannot equal several different values
+      if (cased) {
+        const exact = new Set(scalars.map(String));
+        return combine((a) => exact.has(String(a)));
+      }
       return combine((a) => wanted.has(normalizeForEquality(a)));
+    }
+    case 'wildcard': {
+      const matchers = scalars.map((s) => wildcardMatcher(String(s), cased));
+      return combine((a) => {
+        const text = String(a);
+        return requireAll ? matchers.every((m) => m(text)) : matchers.some((m) => m(text));
+      });
+    }
+    case 'fieldref': {
+      if (scalars.length !== 1 || typeof scalars[0] !== 'string') {
+        ctx.issues.push({ path, message: '|fieldref expects one field name' });
+        return ALWAYS;
+      }
+      const other = scalars[0];
+      ctx.fields.add(other);
+      return (e) => {
+        const a = e[field];
+        const b = e[other];
+        return a !== undefined && b !== undefined && String(a) === String(b);
+      };
     }
     case 'contains':
     case 'startswith':
     case 'endswith': {
-      const needles = scalars.map((s) => String(s).toLowerCase());
+      const needles = scalars.map((s) => (cased ? String(s) : String(s).toLowerCase()));
       const test =
         op === 'contains'
           ? (h: string, n: string) => h.includes(n)
@@ -185,7 +228,7 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
             ? (h: string, n: string) => h.startsWith(n)
             : (h: string, n: string) => h.endsWith(n);
       return combine((a) => {
-        const hay = String(a).toLowerCase();
+        const hay = cased ? String(a) : String(a).toLowerCase();
         return requireAll ? needles.every((n) => test(hay, n)) : needles.some((n) => test(hay, n));
       });
     }
@@ -195,7 +238,7 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
         const source = String(s);
         const where = Array.isArray(value) ? [...path, i] : path;
         try {
-          regexes.push(new RegExp(source));
+          regexes.push(new RegExp(source, flags));
           ctx.regexes.push({ path: where, source });
         } catch (err) {
           ctx.issues.push({ path: where, message: `invalid regular expression: ${err instanceof Error ? err.message : String(err)}` });

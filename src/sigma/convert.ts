@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isPlainObject } from '../rules/selection';
+import { tokenizeWildcard, type WildcardToken } from '../rules/wildcard';
 import { formatIssues } from '../schema/issues';
 import { ConditionError, type ConditionNode, expandPattern, parseCondition } from './condition';
 import { findLogsource, mapField, type SigmaLogsource } from './mapping';
@@ -242,11 +243,13 @@ function keywords(values: string[], field: string, all: boolean): Selection {
     field,
     values.map((v) => classify(v, 'contains')),
     all,
+    false,
   );
 }
 
 const TRANSFORMS = new Set(['base64', 'windash']);
-const MATCHERS = new Set(['contains', 'startswith', 'endswith', 're', 'cidr', 'gt', 'gte', 'lt', 'lte', 'exists']);
+const MATCHERS = new Set(['contains', 'startswith', 'endswith', 're', 'cidr', 'gt', 'gte', 'lt', 'lte', 'exists', 'fieldref']);
+const OPTIONS = new Set(['all', 'cased', 'i', 'm', 's']);
 
 function convertMap(map: Record<string, unknown>, source: SigmaLogsource, name: string): Selection {
   const parts: Selection[] = [];
@@ -255,70 +258,105 @@ function convertMap(map: Record<string, unknown>, source: SigmaLogsource, name: 
     const field = sigmaField === '' ? source.keywordField : mapField(source, sigmaField);
     if (!field) throw new Unsupported(`no mapping for field '${sigmaField}' in logsource '${source.name}' (selection '${name}')`);
     for (const m of mods) {
-      if (!TRANSFORMS.has(m) && !MATCHERS.has(m) && m !== 'all')
+      if (!TRANSFORMS.has(m) && !MATCHERS.has(m) && !OPTIONS.has(m))
         throw new Unsupported(`modifier '${m}' is not supported (selection '${name}', field '${sigmaField}')`);
     }
     const matchers = mods.filter((m) => MATCHERS.has(m));
     if (matchers.length > 1) throw new Unsupported(`modifiers '${matchers.join('|')}' combined are not supported (field '${sigmaField}')`);
     const matcher = matchers[0];
     const all = mods.includes('all');
+    const cased = mods.includes('cased');
+    const flags: string[] = mods.filter((m) => m === 'i' || m === 'm' || m === 's');
     let values: unknown[] = Array.isArray(raw) ? raw : [raw];
     if (mods.includes('base64')) values = values.map((v) => Buffer.from(String(v), 'utf8').toString('base64'));
     if (mods.includes('windash')) values = values.flatMap((v) => windash(String(v)));
+    if (matcher === 'fieldref') {
+      const refs = values.map((v) => {
+        const other = mapField(source, String(v));
+        if (!other) throw new Unsupported(`no mapping for field '${String(v)}' referenced by fieldref (field '${sigmaField}')`);
+        return other;
+      });
+      parts.push(
+        refs.length === 1 ? { [`${field}|fieldref`]: refs[0] } : { [all ? 'all' : 'any']: refs.map((r) => ({ [`${field}|fieldref`]: r })) },
+      );
+      continue;
+    }
+    if (matcher === 're') {
+      // PCRE-style leading inline flags (`(?i)…`) are modifiers here: JavaScript has no inline flags.
+      const inline = new Set<string>();
+      values = values.map((v) => {
+        const m = /^\(\?([ims]+)\)/.exec(String(v));
+        if (!m) return v;
+        for (const f of m[1] ?? '') inline.add(f);
+        return String(v).slice(m[0].length);
+      });
+      for (const f of inline) if (!flags.includes(f)) flags.push(f);
+      values = values.map((v) => trimUnanchoredRegex(String(v)));
+    }
     if (matcher && !['contains', 'startswith', 'endswith'].includes(matcher)) {
-      // re, cidr, numeric comparisons, exists: passed through as the same modifier.
+      // re (with its flags), cidr, numeric comparisons, exists: passed through as the same modifier.
       if (matcher === 'exists' && values.length !== 1) throw new Unsupported(`'exists' takes one true/false value (field '${sigmaField}')`);
-      parts.push({ [`${field}|${matcher}${all ? '|all' : ''}`]: values.length === 1 ? values[0] : values });
+      const suffix = [matcher, ...(matcher === 're' ? flags.sort() : []), ...(all ? ['all'] : [])].join('|');
+      parts.push({ [`${field}|${suffix}`]: values.length === 1 ? values[0] : values });
       continue;
     }
     if (values.length === 1 && values[0] === null) {
       parts.push({ [field]: null });
       continue;
     }
+    // Keywords (no field, e.g. `'|all': [a, b]`) search the whole message, as field-less values do.
+    const base =
+      matcher === 'contains' || matcher === 'startswith' || matcher === 'endswith' ? matcher : sigmaField === '' ? 'contains' : 'eq';
     const classified = values.map((v): [string, unknown] => {
-      if (typeof v === 'string')
-        return classify(v, matcher === 'contains' || matcher === 'startswith' || matcher === 'endswith' ? matcher : 'eq');
+      if (typeof v === 'string') return classify(v, base);
       if (typeof v === 'number' || typeof v === 'boolean') {
-        if (matcher) throw new Unsupported(`'${matcher}' on a non-string value (field '${sigmaField}')`);
+        if (matcher) return classify(String(v), base);
         return ['eq', v];
       }
       throw new Unsupported(`value of field '${sigmaField}' is not a string, number, boolean or null`);
     });
-    parts.push(fieldCondition(field, classified, all));
+    parts.push(fieldCondition(field, classified, all, cased));
   }
   return mergeAll(parts);
 }
 
-/** Sigma wildcards: `*` any run, `?` one character, `\*` a literal star. */
-function classify(value: string, base: 'eq' | 'contains' | 'startswith' | 'endswith'): [string, unknown] {
-  let core = value;
-  let leading = base === 'contains' || base === 'endswith';
-  let trailing = base === 'contains' || base === 'startswith';
-  if (core.startsWith('*')) {
-    leading = true;
-    core = core.slice(1);
+/**
+ * A Sigma string as an exact condition. Sigma's string rules: `*` any run, `?` one character,
+ * `\*` `\?` `\\` a literal star, question mark and backslash, any other backslash literal;
+ * contains/startswith/endswith add the wildcards around. Only-leading/trailing stars become
+ * contains/startswith/endswith; anything inner becomes our `|wildcard` (same syntax, matched
+ * without regex); a lone `*` means the field exists.
+ */
+export function classify(value: string, base: 'eq' | 'contains' | 'startswith' | 'endswith'): [string, unknown] {
+  const tokens = tokenizeWildcard(value);
+  if (base === 'contains' || base === 'endswith') tokens.unshift({ any: true });
+  if (base === 'contains' || base === 'startswith') tokens.push({ any: true });
+  // Adjacent stars are one star.
+  const merged: WildcardToken[] = [];
+  for (const t of tokens) if (!('any' in t && 'any' in (merged[merged.length - 1] ?? {}))) merged.push(t);
+  const leading = 'any' in (merged[0] ?? {});
+  const trailing = merged.length > 1 && 'any' in (merged[merged.length - 1] ?? {});
+  const core = merged.slice(leading ? 1 : 0, trailing ? -1 : undefined);
+  if (core.length === 0) return ['exists', true];
+  if (core.length === 1 && core[0] && 'lit' in core[0]) {
+    const lit = core[0].lit;
+    return [leading && trailing ? 'contains' : leading ? 'endswith' : trailing ? 'startswith' : 'eq', lit];
   }
-  if (core.endsWith('*') && !core.endsWith('\\*')) {
-    trailing = true;
-    core = core.slice(0, -1);
-  }
-  if (/(?<!\\)[*?]/.test(core)) {
-    // Inner wildcards: a regex, case-insensitive by character classes (Sigma matches ignore case).
-    const body = core
-      .split(/((?<!\\)[*?])/)
-      .map((part) => (part === '*' ? '.*' : part === '?' ? '.' : caseless(part.replace(/\\([*?\\])/g, '$1'))))
-      .join('');
-    return ['re', `${leading ? '' : '^'}${body}${trailing ? '' : '$'}`];
-  }
-  core = core.replace(/\\([*?\\])/g, '$1');
-  if (core === '') return ['exists', true];
-  return [leading && trailing ? 'contains' : leading ? 'endswith' : trailing ? 'startswith' : 'eq', core];
+  return ['wildcard', merged.map((t) => ('lit' in t ? t.lit.replace(/[\\*?]/g, (c) => `\\${c}`) : 'any' in t ? '*' : '?')).join('')];
 }
 
-function caseless(text: string): string {
-  return [...text]
-    .map((ch) => (/[a-z]/i.test(ch) ? `[${ch.toLowerCase()}${ch.toUpperCase()}]` : ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
-    .join('');
+/**
+ * A regex is searched anywhere in the value, so a leading or trailing `.*` adds nothing and `.+`
+ * means only "one more character": `.+:assumed-role/aws:.+` matches exactly the values
+ * `.:assumed-role/aws:.` does, without the polynomial backtracking the validator refuses.
+ */
+export function trimUnanchoredRegex(source: string): string {
+  let out = source;
+  const lead = /^\.([*+])(?![*+?{])/.exec(out);
+  if (lead) out = (lead[1] === '+' ? '.' : '') + out.slice(2);
+  const trail = /(^|[^\\])\.([*+])$/.exec(out);
+  if (trail && out.length > 2) out = out.slice(0, -2) + (trail[2] === '+' ? '.' : '');
+  return out;
 }
 
 /** Windows command-line dashes: `-x` also as `/x`, en dash, em dash and horizontal bar. */
@@ -328,13 +366,14 @@ function windash(value: string): string[] {
 }
 
 /** One field's values, grouped by operator: a single key when they share one, else any/all of keys. */
-function fieldCondition(field: string, classified: [string, unknown][], all: boolean): Selection {
+function fieldCondition(field: string, classified: [string, unknown][], all: boolean, cased: boolean): Selection {
   const byOp = new Map<string, unknown[]>();
   for (const [op, v] of classified) byOp.set(op, [...(byOp.get(op) ?? []), v]);
   const parts = [...byOp].map(([op, vals]): Selection => {
-    const key = op === 'eq' ? field : `${field}|${op}`;
-    if (op === 'exists') return { [key]: true };
-    return { [`${key}${all && vals.length > 1 ? '|all' : ''}`]: vals.length === 1 ? vals[0] : vals };
+    if (op === 'exists') return { [`${field}|exists`]: true };
+    const mods = [...(op === 'eq' ? [] : [op]), ...(cased ? ['cased'] : []), ...(all && vals.length > 1 ? ['all'] : [])];
+    const key = [field, ...mods].join('|');
+    return { [key]: vals.length === 1 ? vals[0] : vals };
   });
   if (parts.length === 1) return parts[0] as Selection;
   return all ? mergeAll(parts) : { any: parts };
@@ -406,6 +445,13 @@ function convertCorrelation(
       // Unordered co-occurrence: a correlation over the member rules' detections.
       if (groupBy.length !== 1) throw new Unsupported('temporal correlation needs exactly one group-by field (the correlated entity)');
       const { logGroups: _unused, ...rest } = base;
+      // The member rules' detections must be about that entity for the correlation to see them.
+      const entity = groupBy[0];
+      for (const m of members) {
+        if (m.rule.doc.entity !== undefined && m.rule.doc.entity !== entity)
+          throw new Unsupported(`rule '${m.rule.id}' is already correlated on '${String(m.rule.doc.entity)}', not '${entity}'`);
+      }
+      for (const m of members) m.rule.doc.entity = entity;
       return {
         ...rest,
         correlation: {

@@ -17,10 +17,48 @@ const sshFields = {
   message: 'message',
 };
 
+/** Where syslog from a Linux host usually lands (the CloudWatch agent's common log files). */
+const LINUX_SYSLOG_GROUPS = [
+  '/var/log/messages',
+  '/var/log/syslog',
+  '/var/log/secure',
+  '/var/log/auth.log',
+  '/var/log/cron',
+  '/var/log/vsftpd.log',
+  '/var/log/clamav/*',
+  '/var/log/guacamole*',
+  '/app/linux/*',
+];
+
+/** Web access logs: the W3C/proxy names Sigma uses, onto the fields the access-log parser produces. */
+const webFields = {
+  'c-ip': 'source.ip',
+  'cs-method': 'http.request.method',
+  'c-uri': 'url.original',
+  'cs-uri': 'url.original',
+  'cs-uri-stem': 'url.path',
+  'c-uri-stem': 'url.path',
+  'cs-uri-query': 'url.query',
+  'c-uri-query': 'url.query',
+  'c-uri-extension': 'url.extension',
+  'sc-status': 'http.response.status_code',
+  'cs-user-agent': 'user_agent.original',
+  'c-useragent': 'user_agent.original',
+  'cs-referrer': 'http.request.referrer',
+  'cs-referer': 'http.request.referrer',
+  'cs-username': 'user.name',
+  'cs-version': 'http.version',
+  'cs-host': 'url.domain',
+  'r-dns': 'url.domain',
+  dst_ip: 'destination.ip',
+};
+
 /**
- * The shipped Sigma field mappings: Linux auth / sshd, web server access logs and AWS
- * CloudTrail, onto the fields the shipped sources produce (rules/sources). Extend or override
- * with `detect import-sigma --mapping <file>` (a YAML `sigmaMapping:` list, tried first).
+ * The shipped Sigma field mappings, onto the fields the shipped sources produce (rules/sources
+ * and the built-ins): Linux auth / sshd and other syslog services (keyword rules search the raw
+ * line), Linux auditd, web server and proxy access logs, Apache/nginx error logs and AWS
+ * CloudTrail. Entries are tried in order; extend or override with `detect import-sigma --mapping
+ * <file>` (a YAML `sigmaMapping:` list, tried first).
  */
 export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
   {
@@ -38,25 +76,49 @@ export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
     keywordField: 'message',
   },
   {
+    // The auditd parser keeps every record field under auditd.* (type, a0…, exe, comm, key, name,
+    // SYSCALL in the enriched format), with the records of one event joined by serial.
+    name: 'linux-auditd',
+    match: { product: 'linux', service: 'auditd' },
+    logGroups: ['/var/log/audit/audit.log', '*/audit/audit.log', '/app/auditd/*'],
+    fields: { '*': 'auditd.*' },
+    keywordField: 'message',
+  },
+  {
+    // Linux rules that are only keywords (a product and maybe a syslog service, no category): the raw line.
+    name: 'linux-syslog-keywords',
+    match: { product: 'linux', category: null },
+    logGroups: LINUX_SYSLOG_GROUPS,
+    fields: {},
+    keywordField: 'message',
+  },
+  {
     name: 'webserver',
     match: { category: 'webserver' },
     logGroups: ['/sentinel-demo/web/*', '/aws/nginx/*', '/app/web/*'],
-    fields: {
-      'c-ip': 'source.ip',
-      'cs-method': 'http.request.method',
-      'c-uri': 'url.original',
-      'cs-uri': 'url.original',
-      'cs-uri-stem': 'url.path',
-      'c-uri-stem': 'url.path',
-      'cs-uri-query': 'url.original',
-      'c-uri-query': 'url.original',
-      'sc-status': 'http.response.status_code',
-      'cs-user-agent': 'user_agent.original',
-      'c-useragent': 'user_agent.original',
-      'cs-referrer': 'http.request.referrer',
-      'cs-username': 'user.name',
-      'cs-version': 'http.version',
-    },
+    fields: webFields,
+    keywordField: 'message',
+  },
+  {
+    // Proxy rules read the same request fields as web server rules; a reverse proxy's access log has them.
+    name: 'proxy',
+    match: { category: 'proxy' },
+    logGroups: ['/sentinel-demo/web/*', '/aws/nginx/*', '/app/web/*', '/app/proxy/*'],
+    fields: webFields,
+    keywordField: 'message',
+  },
+  {
+    name: 'web-error-logs',
+    match: { service: 'apache', category: null },
+    logGroups: ['/var/log/apache2/error.log', '/var/log/httpd/error_log', '/app/web/*error*'],
+    fields: {},
+    keywordField: 'message',
+  },
+  {
+    name: 'nginx-error-logs',
+    match: { service: 'nginx', category: null },
+    logGroups: ['/var/log/nginx/error.log', '/app/web/*error*'],
+    fields: {},
     keywordField: 'message',
   },
   {
@@ -68,18 +130,25 @@ export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
       eventSource: 'event.provider',
       eventType: 'event.kind',
       sourceIPAddress: 'source.ip',
-      'userIdentity.arn': 'user.name',
+      'userIdentity.arn': 'userIdentity.arn',
       'userIdentity.type': 'user.type',
-      'userIdentity.userName': 'user.name',
-      'userIdentity.sessionContext.sessionIssuer.userName': 'user.name',
+      'userIdentity.userName': 'userIdentity.userName',
+      'userIdentity.*': 'userIdentity.*',
       userAgent: 'user_agent.original',
       errorCode: 'error.code',
       errorMessage: 'error.message',
       awsRegion: 'cloud.region',
       recipientAccountId: 'cloud.account.id',
+      // Sigma's CloudTrail rules use `status: success|failure` for the call's outcome.
+      status: 'event.outcome',
+      // The whole object as JSON text (the cloudtrail source keeps it beside the flattened fields).
+      requestParameters: 'requestParameters',
+      responseElements: 'responseElements',
+      additionalEventData: 'additionalEventData',
       'requestParameters.*': 'requestParameters.*',
       'responseElements.*': 'responseElements.*',
       'additionalEventData.*': 'additionalEventData.*',
+      'serviceEventDetails.*': 'serviceEventDetails.*',
     },
     keywordField: 'message',
   },

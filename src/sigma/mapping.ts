@@ -11,7 +11,12 @@ const FieldName = z
  */
 export const SigmaLogsource = z.strictObject({
   name: z.string().min(1),
-  match: z.strictObject({ product: z.string().optional(), service: z.string().optional(), category: z.string().optional() }),
+  /** Each key given must equal the rule's logsource value; `null` means the rule must not set that key. */
+  match: z.strictObject({
+    product: z.string().nullable().optional(),
+    service: z.string().nullable().optional(),
+    category: z.string().nullable().optional(),
+  }),
   logGroups: z.array(z.string().min(1)).optional(),
   fields: z.record(z.string(), FieldName),
   /** Where keyword (field-less) selections search. */
@@ -44,5 +49,8 @@ export function mapField(source: SigmaLogsource, sigmaField: string): string | u
   for (const [from, to] of Object.entries(source.fields)) {
     if (from.endsWith('.*') && sigmaField.startsWith(from.slice(0, -1))) return `${to.slice(0, -1)}${sigmaField.slice(from.length - 1)}`;
   }
+  // A catch-all: every other field of this log source keeps its name under a prefix (auditd: `exe` → `auditd.exe`).
+  const all = source.fields['*'];
+  if (all && /^[A-Za-z_][\w-]*$/.test(sigmaField)) return all.replace('*', sigmaField);
   return undefined;
 }
