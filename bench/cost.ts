@@ -9,13 +9,13 @@ const PRICE = {
   snsPublish: 0.5 / 1e6,
 };
 
-const DETECTOR_GB = 1; // detector memorySize 1,024 MB
+export const DETECTOR_GB = 1; // detector memorySize 1,024 MB
 /** Lambda gets one full vCPU at 1,769 MB; at 1,024 MB it gets that share of one. */
-const CPU_SHARE = 1024 / 1769;
+export const CPU_SHARE = 1024 / 1769;
 /** One DynamoDB round trip, as seen from Lambda in the same Region. */
-const ROUND_TRIP_S = 0.008;
+export const ROUND_TRIP_S = 0.008;
 /** Sequential store phases per batch in this design (receipt, counters, reads, sets, markers, claims, receipt). */
-const PHASES_PER_BATCH = 7;
+export const PHASES_PER_BATCH = 7;
 /** The adapter's parallel requests per phase; the naive path gets the same. */
 const CONCURRENCY = 16;
 

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { loadPack } from '../src/cli/load-pack';
@@ -21,9 +21,10 @@ import { startLocalDynamo } from '../src/local/dynalite';
 import { Normalizer } from '../src/parse/normalize';
 import { CompiledRuleSet } from '../src/rules/compile';
 import { measureDetectorBundle } from './cold-start';
-import { costPerMillion } from './cost';
+import { CPU_SHARE, costPerMillion, PHASES_PER_BATCH, ROUND_TRIP_S } from './cost';
 import { filterShare } from './filter-share';
 import { floodPayload } from './flood';
+import { HUB_ASSUMPTIONS, hubSizing } from './hub-sizing';
 import { fmt, medianMs, table } from './measure';
 import { NaiveDetector } from './naive';
 import { scaledRules } from './rule-scaling';
@@ -162,6 +163,31 @@ const naiveCost = costPerMillion({
   naive: true,
 });
 
+// 7. Many accounts: the hub's stream and detector at 1k, 10k and 100k events/s.
+const EVENTS_PER_RECORD = 50;
+const HUB_BATCH = 100;
+const records = payloads.flatMap((p) =>
+  Array.from({ length: Math.ceil(p.logEvents.length / EVENTS_PER_RECORD) }, (_, i) => ({
+    ...p,
+    logEvents: p.logEvents.slice(i * EVENTS_PER_RECORD, (i + 1) * EVENTS_PER_RECORD),
+  })),
+);
+const recordBytesPerEvent = records.reduce((n, r) => n + gzipSync(JSON.stringify(r)).length, 0) / eventCount;
+// One record at a time: its CPU time plus the store rounds of its batch.
+const recordSeconds = EVENTS_PER_RECORD / (rate100 * CPU_SHARE) + PHASES_PER_BATCH * ROUND_TRIP_S;
+const lambdaUsd = cost.lines.filter((l) => l.item.startsWith('Lambda')).reduce((s, l) => s + l.usd, 0);
+const hub = [1_000, 10_000, 100_000].map((eventsPerSecond) =>
+  hubSizing({
+    eventsPerSecond,
+    eventsPerSecondPerInvocation: EVENTS_PER_RECORD / recordSeconds,
+    recordBytesPerEvent,
+    eventsPerRecord: EVENTS_PER_RECORD,
+    batchSize: HUB_BATCH,
+    pipelineUsdPerMillion: cost.total,
+    lambdaUsdPerMillion: lambdaUsd,
+  }),
+);
+
 function perEvent(n: number | undefined, events: number | undefined): string {
   return events ? ((n ?? 0) / events).toFixed(4) : '—';
 }
@@ -275,6 +301,33 @@ const report = [
   ),
   '',
   cost.assumptions,
+  '',
+  '## Many accounts: hub sizing (destination → Kinesis → detector)',
+  '',
+  table(
+    [
+      'events/s',
+      'shards (write / read)',
+      'detector concurrency',
+      'Kinesis provisioned $/M events',
+      'Kinesis on-demand $/M events',
+      'hub total $/M events',
+      'single account $/M events',
+    ],
+    hub.map((h) => [
+      fmt.int(h.eventsPerSecond),
+      `${h.shards} (${h.writeShards} / ${h.readShards})`,
+      fmt.int(h.concurrency),
+      fmt.usd(h.provisionedUsdPerMillion),
+      fmt.usd(h.onDemandUsdPerMillion),
+      fmt.usd(h.totalUsdPerMillion),
+      fmt.usd(cost.total),
+    ]),
+  ),
+  '',
+  `Measured: ${recordBytesPerEvent.toFixed(0)} bytes of gzipped payload per event at ${EVENTS_PER_RECORD} events per record; one invocation sustains ${fmt.int(EVENTS_PER_RECORD / recordSeconds)} events/s. ` +
+    HUB_ASSUMPTIONS({ eventsPerRecord: EVENTS_PER_RECORD, batchSize: HUB_BATCH }) +
+    ' Reserved concurrency (detectorConcurrency) must be at least the concurrency shown, or the stream falls behind (the iterator-age alarm says so).',
   '',
   `Subscription filter: the compiled patterns deliver ${fmt.pct(deliveredShare)} of this workload's events to Lambda (drop ${fmt.pct(1 - deliveredShare)}):`,
   '',

@@ -42,9 +42,73 @@ const AccountPolicy = z
   })
   .transform(({ enabled, excludeLogGroups }) => ({ enabled, excludeLogGroups }));
 
+const AccountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
+
+/** Hub mode: the stream member accounts send to, and how the detector reads it. */
+const HubSettings = z
+  .strictObject({
+    /** The CloudWatch Logs destination's name (its ARN is a stack output, for the spokes). */
+    destinationName: z
+      .string()
+      .regex(/^[^:*]{1,512}$/, 'expected a destination name without : or *')
+      .default('sentinel-hub'),
+    /** On-demand scales by itself; provisioned takes `shards` (1 MB/s or 1,000 records/s of writes each). */
+    streamMode: z.enum(['on-demand', 'provisioned']).default('on-demand'),
+    shards: z.number().int().min(1).max(500).optional(),
+    retentionHours: z.number().int().min(24).max(8760).default(24),
+    /** Records per detector invocation (each record is one subscription payload, up to ~1 MB of events). */
+    batchSize: z.number().int().min(1).max(10_000).default(100),
+    batchWindow: Duration.prefault('1s'),
+    /** Concurrent batches per shard (order is kept per partition key, i.e. per log stream). */
+    parallelizationFactor: z.number().int().min(1).max(10).default(2),
+    maxRetryAttempts: z.number().int().min(0).max(10_000).default(3),
+    maxRecordAge: Duration.prefault('6h'),
+    /** Alarm when the detector falls this far behind the stream. */
+    iteratorAgeAlarm: Duration.prefault('5m'),
+  })
+  .superRefine((h, ctx) => {
+    if (h.streamMode === 'provisioned' && h.shards === undefined)
+      ctx.addIssue({ code: 'custom', path: ['shards'], message: "a provisioned stream needs 'shards'" });
+    if (h.streamMode === 'on-demand' && h.shards !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['shards'], message: "'shards' applies to streamMode 'provisioned' only" });
+    if (h.maxRecordAge < 60_000 || h.maxRecordAge > 604_800_000)
+      ctx.addIssue({ code: 'custom', path: ['maxRecordAge'], message: 'between 1m and 7d (the event source mapping limits)' });
+    if (h.batchWindow > 300_000) ctx.addIssue({ code: 'custom', path: ['batchWindow'], message: 'at most 5m' });
+  });
+
+/** Spoke mode, deployed to many accounts at once from the management or delegated-admin account. */
+const StackSetSettings = z.strictObject({
+  organizationalUnitIds: z
+    .array(z.string().regex(/^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$/, 'expected an OU id (ou-…) or root id (r-…)'))
+    .min(1),
+  regions: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected a Region like eu-west-1')).min(1),
+  /** SELF from the management account, DELEGATED_ADMIN from a delegated administrator account. */
+  callAs: z.enum(['SELF', 'DELEGATED_ADMIN']).default('SELF'),
+});
+
 /** Stack configuration: `cdk.json` context key `sentinel` (or `-c sentinel='{…}'`), validated at synth. */
 export const SentinelConfig = z
   .strictObject({
+    /**
+     * single: one account watches itself. hub: also receives member accounts' logs through a
+     * CloudWatch Logs destination and a Kinesis stream. spoke: a member account sending to a hub.
+     */
+    mode: z.enum(['single', 'hub', 'spoke']).default('single'),
+    /** Hub: who may subscribe to the destination — the whole organization … */
+    organizationId: z
+      .string()
+      .regex(/^o-[a-z0-9]{10,32}$/, 'expected an organization id like o-a1b2c3d4e5')
+      .optional(),
+    /** … or these accounts. */
+    memberAccounts: z.array(AccountId).default([]),
+    hub: HubSettings.prefault({}),
+    /** Spoke: the hub's destination (the hub stack's DestinationArn output). */
+    hubDestinationArn: z
+      .string()
+      .regex(/^arn:aws[\w-]*:logs:[a-z0-9-]+:\d{12}:destination:[^:*]+$/, 'expected a CloudWatch Logs destination ARN')
+      .optional(),
+    /** Spoke: also synthesize a StackSet that deploys the spoke to these OUs and Regions. */
+    stackSet: StackSetSettings.optional(),
     /** Log groups to watch, by exact name: each gets a subscription filter to the detector. */
     logGroups: z.array(LogGroupName).default([]),
     /**
@@ -78,6 +142,24 @@ export const SentinelConfig = z
     unparsedAlarm: z.strictObject({ share: z.number().gt(0).max(1).default(0.5), for: Duration.prefault('1h') }).prefault({}),
   })
   .superRefine((c, ctx) => {
+    if (c.mode === 'hub' && !c.organizationId && c.memberAccounts.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['organizationId'],
+        message: 'hub mode needs organizationId or memberAccounts (who may send logs)',
+      });
+    if (c.mode !== 'hub' && (c.organizationId || c.memberAccounts.length > 0))
+      ctx.addIssue({ code: 'custom', path: ['mode'], message: "organizationId and memberAccounts apply to mode 'hub' only" });
+    if (c.mode === 'spoke' && !c.hubDestinationArn)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hubDestinationArn'],
+        message: "spoke mode needs the hub's destination ARN (the hub stack's DestinationArn output)",
+      });
+    if (c.mode !== 'spoke' && (c.hubDestinationArn || c.stackSet))
+      ctx.addIssue({ code: 'custom', path: ['mode'], message: "hubDestinationArn and stackSet apply to mode 'spoke' only" });
+    if (c.mode === 'spoke' && c.logGroups.length === 0 && !c.accountPolicy?.enabled)
+      ctx.addIssue({ code: 'custom', path: ['logGroups'], message: 'a spoke sends nothing: list logGroups or enable accountPolicy' });
     // Lambda keeps 100 of the account's concurrency unreserved; the sweeper reserves 1.
     const available = c.accountConcurrencyLimit - 100 - 1;
     if (c.detectorConcurrency > available) {

@@ -5,6 +5,7 @@ import { parseConfig, type SentinelConfig, SynthInputError } from './config';
 import { AlertTopics } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
+import { HubIngestion } from './constructs/hub-ingestion';
 import { Ingestion } from './constructs/ingestion';
 import { Monitoring } from './constructs/monitoring';
 import type { SentinelFunction } from './constructs/sentinel-function';
@@ -82,6 +83,16 @@ export class SentinelStack extends Stack {
         this.correlation.logGroup.logGroupName,
       ],
     });
+    if (config.mode === 'hub') {
+      new HubIngestion(this, 'Hub', {
+        detector: detector.function.fn,
+        failures: detector.failures,
+        alarmTopic: alerts.topics.notify,
+        settings: config.hub,
+        memberAccounts: config.memberAccounts,
+        ...(config.organizationId ? { organizationId: config.organizationId } : {}),
+      });
+    }
     new Monitoring(this, 'Monitoring', {
       detector: detector.function.fn,
       detectorTimeout: Duration.seconds(60),

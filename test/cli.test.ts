@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 /** The CLI as users run it: `node bin/detect.mjs …`, stderr and exit code. */
@@ -99,5 +100,49 @@ describe('detect sources check', () => {
     const strict = detect('sources', 'check', file, '--log-group', '/var/log/auth.log');
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain('BELOW MINIMUM');
+  });
+});
+
+describe('detect replay: Kinesis events from the hub stream', () => {
+  it('takes a Kinesis event saved as a pretty-printed .json file, and as JSONL lines', () => {
+    const dir = tmp();
+    const base = Date.parse('2026-03-03T03:12:00Z');
+    const payload = {
+      owner: '444455556666',
+      logGroup: '/var/log/auth.log',
+      logStream: 'bastion-1',
+      messageType: 'DATA_MESSAGE',
+      logEvents: Array.from({ length: 12 }, (_, i) => ({
+        id: `e${i}`,
+        timestamp: base + i * 1000,
+        message: `Mar  3 03:12:${String(i).padStart(2, '0')} bastion-1 sshd[2231]: Failed password for root from 203.0.113.50 port ${40000 + i} ssh2`,
+      })),
+    };
+    const record = (p: unknown, seq: string) => ({
+      eventSource: 'aws:kinesis',
+      eventID: `shardId-000000000000:${seq}`,
+      kinesis: { data: gzipSync(JSON.stringify(p)).toString('base64'), sequenceNumber: seq, partitionKey: 'bastion-1' },
+    });
+    const event = {
+      Records: [
+        record(payload, '1'),
+        record({ ...payload, messageType: 'CONTROL_MESSAGE', logEvents: [] }, '2'),
+        { eventSource: 'aws:kinesis', eventID: 'x', kinesis: { data: 'garbage', sequenceNumber: '3' } },
+      ],
+    };
+    writeFileSync(join(dir, 'event.json'), JSON.stringify(event, null, 2));
+    const out = join(dir, 'alerts.jsonl');
+    const r = detect('replay', join(dir, 'event.json'), '--no-correlate', '-q', '-o', out);
+    expect(r.stderr).toContain('processed 12');
+    expect(r.stderr).toContain('(not_base64=1)');
+    const alerts = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(alerts.find((a) => a.ruleId === 'ssh.auth_failures')?.cloud).toEqual({ account: { id: '444455556666' }, region: 'us-east-1' });
+
+    writeFileSync(join(dir, 'events.jsonl'), `${JSON.stringify(event)}\n`);
+    const lines = detect('replay', join(dir, 'events.jsonl'), '--no-correlate', '-q');
+    expect(lines.stderr).toContain('processed 12');
   });
 });

@@ -24,6 +24,7 @@ export async function loadDetectorHandler() {
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: `${address?.protocol}//${address?.hostname}:${address?.port}`,
     AWS_REGION: 'us-east-1',
+    SENTINEL_ACCOUNT_ID: '123456789012',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     TABLE_NAME: db.tableName,
@@ -37,7 +38,7 @@ export async function loadDetectorHandler() {
   const sfn = mockClient(SFNClient);
   sfn.on(StartSyncExecutionCommand).resolves({ status: 'SUCCEEDED' });
   const mod = await import('../functions/detector/handler');
-  return { db, sfn, detect: mod.detect, handler: mod.handler };
+  return { db, sfn, detect: mod.detectSubscription, detectStream: mod.detectStream, handler: mod.handler };
 }
 
 export function lambdaEvent(payload: SubscriptionPayload) {

@@ -1,3 +1,11 @@
+import type { AlertContext } from '../../src/alerts/build';
+
+/** Where alerts' links point: the function's Region and the stack's account (set by the stack). */
+export function alertContext(): AlertContext {
+  const account = process.env.SENTINEL_ACCOUNT_ID;
+  return { region: requireEnv('AWS_REGION'), ...(account ? { account } : {}) };
+}
+
 /** Reads a required environment variable; a missing one fails the cold start loudly. */
 export function requireEnv(name: string): string {
   const value = process.env[name];

@@ -4,7 +4,7 @@ import { runCorrelateTask } from '../../src/correlation/correlate-task';
 import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { dynamo } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { requireEnv, requireNumberEnv } from '../commons/env';
+import { alertContext, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger } from '../commons/powertools';
 
 const correlations = loadEmbeddedRules().correlations;
@@ -12,7 +12,7 @@ const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const deps = {
   store,
   rules: correlations,
-  ctx: { region: requireEnv('AWS_REGION') },
+  ctx: alertContext(),
   digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
 };
 

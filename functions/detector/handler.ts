@@ -2,7 +2,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { decodeLambdaEvent } from '../../src/decode/cloudwatch';
+import { decodeLambdaEvent, type SubscriptionPayload } from '../../src/decode/cloudwatch';
+import { decodeKinesisRecord, isKinesisEvent, type KinesisBatchResponse } from '../../src/decode/kinesis';
+import type { Skip } from '../../src/decode/skips';
 import { Detector } from '../../src/engine/detector';
 import { type PayloadResult, processPayload } from '../../src/engine/pipeline';
 import { Normalizer } from '../../src/parse/normalize';
@@ -10,14 +12,14 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { requireEnv, requireNumberEnv } from '../commons/env';
+import { alertContext, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 // Everything below runs once per cold start; invocations reuse it.
 const pack = loadEmbeddedRules();
 const normalizer = new Normalizer(pack.sources);
 const detector = new Detector(pack, new DynamoStateStore(dynamo, requireEnv('TABLE_NAME')), {
-  region: requireEnv('AWS_REGION'),
+  ...alertContext(),
   digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
 });
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'));
@@ -29,30 +31,70 @@ export interface DetectSummary {
   published: number;
 }
 
-/** CloudWatch Logs subscription: decode, detect, hand the decided messages to the state machine. */
-export async function detect(event: unknown): Promise<DetectSummary> {
+/**
+ * Two entry points, one pipeline: a CloudWatch Logs subscription (`{"awslogs":…}`, same account)
+ * or a Kinesis batch from the hub's stream (each record one gzipped subscription payload, from
+ * any member account).
+ */
+export async function detect(event: unknown): Promise<DetectSummary | KinesisBatchResponse> {
+  return isKinesisEvent(event) ? detectStream(event) : detectSubscription(event);
+}
+
+/** The direct path: one CloudWatch Logs subscription payload per invocation. */
+export async function detectSubscription(event: unknown): Promise<DetectSummary> {
   const decoded = decodeLambdaEvent(event);
   if (!decoded.ok) {
-    // A payload that can never decode is counted and dropped: retrying it cannot help.
-    const m = metrics.singleMetric();
-    m.addDimension('reason', decoded.skip.reason);
-    m.addMetric('PayloadsSkipped', MetricUnit.Count, 1);
-    logger.error('skipped undecodable payload', { skip: decoded.skip });
+    skippedPayload(decoded.skip);
     return { eventsIn: 0, skipped: 1, unparsed: 0, published: 0 };
   }
-  const result = await processPayload(decoded.payload, normalizer, detector);
+  return handlePayload(decoded.payload);
+}
+
+/**
+ * Records in shard order. A record that fails (state or delivery error) is reported as the batch
+ * item failure and the rest of the batch is left to the retry, which resumes at that record:
+ * order is kept, receipts make the records already done idempotent, and after the mapping's
+ * retry limit the record goes to the failure queue and the shard moves on. A record that can
+ * never decode is counted and skipped: retrying it cannot help.
+ */
+export async function detectStream(event: { Records: readonly unknown[] }): Promise<KinesisBatchResponse> {
+  for (const [i, raw] of event.Records.entries()) {
+    const item = decodeKinesisRecord(raw, `kinesis record ${i}`);
+    if (!item.ok) {
+      skippedPayload(item.skip);
+      continue;
+    }
+    try {
+      await handlePayload(item.payload);
+    } catch (err) {
+      metrics.addMetric('RecordsFailed', MetricUnit.Count, 1);
+      logger.error('record failed: the stream retries from it', { sequenceNumber: item.sequenceNumber, error: err });
+      return { batchItemFailures: [{ itemIdentifier: item.sequenceNumber }] };
+    }
+  }
+  return { batchItemFailures: [] };
+}
+
+async function handlePayload(payload: SubscriptionPayload): Promise<DetectSummary> {
+  const result = await processPayload(payload, normalizer, detector);
   record(result);
   if (result.redelivered)
-    logger.info('redelivered batch: re-sending its recorded messages', {
-      logGroup: decoded.payload.logGroup,
-      messages: result.messages.length,
-    });
+    logger.info('redelivered batch: re-sending its recorded messages', { logGroup: payload.logGroup, messages: result.messages.length });
   // Throws when a message could not be delivered: Lambda retries the batch, which finds its
   // receipt and re-sends the same messages (the state machine publishes only what is missing).
   await sink.send(result.messages);
   const published = result.messages.filter((m) => m.publish);
-  if (published.length > 0) logger.info('published', { keys: published.map((m) => m.key), logGroup: decoded.payload.logGroup });
+  if (published.length > 0)
+    logger.info('published', { keys: published.map((m) => m.key), logGroup: payload.logGroup, owner: payload.owner });
   return { eventsIn: result.eventsIn, skipped: result.skips.events, unparsed: result.parse.totals.unparsed, published: published.length };
+}
+
+/** A payload that can never decode is counted and dropped: retrying it cannot help. */
+function skippedPayload(skip: Skip): void {
+  const m = metrics.singleMetric();
+  m.addDimension('reason', skip.reason);
+  m.addMetric('PayloadsSkipped', MetricUnit.Count, 1);
+  logger.error('skipped undecodable payload', { skip });
 }
 
 function record(result: PayloadResult): void {

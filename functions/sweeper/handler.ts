@@ -7,13 +7,13 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { requireEnv } from '../commons/env';
+import { alertContext, requireEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 const pack = loadEmbeddedRules();
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'));
-const ctx = { region: requireEnv('AWS_REGION') };
+const ctx = alertContext();
 
 /**
  * Every 5 minutes: resolve open conditions that went quiet and publish due review digests.

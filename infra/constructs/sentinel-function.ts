@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -40,7 +40,8 @@ export class SentinelFunction extends Construct {
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // The stack's account: alerts about another account's log groups link to them by ARN.
+      environment: { NODE_OPTIONS: '--enable-source-maps', SENTINEL_ACCOUNT_ID: Stack.of(this).account, ...props.environment },
       bundling: {
         format: OutputFormat.CJS,
         target: 'node22',

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { ruleTier } from '../engine/alert-policy';
 import type { Emission } from '../engine/lifecycle';
-import type { Alert, AlertEvent, AlertStatus } from '../schema/alert';
+import type { Alert, AlertCloud, AlertEvent, AlertStatus } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
+import { type CloudContext, cloudOf, logGroupSources, logsAccountOf } from './cloud';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { redact } from './redact';
 
@@ -11,9 +12,7 @@ export const MAX_SAMPLE_EVENTS = 5;
 const MAX_SAMPLE_CHARS = 2048;
 const MAX_RELATED_VALUES = 10;
 
-export interface AlertContext {
-  region: string;
-}
+export type AlertContext = CloudContext;
 
 /** Deterministic id: the same rule, entity and triggering event always give the same id. */
 export function stableId(prefix: string, ...parts: string[]): string {
@@ -100,6 +99,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
   const start = Math.min(input.windowStart, firstSeen);
   const end = Math.max(input.windowEnd, lastSeen) + 1000;
   const tier = ruleTier(rule);
+  const cloud = cloudOf(trigger, ctx);
   return {
     schemaVersion: '1',
     id: input.lifecycle.alertId,
@@ -121,11 +121,12 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     runbook: rule.runbook,
     recommendedActions: rule.recommendedActions,
     logsInsightsQuery: query,
-    consoleUrl: logsInsightsUrl(ctx.region, logGroups, query, start, end),
+    consoleUrl: logsInsightsUrl(ctx.region, logGroupSources(logGroups, logsAccountOf(cloud), ctx), query, start, end),
     related: relatedEntities(evidence),
     status: input.lifecycle.status,
     occurrences: input.lifecycle.occurrences,
     openedAt: new Date(input.lifecycle.openedAt).toISOString(),
+    ...(cloud ? { cloud } : {}),
   };
 }
 
@@ -139,6 +140,7 @@ export interface ResolvedInput {
   lastSeen: number;
   resolvedAt: number;
   lifecycle: LifecycleFields;
+  cloud?: AlertCloud;
 }
 
 /** The `resolved` notice: same alert id, the condition's span, no new evidence (nothing happened). */
@@ -168,18 +170,25 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
     runbook: rule.runbook,
     recommendedActions: [],
     logsInsightsQuery: query,
-    consoleUrl: logsInsightsUrl(ctx.region, logGroups, query, lifecycle.openedAt, input.resolvedAt),
+    consoleUrl: logsInsightsUrl(
+      ctx.region,
+      logGroupSources(logGroups, logsAccountOf(input.cloud), ctx),
+      query,
+      lifecycle.openedAt,
+      input.resolvedAt,
+    ),
     related: {},
     status: 'resolved',
     occurrences: lifecycle.occurrences,
     openedAt: new Date(lifecycle.openedAt).toISOString(),
+    ...(input.cloud ? { cloud: input.cloud } : {}),
   };
 }
 
 /** What correlation keeps of each member detection (a compact alert). */
 export type MemberRecord = Pick<
   Alert,
-  'id' | 'ruleId' | 'title' | 'tags' | 'riskScore' | 'severity' | 'firstSeen' | 'lastSeen' | 'logGroups' | 'events' | 'related'
+  'id' | 'ruleId' | 'title' | 'tags' | 'riskScore' | 'severity' | 'firstSeen' | 'lastSeen' | 'logGroups' | 'events' | 'related' | 'cloud'
 >;
 
 export function toMemberRecord(alert: Alert): MemberRecord {
@@ -196,11 +205,12 @@ export function toMemberRecord(alert: Alert): MemberRecord {
     // One short evidence line per member keeps Step Functions state well under 256 KiB.
     events: alert.events.slice(-1).map((e) => ({ ...e, message: e.message.slice(0, 512) })),
     related: alert.related,
+    ...(alert.cloud ? { cloud: alert.cloud } : {}),
   };
 }
 
 export interface IncidentMember {
-  record: Pick<MemberRecord, 'ruleId' | 'events' | 'logGroups' | 'related'>;
+  record: Pick<MemberRecord, 'ruleId' | 'events' | 'logGroups' | 'related' | 'cloud'>;
   firstSeen: number;
   lastSeen: number;
   /** The member rule's newest alert id in the window. */
@@ -232,6 +242,9 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
   }
   const events = new Map<string, AlertEvent>();
   for (const m of members) for (const e of m.record.events) events.set(e.eventId || `${e.timestamp}:${e.message}`, e);
+  // One account for the incident when every member is about the same one; else each member names its own.
+  const accounts = new Set(members.map((m) => JSON.stringify(m.record.cloud ?? null)));
+  const cloud = accounts.size === 1 ? members[0]?.record.cloud : undefined;
   return {
     schemaVersion: '1',
     id: input.lifecycle.alertId,
@@ -253,7 +266,7 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
     runbook: rule.runbook,
     recommendedActions: rule.recommendedActions,
     logsInsightsQuery: query,
-    consoleUrl: logsInsightsUrl(ctx.region, logGroups, query, firstSeen, end),
+    consoleUrl: logsInsightsUrl(ctx.region, logGroupSources(logGroups, logsAccountOf(cloud), ctx), query, firstSeen, end),
     members: members.map((m) => m.latestId),
     category: rule.correlation.category,
     ...(rule.correlation.response ? { response: rule.correlation.response } : {}),
@@ -261,5 +274,6 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
     status: input.lifecycle.status,
     occurrences: input.lifecycle.occurrences,
     openedAt: new Date(input.lifecycle.openedAt).toISOString(),
+    ...(cloud ? { cloud } : {}),
   };
 }

@@ -13,6 +13,11 @@ export function emailBody(alert: Alert): string {
     `${alert.kind === 'incident' ? 'INCIDENT' : 'Detection'}: ${alert.title}`,
     `Severity: ${alert.severity}   Tier: ${alert.tier}   Risk: ${alert.riskScore}/10`,
     `Entity: ${alert.entity.field} = ${alert.entity.value}`,
+    ...(alert.cloud
+      ? [
+          `Account: ${alert.cloud.account.id}   Region: ${alert.cloud.region}${alert.cloud.logsAccount ? `   Logs in account: ${alert.cloud.logsAccount}` : ''}`,
+        ]
+      : []),
     `Window: ${alert.window.start} → ${alert.window.end} (${alert.count} ${alert.kind === 'incident' ? 'correlated detections' : 'events'})`,
     '',
     alert.description,

@@ -68,7 +68,10 @@ export function buildProgram(): Command {
   program
     .command('replay')
     .description('run the detection pipeline over CloudWatch Logs payloads, Lambda events or plain log lines')
-    .argument('<inputs...>', 'files or folders of JSONL input')
+    .argument(
+      '<inputs...>',
+      'files or folders: CloudWatch payload JSONL, Lambda or Kinesis events (JSONL, or one per .json file), or plain lines with --log-group',
+    )
     .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
     .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
     .option('-o, --out <file>', 'write alert JSONL here instead of stdout')

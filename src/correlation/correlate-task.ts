@@ -5,7 +5,7 @@ import { applyObservations, type ConditionUpdate, conditionKey } from '../engine
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from '../engine/digests';
 import { isDigested, isPublished } from '../engine/lifecycle';
 import { docId, type StateStore } from '../engine/state-store';
-import { Alert, type Message } from '../schema/alert';
+import { Alert, type AlertCloud, type Message } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
 import { evaluateCorrelations } from './correlate';
 import { envelopeOf, type MessageEnvelope, RISK_RETENTION_MS, riskPk } from './envelope';
@@ -33,6 +33,7 @@ const MemberRecordSchema = Alert.pick({
   logGroups: true,
   events: true,
   related: true,
+  cloud: true,
 });
 
 export interface CorrelateDeps {
@@ -93,6 +94,7 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
         entity,
         title: renderTitle(d.rule.title, { [entity.field]: entity.value, count: d.members.length }),
         logGroups: [...new Set(d.members.flatMap((m) => m.record.logGroups))].sort().slice(0, 10),
+        ...sharedCloud(d.members.map((m) => m.record.cloud)),
       },
       alertIdFor: () => stableId('inc', d.rule.id, entity.field, entity.value, d.members[0]?.latestId ?? ''),
     },
@@ -114,6 +116,7 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
                 entity,
                 title: advance.state.title,
                 logGroups: advance.state.logGroups,
+                ...(advance.state.cloud ? { cloud: advance.state.cloud } : {}),
                 lastSeen: e.lastSeen,
                 resolvedAt: e.at,
                 lifecycle: lifecycleOf(e),
@@ -136,4 +139,11 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
     deps.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS,
   );
   return { messages: messages.filter((m) => m.publish).map(envelopeOf) };
+}
+
+/** The members' account when they all name the same one. */
+function sharedCloud(clouds: readonly (AlertCloud | undefined)[]): { cloud?: AlertCloud } {
+  const first = clouds[0];
+  if (!first || clouds.some((c) => JSON.stringify(c) !== JSON.stringify(first))) return {};
+  return { cloud: first };
 }

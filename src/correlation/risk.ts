@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { MemberRecord } from '../alerts/build';
-import { AlertEvent } from '../schema/alert';
+import { AlertCloud, AlertEvent } from '../schema/alert';
 import { Severity } from '../schema/severity';
 
 const MAX_OCCURRENCES = 20;
@@ -24,6 +24,8 @@ export const RiskRecord = z.object({
   events: z.array(AlertEvent),
   logGroups: z.array(z.string()),
   related: z.record(z.string(), z.array(z.string())),
+  /** The account the rule's detections are about (the latest one's). */
+  cloud: AlertCloud.optional(),
 });
 export type RiskRecord = z.infer<typeof RiskRecord>;
 
@@ -58,6 +60,7 @@ export function mergeRisk(existing: RiskRecord | undefined, member: MemberRecord
     events: [...events.values()].sort((a, b) => a.timestamp.localeCompare(b.timestamp)).slice(-MAX_EVENTS),
     logGroups: [...new Set([...(existing?.logGroups ?? []), ...member.logGroups])].sort().slice(0, MAX_RELATED),
     related,
+    ...((member.cloud ?? existing?.cloud) ? { cloud: member.cloud ?? existing?.cloud } : {}),
   };
 }
 

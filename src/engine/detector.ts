@@ -1,19 +1,22 @@
 import { type AlertContext, buildDetectionAlert, buildResolvedAlert, detectionId, lifecycleOf, renderTitle } from '../alerts/build';
+import { cloudOf } from '../alerts/cloud';
 import { redact } from '../alerts/redact';
 import type { Skip } from '../decode/skips';
 import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
 import type { RulePack } from '../rules/rule-pack';
-import { type Alert, type Message, MessageList } from '../schema/alert';
+import { type Alert, type AlertCloud, type Message, MessageList } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
 import { detectionPolicy } from './alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
-import { type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
+import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
 import type { CounterIncrement, StateStore, TermClaim } from './state-store';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
 export interface DetectorOptions {
   region?: string;
+  /** The deployment's account: log groups of other accounts are linked by ARN. */
+  account?: string;
   /** Evidence events kept per alert (before the alert's own sample limit). */
   maxEvidence?: number;
   /** Review-tier detections are published as one digest per this interval. */
@@ -69,7 +72,7 @@ export class Detector {
     options: DetectorOptions = {},
   ) {
     this.ruleSet = new CompiledRuleSet(pack.rules);
-    this.ctx = { region: options.region ?? 'us-east-1' };
+    this.ctx = { region: options.region ?? 'us-east-1', ...(options.account ? { account: options.account } : {}) };
     this.maxEvidence = options.maxEvidence ?? 20;
     this.digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
   }
@@ -159,6 +162,7 @@ export class Detector {
             entity,
             title: renderTitle(rule.rule.title, { ...first, [entity.field]: entity.value, count: group.qualifiers[0]?.count ?? 1 }),
             logGroups: [String(first[CoreFields.logGroup] ?? '')].filter(Boolean),
+            ...withCloud(cloudOf(first, this.ctx)),
           },
           alertIdFor: (i) => detectionId(rule.rule.id, group.key, group.list[group.qualifiers[i]?.index ?? 0] as NormalizedEvent),
         },
@@ -169,8 +173,7 @@ export class Detector {
     advances.forEach((advance, u) => {
       const item = qualified[u];
       if (!item) return;
-      for (const e of advance.emissions)
-        messages.push(this.message(item.rule, item.group, e, advance.state.title, advance.state.logGroups));
+      for (const e of advance.emissions) messages.push(this.message(item.rule, item.group, e, advance.state));
     });
     await recordDigestEntries(
       this.store,
@@ -181,7 +184,13 @@ export class Detector {
   }
 
   /** The alert of one lifecycle step: evidence from the batch for occurrences, the condition's span for `resolved`. */
-  private message(rule: CompiledRule, group: QualifiedGroup, e: Emission, title: string, logGroups: string[]): Message {
+  private message(
+    rule: CompiledRule,
+    group: QualifiedGroup,
+    e: Emission,
+    state: Pick<ConditionState, 'title' | 'logGroups'> & { cloud?: AlertCloud | undefined },
+  ): Message {
+    const { title, logGroups } = state;
     const policy = this.policy(rule);
     const key = `${e.alertId}#${e.seq}`;
     const q = e.index === undefined ? undefined : group.qualifiers[e.index];
@@ -194,6 +203,7 @@ export class Detector {
           entity: entityOf(group, first),
           title,
           logGroups,
+          ...withCloud(state.cloud),
           lastSeen: e.lastSeen,
           resolvedAt: e.at,
           lifecycle: lifecycleOf(e),
@@ -662,4 +672,9 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
  */
 function storeClock(events: readonly NormalizedEvent[]): number {
   return eventTime(events[0] ?? {});
+}
+
+/** Optional cloud context as a spreadable property (exactOptionalPropertyTypes-friendly). */
+function withCloud(cloud: AlertCloud | undefined): { cloud?: AlertCloud } {
+  return cloud ? { cloud } : {};
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AlertStatus } from '../schema/alert';
+import { AlertCloud, type AlertStatus } from '../schema/alert';
 import { Tier } from '../schema/severity';
 
 /**
@@ -107,6 +107,8 @@ export const ConditionState = z.object({
   seq: z.number().int(),
   title: z.string(),
   logGroups: z.array(z.string()),
+  /** The account the condition is about (for the resolved notice and its link). */
+  cloud: AlertCloud.optional(),
   /** A resolved notice decided by the sweeper and not yet confirmed delivered (outbox). */
   pending: EmissionRecord.optional(),
   recent: z.array(z.object({ id: z.string(), emissions: z.array(EmissionRecord) })),
@@ -121,6 +123,7 @@ export interface ConditionIdentity {
   entity: { field: string; value: string };
   title: string;
   logGroups: string[];
+  cloud?: AlertCloud;
 }
 
 export interface Observation {
@@ -232,6 +235,7 @@ export function advanceCondition(stored: ConditionState | undefined, obs: Observ
     }
     state.title = obs.identity.title;
     state.logGroups = [...new Set([...state.logGroups, ...obs.identity.logGroups])].sort().slice(0, 10);
+    if (obs.identity.cloud) state.cloud = obs.identity.cloud;
     if (state.status === 'resolved') {
       // Back within the flap grace: the same alert continues, and responders are told it is back.
       state.status = 'open';

@@ -30,8 +30,11 @@ export interface PayloadResult {
  * unique, so a redelivered payload has the same id: the detector finds its receipt and re-sends
  * the recorded alerts, and any counter write it repeats is a no-op.
  */
-export function batchIdOf(payload: Pick<SubscriptionPayload, 'logGroup' | 'logStream' | 'logEvents'>): string {
-  const h = createHash('sha256').update(payload.logGroup).update('\n').update(payload.logStream);
+export function batchIdOf(payload: Pick<SubscriptionPayload, 'owner' | 'logGroup' | 'logStream' | 'logEvents'>): string {
+  const h = createHash('sha256');
+  // Two accounts can have the same group and stream names; a payload without an owner keeps its old id.
+  if (payload.owner) h.update(payload.owner).update('\n');
+  h.update(payload.logGroup).update('\n').update(payload.logStream);
   for (const e of payload.logEvents) h.update('\n').update(e.id);
   return h.digest('base64url').slice(0, 22);
 }
@@ -50,7 +53,13 @@ export function normalizePayload(
   // A source file's source applies to the whole payload; otherwise each line is recognized by content.
   const explicit = normalizer.explicitSource(payload.logGroup);
   for (const logEvent of payload.logEvents) {
-    const ctx = { logGroup: payload.logGroup, logStream: payload.logStream, id: logEvent.id, timestamp: logEvent.timestamp };
+    const ctx = {
+      logGroup: payload.logGroup,
+      logStream: payload.logStream,
+      id: logEvent.id,
+      timestamp: logEvent.timestamp,
+      owner: payload.owner,
+    };
     const result = normalizer.normalize(logEvent.message, ctx, explicit ?? normalizer.sourceFor(payload.logGroup, logEvent.message));
     if (!result.ok) {
       skips.add(result.skip);

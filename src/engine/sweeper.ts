@@ -103,6 +103,7 @@ function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, po
       entity: state.entity,
       title: state.title,
       logGroups: state.logGroups,
+      ...(state.cloud ? { cloud: state.cloud } : {}),
       lastSeen: e.lastSeen,
       resolvedAt: e.at,
       lifecycle: lifecycleOf(e),

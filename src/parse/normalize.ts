@@ -70,6 +70,8 @@ export interface LogContext {
   id: string;
   /** CloudWatch event timestamp: the event time when the line has none, and the syslog year reference. */
   timestamp: number;
+  /** The account that owns the log group (payload `owner`); the event's account unless its content names one. */
+  owner?: string;
 }
 
 export type NormalizeResult =
@@ -352,5 +354,10 @@ function finish(
   event[CoreFields.logGroup] = ctx.logGroup;
   event[CoreFields.logStream] = ctx.logStream;
   event[CoreFields.eventId] = ctx.id;
+  if (ctx.owner) {
+    event[CoreFields.owner] = ctx.owner;
+    // CloudTrail names the account the call was made in (an organization trail's log group lives elsewhere).
+    event['cloud.account.id'] ??= ctx.owner;
+  }
   return ts !== undefined;
 }

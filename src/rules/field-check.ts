@@ -26,6 +26,8 @@ const COMPUTED = [
   'http.request.line',
   'url.original',
   'http.version',
+  // From the payload owner (every source): rules may scope by account.
+  'cloud.account.id',
 ];
 
 function groupFields(pattern: string): string[] {

@@ -16,6 +16,18 @@ export const AlertEvent = z.object({
 export type AlertEvent = z.infer<typeof AlertEvent>;
 
 /** The alert (contract, schemaVersion "1"): SNS message body and the replay JSONL line. */
+/**
+ * The account the events are about (CloudTrail's recipient account, else the log group's owner)
+ * and the Region; `logsAccount` is where the log groups live when that is another account (an
+ * organization trail delivered to a log-archive account).
+ */
+export const AlertCloud = z.object({
+  account: z.object({ id: z.string() }),
+  region: z.string(),
+  logsAccount: z.string().optional(),
+});
+export type AlertCloud = z.infer<typeof AlertCloud>;
+
 export const Alert = z.object({
   schemaVersion: z.literal('1'),
   id: z.string(),
@@ -65,8 +77,8 @@ export const Alert = z.object({
       }),
     )
     .optional(),
-  /** The account and Region the events came from (the CloudWatch Logs payload's owner). */
-  cloud: z.object({ account: z.object({ id: z.string() }), region: z.string() }).optional(),
+  /** The account and Region the events are about (see src/alerts/cloud.ts). */
+  cloud: AlertCloud.optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 

@@ -18,6 +18,8 @@ export const CoreFields = {
   logGroup: 'cloudwatch.log_group',
   logStream: 'cloudwatch.log_stream',
   eventId: 'cloudwatch.event_id',
+  /** The account that owns the log group (the subscription payload's `owner`). */
+  owner: 'cloudwatch.owner',
   /** How many occurrences one line stands for (syslog `message repeated N times`); absent means one. */
   repeatCount: 'event.repeat_count',
 } as const;

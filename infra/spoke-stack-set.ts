@@ -1,0 +1,51 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, BootstraplessSynthesizer, CfnStackSet, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import type { SentinelConfig } from './config';
+import { SentinelSpokeStack } from './spoke-stack';
+
+export interface SentinelSpokeStackSetProps extends StackProps {
+  readonly config: SentinelConfig & { hubDestinationArn: string; stackSet: NonNullable<SentinelConfig['stackSet']> };
+}
+
+/**
+ * The spoke for a whole organization: a service-managed StackSet, deployed from the management or
+ * a delegated-admin account to every account of the listed OUs (and automatically to accounts that
+ * join later). The template is the spoke stack itself, synthesized without bootstrap resources.
+ */
+export class SentinelSpokeStackSet extends Stack {
+  readonly templateBody: string;
+
+  constructor(scope: Construct, id: string, props: SentinelSpokeStackSetProps) {
+    super(scope, id, props);
+    this.templateBody = JSON.stringify(spokeTemplate(props.config));
+    new CfnStackSet(this, 'Spokes', {
+      stackSetName: 'sentinel-spoke',
+      description: "Sentinel spoke: subscribes member accounts' log groups to the security account's hub",
+      permissionModel: 'SERVICE_MANAGED',
+      autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
+      callAs: props.config.stackSet.callAs,
+      capabilities: ['CAPABILITY_IAM'],
+      managedExecution: { Active: true },
+      operationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25, regionConcurrencyType: 'PARALLEL' },
+      stackInstancesGroup: [
+        {
+          deploymentTargets: { organizationalUnitIds: props.config.stackSet.organizationalUnitIds },
+          regions: props.config.stackSet.regions,
+        },
+      ],
+      templateBody: this.templateBody,
+    });
+  }
+}
+
+/** The spoke stack's template, synthesized in its own app (and checked by cdk-nag like every stack). */
+function spokeTemplate(config: SentinelSpokeStackSetProps['config']): unknown {
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'sentinel-spoke-')) });
+  const stack = new SentinelSpokeStack(app, 'SentinelSpoke', { config, synthesizer: new BootstraplessSynthesizer() });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return app.synth().getStackByName(stack.stackName).template;
+}

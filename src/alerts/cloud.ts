@@ -1,0 +1,38 @@
+import type { AlertCloud } from '../schema/alert';
+import { CoreFields, type NormalizedEvent } from '../schema/event';
+
+/** Where the alert's evidence lives: the deployment's Region, and its account when known. */
+export interface CloudContext {
+  region: string;
+  /** The account the stack runs in; log groups of any other account are linked by ARN. */
+  account?: string;
+}
+
+/** The account and Region an event is about; undefined for events without an owner (local replays of plain lines). */
+export function cloudOf(event: NormalizedEvent, ctx: CloudContext): AlertCloud | undefined {
+  const owner = event[CoreFields.owner];
+  const account = event['cloud.account.id'] ?? owner;
+  if (account === undefined) return undefined;
+  const region = event['cloud.region'];
+  return {
+    account: { id: String(account) },
+    region: typeof region === 'string' && region !== '' ? region : ctx.region,
+    ...(owner !== undefined && String(owner) !== String(account) ? { logsAccount: String(owner) } : {}),
+  };
+}
+
+/** The account whose log groups hold the evidence. */
+export function logsAccountOf(cloud: AlertCloud | undefined): string | undefined {
+  return cloud?.logsAccount ?? cloud?.account.id;
+}
+
+/**
+ * Log group identifiers for a Logs Insights link: names in the stack's own account; ARNs for
+ * another account's groups (what the console takes for a source account shared through
+ * CloudWatch cross-account observability, and what a responder signed in to that account opens).
+ */
+export function logGroupSources(logGroups: readonly string[], logsAccount: string | undefined, ctx: CloudContext): string[] {
+  if (!logsAccount || !ctx.account || logsAccount === ctx.account) return [...logGroups];
+  const partition = ctx.region.startsWith('cn-') ? 'aws-cn' : ctx.region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  return logGroups.map((g) => `arn:${partition}:logs:${ctx.region}:${logsAccount}:log-group:${g}`);
+}

@@ -1,0 +1,90 @@
+import { gzipSync } from 'node:zlib';
+import { z } from 'zod';
+import { formatIssues } from '../schema/issues';
+import { type DecodeResult, decodeAwslogsData, type SubscriptionPayload } from './cloudwatch';
+import type { Skip } from './skips';
+
+/**
+ * The Lambda event of a Kinesis event source mapping. Behind a CloudWatch Logs destination each
+ * record's data is one subscription payload, gzipped (base64 in the event) — the same bytes as
+ * `awslogs.data` on the direct path, so both entry points share one decoder.
+ */
+export const KinesisRecord = z.object({
+  eventSource: z.literal('aws:kinesis'),
+  eventID: z.string(),
+  kinesis: z.object({
+    data: z.string(),
+    sequenceNumber: z.string().min(1),
+    partitionKey: z.string().optional(),
+    approximateArrivalTimestamp: z.number().optional(),
+  }),
+});
+export type KinesisRecord = z.infer<typeof KinesisRecord>;
+
+export const KinesisEvent = z.object({ Records: z.array(KinesisRecord) });
+export type KinesisEvent = z.infer<typeof KinesisEvent>;
+
+/** Partial batch response (ReportBatchItemFailures): the stream resumes from the first listed record. */
+export interface KinesisBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+/** True for anything shaped like a Kinesis event (its records are validated one by one). */
+export function isKinesisEvent(event: unknown): event is { Records: unknown[] } {
+  if (typeof event !== 'object' || event === null || !('Records' in event) || !Array.isArray(event.Records)) return false;
+  const first: unknown = event.Records[0];
+  return typeof first === 'object' && first !== null && 'eventSource' in first && first.eventSource === 'aws:kinesis';
+}
+
+export type KinesisItem =
+  | { ok: true; sequenceNumber: string; payload: SubscriptionPayload }
+  | { ok: false; sequenceNumber: string | undefined; skip: Skip };
+
+/** Decodes one record; a malformed record is a skip naming its sequence number, never an exception. */
+export function decodeKinesisRecord(raw: unknown, where = 'kinesis record'): KinesisItem {
+  const parsed = KinesisRecord.safeParse(raw);
+  if (!parsed.success) {
+    const seq = typeof raw === 'object' && raw !== null && 'kinesis' in raw ? sequenceOf(raw.kinesis) : undefined;
+    return {
+      ok: false,
+      sequenceNumber: seq,
+      skip: { reason: 'bad_shape', where, detail: `not a Kinesis record: ${formatIssues(parsed.error, '; ')}`, events: 0 },
+    };
+  }
+  const seq = parsed.data.kinesis.sequenceNumber;
+  const decoded: DecodeResult = decodeAwslogsData(parsed.data.kinesis.data, `${where} ${seq}`);
+  return decoded.ok ? { ok: true, sequenceNumber: seq, payload: decoded.payload } : { ok: false, sequenceNumber: seq, skip: decoded.skip };
+}
+
+function sequenceOf(kinesis: unknown): string | undefined {
+  if (typeof kinesis !== 'object' || kinesis === null || !('sequenceNumber' in kinesis)) return undefined;
+  return typeof kinesis.sequenceNumber === 'string' ? kinesis.sequenceNumber : undefined;
+}
+
+/** Builds the Kinesis event Lambda would receive for these payloads (demo, tests, replay fixtures). */
+export function kinesisEventOf(
+  payloads: readonly SubscriptionPayload[],
+  options: { shardId?: string; firstSequence?: bigint } = {},
+): KinesisEvent {
+  const first = options.firstSequence ?? 49_650_000_000_000_000_000n;
+  const shard = options.shardId ?? 'shardId-000000000000';
+  return {
+    Records: payloads.map((payload, i) => {
+      const sequenceNumber = String(first + BigInt(i));
+      return {
+        eventSource: 'aws:kinesis' as const,
+        eventID: `${shard}:${sequenceNumber}`,
+        kinesis: {
+          data: gzipBase64(JSON.stringify(payload)),
+          sequenceNumber,
+          partitionKey: payload.logStream,
+          approximateArrivalTimestamp: (payload.logEvents[0]?.timestamp ?? 0) / 1000,
+        },
+      };
+    }),
+  };
+}
+
+function gzipBase64(text: string): string {
+  return gzipSync(Buffer.from(text)).toString('base64');
+}
