@@ -146,3 +146,41 @@ describe('detect replay: Kinesis events from the hub stream', () => {
     expect(lines.stderr).toContain('processed 12');
   });
 });
+
+describe('detect backtest (offline, exported files)', () => {
+  it('--json prints the report for CI and --max-pages-per-day gates with exit 3', () => {
+    const dir = tmp();
+    const base = Date.parse('2026-11-20T03:12:00Z');
+    const line = (i: number, what: string) => ({
+      logStreamName: 'bastion-1',
+      timestamp: base + i * 1000,
+      eventId: `e${i}`,
+      message: `Nov 20 03:12:${String(i).padStart(2, '0')} bastion-1 sshd[1]: ${what} for root from 203.0.113.9 port ${40000 + i} ssh2`,
+    });
+    const events = [...Array.from({ length: 12 }, (_, i) => line(i, 'Failed password')), line(13, 'Accepted password')];
+    writeFileSync(join(dir, 'secure.json'), JSON.stringify({ events, searchedLogStreams: [] }));
+    const args = [
+      'backtest',
+      '--from-file',
+      `/var/log/secure=${join(dir, 'secure.json')}`,
+      '--since',
+      '2026-11-19T00:00:00Z',
+      '--until',
+      '2026-11-21T00:00:00Z',
+      '--no-correlate',
+      '--json',
+    ];
+    const gated = detect(...args, '--max-pages-per-day', '0.2');
+    expect(gated.code).toBe(3);
+    expect(gated.stderr).toMatch(/over 0.2 page\(s\)\/day: .*ssh.success_after_failures/);
+    const report = JSON.parse(gated.stdout);
+    expect(report.rules.find((r: { ruleId: string }) => r.ruleId === 'ssh.success_after_failures')).toMatchObject({
+      pages: 1,
+      pagesPerDay: 0.5,
+    });
+    expect(detect(...args, '--max-pages-per-day', '1').code).toBe(0);
+    const missing = detect('backtest', '--from-file', join(dir, 'nope.json'), '--log-group', '/x');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read');
+  });
+});

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exportFileName, filterLogEventsJson } from '../backtest/export';
 import { generateDemo } from '../demo/generate';
 import { formatRuleError } from '../rules/rule-pack';
 import type { Alert } from '../schema/alert';
@@ -17,6 +18,11 @@ export async function runDemo(rulesDir: string, outDir: string, stateKind: 'memo
   const input = join(outDir, 'cloudwatch-payloads.jsonl');
   writeFileSync(input, `${demo.payloads.map((p) => JSON.stringify(p)).join('\n')}\n`);
   process.stderr.write(`demo: wrote ${demo.eventCount} log events in ${demo.payloads.length} CloudWatch Logs payloads to ${input}\n`);
+  // The same logs as `aws logs filter-log-events` exports, one file per group: input for `detect backtest --from-file`.
+  const exportDir = join(outDir, 'export');
+  mkdirSync(exportDir, { recursive: true });
+  for (const group of [...new Set(demo.payloads.map((p) => p.logGroup))].sort())
+    writeFileSync(join(exportDir, exportFileName(group)), JSON.stringify(filterLogEventsJson(demo.payloads, group), null, 2));
 
   const state = await openStateStore(stateKind);
   const sink = await openCorrelationSink(pack, state.dynamo, rulesDir);

@@ -1,11 +1,14 @@
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SingleBar } from 'cli-progress';
+import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import { reportJson, reportMarkdown, reportTable } from '../backtest/report';
+import { SpoolError } from '../backtest/spool';
 import { PassThroughSink } from '../engine/ports';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
 import type { Alert } from '../schema/alert';
+import { BacktestError, runBacktest } from './backtest';
 import { runDemo } from './demo';
 import { importSigma, loadMapping, skipSummary } from './import-sigma';
 import { UnreadableInputError } from './input-files';
@@ -186,6 +189,135 @@ export function buildProgram(): Command {
       for (const [reason, n] of skipSummary(result.skipped)) process.stderr.write(`  ${n} × ${reason}\n`);
       if (opts.withTests) process.stderr.write(`generated tests for ${rules - result.untested.length} of ${rules} rules\n`);
     });
+
+  program
+    .command('backtest')
+    .description(
+      "run the rules over a log group's history (CloudWatch Logs, or exported filter-log-events JSON) and report what they would have done",
+    )
+    .option('-g, --log-group <name...>', 'log group names or globs (/app/*); with --from-file, the group of a plain FILE')
+    .option('--since <when>', 'start: a duration back from now (7d, 12h) or an ISO time', '7d')
+    .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
+    .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
+    .option('--only <ids>', 'comma-separated rule ids (correlation rules bring their members)')
+    .option('-o, --out <file>', 'write the alerts that would have been published as JSONL')
+    .option('--report <file>', 'write the report as markdown')
+    .option('--json', 'print the report as JSON on stdout (for CI)')
+    .option('--max-pages-per-day <n>', 'exit 3 when a rule would page more often than this', (v) => Number(v))
+    .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
+    .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
+    .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', '.backtest')
+    .option('--no-correlate', 'skip the correlation state machine (no incidents)')
+    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
+    .option('--region <name>', 'AWS Region (default: the SDK configuration)')
+    .action(
+      async (opts: {
+        logGroup?: string[];
+        since: string;
+        until?: string;
+        rules: string;
+        only?: string;
+        out?: string;
+        report?: string;
+        json?: boolean;
+        maxPagesPerDay?: number;
+        fromFile?: string[];
+        resume?: boolean;
+        workDir: string;
+        correlate: boolean;
+        profile?: string;
+        region?: string;
+      }) => {
+        if (opts.maxPagesPerDay !== undefined && !(opts.maxPagesPerDay >= 0)) fail('--max-pages-per-day: expected a number');
+        const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        const abort = new AbortController();
+        const onSigint = () => {
+          process.stderr.write('\ninterrupting after the current page…\n');
+          abort.abort();
+        };
+        process.once('SIGINT', onSigint);
+        const bars = process.stderr.isTTY
+          ? new MultiBar(
+              {
+                format: '{group} [{bar}] {percentage}% | {events} events | to {covered} | ETA {eta_formatted}',
+                stream: process.stderr,
+                hideCursor: true,
+              },
+              Presets.shades_classic,
+            )
+          : undefined;
+        const barsByGroup = new Map<string, ReturnType<MultiBar['create']>>();
+        try {
+          const result = await runBacktest(
+            {
+              pack,
+              rulesDir: opts.rules,
+              logGroups: opts.logGroup ?? [],
+              since: opts.since,
+              ...(opts.until ? { until: opts.until } : {}),
+              ...(opts.only
+                ? {
+                    only: opts.only
+                      .split(',')
+                      .map((s) => s.trim())
+                      .filter(Boolean),
+                  }
+                : {}),
+              ...(opts.fromFile ? { fromFile: opts.fromFile } : {}),
+              resume: opts.resume === true,
+              workDir: opts.workDir,
+              correlate: opts.correlate,
+              ...(opts.maxPagesPerDay !== undefined ? { maxPagesPerDay: opts.maxPagesPerDay } : {}),
+              ...(opts.profile ? { profile: opts.profile } : {}),
+              ...(opts.region ? { region: opts.region } : {}),
+            },
+            {
+              signal: abort.signal,
+              onProgress: (p) => {
+                if (!bars) return;
+                let bar = barsByGroup.get(p.logGroup);
+                if (!bar) {
+                  bar = bars.create(1000, 0, { group: p.logGroup, events: 0, covered: '' });
+                  barsByGroup.set(p.logGroup, bar);
+                }
+                bar.update(Math.round(p.fraction * 1000), { events: p.events, covered: new Date(p.coveredTo).toISOString().slice(0, 16) });
+              },
+              onGroupDone: (group, events) => {
+                barsByGroup.get(group)?.update(1000);
+                if (!bars) process.stderr.write(`backtest: ${group}: ${events} events downloaded\n`);
+              },
+            },
+          );
+          bars?.stop();
+          if (result.interrupted || !result.report) {
+            process.stderr.write(
+              `detect: interrupted; the download so far is in ${opts.workDir}: run the same command with --resume to continue\n`,
+            );
+            process.exitCode = 130;
+            return;
+          }
+          const report = result.report;
+          if (opts.out) writeFileSync(opts.out, result.alerts.map((a) => `${JSON.stringify(a)}\n`).join(''));
+          if (opts.report) writeFileSync(opts.report, reportMarkdown(report));
+          if (opts.json) process.stdout.write(`${reportJson(report)}\n`);
+          else process.stderr.write(`${reportTable(report)}\n`);
+          if (result.apiCalls > 0)
+            process.stderr.write(`  ${result.apiCalls} CloudWatch Logs call(s), ${result.retries} retried after throttling\n`);
+          if (report.overBudget.length > 0) {
+            process.stderr.write(`detect: over ${report.maxPagesPerDay} page(s)/day: ${report.overBudget.join(', ')}\n`);
+            process.exitCode = 3;
+          }
+        } catch (err) {
+          bars?.stop();
+          if (err instanceof BacktestError || err instanceof SpoolError) fail(err.message);
+          if (err instanceof Error && /credential|Could not load credentials|Region is missing/i.test(err.message))
+            fail(`${err.message} (configure AWS credentials and a Region, or use --from-file with exported logs)`);
+          throw err;
+        } finally {
+          process.removeListener('SIGINT', onSigint);
+        }
+      },
+    );
 
   program
     .command('demo')

@@ -9,7 +9,7 @@ import { Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert, Message } from '../schema/alert';
-import { type ReplayInputOptions, readReplayInput } from './replay-input';
+import { type ReplayInputOptions, type ReplayItem, readReplayInput } from './replay-input';
 
 export interface ReplayStats {
   payloads: number;
@@ -52,6 +52,14 @@ const SWEEP_EVERY_MS = 5 * 60_000;
  * published, so nothing decided is left unsaid.
  */
 export async function replay(paths: readonly string[], options: ReplayOptions): Promise<ReplayStats> {
+  return replayItems(readReplayInput(paths, options), options);
+}
+
+/** The same run over payloads from anywhere (files, or history pulled from CloudWatch Logs by `detect backtest`). */
+export async function replayItems(
+  items: AsyncIterable<ReplayItem>,
+  options: Omit<ReplayOptions, keyof ReplayInputOptions>,
+): Promise<ReplayStats> {
   const normalizer = new Normalizer(options.pack.sources);
   const digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
   const detector = new Detector(options.pack, options.store, { region: options.region, digestInterval });
@@ -87,7 +95,7 @@ export async function replay(paths: readonly string[], options: ReplayOptions): 
   };
   let clock = Number.NEGATIVE_INFINITY;
   let nextSweep = Number.NEGATIVE_INFINITY;
-  for await (const item of readReplayInput(paths, options)) {
+  for await (const item of items) {
     if (item.kind === 'skip') {
       stats.skips.add(item.skip);
       stats.eventsIn += item.skip.events;

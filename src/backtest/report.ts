@@ -1,0 +1,185 @@
+import type { ReplayStats } from '../cli/replay';
+import type { RulePack } from '../rules/rule-pack';
+import type { Message } from '../schema/alert';
+
+/** What a rule would have done over the backtested history. */
+export interface RuleReport {
+  ruleId: string;
+  title: string;
+  /** Detections: distinct alerts (conditions) the rule opened. */
+  alerts: number;
+  /** The highest count one of them reached (events in the window, distinct values, members). */
+  peakCount: number;
+  published: { respond: number; notify: number; review: number };
+  pages: number;
+  /** Respond-tier messages per day of history that page (opened, escalated, reminders; not resolved notices). */
+  pagesPerDay: number;
+  topEntities: { value: string; alerts: number }[];
+  firstEvidence?: string;
+  lastEvidence?: string;
+}
+
+export interface BacktestReport {
+  from: string;
+  to: string;
+  days: number;
+  events: { read: number; processed: number; skipped: number; matched: number };
+  groups: { logGroup: string; events: number; unparsedShare: number }[];
+  rules: RuleReport[];
+  maxPagesPerDay?: number;
+  /** Rules that would page more than `maxPagesPerDay`. */
+  overBudget: string[];
+}
+
+const TOP = 5;
+
+/** Builds the report from every message the lifecycle decided (published, digested or silent). */
+export function buildReport(input: {
+  pack: RulePack;
+  messages: readonly Message[];
+  stats: ReplayStats;
+  from: number;
+  to: number;
+  maxPagesPerDay?: number;
+}): BacktestReport {
+  const days = Math.max((input.to - input.from) / 86_400_000, 1 / 24);
+  const titles = new Map([...input.pack.rules, ...input.pack.correlations].map((r) => [r.id, r.title]));
+  const byRule = new Map<string, Message[]>();
+  for (const m of input.messages) {
+    if (m.alert.kind === 'digest') continue;
+    const list = byRule.get(m.alert.ruleId) ?? [];
+    list.push(m);
+    byRule.set(m.alert.ruleId, list);
+  }
+  const rules: RuleReport[] = [...byRule].map(([ruleId, messages]) => {
+    const ids = new Set<string>();
+    let peakCount = 0;
+    const entities = new Map<string, Set<string>>();
+    for (const m of messages) {
+      ids.add(m.alert.id);
+      peakCount = Math.max(peakCount, m.alert.count);
+      const set = entities.get(m.alert.entity.value) ?? new Set<string>();
+      set.add(m.alert.id);
+      entities.set(m.alert.entity.value, set);
+    }
+    const published = { respond: 0, notify: 0, review: 0 };
+    let pages = 0;
+    for (const m of messages) {
+      if (m.publish) published[m.alert.tier]++;
+      else if (m.digest) published.review++;
+      if (m.publish && m.alert.tier === 'respond' && m.alert.status !== 'resolved') pages++;
+    }
+    const evidence = messages.flatMap((m) => m.alert.events);
+    const first = evidence[0];
+    const last = evidence[evidence.length - 1];
+    return {
+      ruleId,
+      title: titles.get(ruleId) ?? ruleId,
+      alerts: ids.size,
+      peakCount,
+      published,
+      pages,
+      pagesPerDay: pages / days,
+      topEntities: [...entities]
+        .map(([value, ids]) => ({ value, alerts: ids.size }))
+        .sort((a, b) => b.alerts - a.alerts || a.value.localeCompare(b.value))
+        .slice(0, TOP),
+      ...(first ? { firstEvidence: `${first.timestamp} ${first.logGroup}: ${first.message.slice(0, 300)}` } : {}),
+      ...(last ? { lastEvidence: `${last.timestamp} ${last.logGroup}: ${last.message.slice(0, 300)}` } : {}),
+    };
+  });
+  rules.sort((a, b) => b.pagesPerDay - a.pagesPerDay || b.alerts - a.alerts || a.ruleId.localeCompare(b.ruleId));
+  const groups = [...input.stats.parse.groups].map(([logGroup, g]) => ({
+    logGroup,
+    events: g.events,
+    unparsedShare: g.events === 0 ? 0 : g.unparsed / g.events,
+  }));
+  const max = input.maxPagesPerDay;
+  return {
+    from: new Date(input.from).toISOString(),
+    to: new Date(input.to).toISOString(),
+    days,
+    events: {
+      read: input.stats.eventsIn,
+      processed: input.stats.eventsProcessed,
+      skipped: input.stats.skips.events,
+      matched: input.stats.matchedEvents,
+    },
+    groups,
+    rules,
+    ...(max !== undefined ? { maxPagesPerDay: max } : {}),
+    overBudget: max === undefined ? [] : rules.filter((r) => r.pagesPerDay > max).map((r) => r.ruleId),
+  };
+}
+
+const pct = (n: number) => `${(100 * n).toFixed(1)}%`;
+const perDay = (n: number) => (n === 0 ? '0' : n < 0.1 ? n.toFixed(3) : n.toFixed(1));
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export function reportMarkdown(r: BacktestReport): string {
+  const lines = [
+    '# Backtest',
+    '',
+    `History ${r.from} → ${r.to} (${r.days.toFixed(1)} days): ${r.events.read.toLocaleString('en-US')} events read, ${r.events.processed.toLocaleString('en-US')} processed, ${r.events.skipped} skipped, ${r.events.matched.toLocaleString('en-US')} matched a rule.`,
+    '',
+    '## Rules',
+    '',
+    '| rule | alerts | peak count | pages | respond (incl. resolved) | notify | review | pages/day | top entities |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.rules.map(
+      (x) =>
+        `| ${x.ruleId}${r.overBudget.includes(x.ruleId) ? ' ⚠' : ''} | ${x.alerts} | ${x.peakCount} | ${x.pages} | ${x.published.respond} | ${x.published.notify} | ${x.published.review} | ${perDay(x.pagesPerDay)} | ${escapeCell(x.topEntities.map((e) => `${e.value} (${e.alerts})`).join(', '))} |`,
+    ),
+    '',
+  ];
+  if (r.maxPagesPerDay !== undefined)
+    lines.push(
+      r.overBudget.length > 0
+        ? `**Over the page budget** (${r.maxPagesPerDay}/day): ${r.overBudget.join(', ')}.`
+        : `Every rule stays within ${r.maxPagesPerDay} page(s) per day.`,
+      '',
+    );
+  lines.push('## Evidence (first and last, secrets redacted)', '');
+  for (const x of r.rules) {
+    lines.push(`- **${x.ruleId}** — ${escapeCell(x.title)}`);
+    if (x.firstEvidence) lines.push(`  - first: \`${escapeCell(x.firstEvidence).replace(/`/g, "'")}\``);
+    if (x.lastEvidence && x.lastEvidence !== x.firstEvidence) lines.push(`  - last: \`${escapeCell(x.lastEvidence).replace(/`/g, "'")}\``);
+  }
+  lines.push('', '## Log groups', '', '| log group | events | unparsed |', '|---|---|---|');
+  for (const g of r.groups) lines.push(`| ${g.logGroup} | ${g.events.toLocaleString('en-US')} | ${pct(g.unparsedShare)} |`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The terminal table: one line per rule, widest columns first. */
+export function reportTable(r: BacktestReport): string {
+  const head = ['rule', 'alerts', 'pages', 'notify', 'review', 'pages/day', 'top entity'];
+  const rows = r.rules.map((x) => [
+    `${x.ruleId}${r.overBudget.includes(x.ruleId) ? ' !' : ''}`,
+    String(x.alerts),
+    String(x.pages),
+    String(x.published.notify),
+    String(x.published.review),
+    perDay(x.pagesPerDay),
+    x.topEntities[0] ? `${x.topEntities[0].value} (${x.topEntities[0].alerts})` : '',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const unparsed = r.groups.filter((g) => g.unparsedShare > 0).map((g) => `${g.logGroup} ${pct(g.unparsedShare)}`);
+  return [
+    `backtest ${r.from} → ${r.to}: ${r.events.read} events, ${r.rules.length} rule(s) with alerts`,
+    line(head),
+    ...rows.map(line),
+    ...(unparsed.length > 0 ? [`unparsed: ${unparsed.join(', ')}`] : []),
+  ].join('\n');
+}
+
+export function reportJson(r: BacktestReport): string {
+  return JSON.stringify(r, null, 2);
+}

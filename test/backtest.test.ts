@@ -1,0 +1,241 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Pacing } from '../src/backtest/cloudwatch-history';
+import { exportFileName, filterLogEventsJson } from '../src/backtest/export';
+import { BacktestError, type BacktestOptions, runBacktest } from '../src/cli/backtest';
+import { loadPack } from '../src/cli/load-pack';
+import { openCorrelationSink, openStateStore } from '../src/cli/local-adapters';
+import { replay } from '../src/cli/replay';
+import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { generateDemo } from '../src/demo/generate';
+import type { Alert } from '../src/schema/alert';
+
+/**
+ * `detect backtest`: history from CloudWatch Logs (the SDK client stubbed with aws-sdk-client-mock)
+ * or from exported filter-log-events files, through the same engine as `detect replay`.
+ */
+const { pack } = loadPack(['rules'], { checkRegexes: false });
+const logs = mockClient(CloudWatchLogsClient);
+const client = new CloudWatchLogsClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+const slept: number[] = [];
+const pacing: Pacing = { ratePerSecond: 1000, maxAttempts: 5, sleep: async (ms) => void slept.push(ms) };
+const ACCOUNT = '123456789012';
+const SSH_GROUP = '/var/log/secure';
+
+function sshEvents(ip: string, n: number, base = Date.parse('2026-11-20T03:12:00Z')) {
+  return Array.from({ length: n }, (_, i) => {
+    const t = base + i * 1000;
+    return {
+      logStreamName: 'bastion-1',
+      timestamp: t,
+      eventId: `${t}-${i}`,
+      message: `Nov 20 ${new Date(t).toISOString().slice(11, 19)} bastion-1 sshd[2231]: Failed password for root from ${ip} port ${40000 + i} ssh2`,
+    };
+  });
+}
+
+const options = (extra: Partial<BacktestOptions> = {}): BacktestOptions => ({
+  pack,
+  rulesDir: 'rules',
+  logGroups: [SSH_GROUP],
+  since: '2026-11-19T00:00:00Z',
+  until: '2026-11-21T00:00:00Z',
+  workDir: mkdtempSync(join(tmpdir(), 'backtest-')),
+  correlate: false,
+  ...extra,
+});
+
+function describeGroups(...names: string[]) {
+  logs.on(DescribeLogGroupsCommand).resolves({
+    logGroups: names.map((n) => ({ logGroupName: n, arn: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:${n}:*` })),
+  });
+}
+
+beforeEach(() => {
+  logs.reset();
+  slept.length = 0;
+});
+
+describe('detect backtest against CloudWatch Logs', () => {
+  it('follows nextToken through every page, with the compiled filter pattern, and reports the rule', async () => {
+    describeGroups(SSH_GROUP);
+    const events = sshEvents('203.0.113.50', 30);
+    logs
+      .on(FilterLogEventsCommand)
+      .resolvesOnce({ events: events.slice(0, 10), nextToken: 't1' })
+      .resolvesOnce({ events: [], nextToken: 't2' }) // an empty page with a token: keep going
+      .resolvesOnce({ events: events.slice(10), nextToken: undefined });
+    const result = await runBacktest(options(), { client, pacing });
+    const calls = logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => c.nextToken)).toEqual([undefined, 't1', 't2']);
+    expect(calls[0]).toMatchObject({ logGroupName: SSH_GROUP, startTime: Date.parse('2026-11-19T00:00:00Z'), limit: 10_000 });
+    expect(result.report?.events.read).toBe(30);
+    const ssh = result.report?.rules.find((r) => r.ruleId === 'ssh.auth_failures');
+    expect(ssh).toMatchObject({ alerts: 1, topEntities: [{ value: '203.0.113.50', alerts: 1 }] });
+    expect(ssh?.peakCount).toBeGreaterThanOrEqual(10);
+    // The account comes from the group's ARN, as the live payload's owner.
+    expect(result.alerts.find((a) => a.ruleId === 'ssh.auth_failures')?.cloud?.account.id).toBe(ACCOUNT);
+  });
+
+  it('backs off and retries when throttled, without losing the page', async () => {
+    describeGroups(SSH_GROUP);
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    logs
+      .on(FilterLogEventsCommand)
+      .rejectsOnce(throttled)
+      .rejectsOnce(throttled)
+      .resolvesOnce({ events: sshEvents('203.0.113.51', 12) });
+    const result = await runBacktest(options(), { client, pacing });
+    expect(result.retries).toBe(2);
+    expect(slept.filter((ms) => ms >= 100).length).toBeGreaterThanOrEqual(2);
+    expect(result.report?.events.read).toBe(12);
+  });
+
+  it('gives up after the retry budget with the service error', async () => {
+    describeGroups(SSH_GROUP);
+    logs.on(FilterLogEventsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(runBacktest(options(), { client, pacing })).rejects.toThrow(/Rate exceeded/);
+    expect(logs.commandCalls(FilterLogEventsCommand)).toHaveLength(pacing.maxAttempts);
+  });
+
+  it('an empty group is a report with nothing in it, not an error', async () => {
+    describeGroups(SSH_GROUP);
+    logs.on(FilterLogEventsCommand).resolves({ events: [] });
+    const result = await runBacktest(options(), { client, pacing });
+    expect(result.report).toMatchObject({ events: { read: 0 }, rules: [], overBudget: [] });
+  });
+
+  it('a group that does not exist (or a glob that matches none) is a clear message', async () => {
+    logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [{ logGroupName: '/var/log/secure-old' }] });
+    await expect(runBacktest(options({ logGroups: ['/var/log/secure'] }), { client, pacing })).rejects.toThrow(
+      new BacktestError(
+        "log group '/var/log/secure' does not exist in eu-west-1 (for the credentials in use; check --region and --profile)",
+      ),
+    );
+    await expect(runBacktest(options({ logGroups: ['/app/*'] }), { client, pacing })).rejects.toThrow(
+      "no log group matches '/app/*' in eu-west-1",
+    );
+  });
+
+  it('globs expand to every matching group', async () => {
+    describeGroups('/app/a', '/app/b', '/other');
+    logs.on(FilterLogEventsCommand).resolves({ events: [] });
+    await runBacktest(options({ logGroups: ['/app/*'] }), { client, pacing });
+    expect(logs.commandCalls(DescribeLogGroupsCommand)[0]?.args[0].input).toMatchObject({ logGroupNamePrefix: '/app/' });
+    expect(logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input.logGroupName)).toEqual(['/app/a', '/app/b']);
+  });
+
+  it('interrupted after a page, resumed from the checkpoint: the same result as one uninterrupted run', async () => {
+    const events = sshEvents('203.0.113.52', 40);
+    const pages = [events.slice(0, 15), events.slice(15, 25), events.slice(25)];
+    describeGroups(SSH_GROUP);
+    logs
+      .on(FilterLogEventsCommand)
+      .resolvesOnce({ events: pages[0], nextToken: 'a' })
+      .resolvesOnce({ events: pages[1], nextToken: 'b' })
+      .resolvesOnce({ events: pages[2] });
+    const whole = await runBacktest(options(), { client, pacing });
+
+    logs.reset();
+    describeGroups(SSH_GROUP);
+    const opts = options();
+    const abort = new AbortController();
+    logs.on(FilterLogEventsCommand).resolvesOnce({ events: pages[0], nextToken: 'a' }).resolvesOnce({ events: pages[1], nextToken: 'b' });
+    let seen = 0;
+    const first = await runBacktest(opts, {
+      client,
+      pacing,
+      signal: abort.signal,
+      onProgress: () => {
+        if (++seen === 2) abort.abort();
+      },
+    });
+    expect(first.interrupted).toBe(true);
+
+    // The resumed run starts at the last timestamp read (its ids skipped), not from the beginning.
+    logs.reset();
+    describeGroups(SSH_GROUP);
+    const lastRead = pages[1]?.[pages[1].length - 1];
+    logs.on(FilterLogEventsCommand).resolvesOnce({ events: [...(pages[1] ?? []).slice(-1), ...(pages[2] ?? [])] });
+    const resumed = await runBacktest({ ...opts, resume: true }, { client, pacing });
+    expect(logs.commandCalls(FilterLogEventsCommand)[0]?.args[0].input).toMatchObject({ startTime: lastRead?.timestamp });
+    expect(resumed.report?.events.read).toBe(40);
+    expect(resumed.alerts).toEqual(whole.alerts);
+
+    // A checkpoint is only good for the same query.
+    await expect(runBacktest({ ...opts, resume: true, since: '2026-11-18T00:00:00Z' }, { client, pacing })).rejects.toThrow(
+      /checkpoint .* is for another query/,
+    );
+  });
+
+  it('--max-pages-per-day names the rules over budget', async () => {
+    describeGroups(SSH_GROUP);
+    // A success after many failures pages (respond tier).
+    const fails = sshEvents('203.0.113.53', 12);
+    const t = (fails[fails.length - 1]?.timestamp ?? 0) + 1000;
+    const ok = {
+      logStreamName: 'bastion-1',
+      timestamp: t,
+      eventId: 'ok',
+      message: `Nov 20 ${new Date(t).toISOString().slice(11, 19)} bastion-1 sshd[2231]: Accepted password for root from 203.0.113.53 port 40999 ssh2`,
+    };
+    logs.on(FilterLogEventsCommand).resolves({ events: [...fails, ok] });
+    const result = await runBacktest(options({ maxPagesPerDay: 0.1 }), { client, pacing });
+    expect(result.report?.overBudget).toContain('ssh.success_after_failures');
+    const within = await runBacktest(options({ maxPagesPerDay: 5 }), { client, pacing });
+    expect(within.report?.overBudget).toEqual([]);
+  });
+});
+
+describe('detect backtest on exported files', () => {
+  it('gives the alerts detect replay gives over the same events (the demo, correlation included)', async () => {
+    const demo = generateDemo();
+    const dir = mkdtempSync(join(tmpdir(), 'backtest-demo-'));
+    const groups = [...new Set(demo.payloads.map((p) => p.logGroup))].sort();
+    const specs = groups.map((g) => {
+      const file = join(dir, exportFileName(g));
+      writeFileSync(file, JSON.stringify(filterLogEventsJson(demo.payloads, g)));
+      return `${g}=${file}`;
+    });
+    // Exported files carry no account: compare with the same payloads without an owner.
+    const payloadFile = join(dir, 'payloads.jsonl');
+    const anonymous: SubscriptionPayload[] = demo.payloads.map(({ owner: _owner, ...p }) => p);
+    writeFileSync(payloadFile, anonymous.map((p) => JSON.stringify(p)).join('\n'));
+
+    const state = await openStateStore('memory');
+    const viaReplay: Alert[] = [];
+    try {
+      await replay([payloadFile], {
+        pack,
+        store: state.store,
+        sink: await openCorrelationSink(pack, state.dynamo),
+        onAlert: (a) => void viaReplay.push(a),
+      });
+    } finally {
+      await state.close();
+    }
+    const result = await runBacktest(
+      options({ fromFile: specs, logGroups: [], since: '2025-02-01T00:00:00Z', until: '2025-04-01T00:00:00Z', correlate: true }),
+    );
+    expect(viaReplay.filter((a) => a.kind === 'incident').length).toBeGreaterThanOrEqual(4);
+    expect(result.alerts).toEqual(viaReplay);
+    const insider = result.report?.rules.find((r) => r.ruleId === 'corr.insider_threat');
+    expect(insider?.pages).toBe(1);
+  }, 60_000);
+
+  it('says what is wrong with a file that is not a filter-log-events export', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'backtest-bad-'));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ results: [] }));
+    await expect(runBacktest(options({ fromFile: [`${SSH_GROUP}=${join(dir, 'bad.json')}`] }))).rejects.toThrow(
+      /bad\.json is not the output of 'aws logs filter-log-events': events: /,
+    );
+    writeFileSync(join(dir, 'nogroup.json'), JSON.stringify({ events: sshEvents('1.2.3.4', 1) }));
+    await expect(runBacktest(options({ logGroups: [], fromFile: [join(dir, 'nogroup.json')] }))).rejects.toThrow(
+      /event 0 has no log group/,
+    );
+  });
+});
