@@ -1,8 +1,13 @@
-/** Runs `fn` once to warm up, then `runs` times; returns the median wall time in ms. */
+/**
+ * Runs `fn` once to warm up, then `runs` times; returns the median wall time in ms. A full
+ * garbage collection before each timed run (with --expose-gc, as `npm run bench` runs) keeps one
+ * run from paying for the garbage of the one before.
+ */
 export async function medianMs(runs: number, fn: () => unknown | Promise<unknown>): Promise<number> {
   await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
+    collectGarbage();
     const start = performance.now();
     await fn();
     times.push(performance.now() - start);
@@ -22,4 +27,9 @@ export const fmt = {
 export function table(head: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function collectGarbage(): void {
+  const gc: unknown = Reflect.get(globalThis, 'gc');
+  if (typeof gc === 'function') gc();
 }

@@ -299,10 +299,20 @@ function mapFields(source: CompiledSource, raw: Record<string, FieldValue>): Nor
 
 /** Derived calendar fields (UTC) so rules can express off-hours without code. */
 export function addCalendarFields(event: NormalizedEvent, time: number): void {
-  const date = new Date(time);
-  event['event.hour_utc'] = date.getUTCHours();
-  event['event.weekday_utc'] = WEEKDAYS[date.getUTCDay()] ?? 'unknown';
+  // Events come in time order: the last hour computed almost always answers the next event.
+  const hourStart = Math.floor(time / HOUR_MS) * HOUR_MS;
+  if (hourStart !== calendar.hourStart) {
+    const date = new Date(hourStart);
+    calendar.hourStart = hourStart;
+    calendar.hour = date.getUTCHours();
+    calendar.weekday = WEEKDAYS[date.getUTCDay()] ?? 'unknown';
+  }
+  event['event.hour_utc'] = calendar.hour;
+  event['event.weekday_utc'] = calendar.weekday;
 }
+
+const HOUR_MS = 3_600_000;
+const calendar = { hourStart: Number.NaN, hour: 0, weekday: 'unknown' };
 
 /** A syslog repeat count is capped: the line still counts as many events, but never absurdly many. */
 const MAX_REPEAT = 1_000_000;

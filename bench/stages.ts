@@ -1,0 +1,67 @@
+/**
+ * `node --import tsx bench/stages.ts [rules]`: where the hot path's time goes, stage by stage
+ * (decode; + normalize; + rule matching; + state and lifecycle), best of 5 runs each.
+ */
+import { loadPack } from '../src/cli/load-pack';
+import { decodeLambdaEvent } from '../src/decode/cloudwatch';
+import { SkipLedger as Ledger, SkipLedger } from '../src/decode/skips';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { normalizePayload as normalizeForOrder, normalizePayload, processPayload } from '../src/engine/pipeline';
+import { Normalizer } from '../src/parse/normalize';
+import { scaledRules, workloadOrder } from './rule-scaling';
+import { toLambdaEvent, workloadPayloads } from './workload';
+
+const size = Number(process.argv[2] ?? 100);
+const { pack } = loadPack(['rules'], { checkRegexes: false });
+const normalizer = new Normalizer(pack.sources);
+const payloads = [...workloadPayloads({ events: 100_000, maxEventsPerPayload: 10_000, payloadSpanMs: 3_600_000 })];
+const lambdaEvents = payloads.map(toLambdaEvent);
+const events = payloads.reduce((n, p) => n + p.logEvents.length, 0);
+const base = workloadOrder(
+  pack.rules,
+  payloads.map((p) => normalizeForOrder(p, normalizer, new Ledger())),
+  (events) => new Detector(pack, new MemoryStateStore()).matchAll(events),
+);
+const rules = scaledRules(base, size);
+process.stdout.write(
+  `first rules: ${base
+    .slice(0, Math.min(size, 10))
+    .map((r) => r.id)
+    .join(', ')}\n`,
+);
+
+async function best(name: string, fn: () => Promise<void> | void) {
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    await fn();
+    min = Math.min(min, performance.now() - t);
+  }
+  process.stdout.write(
+    `${name.padEnd(28)} ${(min / 1000).toFixed(3)} s  ${Math.round(events / (min / 1000)).toLocaleString('en-US')} events/s  ${((min * 1000) / events).toFixed(2)} µs/event\n`,
+  );
+}
+await best('decode', () => {
+  for (const e of lambdaEvents) decodeLambdaEvent(e);
+});
+await best('decode+normalize', () => {
+  for (const e of lambdaEvents) {
+    const d = decodeLambdaEvent(e);
+    if (d.ok) normalizePayload(d.payload, normalizer, new SkipLedger());
+  }
+});
+const matcher = new Detector({ rules }, new MemoryStateStore());
+await best('decode+normalize+match', () => {
+  for (const e of lambdaEvents) {
+    const d = decodeLambdaEvent(e);
+    if (d.ok) matcher.matchAll(normalizePayload(d.payload, normalizer, new SkipLedger()));
+  }
+});
+await best(`full (${size} rules)`, async () => {
+  const detector = new Detector({ rules }, new MemoryStateStore());
+  for (const e of lambdaEvents) {
+    const d = decodeLambdaEvent(e);
+    if (d.ok) await processPayload(d.payload, normalizer, detector);
+  }
+});

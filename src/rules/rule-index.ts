@@ -1,0 +1,245 @@
+import type { FieldValue, NormalizedEvent } from '../schema/event';
+import type { CompiledRule } from './compile';
+import { NeedleSet } from './needles';
+import { isPlainObject, normalizeForEquality } from './selection';
+
+/**
+ * Which rules an event can possibly match, without running every rule: each rule is filed under
+ * a condition its selection cannot match without (an index key), and an event only meets the
+ * rules one of its fields hits. Keys are necessary conditions, never sufficient: candidates still
+ * run their full predicate, so the index can only save work, never change a result.
+ *
+ * Key kinds: equality (hash per field, case-insensitive), numeric range (`gt/gte/lt/lte` on one
+ * field), and text (`contains/startswith/endswith` needles of every rule on a field in one
+ * Aho–Corasick automaton, the field lower-cased once per event). A rule whose top level is an
+ * `any` is filed under every branch's key; a rule with no key at all runs on every event.
+ */
+export type IndexKey =
+  | { kind: 'eq'; field: string; values: string[] }
+  | { kind: 'range'; field: string; low: number; lowInclusive: boolean; high: number; highInclusive: boolean }
+  | { kind: 'text'; field: string; needles: string[] };
+
+/** Fields that discriminate best come first when a rule offers several equality keys. */
+const EQ_PREFERENCE = ['event.action', 'event.dataset', 'http.response.status_code', 'event.category', 'log.level', 'event.outcome'];
+
+function eqRank(field: string): number {
+  const i = EQ_PREFERENCE.indexOf(field);
+  // Unknown (app-specific) fields are usually the most selective.
+  return i === -1 ? -1 : i;
+}
+
+/** The keys a selection is filed under: one for an AND of conditions, one per branch of a top-level `any`. */
+export function indexKeys(selection: unknown): IndexKey[] | undefined {
+  if (!isPlainObject(selection)) return undefined;
+  const own = conjunctionKey(selection);
+  if (own) return [own];
+  const branches = selection.any;
+  if (Array.isArray(branches) && branches.length > 0) {
+    const keys: IndexKey[] = [];
+    for (const b of branches) {
+      const k = indexKeys(b);
+      if (!k) return undefined;
+      keys.push(...k);
+    }
+    return keys;
+  }
+  return undefined;
+}
+
+/** The best single condition every matching event must meet, among a map's AND-ed conditions. */
+function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefined {
+  const eqs: Extract<IndexKey, { kind: 'eq' }>[] = [];
+  const ranges = new Map<string, Extract<IndexKey, { kind: 'range' }>>();
+  const texts: Extract<IndexKey, { kind: 'text' }>[] = [];
+  const nested: IndexKey[] = [];
+  for (const [key, value] of Object.entries(selection)) {
+    if (key === 'not' || key === 'any') continue;
+    if (key === 'all') {
+      if (Array.isArray(value))
+        for (const sub of value) {
+          const k = isPlainObject(sub) ? conjunctionKey(sub) : undefined;
+          if (k) nested.push(k);
+        }
+      continue;
+    }
+    const [field = '', ...mods] = key.split('|');
+    if (value === null) continue;
+    const list = Array.isArray(value) ? value : [value];
+    if (list.length === 0 || !list.every((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) continue;
+    const op = mods.find((m) => !['all', 'cased', 'i', 'm', 's'].includes(m));
+    const all = mods.includes('all');
+    if (op === undefined) {
+      if (all && list.length > 1) continue; // never true for distinct values; leave it to the predicate
+      eqs.push({ kind: 'eq', field, values: [...new Set(list.map((v) => normalizeForEquality(v as FieldValue)))] });
+    } else if (op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') {
+      const bound = Number(list[0]);
+      if (list.length !== 1 || !Number.isFinite(bound)) continue;
+      const r = ranges.get(field) ?? {
+        kind: 'range' as const,
+        field,
+        low: -Infinity,
+        lowInclusive: true,
+        high: Infinity,
+        highInclusive: true,
+      };
+      if (op === 'gt' || op === 'gte') {
+        if (bound > r.low || (bound === r.low && op === 'gt')) {
+          r.low = bound;
+          r.lowInclusive = op === 'gte';
+        }
+      } else if (bound < r.high || (bound === r.high && op === 'lt')) {
+        r.high = bound;
+        r.highInclusive = op === 'lte';
+      }
+      ranges.set(field, r);
+    } else if (op === 'contains' || op === 'startswith' || op === 'endswith') {
+      const needles = list.map((v) => String(v).toLowerCase());
+      if (needles.some((n) => n.length === 0)) continue; // an empty needle matches everything
+      // With |all every needle must occur: any one of them is still necessary.
+      texts.push({ kind: 'text', field, needles: all ? needles.slice(0, 1) : needles });
+    }
+  }
+  eqs.sort((a, b) => eqRank(a.field) - eqRank(b.field) || a.values.length - b.values.length);
+  if (eqs[0]) return eqs[0];
+  const nestedEq = nested.find((k) => k.kind === 'eq');
+  if (nestedEq) return nestedEq;
+  const range = [...ranges.values()][0] ?? nested.find((k) => k.kind === 'range');
+  if (range) return range;
+  // Fewer, longer needles filter better.
+  texts.sort((a, b) => a.needles.length - b.needles.length || minLength(b.needles) - minLength(a.needles));
+  return texts[0] ?? nested.find((k) => k.kind === 'text');
+}
+
+function minLength(needles: readonly string[]): number {
+  return Math.min(...needles.map((n) => n.length));
+}
+
+interface RangeEntry {
+  low: number;
+  lowInclusive: boolean;
+  high: number;
+  highInclusive: boolean;
+  rule: CompiledRule;
+}
+
+function asNumber(v: FieldValue): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+export class RuleIndex {
+  private readonly eq = new Map<string, Map<string, CompiledRule[]>>();
+  private readonly ranges = new Map<string, RangeEntry[]>();
+  private readonly texts = new Map<string, NeedleSet<CompiledRule>>();
+  private readonly unindexed: CompiledRule[] = [];
+  private readonly eqFields: string[];
+  private readonly rangeFields: string[];
+  private readonly textFields: string[];
+  /** Per-event stamp: a rule hit by several keys is tested once. */
+  private readonly stamp = new Map<CompiledRule, number>();
+  private epoch = 0;
+  // The event being matched: fields rather than a closure per event (this is the per-event hot path).
+  private event: NormalizedEvent = {};
+  private out: CompiledRule[] = [];
+  private onError: ((rule: CompiledRule, err: unknown) => void) | undefined;
+  private readonly consider = (rule: CompiledRule): void => {
+    if (this.stamp.get(rule) === this.epoch) return;
+    this.stamp.set(rule, this.epoch);
+    test(rule, this.event, this.out, this.onError);
+  };
+
+  /** `plain`: no keys at all, every rule's predicate on every event (the reference the index is tested against). */
+  constructor(rules: readonly CompiledRule[], plain = false) {
+    for (const rule of rules) {
+      const keys = plain ? undefined : rule.indexKeys;
+      if (!keys) {
+        this.unindexed.push(rule);
+        continue;
+      }
+      for (const key of keys) this.file(key, rule);
+    }
+    this.eqFields = [...this.eq.keys()];
+    this.rangeFields = [...this.ranges.keys()];
+    this.textFields = [...this.texts.keys()];
+  }
+
+  private file(key: IndexKey, rule: CompiledRule): void {
+    if (key.kind === 'eq') {
+      let byValue = this.eq.get(key.field);
+      if (!byValue) {
+        byValue = new Map();
+        this.eq.set(key.field, byValue);
+      }
+      for (const value of key.values) {
+        const list = byValue.get(value);
+        if (list) list.push(rule);
+        else byValue.set(value, [rule]);
+      }
+    } else if (key.kind === 'range') {
+      const list = this.ranges.get(key.field) ?? [];
+      list.push({ low: key.low, lowInclusive: key.lowInclusive, high: key.high, highInclusive: key.highInclusive, rule });
+      this.ranges.set(key.field, list);
+    } else {
+      let set = this.texts.get(key.field);
+      if (!set) {
+        set = new NeedleSet<CompiledRule>();
+        this.texts.set(key.field, set);
+      }
+      for (const needle of key.needles) set.add(needle, rule);
+    }
+  }
+
+  /**
+   * Rules that match the event (each at most once). A rule whose condition throws on this event
+   * is reported to `onError` and skipped for it: one hostile event never fails the batch.
+   */
+  match(event: NormalizedEvent, out: CompiledRule[], onError?: (rule: CompiledRule, err: unknown) => void): void {
+    this.epoch++;
+    this.event = event;
+    this.out = out;
+    this.onError = onError;
+    const consider = this.consider;
+    for (const field of this.eqFields) {
+      const v = event[field];
+      if (v === undefined) continue;
+      const candidates = this.eq.get(field)?.get(normalizeForEquality(v));
+      if (candidates) for (const rule of candidates) consider(rule);
+    }
+    for (const field of this.rangeFields) {
+      const v = event[field];
+      if (v === undefined) continue;
+      const n = asNumber(v);
+      if (n === undefined) continue;
+      for (const r of this.ranges.get(field) ?? []) {
+        if ((r.lowInclusive ? n >= r.low : n > r.low) && (r.highInclusive ? n <= r.high : n < r.high)) consider(r.rule);
+      }
+    }
+    for (const field of this.textFields) {
+      const v = event[field];
+      if (v === undefined) continue;
+      this.texts.get(field)?.search(String(v).toLowerCase(), consider);
+    }
+    for (const rule of this.unindexed) consider(rule);
+  }
+
+  get stats(): { eqFields: number; rangeFields: number; textFields: number; unindexed: number } {
+    return {
+      eqFields: this.eqFields.length,
+      rangeFields: this.rangeFields.length,
+      textFields: this.textFields.length,
+      unindexed: this.unindexed.length,
+    };
+  }
+}
+
+function test(rule: CompiledRule, event: NormalizedEvent, out: CompiledRule[], onError?: (rule: CompiledRule, err: unknown) => void): void {
+  try {
+    if (rule.predicate(event)) out.push(rule);
+  } catch (err) {
+    onError?.(rule, err);
+  }
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { perturb, scaledRules } from '../bench/rule-scaling';
+import { workloadPayloads } from '../bench/workload';
+import { loadPack } from '../src/cli/load-pack';
+import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { generateDemo } from '../src/demo/generate';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
+import { Normalizer } from '../src/parse/normalize';
+import { type CompiledRule, compileRule } from '../src/rules/compile';
+import { indexKeys, RuleIndex } from '../src/rules/rule-index';
+import { compileSelection } from '../src/rules/selection';
+import type { NormalizedEvent } from '../src/schema/event';
+import { DetectionRule } from '../src/schema/rule';
+
+/**
+ * The rule index (and every other fast path of the hot path) may only save work: the detector
+ * with it decides exactly what the plain evaluator — every rule's predicate on every event —
+ * decides, on the benchmark workload and on the demo.
+ */
+const { pack } = loadPack(['rules'], { checkRegexes: false });
+const normalizer = new Normalizer(pack.sources);
+
+async function decide(rules: DetectionRule[], payloads: readonly SubscriptionPayload[], plainMatching: boolean) {
+  const store = new MemoryStateStore();
+  const detector = new Detector({ rules }, store, { plainMatching });
+  const out: string[] = [];
+  let matched = 0;
+  for (const p of payloads) {
+    const r = await processPayload(p, normalizer, detector);
+    matched += r.matchedEvents;
+    for (const m of r.messages) out.push(JSON.stringify(m));
+  }
+  return { messages: out, matched, writes: store.calls.writes, reads: store.calls.reads };
+}
+
+describe('indexed and plain evaluation decide the same', () => {
+  it('on the benchmark workload with 300 rules (shipped rules and disjoint variants)', async () => {
+    const payloads = [...workloadPayloads({ events: 30_000, maxEventsPerPayload: 10_000, payloadSpanMs: 3_600_000 })];
+    const rules = scaledRules(pack.rules, 300);
+    const indexed = await decide(rules, payloads, false);
+    const plain = await decide(rules, payloads, true);
+    expect(indexed.messages.length).toBeGreaterThan(20);
+    expect(indexed.matched).toBe(plain.matched);
+    expect(indexed.messages).toEqual(plain.messages);
+    expect([indexed.reads, indexed.writes]).toEqual([plain.reads, plain.writes]);
+  }, 120_000);
+
+  it('on the demo as delivered', async () => {
+    const { payloads } = generateDemo();
+    const indexed = await decide(pack.rules, payloads, false);
+    const plain = await decide(pack.rules, payloads, true);
+    expect(indexed.messages.length).toBeGreaterThan(30);
+    expect(indexed.messages).toEqual(plain.messages);
+  }, 120_000);
+
+  it('index keys are necessary conditions: an event a rule matches always reaches it through the index', () => {
+    const cases: [Record<string, unknown>, NormalizedEvent, boolean][] = [
+      [{ 'http.response.status_code|gte': 500, 'http.response.status_code|lt': 600 }, { 'http.response.status_code': '503' }, true],
+      [{ 'http.response.status_code|gte': 500, 'http.response.status_code|lt': 600 }, { 'http.response.status_code': 600 }, false],
+      [{ any: [{ 'event.action': 'x' }, { 'message|contains': ['History -C'] }] }, { message: 'bash: HISTORY -c' }, true],
+      [{ any: [{ 'event.action': 'x' }, { 'message|contains': ['History -C'] }] }, { 'event.action': 'X' }, true],
+      [{ 'message|contains|all': ['a1', 'b2'] }, { message: 'b2 a1' }, true],
+      [{ 'message|endswith': '.php', 'url.path|startswith': '/wp' }, { message: 'GET /x.PHP', 'url.path': '/wp-admin' }, true],
+      [{ 'user.name|cased': 'Root' }, { 'user.name': 'Root' }, true],
+      [{ 'source.ip|cidr': '10.0.0.0/8' }, { 'source.ip': '10.1.2.3' }, true],
+    ];
+    for (const [selection, event, matches] of cases) {
+      const rule = compileRule(
+        DetectionRule.parse({
+          id: 'test.rule',
+          title: 't',
+          description: 'd',
+          severity: 'low',
+          riskScore: 1,
+          runbook: 'r',
+          match: selection,
+        }),
+      );
+      const viaIndex: CompiledRule[] = [];
+      new RuleIndex([rule]).match(event, viaIndex);
+      expect(compileSelection(selection).predicate(event), JSON.stringify(selection)).toBe(matches);
+      expect(viaIndex.length, JSON.stringify(selection)).toBe(matches ? 1 : 0);
+    }
+    expect(indexKeys({ 'source.ip|cidr': '10.0.0.0/8' })).toBeUndefined(); // no key: runs on every event
+    // A variant's literals all change: it selects none of what its original selects.
+    const original = { 'event.action': 'ssh_login', 'event.outcome': 'failure', 'network.packets|gte': 10, 'mfa.used': false };
+    const event: NormalizedEvent = { 'event.action': 'ssh_login', 'event.outcome': 'failure', 'network.packets': 50, 'mfa.used': false };
+    expect(compileSelection(original).predicate(event)).toBe(true);
+    expect(compileSelection(perturb(original, 3)).predicate(event)).toBe(false);
+  });
+});
