@@ -33,3 +33,31 @@ function collectGarbage(): void {
   const gc: unknown = Reflect.get(globalThis, 'gc');
   if (typeof gc === 'function') gc();
 }
+
+/**
+ * Medians of several paths measured in turn: a warm-up of each, then `runs` rounds that time every
+ * path once (with a full GC before each). On a shared machine, drift slows every path of a round
+ * alike instead of whichever happened to run then, so the ratios between paths hold.
+ */
+export async function interleavedMedians(
+  runs: number,
+  paths: Record<string, () => unknown | Promise<unknown>>,
+): Promise<Map<string, number>> {
+  const names = Object.keys(paths);
+  for (const name of names) await paths[name]?.();
+  const times = new Map<string, number[]>(names.map((n) => [n, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const name of names) {
+      collectGarbage();
+      const start = performance.now();
+      await paths[name]?.();
+      times.get(name)?.push(performance.now() - start);
+    }
+  }
+  return new Map(
+    [...times].map(([name, list]) => {
+      const sorted = [...list].sort((a, b) => a - b);
+      return [name, sorted[Math.floor(sorted.length / 2)] ?? 0];
+    }),
+  );
+}

@@ -36,6 +36,8 @@ export interface BatchResult {
   alerts: Alert[];
   /** Events that matched at least one rule's selection. */
   matchedEvents: number;
+  /** Detections: events that met a rule's full condition (threshold crossed, sequence completed …), each an occurrence of its alert. */
+  detections: number;
   /** The batch had been decided before: its recorded messages were returned, no state changed. */
   redelivered: boolean;
   /** Rules that threw on an event (internal_error): that rule skipped that event, the rest ran. */
@@ -113,7 +115,7 @@ export class Detector {
     const receipt = await this.store.readReceipt(batchId);
     if (receipt !== undefined) {
       const messages = MessageList.parse(JSON.parse(receipt));
-      return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, redelivered: true, skips };
+      return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, detections: 0, redelivered: true, skips };
     }
 
     const qualified: { rule: CompiledRule; group: QualifiedGroup }[] = [];
@@ -126,7 +128,8 @@ export class Detector {
     qualified.sort((a, b) => a.rule.rule.id.localeCompare(b.rule.rule.id) || a.group.key.localeCompare(b.group.key));
     const messages = await this.decide(batchId, qualified);
     await this.store.writeReceipt(batchId, JSON.stringify(messages), eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
-    return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, redelivered: false, skips };
+    const detections = qualified.reduce((n, q) => n + q.group.qualifiers.length, 0);
+    return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, detections, redelivered: false, skips };
   }
 
   private policy(rule: CompiledRule): LifecyclePolicy {

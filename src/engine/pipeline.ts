@@ -16,6 +16,8 @@ export interface PayloadResult {
   eventsIn: number;
   eventsProcessed: number;
   matchedEvents: number;
+  /** Events that met a rule's full condition (see Detector.evaluate). */
+  detections: number;
   /** The payload had been processed before (at-least-once delivery): its recorded messages were re-sent. */
   redelivered: boolean;
   skips: SkipLedger;
@@ -83,6 +85,7 @@ export async function processPayload(payload: SubscriptionPayload, normalizer: N
       eventsIn: 0,
       eventsProcessed: 0,
       matchedEvents: 0,
+      detections: 0,
       redelivered: false,
       skips,
       parse,
@@ -90,7 +93,14 @@ export async function processPayload(payload: SubscriptionPayload, normalizer: N
     };
   }
   const events = normalizePayload(payload, normalizer, skips, parse);
-  const { messages, alerts, matchedEvents, redelivered, skips: ruleSkips } = await detector.evaluate(batchIdOf(payload), events);
+  const {
+    messages,
+    alerts,
+    matchedEvents,
+    detections,
+    redelivered,
+    skips: ruleSkips,
+  } = await detector.evaluate(batchIdOf(payload), events);
   for (const s of ruleSkips) skips.add(s);
   let latestEventTime = Number.NEGATIVE_INFINITY;
   for (const e of events) latestEventTime = Math.max(latestEventTime, eventTime(e));
@@ -100,6 +110,7 @@ export async function processPayload(payload: SubscriptionPayload, normalizer: N
     eventsIn: payload.logEvents.length,
     eventsProcessed: events.length,
     matchedEvents,
+    detections,
     redelivered,
     skips,
     parse,
