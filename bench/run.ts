@@ -10,7 +10,6 @@ import { resolve } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
-import { loadPack } from '../src/cli/load-pack';
 import { decodeLambdaEvent, type SubscriptionPayload } from '../src/decode/cloudwatch';
 import { SkipLedger } from '../src/decode/skips';
 import { generateDemo } from '../src/demo/generate';
@@ -30,21 +29,18 @@ import { HUB_ASSUMPTIONS, hubSizing } from './hub-sizing';
 import { fmt, interleavedMedians, medianMs, table } from './measure';
 import { NaiveDetector } from './naive';
 import { parallelHotPath } from './parallel';
-import { scaledRules, workloadOrder } from './rule-scaling';
-import { toLambdaEvent, workloadPayloads } from './workload';
+import { scaledRules } from './rule-scaling';
+import { benchSetup } from './setup';
 import { WriteMixStore } from './write-mix';
 
 const WORKLOAD_EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-const { pack } = loadPack(['rules'], { checkRegexes: false });
-const normalizer = new Normalizer(pack.sources);
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-// Busy streams: payloads of up to 10,000 events or one hour per stream.
-const payloads = [...workloadPayloads({ events: WORKLOAD_EVENTS, maxEventsPerPayload: 10_000, payloadSpanMs: 3_600_000 })];
-const lambdaEvents = payloads.map(toLambdaEvent);
-const eventCount = payloads.reduce((n, p) => n + p.logEvents.length, 0);
+// Busy streams: payloads of up to 10,000 events or one hour per stream; the shipped rules in the
+// order of the traffic they carry (the 10-rule row already does the workload's work).
+const { pack, normalizer, payloads, lambdaEvents, eventCount, base } = benchSetup(WORKLOAD_EVENTS);
 log(`workload: ${fmt.int(eventCount)} events in ${payloads.length} payloads`);
 
 // 1. Physical floor: base64 + gunzip + JSON.parse alone.
@@ -56,11 +52,6 @@ const floor = () => {
 
 // 2. Hot path at 10 / 100 / 1,000 rules: decode + parse + normalize + evaluate, fresh state per run.
 // The rules in representative order: the 10-rule row already carries the workload's traffic.
-const base = workloadOrder(
-  pack.rules,
-  payloads.map((p) => normalizePayload(p, normalizer, new SkipLedger())),
-  (events) => new Detector(pack, new MemoryStateStore()).matchAll(events),
-);
 log(
   `first 10 rules: ${base
     .slice(0, 10)

@@ -2,34 +2,18 @@
  * `node --import tsx bench/stages.ts [rules]`: where the hot path's time goes, stage by stage
  * (decode; + normalize; + rule matching; + state and lifecycle), best of 5 runs each.
  */
-import { loadPack } from '../src/cli/load-pack';
 import { decodeLambdaEvent } from '../src/decode/cloudwatch';
-import { SkipLedger as Ledger, SkipLedger } from '../src/decode/skips';
+import { SkipLedger } from '../src/decode/skips';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
-import { normalizePayload as normalizeForOrder, normalizePayload, processPayload } from '../src/engine/pipeline';
-import { Normalizer } from '../src/parse/normalize';
-import { scaledRules, workloadOrder } from './rule-scaling';
-import { toLambdaEvent, workloadPayloads } from './workload';
+import { normalizePayload, processPayload } from '../src/engine/pipeline';
+import { benchSetup } from './setup';
 
 const size = Number(process.argv[2] ?? 100);
-const { pack } = loadPack(['rules'], { checkRegexes: false });
-const normalizer = new Normalizer(pack.sources);
-const payloads = [...workloadPayloads({ events: 100_000, maxEventsPerPayload: 10_000, payloadSpanMs: 3_600_000 })];
-const lambdaEvents = payloads.map(toLambdaEvent);
-const events = payloads.reduce((n, p) => n + p.logEvents.length, 0);
-const base = workloadOrder(
-  pack.rules,
-  payloads.map((p) => normalizeForOrder(p, normalizer, new Ledger())),
-  (events) => new Detector(pack, new MemoryStateStore()).matchAll(events),
-);
-const rules = scaledRules(base, size);
-process.stdout.write(
-  `first rules: ${base
-    .slice(0, Math.min(size, 10))
-    .map((r) => r.id)
-    .join(', ')}\n`,
-);
+const setup = benchSetup(100_000);
+const { normalizer, lambdaEvents } = setup;
+const events = setup.eventCount;
+const rules = setup.rules(size);
 
 async function best(name: string, fn: () => Promise<void> | void) {
   let min = Number.POSITIVE_INFINITY;

@@ -4,30 +4,20 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { z } from 'zod';
-import { loadPack } from '../src/cli/load-pack';
 import { decodeLambdaEvent } from '../src/decode/cloudwatch';
-import { SkipLedger } from '../src/decode/skips';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
-import { normalizePayload, processPayload } from '../src/engine/pipeline';
-import { Normalizer } from '../src/parse/normalize';
-import { scaledRules, workloadOrder } from './rule-scaling';
-import { toLambdaEvent, workloadPayloads } from './workload';
+import { processPayload } from '../src/engine/pipeline';
+import { benchSetup } from './setup';
+import { toLambdaEvent } from './workload';
 
 const Input = z.object({ events: z.number(), rules: z.number(), worker: z.number(), workers: z.number() });
 const input = Input.parse(workerData);
 const port = parentPort;
 if (!port) throw new Error('run as a worker thread');
 
-const { pack } = loadPack(['rules'], { checkRegexes: false });
-const normalizer = new Normalizer(pack.sources);
-const payloads = [...workloadPayloads({ events: input.events, maxEventsPerPayload: 10_000, payloadSpanMs: 3_600_000 })];
-const base = workloadOrder(
-  pack.rules,
-  payloads.map((p) => normalizePayload(p, normalizer, new SkipLedger())),
-  (events) => new Detector(pack, new MemoryStateStore()).matchAll(events),
-);
-const rules = scaledRules(base, input.rules);
+const { normalizer, payloads, rules: rulesOf } = benchSetup(input.events);
+const rules = rulesOf(input.rules);
 // Every n-th payload: each worker is one more detector instance (as Lambda runs several).
 const mine = payloads.filter((_, i) => i % input.workers === input.worker).map(toLambdaEvent);
 

@@ -373,28 +373,16 @@ export class DynamoStateStore implements StateStore {
     return items;
   }
 
-  private async queryPartition(pk: string, projection: string) {
-    const items = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      this.calls.reads++;
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: pk } },
-          ProjectionExpression: projection,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private queryPartition(pk: string, projection: string) {
+    return this.query(pk, undefined, projection);
   }
 
-  private async queryRange(pk: string, from: string, to: string, projection?: string) {
+  private queryRange(pk: string, from: string, to: string, projection?: string) {
+    return this.query(pk, { from, to }, projection);
+  }
+
+  /** Every item of a partition (or of a sort-key range of it), page by page. */
+  private async query(pk: string, range: { from: string; to: string } | undefined, projection: string | undefined) {
     const items = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
@@ -402,8 +390,10 @@ export class DynamoStateStore implements StateStore {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: from }, ':to': { S: to } },
+          KeyConditionExpression: range ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk',
+          ExpressionAttributeValues: range
+            ? { ':pk': { S: pk }, ':from': { S: range.from }, ':to': { S: range.to } }
+            : { ':pk': { S: pk } },
           ProjectionExpression: projection,
           ConsistentRead: true,
           ExclusiveStartKey: start,
