@@ -185,7 +185,9 @@ export class Normalizer {
     const cached = this.recognized.get(logGroup);
     if (line === undefined) return cached ?? DEFAULT_SOURCE;
     if (cached?.recognize?.(line)) return cached;
-    const found = RECOGNIZED_SOURCES.find((s) => s.recognize?.(line));
+    // A JSON recognizer never takes a text line and the reverse: skip the checks that cannot apply.
+    const json = line.charCodeAt(firstNonSpace(line)) === OPEN_BRACE;
+    const found = RECOGNIZED_SOURCES.find((s) => (json ? s.format !== 'text' : s.format !== 'json') && s.recognize?.(line));
     if (!found) return DEFAULT_SOURCE;
     if (this.recognized.size > 10_000) this.recognized.clear();
     this.recognized.set(logGroup, found);
