@@ -23,10 +23,12 @@ export const fmt = {
   pct: (n: number) => `${(100 * n).toFixed(1)}%`,
 };
 
-/** A markdown table. */
+/** A markdown table, columns padded as the formatter (Biome) lays them out, so the written report is already formatted. */
 export function table(head: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) => Math.max(3, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `| ${widths.map((w, i) => (r[i] ?? '').padEnd(w)).join(' | ')} |`;
+  return [line(head), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map((r) => line(r.map(String)))].join('\n');
 }
 
 function collectGarbage(): void {
