@@ -1,5 +1,4 @@
-import { gzipSync } from 'node:zlib';
-import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { encodePayload, type SubscriptionPayload } from '../src/decode/cloudwatch';
 import { DEMO_BASE, generateDemo } from '../src/demo/generate';
 
 const FORTNIGHT = 14 * 86_400_000;
@@ -48,5 +47,5 @@ function* copies(options: WorkloadOptions, shift: number): Generator<Subscriptio
 
 /** The Lambda event CloudWatch Logs sends: base64(gzip(JSON payload)). */
 export function toLambdaEvent(payload: SubscriptionPayload): { awslogs: { data: string } } {
-  return { awslogs: { data: gzipSync(JSON.stringify(payload)).toString('base64') } };
+  return encodePayload(payload);
 }

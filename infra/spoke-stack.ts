@@ -4,6 +4,7 @@ import { CfnAccountPolicy, CfnSubscriptionFilter } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { compileFilterPattern } from '../src/rules/filter-pattern';
 import type { SentinelConfig } from './config';
+import { exclusionCriteria } from './constructs/ingestion';
 import { bundleRules } from './rule-bundle';
 
 export interface SentinelSpokeStackProps extends StackProps {
@@ -66,7 +67,7 @@ export class SentinelSpokeStack extends Stack {
           FilterPattern: ' ',
           Distribution: 'ByLogStream',
         }),
-        ...(excluded.length > 0 ? { selectionCriteria: `LogGroupName NOT IN [${excluded.map((n) => `"${n}"`).join(', ')}]` } : {}),
+        ...(excluded.length > 0 ? { selectionCriteria: exclusionCriteria(excluded) } : {}),
       }).node.addDependency(role);
     }
   }

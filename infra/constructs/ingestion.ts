@@ -59,8 +59,13 @@ export class Ingestion extends Construct {
         scope: 'ALL',
         // The service rejects a policy without a FilterPattern; a single space matches every event.
         policyDocument: stack.toJsonString({ DestinationArn: props.detector.functionArn, FilterPattern: ' ', Distribution: 'Random' }),
-        selectionCriteria: `LogGroupName NOT IN [${excluded.map((name) => `"${name}"`).join(', ')}]`,
+        selectionCriteria: exclusionCriteria(excluded),
       });
     }
   }
+}
+
+/** An account policy's selection criteria leaving out these exact log-group names (NOT IN is the only operator). */
+export function exclusionCriteria(names: readonly string[]): string {
+  return `LogGroupName NOT IN [${names.map((name) => `"${name}"`).join(', ')}]`;
 }

@@ -1,7 +1,6 @@
-import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { formatIssues } from '../schema/issues';
-import { type DecodeResult, decodeAwslogsData, type SubscriptionPayload } from './cloudwatch';
+import { type DecodeResult, decodeAwslogsData, encodePayload, type SubscriptionPayload } from './cloudwatch';
 import type { Skip } from './skips';
 
 /**
@@ -75,7 +74,7 @@ export function kinesisEventOf(
         eventSource: 'aws:kinesis' as const,
         eventID: `${shard}:${sequenceNumber}`,
         kinesis: {
-          data: gzipBase64(JSON.stringify(payload)),
+          data: encodePayload(payload).awslogs.data,
           sequenceNumber,
           partitionKey: payload.logStream,
           approximateArrivalTimestamp: (payload.logEvents[0]?.timestamp ?? 0) / 1000,
@@ -83,8 +82,4 @@ export function kinesisEventOf(
       };
     }),
   };
-}
-
-function gzipBase64(text: string): string {
-  return gzipSync(Buffer.from(text)).toString('base64');
 }

@@ -5,6 +5,7 @@ import {
   type DocKey,
   type DocWrite,
   docId,
+  earliestDue,
   type SetAdd,
   type StateStore,
   type StoredDoc,
@@ -229,10 +230,7 @@ export class MemoryStateStore implements StateStore {
     for (const [pk, partition] of this.docs) {
       for (const [sk, item] of partition) if (item.dueAt !== undefined && item.dueAt <= now) due.push({ pk, sk, at: item.dueAt });
     }
-    return due
-      .sort((a, b) => a.at - b.at || a.pk.localeCompare(b.pk) || a.sk.localeCompare(b.sk))
-      .slice(0, limit)
-      .map(({ pk, sk }) => ({ pk, sk }));
+    return earliestDue(due, limit);
   }
 
   async readReceipt(batchId: string): Promise<string | undefined> {

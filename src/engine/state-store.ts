@@ -87,6 +87,14 @@ export interface DocWrite extends DocKey {
   dueAt?: number;
 }
 
+/** The `limit` documents that fell due first (ties by key): the order `listDue` answers in, in every store. */
+export function earliestDue(due: readonly (DocKey & { at: number })[], limit: number): DocKey[] {
+  return [...due]
+    .sort((a, b) => a.at - b.at || a.pk.localeCompare(b.pk) || a.sk.localeCompare(b.sk))
+    .slice(0, limit)
+    .map(({ pk, sk }) => ({ pk, sk }));
+}
+
 /** `pk` and `sk` joined: the key of `readDocs` results. */
 export function docId(key: DocKey): string {
   return `${key.pk}\u0000${key.sk}`;

@@ -1,7 +1,7 @@
 import type { FieldValue, NormalizedEvent } from '../schema/event';
 import type { CompiledRule } from './compile';
 import { NeedleSet } from './needles';
-import { isPlainObject, normalizeForEquality } from './selection';
+import { asNumber, isPlainObject, normalizeForEquality } from './selection';
 
 /**
  * Which rules an event can possibly match, without running every rule: each rule is filed under
@@ -120,15 +120,6 @@ interface RangeEntry {
   high: number;
   highInclusive: boolean;
   rule: CompiledRule;
-}
-
-function asNumber(v: FieldValue): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && v.trim() !== '') {
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
 }
 
 export class RuleIndex {

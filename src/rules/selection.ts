@@ -62,7 +62,8 @@ export function normalizeForEquality(v: FieldValue): string {
   return typeof v === 'string' ? v.toLowerCase() : String(v);
 }
 
-function asNumber(v: FieldValue | undefined): number | undefined {
+/** A field value as a number (numbers, and strings that are numbers), as comparisons read it. */
+export function asNumber(v: FieldValue | undefined): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() !== '') {
     const n = Number(v);

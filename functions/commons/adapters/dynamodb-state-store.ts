@@ -16,6 +16,7 @@ import {
   type DocKey,
   type DocWrite,
   docId,
+  earliestDue,
   type SetAdd,
   type StateStore,
   type StoredDoc,
@@ -316,10 +317,7 @@ export class DynamoStateStore implements StateStore {
         start = due.length < limit * DUE_SHARDS ? page.LastEvaluatedKey : undefined;
       } while (start);
     }
-    return due
-      .sort((a, b) => a.at - b.at || a.pk.localeCompare(b.pk) || a.sk.localeCompare(b.sk))
-      .slice(0, limit)
-      .map(({ pk, sk }) => ({ pk, sk }));
+    return earliestDue(due, limit);
   }
 
   async readReceipt(batchId: string): Promise<string | undefined> {
