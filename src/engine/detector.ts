@@ -10,7 +10,7 @@ import { detectionPolicy } from './alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
-import type { CounterIncrement, StateStore, TermClaim } from './state-store';
+import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim } from './state-store';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
 export interface DetectorOptions {
@@ -310,24 +310,28 @@ export class Detector {
     const clause = rule.rule.distinct;
     if (!clause) return [];
     const width = bucketWidth(clause.window);
+    const field = clause.field;
     const groups = groupBy(
-      events.filter((e) => e[clause.field] !== undefined),
+      events.filter((e) => e[field] !== undefined),
       clause.groupBy,
     );
-    const pk = (key: string) => `d#${rule.rule.id}#${key}`;
+    const prefix = `d#${rule.rule.id}#`;
     const now = storeClock(events);
-    const ranges = [...groups].map(([key, list]) => {
+    const ranges: BucketRange[] = [];
+    for (const [key, list] of groups) {
       const [first, last] = bucketSpan(list, width);
-      return { key: pk(key), from: windowFirstBucket(first, clause.window, width), to: last };
-    });
+      ranges.push({ key: prefix + key, from: windowFirstBucket(first, clause.window, width), to: last });
+    }
     const stored = await this.store.readSets(ranges, now);
     const cap = Math.min(MAX_SET_CAP, clause.count);
-    const adds = [];
+    const adds: SetAdd[] = [];
     const qualified: QualifiedGroup[] = [];
+    let g = 0;
     for (const [key, list] of groups) {
-      const storedBuckets = stored.get(pk(key)) ?? new Map<number, string[]>();
-      const batchBuckets = new Map<number, Set<string>>();
+      const pk = ranges[g++]?.key ?? prefix + key;
+      const storedBuckets = stored.get(pk);
       const qualifiers: Qualifier[] = [];
+      const batchBuckets = new Map<number, Set<string>>();
       // The window's union is rebuilt only when the event's bucket changes (events are sorted);
       // within a bucket each new value is simply added.
       let unionBucket = Number.NaN;
@@ -335,17 +339,22 @@ export class Detector {
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const value = String(e[clause.field]);
-        const set = batchBuckets.get(b) ?? new Set<string>();
+        const value = String(e[field]);
+        let set = batchBuckets.get(b);
+        if (!set) {
+          set = new Set<string>();
+          batchBuckets.set(b, set);
+        }
         set.add(value);
-        batchBuckets.set(b, set);
         const first = windowFirstBucket(b, clause.window, width);
         if (b !== unionBucket) {
           unionBucket = b;
           union = new Set<string>();
           for (let x = first; x <= b; x++) {
-            for (const v of storedBuckets.get(x) ?? []) union.add(v);
-            for (const v of batchBuckets.get(x) ?? []) union.add(v);
+            const storedMembers = storedBuckets?.get(x);
+            if (storedMembers) for (const v of storedMembers) union.add(v);
+            const batchMembers = batchBuckets.get(x);
+            if (batchMembers) for (const v of batchMembers) union.add(v);
           }
         } else union.add(value);
         if (union.size >= clause.count) qualifiers.push({ index: i, from: 0, count: union.size, windowStart: first * width });
@@ -354,9 +363,9 @@ export class Detector {
       for (const [bucket, members] of batchBuckets) {
         // Nothing new for this bucket (the same values again, or the set is already full): the write
         // would not change the item, so it is not made. Benign traffic repeats itself; this is most of it.
-        const storedMembers = storedBuckets.get(bucket) ?? [];
-        if (storedMembers.length >= cap || containsAll(storedMembers, members)) continue;
-        adds.push({ key: pk(key), bucket, members: [...members].sort(), cap, expiresAt: bucketExpiry(bucket, width, clause.window) });
+        const storedMembers = storedBuckets?.get(bucket);
+        if (storedMembers && (storedMembers.size >= cap || containsAll(storedMembers, members))) continue;
+        adds.push({ key: pk, bucket, members: [...members].sort(), cap, expiresAt: bucketExpiry(bucket, width, clause.window) });
       }
     }
     await this.store.addToSets(adds, now);
@@ -384,7 +393,11 @@ export class Detector {
     for (const [key, list] of groups) {
       // Occurrence times per step, kept sorted: stored ones first, then this batch's.
       // Stored members are `time:eventId`; the seen sets keep a retried event from counting twice.
-      const seen = steps.map((_, s) => new Set([...(stored.get(pk(key, s)) ?? new Map<number, string[]>()).values()].flat()));
+      const seen = steps.map((_, s) => {
+        const members = new Set<string>();
+        for (const bucket of stored.get(pk(key, s))?.values() ?? []) for (const m of bucket) members.add(m);
+        return members;
+      });
       const times = seen.map((members) => [...members].flatMap(memberTimes).sort((a, b) => a - b));
       const batchAdds = new Map<string, string[]>();
       const qualifiers: Qualifier[] = [];
@@ -656,13 +669,13 @@ function bucketSpan(list: readonly NormalizedEvent[], width: number): [number, n
 function groupBy(events: readonly NormalizedEvent[], fields: readonly string[]): Map<string, NormalizedEvent[]> {
   const groups = new Map<string, NormalizedEvent[]>();
   outer: for (const e of events) {
-    const parts: string[] = [];
-    for (const f of fields) {
-      const v = e[f];
+    let key = '';
+    for (let i = 0; i < fields.length; i++) {
+      const v = e[fields[i] as string];
       if (v === undefined || v === '') continue outer; // events without the entity cannot be attributed
-      parts.push(String(v));
+      key = i === 0 ? String(v) : `${key}|${String(v)}`;
     }
-    push(groups, parts.join('|'), e);
+    push(groups, key, e);
   }
   return groups;
 }
@@ -705,9 +718,8 @@ function inTimeOrder(events: readonly NormalizedEvent[]): readonly NormalizedEve
 }
 
 /** Whether every one of `wanted` is among `have`. */
-function containsAll(have: readonly string[], wanted: ReadonlySet<string>): boolean {
-  if (wanted.size > have.length) return false;
-  const set = new Set(have);
-  for (const v of wanted) if (!set.has(v)) return false;
+function containsAll(have: ReadonlySet<string>, wanted: ReadonlySet<string>): boolean {
+  if (wanted.size > have.size) return false;
+  for (const v of wanted) if (!have.has(v)) return false;
   return true;
 }

@@ -159,15 +159,18 @@ export class MemoryStateStore implements StateStore {
     }
   }
 
-  async readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, string[]>>> {
-    const out = new Map<string, Map<number, string[]>>();
+  async readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, ReadonlySet<string>>>> {
+    const out = new Map<string, Map<number, ReadonlySet<string>>>();
     for (const r of ranges) {
       this.calls.reads++;
-      const found = new Map<number, string[]>();
-      forEachInRange(this.sets.get(r.key), r, (bucket, item) => {
-        if (item.expiresAt > now) found.set(bucket, Array.from(item.members));
+      const buckets = this.sets.get(r.key);
+      if (!buckets) continue; // most keys of benign traffic are new: nothing to read, nothing to allocate
+      const found = new Map<number, ReadonlySet<string>>();
+      // The live sets themselves, not copies: callers read them before they write (see StateStore).
+      forEachInRange(buckets, r, (bucket, item) => {
+        if (item.expiresAt > now) found.set(bucket, item.members);
       });
-      out.set(r.key, found);
+      if (found.size > 0) out.set(r.key, found);
     }
     return out;
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SubscriptionPayload } from '../decode/cloudwatch';
 import { SkipLedger } from '../decode/skips';
 import { joinAuditRecords } from '../parse/auditd';
-import type { Normalizer } from '../parse/normalize';
+import type { LogContext, Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { Alert, Message } from '../schema/alert';
 import { eventTime, type NormalizedEvent } from '../schema/event';
@@ -54,14 +54,11 @@ export function normalizePayload(
   const events: NormalizedEvent[] = [];
   // A source file's source applies to the whole payload; otherwise each line is recognized by content.
   const explicit = normalizer.explicitSource(payload.logGroup);
+  // One context for the payload, its per-event parts updated in place (normalize keeps no reference).
+  const ctx: LogContext = { logGroup: payload.logGroup, logStream: payload.logStream, id: '', timestamp: 0, owner: payload.owner };
   for (const logEvent of payload.logEvents) {
-    const ctx = {
-      logGroup: payload.logGroup,
-      logStream: payload.logStream,
-      id: logEvent.id,
-      timestamp: logEvent.timestamp,
-      owner: payload.owner,
-    };
+    ctx.id = logEvent.id;
+    ctx.timestamp = logEvent.timestamp;
     const result = normalizer.normalize(logEvent.message, ctx, explicit ?? normalizer.sourceFor(payload.logGroup, logEvent.message));
     if (!result.ok) {
       skips.add(result.skip);

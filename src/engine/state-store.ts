@@ -104,7 +104,8 @@ export interface StateStore {
   incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]>;
   readCounters(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, number>>>;
   addToSets(adds: readonly SetAdd[], now: number): Promise<void>;
-  readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, string[]>>>;
+  /** Live set members per key and bucket; keys with no live bucket may be left out. The sets are read-only views. */
+  readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, ReadonlySet<string>>>>;
   /** Claims are processed in order, so a later claim for the same key sees the earlier one. Each is judged at its own `at`. */
   claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]>;
   /** Live documents by `docId`; absent and expired ones are left out. */

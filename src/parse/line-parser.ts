@@ -59,6 +59,36 @@ export function captureNames(source: string): (string | undefined)[] {
   return names;
 }
 
+/**
+ * The same regex with its named groups made plain (same indexes): a match with named groups
+ * also builds a `groups` object, one property per name, on every line — and matches are read by
+ * index here. Patterns with a named backreference (`\k<name>`) keep their names.
+ */
+export function withoutGroupNames(source: string): string {
+  if (source.includes('\\k<')) return source;
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === '\\') {
+      out += source.slice(i, i + 2);
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
+    } else if (ch === '[') inClass = true;
+    else if (ch === '(' && source[i + 1] === '?' && source[i + 2] === '<' && source[i + 3] !== '=' && source[i + 3] !== '!') {
+      const end = source.indexOf('>', i + 3);
+      out += '(';
+      i = end;
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
 const TEXT_FIELD_RE = /^(?:id|.*name|address|domain|fingerprint|tty|reason|message|line|original|logname|ruser|version|execution)$/;
 const SPECIAL: Readonly<Record<string, GroupKind>> = {
   timestamp: 'timestamp',
@@ -80,7 +110,25 @@ function groupHandlers(source: string): GroupHandler[] {
   return handlers;
 }
 
-const DIGITS_RE = /^\d{1,15}(?:\.\d{1,6})?$/;
+/** `^\d{1,15}(?:\.\d{1,6})?$` without a regex (every numeric capture of every line goes through it). */
+function isDecimal(value: string): boolean {
+  const n = value.length;
+  let i = 0;
+  while (i < n && isDigit(value.charCodeAt(i))) i++;
+  if (i === 0 || i > 15) return false;
+  if (i === n) return true;
+  if (value.charCodeAt(i) !== DOT) return false;
+  const fraction = n - i - 1;
+  if (fraction < 1 || fraction > 6) return false;
+  for (let j = i + 1; j < n; j++) if (!isDigit(value.charCodeAt(j))) return false;
+  return true;
+}
+
+const DOT = 46;
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
 
 function applyGroup(h: GroupHandler, raw: string, out: Record<string, FieldValue>): void {
   switch (h.kind) {
@@ -106,7 +154,7 @@ function applyGroup(h: GroupHandler, raw: string, out: Record<string, FieldValue
     case 'field': {
       const value = raw.trim();
       if (value === '' || value === '-') return;
-      out[h.field] = h.numeric && DIGITS_RE.test(value) ? Number(value) : value;
+      out[h.field] = h.numeric && isDecimal(value) ? Number(value) : value;
     }
   }
 }
@@ -142,7 +190,7 @@ class PatternMatcher {
 
   constructor(spec: ParserPattern) {
     this.name = spec.name;
-    this.regex = new RegExp(spec.pattern);
+    this.regex = new RegExp(withoutGroupNames(spec.pattern));
     this.handlers = groupHandlers(spec.pattern);
     this.constants = Object.entries(spec.fields);
     this.fallback = spec.fallback ?? false;
@@ -180,7 +228,7 @@ interface ProgramGroup {
   matchers: PatternMatcher[];
 }
 
-const HEADER_RE = new RegExp(SYSLOG_HEADER);
+const HEADER_RE = new RegExp(withoutGroupNames(SYSLOG_HEADER));
 const HEADER_HANDLERS = groupHandlers(SYSLOG_HEADER);
 const PROGRAM_INDEX = HEADER_HANDLERS.find((h) => h.field === 'process.name')?.index ?? 0;
 

@@ -319,6 +319,13 @@ const calendar = { hourStart: Number.NaN, hour: 0, weekday: 'unknown' };
 /** A syslog repeat count is capped: the line still counts as many events, but never absurdly many. */
 const MAX_REPEAT = 1_000_000;
 
+function addressToIp(event: NormalizedEvent, addressField: string, ipField: string, domainField: string): void {
+  const address = event[addressField];
+  if (typeof address !== 'string' || event[ipField] !== undefined) return;
+  if (isIP(address) !== 0) event[ipField] = address;
+  else if (event[domainField] === undefined) event[domainField] = address;
+}
+
 /** Completes the event; returns whether its time came from the line itself. */
 function finish(
   event: NormalizedEvent,
@@ -355,13 +362,9 @@ function finish(
     event['event.outcome'] = status >= 400 ? 'failure' : 'success';
   }
   // source.address may be a host name (PAM rhost, HostnameLookups): only an address becomes source.ip.
-  for (const side of ['source', 'destination'] as const) {
-    const address = event[`${side}.address`];
-    if (typeof address === 'string' && event[`${side}.ip`] === undefined) {
-      if (isIP(address) !== 0) event[`${side}.ip`] = address;
-      else if (event[`${side}.domain`] === undefined) event[`${side}.domain`] = address;
-    }
-  }
+  // Constant keys, not templates: a key built per event is hashed and looked up per event.
+  addressToIp(event, 'source.address', 'source.ip', 'source.domain');
+  addressToIp(event, 'destination.address', 'destination.ip', 'destination.domain');
   if (repeat !== undefined && repeat >= 1) event[CoreFields.repeatCount] = Math.min(repeat, MAX_REPEAT);
   event[CoreFields.logGroup] = ctx.logGroup;
   event[CoreFields.logStream] = ctx.logStream;

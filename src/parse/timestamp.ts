@@ -39,10 +39,13 @@ const EPOCH_TEXT_RE = /^\d{10}(?:\.\d+)?$|^\d{13}$/;
 export function parseTimestamp(value: unknown, ctx?: TimeContext): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? epochToMs(value) : undefined;
   if (typeof value !== 'string' || value.length < 8 || value.length > 40) return undefined;
+  const timezone = ctx?.timezone;
+  // Lines of one stream share their second: the last ISO / CLF answer is reused (syslog's depends on the reference).
+  if (value === lastAbsolute.value && timezone === lastAbsolute.timezone) return lastAbsolute.ms;
   const iso = ISO_RE.exec(value);
-  if (iso) return fromIso(iso, ctx?.timezone);
+  if (iso) return rememberAbsolute(value, timezone, fromIso(iso, timezone));
   const clf = CLF_RE.exec(value);
-  if (clf) return fromClf(clf, ctx?.timezone);
+  if (clf) return rememberAbsolute(value, timezone, fromClf(clf, timezone));
   const syslog = SYSLOG_RE.exec(value);
   if (syslog) return fromSyslog(syslog, ctx);
   if (EPOCH_TEXT_RE.test(value)) return epochToMs(Number(value));
@@ -50,6 +53,19 @@ export function parseTimestamp(value: unknown, ctx?: TimeContext): number | unde
   if (!/(?:Z|GMT|UTC|[+-]\d\d:?\d\d)$/.test(value)) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+const lastAbsolute: { value: string; timezone: string | undefined; ms: number | undefined } = {
+  value: '',
+  timezone: undefined,
+  ms: undefined,
+};
+
+function rememberAbsolute(value: string, timezone: string | undefined, ms: number | undefined): number | undefined {
+  lastAbsolute.value = value;
+  lastAbsolute.timezone = timezone;
+  lastAbsolute.ms = ms;
+  return ms;
 }
 
 /** Epoch seconds vs milliseconds: 1e11 ms is 1973, 1e11 s is year 5138. */

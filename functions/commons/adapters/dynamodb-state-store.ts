@@ -168,13 +168,13 @@ export class DynamoStateStore implements StateStore {
     });
   }
 
-  async readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, string[]>>> {
-    const out = new Map<string, Map<number, string[]>>();
+  async readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, ReadonlySet<string>>>> {
+    const out = new Map<string, Map<number, ReadonlySet<string>>>();
     await mapLimit(ranges, this.concurrency, async (r) => {
-      const found = new Map<number, string[]>();
+      const found = new Map<number, ReadonlySet<string>>();
       for (const item of await this.queryRange(r.key, bucketSk(r.from), bucketSk(r.to), 'sk, vals, expms')) {
         if (Number(item.expms?.N ?? 0) <= now) continue;
-        found.set(skBucket(item.sk?.S ?? ''), item.vals?.SS ?? []);
+        found.set(skBucket(item.sk?.S ?? ''), new Set(item.vals?.SS ?? []));
       }
       out.set(r.key, found);
     });
