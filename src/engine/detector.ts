@@ -264,41 +264,52 @@ export class Detector {
     if (!clause) return [];
     const width = bucketWidth(clause.window);
     const groups = groupBy(events, clause.groupBy);
-    const pk = (key: string) => `t#${rule.rule.id}#${key}`;
-
-    const increments = bucketIncrements(groups, pk, width, clause.window);
+    const prefix = `t#${rule.rule.id}#`;
+    const increments: CounterIncrement[] = [];
+    const ranges: BucketRange[] = [];
+    for (const [key, list] of groups) {
+      const pk = prefix + key;
+      addBucketIncrements(increments, pk, list, width, clause.window);
+      const [first, last] = bucketSpan(list, width);
+      ranges.push({ key: pk, from: windowFirstBucket(first, clause.window, width), to: last });
+    }
     const now = storeClock(events);
     const results = await this.store.incrementCounters(batchId, increments, now);
-    const ranges = [...groups].map(([key, list]) => {
-      const [first, last] = bucketSpan(list, width);
-      return { key: pk(key), from: windowFirstBucket(first, clause.window, width), to: last };
-    });
     const stored = await this.store.readCounters(ranges, now);
 
     // Counts before this batch: stored totals minus our own delta where the store holds it.
-    const ownDelta = new Map<string, number>();
-    for (const inc of increments) ownDelta.set(`${inc.key}@${inc.bucket}`, inc.delta);
+    const ownDelta = new Map<string, Map<number, number>>();
+    for (const inc of increments) mapOf(ownDelta, inc.key).set(inc.bucket, inc.delta);
     const before = new Map<string, Map<number, number>>();
-    for (const r of results) {
-      const m = before.get(r.key) ?? new Map<number, number>();
-      m.set(r.bucket, r.total - (ownDelta.get(`${r.key}@${r.bucket}`) ?? 0));
-      before.set(r.key, m);
-    }
+    for (const r of results) mapOf(before, r.key).set(r.bucket, r.total - (ownDelta.get(r.key)?.get(r.bucket) ?? 0));
 
     const qualified: QualifiedGroup[] = [];
+    let g = 0;
     for (const [key, list] of groups) {
-      const storedBuckets = stored.get(pk(key)) ?? new Map<number, number>();
-      const priorOwn = before.get(pk(key)) ?? new Map<number, number>();
-      const countBefore = (b: number) => (priorOwn.has(b) ? (priorOwn.get(b) ?? 0) : (storedBuckets.get(b) ?? 0));
+      const pk = ranges[g++]?.key ?? prefix + key;
+      const storedBuckets = stored.get(pk);
+      const priorOwn = before.get(pk);
+      const countBefore = (b: number) => {
+        const own = priorOwn?.get(b);
+        return own !== undefined ? own : (storedBuckets?.get(b) ?? 0);
+      };
       const batchPerBucket = new Map<number, number>();
       const qualifiers: Qualifier[] = [];
+      // The window's count is summed only when the event's bucket changes (events are sorted);
+      // within a bucket each event adds its weight.
+      let windowBucket = Number.NaN;
+      let count = 0;
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        batchPerBucket.set(b, (batchPerBucket.get(b) ?? 0) + eventWeight(e));
+        const weight = eventWeight(e);
+        batchPerBucket.set(b, (batchPerBucket.get(b) ?? 0) + weight);
         const first = windowFirstBucket(b, clause.window, width);
-        let count = 0;
-        for (let x = first; x <= b; x++) count += countBefore(x) + (batchPerBucket.get(x) ?? 0);
+        if (b !== windowBucket) {
+          windowBucket = b;
+          count = 0;
+          for (let x = first; x <= b; x++) count += countBefore(x) + (batchPerBucket.get(x) ?? 0);
+        } else count += weight;
         if (count >= clause.count) qualifiers.push({ index: i, from: 0, count, windowStart: first * width });
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
@@ -492,7 +503,8 @@ export class Detector {
         ? groupBy(events, clause.groupBy)
         : new Map([[`${String(events[0]?.[CoreFields.logGroup] ?? '')}`, events]]);
     const pk = (key: string) => `p#${rule.rule.id}#${key}`;
-    const increments = bucketIncrements(groups, pk, width, clause.baseline);
+    const increments: CounterIncrement[] = [];
+    for (const [key, list] of groups) addBucketIncrements(increments, pk(key), list, width, clause.baseline);
     const now = storeClock(events);
     const results = await this.store.incrementCounters(batchId, increments, now);
     const ranges = [...groups].map(([key, list]) => {
@@ -636,24 +648,38 @@ function insertSorted(sorted: number[], value: number): void {
   sorted.splice(at, 0, value);
 }
 
-/** Pre-aggregation: one counter increment per (key, bucket) for the whole batch, however many events it holds. */
-function bucketIncrements(
-  groups: Map<string, NormalizedEvent[]>,
-  pk: (key: string) => string,
+/**
+ * Pre-aggregation: one counter increment per (key, bucket) for the whole batch, however many
+ * events it holds. The list is time-sorted, so each bucket's events are one contiguous run.
+ */
+function addBucketIncrements(
+  increments: CounterIncrement[],
+  key: string,
+  list: readonly NormalizedEvent[],
   width: number,
   keepMs: number,
-): CounterIncrement[] {
-  const increments: CounterIncrement[] = [];
-  for (const [key, list] of groups) {
-    const perBucket = new Map<number, number>();
-    for (const e of list) {
-      const b = bucketOf(eventTime(e), width);
-      perBucket.set(b, (perBucket.get(b) ?? 0) + eventWeight(e));
+): void {
+  let bucket = Number.NaN;
+  let delta = 0;
+  for (const e of list) {
+    const b = bucketOf(eventTime(e), width);
+    if (b !== bucket) {
+      if (delta > 0) increments.push({ key, bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs) });
+      bucket = b;
+      delta = 0;
     }
-    for (const [bucket, delta] of perBucket)
-      increments.push({ key: pk(key), bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs) });
+    delta += eventWeight(e);
   }
-  return increments;
+  if (delta > 0) increments.push({ key, bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs) });
+}
+
+function mapOf<K, V>(outer: Map<string, Map<K, V>>, key: string): Map<K, V> {
+  let inner = outer.get(key);
+  if (!inner) {
+    inner = new Map<K, V>();
+    outer.set(key, inner);
+  }
+  return inner;
 }
 
 /** A bucket's state is needed for `keepMs` (window or baseline) after the bucket ends, plus the late-arrival grace. */

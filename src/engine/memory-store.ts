@@ -129,11 +129,13 @@ export class MemoryStateStore implements StateStore {
     const out = new Map<string, Map<number, number>>();
     for (const r of ranges) {
       this.calls.reads++;
+      const buckets = this.counters.get(r.key);
+      if (!buckets) continue;
       const found = new Map<number, number>();
-      forEachInRange(this.counters.get(r.key), r, (bucket, item) => {
+      forEachInRange(buckets, r, (bucket, item) => {
         if (item.expiresAt > now) found.set(bucket, item.total);
       });
-      out.set(r.key, found);
+      if (found.size > 0) out.set(r.key, found);
     }
     return out;
   }

@@ -102,6 +102,7 @@ export function docId(key: DocKey): string {
 
 export interface StateStore {
   incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]>;
+  /** Live counter totals per key and bucket; keys with no live bucket may be left out. */
   readCounters(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, number>>>;
   addToSets(adds: readonly SetAdd[], now: number): Promise<void>;
   /** Live set members per key and bucket; keys with no live bucket may be left out. The sets are read-only views. */
