@@ -62,6 +62,9 @@ describe('indexed and plain evaluation decide the same', () => {
       [{ any: [{ 'event.action': 'x' }, { 'message|contains': ['History -C'] }] }, { message: 'bash: HISTORY -c' }, true],
       [{ any: [{ 'event.action': 'x' }, { 'message|contains': ['History -C'] }] }, { 'event.action': 'X' }, true],
       [{ 'message|contains|all': ['a1', 'b2'] }, { message: 'b2 a1' }, true],
+      // Lower-casing maps the Kelvin sign to k: the index must not miss what the predicate sees.
+      [{ 'message|contains': 'kill -9' }, { message: 'sudo \u212AILL -9 1' }, true],
+      [{ 'message|contains': 'kill -9' }, { message: 'sudo KILL -8 1' }, false],
       [{ 'message|endswith': '.php', 'url.path|startswith': '/wp' }, { message: 'GET /x.PHP', 'url.path': '/wp-admin' }, true],
       [{ 'user.name|cased': 'Root' }, { 'user.name': 'Root' }, true],
       [{ 'source.ip|cidr': '10.0.0.0/8' }, { 'source.ip': '10.1.2.3' }, true],

@@ -1,3 +1,4 @@
+import { BucketList } from './bucket-list';
 import {
   type BucketRange,
   type CounterIncrement,
@@ -64,8 +65,8 @@ const SWEEP_LAG_MS = 30 * 86_400_000;
  * keeps memory bounded by the live windows rather than by the input size.
  */
 export class MemoryStateStore implements StateStore {
-  private readonly counters = new Map<string, Map<number, CounterItem>>();
-  private readonly sets = new Map<string, Map<number, SetItem>>();
+  private readonly counters = new Map<string, BucketList<CounterItem>>();
+  private readonly sets = new Map<string, BucketList<SetItem>>();
   private readonly terms = new Map<string, Map<string, TermItem>>();
   private readonly docs = new Map<string, Map<string, DocItem>>();
   private readonly receipts = new Map<string, ReceiptItem>();
@@ -92,8 +93,8 @@ export class MemoryStateStore implements StateStore {
 
   /** Drops every item that expired before `before`. */
   sweep(before: number): void {
-    sweepNested(this.counters, before);
-    sweepNested(this.sets, before);
+    sweepBuckets(this.counters, before);
+    sweepBuckets(this.sets, before);
     sweepNested(this.terms, before);
     sweepNested(this.docs, before);
     sweepFlat(this.receipts, before);
@@ -108,7 +109,7 @@ export class MemoryStateStore implements StateStore {
     return increments.map((inc) => {
       let buckets = this.counters.get(inc.key);
       if (!buckets) {
-        buckets = new Map<number, CounterItem>();
+        buckets = new BucketList<CounterItem>();
         this.counters.set(inc.key, buckets);
       }
       let item = buckets.get(inc.bucket);
@@ -132,7 +133,7 @@ export class MemoryStateStore implements StateStore {
       const buckets = this.counters.get(r.key);
       if (!buckets) continue;
       const found = new Map<number, number>();
-      forEachInRange(buckets, r, (bucket, item) => {
+      buckets.forEachInRange(r.from, r.to, (bucket, item) => {
         if (item.expiresAt > now) found.set(bucket, item.total);
       });
       if (found.size > 0) out.set(r.key, found);
@@ -147,7 +148,7 @@ export class MemoryStateStore implements StateStore {
       this.writesByKind.sets++;
       let buckets = this.sets.get(add.key);
       if (!buckets) {
-        buckets = new Map<number, SetItem>();
+        buckets = new BucketList<SetItem>();
         this.sets.set(add.key, buckets);
       }
       let item = buckets.get(add.bucket);
@@ -169,7 +170,7 @@ export class MemoryStateStore implements StateStore {
       if (!buckets) continue; // most keys of benign traffic are new: nothing to read, nothing to allocate
       const found = new Map<number, ReadonlySet<string>>();
       // The live sets themselves, not copies: callers read them before they write (see StateStore).
-      forEachInRange(buckets, r, (bucket, item) => {
+      buckets.forEachInRange(r.from, r.to, (bucket, item) => {
         if (item.expiresAt > now) found.set(bucket, item.members);
       });
       if (found.size > 0) out.set(r.key, found);
@@ -251,6 +252,13 @@ export class MemoryStateStore implements StateStore {
   }
 }
 
+function sweepBuckets(outer: Map<string, BucketList<{ expiresAt: number }>>, before: number): void {
+  for (const [key, buckets] of outer) {
+    buckets.sweep(before);
+    if (buckets.size === 0) outer.delete(key);
+  }
+}
+
 function sweepNested<K>(outer: Map<string, Map<K, { expiresAt: number }>>, before: number): void {
   for (const [key, inner] of outer) {
     sweepFlat(inner, before);
@@ -260,22 +268,6 @@ function sweepNested<K>(outer: Map<string, Map<K, { expiresAt: number }>>, befor
 
 function sweepFlat<K>(items: Map<K, { expiresAt: number }>, before: number): void {
   for (const [k, item] of items) if (item.expiresAt <= before) items.delete(k);
-}
-
-/**
- * The buckets of a key within a range: looked up one by one for a window-sized range (a key can
- * hold weeks of expired-but-unswept buckets), scanned when the range is wider than the key.
- */
-function forEachInRange<T>(buckets: Map<number, T> | undefined, range: BucketRange, visit: (bucket: number, item: T) => void): void {
-  if (!buckets || buckets.size === 0) return;
-  if (range.to - range.from < buckets.size) {
-    for (let b = range.from; b <= range.to; b++) {
-      const item = buckets.get(b);
-      if (item !== undefined) visit(b, item);
-    }
-    return;
-  }
-  for (const [b, item] of buckets) if (b >= range.from && b <= range.to) visit(b, item);
 }
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {

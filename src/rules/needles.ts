@@ -10,6 +10,8 @@ interface Node<T> {
   out: T[];
 }
 
+const NON_ASCII_RE = /[^\u0000-\u007f]/;
+
 export class NeedleSet<T> {
   private readonly root: Node<T> = { next: new Map(), fail: undefined, out: [] };
   private built = false;
@@ -17,6 +19,8 @@ export class NeedleSet<T> {
   private readonly literals: string[] = [];
   /** All needles as one literal alternation: V8 scans it far faster than the automaton walks, so most texts (no needle) stop here. */
   private any: RegExp | undefined;
+  /** The same alternation, case-insensitive: on ASCII text it answers for the lower-cased text without lower-casing it. */
+  private anyIgnoringCase: RegExp | undefined;
 
   add(needle: string, value: T): void {
     let node = this.root;
@@ -54,7 +58,21 @@ export class NeedleSet<T> {
       }
     }
     this.any = new RegExp(this.literals.join('|'));
+    this.anyIgnoringCase = new RegExp(this.literals.join('|'), 'i');
     this.built = true;
+  }
+
+  /**
+   * `search` over the text lower-cased, lower-casing it only when a needle may be there. Needles
+   * are lower-case: on ASCII text, the case-insensitive alternation matches exactly where the
+   * lower-cased text holds a needle, so most texts (no needle) are neither copied nor walked.
+   * Other text (where lower-casing can change length, or map a non-ASCII letter to an ASCII
+   * one, like the Kelvin sign to k) is lower-cased first, as before.
+   */
+  searchLowerCased(text: string, found: (value: T) => void): void {
+    if (!this.built) this.build();
+    if (this.anyIgnoringCase && !NON_ASCII_RE.test(text) && !this.anyIgnoringCase.test(text)) return;
+    this.search(text.toLowerCase(), found);
   }
 
   /** Calls `found` for every needle occurring in `text` (a value may be reported more than once). */

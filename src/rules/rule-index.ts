@@ -212,7 +212,7 @@ export class RuleIndex {
     for (const field of this.textFields) {
       const v = event[field];
       if (v === undefined) continue;
-      this.texts.get(field)?.search(String(v).toLowerCase(), consider);
+      this.texts.get(field)?.searchLowerCased(String(v), consider);
     }
     for (const rule of this.unindexed) consider(rule);
   }
