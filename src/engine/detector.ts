@@ -3,6 +3,7 @@ import { cloudOf } from '../alerts/cloud';
 import { redact } from '../alerts/redact';
 import type { Skip } from '../decode/skips';
 import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
+import type { RuleIndex } from '../rules/rule-index';
 import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type AlertCloud, type Message, MessageList } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
@@ -85,16 +86,27 @@ export class Detector {
   matchAll(events: readonly NormalizedEvent[], skips: Skip[] = []): Map<CompiledRule, NormalizedEvent[]> {
     const matches = new Map<CompiledRule, NormalizedEvent[]>();
     const hits: CompiledRule[] = [];
+    let current: NormalizedEvent = {};
+    const onError = (rule: CompiledRule, err: unknown) => {
+      skips.push({
+        reason: 'internal_error',
+        where: `${String(current[CoreFields.logGroup] ?? '')} event ${eventId(current)}`,
+        detail: `rule ${rule.rule.id} threw while matching: ${err instanceof Error ? err.message : String(err)}`,
+        events: 0,
+      });
+    };
+    // A batch is one log group's: its index is looked up when the group changes, not per event.
+    let group: string | undefined;
+    let index: RuleIndex | undefined;
     for (const event of events) {
       hits.length = 0;
-      this.ruleSet.indexFor(String(event[CoreFields.logGroup] ?? '')).match(event, hits, (rule, err) => {
-        skips.push({
-          reason: 'internal_error',
-          where: `${String(event[CoreFields.logGroup] ?? '')} event ${eventId(event)}`,
-          detail: `rule ${rule.rule.id} threw while matching: ${err instanceof Error ? err.message : String(err)}`,
-          events: 0,
-        });
-      });
+      current = event;
+      const logGroup = String(event[CoreFields.logGroup] ?? '');
+      if (logGroup !== group || !index) {
+        group = logGroup;
+        index = this.ruleSet.indexFor(logGroup);
+      }
+      index.match(event, hits, onError);
       for (const rule of hits) {
         const list = matches.get(rule);
         if (list) list.push(event);

@@ -119,46 +119,63 @@ interface RangeEntry {
   lowInclusive: boolean;
   high: number;
   highInclusive: boolean;
-  rule: CompiledRule;
+  /** The rule's slot in the index (see RuleIndex.rules). */
+  slot: number;
 }
 
 export class RuleIndex {
-  private readonly eq = new Map<string, Map<string, CompiledRule[]>>();
+  /** The rules filed here; keys point at them by slot, so "tested already for this event" is an array read. */
+  private readonly rules: CompiledRule[] = [];
+  private readonly slots = new Map<CompiledRule, number>();
+  private readonly eq = new Map<string, Map<string, number[]>>();
   private readonly ranges = new Map<string, RangeEntry[]>();
-  private readonly texts = new Map<string, NeedleSet<CompiledRule>>();
-  private readonly unindexed: CompiledRule[] = [];
-  private readonly eqFields: string[];
-  private readonly rangeFields: string[];
-  private readonly textFields: string[];
-  /** Per-event stamp: a rule hit by several keys is tested once. */
-  private readonly stamp = new Map<CompiledRule, number>();
+  private readonly texts = new Map<string, NeedleSet<number>>();
+  private readonly unindexed: number[] = [];
+  // Per field, what to look up: built once, so matching an event is a walk over arrays.
+  private readonly eqEntries: [string, Map<string, number[]>][];
+  private readonly rangeEntries: [string, RangeEntry[]][];
+  private readonly textEntries: [string, NeedleSet<number>][];
+  /** Per slot, the last match call that tested the rule: a rule hit by several keys is tested once. */
+  private stamps: Uint32Array = new Uint32Array(0);
   private epoch = 0;
   // The event being matched: fields rather than a closure per event (this is the per-event hot path).
   private event: NormalizedEvent = {};
   private out: CompiledRule[] = [];
   private onError: ((rule: CompiledRule, err: unknown) => void) | undefined;
-  private readonly consider = (rule: CompiledRule): void => {
-    if (this.stamp.get(rule) === this.epoch) return;
-    this.stamp.set(rule, this.epoch);
-    test(rule, this.event, this.out, this.onError);
+  private readonly consider = (slot: number): void => {
+    if (this.stamps[slot] === this.epoch) return;
+    this.stamps[slot] = this.epoch;
+    test(this.rules[slot] as CompiledRule, this.event, this.out, this.onError);
   };
 
   /** `plain`: no keys at all, every rule's predicate on every event (the reference the index is tested against). */
   constructor(rules: readonly CompiledRule[], plain = false) {
     for (const rule of rules) {
       const keys = plain ? undefined : rule.indexKeys;
+      const slot = this.slotOf(rule);
       if (!keys) {
-        this.unindexed.push(rule);
+        this.unindexed.push(slot);
         continue;
       }
-      for (const key of keys) this.file(key, rule);
+      for (const key of keys) this.file(key, slot);
     }
-    this.eqFields = [...this.eq.keys()];
-    this.rangeFields = [...this.ranges.keys()];
-    this.textFields = [...this.texts.keys()];
+    this.stamps = new Uint32Array(this.rules.length);
+    this.eqEntries = [...this.eq];
+    this.rangeEntries = [...this.ranges];
+    this.textEntries = [...this.texts];
   }
 
-  private file(key: IndexKey, rule: CompiledRule): void {
+  private slotOf(rule: CompiledRule): number {
+    let slot = this.slots.get(rule);
+    if (slot === undefined) {
+      slot = this.rules.length;
+      this.rules.push(rule);
+      this.slots.set(rule, slot);
+    }
+    return slot;
+  }
+
+  private file(key: IndexKey, slot: number): void {
     if (key.kind === 'eq') {
       let byValue = this.eq.get(key.field);
       if (!byValue) {
@@ -167,20 +184,20 @@ export class RuleIndex {
       }
       for (const value of key.values) {
         const list = byValue.get(value);
-        if (list) list.push(rule);
-        else byValue.set(value, [rule]);
+        if (list) list.push(slot);
+        else byValue.set(value, [slot]);
       }
     } else if (key.kind === 'range') {
       const list = this.ranges.get(key.field) ?? [];
-      list.push({ low: key.low, lowInclusive: key.lowInclusive, high: key.high, highInclusive: key.highInclusive, rule });
+      list.push({ low: key.low, lowInclusive: key.lowInclusive, high: key.high, highInclusive: key.highInclusive, slot });
       this.ranges.set(key.field, list);
     } else {
       let set = this.texts.get(key.field);
       if (!set) {
-        set = new NeedleSet<CompiledRule>();
+        set = new NeedleSet<number>();
         this.texts.set(key.field, set);
       }
-      for (const needle of key.needles) set.add(needle, rule);
+      for (const needle of key.needles) set.add(needle, slot);
     }
   }
 
@@ -189,39 +206,43 @@ export class RuleIndex {
    * is reported to `onError` and skipped for it: one hostile event never fails the batch.
    */
   match(event: NormalizedEvent, out: CompiledRule[], onError?: (rule: CompiledRule, err: unknown) => void): void {
-    this.epoch++;
+    if (++this.epoch === 0xffffffff) {
+      // The stamps wrap after four billion events: start them over.
+      this.stamps.fill(0);
+      this.epoch = 1;
+    }
     this.event = event;
     this.out = out;
     this.onError = onError;
     const consider = this.consider;
-    for (const field of this.eqFields) {
+    for (const [field, byValue] of this.eqEntries) {
       const v = event[field];
       if (v === undefined) continue;
-      const candidates = this.eq.get(field)?.get(normalizeForEquality(v));
-      if (candidates) for (const rule of candidates) consider(rule);
+      const candidates = byValue.get(normalizeForEquality(v));
+      if (candidates) for (const slot of candidates) consider(slot);
     }
-    for (const field of this.rangeFields) {
+    for (const [field, entries] of this.rangeEntries) {
       const v = event[field];
       if (v === undefined) continue;
       const n = asNumber(v);
       if (n === undefined) continue;
-      for (const r of this.ranges.get(field) ?? []) {
-        if ((r.lowInclusive ? n >= r.low : n > r.low) && (r.highInclusive ? n <= r.high : n < r.high)) consider(r.rule);
+      for (const r of entries) {
+        if ((r.lowInclusive ? n >= r.low : n > r.low) && (r.highInclusive ? n <= r.high : n < r.high)) consider(r.slot);
       }
     }
-    for (const field of this.textFields) {
+    for (const [field, needles] of this.textEntries) {
       const v = event[field];
       if (v === undefined) continue;
-      this.texts.get(field)?.searchLowerCased(String(v), consider);
+      needles.searchLowerCased(String(v), consider);
     }
-    for (const rule of this.unindexed) consider(rule);
+    for (const slot of this.unindexed) consider(slot);
   }
 
   get stats(): { eqFields: number; rangeFields: number; textFields: number; unindexed: number } {
     return {
-      eqFields: this.eqFields.length,
-      rangeFields: this.rangeFields.length,
-      textFields: this.textFields.length,
+      eqFields: this.eqEntries.length,
+      rangeFields: this.rangeEntries.length,
+      textFields: this.textEntries.length,
       unindexed: this.unindexed.length,
     };
   }
