@@ -134,6 +134,15 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
         ),
       );
   }
+  // 12:00–13:00: the checkout app calls the payments API without keep-alive, a new connection
+  // (a new client port) every 6 s. Flow logs record both directions: the replies go from port 443
+  // to a different client port each time, which is not a port scan of the client.
+  for (let i = 0; i < 600; i++) {
+    const t = base + 12 * 60 * MIN + i * 6_000;
+    const clientPort = 32_768 + ((i * 7_919) % 28_000);
+    flows(t, flowRecord(t, '10.0.4.7', '10.0.5.12', clientPort, 443, 'ACCEPT', 12, 4_200));
+    flows(t + 5, flowRecord(t + 5, '10.0.5.12', '10.0.4.7', 443, clientPort, 'ACCEPT', 10, 9_800));
+  }
   // A checkout function invoked every couple of minutes, with a steady trickle of handled errors.
   for (let t = base; t < base + DAY; t += rnd.int(60_000, 180_000)) {
     const id = uuid(rnd);
