@@ -68,6 +68,12 @@ describe('indexed and plain evaluation decide the same', () => {
       [{ 'message|endswith': '.php', 'url.path|startswith': '/wp' }, { message: 'GET /x.PHP', 'url.path': '/wp-admin' }, true],
       [{ 'user.name|cased': 'Root' }, { 'user.name': 'Root' }, true],
       [{ 'source.ip|cidr': '10.0.0.0/8' }, { 'source.ip': '10.1.2.3' }, true],
+      [{ 'source.ip|cidr': '10.0.0.0/8' }, { 'source.ip': '11.1.2.3' }, false],
+      [{ 'source.ip|cidr': '10.0.0.0/8' }, { 'source.ip': '::ffff:10.1.2.3' }, true], // IPv4-mapped IPv6
+      [{ 'source.ip|cidr': ['192.168.0.0/16', '2001:db8::/32'] }, { 'source.ip': '2001:db8::7' }, true],
+      [{ 'source.ip|cidr': '10.0.0.0/8' }, { 'source.ip': 'not-an-address' }, false],
+      [{ 'source.ip|cidr|all': ['10.0.0.0/8', '10.1.0.0/16'] }, { 'source.ip': '10.1.2.3' }, true],
+      [{ 'source.ip|cidr|all': ['10.0.0.0/8', '10.1.0.0/16'] }, { 'source.ip': '10.2.2.3' }, false],
     ];
     for (const [selection, event, matches] of cases) {
       const rule = compileRule(
@@ -86,7 +92,8 @@ describe('indexed and plain evaluation decide the same', () => {
       expect(compileSelection(selection).predicate(event), JSON.stringify(selection)).toBe(matches);
       expect(viaIndex.length, JSON.stringify(selection)).toBe(matches ? 1 : 0);
     }
-    expect(indexKeys({ 'source.ip|cidr': '10.0.0.0/8' })).toBeUndefined(); // no key: runs on every event
+    expect(indexKeys({ 'source.ip|cidr': '10.0.0.0/8' })).toEqual([{ kind: 'cidr', field: 'source.ip', cidrs: ['10.0.0.0/8'] }]);
+    expect(indexKeys({ 'source.ip|cidr': 'not/a/cidr' })).toBeUndefined(); // no key: runs on every event
     // A variant's literals all change: it selects none of what its original selects.
     const original = { 'event.action': 'ssh_login', 'event.outcome': 'failure', 'network.packets|gte': 10, 'mfa.used': false };
     const event: NormalizedEvent = { 'event.action': 'ssh_login', 'event.outcome': 'failure', 'network.packets': 50, 'mfa.used': false };

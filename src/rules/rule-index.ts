@@ -1,7 +1,8 @@
+import ipaddr from 'ipaddr.js';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
 import type { CompiledRule } from './compile';
 import { NeedleSet } from './needles';
-import { asNumber, isPlainObject, normalizeForEquality } from './selection';
+import { asNumber, isPlainObject, normalizeForEquality, parseIp } from './selection';
 
 /**
  * Which rules an event can possibly match, without running every rule: each rule is filed under
@@ -17,7 +18,8 @@ import { asNumber, isPlainObject, normalizeForEquality } from './selection';
 export type IndexKey =
   | { kind: 'eq'; field: string; values: string[] }
   | { kind: 'range'; field: string; low: number; lowInclusive: boolean; high: number; highInclusive: boolean }
-  | { kind: 'text'; field: string; needles: string[] };
+  | { kind: 'text'; field: string; needles: string[] }
+  | { kind: 'cidr'; field: string; cidrs: string[] };
 
 /** Fields that discriminate best come first when a rule offers several equality keys. */
 const EQ_PREFERENCE = ['event.action', 'event.dataset', 'http.response.status_code', 'event.category', 'log.level', 'event.outcome'];
@@ -51,6 +53,7 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
   const eqs: Extract<IndexKey, { kind: 'eq' }>[] = [];
   const ranges = new Map<string, Extract<IndexKey, { kind: 'range' }>>();
   const texts: Extract<IndexKey, { kind: 'text' }>[] = [];
+  const cidrs: Extract<IndexKey, { kind: 'cidr' }>[] = [];
   const nested: IndexKey[] = [];
   for (const [key, value] of Object.entries(selection)) {
     if (key === 'not' || key === 'any') continue;
@@ -97,6 +100,11 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
       if (needles.some((n) => n.length === 0)) continue; // an empty needle matches everything
       // With |all every needle must occur: any one of them is still necessary.
       texts.push({ kind: 'text', field, needles: all ? needles.slice(0, 1) : needles });
+    } else if (op === 'cidr') {
+      const ranges = list.map(String);
+      if (!ranges.every(isCidr)) continue; // validation reports it; the predicate decides
+      // With |all the address must be in every range: any one of them is still necessary.
+      cidrs.push({ kind: 'cidr', field, cidrs: all ? ranges.slice(0, 1) : ranges });
     }
   }
   eqs.sort((a, b) => eqRank(a.field) - eqRank(b.field) || a.values.length - b.values.length);
@@ -105,9 +113,20 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
   if (nestedEq) return nestedEq;
   const range = [...ranges.values()][0] ?? nested.find((k) => k.kind === 'range');
   if (range) return range;
+  const cidr = cidrs[0] ?? nested.find((k) => k.kind === 'cidr');
+  if (cidr) return cidr;
   // Fewer, longer needles filter better.
   texts.sort((a, b) => a.needles.length - b.needles.length || minLength(b.needles) - minLength(a.needles));
   return texts[0] ?? nested.find((k) => k.kind === 'text');
+}
+
+function isCidr(text: string): boolean {
+  try {
+    ipaddr.parseCIDR(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function minLength(needles: readonly string[]): number {
@@ -123,6 +142,11 @@ interface RangeEntry {
   slot: number;
 }
 
+interface CidrEntry {
+  range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  slot: number;
+}
+
 export class RuleIndex {
   /** The rules filed here; keys point at them by slot, so "tested already for this event" is an array read. */
   private readonly rules: CompiledRule[] = [];
@@ -130,11 +154,13 @@ export class RuleIndex {
   private readonly eq = new Map<string, Map<string, number[]>>();
   private readonly ranges = new Map<string, RangeEntry[]>();
   private readonly texts = new Map<string, NeedleSet<number>>();
+  private readonly cidrs = new Map<string, CidrEntry[]>();
   private readonly unindexed: number[] = [];
   // Per field, what to look up: built once, so matching an event is a walk over arrays.
   private readonly eqEntries: [string, Map<string, number[]>][];
   private readonly rangeEntries: [string, RangeEntry[]][];
   private readonly textEntries: [string, NeedleSet<number>][];
+  private readonly cidrEntries: [string, CidrEntry[]][];
   /** Per slot, the last match call that tested the rule: a rule hit by several keys is tested once. */
   private stamps: Uint32Array = new Uint32Array(0);
   private epoch = 0;
@@ -163,6 +189,7 @@ export class RuleIndex {
     this.eqEntries = [...this.eq];
     this.rangeEntries = [...this.ranges];
     this.textEntries = [...this.texts];
+    this.cidrEntries = [...this.cidrs];
   }
 
   private slotOf(rule: CompiledRule): number {
@@ -191,6 +218,10 @@ export class RuleIndex {
       const list = this.ranges.get(key.field) ?? [];
       list.push({ low: key.low, lowInclusive: key.lowInclusive, high: key.high, highInclusive: key.highInclusive, slot });
       this.ranges.set(key.field, list);
+    } else if (key.kind === 'cidr') {
+      const list = this.cidrs.get(key.field) ?? [];
+      for (const cidr of key.cidrs) list.push({ range: ipaddr.parseCIDR(cidr), slot });
+      this.cidrs.set(key.field, list);
     } else {
       let set = this.texts.get(key.field);
       if (!set) {
@@ -235,14 +266,24 @@ export class RuleIndex {
       if (v === undefined) continue;
       needles.searchLowerCased(String(v), consider);
     }
+    for (const [field, entries] of this.cidrEntries) {
+      const v = event[field];
+      if (v === undefined) continue;
+      const address = parseIp(String(v));
+      if (!address) continue;
+      // One parse per event and field, then a containment test per range (a trie would pay from
+      // thousands of ranges on one field; Sigma packs carry a handful).
+      for (const { range, slot } of entries) if (address.kind() === range[0].kind() && address.match(range)) consider(slot);
+    }
     for (const slot of this.unindexed) consider(slot);
   }
 
-  get stats(): { eqFields: number; rangeFields: number; textFields: number; unindexed: number } {
+  get stats(): { eqFields: number; rangeFields: number; textFields: number; cidrFields: number; unindexed: number } {
     return {
       eqFields: this.eqEntries.length,
       rangeFields: this.rangeEntries.length,
       textFields: this.textEntries.length,
+      cidrFields: this.cidrEntries.length,
       unindexed: this.unindexed.length,
     };
   }

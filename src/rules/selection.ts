@@ -304,7 +304,8 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
 }
 
 const ipCache = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
-function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+/** An address as `|cidr` reads it (IPv4-mapped IPv6 as IPv4), or null; cached. */
+export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   const cached = ipCache.get(text);
   if (cached !== undefined) return cached;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6 | null = null;
