@@ -1,6 +1,9 @@
+import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
 import type { StateStore } from '../src/engine/state-store';
+import type { Normalizer } from '../src/parse/normalize';
 import type { NormalizedEvent } from '../src/schema/event';
 import { DetectionRule } from '../src/schema/rule';
 
@@ -34,4 +37,26 @@ export function ev(fields: Record<string, string | number | boolean>, at = T0): 
 
 export function detector(rules: DetectionRule[], store: StateStore = new MemoryStateStore()): Detector {
   return new Detector({ rules }, store);
+}
+
+/**
+ * Everything a detector decides over payloads (messages as JSON, matched events, store calls),
+ * with the rule index or with every rule's predicate on every event (`plainMatching`).
+ */
+export async function decideAll(
+  rules: readonly DetectionRule[],
+  payloads: readonly SubscriptionPayload[],
+  normalizer: Normalizer,
+  plainMatching: boolean,
+) {
+  const store = new MemoryStateStore();
+  const detector = new Detector({ rules: [...rules] }, store, { plainMatching });
+  const messages: string[] = [];
+  let matched = 0;
+  for (const p of payloads) {
+    const r = await processPayload(p, normalizer, detector);
+    matched += r.matchedEvents;
+    for (const m of r.messages) messages.push(JSON.stringify(m));
+  }
+  return { messages, matched, writes: store.calls.writes, reads: store.calls.reads };
 }

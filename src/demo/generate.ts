@@ -7,6 +7,12 @@ import { Random } from './random';
  * systems really log (see log-samples.md). Attack timelines are interleaved with benign ones
  * that must stay quiet: busy normal users, a nightly batch job, a developer on a new laptop.
  */
+/**
+ * A real browser's user agent for the benign web traffic. A bare `Mozilla/5.0` is what exploit
+ * frameworks send (SigmaHQ's "Exploit Framework User Agent" lists it), so benign visitors must not.
+ */
+const BROWSER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+
 export const LOG_GROUPS = {
   identity: '/sentinel-demo/identity/audit',
   statusPage: '/sentinel-demo/status-page/laravel',
@@ -94,7 +100,7 @@ class Timeline {
       context: { project_sensitivity: sensitivity },
     });
   }
-  nginx(t: number, ip: string, method: string, path: string, status: number, agent = 'Mozilla/5.0'): void {
+  nginx(t: number, ip: string, method: string, path: string, status: number, agent = BROWSER_AGENT): void {
     this.add(
       LOG_GROUPS.web,
       'web-1',

@@ -3,6 +3,7 @@ import type { FieldValue, NormalizedEvent } from '../schema/event';
 import type { CompiledRule } from './compile';
 import { NeedleSet } from './needles';
 import { asNumber, isPlainObject, normalizeForEquality, parseIp } from './selection';
+import { tokenizeWildcard } from './wildcard';
 
 /**
  * Which rules an event can possibly match, without running every rule: each rule is filed under
@@ -24,28 +25,42 @@ export type IndexKey =
 /** Fields that discriminate best come first when a rule offers several equality keys. */
 const EQ_PREFERENCE = ['event.action', 'event.dataset', 'http.response.status_code', 'event.category', 'log.level', 'event.outcome'];
 
+/** Fields whose values are few, so an equality on them is a weak key when the rule offers another. */
+const WEAK_EQ_FIELDS: ReadonlySet<string> = new Set([
+  'http.request.method',
+  'http.version',
+  'event.outcome',
+  'log.level',
+  'network.transport',
+  'network.protocol',
+  'vpcflow.action',
+]);
+
 function eqRank(field: string): number {
   const i = EQ_PREFERENCE.indexOf(field);
   // Unknown (app-specific) fields are usually the most selective.
   return i === -1 ? -1 : i;
 }
 
-/** The keys a selection is filed under: one for an AND of conditions, one per branch of a top-level `any`. */
+/**
+ * The keys a selection is filed under: one for an AND of conditions, or one per branch of its
+ * `any` (every matching event meets some branch) when the AND offers no key, or only a weak one.
+ */
 export function indexKeys(selection: unknown): IndexKey[] | undefined {
   if (!isPlainObject(selection)) return undefined;
   const own = conjunctionKey(selection);
-  if (own) return [own];
+  if (own && !(own.kind === 'eq' && WEAK_EQ_FIELDS.has(own.field))) return [own];
   const branches = selection.any;
   if (Array.isArray(branches) && branches.length > 0) {
     const keys: IndexKey[] = [];
     for (const b of branches) {
       const k = indexKeys(b);
-      if (!k) return undefined;
+      if (!k) return own ? [own] : undefined;
       keys.push(...k);
     }
     return keys;
   }
-  return undefined;
+  return own ? [own] : undefined;
 }
 
 /** The best single condition every matching event must meet, among a map's AND-ed conditions. */
@@ -95,9 +110,13 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
         r.highInclusive = op === 'lte';
       }
       ranges.set(field, r);
-    } else if (op === 'contains' || op === 'startswith' || op === 'endswith') {
-      const needles = list.map((v) => String(v).toLowerCase());
+    } else if (op === 'contains' || op === 'startswith' || op === 'endswith' || op === 'wildcard') {
+      const cased = mods.includes('cased');
+      const needles = list.map((v) => (op === 'wildcard' ? longestLiteral(String(v), cased) : String(v).toLowerCase()));
       if (needles.some((n) => n.length === 0)) continue; // an empty needle matches everything
+      // A cased needle is found in the lower-cased value only if lower-casing is per character:
+      // Greek capital sigma lower-cases by context, so cased non-ASCII needles get no key.
+      if (cased && needles.some((n) => NON_ASCII_RE.test(n))) continue;
       // With |all every needle must occur: any one of them is still necessary.
       texts.push({ kind: 'text', field, needles: all ? needles.slice(0, 1) : needles });
     } else if (op === 'cidr') {
@@ -108,6 +127,10 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
     }
   }
   eqs.sort((a, b) => eqRank(a.field) - eqRank(b.field) || a.values.length - b.values.length);
+  // An equality on a field with a handful of values (a method, an outcome) selects a large share
+  // of the traffic: needles on the same rule select far less (Sigma's web rules pair `GET` with
+  // their attack strings).
+  if (eqs[0] && WEAK_EQ_FIELDS.has(eqs[0].field) && texts.length > 0) eqs.length = 0;
   if (eqs[0]) return eqs[0];
   const nestedEq = nested.find((k) => k.kind === 'eq');
   if (nestedEq) return nestedEq;
@@ -118,6 +141,19 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
   // Fewer, longer needles filter better.
   texts.sort((a, b) => a.needles.length - b.needles.length || minLength(b.needles) - minLength(a.needles));
   return texts[0] ?? nested.find((k) => k.kind === 'text');
+}
+
+const NON_ASCII_RE = /[^\u0000-\u007f]/;
+
+/**
+ * The longest literal run of a `|wildcard` pattern, lower-cased: every value the pattern matches
+ * holds it (the matcher lower-cases pattern and value alike unless `cased`). '' when the pattern
+ * is only wildcards.
+ */
+function longestLiteral(pattern: string, cased: boolean): string {
+  let best = '';
+  for (const t of tokenizeWildcard(cased ? pattern : pattern.toLowerCase())) if ('lit' in t && t.lit.length > best.length) best = t.lit;
+  return best.toLowerCase();
 }
 
 function isCidr(text: string): boolean {

@@ -328,6 +328,12 @@ function convertMap(map: Record<string, unknown>, source: SigmaLogsource, name: 
  * without regex); a lone `*` means the field exists.
  */
 export function classify(value: string, base: 'eq' | 'contains' | 'startswith' | 'endswith'): [string, unknown] {
+  // `field: ''` means "the field is empty". Parsers drop empty and `-` fields, so an empty field
+  // reads as an absent one: as "exists" it would match every event that has the field (the
+  // opposite), as "absent" every event of any source without it. Refused rather than guessed.
+  if (value === '' && base === 'eq') {
+    throw new Unsupported("an empty value ('') cannot be told from an absent field (parsers drop empty fields)");
+  }
   const tokens = tokenizeWildcard(value);
   if (base === 'contains' || base === 'endswith') tokens.unshift({ any: true });
   if (base === 'contains' || base === 'startswith') tokens.push({ any: true });
