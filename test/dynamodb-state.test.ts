@@ -42,6 +42,40 @@ describe('DynamoDB state store (dynalite)', () => {
     await store.incrementCounters('b', [{ key: 'old', bucket: 3, delta: 2, expiresAt: T0 - 1 }], T0 - 10);
     expect((await store.readCounters([{ key: 'old', from: 0, to: 10 }], T0)).get('old')?.size).toBe(0);
   });
+  it('buckets written out of order read back by range alike, in memory and on DynamoDB', async () => {
+    const read = async (store: StateStore) => {
+      // Late events land in older buckets: bucket 2 after 5 and 9, then 2 again from another batch.
+      for (const [batch, bucket] of [
+        ['o1', 5],
+        ['o2', 9],
+        ['o3', 2],
+        ['o4', 2],
+        ['o5', 31],
+      ] as const) {
+        await store.incrementCounters(batch, [{ key: 'late', bucket, delta: bucket, expiresAt: T0 * 2 }], T0);
+        await store.addToSets([{ key: 'late-set', bucket, members: [`${batch}`], cap: 10, expiresAt: T0 * 2 }], T0);
+      }
+      const counters = await store.readCounters([{ key: 'late', from: 2, to: 9 }], T0);
+      const sets = await store.readSets([{ key: 'late-set', from: 0, to: 5 }], T0);
+      return {
+        counters: [...(counters.get('late') ?? [])].sort((a, b) => a[0] - b[0]),
+        sets: [...(sets.get('late-set') ?? [])].map(([b, members]) => [b, [...members].sort()]).sort(),
+      };
+    };
+    const memory = await read(new MemoryStateStore());
+    expect(memory).toEqual({
+      counters: [
+        [2, 4],
+        [5, 5],
+        [9, 9],
+      ],
+      sets: [
+        [2, ['o3', 'o4']],
+        [5, ['o1']],
+      ],
+    });
+    expect(await read(new DynamoStateStore(local.client, local.tableName))).toEqual(memory);
+  });
   it('threshold window edges behave as in memory', async () => {
     const r = rule({
       id: 'edge.rule',

@@ -1,3 +1,5 @@
+import { lowerBound } from './sorted';
+
 /**
  * One key's buckets in the in-memory store, in bucket order: a window read is a binary search and
  * a scan of just the buckets inside it, however many (expired but unswept) buckets the key holds,
@@ -55,15 +57,9 @@ export class BucketList<T extends { expiresAt: number }> {
   }
 
   private lowerBound(bucket: number): number {
-    let lo = 0;
-    let hi = this.buckets.length;
+    const n = this.buckets.length;
     // Most lookups are for the newest bucket.
-    if (hi > 0 && (this.buckets[hi - 1] as number) < bucket) return hi;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.buckets[mid] as number) < bucket) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    if (n > 0 && (this.buckets[n - 1] as number) < bucket) return n;
+    return lowerBound(this.buckets, bucket);
   }
 }

@@ -11,6 +11,7 @@ import { detectionPolicy } from './alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
+import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim } from './state-store';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
@@ -642,17 +643,6 @@ function memberTimes(member: string): number[] {
   if (star === -1) return [Number(head)];
   const t = Number(head.slice(0, star));
   return new Array<number>(Math.min(Number(head.slice(star + 1)) || 1, MAX_STEP_WEIGHT)).fill(t);
-}
-
-function lowerBound(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((sorted[mid] ?? 0) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function insertSorted(sorted: number[], value: number): void {
