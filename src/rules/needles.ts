@@ -10,7 +10,8 @@ interface Node<T> {
   out: T[];
 }
 
-const NON_ASCII_RE = /[^\u0000-\u007f]/;
+/** Any character outside ASCII: where lower-casing may change length or map a letter to ASCII. */
+export const NON_ASCII_RE = /[^\u0000-\u007f]/;
 
 export class NeedleSet<T> {
   private readonly root: Node<T> = { next: new Map(), fail: undefined, out: [] };

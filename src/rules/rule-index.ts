@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
 import type { CompiledRule } from './compile';
-import { NeedleSet } from './needles';
+import { NeedleSet, NON_ASCII_RE } from './needles';
 import { asNumber, isPlainObject, normalizeForEquality, parseIp } from './selection';
 import { tokenizeWildcard } from './wildcard';
 
@@ -12,9 +12,11 @@ import { tokenizeWildcard } from './wildcard';
  * run their full predicate, so the index can only save work, never change a result.
  *
  * Key kinds: equality (hash per field, case-insensitive), numeric range (`gt/gte/lt/lte` on one
- * field), and text (`contains/startswith/endswith` needles of every rule on a field in one
- * Aho–Corasick automaton, the field lower-cased once per event). A rule whose top level is an
- * `any` is filed under every branch's key; a rule with no key at all runs on every event.
+ * field), CIDR ranges (the address parsed once per event), and text (`contains/startswith/endswith`
+ * needles, and a `wildcard` pattern's longest literal, of every rule on a field in one Aho–Corasick
+ * automaton). A rule whose selection has no key, or only a weak one (an equality on a field with
+ * few values), is filed under every branch of its `any`; a rule with no key at all runs on every
+ * event.
  */
 export type IndexKey =
   | { kind: 'eq'; field: string; values: string[] }
@@ -142,8 +144,6 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
   texts.sort((a, b) => a.needles.length - b.needles.length || minLength(b.needles) - minLength(a.needles));
   return texts[0] ?? nested.find((k) => k.kind === 'text');
 }
-
-const NON_ASCII_RE = /[^\u0000-\u007f]/;
 
 /**
  * The longest literal run of a `|wildcard` pattern, lower-cased: every value the pattern matches
