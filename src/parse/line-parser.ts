@@ -29,13 +29,21 @@ interface GroupHandler {
   numeric: boolean;
 }
 
+/** A capturing group's opening in a regex source; for a named group, where its `?<name>` ends. */
+interface GroupOpening {
+  name: string | undefined;
+  /** Index of the `(`. */
+  at: number;
+  /** Index just past the `>` of `(?<name>`, or past the `(` of an unnamed group. */
+  bodyAt: number;
+}
+
 /**
- * Names of a regex's capturing groups by index (undefined for unnamed ones), read from the
- * source: escapes, character classes and lookarounds are skipped. Lets a match be read by index,
- * with each group's handling decided once at compile time instead of per line.
+ * The capturing groups of a regex source, in index order: escapes, character classes,
+ * lookarounds and non-capturing groups are skipped.
  */
-export function captureNames(source: string): (string | undefined)[] {
-  const names: (string | undefined)[] = [];
+function groupOpenings(source: string): GroupOpening[] {
+  const groups: GroupOpening[] = [];
   let inClass = false;
   for (let i = 0; i < source.length; i++) {
     const ch = source[i];
@@ -49,14 +57,23 @@ export function captureNames(source: string): (string | undefined)[] {
     }
     if (ch === '[') inClass = true;
     else if (ch === '(') {
-      if (source[i + 1] !== '?') names.push(undefined);
+      if (source[i + 1] !== '?') groups.push({ name: undefined, at: i, bodyAt: i + 1 });
       else if (source[i + 2] === '<' && source[i + 3] !== '=' && source[i + 3] !== '!') {
         const end = source.indexOf('>', i + 3);
-        names.push(source.slice(i + 3, end));
+        groups.push({ name: source.slice(i + 3, end), at: i, bodyAt: end + 1 });
       }
     }
   }
-  return names;
+  return groups;
+}
+
+/**
+ * Names of a regex's capturing groups by index (undefined for unnamed ones), read from the
+ * source. Lets a match be read by index, with each group's handling decided once at compile
+ * time instead of per line.
+ */
+export function captureNames(source: string): (string | undefined)[] {
+  return groupOpenings(source).map((g) => g.name);
 }
 
 /**
@@ -67,26 +84,13 @@ export function captureNames(source: string): (string | undefined)[] {
 export function withoutGroupNames(source: string): string {
   if (source.includes('\\k<')) return source;
   let out = '';
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const ch = source[i];
-    if (ch === '\\') {
-      out += source.slice(i, i + 2);
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (ch === ']') inClass = false;
-    } else if (ch === '[') inClass = true;
-    else if (ch === '(' && source[i + 1] === '?' && source[i + 2] === '<' && source[i + 3] !== '=' && source[i + 3] !== '!') {
-      const end = source.indexOf('>', i + 3);
-      out += '(';
-      i = end;
-      continue;
-    }
-    out += ch;
+  let from = 0;
+  for (const g of groupOpenings(source)) {
+    if (g.name === undefined) continue;
+    out += `${source.slice(from, g.at)}(`;
+    from = g.bodyAt;
   }
-  return out;
+  return out + source.slice(from);
 }
 
 const TEXT_FIELD_RE = /^(?:id|.*name|address|domain|fingerprint|tty|reason|message|line|original|logname|ruser|version|execution)$/;
