@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
 import type { CompiledRule } from './compile';
 import { NeedleSet, NON_ASCII_RE } from './needles';
-import { asNumber, isPlainObject, normalizeForEquality, parseIp } from './selection';
+import { asNumber, inCidr, isPlainObject, normalizeForEquality, parseIp } from './selection';
 import { tokenizeWildcard } from './wildcard';
 
 /**
@@ -309,7 +309,7 @@ export class RuleIndex {
       if (!address) continue;
       // One parse per event and field, then a containment test per range (a trie would pay from
       // thousands of ranges on one field; Sigma packs carry a handful).
-      for (const { range, slot } of entries) if (address.kind() === range[0].kind() && address.match(range)) consider(slot);
+      for (const { range, slot } of entries) if (inCidr(address, range)) consider(slot);
     }
     for (const slot of this.unindexed) consider(slot);
   }

@@ -262,8 +262,7 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
       return combine((a) => {
         const addr = parseIp(String(a));
         if (!addr) return false;
-        const inRange = (r: [ipaddr.IPv4 | ipaddr.IPv6, number]) => addr.kind() === r[0].kind() && addr.match(r);
-        return requireAll ? ranges.every(inRange) : ranges.some(inRange);
+        return requireAll ? ranges.every((r) => inCidr(addr, r)) : ranges.some((r) => inCidr(addr, r));
       });
     }
     case 'gt':
@@ -304,6 +303,11 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
 }
 
 const ipCache = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
+/** Whether an address lies in a CIDR range (an IPv4 address is never in an IPv6 range, nor the reverse). */
+export function inCidr(address: ipaddr.IPv4 | ipaddr.IPv6, range: [ipaddr.IPv4 | ipaddr.IPv6, number]): boolean {
+  return address.kind() === range[0].kind() && address.match(range);
+}
+
 /** An address as `|cidr` reads it (IPv4-mapped IPv6 as IPv4), or null; cached. */
 export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   const cached = ipCache.get(text);
