@@ -277,18 +277,15 @@ export class Detector {
     if (!clause) return [];
     const width = bucketWidth(clause.window);
     const groups = groupBy(events, clause.groupBy);
-    const prefix = `t#${rule.rule.id}#`;
+    const windows = groupWindows(groups, `t#${rule.rule.id}#`, width, clause.window);
     const increments: CounterIncrement[] = [];
-    const ranges: BucketRange[] = [];
-    for (const [key, list] of groups) {
-      const pk = prefix + key;
-      addBucketIncrements(increments, pk, list, width, clause.window);
-      const [first, last] = bucketSpan(list, width);
-      ranges.push({ key: pk, from: windowFirstBucket(first, clause.window, width), to: last });
-    }
+    for (const w of windows) addBucketIncrements(increments, w.range.key, w.list, width, clause.window);
     const now = storeClock(events);
     const results = await this.store.incrementCounters(batchId, increments, now);
-    const stored = await this.store.readCounters(ranges, now);
+    const stored = await this.store.readCounters(
+      windows.map((w) => w.range),
+      now,
+    );
 
     // Counts before this batch: stored totals minus our own delta where the store holds it.
     const ownDelta = new Map<string, Map<number, number>>();
@@ -297,11 +294,9 @@ export class Detector {
     for (const r of results) mapOf(before, r.key).set(r.bucket, r.total - (ownDelta.get(r.key)?.get(r.bucket) ?? 0));
 
     const qualified: QualifiedGroup[] = [];
-    let g = 0;
-    for (const [key, list] of groups) {
-      const pk = ranges[g++]?.key ?? prefix + key;
-      const storedBuckets = stored.get(pk);
-      const priorOwn = before.get(pk);
+    for (const { key, list, range } of windows) {
+      const storedBuckets = stored.get(range.key);
+      const priorOwn = before.get(range.key);
       const countBefore = (b: number) => {
         const own = priorOwn?.get(b);
         return own !== undefined ? own : (storedBuckets?.get(b) ?? 0);
@@ -339,20 +334,17 @@ export class Detector {
       events.filter((e) => e[field] !== undefined),
       clause.groupBy,
     );
-    const prefix = `d#${rule.rule.id}#`;
+    const windows = groupWindows(groups, `d#${rule.rule.id}#`, width, clause.window);
     const now = storeClock(events);
-    const ranges: BucketRange[] = [];
-    for (const [key, list] of groups) {
-      const [first, last] = bucketSpan(list, width);
-      ranges.push({ key: prefix + key, from: windowFirstBucket(first, clause.window, width), to: last });
-    }
-    const stored = await this.store.readSets(ranges, now);
+    const stored = await this.store.readSets(
+      windows.map((w) => w.range),
+      now,
+    );
     const cap = Math.min(MAX_SET_CAP, clause.count);
     const adds: SetAdd[] = [];
     const qualified: QualifiedGroup[] = [];
-    let g = 0;
-    for (const [key, list] of groups) {
-      const pk = ranges[g++]?.key ?? prefix + key;
+    for (const { key, list, range } of windows) {
+      const pk = range.key;
       const storedBuckets = stored.get(pk);
       const qualifiers: Qualifier[] = [];
       const batchBuckets = new Map<number, Set<string>>();
@@ -687,6 +679,19 @@ function mapOf<K, V>(outer: Map<string, Map<K, V>>, key: string): Map<K, V> {
 /** A bucket's state is needed for `keepMs` (window or baseline) after the bucket ends, plus the late-arrival grace. */
 function bucketExpiry(bucket: number, width: number, keepMs: number): number {
   return (bucket + 1) * width + keepMs + LATE_ARRIVAL_GRACE_MS;
+}
+
+/** Per group: the range of buckets its window reads, under the store key `prefix + group key`. */
+function groupWindows(
+  groups: Map<string, NormalizedEvent[]>,
+  prefix: string,
+  width: number,
+  windowMs: number,
+): { key: string; list: NormalizedEvent[]; range: BucketRange }[] {
+  return [...groups].map(([key, list]) => {
+    const [first, last] = bucketSpan(list, width);
+    return { key, list, range: { key: prefix + key, from: windowFirstBucket(first, windowMs, width), to: last } };
+  });
 }
 
 /** First and last bucket of a time-sorted, non-empty group. */
