@@ -76,6 +76,10 @@ describe('indexed and plain evaluation decide the same', () => {
       ],
       [{ 'message|wildcard': '*Trojan*FOUND*' }, { message: 'clamd: /tmp/x: Win.Trojan.Agent FOUND' }, true],
       [{ 'message|wildcard|cased': '*Trojan*FOUND*' }, { message: 'clamd: /tmp/x: win.trojan.agent found' }, false],
+      // Presence: filed under the field, since a weak equality (every event has an outcome) selects more.
+      [{ 'event.outcome': 'success', 'event.provider|exists': true }, { 'event.outcome': 'success', 'event.provider': 'ec2' }, true],
+      [{ 'event.outcome': 'success', 'event.provider|exists': true }, { 'event.outcome': 'success' }, false],
+      [{ 'event.provider|exists': false, 'event.outcome': 'success' }, { 'event.outcome': 'SUCCESS' }, true],
     ];
     for (const [selection, event, matches] of cases) {
       const rule = compileRule(
@@ -96,6 +100,19 @@ describe('indexed and plain evaluation decide the same', () => {
     }
     expect(indexKeys({ 'source.ip|cidr': '10.0.0.0/8' })).toEqual([{ kind: 'cidr', field: 'source.ip', cidrs: ['10.0.0.0/8'] }]);
     expect(indexKeys({ 'source.ip|cidr': 'not/a/cidr' })).toBeUndefined(); // no key: runs on every event
+    // A common value is a weak key; a rare value of the same field is a good one.
+    expect(indexKeys({ 'event.outcome': 'success', 'event.provider|exists': true })).toEqual([{ kind: 'exists', field: 'event.provider' }]);
+    expect(indexKeys({ 'log.level': ['error', 'fatal'], 'faas.name|exists': true })).toEqual([
+      { kind: 'eq', field: 'log.level', values: ['error', 'fatal'] },
+    ]);
+    expect(indexKeys({ 'event.dataset': 'aws.vpcflow', 'vpcflow.action': 'REJECT' })).toEqual([
+      { kind: 'eq', field: 'vpcflow.action', values: ['reject'] },
+    ]);
+    expect(indexKeys({ 'event.dataset': 'aws.vpcflow', 'vpcflow.action': 'ACCEPT' })).toEqual([
+      { kind: 'eq', field: 'event.dataset', values: ['aws.vpcflow'] },
+    ]);
+    // Presence of a field every event carries selects nothing: no key.
+    expect(indexKeys({ 'message|exists': true })).toBeUndefined();
     // A variant's literals all change: it selects none of what its original selects.
     const original = { 'event.action': 'ssh_login', 'event.outcome': 'failure', 'network.packets|gte': 10, 'mfa.used': false };
     const event: NormalizedEvent = { 'event.action': 'ssh_login', 'event.outcome': 'failure', 'network.packets': 50, 'mfa.used': false };

@@ -12,30 +12,59 @@ import { tokenizeWildcard } from './wildcard';
  * run their full predicate, so the index can only save work, never change a result.
  *
  * Key kinds: equality (hash per field, case-insensitive), numeric range (`gt/gte/lt/lte` on one
- * field), CIDR ranges (the address parsed once per event), and text (`contains/startswith/endswith`
+ * field), CIDR ranges (the address parsed once per event), text (`contains/startswith/endswith`
  * needles, and a `wildcard` pattern's longest literal, of every rule on a field in one Aho–Corasick
- * automaton). A rule whose selection has no key, or only a weak one (an equality on a field with
- * few values), is filed under every branch of its `any`; a rule with no key at all runs on every
- * event.
+ * automaton), and presence (`|exists: true` on a field only some sources write). A rule whose
+ * selection has no key, or only a weak one (an equality on a field with few values), is filed
+ * under every branch of its `any`; a rule with no key at all runs on every event.
  */
 export type IndexKey =
   | { kind: 'eq'; field: string; values: string[] }
   | { kind: 'range'; field: string; low: number; lowInclusive: boolean; high: number; highInclusive: boolean }
   | { kind: 'text'; field: string; needles: string[] }
-  | { kind: 'cidr'; field: string; cidrs: string[] };
+  | { kind: 'cidr'; field: string; cidrs: string[] }
+  | { kind: 'exists'; field: string };
 
 /** Fields that discriminate best come first when a rule offers several equality keys. */
 const EQ_PREFERENCE = ['event.action', 'event.dataset', 'http.response.status_code', 'event.category', 'log.level', 'event.outcome'];
 
-/** Fields whose values are few, so an equality on them is a weak key when the rule offers another. */
-const WEAK_EQ_FIELDS: ReadonlySet<string> = new Set([
-  'http.request.method',
-  'http.version',
-  'event.outcome',
-  'log.level',
-  'network.transport',
-  'network.protocol',
-  'vpcflow.action',
+/**
+ * Values most events of their field carry ('all': every value of the field), so an equality on
+ * them is a weak key when the rule offers another: `GET`, `success`, `info`, `ACCEPT`. A rare
+ * value of the same field (`REJECT`, `error`) is a good key.
+ */
+const COMMON_VALUES: ReadonlyMap<string, ReadonlySet<string> | 'all'> = new Map<string, ReadonlySet<string> | 'all'>([
+  ['http.request.method', new Set(['get', 'post', 'head', 'options'])],
+  ['http.version', 'all'],
+  ['event.outcome', 'all'],
+  ['log.level', new Set(['info', 'debug', 'trace', 'notice'])],
+  ['network.transport', 'all'],
+  ['network.protocol', 'all'],
+  ['vpcflow.action', new Set(['accept'])],
+]);
+
+function isWeak(key: IndexKey): boolean {
+  if (key.kind !== 'eq') return false;
+  const common = COMMON_VALUES.get(key.field);
+  return common !== undefined && (common === 'all' || key.values.some((v) => common.has(v)));
+}
+
+/**
+ * Fields every normalized event (or nearly every one) carries: their presence selects nothing,
+ * so `|exists: true` on them is no key.
+ */
+const UBIQUITOUS_FIELDS: ReadonlySet<string> = new Set([
+  '@timestamp',
+  'message',
+  'event.original',
+  'event.dataset',
+  'event.hour_utc',
+  'event.weekday_utc',
+  'cloudwatch.log_group',
+  'cloudwatch.log_stream',
+  'cloudwatch.event_id',
+  'cloudwatch.owner',
+  'cloud.account.id',
 ]);
 
 function eqRank(field: string): number {
@@ -51,7 +80,7 @@ function eqRank(field: string): number {
 export function indexKeys(selection: unknown): IndexKey[] | undefined {
   if (!isPlainObject(selection)) return undefined;
   const own = conjunctionKey(selection);
-  if (own && !(own.kind === 'eq' && WEAK_EQ_FIELDS.has(own.field))) return [own];
+  if (own && !isWeak(own)) return [own];
   const branches = selection.any;
   if (Array.isArray(branches) && branches.length > 0) {
     const keys: IndexKey[] = [];
@@ -71,6 +100,7 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
   const ranges = new Map<string, Extract<IndexKey, { kind: 'range' }>>();
   const texts: Extract<IndexKey, { kind: 'text' }>[] = [];
   const cidrs: Extract<IndexKey, { kind: 'cidr' }>[] = [];
+  const present: Extract<IndexKey, { kind: 'exists' }>[] = [];
   const nested: IndexKey[] = [];
   for (const [key, value] of Object.entries(selection)) {
     if (key === 'not' || key === 'any') continue;
@@ -121,6 +151,8 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
       if (cased && needles.some((n) => NON_ASCII_RE.test(n))) continue;
       // With |all every needle must occur: any one of them is still necessary.
       texts.push({ kind: 'text', field, needles: all ? needles.slice(0, 1) : needles });
+    } else if (op === 'exists') {
+      if (list.length === 1 && list[0] === true && !UBIQUITOUS_FIELDS.has(field)) present.push({ kind: 'exists', field });
     } else if (op === 'cidr') {
       const ranges = list.map(String);
       if (!ranges.every(isCidr)) continue; // validation reports it; the predicate decides
@@ -128,11 +160,11 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
       cidrs.push({ kind: 'cidr', field, cidrs: all ? ranges.slice(0, 1) : ranges });
     }
   }
-  eqs.sort((a, b) => eqRank(a.field) - eqRank(b.field) || a.values.length - b.values.length);
-  // An equality on a field with a handful of values (a method, an outcome) selects a large share
-  // of the traffic: needles on the same rule select far less (Sigma's web rules pair `GET` with
-  // their attack strings).
-  if (eqs[0] && WEAK_EQ_FIELDS.has(eqs[0].field) && texts.length > 0) eqs.length = 0;
+  eqs.sort((a, b) => Number(isWeak(a)) - Number(isWeak(b)) || eqRank(a.field) - eqRank(b.field) || a.values.length - b.values.length);
+  // An equality on a common value (a method, an outcome) selects a large share of the traffic:
+  // needles on the same rule select far less (Sigma's web rules pair `GET` with their attack
+  // strings), and so does a field only some sources write (CloudTrail's `event.provider`).
+  if (eqs[0] && isWeak(eqs[0]) && (texts.length > 0 || present.length > 0)) eqs.length = 0;
   if (eqs[0]) return eqs[0];
   const nestedEq = nested.find((k) => k.kind === 'eq');
   if (nestedEq) return nestedEq;
@@ -142,7 +174,9 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
   if (cidr) return cidr;
   // Fewer, longer needles filter better.
   texts.sort((a, b) => a.needles.length - b.needles.length || minLength(b.needles) - minLength(a.needles));
-  return texts[0] ?? nested.find((k) => k.kind === 'text');
+  const text = texts[0] ?? nested.find((k) => k.kind === 'text');
+  if (text) return text;
+  return present[0] ?? nested.find((k) => k.kind === 'exists');
 }
 
 /**
@@ -191,12 +225,14 @@ export class RuleIndex {
   private readonly ranges = new Map<string, RangeEntry[]>();
   private readonly texts = new Map<string, NeedleSet<number>>();
   private readonly cidrs = new Map<string, CidrEntry[]>();
+  private readonly present = new Map<string, number[]>();
   private readonly unindexed: number[] = [];
   // Per field, what to look up: built once, so matching an event is a walk over arrays.
   private readonly eqEntries: [string, Map<string, number[]>][];
   private readonly rangeEntries: [string, RangeEntry[]][];
   private readonly textEntries: [string, NeedleSet<number>][];
   private readonly cidrEntries: [string, CidrEntry[]][];
+  private readonly presentEntries: [string, number[]][];
   /** Per slot, the last match call that tested the rule: a rule hit by several keys is tested once. */
   private stamps: Uint32Array = new Uint32Array(0);
   private epoch = 0;
@@ -226,6 +262,7 @@ export class RuleIndex {
     this.rangeEntries = [...this.ranges];
     this.textEntries = [...this.texts];
     this.cidrEntries = [...this.cidrs];
+    this.presentEntries = [...this.present];
   }
 
   private slotOf(rule: CompiledRule): number {
@@ -254,6 +291,10 @@ export class RuleIndex {
       const list = this.ranges.get(key.field) ?? [];
       list.push({ low: key.low, lowInclusive: key.lowInclusive, high: key.high, highInclusive: key.highInclusive, slot });
       this.ranges.set(key.field, list);
+    } else if (key.kind === 'exists') {
+      const list = this.present.get(key.field);
+      if (list) list.push(slot);
+      else this.present.set(key.field, [slot]);
     } else if (key.kind === 'cidr') {
       const list = this.cidrs.get(key.field) ?? [];
       for (const cidr of key.cidrs) list.push({ range: ipaddr.parseCIDR(cidr), slot });
@@ -311,11 +352,15 @@ export class RuleIndex {
       // thousands of ranges on one field; Sigma packs carry a handful).
       for (const { range, slot } of entries) if (inCidr(address, range)) consider(slot);
     }
+    for (const [field, slots] of this.presentEntries) {
+      if (event[field] !== undefined) for (const slot of slots) consider(slot);
+    }
     for (const slot of this.unindexed) consider(slot);
   }
 
-  get stats(): { eqFields: number; rangeFields: number; textFields: number; cidrFields: number; unindexed: number } {
+  get stats(): { eqFields: number; rangeFields: number; textFields: number; cidrFields: number; presentFields: number; unindexed: number } {
     return {
+      presentFields: this.presentEntries.length,
       eqFields: this.eqEntries.length,
       rangeFields: this.rangeEntries.length,
       textFields: this.textEntries.length,
