@@ -76,6 +76,14 @@ describe('indexed and plain evaluation decide the same', () => {
       ],
       [{ 'message|wildcard': '*Trojan*FOUND*' }, { message: 'clamd: /tmp/x: Win.Trojan.Agent FOUND' }, true],
       [{ 'message|wildcard|cased': '*Trojan*FOUND*' }, { message: 'clamd: /tmp/x: win.trojan.agent found' }, false],
+      // Numbers are looked up as numbers: a key equals a number when it is the number's own text.
+      [{ 'destination.port': '443' }, { 'destination.port': 443 }, true],
+      [{ 'destination.port': '0443' }, { 'destination.port': 443 }, false],
+      [{ 'destination.port': 22 }, { 'destination.port': '22' }, true],
+      [{ 'network.bytes': '1e3' }, { 'network.bytes': 1000 }, false],
+      [{ 'network.bytes': 1e21 }, { 'network.bytes': 1e21 }, true],
+      [{ 'network.bytes': '-0' }, { 'network.bytes': -0 }, false],
+      [{ 'network.bytes': 0 }, { 'network.bytes': -0 }, true],
       // Presence: filed under the field, since a weak equality (every event has an outcome) selects more.
       [{ 'event.outcome': 'success', 'event.provider|exists': true }, { 'event.outcome': 'success', 'event.provider': 'ec2' }, true],
       [{ 'event.outcome': 'success', 'event.provider|exists': true }, { 'event.outcome': 'success' }, false],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { lowerCase } from '../src/rules/lower-case';
 import { compileSelection, SelectionError } from '../src/rules/selection';
 
 const m = (sel: Record<string, unknown>, event: Record<string, string | number | boolean>) => compileSelection(sel).predicate(event);
@@ -58,5 +59,28 @@ describe('selection modifiers', () => {
     expect(issues({ 'a|re': '(' })[0]).toMatch(/invalid regular expression/);
     expect(issues({ 'a|cidr': ['10.0.0.0/8', 'nope'] })[0]).toMatch(/^match\.a\|cidr\.1: invalid CIDR/);
     expect(issues({ not: {} })[0]).toMatch(/^match\.not: a selection needs at least one condition/);
+  });
+});
+
+describe('lowerCase', () => {
+  it('agrees with toLowerCase on every ASCII character and on letters that lower-case specially', () => {
+    const texts = [
+      'success',
+      'SUCCESS',
+      'aws.vpcflow',
+      '10.0.0.1',
+      '',
+      'Z',
+      '@[`{',
+      'caf\u00c9',
+      '\u212Aelvin',
+      '\u03a3\u03a3',
+      'ß',
+      'İstanbul',
+    ];
+    // Every ASCII character on its own and beside a capital.
+    for (let c = 0; c < 128; c++) texts.push(String.fromCharCode(c), `A${String.fromCharCode(c)}`);
+    for (const t of texts) expect(lowerCase(t), JSON.stringify(t)).toBe(t.toLowerCase());
+    expect(m({ 'user.name': 'kelvin' }, { 'user.name': '\u212Aelvin' })).toBe(true);
   });
 });

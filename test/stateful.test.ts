@@ -80,6 +80,25 @@ describe('distinct', () => {
     expect(spray.alerts).toHaveLength(1);
     expect(spray.alerts[0]?.count).toBe(3);
   });
+  it('one event per batch: a value of earlier buckets counts once, and a repeat in its bucket writes nothing', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([r], store);
+    let n = 0;
+    const one = async (user: string, at: number) => {
+      const before = store.calls.writes;
+      const result = await d.evaluate(`single-${++n}`, [fail(user, at, { 'source.ip': '1.1.1.1' })]);
+      return { alerts: result.alerts, writes: store.calls.writes - before };
+    };
+    await one('a', T0);
+    await one('b', T0 + MIN);
+    const repeat = await one('b', T0 + MIN + S); // b is in this bucket already
+    const again = await one('b', T0 + 2 * MIN); // {a} and {b} from two buckets, plus b: still 2
+    expect([repeat.alerts, again.alerts]).toEqual([[], []]);
+    expect(again.writes).toBe(repeat.writes + 1); // the new bucket's set; the repeat wrote no set
+    const third = await one('c', T0 + 2 * MIN + S); // {a}, {b}, {b} from three buckets, plus c: 3
+    expect(third.alerts).toHaveLength(1);
+    expect(third.alerts[0]?.count).toBe(3);
+  });
   it('does not count values older than the window', async () => {
     const d = detector([r]);
     await d.evaluate('b1', [fail('a', T0, { 'source.ip': '1.1.1.1' }), fail('b', T0, { 'source.ip': '1.1.1.1' })]);

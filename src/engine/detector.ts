@@ -3,6 +3,7 @@ import { cloudOf } from '../alerts/cloud';
 import { redact } from '../alerts/redact';
 import type { Skip } from '../decode/skips';
 import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
+import { lowerCase } from '../rules/lower-case';
 import type { RuleIndex } from '../rules/rule-index';
 import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type AlertCloud, type Message, MessageList } from '../schema/alert';
@@ -100,15 +101,15 @@ export class Detector {
     let group: string | undefined;
     let index: RuleIndex | undefined;
     for (const event of events) {
-      hits.length = 0;
       current = event;
       const logGroup = String(event[CoreFields.logGroup] ?? '');
       if (logGroup !== group || !index) {
         group = logGroup;
         index = this.ruleSet.indexFor(logGroup);
       }
-      index.match(event, hits, onError);
-      for (const rule of hits) {
+      const found = index.match(event, hits, onError);
+      for (let i = 0; i < found; i++) {
+        const rule = hits[i] as CompiledRule;
         const list = matches.get(rule);
         if (list) list.push(event);
         else matches.set(rule, [event]);
@@ -346,6 +347,28 @@ export class Detector {
     for (const { key, list, range } of windows) {
       const pk = range.key;
       const storedBuckets = stored.get(pk);
+      if (list.length === 1) {
+        // Most groups of busy traffic are one event (a flow's new source and port): the same
+        // decision as the loop below, without its per-group map and sets.
+        const e = list[0] as NormalizedEvent;
+        const b = bucketOf(eventTime(e), width);
+        const value = String(e[field]);
+        const first = windowFirstBucket(b, clause.window, width);
+        const count = unionSizeWith(storedBuckets, first, b, value);
+        if (count >= clause.count) {
+          qualified.push({
+            key,
+            list,
+            entityField: clause.groupBy[0],
+            qualifiers: [{ index: 0, from: 0, count, windowStart: first * width }],
+          });
+        }
+        const storedMembers = storedBuckets?.get(b);
+        if (!(storedMembers && (storedMembers.size >= cap || storedMembers.has(value)))) {
+          adds.push({ key: pk, bucket: b, members: [value], cap, expiresAt: bucketExpiry(b, width, clause.window) });
+        }
+        continue;
+      }
       const qualifiers: Qualifier[] = [];
       const batchBuckets = new Map<number, Set<string>>();
       // The window's union is rebuilt only when the event's bucket changes (events are sorted);
@@ -468,7 +491,7 @@ export class Detector {
       // runs from the last one, as a claim per event would have left it.
       const byTerm = new Map<string, TermClaim>();
       list.forEach((e, index) => {
-        const term = String(e[clause.field]).toLowerCase();
+        const term = lowerCase(String(e[clause.field]));
         const at = eventTime(e);
         const known = byTerm.get(term);
         if (known) {
@@ -711,6 +734,25 @@ function groupBy(events: readonly NormalizedEvent[], fields: readonly string[]):
     push(groups, key, e);
   }
   return groups;
+}
+
+/** Distinct values in stored buckets `from`..`to` plus `value`; a set is built only when two buckets hold members. */
+function unionSizeWith(stored: ReadonlyMap<number, ReadonlySet<string>> | undefined, from: number, to: number, value: string): number {
+  let only: ReadonlySet<string> | undefined;
+  let union: Set<string> | undefined;
+  if (stored) {
+    for (let x = from; x <= to; x++) {
+      const members = stored.get(x);
+      if (!members || members.size === 0) continue;
+      if (!only) only = members;
+      else {
+        union ??= new Set(only);
+        for (const v of members) union.add(v);
+      }
+    }
+  }
+  const base = union ?? only;
+  return base ? base.size + (base.has(value) ? 0 : 1) : 1;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

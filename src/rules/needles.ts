@@ -1,3 +1,5 @@
+import { lowerCase } from './lower-case';
+
 /**
  * Many substrings searched in one pass (Aho–Corasick): every `contains`/`startswith`/`endswith`
  * needle of every rule on one field becomes one automaton, so a value is scanned once per event
@@ -73,7 +75,7 @@ export class NeedleSet<T> {
   searchLowerCased(text: string, found: (value: T) => void): void {
     if (!this.built) this.build();
     if (this.anyIgnoringCase && !NON_ASCII_RE.test(text) && !this.anyIgnoringCase.test(text)) return;
-    this.search(text.toLowerCase(), found);
+    this.search(lowerCase(text), found);
   }
 
   /** Calls `found` for every needle occurring in `text` (a value may be reported more than once). */

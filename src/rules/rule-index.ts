@@ -228,7 +228,7 @@ export class RuleIndex {
   private readonly present = new Map<string, number[]>();
   private readonly unindexed: number[] = [];
   // Per field, what to look up: built once, so matching an event is a walk over arrays.
-  private readonly eqEntries: [string, Map<string, number[]>][];
+  private readonly eqEntries: [string, Map<string, number[]>, Map<number, number[]>][];
   private readonly rangeEntries: [string, RangeEntry[]][];
   private readonly textEntries: [string, NeedleSet<number>][];
   private readonly cidrEntries: [string, CidrEntry[]][];
@@ -239,11 +239,13 @@ export class RuleIndex {
   // The event being matched: fields rather than a closure per event (this is the per-event hot path).
   private event: NormalizedEvent = {};
   private out: CompiledRule[] = [];
+  private found = 0;
   private onError: ((rule: CompiledRule, err: unknown) => void) | undefined;
   private readonly consider = (slot: number): void => {
     if (this.stamps[slot] === this.epoch) return;
     this.stamps[slot] = this.epoch;
-    test(this.rules[slot] as CompiledRule, this.event, this.out, this.onError);
+    const rule = this.rules[slot] as CompiledRule;
+    if (test(rule, this.event, this.onError)) this.out[this.found++] = rule;
   };
 
   /** `plain`: no keys at all, every rule's predicate on every event (the reference the index is tested against). */
@@ -258,7 +260,7 @@ export class RuleIndex {
       for (const key of keys) this.file(key, slot);
     }
     this.stamps = new Uint32Array(this.rules.length);
-    this.eqEntries = [...this.eq];
+    this.eqEntries = [...this.eq].map(([field, byValue]) => [field, byValue, numericKeys(byValue)]);
     this.rangeEntries = [...this.ranges];
     this.textEntries = [...this.texts];
     this.cidrEntries = [...this.cidrs];
@@ -310,10 +312,13 @@ export class RuleIndex {
   }
 
   /**
-   * Rules that match the event (each at most once). A rule whose condition throws on this event
-   * is reported to `onError` and skipped for it: one hostile event never fails the batch.
+   * Rules that match the event (each at most once), written to `out` from index 0; returns how
+   * many. `out` is overwritten, not emptied: the caller reuses one array for every event (emptying
+   * an array releases its storage, and the next push allocates it again). A rule whose condition
+   * throws on this event is reported to `onError` and skipped for it: one hostile event never
+   * fails the batch.
    */
-  match(event: NormalizedEvent, out: CompiledRule[], onError?: (rule: CompiledRule, err: unknown) => void): void {
+  match(event: NormalizedEvent, out: CompiledRule[], onError?: (rule: CompiledRule, err: unknown) => void): number {
     if (++this.epoch === 0xffffffff) {
       // The stamps wrap after four billion events: start them over.
       this.stamps.fill(0);
@@ -321,12 +326,14 @@ export class RuleIndex {
     }
     this.event = event;
     this.out = out;
+    this.found = 0;
     this.onError = onError;
     const consider = this.consider;
-    for (const [field, byValue] of this.eqEntries) {
+    for (const [field, byValue, byNumber] of this.eqEntries) {
       const v = event[field];
       if (v === undefined) continue;
-      const candidates = byValue.get(normalizeForEquality(v));
+      // A number is looked up as itself: String(port) is a new string per event for most ports.
+      const candidates = typeof v === 'number' ? byNumber.get(v) : byValue.get(normalizeForEquality(v));
       if (candidates) for (const slot of candidates) consider(slot);
     }
     for (const [field, entries] of this.rangeEntries) {
@@ -356,6 +363,7 @@ export class RuleIndex {
       if (event[field] !== undefined) for (const slot of slots) consider(slot);
     }
     for (const slot of this.unindexed) consider(slot);
+    return this.found;
   }
 
   get stats(): { eqFields: number; rangeFields: number; textFields: number; cidrFields: number; presentFields: number; unindexed: number } {
@@ -370,10 +378,25 @@ export class RuleIndex {
   }
 }
 
-function test(rule: CompiledRule, event: NormalizedEvent, out: CompiledRule[], onError?: (rule: CompiledRule, err: unknown) => void): void {
+/**
+ * The keys a number can equal: a number's text (what equality compares) is always its canonical
+ * form, so it equals a key exactly when the key is canonical (`String(Number(k)) === k`) and the
+ * number is `Number(k)`.
+ */
+function numericKeys(byValue: ReadonlyMap<string, number[]>): Map<number, number[]> {
+  const byNumber = new Map<number, number[]>();
+  for (const [key, slots] of byValue) {
+    const n = Number(key);
+    if (key !== '' && String(n) === key) byNumber.set(n, slots);
+  }
+  return byNumber;
+}
+
+function test(rule: CompiledRule, event: NormalizedEvent, onError?: (rule: CompiledRule, err: unknown) => void): boolean {
   try {
-    if (rule.predicate(event)) out.push(rule);
+    return rule.predicate(event);
   } catch (err) {
     onError?.(rule, err);
+    return false;
   }
 }

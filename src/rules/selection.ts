@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
+import { lowerCase } from './lower-case';
 import { wildcardMatcher } from './wildcard';
 
 /**
@@ -59,7 +60,7 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 export function normalizeForEquality(v: FieldValue): string {
-  return typeof v === 'string' ? v.toLowerCase() : String(v);
+  return typeof v === 'string' ? lowerCase(v) : String(v);
 }
 
 /** A field value as a number (numbers, and strings that are numbers), as comparisons read it. */
@@ -229,7 +230,7 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
             ? (h: string, n: string) => h.startsWith(n)
             : (h: string, n: string) => h.endsWith(n);
       return combine((a) => {
-        const hay = cased ? String(a) : String(a).toLowerCase();
+        const hay = cased ? String(a) : lowerCase(String(a));
         return requireAll ? needles.every((n) => test(hay, n)) : needles.some((n) => test(hay, n));
       });
     }

@@ -1,3 +1,5 @@
+import { lowerCase } from './lower-case';
+
 /**
  * Sigma-style wildcard strings: `*` is any run of characters, `?` one character; `\*`, `\?` and
  * `\\` are a literal star, question mark and backslash; any other backslash is itself (so
@@ -50,7 +52,7 @@ export function wildcardMatcher(pattern: string, cased = false): (text: string) 
     else kinds.push('any' in t ? STAR : ONE);
   }
   return (input: string) => {
-    const text = cased ? input : input.toLowerCase();
+    const text = cased ? input : lowerCase(input);
     let p = 0;
     let s = 0;
     let starP = -1;
