@@ -86,7 +86,16 @@ export class Detector {
 
   /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
   matchAll(events: readonly NormalizedEvent[], skips: Skip[] = []): Map<CompiledRule, NormalizedEvent[]> {
+    return this.matchBatch(events, skips).matches;
+  }
+
+  /** Which rules each event meets, and how many events met at least one. */
+  private matchBatch(
+    events: readonly NormalizedEvent[],
+    skips: Skip[],
+  ): { matches: Map<CompiledRule, NormalizedEvent[]>; matchedEvents: number } {
     const matches = new Map<CompiledRule, NormalizedEvent[]>();
+    let matchedEvents = 0;
     const hits: CompiledRule[] = [];
     let current: NormalizedEvent = {};
     const onError = (rule: CompiledRule, err: unknown) => {
@@ -108,6 +117,7 @@ export class Detector {
         index = this.ruleSet.indexFor(logGroup);
       }
       const found = index.match(event, hits, onError);
+      if (found > 0) matchedEvents++;
       for (let i = 0; i < found; i++) {
         const rule = hits[i] as CompiledRule;
         const list = matches.get(rule);
@@ -115,21 +125,19 @@ export class Detector {
         else matches.set(rule, [event]);
       }
     }
-    return matches;
+    return { matches, matchedEvents };
   }
 
   async evaluate(batchId: string, events: readonly NormalizedEvent[]): Promise<BatchResult> {
     const sorted = inTimeOrder(events);
     const skips: Skip[] = [];
-    const matches = this.matchAll(sorted, skips);
-    const matchedEvents = new Set<NormalizedEvent>();
-    for (const matched of matches.values()) for (const e of matched) matchedEvents.add(e);
+    const { matches, matchedEvents } = this.matchBatch(sorted, skips);
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
     // first time instead of deciding again over state that already holds its own events.
     const receipt = await this.store.readReceipt(batchId);
     if (receipt !== undefined) {
       const messages = MessageList.parse(JSON.parse(receipt));
-      return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, detections: 0, redelivered: true, skips };
+      return { messages, alerts: notifications(messages), matchedEvents, detections: 0, redelivered: true, skips };
     }
 
     const qualified: { rule: CompiledRule; group: QualifiedGroup }[] = [];
@@ -143,7 +151,7 @@ export class Detector {
     const messages = await this.decide(batchId, qualified);
     await this.store.writeReceipt(batchId, JSON.stringify(messages), eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
     const detections = qualified.reduce((n, q) => n + q.group.qualifiers.length, 0);
-    return { messages, alerts: notifications(messages), matchedEvents: matchedEvents.size, detections, redelivered: false, skips };
+    return { messages, alerts: notifications(messages), matchedEvents, detections, redelivered: false, skips };
   }
 
   private policy(rule: CompiledRule): LifecyclePolicy {
