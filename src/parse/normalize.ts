@@ -3,6 +3,7 @@ import type { Skip } from '../decode/skips';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
 import { BUILTIN_SOURCES } from './aws-sources';
+import { newEvent } from './event-record';
 import { boundedJson, flattenInto } from './flatten';
 import { globToRegExp } from './glob';
 import { compileParsers, type LineParser, UnknownParserError } from './line-parser';
@@ -139,11 +140,6 @@ export const DEFAULT_SOURCE: CompiledSource = compileSource({
   valueMap: {},
   fields: {},
 });
-
-/** A new event: no prototype, so inherited names (`constructor`, `__proto__`) never read as fields. */
-export function newEvent(): NormalizedEvent {
-  return Object.create(null);
-}
 
 /**
  * Turns raw CloudWatch log events into normalized events: JSON lines are flattened and renamed
