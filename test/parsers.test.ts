@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, SYSLOG_HEADER } from '../src/parse/builtin-parsers';
 import { Normalizer } from '../src/parse/normalize';
+import { SourceDefinition } from '../src/schema/rule';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
@@ -145,6 +146,38 @@ describe('parsers and normalization (log shapes from the field)', () => {
       'service.environment': 'production',
       message: 'SQLSTATE[HY000] [2002] Connection refused',
     });
+  });
+
+  it('applies the field maps to what a custom text parser captured (named groups, constants, a JSON group)', () => {
+    const custom = new Normalizer([
+      SourceDefinition.parse({
+        source: {
+          name: 'custom',
+          logGroups: ['/custom/*'],
+          format: 'text',
+          parsers: ['kv', 'ctx'],
+          customParsers: [
+            { name: 'kv', pattern: '^(?<lvl>[A-Z]+) usr=(?<usr>\\S+) (?<msg>.+)$', fields: { kind: 'login' } },
+            { name: 'ctx', pattern: '^CTX (?<json>\\{.*\\})$', fields: {} },
+          ],
+          fieldMap: { usr: 'user.name', kind: 'event.action', 'event.dataset': 'labels.pattern', 'ctx.who': 'user.id' },
+        },
+      }),
+    ]);
+    const at = (line: string) => {
+      const r = custom.normalize(line, { logGroup: '/custom/app', logStream: 's', id: '1', timestamp: 1_000 });
+      if (!r.ok) throw new Error(r.skip.detail);
+      return r.event;
+    };
+    expect(at('WARN usr=alice login failed')).toMatchObject({
+      'log.level': 'warn', // lvl through the default map, then the level names
+      message: 'login failed', // msg through the default map
+      'user.name': 'alice',
+      'event.action': 'login', // a pattern constant through the source's map
+      'labels.pattern': 'kv', // the event.dataset normalize adds
+    });
+    // A JSON group writes fields the line names: the whole map applies.
+    expect(at('CTX {"ctx":{"who":"u-7"},"level":"error"}')).toMatchObject({ 'user.id': 'u-7', 'log.level': 'error' });
   });
 
   it('keeps unknown lines as message-only events', () => {

@@ -10,6 +10,11 @@ export interface ParseOutcome {
   fallback: boolean;
   /** `message repeated N times`: the line stands for N events. */
   repeat?: number;
+  /**
+   * Every field the pattern can write (one set per pattern, so it can key a cache); undefined
+   * when it writes fields named by the line itself (JSON or auditd groups).
+   */
+  writes?: ReadonlySet<string> | undefined;
 }
 
 export interface LineParser {
@@ -163,6 +168,22 @@ function applyGroup(h: GroupHandler, raw: string, out: Record<string, FieldValue
   }
 }
 
+/** What readRequestLine can write. */
+const REQUEST_FIELDS = ['http.request.method', 'url.original', 'http.version', 'http.request.malformed', 'http.request.line'];
+
+/** The fields a pattern's groups can write; undefined when a group writes fields named by the line. */
+function writtenFields(handlers: readonly GroupHandler[]): string[] | undefined {
+  const fields: string[] = [];
+  for (const h of handlers) {
+    if (h.kind === 'json' || h.kind === 'auditd') return undefined;
+    if (h.kind === 'request') fields.push(...REQUEST_FIELDS);
+    else if (h.kind === 'timestamp') fields.push('@timestamp');
+    else if (h.kind === 'message') fields.push('message');
+    else fields.push(h.field);
+  }
+  return fields;
+}
+
 const REQUEST_RE = /^([A-Z]{1,20}) (\S{1,8192}) HTTP\/(\d(?:\.\d)?)$/;
 const LOOSE_REQUEST_RE = /^(\S{1,40})(?: (\S{1,8192}))?/;
 
@@ -183,6 +204,9 @@ function readRequestLine(raw: string, out: Record<string, FieldValue>): void {
   if (loose?.[2]) out['url.original'] = loose[2];
 }
 
+const HEADER_RE = new RegExp(withoutGroupNames(SYSLOG_HEADER));
+const HEADER_HANDLERS = groupHandlers(SYSLOG_HEADER);
+
 /** One compiled pattern: literal pre-check, regex, precomputed group handling, constant fields. */
 class PatternMatcher {
   private readonly regex: RegExp;
@@ -191,6 +215,9 @@ class PatternMatcher {
   readonly name: string;
   readonly fallback: boolean;
   private readonly literal: string | undefined;
+  /** Fields a match writes (see ParseOutcome.writes), without and with a syslog header's. */
+  readonly writes: ReadonlySet<string> | undefined;
+  readonly writesWithHeader: ReadonlySet<string> | undefined;
 
   constructor(spec: ParserPattern) {
     this.name = spec.name;
@@ -199,6 +226,11 @@ class PatternMatcher {
     this.constants = Object.entries(spec.fields);
     this.fallback = spec.fallback ?? false;
     this.literal = spec.literal;
+    const own = writtenFields(this.handlers);
+    const header = writtenFields(HEADER_HANDLERS);
+    const constants = Object.keys(spec.fields);
+    this.writes = own && new Set([...own, ...constants]);
+    this.writesWithHeader = own && header && new Set([...own, ...constants, ...header]);
   }
 
   apply(text: string, out: Record<string, FieldValue>): boolean {
@@ -222,7 +254,7 @@ class RegexParser implements LineParser {
   ) {}
 
   parse(line: string, out: Record<string, FieldValue>): ParseOutcome | undefined {
-    for (const m of this.matchers) if (m.apply(line, out)) return { pattern: m.name, fallback: m.fallback };
+    for (const m of this.matchers) if (m.apply(line, out)) return { pattern: m.name, fallback: m.fallback, writes: m.writes };
     return undefined;
   }
 }
@@ -232,8 +264,6 @@ interface ProgramGroup {
   matchers: PatternMatcher[];
 }
 
-const HEADER_RE = new RegExp(withoutGroupNames(SYSLOG_HEADER));
-const HEADER_HANDLERS = groupHandlers(SYSLOG_HEADER);
 const PROGRAM_INDEX = HEADER_HANDLERS.find((h) => h.field === 'process.name')?.index ?? 0;
 
 /** Syslog families: the header is parsed once, then the body patterns of the line's program. */
@@ -264,7 +294,9 @@ class SyslogParser implements LineParser {
           const v = header[h.index];
           if (v !== undefined) applyGroup(h, v, out);
         }
-        return repeat === undefined ? { pattern: m.name, fallback: m.fallback } : { pattern: m.name, fallback: m.fallback, repeat };
+        const outcome: ParseOutcome = { pattern: m.name, fallback: m.fallback, writes: m.writesWithHeader };
+        if (repeat !== undefined) outcome.repeat = repeat;
+        return outcome;
       }
     }
     return undefined;

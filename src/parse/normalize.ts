@@ -53,6 +53,8 @@ export interface CompiledSource {
   format: 'auto' | 'json' | 'text';
   parsers: LineParser[];
   fieldMap: [string, string][];
+  /** Per set of fields a text pattern writes (ParseOutcome.writes), the field map entries that can apply. */
+  fieldMapsByWrites: WeakMap<ReadonlySet<string>, [string, string][]>;
   valueMap: Map<string, Map<string, FieldValue>>;
   lookups: { from: string; to: string; values: Map<string, FieldValue> }[];
   fields: [string, FieldValue][];
@@ -98,6 +100,7 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
     format: spec.format,
     parsers: compileParsers(spec.parsers, spec.customParsers, def.name),
     fieldMap: [...Object.entries(spec.fieldMap), ...DEFAULT_FIELD_MAP],
+    fieldMapsByWrites: new WeakMap(),
     valueMap: new Map(Object.entries(spec.valueMap).map(([field, m]) => [field, new Map(Object.entries(m))])),
     lookups: spec.lookups.map((l) => ({ from: l.from, to: l.to, values: new Map(Object.entries(l.values)) })),
     fields: Object.entries(spec.fields),
@@ -214,6 +217,7 @@ export class Normalizer {
       const raw: Record<string, FieldValue> = newEvent();
       let parsed = false;
       let repeat: number | undefined;
+      let writes: ReadonlySet<string> | undefined;
       const start = firstNonSpace(message);
       if (source.format !== 'text' && message.charCodeAt(start) === OPEN_BRACE) {
         let value: unknown;
@@ -244,12 +248,13 @@ export class Normalizer {
           if (!outcome) continue;
           parsed = !outcome.fallback;
           repeat = outcome.repeat;
+          writes = outcome.writes;
           raw['event.dataset'] ??= outcome.pattern;
           break;
         }
       }
       stage = `field mapping (source ${source.name})`;
-      const event = mapFields(source, raw);
+      const event = mapFields(source, raw, writes && fieldMapFor(source, writes));
       source.derive?.(event, ctx.logGroup);
       const timeFromLine = finish(event, message, ctx, source.timezone, repeat);
       return { ok: true, event, parsed, timeFallback: !timeFromLine };
@@ -272,9 +277,23 @@ function skip(reason: Skip['reason'], ctx: LogContext, detail: string): Normaliz
   return { ok: false, skip: { reason, where: `${ctx.logGroup} ${ctx.logStream} event ${ctx.id}`, detail, events: 1 } };
 }
 
-function mapFields(source: CompiledSource, raw: Record<string, FieldValue>): NormalizedEvent {
+/**
+ * The field map entries that can apply to a line a text pattern parsed: only fields it writes
+ * (and the `event.dataset` normalize adds) are on the event, so the other entries would look up
+ * fields that are not there — ten lookups per line for the default map alone.
+ */
+function fieldMapFor(source: CompiledSource, writes: ReadonlySet<string>): [string, string][] {
+  let entries = source.fieldMapsByWrites.get(writes);
+  if (!entries) {
+    entries = source.fieldMap.filter(([from]) => writes.has(from) || from === 'event.dataset');
+    source.fieldMapsByWrites.set(writes, entries);
+  }
+  return entries;
+}
+
+function mapFields(source: CompiledSource, raw: Record<string, FieldValue>, fieldMap = source.fieldMap): NormalizedEvent {
   const event: NormalizedEvent = raw;
-  for (const [from, to] of source.fieldMap) {
+  for (const [from, to] of fieldMap) {
     if (event[to] !== undefined) continue;
     const v = raw[from];
     if (v !== undefined) event[to] = v;
