@@ -206,6 +206,7 @@ function readRequestLine(raw: string, out: Record<string, FieldValue>): void {
 
 const HEADER_RE = new RegExp(withoutGroupNames(SYSLOG_HEADER));
 const HEADER_HANDLERS = groupHandlers(SYSLOG_HEADER);
+const HEADER_WRITES = writtenFields(HEADER_HANDLERS) ?? [];
 
 /** One compiled pattern: literal pre-check, regex, precomputed group handling, constant fields. */
 class PatternMatcher {
@@ -227,10 +228,9 @@ class PatternMatcher {
     this.fallback = spec.fallback ?? false;
     this.literal = spec.literal;
     const own = writtenFields(this.handlers);
-    const header = writtenFields(HEADER_HANDLERS);
     const constants = Object.keys(spec.fields);
     this.writes = own && new Set([...own, ...constants]);
-    this.writesWithHeader = own && header && new Set([...own, ...constants, ...header]);
+    this.writesWithHeader = own && new Set([...own, ...constants, ...HEADER_WRITES]);
   }
 
   apply(text: string, out: Record<string, FieldValue>): boolean {

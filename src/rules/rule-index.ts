@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import type { FieldValue, NormalizedEvent } from '../schema/event';
+import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { CompiledRule } from './compile';
 import { NeedleSet, NON_ASCII_RE } from './needles';
 import { asNumber, inCidr, isPlainObject, normalizeForEquality, parseIp } from './selection';
@@ -15,8 +15,8 @@ import { tokenizeWildcard } from './wildcard';
  * field), CIDR ranges (the address parsed once per event), text (`contains/startswith/endswith`
  * needles, and a `wildcard` pattern's longest literal, of every rule on a field in one Aho–Corasick
  * automaton), and presence (`|exists: true` on a field only some sources write). A rule whose
- * selection has no key, or only a weak one (an equality on a field with few values), is filed
- * under every branch of its `any`; a rule with no key at all runs on every event.
+ * selection has no key, or only a weak one (an equality on a value most events carry, like
+ * `GET`), is filed under every branch of its `any`; a rule with no key at all runs on every event.
  */
 export type IndexKey =
   | { kind: 'eq'; field: string; values: string[] }
@@ -53,17 +53,17 @@ function isWeak(key: IndexKey): boolean {
  * Fields every normalized event (or nearly every one) carries: their presence selects nothing,
  * so `|exists: true` on them is no key.
  */
-const UBIQUITOUS_FIELDS: ReadonlySet<string> = new Set([
-  '@timestamp',
-  'message',
+const UBIQUITOUS_FIELDS: ReadonlySet<string> = new Set<string>([
+  CoreFields.timestamp,
+  CoreFields.message,
+  CoreFields.logGroup,
+  CoreFields.logStream,
+  CoreFields.eventId,
+  CoreFields.owner,
   'event.original',
   'event.dataset',
   'event.hour_utc',
   'event.weekday_utc',
-  'cloudwatch.log_group',
-  'cloudwatch.log_stream',
-  'cloudwatch.event_id',
-  'cloudwatch.owner',
   'cloud.account.id',
 ]);
 
