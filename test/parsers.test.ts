@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, SYSLOG_HEADER } from '../src/parse/builtin-parsers';
 import { Normalizer } from '../src/parse/normalize';
-import { SourceDefinition } from '../src/schema/rule';
 import { checkRegexSafety } from '../src/rules/regex-safety';
+import { SourceDefinition } from '../src/schema/rule';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
