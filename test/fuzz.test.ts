@@ -171,6 +171,22 @@ describe('fuzz: hostile lines', () => {
   });
 });
 
+describe('lines that name their own fields', () => {
+  it('become hash-table events (no per-name hidden class for an attacker to mint); fixed text patterns do not', () => {
+    const event = (line: string) => {
+      const r = normalizer.normalize(line, { logGroup: '/unknown', logStream: 's', id: 'x', timestamp: 1 });
+      if (!r.ok) throw new Error(r.skip.detail);
+      return r.event;
+    };
+    const keys = '{"h-1f3a":"x","h-77c2":"y"}';
+    expect(Object.getPrototypeOf(event(keys))).toBeNull(); // a JSON line
+    expect(Object.getPrototypeOf(event(`[2025-03-03 10:00:00] production.WARNING: Failed login ${keys}`))).toBeNull(); // a JSON context
+    const nginx = event('203.0.113.9 - - [03/Mar/2025:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"');
+    expect(nginx['http.request.method']).toBe('GET');
+    expect(Object.getPrototypeOf(nginx)).not.toBeNull(); // a fixed shape: the in-object layout (event-record.ts)
+  });
+});
+
 describe('fuzz: rule files', () => {
   const shipped = readRuleFiles(['rules']).files;
 

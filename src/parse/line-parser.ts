@@ -1,10 +1,13 @@
 import type { FieldValue } from '../schema/event';
 import { parseAuditFields } from './auditd';
 import { BUILTIN_PARSERS, type BuiltinParser, type ParserPattern, REPEATED_RE, SYSLOG_HEADER } from './builtin-parsers';
+import { newEvent, newOpenEvent } from './event-record';
 import { flattenInto } from './flatten';
 
-/** What a parser made of a line: which pattern, whether it understood the content, and a syslog repeat count. */
+/** What a parser made of a line: its fields, which pattern, whether it understood the content, and a syslog repeat count. */
 export interface ParseOutcome {
+  /** The event the line's fields were written to (see event-record.ts for why the parser makes it). */
+  fields: Record<string, FieldValue>;
   pattern: string;
   /** Only the header was understood (a catch-all pattern): the line counts as unparsed. */
   fallback: boolean;
@@ -20,8 +23,8 @@ export interface ParseOutcome {
 export interface LineParser {
   /** Name shown when a parser throws (internal_error skips name it). */
   readonly name: string;
-  /** Writes fields into `out` only when it accepts the line. */
-  parse(line: string, out: Record<string, FieldValue>): ParseOutcome | undefined;
+  /** The line's fields when it accepts the line. */
+  parse(line: string): ParseOutcome | undefined;
 }
 
 export class UnknownParserError extends Error {}
@@ -233,16 +236,21 @@ class PatternMatcher {
     this.writesWithHeader = own && new Set([...own, ...constants, ...HEADER_WRITES]);
   }
 
-  apply(text: string, out: Record<string, FieldValue>): boolean {
-    if (this.literal !== undefined && !text.includes(this.literal)) return false;
+  /**
+   * The fields of a matching line, or undefined. A pattern with a JSON or auditd group writes
+   * names the line chooses, so its event is a hash table (newOpenEvent); others a fixed shape.
+   */
+  apply(text: string): Record<string, FieldValue> | undefined {
+    if (this.literal !== undefined && !text.includes(this.literal)) return undefined;
     const m = this.regex.exec(text);
-    if (!m) return false;
+    if (!m) return undefined;
+    const out = this.writes ? newEvent() : newOpenEvent();
     for (const [k, v] of this.constants) out[k] = v;
     for (const h of this.handlers) {
       const v = m[h.index];
       if (v !== undefined) applyGroup(h, v, out);
     }
-    return true;
+    return out;
   }
 }
 
@@ -253,8 +261,11 @@ class RegexParser implements LineParser {
     private readonly matchers: PatternMatcher[],
   ) {}
 
-  parse(line: string, out: Record<string, FieldValue>): ParseOutcome | undefined {
-    for (const m of this.matchers) if (m.apply(line, out)) return { pattern: m.name, fallback: m.fallback, writes: m.writes };
+  parse(line: string): ParseOutcome | undefined {
+    for (const m of this.matchers) {
+      const fields = m.apply(line);
+      if (fields) return { fields, pattern: m.name, fallback: m.fallback, writes: m.writes };
+    }
     return undefined;
   }
 }
@@ -273,7 +284,7 @@ class SyslogParser implements LineParser {
     private readonly groups: ProgramGroup[],
   ) {}
 
-  parse(line: string, out: Record<string, FieldValue>): ParseOutcome | undefined {
+  parse(line: string): ParseOutcome | undefined {
     const header = HEADER_RE.exec(line);
     if (!header) return undefined;
     let body = line.slice(header[0].length);
@@ -289,12 +300,13 @@ class SyslogParser implements LineParser {
     for (const g of this.groups) {
       if (g.program && !g.program.test(program)) continue;
       for (const m of g.matchers) {
-        if (!m.apply(body, out)) continue;
+        const fields = m.apply(body);
+        if (!fields) continue;
         for (const h of HEADER_HANDLERS) {
           const v = header[h.index];
-          if (v !== undefined) applyGroup(h, v, out);
+          if (v !== undefined) applyGroup(h, v, fields);
         }
-        const outcome: ParseOutcome = { pattern: m.name, fallback: m.fallback, writes: m.writesWithHeader };
+        const outcome: ParseOutcome = { fields, pattern: m.name, fallback: m.fallback, writes: m.writesWithHeader };
         if (repeat !== undefined) outcome.repeat = repeat;
         return outcome;
       }

@@ -3,7 +3,7 @@ import type { Skip } from '../decode/skips';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
 import { BUILTIN_SOURCES } from './aws-sources';
-import { newEvent } from './event-record';
+import { newEvent, newOpenEvent } from './event-record';
 import { boundedJson, flattenInto } from './flatten';
 import { globToRegExp } from './glob';
 import { compileParsers, type LineParser, UnknownParserError } from './line-parser';
@@ -214,12 +214,13 @@ export class Normalizer {
     }
     let stage = `source ${source.name}`;
     try {
-      const raw: Record<string, FieldValue> = newEvent();
+      const start = firstNonSpace(message);
+      const json = source.format !== 'text' && message.charCodeAt(start) === OPEN_BRACE;
+      let raw: Record<string, FieldValue> | undefined;
       let parsed = false;
       let repeat: number | undefined;
       let writes: ReadonlySet<string> | undefined;
-      const start = firstNonSpace(message);
-      if (source.format !== 'text' && message.charCodeAt(start) === OPEN_BRACE) {
+      if (json) {
         let value: unknown;
         try {
           value = JSON.parse(start === 0 ? message : message.slice(start));
@@ -231,6 +232,8 @@ export class Normalizer {
           );
         }
         stage = `JSON flattening (source ${source.name})`;
+        // A JSON line names its own fields: a hash table (see event-record.ts).
+        raw = newOpenEvent();
         flattenInto(raw, value);
         if (source.keepJson && value !== null && typeof value === 'object') {
           for (const key of source.keepJson) {
@@ -244,8 +247,9 @@ export class Normalizer {
       } else {
         for (const parser of source.parsers) {
           stage = `parser ${parser.name} (source ${source.name})`;
-          const outcome = parser.parse(message, raw);
+          const outcome = parser.parse(message);
           if (!outcome) continue;
+          raw = outcome.fields;
           parsed = !outcome.fallback;
           repeat = outcome.repeat;
           writes = outcome.writes;
@@ -254,6 +258,8 @@ export class Normalizer {
         }
       }
       stage = `field mapping (source ${source.name})`;
+      // No parser understood the line: a message-only event, of the fixed shape finish gives it.
+      raw ??= newEvent();
       const event = mapFields(source, raw, writes && fieldMapFor(source, writes));
       source.derive?.(event, ctx.logGroup);
       const timeFromLine = finish(event, message, ctx, source.timezone, repeat);
