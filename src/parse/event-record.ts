@@ -9,15 +9,15 @@ import type { FieldValue, NormalizedEvent } from '../schema/event';
  * Why a class and not `Object.create(null)`: V8 keeps null-prototype objects in dictionary mode,
  * where each of an event's 20–30 fields is a three-word hash-table entry and the table is
  * reallocated each time it doubles (about 3 KB of garbage per event; normalization took 5.3
- * µs per event that way and 3.7 this way). Instances of a class get hidden classes shared by events of the same shape and keep
- * their fields in slots inside the object.
+ * µs per event that way and 3.7 this way). Instances of a class get hidden classes shared by
+ * events of the same shape and keep their fields in slots inside the object.
  *
  * How many slots: V8 sizes a class's instances by the `this.x =` assignments in its
  * constructor, as written — the ones below never run (`reserve` is never passed); they make room
  * for 40 fields inside the object (in-object slack tracking then trims what the first events
  * leave unused). Without them V8 reserves only a handful, and the other fields go to a side
- * array that is copied to grow a few slots at a time. bench/results.md has the measured difference; if a V8 version stops
- * doing this, events are only as slow as before, never wrong.
+ * array that is copied to grow a few slots at a time. bench/results.md has the measured
+ * difference; if a V8 version stops doing this, events are only as slow as before, never wrong.
  */
 class EventRecord {
   [field: string]: FieldValue;
