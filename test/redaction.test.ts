@@ -39,6 +39,8 @@ const SECRETS = [
   ['token ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'],
   ['postgres://app:dbpass99@db:5432/x', 'dbpass99'],
   ['mysql -u root --password s3cr3t-pw', 's3cr3t-pw'],
+  ['u1 ran: mysql --password ON#_.%..0_+', 'ON#_.%..0_+'], // starts with a prose word ("on")
+  ['mysql --password is.9xQ!', 'is.9xQ!'],
   ['login: user=bob pass hunter2!', 'hunter2!'],
   ['connect pwd=Zx9_pwd', 'Zx9_pwd'],
   ['DB_PASSWORD: Pr0d-pass', 'Pr0d-pass'],
@@ -60,6 +62,9 @@ describe('secret redaction', () => {
     'Password reset requested for alice@example.com',
     'commit 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12 merged', // a SHA-1 is not a secret key
     'user passed the test',
+    'Password changed. Please sign in again',
+    'user u1: password expired, reset required',
+    'password on file is too old',
   ])('leaves ordinary lines alone: %s', (line) => {
     expect(redact(line)).toBe(line);
   });

@@ -23,7 +23,9 @@ const START = String.raw`(?:(?<![\w-])|(?<=%[0-9A-Fa-f]{2}))`;
 const SPACE = String.raw`(?:\s|%20|\+)`;
 const ASSIGN = String.raw`(?:[=:]|%3[ADad])`;
 // Words that follow "password" in ordinary prose and log messages ("Failed password for root").
-const PROSE = String.raw`(?:for|from|reset|resets|change|changed|changes|expired|expires|expiry|policy|required|incorrect|invalid|attempts?|authentication|auth|check|failed|mismatch|updated|is|was|has|the|of|to|and|or|not|too|must|should|will|can|cannot|did|does|in|on|at|by|with|without|ok|okay)\b`;
+// The word must stand alone (then a space, the end, or sentence punctuation and a space): a
+// secret may start with one, as in `--password ON#_.%..0_+` (found by the property test).
+const PROSE = String.raw`(?:for|from|reset|resets|change|changed|changes|expired|expires|expiry|policy|required|incorrect|invalid|attempts?|authentication|auth|check|failed|mismatch|updated|is|was|has|the|of|to|and|or|not|too|must|should|will|can|cannot|did|does|in|on|at|by|with|without|ok|okay)(?:[.,;:!?)]{0,2}(?:\s|$))`;
 
 const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   {
