@@ -40,6 +40,11 @@ const SECRETS = [
   ['postgres://app:dbpass99@db:5432/x', 'dbpass99'],
   ['mysql -u root --password s3cr3t-pw', 's3cr3t-pw'],
   ['u1 ran: mysql --password ON#_.%..0_+', 'ON#_.%..0_+'], // starts with a prose word ("on")
+  ['login password="correct horse battery" user=bob', 'horse battery'],
+  ["db password='pa ss,w0rd' host=x", 'ss,w0rd'],
+  ['{"msg":"connect password=\\"hunter two\\" ok"}', 'two'],
+  ['password=Summer,2025! user=bob', '2025!'],
+  ['mysql --password Ab1,cd;;ef gh', 'cd;;ef'],
   ['mysql --password is.9xQ!', 'is.9xQ!'],
   ['login: user=bob pass hunter2!', 'hunter2!'],
   ['connect pwd=Zx9_pwd', 'Zx9_pwd'],
@@ -68,6 +73,11 @@ describe('secret redaction', () => {
   ])('leaves ordinary lines alone: %s', (line) => {
     expect(redact(line)).toBe(line);
   });
+  it('a comma or semicolon before a space ends a value', () => {
+    expect(redact('login password=abc123, user=bob; token=t0k3n1234; next')).toBe(
+      'login password=[REDACTED], user=bob; token=[REDACTED]; next',
+    );
+  });
   it('redaction patterns are linear-time', () => {
     for (const p of REDACTION_PATTERNS) expect(checkRegexSafety(p.regex.source), p.name).toMatchObject({ safe: true });
   });
@@ -82,6 +92,10 @@ const leakedSecret = fc.oneof(
   secretOf(/^[A-Za-z0-9+/]{40}$/).map((s) => ({ line: `{"AccessKeyId":"ASIAIOSFODNN7EXAMPLE","SecretAccessKey":"${s}"}`, secret: s })),
   secretOf(/^[A-Za-z0-9!#%*+\-_.]{8,24}$/).map((s) => ({ line: `login failed for u1 password=${s}`, secret: s })),
   secretOf(/^[A-Za-z0-9!#%*+\-_.]{8,24}$/).map((s) => ({ line: `login failed for u1 pwd=${s}`, secret: s })),
+  secretOf(/^[A-Za-z0-9!#%*+\-_.,;]{8,24}$/).map((s) => ({ line: `login failed for u1 password=${s} ok`, secret: s })),
+  secretOf(/^[A-Za-z0-9!#%*+\-_.,; ]{8,24}$/).map((s) => ({ line: `u1 connect password="${s}" ok`, secret: s })),
+  secretOf(/^[A-Za-z0-9!#%*+\-_.,; ]{8,24}$/).map((s) => ({ line: `{"msg":"u1 connect pwd=\\"${s}\\" ok"}`, secret: s })),
+  secretOf(/^[A-Za-z0-9!#%*+\-_.,; "]{8,24}$/).map((s) => ({ line: `u1 db passwd: '${s}'`, secret: s })),
   secretOf(/^[A-Za-z0-9!#%*+\-_.]{8,24}$/).map((s) => ({ line: `u1 ran: mysql --password ${s}`, secret: s })),
   secretOf(/^[A-Za-z0-9!#%*+\-_.]{8,24}$/).map((s) => ({ line: `u1 token: ${s}`, secret: s })),
   secretOf(/^[A-Za-z0-9._~+/-]{8,40}$/).map((s) => ({ line: `u1 Authorization: Bearer ${s}`, secret: s })),

@@ -27,6 +27,11 @@ const ASSIGN = String.raw`(?:[=:]|%3[ADad])`;
 // secret may start with one, as in `--password ON#_.%..0_+` (found by the property test).
 const PROSE = String.raw`(?:for|from|reset|resets|change|changed|changes|expired|expires|expiry|policy|required|incorrect|invalid|attempts?|authentication|auth|check|failed|mismatch|updated|is|was|has|the|of|to|and|or|not|too|must|should|will|can|cannot|did|does|in|on|at|by|with|without|ok|okay)(?:[.,;:!?)]{0,2}(?:\s|$))`;
 
+// An unquoted value: up to a space, a quote, a bracket or `&` (query strings); a comma or
+// semicolon ends it only before a space or the end (`password=x, user=y`), since passwords
+// contain them (`Summer,2025!`). The branches are disjoint, so the scan stays linear.
+const VALUE_CHAR = String.raw`(?:[^\s&,;"'}\]]|[,;](?=[^\s&"'}\]]))`;
+
 const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   {
     name: 'json_secret',
@@ -41,15 +46,32 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     replace: `$1"${REDACTED}"`,
   },
   {
+    // A quoted value may hold spaces: `password="correct horse"`, `pwd: 'a b'`, and the same
+    // with JSON-escaped quotes inside a JSON line's message (`password=\"a b\"`).
+    name: 'kv_quoted_secret',
+    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8})"(?:[^"\\\r\n]|\\.){0,4096}"`, 'gi'),
+    replace: `$1"${REDACTED}"`,
+  },
+  {
+    name: 'kv_escaped_quoted_secret',
+    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8})\\"(?:[^"\\\r\n]|\\[^"\r\n]){0,4096}\\"`, 'gi'),
+    replace: `$1\\"${REDACTED}\\"`,
+  },
+  {
+    name: 'kv_single_quoted_secret',
+    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8})'[^'\r\n]{0,4096}'`, 'gi'),
+    replace: `$1'${REDACTED}'`,
+  },
+  {
     name: 'kv_secret',
-    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8}["']?)(?!\[REDACTED\])[^\s&,;"'}\]]{1,4096}`, 'gi'),
+    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8}["']?)(?!\[REDACTED\])${VALUE_CHAR}{1,4096}`, 'gi'),
     replace: `$1${REDACTED}`,
   },
   {
     // `pass hunter2`, `mysql --password s3cret`: a password word followed by a value, unless prose follows.
     name: 'spaced_password',
     regex: new RegExp(
-      String.raw`(${START}(?:--?)?(?:pass(?:word|wd)?|pwd)\s{1,4})(?!${PROSE})(?!\[REDACTED\])(?=[^\s]*[0-9!@#$%^&*_+=.\-])[^\s&,;"'}\]]{2,256}`,
+      String.raw`(${START}(?:--?)?(?:pass(?:word|wd)?|pwd)\s{1,4})(?!${PROSE})(?!\[REDACTED\])(?=[^\s]*[0-9!@#$%^&*_+=.\-])${VALUE_CHAR}{2,256}`,
       'gi',
     ),
     replace: `$1${REDACTED}`,
