@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryStateStore } from '../src/engine/memory-store';
+import { batchIdOf } from '../src/engine/pipeline';
 import { detector, ev, rule, T0 } from './helpers';
 
 const S = 1000;
@@ -230,6 +232,26 @@ describe('batch boundaries and redelivery', () => {
     const published = whole.filter((m) => m.endsWith('published'));
     expect(published).toHaveLength(6 + 1 + 1); // test.flood per user, test.spray, test.each: one open each
     expect(whole.length).toBeGreaterThanOrEqual(60);
+  });
+
+  it('batch id: one per payload content, and the digest receipts already stored were written under', () => {
+    const payload = {
+      owner: '111122223333',
+      logGroup: '/app/auth',
+      logStream: 'i-1',
+      logEvents: [{ id: 'e1' }, { id: 'e2' }, { id: 'e3' }],
+    };
+    // The id as deployed stacks computed it (part by part): a redelivery that spans an upgrade must still find its receipt.
+    const h = createHash('sha256').update('111122223333').update('\n').update('/app/auth').update('\n').update('i-1');
+    for (const id of ['e1', 'e2', 'e3']) h.update('\n').update(id);
+    expect(batchIdOf(payload)).toBe(h.digest('base64url').slice(0, 22));
+    expect(batchIdOf({ ...payload, logEvents: [...payload.logEvents] })).toBe(batchIdOf(payload));
+    const variants = [
+      { ...payload, owner: '444455556666' },
+      { ...payload, logStream: 'i-2' },
+      { ...payload, logEvents: payload.logEvents.slice(1) },
+    ];
+    for (const v of variants) expect(batchIdOf(v)).not.toBe(batchIdOf(payload));
   });
 
   it('a batch redelivered after later batches re-sends its own alerts and decides nothing new', async () => {

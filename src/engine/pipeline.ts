@@ -36,9 +36,10 @@ export function batchIdOf(payload: Pick<SubscriptionPayload, 'owner' | 'logGroup
   const h = createHash('sha256');
   // Two accounts can have the same group and stream names; a payload without an owner keeps its old id.
   if (payload.owner) h.update(payload.owner).update('\n');
-  h.update(payload.logGroup).update('\n').update(payload.logStream);
-  for (const e of payload.logEvents) h.update('\n').update(e.id);
-  return h.digest('base64url').slice(0, 22);
+  // One update of the whole text: two native calls per event cost twice the hashing itself.
+  let text = `${payload.logGroup}\n${payload.logStream}`;
+  for (const e of payload.logEvents) text += `\n${e.id}`;
+  return h.update(text).digest('base64url').slice(0, 22);
 }
 
 /**
