@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { renderTitle } from '../src/alerts/build';
 import { emailBody, snsMessage, subjectFor } from '../src/alerts/notification';
 import { REDACTION_PATTERNS, redact } from '../src/alerts/redact';
 import { loadPack } from '../src/cli/load-pack';
@@ -45,6 +46,17 @@ const SECRETS = [
   ['{"msg":"connect password=\\"hunter two\\" ok"}', 'two'],
   ['password=Summer,2025! user=bob', '2025!'],
   ['mysql --password Ab1,cd;;ef gh', 'cd;;ef'],
+  ['{"headers":{"authorization":"Basic dXNlcjpwYXNz","host":"x"}}', 'dXNlcjpwYXNz'],
+  ['{"headers":{"Cookie":"sid=s3ss10n; theme=dark"}}', 's3ss10n'],
+  ['Authorization: 3f9a1c0e5b7d2468ace0', '3f9a1c0e5b7d2468ace0'],
+  ['POST https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX 200', 'XXXXXXXXXXXXXXXXXXXXXXXX'],
+  ['POST https://discord.com/api/webhooks/123456789/abcDEF-123_xyz', 'abcDEF-123_xyz'],
+  ['maps key=AIzaSyA1234567890abcdefghijklmnopqrstuv used', 'AIzaSyA1234567890abcdefghijklmnopqrstuv'],
+  ['calling with sk-proj-abcdefghijklmnopqrstuvwxyz0123', 'sk-proj-abcdefghijklmnopqrstuvwxyz0123'],
+  ['git clone https://oauth2:glpat-abcdefghij1234567890@gitlab.example.com/x.git', 'glpat-abcdefghij1234567890'],
+  ['npm config set _authToken npm_abcdefghijklmnopqrstuvwxyz0123456789', 'npm_abcdefghijklmnopqrstuvwxyz0123456789'],
+  ['redis://:p4ssw0rd@cache:6379', 'p4ssw0rd'],
+  ['slack app token xapp-1-A0123456789-abcdef', 'xapp-1-A0123456789-abcdef'],
   ['mysql --password is.9xQ!', 'is.9xQ!'],
   ['login: user=bob pass hunter2!', 'hunter2!'],
   ['connect pwd=Zx9_pwd', 'Zx9_pwd'],
@@ -70,6 +82,10 @@ describe('secret redaction', () => {
     'Password changed. Please sign in again',
     'user u1: password expired, reset required',
     'password on file is too old',
+    'Authorization: required for /admin',
+    'authorization failed for user bob',
+    'POST https://hooks.slack.com/services 404',
+    'task-runner finished in 12ms',
   ])('leaves ordinary lines alone: %s', (line) => {
     expect(redact(line)).toBe(line);
   });
@@ -77,6 +93,10 @@ describe('secret redaction', () => {
     expect(redact('login password=abc123, user=bob; token=t0k3n1234; next')).toBe(
       'login password=[REDACTED], user=bob; token=[REDACTED]; next',
     );
+  });
+  it('a title placeholder naming a secret field is dropped whole', () => {
+    const values = { 'http.request.headers.authorization': 'Basic dXNlcjpwYXNz', 'user.name': 'bob' };
+    expect(renderTitle('{user.name} sent {http.request.headers.authorization}', values)).toBe('bob sent [REDACTED]');
   });
   it('redaction patterns are linear-time', () => {
     for (const p of REDACTION_PATTERNS) expect(checkRegexSafety(p.regex.source), p.name).toMatchObject({ safe: true });

@@ -6,7 +6,7 @@ import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } f
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type CloudContext, cloudOf, logGroupSources, logsAccountOf } from './cloud';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
-import { redact } from './redact';
+import { isSecretField, REDACTED, redact } from './redact';
 
 export const MAX_SAMPLE_EVENTS = 5;
 const MAX_SAMPLE_CHARS = 2048;
@@ -28,7 +28,9 @@ export function detectionId(ruleId: string, groupKey: string, trigger: Normalize
 export function renderTitle(template: string, values: Record<string, string | number | boolean | undefined>): string {
   const text = template.replace(/\{([\w.@-]+)\}/g, (_, name: string) => {
     const v = values[name];
-    return v === undefined ? `{${name}}` : redact(String(v));
+    if (v === undefined) return `{${name}}`;
+    // A field named for a secret is dropped whole: its value alone (`Basic dXNl…`) may not look like one.
+    return isSecretField(name) ? REDACTED : redact(String(v));
   });
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }

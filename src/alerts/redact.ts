@@ -46,6 +46,12 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     replace: `$1"${REDACTED}"`,
   },
   {
+    // Request headers logged as an object (API Gateway, ALB, app middleware): {"authorization": "Basic …"}.
+    name: 'json_credential_header',
+    regex: /("(?:(?:proxy-)?authorization|(?:set-)?cookie)"\s{0,8}:\s{0,8})"(?:[^"\\]|\\.){0,8192}"/gi,
+    replace: `$1"${REDACTED}"`,
+  },
+  {
     // A quoted value may hold spaces: `password="correct horse"`, `pwd: 'a b'`, and the same
     // with JSON-escaped quotes inside a JSON line's message (`password=\"a b\"`).
     name: 'kv_quoted_secret',
@@ -84,6 +90,16 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     ),
     replace: `$1${REDACTED}`,
   },
+  {
+    // A raw token with no scheme (`Authorization: 3f9a…`); with a digit, so `Authorization: required`
+    // stays. Plain spaces only: `+` as an encoded space, also a token character, made the scan superlinear.
+    name: 'auth_header_raw',
+    regex: new RegExp(
+      String.raw`(${START}authorization[ \t]{0,8}[=:][ \t]{0,8})(?!(?:bearer|basic|token|digest|negotiate|ntlm|aws4-hmac-sha256)\b)(?!\[REDACTED\])(?=[\w\-.~/+=]{0,64}\d)[\w\-.~/+=]{8,4096}`,
+      'gi',
+    ),
+    replace: `$1${REDACTED}`,
+  },
   { name: 'bearer', regex: new RegExp(String.raw`(${START}bearer${SPACE}{1,8})[\w\-.~/+]{8,4096}=*`, 'gi'), replace: `$1${REDACTED}` },
   {
     name: 'cookie',
@@ -103,14 +119,26 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   // JWTs and other base64url JSON tokens: one character class keeps the scan linear.
   { name: 'jwt', regex: new RegExp(String.raw`${START}eyJ[\w.-]{10,8192}`, 'g'), replace: REDACTED },
   { name: 'github_token', regex: new RegExp(String.raw`${START}gh[pousr]_[A-Za-z0-9]{30,255}`, 'g'), replace: REDACTED },
-  { name: 'slack_token', regex: new RegExp(`${START}xox[abprs]-[A-Za-z0-9-]{10,255}`, 'g'), replace: REDACTED },
+  { name: 'slack_token', regex: new RegExp(`${START}(?:xox[abeprs]|xapp)-[A-Za-z0-9-]{10,255}`, 'g'), replace: REDACTED },
+  { name: 'google_api_key', regex: new RegExp(String.raw`${START}AIza[\w-]{35}(?![\w-])`, 'g'), replace: REDACTED },
+  // OpenAI and Anthropic keys (sk-…, sk-proj-…, sk-ant-…), GitLab and npm tokens.
+  { name: 'sk_key', regex: new RegExp(`${START}sk-[A-Za-z0-9_-]{20,255}`, 'g'), replace: REDACTED },
+  { name: 'gitlab_token', regex: new RegExp(String.raw`${START}gl(?:pat|dt|rt|ptt)-[\w-]{20,255}`, 'g'), replace: REDACTED },
+  { name: 'npm_token', regex: new RegExp(`${START}npm_[A-Za-z0-9]{36,255}`, 'g'), replace: REDACTED },
+  // Incoming-webhook URLs are credentials: whoever has one can post as the integration.
+  {
+    name: 'webhook_url',
+    regex: /(hooks\.slack\.com\/(?:services|workflows|triggers)\/|discord(?:app)?\.com\/api\/webhooks\/\d{1,30}\/)[\w/-]{8,512}/gi,
+    replace: `$1${REDACTED}`,
+  },
   { name: 'stripe_key', regex: new RegExp(`${START}[sr]k_(?:live|test)_[A-Za-z0-9]{16,255}`, 'g'), replace: REDACTED },
   {
     name: 'private_key',
     regex: /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]{0,16384}-----END [A-Z ]{0,40}PRIVATE KEY-----/g,
     replace: REDACTED,
   },
-  { name: 'url_userinfo', regex: /(:\/\/[^\s:/@]{1,256}:)[^\s@/]{1,256}@/gi, replace: `$1${REDACTED}@` },
+  // `scheme://user:password@host`, and `redis://:password@host` (no user).
+  { name: 'url_userinfo', regex: /(:\/\/[^\s:/@]{0,256}:)[^\s@/]{1,256}@/gi, replace: `$1${REDACTED}@` },
 ];
 
 /** An access key id anywhere on the line: its 40-character secret key may sit next to it, unlabelled. */
@@ -132,7 +160,7 @@ export function redact(text: string): string {
   return out;
 }
 
-const SECRET_FIELD = new RegExp(SECRET_WORD, 'i');
+const SECRET_FIELD = new RegExp(`${SECRET_WORD}|authorization|cookie`, 'i');
 
 /** True when a field's name says it holds a secret, so its whole value is dropped. */
 export function isSecretField(name: string): boolean {

@@ -32,7 +32,9 @@ export interface PayloadResult {
  * unique, so a redelivered payload has the same id: the detector finds its receipt and re-sends
  * the recorded alerts, and any counter write it repeats is a no-op.
  */
-export function batchIdOf(payload: Pick<SubscriptionPayload, 'owner' | 'logGroup' | 'logStream' | 'logEvents'>): string {
+export function batchIdOf(
+  payload: Pick<SubscriptionPayload, 'owner' | 'logGroup' | 'logStream'> & { logEvents: readonly { id: string }[] },
+): string {
   const h = createHash('sha256');
   // Two accounts can have the same group and stream names; a payload without an owner keeps its old id.
   if (payload.owner) h.update(payload.owner).update('\n');
