@@ -103,6 +103,23 @@ describe('detect sources check', () => {
   });
 });
 
+describe('--received-at: the year of syslog lines', () => {
+  it('a December line written before New Year keeps its year, whatever the date today', () => {
+    const file = join(tmp(), 'auth.log');
+    writeFileSync(file, 'Dec 31 23:59:00 h sshd[1]: Failed password for root from 203.0.113.5 port 1 ssh2\n');
+    const read = (receivedAt: string) => {
+      const r = detect('sources', 'check', file, '--log-group', '/var/log/auth.log', '--received-at', receivedAt, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).groups[0].firstEvent;
+    };
+    expect(read('2025-01-02T08:00:00Z')).toBe('2024-12-31T23:59:00.000Z');
+    expect(read('2025-12-31T23:59:30Z')).toBe('2025-12-31T23:59:00.000Z');
+    const bad = detect('replay', file, '--log-group', '/var/log/auth.log', '--received-at', 'yesterday');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--received-at 'yesterday'");
+  });
+});
+
 describe('detect replay: Kinesis events from the hub stream', () => {
   it('takes a Kinesis event saved as a pretty-printed .json file, and as JSONL lines', () => {
     const dir = tmp();

@@ -8,7 +8,7 @@ import { PassThroughSink } from '../engine/ports';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
 import type { Alert } from '../schema/alert';
-import { BacktestError, runBacktest } from './backtest';
+import { BacktestError, parseTimeOption, runBacktest } from './backtest';
 import { runDemo } from './demo';
 import { importSigma, loadMapping, skipSummary } from './import-sigma';
 import { UnreadableInputError } from './input-files';
@@ -24,6 +24,16 @@ const DEFAULT_RULES = 'rules';
 function fail(message: string, code = 2): never {
   process.stderr.write(`detect: ${message}\n`);
   process.exit(code);
+}
+
+/** `--received-at`: an ISO time or a duration back from now (`30d`), as `backtest --since` takes. */
+function receivedAtOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseTimeOption(text, Date.now(), 'received-at');
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
 }
 
 /** Every rule error on stderr (file, rule id, path), then exit 1. */
@@ -77,6 +87,10 @@ export function buildProgram(): Command {
     )
     .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
     .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
+    .option(
+      '--received-at <time>',
+      'with --log-group: when the lines were written, an ISO time or a duration back (30d); syslog lines take their year from it',
+    )
     .option('-o, --out <file>', 'write alert JSONL here instead of stdout')
     .addOption(new Option('--state <kind>', 'state store').choices(['memory', 'dynalite']).default('memory'))
     .option('--no-correlate', 'publish detections without running the correlation state machine')
@@ -85,8 +99,18 @@ export function buildProgram(): Command {
     .action(
       async (
         inputs: string[],
-        opts: { rules: string; logGroup?: string; out?: string; state: string; correlate: boolean; quiet?: boolean; stats?: string },
+        opts: {
+          rules: string;
+          logGroup?: string;
+          receivedAt?: string;
+          out?: string;
+          state: string;
+          correlate: boolean;
+          quiet?: boolean;
+          stats?: string;
+        },
       ) => {
+        const receivedAt = receivedAtOption(opts.receivedAt);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         let totalBytes = 0;
         try {
@@ -111,6 +135,7 @@ export function buildProgram(): Command {
             store: state.store,
             sink,
             logGroup: opts.logGroup,
+            receivedAt,
             onBytes: bar ? (n) => bar.increment(n) : undefined,
             onAlert: (alert) => {
               alerts.push(alert);
@@ -149,15 +174,20 @@ export function buildProgram(): Command {
     .argument('<inputs...>', 'files or folders: CloudWatch payload JSONL, Lambda events, or plain lines with --log-group')
     .option('-r, --rules <dir>', 'rule folder (its sources)', DEFAULT_RULES)
     .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
+    .option(
+      '--received-at <time>',
+      'with --log-group: when the lines were written, an ISO time or a duration back (30d); syslog lines take their year from it',
+    )
     .option('--min <share>', 'exit non-zero when a log group is parsed below this share', '0.9')
     .option('--json', 'print the report as JSON')
-    .action(async (inputs: string[], opts: { rules: string; logGroup?: string; min: string; json?: boolean }) => {
+    .action(async (inputs: string[], opts: { rules: string; logGroup?: string; receivedAt?: string; min: string; json?: boolean }) => {
+      const receivedAt = receivedAtOption(opts.receivedAt);
       const min = Number(opts.min);
       if (!Number.isFinite(min) || min < 0 || min > 1) fail(`--min must be a share between 0 and 1, got '${opts.min}'`);
       const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
       let report: SourcesReport;
       try {
-        report = await checkSources(inputs, pack, { logGroup: opts.logGroup, min });
+        report = await checkSources(inputs, pack, { logGroup: opts.logGroup, receivedAt, min });
       } catch (err) {
         if (err instanceof UnreadableInputError) fail(err.message);
         throw err;

@@ -14,6 +14,12 @@ export interface ReplayInputOptions {
   logGroup?: string;
   /** Raw lines are grouped into payloads of this many events. */
   linesPerPayload?: number;
+  /**
+   * When plain lines count as delivered (epoch ms; default: as each is read). Syslog lines carry
+   * no year: it is inferred from this, so an old file replays in its own year, and the same
+   * file replays the same way whatever the date.
+   */
+  receivedAt?: number;
   onBytes?: (bytes: number) => void;
 }
 
@@ -51,7 +57,7 @@ export async function* readReplayInput(paths: readonly string[], options: Replay
           yield* flush();
           yield* items;
         } else if (options.logGroup) {
-          rawLines.push({ id: `${file}:${lineNo}`, timestamp: Date.now(), message: line });
+          rawLines.push({ id: `${file}:${lineNo}`, timestamp: options.receivedAt ?? Date.now(), message: line });
           if (rawLines.length >= linesPerPayload) yield* flush();
         } else {
           yield {

@@ -39,12 +39,12 @@ export interface SourcesReport {
 export async function checkSources(
   paths: readonly string[],
   pack: RulePack,
-  options: { logGroup?: string; min: number },
+  options: { logGroup?: string; receivedAt?: number; min: number },
 ): Promise<SourcesReport> {
   const normalizer = new Normalizer(pack.sources);
   const skips = new SkipLedger();
   const perGroup = new Map<string, { parse: ParseStats; patterns: Map<string, number>; first: number; last: number }>();
-  for await (const item of readReplayInput(paths, { logGroup: options.logGroup })) {
+  for await (const item of readReplayInput(paths, { logGroup: options.logGroup, receivedAt: options.receivedAt })) {
     if (item.kind === 'skip') {
       skips.add(item.skip);
       continue;
