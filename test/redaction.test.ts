@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderTitle } from '../src/alerts/build';
 import { emailBody, snsMessage, subjectFor } from '../src/alerts/notification';
-import { REDACTION_PATTERNS, redact } from '../src/alerts/redact';
+import { REDACTED, REDACTION_PATTERNS, redact } from '../src/alerts/redact';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -94,6 +94,10 @@ describe('secret redaction', () => {
       'login password=[REDACTED], user=bob; token=[REDACTED]; next',
     );
   });
+  it('closing brackets end a value only where a separator would', () => {
+    expect(redact('User{name=bob, password=s3cr3t}')).toBe('User{name=bob, password=[REDACTED]}');
+    expect(redact('login password=a}b]c1 ok')).toBe('login password=[REDACTED] ok');
+  });
   it('a title placeholder naming a secret field is dropped whole', () => {
     const values = { 'http.request.headers.authorization': 'Basic dXNlcjpwYXNz', 'user.name': 'bob' };
     expect(renderTitle('{user.name} sent {http.request.headers.authorization}', values)).toBe('bob sent [REDACTED]');
@@ -124,6 +128,30 @@ const leakedSecret = fc.oneof(
     .filter((s) => /[a-z]/.test(s) && /[A-Z]/.test(s))
     .map((s) => ({ line: `creds AKIAIOSFODNN7EXAMPLE ${s} for u1`, secret: s })),
 );
+
+describe('property: a secret is replaced whole, not cut where it holds a separator', () => {
+  // Any printable punctuation a password may hold; only what the shape's own syntax forbids is left out.
+  const PUNCT = '!#%*+\\-_.,;@$^()\\[\\]{}<>|~`?';
+  const shapes: [RegExp, (s: string) => string][] = [
+    [new RegExp(`^[A-Za-z0-9${PUNCT}]{8,24}$`), (s) => `login failed for u1 password=${s} ok`],
+    [new RegExp(`^[A-Za-z0-9${PUNCT}]{8,24}$`), (s) => `u1 ran: mysql --password ${s} now`],
+    [new RegExp(`^[A-Za-z0-9${PUNCT}]{8,24}$`), (s) => `u1 token: ${s} now`],
+    [new RegExp(`^[A-Za-z0-9${PUNCT} ']{8,24}$`), (s) => `u1 connect password="${s}" ok`],
+    [new RegExp(`^[A-Za-z0-9${PUNCT} "]{8,24}$`), (s) => `u1 db passwd: '${s}' ok`],
+  ];
+  it('in key=value, --password, token: and quoted forms', () => {
+    for (const [alphabet, line] of shapes) {
+      fc.assert(
+        fc.property(secretOf(alphabet), (secret) => {
+          // Separators at the very end stay (they may be the line's own); nothing of the secret before them does.
+          const trailing = /[,;}\]]*$/.exec(secret)?.[0] ?? '';
+          expect([line(REDACTED), line(`${REDACTED}${trailing}`)]).toContain(redact(line(secret)));
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+});
 
 describe('property: a generated secret never appears in any published field', () => {
   it('evidence, title, entity, related, Logs Insights query, subject, SNS and email text', async () => {

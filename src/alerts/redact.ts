@@ -27,10 +27,11 @@ const ASSIGN = String.raw`(?:[=:]|%3[ADad])`;
 // secret may start with one, as in `--password ON#_.%..0_+` (found by the property test).
 const PROSE = String.raw`(?:for|from|reset|resets|change|changed|changes|expired|expires|expiry|policy|required|incorrect|invalid|attempts?|authentication|auth|check|failed|mismatch|updated|is|was|has|the|of|to|and|or|not|too|must|should|will|can|cannot|did|does|in|on|at|by|with|without|ok|okay)(?:[.,;:!?)]{0,2}(?:\s|$))`;
 
-// An unquoted value: up to a space, a quote, a bracket or `&` (query strings); a comma or
-// semicolon ends it only before a space or the end (`password=x, user=y`), since passwords
-// contain them (`Summer,2025!`). The branches are disjoint, so the scan stays linear.
-const VALUE_CHAR = String.raw`(?:[^\s&,;"'}\]]|[,;](?=[^\s&"'}\]]))`;
+// An unquoted value: up to a space, a quote or `&` (query strings). Commas, semicolons and
+// closing brackets end it only when nothing but such characters, a space or the end follows
+// (`password=x, user=y`, `User{password=x}`): passwords contain them (`Summer,2025!`, `a}b]c`).
+// A run of them is taken whole or not at all, so the scan stays linear.
+const VALUE_CHAR = String.raw`(?:[^\s&,;"'}\]]|[,;}\]]{1,64}(?=[^\s&,;"'}\]]))`;
 
 const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   {
