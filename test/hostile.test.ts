@@ -1,6 +1,10 @@
+import { StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDetectionAlert } from '../src/alerts/build';
+import { escapedMessageBytes, fitAlert, MAX_MESSAGE_BYTES } from '../src/alerts/size-budget';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
+import { ev, rule, T0 } from './helpers';
 
 /**
  * Any line an attacker can write: none may fail its batch, leak, or blind the detector to the
@@ -62,5 +66,71 @@ describe('hostile lines through the real detector handler', () => {
   it('no hostile key polluted a prototype', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+});
+
+/** A password spray (JSON login failures from one address, a user each) whose own values are hostile. */
+const spray = (i: number, user: (n: number) => string, pad = ''): SubscriptionPayload => ({
+  owner: '123456789012',
+  logGroup: '/app/portal',
+  logStream: `spray-${i}`,
+  messageType: 'DATA_MESSAGE',
+  logEvents: Array.from({ length: 14 }, (_, n) => ({
+    id: `spray-${i}-${n}`,
+    timestamp: Date.parse('2026-03-03T03:12:00Z') + n * 1000,
+    message: `{${pad}"event":{"category":"authentication","outcome":"failure","action":"login"},"source":{"ip":"203.0.113.${i}"},"user":{"name":${JSON.stringify(user(n))}},"host":{"name":${JSON.stringify(`h-${user(n)}`)}}}`,
+  })),
+});
+const SNS_LIMIT = 256 * 1024;
+
+describe('an attack whose own values are hostile is still published', () => {
+  it.each([
+    ['100 KB user and host names (DynamoDB keys stop at 2,048 bytes)', spray(1, (n) => `admin${n}-${'x'.repeat(100_000)}`)],
+    ['names of 4-byte characters cut at the bound', spray(2, (n) => `${n}${'😀'.repeat(5_000)}`)],
+    // Every level of JSON escaping doubles these: the alert, the SNS message, the state machine input.
+    ['evidence of escaped quotes and backslashes', spray(3, (n) => `u${n}${'\\"'.repeat(300)}`, `"pad":"${'\\\\\\"'.repeat(2_000)}",`)],
+    ['evidence of JSON \\u escapes', spray(4, (n) => `u${n}`, `"pad":"${'\\u001b'.repeat(4_000)}",`)],
+  ])('%s', async (_, payload) => {
+    h.sfn.resetHistory();
+    const out = await h.detect(lambdaEvent(payload));
+    expect(out.eventsIn).toBe(14);
+    expect(out.skipped).toBe(0);
+    const inputs = h.sfn.commandCalls(StartSyncExecutionCommand).map((c) => c.args[0].input.input ?? '');
+    const published = inputs.map((i) => JSON.parse(i)).filter((e) => e.publish);
+    expect(published.map((e) => e.publishFields.ruleId)).toContain('auth.password_spray');
+    for (const input of inputs) expect(Buffer.byteLength(input)).toBeLessThan(SNS_LIMIT);
+    for (const e of published) expect(Buffer.byteLength(e.publishFields.message)).toBeLessThan(SNS_LIMIT);
+  });
+});
+
+describe('an alert that would not fit SNS or the state machine', () => {
+  const alert = buildDetectionAlert(
+    {
+      rule: rule({ id: 'test.big', title: 'big', match: { 'source.ip': '203.0.113.9' } }),
+      entity: { field: 'source.ip', value: '203.0.113.9' },
+      groupKey: '203.0.113.9',
+      trigger: ev({ 'source.ip': '203.0.113.9' }),
+      evidence: [ev({ 'source.ip': '203.0.113.9' })],
+      count: 1,
+      windowStart: T0,
+      windowEnd: T0,
+      lifecycle: { alertId: 'det-1', status: 'open', occurrences: 1, openedAt: T0 },
+    },
+    { region: 'us-east-1' },
+  );
+  it('is left alone when it fits', () => {
+    expect(fitAlert(alert)).toBe(alert);
+  });
+  it('has its evidence cut until it fits, and says so', () => {
+    // Quotes double at every level of escaping: 5 × 60,000 of them would be 2.4 MB in the state machine input.
+    const [sample] = alert.events;
+    if (!sample) throw new Error('the alert has no evidence');
+    const big = { ...alert, events: Array.from({ length: 5 }, (_, i) => ({ ...sample, eventId: `e${i}`, message: '"'.repeat(60_000) })) };
+    expect(escapedMessageBytes(big)).toBeGreaterThan(MAX_MESSAGE_BYTES);
+    const fitted = fitAlert(big);
+    expect(escapedMessageBytes(fitted)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    expect(fitted.events).toHaveLength(5);
+    for (const e of fitted.events) expect(e.message).toMatch(/^"+… \[cut to fit the notification/);
+    expect({ ...fitted, events: [] }).toEqual({ ...big, events: [] });
   });
 });

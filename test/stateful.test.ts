@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { boundedValue, MAX_VALUE_CHARS, searchablePart } from '../src/engine/bounded-value';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { batchIdOf } from '../src/engine/pipeline';
 import { detector, ev, rule, T0 } from './helpers';
@@ -294,5 +295,37 @@ describe('batch boundaries and redelivery', () => {
     expect(store.size).toBeGreaterThan(0);
     store.sweep(T0 + 3 * 86_400_000);
     expect(store.size).toBe(0);
+  });
+});
+
+describe('long values an attacker chooses', () => {
+  const prefix = 'a'.repeat(100);
+  const long = (tail: string) => `${prefix}${'b'.repeat(3_000)}${tail}`;
+  it('are bounded for keys and entities: equal ones meet, different ones with a shared prefix stay apart', () => {
+    expect(boundedValue('short')).toBe('short');
+    expect(boundedValue(long('1'))).toBe(boundedValue(long('1')));
+    expect(boundedValue(long('1'))).not.toBe(boundedValue(long('2')));
+    expect(boundedValue(long('1')).length).toBeLessThanOrEqual(MAX_VALUE_CHARS);
+    expect(searchablePart(boundedValue(long('1')))).toBe(prefix.slice(0, 64));
+    expect(searchablePart('short')).toBe('short');
+    // A surrogate pair at the cut stays whole.
+    const emoji = boundedValue(`${'x'.repeat(63)}😀${'y'.repeat(200)}`);
+    expect(emoji.startsWith(`${'x'.repeat(63)}…#`)).toBe(true);
+  });
+  it('distinct counts tell long values apart, and a repeated one counts once', async () => {
+    const spray = rule({
+      match: { 'event.outcome': 'failure' },
+      distinct: { field: 'user.name', count: 3, window: '10m', groupBy: ['source.ip'] },
+    });
+    const from = (users: string[]) => users.map((u, i) => fail(u, T0 + i * S, { 'source.ip': '9.9.9.9' }));
+    expect((await detector([spray]).evaluate('b', from([long('1'), long('2'), long('3')]))).alerts).toHaveLength(1);
+    expect((await detector([spray]).evaluate('b', from([long('1'), long('1'), long('1')]))).alerts).toHaveLength(0);
+  });
+  it('a threshold grouped by a long value fires, its entity bounded and searchable by its prefix', async () => {
+    const brute = rule({ match: { 'event.outcome': 'failure' }, threshold: { count: 3, window: '10m', groupBy: ['user.name'] } });
+    const out = await detector([brute]).evaluate('b', [fail(long('1'), T0), fail(long('1'), T0 + S), fail(long('1'), T0 + 2 * S)]);
+    expect(out.alerts).toHaveLength(1);
+    expect(out.alerts[0]?.entity.value).toBe(boundedValue(long('1')));
+    expect(out.alerts[0]?.logsInsightsQuery).toContain(`like "${prefix.slice(0, 64)}"`);
   });
 });

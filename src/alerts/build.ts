@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ruleTier } from '../engine/alert-policy';
+import { boundedValue } from '../engine/bounded-value';
 import type { Emission } from '../engine/lifecycle';
 import type { Alert, AlertCloud, AlertEvent, AlertStatus } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
@@ -7,6 +8,7 @@ import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type CloudContext, cloudOf, logGroupSources, logsAccountOf } from './cloud';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { isSecretField, REDACTED, redact } from './redact';
+import { fitAlert } from './size-budget';
 
 export const MAX_SAMPLE_EVENTS = 5;
 const MAX_SAMPLE_CHARS = 2048;
@@ -61,7 +63,8 @@ function relatedEntities(events: readonly NormalizedEvent[]): Record<string, str
       const v = e[field];
       if (v !== undefined && v !== '' && values.size < MAX_RELATED_VALUES) values.add(String(v));
     }
-    if (values.size > 0) related[field] = [...values].map(redact).sort();
+    // Bounded as entities are, so correlation meets the same value whichever way it arrives.
+    if (values.size > 0) related[field] = [...new Set([...values].map((v) => boundedValue(redact(v))))].sort();
   }
   return related;
 }
@@ -102,7 +105,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
   const end = Math.max(input.windowEnd, lastSeen) + 1000;
   const tier = ruleTier(rule);
   const cloud = cloudOf(trigger, ctx);
-  return {
+  return fitAlert({
     schemaVersion: '1',
     id: input.lifecycle.alertId,
     kind: 'detection',
@@ -129,7 +132,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     occurrences: input.lifecycle.occurrences,
     openedAt: new Date(input.lifecycle.openedAt).toISOString(),
     ...(cloud ? { cloud } : {}),
-  };
+  });
 }
 
 export interface ResolvedInput {
@@ -151,7 +154,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
   const query = logsInsightsQuery(redact(input.entity.value));
   const logGroups = [...input.logGroups];
   const quietMinutes = Math.round((input.resolvedAt - input.lastSeen) / 60_000);
-  return {
+  return fitAlert({
     schemaVersion: '1',
     id: lifecycle.alertId,
     kind: input.kind,
@@ -184,7 +187,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
     occurrences: lifecycle.occurrences,
     openedAt: new Date(lifecycle.openedAt).toISOString(),
     ...(input.cloud ? { cloud: input.cloud } : {}),
-  };
+  });
 }
 
 /** What correlation keeps of each member detection (a compact alert). */
@@ -247,7 +250,7 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
   // One account for the incident when every member is about the same one; else each member names its own.
   const accounts = new Set(members.map((m) => JSON.stringify(m.record.cloud ?? null)));
   const cloud = accounts.size === 1 ? members[0]?.record.cloud : undefined;
-  return {
+  return fitAlert({
     schemaVersion: '1',
     id: input.lifecycle.alertId,
     kind: 'incident',
@@ -277,5 +280,5 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
     occurrences: input.lifecycle.occurrences,
     openedAt: new Date(input.lifecycle.openedAt).toISOString(),
     ...(cloud ? { cloud } : {}),
-  };
+  });
 }

@@ -1,7 +1,12 @@
-/** A CloudWatch Logs Insights query that pulls the evidence for an alert. */
+import { searchablePart } from '../engine/bounded-value';
+
+/**
+ * A CloudWatch Logs Insights query that pulls the evidence for an alert. A bounded entity value
+ * (a long one, kept as a prefix and a digest) is searched for by its prefix, which is in the line.
+ */
 export function logsInsightsQuery(entityValue: string, extraTerms: readonly string[] = []): string {
   const quote = (s: string) => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
-  const filters = [entityValue, ...extraTerms].filter((t) => t.length > 0).map((t) => `@message like ${quote(t)}`);
+  const filters = [searchablePart(entityValue), ...extraTerms].filter((t) => t.length > 0).map((t) => `@message like ${quote(t)}`);
   return [
     'fields @timestamp, @log, @logStream, @message',
     ...(filters.length > 0 ? [`| filter ${filters.join(' and ')}`] : []),

@@ -64,10 +64,10 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
 }
 
 /**
- * The SNS message with per-protocol bodies (MessageStructure json): machines (SQS, HTTPS,
- * Lambda) get the alert JSON contract, email gets readable text.
+ * The SNS message with per-protocol bodies (MessageStructure json): email gets readable text;
+ * every other protocol (SQS, HTTPS, Lambda, email-json) gets `default`, the alert JSON contract.
+ * Naming them each again would repeat the alert five times against SNS's 256 KB limit.
  */
 export function snsMessage(alert: Alert): string {
-  const json = JSON.stringify(alert);
-  return JSON.stringify({ default: json, sqs: json, https: json, http: json, lambda: json, email: emailBody(alert), 'email-json': json });
+  return JSON.stringify({ default: JSON.stringify(alert), email: emailBody(alert) });
 }

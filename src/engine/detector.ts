@@ -9,6 +9,7 @@ import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type AlertCloud, type Message, MessageList } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
 import { detectionPolicy } from './alert-policy';
+import { boundedValue } from './bounded-value';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
@@ -268,7 +269,7 @@ export class Detector {
     const entityField = new Map<string, string>();
     for (const e of events) {
       const field = rule.rule.entity ?? ENTITY_FIELDS.find((f) => e[f] !== undefined) ?? CoreFields.logGroup;
-      const key = `${field}=${String(e[field] ?? '')}`;
+      const key = `${field}=${boundedValue(String(e[field] ?? ''))}`;
       entityField.set(key, field);
       push(groups, key, e);
     }
@@ -360,7 +361,7 @@ export class Detector {
         // decision as the loop below, without its per-group map and sets.
         const e = list[0] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const value = String(e[field]);
+        const value = boundedValue(String(e[field]));
         const first = windowFirstBucket(b, clause.window, width);
         const count = unionSizeWith(storedBuckets, first, b, value);
         if (count >= clause.count) {
@@ -386,7 +387,7 @@ export class Detector {
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const value = String(e[field]);
+        const value = boundedValue(String(e[field]));
         let set = batchBuckets.get(b);
         if (!set) {
           set = new Set<string>();
@@ -499,7 +500,7 @@ export class Detector {
       // runs from the last one, as a claim per event would have left it.
       const byTerm = new Map<string, TermClaim>();
       list.forEach((e, index) => {
-        const term = lowerCase(String(e[clause.field]));
+        const term = boundedValue(lowerCase(String(e[clause.field])));
         const at = eventTime(e);
         const known = byTerm.get(term);
         if (known) {
@@ -610,10 +611,10 @@ export class Detector {
   }
 }
 
-/** A condition's entity: the rule's entity field and the trigger's value (redacted: it leaves in alerts). */
+/** A condition's entity: the rule's entity field and the trigger's value (redacted: it leaves in alerts; bounded: it keys correlation). */
 function entityOf(group: QualifiedGroup, trigger: NormalizedEvent): { field: string; value: string } {
   const field = group.entityField ?? CoreFields.logGroup;
-  return { field, value: redact(String(trigger[field] ?? group.key)) };
+  return { field, value: boundedValue(redact(String(trigger[field] ?? group.key))) };
 }
 
 /** An event that met the rule's condition, with what the alert needs to describe it. */
@@ -737,7 +738,8 @@ function groupBy(events: readonly NormalizedEvent[], fields: readonly string[]):
     for (let i = 0; i < fields.length; i++) {
       const v = e[fields[i] as string];
       if (v === undefined || v === '') continue outer; // events without the entity cannot be attributed
-      key = i === 0 ? String(v) : `${key}|${String(v)}`;
+      const part = boundedValue(String(v));
+      key = i === 0 ? part : `${key}|${part}`;
     }
     push(groups, key, e);
   }
