@@ -6,6 +6,7 @@ import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-s
 import { loadPack } from '../src/cli/load-pack';
 import { replay } from '../src/cli/replay';
 import { generateDemo } from '../src/demo/generate';
+import { MAX_VALUE_CHARS } from '../src/engine/bounded-value';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { PassThroughSink } from '../src/engine/ports';
 import { docId, type StateStore } from '../src/engine/state-store';
@@ -20,6 +21,41 @@ beforeAll(async () => {
 afterAll(async () => local.close());
 
 describe('DynamoDB state store (dynalite)', () => {
+  it('every rule kind keeps working when an attacker chooses long, multi-byte values (keys stop at 2,048 bytes)', async () => {
+    // The longest value kept as it is, in characters of 3 bytes: five of them and a term exceed a key unbounded.
+    const wide = (n: number) => `${n}${'語'.repeat(MAX_VALUE_CHARS - 1)}`;
+    const groupBy = ['user.name', 'host.name', 'source.domain', 'user.domain', 'process.name'];
+    const rules = [
+      rule({ id: 'k.threshold', match: { 'event.outcome': 'failure' }, threshold: { count: 2, window: '10m', groupBy } }),
+      rule({ id: 'k.distinct', match: { 'event.outcome': 'failure' }, distinct: { field: 'url.path', count: 2, window: '10m', groupBy } }),
+      rule({ id: 'k.term', match: { 'event.outcome': 'failure' }, newTerm: { field: 'url.path', baseline: '1d', groupBy } }),
+      rule({ id: 'k.event', match: { 'event.outcome': 'failure' }, entity: 'user.name' }),
+    ];
+    const events = [0, 1, 2].map((n) =>
+      ev({ 'event.outcome': 'failure', ...Object.fromEntries(groupBy.map((f) => [f, wide(0)])), 'url.path': wide(n) }, T0 + n * 1000),
+    );
+    // dynalite measures key sizes loosely: every key sent is checked here against DynamoDB's own limits.
+    const tooLong: string[] = [];
+    const check = (value: unknown, limit = 0): void => {
+      if (typeof value === 'string' && limit > 0 && Buffer.byteLength(value) > limit) tooLong.push(value.slice(0, 40));
+      if (value === null || typeof value !== 'object') return;
+      for (const [k, v] of Object.entries(value)) check(v, k === 'pk' || k === ':pk' ? 2048 : k === 'sk' ? 1024 : k === 'S' ? limit : 0);
+    };
+    local.client.middlewareStack.add(
+      (next) => async (args) => {
+        check(args.input);
+        return next(args);
+      },
+      { step: 'initialize', name: 'keyLimits' },
+    );
+    const store = new DynamoStateStore(local.client, local.tableName);
+    const out = await detector(rules, store)
+      .evaluate('wide', events)
+      .finally(() => local.client.middlewareStack.remove('keyLimits'));
+    expect(tooLong).toEqual([]);
+    expect(new Set(out.alerts.map((a) => a.ruleId))).toEqual(new Set(['k.threshold', 'k.distinct', 'k.term', 'k.event']));
+    for (const a of out.alerts) expect(Buffer.byteLength(a.entity.value)).toBeLessThan(400);
+  });
   it('200 concurrent increments of one counter are exact', async () => {
     const store: StateStore = new DynamoStateStore(local.client, local.tableName);
     await Promise.all(

@@ -9,7 +9,7 @@ import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type AlertCloud, type Message, MessageList } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
 import { detectionPolicy } from './alert-policy';
-import { boundedValue } from './bounded-value';
+import { boundedValue, MAX_VALUE_CHARS } from './bounded-value';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
@@ -54,6 +54,8 @@ export function notifications(messages: readonly Message[]): Alert[] {
 }
 
 const MAX_SET_CAP = 1000;
+/** A group key and a new term (each at most 3 bytes a character) stay well inside DynamoDB's 2,048-byte key. */
+const MAX_GROUP_KEY_CHARS = 3 * MAX_VALUE_CHARS;
 const SEQUENCE_CAP_PER_BUCKET = 200;
 
 /**
@@ -741,6 +743,8 @@ function groupBy(events: readonly NormalizedEvent[], fields: readonly string[]):
       const part = boundedValue(String(v));
       key = i === 0 ? part : `${key}|${part}`;
     }
+    // Several bounded parts can still add up past a DynamoDB key: the whole key is bounded too.
+    if (key.length > MAX_GROUP_KEY_CHARS) key = boundedValue(key);
     push(groups, key, e);
   }
   return groups;
