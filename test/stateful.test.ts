@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { boundedValue, MAX_VALUE_CHARS, searchablePart } from '../src/engine/bounded-value';
+import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS, searchablePart } from '../src/engine/bounded-value';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { batchIdOf } from '../src/engine/pipeline';
 import { detector, ev, rule, T0 } from './helpers';
@@ -306,6 +306,8 @@ describe('long values an attacker chooses', () => {
     expect(boundedValue(long('1'))).toBe(boundedValue(long('1')));
     expect(boundedValue(long('1'))).not.toBe(boundedValue(long('2')));
     expect(boundedValue(long('1')).length).toBeLessThanOrEqual(MAX_VALUE_CHARS);
+    expect(boundedValue(long('1'), MAX_MEMBER_CHARS).length).toBeLessThanOrEqual(MAX_MEMBER_CHARS);
+    expect(boundedValue(long('1'), MAX_MEMBER_CHARS)).not.toBe(boundedValue(long('2'), MAX_MEMBER_CHARS));
     expect(searchablePart(boundedValue(long('1')))).toBe(prefix.slice(0, 64));
     expect(searchablePart('short')).toBe('short');
     // A surrogate pair at the cut stays whole.

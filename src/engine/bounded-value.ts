@@ -9,15 +9,20 @@ import { createHash } from 'node:crypto';
  * a rule id stays well under 2,048 bytes.
  */
 export const MAX_VALUE_CHARS = 128;
+/**
+ * Distinct-value set members are only compared, never shown, and a set item holds up to 1,000 of
+ * them: at 64 characters (3 bytes each at most) an item stays under half of DynamoDB's 400 KB.
+ */
+export const MAX_MEMBER_CHARS = 64;
 
-const PREFIX_CHARS = 64;
 /** Separates the prefix from the digest in a bounded value. */
 const MARK = '…#';
 
-export function boundedValue(value: string): string {
-  if (value.length <= MAX_VALUE_CHARS) return value;
+export function boundedValue(value: string, maxChars = MAX_VALUE_CHARS): string {
+  if (value.length <= maxChars) return value;
+  const prefix = maxChars / 2;
   // Never cut a surrogate pair in half: a lone surrogate is not valid UTF-8 for DynamoDB.
-  const cut = isHighSurrogate(value.charCodeAt(PREFIX_CHARS - 1)) ? PREFIX_CHARS - 1 : PREFIX_CHARS;
+  const cut = isHighSurrogate(value.charCodeAt(prefix - 1)) ? prefix - 1 : prefix;
   return `${value.slice(0, cut)}${MARK}${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
 }
 

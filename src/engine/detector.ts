@@ -9,7 +9,7 @@ import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type AlertCloud, type Message, MessageList } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
 import { detectionPolicy } from './alert-policy';
-import { boundedValue, MAX_VALUE_CHARS } from './bounded-value';
+import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
@@ -363,7 +363,7 @@ export class Detector {
         // decision as the loop below, without its per-group map and sets.
         const e = list[0] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const value = boundedValue(String(e[field]));
+        const value = boundedValue(String(e[field]), MAX_MEMBER_CHARS);
         const first = windowFirstBucket(b, clause.window, width);
         const count = unionSizeWith(storedBuckets, first, b, value);
         if (count >= clause.count) {
@@ -389,7 +389,7 @@ export class Detector {
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const value = boundedValue(String(e[field]));
+        const value = boundedValue(String(e[field]), MAX_MEMBER_CHARS);
         let set = batchBuckets.get(b);
         if (!set) {
           set = new Set<string>();
