@@ -1,8 +1,9 @@
 import { StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDetectionAlert } from '../src/alerts/build';
-import { escapedMessageBytes, fitAlert, MAX_MESSAGE_BYTES } from '../src/alerts/size-budget';
+import { ENVELOPE_BUDGET_BYTES, envelopeOf } from '../src/correlation/envelope';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { Alert, type Message } from '../src/schema/alert';
 import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
 import { ev, rule, T0 } from './helpers';
 
@@ -103,7 +104,7 @@ describe('an attack whose own values are hostile is still published', () => {
   });
 });
 
-describe('an alert that would not fit SNS or the state machine', () => {
+describe('an alert that would not fit the state machine', () => {
   const alert = buildDetectionAlert(
     {
       rule: rule({ id: 'test.big', title: 'big', match: { 'source.ip': '203.0.113.9' } }),
@@ -118,19 +119,31 @@ describe('an alert that would not fit SNS or the state machine', () => {
     },
     { region: 'us-east-1' },
   );
-  it('is left alone when it fits', () => {
-    expect(fitAlert(alert)).toBe(alert);
+  const message = (a: Alert): Message => ({ alert: a, key: 'det-1#1', publish: true, digest: false, correlate: true });
+  const bytes = (a: Alert, budget?: number) => Buffer.byteLength(JSON.stringify(envelopeOf(message(a), budget)));
+  it('carries the alert as it is when it fits', () => {
+    expect(JSON.parse(envelopeOf(message(alert)).publishFields.message).default).toBe(JSON.stringify(alert));
   });
-  it('has its evidence cut until it fits, and says so', () => {
-    // Quotes double at every level of escaping: 5 × 60,000 of them would be 2.4 MB in the state machine input.
+  it('carries a slimmer alert, evidence cut and saying so, when it would not', () => {
     const [sample] = alert.events;
     if (!sample) throw new Error('the alert has no evidence');
-    const big = { ...alert, events: Array.from({ length: 5 }, (_, i) => ({ ...sample, eventId: `e${i}`, message: '"'.repeat(60_000) })) };
-    expect(escapedMessageBytes(big)).toBeGreaterThan(MAX_MESSAGE_BYTES);
-    const fitted = fitAlert(big);
-    expect(escapedMessageBytes(fitted)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
-    expect(fitted.events).toHaveLength(5);
-    for (const e of fitted.events) expect(e.message).toMatch(/^"+… \[cut to fit the notification/);
-    expect({ ...fitted, events: [] }).toEqual({ ...big, events: [] });
+    // Quotes double at every level of escaping: five lines of 2,048 are 80 KB in the input; with related values, more.
+    const related = Object.fromEntries(
+      ['user.name', 'host.name', 'source.ip'].map((f) => [f, Array.from({ length: 10 }, (_, i) => `${i}${'"'.repeat(127)}`)]),
+    );
+    const big: Alert = {
+      ...alert,
+      related,
+      events: Array.from({ length: 5 }, (_, i) => ({ ...sample, eventId: `e${i}`, message: '"'.repeat(2048) })),
+    };
+    const unbounded = Buffer.byteLength(JSON.stringify(envelopeOf(message(big), Number.POSITIVE_INFINITY)));
+    expect(unbounded).toBeGreaterThan(ENVELOPE_BUDGET_BYTES);
+    expect(bytes(big)).toBeLessThanOrEqual(ENVELOPE_BUDGET_BYTES);
+    const carried = Alert.parse(JSON.parse(JSON.parse(envelopeOf(message(big)).publishFields.message).default));
+    expect(carried.events).toHaveLength(5);
+    for (const e of carried.events) expect(e.message).toMatch(/^"+… \[cut to fit the notification/);
+    expect({ ...carried, events: [], related: {} }).toEqual({ ...big, events: [], related: {} });
+    // A smaller budget (incidents that open together share one) slims further, down to three related values a field.
+    expect(bytes(big, 20 * 1024)).toBeLessThan(unbounded);
   });
 });

@@ -8,7 +8,6 @@ import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type CloudContext, cloudOf, logGroupSources, logsAccountOf } from './cloud';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { isSecretField, REDACTED, redact } from './redact';
-import { fitAlert } from './size-budget';
 
 export const MAX_SAMPLE_EVENTS = 5;
 const MAX_SAMPLE_CHARS = 2048;
@@ -105,7 +104,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
   const end = Math.max(input.windowEnd, lastSeen) + 1000;
   const tier = ruleTier(rule);
   const cloud = cloudOf(trigger, ctx);
-  return fitAlert({
+  return {
     schemaVersion: '1',
     id: input.lifecycle.alertId,
     kind: 'detection',
@@ -132,7 +131,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     occurrences: input.lifecycle.occurrences,
     openedAt: new Date(input.lifecycle.openedAt).toISOString(),
     ...(cloud ? { cloud } : {}),
-  });
+  };
 }
 
 export interface ResolvedInput {
@@ -154,7 +153,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
   const query = logsInsightsQuery(redact(input.entity.value));
   const logGroups = [...input.logGroups];
   const quietMinutes = Math.round((input.resolvedAt - input.lastSeen) / 60_000);
-  return fitAlert({
+  return {
     schemaVersion: '1',
     id: lifecycle.alertId,
     kind: input.kind,
@@ -187,7 +186,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
     occurrences: lifecycle.occurrences,
     openedAt: new Date(lifecycle.openedAt).toISOString(),
     ...(input.cloud ? { cloud: input.cloud } : {}),
-  });
+  };
 }
 
 /** What correlation keeps of each member detection (a compact alert). */
@@ -250,7 +249,7 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
   // One account for the incident when every member is about the same one; else each member names its own.
   const accounts = new Set(members.map((m) => JSON.stringify(m.record.cloud ?? null)));
   const cloud = accounts.size === 1 ? members[0]?.record.cloud : undefined;
-  return fitAlert({
+  return {
     schemaVersion: '1',
     id: input.lifecycle.alertId,
     kind: 'incident',
@@ -280,5 +279,5 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
     occurrences: input.lifecycle.occurrences,
     openedAt: new Date(input.lifecycle.openedAt).toISOString(),
     ...(cloud ? { cloud } : {}),
-  });
+  };
 }

@@ -1,32 +1,19 @@
 import type { Alert } from '../schema/alert';
-import { snsMessage } from './notification';
 
-/**
- * SNS messages and Step Functions inputs both stop at 256 KB, and an alert travels inside both:
- * as the SNS message (the alert JSON and the email text), which is itself a string in the state
- * machine's input. Each level of JSON escaping can double an evidence line of quotes or
- * backslashes, and an attacker writes those lines: an alert over the limit would fail its batch
- * on every retry, and the attack it describes would never be published. So evidence is cut until
- * the SNS message, escaped once more, fits this budget (the rest of the input is small).
- */
-export const MAX_MESSAGE_BYTES = 160 * 1024;
 /** Evidence line lengths tried in turn, then related values kept per field. */
 const EVIDENCE_CHARS = [1024, 256, 64];
 const LAST_RESORT_RELATED = 3;
 
-export function fitAlert(alert: Alert): Alert {
-  if (escapedMessageBytes(alert) <= MAX_MESSAGE_BYTES) return alert;
-  for (const chars of EVIDENCE_CHARS) {
-    const fitted: Alert = { ...alert, events: alert.events.map((e) => ({ ...e, message: shorten(e.message, chars) })) };
-    if (escapedMessageBytes(fitted) <= MAX_MESSAGE_BYTES) return fitted;
-  }
+/**
+ * Ever slimmer versions of an alert, for when it must fit a transport's limit (the state
+ * machine's 256 KB: see envelope.ts): evidence lines cut shorter and shorter, then related values
+ * thinned. An attacker writes the evidence, and each level of JSON escaping can double a line of
+ * quotes or backslashes; the full alert stays in the log group, the link says where.
+ */
+export function* slimmerAlerts(alert: Alert): Generator<Alert> {
+  for (const chars of EVIDENCE_CHARS) yield { ...alert, events: alert.events.map((e) => ({ ...e, message: shorten(e.message, chars) })) };
   const related = Object.fromEntries(Object.entries(alert.related).map(([field, values]) => [field, values.slice(0, LAST_RESORT_RELATED)]));
-  return { ...alert, events: alert.events.map((e) => ({ ...e, message: shorten(e.message, 0) })), related };
-}
-
-/** The SNS message's size as the state machine's input carries it (a JSON string inside JSON). */
-export function escapedMessageBytes(alert: Alert): number {
-  return Buffer.byteLength(JSON.stringify(snsMessage(alert)));
+  yield { ...alert, events: alert.events.map((e) => ({ ...e, message: shorten(e.message, 0) })), related };
 }
 
 function shorten(text: string, chars: number): string {

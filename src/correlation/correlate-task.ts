@@ -8,7 +8,7 @@ import { docId, type StateStore } from '../engine/state-store';
 import { Alert, type AlertCloud, type Message } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
 import { evaluateCorrelations } from './correlate';
-import { envelopeOf, type MessageEnvelope, RISK_RETENTION_MS, riskPk } from './envelope';
+import { ENVELOPE_BUDGET_BYTES, envelopeOf, type MessageEnvelope, RISK_RETENTION_MS, riskPk } from './envelope';
 import { mergeRisk, RiskRecord } from './risk';
 
 /** What the state machine hands the correlate task: one entity of one detection. */
@@ -138,7 +138,9 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
     messages.filter((m) => m.digest),
     deps.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS,
   );
-  return { messages: messages.filter((m) => m.publish).map(envelopeOf) };
+  // Several incidents can open at once: they share the correlation half of the state's budget.
+  const published = messages.filter((m) => m.publish);
+  return { messages: published.map((m) => envelopeOf(m, ENVELOPE_BUDGET_BYTES / Math.max(1, published.length))) };
 }
 
 /** The members' account when they all name the same one. */

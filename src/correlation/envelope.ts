@@ -1,5 +1,6 @@
 import { type MemberRecord, toMemberRecord } from '../alerts/build';
 import { snsMessage, subjectFor } from '../alerts/notification';
+import { slimmerAlerts } from '../alerts/size-budget';
 import type { Alert, Message } from '../schema/alert';
 import { ENTITY_FIELDS } from '../schema/event';
 
@@ -50,19 +51,35 @@ export function entitiesOf(alert: Alert): { field: string; value: string }[] {
   return [...keys.values()].slice(0, 12);
 }
 
-export function envelopeOf(m: Message): MessageEnvelope {
-  const last = Date.parse(m.alert.lastSeen);
-  const member: MemberRecord | undefined = m.correlate ? toMemberRecord(m.alert) : undefined;
-  const respond = m.publish && m.alert.kind === 'incident' && m.alert.tier === 'respond' && m.alert.status === 'open';
+/**
+ * Step Functions state stops at 256 KB, and one state holds the detector's envelope and the
+ * incidents correlation adds beside it: each side gets under half. An envelope over its budget
+ * carries a slimmer alert (size-budget.ts) rather than fail its batch on every retry.
+ */
+export const ENVELOPE_BUDGET_BYTES = 120 * 1024;
+
+export function envelopeOf(m: Message, budgetBytes = ENVELOPE_BUDGET_BYTES): MessageEnvelope {
+  let envelope = envelopeFor(m, m.alert);
+  for (const slimmer of slimmerAlerts(m.alert)) {
+    if (Buffer.byteLength(JSON.stringify(envelope)) <= budgetBytes) break;
+    envelope = envelopeFor(m, slimmer);
+  }
+  return envelope;
+}
+
+function envelopeFor(m: Message, alert: Alert): MessageEnvelope {
+  const last = Date.parse(alert.lastSeen);
+  const member: MemberRecord | undefined = m.correlate ? toMemberRecord(alert) : undefined;
+  const respond = m.publish && alert.kind === 'incident' && alert.tier === 'respond' && alert.status === 'open';
   return {
     key: m.key,
     publish: m.publish,
     correlate: m.correlate,
-    publishFields: publishFields(m.alert),
+    publishFields: publishFields(alert),
     respond,
-    response: respond ? m.alert : null,
+    response: respond ? alert : null,
     expiresAtEpochText: String(Math.floor((last + RISK_RETENTION_MS) / 1000)),
     member: member ? JSON.stringify(member) : '',
-    entities: m.correlate ? entitiesOf(m.alert) : [],
+    entities: m.correlate ? entitiesOf(alert) : [],
   };
 }
