@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { loadPack } from '../src/cli/load-pack';
 import { replay } from '../src/cli/replay';
+import { ENVELOPE_BUDGET_BYTES, envelopeOf } from '../src/correlation/envelope';
 import { generateDemo } from '../src/demo/generate';
 import { MAX_VALUE_CHARS } from '../src/engine/bounded-value';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -34,27 +36,50 @@ describe('DynamoDB state store (dynalite)', () => {
     const events = [0, 1, 2].map((n) =>
       ev({ 'event.outcome': 'failure', ...Object.fromEntries(groupBy.map((f) => [f, wide(0)])), 'url.path': wide(n) }, T0 + n * 1000),
     );
-    // dynalite measures key sizes loosely: every key sent is checked here against DynamoDB's own limits.
-    const tooLong: string[] = [];
-    const check = (value: unknown, limit = 0): void => {
-      if (typeof value === 'string' && limit > 0 && Buffer.byteLength(value) > limit) tooLong.push(value.slice(0, 40));
-      if (value === null || typeof value !== 'object') return;
-      for (const [k, v] of Object.entries(value)) check(v, k === 'pk' || k === ':pk' ? 2048 : k === 'sk' ? 1024 : k === 'S' ? limit : 0);
-    };
-    local.client.middlewareStack.add(
-      (next) => async (args) => {
-        check(args.input);
-        return next(args);
-      },
-      { step: 'initialize', name: 'keyLimits' },
-    );
+    const tooLong = checkKeyLimits(local.client);
     const store = new DynamoStateStore(local.client, local.tableName);
     const out = await detector(rules, store)
       .evaluate('wide', events)
-      .finally(() => local.client.middlewareStack.remove('keyLimits'));
-    expect(tooLong).toEqual([]);
+      .finally(() => tooLong.remove());
+    expect(tooLong.found).toEqual([]);
     expect(new Set(out.alerts.map((a) => a.ruleId))).toEqual(new Set(['k.threshold', 'k.distinct', 'k.term', 'k.event']));
     for (const a of out.alerts) expect(Buffer.byteLength(a.entity.value)).toBeLessThan(400);
+  });
+  it('property: any values an attacker chooses, every key within DynamoDB limits and every envelope within budget', async () => {
+    const groupBy = ['user.name', 'host.name', 'source.domain'];
+    const rules = [
+      rule({ id: 'p.threshold', match: { 'event.outcome': 'failure' }, threshold: { count: 2, window: '10m', groupBy } }),
+      rule({ id: 'p.distinct', match: { 'event.outcome': 'failure' }, distinct: { field: 'url.path', count: 2, window: '10m', groupBy } }),
+      rule({ id: 'p.term', match: { 'event.outcome': 'failure' }, newTerm: { field: 'url.path', baseline: '1d', groupBy } }),
+      rule({ id: 'p.event', match: { 'event.outcome': 'failure' }, entity: 'user.name' }),
+    ];
+    // Short, or long enough that three of them overflow a key; any code point; quotes, backslashes, 3-byte and 4-byte characters.
+    const value = fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.string({ unit: 'binary', minLength: 700, maxLength: 3_000 }),
+      fc.string({ unit: fc.constantFrom('"', '\\', '語', '😀', 'a'), minLength: 700, maxLength: 3_000 }),
+    );
+    const tooLong = checkKeyLimits(local.client);
+    let run = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(value, value, value, value), { minLength: 2, maxLength: 4 }), async (rows) => {
+          run++;
+          const events = rows.map(([user, host, domain, path], n) =>
+            ev(
+              { 'event.outcome': 'failure', 'user.name': user, 'host.name': host, 'source.domain': domain, 'url.path': path },
+              T0 + n * 1000,
+            ),
+          );
+          const out = await detector(rules, new DynamoStateStore(local.client, local.tableName)).evaluate(`fuzz-${run}`, events);
+          for (const m of out.messages) expect(Buffer.byteLength(JSON.stringify(envelopeOf(m)))).toBeLessThanOrEqual(ENVELOPE_BUDGET_BYTES);
+          expect(tooLong.found).toEqual([]);
+        }),
+        { numRuns: 30 },
+      );
+    } finally {
+      tooLong.remove();
+    }
   });
   it('200 concurrent increments of one counter are exact', async () => {
     const store: StateStore = new DynamoStateStore(local.client, local.tableName);
@@ -257,3 +282,21 @@ describe('parallel detectors (dynalite)', () => {
     }
   });
 });
+
+/** dynalite measures key sizes loosely: every key the client sends is checked here against DynamoDB's own limits. */
+function checkKeyLimits(client: LocalDynamo['client']): { found: string[]; remove: () => void } {
+  const found: string[] = [];
+  const check = (value: unknown, limit = 0): void => {
+    if (typeof value === 'string' && limit > 0 && Buffer.byteLength(value) > limit) found.push(value.slice(0, 40));
+    if (value === null || typeof value !== 'object') return;
+    for (const [k, v] of Object.entries(value)) check(v, k === 'pk' || k === ':pk' ? 2048 : k === 'sk' ? 1024 : k === 'S' ? limit : 0);
+  };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      check(args.input);
+      return next(args);
+    },
+    { step: 'initialize', name: 'keyLimits' },
+  );
+  return { found, remove: () => client.middlewareStack.remove('keyLimits') };
+}
