@@ -26,6 +26,9 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
+const RECEIVED_AT_HELP =
+  'with --log-group: when the lines were written, an ISO time or a duration back (30d); syslog lines take their year from it';
+
 /** `--received-at`: an ISO time or a duration back from now (`30d`), as `backtest --since` takes. */
 function receivedAtOption(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -87,10 +90,7 @@ export function buildProgram(): Command {
     )
     .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
     .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
-    .option(
-      '--received-at <time>',
-      'with --log-group: when the lines were written, an ISO time or a duration back (30d); syslog lines take their year from it',
-    )
+    .option('--received-at <time>', RECEIVED_AT_HELP)
     .option('-o, --out <file>', 'write alert JSONL here instead of stdout')
     .addOption(new Option('--state <kind>', 'state store').choices(['memory', 'dynalite']).default('memory'))
     .option('--no-correlate', 'publish detections without running the correlation state machine')
@@ -174,10 +174,7 @@ export function buildProgram(): Command {
     .argument('<inputs...>', 'files or folders: CloudWatch payload JSONL, Lambda events, or plain lines with --log-group')
     .option('-r, --rules <dir>', 'rule folder (its sources)', DEFAULT_RULES)
     .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
-    .option(
-      '--received-at <time>',
-      'with --log-group: when the lines were written, an ISO time or a duration back (30d); syslog lines take their year from it',
-    )
+    .option('--received-at <time>', RECEIVED_AT_HELP)
     .option('--min <share>', 'exit non-zero when a log group is parsed below this share', '0.9')
     .option('--json', 'print the report as JSON')
     .action(async (inputs: string[], opts: { rules: string; logGroup?: string; receivedAt?: string; min: string; json?: boolean }) => {
