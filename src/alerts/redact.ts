@@ -33,6 +33,9 @@ const PROSE = String.raw`(?:for|from|reset|resets|change|changed|changes|expired
 // A run of them is taken whole or not at all, so the scan stays linear.
 const VALUE_CHAR = String.raw`(?:[^\s&,;"'}\]]|[,;}\]]{1,64}(?=[^\s&,;"'}\]]))`;
 
+// A secret-named key and its assignment (`password=`, `"db_password": `, `token%3D`), before its value.
+const KV_PREFIX = String.raw`${START}${KEY}\s{0,8}${ASSIGN}\s{0,8}`;
+
 const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   {
     name: 'json_secret',
@@ -56,22 +59,22 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     // A quoted value may hold spaces: `password="correct horse"`, `pwd: 'a b'`, and the same
     // with JSON-escaped quotes inside a JSON line's message (`password=\"a b\"`).
     name: 'kv_quoted_secret',
-    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8})"(?:[^"\\\r\n]|\\.){0,4096}"`, 'gi'),
+    regex: new RegExp(String.raw`(${KV_PREFIX})"(?:[^"\\\r\n]|\\.){0,4096}"`, 'gi'),
     replace: `$1"${REDACTED}"`,
   },
   {
     name: 'kv_escaped_quoted_secret',
-    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8})\\"(?:[^"\\\r\n]|\\[^"\r\n]){0,4096}\\"`, 'gi'),
+    regex: new RegExp(String.raw`(${KV_PREFIX})\\"(?:[^"\\\r\n]|\\[^"\r\n]){0,4096}\\"`, 'gi'),
     replace: `$1\\"${REDACTED}\\"`,
   },
   {
     name: 'kv_single_quoted_secret',
-    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8})'[^'\r\n]{0,4096}'`, 'gi'),
+    regex: new RegExp(String.raw`(${KV_PREFIX})'[^'\r\n]{0,4096}'`, 'gi'),
     replace: `$1'${REDACTED}'`,
   },
   {
     name: 'kv_secret',
-    regex: new RegExp(String.raw`(${START}${KEY}\s{0,8}${ASSIGN}\s{0,8}["']?)(?!\[REDACTED\])${VALUE_CHAR}{1,4096}`, 'gi'),
+    regex: new RegExp(String.raw`(${KV_PREFIX}["']?)(?!\[REDACTED\])${VALUE_CHAR}{1,4096}`, 'gi'),
     replace: `$1${REDACTED}`,
   },
   {
