@@ -101,6 +101,36 @@ describe('detect sources check', () => {
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain('BELOW MINIMUM');
   });
+  it('flow records in a custom format are unparsed until declared, and the report says how', () => {
+    const dir = tmp();
+    const file = join(dir, 'flows.log');
+    const record = (port: number) =>
+      `5 vpc-0a1b2c3d eni-0a1b2c3d4e5f67890 111122223333 203.0.113.9 10.0.1.7 51000 ${port} 6 1 40 1700000000 1700000060 REJECT OK ingress`;
+    writeFileSync(file, `${record(22)}\n${record(23)}\n`);
+    const before = detect('sources', 'check', file, '--log-group', '/vpc/custom');
+    expect(before.code).toBe(1);
+    expect(before.stdout).toContain('these look like VPC Flow Logs in a custom format');
+    mkdirSync(join(dir, 'rules'));
+    const format =
+      'version vpc-id interface-id account-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction';
+    writeFileSync(
+      join(dir, 'rules', 'flows.yml'),
+      JSON.stringify({
+        source: {
+          name: 'flows',
+          logGroups: ['/vpc/*'],
+          builtin: 'vpcflow',
+          flowLogFormat: format
+            .split(' ')
+            .map((n) => `\${${n}}`)
+            .join(' '),
+        },
+      }),
+    );
+    const after = detect('sources', 'check', file, '--log-group', '/vpc/custom', '--rules', join(dir, 'rules'), '--json');
+    expect(after.code, after.stdout + after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout).groups[0]).toMatchObject({ source: 'flows', parsed: 2, patterns: { 'aws.vpcflow': 2 } });
+  });
 });
 
 describe('--received-at: the year of syslog lines', () => {

@@ -1,5 +1,6 @@
 import { SkipLedger } from '../decode/skips';
 import { normalizePayload } from '../engine/pipeline';
+import { looksLikeFlowRecord } from '../parse/flow-log-format';
 import { Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { RulePack } from '../rules/rule-pack';
@@ -115,6 +116,12 @@ export function formatSourcesReport(report: SourcesReport): string {
       lines.push('  unparsed shapes (digits masked), with an example:');
       for (const s of g.topUnparsed)
         lines.push(`    ${String(s.count).padStart(6)}  ${s.shape}`, `            e.g. ${s.example.slice(0, 160)}`);
+      if (g.topUnparsed.some((s) => looksLikeFlowRecord(s.example))) {
+        lines.push(
+          '  these look like VPC Flow Logs in a custom format: give the group a source with `builtin: vpcflow` and the',
+          "  flow log's format as `flowLogFormat` (see the README)",
+        );
+      }
     }
   }
   if (report.groups.length === 0) lines.push('no log events in the input');

@@ -4,7 +4,7 @@ import type { ParserPattern } from './builtin-parsers';
 
 /**
  * AWS's own logs, understood out of the box: CloudTrail records (when a trail delivers to
- * CloudWatch Logs), VPC Flow Logs (v2 default format), Lambda function logs (text and JSON log
+ * CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda function logs (text and JSON log
  * formats, platform lines included), API Gateway access logs (JSON) and AWS WAF logs.
  *
  * Each is a source like the ones users write, plus two things only built-ins have: `recognize`,
@@ -104,7 +104,8 @@ const CLOUDTRAIL: BuiltinSource = {
 
 // ------------------------------------------------------------------ VPC Flow Logs
 
-const VPC_FLOW_RE = /^\d{1,2} \d{12} eni-[0-9a-f]{8,17} /;
+// The account is `unknown` for interfaces AWS services create (endpoints, load balancers).
+const VPC_FLOW_RE = /^\d{1,2} (?:\d{12}|unknown) eni-[0-9a-f]{8,17} /;
 const TRANSPORT: Readonly<Record<string, string>> = { '1': 'icmp', '6': 'tcp', '17': 'udp', '58': 'ipv6-icmp' };
 
 const VPC_FLOW: BuiltinSource = {
@@ -113,6 +114,8 @@ const VPC_FLOW: BuiltinSource = {
     {
       name: 'vpcflow_v2',
       literal: ' eni-',
+      // Read by splitting (src/parse/flow-log-format.ts); this regex declares the default format's
+      // fields and is the reference that reader is tested against.
       // version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
       pattern: String.raw`^(?<vpcflow__version>\d{1,2}) (?<cloud__account__id>\d{12}) (?<network__interface__id>eni-[0-9a-f]{8,17}) (?<source__address>[0-9a-fA-F.:]{2,45}|-) (?<destination__address>[0-9a-fA-F.:]{2,45}|-) (?<source__port>\d{1,5}|-) (?<destination__port>\d{1,5}|-) (?<network__iana_number>\d{1,3}|-) (?<network__packets>\d{1,20}|-) (?<network__bytes>\d{1,20}|-) (?<timestamp>\d{9,11}) (?<vpcflow__end>\d{9,11}) (?<vpcflow__action>ACCEPT|REJECT|-) (?<vpcflow__log_status>OK|NODATA|SKIPDATA)$`,
       fields: { 'event.category': 'network', 'event.dataset': 'aws.vpcflow' },

@@ -23,6 +23,12 @@ export interface ParserPattern {
 
 export interface BuiltinParser {
   header?: 'syslog';
+  /**
+   * VPC Flow Logs records in the source's `flowLogFormat` (src/parse/flow-log-format.ts), read
+   * by splitting; `patterns` then declares the default format, for the field check and as the
+   * reference the split reader is tested against.
+   */
+  flowLog?: true;
   /** Regex source the syslog program name must match (header parsers only). */
   program?: string;
   patterns: ParserPattern[];
@@ -385,7 +391,7 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
       ],
     },
   ],
-  vpcflow: [{ patterns: VPC_FLOW_PATTERNS }],
+  vpcflow: [{ flowLog: true, patterns: VPC_FLOW_PATTERNS }],
   lambda: [{ patterns: LAMBDA_PATTERNS }],
   auditd: [
     {

@@ -3,6 +3,7 @@ import { parseAuditFields } from './auditd';
 import { BUILTIN_PARSERS, type BuiltinParser, type ParserPattern, REPEATED_RE, SYSLOG_HEADER } from './builtin-parsers';
 import { newEvent, newOpenEvent } from './event-record';
 import { flattenInto } from './flatten';
+import { FlowLogParser } from './flow-log-format';
 
 /** What a parser made of a line: its fields, which pattern, whether it understood the content, and a syslog repeat count. */
 export interface ParseOutcome {
@@ -324,9 +325,15 @@ export interface CustomParserSpec {
 /**
  * A source's parser list, compiled: built-in families by name and the source's own regexes, in
  * the order listed (custom parsers not listed run after). Adjacent parsers of the same kind are
- * merged so a line's syslog header is parsed once.
+ * merged so a line's syslog header is parsed once. `vpcflow` reads records in `flowLogFormat`
+ * (the default format when absent).
  */
-export function compileParsers(names: readonly string[], custom: readonly CustomParserSpec[], sourceName: string): LineParser[] {
+export function compileParsers(
+  names: readonly string[],
+  custom: readonly CustomParserSpec[],
+  sourceName: string,
+  flowLogFormat?: string,
+): LineParser[] {
   const byName = new Map(custom.map((p) => [p.name, p]));
   const units: { name: string; parser: BuiltinParser }[] = [];
   for (const name of names) {
@@ -357,6 +364,11 @@ export function compileParsers(names: readonly string[], custom: readonly Custom
     run = undefined;
   };
   for (const { name, parser } of units) {
+    if (parser.flowLog) {
+      flush();
+      out.push(new FlowLogParser(flowLogFormat));
+      continue;
+    }
     const header = parser.header === 'syslog';
     if (!run || run.header !== header) {
       flush();

@@ -98,7 +98,7 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
     globs: def.logGroups,
     logGroups: def.logGroups.map(globToRegExp),
     format: spec.format,
-    parsers: compileParsers(spec.parsers, spec.customParsers, def.name),
+    parsers: compileParsers(spec.parsers, spec.customParsers, def.name, spec.flowLogFormat),
     fieldMap: [...Object.entries(spec.fieldMap), ...DEFAULT_FIELD_MAP],
     fieldMapsByWrites: new WeakMap(),
     valueMap: new Map(Object.entries(spec.valueMap).map(([field, m]) => [field, new Map(Object.entries(m))])),
@@ -122,6 +122,7 @@ function mergeBuiltin(builtin: SourceDefinition['source'], own: SourceDefinition
     lookups: [...builtin.lookups, ...own.lookups],
     fields: { ...builtin.fields, ...own.fields },
     timezone: own.timezone ?? builtin.timezone,
+    ...(own.flowLogFormat !== undefined ? { flowLogFormat: own.flowLogFormat } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { BUILTIN_SOURCES } from '../parse/aws-sources';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, SYSLOG_HEADER } from '../parse/builtin-parsers';
+import { FLOW_LOG_OUTPUT_FIELDS } from '../parse/flow-log-format';
 import { captureNames } from '../parse/line-parser';
 import { DEFAULT_FIELD_MAP, Normalizer } from '../parse/normalize';
 import { CoreFields } from '../schema/event';
@@ -36,7 +37,13 @@ function groupFields(pattern: string): string[] {
 
 /** Every field some source, parser or rule test of the pack can produce. */
 export function knownFields(pack: Pick<RulePack, 'rules' | 'sources'>): Set<string> {
-  const known = new Set<string>([...COMPUTED, ...DEFAULT_FIELD_MAP.map(([, to]) => to), ...groupFields(SYSLOG_HEADER)]);
+  const known = new Set<string>([
+    ...COMPUTED,
+    ...DEFAULT_FIELD_MAP.map(([, to]) => to),
+    ...groupFields(SYSLOG_HEADER),
+    // Any flow log format's fields: a custom format may name any of them.
+    ...FLOW_LOG_OUTPUT_FIELDS,
+  ]);
   for (const name of BUILTIN_PARSER_NAMES) {
     for (const p of builtinPatterns(name)) {
       for (const f of groupFields(p.pattern)) known.add(f);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseFlowLogFormat } from '../parse/flow-log-format';
 import { isKnownTimezone } from '../parse/timestamp';
 import { compileSelection, SelectionError } from '../rules/selection';
 import { Duration } from './duration';
@@ -206,31 +207,52 @@ export const CustomParser = z.strictObject({
 });
 
 export const SourceDefinition = z.strictObject({
-  source: z.strictObject({
-    name: z.string().regex(/^[a-z0-9_-]+$/),
-    description: z.string().default(''),
-    logGroups: z.array(z.string().min(1)).min(1),
-    format: z.enum(['auto', 'json', 'text']).default('auto'),
-    /** Text parsers tried in order: built-in names or names from customParsers. */
-    parsers: z.array(z.string()).default([]),
-    customParsers: z.array(CustomParser).default([]),
-    /** App field → normalized field. Several app fields may map to one; the first present wins. */
-    fieldMap: z.record(z.string(), FieldName).default({}),
-    /** Per normalized field, app value → normalized value (e.g. granted → success). */
-    valueMap: z.record(FieldName, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).default({}),
-    /** Derive a field from another one's value, e.g. event.category from event.action. */
-    lookups: z
-      .array(
-        z.strictObject({ from: FieldName, to: FieldName, values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) }),
-      )
-      .default([]),
-    /** Static fields added to every event of this source. */
-    fields: z.record(FieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),
-    /** Use a built-in AWS source's parsing (cloudtrail, vpcflow, lambda, apigateway, waf) for these log groups. */
-    builtin: z.enum(['cloudtrail', 'vpcflow', 'lambda', 'apigateway', 'waf']).optional(),
-    /** IANA zone of times the lines write without one (syslog, Laravel, Python asctime); UTC when absent. */
-    timezone: z.string().refine(isKnownTimezone, { message: 'expected an IANA time zone name like Europe/Berlin or UTC' }).optional(),
-  }),
+  source: z
+    .strictObject({
+      name: z.string().regex(/^[a-z0-9_-]+$/),
+      description: z.string().default(''),
+      logGroups: z.array(z.string().min(1)).min(1),
+      format: z.enum(['auto', 'json', 'text']).default('auto'),
+      /** Text parsers tried in order: built-in names or names from customParsers. */
+      parsers: z.array(z.string()).default([]),
+      customParsers: z.array(CustomParser).default([]),
+      /** App field → normalized field. Several app fields may map to one; the first present wins. */
+      fieldMap: z.record(z.string(), FieldName).default({}),
+      /** Per normalized field, app value → normalized value (e.g. granted → success). */
+      valueMap: z.record(FieldName, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).default({}),
+      /** Derive a field from another one's value, e.g. event.category from event.action. */
+      lookups: z
+        .array(
+          z.strictObject({ from: FieldName, to: FieldName, values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) }),
+        )
+        .default([]),
+      /** Static fields added to every event of this source. */
+      fields: z.record(FieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),
+      /** Use a built-in AWS source's parsing (cloudtrail, vpcflow, lambda, apigateway, waf) for these log groups. */
+      builtin: z.enum(['cloudtrail', 'vpcflow', 'lambda', 'apigateway', 'waf']).optional(),
+      /** IANA zone of times the lines write without one (syslog, Laravel, Python asctime); UTC when absent. */
+      timezone: z.string().refine(isKnownTimezone, { message: 'expected an IANA time zone name like Europe/Berlin or UTC' }).optional(),
+      /**
+       * VPC Flow Logs written in a custom format: the flow log's `--log-format` string, e.g.
+       * `${version} ${vpc-id} ${srcaddr} …`. The default (version 2) format when absent.
+       */
+      flowLogFormat: z
+        .string()
+        .superRefine((format, ctx) => {
+          const parsed = parseFlowLogFormat(format);
+          if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+        })
+        .optional(),
+    })
+    .superRefine((s, ctx) => {
+      if (s.flowLogFormat !== undefined && s.builtin !== 'vpcflow' && !s.parsers.includes('vpcflow')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['flowLogFormat'],
+          message: 'flowLogFormat is read by the vpcflow parser: add `builtin: vpcflow` (or vpcflow under parsers)',
+        });
+      }
+    }),
 });
 export type SourceDefinition = z.infer<typeof SourceDefinition>;
 export type CustomParser = z.infer<typeof CustomParser>;

@@ -1,0 +1,262 @@
+import type { FieldValue } from '../schema/event';
+import { newEvent } from './event-record';
+import type { LineParser, ParseOutcome } from './line-parser';
+
+/**
+ * VPC Flow Logs records in any log format: the default (version 2) or the custom one a flow log
+ * was created with (`--log-format` / CDK `FlowLogFormat`), declared as the same `${field}` string
+ * in a source file's `flowLogFormat`. A record is space-separated values in that order, `-` where
+ * a field does not apply. Read by splitting, not by a regex: flow logs are most of an AWS
+ * account's log volume, and a split with per-field checks costs a fraction of a 14-group regex.
+ */
+
+/** How a field's value is checked and stored. */
+type FlowValueKind =
+  | 'version'
+  | 'account'
+  | 'interface'
+  | 'address'
+  | 'port'
+  | 'protocol'
+  | 'count'
+  | 'start'
+  | 'end'
+  | 'action'
+  | 'status'
+  | 'small'
+  | 'text';
+
+interface FlowField {
+  /** The normalized field it becomes. */
+  field: string;
+  kind: FlowValueKind;
+}
+
+/**
+ * Every field AWS documents (versions 2–10), in the documented order, and the normalized field
+ * each becomes: ECS names where ECS has one, `vpcflow.*` otherwise.
+ */
+export const FLOW_LOG_FIELDS: Readonly<Record<string, FlowField>> = {
+  version: { field: 'vpcflow.version', kind: 'version' },
+  'account-id': { field: 'cloud.account.id', kind: 'account' },
+  'interface-id': { field: 'network.interface.id', kind: 'interface' },
+  srcaddr: { field: 'source.address', kind: 'address' },
+  dstaddr: { field: 'destination.address', kind: 'address' },
+  srcport: { field: 'source.port', kind: 'port' },
+  dstport: { field: 'destination.port', kind: 'port' },
+  protocol: { field: 'network.iana_number', kind: 'protocol' },
+  packets: { field: 'network.packets', kind: 'count' },
+  bytes: { field: 'network.bytes', kind: 'count' },
+  start: { field: '@timestamp', kind: 'start' },
+  end: { field: 'vpcflow.end', kind: 'end' },
+  action: { field: 'vpcflow.action', kind: 'action' },
+  'log-status': { field: 'vpcflow.log_status', kind: 'status' },
+  'vpc-id': { field: 'vpcflow.vpc_id', kind: 'text' },
+  'subnet-id': { field: 'vpcflow.subnet_id', kind: 'text' },
+  'instance-id': { field: 'cloud.instance.id', kind: 'text' },
+  'tcp-flags': { field: 'vpcflow.tcp_flags', kind: 'small' },
+  type: { field: 'vpcflow.type', kind: 'text' },
+  // Behind a NAT gateway or load balancer srcaddr is the intermediary; these are the packet's own addresses.
+  'pkt-srcaddr': { field: 'vpcflow.pkt_srcaddr', kind: 'address' },
+  'pkt-dstaddr': { field: 'vpcflow.pkt_dstaddr', kind: 'address' },
+  region: { field: 'cloud.region', kind: 'text' },
+  'az-id': { field: 'vpcflow.az_id', kind: 'text' },
+  'sublocation-type': { field: 'vpcflow.sublocation_type', kind: 'text' },
+  'sublocation-id': { field: 'vpcflow.sublocation_id', kind: 'text' },
+  'pkt-src-aws-service': { field: 'vpcflow.pkt_src_aws_service', kind: 'text' },
+  'pkt-dst-aws-service': { field: 'vpcflow.pkt_dst_aws_service', kind: 'text' },
+  // `ingress` / `egress`: ECS's own values for network.direction.
+  'flow-direction': { field: 'network.direction', kind: 'text' },
+  'traffic-path': { field: 'vpcflow.traffic_path', kind: 'small' },
+  'ecs-cluster-arn': { field: 'vpcflow.ecs_cluster_arn', kind: 'text' },
+  'ecs-cluster-name': { field: 'vpcflow.ecs_cluster_name', kind: 'text' },
+  'ecs-container-instance-arn': { field: 'vpcflow.ecs_container_instance_arn', kind: 'text' },
+  'ecs-container-instance-id': { field: 'vpcflow.ecs_container_instance_id', kind: 'text' },
+  'ecs-container-id': { field: 'vpcflow.ecs_container_id', kind: 'text' },
+  'ecs-second-container-id': { field: 'vpcflow.ecs_second_container_id', kind: 'text' },
+  'ecs-service-name': { field: 'vpcflow.ecs_service_name', kind: 'text' },
+  'ecs-task-definition-arn': { field: 'vpcflow.ecs_task_definition_arn', kind: 'text' },
+  'ecs-task-arn': { field: 'vpcflow.ecs_task_arn', kind: 'text' },
+  'ecs-task-id': { field: 'vpcflow.ecs_task_id', kind: 'text' },
+  'reject-reason': { field: 'vpcflow.reject_reason', kind: 'text' },
+  'resource-id': { field: 'vpcflow.resource_id', kind: 'text' },
+  'encryption-status': { field: 'vpcflow.encryption_status', kind: 'small' },
+};
+
+/** A format string as AWS writes it: `${version} ${srcaddr} …`. */
+export function flowLogFormat(names: readonly string[]): string {
+  return names.map((n) => `\${${n}}`).join(' ');
+}
+
+/** The default format: the version 2 fields in order (what a flow log without --log-format writes). */
+export const DEFAULT_FLOW_LOG_FORMAT = flowLogFormat(Object.keys(FLOW_LOG_FIELDS).slice(0, 14));
+
+/** Fields every flow record gets, whatever its format (parse writes them first, as constants). */
+const CONSTANT_FIELDS = ['event.category', 'event.dataset'];
+
+/** Every normalized field a flow record of some format can set (for `detect validate`'s field check). */
+export const FLOW_LOG_OUTPUT_FIELDS: readonly string[] = [...CONSTANT_FIELDS, ...Object.values(FLOW_LOG_FIELDS).map((f) => f.field)];
+
+/** A format's fields in order, or what is wrong with it (naming the offending token). */
+export function parseFlowLogFormat(format: string): { ok: true; names: string[] } | { ok: false; error: string } {
+  const tokens = format.trim().split(/\s+/);
+  const names: string[] = [];
+  for (const token of tokens) {
+    const m = /^\$\{([a-z0-9-]+)\}$/.exec(token);
+    if (!m?.[1])
+      return { ok: false, error: `'${token}' is not a \${field} reference (fields are space-separated, like \${srcaddr} \${dstaddr})` };
+    const name = m[1];
+    if (!(name in FLOW_LOG_FIELDS))
+      return { ok: false, error: `unknown flow log field '${name}' (known: ${Object.keys(FLOW_LOG_FIELDS).join(', ')})` };
+    if (names.includes(name)) return { ok: false, error: `field '${name}' is listed twice` };
+    names.push(name);
+  }
+  if (names.length === 0) return { ok: false, error: 'a format needs at least one field' };
+  return { ok: true, names };
+}
+
+const DASH = 45;
+
+function isDigits(text: string, min: number, max: number): boolean {
+  const n = text.length;
+  if (n < min || n > max) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** `[0-9a-fA-F.:]{2,45}`: an IPv4 or IPv6 address as flow logs write it. */
+function isAddress(text: string): boolean {
+  const n = text.length;
+  if (n < 2 || n > 45) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    const ok = (c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** `eni-` and 8–17 lower-case hex digits. */
+function isInterfaceId(text: string): boolean {
+  const n = text.length;
+  if (n < 12 || n > 21 || !text.startsWith('eni-')) return false;
+  for (let i = 4; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+const FLOW_HINT_RE = /(?:^| )eni-[0-9a-f]{8,17} .* (?:OK|NODATA|SKIPDATA)(?: |$)/;
+
+/**
+ * A line no parser took that still looks like a flow record (an interface id and a log status):
+ * most likely a custom format, which content recognition cannot read (`detect sources check` says so).
+ */
+export function looksLikeFlowRecord(line: string): boolean {
+  return FLOW_HINT_RE.test(line);
+}
+
+/** Longest value kept from a free-form field (ARNs and ids are far shorter). */
+const MAX_TEXT = 2048;
+
+/**
+ * Checks one value and writes it. Returns false when the value cannot be of this field, which
+ * means the line is not a record of this format. `-` (not applicable) writes nothing, where
+ * AWS may write it: never for version, interface, times or log status.
+ */
+function readValue(kind: FlowValueKind, field: string, value: string, out: Record<string, FieldValue>): boolean {
+  const dash = value.length === 1 && value.charCodeAt(0) === DASH;
+  switch (kind) {
+    case 'version':
+      if (!isDigits(value, 1, 2)) return false;
+      out[field] = value;
+      return true;
+    case 'account':
+      // Interfaces AWS services create (endpoints, load balancers) are owned by `unknown`.
+      if (dash || value === 'unknown') return true;
+      if (!isDigits(value, 12, 12)) return false;
+      out[field] = value;
+      return true;
+    case 'interface':
+      if (!isInterfaceId(value)) return false;
+      out[field] = value;
+      return true;
+    case 'address':
+      if (dash) return true;
+      if (!isAddress(value)) return false;
+      out[field] = value;
+      return true;
+    case 'port':
+    case 'protocol':
+    case 'count':
+    case 'small': {
+      if (dash) return true;
+      const max = kind === 'port' ? 5 : kind === 'protocol' ? 3 : kind === 'count' ? 20 : 5;
+      if (!isDigits(value, 1, max)) return false;
+      out[field] = Number(value);
+      return true;
+    }
+    case 'start':
+      if (!isDigits(value, 9, 11)) return false;
+      out[field] = value; // epoch seconds, read by the normalizer's timestamp parsing
+      return true;
+    case 'end':
+      if (!isDigits(value, 9, 11)) return false;
+      out[field] = Number(value);
+      return true;
+    case 'action':
+      if (dash) return true;
+      if (value !== 'ACCEPT' && value !== 'REJECT') return false;
+      out[field] = value;
+      return true;
+    case 'status':
+      if (value !== 'OK' && value !== 'NODATA' && value !== 'SKIPDATA') return false;
+      out[field] = value;
+      return true;
+    case 'text':
+      if (dash) return true;
+      if (value.length === 0 || value.length > MAX_TEXT) return false;
+      out[field] = value;
+      return true;
+  }
+}
+
+/** Reads flow records of one format; a line with another number of values, or a value that cannot be its field's, is not one. */
+export class FlowLogParser implements LineParser {
+  readonly name = 'vpcflow';
+  private readonly fields: FlowField[];
+  private readonly writes: ReadonlySet<string>;
+  private readonly pattern: string;
+
+  constructor(format: string = DEFAULT_FLOW_LOG_FORMAT) {
+    const parsed = parseFlowLogFormat(format);
+    if (!parsed.ok) throw new Error(`flowLogFormat: ${parsed.error}`);
+    this.fields = parsed.names.map((n) => FLOW_LOG_FIELDS[n] as FlowField);
+    this.writes = new Set([...CONSTANT_FIELDS, ...this.fields.map((f) => f.field)]);
+    this.pattern = format === DEFAULT_FLOW_LOG_FORMAT ? 'vpcflow_v2' : 'vpcflow_custom';
+  }
+
+  parse(line: string): ParseOutcome | undefined {
+    const fields = this.fields;
+    const out = newEvent();
+    out['event.category'] = 'network';
+    out['event.dataset'] = 'aws.vpcflow';
+    let from = 0;
+    for (let i = 0; i < fields.length; i++) {
+      const last = i === fields.length - 1;
+      const end = last ? line.length : line.indexOf(' ', from);
+      if (end === -1) return undefined; // fewer values than the format has fields
+      // A leading, doubled or trailing space makes an empty value, which no field accepts.
+      const value = line.slice(from, end);
+      if (last && value.indexOf(' ') !== -1) return undefined; // more values than fields
+      const f = fields[i] as FlowField;
+      if (!readValue(f.kind, f.field, value, out)) return undefined;
+      from = end + 1;
+    }
+    return { fields: out, pattern: this.pattern, fallback: false, writes: this.writes };
+  }
+}
