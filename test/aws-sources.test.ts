@@ -8,6 +8,7 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { BUILTIN_SOURCES } from '../src/parse/aws-sources';
 import { Normalizer } from '../src/parse/normalize';
+import { SourceDefinition } from '../src/schema/rule';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const UUID = '8f5d6c1e-1a2b-4c3d-9e8f-0123456789ab';
@@ -154,6 +155,39 @@ describe('AWS logs recognized by content', () => {
     // /aws/cloudtrail/* is named by rules/sources/aws-cloudtrail.yml (built-in cloudtrail parsing).
     expect(normalizer.sourceFor('/aws/cloudtrail/main', FIXTURES[0]?.[2]).name).toBe('aws-cloudtrail');
     expect(normalizer.sourceFor('/var/log/auth.log', FIXTURES[2]?.[2]).name).toBe('bastion-sshd');
+  });
+
+  it('each built-in declares every field its derive sets (the filter compiler relies on the list)', () => {
+    const lines = [
+      ...FIXTURES.map(([, group, line]) => ({ group, line })),
+      ...generateDemo(20250303, { awsAttack: true })
+        .payloads.filter((p) => (Object.values(AWS_LOG_GROUPS) as string[]).includes(p.logGroup))
+        .flatMap((p) => p.logEvents.map((e) => ({ group: p.logGroup, line: e.message }))),
+    ];
+    const undeclared = new Set<string>();
+    const seen = new Set<string>();
+    for (const builtin of BUILTIN_SOURCES) {
+      const derive = builtin.derive;
+      // Watched through a source file naming the built-in: compiling it takes the function as it is now.
+      builtin.derive = (event, logGroup) => {
+        const before = new Map(Object.entries(event));
+        derive(event, logGroup);
+        for (const [k, v] of Object.entries(event)) {
+          if (before.get(k) === v) continue;
+          seen.add(builtin.definition.name);
+          if (!builtin.derives.includes(k)) undeclared.add(`${builtin.definition.name}: ${k}`);
+        }
+      };
+      try {
+        const source = { name: 'all', logGroups: ['*'], builtin: builtin.definition.name };
+        const normalizer = new Normalizer([SourceDefinition.parse({ source })]);
+        for (const { group, line } of lines) normalizer.normalize(line, { logGroup: group, logStream: 's', id: '1', timestamp: 0 });
+      } finally {
+        builtin.derive = derive;
+      }
+    }
+    expect(seen).toEqual(new Set(BUILTIN_SOURCES.map((b) => b.definition.name)));
+    expect([...undeclared]).toEqual([]);
   });
 
   it('re-recognizes a group whose lines change format', () => {

@@ -19,6 +19,11 @@ export interface BuiltinSource {
   patterns: ParserPattern[];
   recognize: (line: string) => boolean;
   derive: (event: NormalizedEvent, logGroup: string) => void;
+  /**
+   * Every field `derive` may set: their values need not appear in the line, so the subscription
+   * filter compiler must not require them there (a test checks derive sets nothing else).
+   */
+  derives: readonly string[];
   /** Top-level JSON keys also kept whole, as JSON text (rules may match the serialized object). */
   keepJson?: string[];
 }
@@ -85,6 +90,7 @@ const CLOUDTRAIL: BuiltinSource = {
   patterns: [],
   keepJson: ['requestParameters', 'responseElements', 'additionalEventData'],
   recognize: isCloudTrail,
+  derives: ['user.name', 'event.outcome', 'event.category', 'cloud.provider', 'event.dataset'],
   derive: (e) => {
     const name = principalName(e);
     if (name) e['user.name'] = name;
@@ -122,6 +128,7 @@ const VPC_FLOW: BuiltinSource = {
     },
   ],
   recognize: (l) => VPC_FLOW_RE.test(l),
+  derives: ['event.action', 'event.outcome', 'network.transport', 'cloud.provider'],
   derive: (e) => {
     const action = str(e['vpcflow.action']);
     if (action) {
@@ -220,6 +227,7 @@ const LAMBDA: BuiltinSource = {
     },
   ],
   recognize: (l) => LAMBDA_TEXT_RE.test(l) || isLambdaJson(l),
+  derives: ['faas.name', 'cloud.provider', 'event.category', 'event.action', 'log.level'],
   derive: (e, logGroup) => {
     const fn = logGroup.startsWith('/aws/lambda/') ? logGroup.slice('/aws/lambda/'.length) : (str(e.functionName) ?? str(e.function_name));
     if (fn) e['faas.name'] = fn;
@@ -274,6 +282,7 @@ const API_GATEWAY: BuiltinSource = {
   }),
   patterns: [],
   recognize: isApiGateway,
+  derives: ['http.response.status_code', 'service.name', 'event.category', 'event.dataset', 'cloud.provider'],
   derive: (e, logGroup) => {
     // Access-log formats write the status as text ("$context.status").
     const status = e['http.response.status_code'];
@@ -302,6 +311,7 @@ const WAF: BuiltinSource = {
   }),
   patterns: [],
   recognize: isWaf,
+  derives: ['event.action', 'event.outcome', 'event.category', 'event.dataset', 'cloud.provider'],
   derive: (e) => {
     const action = str(e.action);
     if (action) {

@@ -1,3 +1,4 @@
+import { BUILTIN_SOURCES } from '../parse/aws-sources';
 import { BUILTIN_PARSER_NAMES, builtinPatterns } from '../parse/builtin-parsers';
 import { globToRegExp } from '../parse/glob';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
@@ -33,8 +34,15 @@ function sourceFor(logGroup: string, sources: readonly SourceDefinition[]): Sour
 function derivedFields(source: SourceDefinition['source'] | undefined): Set<string> {
   const out = new Set(COMPUTED_FIELDS);
   if (!source) {
+    // Any built-in may recognize the group's lines by content.
     for (const name of BUILTIN_PARSER_NAMES) for (const p of builtinPatterns(name)) for (const f of Object.keys(p.fields)) out.add(f);
+    for (const b of BUILTIN_SOURCES) for (const f of b.derives) out.add(f);
     return out;
+  }
+  const builtin = BUILTIN_SOURCES.find((b) => b.definition.name === source.builtin);
+  if (builtin) {
+    for (const f of builtin.derives) out.add(f);
+    for (const name of builtin.definition.parsers) for (const p of builtinPatterns(name)) for (const f of Object.keys(p.fields)) out.add(f);
   }
   for (const f of Object.keys(source.valueMap)) out.add(f);
   for (const l of source.lookups) out.add(l.to);
