@@ -7,15 +7,17 @@ import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { normalizePayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
-import { compileFilterPattern } from '../src/rules/filter-pattern';
+import { compileFilterPattern, filterPasses } from '../src/rules/filter-pattern';
 import { SourceDefinition } from '../src/schema/rule';
 import { rule } from './helpers';
 
-/** CloudWatch Logs' reading of `?"a" ?"b"`: the event passes when any quoted term is in it, case-sensitively. */
+/** CloudWatch Logs' reading of the compiled pattern: '' passes everything; `%regex%` passes what the regex finds. */
 function passes(pattern: string, message: string): boolean {
   if (pattern === '') return true;
-  const terms = [...pattern.matchAll(/\?"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? '').replace(/\\(.)/g, '$1'));
-  return terms.some((t) => message.includes(t));
+  expect(pattern).toMatch(/^%.+%$/);
+  // The syntax CloudWatch documents for filter regexes: letters, digits, `:_#=@/;,-` and `^$?[]{}|\\*+.`.
+  expect(pattern.slice(1, -1)).toMatch(/^[A-Za-z0-9:_#=@/;,\-^$?[\]{}|\\*+.]+$/);
+  return filterPasses(pattern, message);
 }
 
 describe('subscription filter patterns', () => {
@@ -87,6 +89,36 @@ describe('subscription filter patterns', () => {
       }
       expect(checked).toBeGreaterThan(100);
       expect([...new Set(dropped)]).toEqual([]);
+    }
+  });
+
+  it("an attacker's choice of case, Unicode or escaping does not get a matching line past the filter", () => {
+    const rootLogin = rule({ id: 'x.root', match: { 'user.name': 'root', 'event.outcome': 'failure' } });
+    const kms = rule({ id: 'x.kms', match: { 'event.provider': 'kms.amazonaws.com' } });
+    const path = rule({ id: 'x.path', match: { 'app.page': '/admin/login' } });
+    const cases: [typeof rootLogin, string, string][] = [
+      [rootLogin, '/var/log/auth.log', 'Mar  3 03:12:40 h sshd[1]: Failed password for rOoT from 203.0.113.5 port 1 ssh2'],
+      [kms, '/app/json', '{"event.provider":"\u212Ams.amazonaws.com","msg":"x"}'],
+      [path, '/app/php', '{"app":{"page":"\\/admin\\/login"},"msg":"x"}'],
+    ];
+    for (const [r, logGroup, line] of cases) {
+      const events = normalizePayload(
+        {
+          messageType: 'DATA_MESSAGE',
+          owner: '1',
+          logGroup,
+          logStream: 's',
+          subscriptionFilters: [],
+          logEvents: [{ id: '1', timestamp: 0, message: line }],
+        },
+        normalizer,
+        new SkipLedger(),
+      );
+      const pattern = compileFilterPattern(logGroup, [r], pack.sources).pattern;
+      expect(pattern, r.id).not.toBe('');
+      const detector = new Detector({ rules: [r] }, new MemoryStateStore());
+      expect([...detector.matchAll(events).values()].flat(), `${r.id} matches ${line}`).toHaveLength(1);
+      expect(passes(pattern, line), `${r.id}: ${pattern} passes ${line}`).toBe(true);
     }
   });
 });

@@ -52,19 +52,39 @@ function derivedFields(source: SourceDefinition['source'] | undefined): Set<stri
   return out;
 }
 
-/** The spellings a logged value may take: as written, lower, upper, capitalized (patterns are case-sensitive). */
-function spellings(value: string): string[] {
-  const cap = value.charAt(0).toUpperCase() + value.slice(1);
-  return [...new Set([value, value.toLowerCase(), value.toUpperCase(), cap])];
-}
+/**
+ * Characters a log line holds as themselves whenever a field value holds them, and a filter
+ * regex can express: ASCII letters except k, digits and `_ - . : , ; = @ #`. Not `k`: the Kelvin
+ * sign lower-cases to k, so a rule on `kms` matches `\u212Ams`, which no ASCII pattern finds.
+ * Not `/`: JSON encoders may write `\/`. Not spaces, quotes or anything non-ASCII: the regex
+ * syntax has no room for them, and encoders escape some.
+ */
+const SAFE_RUN = /[a-jl-zA-JL-Z0-9_\-.:,;=@#]+/g;
 
-function quote(term: string): string {
-  return `?"${term.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+/**
+ * The filter term for a value a rule compares case-insensitively: its longest safe run (at least
+ * two characters), as a regex that matches it in any case (`Admin_1` → `[Aa][Dd][Mm][Ii][Nn]_1`);
+ * undefined when no run is long enough. A line whose field equals the value holds the run
+ * verbatim in some case, so the filter never drops an event the rule matches — a few fixed
+ * spellings would have let `rOoT` through the rule and past the filter.
+ */
+export function filterTerm(value: string): string | undefined {
+  let best = '';
+  for (const run of value.match(SAFE_RUN) ?? []) if (run.length > best.length) best = run;
+  if (best.length < 2) return undefined;
+  let out = '';
+  for (const ch of best) {
+    const lower = ch.toLowerCase();
+    const upper = ch.toUpperCase();
+    out += lower !== upper ? `[${upper}${lower}]` : ch === '.' ? '\\.' : ch;
+  }
+  return out;
 }
 
 /**
- * Compiles the subscription filter for one log group: the OR of one literal term per rule that
- * applies to the group, so CloudWatch drops events no rule can match before Lambda is invoked.
+ * Compiles the subscription filter for one log group: one regex, the OR of a term per rule that
+ * applies to the group (`%[Rr][Oo][Oo][Tt]|22%`), so CloudWatch drops events no rule can match
+ * before Lambda is invoked.
  * A rule without a literal that must appear verbatim in its matching lines (every condition is
  * computed, negated or a pattern) forces the fallback: deliver everything. So do patterns over
  * the 1,024-character limit.
@@ -79,13 +99,33 @@ export function compileFilterPattern(
   const derived = derivedFields(sourceFor(logGroup, sources));
   const terms = new Set<string>();
   for (const rule of applicable) {
-    const equalities = compileSelection(rule.match).equalities.filter((e) => !derived.has(e.field) && e.values.every((v) => v.length >= 2));
+    const equalities = compileSelection(rule.match).equalities.filter(
+      (e) => !derived.has(e.field) && e.values.every((v) => filterTerm(v) !== undefined),
+    );
     const best = equalities.sort((a, b) => a.values.length - b.values.length)[0];
     if (!best) return { pattern: '', reason: `rule ${rule.id} has no literal term; all events delivered` };
-    for (const v of best.values) for (const s of spellings(v)) terms.add(s);
+    for (const v of best.values) terms.add(filterTerm(v) ?? '');
   }
-  const pattern = [...terms].sort().map(quote).join(' ');
+  // One regex: the event passes when any term is in it, in any case.
+  const pattern = `%${[...terms].sort().join('|')}%`;
   if (pattern.length > MAX_PATTERN)
     return { pattern: '', reason: `compiled pattern is ${pattern.length} characters (limit ${MAX_PATTERN}); all events delivered` };
   return { pattern, reason: `${applicable.length} rule(s), ${terms.size} literal term(s)` };
 }
+
+/**
+ * Whether CloudWatch delivers a message under a compiled pattern: '' delivers everything, and
+ * `%regex%` what the regex finds in the message (the compiled regexes read the same in JavaScript).
+ * For measuring and testing the filter locally.
+ */
+export function filterPasses(pattern: string, message: string): boolean {
+  if (pattern === '') return true;
+  let regex = compiledRegexes.get(pattern);
+  if (!regex) {
+    regex = new RegExp(pattern.slice(1, -1));
+    compiledRegexes.set(pattern, regex);
+  }
+  return regex.test(message);
+}
+
+const compiledRegexes = new Map<string, RegExp>();
