@@ -24,6 +24,9 @@ describe('event time from the line', () => {
     ['CLF with an offset', '17/May/2015:10:05:03 -0700', undefined, '2015-05-17T17:05:03Z'],
     ['syslog with a trailing year', 'Mar  2 03:12:40 2024', undefined, '2024-03-02T03:12:40Z'],
     ['RFC 2822 with GMT', 'Sun, 02 Mar 2025 03:12:40 GMT', undefined, '2025-03-02T03:12:40Z'],
+    ['29 February of a leap year', '2024-02-29T10:00:00Z', undefined, '2024-02-29T10:00:00Z'],
+    ['29 February of a year divisible by 400', '29/Feb/2000:10:00:00 +0000', undefined, '2000-02-29T10:00:00Z'],
+    ['31 December', '2025-12-31 23:59:59', undefined, '2025-12-31T23:59:59Z'],
   ] as const)('%s', (_, text, timezone, expected) => {
     expect(parseTimestamp(text, { reference: NOV_30_2026, timezone })).toBe(utc(expected));
   });
@@ -66,6 +69,9 @@ describe('event time from the line', () => {
 
   it.each([
     ['a day that does not exist', '2025-02-30T03:12:40Z'],
+    ['29 February of a common year', '2025-02-29T03:12:40Z'],
+    ['29 February of a century not divisible by 400', '29/Feb/2100:03:12:40 +0000'],
+    ['31 April', '2025-04-31 03:12:40'],
     ['an hour that does not exist', '2025-03-02 25:12:40'],
     ['a month name that does not exist', 'Foo  2 03:12:40'],
     ['a date without a time', '2025-03-02'],
