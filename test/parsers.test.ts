@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
-import { BUILTIN_PARSER_NAMES, builtinPatterns, SYSLOG_HEADER } from '../src/parse/builtin-parsers';
+import { BUILTIN_PARSER_NAMES, builtinPatterns, RFC5424_HEADER, SYSLOG_HEADER } from '../src/parse/builtin-parsers';
 import { Normalizer } from '../src/parse/normalize';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import { SourceDefinition } from '../src/schema/rule';
@@ -90,6 +90,43 @@ describe('parsers and normalization (log shapes from the field)', () => {
         'Mar  2 03:14:00 bastion-1 sudo:   deploy : TTY=pts/0 ; PWD=/home/deploy ; USER=root ; COMMAND=/bin/bash',
       ),
     ).toMatchObject({ 'event.action': 'command_executed', 'process.command_line': '/bin/bash', 'user.target.name': 'root' });
+  });
+
+  it('parses RFC 5424 syslog (forwarders, rsyslog RFC 5424 templates): nil values, structured data, a BOM', () => {
+    const failed = norm(
+      '/sentinel-demo/bastion/sshd',
+      '<38>1 2024-05-01T12:34:57.003Z ip-10-0-1-5 sshd 1234 - - Failed password for root from 203.0.113.7 port 52145 ssh2',
+    );
+    expect(failed).toMatchObject({
+      '@timestamp': Date.parse('2024-05-01T12:34:57.003Z'),
+      'host.name': 'ip-10-0-1-5',
+      'process.name': 'sshd',
+      'process.pid': 1234,
+      'user.name': 'root',
+      'source.ip': '203.0.113.7',
+      'event.action': 'ssh_login',
+      'event.outcome': 'failure',
+    });
+    const withData = norm(
+      '/sentinel-demo/bastion/sshd',
+      '<86>1 2024-05-01T14:34:57+02:00 bastion sshd-session - AUTH [origin ip="10.0.0.1"][meta sequenceId="7" note="a \\] b"] \uFEFFInvalid user oracle from 203.0.113.8 port 40000',
+    );
+    expect(withData).toMatchObject({
+      '@timestamp': Date.parse('2024-05-01T12:34:57Z'),
+      'process.name': 'sshd-session',
+      'user.name': 'oracle',
+      'source.ip': '203.0.113.8',
+      'event.action': 'ssh_invalid_user',
+    });
+    expect(withData['process.pid']).toBeUndefined();
+    // A nil time: the event takes the delivery time, and the line still parses.
+    const r = normalizer.normalize('<38>1 - h sshd - - - Failed password for root from 203.0.113.9 port 1 ssh2', {
+      logGroup: '/sentinel-demo/bastion/sshd',
+      logStream: 's',
+      id: '1',
+      timestamp: 1_000,
+    });
+    expect(r.ok && r.parsed && r.timeFallback && r.event['source.ip']).toBe('203.0.113.9');
   });
 
   it('parses Paramiko / Python logging lines', () => {
@@ -205,5 +242,6 @@ describe('parsers and normalization (log shapes from the field)', () => {
     for (const name of BUILTIN_PARSER_NAMES)
       for (const p of builtinPatterns(name)) expect(checkRegexSafety(p.pattern), p.name).toMatchObject({ safe: true });
     expect(checkRegexSafety(SYSLOG_HEADER)).toMatchObject({ safe: true });
+    expect(checkRegexSafety(RFC5424_HEADER)).toMatchObject({ safe: true });
   });
 });

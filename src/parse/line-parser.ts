@@ -1,6 +1,6 @@
 import type { FieldValue } from '../schema/event';
 import { parseAuditFields } from './auditd';
-import { BUILTIN_PARSERS, type BuiltinParser, type ParserPattern, REPEATED_RE, SYSLOG_HEADER } from './builtin-parsers';
+import { BUILTIN_PARSERS, type BuiltinParser, type ParserPattern, REPEATED_RE, RFC5424_HEADER, SYSLOG_HEADER } from './builtin-parsers';
 import { newEvent, newOpenEvent } from './event-record';
 import { flattenInto } from './flatten';
 import { FlowLogParser } from './flow-log-format';
@@ -208,9 +208,21 @@ function readRequestLine(raw: string, out: Record<string, FieldValue>): void {
   if (loose?.[2]) out['url.original'] = loose[2];
 }
 
-const HEADER_RE = new RegExp(withoutGroupNames(SYSLOG_HEADER));
-const HEADER_HANDLERS = groupHandlers(SYSLOG_HEADER);
-const HEADER_WRITES = writtenFields(HEADER_HANDLERS) ?? [];
+/** A syslog header shape: its regex, its groups' handling, and the group holding the program name. */
+interface SyslogHeader {
+  regex: RegExp;
+  handlers: GroupHandler[];
+  program: number;
+}
+
+function syslogHeader(source: string): SyslogHeader {
+  const handlers = groupHandlers(source);
+  return { regex: new RegExp(withoutGroupNames(source)), handlers, program: handlers.find((h) => h.field === 'process.name')?.index ?? 0 };
+}
+
+/** BSD (and its ISO-time variant) first: most lines are; RFC 5424 only when that fails. Both write the same fields. */
+const HEADERS: readonly SyslogHeader[] = [syslogHeader(SYSLOG_HEADER), syslogHeader(RFC5424_HEADER)];
+const HEADER_WRITES = writtenFields(groupHandlers(SYSLOG_HEADER)) ?? [];
 
 /** One compiled pattern: literal pre-check, regex, precomputed group handling, constant fields. */
 class PatternMatcher {
@@ -276,8 +288,6 @@ interface ProgramGroup {
   matchers: PatternMatcher[];
 }
 
-const PROGRAM_INDEX = HEADER_HANDLERS.find((h) => h.field === 'process.name')?.index ?? 0;
-
 /** Syslog families: the header is parsed once, then the body patterns of the line's program. */
 class SyslogParser implements LineParser {
   constructor(
@@ -286,8 +296,16 @@ class SyslogParser implements LineParser {
   ) {}
 
   parse(line: string): ParseOutcome | undefined {
-    const header = HEADER_RE.exec(line);
-    if (!header) return undefined;
+    let shape: SyslogHeader | undefined;
+    let header: RegExpExecArray | null = null;
+    for (const candidate of HEADERS) {
+      header = candidate.regex.exec(line);
+      if (header) {
+        shape = candidate;
+        break;
+      }
+    }
+    if (!header || !shape) return undefined;
     let body = line.slice(header[0].length);
     let repeat: number | undefined;
     if (body.startsWith('message repeated ')) {
@@ -297,13 +315,13 @@ class SyslogParser implements LineParser {
         body = r[2] ?? '';
       }
     }
-    const program = header[PROGRAM_INDEX] ?? '';
+    const program = header[shape.program] ?? '';
     for (const g of this.groups) {
       if (g.program && !g.program.test(program)) continue;
       for (const m of g.matchers) {
         const fields = m.apply(body);
         if (!fields) continue;
-        for (const h of HEADER_HANDLERS) {
+        for (const h of shape.handlers) {
           const v = header[h.index];
           if (v !== undefined) applyGroup(h, v, fields);
         }
