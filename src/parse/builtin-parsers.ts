@@ -324,9 +324,10 @@ const ACCESS_LOG: BuiltinParser = {
   patterns: [
     {
       name: 'combined',
-      // %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"]; the request line is read leniently
-      // (scanners send no version, binary junk or nothing) so that traffic stays visible.
-      pattern: String.raw`^(?<source__address>\S{1,255}) \S{1,255} (?<user__name>\S{1,255}) \[(?<timestamp>[^\]]{1,40})\] "(?<request>${QUOTED})" (?<http__response__status_code>\d{3}|-) (?<http__response__body__bytes>\d{1,15}|-)(?: "(?<http__request__referrer>${QUOTED})" "(?<user_agent__original>${QUOTED})")?`,
+      // %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i" ["$http_x_forwarded_for"]] (the last is
+      // nginx's default `main` format); the request line is read leniently (scanners send no
+      // version, binary junk or nothing) so that traffic stays visible.
+      pattern: String.raw`^(?<source__address>\S{1,255}) \S{1,255} (?<user__name>\S{1,255}) \[(?<timestamp>[^\]]{1,40})\] "(?<request>${QUOTED})" (?<http__response__status_code>\d{3}|-) (?<http__response__body__bytes>\d{1,15}|-)(?: "(?<http__request__referrer>${QUOTED})" "(?<user_agent__original>${QUOTED})"(?: "(?<http__request__x_forwarded_for>${QUOTED})")?)?`,
       fields: { 'event.category': 'web' },
     },
   ],

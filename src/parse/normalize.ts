@@ -5,6 +5,7 @@ import type { SourceDefinition } from '../schema/rule';
 import { BUILTIN_SOURCES } from './aws-sources';
 import { newEvent, newOpenEvent } from './event-record';
 import { boundedJson, flattenInto } from './flatten';
+import { TrustedProxies } from './forwarded-for';
 import { globToRegExp } from './glob';
 import { compileParsers, type LineParser, UnknownParserError } from './line-parser';
 import { parseTimestamp } from './timestamp';
@@ -65,6 +66,8 @@ export interface CompiledSource {
   derive?: (event: NormalizedEvent, logGroup: string) => void;
   /** Top-level JSON keys also kept whole, as (bounded) JSON text. */
   keepJson?: string[];
+  /** Whose X-Forwarded-For to believe (see forwarded-for.ts). */
+  proxies: TrustedProxies;
 }
 
 export interface LogContext {
@@ -105,11 +108,14 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
     lookups: spec.lookups.map((l) => ({ from: l.from, to: l.to, values: new Map(Object.entries(l.values)) })),
     fields: Object.entries(spec.fields),
     timezone: spec.timezone,
+    proxies: spec.trustedProxies ? new TrustedProxies(spec.trustedProxies) : DEFAULT_PROXIES,
     ...(builtin
       ? { recognize: builtin.recognize, derive: builtin.derive, ...(builtin.keepJson ? { keepJson: builtin.keepJson } : {}) }
       : {}),
   };
 }
+
+const DEFAULT_PROXIES = new TrustedProxies();
 
 /** A source file naming a built-in: the built-in's parsing, plus the file's own maps and fields on top. */
 function mergeBuiltin(builtin: SourceDefinition['source'], own: SourceDefinition['source']): SourceDefinition['source'] {
@@ -122,6 +128,7 @@ function mergeBuiltin(builtin: SourceDefinition['source'], own: SourceDefinition
     lookups: [...builtin.lookups, ...own.lookups],
     fields: { ...builtin.fields, ...own.fields },
     timezone: own.timezone ?? builtin.timezone,
+    ...(own.trustedProxies !== undefined ? { trustedProxies: own.trustedProxies } : {}),
     ...(own.flowLogFormat !== undefined ? { flowLogFormat: own.flowLogFormat } : {}),
   };
 }
@@ -263,7 +270,7 @@ export class Normalizer {
       raw ??= newEvent();
       const event = mapFields(source, raw, writes && fieldMapFor(source, writes));
       source.derive?.(event, ctx.logGroup);
-      const timeFromLine = finish(event, message, ctx, source.timezone, repeat);
+      const timeFromLine = finish(event, message, ctx, source, repeat);
       return { ok: true, event, parsed, timeFallback: !timeFromLine };
     } catch (err) {
       return skip('internal_error', ctx, `${stage} threw: ${err instanceof Error ? err.message : String(err)}`);
@@ -349,14 +356,8 @@ function addressToIp(event: NormalizedEvent, addressField: string, ipField: stri
 }
 
 /** Completes the event; returns whether its time came from the line itself. */
-function finish(
-  event: NormalizedEvent,
-  message: string,
-  ctx: LogContext,
-  timezone: string | undefined,
-  repeat: number | undefined,
-): boolean {
-  const ts = parseTimestamp(event[CoreFields.timestamp], { reference: ctx.timestamp, timezone });
+function finish(event: NormalizedEvent, message: string, ctx: LogContext, source: CompiledSource, repeat: number | undefined): boolean {
+  const ts = parseTimestamp(event[CoreFields.timestamp], { reference: ctx.timestamp, timezone: source.timezone });
   const time = ts ?? ctx.timestamp;
   event[CoreFields.timestamp] = time;
   addCalendarFields(event, time);
@@ -382,6 +383,16 @@ function finish(
   const status = event['http.response.status_code'];
   if (typeof status === 'number' && event['event.outcome'] === undefined) {
     event['event.outcome'] = status >= 400 ? 'failure' : 'success';
+  }
+  const forwardedFor = event['http.request.x_forwarded_for'];
+  const remote = event['source.address'];
+  if (typeof forwardedFor === 'string' && typeof remote === 'string') {
+    // Through your load balancer: the client it saw, not the load balancer (kept as source.proxy.address).
+    const client = source.proxies.clientOf(remote, forwardedFor);
+    if (client !== undefined && client !== remote) {
+      event['source.proxy.address'] = remote;
+      event['source.address'] = client;
+    }
   }
   // source.address may be a host name (PAM rhost, HostnameLookups): only an address becomes source.ip.
   // Constant keys, not templates: a key built per event is hashed and looked up per event.

@@ -22,6 +22,8 @@ const COMPUTED = [
   'log.context',
   'source.ip',
   'source.domain',
+  // The load balancer a request came through, when X-Forwarded-For named the client.
+  'source.proxy.address',
   'http.request.method',
   'http.request.malformed',
   'http.request.line',

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { parseFlowLogFormat } from '../parse/flow-log-format';
 import { isKnownTimezone } from '../parse/timestamp';
@@ -232,6 +233,13 @@ export const SourceDefinition = z.strictObject({
       builtin: z.enum(['cloudtrail', 'vpcflow', 'lambda', 'apigateway', 'waf']).optional(),
       /** IANA zone of times the lines write without one (syslog, Laravel, Python asctime); UTC when absent. */
       timezone: z.string().refine(isKnownTimezone, { message: 'expected an IANA time zone name like Europe/Berlin or UTC' }).optional(),
+      /**
+       * Addresses of your load balancers and proxies (CIDRs). A request that came through one takes
+       * its client from `http.request.x_forwarded_for`; private ranges when absent (an ALB in a VPC).
+       */
+      trustedProxies: z
+        .array(z.string().refine((c) => ipaddr.isValidCIDR(c), { message: 'expected a CIDR range like 10.0.0.0/8 or 2001:db8::/32' }))
+        .optional(),
       /**
        * VPC Flow Logs written in a custom format: the flow log's `--log-format` string, e.g.
        * `${version} ${vpc-id} ${srcaddr} …`. The default (version 2) format when absent.
