@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, RFC5424_HEADER, SYSLOG_HEADER } from '../src/parse/builtin-parsers';
 import { Normalizer } from '../src/parse/normalize';
 import { checkRegexSafety } from '../src/rules/regex-safety';
@@ -129,6 +132,92 @@ describe('parsers and normalization (log shapes from the field)', () => {
     expect(r.ok && r.parsed && r.timeFallback && r.event['source.ip']).toBe('203.0.113.9');
   });
 
+  it('parses nginx and Apache error logs: basic-auth failures, rate limiting, forbidden, the rest', () => {
+    const group = '/aws/nginx/error';
+    expect(
+      norm(
+        group,
+        '2024/05/01 12:00:01 [error] 1234#1234: *6 user "admin": password mismatch, client: 203.0.113.9, server: _, request: "GET /admin HTTP/1.1", host: "example.com"',
+      ),
+    ).toMatchObject({
+      '@timestamp': Date.parse('2024-05-01T12:00:01Z'),
+      'user.name': 'admin',
+      'source.ip': '203.0.113.9',
+      'http.request.method': 'GET',
+      'url.path': '/admin',
+      'event.category': 'authentication',
+      'event.action': 'http_basic_auth',
+      'event.outcome': 'failure',
+      'log.level': 'error',
+      'event.dataset': 'nginx.error',
+    });
+    expect(
+      norm(
+        group,
+        '2024/05/01 12:00:02 [error] 1234#1234: *7 user "guest" was not found in "/etc/nginx/.htpasswd", client: 203.0.113.9, server: _, request: "GET /admin HTTP/1.1"',
+      ),
+    ).toMatchObject({ 'user.name': 'guest', 'event.outcome': 'failure', 'source.ip': '203.0.113.9' });
+    expect(
+      norm(
+        group,
+        '2024/05/01 12:00:03 [error] 1234#1234: *8 limiting requests, excess: 20.540 by zone "login", client: 203.0.113.9, server: _, request: "POST /login HTTP/1.1"',
+      ),
+    ).toMatchObject({ 'event.action': 'rate_limited', 'nginx.zone': 'login', 'source.ip': '203.0.113.9' });
+    expect(
+      norm(
+        group,
+        '2024/05/01 12:00:04 [error] 1234#1234: *9 access forbidden by rule, client: 203.0.113.9, server: _, request: "GET /.env HTTP/1.1"',
+      ),
+    ).toMatchObject({ 'event.action': 'access_forbidden', 'url.path': '/.env' });
+    expect(
+      norm(
+        group,
+        '2024/05/01 12:00:05 [error] 1234#1234: *10 open() "/srv/www/wp-login.php" failed (2: No such file or directory), client: 203.0.113.9, server: _, request: "GET /wp-login.php HTTP/1.1"',
+      ),
+    ).toMatchObject({
+      message: 'open() "/srv/www/wp-login.php" failed (2: No such file or directory)',
+      'source.ip': '203.0.113.9',
+      'event.category': 'web',
+    });
+    expect(norm(group, '2024/05/01 12:00:06 [emerg] 1#1: bind() to 0.0.0.0:80 failed (98: Address already in use)')).toMatchObject({
+      'log.level': 'emerg',
+      message: 'bind() to 0.0.0.0:80 failed (98: Address already in use)',
+    });
+    expect(
+      norm(
+        group,
+        '[Wed May 01 12:00:04.123456 2024] [auth_basic:error] [pid 1234] [client 203.0.113.9:51234] AH01618: user admin not found: /admin',
+      ),
+    ).toMatchObject({
+      '@timestamp': Date.parse('2024-05-01T12:00:04.123Z'),
+      'user.name': 'admin',
+      'source.ip': '203.0.113.9',
+      'source.port': 51234,
+      'error.code': 'AH01618',
+      'event.outcome': 'failure',
+      'event.action': 'http_basic_auth',
+    });
+    expect(
+      norm(
+        group,
+        '[Wed May 01 12:00:05 2024] [auth_basic:error] [pid 1234:tid 140] [client 2001:db8::9:51234] AH01617: user bob: authentication failure for "/admin": Password Mismatch',
+      ),
+    ).toMatchObject({ 'user.name': 'bob', 'source.ip': '2001:db8::9', 'source.port': 51234, 'url.path': '/admin' });
+    expect(
+      norm(group, '[Wed May 01 12:00:06.000001 2024] [core:error] [pid 99] AH00037: Symbolic link not allowed: /var/www/x'),
+    ).toMatchObject({
+      'error.code': 'AH00037',
+      message: 'Symbolic link not allowed: /var/www/x',
+      'apache.module': 'core',
+    });
+    expect(
+      norm(
+        '/aws/nginx/access',
+        'example.com:443 203.0.113.9 - - [01/May/2024:12:00:02 +0000] "GET /index.html HTTP/1.1" 200 512 "-" "Mozilla/5.0"',
+      ),
+    ).toMatchObject({ 'url.domain': 'example.com', 'url.port': 443, 'source.ip': '203.0.113.9', 'url.path': '/index.html' });
+  });
+
   it('parses Paramiko / Python logging lines', () => {
     expect(
       norm('/sentinel-demo/deploy/x', '2025-03-02 03:12:41,554 ERROR paramiko.transport Authentication (password) failed.'),
@@ -243,5 +332,32 @@ describe('parsers and normalization (log shapes from the field)', () => {
       for (const p of builtinPatterns(name)) expect(checkRegexSafety(p.pattern), p.name).toMatchObject({ safe: true });
     expect(checkRegexSafety(SYSLOG_HEADER)).toMatchObject({ safe: true });
     expect(checkRegexSafety(RFC5424_HEADER)).toMatchObject({ safe: true });
+  });
+});
+
+describe('web server error logs through the detector', () => {
+  it('a basic-auth brute force in the nginx error log fires the brute-force rules on the client and the user', async () => {
+    const t0 = Date.parse('2024-05-01T12:00:00Z');
+    const lines = Array.from(
+      { length: 25 },
+      (_, i) =>
+        `2024/05/01 12:00:${String(i).padStart(2, '0')} [error] 1234#1234: *${i} user "admin": password mismatch, client: 203.0.113.9, server: _, request: "GET /admin HTTP/1.1", host: "example.com"`,
+    );
+    const detector = new Detector(pack, new MemoryStateStore());
+    const r = await processPayload(
+      {
+        messageType: 'DATA_MESSAGE',
+        owner: '111122223333',
+        logGroup: '/aws/nginx/error',
+        logStream: 'web-1',
+        subscriptionFilters: [],
+        logEvents: lines.map((message, i) => ({ id: `${i}`, timestamp: t0 + i * 1000, message })),
+      },
+      normalizer,
+      detector,
+    );
+    const fired = r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`);
+    expect(fired).toContain('auth.brute_force_source 203.0.113.9');
+    expect(fired).toContain('auth.brute_force_user admin');
   });
 });

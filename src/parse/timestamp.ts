@@ -27,8 +27,11 @@ const MONTH_INDEX: Readonly<Record<string, number>> = {
   Dec: 11,
 };
 
-// 2025-03-02T03:12:40.118Z, 2025-03-02 03:12:40,118 (Python), 2025-03-02 03:12:40 (Laravel), with or without a zone.
-const ISO_RE = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d(?::?\d\d)?)?$/;
+// 2025-03-02T03:12:40.118Z, 2025-03-02 03:12:40,118 (Python), 2025-03-02 03:12:40 (Laravel), with or
+// without a zone; 2025/03/02 03:12:40 (nginx error log).
+const ISO_RE = /^(\d{4})([-/])(\d\d)\2(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d(?::?\d\d)?)?$/;
+// Wed May 01 12:00:04.123456 2024 (Apache 2.4 error log), no zone.
+const CTIME_RE = /^[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))? (\d{4})$/;
 // 02/Mar/2025:03:12:40 +0000 (Apache / nginx access logs).
 const CLF_RE = /^(\d{1,2})\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d)(?: ([+-]\d\d)(\d\d))?$/;
 // Mar  2 03:12:40 (BSD syslog, no year, no zone), optionally with fractions and a trailing year.
@@ -48,6 +51,8 @@ export function parseTimestamp(value: unknown, ctx?: TimeContext): number | unde
   if (clf) return rememberAbsolute(value, timezone, fromClf(clf, timezone));
   const syslog = SYSLOG_RE.exec(value);
   if (syslog) return fromSyslog(syslog, ctx);
+  const ctime = CTIME_RE.exec(value);
+  if (ctime) return rememberAbsolute(value, timezone, fromCtime(ctime, timezone));
   if (EPOCH_TEXT_RE.test(value)) return epochToMs(Number(value));
   // Other shapes Date understands and that carry their own zone (RFC 2822, ...).
   if (!/(?:Z|GMT|UTC|[+-]\d\d:?\d\d)$/.test(value)) return undefined;
@@ -75,7 +80,7 @@ function epochToMs(n: number): number | undefined {
 }
 
 function fromIso(m: RegExpExecArray, timezone: string | undefined): number | undefined {
-  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const [, y, , mo, d, h, mi, s, frac, zone] = m;
   const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
   const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms] as const;
   if (!validFields(...fields)) return undefined;
@@ -92,6 +97,15 @@ function fromClf(m: RegExpExecArray, timezone: string | undefined): number | und
   if (zh === undefined) return zonedTime(fields, timezone);
   const sign = zh.startsWith('-') ? -1 : 1;
   return Date.UTC(...fields) - sign * (Math.abs(Number(zh)) * 60 + Number(zm)) * 60_000;
+}
+
+function fromCtime(m: RegExpExecArray, timezone: string | undefined): number | undefined {
+  const [, mon, d, h, mi, s, frac, y] = m;
+  const month = MONTH_INDEX[mon ?? ''];
+  if (month === undefined) return undefined;
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+  const fields = [Number(y), month, Number(d), Number(h), Number(mi), Number(s), ms] as const;
+  return validFields(...fields) ? zonedTime(fields, timezone) : undefined;
 }
 
 function fromSyslog(m: RegExpExecArray, ctx: TimeContext | undefined): number | undefined {
