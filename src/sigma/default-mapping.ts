@@ -66,14 +66,14 @@ export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
     match: { product: 'linux', service: 'sshd' },
     logGroups: ['/var/log/secure', '/var/log/auth.log', '/sentinel-demo/bastion/*', '/app/bastion/*'],
     fields: sshFields,
-    keywordField: 'message',
+    keywordField: 'event.original',
   },
   {
     name: 'linux-auth',
     match: { product: 'linux', service: 'auth' },
     logGroups: ['/var/log/secure', '/var/log/auth.log', '/sentinel-demo/bastion/*', '/app/bastion/*'],
     fields: sshFields,
-    keywordField: 'message',
+    keywordField: 'event.original',
   },
   {
     // The auditd parser keeps every record field under auditd.* (type, a0…, exe, comm, key, name,
@@ -82,7 +82,7 @@ export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
     match: { product: 'linux', service: 'auditd' },
     logGroups: ['/var/log/audit/audit.log', '*/audit/audit.log', '/app/auditd/*'],
     fields: { '*': 'auditd.*' },
-    keywordField: 'message',
+    keywordField: 'event.original',
   },
   {
     // Linux rules that are only keywords (a product and maybe a syslog service, no category): the raw line.
@@ -90,14 +90,14 @@ export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
     match: { product: 'linux', category: null },
     logGroups: LINUX_SYSLOG_GROUPS,
     fields: {},
-    keywordField: 'message',
+    keywordField: 'event.original',
   },
   {
     name: 'webserver',
     match: { category: 'webserver' },
     logGroups: ['/sentinel-demo/web/*', '/aws/nginx/*', '/app/web/*'],
     fields: webFields,
-    keywordField: 'message',
+    keywordField: 'event.original',
   },
   {
     // Proxy rules read the same request fields as web server rules; a reverse proxy's access log has them.
@@ -105,21 +105,21 @@ export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
     match: { category: 'proxy' },
     logGroups: ['/sentinel-demo/web/*', '/aws/nginx/*', '/app/web/*', '/app/proxy/*'],
     fields: webFields,
-    keywordField: 'message',
+    keywordField: 'event.original',
   },
   {
     name: 'web-error-logs',
     match: { service: 'apache', category: null },
     logGroups: ['/var/log/apache2/error.log', '/var/log/httpd/error_log', '/app/web/*error*'],
     fields: {},
-    keywordField: 'message',
+    keywordField: 'event.original',
   },
   {
     name: 'nginx-error-logs',
     match: { service: 'nginx', category: null },
     logGroups: ['/var/log/nginx/error.log', '/app/web/*error*'],
     fields: {},
-    keywordField: 'message',
+    keywordField: 'event.original',
   },
   {
     name: 'aws-cloudtrail',
@@ -150,6 +150,6 @@ export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
       'additionalEventData.*': 'additionalEventData.*',
       'serviceEventDetails.*': 'serviceEventDetails.*',
     },
-    keywordField: 'message',
+    keywordField: 'event.original',
   },
 ].map((m) => SigmaLogsource.parse(m));

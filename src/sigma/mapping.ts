@@ -20,7 +20,7 @@ export const SigmaLogsource = z.strictObject({
   logGroups: z.array(z.string().min(1)).optional(),
   fields: z.record(z.string(), FieldName),
   /** Where keyword (field-less) selections search. */
-  keywordField: FieldName.default('message'),
+  keywordField: FieldName.default('event.original'),
 });
 export type SigmaLogsource = z.infer<typeof SigmaLogsource>;
 
