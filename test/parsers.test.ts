@@ -4,6 +4,7 @@ import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, RFC5424_HEADER, SYSLOG_HEADER } from '../src/parse/builtin-parsers';
+import { keycloakPairs } from '../src/parse/keycloak';
 import { Normalizer } from '../src/parse/normalize';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import { SourceDefinition } from '../src/schema/rule';
@@ -218,6 +219,62 @@ describe('parsers and normalization (log shapes from the field)', () => {
     ).toMatchObject({ 'url.domain': 'example.com', 'url.port': 443, 'source.ip': '203.0.113.9', 'url.path': '/index.html' });
   });
 
+  it('parses Keycloak login events, quoted (Keycloak 24+) and unquoted', () => {
+    const group = '/app/keycloak/server';
+    const quoted = norm(
+      group,
+      '2024-05-01 12:00:00,123 WARN  [org.keycloak.events] (executor-thread-1) type="LOGIN_ERROR", realmId="6a2b7c1d", realmName="master", clientId="security-admin-console", userId="null", sessionId="null", ipAddress="203.0.113.9", error="user_not_found", auth_method="openid-connect", redirect_uri="https://sso.example.com/a, b", username="admin"',
+    );
+    expect(quoted).toMatchObject({
+      '@timestamp': Date.parse('2024-05-01T12:00:00.123Z'),
+      'event.dataset': 'keycloak.event',
+      'event.category': 'authentication',
+      'event.action': 'login_error',
+      'event.outcome': 'failure',
+      'event.reason': 'user_not_found',
+      'source.ip': '203.0.113.9',
+      'user.name': 'admin',
+      'keycloak.realm': 'master',
+      'keycloak.clientId': 'security-admin-console',
+      'keycloak.redirect_uri': 'https://sso.example.com/a, b',
+      'log.level': 'warn',
+    });
+    expect(quoted['user.id']).toBeUndefined(); // "null": not known
+    const unquoted = norm(
+      group,
+      '2024-05-01 12:00:01,456 WARN  [org.keycloak.events] (default task-1) type=LOGIN_ERROR, realmId=acme, clientId=portal, userId=9f1c, ipAddress=203.0.113.9, error=invalid_user_credentials, username=alice',
+    );
+    expect(unquoted).toMatchObject({
+      'user.name': 'alice',
+      'user.id': '9f1c',
+      'event.reason': 'invalid_user_credentials',
+      'keycloak.realm': 'acme',
+    });
+    const ok = norm(
+      group,
+      '2024-05-01 12:00:02,789 INFO  [org.keycloak.events] (executor-thread-2) type="LOGIN", realmId="acme", clientId="portal", userId="9f1c", ipAddress="198.51.100.4", username="alice"',
+    );
+    expect(ok).toMatchObject({ 'event.action': 'login', 'event.outcome': 'success' });
+    // A typed user name that forges a pair does not move the attempt to another address.
+    const forged = norm(
+      group,
+      '2024-05-01 12:00:03,000 WARN  [org.keycloak.events] (t) type=LOGIN_ERROR, realmId=acme, clientId=portal, userId=null, ipAddress=203.0.113.9, error=user_not_found, username=x, ipAddress=10.0.0.1, type=LOGIN',
+    );
+    expect(forged).toMatchObject({ 'source.ip': '203.0.113.9', 'event.outcome': 'failure', 'user.name': 'x' });
+    // Escaped quotes stay inside their value; a line of `a=a=a=…` is one pair, read in one pass.
+    expect(keycloakPairs('type="LOGIN_ERROR", username="x\\", ipAddress=\\"10.0.0.1", error="e"')).toEqual([
+      ['type', 'LOGIN_ERROR'],
+      ['username', 'x", ipAddress="10.0.0.1'],
+      ['error', 'e'],
+    ]);
+    expect(keycloakPairs(`u=${'a='.repeat(50_000)}`)).toEqual([]);
+    expect(keycloakPairs('type=LOGIN, redirect_uri=https://x/?a=b&c=d, username=bob')).toEqual([
+      ['type', 'LOGIN'],
+      ['redirect_uri', 'https://x/?a=b&c=d'],
+      ['username', 'bob'],
+    ]);
+  });
+
   it('parses Paramiko / Python logging lines', () => {
     expect(
       norm('/sentinel-demo/deploy/x', '2025-03-02 03:12:41,554 ERROR paramiko.transport Authentication (password) failed.'),
@@ -359,5 +416,29 @@ describe('web server error logs through the detector', () => {
     const fired = r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`);
     expect(fired).toContain('auth.brute_force_source 203.0.113.9');
     expect(fired).toContain('auth.brute_force_user admin');
+  });
+});
+
+describe('identity provider logs through the detector', () => {
+  it('a password spray against Keycloak fires the spray rule on the client', async () => {
+    const t0 = Date.parse('2024-05-01T12:00:00Z');
+    const lines = Array.from(
+      { length: 12 },
+      (_, i) =>
+        `2024-05-01 12:00:${String(i * 4).padStart(2, '0')},000 WARN  [org.keycloak.events] (executor-thread-1) type="LOGIN_ERROR", realmId="acme", clientId="portal", userId="null", ipAddress="203.0.113.9", error="invalid_user_credentials", username="user${i}"`,
+    );
+    const r = await processPayload(
+      {
+        messageType: 'DATA_MESSAGE',
+        owner: '111122223333',
+        logGroup: '/app/keycloak/server',
+        logStream: 'kc-1',
+        subscriptionFilters: [],
+        logEvents: lines.map((message, i) => ({ id: `${i}`, timestamp: t0 + i * 4000, message })),
+      },
+      normalizer,
+      new Detector(pack, new MemoryStateStore()),
+    );
+    expect(r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toContain('auth.password_spray 203.0.113.9');
   });
 });

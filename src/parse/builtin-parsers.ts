@@ -485,6 +485,19 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
   ],
   nginx_combined: [ACCESS_LOG],
   apache_combined: [ACCESS_LOG],
+  keycloak: [
+    {
+      patterns: [
+        {
+          // Keycloak (Quarkus) `%d %-5p [%c] (%t) %s`: the events logger's key=value list (src/parse/keycloak.ts).
+          name: 'keycloak_event',
+          literal: '[org.keycloak.events] ',
+          pattern: String.raw`^(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) {1,2}(?<log__level>[A-Z]{4,5}) {1,2}\[org\.keycloak\.events\] \((?<process__thread__name>[^)]{1,200})\) (?<keycloak>type=.*)$`,
+          fields: { 'event.dataset': 'keycloak.event' },
+        },
+      ],
+    },
+  ],
   nginx_error: [NGINX_ERROR],
   apache_error: [APACHE_ERROR],
   laravel: [

@@ -4,6 +4,7 @@ import { BUILTIN_PARSERS, type BuiltinParser, type ParserPattern, REPEATED_RE, R
 import { newEvent, newOpenEvent } from './event-record';
 import { flattenInto } from './flatten';
 import { FlowLogParser } from './flow-log-format';
+import { parseKeycloakEvent } from './keycloak';
 
 /** What a parser made of a line: its fields, which pattern, whether it understood the content, and a syslog repeat count. */
 export interface ParseOutcome {
@@ -30,7 +31,7 @@ export interface LineParser {
 
 export class UnknownParserError extends Error {}
 
-type GroupKind = 'field' | 'timestamp' | 'json' | 'request' | 'message' | 'auditd';
+type GroupKind = 'field' | 'timestamp' | 'json' | 'request' | 'message' | 'auditd' | 'keycloak';
 interface GroupHandler {
   index: number;
   kind: GroupKind;
@@ -109,6 +110,7 @@ const SPECIAL: Readonly<Record<string, GroupKind>> = {
   request: 'request',
   message: 'message',
   auditd: 'auditd',
+  keycloak: 'keycloak',
 };
 
 function groupHandlers(source: string): GroupHandler[] {
@@ -164,6 +166,9 @@ function applyGroup(h: GroupHandler, raw: string, out: Record<string, FieldValue
     case 'auditd':
       parseAuditFields(raw, String(out['auditd.type'] ?? ''), out);
       return;
+    case 'keycloak':
+      parseKeycloakEvent(raw, out);
+      return;
     case 'field': {
       const value = raw.trim();
       if (value === '' || value === '-') return;
@@ -179,7 +184,7 @@ const REQUEST_FIELDS = ['http.request.method', 'url.original', 'http.version', '
 function writtenFields(handlers: readonly GroupHandler[]): string[] | undefined {
   const fields: string[] = [];
   for (const h of handlers) {
-    if (h.kind === 'json' || h.kind === 'auditd') return undefined;
+    if (h.kind === 'json' || h.kind === 'auditd' || h.kind === 'keycloak') return undefined;
     if (h.kind === 'request') fields.push(...REQUEST_FIELDS);
     else if (h.kind === 'timestamp') fields.push('@timestamp');
     else if (h.kind === 'message') fields.push('message');

@@ -144,7 +144,7 @@ export const DEFAULT_SOURCE: CompiledSource = compileSource({
   description: 'any JSON, or any built-in text format',
   logGroups: ['*'],
   format: 'auto',
-  parsers: ['openssh', 'paramiko', 'laravel', 'nginx_combined', 'nginx_error', 'apache_error', 'python_logging', 'ssh_client'],
+  parsers: ['openssh', 'paramiko', 'laravel', 'nginx_combined', 'nginx_error', 'apache_error', 'keycloak', 'python_logging', 'ssh_client'],
   customParsers: [],
   lookups: [],
   fieldMap: {},
