@@ -356,3 +356,32 @@ describe('access logs: scanners are traffic worth seeing', () => {
     expect(r.event['source.domain']).toBe('crawl-66-249-73-135.googlebot.com');
   });
 });
+
+describe('a typed user name cannot forge the address (log injection)', () => {
+  // sshd logs the name as typed: an attacker picks a name that reads like the rest of the line.
+  const forged = [
+    'root from 10.9.9.9 port 22 ssh2',
+    'x from 10.9.9.9 port 1',
+    'a ssh2: RSA SHA256:zz from 10.9.9.9 port 2',
+    'b from 10.9.9.9',
+  ];
+  const shapes = (user: string) => [
+    `${H} sshd[1]: Failed password for ${user} from 203.0.113.50 port 52144 ssh2`,
+    `${H} sshd[1]: Failed password for invalid user ${user} from 203.0.113.50 port 52144 ssh2`,
+    `${H} sshd[1]: Failed publickey for ${user} from 203.0.113.50 port 52144 ssh2: RSA SHA256:abc`,
+    `${H} sshd[1]: Accepted password for ${user} from 203.0.113.50 port 52144 ssh2`,
+    `${H} sshd[1]: Accepted publickey for ${user} from 203.0.113.50 port 52144 ssh2: ED25519 SHA256:abc`,
+    `${H} sshd[1]: Postponed keyboard-interactive for ${user} from 203.0.113.50 port 52144 ssh2 [preauth]`,
+    `${H} sshd[1]: Invalid user ${user} from 203.0.113.50 port 52144`,
+    `${H} sshd[1]: error: maximum authentication attempts exceeded for ${user} from 203.0.113.50 port 52144 ssh2 [preauth]`,
+  ];
+  it.each(forged)('user %j', (user) => {
+    for (const line of shapes(user)) {
+      const r = parse(line);
+      expect(r.parsed, line).toBe(true);
+      expect(r.event['source.ip'], line).toBe('203.0.113.50');
+      expect(r.event['source.port'], line).toBe(52144);
+      expect(r.event['user.name'], line).toBe(user);
+    }
+  });
+});

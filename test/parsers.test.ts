@@ -180,6 +180,23 @@ describe('parsers and normalization (log shapes from the field)', () => {
       'source.ip': '203.0.113.9',
       'event.category': 'web',
     });
+    // nginx writes the typed user and the request unescaped: a second `, client: ` is someone's forgery,
+    // and the line keeps its failure but names no address rather than the forged one.
+    for (const line of [
+      '2024/05/01 12:00:01 [error] 1#1: *6 user "x": password mismatch, client: 10.9.9.9, server: _, request: "GET / HTTP/1.1": password mismatch, client: 203.0.113.9, server: _, request: "GET /admin HTTP/1.1"',
+      '2024/05/01 12:00:01 [error] 1#1: *6 user "x": password mismatch, client: 203.0.113.9, server: _, request: "GET /?, client: 10.9.9.9, server: _ HTTP/1.1"',
+    ]) {
+      const e = norm(group, line);
+      expect(e['source.ip'], line).toBeUndefined();
+      expect(e['source.address'], line).toBeUndefined();
+      expect(e).toMatchObject({ 'event.outcome': 'failure', 'event.action': 'http_basic_auth', 'user.name': 'x' });
+    }
+    expect(
+      norm(
+        group,
+        '2024/05/01 12:00:05 [error] 1#1: *10 open() "/x, client: 10.9.9.9" failed (2: No such file or directory), client: 203.0.113.9, server: _',
+      )['source.ip'],
+    ).toBeUndefined();
     expect(norm(group, '2024/05/01 12:00:06 [emerg] 1#1: bind() to 0.0.0.0:80 failed (98: Address already in use)')).toMatchObject({
       'log.level': 'emerg',
       message: 'bind() to 0.0.0.0:80 failed (98: Address already in use)',

@@ -18,6 +18,13 @@ export interface ParserPattern {
   pattern: string;
   fields: Record<string, FieldValue>;
   literal?: string;
+  /**
+   * Text the line must hold exactly once for this pattern to apply. Where a server writes what a
+   * client sent unescaped on both sides of a field (nginx's error log: a typed user name before
+   * `, client: `, the request after it), a second occurrence means someone wrote one: the line is
+   * left to a pattern that does not read that field rather than read a forged value.
+   */
+  once?: string;
   fallback?: boolean;
 }
 
@@ -55,6 +62,8 @@ const IP = String.raw`[0-9a-fA-F.:]{2,45}`;
 const PORT = String.raw`(?: port (?<source__port>\d{1,5}))?`;
 const USER_ANY = String.raw`(?<user__name>.{0,100}?)`;
 const PREAUTH = String.raw`(?: \[preauth\])?$`;
+/** `: RSA SHA256:…` after a public-key attempt. */
+const KEY_SUFFIX = String.raw`(?:: (?<ssh__key__type>\S{1,40}) (?<ssh__key__fingerprint>\S{1,200}))?`;
 
 const fields = (category: string, action: string, outcome?: 'success' | 'failure'): Record<string, FieldValue> => ({
   'event.category': category,
@@ -63,24 +72,29 @@ const fields = (category: string, action: string, outcome?: 'success' | 'failure
 });
 const authFailure = (action: string) => fields('authentication', action, 'failure');
 
-/** OpenSSH's own messages (auth.c, sshd.c, packet.c, monitor.c log format strings), sshd and sshd-session. */
+/**
+ * OpenSSH's own messages (auth.c, sshd.c, packet.c, monitor.c log format strings), sshd and
+ * sshd-session. sshd logs a typed user name as it was typed, so a name can hold ` from 10.0.0.1
+ * port 22`: patterns with a user before the address are anchored at the line's end, where the
+ * real address is (the name takes whatever comes before it).
+ */
 const SSHD_PATTERNS: ParserPattern[] = [
   {
     name: 'sshd_failed',
     literal: 'Failed ',
-    pattern: String.raw`^Failed (?<ssh__method>[\w/-]{1,40}) for (?:invalid user )?${USER_ANY} from (?<source__ip>${IP}) port (?<source__port>\d{1,5})(?: ssh2)?`,
+    pattern: String.raw`^Failed (?<ssh__method>[\w/-]{1,40}) for (?:invalid user )?${USER_ANY} from (?<source__ip>${IP}) port (?<source__port>\d{1,5})(?: ssh2)?${KEY_SUFFIX}$`,
     fields: authFailure('ssh_login'),
   },
   {
     name: 'sshd_accepted',
     literal: 'Accepted ',
-    pattern: String.raw`^Accepted (?<ssh__method>[\w/-]{1,40}) for ${USER_ANY} from (?<source__ip>${IP}) port (?<source__port>\d{1,5})(?: ssh2)?(?:: (?<ssh__key__type>\S{1,40}) (?<ssh__key__fingerprint>\S{1,200}))?`,
+    pattern: String.raw`^Accepted (?<ssh__method>[\w/-]{1,40}) for ${USER_ANY} from (?<source__ip>${IP}) port (?<source__port>\d{1,5})(?: ssh2)?${KEY_SUFFIX}$`,
     fields: fields('authentication', 'ssh_login', 'success'),
   },
   {
     name: 'sshd_postponed',
     literal: 'Postponed ',
-    pattern: String.raw`^Postponed (?<ssh__method>[\w/-]{1,40}) for ${USER_ANY} from (?<source__ip>${IP}) port (?<source__port>\d{1,5})`,
+    pattern: String.raw`^Postponed (?<ssh__method>[\w/-]{1,40}) for ${USER_ANY} from (?<source__ip>${IP}) port (?<source__port>\d{1,5})(?: ssh2)?${PREAUTH}`,
     fields: fields('authentication', 'ssh_login_postponed'),
   },
   {
@@ -351,24 +365,36 @@ const NGINX_ERROR: BuiltinParser = {
     {
       // auth_basic: a wrong password, or a user the password file does not have.
       name: 'nginx_auth_failed',
+      once: ', client: ',
       literal: 'user "',
       pattern: String.raw`${NGINX_ERROR_HEAD}user "(?<user__name>[^"]{0,255})"(?:: password mismatch| was not found in "[^"]{0,1024}")${NGINX_ERROR_CLIENT}`,
       fields: webAuthFailure(),
     },
     {
+      // The same failure with a second `, client: ` (a forged one in the user name or the request):
+      // still a failure for the user rules, with no address to attribute it to.
+      name: 'nginx_auth_failed_ambiguous',
+      literal: 'user "',
+      pattern: String.raw`${NGINX_ERROR_HEAD}user "(?<user__name>[^"]{0,255})"(?:: password mismatch| was not found in ")`,
+      fields: webAuthFailure(),
+    },
+    {
       name: 'nginx_rate_limited',
+      once: ', client: ',
       literal: 'limiting ',
       pattern: String.raw`${NGINX_ERROR_HEAD}limiting (?:requests|connections)(?:, excess: [\d.]{1,20})? by zone "(?<nginx__zone>[^"]{1,255})"${NGINX_ERROR_CLIENT}`,
       fields: { 'event.category': 'web', 'event.action': 'rate_limited', 'event.outcome': 'failure', 'event.dataset': 'nginx.error' },
     },
     {
       name: 'nginx_forbidden',
+      once: ', client: ',
       literal: 'access forbidden by rule',
       pattern: String.raw`${NGINX_ERROR_HEAD}access forbidden by rule${NGINX_ERROR_CLIENT}`,
       fields: { 'event.category': 'web', 'event.action': 'access_forbidden', 'event.outcome': 'failure', 'event.dataset': 'nginx.error' },
     },
     {
       name: 'nginx_error_client',
+      once: ', client: ',
       literal: ', client: ',
       pattern: String.raw`${NGINX_ERROR_HEAD}(?<message>.{0,4096}?)${NGINX_ERROR_CLIENT}`,
       fields: { 'event.category': 'web', 'event.dataset': 'nginx.error' },

@@ -237,6 +237,7 @@ class PatternMatcher {
   readonly name: string;
   readonly fallback: boolean;
   private readonly literal: string | undefined;
+  private readonly once: string | undefined;
   /** Fields a match writes (see ParseOutcome.writes), without and with a syslog header's. */
   readonly writes: ReadonlySet<string> | undefined;
   readonly writesWithHeader: ReadonlySet<string> | undefined;
@@ -248,6 +249,7 @@ class PatternMatcher {
     this.constants = Object.entries(spec.fields);
     this.fallback = spec.fallback ?? false;
     this.literal = spec.literal;
+    this.once = spec.once;
     const own = writtenFields(this.handlers);
     const constants = Object.keys(spec.fields);
     this.writes = own && new Set([...own, ...constants]);
@@ -260,6 +262,10 @@ class PatternMatcher {
    */
   apply(text: string): Record<string, FieldValue> | undefined {
     if (this.literal !== undefined && !text.includes(this.literal)) return undefined;
+    if (this.once !== undefined) {
+      const at = text.indexOf(this.once);
+      if (at === -1 || text.indexOf(this.once, at + 1) !== -1) return undefined;
+    }
     const m = this.regex.exec(text);
     if (!m) return undefined;
     const out = this.writes ? newEvent() : newOpenEvent();
