@@ -292,6 +292,73 @@ describe('parsers and normalization (log shapes from the field)', () => {
     ]);
   });
 
+  it('opens container runtime wrappers (EKS Container Insights, Fluent Bit, FireLens, Docker) and parses the line inside', () => {
+    const group = '/aws/containerinsights/prod/application';
+    const nginx = norm(
+      group,
+      '{"log":"203.0.113.9 - - [01/May/2024:12:00:03 +0000] \\"GET /wp-login.php HTTP/1.1\\" 404 153 \\"-\\" \\"curl/8.5\\"\\n","stream":"stdout","time":"2024-05-01T12:00:03.123456789Z","kubernetes":{"pod_name":"web-7d9f","namespace_name":"shop","container_name":"nginx"}}',
+    );
+    expect(nginx).toMatchObject({
+      'source.ip': '203.0.113.9',
+      'url.path': '/wp-login.php',
+      'http.response.status_code': 404,
+      'event.category': 'web',
+      'kubernetes.pod_name': 'web-7d9f',
+      'kubernetes.namespace_name': 'shop',
+      'container.name': 'nginx',
+      stream: 'stdout',
+      '@timestamp': Date.parse('2024-05-01T12:00:03Z'),
+      'event.original': '203.0.113.9 - - [01/May/2024:12:00:03 +0000] "GET /wp-login.php HTTP/1.1" 404 153 "-" "curl/8.5"',
+    });
+    const firelens = norm(
+      '/ecs/web',
+      '{"container_id":"abc","container_name":"/ecs-web-1","ecs_cluster":"prod","ecs_task_arn":"arn:aws:ecs:us-east-1:1:task/prod/x","log":"May  1 12:00:05 h sshd[1]: Failed password for root from 203.0.113.9 port 1 ssh2","source":"stderr"}',
+    );
+    expect(firelens).toMatchObject({
+      'user.name': 'root',
+      'source.ip': '203.0.113.9',
+      'event.action': 'ssh_login',
+      'container.name': '/ecs-web-1',
+      ecs_cluster: 'prod',
+    });
+    const app = norm(
+      group,
+      '{"log":"{\\"level\\":50,\\"time\\":1714564804000,\\"msg\\":\\"admin login failed\\",\\"user\\":\\"ops-admin\\"}\\n","stream":"stderr","time":"2024-05-01T12:00:09Z"}',
+    );
+    expect(app).toMatchObject({
+      'log.level': 'error',
+      message: 'admin login failed',
+      user: 'ops-admin',
+      '@timestamp': 1714564804000,
+      stream: 'stderr',
+    });
+    // A line without a time of its own takes the runtime's, not CloudWatch's.
+    const r = normalizer.normalize('{"log":"plain text","stream":"stdout","time":"2024-05-01T12:00:06Z"}', {
+      logGroup: group,
+      logStream: 's',
+      id: '1',
+      timestamp: 1_000,
+    });
+    expect(r.ok && r.timeFallback).toBe(false);
+    expect(r.ok && r.event['@timestamp']).toBe(Date.parse('2024-05-01T12:00:06Z'));
+    expect(r.ok && r.event.message).toBe('plain text');
+    // A source that says its lines are JSON (the wrappers are) still reads the text inside.
+    const jsonSource = new Normalizer([
+      SourceDefinition.parse({ source: { name: 'eks', logGroups: ['/eks/*'], format: 'json', parsers: ['openssh'] } }),
+    ]);
+    const inner = jsonSource.normalize(
+      '{"log":"May  1 12:00:05 h sshd[1]: Failed password for root from 203.0.113.9 port 1 ssh2","stream":"stderr"}',
+      { logGroup: '/eks/app', logStream: 's', id: '1', timestamp: 1_000 },
+    );
+    expect(inner.ok && inner.event['source.ip']).toBe('203.0.113.9');
+    // An app's own JSON with a `log` field is not a wrapper, and a wrapper inside a wrapper stays JSON.
+    expect(norm(group, '{"log":"just a field","level":"info"}')).toMatchObject({ log: 'just a field', 'log.level': 'info' });
+    expect(norm(group, '{"log":"{\\"log\\":\\"x\\",\\"stream\\":\\"stdout\\"}","stream":"stdout"}')).toMatchObject({
+      log: 'x',
+      stream: 'stdout',
+    });
+  });
+
   it('parses Paramiko / Python logging lines', () => {
     expect(
       norm('/sentinel-demo/deploy/x', '2025-03-02 03:12:41,554 ERROR paramiko.transport Authentication (password) failed.'),

@@ -164,6 +164,8 @@ export class Normalizer {
   private readonly explicit = new Map<string, CompiledSource | null>();
   /** Per log group, the built-in source its lines were last recognized as. */
   private readonly recognized = new Map<string, CompiledSource>();
+  /** Normalizing a wrapped line: a wrapper inside it is an app's JSON, not opened again. */
+  private unwrapping = false;
 
   constructor(definitions: readonly SourceDefinition[] = []) {
     this.sources = definitions.map((d) => compileSource(d.source));
@@ -223,7 +225,14 @@ export class Normalizer {
     let stage = `source ${source.name}`;
     try {
       const start = firstNonSpace(message);
-      const json = source.format !== 'text' && message.charCodeAt(start) === OPEN_BRACE;
+      const startsJson = message.charCodeAt(start) === OPEN_BRACE;
+      // A container runtime's wrapper (Docker, Fluent Bit, FireLens, Container Insights): the line
+      // the app wrote is inside, and is what the source's parsers are for.
+      if (startsJson && !this.unwrapping && message.includes('"log"')) {
+        const wrapped = containerWrapper(start === 0 ? message : message.slice(start));
+        if (wrapped) return this.unwrap(wrapped, ctx, source);
+      }
+      const json = source.format !== 'text' && startsJson;
       let raw: Record<string, FieldValue> | undefined;
       let parsed = false;
       let repeat: number | undefined;
@@ -276,9 +285,77 @@ export class Normalizer {
       return skip('internal_error', ctx, `${stage} threw: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+
+  /**
+   * The wrapped line, normalized as if it had come alone (the runtime's time standing in for
+   * CloudWatch's when the line has none), with the wrapper's fields added where the line has no
+   * field of that name. A wrapper inside a wrapper is not opened again.
+   */
+  private unwrap(wrapped: ContainerWrapper, ctx: LogContext, source: CompiledSource): NormalizeResult {
+    const runtimeTime = parseTimestamp(wrapped.meta.time);
+    this.unwrapping = true;
+    let r: NormalizeResult;
+    try {
+      r = this.normalize(wrapped.line, { ...ctx, timestamp: runtimeTime ?? ctx.timestamp }, anyFormat(source));
+    } finally {
+      this.unwrapping = false;
+    }
+    if (!r.ok) return r;
+    const meta = newOpenEvent();
+    flattenInto(meta, wrapped.meta);
+    for (const [k, v] of Object.entries(meta)) if (r.event[k] === undefined) r.event[k] = v;
+    const container = str(r.event['kubernetes.container_name']) ?? str(r.event.container_name);
+    if (container) r.event['container.name'] ??= container;
+    return { ...r, timeFallback: r.timeFallback && runtimeTime === undefined };
+  }
 }
 
+/** The source for a wrapped line: `format` described the wrappers (JSON); the line inside may be either. */
+function anyFormat(source: CompiledSource): CompiledSource {
+  if (source.format === 'auto') return source;
+  let auto = autoFormat.get(source);
+  if (!auto) {
+    auto = { ...source, format: 'auto' };
+    autoFormat.set(source, auto);
+  }
+  return auto;
+}
+
+const autoFormat = new WeakMap<CompiledSource, CompiledSource>();
+
+const str = (v: FieldValue | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
 const OPEN_BRACE = 123;
+
+/** Keys that mark a JSON object as a container runtime's wrapper around a `log` line (with `log` itself). */
+const WRAPPER_KEYS = ['stream', 'time', 'kubernetes', 'container_name', 'container_id', 'ecs_task_arn', 'logtag', 'source'];
+
+interface ContainerWrapper {
+  line: string;
+  /** The wrapper without its `log`: pod, container, stream, time. */
+  meta: Record<string, unknown>;
+}
+
+/**
+ * `{"log":"…","stream":"stdout","time":"…"}` (Docker json-file, Fluent Bit), with `kubernetes`
+ * (EKS, Container Insights) or `container_name`/`ecs_task_arn` (ECS FireLens): the `log` and the
+ * rest; undefined for any other JSON.
+ */
+function containerWrapper(text: string): ContainerWrapper | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const log: unknown = Reflect.get(value, 'log');
+  if (typeof log !== 'string' || !WRAPPER_KEYS.some((k) => Reflect.has(value, k))) return undefined;
+  const meta: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (k !== 'log') meta[k] = v;
+  // Runtimes keep the line's newline.
+  return { line: log.replace(/\r?\n$/, ''), meta };
+}
 
 function firstNonSpace(text: string): number {
   let i = 0;
