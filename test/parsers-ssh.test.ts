@@ -25,6 +25,43 @@ const failure = (action: string) => ({ 'event.category': 'authentication', 'even
 
 const SHAPES: [string, string, Record<string, unknown>][] = [
   [
+    'PAM failure beside the Failed line (its own action: one attempt counted once)',
+    `${H} sshd[2231]: error: PAM: Authentication failure for illegal user oracle from 203.0.113.50`,
+    { ...failure('ssh_pam_auth_failure'), 'user.name': 'oracle', 'source.ip': '203.0.113.50' },
+  ],
+  [
+    'PAM failure from a host name (UseDNS)',
+    `${H} sshd[2231]: error: PAM: Authentication failure for root from scanner.example.net`,
+    { ...failure('ssh_pam_auth_failure'), 'user.name': 'root', 'source.domain': 'scanner.example.net' },
+  ],
+  [
+    'PerSourcePenalties drop (OpenSSH 9.8+)',
+    `${H} sshd[812]: drop connection #10 from [203.0.113.50]:52144 on [10.0.0.5]:22 penalty: failed authentication`,
+    {
+      'event.action': 'ssh_penalty_drop',
+      'event.outcome': 'failure',
+      'source.ip': '203.0.113.50',
+      'source.port': 52144,
+      'destination.port': 22,
+      'event.reason': 'failed authentication',
+    },
+  ],
+  [
+    'PerSourcePenalties applied',
+    `${H} sshd[812]: srclimit_penalise: ipv4: new 203.0.113.50/32 deny for 30 seconds`,
+    { 'event.action': 'ssh_penalty_applied', 'source.ip': '203.0.113.50', 'ssh.penalty_seconds': 30 },
+  ],
+  [
+    'MaxStartups throttling begins',
+    `${H} sshd[812]: beginning MaxStartups throttling`,
+    { 'event.action': 'ssh_maxstartups_throttling', 'ssh.throttling': 'beginning', 'event.category': 'network' },
+  ],
+  [
+    'MaxStartups throttling ends',
+    `${H} sshd[812]: exited MaxStartups throttling after 00:01:00, 12 connections dropped`,
+    { 'event.action': 'ssh_maxstartups_throttling', 'ssh.throttling': 'exited', 'ssh.connections_dropped': 12 },
+  ],
+  [
     'failed password',
     `${H} sshd[2231]: Failed password for deploy from 203.0.113.50 port 52144 ssh2`,
     { ...failure('ssh_login'), 'user.name': 'deploy', 'source.ip': '203.0.113.50', 'source.port': 52144, 'ssh.method': 'password' },
@@ -383,5 +420,10 @@ describe('a typed user name cannot forge the address (log injection)', () => {
       expect(r.event['source.port'], line).toBe(52144);
       expect(r.event['user.name'], line).toBe(user);
     }
+  });
+  it.each(forged)('PAM failure, user %j', (user) => {
+    const r = parse(`${H} sshd[1]: error: PAM: Authentication failure for ${user} from 203.0.113.50`);
+    expect(r.event['source.ip']).toBe('203.0.113.50');
+    expect(r.event['user.name']).toBe(user);
   });
 });

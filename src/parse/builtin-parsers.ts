@@ -176,6 +176,35 @@ const SSHD_PATTERNS: ParserPattern[] = [
     fields: fields('network', 'ssh_bad_protocol', 'failure'),
   },
   {
+    // auth-pam.c, beside the `Failed keyboard-interactive/pam` line of the same attempt (its own
+    // action, so the attempt is not counted twice). The host may be a name (UseDNS).
+    name: 'sshd_pam_auth_failure',
+    literal: 'PAM: Authentication failure for ',
+    pattern: String.raw`^(?:error: )?PAM: Authentication failure for (?:illegal user )?${USER_ANY} from (?<source__address>\S{1,255})$`,
+    fields: authFailure('ssh_pam_auth_failure'),
+  },
+  {
+    // OpenSSH 9.8+ PerSourcePenalties: sshd refuses a source it has penalized (failed
+    // authentication, crashes, no authentication at all).
+    name: 'sshd_penalty_drop',
+    literal: 'penalty: ',
+    pattern: String.raw`^drop connection #\d{1,10} from \[(?<source__ip>${IP})\]:(?<source__port>\d{1,5}) on \[(?<destination__ip>${IP})\]:(?<destination__port>\d{1,5}) penalty: (?<event__reason>.{1,200})$`,
+    fields: fields('network', 'ssh_penalty_drop', 'failure'),
+  },
+  {
+    name: 'sshd_penalty_applied',
+    literal: 'srclimit_penalise: ',
+    pattern: String.raw`^srclimit_penalise: ipv[46]: (?:new|extend(?:ing)?) (?<source__ip>${IP})\/\d{1,3} deny for (?<ssh__penalty_seconds>\d{1,10}) seconds?`,
+    fields: fields('network', 'ssh_penalty_applied', 'failure'),
+  },
+  {
+    // MaxStartups: sshd is dropping unauthenticated connections (a connection flood or a brute-force wave).
+    name: 'sshd_maxstartups',
+    literal: 'MaxStartups throttling',
+    pattern: String.raw`^(?<ssh__throttling>beginning|exited) MaxStartups throttling(?: after [\d:]{1,20}, (?<ssh__connections_dropped>\d{1,10}) connections dropped)?$`,
+    fields: fields('network', 'ssh_maxstartups_throttling'),
+  },
+  {
     name: 'sshd_negotiation_failed',
     literal: 'Unable to negotiate with ',
     pattern: String.raw`^Unable to negotiate with (?<source__ip>${IP})${PORT}: (?<error__message>.{0,300}?)${PREAUTH}`,
