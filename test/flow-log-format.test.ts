@@ -205,6 +205,26 @@ describe('custom flow log formats (flowLogFormat)', () => {
     expect(new FlowLogParser(format).parse(record.slice(0, record.lastIndexOf(' ')))).toBeUndefined();
   });
 
+  it('reads Transit Gateway flow logs', () => {
+    const format = flowLogFormat(
+      'version resource-type account-id tgw-id tgw-attachment-id tgw-src-vpc-account-id tgw-dst-vpc-account-id tgw-src-vpc-id tgw-dst-vpc-id srcaddr dstaddr srcport dstport protocol packets bytes start end log-status type packets-lost-no-route packets-lost-blackhole flow-direction'.split(
+        ' ',
+      ),
+    );
+    const got = new FlowLogParser(format).parse(
+      '6 TransitGateway 123456789012 tgw-0123456789abcdef0 tgw-attach-0123456789abcdef0 123456789012 210987654321 vpc-0aaa vpc-0bbb 10.0.1.5 10.1.2.9 49152 443 6 10 840 1700000000 1700000060 OK IPv4 0 0 ingress',
+    );
+    expect(got?.fields).toMatchObject({
+      'vpcflow.resource_type': 'TransitGateway',
+      'vpcflow.tgw_id': 'tgw-0123456789abcdef0',
+      'vpcflow.tgw_dst_vpc_account_id': '210987654321',
+      'source.address': '10.0.1.5',
+      'destination.port': 443,
+      'vpcflow.packets_lost_no_route': 0,
+      'network.direction': 'ingress',
+    });
+  });
+
   it('the shipped port scan rule fires on a scan in a custom format', async () => {
     const { pack } = loadPack(['rules']);
     const normalizer = new Normalizer([...pack.sources, flowSource(V3_FORMAT)]);
@@ -248,7 +268,7 @@ describe('custom flow log formats (flowLogFormat)', () => {
   it('every documented field has a home, and the default format is version 2 in order', () => {
     const parsed = parseFlowLogFormat(DEFAULT_FLOW_LOG_FORMAT);
     expect(parsed.ok && parsed.names).toEqual(Object.keys(FLOW_LOG_FIELDS).slice(0, 14));
-    expect(Object.keys(FLOW_LOG_FIELDS)).toHaveLength(42);
+    expect(Object.keys(FLOW_LOG_FIELDS)).toHaveLength(42 + 18); // VPC, then Transit Gateway
     const homes = Object.values(FLOW_LOG_FIELDS).map((f) => f.field);
     expect(new Set(homes).size).toBe(homes.length);
   });

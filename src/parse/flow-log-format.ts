@@ -33,8 +33,9 @@ interface FlowField {
 }
 
 /**
- * Every field AWS documents (versions 2–10), in the documented order, and the normalized field
- * each becomes: ECS names where ECS has one, `vpcflow.*` otherwise.
+ * Every field AWS documents for VPC (versions 2–10) and Transit Gateway flow logs, in the
+ * documented order, and the normalized field each becomes: ECS names where ECS has one,
+ * `vpcflow.*` otherwise.
  */
 export const FLOW_LOG_FIELDS: Readonly<Record<string, FlowField>> = {
   version: { field: 'vpcflow.version', kind: 'version' },
@@ -81,6 +82,25 @@ export const FLOW_LOG_FIELDS: Readonly<Record<string, FlowField>> = {
   'reject-reason': { field: 'vpcflow.reject_reason', kind: 'text' },
   'resource-id': { field: 'vpcflow.resource_id', kind: 'text' },
   'encryption-status': { field: 'vpcflow.encryption_status', kind: 'small' },
+  // Transit Gateway flow logs (their own field set; version 6).
+  'resource-type': { field: 'vpcflow.resource_type', kind: 'text' },
+  'tgw-id': { field: 'vpcflow.tgw_id', kind: 'text' },
+  'tgw-attachment-id': { field: 'vpcflow.tgw_attachment_id', kind: 'text' },
+  'tgw-src-vpc-account-id': { field: 'vpcflow.tgw_src_vpc_account_id', kind: 'text' },
+  'tgw-dst-vpc-account-id': { field: 'vpcflow.tgw_dst_vpc_account_id', kind: 'text' },
+  'tgw-src-vpc-id': { field: 'vpcflow.tgw_src_vpc_id', kind: 'text' },
+  'tgw-dst-vpc-id': { field: 'vpcflow.tgw_dst_vpc_id', kind: 'text' },
+  'tgw-src-subnet-id': { field: 'vpcflow.tgw_src_subnet_id', kind: 'text' },
+  'tgw-dst-subnet-id': { field: 'vpcflow.tgw_dst_subnet_id', kind: 'text' },
+  'tgw-src-eni': { field: 'vpcflow.tgw_src_eni', kind: 'text' },
+  'tgw-dst-eni': { field: 'vpcflow.tgw_dst_eni', kind: 'text' },
+  'tgw-src-az-id': { field: 'vpcflow.tgw_src_az_id', kind: 'text' },
+  'tgw-dst-az-id': { field: 'vpcflow.tgw_dst_az_id', kind: 'text' },
+  'tgw-pair-attachment-id': { field: 'vpcflow.tgw_pair_attachment_id', kind: 'text' },
+  'packets-lost-no-route': { field: 'vpcflow.packets_lost_no_route', kind: 'count' },
+  'packets-lost-blackhole': { field: 'vpcflow.packets_lost_blackhole', kind: 'count' },
+  'packets-lost-mtu-exceeded': { field: 'vpcflow.packets_lost_mtu_exceeded', kind: 'count' },
+  'packets-lost-ttl-expired': { field: 'vpcflow.packets_lost_ttl_expired', kind: 'count' },
 };
 
 /** A format string as AWS writes it: `${version} ${srcaddr} …`. */
