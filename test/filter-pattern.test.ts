@@ -9,7 +9,7 @@ import { normalizePayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
 import { compileFilterPattern, filterPasses } from '../src/rules/filter-pattern';
 import { SourceDefinition } from '../src/schema/rule';
-import { rule } from './helpers';
+import { linesPayload, rule } from './helpers';
 
 /** CloudWatch Logs' reading of the compiled pattern: '' passes everything; `%regex%` passes what the regex finds. */
 function passes(pattern: string, message: string): boolean {
@@ -102,18 +102,7 @@ describe('subscription filter patterns', () => {
       [path, '/app/php', '{"app":{"page":"\\/admin\\/login"},"msg":"x"}'],
     ];
     for (const [r, logGroup, line] of cases) {
-      const events = normalizePayload(
-        {
-          messageType: 'DATA_MESSAGE',
-          owner: '1',
-          logGroup,
-          logStream: 's',
-          subscriptionFilters: [],
-          logEvents: [{ id: '1', timestamp: 0, message: line }],
-        },
-        normalizer,
-        new SkipLedger(),
-      );
+      const events = normalizePayload(linesPayload(logGroup, [line], 0), normalizer, new SkipLedger());
       const pattern = compileFilterPattern(logGroup, [r], pack.sources).pattern;
       expect(pattern, r.id).not.toBe('');
       const detector = new Detector({ rules: [r] }, new MemoryStateStore());

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
-import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
@@ -14,6 +13,7 @@ import { compileParsers } from '../src/parse/line-parser';
 import { Normalizer } from '../src/parse/normalize';
 import { formatRuleError } from '../src/rules/rule-pack';
 import { SourceDefinition } from '../src/schema/rule';
+import { linesPayload } from './helpers';
 
 const ctx = { logGroup: 'vpc/flows', logStream: 'eni-1235b8ca123456789-all', id: '1', timestamp: 1418530100000, owner: '123456789010' };
 
@@ -229,19 +229,8 @@ describe('custom flow log formats (flowLogFormat)', () => {
     const { pack } = loadPack(['rules']);
     const normalizer = new Normalizer([...pack.sources, flowSource(V3_FORMAT)]);
     const detector = new Detector(pack, new MemoryStateStore());
-    const payload: SubscriptionPayload = {
-      messageType: 'DATA_MESSAGE',
-      owner: '123456789012',
-      logGroup: 'vpc/custom-prod',
-      logStream: 'eni-1235b8ca123456789-all',
-      subscriptionFilters: ['f'],
-      logEvents: Array.from({ length: 30 }, (_, i) => ({
-        id: `${i}`,
-        timestamp: 1566848875000 + i * 1000,
-        message: v3Record('203.0.113.9', 1000 + i, 'REJECT', 1566848875 + i),
-      })),
-    };
-    const r = await processPayload(payload, normalizer, detector);
+    const lines = Array.from({ length: 30 }, (_, i) => v3Record('203.0.113.9', 1000 + i, 'REJECT', 1566848875 + i));
+    const r = await processPayload(linesPayload('vpc/custom-prod', lines, 1566848875000), normalizer, detector);
     expect(r.parse.totals.unparsed).toBe(0);
     expect(r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toContain('vpc.port_scan_vertical 203.0.113.9');
   });

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
-import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { TrustedProxies } from '../src/parse/forwarded-for';
 import { Normalizer } from '../src/parse/normalize';
 import { SourceDefinition } from '../src/schema/rule';
+import { linesPayload } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const T0 = Date.parse('2025-03-03T08:00:00Z');
@@ -80,17 +80,9 @@ describe('the client behind a load balancer (X-Forwarded-For)', () => {
   });
 
   it('a flood through the ALB alerts on the client, and many clients through it raise nothing', async () => {
-    const payload = (lines: string[]): SubscriptionPayload => ({
-      messageType: 'DATA_MESSAGE',
-      owner: '111122223333',
-      logGroup: '/sentinel-demo/web/nginx',
-      logStream: 'web-1',
-      subscriptionFilters: [],
-      logEvents: lines.map((message, i) => ({ id: `${i}`, timestamp: T0 + i, message })),
-    });
     const run = async (lines: string[]) => {
       const detector = new Detector(pack, new MemoryStateStore());
-      const r = await processPayload(payload(lines), normalizer, detector);
+      const r = await processPayload(linesPayload('/sentinel-demo/web/nginx', lines, T0, 1), normalizer, detector);
       return r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`);
     };
     const crowd = Array.from({ length: 400 }, (_, i) => mainLine('10.0.1.23', `198.51.100.${i % 200}`, Math.floor(i / 8)));

@@ -60,3 +60,15 @@ export async function decideAll(
   }
   return { messages, matched, writes: store.calls.writes, reads: store.calls.reads };
 }
+
+/** A CloudWatch Logs payload of raw lines, `stepMs` apart from `t0`, ids 0, 1, 2 … */
+export function linesPayload(logGroup: string, lines: readonly string[], t0 = T0, stepMs = 1000): SubscriptionPayload {
+  return {
+    messageType: 'DATA_MESSAGE',
+    owner: '111122223333',
+    logGroup,
+    logStream: 'stream-1',
+    subscriptionFilters: [],
+    logEvents: lines.map((message, i) => ({ id: `${i}`, timestamp: t0 + i * stepMs, message })),
+  };
+}

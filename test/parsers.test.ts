@@ -8,6 +8,7 @@ import { keycloakPairs } from '../src/parse/keycloak';
 import { Normalizer } from '../src/parse/normalize';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import { SourceDefinition } from '../src/schema/rule';
+import { linesPayload } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
@@ -485,18 +486,7 @@ describe('web server error logs through the detector', () => {
         `2024/05/01 12:00:${String(i).padStart(2, '0')} [error] 1234#1234: *${i} user "admin": password mismatch, client: 203.0.113.9, server: _, request: "GET /admin HTTP/1.1", host: "example.com"`,
     );
     const detector = new Detector(pack, new MemoryStateStore());
-    const r = await processPayload(
-      {
-        messageType: 'DATA_MESSAGE',
-        owner: '111122223333',
-        logGroup: '/aws/nginx/error',
-        logStream: 'web-1',
-        subscriptionFilters: [],
-        logEvents: lines.map((message, i) => ({ id: `${i}`, timestamp: t0 + i * 1000, message })),
-      },
-      normalizer,
-      detector,
-    );
+    const r = await processPayload(linesPayload('/aws/nginx/error', lines, t0), normalizer, detector);
     const fired = r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`);
     expect(fired).toContain('auth.brute_force_source 203.0.113.9');
     expect(fired).toContain('auth.brute_force_user admin');
@@ -512,14 +502,7 @@ describe('identity provider logs through the detector', () => {
         `2024-05-01 12:00:${String(i * 4).padStart(2, '0')},000 WARN  [org.keycloak.events] (executor-thread-1) type="LOGIN_ERROR", realmId="acme", clientId="portal", userId="null", ipAddress="203.0.113.9", error="invalid_user_credentials", username="user${i}"`,
     );
     const r = await processPayload(
-      {
-        messageType: 'DATA_MESSAGE',
-        owner: '111122223333',
-        logGroup: '/app/keycloak/server',
-        logStream: 'kc-1',
-        subscriptionFilters: [],
-        logEvents: lines.map((message, i) => ({ id: `${i}`, timestamp: t0 + i * 4000, message })),
-      },
+      linesPayload('/app/keycloak/server', lines, t0, 4000),
       normalizer,
       new Detector(pack, new MemoryStateStore()),
     );
