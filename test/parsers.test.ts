@@ -66,6 +66,23 @@ describe('parsers and normalization (log shapes from the field)', () => {
       '{"@timestamp":"2025-03-02T03:12:40.118Z","log.level":"error","message":"upstream timeout","service.name":"status-api","error.type":"TimeoutError","trace.id":"4bf92f35"}',
     );
     expect(ecs).toMatchObject({ 'log.level': 'error', 'error.type': 'TimeoutError', 'service.name': 'status-api' });
+    // .NET Serilog compact JSON, Log4j2 JsonLayout, python-json-logger.
+    expect(
+      norm('/other', '{"@t":"2025-03-02T03:12:40.1234567Z","@mt":"Login failed for {User}","@l":"Warning","User":"bob"}'),
+    ).toMatchObject({
+      '@timestamp': Date.parse('2025-03-02T03:12:40.123Z'),
+      'log.level': 'warn',
+      message: 'Login failed for {User}',
+    });
+    expect(norm('/other', '{"timeMillis":1740885160118,"level":"ERROR","loggerName":"auth","message":"bad token"}')).toMatchObject({
+      '@timestamp': 1740885160118,
+      'log.level': 'error',
+      message: 'bad token',
+    });
+    expect(norm('/other', '{"asctime":"2025-03-02 03:12:40,118","levelname":"CRITICAL","message":"disk full"}')).toMatchObject({
+      '@timestamp': Date.parse('2025-03-02T03:12:40.118Z'),
+      'log.level': 'fatal',
+    });
   });
 
   it('parses OpenSSH syslog lines', () => {

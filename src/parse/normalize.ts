@@ -18,15 +18,26 @@ const BINARY_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001A\u001C\u001E\u001F]/;
 /** Whole objects kept as JSON text (CloudTrail requestParameters) are cut here. */
 const MAX_KEPT_JSON = 8192;
 
-/** Field names common structured loggers (pino, winston, structlog, bunyan) use, mapped to ECS. */
+/**
+ * Field names common structured loggers use, mapped to ECS: pino, bunyan, winston, zap, Python's
+ * json loggers (`levelname`, `asctime`), Log4j2's JsonLayout (`timeMillis`) and Serilog's compact
+ * JSON (`@t`, `@l`, `@m`, `@mt`). Where several apply, the first present wins.
+ */
 export const DEFAULT_FIELD_MAP: [string, string][] = [
   ['msg', 'message'],
+  ['@m', 'message'],
+  ['@mt', 'message'],
   ['time', '@timestamp'],
   ['timestamp', '@timestamp'],
   ['ts', '@timestamp'],
+  ['@t', '@timestamp'],
+  ['timeMillis', '@timestamp'],
+  ['asctime', '@timestamp'],
   ['level', 'log.level'],
   ['lvl', 'log.level'],
   ['severity', 'log.level'],
+  ['levelname', 'log.level'],
+  ['@l', 'log.level'],
 ];
 /** pino's numeric levels and common spellings, normalized to lower-case names. */
 const LEVEL_NAMES: Readonly<Record<string, string>> = {
