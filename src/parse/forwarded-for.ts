@@ -52,6 +52,8 @@ export class TrustedProxies {
   }
 
   private trusted(address: string): boolean | undefined {
+    // An address with brackets and a port is at most 53 characters: longer is not one, and not parsed.
+    if (address.length > 64) return undefined;
     const ip = parseIp(address);
     if (!ip) return undefined;
     return this.ranges.some((r) => inCidr(ip, r));
