@@ -79,6 +79,17 @@ describe('parsers and normalization (log shapes from the field)', () => {
       'log.level': 'error',
       message: 'bad token',
     });
+    // The client and the user under the names apps give them: GitLab's auth.log, a Flask app.
+    expect(
+      norm(
+        '/other',
+        '{"severity":"ERROR","time":"2025-03-02T03:12:40.118Z","message":"Rack_Attack","env":"throttle","remote_ip":"203.0.113.9","path":"/users/sign_in"}',
+      ),
+    ).toMatchObject({ 'source.ip': '203.0.113.9', 'log.level': 'error' });
+    expect(norm('/other', '{"event":"login_failed","username":"bob","remote_addr":"198.51.100.4"}')).toMatchObject({
+      'user.name': 'bob',
+      'source.ip': '198.51.100.4',
+    });
     expect(norm('/other', '{"asctime":"2025-03-02 03:12:40,118","levelname":"CRITICAL","message":"disk full"}')).toMatchObject({
       '@timestamp': Date.parse('2025-03-02T03:12:40.118Z'),
       'log.level': 'fatal',

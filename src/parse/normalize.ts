@@ -38,6 +38,16 @@ export const DEFAULT_FIELD_MAP: [string, string][] = [
   ['severity', 'log.level'],
   ['levelname', 'log.level'],
   ['@l', 'log.level'],
+  // The client and the user, under the names apps most often give them (GitLab, Rails, Express, Flask …).
+  ['client_ip', 'source.address'],
+  ['remote_ip', 'source.address'],
+  ['remote_addr', 'source.address'],
+  ['clientIp', 'source.address'],
+  ['source_ip', 'source.address'],
+  ['ip', 'source.address'],
+  ['username', 'user.name'],
+  ['user_name', 'user.name'],
+  ['userName', 'user.name'],
 ];
 /** pino's numeric levels and common spellings, normalized to lower-case names. */
 const LEVEL_NAMES: Readonly<Record<string, string>> = {
