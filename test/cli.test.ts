@@ -101,6 +101,23 @@ describe('detect sources check', () => {
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain('BELOW MINIMUM');
   });
+  it('container logs: the line inside the wrapper is parsed, and an unparsed one is shown as itself', () => {
+    const file = join(tmp(), 'eks.log');
+    const wrap = (log: string) =>
+      JSON.stringify({ log: `${log}\n`, stream: 'stdout', time: '2026-03-03T03:12:40Z', kubernetes: { pod_name: 'web-1' } });
+    writeFileSync(
+      file,
+      [
+        wrap('203.0.113.9 - - [03/Mar/2026:03:12:40 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.5"'),
+        wrap('worker 7 stalled for 3000 ms'),
+      ].join('\n'),
+    );
+    const r = detect('sources', 'check', file, '--log-group', '/aws/containerinsights/prod/application', '--min', '0', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const group = JSON.parse(r.stdout).groups[0];
+    expect(group).toMatchObject({ parsed: 1, patterns: { combined: 1 } });
+    expect(group.topUnparsed[0]).toMatchObject({ shape: 'worker N stalled for N ms', example: 'worker 7 stalled for 3000 ms' });
+  });
   it('flow records in a custom format are unparsed until declared, and the report says how', () => {
     const dir = tmp();
     const file = join(dir, 'flows.log');

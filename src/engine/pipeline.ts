@@ -68,7 +68,9 @@ export function normalizePayload(
       continue;
     }
     events.push(result.event);
-    parse.record(payload.logGroup, logEvent.message, result.parsed, result.timeFallback);
+    // An unparsed line is reported as the line itself, not the container runtime's wrapper around it.
+    const line = result.parsed ? logEvent.message : String(result.event['event.original'] ?? logEvent.message);
+    parse.record(payload.logGroup, line, result.parsed, result.timeFallback);
   }
   if (events.some((e) => e['auditd.serial'] !== undefined)) joinAuditRecords(events);
   return events;
