@@ -427,3 +427,12 @@ describe('a typed user name cannot forge the address (log injection)', () => {
     expect(r.event['user.name']).toBe(user);
   });
 });
+
+describe('line ends', () => {
+  it('a CRLF line reads as the same line without its CR', () => {
+    const r = parse(`${H} sshd[1]: Failed password for root from 203.0.113.50 port 52144 ssh2\r`);
+    expect(r.parsed).toBe(true);
+    expect(r.event['source.ip']).toBe('203.0.113.50');
+    expect(r.event['event.original']).not.toContain('\r');
+  });
+});

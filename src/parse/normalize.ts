@@ -236,7 +236,10 @@ export class Normalizer {
     return { source: DEFAULT_SOURCE, reason: 'no source lists this log group: JSON, or any built-in text format' };
   }
 
-  normalize(message: string, ctx: LogContext, source: CompiledSource = this.sourceFor(ctx.logGroup)): NormalizeResult {
+  normalize(line: string, ctx: LogContext, source: CompiledSource = this.sourceFor(ctx.logGroup)): NormalizeResult {
+    // A CRLF line (an app writing Windows line ends, shipped by Docker's awslogs driver) keeps its
+    // CR: without it, patterns anchored at the end of the line read it as they read any other.
+    const message = line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line;
     if (message.length > MAX_MESSAGE_CHARS) {
       return skip('oversized_message', ctx, `message is ${message.length} characters (limit ${MAX_MESSAGE_CHARS})`);
     }
@@ -347,6 +350,7 @@ const autoFormat = new WeakMap<CompiledSource, CompiledSource>();
 const str = (v: FieldValue | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 const OPEN_BRACE = 123;
+const CR = 13;
 
 /** Keys that mark a JSON object as a container runtime's wrapper around a `log` line (with `log` itself). */
 const WRAPPER_KEYS = ['stream', 'time', 'kubernetes', 'container_name', 'container_id', 'ecs_task_arn', 'logtag', 'source'];
