@@ -110,4 +110,24 @@ describe('subscription filter patterns', () => {
       expect(passes(pattern, line), `${r.id}: ${pattern} passes ${line}`).toBe(true);
     }
   });
+
+  it("never require what a parser computes: Keycloak's category; auditd, whose values are decoded and whose records are joined across lines", () => {
+    const kcSource = SourceDefinition.parse({ source: { name: 'kc', logGroups: ['/kc/*'], parsers: ['keycloak'] } });
+    const kcRule = rule({ id: 'x.kc', match: { 'event.category': 'authentication', 'user.name': 'admin' } });
+    const kcLine =
+      '2024-05-01 12:00:00,123 WARN  [org.keycloak.events] (t) type="LOGIN_ERROR", realmId="acme", clientId="portal", userId="null", ipAddress="203.0.113.9", error="invalid_user_credentials", username="admin"';
+    const kcNormalizer = new Normalizer([kcSource]);
+    const kcEvents = normalizePayload(linesPayload('/kc/server', [kcLine], 0), kcNormalizer, new SkipLedger());
+    expect([...new Detector({ rules: [kcRule] }, new MemoryStateStore()).matchAll(kcEvents).values()].flat()).toHaveLength(1);
+    expect(passes(compileFilterPattern('/kc/server', [kcRule], [kcSource]).pattern, kcLine)).toBe(true);
+
+    // a0 is hex in the line (6375726C) and curl in the event.
+    const auditRule = rule({ id: 'x.curl', match: { 'auditd.a0': 'curl' } });
+    const auditLine = 'type=EXECVE msg=audit(1740971560.123:4242): argc=2 a0=6375726C a1="http://203.0.113.9/x"';
+    const auditEvents = normalizePayload(linesPayload('/var/log/audit/audit.log', [auditLine], 0), normalizer, new SkipLedger());
+    expect(auditEvents[0]?.['auditd.a0']).toBe('curl');
+    const compiled = compileFilterPattern('/var/log/audit/audit.log', [auditRule], pack.sources);
+    expect(compiled.pattern).toBe('');
+    expect(compiled.reason).toContain('no literal term');
+  });
 });

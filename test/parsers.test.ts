@@ -301,6 +301,28 @@ describe('parsers and normalization (log shapes from the field)', () => {
       '2024-05-01 12:00:02,789 INFO  [org.keycloak.events] (executor-thread-2) type="LOGIN", realmId="acme", clientId="portal", userId="9f1c", ipAddress="198.51.100.4", username="alice"',
     );
     expect(ok).toMatchObject({ 'event.action': 'login', 'event.outcome': 'success' });
+    // JSON logging (--log-console-output=json): the same list is the message of an events-logger line.
+    const json = norm(
+      group,
+      JSON.stringify({
+        timestamp: '2024-05-01T12:00:04.000+00:00',
+        loggerName: 'org.keycloak.events',
+        level: 'WARN',
+        message:
+          'type="LOGIN_ERROR", realmId="acme", clientId="portal", userId="null", ipAddress="203.0.113.9", error="user_not_found", username="mallory"',
+        threadName: 'executor-thread-1',
+        hostName: 'keycloak-0',
+      }),
+    );
+    expect(json).toMatchObject({
+      'event.dataset': 'keycloak.event',
+      'event.action': 'login_error',
+      'event.outcome': 'failure',
+      'source.ip': '203.0.113.9',
+      'user.name': 'mallory',
+      'log.level': 'warn',
+      '@timestamp': Date.parse('2024-05-01T12:00:04Z'),
+    });
     // A typed user name that forges a pair does not move the attempt to another address.
     const forged = norm(
       group,

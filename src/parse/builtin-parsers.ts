@@ -1,5 +1,6 @@
 import type { FieldValue } from '../schema/event';
 import { LAMBDA_PATTERNS, VPC_FLOW_PATTERNS } from './aws-sources';
+import { KEYCLOAK_DERIVES } from './keycloak';
 
 /**
  * Built-in text parsers, declared as data: ordered regexes with named groups, exactly like the
@@ -25,6 +26,11 @@ export interface ParserPattern {
    * left to a pattern that does not read that field rather than read a forged value.
    */
   once?: string;
+  /**
+   * Fields a special group (auditd, keycloak) computes rather than copies from the line, so a
+   * subscription filter must not look for their values in it; `prefix*` names a family, `*` all.
+   */
+  derives?: string[];
   fallback?: boolean;
 }
 
@@ -534,6 +540,9 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
           // Group `auditd` reads the record's key=value list (see src/parse/auditd.ts); its type comes first.
           pattern: String.raw`^(?:node=(?<host__name>\S{1,255}) )?type=(?<auditd__type>[A-Z_0-9]{1,40}) msg=audit\((?<timestamp>\d{9,11}\.\d{1,6}):(?<auditd__serial>\d{1,20})\): ?(?<auditd>.*)$`,
           fields: {},
+          // Values are hex-decoded, and the records of one event are joined across lines: a rule
+          // can match what no single line says.
+          derives: ['*'],
         },
       ],
     },
@@ -549,6 +558,7 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
           literal: '[org.keycloak.events] ',
           pattern: String.raw`^(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) {1,2}(?<log__level>[A-Z]{4,5}) {1,2}\[org\.keycloak\.events\] \((?<process__thread__name>[^)]{1,200})\) (?<keycloak>type=.*)$`,
           fields: { 'event.dataset': 'keycloak.event' },
+          derives: KEYCLOAK_DERIVES,
         },
       ],
     },

@@ -59,6 +59,9 @@ export function keycloakPairs(text: string): [string, string][] {
 const QUOTE = 34;
 const BACKSLASH = 92;
 
+/** What parseKeycloakEvent computes rather than copies (the action is the type lower-cased, which a case-insensitive filter still finds). */
+export const KEYCLOAK_DERIVES = ['event.category'];
+
 export function parseKeycloakEvent(text: string, out: Record<string, FieldValue>): void {
   const seen = new Set<string>();
   for (const [key, value] of keycloakPairs(text)) {
@@ -90,4 +93,17 @@ export function parseKeycloakEvent(text: string, out: Record<string, FieldValue>
   if (userId) out['user.id'] = userId;
   const realm = get('realmName') ?? get('realmId');
   if (realm) out['keycloak.realm'] = realm;
+}
+
+/**
+ * Keycloak with JSON logging (`--log-console-output=json`, common on Kubernetes): the same list
+ * arrives as the `message` of a `loggerName: org.keycloak.events` line. Reads it into the
+ * flattened line; false when the line is not one.
+ */
+export function readKeycloakJson(fields: Record<string, FieldValue>): boolean {
+  const message = fields.message;
+  if (fields.loggerName !== 'org.keycloak.events' || typeof message !== 'string' || !message.startsWith('type=')) return false;
+  parseKeycloakEvent(message, fields);
+  fields['event.dataset'] ??= 'keycloak.event';
+  return true;
 }

@@ -7,6 +7,7 @@ import { newEvent, newOpenEvent } from './event-record';
 import { boundedJson, flattenInto } from './flatten';
 import { TrustedProxies } from './forwarded-for';
 import { globToRegExp } from './glob';
+import { readKeycloakJson } from './keycloak';
 import { compileParsers, type LineParser, UnknownParserError } from './line-parser';
 import { parseTimestamp } from './timestamp';
 
@@ -159,13 +160,26 @@ export const RECOGNIZED_SOURCES: readonly CompiledSource[] = BUILTIN_SOURCES.map
   compileSource({ ...b.definition, builtin: b.definition.name as 'cloudtrail' }),
 );
 
+/** The text parsers tried on log groups no source file claims. */
+export const DEFAULT_PARSERS: readonly string[] = [
+  'openssh',
+  'paramiko',
+  'laravel',
+  'nginx_combined',
+  'nginx_error',
+  'apache_error',
+  'keycloak',
+  'python_logging',
+  'ssh_client',
+];
+
 /** Source for log groups no source file claims: JSON or any built-in text shape. */
 export const DEFAULT_SOURCE: CompiledSource = compileSource({
   name: 'default',
   description: 'any JSON, or any built-in text format',
   logGroups: ['*'],
   format: 'auto',
-  parsers: ['openssh', 'paramiko', 'laravel', 'nginx_combined', 'nginx_error', 'apache_error', 'keycloak', 'python_logging', 'ssh_client'],
+  parsers: [...DEFAULT_PARSERS],
   customParsers: [],
   lookups: [],
   fieldMap: {},
@@ -276,6 +290,7 @@ export class Normalizer {
         // A JSON line names its own fields: a hash table (see event-record.ts).
         raw = newOpenEvent();
         flattenInto(raw, value);
+        readKeycloakJson(raw);
         if (source.keepJson && value !== null && typeof value === 'object') {
           for (const key of source.keepJson) {
             const whole: unknown = Reflect.get(value, key);

@@ -1,6 +1,8 @@
 import { BUILTIN_SOURCES } from '../parse/aws-sources';
-import { BUILTIN_PARSER_NAMES, builtinPatterns } from '../parse/builtin-parsers';
+import { builtinPatterns } from '../parse/builtin-parsers';
 import { globToRegExp } from '../parse/glob';
+import { KEYCLOAK_DERIVES } from '../parse/keycloak';
+import { DEFAULT_PARSERS } from '../parse/normalize';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
 import { compileSelection } from './selection';
 
@@ -31,23 +33,48 @@ function sourceFor(logGroup: string, sources: readonly SourceDefinition[]): Sour
 }
 
 /** Fields whose value the normalizer may set without the text appearing in the raw line. */
-function derivedFields(source: SourceDefinition['source'] | undefined): Set<string> {
-  const out = new Set(COMPUTED_FIELDS);
+class DerivedFields {
+  private readonly names = new Set<string>([...COMPUTED_FIELDS, ...KEYCLOAK_DERIVES]);
+  private readonly prefixes: string[] = [];
+
+  add(field: string): void {
+    if (field.endsWith('*')) this.prefixes.push(field.slice(0, -1));
+    else this.names.add(field);
+  }
+
+  /** A built-in parser's constants and what its special groups compute. */
+  addParser(name: string): void {
+    for (const p of builtinPatterns(name)) {
+      for (const f of Object.keys(p.fields)) this.add(f);
+      for (const f of p.derives ?? []) this.add(f);
+    }
+  }
+
+  has(field: string): boolean {
+    return this.names.has(field) || this.prefixes.some((p) => field.startsWith(p));
+  }
+}
+
+function derivedFields(source: SourceDefinition['source'] | undefined): DerivedFields {
+  const out = new DerivedFields();
   if (!source) {
-    // Any built-in may recognize the group's lines by content.
-    for (const name of BUILTIN_PARSER_NAMES) for (const p of builtinPatterns(name)) for (const f of Object.keys(p.fields)) out.add(f);
-    for (const b of BUILTIN_SOURCES) for (const f of b.derives) out.add(f);
+    // The default parsers, or any built-in AWS source that recognizes the group's lines by content.
+    for (const name of DEFAULT_PARSERS) out.addParser(name);
+    for (const b of BUILTIN_SOURCES) {
+      for (const f of b.derives) out.add(f);
+      for (const name of b.definition.parsers) out.addParser(name);
+    }
     return out;
   }
   const builtin = BUILTIN_SOURCES.find((b) => b.definition.name === source.builtin);
   if (builtin) {
     for (const f of builtin.derives) out.add(f);
-    for (const name of builtin.definition.parsers) for (const p of builtinPatterns(name)) for (const f of Object.keys(p.fields)) out.add(f);
+    for (const name of builtin.definition.parsers) out.addParser(name);
   }
   for (const f of Object.keys(source.valueMap)) out.add(f);
   for (const l of source.lookups) out.add(l.to);
   for (const f of Object.keys(source.fields)) out.add(f);
-  for (const name of source.parsers) for (const p of builtinPatterns(name)) for (const f of Object.keys(p.fields)) out.add(f);
+  for (const name of source.parsers) out.addParser(name);
   for (const p of source.customParsers) for (const f of Object.keys(p.fields)) out.add(f);
   return out;
 }
