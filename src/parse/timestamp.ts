@@ -51,8 +51,9 @@ export function parseTimestamp(value: unknown, ctx?: TimeContext): number | unde
   if (clf) return rememberAbsolute(value, timezone, fromClf(clf, timezone));
   const syslog = SYSLOG_RE.exec(value);
   if (syslog) return fromSyslog(syslog, ctx);
+  // Its groups are the syslog shape's, in the same order, and it always has the year.
   const ctime = CTIME_RE.exec(value);
-  if (ctime) return rememberAbsolute(value, timezone, fromCtime(ctime, timezone));
+  if (ctime) return rememberAbsolute(value, timezone, fromSyslog(ctime, ctx));
   if (EPOCH_TEXT_RE.test(value)) return epochToMs(Number(value));
   // Other shapes Date understands and that carry their own zone (RFC 2822, ...).
   if (!/(?:Z|GMT|UTC|[+-]\d\d:?\d\d)$/.test(value)) return undefined;
@@ -97,15 +98,6 @@ function fromClf(m: RegExpExecArray, timezone: string | undefined): number | und
   if (zh === undefined) return zonedTime(fields, timezone);
   const sign = zh.startsWith('-') ? -1 : 1;
   return Date.UTC(...fields) - sign * (Math.abs(Number(zh)) * 60 + Number(zm)) * 60_000;
-}
-
-function fromCtime(m: RegExpExecArray, timezone: string | undefined): number | undefined {
-  const [, mon, d, h, mi, s, frac, y] = m;
-  const month = MONTH_INDEX[mon ?? ''];
-  if (month === undefined) return undefined;
-  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
-  const fields = [Number(y), month, Number(d), Number(h), Number(mi), Number(s), ms] as const;
-  return validFields(...fields) ? zonedTime(fields, timezone) : undefined;
 }
 
 function fromSyslog(m: RegExpExecArray, ctx: TimeContext | undefined): number | undefined {
