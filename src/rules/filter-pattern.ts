@@ -1,4 +1,4 @@
-import { BUILTIN_SOURCES } from '../parse/aws-sources';
+import { BUILTIN_SOURCES, type BuiltinSource } from '../parse/aws-sources';
 import { builtinPatterns } from '../parse/builtin-parsers';
 import { globToRegExp } from '../parse/glob';
 import { KEYCLOAK_DERIVES } from '../parse/keycloak';
@@ -34,6 +34,7 @@ function sourceFor(logGroup: string, sources: readonly SourceDefinition[]): Sour
 
 /** Fields whose value the normalizer may set without the text appearing in the raw line. */
 class DerivedFields {
+  // Keycloak's JSON lines are read in any source (readKeycloakJson), not only by its parser.
   private readonly names = new Set<string>([...COMPUTED_FIELDS, ...KEYCLOAK_DERIVES]);
   private readonly prefixes: string[] = [];
 
@@ -50,6 +51,12 @@ class DerivedFields {
     }
   }
 
+  /** A built-in AWS source: what its derive sets, and its parsers'. */
+  addBuiltinSource(source: BuiltinSource): void {
+    for (const f of source.derives) this.add(f);
+    for (const name of source.definition.parsers) this.addParser(name);
+  }
+
   has(field: string): boolean {
     return this.names.has(field) || this.prefixes.some((p) => field.startsWith(p));
   }
@@ -60,17 +67,11 @@ function derivedFields(source: SourceDefinition['source'] | undefined): DerivedF
   if (!source) {
     // The default parsers, or any built-in AWS source that recognizes the group's lines by content.
     for (const name of DEFAULT_PARSERS) out.addParser(name);
-    for (const b of BUILTIN_SOURCES) {
-      for (const f of b.derives) out.add(f);
-      for (const name of b.definition.parsers) out.addParser(name);
-    }
+    for (const b of BUILTIN_SOURCES) out.addBuiltinSource(b);
     return out;
   }
   const builtin = BUILTIN_SOURCES.find((b) => b.definition.name === source.builtin);
-  if (builtin) {
-    for (const f of builtin.derives) out.add(f);
-    for (const name of builtin.definition.parsers) out.addParser(name);
-  }
+  if (builtin) out.addBuiltinSource(builtin);
   for (const f of Object.keys(source.valueMap)) out.add(f);
   for (const l of source.lookups) out.add(l.to);
   for (const f of Object.keys(source.fields)) out.add(f);
