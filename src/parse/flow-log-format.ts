@@ -117,22 +117,24 @@ const CONSTANT_FIELDS = ['event.category', 'event.dataset'];
 /** Every normalized field a flow record of some format can set (for `detect validate`'s field check). */
 export const FLOW_LOG_OUTPUT_FIELDS: readonly string[] = [...CONSTANT_FIELDS, ...Object.values(FLOW_LOG_FIELDS).map((f) => f.field)];
 
-/** A format's fields in order, or what is wrong with it (naming the offending token). */
-export function parseFlowLogFormat(format: string): { ok: true; names: string[] } | { ok: false; error: string } {
+/** A format's fields in order (AWS names and how each is read), or what is wrong with it (naming the offending token). */
+export function parseFlowLogFormat(format: string): { ok: true; names: string[]; fields: FlowField[] } | { ok: false; error: string } {
   const tokens = format.trim().split(/\s+/);
   const names: string[] = [];
+  const fields: FlowField[] = [];
   for (const token of tokens) {
     const m = /^\$\{([a-z0-9-]+)\}$/.exec(token);
     if (!m?.[1])
       return { ok: false, error: `'${token}' is not a \${field} reference (fields are space-separated, like \${srcaddr} \${dstaddr})` };
     const name = m[1];
-    if (!(name in FLOW_LOG_FIELDS))
-      return { ok: false, error: `unknown flow log field '${name}' (known: ${Object.keys(FLOW_LOG_FIELDS).join(', ')})` };
+    const field = FLOW_LOG_FIELDS[name];
+    if (!field) return { ok: false, error: `unknown flow log field '${name}' (known: ${Object.keys(FLOW_LOG_FIELDS).join(', ')})` };
     if (names.includes(name)) return { ok: false, error: `field '${name}' is listed twice` };
     names.push(name);
+    fields.push(field);
   }
   if (names.length === 0) return { ok: false, error: 'a format needs at least one field' };
-  return { ok: true, names };
+  return { ok: true, names, fields };
 }
 
 const DASH = 45;
@@ -180,6 +182,9 @@ export function looksLikeFlowRecord(line: string): boolean {
   return FLOW_HINT_RE.test(line);
 }
 
+/** Longest number each numeric kind holds (a port has five digits, bytes and packets up to twenty). */
+const MAX_DIGITS = { port: 5, protocol: 3, count: 20, small: 5 } as const;
+
 /** Longest value kept from a free-form field (ARNs and ids are far shorter). */
 const MAX_TEXT = 2048;
 
@@ -215,8 +220,7 @@ function readValue(kind: FlowValueKind, field: string, value: string, out: Recor
     case 'count':
     case 'small': {
       if (dash) return true;
-      const max = kind === 'port' ? 5 : kind === 'protocol' ? 3 : kind === 'count' ? 20 : 5;
-      if (!isDigits(value, 1, max)) return false;
+      if (!isDigits(value, 1, MAX_DIGITS[kind])) return false;
       out[field] = Number(value);
       return true;
     }
@@ -255,7 +259,7 @@ export class FlowLogParser implements LineParser {
   constructor(format: string = DEFAULT_FLOW_LOG_FORMAT) {
     const parsed = parseFlowLogFormat(format);
     if (!parsed.ok) throw new Error(`flowLogFormat: ${parsed.error}`);
-    this.fields = parsed.names.map((n) => FLOW_LOG_FIELDS[n] as FlowField);
+    this.fields = parsed.fields;
     this.writes = new Set([...CONSTANT_FIELDS, ...this.fields.map((f) => f.field)]);
     this.pattern = format === DEFAULT_FLOW_LOG_FORMAT ? 'vpcflow_v2' : 'vpcflow_custom';
   }
@@ -267,13 +271,14 @@ export class FlowLogParser implements LineParser {
     out['event.dataset'] = 'aws.vpcflow';
     let from = 0;
     for (let i = 0; i < fields.length; i++) {
+      const f = fields[i];
+      if (f === undefined) return undefined;
       const last = i === fields.length - 1;
       const end = last ? line.length : line.indexOf(' ', from);
       if (end === -1) return undefined; // fewer values than the format has fields
       // A leading, doubled or trailing space makes an empty value, which no field accepts.
       const value = line.slice(from, end);
       if (last && value.indexOf(' ') !== -1) return undefined; // more values than fields
-      const f = fields[i] as FlowField;
       if (!readValue(f.kind, f.field, value, out)) return undefined;
       from = end + 1;
     }
