@@ -226,8 +226,9 @@ function syslogHeader(source: string): SyslogHeader {
 }
 
 /** BSD (and its ISO-time variant) first: most lines are; RFC 5424 only when that fails. Both write the same fields. */
-const HEADERS: readonly SyslogHeader[] = [syslogHeader(SYSLOG_HEADER), syslogHeader(RFC5424_HEADER)];
-const HEADER_WRITES = writtenFields(groupHandlers(SYSLOG_HEADER)) ?? [];
+const BSD_HEADER = syslogHeader(SYSLOG_HEADER);
+const HEADERS: readonly SyslogHeader[] = [BSD_HEADER, syslogHeader(RFC5424_HEADER)];
+const HEADER_WRITES = writtenFields(BSD_HEADER.handlers) ?? [];
 
 /** One compiled pattern: literal pre-check, regex, precomputed group handling, constant fields. */
 class PatternMatcher {

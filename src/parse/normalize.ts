@@ -199,8 +199,6 @@ export class Normalizer {
   private readonly explicit = new Map<string, CompiledSource | null>();
   /** Per log group, the built-in source its lines were last recognized as. */
   private readonly recognized = new Map<string, CompiledSource>();
-  /** Normalizing a wrapped line: a wrapper inside it is an app's JSON, not opened again. */
-  private unwrapping = false;
 
   constructor(definitions: readonly SourceDefinition[] = []) {
     this.sources = definitions.map((d) => compileSource(d.source));
@@ -251,6 +249,11 @@ export class Normalizer {
   }
 
   normalize(line: string, ctx: LogContext, source: CompiledSource = this.sourceFor(ctx.logGroup)): NormalizeResult {
+    return this.read(line, ctx, source, true);
+  }
+
+  /** `normalize`, with whether a container runtime's wrapper may be opened (not inside one: that is an app's JSON). */
+  private read(line: string, ctx: LogContext, source: CompiledSource, openWrapper: boolean): NormalizeResult {
     // A CRLF line (an app writing Windows line ends, shipped by Docker's awslogs driver) keeps its
     // CR: without it, patterns anchored at the end of the line read it as they read any other.
     const message = line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line;
@@ -266,7 +269,7 @@ export class Normalizer {
       const startsJson = message.charCodeAt(start) === OPEN_BRACE;
       // A container runtime's wrapper (Docker, Fluent Bit, FireLens, Container Insights): the line
       // the app wrote is inside, and is what the source's parsers are for.
-      if (startsJson && !this.unwrapping && message.includes('"log"')) {
+      if (startsJson && openWrapper && message.includes('"log"')) {
         const wrapped = containerWrapper(start === 0 ? message : message.slice(start));
         if (wrapped) return this.unwrap(wrapped, ctx, source);
       }
@@ -332,13 +335,7 @@ export class Normalizer {
    */
   private unwrap(wrapped: ContainerWrapper, ctx: LogContext, source: CompiledSource): NormalizeResult {
     const runtimeTime = parseTimestamp(wrapped.meta.time);
-    this.unwrapping = true;
-    let r: NormalizeResult;
-    try {
-      r = this.normalize(wrapped.line, { ...ctx, timestamp: runtimeTime ?? ctx.timestamp }, anyFormat(source));
-    } finally {
-      this.unwrapping = false;
-    }
+    const r = this.read(wrapped.line, { ...ctx, timestamp: runtimeTime ?? ctx.timestamp }, anyFormat(source), false);
     if (!r.ok) return r;
     const meta = newOpenEvent();
     flattenInto(meta, wrapped.meta);
