@@ -430,7 +430,6 @@ const NGINX_ERROR: BuiltinParser = {
     {
       name: 'nginx_error_client',
       once: ', client: ',
-      literal: ', client: ',
       pattern: String.raw`${NGINX_ERROR_HEAD}(?<message>.{0,4096}?)${NGINX_ERROR_CLIENT}`,
       fields: { 'event.category': 'web', 'event.dataset': 'nginx.error' },
     },

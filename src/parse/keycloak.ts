@@ -98,12 +98,11 @@ export function parseKeycloakEvent(text: string, out: Record<string, FieldValue>
 /**
  * Keycloak with JSON logging (`--log-console-output=json`, common on Kubernetes): the same list
  * arrives as the `message` of a `loggerName: org.keycloak.events` line. Reads it into the
- * flattened line; false when the line is not one.
+ * flattened line; any other line is left as it is.
  */
-export function readKeycloakJson(fields: Record<string, FieldValue>): boolean {
+export function readKeycloakJson(fields: Record<string, FieldValue>): void {
   const message = fields.message;
-  if (fields.loggerName !== 'org.keycloak.events' || typeof message !== 'string' || !message.startsWith('type=')) return false;
+  if (fields.loggerName !== 'org.keycloak.events' || typeof message !== 'string' || !message.startsWith('type=')) return;
   parseKeycloakEvent(message, fields);
   fields['event.dataset'] ??= 'keycloak.event';
-  return true;
 }
