@@ -85,6 +85,12 @@ describe('VPC flow records read by splitting', () => {
     );
   });
 
+  it('a record whose account is `-` is not one (the version 2 regex never took it; a property run found the difference)', () => {
+    const line = '0 - eni-aa0aaa0a ::0:0:0:0.0.0.0 ::0 0 - 0 0 - 000000000 000000000 ACCEPT OK';
+    expect(reference.parse(line)).toBeUndefined();
+    expect(split.parse(line)).toBeUndefined();
+  });
+
   it("reads AWS's documented examples: accepted, rejected, no data, skipped, an AWS service's interface", () => {
     const normalizer = new Normalizer([]);
     const read = (line: string) => {

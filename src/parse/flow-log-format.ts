@@ -191,7 +191,7 @@ const MAX_TEXT = 2048;
 /**
  * Checks one value and writes it. Returns false when the value cannot be of this field, which
  * means the line is not a record of this format. `-` (not applicable) writes nothing, where
- * AWS may write it: never for version, interface, times or log status.
+ * AWS may write it: never for version, account, interface, times or log status.
  */
 function readValue(kind: FlowValueKind, field: string, value: string, out: Record<string, FieldValue>): boolean {
   const dash = value.length === 1 && value.charCodeAt(0) === DASH;
@@ -202,7 +202,7 @@ function readValue(kind: FlowValueKind, field: string, value: string, out: Recor
       return true;
     case 'account':
       // Interfaces AWS services create (endpoints, load balancers) are owned by `unknown`.
-      if (dash || value === 'unknown') return true;
+      if (value === 'unknown') return true;
       if (!isDigits(value, 12, 12)) return false;
       out[field] = value;
       return true;
