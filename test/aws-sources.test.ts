@@ -8,7 +8,10 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { BUILTIN_SOURCES } from '../src/parse/aws-sources';
 import { Normalizer } from '../src/parse/normalize';
+import { XML_ELEMENT_RE } from '../src/parse/xml-elements';
+import { checkRegexSafety } from '../src/rules/regex-safety';
 import { SourceDefinition } from '../src/schema/rule';
+import { linesPayload, T0 } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const UUID = '8f5d6c1e-1a2b-4c3d-9e8f-0123456789ab';
@@ -125,6 +128,69 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     '{"requestId":"abc=","sourceIp":"198.51.100.8","requestTimeEpoch":1740971560000,"httpMethod":"GET","routeKey":"GET /items","status":200,"protocol":"HTTP/1.1"}',
     { 'source.ip': '198.51.100.8', 'http.route': 'GET /items', 'http.response.status_code': 200 },
   ],
+  // The text presets of the console, the docs and CDK, REST and HTTP APIs.
+  [
+    'apigateway',
+    'rest-api/clf',
+    '198.51.100.7 - - [03/Mar/2025:03:12:40 +0000] "POST /orders/{id} HTTP/1.1" 403 42 c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+    {
+      'source.ip': '198.51.100.7',
+      'http.request.method': 'POST',
+      'url.path': '/orders/{id}',
+      'http.response.status_code': 403,
+      'http.request.id': 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      'event.dataset': 'aws.apigateway',
+      '@timestamp': Date.parse('2025-03-03T03:12:40Z'),
+    },
+  ],
+  [
+    'apigateway',
+    'rest-api/clf-extended',
+    'JRzEqh3zvHcEMfA= 198.51.100.7 AIDAEXAMPLE bob [03/Mar/2025:03:12:40 +0000] "GET /orders HTTP/1.1" 200 - c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+    { 'source.ip': '198.51.100.7', 'user.name': 'bob', 'http.response.status_code': 200, 'event.dataset': 'aws.apigateway' },
+  ],
+  [
+    'apigateway',
+    'http-api/clf',
+    '198.51.100.8 - - [03/Mar/2025:03:12:40 +0000] "GET GET /pets HTTP/1.1" 401 18 JRzEqh3zvHcEMfA=',
+    { 'source.ip': '198.51.100.8', 'http.route': 'GET /pets', 'http.response.status_code': 401, 'http.request.id': 'JRzEqh3zvHcEMfA=' },
+  ],
+  [
+    'apigateway',
+    'rest-api/csv',
+    '198.51.100.7,-,-,03/Mar/2025:03:12:40 +0000,POST,/login,HTTP/1.1,401,52,c6af9ac6-7b61-11e6-9a41-93e8deadbeef,JRzEqh3zvHcEMfA=',
+    { 'source.ip': '198.51.100.7', 'url.path': '/login', 'http.response.status_code': 401, 'event.dataset': 'aws.apigateway' },
+  ],
+  [
+    'apigateway',
+    'http-api/csv',
+    '198.51.100.8,03/Mar/2025:03:12:40 +0000,GET,$default,HTTP/1.1,404,0,JRzEqh3zvHcEMfA=',
+    {
+      'source.ip': '198.51.100.8',
+      'http.route': '$default',
+      'http.response.status_code': 404,
+      '@timestamp': Date.parse('2025-03-03T03:12:40Z'),
+    },
+  ],
+  [
+    'apigateway',
+    'rest-api/xml',
+    '<request id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef"> <extendedRequestId>JRzEqh3zvHcEMfA=</extendedRequestId> <ip>198.51.100.7</ip> <caller>-</caller> <user>-</user> <requestTime>03/Mar/2025:03:12:40 +0000</requestTime> <httpMethod>POST</httpMethod> <resourcePath>/login</resourcePath> <status>401</status> <protocol>HTTP/1.1</protocol> <responseLength>52</responseLength> </request>',
+    {
+      'source.ip': '198.51.100.7',
+      'http.request.method': 'POST',
+      'url.path': '/login',
+      'http.response.status_code': 401,
+      'http.request.id': 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      '@timestamp': Date.parse('2025-03-03T03:12:40Z'),
+    },
+  ],
+  [
+    'apigateway',
+    'http-api/xml',
+    '<request id="JRzEqh3zvHcEMfA="> <ip>198.51.100.8</ip> <requestTime>03/Mar/2025:03:12:40 +0000</requestTime> <httpMethod>GET</httpMethod> <routeKey>GET /pets</routeKey> <status>200</status> <protocol>HTTP/1.1</protocol> <responseLength>18</responseLength> </request>',
+    { 'source.ip': '198.51.100.8', 'http.route': 'GET /pets', 'http.response.status_code': 200 },
+  ],
   [
     'waf',
     'aws-waf-logs-shop',
@@ -204,6 +270,13 @@ const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p
 const uuid = fc.tuple(hex(8), hex(4), hex(4), hex(4), hex(12)).map((p) => p.join('-'));
 const t = fc.integer({ min: 1_500_000_000_000, max: 1_800_000_000_000 });
 const word = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_ .:/-]{0,30}$/);
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** `03/Mar/2025:03:12:40 +0000`, as API Gateway's `$context.requestTime` writes it. */
+const clfTime = (at: number) => {
+  const d = new Date(at);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+};
 
 /** Random instances of each format, and of lines that are none of them. */
 const BY_KIND: Record<string, fc.Arbitrary<string>> = {
@@ -243,14 +316,31 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
       .map(([at, u, m]) => JSON.stringify({ timestamp: new Date(at).toISOString(), level: 'ERROR', requestId: u, message: m })),
   ),
   apigateway: fc
-    .tuple(uuid, ipv4, fc.constantFrom('GET', 'POST'), fc.integer({ min: 200, max: 599 }), word, fc.boolean())
-    .map(([id, ip, m, st, path, v2]) =>
-      JSON.stringify(
+    .tuple(
+      uuid,
+      ipv4,
+      fc.constantFrom('GET', 'POST'),
+      fc.integer({ min: 200, max: 599 }),
+      word.map((w) => w.replace(/[\s,]/g, '') || 'x'),
+      fc.boolean(),
+      fc.constantFrom('json', 'clf', 'csv', 'xml'),
+      t,
+    )
+    .map(([id, ip, m, st, path, v2, format, at]) => {
+      const time = clfTime(at);
+      const route = v2 ? `${m} /${path}` : `/${path}`;
+      if (format === 'clf') return `${ip} - - [${time}] "${m} ${v2 ? route : `/${path}`} HTTP/1.1" ${st} 12 ${id}`;
+      if (format === 'csv')
+        return v2 ? `${ip},${time},${m},${route},HTTP/1.1,${st},12,${id}` : `${ip},-,-,${time},${m},${route},HTTP/1.1,${st},12,${id}`;
+      const pathElement = v2 ? `<routeKey>${route}</routeKey>` : `<resourcePath>${route}</resourcePath>`;
+      if (format === 'xml')
+        return `<request id="${id}"> <ip>${ip}</ip> <requestTime>${time}</requestTime> <httpMethod>${m}</httpMethod> ${pathElement} <status>${st}</status> </request>`;
+      return JSON.stringify(
         v2
-          ? { requestId: id, sourceIp: ip, httpMethod: m, routeKey: `${m} /${path}`, status: st }
-          : { requestId: id, ip, httpMethod: m, resourcePath: `/${path}`, status: String(st) },
-      ),
-    ),
+          ? { requestId: id, sourceIp: ip, httpMethod: m, routeKey: route, status: st }
+          : { requestId: id, ip, httpMethod: m, resourcePath: route, status: String(st) },
+      );
+    }),
   waf: fc.tuple(t, ipv4, fc.constantFrom('ALLOW', 'BLOCK', 'COUNT'), word).map(([at, ip, action, uri]) =>
     JSON.stringify({
       timestamp: at,
@@ -264,6 +354,10 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
     fc
       .tuple(ipv4, fc.integer({ min: 100, max: 599 }))
       .map(([ip, s]) => `${ip} - - [02/Mar/2025:03:12:40 +0000] "GET / HTTP/1.1" ${s} 1 "-" "x"`),
+    // Common Log Format (another server's, no user agent): ends with its byte count, not a request id.
+    fc
+      .tuple(ipv4, fc.integer({ min: 100, max: 599 }), fc.integer({ min: 0, max: 1e12 }), word)
+      .map(([ip, s, bytes, u]) => `${ip} - ${u.replace(/\s/g, '') || '-'} [02/Mar/2025:03:12:40 +0000] "GET /x HTTP/1.1" ${s} ${bytes}`),
     fc
       .dictionary(fc.constantFrom('level', 'msg', 'time', 'user', 'ip', 'status', 'requestId', 'message', 'path'), word, { minKeys: 1 })
       .map((d) => JSON.stringify(d)),
@@ -280,6 +374,61 @@ describe('property: a line of one format is never recognized as another', () => 
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('API Gateway text access logs', () => {
+  const formats: Record<string, (ip: string, status: number, i: number) => string> = {
+    'REST CLF (CDK AccessLogFormat.clf())': (ip, st, i) =>
+      `${ip} - - [03/Mar/2025:10:00:${String(i % 60).padStart(2, '0')} +0000] "POST /login HTTP/1.1" ${st} 42 c6af9ac6-7b61-11e6-9a41-${String(i).padStart(12, '0')}`,
+    'HTTP API CLF': (ip, st, i) =>
+      `${ip} - - [03/Mar/2025:10:00:${String(i % 60).padStart(2, '0')} +0000] "POST POST /login HTTP/1.1" ${st} 42 JRzEqh3zvH${String(i).padStart(5, '0')}=`,
+    'REST CSV': (ip, st, i) =>
+      `${ip},-,-,03/Mar/2025:10:00:${String(i % 60).padStart(2, '0')} +0000,POST,/login,HTTP/1.1,${st},42,c6af9ac6-7b61-11e6-9a41-${String(i).padStart(12, '0')},JRzEqh3zvHcEMfA=`,
+    'REST XML': (ip, st, i) =>
+      `<request id="c6af9ac6-7b61-11e6-9a41-${String(i).padStart(12, '0')}"> <ip>${ip}</ip> <caller>-</caller> <user>-</user> <requestTime>03/Mar/2025:10:00:${String(i % 60).padStart(2, '0')} +0000</requestTime> <httpMethod>POST</httpMethod> <resourcePath>/login</resourcePath> <status>${st}</status> <protocol>HTTP/1.1</protocol> <responseLength>42</responseLength> </request>`,
+  };
+
+  it.each(Object.keys(formats))(
+    '%s: sixty 403s from one client fire apigw.client_error_burst on it; sixty clients served alone stay quiet',
+    async (name) => {
+      const line = formats[name] ?? (() => '');
+      const detector = new Detector(pack, new MemoryStateStore());
+      const normalizer = new Normalizer(pack.sources);
+      const benign = Array.from({ length: 60 }, (_, i) => line(`198.51.100.${i + 1}`, 200, i));
+      const quiet = await processPayload(linesPayload('shop-api/access', benign, T0, 1000), normalizer, detector);
+      expect(quiet.alerts).toEqual([]);
+      const attack = Array.from({ length: 60 }, (_, i) => line('203.0.113.77', 403, i));
+      // Another stream: the same event ids in the same stream would be a redelivery of the first batch.
+      const r = await processPayload(
+        { ...linesPayload('shop-api/access', attack, T0 + 120_000, 1000), logStream: 'stream-2' },
+        normalizer,
+        detector,
+      );
+      expect(r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual(['apigw.client_error_burst 203.0.113.77']);
+    },
+  );
+
+  it('the XML element reader is anchored where the last element ended, and safe so', () => {
+    expect(XML_ELEMENT_RE.sticky).toBe(true);
+    expect(checkRegexSafety(`^${XML_ELEMENT_RE.source}`)).toMatchObject({ safe: true });
+  });
+
+  it('an XML value holding elements of its own ends the record: a client cannot write the address', () => {
+    const normalizer = new Normalizer(pack.sources);
+    const forged =
+      '<request id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef"> <userAgent>x <ip>10.0.0.1</ip></userAgent> <ip>203.0.113.77</ip> <status>403</status> </request>';
+    const ctx = { logGroup: 'shop-api/access', logStream: 's', id: '1', timestamp: T0 };
+    const r = normalizer.normalize(forged, ctx, normalizer.sourceFor(ctx.logGroup, forged));
+    if (!r.ok) throw new Error(r.skip.detail);
+    expect(r.event['event.dataset']).toBe('aws.apigateway');
+    expect(r.event['source.ip']).toBeUndefined();
+    expect(r.event.ip).toBeUndefined();
+    // Read in order, first name wins: a later repeat does not replace what came first.
+    const repeated =
+      '<request id="abcdef12"> <ip>203.0.113.77</ip> <httpMethod>GET</httpMethod> <status>200</status> <ip>10.0.0.1</ip> </request>';
+    const again = normalizer.normalize(repeated, ctx, normalizer.sourceFor(ctx.logGroup, repeated));
+    expect(again.ok && again.event['source.ip']).toBe('203.0.113.77');
   });
 });
 

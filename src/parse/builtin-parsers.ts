@@ -1,12 +1,13 @@
 import type { FieldValue } from '../schema/event';
-import { LAMBDA_PATTERNS, VPC_FLOW_PATTERNS } from './aws-sources';
+import { API_GATEWAY_PATTERNS, LAMBDA_PATTERNS, VPC_FLOW_PATTERNS } from './aws-sources';
 import { KEYCLOAK_DERIVES } from './keycloak';
 
 /**
  * Built-in text parsers, declared as data: ordered regexes with named groups, exactly like the
  * custom parsers users write in a source file. Group names use `__` for dots (`source__ip` →
  * `source.ip`); special groups: `timestamp` (the event time), `json` (parsed and merged as app
- * fields), `request` (an HTTP request line, read leniently), `message`.
+ * fields), `xml` (flat `<name>value</name>` elements, each a field: src/parse/xml-elements.ts),
+ * `request` (an HTTP request line, read leniently), `message`.
  *
  * Syslog-style families declare `header: 'syslog'`: the header (time, host, program[pid]) is
  * parsed once per line and the body patterns of the matching `program` run on the rest.
@@ -530,6 +531,7 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
   ],
   vpcflow: [{ flowLog: true, patterns: VPC_FLOW_PATTERNS }],
   lambda: [{ patterns: LAMBDA_PATTERNS }],
+  apigateway: [{ patterns: API_GATEWAY_PATTERNS }],
   auditd: [
     {
       patterns: [

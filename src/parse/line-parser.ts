@@ -5,6 +5,7 @@ import { newEvent, newOpenEvent } from './event-record';
 import { flattenInto } from './flatten';
 import { FlowLogParser } from './flow-log-format';
 import { parseKeycloakEvent } from './keycloak';
+import { readXmlElements } from './xml-elements';
 
 /** What a parser made of a line: its fields, which pattern, whether it understood the content, and a syslog repeat count. */
 export interface ParseOutcome {
@@ -17,7 +18,7 @@ export interface ParseOutcome {
   repeat?: number;
   /**
    * Every field the pattern can write (one set per pattern, so it can key a cache); undefined
-   * when it writes fields named by the line itself (JSON or auditd groups).
+   * when it writes fields named by the line itself (JSON, XML or auditd groups).
    */
   writes?: ReadonlySet<string> | undefined;
 }
@@ -31,7 +32,7 @@ export interface LineParser {
 
 export class UnknownParserError extends Error {}
 
-type GroupKind = 'field' | 'timestamp' | 'json' | 'request' | 'message' | 'auditd' | 'keycloak';
+type GroupKind = 'field' | 'timestamp' | 'json' | 'request' | 'message' | 'auditd' | 'keycloak' | 'xml';
 interface GroupHandler {
   index: number;
   kind: GroupKind;
@@ -111,6 +112,7 @@ const SPECIAL: Readonly<Record<string, GroupKind>> = {
   message: 'message',
   auditd: 'auditd',
   keycloak: 'keycloak',
+  xml: 'xml',
 };
 
 function groupHandlers(source: string): GroupHandler[] {
@@ -169,6 +171,9 @@ function applyGroup(h: GroupHandler, raw: string, out: Record<string, FieldValue
     case 'keycloak':
       parseKeycloakEvent(raw, out);
       return;
+    case 'xml':
+      readXmlElements(raw, out);
+      return;
     case 'field': {
       const value = raw.trim();
       if (value === '' || value === '-') return;
@@ -184,7 +189,7 @@ const REQUEST_FIELDS = ['http.request.method', 'url.original', 'http.version', '
 function writtenFields(handlers: readonly GroupHandler[]): string[] | undefined {
   const fields: string[] = [];
   for (const h of handlers) {
-    if (h.kind === 'json' || h.kind === 'auditd' || h.kind === 'keycloak') return undefined;
+    if (h.kind === 'json' || h.kind === 'auditd' || h.kind === 'keycloak' || h.kind === 'xml') return undefined;
     if (h.kind === 'request') fields.push(...REQUEST_FIELDS);
     else if (h.kind === 'timestamp') fields.push('@timestamp');
     else if (h.kind === 'message') fields.push('message');
