@@ -120,6 +120,23 @@ describe('subscription filter patterns', () => {
     const kcEvents = normalizePayload(linesPayload('/kc/server', [kcLine], 0), kcNormalizer, new SkipLedger());
     expect([...new Detector({ rules: [kcRule] }, new MemoryStateStore()).matchAll(kcEvents).values()].flat()).toHaveLength(1);
     expect(passes(compileFilterPattern('/kc/server', [kcRule], [kcSource]).pattern, kcLine)).toBe(true);
+    // An admin event's action is computed from its operation and resource: `role_grant` is not in the line.
+    const grantRule = rule({ id: 'x.grant', match: { 'event.action': 'role_grant', 'keycloak.realm': 'acme' } });
+    const grantLine =
+      '2024-05-01 12:00:00,123 INFO  [org.keycloak.events] (t) operationType="CREATE", realmId="acme", clientId="c", userId="u1", ipAddress="198.51.100.4", resourceType="REALM_ROLE_MAPPING", resourcePath="users/u2/role-mappings/realm"';
+    const grantEvents = normalizePayload(linesPayload('/kc/server', [grantLine], 0), kcNormalizer, new SkipLedger());
+    expect([...new Detector({ rules: [grantRule] }, new MemoryStateStore()).matchAll(grantEvents).values()].flat()).toHaveLength(1);
+    expect(passes(compileFilterPattern('/kc/server', [grantRule], [kcSource]).pattern, grantLine)).toBe(true);
+    // The same event in JSON logging, in a source of JSON apps that names no parser.
+    const jsonSource = SourceDefinition.parse({ source: { name: 'apps', logGroups: ['/apps/*'], format: 'json' } });
+    const jsonLine = JSON.stringify({
+      loggerName: 'org.keycloak.events',
+      level: 'INFO',
+      message: grantLine.slice(grantLine.indexOf('operationType=')),
+    });
+    const jsonEvents = normalizePayload(linesPayload('/apps/kc', [jsonLine], 0), new Normalizer([jsonSource]), new SkipLedger());
+    expect([...new Detector({ rules: [grantRule] }, new MemoryStateStore()).matchAll(jsonEvents).values()].flat()).toHaveLength(1);
+    expect(passes(compileFilterPattern('/apps/kc', [grantRule], [jsonSource]).pattern, jsonLine)).toBe(true);
 
     // a0 is hex in the line (6375726C) and curl in the event.
     const auditRule = rule({ id: 'x.curl', match: { 'auditd.a0': 'curl' } });

@@ -265,6 +265,75 @@ describe('parsers and normalization (log shapes from the field)', () => {
     ).toMatchObject({ 'url.domain': 'example.com', 'url.port': 443, 'source.ip': '203.0.113.9', 'url.path': '/index.html' });
   });
 
+  it('parses Keycloak admin events: role grants, revocations, group joins and password resets, named by the admin id', () => {
+    const group = '/app/keycloak/server';
+    const admin = '0e4f8a2c-5d6b-4c1e-9f3a-7b8c9d0e1f2a';
+    const target = '9f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f';
+    const line = (pairs: string, level = 'INFO') => `2024-05-01 12:00:00,123 ${level}  [org.keycloak.events] (executor-thread-3) ${pairs}`;
+    const common = `realmId="6a2b7c1d", realmName="acme", clientId="security-admin-console", userId="${admin}", ipAddress="198.51.100.4"`;
+    const grant = norm(
+      group,
+      line(`operationType="CREATE", ${common}, resourceType="REALM_ROLE_MAPPING", resourcePath="users/${target}/role-mappings/realm"`),
+    );
+    expect(grant).toMatchObject({
+      'event.dataset': 'keycloak.event',
+      'event.category': 'iam',
+      'event.action': 'role_grant',
+      'event.outcome': 'success',
+      'user.id': admin,
+      'user.target.id': target,
+      'source.ip': '198.51.100.4',
+      'keycloak.realm': 'acme',
+      'keycloak.resourceType': 'REALM_ROLE_MAPPING',
+    });
+    expect(grant['user.name']).toBeUndefined();
+    // With the realm's "include representation": the roles granted, escaped inside their quotes.
+    const representation = JSON.stringify([{ id: 'r1', name: 'realm-admin', composite: true }]).replaceAll('"', '\\"');
+    expect(
+      norm(
+        group,
+        line(
+          `operationType="CREATE", ${common}, resourceType="CLIENT_ROLE_MAPPING", resourcePath="users/${target}/role-mappings/clients/c1", representation="${representation}"`,
+        ),
+      ),
+    ).toMatchObject({ 'event.action': 'admin_role_assigned' });
+    expect(
+      norm(
+        group,
+        line(`operationType="DELETE", ${common}, resourceType="REALM_ROLE_MAPPING", resourcePath="users/${target}/role-mappings/realm"`),
+      ),
+    ).toMatchObject({ 'event.action': 'role_revoke' });
+    expect(
+      norm(group, line(`operationType="CREATE", ${common}, resourceType="GROUP_MEMBERSHIP", resourcePath="users/${target}/groups/g1"`)),
+    ).toMatchObject({ 'event.action': 'group_membership_grant', 'user.target.id': target });
+    expect(
+      norm(group, line(`operationType="ACTION", ${common}, resourceType="USER", resourcePath="users/${target}/reset-password"`)),
+    ).toMatchObject({
+      'event.action': 'password_reset_by_admin',
+    });
+    // Keycloak before 24, unquoted; a failed operation.
+    expect(
+      norm(
+        group,
+        line(
+          `operationType=UPDATE, realmId=acme, clientId=admin-cli, userId=${admin}, ipAddress=198.51.100.4, resourcePath=clients/c1, error=unknown_error`,
+          'WARN',
+        ),
+      ),
+    ).toMatchObject({ 'event.action': 'admin_update_unknown', 'event.outcome': 'failure', 'user.id': admin });
+    // JSON logging: the same list is the message of an events-logger line.
+    const json = norm(
+      group,
+      JSON.stringify({
+        timestamp: '2024-05-01T12:00:04.000+00:00',
+        loggerName: 'org.keycloak.events',
+        level: 'INFO',
+        message: `operationType="CREATE", ${common}, resourceType="REALM_ROLE_MAPPING", resourcePath="users/${target}/role-mappings/realm"`,
+      }),
+    );
+    expect(json).toMatchObject({ 'event.action': 'role_grant', 'event.category': 'iam', 'user.target.id': target });
+  });
+
   it('parses Keycloak login events, quoted (Keycloak 24+) and unquoted', () => {
     const group = '/app/keycloak/server';
     const quoted = norm(

@@ -102,6 +102,14 @@ describe('secret redaction', () => {
     const values = { 'http.request.headers.authorization': 'Basic dXNlcjpwYXNz', 'user.name': 'bob' };
     expect(renderTitle('{user.name} sent {http.request.headers.authorization}', values)).toBe('bob sent [REDACTED]');
   });
+  it('a placeholder with alternatives takes the first field the event has', () => {
+    expect(renderTitle('change by {user.name|user.id}', { 'user.id': 'u-1' })).toBe('change by u-1');
+    expect(renderTitle('change by {user.name|user.id}', { 'user.name': 'bob', 'user.id': 'u-1' })).toBe('change by bob');
+    expect(renderTitle('change by {user.name|user.id}', {})).toBe('change by {user.name|user.id}');
+    expect(renderTitle('{user.name|http.request.headers.authorization}', { 'http.request.headers.authorization': 'Basic dXNl' })).toBe(
+      '[REDACTED]',
+    );
+  });
   it('redaction patterns are linear-time', () => {
     for (const p of REDACTION_PATTERNS) expect(checkRegexSafety(p.regex.source), p.name).toMatchObject({ safe: true });
   });

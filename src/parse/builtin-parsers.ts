@@ -1,6 +1,5 @@
 import type { FieldValue } from '../schema/event';
 import { API_GATEWAY_PATTERNS, LAMBDA_PATTERNS, VPC_FLOW_PATTERNS } from './aws-sources';
-import { KEYCLOAK_DERIVES } from './keycloak';
 
 /**
  * Built-in text parsers, declared as data: ordered regexes with named groups, exactly like the
@@ -28,7 +27,7 @@ export interface ParserPattern {
    */
   once?: string;
   /**
-   * Fields a special group (auditd, keycloak) computes rather than copies from the line, so a
+   * Fields a special group (auditd) computes rather than copies from the line, so a
    * subscription filter must not look for their values in it; `prefix*` names a family, `*` all.
    */
   derives?: string[];
@@ -554,12 +553,12 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
     {
       patterns: [
         {
-          // Keycloak (Quarkus) `%d %-5p [%c] (%t) %s`: the events logger's key=value list (src/parse/keycloak.ts).
+          // Keycloak (Quarkus) `%d %-5p [%c] (%t) %s`: the events logger's key=value list, login or admin events (src/parse/keycloak.ts).
           name: 'keycloak_event',
           literal: '[org.keycloak.events] ',
-          pattern: String.raw`^(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) {1,2}(?<log__level>[A-Z]{4,5}) {1,2}\[org\.keycloak\.events\] \((?<process__thread__name>[^)]{1,200})\) (?<keycloak>type=.*)$`,
+          pattern: String.raw`^(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) {1,2}(?<log__level>[A-Z]{4,5}) {1,2}\[org\.keycloak\.events\] \((?<process__thread__name>[^)]{1,200})\) (?<keycloak>(?:type|operationType)=.*)$`,
+          // What the list computes (KEYCLOAK_DERIVES) is known to the filter compiler, for JSON logging too.
           fields: { 'event.dataset': 'keycloak.event' },
-          derives: KEYCLOAK_DERIVES,
         },
       ],
     },

@@ -9,6 +9,14 @@ import type { FieldValue } from '../schema/event';
  *
  * (Keycloak before 24 writes the same list unquoted.) Every pair is kept as `keycloak.<key>`;
  * the ones rules need land on ECS names: the action, the outcome, the client address, the user.
+ *
+ * Admin events (realm setting "Save admin events") go to the same logger, led by the operation:
+ *
+ *   operationType="CREATE", realmId="6a2b…", realmName="master", clientId="…", userId="…",
+ *   ipAddress="198.51.100.4", resourceType="REALM_ROLE_MAPPING", resourcePath="users/9f1c…/role-mappings/realm"
+ *
+ * They name the acting admin by id only (`user.id`); the user acted on, when the resource is one,
+ * becomes `user.target.id`.
  */
 const KEY_RE = /^[A-Za-z_][\w.-]{0,63}$/;
 /** Longest value kept; a line past that is read no further. */
@@ -57,10 +65,65 @@ export function keycloakPairs(text: string): [string, string][] {
 }
 
 const QUOTE = 34;
+/** A login event starts with its type, an admin event with its operation. */
+const EVENT_START_RE = /^(?:type|operationType)=/;
 const BACKSLASH = 92;
 
-/** What parseKeycloakEvent computes rather than copies (the action is the type lower-cased, which a case-insensitive filter still finds). */
-export const KEYCLOAK_DERIVES = ['event.category'];
+/**
+ * What parseKeycloakEvent computes rather than copies: the category, and an admin event's action
+ * and outcome. Only on lines naming the events logger, which the filter compiler relies on.
+ */
+export const KEYCLOAK_DERIVES = ['event.category', 'event.action', 'event.outcome'];
+/** The logger Keycloak writes its events with: every event line, text or JSON, names it. */
+export const KEYCLOAK_LOGGER = 'org.keycloak.events';
+
+const USER_RESOURCE_RE = /^users\/([\w-]{1,64})(?:\/|$)/;
+
+/** Realm-management and master-realm roles that make a user an administrator. */
+const ADMIN_ROLES = new Set([
+  'admin',
+  'realm-admin',
+  'create-realm',
+  'manage-realm',
+  'manage-users',
+  'manage-clients',
+  'manage-authorization',
+  'manage-identity-providers',
+  'impersonation',
+]);
+
+/**
+ * An admin event's action, in the names the privileged-change rules use: a role mapping created is
+ * `role_grant` (`admin_role_assigned` when the representation, if the realm includes it, names an
+ * administrator role), removed `role_revoke`; a group joined `group_membership_grant`; a password
+ * set by an admin `password_reset_by_admin`; anything else `admin_<operation>_<resource>`.
+ */
+function adminAction(operation: string, resource: string, path: string, representation: string | undefined): string {
+  const op = operation.toLowerCase();
+  if (resource === 'REALM_ROLE_MAPPING' || resource === 'CLIENT_ROLE_MAPPING') {
+    if (op === 'delete') return 'role_revoke';
+    if (op === 'create') return namesAdminRole(representation) ? 'admin_role_assigned' : 'role_grant';
+  }
+  if (resource === 'GROUP_MEMBERSHIP' && op === 'create') return 'group_membership_grant';
+  if (resource === 'USER' && op === 'action' && path.endsWith('/reset-password')) return 'password_reset_by_admin';
+  return `admin_${op}_${resource.toLowerCase() || 'unknown'}`;
+}
+
+/** Whether a role mapping's representation (a JSON array of roles) grants an administrator role. */
+function namesAdminRole(representation: string | undefined): boolean {
+  if (!representation) return false;
+  let roles: unknown;
+  try {
+    roles = JSON.parse(representation);
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(roles)) return false;
+  return roles.some((r: unknown) => {
+    const name: unknown = r !== null && typeof r === 'object' ? Reflect.get(r, 'name') : undefined;
+    return typeof name === 'string' && ADMIN_ROLES.has(name);
+  });
+}
 
 export function parseKeycloakEvent(text: string, out: Record<string, FieldValue>): void {
   const seen = new Set<string>();
@@ -77,10 +140,17 @@ export function parseKeycloakEvent(text: string, out: Record<string, FieldValue>
     return typeof v === 'string' ? v : undefined;
   };
   const type = get('type');
+  const operation = get('operationType');
   if (type) {
     out['event.action'] = type.toLowerCase();
     out['event.outcome'] = type.endsWith('_ERROR') ? 'failure' : 'success';
     out['event.category'] = 'authentication';
+  } else if (operation) {
+    out['event.action'] = adminAction(operation, get('resourceType') ?? '', get('resourcePath') ?? '', get('representation'));
+    out['event.outcome'] = get('error') ? 'failure' : 'success';
+    out['event.category'] = 'iam';
+    const target = USER_RESOURCE_RE.exec(get('resourcePath') ?? '');
+    if (target?.[1]) out['user.target.id'] = target[1];
   }
   const error = get('error');
   if (error) out['event.reason'] = error;
@@ -102,7 +172,7 @@ export function parseKeycloakEvent(text: string, out: Record<string, FieldValue>
  */
 export function readKeycloakJson(fields: Record<string, FieldValue>): void {
   const message = fields.message;
-  if (fields.loggerName !== 'org.keycloak.events' || typeof message !== 'string' || !message.startsWith('type=')) return;
+  if (fields.loggerName !== KEYCLOAK_LOGGER || typeof message !== 'string' || !EVENT_START_RE.test(message)) return;
   parseKeycloakEvent(message, fields);
   fields['event.dataset'] ??= 'keycloak.event';
 }

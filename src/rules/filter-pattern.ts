@@ -1,7 +1,7 @@
 import { BUILTIN_SOURCES, type BuiltinSource } from '../parse/aws-sources';
 import { builtinPatterns } from '../parse/builtin-parsers';
 import { globToRegExp } from '../parse/glob';
-import { KEYCLOAK_DERIVES } from '../parse/keycloak';
+import { KEYCLOAK_DERIVES, KEYCLOAK_LOGGER } from '../parse/keycloak';
 import { DEFAULT_PARSERS } from '../parse/normalize';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
 import { compileSelection } from './selection';
@@ -34,13 +34,25 @@ function sourceFor(logGroup: string, sources: readonly SourceDefinition[]): Sour
 
 /** Fields whose value the normalizer may set without the text appearing in the raw line. */
 class DerivedFields {
-  // Keycloak's JSON lines are read in any source (readKeycloakJson), not only by its parser.
-  private readonly names = new Set<string>([...COMPUTED_FIELDS, ...KEYCLOAK_DERIVES]);
+  private readonly names = new Set<string>(COMPUTED_FIELDS);
   private readonly prefixes: string[] = [];
+  /** Fields computed only on lines that hold a marker text: field → the marker's filter term. */
+  private readonly marked = new Map<string, string>();
 
   add(field: string): void {
     if (field.endsWith('*')) this.prefixes.push(field.slice(0, -1));
     else this.names.add(field);
+  }
+
+  /** Fields computed only on lines holding `marker`: a rule keyed on one also lets lines with the marker through. */
+  addWhenMarked(fields: readonly string[], marker: string): void {
+    const term = filterTerm(marker);
+    if (term === undefined) for (const f of fields) this.add(f);
+    else for (const f of fields) this.marked.set(f, term);
+  }
+
+  markerTerm(field: string): string | undefined {
+    return this.marked.get(field);
   }
 
   /** A built-in parser's constants and what its special groups compute. */
@@ -64,6 +76,9 @@ class DerivedFields {
 
 function derivedFields(source: SourceDefinition['source'] | undefined): DerivedFields {
   const out = new DerivedFields();
+  // Keycloak's events compute their category, action and outcome (src/parse/keycloak.ts), in text
+  // logging (its parser) or JSON logging (any source that takes JSON); every such line names the logger.
+  if (source?.format !== 'text' || source.parsers.includes('keycloak')) out.addWhenMarked(KEYCLOAK_DERIVES, KEYCLOAK_LOGGER);
   if (!source) {
     // The default parsers, or any built-in AWS source that recognizes the group's lines by content.
     for (const name of DEFAULT_PARSERS) out.addParser(name);
@@ -133,6 +148,8 @@ export function compileFilterPattern(
     const best = equalities.sort((a, b) => a.values.length - b.values.length)[0];
     if (!best) return { pattern: '', reason: `rule ${rule.id} has no literal term; all events delivered` };
     for (const v of best.values) terms.add(filterTerm(v) ?? '');
+    const marker = derived.markerTerm(best.field);
+    if (marker) terms.add(marker);
   }
   // One regex: the event passes when any term is in it, in any case.
   const pattern = `%${[...terms].sort().join('|')}%`;
