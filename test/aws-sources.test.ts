@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
+import { SkipLedger } from '../src/decode/skips';
 import { AWS_LOG_GROUPS, cloudTrailRecord, flowRecord } from '../src/demo/aws';
 import { generateDemo } from '../src/demo/generate';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
-import { processPayload } from '../src/engine/pipeline';
+import { normalizePayload, processPayload } from '../src/engine/pipeline';
 import { BUILTIN_SOURCES } from '../src/parse/aws-sources';
 import { Normalizer } from '../src/parse/normalize';
 import { XML_ELEMENT_RE } from '../src/parse/xml-elements';
@@ -111,6 +112,20 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     { 'log.level': 'error', 'faas.execution': UUID },
   ],
   [
+    // Powertools for AWS Lambda's logger, in a log group of the function's own choosing.
+    'lambda',
+    'payments/fn-logs',
+    `{"level":"ERROR","message":"payment failed","sampling_rate":0,"service":"checkout","timestamp":"2025-03-03T03:12:41.001Z","xray_trace_id":"1-67c5a1b2-0a1b2c3d4e5f","cold_start":false,"function_arn":"arn:aws:lambda:us-east-1:111122223333:function:checkout-api","function_memory_size":"128","function_name":"checkout-api","function_request_id":"${UUID}","error":{"name":"Error","message":"card declined"}}`,
+    {
+      'faas.name': 'checkout-api',
+      'faas.execution': UUID,
+      'log.level': 'error',
+      'service.name': 'checkout',
+      'trace.id': '1-67c5a1b2-0a1b2c3d4e5f',
+      '@timestamp': Date.parse('2025-03-03T03:12:41.001Z'),
+    },
+  ],
+  [
     'apigateway',
     'api/prod-access',
     '{"requestId":"c6af9ac6-7b61-11e6-9a41-93e8deadbeef","ip":"198.51.100.7","requestTime":"03/Mar/2025:03:12:40 +0000","httpMethod":"POST","resourcePath":"/orders","status":"503","protocol":"HTTP/1.1","responseLength":"88"}',
@@ -213,7 +228,11 @@ describe('AWS logs recognized by content', () => {
     if (!r.ok) throw new Error(r.skip.detail);
     expect(r.parsed).toBe(true);
     expect(r.event).toMatchObject(expected);
-    expect(normalizer.describeSource(logGroup).reason).toContain('recognized by content');
+    // Recognized by its content wherever it is; a function's own group is Lambda's by its name.
+    expect(BUILTIN_SOURCES.filter((b) => b.recognize(line)).map((b) => b.definition.name)).toEqual([kind]);
+    expect(normalizer.describeSource(logGroup).reason).toContain(
+      logGroup.startsWith('/aws/lambda/') ? "a Lambda function's log group" : 'recognized by content',
+    );
   });
 
   it('an explicit source always wins over recognition', () => {
@@ -254,6 +273,30 @@ describe('AWS logs recognized by content', () => {
     }
     expect(seen).toEqual(new Set(BUILTIN_SOURCES.map((b) => b.definition.name)));
     expect([...undeclared]).toEqual([]);
+  });
+
+  it("every line of a function's own log group is the function's: any JSON logger, any text", () => {
+    const normalizer = new Normalizer(pack.sources);
+    const group = '/aws/lambda/orders-worker';
+    const lines = [
+      '{"level":50,"time":1740971561001,"msg":"db down","pid":8}', // pino, no Lambda keys at all
+      `{"level":"ERROR","location":"handler:12","message":"boom","timestamp":"2025-03-03 03:12:41,001+0000","service":"payment","cold_start":true,"function_name":"orders-worker","function_request_id":"${UUID}"}`,
+      'plain text from a custom runtime',
+    ];
+    const events = normalizePayload(linesPayload(group, lines, T0), normalizer, new SkipLedger());
+    expect(events.map((e) => e['faas.name'])).toEqual(['orders-worker', 'orders-worker', 'orders-worker']);
+    expect(events.map((e) => e['log.level'])).toEqual(['error', 'error', undefined]);
+    expect(normalizer.describeSource(group).reason).toContain('Lambda function');
+    // So the function's error rules see them, as they see the runtime's own lines.
+    const errorRule = pack.rules.find((r) => r.id === 'lambda.error_spike');
+    if (!errorRule) throw new Error('lambda.error_spike is missing');
+    const matched = [...new Detector({ rules: [errorRule] }, new MemoryStateStore()).matchAll(events).values()].flat();
+    expect(matched).toHaveLength(2);
+    // A source file naming the group still wins.
+    const named = new Normalizer([
+      SourceDefinition.parse({ source: { name: 'mine', logGroups: ['/aws/lambda/orders-*'], format: 'json' } }),
+    ]);
+    expect(named.sourceFor(group, lines[0]).name).toBe('mine');
   });
 
   it('re-recognizes a group whose lines change format', () => {
@@ -314,6 +357,17 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
     fc
       .tuple(t, uuid, word)
       .map(([at, u, m]) => JSON.stringify({ timestamp: new Date(at).toISOString(), level: 'ERROR', requestId: u, message: m })),
+    fc.tuple(t, uuid, word, fc.constantFrom('INFO', 'ERROR')).map(([at, u, m, level]) =>
+      JSON.stringify({
+        level,
+        message: m,
+        service: 'svc',
+        timestamp: new Date(at).toISOString(),
+        cold_start: false,
+        function_name: 'fn',
+        function_request_id: u,
+      }),
+    ),
   ),
   apigateway: fc
     .tuple(

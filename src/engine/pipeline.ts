@@ -55,8 +55,8 @@ export function normalizePayload(
   parse = new ParseStats(),
 ): NormalizedEvent[] {
   const events: NormalizedEvent[] = [];
-  // A source file's source applies to the whole payload; otherwise each line is recognized by content.
-  const explicit = normalizer.explicitSource(payload.logGroup);
+  // A source file's source (or a Lambda function's group) applies to the whole payload; otherwise each line is recognized by content.
+  const explicit = normalizer.groupSource(payload.logGroup);
   // One context for the payload, its per-event parts updated in place (normalize keeps no reference).
   const ctx: LogContext = { logGroup: payload.logGroup, logStream: payload.logStream, id: '', timestamp: 0, owner: payload.owner };
   for (const logEvent of payload.logEvents) {

@@ -154,7 +154,10 @@ const isLambdaJson = (l: string) =>
   !l.includes('"eventSource"') &&
   !l.includes('"webaclId"') &&
   !l.includes('"httpMethod"') &&
-  (LAMBDA_JSON_PLATFORM_RE.test(l) || (has(l, '"level"', '"message"', '"timestamp"') && LAMBDA_JSON_APP_RE.test(l)));
+  (LAMBDA_JSON_PLATFORM_RE.test(l) ||
+    (has(l, '"level"', '"message"', '"timestamp"') && LAMBDA_JSON_APP_RE.test(l)) ||
+    // Powertools for AWS Lambda's logger (TypeScript, Python, Java, .NET): the function's context keys.
+    has(l, '"function_name"', '"function_request_id"'));
 
 const lambda = (action: string, extra: Record<string, FieldValue> = {}) => ({
   'event.category': 'process',
@@ -175,6 +178,11 @@ const LAMBDA: BuiltinSource = {
       'record.metrics.memorySizeMB': 'faas.memory_mb',
       errorType: 'error.type',
       errorMessage: 'error.message',
+      // Powertools for AWS Lambda's logger.
+      function_request_id: 'faas.execution',
+      cold_start: 'faas.coldstart',
+      xray_trace_id: 'trace.id',
+      service: 'service.name',
     }),
   ),
   patterns: [

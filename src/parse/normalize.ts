@@ -160,6 +160,16 @@ export const RECOGNIZED_SOURCES: readonly CompiledSource[] = BUILTIN_SOURCES.map
   compileSource({ ...b.definition, builtin: b.definition.name as 'cloudtrail' }),
 );
 
+function recognizedSource(name: string): CompiledSource {
+  const found = RECOGNIZED_SOURCES.find((s) => s.name === name);
+  if (!found) throw new Error(`no built-in source '${name}'`);
+  return found;
+}
+
+/** Lambda writes a function's logs to `/aws/lambda/<function>` unless it is given a log group of its own. */
+const LAMBDA_GROUP_PREFIX = '/aws/lambda/';
+const LAMBDA_SOURCE = recognizedSource('lambda');
+
 /** The text parsers tried on log groups no source file claims. */
 export const DEFAULT_PARSERS: readonly string[] = [
   'openssh',
@@ -216,14 +226,25 @@ export class Normalizer {
   }
 
   /**
-   * The source for a line of a log group: the one a source file names (always wins); else the
+   * The source every line of a log group gets whatever it holds: the one a source file names, else
+   * Lambda's for a function's own log group (`/aws/lambda/<function>`, where every line is the
+   * runtime's or the function's: JSON of any logger among them); undefined when lines are
+   * recognized one by one.
+   */
+  groupSource(logGroup: string): CompiledSource | undefined {
+    return this.explicitSource(logGroup) ?? (logGroup.startsWith(LAMBDA_GROUP_PREFIX) ? LAMBDA_SOURCE : undefined);
+  }
+
+  /**
+   * The source for a line of a log group: the one a source file names (always wins); else Lambda's
+   * for a function's log group; else the
    * built-in AWS source the group's lines were recognized as, as long as this line still is of
    * that kind; else whichever built-in recognizes this line (the decision is cached per group,
    * and re-made when lines stop matching); else the default (any JSON, any built-in text shape).
    */
   sourceFor(logGroup: string, line?: string): CompiledSource {
-    const explicit = this.explicitSource(logGroup);
-    if (explicit) return explicit;
+    const fixed = this.groupSource(logGroup);
+    if (fixed) return fixed;
     const cached = this.recognized.get(logGroup);
     if (line === undefined) return cached ?? DEFAULT_SOURCE;
     if (cached?.recognize?.(line)) return cached;
@@ -243,6 +264,7 @@ export class Normalizer {
       const glob = explicit.globs.find((g) => globToRegExp(g).test(logGroup)) ?? '';
       return { source: explicit, reason: `its logGroups pattern '${glob}' matches` };
     }
+    if (logGroup.startsWith(LAMBDA_GROUP_PREFIX)) return { source: LAMBDA_SOURCE, reason: "a Lambda function's log group (/aws/lambda/…)" };
     const recognized = this.recognized.get(logGroup);
     if (recognized) return { source: recognized, reason: 'no source lists this log group; its lines were recognized by content' };
     return { source: DEFAULT_SOURCE, reason: 'no source lists this log group: JSON, or any built-in text format' };
