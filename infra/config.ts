@@ -116,6 +116,13 @@ export const SentinelConfig = z
      * except the stack's own, those in `logGroups` (already subscribed) and `excludeLogGroups`.
      */
     accountPolicy: AccountPolicy.optional(),
+    /**
+     * `compiled`: each subscription filter is the regex compiled from the rules that apply to its
+     * group, so CloudWatch drops events no rule can match. `all`: every event is delivered — for
+     * log groups whose five regex filter patterns (metric and subscription filters together) are
+     * already taken, where a compiled regex would fail the deployment.
+     */
+    filterPatterns: z.enum(['compiled', 'all']).default('compiled'),
     subscribers: z.strictObject({ review: Subscribers, notify: Subscribers, respond: Subscribers }).default({
       review: { emails: [], httpsEndpoints: [], sqsQueueArns: [] },
       notify: { emails: [], httpsEndpoints: [], sqsQueueArns: [] },

@@ -75,6 +75,7 @@ export class SentinelStack extends Stack {
       detector: detector.function.fn,
       pack: rules.pack,
       logGroups: config.logGroups,
+      filterPatterns: config.filterPatterns,
       accountPolicy: config.accountPolicy,
       ownLogGroups: [
         detector.function.logGroup.logGroupName,

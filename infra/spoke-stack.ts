@@ -2,7 +2,7 @@ import { Aws, Stack, type StackProps } from 'aws-cdk-lib';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnAccountPolicy, CfnSubscriptionFilter } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { compileFilterPattern } from '../src/rules/filter-pattern';
+import { subscriptionFilterPattern } from '../src/rules/filter-pattern';
 import type { SentinelConfig } from './config';
 import { exclusionCriteria } from './constructs/ingestion';
 import { bundleRules } from './rule-bundle';
@@ -42,7 +42,7 @@ export class SentinelSpokeStack extends Stack {
     });
 
     config.logGroups.forEach((name, i) => {
-      const compiled = compileFilterPattern(name, rules.pack.rules, rules.pack.sources);
+      const compiled = subscriptionFilterPattern(name, rules.pack.rules, rules.pack.sources, config.filterPatterns);
       new CfnSubscriptionFilter(this, `Subscription${i}`, {
         logGroupName: name,
         destinationArn: config.hubDestinationArn,

@@ -36,6 +36,18 @@ describe('SentinelStack', () => {
       });
     }
   });
+  it("subscription filters are the patterns compiled from the rules, or every event with filterPatterns: 'all'", () => {
+    const rules = { rulesDir: 'test/fixtures/filterable-rules', logGroups: ['/var/log/auth.log'] };
+    synth(rules).template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: '/var/log/auth.log',
+      FilterPattern: '%[Rr][Oo][Oo][Tt]%',
+    });
+    synth({ ...rules, filterPatterns: 'all' }).template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: '/var/log/auth.log',
+      FilterPattern: '',
+    });
+    expect(() => parseConfig({ filterPatterns: 'some' })).toThrow(/filterPatterns/);
+  });
   it('detector Lambda: nodejs22.x, arm64, tracing, env, failure destination', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',

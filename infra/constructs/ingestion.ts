@@ -4,7 +4,7 @@ import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
 import { CfnAccountPolicy, FilterPattern, LogGroup, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { Construct } from 'constructs';
-import { compileFilterPattern } from '../../src/rules/filter-pattern';
+import { subscriptionFilterPattern } from '../../src/rules/filter-pattern';
 import type { RulePack } from '../../src/rules/rule-pack';
 
 export interface IngestionProps {
@@ -12,6 +12,8 @@ export interface IngestionProps {
   readonly pack: RulePack;
   /** Log groups to subscribe, by name. */
   readonly logGroups: readonly string[];
+  /** `compiled` (from the rules) or `all` (every event: no regex counted against the group's quota). */
+  readonly filterPatterns: 'compiled' | 'all';
   /**
    * The account-level subscription filter policy (one per account and Region).
    * @default - none: only the log groups listed are watched
@@ -32,7 +34,7 @@ export class Ingestion extends Construct {
   constructor(scope: Construct, id: string, props: IngestionProps) {
     super(scope, id);
     props.logGroups.forEach((name, i) => {
-      const compiled = compileFilterPattern(name, props.pack.rules, props.pack.sources);
+      const compiled = subscriptionFilterPattern(name, props.pack.rules, props.pack.sources, props.filterPatterns);
       this.patterns[name] = compiled.pattern;
       Annotations.of(this).addInfo(`${name}: ${compiled.pattern ? 'filtered' : 'all events'} (${compiled.reason})`);
       new SubscriptionFilter(this, `Subscription${i}`, {

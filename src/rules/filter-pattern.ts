@@ -159,6 +159,20 @@ export function compileFilterPattern(
 }
 
 /**
+ * The pattern a subscription filter gets: compiled from the rules, or '' (every event) when the
+ * deployment says `filterPatterns: all`.
+ */
+export function subscriptionFilterPattern(
+  logGroup: string,
+  rules: readonly DetectionRule[],
+  sources: readonly SourceDefinition[],
+  mode: 'compiled' | 'all',
+): CompiledFilter {
+  if (mode === 'all') return { pattern: '', reason: "filterPatterns is 'all'; all events delivered" };
+  return compileFilterPattern(logGroup, rules, sources);
+}
+
+/**
  * Whether CloudWatch delivers a message under a compiled pattern: '' delivers everything, and
  * `%regex%` what the regex finds in the message (the compiled regexes read the same in JavaScript).
  * For measuring and testing the filter locally.
