@@ -278,7 +278,7 @@ const SOURCE_IP = String.raw`(?<ip>[0-9a-fA-F.:]{2,45}|-)`;
 const REQUEST_ID = String.raw`[\w=+/-]{6,128}`;
 const STATUS = String.raw`(?<status>\d{3}|-)`;
 const LENGTH = String.raw`(?<responseLength>\d{1,15}|-)`;
-const API_GATEWAY_PATTERNS: ParserPattern[] = [
+export const API_GATEWAY_PATTERNS: ParserPattern[] = [
   {
     // REST: ip caller user [time] "method resourcePath protocol" status length requestId [extendedRequestId]
     // (the CloudFormation example puts the extended id first). HTTP APIs write `- -` for caller and
@@ -308,10 +308,10 @@ const API_GATEWAY_PATTERNS: ParserPattern[] = [
   },
 ];
 const API_GATEWAY_TEXT = API_GATEWAY_PATTERNS.map((p) => new RegExp(p.pattern));
+const QUOTE = 34;
 // An access-log line of another server ends with a quoted user agent or with its byte count; a
 // preset line of API Gateway with its request id.
 const isApiGatewayText = (l: string) => l.charCodeAt(l.length - 1) !== QUOTE && API_GATEWAY_TEXT.some((re) => re.test(l));
-const QUOTE = 34;
 
 const API_GATEWAY: BuiltinSource = {
   definition: withParsers(
@@ -381,7 +381,6 @@ const WAF: BuiltinSource = {
 /** In the order recognition tries them (each excludes the others' markers anyway). */
 export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;
 export const LAMBDA_PATTERNS = LAMBDA.patterns;
-export { API_GATEWAY_PATTERNS };
 
 export const BUILTIN_SOURCES: readonly BuiltinSource[] = [CLOUDTRAIL, WAF, API_GATEWAY, LAMBDA, VPC_FLOW];
 export const BUILTIN_SOURCE_NAMES = BUILTIN_SOURCES.map((s) => s.definition.name);

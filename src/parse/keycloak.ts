@@ -65,9 +65,9 @@ export function keycloakPairs(text: string): [string, string][] {
 }
 
 const QUOTE = 34;
+const BACKSLASH = 92;
 /** A login event starts with its type, an admin event with its operation. */
 const EVENT_START_RE = /^(?:type|operationType)=/;
-const BACKSLASH = 92;
 
 /**
  * What parseKeycloakEvent computes rather than copies: the category, and an admin event's action
