@@ -332,6 +332,22 @@ describe('parsers and normalization (log shapes from the field)', () => {
       }),
     );
     expect(json).toMatchObject({ 'event.action': 'role_grant', 'event.category': 'iam', 'user.target.id': target });
+    // A source's lookup names known admins, so their changes join the user's other detections.
+    const named = new Normalizer([
+      SourceDefinition.parse({
+        source: {
+          name: 'kc',
+          logGroups: [group],
+          parsers: ['keycloak'],
+          lookups: [{ from: 'user.id', to: 'user.name', values: { [admin]: 'alice' } }],
+        },
+      }),
+    ]);
+    const r = named.normalize(
+      line(`operationType="CREATE", ${common}, resourceType="REALM_ROLE_MAPPING", resourcePath="users/${target}/role-mappings/realm"`),
+      { logGroup: group, logStream: 's', id: '1', timestamp: 1_000 },
+    );
+    expect(r.ok && r.event['user.name']).toBe('alice');
   });
 
   it('parses Keycloak login events, quoted (Keycloak 24+) and unquoted', () => {
@@ -593,6 +609,38 @@ describe('parsers and normalization (log shapes from the field)', () => {
       for (const p of builtinPatterns(name)) expect(checkRegexSafety(p.pattern), p.name).toMatchObject({ safe: true });
     expect(checkRegexSafety(SYSLOG_HEADER)).toMatchObject({ safe: true });
     expect(checkRegexSafety(RFC5424_HEADER)).toMatchObject({ safe: true });
+  });
+});
+
+describe('Keycloak through the detector', () => {
+  it('a password attack on alice, her login, then a role grant by her admin id: three detections about alice, the account-takeover chain', async () => {
+    const adminId = '0e4f8a2c-5d6b-4c1e-9f3a-7b8c9d0e1f2a';
+    const source = SourceDefinition.parse({
+      source: {
+        name: 'kc',
+        logGroups: ['/app/keycloak/*'],
+        parsers: ['keycloak'],
+        lookups: [{ from: 'user.id', to: 'user.name', values: { [adminId]: 'alice' } }],
+      },
+    });
+    const at = (i: number) => `2024-05-01 12:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')},000`;
+    const lines = [
+      ...Array.from(
+        { length: 12 },
+        (_, i) =>
+          `${at(i * 5)} WARN  [org.keycloak.events] (t) type="LOGIN_ERROR", realmId="acme", clientId="portal", userId="${adminId}", ipAddress="203.0.113.9", error="invalid_user_credentials", username="alice"`,
+      ),
+      `${at(70)} INFO  [org.keycloak.events] (t) type="LOGIN", realmId="acme", clientId="security-admin-console", userId="${adminId}", ipAddress="203.0.113.9", username="alice"`,
+      `${at(130)} INFO  [org.keycloak.events] (t) operationType="CREATE", realmId="acme", clientId="security-admin-console", userId="${adminId}", ipAddress="203.0.113.9", resourceType="REALM_ROLE_MAPPING", resourcePath="users/9f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f/role-mappings/realm"`,
+    ];
+    const detector = new Detector(pack, new MemoryStateStore());
+    const r = await processPayload(
+      linesPayload('/app/keycloak/server', lines, Date.parse('2024-05-01T12:00:00Z')),
+      new Normalizer([source]),
+      detector,
+    );
+    const aboutAlice = new Set(r.messages.filter((m) => m.alert.entity.value === 'alice').map((m) => m.alert.ruleId));
+    for (const id of ['auth.brute_force_user', 'auth.success_after_failures', 'admin.privileged_action']) expect(aboutAlice).toContain(id);
   });
 });
 
