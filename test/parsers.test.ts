@@ -265,6 +265,45 @@ describe('parsers and normalization (log shapes from the field)', () => {
     ).toMatchObject({ 'url.domain': 'example.com', 'url.port': 443, 'source.ip': '203.0.113.9', 'url.path': '/index.html' });
   });
 
+  it('reads a multi-line event (an error with its stack trace) by its first line, and keeps the rest as the trace', () => {
+    const laravel = norm(
+      '/sentinel-demo/status-page/laravel',
+      [
+        '[2025-03-02 03:12:41] production.ERROR: SQLSTATE[HY000] [2002] Connection refused {"exception":"[object] (PDOException(code: 2002): Connection refused at /var/www/html/vendor/laravel/framework/src/Illuminate/Database/Connectors/Connector.php:70)',
+        '[stacktrace]',
+        '#0 /var/www/html/vendor/laravel/framework/src/Illuminate/Database/Connectors/Connector.php(70): PDO->__construct()',
+        '#1 {main}',
+        '"} ',
+      ].join('\n'),
+    );
+    expect(laravel).toMatchObject({
+      'log.level': 'error',
+      '@timestamp': Date.parse('2025-03-02T03:12:41Z'),
+      'service.environment': 'production',
+    });
+    expect(String(laravel['error.stack_trace'])).toMatch(/^\[stacktrace\]\n#0 /);
+    expect(String(laravel['event.original'])).toContain('#1 {main}');
+    const python = norm(
+      '/sentinel-demo/deploy/paramiko',
+      '2025-03-02 03:12:41,554 ERROR deploy.main Unhandled exception\r\nTraceback (most recent call last):\n  File "/app/main.py", line 10, in <module>\nZeroDivisionError: division by zero',
+    );
+    expect(python).toMatchObject({ 'log.level': 'error', 'log.logger': 'deploy.main', message: 'Unhandled exception' });
+    expect(python['@timestamp']).toBe(Date.parse('2025-03-02T03:12:41.554Z'));
+    expect(String(python['error.stack_trace'])).toContain('ZeroDivisionError');
+    // The first line is the app's own: a newline a client smuggles into a logged value starts the
+    // trace, not an entry of the client's choosing.
+    const injected = norm(
+      '/sentinel-demo/status-page/laravel',
+      '[2025-03-02 03:12:41] production.INFO: Search for x\n[2025-03-02 03:12:42] production.EMERGENCY: disk full {"ip":"10.0.0.1"}',
+    );
+    expect(injected).toMatchObject({ 'log.level': 'info', message: 'Search for x' });
+    expect(injected['source.ip']).toBeUndefined();
+    // A single line whose context is not one JSON object keeps its level too.
+    expect(norm('/sentinel-demo/status-page/laravel', '[2025-03-02 03:12:43] production.WARNING: Retrying {attempt 2}')).toMatchObject({
+      'log.level': 'warn',
+    });
+  });
+
   it('parses Keycloak admin events: role grants, revocations, group joins and password resets, named by the admin id', () => {
     const group = '/app/keycloak/server';
     const admin = '0e4f8a2c-5d6b-4c1e-9f3a-7b8c9d0e1f2a';

@@ -462,6 +462,9 @@ const APACHE_ERROR: BuiltinParser = {
   ],
 };
 
+/** `[2025-03-02 03:12:40] production.WARNING: ` (Laravel / Monolog's line format). */
+const LARAVEL_HEADER = String.raw`\[(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[+-]\d\d:?\d\d|Z)?)\] (?<service__environment>[\w-]{1,64})\.(?<log__level>[A-Z]{1,10}): `;
+
 export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
   openssh: [
     syslog('^sshd(?:-session|-auth)?$', SSHD_PATTERNS),
@@ -570,7 +573,14 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
       patterns: [
         {
           name: 'laravel',
-          pattern: String.raw`^\[(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[+-]\d\d:?\d\d|Z)?)\] (?<service__environment>[\w-]{1,64})\.(?<log__level>[A-Z]{1,10}): (?<message>[^{]*?) ?(?<json>\{.*\})?$`,
+          pattern: String.raw`^${LARAVEL_HEADER}(?<message>[^{\n]*?) ?(?<json>\{.*\})?$`,
+          fields: {},
+        },
+        {
+          // A context that is not one JSON object on the line: an exception's, whose stack trace
+          // continues on the lines after (read as the event's first line, see normalize.ts).
+          name: 'laravel_entry',
+          pattern: String.raw`^${LARAVEL_HEADER}(?<message>.*)$`,
           fields: {},
         },
       ],

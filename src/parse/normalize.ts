@@ -8,7 +8,7 @@ import { boundedJson, flattenInto } from './flatten';
 import { TrustedProxies } from './forwarded-for';
 import { globToRegExp } from './glob';
 import { readKeycloakJson } from './keycloak';
-import { compileParsers, type LineParser, UnknownParserError } from './line-parser';
+import { compileParsers, type LineParser, type ParseOutcome, UnknownParserError } from './line-parser';
 import { parseTimestamp } from './timestamp';
 
 /** Log events larger than this are skipped (CloudWatch caps events at 1 MB; real lines are far smaller). */
@@ -326,16 +326,31 @@ export class Normalizer {
       } else if (source.format === 'json') {
         return skip('malformed_json', ctx, 'source expects JSON lines but the line is not a JSON object');
       } else {
+        let outcome: ParseOutcome | undefined;
         for (const parser of source.parsers) {
           stage = `parser ${parser.name} (source ${source.name})`;
-          const outcome = parser.parse(message);
-          if (!outcome) continue;
+          outcome = parser.parse(message);
+          if (outcome) break;
+        }
+        const newline = message.indexOf('\n');
+        if (!outcome && newline !== -1) {
+          // A multi-line event no pattern takes whole: an error with its stack trace under it
+          // (Laravel, Python's logging, Java), as the CloudWatch agent's multi-line setting
+          // ships it. Its first line is the entry; the rest is kept as its trace.
+          const head = message.slice(0, message.charCodeAt(newline - 1) === CR ? newline - 1 : newline);
+          for (const parser of source.parsers) {
+            stage = `parser ${parser.name} (source ${source.name}, first line)`;
+            outcome = parser.parse(head);
+            if (outcome) break;
+          }
+          if (outcome) outcome.fields['error.stack_trace'] ??= message.slice(newline + 1);
+        }
+        if (outcome) {
           raw = outcome.fields;
           parsed = !outcome.fallback;
           repeat = outcome.repeat;
           writes = outcome.writes;
           raw['event.dataset'] ??= outcome.pattern;
-          break;
         }
       }
       stage = `field mapping (source ${source.name})`;
