@@ -304,6 +304,44 @@ describe('parsers and normalization (log shapes from the field)', () => {
     });
   });
 
+  it('parses Spring Boot 2 and 3 lines in groups no source names, ahead of a syslog header that fits them only in part', () => {
+    const boot2 = norm(
+      '/app/orders/java',
+      '2025-03-02 03:12:41.554 ERROR 12345 --- [           main] o.s.boot.SpringApplication               : Application run failed',
+    );
+    expect(boot2).toMatchObject({
+      'event.dataset': 'spring_boot',
+      'log.level': 'error',
+      'process.pid': 12345,
+      'process.thread.name': 'main',
+      'log.logger': 'o.s.boot.SpringApplication',
+      message: 'Application run failed',
+      '@timestamp': Date.parse('2025-03-02T03:12:41.554Z'),
+    });
+    // ISO time, then a word: a syslog header reads `ERROR` as the host and understands nothing more.
+    const boot3 = norm(
+      '/app/orders/java',
+      '2025-03-02T03:12:41.554+01:00 ERROR 1 --- [orders] [nio-8080-exec-1] c.e.orders.PaymentController             : Payment failed\njava.lang.IllegalStateException: card declined\n\tat c.e.orders.PaymentController.pay(PaymentController.java:42)',
+    );
+    expect(boot3).toMatchObject({
+      'event.dataset': 'spring_boot',
+      'log.level': 'error',
+      'service.name': 'orders',
+      'process.thread.name': 'nio-8080-exec-1',
+      message: 'Payment failed',
+      '@timestamp': Date.parse('2025-03-02T02:12:41.554Z'),
+    });
+    expect(String(boot3['error.stack_trace'])).toMatch(/^java\.lang\.IllegalStateException/);
+    // A real syslog line still goes to its own pattern.
+    expect(
+      norm('/app/hosts/syslog', 'Mar  2 03:12:40 web-1 sshd[1]: Failed password for root from 203.0.113.5 port 22 ssh2'),
+    ).toMatchObject({
+      'event.action': 'ssh_login',
+      'event.outcome': 'failure',
+      'user.name': 'root',
+    });
+  });
+
   it('parses Keycloak admin events: role grants, revocations, group joins and password resets, named by the admin id', () => {
     const group = '/app/keycloak/server';
     const admin = '0e4f8a2c-5d6b-4c1e-9f3a-7b8c9d0e1f2a';

@@ -519,6 +519,20 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
       ],
     },
   ],
+  spring_boot: [
+    {
+      patterns: [
+        {
+          // Spring Boot's console and file format, 2.x (`2025-03-02 03:12:41.554`) and 3.x (ISO time
+          // with zone, optionally the application name in brackets): `%5p ${PID} --- [%15.15t] %-40.40logger : %m`.
+          name: 'spring_boot',
+          literal: ' --- [',
+          pattern: String.raw`^(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d\.\d{3}(?:Z|[+-]\d\d:?\d\d)?) {1,2}(?<log__level>TRACE|DEBUG|INFO|WARN|ERROR|FATAL) (?<process__pid>\d{1,10}) --- (?:\[(?<service__name>[^\]\s][^\]\n]{0,99})\] )?\[ {0,15}(?<process__thread__name>[^\]\s][^\]\n]{0,99})\] (?<log__logger>\S{1,200}) {0,40}: (?<message>.*)$`,
+          fields: {},
+        },
+      ],
+    },
+  ],
   python_logging: [
     {
       patterns: [

@@ -180,6 +180,7 @@ export const DEFAULT_PARSERS: readonly string[] = [
   'apache_error',
   'keycloak',
   'python_logging',
+  'spring_boot',
   'ssh_client',
 ];
 
@@ -326,24 +327,21 @@ export class Normalizer {
       } else if (source.format === 'json') {
         return skip('malformed_json', ctx, 'source expects JSON lines but the line is not a JSON object');
       } else {
-        let outcome: ParseOutcome | undefined;
-        for (const parser of source.parsers) {
-          stage = `parser ${parser.name} (source ${source.name})`;
-          outcome = parser.parse(message);
-          if (outcome) break;
-        }
+        const setStage = (parser: LineParser, part: string) => {
+          stage = `parser ${parser.name} (source ${source.name}${part})`;
+        };
+        let outcome = parseText(source.parsers, message, (p) => setStage(p, ''));
         const newline = message.indexOf('\n');
-        if (!outcome && newline !== -1) {
+        if ((!outcome || outcome.fallback) && newline !== -1) {
           // A multi-line event no pattern takes whole: an error with its stack trace under it
           // (Laravel, Python's logging, Java), as the CloudWatch agent's multi-line setting
           // ships it. Its first line is the entry; the rest is kept as its trace.
           const head = message.slice(0, message.charCodeAt(newline - 1) === CR ? newline - 1 : newline);
-          for (const parser of source.parsers) {
-            stage = `parser ${parser.name} (source ${source.name}, first line)`;
-            outcome = parser.parse(head);
-            if (outcome) break;
+          const first = parseText(source.parsers, head, (p) => setStage(p, ', first line'));
+          if (first && (!outcome || !first.fallback)) {
+            first.fields['error.stack_trace'] ??= message.slice(newline + 1);
+            outcome = first;
           }
-          if (outcome) outcome.fields['error.stack_trace'] ??= message.slice(newline + 1);
         }
         if (outcome) {
           raw = outcome.fields;
@@ -381,6 +379,23 @@ export class Normalizer {
     if (container) r.event['container.name'] ??= container;
     return { ...r, timeFallback: r.timeFallback && runtimeTime === undefined };
   }
+}
+
+/**
+ * The first parser's outcome that understood the line; a header-only (fallback) outcome only when
+ * no later parser understands more — a syslog header fits any line that starts with an ISO time
+ * and a word, a Spring Boot line among them.
+ */
+function parseText(parsers: readonly LineParser[], text: string, onParser: (parser: LineParser) => void): ParseOutcome | undefined {
+  let fallback: ParseOutcome | undefined;
+  for (const parser of parsers) {
+    onParser(parser);
+    const outcome = parser.parse(text);
+    if (!outcome) continue;
+    if (!outcome.fallback) return outcome;
+    fallback ??= outcome;
+  }
+  return fallback;
 }
 
 /** The source for a wrapped line: `format` described the wrappers (JSON); the line inside may be either. */
