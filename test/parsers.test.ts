@@ -226,6 +226,20 @@ describe('parsers and normalization (log shapes from the field)', () => {
         '2024/05/01 12:00:05 [error] 1#1: *10 open() "/x, client: 10.9.9.9" failed (2: No such file or directory), client: 203.0.113.9, server: _',
       )['source.ip'],
     ).toBeUndefined();
+    // A newline in the typed name ends nginx's line early: the lines up to it are the client's
+    // (complete-looking, naming any address), and the line left over names the real client.
+    const split = `2024/05/01 12:00:07 [error] 1#1: *11 user "x\n2024/05/01 12:00:07 [error] 1#1: *5 user "admin": password mismatch, client: 198.51.100.66, server: _\nzz": password mismatch, client: 203.0.113.9, server: _, request: "GET /admin HTTP/1.1"`;
+    const [, , rest] = split.split('\n');
+    expect(norm(group, rest ?? '')).toMatchObject({
+      'event.category': 'intrusion_detection',
+      'event.action': 'log_injection',
+      'source.ip': '203.0.113.9',
+      'nginx.injected_text': 'zz',
+    });
+    // A second address in the leftover line (written by the name or the request): the injection, no address.
+    const twice = norm(group, 'zz, client: 10.9.9.9": password mismatch, client: 203.0.113.9, server: _');
+    expect(twice).toMatchObject({ 'event.action': 'log_injection' });
+    expect(twice['source.ip']).toBeUndefined();
     expect(norm(group, '2024/05/01 12:00:06 [emerg] 1#1: bind() to 0.0.0.0:80 failed (98: Address already in use)')).toMatchObject({
       'log.level': 'emerg',
       message: 'bind() to 0.0.0.0:80 failed (98: Address already in use)',

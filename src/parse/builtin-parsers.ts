@@ -394,6 +394,11 @@ const ACCESS_LOG: BuiltinParser = {
 const NGINX_ERROR_HEAD = String.raw`^(?<timestamp>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?<log__level>[a-z]{1,8})\] (?<process__pid>\d{1,10})#\d{1,10}: (?:\*(?<nginx__connection_id>\d{1,20}) )?`;
 const NGINX_ERROR_CLIENT = String.raw`, client: (?<source__address>${IP})(?:, server: (?<nginx__server>[^,]{0,255}))?(?:, request: "(?<request>${QUOTED})")?`;
 const webAuthFailure = (): Record<string, FieldValue> => ({ ...authFailure('http_basic_auth'), 'event.dataset': 'nginx.error' });
+const LOG_INJECTION: Record<string, FieldValue> = {
+  'event.category': 'intrusion_detection',
+  'event.action': 'log_injection',
+  'event.dataset': 'nginx.error',
+};
 
 const NGINX_ERROR: BuiltinParser = {
   patterns: [
@@ -437,6 +442,23 @@ const NGINX_ERROR: BuiltinParser = {
       name: 'nginx_error',
       pattern: String.raw`${NGINX_ERROR_HEAD}(?<message>.*)$`,
       fields: { 'event.category': 'web', 'event.dataset': 'nginx.error' },
+    },
+    {
+      // No head: the rest of an auth failure after a newline in the typed user name, which nginx
+      // writes as typed. The lines before it were written by the name — whatever they claim, a
+      // client is forging entries in this log. The address nginx wrote is the client's, unless
+      // the name or the request wrote a second one (then none is taken).
+      name: 'nginx_log_injection',
+      once: ', client: ',
+      literal: ', client: ',
+      pattern: String.raw`^(?<nginx__injected_text>[^\n]{0,1024}?)"(?:: password mismatch| was not found in "[^"\n]{0,1024}")${NGINX_ERROR_CLIENT}`,
+      fields: LOG_INJECTION,
+    },
+    {
+      name: 'nginx_log_injection_ambiguous',
+      literal: ', client: ',
+      pattern: String.raw`^(?<nginx__injected_text>[^\n]{0,1024}?)"(?:: password mismatch| was not found in ")`,
+      fields: LOG_INJECTION,
     },
   ],
 };
