@@ -318,6 +318,29 @@ describe('parsers and normalization (log shapes from the field)', () => {
     });
   });
 
+  it('a parser that throws skips its line as internal_error naming the parser and the source; the next line is read', () => {
+    const source = SourceDefinition.parse({ source: { name: 'fragile', logGroups: ['/app/fragile'], parsers: ['laravel'] } });
+    const normalizer = new Normalizer([source]);
+    const compiled = normalizer.sourceFor('/app/fragile');
+    const boom = {
+      name: 'boom',
+      parse(line: string) {
+        if (line.includes('boom')) throw new Error('cannot read this');
+        return undefined;
+      },
+    };
+    compiled.parsers.unshift(boom);
+    const ctx = { logGroup: '/app/fragile', logStream: 's', id: '7', timestamp: 1_000 };
+    const bad = normalizer.normalize('boom', ctx);
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.skip).toMatchObject({ reason: 'internal_error', where: '/app/fragile s event 7' });
+    expect(bad.skip.detail).toContain('parser boom: cannot read this');
+    expect(bad.skip.detail).toContain('source fragile');
+    const good = normalizer.normalize('[2025-03-02 03:12:40] production.WARNING: ok', ctx);
+    expect(good.ok && good.event['log.level']).toBe('warn');
+  });
+
   it('parses Spring Boot 2 and 3 lines in groups no source names, ahead of a syslog header that fits them only in part', () => {
     const boot2 = norm(
       '/app/orders/java',

@@ -327,17 +327,16 @@ export class Normalizer {
       } else if (source.format === 'json') {
         return skip('malformed_json', ctx, 'source expects JSON lines but the line is not a JSON object');
       } else {
-        const setStage = (parser: LineParser, part: string) => {
-          stage = `parser ${parser.name} (source ${source.name}${part})`;
-        };
-        let outcome = parseText(source.parsers, message, (p) => setStage(p, ''));
+        stage = `parsers (source ${source.name})`;
+        let outcome = parseText(source.parsers, message);
         const newline = message.indexOf('\n');
         if ((!outcome || outcome.fallback) && newline !== -1) {
           // A multi-line event no pattern takes whole: an error with its stack trace under it
           // (Laravel, Python's logging, Java), as the CloudWatch agent's multi-line setting
           // ships it. Its first line is the entry; the rest is kept as its trace.
+          stage = `parsers (source ${source.name}, first line)`;
           const head = message.slice(0, message.charCodeAt(newline - 1) === CR ? newline - 1 : newline);
-          const first = parseText(source.parsers, head, (p) => setStage(p, ', first line'));
+          const first = parseText(source.parsers, head);
           if (first && (!outcome || !first.fallback)) {
             first.fields['error.stack_trace'] ??= message.slice(newline + 1);
             outcome = first;
@@ -386,11 +385,16 @@ export class Normalizer {
  * no later parser understands more — a syslog header fits any line that starts with an ISO time
  * and a word, a Spring Boot line among them.
  */
-function parseText(parsers: readonly LineParser[], text: string, onParser: (parser: LineParser) => void): ParseOutcome | undefined {
+function parseText(parsers: readonly LineParser[], text: string): ParseOutcome | undefined {
   let fallback: ParseOutcome | undefined;
   for (const parser of parsers) {
-    onParser(parser);
-    const outcome = parser.parse(text);
+    let outcome: ParseOutcome | undefined;
+    try {
+      outcome = parser.parse(text);
+    } catch (err) {
+      // Named for the skip's detail (normalize's per-line catch): which parser threw.
+      throw new Error(`parser ${parser.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (!outcome) continue;
     if (!outcome.fallback) return outcome;
     fallback ??= outcome;
