@@ -329,8 +329,8 @@ export class Normalizer {
       } else {
         stage = `parsers (source ${source.name})`;
         let outcome = parseText(source.parsers, message);
-        const newline = message.indexOf('\n');
-        if ((!outcome || outcome.fallback) && newline !== -1) {
+        const newline = !outcome || outcome.fallback ? message.indexOf('\n') : -1;
+        if (newline !== -1) {
           // A multi-line event no pattern takes whole: an error with its stack trace under it
           // (Laravel, Python's logging, Java), as the CloudWatch agent's multi-line setting
           // ships it. Its first line is the entry; the rest is kept as its trace.
