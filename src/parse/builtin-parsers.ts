@@ -1,5 +1,6 @@
 import type { FieldValue } from '../schema/event';
 import { API_GATEWAY_PATTERNS, LAMBDA_PATTERNS, VPC_FLOW_PATTERNS } from './aws-sources';
+import { KEYCLOAK_EVENT_START } from './keycloak';
 
 /**
  * Built-in text parsers, declared as data: ordered regexes with named groups, exactly like the
@@ -595,7 +596,7 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
           // Keycloak (Quarkus) `%d %-5p [%c] (%t) %s`: the events logger's key=value list, login or admin events (src/parse/keycloak.ts).
           name: 'keycloak_event',
           literal: '[org.keycloak.events] ',
-          pattern: String.raw`^(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) {1,2}(?<log__level>[A-Z]{4,5}) {1,2}\[org\.keycloak\.events\] \((?<process__thread__name>[^)]{1,200})\) (?<keycloak>(?:type|operationType)=.*)$`,
+          pattern: String.raw`^(?<timestamp>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) {1,2}(?<log__level>[A-Z]{4,5}) {1,2}\[org\.keycloak\.events\] \((?<process__thread__name>[^)]{1,200})\) (?<keycloak>${KEYCLOAK_EVENT_START}.*)$`,
           // What the list computes (KEYCLOAK_DERIVES) is known to the filter compiler, for JSON logging too.
           fields: { 'event.dataset': 'keycloak.event' },
         },

@@ -66,8 +66,9 @@ export function keycloakPairs(text: string): [string, string][] {
 
 const QUOTE = 34;
 const BACKSLASH = 92;
-/** A login event starts with its type, an admin event with its operation. */
-const EVENT_START_RE = /^(?:type|operationType)=/;
+/** A login event starts with its type, an admin event with its operation (the parser's pattern and JSON logging alike). */
+export const KEYCLOAK_EVENT_START = '(?:type|operationType)=';
+const EVENT_START_RE = new RegExp(`^${KEYCLOAK_EVENT_START}`);
 
 /**
  * What parseKeycloakEvent computes rather than copies: the category, and an admin event's action
@@ -141,18 +142,19 @@ export function parseKeycloakEvent(text: string, out: Record<string, FieldValue>
   };
   const type = get('type');
   const operation = get('operationType');
+  const error = get('error');
   if (type) {
     out['event.action'] = type.toLowerCase();
     out['event.outcome'] = type.endsWith('_ERROR') ? 'failure' : 'success';
     out['event.category'] = 'authentication';
   } else if (operation) {
-    out['event.action'] = adminAction(operation, get('resourceType') ?? '', get('resourcePath') ?? '', get('representation'));
-    out['event.outcome'] = get('error') ? 'failure' : 'success';
+    const path = get('resourcePath') ?? '';
+    out['event.action'] = adminAction(operation, get('resourceType') ?? '', path, get('representation'));
+    out['event.outcome'] = error ? 'failure' : 'success';
     out['event.category'] = 'iam';
-    const target = USER_RESOURCE_RE.exec(get('resourcePath') ?? '');
+    const target = USER_RESOURCE_RE.exec(path);
     if (target?.[1]) out['user.target.id'] = target[1];
   }
-  const error = get('error');
   if (error) out['event.reason'] = error;
   const ip = get('ipAddress');
   if (ip) out['source.address'] = ip;
