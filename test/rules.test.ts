@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
+import { unknownFieldWarnings } from '../src/rules/field-check';
 import { formatRuleError } from '../src/rules/rule-pack';
 import { runAllRuleTests } from '../src/rules/rule-tests';
+import { rule } from './helpers';
 
 const { pack, errors } = loadPack(['rules']);
 
@@ -56,5 +58,22 @@ describe('bad rule files fail validation with file, rule id and path', () => {
     const messages = loadPack([dir]).errors.map(formatRuleError).join('\n');
     expect(messages).toMatch(/x\.other\.yml: rule x\.dup: id: id must equal the file name 'x\.other'/);
     expect(messages).toMatch(/duplicate rule id, also defined in .*x\.dup\.yml/);
+  });
+});
+
+describe('the field check', () => {
+  it('knows the fields parsers compute (stack traces, container names, Keycloak admin events, AWS derivations); a typo still warns', () => {
+    const fields = [
+      'error.stack_trace',
+      'container.name',
+      'user.target.id',
+      'event.reason',
+      'faas.name',
+      'network.transport',
+      'user.targt.id',
+    ];
+    const probe = rule({ id: 'app.probe', match: Object.fromEntries(fields.map((f) => [`${f}|exists`, true])) });
+    const warned = unknownFieldWarnings({ ...pack, rules: [probe] }).map((w) => w.message.match(/field '([^']+)'/)?.[1]);
+    expect(warned).toEqual(['user.targt.id']);
   });
 });

@@ -77,6 +77,16 @@ const EVENT_START_RE = new RegExp(`^${KEYCLOAK_EVENT_START}`);
 export const KEYCLOAK_DERIVES = ['event.category', 'event.action', 'event.outcome'];
 /** The logger Keycloak writes its events with: every event line, text or JSON, names it. */
 export const KEYCLOAK_LOGGER = 'org.keycloak.events';
+/** The normalized fields parseKeycloakEvent writes (besides `keycloak.<key>` for each pair), for the field check. */
+export const KEYCLOAK_FIELDS = [
+  ...KEYCLOAK_DERIVES,
+  'event.reason',
+  'source.address',
+  'user.name',
+  'user.id',
+  'user.target.id',
+  'keycloak.realm',
+];
 
 const USER_RESOURCE_RE = /^users\/([\w-]{1,64})(?:\/|$)/;
 

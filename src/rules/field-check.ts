@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { BUILTIN_SOURCES } from '../parse/aws-sources';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, SYSLOG_HEADER } from '../parse/builtin-parsers';
 import { FLOW_LOG_OUTPUT_FIELDS } from '../parse/flow-log-format';
+import { KEYCLOAK_FIELDS } from '../parse/keycloak';
 import { captureNames } from '../parse/line-parser';
 import { DEFAULT_FIELD_MAP, Normalizer } from '../parse/normalize';
 import { CoreFields } from '../schema/event';
@@ -31,6 +32,9 @@ const COMPUTED = [
   'http.version',
   // From the payload owner (every source): rules may scope by account.
   'cloud.account.id',
+  // The lines under a multi-line event's first line; the container a runtime's wrapper names.
+  'error.stack_trace',
+  'container.name',
 ];
 
 function groupFields(pattern: string): string[] {
@@ -43,6 +47,8 @@ export function knownFields(pack: Pick<RulePack, 'rules' | 'sources'>): Set<stri
     ...COMPUTED,
     ...DEFAULT_FIELD_MAP.map(([, to]) => to),
     ...groupFields(SYSLOG_HEADER),
+    // What Keycloak's event lists compute (its parser, and JSON logging in any source).
+    ...KEYCLOAK_FIELDS,
     // Any flow log format's fields: a custom format may name any of them.
     ...FLOW_LOG_OUTPUT_FIELDS,
   ]);
@@ -65,6 +71,7 @@ export function knownFields(pack: Pick<RulePack, 'rules' | 'sources'>): Set<stri
   }
   for (const b of BUILTIN_SOURCES) {
     for (const [from, to] of Object.entries(b.definition.fieldMap)) known.add(from).add(to);
+    for (const f of b.derives) known.add(f);
   }
   // A rule test using a field shows some app really logs it: its events as written, and its raw
   // lines as the normalizer reads them (built-in derivations included).
