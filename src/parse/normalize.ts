@@ -170,6 +170,11 @@ function recognizedSource(name: string): CompiledSource {
 const LAMBDA_GROUP_PREFIX = '/aws/lambda/';
 const LAMBDA_SOURCE = recognizedSource('lambda');
 
+/** Lambda's source for a function's own log group, whatever its lines hold. */
+function functionGroupSource(logGroup: string): CompiledSource | undefined {
+  return logGroup.startsWith(LAMBDA_GROUP_PREFIX) ? LAMBDA_SOURCE : undefined;
+}
+
 /** The text parsers tried on log groups no source file claims. */
 export const DEFAULT_PARSERS: readonly string[] = [
   'openssh',
@@ -233,7 +238,7 @@ export class Normalizer {
    * recognized one by one.
    */
   groupSource(logGroup: string): CompiledSource | undefined {
-    return this.explicitSource(logGroup) ?? (logGroup.startsWith(LAMBDA_GROUP_PREFIX) ? LAMBDA_SOURCE : undefined);
+    return this.explicitSource(logGroup) ?? functionGroupSource(logGroup);
   }
 
   /**
@@ -265,7 +270,8 @@ export class Normalizer {
       const glob = explicit.globs.find((g) => globToRegExp(g).test(logGroup)) ?? '';
       return { source: explicit, reason: `its logGroups pattern '${glob}' matches` };
     }
-    if (logGroup.startsWith(LAMBDA_GROUP_PREFIX)) return { source: LAMBDA_SOURCE, reason: "a Lambda function's log group (/aws/lambda/…)" };
+    const fn = functionGroupSource(logGroup);
+    if (fn) return { source: fn, reason: "a Lambda function's log group (/aws/lambda/…)" };
     const recognized = this.recognized.get(logGroup);
     if (recognized) return { source: recognized, reason: 'no source lists this log group; its lines were recognized by content' };
     return { source: DEFAULT_SOURCE, reason: 'no source lists this log group: JSON, or any built-in text format' };
@@ -279,7 +285,7 @@ export class Normalizer {
   private read(line: string, ctx: LogContext, source: CompiledSource, openWrapper: boolean): NormalizeResult {
     // A CRLF line (an app writing Windows line ends, shipped by Docker's awslogs driver) keeps its
     // CR: without it, patterns anchored at the end of the line read it as they read any other.
-    const message = line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line;
+    const message = withoutCr(line);
     if (message.length > MAX_MESSAGE_CHARS) {
       return skip('oversized_message', ctx, `message is ${message.length} characters (limit ${MAX_MESSAGE_CHARS})`);
     }
@@ -335,7 +341,7 @@ export class Normalizer {
           // (Laravel, Python's logging, Java), as the CloudWatch agent's multi-line setting
           // ships it. Its first line is the entry; the rest is kept as its trace.
           stage = `parsers (source ${source.name}, first line)`;
-          const head = message.slice(0, message.charCodeAt(newline - 1) === CR ? newline - 1 : newline);
+          const head = withoutCr(message.slice(0, newline));
           const first = parseText(source.parsers, head);
           if (first && (!outcome || !first.fallback)) {
             first.fields['error.stack_trace'] ??= message.slice(newline + 1);
@@ -419,6 +425,8 @@ const str = (v: FieldValue | undefined): string | undefined => (typeof v === 'st
 
 const OPEN_BRACE = 123;
 const CR = 13;
+
+const withoutCr = (text: string): string => (text.charCodeAt(text.length - 1) === CR ? text.slice(0, -1) : text);
 
 /** Keys that mark a JSON object as a container runtime's wrapper around a `log` line (with `log` itself). */
 const WRAPPER_KEYS = ['stream', 'time', 'kubernetes', 'container_name', 'container_id', 'ecs_task_arn', 'logtag', 'source'];
