@@ -394,6 +394,8 @@ const ACCESS_LOG: BuiltinParser = {
 // nginx error log: `2024/05/01 12:00:00 [error] 1234#1234: *5 <message>, client: 203.0.113.9, server: _, request: "GET / HTTP/1.1", …`
 const NGINX_ERROR_HEAD = String.raw`^(?<timestamp>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?<log__level>[a-z]{1,8})\] (?<process__pid>\d{1,10})#\d{1,10}: (?:\*(?<nginx__connection_id>\d{1,20}) )?`;
 const NGINX_ERROR_CLIENT = String.raw`, client: (?<source__address>${IP})(?:, server: (?<nginx__server>[^,]{0,255}))?(?:, request: "(?<request>${QUOTED})")?`;
+/** How an auth_basic failure goes on after the typed user name: its closing quote and the reason. */
+const NGINX_AUTH_FAILED = String.raw`"(?:: password mismatch| was not found in ")`;
 const webAuthFailure = (): Record<string, FieldValue> => ({ ...authFailure('http_basic_auth'), 'event.dataset': 'nginx.error' });
 const LOG_INJECTION: Record<string, FieldValue> = {
   'event.category': 'intrusion_detection',
@@ -416,7 +418,7 @@ const NGINX_ERROR: BuiltinParser = {
       // still a failure for the user rules, with no address to attribute it to.
       name: 'nginx_auth_failed_ambiguous',
       literal: 'user "',
-      pattern: String.raw`${NGINX_ERROR_HEAD}user "(?<user__name>[^"]{0,255})"(?:: password mismatch| was not found in ")`,
+      pattern: String.raw`${NGINX_ERROR_HEAD}user "(?<user__name>[^"]{0,255})${NGINX_AUTH_FAILED}`,
       fields: webAuthFailure(),
     },
     {
@@ -458,7 +460,7 @@ const NGINX_ERROR: BuiltinParser = {
     {
       name: 'nginx_log_injection_ambiguous',
       literal: ', client: ',
-      pattern: String.raw`^(?<nginx__injected_text>[^\n]{0,1024}?)"(?:: password mismatch| was not found in ")`,
+      pattern: String.raw`^(?<nginx__injected_text>[^\n]{0,1024}?)${NGINX_AUTH_FAILED}`,
       fields: LOG_INJECTION,
     },
   ],
