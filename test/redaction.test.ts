@@ -191,3 +191,130 @@ describe('property: a generated secret never appears in any published field', ()
     );
   });
 });
+
+// Lines made of the pieces the patterns look for (in any case), the separators around them and
+// values: where the literal checks in redact() could be wrong, such lines find it.
+const piece = fc.oneof(
+  fc.constantFrom(
+    'password',
+    'Passwd',
+    'PWD',
+    'pass',
+    'db_password',
+    'newPassword',
+    'secret',
+    'clientSecret',
+    'token',
+    'refresh_token',
+    'api_key',
+    'x-api-key',
+    'apikey',
+    'private_key',
+    'credentials',
+    'session_id',
+    'sessionid',
+    'auth-key',
+    'Authorization',
+    'authorization',
+    'Proxy-Authorization',
+    'Cookie',
+    'set-cookie',
+    'Bearer',
+    'basic',
+    'Digest',
+    'PHPSESSID',
+    'JSESSIONID',
+    'laravel_session',
+    'connect.sid',
+    '_session_id',
+    'XSRF-TOKEN',
+    'AKIA',
+    'ASIA',
+    'AKIAIOSFODNN7EXAMPLE',
+    'ASIAIOSFODNN7EXAMPLE',
+    AWS_SECRET,
+    'eyJ',
+    'eyJhbGciOiJIUzI1NiJ9.e30',
+    'ghp_',
+    'gho_',
+    'xoxb-',
+    'xapp-',
+    'AIza',
+    'sk-',
+    'sk-proj-',
+    'glpat-',
+    'gldt-',
+    'npm_',
+    'sk_live_',
+    'rk_test_',
+    'hooks.slack.com/services/',
+    'discord.com/api/webhooks/123/',
+    '-----BEGIN RSA PRIVATE KEY-----',
+    '-----END RSA PRIVATE KEY-----',
+    'https://',
+    'redis://',
+    '@',
+    '"name":"authorization","value":',
+    '[REDACTED]',
+  ),
+  fc.constantFrom('=', ':', ': ', '"', "'", '\\"', ' ', '  ', '%3D', '%20', '+', '&', ';', ',', '}', ']', '{', '--', '\n', 'for ', 'is '),
+  fc.stringMatching(/^[A-Za-z0-9_\-./+]{1,45}$/),
+);
+
+describe('property: the literal checks never change what redaction does', () => {
+  it('each match holds its pattern’s literal, and redact agrees with running every pattern', () => {
+    const everyPattern = (text: string): string => {
+      let out = text;
+      for (const p of REDACTION_PATTERNS) {
+        if (p.name === 'aws_secret_access_key' && !/(?:AKIA|ASIA)[A-Z0-9]{16}/.test(text)) continue;
+        out = out.replace(p.regex, p.replace);
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 14 }), (pieces) => {
+        const line = pieces.join('');
+        for (const p of REDACTION_PATTERNS) {
+          if (!p.needs) continue;
+          for (const m of line.matchAll(p.regex)) expect(p.needs.test(m[0]), `${p.name} matched ${m[0]}`).toBe(true);
+        }
+        expect(redact(line)).toBe(everyPattern(line));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  // Each alternative of each pattern's literal, once: the generated lines may miss a rare one.
+  const EVERY_ALTERNATIVE = [
+    ...['PHPSESSID', 'JSESSIONID', 'laravel_session', 'connect.sid', 'sessionid', 'session', '_session_id', 'XSRF-TOKEN'].map(
+      (name) => `GET /x?${name}=s3ss10nvalue HTTP/1.1`,
+    ),
+    ...['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-amz-security-token'].map(
+      (name) => `{"headers":[{"name":"${name}","value":"v4lue"}]}`,
+    ),
+    ...['authorization', 'proxy-authorization', 'cookie', 'set-cookie'].map((name) => `{"${name}": "v4lue"}`),
+    ...['AKIA', 'ASIA', 'AGPA', 'AIDA', 'AROA', 'ANPA'].map((prefix) => `id ${prefix}IOSFODNN7EXAMPLE used`),
+    ...['xoxa', 'xoxb', 'xoxe', 'xoxp', 'xoxr', 'xoxs', 'xapp'].map((prefix) => `slack ${prefix}-1234567890-abcdef`),
+    ...['glpat', 'gldt', 'glrt', 'glptt'].map((prefix) => `gitlab ${prefix}-abcdefghij1234567890`),
+    ...['ghp', 'gho', 'ghu', 'ghs', 'ghr'].map((prefix) => `github ${prefix}_abcdefghijklmnopqrstuvwxyz0123456789`),
+    ...['sk_live', 'sk_test', 'rk_live', 'rk_test'].map((prefix) => `stripe ${prefix}_0123456789abcdefABCD`),
+    ...['bearer', 'basic', 'token', 'digest'].map((scheme) => `Authorization: ${scheme} abcdefgh12345678`),
+    'POST https://discordapp.com/api/webhooks/1/abcDEF-123_xyz',
+    'POST https://hooks.slack.com/workflows/T0/abcdefgh123',
+    'Set-Cookie: sid=abc',
+    'user=u1 passphrase=abc123 passcode=x9 pwd=abc1 apikey=k1 auth_key=k2 privatekey=k3 credential=c1 session-id=s1',
+    '\\"password\\": \\"a b\\"',
+    '-----BEGIN EC PRIVATE KEY-----abc-----END EC PRIVATE KEY-----',
+  ];
+  it('every pattern has an example, and each match holds its literal', () => {
+    for (const p of REDACTION_PATTERNS) {
+      let examples = 0;
+      for (const line of [...SECRETS.map(([l]) => l), ...EVERY_ALTERNATIVE]) {
+        for (const m of line.matchAll(p.regex)) {
+          examples++;
+          if (p.needs) expect(p.needs.test(m[0]), `${p.name} matched ${m[0]}`).toBe(true);
+        }
+      }
+      expect(examples, p.name).toBeGreaterThan(0);
+    }
+  });
+});

@@ -36,15 +36,33 @@ const VALUE_CHAR = String.raw`(?:[^\s&,;"'}\]]|[,;}\]]{1,64}(?=[^\s&,;"'}\]]))`;
 // A secret-named key and its assignment (`password=`, `"db_password": `, `token%3D`), before its value.
 const KV_PREFIX = String.raw`${START}${KEY}\s{0,8}${ASSIGN}\s{0,8}`;
 
-const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
+/**
+ * Every pattern's match holds a literal of its own (a secret word, a header name, a token prefix):
+ * `needs` is that literal, so a line without it skips the pattern's scan. Most evidence lines hold
+ * none of them, and scanning one with every pattern took about 30 µs; a test checks that redaction
+ * with and without the checks agrees, on generated lines made of the literals.
+ */
+const SECRET_WORD_NEEDS = /pass|pwd|secret|token|key|credential|session/i;
+
+interface RedactionPattern {
+  name: string;
+  /** A literal every match of `regex` holds (case-insensitive where `regex` is). */
+  needs: RegExp;
+  regex: RegExp;
+  replace: string;
+}
+
+const PATTERNS: RedactionPattern[] = [
   {
     name: 'json_secret',
+    needs: SECRET_WORD_NEEDS,
     regex: new RegExp(String.raw`("${KEY}"\s{0,8}:\s{0,8})"(?:[^"\\]|\\.){0,4096}"`, 'gi'),
     replace: `$1"${REDACTED}"`,
   },
   {
     // Header lists as WAF and load balancers log them: {"name":"Authorization","value":"Basic …"}.
     name: 'json_header',
+    needs: /authorization|cookie|key|token/i,
     regex:
       /("name"\s{0,8}:\s{0,8}"(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|x-amz-security-token)"\s{0,8},\s{0,8}"value"\s{0,8}:\s{0,8})"(?:[^"\\]|\\.){0,8192}"/gi,
     replace: `$1"${REDACTED}"`,
@@ -52,6 +70,7 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   {
     // Request headers logged as an object (API Gateway, ALB, app middleware): {"authorization": "Basic …"}.
     name: 'json_credential_header',
+    needs: /authorization|cookie/i,
     regex: /("(?:(?:proxy-)?authorization|(?:set-)?cookie)"\s{0,8}:\s{0,8})"(?:[^"\\]|\\.){0,8192}"/gi,
     replace: `$1"${REDACTED}"`,
   },
@@ -59,27 +78,32 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     // A quoted value may hold spaces: `password="correct horse"`, `pwd: 'a b'`, and the same
     // with JSON-escaped quotes inside a JSON line's message (`password=\"a b\"`).
     name: 'kv_quoted_secret',
+    needs: SECRET_WORD_NEEDS,
     regex: new RegExp(String.raw`(${KV_PREFIX})"(?:[^"\\\r\n]|\\.){0,4096}"`, 'gi'),
     replace: `$1"${REDACTED}"`,
   },
   {
     name: 'kv_escaped_quoted_secret',
+    needs: SECRET_WORD_NEEDS,
     regex: new RegExp(String.raw`(${KV_PREFIX})\\"(?:[^"\\\r\n]|\\[^"\r\n]){0,4096}\\"`, 'gi'),
     replace: `$1\\"${REDACTED}\\"`,
   },
   {
     name: 'kv_single_quoted_secret',
+    needs: SECRET_WORD_NEEDS,
     regex: new RegExp(String.raw`(${KV_PREFIX})'[^'\r\n]{0,4096}'`, 'gi'),
     replace: `$1'${REDACTED}'`,
   },
   {
     name: 'kv_secret',
+    needs: SECRET_WORD_NEEDS,
     regex: new RegExp(String.raw`(${KV_PREFIX}["']?)(?!\[REDACTED\])${VALUE_CHAR}{1,4096}`, 'gi'),
     replace: `$1${REDACTED}`,
   },
   {
     // `pass hunter2`, `mysql --password s3cret`: a password word followed by a value, unless prose follows.
     name: 'spaced_password',
+    needs: /pass|pwd/i,
     regex: new RegExp(
       String.raw`(${START}(?:--?)?(?:pass(?:word|wd)?|pwd)\s{1,4})(?!${PROSE})(?!\[REDACTED\])(?=[^\s]*[0-9!@#$%^&*_+=.\-])${VALUE_CHAR}{2,256}`,
       'gi',
@@ -88,6 +112,7 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
   },
   {
     name: 'auth_header',
+    needs: /authorization/i,
     regex: new RegExp(
       String.raw`(${START}authorization${SPACE}{0,8}${ASSIGN}${SPACE}{0,8}(?:bearer|basic|token|digest)${SPACE}{1,8})[\w\-.~/+=]{1,4096}`,
       'gi',
@@ -98,51 +123,82 @@ const PATTERNS: { name: string; regex: RegExp; replace: string }[] = [
     // A raw token with no scheme (`Authorization: 3f9a…`); with a digit, so `Authorization: required`
     // stays. Plain spaces only: `+` as an encoded space, also a token character, made the scan superlinear.
     name: 'auth_header_raw',
+    needs: /authorization/i,
     regex: new RegExp(
       String.raw`(${START}authorization[ \t]{0,8}[=:][ \t]{0,8})(?!(?:bearer|basic|token|digest|negotiate|ntlm|aws4-hmac-sha256)\b)(?!\[REDACTED\])(?=[\w\-.~/+=]{0,64}\d)[\w\-.~/+=]{8,4096}`,
       'gi',
     ),
     replace: `$1${REDACTED}`,
   },
-  { name: 'bearer', regex: new RegExp(String.raw`(${START}bearer${SPACE}{1,8})[\w\-.~/+]{8,4096}=*`, 'gi'), replace: `$1${REDACTED}` },
+  {
+    name: 'bearer',
+    needs: /bearer/i,
+    regex: new RegExp(String.raw`(${START}bearer${SPACE}{1,8})[\w\-.~/+]{8,4096}=*`, 'gi'),
+    replace: `$1${REDACTED}`,
+  },
   {
     name: 'cookie',
+    needs: /cookie/i,
     regex: /(\b(?:set-)?cookie\s{0,8}[:=]\s{0,8})[^\r\n"]{1,8192}/gi,
     replace: `$1${REDACTED}`,
   },
   {
     name: 'session_cookie',
+    needs: /sess|connect\.sid|xsrf-token/i,
     regex: /(\b(?:PHPSESSID|JSESSIONID|laravel_session|connect\.sid|sessionid|session|_session_id|XSRF-TOKEN)=)[^\s;&"]{1,4096}/gi,
     replace: `$1${REDACTED}`,
   },
   {
     name: 'aws_access_key_id',
+    needs: /AKIA|ASIA|AGPA|AIDA|AROA|ANPA/,
     regex: new RegExp(String.raw`${START}(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![A-Za-z0-9])`, 'g'),
     replace: REDACTED,
   },
   // JWTs and other base64url JSON tokens: one character class keeps the scan linear.
-  { name: 'jwt', regex: new RegExp(String.raw`${START}eyJ[\w.-]{10,8192}`, 'g'), replace: REDACTED },
-  { name: 'github_token', regex: new RegExp(String.raw`${START}gh[pousr]_[A-Za-z0-9]{30,255}`, 'g'), replace: REDACTED },
-  { name: 'slack_token', regex: new RegExp(`${START}(?:xox[abeprs]|xapp)-[A-Za-z0-9-]{10,255}`, 'g'), replace: REDACTED },
-  { name: 'google_api_key', regex: new RegExp(String.raw`${START}AIza[\w-]{35}(?![\w-])`, 'g'), replace: REDACTED },
+  { name: 'jwt', needs: /eyJ/, regex: new RegExp(String.raw`${START}eyJ[\w.-]{10,8192}`, 'g'), replace: REDACTED },
+  {
+    name: 'github_token',
+    needs: /gh[pousr]_/,
+    regex: new RegExp(String.raw`${START}gh[pousr]_[A-Za-z0-9]{30,255}`, 'g'),
+    replace: REDACTED,
+  },
+  {
+    name: 'slack_token',
+    needs: /xox[abeprs]-|xapp-/,
+    regex: new RegExp(`${START}(?:xox[abeprs]|xapp)-[A-Za-z0-9-]{10,255}`, 'g'),
+    replace: REDACTED,
+  },
+  { name: 'google_api_key', needs: /AIza/, regex: new RegExp(String.raw`${START}AIza[\w-]{35}(?![\w-])`, 'g'), replace: REDACTED },
   // OpenAI and Anthropic keys (sk-…, sk-proj-…, sk-ant-…), GitLab and npm tokens.
-  { name: 'sk_key', regex: new RegExp(`${START}sk-[A-Za-z0-9_-]{20,255}`, 'g'), replace: REDACTED },
-  { name: 'gitlab_token', regex: new RegExp(String.raw`${START}gl(?:pat|dt|rt|ptt)-[\w-]{20,255}`, 'g'), replace: REDACTED },
-  { name: 'npm_token', regex: new RegExp(`${START}npm_[A-Za-z0-9]{36,255}`, 'g'), replace: REDACTED },
+  { name: 'sk_key', needs: /sk-/, regex: new RegExp(`${START}sk-[A-Za-z0-9_-]{20,255}`, 'g'), replace: REDACTED },
+  {
+    name: 'gitlab_token',
+    needs: /gl(?:pat|dt|rt|ptt)-/,
+    regex: new RegExp(String.raw`${START}gl(?:pat|dt|rt|ptt)-[\w-]{20,255}`, 'g'),
+    replace: REDACTED,
+  },
+  { name: 'npm_token', needs: /npm_/, regex: new RegExp(`${START}npm_[A-Za-z0-9]{36,255}`, 'g'), replace: REDACTED },
   // Incoming-webhook URLs are credentials: whoever has one can post as the integration.
   {
     name: 'webhook_url',
+    needs: /hooks\.slack\.com\/|discord/i,
     regex: /(hooks\.slack\.com\/(?:services|workflows|triggers)\/|discord(?:app)?\.com\/api\/webhooks\/\d{1,30}\/)[\w/-]{8,512}/gi,
     replace: `$1${REDACTED}`,
   },
-  { name: 'stripe_key', regex: new RegExp(`${START}[sr]k_(?:live|test)_[A-Za-z0-9]{16,255}`, 'g'), replace: REDACTED },
+  {
+    name: 'stripe_key',
+    needs: /[sr]k_(?:live|test)_/,
+    regex: new RegExp(`${START}[sr]k_(?:live|test)_[A-Za-z0-9]{16,255}`, 'g'),
+    replace: REDACTED,
+  },
   {
     name: 'private_key',
+    needs: /-----BEGIN /,
     regex: /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]{0,16384}-----END [A-Z ]{0,40}PRIVATE KEY-----/g,
     replace: REDACTED,
   },
   // `scheme://user:password@host`, and `redis://:password@host` (no user).
-  { name: 'url_userinfo', regex: /(:\/\/[^\s:/@]{0,256}:)[^\s@/]{1,256}@/gi, replace: `$1${REDACTED}@` },
+  { name: 'url_userinfo', needs: /:\/\//, regex: /(:\/\/[^\s:/@]{0,256}:)[^\s@/]{1,256}@/gi, replace: `$1${REDACTED}@` },
 ];
 
 /** An access key id anywhere on the line: its 40-character secret key may sit next to it, unlabelled. */
@@ -154,12 +210,22 @@ const BARE_SECRET_KEY: { name: string; regex: RegExp; replace: string } = {
   replace: REDACTED,
 };
 
-export const REDACTION_PATTERNS: readonly { name: string; regex: RegExp }[] = [...PATTERNS, BARE_SECRET_KEY];
+/** Every pattern, the bare secret key last (it applies only beside an access key id: see redact). */
+export const REDACTION_PATTERNS: readonly { name: string; regex: RegExp; replace: string; needs?: RegExp }[] = [
+  ...PATTERNS,
+  BARE_SECRET_KEY,
+];
+
+// A line holding none of the patterns' literals (most evidence lines: addresses, request lines,
+// flow records) is returned as it is after one scan.
+const ANY_NEEDED = new RegExp(PATTERNS.map((p) => p.needs.source).join('|'), 'i');
 
 export function redact(text: string): string {
+  if (!ANY_NEEDED.test(text)) return text;
   const pairedKey = ACCESS_KEY_ID.test(text);
   let out = text;
-  for (const p of PATTERNS) out = out.replace(p.regex, p.replace);
+  // Checked on the text as redacted so far: an earlier pattern's replacement may have removed the literal, and the match with it.
+  for (const p of PATTERNS) if (p.needs.test(out)) out = out.replace(p.regex, p.replace);
   if (pairedKey) out = out.replace(BARE_SECRET_KEY.regex, BARE_SECRET_KEY.replace);
   return out;
 }
