@@ -22,8 +22,11 @@ export class NeedleSet<T> {
   private readonly literals: string[] = [];
   /** All needles as one literal alternation: V8 scans it far faster than the automaton walks, so most texts (no needle) stop here. */
   private any: RegExp | undefined;
-  /** The same alternation, case-insensitive: on ASCII text it answers for the lower-cased text without lower-casing it. */
-  private anyIgnoringCase: RegExp | undefined;
+  /**
+   * The same alternation, case-insensitive, or any non-ASCII character: on ASCII text it answers
+   * for the lower-cased text without lower-casing it, in one scan of the text.
+   */
+  private anyIgnoringCaseOrNonAscii: RegExp | undefined;
 
   add(needle: string, value: T): void {
     let node = this.root;
@@ -61,7 +64,7 @@ export class NeedleSet<T> {
       }
     }
     this.any = new RegExp(this.literals.join('|'));
-    this.anyIgnoringCase = new RegExp(this.literals.join('|'), 'i');
+    this.anyIgnoringCaseOrNonAscii = new RegExp(`${NON_ASCII_RE.source}|${this.literals.join('|')}`, 'i');
     this.built = true;
   }
 
@@ -74,7 +77,7 @@ export class NeedleSet<T> {
    */
   searchLowerCased(text: string, found: (value: T) => void): void {
     if (!this.built) this.build();
-    if (this.anyIgnoringCase && !NON_ASCII_RE.test(text) && !this.anyIgnoringCase.test(text)) return;
+    if (this.anyIgnoringCaseOrNonAscii && !this.anyIgnoringCaseOrNonAscii.test(text)) return;
     this.search(lowerCase(text), found);
   }
 
