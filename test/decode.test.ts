@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeLambdaEvent, encodePayload } from '../src/decode/cloudwatch';
 import { Detector } from '../src/engine/detector';
@@ -21,6 +22,28 @@ describe('decode CloudWatch Logs subscription events', () => {
     const r = decodeLambdaEvent(encodePayload(payload(['hello'])));
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.payload.logEvents[0]?.message).toBe('hello');
+  });
+
+  it('tells base64 from anything else exactly as a full check of the text does', () => {
+    // The full check: whitespace aside, base64 characters in groups of four, padding only at the end.
+    const isBase64 = (data: string) => {
+      const compact = data.replace(/\s+/g, '');
+      return compact.length > 0 && compact.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(compact);
+    };
+    const gzipped = gzipSync(Buffer.from(JSON.stringify(payload(['hello'])))).toString('base64');
+    const char = fc.constantFrom(...'AZaz09+/==  \n\t!%.:é'.split(''), gzipped.slice(0, 8), gzipped.slice(8, 12));
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 40 }), (chars) => {
+        const data = chars.join('');
+        const r = decodeLambdaEvent({ awslogs: { data } });
+        expect(r.ok ? 'ok' : r.skip.reason !== 'not_base64', data).toBe(isBase64(data) ? (r.ok ? 'ok' : true) : false);
+      }),
+      { numRuns: 2000 },
+    );
+    // Wrapped at 76 characters (as MIME tools write it): still the payload.
+    const wrapped = gzipped.replace(/.{76}/g, '$&\n');
+    const r = decodeLambdaEvent({ awslogs: { data: wrapped } });
+    expect(r.ok && r.payload.logEvents[0]?.message).toBe('hello');
   });
 
   it.each([
