@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseTimestamp } from '../src/parse/timestamp';
 
@@ -88,5 +89,49 @@ describe('event time from the line', () => {
     ['a negative epoch', -5],
   ] as const)('rejects %s', (_, value) => {
     expect(parseTimestamp(value, { reference: NOV_30_2026 })).toBeUndefined();
+  });
+
+  it('a date is read when the calendar has that day, and only then', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1970, max: 9999 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }), (y, mo, d) => {
+        const exists = new Date(Date.UTC(y, mo - 1, d)).getUTCDate() === d;
+        const iso = `${y}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}T10:00:00Z`;
+        expect(parseTimestamp(iso)).toBe(exists ? Date.UTC(y, mo - 1, d, 10) : undefined);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('times of one hour read one after another agree with each read alone', () => {
+    // Another hour read first empties the remembered hour and second.
+    const alone = (value: string, timezone?: string) => {
+      parseTimestamp('1999-01-01T00:00:00Z');
+      return parseTimestamp(value, { reference: NOV_30_2026, timezone });
+    };
+    const two = (n: number) => String(n).padStart(2, '0');
+    const time = fc
+      .record({
+        shape: fc.constantFrom('iso', 'iso-space', 'clf'),
+        hour: fc.integer({ min: 3, max: 4 }),
+        minute: fc.integer({ min: 0, max: 61 }),
+        second: fc.integer({ min: 0, max: 61 }),
+        fraction: fc.constantFrom('', '.1', ',25', '.118', '.123456789', '.1234567890', '.'),
+        zone: fc.constantFrom('', 'Z', '+02:00', '-0530', '+01', ' +0000', ' -0700', 'x'),
+      })
+      .map(({ shape, hour, minute, second, fraction, zone }) =>
+        shape === 'clf'
+          ? `2/Mar/2025:${two(hour)}:${two(minute)}:${two(second)}${fraction === '' ? '' : fraction}${zone}`
+          : `2025-03-02${shape === 'iso' ? 'T' : ' '}${two(hour)}:${two(minute)}:${two(second)}${fraction}${zone}`,
+      );
+    // Each time in the zone of its own source (lines of sources with different zones may follow each other).
+    const zone = fc.constantFrom(undefined, 'UTC', 'Europe/Berlin');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(time, zone), { minLength: 1, maxLength: 12 }), (values) => {
+        const expected = values.map(([v, timezone]) => alone(v, timezone));
+        parseTimestamp('1999-01-01T00:00:00Z');
+        expect(values.map(([v, timezone]) => parseTimestamp(v, { reference: NOV_30_2026, timezone }))).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -45,10 +45,12 @@ export function parseTimestamp(value: unknown, ctx?: TimeContext): number | unde
   const timezone = ctx?.timezone;
   // Lines of one stream share their second: the last ISO / CLF answer is reused (syslog's depends on the reference).
   if (value === lastAbsolute.value && timezone === lastAbsolute.timezone) return lastAbsolute.ms;
+  const inHour = sameHour(value, timezone);
+  if (inHour !== undefined) return inHour;
   const iso = ISO_RE.exec(value);
-  if (iso) return rememberAbsolute(value, timezone, fromIso(iso, timezone));
+  if (iso) return rememberHour(value, 'iso', timezone, rememberAbsolute(value, timezone, fromIso(iso, timezone)));
   const clf = CLF_RE.exec(value);
-  if (clf) return rememberAbsolute(value, timezone, fromClf(clf, timezone));
+  if (clf) return rememberHour(value, 'clf', timezone, rememberAbsolute(value, timezone, fromClf(clf, timezone)));
   const syslog = SYSLOG_RE.exec(value);
   if (syslog) return fromSyslog(syslog, ctx);
   // Its groups are the syslog shape's, in the same order, and it always has the year.
@@ -71,6 +73,71 @@ function rememberAbsolute(value: string, timezone: string | undefined, ms: numbe
   lastAbsolute.value = value;
   lastAbsolute.timezone = timezone;
   lastAbsolute.ms = ms;
+  return ms;
+}
+
+/**
+ * The hour of the last ISO / CLF time read: lines of a stream share their hour far more often
+ * than their second, and minutes and seconds then sit at fixed places. A time with the same text
+ * up to its hour, two-digit minutes and seconds (and an ISO fraction), and the same zone text is
+ * that hour's start plus those, which is what the full parse computes — without the regex and
+ * the calendar. Times read in a configured zone are left to the full parse (its offset is looked
+ * up per instant).
+ */
+const lastHour: { prefix: string; clf: boolean; zone: string; hourMs: number } = { prefix: '', clf: false, zone: '', hourMs: 0 };
+const COLON = 58;
+const DOT = 46;
+const COMMA = 44;
+
+function digitAt(value: string, i: number): number {
+  const d = value.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : -1;
+}
+
+function sameHour(value: string, timezone: string | undefined): number | undefined {
+  const { prefix, zone } = lastHour;
+  if (prefix === '' || !value.startsWith(prefix) || (zone === '' && timezone !== undefined && timezone !== 'UTC')) return undefined;
+  const i = prefix.length;
+  const m1 = digitAt(value, i);
+  const m2 = digitAt(value, i + 1);
+  const s1 = digitAt(value, i + 3);
+  const s2 = digitAt(value, i + 4);
+  if (m1 < 0 || m2 < 0 || value.charCodeAt(i + 2) !== COLON || s1 < 0 || s2 < 0) return undefined;
+  const minute = m1 * 10 + m2;
+  const second = s1 * 10 + s2;
+  if (minute > 59 || second > 60) return undefined;
+  let at = i + 5;
+  let ms = 0;
+  const separator = value.charCodeAt(at);
+  if (!lastHour.clf && (separator === DOT || separator === COMMA)) {
+    // Up to nine digits; the first three are milliseconds.
+    let digits = 0;
+    for (at++; digits < 9 && digitAt(value, at) >= 0; at++, digits++) if (digits < 3) ms += digitAt(value, at) * 10 ** (2 - digits);
+    if (digits === 0) return undefined;
+  }
+  if (value.length - at !== zone.length || !value.endsWith(zone)) return undefined;
+  return lastHour.hourMs + minute * 60_000 + second * 1000 + ms;
+}
+
+/** Remembers the hour of a time just read (see sameHour). */
+function rememberHour(value: string, shape: 'iso' | 'clf', timezone: string | undefined, ms: number | undefined): number | undefined {
+  if (ms === undefined) return ms;
+  // ISO: YYYY-MM-DDTHH: is 14 characters. CLF: the day has one or two digits, then /Mon/YYYY:HH:.
+  const i = shape === 'iso' ? 14 : value.indexOf(':') + 4;
+  let at = i + 5;
+  let fraction = 0;
+  if (shape === 'iso' && (value.charCodeAt(at) === DOT || value.charCodeAt(at) === COMMA)) {
+    for (at++; digitAt(value, at) >= 0; at++) fraction++;
+  }
+  const zone = value.slice(at);
+  if (zone === '' && timezone !== undefined && timezone !== 'UTC') return ms;
+  const minute = digitAt(value, i) * 10 + digitAt(value, i + 1);
+  const second = digitAt(value, i + 3) * 10 + digitAt(value, i + 4);
+  const millis = fraction === 0 ? 0 : Number(value.slice(i + 6, i + 6 + Math.min(fraction, 3)).padEnd(3, '0'));
+  lastHour.prefix = value.slice(0, i);
+  lastHour.clf = shape === 'clf';
+  lastHour.zone = zone;
+  lastHour.hourMs = ms - minute * 60_000 - second * 1000 - millis;
   return ms;
 }
 
@@ -124,9 +191,12 @@ function fromSyslog(m: RegExpExecArray, ctx: TimeContext | undefined): number | 
 
 function validFields(y: number, mo: number, d: number, h: number, mi: number, s: number, _ms: number): boolean {
   if (y < 1970 || y > 9999 || mo < 0 || mo > 11 || h > 23 || mi > 59 || s > 60) return false;
-  // Reject 31 Feb and the like: the day must exist in that month.
-  return d >= 1 && d <= new Date(Date.UTC(y, mo + 1, 0)).getUTCDate();
+  // Reject 31 Feb and the like: the day must exist in that month (computed, not a Date per line).
+  return d >= 1 && d <= (mo === 1 ? (isLeapYear(y) ? 29 : 28) : (DAYS_IN_MONTH[mo] ?? 0));
 }
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (y: number): boolean => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
 
 function zoneOffsetMs(zone: string): number {
   if (zone === 'Z') return 0;
