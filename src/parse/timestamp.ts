@@ -47,6 +47,8 @@ export function parseTimestamp(value: unknown, ctx?: TimeContext): number | unde
   if (value === lastAbsolute.value && timezone === lastAbsolute.timezone) return lastAbsolute.ms;
   const inHour = sameHour(value, timezone);
   if (inHour !== undefined) return inHour;
+  // Epoch text (flow logs' start) first: none of the shapes below is all digits.
+  if (EPOCH_TEXT_RE.test(value)) return epochToMs(Number(value));
   const iso = ISO_RE.exec(value);
   if (iso) return rememberHour(value, 'iso', timezone, rememberAbsolute(value, timezone, fromIso(iso, timezone)));
   const clf = CLF_RE.exec(value);
@@ -56,7 +58,6 @@ export function parseTimestamp(value: unknown, ctx?: TimeContext): number | unde
   // Its groups are the syslog shape's, in the same order, and it always has the year.
   const ctime = CTIME_RE.exec(value);
   if (ctime) return rememberAbsolute(value, timezone, fromSyslog(ctime, ctx));
-  if (EPOCH_TEXT_RE.test(value)) return epochToMs(Number(value));
   // Other shapes Date understands and that carry their own zone (RFC 2822, ...).
   if (!/(?:Z|GMT|UTC|[+-]\d\d:?\d\d)$/.test(value)) return undefined;
   const ms = Date.parse(value);
