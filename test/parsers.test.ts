@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
@@ -5,7 +7,7 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, RFC5424_HEADER, SYSLOG_HEADER } from '../src/parse/builtin-parsers';
 import { keycloakPairs } from '../src/parse/keycloak';
-import { Normalizer } from '../src/parse/normalize';
+import { isDottedQuad, Normalizer } from '../src/parse/normalize';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import { SourceDefinition } from '../src/schema/rule';
 import { linesPayload } from './helpers';
@@ -788,5 +790,24 @@ describe('identity provider logs through the detector', () => {
       new Detector(pack, new MemoryStateStore()),
     );
     expect(r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toContain('auth.password_spray 203.0.113.9');
+  });
+});
+
+describe('property: an IPv4 address is recognized as net.isIP recognizes one', () => {
+  it('on addresses, padded addresses and strings of digits and dots', () => {
+    const text = fc.oneof(
+      fc.ipV4(),
+      fc.ipV4Extended(),
+      fc.ipV6(),
+      fc.stringMatching(/^[0-9.]{0,17}$/),
+      fc.stringMatching(/^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}$/),
+      fc.constantFrom('256.1.1.1', '1.2.3.4.', '.1.2.3', '01.2.3.4', '0.0.0.0', '255.255.255.255', '1..2.3', '1.2.3.4 ', '١.2.3.4'),
+    );
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(isDottedQuad(t), t).toBe(isIP(t) === 4);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
