@@ -207,4 +207,21 @@ describe('auditd records', () => {
     const other = events.find((e) => e['auditd.serial'] === 4243);
     expect(other?.['auditd.exe']).toBeUndefined();
   });
+  it('keeps each record’s own arguments: syscall arguments are not argv, nor argv syscall arguments', () => {
+    const { events } = batch([
+      'type=SYSCALL msg=audit(1740971560.123:4250): arch=c000003e syscall=59 success=yes exit=0 a0=55d0c6c0a2a0 a1=55d0c6c0a2f0 a2=55d0c6c0a310 a3=0 items=2 ppid=100 pid=4330 uid=0 comm="id" exe="/usr/bin/id" key="exec"',
+      'type=EXECVE msg=audit(1740971560.123:4250): argc=2 a0="id" a1="-u"',
+      'type=EXECVE msg=audit(1740971560.123:4251): argc=6 a0="tar" a1="c" a2="f" a3="x.tar" a4="/etc" a5="/root"',
+      'type=SYSCALL msg=audit(1740971560.123:4251): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=100 pid=4331 uid=0 comm="tar" exe="/usr/bin/tar"',
+    ]);
+    const record = (serial: number, type: string) => events.find((e) => e['auditd.serial'] === serial && e['auditd.type'] === type);
+    expect(record(4250, 'EXECVE')).toMatchObject({ 'auditd.a0': 'id', 'auditd.a1': '-u', 'auditd.exe': '/usr/bin/id' });
+    expect(record(4250, 'EXECVE')?.['auditd.a2']).toBeUndefined();
+    expect(record(4251, 'SYSCALL')).toMatchObject({
+      'auditd.a0': '1',
+      'auditd.a3': '4',
+      'process.command_line': 'tar c f x.tar /etc /root',
+    });
+    expect(record(4251, 'SYSCALL')?.['auditd.a4']).toBeUndefined();
+  });
 });

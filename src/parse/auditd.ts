@@ -81,6 +81,13 @@ const OWN = new Set([
 ]);
 
 /**
+ * Arguments are their own record's: a SYSCALL record's a0–a3 are the raw syscall arguments (hex
+ * pointers), an EXECVE record's the program's argv. Filled in across records, a two-argument
+ * command's EXECVE record took the syscall's a2 and a3, and a rule on a2 read a pointer.
+ */
+const ARGUMENT = /^auditd\.a\d/;
+
+/**
  * The records of one audit event (same serial) arrive as separate lines. Within a payload, each
  * record gets the fields it lacks from its siblings, so a rule can ask for an EXECVE record's
  * arguments together with the SYSCALL record's executable and key. Records of one event split
@@ -103,7 +110,7 @@ export function joinAuditRecords(events: readonly NormalizedEvent[]): void {
       for (const source of ranked) {
         if (source === target) continue;
         for (const k in source) {
-          if (OWN.has(k) || k.startsWith('cloudwatch.') || target[k] !== undefined) continue;
+          if (OWN.has(k) || k.startsWith('cloudwatch.') || ARGUMENT.test(k) || target[k] !== undefined) continue;
           const v = source[k];
           if (v !== undefined) target[k] = v;
         }
