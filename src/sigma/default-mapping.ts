@@ -30,6 +30,9 @@ const LINUX_SYSLOG_GROUPS = [
   '/app/linux/*',
 ];
 
+/** Where the Linux audit log lands (rules/sources/linux-auditd.yml). */
+const AUDITD_GROUPS = ['/var/log/audit/audit.log', '*/audit/audit.log', '/app/auditd/*'];
+
 /** Web access logs: the W3C/proxy names Sigma uses, onto the fields the access-log parser produces. */
 const webFields = {
   'c-ip': 'source.ip',
@@ -80,8 +83,37 @@ export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
     // SYSCALL in the enriched format), with the records of one event joined by serial.
     name: 'linux-auditd',
     match: { product: 'linux', service: 'auditd' },
-    logGroups: ['/var/log/audit/audit.log', '*/audit/audit.log', '/app/auditd/*'],
+    logGroups: AUDITD_GROUPS,
     fields: { '*': 'auditd.*' },
+    keywordField: 'event.original',
+  },
+  {
+    // Process creation from the Linux audit log (an execve audit rule: `-a always,exit -F
+    // arch=b64 -S execve`): one EXECVE record per program started, carrying — joined by serial —
+    // its SYSCALL record's executable and ids and its CWD record's directory. auditd records the
+    // parent's id only, not its image or command line: rules on those are skipped, with the reason.
+    name: 'linux-auditd-process-creation',
+    match: { product: 'linux', category: 'process_creation' },
+    logGroups: AUDITD_GROUPS,
+    conditions: { 'auditd.type': 'EXECVE' },
+    fields: {
+      Image: 'process.executable',
+      CommandLine: 'process.command_line',
+      CurrentDirectory: 'auditd.cwd',
+      ProcessId: 'process.pid',
+      ParentProcessId: 'auditd.ppid',
+    },
+    keywordField: 'event.original',
+  },
+  {
+    // Files created, from the same log (an audit watch: `-w /etc/cron.d -p wa`): the PATH record
+    // of the name created. auditd writes the name as the program passed it, which can be relative
+    // to its CWD record's directory: a rule on an absolute prefix misses `cd /etc/cron.d; touch x`.
+    name: 'linux-auditd-file-created',
+    match: { product: 'linux', category: 'file_event' },
+    logGroups: AUDITD_GROUPS,
+    conditions: { 'auditd.type': 'PATH', 'auditd.nametype': 'CREATE' },
+    fields: { TargetFilename: 'auditd.name', Image: 'process.executable' },
     keywordField: 'event.original',
   },
   {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Selection } from '../schema/rule';
 
 const FieldName = z
   .string()
@@ -19,6 +20,12 @@ export const SigmaLogsource = z.strictObject({
   }),
   logGroups: z.array(z.string().min(1)).optional(),
   fields: z.record(z.string(), FieldName),
+  /**
+   * What every converted rule of this logsource also requires, where the log holds more than the
+   * Sigma category (auditd logs several records per program started: process creation is its
+   * EXECVE record).
+   */
+  conditions: Selection.optional(),
   /** Where keyword (field-less) selections search. */
   keywordField: FieldName.default('event.original'),
 });
