@@ -24,6 +24,23 @@ describe('threshold windows', () => {
     expect((await d.evaluate('b1', [fail('a', T0 + 2 * MIN), fail('a', T0)])).alerts).toHaveLength(0);
     expect((await d.evaluate('b2', [fail('a', T0 + 3 * MIN)])).alerts).toHaveLength(1);
   });
+  it('one event per batch: the count is what earlier batches stored, in this bucket and the window’s earlier ones, plus the event', async () => {
+    const base = T0 - (T0 % MIN);
+    // Three deliveries in one minute's bucket: the third meets "3 in 10 minutes".
+    const same = detector([r]);
+    const inOneBucket = [await same.evaluate('b1', [fail('a', base)]), await same.evaluate('b2', [fail('a', base + S)])];
+    expect(inOneBucket.flatMap((o) => o.alerts)).toEqual([]);
+    expect((await same.evaluate('b3', [fail('a', base + 2 * S)])).alerts.map((a) => a.count)).toEqual([3]);
+    // Across buckets of the window: the same.
+    const spread = detector([r]);
+    await spread.evaluate('b1', [fail('a', base)]);
+    await spread.evaluate('b2', [fail('a', base + 4 * MIN)]);
+    expect((await spread.evaluate('b3', [fail('a', base + 9 * MIN)])).alerts.map((a) => a.count)).toEqual([3]);
+    // A syslog "message repeated 2 times" line weighs 2.
+    const repeated = detector([r]);
+    await repeated.evaluate('b1', [fail('a', base)]);
+    expect((await repeated.evaluate('b2', [{ ...fail('a', base + S), 'event.repeat_count': 2 }])).alerts.map((a) => a.count)).toEqual([3]);
+  });
   it('window edge: events exactly W apart never count together; inside 0.9W always do', async () => {
     // bucket width is 1 min for a 10 min window: an event at T counts buckets [T-9min, T]
     const base = T0 - (T0 % MIN);
