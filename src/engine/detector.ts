@@ -317,14 +317,7 @@ export class Detector {
         const first = windowFirstBucket(b, clause.window, width);
         let count = eventWeight(e);
         for (let x = first; x <= b; x++) count += priorOwn?.get(x) ?? storedBuckets?.get(x) ?? 0;
-        if (count >= clause.count) {
-          qualified.push({
-            key,
-            list,
-            entityField: clause.groupBy[0],
-            qualifiers: [{ index: 0, from: 0, count, windowStart: first * width }],
-          });
-        }
+        if (count >= clause.count) qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width));
         continue;
       }
       const countBefore = (b: number) => {
@@ -384,14 +377,7 @@ export class Detector {
         const value = boundedValue(String(e[field]), MAX_MEMBER_CHARS);
         const first = windowFirstBucket(b, clause.window, width);
         const count = unionSizeWith(storedBuckets, first, b, value);
-        if (count >= clause.count) {
-          qualified.push({
-            key,
-            list,
-            entityField: clause.groupBy[0],
-            qualifiers: [{ index: 0, from: 0, count, windowStart: first * width }],
-          });
-        }
+        if (count >= clause.count) qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width));
         const storedMembers = storedBuckets?.get(b);
         if (!(storedMembers && (storedMembers.size >= cap || storedMembers.has(value)))) {
           adds.push({ key: pk, bucket: b, members: [value], cap, expiresAt: bucketExpiry(b, width, clause.window) });
@@ -655,6 +641,17 @@ interface QualifiedGroup {
   qualifiers: Qualifier[];
   /** Evidence runs forward from the trigger (stateless rules) rather than back over the window. */
   forward?: boolean;
+}
+
+/** A one-event group whose event met its rule's count (threshold and distinct rules' fast path). */
+function oneEventGroup(
+  key: string,
+  list: NormalizedEvent[],
+  entityField: string | undefined,
+  count: number,
+  windowStart: number,
+): QualifiedGroup {
+  return { key, list, entityField, qualifiers: [{ index: 0, from: 0, count, windowStart }] };
 }
 
 /**
