@@ -7,6 +7,7 @@ import { generateDemo } from '../src/demo/generate';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { normalizePayload, processPayload } from '../src/engine/pipeline';
+import { compileAccessLogFormat } from '../src/parse/access-log-format';
 import { BUILTIN_SOURCES } from '../src/parse/aws-sources';
 import { Normalizer } from '../src/parse/normalize';
 import { XML_ELEMENT_RE } from '../src/parse/xml-elements';
@@ -483,6 +484,134 @@ describe('API Gateway text access logs', () => {
       '<request id="abcdef12"> <ip>203.0.113.77</ip> <httpMethod>GET</httpMethod> <status>200</status> <ip>10.0.0.1</ip> </request>';
     const again = normalizer.normalize(repeated, ctx, normalizer.sourceFor(ctx.logGroup, repeated));
     expect(again.ok && again.event['source.ip']).toBe('203.0.113.77');
+  });
+});
+
+describe('API Gateway access logs in a format of your own', () => {
+  // A stage's own format: caller before the address, the path not the resource, the user agent (free text) last.
+  const CLF_LIKE =
+    '$context.identity.caller $context.identity.sourceIp [$context.requestTime] "$context.httpMethod $context.path $context.protocol" $context.status $context.responseLength $context.requestId "$context.identity.userAgent"';
+  const CSV_LIKE =
+    '$context.requestId,$context.status,$context.identity.sourceIp,$context.requestTimeEpoch,$context.httpMethod,$context.routeKey,$context.error.message';
+  const source = (format: string) =>
+    SourceDefinition.parse({
+      source: { name: 'shop-api', logGroups: ['shop-api/access'], builtin: 'apigateway', accessLogFormat: format },
+    });
+  const normalizerFor = (format: string) => new Normalizer([...pack.sources, source(format)]);
+  const read = (format: string, line: string) => {
+    const normalizer = normalizerFor(format);
+    const ctx = { logGroup: 'shop-api/access', logStream: 's', id: '1', timestamp: T0 };
+    const r = normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line));
+    if (!r.ok) throw new Error(r.skip.detail);
+    return r;
+  };
+
+  it('reads each $context variable where the format puts it', () => {
+    const clf = read(
+      CLF_LIKE,
+      'arn:aws:iam::111122223333:user/bob 203.0.113.77 [03/Mar/2025:10:00:05 +0000] "POST /prod/login HTTP/1.1" 403 42 c6af9ac6-7b61-11e6-9a41-93e8deadbeef "Mozilla/5.0 (X11; Linux) "quoted" agent"',
+    );
+    expect(clf.parsed).toBe(true);
+    expect(clf.event).toMatchObject({
+      'event.dataset': 'aws.apigateway',
+      'source.ip': '203.0.113.77',
+      'user.name': 'arn:aws:iam::111122223333:user/bob',
+      'http.request.method': 'POST',
+      'url.path': '/prod/login',
+      'http.response.status_code': 403,
+      'user_agent.original': 'Mozilla/5.0 (X11; Linux) "quoted" agent',
+      '@timestamp': Date.parse('2025-03-03T10:00:05Z'),
+    });
+    const csv = read(CSV_LIKE, 'JRzEqh3zvHcEMfA=,502,198.51.100.7,1740996005123,GET,GET /pets/{id},Internal server error, retry later');
+    expect(csv.event).toMatchObject({
+      'source.ip': '198.51.100.7',
+      'http.response.status_code': 502,
+      'http.route': 'GET /pets/{id}',
+      'error.message': 'Internal server error, retry later',
+      '@timestamp': 1740996005123,
+    });
+  });
+
+  it('a client writes no field through its user agent, and the format reads any line in linear time', () => {
+    const forged = read(
+      CLF_LIKE,
+      '- 203.0.113.77 [03/Mar/2025:10:00:05 +0000] "POST /login HTTP/1.1" 403 42 id1 "x" - 10.0.0.1 [03/Mar/2025:10:00:05 +0000] "GET / HTTP/1.1" 200 1 id2 "y"',
+    );
+    expect(forged.event).toMatchObject({ 'source.ip': '203.0.113.77', 'http.response.status_code': 403, 'url.path': '/login' });
+    for (const format of [CLF_LIKE, CSV_LIKE]) {
+      const compiled = compileAccessLogFormat(format);
+      if (!compiled.ok) throw new Error(compiled.error);
+      expect(checkRegexSafety(compiled.pattern), format).toMatchObject({ safe: true });
+      const normalizer = normalizerFor(format);
+      const ctx = { logGroup: 'shop-api/access', logStream: 's', id: '1', timestamp: T0 };
+      // Linear (the check above); such lines are events like any other, never a failed batch.
+      for (const hostile of ['- '.repeat(50_000), `${'1,'.repeat(50_000)}x`, `- 1.2.3.4 [${'['.repeat(100_000)}`]) {
+        expect(normalizer.normalize(hostile, ctx, normalizer.sourceFor(ctx.logGroup, hostile)).ok).toBe(true);
+      }
+    }
+  });
+
+  it.each([
+    ['{"requestId":"$context.requestId"}', 'JSON and XML formats need no accessLogFormat'],
+    ['<request id="$context.requestId"> </request>', 'JSON and XML formats need no accessLogFormat'],
+    ['just text', 'names no $context variable'],
+    ['$context.identity.sourceIp$context.status', 'have nothing between them'],
+    ['$context.status $context.status', 'appears twice'],
+    ['$context.json $context.status', 'is not an API Gateway variable'],
+    ['"$context.identity.userAgent" $context.identity.sourceIp', "make it the format's last variable"],
+  ])('refuses %s: %s', (format, error) => {
+    const r = SourceDefinition.safeParse({ source: { name: 'x', logGroups: ['x'], builtin: 'apigateway', accessLogFormat: format } });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain(error);
+  });
+
+  it('any format it accepts reads in linear time', () => {
+    const variable = fc.constantFrom(
+      '$context.identity.sourceIp',
+      '$context.requestTime',
+      '$context.httpMethod',
+      '$context.path',
+      '$context.status',
+      '$context.requestId',
+      '$context.error.message',
+      '$context.identity.caller',
+      '$context.routeKey',
+    );
+    const separator = fc.constantFrom(' ', ',', ' - ', ' [', '] "', '" ', '|', '\t', ' "');
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(variable, { minLength: 1, maxLength: 6 }),
+        fc.array(separator, { minLength: 6, maxLength: 6 }),
+        (vars, seps) => {
+          const format = vars.map((v, i) => `${v}${seps[i] ?? ' '}`).join('');
+          const compiled = compileAccessLogFormat(format);
+          if (!compiled.ok) throw new Error(compiled.error);
+          expect(checkRegexSafety(compiled.pattern), format).toMatchObject({ safe: true });
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('needs the apigateway parser', () => {
+    const r = SourceDefinition.safeParse({ source: { name: 'x', logGroups: ['x'], accessLogFormat: CLF_LIKE } });
+    expect(JSON.stringify(r.error?.issues)).toContain('accessLogFormat is read by the apigateway parser');
+  });
+
+  it('sixty 403s from one client fire apigw.client_error_burst on it; sixty clients served alone stay quiet', async () => {
+    const detector = new Detector(pack, new MemoryStateStore());
+    const normalizer = normalizerFor(CSV_LIKE);
+    const line = (ip: string, status: number, i: number) =>
+      `JRzEqh3zvH${String(i).padStart(5, '0')}=,${status},${ip},${T0 + i * 1000},POST,POST /login,-`;
+    const benign = Array.from({ length: 60 }, (_, i) => line(`198.51.100.${i + 1}`, 200, i));
+    expect((await processPayload(linesPayload('shop-api/access', benign, T0, 1000), normalizer, detector)).alerts).toEqual([]);
+    const attack = Array.from({ length: 60 }, (_, i) => line('203.0.113.77', 403, i + 120));
+    const r = await processPayload(
+      { ...linesPayload('shop-api/access', attack, T0 + 120_000, 1000), logStream: 'stream-2' },
+      normalizer,
+      detector,
+    );
+    expect(r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual(['apigw.client_error_burst 203.0.113.77']);
   });
 });
 

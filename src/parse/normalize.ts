@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Skip } from '../decode/skips';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
+import { compileAccessLogFormat } from './access-log-format';
 import { BUILTIN_SOURCES } from './aws-sources';
 import { newEvent, newOpenEvent } from './event-record';
 import { boundedJson, flattenInto } from './flatten';
@@ -123,7 +124,7 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
     globs: def.logGroups,
     logGroups: def.logGroups.map(globToRegExp),
     format: spec.format,
-    parsers: compileParsers(spec.parsers, spec.customParsers, def.name, spec.flowLogFormat),
+    parsers: compileParsers(...withAccessLogFormat(spec), def.name, spec.flowLogFormat),
     fieldMap: [...Object.entries(spec.fieldMap), ...DEFAULT_FIELD_MAP],
     fieldMapsByWrites: new WeakMap(),
     valueMap: new Map(Object.entries(spec.valueMap).map(([field, m]) => [field, new Map(Object.entries(m))])),
@@ -139,6 +140,18 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
 
 const DEFAULT_PROXIES = new TrustedProxies();
 
+/** A source's parsers and custom parsers, with its API Gateway access log format first when it declares one. */
+function withAccessLogFormat(spec: SourceDefinition['source']): [string[], SourceDefinition['source']['customParsers']] {
+  if (spec.accessLogFormat === undefined) return [spec.parsers, spec.customParsers];
+  const compiled = compileAccessLogFormat(spec.accessLogFormat);
+  if (!compiled.ok) throw new Error(`accessLogFormat: ${compiled.error}`);
+  const own = { name: 'apigateway_format', pattern: compiled.pattern, fields: {} };
+  return [
+    [own.name, ...spec.parsers],
+    [own, ...spec.customParsers],
+  ];
+}
+
 /** A source file naming a built-in: the built-in's parsing, plus the file's own maps and fields on top. */
 function mergeBuiltin(builtin: SourceDefinition['source'], own: SourceDefinition['source']): SourceDefinition['source'] {
   return {
@@ -152,6 +165,7 @@ function mergeBuiltin(builtin: SourceDefinition['source'], own: SourceDefinition
     timezone: own.timezone ?? builtin.timezone,
     ...(own.trustedProxies !== undefined ? { trustedProxies: own.trustedProxies } : {}),
     ...(own.flowLogFormat !== undefined ? { flowLogFormat: own.flowLogFormat } : {}),
+    ...(own.accessLogFormat !== undefined ? { accessLogFormat: own.accessLogFormat } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { compileAccessLogFormat } from '../parse/access-log-format';
 import { parseFlowLogFormat } from '../parse/flow-log-format';
 import { isKnownTimezone } from '../parse/timestamp';
 import { compileSelection, SelectionError } from '../rules/selection';
@@ -251,8 +252,27 @@ export const SourceDefinition = z.strictObject({
           if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
         })
         .optional(),
+      /**
+       * API Gateway access logs in a text format of your own: the stage's format string, e.g.
+       * `$context.identity.sourceIp [$context.requestTime] "$context.httpMethod $context.path" $context.status`.
+       * The presets (CLF, CSV, XML) and JSON formats are read without it.
+       */
+      accessLogFormat: z
+        .string()
+        .superRefine((format, ctx) => {
+          const compiled = compileAccessLogFormat(format);
+          if (!compiled.ok) ctx.addIssue({ code: 'custom', message: compiled.error });
+        })
+        .optional(),
     })
     .superRefine((s, ctx) => {
+      if (s.accessLogFormat !== undefined && s.builtin !== 'apigateway' && !s.parsers.includes('apigateway')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accessLogFormat'],
+          message: 'accessLogFormat is read by the apigateway parser: add `builtin: apigateway` (or apigateway under parsers)',
+        });
+      }
       if (s.flowLogFormat !== undefined && s.builtin !== 'vpcflow' && !s.parsers.includes('vpcflow')) {
         ctx.addIssue({
           code: 'custom',
