@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { loadPack } from '../src/cli/load-pack';
 import { replay } from '../src/cli/replay';
+import { detectionPolicy } from '../src/engine/alert-policy';
 import { conditionKey } from '../src/engine/conditions';
 import { Detector } from '../src/engine/detector';
 import {
@@ -179,10 +180,37 @@ const threshold = rule({
   severity: 'medium',
   match: { 'event.outcome': 'failure' },
   threshold: { count: 3, window: '10m', groupBy: ['user.name'] },
+  // Keyed on a user at notify tier, its end would not be told by default (see alert-policy.ts); these tests are about the telling.
+  alert: { notifyResolved: true },
 });
 const stateless = rule({ id: 'test.each', severity: 'high', match: { 'event.outcome': 'failure' }, entity: 'source.ip' });
 const signature = (messages: readonly Message[]) =>
   messages.map((m) => `${m.key} ${m.alert.status} ${m.alert.lastSeen} ${m.alert.occurrences} ${m.publish}`);
+
+describe('which conditions tell that they ended', () => {
+  const counting = (severity: 'medium' | 'high', groupBy: string) =>
+    rule({ severity, match: { 'event.outcome': 'failure' }, threshold: { count: 3, window: '10m', groupBy: [groupBy] } });
+  it.each([
+    ['a fault on a service (notify)', true, counting('medium', 'service.name')],
+    ['a burst on a host (notify)', true, counting('medium', 'host.name')],
+    ['failed logins from an address (notify): the attacker stopped', false, counting('medium', 'source.ip')],
+    ['denials of a user (notify)', false, counting('medium', 'user.name')],
+    ['failed logins from an address that paged (respond): the page is closed', true, counting('high', 'source.ip')],
+    ['a stateless rule', false, rule({ severity: 'medium', match: { 'event.outcome': 'failure' }, entity: 'service.name' })],
+    [
+      'a rule that says so',
+      true,
+      rule({
+        severity: 'medium',
+        match: { x: 1 },
+        threshold: { count: 3, window: '10m', groupBy: ['source.ip'] },
+        alert: { notifyResolved: true },
+      }),
+    ],
+  ])('%s: told %s', (_name, told, r) => {
+    expect(detectionPolicy(r).notifyResolved).toBe(told);
+  });
+});
 
 describe('lifecycle through the detector, memory and DynamoDB alike', () => {
   const stores: [string, () => Promise<StateStore>][] = [

@@ -36,8 +36,26 @@ export function detectionPolicy(rule: DetectionRule): LifecyclePolicy {
     resolveAfter: rule.alert?.resolveAfter ?? Math.max(2 * window, MIN_RESOLVE_AFTER),
     flapGrace: rule.alert?.flapGrace ?? DEFAULT_FLAP_GRACE,
     refresh: refreshInterval(rule),
-    notifyResolved: rule.alert?.notifyResolved ?? Boolean(rule.threshold || rule.distinct || rule.spike),
+    notifyResolved: rule.alert?.notifyResolved ?? resolvedIsNews(rule, tier),
   };
+}
+
+/** Fields that name who acts (an address, an account) rather than what is affected (a host, a service, a function). */
+const ACTOR_FIELDS = new Set(['source.ip', 'source.address', 'client.ip', 'user.name', 'user.id']);
+
+/**
+ * Whether a counting rule's condition ending is worth a message. A fault, flood or spike on a
+ * service, host or function is news when it ends, and a page must be closed (respond tier). A
+ * notify-tier condition keyed on who acts — failed logins from an address, denials of a user, a
+ * scan — ends when they stop, which asks nothing of anyone: on a real internet-facing SSH server
+ * (OpenSSH_2k) those notices were a third of what the team channel got.
+ */
+function resolvedIsNews(rule: DetectionRule, tier: Tier): boolean {
+  const counting = rule.threshold ?? rule.distinct ?? rule.spike;
+  if (!counting) return false;
+  if (tier !== 'notify') return true;
+  const key = counting.groupBy[0];
+  return key === undefined || !ACTOR_FIELDS.has(key);
 }
 
 /** Incidents: every new member observation is weighed (refresh 0); they close silently after 2 × the correlation window. */
