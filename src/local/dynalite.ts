@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { DUE_INDEX } from '../../functions/commons/adapters/dynamodb-state-store';
 
@@ -52,6 +52,7 @@ export async function startLocalDynamo(tableName = 'sentinel-state'): Promise<Lo
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  await untilActive(client, tableName);
   return {
     client,
     tableName,
@@ -60,4 +61,17 @@ export async function startLocalDynamo(tableName = 'sentinel-state'): Promise<Lo
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * dynalite answers CreateTable while the table is still CREATING and turns it ACTIVE on a timer:
+ * a request that came first was refused (ResourceNotFoundException, seen in CI on a busy machine).
+ */
+async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE' && (Table.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE')) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`dynalite: table ${tableName} did not become ACTIVE`);
 }
