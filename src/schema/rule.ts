@@ -199,6 +199,13 @@ export const CorrelationRule = z.strictObject({
 });
 export type CorrelationRule = z.infer<typeof CorrelationRule>;
 
+/** A format string a parser compiles (a flow log's `--log-format`, an API Gateway stage's format): its error is the issue. */
+const FormatString = (compile: (format: string) => { ok: true } | { ok: false; error: string }) =>
+  z.string().superRefine((format, ctx) => {
+    const compiled = compile(format);
+    if (!compiled.ok) ctx.addIssue({ code: 'custom', message: compiled.error });
+  });
+
 /** A log source: which log groups it covers and how their lines become normalized events. */
 export const CustomParser = z.strictObject({
   name: z.string().regex(/^[a-z0-9_]+$/),
@@ -245,40 +252,27 @@ export const SourceDefinition = z.strictObject({
        * VPC Flow Logs written in a custom format: the flow log's `--log-format` string, e.g.
        * `${version} ${vpc-id} ${srcaddr} …`. The default (version 2) format when absent.
        */
-      flowLogFormat: z
-        .string()
-        .superRefine((format, ctx) => {
-          const parsed = parseFlowLogFormat(format);
-          if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
-        })
-        .optional(),
+      flowLogFormat: FormatString(parseFlowLogFormat).optional(),
       /**
        * API Gateway access logs in a text format of your own: the stage's format string, e.g.
        * `$context.identity.sourceIp [$context.requestTime] "$context.httpMethod $context.path" $context.status`.
        * The presets (CLF, CSV, XML) and JSON formats are read without it.
        */
-      accessLogFormat: z
-        .string()
-        .superRefine((format, ctx) => {
-          const compiled = compileAccessLogFormat(format);
-          if (!compiled.ok) ctx.addIssue({ code: 'custom', message: compiled.error });
-        })
-        .optional(),
+      accessLogFormat: FormatString(compileAccessLogFormat).optional(),
     })
     .superRefine((s, ctx) => {
-      if (s.accessLogFormat !== undefined && s.builtin !== 'apigateway' && !s.parsers.includes('apigateway')) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['accessLogFormat'],
-          message: 'accessLogFormat is read by the apigateway parser: add `builtin: apigateway` (or apigateway under parsers)',
-        });
-      }
-      if (s.flowLogFormat !== undefined && s.builtin !== 'vpcflow' && !s.parsers.includes('vpcflow')) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['flowLogFormat'],
-          message: 'flowLogFormat is read by the vpcflow parser: add `builtin: vpcflow` (or vpcflow under parsers)',
-        });
+      // A format string is read by one parser: the source must use it.
+      for (const [key, parser] of [
+        ['accessLogFormat', 'apigateway'],
+        ['flowLogFormat', 'vpcflow'],
+      ] as const) {
+        if (s[key] !== undefined && s.builtin !== parser && !s.parsers.includes(parser)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `${key} is read by the ${parser} parser: add \`builtin: ${parser}\` (or ${parser} under parsers)`,
+          });
+        }
       }
     }),
 });
