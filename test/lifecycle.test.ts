@@ -116,6 +116,30 @@ describe('lifecycle (pure): open → silent updates → escalated → reminder �
     expect(resolveIfQuiet(structuredClone(state), policy, T0 + 90 * MIN + 30 * MIN)).toBeUndefined(); // 30 min quiet is not enough now
     expect(resolveIfQuiet(state, policy, T0 + 90 * MIN + 60 * MIN)?.status).toBe('resolved');
   });
+  it('an event from the quiet spell delivered after the sweep resolved the condition: open again without a word, resolving when it would have', () => {
+    // In time: opened at T0, the event at +15 min keeps it open (an update: 15 min since the last emission), resolves 20 min after it.
+    const inTime = walk([occ(T0), occ(T0 + 15 * MIN)]);
+    const afterIt = resolveIfQuiet(structuredClone(inTime.state) as ConditionState, policy, T0 + 60 * MIN);
+    expect([...statuses(inTime), afterIt?.status]).toEqual(['open', 'update', 'resolved']);
+    // Late: the sweep resolved it at +20 min (quiet since T0); then the +15 min event arrives.
+    const opened = walk([occ(T0)]);
+    const swept = structuredClone(opened.state) as ConditionState;
+    expect(resolveIfQuiet(swept, policy, T0 + 30 * MIN)?.at).toBe(T0 + 20 * MIN);
+    const late = walk([occ(T0 + 15 * MIN)], policy, swept);
+    // Not an 'open' (it never came back); not forwarded either (the resolved notice was the last emission, 5 minutes after it).
+    expect(statuses(late)).toEqual([]);
+    expect(late.state).toMatchObject({ status: 'open', lastSeen: T0 + 15 * MIN, flaps: [] });
+    // The next quiet spell resolves it anew, at the time the in-time walk did.
+    expect(resolveIfQuiet(late.state as ConditionState, policy, T0 + 60 * MIN)?.at).toBe(afterIt?.at);
+    // A late event from the activity already known is counted and decides nothing: it stays resolved.
+    const again = structuredClone(opened.state) as ConditionState;
+    resolveIfQuiet(again, policy, T0 + 30 * MIN);
+    const known = walk([occ(T0 - MIN)], policy, again);
+    expect(statuses(known)).toEqual([]);
+    expect(known.state).toMatchObject({ status: 'resolved', occurrences: 2 });
+    // After the resolution time, within the flap grace, it is back, and responders are told.
+    expect(statuses(walk([occ(T0 + 25 * MIN)], policy, structuredClone(again)))).toEqual(['open']);
+  });
   it('a re-fire after the flap grace is a new alert', () => {
     const r = walk([occ(T0), occ(T0 + 3 * HOUR)]);
     expect(statuses(r)).toEqual(['open', 'resolved', 'open']);

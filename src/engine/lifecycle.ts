@@ -236,7 +236,19 @@ export function advanceCondition(stored: ConditionState | undefined, obs: Observ
     state.title = obs.identity.title;
     state.logGroups = [...new Set([...state.logGroups, ...obs.identity.logGroups])].sort().slice(0, 10);
     if (obs.identity.cloud) state.cloud = obs.identity.cloud;
-    if (state.status === 'resolved') {
+    if (state.status === 'resolved' && occ.at <= (state.resolvedAt ?? Number.NEGATIVE_INFINITY)) {
+      // From before the time the sweep resolved it, delivered after (a batch late or retried).
+      // Within the activity already known: counted, decides nothing. Inside the quiet spell: the
+      // condition was not quiet after all, so it is open again without a word (an escalation or
+      // reminder this event warrants is still decided) and the next quiet spell resolves it anew.
+      // Read as a return instead, it re-opened an alert that never came back and told responders so.
+      if (occ.at <= state.lastSeen) {
+        state.occurrences += occ.weight;
+        return;
+      }
+      state.status = 'open';
+      delete state.resolvedAt;
+    } else if (state.status === 'resolved') {
       // Back within the flap grace: the same alert continues, and responders are told it is back.
       state.status = 'open';
       delete state.resolvedAt;
