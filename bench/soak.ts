@@ -3,8 +3,8 @@
  * double-count nothing and stay within bounded memory.
  *
  * 1. N events (default 1,000,000) of demo traffic, a copy starting every day, as delivered payloads.
- * 2. Run A replays them as cut. Run B replays the same events re-cut into 100 random time
- *    slices (one payload per stream and slice) with ~10% of payloads delivered twice, some
+ * 2. Run A replays them as cut. Run B replays the same events re-cut into random time slices
+ *    of 1–12 hours (one payload per stream and slice) with ~10% of payloads delivered twice, some
  *    right away and some after later payloads (at-least-once delivery).
  * 3. Checks: every event is processed or skipped-and-counted in both runs; B answered every
  *    duplicate from its receipt; A and B raise the same set of alert ids; peak RSS of the
@@ -22,7 +22,6 @@ import { Random } from '../src/demo/random';
 import { workloadPayloads } from './workload';
 
 const EVENTS = Number(process.env.SOAK_EVENTS ?? 1_000_000);
-const SLICES = 100;
 const dir = mkdtempSync(join(tmpdir(), 'sentinel-soak-'));
 const log = (msg: string) => process.stderr.write(`soak: ${msg}\n`);
 
@@ -66,19 +65,27 @@ function replay(input: string, name: string) {
   return { stats: Stats.parse(JSON.parse(readFileSync(stats, 'utf8'))), ids, messages };
 }
 
-/** Re-cuts the delivered payloads into time slices: one payload per stream per slice. */
-function* sliced(payloads: readonly SubscriptionPayload[], rnd: Random): Generator<SubscriptionPayload> {
-  const cuts = new Set<number>();
-  while (cuts.size < SLICES - 1) cuts.add(rnd.int(1, payloads.length - 1));
-  const bounds = [0, ...[...cuts].sort((a, b) => a - b), payloads.length];
-  for (let s = 0; s + 1 < bounds.length; s++) {
+/**
+ * Re-cuts the delivered payloads (in time order) into time slices of 1 to 12 hours, one payload
+ * per stream per slice: a stream's events then arrive up to 12 hours after another stream's
+ * later ones. Not longer: CloudWatch Logs stops retrying a delivery after 24 hours, and state
+ * (digest entries among it) lives that long past its time, no more. Slices cut by payload count
+ * spanned several days, and review digests whose entries arrived later than that were lost in
+ * the re-cut run only.
+ */
+function* sliced(payloads: readonly SubscriptionPayload[], rnd: Random, counter: { slices: number }): Generator<SubscriptionPayload> {
+  let i = 0;
+  while (i < payloads.length) {
+    const end = (payloads[i]?.logEvents[0]?.timestamp ?? 0) + rnd.int(1, 12) * 3_600_000;
     const perStream = new Map<string, SubscriptionPayload>();
-    for (const p of payloads.slice(bounds[s], bounds[s + 1])) {
+    for (; i < payloads.length && (payloads[i]?.logEvents[0]?.timestamp ?? 0) < end; i++) {
+      const p = payloads[i] as SubscriptionPayload;
       const key = `${p.logGroup}|${p.logStream}`;
       const open = perStream.get(key);
       if (open) open.logEvents.push(...p.logEvents);
       else perStream.set(key, { ...p, logEvents: [...p.logEvents] });
     }
+    counter.slices++;
     yield* perStream.values();
   }
 }
@@ -123,8 +130,8 @@ function check(label: string, ok: boolean, detail: string): void {
 }
 
 log(`generating ${EVENTS.toLocaleString('en-US')} events in ${dir}`);
-// A copy of the demo every day (copies overlap): dense enough that each of the 100 slices spans
-// days, not weeks, of event time.
+// A copy of the demo every day (copies overlap): dense traffic, so each slice holds several
+// streams' payloads to reorder.
 const cut = { events: EVENTS, maxEventsPerPayload: 1_000, payloadSpanMs: 60_000, copyShiftMs: 86_400_000 };
 const payloads = [...workloadPayloads(cut)];
 const fileA = join(dir, 'a.jsonl');
@@ -132,14 +139,15 @@ await writeJsonl(fileA, payloads);
 const rnd = new Random(7);
 const dup = { duplicates: 0, events: 0 };
 const fileB = join(dir, 'b.jsonl');
-await writeJsonl(fileB, withDuplicates(sliced(payloads, rnd), rnd, dup));
+const cutB = { slices: 0 };
+await writeJsonl(fileB, withDuplicates(sliced(payloads, rnd, cutB), rnd, dup));
 const fileSmall = join(dir, 'small.jsonl');
 // Three tenths: long enough (in event time) to reach the store's steady state, like the full run.
 await writeJsonl(fileSmall, workloadPayloads({ ...cut, events: Math.round((EVENTS * 3) / 10) }));
 
 log('run A: payloads as delivered');
 const a = replay(fileA, 'a');
-log(`run B: ${SLICES} random slices, ${dup.duplicates} payloads delivered twice`);
+log(`run B: ${cutB.slices} random slices of 1-12 hours, ${dup.duplicates} payloads delivered twice`);
 const b = replay(fileB, 'b');
 log('run C: three tenths of the input, for the memory comparison');
 const small = replay(fileSmall, 'small');
