@@ -13,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -187,3 +187,6 @@ check(
 log(
   `throughput through the CLI: A ${Math.round(EVENTS / a.stats.seconds).toLocaleString('en-US')} events/s (${a.stats.seconds.toFixed(1)} s), B ${Math.round(b.stats.eventsIn / b.stats.seconds).toLocaleString('en-US')} events/s`,
 );
+// The inputs and alerts are some 600 MB at a million events: kept only when a check failed, to look at.
+if (process.exitCode === 1) log(`inputs and alerts kept in ${dir}`);
+else rmSync(dir, { recursive: true, force: true });
