@@ -1,10 +1,13 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
+import type { StateStore } from '../src/engine/state-store';
+import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, RFC5424_HEADER, SYSLOG_HEADER } from '../src/parse/builtin-parsers';
 import { keycloakPairs } from '../src/parse/keycloak';
 import { isDottedQuad, Normalizer } from '../src/parse/normalize';
@@ -755,6 +758,95 @@ describe('Keycloak through the detector', () => {
       new Normalizer([source]),
       detector,
     );
+    const aboutAlice = new Set(r.messages.filter((m) => m.alert.entity.value === 'alice').map((m) => m.alert.ruleId));
+    for (const id of ['auth.brute_force_user', 'auth.success_after_failures', 'admin.privileged_action']) expect(aboutAlice).toContain(id);
+  });
+});
+
+describe('Keycloak user names learned from logins', () => {
+  const aliceId = '0e4f8a2c-5d6b-4c1e-9f3a-7b8c9d0e1f2a';
+  const eveId = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
+  const at = (i: number) => `2024-05-01 12:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')},000`;
+  const event = (i: number, rest: string, level = 'INFO ') => `${at(i)} ${level} [org.keycloak.events] (t) ${rest}`;
+  const login = (i: number, id: string, name: string) =>
+    event(
+      i,
+      `type="LOGIN", realmId="acme", clientId="security-admin-console", userId="${id}", ipAddress="203.0.113.9", username="${name}"`,
+    );
+  const failed = (i: number, id: string, typed: string) =>
+    event(
+      i,
+      `type="LOGIN_ERROR", realmId="acme", clientId="portal", userId="${id}", ipAddress="203.0.113.9", error="invalid_user_credentials", username="${typed}"`,
+      'WARN ',
+    );
+  const roleGrant = (i: number, adminId: string) =>
+    event(
+      i,
+      `operationType="CREATE", realmId="acme", clientId="security-admin-console", userId="${adminId}", ipAddress="203.0.113.9", resourceType="REALM_ROLE_MAPPING", resourcePath="users/9f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f/role-mappings/realm"`,
+    );
+  const t0 = Date.parse('2024-05-01T12:00:00Z');
+  const servers: LocalDynamo[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+  });
+  const stores: [string, () => Promise<StateStore>][] = [
+    ['memory', async () => new MemoryStateStore()],
+    [
+      'dynalite',
+      async () => {
+        const db = await startLocalDynamo(`kc${servers.length}`);
+        servers.push(db);
+        return new DynamoStateStore(db.client, db.tableName);
+      },
+    ],
+  ];
+  /** Each batch its own stream (a new payload), in order; the titles of the admin.privileged_action messages. */
+  async function privilegedActors(store: StateStore, batches: [group: string, lines: string[]][]): Promise<string[]> {
+    const detector = new Detector(pack, store);
+    const titles: string[] = [];
+    for (const [i, [group, lines]] of batches.entries()) {
+      const r = await processPayload({ ...linesPayload(group, lines, t0), logStream: `s${i}` }, normalizer, detector);
+      for (const m of r.messages) if (m.alert.ruleId === 'admin.privileged_action') titles.push(m.alert.title);
+    }
+    return titles;
+  }
+  const by = (who: string) => expect.stringContaining(`by ${who}:`);
+
+  it.each(stores)(
+    '%s: a login teaches the name an admin change by that id is about, in the same batch and a later one',
+    async (_name, fresh) => {
+      expect(
+        await privilegedActors(await fresh(), [['/app/keycloak/server', [roleGrant(10, aliceId), login(5, aliceId, 'alice')]]]),
+      ).toEqual([by('alice')]);
+      expect(
+        await privilegedActors(await fresh(), [
+          ['/app/keycloak/server', [login(5, aliceId, 'alice')]],
+          ['/app/keycloak/server', [roleGrant(600, aliceId)]],
+        ]),
+      ).toEqual([by('alice')]);
+    },
+  );
+
+  it('a failed login teaches nothing (it names what was typed), nor does another log group’s login', async () => {
+    const typed = await privilegedActors(new MemoryStateStore(), [
+      ['/app/keycloak/server', [failed(5, eveId, 'alice')]],
+      ['/app/keycloak/server', [roleGrant(600, eveId)]],
+    ]);
+    expect(typed).toEqual([by(eveId)]);
+    const elsewhere = await privilegedActors(new MemoryStateStore(), [
+      ['/app/keycloak/other-realm', [login(6, aliceId, 'alice')]],
+      ['/app/keycloak/server', [roleGrant(600, aliceId)]],
+    ]);
+    expect(elsewhere).toEqual([by(aliceId)]);
+  });
+
+  it('the account-takeover chain about alice needs no lookup table', async () => {
+    const lines = [
+      ...Array.from({ length: 12 }, (_, i) => failed(i * 5, aliceId, 'alice')),
+      login(70, aliceId, 'alice'),
+      roleGrant(130, aliceId),
+    ];
+    const r = await processPayload(linesPayload('/app/keycloak/server', lines, t0), normalizer, new Detector(pack, new MemoryStateStore()));
     const aboutAlice = new Set(r.messages.filter((m) => m.alert.entity.value === 'alice').map((m) => m.alert.ruleId));
     for (const id of ['auth.brute_force_user', 'auth.success_after_failures', 'admin.privileged_action']) expect(aboutAlice).toContain(id);
   });

@@ -15,6 +15,7 @@ import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim } from './state-store';
+import { nameKeycloakUsers } from './user-names';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
 export interface DetectorOptions {
@@ -133,6 +134,8 @@ export class Detector {
 
   async evaluate(batchId: string, events: readonly NormalizedEvent[]): Promise<BatchResult> {
     const sorted = inTimeOrder(events);
+    // Before matching: a Keycloak admin event takes the user name its admin's logins taught.
+    await nameKeycloakUsers(this.store, sorted);
     const skips: Skip[] = [];
     const { matches, matchedEvents } = this.matchBatch(sorted, skips);
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
