@@ -49,7 +49,14 @@ export async function nameKeycloakUsers(store: StateStore, events: readonly Norm
   const storedName = (id: string) => {
     const doc = stored.get(id);
     if (!doc) return undefined;
-    const parsed = Learned.safeParse(JSON.parse(doc.body));
+    // A document that is not ours (or not any more) names nobody; it must not fail the batch.
+    let body: unknown;
+    try {
+      body = JSON.parse(doc.body);
+    } catch {
+      return undefined;
+    }
+    const parsed = Learned.safeParse(body);
     return parsed.success ? parsed.data : undefined;
   };
   for (const { event, id } of unnamed) {
