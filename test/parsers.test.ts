@@ -840,6 +840,19 @@ describe('Keycloak user names learned from logins', () => {
     expect(elsewhere).toEqual([by(aliceId)]);
   });
 
+  it('a stored name that does not parse names nobody, and fails no batch', async () => {
+    const store = new MemoryStateStore();
+    await store.writeDoc({
+      pk: 'un#/app/keycloak/server',
+      sk: aliceId,
+      body: '{not json',
+      ifVersion: undefined,
+      now: t0,
+      expiresAt: t0 + 86_400_000,
+    });
+    expect(await privilegedActors(store, [['/app/keycloak/server', [roleGrant(600, aliceId)]]])).toEqual([by(aliceId)]);
+  });
+
   it('the account-takeover chain about alice needs no lookup table', async () => {
     const lines = [
       ...Array.from({ length: 12 }, (_, i) => failed(i * 5, aliceId, 'alice')),
