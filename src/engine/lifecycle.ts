@@ -236,28 +236,28 @@ export function advanceCondition(stored: ConditionState | undefined, obs: Observ
     state.title = obs.identity.title;
     state.logGroups = [...new Set([...state.logGroups, ...obs.identity.logGroups])].sort().slice(0, 10);
     if (obs.identity.cloud) state.cloud = obs.identity.cloud;
-    if (state.status === 'resolved' && occ.at <= (state.resolvedAt ?? Number.NEGATIVE_INFINITY)) {
-      // From before the time the sweep resolved it, delivered after (a batch late or retried).
-      // Within the activity already known: counted, decides nothing. Inside the quiet spell: the
-      // condition was not quiet after all, so it is open again without a word (an escalation or
-      // reminder this event warrants is still decided) and the next quiet spell resolves it anew.
-      // Read as a return instead, it re-opened an alert that never came back and told responders so.
-      if (occ.at <= state.lastSeen) {
+    if (state.status === 'resolved') {
+      // From before the time the sweep resolved it, delivered after (a batch late or retried):
+      // not a return. Within the activity already known it is counted and decides nothing; inside
+      // the quiet spell the condition was not quiet after all, so it is open again without a word
+      // (an escalation or reminder this event warrants is still decided) and the next quiet spell
+      // resolves it anew. Read as a return, it re-opened an alert that never came back.
+      const late = occ.at <= (state.resolvedAt ?? Number.NEGATIVE_INFINITY);
+      if (late && occ.at <= state.lastSeen) {
         state.occurrences += occ.weight;
         return;
       }
       state.status = 'open';
       delete state.resolvedAt;
-    } else if (state.status === 'resolved') {
-      // Back within the flap grace: the same alert continues, and responders are told it is back.
-      state.status = 'open';
-      delete state.resolvedAt;
-      state.flaps = [...state.flaps.filter((t) => t > occ.at - DAY), occ.at];
-      state.occurrences += occ.weight;
-      state.lastSeen = occ.at;
-      state.count = occ.count;
-      emissions.push(emit(state, 'open', occ.at, index));
-      return;
+      if (!late) {
+        // Back within the flap grace: the same alert continues, and responders are told it is back.
+        state.flaps = [...state.flaps.filter((t) => t > occ.at - DAY), occ.at];
+        state.occurrences += occ.weight;
+        state.lastSeen = occ.at;
+        state.count = occ.count;
+        emissions.push(emit(state, 'open', occ.at, index));
+        return;
+      }
     }
     state.occurrences += occ.weight;
     if (occ.at < state.lastSeen) return; // a late event: counted, decides nothing
