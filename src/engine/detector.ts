@@ -314,19 +314,15 @@ export class Detector {
       const priorOwn = before.get(range.key);
       if (list.length === 1) {
         // Most groups of busy traffic are one event (a visitor's one request in this batch): the
-        // same decision as the loop below, without its per-group map and closure.
+        // same decision as the loop below, without its per-group map.
         const e = list[0] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
         const first = windowFirstBucket(b, clause.window, width);
         let count = eventWeight(e);
-        for (let x = first; x <= b; x++) count += priorOwn?.get(x) ?? storedBuckets?.get(x) ?? 0;
+        for (let x = first; x <= b; x++) count += countBefore(priorOwn, storedBuckets, x);
         if (count >= clause.count) qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width));
         continue;
       }
-      const countBefore = (b: number) => {
-        const own = priorOwn?.get(b);
-        return own !== undefined ? own : (storedBuckets?.get(b) ?? 0);
-      };
       const batchPerBucket = new Map<number, number>();
       const qualifiers: Qualifier[] = [];
       // The window's count is summed only when the event's bucket changes (events are sorted);
@@ -342,7 +338,7 @@ export class Detector {
         if (b !== windowBucket) {
           windowBucket = b;
           count = 0;
-          for (let x = first; x <= b; x++) count += countBefore(x) + (batchPerBucket.get(x) ?? 0);
+          for (let x = first; x <= b; x++) count += countBefore(priorOwn, storedBuckets, x) + (batchPerBucket.get(x) ?? 0);
         } else count += weight;
         if (count >= clause.count) qualifiers.push({ index: i, from: 0, count, windowStart: first * width });
       }
@@ -644,6 +640,19 @@ interface QualifiedGroup {
   qualifiers: Qualifier[];
   /** Evidence runs forward from the trigger (stateless rules) rather than back over the window. */
   forward?: boolean;
+}
+
+/**
+ * A bucket's count before this batch: what the store held before our own increment where it
+ * answered for our item, else what a read found.
+ */
+function countBefore(
+  priorOwn: ReadonlyMap<number, number> | undefined,
+  stored: ReadonlyMap<number, number> | undefined,
+  b: number,
+): number {
+  const own = priorOwn?.get(b);
+  return own !== undefined ? own : (stored?.get(b) ?? 0);
 }
 
 /** A one-event group whose event met its rule's count (threshold and distinct rules' fast path). */
