@@ -46,26 +46,25 @@ export async function nameKeycloakUsers(store: StateStore, events: readonly Norm
   if (unnamed.length === 0 && taught.size === 0) return;
   const now = events.reduce((t, e) => Math.max(t, eventTime(e)), 0);
   const stored = await store.readDocs([...keys.values()], now);
-  const storedName = (id: string) => {
-    const doc = stored.get(id);
-    if (!doc) return undefined;
-    // A document that is not ours (or not any more) names nobody; it must not fail the batch.
+  // Read once per document: a document that is not ours (or not any more) names nobody, and must not fail the batch.
+  const storedNames = new Map<string, z.infer<typeof Learned>>();
+  for (const [id, doc] of stored) {
     let body: unknown;
     try {
       body = JSON.parse(doc.body);
     } catch {
-      return undefined;
+      continue;
     }
     const parsed = Learned.safeParse(body);
-    return parsed.success ? parsed.data : undefined;
-  };
+    if (parsed.success) storedNames.set(id, parsed.data);
+  }
   for (const { event, id } of unnamed) {
-    const name = taught.get(id)?.name ?? storedName(id)?.name;
+    const name = taught.get(id)?.name ?? storedNames.get(id)?.name;
     if (name !== undefined) event['user.name'] = name;
   }
   await Promise.all(
     [...taught].map(([id, { key, name, at }]) => {
-      const known = storedName(id);
+      const known = storedNames.get(id);
       if (known && known.name === name && at - known.at < REFRESH_MS) return undefined;
       return store.writeDoc({ ...key, body: JSON.stringify({ name, at }), ifVersion: undefined, now: at, expiresAt: at + KEEP_MS });
     }),
