@@ -63,7 +63,7 @@ beforeEach(() => {
 describe('detect backtest against CloudWatch Logs', () => {
   it('follows nextToken through every page, with the compiled filter pattern, and reports the rule', async () => {
     describeGroups(SSH_GROUP);
-    const events = sshEvents('203.0.113.50', 30);
+    const events = sshEvents('10.0.113.50', 30);
     logs
       .on(FilterLogEventsCommand)
       .resolvesOnce({ events: events.slice(0, 10), nextToken: 't1' })
@@ -74,11 +74,11 @@ describe('detect backtest against CloudWatch Logs', () => {
     expect(calls.map((c) => c.nextToken)).toEqual([undefined, 't1', 't2']);
     expect(calls[0]).toMatchObject({ logGroupName: SSH_GROUP, startTime: Date.parse('2026-11-19T00:00:00Z'), limit: 10_000 });
     expect(result.report?.events.read).toBe(30);
-    const ssh = result.report?.rules.find((r) => r.ruleId === 'ssh.auth_failures');
-    expect(ssh).toMatchObject({ alerts: 1, topEntities: [{ value: '203.0.113.50', alerts: 1 }] });
+    const ssh = result.report?.rules.find((r) => r.ruleId === 'ssh.internal_auth_failures');
+    expect(ssh).toMatchObject({ alerts: 1, topEntities: [{ value: '10.0.113.50', alerts: 1 }] });
     expect(ssh?.peakCount).toBeGreaterThanOrEqual(10);
     // The account comes from the group's ARN, as the live payload's owner.
-    expect(result.alerts.find((a) => a.ruleId === 'ssh.auth_failures')?.cloud?.account.id).toBe(ACCOUNT);
+    expect(result.alerts.find((a) => a.ruleId === 'ssh.internal_auth_failures')?.cloud?.account.id).toBe(ACCOUNT);
   });
 
   it('backs off and retries when throttled, without losing the page', async () => {

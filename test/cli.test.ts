@@ -179,7 +179,7 @@ describe('detect replay: Kinesis events from the hub stream', () => {
       logEvents: Array.from({ length: 12 }, (_, i) => ({
         id: `e${i}`,
         timestamp: base + i * 1000,
-        message: `Mar  3 03:12:${String(i).padStart(2, '0')} bastion-1 sshd[2231]: Failed password for root from 203.0.113.50 port ${40000 + i} ssh2`,
+        message: `Mar  3 03:12:${String(i).padStart(2, '0')} bastion-1 sshd[2231]: Failed password for root from 10.0.113.50 port ${40000 + i} ssh2`,
       })),
     };
     const record = (p: unknown, seq: string) => ({
@@ -203,7 +203,7 @@ describe('detect replay: Kinesis events from the hub stream', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(alerts.find((a) => a.ruleId === 'ssh.auth_failures')?.cloud).toEqual({ account: { id: '444455556666' }, region: 'us-east-1' });
+    expect(alerts.find((a) => a.ruleId === 'ssh.internal_auth_failures')?.cloud).toEqual({ account: { id: '444455556666' }, region: 'us-east-1' });
 
     writeFileSync(join(dir, 'events.jsonl'), `${JSON.stringify(event)}\n`);
     const lines = detect('replay', join(dir, 'events.jsonl'), '--no-correlate', '-q');

@@ -22,7 +22,7 @@ const payload = (logEvents: SubscriptionPayload['logEvents'], stream = 'bastion-
 /** The failures counted for an address in the detector's DynamoDB state. */
 async function failures(ip: string): Promise<number> {
   const store = new DynamoStateStore(h.db.client, h.db.tableName);
-  const key = `t#ssh.auth_failures#${ip}`;
+  const key = `t#ssh.internal_auth_failures#${ip}`;
   const counts = await store.readCounters([{ key, from: 0, to: Number.MAX_SAFE_INTEGER }], 0);
   return [...(counts.get(key)?.values() ?? [])].reduce((a, b) => a + b, 0);
 }
@@ -32,7 +32,7 @@ const context = { functionName: 'detector', awsRequestId: 'req-1', getRemainingT
 describe('the detector Lambda handler, as Lambda invokes it', () => {
   it('a normal batch: detects, and hands the decided messages to the state machine synchronously', async () => {
     h.sfn.resetHistory();
-    const out = await h.handler(lambdaEvent(payload(SSH_ATTACK('203.0.113.50', 12))), context);
+    const out = await h.handler(lambdaEvent(payload(SSH_ATTACK('10.0.113.50', 12))), context);
     expect(out).toMatchObject({ eventsIn: 12, skipped: 0, unparsed: 0, published: 1 });
     const sent = sentEnvelopes(h.sfn);
     expect(sent.filter((e) => e.publish)).toHaveLength(1);
@@ -40,14 +40,14 @@ describe('the detector Lambda handler, as Lambda invokes it', () => {
   });
 
   it('the same batch redelivered re-sends the same messages and counts nothing twice', async () => {
-    const event = lambdaEvent(payload(SSH_ATTACK('203.0.113.60', 12)));
+    const event = lambdaEvent(payload(SSH_ATTACK('10.0.113.60', 12)));
     h.sfn.resetHistory();
     await h.detect(event);
     const first = sentEnvelopes(h.sfn).map((e) => e.key);
     h.sfn.resetHistory();
     await h.detect(event);
     expect(sentEnvelopes(h.sfn).map((e) => e.key)).toEqual(first);
-    expect(await failures('203.0.113.60')).toBe(12);
+    expect(await failures('10.0.113.60')).toBe(12);
   });
 
   it('a CONTROL_MESSAGE is acknowledged without work', async () => {
@@ -69,7 +69,7 @@ describe('the detector Lambda handler, as Lambda invokes it', () => {
   });
 
   it('a failing StartSyncExecution fails the invocation (Lambda retries); the retry sends the same messages and counts nothing twice', async () => {
-    const event = lambdaEvent(payload(SSH_ATTACK('203.0.113.70', 15)));
+    const event = lambdaEvent(payload(SSH_ATTACK('10.0.113.70', 15)));
     h.sfn.resetHistory();
     let down = true;
     h.sfn
@@ -82,6 +82,6 @@ describe('the detector Lambda handler, as Lambda invokes it', () => {
     const retried = await h.detect(event);
     expect(sentEnvelopes(h.sfn).map((e) => e.key)).toEqual(attempted);
     expect(retried).toMatchObject({ eventsIn: 15, published: 1 });
-    expect(await failures('203.0.113.70')).toBe(15);
+    expect(await failures('10.0.113.70')).toBe(15);
   });
 });

@@ -47,7 +47,7 @@ const batch = (hostile: string, i: number): SubscriptionPayload => ({
   logStream: `hostile-${i}`,
   messageType: 'DATA_MESSAGE',
   logEvents: [
-    ...SSH_ATTACK(`198.51.100.${i + 1}`, 12),
+    ...SSH_ATTACK(`10.51.100.${i + 1}`, 12),
     { id: `hostile-${i}`, timestamp: Date.parse('2026-03-03T03:12:06Z'), message: hostile },
   ],
 });

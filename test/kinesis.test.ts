@@ -99,7 +99,7 @@ describe('the detector handler behind the hub stream', () => {
 
   it('a redelivered record changes nothing: same messages re-sent, state untouched', async () => {
     const h = await freshHandler();
-    const event = kinesisEventOf([ownerPayload('111111111111', '203.0.113.80', 12), ownerPayload('222222222222', '203.0.113.81', 3)]);
+    const event = kinesisEventOf([ownerPayload('111111111111', '10.0.113.80', 12), ownerPayload('222222222222', '10.0.113.81', 3)]);
     await h.detectStream(event);
     const first = sentEnvelopes(h.sfn);
     const state = await tableItems(h);
@@ -120,10 +120,10 @@ describe('the detector handler behind the hub stream', () => {
           : { status: 'SUCCEEDED' },
       );
     const records = kinesisEventOf([
-      ownerPayload('111111111111', '203.0.113.90', 12, 's1'),
+      ownerPayload('111111111111', '10.0.113.90', 12, 's1'),
       ownerPayload('111111111111', '198.51.100.66', 12, 's2'),
-      ownerPayload('111111111111', '203.0.113.91', 12, 's3'),
-      { ...ownerPayload('111111111111', '203.0.113.92', 1, 's4'), messageType: 'CONTROL_MESSAGE' },
+      ownerPayload('111111111111', '10.0.113.91', 12, 's3'),
+      { ...ownerPayload('111111111111', '10.0.113.92', 1, 's4'), messageType: 'CONTROL_MESSAGE' },
     ]).Records;
     const poison = records[1]?.kinesis.sequenceNumber;
 
@@ -137,19 +137,19 @@ describe('the detector handler behind the hub stream', () => {
         .commandCalls(StartSyncExecutionCommand)
         .filter((c) => (c.args[0].input.input ?? '').includes(ip) && JSON.parse(c.args[0].input.input ?? '{}').publish).length;
     // The record before it was sent once (the retries resume at the poison record) …
-    expect(sentFor('203.0.113.90')).toBe(1);
+    expect(sentFor('10.0.113.90')).toBe(1);
     // … and the record after it is processed once the poison record is given up on.
-    expect(sentFor('203.0.113.91')).toBe(1);
+    expect(sentFor('10.0.113.91')).toBe(1);
   });
 
   it('alerts name the account the logs came from, and link to its log groups by ARN', async () => {
     const h = await freshHandler();
-    await h.detectStream(kinesisEventOf([ownerPayload('444455556666', '203.0.113.99', 12)]));
+    await h.detectStream(kinesisEventOf([ownerPayload('444455556666', '10.0.113.99', 12)]));
     const alerts = h.sfn.commandCalls(StartSyncExecutionCommand).map((c) => {
       const envelope = JSON.parse(c.args[0].input.input ?? '{}');
       return JSON.parse(JSON.parse(envelope.publishFields.message).default);
     });
-    const alert = alerts.find((a) => a.ruleId === 'ssh.auth_failures');
+    const alert = alerts.find((a) => a.ruleId === 'ssh.internal_auth_failures');
     expect(alert?.cloud).toEqual({ account: { id: '444455556666' }, region: 'us-east-1' });
     const fragment = decodeURIComponent(String(alert?.consoleUrl).replace(/\$/g, '%'));
     expect(decodeURIComponent(fragment.replace(/\*/g, '%'))).toContain('arn:aws:logs:us-east-1:444455556666:log-group:/var/log/auth.log');
