@@ -1,5 +1,4 @@
-import ipaddr from 'ipaddr.js';
-import { inCidr, parseIp } from '../rules/selection';
+import { Cidr, ipv4Number, parseIp } from '../rules/cidr';
 
 /**
  * The client behind a load balancer or proxy. Behind an ALB, nginx's `$remote_addr` is the load
@@ -30,8 +29,6 @@ export const DEFAULT_TRUSTED_PROXIES: readonly string[] = [
 /** Entries read from the right at most: a header an attacker pads to megabytes costs no more. */
 const MAX_HOPS = 32;
 
-type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
-
 /** An entry as proxies write it: an address, perhaps with a port (`1.2.3.4:5678`, `[2001:db8::1]:443`). */
 function entryAddress(entry: string): string {
   const text = entry.trim();
@@ -45,18 +42,20 @@ function entryAddress(entry: string): string {
 }
 
 export class TrustedProxies {
-  private readonly ranges: Range[];
+  private readonly ranges: Cidr[];
 
   constructor(cidrs: readonly string[] = DEFAULT_TRUSTED_PROXIES) {
-    this.ranges = cidrs.map((c) => ipaddr.parseCIDR(c));
+    this.ranges = cidrs.map((c) => new Cidr(c));
   }
 
   private trusted(address: string): boolean | undefined {
     // An address with brackets and a port is at most 53 characters: longer is not one, and not parsed.
     if (address.length > 64) return undefined;
+    const v4 = ipv4Number(address);
+    if (v4 !== -1) return this.ranges.some((r) => r.hasV4(v4));
     const ip = parseIp(address);
     if (!ip) return undefined;
-    return this.ranges.some((r) => inCidr(ip, r));
+    return this.ranges.some((r) => r.has(ip));
   }
 
   /**

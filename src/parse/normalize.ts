@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Skip } from '../decode/skips';
+import { ipv4Number } from '../rules/cidr';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
 import { compileAccessLogFormat } from './access-log-format';
@@ -544,28 +545,7 @@ const MAX_REPEAT = 1_000_000;
  * An IPv4 address as `net.isIP` accepts one (four decimal parts of 0–255, no leading zeros),
  * without its regex: nearly every event carries one or two addresses. Anything else goes to isIP.
  */
-export function isDottedQuad(text: string): boolean {
-  const n = text.length;
-  if (n < 7 || n > 15) return false;
-  let parts = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= n; i++) {
-    const c = i === n ? DOT : text.charCodeAt(i);
-    if (c === DOT) {
-      if (digits === 0 || value > 255 || ++parts > 4) return false;
-      value = 0;
-      digits = 0;
-      continue;
-    }
-    const d = c - 48;
-    if (d < 0 || d > 9 || (digits === 1 && value === 0)) return false; // a leading zero
-    value = value * 10 + d;
-    if (++digits > 3) return false;
-  }
-  return parts === 4;
-}
-const DOT = 46;
+export const isDottedQuad = (text: string): boolean => ipv4Number(text) !== -1;
 
 function addressToIp(event: NormalizedEvent, addressField: string, ipField: string, domainField: string): void {
   const address = event[addressField];

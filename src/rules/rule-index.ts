@@ -1,8 +1,9 @@
 import ipaddr from 'ipaddr.js';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
+import { Cidr, ipv4Number, parseIp } from './cidr';
 import type { CompiledRule } from './compile';
 import { NeedleSet, NON_ASCII_RE } from './needles';
-import { asNumber, inCidr, isPlainObject, normalizeForEquality, parseIp } from './selection';
+import { asNumber, isPlainObject, normalizeForEquality } from './selection';
 import { tokenizeWildcard } from './wildcard';
 
 /**
@@ -213,7 +214,7 @@ interface RangeEntry {
 }
 
 interface CidrEntry {
-  range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  cidr: Cidr;
   slot: number;
 }
 
@@ -299,7 +300,7 @@ export class RuleIndex {
       else this.present.set(key.field, [slot]);
     } else if (key.kind === 'cidr') {
       const list = this.cidrs.get(key.field) ?? [];
-      for (const cidr of key.cidrs) list.push({ range: ipaddr.parseCIDR(cidr), slot });
+      for (const cidr of key.cidrs) list.push({ cidr: new Cidr(cidr), slot });
       this.cidrs.set(key.field, list);
     } else {
       let set = this.texts.get(key.field);
@@ -353,11 +354,17 @@ export class RuleIndex {
     for (const [field, entries] of this.cidrEntries) {
       const v = event[field];
       if (v === undefined) continue;
-      const address = parseIp(String(v));
-      if (!address) continue;
       // One parse per event and field, then a containment test per range (a trie would pay from
-      // thousands of ranges on one field; Sigma packs carry a handful).
-      for (const { range, slot } of entries) if (inCidr(address, range)) consider(slot);
+      // thousands of ranges on one field; Sigma packs carry a handful). A dotted quad is a number.
+      const text = String(v);
+      const v4 = ipv4Number(text);
+      if (v4 !== -1) {
+        for (const { cidr, slot } of entries) if (cidr.hasV4(v4)) consider(slot);
+        continue;
+      }
+      const address = parseIp(text);
+      if (!address) continue;
+      for (const { cidr, slot } of entries) if (cidr.has(address)) consider(slot);
     }
     for (const [field, slots] of this.presentEntries) {
       if (event[field] !== undefined) for (const slot of slots) consider(slot);

@@ -1,5 +1,5 @@
-import ipaddr from 'ipaddr.js';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
+import { Cidr, inRanges } from './cidr';
 import { lowerCase } from './lower-case';
 import { wildcardMatcher } from './wildcard';
 
@@ -252,19 +252,15 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
       });
     }
     case 'cidr': {
-      const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+      const ranges: Cidr[] = [];
       scalars.forEach((s, i) => {
         try {
-          ranges.push(ipaddr.parseCIDR(String(s)));
+          ranges.push(new Cidr(String(s)));
         } catch {
           ctx.issues.push({ path: Array.isArray(value) ? [...path, i] : path, message: `invalid CIDR '${String(s)}'` });
         }
       });
-      return combine((a) => {
-        const addr = parseIp(String(a));
-        if (!addr) return false;
-        return requireAll ? ranges.every((r) => inCidr(addr, r)) : ranges.some((r) => inCidr(addr, r));
-      });
+      return combine((a) => inRanges(String(a), ranges, requireAll));
     }
     case 'gt':
     case 'gte':
@@ -301,25 +297,4 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
       ctx.issues.push({ path, message: `modifier '${op}' is not allowed here` });
       return ALWAYS;
   }
-}
-
-const ipCache = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
-/** Whether an address lies in a CIDR range (an IPv4 address is never in an IPv6 range, nor the reverse). */
-export function inCidr(address: ipaddr.IPv4 | ipaddr.IPv6, range: [ipaddr.IPv4 | ipaddr.IPv6, number]): boolean {
-  return address.kind() === range[0].kind() && address.match(range);
-}
-
-/** An address as `|cidr` reads it (IPv4-mapped IPv6 as IPv4), or null; cached. */
-export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
-  const cached = ipCache.get(text);
-  if (cached !== undefined) return cached;
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6 | null = null;
-  if (ipaddr.isValid(text)) {
-    const addr = ipaddr.parse(text);
-    // IPv4-mapped IPv6 (::ffff:1.2.3.4) is matched against IPv4 ranges.
-    parsed = addr.kind() === 'ipv6' && addr instanceof ipaddr.IPv6 && addr.isIPv4MappedAddress() ? addr.toIPv4Address() : addr;
-  }
-  if (ipCache.size > 100_000) ipCache.clear();
-  ipCache.set(text, parsed);
-  return parsed;
 }

@@ -1,0 +1,100 @@
+import ipaddr from 'ipaddr.js';
+
+/**
+ * CIDR ranges as `|cidr` reads them, and the addresses tested against them. Nearly every event
+ * carries an IPv4 address and a rule pack with a `|cidr` key tests each one, so a dotted quad is
+ * read as one 32-bit number and tested with a mask: no ipaddr.js object (whose `isValid` first
+ * tries the address as IPv6), no cache lookup. Anything else — IPv6, IPv4-mapped IPv6, forms
+ * ipaddr.js accepts beyond dotted quads — takes ipaddr.js, as before.
+ */
+
+export type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
+
+const DOT = 46;
+
+/**
+ * A dotted quad as net.isIP accepts one (four decimal parts of 0–255, no leading zeros) as an
+ * unsigned 32-bit number; -1 for any other text.
+ */
+export function ipv4Number(text: string): number {
+  const n = text.length;
+  if (n < 7 || n > 15) return -1;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  let address = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? DOT : text.charCodeAt(i);
+    if (c === DOT) {
+      if (digits === 0 || value > 255 || ++parts > 4) return -1;
+      address = address * 256 + value;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9 || (digits === 1 && value === 0)) return -1; // a leading zero
+    value = value * 10 + d;
+    if (++digits > 3) return -1;
+  }
+  return parts === 4 ? address : -1;
+}
+
+/** One range: ipaddr.js's, and for an IPv4 range its network and mask as numbers. */
+export class Cidr {
+  readonly range: [IpAddress, number];
+  private readonly v4: boolean;
+  private readonly mask: number;
+  private readonly network: number;
+
+  /** Throws on text that is not a CIDR range (as ipaddr.parseCIDR does). */
+  constructor(text: string) {
+    this.range = ipaddr.parseCIDR(text);
+    const [base, bits] = this.range;
+    this.v4 = base.kind() === 'ipv4';
+    this.mask = !this.v4 || bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    this.network = this.v4 ? (octetsNumber(base.toByteArray()) & this.mask) >>> 0 : 0;
+  }
+
+  /** Whether an address from ipv4Number lies in this range (never in an IPv6 range). */
+  hasV4(address: number): boolean {
+    return this.v4 && (address & this.mask) >>> 0 === this.network;
+  }
+
+  /** Whether a parsed address lies in this range (an IPv4 address is never in an IPv6 range, nor the reverse). */
+  has(address: IpAddress): boolean {
+    return address.kind() === this.range[0].kind() && address.match(this.range);
+  }
+}
+
+function octetsNumber(bytes: number[]): number {
+  let n = 0;
+  for (const b of bytes) n = n * 256 + b;
+  return n;
+}
+
+const ipCache = new Map<string, IpAddress | null>();
+
+/** An address as `|cidr` reads it (IPv4-mapped IPv6 as IPv4), or null; cached. The slow path of `inRanges`. */
+export function parseIp(text: string): IpAddress | null {
+  const cached = ipCache.get(text);
+  if (cached !== undefined) return cached;
+  let parsed: IpAddress | null = null;
+  if (ipaddr.isValid(text)) {
+    const addr = ipaddr.parse(text);
+    // IPv4-mapped IPv6 (::ffff:1.2.3.4) is matched against IPv4 ranges.
+    parsed = addr.kind() === 'ipv6' && addr instanceof ipaddr.IPv6 && addr.isIPv4MappedAddress() ? addr.toIPv4Address() : addr;
+  }
+  if (ipCache.size > 100_000) ipCache.clear();
+  ipCache.set(text, parsed);
+  return parsed;
+}
+
+/** Whether the text is an address in any of the ranges (`all`: in every one); false for text that is no address. */
+export function inRanges(text: string, ranges: readonly Cidr[], all = false): boolean {
+  const v4 = ipv4Number(text);
+  if (v4 !== -1) return all ? ranges.every((r) => r.hasV4(v4)) : ranges.some((r) => r.hasV4(v4));
+  const address = parseIp(text);
+  if (!address) return false;
+  return all ? ranges.every((r) => r.has(address)) : ranges.some((r) => r.has(address));
+}

@@ -1,0 +1,90 @@
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
+import { describe, expect, it } from 'vitest';
+import { Cidr, inRanges, ipv4Number } from '../src/rules/cidr';
+
+/** What `|cidr` decided before the dotted-quad fast path: ipaddr.js alone, IPv4-mapped IPv6 as IPv4. */
+function reference(text: string, ranges: readonly string[], all: boolean): boolean {
+  if (!ipaddr.isValid(text)) return false;
+  const parsed = ipaddr.parse(text);
+  const address = parsed instanceof ipaddr.IPv6 && parsed.isIPv4MappedAddress() ? parsed.toIPv4Address() : parsed;
+  const hit = (r: string) => {
+    const range = ipaddr.parseCIDR(r);
+    return address.kind() === range[0].kind() && address.match(range);
+  };
+  return all ? ranges.every(hit) : ranges.some(hit);
+}
+
+const v4Range = fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })).map(([a, bits]) => `${a}/${bits}`);
+const v6Range = fc.tuple(fc.ipV6(), fc.integer({ min: 0, max: 128 })).map(([a, bits]) => `${a}/${bits}`);
+// Addresses near the ranges' networks too, so that hits are frequent, not one in four billion.
+const address = fc.oneof(
+  fc.ipV4(),
+  fc.ipV4Extended(),
+  fc.ipV6(),
+  fc.ipV4().map((a) => `::ffff:${a}`),
+  fc.constantFrom('10.0.0.1', '10.255.255.255', '11.0.0.0', '172.16.0.1', '172.32.0.1', '0.0.0.0', '255.255.255.255', '010.0.0.1'),
+  fc.stringMatching(/^[0-9.]{0,17}$/),
+);
+
+describe('|cidr: dotted quads as numbers decide as ipaddr.js does', () => {
+  it('on random ranges (IPv4 of every prefix length, IPv6) and addresses of every form', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(v4Range, v4Range, v6Range), { minLength: 1, maxLength: 4 }),
+        address,
+        fc.boolean(),
+        (ranges, text, all) => {
+          const cidrs = ranges.map((r) => new Cidr(r));
+          expect(inRanges(text, cidrs, all), `${text} in ${ranges.join(', ')}${all ? ' (all)' : ''}`).toBe(reference(text, ranges, all));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('on addresses inside and just outside each private range', () => {
+    const ranges = [
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+      '100.64.0.0/10',
+      '127.0.0.0/8',
+      '169.254.0.0/16',
+      '1.2.3.4/32',
+      '0.0.0.0/0',
+    ];
+    const edges = [
+      '9.255.255.255',
+      '10.0.0.0',
+      '10.255.255.255',
+      '11.0.0.0',
+      '172.15.255.255',
+      '172.16.0.0',
+      '172.31.255.255',
+      '172.32.0.0',
+    ];
+    for (const r of ranges) {
+      for (const text of [
+        ...edges,
+        '192.167.255.255',
+        '192.168.0.0',
+        '100.63.255.255',
+        '100.64.0.0',
+        '100.127.255.255',
+        '100.128.0.0',
+        '1.2.3.4',
+        '1.2.3.5',
+      ]) {
+        expect(inRanges(text, [new Cidr(r)]), `${text} in ${r}`).toBe(reference(text, [r], false));
+      }
+    }
+  });
+
+  it('reads a dotted quad as its 32-bit number, and nothing else', () => {
+    expect(ipv4Number('0.0.0.0')).toBe(0);
+    expect(ipv4Number('255.255.255.255')).toBe(4_294_967_295);
+    expect(ipv4Number('10.1.2.3')).toBe(10 * 2 ** 24 + 1 * 2 ** 16 + 2 * 2 ** 8 + 3);
+    for (const t of ['010.1.2.3', '1.2.3', '1.2.3.4.5', '256.0.0.1', '::1', '1.2.3.4 ', '']) expect(ipv4Number(t), t).toBe(-1);
+  });
+});
