@@ -39,3 +39,32 @@ export async function parallelHotPath(
   const total = results.reduce((n, r) => n + r.events, 0);
   return { eventsPerSecond: total / (wallMs / 1000), wallMs, events: total };
 }
+
+/**
+ * How a loop of pure arithmetic (no allocation) scales on `workers` threads: the work of one
+ * thread done `workers` times at once, as a speed-up over one thread. What the machine's cores
+ * give when nothing else is shared, to read the hot path's worker rows against.
+ */
+export async function cpuLoopScaling(workers: number): Promise<number> {
+  const code = `const { parentPort } = require('node:worker_threads');
+let x = 0;
+for (let i = 0; i < 2e8; i++) x = (x + i * 7) % 1000003;
+parentPort.postMessage(x);`;
+  const wall = async (n: number) => {
+    const start = performance.now();
+    await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise((resolve, reject) => {
+            const w = new Worker(code, { eval: true });
+            w.once('message', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
+    return performance.now() - start;
+  };
+  const one = await wall(1);
+  return (workers * one) / (await wall(workers));
+}

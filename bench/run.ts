@@ -32,7 +32,7 @@ import { hostileKeys } from './hostile-keys';
 import { HUB_ASSUMPTIONS, hubSizing } from './hub-sizing';
 import { fmt, interleavedMedians, medianMs, table } from './measure';
 import { NaiveDetector } from './naive';
-import { parallelHotPath } from './parallel';
+import { cpuLoopScaling, parallelHotPath } from './parallel';
 import { scaledRules } from './rule-scaling';
 import { benchSetup } from './setup';
 import { WriteMixStore } from './write-mix';
@@ -238,8 +238,19 @@ if (existsSync(REAL_SSH)) {
 }
 log('lines whose field names an attacker chooses…');
 const chosenKeys = await hostileKeys(RUNS);
-log('the same hot path on 3 worker threads…');
+log('the same hot path on 2 and 3 worker threads…');
+const parallel2 = await parallelHotPath(2, WORKLOAD_EVENTS, 100);
 const parallel = await parallelHotPath(3, WORKLOAD_EVENTS, 100);
+const cpuScaling = await cpuLoopScaling(2);
+log('the same hot path with the garbage collector on its own thread only…');
+const oneCoreGc = z.object({ eventsPerSecond: z.number() }).parse(
+  JSON.parse(
+    execFileSync(process.execPath, ['--single-threaded-gc', '--expose-gc', '--import', 'tsx', 'bench/one-core-gc.ts'], {
+      encoding: 'utf8',
+      env: { ...process.env, BENCH_EVENTS: String(WORKLOAD_EVENTS), BENCH_RUNS: String(RUNS) },
+    }),
+  ),
+).eventsPerSecond;
 
 // Where the writes go on benign busy traffic (100 rules), and what merging per entity would save.
 const mix = new WriteMixStore();
@@ -383,6 +394,8 @@ const report = [
             ],
           ]
         : []),
+      ['100 rules, GC on one thread (a 1-vCPU Lambda)', fmt.int(oneCoreGc), fmt.ratio(oneCoreGc / floorRate), '—', '—', '—'],
+      ['100 rules, 2 worker threads', fmt.int(parallel2.eventsPerSecond), fmt.ratio(parallel2.eventsPerSecond / floorRate), '—', '—', '—'],
       ['100 rules, 3 worker threads', fmt.int(parallel.eventsPerSecond), fmt.ratio(parallel.eventsPerSecond / floorRate), '—', '—', '—'],
       [
         'naive: every rule on every event, 100 rules',
@@ -402,7 +415,10 @@ const report = [
       .join(
         ', ',
       )}), then variants whose every literal changes, so they select no traffic — matches/event and alerts stay flat while the pack grows, and the rows compare the cost of the pack, not of more matches. ` +
-    `The worker row runs three detectors at once on this ${cpus().length}-core machine (every third payload each). ` +
+    `The worker rows run two and three detectors at once on this ${cpus().length}-core machine (every second or third payload each). ` +
+    `They scale poorly (${fmt.ratio(parallel2.eventsPerSecond / at(100).rate)} the one-thread row with two workers) although a loop of arithmetic alone scales ${fmt.ratio(cpuScaling)} on two workers here: the one-thread rows are not one core. ` +
+    `V8 collects garbage partly on helper threads, and this path allocates enough for collection to be a fifth of its time; alone, it has the second core for them. ` +
+    `With the collector on the JavaScript thread only (\`--single-threaded-gc\`, what a Lambda function below 1,769 MB — one vCPU — gets) the same path runs ${fmt.pct(at(100).rate / oneCoreGc - 1)} longer: that row is the per-vCPU figure to size with. ` +
     (sigmaRunner
       ? `The SigmaHQ row adds the rules \`detect import-sigma\` converts from ../shared/realworld/sigma (linux, web, cloud/aws; read there, never copied here) to the 100-rule pack: real rules, whose any-of lists, wildcards and \`GET\` beside their attack strings are what the index must key well (measured on matching alone over this workload, these rules added 3.2 µs/event before this round keyed them and 0.8 after; test/sigma-realworld.test.ts checks the index agrees with the plain evaluator on each of them).`
       : 'The SigmaHQ row needs ../shared/realworld/sigma (absent here).'),
