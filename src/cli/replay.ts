@@ -1,7 +1,7 @@
 import { SkipLedger } from '../decode/skips';
 import { Detector } from '../engine/detector';
 import { DEFAULT_DIGEST_INTERVAL_MS } from '../engine/digests';
-import { processPayload } from '../engine/pipeline';
+import { processPayloadInSpans } from '../engine/pipeline';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
 import { flushDigests, sweep } from '../engine/sweeper';
@@ -43,6 +43,8 @@ export interface ReplayOptions extends ReplayInputOptions {
 }
 
 const SWEEP_EVERY_MS = 5 * 60_000;
+/** Across a gap in event time, the sweeper catches up in steps this long: well inside the late-arrival grace (24 h). */
+const CATCH_UP_STEP_MS = 6 * 3_600_000;
 
 /**
  * Runs the whole detection path over replay input: the same code the detector Lambda runs, and
@@ -102,21 +104,38 @@ export async function replayItems(
       continue;
     }
     stats.payloads++;
-    const result = await processPayload(item.payload, normalizer, detector);
-    stats.eventsIn += result.eventsIn;
-    stats.eventsProcessed += result.eventsProcessed;
-    stats.matchedEvents += result.matchedEvents;
-    if (result.redelivered) stats.redelivered++;
-    stats.skips.merge(result.skips);
-    stats.parse.merge(result.parse);
-    stats.decided += result.messages.length;
-    stats.updates += result.messages.filter((m) => !m.publish && !m.digest && m.correlate).length;
-    if (result.messages.length > 0) await emit(await options.sink.send(result.messages));
-    if (result.latestEventTime > clock) clock = result.latestEventTime;
-    if (clock >= nextSweep) {
-      await sweep(sweepDeps, clock);
-      nextSweep = (Math.floor(clock / every) + 1) * every;
-    }
+    // Cut into runs of the sweep's period of event time, sweeping between them, as the deployed
+    // detector sees a stream: a file's 500 lines can span weeks (see processPayloadInSpans).
+    let redelivered = false;
+    await processPayloadInSpans(item.payload, normalizer, detector, every, {
+      before: async (runStart) => {
+        // Event time jumped (a quiet spell in the file): the sweeper would have run meanwhile, and
+        // digests due then must go out before their entries pass the late-arrival grace.
+        if (!Number.isFinite(clock)) return;
+        for (let at = clock + CATCH_UP_STEP_MS; at < runStart; at += CATCH_UP_STEP_MS) {
+          await sweep(sweepDeps, at);
+          clock = at;
+          nextSweep = (Math.floor(clock / every) + 1) * every;
+        }
+      },
+      after: async (result) => {
+        stats.eventsIn += result.eventsIn;
+        stats.eventsProcessed += result.eventsProcessed;
+        stats.matchedEvents += result.matchedEvents;
+        redelivered ||= result.redelivered;
+        stats.skips.merge(result.skips);
+        stats.parse.merge(result.parse);
+        stats.decided += result.messages.length;
+        stats.updates += result.messages.filter((m) => !m.publish && !m.digest && m.correlate).length;
+        if (result.messages.length > 0) await emit(await options.sink.send(result.messages));
+        if (result.latestEventTime > clock) clock = result.latestEventTime;
+        if (clock >= nextSweep) {
+          await sweep(sweepDeps, clock);
+          nextSweep = (Math.floor(clock / every) + 1) * every;
+        }
+      },
+    });
+    if (redelivered) stats.redelivered++;
   }
   if (Number.isFinite(clock)) {
     await sweep(sweepDeps, clock);

@@ -5,7 +5,7 @@ import { joinAuditRecords } from '../parse/auditd';
 import type { LogContext, Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { Alert, Message } from '../schema/alert';
-import { eventTime, type NormalizedEvent } from '../schema/event';
+import { CoreFields, eventTime, type NormalizedEvent } from '../schema/event';
 import type { Detector } from './detector';
 
 export interface PayloadResult {
@@ -80,40 +80,96 @@ export function normalizePayload(
 export async function processPayload(payload: SubscriptionPayload, normalizer: Normalizer, detector: Detector): Promise<PayloadResult> {
   const skips = new SkipLedger();
   const parse = new ParseStats();
-  if (payload.messageType === 'CONTROL_MESSAGE') {
-    return {
-      messages: [],
-      alerts: [],
-      eventsIn: 0,
-      eventsProcessed: 0,
-      matchedEvents: 0,
-      detections: 0,
-      redelivered: false,
-      skips,
-      parse,
-      latestEventTime: Number.NEGATIVE_INFINITY,
-    };
-  }
+  if (payload.messageType === 'CONTROL_MESSAGE') return evaluated(0, [], skips, parse, undefined);
   const events = normalizePayload(payload, normalizer, skips, parse);
-  const {
-    messages,
-    alerts,
-    matchedEvents,
-    detections,
-    redelivered,
-    skips: ruleSkips,
-  } = await detector.evaluate(batchIdOf(payload), events);
-  for (const s of ruleSkips) skips.add(s);
+  return evaluated(payload.logEvents.length, events, skips, parse, await detector.evaluate(batchIdOf(payload), events));
+}
+
+/** What a replay does around each run of `processPayloadInSpans`. */
+export interface SpanHooks {
+  /** Before a run is evaluated, with the time of its first event (a replay catches its sweeper up to it). */
+  before: (runStart: number) => Promise<void>;
+  /** After each run, with its result. */
+  after: (result: PayloadResult) => Promise<void>;
+}
+
+/**
+ * `processPayload` for replays of files: the payload's events cut, in their order, into runs of
+ * at most `spanMs` of event time, each evaluated as its own batch (its id a digest of its own
+ * event ids, so a replay run twice is still idempotent), with the hooks around each — where the
+ * replay sweeps. CloudWatch delivers minutes of a stream per payload and the sweeper runs every
+ * five minutes; 500 lines of a quiet syslog file can span weeks, and evaluated as one batch their
+ * conditions could not resolve between them, and review-tier entries older than the late-arrival
+ * grace when the sweep came were lost.
+ */
+export async function processPayloadInSpans(
+  payload: SubscriptionPayload,
+  normalizer: Normalizer,
+  detector: Detector,
+  spanMs: number,
+  hooks: SpanHooks,
+): Promise<void> {
+  if (payload.messageType === 'CONTROL_MESSAGE') return hooks.after(evaluated(0, [], new SkipLedger(), new ParseStats(), undefined));
+  const skips = new SkipLedger();
+  const parse = new ParseStats();
+  const events = normalizePayload(payload, normalizer, skips, parse);
+  const runs = timeRuns(events, spanMs);
+  if (runs.length <= 1) {
+    const first = events[0];
+    if (first) await hooks.before(eventTime(first));
+    return hooks.after(evaluated(payload.logEvents.length, events, skips, parse, await detector.evaluate(batchIdOf(payload), events)));
+  }
+  // The payload's skips, parse counts and skipped events go with its first run, so totals add up.
+  let eventsIn = payload.logEvents.length - events.length;
+  let ledger = skips;
+  let stats = parse;
+  for (const run of runs) {
+    await hooks.before(eventTime(run[0] ?? {}));
+    const ids = run.map((e) => ({ id: String(e[CoreFields.eventId] ?? '') }));
+    const decided = await detector.evaluate(batchIdOf({ ...payload, logEvents: ids }), run);
+    await hooks.after(evaluated(eventsIn + run.length, run, ledger, stats, decided));
+    eventsIn = 0;
+    ledger = new SkipLedger();
+    stats = new ParseStats();
+  }
+}
+
+/** Events in their order, cut wherever one lies more than `spanMs` from the first of its run (either way). */
+function timeRuns(events: NormalizedEvent[], spanMs: number): NormalizedEvent[][] {
+  const runs: NormalizedEvent[][] = [];
+  let run: NormalizedEvent[] = [];
+  let start = 0;
+  for (const e of events) {
+    const t = eventTime(e);
+    if (run.length > 0 && Math.abs(t - start) > spanMs) {
+      runs.push(run);
+      run = [];
+    }
+    if (run.length === 0) start = t;
+    run.push(e);
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+function evaluated(
+  eventsIn: number,
+  events: readonly NormalizedEvent[],
+  skips: SkipLedger,
+  parse: ParseStats,
+  decided: Awaited<ReturnType<Detector['evaluate']>> | undefined,
+): PayloadResult {
+  for (const s of decided?.skips ?? []) skips.add(s);
   let latestEventTime = Number.NEGATIVE_INFINITY;
   for (const e of events) latestEventTime = Math.max(latestEventTime, eventTime(e));
   return {
-    messages,
-    alerts,
-    eventsIn: payload.logEvents.length,
+    messages: decided?.messages ?? [],
+    alerts: decided?.alerts ?? [],
+    eventsIn,
     eventsProcessed: events.length,
-    matchedEvents,
-    detections,
-    redelivered,
+    matchedEvents: decided?.matchedEvents ?? 0,
+    detections: decided?.detections ?? 0,
+    redelivered: decided?.redelivered ?? false,
     skips,
     parse,
     latestEventTime,
