@@ -80,9 +80,9 @@ export function normalizePayload(
 export async function processPayload(payload: SubscriptionPayload, normalizer: Normalizer, detector: Detector): Promise<PayloadResult> {
   const skips = new SkipLedger();
   const parse = new ParseStats();
-  if (payload.messageType === 'CONTROL_MESSAGE') return evaluated(0, [], skips, parse, undefined);
+  if (payload.messageType === 'CONTROL_MESSAGE') return payloadResult(0, [], skips, parse, undefined);
   const events = normalizePayload(payload, normalizer, skips, parse);
-  return evaluated(payload.logEvents.length, events, skips, parse, await detector.evaluate(batchIdOf(payload), events));
+  return payloadResult(payload.logEvents.length, events, skips, parse, await detector.evaluate(batchIdOf(payload), events));
 }
 
 /** What a replay does around each run of `processPayloadInSpans`. */
@@ -109,7 +109,7 @@ export async function processPayloadInSpans(
   spanMs: number,
   hooks: SpanHooks,
 ): Promise<void> {
-  if (payload.messageType === 'CONTROL_MESSAGE') return hooks.after(evaluated(0, [], new SkipLedger(), new ParseStats(), undefined));
+  if (payload.messageType === 'CONTROL_MESSAGE') return hooks.after(payloadResult(0, [], new SkipLedger(), new ParseStats(), undefined));
   const skips = new SkipLedger();
   const parse = new ParseStats();
   const events = normalizePayload(payload, normalizer, skips, parse);
@@ -117,7 +117,7 @@ export async function processPayloadInSpans(
   if (runs.length <= 1) {
     const first = events[0];
     if (first) await hooks.before(eventTime(first));
-    return hooks.after(evaluated(payload.logEvents.length, events, skips, parse, await detector.evaluate(batchIdOf(payload), events)));
+    return hooks.after(payloadResult(payload.logEvents.length, events, skips, parse, await detector.evaluate(batchIdOf(payload), events)));
   }
   // The payload's skips, parse counts and skipped events go with its first run, so totals add up.
   let eventsIn = payload.logEvents.length - events.length;
@@ -127,7 +127,7 @@ export async function processPayloadInSpans(
     await hooks.before(eventTime(run[0] ?? {}));
     const ids = run.map((e) => ({ id: String(e[CoreFields.eventId] ?? '') }));
     const decided = await detector.evaluate(batchIdOf({ ...payload, logEvents: ids }), run);
-    await hooks.after(evaluated(eventsIn + run.length, run, ledger, stats, decided));
+    await hooks.after(payloadResult(eventsIn + run.length, run, ledger, stats, decided));
     eventsIn = 0;
     ledger = new SkipLedger();
     stats = new ParseStats();
@@ -152,7 +152,8 @@ function timeRuns(events: NormalizedEvent[], spanMs: number): NormalizedEvent[][
   return runs;
 }
 
-function evaluated(
+/** A run's result: its events' counts and latest time, with what the detector decided (none for a control message). */
+function payloadResult(
   eventsIn: number,
   events: readonly NormalizedEvent[],
   skips: SkipLedger,

@@ -1,4 +1,4 @@
-import { Cidr, ipv4Number, parseIp } from '../rules/cidr';
+import { Cidr, readAddress } from '../rules/cidr';
 
 /**
  * The client behind a load balancer or proxy. Behind an ALB, nginx's `$remote_addr` is the load
@@ -51,11 +51,9 @@ export class TrustedProxies {
   private trusted(address: string): boolean | undefined {
     // An address with brackets and a port is at most 53 characters: longer is not one, and not parsed.
     if (address.length > 64) return undefined;
-    const v4 = ipv4Number(address);
-    if (v4 !== -1) return this.ranges.some((r) => r.hasV4(v4));
-    const ip = parseIp(address);
-    if (!ip) return undefined;
-    return this.ranges.some((r) => r.has(ip));
+    const ip = readAddress(address);
+    if (ip === null) return undefined;
+    return this.ranges.some((r) => r.contains(ip));
   }
 
   /**

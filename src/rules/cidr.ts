@@ -56,13 +56,12 @@ export class Cidr {
     this.network = this.v4 ? (octetsNumber(base.toByteArray()) & this.mask) >>> 0 : 0;
   }
 
-  /** Whether an address from ipv4Number lies in this range (never in an IPv6 range). */
-  hasV4(address: number): boolean {
-    return this.v4 && (address & this.mask) >>> 0 === this.network;
-  }
-
-  /** Whether a parsed address lies in this range (an IPv4 address is never in an IPv6 range, nor the reverse). */
-  has(address: IpAddress): boolean {
+  /**
+   * Whether an address from `readAddress` lies in this range: a dotted quad's number by mask,
+   * any other by ipaddr.js (an IPv4 address is never in an IPv6 range, nor the reverse).
+   */
+  contains(address: number | IpAddress): boolean {
+    if (typeof address === 'number') return this.v4 && (address & this.mask) >>> 0 === this.network;
     return address.kind() === this.range[0].kind() && address.match(this.range);
   }
 }
@@ -75,8 +74,16 @@ function octetsNumber(bytes: number[]): number {
 
 const ipCache = new Map<string, IpAddress | null>();
 
-/** An address as `|cidr` reads it (IPv4-mapped IPv6 as IPv4), or null; cached. The slow path of `inRanges`. */
-export function parseIp(text: string): IpAddress | null {
+/**
+ * An address as `|cidr` reads it, for `Cidr.contains`: a dotted quad as its number; anything else
+ * parsed by ipaddr.js (IPv4-mapped IPv6 as IPv4, cached); null when the text is no address.
+ */
+export function readAddress(text: string): number | IpAddress | null {
+  const v4 = ipv4Number(text);
+  return v4 === -1 ? parseIp(text) : v4;
+}
+
+function parseIp(text: string): IpAddress | null {
   const cached = ipCache.get(text);
   if (cached !== undefined) return cached;
   let parsed: IpAddress | null = null;
@@ -92,9 +99,7 @@ export function parseIp(text: string): IpAddress | null {
 
 /** Whether the text is an address in any of the ranges (`all`: in every one); false for text that is no address. */
 export function inRanges(text: string, ranges: readonly Cidr[], all = false): boolean {
-  const v4 = ipv4Number(text);
-  if (v4 !== -1) return all ? ranges.every((r) => r.hasV4(v4)) : ranges.some((r) => r.hasV4(v4));
-  const address = parseIp(text);
-  if (!address) return false;
-  return all ? ranges.every((r) => r.has(address)) : ranges.some((r) => r.has(address));
+  const address = readAddress(text);
+  if (address === null) return false;
+  return all ? ranges.every((r) => r.contains(address)) : ranges.some((r) => r.contains(address));
 }

@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
-import { Cidr, ipv4Number, parseIp } from './cidr';
+import { Cidr, readAddress } from './cidr';
 import type { CompiledRule } from './compile';
 import { NeedleSet, NON_ASCII_RE } from './needles';
 import { asNumber, isPlainObject, normalizeForEquality } from './selection';
@@ -354,17 +354,11 @@ export class RuleIndex {
     for (const [field, entries] of this.cidrEntries) {
       const v = event[field];
       if (v === undefined) continue;
-      // One parse per event and field, then a containment test per range (a trie would pay from
-      // thousands of ranges on one field; Sigma packs carry a handful). A dotted quad is a number.
-      const text = String(v);
-      const v4 = ipv4Number(text);
-      if (v4 !== -1) {
-        for (const { cidr, slot } of entries) if (cidr.hasV4(v4)) consider(slot);
-        continue;
-      }
-      const address = parseIp(text);
-      if (!address) continue;
-      for (const { cidr, slot } of entries) if (cidr.has(address)) consider(slot);
+      // One read per event and field (a dotted quad is a number), then a containment test per
+      // range (a trie would pay from thousands of ranges on one field; Sigma packs carry a handful).
+      const address = readAddress(String(v));
+      if (address === null) continue;
+      for (const { cidr, slot } of entries) if (cidr.contains(address)) consider(slot);
     }
     for (const [field, slots] of this.presentEntries) {
       if (event[field] !== undefined) for (const slot of slots) consider(slot);
