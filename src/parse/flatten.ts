@@ -11,14 +11,25 @@ const MAX_SUBTREE_CHARS = 2048;
  * hostile line (5,000 levels deep, a 100k-element array) costs little and cannot exhaust the stack.
  * Nulls are dropped. Only scalars are ever assigned, so keys like `__proto__` cannot change a
  * prototype; events are null-prototype objects, so inherited names never read as fields.
+ *
+ * Every JSON line goes through here (a CloudTrail record has some 60 leaves), so the work stack is
+ * three parallel arrays kept between calls rather than a tuple per node and an array of entries
+ * per object: those were a third of what normalizing a CloudTrail record allocated.
  */
 export function flattenInto(target: Record<string, FieldValue>, value: unknown): void {
+  const { nodes, prefixes, depths, keys } = work;
   let fields = 0;
-  const stack: [unknown, string, number][] = [[value, '', 0]];
-  while (stack.length > 0 && fields < MAX_FIELDS) {
-    const item = stack.pop();
-    if (!item) break;
-    const [node, prefix, depth] = item;
+  let top = 0;
+  nodes[0] = value;
+  prefixes[0] = '';
+  depths[0] = 0;
+  top = 1;
+  while (top > 0 && fields < MAX_FIELDS) {
+    top--;
+    const node = nodes[top];
+    const prefix = prefixes[top] ?? '';
+    const depth = depths[top] ?? 0;
+    nodes[top] = undefined; // the work arrays outlive the call: hold no reference to this line
     if (node === null || node === undefined) continue;
     if (typeof node === 'string' || typeof node === 'number' || typeof node === 'boolean') {
       if (prefix) {
@@ -36,20 +47,36 @@ export function flattenInto(target: Record<string, FieldValue>, value: unknown):
       continue;
     }
     // Children are pushed in reverse so they pop in document order; never more than the remaining field budget.
-    const children: [unknown, string, number][] = [];
     const room = MAX_FIELDS - fields;
     if (Array.isArray(node)) {
-      for (let i = 0; i < node.length && children.length < room; i++)
-        children.push([node[i], prefix ? `${prefix}.${i}` : String(i), depth + 1]);
+      const n = Math.min(node.length, room);
+      for (let i = n - 1; i >= 0; i--) {
+        nodes[top] = node[i];
+        prefixes[top] = prefix ? `${prefix}.${i}` : String(i);
+        depths[top] = depth + 1;
+        top++;
+      }
     } else {
-      for (const [key, child] of entriesOf(node, room)) children.push([child, prefix ? `${prefix}.${key}` : key, depth + 1]);
-    }
-    for (let i = children.length - 1; i >= 0; i--) {
-      const child = children[i];
-      if (child) stack.push(child);
+      let n = 0;
+      for (const key in node) {
+        if (n >= room) break;
+        if (Object.hasOwn(node, key)) keys[n++] = key;
+      }
+      for (let i = n - 1; i >= 0; i--) {
+        const key = keys[i] ?? '';
+        nodes[top] = Reflect.get(node, key);
+        prefixes[top] = prefix ? `${prefix}.${key}` : key;
+        depths[top] = depth + 1;
+        top++;
+      }
     }
   }
+  // Left on the stack when the field budget ran out.
+  for (let i = 0; i < top; i++) nodes[i] = undefined;
 }
+
+/** flattenInto's work stack, reused by every call (it never calls itself). */
+const work = { nodes: [] as unknown[], prefixes: [] as string[], depths: [] as number[], keys: [] as string[] };
 
 /**
  * JSON text of a value, cut at `maxChars` (marked with `…`), built iteratively: a value nested
