@@ -73,6 +73,16 @@ describe('flattenInto', () => {
     );
   });
 
+  it('names the same fields whatever its name cache holds: repeated schemas, 200 names under one prefix, 3,000 prefixes', () => {
+    const lines: unknown[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      lines.push({ user: { id: `u${i % 7}`, ip: '10.0.0.1' }, tags: ['a', { b: i }] }); // a schema, line after line
+      lines.push({ headers: { [`x-h${i % 200}`]: 'v', [`x-g${i % 150}`]: 'w' } }); // data: names under one prefix past the cap
+      lines.push({ [`p${i}`]: { [`q${i % 3}`]: i } }); // a new prefix every line
+    }
+    for (const value of lines) expect(flattened(value)).toEqual(reference(value));
+  });
+
   it('keeps nothing of one line for the next (its work stack is reused)', () => {
     const first = Object.create(null);
     flattenInto(first, { a: { b: [1, 2, { c: 'x' }] }, d: null });

@@ -18,6 +18,7 @@ const MAX_SUBTREE_CHARS = 2048;
  */
 export function flattenInto(target: Record<string, FieldValue>, value: unknown): void {
   const { nodes, prefixes, depths, keys } = work;
+  line++;
   let fields = 0;
   let top = 0;
   nodes[0] = value;
@@ -48,11 +49,12 @@ export function flattenInto(target: Record<string, FieldValue>, value: unknown):
     }
     // Children are pushed in reverse so they pop in document order; never more than the remaining field budget.
     const room = MAX_FIELDS - fields;
+    const names = prefix ? namesUnder(prefix) : undefined;
     if (Array.isArray(node)) {
       const n = Math.min(node.length, room);
       for (let i = n - 1; i >= 0; i--) {
         nodes[top] = node[i];
-        prefixes[top] = prefix ? `${prefix}.${i}` : String(i);
+        prefixes[top] = prefix ? joinedKey(names, prefix, String(i)) : String(i);
         depths[top] = depth + 1;
         top++;
       }
@@ -65,7 +67,7 @@ export function flattenInto(target: Record<string, FieldValue>, value: unknown):
       for (let i = n - 1; i >= 0; i--) {
         const key = keys[i] ?? '';
         nodes[top] = Reflect.get(node, key);
-        prefixes[top] = prefix ? `${prefix}.${key}` : key;
+        prefixes[top] = prefix ? joinedKey(names, prefix, key) : key;
         depths[top] = depth + 1;
         top++;
       }
@@ -74,6 +76,45 @@ export function flattenInto(target: Record<string, FieldValue>, value: unknown):
   // Left on the stack when the field budget ran out.
   for (let i = 0; i < top; i++) nodes[i] = undefined;
 }
+
+/**
+ * The names under `prefix` seen before, each `prefix.key` the same string object every time: a
+ * field name built by concatenation is hashed and looked up in V8's string table every time it
+ * names a property, and JSON lines of one app repeat the same few dozen names. Undefined where
+ * names are concatenated as they come: a prefix first seen in this line (one an attacker makes
+ * up per line costs one entry, not one per name), or one with more distinct names under it than
+ * a schema has (request headers keyed by whatever the client sent). Bounded.
+ */
+function namesUnder(prefix: string): Map<string, string> | undefined {
+  const names = joined.get(prefix);
+  if (names === undefined) {
+    if (joined.size >= MAX_PREFIXES) joined.clear();
+    joined.set(prefix, line);
+    return undefined;
+  }
+  if (typeof names !== 'number') return names ?? undefined;
+  if (names === line) return undefined;
+  const fresh = new Map<string, string>();
+  joined.set(prefix, fresh);
+  return fresh;
+}
+
+function joinedKey(names: Map<string, string> | undefined, prefix: string, key: string): string {
+  if (names === undefined) return `${prefix}.${key}`;
+  let name = names.get(key);
+  if (name === undefined) {
+    name = `${prefix}.${key}`;
+    if (names.size >= MAX_NAMES_PER_PREFIX) joined.set(prefix, null);
+    else names.set(key, name);
+  }
+  return name;
+}
+/** Per prefix: the line it was first seen in (a number), its names, or null (too many to be a schema). */
+const joined = new Map<string, Map<string, string> | number | null>();
+const MAX_PREFIXES = 2_000;
+const MAX_NAMES_PER_PREFIX = 64;
+/** flattenInto calls so far: which line a prefix was first seen in. */
+let line = 0;
 
 /** flattenInto's work stack, reused by every call (it never calls itself). */
 const work = { nodes: [] as unknown[], prefixes: [] as string[], depths: [] as number[], keys: [] as string[] };
