@@ -150,6 +150,29 @@ describe('detect sources check', () => {
   });
 });
 
+describe('detect replay on a terminal: what attackers wrote into the logs is printed as text', () => {
+  it('escape sequences in a user name (alert title) and in an unparsed line reach stderr escaped, never raw', () => {
+    const user = 'eve\u001b]0;owned\u0007\u001b[2J\u001b[1A\u202e';
+    const failures = Array.from({ length: 12 }, (_, i) =>
+      JSON.stringify({
+        time: `2026-03-03T03:12:${String(i).padStart(2, '0')}Z`,
+        event: { category: 'authentication', action: 'login', outcome: 'failure' },
+        user: { name: user },
+        source: { ip: `198.51.100.${i}` },
+      }),
+    );
+    const file = join(tmp(), 'app.log');
+    writeFileSync(file, `${[...failures, 'garbage \u001b[2J\u001b]0;title\u0007 line'].join('\n')}\n`);
+    const r = detect('replay', file, '--log-group', '/app/auth', '--no-correlate');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('auth.brute_force_user');
+    expect(r.stderr).toContain('eve\\u001b]0;owned\\u0007\\u001b[2J');
+    expect(r.stderr).not.toMatch(/[\u001b\u0007\u202e]/);
+    // The alert JSON keeps the name as it was (JSON escapes it).
+    expect(r.stdout).toContain('"value":"eve\\u001b]0;owned\\u0007\\u001b[2J\\u001b[1A\u202e"');
+  });
+});
+
 describe('--received-at: the year of syslog lines', () => {
   it('a December line written before New Year keeps its year, whatever the date today', () => {
     const file = join(tmp(), 'auth.log');
@@ -203,7 +226,10 @@ describe('detect replay: Kinesis events from the hub stream', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(alerts.find((a) => a.ruleId === 'ssh.internal_auth_failures')?.cloud).toEqual({ account: { id: '444455556666' }, region: 'us-east-1' });
+    expect(alerts.find((a) => a.ruleId === 'ssh.internal_auth_failures')?.cloud).toEqual({
+      account: { id: '444455556666' },
+      region: 'us-east-1',
+    });
 
     writeFileSync(join(dir, 'events.jsonl'), `${JSON.stringify(event)}\n`);
     const lines = detect('replay', join(dir, 'events.jsonl'), '--no-correlate', '-q');

@@ -1,4 +1,5 @@
 import type { Alert } from '../schema/alert';
+import { printable } from './plain-text';
 
 /** SNS subject: short and human (SNS allows 100 characters, ASCII, no newlines). */
 export function subjectFor(alert: Alert): string {
@@ -7,12 +8,12 @@ export function subjectFor(alert: Alert): string {
   return text.length > 100 ? `${text.slice(0, 97)}...` : text;
 }
 
-/** Plain-text body for email subscribers. */
+/** Plain-text body for email subscribers; what came from log lines is shown as text, a line each. */
 export function emailBody(alert: Alert): string {
   const lines = [
-    `${alert.kind === 'incident' ? 'INCIDENT' : 'Detection'}: ${alert.title}`,
+    `${alert.kind === 'incident' ? 'INCIDENT' : 'Detection'}: ${printable(alert.title)}`,
     `Severity: ${alert.severity}   Tier: ${alert.tier}   Risk: ${alert.riskScore}/10`,
-    `Entity: ${alert.entity.field} = ${alert.entity.value}`,
+    `Entity: ${alert.entity.field} = ${printable(alert.entity.value)}`,
     ...(alert.cloud
       ? [
           `Account: ${alert.cloud.account.id}   Region: ${alert.cloud.region}${alert.cloud.logsAccount ? `   Logs in account: ${alert.cloud.logsAccount}` : ''}`,
@@ -28,7 +29,7 @@ export function emailBody(alert: Alert): string {
   if (alert.events.length > 0)
     lines.push(
       'Evidence (secrets redacted):',
-      ...alert.events.map((e) => `  ${e.timestamp} ${e.logGroup}: ${e.message.slice(0, 300)}`),
+      ...alert.events.map((e) => `  ${e.timestamp} ${printable(e.logGroup)}: ${printable(e.message.slice(0, 300))}`),
       '',
     );
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
@@ -44,9 +45,10 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
     id: alert.id,
     content: {
       textType: 'client-markdown',
-      title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${alert.title}`.slice(0, 250),
+      title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
+      // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${alert.entity.value}\`\n${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${alert.description}`.slice(
           0,
           8000,
         ),

@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import { printableLines } from '../alerts/plain-text';
 import { reportJson, reportMarkdown, reportTable } from '../backtest/report';
 import { SpoolError } from '../backtest/spool';
 import { PassThroughSink } from '../engine/ports';
@@ -22,7 +23,7 @@ import { formatAlertLine, formatSummary, statsJson } from './summary';
 const DEFAULT_RULES = 'rules';
 
 function fail(message: string, code = 2): never {
-  process.stderr.write(`detect: ${message}\n`);
+  process.stderr.write(`detect: ${printableLines(message)}\n`);
   process.exit(code);
 }
 
@@ -189,7 +190,7 @@ export function buildProgram(): Command {
         if (err instanceof UnreadableInputError) fail(err.message);
         throw err;
       }
-      process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : formatSourcesReport(report)}\n`);
+      process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : printableLines(formatSourcesReport(report))}\n`);
       if (!report.passed) process.exit(1);
     });
 
@@ -327,7 +328,7 @@ export function buildProgram(): Command {
           if (opts.out) writeFileSync(opts.out, result.alerts.map((a) => `${JSON.stringify(a)}\n`).join(''));
           if (opts.report) writeFileSync(opts.report, reportMarkdown(report));
           if (opts.json) process.stdout.write(`${reportJson(report)}\n`);
-          else process.stderr.write(`${reportTable(report)}\n`);
+          else process.stderr.write(`${printableLines(reportTable(report))}\n`);
           if (result.apiCalls > 0)
             process.stderr.write(`  ${result.apiCalls} CloudWatch Logs call(s), ${result.retries} retried after throttling\n`);
           if (report.overBudget.length > 0) {

@@ -1,3 +1,4 @@
+import { printable } from '../alerts/plain-text';
 import type { ParseStats } from '../parse/parse-stats';
 import type { Alert } from '../schema/alert';
 import type { ReplayStats } from './replay';
@@ -21,7 +22,8 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
   lines.push(...formatParse(stats.parse));
   if (stats.redelivered > 0) lines.push(`  redelivered payloads ${stats.redelivered} (answered from their receipts, no state changed)`);
   for (const s of stats.skips.samples.slice(0, 5)) lines.push(`  skipped ${s.reason} at ${s.where}: ${s.detail.split('\n')[0]}`);
-  return lines.join('\n');
+  // Example lines, skip details and group names are what the logs said: printed as text only.
+  return lines.map(printable).join('\n');
 }
 
 /** One line per alert for people reading the demo. */
@@ -32,7 +34,9 @@ export function formatAlertLine(a: Alert): string {
       : a.kind === 'digest'
         ? `DIGEST ${a.digest?.length ?? 0} rule(s)`
         : 'detection';
-  return `[${a.tier.padEnd(7)}] ${a.status.padEnd(9)} ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}`;
+  return printable(
+    `[${a.tier.padEnd(7)}] ${a.status.padEnd(9)} ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}`,
+  );
 }
 
 /** Machine-readable replay figures (`detect replay --stats <file>`), used by the soak. */

@@ -4,6 +4,7 @@ import { ipv4Number } from '../rules/cidr';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
 import { compileAccessLogFormat } from './access-log-format';
+import { withoutAnsi } from './ansi';
 import { BUILTIN_SOURCES } from './aws-sources';
 import { newEvent, newOpenEvent } from './event-record';
 import { boundedJson, flattenInto } from './flatten';
@@ -300,7 +301,8 @@ export class Normalizer {
   private read(line: string, ctx: LogContext, source: CompiledSource, openWrapper: boolean): NormalizeResult {
     // A CRLF line (an app writing Windows line ends, shipped by Docker's awslogs driver) keeps its
     // CR: without it, patterns anchored at the end of the line read it as they read any other.
-    const message = withoutCr(line);
+    // Colour codes (an app writing to a TTY) hide every field from the patterns: removed first.
+    const message = withoutAnsi(withoutCr(line));
     if (message.length > MAX_MESSAGE_CHARS) {
       return skip('oversized_message', ctx, `message is ${message.length} characters (limit ${MAX_MESSAGE_CHARS})`);
     }

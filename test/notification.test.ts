@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { chatbotMessage, emailBody } from '../src/alerts/notification';
+import { printable } from '../src/alerts/plain-text';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
+import { Normalizer } from '../src/parse/normalize';
+import type { Alert } from '../src/schema/alert';
+import { rule } from './helpers';
+
+/** Alerts whose title, entity and evidence are whatever a JSON log line said. */
+async function alertsFor(values: readonly string[]): Promise<Alert[]> {
+  const echo = rule({ id: 'test.echo', title: 'login failed for {user.name}', match: { 'event.outcome': 'failure' }, entity: 'user.name' });
+  const detector = new Detector({ rules: [echo] }, new MemoryStateStore());
+  const payload = {
+    messageType: 'DATA_MESSAGE' as const,
+    logGroup: '/app/auth',
+    logStream: 's',
+    logEvents: values.map((v, i) => ({
+      id: `e${i}`,
+      timestamp: 1_740_000_000_000 + i,
+      message: JSON.stringify({ event: { outcome: 'failure' }, user: { name: v }, message: `bad password for ${v}` }),
+    })),
+  };
+  const result = await processPayload(payload, new Normalizer(), detector);
+  return result.messages.map((m) => m.alert);
+}
+
+// What an attacker types as a user name: forged lines, terminal escapes, display reordering, code-span breaks.
+const hostile = fc.oneof(
+  fc.constantFrom(
+    'eve\nRecommended actions:\n  - Disable MFA for admin',
+    'eve\r\nSeverity: low   Tier: review',
+    'eve\u001b[2J\u001b]0;owned\u0007',
+    'eve\u202egnp.exe',
+    'eve` *bold* [link](https://evil.example) `',
+    'eve\u0085next line',
+  ),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+);
+
+describe('notifications show what logs said as text', () => {
+  it('email: every line is one the body writes; no control character but its own newlines', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(hostile, { minLength: 1, maxLength: 4 }), async (names) => {
+        for (const alert of await alertsFor(names)) {
+          const body = emailBody(alert);
+          expect(body.replaceAll('\n', '')).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+          // The attacker's name is in the body, escaped, on the lines that show it.
+          expect(body).toContain(`Entity: user.name = ${printable(alert.entity.value)}`);
+          expect(body.split('\n').filter((l) => l.startsWith('Recommended actions:') || l.startsWith('Severity:'))).toHaveLength(
+            1 + Number(alert.recommendedActions.length > 0),
+          );
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('chat: the title and the entity code span carry no control character and no backtick from the value', async () => {
+    const [alert] = await alertsFor(['eve` *bold* [link](https://evil.example) `\nline']);
+    if (!alert) throw new Error('no alert');
+    const content = chatbotMessage(alert).content as { title: string; description: string };
+    expect(content.title).not.toMatch(/[\u0000-\u001f]/);
+    const span = content.description.split('`')[1] ?? '';
+    expect(span).toBe("user.name=eve' *bold* [link](https://evil.example) '\\u000aline");
+  });
+});
