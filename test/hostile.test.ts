@@ -39,6 +39,10 @@ const HOSTILE: [string, string][] = [
   ['NUL bytes', 'user=admin\u0000\u0000 password=x'],
   ['a number like 1e999', '{"time":1e999,"status":1e999,"ip":"203.0.113.9","level":-1e999}'],
   ['truncated JSON', '{"user":"a","nested":{"b":'],
+  [
+    'terminal escapes: 100,000 colour codes and an unterminated window title',
+    `Mar  3 03:12:00 bastion-1 sshd[1]: ${'\u001b[31m'.repeat(100_000)}Failed password for root \u001b]0;${'x'.repeat(10_000)}`,
+  ],
 ];
 
 const batch = (hostile: string, i: number): SubscriptionPayload => ({
