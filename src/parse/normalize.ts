@@ -10,6 +10,7 @@ import { newEvent, newOpenEvent } from './event-record';
 import { boundedJson, flattenInto } from './flatten';
 import { TrustedProxies } from './forwarded-for';
 import { globToRegExp } from './glob';
+import { type JournalRecord, journalRecord } from './journald';
 import { readKeycloakJson } from './keycloak';
 import { compileParsers, type LineParser, type ParseOutcome, UnknownParserError } from './line-parser';
 import { parseTimestamp } from './timestamp';
@@ -335,6 +336,9 @@ export class Normalizer {
             `line looks like JSON but does not parse: ${err instanceof Error ? err.message : String(err)}`,
           );
         }
+        // A journald record (Amazon Linux 2023's system log): the syslog line it stands for.
+        const journal = openWrapper ? journalRecord(value, ctx.timestamp) : undefined;
+        if (journal) return this.unwrapJournal(journal, ctx, source);
         stage = `JSON flattening (source ${source.name})`;
         // A JSON line names its own fields: a hash table (see event-record.ts).
         raw = newOpenEvent();
@@ -400,6 +404,14 @@ export class Normalizer {
     const container = str(r.event['kubernetes.container_name']) ?? str(r.event.container_name);
     if (container) r.event['container.name'] ??= container;
     return { ...r, timeFallback: r.timeFallback && runtimeTime === undefined };
+  }
+
+  /** A journald record, normalized as the syslog line it stands for, with the journal's own fields where the line has none. */
+  private unwrapJournal(journal: JournalRecord, ctx: LogContext, source: CompiledSource): NormalizeResult {
+    const r = this.read(journal.line, ctx, anyFormat(source), false);
+    if (!r.ok) return r;
+    for (const [k, v] of Object.entries(journal.fields)) if (r.event[k] === undefined) r.event[k] = v;
+    return { ...r, timeFallback: r.timeFallback || !journal.ownTime };
   }
 }
 

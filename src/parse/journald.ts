@@ -1,0 +1,56 @@
+import type { FieldValue } from '../schema/event';
+
+/**
+ * journald records shipped as JSON: `journalctl -o json`, Fluent Bit's `systemd` input, Vector's
+ * `journald` source. Amazon Linux 2023 keeps its system log in the journal only (no rsyslog, no
+ * /var/log/secure), so this is how sshd, sudo and PAM reach CloudWatch Logs from its hosts. A
+ * record becomes the syslog line rsyslog would have written for it — ISO time, host,
+ * `identifier[pid]: message` — and that line is read by the same parsers as /var/log/secure.
+ */
+export interface JournalRecord {
+  /** The equivalent syslog line. */
+  line: string;
+  /** Whether the record carried its own time (else the CloudWatch timestamp stands in). */
+  ownTime: boolean;
+  /** Journal fields with no place in the syslog line, in ECS names. */
+  fields: Record<string, FieldValue>;
+}
+
+/** syslog priorities (0 emerg … 7 debug) as the normalized log levels. */
+const PRIORITY_LEVELS = ['fatal', 'fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug'];
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const field = (o: object, key: string): unknown => Reflect.get(o, key);
+
+/** A header token: no whitespace, or it would move every field after it. */
+const token = (s: string): string => s.replace(/\s+/g, '_').slice(0, 255);
+
+/**
+ * The record as a syslog line, when `value` is a journal record: a string message and the
+ * identifier of what logged it (`SYSLOG_IDENTIFIER`, else the process's `_COMM`). A message the
+ * journal kept as bytes (an array: not UTF-8) is not one.
+ */
+export function journalRecord(value: unknown, receivedAt: number): JournalRecord | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const identifier = text(field(value, 'SYSLOG_IDENTIFIER')) ?? text(field(value, '_COMM'));
+  // Vector's journald source renames MESSAGE and _HOSTNAME to message and host.
+  const message = text(field(value, 'MESSAGE')) ?? (identifier ? text(field(value, 'message')) : undefined);
+  if (!identifier || message === undefined) return undefined;
+  const host = text(field(value, '_HOSTNAME')) ?? text(field(value, 'host')) ?? '-';
+  const pid = text(String(field(value, '_PID') ?? field(value, 'SYSLOG_PID') ?? ''));
+  // __REALTIME_TIMESTAMP: microseconds since the epoch, as a string.
+  const micros = Number(text(field(value, '__REALTIME_TIMESTAMP')) ?? Number.NaN);
+  const ownTime = Number.isFinite(micros) && micros > 0 && micros < 8.64e18;
+  const at = new Date(ownTime ? Math.floor(micros / 1000) : receivedAt);
+  if (Number.isNaN(at.getTime())) return undefined;
+  const pidPart = pid && /^\d{1,10}$/.test(pid) ? `[${pid}]` : '';
+  const fields: Record<string, FieldValue> = {};
+  const unit = text(field(value, '_SYSTEMD_UNIT'));
+  if (unit) fields['systemd.unit'] = unit;
+  const exe = text(field(value, '_EXE'));
+  if (exe) fields['process.executable'] = exe;
+  const priority = Number(field(value, 'PRIORITY'));
+  const level = Number.isInteger(priority) ? PRIORITY_LEVELS[priority] : undefined;
+  if (level) fields['log.level'] = level;
+  return { line: `${at.toISOString()} ${token(host)} ${token(identifier)}${pidPart}: ${message}`, ownTime, fields };
+}
