@@ -26,13 +26,20 @@ const field = (o: object, key: string): unknown => Reflect.get(o, key);
 const token = (s: string): string => s.replace(/\s+/g, '_').slice(0, 255);
 
 /**
- * The record as a syslog line, when `value` is a journal record: a string message and the
- * identifier of what logged it (`SYSLOG_IDENTIFIER`, else the process's `_COMM`). A message the
- * journal kept as bytes (an array: not UTF-8) is not one.
+ * The record as a syslog line, when `value` is a journal record: a string message and what
+ * logged it. A message the journal kept as bytes (an array: not UTF-8) is not one.
+ *
+ * The program the line is read as is `_COMM`, the kernel's name for the process that wrote the
+ * record, where the record has it; `SYSLOG_IDENTIFIER` is any text the writer chose
+ * (`logger -t sshd`), kept as `log.syslog.appname`. So a line that says it is sshd but was written
+ * by `logger` is not read as sshd's — it cannot frame an address or fake a login — and a rule sees
+ * the two names differ (integrity.forged_auth_log).
  */
 export function journalRecord(value: unknown, receivedAt: number): JournalRecord | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const identifier = text(field(value, 'SYSLOG_IDENTIFIER')) ?? text(field(value, '_COMM'));
+  const claimed = text(field(value, 'SYSLOG_IDENTIFIER'));
+  const writer = text(field(value, '_COMM'));
+  const identifier = writer ?? claimed;
   // Vector's journald source renames MESSAGE and _HOSTNAME to message and host.
   const message = text(field(value, 'MESSAGE')) ?? (identifier ? text(field(value, 'message')) : undefined);
   if (!identifier || message === undefined) return undefined;
@@ -49,6 +56,7 @@ export function journalRecord(value: unknown, receivedAt: number): JournalRecord
   if (unit) fields['systemd.unit'] = unit;
   const exe = text(field(value, '_EXE'));
   if (exe) fields['process.executable'] = exe;
+  if (claimed) fields['log.syslog.appname'] = claimed;
   const priority = Number(field(value, 'PRIORITY'));
   const level = Number.isInteger(priority) ? PRIORITY_LEVELS[priority] : undefined;
   if (level) fields['log.level'] = level;
