@@ -20,6 +20,8 @@ export const MAX_MESSAGE_CHARS = 256 * 1024;
 // Control characters other than tab, newline, carriage return, ESC and GS (auditd's enriched
 // format separates its interpreted fields with GS) mark binary data.
 const BINARY_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001A\u001C\u001E\u001F]/;
+/** Any control character but tab, newline and carriage return: binary data, colour codes or GS. */
+const CONTROL_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 /** Whole objects kept as JSON text (CloudTrail requestParameters) are cut here. */
 const MAX_KEPT_JSON = 8192;
 
@@ -302,13 +304,15 @@ export class Normalizer {
   private read(line: string, ctx: LogContext, source: CompiledSource, openWrapper: boolean): NormalizeResult {
     // A CRLF line (an app writing Windows line ends, shipped by Docker's awslogs driver) keeps its
     // CR: without it, patterns anchored at the end of the line read it as they read any other.
-    // Colour codes (an app writing to a TTY) hide every field from the patterns: removed first.
-    const message = withoutAnsi(withoutCr(line));
+    let message = withoutCr(line);
     if (message.length > MAX_MESSAGE_CHARS) {
       return skip('oversized_message', ctx, `message is ${message.length} characters (limit ${MAX_MESSAGE_CHARS})`);
     }
-    if (BINARY_RE.test(message)) {
-      return skip('binary_message', ctx, 'message contains control characters (binary data)');
+    // One scan finds a line with no control character at all, nearly every line.
+    if (CONTROL_RE.test(message)) {
+      // Colour codes (an app writing to a TTY) hide every field from the patterns: removed first.
+      message = withoutAnsi(message);
+      if (BINARY_RE.test(message)) return skip('binary_message', ctx, 'message contains control characters (binary data)');
     }
     let stage = `source ${source.name}`;
     try {
