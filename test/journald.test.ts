@@ -15,6 +15,19 @@ const norm = (line: string) => {
   return r;
 };
 
+/** Twelve journal records of sshd failures from one address, a second apart (with extra journal fields). */
+const sshdFailures = (ip: string, extra: Record<string, string> = {}) =>
+  Array.from({ length: 12 }, (_, i) =>
+    JSON.stringify({
+      __REALTIME_TIMESTAMP: String((Date.parse('2026-03-03T03:12:00Z') + i * 1000) * 1000),
+      _HOSTNAME: 'bastion-1',
+      SYSLOG_IDENTIFIER: 'sshd',
+      _PID: String(2231 + i),
+      MESSAGE: `Failed password for invalid user u${i} from ${ip} port ${40000 + i} ssh2`,
+      ...extra,
+    }),
+  );
+
 const SSHD = 'Failed password for invalid user oracle from 10.0.2.15 port 52144 ssh2';
 
 describe('journald records (Amazon Linux 2023: the journal is the system log)', () => {
@@ -76,16 +89,7 @@ describe('journald records (Amazon Linux 2023: the journal is the system log)', 
   });
 
   it('a line that says it is sshd but was written by logger is read as the writer’s: it frames nobody, and is reported', async () => {
-    const lines = Array.from({ length: 12 }, (_, i) =>
-      JSON.stringify({
-        __REALTIME_TIMESTAMP: String((Date.parse('2026-03-03T03:12:00Z') + i * 1000) * 1000),
-        _HOSTNAME: 'bastion-1',
-        SYSLOG_IDENTIFIER: 'sshd',
-        _COMM: 'logger',
-        _PID: String(5000 + i),
-        MESSAGE: `Failed password for invalid user u${i} from 10.0.2.99 port ${40000 + i} ssh2`,
-      }),
-    );
+    const lines = sshdFailures('10.0.2.99', { _COMM: 'logger' });
     const one = norm(lines[0] ?? '');
     expect({ ...one.event }).toMatchObject({ 'process.name': 'logger', 'log.syslog.appname': 'sshd' });
     expect(one.event['event.action']).toBeUndefined();
@@ -94,15 +98,7 @@ describe('journald records (Amazon Linux 2023: the journal is the system log)', 
   });
 
   it('a brute force logged by journald fires the same rule as one in /var/log/secure', async () => {
-    const lines = Array.from({ length: 12 }, (_, i) =>
-      JSON.stringify({
-        __REALTIME_TIMESTAMP: String((Date.parse('2026-03-03T03:12:00Z') + i * 1000) * 1000),
-        _HOSTNAME: 'bastion-1',
-        SYSLOG_IDENTIFIER: 'sshd',
-        _PID: String(2231 + i),
-        MESSAGE: `Failed password for invalid user u${i} from 10.0.2.15 port ${40000 + i} ssh2`,
-      }),
-    );
+    const lines = sshdFailures('10.0.2.15');
     const r = await processPayload(linesPayload('/ec2/journal', lines), normalizer, new Detector(pack, new MemoryStateStore()));
     expect(r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toContain('ssh.internal_auth_failures 10.0.2.15');
   });
