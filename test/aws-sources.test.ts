@@ -219,6 +219,26 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
       'rule.name': 'AWS-AWSManagedRulesSQLiRuleSet',
     },
   ],
+  [
+    'route53-resolver',
+    '/aws/route53/resolver-queries',
+    '{"version":"1.100000","account_id":"111122223333","region":"us-east-1","vpc_id":"vpc-0a1b2c3d","query_timestamp":"2026-03-03T03:12:00Z","query_name":"x7f3kq9zz0p.example.com.","query_type":"A","query_class":"IN","rcode":"NXDOMAIN","answers":[],"srcaddr":"10.0.1.23","srcport":"49255","transport":"UDP","srcids":{"instance":"i-0123456789abcdef0"}}',
+    {
+      '@timestamp': Date.parse('2026-03-03T03:12:00Z'),
+      'dns.question.name': 'x7f3kq9zz0p.example.com',
+      'dns.question.registered_domain': 'example.com',
+      'dns.question.type': 'A',
+      'dns.response_code': 'NXDOMAIN',
+      'source.ip': '10.0.1.23',
+      'source.port': 49255,
+      'network.transport': 'udp',
+      'cloud.instance.id': 'i-0123456789abcdef0',
+      'vpc.id': 'vpc-0a1b2c3d',
+      'event.action': 'dns_query',
+      'event.outcome': 'failure',
+      'event.dataset': 'aws.route53_resolver',
+    },
+  ],
 ];
 
 describe('AWS logs recognized by content', () => {

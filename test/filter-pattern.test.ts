@@ -56,6 +56,27 @@ describe('subscription filter patterns', () => {
     expect(filtered).toBeGreaterThan(500);
   });
 
+  it("never drop a line of a rule's own tests that the rule matches: every shipped rule, in its tests' log groups", () => {
+    let checked = 0;
+    const dropped: string[] = [];
+    for (const r of pack.rules) {
+      const detector = new Detector({ rules: [r] }, new MemoryStateStore());
+      for (const t of r.tests) {
+        if (!t.lines || !t.logGroup) continue;
+        const events = normalizePayload(linesPayload(t.logGroup, t.lines, 0), normalizer, new SkipLedger());
+        const pattern = compileFilterPattern(t.logGroup, [r], pack.sources).pattern;
+        for (const e of [...detector.matchAll(events).values()].flat()) {
+          checked++;
+          // The filter reads the line as delivered (a journald record's JSON, not the syslog line it stands for).
+          const line = t.lines[Number(e['cloudwatch.event_id'])] ?? '';
+          if (!passes(pattern, line)) dropped.push(`${r.id} (${pattern}): ${line.slice(0, 100)}`);
+        }
+      }
+    }
+    expect(dropped).toEqual([]);
+    expect(checked).toBeGreaterThan(1_000);
+  });
+
   it('never require a value a built-in AWS source derives rather than copies (function from the group, transport from the protocol number)', () => {
     const demo = generateDemo(20250303, { awsAttack: true });
     const aws = demo.payloads.filter((p) => (Object.values(AWS_LOG_GROUPS) as string[]).includes(p.logGroup));

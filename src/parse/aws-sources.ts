@@ -5,7 +5,8 @@ import type { ParserPattern } from './builtin-parsers';
 /**
  * AWS's own logs, understood out of the box: CloudTrail records (when a trail delivers to
  * CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda function logs (text and JSON log
- * formats, platform lines included), API Gateway access logs (JSON) and AWS WAF logs.
+ * formats, platform lines included), API Gateway access logs (JSON), AWS WAF logs and Route 53
+ * Resolver query logs.
  *
  * Each is a source like the ones users write, plus two things only built-ins have: `recognize`,
  * a cheap check that a line is of this kind (substrings for JSON, an anchored regex for text),
@@ -378,9 +379,65 @@ const WAF: BuiltinSource = {
   },
 };
 
+// ------------------------------------------------------------------ Route 53 Resolver query logs
+
+const isResolverQuery = (l: string) => has(l, '"query_name"', '"query_timestamp"');
+
+/**
+ * Route 53 Resolver query logs: every DNS query your VPCs' instances, containers and functions
+ * make, one JSON record each — where malware asks for its command server (random names that do
+ * not exist) and where data leaves in long labels when nothing else is allowed out.
+ */
+const RESOLVER_QUERY: BuiltinSource = {
+  definition: base('route53-resolver', 'Amazon Route 53 Resolver query logs', 'json', {
+    query_timestamp: '@timestamp',
+    account_id: 'cloud.account.id',
+    region: 'cloud.region',
+    vpc_id: 'vpc.id',
+    query_type: 'dns.question.type',
+    query_class: 'dns.question.class',
+    rcode: 'dns.response_code',
+    srcaddr: 'source.address',
+    'srcids.instance': 'cloud.instance.id',
+  }),
+  patterns: [],
+  recognize: isResolverQuery,
+  derives: [
+    'dns.question.name',
+    'dns.question.registered_domain',
+    'source.port',
+    'network.transport',
+    'event.action',
+    'event.outcome',
+    'event.category',
+    'event.dataset',
+    'cloud.provider',
+  ],
+  derive: (e) => {
+    // Resolver writes names fully qualified (`example.com.`); rules and ECS read them without the root dot.
+    const name = str(e.query_name);
+    if (name) {
+      const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+      e['dns.question.name'] = bare;
+      // The last two labels: enough to group a domain's random subdomains (not a public-suffix list).
+      const labels = bare.split('.');
+      if (labels.length >= 2) e['dns.question.registered_domain'] = labels.slice(-2).join('.');
+    }
+    const port = Number(e.srcport);
+    if (Number.isInteger(port) && port > 0 && port < 65_536) e['source.port'] = port;
+    const transport = str(e.transport);
+    if (transport) e['network.transport'] = transport.toLowerCase();
+    e['event.action'] = 'dns_query';
+    e['event.outcome'] = e['dns.response_code'] === 'NOERROR' ? 'success' : 'failure';
+    e['event.category'] = 'network';
+    e['event.dataset'] = 'aws.route53_resolver';
+    e['cloud.provider'] = 'aws';
+  },
+};
+
 /** In the order recognition tries them (each excludes the others' markers anyway). */
 export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;
 export const LAMBDA_PATTERNS = LAMBDA.patterns;
 
-export const BUILTIN_SOURCES: readonly BuiltinSource[] = [CLOUDTRAIL, WAF, API_GATEWAY, LAMBDA, VPC_FLOW];
+export const BUILTIN_SOURCES: readonly BuiltinSource[] = [CLOUDTRAIL, WAF, API_GATEWAY, RESOLVER_QUERY, LAMBDA, VPC_FLOW];
 export const BUILTIN_SOURCE_NAMES = BUILTIN_SOURCES.map((s) => s.definition.name);
