@@ -8,7 +8,7 @@ import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { normalizePayload, processPayload } from '../src/engine/pipeline';
 import { compileAccessLogFormat } from '../src/parse/access-log-format';
-import { BUILTIN_SOURCES } from '../src/parse/aws-sources';
+import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from '../src/parse/aws-sources';
 import { Normalizer } from '../src/parse/normalize';
 import { XML_ELEMENT_RE } from '../src/parse/xml-elements';
 import { checkRegexSafety } from '../src/rules/regex-safety';
@@ -425,6 +425,24 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
       httpRequest: { clientIp: ip, uri: `/${uri}`, httpMethod: 'GET', headers: [] },
     }),
   ),
+  'route53-resolver': fc.tuple(t, ipv4, word, fc.constantFrom('NOERROR', 'NXDOMAIN', 'SERVFAIL')).map(([at, ip, w, rcode]) =>
+    JSON.stringify({
+      version: '1.100000',
+      account_id: '111122223333',
+      region: 'us-east-1',
+      vpc_id: 'vpc-1',
+      query_timestamp: new Date(at).toISOString(),
+      query_name: `${w.replace(/\s/g, '') || 'x'}.example.com.`,
+      query_type: 'A',
+      query_class: 'IN',
+      rcode,
+      answers: [],
+      srcaddr: ip,
+      srcport: '53000',
+      transport: 'UDP',
+      srcids: { instance: 'i-1' },
+    }),
+  ),
   none: fc.oneof(
     fc.tuple(ipv4, word).map(([ip, u]) => `Mar  3 03:12:40 h sshd[1]: Failed password for ${u} from ${ip} port 22 ssh2`),
     fc
@@ -449,6 +467,44 @@ describe('property: a line of one format is never recognized as another', () => 
         expect(recognizedAs).toEqual(kind === 'none' ? [] : [kind]);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('property: a JSON line that holds no AWS marker is recognized by no built-in (recognition skips them all on one scan)', () => {
+  // Lines of every kind, then JSON objects made of their keys and the keys recognizers look for, in any combination.
+  const keys = fc.constantFrom(
+    'eventSource',
+    'eventName',
+    'userIdentity',
+    'webaclId',
+    'httpRequest',
+    'requestId',
+    'httpMethod',
+    'status',
+    'ip',
+    'sourceIp',
+    'query_name',
+    'query_timestamp',
+    'level',
+    'message',
+    'timestamp',
+    'function_name',
+    'function_request_id',
+    'type',
+    'msg',
+  );
+  const value = fc.oneof(word, fc.constant('platform.start'), fc.constant('0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b'), fc.integer());
+  const mixed = fc.dictionary(keys, value, { minKeys: 1, maxKeys: 12 }).map((d) => JSON.stringify(d));
+  const anyKind = fc.oneof(...Object.values(BY_KIND), mixed, mixed);
+  it('on lines of every kind and on objects of their keys', () => {
+    fc.assert(
+      fc.property(anyKind, (line) => {
+        const json = line.trimStart().startsWith('{');
+        if (!json || AWS_JSON_MARKERS_RE.test(line)) return;
+        expect(BUILTIN_SOURCES.filter((s) => s.recognize(line)).map((s) => s.definition.name)).toEqual([]);
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -435,6 +435,14 @@ const RESOLVER_QUERY: BuiltinSource = {
   },
 };
 
+/**
+ * Every recognizer that takes JSON lines requires one of these in the line (CloudTrail's
+ * eventSource, WAF's webaclId, API Gateway's and Lambda's requestId, Resolver's query_name,
+ * Powertools' function_name, Lambda's platform events; a property test checks it). Most app JSON
+ * holds none: one scan rules out every recognizer, where each would scan the line again.
+ */
+export const AWS_JSON_MARKERS_RE = /"(?:eventSource|webaclId|requestId|query_name|function_name)"|"platform\./;
+
 /** In the order recognition tries them (each excludes the others' markers anyway). */
 export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;
 export const LAMBDA_PATTERNS = LAMBDA.patterns;

@@ -5,7 +5,7 @@ import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/eve
 import type { SourceDefinition } from '../schema/rule';
 import { compileAccessLogFormat } from './access-log-format';
 import { withoutAnsi } from './ansi';
-import { BUILTIN_SOURCES } from './aws-sources';
+import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
 import { newEvent, newOpenEvent } from './event-record';
 import { boundedJson, flattenInto } from './flatten';
 import { TrustedProxies } from './forwarded-for';
@@ -275,6 +275,7 @@ export class Normalizer {
     if (cached?.recognize?.(line)) return cached;
     // A JSON recognizer never takes a text line and the reverse: skip the checks that cannot apply.
     const json = line.charCodeAt(firstNonSpace(line)) === OPEN_BRACE;
+    if (json && !AWS_JSON_MARKERS_RE.test(line)) return DEFAULT_SOURCE;
     const found = RECOGNIZED_SOURCES.find((s) => (json ? s.format !== 'text' : s.format !== 'json') && s.recognize?.(line));
     if (!found) return DEFAULT_SOURCE;
     if (this.recognized.size > 10_000) this.recognized.clear();
