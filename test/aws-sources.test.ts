@@ -114,6 +114,13 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     { 'log.level': 'error', 'faas.execution': UUID },
   ],
   [
+    // A platform record of the JSON log format, in a log group of the function's own choosing: no request id to go by.
+    'lambda',
+    'payments/fn-logs',
+    '{"time":"2025-03-03T03:12:40.000Z","type":"platform.initRuntimeDone","record":{"initializationType":"on-demand","phase":"init","status":"failure","errorType":"Runtime.ImportModuleError"}}',
+    { 'event.action': 'lambda_init_error', 'log.level': 'error', 'event.category': 'process' },
+  ],
+  [
     // Powertools for AWS Lambda's logger, in a log group of the function's own choosing.
     'lambda',
     'payments/fn-logs',

@@ -30,6 +30,14 @@ export interface BuiltinSource {
 }
 
 const has = (line: string, ...needles: string[]) => needles.every((n) => line.includes(n));
+/**
+ * Every recognizer that takes JSON lines requires one of these in the line (CloudTrail's
+ * eventSource, WAF's webaclId, API Gateway's and Lambda's requestId, Resolver's query_name,
+ * Powertools' function_name, Lambda's platform events; a property test checks it). Most app JSON
+ * holds none: one scan rules out every recognizer, where each would scan the line again.
+ */
+export const AWS_JSON_MARKERS_RE = /"(?:eventSource|webaclId|requestId|query_name|function_name)"|"platform\./;
+
 const str = (v: FieldValue | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const base = (
   name: string,
@@ -152,6 +160,8 @@ const LAMBDA_JSON_PLATFORM_RE = /"type":\s?"platform\.[a-zA-Z]{1,32}"/;
 // Lambda's JSON log format for application lines: timestamp, level, a request id that is a Lambda request UUID, message.
 const LAMBDA_JSON_APP_RE = /"requestId":\s?"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"/;
 const isLambdaJson = (l: string) =>
+  // Each way of being one needs a marker: a line without any (every text line, most JSON) is ruled out on one scan.
+  AWS_JSON_MARKERS_RE.test(l) &&
   !l.includes('"eventSource"') &&
   !l.includes('"webaclId"') &&
   !l.includes('"httpMethod"') &&
@@ -434,14 +444,6 @@ const RESOLVER_QUERY: BuiltinSource = {
     e['cloud.provider'] = 'aws';
   },
 };
-
-/**
- * Every recognizer that takes JSON lines requires one of these in the line (CloudTrail's
- * eventSource, WAF's webaclId, API Gateway's and Lambda's requestId, Resolver's query_name,
- * Powertools' function_name, Lambda's platform events; a property test checks it). Most app JSON
- * holds none: one scan rules out every recognizer, where each would scan the line again.
- */
-export const AWS_JSON_MARKERS_RE = /"(?:eventSource|webaclId|requestId|query_name|function_name)"|"platform\./;
 
 /** In the order recognition tries them (each excludes the others' markers anyway). */
 export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;
