@@ -49,6 +49,9 @@ describe('notifications show what logs said as text', () => {
           expect(body.replaceAll('\n', '')).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
           // The attacker's name is in the body, escaped, on the lines that show it.
           expect(body).toContain(`Entity: user.name = ${printable(alert.entity.value)}`);
+          // A message's own lines stay lines, each marked as the message's.
+          for (const line of body.split('\n'))
+            expect(line.startsWith('    ') && !line.startsWith('    | ') && line.trim() !== '').toBe(false);
           expect(body.split('\n').filter((l) => l.startsWith('Recommended actions:') || l.startsWith('Severity:'))).toHaveLength(
             1 + Number(alert.recommendedActions.length > 0),
           );
@@ -56,6 +59,15 @@ describe('notifications show what logs said as text', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('email: a stack trace in the evidence keeps its lines, each marked as the message’s', async () => {
+    const [alert] = await alertsFor(['eve']);
+    if (!alert?.events[0]) throw new Error('no evidence');
+    alert.events[0].message = 'Error: boom\n    at handler (index.js:1:1)\r\nRecommended actions:';
+    const lines = emailBody(alert).split('\n');
+    const at = lines.findIndex((l) => l.endsWith(': Error: boom'));
+    expect(lines.slice(at + 1, at + 3)).toEqual(['    |     at handler (index.js:1:1)', '    | Recommended actions:']);
   });
 
   it('chat: the title and the entity code span carry no control character and no backtick from the value', async () => {

@@ -29,12 +29,20 @@ export function emailBody(alert: Alert): string {
   if (alert.events.length > 0)
     lines.push(
       'Evidence (secrets redacted):',
-      ...alert.events.map((e) => `  ${e.timestamp} ${printable(e.logGroup)}: ${printable(e.message.slice(0, 300))}`),
+      ...alert.events.map((e) => `  ${e.timestamp} ${printable(e.logGroup)}: ${evidenceText(e.message.slice(0, 300))}`),
       '',
     );
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
   if (alert.members) lines.push(`Member detections: ${alert.members.join(', ')}`);
   return lines.join('\n');
+}
+
+/**
+ * An evidence message in the email: a stack trace keeps its lines, each marked as the message's
+ * (`    | `), so no line of it can pass for one the body writes.
+ */
+function evidenceText(message: string): string {
+  return message.split(/\r?\n/).map(printable).join('\n    | ');
 }
 
 /** AWS Chatbot (Amazon Q Developer in chat) custom notification; threadId keeps an incident in one thread. */
