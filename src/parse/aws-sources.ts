@@ -1,4 +1,4 @@
-import type { FieldValue, NormalizedEvent } from '../schema/event';
+import { type FieldValue, type NormalizedEvent, textValue } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
 import type { ParserPattern } from './builtin-parsers';
 
@@ -38,7 +38,6 @@ const has = (line: string, ...needles: string[]) => needles.every((n) => line.in
  */
 export const AWS_JSON_MARKERS_RE = /"(?:eventSource|webaclId|requestId|query_name|function_name)"|"platform\./;
 
-const str = (v: FieldValue | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const base = (
   name: string,
   description: string,
@@ -65,11 +64,11 @@ const isCloudTrail = (l: string) => has(l, '"eventSource"', '"eventName"', '"use
 
 /** The principal a CloudTrail record names: user name, role/session, root. */
 export function principalName(e: NormalizedEvent): string | undefined {
-  const type = str(e['userIdentity.type']);
+  const type = textValue(e['userIdentity.type']);
   if (type === 'Root') return 'root';
-  const userName = str(e['userIdentity.userName']);
+  const userName = textValue(e['userIdentity.userName']);
   if (userName) return userName;
-  const arn = str(e['userIdentity.arn']);
+  const arn = textValue(e['userIdentity.arn']);
   if (arn) {
     // arn:partition:service:region:account:resource — user/alice, assumed-role/Role/session, root.
     const resource = arn.split(':').slice(5).join(':');
@@ -77,7 +76,9 @@ export function principalName(e: NormalizedEvent): string | undefined {
     return slash === -1 ? resource : resource.slice(slash + 1);
   }
   return (
-    str(e['userIdentity.sessionContext.sessionIssuer.userName']) ?? str(e['userIdentity.invokedBy']) ?? str(e['userIdentity.principalId'])
+    textValue(e['userIdentity.sessionContext.sessionIssuer.userName']) ??
+    textValue(e['userIdentity.invokedBy']) ??
+    textValue(e['userIdentity.principalId'])
   );
 }
 
@@ -103,7 +104,7 @@ const CLOUDTRAIL: BuiltinSource = {
   derive: (e) => {
     const name = principalName(e);
     if (name) e['user.name'] = name;
-    const action = str(e['event.action']);
+    const action = textValue(e['event.action']);
     const failed = e['error.code'] !== undefined || e['responseElements.ConsoleLogin'] === 'Failure';
     e['event.outcome'] = failed ? 'failure' : 'success';
     e['event.category'] =
@@ -139,7 +140,7 @@ const VPC_FLOW: BuiltinSource = {
   recognize: (l) => VPC_FLOW_RE.test(l),
   derives: ['event.action', 'event.outcome', 'network.transport', 'cloud.provider'],
   derive: (e) => {
-    const action = str(e['vpcflow.action']);
+    const action = textValue(e['vpcflow.action']);
     if (action) {
       e['event.action'] = action.toLowerCase();
       e['event.outcome'] = action === 'ACCEPT' ? 'success' : 'failure';
@@ -248,12 +249,14 @@ const LAMBDA: BuiltinSource = {
   recognize: (l) => LAMBDA_TEXT_RE.test(l) || isLambdaJson(l),
   derives: ['faas.name', 'cloud.provider', 'event.category', 'event.action', 'log.level'],
   derive: (e, logGroup) => {
-    const fn = logGroup.startsWith('/aws/lambda/') ? logGroup.slice('/aws/lambda/'.length) : (str(e.functionName) ?? str(e.function_name));
+    const fn = logGroup.startsWith('/aws/lambda/')
+      ? logGroup.slice('/aws/lambda/'.length)
+      : (textValue(e.functionName) ?? textValue(e.function_name));
     if (fn) e['faas.name'] = fn;
     e['cloud.provider'] = 'aws';
     // JSON log format: platform records carry the lifecycle in `type` and `record.status`.
-    const type = str(e.type);
-    const status = str(e['faas.status']);
+    const type = textValue(e.type);
+    const status = textValue(e['faas.status']);
     if (type?.startsWith('platform.')) {
       e['event.category'] = 'process';
       if (type === 'platform.report') e['event.action'] = status === 'timeout' ? 'lambda_timeout' : 'lambda_report';
@@ -265,7 +268,7 @@ const LAMBDA: BuiltinSource = {
     }
     if (e['event.action'] === 'lambda_timeout' || e['event.action'] === 'lambda_init_error') e['log.level'] = 'error';
     // Out of memory: the runtime says so, or it was killed (the text format's only sign of it).
-    const message = str(e['error.message']) ?? '';
+    const message = textValue(e['error.message']) ?? '';
     if (e['error.type'] === 'Runtime.OutOfMemory' || message.includes('signal: killed')) {
       e['event.action'] = 'lambda_out_of_memory';
       e['log.level'] = 'error';
@@ -378,7 +381,7 @@ const WAF: BuiltinSource = {
   recognize: isWaf,
   derives: ['event.action', 'event.outcome', 'event.category', 'event.dataset', 'cloud.provider'],
   derive: (e) => {
-    const action = str(e.action);
+    const action = textValue(e.action);
     if (action) {
       e['event.action'] = `waf_${action.toLowerCase()}`;
       e['event.outcome'] = action === 'BLOCK' ? 'failure' : 'success';
@@ -425,7 +428,7 @@ const RESOLVER_QUERY: BuiltinSource = {
   ],
   derive: (e) => {
     // Resolver writes names fully qualified (`example.com.`); rules and ECS read them without the root dot.
-    const name = str(e.query_name);
+    const name = textValue(e.query_name);
     if (name) {
       const bare = name.endsWith('.') ? name.slice(0, -1) : name;
       e['dns.question.name'] = bare;
@@ -435,7 +438,7 @@ const RESOLVER_QUERY: BuiltinSource = {
     }
     const port = Number(e.srcport);
     if (Number.isInteger(port) && port > 0 && port < 65_536) e['source.port'] = port;
-    const transport = str(e.transport);
+    const transport = textValue(e.transport);
     if (transport) e['network.transport'] = transport.toLowerCase();
     e['event.action'] = 'dns_query';
     e['event.outcome'] = e['dns.response_code'] === 'NOERROR' ? 'success' : 'failure';

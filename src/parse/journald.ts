@@ -1,4 +1,4 @@
-import type { FieldValue } from '../schema/event';
+import { type FieldValue, textValue } from '../schema/event';
 
 /**
  * journald records shipped as JSON: `journalctl -o json`, Fluent Bit's `systemd` input, Vector's
@@ -19,7 +19,6 @@ export interface JournalRecord {
 /** syslog priorities (0 emerg … 7 debug) as the normalized log levels. */
 const PRIORITY_LEVELS = ['fatal', 'fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug'];
 
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const field = (o: object, key: string): unknown => Reflect.get(o, key);
 
 /** A header token: no whitespace, or it would move every field after it. */
@@ -37,24 +36,24 @@ const token = (s: string): string => s.replace(/\s+/g, '_').slice(0, 255);
  */
 export function journalRecord(value: unknown, receivedAt: number): JournalRecord | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const claimed = text(field(value, 'SYSLOG_IDENTIFIER'));
-  const writer = text(field(value, '_COMM'));
+  const claimed = textValue(field(value, 'SYSLOG_IDENTIFIER'));
+  const writer = textValue(field(value, '_COMM'));
   const identifier = writer ?? claimed;
   // Vector's journald source renames MESSAGE and _HOSTNAME to message and host.
-  const message = text(field(value, 'MESSAGE')) ?? (identifier ? text(field(value, 'message')) : undefined);
+  const message = textValue(field(value, 'MESSAGE')) ?? (identifier ? textValue(field(value, 'message')) : undefined);
   if (!identifier || message === undefined) return undefined;
-  const host = text(field(value, '_HOSTNAME')) ?? text(field(value, 'host')) ?? '-';
-  const pid = text(String(field(value, '_PID') ?? field(value, 'SYSLOG_PID') ?? ''));
+  const host = textValue(field(value, '_HOSTNAME')) ?? textValue(field(value, 'host')) ?? '-';
+  const pid = textValue(String(field(value, '_PID') ?? field(value, 'SYSLOG_PID') ?? ''));
   // __REALTIME_TIMESTAMP: microseconds since the epoch, as a string.
-  const micros = Number(text(field(value, '__REALTIME_TIMESTAMP')) ?? Number.NaN);
+  const micros = Number(textValue(field(value, '__REALTIME_TIMESTAMP')) ?? Number.NaN);
   const ownTime = Number.isFinite(micros) && micros > 0 && micros < 8.64e18;
   const at = new Date(ownTime ? Math.floor(micros / 1000) : receivedAt);
   if (Number.isNaN(at.getTime())) return undefined;
   const pidPart = pid && /^\d{1,10}$/.test(pid) ? `[${pid}]` : '';
   const fields: Record<string, FieldValue> = {};
-  const unit = text(field(value, '_SYSTEMD_UNIT'));
+  const unit = textValue(field(value, '_SYSTEMD_UNIT'));
   if (unit) fields['systemd.unit'] = unit;
-  const exe = text(field(value, '_EXE'));
+  const exe = textValue(field(value, '_EXE'));
   if (exe) fields['process.executable'] = exe;
   if (claimed) fields['log.syslog.appname'] = claimed;
   const priority = Number(field(value, 'PRIORITY'));

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Skip } from '../decode/skips';
 import { ipv4Number } from '../rules/cidr';
-import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
+import { CoreFields, type FieldValue, type NormalizedEvent, textValue } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
 import { compileAccessLogFormat } from './access-log-format';
 import { withoutAnsi } from './ansi';
@@ -406,7 +406,7 @@ export class Normalizer {
     const meta = newOpenEvent();
     flattenInto(meta, wrapped.meta);
     for (const [k, v] of Object.entries(meta)) if (r.event[k] === undefined) r.event[k] = v;
-    const container = str(r.event['kubernetes.container_name']) ?? str(r.event.container_name);
+    const container = textValue(r.event['kubernetes.container_name']) ?? textValue(r.event.container_name);
     if (container) r.event['container.name'] ??= container;
     return { ...r, timeFallback: r.timeFallback && runtimeTime === undefined };
   }
@@ -454,8 +454,6 @@ function anyFormat(source: CompiledSource): CompiledSource {
 }
 
 const autoFormat = new WeakMap<CompiledSource, CompiledSource>();
-
-const str = (v: FieldValue | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 const OPEN_BRACE = 123;
 const CR = 13;

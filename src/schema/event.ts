@@ -42,3 +42,8 @@ export function eventWeight(event: NormalizedEvent): number {
   const n = event[CoreFields.repeatCount];
   return typeof n === 'number' && n >= 1 ? n : 1;
 }
+
+/** A value that is a non-empty string, else undefined: how derives and parsers read a text field. */
+export function textValue(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
