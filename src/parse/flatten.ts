@@ -20,11 +20,10 @@ export function flattenInto(target: Record<string, FieldValue>, value: unknown):
   const { nodes, prefixes, depths, keys } = work;
   line++;
   let fields = 0;
-  let top = 0;
   nodes[0] = value;
   prefixes[0] = '';
   depths[0] = 0;
-  top = 1;
+  let top = 1;
   while (top > 0 && fields < MAX_FIELDS) {
     top--;
     const node = nodes[top];

@@ -42,7 +42,7 @@ export function ipv4Number(text: string): number {
 
 /** One range: ipaddr.js's, and for an IPv4 range its network and mask as numbers. */
 export class Cidr {
-  readonly range: [IpAddress, number];
+  private readonly range: [IpAddress, number];
   private readonly v4: boolean;
   private readonly mask: number;
   private readonly network: number;

@@ -1,4 +1,3 @@
-import ipaddr from 'ipaddr.js';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
 import { Cidr, readAddress } from './cidr';
 import type { CompiledRule } from './compile';
@@ -193,7 +192,7 @@ function longestLiteral(pattern: string, cased: boolean): string {
 
 function isCidr(text: string): boolean {
   try {
-    ipaddr.parseCIDR(text);
+    new Cidr(text);
     return true;
   } catch {
     return false;
