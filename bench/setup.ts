@@ -1,8 +1,9 @@
 import { loadPack } from '../src/cli/load-pack';
+import { decodeLambdaEvent } from '../src/decode/cloudwatch';
 import { SkipLedger } from '../src/decode/skips';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
-import { normalizePayload } from '../src/engine/pipeline';
+import { normalizePayload, processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
 import type { DetectionRule } from '../src/schema/rule';
 import { scaledRules, workloadOrder } from './rule-scaling';
@@ -27,4 +28,15 @@ export function benchSetup(events: number) {
     base,
     rules: (size: number): DetectionRule[] => scaledRules(base, size),
   };
+}
+
+/** One pass of the hot path over Lambda events with a fresh detector on the in-memory store; returns the events read. */
+export async function hotPathPass(lambdaEvents: readonly unknown[], normalizer: Normalizer, rules: DetectionRule[]): Promise<number> {
+  const detector = new Detector({ rules }, new MemoryStateStore());
+  let events = 0;
+  for (const e of lambdaEvents) {
+    const d = decodeLambdaEvent(e);
+    if (d.ok) events += (await processPayload(d.payload, normalizer, detector)).eventsIn;
+  }
+  return events;
 }

@@ -4,11 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { z } from 'zod';
-import { decodeLambdaEvent } from '../src/decode/cloudwatch';
-import { Detector } from '../src/engine/detector';
-import { MemoryStateStore } from '../src/engine/memory-store';
-import { processPayload } from '../src/engine/pipeline';
-import { benchSetup } from './setup';
+import { benchSetup, hotPathPass } from './setup';
 import { toLambdaEvent } from './workload';
 
 const Input = z.object({ events: z.number(), rules: z.number(), worker: z.number(), workers: z.number() });
@@ -21,15 +17,7 @@ const rules = rulesOf(input.rules);
 // Every n-th payload: each worker is one more detector instance (as Lambda runs several).
 const mine = payloads.filter((_, i) => i % input.workers === input.worker).map(toLambdaEvent);
 
-async function pass(): Promise<number> {
-  const detector = new Detector({ rules }, new MemoryStateStore());
-  let events = 0;
-  for (const e of mine) {
-    const d = decodeLambdaEvent(e);
-    if (d.ok) events += (await processPayload(d.payload, normalizer, detector)).eventsIn;
-  }
-  return events;
-}
+const pass = () => hotPathPass(mine, normalizer, rules);
 
 await pass(); // warm-up
 port.postMessage({ ready: true });
