@@ -79,6 +79,16 @@ describe('journald records (Amazon Linux 2023: the journal is the system log)', 
     expect(r.event['process.name']).toBe('myapp');
   });
 
+  it('a priority that names no level (empty, null, a boolean, out of range) leaves the level unset, not fatal', () => {
+    for (const PRIORITY of ['', null, false, true, [], '3.5', ' ', '12', 9, -1]) {
+      const r = norm(JSON.stringify({ _HOSTNAME: 'web-1', SYSLOG_IDENTIFIER: 'myapp', PRIORITY, MESSAGE: 'cache warmed' }));
+      expect(r.event['process.name'], JSON.stringify(PRIORITY)).toBe('myapp');
+      expect(r.event['log.level'], JSON.stringify(PRIORITY)).toBeUndefined();
+    }
+    const numeric = norm(JSON.stringify({ _HOSTNAME: 'web-1', SYSLOG_IDENTIFIER: 'myapp', PRIORITY: 4, MESSAGE: 'disk 91% full' }));
+    expect(numeric.event['log.level']).toBe('warn');
+  });
+
   it('not journald: an app JSON line with a message, and a record whose message is bytes', () => {
     const app = norm(JSON.stringify({ level: 'info', message: 'hello', user: { id: 'u1' } }));
     expect(app.event['user.id']).toBe('u1');

@@ -19,6 +19,16 @@ export interface JournalRecord {
 /** syslog priorities (0 emerg … 7 debug) as the normalized log levels. */
 const PRIORITY_LEVELS = ['fatal', 'fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug'];
 
+/**
+ * The level of a `PRIORITY` the journal writes as a digit string (a number from some shippers).
+ * Anything else — empty, null, a boolean — names no level: `Number('')` is 0, which would read
+ * as emergency and make the line a fatal one.
+ */
+function priorityLevel(priority: unknown): string | undefined {
+  const digit = typeof priority === 'number' ? priority : /^\d$/.test(String(textValue(priority))) ? Number(priority) : Number.NaN;
+  return Number.isInteger(digit) ? PRIORITY_LEVELS[digit] : undefined;
+}
+
 const field = (o: object, key: string): unknown => Reflect.get(o, key);
 
 /** A header token: no whitespace, or it would move every field after it. */
@@ -56,8 +66,7 @@ export function journalRecord(value: unknown, receivedAt: number): JournalRecord
   const exe = textValue(field(value, '_EXE'));
   if (exe) fields['process.executable'] = exe;
   if (claimed) fields['log.syslog.appname'] = claimed;
-  const priority = Number(field(value, 'PRIORITY'));
-  const level = Number.isInteger(priority) ? PRIORITY_LEVELS[priority] : undefined;
+  const level = priorityLevel(field(value, 'PRIORITY'));
   if (level) fields['log.level'] = level;
   return { line: `${at.toISOString()} ${token(host)} ${token(identifier)}${pidPart}: ${message}`, ownTime, fields };
 }
