@@ -85,6 +85,23 @@ describe('VPC flow records read by splitting', () => {
     );
   });
 
+  it('counts read exactly as Number() reads them, up to the 20 digits a count may have', () => {
+    const counts = [
+      '0',
+      '7',
+      '65535',
+      '123456789012345',
+      '9007199254740993',
+      '12345678901234567',
+      '18446744073709551615',
+      '99999999999999999999',
+    ];
+    for (const bytes of counts) {
+      const line = `2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 ${bytes} 1418530010 1418530070 ACCEPT OK`;
+      expect(split.parse(line)?.fields['network.bytes'], bytes).toBe(Number(bytes));
+    }
+  });
+
   it('a record whose account is `-` is not one (the version 2 regex never took it; a property run found the difference)', () => {
     const line = '0 - eni-aa0aaa0a ::0:0:0:0.0.0.0 ::0 0 - 0 0 - 000000000 000000000 ACCEPT OK';
     expect(reference.parse(line)).toBeUndefined();

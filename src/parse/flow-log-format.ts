@@ -140,13 +140,24 @@ export function parseFlowLogFormat(format: string): { ok: true; names: string[];
 const DASH = 45;
 
 function isDigits(text: string, min: number, max: number): boolean {
+  return digitsValue(text, min, max) !== -1;
+}
+
+/**
+ * The number `min`–`max` ASCII digits spell, or -1 when the text is not that. Read while checking
+ * (a flow record is six such numbers; `Number()` after the check read each twice); exact up to 15
+ * digits, longer ones (byte counts past a petabyte) go through `Number()`.
+ */
+function digitsValue(text: string, min: number, max: number): number {
   const n = text.length;
-  if (n < min || n > max) return false;
+  if (n < min || n > max) return -1;
+  let value = 0;
   for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
   }
-  return true;
+  return n > 15 ? Number(text) : value;
 }
 
 /** `[0-9a-fA-F.:]{2,45}`: an IPv4 or IPv6 address as flow logs write it. */
@@ -220,8 +231,9 @@ function readValue(kind: FlowValueKind, field: string, value: string, out: Recor
     case 'count':
     case 'small': {
       if (dash) return true;
-      if (!isDigits(value, 1, MAX_DIGITS[kind])) return false;
-      out[field] = Number(value);
+      const number = digitsValue(value, 1, MAX_DIGITS[kind]);
+      if (number === -1) return false;
+      out[field] = number;
       return true;
     }
     case 'start':
