@@ -1,10 +1,21 @@
 /**
- * Runs `fn` once to warm up, then `runs` times; returns the median wall time in ms. A full
- * garbage collection before each timed run (with --expose-gc, as `npm run bench` runs) keeps one
- * run from paying for the garbage of the one before.
+ * Untimed passes before the timed ones. Three, not one: in a fresh process the hot path's first
+ * passes of the workload (about 300,000 events) run 15–25% slower than every pass after them —
+ * V8's young generation is still growing and its allocation sites are still learning which
+ * objects live long (the in-memory store's), so each scavenge copies several times what it does
+ * later (`--trace-gc`: 80–150 ms of scavenges per pass in passes two and three, 40–50 ms from
+ * the fourth on, on the same code). A detector's Lambda container serves millions of events, so
+ * the bench reports what it runs at after that; `BENCH_WARMUP=1` shows the early passes.
+ */
+export const WARMUP_PASSES = Number(process.env.BENCH_WARMUP ?? 3);
+
+/**
+ * Runs `fn` WARMUP_PASSES times to warm up, then `runs` times; returns the median wall time in ms.
+ * A full garbage collection before each timed run (with --expose-gc, as `npm run bench` runs)
+ * keeps one run from paying for the garbage of the one before.
  */
 export async function medianMs(runs: number, fn: () => unknown | Promise<unknown>): Promise<number> {
-  await fn();
+  for (let i = 0; i < WARMUP_PASSES; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     collectGarbage();
@@ -37,16 +48,16 @@ function collectGarbage(): void {
 }
 
 /**
- * Medians of several paths measured in turn: a warm-up of each, then `runs` rounds that time every
- * path once (with a full GC before each). On a shared machine, drift slows every path of a round
- * alike instead of whichever happened to run then, so the ratios between paths hold.
+ * Medians of several paths measured in turn: WARMUP_PASSES rounds of warm-up, then `runs` rounds
+ * that time every path once (with a full GC before each). On a shared machine, drift slows every
+ * path of a round alike instead of whichever happened to run then, so the ratios between paths hold.
  */
 export async function interleavedMedians(
   runs: number,
   paths: Record<string, () => unknown | Promise<unknown>>,
 ): Promise<Map<string, number>> {
   const names = Object.keys(paths);
-  for (const name of names) await paths[name]?.();
+  for (let i = 0; i < WARMUP_PASSES; i++) for (const name of names) await paths[name]?.();
   const times = new Map<string, number[]>(names.map((n) => [n, []]));
   for (let r = 0; r < runs; r++) {
     for (const name of names) {

@@ -1,9 +1,10 @@
 /**
  * One worker of the parallel row: the same hot path as `bench/run.ts` (100 rules, in-memory
- * state) over its share of the workload's payloads. Reports its time for one pass after a warm-up.
+ * state) over its share of the workload's payloads. Reports its time for one pass after the warm-up passes.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { z } from 'zod';
+import { WARMUP_PASSES } from './measure';
 import { benchSetup, hotPathPass } from './setup';
 import { toLambdaEvent } from './workload';
 
@@ -19,7 +20,7 @@ const mine = payloads.filter((_, i) => i % input.workers === input.worker).map(t
 
 const pass = () => hotPathPass(mine, normalizer, rules);
 
-await pass(); // warm-up
+for (let i = 0; i < WARMUP_PASSES; i++) await pass();
 port.postMessage({ ready: true });
 port.once('message', async () => {
   const start = performance.now();
