@@ -143,6 +143,12 @@ export const SentinelConfig = z
     accountConcurrencyLimit: z.number().int().min(10).default(1000),
     /** Review-tier detections are published as one digest per this interval (e.g. 1h, 4h, 1d). */
     digestInterval: Duration.prefault('1h'),
+    /**
+     * One page per entity: for this long after a respond-tier alert pages about a user, address or
+     * host, another rule's alert about it (no more severe, no riskier) goes to the notify tier as
+     * part of that page. `false` pages every respond-tier alert.
+     */
+    pageFold: z.union([Duration, z.literal(false).transform(() => 0)]).prefault('4h'),
     /** Log correlation executions with their input and output (alert JSON with evidence), into a KMS-encrypted log group. */
     logExecutionData: z.boolean().default(false),
     /** Alarm when a watched log group's unparsed share stays above `share` for `for` (a blind spot). */

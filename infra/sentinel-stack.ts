@@ -62,6 +62,7 @@ export class SentinelStack extends Stack {
       rulesFile: rules.file,
       logRetention: retention,
       digestIntervalMs: config.digestInterval,
+      pageFoldMs: config.pageFold,
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,
     });

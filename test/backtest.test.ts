@@ -174,7 +174,8 @@ describe('detect backtest against CloudWatch Logs', () => {
 
   it('--max-pages-per-day names the rules over budget', async () => {
     describeGroups(SSH_GROUP);
-    // A success after many failures pages (respond tier).
+    // A root login after many failures pages (respond tier) once: ssh.root_login holds the
+    // address's page, and ssh.success_after_failures on the same event is part of it (notify).
     const fails = sshEvents('203.0.113.53', 12);
     const t = (fails[fails.length - 1]?.timestamp ?? 0) + 1000;
     const ok = {
@@ -185,7 +186,9 @@ describe('detect backtest against CloudWatch Logs', () => {
     };
     logs.on(FilterLogEventsCommand).resolves({ events: [...fails, ok] });
     const result = await runBacktest(options({ maxPagesPerDay: 0.1 }), { client, pacing });
-    expect(result.report?.overBudget).toContain('ssh.success_after_failures');
+    expect(result.report?.overBudget).toEqual(['ssh.root_login']);
+    const folded = result.report?.rules.find((r) => r.ruleId === 'ssh.success_after_failures');
+    expect(folded).toMatchObject({ pages: 0, published: { notify: 1 } });
     const within = await runBacktest(options({ maxPagesPerDay: 5 }), { client, pacing });
     expect(within.report?.overBudget).toEqual([]);
   });

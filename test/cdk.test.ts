@@ -55,7 +55,12 @@ describe('SentinelStack', () => {
       TracingConfig: { Mode: 'Active' },
       ReservedConcurrentExecutions: 20,
       Environment: {
-        Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), STATE_MACHINE_ARN: Match.anyValue(), DIGEST_INTERVAL_MS: '3600000' }),
+        Variables: Match.objectLike({
+          TABLE_NAME: Match.anyValue(),
+          STATE_MACHINE_ARN: Match.anyValue(),
+          DIGEST_INTERVAL_MS: '3600000',
+          PAGE_FOLD_MS: '14400000',
+        }),
       },
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
@@ -155,6 +160,7 @@ const MAXIMAL = {
   detectorMemoryMb: 2048,
   accountConcurrencyLimit: 2000,
   digestInterval: '4h',
+  pageFold: false,
   logExecutionData: true,
   unparsedAlarm: { share: 0.3, for: '2h' },
 };
@@ -166,6 +172,17 @@ describe('every documented option', () => {
 
   it('synthesizes clean under cdk-nag AwsSolutions with every option set', () => {
     expect(() => nagged(MAXIMAL)).not.toThrow();
+  });
+  it('pageFold: false reaches the detector as 0 (every respond-tier alert pages); a duration as milliseconds', () => {
+    const detectorEnv = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.PAGE_FOLD_MS !== undefined)
+        ?.Properties.Environment.Variables.PAGE_FOLD_MS;
+    expect(detectorEnv(template)).toBe('0');
+    const hourly = new SentinelStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Hourly', {
+      config: parseConfig({ logGroups: LOG_GROUPS, pageFold: '1h' }),
+    });
+    expect(detectorEnv(Template.fromStack(hourly))).toBe('3600000');
+    expect(() => parseConfig({ logGroups: LOG_GROUPS, pageFold: true })).toThrow(/pageFold/);
   });
   it('the cdk-nag check can fail: an unacknowledged finding throws', () => {
     expect(() => nagged({}, (s) => new Topic(s, 'PlainTopic'))).toThrow(/AwsSolutions-SNS/);

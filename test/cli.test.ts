@@ -262,11 +262,13 @@ describe('detect backtest (offline, exported files)', () => {
     ];
     const gated = detect(...args, '--max-pages-per-day', '0.2');
     expect(gated.code).toBe(3);
-    expect(gated.stderr).toMatch(/over 0.2 page\(s\)\/day: .*ssh.success_after_failures/);
+    // The root login pages once: ssh.root_login holds the address's page, ssh.success_after_failures is part of it.
+    expect(gated.stderr).toMatch(/over 0.2 page\(s\)\/day: ssh.root_login\n/);
     const report = JSON.parse(gated.stdout);
+    expect(report.rules.find((r: { ruleId: string }) => r.ruleId === 'ssh.root_login')).toMatchObject({ pages: 1, pagesPerDay: 0.5 });
     expect(report.rules.find((r: { ruleId: string }) => r.ruleId === 'ssh.success_after_failures')).toMatchObject({
-      pages: 1,
-      pagesPerDay: 0.5,
+      pages: 0,
+      published: { notify: 1 },
     });
     expect(detect(...args, '--max-pages-per-day', '1').code).toBe(0);
     const missing = detect('backtest', '--from-file', join(dir, 'nope.json'), '--log-group', '/x');

@@ -14,9 +14,10 @@ export function requireEnv(name: string): string {
 }
 
 /** A required environment variable holding a positive number (durations in ms, sizes). */
-export function requireNumberEnv(name: string): number {
+export function requireNumberEnv(name: string, { zeroAllowed = false } = {}): number {
   const text = requireEnv(name);
   const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`environment variable ${name} must be a positive number, got '${text}'`);
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed))
+    throw new Error(`environment variable ${name} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number, got '${text}'`);
   return value;
 }

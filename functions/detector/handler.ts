@@ -21,6 +21,7 @@ const normalizer = new Normalizer(pack.sources);
 const detector = new Detector(pack, new DynamoStateStore(dynamo, requireEnv('TABLE_NAME')), {
   ...alertContext(),
   digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
+  pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
 });
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'));
 

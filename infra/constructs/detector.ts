@@ -15,6 +15,8 @@ export interface DetectorProps {
   readonly logRetention: RetentionDays;
   /** Review-tier digest interval (ms). */
   readonly digestIntervalMs: number;
+  /** How long a page stands for its entity (ms); 0 pages every respond-tier alert. */
+  readonly pageFoldMs: number;
   /** @default 20 */
   readonly reservedConcurrency?: number;
   /** @default 1024 — the engine is CPU-bound; 1 GB gives most of a vCPU at arm64 prices. */
@@ -52,6 +54,7 @@ export class Detector extends Construct {
         TABLE_NAME: props.table.tableName,
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
         DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
+        PAGE_FOLD_MS: String(props.pageFoldMs),
         POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
         POWERTOOLS_METRICS_NAMESPACE: 'Sentinel',
       },

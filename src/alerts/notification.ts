@@ -14,6 +14,7 @@ export function emailBody(alert: Alert): string {
     `${alert.kind === 'incident' ? 'INCIDENT' : 'Detection'}: ${printable(alert.title)}`,
     `Severity: ${alert.severity}   Tier: ${alert.tier}   Risk: ${alert.riskScore}/10`,
     `Entity: ${alert.entity.field} = ${printable(alert.entity.value)}`,
+    ...(alert.foldedInto ? [foldedLine(alert.foldedInto)] : []),
     ...(alert.cloud
       ? [
           `Account: ${alert.cloud.account.id}   Region: ${alert.cloud.region}${alert.cloud.logsAccount ? `   Logs in account: ${alert.cloud.logsAccount}` : ''}`,
@@ -37,6 +38,11 @@ export function emailBody(alert: Alert): string {
   return lines.join('\n');
 }
 
+/** A folded detection (src/engine/page-fold.ts) names the page it is part of. */
+function foldedLine(page: NonNullable<Alert['foldedInto']>): string {
+  return `Part of the page already open for this entity: ${printable(page.title)} (rule ${page.ruleId}, alert ${page.id}); told here, not paged again.`;
+}
+
 /**
  * An evidence message in the email: a stack trace keeps its lines, each marked as the message's
  * (`    | `), so no line of it can pass for one the body writes.
@@ -56,7 +62,7 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.description}`.slice(
           0,
           8000,
         ),
@@ -64,7 +70,8 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
       keywords: [alert.severity, alert.tier, alert.ruleId].slice(0, 10),
     },
     metadata: {
-      threadId: `${alert.ruleId}:${alert.entity.value}`,
+      // A folded detection joins the thread of the page it is part of.
+      threadId: `${alert.foldedInto?.ruleId ?? alert.ruleId}:${alert.entity.value}`,
       summary: subjectFor(alert),
       eventType: alert.kind,
       relatedResources: alert.logGroups.slice(0, 5),

@@ -35,7 +35,7 @@ export function formatAlertLine(a: Alert): string {
         ? `DIGEST ${a.digest?.length ?? 0} rule(s)`
         : 'detection';
   return printable(
-    `[${a.tier.padEnd(7)}] ${a.status.padEnd(9)} ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}`,
+    `[${a.tier.padEnd(7)}] ${a.status.padEnd(9)} ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}${a.foldedInto ? `  (part of the page: ${a.foldedInto.ruleId})` : ''}`,
   );
 }
 

@@ -1,4 +1,6 @@
+import { severityRank } from '../schema/severity';
 import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, resolveAt } from './lifecycle';
+import { claimPage, KEPT_PAGE_DECISIONS, type PageTerms } from './page-fold';
 import { type DocKey, docId, type StateStore, type StoredDoc } from './state-store';
 import { LATE_ARRIVAL_GRACE_MS } from './windows';
 
@@ -13,6 +15,8 @@ export interface ConditionUpdate {
   key: DocKey;
   observation: Observation;
   policy: LifecyclePolicy;
+  /** A respond-tier detection rule's: each alert it opens claims its entity's page or folds into it (src/engine/page-fold.ts). */
+  page?: PageTerms;
 }
 
 /** Reads a stored condition; a document that does not parse is reported, not silently reset. */
@@ -65,10 +69,15 @@ export async function applyObservations(store: StateStore, updates: readonly Con
       now,
     );
     const lost: typeof pending = [];
+    const advances = pending.map(({ u }) => advanceCondition(parseCondition(docs.get(docId(u.key)), u.key), u.observation, u.policy));
+    await decidePages(
+      store,
+      pending.map(({ u }, j) => ({ page: u.page, advance: advances[j] as Advance })),
+    );
     await Promise.all(
-      pending.map(async ({ u, i }) => {
+      pending.map(async ({ u, i }, j) => {
         const doc = docs.get(docId(u.key));
-        const advance = advanceCondition(parseCondition(doc, u.key), u.observation, u.policy);
+        const advance = advances[j] as Advance;
         if (!advance.replayed) {
           const at = u.observation.occurrences[0]?.at ?? now;
           const written = await writeCondition(store, u.key, advance.state, u.policy, doc ? doc.version : null, at);
@@ -86,4 +95,33 @@ export async function applyObservations(store: StateStore, updates: readonly Con
     if (!r) throw new Error('condition update lost');
     return r;
   });
+}
+
+/**
+ * Each alert the batch opened at the respond tier, and that has no page decision yet, claims its
+ * entity's page or folds into it (src/engine/page-fold.ts), before the conditions that record the
+ * decisions are written. One claim at a time, the batch's riskiest first (then the most severe,
+ * the earliest, by rule): of one attack's detections in a batch, the one that says most holds the
+ * page, and the same batch always decides the same way.
+ */
+async function decidePages(store: StateStore, updates: readonly { page: PageTerms | undefined; advance: Advance }[]): Promise<void> {
+  const claims: { page: PageTerms; state: ConditionState; alertId: string; at: number }[] = [];
+  for (const { page, advance } of updates) {
+    if (!page || advance.replayed) continue;
+    for (const e of advance.emissions) {
+      const decided = advance.state.pages?.some((p) => p.alertId === e.alertId) || claims.some((c) => c.alertId === e.alertId);
+      if (e.status === 'open' && !decided) claims.push({ page, state: advance.state, alertId: e.alertId, at: e.at });
+    }
+  }
+  claims.sort(
+    (a, b) =>
+      b.page.riskScore - a.page.riskScore ||
+      severityRank(b.page.severity) - severityRank(a.page.severity) ||
+      a.at - b.at ||
+      a.state.ruleId.localeCompare(b.state.ruleId),
+  );
+  for (const { page, state, alertId, at } of claims) {
+    const into = await claimPage(store, { ...page, entity: state.entity, alertId, ruleId: state.ruleId, title: state.title, at });
+    state.pages = [...(state.pages ?? []), { alertId, ...(into ? { into } : {}) }].slice(-KEPT_PAGE_DECISIONS);
+  }
 }

@@ -13,6 +13,7 @@ import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
+import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf } from './page-fold';
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim } from './state-store';
 import { nameKeycloakUsers } from './user-names';
@@ -26,6 +27,8 @@ export interface DetectorOptions {
   maxEvidence?: number;
   /** Review-tier detections are published as one digest per this interval. */
   digestInterval?: number;
+  /** How long a page stands for its entity (src/engine/page-fold.ts); 0 pages every respond-tier alert. */
+  pageFoldWindow?: number;
   /** Match without the rule index (every rule on every event): the reference the index is tested against. */
   plainMatching?: boolean;
 }
@@ -75,6 +78,7 @@ export class Detector {
   private readonly ctx: AlertContext;
   private readonly maxEvidence: number;
   private readonly digestInterval: number;
+  private readonly pageFoldWindow: number;
   private readonly policies = new Map<CompiledRule, LifecyclePolicy>();
 
   constructor(
@@ -86,6 +90,7 @@ export class Detector {
     this.ctx = { region: options.region ?? 'us-east-1', ...(options.account ? { account: options.account } : {}) };
     this.maxEvidence = options.maxEvidence ?? 20;
     this.digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
+    this.pageFoldWindow = options.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS;
   }
 
   /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
@@ -178,9 +183,13 @@ export class Detector {
     const updates: ConditionUpdate[] = qualified.map(({ rule, group }) => {
       const first = group.list[group.qualifiers[0]?.index ?? 0] as NormalizedEvent;
       const entity = entityOf(group, first);
+      const policy = this.policy(rule);
       return {
         key: conditionKey(rule.rule.id, group.key),
-        policy: this.policy(rule),
+        policy,
+        ...(policy.tier === 'respond' && this.pageFoldWindow > 0
+          ? { page: { severity: rule.rule.severity, riskScore: rule.rule.riskScore, window: this.pageFoldWindow } }
+          : {}),
         observation: {
           id: batchId,
           occurrences: group.qualifiers.map((q) => {
@@ -221,9 +230,10 @@ export class Detector {
     rule: CompiledRule,
     group: QualifiedGroup,
     e: Emission,
-    state: Pick<ConditionState, 'title' | 'logGroups'> & { cloud?: AlertCloud | undefined },
+    state: Pick<ConditionState, 'title' | 'logGroups' | 'pages'> & { cloud?: AlertCloud | undefined },
   ): Message {
     const { title, logGroups } = state;
+    const fold = foldOf(state.pages, e.alertId);
     const policy = this.policy(rule);
     const key = `${e.alertId}#${e.seq}`;
     const q = e.index === undefined ? undefined : group.qualifiers[e.index];
@@ -243,11 +253,17 @@ export class Detector {
         },
         this.ctx,
       );
-      return { alert, key, publish: isPublished('resolved', policy), digest: false, correlate: false };
+      return { alert: foldedAlert(alert, fold), key, publish: isPublished('resolved', policy), digest: false, correlate: false };
     }
     const c = this.candidate(group, q, policy.refresh);
     const alert = buildDetectionAlert({ ...c, rule: rule.rule, lifecycle: lifecycleOf(e) }, this.ctx);
-    return { alert, key, publish: isPublished(e.status, policy), digest: isDigested(e.status, policy), correlate: true };
+    return {
+      alert: foldedAlert(alert, fold),
+      key,
+      publish: isPublished(e.status, policy),
+      digest: isDigested(e.status, policy),
+      correlate: true,
+    };
   }
 
   /** Which events of each group meet the rule's condition, with the state as of that event. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AlertCloud, type AlertStatus } from '../schema/alert';
 import { Tier } from '../schema/severity';
+import { PageDecision } from './page-fold';
 
 /**
  * The alert lifecycle, decided here and nowhere else. A condition is one (rule, entity) — for
@@ -112,6 +113,8 @@ export const ConditionState = z.object({
   /** A resolved notice decided by the sweeper and not yet confirmed delivered (outbox). */
   pending: EmissionRecord.optional(),
   recent: z.array(z.object({ id: z.string(), emissions: z.array(EmissionRecord) })),
+  /** Respond-tier detections: whether each recent alert paged or folded into its entity's page (src/engine/page-fold.ts). */
+  pages: z.array(PageDecision).optional(),
 });
 export type ConditionState = z.infer<typeof ConditionState>;
 
@@ -229,6 +232,8 @@ export function advanceCondition(stored: ConditionState | undefined, obs: Observ
         seq: state?.alertId === obs.alertIdFor(index) ? state.seq : 0,
         recent: state?.recent ?? [],
         ...(state?.pending ? { pending: state.pending } : {}),
+        // The last alert's page decision: its resolved notice may still be sent.
+        ...(state?.pages ? { pages: state.pages } : {}),
       };
       emissions.push(emit(state, 'open', occ.at, index));
       return;

@@ -15,6 +15,7 @@ import {
   MIN_RESOLVE_AFTER,
   resolveIfQuiet,
 } from './lifecycle';
+import { foldedAlert, foldOf } from './page-fold';
 import { type DocKey, docId, type StateStore } from './state-store';
 
 export interface SweepDeps {
@@ -110,7 +111,14 @@ function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, po
     },
     deps.ctx,
   );
-  return { alert, key: `${e.alertId}#${e.seq}`, publish: isPublished('resolved', policy), digest: false, correlate: false };
+  // A folded alert's notice goes where its opening went: the notify tier, not a page.
+  return {
+    alert: foldedAlert(alert, foldOf(state.pages, e.alertId)),
+    key: `${e.alertId}#${e.seq}`,
+    publish: isPublished('resolved', policy),
+    digest: false,
+    correlate: false,
+  };
 }
 
 async function publishDigest(deps: SweepDeps, key: DocKey, body: string, version: number, now: number): Promise<Message | undefined> {

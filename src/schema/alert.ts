@@ -28,6 +28,10 @@ export const AlertCloud = z.object({
 });
 export type AlertCloud = z.infer<typeof AlertCloud>;
 
+/** The page a detection is part of (src/engine/page-fold.ts): the alert that paged for its entity. */
+export const FoldTarget = z.object({ id: z.string(), ruleId: z.string(), title: z.string() });
+export type FoldTarget = z.infer<typeof FoldTarget>;
+
 export const Alert = z.object({
   schemaVersion: z.literal('1'),
   id: z.string(),
@@ -77,6 +81,11 @@ export const Alert = z.object({
       }),
     )
     .optional(),
+  /**
+   * A respond-tier detection about an entity that already has a page open (another rule's, no
+   * less severe): this alert went to the notify tier as part of that page instead of paging again.
+   */
+  foldedInto: FoldTarget.optional(),
   /** The account and Region the events are about (see src/alerts/cloud.ts). */
   cloud: AlertCloud.optional(),
 });

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { type Alert, FoldTarget } from '../schema/alert';
+import { Severity, severityRank } from '../schema/severity';
+import { boundedValue } from './bounded-value';
+import { type DocKey, docId, type StateStore } from './state-store';
+
+/**
+ * One page per entity. An attacker who trips several respond-tier rules at once — a spray from
+ * one address is also a brute force from it; a stolen admin account stops CloudTrail and
+ * attaches a policy — used to page once per rule. The first respond-tier detection about an
+ * entity pages and holds the entity's page for `window` (default 4 hours: the respond tier's
+ * reminder interval); another rule's detection about the same entity in that time, neither more
+ * severe nor of a higher risk score, goes to the notify tier as part of that page (the alert names
+ * it in `foldedInto`) instead of paging again. One that is — a login that succeeded after the
+ * brute force that paged — is news: it pages, and holds the page from then on.
+ *
+ * The page is a versioned document per entity, claimed with a conditional write, so concurrent
+ * detectors agree on who holds it. The decision is stored with the condition (ConditionState
+ * `pages`), so its reminders and its resolved notice go where its opening went, and a retried
+ * batch decides the same: the holder finds its own claim, a folded alert the same holder.
+ * Incidents (correlation) are not folded: they carry the automated response.
+ */
+export const DEFAULT_PAGE_FOLD_MS = 4 * 60 * 60_000;
+
+/** A condition's page decision for one of its alerts: it paged (no `into`), or it folded into `into`. */
+export const PageDecision = z.object({ alertId: z.string(), into: FoldTarget.optional() });
+export type PageDecision = z.infer<typeof PageDecision>;
+
+/** Decisions a condition keeps: its current alert's and the one before (whose resolved notice may still come). */
+export const KEPT_PAGE_DECISIONS = 2;
+
+const EntityPage = FoldTarget.extend({ severity: Severity, riskScore: z.number(), pagedAt: z.number() });
+
+const MAX_ATTEMPTS = 8;
+
+export function entityPageKey(entity: { field: string; value: string }): DocKey {
+  return { pk: `page#${entity.field}=${boundedValue(entity.value)}`, sk: 'page' };
+}
+
+/** What a respond-tier rule's alerts claim the page with, and for how long. */
+export interface PageTerms {
+  severity: Severity;
+  riskScore: number;
+  window: number;
+}
+
+export interface PageClaim extends PageTerms {
+  entity: { field: string; value: string };
+  alertId: string;
+  ruleId: string;
+  title: string;
+  /** When the alert opened (event time). */
+  at: number;
+}
+
+/**
+ * Whether an alert that just opened at the respond tier pages (undefined) or folds into the page
+ * its entity already has (the alert holding it).
+ */
+export async function claimPage(store: StateStore, claim: PageClaim): Promise<FoldTarget | undefined> {
+  const key = entityPageKey(claim.entity);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const doc = (await store.readDocs([key], claim.at)).get(docId(key));
+    const held = doc ? EntityPage.safeParse(JSON.parse(doc.body)) : undefined;
+    const page = held?.success ? held.data : undefined;
+    if (page?.id === claim.alertId) return undefined; // this alert holds it (a retried batch)
+    if (page && severityRank(claim.severity) <= severityRank(page.severity) && claim.riskScore <= page.riskScore) {
+      return { id: page.id, ruleId: page.ruleId, title: page.title };
+    }
+    const body: z.infer<typeof EntityPage> = {
+      id: claim.alertId,
+      ruleId: claim.ruleId,
+      title: claim.title,
+      severity: claim.severity,
+      riskScore: claim.riskScore,
+      pagedAt: claim.at,
+    };
+    const written = await store.writeDoc({
+      ...key,
+      body: JSON.stringify(body),
+      ifVersion: doc ? doc.version : null,
+      now: claim.at,
+      expiresAt: claim.at + claim.window,
+    });
+    if (written) return undefined;
+  }
+  throw new Error(`the page of ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts to claim it`);
+}
+
+/** The fold decided for an alert of a condition, if it folded. */
+export function foldOf(pages: readonly PageDecision[] | undefined, alertId: string): FoldTarget | undefined {
+  return pages?.find((p) => p.alertId === alertId)?.into;
+}
+
+/** The alert as its fold has it: part of the entity's page, told in the notify tier. */
+export function foldedAlert(alert: Alert, fold: FoldTarget | undefined): Alert {
+  return fold ? { ...alert, tier: 'notify', foldedInto: fold } : alert;
+}
