@@ -78,4 +78,22 @@ describe('notifications show what logs said as text', () => {
     const span = content.description.split('`')[1] ?? '';
     expect(span).toBe("user.name=eve' *bold* [link](https://evil.example) '\\u000aline");
   });
+
+  it('a folded detection says which page it is part of (its title shown as text), and joins that page’s chat thread', async () => {
+    const [alert] = await alertsFor(['eve']);
+    if (!alert) throw new Error('no alert');
+    const folded: Alert = {
+      ...alert,
+      tier: 'notify',
+      foldedInto: { id: 'det-page', ruleId: 'auth.password_spray', title: 'Password spray from 192.0.2.66\nSeverity: low' },
+    };
+    const lines = emailBody(folded).split('\n');
+    expect(lines).toContain(
+      'Part of the page already open for this entity: Password spray from 192.0.2.66\\u000aSeverity: low (rule auth.password_spray, alert det-page); told here, not paged again.',
+    );
+    expect(lines.filter((l) => l.startsWith('Severity:'))).toHaveLength(1);
+    expect(chatbotMessage(folded).metadata).toMatchObject({ threadId: 'auth.password_spray:eve' });
+    expect(chatbotMessage(alert).metadata).toMatchObject({ threadId: 'test.echo:eve' });
+    expect(emailBody(alert)).not.toContain('Part of the page');
+  });
 });
