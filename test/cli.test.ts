@@ -168,8 +168,15 @@ describe('detect replay on a terminal: what attackers wrote into the logs is pri
     expect(r.stderr).toContain('auth.brute_force_user');
     expect(r.stderr).toContain('eve\\u001b]0;owned\\u0007\\u001b[2J');
     expect(r.stderr).not.toMatch(/[\u001b\u0007\u202e]/);
-    // The alert JSON keeps the name as it was (JSON escapes it).
-    expect(r.stdout).toContain('"value":"eve\\u001b]0;owned\\u0007\\u001b[2J\\u001b[1A\u202e"');
+    // The alert JSON keeps the name as it was, every unprintable character escaped (the bidi
+    // override too, which JSON.stringify leaves raw): on a terminal it reorders nothing.
+    expect(r.stdout).toContain('"value":"eve\\u001b]0;owned\\u0007\\u001b[2J\\u001b[1A\\u202e"');
+    expect(r.stdout).not.toMatch(/[\u001b\u0007\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    const alerts = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(alerts.some((a) => a.entity.value === user)).toBe(true);
   });
 });
 

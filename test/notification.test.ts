@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chatbotMessage, emailBody } from '../src/alerts/notification';
-import { printable } from '../src/alerts/plain-text';
+import { printable, terminalSafeJson } from '../src/alerts/plain-text';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
@@ -95,5 +95,16 @@ describe('notifications show what logs said as text', () => {
     expect(chatbotMessage(folded).metadata).toMatchObject({ threadId: 'auth.password_spray:eve' });
     expect(chatbotMessage(alert).metadata).toMatchObject({ threadId: 'test.echo:eve' });
     expect(emailBody(alert)).not.toContain('Part of the page');
+  });
+
+  it('property: alert JSON made terminal-safe parses to the same value and holds no unprintable character', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), hostile, fc.constantFrom(undefined, 2), (value, name, indent) => {
+        const doc = { name, value, nested: [name, { name }] };
+        const text = terminalSafeJson(doc, indent);
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(doc)));
+        expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+      }),
+    );
   });
 });

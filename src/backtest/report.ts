@@ -1,3 +1,4 @@
+import { terminalSafeJson } from '../alerts/plain-text';
 import type { ReplayStats } from '../cli/replay';
 import type { RulePack } from '../rules/rule-pack';
 import type { Message } from '../schema/alert';
@@ -181,5 +182,5 @@ export function reportTable(r: BacktestReport): string {
 }
 
 export function reportJson(r: BacktestReport): string {
-  return JSON.stringify(r, null, 2);
+  return terminalSafeJson(r, 2);
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { terminalSafeJson } from '../alerts/plain-text';
 import { exportFileName, filterLogEventsJson } from '../backtest/export';
 import { generateDemo } from '../demo/generate';
 import { formatRuleError } from '../rules/rule-pack';
@@ -31,7 +32,7 @@ export async function runDemo(rulesDir: string, outDir: string, stateKind: 'memo
   try {
     const stats = await replay([input], { pack, store: state.store, sink, onAlert: (a) => void alerts.push(a) });
     const alertsFile = join(outDir, 'alerts.jsonl');
-    writeFileSync(alertsFile, alerts.map((a) => JSON.stringify(a)).join('\n') + (alerts.length ? '\n' : ''));
+    writeFileSync(alertsFile, alerts.map((a) => terminalSafeJson(a)).join('\n') + (alerts.length ? '\n' : ''));
     for (const a of alerts) process.stdout.write(`${formatAlertLine(a)}\n`);
     process.stderr.write(`${formatSummary(stats, alerts, (performance.now() - started) / 1000)}\n`);
     process.stderr.write(`demo: full alert JSON in ${alertsFile}\n`);

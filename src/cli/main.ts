@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { printableLines } from '../alerts/plain-text';
+import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { reportJson, reportMarkdown, reportTable } from '../backtest/report';
 import { SpoolError } from '../backtest/spool';
 import { PassThroughSink } from '../engine/ports';
@@ -140,7 +140,7 @@ export function buildProgram(): Command {
             onBytes: bar ? (n) => bar.increment(n) : undefined,
             onAlert: (alert) => {
               alerts.push(alert);
-              out.write(`${JSON.stringify(alert)}\n`);
+              out.write(`${terminalSafeJson(alert)}\n`);
             },
           });
           bar?.stop();
@@ -190,7 +190,7 @@ export function buildProgram(): Command {
         if (err instanceof UnreadableInputError) fail(err.message);
         throw err;
       }
-      process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : printableLines(formatSourcesReport(report))}\n`);
+      process.stdout.write(`${opts.json ? terminalSafeJson(report, 2) : printableLines(formatSourcesReport(report))}\n`);
       if (!report.passed) process.exit(1);
     });
 
@@ -325,7 +325,7 @@ export function buildProgram(): Command {
             return;
           }
           const report = result.report;
-          if (opts.out) writeFileSync(opts.out, result.alerts.map((a) => `${JSON.stringify(a)}\n`).join(''));
+          if (opts.out) writeFileSync(opts.out, result.alerts.map((a) => `${terminalSafeJson(a)}\n`).join(''));
           if (opts.report) writeFileSync(opts.report, reportMarkdown(report));
           if (opts.json) process.stdout.write(`${reportJson(report)}\n`);
           else process.stderr.write(`${printableLines(reportTable(report))}\n`);
