@@ -1,8 +1,10 @@
 /**
- * `node --single-threaded-gc --import tsx bench/one-core-gc.ts`: the 100-rule hot path with V8's
- * garbage collector on the JavaScript thread only. In the other rows V8's parallel scavenger uses
- * the machine's second core for part of each collection; a Lambda function below 1,769 MB has one
- * vCPU and no such help. Prints `{ "eventsPerSecond": n }` (median of BENCH_RUNS passes after a warm-up; run with --expose-gc too, as the bench does).
+ * `node [--single-threaded-gc] --import tsx bench/one-core-gc.ts`: the 100-rule hot path alone in
+ * its process (one rule pack, as in a Lambda). With `--single-threaded-gc`, V8's garbage collector
+ * runs on the JavaScript thread only: in the other rows V8's parallel scavenger uses the machine's
+ * second core for part of each collection; a Lambda function below 1,769 MB has one vCPU and no
+ * such help. `npm run bench` runs it with and without the flag. Prints `{ "eventsPerSecond": n }`
+ * (median of BENCH_RUNS passes after the warm-up passes; run with --expose-gc too, as the bench does).
  */
 import { medianMs } from './measure';
 import { benchSetup, hotPathPass } from './setup';
