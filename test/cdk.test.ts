@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -24,8 +25,33 @@ function synth(extra: Record<string, unknown> = {}) {
   return { app, stack, template: Template.fromStack(stack) };
 }
 
+/** The environment variables a handler requires at cold start (`requireEnv` / `requireNumberEnv` in its source). */
+function requiredEnv(handler: string): string[] {
+  const source = readFileSync(handler, 'utf8');
+  return [...source.matchAll(/require(?:Number)?Env\('([A-Z0-9_]+)'/g)].map((m) => m[1] ?? '').sort();
+}
+
 describe('SentinelStack', () => {
   const { template } = synth();
+  it('every function is deployed with every environment variable its handler requires at cold start', () => {
+    // A missing one is a handler that throws on every cold start: every batch fails, retries, and lands in the failure queue.
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
+    const envOf = (logicalId: RegExp) => {
+      const found = functions.find(([id]) => logicalId.test(id));
+      if (!found) throw new Error(`no function matches ${logicalId}`);
+      return Object.keys(found[1].Properties.Environment?.Variables ?? {});
+    };
+    const handlers: [string, RegExp][] = [
+      ['functions/detector/handler.ts', /^DetectorFunction[0-9A-F]{8}$/],
+      ['functions/correlate/handler.ts', /^CorrelationCorrelateFunction[0-9A-F]{8}$/],
+      ['functions/sweeper/handler.ts', /^SweeperFunction[0-9A-F]{8}$/],
+    ];
+    for (const [handler, logicalId] of handlers) {
+      const required = requiredEnv(handler);
+      expect(required.length, handler).toBeGreaterThan(0);
+      expect(envOf(logicalId), handler).toEqual(expect.arrayContaining(required));
+    }
+  });
   it('subscribes each configured log group to the detector', () => {
     template.resourceCountIs('AWS::Logs::SubscriptionFilter', LOG_GROUPS.length);
     for (const name of LOG_GROUPS) {
