@@ -33,7 +33,7 @@ const EntityPage = FoldTarget.extend({ severity: Severity, riskScore: z.number()
 
 const MAX_ATTEMPTS = 8;
 
-export function entityPageKey(entity: { field: string; value: string }): DocKey {
+function entityPageKey(entity: { field: string; value: string }): DocKey {
   return { pk: `page#${entity.field}=${boundedValue(entity.value)}`, sk: 'page' };
 }
 
