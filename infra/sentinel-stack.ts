@@ -54,6 +54,7 @@ export class SentinelStack extends Stack {
       logRetention: retention,
       responseFunctionArn: config.responseFunctionArn,
       digestIntervalMs: config.digestInterval,
+      pageFoldMs: config.pageFold,
       logExecutionData: config.logExecutionData,
     });
     const detector = new Detector(this, 'Detector', {

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { buildDetectionAlert } from '../src/alerts/build';
 import { loadPack } from '../src/cli/load-pack';
 import { ruleTier } from '../src/engine/alert-policy';
+import { Detector } from '../src/engine/detector';
 import { CorrelationFailedError } from '../src/engine/ports';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { LocalCorrelationRunner } from '../src/local/state-machine-runner';
@@ -103,6 +105,30 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     await runner.send([detection('auth.off_hours_login', 'eve', T0 + 180_000)]);
     await runner.send([detection('data.bulk_export', 'eve', T0 + 240_000, { seq: 1 })]);
     expect(incidents(runner)).toHaveLength(1);
+  });
+
+  it('an incident pages whatever holds its entity’s page, and takes it: a detection about the user that follows is part of it', async () => {
+    const runner = new LocalCorrelationRunner(plain, pack, local.client);
+    const store = new DynamoStateStore(local.client, plain.tableName);
+    // A detection as severe and risky as anything pages first and holds eve's page.
+    const wipe = rule({ id: 'test.wipe', severity: 'critical', riskScore: 10, entity: 'user.name', match: { 'event.action': 'wipe' } });
+    const first = await new Detector({ rules: [wipe] }, store).evaluate('b-wipe', [ev({ 'event.action': 'wipe', 'user.name': 'eve' }, T0)]);
+    expect(first.messages.map((m) => m.alert.tier)).toEqual(['respond']);
+    await runner.send([
+      detection('auth.new_country_login', 'eve', T0 + 60_000),
+      detection('authz.sensitive_first_access', 'eve', T0 + 120_000),
+      detection('data.bulk_export', 'eve', T0 + 180_000),
+    ]);
+    const incident = incidents(runner)[0];
+    expect(incident?.tier).toBe('respond'); // never folded: it carries the automated response
+    expect(incident?.alert?.foldedInto).toBeUndefined();
+    const poke = rule({ id: 'test.poke', severity: 'high', riskScore: 6, entity: 'user.name', match: { 'event.action': 'poke' } });
+    const after = await new Detector({ rules: [poke] }, store).evaluate('b-poke', [
+      ev({ 'event.action': 'poke', 'user.name': 'eve' }, T0 + 600_000),
+    ]);
+    expect(after.messages.map((m) => m.alert)).toMatchObject([
+      { ruleId: 'test.poke', tier: 'notify', foldedInto: { ruleId: 'corr.insider_threat', id: incident?.alert?.id } },
+    ]);
   });
 
   it('members are distinct rules and evidence counts once: one login that fires three rules is one signal', async () => {

@@ -14,6 +14,7 @@ const deps = {
   rules: correlations,
   ctx: alertContext(),
   digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
+  pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
 };
 
 /** The one Lambda task of the state machine: risk records, correlation and the incident lifecycle for one entity. */

@@ -47,6 +47,8 @@ export interface CorrelationProps {
   readonly responseFunctionArn?: string;
   /** Review-tier digest interval (ms), for incidents the correlate task sends to the digest. */
   readonly digestIntervalMs: number;
+  /** How long a page stands for its entity (ms): a respond-tier incident takes its entity's page; 0: it does not. */
+  readonly pageFoldMs: number;
   /**
    * Log every state transition with its input and output (the alert JSON) instead of errors only.
    * Execution data then lands in a log group encrypted with its own KMS key.
@@ -118,6 +120,7 @@ export class Correlation extends Construct {
       environment: {
         TABLE_NAME: table.tableName,
         DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
+        PAGE_FOLD_MS: String(props.pageFoldMs),
         POWERTOOLS_SERVICE_NAME: 'sentinel-correlate',
       },
     });

@@ -4,6 +4,7 @@ import { incidentPolicy } from '../engine/alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from '../engine/conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from '../engine/digests';
 import { isDigested, isPublished } from '../engine/lifecycle';
+import { DEFAULT_PAGE_FOLD_MS } from '../engine/page-fold';
 import { docId, type StateStore } from '../engine/state-store';
 import { Alert, type AlertCloud, type Message } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
@@ -41,6 +42,8 @@ export interface CorrelateDeps {
   rules: readonly CorrelationRule[];
   ctx: AlertContext;
   digestInterval?: number;
+  /** How long a page stands for its entity (src/engine/page-fold.ts); 0: incidents take no page. */
+  pageFoldWindow?: number;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -81,9 +84,14 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
 
   // 3. Each incident is a condition (correlation rule, entity): the same lifecycle as detections.
   const groupKey = `${entity.field}=${entity.value}`;
+  const pageFoldWindow = deps.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS;
   const updates: ConditionUpdate[] = decisions.map((d) => ({
     key: conditionKey(d.rule.id, groupKey),
     policy: incidentPolicy(d.rule),
+    // A respond-tier incident pages whatever holds the entity's page, and holds it from then on.
+    ...(incidentPolicy(d.rule).tier === 'respond' && pageFoldWindow > 0
+      ? { page: { severity: d.rule.severity, riskScore: d.rule.riskScore, window: pageFoldWindow, neverFolds: true } }
+      : {}),
     observation: {
       id: input.key,
       occurrences: [{ at: d.at, weight: 1, count: d.members.length }],

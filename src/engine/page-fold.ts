@@ -18,7 +18,8 @@ import { type DocKey, docId, type StateStore } from './state-store';
  * detectors agree on who holds it. The decision is stored with the condition (ConditionState
  * `pages`), so its reminders and its resolved notice go where its opening went, and a retried
  * batch decides the same: the holder finds its own claim, a folded alert the same holder.
- * Incidents (correlation) are not folded: they carry the automated response.
+ * Incidents (correlation) are never folded — they carry the automated response — but they take
+ * the entity's page: the detections about it that follow are told as part of the incident.
  */
 export const DEFAULT_PAGE_FOLD_MS = 4 * 60 * 60_000;
 
@@ -30,6 +31,12 @@ export type PageDecision = z.infer<typeof PageDecision>;
 export const KEPT_PAGE_DECISIONS = 2;
 
 const EntityPage = FoldTarget.extend({ severity: Severity, riskScore: z.number(), pagedAt: z.number() });
+type EntityPage = z.infer<typeof EntityPage>;
+
+/** More severe or riskier than the alert holding the entity's page: worth a page of its own. */
+function isNews(claim: PageTerms, page: EntityPage): boolean {
+  return severityRank(claim.severity) > severityRank(page.severity) || claim.riskScore > page.riskScore;
+}
 
 const MAX_ATTEMPTS = 8;
 
@@ -42,6 +49,11 @@ export interface PageTerms {
   severity: Severity;
   riskScore: number;
   window: number;
+  /**
+   * An incident's: it always pages (it carries the automated response) and holds the entity's page
+   * from then on, so the detections that follow it are told as part of it.
+   */
+  neverFolds?: boolean;
 }
 
 export interface PageClaim extends PageTerms {
@@ -64,10 +76,8 @@ export async function claimPage(store: StateStore, claim: PageClaim): Promise<Fo
     const held = doc ? EntityPage.safeParse(JSON.parse(doc.body)) : undefined;
     const page = held?.success ? held.data : undefined;
     if (page?.id === claim.alertId) return undefined; // this alert holds it (a retried batch)
-    if (page && severityRank(claim.severity) <= severityRank(page.severity) && claim.riskScore <= page.riskScore) {
-      return { id: page.id, ruleId: page.ruleId, title: page.title };
-    }
-    const body: z.infer<typeof EntityPage> = {
+    if (page && !claim.neverFolds && !isNews(claim, page)) return { id: page.id, ruleId: page.ruleId, title: page.title };
+    const body: EntityPage = {
       id: claim.alertId,
       ruleId: claim.ruleId,
       title: claim.title,
