@@ -69,15 +69,13 @@ export async function applyObservations(store: StateStore, updates: readonly Con
       now,
     );
     const lost: typeof pending = [];
-    const advances = pending.map(({ u }) => advanceCondition(parseCondition(docs.get(docId(u.key)), u.key), u.observation, u.policy));
-    await decidePages(
-      store,
-      pending.map(({ u }, j) => ({ page: u.page, advance: advances[j] as Advance })),
-    );
+    const steps = pending.map(({ u, i }) => {
+      const doc = docs.get(docId(u.key));
+      return { u, i, doc, page: u.page, advance: advanceCondition(parseCondition(doc, u.key), u.observation, u.policy) };
+    });
+    await decidePages(store, steps);
     await Promise.all(
-      pending.map(async ({ u, i }, j) => {
-        const doc = docs.get(docId(u.key));
-        const advance = advances[j] as Advance;
+      steps.map(async ({ u, i, doc, advance }) => {
         if (!advance.replayed) {
           const at = u.observation.occurrences[0]?.at ?? now;
           const written = await writeCondition(store, u.key, advance.state, u.policy, doc ? doc.version : null, at);

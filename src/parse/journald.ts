@@ -25,7 +25,8 @@ const PRIORITY_LEVELS = ['fatal', 'fatal', 'fatal', 'error', 'warn', 'info', 'in
  * as emergency and make the line a fatal one.
  */
 function priorityLevel(priority: unknown): string | undefined {
-  const digit = typeof priority === 'number' ? priority : /^\d$/.test(String(textValue(priority))) ? Number(priority) : Number.NaN;
+  const text = textValue(priority);
+  const digit = typeof priority === 'number' ? priority : text !== undefined && /^\d$/.test(text) ? Number(text) : Number.NaN;
   return Number.isInteger(digit) ? PRIORITY_LEVELS[digit] : undefined;
 }
 
