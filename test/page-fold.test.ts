@@ -135,6 +135,19 @@ describe('one page per entity (src/engine/page-fold.ts)', () => {
     });
   });
 
+  it('a stored page that does not read (another version wrote it) counts as none: the alert pages and takes it', async () => {
+    const { store, detector } = setup([spray, lowRisk]);
+    for (const body of ['not json', '{"id":1}']) {
+      const key = { pk: 'page#source.ip=192.0.2.66', sk: 'page' };
+      const doc = (await store.readDocs([key], T0)).get(`${key.pk}\u0000${key.sk}`);
+      expect(await store.writeDoc({ ...key, body, ifVersion: doc ? doc.version : null, now: T0, expiresAt: T0 + 10 * HOUR })).toBe(true);
+    }
+    const r = await detector.evaluate('b1', failures('192.0.2.66', T0 + MIN));
+    expect(opened(r.messages)).toEqual(['test.spray respond']);
+    const next = await detector.evaluate('b2', [ev({ 'event.action': 'poke', 'source.ip': '192.0.2.66' }, T0 + 5 * MIN)]);
+    expect(opened(next.messages)).toEqual(['test.low_risk notify → test.spray']);
+  });
+
   it('a retried batch decides the same, and a concurrent detector sees the page the first one holds', async () => {
     const store = new MemoryStateStore();
     const first = new Detector({ rules: [spray, bruteForce] }, store);

@@ -73,8 +73,7 @@ export async function claimPage(store: StateStore, claim: PageClaim): Promise<Fo
   const key = entityPageKey(claim.entity);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const doc = (await store.readDocs([key], claim.at)).get(docId(key));
-    const held = doc ? EntityPage.safeParse(JSON.parse(doc.body)) : undefined;
-    const page = held?.success ? held.data : undefined;
+    const page = doc ? readPage(doc.body) : undefined;
     if (page?.id === claim.alertId) return undefined; // this alert holds it (a retried batch)
     if (page && !claim.neverFolds && !isNews(claim, page)) return { id: page.id, ruleId: page.ruleId, title: page.title };
     const body: EntityPage = {
@@ -95,6 +94,19 @@ export async function claimPage(store: StateStore, claim: PageClaim): Promise<Fo
     if (written) return undefined;
   }
   throw new Error(`the page of ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts to claim it`);
+}
+
+/**
+ * The stored page; one that does not read (written by another version) counts as none: the page
+ * only spares responders a second page, so the worst a lost one does is page once more.
+ */
+function readPage(body: string): EntityPage | undefined {
+  try {
+    const parsed = EntityPage.safeParse(JSON.parse(body));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The fold decided for an alert of a condition, if it folded. */
