@@ -276,6 +276,9 @@ describe('parallel detectors (dynalite)', () => {
       // 80 failures per user within the window: one alert per user however the batches raced.
       const alerts = parallel.flatMap((p) => p.alerts);
       expect(alerts.map((a) => a.entity.value).sort()).toEqual(users);
+      // And each pages: a detector whose condition write lost the race had claimed the user's page
+      // for an alert never published; the winner must not fold into it.
+      expect(alerts.map((a) => `${a.tier}${a.foldedInto ? ` → ${a.foldedInto.id}` : ''}`)).toEqual(users.map(() => 'respond'));
     } finally {
       await parallelDb.close();
       await serialDb.close();

@@ -145,6 +145,23 @@ describe('one page per entity (src/engine/page-fold.ts)', () => {
     expect(opened(next.messages)).toEqual(['test.low_risk notify → test.spray']);
   });
 
+  it('a page whose holder never reached its condition (its write lost a race) counts as none: the entity is paged', async () => {
+    const { store, detector } = setup([lowRisk]);
+    const phantom = {
+      id: 'det-phantom',
+      ruleId: 'test.spray',
+      title: 'spray from 192.0.2.66',
+      severity: 'critical',
+      riskScore: 10,
+      pagedAt: T0,
+      condition: { pk: 'c#test.spray#192.0.2.66', sk: 'cond' },
+    };
+    const key = { pk: 'page#source.ip=192.0.2.66', sk: 'page' };
+    await store.writeDoc({ ...key, body: JSON.stringify(phantom), ifVersion: null, now: T0, expiresAt: T0 + 4 * HOUR });
+    const r = await detector.evaluate('b1', [ev({ 'event.action': 'poke', 'source.ip': '192.0.2.66' }, T0 + MIN)]);
+    expect(opened(r.messages)).toEqual(['test.low_risk respond']);
+  });
+
   it('a retried batch decides the same, and a concurrent detector sees the page the first one holds', async () => {
     const store = new MemoryStateStore();
     const first = new Detector({ rules: [spray, bruteForce] }, store);

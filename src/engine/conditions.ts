@@ -102,13 +102,16 @@ export async function applyObservations(store: StateStore, updates: readonly Con
  * the earliest, by rule): of one attack's detections in a batch, the one that says most holds the
  * page, and the same batch always decides the same way.
  */
-async function decidePages(store: StateStore, updates: readonly { page: PageTerms | undefined; advance: Advance }[]): Promise<void> {
-  const claims: { page: PageTerms; state: ConditionState; alertId: string; at: number }[] = [];
-  for (const { page, advance } of updates) {
+async function decidePages(
+  store: StateStore,
+  updates: readonly { u: ConditionUpdate; page: PageTerms | undefined; advance: Advance }[],
+): Promise<void> {
+  const claims: { page: PageTerms; condition: DocKey; state: ConditionState; alertId: string; at: number }[] = [];
+  for (const { u, page, advance } of updates) {
     if (!page || advance.replayed) continue;
     for (const e of advance.emissions) {
       const decided = advance.state.pages?.some((p) => p.alertId === e.alertId) || claims.some((c) => c.alertId === e.alertId);
-      if (e.status === 'open' && !decided) claims.push({ page, state: advance.state, alertId: e.alertId, at: e.at });
+      if (e.status === 'open' && !decided) claims.push({ page, condition: u.key, state: advance.state, alertId: e.alertId, at: e.at });
     }
   }
   claims.sort(
@@ -118,8 +121,11 @@ async function decidePages(store: StateStore, updates: readonly { page: PageTerm
       a.at - b.at ||
       a.state.ruleId.localeCompare(b.state.ruleId),
   );
-  for (const { page, state, alertId, at } of claims) {
-    const into = await claimPage(store, { ...page, entity: state.entity, alertId, ruleId: state.ruleId, title: state.title, at });
+  const holders = new Set<string>();
+  for (const { page, condition, state, alertId, at } of claims) {
+    const claim = { ...page, condition, entity: state.entity, alertId, ruleId: state.ruleId, title: state.title, at };
+    const into = await claimPage(store, claim, holders);
+    if (!into) holders.add(alertId);
     state.pages = [...(state.pages ?? []), { alertId, ...(into ? { into } : {}) }].slice(-KEPT_PAGE_DECISIONS);
   }
 }

@@ -30,7 +30,13 @@ export type PageDecision = z.infer<typeof PageDecision>;
 /** Decisions a condition keeps: its current alert's and the one before (whose resolved notice may still come). */
 export const KEPT_PAGE_DECISIONS = 2;
 
-const EntityPage = FoldTarget.extend({ severity: Severity, riskScore: z.number(), pagedAt: z.number() });
+const EntityPage = FoldTarget.extend({
+  severity: Severity,
+  riskScore: z.number(),
+  pagedAt: z.number(),
+  /** The holder's condition document, where its alert must be for the page to be real. */
+  condition: z.object({ pk: z.string(), sk: z.string() }),
+});
 type EntityPage = z.infer<typeof EntityPage>;
 
 /** More severe or riskier than the alert holding the entity's page: worth a page of its own. */
@@ -58,6 +64,8 @@ export interface PageTerms {
 
 export interface PageClaim extends PageTerms {
   entity: { field: string; value: string };
+  /** The claiming alert's condition document. */
+  condition: DocKey;
   alertId: string;
   ruleId: string;
   title: string;
@@ -67,15 +75,18 @@ export interface PageClaim extends PageTerms {
 
 /**
  * Whether an alert that just opened at the respond tier pages (undefined) or folds into the page
- * its entity already has (the alert holding it).
+ * its entity already has (the alert holding it). `batchHolders`: alerts that claimed a page
+ * earlier in the same batch, whose conditions are written after every claim.
  */
-export async function claimPage(store: StateStore, claim: PageClaim): Promise<FoldTarget | undefined> {
+export async function claimPage(store: StateStore, claim: PageClaim, batchHolders: ReadonlySet<string>): Promise<FoldTarget | undefined> {
   const key = entityPageKey(claim.entity);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const doc = (await store.readDocs([key], claim.at)).get(docId(key));
     const page = doc ? readPage(doc.body) : undefined;
     if (page?.id === claim.alertId) return undefined; // this alert holds it (a retried batch)
-    if (page && !claim.neverFolds && !isNews(claim, page)) return { id: page.id, ruleId: page.ruleId, title: page.title };
+    if (page && !claim.neverFolds && !isNews(claim, page) && (batchHolders.has(page.id) || (await holderOpened(store, page, claim.at)))) {
+      return { id: page.id, ruleId: page.ruleId, title: page.title };
+    }
     const body: EntityPage = {
       id: claim.alertId,
       ruleId: claim.ruleId,
@@ -83,6 +94,7 @@ export async function claimPage(store: StateStore, claim: PageClaim): Promise<Fo
       severity: claim.severity,
       riskScore: claim.riskScore,
       pagedAt: claim.at,
+      condition: { pk: claim.condition.pk, sk: claim.condition.sk },
     };
     const written = await store.writeDoc({
       ...key,
@@ -94,6 +106,27 @@ export async function claimPage(store: StateStore, claim: PageClaim): Promise<Fo
     if (written) return undefined;
   }
   throw new Error(`the page of ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts to claim it`);
+}
+
+/** What a holder's condition shows of its alerts (the condition's own schema is lifecycle.ts's). */
+const HolderCondition = z.object({ alertId: z.string(), pages: z.array(z.object({ alertId: z.string() })).optional() });
+
+/**
+ * Whether the holder's alert was written to its condition. A claim is made before the claiming
+ * condition is written; when that write then loses a race to another detector (which opened the
+ * same condition with an alert of its own), the page names an alert that was never published.
+ * Folding into it would leave the entity with no page at all, so such a page counts as none. A
+ * holder in flight in another batch also counts as none: the cost is a second page, not a missed one.
+ */
+async function holderOpened(store: StateStore, page: EntityPage, at: number): Promise<boolean> {
+  const doc = (await store.readDocs([page.condition], at)).get(docId(page.condition));
+  if (!doc) return false;
+  try {
+    const held = HolderCondition.safeParse(JSON.parse(doc.body));
+    return held.success && (held.data.alertId === page.id || (held.data.pages ?? []).some((p) => p.alertId === page.id));
+  } catch {
+    return false;
+  }
 }
 
 /**
