@@ -288,6 +288,31 @@ describe('batch boundaries and redelivery', () => {
     expect([...(counts.get('t#test.flood#u0')?.values() ?? [])].reduce((x, y) => x + y, 0)).toBe(14); // 80 events / 6 users, u0 gets 14
   });
 
+  it('a batch that decided nothing keeps no receipt; delivered again it decides nothing and counts nothing twice', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([threshold], store);
+    const quiet = stream.filter((e) => e['user.name'] === 'u0').slice(0, 3); // 3 failures: under the threshold of 5
+    const total = async () => {
+      const counts = await store.readCounters([{ key: 't#test.flood#u0', from: 0, to: Number.MAX_SAFE_INTEGER }], T0);
+      return [...(counts.get('t#test.flood#u0')?.values() ?? [])].reduce((x, y) => x + y, 0);
+    };
+    const first = await d.evaluate('q1', quiet);
+    expect(first.messages).toEqual([]);
+    expect(store.writesByKind.receipts).toBe(0);
+    const again = await d.evaluate('q1', quiet);
+    expect(again).toMatchObject({ messages: [], redelivered: false });
+    expect(await total()).toBe(3);
+    // A batch no rule matches touches no state at all: not even a receipt read.
+    const reads = store.calls.reads;
+    await d.evaluate('nothing', [ev({ 'event.outcome': 'success', 'user.name': 'u0' }, T0)]);
+    expect(store.calls.reads).toBe(reads);
+    // One that decides something keeps its receipt, and is answered from it.
+    const loud = stream.filter((e) => e['user.name'] === 'u0').slice(3, 8);
+    expect((await d.evaluate('q2', loud)).messages.length).toBeGreaterThan(0);
+    expect(store.writesByKind.receipts).toBe(1);
+    expect((await d.evaluate('q2', loud)).redelivered).toBe(true);
+  });
+
   it('a batch that arrives out of order is counted into the open condition and pages nobody again', async () => {
     const store = new MemoryStateStore();
     const d = detector([threshold], store);

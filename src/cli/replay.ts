@@ -1,7 +1,7 @@
 import { SkipLedger } from '../decode/skips';
 import { Detector } from '../engine/detector';
 import { DEFAULT_DIGEST_INTERVAL_MS } from '../engine/digests';
-import { processPayloadInSpans } from '../engine/pipeline';
+import { batchIdOf, processPayloadInSpans } from '../engine/pipeline';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
 import { flushDigests, sweep } from '../engine/sweeper';
@@ -26,6 +26,10 @@ export interface ReplayStats {
   digests: number;
   /** Payloads seen before (same batch id), answered from their receipt. */
   redelivered: number;
+  /** Payloads seen before that had decided nothing (so left no receipt) and decided nothing again. */
+  repeatedUndecided: number;
+  /** Payloads seen before, without a receipt, that decided something the second time: never expected. */
+  redecided: number;
   skips: SkipLedger;
   /** Parsed / unparsed events per log group and the shapes nothing understood. */
   parse: ParseStats;
@@ -77,6 +81,8 @@ export async function replayItems(
     publishedByStatus: {},
     digests: 0,
     redelivered: 0,
+    repeatedUndecided: 0,
+    redecided: 0,
     skips: new SkipLedger(),
     parse: new ParseStats(),
   };
@@ -97,6 +103,8 @@ export async function replayItems(
   };
   let clock = Number.NEGATIVE_INFINITY;
   let nextSweep = Number.NEGATIVE_INFINITY;
+  // Payloads seen in this run (by batch id): a repeat without a receipt must decide nothing again.
+  const seen = new Set<string>();
   for await (const item of items) {
     if (item.kind === 'skip') {
       stats.skips.add(item.skip);
@@ -107,6 +115,7 @@ export async function replayItems(
     // Cut into runs of the sweep's period of event time, sweeping between them, as the deployed
     // detector sees a stream: a file's 500 lines can span weeks (see processPayloadInSpans).
     let redelivered = false;
+    let decided = 0;
     await processPayloadInSpans(item.payload, normalizer, detector, every, {
       before: async (runStart) => {
         // Event time jumped (a quiet spell in the file): the sweeper would have run meanwhile, and
@@ -123,6 +132,7 @@ export async function replayItems(
         stats.eventsProcessed += result.eventsProcessed;
         stats.matchedEvents += result.matchedEvents;
         redelivered ||= result.redelivered;
+        decided += result.messages.length;
         stats.skips.merge(result.skips);
         stats.parse.merge(result.parse);
         stats.decided += result.messages.length;
@@ -135,7 +145,13 @@ export async function replayItems(
         }
       },
     });
+    const id = batchIdOf(item.payload);
     if (redelivered) stats.redelivered++;
+    else if (seen.has(id)) {
+      if (decided === 0) stats.repeatedUndecided++;
+      else stats.redecided++;
+    }
+    seen.add(id);
   }
   if (Number.isFinite(clock)) {
     await sweep(sweepDeps, clock);

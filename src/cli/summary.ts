@@ -21,6 +21,9 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
   ];
   lines.push(...formatParse(stats.parse));
   if (stats.redelivered > 0) lines.push(`  redelivered payloads ${stats.redelivered} (answered from their receipts, no state changed)`);
+  if (stats.repeatedUndecided > 0)
+    lines.push(`  repeated payloads that had decided nothing ${stats.repeatedUndecided} (no receipt kept; decided nothing again)`);
+  if (stats.redecided > 0) lines.push(`  repeated payloads decided anew without a receipt ${stats.redecided} (unexpected: please report)`);
   for (const s of stats.skips.samples.slice(0, 5)) lines.push(`  skipped ${s.reason} at ${s.where}: ${s.detail.split('\n')[0]}`);
   // Example lines, skip details and group names are what the logs said: printed as text only.
   return lines.map(printable).join('\n');
@@ -44,6 +47,8 @@ export function statsJson(stats: ReplayStats, alerts: readonly Alert[], seconds:
   return {
     payloads: stats.payloads,
     redelivered: stats.redelivered,
+    repeatedUndecided: stats.repeatedUndecided,
+    redecided: stats.redecided,
     eventsIn: stats.eventsIn,
     eventsProcessed: stats.eventsProcessed,
     eventsSkipped: stats.skips.events,

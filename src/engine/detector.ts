@@ -143,6 +143,8 @@ export class Detector {
     await nameKeycloakUsers(this.store, sorted);
     const skips: Skip[] = [];
     const { matches, matchedEvents } = this.matchBatch(sorted, skips);
+    // A batch no rule matched decides nothing, however often it is delivered: no receipt to read.
+    if (matches.size === 0) return { messages: [], alerts: [], matchedEvents, detections: 0, redelivered: false, skips };
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
     // first time instead of deciding again over state that already holds its own events.
     const receipt = await this.store.readReceipt(batchId);
@@ -160,7 +162,13 @@ export class Detector {
     // Deterministic order, whatever order the rules' store calls completed in.
     qualified.sort((a, b) => a.rule.rule.id.localeCompare(b.rule.rule.id) || a.group.key.localeCompare(b.group.key));
     const messages = await this.decide(batchId, qualified);
-    await this.store.writeReceipt(batchId, JSON.stringify(messages), eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
+    // A batch that decided nothing (no condition reached) leaves no receipt. Delivered again, it is
+    // decided again, and each state write it repeats is a no-op (counters by batch id, sets and
+    // term claims by nature), as for a batch retried after a crash before its receipt. Where
+    // CloudWatch delivers a few events at a time, receipts of such batches were a third of all writes.
+    if (messages.length > 0) {
+      await this.store.writeReceipt(batchId, JSON.stringify(messages), eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
+    }
     const detections = qualified.reduce((n, q) => n + q.group.qualifiers.length, 0);
     return { messages, alerts: notifications(messages), matchedEvents, detections, redelivered: false, skips };
   }
