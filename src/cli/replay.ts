@@ -28,7 +28,10 @@ export interface ReplayStats {
   redelivered: number;
   /** Payloads seen before that had decided nothing (so left no receipt) and decided nothing again. */
   repeatedUndecided: number;
-  /** Payloads seen before, without a receipt, that decided something the second time: never expected. */
+  /**
+   * Payloads seen before, without a receipt, that decided something the second time: possible only
+   * when later batches changed the state they were decided over (the soak expects none).
+   */
   redecided: number;
   skips: SkipLedger;
   /** Parsed / unparsed events per log group and the shapes nothing understood. */

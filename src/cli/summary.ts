@@ -23,7 +23,10 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
   if (stats.redelivered > 0) lines.push(`  redelivered payloads ${stats.redelivered} (answered from their receipts, no state changed)`);
   if (stats.repeatedUndecided > 0)
     lines.push(`  repeated payloads that had decided nothing ${stats.repeatedUndecided} (no receipt kept; decided nothing again)`);
-  if (stats.redecided > 0) lines.push(`  repeated payloads decided anew without a receipt ${stats.redecided} (unexpected: please report)`);
+  if (stats.redecided > 0)
+    lines.push(
+      `  repeated payloads decided anew without a receipt ${stats.redecided} (later batches had changed the state they were decided over)`,
+    );
   for (const s of stats.skips.samples.slice(0, 5)) lines.push(`  skipped ${s.reason} at ${s.where}: ${s.detail.split('\n')[0]}`);
   // Example lines, skip details and group names are what the logs said: printed as text only.
   return lines.map(printable).join('\n');
