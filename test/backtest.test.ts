@@ -215,7 +215,7 @@ describe('detect backtest on exported files', () => {
       await replay([payloadFile], {
         pack,
         store: state.store,
-        sink: await openCorrelationSink(pack, state.dynamo),
+        sink: await openCorrelationSink(pack, state),
         onAlert: (a) => void viaReplay.push(a),
       });
     } finally {

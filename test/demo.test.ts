@@ -43,6 +43,20 @@ describe('demo replay through detectors and the local state machine', () => {
       .sort();
     expect(incidents).toEqual(demo.expectedIncidents.map((e) => `${e.ruleId} ${e.entity}`).sort());
   });
+  it('pages once per entity: the spray address and m.silva each page once, their other respond-tier detections told as part of it', () => {
+    const folded = alerts
+      .filter((a) => a.foldedInto && a.status === 'open')
+      .map((a) => `${a.ruleId} ${a.entity.value} → ${a.foldedInto?.ruleId} (${a.tier})`)
+      .sort();
+    // m.silva's policy attachment came after the incident, which took her page (the correlate
+    // task shares the detector's store, as the deployed functions share one table).
+    expect(folded).toEqual([
+      'auth.brute_force_source 192.0.2.66 → auth.password_spray (notify)',
+      'aws.admin_policy_attached m.silva → corr.aws_account_compromise (notify)',
+    ]);
+    const paged = alerts.filter((a) => a.tier === 'respond' && a.status === 'open' && a.kind === 'detection');
+    expect(paged.filter((a) => a.entity.value === '192.0.2.66').map((a) => a.ruleId)).toEqual(['auth.password_spray']);
+  });
   it('stays quiet on the benign timelines', () => {
     const noisy = alerts.filter((a) => demo.benignEntities.some((b) => mentions(a, b)));
     expect(noisy.map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([]);

@@ -165,9 +165,7 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
 
   const state = await openStateStore('memory');
   try {
-    const inner: CorrelationSink = options.correlate
-      ? await openCorrelationSink(pack, state.dynamo, options.rulesDir)
-      : new PassThroughSink();
+    const inner: CorrelationSink = options.correlate ? await openCorrelationSink(pack, state, options.rulesDir) : new PassThroughSink();
     const decided: Message[] = [];
     const sink: CorrelationSink = {
       send: async (messages) => {

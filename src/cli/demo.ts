@@ -26,7 +26,7 @@ export async function runDemo(rulesDir: string, outDir: string, stateKind: 'memo
     writeFileSync(join(exportDir, exportFileName(group)), JSON.stringify(filterLogEventsJson(demo.payloads, group), null, 2));
 
   const state = await openStateStore(stateKind);
-  const sink = await openCorrelationSink(pack, state.dynamo, rulesDir);
+  const sink = await openCorrelationSink(pack, state, rulesDir);
   const alerts: Alert[] = [];
   const started = performance.now();
   try {

@@ -21,11 +21,15 @@ export async function openStateStore(kind: 'memory' | 'dynalite'): Promise<Opene
   return { store, dynamo, close: () => dynamo.close() };
 }
 
-/** The real, synthesized correlation state machine, run locally. */
+/**
+ * The real, synthesized correlation state machine, run locally. Its correlate task keeps its state
+ * in the detector's store, as the deployed functions share one table; the state machine's own
+ * DynamoDB steps (message claims) run against the dynalite table.
+ */
 export async function openCorrelationSink(
   pack: RulePack,
-  dynamo: LocalDynamo,
+  state: Pick<OpenedState, 'store' | 'dynamo'>,
   rulesDir = 'rules',
 ): Promise<LocalCorrelationRunner & CorrelationSink> {
-  return new LocalCorrelationRunner(await loadDefinition({ rulesDir }), pack, dynamo.client);
+  return new LocalCorrelationRunner(await loadDefinition({ rulesDir }), pack, state.dynamo.client, { store: state.store });
 }

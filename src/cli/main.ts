@@ -121,7 +121,7 @@ export function buildProgram(): Command {
         }
         if (totalBytes === 0) fail(`nothing to replay: ${inputs.join(', ')} ${inputs.length === 1 ? 'is' : 'are'} empty`);
         const state = await openStateStore(opts.state === 'dynalite' ? 'dynalite' : 'memory');
-        const sink = opts.correlate ? await openCorrelationSink(pack, state.dynamo, opts.rules) : new PassThroughSink();
+        const sink = opts.correlate ? await openCorrelationSink(pack, state, opts.rules) : new PassThroughSink();
         const out = opts.out ? openOut(opts.out) : process.stdout;
         const alerts: Alert[] = [];
         const bar =

@@ -6,6 +6,7 @@ import { runCorrelateTask } from '../correlation/correlate-task';
 import { envelopeOf } from '../correlation/envelope';
 import { DEFAULT_DIGEST_INTERVAL_MS } from '../engine/digests';
 import { CorrelationFailedError, type CorrelationSink } from '../engine/ports';
+import type { StateStore } from '../engine/state-store';
 import type { RulePack } from '../rules/rule-pack';
 import { Alert, type Message } from '../schema/alert';
 import { LOCAL_REGION, type SynthesizedMachine } from './machine';
@@ -37,6 +38,12 @@ export interface RunnerOptions {
   /** Make publishing to these tiers fail (tests of the health-alert and retry paths). */
   failPublishTiers?: string[];
   digestInterval?: number;
+  /**
+   * The correlate task's state: the detector's store, so that (as deployed, where both use one
+   * table) an incident's page claim reaches the detections that follow. Default: a DynamoDB
+   * store over the state machine's table.
+   */
+  store?: StateStore;
 }
 
 /** The shape of the dedup record updates the state machine makes (the local handler checks it before calling DynamoDB). */
@@ -92,7 +99,7 @@ export class LocalCorrelationRunner implements CorrelationSink {
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   private readonly retryOverrides: Record<string, number> = {};
-  private readonly store: DynamoStateStore;
+  private readonly store: StateStore;
   private sequence = 0;
 
   constructor(
@@ -104,7 +111,7 @@ export class LocalCorrelationRunner implements CorrelationSink {
     this.machine = new StateMachine(synthesized.definition, {
       validationOptions: { checkArn: false, checkPaths: false },
     });
-    this.store = new DynamoStateStore(dynamo, synthesized.tableName);
+    this.store = options.store ?? new DynamoStateStore(dynamo, synthesized.tableName);
     const tasks = new Map<string, TaskState>();
     collectTasks(synthesized.definition.States, tasks);
     for (const [name, task] of tasks) {
