@@ -278,6 +278,10 @@ describe('detect backtest (offline, exported files)', () => {
       published: { notify: 1 },
     });
     expect(detect(...args, '--max-pages-per-day', '1').code).toBe(0);
+    // A deployment with pageFold: false pages both rules: the backtest can say so.
+    const unfolded = detect(...args, '--max-pages-per-day', '0.2', '--page-fold', 'off');
+    expect(unfolded.stderr).toMatch(/over 0.2 page\(s\)\/day: ssh.root_login, ssh.success_after_failures\n/);
+    expect(detect(...args, '--page-fold', 'soon').stderr).toContain("--page-fold 'soon': expected a duration");
     const missing = detect('backtest', '--from-file', join(dir, 'nope.json'), '--log-group', '/x');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('cannot read');

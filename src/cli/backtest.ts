@@ -36,6 +36,8 @@ export interface BacktestOptions {
   workDir: string;
   correlate: boolean;
   maxPagesPerDay?: number;
+  /** How long a page stands for its entity, as the deployment's `pageFold` (0: off). */
+  pageFoldWindow?: number;
   region?: string;
   profile?: string;
   now?: number;
@@ -165,7 +167,9 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
 
   const state = await openStateStore('memory');
   try {
-    const inner: CorrelationSink = options.correlate ? await openCorrelationSink(pack, state, options.rulesDir) : new PassThroughSink();
+    const inner: CorrelationSink = options.correlate
+      ? await openCorrelationSink(pack, state, options.rulesDir, options.pageFoldWindow)
+      : new PassThroughSink();
     const decided: Message[] = [];
     const sink: CorrelationSink = {
       send: async (messages) => {
@@ -179,7 +183,13 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
       },
     };
     const alerts: Alert[] = [];
-    const stats = await replayItems(asPayloads(events, owners), { pack, store: state.store, sink, onAlert: (a) => void alerts.push(a) });
+    const stats = await replayItems(asPayloads(events, owners), {
+      pack,
+      store: state.store,
+      sink,
+      onAlert: (a) => void alerts.push(a),
+      ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
+    });
     const report = buildReport({
       pack,
       messages: decided,

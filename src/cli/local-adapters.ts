@@ -30,6 +30,10 @@ export async function openCorrelationSink(
   pack: RulePack,
   state: Pick<OpenedState, 'store' | 'dynamo'>,
   rulesDir = 'rules',
+  pageFoldWindow?: number,
 ): Promise<LocalCorrelationRunner & CorrelationSink> {
-  return new LocalCorrelationRunner(await loadDefinition({ rulesDir }), pack, state.dynamo.client, { store: state.store });
+  return new LocalCorrelationRunner(await loadDefinition({ rulesDir }), pack, state.dynamo.client, {
+    store: state.store,
+    ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
+  });
 }

@@ -9,6 +9,7 @@ import { PassThroughSink } from '../engine/ports';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
 import type { Alert } from '../schema/alert';
+import { parseDuration } from '../schema/duration';
 import { BacktestError, parseTimeOption, runBacktest } from './backtest';
 import { runDemo } from './demo';
 import { importSigma, loadMapping, skipSummary } from './import-sigma';
@@ -38,6 +39,17 @@ function receivedAtOption(text: string | undefined): number | undefined {
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
+}
+
+const PAGE_FOLD_HELP = "how long a page stands for its entity, as the deployment's pageFold: a duration (4h) or 'off'";
+
+/** `--page-fold`: a duration, or `off` (every respond-tier alert pages); undefined: the deployment default. */
+function pageFoldOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'off') return 0;
+  const ms = parseDuration(text);
+  if (ms === undefined) fail(`--page-fold '${text}': expected a duration like 30m or 4h, or 'off'`);
+  return ms;
 }
 
 /** Every rule error on stderr (file, rule id, path), then exit 1. */
@@ -97,6 +109,7 @@ export function buildProgram(): Command {
     .option('--no-correlate', 'publish detections without running the correlation state machine')
     .option('-q, --quiet', 'no per-alert lines on stderr')
     .option('--stats <file>', 'also write the run figures (events, skips, alerts, peak memory) as JSON')
+    .option('--page-fold <window>', PAGE_FOLD_HELP)
     .action(
       async (
         inputs: string[],
@@ -109,9 +122,11 @@ export function buildProgram(): Command {
           correlate: boolean;
           quiet?: boolean;
           stats?: string;
+          pageFold?: string;
         },
       ) => {
         const receivedAt = receivedAtOption(opts.receivedAt);
+        const pageFoldWindow = pageFoldOption(opts.pageFold);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         let totalBytes = 0;
         try {
@@ -121,7 +136,7 @@ export function buildProgram(): Command {
         }
         if (totalBytes === 0) fail(`nothing to replay: ${inputs.join(', ')} ${inputs.length === 1 ? 'is' : 'are'} empty`);
         const state = await openStateStore(opts.state === 'dynalite' ? 'dynalite' : 'memory');
-        const sink = opts.correlate ? await openCorrelationSink(pack, state, opts.rules) : new PassThroughSink();
+        const sink = opts.correlate ? await openCorrelationSink(pack, state, opts.rules, pageFoldWindow) : new PassThroughSink();
         const out = opts.out ? openOut(opts.out) : process.stdout;
         const alerts: Alert[] = [];
         const bar =
@@ -137,6 +152,7 @@ export function buildProgram(): Command {
             sink,
             logGroup: opts.logGroup,
             receivedAt,
+            ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
             onBytes: bar ? (n) => bar.increment(n) : undefined,
             onAlert: (alert) => {
               alerts.push(alert);
@@ -238,6 +254,7 @@ export function buildProgram(): Command {
     .option('--no-correlate', 'skip the correlation state machine (no incidents)')
     .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
     .option('--region <name>', 'AWS Region (default: the SDK configuration)')
+    .option('--page-fold <window>', PAGE_FOLD_HELP)
     .action(
       async (opts: {
         logGroup?: string[];
@@ -255,8 +272,10 @@ export function buildProgram(): Command {
         correlate: boolean;
         profile?: string;
         region?: string;
+        pageFold?: string;
       }) => {
         if (opts.maxPagesPerDay !== undefined && !(opts.maxPagesPerDay >= 0)) fail('--max-pages-per-day: expected a number');
+        const pageFoldWindow = pageFoldOption(opts.pageFold);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         const abort = new AbortController();
         const onSigint = () => {
@@ -296,6 +315,7 @@ export function buildProgram(): Command {
               workDir: opts.workDir,
               correlate: opts.correlate,
               ...(opts.maxPagesPerDay !== undefined ? { maxPagesPerDay: opts.maxPagesPerDay } : {}),
+              ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
               ...(opts.profile ? { profile: opts.profile } : {}),
               ...(opts.region ? { region: opts.region } : {}),
             },

@@ -45,6 +45,8 @@ export interface ReplayOptions extends ReplayInputOptions {
   onAlert: (alert: Alert) => void | Promise<void>;
   region?: string;
   digestInterval?: number;
+  /** How long a page stands for its entity (src/engine/page-fold.ts); 0: every respond-tier alert pages. */
+  pageFoldWindow?: number;
   /** Event time between sweeps (resolution, digests): the deployed schedule runs every 5 minutes. */
   sweepEvery?: number;
 }
@@ -71,7 +73,11 @@ export async function replayItems(
 ): Promise<ReplayStats> {
   const normalizer = new Normalizer(options.pack.sources);
   const digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
-  const detector = new Detector(options.pack, options.store, { region: options.region, digestInterval });
+  const detector = new Detector(options.pack, options.store, {
+    region: options.region,
+    digestInterval,
+    ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
+  });
   const every = options.sweepEvery ?? SWEEP_EVERY_MS;
   const stats: ReplayStats = {
     payloads: 0,

@@ -38,6 +38,8 @@ export interface RunnerOptions {
   /** Make publishing to these tiers fail (tests of the health-alert and retry paths). */
   failPublishTiers?: string[];
   digestInterval?: number;
+  /** How long a page stands for its entity (src/engine/page-fold.ts); default 4 h. */
+  pageFoldWindow?: number;
   /**
    * The correlate task's state: the detector's store, so that (as deployed, where both use one
    * table) an incident's page claim reaches the detections that follow. Default: a DynamoDB
@@ -161,6 +163,7 @@ export class LocalCorrelationRunner implements CorrelationSink {
           rules: this.pack.correlations,
           ctx: { region: LOCAL_REGION },
           digestInterval: this.options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS,
+          ...(this.options.pageFoldWindow !== undefined ? { pageFoldWindow: this.options.pageFoldWindow } : {}),
         });
     }
     return async () => {
