@@ -4,7 +4,7 @@ import { incidentPolicy } from '../engine/alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from '../engine/conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from '../engine/digests';
 import { isDigested, isPublished } from '../engine/lifecycle';
-import { DEFAULT_PAGE_FOLD_MS } from '../engine/page-fold';
+import { DEFAULT_PAGE_FOLD_MS, pageTermsOf } from '../engine/page-fold';
 import { docId, type StateStore } from '../engine/state-store';
 import { Alert, type AlertCloud, type Message } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
@@ -85,13 +85,12 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
   // 3. Each incident is a condition (correlation rule, entity): the same lifecycle as detections.
   const groupKey = `${entity.field}=${entity.value}`;
   const pageFoldWindow = deps.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS;
-  const updates: ConditionUpdate[] = decisions.map((d) => ({
+  const planned = decisions.map((d) => ({ d, policy: incidentPolicy(d.rule) }));
+  const updates: ConditionUpdate[] = planned.map(({ d, policy }) => ({
     key: conditionKey(d.rule.id, groupKey),
-    policy: incidentPolicy(d.rule),
+    policy,
     // A respond-tier incident pages whatever holds the entity's page, and holds it from then on.
-    ...(incidentPolicy(d.rule).tier === 'respond' && pageFoldWindow > 0
-      ? { page: { severity: d.rule.severity, riskScore: d.rule.riskScore, window: pageFoldWindow, neverFolds: true } }
-      : {}),
+    ...pageTermsOf(policy.tier, d.rule, pageFoldWindow, true),
     observation: {
       id: input.key,
       occurrences: [{ at: d.at, weight: 1, count: d.members.length }],
@@ -110,9 +109,9 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
   const advances = await applyObservations(deps.store, updates);
   const messages: Message[] = [];
   advances.forEach((advance, i) => {
-    const d = decisions[i];
-    if (!d) return;
-    const policy = incidentPolicy(d.rule);
+    const step = planned[i];
+    if (!step) return;
+    const { d, policy } = step;
     for (const e of advance.emissions) {
       // An earlier incident that went quiet before this one re-opened it: told resolved first.
       const alert =

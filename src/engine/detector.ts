@@ -13,7 +13,7 @@ import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
-import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf } from './page-fold';
+import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-fold';
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim } from './state-store';
 import { nameKeycloakUsers } from './user-names';
@@ -195,9 +195,7 @@ export class Detector {
       return {
         key: conditionKey(rule.rule.id, group.key),
         policy,
-        ...(policy.tier === 'respond' && this.pageFoldWindow > 0
-          ? { page: { severity: rule.rule.severity, riskScore: rule.rule.riskScore, window: this.pageFoldWindow } }
-          : {}),
+        ...pageTermsOf(policy.tier, rule.rule, this.pageFoldWindow),
         observation: {
           id: batchId,
           occurrences: group.qualifiers.map((q) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type Alert, FoldTarget } from '../schema/alert';
-import { Severity, severityRank } from '../schema/severity';
+import { Severity, severityRank, type Tier } from '../schema/severity';
 import { boundedValue } from './bounded-value';
 import { type DocKey, docId, type StateStore } from './state-store';
 
@@ -60,6 +60,20 @@ export interface PageTerms {
    * from then on, so the detections that follow it are told as part of it.
    */
   neverFolds?: boolean;
+}
+
+/**
+ * The page terms of a rule's alerts, as a ConditionUpdate's `page`: respond-tier alerts claim their
+ * entity's page; other tiers, and a window of 0 (folding off), claim none.
+ */
+export function pageTermsOf(
+  tier: Tier,
+  rule: { severity: Severity; riskScore: number },
+  window: number,
+  neverFolds = false,
+): { page?: PageTerms } {
+  if (tier !== 'respond' || window <= 0) return {};
+  return { page: { severity: rule.severity, riskScore: rule.riskScore, window, ...(neverFolds ? { neverFolds } : {}) } };
 }
 
 export interface PageClaim extends PageTerms {
