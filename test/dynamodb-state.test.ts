@@ -63,11 +63,20 @@ describe('DynamoDB state store (dynalite)', () => {
     let run = 0;
     try {
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.tuple(value, value, value, value), { minLength: 2, maxLength: 4 }), async (rows) => {
+        fc.asyncProperty(fc.array(fc.tuple(value, value, value, value, value), { minLength: 2, maxLength: 4 }), async (rows) => {
           run++;
-          const events = rows.map(([user, host, domain, path], n) =>
+          // An app's JSON line can state its own cloud.account.id; the log group's owner is CloudWatch's.
+          const events = rows.map(([user, host, domain, path, account], n) =>
             ev(
-              { 'event.outcome': 'failure', 'user.name': user, 'host.name': host, 'source.domain': domain, 'url.path': path },
+              {
+                'event.outcome': 'failure',
+                'user.name': user,
+                'host.name': host,
+                'source.domain': domain,
+                'url.path': path,
+                'cloud.account.id': account,
+                'cloudwatch.owner': '123456789012',
+              },
               T0 + n * 1000,
             ),
           );

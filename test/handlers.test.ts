@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { scopedKey } from '../src/engine/entity-scope';
 import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
 
 let h: Awaited<ReturnType<typeof loadDetectorHandler>>;
@@ -19,10 +20,10 @@ const payload = (logEvents: SubscriptionPayload['logEvents'], stream = 'bastion-
   messageType: 'DATA_MESSAGE',
   logEvents,
 });
-/** The failures counted for an address in the detector's DynamoDB state. */
+/** The failures counted for an address in the detector's DynamoDB state (a private address: counted per account). */
 async function failures(ip: string): Promise<number> {
   const store = new DynamoStateStore(h.db.client, h.db.tableName);
-  const key = `t#ssh.internal_auth_failures#${ip}`;
+  const key = `t#ssh.internal_auth_failures#${scopedKey(ip, '123456789012')}`;
   const counts = await store.readCounters([{ key, from: 0, to: Number.MAX_SAFE_INTEGER }], 0);
   return [...(counts.get(key)?.values() ?? [])].reduce((a, b) => a + b, 0);
 }

@@ -94,6 +94,10 @@ describe('notifications show what logs said as text', () => {
     expect(lines.filter((l) => l.startsWith('Severity:'))).toHaveLength(1);
     expect(chatbotMessage(folded).metadata).toMatchObject({ threadId: 'auth.password_spray:eve' });
     expect(chatbotMessage(alert).metadata).toMatchObject({ threadId: 'test.echo:eve' });
+    // Two accounts' eve are two users (src/engine/entity-scope.ts): two threads.
+    const inAccount = (account: string) => chatbotMessage({ ...alert, entity: { ...alert.entity, account } }).metadata;
+    expect(inAccount('111111111111')).toMatchObject({ threadId: 'test.echo:111111111111:eve' });
+    expect(inAccount('222222222222')).toMatchObject({ threadId: 'test.echo:222222222222:eve' });
     expect(emailBody(alert)).not.toContain('Part of the page');
   });
 

@@ -131,6 +131,45 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     ]);
   });
 
+  it('a hub: one user name in two accounts is two users — their signals make no incident together, each account’s own do', async () => {
+    const runner = new LocalCorrelationRunner(plain, pack, local.client);
+    const store = new DynamoStateStore(local.client, plain.tableName);
+    // The insider-threat members as the pack scores them, matched by an action so the events stay small.
+    const member = (id: string) => {
+      const known = pack.rules.find((r) => r.id === id);
+      if (!known) throw new Error(`no rule ${id}`);
+      return rule({
+        id,
+        severity: known.severity,
+        riskScore: known.riskScore,
+        tags: known.tags,
+        entity: 'user.name',
+        match: { 'event.action': id },
+      });
+    };
+    const detector = new Detector(
+      { rules: ['auth.new_country_login', 'authz.sensitive_first_access', 'data.bulk_export'].map(member) },
+      store,
+    );
+    const inAccount = (account: string, action: string, at: number) =>
+      ev({ 'event.action': action, 'user.name': 'deploy', 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
+    const split = await detector.evaluate('b1', [
+      inAccount('111111111111', 'auth.new_country_login', T0),
+      inAccount('222222222222', 'authz.sensitive_first_access', T0 + 60_000),
+      inAccount('222222222222', 'data.bulk_export', T0 + 120_000),
+    ]);
+    await runner.send(split.messages);
+    expect(incidents(runner)).toEqual([]);
+    const same = await detector.evaluate('b2', [
+      inAccount('111111111111', 'authz.sensitive_first_access', T0 + 180_000),
+      inAccount('111111111111', 'data.bulk_export', T0 + 240_000),
+    ]);
+    await runner.send(same.messages);
+    expect(incidents(runner).map((p) => p.alert)).toMatchObject([
+      { ruleId: 'corr.insider_threat', entity: { field: 'user.name', value: 'deploy', account: '111111111111' } },
+    ]);
+  });
+
   it('members are distinct rules and evidence counts once: one login that fires three rules is one signal', async () => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
     const login = 'evt-login-1';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ruleTier } from '../engine/alert-policy';
 import { boundedValue } from '../engine/bounded-value';
 import type { Emission } from '../engine/lifecycle';
-import type { Alert, AlertCloud, AlertEvent, AlertStatus } from '../schema/alert';
+import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type CloudContext, cloudOf, logGroupSources, logsAccountOf } from './cloud';
@@ -57,6 +57,11 @@ function toAlertEvent(event: NormalizedEvent): AlertEvent {
   };
 }
 
+/** The entity as it leaves in an alert: its value redacted, its account kept. */
+function redactedEntity(entity: AlertEntity): AlertEntity {
+  return { ...entity, value: redact(entity.value) };
+}
+
 function relatedEntities(events: readonly NormalizedEvent[]): Record<string, string[]> {
   const related: Record<string, string[]> = {};
   for (const field of ENTITY_FIELDS) {
@@ -85,7 +90,7 @@ export function lifecycleOf(e: Emission): LifecycleFields {
 
 export interface DetectionInput {
   rule: DetectionRule;
-  entity: { field: string; value: string };
+  entity: AlertEntity;
   groupKey: string;
   trigger: NormalizedEvent;
   /** Evidence events, oldest first; only the last few are kept. */
@@ -117,7 +122,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     severity: rule.severity,
     tier,
     riskScore: rule.riskScore,
-    entity: { field: input.entity.field, value: redact(input.entity.value) },
+    entity: redactedEntity(input.entity),
     window: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
     count: input.count,
     firstSeen: new Date(firstSeen).toISOString(),
@@ -140,7 +145,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
 export interface ResolvedInput {
   rule: Pick<DetectionRule, 'id' | 'description' | 'severity' | 'riskScore' | 'tags' | 'runbook' | 'tier'>;
   kind: 'detection' | 'incident';
-  entity: { field: string; value: string };
+  entity: AlertEntity;
   title: string;
   logGroups: readonly string[];
   /** The condition's last occurrence before it went quiet. */
@@ -166,7 +171,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
     severity: rule.severity,
     tier: ruleTier(rule),
     riskScore: rule.riskScore,
-    entity: { field: input.entity.field, value: redact(input.entity.value) },
+    entity: redactedEntity(input.entity),
     window: { start: new Date(lifecycle.openedAt).toISOString(), end: new Date(input.resolvedAt).toISOString() },
     count: lifecycle.occurrences,
     firstSeen: new Date(lifecycle.openedAt).toISOString(),
@@ -226,7 +231,7 @@ export interface IncidentMember {
 
 export interface IncidentInput {
   rule: CorrelationRule;
-  entity: { field: string; value: string };
+  entity: AlertEntity;
   /** Distinct member rules, oldest first. */
   members: readonly IncidentMember[];
   riskScore: number;
@@ -262,7 +267,7 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
     severity: rule.severity,
     tier: ruleTier(rule),
     riskScore: input.riskScore,
-    entity: { field: input.entity.field, value: redact(input.entity.value) },
+    entity: redactedEntity(input.entity),
     window: { start: new Date(firstSeen).toISOString(), end: new Date(end).toISOString() },
     count: members.length,
     firstSeen: new Date(firstSeen).toISOString(),

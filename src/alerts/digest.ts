@@ -1,4 +1,5 @@
 import type { DigestEntry } from '../engine/digests';
+import { scopedKey } from '../engine/entity-scope';
 import type { Alert } from '../schema/alert';
 import { type AlertContext, stableId } from './build';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
@@ -16,18 +17,26 @@ export function buildDigestAlert(input: { start: number; end: number; entries: r
   for (const e of entries) byRule.set(e.ruleId, [...(byRule.get(e.ruleId) ?? []), e]);
   const digest = [...byRule]
     .map(([ruleId, list]) => {
-      const counts = new Map<string, number>();
-      for (const e of list) counts.set(e.entity.value, (counts.get(e.entity.value) ?? 0) + 1);
-      const entities = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, TOP_ENTITIES);
+      // Per entity: two accounts' `root` are two lines (src/engine/entity-scope.ts).
+      const counts = new Map<string, { value: string; account: string | undefined; detections: number }>();
+      for (const e of list) {
+        const key = scopedKey(e.entity.value, e.entity.account);
+        const known = counts.get(key);
+        if (known) known.detections++;
+        else counts.set(key, { value: e.entity.value, account: e.entity.account, detections: 1 });
+      }
+      const entities = [...counts.values()]
+        .sort((a, b) => b.detections - a.detections || a.value.localeCompare(b.value) || (a.account ?? '').localeCompare(b.account ?? ''))
+        .slice(0, TOP_ENTITIES);
       const groups = [...new Set(list.flatMap((e) => e.logGroups))].sort().slice(0, 10);
-      const query = logsInsightsQuery(entities[0]?.[0] ?? '');
+      const query = logsInsightsQuery(entities[0]?.value ?? '');
       const latest = list.reduce((a, b) => (b.at > a.at ? b : a));
       return {
         ruleId,
         title: latest.title,
         severity: latest.severity,
         detections: list.length,
-        entities: entities.map(([value, detections]) => ({ value, detections })),
+        entities: entities.map(({ value, account, detections }) => ({ value, detections, ...(account === undefined ? {} : { account }) })),
         logsInsightsQuery: query,
         consoleUrl: logsInsightsUrl(ctx.region, groups, query, start, end),
       };

@@ -71,7 +71,8 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
     },
     metadata: {
       // A folded detection joins the thread of the page it is part of.
-      threadId: `${alert.foldedInto?.ruleId ?? alert.ruleId}:${alert.entity.value}`,
+      // Two accounts' `root` are two entities: two threads.
+      threadId: `${alert.foldedInto?.ruleId ?? alert.ruleId}:${alert.entity.account ? `${alert.entity.account}:` : ''}${alert.entity.value}`,
       summary: subjectFor(alert),
       eventType: alert.kind,
       relatedResources: alert.logGroups.slice(0, 5),

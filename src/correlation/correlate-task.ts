@@ -3,10 +3,11 @@ import { type AlertContext, buildIncidentAlert, buildResolvedAlert, lifecycleOf,
 import { incidentPolicy } from '../engine/alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from '../engine/conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from '../engine/digests';
+import { scopedKey } from '../engine/entity-scope';
 import { isDigested, isPublished } from '../engine/lifecycle';
 import { DEFAULT_PAGE_FOLD_MS, pageTermsOf } from '../engine/page-fold';
 import { docId, type StateStore } from '../engine/state-store';
-import { Alert, type AlertCloud, type Message } from '../schema/alert';
+import { Alert, type AlertCloud, AlertEntity, type Message } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
 import { evaluateCorrelations } from './correlate';
 import { ENVELOPE_BUDGET_BYTES, envelopeOf, type MessageEnvelope, RISK_RETENTION_MS, riskPk } from './envelope';
@@ -14,7 +15,7 @@ import { mergeRisk, RiskRecord } from './risk';
 
 /** What the state machine hands the correlate task: one entity of one detection. */
 export const CorrelateTaskInput = z.object({
-  entity: z.object({ field: z.string(), value: z.string() }),
+  entity: AlertEntity,
   /** The detection, compact (JSON of a member record). */
   member: z.string(),
   /** The detection message's dedup key: a retried execution re-sends its decision instead of counting again. */
@@ -58,7 +59,7 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
   const member = MemberRecordSchema.parse(JSON.parse(input.member));
   const { entity } = input;
   const now = Date.parse(member.lastSeen);
-  const pk = riskPk(entity.field, entity.value);
+  const pk = riskPk(entity);
 
   // 1. The entity's record for this rule: read, merge, versioned write (retried when another execution won).
   const key = { pk, sk: `r#${member.ruleId}` };
@@ -83,7 +84,7 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
   if (decisions.length === 0) return { messages: [] };
 
   // 3. Each incident is a condition (correlation rule, entity): the same lifecycle as detections.
-  const groupKey = `${entity.field}=${entity.value}`;
+  const groupKey = scopedKey(`${entity.field}=${entity.value}`, entity.account);
   const pageFoldWindow = deps.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS;
   const planned = decisions.map((d) => ({ d, policy: incidentPolicy(d.rule) }));
   const updates: ConditionUpdate[] = planned.map(({ d, policy }) => ({
@@ -103,7 +104,8 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
         logGroups: [...new Set(d.members.flatMap((m) => m.record.logGroups))].sort().slice(0, 10),
         ...sharedCloud(d.members.map((m) => m.record.cloud)),
       },
-      alertIdFor: () => stableId('inc', d.rule.id, entity.field, entity.value, d.members[0]?.latestId ?? ''),
+      alertIdFor: () =>
+        stableId('inc', d.rule.id, entity.field, entity.value, d.members[0]?.latestId ?? '', ...(entity.account ? [entity.account] : [])),
     },
   }));
   const advances = await applyObservations(deps.store, updates);

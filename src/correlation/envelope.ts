@@ -1,14 +1,17 @@
 import { type MemberRecord, toMemberRecord } from '../alerts/build';
 import { snsMessage, subjectFor } from '../alerts/notification';
 import { slimmerAlerts } from '../alerts/size-budget';
-import type { Alert, Message } from '../schema/alert';
+import { boundedValue } from '../engine/bounded-value';
+import { entityAccount, scopedKey } from '../engine/entity-scope';
+import type { Alert, AlertEntity, Message } from '../schema/alert';
 import { ENTITY_FIELDS } from '../schema/event';
 
 /** Message dedup records and risk records live this long (DynamoDB TTL deletes them after). */
 export const RISK_RETENTION_MS = 7 * 86_400_000;
 
-export function riskPk(field: string, value: string): string {
-  return `risk#${field}#${value}`;
+/** The partition of an entity's risk records: per account for names inside one (src/engine/entity-scope.ts). */
+export function riskPk(entity: AlertEntity): string {
+  return scopedKey(`risk#${entity.field}#${entity.value}`, entity.account);
 }
 
 /**
@@ -28,7 +31,7 @@ export interface MessageEnvelope {
   expiresAtEpochText: string;
   /** Correlation only: the compact detection (JSON) and the entities it is about. */
   member: string;
-  entities: { field: string; value: string }[];
+  entities: AlertEntity[];
 }
 
 export function publishFields(alert: Alert): MessageEnvelope['publishFields'] {
@@ -42,12 +45,24 @@ export function publishFields(alert: Alert): MessageEnvelope['publishFields'] {
   };
 }
 
-/** The entities a detection is about: its own entity and the related users, IPs, hosts and services. */
-export function entitiesOf(alert: Alert): { field: string; value: string }[] {
-  const keys = new Map<string, { field: string; value: string }>();
-  const add = (field: string, value: string) => keys.set(`${field}=${value}`, { field, value });
-  if ((ENTITY_FIELDS as readonly string[]).includes(alert.entity.field)) add(alert.entity.field, alert.entity.value);
-  for (const field of ENTITY_FIELDS) for (const value of alert.related[field] ?? []) add(field, value);
+/**
+ * The entities a detection is about: its own entity and the related users, IPs, hosts and
+ * services. Related names inside an account are taken to be of the account the detection is about
+ * (its entity's, else its trigger's): the evidence of one detection comes from one account, save
+ * for rules keyed by a public address, whose evidence can span several.
+ */
+export function entitiesOf(alert: Alert): AlertEntity[] {
+  const keys = new Map<string, AlertEntity>();
+  const add = (entity: AlertEntity) => keys.set(scopedKey(`${entity.field}=${entity.value}`, entity.account), entity);
+  if ((ENTITY_FIELDS as readonly string[]).includes(alert.entity.field)) add(alert.entity);
+  const cloudAccount = alert.cloud?.account.id;
+  const about = alert.entity.account ?? (cloudAccount === undefined ? undefined : boundedValue(cloudAccount));
+  for (const field of ENTITY_FIELDS) {
+    for (const value of alert.related[field] ?? []) {
+      const account = entityAccount(field, value, about);
+      add({ field, value, ...(account === undefined ? {} : { account }) });
+    }
+  }
   return [...keys.values()].slice(0, 12);
 }
 

@@ -6,12 +6,13 @@ import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
 import { lowerCase } from '../rules/lower-case';
 import type { RuleIndex } from '../rules/rule-index';
 import type { RulePack } from '../rules/rule-pack';
-import { type Alert, type AlertCloud, type Message, MessageList } from '../schema/alert';
+import { type Alert, type AlertCloud, type AlertEntity, type Message, MessageList } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
 import { detectionPolicy } from './alert-policy';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
+import { eventEntityAccount, scopedKey } from './entity-scope';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
 import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-fold';
 import { lowerBound } from './sorted';
@@ -296,7 +297,7 @@ export class Detector {
     const entityField = new Map<string, string>();
     for (const e of events) {
       const field = rule.rule.entity ?? ENTITY_FIELDS.find((f) => e[f] !== undefined) ?? CoreFields.logGroup;
-      const key = `${field}=${boundedValue(String(e[field] ?? ''))}`;
+      const key = scopedKey(`${field}=${boundedValue(String(e[field] ?? ''))}`, eventEntityAccount(e, field));
       entityField.set(key, field);
       push(groups, key, e);
     }
@@ -562,10 +563,7 @@ export class Detector {
     // Spike buckets are whole windows: the baseline is the mean count of the previous windows.
     const width = clause.window;
     const baselineBuckets = Math.round(clause.baseline / clause.window);
-    const groups =
-      clause.groupBy.length > 0
-        ? groupBy(events, clause.groupBy)
-        : new Map([[`${String(events[0]?.[CoreFields.logGroup] ?? '')}`, events]]);
+    const groups = clause.groupBy.length > 0 ? groupBy(events, clause.groupBy) : logGroupKeyed(events);
     const pk = (key: string) => `p#${rule.rule.id}#${key}`;
     const increments: CounterIncrement[] = [];
     for (const [key, list] of groups) addBucketIncrements(increments, pk(key), list, width, clause.baseline);
@@ -638,10 +636,20 @@ export class Detector {
   }
 }
 
-/** A condition's entity: the rule's entity field and the trigger's value (redacted: it leaves in alerts; bounded: it keys correlation). */
-function entityOf(group: QualifiedGroup, trigger: NormalizedEvent): { field: string; value: string } {
+/**
+ * A condition's entity: the rule's entity field and the trigger's value (redacted: it leaves in
+ * alerts; bounded: it keys correlation), and the account it belongs to when it is named inside one.
+ */
+function entityOf(group: QualifiedGroup, trigger: NormalizedEvent): AlertEntity {
   const field = group.entityField ?? CoreFields.logGroup;
-  return { field, value: boundedValue(redact(String(trigger[field] ?? group.key))) };
+  const account = eventEntityAccount(trigger, field);
+  return { field, value: boundedValue(redact(String(trigger[field] ?? group.key))), ...(account === undefined ? {} : { account }) };
+}
+
+/** Events of rules without groupBy: one group per log group (a payload holds one), per owner account. */
+function logGroupKeyed(events: NormalizedEvent[]): Map<string, NormalizedEvent[]> {
+  const first = events[0] ?? {};
+  return new Map([[scopedKey(String(first[CoreFields.logGroup] ?? ''), eventEntityAccount(first, CoreFields.logGroup)), events]]);
 }
 
 /** An event that met the rule's condition, with what the alert needs to describe it. */
@@ -796,7 +804,35 @@ function groupBy(events: readonly NormalizedEvent[], fields: readonly string[]):
     if (key.length > MAX_GROUP_KEY_CHARS) key = boundedValue(key);
     push(groups, key, e);
   }
-  return groups;
+  return perAccount(groups, fields[0] as string);
+}
+
+/**
+ * Names inside one account (users, hosts, private addresses; ./entity-scope.ts) are counted per
+ * account: each group's key names the account of its entity. A payload comes from one account and
+ * an organization trail's records of one user name one account, so a group's events nearly always
+ * agree: their account is worked out once per group, and only a group whose events name several
+ * accounts is split event by event.
+ */
+function perAccount(groups: Map<string, NormalizedEvent[]>, entityField: string): Map<string, NormalizedEvent[]> {
+  const scoped = new Map<string, NormalizedEvent[]>();
+  for (const [key, list] of groups) {
+    const first = list[0] as NormalizedEvent;
+    if (sameAccounts(list)) scoped.set(scopedKey(key, eventEntityAccount(first, entityField)), list);
+    else for (const e of list) push(scoped, scopedKey(key, eventEntityAccount(e, entityField)), e);
+  }
+  return scoped;
+}
+
+function sameAccounts(list: readonly NormalizedEvent[]): boolean {
+  const first = list[0] as NormalizedEvent;
+  const account = first['cloud.account.id'];
+  const owner = first[CoreFields.owner];
+  for (let i = 1; i < list.length; i++) {
+    const e = list[i] as NormalizedEvent;
+    if (e['cloud.account.id'] !== account || e[CoreFields.owner] !== owner) return false;
+  }
+  return true;
 }
 
 /** Distinct values in stored buckets `from`..`to` plus `value`; a set is built only when two buckets hold members. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Alert } from '../schema/alert';
+import { type Alert, AlertEntity } from '../schema/alert';
 import { Severity } from '../schema/severity';
 import type { DocKey, StateStore } from './state-store';
 import { LATE_ARRIVAL_GRACE_MS } from './windows';
@@ -12,7 +12,7 @@ export const DigestEntry = z.object({
   ruleId: z.string(),
   title: z.string(),
   severity: Severity,
-  entity: z.object({ field: z.string(), value: z.string() }),
+  entity: AlertEntity,
   alertId: z.string(),
   at: z.number(),
   logGroups: z.array(z.string()),

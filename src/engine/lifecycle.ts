@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AlertCloud, type AlertStatus } from '../schema/alert';
+import { AlertCloud, AlertEntity, type AlertStatus } from '../schema/alert';
 import { Tier } from '../schema/severity';
 import { PageDecision } from './page-fold';
 
@@ -88,7 +88,7 @@ export const ConditionState = z.object({
   kind: z.enum(['detection', 'incident']),
   ruleId: z.string(),
   groupKey: z.string(),
-  entity: z.object({ field: z.string(), value: z.string() }),
+  entity: AlertEntity,
   alertId: z.string(),
   status: z.enum(['open', 'resolved']),
   tier: Tier,
@@ -123,7 +123,7 @@ export interface ConditionIdentity {
   kind: 'detection' | 'incident';
   ruleId: string;
   groupKey: string;
-  entity: { field: string; value: string };
+  entity: AlertEntity;
   title: string;
   logGroups: string[];
   cloud?: AlertCloud;

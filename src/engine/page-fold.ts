@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { type Alert, FoldTarget } from '../schema/alert';
+import { type Alert, type AlertEntity, FoldTarget } from '../schema/alert';
 import { Severity, severityRank, type Tier } from '../schema/severity';
 import { boundedValue } from './bounded-value';
+import { scopedKey } from './entity-scope';
 import { type DocKey, docId, type StateStore } from './state-store';
 
 /**
@@ -46,8 +47,8 @@ function isNews(claim: PageTerms, page: EntityPage): boolean {
 
 const MAX_ATTEMPTS = 8;
 
-function entityPageKey(entity: { field: string; value: string }): DocKey {
-  return { pk: `page#${entity.field}=${boundedValue(entity.value)}`, sk: 'page' };
+function entityPageKey(entity: AlertEntity): DocKey {
+  return { pk: `page#${scopedKey(`${entity.field}=${boundedValue(entity.value)}`, entity.account)}`, sk: 'page' };
 }
 
 /** What a respond-tier rule's alerts claim the page with, and for how long. */
@@ -77,7 +78,7 @@ export function pageTermsOf(
 }
 
 export interface PageClaim extends PageTerms {
-  entity: { field: string; value: string };
+  entity: AlertEntity;
   /** The claiming alert's condition document. */
   condition: DocKey;
   alertId: string;

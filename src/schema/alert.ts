@@ -32,6 +32,13 @@ export type AlertCloud = z.infer<typeof AlertCloud>;
 export const FoldTarget = z.object({ id: z.string(), ruleId: z.string(), title: z.string() });
 export type FoldTarget = z.infer<typeof FoldTarget>;
 
+/**
+ * What an alert is about: a field and its value, and the account it belongs to when the value is a
+ * name inside one account (users, hosts, services, private addresses; src/engine/entity-scope.ts).
+ */
+export const AlertEntity = z.object({ field: z.string(), value: z.string(), account: z.string().optional() });
+export type AlertEntity = z.infer<typeof AlertEntity>;
+
 export const Alert = z.object({
   schemaVersion: z.literal('1'),
   id: z.string(),
@@ -42,7 +49,7 @@ export const Alert = z.object({
   severity: Severity,
   tier: Tier,
   riskScore: z.number(),
-  entity: z.object({ field: z.string(), value: z.string() }),
+  entity: AlertEntity,
   window: z.object({ start: z.string(), end: z.string() }),
   count: z.number().int(),
   firstSeen: z.string(),
@@ -75,7 +82,7 @@ export const Alert = z.object({
         title: z.string(),
         severity: Severity,
         detections: z.number(),
-        entities: z.array(z.object({ value: z.string(), detections: z.number() })),
+        entities: z.array(z.object({ value: z.string(), detections: z.number(), account: z.string().optional() })),
         logsInsightsQuery: z.string(),
         consoleUrl: z.string(),
       }),

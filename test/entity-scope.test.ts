@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { buildDigestAlert } from '../src/alerts/digest';
+import { entitiesOf } from '../src/correlation/envelope';
+import { Detector } from '../src/engine/detector';
+import { entityAccount, isPublicAddress } from '../src/engine/entity-scope';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import type { Message } from '../src/schema/alert';
+import { ev, rule, T0 } from './helpers';
+
+const A = '111111111111';
+const B = '222222222222';
+
+/** An event as a hub sees it: about account `account` (an organization trail's record, a member account's log group). */
+const inAccount = (account: string, fields: Record<string, string>, at = T0) =>
+  ev({ ...fields, 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
+
+const opened = (messages: readonly Message[]) =>
+  messages
+    .filter((m) => m.publish && m.alert.status === 'open')
+    .map((m) => `${m.alert.ruleId} ${m.alert.entity.value}@${m.alert.entity.account ?? 'org'} ${m.alert.tier}`)
+    .sort();
+
+describe('which entities are per account (src/engine/entity-scope.ts)', () => {
+  it.each([
+    ['203.0.113.9', true],
+    ['8.8.8.8', true],
+    ['10.0.1.15', false],
+    ['172.16.0.1', false],
+    ['172.31.255.255', false],
+    ['172.32.0.1', true],
+    ['192.168.1.1', false],
+    ['100.64.0.1', false],
+    ['100.128.0.1', true],
+    ['127.0.0.1', false],
+    ['169.254.169.254', false],
+    ['0.0.0.0', false],
+    ['2001:4860:4860::8888', true],
+    ['fd00::1', false],
+    ['fe80::1', false],
+    ['::1', false],
+    ['::ffff:10.0.0.1', false],
+    ['::ffff:8.8.8.8', true],
+    ['web-1.internal', false],
+    ['', false],
+  ])('%s is a public address: %s', (text, expected) => {
+    expect(isPublicAddress(text)).toBe(expected);
+  });
+
+  it('names inside an account take its id; public addresses, account ids and domains stay organization-wide', () => {
+    expect(entityAccount('user.name', 'root', A)).toBe(A);
+    expect(entityAccount('host.name', 'web-1', A)).toBe(A);
+    expect(entityAccount('faas.name', 'checkout', A)).toBe(A);
+    expect(entityAccount('source.ip', '10.0.1.15', A)).toBe(A);
+    expect(entityAccount('source.address', 'bastion.internal', A)).toBe(A);
+    expect(entityAccount('source.ip', '203.0.113.9', A)).toBeUndefined();
+    expect(entityAccount('destination.ip', '203.0.113.9', A)).toBeUndefined();
+    expect(entityAccount('cloud.account.id', A, A)).toBeUndefined();
+    expect(entityAccount('dns.question.registered_domain', 'evil.example', A)).toBeUndefined();
+    expect(entityAccount('user.name', 'root', undefined)).toBeUndefined(); // plain lines replayed locally
+  });
+});
+
+describe('a hub: the same name in two accounts is two entities', () => {
+  const bruteForce = rule({
+    id: 'test.brute_force_user',
+    title: 'brute force against {user.name}',
+    entity: 'user.name',
+    match: { 'event.outcome': 'failure' },
+    threshold: { count: 10, window: '10m', groupBy: ['user.name'] },
+  });
+  const failures = (account: string, user: string, n: number, ip = '203.0.113.9') =>
+    Array.from({ length: n }, (_, i) =>
+      inAccount(account, { 'event.outcome': 'failure', 'user.name': user, 'source.ip': ip }, T0 + i * 1000),
+    );
+
+  it('counts per account: six failures for admin in each of two accounts are not ten for one admin', async () => {
+    const detector = new Detector({ rules: [bruteForce] }, new MemoryStateStore());
+    const r = await detector.evaluate('b1', [...failures(A, 'admin', 6), ...failures(B, 'admin', 6)]);
+    expect(opened(r.messages)).toEqual([]);
+    const more = await detector.evaluate(
+      'b2',
+      failures(A, 'admin', 6).map((e) => ({ ...e, '@timestamp': T0 + 30_000 })),
+    );
+    expect(opened(more.messages)).toEqual([`test.brute_force_user admin@${A} respond`]);
+    expect(more.messages[0]?.alert.cloud?.account.id).toBe(A);
+  });
+
+  it('one public address attacking two accounts is one attacker; a private address is one per network', async () => {
+    const spray = rule({
+      id: 'test.source_failures',
+      title: 'failures from {source.ip}',
+      entity: 'source.ip',
+      match: { 'event.outcome': 'failure' },
+      threshold: { count: 10, window: '10m', groupBy: ['source.ip'] },
+    });
+    const detector = new Detector({ rules: [spray] }, new MemoryStateStore());
+    const publicIp = await detector.evaluate('b1', [...failures(A, 'u1', 6, '203.0.113.9'), ...failures(B, 'u2', 6, '203.0.113.9')]);
+    expect(opened(publicIp.messages)).toEqual(['test.source_failures 203.0.113.9@org respond']);
+    const privateIp = await detector.evaluate('b2', [...failures(A, 'u1', 6, '10.0.1.15'), ...failures(B, 'u2', 6, '10.0.1.15')]);
+    expect(opened(privateIp.messages)).toEqual([]);
+  });
+
+  it('each account’s root pages: a page open for one account’s root does not take in the other’s', async () => {
+    const rootLogin = rule({
+      id: 'test.root_login',
+      title: 'root login',
+      severity: 'high',
+      riskScore: 6,
+      entity: 'user.name',
+      match: { 'event.action': 'root_login' },
+    });
+    const keyCreated = rule({
+      id: 'test.root_key',
+      title: 'root key',
+      severity: 'high',
+      riskScore: 5,
+      entity: 'user.name',
+      match: { 'event.action': 'root_key' },
+    });
+    const detector = new Detector({ rules: [rootLogin, keyCreated] }, new MemoryStateStore());
+    await detector.evaluate('b1', [inAccount(A, { 'event.action': 'root_login', 'user.name': 'root' })]);
+    const r = await detector.evaluate('b2', [
+      inAccount(A, { 'event.action': 'root_key', 'user.name': 'root' }, T0 + 60_000),
+      inAccount(B, { 'event.action': 'root_key', 'user.name': 'root' }, T0 + 60_000),
+    ]);
+    // A's root key is part of A's open page; B's root has no page open: it pages.
+    expect(opened(r.messages)).toEqual([`test.root_key root@${A} notify`, `test.root_key root@${B} respond`]);
+  });
+
+  it('a detection’s related names are correlated as its account’s; public addresses as the organization’s', async () => {
+    const login = rule({ id: 'test.login', entity: 'user.name', match: { 'event.action': 'login' } });
+    const r = await new Detector({ rules: [login] }, new MemoryStateStore()).evaluate('b1', [
+      inAccount(A, { 'event.action': 'login', 'user.name': 'deploy', 'source.ip': '203.0.113.9', 'host.name': 'bastion' }),
+    ]);
+    const alert = r.messages[0]?.alert;
+    if (!alert) throw new Error('expected a detection');
+    expect(entitiesOf(alert)).toEqual([
+      { field: 'user.name', value: 'deploy', account: A },
+      { field: 'source.ip', value: '203.0.113.9' },
+      { field: 'host.name', value: 'bastion', account: A },
+    ]);
+  });
+});
+
+describe('the account an entity is scoped by', () => {
+  const login = rule({ id: 'test.login', entity: 'user.name', match: { 'event.action': 'login' } });
+  const entityFor = async (fields: Record<string, string>) => {
+    const r = await new Detector({ rules: [login] }, new MemoryStateStore()).evaluate('b1', [
+      ev({ 'event.action': 'login', 'user.name': 'deploy', ...fields }),
+    ]);
+    return r.messages[0]?.alert.entity;
+  };
+
+  it('is the account a record names (an organization trail), else the log group’s owner; a line cannot name a non-account', async () => {
+    expect(await entityFor({ 'cloud.account.id': B, 'cloudwatch.owner': A })).toMatchObject({ account: B });
+    expect(await entityFor({ 'cloudwatch.owner': A })).toMatchObject({ account: A });
+    // An app's JSON line writing its own cloud.account.id: only 12 digits are an account.
+    expect(await entityFor({ 'cloud.account.id': `${'9'.repeat(3000)}`, 'cloudwatch.owner': A })).toMatchObject({ account: A });
+    expect(await entityFor({ 'cloud.account.id': 'prod|admin', 'cloudwatch.owner': A })).toMatchObject({ account: A });
+    expect(await entityFor({})).toEqual({ field: 'user.name', value: 'deploy' });
+  });
+});
+
+describe('the review digest', () => {
+  it('lists two accounts’ root as two entities', () => {
+    const entry = (account: string | undefined, at: number) => ({
+      at,
+      ruleId: 'test.probe',
+      alertId: `det-${at}`,
+      title: 'probe',
+      severity: 'low' as const,
+      entity: { field: 'user.name', value: 'root', ...(account ? { account } : {}) },
+      logGroups: ['/test'],
+    });
+    const digest = buildDigestAlert(
+      { start: T0, end: T0 + 3_600_000, entries: [entry(A, T0), entry(A, T0 + 1), entry(B, T0 + 2)] },
+      { region: 'us-east-1' },
+    );
+    expect(digest.digest?.[0]?.entities).toEqual([
+      { value: 'root', detections: 2, account: A },
+      { value: 'root', detections: 1, account: B },
+    ]);
+  });
+});
