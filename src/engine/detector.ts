@@ -547,8 +547,9 @@ export class Detector {
       const entry = claimed[i];
       if (!entry || !r.isNew || (clause.requireHistory && !r.hadHistory)) return;
       const [key, list, index] = entry;
-      // Each new term is its own condition: a second new country is a second finding, not an update of the first.
-      const termKey = `${key}#${claims[i]?.term ?? ''}`;
+      // Each new term is its own condition (a second new country is a second finding, not an update
+      // of the first), unless the rule makes one alert per entity of all its new terms.
+      const termKey = clause.alertPer === 'entity' ? key : `${key}#${claims[i]?.term ?? ''}`;
       const group = qualified.get(termKey) ?? { key: termKey, list, entityField: clause.groupBy[0], qualifiers: [] };
       group.qualifiers.push({ index, from: index, count: 1, windowStart: eventTime(list[index] as NormalizedEvent) });
       qualified.set(termKey, group);

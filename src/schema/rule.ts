@@ -53,6 +53,13 @@ export const NewTermClause = z.strictObject({
   baseline: Duration.prefault('30d'),
   /** Only alert for entities with at least one earlier known term (skip the very first sighting). */
   requireHistory: z.boolean().default(true),
+  /**
+   * What one alert is about. `term` (default): each new term is its own finding — a second new
+   * country is news. `entity`: the entity's new terms while its alert is open are occurrences of
+   * that alert — a principal that creates a user, then a key, then a console password is one
+   * finding, told once (the later terms are stored and correlated, not published again).
+   */
+  alertPer: z.enum(['term', 'entity']).default('term'),
 });
 
 export const SpikeClause = z.strictObject({
