@@ -27,6 +27,8 @@ export interface CostInput {
   detectionsPerEvent: number;
   /** Share of events the subscription filter delivers to Lambda. */
   deliveredShare: number;
+  /** Sequential store rounds per batch; at most PHASES_PER_BATCH (a batch nothing matched makes none). */
+  roundsPerBatch?: number;
   naive?: boolean;
 }
 
@@ -35,7 +37,9 @@ export function costPerMillion(input: CostInput): { lines: { item: string; usd: 
   const delivered = 1e6 * input.deliveredShare;
   const invocations = delivered / input.eventsPerInvocation;
   const cpuSeconds = delivered / input.eventsPerSecondPerCore / CPU_SHARE;
-  const ioRounds = input.naive ? (input.writesPerEvent * delivered) / CONCURRENCY : invocations * PHASES_PER_BATCH;
+  const ioRounds = input.naive
+    ? (input.writesPerEvent * delivered) / CONCURRENCY
+    : invocations * (input.roundsPerBatch ?? PHASES_PER_BATCH);
   const lambdaSeconds = cpuSeconds + ioRounds * ROUND_TRIP_S;
   const detections = 1e6 * input.detectionsPerEvent;
   // Per detection: one Express execution (~200 ms at 64 MB), ~3 DynamoDB calls in the state machine, one SNS publish.
