@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDigestAlert } from '../src/alerts/digest';
-import { entitiesOf } from '../src/correlation/envelope';
+import { accountAttribute, entitiesOf } from '../src/correlation/envelope';
 import { Detector } from '../src/engine/detector';
 import { entityAccount, isPublicAddress } from '../src/engine/entity-scope';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -180,5 +180,29 @@ describe('the review digest', () => {
       { value: 'root', detections: 2, account: A },
       { value: 'root', detections: 1, account: B },
     ]);
+  });
+});
+
+describe('the account message attribute (subscription filter policies)', () => {
+  const login = rule({ id: 'test.login', entity: 'source.ip', match: { 'event.action': 'login' } });
+  const alertFor = async (fields: Record<string, string>) => {
+    const r = await new Detector({ rules: [login] }, new MemoryStateStore()).evaluate('b1', [ev({ 'event.action': 'login', ...fields })]);
+    const alert = r.messages[0]?.alert;
+    if (!alert) throw new Error('expected a detection');
+    return alert;
+  };
+
+  it('is the account the alert is about, an account id only, else none', async () => {
+    // A public address is organization-wide: the attribute still names where the events came from.
+    expect(accountAttribute(await alertFor({ 'source.ip': '203.0.113.9', 'cloud.account.id': B, 'cloudwatch.owner': A }))).toBe(B);
+    expect(accountAttribute(await alertFor({ 'source.ip': '10.0.0.9', 'cloudwatch.owner': A }))).toBe(A);
+    // A line's own JSON can name any "account": not an id, not an attribute — the logs' account is.
+    expect(
+      accountAttribute(await alertFor({ 'source.ip': '203.0.113.9', 'cloud.account.id': 'x'.repeat(300), 'cloudwatch.owner': A })),
+    ).toBe(A);
+    expect(accountAttribute(await alertFor({ 'source.ip': '10.0.0.9', 'cloud.account.id': 'x'.repeat(300), 'cloudwatch.owner': A }))).toBe(
+      A,
+    );
+    expect(accountAttribute(await alertFor({ 'source.ip': '203.0.113.9' }))).toBe('none');
   });
 });

@@ -58,6 +58,7 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
     await runner.send([detection('test.x', 'u1', T0, { severity })]);
     expect(runner.published.map((p) => p.tier)).toEqual([tier]);
+    expect(runner.published[0]?.attributes).toEqual({ severity, tier, ruleId: 'test.x', status: 'open', account: 'none' }); // no account known
     expect(runner.published[0]?.alert).toMatchObject({ status: 'open', occurrences: 1, id: 'det-test.x-u1' });
     expect(runner.published[0]?.subject?.length).toBeLessThanOrEqual(100);
   });
@@ -168,6 +169,18 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     expect(incidents(runner).map((p) => p.alert)).toMatchObject([
       { ruleId: 'corr.insider_threat', entity: { field: 'user.name', value: 'deploy', account: '111111111111' } },
     ]);
+    // Every message names its account for subscription filter policies (one team per account).
+    expect(incidents(runner)[0]?.attributes).toMatchObject({ account: '111111111111', tier: 'respond', ruleId: 'corr.insider_threat' });
+    expect(new Set(runner.published.map((p) => `${p.alert?.ruleId} ${p.attributes.account}`))).toEqual(
+      new Set([
+        'auth.new_country_login 111111111111',
+        'authz.sensitive_first_access 222222222222',
+        'data.bulk_export 222222222222',
+        'authz.sensitive_first_access 111111111111',
+        'data.bulk_export 111111111111',
+        'corr.insider_threat 111111111111',
+      ]),
+    );
   });
 
   it('members are distinct rules and evidence counts once: one login that fires three rules is one signal', async () => {

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -49,6 +49,11 @@ export class AlertTopics extends Construct {
       for (const url of subs.httpsEndpoints) topic.addSubscription(new UrlSubscription(url));
       subs.sqsQueueArns.forEach((arn, i) => {
         topic.addSubscription(new SqsSubscription(Queue.fromQueueArn(this, `${tier}Queue${i}`, arn), { rawMessageDelivery: true }));
+      });
+      // For subscriptions made outside the stack, e.g. one per team with a filter policy on `account`.
+      new CfnOutput(Stack.of(this), `${tier[0]?.toUpperCase()}${tier.slice(1)}TopicArn`, {
+        value: topic.topicArn,
+        description: `${displayName}: subscribe here; messages carry severity, tier, ruleId, status and account attributes`,
       });
       return topic;
     };

@@ -179,6 +179,7 @@ export class Correlation extends Construct {
               tier: { value: JsonPath.stringAt(`${base}.publishFields.tier`) },
               ruleId: { value: JsonPath.stringAt(`${base}.publishFields.ruleId`) },
               status: { value: JsonPath.stringAt(`${base}.publishFields.status`) },
+              account: { value: JsonPath.stringAt(`${base}.publishFields.account`) },
             },
             resultPath: JsonPath.DISCARD,
           }),

@@ -23,7 +23,7 @@ export interface MessageEnvelope {
   key: string;
   publish: boolean;
   correlate: boolean;
-  publishFields: { subject: string; message: string; severity: string; tier: string; ruleId: string; status: string };
+  publishFields: { subject: string; message: string; severity: string; tier: string; ruleId: string; status: string; account: string };
   /** Incidents in the respond tier that just opened invoke the automated response (if configured), with this alert. */
   respond: boolean;
   response: Alert | null;
@@ -42,8 +42,22 @@ export function publishFields(alert: Alert): MessageEnvelope['publishFields'] {
     tier: alert.tier,
     ruleId: alert.ruleId,
     status: alert.status,
+    account: accountAttribute(alert),
   };
 }
+
+/**
+ * The `account` message attribute, for subscription filter policies that route each account's
+ * alerts to its own team: the account the alert is about (else the one its logs are in), `none`
+ * when no account is known (digests, incidents whose members span accounts, local lines). An
+ * account id only: the alert's cloud account can come from a line's own JSON.
+ */
+export function accountAttribute(alert: Alert): string {
+  const candidates = [alert.cloud?.account.id, alert.cloud?.logsAccount, alert.entity.account];
+  return candidates.find((id) => id !== undefined && ACCOUNT_ID.test(id)) ?? 'none';
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
 
 /**
  * The entities a detection is about: its own entity and the related users, IPs, hosts and

@@ -29,6 +29,8 @@ if (!('withResolvers' in Promise)) {
 export interface Published {
   tier: string;
   subject?: string;
+  /** The SNS message attributes subscription filter policies match on (severity, tier, ruleId, status, account). */
+  attributes: Record<string, string>;
   alert?: Alert;
   /** Messages that are not alerts (stack-health). */
   raw?: string;
@@ -59,7 +61,12 @@ const UpdateItemInput = z.object({
   ExpressionAttributeValues: z.record(z.string(), AttributeValue).optional(),
 });
 
-const PublishParams = z.object({ TopicArn: z.string(), Message: z.string(), Subject: z.string().optional() });
+const PublishParams = z.object({
+  TopicArn: z.string(),
+  Message: z.string(),
+  Subject: z.string().optional(),
+  MessageAttributes: z.record(z.string(), z.object({ DataType: z.string(), StringValue: z.string() })).optional(),
+});
 const JsonObject = z.record(z.string(), z.unknown());
 
 interface TaskState {
@@ -144,8 +151,11 @@ export class LocalCorrelationRunner implements CorrelationSink {
         const envelope = JsonObject.safeParse(safeJson(params.Message));
         const body = envelope.success && typeof envelope.data.default === 'string' ? safeJson(envelope.data.default) : undefined;
         const alert = Alert.safeParse(body);
+        const attributes = Object.fromEntries(Object.entries(params.MessageAttributes ?? {}).map(([name, a]) => [name, a.StringValue]));
         this.published.push(
-          alert.success ? { tier, subject: params.Subject, alert: alert.data } : { tier, subject: params.Subject, raw: params.Message },
+          alert.success
+            ? { tier, subject: params.Subject, attributes, alert: alert.data }
+            : { tier, subject: params.Subject, attributes, raw: params.Message },
         );
         return { MessageId: `local-${this.published.length}` };
       };
