@@ -10,13 +10,33 @@ export const LogGroupName = z
     "expected a log group name (1-512 characters: letters, digits and _ - / . #), e.g. '/aws/lambda/checkout-api'",
   );
 
-const Subscribers = z
-  .strictObject({
-    emails: z.array(z.email()).default([]),
-    httpsEndpoints: z.array(z.url({ protocol: /^https$/ })).default([]),
-    sqsQueueArns: z.array(z.string().regex(/^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w.-]+$/, 'expected an SQS queue ARN')).default([]),
-  })
-  .default({ emails: [], httpsEndpoints: [], sqsQueueArns: [] });
+/** Who is told: email addresses, HTTPS endpoints, SQS queues (raw message delivery). */
+const Endpoints = z.strictObject({
+  emails: z.array(z.email()).default([]),
+  httpsEndpoints: z.array(z.url({ protocol: /^https$/ })).default([]),
+  sqsQueueArns: z.array(z.string().regex(/^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w.-]+$/, 'expected an SQS queue ARN')).default([]),
+});
+export type Endpoints = z.infer<typeof Endpoints>;
+
+const Subscribers = Endpoints.default({ emails: [], httpsEndpoints: [], sqsQueueArns: [] });
+
+const Tier = z.enum(['review', 'notify', 'respond']);
+
+/** The SNS limit on values in one filter policy (all attributes together). */
+const MAX_FILTER_POLICY_VALUES = 150;
+
+/**
+ * One team's share of the alerts: its subscribers get the listed tiers' messages about the listed
+ * accounts only (an SNS filter policy on the `account` message attribute). In a hub, each member
+ * account's team can be told of its own account while the security team (`subscribers`) sees all.
+ */
+const Route = Endpoints.extend({
+  accounts: z
+    .array(z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'))
+    .min(1)
+    .max(MAX_FILTER_POLICY_VALUES),
+  tiers: z.array(Tier).min(1).default(['notify', 'respond']),
+});
 
 /** The CloudWatch Logs limit on log-group names in a subscription filter policy's `NOT IN` list. */
 export const MAX_POLICY_EXCLUSIONS = 50;
@@ -128,6 +148,8 @@ export const SentinelConfig = z
       notify: { emails: [], httpsEndpoints: [], sqsQueueArns: [] },
       respond: { emails: [], httpsEndpoints: [], sqsQueueArns: [] },
     }),
+    /** Per-account teams: each route's subscribers get its tiers' alerts about its accounts only. */
+    routes: z.array(Route).default([]),
     /** Lambda invoked with every respond-tier incident when it opens (e.g. disable the user, block the IP). */
     responseFunctionArn: z
       .string()
@@ -155,6 +177,29 @@ export const SentinelConfig = z
     unparsedAlarm: z.strictObject({ share: z.number().gt(0).max(1).default(0.5), for: Duration.prefault('1h') }).prefault({}),
   })
   .superRefine((c, ctx) => {
+    // SNS keeps one subscription per endpoint and topic: an endpoint listed twice for a tier would be one subscription with one filter.
+    const seen = new Map<string, string>();
+    const claim = (tier: string, endpoint: string, path: (string | number)[]) => {
+      const key = `${tier} ${endpoint}`;
+      const first = seen.get(key);
+      if (first)
+        ctx.addIssue({ code: 'custom', path, message: `${endpoint} already gets the ${tier} tier (${first}): list it once per tier` });
+      else seen.set(key, path.join('.'));
+    };
+    const claimAll = (tier: string, endpoints: Endpoints, path: (string | number)[]) => {
+      for (const kind of ['emails', 'httpsEndpoints', 'sqsQueueArns'] as const)
+        for (const [i, endpoint] of endpoints[kind].entries()) claim(tier, endpoint, [...path, kind, i]);
+    };
+    for (const tier of Tier.options) claimAll(tier, c.subscribers[tier], ['subscribers', tier]);
+    for (const [r, route] of c.routes.entries()) {
+      if (route.emails.length + route.httpsEndpoints.length + route.sqsQueueArns.length === 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', r],
+          message: 'a route tells no one: give it emails, httpsEndpoints or sqsQueueArns',
+        });
+      for (const tier of new Set(route.tiers)) claimAll(tier, route, ['routes', r]);
+    }
     if (c.mode === 'hub' && !c.organizationId && c.memberAccounts.length === 0)
       ctx.addIssue({
         code: 'custom',

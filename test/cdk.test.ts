@@ -180,6 +180,10 @@ const MAXIMAL = {
     notify: { httpsEndpoints: ['https://hooks.example.com/x'] },
     respond: { sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:pager'] },
   },
+  routes: [
+    { accounts: ['111111111111', '222222222222'], emails: ['team-a@example.com'] },
+    { accounts: ['333333333333'], tiers: ['respond'], sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:team-c'] },
+  ],
   responseFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:respond',
   logRetentionDays: 90,
   detectorConcurrency: 50,
@@ -209,6 +213,24 @@ describe('every documented option', () => {
     });
     expect(detectorEnv(Template.fromStack(hourly))).toBe('3600000');
     expect(() => parseConfig({ logGroups: LOG_GROUPS, pageFold: true })).toThrow(/pageFold/);
+  });
+  it('routes: each team’s subscriptions take its tiers’ alerts about its accounts only (a filter policy on `account`)', () => {
+    const topicOf = (tier: string) => ({ Ref: Match.stringLikeRegexp(`^Alerts${tier}Topic`) });
+    const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription')).map((s) => s.Properties);
+    const of = (endpoint: string) =>
+      subscriptions
+        .filter((s) => s.Endpoint === endpoint)
+        .map((s) => ({ topic: String(s.TopicArn.Ref).replace(/Topic.*/, ''), filter: s.FilterPolicy }))
+        .sort((a, b) => a.topic.localeCompare(b.topic));
+    expect(of('team-a@example.com')).toEqual([
+      { topic: 'AlertsNotify', filter: { account: ['111111111111', '222222222222'] } },
+      { topic: 'AlertsRespond', filter: { account: ['111111111111', '222222222222'] } },
+    ]);
+    expect(of('arn:aws:sqs:us-east-1:123456789012:team-c')).toEqual([{ topic: 'AlertsRespond', filter: { account: ['333333333333'] } }]);
+    // The security team's subscriptions see every account.
+    expect(of('a@example.com')).toEqual([{ topic: 'AlertsReview', filter: undefined }]);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true, TopicArn: topicOf('Respond') });
+    template.hasOutput('RespondTopicArn', { Value: topicOf('Respond') });
   });
   it('the cdk-nag check can fail: an unacknowledged finding throws', () => {
     expect(() => nagged({}, (s) => new Topic(s, 'PlainTopic'))).toThrow(/AwsSolutions-SNS/);
@@ -288,6 +310,12 @@ describe('configuration errors a user meets', () => {
     ],
     [{ detectorConcurrency: 950 }, /detectorConcurrency: 950 cannot be reserved: the account limit 1000 leaves 899/],
     [{ subscribers: { notify: { emails: ['not-an-email'] } } }, /subscribers\.notify\.emails\[0\]: /],
+    [
+      { subscribers: { respond: { emails: ['a@example.com'] } }, routes: [{ accounts: ['111111111111'], emails: ['a@example.com'] }] },
+      /routes\[0\]\.emails\[0\]: a@example\.com already gets the respond tier \(subscribers\.respond\.emails\.0\)/,
+    ],
+    [{ routes: [{ accounts: ['111111111111'] }] }, /routes\[0\]: a route tells no one/],
+    [{ routes: [{ accounts: ['1111'], emails: ['a@example.com'] }] }, /routes\[0\]\.accounts\[0\]: expected a 12-digit AWS account id/],
   ])('%j is rejected with path: message', (config, message) => {
     expect(() => parseConfig(config)).toThrow(message);
     expect(() => parseConfig(config)).toThrow(SynthInputError);

@@ -1,16 +1,18 @@
 import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SqsSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { SentinelConfig } from '../config';
+import type { Endpoints, SentinelConfig } from '../config';
 
 export type TierName = 'review' | 'notify' | 'respond';
 
 export interface AlertTopicsProps {
   readonly subscribers: SentinelConfig['subscribers'];
+  /** Per-account teams (config `routes`): filtered subscriptions on their tiers' topics. */
+  readonly routes: SentinelConfig['routes'];
 }
 
 /**
@@ -44,11 +46,12 @@ export class AlertTopics extends Construct {
         masterKey: this.key,
         enforceSSL: true,
       });
-      const subs = props.subscribers[tier];
-      for (const email of subs.emails) topic.addSubscription(new EmailSubscription(email));
-      for (const url of subs.httpsEndpoints) topic.addSubscription(new UrlSubscription(url));
-      subs.sqsQueueArns.forEach((arn, i) => {
-        topic.addSubscription(new SqsSubscription(Queue.fromQueueArn(this, `${tier}Queue${i}`, arn), { rawMessageDelivery: true }));
+      this.subscribe(topic, tier, props.subscribers[tier]);
+      props.routes.forEach((route, r) => {
+        if (!route.tiers.includes(tier)) return;
+        // SNS delivers a route only the messages whose `account` attribute names one of its accounts.
+        const filterPolicy = { account: SubscriptionFilter.stringFilter({ allowlist: route.accounts }) };
+        this.subscribe(topic, `${tier}Route${r}`, route, filterPolicy);
       });
       // For subscriptions made outside the stack, e.g. one per team with a filter policy on `account`.
       new CfnOutput(Stack.of(this), `${tier[0]?.toUpperCase()}${tier.slice(1)}TopicArn`, {
@@ -62,6 +65,16 @@ export class AlertTopics extends Construct {
       notify: make('notify', 'Sentinel notify (medium)'),
       respond: make('respond', 'Sentinel respond (high/critical)'),
     };
+  }
+
+  private subscribe(topic: Topic, idPrefix: string, endpoints: Endpoints, filterPolicy?: Record<string, SubscriptionFilter>): void {
+    const options = filterPolicy ? { filterPolicy } : {};
+    for (const email of endpoints.emails) topic.addSubscription(new EmailSubscription(email, options));
+    for (const url of endpoints.httpsEndpoints) topic.addSubscription(new UrlSubscription(url, options));
+    endpoints.sqsQueueArns.forEach((arn, i) => {
+      const queue = Queue.fromQueueArn(this, `${idPrefix}Queue${i}`, arn);
+      topic.addSubscription(new SqsSubscription(queue, { rawMessageDelivery: true, ...options }));
+    });
   }
 
   /** Publish rights on every tier topic (grantPublish also grants use of the topic key). */
