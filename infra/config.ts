@@ -35,7 +35,11 @@ const Route = Endpoints.extend({
     .array(z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'))
     .min(1)
     .max(MAX_FILTER_POLICY_VALUES),
-  tiers: z.array(Tier).min(1).default(['notify', 'respond']),
+  // Review-tier detections are published as one digest across accounts: no account to route by.
+  tiers: z
+    .array(z.enum(['notify', 'respond'], { message: "expected 'notify' or 'respond' (the review tier is one digest across accounts)" }))
+    .min(1)
+    .default(['notify', 'respond']),
 });
 
 /** The CloudWatch Logs limit on log-group names in a subscription filter policy's `NOT IN` list. */

@@ -315,6 +315,10 @@ describe('configuration errors a user meets', () => {
       /routes\[0\]\.emails\[0\]: a@example\.com already gets the respond tier \(subscribers\.respond\.emails\.0\)/,
     ],
     [{ routes: [{ accounts: ['111111111111'] }] }, /routes\[0\]: a route tells no one/],
+    [
+      { routes: [{ accounts: ['111111111111'], tiers: ['review'], emails: ['a@example.com'] }] },
+      /routes\[0\]\.tiers\[0\]: expected 'notify' or 'respond' \(the review tier is one digest across accounts\)/,
+    ],
     [{ routes: [{ accounts: ['1111'], emails: ['a@example.com'] }] }, /routes\[0\]\.accounts\[0\]: expected a 12-digit AWS account id/],
   ])('%j is rejected with path: message', (config, message) => {
     expect(() => parseConfig(config)).toThrow(message);

@@ -48,7 +48,7 @@ export class AlertTopics extends Construct {
       });
       this.subscribe(topic, tier, props.subscribers[tier]);
       props.routes.forEach((route, r) => {
-        if (!route.tiers.includes(tier)) return;
+        if (!route.tiers.some((t) => t === tier)) return;
         // SNS delivers a route only the messages whose `account` attribute names one of its accounts.
         const filterPolicy = { account: SubscriptionFilter.stringFilter({ allowlist: route.accounts }) };
         this.subscribe(topic, `${tier}Route${r}`, route, filterPolicy);
