@@ -14,8 +14,11 @@ export const DETECTOR_GB = 1; // detector memorySize 1,024 MB
 export const CPU_SHARE = 1024 / 1769;
 /** One DynamoDB round trip, as seen from Lambda in the same Region. */
 export const ROUND_TRIP_S = 0.008;
-/** Sequential store phases per batch in this design (receipt, counters, reads, sets, markers, claims, receipt). */
-export const PHASES_PER_BATCH = 7;
+/**
+ * Sequential store phases per batch in this design: counters (the receipt read beside them),
+ * reads, sets, markers, claims, receipt.
+ */
+export const PHASES_PER_BATCH = 6;
 /** The adapter's parallel requests per phase; the naive path gets the same. */
 const CONCURRENCY = 16;
 

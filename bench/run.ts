@@ -348,7 +348,7 @@ const quietCost = costPerMillion({
   writesPerEvent: demoDdb.writes / demoDdb.events,
   detectionsPerEvent: demoDdb.alerts / demoDdb.events,
   deliveredShare,
-  // Most such batches match nothing and make no store call; the busy-stream model's 7 rounds would overstate them.
+  // Most such batches match nothing and make no store call; the busy-stream model's rounds would overstate them.
   roundsPerBatch: Math.min(PHASES_PER_BATCH, demoDdb.calls / demo.payloads.length),
 });
 const naiveCost = costPerMillion({

@@ -288,6 +288,33 @@ describe('batch boundaries and redelivery', () => {
     expect([...(counts.get('t#test.flood#u0')?.values() ?? [])].reduce((x, y) => x + y, 0)).toBe(14); // 80 events / 6 users, u0 gets 14
   });
 
+  it('the receipt is read while the rules qualify (one store round trip less per batch), and a failed qualification of a batch already decided is answered from its receipt', async () => {
+    const log: string[] = [];
+    class SlowReceipts extends MemoryStateStore {
+      failCounters = false;
+      override async readReceipt(batchId: string): Promise<string | undefined> {
+        log.push('receipt read starts');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        log.push('receipt read ends');
+        return super.readReceipt(batchId);
+      }
+      override incrementCounters(...args: Parameters<MemoryStateStore['incrementCounters']>) {
+        log.push('counters written');
+        return this.failCounters ? Promise.reject(new Error('throttled')) : super.incrementCounters(...args);
+      }
+    }
+    const store = new SlowReceipts();
+    const d = detector([threshold], store);
+    const first = await d.evaluate('b1', stream.slice(0, 40));
+    expect(log.slice(0, 3)).toEqual(['receipt read starts', 'counters written', 'receipt read ends']);
+    store.failCounters = true;
+    const again = await d.evaluate('b1', stream.slice(0, 40));
+    expect(again.redelivered).toBe(true);
+    expect(ids(again.alerts)).toEqual(ids(first.alerts));
+    // A batch not yet decided fails with its store error (and is retried).
+    await expect(d.evaluate('b2', stream.slice(40, 80))).rejects.toThrow('throttled');
+  });
+
   it('a batch that decided nothing keeps no receipt; delivered again it decides nothing and counts nothing twice', async () => {
     const store = new MemoryStateStore();
     const d = detector([threshold], store);

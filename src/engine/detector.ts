@@ -147,19 +147,28 @@ export class Detector {
     // A batch no rule matched decides nothing, however often it is delivered: no receipt to read.
     if (matches.size === 0) return { messages: [], alerts: [], matchedEvents, detections: 0, redelivered: false, skips };
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
-    // first time instead of deciding again over state that already holds its own events.
-    const receipt = await this.store.readReceipt(batchId);
+    // first time instead of deciding again over state that already holds its own events. The
+    // receipt is read while the rules qualify, not before: what qualifying writes (counters
+    // conditional on the batch id, sets, term claims) is a no-op for a batch already counted, so a
+    // redelivery costs those writes again and every first delivery saves a store round trip.
+    const receiptRead = this.store.readReceipt(batchId);
+    const qualified: { rule: CompiledRule; group: QualifiedGroup }[] = [];
+    const qualifying = Promise.all(
+      [...matches].map(async ([rule, matched]) => {
+        for (const group of await this.qualify(batchId, rule, matched)) qualified.push({ rule, group });
+      }),
+    );
+    const [receipt] = await Promise.allSettled([receiptRead, qualifying]).then(([r, q]) => {
+      if (r.status === 'rejected') throw r.reason;
+      // A batch already decided is answered from its receipt, even if qualifying it again failed.
+      if (r.value === undefined && q.status === 'rejected') throw q.reason;
+      return [r.value];
+    });
     if (receipt !== undefined) {
       const messages = MessageList.parse(JSON.parse(receipt));
       return { messages, alerts: notifications(messages), matchedEvents, detections: 0, redelivered: true, skips };
     }
 
-    const qualified: { rule: CompiledRule; group: QualifiedGroup }[] = [];
-    await Promise.all(
-      [...matches].map(async ([rule, matched]) => {
-        for (const group of await this.qualify(batchId, rule, matched)) qualified.push({ rule, group });
-      }),
-    );
     // Deterministic order, whatever order the rules' store calls completed in.
     qualified.sort((a, b) => a.rule.rule.id.localeCompare(b.rule.rule.id) || a.group.key.localeCompare(b.group.key));
     const messages = await this.decide(batchId, qualified);
