@@ -127,6 +127,31 @@ describe('a hub: the same name in two accounts is two entities', () => {
     expect(opened(r.messages)).toEqual([`test.root_key root@${A} notify`, `test.root_key root@${B} respond`]);
   });
 
+  it('a public address spraying two accounts: each user it tried is correlated under its own account', async () => {
+    const spray = rule({
+      id: 'test.spray',
+      title: 'spray from {source.ip}',
+      entity: 'source.ip',
+      match: { 'event.outcome': 'failure' },
+      distinct: { field: 'user.name', count: 3, window: '10m', groupBy: ['source.ip'] },
+    });
+    const r = await new Detector({ rules: [spray] }, new MemoryStateStore()).evaluate('b1', [
+      inAccount(A, { 'event.outcome': 'failure', 'user.name': 'alice', 'source.ip': '203.0.113.9' }, T0),
+      inAccount(A, { 'event.outcome': 'failure', 'user.name': 'bob', 'source.ip': '203.0.113.9' }, T0 + 1000),
+      inAccount(B, { 'event.outcome': 'failure', 'user.name': 'carol', 'source.ip': '203.0.113.9' }, T0 + 2000),
+      inAccount(B, { 'event.outcome': 'failure', 'user.name': 'alice', 'source.ip': '203.0.113.9' }, T0 + 3000),
+    ]);
+    const alert = r.messages[0]?.alert;
+    if (!alert) throw new Error('expected a detection');
+    expect(alert.entity).toEqual({ field: 'source.ip', value: '203.0.113.9' });
+    expect(entitiesOf(alert)).toEqual([
+      { field: 'source.ip', value: '203.0.113.9' },
+      { field: 'user.name', value: 'alice', account: A }, // the first seen, for a name in both
+      { field: 'user.name', value: 'bob', account: A },
+      { field: 'user.name', value: 'carol', account: B },
+    ]);
+  });
+
   it('a detection’s related names are correlated as its account’s; public addresses as the organization’s', async () => {
     const login = rule({ id: 'test.login', entity: 'user.name', match: { 'event.action': 'login' } });
     const r = await new Detector({ rules: [login] }, new MemoryStateStore()).evaluate('b1', [

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ruleTier } from '../engine/alert-policy';
 import { boundedValue } from '../engine/bounded-value';
+import { eventEntityAccount } from '../engine/entity-scope';
 import type { Emission } from '../engine/lifecycle';
 import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
@@ -62,18 +63,38 @@ function redactedEntity(entity: AlertEntity): AlertEntity {
   return { ...entity, value: redact(entity.value) };
 }
 
-function relatedEntities(events: readonly NormalizedEvent[]): Record<string, string[]> {
+/**
+ * The other users, addresses, hosts and services in the evidence. When the evidence comes from
+ * several accounts (a public address spraying a hub's accounts), also which account each name
+ * inside one belongs to, so correlation files each under its own account (the first seen, for a
+ * name in two).
+ */
+function relatedEntities(events: readonly NormalizedEvent[]): { related: Record<string, string[]>; accounts?: Record<string, string> } {
   const related: Record<string, string[]> = {};
+  const accounts: Record<string, string> = {};
+  const distinctAccounts = new Set<string>();
   for (const field of ENTITY_FIELDS) {
     const values = new Set<string>();
     for (const e of events) {
       const v = e[field];
-      if (v !== undefined && v !== '' && values.size < MAX_RELATED_VALUES) values.add(String(v));
+      if (v === undefined || v === '') continue;
+      // Bounded as entities are, so correlation meets the same value whichever way it arrives.
+      const value = boundedValue(redact(String(v)));
+      if (!values.has(value) && values.size >= MAX_RELATED_VALUES) continue;
+      values.add(value);
+      const account = eventEntityAccount(e, field);
+      if (account === undefined) continue;
+      distinctAccounts.add(account);
+      accounts[`${field}=${value}`] ??= account;
     }
-    // Bounded as entities are, so correlation meets the same value whichever way it arrives.
-    if (values.size > 0) related[field] = [...new Set([...values].map((v) => boundedValue(redact(v))))].sort();
+    if (values.size > 0) related[field] = [...values].sort();
   }
-  return related;
+  return distinctAccounts.size > 1 ? { related, accounts } : { related };
+}
+
+function relatedOf(evidence: readonly NormalizedEvent[]): Pick<Alert, 'related' | 'relatedAccounts'> {
+  const { related, accounts } = relatedEntities(evidence);
+  return accounts ? { related, relatedAccounts: accounts } : { related };
 }
 
 /** Where the condition stands when this message was decided (src/engine/lifecycle.ts). */
@@ -134,7 +155,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     recommendedActions: rule.recommendedActions,
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, logGroupSources(logGroups, logsAccountOf(cloud), ctx), query, start, end),
-    related: relatedEntities(evidence),
+    ...relatedOf(evidence),
     status: input.lifecycle.status,
     occurrences: input.lifecycle.occurrences,
     openedAt: new Date(input.lifecycle.openedAt).toISOString(),

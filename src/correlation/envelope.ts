@@ -61,9 +61,9 @@ const ACCOUNT_ID = /^\d{12}$/;
 
 /**
  * The entities a detection is about: its own entity and the related users, IPs, hosts and
- * services. Related names inside an account are taken to be of the account the detection is about
- * (its entity's, else its trigger's): the evidence of one detection comes from one account, save
- * for rules keyed by a public address, whose evidence can span several.
+ * services. Related names inside an account belong to the account the detection is about (its
+ * entity's, else its trigger's), or, where its evidence spans accounts (a public address spraying
+ * several), to the one the alert's `relatedAccounts` names.
  */
 export function entitiesOf(alert: Alert): AlertEntity[] {
   const keys = new Map<string, AlertEntity>();
@@ -73,7 +73,7 @@ export function entitiesOf(alert: Alert): AlertEntity[] {
   const about = alert.entity.account ?? (cloudAccount === undefined ? undefined : boundedValue(cloudAccount));
   for (const field of ENTITY_FIELDS) {
     for (const value of alert.related[field] ?? []) {
-      const account = entityAccount(field, value, about);
+      const account = alert.relatedAccounts?.[`${field}=${value}`] ?? entityAccount(field, value, about);
       add({ field, value, ...(account === undefined ? {} : { account }) });
     }
   }

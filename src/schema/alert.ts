@@ -69,6 +69,11 @@ export const Alert = z.object({
   response: z.string().optional(),
   /** Other entities seen in the evidence, so correlation can key on user, IP and host. */
   related: z.record(z.string(), z.array(z.string())).default({}),
+  /**
+   * Evidence from several accounts only: the account of each related name inside one
+   * (`field=value` → account id), so correlation files it under its own account.
+   */
+  relatedAccounts: z.record(z.string(), z.string()).optional(),
   /** Where the condition is in its lifecycle: one alert id from open to resolved (see src/engine/lifecycle.ts). */
   status: AlertStatus,
   /** Qualifying events (detections) or member observations (incidents) since the alert opened. */
