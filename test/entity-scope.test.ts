@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDigestAlert } from '../src/alerts/digest';
 import { accountAttribute, entitiesOf } from '../src/correlation/envelope';
 import { Detector } from '../src/engine/detector';
-import { entityAccount, isPublicAddress } from '../src/engine/entity-scope';
+import { entityAccount, isPublicAddress, memberAccount } from '../src/engine/entity-scope';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import type { Message } from '../src/schema/alert';
 import { ev, rule, T0 } from './helpers';
@@ -57,6 +57,16 @@ describe('which entities are per account (src/engine/entity-scope.ts)', () => {
     expect(entityAccount('cloud.account.id', A, A)).toBeUndefined();
     expect(entityAccount('dns.question.registered_domain', 'evil.example', A)).toBeUndefined();
     expect(entityAccount('user.name', 'root', undefined)).toBeUndefined(); // plain lines replayed locally
+  });
+
+  it('distinct-value members: names and private addresses are per account; ports, paths and public addresses are values', () => {
+    const e = inAccount(A, { 'user.name': 'admin', 'destination.ip': '10.0.0.5', 'source.ip': '203.0.113.9', 'url.path': '/login' });
+    e['destination.port'] = 22;
+    expect(memberAccount(e, 'user.name')).toBe(A);
+    expect(memberAccount(e, 'destination.ip')).toBe(A);
+    expect(memberAccount(e, 'source.ip')).toBeUndefined();
+    expect(memberAccount(e, 'destination.port')).toBeUndefined();
+    expect(memberAccount(e, 'url.path')).toBeUndefined();
   });
 });
 
@@ -150,6 +160,28 @@ describe('a hub: the same name in two accounts is two entities', () => {
       { field: 'user.name', value: 'bob', account: A },
       { field: 'user.name', value: 'carol', account: B },
     ]);
+  });
+
+  it('one address trying admin in four member accounts has tried four accounts; the stack’s own account keeps plain members', async () => {
+    const spray = rule({
+      id: 'test.spray',
+      title: 'spray from {source.ip}',
+      entity: 'source.ip',
+      match: { 'event.outcome': 'failure' },
+      distinct: { field: 'user.name', count: 4, window: '10m', groupBy: ['source.ip'] },
+    });
+    const accounts = ['111111111111', '222222222222', '333333333333', '444444444444'];
+    const store = new MemoryStateStore();
+    const hub = new Detector({ rules: [spray] }, store, { account: '999999999999' });
+    const tries = accounts.map((account, i) =>
+      inAccount(account, { 'event.outcome': 'failure', 'user.name': 'admin', 'source.ip': '203.0.113.9' }, T0 + i * 1000),
+    );
+    expect(opened((await hub.evaluate('b1', tries)).messages)).toEqual(['test.spray 203.0.113.9@org respond']);
+    // In one account (its own), members are the plain values they were before accounts were told apart.
+    const single = new Detector({ rules: [spray] }, store, { account: A });
+    await single.evaluate('b2', [inAccount(A, { 'event.outcome': 'failure', 'user.name': 'root', 'source.ip': '198.51.100.7' }, T0)]);
+    const sets = await store.readSets([{ key: 'd#test.spray#198.51.100.7', from: 0, to: Number.MAX_SAFE_INTEGER }], T0);
+    expect([...(sets.get('d#test.spray#198.51.100.7')?.values() ?? [])].flatMap((members) => [...members])).toEqual(['root']);
   });
 
   it('a detection’s related names are correlated as its account’s; public addresses as the organization’s', async () => {

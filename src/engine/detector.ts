@@ -12,7 +12,7 @@ import { detectionPolicy } from './alert-policy';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
-import { eventEntityAccount, scopedKey } from './entity-scope';
+import { eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
 import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-fold';
 import { lowerBound } from './sorted';
@@ -405,7 +405,7 @@ export class Detector {
         // decision as the loop below, without its per-group map and sets.
         const e = list[0] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const value = boundedValue(String(e[field]), MAX_MEMBER_CHARS);
+        const value = this.memberOf(e, field);
         const first = windowFirstBucket(b, clause.window, width);
         const count = unionSizeWith(storedBuckets, first, b, value);
         if (count >= clause.count) qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width));
@@ -424,7 +424,7 @@ export class Detector {
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const value = boundedValue(String(e[field]), MAX_MEMBER_CHARS);
+        const value = this.memberOf(e, field);
         let set = batchBuckets.get(b);
         if (!set) {
           set = new Set<string>();
@@ -455,6 +455,18 @@ export class Detector {
     }
     await this.store.addToSets(adds, now);
     return qualified;
+  }
+
+  /**
+   * A distinct-value set's member: the value, bounded. A name inside another account than the
+   * stack's own is a different thing per account (./entity-scope.ts): one address trying `admin`
+   * in ten member accounts has tried ten accounts. The stack's own account keeps plain values, so a
+   * single account's sets read the same as before accounts were told apart.
+   */
+  private memberOf(e: NormalizedEvent, field: string): string {
+    const value = String(e[field]);
+    const account = memberAccount(e, field);
+    return boundedValue(account === undefined || account === this.ctx.account ? value : scopedKey(value, account), MAX_MEMBER_CHARS);
   }
 
   private async sequenceRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {

@@ -54,6 +54,17 @@ function awsAccountId(value: unknown): string | undefined {
   return typeof value === 'string' && ACCOUNT_ID.test(value) ? value : undefined;
 }
 
+/** Fields that name users, hosts, services and functions (as opposed to ports, paths, codes). */
+const NAME_FIELDS: ReadonlySet<string> = new Set(['user.name', 'user.id', 'host.name', 'host.hostname', 'service.name', 'faas.name']);
+
+/**
+ * The account of a distinct-value set member: only names (users, hosts, services, private
+ * addresses) belong to an account — a port or a path is the same value wherever it was seen.
+ */
+export function memberAccount(event: NormalizedEvent, field: string): string | undefined {
+  return NAME_FIELDS.has(field) || isAddressField(field) ? eventEntityAccount(event, field) : undefined;
+}
+
 /** A state key (group key, page, risk record) for an entity of `account`: the same key as before for organization-wide ones. */
 export function scopedKey(key: string, account: string | undefined): string {
   return account === undefined ? key : `@${account}|${key}`;
