@@ -246,6 +246,13 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
       'event.dataset': 'aws.route53_resolver',
     },
   ],
+  [
+    'cloudtrail',
+    'org-audit/management-events',
+    '{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLESSO:alice@corp.example","arn":"arn:aws:sts::222233334444:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice@corp.example","accountId":"222233334444","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::222233334444:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AdministratorAccess_0123456789abcdef","userName":"AWSReservedSSO_AdministratorAccess_0123456789abcdef"}}},"eventTime":"2025-03-03T03:12:40Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.5","userAgent":"aws-cli/2","requestParameters":{"bucketName":"payroll"},"responseElements":null,"eventType":"AwsApiCall","recipientAccountId":"222233334444"}',
+    // An IAM Identity Center session is its person, whatever permission set it took.
+    { 'user.name': 'alice@corp.example', 'cloud.account.id': '222233334444', 'event.action': 'GetObject' },
+  ],
 ];
 
 describe('AWS logs recognized by content', () => {

@@ -57,6 +57,10 @@ describe('which entities are per account (src/engine/entity-scope.ts)', () => {
     expect(entityAccount('cloud.account.id', A, A)).toBeUndefined();
     expect(entityAccount('dns.question.registered_domain', 'evil.example', A)).toBeUndefined();
     expect(entityAccount('user.name', 'root', undefined)).toBeUndefined(); // plain lines replayed locally
+    // A person named by an email address is the same person in every account.
+    expect(entityAccount('user.name', 'alice@corp.example', A)).toBeUndefined();
+    expect(entityAccount('user.name', 'alice@localhost', A)).toBe(A);
+    expect(entityAccount('host.name', 'alice@corp.example', A)).toBe(A);
   });
 
   it('distinct-value members: names and private addresses are per account; ports, paths and public addresses are values', () => {

@@ -183,6 +183,36 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     );
   });
 
+  it('a person named by an email (an Identity Center user) is one user in every account: a login in one and an export in another correlate', async () => {
+    const runner = new LocalCorrelationRunner(plain, pack, local.client);
+    const store = new DynamoStateStore(local.client, plain.tableName);
+    const member = (id: string) => {
+      const known = pack.rules.find((r) => r.id === id);
+      if (!known) throw new Error(`no rule ${id}`);
+      return rule({
+        id,
+        severity: known.severity,
+        riskScore: known.riskScore,
+        tags: known.tags,
+        entity: 'user.name',
+        match: { 'event.action': id },
+      });
+    };
+    const detector = new Detector(
+      { rules: ['auth.new_country_login', 'authz.sensitive_first_access', 'data.bulk_export'].map(member) },
+      store,
+    );
+    const inAccount = (account: string, action: string, at: number) =>
+      ev({ 'event.action': action, 'user.name': 'alice@corp.example', 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
+    const r = await detector.evaluate('b1', [
+      inAccount('111111111111', 'auth.new_country_login', T0),
+      inAccount('222222222222', 'authz.sensitive_first_access', T0 + 60_000),
+      inAccount('222222222222', 'data.bulk_export', T0 + 120_000),
+    ]);
+    await runner.send(r.messages);
+    expect(incidents(runner).map((p) => p.alert?.entity)).toEqual([{ field: 'user.name', value: 'alice@corp.example' }]);
+  });
+
   it('members are distinct rules and evidence counts once: one login that fires three rules is one signal', async () => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
     const login = 'evt-login-1';

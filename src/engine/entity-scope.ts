@@ -11,7 +11,8 @@ import { boundedValue } from './bounded-value';
  * counts, two alerts, two pages, two risk records — never one incident built from both.
  *
  * What names the same thing in every account stays organization-wide: a public address (one
- * attacker spraying several accounts is one attacker), an account id, a domain name.
+ * attacker spraying several accounts is one attacker), an account id, a domain name, and a user
+ * named by an email address (an IAM Identity Center user is the same person in every account).
  */
 
 /** Fields whose values are the same thing in every account. */
@@ -31,8 +32,14 @@ const ORGANIZATION_WIDE_FIELDS: ReadonlySet<string> = new Set([
 export function entityAccount(field: string, value: unknown, account: string | undefined): string | undefined {
   if (account === undefined || account === '' || ORGANIZATION_WIDE_FIELDS.has(field)) return undefined;
   if (isAddressField(field) && typeof value === 'string' && isPublicAddress(value)) return undefined;
+  // An email address names one person everywhere: an Identity Center user in every account, the
+  // identity provider's user, an app's login.
+  if (PERSON_FIELDS.has(field) && typeof value === 'string' && EMAIL.test(value)) return undefined;
   return account;
 }
+
+const PERSON_FIELDS: ReadonlySet<string> = new Set(['user.name', 'user.email']);
+const EMAIL = /^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$/;
 
 /**
  * The account of an event's entity: log groups belong to the logs' owner (the subscription's

@@ -62,7 +62,10 @@ const withParsers = (parsers: string[], def: SourceDefinition['source']): Source
 
 const isCloudTrail = (l: string) => has(l, '"eventSource"', '"eventName"', '"userIdentity"');
 
-/** The principal a CloudTrail record names: user name, role/session, root. */
+/** An assumed-role session of an IAM Identity Center permission set: `assumed-role/AWSReservedSSO_<set>_<id>/<user>`. */
+const SSO_SESSION = /^assumed-role\/AWSReservedSSO_[^/]+\/(.+)$/;
+
+/** The principal a CloudTrail record names: user name, role/session (the person, for Identity Center sessions), root. */
 export function principalName(e: NormalizedEvent): string | undefined {
   const type = textValue(e['userIdentity.type']);
   if (type === 'Root') return 'root';
@@ -72,6 +75,10 @@ export function principalName(e: NormalizedEvent): string | undefined {
   if (arn) {
     // arn:partition:service:region:account:resource — user/alice, assumed-role/Role/session, root.
     const resource = arn.split(':').slice(5).join(':');
+    // IAM Identity Center: the session is the person (their user name, usually an email), the role
+    // only the permission set. The person is the same in every account; the role name is not theirs.
+    const sso = SSO_SESSION.exec(resource);
+    if (sso?.[1]) return sso[1];
     const slash = resource.indexOf('/');
     return slash === -1 ? resource : resource.slice(slash + 1);
   }
