@@ -6,13 +6,19 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Pacing } from '../src/backtest/cloudwatch-history';
 import { exportFileName, filterLogEventsJson } from '../src/backtest/export';
+import { buildReport, reportTable } from '../src/backtest/report';
 import { BacktestError, type BacktestOptions, runBacktest } from '../src/cli/backtest';
 import { loadPack } from '../src/cli/load-pack';
 import { openCorrelationSink, openStateStore } from '../src/cli/local-adapters';
-import { replay } from '../src/cli/replay';
+import { type ReplayStats, replay } from '../src/cli/replay';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { SkipLedger } from '../src/decode/skips';
 import { generateDemo } from '../src/demo/generate';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { ParseStats } from '../src/parse/parse-stats';
 import type { Alert } from '../src/schema/alert';
+import { ev, rule, T0 } from './helpers';
 
 /**
  * `detect backtest`: history from CloudWatch Logs (the SDK client stubbed with aws-sdk-client-mock)
@@ -240,5 +246,42 @@ describe('detect backtest on exported files', () => {
     await expect(runBacktest(options({ logGroups: [], fromFile: [join(dir, 'nogroup.json')] }))).rejects.toThrow(
       /event 0 has no log group/,
     );
+  });
+});
+
+describe('the backtest report', () => {
+  it('names two accounts’ root as two entities, with their accounts, when the history spans accounts', async () => {
+    const { pack } = loadPack(['rules'], { checkRegexes: false });
+    const rootKey = rule({ id: 'test.root_key', title: 'root key', entity: 'user.name', match: { 'event.action': 'root_key' } });
+    const detector = new Detector({ rules: [rootKey] }, new MemoryStateStore());
+    const inAccount = (account: string, at: number) =>
+      ev({ 'event.action': 'root_key', 'user.name': 'root', 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
+    const r = await detector.evaluate('b1', [
+      inAccount('111111111111', T0),
+      inAccount('222222222222', T0 + 1000),
+      inAccount('222222222222', T0 + 2000),
+    ]);
+    const stats: ReplayStats = {
+      payloads: 1,
+      eventsIn: 3,
+      eventsProcessed: 3,
+      matchedEvents: 3,
+      decided: r.messages.length,
+      updates: 0,
+      published: r.messages.length,
+      publishedByStatus: {},
+      digests: 0,
+      redelivered: 0,
+      repeatedUndecided: 0,
+      redecided: 0,
+      skips: new SkipLedger(),
+      parse: new ParseStats(),
+    };
+    const report = buildReport({ pack: { ...pack, rules: [rootKey] }, messages: r.messages, stats, from: T0, to: T0 + 86_400_000 });
+    expect(report.rules[0]?.topEntities).toEqual([
+      { value: 'root', account: '111111111111', alerts: 1 },
+      { value: 'root', account: '222222222222', alerts: 1 },
+    ]);
+    expect(reportTable(report)).toContain('root in 111111111111 (1)');
   });
 });

@@ -1,5 +1,6 @@
 import { terminalSafeJson } from '../alerts/plain-text';
 import type { ReplayStats } from '../cli/replay';
+import { scopedKey } from '../engine/entity-scope';
 import type { RulePack } from '../rules/rule-pack';
 import type { Message } from '../schema/alert';
 
@@ -15,7 +16,8 @@ export interface RuleReport {
   pages: number;
   /** Respond-tier messages per day of history that page (opened, escalated, reminders; not resolved notices). */
   pagesPerDay: number;
-  topEntities: { value: string; alerts: number }[];
+  /** Per entity: two accounts' `root` are two (src/engine/entity-scope.ts). */
+  topEntities: { value: string; account?: string; alerts: number }[];
   firstEvidence?: string;
   lastEvidence?: string;
 }
@@ -55,13 +57,15 @@ export function buildReport(input: {
   const rules: RuleReport[] = [...byRule].map(([ruleId, messages]) => {
     const ids = new Set<string>();
     let peakCount = 0;
-    const entities = new Map<string, Set<string>>();
+    const entities = new Map<string, { value: string; account: string | undefined; ids: Set<string> }>();
     for (const m of messages) {
       ids.add(m.alert.id);
       peakCount = Math.max(peakCount, m.alert.count);
-      const set = entities.get(m.alert.entity.value) ?? new Set<string>();
-      set.add(m.alert.id);
-      entities.set(m.alert.entity.value, set);
+      const { value, account } = m.alert.entity;
+      const key = scopedKey(value, account);
+      const entry = entities.get(key) ?? { value, account, ids: new Set<string>() };
+      entry.ids.add(m.alert.id);
+      entities.set(key, entry);
     }
     const published = { respond: 0, notify: 0, review: 0 };
     let pages = 0;
@@ -81,9 +85,9 @@ export function buildReport(input: {
       published,
       pages,
       pagesPerDay: pages / days,
-      topEntities: [...entities]
-        .map(([value, ids]) => ({ value, alerts: ids.size }))
-        .sort((a, b) => b.alerts - a.alerts || a.value.localeCompare(b.value))
+      topEntities: [...entities.values()]
+        .map(({ value, account, ids }) => ({ value, ...(account === undefined ? {} : { account }), alerts: ids.size }))
+        .sort((a, b) => b.alerts - a.alerts || a.value.localeCompare(b.value) || (a.account ?? '').localeCompare(b.account ?? ''))
         .slice(0, TOP),
       ...(first ? { firstEvidence: `${first.timestamp} ${first.logGroup}: ${first.message.slice(0, 300)}` } : {}),
       ...(last ? { lastEvidence: `${last.timestamp} ${last.logGroup}: ${last.message.slice(0, 300)}` } : {}),
@@ -121,6 +125,7 @@ function escapeCell(text: string): string {
 }
 
 export function reportMarkdown(r: BacktestReport): string {
+  const entityLabel = entityLabeler(r);
   const lines = [
     '# Backtest',
     '',
@@ -132,7 +137,7 @@ export function reportMarkdown(r: BacktestReport): string {
     '|---|---|---|---|---|---|---|---|---|',
     ...r.rules.map(
       (x) =>
-        `| ${x.ruleId}${r.overBudget.includes(x.ruleId) ? ' ⚠' : ''} | ${x.alerts} | ${x.peakCount} | ${x.pages} | ${x.published.respond} | ${x.published.notify} | ${x.published.review} | ${perDay(x.pagesPerDay)} | ${escapeCell(x.topEntities.map((e) => `${e.value} (${e.alerts})`).join(', '))} |`,
+        `| ${x.ruleId}${r.overBudget.includes(x.ruleId) ? ' ⚠' : ''} | ${x.alerts} | ${x.peakCount} | ${x.pages} | ${x.published.respond} | ${x.published.notify} | ${x.published.review} | ${perDay(x.pagesPerDay)} | ${escapeCell(x.topEntities.map((e) => `${entityLabel(e)} (${e.alerts})`).join(', '))} |`,
     ),
     '',
   ];
@@ -156,6 +161,7 @@ export function reportMarkdown(r: BacktestReport): string {
 
 /** The terminal table: one line per rule, widest columns first. */
 export function reportTable(r: BacktestReport): string {
+  const entityLabel = entityLabeler(r);
   const head = ['rule', 'alerts', 'pages', 'notify', 'review', 'pages/day', 'top entity'];
   const rows = r.rules.map((x) => [
     `${x.ruleId}${r.overBudget.includes(x.ruleId) ? ' !' : ''}`,
@@ -164,7 +170,7 @@ export function reportTable(r: BacktestReport): string {
     String(x.published.notify),
     String(x.published.review),
     perDay(x.pagesPerDay),
-    x.topEntities[0] ? `${x.topEntities[0].value} (${x.topEntities[0].alerts})` : '',
+    x.topEntities[0] ? `${entityLabel(x.topEntities[0])} (${x.topEntities[0].alerts})` : '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
@@ -183,4 +189,10 @@ export function reportTable(r: BacktestReport): string {
 
 export function reportJson(r: BacktestReport): string {
   return terminalSafeJson(r, 2);
+}
+
+/** How the report names an entity: by its value, with its account when the report's entities span several accounts. */
+function entityLabeler(r: BacktestReport): (e: { value: string; account?: string }) => string {
+  const accounts = new Set(r.rules.flatMap((x) => x.topEntities.flatMap((e) => (e.account === undefined ? [] : [e.account]))));
+  return (e) => (accounts.size > 1 && e.account !== undefined ? `${e.value} in ${e.account}` : e.value);
 }
