@@ -15,12 +15,19 @@ async function alertsFor(values: readonly string[]): Promise<Alert[]> {
   const detector = new Detector({ rules: [echo] }, new MemoryStateStore());
   const payload = {
     messageType: 'DATA_MESSAGE' as const,
+    owner: '123456789012',
     logGroup: '/app/auth',
     logStream: 's',
     logEvents: values.map((v, i) => ({
       id: `e${i}`,
       timestamp: 1_740_000_000_000 + i,
-      message: JSON.stringify({ event: { outcome: 'failure' }, user: { name: v }, message: `bad password for ${v}` }),
+      // The line also names its own "account" and "Region": an app's JSON can say anything there.
+      message: JSON.stringify({
+        event: { outcome: 'failure' },
+        user: { name: v },
+        cloud: { account: { id: v }, region: v },
+        message: `bad password for ${v}`,
+      }),
     })),
   };
   const result = await processPayload(payload, new Normalizer(), detector);
@@ -92,8 +99,8 @@ describe('notifications show what logs said as text', () => {
       'Part of the page already open for this entity: Password spray from 192.0.2.66\\u000aSeverity: low (rule auth.password_spray, alert det-page); told here, not paged again.',
     );
     expect(lines.filter((l) => l.startsWith('Severity:'))).toHaveLength(1);
-    expect(chatbotMessage(folded).metadata).toMatchObject({ threadId: 'auth.password_spray:eve' });
-    expect(chatbotMessage(alert).metadata).toMatchObject({ threadId: 'test.echo:eve' });
+    expect(chatbotMessage(folded).metadata).toMatchObject({ threadId: 'auth.password_spray:123456789012:eve' });
+    expect(chatbotMessage(alert).metadata).toMatchObject({ threadId: 'test.echo:123456789012:eve' });
     // Two accounts' eve are two users (src/engine/entity-scope.ts): two threads.
     const inAccount = (account: string) => chatbotMessage({ ...alert, entity: { ...alert.entity, account } }).metadata;
     expect(inAccount('111111111111')).toMatchObject({ threadId: 'test.echo:111111111111:eve' });

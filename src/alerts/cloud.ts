@@ -8,18 +8,28 @@ export interface CloudContext {
   account?: string;
 }
 
-/** The account and Region an event is about; undefined for events without an owner (local replays of plain lines). */
+/**
+ * The account and Region an event is about; undefined for events without an owner (local replays
+ * of plain lines). CloudTrail and flow logs name them, but so can an app's JSON line, whose writer
+ * may be an attacker: only an account id and a Region name are taken from the line (else the
+ * logs' owner and the stack's Region), so neither can carry text into an alert's email or links.
+ */
 export function cloudOf(event: NormalizedEvent, ctx: CloudContext): AlertCloud | undefined {
   const owner = event[CoreFields.owner];
-  const account = event['cloud.account.id'] ?? owner;
+  const stated = event['cloud.account.id'];
+  const account = typeof stated === 'string' && ACCOUNT_ID.test(stated) ? stated : owner;
   if (account === undefined) return undefined;
   const region = event['cloud.region'];
   return {
     account: { id: String(account) },
-    region: typeof region === 'string' && region !== '' ? region : ctx.region,
+    region: typeof region === 'string' && REGION.test(region) ? region : ctx.region,
     ...(owner !== undefined && String(owner) !== String(account) ? { logsAccount: String(owner) } : {}),
   };
 }
+
+const ACCOUNT_ID = /^\d{12}$/;
+/** us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5 … */
+const REGION = /^[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}$/;
 
 /** The account whose log groups hold the evidence. */
 export function logsAccountOf(cloud: AlertCloud | undefined): string | undefined {
