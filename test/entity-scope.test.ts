@@ -166,6 +166,28 @@ describe('a hub: the same name in two accounts is two entities', () => {
     ]);
   });
 
+  it('related names from another account than the trigger’s keep their account, even when all come from one', async () => {
+    const flood = rule({
+      id: 'test.flood',
+      title: 'flood from {source.ip}',
+      entity: 'source.ip',
+      match: { 'event.outcome': 'failure' },
+      threshold: { count: 3, window: '10m', groupBy: ['source.ip'] },
+    });
+    const r = await new Detector({ rules: [flood] }, new MemoryStateStore()).evaluate('b1', [
+      inAccount(A, { 'event.outcome': 'failure', 'user.name': 'alice', 'source.ip': '203.0.113.9' }, T0),
+      inAccount(A, { 'event.outcome': 'failure', 'user.name': 'bob', 'source.ip': '203.0.113.9' }, T0 + 1000),
+      inAccount(B, { 'event.outcome': 'failure', 'source.ip': '203.0.113.9' }, T0 + 2000),
+    ]);
+    const alert = r.messages[0]?.alert;
+    if (!alert) throw new Error('expected a detection');
+    expect(alert.cloud?.account.id).toBe(B);
+    expect(entitiesOf(alert).filter((e) => e.field === 'user.name')).toEqual([
+      { field: 'user.name', value: 'alice', account: A },
+      { field: 'user.name', value: 'bob', account: A },
+    ]);
+  });
+
   it('one address trying admin in four member accounts has tried four accounts; the stack’s own account keeps plain members', async () => {
     const spray = rule({
       id: 'test.spray',

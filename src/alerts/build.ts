@@ -64,15 +64,13 @@ function redactedEntity(entity: AlertEntity): AlertEntity {
 }
 
 /**
- * The other users, addresses, hosts and services in the evidence. When the evidence comes from
- * several accounts (a public address spraying a hub's accounts), also which account each name
- * inside one belongs to, so correlation files each under its own account (the first seen, for a
- * name in two).
+ * The other users, addresses, hosts and services in the evidence, and the account of each name
+ * inside one (the first seen, for a name in two): when the evidence comes from other accounts than
+ * the alert's (a public address spraying a hub's accounts), correlation files each under its own.
  */
-function relatedEntities(events: readonly NormalizedEvent[]): { related: Record<string, string[]>; accounts?: Record<string, string> } {
+function relatedEntities(events: readonly NormalizedEvent[]): { related: Record<string, string[]>; accounts: Record<string, string> } {
   const related: Record<string, string[]> = {};
   const accounts: Record<string, string> = {};
-  const distinctAccounts = new Set<string>();
   for (const field of ENTITY_FIELDS) {
     const values = new Set<string>();
     for (const e of events) {
@@ -83,18 +81,17 @@ function relatedEntities(events: readonly NormalizedEvent[]): { related: Record<
       if (!values.has(value) && values.size >= MAX_RELATED_VALUES) continue;
       values.add(value);
       const account = eventEntityAccount(e, field);
-      if (account === undefined) continue;
-      distinctAccounts.add(account);
-      accounts[`${field}=${value}`] ??= account;
+      if (account !== undefined) accounts[`${field}=${value}`] ??= account;
     }
     if (values.size > 0) related[field] = [...values].sort();
   }
-  return distinctAccounts.size > 1 ? { related, accounts } : { related };
+  return { related, accounts };
 }
 
-function relatedOf(evidence: readonly NormalizedEvent[]): Pick<Alert, 'related' | 'relatedAccounts'> {
+/** Related entities, with their accounts only where one differs from the account the alert is about (correlation's default). */
+function relatedOf(evidence: readonly NormalizedEvent[], about: string | undefined): Pick<Alert, 'related' | 'relatedAccounts'> {
   const { related, accounts } = relatedEntities(evidence);
-  return accounts ? { related, relatedAccounts: accounts } : { related };
+  return Object.values(accounts).some((a) => a !== about) ? { related, relatedAccounts: accounts } : { related };
 }
 
 /** Where the condition stands when this message was decided (src/engine/lifecycle.ts). */
@@ -155,7 +152,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     recommendedActions: rule.recommendedActions,
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, logGroupSources(logGroups, logsAccountOf(cloud), ctx), query, start, end),
-    ...relatedOf(evidence),
+    ...relatedOf(evidence, input.entity.account ?? cloud?.account.id),
     status: input.lifecycle.status,
     occurrences: input.lifecycle.occurrences,
     openedAt: new Date(input.lifecycle.openedAt).toISOString(),
