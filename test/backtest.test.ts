@@ -10,13 +10,11 @@ import { buildReport, reportTable } from '../src/backtest/report';
 import { BacktestError, type BacktestOptions, runBacktest } from '../src/cli/backtest';
 import { loadPack } from '../src/cli/load-pack';
 import { openCorrelationSink, openStateStore } from '../src/cli/local-adapters';
-import { type ReplayStats, replay } from '../src/cli/replay';
+import { emptyReplayStats, replay } from '../src/cli/replay';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
-import { SkipLedger } from '../src/decode/skips';
 import { generateDemo } from '../src/demo/generate';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
-import { ParseStats } from '../src/parse/parse-stats';
 import type { Alert } from '../src/schema/alert';
 import { ev, rule, T0 } from './helpers';
 
@@ -261,22 +259,7 @@ describe('the backtest report', () => {
       inAccount('222222222222', T0 + 1000),
       inAccount('222222222222', T0 + 2000),
     ]);
-    const stats: ReplayStats = {
-      payloads: 1,
-      eventsIn: 3,
-      eventsProcessed: 3,
-      matchedEvents: 3,
-      decided: r.messages.length,
-      updates: 0,
-      published: r.messages.length,
-      publishedByStatus: {},
-      digests: 0,
-      redelivered: 0,
-      repeatedUndecided: 0,
-      redecided: 0,
-      skips: new SkipLedger(),
-      parse: new ParseStats(),
-    };
+    const stats = { ...emptyReplayStats(), payloads: 1, eventsIn: 3, eventsProcessed: 3, matchedEvents: 3 };
     const report = buildReport({ pack: { ...pack, rules: [rootKey] }, messages: r.messages, stats, from: T0, to: T0 + 86_400_000 });
     expect(report.rules[0]?.topEntities).toEqual([
       { value: 'root', account: '111111111111', alerts: 1 },

@@ -49,6 +49,23 @@ function detection(ruleId: string, user: string, at: number, opts: { severity?: 
 
 const incidents = (runner: LocalCorrelationRunner) => runner.published.filter((p) => p.alert?.kind === 'incident');
 
+/** A detector of the insider-threat members as the pack scores them, each matched by an action named after it (small events). */
+function insiderThreatMembers(store: DynamoStateStore): Detector {
+  const member = (id: string) => {
+    const known = pack.rules.find((r) => r.id === id);
+    if (!known) throw new Error(`no rule ${id}`);
+    return rule({
+      id,
+      severity: known.severity,
+      riskScore: known.riskScore,
+      tags: known.tags,
+      entity: 'user.name',
+      match: { 'event.action': id },
+    });
+  };
+  return new Detector({ rules: ['auth.new_country_login', 'authz.sensitive_first_access', 'data.bulk_export'].map(member) }, store);
+}
+
 describe('correlation state machine (synthesized definition, run locally)', () => {
   it.each([
     ['medium', 'notify'],
@@ -135,23 +152,7 @@ describe('correlation state machine (synthesized definition, run locally)', () =
   it('a hub: one user name in two accounts is two users — their signals make no incident together, each account’s own do', async () => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
     const store = new DynamoStateStore(local.client, plain.tableName);
-    // The insider-threat members as the pack scores them, matched by an action so the events stay small.
-    const member = (id: string) => {
-      const known = pack.rules.find((r) => r.id === id);
-      if (!known) throw new Error(`no rule ${id}`);
-      return rule({
-        id,
-        severity: known.severity,
-        riskScore: known.riskScore,
-        tags: known.tags,
-        entity: 'user.name',
-        match: { 'event.action': id },
-      });
-    };
-    const detector = new Detector(
-      { rules: ['auth.new_country_login', 'authz.sensitive_first_access', 'data.bulk_export'].map(member) },
-      store,
-    );
+    const detector = insiderThreatMembers(store);
     const inAccount = (account: string, action: string, at: number) =>
       ev({ 'event.action': action, 'user.name': 'deploy', 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
     const split = await detector.evaluate('b1', [
@@ -186,22 +187,7 @@ describe('correlation state machine (synthesized definition, run locally)', () =
   it('a person named by an email (an Identity Center user) is one user in every account: a login in one and an export in another correlate', async () => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
     const store = new DynamoStateStore(local.client, plain.tableName);
-    const member = (id: string) => {
-      const known = pack.rules.find((r) => r.id === id);
-      if (!known) throw new Error(`no rule ${id}`);
-      return rule({
-        id,
-        severity: known.severity,
-        riskScore: known.riskScore,
-        tags: known.tags,
-        entity: 'user.name',
-        match: { 'event.action': id },
-      });
-    };
-    const detector = new Detector(
-      { rules: ['auth.new_country_login', 'authz.sensitive_first_access', 'data.bulk_export'].map(member) },
-      store,
-    );
+    const detector = insiderThreatMembers(store);
     const inAccount = (account: string, action: string, at: number) =>
       ev({ 'event.action': action, 'user.name': 'alice@corp.example', 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
     const r = await detector.evaluate('b1', [

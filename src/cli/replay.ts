@@ -38,6 +38,26 @@ export interface ReplayStats {
   parse: ParseStats;
 }
 
+/** A run's figures before its first payload. */
+export function emptyReplayStats(): ReplayStats {
+  return {
+    payloads: 0,
+    eventsIn: 0,
+    eventsProcessed: 0,
+    matchedEvents: 0,
+    decided: 0,
+    updates: 0,
+    published: 0,
+    publishedByStatus: {},
+    digests: 0,
+    redelivered: 0,
+    repeatedUndecided: 0,
+    redecided: 0,
+    skips: new SkipLedger(),
+    parse: new ParseStats(),
+  };
+}
+
 export interface ReplayOptions extends ReplayInputOptions {
   pack: RulePack;
   store: StateStore;
@@ -79,22 +99,7 @@ export async function replayItems(
     ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
   });
   const every = options.sweepEvery ?? SWEEP_EVERY_MS;
-  const stats: ReplayStats = {
-    payloads: 0,
-    eventsIn: 0,
-    eventsProcessed: 0,
-    matchedEvents: 0,
-    decided: 0,
-    updates: 0,
-    published: 0,
-    publishedByStatus: {},
-    digests: 0,
-    redelivered: 0,
-    repeatedUndecided: 0,
-    redecided: 0,
-    skips: new SkipLedger(),
-    parse: new ParseStats(),
-  };
+  const stats = emptyReplayStats();
   const emit = async (alerts: readonly Alert[]) => {
     for (const alert of alerts) {
       stats.published++;
