@@ -4,7 +4,7 @@ import { accountAttribute, entitiesOf } from '../src/correlation/envelope';
 import { Detector } from '../src/engine/detector';
 import { entityAccount, isPublicAddress, memberAccount } from '../src/engine/entity-scope';
 import { MemoryStateStore } from '../src/engine/memory-store';
-import type { Message } from '../src/schema/alert';
+import type { Alert, Message } from '../src/schema/alert';
 import { ev, rule, T0 } from './helpers';
 
 const A = '111111111111';
@@ -13,6 +13,16 @@ const B = '222222222222';
 /** An event as a hub sees it: about account `account` (an organization trail's record, a member account's log group). */
 const inAccount = (account: string, fields: Record<string, string>, at = T0) =>
   ev({ ...fields, 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
+
+/** A rule about failures from one address (an organization-wide entity when the address is public). */
+const fromSource = (id: string, counting: Record<string, unknown>) =>
+  rule({ id, title: `${id} from {source.ip}`, entity: 'source.ip', match: { 'event.outcome': 'failure' }, ...counting });
+
+function firstAlert(messages: readonly Message[]): Alert {
+  const alert = messages[0]?.alert;
+  if (!alert) throw new Error('expected a detection');
+  return alert;
+}
 
 const opened = (messages: readonly Message[]) =>
   messages
@@ -100,13 +110,7 @@ describe('a hub: the same name in two accounts is two entities', () => {
   });
 
   it('one public address attacking two accounts is one attacker; a private address is one per network', async () => {
-    const spray = rule({
-      id: 'test.source_failures',
-      title: 'failures from {source.ip}',
-      entity: 'source.ip',
-      match: { 'event.outcome': 'failure' },
-      threshold: { count: 10, window: '10m', groupBy: ['source.ip'] },
-    });
+    const spray = fromSource('test.source_failures', { threshold: { count: 10, window: '10m', groupBy: ['source.ip'] } });
     const detector = new Detector({ rules: [spray] }, new MemoryStateStore());
     const publicIp = await detector.evaluate('b1', [...failures(A, 'u1', 6, '203.0.113.9'), ...failures(B, 'u2', 6, '203.0.113.9')]);
     expect(opened(publicIp.messages)).toEqual(['test.source_failures 203.0.113.9@org respond']);
@@ -142,21 +146,14 @@ describe('a hub: the same name in two accounts is two entities', () => {
   });
 
   it('a public address spraying two accounts: each user it tried is correlated under its own account', async () => {
-    const spray = rule({
-      id: 'test.spray',
-      title: 'spray from {source.ip}',
-      entity: 'source.ip',
-      match: { 'event.outcome': 'failure' },
-      distinct: { field: 'user.name', count: 3, window: '10m', groupBy: ['source.ip'] },
-    });
+    const spray = fromSource('test.spray', { distinct: { field: 'user.name', count: 3, window: '10m', groupBy: ['source.ip'] } });
     const r = await new Detector({ rules: [spray] }, new MemoryStateStore()).evaluate('b1', [
       inAccount(A, { 'event.outcome': 'failure', 'user.name': 'alice', 'source.ip': '203.0.113.9' }, T0),
       inAccount(A, { 'event.outcome': 'failure', 'user.name': 'bob', 'source.ip': '203.0.113.9' }, T0 + 1000),
       inAccount(B, { 'event.outcome': 'failure', 'user.name': 'carol', 'source.ip': '203.0.113.9' }, T0 + 2000),
       inAccount(B, { 'event.outcome': 'failure', 'user.name': 'alice', 'source.ip': '203.0.113.9' }, T0 + 3000),
     ]);
-    const alert = r.messages[0]?.alert;
-    if (!alert) throw new Error('expected a detection');
+    const alert = firstAlert(r.messages);
     expect(alert.entity).toEqual({ field: 'source.ip', value: '203.0.113.9' });
     expect(entitiesOf(alert)).toEqual([
       { field: 'source.ip', value: '203.0.113.9' },
@@ -167,20 +164,13 @@ describe('a hub: the same name in two accounts is two entities', () => {
   });
 
   it('related names from another account than the trigger’s keep their account, even when all come from one', async () => {
-    const flood = rule({
-      id: 'test.flood',
-      title: 'flood from {source.ip}',
-      entity: 'source.ip',
-      match: { 'event.outcome': 'failure' },
-      threshold: { count: 3, window: '10m', groupBy: ['source.ip'] },
-    });
+    const flood = fromSource('test.flood', { threshold: { count: 3, window: '10m', groupBy: ['source.ip'] } });
     const r = await new Detector({ rules: [flood] }, new MemoryStateStore()).evaluate('b1', [
       inAccount(A, { 'event.outcome': 'failure', 'user.name': 'alice', 'source.ip': '203.0.113.9' }, T0),
       inAccount(A, { 'event.outcome': 'failure', 'user.name': 'bob', 'source.ip': '203.0.113.9' }, T0 + 1000),
       inAccount(B, { 'event.outcome': 'failure', 'source.ip': '203.0.113.9' }, T0 + 2000),
     ]);
-    const alert = r.messages[0]?.alert;
-    if (!alert) throw new Error('expected a detection');
+    const alert = firstAlert(r.messages);
     expect(alert.cloud?.account.id).toBe(B);
     expect(entitiesOf(alert).filter((e) => e.field === 'user.name')).toEqual([
       { field: 'user.name', value: 'alice', account: A },
@@ -189,13 +179,7 @@ describe('a hub: the same name in two accounts is two entities', () => {
   });
 
   it('one address trying admin in four member accounts has tried four accounts; the stack’s own account keeps plain members', async () => {
-    const spray = rule({
-      id: 'test.spray',
-      title: 'spray from {source.ip}',
-      entity: 'source.ip',
-      match: { 'event.outcome': 'failure' },
-      distinct: { field: 'user.name', count: 4, window: '10m', groupBy: ['source.ip'] },
-    });
+    const spray = fromSource('test.spray', { distinct: { field: 'user.name', count: 4, window: '10m', groupBy: ['source.ip'] } });
     const accounts = ['111111111111', '222222222222', '333333333333', '444444444444'];
     const store = new MemoryStateStore();
     const hub = new Detector({ rules: [spray] }, store, { account: '999999999999' });
@@ -215,8 +199,7 @@ describe('a hub: the same name in two accounts is two entities', () => {
     const r = await new Detector({ rules: [login] }, new MemoryStateStore()).evaluate('b1', [
       inAccount(A, { 'event.action': 'login', 'user.name': 'deploy', 'source.ip': '203.0.113.9', 'host.name': 'bastion' }),
     ]);
-    const alert = r.messages[0]?.alert;
-    if (!alert) throw new Error('expected a detection');
+    const alert = firstAlert(r.messages);
     expect(entitiesOf(alert)).toEqual([
       { field: 'user.name', value: 'deploy', account: A },
       { field: 'source.ip', value: '203.0.113.9' },
@@ -270,9 +253,7 @@ describe('the account message attribute (subscription filter policies)', () => {
   const login = rule({ id: 'test.login', entity: 'source.ip', match: { 'event.action': 'login' } });
   const alertFor = async (fields: Record<string, string>) => {
     const r = await new Detector({ rules: [login] }, new MemoryStateStore()).evaluate('b1', [ev({ 'event.action': 'login', ...fields })]);
-    const alert = r.messages[0]?.alert;
-    if (!alert) throw new Error('expected a detection');
-    return alert;
+    return firstAlert(r.messages);
   };
 
   it('is the account the alert is about, an account id only, else none', async () => {
