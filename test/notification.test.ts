@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { buildDigestAlert } from '../src/alerts/digest';
 import { chatbotMessage, emailBody } from '../src/alerts/notification';
 import { printable, terminalSafeJson } from '../src/alerts/plain-text';
 import { Detector } from '../src/engine/detector';
@@ -117,5 +118,51 @@ describe('notifications show what logs said as text', () => {
         expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
       }),
     );
+  });
+});
+
+describe('the review digest email', () => {
+  const entry = (ruleId: string, value: string, at: number, account?: string) => ({
+    ruleId,
+    alertId: `det-${ruleId}-${at}`,
+    title: `${ruleId} about ${value}`,
+    severity: 'low' as const,
+    entity: { field: 'user.name', value, ...(account ? { account } : {}) },
+    at,
+    logGroups: ['/app/auth'],
+  });
+  const T = 1_740_000_000_000;
+
+  it('lists each rule with its detections, top entities (as text) and Logs Insights link', () => {
+    const digest = buildDigestAlert(
+      {
+        start: T,
+        end: T + 3_600_000,
+        entries: [
+          entry('auth.off_hours_login', 'deploy', T),
+          entry('auth.off_hours_login', 'deploy', T + 1),
+          entry('ssh.auth_failures', 'eve\nSeverity: critical', T + 2),
+        ],
+      },
+      { region: 'us-east-1' },
+    );
+    const lines = emailBody(digest).split('\n');
+    expect(lines).toContain('auth.off_hours_login (low): 2 detection(s) — auth.off_hours_login about deploy');
+    expect(lines).toContain('  top: deploy ×2');
+    expect(lines).toContain(`  top: ${printable('eve\nSeverity: critical')} ×1`);
+    expect(lines.filter((l) => l.startsWith('  Logs Insights: https://us-east-1.console.aws.amazon.com/'))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith('Severity:'))).toHaveLength(0);
+  });
+
+  it('names entities’ accounts only when the interval’s entities come from several', () => {
+    const body = (accounts: string[]) =>
+      emailBody(
+        buildDigestAlert(
+          { start: T, end: T + 3_600_000, entries: accounts.map((a, i) => entry('auth.off_hours_login', 'root', T + i, a)) },
+          { region: 'us-east-1' },
+        ),
+      );
+    expect(body(['111111111111'])).toContain('  top: root ×1');
+    expect(body(['111111111111', '222222222222'])).toContain('  top: root (account 111111111111) ×1, root (account 222222222222) ×1');
   });
 });

@@ -10,6 +10,7 @@ export function subjectFor(alert: Alert): string {
 
 /** Plain-text body for email subscribers; what came from log lines is shown as text, a line each. */
 export function emailBody(alert: Alert): string {
+  if (alert.kind === 'digest') return digestEmailBody(alert);
   const lines = [
     `${alert.kind === 'incident' ? 'INCIDENT' : 'Detection'}: ${printable(alert.title)}`,
     `Severity: ${alert.severity}   Tier: ${alert.tier}   Risk: ${alert.riskScore}/10`,
@@ -35,6 +36,30 @@ export function emailBody(alert: Alert): string {
     );
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
   if (alert.members) lines.push(`Member detections: ${alert.members.join(', ')}`);
+  return lines.join('\n');
+}
+
+/**
+ * A review digest: each rule's detections in the interval, its top entities (with their accounts
+ * when they live in one) and its Logs Insights link — what the reviewer reads, in the email itself.
+ */
+function digestEmailBody(alert: Alert): string {
+  const lines = [printable(alert.title), `Window: ${alert.window.start} → ${alert.window.end}`, '', alert.description, ''];
+  const rules = alert.digest ?? [];
+  // Accounts are named only when the interval's entities come from several.
+  const accounts = new Set(rules.flatMap((r) => r.entities.flatMap((e) => (e.account ? [e.account] : []))));
+  for (const rule of rules) {
+    const entities = rule.entities.map(
+      (e) => `${printable(e.value)}${accounts.size > 1 && e.account ? ` (account ${e.account})` : ''} ×${e.detections}`,
+    );
+    lines.push(
+      `${rule.ruleId} (${rule.severity}): ${rule.detections} detection(s) — ${printable(rule.title)}`,
+      `  top: ${entities.join(', ')}`,
+      `  Logs Insights: ${rule.consoleUrl}`,
+      '',
+    );
+  }
+  lines.push(`Runbook: ${alert.runbook}`, `Alert id: ${alert.id}`);
   return lines.join('\n');
 }
 
