@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { buildDetectionAlert } from '../src/alerts/build';
+import { emailBody } from '../src/alerts/notification';
 import { loadPack } from '../src/cli/load-pack';
 import { ruleTier } from '../src/engine/alert-policy';
 import { Detector } from '../src/engine/detector';
@@ -120,6 +121,16 @@ describe('correlation state machine (synthesized definition, run locally)', () =
       status: 'open',
       members: expect.any(Array),
     });
+    // What made it an incident, readable in the email: each member rule with its detection's title.
+    const incident = incidents(runner)[0]?.alert;
+    expect(incident?.memberDetections?.map((m) => m.ruleId)).toEqual([
+      'auth.new_country_login',
+      'authz.sensitive_first_access',
+      'data.bulk_export',
+    ]);
+    expect(incident?.memberDetections?.map((m) => m.id)).toEqual(incident?.members);
+    const body = incident ? emailBody(incident).split('\n') : [];
+    expect(body.filter((l) => l.startsWith('  - ') && l.includes('data.bulk_export: '))).toHaveLength(1);
     await runner.send([detection('auth.off_hours_login', 'eve', T0 + 180_000)]);
     await runner.send([detection('data.bulk_export', 'eve', T0 + 240_000, { seq: 1 })]);
     expect(incidents(runner)).toHaveLength(1);

@@ -240,7 +240,7 @@ export function toMemberRecord(alert: Alert): MemberRecord {
 }
 
 export interface IncidentMember {
-  record: Pick<MemberRecord, 'ruleId' | 'events' | 'logGroups' | 'related' | 'cloud'>;
+  record: Pick<MemberRecord, 'ruleId' | 'title' | 'events' | 'logGroups' | 'related' | 'cloud'>;
   firstSeen: number;
   lastSeen: number;
   /** The member rule's newest alert id in the window. */
@@ -298,6 +298,13 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, logGroupSources(logGroups, logsAccountOf(cloud), ctx), query, firstSeen, end),
     members: members.map((m) => m.latestId),
+    memberDetections: members.map((m) => ({
+      id: m.latestId,
+      ruleId: m.record.ruleId,
+      title: m.record.title,
+      firstSeen: new Date(m.firstSeen).toISOString(),
+      lastSeen: new Date(m.lastSeen).toISOString(),
+    })),
     category: rule.correlation.category,
     ...(rule.correlation.response ? { response: rule.correlation.response } : {}),
     related,

@@ -28,6 +28,14 @@ export function emailBody(alert: Alert): string {
   ];
   if (alert.category) lines.push(`Category: ${alert.category}${alert.response ? `   Automated response: ${alert.response}` : ''}`, '');
   if (alert.recommendedActions.length > 0) lines.push('Recommended actions:', ...alert.recommendedActions.map((a) => `  - ${a}`), '');
+  if (alert.memberDetections) {
+    // What made it an incident, in the order it happened.
+    lines.push(
+      'Member detections:',
+      ...alert.memberDetections.map((m) => `  - ${m.firstSeen} ${m.ruleId}: ${printable(m.title)} (${m.id})`),
+      '',
+    );
+  }
   if (alert.events.length > 0)
     lines.push(
       'Evidence (secrets redacted):',
@@ -35,7 +43,7 @@ export function emailBody(alert: Alert): string {
       '',
     );
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
-  if (alert.members) lines.push(`Member detections: ${alert.members.join(', ')}`);
+  if (alert.members && !alert.memberDetections) lines.push(`Member detections: ${alert.members.join(', ')}`);
   return lines.join('\n');
 }
 

@@ -63,6 +63,10 @@ export const Alert = z.object({
   consoleUrl: z.string(),
   /** Incident only: the detection ids it correlates. */
   members: z.array(z.string()).optional(),
+  /** Incident only: what each member detection was (the same order as `members`). */
+  memberDetections: z
+    .array(z.object({ id: z.string(), ruleId: z.string(), title: z.string(), firstSeen: z.string(), lastSeen: z.string() }))
+    .optional(),
   /** Incident only: e.g. insider_threat. */
   category: z.string().optional(),
   /** Incident only: the response action the correlation rule asks for. */
