@@ -152,6 +152,12 @@ export const SentinelConfig = z
       notify: { emails: [], httpsEndpoints: [], sqsQueueArns: [] },
       respond: { emails: [], httpsEndpoints: [], sqsQueueArns: [] },
     }),
+    /**
+     * A chat topic for Amazon Q Developer in chat applications (AWS Chatbot): these tiers' messages
+     * are also published to it in the service's custom-notification format; attach the
+     * `ChatTopicArn` output to a Slack or Microsoft Teams channel configuration.
+     */
+    chat: z.strictObject({ tiers: z.array(Tier).min(1).default(['notify', 'respond']) }).optional(),
     /** Per-account teams: each route's subscribers get its tiers' alerts about its accounts only. */
     routes: z.array(Route).default([]),
     /** Lambda invoked with every respond-tier incident when it opens (e.g. disable the user, block the IP). */

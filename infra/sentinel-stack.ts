@@ -46,7 +46,7 @@ export class SentinelStack extends Stack {
     const rules = bundleRules(config.rulesDir);
 
     const state = new StateTable(this, 'State');
-    const alerts = new AlertTopics(this, 'Alerts', { subscribers: config.subscribers, routes: config.routes });
+    const alerts = new AlertTopics(this, 'Alerts', { subscribers: config.subscribers, routes: config.routes, chat: config.chat });
     this.correlation = new Correlation(this, 'Correlation', {
       table: state.table,
       topics: alerts,

@@ -184,6 +184,7 @@ const MAXIMAL = {
     { accounts: ['111111111111', '222222222222'], emails: ['team-a@example.com'] },
     { accounts: ['333333333333'], tiers: ['respond'], sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:team-c'] },
   ],
+  chat: { tiers: ['respond'] },
   responseFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:respond',
   logRetentionDays: 90,
   detectorConcurrency: 50,
@@ -231,6 +232,16 @@ describe('every documented option', () => {
     expect(of('a@example.com')).toEqual([{ topic: 'AlertsReview', filter: undefined }]);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true, TopicArn: topicOf('Respond') });
     template.hasOutput('RespondTopicArn', { Value: topicOf('Respond') });
+  });
+  it('chat: a topic of its own, published to from its tiers only, encrypted like the others, its ARN an output', () => {
+    template.hasOutput('ChatTopicArn', { Value: { Ref: Match.stringLikeRegexp('^AlertsChatTopic') } });
+    template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Sentinel chat', KmsMasterKeyId: Match.anyValue() });
+    const definition = JSON.stringify(
+      Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0]?.Properties.DefinitionString,
+    );
+    expect(definition).toContain('PublishMessageRespondToChat');
+    expect(definition).toContain('PublishIncidentRespondToChat');
+    expect(definition).not.toContain('NotifyToChat');
   });
   it('the cdk-nag check can fail: an unacknowledged finding throws', () => {
     expect(() => nagged({}, (s) => new Topic(s, 'PlainTopic'))).toThrow(/AwsSolutions-SNS/);

@@ -110,6 +110,23 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     expect((await healthy.send([m])).map((a) => a.id)).toEqual([]); // and only once
   });
 
+  it('with a chat topic: notify and respond messages are also published to it as chat custom notifications; review is not', async () => {
+    const withChat = synthesizeDefinition({ chat: { tiers: ['notify', 'respond'] } });
+    const runner = new LocalCorrelationRunner(withChat, pack, local.client);
+    await runner.send([
+      detection('test.high', 'u1', T0, { severity: 'high' }),
+      detection('test.low', 'u2', T0 + 1000, { severity: 'low' }),
+    ]);
+    expect(runner.published.map((p) => p.tier).sort()).toEqual(['chat', 'respond']);
+    const chat = JSON.parse(runner.published.find((p) => p.tier === 'chat')?.raw ?? '{}');
+    expect(chat).toMatchObject({
+      version: '1.0',
+      source: 'custom',
+      content: { textType: 'client-markdown', title: expect.stringContaining('test u1') },
+      metadata: { threadId: 'test.high:u1', eventType: 'detection' },
+    });
+  });
+
   it('raises an incident once per condition; later members update it silently', async () => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
     await runner.send([detection('auth.new_country_login', 'eve', T0)]);

@@ -13,6 +13,8 @@ export interface AlertTopicsProps {
   readonly subscribers: SentinelConfig['subscribers'];
   /** Per-account teams (config `routes`): filtered subscriptions on their tiers' topics. */
   readonly routes: SentinelConfig['routes'];
+  /** A chat topic (config `chat`): messages in the chat service's format for these tiers. */
+  readonly chat?: SentinelConfig['chat'];
 }
 
 /**
@@ -22,6 +24,8 @@ export interface AlertTopicsProps {
 export class AlertTopics extends Construct {
   readonly key: Key;
   readonly topics: Record<TierName, Topic>;
+  /** The chat topic and the tiers published to it, when configured. */
+  readonly chat?: { topic: Topic; tiers: readonly TierName[] };
 
   constructor(scope: Construct, id: string, props: AlertTopicsProps) {
     super(scope, id);
@@ -65,6 +69,15 @@ export class AlertTopics extends Construct {
       notify: make('notify', 'Sentinel notify (medium)'),
       respond: make('respond', 'Sentinel respond (high/critical)'),
     };
+    if (props.chat) {
+      // Its subscriber is the chat service's channel configuration, made where the Slack workspace or Teams tenant is authorized.
+      const topic = new Topic(this, 'ChatTopic', { displayName: 'Sentinel chat', masterKey: this.key, enforceSSL: true });
+      new CfnOutput(Stack.of(this), 'ChatTopicArn', {
+        value: topic.topicArn,
+        description: `Sentinel chat (${props.chat.tiers.join(', ')}): add to an Amazon Q Developer in chat applications channel configuration`,
+      });
+      this.chat = { topic, tiers: props.chat.tiers };
+    }
   }
 
   private subscribe(topic: Topic, idPrefix: string, endpoints: Endpoints, filterPolicy?: Record<string, SubscriptionFilter>): void {
@@ -80,5 +93,6 @@ export class AlertTopics extends Construct {
   /** Publish rights on every tier topic (grantPublish also grants use of the topic key). */
   grantPublishAll(grantee: IGrantable): void {
     for (const topic of Object.values(this.topics)) topic.grantPublish(grantee);
+    this.chat?.topic.grantPublish(grantee);
   }
 }

@@ -80,6 +80,7 @@ export const STATE = {
   alreadyPublished: (what: Published) => `${what}AlreadyPublished`,
   route: (what: Published) => `Route${what}`,
   publish: (tier: TierName, what: Published) => `Publish${what}${tier[0]?.toUpperCase()}${tier.slice(1)}`,
+  publishChat: (tier: TierName, what: Published) => `Publish${what}${tier[0]?.toUpperCase()}${tier.slice(1)}ToChat`,
   markPublished: (what: Published) => `Mark${what}Published`,
   shouldCorrelate: 'ShouldCorrelate',
   forEachEntity: 'ForEachEntity',
@@ -167,6 +168,18 @@ export class Correlation extends Construct {
         }),
       );
       mark.next(after);
+      // The chat topic, for its tiers: the same message in the chat service's format, before it counts as published.
+      const chat = topics.chat;
+      const afterPublish = (tier: TierName): IChainable =>
+        chat?.tiers.includes(tier)
+          ? retry(
+              new SnsPublish(this, STATE.publishChat(tier, what), {
+                topic: chat.topic,
+                message: TaskInput.fromJsonPathAt(`${base}.publishFields.chat`),
+                resultPath: JsonPath.DISCARD,
+              }),
+            ).next(mark)
+          : mark;
       const publish = (tier: TierName) =>
         retry(
           new SnsPublish(this, STATE.publish(tier, what), {
@@ -183,7 +196,7 @@ export class Correlation extends Construct {
             },
             resultPath: JsonPath.DISCARD,
           }),
-        ).next(mark);
+        ).next(afterPublish(tier));
       return claim.next(
         new Choice(this, STATE.route(what))
           .when(Condition.stringEquals(`${base}.publishFields.tier`, 'respond'), publish('respond'))

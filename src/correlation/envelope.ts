@@ -1,5 +1,5 @@
 import { type MemberRecord, toMemberRecord } from '../alerts/build';
-import { snsMessage, subjectFor } from '../alerts/notification';
+import { chatbotMessage, snsMessage, subjectFor } from '../alerts/notification';
 import { slimmerAlerts } from '../alerts/size-budget';
 import { boundedValue } from '../engine/bounded-value';
 import { entityAccount, scopedKey } from '../engine/entity-scope';
@@ -23,7 +23,17 @@ export interface MessageEnvelope {
   key: string;
   publish: boolean;
   correlate: boolean;
-  publishFields: { subject: string; message: string; severity: string; tier: string; ruleId: string; status: string; account: string };
+  publishFields: {
+    subject: string;
+    message: string;
+    severity: string;
+    tier: string;
+    ruleId: string;
+    status: string;
+    account: string;
+    /** The alert as an Amazon Q Developer in chat applications (AWS Chatbot) custom notification, for the chat topic. */
+    chat: string;
+  };
   /** Incidents in the respond tier that just opened invoke the automated response (if configured), with this alert. */
   respond: boolean;
   response: Alert | null;
@@ -43,6 +53,7 @@ export function publishFields(alert: Alert): MessageEnvelope['publishFields'] {
     ruleId: alert.ruleId,
     status: alert.status,
     account: accountAttribute(alert),
+    chat: JSON.stringify(chatbotMessage(alert)),
   };
 }
 

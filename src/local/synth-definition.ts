@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { z } from 'zod';
-import { parseConfig } from '../../infra/config';
+import { parseConfig, type SentinelConfig } from '../../infra/config';
 import { SentinelStack } from '../../infra/sentinel-stack';
 
 import { LOCAL_ACCOUNT, LOCAL_REGION, type SynthesizedMachine } from './machine';
@@ -19,11 +19,14 @@ type CfnValue = string | { Ref?: string; 'Fn::GetAtt'?: [string, string] } | unk
  * and returns its correlation state machine definition, so local runs execute the exact ASL
  * that is deployed.
  */
-export function synthesizeDefinition(options: { rulesDir?: string; responseFunctionArn?: string } = {}): SynthesizedMachine {
+export function synthesizeDefinition(
+  options: { rulesDir?: string; responseFunctionArn?: string; chat?: SentinelConfig['chat'] } = {},
+): SynthesizedMachine {
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'sentinel-synth-')), context: { 'aws:cdk:bundling-stacks': [] } });
   const config = parseConfig({
     rulesDir: options.rulesDir ?? 'rules',
     ...(options.responseFunctionArn ? { responseFunctionArn: options.responseFunctionArn } : {}),
+    ...(options.chat ? { chat: options.chat } : {}),
   });
   const stack = new SentinelStack(app, 'SentinelLocal', { config, env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
   const template = app.synth().getStackByName(stack.stackName).template as {
@@ -43,7 +46,9 @@ export function synthesizeDefinition(options: { rulesDir?: string; responseFunct
             ? 'notify'
             : /RespondTopic/.test(path)
               ? 'respond'
-              : 'unknown';
+              : /ChatTopic/.test(path)
+                ? 'chat'
+                : 'unknown';
         topicTiers.set(arn, tier);
         return arn;
       }
