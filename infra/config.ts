@@ -20,6 +20,8 @@ export type Endpoints = z.infer<typeof Endpoints>;
 
 const Subscribers = Endpoints.default({ emails: [], httpsEndpoints: [], sqsQueueArns: [] });
 
+const AccountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
+
 const Tier = z.enum(['review', 'notify', 'respond']);
 
 /** The SNS limit on values in one filter policy (all attributes together). */
@@ -31,10 +33,7 @@ const MAX_FILTER_POLICY_VALUES = 150;
  * account's team can be told of its own account while the security team (`subscribers`) sees all.
  */
 const Route = Endpoints.extend({
-  accounts: z
-    .array(z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'))
-    .min(1)
-    .max(MAX_FILTER_POLICY_VALUES),
+  accounts: z.array(AccountId).min(1).max(MAX_FILTER_POLICY_VALUES),
   // Review-tier detections are published as one digest across accounts: no account to route by.
   tiers: z
     .array(z.enum(['notify', 'respond'], { message: "expected 'notify' or 'respond' (the review tier is one digest across accounts)" }))
@@ -65,8 +64,6 @@ const AccountPolicy = z
     }
   })
   .transform(({ enabled, excludeLogGroups }) => ({ enabled, excludeLogGroups }));
-
-const AccountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
 
 /** Hub mode: the stream member accounts send to, and how the detector reads it. */
 const HubSettings = z

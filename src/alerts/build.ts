@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ruleTier } from '../engine/alert-policy';
 import { boundedValue } from '../engine/bounded-value';
-import { eventEntityAccount } from '../engine/entity-scope';
+import { alertAccount, eventEntityAccount } from '../engine/entity-scope';
 import type { Emission } from '../engine/lifecycle';
 import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
@@ -152,7 +152,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     recommendedActions: rule.recommendedActions,
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, logGroupSources(logGroups, logsAccountOf(cloud), ctx), query, start, end),
-    ...relatedOf(evidence, input.entity.account ?? cloud?.account.id),
+    ...relatedOf(evidence, alertAccount(input.entity, cloud)),
     status: input.lifecycle.status,
     occurrences: input.lifecycle.occurrences,
     openedAt: new Date(input.lifecycle.openedAt).toISOString(),

@@ -1,3 +1,4 @@
+import { awsAccountId } from '../engine/entity-scope';
 import type { AlertCloud } from '../schema/alert';
 import { CoreFields, type NormalizedEvent } from '../schema/event';
 
@@ -16,8 +17,7 @@ export interface CloudContext {
  */
 export function cloudOf(event: NormalizedEvent, ctx: CloudContext): AlertCloud | undefined {
   const owner = event[CoreFields.owner];
-  const stated = event['cloud.account.id'];
-  const account = typeof stated === 'string' && ACCOUNT_ID.test(stated) ? stated : owner;
+  const account = awsAccountId(event['cloud.account.id']) ?? owner;
   if (account === undefined) return undefined;
   const region = event['cloud.region'];
   return {
@@ -27,7 +27,6 @@ export function cloudOf(event: NormalizedEvent, ctx: CloudContext): AlertCloud |
   };
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
 /** us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5 … */
 const REGION = /^[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}$/;
 

@@ -1,8 +1,7 @@
 import { type MemberRecord, toMemberRecord } from '../alerts/build';
 import { chatbotMessage, snsMessage, subjectFor } from '../alerts/notification';
 import { slimmerAlerts } from '../alerts/size-budget';
-import { boundedValue } from '../engine/bounded-value';
-import { entityAccount, scopedKey } from '../engine/entity-scope';
+import { alertAccount, awsAccountId, entityAccount, scopedKey } from '../engine/entity-scope';
 import type { Alert, AlertEntity, Message } from '../schema/alert';
 import { ENTITY_FIELDS } from '../schema/event';
 
@@ -64,11 +63,8 @@ export function publishFields(alert: Alert): MessageEnvelope['publishFields'] {
  * account id only: the alert's cloud account can come from a line's own JSON.
  */
 export function accountAttribute(alert: Alert): string {
-  const candidates = [alert.cloud?.account.id, alert.cloud?.logsAccount, alert.entity.account];
-  return candidates.find((id) => id !== undefined && ACCOUNT_ID.test(id)) ?? 'none';
+  return awsAccountId(alert.cloud?.account.id) ?? awsAccountId(alert.cloud?.logsAccount) ?? awsAccountId(alert.entity.account) ?? 'none';
 }
-
-const ACCOUNT_ID = /^\d{12}$/;
 
 /**
  * The entities a detection is about: its own entity and the related users, IPs, hosts and
@@ -80,8 +76,7 @@ export function entitiesOf(alert: Alert): AlertEntity[] {
   const keys = new Map<string, AlertEntity>();
   const add = (entity: AlertEntity) => keys.set(scopedKey(`${entity.field}=${entity.value}`, entity.account), entity);
   if ((ENTITY_FIELDS as readonly string[]).includes(alert.entity.field)) add(alert.entity);
-  const cloudAccount = alert.cloud?.account.id;
-  const about = alert.entity.account ?? (cloudAccount === undefined ? undefined : boundedValue(cloudAccount));
+  const about = alertAccount(alert.entity, alert.cloud);
   for (const field of ENTITY_FIELDS) {
     for (const value of alert.related[field] ?? []) {
       const account = alert.relatedAccounts?.[`${field}=${value}`] ?? entityAccount(field, value, about);

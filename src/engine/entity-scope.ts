@@ -57,8 +57,17 @@ export function eventEntityAccount(event: NormalizedEvent, field: string): strin
 
 const ACCOUNT_ID = /^\d{12}$/;
 
-function awsAccountId(value: unknown): string | undefined {
+/** The value when it is an AWS account id (12 digits), else undefined: what a line states is taken only if it is one. */
+export function awsAccountId(value: unknown): string | undefined {
   return typeof value === 'string' && ACCOUNT_ID.test(value) ? value : undefined;
+}
+
+/**
+ * The account an alert is about, as correlation files its related names: its entity's account,
+ * else its events' (`cloud.account.id`, bounded as every account in a key is).
+ */
+export function alertAccount(entity: { account?: string | undefined }, cloud: { account: { id: string } } | undefined): string | undefined {
+  return entity.account ?? (cloud === undefined ? undefined : boundedValue(cloud.account.id));
 }
 
 /** Fields that name users, hosts, services and functions (as opposed to ports, paths, codes). */
