@@ -24,22 +24,54 @@ const AccountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account 
 
 const Tier = z.enum(['review', 'notify', 'respond']);
 
-/** The SNS limit on values in one filter policy (all attributes together). */
+/** The SNS limit on values in one filter policy (the product of each attribute's count). */
 const MAX_FILTER_POLICY_VALUES = 150;
+/** The SNS default quota of filter policies per topic. */
+const MAX_FILTER_POLICIES_PER_TOPIC = 200;
+
+/** A rule or correlation id (`auth.brute_force_user`), or every id starting with a prefix (`aws.*`). */
+const RuleRef = z
+  .string()
+  .regex(/^[a-z0-9_][a-z0-9_.-]*(\*)?$/, "expected a rule id (auth.brute_force_user) or an id prefix ending in '*' (aws.*)");
 
 /**
  * One team's share of the alerts: its subscribers get the listed tiers' messages about the listed
- * accounts only (an SNS filter policy on the `account` message attribute). In a hub, each member
- * account's team can be told of its own account while the security team (`subscribers`) sees all.
+ * accounts and/or from the listed rules only (an SNS filter policy on the `account` and `ruleId`
+ * message attributes). In a hub, each member account's team can be told of its own account; in
+ * any stack, the team that owns a system can be told of its rules, while the security team
+ * (`subscribers`) sees all.
  */
 const Route = Endpoints.extend({
-  accounts: z.array(AccountId).min(1).max(MAX_FILTER_POLICY_VALUES),
-  // Review-tier detections are published as one digest across accounts: no account to route by.
+  accounts: z.array(AccountId).min(1).max(MAX_FILTER_POLICY_VALUES).optional(),
+  rules: z.array(RuleRef).min(1).max(MAX_FILTER_POLICY_VALUES).optional(),
+  // Review-tier detections are published as one digest across accounts and rules: nothing to route by.
   tiers: z
-    .array(z.enum(['notify', 'respond'], { message: "expected 'notify' or 'respond' (the review tier is one digest across accounts)" }))
+    .array(
+      z.enum(['notify', 'respond'], {
+        message: "expected 'notify' or 'respond' (the review tier is one digest across accounts and rules)",
+      }),
+    )
     .min(1)
     .default(['notify', 'respond']),
 });
+type Route = z.infer<typeof Route>;
+
+/**
+ * A route's `rules` that name no rule or correlation of the pack (a typo would route nothing,
+ * silently), as `routes[r].rules[i]: …` lines; checked at synth, where the pack is loaded.
+ */
+export function unknownRouteRules(routes: readonly Route[], ruleIds: readonly string[]): string[] {
+  const out: string[] = [];
+  routes.forEach((route, r) => {
+    route.rules?.forEach((ref, i) => {
+      const prefix = ref.endsWith('*') ? ref.slice(0, -1) : undefined;
+      const known = prefix === undefined ? ruleIds.includes(ref) : ruleIds.some((id) => id.startsWith(prefix));
+      if (!known)
+        out.push(`routes[${r}].rules[${i}]: ${prefix === undefined ? `no rule has the id ${ref}` : `no rule id starts with ${prefix}`}`);
+    });
+  });
+  return out;
+}
 
 /** The CloudWatch Logs limit on log-group names in a subscription filter policy's `NOT IN` list. */
 export const MAX_POLICY_EXCLUSIONS = 50;
@@ -205,7 +237,33 @@ export const SentinelConfig = z
           path: ['routes', r],
           message: 'a route tells no one: give it emails, httpsEndpoints or sqsQueueArns',
         });
+      if (!route.accounts && !route.rules)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', r],
+          message: 'a route selects everything: give it accounts, rules or both (subscribers take every alert)',
+        });
+      // SNS counts a filter policy's values as the product over its keys.
+      const combinations = (route.accounts?.length ?? 1) * (route.rules?.length ?? 1);
+      if (combinations > MAX_FILTER_POLICY_VALUES)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', r],
+          message: `${route.accounts?.length} accounts × ${route.rules?.length} rules make ${combinations} filter-policy combinations (SNS allows ${MAX_FILTER_POLICY_VALUES}): split the route`,
+        });
       for (const tier of new Set(route.tiers)) claimAll(tier, route, ['routes', r]);
+    }
+    // Each route endpoint is a subscription with a filter policy on its tiers' topics.
+    for (const tier of ['notify', 'respond'] as const) {
+      const filtered = c.routes
+        .filter((route) => route.tiers.includes(tier))
+        .reduce((n, route) => n + route.emails.length + route.httpsEndpoints.length + route.sqsQueueArns.length, 0);
+      if (filtered > MAX_FILTER_POLICIES_PER_TOPIC)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes'],
+          message: `the ${tier} topic would have ${filtered} filtered subscriptions (SNS allows ${MAX_FILTER_POLICIES_PER_TOPIC} filter policies per topic unless raised): give teams a shared queue or endpoint`,
+        });
     }
     if (c.mode === 'hub' && !c.organizationId && c.memberAccounts.length === 0)
       ctx.addIssue({

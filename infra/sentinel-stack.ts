@@ -1,7 +1,7 @@
 import { type CfnElement, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { parseConfig, type SentinelConfig, SynthInputError } from './config';
+import { parseConfig, type SentinelConfig, SynthInputError, unknownRouteRules } from './config';
 import { AlertTopics } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
@@ -44,6 +44,11 @@ export class SentinelStack extends Stack {
     if (!retention)
       throw new SynthInputError(`invalid sentinel config: logRetentionDays: must be one of ${Object.keys(RETENTION).join(', ')}`);
     const rules = bundleRules(config.rulesDir);
+    const unknown = unknownRouteRules(
+      config.routes,
+      [...rules.pack.rules, ...rules.pack.correlations].map((r) => r.id),
+    );
+    if (unknown.length > 0) throw new SynthInputError(`invalid sentinel config:\n${unknown.join('\n')}`);
 
     const state = new StateTable(this, 'State');
     const alerts = new AlertTopics(this, 'Alerts', { subscribers: config.subscribers, routes: config.routes, chat: config.chat });

@@ -183,6 +183,8 @@ const MAXIMAL = {
   routes: [
     { accounts: ['111111111111', '222222222222'], emails: ['team-a@example.com'] },
     { accounts: ['333333333333'], tiers: ['respond'], sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:team-c'] },
+    { rules: ['aws.*', 'corr.aws_account_compromise'], emails: ['cloud-team@example.com'] },
+    { accounts: ['444444444444'], rules: ['web.*'], tiers: ['respond'], emails: ['shop-web@example.com'] },
   ],
   chat: { tiers: ['respond'] },
   responseFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:respond',
@@ -215,7 +217,7 @@ describe('every documented option', () => {
     expect(detectorEnv(Template.fromStack(hourly))).toBe('3600000');
     expect(() => parseConfig({ logGroups: LOG_GROUPS, pageFold: true })).toThrow(/pageFold/);
   });
-  it('routes: each team’s subscriptions take its tiers’ alerts about its accounts only (a filter policy on `account`)', () => {
+  it('routes: each team’s subscriptions take its tiers’ alerts about its accounts and/or from its rules only (filter policies on `account` and `ruleId`)', () => {
     const topicOf = (tier: string) => ({ Ref: Match.stringLikeRegexp(`^Alerts${tier}Topic`) });
     const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription')).map((s) => s.Properties);
     const of = (endpoint: string) =>
@@ -228,6 +230,16 @@ describe('every documented option', () => {
       { topic: 'AlertsRespond', filter: { account: ['111111111111', '222222222222'] } },
     ]);
     expect(of('arn:aws:sqs:us-east-1:123456789012:team-c')).toEqual([{ topic: 'AlertsRespond', filter: { account: ['333333333333'] } }]);
+    // A team owning rules: exact ids and id prefixes (SNS prefix matching on the `ruleId` attribute), every account.
+    const cloudTeam = { ruleId: ['corr.aws_account_compromise', { prefix: 'aws.' }] };
+    expect(of('cloud-team@example.com')).toEqual([
+      { topic: 'AlertsNotify', filter: cloudTeam },
+      { topic: 'AlertsRespond', filter: cloudTeam },
+    ]);
+    // Both: the web team of one account (SNS ANDs the keys).
+    expect(of('shop-web@example.com')).toEqual([
+      { topic: 'AlertsRespond', filter: { account: ['444444444444'], ruleId: [{ prefix: 'web.' }] } },
+    ]);
     // The security team's subscriptions see every account.
     expect(of('a@example.com')).toEqual([{ topic: 'AlertsReview', filter: undefined }]);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true, TopicArn: topicOf('Respond') });
@@ -328,12 +340,47 @@ describe('configuration errors a user meets', () => {
     [{ routes: [{ accounts: ['111111111111'] }] }, /routes\[0\]: a route tells no one/],
     [
       { routes: [{ accounts: ['111111111111'], tiers: ['review'], emails: ['a@example.com'] }] },
-      /routes\[0\]\.tiers\[0\]: expected 'notify' or 'respond' \(the review tier is one digest across accounts\)/,
+      /routes\[0\]\.tiers\[0\]: expected 'notify' or 'respond' \(the review tier is one digest across accounts and rules\)/,
     ],
     [{ routes: [{ accounts: ['1111'], emails: ['a@example.com'] }] }, /routes\[0\]\.accounts\[0\]: expected a 12-digit AWS account id/],
+    [{ routes: [{ emails: ['a@example.com'] }] }, /routes\[0\]: a route selects everything: give it accounts, rules or both/],
+    [
+      { routes: [{ rules: ['AWS.*'], emails: ['a@example.com'] }] },
+      /routes\[0\]\.rules\[0\]: expected a rule id \(auth\.brute_force_user\) or an id prefix/,
+    ],
+    [
+      {
+        routes: [
+          {
+            accounts: Array.from({ length: 16 }, (_, i) => String(100000000000 + i)),
+            rules: Array.from({ length: 10 }, (_, i) => `web.rule_${i}`),
+            emails: ['a@example.com'],
+          },
+        ],
+      },
+      /routes\[0\]: 16 accounts × 10 rules make 160 filter-policy combinations \(SNS allows 150\)/,
+    ],
+    [
+      {
+        routes: Array.from({ length: 201 }, (_, i) => ({ accounts: ['111111111111'], tiers: ['respond'], emails: [`t${i}@example.com`] })),
+      },
+      /routes: the respond topic would have 201 filtered subscriptions \(SNS allows 200/,
+    ],
   ])('%j is rejected with path: message', (config, message) => {
     expect(() => parseConfig(config)).toThrow(message);
     expect(() => parseConfig(config)).toThrow(SynthInputError);
+  });
+  it('a route naming a rule the pack lacks fails synth with its path (a typo would route nothing, silently)', () => {
+    const synth = (rules: string[]) => () =>
+      new SentinelStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Routes', {
+        config: parseConfig({ logGroups: LOG_GROUPS, routes: [{ rules, emails: ['a@example.com'] }] }),
+      });
+    expect(synth(['auth.brute_force_user', 'auth.brute_force_usr'])).toThrow(
+      /routes\[0\]\.rules\[1\]: no rule has the id auth\.brute_force_usr/,
+    );
+    expect(synth(['awz.*'])).toThrow(/routes\[0\]\.rules\[0\]: no rule id starts with awz\./);
+    expect(synth(['awz.*'])).toThrow(SynthInputError);
+    expect(synth(['auth.brute_force_user', 'corr.*'])).not.toThrow();
   });
   it('a bad rule folder fails synth with a SynthInputError (printed without a stack trace by infra/app.ts)', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });

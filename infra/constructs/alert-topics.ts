@@ -11,7 +11,7 @@ export type TierName = 'review' | 'notify' | 'respond';
 
 export interface AlertTopicsProps {
   readonly subscribers: SentinelConfig['subscribers'];
-  /** Per-account teams (config `routes`): filtered subscriptions on their tiers' topics. */
+  /** Teams of some accounts or rules (config `routes`): filtered subscriptions on their tiers' topics. */
   readonly routes: SentinelConfig['routes'];
   /** A chat topic (config `chat`): messages in the chat service's format for these tiers. */
   readonly chat?: SentinelConfig['chat'];
@@ -53,9 +53,7 @@ export class AlertTopics extends Construct {
       this.subscribe(topic, tier, props.subscribers[tier]);
       props.routes.forEach((route, r) => {
         if (!route.tiers.some((t) => t === tier)) return;
-        // SNS delivers a route only the messages whose `account` attribute names one of its accounts.
-        const filterPolicy = { account: SubscriptionFilter.stringFilter({ allowlist: route.accounts }) };
-        this.subscribe(topic, `${tier}Route${r}`, route, filterPolicy);
+        this.subscribe(topic, `${tier}Route${r}`, route, routeFilter(route));
       });
       // For subscriptions made outside the stack, e.g. one per team with a filter policy on `account`.
       new CfnOutput(Stack.of(this), `${tier[0]?.toUpperCase()}${tier.slice(1)}TopicArn`, {
@@ -95,4 +93,22 @@ export class AlertTopics extends Construct {
     for (const topic of Object.values(this.topics)) topic.grantPublish(grantee);
     this.chat?.topic.grantPublish(grantee);
   }
+}
+
+/**
+ * SNS delivers a route only the messages whose `account` attribute names one of its accounts and
+ * whose `ruleId` is one of its rules or starts with one of its prefixes (`aws.*`).
+ */
+export function routeFilter(route: SentinelConfig['routes'][number]): Record<string, SubscriptionFilter> {
+  const policy: Record<string, SubscriptionFilter> = {};
+  if (route.accounts) policy.account = SubscriptionFilter.stringFilter({ allowlist: route.accounts });
+  if (route.rules) {
+    const exact = route.rules.filter((ref) => !ref.endsWith('*'));
+    const prefixes = route.rules.filter((ref) => ref.endsWith('*')).map((ref) => ref.slice(0, -1));
+    policy.ruleId = SubscriptionFilter.stringFilter({
+      ...(exact.length > 0 ? { allowlist: exact } : {}),
+      ...(prefixes.length > 0 ? { matchPrefixes: prefixes } : {}),
+    });
+  }
+  return policy;
 }
