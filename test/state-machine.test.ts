@@ -3,6 +3,7 @@ import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-s
 import { buildDetectionAlert } from '../src/alerts/build';
 import { emailBody } from '../src/alerts/notification';
 import { loadPack } from '../src/cli/load-pack';
+import { envelopeOf } from '../src/correlation/envelope';
 import { ruleTier } from '../src/engine/alert-policy';
 import { Detector } from '../src/engine/detector';
 import { CorrelationFailedError } from '../src/engine/ports';
@@ -125,6 +126,22 @@ describe('correlation state machine (synthesized definition, run locally)', () =
       content: { textType: 'client-markdown', title: expect.stringContaining('test u1') },
       metadata: { threadId: 'test.high:u1', eventType: 'detection' },
     });
+  });
+
+  it('an envelope from the detector version before (no account attribute, no chat rendering) still publishes: a deploy updates the state machine first', async () => {
+    const withChat = synthesizeDefinition({ chat: { tiers: ['respond'] } });
+    const runner = new LocalCorrelationRunner(withChat, pack, local.client);
+    const { account: _account, chat: _chat, ...before } = envelopeOf(detection('test.old', 'u1', T0, { severity: 'high' })).publishFields;
+    await runner.run({ ...envelopeOf(detection('test.old', 'u1', T0, { severity: 'high' })), publishFields: before });
+    expect(runner.executions.failed).toBe(0);
+    expect(runner.published.map((p) => [p.tier, p.attributes?.account])).toEqual([['respond', 'none']]);
+    // A field that is there is kept.
+    const current = envelopeOf(detection('test.new', 'u2', T0, { severity: 'high' }));
+    await runner.run({ ...current, publishFields: { ...current.publishFields, account: '111122223333' } });
+    expect(runner.published.slice(1).map((p) => [p.tier, p.attributes?.account])).toEqual([
+      ['respond', '111122223333'],
+      ['chat', undefined],
+    ]);
   });
 
   it('raises an incident once per condition; later members update it silently', async () => {

@@ -16,6 +16,7 @@ import {
   Map as MapState,
   Parallel,
   Pass,
+  Result,
   StateMachine,
   StateMachineType,
   Succeed,
@@ -30,6 +31,7 @@ import {
   SnsPublish,
 } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { PUBLISH_FIELD_DEFAULTS } from '../../src/correlation/envelope';
 import type { AlertTopics, TierName } from './alert-topics';
 import { SentinelFunction } from './sentinel-function';
 import { grantTableActions } from './table-access';
@@ -81,6 +83,9 @@ export const STATE = {
   route: (what: Published) => `Route${what}`,
   publish: (tier: TierName, what: Published) => `Publish${what}${tier[0]?.toUpperCase()}${tier.slice(1)}`,
   publishChat: (tier: TierName, what: Published) => `Publish${what}${tier[0]?.toUpperCase()}${tier.slice(1)}ToChat`,
+  hasChat: (tier: TierName, what: Published) => `${what}${tier[0]?.toUpperCase()}${tier.slice(1)}HasChat`,
+  hasField: (field: string, what: Published) => `${what}Has${field[0]?.toUpperCase()}${field.slice(1)}`,
+  defaultField: (field: string, what: Published) => `${what}Default${field[0]?.toUpperCase()}${field.slice(1)}`,
   markPublished: (what: Published) => `Mark${what}Published`,
   shouldCorrelate: 'ShouldCorrelate',
   forEachEntity: 'ForEachEntity',
@@ -169,16 +174,22 @@ export class Correlation extends Construct {
       );
       mark.next(after);
       // The chat topic, for its tiers: the same message in the chat service's format, before it counts as published.
+      // An envelope from a detector deployed before chat existed has no chat rendering: its chat message is skipped.
       const chat = topics.chat;
       const afterPublish = (tier: TierName): IChainable =>
         chat?.tiers.includes(tier)
-          ? retry(
-              new SnsPublish(this, STATE.publishChat(tier, what), {
-                topic: chat.topic,
-                message: TaskInput.fromJsonPathAt(`${base}.publishFields.chat`),
-                resultPath: JsonPath.DISCARD,
-              }),
-            ).next(mark)
+          ? new Choice(this, STATE.hasChat(tier, what))
+              .when(
+                Condition.isPresent(`${base}.publishFields.chat`),
+                retry(
+                  new SnsPublish(this, STATE.publishChat(tier, what), {
+                    topic: chat.topic,
+                    message: TaskInput.fromJsonPathAt(`${base}.publishFields.chat`),
+                    resultPath: JsonPath.DISCARD,
+                  }),
+                ).next(mark),
+              )
+              .otherwise(mark)
           : mark;
       const publish = (tier: TierName) =>
         retry(
@@ -197,12 +208,20 @@ export class Correlation extends Construct {
             resultPath: JsonPath.DISCARD,
           }),
         ).next(afterPublish(tier));
-      return claim.next(
-        new Choice(this, STATE.route(what))
-          .when(Condition.stringEquals(`${base}.publishFields.tier`, 'respond'), publish('respond'))
-          .when(Condition.stringEquals(`${base}.publishFields.tier`, 'notify'), publish('notify'))
-          .otherwise(publish('review')),
-      );
+      let route: IChainable = new Choice(this, STATE.route(what))
+        .when(Condition.stringEquals(`${base}.publishFields.tier`, 'respond'), publish('respond'))
+        .when(Condition.stringEquals(`${base}.publishFields.tier`, 'notify'), publish('notify'))
+        .otherwise(publish('review'));
+      // During a deploy the state machine is updated before the detector: an envelope of the version
+      // before gets a default for each field added since, instead of failing (and paging stack health).
+      for (const [field, value] of Object.entries(PUBLISH_FIELD_DEFAULTS)) {
+        const path = `${base}.publishFields.${field}`;
+        // IsPresent: true, not false: aws-local-stepfunctions reads `IsPresent: false` as never matching.
+        route = new Choice(this, STATE.hasField(field, what))
+          .when(Condition.isPresent(path), route)
+          .otherwise(new Pass(this, STATE.defaultField(field, what), { result: Result.fromString(value), resultPath: path }).next(route));
+      }
+      return claim.next(route);
     };
 
     // Incidents: publish, then (respond tier, just opened) the automated response.

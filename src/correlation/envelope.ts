@@ -43,6 +43,16 @@ export interface MessageEnvelope {
   entities: AlertEntity[];
 }
 
+/**
+ * Publish fields added after the first version, with what the state machine uses when an envelope
+ * lacks one: during a deploy the state machine is updated before the detector that sends to it.
+ * (`chat`, also added since, is skipped when absent.) A field added to `publishFields` that the
+ * state machine reads belongs here.
+ */
+export const PUBLISH_FIELD_DEFAULTS = { account: 'none' } as const satisfies Partial<
+  Record<keyof MessageEnvelope['publishFields'], string>
+>;
+
 export function publishFields(alert: Alert): MessageEnvelope['publishFields'] {
   return {
     subject: subjectFor(alert),

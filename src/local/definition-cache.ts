@@ -32,10 +32,16 @@ function sourcesUnder(dir: string): string[] {
   return out.sort();
 }
 
-/** What the synthesized definition depends on: the rule pack, the infra sources and the CDK version. */
+/** What the synthesized definition depends on: the rule pack, the infra sources, the envelope's defaults and the CDK version. */
 function cacheKey(options: DefinitionOptions): string {
   const h = createHash('sha256').update(JSON.stringify(options));
-  const files = [...listRuleFiles([options.rulesDir ?? 'rules']), ...sourcesUnder('infra'), 'node_modules/aws-cdk-lib/package.json'];
+  // The envelope module too: the state machine defaults the publish fields it lists.
+  const files = [
+    ...listRuleFiles([options.rulesDir ?? 'rules']),
+    ...sourcesUnder('infra'),
+    'src/correlation/envelope.ts',
+    'node_modules/aws-cdk-lib/package.json',
+  ];
   for (const f of files) if (existsSync(f)) h.update(f).update('\0').update(readFileSync(f));
   return h.digest('hex').slice(0, 32);
 }
