@@ -69,12 +69,14 @@ export class SentinelStack extends Stack {
       logRetention: retention,
       digestIntervalMs: config.digestInterval,
       pageFoldMs: config.pageFold,
+      chatTiers: config.chat?.tiers ?? [],
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,
     });
     const sweeper = new Sweeper(this, 'Sweeper', {
       table: state.table,
       stateMachine: this.correlation.stateMachine,
+      chatTiers: config.chat?.tiers ?? [],
       rulesFile: rules.file,
       logRetention: retention,
     });

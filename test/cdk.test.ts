@@ -245,6 +245,20 @@ describe('every documented option', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true, TopicArn: topicOf('Respond') });
     template.hasOutput('RespondTopicArn', { Value: topicOf('Respond') });
   });
+  it('chat: the functions that build messages are told its tiers (only those messages carry a chat rendering); without chat, none', () => {
+    const chatTiersOf = (t: Template) =>
+      Object.entries(t.findResources('AWS::Lambda::Function'))
+        .filter(([, f]) => f.Properties.Environment?.Variables?.CHAT_TIERS !== undefined)
+        .map(([id, f]) => [id.replace(/[0-9A-F]{8}$/, ''), f.Properties.Environment.Variables.CHAT_TIERS])
+        .sort();
+    const expected = (tiers: string) => [
+      ['CorrelationCorrelateFunction', tiers],
+      ['DetectorFunction', tiers],
+      ['SweeperFunction', tiers],
+    ];
+    expect(chatTiersOf(template)).toEqual(expected('respond'));
+    expect(chatTiersOf(synth().template)).toEqual(expected(''));
+  });
   it('chat: a topic of its own, published to from its tiers only, encrypted like the others, its ARN an output', () => {
     template.hasOutput('ChatTopicArn', { Value: { Ref: Match.stringLikeRegexp('^AlertsChatTopic') } });
     template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Sentinel chat', KmsMasterKeyId: Match.anyValue() });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { chatTiersEnv } from '../functions/commons/env';
 import { buildDetectionAlert } from '../src/alerts/build';
 import { emailBody } from '../src/alerts/notification';
 import { loadPack } from '../src/cli/load-pack';
@@ -126,6 +127,27 @@ describe('correlation state machine (synthesized definition, run locally)', () =
       content: { textType: 'client-markdown', title: expect.stringContaining('test u1') },
       metadata: { threadId: 'test.high:u1', eventType: 'detection' },
     });
+  });
+
+  it('only the tiers the chat topic takes carry a chat rendering (CHAT_TIERS, set by the stack); a stack that does not say: every tier', () => {
+    const high = detection('test.high', 'u1', T0, { severity: 'high' });
+    const medium = detection('test.medium', 'u1', T0, { severity: 'medium' });
+    expect(envelopeOf(high).publishFields.chat).toContain('"source":"custom"');
+    expect(envelopeOf(high, undefined, new Set()).publishFields).not.toHaveProperty('chat');
+    expect(envelopeOf(high, undefined, new Set(['respond'])).publishFields.chat).toContain('"source":"custom"');
+    expect(envelopeOf(medium, undefined, new Set(['respond'])).publishFields).not.toHaveProperty('chat');
+    const saved = process.env.CHAT_TIERS;
+    try {
+      delete process.env.CHAT_TIERS;
+      expect(chatTiersEnv()).toBe('all');
+      process.env.CHAT_TIERS = '';
+      expect(chatTiersEnv()).toEqual(new Set());
+      process.env.CHAT_TIERS = 'notify,respond';
+      expect(chatTiersEnv()).toEqual(new Set(['notify', 'respond']));
+    } finally {
+      if (saved === undefined) delete process.env.CHAT_TIERS;
+      else process.env.CHAT_TIERS = saved;
+    }
   });
 
   it('an envelope from the detector version before (no account attribute, no chat rendering) still publishes: a deploy updates the state machine first', async () => {

@@ -1,4 +1,5 @@
 import type { AlertContext } from '../../src/alerts/build';
+import type { ChatTiers } from '../../src/correlation/envelope';
 
 /** Where alerts' links point: the function's Region and the stack's account (set by the stack). */
 export function alertContext(): AlertContext {
@@ -20,4 +21,13 @@ export function requireNumberEnv(name: string, { zeroAllowed = false } = {}): nu
   if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed))
     throw new Error(`environment variable ${name} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number, got '${text}'`);
   return value;
+}
+
+/**
+ * The tiers the chat topic takes (`CHAT_TIERS`, comma-separated, empty when chat is off): only
+ * their messages carry a chat rendering. Unset (a stack from before it was set): every tier.
+ */
+export function chatTiersEnv(): ChatTiers {
+  const text = process.env.CHAT_TIERS;
+  return text === undefined ? 'all' : new Set(text.split(',').filter((t) => t !== ''));
 }

@@ -12,7 +12,7 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, requireEnv, requireNumberEnv } from '../commons/env';
+import { alertContext, chatTiersEnv, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 // Everything below runs once per cold start; invocations reuse it.
@@ -23,7 +23,7 @@ const detector = new Detector(pack, new DynamoStateStore(dynamo, requireEnv('TAB
   digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
   pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
 });
-const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'));
+const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), chatTiersEnv());
 
 export interface DetectSummary {
   eventsIn: number;

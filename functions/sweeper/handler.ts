@@ -7,12 +7,12 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, requireEnv } from '../commons/env';
+import { alertContext, chatTiersEnv, requireEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 const pack = loadEmbeddedRules();
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
-const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'));
+const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), chatTiersEnv());
 const ctx = alertContext();
 
 /**

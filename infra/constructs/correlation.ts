@@ -127,6 +127,7 @@ export class Correlation extends Construct {
         TABLE_NAME: table.tableName,
         DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
         PAGE_FOLD_MS: String(props.pageFoldMs),
+        CHAT_TIERS: (topics.chat?.tiers ?? []).join(','),
         POWERTOOLS_SERVICE_NAME: 'sentinel-correlate',
       },
     });

@@ -17,6 +17,8 @@ export interface DetectorProps {
   readonly digestIntervalMs: number;
   /** How long a page stands for its entity (ms); 0 pages every respond-tier alert. */
   readonly pageFoldMs: number;
+  /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
+  readonly chatTiers: readonly string[];
   /** @default 20 */
   readonly reservedConcurrency?: number;
   /** @default 1024 — the engine is CPU-bound; 1 GB gives most of a vCPU at arm64 prices. */
@@ -55,6 +57,7 @@ export class Detector extends Construct {
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
         DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
         PAGE_FOLD_MS: String(props.pageFoldMs),
+        CHAT_TIERS: props.chatTiers.join(','),
         POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
         POWERTOOLS_METRICS_NAMESPACE: 'Sentinel',
       },

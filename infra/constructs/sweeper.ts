@@ -12,6 +12,8 @@ export interface SweeperProps {
   readonly stateMachine: StateMachine;
   readonly rulesFile: string;
   readonly logRetention: RetentionDays;
+  /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
+  readonly chatTiers: readonly string[];
   /**
    * How often the sweep runs: the latency of `resolved` notices and review digests.
    * @default Duration.minutes(5)
@@ -39,6 +41,7 @@ export class Sweeper extends Construct {
       environment: {
         TABLE_NAME: props.table.tableName,
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
+        CHAT_TIERS: props.chatTiers.join(','),
         POWERTOOLS_SERVICE_NAME: 'sentinel-sweeper',
       },
     });

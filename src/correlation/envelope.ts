@@ -30,8 +30,11 @@ export interface MessageEnvelope {
     ruleId: string;
     status: string;
     account: string;
-    /** The alert as an Amazon Q Developer in chat applications (AWS Chatbot) custom notification, for the chat topic. */
-    chat: string;
+    /**
+     * The alert as an Amazon Q Developer in chat applications (AWS Chatbot) custom notification, for
+     * the chat topic: only for the tiers the chat topic takes (the state machine skips it when absent).
+     */
+    chat?: string;
   };
   /** Incidents in the respond tier that just opened invoke the automated response (if configured), with this alert. */
   respond: boolean;
@@ -53,7 +56,10 @@ export const PUBLISH_FIELD_DEFAULTS = { account: 'none' } as const satisfies Par
   Record<keyof MessageEnvelope['publishFields'], string>
 >;
 
-export function publishFields(alert: Alert): MessageEnvelope['publishFields'] {
+/** The tiers whose messages go to the chat topic too (config `chat`); `all` where not known (local runs). */
+export type ChatTiers = ReadonlySet<string> | 'all';
+
+export function publishFields(alert: Alert, chatTiers: ChatTiers = 'all'): MessageEnvelope['publishFields'] {
   return {
     subject: subjectFor(alert),
     message: snsMessage(alert),
@@ -62,7 +68,7 @@ export function publishFields(alert: Alert): MessageEnvelope['publishFields'] {
     ruleId: alert.ruleId,
     status: alert.status,
     account: accountAttribute(alert),
-    chat: JSON.stringify(chatbotMessage(alert)),
+    ...(chatTiers === 'all' || chatTiers.has(alert.tier) ? { chat: JSON.stringify(chatbotMessage(alert)) } : {}),
   };
 }
 
@@ -103,16 +109,16 @@ export function entitiesOf(alert: Alert): AlertEntity[] {
  */
 export const ENVELOPE_BUDGET_BYTES = 120 * 1024;
 
-export function envelopeOf(m: Message, budgetBytes = ENVELOPE_BUDGET_BYTES): MessageEnvelope {
-  let envelope = envelopeFor(m, m.alert);
+export function envelopeOf(m: Message, budgetBytes = ENVELOPE_BUDGET_BYTES, chatTiers: ChatTiers = 'all'): MessageEnvelope {
+  let envelope = envelopeFor(m, m.alert, chatTiers);
   for (const slimmer of slimmerAlerts(m.alert)) {
     if (Buffer.byteLength(JSON.stringify(envelope)) <= budgetBytes) break;
-    envelope = envelopeFor(m, slimmer);
+    envelope = envelopeFor(m, slimmer, chatTiers);
   }
   return envelope;
 }
 
-function envelopeFor(m: Message, alert: Alert): MessageEnvelope {
+function envelopeFor(m: Message, alert: Alert, chatTiers: ChatTiers): MessageEnvelope {
   const last = Date.parse(alert.lastSeen);
   const member: MemberRecord | undefined = m.correlate ? toMemberRecord(alert) : undefined;
   const respond = m.publish && alert.kind === 'incident' && alert.tier === 'respond' && alert.status === 'open';
@@ -120,7 +126,7 @@ function envelopeFor(m: Message, alert: Alert): MessageEnvelope {
     key: m.key,
     publish: m.publish,
     correlate: m.correlate,
-    publishFields: publishFields(alert),
+    publishFields: publishFields(alert, chatTiers),
     respond,
     response: respond ? alert : null,
     expiresAtEpochText: String(Math.floor((last + RISK_RETENTION_MS) / 1000)),

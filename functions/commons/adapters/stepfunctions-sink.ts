@@ -1,5 +1,5 @@
 import { type SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
-import { envelopeOf } from '../../../src/correlation/envelope';
+import { type ChatTiers, envelopeOf } from '../../../src/correlation/envelope';
 import { CorrelationFailedError, type CorrelationSink } from '../../../src/engine/ports';
 import type { Alert, Message } from '../../../src/schema/alert';
 
@@ -17,6 +17,7 @@ export class StepFunctionsSink implements CorrelationSink {
   constructor(
     private readonly client: SFNClient,
     private readonly stateMachineArn: string,
+    private readonly chatTiers: ChatTiers = 'all',
   ) {}
 
   async send(messages: readonly Message[]): Promise<Alert[]> {
@@ -26,7 +27,10 @@ export class StepFunctionsSink implements CorrelationSink {
       await Promise.all(
         work.slice(i, i + CONCURRENCY).map(async (m) => {
           const out = await this.client.send(
-            new StartSyncExecutionCommand({ stateMachineArn: this.stateMachineArn, input: JSON.stringify(envelopeOf(m)) }),
+            new StartSyncExecutionCommand({
+              stateMachineArn: this.stateMachineArn,
+              input: JSON.stringify(envelopeOf(m, undefined, this.chatTiers)),
+            }),
           );
           if (out.status !== 'SUCCEEDED') failures.push(`${m.key}: ${out.status} ${out.error ?? ''} ${out.cause ?? ''}`.trim());
         }),
