@@ -146,6 +146,39 @@ describe('DynamoDB state store (dynalite)', () => {
     });
     expect(await read(new DynamoStateStore(local.client, local.tableName))).toEqual(memory);
   });
+  it('a set keeps the last add’s context (not once full, not once expired), in memory and on DynamoDB alike', async () => {
+    const read = async (store: StateStore) => {
+      const add = (bucket: number, member: string, context: string | undefined, expiresAt = T0 * 2) =>
+        store.addToSets([{ key: 'ctx', bucket, members: [member], cap: 2, expiresAt, ...(context ? { context } : {}) }], T0);
+      await add(1, 'a', 'first');
+      await add(1, 'b', 'second'); // replaces
+      await add(1, 'c', 'third'); // the set is full: neither member nor context
+      await add(2, 'd', undefined); // no context: none read
+      await add(3, 'e', 'gone', T0 - 1); // expired
+      await add(4, 'f', 'fourth');
+      await add(4, 'g', undefined); // an add without context keeps the one there
+      const contexts = await store.readSetContexts(
+        [
+          { key: 'ctx', from: 0, to: 4 },
+          { key: 'none', from: 0, to: 4 },
+        ],
+        T0,
+      );
+      return [...contexts].map(([key, buckets]) => [key, [...buckets].sort((a, b) => a[0] - b[0])]);
+    };
+    const memory = await read(new MemoryStateStore());
+    expect(memory).toEqual([
+      [
+        'ctx',
+        [
+          [1, 'second'],
+          [4, 'fourth'],
+        ],
+      ],
+      ['none', []],
+    ]);
+    expect(await read(new DynamoStateStore(local.client, local.tableName))).toEqual(memory);
+  });
   it('threshold window edges behave as in memory', async () => {
     const r = rule({
       id: 'edge.rule',

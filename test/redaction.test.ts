@@ -60,6 +60,9 @@ const SECRETS = [
   ['mysql --password is.9xQ!', 'is.9xQ!'],
   ['login: user=bob pass hunter2!', 'hunter2!'],
   ['connect pwd=Zx9_pwd', 'Zx9_pwd'],
+  // A path-like value is a secret unless it is sudo's working directory (` ; ` after it).
+  ['connect pwd=/Zx9_pwd', '/Zx9_pwd'],
+  ['sudo: a : TTY=pts/1 ; PWD=/home/a ; USER=root ; COMMAND=/usr/bin/mysql --password=Zx9!q', 'Zx9!q'],
   ['DB_PASSWORD: Pr0d-pass', 'Pr0d-pass'],
   ['api_key=sk_live_0123456789abcdefABCD', 'sk_live_0123456789abcdefABCD'],
   ['{"headers":[{"name":"Host","value":"x"},{"name":"Authorization","value":"Basic dXNlcjpwYXNz"}]}', 'dXNlcjpwYXNz'],
@@ -86,6 +89,8 @@ describe('secret redaction', () => {
     'authorization failed for user bob',
     'POST https://hooks.slack.com/services 404',
     'task-runner finished in 12ms',
+    // sudo's working directory, not a password
+    'bastion-1 sudo:   deploy : TTY=pts/1 ; PWD=/home/deploy ; USER=root ; COMMAND=/usr/bin/systemctl restart web',
   ])('leaves ordinary lines alone: %s', (line) => {
     expect(redact(line)).toBe(line);
   });

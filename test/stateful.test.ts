@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS, searchablePart } from '../src/engine/bounded-value';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { batchIdOf } from '../src/engine/pipeline';
+import { contextEvent, stepContext } from '../src/engine/step-context';
 import { detector, ev, rule, T0 } from './helpers';
 
 const S = 1000;
@@ -143,6 +144,49 @@ describe('sequence', () => {
     const d = detector([r]);
     expect((await d.evaluate('b1', [a('failure', T0), a('failure', T0 + S)])).alerts).toHaveLength(0);
     expect((await d.evaluate('b2', [a('success', T0 + MIN)])).alerts).toHaveLength(1);
+  });
+  it('an alert whose earlier steps came in earlier batches shows them: the latest of each, its line redacted, its address related', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([r], store);
+    const step = (outcome: string, at: number, message: string) => ({ ...a(outcome, at), 'source.ip': '203.0.113.50', message });
+    await d.evaluate('b1', [
+      step('failure', T0, 'Failed password for u from 203.0.113.50'),
+      step('failure', T0 + S, 'Failed password for u from 203.0.113.50 (password=hunter2!)'),
+    ]);
+    const out = await d.evaluate('b2', [{ ...a('success', T0 + MIN), message: 'Accepted for u' }]);
+    const alert = out.alerts[0];
+    expect(alert?.events.map((e) => [e.timestamp, e.message])).toEqual([
+      [new Date(T0 + S).toISOString(), 'Failed password for u from 203.0.113.50 (password=[REDACTED]'],
+      [new Date(T0 + MIN).toISOString(), 'Accepted for u'],
+    ]);
+    expect(alert?.related['source.ip']).toEqual(['203.0.113.50']);
+    expect(alert?.firstSeen).toBe(new Date(T0 + S).toISOString());
+    // Nothing of the secret is kept in the state either.
+    const contexts = await store.readSetContexts([{ key: `s#${r.id}#u#0`, from: 0, to: Number.MAX_SAFE_INTEGER }], T0);
+    expect([...(contexts.values().next().value?.values() ?? [])].join('')).toContain('[REDACTED]');
+    expect(JSON.stringify([...contexts])).not.toContain('hunter2');
+  });
+  it('an earlier step the batch holds too (a delivery decided again) is shown once; stored steps are read only when a sequence completes', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([r], store);
+    const f1 = a('failure', T0);
+    const f2 = a('failure', T0 + S);
+    const contextReads = vi.spyOn(store, 'readSetContexts');
+    await d.evaluate('b1', [f1, f2]); // decides nothing: no receipt, so the same events come again below
+    expect(contextReads).not.toHaveBeenCalled();
+    const out = await d.evaluate('b1+', [f1, f2, a('success', T0 + MIN)]);
+    expect(out.alerts[0]?.events.map((e) => e.timestamp)).toEqual([
+      new Date(T0).toISOString(),
+      new Date(T0 + S).toISOString(),
+      new Date(T0 + MIN).toISOString(),
+    ]);
+    expect(contextReads).toHaveBeenCalledTimes(1);
+  });
+  it('a stored step context that is not one (a hand-edited or older item) is left out, not thrown on', () => {
+    expect(contextEvent('not json')).toBeUndefined();
+    expect(contextEvent('{"t":"soon","m":1}')).toBeUndefined();
+    const e = contextEvent(stepContext({ ...a('failure', T0), 'source.ip': '203.0.113.50', message: 'x'.repeat(5000) }));
+    expect(e && [e['@timestamp'], e['source.ip'], String(e.message).length]).toEqual([T0, '203.0.113.50', 1025]);
   });
   it('does not fire out of order or past the window', async () => {
     expect((await detector([r]).evaluate('b', [a('success', T0), a('failure', T0 + S), a('failure', T0 + 2 * S)])).alerts).toHaveLength(0);

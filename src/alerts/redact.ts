@@ -95,9 +95,11 @@ const PATTERNS: RedactionPattern[] = [
     replace: `$1'${REDACTED}'`,
   },
   {
+    // Not sudo's working directory (`TTY=pts/1 ; PWD=/home/deploy ; USER=root ; COMMAND=…`): an
+    // absolute path followed by sudo's ` ; ` separator is where the command ran, not a password.
     name: 'kv_secret',
     needs: SECRET_WORD_NEEDS,
-    regex: new RegExp(String.raw`(${KV_PREFIX}["']?)(?!\[REDACTED\])${VALUE_CHAR}{1,4096}`, 'gi'),
+    regex: new RegExp(String.raw`((?!(?:OLD)?PWD=/[^\s;]{0,4096} ; )${KV_PREFIX}["']?)(?!\[REDACTED\])${VALUE_CHAR}{1,4096}`, 'gi'),
     replace: `$1${REDACTED}`,
   },
   {

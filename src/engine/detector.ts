@@ -17,6 +17,7 @@ import { type ConditionState, type Emission, isDigested, isPublished, type Lifec
 import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-fold';
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim } from './state-store';
+import { contextEvent, stepContext } from './step-context';
 import { nameKeycloakUsers } from './user-names';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
@@ -497,6 +498,8 @@ export class Detector {
       });
       const times = seen.map((members) => [...members].flatMap(memberTimes).sort((a, b) => a - b));
       const batchAdds = new Map<string, string[]>();
+      // The latest event of each earlier step per bucket: kept beside the step's set (step-context.ts).
+      const latest = new Map<string, NormalizedEvent>();
       const qualifiers: Qualifier[] = [];
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
@@ -511,7 +514,9 @@ export class Detector {
             stepSeen.add(member);
             for (let w = 0; w < weight; w++) insertSorted(stepTimes, t);
           }
-          push(batchAdds, `${s}@${bucketOf(t, width)}`, member);
+          const addKey = `${s}@${bucketOf(t, width)}`;
+          push(batchAdds, addKey, member);
+          if (s < steps.length - 1) latest.set(addKey, e); // the list is time-sorted
         }
         if (!steps[steps.length - 1]?.predicate(e)) continue;
         if (sequenceCompletes(times, counts, t, clause.window)) {
@@ -522,17 +527,52 @@ export class Detector {
       for (const [addKey, members] of batchAdds) {
         const [s, b] = addKey.split('@').map(Number);
         const bucket = b ?? 0;
+        const last = latest.get(addKey);
         adds.push({
           key: pk(key, s ?? 0),
           bucket,
           members,
           cap: SEQUENCE_CAP_PER_BUCKET,
           expiresAt: bucketExpiry(bucket, width, clause.window),
+          ...(last ? { context: stepContext(last) } : {}),
         });
       }
     }
+    // Before this batch's own contexts are stored: those of earlier batches, for the steps a
+    // completed sequence's batch may not hold (one read per earlier step, only when one completes).
+    if (qualified.length > 0) await this.priorSteps(qualified, steps.length - 1, pk, width, clause.window, now);
     await this.store.addToSets(adds, now);
     return qualified;
+  }
+
+  /** Each completed group's earlier steps as stored: the latest event of each, shown before the batch's own (candidate()). */
+  private async priorSteps(
+    groups: QualifiedGroup[],
+    earlierSteps: number,
+    pk: (key: string, step: number) => string,
+    width: number,
+    window: number,
+    now: number,
+  ): Promise<void> {
+    const ranges = [];
+    for (const g of groups) {
+      const [first, to] = bucketSpan(g.list, width);
+      const from = windowFirstBucket(first, window, width);
+      for (let s = 0; s < earlierSteps; s++) ranges.push({ key: pk(g.key, s), from, to });
+    }
+    const stored = await this.store.readSetContexts(ranges, now);
+    for (const g of groups) {
+      const prior: NormalizedEvent[] = [];
+      for (let s = 0; s < earlierSteps; s++) {
+        let newest: NormalizedEvent | undefined;
+        for (const text of stored.get(pk(g.key, s))?.values() ?? []) {
+          const e = contextEvent(text);
+          if (e && (!newest || eventTime(e) > eventTime(newest))) newest = e;
+        }
+        if (newest) prior.push(newest);
+      }
+      if (prior.length > 0) g.prior = prior.sort((a, b) => eventTime(a) - eventTime(b));
+    }
   }
 
   private async newTermRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
@@ -645,6 +685,14 @@ export class Detector {
       }
     } else {
       evidence = group.list.slice(q.from, q.index + 1).filter((e) => eventTime(e) >= q.windowStart);
+      if (group.prior) {
+        // Earlier steps from earlier batches first (one each), then the batch's own, newest kept.
+        const inBatch = new Set(evidence.map(eventId));
+        const prior = group.prior
+          .filter((p) => eventTime(p) >= q.windowStart && eventTime(p) <= t && !inBatch.has(eventId(p)))
+          .slice(-(this.maxEvidence - 1));
+        evidence = [...prior, ...evidence.slice(-(this.maxEvidence - prior.length))];
+      }
     }
     return {
       groupKey: group.key,
@@ -692,6 +740,8 @@ interface QualifiedGroup {
   qualifiers: Qualifier[];
   /** Evidence runs forward from the trigger (stateless rules) rather than back over the window. */
   forward?: boolean;
+  /** Sequences: the latest stored event of each earlier step (from earlier batches), oldest first. */
+  prior?: NormalizedEvent[];
 }
 
 /**

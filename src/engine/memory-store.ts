@@ -34,6 +34,7 @@ function addBatch(item: CounterItem, batchId: string): void {
 interface SetItem {
   members: Set<string>;
   expiresAt: number;
+  context?: string;
 }
 interface TermItem {
   owner: string;
@@ -159,6 +160,7 @@ export class MemoryStateStore implements StateStore {
       if (item.members.size >= add.cap) continue;
       for (const m of add.members) item.members.add(m);
       item.expiresAt = Math.max(item.expiresAt, add.expiresAt);
+      if (add.context !== undefined) item.context = add.context;
     }
   }
 
@@ -174,6 +176,18 @@ export class MemoryStateStore implements StateStore {
         if (item.expiresAt > now) found.set(bucket, item.members);
       });
       if (found.size > 0) out.set(r.key, found);
+    }
+    return out;
+  }
+  async readSetContexts(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, string>>> {
+    const out = new Map<string, Map<number, string>>();
+    for (const r of ranges) {
+      this.calls.reads++;
+      const found = new Map<number, string>();
+      this.sets.get(r.key)?.forEachInRange(r.from, r.to, (bucket, item) => {
+        if (item.expiresAt > now && item.context !== undefined) found.set(bucket, item.context);
+      });
+      out.set(r.key, found);
     }
     return out;
   }

@@ -4,7 +4,8 @@
  * CLI, tests) and the DynamoDB adapter (Lambda) behave identically:
  *
  * - counters: per (key, bucket) numbers, added atomically and idempotently per batch id;
- * - sets: per (key, bucket) string sets, capped (adding is idempotent by nature);
+ * - sets: per (key, bucket) string sets, capped (adding is idempotent by nature), each with an
+ *   optional context text that the last add replaces;
  * - terms: first-seen values per key, claimed once (the claim records its owner, so a replay
  *   of the same event claims it again and a different event sees it as known);
  * - documents: small versioned JSON documents (alert conditions, risk records, digest entries),
@@ -45,6 +46,11 @@ export interface SetAdd {
   /** Stop adding once the set holds this many members: the decision never needs more. */
   cap: number;
   expiresAt: number;
+  /**
+   * Kept beside the set, the last write's replacing the one before (not once the set is full):
+   * what a sequence step shows of its latest event (src/engine/step-context.ts).
+   */
+  context?: string;
 }
 
 export interface TermClaim {
@@ -107,6 +113,8 @@ export interface StateStore {
   addToSets(adds: readonly SetAdd[], now: number): Promise<void>;
   /** Live set members per key and bucket; keys with no live bucket may be left out. The sets are read-only views. */
   readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, ReadonlySet<string>>>>;
+  /** The context of each live set that has one, per key and bucket (read only when a sequence completes). */
+  readSetContexts(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, string>>>;
   /** Claims are processed in order, so a later claim for the same key sees the earlier one. Each is judged at its own `at`. */
   claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]>;
   /** Live documents by `docId`; absent and expired ones are left out. */

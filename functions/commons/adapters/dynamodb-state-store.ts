@@ -151,7 +151,7 @@ export class DynamoStateStore implements StateStore {
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: { pk: { S: add.key }, sk: { S: bucketSk(add.bucket) } },
-            UpdateExpression: 'ADD vals :m SET expms = :exp, #ttl = :ttl',
+            UpdateExpression: `ADD vals :m SET expms = :exp, #ttl = :ttl${add.context === undefined ? '' : ', ctx = :ctx'}`,
             ConditionExpression: 'attribute_not_exists(vals) OR size(vals) < :cap',
             ExpressionAttributeNames: { '#ttl': 'ttl' },
             ExpressionAttributeValues: {
@@ -159,6 +159,7 @@ export class DynamoStateStore implements StateStore {
               ':cap': { N: String(add.cap) },
               ':exp': { N: String(add.expiresAt) },
               ':ttl': { N: this.ttl(add.expiresAt) },
+              ...(add.context === undefined ? {} : { ':ctx': { S: add.context } }),
             },
           }),
         );
@@ -175,6 +176,20 @@ export class DynamoStateStore implements StateStore {
       for (const item of await this.queryRange(r.key, bucketSk(r.from), bucketSk(r.to), 'sk, vals, expms')) {
         if (Number(item.expms?.N ?? 0) <= now) continue;
         found.set(skBucket(item.sk?.S ?? ''), new Set(item.vals?.SS ?? []));
+      }
+      out.set(r.key, found);
+    });
+    return out;
+  }
+
+  async readSetContexts(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, string>>> {
+    const out = new Map<string, Map<number, string>>();
+    await mapLimit(ranges, this.concurrency, async (r) => {
+      const found = new Map<number, string>();
+      for (const item of await this.queryRange(r.key, bucketSk(r.from), bucketSk(r.to), 'sk, ctx, expms')) {
+        const context = item.ctx?.S;
+        if (context === undefined || Number(item.expms?.N ?? 0) <= now) continue;
+        found.set(skBucket(item.sk?.S ?? ''), context);
       }
       out.set(r.key, found);
     });
