@@ -26,6 +26,8 @@ async function alertsFor(values: readonly string[]): Promise<Alert[]> {
       message: JSON.stringify({
         event: { outcome: 'failure' },
         user: { name: v },
+        // …and the host, which the email lists as related.
+        host: { name: `${v}-host` },
         cloud: { account: { id: v }, region: v },
         message: `bad password for ${v}`,
       }),
@@ -67,6 +69,18 @@ describe('notifications show what logs said as text', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('email: the related users, addresses and hosts, the alert’s own entity left out, five per field', async () => {
+    const [alert] = await alertsFor(['eve']);
+    if (!alert) throw new Error('no alert');
+    expect(emailBody(alert).split('\n')).toContain('Related: host.name eve-host');
+    const ips = Array.from({ length: 7 }, (_, i) => `203.0.113.${i}`);
+    const many: Alert = { ...alert, related: { 'user.name': ['eve', 'mallory'], 'source.ip': ips } };
+    expect(emailBody(many).split('\n')).toContain(
+      'Related: user.name mallory; source.ip 203.0.113.0, 203.0.113.1, 203.0.113.2, 203.0.113.3, 203.0.113.4 (+2 more)',
+    );
+    expect(emailBody({ ...alert, related: { 'user.name': ['eve'] } })).not.toContain('Related:');
   });
 
   it('email: a stack trace in the evidence keeps its lines, each marked as the message’s', async () => {

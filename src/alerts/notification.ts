@@ -15,6 +15,7 @@ export function emailBody(alert: Alert): string {
     `${alert.kind === 'incident' ? 'INCIDENT' : 'Detection'}: ${printable(alert.title)}`,
     `Severity: ${alert.severity}   Tier: ${alert.tier}   Risk: ${alert.riskScore}/10`,
     `Entity: ${alert.entity.field} = ${printable(alert.entity.value)}`,
+    ...relatedLine(alert),
     ...(alert.foldedInto ? [foldedLine(alert.foldedInto)] : []),
     ...(alert.cloud
       ? [
@@ -69,6 +70,24 @@ function digestEmailBody(alert: Alert): string {
   }
   lines.push(`Runbook: ${alert.runbook}`, `Alert id: ${alert.id}`);
   return lines.join('\n');
+}
+
+/** Values shown per related field; the rest are counted. */
+const RELATED_SHOWN = 5;
+
+/**
+ * The other users, addresses, hosts and services in the evidence (the address a host's intruder
+ * came from, the users an address tried), the alert's own entity left out.
+ */
+function relatedLine(alert: Alert): string[] {
+  const parts: string[] = [];
+  for (const [field, values] of Object.entries(alert.related)) {
+    const others = values.filter((v) => !(field === alert.entity.field && v === alert.entity.value));
+    if (others.length === 0) continue;
+    const more = others.length > RELATED_SHOWN ? ` (+${others.length - RELATED_SHOWN} more)` : '';
+    parts.push(`${printable(field)} ${others.slice(0, RELATED_SHOWN).map(printable).join(', ')}${more}`);
+  }
+  return parts.length > 0 ? [`Related: ${parts.join('; ')}`] : [];
 }
 
 /** A folded detection (src/engine/page-fold.ts) names the page it is part of. */
