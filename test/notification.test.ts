@@ -81,6 +81,12 @@ describe('notifications show what logs said as text', () => {
       'Related: user.name mallory; source.ip 203.0.113.0, 203.0.113.1, 203.0.113.2, 203.0.113.3, 203.0.113.4 (+2 more)',
     );
     expect(emailBody({ ...alert, related: { 'user.name': ['eve'] } })).not.toContain('Related:');
+    // Chat: each as code, a backtick in a value unable to end its span.
+    const description = (a: Alert) => (chatbotMessage(a).content as { description: string }).description;
+    expect(description({ ...alert, related: { 'host.name': ['web`1', 'db'] } }).split('\n')[1]).toBe(
+      "Related: `host.name=web'1` `host.name=db`",
+    );
+    expect(description({ ...alert, related: { 'user.name': ['eve'] } })).not.toContain('Related:');
   });
 
   it('email: a stack trace in the evidence keeps its lines, each marked as the message’s', async () => {

@@ -77,17 +77,36 @@ const RELATED_SHOWN = 5;
 
 /**
  * The other users, addresses, hosts and services in the evidence (the address a host's intruder
- * came from, the users an address tried), the alert's own entity left out.
+ * came from, the users an address tried), the alert's own entity left out, as text: per field,
+ * the first values and how many more.
  */
-function relatedLine(alert: Alert): string[] {
-  const parts: string[] = [];
+function relatedShown(alert: Alert): { field: string; values: string[]; more: number }[] {
+  const out = [];
   for (const [field, values] of Object.entries(alert.related)) {
     const others = values.filter((v) => !(field === alert.entity.field && v === alert.entity.value));
-    if (others.length === 0) continue;
-    const more = others.length > RELATED_SHOWN ? ` (+${others.length - RELATED_SHOWN} more)` : '';
-    parts.push(`${printable(field)} ${others.slice(0, RELATED_SHOWN).map(printable).join(', ')}${more}`);
+    if (others.length > 0)
+      out.push({
+        field: printable(field),
+        values: others.slice(0, RELATED_SHOWN).map(printable),
+        more: Math.max(0, others.length - RELATED_SHOWN),
+      });
   }
+  return out;
+}
+
+const moreText = (more: number) => (more > 0 ? ` (+${more} more)` : '');
+
+function relatedLine(alert: Alert): string[] {
+  const parts = relatedShown(alert).map((r) => `${r.field} ${r.values.join(', ')}${moreText(r.more)}`);
   return parts.length > 0 ? [`Related: ${parts.join('; ')}`] : [];
+}
+
+/** The same for chat, each value as code (a backtick in it would end the span and let it format). */
+function relatedMarkdown(alert: Alert): string {
+  const parts = relatedShown(alert).map(
+    (r) => `${r.values.map((v) => `\`${r.field}=${v.replaceAll('`', "'")}\``).join(' ')}${moreText(r.more)}`,
+  );
+  return parts.length > 0 ? `Related: ${parts.join(' ')}\n` : '';
 }
 
 /** A folded detection (src/engine/page-fold.ts) names the page it is part of. */
@@ -114,7 +133,7 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.description}`.slice(
           0,
           8000,
         ),
