@@ -101,7 +101,7 @@ describe.skipIf(!present)('real logs (../shared/realworld)', () => {
     expect(alerts.length).toBeLessThanOrEqual(5);
   });
 
-  it('Linux_2k as /var/log/secure: the legacy sshd(pam_unix) prefix is read; six weeks of internet hosts guessing are each in a digest, none notifies', async () => {
+  it('Linux_2k as /var/log/secure: the legacy sshd(pam_unix) prefix is read; six weeks of internet hosts guessing (PAM and klogind) are each in a digest, none notifies or pages', async () => {
     const { alerts, detections, stats } = await replayLines('Linux_2k.log', '/var/log/secure');
     expect(stats.parse.totals.timeFallback).toBe(0);
     const { events } = span('Linux_2k.log', '/var/log/secure');
@@ -116,7 +116,9 @@ describe.skipIf(!present)('real logs (../shared/realworld)', () => {
     );
     expect([...new Set(pam.map((a) => a.entity.value))].filter((h) => !digested.has(h))).toEqual([]);
     expect(digested.size).toBeGreaterThanOrEqual(25);
-    expect(alerts.filter((a) => a.tier === 'notify').map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([]);
+    expect(alerts.filter((a) => a.tier !== 'review').map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([]);
+    // klogind's burst (23 Kerberos failures from one address in two seconds) is a host login daemon's, like PAM's: reviewed, not paged.
+    expect(digested.has('163.27.187.39')).toBe(true);
   });
 
   it('apache_access_10k (a real site: browsers, crawlers, feed readers): ≥ 99% parsed and the shipped pack stays quiet', async () => {

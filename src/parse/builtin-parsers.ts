@@ -341,7 +341,7 @@ const SYSTEM_PATTERNS: { program: string; patterns: ParserPattern[] }[] = [
       {
         name: 'klogind_failed',
         literal: 'uthentication failed',
-        pattern: String.raw`^Authentication failed from (?<source__ip>${IP}) \((?<source__domain>[^)\s]{0,255})\): (?<error__message>.{0,300})$|^Kerberos authentication failed\s*$`,
+        pattern: String.raw`^Authentication failed from (?<source__address>${IP}) \((?<source__domain>[^)\s]{0,255})\): (?<error__message>.{0,300})$|^Kerberos authentication failed\s*$`,
         fields: authFailure('kerberos_login'),
       },
       {
