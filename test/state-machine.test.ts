@@ -69,6 +69,15 @@ function insiderThreatMembers(store: DynamoStateStore): Detector {
   return new Detector({ rules: ['auth.new_country_login', 'authz.sensitive_first_access', 'data.bulk_export'].map(member) }, store);
 }
 
+/** A hub's correlation: the insider-threat members' detector and a signal of `user` in a given account. */
+function hubSignals(user: string) {
+  const runner = new LocalCorrelationRunner(plain, pack, local.client);
+  const detector = insiderThreatMembers(new DynamoStateStore(local.client, plain.tableName));
+  const inAccount = (account: string, action: string, at: number) =>
+    ev({ 'event.action': action, 'user.name': user, 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
+  return { runner, detector, inAccount };
+}
+
 describe('correlation state machine (synthesized definition, run locally)', () => {
   it.each([
     ['medium', 'notify'],
@@ -217,11 +226,7 @@ describe('correlation state machine (synthesized definition, run locally)', () =
   });
 
   it('a hub: one user name in two accounts is two users — their signals make no incident together, each account’s own do', async () => {
-    const runner = new LocalCorrelationRunner(plain, pack, local.client);
-    const store = new DynamoStateStore(local.client, plain.tableName);
-    const detector = insiderThreatMembers(store);
-    const inAccount = (account: string, action: string, at: number) =>
-      ev({ 'event.action': action, 'user.name': 'deploy', 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
+    const { runner, detector, inAccount } = hubSignals('deploy');
     const split = await detector.evaluate('b1', [
       inAccount('111111111111', 'auth.new_country_login', T0),
       inAccount('222222222222', 'authz.sensitive_first_access', T0 + 60_000),
@@ -252,11 +257,7 @@ describe('correlation state machine (synthesized definition, run locally)', () =
   });
 
   it('a person named by an email (an Identity Center user) is one user in every account: a login in one and an export in another correlate', async () => {
-    const runner = new LocalCorrelationRunner(plain, pack, local.client);
-    const store = new DynamoStateStore(local.client, plain.tableName);
-    const detector = insiderThreatMembers(store);
-    const inAccount = (account: string, action: string, at: number) =>
-      ev({ 'event.action': action, 'user.name': 'alice@corp.example', 'cloud.account.id': account, 'cloudwatch.owner': account }, at);
+    const { runner, detector, inAccount } = hubSignals('alice@corp.example');
     const r = await detector.evaluate('b1', [
       inAccount('111111111111', 'auth.new_country_login', T0),
       inAccount('222222222222', 'authz.sensitive_first_access', T0 + 60_000),
