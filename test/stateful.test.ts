@@ -409,6 +409,24 @@ describe('batch boundaries and redelivery', () => {
     store.sweep(T0 + 3 * 86_400_000);
     expect(store.size).toBe(0);
   });
+
+  it('clear gives a long-lived detector a new store: the same batch decides the same again, at the same cost', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([threshold, distinct], store);
+    const first = await d.evaluate('b1', stream.slice(0, 60));
+    const cost = { ...store.calls, byKind: { ...store.writesByKind } };
+    expect(first.alerts.length).toBeGreaterThan(0);
+    store.clear();
+    expect(store.size).toBe(0);
+    expect(store.calls).toEqual({ reads: 0, writes: 0 });
+    // Another batch of the same events: no counts kept from before, so none are doubled.
+    const again = await d.evaluate('b2', stream.slice(0, 60));
+    expect(again.messages).toEqual(first.messages);
+    expect({ ...store.calls, byKind: { ...store.writesByKind } }).toEqual(cost);
+    // The same batch after a clear is not a redelivery: its receipt went too.
+    store.clear();
+    expect((await d.evaluate('b1', stream.slice(0, 60))).redelivered).toBe(false);
+  });
 });
 
 describe('long values an attacker chooses', () => {

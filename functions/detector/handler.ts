@@ -8,6 +8,7 @@ import type { Skip } from '../../src/decode/skips';
 import { Detector } from '../../src/engine/detector';
 import { type PayloadResult, processPayload } from '../../src/engine/pipeline';
 import { Normalizer } from '../../src/parse/normalize';
+import { disablePretenuring } from '../../src/runtime/v8-heap';
 import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
@@ -15,7 +16,9 @@ import { loadEmbeddedRules } from '../commons/embedded-rules';
 import { alertContext, chatTiersEnv, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
-// Everything below runs once per cold start; invocations reuse it.
+// Everything below runs once per cold start; invocations reuse it. The heap setting comes first,
+// before any hot code runs (src/runtime/v8-heap.ts).
+disablePretenuring();
 const pack = loadEmbeddedRules();
 const normalizer = new Normalizer(pack.sources);
 const detector = new Detector(pack, new DynamoStateStore(dynamo, requireEnv('TABLE_NAME')), {

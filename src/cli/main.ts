@@ -8,6 +8,7 @@ import { SpoolError } from '../backtest/spool';
 import { PassThroughSink } from '../engine/ports';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
+import { disablePretenuring } from '../runtime/v8-heap';
 import type { Alert } from '../schema/alert';
 import { parseDuration } from '../schema/duration';
 import { BacktestError, parseTimeOption, runBacktest } from './backtest';
@@ -391,5 +392,7 @@ function openOut(file: string) {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Replays and backtests run the detector's hot path: the same heap setting as the function.
+  disablePretenuring();
   await buildProgram().parseAsync(argv);
 }
