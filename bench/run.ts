@@ -45,7 +45,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-// Every path, the floor included, runs with the detector function's heap setting (src/runtime/v8-heap.ts).
+// Every path runs with the detector function's heap setting (src/runtime/v8-heap.ts); the floor
+// is also measured in a process of its own with V8's defaults (below).
 const heapTuned = disablePretenuring();
 
 // Busy streams: payloads of up to 10,000 events or one hour per stream; the shipped rules in the
@@ -81,7 +82,6 @@ function hotPathRunner(rules: ReturnType<typeof scaledRules>, withNormalizer: No
   const figures: HotPathFigures = { calls: 0, reads: 0, writes: 0, alerts: 0, matched: 0, detections: 0, published: 0 };
   const { store, detector } = warmHotPath(withNormalizer, rules);
   const run = async () => {
-    store.clear();
     const f: HotPathFigures = { calls: 0, reads: 0, writes: 0, alerts: 0, matched: 0, detections: 0, published: 0 };
     for (const e of lambdaEvents) {
       const decoded = decodeLambdaEvent(e);
@@ -96,7 +96,8 @@ function hotPathRunner(rules: ReturnType<typeof scaledRules>, withNormalizer: No
     f.writes = store.calls.writes;
     f.calls = f.reads + f.writes;
     Object.assign(figures, f);
-    // Nothing kept between runs: another path's state left live would make every path's GC mark it.
+    // Each run leaves the store empty: the next starts from nothing, and no path's state stays
+    // live for the other paths' collections to mark.
     store.clear();
   };
   return { run, figures };
@@ -189,10 +190,11 @@ const stageRows: [string, number][] = [
   ['windowed state, lifecycle and alerts', stageUs.state],
 ];
 const stageTotal = stageRows.reduce((n, [, us]) => n + us, 0);
-const soloFloor = () =>
+/** A bench script in a process of its own (with `flags`), which prints `{ "eventsPerSecond": n }`. */
+const soloRate = (script: string, flags: string[] = []) =>
   z.object({ eventsPerSecond: z.number() }).parse(
     JSON.parse(
-      execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/floor-alone.ts'], {
+      execFileSync(process.execPath, [...flags, '--expose-gc', '--import', 'tsx', script], {
         encoding: 'utf8',
         env: { ...process.env, BENCH_EVENTS: String(WORKLOAD_EVENTS), BENCH_RUNS: String(RUNS) },
       }),
@@ -202,7 +204,7 @@ const soloFloor = () =>
 // loop (it keeps every parsed payload) in this process's larger heap: the faster of it and the
 // floor in a process with V8's defaults is the floor, so no ratio gains from a slowed floor.
 const floorHere = eventCount / (ms('floor') / 1000);
-const floorAlone = Math.max(soloFloor(), soloFloor());
+const floorAlone = Math.max(soloRate('bench/floor-alone.ts'), soloRate('bench/floor-alone.ts'));
 const floorRate = Math.max(floorHere, floorAlone);
 const floorMs = (eventCount / floorRate) * 1000;
 const naiveMs = ms('naive');
@@ -261,15 +263,7 @@ const cpuScaling = await cpuLoopScaling(2);
 log('the same hot path with the garbage collector on its own thread only…');
 // Each in a process of its own, with and without the flag, alternated: the rows above share a
 // process with every other path, which the flag alone must not be compared against.
-const soloHotPath = (flags: string[]) =>
-  z.object({ eventsPerSecond: z.number() }).parse(
-    JSON.parse(
-      execFileSync(process.execPath, [...flags, '--expose-gc', '--import', 'tsx', 'bench/one-core-gc.ts'], {
-        encoding: 'utf8',
-        env: { ...process.env, BENCH_EVENTS: String(WORKLOAD_EVENTS), BENCH_RUNS: String(RUNS) },
-      }),
-    ),
-  ).eventsPerSecond;
+const soloHotPath = (flags: string[]) => soloRate('bench/one-core-gc.ts', flags);
 const soloRates = { parallelGc: [] as number[], oneThreadGc: [] as number[] };
 for (let round = 0; round < 2; round++) {
   soloRates.parallelGc.push(soloHotPath([]));
