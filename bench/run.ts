@@ -80,18 +80,16 @@ interface HotPathFigures {
  */
 function hotPathRunner(rules: ReturnType<typeof scaledRules>, withNormalizer: Normalizer = normalizer) {
   const figures: HotPathFigures = { calls: 0, reads: 0, writes: 0, alerts: 0, matched: 0, detections: 0, published: 0 };
-  const { store, detector } = warmHotPath(withNormalizer, rules);
+  const hotPath = warmHotPath(withNormalizer, rules);
+  const { store } = hotPath;
   const run = async () => {
     const f: HotPathFigures = { calls: 0, reads: 0, writes: 0, alerts: 0, matched: 0, detections: 0, published: 0 };
-    for (const e of lambdaEvents) {
-      const decoded = decodeLambdaEvent(e);
-      if (!decoded.ok) continue;
-      const r = await processPayload(decoded.payload, withNormalizer, detector);
+    await hotPath.pass(lambdaEvents, (r) => {
       f.alerts += r.messages.length;
       f.matched += r.matchedEvents;
       f.detections += r.detections;
       f.published += r.messages.filter((m) => m.publish || m.digest).length;
-    }
+    });
     f.reads = store.calls.reads;
     f.writes = store.calls.writes;
     f.calls = f.reads + f.writes;

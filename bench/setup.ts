@@ -3,7 +3,7 @@ import { decodeLambdaEvent } from '../src/decode/cloudwatch';
 import { SkipLedger } from '../src/decode/skips';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
-import { normalizePayload, processPayload } from '../src/engine/pipeline';
+import { normalizePayload, type PayloadResult, processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
 import type { DetectionRule } from '../src/schema/rule';
 import { scaledRules, workloadOrder } from './rule-scaling';
@@ -44,13 +44,16 @@ export function warmHotPath(normalizer: Normalizer, rules: DetectionRule[]) {
   return {
     store,
     detector,
-    /** One pass over the Lambda events from an empty store; returns the events read. */
-    async pass(lambdaEvents: readonly unknown[]): Promise<number> {
+    /** One pass over the Lambda events from an empty store, each payload's result to `onResult`; returns the events read. */
+    async pass(lambdaEvents: readonly unknown[], onResult?: (result: PayloadResult) => void): Promise<number> {
       store.clear();
       let events = 0;
       for (const e of lambdaEvents) {
         const d = decodeLambdaEvent(e);
-        if (d.ok) events += (await processPayload(d.payload, normalizer, detector)).eventsIn;
+        if (!d.ok) continue;
+        const result = await processPayload(d.payload, normalizer, detector);
+        events += result.eventsIn;
+        onResult?.(result);
       }
       return events;
     },

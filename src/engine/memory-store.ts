@@ -51,6 +51,9 @@ interface DocItem {
   dueAt: number | undefined;
 }
 
+/** Writes by item kind, none yet. */
+const noWrites = () => ({ counters: 0, sets: 0, terms: 0, docs: 0, receipts: 0 });
+
 /** How often (in store calls) expired items are swept, like DynamoDB TTL does in the background. */
 const SWEEP_EVERY_CALLS = 20_000;
 /**
@@ -73,7 +76,7 @@ export class MemoryStateStore implements StateStore {
   private readonly receipts = new Map<string, ReceiptItem>();
   readonly calls = { reads: 0, writes: 0 };
   /** Writes by item kind, for the benchmark's cost breakdown. */
-  readonly writesByKind = { counters: 0, sets: 0, terms: 0, docs: 0, receipts: 0 };
+  readonly writesByKind = noWrites();
   private latest = 0;
   private lastSweepAt = 0;
 
@@ -101,7 +104,7 @@ export class MemoryStateStore implements StateStore {
     for (const items of [this.counters, this.sets, this.terms, this.docs, this.receipts]) items.clear();
     this.calls.reads = 0;
     this.calls.writes = 0;
-    Object.assign(this.writesByKind, { counters: 0, sets: 0, terms: 0, docs: 0, receipts: 0 });
+    Object.assign(this.writesByKind, noWrites());
     this.latest = 0;
     this.lastSweepAt = 0;
   }
