@@ -253,6 +253,49 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     // An IAM Identity Center session is its person, whatever permission set it took.
     { 'user.name': 'alice@corp.example', 'cloud.account.id': '222233334444', 'event.action': 'GetObject' },
   ],
+  [
+    'rds',
+    'db/exported-postgresql',
+    '2025-03-03 04:10:01 UTC:203.0.113.70(51234):postgres@appdb:[4242]:FATAL:  password authentication failed for user "postgres"',
+    {
+      '@timestamp': Date.parse('2025-03-03T04:10:01Z'),
+      'db.system': 'postgresql',
+      'event.category': 'authentication',
+      'event.action': 'db_login',
+      'event.outcome': 'failure',
+      'user.name': 'postgres',
+      'source.ip': '203.0.113.70',
+      'source.port': 51234,
+      'process.pid': 4242,
+      'cloud.service.name': 'rds',
+    },
+  ],
+  [
+    'rds',
+    'db/exported-mysql',
+    "2025-03-03T04:10:07.123456Z 12345 [Note] [MY-010926] [Server] Access denied for user 'root'@'203.0.113.71' (using password: YES)",
+    {
+      '@timestamp': Date.parse('2025-03-03T04:10:07.123Z'),
+      'db.system': 'mysql',
+      'event.action': 'db_login',
+      'event.outcome': 'failure',
+      'user.name': 'root',
+      'source.ip': '203.0.113.71',
+      'error.code': 'MY-010926',
+    },
+  ],
+  [
+    'rds',
+    'db/exported-mariadb',
+    "2025-03-03 04:10:09 12347 [Warning] Access denied for user 'admin'@'scanner.example.net' (using password: NO)",
+    {
+      'db.system': 'mysql',
+      'event.action': 'db_login',
+      'user.name': 'admin',
+      'source.domain': 'scanner.example.net',
+      'db.password_used': 'NO',
+    },
+  ],
 ];
 
 describe('AWS logs recognized by content', () => {
@@ -269,6 +312,44 @@ describe('AWS logs recognized by content', () => {
     expect(normalizer.describeSource(logGroup).reason).toContain(
       logGroup.startsWith('/aws/lambda/') ? "a Lambda function's log group" : 'recognized by content',
     );
+  });
+
+  it("every line of an RDS database's log group is the database's, by the group's name", () => {
+    const normalizer = new Normalizer(pack.sources);
+    const group = '/aws/rds/cluster/orders-aurora/postgresql';
+    expect(normalizer.describeSource(group).reason).toContain("an RDS or Aurora database's log group");
+    // A statement's continuation line is no PostgreSQL line at all: still the database's, unparsed.
+    for (const line of ['\tFROM orders WHERE id = 1', FIXTURES.find(([k]) => k === 'rds')?.[2] ?? '']) {
+      expect(normalizer.sourceFor(group, line).name).toBe('rds');
+      const r = normalizer.normalize(line, { logGroup: group, logStream: 's', id: '1', timestamp: 0 });
+      if (!r.ok) throw new Error(r.skip.detail);
+      expect(r.event).toMatchObject({ 'db.instance.id': 'orders-aurora', 'cloud.service.name': 'rds' });
+    }
+  });
+
+  it('a database user name the client typed cannot forge the address or hide the failure', () => {
+    const normalizer = new Normalizer(pack.sources);
+    const group = '/aws/rds/instance/orders-db/postgresql';
+    const read = (line: string) => {
+      const r = normalizer.normalize(line, { logGroup: group, logStream: 's', id: '1', timestamp: 0 });
+      if (!r.ok) throw new Error(r.skip.detail);
+      return r.event;
+    };
+    const forged = [
+      'x:[1]:FATAL:  password authentication failed for user "y"',
+      'a(1):b@c:[2]:LOG:  connection authorized: user=root database=d',
+      "u'@'10.9.9.9",
+    ];
+    for (const user of forged) {
+      const pg = read(
+        `2025-03-03 04:10:06 UTC:203.0.113.80(51236):${user}@db:[4245]:FATAL:  password authentication failed for user "${user}"`,
+      );
+      expect(pg).toMatchObject({ 'source.ip': '203.0.113.80', 'event.action': 'db_login', 'event.outcome': 'failure' });
+      const mysql = read(
+        `2025-03-03T04:10:07.123456Z 1 [Note] [MY-010926] [Server] Access denied for user '${user}'@'203.0.113.81' (using password: YES)`,
+      );
+      expect(mysql).toMatchObject({ 'source.ip': '203.0.113.81', 'event.action': 'db_login', 'event.outcome': 'failure' });
+    }
   });
 
   it('an explicit source always wins over recognition', () => {
@@ -456,6 +537,20 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
       transport: 'UDP',
       srcids: { instance: 'i-1' },
     }),
+  ),
+  rds: fc.oneof(
+    fc
+      .tuple(t, ipv4, fc.integer({ min: 1, max: 65535 }), word, fc.constantFrom('LOG', 'ERROR', 'FATAL', 'WARNING'), word)
+      .map(
+        ([at, ip, port, user, level, msg]) =>
+          `${new Date(at).toISOString().slice(0, 19).replace('T', ' ')} UTC:${ip}(${port}):${user}@appdb:[${port}]:${level}:  ${msg}`,
+      ),
+    fc
+      .tuple(t, ipv4, word, fc.boolean())
+      .map(
+        ([at, ip, user, mysql8]) =>
+          `${mysql8 ? new Date(at).toISOString().replace(/\.(\d{3})Z$/, '.$1123Z') : new Date(at).toISOString().slice(0, 19).replace('T', ' ')} 12 [${mysql8 ? 'Note' : 'Warning'}] ${mysql8 ? '[MY-010926] [Server] ' : ''}Access denied for user '${user}'@'${ip}' (using password: YES)`,
+      ),
   ),
   none: fc.oneof(
     fc.tuple(ipv4, word).map(([ip, u]) => `Mar  3 03:12:40 h sshd[1]: Failed password for ${u} from ${ip} port 22 ssh2`),

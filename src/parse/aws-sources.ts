@@ -5,8 +5,8 @@ import type { ParserPattern } from './builtin-parsers';
 /**
  * AWS's own logs, understood out of the box: CloudTrail records (when a trail delivers to
  * CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda function logs (text and JSON log
- * formats, platform lines included), API Gateway access logs (JSON), AWS WAF logs and Route 53
- * Resolver query logs.
+ * formats, platform lines included), API Gateway access logs (JSON), AWS WAF logs, Route 53
+ * Resolver query logs and RDS / Aurora database logs (PostgreSQL, MySQL, MariaDB).
  *
  * Each is a source like the ones users write, plus two things only built-ins have: `recognize`,
  * a cheap check that a line is of this kind (substrings for JSON, an anchored regex for text),
@@ -455,9 +455,86 @@ const RESOLVER_QUERY: BuiltinSource = {
   },
 };
 
+// ------------------------------------------------------------------ RDS and Aurora database logs
+
+/**
+ * PostgreSQL's log line prefix on RDS and Aurora is fixed (`%t:%r:%u@%d:[%p]:`): the time, the
+ * client `address(port)` (`[local]`, or nothing for the server's own processes), `user@database`,
+ * the pid. The time and the address are the server's; the user and the database are what the
+ * client sent, and may hold `:[1]:FATAL:  …`: patterns read the message from the last such
+ * marker on the line, and the address before any of it.
+ */
+const PG_PREFIX = String.raw`^(?<timestamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC):(?:(?<source__address>[^\s()]{1,255})\((?<source__port>\d{1,5})\)|\[local\])?:`;
+/** MySQL 8 / 5.7 (`2025-03-03T04:10:01.123456Z 12 [Note] [MY-010926] [Server] `) and MariaDB (`2025-03-03 04:10:01 12 [Warning] `) error logs. */
+const MYSQL_PREFIX = String.raw`^(?:(?<timestamp>\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d{1,6})?Z| \d\d:\d\d:\d\d))|\d{4}-\d\d-\d\d  \d:\d\d:\d\d) {1,2}(?<process__thread__id>\d{1,20}) \[(?<log__level>[A-Za-z]{1,10})\] (?:\[(?<error__code>MY-\d{6})\] \[(?<mysql__subsystem>\w{1,20})\] )?`;
+const RDS_PG_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC:/;
+const RDS_MYSQL_RE =
+  /^\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d\.\d{6}Z| {1,2}\d{1,2}:\d\d:\d\d) {1,2}\d{1,20} \[(?:Note|Warning|ERROR|Error|System)\] /;
+const postgres = (action?: string, outcome?: 'success' | 'failure'): Record<string, FieldValue> => ({
+  'db.system': 'postgresql',
+  ...(action ? { 'event.category': 'authentication', 'event.action': action } : {}),
+  ...(outcome ? { 'event.outcome': outcome } : {}),
+});
+
+const RDS: BuiltinSource = {
+  definition: withParsers(['rds'], base('rds', 'Amazon RDS and Aurora database logs: PostgreSQL, MySQL and MariaDB', 'text')),
+  patterns: [
+    {
+      name: 'rds_postgresql_auth_failed',
+      literal: 'password authentication failed for user',
+      pattern: String.raw`${PG_PREFIX}.{0,400}:\[(?<process__pid>\d{1,10})\]:FATAL:  password authentication failed for user "(?<user__name>.{0,200})"$`,
+      fields: postgres('db_login', 'failure'),
+    },
+    {
+      // Refused before any password (no pg_hba.conf line for it, e.g. without TLS where TLS is forced): a connection, not a guess.
+      name: 'rds_postgresql_no_hba_entry',
+      literal: 'no pg_hba.conf entry',
+      pattern: String.raw`${PG_PREFIX}.{0,400}:\[(?<process__pid>\d{1,10})\]:FATAL:  no pg_hba.conf entry for host "[^"]{0,255}", user "(?<user__name>.{0,200})", database "(?<db__name>.{0,200})", (?<tls__mode>[\w ]{1,40})$`,
+      fields: postgres('db_connection_refused', 'failure'),
+    },
+    {
+      // Logged when the log_connections parameter is on (off by default).
+      name: 'rds_postgresql_connection_authorized',
+      literal: 'connection authorized: ',
+      pattern: String.raw`${PG_PREFIX}.{0,400}:\[(?<process__pid>\d{1,10})\]:LOG:  connection authorized: user=(?<user__name>\S{1,200}) database=(?<db__name>\S{1,200})`,
+      fields: postgres('db_login', 'success'),
+    },
+    {
+      name: 'rds_postgresql',
+      literal: ' UTC:',
+      pattern: String.raw`${PG_PREFIX}.{0,400}?:\[(?<process__pid>\d{1,10})\]:(?<log__level>[A-Z]{3,10}):  (?<message>[\s\S]*)$`,
+      fields: postgres(),
+    },
+    {
+      // The user is what the client sent, and may hold `'@'`: the address is the last `'@'…'` of the line, the server's.
+      name: 'rds_mysql_access_denied',
+      literal: 'Access denied for user',
+      pattern: String.raw`${MYSQL_PREFIX}Access denied for user '(?<user__name>.{0,200})'@'(?<source__address>[^']{0,255})' \(using password: (?<db__password_used>YES|NO)\)$`,
+      fields: { 'db.system': 'mysql', 'event.category': 'authentication', 'event.action': 'db_login', 'event.outcome': 'failure' },
+    },
+    {
+      name: 'rds_mysql',
+      literal: '] ',
+      pattern: String.raw`${MYSQL_PREFIX}(?<message>[\s\S]*)$`,
+      fields: { 'db.system': 'mysql' },
+    },
+  ],
+  recognize: (l) => RDS_PG_RE.test(l) || RDS_MYSQL_RE.test(l),
+  derives: ['db.instance.id', 'cloud.provider', 'cloud.service.name'],
+  derive: (e, logGroup) => {
+    // `/aws/rds/instance/<id>/<log>` or `/aws/rds/cluster/<id>/<log>`: which database.
+    const m = RDS_GROUP_RE.exec(logGroup);
+    if (m?.[1]) e['db.instance.id'] = m[1];
+    e['cloud.provider'] = 'aws';
+    e['cloud.service.name'] = 'rds';
+  },
+};
+const RDS_GROUP_RE = /^\/aws\/rds\/(?:instance|cluster|proxy)\/([^/]{1,255})\//;
+
 /** In the order recognition tries them (each excludes the others' markers anyway). */
 export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;
 export const LAMBDA_PATTERNS = LAMBDA.patterns;
+export const RDS_PATTERNS = RDS.patterns;
 
-export const BUILTIN_SOURCES: readonly BuiltinSource[] = [CLOUDTRAIL, WAF, API_GATEWAY, RESOLVER_QUERY, LAMBDA, VPC_FLOW];
+export const BUILTIN_SOURCES: readonly BuiltinSource[] = [CLOUDTRAIL, WAF, API_GATEWAY, RESOLVER_QUERY, LAMBDA, VPC_FLOW, RDS];
 export const BUILTIN_SOURCE_NAMES = BUILTIN_SOURCES.map((s) => s.definition.name);

@@ -1,5 +1,5 @@
 import type { FieldValue } from '../schema/event';
-import { API_GATEWAY_PATTERNS, LAMBDA_PATTERNS, VPC_FLOW_PATTERNS } from './aws-sources';
+import { API_GATEWAY_PATTERNS, LAMBDA_PATTERNS, RDS_PATTERNS, VPC_FLOW_PATTERNS } from './aws-sources';
 import { KEYCLOAK_EVENT_START } from './keycloak';
 
 /**
@@ -647,6 +647,7 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
   ],
   vpcflow: [{ flowLog: true, patterns: VPC_FLOW_PATTERNS }],
   lambda: [{ patterns: LAMBDA_PATTERNS }],
+  rds: [{ patterns: RDS_PATTERNS }],
   apigateway: [{ patterns: API_GATEWAY_PATTERNS }],
   auditd: [
     {

@@ -185,13 +185,20 @@ function recognizedSource(name: string): CompiledSource {
   return found;
 }
 
-/** Lambda writes a function's logs to `/aws/lambda/<function>` unless it is given a log group of its own. */
-const LAMBDA_GROUP_PREFIX = '/aws/lambda/';
-const LAMBDA_SOURCE = recognizedSource('lambda');
+/**
+ * Log groups AWS names after the service that writes them: Lambda writes a function's logs to
+ * `/aws/lambda/<function>` unless it is given a log group of its own, and RDS exports a
+ * database's logs to `/aws/rds/instance|cluster/<id>/<log>`. Every line of such a group is that
+ * service's, whatever it holds (a function's own JSON logger, a database's multi-line statement).
+ */
+const SERVICE_GROUPS: readonly { prefix: string; source: CompiledSource; reason: string }[] = [
+  { prefix: '/aws/lambda/', source: recognizedSource('lambda'), reason: "a Lambda function's log group (/aws/lambda/…)" },
+  { prefix: '/aws/rds/', source: recognizedSource('rds'), reason: "an RDS or Aurora database's log group (/aws/rds/…)" },
+];
 
-/** Lambda's source for a function's own log group, whatever its lines hold. */
-function functionGroupSource(logGroup: string): CompiledSource | undefined {
-  return logGroup.startsWith(LAMBDA_GROUP_PREFIX) ? LAMBDA_SOURCE : undefined;
+/** The AWS service's source for a log group named after it, whatever its lines hold. */
+function serviceGroup(logGroup: string): { source: CompiledSource; reason: string } | undefined {
+  return SERVICE_GROUPS.find((g) => logGroup.startsWith(g.prefix));
 }
 
 /** The text parsers tried on log groups no source file claims. */
@@ -252,18 +259,17 @@ export class Normalizer {
 
   /**
    * The source every line of a log group gets whatever it holds: the one a source file names, else
-   * Lambda's for a function's own log group (`/aws/lambda/<function>`, where every line is the
-   * runtime's or the function's: JSON of any logger among them); undefined when lines are
-   * recognized one by one.
+   * the AWS service's for a group named after it (SERVICE_GROUPS: a function's own group, where
+   * every line is the runtime's or the function's, JSON of any logger among them; a database's);
+   * undefined when lines are recognized one by one.
    */
   groupSource(logGroup: string): CompiledSource | undefined {
-    return this.explicitSource(logGroup) ?? functionGroupSource(logGroup);
+    return this.explicitSource(logGroup) ?? serviceGroup(logGroup)?.source;
   }
 
   /**
-   * The source for a line of a log group: the one a source file names (always wins); else Lambda's
-   * for a function's log group; else the
-   * built-in AWS source the group's lines were recognized as, as long as this line still is of
+   * The source for a line of a log group: the one a source file names (always wins); else the AWS
+   * service's for a group named after it (a function's, a database's); else the built-in AWS source the group's lines were recognized as, as long as this line still is of
    * that kind; else whichever built-in recognizes this line (the decision is cached per group,
    * and re-made when lines stop matching); else the default (any JSON, any built-in text shape).
    */
@@ -290,8 +296,8 @@ export class Normalizer {
       const glob = explicit.globs.find((g) => globToRegExp(g).test(logGroup)) ?? '';
       return { source: explicit, reason: `its logGroups pattern '${glob}' matches` };
     }
-    const fn = functionGroupSource(logGroup);
-    if (fn) return { source: fn, reason: "a Lambda function's log group (/aws/lambda/…)" };
+    const service = serviceGroup(logGroup);
+    if (service) return service;
     const recognized = this.recognized.get(logGroup);
     if (recognized) return { source: recognized, reason: 'no source lists this log group; its lines were recognized by content' };
     return { source: DEFAULT_SOURCE, reason: 'no source lists this log group: JSON, or any built-in text format' };
