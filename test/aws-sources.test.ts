@@ -254,6 +254,28 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     { 'user.name': 'alice@corp.example', 'cloud.account.id': '222233334444', 'event.action': 'GetObject' },
   ],
   [
+    'eks-audit',
+    '/aws/eks/prod/cluster',
+    '{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"4d2c7e8a-1b7e-4c55-9b1e-0c8f2f7b9a10","stage":"ResponseComplete","requestURI":"/apis/apps/v1/namespaces/default/deployments","verb":"create","user":{"username":"arn:aws:sts::111122223333:assumed-role/Dev/alice","uid":"aws-iam-authenticator:111122223333:AROAEXAMPLEDEV","groups":["system:authenticated"]},"sourceIPs":["198.51.100.9"],"userAgent":"kubectl/v1.29.0 (linux/amd64)","objectRef":{"resource":"deployments","namespace":"default","name":"agent","apiGroup":"apps","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":201},"requestObject":{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"agent"},"spec":{"template":{"spec":{"hostNetwork":true,"containers":[{"name":"agent","image":"busybox","securityContext":{"privileged":true}}]}}}},"requestReceivedTimestamp":"2025-03-03T04:11:01.123456Z","stageTimestamp":"2025-03-03T04:11:01.200000Z","annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \\"dev\\""}}',
+    {
+      '@timestamp': Date.parse('2025-03-03T04:11:01.123Z'),
+      'user.name': 'arn:aws:sts::111122223333:assumed-role/Dev/alice',
+      'source.ip': '198.51.100.9',
+      'event.action': 'k8s_create',
+      'event.category': 'api',
+      'event.outcome': 'success',
+      'event.dataset': 'kubernetes.audit',
+      'http.response.status_code': 201,
+      'orchestrator.cluster.name': 'prod',
+      'orchestrator.namespace': 'default',
+      'orchestrator.resource.type': 'deployments',
+      'orchestrator.resource.name': 'agent',
+      'kubernetes.audit.level': 'RequestResponse',
+      'kubernetes.pod.privileged': true,
+      'kubernetes.pod.host_namespace': true,
+    },
+  ],
+  [
     'rds',
     'db/exported-postgresql',
     '2025-03-03 04:10:01 UTC:203.0.113.70(51234):postgres@appdb:[4242]:FATAL:  password authentication failed for user "postgres"',
@@ -538,6 +560,31 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
       srcids: { instance: 'i-1' },
     }),
   ),
+  'eks-audit': fc
+    .tuple(
+      t,
+      ipv4,
+      word,
+      fc.constantFrom('get', 'list', 'create', 'delete', 'patch'),
+      fc.constantFrom('pods', 'secrets', 'deployments'),
+      fc.constantFrom(200, 201, 403),
+    )
+    .map(([at, ip, user, verb, resource, code]) =>
+      JSON.stringify({
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        level: 'Metadata',
+        auditID: 'a',
+        stage: 'ResponseComplete',
+        requestURI: `/api/v1/${resource}`,
+        verb,
+        user: { username: user },
+        sourceIPs: [ip],
+        objectRef: { resource, apiVersion: 'v1' },
+        responseStatus: { code },
+        requestReceivedTimestamp: new Date(at).toISOString(),
+      }),
+    ),
   rds: fc.oneof(
     fc
       .tuple(t, ipv4, fc.integer({ min: 1, max: 65535 }), word, fc.constantFrom('LOG', 'ERROR', 'FATAL', 'WARNING'), word)
@@ -602,6 +649,8 @@ describe('property: a JSON line that holds no AWS marker is recognized by no bui
     'function_request_id',
     'type',
     'msg',
+    'auditID',
+    'verb',
   );
   const value = fc.oneof(word, fc.constant('platform.start'), fc.constant('0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b'), fc.integer());
   const mixed = fc.dictionary(keys, value, { minKeys: 1, maxKeys: 12 }).map((d) => JSON.stringify(d));

@@ -6,7 +6,8 @@ import type { ParserPattern } from './builtin-parsers';
  * AWS's own logs, understood out of the box: CloudTrail records (when a trail delivers to
  * CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda function logs (text and JSON log
  * formats, platform lines included), API Gateway access logs (JSON), AWS WAF logs, Route 53
- * Resolver query logs and RDS / Aurora database logs (PostgreSQL, MySQL, MariaDB).
+ * Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora database logs (PostgreSQL,
+ * MySQL, MariaDB).
  *
  * Each is a source like the ones users write, plus two things only built-ins have: `recognize`,
  * a cheap check that a line is of this kind (substrings for JSON, an anchored regex for text),
@@ -33,10 +34,10 @@ const has = (line: string, ...needles: string[]) => needles.every((n) => line.in
 /**
  * Every recognizer that takes JSON lines requires one of these in the line (CloudTrail's
  * eventSource, WAF's webaclId, API Gateway's and Lambda's requestId, Resolver's query_name,
- * Powertools' function_name, Lambda's platform events; a property test checks it). Most app JSON
+ * Powertools' function_name, Lambda's platform events, Kubernetes' auditID; a property test checks it). Most app JSON
  * holds none: one scan rules out every recognizer, where each would scan the line again.
  */
-export const AWS_JSON_MARKERS_RE = /"(?:eventSource|webaclId|requestId|query_name|function_name)"|"platform\./;
+export const AWS_JSON_MARKERS_RE = /"(?:eventSource|webaclId|requestId|query_name|function_name|auditID)"|"platform\./;
 
 const base = (
   name: string,
@@ -455,6 +456,80 @@ const RESOLVER_QUERY: BuiltinSource = {
   },
 };
 
+// ------------------------------------------------------------------ EKS (Kubernetes) audit logs
+
+const isKubernetesAudit = (l: string) => has(l, '"auditID"', '"audit.k8s.io/');
+
+/** A pod spec's keys, flattened, that give a container the node: privileged, its namespaces, its files. */
+const PRIVILEGED_KEY = /\.securityContext\.privileged$/;
+const HOST_NAMESPACE_KEY = /\.spec\.host(?:PID|Network|IPC)$/;
+const HOST_PATH_KEY = /\.volumes\.\d{1,4}\.hostPath\.path$/;
+
+/**
+ * Kubernetes API server audit events (audit.k8s.io/v1), as EKS control plane logging writes them
+ * to `/aws/eks/<cluster>/cluster` (streams `kube-apiserver-audit-*`). The event keeps the audit
+ * fields under their Kubernetes names (`verb`, `objectRef.resource`, `objectRef.subresource`,
+ * `annotations.authorization.k8s.io/decision`, `requestObject.*`), plus ECS names for who, from
+ * where and what came back. A request body (`requestObject`, logged at the Request level EKS uses
+ * for writes) that gives a container the node sets `kubernetes.pod.privileged`,
+ * `kubernetes.pod.host_namespace` or `kubernetes.pod.host_path`, wherever the pod spec sits (a pod,
+ * a Deployment's template, a CronJob's job template).
+ */
+const KUBERNETES_AUDIT: BuiltinSource = {
+  definition: base('eks-audit', 'Amazon EKS (Kubernetes) API server audit logs', 'json', {
+    requestReceivedTimestamp: '@timestamp',
+    'user.username': 'user.name',
+    'sourceIPs.0': 'source.address',
+    userAgent: 'user_agent.original',
+    'responseStatus.code': 'http.response.status_code',
+    requestURI: 'url.original',
+    'objectRef.namespace': 'orchestrator.namespace',
+    'objectRef.resource': 'orchestrator.resource.type',
+    'objectRef.name': 'orchestrator.resource.name',
+  }),
+  patterns: [],
+  recognize: isKubernetesAudit,
+  derives: [
+    'kubernetes.audit.level',
+    'event.action',
+    'event.category',
+    'event.dataset',
+    'cloud.provider',
+    'orchestrator.type',
+    'orchestrator.cluster.name',
+    'kubernetes.pod.privileged',
+    'kubernetes.pod.host_namespace',
+    'kubernetes.pod.host_path',
+  ],
+  derive: (e, logGroup) => {
+    // The audit event's `level` is how much of the request was logged, not a severity.
+    const level = textValue(e.level);
+    if (level !== undefined && e['log.level'] === level) {
+      e['kubernetes.audit.level'] = level;
+      Reflect.deleteProperty(e, 'log.level');
+    }
+    const verb = textValue(e.verb);
+    if (verb) e['event.action'] = `k8s_${verb}`;
+    e['event.category'] = 'api';
+    e['event.dataset'] = 'kubernetes.audit';
+    e['cloud.provider'] = 'aws';
+    e['orchestrator.type'] = 'kubernetes';
+    const cluster = EKS_GROUP_RE.exec(logGroup)?.[1];
+    if (cluster) e['orchestrator.cluster.name'] = cluster;
+    if (verb !== 'create' && verb !== 'update' && verb !== 'patch') return;
+    for (const key in e) {
+      if (!key.startsWith('requestObject.')) continue;
+      const value = e[key];
+      if (value === true && PRIVILEGED_KEY.test(key)) e['kubernetes.pod.privileged'] = true;
+      else if (value === true && HOST_NAMESPACE_KEY.test(key)) e['kubernetes.pod.host_namespace'] = true;
+      else if (typeof value === 'string' && HOST_PATH_KEY.test(key)) e['kubernetes.pod.host_path'] = true;
+      // A spec nested deeper than flattening goes (a CronJob's) is kept as JSON text.
+      else if (typeof value === 'string' && value.includes('"privileged":true')) e['kubernetes.pod.privileged'] = true;
+    }
+  },
+};
+const EKS_GROUP_RE = /^\/aws\/eks\/([^/]{1,255})\/cluster$/;
+
 // ------------------------------------------------------------------ RDS and Aurora database logs
 
 /**
@@ -536,5 +611,14 @@ export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;
 export const LAMBDA_PATTERNS = LAMBDA.patterns;
 export const RDS_PATTERNS = RDS.patterns;
 
-export const BUILTIN_SOURCES: readonly BuiltinSource[] = [CLOUDTRAIL, WAF, API_GATEWAY, RESOLVER_QUERY, LAMBDA, VPC_FLOW, RDS];
+export const BUILTIN_SOURCES: readonly BuiltinSource[] = [
+  CLOUDTRAIL,
+  WAF,
+  API_GATEWAY,
+  RESOLVER_QUERY,
+  KUBERNETES_AUDIT,
+  LAMBDA,
+  VPC_FLOW,
+  RDS,
+];
 export const BUILTIN_SOURCE_NAMES = BUILTIN_SOURCES.map((s) => s.definition.name);
