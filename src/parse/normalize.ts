@@ -269,9 +269,10 @@ export class Normalizer {
 
   /**
    * The source for a line of a log group: the one a source file names (always wins); else the AWS
-   * service's for a group named after it (a function's, a database's); else the built-in AWS source the group's lines were recognized as, as long as this line still is of
-   * that kind; else whichever built-in recognizes this line (the decision is cached per group,
-   * and re-made when lines stop matching); else the default (any JSON, any built-in text shape).
+   * service's for a group named after it (a function's, a database's); else the built-in AWS
+   * source the group's lines were recognized as, as long as this line still is of that kind; else
+   * whichever built-in recognizes this line (the decision is cached per group, and re-made when
+   * lines stop matching); else the default (any JSON, any built-in text shape).
    */
   sourceFor(logGroup: string, line?: string): CompiledSource {
     const fixed = this.groupSource(logGroup);
