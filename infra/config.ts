@@ -73,6 +73,44 @@ export function unknownRouteRules(routes: readonly Route[], ruleIds: readonly st
   return out;
 }
 
+/** Whether a route reference (`aws.brute_force_user`, or a prefix `aws.*`) names a rule id. */
+function refMatches(ref: string, id: string): boolean {
+  return ref.endsWith('*') ? id.startsWith(ref.slice(0, -1)) : ref === id;
+}
+
+/**
+ * Routes that also take the incidents their rules feed: a correlation joins a route's `rules`
+ * when one of its members (by id, or `tag:` for the rules carrying the tag) is a rule the route
+ * takes — the team that owns `web.*` hears of the denial of service built on its flood alert, as
+ * the team that owns `aws.*` does of the account compromise. Errors are `routes[r]: …` lines for
+ * routes the additions carry past SNS's 150 filter-policy combinations.
+ */
+export function routesWithIncidents(
+  routes: readonly Route[],
+  rules: readonly { id: string; tags: readonly string[] }[],
+  correlations: readonly { id: string; correlation: { members: readonly string[] } }[],
+): { routes: Route[]; errors: string[] } {
+  const errors: string[] = [];
+  const memberIds = (ref: string) => (ref.startsWith('tag:') ? rules.filter((r) => r.tags.includes(ref.slice(4))).map((r) => r.id) : [ref]);
+  const expanded = routes.map((route, r) => {
+    const refs = route.rules;
+    if (!refs) return route;
+    const added = correlations
+      .filter((c) => !refs.some((ref) => refMatches(ref, c.id)))
+      .filter((c) => c.correlation.members.some((m) => memberIds(m).some((id) => refs.some((ref) => refMatches(ref, id)))))
+      .map((c) => c.id);
+    if (added.length === 0) return route;
+    const ruleCount = refs.length + added.length;
+    const combinations = (route.accounts?.length ?? 1) * ruleCount;
+    if (combinations > MAX_FILTER_POLICY_VALUES)
+      errors.push(
+        `routes[${r}]: with the incidents built on its rules (${added.join(', ')}), ${route.accounts?.length ?? 1} accounts × ${ruleCount} rules make ${combinations} filter-policy combinations (SNS allows ${MAX_FILTER_POLICY_VALUES}): split the route`,
+      );
+    return { ...route, rules: [...refs, ...added] };
+  });
+  return { routes: expanded, errors };
+}
+
 /** The CloudWatch Logs limit on log-group names in a subscription filter policy's `NOT IN` list. */
 export const MAX_POLICY_EXCLUSIONS = 50;
 

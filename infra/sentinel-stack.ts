@@ -1,7 +1,7 @@
 import { type CfnElement, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { parseConfig, type SentinelConfig, SynthInputError, unknownRouteRules } from './config';
+import { parseConfig, routesWithIncidents, type SentinelConfig, SynthInputError, unknownRouteRules } from './config';
 import { AlertTopics } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
@@ -49,9 +49,11 @@ export class SentinelStack extends Stack {
       [...rules.pack.rules, ...rules.pack.correlations].map((r) => r.id),
     );
     if (unknown.length > 0) throw new SynthInputError(`invalid sentinel config:\n${unknown.join('\n')}`);
+    const routes = routesWithIncidents(config.routes, rules.pack.rules, rules.pack.correlations);
+    if (routes.errors.length > 0) throw new SynthInputError(`invalid sentinel config:\n${routes.errors.join('\n')}`);
 
     const state = new StateTable(this, 'State');
-    const alerts = new AlertTopics(this, 'Alerts', { subscribers: config.subscribers, routes: config.routes, chat: config.chat });
+    const alerts = new AlertTopics(this, 'Alerts', { subscribers: config.subscribers, routes: routes.routes, chat: config.chat });
     this.correlation = new Correlation(this, 'Correlation', {
       table: state.table,
       topics: alerts,

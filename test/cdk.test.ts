@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, SynthInputError } from '../infra/config';
+import { parseConfig, routesWithIncidents, SynthInputError } from '../infra/config';
 import { SentinelStack } from '../infra/sentinel-stack';
 
 const LOG_GROUPS = ['/app/identity/audit', '/sentinel-demo/bastion/sshd'];
@@ -236,9 +236,10 @@ describe('every documented option', () => {
       { topic: 'AlertsNotify', filter: cloudTeam },
       { topic: 'AlertsRespond', filter: cloudTeam },
     ]);
-    // Both: the web team of one account (SNS ANDs the keys).
+    // Both: the web team of one account (SNS ANDs the keys), with the incidents its rules feed
+    // (corr.dos_attack is built on web.request_flood and web.repeated_5xx among others).
     expect(of('shop-web@example.com')).toEqual([
-      { topic: 'AlertsRespond', filter: { account: ['444444444444'], ruleId: [{ prefix: 'web.' }] } },
+      { topic: 'AlertsRespond', filter: { account: ['444444444444'], ruleId: ['corr.dos_attack', { prefix: 'web.' }] } },
     ]);
     // The security team's subscriptions see every account.
     expect(of('a@example.com')).toEqual([{ topic: 'AlertsReview', filter: undefined }]);
@@ -395,6 +396,49 @@ describe('configuration errors a user meets', () => {
     expect(synth(['awz.*'])).toThrow(/routes\[0\]\.rules\[0\]: no rule id starts with awz\./);
     expect(synth(['awz.*'])).toThrow(SynthInputError);
     expect(synth(['auth.brute_force_user', 'corr.*'])).not.toThrow();
+  });
+  it('a route takes the incidents its rules feed: members by id or tag, prefixes, nothing twice, accounts-only routes as they were', () => {
+    const rules = [
+      { id: 'web.request_flood', tags: ['attack.impact'] },
+      { id: 'net.connection_flood', tags: ['attack.impact'] },
+      { id: 'auth.brute_force_user', tags: ['attack.credential_access'] },
+    ];
+    const correlations = [
+      { id: 'corr.dos', correlation: { members: ['tag:attack.impact'] } },
+      { id: 'corr.takeover', correlation: { members: ['auth.brute_force_user', 'admin.privileged_action'] } },
+    ];
+    const route = (r: Partial<Parameters<typeof routesWithIncidents>[0][number]>) => ({
+      emails: ['t@example.com'],
+      httpsEndpoints: [],
+      sqsQueueArns: [],
+      tiers: ['respond' as const],
+      ...r,
+    });
+    const { routes, errors } = routesWithIncidents(
+      [
+        route({ rules: ['web.*'] }),
+        route({ rules: ['auth.brute_force_user', 'corr.takeover'] }),
+        route({ accounts: ['111111111111'] }),
+        route({ rules: ['admin.privileged_action'] }),
+      ],
+      rules,
+      correlations,
+    );
+    expect(errors).toEqual([]);
+    expect(routes.map((r) => r.rules)).toEqual([
+      ['web.*', 'corr.dos'], // a member by tag
+      ['auth.brute_force_user', 'corr.takeover'], // already named: not twice
+      undefined,
+      ['admin.privileged_action', 'corr.takeover'], // a member the pack lacks still names the correlation
+    ]);
+    const wide = routesWithIncidents(
+      [route({ accounts: Array.from({ length: 76 }, (_, i) => String(100000000000 + i)), rules: ['web.*'] })],
+      rules,
+      correlations,
+    );
+    expect(wide.errors).toEqual([
+      'routes[0]: with the incidents built on its rules (corr.dos), 76 accounts × 2 rules make 152 filter-policy combinations (SNS allows 150): split the route',
+    ]);
   });
   it('a bad rule folder fails synth with a SynthInputError (printed without a stack trace by infra/app.ts)', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
