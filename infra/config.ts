@@ -56,6 +56,11 @@ const Route = Endpoints.extend({
 });
 type Route = z.infer<typeof Route>;
 
+/** Whether a route reference (`auth.brute_force_user`, or a prefix `aws.*`) names a rule id. */
+function refMatches(ref: string, id: string): boolean {
+  return ref.endsWith('*') ? id.startsWith(ref.slice(0, -1)) : ref === id;
+}
+
 /**
  * A route's `rules` that name no rule or correlation of the pack (a typo would route nothing,
  * silently), as `routes[r].rules[i]: …` lines; checked at synth, where the pack is loaded.
@@ -64,18 +69,13 @@ export function unknownRouteRules(routes: readonly Route[], ruleIds: readonly st
   const out: string[] = [];
   routes.forEach((route, r) => {
     route.rules?.forEach((ref, i) => {
-      const prefix = ref.endsWith('*') ? ref.slice(0, -1) : undefined;
-      const known = prefix === undefined ? ruleIds.includes(ref) : ruleIds.some((id) => id.startsWith(prefix));
-      if (!known)
-        out.push(`routes[${r}].rules[${i}]: ${prefix === undefined ? `no rule has the id ${ref}` : `no rule id starts with ${prefix}`}`);
+      if (ruleIds.some((id) => refMatches(ref, id))) return;
+      out.push(
+        `routes[${r}].rules[${i}]: ${ref.endsWith('*') ? `no rule id starts with ${ref.slice(0, -1)}` : `no rule has the id ${ref}`}`,
+      );
     });
   });
   return out;
-}
-
-/** Whether a route reference (`aws.brute_force_user`, or a prefix `aws.*`) names a rule id. */
-function refMatches(ref: string, id: string): boolean {
-  return ref.endsWith('*') ? id.startsWith(ref.slice(0, -1)) : ref === id;
 }
 
 /**

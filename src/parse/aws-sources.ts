@@ -540,6 +540,8 @@ const EKS_GROUP_RE = /^\/aws\/eks\/([^/]{1,255})\/cluster$/;
  * marker on the line, and the address before any of it.
  */
 const PG_PREFIX = String.raw`^(?<timestamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC):(?:(?<source__address>[^\s()]{1,255})\((?<source__port>\d{1,5})\)|\[local\])?:`;
+/** A PostgreSQL line whose message, after the last `:[pid]:` that fits, is `message`. */
+const pgLine = (message: string) => String.raw`${PG_PREFIX}.{0,400}:\[(?<process__pid>\d{1,10})\]:${message}`;
 /** MySQL 8 / 5.7 (`2025-03-03T04:10:01.123456Z 12 [Note] [MY-010926] [Server] `) and MariaDB (`2025-03-03 04:10:01 12 [Warning] `) error logs. */
 const MYSQL_PREFIX = String.raw`^(?:(?<timestamp>\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d{1,6})?Z| \d\d:\d\d:\d\d))|\d{4}-\d\d-\d\d  \d:\d\d:\d\d) {1,2}(?<process__thread__id>\d{1,20}) \[(?<log__level>[A-Za-z]{1,10})\] (?:\[(?<error__code>MY-\d{6})\] \[(?<mysql__subsystem>\w{1,20})\] )?`;
 const RDS_PG_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC:/;
@@ -557,21 +559,23 @@ const RDS: BuiltinSource = {
     {
       name: 'rds_postgresql_auth_failed',
       literal: 'password authentication failed for user',
-      pattern: String.raw`${PG_PREFIX}.{0,400}:\[(?<process__pid>\d{1,10})\]:FATAL:  password authentication failed for user "(?<user__name>.{0,200})"$`,
+      pattern: pgLine(`FATAL:  password authentication failed for user "(?<user__name>.{0,200})"$`),
       fields: postgres('db_login', 'failure'),
     },
     {
       // Refused before any password (no pg_hba.conf line for it, e.g. without TLS where TLS is forced): a connection, not a guess.
       name: 'rds_postgresql_no_hba_entry',
       literal: 'no pg_hba.conf entry',
-      pattern: String.raw`${PG_PREFIX}.{0,400}:\[(?<process__pid>\d{1,10})\]:FATAL:  no pg_hba.conf entry for host "[^"]{0,255}", user "(?<user__name>.{0,200})", database "(?<db__name>.{0,200})", (?<tls__mode>[\w ]{1,40})$`,
+      pattern: pgLine(
+        String.raw`FATAL:  no pg_hba.conf entry for host "[^"]{0,255}", user "(?<user__name>.{0,200})", database "(?<db__name>.{0,200})", (?<tls__mode>[\w ]{1,40})$`,
+      ),
       fields: postgres('db_connection_refused', 'failure'),
     },
     {
       // Logged when the log_connections parameter is on (off by default).
       name: 'rds_postgresql_connection_authorized',
       literal: 'connection authorized: ',
-      pattern: String.raw`${PG_PREFIX}.{0,400}:\[(?<process__pid>\d{1,10})\]:LOG:  connection authorized: user=(?<user__name>\S{1,200}) database=(?<db__name>\S{1,200})`,
+      pattern: pgLine(String.raw`LOG:  connection authorized: user=(?<user__name>\S{1,200}) database=(?<db__name>\S{1,200})`),
       fields: postgres('db_login', 'success'),
     },
     {

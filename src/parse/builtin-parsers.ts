@@ -255,12 +255,15 @@ const SSHD_PATTERNS: ParserPattern[] = [
 
 const PAM_AUTH = String.raw`logname=(?<pam__logname>\S{0,100}) uid=(?<pam__uid>\d{1,10}) euid=\d{1,10} tty=(?<process__tty>\S{0,64}) ruser=(?<pam__ruser>\S{0,100}) rhost=(?<source__address>\S{0,255})(?: +user=(?<user__name>\S{1,100}))?`;
 
+/** pam_unix's failed authentication, after its `pam_unix(svc:auth): ` tag. */
+const PAM_FAILURE = String.raw`authentication failure; ${PAM_AUTH}\s*$`;
+
 /** Linux-PAM pam_unix messages, in both the modern `pam_unix(svc:auth): …` and legacy `svc(pam_unix)[pid]:` forms. */
 const PAM_PATTERNS: ParserPattern[] = [
   {
     name: 'pam_auth_failure',
     literal: 'authentication failure; ',
-    pattern: String.raw`^(?:pam_unix\((?<pam__service>[\w-]{1,32}):auth\): )?authentication failure; ${PAM_AUTH}\s*$`,
+    pattern: String.raw`^(?:pam_unix\((?<pam__service>[\w-]{1,32}):auth\): )?${PAM_FAILURE}`,
     fields: authFailure('pam_auth_failure'),
   },
   {
@@ -419,7 +422,7 @@ const MAIL_PATTERNS: { program: string; patterns: ParserPattern[] }[] = [
         // Dovecot's auth process passing PAM's line on (`dovecot: auth: pam_unix(dovecot:auth): …`).
         name: 'dovecot_pam_failure',
         literal: 'authentication failure; ',
-        pattern: String.raw`^auth(?:-worker)?(?:\([^)]{0,64}\))?: (?:Info: )?pam_unix\((?<pam__service>[\w-]{1,32}):auth\): authentication failure; ${PAM_AUTH}\s*$`,
+        pattern: String.raw`^auth(?:-worker)?(?:\([^)]{0,64}\))?: (?:Info: )?pam_unix\((?<pam__service>[\w-]{1,32}):auth\): ${PAM_FAILURE}`,
         fields: authFailure('pam_auth_failure'),
       },
     ],
