@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refMatches } from '../src/rules/rule-ref';
 import { Duration } from '../src/schema/duration';
 import { formatIssues } from '../src/schema/issues';
 
@@ -44,22 +45,11 @@ const RuleRef = z
 const Route = Endpoints.extend({
   accounts: z.array(AccountId).min(1).max(MAX_FILTER_POLICY_VALUES).optional(),
   rules: z.array(RuleRef).min(1).max(MAX_FILTER_POLICY_VALUES).optional(),
-  // Review-tier detections are published as one digest across accounts and rules: nothing to route by.
-  tiers: z
-    .array(
-      z.enum(['notify', 'respond'], {
-        message: "expected 'notify' or 'respond' (the review tier is one digest across accounts and rules)",
-      }),
-    )
-    .min(1)
-    .default(['notify', 'respond']),
+  // The review tier is a digest per interval: a route that takes it gets its own digest of the
+  // detections it selects (src/engine/review-routes.ts).
+  tiers: z.array(Tier).min(1).default(['notify', 'respond']),
 });
 type Route = z.infer<typeof Route>;
-
-/** Whether a route reference (`auth.brute_force_user`, or a prefix `aws.*`) names a rule id. */
-function refMatches(ref: string, id: string): boolean {
-  return ref.endsWith('*') ? id.startsWith(ref.slice(0, -1)) : ref === id;
-}
 
 /**
  * A route's `rules` that name no rule or correlation of the pack (a typo would route nothing,
@@ -291,11 +281,14 @@ export const SentinelConfig = z
         });
       for (const tier of new Set(route.tiers)) claimAll(tier, route, ['routes', r]);
     }
-    // Each route endpoint is a subscription with a filter policy on its tiers' topics.
-    for (const tier of ['notify', 'respond'] as const) {
-      const filtered = c.routes
-        .filter((route) => route.tiers.includes(tier))
-        .reduce((n, route) => n + route.emails.length + route.httpsEndpoints.length + route.sqsQueueArns.length, 0);
+    // Each route endpoint is a subscription with a filter policy on its tiers' topics; once a route
+    // takes the review tier, the review subscribers' too (they take every digest but the routes').
+    const endpointCount = (e: Endpoints) => e.emails.length + e.httpsEndpoints.length + e.sqsQueueArns.length;
+    for (const tier of Tier.options) {
+      const routes = c.routes.filter((route) => route.tiers.includes(tier));
+      const filtered =
+        routes.reduce((n, route) => n + endpointCount(route), 0) +
+        (tier === 'review' && routes.length > 0 ? endpointCount(c.subscribers.review) : 0);
       if (filtered > MAX_FILTER_POLICIES_PER_TOPIC)
         ctx.addIssue({
           code: 'custom',

@@ -1,6 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { type CfnElement, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { REVIEW_ROUTES_FILE, reviewRoutesOf } from '../src/engine/review-routes';
 import { parseConfig, routesWithIncidents, type SentinelConfig, SynthInputError, unknownRouteRules } from './config';
 import { AlertTopics } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
@@ -36,6 +39,7 @@ const RETENTION: Record<number, RetentionDays> = {
 /** The whole detection stack: ingestion → detector → state → correlation → tiered alerts, self-monitored. */
 export class SentinelStack extends Stack {
   readonly correlation: Correlation;
+  readonly sweeper: Sweeper;
 
   constructor(scope: Construct, id: string, props: SentinelStackProps = {}) {
     super(scope, id, props);
@@ -75,13 +79,17 @@ export class SentinelStack extends Stack {
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,
     });
+    const reviewRoutesFile = join(dirname(rules.file), REVIEW_ROUTES_FILE);
+    writeFileSync(reviewRoutesFile, JSON.stringify(reviewRoutesOf(routes.routes)));
     const sweeper = new Sweeper(this, 'Sweeper', {
       table: state.table,
       stateMachine: this.correlation.stateMachine,
       chatTiers: config.chat?.tiers ?? [],
       rulesFile: rules.file,
+      reviewRoutesFile,
       logRetention: retention,
     });
+    this.sweeper = sweeper;
     new Ingestion(this, 'Ingestion', {
       detector: detector.function.fn,
       pack: rules.pack,

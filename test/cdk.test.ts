@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { loadReviewRoutes } from '../functions/commons/review-routes';
 import { parseConfig, routesWithIncidents, SynthInputError } from '../infra/config';
 import { SentinelStack } from '../infra/sentinel-stack';
 
@@ -181,9 +183,9 @@ const MAXIMAL = {
     respond: { sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:pager'] },
   },
   routes: [
-    { accounts: ['111111111111', '222222222222'], emails: ['team-a@example.com'] },
+    { accounts: ['111111111111', '222222222222'], tiers: ['review', 'notify', 'respond'], emails: ['team-a@example.com'] },
     { accounts: ['333333333333'], tiers: ['respond'], sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:team-c'] },
-    { rules: ['aws.*', 'corr.aws_account_compromise'], emails: ['cloud-team@example.com'] },
+    { rules: ['aws.*', 'corr.aws_account_compromise'], tiers: ['review', 'notify', 'respond'], emails: ['cloud-team@example.com'] },
     { accounts: ['444444444444'], rules: ['web.*'], tiers: ['respond'], emails: ['shop-web@example.com'] },
   ],
   chat: { tiers: ['respond'] },
@@ -225,9 +227,11 @@ describe('every documented option', () => {
         .filter((s) => s.Endpoint === endpoint)
         .map((s) => ({ topic: String(s.TopicArn.Ref).replace(/Topic.*/, ''), filter: s.FilterPolicy }))
         .sort((a, b) => a.topic.localeCompare(b.topic));
+    // A route taking the review tier gets its own digest (the `route` attribute names it: r0, its index).
     expect(of('team-a@example.com')).toEqual([
       { topic: 'AlertsNotify', filter: { account: ['111111111111', '222222222222'] } },
       { topic: 'AlertsRespond', filter: { account: ['111111111111', '222222222222'] } },
+      { topic: 'AlertsReview', filter: { route: ['r0'] } },
     ]);
     expect(of('arn:aws:sqs:us-east-1:123456789012:team-c')).toEqual([{ topic: 'AlertsRespond', filter: { account: ['333333333333'] } }]);
     // A team owning rules: exact ids and id prefixes (SNS prefix matching on the `ruleId` attribute), every account.
@@ -235,14 +239,31 @@ describe('every documented option', () => {
     expect(of('cloud-team@example.com')).toEqual([
       { topic: 'AlertsNotify', filter: cloudTeam },
       { topic: 'AlertsRespond', filter: cloudTeam },
+      { topic: 'AlertsReview', filter: { route: ['r2'] } },
+    ]);
+    // The sweeper is bundled with what each review route selects (the ids its subscriptions filter on).
+    expect(loadReviewRoutes(dirname(stack.sweeper.reviewRoutesFile))).toEqual([
+      { id: 'r0', label: '111111111111, 222222222222', accounts: ['111111111111', '222222222222'] },
+      { id: 'r2', label: 'aws.*, corr.aws_account_compromise', rules: ['aws.*', 'corr.aws_account_compromise'] },
     ]);
     // Both: the web team of one account (SNS ANDs the keys), with the incidents its rules feed
     // (corr.dos_attack is built on web.request_flood and web.repeated_5xx among others).
     expect(of('shop-web@example.com')).toEqual([
       { topic: 'AlertsRespond', filter: { account: ['444444444444'], ruleId: ['corr.dos_attack', { prefix: 'web.' }] } },
     ]);
-    // The security team's subscriptions see every account.
-    expect(of('a@example.com')).toEqual([{ topic: 'AlertsReview', filter: undefined }]);
+    // The security team's subscriptions see every account: on the review topic, the digests for everyone, not each route's part of them.
+    expect(of('a@example.com')).toEqual([{ topic: 'AlertsReview', filter: { route: ['all'] } }]);
+    // Without a review route, the review subscribers' subscriptions are unfiltered (as before routes could take the tier).
+    const plain = Template.fromStack(
+      new SentinelStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoReviewRoute', {
+        config: parseConfig({ ...MAXIMAL, routes: MAXIMAL.routes.filter((r) => !r.tiers?.includes('review')) }),
+      }),
+    );
+    const reviewFilters = Object.values(plain.findResources('AWS::SNS::Subscription'))
+      .map((s) => s.Properties)
+      .filter((s) => String(s.TopicArn.Ref).startsWith('AlertsReviewTopic'))
+      .map((s) => s.FilterPolicy);
+    expect(reviewFilters).toEqual([undefined]);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true, TopicArn: topicOf('Respond') });
     template.hasOutput('RespondTopicArn', { Value: topicOf('Respond') });
   });
@@ -353,10 +374,7 @@ describe('configuration errors a user meets', () => {
       /routes\[0\]\.emails\[0\]: a@example\.com already gets the respond tier \(subscribers\.respond\.emails\.0\)/,
     ],
     [{ routes: [{ accounts: ['111111111111'] }] }, /routes\[0\]: a route tells no one/],
-    [
-      { routes: [{ accounts: ['111111111111'], tiers: ['review'], emails: ['a@example.com'] }] },
-      /routes\[0\]\.tiers\[0\]: expected 'notify' or 'respond' \(the review tier is one digest across accounts and rules\)/,
-    ],
+    [{ routes: [{ accounts: ['111111111111'], tiers: ['pager'], emails: ['a@example.com'] }] }, /routes\[0\]\.tiers\[0\]: /],
     [{ routes: [{ accounts: ['1111'], emails: ['a@example.com'] }] }, /routes\[0\]\.accounts\[0\]: expected a 12-digit AWS account id/],
     [{ routes: [{ emails: ['a@example.com'] }] }, /routes\[0\]: a route selects everything: give it accounts, rules or both/],
     [
@@ -380,6 +398,14 @@ describe('configuration errors a user meets', () => {
         routes: Array.from({ length: 201 }, (_, i) => ({ accounts: ['111111111111'], tiers: ['respond'], emails: [`t${i}@example.com`] })),
       },
       /routes: the respond topic would have 201 filtered subscriptions \(SNS allows 200/,
+    ],
+    [
+      {
+        // Once a route takes the review tier, the review subscribers' subscriptions are filtered too.
+        subscribers: { review: { emails: ['sec@example.com'] } },
+        routes: Array.from({ length: 200 }, (_, i) => ({ accounts: ['111111111111'], tiers: ['review'], emails: [`t${i}@example.com`] })),
+      },
+      /routes: the review topic would have 201 filtered subscriptions \(SNS allows 200/,
     ],
   ])('%j is rejected with path: message', (config, message) => {
     expect(() => parseConfig(config)).toThrow(message);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildDigestAlert } from '../src/alerts/digest';
-import { accountAttribute, entitiesOf } from '../src/correlation/envelope';
+import { entitiesOf } from '../src/correlation/envelope';
 import { Detector } from '../src/engine/detector';
-import { entityAccount, isPublicAddress, memberAccount } from '../src/engine/entity-scope';
+import { accountAttribute, entityAccount, isPublicAddress, memberAccount } from '../src/engine/entity-scope';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import type { Alert, Message } from '../src/schema/alert';
 import { ev, rule, T0 } from './helpers';

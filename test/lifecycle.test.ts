@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -20,6 +20,7 @@ import {
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { PassThroughSink } from '../src/engine/ports';
+import { reviewRoutesOf } from '../src/engine/review-routes';
 import type { StateStore } from '../src/engine/state-store';
 import { sweep } from '../src/engine/sweeper';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
@@ -419,5 +420,57 @@ describe('review digests', () => {
     expect(probe?.detections).toBeGreaterThanOrEqual(2);
     expect(probe?.entities[0]?.value).toBe('1.1.1.1');
     expect(digest?.digest?.map((d) => d.ruleId)).toContain('test.low2');
+    expect(existsSync(digest?.runbook ?? ''), `runbook ${digest?.runbook}`).toBe(true);
+  });
+
+  it("a route taking the review tier gets its own digest of the detections it selects (by account, by rule), keyed so another team's late entry does not re-send it", async () => {
+    const A = '111111111111';
+    const B = '222222222222';
+    const rules = [
+      rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' }),
+      rule({ id: 'test.low2', severity: 'low', match: { 'event.action': 'scan' }, entity: 'source.ip' }),
+      rule({ id: 'team.low', severity: 'low', match: { 'event.action': 'ping' }, entity: 'source.ip' }),
+    ];
+    const pack = { rules, correlations: [], sources: [], files: new Map() };
+    const store = new MemoryStateStore();
+    const sent: Message[] = [];
+    const detector = new Detector(pack, store);
+    const at = (action: string, ip: string, account: string, t: number) =>
+      ev({ 'event.action': action, 'source.ip': ip, 'cloud.account.id': account }, t);
+    await detector.evaluate('b1', [
+      at('probe', '198.51.100.1', A, T0),
+      at('probe', '198.51.100.2', B, T0 + MIN),
+      at('scan', '198.51.100.3', A, T0 + 2 * MIN),
+      at('ping', '198.51.100.4', B, T0 + 3 * MIN),
+    ]);
+    const reviewRoutes = reviewRoutesOf([
+      { accounts: [A], tiers: ['review'] },
+      { rules: ['team.*'], tiers: ['review', 'notify'] },
+      { accounts: [B], rules: ['test.low2'], tiers: ['review'] }, // B scanned nothing: no digest
+      { accounts: [B], tiers: ['notify'] }, // not a review route
+    ]);
+    expect(reviewRoutes.map((r) => r.id)).toEqual(['r0', 'r1', 'r2']);
+    const deps = { store, pack, ctx: { region: 'us-east-1' }, reviewRoutes, send: async (m: Message[]) => void sent.push(...m) };
+    const hourEnd = Math.floor(T0 / HOUR) * HOUR + HOUR;
+    expect((await sweep(deps, hourEnd)).digests).toBe(3);
+    const contents = (m: Message) => [m.route, m.alert.count, m.alert.digest?.map((d) => d.ruleId).sort()];
+    expect(sent.map(contents)).toEqual([
+      [undefined, 4, ['team.low', 'test.low', 'test.low2']],
+      ['r0', 2, ['test.low', 'test.low2']],
+      ['r1', 1, ['team.low']],
+    ]);
+    expect(sent[1]?.alert.title).toMatch(/ for 111111111111: 2 detection\(s\) from 2 rule\(s\)$/);
+    expect(new Set(sent.map((m) => m.alert.id)).size).toBe(3);
+    // A late detection of account A's: the whole digest and A's are new messages; the rule team's is the one it already had.
+    const first = sent.splice(0);
+    await detector.evaluate('b2', [at('probe', '198.51.100.9', A, T0 + 4 * MIN)]);
+    await sweep(deps, hourEnd + 5 * MIN);
+    expect(sent.map(contents)).toEqual([
+      [undefined, 5, ['team.low', 'test.low', 'test.low2']],
+      ['r0', 3, ['test.low', 'test.low2']],
+      ['r1', 1, ['team.low']],
+    ]);
+    expect(sent[2]?.key).toBe(first[2]?.key); // the state machine's dedup drops it
+    expect(sent[1]?.key).not.toBe(first[1]?.key);
   });
 });

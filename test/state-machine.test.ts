@@ -87,7 +87,7 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
     await runner.send([detection('test.x', 'u1', T0, { severity })]);
     expect(runner.published.map((p) => p.tier)).toEqual([tier]);
-    expect(runner.published[0]?.attributes).toEqual({ severity, tier, ruleId: 'test.x', status: 'open', account: 'none' }); // no account known
+    expect(runner.published[0]?.attributes).toEqual({ severity, tier, ruleId: 'test.x', status: 'open', account: 'none', route: 'all' }); // no account known, for everyone
     expect(runner.published[0]?.alert).toMatchObject({ status: 'open', occurrences: 1, id: 'det-test.x-u1' });
     expect(runner.published[0]?.subject?.length).toBeLessThanOrEqual(100);
   });
@@ -159,19 +159,39 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     }
   });
 
-  it('an envelope from the detector version before (no account attribute, no chat rendering) still publishes: a deploy updates the state machine first', async () => {
+  it('an envelope from the detector version before (no account or route attribute, no chat rendering) still publishes: a deploy updates the state machine first', async () => {
     const withChat = synthesizeDefinition({ chat: { tiers: ['respond'] } });
     const runner = new LocalCorrelationRunner(withChat, pack, local.client);
-    const { account: _account, chat: _chat, ...before } = envelopeOf(detection('test.old', 'u1', T0, { severity: 'high' })).publishFields;
+    const {
+      account: _account,
+      route: _route,
+      chat: _chat,
+      ...before
+    } = envelopeOf(detection('test.old', 'u1', T0, { severity: 'high' })).publishFields;
     await runner.run({ ...envelopeOf(detection('test.old', 'u1', T0, { severity: 'high' })), publishFields: before });
     expect(runner.executions.failed).toBe(0);
-    expect(runner.published.map((p) => [p.tier, p.attributes?.account])).toEqual([['respond', 'none']]);
+    // For everyone: a review subscriber filtering on `route: all` still gets it.
+    expect(runner.published.map((p) => [p.tier, p.attributes?.account, p.attributes?.route])).toEqual([['respond', 'none', 'all']]);
     // A field that is there is kept.
     const current = envelopeOf(detection('test.new', 'u2', T0, { severity: 'high' }));
     await runner.run({ ...current, publishFields: { ...current.publishFields, account: '111122223333' } });
     expect(runner.published.slice(1).map((p) => [p.tier, p.attributes?.account])).toEqual([
       ['respond', '111122223333'],
       ['chat', undefined],
+    ]);
+  });
+
+  it("a route's review digest goes to the review topic with its route attribute, and not to the chat channel (which has the whole digest)", async () => {
+    const withChat = synthesizeDefinition({ chat: { tiers: ['review'] } });
+    const runner = new LocalCorrelationRunner(withChat, pack, local.client);
+    const base = detection('test.low', 'u3', T0, { severity: 'low' });
+    await runner.run(envelopeOf({ ...base, key: 'whole', publish: true, digest: false }, undefined, new Set(['review'])));
+    await runner.run(envelopeOf({ ...base, key: 'team', publish: true, digest: false, route: 'r2' }, undefined, new Set(['review'])));
+    expect(runner.executions.failed).toBe(0);
+    expect(runner.published.map((p) => [p.tier, p.attributes?.route])).toEqual([
+      ['review', 'all'],
+      ['chat', undefined],
+      ['review', 'r2'],
     ]);
   });
 

@@ -9,11 +9,13 @@ import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
 import { alertContext, chatTiersEnv, requireEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
+import { loadReviewRoutes } from '../commons/review-routes';
 
 const pack = loadEmbeddedRules();
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), chatTiersEnv());
 const ctx = alertContext();
+const reviewRoutes = loadReviewRoutes();
 
 /**
  * Every 5 minutes: resolve open conditions that went quiet and publish due review digests.
@@ -21,7 +23,7 @@ const ctx = alertContext();
  * delivers it.
  */
 export async function sweepNow(): Promise<{ resolved: number; digests: number }> {
-  const result = await sweep({ store, pack, ctx, send: async (messages) => void (await sink.send(messages)) }, Date.now());
+  const result = await sweep({ store, pack, ctx, reviewRoutes, send: async (messages) => void (await sink.send(messages)) }, Date.now());
   metrics.addMetric('ConditionsResolved', MetricUnit.Count, result.resolved);
   metrics.addMetric('DigestsPublished', MetricUnit.Count, result.digests);
   if (result.messages.length > 0) logger.info('swept', { keys: result.messages.map((m) => m.key) });

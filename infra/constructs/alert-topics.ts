@@ -50,15 +50,24 @@ export class AlertTopics extends Construct {
         masterKey: this.key,
         enforceSSL: true,
       });
-      this.subscribe(topic, tier, props.subscribers[tier]);
+      // A route that takes the review tier gets its own digest (`route: r<index>`); the review
+      // subscribers then take only the digests for everyone (`route: all`), not each team's part.
+      const reviewRoutes = tier === 'review' && props.routes.some((route) => route.tiers.includes('review'));
+      this.subscribe(
+        topic,
+        tier,
+        props.subscribers[tier],
+        reviewRoutes ? { route: SubscriptionFilter.stringFilter({ allowlist: ['all'] }) } : undefined,
+      );
       props.routes.forEach((route, r) => {
         if (!route.tiers.some((t) => t === tier)) return;
-        this.subscribe(topic, `${tier}Route${r}`, route, routeFilter(route));
+        const filter = tier === 'review' ? { route: SubscriptionFilter.stringFilter({ allowlist: [`r${r}`] }) } : routeFilter(route);
+        this.subscribe(topic, `${tier}Route${r}`, route, filter);
       });
       // For subscriptions made outside the stack, e.g. one per team with a filter policy on `account`.
       new CfnOutput(Stack.of(this), `${tier[0]?.toUpperCase()}${tier.slice(1)}TopicArn`, {
         value: topic.topicArn,
-        description: `${displayName}: subscribe here; messages carry severity, tier, ruleId, status and account attributes`,
+        description: `${displayName}: subscribe here; messages carry severity, tier, ruleId, status, account and route attributes`,
       });
       return topic;
     };

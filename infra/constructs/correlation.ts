@@ -205,6 +205,7 @@ export class Correlation extends Construct {
               ruleId: { value: JsonPath.stringAt(`${base}.publishFields.ruleId`) },
               status: { value: JsonPath.stringAt(`${base}.publishFields.status`) },
               account: { value: JsonPath.stringAt(`${base}.publishFields.account`) },
+              route: { value: JsonPath.stringAt(`${base}.publishFields.route`) },
             },
             resultPath: JsonPath.DISCARD,
           }),

@@ -9,6 +9,8 @@ export interface SentinelFunctionProps {
   readonly entry: string;
   /** Rule bundle copied next to the handler as rules.json. */
   readonly rulesFile: string;
+  /** More files copied next to the handler: name in the bundle → file at synth. */
+  readonly files?: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
   readonly memorySize?: number;
   /** @default 60 seconds */
@@ -53,7 +55,10 @@ export class SentinelFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [`cp "${props.rulesFile}" "${output}/rules.json"`],
+          afterBundling: (_input: string, output: string) => [
+            `cp "${props.rulesFile}" "${output}/rules.json"`,
+            ...Object.entries(props.files ?? {}).map(([name, file]) => `cp "${file}" "${output}/${name}"`),
+          ],
         },
       },
       ...props.extra,

@@ -5,12 +5,15 @@ import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { REVIEW_ROUTES_FILE } from '../../src/engine/review-routes';
 import { SentinelFunction } from './sentinel-function';
 
 export interface SweeperProps {
   readonly table: Table;
   readonly stateMachine: StateMachine;
   readonly rulesFile: string;
+  /** The routes that take the review tier (src/engine/review-routes.ts), as JSON: copied next to the handler. */
+  readonly reviewRoutesFile: string;
   readonly logRetention: RetentionDays;
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
@@ -28,12 +31,16 @@ export interface SweeperProps {
  */
 export class Sweeper extends Construct {
   readonly function: SentinelFunction;
+  /** The review routes the function is bundled with (JSON, at synth). */
+  readonly reviewRoutesFile: string;
 
   constructor(scope: Construct, id: string, props: SweeperProps) {
     super(scope, id);
+    this.reviewRoutesFile = props.reviewRoutesFile;
     this.function = new SentinelFunction(this, 'Function', {
       entry: 'functions/sweeper/handler.ts',
       rulesFile: props.rulesFile,
+      files: { [REVIEW_ROUTES_FILE]: props.reviewRoutesFile },
       logRetention: props.logRetention,
       memorySize: 512,
       timeout: Duration.minutes(2),

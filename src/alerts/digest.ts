@@ -11,8 +11,17 @@ const TOP_ENTITIES = 5;
  * Insights link per rule. Published once per interval to the review topic instead of one message
  * per low-severity detection.
  */
-export function buildDigestAlert(input: { start: number; end: number; entries: readonly DigestEntry[] }, ctx: AlertContext): Alert {
-  const { start, end, entries } = input;
+export function buildDigestAlert(
+  input: {
+    start: number;
+    end: number;
+    entries: readonly DigestEntry[];
+    /** A route's digest: its id (`r0`) and what it covers, for the title. */
+    route?: { id: string; label: string };
+  },
+  ctx: AlertContext,
+): Alert {
+  const { start, end, entries, route } = input;
   const byRule = new Map<string, DigestEntry[]>();
   for (const e of entries) byRule.set(e.ruleId, [...(byRule.get(e.ruleId) ?? []), e]);
   const digest = [...byRule]
@@ -48,10 +57,10 @@ export function buildDigestAlert(input: { start: number; end: number; entries: r
   const query = logsInsightsQuery('');
   return {
     schemaVersion: '1',
-    id: stableId('dig', String(start), String(end)),
+    id: route ? stableId('dig', String(start), String(end), route.id) : stableId('dig', String(start), String(end)),
     kind: 'digest',
     ruleId: 'sentinel.digest',
-    title: `Review digest ${new Date(start).toISOString().slice(0, 10)} ${hhmm(start)}–${hhmm(end)} UTC: ${entries.length} detection(s) from ${digest.length} rule(s)`,
+    title: `Review digest ${new Date(start).toISOString().slice(0, 10)} ${hhmm(start)}–${hhmm(end)} UTC${route ? ` for ${route.label}` : ''}: ${entries.length} detection(s) from ${digest.length} rule(s)`,
     description:
       'Low-severity detections of the interval, for review in working hours. Each rule lists its top entities and a Logs Insights link.',
     severity: 'low',

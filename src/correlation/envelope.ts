@@ -1,7 +1,7 @@
 import { type MemberRecord, toMemberRecord } from '../alerts/build';
 import { chatbotMessage, snsMessage, subjectFor } from '../alerts/notification';
 import { slimmerAlerts } from '../alerts/size-budget';
-import { alertAccount, awsAccountId, entityAccount, scopedKey } from '../engine/entity-scope';
+import { accountAttribute, alertAccount, entityAccount, scopedKey } from '../engine/entity-scope';
 import type { Alert, AlertEntity, Message } from '../schema/alert';
 import { ENTITY_FIELDS } from '../schema/event';
 
@@ -31,6 +31,11 @@ export interface MessageEnvelope {
     status: string;
     account: string;
     /**
+     * Whom the message is for: `all` (everyone subscribed to the tier), or a route's review digest
+     * (`r0`, the route's index in the config), which only that route's subscribers take.
+     */
+    route: string;
+    /**
      * The alert as an Amazon Q Developer in chat applications (AWS Chatbot) custom notification, for
      * the chat topic: only for the tiers the chat topic takes (the state machine skips it when absent).
      */
@@ -52,14 +57,14 @@ export interface MessageEnvelope {
  * (`chat`, also added since, is skipped when absent.) A field added to `publishFields` that the
  * state machine reads belongs here.
  */
-export const PUBLISH_FIELD_DEFAULTS = { account: 'none' } as const satisfies Partial<
+export const PUBLISH_FIELD_DEFAULTS = { account: 'none', route: 'all' } as const satisfies Partial<
   Record<keyof MessageEnvelope['publishFields'], string>
 >;
 
 /** The tiers whose messages go to the chat topic too (config `chat`); `all` where not known (local runs). */
 export type ChatTiers = ReadonlySet<string> | 'all';
 
-export function publishFields(alert: Alert, chatTiers: ChatTiers = 'all'): MessageEnvelope['publishFields'] {
+export function publishFields(alert: Alert, chatTiers: ChatTiers = 'all', route?: string): MessageEnvelope['publishFields'] {
   return {
     subject: subjectFor(alert),
     message: snsMessage(alert),
@@ -68,18 +73,10 @@ export function publishFields(alert: Alert, chatTiers: ChatTiers = 'all'): Messa
     ruleId: alert.ruleId,
     status: alert.status,
     account: accountAttribute(alert),
-    ...(chatTiers === 'all' || chatTiers.has(alert.tier) ? { chat: JSON.stringify(chatbotMessage(alert)) } : {}),
+    route: route ?? 'all',
+    // A route's digest repeats part of the digest the chat channel already gets.
+    ...(route === undefined && (chatTiers === 'all' || chatTiers.has(alert.tier)) ? { chat: JSON.stringify(chatbotMessage(alert)) } : {}),
   };
-}
-
-/**
- * The `account` message attribute, for subscription filter policies that route each account's
- * alerts to its own team: the account the alert is about (else the one its logs are in), `none`
- * when no account is known (digests, incidents whose members span accounts, local lines). An
- * account id only: the alert's cloud account can come from a line's own JSON.
- */
-export function accountAttribute(alert: Alert): string {
-  return awsAccountId(alert.cloud?.account.id) ?? awsAccountId(alert.cloud?.logsAccount) ?? awsAccountId(alert.entity.account) ?? 'none';
 }
 
 /**
@@ -126,7 +123,7 @@ function envelopeFor(m: Message, alert: Alert, chatTiers: ChatTiers): MessageEnv
     key: m.key,
     publish: m.publish,
     correlate: m.correlate,
-    publishFields: publishFields(alert, chatTiers),
+    publishFields: publishFields(alert, chatTiers, m.route),
     respond,
     response: respond ? alert : null,
     expiresAtEpochText: String(Math.floor((last + RISK_RETENTION_MS) / 1000)),

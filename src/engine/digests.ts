@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Alert, AlertEntity } from '../schema/alert';
 import { Severity } from '../schema/severity';
+import { accountAttribute } from './entity-scope';
 import type { DocKey, StateStore } from './state-store';
 import { LATE_ARRIVAL_GRACE_MS } from './windows';
 
@@ -16,6 +17,8 @@ export const DigestEntry = z.object({
   alertId: z.string(),
   at: z.number(),
   logGroups: z.array(z.string()),
+  /** The account the detection is about, as its `account` attribute names it (review routes select by it); absent when none is known. */
+  account: z.string().optional(),
 });
 export type DigestEntry = z.infer<typeof DigestEntry>;
 
@@ -45,6 +48,7 @@ export async function recordDigestEntries(
       const at = Date.parse(alert.lastSeen);
       const { pk, start, end } = digestPartition(at, interval);
       heads.set(pk, { start, end });
+      const account = accountAttribute(alert);
       const entry: DigestEntry = {
         ruleId: alert.ruleId,
         title: alert.title,
@@ -53,6 +57,7 @@ export async function recordDigestEntries(
         alertId: alert.id,
         at,
         logGroups: alert.logGroups,
+        ...(account === 'none' ? {} : { account }),
       };
       return store.writeDoc({
         pk,

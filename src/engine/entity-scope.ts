@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { ipv4Number } from '../rules/cidr';
+import type { Alert } from '../schema/alert';
 import { CoreFields, type NormalizedEvent } from '../schema/event';
 import { boundedValue } from './bounded-value';
 
@@ -60,6 +61,16 @@ const ACCOUNT_ID = /^\d{12}$/;
 /** The value when it is an AWS account id (12 digits), else undefined: what a line states is taken only if it is one. */
 export function awsAccountId(value: unknown): string | undefined {
   return typeof value === 'string' && ACCOUNT_ID.test(value) ? value : undefined;
+}
+
+/**
+ * The `account` message attribute, for subscription filter policies that route each account's
+ * alerts to its own team: the account the alert is about (else the one its logs are in), `none`
+ * when no account is known (digests, incidents whose members span accounts, local lines). An
+ * account id only: the alert's cloud account can come from a line's own JSON.
+ */
+export function accountAttribute(alert: Alert): string {
+  return awsAccountId(alert.cloud?.account.id) ?? awsAccountId(alert.cloud?.logsAccount) ?? awsAccountId(alert.entity.account) ?? 'none';
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   resolveIfQuiet,
 } from './lifecycle';
 import { foldedAlert, foldOf } from './page-fold';
+import { type ReviewRoute, routeTakes } from './review-routes';
 import { type DocKey, docId, type StateStore } from './state-store';
 
 export interface SweepDeps {
@@ -24,6 +25,8 @@ export interface SweepDeps {
   ctx: AlertContext;
   /** Hands messages to the publisher; throws when they could not be delivered (the sweep retries them next time). */
   send: (messages: Message[]) => Promise<void>;
+  /** Routes that take the review tier: each gets its own digest of the detections it selects. */
+  reviewRoutes?: readonly ReviewRoute[];
 }
 
 export interface SweepResult {
@@ -53,10 +56,8 @@ export async function sweep(deps: SweepDeps, now: number, limit = SWEEP_LIMIT): 
     if (!doc) continue;
     if (isDigestHead(key)) {
       const sent = await publishDigest(deps, key, doc.body, doc.version, now);
-      if (sent) {
-        result.digests++;
-        result.messages.push(sent);
-      }
+      result.digests += sent.length;
+      result.messages.push(...sent);
       continue;
     }
     const state = parseCondition(doc, key);
@@ -121,18 +122,31 @@ function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, po
   };
 }
 
-async function publishDigest(deps: SweepDeps, key: DocKey, body: string, version: number, now: number): Promise<Message | undefined> {
+async function publishDigest(deps: SweepDeps, key: DocKey, body: string, version: number, now: number): Promise<Message[]> {
   const head = DigestHead.parse(JSON.parse(body));
   const entries = await readDigestEntries(deps.store, key.pk, now);
-  let msg: Message | undefined;
+  const messages: Message[] = [];
   if (entries.length > 0) {
     const alert = buildDigestAlert({ start: head.start, end: head.end, entries }, deps.ctx);
     // Entries that arrive after publication re-arm the head: the next digest of the interval is a new message.
-    msg = { alert, key: `${key.pk}#${entries.length}`, publish: true, digest: false, correlate: false };
-    await deps.send([msg]);
+    messages.push({ alert, key: `${key.pk}#${entries.length}`, publish: true, digest: false, correlate: false });
+    for (const route of deps.reviewRoutes ?? []) {
+      const taken = entries.filter((e) => routeTakes(route, e));
+      if (taken.length === 0) continue;
+      // Keyed by the route's own count: a late entry of another team's re-publishes only the digests it is in.
+      messages.push({
+        alert: buildDigestAlert({ start: head.start, end: head.end, entries: taken, route }, deps.ctx),
+        key: `${key.pk}#${route.id}#${taken.length}`,
+        publish: true,
+        digest: false,
+        correlate: false,
+        route: route.id,
+      });
+    }
+    await deps.send(messages);
   }
   await deps.store.writeDoc({ ...key, body, ifVersion: version, now, expiresAt: head.end + 86_400_000 });
-  return msg;
+  return messages;
 }
 
 /** Lifecycle policies by rule id; a condition whose rule left the pack resolves on the defaults of its tier. */
@@ -172,7 +186,7 @@ export async function flushDigests(deps: SweepDeps, now: number): Promise<number
   let published = 0;
   for (const key of heads) {
     const doc = docs.get(docId(key));
-    if (doc && (await publishDigest(deps, key, doc.body, doc.version, now))) published++;
+    if (doc) published += (await publishDigest(deps, key, doc.body, doc.version, now)).length;
   }
   return published;
 }
