@@ -19,6 +19,10 @@ const Endpoints = z.strictObject({
 });
 export type Endpoints = z.infer<typeof Endpoints>;
 
+function endpointCount(e: Endpoints): number {
+  return e.emails.length + e.httpsEndpoints.length + e.sqsQueueArns.length;
+}
+
 const Subscribers = Endpoints.default({ emails: [], httpsEndpoints: [], sqsQueueArns: [] });
 
 const AccountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
@@ -259,7 +263,7 @@ export const SentinelConfig = z
     };
     for (const tier of Tier.options) claimAll(tier, c.subscribers[tier], ['subscribers', tier]);
     for (const [r, route] of c.routes.entries()) {
-      if (route.emails.length + route.httpsEndpoints.length + route.sqsQueueArns.length === 0)
+      if (endpointCount(route) === 0)
         ctx.addIssue({
           code: 'custom',
           path: ['routes', r],
@@ -283,7 +287,6 @@ export const SentinelConfig = z
     }
     // Each route endpoint is a subscription with a filter policy on its tiers' topics; once a route
     // takes the review tier, the review subscribers' too (they take every digest but the routes').
-    const endpointCount = (e: Endpoints) => e.emails.length + e.httpsEndpoints.length + e.sqsQueueArns.length;
     for (const tier of Tier.options) {
       const routes = c.routes.filter((route) => route.tiers.includes(tier));
       const filtered =

@@ -5,6 +5,7 @@ import { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, SqsSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { routeId } from '../../src/engine/review-routes';
 import type { Endpoints, SentinelConfig } from '../config';
 
 export type TierName = 'review' | 'notify' | 'respond';
@@ -61,7 +62,7 @@ export class AlertTopics extends Construct {
       );
       props.routes.forEach((route, r) => {
         if (!route.tiers.some((t) => t === tier)) return;
-        const filter = tier === 'review' ? { route: SubscriptionFilter.stringFilter({ allowlist: [`r${r}`] }) } : routeFilter(route);
+        const filter = tier === 'review' ? { route: SubscriptionFilter.stringFilter({ allowlist: [routeId(r)] }) } : routeFilter(route);
         this.subscribe(topic, `${tier}Route${r}`, route, filter);
       });
       // For subscriptions made outside the stack, e.g. one per team with a filter policy on `account`.

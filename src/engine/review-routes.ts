@@ -32,6 +32,11 @@ export function routeTakes(route: ReviewRoute, entry: Pick<DigestEntry, 'ruleId'
   return !route.rules || route.rules.some((ref) => refMatches(ref, entry.ruleId));
 }
 
+/** A route's id in the `route` attribute: its index in the config's routes. */
+export function routeId(index: number): string {
+  return `r${index}`;
+}
+
 /** The review routes of a config's routes (`r<index>` ids, so they match the subscriptions made for them). */
 export function reviewRoutesOf(
   routes: readonly { accounts?: readonly string[] | undefined; rules?: readonly string[] | undefined; tiers: readonly string[] }[],
@@ -41,7 +46,7 @@ export function reviewRoutesOf(
     if (!route.tiers.includes('review')) return;
     const label = [...(route.accounts ?? []), ...(route.rules ?? [])];
     out.push({
-      id: `r${r}`,
+      id: routeId(r),
       label: label.length > 3 ? `${label.slice(0, 3).join(', ')} and ${label.length - 3} more` : label.join(', '),
       ...(route.accounts ? { accounts: [...route.accounts] } : {}),
       ...(route.rules ? { rules: [...route.rules] } : {}),
