@@ -47,6 +47,11 @@ const RuleRef = z
  * (`subscribers`) sees all.
  */
 const Route = Endpoints.extend({
+  /** The team's name, for the title of its review digest (`Review digest … for payments`). */
+  name: z
+    .string()
+    .regex(/^[\w .@-]{1,64}$/, 'expected a short name (letters, digits, spaces and _ . @ -, at most 64)')
+    .optional(),
   accounts: z.array(AccountId).min(1).max(MAX_FILTER_POLICY_VALUES).optional(),
   rules: z.array(RuleRef).min(1).max(MAX_FILTER_POLICY_VALUES).optional(),
   // The review tier is a digest per interval: a route that takes it gets its own digest of the

@@ -183,7 +183,7 @@ const MAXIMAL = {
     respond: { sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:pager'] },
   },
   routes: [
-    { accounts: ['111111111111', '222222222222'], tiers: ['review', 'notify', 'respond'], emails: ['team-a@example.com'] },
+    { name: 'team A', accounts: ['111111111111', '222222222222'], tiers: ['review', 'notify', 'respond'], emails: ['team-a@example.com'] },
     { accounts: ['333333333333'], tiers: ['respond'], sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:team-c'] },
     { rules: ['aws.*', 'corr.aws_account_compromise'], tiers: ['review', 'notify', 'respond'], emails: ['cloud-team@example.com'] },
     { accounts: ['444444444444'], rules: ['web.*'], tiers: ['respond'], emails: ['shop-web@example.com'] },
@@ -227,11 +227,14 @@ describe('every documented option', () => {
         .filter((s) => s.Endpoint === endpoint)
         .map((s) => ({ topic: String(s.TopicArn.Ref).replace(/Topic.*/, ''), filter: s.FilterPolicy }))
         .sort((a, b) => a.topic.localeCompare(b.topic));
-    // A route taking the review tier gets its own digest (the `route` attribute names it: r0, its index).
+    // A route taking the review tier gets its own digest (the `route` attribute names it: an id
+    // made from what the route selects, the same in the sweeper's bundle — checked below).
+    const reviewRoutes = loadReviewRoutes(dirname(stack.sweeper.reviewRoutesFile));
+    const [teamA, cloud] = reviewRoutes;
     expect(of('team-a@example.com')).toEqual([
       { topic: 'AlertsNotify', filter: { account: ['111111111111', '222222222222'] } },
       { topic: 'AlertsRespond', filter: { account: ['111111111111', '222222222222'] } },
-      { topic: 'AlertsReview', filter: { route: ['r0'] } },
+      { topic: 'AlertsReview', filter: { route: [teamA?.id] } },
     ]);
     expect(of('arn:aws:sqs:us-east-1:123456789012:team-c')).toEqual([{ topic: 'AlertsRespond', filter: { account: ['333333333333'] } }]);
     // A team owning rules: exact ids and id prefixes (SNS prefix matching on the `ruleId` attribute), every account.
@@ -239,13 +242,18 @@ describe('every documented option', () => {
     expect(of('cloud-team@example.com')).toEqual([
       { topic: 'AlertsNotify', filter: cloudTeam },
       { topic: 'AlertsRespond', filter: cloudTeam },
-      { topic: 'AlertsReview', filter: { route: ['r2'] } },
+      { topic: 'AlertsReview', filter: { route: [cloud?.id] } },
     ]);
-    // The sweeper is bundled with what each review route selects (the ids its subscriptions filter on).
-    expect(loadReviewRoutes(dirname(stack.sweeper.reviewRoutesFile))).toEqual([
-      { id: 'r0', label: '111111111111, 222222222222', accounts: ['111111111111', '222222222222'] },
-      { id: 'r2', label: 'aws.*, corr.aws_account_compromise', rules: ['aws.*', 'corr.aws_account_compromise'] },
+    // The sweeper is bundled with what each review route selects, under the ids its subscriptions filter on.
+    expect(reviewRoutes).toEqual([
+      { id: expect.stringMatching(/^r-[0-9a-f]{12}$/), label: 'team A', accounts: ['111111111111', '222222222222'] },
+      {
+        id: expect.stringMatching(/^r-[0-9a-f]{12}$/),
+        label: 'aws.*, corr.aws_account_compromise',
+        rules: ['aws.*', 'corr.aws_account_compromise'],
+      },
     ]);
+    expect(teamA?.id).not.toBe(cloud?.id);
     // Both: the web team of one account (SNS ANDs the keys), with the incidents its rules feed
     // (corr.dos_attack is built on web.request_flood and web.repeated_5xx among others).
     expect(of('shop-web@example.com')).toEqual([
@@ -375,6 +383,10 @@ describe('configuration errors a user meets', () => {
     ],
     [{ routes: [{ accounts: ['111111111111'] }] }, /routes\[0\]: a route tells no one/],
     [{ routes: [{ accounts: ['111111111111'], tiers: ['pager'], emails: ['a@example.com'] }] }, /routes\[0\]\.tiers\[0\]: /],
+    [
+      { routes: [{ name: 'payments<script>', accounts: ['111111111111'], emails: ['a@example.com'] }] },
+      /routes\[0\]\.name: expected a short name/,
+    ],
     [{ routes: [{ accounts: ['1111'], emails: ['a@example.com'] }] }, /routes\[0\]\.accounts\[0\]: expected a 12-digit AWS account id/],
     [{ routes: [{ emails: ['a@example.com'] }] }, /routes\[0\]: a route selects everything: give it accounts, rules or both/],
     [

@@ -443,23 +443,30 @@ describe('review digests', () => {
       at('scan', '198.51.100.3', A, T0 + 2 * MIN),
       at('ping', '198.51.100.4', B, T0 + 3 * MIN),
     ]);
-    const reviewRoutes = reviewRoutesOf([
-      { accounts: [A], tiers: ['review'] },
+    const routes = [
+      { name: 'account A', accounts: [A], tiers: ['review'] },
       { rules: ['team.*'], tiers: ['review', 'notify'] },
       { accounts: [B], rules: ['test.low2'], tiers: ['review'] }, // B scanned nothing: no digest
       { accounts: [B], tiers: ['notify'] }, // not a review route
-    ]);
-    expect(reviewRoutes.map((r) => r.id)).toEqual(['r0', 'r1', 'r2']);
+    ];
+    const reviewRoutes = reviewRoutesOf(routes);
+    expect(reviewRoutes.map((r) => r.label)).toEqual(['account A', 'team.*', `${B}, test.low2`]);
+    // Ids come from what a route selects: reordering the config renames nothing; routes selecting the same share a digest.
+    expect(reviewRoutesOf([...routes].reverse()).map((r) => r.id)).toEqual(reviewRoutes.map((r) => r.id).reverse());
+    expect(reviewRoutesOf([...routes, { name: 'audit', accounts: [A], tiers: ['review'] }]).map((r) => [r.id, r.label])).toEqual(
+      reviewRoutes.map((r) => [r.id, r.label === 'account A' ? 'account A, audit' : r.label]),
+    );
     const deps = { store, pack, ctx: { region: 'us-east-1' }, reviewRoutes, send: async (m: Message[]) => void sent.push(...m) };
     const hourEnd = Math.floor(T0 / HOUR) * HOUR + HOUR;
     expect((await sweep(deps, hourEnd)).digests).toBe(3);
     const contents = (m: Message) => [m.route, m.alert.count, m.alert.digest?.map((d) => d.ruleId).sort()];
+    const [accountA, team] = reviewRoutes.map((r) => r.id);
     expect(sent.map(contents)).toEqual([
       [undefined, 4, ['team.low', 'test.low', 'test.low2']],
-      ['r0', 2, ['test.low', 'test.low2']],
-      ['r1', 1, ['team.low']],
+      [accountA, 2, ['test.low', 'test.low2']],
+      [team, 1, ['team.low']],
     ]);
-    expect(sent[1]?.alert.title).toMatch(/ for 111111111111: 2 detection\(s\) from 2 rule\(s\)$/);
+    expect(sent[1]?.alert.title).toMatch(/ for account A: 2 detection\(s\) from 2 rule\(s\)$/);
     expect(new Set(sent.map((m) => m.alert.id)).size).toBe(3);
     // A late detection of account A's: the whole digest and A's are new messages; the rule team's is the one it already had.
     const first = sent.splice(0);
@@ -467,8 +474,8 @@ describe('review digests', () => {
     await sweep(deps, hourEnd + 5 * MIN);
     expect(sent.map(contents)).toEqual([
       [undefined, 5, ['team.low', 'test.low', 'test.low2']],
-      ['r0', 3, ['test.low', 'test.low2']],
-      ['r1', 1, ['team.low']],
+      [accountA, 3, ['test.low', 'test.low2']],
+      [team, 1, ['team.low']],
     ]);
     expect(sent[2]?.key).toBe(first[2]?.key); // the state machine's dedup drops it
     expect(sent[1]?.key).not.toBe(first[1]?.key);

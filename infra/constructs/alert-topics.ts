@@ -51,7 +51,7 @@ export class AlertTopics extends Construct {
         masterKey: this.key,
         enforceSSL: true,
       });
-      // A route that takes the review tier gets its own digest (`route: r<index>`); the review
+      // A route that takes the review tier gets its own digest (`route: r-…`, from what it selects); the review
       // subscribers then take only the digests for everyone (`route: all`), not each team's part.
       const reviewRoutes = tier === 'review' && props.routes.some((route) => route.tiers.includes('review'));
       this.subscribe(
@@ -62,7 +62,7 @@ export class AlertTopics extends Construct {
       );
       props.routes.forEach((route, r) => {
         if (!route.tiers.some((t) => t === tier)) return;
-        const filter = tier === 'review' ? { route: SubscriptionFilter.stringFilter({ allowlist: [routeId(r)] }) } : routeFilter(route);
+        const filter = tier === 'review' ? { route: SubscriptionFilter.stringFilter({ allowlist: [routeId(route)] }) } : routeFilter(route);
         this.subscribe(topic, `${tier}Route${r}`, route, filter);
       });
       // For subscriptions made outside the stack, e.g. one per team with a filter policy on `account`.

@@ -16,7 +16,7 @@ export function buildDigestAlert(
     start: number;
     end: number;
     entries: readonly DigestEntry[];
-    /** A route's digest: its id (`r0`) and what it covers, for the title. */
+    /** A route's digest: its id (`r-…`) and what it covers, for the title. */
     route?: { id: string; label: string };
   },
   ctx: AlertContext,

@@ -32,7 +32,7 @@ export interface MessageEnvelope {
     account: string;
     /**
      * Whom the message is for: `all` (everyone subscribed to the tier), or a route's review digest
-     * (`r0`, the route's index in the config), which only that route's subscribers take.
+     * (`r-…`, src/engine/review-routes.ts), which only that route's subscribers take.
      */
     route: string;
     /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { refMatches } from '../rules/rule-ref';
 import type { DigestEntry } from './digests';
@@ -10,9 +11,9 @@ import type { DigestEntry } from './digests';
  * subscription filters on it, and the review subscribers take `route: all` only).
  */
 export const ReviewRoute = z.strictObject({
-  /** `r<index>` of the route in the config: the `route` message attribute of its digests. */
-  id: z.string().regex(/^r\d+$/),
-  /** What the digest's title says it covers (`111122223333`, `web.*`). */
+  /** The `route` message attribute of its digests: made from what the route selects (routeId). */
+  id: z.string().regex(/^r-[0-9a-f]{12}$/),
+  /** What the digest's title says it covers: the route's name, else its accounts and rules (`111122223333`, `web.*`). */
   label: z.string().min(1),
   accounts: z.array(z.string()).min(1).optional(),
   /** Rule ids and prefixes (`aws.*`), with the correlations their rules feed (expanded at synth). */
@@ -32,25 +33,43 @@ export function routeTakes(route: ReviewRoute, entry: Pick<DigestEntry, 'ruleId'
   return !route.rules || route.rules.some((ref) => refMatches(ref, entry.ruleId));
 }
 
-/** A route's id in the `route` attribute: its index in the config's routes. */
-export function routeId(index: number): string {
-  return `r${index}`;
+/** What a route selects, as the config gives it. */
+interface RouteSelection {
+  name?: string | undefined;
+  accounts?: readonly string[] | undefined;
+  rules?: readonly string[] | undefined;
+  tiers: readonly string[];
 }
 
-/** The review routes of a config's routes (`r<index>` ids, so they match the subscriptions made for them). */
-export function reviewRoutesOf(
-  routes: readonly { accounts?: readonly string[] | undefined; rules?: readonly string[] | undefined; tiers: readonly string[] }[],
-): ReviewRoute[] {
-  const out: ReviewRoute[] = [];
-  routes.forEach((route, r) => {
-    if (!route.tiers.includes('review')) return;
-    const label = [...(route.accounts ?? []), ...(route.rules ?? [])];
-    out.push({
-      id: routeId(r),
-      label: label.length > 3 ? `${label.slice(0, 3).join(', ')} and ${label.length - 3} more` : label.join(', '),
+/**
+ * A route's id in the `route` attribute: a digest of what it selects, so reordering the config's
+ * routes renames nothing, and two routes that select the same share one digest.
+ */
+export function routeId(route: Pick<RouteSelection, 'accounts' | 'rules'>): string {
+  const selection = JSON.stringify([[...(route.accounts ?? [])].sort(), [...(route.rules ?? [])].sort()]);
+  return `r-${createHash('sha256').update(selection).digest('hex').slice(0, 12)}`;
+}
+
+/** The review routes of a config's routes (one per selection: routes that select the same share its digest). */
+export function reviewRoutesOf(routes: readonly RouteSelection[]): ReviewRoute[] {
+  const byId = new Map<string, ReviewRoute>();
+  for (const route of routes) {
+    if (!route.tiers.includes('review')) continue;
+    const id = routeId(route);
+    const known = byId.get(id);
+    if (known) {
+      if (route.name && !known.label.split(', ').includes(route.name)) known.label = `${known.label}, ${route.name}`;
+      continue;
+    }
+    const selected = [...(route.accounts ?? []), ...(route.rules ?? [])];
+    const label =
+      route.name ?? (selected.length > 3 ? `${selected.slice(0, 3).join(', ')} and ${selected.length - 3} more` : selected.join(', '));
+    byId.set(id, {
+      id,
+      label,
       ...(route.accounts ? { accounts: [...route.accounts] } : {}),
       ...(route.rules ? { rules: [...route.rules] } : {}),
     });
-  });
-  return out;
+  }
+  return [...byId.values()];
 }

@@ -121,7 +121,7 @@ export const Message = z.object({
   digest: z.boolean(),
   /** Feeds correlation (detections, silent updates included; not resolved notices or digests). */
   correlate: z.boolean(),
-  /** A route's review digest (`r0`): published for that route's subscribers only. */
+  /** A route's review digest (its id, `r-…`): published for that route's subscribers only. */
   route: z.string().optional(),
 });
 export type Message = z.infer<typeof Message>;
