@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
+import { BUILTIN_PARSER_NAMES, builtinPatterns } from '../src/parse/builtin-parsers';
 import { unknownFieldWarnings } from '../src/rules/field-check';
 import { formatRuleError } from '../src/rules/rule-pack';
 import { runAllRuleTests } from '../src/rules/rule-tests';
-import { rule } from './helpers';
+import { compileSelection } from '../src/rules/selection';
+import { ev, rule } from './helpers';
 
 const { pack, errors } = loadPack(['rules']);
 
@@ -27,6 +29,45 @@ describe('the shipped rule pack', () => {
   it('every inline test passes', async () => {
     const failed = (await runAllRuleTests(pack)).filter((r) => !r.passed);
     expect(failed.map((f) => `${f.ruleId} — ${f.test}: ${f.detail}`)).toEqual([]);
+  });
+});
+
+describe("who counts a built-in parser's authentication events", () => {
+  // Host and service logins (SSH, PAM, mail, databases, the console `login`) have their own rules,
+  // tiered for servers the internet guesses at all day; the web-style identity rules would page on
+  // the same attempts. A built-in parser family that writes a new authentication action must be
+  // placed here, and so decide which rules count it.
+  const HOST = /^(?:ssh_|pam_|mail_|db_|login$|kerberos_login$)/;
+  const WEB = new Set(['http_basic_auth']);
+  // No source address (su is local): only the per-user rules see it.
+  const LOCAL = new Set(['su']);
+  const WEB_STYLE = ['auth.brute_force_source', 'auth.password_spray', 'auth.failure_spike'];
+  const actions = new Set<string>();
+  for (const name of BUILTIN_PARSER_NAMES)
+    for (const p of builtinPatterns(name))
+      if (p.fields['event.category'] === 'authentication') actions.add(String(p.fields['event.action']));
+
+  it('every authentication action a built-in parser writes is placed (host, web or local)', () => {
+    expect(actions.size).toBeGreaterThan(10);
+    expect([...actions].filter((a) => !HOST.test(a) && !WEB.has(a) && !LOCAL.has(a))).toEqual([]);
+  });
+  it("the web-style identity rules count web logins' failures and leave host and service ones to their own rules", () => {
+    for (const id of WEB_STYLE) {
+      const found = pack.rules.find((r) => r.id === id);
+      expect(found, id).toBeDefined();
+      const matches = compileSelection(found?.match).predicate;
+      for (const action of actions) {
+        if (LOCAL.has(action)) continue;
+        const failure = ev({
+          'event.category': 'authentication',
+          'event.outcome': 'failure',
+          'event.action': action,
+          'source.ip': '203.0.113.5',
+          'user.name': 'alice',
+        });
+        expect(matches(failure), `${id} on ${action}`).toBe(!HOST.test(action));
+      }
+    }
   });
 });
 
