@@ -37,7 +37,7 @@ describe("who counts a built-in parser's authentication events", () => {
   // tiered for servers the internet guesses at all day; the web-style identity rules would page on
   // the same attempts. A built-in parser family that writes a new authentication action must be
   // placed here, and so decide which rules count it.
-  const HOST = /^(?:ssh_|pam_|mail_|db_|login$|kerberos_login$)/;
+  const HOST = /^(?:ssh_|pam_|mail_|db_|host_)/;
   const WEB = new Set(['http_basic_auth']);
   // No source address (su is local): only the per-user rules see it.
   const LOCAL = new Set(['su']);

@@ -339,13 +339,13 @@ const SYSTEM_PATTERNS: { program: string; patterns: ParserPattern[] }[] = [
         name: 'login_failed',
         literal: 'FAILED LOGIN',
         pattern: String.raw`^FAILED LOGIN (?:\(\d{1,3}\) )?(?:\d{1,3} )?(?:on '?(?<process__tty>[^' ]{1,64})'? )?FROM '?(?<source__address>[^' ,]{1,255})'? FOR '?(?<user__name>[^' ,]{1,100})'?, .*$`,
-        fields: authFailure('login'),
+        fields: authFailure('host_login'),
       },
       {
         name: 'klogind_failed',
         literal: 'uthentication failed',
         pattern: String.raw`^Authentication failed from (?<source__address>${IP}) \((?<source__domain>[^)\s]{0,255})\): (?<error__message>.{0,300})$|^Kerberos authentication failed\s*$`,
-        fields: authFailure('kerberos_login'),
+        fields: authFailure('host_kerberos_login'),
       },
       {
         name: 'ftp_connection',
