@@ -374,6 +374,100 @@ describe('AWS logs recognized by content', () => {
     }
   });
 
+  describe("MySQL's audit log (RDS for MySQL and MariaDB, Aurora MySQL)", () => {
+    const normalizer = new Normalizer(pack.sources);
+    const read = (line: string, group = '/aws/rds/instance/billing-db/audit') => {
+      const r = normalizer.normalize(line, { logGroup: group, logStream: 's', id: '1', timestamp: 0 });
+      if (!r.ok) throw new Error(r.skip.detail);
+      return { parsed: r.parsed, event: r.event };
+    };
+
+    it.each([
+      [
+        "RDS: a refused password, with the plugin's connection type",
+        '20250303 04:10:01,ip-10-0-0-1,baduser,203.0.113.6,44,0,FAILED_CONNECT,,,1045,SOCKET',
+        {
+          '@timestamp': Date.parse('2025-03-03T04:10:01Z'),
+          'event.action': 'db_login',
+          'event.outcome': 'failure',
+          'user.name': 'baduser',
+        },
+      ],
+      [
+        'RDS: a login',
+        '20250303 04:10:02,ip-10-0-0-1,app,10.0.0.5,43,0,CONNECT,orders,,0,SSL',
+        { 'event.action': 'db_login', 'event.outcome': 'success', 'user.name': 'app', 'source.ip': '10.0.0.5', 'db.name': 'orders' },
+      ],
+      [
+        'Aurora: a refused password, the time in microseconds',
+        '1728498527380921,aurora-node-1,user_1,172.31.49.222,147189,0,FAILED_CONNECT,,,1045',
+        { '@timestamp': 1728498527381, 'event.action': 'db_login', 'event.outcome': 'failure', 'host.name': 'aurora-node-1' },
+      ],
+      [
+        'a CONNECT refused by its return code',
+        '1728498527380921,aurora-node-1,root,203.0.113.6,7,0,CONNECT,,,1045',
+        { 'event.action': 'db_login', 'event.outcome': 'failure' },
+      ],
+      [
+        'a right password for a database the user may not use is no guess',
+        '20250303 04:10:03,ip-10-0-0-1,app,10.0.0.5,45,0,FAILED_CONNECT,payroll,,1044',
+        { 'event.action': 'db_connection_refused', 'event.outcome': 'failure', 'db.name': 'payroll' },
+      ],
+      [
+        'a query, its commas and escaped quotes inside the statement',
+        "20250303 04:10:04,ip-10-0-0-1,app,10.0.0.5,43,9,QUERY,orders,'SELECT \\'a,b\\' FROM t WHERE x IN (1, 2)',0,,",
+        {
+          'event.category': 'database',
+          'event.action': 'db_query',
+          'event.outcome': 'success',
+          'db.statement': "SELECT \\'a,b\\' FROM t WHERE x IN (1, 2)",
+          'db.return_code': 0,
+        },
+      ],
+      [
+        'a table event',
+        '1728498527380921,aurora-node-1,admin,10.1.2.3,34,1234,WRITE,orders,invoices,0',
+        { 'event.action': 'db_write', 'mysql.audit.object': 'invoices', 'user.name': 'admin' },
+      ],
+      [
+        'a disconnection',
+        '1728498527380940,aurora-node-1,user_1,172.31.49.222,147189,0,DISCONNECT,,,0',
+        { 'event.action': 'db_disconnect', 'event.category': 'database' },
+      ],
+    ])('%s', (_, line, expected) => {
+      const { parsed, event } = read(line);
+      expect(parsed).toBe(true);
+      expect(event).toMatchObject({ 'db.system': 'mysql', 'event.dataset': 'mysql.audit', 'db.instance.id': 'billing-db', ...expected });
+    });
+
+    it('what a client sends cannot forge the address or hide a refused login', () => {
+      // The user and database name a client sends are written unescaped on each side of the server's
+      // fields. Whatever they hold, a refused connection is either counted against the address the server
+      // wrote, or read as someone writing into the log (integrity.log_injection) — never against another.
+      const clientText = fc
+        .array(fc.constantFrom('a', 'b', '1', '0', ',', ' ', "'", '198.51.100.9', 'CONNECT', 'FAILED_', 'DIS', ',,', '1045', '\\'), {
+          maxLength: 12,
+        })
+        .map((parts) => parts.join(''));
+      fc.assert(
+        fc.property(clientText, clientText, fc.constantFrom('FAILED_CONNECT', 'CONNECT'), (user, db, operation) => {
+          const { event } = read(`20250303 04:10:01,ip-10-0-0-1,${user},203.0.113.6,44,0,${operation},${db},,1045`);
+          if (event['event.action'] === 'log_injection') return;
+          expect(event).toMatchObject({ 'event.action': 'db_login', 'event.outcome': 'failure', 'source.ip': '203.0.113.6' });
+        }),
+        { numRuns: 2000 },
+      );
+      expect(read('20250303 04:10:01,ip-10-0-0-1,x,198.51.100.9,1,0,CONNECT,,203.0.113.6,44,0,FAILED_CONNECT,,,1045').event).toMatchObject({
+        'event.action': 'log_injection',
+      });
+      expect(read('20250303 04:10:01,ip-10-0-0-1,a,b,c,203.0.113.6,44,0,FAILED_CONNECT,d,b,,1045').event).toMatchObject({
+        'user.name': 'a,b,c',
+        'source.ip': '203.0.113.6',
+        'db.name': 'd,b',
+      });
+    });
+  });
+
   it('an explicit source always wins over recognition', () => {
     const normalizer = new Normalizer(pack.sources);
     // /aws/cloudtrail/* is named by rules/sources/aws-cloudtrail.yml (built-in cloudtrail parsing).

@@ -67,6 +67,16 @@ const SECRETS = [
   ['api_key=sk_live_0123456789abcdefABCD', 'sk_live_0123456789abcdefABCD'],
   ['{"headers":[{"name":"Host","value":"x"},{"name":"Authorization","value":"Basic dXNlcjpwYXNz"}]}', 'dXNlcjpwYXNz'],
   ['{"headers":[{"name":"cookie","value":"sid=abc123; theme=dark"}]}', 'sid=abc123'],
+  // SQL in database audit logs (MySQL's audit record quotes the statement and escapes its quotes).
+  [
+    "20250303 04:10:01,ip-10-0-0-1,admin,10.0.0.5,43,7,QUERY,mysql,'CREATE USER \\'bob\\'@\\'%\\' IDENTIFIED BY \\'S3cret-db!\\'',0",
+    'S3cret-db!',
+  ],
+  ["ALTER USER 'app'@'%' IDENTIFIED WITH caching_sha2_password BY 'N3w-Pa55 word'", 'Pa55 word'],
+  ["CREATE USER u IDENTIFIED BY 'it''s s3cret'", 's3cret'],
+  ["SET PASSWORD FOR 'app'@'%' = 'Zq9!x'", 'Zq9!x'],
+  ["SET PASSWORD = PASSWORD('0ldSch00l')", '0ldSch00l'],
+  ["ALTER ROLE app WITH ENCRYPTED PASSWORD 'md5abc123'", 'md5abc123'],
 ] as const;
 
 describe('secret redaction', () => {
@@ -83,6 +93,8 @@ describe('secret redaction', () => {
     'commit 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12 merged', // a SHA-1 is not a secret key
     'user passed the test',
     'Password changed. Please sign in again',
+    '20250303 04:10:01,ip-10-0-0-1,app,10.0.0.5,43,0,CONNECT,orders,,0',
+    "SELECT id FROM users WHERE name = 'password reset'",
     'user u1: password expired, reset required',
     'password on file is too old',
     'Authorization: required for /admin',
@@ -93,6 +105,14 @@ describe('secret redaction', () => {
     'bastion-1 sudo:   deploy : TTY=pts/1 ; PWD=/home/deploy ; USER=root ; COMMAND=/usr/bin/systemctl restart web',
   ])('leaves ordinary lines alone: %s', (line) => {
     expect(redact(line)).toBe(line);
+  });
+  it('SQL keeps its shape: only the string that sets the password goes', () => {
+    expect(redact("ALTER USER 'app'@'%' IDENTIFIED WITH caching_sha2_password BY 'x y'")).toBe(
+      "ALTER USER 'app'@'%' IDENTIFIED WITH caching_sha2_password BY '[REDACTED]'",
+    );
+    expect(redact("QUERY,mysql,'CREATE USER \\'bob\\' IDENTIFIED BY \\'p,w\\'',0")).toBe(
+      "QUERY,mysql,'CREATE USER \\'bob\\' IDENTIFIED BY \\'[REDACTED]\\'',0",
+    );
   });
   it('a comma or semicolon before a space ends a value', () => {
     expect(redact('login password=abc123, user=bob; token=t0k3n1234; next')).toBe(

@@ -26,6 +26,7 @@ describe('event time from the line', () => {
     ['syslog with a trailing year', 'Mar  2 03:12:40 2024', undefined, '2024-03-02T03:12:40Z'],
     ['RFC 2822 with GMT', 'Sun, 02 Mar 2025 03:12:40 GMT', undefined, '2025-03-02T03:12:40Z'],
     ['nginx error log', '2025/03/02 03:12:40', undefined, '2025-03-02T03:12:40Z'],
+    ["MariaDB's audit plugin (RDS for MySQL)", '20250302 03:12:40', undefined, '2025-03-02T03:12:40Z'],
     ['Apache 2.4 error log', 'Sun Mar 02 03:12:40.118123 2025', undefined, '2025-03-02T03:12:40.118Z'],
     ['Apache 2.2 error log, source zone', 'Sun Mar 02 04:12:40 2025', 'Europe/Berlin', '2025-03-02T03:12:40Z'],
     ['29 February of a leap year', '2024-02-29T10:00:00Z', undefined, '2024-02-29T10:00:00Z'],
@@ -41,6 +42,8 @@ describe('event time from the line', () => {
     ['epoch milliseconds', 1740885160118, '2025-03-02T03:12:40.118Z'],
     ['epoch seconds as text', '1740885160', '2025-03-02T03:12:40Z'],
     ['epoch milliseconds as text', '1740885160118', '2025-03-02T03:12:40.118Z'],
+    ['epoch microseconds', 1740885160118123, '2025-03-02T03:12:40.118Z'],
+    ['epoch microseconds as text (Aurora MySQL audit log)', '1740885160118123', '2025-03-02T03:12:40.118Z'],
   ] as const)('%s', (_, value, expected) => {
     expect(parseTimestamp(value)).toBe(utc(expected));
   });
@@ -77,6 +80,8 @@ describe('event time from the line', () => {
     ['29 February of a century not divisible by 400', '29/Feb/2100:03:12:40 +0000'],
     ['31 April', '2025-04-31 03:12:40'],
     ['mixed date separators', '2025/03-02 03:12:40'],
+    ['one date separator of two', '202503-02 03:12:40'],
+    ['epoch digits of no known length', '17408851601181'],
     ['a ctime without a year', 'Sun Mar 02 03:12:40'],
     ['an hour that does not exist', '2025-03-02 25:12:40'],
     ['a month name that does not exist', 'Foo  2 03:12:40'],
@@ -111,7 +116,7 @@ describe('event time from the line', () => {
     const two = (n: number) => String(n).padStart(2, '0');
     const time = fc
       .record({
-        shape: fc.constantFrom('iso', 'iso-space', 'clf'),
+        shape: fc.constantFrom('iso', 'iso-space', 'compact', 'clf'),
         hour: fc.integer({ min: 3, max: 4 }),
         minute: fc.integer({ min: 0, max: 61 }),
         second: fc.integer({ min: 0, max: 61 }),
@@ -121,7 +126,7 @@ describe('event time from the line', () => {
       .map(({ shape, hour, minute, second, fraction, zone }) =>
         shape === 'clf'
           ? `2/Mar/2025:${two(hour)}:${two(minute)}:${two(second)}${fraction === '' ? '' : fraction}${zone}`
-          : `2025-03-02${shape === 'iso' ? 'T' : ' '}${two(hour)}:${two(minute)}:${two(second)}${fraction}${zone}`,
+          : `${shape === 'compact' ? '20250302' : '2025-03-02'}${shape === 'iso' ? 'T' : ' '}${two(hour)}:${two(minute)}:${two(second)}${fraction}${zone}`,
       );
     // Each time in the zone of its own source (lines of sources with different zones may follow each other).
     const zone = fc.constantFrom(undefined, 'UTC', 'Europe/Berlin');

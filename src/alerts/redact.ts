@@ -75,6 +75,19 @@ const PATTERNS: RedactionPattern[] = [
     replace: `$1"${REDACTED}"`,
   },
   {
+    // SQL that sets a password, as database audit logs record it: MySQL's `IDENTIFIED [WITH plugin]
+    // BY|AS '…'` and `SET PASSWORD [FOR u] = [PASSWORD(]'…'`, PostgreSQL's `[ENCRYPTED] PASSWORD '…'`;
+    // the string quoted '…' ('' and \' inside), "…", or \'…\' inside an audit record's own quotes,
+    // and kept in its quotes. A space, `=` or `(` must come between the word and the string:
+    // `"password": "…"` is JSON's. Before the key=value patterns, which take `PASSWORD(` for the
+    // value of MySQL 5's `PASSWORD = PASSWORD('…')` and would leave the string.
+    name: 'sql_password',
+    needs: /identified|password/i,
+    regex:
+      /(\b(?:identified(?:\s{1,8}with\s{1,8}[\w'"\\]{1,80})?\s{1,8}(?:by|as)\s{0,8}|password(?:\s{1,8}for\s{1,8}[^\s=]{1,256})?(?:\s{0,8}=\s{0,8}(?:password\s{0,8}\(\s{0,8})?|\s{0,8}\(\s{0,8}|\s{1,8})))(?!\\?['"]\[REDACTED\])(\\?['"])(?:[^'"\\\r\n]|\\[^'"\r\n]|(?!\2)\\?['"]|''){0,1024}\2/gi,
+    replace: `$1$2${REDACTED}$2`,
+  },
+  {
     // A quoted value may hold spaces: `password="correct horse"`, `pwd: 'a b'`, and the same
     // with JSON-escaped quotes inside a JSON line's message (`password=\"a b\"`).
     name: 'kv_quoted_secret',

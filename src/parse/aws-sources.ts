@@ -544,6 +544,28 @@ const PG_PREFIX = String.raw`^(?<timestamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC):(
 const pgLine = (message: string) => String.raw`${PG_PREFIX}.{0,400}:\[(?<process__pid>\d{1,10})\]:${message}`;
 /** MySQL 8 / 5.7 (`2025-03-03T04:10:01.123456Z 12 [Note] [MY-010926] [Server] `) and MariaDB (`2025-03-03 04:10:01 12 [Warning] `) error logs. */
 const MYSQL_PREFIX = String.raw`^(?:(?<timestamp>\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d{1,6})?Z| \d\d:\d\d:\d\d))|\d{4}-\d\d-\d\d  \d:\d\d:\d\d) {1,2}(?<process__thread__id>\d{1,20}) \[(?<log__level>[A-Za-z]{1,10})\] (?:\[(?<error__code>MY-\d{6})\] \[(?<mysql__subsystem>\w{1,20})\] )?`;
+/**
+ * The MySQL audit log RDS and Aurora export to `/aws/rds/…/audit` (the MariaDB Audit Plugin on RDS
+ * for MySQL and MariaDB, Advanced Auditing on Aurora MySQL): `time,server,user,host,connection,
+ * query,OPERATION,database,object,retcode`, the time `20250303 04:10:01` on RDS and epoch
+ * microseconds on Aurora; RDS's plugin adds a connection type or two empty fields at the end.
+ * Nothing is escaped but the object (a query, quoted): the user and database a client sends sit
+ * unescaped around the server's own fields. Those are found from the operation on: on a
+ * connection's line `CONNECT,` (or FAILED_/DIS-) appears once, and the address, connection and
+ * query ids just before it are the server's. A line holding it twice holds a client's copy.
+ */
+const MYSQL_AUDIT_HEAD = String.raw`^(?<timestamp>\d{8} \d\d:\d\d:\d\d|\d{16}),(?<host__name>[^,]{1,255}),`;
+/** The return code, then RDS's plugin's connection type or empty fields (letters only: never a client's digits). */
+const MYSQL_AUDIT_TAIL = String.raw`(?<db__return_code>\d{1,10})(?:,[A-Za-z_/ ]{0,20}){0,2}$`;
+/** What connectionFields reads; the subscription filter must not look for them in a line as they are. */
+const MYSQL_CONNECTION_FIELDS = ['user.name', 'source.address', 'db.session.id', 'mysql.audit.operation', 'db.name', 'db.return_code'];
+// The server's fields before the operation (a comma-free address, the connection and query ids).
+const CONNECTION_OPERATION_RE = /,(\d{1,20}),\d{1,20},(FAILED_CONNECT|CONNECT|DISCONNECT),/;
+const CONNECTION_END_RE = /,(\d{1,10})(?:,[A-Za-z_/ ]{0,20}){0,2}$/;
+
+const mysqlAudit: Record<string, FieldValue> = { 'db.system': 'mysql', 'event.dataset': 'mysql.audit' };
+/** MySQL's "Access denied" (a wrong password, or a user that does not exist): the return code of a guess. */
+const MYSQL_ACCESS_DENIED = 1045;
 const RDS_PG_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC:/;
 const RDS_MYSQL_RE =
   /^\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d\.\d{6}Z| {1,2}\d{1,2}:\d\d:\d\d) {1,2}\d{1,20} \[(?:Note|Warning|ERROR|Error|System)\] /;
@@ -592,6 +614,29 @@ const RDS: BuiltinSource = {
       fields: { 'db.system': 'mysql', 'event.category': 'authentication', 'event.action': 'db_login', 'event.outcome': 'failure' },
     },
     {
+      // A connection opened, refused or closed: read in code (connectionFields), from the operation out.
+      name: 'rds_mysql_audit_connect',
+      literal: 'CONNECT,',
+      once: 'CONNECT,',
+      pattern: String.raw`${MYSQL_AUDIT_HEAD}(?<mysql__audit__connection>[^\n]{1,16384})$`,
+      fields: mysqlAudit,
+    },
+    {
+      // A connection's line with a second `CONNECT,` in what the client sent: which address the server
+      // wrote cannot be told, and someone is writing into the database's audit log.
+      name: 'rds_mysql_audit_forged',
+      literal: 'CONNECT,',
+      twice: 'CONNECT,',
+      pattern: MYSQL_AUDIT_HEAD,
+      fields: { ...mysqlAudit, 'event.action': 'log_injection', 'event.outcome': 'failure' },
+    },
+    {
+      // Queries and table events of an authenticated session (the user is the server's account name).
+      name: 'rds_mysql_audit',
+      pattern: String.raw`${MYSQL_AUDIT_HEAD}(?<user__name>[^,]{0,200}),(?<source__address>[^,]{0,255}),(?<db__session__id>\d{1,20}),(?<mysql__audit__query_id>\d{1,20}),(?<mysql__audit__operation>[A-Z_]{1,40}),(?<db__name>[^,]{0,200}),(?:'(?<db__statement>(?:[^'\\]|\\.){0,16384})'|(?<mysql__audit__object>[^,']{0,255})),${MYSQL_AUDIT_TAIL}`,
+      fields: mysqlAudit,
+    },
+    {
       name: 'rds_mysql',
       literal: '] ',
       pattern: String.raw`${MYSQL_PREFIX}(?<message>[\s\S]*)$`,
@@ -599,16 +644,85 @@ const RDS: BuiltinSource = {
     },
   ],
   recognize: (l) => RDS_PG_RE.test(l) || RDS_MYSQL_RE.test(l),
-  derives: ['db.instance.id', 'cloud.provider', 'cloud.service.name'],
+  derives: [
+    'db.instance.id',
+    'cloud.provider',
+    'cloud.service.name',
+    'event.category',
+    'event.action',
+    'event.outcome',
+    ...MYSQL_CONNECTION_FIELDS,
+  ],
   derive: (e, logGroup) => {
     // `/aws/rds/instance/<id>/<log>` or `/aws/rds/cluster/<id>/<log>`: which database.
     const m = RDS_GROUP_RE.exec(logGroup);
     if (m?.[1]) e['db.instance.id'] = m[1];
     e['cloud.provider'] = 'aws';
     e['cloud.service.name'] = 'rds';
+    if (e['event.dataset'] !== 'mysql.audit' || e['event.action'] !== undefined) return;
+    const connection = e['mysql.audit.connection'];
+    if (typeof connection === 'string') {
+      Reflect.deleteProperty(e, 'mysql.audit.connection'); // the line itself, kept as the message
+      connectionFields(connection, e);
+    }
+    auditAction(e);
   },
 };
 const RDS_GROUP_RE = /^\/aws\/rds\/(?:instance|cluster|proxy)\/([^/]{1,255})\//;
+
+/**
+ * A connection record after its time and server: `user,host,connection,query,OPERATION,database,,
+ * retcode[,type]`, the user and database as the client sent them (commas and all). `once` has made
+ * the operation's text unique on the line, so the fields just before it are the server's: the
+ * address is the last comma-free field before the ids, the user whatever precedes it; the return
+ * code is the last number, and the database what lies between.
+ */
+function connectionFields(record: string, e: Record<string, FieldValue>): void {
+  const op = CONNECTION_OPERATION_RE.exec(record);
+  if (!op) return;
+  const before = record.slice(0, op.index);
+  const comma = before.lastIndexOf(',');
+  if (comma === -1) return;
+  const user = before.slice(0, comma);
+  const address = before.slice(comma + 1);
+  if (user !== '') e['user.name'] = user;
+  if (address !== '') e['source.address'] = address;
+  e['db.session.id'] = op[1] ?? '';
+  e['mysql.audit.operation'] = op[2] ?? '';
+  const after = record.slice(op.index + op[0].length);
+  const end = CONNECTION_END_RE.exec(after);
+  if (!end) return;
+  e['db.return_code'] = Number(end[1]);
+  // Then `database,object`: a connection's object is empty.
+  const database = after.slice(0, end.index).replace(/,$/, '');
+  if (database !== '') e['db.name'] = database;
+}
+
+/**
+ * What a MySQL audit record did. A connection refused with "Access denied" (1045) is a password
+ * guess (`db_login`, as the error log's line is); refused for another reason — no access to the
+ * database named (1044, the password was right), a host not allowed, TLS required, too many
+ * connections — it is a connection, not a guess. Other records are `db_` and their operation.
+ */
+function auditAction(e: Record<string, FieldValue>): void {
+  const operation = textValue(e['mysql.audit.operation']);
+  const code = e['db.return_code'];
+  if (operation === undefined || typeof code !== 'number') return; // a record cut short says nothing
+  if (operation === 'CONNECT' || operation === 'FAILED_CONNECT') {
+    e['event.category'] = 'authentication';
+    if (code === 0 && operation === 'CONNECT') {
+      e['event.action'] = 'db_login';
+      e['event.outcome'] = 'success';
+    } else {
+      e['event.action'] = code === MYSQL_ACCESS_DENIED ? 'db_login' : 'db_connection_refused';
+      e['event.outcome'] = 'failure';
+    }
+    return;
+  }
+  e['event.category'] = 'database';
+  e['event.action'] = `db_${operation.toLowerCase()}`;
+  e['event.outcome'] = code === 0 ? 'success' : 'failure';
+}
 
 /** In the order recognition tries them (each excludes the others' markers anyway). */
 export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;

@@ -27,6 +27,8 @@ export interface ParserPattern {
    * left to a pattern that does not read that field rather than read a forged value.
    */
   once?: string;
+  /** Text the line must hold at least twice: the pattern for the lines a `once` turned away (someone wrote a second one). */
+  twice?: string;
   /**
    * Fields a special group (auditd) computes rather than copies from the line, so a
    * subscription filter must not look for their values in it; `prefix*` names a family, `*` all.

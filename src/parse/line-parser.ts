@@ -244,6 +244,7 @@ class PatternMatcher {
   readonly fallback: boolean;
   private readonly literal: string | undefined;
   private readonly once: string | undefined;
+  private readonly twice: string | undefined;
   /** Fields a match writes (see ParseOutcome.writes), without and with a syslog header's. */
   readonly writes: ReadonlySet<string> | undefined;
   readonly writesWithHeader: ReadonlySet<string> | undefined;
@@ -256,6 +257,7 @@ class PatternMatcher {
     this.fallback = spec.fallback ?? false;
     this.literal = spec.literal;
     this.once = spec.once;
+    this.twice = spec.twice;
     const own = writtenFields(this.handlers);
     const constants = Object.keys(spec.fields);
     this.writes = own && new Set([...own, ...constants]);
@@ -271,6 +273,10 @@ class PatternMatcher {
     if (this.once !== undefined) {
       const at = text.indexOf(this.once);
       if (at === -1 || text.indexOf(this.once, at + 1) !== -1) return undefined;
+    }
+    if (this.twice !== undefined) {
+      const at = text.indexOf(this.twice);
+      if (at === -1 || text.indexOf(this.twice, at + 1) === -1) return undefined;
     }
     const m = this.regex.exec(text);
     if (!m) return undefined;

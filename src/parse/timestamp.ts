@@ -28,8 +28,8 @@ const MONTH_INDEX: Readonly<Record<string, number>> = {
 };
 
 // 2025-03-02T03:12:40.118Z, 2025-03-02 03:12:40,118 (Python), 2025-03-02 03:12:40 (Laravel), with or
-// without a zone; 2025/03/02 03:12:40 (nginx error log).
-const ISO_RE = /^(\d{4})([-/])(\d\d)\2(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d(?::?\d\d)?)?$/;
+// without a zone; 2025/03/02 03:12:40 (nginx error log); 20250302 03:12:40 (MariaDB's audit plugin).
+const ISO_RE = /^(\d{4})([-/]?)(\d\d)\2(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d(?::?\d\d)?)?$/;
 // Wed May 01 12:00:04.123456 2024 (Apache 2.4 error log), no zone.
 const CTIME_RE = /^[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))? (\d{4})$/;
 // 02/Mar/2025:03:12:40 +0000 (Apache / nginx access logs).
@@ -37,7 +37,8 @@ const CLF_RE = /^(\d{1,2})\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d)(?: ([+
 // Mar  2 03:12:40 (BSD syslog, no year, no zone), optionally with fractions and a trailing year.
 const SYSLOG_RE = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?: (\d{4}))?$/;
 const FUTURE_SLACK_MS = 86_400_000;
-const EPOCH_TEXT_RE = /^\d{10}(?:\.\d+)?$|^\d{13}$/;
+// Seconds (flow logs, with or without a fraction), milliseconds, microseconds (Aurora MySQL's audit log).
+const EPOCH_TEXT_RE = /^\d{10}(?:\.\d+)?$|^\d{13}$|^\d{16}$/;
 
 export function parseTimestamp(value: unknown, ctx?: TimeContext): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? epochToMs(value) : undefined;
@@ -123,8 +124,8 @@ function sameHour(value: string, timezone: string | undefined): number | undefin
 /** Remembers the hour of a time just read (see sameHour). */
 function rememberHour(value: string, shape: 'iso' | 'clf', timezone: string | undefined, ms: number | undefined): number | undefined {
   if (ms === undefined) return ms;
-  // ISO: YYYY-MM-DDTHH: is 14 characters. CLF: the day has one or two digits, then /Mon/YYYY:HH:.
-  const i = shape === 'iso' ? 14 : value.indexOf(':') + 4;
+  // ISO: the minutes follow the hour's colon (YYYY-MM-DDTHH: or YYYYMMDD HH:). CLF: the day has one or two digits, then /Mon/YYYY:HH:.
+  const i = value.indexOf(':') + (shape === 'iso' ? 1 : 4);
   let at = i + 5;
   let fraction = 0;
   if (shape === 'iso' && (value.charCodeAt(at) === DOT || value.charCodeAt(at) === COMMA)) {
@@ -142,9 +143,12 @@ function rememberHour(value: string, shape: 'iso' | 'clf', timezone: string | un
   return ms;
 }
 
-/** Epoch seconds vs milliseconds: 1e11 ms is 1973, 1e11 s is year 5138. */
+/**
+ * Epoch seconds, milliseconds or microseconds: 1e11 ms is 1973 and 1e11 s the year 5138, and the
+ * same factor of a thousand separates milliseconds from microseconds at 1e14.
+ */
 function epochToMs(n: number): number | undefined {
-  const ms = n < 1e11 ? Math.round(n * 1000) : Math.round(n);
+  const ms = n < 1e11 ? Math.round(n * 1000) : n < 1e14 ? Math.round(n) : Math.round(n / 1000);
   return ms > 0 && ms < 8.64e15 ? ms : undefined;
 }
 
