@@ -119,6 +119,34 @@ describe('indexed and plain evaluation decide the same', () => {
     expect(indexKeys({ 'event.dataset': 'aws.vpcflow', 'vpcflow.action': 'ACCEPT' })).toEqual([
       { kind: 'eq', field: 'event.dataset', values: ['aws.vpcflow'] },
     ]);
+    // A success status and a size above zero select nearly every request: the file names filter better.
+    expect(indexKeys({ 'http.response.status_code': [200, 206], 'http.response.body.bytes|gt': 0, 'url.path|endswith': '/.env' })).toEqual([
+      { kind: 'text', field: 'url.path', needles: ['/.env'] },
+    ]);
+    expect(indexKeys({ 'http.response.status_code': 403, 'url.path|endswith': '/.env' })).toEqual([
+      { kind: 'eq', field: 'http.response.status_code', values: ['403'] },
+    ]);
+    // A size above zero is still a key when nothing better is offered; a bounded range is a good one.
+    expect(indexKeys({ 'http.response.body.bytes|gt': 0 })).toEqual([
+      {
+        kind: 'range',
+        field: 'http.response.body.bytes',
+        low: 0,
+        lowInclusive: false,
+        high: Number.POSITIVE_INFINITY,
+        highInclusive: true,
+      },
+    ]);
+    expect(indexKeys({ 'http.response.status_code|gte': 500, 'url.path|contains': '/api/' })).toEqual([
+      {
+        kind: 'range',
+        field: 'http.response.status_code',
+        low: 500,
+        lowInclusive: true,
+        high: Number.POSITIVE_INFINITY,
+        highInclusive: true,
+      },
+    ]);
     // Presence of a field every event carries selects nothing: no key.
     expect(indexKeys({ 'message|exists': true })).toBeUndefined();
     // A variant's literals all change: it selects none of what its original selects.

@@ -30,11 +30,12 @@ const EQ_PREFERENCE = ['event.action', 'event.dataset', 'http.response.status_co
 
 /**
  * Values most events of their field carry ('all': every value of the field), so an equality on
- * them is a weak key when the rule offers another: `GET`, `success`, `info`, `ACCEPT`. A rare
- * value of the same field (`REJECT`, `error`) is a good key.
+ * them is a weak key when the rule offers another: `GET`, `success`, `info`, `ACCEPT`, a 200. A
+ * rare value of the same field (`REJECT`, `error`, a 403) is a good key.
  */
 const COMMON_VALUES: ReadonlyMap<string, ReadonlySet<string> | 'all'> = new Map<string, ReadonlySet<string> | 'all'>([
   ['http.request.method', new Set(['get', 'post', 'head', 'options'])],
+  ['http.response.status_code', new Set(['200', '304'])],
   ['http.version', 'all'],
   ['event.outcome', 'all'],
   ['log.level', new Set(['info', 'debug', 'trace', 'notice'])],
@@ -169,14 +170,22 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
   const nestedEq = nested.find((k) => k.kind === 'eq');
   if (nestedEq) return nestedEq;
   const range = [...ranges.values()][0] ?? nested.find((k) => k.kind === 'range');
-  if (range) return range;
+  if (range && !isWeakRange(range)) return range;
   const cidr = cidrs[0] ?? nested.find((k) => k.kind === 'cidr');
   if (cidr) return cidr;
   // Fewer, longer needles filter better.
   texts.sort((a, b) => a.needles.length - b.needles.length || minLength(b.needles) - minLength(a.needles));
   const text = texts[0] ?? nested.find((k) => k.kind === 'text');
   if (text) return text;
-  return present[0] ?? nested.find((k) => k.kind === 'exists');
+  return present[0] ?? range ?? nested.find((k) => k.kind === 'exists');
+}
+
+/**
+ * A range every value but zero (or every value) falls in — sizes, counts, durations above 0 —
+ * selects nearly all events that carry the field: any other key of the rule filters better.
+ */
+function isWeakRange(key: IndexKey): boolean {
+  return key.kind === 'range' && key.low <= 0 && key.high === Number.POSITIVE_INFINITY;
 }
 
 /**
