@@ -188,6 +188,18 @@ describe('sequence', () => {
     const e = contextEvent(stepContext({ ...a('failure', T0), 'source.ip': '203.0.113.50', message: 'x'.repeat(5000) }));
     expect(e && [e['@timestamp'], e['source.ip'], String(e.message).length]).toEqual([T0, '203.0.113.50', 1025]);
   });
+  it('counts every occurrence of its steps in the window, earlier deliveries and a delivery decided again included', async () => {
+    // One failure per delivery, as CloudWatch delivers a quiet group: the alert still counts the run.
+    const d = detector([r]);
+    const failures = [0, 1, 2, 3, 4].map((i) => a('failure', T0 + i * S));
+    for (const [i, f] of failures.entries()) await d.evaluate(`f${i}`, [f]);
+    await d.evaluate('f4', failures.slice(4)); // redelivered: the same occurrence
+    await d.evaluate('old', [a('failure', T0 - 20 * MIN)]); // before the window
+    const out = await d.evaluate('s', [a('success', T0 + MIN)]);
+    expect(out.alerts.map((x) => [x.count, x.events.length])).toEqual([[6, 2]]);
+    // A batch holding the whole run counts the same.
+    expect((await detector([r]).evaluate('all', [...failures, a('success', T0 + MIN)])).alerts.map((x) => x.count)).toEqual([6]);
+  });
   it('does not fire out of order or past the window', async () => {
     expect((await detector([r]).evaluate('b', [a('success', T0), a('failure', T0 + S), a('failure', T0 + 2 * S)])).alerts).toHaveLength(0);
     expect((await detector([r]).evaluate('b', [a('failure', T0), a('failure', T0 + S), a('success', T0 + 16 * MIN)])).alerts).toHaveLength(

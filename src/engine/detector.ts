@@ -520,7 +520,13 @@ export class Detector {
         }
         if (!steps[steps.length - 1]?.predicate(e)) continue;
         if (sequenceCompletes(times, counts, t, clause.window)) {
-          qualifiers.push({ index: i, from: 0, count: 0, windowStart: t - clause.window });
+          qualifiers.push({
+            index: i,
+            from: 0,
+            count: 0,
+            windowStart: t - clause.window,
+            shown: occurrencesWithin(times, t - clause.window, t),
+          });
         }
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
@@ -699,7 +705,7 @@ export class Detector {
       entity: entityOf(group, trigger),
       trigger,
       evidence: evidence.slice(-this.maxEvidence),
-      count: q.count > 0 ? q.count : evidence.reduce((n, e) => n + eventWeight(e), 0),
+      count: q.count > 0 ? q.count : (q.shown ?? evidence.reduce((n, e) => n + eventWeight(e), 0)),
       windowStart: Math.min(q.windowStart, t),
       windowEnd: group.forward ? eventTime(evidence[evidence.length - 1] ?? trigger) : t,
     };
@@ -730,6 +736,12 @@ interface Qualifier {
   /** The count that met the condition; 0 means "the number of evidence events". */
   count: number;
   windowStart: number;
+  /**
+   * What the alert counts when `count` is 0 and the evidence is not all there is: a sequence's
+   * occurrences of its steps in the window, earlier batches' included (its evidence holds one
+   * event per earlier step from those). Not an intensity: the lifecycle still takes 1.
+   */
+  shown?: number;
 }
 
 interface QualifiedGroup {
@@ -783,6 +795,13 @@ export function sequenceCompletes(times: readonly (readonly number[])[], counts:
     cursor = hit;
   }
   return true;
+}
+
+/** The occurrences of every step at times from..to (each step's times sorted ascending). */
+function occurrencesWithin(times: readonly (readonly number[])[], from: number, to: number): number {
+  let n = 0;
+  for (const stepTimes of times) n += lowerBound(stepTimes, to + 1) - lowerBound(stepTimes, from);
+  return n;
 }
 
 /** A step count is at most 1,000, so an event never needs to stand for more occurrences than that. */
