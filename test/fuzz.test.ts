@@ -149,6 +149,14 @@ const hostileLine = fc.oneof(
       (n) =>
         `2024-05-01 12:00:00,123 INFO  [org.keycloak.events] (t) operationType="CREATE", resourceType="REALM_ROLE_MAPPING", representation="${'[\\"'.repeat(n)}"`,
     ),
+  // MySQL's audit log: what a client sends is written unescaped around the server's fields.
+  fc
+    .integer({ min: 1000, max: 50_000 })
+    .map((n) => `20250303 04:10:01,db-1,${'1,0,CONNECT,'.repeat(n)}203.0.113.6,44,0,FAILED_CONNECT,,,1045`),
+  fc
+    .integer({ min: 1000, max: 50_000 })
+    .map((n) => `20250303 04:10:01,db-1,${','.repeat(n)},203.0.113.6,44,0,FAILED_CONNECT,${',,1'.repeat(n)},,1045,SOCKET`),
+  fc.integer({ min: 1000, max: 50_000 }).map((n) => `1740000000000000,db-1,app,10.0.0.5,43,7,QUERY,orders,'${"\\'".repeat(n)}',0,,`),
 );
 
 describe('fuzz: hostile lines', () => {
@@ -156,7 +164,7 @@ describe('fuzz: hostile lines', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(hostileLine, { minLength: 1, maxLength: 4 }),
-        fc.constantFrom('/sentinel-demo/identity/audit', '/var/log/auth.log', '/unknown'),
+        fc.constantFrom('/sentinel-demo/identity/audit', '/var/log/auth.log', '/unknown', '/aws/rds/instance/billing-db/audit'),
         async (lines, logGroup) => {
           const messages = [...lines, '{"event_type":"user_login","authentication":{"user_id":"ok","result":"success"}}'];
           const payload: SubscriptionPayload = {
