@@ -555,13 +555,14 @@ const MYSQL_PREFIX = String.raw`^(?:(?<timestamp>\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d
  * query ids just before it are the server's. A line holding it twice holds a client's copy.
  */
 const MYSQL_AUDIT_HEAD = String.raw`^(?<timestamp>\d{8} \d\d:\d\d:\d\d|\d{16}),(?<host__name>[^,]{1,255}),`;
-/** The return code, then RDS's plugin's connection type or empty fields (letters only: never a client's digits). */
-const MYSQL_AUDIT_TAIL = String.raw`(?<db__return_code>\d{1,10})(?:,[A-Za-z_/ ]{0,20}){0,2}$`;
+/** What RDS's plugin writes after the return code: a connection type or empty fields (letters only: never a client's digits). */
+const MYSQL_AUDIT_TRAILER = '(?:,[A-Za-z_/ ]{0,20}){0,2}$';
+const MYSQL_AUDIT_TAIL = String.raw`(?<db__return_code>\d{1,10})${MYSQL_AUDIT_TRAILER}`;
 /** What connectionFields reads; the subscription filter must not look for them in a line as they are. */
 const MYSQL_CONNECTION_FIELDS = ['user.name', 'source.address', 'db.session.id', 'mysql.audit.operation', 'db.name', 'db.return_code'];
 // The server's fields before the operation (a comma-free address, the connection and query ids).
 const CONNECTION_OPERATION_RE = /,(\d{1,20}),\d{1,20},(FAILED_CONNECT|CONNECT|DISCONNECT),/;
-const CONNECTION_END_RE = /,(\d{1,10})(?:,[A-Za-z_/ ]{0,20}){0,2}$/;
+const CONNECTION_END_RE = new RegExp(String.raw`,(\d{1,10})${MYSQL_AUDIT_TRAILER}`);
 
 const mysqlAudit: Record<string, FieldValue> = { 'db.system': 'mysql', 'event.dataset': 'mysql.audit' };
 /** MySQL's "Access denied" (a wrong password, or a user that does not exist): the return code of a guess. */

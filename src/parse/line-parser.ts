@@ -270,14 +270,8 @@ class PatternMatcher {
    */
   apply(text: string): Record<string, FieldValue> | undefined {
     if (this.literal !== undefined && !text.includes(this.literal)) return undefined;
-    if (this.once !== undefined) {
-      const at = text.indexOf(this.once);
-      if (at === -1 || text.indexOf(this.once, at + 1) !== -1) return undefined;
-    }
-    if (this.twice !== undefined) {
-      const at = text.indexOf(this.twice);
-      if (at === -1 || text.indexOf(this.twice, at + 1) === -1) return undefined;
-    }
+    if (this.once !== undefined && occurrences(text, this.once) !== 1) return undefined;
+    if (this.twice !== undefined && occurrences(text, this.twice) !== 2) return undefined;
     const m = this.regex.exec(text);
     if (!m) return undefined;
     const out = this.writes ? newEvent() : newOpenEvent();
@@ -288,6 +282,13 @@ class PatternMatcher {
     }
     return out;
   }
+}
+
+/** How often `text` holds `part`: 0, 1, or 2 for twice or more (all a pattern's checks need). */
+function occurrences(text: string, part: string): 0 | 1 | 2 {
+  const at = text.indexOf(part);
+  if (at === -1) return 0;
+  return text.indexOf(part, at + 1) === -1 ? 1 : 2;
 }
 
 /** Whole-line patterns, first match wins. */
