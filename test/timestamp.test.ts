@@ -44,6 +44,8 @@ describe('event time from the line', () => {
     ['epoch milliseconds as text', '1740885160118', '2025-03-02T03:12:40.118Z'],
     ['epoch microseconds', 1740885160118123, '2025-03-02T03:12:40.118Z'],
     ['epoch microseconds as text (Aurora MySQL audit log)', '1740885160118123', '2025-03-02T03:12:40.118Z'],
+    ['epoch nanoseconds', 1740885160118123456, '2025-03-02T03:12:40.118Z'],
+    ['epoch nanoseconds as text', '1740885160118123456', '2025-03-02T03:12:40.118Z'],
   ] as const)('%s', (_, value, expected) => {
     expect(parseTimestamp(value)).toBe(utc(expected));
   });
@@ -94,6 +96,25 @@ describe('event time from the line', () => {
     ['a negative epoch', -5],
   ] as const)('rejects %s', (_, value) => {
     expect(parseTimestamp(value, { reference: NOV_30_2026 })).toBeUndefined();
+  });
+
+  it('an epoch reads as the same instant in seconds, milliseconds, microseconds or nanoseconds, as a number or as text (ten digits of seconds: from 2001)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(2002, 0, 1), max: Date.UTC(2100, 0, 1) }), (ms) => {
+        const whole = ms - (ms % 1000);
+        expect(parseTimestamp(whole / 1000)).toBe(whole);
+        expect(parseTimestamp(String(whole / 1000))).toBe(whole);
+        for (const [value, text] of [
+          [ms, String(ms)],
+          [ms * 1000, `${ms}000`],
+          [ms * 1e6, `${ms}000000`],
+        ] as const) {
+          expect(parseTimestamp(value)).toBe(ms);
+          expect(parseTimestamp(text)).toBe(ms);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('a date is read when the calendar has that day, and only then', () => {

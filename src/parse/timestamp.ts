@@ -37,8 +37,8 @@ const CLF_RE = /^(\d{1,2})\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d)(?: ([+
 // Mar  2 03:12:40 (BSD syslog, no year, no zone), optionally with fractions and a trailing year.
 const SYSLOG_RE = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?: (\d{4}))?$/;
 const FUTURE_SLACK_MS = 86_400_000;
-// Seconds (flow logs, with or without a fraction), milliseconds, microseconds (Aurora MySQL's audit log).
-const EPOCH_TEXT_RE = /^\d{10}(?:\.\d+)?$|^\d{13}$|^\d{16}$/;
+// Seconds (flow logs, with or without a fraction), milliseconds, microseconds (Aurora MySQL's audit log), nanoseconds.
+const EPOCH_TEXT_RE = /^\d{10}(?:\.\d+)?$|^\d{13}$|^\d{16}$|^\d{19}$/;
 
 export function parseTimestamp(value: unknown, ctx?: TimeContext): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? epochToMs(value) : undefined;
@@ -144,11 +144,11 @@ function rememberHour(value: string, shape: 'iso' | 'clf', timezone: string | un
 }
 
 /**
- * Epoch seconds, milliseconds or microseconds: 1e11 ms is 1973 and 1e11 s the year 5138, and the
- * same factor of a thousand separates milliseconds from microseconds at 1e14.
+ * Epoch seconds, milliseconds, microseconds or nanoseconds: 1e11 ms is 1973 and 1e11 s the year
+ * 5138, and the same factor of a thousand separates each unit from the next (1e14, 1e17).
  */
 function epochToMs(n: number): number | undefined {
-  const ms = n < 1e11 ? Math.round(n * 1000) : n < 1e14 ? Math.round(n) : Math.round(n / 1000);
+  const ms = n < 1e11 ? Math.round(n * 1000) : n < 1e14 ? Math.round(n) : n < 1e17 ? Math.round(n / 1000) : Math.round(n / 1e6);
   return ms > 0 && ms < 8.64e15 ? ms : undefined;
 }
 
