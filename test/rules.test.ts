@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +25,19 @@ describe('the shipped rule pack', () => {
       expect(expects, `${r.id} needs a positive test`).toContain('fire');
       expect(expects, `${r.id} needs a negative test`).toContain('none');
     }
+  });
+  it("the README's example rule is valid YAML and its tests pass (title and count included): users copy it", async () => {
+    const example = /```yaml\n(id: auth\.brute_force_user\n[\s\S]*?)```/.exec(readFileSync('README.md', 'utf8'))?.[1];
+    expect(example, 'the README shows an example rule').toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'readme-rule-'));
+    writeFileSync(join(dir, 'auth.brute_force_user.yml'), example ?? '');
+    const loaded = loadPack([dir]);
+    expect(loaded.errors.map(formatRuleError)).toEqual([]);
+    const results = await runAllRuleTests(loaded.pack);
+    expect(results.map((r) => [r.test, r.passed, r.detail])).toEqual([
+      ['ten failures fire', true, expect.any(String)],
+      ['nine do not', true, expect.any(String)],
+    ]);
   });
   it('every inline test passes', async () => {
     const failed = (await runAllRuleTests(pack)).filter((r) => !r.passed);
@@ -116,5 +129,17 @@ describe('the field check', () => {
     const probe = rule({ id: 'app.probe', match: Object.fromEntries(fields.map((f) => [`${f}|exists`, true])) });
     const warned = unknownFieldWarnings({ ...pack, rules: [probe] }).map((w) => w.message.match(/field '([^']+)'/)?.[1]);
     expect(warned).toEqual(['user.targt.id']);
+  });
+  it('a list a rule test logs is known by its name (its elements are `name.0`, …); each of a distinct clause’s fields is checked', () => {
+    const probe = rule({
+      id: 'app.probe',
+      match: { 'event.action': 'GetParameters' },
+      distinct: { field: ['requestParameters.names', 'requestParameters.nmes'], count: 2, window: '10m', groupBy: ['user.name'] },
+    });
+    // The shipped SSM rule's tests log `requestParameters.names` as a list.
+    const warnings = unknownFieldWarnings({ ...pack, rules: [...pack.rules, probe] }).filter((w) => w.ruleId === 'app.probe');
+    expect(warnings.map((w) => [w.path, w.message.match(/field '([^']+)'/)?.[1]])).toEqual([
+      ['distinct.field[1]', 'requestParameters.nmes'],
+    ]);
   });
 });

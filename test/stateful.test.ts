@@ -127,6 +127,47 @@ describe('distinct', () => {
   });
 });
 
+describe('distinct over lists and alternative fields', () => {
+  // SSM's three ways to read parameters name them differently; GetParameters names up to ten.
+  const r = rule({
+    match: { 'event.action': ['GetParameter', 'GetParameters', 'GetParametersByPath'] },
+    distinct: { field: ['req.name', 'req.names', 'req.path'], count: 5, window: '10m', groupBy: ['user.name'] },
+  });
+  const call = (at: number, params: Record<string, string>) =>
+    ev({ 'event.action': 'GetParameters', 'user.name': 'mallory', ...params }, at);
+  const names = (...list: string[]) => Object.fromEntries(list.map((n, i) => [`req.names.${i}`, n]));
+
+  it('one call naming five parameters is five values: alone in its batch or not', async () => {
+    const alone = await detector([r]).evaluate('b1', [call(T0, names('/a', '/b', '/c', '/d', '/e'))]);
+    expect(alone.alerts.map((a) => a.count)).toEqual([5]);
+    const withOthers = await detector([r]).evaluate('b1', [call(T0, { 'req.name': '/a' }), call(T0 + S, names('/b', '/c', '/d', '/e'))]);
+    expect(withOthers.alerts.map((a) => a.count)).toEqual([5]);
+  });
+  it('four names in a list stay quiet; the first field an event carries is the one counted', async () => {
+    const d = detector([r]);
+    expect((await d.evaluate('b1', [call(T0, names('/a', '/b', '/c', '/a'))])).alerts).toEqual([]);
+    // `req.name` wins over the event's `req.path`: /z is not counted, /a is a repeat.
+    expect((await d.evaluate('b2', [call(T0 + S, { 'req.name': '/a', 'req.path': '/z' })])).alerts).toEqual([]);
+    // Across deliveries, one event each: {a, b, c} stored, plus d and e from one list.
+    expect((await d.evaluate('b3', [call(T0 + 2 * S, names('/d', '/e'))])).alerts.map((a) => a.count)).toEqual([5]);
+  });
+  it('a redelivered list counts once', async () => {
+    const d = detector([r]);
+    const batch = [call(T0, names('/a', '/b', '/c'))];
+    await d.evaluate('same', batch);
+    expect((await d.evaluate('same', batch)).alerts).toEqual([]);
+    expect((await d.evaluate('next', [call(T0 + S, names('/c', '/d'))])).alerts).toEqual([]);
+    expect((await d.evaluate('last', [call(T0 + 2 * S, names('/e'))])).alerts.map((a) => a.count)).toEqual([5]);
+  });
+  it('reads at most 100 elements of one list', async () => {
+    const many = rule({ ...r, distinct: { field: 'req.names', count: 101, window: '10m', groupBy: ['user.name'] } });
+    const list = names(...Array.from({ length: 150 }, (_, i) => `/p${i}`));
+    expect((await detector([many]).evaluate('b1', [call(T0, list)])).alerts).toEqual([]);
+    const hundred = rule({ ...r, distinct: { field: 'req.names', count: 100, window: '10m', groupBy: ['user.name'] } });
+    expect((await detector([hundred]).evaluate('b1', [call(T0, list)])).alerts.map((a) => a.count)).toEqual([100]);
+  });
+});
+
 describe('sequence', () => {
   const r = rule({
     match: { 'event.category': 'authentication' },

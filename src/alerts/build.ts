@@ -28,15 +28,19 @@ export function detectionId(ruleId: string, groupKey: string, trigger: Normalize
 
 /**
  * Fills `{field}` placeholders in a title from the entity and the trigger event; `{a|b}` takes the
- * first of the fields the event has (`{user.name|user.id}` for sources that name a user by id only).
+ * first of the fields the event has (`{user.name|user.id}` for sources that name a user by id only),
+ * and a quoted last choice is the text when it has none (`{source.ip|'an unknown client'}`).
  */
 export function renderTitle(template: string, values: Record<string, string | number | boolean | undefined>): string {
-  const text = template.replace(/\{([\w.@-]+(?:\|[\w.@-]+)*)\}/g, (placeholder: string, names: string) => {
-    const name = names.split('|').find((n) => values[n] !== undefined);
-    if (name === undefined) return placeholder;
-    // A field named for a secret is dropped whole: its value alone (`Basic dXNl…`) may not look like one.
-    return isSecretField(name) ? REDACTED : redact(String(values[name]));
-  });
+  const text = template.replace(
+    /\{([\w.@-]+(?:\|[\w.@-]+)*)(?:\|'([^'{}]*)')?\}/g,
+    (placeholder: string, names: string, otherwise?: string) => {
+      const name = names.split('|').find((n) => values[n] !== undefined);
+      if (name === undefined) return otherwise ?? placeholder;
+      // A field named for a secret is dropped whole: its value alone (`Basic dXNl…`) may not look like one.
+      return isSecretField(name) ? REDACTED : redact(String(values[name]));
+    },
+  );
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 

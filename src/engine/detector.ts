@@ -382,11 +382,11 @@ export class Detector {
 
   private async distinctRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
     const clause = rule.rule.distinct;
-    if (!clause) return [];
+    const reader = rule.distinctMembers;
+    if (!clause || !reader) return [];
     const width = bucketWidth(clause.window);
-    const field = clause.field;
     const groups = groupBy(
-      events.filter((e) => e[field] !== undefined),
+      events.filter((e) => reader.has(e)),
       clause.groupBy,
     );
     const windows = groupWindows(groups, `d#${rule.rule.id}#`, width, clause.window);
@@ -401,12 +401,13 @@ export class Detector {
     for (const { key, list, range } of windows) {
       const pk = range.key;
       const storedBuckets = stored.get(pk);
-      if (list.length === 1) {
-        // Most groups of busy traffic are one event (a flow's new source and port): the same
-        // decision as the loop below, without its per-group map and sets.
-        const e = list[0] as NormalizedEvent;
-        const b = bucketOf(eventTime(e), width);
-        const value = this.memberOf(e, field);
+      const only = list.length === 1 ? (list[0] as NormalizedEvent) : undefined;
+      const onlyFields = only && reader.fieldsOf(only);
+      if (only && onlyFields?.length === 1) {
+        // Most groups of busy traffic are one event with one value (a flow's new source and
+        // port): the same decision as the loop below, without its per-group map and sets.
+        const b = bucketOf(eventTime(only), width);
+        const value = this.memberOf(only, onlyFields[0] as string);
         const first = windowFirstBucket(b, clause.window, width);
         const count = unionSizeWith(storedBuckets, first, b, value);
         if (count >= clause.count) qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width));
@@ -425,13 +426,13 @@ export class Detector {
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const value = this.memberOf(e, field);
+        const values = reader.fieldsOf(e).map((field) => this.memberOf(e, field));
         let set = batchBuckets.get(b);
         if (!set) {
           set = new Set<string>();
           batchBuckets.set(b, set);
         }
-        set.add(value);
+        for (const value of values) set.add(value);
         const first = windowFirstBucket(b, clause.window, width);
         if (b !== unionBucket) {
           unionBucket = b;
@@ -442,7 +443,7 @@ export class Detector {
             const batchMembers = batchBuckets.get(x);
             if (batchMembers) for (const v of batchMembers) union.add(v);
           }
-        } else union.add(value);
+        } else for (const value of values) union.add(value);
         if (union.size >= clause.count) qualifiers.push({ index: i, from: 0, count: union.size, windowStart: first * width });
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });

@@ -1,5 +1,6 @@
 import { globToRegExp } from '../parse/glob';
 import type { DetectionRule } from '../schema/rule';
+import { DistinctMembers } from './distinct-members';
 import { type IndexKey, indexKeys, RuleIndex } from './rule-index';
 import { compileSelection, type Predicate } from './selection';
 
@@ -18,6 +19,8 @@ export interface CompiledRule {
   /** Conditions the rule cannot match without (src/rules/rule-index.ts); undefined: it runs on every event. */
   indexKeys: IndexKey[] | undefined;
   steps: CompiledStep[];
+  /** A distinct rule's reader of the values it counts. */
+  distinctMembers: DistinctMembers | undefined;
   logGroups: RegExp[] | undefined;
 }
 
@@ -43,6 +46,7 @@ export function compileRule(rule: DetectionRule): CompiledRule {
     predicate: selection.predicate,
     indexKeys: indexKeys(rule.match),
     steps,
+    distinctMembers: rule.distinct ? new DistinctMembers(rule.distinct.field) : undefined,
     logGroups: rule.logGroups?.map(globToRegExp),
   };
 }

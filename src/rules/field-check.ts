@@ -112,7 +112,13 @@ export function ruleFields(rule: DetectionRule): { field: string; path: string }
     const clause = rule[kind];
     if (!clause) continue;
     for (const field of clause.groupBy) out.push({ field, path: `${kind}.groupBy` });
-    if ('field' in clause) out.push({ field: clause.field, path: `${kind}.field` });
+    if ('field' in clause) {
+      if (typeof clause.field === 'string') out.push({ field: clause.field, path: `${kind}.field` });
+      else
+        clause.field.forEach((field, i) => {
+          out.push({ field, path: `${kind}.field[${i}]` });
+        });
+    }
   }
   if (rule.entity) out.push({ field: rule.entity, path: 'entity' });
   return out;
@@ -130,7 +136,8 @@ export function unknownFieldWarnings(pack: RulePack): RuleFileError[] {
     if (rule.references.some((r) => r.startsWith('sigma:'))) continue; // imported: its fields come from a Sigma mapping
     const seen = new Set<string>();
     for (const { field, path } of ruleFields(rule)) {
-      if (known.has(field) || seen.has(field)) continue;
+      // A list is flattened to `field.0`, `field.1`, …: its first element shows the field is logged.
+      if (known.has(field) || known.has(`${field}.0`) || seen.has(field)) continue;
       seen.add(field);
       warnings.push({
         file: pack.files.get(rule.id) ?? rule.id,

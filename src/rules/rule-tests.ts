@@ -75,14 +75,22 @@ export async function runDetectionRuleTests(rule: DetectionRule, pack: Pick<Rule
     const detector = new Detector({ rules: [{ ...rule, disabled: false }] }, new MemoryStateStore());
     const events = expandTestEvents(test, normalizer);
     // Feed events in batches of 50 to exercise state across batches, as production does.
-    let alerts = 0;
+    const titles: string[] = [];
     for (let i = 0; i < events.length; i += 50) {
       const batch = events.slice(i, i + 50);
-      alerts += (await detector.evaluate(`${rule.id}:${test.name}:${i}`, batch)).alerts.length;
+      for (const alert of (await detector.evaluate(`${rule.id}:${test.name}:${i}`, batch)).alerts) titles.push(alert.title);
     }
-    const passed = test.expect === 'fire' ? (test.alerts === undefined ? alerts >= 1 : alerts === test.alerts) : alerts === 0;
+    const alerts = titles.length;
+    const counted = test.expect === 'fire' ? (test.alerts === undefined ? alerts >= 1 : alerts === test.alerts) : alerts === 0;
+    const titled = test.expect !== 'fire' || test.title === undefined || titles[0] === test.title;
     const wanted = test.expect === 'fire' ? (test.alerts === undefined ? 'at least 1 alert' : `${test.alerts} alert(s)`) : 'no alert';
-    results.push({ ruleId: rule.id, test: test.name, passed, detail: `expected ${wanted}, got ${alerts} from ${events.length} event(s)` });
+    const detail = `expected ${wanted}, got ${alerts} from ${events.length} event(s)`;
+    results.push({
+      ruleId: rule.id,
+      test: test.name,
+      passed: counted && titled,
+      detail: titled ? detail : `${detail}; expected the title ${JSON.stringify(test.title)}, got ${JSON.stringify(titles[0] ?? null)}`,
+    });
   }
   return results;
 }

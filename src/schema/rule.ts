@@ -28,7 +28,12 @@ export const ThresholdClause = z.strictObject({
 });
 
 export const DistinctClause = z.strictObject({
-  field: FieldName,
+  /**
+   * The field whose distinct values are counted, or several read in order (the first an event
+   * carries counts: SSM names a parameter `name`, `names` or `path` by call). A list counts each
+   * element (src/engine/distinct-members.ts).
+   */
+  field: z.union([FieldName, z.array(FieldName).min(1).max(8)]),
   count: z.number().int().min(2).max(10_000),
   window: Duration,
   groupBy: GroupBy,
@@ -93,6 +98,8 @@ export const RuleTest = z.strictObject({
   expect: ExpectedOutcome,
   /** How many alerts must fire (only with expect: fire); defaults to at least one. */
   alerts: z.number().int().min(1).optional(),
+  /** The first alert's title, exactly as published (only with expect: fire): pins placeholders and counts. */
+  title: z.string().min(1).optional(),
   logGroup: z.string().default('/test/app'),
   /** Start time for events without @timestamp; events advance by 1s. */
   start: z.iso.datetime().default('2025-03-02T14:00:00Z'),

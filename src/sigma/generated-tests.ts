@@ -57,7 +57,9 @@ function buildTests(
     return { ok: true, tests };
   }
   if (rule.distinct) {
-    const { count, field } = rule.distinct;
+    const { count } = rule.distinct;
+    // Sigma's value_count names one field; a list of fields varies the first.
+    const field = typeof rule.distinct.field === 'string' ? rule.distinct.field : (rule.distinct.field[0] ?? '');
     const grouped = withGroupFields(event, rule.distinct.groupBy);
     const values = Array.from({ length: count }, (_, i) => `${String(grouped[field] ?? 'value')}-${i + 1}`);
     return {

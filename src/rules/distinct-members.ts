@@ -1,0 +1,58 @@
+import type { NormalizedEvent } from '../schema/event';
+
+/**
+ * Most elements of one list an event contributes to a distinct count. CloudTrail's requests name
+ * at most tens of resources (SSM's GetParameters ten); flattening already caps an event at 500
+ * fields, and a set item at 1,000 members.
+ */
+export const MAX_LIST_ELEMENTS = 100;
+
+/**
+ * What a distinct clause counts in an event. Its `field` is one field or several, read in order:
+ * the first one the event carries is counted (SSM names a parameter `name` in GetParameter,
+ * `names` in GetParameters, `path` in GetParametersByPath). A field holding a list — flattened
+ * to `field.0`, `field.1`, … — counts each element: one call reading ten secrets is ten reads.
+ */
+export class DistinctMembers {
+  private readonly fields: readonly string[];
+  /** Per field, the name of its list's first element (`field.0`): built once, not per event. */
+  private readonly firstElements: readonly string[];
+  private readonly singles: readonly (readonly string[])[];
+
+  constructor(field: string | readonly string[]) {
+    this.fields = typeof field === 'string' ? [field] : field;
+    this.firstElements = this.fields.map((f) => `${f}.0`);
+    this.singles = this.fields.map((f) => [f]);
+  }
+
+  /** Whether the event carries anything to count. */
+  has(e: NormalizedEvent): boolean {
+    for (let i = 0; i < this.fields.length; i++) {
+      if (e[this.fields[i] as string] !== undefined || e[this.firstElements[i] as string] !== undefined) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The fields holding the event's values: the first of the clause's fields it carries, or that
+   * list's elements (`field.0`, `field.1`, …, at most MAX_LIST_ELEMENTS) — empty when it carries
+   * none. A scalar's answer is an array built once, so the common event allocates nothing here.
+   */
+  fieldsOf(e: NormalizedEvent): readonly string[] {
+    for (let i = 0; i < this.fields.length; i++) {
+      if (e[this.fields[i] as string] !== undefined) return this.singles[i] as readonly string[];
+      if (e[this.firstElements[i] as string] === undefined) continue;
+      const field = this.fields[i] as string;
+      const elements: string[] = [];
+      for (let n = 0; n < MAX_LIST_ELEMENTS; n++) {
+        const element = `${field}.${n}`;
+        if (e[element] === undefined) break;
+        elements.push(element);
+      }
+      return elements;
+    }
+    return NONE;
+  }
+}
+
+const NONE: readonly string[] = [];
