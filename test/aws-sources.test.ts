@@ -430,6 +430,16 @@ describe('AWS logs recognized by content', () => {
         { 'event.action': 'db_write', 'mysql.audit.object': 'invoices', 'user.name': 'admin' },
       ],
       [
+        "MariaDB's table event: written as the table opens, with an empty return code",
+        '20250303 04:10:05,ip-10-0-0-1,app,10.0.0.5,43,9,READ,orders,invoices,',
+        { 'event.action': 'db_read', 'event.category': 'database', 'mysql.audit.object': 'invoices', 'db.name': 'orders' },
+      ],
+      [
+        'a table renamed (old name | new database.name), no return code',
+        '20250303 04:10:06,ip-10-0-0-1,app,10.0.0.5,43,10,RENAME,orders,invoices_old|orders.invoices,',
+        { 'event.action': 'db_rename', 'mysql.audit.object': 'invoices_old|orders.invoices' },
+      ],
+      [
         'a disconnection',
         '1728498527380940,aurora-node-1,user_1,172.31.49.222,147189,0,DISCONNECT,,,0',
         { 'event.action': 'db_disconnect', 'event.category': 'database' },
@@ -438,6 +448,17 @@ describe('AWS logs recognized by content', () => {
       const { parsed, event } = read(line);
       expect(parsed).toBe(true);
       expect(event).toMatchObject({ 'db.system': 'mysql', 'event.dataset': 'mysql.audit', 'db.instance.id': 'billing-db', ...expected });
+    });
+
+    it('a connection or query cut short of its return code is parsed but says nothing about its outcome', () => {
+      for (const line of [
+        '20250303 04:10:05,ip-10-0-0-1,app,10.0.0.5,43,9,QUERY,orders,orders,',
+        '20250303 04:10:05,ip-10-0-0-1,app,10.0.0.5,43,0,DISCONNECT,,,',
+      ]) {
+        const { event } = read(line);
+        expect(event['event.outcome'], line).toBeUndefined();
+        expect(event['event.action'], line).toBeUndefined();
+      }
     });
 
     it('what a client sends cannot forge the address or hide a refused login', () => {

@@ -557,7 +557,9 @@ const MYSQL_PREFIX = String.raw`^(?:(?<timestamp>\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d
 const MYSQL_AUDIT_HEAD = String.raw`^(?<timestamp>\d{8} \d\d:\d\d:\d\d|\d{16}),(?<host__name>[^,]{1,255}),`;
 /** What RDS's plugin writes after the return code: a connection type or empty fields (letters only: never a client's digits). */
 const MYSQL_AUDIT_TRAILER = '(?:,[A-Za-z_/ ]{0,20}){0,2}$';
-const MYSQL_AUDIT_TAIL = String.raw`(?<db__return_code>\d{1,10})${MYSQL_AUDIT_TRAILER}`;
+// A table event (READ, WRITE, CREATE, ALTER, RENAME, DROP) ends with its object and an empty
+// return code: the plugin writes them as the table is opened, before there is one.
+const MYSQL_AUDIT_TAIL = String.raw`(?<db__return_code>\d{1,10})?${MYSQL_AUDIT_TRAILER}`;
 /** What connectionFields reads; the subscription filter must not look for them in a line as they are. */
 const MYSQL_CONNECTION_FIELDS = ['user.name', 'source.address', 'db.session.id', 'mysql.audit.operation', 'db.name', 'db.return_code'];
 // The server's fields before the operation (a comma-free address, the connection and query ids).
@@ -705,10 +707,20 @@ function connectionFields(record: string, e: Record<string, FieldValue>): void {
  * database named (1044, the password was right), a host not allowed, TLS required, too many
  * connections — it is a connection, not a guess. Other records are `db_` and their operation.
  */
+/** The audit plugin's table events: written with an empty return code. */
+const MYSQL_TABLE_OPERATIONS: ReadonlySet<string> = new Set(['READ', 'WRITE', 'CREATE', 'ALTER', 'RENAME', 'DROP']);
+
 function auditAction(e: Record<string, FieldValue>): void {
   const operation = textValue(e['mysql.audit.operation']);
   const code = e['db.return_code'];
-  if (operation === undefined || typeof code !== 'number') return; // a record cut short says nothing
+  if (operation === undefined) return;
+  if (typeof code !== 'number') {
+    // A table event has no return code; a connection or query cut short says nothing.
+    if (!MYSQL_TABLE_OPERATIONS.has(operation)) return;
+    e['event.category'] = 'database';
+    e['event.action'] = `db_${operation.toLowerCase()}`;
+    return;
+  }
   if (operation === 'CONNECT' || operation === 'FAILED_CONNECT') {
     e['event.category'] = 'authentication';
     if (code === 0 && operation === 'CONNECT') {
