@@ -247,6 +247,12 @@ export const SentinelConfig = z
      * part of that page. `false` pages every respond-tier alert.
      */
     pageFold: z.union([Duration, z.literal(false).transform(() => 0)]).prefault('4h'),
+    /**
+     * One message per outbreak: of a rule's alerts about different entities within an hour (per
+     * account), this many are told one by one; the next tells the outbreak and the rest are held
+     * for the review digest until the hour ends (src/engine/outbreak.ts). 0 tells every alert.
+     */
+    outbreakAfter: z.number().int().min(0).max(1000).default(3),
     /** Log correlation executions with their input and output (alert JSON with evidence), into a KMS-encrypted log group. */
     logExecutionData: z.boolean().default(false),
     /** Alarm when a watched log group's unparsed share stays above `share` for `for` (a blind spot). */

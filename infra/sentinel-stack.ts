@@ -75,6 +75,7 @@ export class SentinelStack extends Stack {
       logRetention: retention,
       digestIntervalMs: config.digestInterval,
       pageFoldMs: config.pageFold,
+      outbreakAfter: config.outbreakAfter,
       chatTiers: config.chat?.tiers ?? [],
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,

@@ -31,6 +31,7 @@ export async function loadDetectorHandler() {
     STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:sentinel',
     DIGEST_INTERVAL_MS: '3600000',
     PAGE_FOLD_MS: '14400000',
+    OUTBREAK_AFTER: '3',
     SENTINEL_RULES_DIR: rules.file.replace(/\/rules\.json$/, ''),
     POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
     POWERTOOLS_LOG_LEVEL: 'SILENT',

@@ -51,7 +51,9 @@ const batch = (hostile: string, i: number): SubscriptionPayload => ({
   logStream: `hostile-${i}`,
   messageType: 'DATA_MESSAGE',
   logEvents: [
-    ...SSH_ATTACK(`10.51.100.${i + 1}`, 12),
+    // Each case two hours after the last: one rule firing for many addresses within an hour is an
+    // outbreak, told once (src/engine/outbreak.ts), and each case must show its own detection.
+    ...SSH_ATTACK(`10.51.100.${i + 1}`, 12, Date.parse('2026-03-03T00:00:00Z') + i * 2 * 3_600_000),
     { id: `hostile-${i}`, timestamp: Date.parse('2026-03-03T03:12:06Z'), message: hostile },
   ],
 });

@@ -17,6 +17,8 @@ export interface DetectorProps {
   readonly digestIntervalMs: number;
   /** How long a page stands for its entity (ms); 0 pages every respond-tier alert. */
   readonly pageFoldMs: number;
+  /** A rule's alerts told one by one per outbreak window before the rest are held; 0 tells every one. */
+  readonly outbreakAfter: number;
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
   /** @default 20 */
@@ -57,6 +59,7 @@ export class Detector extends Construct {
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
         DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
         PAGE_FOLD_MS: String(props.pageFoldMs),
+        OUTBREAK_AFTER: String(props.outbreakAfter),
         CHAT_TIERS: props.chatTiers.join(','),
         POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
         POWERTOOLS_METRICS_NAMESPACE: 'Sentinel',

@@ -17,6 +17,7 @@ export function emailBody(alert: Alert): string {
     `Entity: ${alert.entity.field} = ${printable(alert.entity.value)}`,
     ...relatedLine(alert),
     ...(alert.foldedInto ? [foldedLine(alert.foldedInto)] : []),
+    ...(alert.outbreak ? [outbreakLine(alert)] : []),
     ...(alert.cloud
       ? [
           `Account: ${alert.cloud.account.id}   Region: ${alert.cloud.region}${alert.cloud.logsAccount ? `   Logs in account: ${alert.cloud.logsAccount}` : ''}`,
@@ -115,6 +116,17 @@ function foldedLine(page: NonNullable<Alert['foldedInto']>): string {
 }
 
 /**
+ * An outbreak's notice (src/engine/outbreak.ts) says that its rule's further alerts about other
+ * entities are not told one by one, and where they are.
+ */
+function outbreakLine(alert: Alert): string {
+  const until = alert.outbreak?.heldUntil.slice(0, 16).replace('T', ' ') ?? '';
+  return alert.outbreak?.notice
+    ? `Held: one of many alerts of rule ${alert.ruleId} at once, listed in the review digest; the outbreak was told in ${printable(alert.outbreak.notice.title)} (alert ${alert.outbreak.notice.id}).`
+    : `Outbreak: rule ${alert.ruleId} is firing for many ${alert.entity.field} values at once. Its further alerts until ${until} UTC are not told one by one: they are in the review digest (count and top entities), and correlated as usual.`;
+}
+
+/**
  * An evidence message in the email: a stack trace keeps its lines, each marked as the message's
  * (`    | `), so no line of it can pass for one the body writes.
  */
@@ -133,7 +145,7 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.description}`.slice(
           0,
           8000,
         ),

@@ -38,6 +38,8 @@ export interface BacktestOptions {
   maxPagesPerDay?: number;
   /** How long a page stands for its entity, as the deployment's `pageFold` (0: off). */
   pageFoldWindow?: number;
+  /** Alerts of one rule told one by one per hour, as the deployment's `outbreakAfter` (0: every one). */
+  outbreakAfter?: number;
   region?: string;
   profile?: string;
   now?: number;
@@ -189,6 +191,7 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
       sink,
       onAlert: (a) => void alerts.push(a),
       ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
+      ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
     });
     const report = buildReport({
       pack,

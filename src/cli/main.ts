@@ -44,6 +44,17 @@ function receivedAtOption(text: string | undefined): number | undefined {
 
 const PAGE_FOLD_HELP = "how long a page stands for its entity, as the deployment's pageFold: a duration (4h) or 'off'";
 
+const OUTBREAK_AFTER_HELP =
+  "alerts of one rule told one by one per hour before the rest are held for the digest, as the deployment's outbreakAfter (default 3; 0: every one)";
+
+/** `--outbreak-after`: a whole number; undefined: the deployment default. */
+function outbreakAfterOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) fail(`--outbreak-after '${text}': expected a whole number (0 tells every alert)`);
+  return n;
+}
+
 /** `--page-fold`: a duration, or `off` (every respond-tier alert pages); undefined: the deployment default. */
 function pageFoldOption(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -111,6 +122,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no per-alert lines on stderr')
     .option('--stats <file>', 'also write the run figures (events, skips, alerts, peak memory) as JSON')
     .option('--page-fold <window>', PAGE_FOLD_HELP)
+    .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
     .action(
       async (
         inputs: string[],
@@ -124,10 +136,12 @@ export function buildProgram(): Command {
           quiet?: boolean;
           stats?: string;
           pageFold?: string;
+          outbreakAfter?: string;
         },
       ) => {
         const receivedAt = receivedAtOption(opts.receivedAt);
         const pageFoldWindow = pageFoldOption(opts.pageFold);
+        const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         let totalBytes = 0;
         try {
@@ -154,6 +168,7 @@ export function buildProgram(): Command {
             logGroup: opts.logGroup,
             receivedAt,
             ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
+            ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
             onBytes: bar ? (n) => bar.increment(n) : undefined,
             onAlert: (alert) => {
               alerts.push(alert);
@@ -256,6 +271,7 @@ export function buildProgram(): Command {
     .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
     .option('--region <name>', 'AWS Region (default: the SDK configuration)')
     .option('--page-fold <window>', PAGE_FOLD_HELP)
+    .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
     .action(
       async (opts: {
         logGroup?: string[];
@@ -274,9 +290,11 @@ export function buildProgram(): Command {
         profile?: string;
         region?: string;
         pageFold?: string;
+        outbreakAfter?: string;
       }) => {
         if (opts.maxPagesPerDay !== undefined && !(opts.maxPagesPerDay >= 0)) fail('--max-pages-per-day: expected a number');
         const pageFoldWindow = pageFoldOption(opts.pageFold);
+        const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         const abort = new AbortController();
         const onSigint = () => {
@@ -317,6 +335,7 @@ export function buildProgram(): Command {
               correlate: opts.correlate,
               ...(opts.maxPagesPerDay !== undefined ? { maxPagesPerDay: opts.maxPagesPerDay } : {}),
               ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
+              ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
               ...(opts.profile ? { profile: opts.profile } : {}),
               ...(opts.region ? { region: opts.region } : {}),
             },

@@ -67,6 +67,8 @@ export interface ReplayOptions extends ReplayInputOptions {
   digestInterval?: number;
   /** How long a page stands for its entity (src/engine/page-fold.ts); 0: every respond-tier alert pages. */
   pageFoldWindow?: number;
+  /** Alerts of one rule told one by one per outbreak window (src/engine/outbreak.ts); 0: every one. */
+  outbreakAfter?: number;
   /** Event time between sweeps (resolution, digests): the deployed schedule runs every 5 minutes. */
   sweepEvery?: number;
 }
@@ -97,6 +99,7 @@ export async function replayItems(
     region: options.region,
     digestInterval,
     ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
+    ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
   });
   const every = options.sweepEvery ?? SWEEP_EVERY_MS;
   const stats = emptyReplayStats();

@@ -41,7 +41,7 @@ export function formatAlertLine(a: Alert): string {
         ? `DIGEST ${a.digest?.length ?? 0} rule(s)`
         : 'detection';
   return printable(
-    `[${a.tier.padEnd(7)}] ${a.status.padEnd(9)} ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}${a.foldedInto ? `  (part of the page: ${a.foldedInto.ruleId})` : ''}`,
+    `[${a.tier.padEnd(7)}] ${a.status.padEnd(9)} ${a.severity.padEnd(8)} ${a.ruleId.padEnd(34)} ${a.entity.field}=${a.entity.value}  ${kind}  — ${a.title}${a.foldedInto ? `  (part of the page: ${a.foldedInto.ruleId})` : ''}${a.outbreak && !a.outbreak.notice ? `  (outbreak: further alerts held for the digest until ${a.outbreak.heldUntil.slice(11, 16)} UTC)` : ''}`,
   );
 }
 

@@ -1,5 +1,6 @@
 import { severityRank } from '../schema/severity';
 import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, resolveAt } from './lifecycle';
+import { claimOutbreaks, KEPT_OUTBREAK_DECISIONS, type OutbreakTerms, outbreakOf } from './outbreak';
 import { claimPage, KEPT_PAGE_DECISIONS, type PageTerms } from './page-fold';
 import { type DocKey, docId, type StateStore, type StoredDoc } from './state-store';
 import { LATE_ARRIVAL_GRACE_MS } from './windows';
@@ -17,6 +18,8 @@ export interface ConditionUpdate {
   policy: LifecyclePolicy;
   /** A respond-tier detection rule's: each alert it opens claims its entity's page or folds into it (src/engine/page-fold.ts). */
   page?: PageTerms;
+  /** A notify- or respond-tier detection rule's: each alert it opens counts toward its rule's outbreak (src/engine/outbreak.ts). */
+  outbreak?: OutbreakTerms;
 }
 
 /** Reads a stored condition; a document that does not parse is reported, not silently reset. */
@@ -73,6 +76,7 @@ export async function applyObservations(store: StateStore, updates: readonly Con
       const doc = docs.get(docId(u.key));
       return { u, i, doc, page: u.page, advance: advanceCondition(parseCondition(doc, u.key), u.observation, u.policy) };
     });
+    await decideOutbreaks(store, steps);
     await decidePages(store, steps);
     await Promise.all(
       steps.map(async ({ u, i, doc, advance }) => {
@@ -110,6 +114,7 @@ async function decidePages(
   for (const { u, page, advance } of updates) {
     if (!page || advance.replayed) continue;
     for (const e of advance.emissions) {
+      if (outbreakOf(advance.state.outbreaks, e.alertId)?.into) continue; // held: it pages no one
       const decided = advance.state.pages?.some((p) => p.alertId === e.alertId) || claims.some((c) => c.alertId === e.alertId);
       if (e.status === 'open' && !decided) claims.push({ page, condition: u.key, state: advance.state, alertId: e.alertId, at: e.at });
     }
@@ -127,5 +132,42 @@ async function decidePages(
     const into = await claimPage(store, claim, holders);
     if (!into) holders.add(alertId);
     state.pages = [...(state.pages ?? []), { alertId, ...(into ? { into } : {}) }].slice(-KEPT_PAGE_DECISIONS);
+  }
+}
+
+/**
+ * Each alert the batch opened at the notify or respond tier, and that has no outbreak decision
+ * yet, counts toward its rule's outbreak (src/engine/outbreak.ts): told, told as the notice, or
+ * held. Before pages are claimed: a held alert claims no page.
+ */
+async function decideOutbreaks(store: StateStore, updates: readonly { u: ConditionUpdate; advance: Advance }[]): Promise<void> {
+  const claims: { state: ConditionState; claim: Parameters<typeof claimOutbreaks>[1][number] }[] = [];
+  for (const { u, advance } of updates) {
+    if (!u.outbreak || advance.replayed) continue;
+    for (const e of advance.emissions) {
+      if (e.status !== 'open' || outbreakOf(advance.state.outbreaks, e.alertId)) continue;
+      const { state } = advance;
+      claims.push({
+        state,
+        claim: {
+          condition: u.key.pk,
+          ruleId: state.ruleId,
+          account: state.entity.account,
+          alertId: e.alertId,
+          title: state.title,
+          at: e.at,
+          terms: u.outbreak,
+        },
+      });
+    }
+  }
+  if (claims.length === 0) return;
+  const decisions = await claimOutbreaks(
+    store,
+    claims.map((c) => c.claim),
+  );
+  for (const { state, claim } of claims) {
+    const decision = decisions.get(claim.alertId) ?? { alertId: claim.alertId };
+    state.outbreaks = [...(state.outbreaks ?? []), decision].slice(-KEPT_OUTBREAK_DECISIONS);
   }
 }

@@ -14,6 +14,7 @@ import { applyObservations, type ConditionUpdate, conditionKey } from './conditi
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
+import { DEFAULT_OUTBREAK_AFTER, DEFAULT_OUTBREAK_WINDOW_MS, heldAlert, isHeld, outbreakOf, outbreakTermsOf } from './outbreak';
 import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-fold';
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim } from './state-store';
@@ -31,6 +32,10 @@ export interface DetectorOptions {
   digestInterval?: number;
   /** How long a page stands for its entity (src/engine/page-fold.ts); 0 pages every respond-tier alert. */
   pageFoldWindow?: number;
+  /** Alerts of one rule told one by one per outbreak window before the rest are held (src/engine/outbreak.ts); 0 tells every one. */
+  outbreakAfter?: number;
+  /** How long an outbreak holds its rule's further alerts. */
+  outbreakWindow?: number;
   /** Match without the rule index (every rule on every event): the reference the index is tested against. */
   plainMatching?: boolean;
 }
@@ -81,6 +86,8 @@ export class Detector {
   private readonly maxEvidence: number;
   private readonly digestInterval: number;
   private readonly pageFoldWindow: number;
+  private readonly outbreakAfter: number;
+  private readonly outbreakWindow: number;
   private readonly policies = new Map<CompiledRule, LifecyclePolicy>();
 
   constructor(
@@ -93,6 +100,8 @@ export class Detector {
     this.maxEvidence = options.maxEvidence ?? 20;
     this.digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
     this.pageFoldWindow = options.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS;
+    this.outbreakAfter = options.outbreakAfter ?? DEFAULT_OUTBREAK_AFTER;
+    this.outbreakWindow = options.outbreakWindow ?? DEFAULT_OUTBREAK_WINDOW_MS;
   }
 
   /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
@@ -207,6 +216,7 @@ export class Detector {
         key: conditionKey(rule.rule.id, group.key),
         policy,
         ...pageTermsOf(policy.tier, rule.rule, this.pageFoldWindow),
+        ...outbreakTermsOf(policy.tier, rule.rule.alert?.outbreakAfter ?? this.outbreakAfter, this.outbreakWindow),
         observation: {
           id: batchId,
           occurrences: group.qualifiers.map((q) => {
@@ -247,10 +257,13 @@ export class Detector {
     rule: CompiledRule,
     group: QualifiedGroup,
     e: Emission,
-    state: Pick<ConditionState, 'title' | 'logGroups' | 'pages'> & { cloud?: AlertCloud | undefined },
+    state: Pick<ConditionState, 'title' | 'logGroups' | 'pages' | 'outbreaks'> & { cloud?: AlertCloud | undefined },
   ): Message {
     const { title, logGroups } = state;
     const fold = foldOf(state.pages, e.alertId);
+    // Held by its rule's outbreak: told in the review digest only, its resolved notice not at all.
+    const outbreak = outbreakOf(state.outbreaks, e.alertId);
+    const held = isHeld(outbreak);
     const policy = this.policy(rule);
     const key = `${e.alertId}#${e.seq}`;
     const q = e.index === undefined ? undefined : group.qualifiers[e.index];
@@ -270,15 +283,21 @@ export class Detector {
         },
         this.ctx,
       );
-      return { alert: foldedAlert(alert, fold), key, publish: isPublished('resolved', policy), digest: false, correlate: false };
+      return {
+        alert: heldAlert(foldedAlert(alert, fold), outbreak),
+        key,
+        publish: !held && isPublished('resolved', policy),
+        digest: false,
+        correlate: false,
+      };
     }
     const c = this.candidate(group, q, policy.refresh);
     const alert = buildDetectionAlert({ ...c, rule: rule.rule, lifecycle: lifecycleOf(e) }, this.ctx);
     return {
-      alert: foldedAlert(alert, fold),
+      alert: heldAlert(foldedAlert(alert, fold), outbreak),
       key,
-      publish: isPublished(e.status, policy),
-      digest: isDigested(e.status, policy),
+      publish: !held && isPublished(e.status, policy),
+      digest: held ? e.status !== 'update' : isDigested(e.status, policy),
       correlate: true,
     };
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AlertCloud, AlertEntity, type AlertStatus } from '../schema/alert';
 import { Tier } from '../schema/severity';
+import { OutbreakDecision } from './outbreak';
 import { PageDecision } from './page-fold';
 
 /**
@@ -115,6 +116,8 @@ export const ConditionState = z.object({
   recent: z.array(z.object({ id: z.string(), emissions: z.array(EmissionRecord) })),
   /** Respond-tier detections: whether each recent alert paged or folded into its entity's page (src/engine/page-fold.ts). */
   pages: z.array(PageDecision).optional(),
+  /** Notify- and respond-tier detections: whether each recent alert was told, told an outbreak, or held (src/engine/outbreak.ts). */
+  outbreaks: z.array(OutbreakDecision).optional(),
 });
 export type ConditionState = z.infer<typeof ConditionState>;
 
@@ -234,6 +237,7 @@ export function advanceCondition(stored: ConditionState | undefined, obs: Observ
         ...(state?.pending ? { pending: state.pending } : {}),
         // The last alert's page decision: its resolved notice may still be sent.
         ...(state?.pages ? { pages: state.pages } : {}),
+        ...(state?.outbreaks ? { outbreaks: state.outbreaks } : {}),
       };
       emissions.push(emit(state, 'open', occ.at, index));
       return;

@@ -102,6 +102,12 @@ export const Alert = z.object({
    * less severe): this alert went to the notify tier as part of that page instead of paging again.
    */
   foldedInto: FoldTarget.optional(),
+  /**
+   * Its rule opened alerts for many entities at once (src/engine/outbreak.ts). On the notice (no
+   * `notice`): further alerts of the rule are held for the review digest until `heldUntil`. On a
+   * held alert: it was not published; `notice` is the alert that told the outbreak.
+   */
+  outbreak: z.object({ heldUntil: z.string(), notice: FoldTarget.optional() }).optional(),
   /** The account and Region the events are about (see src/alerts/cloud.ts). */
   cloud: AlertCloud.optional(),
 });

@@ -118,6 +118,11 @@ export const AlertSettings = z.strictObject({
   flapGrace: Duration.optional(),
   /** Publish `resolved` when the condition goes quiet (default: threshold, distinct and spike rules; not events or incidents). */
   notifyResolved: z.boolean().optional(),
+  /**
+   * Alerts told one by one within an hour (per account) before the rest are held for the review
+   * digest behind one outbreak notice (default: the deployment's, 3; 0 tells every one).
+   */
+  outbreakAfter: z.number().int().min(0).max(1000).optional(),
 });
 
 const RuleCommon = {
