@@ -88,6 +88,7 @@ describe('SentinelStack', () => {
           STATE_MACHINE_ARN: Match.anyValue(),
           DIGEST_INTERVAL_MS: '3600000',
           PAGE_FOLD_MS: '14400000',
+          OUTBREAK_AFTER: '3',
         }),
       },
     });
@@ -218,6 +219,17 @@ describe('every documented option', () => {
     });
     expect(detectorEnv(Template.fromStack(hourly))).toBe('3600000');
     expect(() => parseConfig({ logGroups: LOG_GROUPS, pageFold: true })).toThrow(/pageFold/);
+  });
+  it('outbreakAfter reaches the detector (0 tells every alert); anything but a whole number fails synth', () => {
+    const detectorEnv = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.OUTBREAK_AFTER !== undefined)
+        ?.Properties.Environment.Variables.OUTBREAK_AFTER;
+    const every = new SentinelStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Every', {
+      config: parseConfig({ logGroups: LOG_GROUPS, outbreakAfter: 0 }),
+    });
+    expect(detectorEnv(Template.fromStack(every))).toBe('0');
+    expect(() => parseConfig({ logGroups: LOG_GROUPS, outbreakAfter: -1 })).toThrow(/outbreakAfter/);
+    expect(() => parseConfig({ logGroups: LOG_GROUPS, outbreakAfter: 2.5 })).toThrow(/outbreakAfter/);
   });
   it('routes: each team’s subscriptions take its tiers’ alerts about its accounts and/or from its rules only (filter policies on `account` and `ruleId`)', () => {
     const topicOf = (tier: string) => ({ Ref: Match.stringLikeRegexp(`^Alerts${tier}Topic`) });

@@ -1,6 +1,6 @@
 import { severityRank } from '../schema/severity';
 import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, resolveAt } from './lifecycle';
-import { claimOutbreaks, KEPT_OUTBREAK_DECISIONS, type OutbreakTerms, outbreakOf } from './outbreak';
+import { claimOutbreaks, KEPT_OUTBREAK_DECISIONS, type OutbreakClaim, type OutbreakTerms, outbreakOf } from './outbreak';
 import { claimPage, KEPT_PAGE_DECISIONS, type PageTerms } from './page-fold';
 import { type DocKey, docId, type StateStore, type StoredDoc } from './state-store';
 import { LATE_ARRIVAL_GRACE_MS } from './windows';
@@ -141,7 +141,7 @@ async function decidePages(
  * held. Before pages are claimed: a held alert claims no page.
  */
 async function decideOutbreaks(store: StateStore, updates: readonly { u: ConditionUpdate; advance: Advance }[]): Promise<void> {
-  const claims: { state: ConditionState; claim: Parameters<typeof claimOutbreaks>[1][number] }[] = [];
+  const claims: { state: ConditionState; claim: OutbreakClaim }[] = [];
   for (const { u, advance } of updates) {
     if (!u.outbreak || advance.replayed) continue;
     for (const e of advance.emissions) {
