@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type Alert, FoldTarget } from '../schema/alert';
-import { type DocKey, docId, type StateStore } from './state-store';
+import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
 
 /**
  * One message for an outbreak, not one per entity. A flood from 300 addresses, a spray from a
@@ -91,7 +91,8 @@ export async function claimOutbreaks(store: StateStore, claims: readonly Outbrea
     for (let attempt = 0; ; attempt++) {
       if (attempt >= MAX_ATTEMPTS) throw new Error(`the outbreak record ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts`);
       const doc = (await store.readDocs([key], first.at)).get(docId(key));
-      let record = doc ? readRecord(doc.body) : undefined;
+      // One another version wrote counts as none: the worst a lost record does is tell a few alerts more.
+      let record = doc ? readDocBody(RuleOutbreak, doc.body) : undefined;
       const changed = new Map<string, OutbreakDecision>();
       let dirty = false;
       for (const c of ordered) {
@@ -145,16 +146,6 @@ export async function claimOutbreaks(store: StateStore, claims: readonly Outbrea
 
 function foldTarget(notice: NonNullable<RuleOutbreak['notice']>): FoldTarget {
   return { id: notice.id, ruleId: notice.ruleId, title: notice.title };
-}
-
-/** A record another version wrote counts as none: the worst a lost one does is tell a few alerts more. */
-function readRecord(body: string): RuleOutbreak | undefined {
-  try {
-    const parsed = RuleOutbreak.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The decision stored for an alert of a condition, if any. */

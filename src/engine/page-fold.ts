@@ -3,7 +3,7 @@ import { type Alert, type AlertEntity, FoldTarget } from '../schema/alert';
 import { Severity, severityRank, type Tier } from '../schema/severity';
 import { boundedValue } from './bounded-value';
 import { scopedKey } from './entity-scope';
-import { type DocKey, docId, type StateStore } from './state-store';
+import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
 
 /**
  * One page per entity. An attacker who trips several respond-tier rules at once — a spray from
@@ -149,12 +149,7 @@ async function holderOpened(store: StateStore, page: EntityPage, at: number): Pr
  * only spares responders a second page, so the worst a lost one does is page once more.
  */
 function readPage(body: string): EntityPage | undefined {
-  try {
-    const parsed = EntityPage.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return readDocBody(EntityPage, body);
 }
 
 /** The fold decided for an alert of a condition, if it folded. */

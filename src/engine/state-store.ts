@@ -1,3 +1,5 @@
+import type { ZodType } from 'zod';
+
 /**
  * The state port. Every stateful rule kind and the alert lifecycle are expressed with primitives
  * that map 1:1 to single DynamoDB item operations, so the in-memory adapter (embedded default,
@@ -91,6 +93,20 @@ export interface DocWrite extends DocKey {
   expiresAt: number;
   /** Listed by `listDue` once this time has passed; undefined takes the document off the list. */
   dueAt?: number;
+}
+
+/**
+ * A document's body read by `schema`, or undefined when it does not parse: for documents whose loss
+ * only costs a message more (an entity's page, a rule's outbreak), one another version wrote
+ * counts as none rather than failing the batch.
+ */
+export function readDocBody<T>(schema: ZodType<T>, body: string): T | undefined {
+  try {
+    const parsed = schema.safeParse(JSON.parse(body));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `limit` documents that fell due first (ties by key): the order `listDue` answers in, in every store. */
