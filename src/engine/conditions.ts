@@ -1,6 +1,6 @@
 import { severityRank } from '../schema/severity';
 import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, resolveAt } from './lifecycle';
-import { claimOutbreaks, KEPT_OUTBREAK_DECISIONS, type OutbreakClaim, type OutbreakTerms, outbreakOf } from './outbreak';
+import { claimOutbreaks, isHeld, KEPT_OUTBREAK_DECISIONS, type OutbreakClaim, type OutbreakTerms, outbreakOf } from './outbreak';
 import { claimPage, KEPT_PAGE_DECISIONS, type PageTerms } from './page-fold';
 import { type DocKey, docId, type StateStore, type StoredDoc } from './state-store';
 import { LATE_ARRIVAL_GRACE_MS } from './windows';
@@ -114,7 +114,7 @@ async function decidePages(
   for (const { u, page, advance } of updates) {
     if (!page || advance.replayed) continue;
     for (const e of advance.emissions) {
-      if (outbreakOf(advance.state.outbreaks, e.alertId)?.into) continue; // held: it pages no one
+      if (isHeld(outbreakOf(advance.state.outbreaks, e.alertId))) continue; // held: it pages no one
       const decided = advance.state.pages?.some((p) => p.alertId === e.alertId) || claims.some((c) => c.alertId === e.alertId);
       if (e.status === 'open' && !decided) claims.push({ page, condition: u.key, state: advance.state, alertId: e.alertId, at: e.at });
     }

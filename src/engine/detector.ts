@@ -14,7 +14,7 @@ import { applyObservations, type ConditionUpdate, conditionKey } from './conditi
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
-import { DEFAULT_OUTBREAK_AFTER, DEFAULT_OUTBREAK_WINDOW_MS, heldAlert, isHeld, outbreakOf, outbreakTermsOf } from './outbreak';
+import { DEFAULT_OUTBREAK_AFTER, DEFAULT_OUTBREAK_WINDOW_MS, heldAlert, heldPolicy, outbreakOf, outbreakTermsOf } from './outbreak';
 import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-fold';
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim } from './state-store';
@@ -263,8 +263,7 @@ export class Detector {
     const fold = foldOf(state.pages, e.alertId);
     // Held by its rule's outbreak: told in the review digest only, its resolved notice not at all.
     const outbreak = outbreakOf(state.outbreaks, e.alertId);
-    const held = isHeld(outbreak);
-    const policy = this.policy(rule);
+    const policy = heldPolicy(this.policy(rule), outbreak);
     const key = `${e.alertId}#${e.seq}`;
     const q = e.index === undefined ? undefined : group.qualifiers[e.index];
     if (e.status === 'resolved' || !q) {
@@ -286,7 +285,7 @@ export class Detector {
       return {
         alert: heldAlert(foldedAlert(alert, fold), outbreak),
         key,
-        publish: !held && isPublished('resolved', policy),
+        publish: isPublished('resolved', policy),
         digest: false,
         correlate: false,
       };
@@ -296,8 +295,8 @@ export class Detector {
     return {
       alert: heldAlert(foldedAlert(alert, fold), outbreak),
       key,
-      publish: !held && isPublished(e.status, policy),
-      digest: held ? e.status !== 'update' : isDigested(e.status, policy),
+      publish: isPublished(e.status, policy),
+      digest: isDigested(e.status, policy),
       correlate: true,
     };
   }

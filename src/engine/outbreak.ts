@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Alert, FoldTarget } from '../schema/alert';
+import type { Tier } from '../schema/severity';
 import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
 
 /**
@@ -156,6 +157,14 @@ export function outbreakOf(decisions: readonly OutbreakDecision[] | undefined, a
 /** Whether the decision holds the alert back (it folded into an outbreak's notice). */
 export function isHeld(decision: OutbreakDecision | undefined): boolean {
   return decision?.into !== undefined;
+}
+
+/**
+ * The policy an alert is told by: a held alert's is the review tier's (digested when it opens or
+ * escalates, never published, its end untold), so publishing and digesting have one rule each.
+ */
+export function heldPolicy<P extends { tier: Tier }>(policy: P, decision: OutbreakDecision | undefined): P {
+  return isHeld(decision) ? { ...policy, tier: 'review' } : policy;
 }
 
 /**

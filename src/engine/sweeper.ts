@@ -15,7 +15,7 @@ import {
   MIN_RESOLVE_AFTER,
   resolveIfQuiet,
 } from './lifecycle';
-import { heldAlert, isHeld, outbreakOf } from './outbreak';
+import { heldAlert, heldPolicy, outbreakOf } from './outbreak';
 import { foldedAlert, foldOf } from './page-fold';
 import { type ReviewRoute, routeTakes } from './review-routes';
 import { type DocKey, docId, type StateStore } from './state-store';
@@ -74,7 +74,7 @@ export async function sweep(deps: SweepDeps, now: number, limit = SWEEP_LIMIT): 
     }
     const resolved = resolveIfQuiet(state, policy, now);
     // A held alert (src/engine/outbreak.ts) was never told: neither is its end.
-    const publish = resolved !== undefined && isPublished('resolved', policy) && !isHeld(outbreakOf(state.outbreaks, resolved.alertId));
+    const publish = resolved !== undefined && isPublished('resolved', heldPolicy(policy, outbreakOf(state.outbreaks, resolved.alertId)));
     if (resolved && publish) state.pending = resolved;
     // Written first (or, when not yet quiet, to correct the due time): a lost race leaves it to the next sweep.
     if (!(await writeCondition(deps.store, key, state, policy, doc.version, now))) continue;
@@ -115,10 +115,11 @@ function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, po
     deps.ctx,
   );
   // A folded alert's notice goes where its opening went: the notify tier, not a page.
+  const outbreak = outbreakOf(state.outbreaks, e.alertId);
   return {
-    alert: heldAlert(foldedAlert(alert, foldOf(state.pages, e.alertId)), outbreakOf(state.outbreaks, e.alertId)),
+    alert: heldAlert(foldedAlert(alert, foldOf(state.pages, e.alertId)), outbreak),
     key: `${e.alertId}#${e.seq}`,
-    publish: isPublished('resolved', policy) && !isHeld(outbreakOf(state.outbreaks, e.alertId)),
+    publish: isPublished('resolved', heldPolicy(policy, outbreak)),
     digest: false,
     correlate: false,
   };
