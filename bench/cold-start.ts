@@ -39,6 +39,7 @@ export function measureDetectorBundle(runs = 5): BundleFigures {
     DIGEST_INTERVAL_MS: '3600000',
     PAGE_FOLD_MS: '14400000',
     OUTBREAK_AFTER: '3',
+    NEW_TERM_LEARNING_MS: String(7 * 86_400_000),
     STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
     RISK_LOOKBACK_MS: '14400000',
     AWS_REGION: 'us-east-1',

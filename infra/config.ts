@@ -253,6 +253,12 @@ export const SentinelConfig = z
      * for the review digest until the hour ends (src/engine/outbreak.ts). 0 tells every alert.
      */
     outbreakAfter: z.number().int().min(0).max(1000).default(3),
+    /**
+     * Deploy day without a flood: for this long after a new-term rule starts watching an account's
+     * logs, the terms it sees (regions, countries, projects) are learned, not alerted on
+     * (src/engine/term-learning.ts); a rule's own `newTerm.learn` overrides it. `false`: never.
+     */
+    newTermLearning: z.union([Duration, z.literal(false).transform(() => 0)]).prefault('7d'),
     /** Log correlation executions with their input and output (alert JSON with evidence), into a KMS-encrypted log group. */
     logExecutionData: z.boolean().default(false),
     /** Alarm when a watched log group's unparsed share stays above `share` for `for` (a blind spot). */

@@ -76,6 +76,7 @@ export class SentinelStack extends Stack {
       digestIntervalMs: config.digestInterval,
       pageFoldMs: config.pageFold,
       outbreakAfter: config.outbreakAfter,
+      newTermLearningMs: config.newTermLearning,
       chatTiers: config.chat?.tiers ?? [],
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,

@@ -89,6 +89,7 @@ describe('SentinelStack', () => {
           DIGEST_INTERVAL_MS: '3600000',
           PAGE_FOLD_MS: '14400000',
           OUTBREAK_AFTER: '3',
+          NEW_TERM_LEARNING_MS: String(7 * 86_400_000),
         }),
       },
     });
@@ -230,6 +231,22 @@ describe('every documented option', () => {
     expect(detectorEnv(Template.fromStack(every))).toBe('0');
     expect(() => parseConfig({ logGroups: LOG_GROUPS, outbreakAfter: -1 })).toThrow(/outbreakAfter/);
     expect(() => parseConfig({ logGroups: LOG_GROUPS, outbreakAfter: 2.5 })).toThrow(/outbreakAfter/);
+  });
+  it('newTermLearning reaches the detector (false: new-term rules alert from deploy day); a bad duration fails synth', () => {
+    const detectorEnv = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).find(
+        (f) => f.Properties.Environment?.Variables?.NEW_TERM_LEARNING_MS !== undefined,
+      )?.Properties.Environment.Variables.NEW_TERM_LEARNING_MS;
+    const never = new SentinelStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoLearning', {
+      config: parseConfig({ logGroups: LOG_GROUPS, newTermLearning: false }),
+    });
+    expect(detectorEnv(Template.fromStack(never))).toBe('0');
+    const fortnight = new SentinelStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Fortnight', {
+      config: parseConfig({ logGroups: LOG_GROUPS, newTermLearning: '14d' }),
+    });
+    expect(detectorEnv(Template.fromStack(fortnight))).toBe(String(14 * 86_400_000));
+    expect(() => parseConfig({ logGroups: LOG_GROUPS, newTermLearning: '7 days' })).toThrow(/newTermLearning/);
+    expect(() => parseConfig({ logGroups: LOG_GROUPS, newTermLearning: true })).toThrow(/newTermLearning/);
   });
   it('routes: each team’s subscriptions take its tiers’ alerts about its accounts and/or from its rules only (filter policies on `account` and `ruleId`)', () => {
     const topicOf = (tier: string) => ({ Ref: Match.stringLikeRegexp(`^Alerts${tier}Topic`) });

@@ -286,4 +286,51 @@ describe('detect backtest (offline, exported files)', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('cannot read');
   });
+
+  it('--learn shows a fresh deployment: new-term rules learn first, then alert', () => {
+    const dir = tmp();
+    const day = 86_400_000;
+    const base = Date.parse('2026-11-01T09:00:00Z');
+    // An account's API calls: us-east-1, eu-west-1 the same day, a new region nine days later.
+    const record = (i: number, at: number, region: string) => ({
+      logStreamName: '111122223333_CloudTrail_us-east-1',
+      timestamp: at,
+      eventId: `ct${i}`,
+      message: JSON.stringify({
+        eventVersion: '1.09',
+        userIdentity: { type: 'IAMUser', userName: 'ops', arn: 'arn:aws:iam::111122223333:user/ops', accountId: '111122223333' },
+        eventTime: new Date(at).toISOString().replace('.000', ''),
+        eventSource: 'ec2.amazonaws.com',
+        eventName: 'DescribeInstances',
+        awsRegion: region,
+        sourceIPAddress: '198.51.100.7',
+        eventID: `id-${i}`,
+        eventType: 'AwsApiCall',
+        recipientAccountId: '111122223333',
+      }),
+    });
+    const events = [record(0, base, 'us-east-1'), record(1, base + 3_600_000, 'eu-west-1'), record(2, base + 9 * day, 'ap-south-1')];
+    writeFileSync(join(dir, 'trail.json'), JSON.stringify({ events, searchedLogStreams: [] }));
+    const args = [
+      'backtest',
+      '--from-file',
+      `org-audit/trail=${join(dir, 'trail.json')}`,
+      '--since',
+      '2026-10-31T00:00:00Z',
+      '--until',
+      '2026-11-12T00:00:00Z',
+      '--no-correlate',
+      '--json',
+      '--only',
+      'aws.new_region',
+    ];
+    const alertsOf = (r: { stdout: string }) =>
+      JSON.parse(r.stdout).rules.find((x: { ruleId: string }) => x.ruleId === 'aws.new_region')?.alerts ?? 0;
+    // A deployment that has learned already (the default here): both new regions are news.
+    expect(alertsOf(detect(...args))).toBe(2);
+    // Deployed that morning: the same-day region is learned, the one after the week is told.
+    expect(alertsOf(detect(...args, '--learn', '7d'))).toBe(1);
+    expect(alertsOf(detect(...args, '--learn', 'off'))).toBe(2);
+    expect(detect(...args, '--learn', 'a week').stderr).toContain("--learn 'a week': expected a duration like 7d, or 'off'");
+  });
 });

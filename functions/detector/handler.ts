@@ -26,6 +26,7 @@ const detector = new Detector(pack, new DynamoStateStore(dynamo, requireEnv('TAB
   digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
   pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
   outbreakAfter: requireNumberEnv('OUTBREAK_AFTER', { zeroAllowed: true }),
+  newTermLearning: requireNumberEnv('NEW_TERM_LEARNING_MS', { zeroAllowed: true }),
 });
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), chatTiersEnv());
 

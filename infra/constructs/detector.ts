@@ -19,6 +19,8 @@ export interface DetectorProps {
   readonly pageFoldMs: number;
   /** A rule's alerts told one by one per outbreak window before the rest are held; 0 tells every one. */
   readonly outbreakAfter: number;
+  /** How long a new-term rule only learns after it starts watching an account's logs (ms); 0: never. */
+  readonly newTermLearningMs: number;
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
   /** @default 20 */
@@ -60,6 +62,7 @@ export class Detector extends Construct {
         DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
         PAGE_FOLD_MS: String(props.pageFoldMs),
         OUTBREAK_AFTER: String(props.outbreakAfter),
+        NEW_TERM_LEARNING_MS: String(props.newTermLearningMs),
         CHAT_TIERS: props.chatTiers.join(','),
         POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
         POWERTOOLS_METRICS_NAMESPACE: 'Sentinel',

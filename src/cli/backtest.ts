@@ -40,6 +40,8 @@ export interface BacktestOptions {
   pageFoldWindow?: number;
   /** Alerts of one rule told one by one per hour, as the deployment's `outbreakAfter` (0: every one). */
   outbreakAfter?: number;
+  /** New-term rules learn first, as a fresh deployment's `newTermLearning` (default: none, history taken as learned). */
+  newTermLearning?: number;
   region?: string;
   profile?: string;
   now?: number;
@@ -192,6 +194,7 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
       onAlert: (a) => void alerts.push(a),
       ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
       ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
+      ...(options.newTermLearning !== undefined ? { newTermLearning: options.newTermLearning } : {}),
     });
     const report = buildReport({
       pack,

@@ -55,6 +55,17 @@ function outbreakAfterOption(text: string | undefined): number | undefined {
   return n;
 }
 
+const LEARN_HELP =
+  "how long new-term rules only learn after they first see an account's logs, as a fresh deployment's newTermLearning (7d there): a duration, or 'off' (the default here: no learning period, rules alert from the first event)";
+
+/** `--learn`: a duration, or `off`; undefined: none (a replay or backtest asks what a running deployment would send). */
+function learnOption(text: string | undefined): number | undefined {
+  if (text === undefined || text === 'off') return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined) fail(`--learn '${text}': expected a duration like 7d, or 'off'`);
+  return ms;
+}
+
 /** `--page-fold`: a duration, or `off` (every respond-tier alert pages); undefined: the deployment default. */
 function pageFoldOption(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -123,6 +134,7 @@ export function buildProgram(): Command {
     .option('--stats <file>', 'also write the run figures (events, skips, alerts, peak memory) as JSON')
     .option('--page-fold <window>', PAGE_FOLD_HELP)
     .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
+    .option('--learn <period>', LEARN_HELP)
     .action(
       async (
         inputs: string[],
@@ -137,11 +149,13 @@ export function buildProgram(): Command {
           stats?: string;
           pageFold?: string;
           outbreakAfter?: string;
+          learn?: string;
         },
       ) => {
         const receivedAt = receivedAtOption(opts.receivedAt);
         const pageFoldWindow = pageFoldOption(opts.pageFold);
         const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
+        const newTermLearning = learnOption(opts.learn);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         let totalBytes = 0;
         try {
@@ -169,6 +183,7 @@ export function buildProgram(): Command {
             receivedAt,
             ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
             ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
+            ...(newTermLearning !== undefined ? { newTermLearning } : {}),
             onBytes: bar ? (n) => bar.increment(n) : undefined,
             onAlert: (alert) => {
               alerts.push(alert);
@@ -272,6 +287,7 @@ export function buildProgram(): Command {
     .option('--region <name>', 'AWS Region (default: the SDK configuration)')
     .option('--page-fold <window>', PAGE_FOLD_HELP)
     .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
+    .option('--learn <period>', LEARN_HELP)
     .action(
       async (opts: {
         logGroup?: string[];
@@ -291,10 +307,12 @@ export function buildProgram(): Command {
         region?: string;
         pageFold?: string;
         outbreakAfter?: string;
+        learn?: string;
       }) => {
         if (opts.maxPagesPerDay !== undefined && !(opts.maxPagesPerDay >= 0)) fail('--max-pages-per-day: expected a number');
         const pageFoldWindow = pageFoldOption(opts.pageFold);
         const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
+        const newTermLearning = learnOption(opts.learn);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         const abort = new AbortController();
         const onSigint = () => {
@@ -336,6 +354,7 @@ export function buildProgram(): Command {
               ...(opts.maxPagesPerDay !== undefined ? { maxPagesPerDay: opts.maxPagesPerDay } : {}),
               ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
               ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
+              ...(newTermLearning !== undefined ? { newTermLearning } : {}),
               ...(opts.profile ? { profile: opts.profile } : {}),
               ...(opts.region ? { region: opts.region } : {}),
             },

@@ -69,6 +69,8 @@ export interface ReplayOptions extends ReplayInputOptions {
   pageFoldWindow?: number;
   /** Alerts of one rule told one by one per outbreak window (src/engine/outbreak.ts); 0: every one. */
   outbreakAfter?: number;
+  /** How long new-term rules only learn after first seeing an account's logs (src/engine/term-learning.ts); default none. */
+  newTermLearning?: number;
   /** Event time between sweeps (resolution, digests): the deployed schedule runs every 5 minutes. */
   sweepEvery?: number;
 }
@@ -100,6 +102,7 @@ export async function replayItems(
     digestInterval,
     ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
     ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
+    ...(options.newTermLearning !== undefined ? { newTermLearning: options.newTermLearning } : {}),
   });
   const every = options.sweepEvery ?? SWEEP_EVERY_MS;
   const stats = emptyReplayStats();

@@ -17,8 +17,9 @@ import { type ConditionState, type Emission, isDigested, isPublished, type Lifec
 import { DEFAULT_OUTBREAK_AFTER, DEFAULT_OUTBREAK_WINDOW_MS, heldAlert, heldPolicy, outbreakOf, outbreakTermsOf } from './outbreak';
 import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-fold';
 import { lowerBound } from './sorted';
-import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim } from './state-store';
+import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim, TermClaimResult } from './state-store';
 import { contextEvent, stepContext } from './step-context';
+import { TermLearning, type WatchSighting } from './term-learning';
 import { nameKeycloakUsers } from './user-names';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
@@ -36,6 +37,11 @@ export interface DetectorOptions {
   outbreakAfter?: number;
   /** How long an outbreak holds its rule's further alerts. */
   outbreakWindow?: number;
+  /**
+   * How long a new-term rule only learns after it starts watching an account's logs
+   * (src/engine/term-learning.ts), unless the rule sets its own `learn`; 0 (the default): never.
+   */
+  newTermLearning?: number;
   /** Match without the rule index (every rule on every event): the reference the index is tested against. */
   plainMatching?: boolean;
 }
@@ -88,6 +94,8 @@ export class Detector {
   private readonly pageFoldWindow: number;
   private readonly outbreakAfter: number;
   private readonly outbreakWindow: number;
+  private readonly newTermLearning: number;
+  private readonly learning: TermLearning;
   private readonly policies = new Map<CompiledRule, LifecyclePolicy>();
 
   constructor(
@@ -102,6 +110,8 @@ export class Detector {
     this.pageFoldWindow = options.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS;
     this.outbreakAfter = options.outbreakAfter ?? DEFAULT_OUTBREAK_AFTER;
     this.outbreakWindow = options.outbreakWindow ?? DEFAULT_OUTBREAK_WINDOW_MS;
+    this.newTermLearning = options.newTermLearning ?? 0;
+    this.learning = new TermLearning(store);
   }
 
   /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
@@ -628,10 +638,12 @@ export class Detector {
       });
     }
     const results = await this.store.claimTerms(claims, storeClock(events));
+    const learnedUntil = await this.learnedUntil(rule, clause.learn, claims, claimed, results);
     const qualified = new Map<string, QualifiedGroup>();
     results.forEach((r, i) => {
       const entry = claimed[i];
       if (!entry || !r.isNew || (clause.requireHistory && !r.hadHistory)) return;
+      if (learnedUntil && (claims[i]?.at ?? 0) < (learnedUntil.get(ownerOf(entry)) ?? 0)) return;
       const [key, list, index] = entry;
       // Each new term is its own condition (a second new country is a second finding, not an update
       // of the first), unless the rule makes one alert per entity of all its new terms.
@@ -642,6 +654,40 @@ export class Detector {
     });
     for (const g of qualified.values()) g.qualifiers.sort((a, b) => a.index - b.index);
     return [...qualified.values()];
+  }
+
+  /**
+   * Per account of the logs, until when the rule only learns (src/engine/term-learning.ts);
+   * undefined when it never does.
+   */
+  private async learnedUntil(
+    rule: CompiledRule,
+    ruleLearn: number | false | undefined,
+    claims: readonly TermClaim[],
+    claimed: readonly [string, NormalizedEvent[], number][],
+    results: readonly TermClaimResult[],
+  ): Promise<Map<string | undefined, number> | undefined> {
+    const learn = ruleLearn === undefined ? this.newTermLearning : ruleLearn === false ? 0 : ruleLearn;
+    if (learn <= 0 || claims.length === 0) return undefined;
+    const sightings = new Map<string | undefined, WatchSighting>();
+    const entitiesSeen = new Set<string>();
+    claims.forEach((c, i) => {
+      const entry = claimed[i];
+      const r = results[i];
+      if (!entry || !r) return;
+      const account = ownerOf(entry);
+      // A term known before this batch, or history an entity had before its first claim here.
+      const firstOfEntity = !entitiesSeen.has(c.key);
+      entitiesSeen.add(c.key);
+      const before = !r.isNew || (firstOfEntity && r.hadHistory);
+      const s = sightings.get(account);
+      if (s) {
+        s.earliest = Math.min(s.earliest, c.at);
+        s.watchedBefore ||= before;
+      } else sightings.set(account, { account, earliest: c.at, watchedBefore: before });
+    });
+    const since = await this.learning.watchedSince(rule.rule.id, [...sightings.values()]);
+    return new Map([...since].map(([account, start]) => [account, start + learn]));
   }
 
   private async spikeRule(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
@@ -976,6 +1022,12 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
  * event instead would drop state that earlier events still need when a batch spans longer
  * than an item's grace.
  */
+/** The account whose logs a claimed event came from (the subscription's owner; a line cannot forge it). */
+function ownerOf([, list, index]: readonly [string, NormalizedEvent[], number]): string | undefined {
+  const owner = list[index]?.[CoreFields.owner];
+  return owner === undefined ? undefined : boundedValue(String(owner));
+}
+
 function storeClock(events: readonly NormalizedEvent[]): number {
   return eventTime(events[0] ?? {});
 }

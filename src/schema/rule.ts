@@ -65,6 +65,13 @@ export const NewTermClause = z.strictObject({
    * finding, told once (the later terms are stored and correlated, not published again).
    */
   alertPer: z.enum(['term', 'entity']).default('term'),
+  /**
+   * How long the rule only learns after it starts watching an account's logs: terms seen then
+   * become known without an alert (src/engine/term-learning.ts). Absent: the deployment's
+   * `newTermLearning` (7d in a stack, none in a local replay unless `--learn`). `false`: never —
+   * for rules whose every term is news from the first event (a `.env` file served).
+   */
+  learn: z.union([Duration, z.literal(false)]).optional(),
 });
 
 export const SpikeClause = z.strictObject({

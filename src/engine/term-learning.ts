@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
+
+/**
+ * Deploy day without a flood. A new-term rule (a new country for a user, a new region for an
+ * account, a first access to a sensitive project) knows what is normal only from what it has seen,
+ * and on the day it is deployed it has seen nothing: every account's second region, every
+ * traveller's second country and every payroll clerk's payroll access is "new", and the team is
+ * told about each. So a new-term rule first learns: for its first `learn` (the deployment's
+ * `newTermLearning`, 7 days by default) of watching an account's logs, the terms it sees are
+ * claimed as usual — known from then on — but not alerted on. A member account that joins a hub
+ * later learns for its own first week.
+ *
+ * What "watching an account" means is a document per (rule, account of the logs — the
+ * subscription's owner, which a log line cannot forge): the time of the first event the rule
+ * claimed a term for, written once with a conditional write (racing detectors agree on the first)
+ * and kept by the detector's container once read, so it costs a read per container and rule, and a
+ * write per rule and account ever.
+ *
+ * A table from before this existed has term items but no such document: a rule whose claims meet
+ * terms claimed before the batch (a term already known, or an entity's first claim in the batch
+ * finding history) has been watching for longer than the table can say, and is taken as learned.
+ */
+
+/** Far enough ahead that the document outlives any deployment (DynamoDB's TTL never removes it). */
+const KEPT_UNTIL = Date.UTC(2200, 0, 1);
+const MAX_ATTEMPTS = 4;
+
+const WatchStart = z.object({ since: z.number() });
+
+/** What one batch's claims say about an account's logs. */
+export interface WatchSighting {
+  /** The account of the logs (the subscription's owner); undefined for lines with none (local files). */
+  account: string | undefined;
+  /** The earliest event time the rule claimed a term at in this batch. */
+  earliest: number;
+  /** Whether the claims met terms claimed before this batch (the rule has been watching already). */
+  watchedBefore: boolean;
+}
+
+function watchKey(ruleId: string, account: string | undefined): DocKey {
+  return { pk: `learn#${ruleId}#${account ?? 'all'}`, sk: 'learn' };
+}
+
+export class TermLearning {
+  /** docId → since: a start never changes once written, so a container reads each one once. */
+  private readonly known = new Map<string, number>();
+
+  constructor(private readonly store: StateStore) {}
+
+  /**
+   * Since when the rule has watched each sighting's account (event time); a term claimed before
+   * `since + learn` is learned, not alerted on. Records the start of accounts seen for the first time.
+   */
+  async watchedSince(ruleId: string, sightings: readonly WatchSighting[]): Promise<Map<string | undefined, number>> {
+    const out = new Map<string | undefined, number>();
+    const missing: { key: DocKey; sighting: WatchSighting }[] = [];
+    for (const s of sightings) {
+      const key = watchKey(ruleId, s.account);
+      const since = this.known.get(docId(key));
+      if (since === undefined) missing.push({ key, sighting: s });
+      else out.set(s.account, since);
+    }
+    if (missing.length === 0) return out;
+    for (const { key, sighting } of missing) out.set(sighting.account, await this.claimStart(key, sighting));
+    return out;
+  }
+
+  private async claimStart(key: DocKey, sighting: WatchSighting): Promise<number> {
+    const id = docId(key);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const doc = (await this.store.readDocs([key], sighting.earliest)).get(id);
+      const stored = doc ? readDocBody(WatchStart, doc.body) : undefined;
+      if (stored) {
+        this.known.set(id, stored.since);
+        return stored.since;
+      }
+      // A table older than this document: the rule has watched for longer than anyone can say.
+      const since = sighting.watchedBefore ? 0 : sighting.earliest;
+      const written = await this.store.writeDoc({
+        ...key,
+        body: JSON.stringify({ since }),
+        ifVersion: doc ? doc.version : null,
+        now: sighting.earliest,
+        expiresAt: KEPT_UNTIL,
+      });
+      if (written) {
+        this.known.set(id, since);
+        return since;
+      }
+    }
+    throw new Error(`the learning start ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts`);
+  }
+}

@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { loadPack } from '../src/cli/load-pack';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import type { StateStore } from '../src/engine/state-store';
+import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
+import type { Message } from '../src/schema/alert';
+import type { NormalizedEvent } from '../src/schema/event';
+import type { DetectionRule } from '../src/schema/rule';
+import { ev, T0 } from './helpers';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
+
+const { pack } = loadPack(['rules'], { checkRegexes: false });
+const shipped = (id: string): DetectionRule => {
+  const found = pack.rules.find((r) => r.id === id);
+  if (!found) throw new Error(`no shipped rule ${id}`);
+  return found;
+};
+const newRegion = shipped('aws.new_region');
+const firstAccess = shipped('authz.sensitive_first_access');
+const fileServed = shipped('web.sensitive_file_served');
+
+/** A CloudTrail call in `region`, from logs that `owner` delivered. */
+const call = (region: string, at: number, owner = '111122223333', account = owner) =>
+  ev(
+    {
+      'event.provider': 'ec2.amazonaws.com',
+      'event.action': 'DescribeInstances',
+      'event.outcome': 'success',
+      'cloud.region': region,
+      'cloud.account.id': account,
+      'cloudwatch.owner': owner,
+      'user.name': 'ops',
+    },
+    at,
+  );
+const access = (user: string, project: string, at: number) =>
+  ev(
+    {
+      'event.action': 'project_access',
+      'event.outcome': 'success',
+      'resource.sensitivity': 'high',
+      'resource.name': project,
+      'user.name': user,
+      'cloudwatch.owner': '111122223333',
+    },
+    at,
+  );
+
+const opened = (messages: readonly Message[]) => messages.filter((m) => m.alert.status === 'open').map((m) => m.alert);
+
+/** Each group of events is one batch, in order, through one detector (one container). */
+async function run(rules: DetectionRule[], batches: NormalizedEvent[][], store: StateStore = new MemoryStateStore(), learning = WEEK) {
+  const d = new Detector({ rules }, store, { newTermLearning: learning, outbreakAfter: 0 });
+  const messages: Message[] = [];
+  for (const [i, batch] of batches.entries())
+    messages.push(...(await d.evaluate(`b${i}-${batch[0]?.['cloudwatch.event_id']}`, batch)).messages);
+  return messages;
+}
+
+let local: LocalDynamo;
+beforeAll(async () => {
+  local = await startLocalDynamo('term-learning');
+});
+afterAll(async () => {
+  await local.close();
+});
+
+describe('new-term rules learn before they alert', () => {
+  it('on deploy day an account’s second region is learned, not alerted; a new region after the week is', async () => {
+    const batches = [
+      [call('us-east-1', T0)],
+      [call('eu-west-1', T0 + HOUR)],
+      [call('eu-west-1', T0 + 2 * DAY)],
+      [call('ap-southeast-3', T0 + WEEK + HOUR)],
+    ];
+    const alerts = opened(await run([newRegion], batches));
+    expect(alerts.map((a) => a.title)).toEqual(['AWS API calls in a new region ap-southeast-3 in account 111122223333']);
+    // Without a learning period the second region is news on the first day (what happened before).
+    const unlearned = opened(await run([newRegion], batches, new MemoryStateStore(), 0));
+    expect(unlearned.map((a) => a.title)).toEqual([
+      'AWS API calls in a new region eu-west-1 in account 111122223333',
+      'AWS API calls in a new region ap-southeast-3 in account 111122223333',
+    ]);
+  });
+
+  it('the week starts per account of the logs: a member account that joins later learns its own', async () => {
+    const batches = [
+      [call('us-east-1', T0)],
+      [call('us-east-1', T0 + 8 * DAY, '444455556666')],
+      [call('eu-west-1', T0 + 8 * DAY + HOUR, '444455556666'), call('eu-west-1', T0 + 8 * DAY + HOUR)],
+    ];
+    const alerts = opened(await run([newRegion], batches));
+    // The first account has watched for eight days; the second for an hour.
+    expect(alerts.map((a) => a.cloud?.account.id)).toEqual(['111122223333']);
+  });
+
+  it('a rule that alerts on first sightings learns who already does what, then tells the first access after the week', async () => {
+    const batches = [
+      [access('payroll.clerk', 'PAYROLL', T0)],
+      [access('payroll.clerk', 'PAYROLL', T0 + 3 * DAY), access('hr.lead', 'HR-CASES', T0 + 3 * DAY)],
+      [access('payroll.clerk', 'PAYROLL', T0 + 10 * DAY), access('hr.lead', 'HR-CASES', T0 + 10 * DAY)],
+      [access('r.ortega', 'PAYROLL', T0 + 10 * DAY + HOUR)],
+    ];
+    const alerts = opened(await run([firstAccess], batches));
+    expect(alerts.map((a) => a.entity.value)).toEqual(['r.ortega']);
+  });
+
+  it('a rule with `learn: false` alerts from the first event (a .env file served is news on any day)', async () => {
+    expect(fileServed.newTerm?.learn).toBe(false);
+    const served = ev(
+      {
+        'event.category': 'web',
+        'http.request.method': 'GET',
+        'url.path': '/.env',
+        'http.response.status_code': 200,
+        'http.response.body.bytes': 1200,
+        'source.ip': '203.0.113.5',
+        'cloudwatch.owner': '111122223333',
+      },
+      T0,
+    );
+    expect(opened(await run([fileServed], [[served]]))).toHaveLength(1);
+  });
+
+  it('a rule can set its own learning period', async () => {
+    const oneDay: DetectionRule = {
+      ...newRegion,
+      newTerm: { ...(newRegion.newTerm as NonNullable<DetectionRule['newTerm']>), learn: DAY },
+    };
+    const batches = [[call('us-east-1', T0)], [call('eu-west-1', T0 + HOUR)], [call('sa-east-1', T0 + DAY + HOUR)]];
+    expect(opened(await run([oneDay], batches)).map((a) => a.title)).toEqual([
+      'AWS API calls in a new region sa-east-1 in account 111122223333',
+    ]);
+  });
+
+  it('a table from before the learning period: a rule that already knew terms is taken as learned', async () => {
+    const store = new MemoryStateStore();
+    // Deployed without learning: two regions known.
+    await run([newRegion], [[call('us-east-1', T0)], [call('eu-west-1', T0 + DAY)]], store, 0);
+    // Upgraded: the first batch after it knows us-east-1 already, so the new region is news at once.
+    const after = opened(await run([newRegion], [[call('us-east-1', T0 + 2 * DAY), call('sa-east-1', T0 + 2 * DAY + 1)]], store));
+    expect(after.map((a) => a.title)).toEqual(['AWS API calls in a new region sa-east-1 in account 111122223333']);
+    // …and so is an entity's first claim in the batch that finds history from before it.
+    const store2 = new MemoryStateStore();
+    await run([newRegion], [[call('us-east-1', T0)]], store2, 0);
+    const after2 = opened(await run([newRegion], [[call('ca-central-1', T0 + DAY)]], store2));
+    expect(after2).toHaveLength(1);
+  });
+
+  it('a retried batch decides the same, and a new container reads the start the first one wrote', async () => {
+    const store = new MemoryStateStore();
+    const day0 = [call('us-east-1', T0), call('eu-west-1', T0 + 1)];
+    const first = await run([newRegion], [day0], store);
+    const again = await run([newRegion], [day0], store);
+    expect(opened(first)).toEqual([]);
+    expect(opened(again)).toEqual([]);
+    // Another container, a day later: still learning (the start is stored, not its own first batch).
+    expect(opened(await run([newRegion], [[call('sa-east-1', T0 + DAY)]], store))).toEqual([]);
+    expect(opened(await run([newRegion], [[call('me-south-1', T0 + 8 * DAY)]], store))).toHaveLength(1);
+  });
+
+  it('DynamoDB decides as the in-memory store does, and racing detectors agree on the start', async () => {
+    const dynamo = () => new DynamoStateStore(local.client, local.tableName);
+    // Three detectors take the first batches of one account at once.
+    const racers = await Promise.all(
+      ['us-east-1', 'eu-west-1', 'eu-central-1'].map((region, i) => run([newRegion], [[call(region, T0 + i)]], dynamo())),
+    );
+    expect(racers.flatMap(opened)).toEqual([]);
+    const later = [[call('eu-west-2', T0 + 2 * DAY)], [call('sa-east-1', T0 + 8 * DAY)]];
+    const onDynamo = opened(await run([newRegion], later, dynamo())).map((a) => a.title);
+    const memory = new MemoryStateStore();
+    await run([newRegion], [[call('us-east-1', T0), call('eu-west-1', T0 + 1), call('eu-central-1', T0 + 2)]], memory);
+    const inMemory = opened(await run([newRegion], later, memory)).map((a) => a.title);
+    expect(onDynamo).toEqual(['AWS API calls in a new region sa-east-1 in account 111122223333']);
+    expect(inMemory).toEqual(onDynamo);
+  });
+
+  it('costs a read per container and account, not per batch', async () => {
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [newRegion] }, store, { newTermLearning: WEEK });
+    const { reads: r0, writes: w0 } = store.calls;
+    await d.evaluate('a', [call('us-east-1', T0)]);
+    const { reads: r1, writes: w1 } = store.calls;
+    await d.evaluate('b', [call('us-east-1', T0 + HOUR)]);
+    const { reads: r2, writes: w2 } = store.calls;
+    const plain = new MemoryStateStore();
+    const p = new Detector({ rules: [newRegion] }, plain);
+    await p.evaluate('a', [call('us-east-1', T0)]);
+    const p1 = { ...plain.calls };
+    await p.evaluate('b', [call('us-east-1', T0 + HOUR)]);
+    // First batch: one read and one write more than without learning; later batches: nothing more.
+    expect([r1 - r0 - p1.reads, w1 - w0 - p1.writes]).toEqual([1, 1]);
+    expect([r2 - r1, w2 - w1]).toEqual([plain.calls.reads - p1.reads, plain.calls.writes - p1.writes]);
+  });
+});
