@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { DUE_INDEX } from '../../functions/commons/adapters/dynamodb-state-store';
@@ -30,6 +30,11 @@ export class StateTable extends Construct {
       partitionKey: { name: 'dshard', type: AttributeType.STRING },
       sortKey: { name: 'due', type: AttributeType.NUMBER },
       projectionType: ProjectionType.KEYS_ONLY,
+    });
+    // `detect learn --table` reads history into it, so new-term rules need not learn for a week live.
+    new CfnOutput(Stack.of(this), 'StateTableName', {
+      value: this.table.tableName,
+      description: 'The state table: detect learn --table <this> teaches the new-term rules the logs CloudWatch already keeps',
     });
   }
 }

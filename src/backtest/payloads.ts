@@ -22,7 +22,8 @@ interface Open {
  */
 export async function* asPayloads(
   events: AsyncIterable<HistoryEvent>,
-  owners: Readonly<Record<string, string>> = {},
+  /** The account that owns each log group (a payload's `owner`), where known. */
+  owners: Readonly<Record<string, string>> | ((logGroup: string) => string | undefined) = {},
   shape: DeliveryShape = DELIVERY,
 ): AsyncGenerator<ReplayItem> {
   const open = new Map<string, Open>();
@@ -50,7 +51,7 @@ export async function* asPayloads(
       current = undefined;
     }
     if (!current) {
-      const owner = owners[e.logGroupName];
+      const owner = typeof owners === 'function' ? owners(e.logGroupName) : owners[e.logGroupName];
       current = {
         started: e.timestamp,
         payload: {

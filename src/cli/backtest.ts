@@ -1,39 +1,22 @@
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import {
-  BacktestError,
-  DEFAULT_PACING,
-  fetchGroupHistory,
-  PacedCaller,
-  type Pacing,
-  resolveLogGroups,
-} from '../backtest/cloudwatch-history';
-import { readExportFiles } from '../backtest/from-file';
-import type { HistoryEvent, HistoryQuery } from '../backtest/history';
+import { BacktestError } from '../backtest/cloudwatch-history';
+import { type HistoryDeps, type HistoryOptions, type HistoryProgress, loadHistory, parseTimeOption } from '../backtest/load-history';
 import { asPayloads } from '../backtest/payloads';
 import { type BacktestReport, buildReport } from '../backtest/report';
-import { Spool } from '../backtest/spool';
 import { type CorrelationSink, PassThroughSink } from '../engine/ports';
-import { compileFilterPattern } from '../rules/filter-pattern';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert, Message } from '../schema/alert';
-import { parseDuration } from '../schema/duration';
 import { openCorrelationSink, openStateStore } from './local-adapters';
 import { type ReplayStats, replayItems } from './replay';
 
-export { BacktestError };
+export { BacktestError, parseTimeOption };
+export type BacktestProgress = HistoryProgress;
+export type BacktestDeps = HistoryDeps;
 
-export interface BacktestOptions {
+export interface BacktestOptions extends HistoryOptions {
   pack: RulePack;
   rulesDir: string;
-  logGroups: string[];
-  /** A duration back from `now` (7d, 12h) or an ISO time. */
-  since: string;
-  until?: string;
   /** Only these rule ids (and the members of listed correlation rules). */
   only?: string[];
-  fromFile?: string[];
-  resume?: boolean;
-  workDir: string;
   correlate: boolean;
   maxPagesPerDay?: number;
   /** How long a page stands for its entity, as the deployment's `pageFold` (0: off). */
@@ -42,26 +25,6 @@ export interface BacktestOptions {
   outbreakAfter?: number;
   /** New-term rules learn first, as a fresh deployment's `newTermLearning` (default: none, history taken as learned). */
   newTermLearning?: number;
-  region?: string;
-  profile?: string;
-  now?: number;
-}
-
-export interface BacktestProgress {
-  logGroup: string;
-  events: number;
-  /** Event time reached so far. */
-  coveredTo: number;
-  /** Share of the group's time range covered. */
-  fraction: number;
-}
-
-export interface BacktestDeps {
-  client?: CloudWatchLogsClient;
-  pacing?: Pacing;
-  signal?: AbortSignal;
-  onProgress?: (p: BacktestProgress) => void;
-  onGroupDone?: (logGroup: string, events: number) => void;
 }
 
 export interface BacktestResult {
@@ -72,16 +35,6 @@ export interface BacktestResult {
   stats?: ReplayStats;
   apiCalls: number;
   retries: number;
-}
-
-/** A time option: a duration back from now (`7d`, `36h`) or an ISO 8601 time. */
-export function parseTimeOption(text: string, now: number, name: string): number {
-  const span = parseDuration(text);
-  if (span !== undefined) return now - span;
-  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(t))
-    throw new BacktestError(`--${name} '${text}': expected a duration like 7d or 12h, or an ISO time like 2026-11-23T00:00:00Z`);
-  return t;
 }
 
 /** The pack restricted to `--only`: listed rules, listed correlation rules and their members. */
@@ -107,67 +60,10 @@ export function restrictPack(pack: RulePack, only: readonly string[] | undefined
  * exported `filter-log-events` files.
  */
 export async function runBacktest(options: BacktestOptions, deps: BacktestDeps = {}): Promise<BacktestResult> {
-  const now = options.now ?? Date.now();
-  const from = parseTimeOption(options.since, now, 'since');
-  const to = options.until ? parseTimeOption(options.until, now, 'until') : now;
-  if (from >= to) throw new BacktestError(`--since ${new Date(from).toISOString()} is not before --until ${new Date(to).toISOString()}`);
   const pack = restrictPack(options.pack, options.only);
-
-  let events: AsyncIterable<HistoryEvent>;
-  let owners: Record<string, string> = {};
-  let apiCalls = 0;
-  let retries = 0;
-  if (options.fromFile && options.fromFile.length > 0) {
-    const all = readExportFiles(options.fromFile, options.logGroups).filter((e) => e.timestamp >= from && e.timestamp < to);
-    events = (async function* () {
-      yield* all;
-    })();
-  } else {
-    if (options.logGroups.length === 0) throw new BacktestError('name at least one --log-group (or --from-file)');
-    const client =
-      deps.client ??
-      new CloudWatchLogsClient({
-        ...(options.region ? { region: options.region } : {}),
-        ...(options.profile ? { profile: options.profile } : {}),
-      });
-    const caller = new PacedCaller(deps.pacing ?? DEFAULT_PACING);
-    const resolved = await resolveLogGroups(client, options.logGroups, caller);
-    const logGroups = resolved.map((g) => g.name);
-    owners = Object.fromEntries(resolved.flatMap((g) => (g.account ? [[g.name, g.account]] : [])));
-    // The subscription filter pattern of each group: CloudWatch drops server-side what no rule can match, as in production.
-    const patterns = Object.fromEntries(logGroups.map((g) => [g, compileFilterPattern(g, pack.rules, pack.sources).pattern]));
-    const query: HistoryQuery = { logGroups, startTime: from, endTime: to, patterns, owners };
-    const spool = options.resume ? Spool.resume(options.workDir, query) : Spool.start(options.workDir, query);
-    for (const group of logGroups) {
-      const progress = spool.progress(group);
-      if (progress.done) continue;
-      const start = progress.lastTimestamp ?? from;
-      for await (const page of fetchGroupHistory(
-        client,
-        caller,
-        group,
-        { startTime: start, skipIds: progress.idsAtLast },
-        to,
-        patterns[group] ?? '',
-        deps.signal,
-      )) {
-        spool.append(group, page);
-        const reached = spool.progress(group).lastTimestamp ?? from;
-        deps.onProgress?.({
-          logGroup: group,
-          events: spool.progress(group).events,
-          coveredTo: reached,
-          fraction: (reached - from) / (to - from),
-        });
-      }
-      apiCalls = caller.calls;
-      retries = caller.retries;
-      if (deps.signal?.aborted) return { interrupted: true, alerts: [], apiCalls, retries };
-      spool.finish(group);
-      deps.onGroupDone?.(group, spool.progress(group).events);
-    }
-    events = spool.events();
-  }
+  const history = await loadHistory(options, pack, deps);
+  const { events, owners, from, to, apiCalls, retries } = history;
+  if (history.interrupted) return { interrupted: true, alerts: [], apiCalls, retries };
 
   const state = await openStateStore('memory');
   try {

@@ -1,7 +1,9 @@
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { reportJson, reportMarkdown, reportTable } from '../backtest/report';
 import { SpoolError } from '../backtest/spool';
@@ -15,6 +17,7 @@ import { BacktestError, parseTimeOption, runBacktest } from './backtest';
 import { runDemo } from './demo';
 import { importSigma, loadMapping, skipSummary } from './import-sigma';
 import { UnreadableInputError } from './input-files';
+import { formatLearnResult, runLearn } from './learn';
 import { loadPack } from './load-pack';
 import { openCorrelationSink, openStateStore } from './local-adapters';
 import { replay } from './replay';
@@ -399,6 +402,88 @@ export function buildProgram(): Command {
           if (err instanceof BacktestError || err instanceof SpoolError) fail(err.message);
           if (err instanceof Error && /credential|Could not load credentials|Region is missing/i.test(err.message))
             fail(`${err.message} (configure AWS credentials and a Region, or use --from-file with exported logs)`);
+          throw err;
+        } finally {
+          process.removeListener('SIGINT', onSigint);
+        }
+      },
+    );
+
+  program
+    .command('learn')
+    .description(
+      "teach a deployment's new-term rules the history CloudWatch Logs already keeps, instead of a week of learning live (writes to its state table; alerts on nothing)",
+    )
+    .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
+    .option('-g, --log-group <name...>', 'log group names or globs (/app/*); with --from-file, the group of a plain FILE')
+    .option('--since <when>', 'start: a duration back from now (30d) or an ISO time', '30d')
+    .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
+    .option('-r, --rules <dir>', 'rule folder (the one deployed)', DEFAULT_RULES)
+    .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
+    .option('--account <id>', 'with --from-file: the 12-digit account that owns the log groups (the account the detector sees them from)')
+    .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
+    .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', '.learn')
+    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
+    .option('--region <name>', 'AWS Region (default: the SDK configuration)')
+    .action(
+      async (opts: {
+        table: string;
+        logGroup?: string[];
+        since: string;
+        until?: string;
+        rules: string;
+        fromFile?: string[];
+        account?: string;
+        resume?: boolean;
+        workDir: string;
+        profile?: string;
+        region?: string;
+      }) => {
+        if (opts.account !== undefined && !/^\d{12}$/.test(opts.account))
+          fail(`--account '${opts.account}': expected a 12-digit AWS account id`);
+        const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        const store = new DynamoStateStore(
+          new DynamoDBClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) }),
+          opts.table,
+        );
+        const abort = new AbortController();
+        const onSigint = () => {
+          process.stderr.write('\ninterrupting after the current page…\n');
+          abort.abort();
+        };
+        process.once('SIGINT', onSigint);
+        try {
+          const result = await runLearn(
+            {
+              pack,
+              logGroups: opts.logGroup ?? [],
+              since: opts.since,
+              ...(opts.until ? { until: opts.until } : {}),
+              ...(opts.fromFile ? { fromFile: opts.fromFile } : {}),
+              ...(opts.account ? { account: opts.account } : {}),
+              resume: opts.resume === true,
+              workDir: opts.workDir,
+              ...(opts.profile ? { profile: opts.profile } : {}),
+              ...(opts.region ? { region: opts.region } : {}),
+            },
+            store,
+            {
+              signal: abort.signal,
+              onGroupDone: (group, events) => process.stderr.write(`learn: ${group}: ${events} events downloaded\n`),
+            },
+          );
+          if (result.interrupted) {
+            process.stderr.write(
+              `detect: interrupted; the download so far is in ${opts.workDir}: run the same command with --resume to continue\n`,
+            );
+            process.exitCode = 130;
+            return;
+          }
+          process.stdout.write(`${printableLines(formatLearnResult(result, opts.table))}\n`);
+        } catch (err) {
+          if (err instanceof BacktestError || err instanceof SpoolError) fail(err.message);
+          if (err instanceof Error && /credential|Could not load credentials|Region is missing/i.test(err.message))
+            fail(`${err.message} (configure AWS credentials and a Region for the deployment's account)`);
           throw err;
         } finally {
           process.removeListener('SIGINT', onSigint);

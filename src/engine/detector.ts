@@ -42,6 +42,11 @@ export interface DetectorOptions {
    * (src/engine/term-learning.ts), unless the rule sets its own `learn`; 0 (the default): never.
    */
   newTermLearning?: number;
+  /**
+   * Read history into the state only (`detect learn`): new-term rules claim their terms and record
+   * since when they have known each account's logs, and nothing alerts.
+   */
+  learnOnly?: boolean;
   /** Match without the rule index (every rule on every event): the reference the index is tested against. */
   plainMatching?: boolean;
 }
@@ -96,6 +101,7 @@ export class Detector {
   private readonly outbreakWindow: number;
   private readonly newTermLearning: number;
   private readonly learning: TermLearning;
+  private readonly learnOnly: boolean;
   private readonly policies = new Map<CompiledRule, LifecyclePolicy>();
 
   constructor(
@@ -112,6 +118,7 @@ export class Detector {
     this.outbreakWindow = options.outbreakWindow ?? DEFAULT_OUTBREAK_WINDOW_MS;
     this.newTermLearning = options.newTermLearning ?? 0;
     this.learning = new TermLearning(store);
+    this.learnOnly = options.learnOnly === true;
   }
 
   /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
@@ -313,6 +320,8 @@ export class Detector {
 
   /** Which events of each group meet the rule's condition, with the state as of that event. */
   private qualify(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
+    // Reading history in: only what new-term rules know is kept; nothing else counts or alerts.
+    if (this.learnOnly && rule.kind !== 'newTerm') return Promise.resolve([]);
     switch (rule.kind) {
       case 'event':
         return Promise.resolve(this.eventRule(rule, events));
@@ -638,6 +647,10 @@ export class Detector {
       });
     }
     const results = await this.store.claimTerms(claims, storeClock(events));
+    if (this.learnOnly) {
+      await this.learning.recordHistory(rule.rule.id, this.sightings(claims, claimed, results));
+      return [];
+    }
     const learnedUntil = await this.learnedUntil(rule, clause.learn, claims, claimed, results);
     const qualified = new Map<string, QualifiedGroup>();
     results.forEach((r, i) => {
@@ -669,6 +682,16 @@ export class Detector {
   ): Promise<Map<string | undefined, number> | undefined> {
     const learn = ruleLearn === undefined ? this.newTermLearning : ruleLearn === false ? 0 : ruleLearn;
     if (learn <= 0 || claims.length === 0) return undefined;
+    const since = await this.learning.watchedSince(rule.rule.id, this.sightings(claims, claimed, results));
+    return new Map([...since].map(([account, start]) => [account, start + learn]));
+  }
+
+  /** Per account of the logs, what a batch's term claims say about since when the rule has watched them. */
+  private sightings(
+    claims: readonly TermClaim[],
+    claimed: readonly [string, NormalizedEvent[], number][],
+    results: readonly TermClaimResult[],
+  ): WatchSighting[] {
     const sightings = new Map<string | undefined, WatchSighting>();
     const entitiesSeen = new Set<string>();
     claims.forEach((c, i) => {
@@ -686,8 +709,7 @@ export class Detector {
         s.watchedBefore ||= before;
       } else sightings.set(account, { account, earliest: c.at, watchedBefore: before });
     });
-    const since = await this.learning.watchedSince(rule.rule.id, [...sightings.values()]);
-    return new Map([...since].map(([account, start]) => [account, start + learn]));
+    return [...sightings.values()];
   }
 
   private async spikeRule(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {

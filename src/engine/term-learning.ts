@@ -66,6 +66,45 @@ export class TermLearning {
     return out;
   }
 
+  /**
+   * History read into the table (`detect learn`): the rule has known the account's logs since the
+   * earliest of them, so its start moves back to that time if it was later (a deployment that
+   * started learning before its history was read needs not wait out its week).
+   */
+  async recordHistory(ruleId: string, sightings: readonly WatchSighting[]): Promise<void> {
+    for (const s of sightings) {
+      const key = watchKey(ruleId, s.account);
+      const id = docId(key);
+      for (let attempt = 0; ; attempt++) {
+        if (attempt >= MAX_ATTEMPTS) throw new Error(`the learning start ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts`);
+        const doc = (await this.store.readDocs([key], s.earliest)).get(id);
+        const stored = doc ? readDocBody(WatchStart, doc.body) : undefined;
+        if (stored && stored.since <= s.earliest) {
+          this.known.set(id, stored.since);
+          break;
+        }
+        const written = await this.store.writeDoc({
+          ...key,
+          body: JSON.stringify({ since: s.earliest }),
+          ifVersion: doc ? doc.version : null,
+          now: s.earliest,
+          expiresAt: KEPT_UNTIL,
+        });
+        if (written) {
+          this.known.set(id, s.earliest);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Since when the rule has watched the account's logs, as stored (undefined: not yet); no write. */
+  async storedSince(ruleId: string, account: string | undefined): Promise<number | undefined> {
+    const key = watchKey(ruleId, account);
+    const doc = (await this.store.readDocs([key], 0)).get(docId(key));
+    return doc ? readDocBody(WatchStart, doc.body)?.since : undefined;
+  }
+
   private async claimStart(key: DocKey, sighting: WatchSighting): Promise<number> {
     const id = docId(key);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

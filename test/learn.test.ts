@@ -1,0 +1,287 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { formatLearnResult, runLearn } from '../src/cli/learn';
+import { loadPack } from '../src/cli/load-pack';
+import { Detector } from '../src/engine/detector';
+import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
+import type { Message } from '../src/schema/alert';
+import type { NormalizedEvent } from '../src/schema/event';
+import { ev } from './helpers';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const ACCOUNT = '111122223333';
+/** "Now": the deployment went live at this time; its history is the 20 days before. */
+const LIVE = Date.parse('2026-11-20T09:00:00Z');
+
+const { pack } = loadPack(['rules'], { checkRegexes: false });
+const tmp = () => mkdtempSync(join(tmpdir(), 'learn-'));
+
+/** One CloudTrail record as `aws logs filter-log-events` prints it. */
+const trail = (i: number, at: number, eventName: string, region: string, user = 'ops') => ({
+  logStreamName: `${ACCOUNT}_CloudTrail_${region}`,
+  timestamp: at,
+  eventId: `ct${i}-${at}`,
+  message: JSON.stringify({
+    eventVersion: '1.09',
+    userIdentity: { type: 'IAMUser', userName: user, arn: `arn:aws:iam::${ACCOUNT}:user/${user}`, accountId: ACCOUNT },
+    eventTime: new Date(at).toISOString().replace('.000', ''),
+    eventSource: eventName === 'CreateAccessKey' ? 'iam.amazonaws.com' : 'ec2.amazonaws.com',
+    eventName,
+    awsRegion: region,
+    sourceIPAddress: '198.51.100.7',
+    eventID: `id-${i}-${at}`,
+    eventType: 'AwsApiCall',
+    recipientAccountId: ACCOUNT,
+  }),
+});
+const nginx = (at: number, path: string) => ({
+  logStreamName: 'web-1',
+  timestamp: at,
+  eventId: `ng-${at}`,
+  message: `203.0.113.44 - - [${clf(at)}] "GET ${path} HTTP/1.1" 200 912 "-" "python-requests/2.31.0"`,
+});
+function clf(at: number): string {
+  const d = new Date(at);
+  const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${mon}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/** Twenty days of an account's ordinary API calls (two regions, ops's access keys), and a `.env` served a week ago. */
+function writeHistory(dir: string): { trailFile: string; webFile: string; first: number } {
+  const first = LIVE - 20 * DAY;
+  const records = [];
+  for (let day = 0; day < 20; day++) {
+    const t = first + day * DAY;
+    records.push(trail(day * 3, t, 'DescribeInstances', 'us-east-1'), trail(day * 3 + 1, t + HOUR, 'DescribeInstances', 'eu-west-1'));
+    if (day % 5 === 0) records.push(trail(day * 3 + 2, t + 2 * HOUR, 'CreateAccessKey', 'us-east-1'));
+  }
+  const trailFile = join(dir, 'trail.json');
+  writeFileSync(trailFile, JSON.stringify({ events: records, searchedLogStreams: [] }));
+  const webFile = join(dir, 'web.json');
+  writeFileSync(webFile, JSON.stringify({ events: [nginx(LIVE - 7 * DAY, '/.env')], searchedLogStreams: [] }));
+  return { trailFile, webFile, first };
+}
+
+/** Live events as the detector sees them: normalized, from logs the account owns. */
+const call = (region: string, at: number, action = 'DescribeInstances', user = 'ops') =>
+  ev(
+    {
+      'event.provider': action === 'CreateAccessKey' ? 'iam.amazonaws.com' : 'ec2.amazonaws.com',
+      'event.action': action,
+      'event.outcome': 'success',
+      'cloud.region': region,
+      'cloud.account.id': ACCOUNT,
+      'cloudwatch.owner': ACCOUNT,
+      'user.name': user,
+    },
+    at,
+  );
+const served = (at: number) =>
+  ev(
+    {
+      'event.category': 'web',
+      'http.request.method': 'GET',
+      'url.path': '/.env',
+      'http.response.status_code': 200,
+      'http.response.body.bytes': 912,
+      'source.ip': '203.0.113.44',
+      'cloudwatch.log_group': '/aws/nginx/access',
+      'cloudwatch.owner': ACCOUNT,
+    },
+    at,
+  );
+const liveDay = () => [
+  [call('eu-west-1', LIVE + HOUR)],
+  [call('us-east-1', LIVE + 2 * HOUR, 'CreateAccessKey')],
+  [call('sa-east-1', LIVE + 3 * HOUR)],
+  [call('us-east-1', LIVE + 4 * HOUR, 'CreateAccessKey', 'mallory')],
+  [served(LIVE + 5 * HOUR)],
+];
+
+async function live(store: DynamoStateStore, batches: NormalizedEvent[][]) {
+  const d = new Detector(pack, store, { newTermLearning: 7 * DAY, outbreakAfter: 0 });
+  const messages: Message[] = [];
+  for (const [i, b] of batches.entries()) messages.push(...(await d.evaluate(`live-${i}-${b[0]?.['@timestamp']}`, b)).messages);
+  return messages
+    .filter((m) => m.alert.status === 'open')
+    .map((m) => `${m.alert.ruleId} ${m.alert.entity.value}`)
+    .sort();
+}
+
+let local: LocalDynamo;
+beforeAll(async () => {
+  local = await startLocalDynamo('learn');
+});
+afterAll(async () => {
+  await local.close();
+});
+
+/** A table of its own per case: the learning start is per rule and account. */
+let tables = 0;
+async function freshTable(): Promise<{ store: DynamoStateStore; table: LocalDynamo }> {
+  const table = await startLocalDynamo(`learn-${++tables}`);
+  cleanups.push(table);
+  return { store: new DynamoStateStore(table.client, table.tableName), table };
+}
+const scanKeys = async (table: LocalDynamo) =>
+  ((await table.client.send(new ScanCommand({ TableName: table.tableName }))).Items ?? [])
+    .map((i) => `${i.pk?.S} ${i.sk?.S} ${i.expms?.N ?? ''} ${i.doc?.S ?? ''}`)
+    .sort();
+const cleanups: LocalDynamo[] = [];
+afterAll(async () => {
+  for (const c of cleanups) await c.close();
+});
+
+describe('detect learn: new-term rules learn from the history CloudWatch keeps', () => {
+  it('after reading 20 days of history, a deployment tells new terms at once and knows the old ones', async () => {
+    const dir = tmp();
+    const { trailFile, webFile, first } = writeHistory(dir);
+    const { store, table } = await freshTable();
+    const result = await runLearn(
+      {
+        pack,
+        logGroups: [],
+        fromFile: [`org-audit/trail=${trailFile}`, `/aws/nginx/access=${webFile}`],
+        account: ACCOUNT,
+        since: new Date(LIVE - 30 * DAY).toISOString(),
+        until: new Date(LIVE).toISOString(),
+        workDir: dir,
+      },
+      store,
+    );
+    expect(result.events).toBe(45);
+    expect(result.rules.find((r) => r.ruleId === 'aws.new_region')?.accounts).toEqual([{ account: ACCOUNT, since: first }]);
+    // `.env` served is a rule that never learns: history is not read into it.
+    expect(result.rules.map((r) => r.ruleId)).not.toContain('web.sensitive_file_served');
+    expect(formatLearnResult(result, 'sentinel-state')).toMatch(/aws\.new_region\s+111122223333\s+2026-10-31T09:00:00Z\s+now/);
+    // Live: the usual region and ops's keys are known; a new region and mallory's first key are told,
+    // and so is the .env served again (last week's serving did not make it known).
+    expect(await live(store, liveDay())).toEqual([
+      'aws.iam_credentials_first_time mallory',
+      'aws.new_region 111122223333',
+      'web.sensitive_file_served /aws/nginx/access',
+    ]);
+    expect((await scanKeys(table)).length).toBeGreaterThan(0);
+  });
+
+  it('without it, the same first day is learned, not told — mallory’s first key too: the blind week it saves', async () => {
+    const { store } = await freshTable();
+    expect(await live(store, liveDay())).toEqual(['web.sensitive_file_served /aws/nginx/access']);
+  });
+
+  it('writes terms and learning starts only, and a second run changes nothing', async () => {
+    const dir = tmp();
+    const { trailFile } = writeHistory(dir);
+    const { store, table } = await freshTable();
+    const options = {
+      pack,
+      logGroups: [],
+      fromFile: [`org-audit/trail=${trailFile}`],
+      account: ACCOUNT,
+      since: new Date(LIVE - 30 * DAY).toISOString(),
+      until: new Date(LIVE).toISOString(),
+      workDir: dir,
+    };
+    const once = await runLearn(options, store);
+    const scan = () => scanKeys(table);
+    const after = await scan();
+    expect(after.every((k) => k.startsWith('n#') || k.startsWith('learn#'))).toBe(true);
+    const twice = await runLearn(options, store);
+    expect(twice.rules).toEqual(once.rules);
+    expect(await scan()).toEqual(after);
+  });
+
+  it('a deployment that started learning live before its history was read needs not wait out its week', async () => {
+    const dir = tmp();
+    const { trailFile, first } = writeHistory(dir);
+    const { store } = await freshTable();
+    // Live for an hour first: the rule starts learning at LIVE.
+    expect(await live(store, [[call('us-east-1', LIVE)]])).toEqual([]);
+    await runLearn(
+      {
+        pack,
+        logGroups: [],
+        fromFile: [`org-audit/trail=${trailFile}`],
+        account: ACCOUNT,
+        since: new Date(LIVE - 30 * DAY).toISOString(),
+        until: new Date(LIVE).toISOString(),
+        workDir: dir,
+      },
+      store,
+    );
+    // A new container reads the start the history moved back to.
+    expect(await live(store, [[call('sa-east-1', LIVE + HOUR)]])).toEqual(['aws.new_region 111122223333']);
+    const learned = await runLearn(
+      {
+        pack,
+        logGroups: [],
+        fromFile: [`org-audit/trail=${trailFile}`],
+        account: ACCOUNT,
+        since: '2026-10-01T00:00:00Z',
+        until: '2026-11-20T09:00:00Z',
+        workDir: dir,
+      },
+      store,
+    );
+    expect(learned.rules.find((r) => r.ruleId === 'aws.new_region')?.accounts[0]?.since).toBe(first);
+  });
+
+  it('the CLI writes to the named table (here dynalite through the SDK endpoint setting) and prints what each rule knows', async () => {
+    const dir = tmp();
+    const { trailFile } = writeHistory(dir);
+    const run = promisify(execFile);
+    const endpoint = await local.client.config.endpoint?.();
+    const { stdout } = await run(
+      process.execPath,
+      [
+        'bin/detect.mjs',
+        'learn',
+        '--table',
+        local.tableName,
+        '--from-file',
+        `org-audit/trail=${trailFile}`,
+        '--account',
+        ACCOUNT,
+        '--since',
+        '2026-10-01T00:00:00Z',
+        '--until',
+        '2026-11-20T09:00:00Z',
+        '--work-dir',
+        dir,
+      ],
+      {
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL_DYNAMODB: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
+          AWS_REGION: 'local',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+        },
+      },
+    );
+    expect(stdout).toContain('44 event(s)');
+    expect(stdout).toMatch(/aws\.iam_credentials_first_time\s+111122223333\s+2026-10-31T11:00:00Z\s+now/);
+    const store = new DynamoStateStore(local.client, local.tableName);
+    expect(await live(store, [[call('sa-east-1', LIVE + HOUR)]])).toEqual(['aws.new_region 111122223333']);
+    const bad = await run(process.execPath, [
+      'bin/detect.mjs',
+      'learn',
+      '--table',
+      't',
+      '--account',
+      '12345',
+      '--from-file',
+      trailFile,
+    ]).catch((err: { stderr: string; code: number }) => err);
+    expect(bad).toMatchObject({ code: 2 });
+    expect((bad as { stderr: string }).stderr).toContain("--account '12345': expected a 12-digit AWS account id");
+  });
+});
