@@ -180,6 +180,15 @@ describe('new-term rules learn before they alert', () => {
     expect(inMemory).toEqual(onDynamo);
   });
 
+  it('counts what it learned without an alert, so an operator can see the week (metric NewTermsLearned)', async () => {
+    const d = new Detector({ rules: [newRegion] }, new MemoryStateStore(), { newTermLearning: WEEK });
+    // The first region is history, not news (requireHistory); the next two would have been told.
+    const first = await d.evaluate('a', [call('us-east-1', T0), call('eu-west-1', T0 + 1), call('eu-central-1', T0 + 2)]);
+    expect([first.learnedTerms, opened(first.messages).length]).toEqual([2, 0]);
+    const after = await d.evaluate('b', [call('sa-east-1', T0 + WEEK + HOUR)]);
+    expect([after.learnedTerms, opened(after.messages).length]).toEqual([0, 1]);
+  });
+
   it('costs a read per container and account, not per batch', async () => {
     const store = new MemoryStateStore();
     const d = new Detector({ rules: [newRegion] }, store, { newTermLearning: WEEK });

@@ -109,6 +109,8 @@ function record(result: PayloadResult): void {
   metrics.addMetric('EventsSkipped', MetricUnit.Count, result.skips.events);
   metrics.addMetric('EventsUnparsed', MetricUnit.Count, result.parse.totals.unparsed);
   if (result.redelivered) metrics.addMetric('BatchesRedelivered', MetricUnit.Count, 1);
+  // What new-term rules would have told but learned instead (the first week of a deployment or an account).
+  if (result.learnedTerms > 0) metrics.addMetric('NewTermsLearned', MetricUnit.Count, result.learnedTerms);
   // Per log group: the unparsed share is alarmed per group (a blind spot is a group nobody reads).
   for (const [logGroup, g] of result.parse.groups) {
     const m = metrics.singleMetric();

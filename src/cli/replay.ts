@@ -20,6 +20,8 @@ export interface ReplayStats {
   decided: number;
   /** Messages that only updated a condition (nobody told). */
   updates: number;
+  /** New terms new-term rules learned without an alert, in their learning period (`--learn`). */
+  learnedTerms: number;
   /** Alerts that would be published, by kind and status (`--out` holds exactly these). */
   published: number;
   publishedByStatus: Record<string, number>;
@@ -47,6 +49,7 @@ export function emptyReplayStats(): ReplayStats {
     matchedEvents: 0,
     decided: 0,
     updates: 0,
+    learnedTerms: 0,
     published: 0,
     publishedByStatus: {},
     digests: 0,
@@ -157,6 +160,7 @@ export async function replayItems(
         stats.parse.merge(result.parse);
         stats.decided += result.messages.length;
         stats.updates += result.messages.filter((m) => !m.publish && !m.digest && m.correlate).length;
+        stats.learnedTerms += result.learnedTerms;
         if (result.messages.length > 0) await emit(await options.sink.send(result.messages));
         if (result.latestEventTime > clock) clock = result.latestEventTime;
         if (clock >= nextSweep) {

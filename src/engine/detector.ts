@@ -66,6 +66,8 @@ export interface BatchResult {
   detections: number;
   /** The batch had been decided before: its recorded messages were returned, no state changed. */
   redelivered: boolean;
+  /** New terms a new-term rule learned without an alert, in its learning period (src/engine/term-learning.ts). */
+  learnedTerms: number;
   /** Rules that threw on an event (internal_error): that rule skipped that event, the rest ran. */
   skips: Skip[];
 }
@@ -172,7 +174,7 @@ export class Detector {
     const skips: Skip[] = [];
     const { matches, matchedEvents } = this.matchBatch(sorted, skips);
     // A batch no rule matched decides nothing, however often it is delivered: no receipt to read.
-    if (matches.size === 0) return { messages: [], alerts: [], matchedEvents, detections: 0, redelivered: false, skips };
+    if (matches.size === 0) return { messages: [], alerts: [], matchedEvents, detections: 0, redelivered: false, learnedTerms: 0, skips };
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
     // first time instead of deciding again over state that already holds its own events. The
     // receipt is read while the rules qualify, not before: what qualifying writes (counters
@@ -180,9 +182,10 @@ export class Detector {
     // redelivery costs those writes again and every first delivery saves a store round trip.
     const receiptRead = this.store.readReceipt(batchId);
     const qualified: { rule: CompiledRule; group: QualifiedGroup }[] = [];
+    const tally = { learnedTerms: 0 };
     const qualifying = Promise.all(
       [...matches].map(async ([rule, matched]) => {
-        for (const group of await this.qualify(batchId, rule, matched)) qualified.push({ rule, group });
+        for (const group of await this.qualify(batchId, rule, matched, tally)) qualified.push({ rule, group });
       }),
     );
     const [receipt] = await Promise.allSettled([receiptRead, qualifying]).then(([r, q]) => {
@@ -193,7 +196,7 @@ export class Detector {
     });
     if (receipt !== undefined) {
       const messages = MessageList.parse(JSON.parse(receipt));
-      return { messages, alerts: notifications(messages), matchedEvents, detections: 0, redelivered: true, skips };
+      return { messages, alerts: notifications(messages), matchedEvents, detections: 0, redelivered: true, learnedTerms: 0, skips };
     }
 
     // Deterministic order, whatever order the rules' store calls completed in.
@@ -207,7 +210,15 @@ export class Detector {
       await this.store.writeReceipt(batchId, JSON.stringify(messages), eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
     }
     const detections = qualified.reduce((n, q) => n + q.group.qualifiers.length, 0);
-    return { messages, alerts: notifications(messages), matchedEvents, detections, redelivered: false, skips };
+    return {
+      messages,
+      alerts: notifications(messages),
+      matchedEvents,
+      detections,
+      redelivered: false,
+      learnedTerms: tally.learnedTerms,
+      skips,
+    };
   }
 
   private policy(rule: CompiledRule): LifecyclePolicy {
@@ -319,7 +330,12 @@ export class Detector {
   }
 
   /** Which events of each group meet the rule's condition, with the state as of that event. */
-  private qualify(batchId: string, rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
+  private qualify(
+    batchId: string,
+    rule: CompiledRule,
+    events: NormalizedEvent[],
+    tally: { learnedTerms: number },
+  ): Promise<QualifiedGroup[]> {
     // Reading history in: only what new-term rules know is kept; nothing else counts or alerts.
     if (this.learnOnly && rule.kind !== 'newTerm') return Promise.resolve([]);
     switch (rule.kind) {
@@ -332,7 +348,7 @@ export class Detector {
       case 'sequence':
         return this.sequenceRule(rule, events);
       case 'newTerm':
-        return this.newTermRule(rule, events);
+        return this.newTermRule(rule, events, tally);
       case 'spike':
         return this.spikeRule(batchId, rule, events);
     }
@@ -619,7 +635,7 @@ export class Detector {
     }
   }
 
-  private async newTermRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
+  private async newTermRule(rule: CompiledRule, events: NormalizedEvent[], tally: { learnedTerms: number }): Promise<QualifiedGroup[]> {
     const clause = rule.rule.newTerm;
     if (!clause) return [];
     const groups = groupBy(
@@ -656,7 +672,10 @@ export class Detector {
     results.forEach((r, i) => {
       const entry = claimed[i];
       if (!entry || !r.isNew || (clause.requireHistory && !r.hadHistory)) return;
-      if (learnedUntil && (claims[i]?.at ?? 0) < (learnedUntil.get(ownerOf(entry)) ?? 0)) return;
+      if (learnedUntil && (claims[i]?.at ?? 0) < (learnedUntil.get(ownerOf(entry)) ?? 0)) {
+        tally.learnedTerms++;
+        return;
+      }
       const [key, list, index] = entry;
       // Each new term is its own condition (a second new country is a second finding, not an update
       // of the first), unless the rule makes one alert per entity of all its new terms.

@@ -20,6 +20,8 @@ export interface PayloadResult {
   detections: number;
   /** The payload had been processed before (at-least-once delivery): its recorded messages were re-sent. */
   redelivered: boolean;
+  /** New terms learned without an alert (see Detector.evaluate). */
+  learnedTerms: number;
   skips: SkipLedger;
   /** Parsed / unparsed per log group, with the shapes no parser understood. */
   parse: ParseStats;
@@ -169,6 +171,7 @@ function payloadResult(
     matchedEvents: decided?.matchedEvents ?? 0,
     detections: decided?.detections ?? 0,
     redelivered: decided?.redelivered ?? false,
+    learnedTerms: decided?.learnedTerms ?? 0,
     skips,
     parse,
     latestEventTime,
