@@ -6,6 +6,7 @@ import { decodeLambdaEvent, type SubscriptionPayload } from '../../src/decode/cl
 import { decodeKinesisRecord, isKinesisEvent, type KinesisBatchResponse } from '../../src/decode/kinesis';
 import type { Skip } from '../../src/decode/skips';
 import { Detector } from '../../src/engine/detector';
+import { StoredExceptions } from '../../src/engine/exceptions';
 import { type PayloadResult, processPayload } from '../../src/engine/pipeline';
 import { Normalizer } from '../../src/parse/normalize';
 import { disablePretenuring } from '../../src/runtime/v8-heap';
@@ -21,12 +22,14 @@ import { logger, metrics } from '../commons/powertools';
 disablePretenuring();
 const pack = loadEmbeddedRules();
 const normalizer = new Normalizer(pack.sources);
-const detector = new Detector(pack, new DynamoStateStore(dynamo, requireEnv('TABLE_NAME')), {
+const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
+const detector = new Detector(pack, store, {
   ...alertContext(),
   digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
   pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
   outbreakAfter: requireNumberEnv('OUTBREAK_AFTER', { zeroAllowed: true }),
   newTermLearning: requireNumberEnv('NEW_TERM_LEARNING_MS', { zeroAllowed: true }),
+  exceptions: new StoredExceptions(store),
 });
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), chatTiersEnv());
 
@@ -111,6 +114,8 @@ function record(result: PayloadResult): void {
   if (result.redelivered) metrics.addMetric('BatchesRedelivered', MetricUnit.Count, 1);
   // What new-term rules would have told but learned instead (the first week of a deployment or an account).
   if (result.learnedTerms > 0) metrics.addMetric('NewTermsLearned', MetricUnit.Count, result.learnedTerms);
+  // What responders' exceptions left out (src/engine/exceptions.ts): a forgotten one shows here.
+  if (result.exceptedEvents > 0) metrics.addMetric('EventsExcepted', MetricUnit.Count, result.exceptedEvents);
   // Per log group: the unparsed share is alarmed per group (a blind spot is a group nobody reads).
   for (const [logGroup, g] of result.parse.groups) {
     const m = metrics.singleMetric();

@@ -15,6 +15,7 @@ import type { Alert } from '../schema/alert';
 import { parseDuration } from '../schema/duration';
 import { BacktestError, parseTimeOption, runBacktest } from './backtest';
 import { runDemo } from './demo';
+import { addException, ExceptionError, endException, formatExceptions, listExceptions } from './exceptions';
 import { importSigma, loadMapping, skipSummary } from './import-sigma';
 import { UnreadableInputError } from './input-files';
 import { formatLearnResult, runLearn } from './learn';
@@ -67,6 +68,21 @@ function learnOption(text: string | undefined): number | undefined {
   const ms = parseDuration(text);
   if (ms === undefined) fail(`--learn '${text}': expected a duration like 7d, or 'off'`);
   return ms;
+}
+
+/** The deployment's state table, for the commands that write to it (`learn`, `exception`). */
+function tableStore(opts: { table: string; profile?: string; region?: string }): DynamoStateStore {
+  return new DynamoStateStore(
+    new DynamoDBClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) }),
+    opts.table,
+  );
+}
+
+/** An ISO 8601 time option. */
+function isoTimeOption(text: string, name: string): number {
+  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(t)) fail(`${name} '${text}': expected an ISO time like 2026-12-02T14:00:00Z`);
+  return t;
 }
 
 /** `--page-fold`: a duration, or `off` (every respond-tier alert pages); undefined: the deployment default. */
@@ -442,10 +458,7 @@ export function buildProgram(): Command {
         if (opts.account !== undefined && !/^\d{12}$/.test(opts.account))
           fail(`--account '${opts.account}': expected a 12-digit AWS account id`);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
-        const store = new DynamoStateStore(
-          new DynamoDBClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) }),
-          opts.table,
-        );
+        const store = tableStore(opts);
         const abort = new AbortController();
         const onSigint = () => {
           process.stderr.write('\ninterrupting after the current page…\n');
@@ -490,6 +503,105 @@ export function buildProgram(): Command {
         }
       },
     );
+
+  const exception = program
+    .command('exception')
+    .description(
+      "leave an entity out of some rules for a while, without a deploy (a pen test, a scanner): written to the deployment's state table",
+    );
+  const tableOptions = (c: Command) =>
+    c
+      .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
+      .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
+      .option('--region <name>', 'AWS Region (default: the SDK configuration)');
+  const exceptionAction =
+    <T>(run: (opts: T) => Promise<void>) =>
+    async (opts: T) => {
+      try {
+        await run(opts);
+      } catch (err) {
+        if (err instanceof ExceptionError) fail(err.message);
+        if (err instanceof Error && /credential|Could not load credentials|Region is missing/i.test(err.message))
+          fail(`${err.message} (configure AWS credentials and a Region for the deployment's account)`);
+        throw err;
+      }
+    };
+  tableOptions(
+    exception
+      .command('add')
+      .description(
+        'the named rules stop counting events whose field holds one of the values, from now (or --from) until --until or for --for',
+      )
+      .requiredOption('--rule <pattern...>', 'rule ids or prefixes ending in * (web.*)')
+      .requiredOption('--field <name>', 'the event field to compare (source.ip, user.name, host.name …)')
+      .requiredOption('--value <value...>', 'values it leaves out (compared case-insensitively)')
+      .option('--for <duration>', 'how long from the start (4h, 2d)')
+      .option('--from <time>', 'start: an ISO time (default now)')
+      .option('--until <time>', "end: an ISO time, or 'never' (until `detect exception end`)")
+      .requiredOption('--reason <text>', 'why (shown with the exception: a ticket, a pen test)')
+      .option('--by <name>', 'who (default $USER)')
+      .option('-r, --rules <dir>', 'rule folder (the one deployed)', DEFAULT_RULES),
+  ).action(
+    exceptionAction(
+      async (opts: {
+        rule: string[];
+        field: string;
+        value: string[];
+        for?: string;
+        from?: string;
+        until?: string;
+        reason: string;
+        by?: string;
+        rules: string;
+        table: string;
+        profile?: string;
+        region?: string;
+      }) => {
+        const now = Date.now();
+        const from = opts.from === undefined ? now : isoTimeOption(opts.from, '--from');
+        if ((opts.for === undefined) === (opts.until === undefined))
+          fail('name how long: --for 4h, or --until <ISO time> (or --until never)');
+        let until: number | null;
+        if (opts.for !== undefined) {
+          const span = parseDuration(opts.for);
+          if (span === undefined) fail(`--for '${opts.for}': expected a duration like 4h or 2d`);
+          until = from + span;
+        } else until = opts.until === 'never' ? null : isoTimeOption(opts.until ?? '', '--until');
+        const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        const spec = await addException(
+          tableStore(opts),
+          pack,
+          {
+            rules: opts.rule,
+            field: opts.field,
+            values: opts.value,
+            from,
+            until,
+            reason: opts.reason,
+            createdBy: opts.by ?? process.env.USER ?? 'unknown',
+          },
+          now,
+        );
+        process.stdout.write(`${printableLines(formatExceptions([spec], now))}\n`);
+      },
+    ),
+  );
+  tableOptions(
+    exception.command('list').description('exceptions in force or to come').option('--all', 'also those ended in the last 30 days'),
+  ).action(
+    exceptionAction(async (opts: { all?: boolean; table: string; profile?: string; region?: string }) => {
+      const now = Date.now();
+      process.stdout.write(`${printableLines(formatExceptions(await listExceptions(tableStore(opts), now, opts.all === true), now))}\n`);
+    }),
+  );
+  tableOptions(
+    exception.command('end').description('end an exception now (it stays listed with --all)').argument('<id>', 'ex-… from list'),
+  ).action(async (id: string, opts: { table: string; profile?: string; region?: string }) =>
+    exceptionAction(async () => {
+      const now = Date.now();
+      process.stdout.write(`${printableLines(formatExceptions([await endException(tableStore(opts), id, now)], now))}\n`);
+    })(opts),
+  );
 
   program
     .command('demo')

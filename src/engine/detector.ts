@@ -13,6 +13,7 @@ import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
 import { eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
+import { applyExceptions, type ExceptionSource } from './exceptions';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
 import { DEFAULT_OUTBREAK_AFTER, DEFAULT_OUTBREAK_WINDOW_MS, heldAlert, heldPolicy, outbreakOf, outbreakTermsOf } from './outbreak';
 import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-fold';
@@ -47,6 +48,8 @@ export interface DetectorOptions {
    * since when they have known each account's logs, and nothing alerts.
    */
   learnOnly?: boolean;
+  /** Exceptions a responder added (src/engine/exceptions.ts): the events they cover are left out of their rules. */
+  exceptions?: ExceptionSource;
   /** Match without the rule index (every rule on every event): the reference the index is tested against. */
   plainMatching?: boolean;
 }
@@ -68,6 +71,8 @@ export interface BatchResult {
   redelivered: boolean;
   /** New terms a new-term rule learned without an alert, in its learning period (src/engine/term-learning.ts). */
   learnedTerms: number;
+  /** (rule, event) matches an exception left out (src/engine/exceptions.ts). */
+  exceptedEvents: number;
   /** Rules that threw on an event (internal_error): that rule skipped that event, the rest ran. */
   skips: Skip[];
 }
@@ -104,6 +109,7 @@ export class Detector {
   private readonly newTermLearning: number;
   private readonly learning: TermLearning;
   private readonly learnOnly: boolean;
+  private readonly exceptions: ExceptionSource | undefined;
   private readonly policies = new Map<CompiledRule, LifecyclePolicy>();
 
   constructor(
@@ -121,6 +127,7 @@ export class Detector {
     this.newTermLearning = options.newTermLearning ?? 0;
     this.learning = new TermLearning(store);
     this.learnOnly = options.learnOnly === true;
+    this.exceptions = options.exceptions;
   }
 
   /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
@@ -173,8 +180,10 @@ export class Detector {
     await nameKeycloakUsers(this.store, sorted);
     const skips: Skip[] = [];
     const { matches, matchedEvents } = this.matchBatch(sorted, skips);
+    const exceptedEvents = this.exceptions && matches.size > 0 ? applyExceptions(matches, await this.exceptions.current()) : 0;
     // A batch no rule matched decides nothing, however often it is delivered: no receipt to read.
-    if (matches.size === 0) return { messages: [], alerts: [], matchedEvents, detections: 0, redelivered: false, learnedTerms: 0, skips };
+    if (matches.size === 0)
+      return { messages: [], alerts: [], matchedEvents, detections: 0, redelivered: false, learnedTerms: 0, exceptedEvents, skips };
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
     // first time instead of deciding again over state that already holds its own events. The
     // receipt is read while the rules qualify, not before: what qualifying writes (counters
@@ -196,7 +205,16 @@ export class Detector {
     });
     if (receipt !== undefined) {
       const messages = MessageList.parse(JSON.parse(receipt));
-      return { messages, alerts: notifications(messages), matchedEvents, detections: 0, redelivered: true, learnedTerms: 0, skips };
+      return {
+        messages,
+        alerts: notifications(messages),
+        matchedEvents,
+        detections: 0,
+        redelivered: true,
+        learnedTerms: 0,
+        exceptedEvents,
+        skips,
+      };
     }
 
     // Deterministic order, whatever order the rules' store calls completed in.
@@ -217,6 +235,7 @@ export class Detector {
       detections,
       redelivered: false,
       learnedTerms: tally.learnedTerms,
+      exceptedEvents,
       skips,
     };
   }

@@ -22,6 +22,8 @@ export interface PayloadResult {
   redelivered: boolean;
   /** New terms learned without an alert (see Detector.evaluate). */
   learnedTerms: number;
+  /** Rule matches an exception left out (see Detector.evaluate). */
+  exceptedEvents: number;
   skips: SkipLedger;
   /** Parsed / unparsed per log group, with the shapes no parser understood. */
   parse: ParseStats;
@@ -172,6 +174,7 @@ function payloadResult(
     detections: decided?.detections ?? 0,
     redelivered: decided?.redelivered ?? false,
     learnedTerms: decided?.learnedTerms ?? 0,
+    exceptedEvents: decided?.exceptedEvents ?? 0,
     skips,
     parse,
     latestEventTime,

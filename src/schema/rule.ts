@@ -18,7 +18,7 @@ export const Selection = z.record(z.string(), z.unknown()).superRefine((raw, ctx
 });
 export type Selection = z.infer<typeof Selection>;
 
-const FieldName = z.string().regex(/^[@A-Za-z_][\w.@-]*$/, 'expected a field name like user.name');
+export const FieldName = z.string().regex(/^[@A-Za-z_][\w.@-]*$/, 'expected a field name like user.name');
 const GroupBy = z.array(FieldName).min(1, 'groupBy needs at least one field');
 
 export const ThresholdClause = z.strictObject({

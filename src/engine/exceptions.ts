@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import type { CompiledRule } from '../rules/compile';
+import { lowerCase } from '../rules/lower-case';
+import { eventTime, type NormalizedEvent } from '../schema/event';
+import { FieldName } from '../schema/rule';
+import { boundedValue } from './bounded-value';
+import { readDocBody, type StateStore } from './state-store';
+
+/**
+ * Exceptions: what a responder tells the detector to leave alone, without a deploy. A pen test
+ * from 192.0.2.10 this afternoon, the vulnerability scanner's range every night, a migration
+ * account for the weekend: `detect exception add --rule 'web.*' --field source.ip --value
+ * 192.0.2.10 --for 4h --reason 'pen test, ticket SEC-123'` writes one to the state table, and
+ * within a minute the named rules stop counting the events that carry that value — no alert
+ * opens, nothing correlates, nobody is paged — until it ends (by event time, so a replay or a
+ * late delivery is decided as it was live).
+ *
+ * Leaving events out at the rule, not muting alerts afterwards, is deliberate: a muted alert still
+ * feeds its incident, and an incident always pages; the responder asked for the rule to leave the
+ * entity alone. What it costs: windows miss the excepted events, so an attack that goes on after
+ * the exception ends is counted from then. Each one names its rules, field, values, time span,
+ * reason and author, and every batch counts the events it left out (metric EventsExcepted).
+ */
+
+/** A rule pattern: a rule id, or a prefix ending in `*` (`web.*`, `aws.ssm_*`). */
+export const RulePattern = z.string().regex(/^[a-z0-9_.-]+\*?$/i, 'a rule id, or a prefix ending in * (web.*)');
+
+export const ExceptionSpec = z.strictObject({
+  id: z.string().regex(/^ex-[0-9a-f]{8}$/),
+  rules: z.array(RulePattern).min(1).max(50),
+  field: FieldName,
+  /** Compared as the rules compare equality: case-insensitively, and bounded as state keys are. */
+  values: z.array(z.string().min(1).max(1024)).min(1).max(100),
+  /** Event time the exception starts at (ms). */
+  from: z.number(),
+  /** Event time it ends at (ms); null: until ended with `detect exception end`. */
+  until: z.number().nullable(),
+  reason: z.string().min(1).max(500),
+  createdBy: z.string().min(1).max(200),
+  createdAt: z.number(),
+});
+export type ExceptionSpec = z.infer<typeof ExceptionSpec>;
+
+export const EXCEPTIONS_PK = 'exceptions';
+/** An ended exception stays listed this long (who excepted what, and why), then expires. */
+export const EXCEPTION_KEPT_MS = 30 * 86_400_000;
+/** Far ahead, for an exception without an end. */
+const KEPT_UNTIL = Date.UTC(2200, 0, 1);
+
+export function exceptionExpiry(spec: ExceptionSpec): number {
+  return spec.until === null ? KEPT_UNTIL : spec.until + EXCEPTION_KEPT_MS;
+}
+
+export function ruleMatches(pattern: string, ruleId: string): boolean {
+  return pattern.endsWith('*') ? ruleId.startsWith(pattern.slice(0, -1)) : ruleId === pattern;
+}
+
+/** One exception as the detector applies it: values lower-cased and bounded once. */
+export interface ActiveException {
+  rules: readonly string[];
+  field: string;
+  values: ReadonlySet<string>;
+  from: number;
+  until: number;
+}
+
+/** Where the detector takes its exceptions from. */
+export interface ExceptionSource {
+  current(): Promise<readonly ActiveException[]>;
+}
+
+/** The exceptions stored in the state table, read at most once a `refreshMs` per container. */
+export class StoredExceptions implements ExceptionSource {
+  private cached: ActiveException[] = [];
+  private fetchedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly refreshMs = 60_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async current(): Promise<readonly ActiveException[]> {
+    const now = this.clock();
+    if (now - this.fetchedAt < this.refreshMs) return this.cached;
+    const docs = await this.store.queryDocs(EXCEPTIONS_PK, now);
+    const active: ActiveException[] = [];
+    for (const doc of docs) {
+      // One that does not parse (written by a newer version) is left out rather than failing the batch.
+      const spec = readDocBody(ExceptionSpec, doc.body);
+      if (!spec) continue;
+      active.push({
+        rules: spec.rules,
+        field: spec.field,
+        values: new Set(spec.values.map((v) => boundedValue(lowerCase(v)))),
+        from: spec.from,
+        until: spec.until ?? Number.POSITIVE_INFINITY,
+      });
+    }
+    this.cached = active;
+    this.fetchedAt = now;
+    return active;
+  }
+}
+
+/**
+ * The matches without the events an exception covers for their rule; returns how many
+ * (rule, event) pairs were left out. A rule no exception names costs one pass over the patterns.
+ */
+export function applyExceptions(matches: Map<CompiledRule, NormalizedEvent[]>, exceptions: readonly ActiveException[]): number {
+  if (exceptions.length === 0) return 0;
+  let excepted = 0;
+  for (const [rule, events] of matches) {
+    const applying = exceptions.filter((x) => x.rules.some((p) => ruleMatches(p, rule.rule.id)));
+    if (applying.length === 0) continue;
+    const kept = events.filter((e) => !applying.some((x) => covers(x, e)));
+    excepted += events.length - kept.length;
+    if (kept.length === 0) matches.delete(rule);
+    else if (kept.length < events.length) matches.set(rule, kept);
+  }
+  return excepted;
+}
+
+function covers(x: ActiveException, e: NormalizedEvent): boolean {
+  const v = e[x.field];
+  if (v === undefined) return false;
+  const at = eventTime(e);
+  return at >= x.from && at < x.until && x.values.has(boundedValue(lowerCase(String(v))));
+}

@@ -1,0 +1,226 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { addException, ExceptionError, endException, formatExceptions, listExceptions } from '../src/cli/exceptions';
+import { loadPack } from '../src/cli/load-pack';
+import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { Detector } from '../src/engine/detector';
+import { EXCEPTIONS_PK, StoredExceptions } from '../src/engine/exceptions';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import type { StateStore } from '../src/engine/state-store';
+import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
+import type { NormalizedEvent } from '../src/schema/event';
+import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
+import { ev, rule, T0 } from './helpers';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+const flood = rule({
+  id: 'web.test_flood',
+  title: 'Flood from {source.ip}',
+  severity: 'high',
+  match: { 'event.category': 'web' },
+  threshold: { count: 3, window: '1m', groupBy: ['source.ip'] },
+});
+const spray = rule({
+  id: 'auth.test_failures',
+  title: 'Failures for {user.name}',
+  severity: 'medium',
+  match: { 'event.outcome': 'failure' },
+  threshold: { count: 3, window: '5m', groupBy: ['user.name'] },
+});
+const pack = { rules: [flood, spray], correlations: [], sources: [] };
+const requests = (ip: string, at: number) => [0, 1, 2].map((k) => ev({ 'event.category': 'web', 'source.ip': ip }, at + k * 1000));
+const failures = (user: string, at: number) => [0, 1, 2].map((k) => ev({ 'event.outcome': 'failure', 'user.name': user }, at + k * 1000));
+
+/** A clock the test moves: the exceptions' refresh runs on it. */
+function testClock(start: number) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+async function opened(d: Detector, batches: NormalizedEvent[][]) {
+  const out: string[] = [];
+  let excepted = 0;
+  for (const [i, b] of batches.entries()) {
+    const r = await d.evaluate(`b${i}-${b[0]?.['cloudwatch.event_id']}`, b);
+    excepted += r.exceptedEvents;
+    out.push(...r.messages.filter((m) => m.alert.status === 'open').map((m) => `${m.alert.ruleId} ${m.alert.entity.value}`));
+  }
+  return { out, excepted };
+}
+
+const add = (store: StateStore, over: Partial<Parameters<typeof addException>[2]> = {}, now = T0) =>
+  addException(
+    store,
+    pack,
+    {
+      rules: ['web.*'],
+      field: 'source.ip',
+      values: ['192.0.2.10'],
+      from: T0,
+      until: T0 + 4 * HOUR,
+      reason: 'pen test SEC-123',
+      createdBy: 'ana',
+      ...over,
+    },
+    now,
+  );
+
+describe('exceptions: a responder leaves an entity out of some rules for a while', () => {
+  it('the pen tester’s address is left out of the web rules for four hours; others are not, and after it ends it counts again', async () => {
+    const store = new MemoryStateStore();
+    const clock = testClock(T0);
+    await add(store);
+    const d = new Detector(pack, store, { exceptions: new StoredExceptions(store, MIN, clock.now), outbreakAfter: 0 });
+    const { out, excepted } = await opened(d, [
+      requests('192.0.2.10', T0 + MIN),
+      requests('203.0.113.9', T0 + 2 * MIN),
+      requests('192.0.2.10', T0 + 5 * HOUR),
+    ]);
+    expect(out).toEqual(['web.test_flood 203.0.113.9', 'web.test_flood 192.0.2.10']);
+    expect(excepted).toBe(3);
+  });
+
+  it('names rules by id or prefix and compares values as equality does (case-insensitively)', async () => {
+    const store = new MemoryStateStore();
+    await add(store, { rules: ['auth.test_failures'], field: 'user.name', values: ['Admin'] });
+    const d = new Detector(pack, store, { exceptions: new StoredExceptions(store, MIN, () => T0), outbreakAfter: 0 });
+    const { out } = await opened(d, [failures('admin', T0 + MIN), failures('bob', T0 + MIN), requests('198.51.100.1', T0 + MIN)]);
+    expect(out).toEqual(['auth.test_failures bob', 'web.test_flood 198.51.100.1']);
+  });
+
+  it('a container reads the exceptions once a minute, so a new one applies within a minute and ending one too', async () => {
+    const store = new MemoryStateStore();
+    const clock = testClock(T0);
+    const exceptions = new StoredExceptions(store, MIN, clock.now);
+    const d = new Detector(pack, store, { exceptions, outbreakAfter: 0 });
+    await d.evaluate('a', requests('198.51.100.7', T0));
+    const spec = await add(store, { values: ['198.51.100.8'] });
+    await d.evaluate('b', requests('198.51.100.9', T0 + HOUR));
+    // Within the minute: no read of the exceptions, and the new one not yet known.
+    expect((await d.evaluate('c', requests('198.51.100.8', T0 + HOUR))).exceptedEvents).toBe(0);
+    clock.advance(MIN);
+    expect((await d.evaluate('d', requests('198.51.100.8', T0 + 2 * HOUR))).exceptedEvents).toBe(3);
+    await endException(store, spec.id, T0 + 2 * HOUR + MIN);
+    clock.advance(MIN);
+    expect((await d.evaluate('e', requests('198.51.100.8', T0 + 3 * HOUR))).exceptedEvents).toBe(0);
+  });
+
+  it('refuses a rule pattern that names nothing, and an end before the start', async () => {
+    const store = new MemoryStateStore();
+    await expect(add(store, { rules: ['web.flod*'] })).rejects.toThrow(ExceptionError);
+    await expect(add(store, { rules: ['web.flod*'] })).rejects.toThrow("--rule 'web.flod*': no rule of the pack matches it");
+    await expect(add(store, { until: T0 - 1 })).rejects.toThrow(/would end .* before it starts/);
+    expect(await store.queryDocs(EXCEPTIONS_PK, T0)).toEqual([]);
+  });
+
+  it('list shows what is in force; ended ones stay listed with --all, with who and why', async () => {
+    const store = new MemoryStateStore();
+    const a = await add(store);
+    const b = await add(store, { until: null, values: ['192.0.2.0'], reason: 'nightly scanner' }, T0 + 1);
+    expect((await listExceptions(store, T0 + HOUR)).map((s) => s.id)).toEqual([a.id, b.id]);
+    await endException(store, a.id, T0 + HOUR);
+    expect((await listExceptions(store, T0 + HOUR + 1)).map((s) => s.id)).toEqual([b.id]);
+    const all = await listExceptions(store, T0 + HOUR + 1, true);
+    expect(formatExceptions(all, T0 + HOUR + 1)).toMatch(
+      new RegExp(
+        `${a.id}  ended .* web\\.\\*  source\\.ip = 192\\.0\\.2\\.10 .* by ana: pen test SEC-123\\n${b.id}  active .* until ended  by ana: nightly scanner`,
+      ),
+    );
+    await expect(endException(store, 'ex-00000000', T0)).rejects.toThrow('no exception ex-00000000');
+  });
+});
+
+describe('exceptions on DynamoDB and from the CLI', () => {
+  let local: LocalDynamo;
+  beforeAll(async () => {
+    local = await startLocalDynamo('exceptions');
+  });
+  afterAll(async () => {
+    await local.close();
+  });
+
+  it('detect exception add / list / end write the table the detector reads', async () => {
+    const run = promisify(execFile);
+    const endpoint = await local.client.config.endpoint?.();
+    const env = {
+      ...process.env,
+      AWS_ENDPOINT_URL_DYNAMODB: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
+      AWS_REGION: 'local',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    };
+    const detect = (...args: string[]) =>
+      run(process.execPath, ['bin/detect.mjs', 'exception', ...args, '--table', local.tableName], { env }).catch(
+        (err: { stdout: string; stderr: string; code: number }) => err,
+      );
+    const added = await detect(
+      'add',
+      '--rule',
+      'ssh.*',
+      '--field',
+      'source.ip',
+      '--value',
+      '10.0.113.70',
+      '--for',
+      '4h',
+      '--reason',
+      'pen test',
+      '--by',
+      'ana',
+    );
+    const id = /ex-[0-9a-f]{8}/.exec(added.stdout)?.[0] ?? '';
+    expect(added.stdout).toMatch(/active .* ssh\.\* {2}source\.ip = 10\.0\.113\.70 .* by ana: pen test/);
+    expect((await detect('list')).stdout).toContain(id);
+    // What the detector reads from the same table (the Lambda test below applies it to SSH lines).
+    const store = new DynamoStateStore(local.client, local.tableName);
+    expect((await new StoredExceptions(store).current()).map((x) => [x.rules, x.field, [...x.values]])).toEqual([
+      [['ssh.*'], 'source.ip', ['10.0.113.70']],
+    ]);
+    expect((await detect('end', id)).stdout).toMatch(new RegExp(`${id}  ended`));
+    expect((await detect('list')).stdout.trim()).toBe('no exceptions');
+    const bad = await detect('add', '--rule', 'sshh.*', '--field', 'source.ip', '--value', 'x', '--for', '1h', '--reason', 'r');
+    expect(bad).toMatchObject({ code: 2 });
+    expect((bad as { stderr: string }).stderr).toContain("--rule 'sshh.*': no rule of the pack matches it");
+    const noSpan = await detect('add', '--rule', 'ssh.*', '--field', 'source.ip', '--value', 'x', '--reason', 'r');
+    expect((noSpan as { stderr: string }).stderr).toContain('name how long: --for 4h, or --until');
+  });
+});
+
+describe('the detector Lambda applies exceptions from its table', () => {
+  let h: Awaited<ReturnType<typeof loadDetectorHandler>>;
+  beforeAll(async () => {
+    h = await loadDetectorHandler();
+  });
+  afterAll(async () => h.db.close());
+  const context = { functionName: 'detector', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+  const payload = (logEvents: SubscriptionPayload['logEvents']): SubscriptionPayload => ({
+    owner: '123456789012',
+    logGroup: '/var/log/auth.log',
+    logStream: 'bastion-1',
+    subscriptionFilters: ['sentinel'],
+    messageType: 'DATA_MESSAGE',
+    logEvents,
+  });
+
+  it('an excepted scanner’s SSH failures publish nothing; another address’s still do', async () => {
+    const store = new DynamoStateStore(h.db.client, h.db.tableName);
+    const sshPack = loadPack(['rules'], { checkRegexes: false }).pack;
+    await addException(
+      store,
+      sshPack,
+      { rules: ['ssh.*'], field: 'source.ip', values: ['10.0.113.80'], from: 0, until: null, reason: 'internal scanner', createdBy: 'ops' },
+      Date.now(),
+    );
+    h.sfn.resetHistory();
+    await h.handler(lambdaEvent(payload(SSH_ATTACK('10.0.113.80', 12))), context);
+    expect(sentEnvelopes(h.sfn).filter((e) => e.publish)).toHaveLength(0);
+    h.sfn.resetHistory();
+    await h.handler(lambdaEvent(payload(SSH_ATTACK('10.0.113.81', 12))), context);
+    expect(sentEnvelopes(h.sfn).filter((e) => e.publish)).toHaveLength(1);
+  });
+});
