@@ -70,6 +70,17 @@ function writeHistory(dir: string): { trailFile: string; webFile: string; first:
   return { trailFile, webFile, first };
 }
 
+/** `detect learn` over the trail's export, as the account that owns it, up to the moment the deployment went live. */
+const trailHistory = (trailFile: string, workDir: string) => ({
+  pack,
+  logGroups: [],
+  fromFile: [`org-audit/trail=${trailFile}`],
+  account: ACCOUNT,
+  since: new Date(LIVE - 30 * DAY).toISOString(),
+  until: new Date(LIVE).toISOString(),
+  workDir,
+});
+
 /** Live events as the detector sees them: normalized, from logs the account owns. */
 const call = (region: string, at: number, action = 'DescribeInstances', user = 'ops') =>
   ev(
@@ -181,15 +192,7 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
     const dir = tmp();
     const { trailFile } = writeHistory(dir);
     const { store, table } = await freshTable();
-    const options = {
-      pack,
-      logGroups: [],
-      fromFile: [`org-audit/trail=${trailFile}`],
-      account: ACCOUNT,
-      since: new Date(LIVE - 30 * DAY).toISOString(),
-      until: new Date(LIVE).toISOString(),
-      workDir: dir,
-    };
+    const options = trailHistory(trailFile, dir);
     const once = await runLearn(options, store);
     const scan = () => scanKeys(table);
     const after = await scan();
@@ -205,18 +208,7 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
     const { store } = await freshTable();
     // Live for an hour first: the rule starts learning at LIVE.
     expect(await live(store, [[call('us-east-1', LIVE)]])).toEqual([]);
-    await runLearn(
-      {
-        pack,
-        logGroups: [],
-        fromFile: [`org-audit/trail=${trailFile}`],
-        account: ACCOUNT,
-        since: new Date(LIVE - 30 * DAY).toISOString(),
-        until: new Date(LIVE).toISOString(),
-        workDir: dir,
-      },
-      store,
-    );
+    await runLearn(trailHistory(trailFile, dir), store);
     // A new container reads the start the history moved back to.
     expect(await live(store, [[call('sa-east-1', LIVE + HOUR)]])).toEqual(['aws.new_region 111122223333']);
     const learned = await runLearn(

@@ -70,6 +70,19 @@ function learnOption(text: string | undefined): number | undefined {
   return ms;
 }
 
+/** Where history comes from and which span of it: the options `backtest` and `learn` share. */
+function historyOptions(command: Command, defaults: { since: string; workDir: string }): Command {
+  return command
+    .option('-g, --log-group <name...>', 'log group names or globs (/app/*); with --from-file, the group of a plain FILE')
+    .option('--since <when>', `start: a duration back from now (${defaults.since}, 12h) or an ISO time`, defaults.since)
+    .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
+    .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
+    .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
+    .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', defaults.workDir)
+    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
+    .option('--region <name>', 'AWS Region (default: the SDK configuration)');
+}
+
 /** The deployment's state table, for the commands that write to it (`learn`, `exception`). */
 function tableStore(opts: { table: string; profile?: string; region?: string }): DynamoStateStore {
   return new DynamoStateStore(
@@ -284,26 +297,21 @@ export function buildProgram(): Command {
       if (opts.withTests) process.stderr.write(`generated tests for ${rules - result.untested.length} of ${rules} rules\n`);
     });
 
-  program
-    .command('backtest')
-    .description(
-      "run the rules over a log group's history (CloudWatch Logs, or exported filter-log-events JSON) and report what they would have done",
-    )
-    .option('-g, --log-group <name...>', 'log group names or globs (/app/*); with --from-file, the group of a plain FILE')
-    .option('--since <when>', 'start: a duration back from now (7d, 12h) or an ISO time', '7d')
-    .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
+  historyOptions(
+    program
+      .command('backtest')
+      .description(
+        "run the rules over a log group's history (CloudWatch Logs, or exported filter-log-events JSON) and report what they would have done",
+      ),
+    { since: '7d', workDir: '.backtest' },
+  )
     .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
     .option('--only <ids>', 'comma-separated rule ids (correlation rules bring their members)')
     .option('-o, --out <file>', 'write the alerts that would have been published as JSONL')
     .option('--report <file>', 'write the report as markdown')
     .option('--json', 'print the report as JSON on stdout (for CI)')
     .option('--max-pages-per-day <n>', 'exit 3 when a rule would page more often than this', (v) => Number(v))
-    .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
-    .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
-    .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', '.backtest')
     .option('--no-correlate', 'skip the correlation state machine (no incidents)')
-    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
-    .option('--region <name>', 'AWS Region (default: the SDK configuration)')
     .option('--page-fold <window>', PAGE_FOLD_HELP)
     .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
     .option('--learn <period>', LEARN_HELP)
@@ -425,22 +433,17 @@ export function buildProgram(): Command {
       },
     );
 
-  program
-    .command('learn')
-    .description(
-      "teach a deployment's new-term rules the history CloudWatch Logs already keeps, instead of a week of learning live (writes to its state table; alerts on nothing)",
-    )
+  historyOptions(
+    program
+      .command('learn')
+      .description(
+        "teach a deployment's new-term rules the history CloudWatch Logs already keeps, instead of a week of learning live (writes to its state table; alerts on nothing)",
+      ),
+    { since: '30d', workDir: '.learn' },
+  )
     .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
-    .option('-g, --log-group <name...>', 'log group names or globs (/app/*); with --from-file, the group of a plain FILE')
-    .option('--since <when>', 'start: a duration back from now (30d) or an ISO time', '30d')
-    .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
     .option('-r, --rules <dir>', 'rule folder (the one deployed)', DEFAULT_RULES)
-    .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
     .option('--account <id>', 'with --from-file: the 12-digit account that owns the log groups (the account the detector sees them from)')
-    .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
-    .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', '.learn')
-    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
-    .option('--region <name>', 'AWS Region (default: the SDK configuration)')
     .action(
       async (opts: {
         table: string;
