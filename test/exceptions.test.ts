@@ -110,6 +110,24 @@ describe('exceptions: a responder leaves an entity out of some rules for a while
     expect((await d.evaluate('e', requests('198.51.100.8', T0 + 3 * HOUR))).exceptedEvents).toBe(0);
   });
 
+  it('a batch decided before the exception was added, delivered again after, re-sends what it decided', async () => {
+    const store = new MemoryStateStore();
+    const clock = testClock(T0);
+    const d = new Detector(pack, store, { exceptions: new StoredExceptions(store, MIN, clock.now), outbreakAfter: 0 });
+    const batch = requests('192.0.2.10', T0 + MIN);
+    const first = await d.evaluate('flood', batch);
+    await add(store);
+    clock.advance(MIN);
+    // The first delivery's messages may not have reached the state machine: the retry must carry them.
+    const again = await d.evaluate('flood', batch);
+    expect(again.redelivered).toBe(true);
+    expect(again.messages.map((m) => m.key)).toEqual(first.messages.map((m) => m.key));
+    expect(again.exceptedEvents).toBe(3);
+    // A batch never decided is left out as usual.
+    const fresh = await d.evaluate('later', requests('192.0.2.10', T0 + 2 * MIN));
+    expect([fresh.redelivered, fresh.messages.length, fresh.exceptedEvents]).toEqual([false, 0, 3]);
+  });
+
   it('refuses a rule pattern that names nothing, and an end before the start', async () => {
     const store = new MemoryStateStore();
     await expect(add(store, { rules: ['web.flod*'] })).rejects.toThrow(ExceptionError);

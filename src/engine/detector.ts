@@ -180,10 +180,25 @@ export class Detector {
     await nameKeycloakUsers(this.store, sorted);
     const skips: Skip[] = [];
     const { matches, matchedEvents } = this.matchBatch(sorted, skips);
-    const exceptedEvents = this.exceptions && matches.size > 0 ? applyExceptions(matches, await this.exceptions.current()) : 0;
     // A batch no rule matched decides nothing, however often it is delivered: no receipt to read.
     if (matches.size === 0)
-      return { messages: [], alerts: [], matchedEvents, detections: 0, redelivered: false, learnedTerms: 0, exceptedEvents, skips };
+      return { messages: [], alerts: [], matchedEvents, detections: 0, redelivered: false, learnedTerms: 0, exceptedEvents: 0, skips };
+    const exceptedEvents = this.exceptions ? applyExceptions(matches, await this.exceptions.current()) : 0;
+    if (matches.size === 0) {
+      // All it matched is excepted now; a delivery decided before the exception was added re-sends what it decided.
+      const receipt = await this.store.readReceipt(batchId);
+      const messages = receipt === undefined ? [] : MessageList.parse(JSON.parse(receipt));
+      return {
+        messages,
+        alerts: notifications(messages),
+        matchedEvents,
+        detections: 0,
+        redelivered: receipt !== undefined,
+        learnedTerms: 0,
+        exceptedEvents,
+        skips,
+      };
+    }
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
     // first time instead of deciding again over state that already holds its own events. The
     // receipt is read while the rules qualify, not before: what qualifying writes (counters
