@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { formatLearnResult, runLearn } from '../src/cli/learn';
@@ -224,6 +226,38 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
       store,
     );
     expect(learned.rules.find((r) => r.ruleId === 'aws.new_region')?.accounts[0]?.since).toBe(first);
+  });
+
+  it('from CloudWatch Logs: the account that owns the group (its ARN) scopes the learning, as live payloads name it', async () => {
+    const dir = tmp();
+    const { trailFile, first } = writeHistory(dir);
+    const records = (JSON.parse(readFileSync(trailFile, 'utf8')) as { events: unknown[] }).events;
+    const logs = mockClient(CloudWatchLogsClient);
+    logs.on(DescribeLogGroupsCommand).resolves({
+      logGroups: [{ logGroupName: 'org-audit/trail', arn: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:org-audit/trail:*` }],
+    });
+    logs.on(FilterLogEventsCommand).resolves({ events: records as never[] });
+    const { store } = await freshTable();
+    const client = new CloudWatchLogsClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const result = await runLearn(
+      {
+        pack,
+        logGroups: ['org-audit/trail'],
+        since: new Date(LIVE - 30 * DAY).toISOString(),
+        until: new Date(LIVE).toISOString(),
+        workDir: dir,
+      },
+      store,
+      { client, pacing: { ratePerSecond: 1000, maxAttempts: 2, sleep: async () => {} } },
+    );
+    expect(logs.commandCalls(FilterLogEventsCommand)[0]?.args[0].input).toMatchObject({
+      logGroupName: 'org-audit/trail',
+      startTime: LIVE - 30 * DAY,
+    });
+    logs.restore();
+    expect(result.rules.find((r) => r.ruleId === 'aws.new_region')?.accounts).toEqual([{ account: ACCOUNT, since: first }]);
+    // Live payloads from that account find the learning served.
+    expect(await live(store, [[call('sa-east-1', LIVE + HOUR)]])).toEqual(['aws.new_region 111122223333']);
   });
 
   it('the CLI writes to the named table (here dynalite through the SDK endpoint setting) and prints what each rule knows', async () => {
