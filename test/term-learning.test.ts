@@ -164,6 +164,21 @@ describe('new-term rules learn before they alert', () => {
     expect(opened(await run([newRegion], [[call('me-south-1', T0 + 8 * DAY)]], store))).toHaveLength(1);
   });
 
+  it('a fresh deployment’s first batch retried after a crash between its term claims and its start is still learning', async () => {
+    const store = new MemoryStateStore();
+    // The first delivery claims its terms, then dies before the learning start is written.
+    const crashing: StateStore = Object.assign(Object.create(store) as MemoryStateStore, {
+      writeDoc: async () => {
+        throw new Error('Lambda timed out');
+      },
+    });
+    const day0 = [call('us-east-1', T0), call('eu-west-1', T0 + 1), call('eu-central-1', T0 + 2)];
+    await expect(run([newRegion], [day0], crashing)).rejects.toThrow('Lambda timed out');
+    // The retry finds the terms its own first delivery claimed: not history from before it.
+    expect(opened(await run([newRegion], [day0], store))).toEqual([]);
+    expect(opened(await run([newRegion], [[call('sa-east-1', T0 + DAY)]], store))).toEqual([]);
+  });
+
   it('DynamoDB decides as the in-memory store does, and racing detectors agree on the start', async () => {
     const dynamo = () => new DynamoStateStore(local.client, local.tableName);
     // Three detectors take the first batches of one account at once.

@@ -746,16 +746,15 @@ export class Detector {
     results: readonly TermClaimResult[],
   ): WatchSighting[] {
     const sightings = new Map<string | undefined, WatchSighting>();
-    const entitiesSeen = new Set<string>();
+    // Terms this batch claims (on this delivery or an earlier one of it) are not state from before it.
+    const ours = new Set(claims.map((c) => c.owner));
     claims.forEach((c, i) => {
       const entry = claimed[i];
       const r = results[i];
       if (!entry || !r) return;
       const account = ownerOf(entry);
-      // A term known before this batch, or history an entity had before its first claim here.
-      const firstOfEntity = !entitiesSeen.has(c.key);
-      entitiesSeen.add(c.key);
-      const before = !r.isNew || (firstOfEntity && r.hadHistory);
+      // A term known before this batch, or an entity's history that another batch claimed.
+      const before = !r.isNew || r.historyOwners.some((o) => !ours.has(o));
       const s = sightings.get(account);
       if (s) {
         s.earliest = Math.min(s.earliest, c.at);

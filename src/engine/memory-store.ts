@@ -217,15 +217,17 @@ export class MemoryStateStore implements StateStore {
       this.calls.writes++;
       this.writesByKind.terms++;
       const terms = getOrCreate(this.terms, c.key, () => new Map<string, TermItem>());
-      let hadHistory = false;
-      for (const [term, item] of terms) if (term !== c.term && item.expiresAt > c.at) hadHistory = true;
+      const historyOwners: string[] = [];
+      for (const [term, item] of terms)
+        if (term !== c.term && item.expiresAt > c.at && historyOwners.length < 20) historyOwners.push(item.owner);
+      const hadHistory = historyOwners.length > 0;
       const existing = terms.get(c.term);
       if (!existing || existing.expiresAt <= c.at || existing.owner === c.owner) {
         terms.set(c.term, { owner: c.owner, expiresAt: c.expiresAt });
-        return { isNew: true, hadHistory };
+        return { isNew: true, hadHistory, historyOwners };
       }
       existing.expiresAt = Math.max(existing.expiresAt, c.expiresAt);
-      return { isNew: false, hadHistory };
+      return { isNew: false, hadHistory, historyOwners };
     });
   }
 

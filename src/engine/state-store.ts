@@ -68,6 +68,11 @@ export interface TermClaimResult {
   isNew: boolean;
   /** Whether the key already had another live term (the entity has history). */
   hadHistory: boolean;
+  /**
+   * Who claimed that history (the claiming events' owners, up to 20): terms this same batch
+   * claimed on an earlier delivery are not history from before it (src/engine/term-learning.ts).
+   */
+  historyOwners: string[];
 }
 
 export interface DocKey {

@@ -206,12 +206,14 @@ export class DynamoStateStore implements StateStore {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
           ExpressionAttributeValues: { ':pk': { S: c.key }, ':t': { S: 't#' } },
-          ProjectionExpression: 'sk, expms',
+          ProjectionExpression: 'sk, expms, own',
           ConsistentRead: true,
           Limit: 20,
         }),
       );
-      const hadHistory = (existing.Items ?? []).some((i) => i.sk?.S !== `t#${c.term}` && Number(i.expms?.N ?? 0) > c.at);
+      const history = (existing.Items ?? []).filter((i) => i.sk?.S !== `t#${c.term}` && Number(i.expms?.N ?? 0) > c.at);
+      const hadHistory = history.length > 0;
+      const historyOwners = history.map((i) => i.own?.S ?? '');
       try {
         this.calls.writes++;
         await this.client.send(
@@ -229,7 +231,7 @@ export class DynamoStateStore implements StateStore {
             },
           }),
         );
-        results.push({ isNew: true, hadHistory });
+        results.push({ isNew: true, hadHistory, historyOwners });
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
         this.calls.writes++;
@@ -247,7 +249,7 @@ export class DynamoStateStore implements StateStore {
           .catch((e: unknown) => {
             if (!isConditionFailure(e)) throw e;
           });
-        results.push({ isNew: false, hadHistory });
+        results.push({ isNew: false, hadHistory, historyOwners });
       }
     }
     return results;
