@@ -1,3 +1,4 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { loadPack } from '../src/cli/load-pack';
@@ -138,18 +139,29 @@ describe('new-term rules learn before they alert', () => {
     ]);
   });
 
-  it('a table from before the learning period: a rule that already knew terms is taken as learned', async () => {
-    const store = new MemoryStateStore();
-    // Deployed without learning: two regions known.
-    await run([newRegion], [[call('us-east-1', T0)], [call('eu-west-1', T0 + DAY)]], store, 0);
-    // Upgraded: the first batch after it knows us-east-1 already, so the new region is news at once.
-    const after = opened(await run([newRegion], [[call('us-east-1', T0 + 2 * DAY), call('sa-east-1', T0 + 2 * DAY + 1)]], store));
-    expect(after.map((a) => a.title)).toEqual(['AWS API calls in a new region sa-east-1 in account 111122223333']);
-    // …and so is an entity's first claim in the batch that finds history from before it.
-    const store2 = new MemoryStateStore();
-    await run([newRegion], [[call('us-east-1', T0)]], store2, 0);
-    const after2 = opened(await run([newRegion], [[call('ca-central-1', T0 + DAY)]], store2));
-    expect(after2).toHaveLength(1);
+  it('a table from before learning periods (term items without a claim time): the rule is taken as learned', async () => {
+    const account = '555566667777';
+    // What the version before wrote for this account: us-east-1 known, no claim time on the item.
+    await local.client.send(
+      new PutItemCommand({
+        TableName: local.tableName,
+        Item: {
+          pk: { S: `n#aws.new_region#${account}` },
+          sk: { S: 't#us-east-1' },
+          own: { S: 'old-event' },
+          expms: { N: String(T0 + 30 * DAY) },
+          ttl: { N: String(Math.ceil((T0 + 30 * DAY) / 1000)) },
+        },
+      }),
+    );
+    const dynamo = new DynamoStateStore(local.client, local.tableName);
+    // Upgraded: the first batch after it finds that item, so a new region is news at once…
+    const after = opened(await run([newRegion], [[call('sa-east-1', T0 + DAY, account)]], dynamo));
+    expect(after.map((a) => a.title)).toEqual([`AWS API calls in a new region sa-east-1 in account ${account}`]);
+    // …while this version's own items, however old, never count as an older table (a fresh deployment learns).
+    const fresh = '888899990000';
+    await run([newRegion], [[call('us-east-1', T0, fresh)]], dynamo, 0);
+    expect(opened(await run([newRegion], [[call('ca-central-1', T0 + DAY, fresh)]], dynamo))).toEqual([]);
   });
 
   it('a retried batch decides the same, and a new container reads the start the first one wrote', async () => {
@@ -177,6 +189,31 @@ describe('new-term rules learn before they alert', () => {
     // The retry finds the terms its own first delivery claimed: not history from before it.
     expect(opened(await run([newRegion], [day0], store))).toEqual([]);
     expect(opened(await run([newRegion], [[call('sa-east-1', T0 + DAY)]], store))).toEqual([]);
+  });
+
+  it('two detectors taking a fresh deployment’s first batches at once do not mistake each other’s terms for an older table', async () => {
+    const store = new MemoryStateStore();
+    // Detector A claims its term first, but its learning start is written last.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow: StateStore = Object.assign(Object.create(store) as MemoryStateStore, {
+      writeDoc: async (w: Parameters<StateStore['writeDoc']>[0]) => {
+        await held;
+        return store.writeDoc(w);
+      },
+    });
+    const a = new Detector({ rules: [newRegion] }, slow, { newTermLearning: WEEK });
+    const b = new Detector({ rules: [newRegion] }, store, { newTermLearning: WEEK });
+    const first = a.evaluate('x', [call('us-east-1', T0)]);
+    await new Promise((r) => setTimeout(r, 10));
+    // B's batch finds A's term: a fresh deployment's, not an older table's.
+    await b.evaluate('y', [call('eu-west-1', T0 + 1)]);
+    release();
+    await first;
+    const later = new Detector({ rules: [newRegion] }, store, { newTermLearning: WEEK });
+    expect(opened((await later.evaluate('z', [call('sa-east-1', T0 + DAY)])).messages)).toEqual([]);
   });
 
   it('DynamoDB decides as the in-memory store does, and racing detectors agree on the start', async () => {

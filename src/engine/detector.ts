@@ -746,15 +746,15 @@ export class Detector {
     results: readonly TermClaimResult[],
   ): WatchSighting[] {
     const sightings = new Map<string | undefined, WatchSighting>();
-    // Terms this batch claims (on this delivery or an earlier one of it) are not state from before it.
-    const ours = new Set(claims.map((c) => c.owner));
     claims.forEach((c, i) => {
       const entry = claimed[i];
       const r = results[i];
       if (!entry || !r) return;
       const account = ownerOf(entry);
-      // A term known before this batch, or an entity's history that another batch claimed.
-      const before = !r.isNew || r.historyOwners.some((o) => !ours.has(o));
+      // Terms from a table older than learning starts: the rule has watched longer than it can say.
+      // (Not merely terms claimed before this batch: a racing detector's, or this batch's own on an
+      // earlier delivery, are a fresh deployment's too.)
+      const before = r.legacy;
       const s = sightings.get(account);
       if (s) {
         s.earliest = Math.min(s.earliest, c.at);

@@ -217,17 +217,15 @@ export class MemoryStateStore implements StateStore {
       this.calls.writes++;
       this.writesByKind.terms++;
       const terms = getOrCreate(this.terms, c.key, () => new Map<string, TermItem>());
-      const historyOwners: string[] = [];
-      for (const [term, item] of terms)
-        if (term !== c.term && item.expiresAt > c.at && historyOwners.length < 20) historyOwners.push(item.owner);
-      const hadHistory = historyOwners.length > 0;
+      let hadHistory = false;
+      for (const [term, item] of terms) if (term !== c.term && item.expiresAt > c.at) hadHistory = true;
       const existing = terms.get(c.term);
       if (!existing || existing.expiresAt <= c.at || existing.owner === c.owner) {
         terms.set(c.term, { owner: c.owner, expiresAt: c.expiresAt });
-        return { isNew: true, hadHistory, historyOwners };
+        return { isNew: true, hadHistory, legacy: false };
       }
       existing.expiresAt = Math.max(existing.expiresAt, c.expiresAt);
-      return { isNew: false, hadHistory, historyOwners };
+      return { isNew: false, hadHistory, legacy: false };
     });
   }
 

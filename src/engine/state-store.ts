@@ -69,10 +69,10 @@ export interface TermClaimResult {
   /** Whether the key already had another live term (the entity has history). */
   hadHistory: boolean;
   /**
-   * Who claimed that history (the claiming events' owners, up to 20): terms this same batch
-   * claimed on an earlier delivery are not history from before it (src/engine/term-learning.ts).
+   * Whether the key holds terms written before term items recorded when they were claimed: a
+   * table from before learning periods existed (src/engine/term-learning.ts). Never in memory.
    */
-  historyOwners: string[];
+  legacy: boolean;
 }
 
 export interface DocKey {

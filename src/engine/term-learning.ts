@@ -18,8 +18,10 @@ import { type DocKey, docId, readDocBody, type StateStore } from './state-store'
  * write per rule and account ever.
  *
  * A table from before this existed has term items but no such document: a rule whose claims meet
- * terms claimed before the batch (a term already known, or an entity's first claim in the batch
- * finding history) has been watching for longer than the table can say, and is taken as learned.
+ * term items written before then (they carry no claim time) has been watching for longer than the
+ * table can say, and is taken as learned. Merely finding terms claimed before the batch would not
+ * do: on deploy day those are a racing detector's, or this batch's own from a delivery that failed
+ * before its start was written.
  */
 
 /** Far enough ahead that the document outlives any deployment (DynamoDB's TTL never removes it). */
@@ -34,7 +36,7 @@ export interface WatchSighting {
   account: string | undefined;
   /** The earliest event time the rule claimed a term at in this batch. */
   earliest: number;
-  /** Whether the claims met terms claimed before this batch (the rule has been watching already). */
+  /** Whether the claims met term items from a table older than learning starts (the rule has watched already). */
   watchedBefore: boolean;
 }
 

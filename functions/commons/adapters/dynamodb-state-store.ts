@@ -206,21 +206,22 @@ export class DynamoStateStore implements StateStore {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
           ExpressionAttributeValues: { ':pk': { S: c.key }, ':t': { S: 't#' } },
-          ProjectionExpression: 'sk, expms, own',
+          ProjectionExpression: 'sk, expms, claimed',
           ConsistentRead: true,
           Limit: 20,
         }),
       );
-      const history = (existing.Items ?? []).filter((i) => i.sk?.S !== `t#${c.term}` && Number(i.expms?.N ?? 0) > c.at);
-      const hadHistory = history.length > 0;
-      const historyOwners = history.map((i) => i.own?.S ?? '');
+      const live = (existing.Items ?? []).filter((i) => Number(i.expms?.N ?? 0) > c.at);
+      const hadHistory = live.some((i) => i.sk?.S !== `t#${c.term}`);
+      // Items this version writes say when they were claimed; one that does not is from before learning starts existed.
+      const legacy = live.some((i) => i.claimed === undefined);
       try {
         this.calls.writes++;
         await this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
-            UpdateExpression: 'SET own = :o, expms = :exp, #ttl = :ttl',
+            UpdateExpression: 'SET own = :o, expms = :exp, #ttl = :ttl, claimed = :now',
             ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
             ExpressionAttributeNames: { '#ttl': 'ttl' },
             ExpressionAttributeValues: {
@@ -231,7 +232,7 @@ export class DynamoStateStore implements StateStore {
             },
           }),
         );
-        results.push({ isNew: true, hadHistory, historyOwners });
+        results.push({ isNew: true, hadHistory, legacy });
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
         this.calls.writes++;
@@ -249,7 +250,7 @@ export class DynamoStateStore implements StateStore {
           .catch((e: unknown) => {
             if (!isConditionFailure(e)) throw e;
           });
-        results.push({ isNew: false, hadHistory, historyOwners });
+        results.push({ isNew: false, hadHistory, legacy });
       }
     }
     return results;
