@@ -213,6 +213,23 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
     await runLearn(trailHistory(trailFile, dir), store);
     // A new container reads the start the history moved back to.
     expect(await live(store, [[call('sa-east-1', LIVE + HOUR)]])).toEqual(['aws.new_region 111122223333']);
+  });
+
+  it('a running container that is still learning reads its start again within minutes, so detect learn takes effect without a restart', async () => {
+    const dir = tmp();
+    const { trailFile, first } = writeHistory(dir);
+    const { store } = await freshTable();
+    let wall = LIVE;
+    const d = new Detector(pack, store, { newTermLearning: 7 * DAY, outbreakAfter: 0, wallClock: () => wall });
+    const opens = async (batch: NormalizedEvent[], id: string) =>
+      (await d.evaluate(id, batch)).messages.filter((m) => m.alert.status === 'open').map((m) => m.alert.entity.value);
+    expect(await opens([call('us-east-1', LIVE)], 'a')).toEqual([]);
+    await runLearn(trailHistory(trailFile, dir), store);
+    // Within the minute: the start it read is still the one it keeps.
+    wall += 60_000;
+    expect(await opens([call('sa-east-1', LIVE + HOUR)], 'b')).toEqual([]);
+    wall += 5 * 60_000;
+    expect(await opens([call('me-south-1', LIVE + 2 * HOUR)], 'c')).toEqual([ACCOUNT]);
     const learned = await runLearn(
       {
         pack,

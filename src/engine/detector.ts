@@ -50,6 +50,8 @@ export interface DetectorOptions {
   learnOnly?: boolean;
   /** Exceptions a responder added (src/engine/exceptions.ts): the events they cover are left out of their rules. */
   exceptions?: ExceptionSource;
+  /** Wall clock for how often stored learning starts are read again (tests move it); decisions use event time. */
+  wallClock?: () => number;
   /** Match without the rule index (every rule on every event): the reference the index is tested against. */
   plainMatching?: boolean;
 }
@@ -125,7 +127,7 @@ export class Detector {
     this.outbreakAfter = options.outbreakAfter ?? DEFAULT_OUTBREAK_AFTER;
     this.outbreakWindow = options.outbreakWindow ?? DEFAULT_OUTBREAK_WINDOW_MS;
     this.newTermLearning = options.newTermLearning ?? 0;
-    this.learning = new TermLearning(store);
+    this.learning = new TermLearning(store, options.wallClock);
     this.learnOnly = options.learnOnly === true;
     this.exceptions = options.exceptions;
   }
@@ -735,7 +737,7 @@ export class Detector {
   ): Promise<Map<string | undefined, number> | undefined> {
     const learn = ruleLearn === undefined ? this.newTermLearning : ruleLearn === false ? 0 : ruleLearn;
     if (learn <= 0 || claims.length === 0) return undefined;
-    const since = await this.learning.watchedSince(rule.rule.id, this.sightings(claims, claimed, results));
+    const since = await this.learning.watchedSince(rule.rule.id, this.sightings(claims, claimed, results), learn);
     return new Map([...since].map(([account, start]) => [account, start + learn]));
   }
 

@@ -14,8 +14,9 @@ import { type DocKey, docId, readDocBody, type StateStore } from './state-store'
  * What "watching an account" means is a document per (rule, account of the logs — the
  * subscription's owner, which a log line cannot forge): the time of the first event the rule
  * claimed a term for, written once with a conditional write (racing detectors agree on the first)
- * and kept by the detector's container once read, so it costs a read per container and rule, and a
- * write per rule and account ever.
+ * and kept by the detector's container once read: while the rule is still learning it is read again
+ * every few minutes (`detect learn` may move it back), after that never. So it costs a read per
+ * container and rule (a few more in the learning week), and a write per rule and account ever.
  *
  * A table from before this existed has term items but no such document: a rule whose claims meet
  * term items written before then (they carry no claim time) has been watching for longer than the
@@ -27,6 +28,8 @@ import { type DocKey, docId, readDocBody, type StateStore } from './state-store'
 /** Far enough ahead that the document outlives any deployment (DynamoDB's TTL never removes it). */
 const KEPT_UNTIL = Date.UTC(2200, 0, 1);
 const MAX_ATTEMPTS = 4;
+/** While a rule is still learning, its start is read again this often (wall clock): `detect learn` may have moved it back. */
+const RELEARN_CHECK_MS = 5 * 60_000;
 
 const WatchStart = z.object({ since: z.number() });
 
@@ -45,23 +48,28 @@ function watchKey(ruleId: string, account: string | undefined): DocKey {
 }
 
 export class TermLearning {
-  /** docId → since: a start never changes once written, so a container reads each one once. */
-  private readonly known = new Map<string, number>();
+  /** docId → the start and when it was read (wall clock). */
+  private readonly known = new Map<string, { since: number; readAt: number }>();
 
-  constructor(private readonly store: StateStore) {}
+  constructor(
+    private readonly store: StateStore,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /**
    * Since when the rule has watched each sighting's account (event time); a term claimed before
    * `since + learn` is learned, not alerted on. Records the start of accounts seen for the first time.
    */
-  async watchedSince(ruleId: string, sightings: readonly WatchSighting[]): Promise<Map<string | undefined, number>> {
+  async watchedSince(ruleId: string, sightings: readonly WatchSighting[], learn: number): Promise<Map<string | undefined, number>> {
     const out = new Map<string | undefined, number>();
     const missing: { key: DocKey; sighting: WatchSighting }[] = [];
     for (const s of sightings) {
       const key = watchKey(ruleId, s.account);
-      const since = this.known.get(docId(key));
-      if (since === undefined) missing.push({ key, sighting: s });
-      else out.set(s.account, since);
+      const cached = this.known.get(docId(key));
+      // Learned for good, or read a moment ago: no read.
+      if (cached && (cached.since + learn <= s.earliest || this.clock() - cached.readAt < RELEARN_CHECK_MS))
+        out.set(s.account, cached.since);
+      else missing.push({ key, sighting: s });
     }
     if (missing.length === 0) return out;
     for (const { key, sighting } of missing) out.set(sighting.account, await this.claimStart(key, sighting));
@@ -82,7 +90,7 @@ export class TermLearning {
         const doc = (await this.store.readDocs([key], s.earliest)).get(id);
         const stored = doc ? readDocBody(WatchStart, doc.body) : undefined;
         if (stored && stored.since <= s.earliest) {
-          this.known.set(id, stored.since);
+          this.remember(id, stored.since);
           break;
         }
         const written = await this.store.writeDoc({
@@ -93,7 +101,7 @@ export class TermLearning {
           expiresAt: KEPT_UNTIL,
         });
         if (written) {
-          this.known.set(id, s.earliest);
+          this.remember(id, s.earliest);
           break;
         }
       }
@@ -107,13 +115,17 @@ export class TermLearning {
     return doc ? readDocBody(WatchStart, doc.body)?.since : undefined;
   }
 
+  private remember(id: string, since: number): void {
+    this.known.set(id, { since, readAt: this.clock() });
+  }
+
   private async claimStart(key: DocKey, sighting: WatchSighting): Promise<number> {
     const id = docId(key);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const doc = (await this.store.readDocs([key], sighting.earliest)).get(id);
       const stored = doc ? readDocBody(WatchStart, doc.body) : undefined;
       if (stored) {
-        this.known.set(id, stored.since);
+        this.remember(id, stored.since);
         return stored.since;
       }
       // A table older than this document: the rule has watched for longer than anyone can say.
@@ -126,7 +138,7 @@ export class TermLearning {
         expiresAt: KEPT_UNTIL,
       });
       if (written) {
-        this.known.set(id, since);
+        this.remember(id, since);
         return since;
       }
     }
