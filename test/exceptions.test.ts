@@ -93,6 +93,19 @@ describe('exceptions: a responder leaves an entity out of some rules for a while
     expect(out).toEqual(['auth.test_failures bob', 'web.test_flood 198.51.100.1']);
   });
 
+  it('a value that is a CIDR range holds every address in it (the scanner’s subnet)', async () => {
+    const store = new MemoryStateStore();
+    await add(store, { values: ['198.51.100.0/24', '2001:db8::/32'] });
+    const d = new Detector(pack, store, { exceptions: new StoredExceptions(store, MIN, () => T0), outbreakAfter: 0 });
+    const { out, excepted } = await opened(d, [
+      requests('198.51.100.77', T0 + MIN),
+      requests('2001:db8::5', T0 + MIN),
+      requests('198.51.101.1', T0 + MIN),
+    ]);
+    expect(out).toEqual(['web.test_flood 198.51.101.1']);
+    expect(excepted).toBe(6);
+  });
+
   it('a container reads the exceptions once a minute, so a new one applies within a minute and ending one too', async () => {
     const store = new MemoryStateStore();
     const clock = testClock(T0);
@@ -133,6 +146,7 @@ describe('exceptions: a responder leaves an entity out of some rules for a while
     await expect(add(store, { rules: ['web.flod*'] })).rejects.toThrow(ExceptionError);
     await expect(add(store, { rules: ['web.flod*'] })).rejects.toThrow("--rule 'web.flod*': no rule of the pack matches it");
     await expect(add(store, { until: T0 - 1 })).rejects.toThrow(/would end .* before it starts/);
+    await expect(add(store, { values: ['192.0.2.0/33'] })).rejects.toThrow("--value '192.0.2.0/33': not a CIDR range");
     expect(await store.queryDocs(EXCEPTIONS_PK, T0)).toEqual([]);
   });
 

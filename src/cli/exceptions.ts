@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EXCEPTIONS_PK, ExceptionSpec, exceptionExpiry, RulePattern, ruleMatches } from '../engine/exceptions';
+import { cidrOf, EXCEPTIONS_PK, ExceptionSpec, exceptionExpiry, RulePattern, ruleMatches } from '../engine/exceptions';
 import { docId, readDocBody, type StateStore } from '../engine/state-store';
 import type { RulePack } from '../rules/rule-pack';
 import { FieldName } from '../schema/rule';
@@ -33,6 +33,9 @@ export async function addException(
       throw new ExceptionError(`--rule '${pattern}': no rule of the pack matches it (a typo would leave nothing out)`);
   }
   if (!FieldName.safeParse(input.field).success) throw new ExceptionError(`--field '${input.field}': expected a field name like source.ip`);
+  for (const value of input.values)
+    if (/^[0-9a-f:.]+\/\d+$/i.test(value) && !cidrOf(value))
+      throw new ExceptionError(`--value '${value}': not a CIDR range (an address, then / and a prefix length that fits it)`);
   if (input.until !== null && input.until <= input.from)
     throw new ExceptionError(`the exception would end (${iso(input.until)}) before it starts (${iso(input.from)})`);
   const spec = ExceptionSpec.safeParse({ id: `ex-${randomBytes(4).toString('hex')}`, ...input, createdAt: now });

@@ -537,7 +537,7 @@ export function buildProgram(): Command {
       )
       .requiredOption('--rule <pattern...>', 'rule ids or prefixes ending in * (web.*)')
       .requiredOption('--field <name>', 'the event field to compare (source.ip, user.name, host.name …)')
-      .requiredOption('--value <value...>', 'values it leaves out (compared case-insensitively)')
+      .requiredOption('--value <value...>', 'values it leaves out (compared case-insensitively; a CIDR range holds its addresses)')
       .option('--for <duration>', 'how long from the start (4h, 2d)')
       .option('--from <time>', 'start: an ISO time (default now)')
       .option('--until <time>', "end: an ISO time, or 'never' (until `detect exception end`)")

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Cidr, inRanges } from '../rules/cidr';
 import type { CompiledRule } from '../rules/compile';
 import { lowerCase } from '../rules/lower-case';
 import { eventTime, type NormalizedEvent } from '../schema/event';
@@ -29,7 +30,10 @@ export const ExceptionSpec = z.strictObject({
   id: z.string().regex(/^ex-[0-9a-f]{8}$/),
   rules: z.array(RulePattern).min(1).max(50),
   field: FieldName,
-  /** Compared as the rules compare equality: case-insensitively, and bounded as state keys are. */
+  /**
+   * Compared as the rules compare equality (case-insensitively, bounded as state keys are); a value
+   * that is a CIDR range (`192.0.2.0/24`) holds every address in it.
+   */
   values: z.array(z.string().min(1).max(1024)).min(1).max(100),
   /** Event time the exception starts at (ms). */
   from: z.number(),
@@ -60,6 +64,7 @@ export interface ActiveException {
   rules: readonly string[];
   field: string;
   values: ReadonlySet<string>;
+  ranges: readonly Cidr[];
   from: number;
   until: number;
 }
@@ -93,6 +98,7 @@ export class StoredExceptions implements ExceptionSource {
         rules: spec.rules,
         field: spec.field,
         values: new Set(spec.values.map((v) => boundedValue(lowerCase(v)))),
+        ranges: spec.values.flatMap((v) => cidrOf(v) ?? []),
         from: spec.from,
         until: spec.until ?? Number.POSITIVE_INFINITY,
       });
@@ -125,5 +131,17 @@ function covers(x: ActiveException, e: NormalizedEvent): boolean {
   const v = e[x.field];
   if (v === undefined) return false;
   const at = eventTime(e);
-  return at >= x.from && at < x.until && x.values.has(boundedValue(lowerCase(String(v))));
+  if (at < x.from || at >= x.until) return false;
+  const text = String(v);
+  return x.values.has(boundedValue(lowerCase(text))) || (x.ranges.length > 0 && inRanges(text, x.ranges));
+}
+
+/** The range a value names, if it is one (`10.0.0.0/8`, `2001:db8::/32`). */
+export function cidrOf(value: string): Cidr | undefined {
+  if (!value.includes('/')) return undefined;
+  try {
+    return new Cidr(value);
+  } catch {
+    return undefined;
+  }
 }
