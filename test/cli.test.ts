@@ -287,6 +287,51 @@ describe('detect backtest (offline, exported files)', () => {
     expect(missing.stderr).toContain('cannot read');
   });
 
+  it('--exceptions shows what exceptions would have left out (the file detect exception list --json prints)', () => {
+    const dir = tmp();
+    const base = Date.parse('2026-11-20T03:12:00Z');
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      logStreamName: 'bastion-1',
+      timestamp: base + i * 1000,
+      eventId: `x${i}`,
+      message: `Nov 20 03:12:${String(i).padStart(2, '0')} bastion-1 sshd[1]: Failed password for root from 10.0.113.9 port ${40000 + i} ssh2`,
+    }));
+    writeFileSync(join(dir, 'secure.json'), JSON.stringify({ events, searchedLogStreams: [] }));
+    const pentest = {
+      id: 'ex-0000abcd',
+      rules: ['ssh.*'],
+      field: 'source.ip',
+      values: ['10.0.113.0/24'],
+      from: 0,
+      until: null,
+      reason: 'pen test',
+      createdBy: 'ana',
+      createdAt: 0,
+    };
+    writeFileSync(join(dir, 'exceptions.json'), JSON.stringify([pentest]));
+    const args = [
+      'backtest',
+      '--from-file',
+      `/var/log/secure=${join(dir, 'secure.json')}`,
+      '--since',
+      '2026-11-19T00:00:00Z',
+      '--until',
+      '2026-11-21T00:00:00Z',
+      '--no-correlate',
+      '--json',
+    ];
+    const report = (r: { stdout: string }) => JSON.parse(r.stdout) as { rules: { ruleId: string }[]; events: { excepted: number } };
+    const plain = report(detect(...args));
+    expect(plain.rules.map((r) => r.ruleId)).toContain('ssh.internal_auth_failures');
+    const excepted = report(detect(...args, '--exceptions', join(dir, 'exceptions.json')));
+    expect(excepted.rules.filter((r) => r.ruleId.startsWith('ssh.'))).toEqual([]);
+    expect(excepted.events.excepted).toBeGreaterThanOrEqual(12);
+    writeFileSync(join(dir, 'typo.json'), JSON.stringify([{ ...pentest, rules: ['shh.*'] }]));
+    expect(detect(...args, '--exceptions', join(dir, 'typo.json')).stderr).toContain("0.rules: 'shh.*' matches no rule of the pack");
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify([{ ...pentest, from: 'today' }]));
+    expect(detect(...args, '--exceptions', join(dir, 'bad.json')).stderr).toMatch(/--exceptions .*bad\.json: 0\.from: /);
+  });
+
   it('--learn shows a fresh deployment: new-term rules learn first, then alert', () => {
     const dir = tmp();
     const day = 86_400_000;

@@ -208,6 +208,10 @@ describe('exceptions on DynamoDB and from the CLI', () => {
     const id = /ex-[0-9a-f]{8}/.exec(added.stdout)?.[0] ?? '';
     expect(added.stdout).toMatch(/active .* ssh\.\* {2}source\.ip = 10\.0\.113\.70 .* by ana: pen test/);
     expect((await detect('list')).stdout).toContain(id);
+    // What replay and backtest --exceptions read.
+    expect(JSON.parse((await detect('list', '--json')).stdout)).toMatchObject([
+      { id, rules: ['ssh.*'], values: ['10.0.113.70'], createdBy: 'ana' },
+    ]);
     // What the detector reads from the same table (the Lambda test below applies it to SSH lines).
     const store = new DynamoStateStore(local.client, local.tableName);
     expect((await new StoredExceptions(store).current()).map((x) => [x.rules, x.field, [...x.values]])).toEqual([

@@ -26,7 +26,8 @@ export interface BacktestReport {
   from: string;
   to: string;
   days: number;
-  events: { read: number; processed: number; skipped: number; matched: number };
+  /** `excepted`: rule matches the `--exceptions` left out. */
+  events: { read: number; processed: number; skipped: number; matched: number; excepted: number };
   groups: { logGroup: string; events: number; unparsedShare: number }[];
   rules: RuleReport[];
   maxPagesPerDay?: number;
@@ -109,6 +110,7 @@ export function buildReport(input: {
       processed: input.stats.eventsProcessed,
       skipped: input.stats.skips.events,
       matched: input.stats.matchedEvents,
+      excepted: input.stats.exceptedEvents,
     },
     groups,
     rules,
@@ -184,6 +186,7 @@ export function reportTable(r: BacktestReport): string {
     line(head),
     ...rows.map(line),
     ...(unparsed.length > 0 ? [`unparsed: ${unparsed.join(', ')}`] : []),
+    ...(r.events.excepted > 0 ? [`exceptions left out ${r.events.excepted} rule match(es)`] : []),
   ].join('\n');
 }
 

@@ -2,6 +2,7 @@ import { BacktestError } from '../backtest/cloudwatch-history';
 import { type HistoryDeps, type HistoryOptions, type HistoryProgress, loadHistory, parseTimeOption } from '../backtest/load-history';
 import { asPayloads } from '../backtest/payloads';
 import { type BacktestReport, buildReport } from '../backtest/report';
+import type { ExceptionSource } from '../engine/exceptions';
 import { type CorrelationSink, PassThroughSink } from '../engine/ports';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert, Message } from '../schema/alert';
@@ -25,6 +26,8 @@ export interface BacktestOptions extends HistoryOptions {
   outbreakAfter?: number;
   /** New-term rules learn first, as a fresh deployment's `newTermLearning` (default: none, history taken as learned). */
   newTermLearning?: number;
+  /** Exceptions to apply (`--exceptions`): what they would have kept out. */
+  exceptions?: ExceptionSource;
 }
 
 export interface BacktestResult {
@@ -91,6 +94,7 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
       ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
       ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
       ...(options.newTermLearning !== undefined ? { newTermLearning: options.newTermLearning } : {}),
+      ...(options.exceptions ? { exceptions: options.exceptions } : {}),
     });
     const report = buildReport({
       pack,

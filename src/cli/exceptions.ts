@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { cidrOf, EXCEPTIONS_PK, ExceptionSpec, exceptionExpiry, RulePattern, ruleMatches } from '../engine/exceptions';
 import { docId, readDocBody, type StateStore } from '../engine/state-store';
 import type { RulePack } from '../rules/rule-pack';
@@ -89,4 +91,29 @@ export function formatExceptions(specs: readonly ExceptionSpec[], now: number): 
       return `${s.id}  ${state.padEnd(9)}  ${s.rules.join(',')}  ${s.field} = ${s.values.join(', ')}  ${span}  by ${s.createdBy}: ${s.reason}`;
     })
     .join('\n');
+}
+
+/**
+ * Exceptions from a file, for `replay` / `backtest --exceptions`: what `detect exception list
+ * --json` prints (a JSON array of exceptions). Each rule pattern must name a rule of the pack.
+ */
+export function readExceptionsFile(file: string, pack: Pick<RulePack, 'rules'>): ExceptionSpec[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ExceptionError(`--exceptions ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const parsed = z.array(ExceptionSpec).safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ExceptionError(
+      `--exceptions ${file}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (expected what detect exception list --json prints)`,
+    );
+  }
+  for (const [i, spec] of parsed.data.entries())
+    for (const pattern of spec.rules)
+      if (!pack.rules.some((r) => ruleMatches(pattern, r.id)))
+        throw new ExceptionError(`--exceptions ${file}: ${i}.rules: '${pattern}' matches no rule of the pack`);
+  return parsed.data;
 }

@@ -7,6 +7,7 @@ import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-stat
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { reportJson, reportMarkdown, reportTable } from '../backtest/report';
 import { SpoolError } from '../backtest/spool';
+import { FixedExceptions } from '../engine/exceptions';
 import { PassThroughSink } from '../engine/ports';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
@@ -15,7 +16,7 @@ import type { Alert } from '../schema/alert';
 import { parseDuration } from '../schema/duration';
 import { BacktestError, parseTimeOption, runBacktest } from './backtest';
 import { runDemo } from './demo';
-import { addException, ExceptionError, endException, formatExceptions, listExceptions } from './exceptions';
+import { addException, ExceptionError, endException, formatExceptions, listExceptions, readExceptionsFile } from './exceptions';
 import { importSigma, loadMapping, skipSummary } from './import-sigma';
 import { UnreadableInputError } from './input-files';
 import { formatLearnResult, runLearn } from './learn';
@@ -89,6 +90,19 @@ function tableStore(opts: { table: string; profile?: string; region?: string }):
     new DynamoDBClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) }),
     opts.table,
   );
+}
+
+const EXCEPTIONS_HELP = 'apply these exceptions (a JSON file, as detect exception list --json prints): what would they have left out?';
+
+/** `--exceptions`: the file's exceptions, or exit with what is wrong in it. */
+function exceptionsOption(file: string | undefined, pack: RulePack): FixedExceptions | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return new FixedExceptions(readExceptionsFile(file, pack));
+  } catch (err) {
+    if (err instanceof ExceptionError) fail(err.message);
+    throw err;
+  }
 }
 
 /** An ISO 8601 time option. */
@@ -167,6 +181,7 @@ export function buildProgram(): Command {
     .option('--page-fold <window>', PAGE_FOLD_HELP)
     .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
     .option('--learn <period>', LEARN_HELP)
+    .option('--exceptions <file>', EXCEPTIONS_HELP)
     .action(
       async (
         inputs: string[],
@@ -182,6 +197,7 @@ export function buildProgram(): Command {
           pageFold?: string;
           outbreakAfter?: string;
           learn?: string;
+          exceptions?: string;
         },
       ) => {
         const receivedAt = receivedAtOption(opts.receivedAt);
@@ -189,6 +205,7 @@ export function buildProgram(): Command {
         const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
         const newTermLearning = learnOption(opts.learn);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        const exceptions = exceptionsOption(opts.exceptions, pack);
         let totalBytes = 0;
         try {
           totalBytes = totalInputBytes(inputs);
@@ -216,6 +233,7 @@ export function buildProgram(): Command {
             ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
             ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
             ...(newTermLearning !== undefined ? { newTermLearning } : {}),
+            ...(exceptions ? { exceptions } : {}),
             onBytes: bar ? (n) => bar.increment(n) : undefined,
             onAlert: (alert) => {
               alerts.push(alert);
@@ -315,6 +333,7 @@ export function buildProgram(): Command {
     .option('--page-fold <window>', PAGE_FOLD_HELP)
     .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
     .option('--learn <period>', LEARN_HELP)
+    .option('--exceptions <file>', EXCEPTIONS_HELP)
     .action(
       async (opts: {
         logGroup?: string[];
@@ -335,12 +354,14 @@ export function buildProgram(): Command {
         pageFold?: string;
         outbreakAfter?: string;
         learn?: string;
+        exceptions?: string;
       }) => {
         if (opts.maxPagesPerDay !== undefined && !(opts.maxPagesPerDay >= 0)) fail('--max-pages-per-day: expected a number');
         const pageFoldWindow = pageFoldOption(opts.pageFold);
         const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
         const newTermLearning = learnOption(opts.learn);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        const exceptions = exceptionsOption(opts.exceptions, pack);
         const abort = new AbortController();
         const onSigint = () => {
           process.stderr.write('\ninterrupting after the current page…\n');
@@ -382,6 +403,7 @@ export function buildProgram(): Command {
               ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
               ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
               ...(newTermLearning !== undefined ? { newTermLearning } : {}),
+              ...(exceptions ? { exceptions } : {}),
               ...(opts.profile ? { profile: opts.profile } : {}),
               ...(opts.region ? { region: opts.region } : {}),
             },
@@ -590,11 +612,16 @@ export function buildProgram(): Command {
     ),
   );
   tableOptions(
-    exception.command('list').description('exceptions in force or to come').option('--all', 'also those ended in the last 30 days'),
+    exception
+      .command('list')
+      .description('exceptions in force or to come')
+      .option('--all', 'also those ended in the last 30 days')
+      .option('--json', 'as JSON (what replay and backtest --exceptions read)'),
   ).action(
-    exceptionAction(async (opts: { all?: boolean; table: string; profile?: string; region?: string }) => {
+    exceptionAction(async (opts: { all?: boolean; json?: boolean; table: string; profile?: string; region?: string }) => {
       const now = Date.now();
-      process.stdout.write(`${printableLines(formatExceptions(await listExceptions(tableStore(opts), now, opts.all === true), now))}\n`);
+      const specs = await listExceptions(tableStore(opts), now, opts.all === true);
+      process.stdout.write(opts.json ? `${terminalSafeJson(specs, 2)}\n` : `${printableLines(formatExceptions(specs, now))}\n`);
     }),
   );
   tableOptions(

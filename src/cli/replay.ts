@@ -1,6 +1,7 @@
 import { SkipLedger } from '../decode/skips';
 import { Detector } from '../engine/detector';
 import { DEFAULT_DIGEST_INTERVAL_MS } from '../engine/digests';
+import type { ExceptionSource } from '../engine/exceptions';
 import { batchIdOf, processPayloadInSpans } from '../engine/pipeline';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
@@ -22,6 +23,8 @@ export interface ReplayStats {
   updates: number;
   /** New terms new-term rules learned without an alert, in their learning period (`--learn`). */
   learnedTerms: number;
+  /** Rule matches exceptions left out (`--exceptions`). */
+  exceptedEvents: number;
   /** Alerts that would be published, by kind and status (`--out` holds exactly these). */
   published: number;
   publishedByStatus: Record<string, number>;
@@ -50,6 +53,7 @@ export function emptyReplayStats(): ReplayStats {
     decided: 0,
     updates: 0,
     learnedTerms: 0,
+    exceptedEvents: 0,
     published: 0,
     publishedByStatus: {},
     digests: 0,
@@ -74,6 +78,8 @@ export interface ReplayOptions extends ReplayInputOptions {
   outbreakAfter?: number;
   /** How long new-term rules only learn after first seeing an account's logs (src/engine/term-learning.ts); default none. */
   newTermLearning?: number;
+  /** Exceptions to apply, as a deployment with them would (src/engine/exceptions.ts). */
+  exceptions?: ExceptionSource;
   /** Event time between sweeps (resolution, digests): the deployed schedule runs every 5 minutes. */
   sweepEvery?: number;
 }
@@ -106,6 +112,7 @@ export async function replayItems(
     ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
     ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
     ...(options.newTermLearning !== undefined ? { newTermLearning: options.newTermLearning } : {}),
+    ...(options.exceptions ? { exceptions: options.exceptions } : {}),
   });
   const every = options.sweepEvery ?? SWEEP_EVERY_MS;
   const stats = emptyReplayStats();
@@ -161,6 +168,7 @@ export async function replayItems(
         stats.decided += result.messages.length;
         stats.updates += result.messages.filter((m) => !m.publish && !m.digest && m.correlate).length;
         stats.learnedTerms += result.learnedTerms;
+        stats.exceptedEvents += result.exceptedEvents;
         if (result.messages.length > 0) await emit(await options.sink.send(result.messages));
         if (result.latestEventTime > clock) clock = result.latestEventTime;
         if (clock >= nextSweep) {

@@ -19,6 +19,7 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
     `  published ${alerts.length}: respond ${byTier.get('respond') ?? 0}, notify ${byTier.get('notify') ?? 0}, review ${byTier.get('review') ?? 0}; incidents ${incidents.length}${statuses ? ` (${statuses})` : ''}`,
     `  lifecycle: ${stats.decided} message(s) decided, ${stats.updates} silent update(s) (an open alert seen again: stored, correlated, not published)`,
   ];
+  if (stats.exceptedEvents > 0) lines.push(`  exceptions: ${stats.exceptedEvents} rule match(es) left out`);
   if (stats.learnedTerms > 0)
     lines.push(`  learning: ${stats.learnedTerms} new term(s) learned without an alert (new-term rules in their learning period)`);
   lines.push(...formatParse(stats.parse));
@@ -64,6 +65,7 @@ export function statsJson(stats: ReplayStats, alerts: readonly Alert[], seconds:
     decided: stats.decided,
     updates: stats.updates,
     learnedTerms: stats.learnedTerms,
+    exceptedEvents: stats.exceptedEvents,
     published: alerts.length,
     publishedByStatus: stats.publishedByStatus,
     digests: stats.digests,

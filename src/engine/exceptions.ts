@@ -74,6 +74,31 @@ export interface ExceptionSource {
   current(): Promise<readonly ActiveException[]>;
 }
 
+/** One exception as the detector applies it. */
+export function activeException(spec: ExceptionSpec): ActiveException {
+  return {
+    rules: spec.rules,
+    field: spec.field,
+    values: new Set(spec.values.map((v) => boundedValue(lowerCase(v)))),
+    ranges: spec.values.flatMap((v) => cidrOf(v) ?? []),
+    from: spec.from,
+    until: spec.until ?? Number.POSITIVE_INFINITY,
+  };
+}
+
+/** Exceptions given up front (`replay` / `backtest --exceptions`: what `detect exception list --json` printed). */
+export class FixedExceptions implements ExceptionSource {
+  private readonly active: readonly ActiveException[];
+
+  constructor(specs: readonly ExceptionSpec[]) {
+    this.active = specs.map(activeException);
+  }
+
+  async current(): Promise<readonly ActiveException[]> {
+    return this.active;
+  }
+}
+
 /** The exceptions stored in the state table, read at most once a `refreshMs` per container. */
 export class StoredExceptions implements ExceptionSource {
   private cached: ActiveException[] = [];
@@ -93,15 +118,7 @@ export class StoredExceptions implements ExceptionSource {
     for (const doc of docs) {
       // One that does not parse (written by a newer version) is left out rather than failing the batch.
       const spec = readDocBody(ExceptionSpec, doc.body);
-      if (!spec) continue;
-      active.push({
-        rules: spec.rules,
-        field: spec.field,
-        values: new Set(spec.values.map((v) => boundedValue(lowerCase(v)))),
-        ranges: spec.values.flatMap((v) => cidrOf(v) ?? []),
-        from: spec.from,
-        until: spec.until ?? Number.POSITIVE_INFINITY,
-      });
+      if (spec) active.push(activeException(spec));
     }
     this.cached = active;
     this.fetchedAt = now;
