@@ -206,7 +206,7 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
 
   it('a deployment that started learning live before its history was read needs not wait out its week', async () => {
     const dir = tmp();
-    const { trailFile, first } = writeHistory(dir);
+    const { trailFile } = writeHistory(dir);
     const { store } = await freshTable();
     // Live for an hour first: the rule starts learning at LIVE.
     expect(await live(store, [[call('us-east-1', LIVE)]])).toEqual([]);

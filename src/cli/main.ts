@@ -1,139 +1,44 @@
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { reportJson, reportMarkdown, reportTable } from '../backtest/report';
 import { SpoolError } from '../backtest/spool';
-import { FixedExceptions } from '../engine/exceptions';
 import { PassThroughSink } from '../engine/ports';
-import { formatRuleError, type RulePack } from '../rules/rule-pack';
+import { formatRuleError } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
 import { disablePretenuring } from '../runtime/v8-heap';
 import type { Alert } from '../schema/alert';
-import { parseDuration } from '../schema/duration';
-import { BacktestError, parseTimeOption, runBacktest } from './backtest';
+import { BacktestError, runBacktest } from './backtest';
 import { runDemo } from './demo';
-import { addException, ExceptionError, endException, formatExceptions, listExceptions, readExceptionsFile } from './exceptions';
+import { addExceptionCommands } from './exception-commands';
 import { importSigma, loadMapping, skipSummary } from './import-sigma';
 import { UnreadableInputError } from './input-files';
 import { formatLearnResult, runLearn } from './learn';
-import { loadPack } from './load-pack';
 import { openCorrelationSink, openStateStore } from './local-adapters';
+import {
+  DEFAULT_RULES,
+  EXCEPTIONS_HELP,
+  exceptionsOption,
+  fail,
+  historyOptions,
+  LEARN_HELP,
+  learnOption,
+  loadPackOrExit,
+  loadPackWithWarnings,
+  OUTBREAK_AFTER_HELP,
+  outbreakAfterOption,
+  PAGE_FOLD_HELP,
+  pageFoldOption,
+  RECEIVED_AT_HELP,
+  receivedAtOption,
+  tableStore,
+} from './options';
 import { replay } from './replay';
 import { totalInputBytes } from './replay-input';
 import { checkSources, formatSourcesReport, type SourcesReport } from './sources-check';
 import { formatAlertLine, formatSummary, statsJson } from './summary';
-
-const DEFAULT_RULES = 'rules';
-
-function fail(message: string, code = 2): never {
-  process.stderr.write(`detect: ${printableLines(message)}\n`);
-  process.exit(code);
-}
-
-const RECEIVED_AT_HELP =
-  'with --log-group: when the lines were written, an ISO time or a duration back (30d); syslog lines take their year from it';
-
-/** `--received-at`: an ISO time or a duration back from now (`30d`), as `backtest --since` takes. */
-function receivedAtOption(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return parseTimeOption(text, Date.now(), 'received-at');
-  } catch (err) {
-    fail(err instanceof Error ? err.message : String(err));
-  }
-}
-
-const PAGE_FOLD_HELP = "how long a page stands for its entity, as the deployment's pageFold: a duration (4h) or 'off'";
-
-const OUTBREAK_AFTER_HELP =
-  "alerts of one rule told one by one per hour before the rest are held for the digest, as the deployment's outbreakAfter (default 3; 0: every one)";
-
-/** `--outbreak-after`: a whole number; undefined: the deployment default. */
-function outbreakAfterOption(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) fail(`--outbreak-after '${text}': expected a whole number (0 tells every alert)`);
-  return n;
-}
-
-const LEARN_HELP =
-  "how long new-term rules only learn after they first see an account's logs, as a fresh deployment's newTermLearning (7d there): a duration, or 'off' (the default here: no learning period, rules alert from the first event)";
-
-/** `--learn`: a duration, or `off`; undefined: none (a replay or backtest asks what a running deployment would send). */
-function learnOption(text: string | undefined): number | undefined {
-  if (text === undefined || text === 'off') return undefined;
-  const ms = parseDuration(text);
-  if (ms === undefined) fail(`--learn '${text}': expected a duration like 7d, or 'off'`);
-  return ms;
-}
-
-/** Where history comes from and which span of it: the options `backtest` and `learn` share. */
-function historyOptions(command: Command, defaults: { since: string; workDir: string }): Command {
-  return command
-    .option('-g, --log-group <name...>', 'log group names or globs (/app/*); with --from-file, the group of a plain FILE')
-    .option('--since <when>', `start: a duration back from now (${defaults.since}, 12h) or an ISO time`, defaults.since)
-    .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
-    .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
-    .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
-    .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', defaults.workDir)
-    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
-    .option('--region <name>', 'AWS Region (default: the SDK configuration)');
-}
-
-/** The deployment's state table, for the commands that write to it (`learn`, `exception`). */
-function tableStore(opts: { table: string; profile?: string; region?: string }): DynamoStateStore {
-  return new DynamoStateStore(
-    new DynamoDBClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) }),
-    opts.table,
-  );
-}
-
-const EXCEPTIONS_HELP = 'apply these exceptions (a JSON file, as detect exception list --json prints): what would they have left out?';
-
-/** `--exceptions`: the file's exceptions, or exit with what is wrong in it. */
-function exceptionsOption(file: string | undefined, pack: RulePack): FixedExceptions | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return new FixedExceptions(readExceptionsFile(file, pack));
-  } catch (err) {
-    if (err instanceof ExceptionError) fail(err.message);
-    throw err;
-  }
-}
-
-/** An ISO 8601 time option. */
-function isoTimeOption(text: string, name: string): number {
-  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(t)) fail(`${name} '${text}': expected an ISO time like 2026-12-02T14:00:00Z`);
-  return t;
-}
-
-/** `--page-fold`: a duration, or `off` (every respond-tier alert pages); undefined: the deployment default. */
-function pageFoldOption(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (text === 'off') return 0;
-  const ms = parseDuration(text);
-  if (ms === undefined) fail(`--page-fold '${text}': expected a duration like 30m or 4h, or 'off'`);
-  return ms;
-}
-
-/** Every rule error on stderr (file, rule id, path), then exit 1. */
-function loadPackOrExit(paths: readonly string[], options: { checkRegexes?: boolean } = {}): RulePack {
-  return loadPackWithWarnings(paths, options).pack;
-}
-
-function loadPackWithWarnings(paths: readonly string[], options: { checkRegexes?: boolean } = {}) {
-  const { pack, errors, warnings } = loadPack(paths, options);
-  if (errors.length > 0) {
-    for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
-    fail(`${errors.length} error(s) in rule files`, 1);
-  }
-  return { pack, warnings };
-}
 
 export function buildProgram(): Command {
   const program = new Command('detect').description('Sentinel detection engine: replay logs, test and validate rules').showHelpAfterError();
@@ -529,109 +434,7 @@ export function buildProgram(): Command {
       },
     );
 
-  const exception = program
-    .command('exception')
-    .description(
-      "leave an entity out of some rules for a while, without a deploy (a pen test, a scanner): written to the deployment's state table",
-    );
-  const tableOptions = (c: Command) =>
-    c
-      .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
-      .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
-      .option('--region <name>', 'AWS Region (default: the SDK configuration)');
-  const exceptionAction =
-    <T>(run: (opts: T) => Promise<void>) =>
-    async (opts: T) => {
-      try {
-        await run(opts);
-      } catch (err) {
-        if (err instanceof ExceptionError) fail(err.message);
-        if (err instanceof Error && /credential|Could not load credentials|Region is missing/i.test(err.message))
-          fail(`${err.message} (configure AWS credentials and a Region for the deployment's account)`);
-        throw err;
-      }
-    };
-  tableOptions(
-    exception
-      .command('add')
-      .description(
-        'the named rules stop counting events whose field holds one of the values, from now (or --from) until --until or for --for',
-      )
-      .requiredOption('--rule <pattern...>', 'rule ids or prefixes ending in * (web.*)')
-      .requiredOption('--field <name>', 'the event field to compare (source.ip, user.name, host.name …)')
-      .requiredOption('--value <value...>', 'values it leaves out (compared case-insensitively; a CIDR range holds its addresses)')
-      .option('--for <duration>', 'how long from the start (4h, 2d)')
-      .option('--from <time>', 'start: an ISO time (default now)')
-      .option('--until <time>', "end: an ISO time, or 'never' (until `detect exception end`)")
-      .requiredOption('--reason <text>', 'why (shown with the exception: a ticket, a pen test)')
-      .option('--by <name>', 'who (default $USER)')
-      .option('-r, --rules <dir>', 'rule folder (the one deployed)', DEFAULT_RULES),
-  ).action(
-    exceptionAction(
-      async (opts: {
-        rule: string[];
-        field: string;
-        value: string[];
-        for?: string;
-        from?: string;
-        until?: string;
-        reason: string;
-        by?: string;
-        rules: string;
-        table: string;
-        profile?: string;
-        region?: string;
-      }) => {
-        const now = Date.now();
-        const from = opts.from === undefined ? now : isoTimeOption(opts.from, '--from');
-        if ((opts.for === undefined) === (opts.until === undefined))
-          fail('name how long: --for 4h, or --until <ISO time> (or --until never)');
-        let until: number | null;
-        if (opts.for !== undefined) {
-          const span = parseDuration(opts.for);
-          if (span === undefined) fail(`--for '${opts.for}': expected a duration like 4h or 2d`);
-          until = from + span;
-        } else until = opts.until === 'never' ? null : isoTimeOption(opts.until ?? '', '--until');
-        const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
-        const spec = await addException(
-          tableStore(opts),
-          pack,
-          {
-            rules: opts.rule,
-            field: opts.field,
-            values: opts.value,
-            from,
-            until,
-            reason: opts.reason,
-            createdBy: opts.by ?? process.env.USER ?? 'unknown',
-          },
-          now,
-        );
-        process.stdout.write(`${printableLines(formatExceptions([spec], now))}\n`);
-      },
-    ),
-  );
-  tableOptions(
-    exception
-      .command('list')
-      .description('exceptions in force or to come')
-      .option('--all', 'also those ended in the last 30 days')
-      .option('--json', 'as JSON (what replay and backtest --exceptions read)'),
-  ).action(
-    exceptionAction(async (opts: { all?: boolean; json?: boolean; table: string; profile?: string; region?: string }) => {
-      const now = Date.now();
-      const specs = await listExceptions(tableStore(opts), now, opts.all === true);
-      process.stdout.write(opts.json ? `${terminalSafeJson(specs, 2)}\n` : `${printableLines(formatExceptions(specs, now))}\n`);
-    }),
-  );
-  tableOptions(
-    exception.command('end').description('end an exception now (it stays listed with --all)').argument('<id>', 'ex-… from list'),
-  ).action(async (id: string, opts: { table: string; profile?: string; region?: string }) =>
-    exceptionAction(async () => {
-      const now = Date.now();
-      process.stdout.write(`${printableLines(formatExceptions([await endException(tableStore(opts), id, now)], now))}\n`);
-    })(opts),
-  );
+  addExceptionCommands(program);
 
   program
     .command('demo')

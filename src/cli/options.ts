@@ -1,0 +1,121 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Command } from 'commander';
+import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
+import { printableLines } from '../alerts/plain-text';
+import { FixedExceptions } from '../engine/exceptions';
+import { formatRuleError, type RulePack } from '../rules/rule-pack';
+import { parseDuration } from '../schema/duration';
+import { parseTimeOption } from './backtest';
+import { ExceptionError, readExceptionsFile } from './exceptions';
+import { loadPack } from './load-pack';
+
+/** What the `detect` commands share: exiting with a message, option parsers, the rule pack, the state table. */
+
+export const DEFAULT_RULES = 'rules';
+
+export function fail(message: string, code = 2): never {
+  process.stderr.write(`detect: ${printableLines(message)}\n`);
+  process.exit(code);
+}
+
+export const RECEIVED_AT_HELP =
+  'with --log-group: when the lines were written, an ISO time or a duration back (30d); syslog lines take their year from it';
+
+/** `--received-at`: an ISO time or a duration back from now (`30d`), as `backtest --since` takes. */
+export function receivedAtOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseTimeOption(text, Date.now(), 'received-at');
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export const PAGE_FOLD_HELP = "how long a page stands for its entity, as the deployment's pageFold: a duration (4h) or 'off'";
+
+export const OUTBREAK_AFTER_HELP =
+  "alerts of one rule told one by one per hour before the rest are held for the digest, as the deployment's outbreakAfter (default 3; 0: every one)";
+
+/** `--outbreak-after`: a whole number; undefined: the deployment default. */
+export function outbreakAfterOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) fail(`--outbreak-after '${text}': expected a whole number (0 tells every alert)`);
+  return n;
+}
+
+export const LEARN_HELP =
+  "how long new-term rules only learn after they first see an account's logs, as a fresh deployment's newTermLearning (7d there): a duration, or 'off' (the default here: no learning period, rules alert from the first event)";
+
+/** `--learn`: a duration, or `off`; undefined: none (a replay or backtest asks what a running deployment would send). */
+export function learnOption(text: string | undefined): number | undefined {
+  if (text === undefined || text === 'off') return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined) fail(`--learn '${text}': expected a duration like 7d, or 'off'`);
+  return ms;
+}
+
+/** Where history comes from and which span of it: the options `backtest` and `learn` share. */
+export function historyOptions(command: Command, defaults: { since: string; workDir: string }): Command {
+  return command
+    .option('-g, --log-group <name...>', 'log group names or globs (/app/*); with --from-file, the group of a plain FILE')
+    .option('--since <when>', `start: a duration back from now (${defaults.since}, 12h) or an ISO time`, defaults.since)
+    .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
+    .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
+    .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
+    .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', defaults.workDir)
+    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
+    .option('--region <name>', 'AWS Region (default: the SDK configuration)');
+}
+
+/** The deployment's state table, for the commands that write to it (`learn`, `exception`). */
+export function tableStore(opts: { table: string; profile?: string; region?: string }): DynamoStateStore {
+  return new DynamoStateStore(
+    new DynamoDBClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) }),
+    opts.table,
+  );
+}
+
+export const EXCEPTIONS_HELP =
+  'apply these exceptions (a JSON file, as detect exception list --json prints): what would they have left out?';
+
+/** `--exceptions`: the file's exceptions, or exit with what is wrong in it. */
+export function exceptionsOption(file: string | undefined, pack: RulePack): FixedExceptions | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return new FixedExceptions(readExceptionsFile(file, pack));
+  } catch (err) {
+    if (err instanceof ExceptionError) fail(err.message);
+    throw err;
+  }
+}
+
+/** An ISO 8601 time option. */
+export function isoTimeOption(text: string, name: string): number {
+  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(t)) fail(`${name} '${text}': expected an ISO time like 2026-12-02T14:00:00Z`);
+  return t;
+}
+
+/** `--page-fold`: a duration, or `off` (every respond-tier alert pages); undefined: the deployment default. */
+export function pageFoldOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'off') return 0;
+  const ms = parseDuration(text);
+  if (ms === undefined) fail(`--page-fold '${text}': expected a duration like 30m or 4h, or 'off'`);
+  return ms;
+}
+
+/** Every rule error on stderr (file, rule id, path), then exit 1. */
+export function loadPackOrExit(paths: readonly string[], options: { checkRegexes?: boolean } = {}): RulePack {
+  return loadPackWithWarnings(paths, options).pack;
+}
+
+export function loadPackWithWarnings(paths: readonly string[], options: { checkRegexes?: boolean } = {}) {
+  const { pack, errors, warnings } = loadPack(paths, options);
+  if (errors.length > 0) {
+    for (const e of errors) process.stderr.write(`${formatRuleError(e)}\n`);
+    fail(`${errors.length} error(s) in rule files`, 1);
+  }
+  return { pack, warnings };
+}
