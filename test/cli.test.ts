@@ -244,6 +244,19 @@ describe('detect replay: Kinesis events from the hub stream', () => {
   });
 });
 
+/** `detect backtest` over the exported /var/log/secure in `dir`, for the days the tests' lines are in, as JSON. */
+const secureBacktest = (dir: string) => [
+  'backtest',
+  '--from-file',
+  `/var/log/secure=${join(dir, 'secure.json')}`,
+  '--since',
+  '2026-11-19T00:00:00Z',
+  '--until',
+  '2026-11-21T00:00:00Z',
+  '--no-correlate',
+  '--json',
+];
+
 describe('detect backtest (offline, exported files)', () => {
   it('--json prints the report for CI and --max-pages-per-day gates with exit 3', () => {
     const dir = tmp();
@@ -256,17 +269,7 @@ describe('detect backtest (offline, exported files)', () => {
     });
     const events = [...Array.from({ length: 12 }, (_, i) => line(i, 'Failed password')), line(13, 'Accepted password')];
     writeFileSync(join(dir, 'secure.json'), JSON.stringify({ events, searchedLogStreams: [] }));
-    const args = [
-      'backtest',
-      '--from-file',
-      `/var/log/secure=${join(dir, 'secure.json')}`,
-      '--since',
-      '2026-11-19T00:00:00Z',
-      '--until',
-      '2026-11-21T00:00:00Z',
-      '--no-correlate',
-      '--json',
-    ];
+    const args = secureBacktest(dir);
     const gated = detect(...args, '--max-pages-per-day', '0.2');
     expect(gated.code).toBe(3);
     // The root login pages once: ssh.root_login holds the address's page, ssh.success_after_failures is part of it.
@@ -309,17 +312,7 @@ describe('detect backtest (offline, exported files)', () => {
       createdAt: 0,
     };
     writeFileSync(join(dir, 'exceptions.json'), JSON.stringify([pentest]));
-    const args = [
-      'backtest',
-      '--from-file',
-      `/var/log/secure=${join(dir, 'secure.json')}`,
-      '--since',
-      '2026-11-19T00:00:00Z',
-      '--until',
-      '2026-11-21T00:00:00Z',
-      '--no-correlate',
-      '--json',
-    ];
+    const args = secureBacktest(dir);
     const report = (r: { stdout: string }) => JSON.parse(r.stdout) as { rules: { ruleId: string }[]; events: { excepted: number } };
     const plain = report(detect(...args));
     expect(plain.rules.map((r) => r.ruleId)).toContain('ssh.internal_auth_failures');
