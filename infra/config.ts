@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { refMatches } from '../src/rules/rule-ref';
+import { RuleRef, refMatches } from '../src/rules/rule-ref';
 import { Duration } from '../src/schema/duration';
 import { formatIssues } from '../src/schema/issues';
 
@@ -33,11 +33,6 @@ const Tier = z.enum(['review', 'notify', 'respond']);
 const MAX_FILTER_POLICY_VALUES = 150;
 /** The SNS default quota of filter policies per topic. */
 const MAX_FILTER_POLICIES_PER_TOPIC = 200;
-
-/** A rule or correlation id (`auth.brute_force_user`), or every id starting with a prefix (`aws.*`). */
-const RuleRef = z
-  .string()
-  .regex(/^[a-z0-9_][a-z0-9_.-]*(\*)?$/, "expected a rule id (auth.brute_force_user) or an id prefix ending in '*' (aws.*)");
 
 /**
  * One team's share of the alerts: its subscribers get the listed tiers' messages about the listed

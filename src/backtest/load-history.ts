@@ -50,12 +50,18 @@ export interface LoadedHistory {
   retries: number;
 }
 
+/** An ISO 8601 time (a date at least), or undefined. */
+export function parseIsoTime(text: string): number | undefined {
+  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(t) ? undefined : t;
+}
+
 /** A time option: a duration back from now (`7d`, `36h`) or an ISO 8601 time. */
 export function parseTimeOption(text: string, now: number, name: string): number {
   const span = parseDuration(text);
   if (span !== undefined) return now - span;
-  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(t))
+  const t = parseIsoTime(text);
+  if (t === undefined)
     throw new BacktestError(`--${name} '${text}': expected a duration like 7d or 12h, or an ISO time like 2026-11-23T00:00:00Z`);
   return t;
 }

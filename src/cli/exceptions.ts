@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { cidrOf, EXCEPTIONS_PK, ExceptionSpec, exceptionExpiry, RulePattern, ruleMatches } from '../engine/exceptions';
+import { cidrOf, EXCEPTIONS_PK, ExceptionSpec, exceptionExpiry } from '../engine/exceptions';
 import { docId, readDocBody, type StateStore } from '../engine/state-store';
 import type { RulePack } from '../rules/rule-pack';
+import { RuleRef, refMatches } from '../rules/rule-ref';
 import { FieldName } from '../schema/rule';
 
 export class ExceptionError extends Error {}
@@ -29,9 +30,9 @@ export async function addException(
   now: number,
 ): Promise<ExceptionSpec> {
   for (const pattern of input.rules) {
-    if (!RulePattern.safeParse(pattern).success)
+    if (!RuleRef.safeParse(pattern).success)
       throw new ExceptionError(`--rule '${pattern}': expected a rule id, or a prefix ending in * (web.*)`);
-    if (!pack.rules.some((r) => ruleMatches(pattern, r.id)))
+    if (!pack.rules.some((r) => refMatches(pattern, r.id)))
       throw new ExceptionError(`--rule '${pattern}': no rule of the pack matches it (a typo would leave nothing out)`);
   }
   if (!FieldName.safeParse(input.field).success) throw new ExceptionError(`--field '${input.field}': expected a field name like source.ip`);
@@ -113,7 +114,7 @@ export function readExceptionsFile(file: string, pack: Pick<RulePack, 'rules'>):
   }
   for (const [i, spec] of parsed.data.entries())
     for (const pattern of spec.rules)
-      if (!pack.rules.some((r) => ruleMatches(pattern, r.id)))
+      if (!pack.rules.some((r) => refMatches(pattern, r.id)))
         throw new ExceptionError(`--exceptions ${file}: ${i}.rules: '${pattern}' matches no rule of the pack`);
   return parsed.data;
 }

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { printableLines } from '../alerts/plain-text';
+import { parseIsoTime } from '../backtest/load-history';
 import { FixedExceptions } from '../engine/exceptions';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { parseDuration } from '../schema/duration';
@@ -92,8 +93,8 @@ export function exceptionsOption(file: string | undefined, pack: RulePack): Fixe
 
 /** An ISO 8601 time option. */
 export function isoTimeOption(text: string, name: string): number {
-  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(t)) fail(`${name} '${text}': expected an ISO time like 2026-12-02T14:00:00Z`);
+  const t = parseIsoTime(text);
+  if (t === undefined) fail(`${name} '${text}': expected an ISO time like 2026-12-02T14:00:00Z`);
   return t;
 }
 

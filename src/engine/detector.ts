@@ -79,6 +79,15 @@ export interface BatchResult {
   skips: Skip[];
 }
 
+/** A batch's result from its messages; the counts not given are 0 (or false). */
+function batchResult(
+  messages: Message[],
+  counts: Pick<BatchResult, 'matchedEvents' | 'exceptedEvents' | 'skips'> &
+    Partial<Pick<BatchResult, 'detections' | 'redelivered' | 'learnedTerms'>>,
+): BatchResult {
+  return { messages, alerts: notifications(messages), detections: 0, redelivered: false, learnedTerms: 0, ...counts };
+}
+
 /** The alerts responders are told about: published to a tier topic, or listed in the review digest. */
 export function notifications(messages: readonly Message[]): Alert[] {
   return messages.filter((m) => m.publish || m.digest).map((m) => m.alert);
@@ -183,23 +192,15 @@ export class Detector {
     const skips: Skip[] = [];
     const { matches, matchedEvents } = this.matchBatch(sorted, skips);
     // A batch no rule matched decides nothing, however often it is delivered: no receipt to read.
-    if (matches.size === 0)
-      return { messages: [], alerts: [], matchedEvents, detections: 0, redelivered: false, learnedTerms: 0, exceptedEvents: 0, skips };
-    const exceptedEvents = this.exceptions ? applyExceptions(matches, await this.exceptions.current()) : 0;
+    const counts = { matchedEvents, exceptedEvents: 0, skips };
+    if (matches.size === 0) return batchResult([], counts);
+    counts.exceptedEvents = this.exceptions ? applyExceptions(matches, await this.exceptions.current()) : 0;
     if (matches.size === 0) {
       // All it matched is excepted now; a delivery decided before the exception was added re-sends what it decided.
       const receipt = await this.store.readReceipt(batchId);
-      const messages = receipt === undefined ? [] : MessageList.parse(JSON.parse(receipt));
-      return {
-        messages,
-        alerts: notifications(messages),
-        matchedEvents,
-        detections: 0,
-        redelivered: receipt !== undefined,
-        learnedTerms: 0,
-        exceptedEvents,
-        skips,
-      };
+      return receipt === undefined
+        ? batchResult([], counts)
+        : batchResult(MessageList.parse(JSON.parse(receipt)), { ...counts, redelivered: true });
     }
     // A redelivered batch (at-least-once delivery, Lambda retries) re-sends what it decided the
     // first time instead of deciding again over state that already holds its own events. The
@@ -220,19 +221,7 @@ export class Detector {
       if (r.value === undefined && q.status === 'rejected') throw q.reason;
       return [r.value];
     });
-    if (receipt !== undefined) {
-      const messages = MessageList.parse(JSON.parse(receipt));
-      return {
-        messages,
-        alerts: notifications(messages),
-        matchedEvents,
-        detections: 0,
-        redelivered: true,
-        learnedTerms: 0,
-        exceptedEvents,
-        skips,
-      };
-    }
+    if (receipt !== undefined) return batchResult(MessageList.parse(JSON.parse(receipt)), { ...counts, redelivered: true });
 
     // Deterministic order, whatever order the rules' store calls completed in.
     qualified.sort((a, b) => a.rule.rule.id.localeCompare(b.rule.rule.id) || a.group.key.localeCompare(b.group.key));
@@ -245,16 +234,7 @@ export class Detector {
       await this.store.writeReceipt(batchId, JSON.stringify(messages), eventTime(sorted[sorted.length - 1] ?? {}) + LATE_ARRIVAL_GRACE_MS);
     }
     const detections = qualified.reduce((n, q) => n + q.group.qualifiers.length, 0);
-    return {
-      messages,
-      alerts: notifications(messages),
-      matchedEvents,
-      detections,
-      redelivered: false,
-      learnedTerms: tally.learnedTerms,
-      exceptedEvents,
-      skips,
-    };
+    return batchResult(messages, { ...counts, detections, learnedTerms: tally.learnedTerms });
   }
 
   private policy(rule: CompiledRule): LifecyclePolicy {

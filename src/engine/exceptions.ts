@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { Cidr, inRanges } from '../rules/cidr';
 import type { CompiledRule } from '../rules/compile';
 import { lowerCase } from '../rules/lower-case';
+import { RuleRef, refMatches } from '../rules/rule-ref';
 import { eventTime, type NormalizedEvent } from '../schema/event';
 import { FieldName } from '../schema/rule';
 import { boundedValue } from './bounded-value';
-import { readDocBody, type StateStore } from './state-store';
+import { KEPT_FOREVER, readDocBody, type StateStore } from './state-store';
 
 /**
  * Exceptions: what a responder tells the detector to leave alone, without a deploy. A pen test
@@ -23,12 +24,10 @@ import { readDocBody, type StateStore } from './state-store';
  * reason and author, and every batch counts the events it left out (metric EventsExcepted).
  */
 
-/** A rule pattern: a rule id, or a prefix ending in `*` (`web.*`, `aws.ssm_*`). */
-export const RulePattern = z.string().regex(/^[a-z0-9_.-]+\*?$/i, 'a rule id, or a prefix ending in * (web.*)');
-
 export const ExceptionSpec = z.strictObject({
   id: z.string().regex(/^ex-[0-9a-f]{8}$/),
-  rules: z.array(RulePattern).min(1).max(50),
+  /** Rule ids, or prefixes ending in `*` (`web.*`). */
+  rules: z.array(RuleRef).min(1).max(50),
   field: FieldName,
   /**
    * Compared as the rules compare equality (case-insensitively, bounded as state keys are); a value
@@ -48,15 +47,9 @@ export type ExceptionSpec = z.infer<typeof ExceptionSpec>;
 export const EXCEPTIONS_PK = 'exceptions';
 /** An ended exception stays listed this long (who excepted what, and why), then expires. */
 export const EXCEPTION_KEPT_MS = 30 * 86_400_000;
-/** Far ahead, for an exception without an end. */
-const KEPT_UNTIL = Date.UTC(2200, 0, 1);
 
 export function exceptionExpiry(spec: ExceptionSpec): number {
-  return spec.until === null ? KEPT_UNTIL : spec.until + EXCEPTION_KEPT_MS;
-}
-
-export function ruleMatches(pattern: string, ruleId: string): boolean {
-  return pattern.endsWith('*') ? ruleId.startsWith(pattern.slice(0, -1)) : ruleId === pattern;
+  return spec.until === null ? KEPT_FOREVER : spec.until + EXCEPTION_KEPT_MS;
 }
 
 /** One exception as the detector applies it: values lower-cased and bounded once. */
@@ -134,7 +127,7 @@ export function applyExceptions(matches: Map<CompiledRule, NormalizedEvent[]>, e
   if (exceptions.length === 0) return 0;
   let excepted = 0;
   for (const [rule, events] of matches) {
-    const applying = exceptions.filter((x) => x.rules.some((p) => ruleMatches(p, rule.rule.id)));
+    const applying = exceptions.filter((x) => x.rules.some((ref) => refMatches(ref, rule.rule.id)));
     if (applying.length === 0) continue;
     const kept = events.filter((e) => !applying.some((x) => covers(x, e)));
     excepted += events.length - kept.length;

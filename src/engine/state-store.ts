@@ -114,6 +114,9 @@ export function readDocBody<T>(schema: ZodType<T>, body: string): T | undefined 
   }
 }
 
+/** An expiry far enough ahead that a document outlives any deployment (DynamoDB's TTL never removes it). */
+export const KEPT_FOREVER = Date.UTC(2200, 0, 1);
+
 /** The `limit` documents that fell due first (ties by key): the order `listDue` answers in, in every store. */
 export function earliestDue(due: readonly (DocKey & { at: number })[], limit: number): DocKey[] {
   return [...due]

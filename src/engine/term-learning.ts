@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
+import { type DocKey, docId, KEPT_FOREVER, readDocBody, type StateStore } from './state-store';
 
 /**
  * Deploy day without a flood. A new-term rule (a new country for a user, a new region for an
@@ -25,8 +25,6 @@ import { type DocKey, docId, readDocBody, type StateStore } from './state-store'
  * before its start was written.
  */
 
-/** Far enough ahead that the document outlives any deployment (DynamoDB's TTL never removes it). */
-const KEPT_UNTIL = Date.UTC(2200, 0, 1);
 const MAX_ATTEMPTS = 4;
 /** While a rule is still learning, its start is read again this often (wall clock): `detect learn` may have moved it back. */
 const RELEARN_CHECK_MS = 5 * 60_000;
@@ -98,7 +96,7 @@ export class TermLearning {
           body: JSON.stringify({ since: s.earliest }),
           ifVersion: doc ? doc.version : null,
           now: s.earliest,
-          expiresAt: KEPT_UNTIL,
+          expiresAt: KEPT_FOREVER,
         });
         if (written) {
           this.remember(id, s.earliest);
@@ -135,7 +133,7 @@ export class TermLearning {
         body: JSON.stringify({ since }),
         ifVersion: doc ? doc.version : null,
         now: sighting.earliest,
-        expiresAt: KEPT_UNTIL,
+        expiresAt: KEPT_FOREVER,
       });
       if (written) {
         this.remember(id, since);
