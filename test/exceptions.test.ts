@@ -3,14 +3,16 @@ import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { emailBody } from '../src/alerts/notification';
 import { addException, ExceptionError, endException, formatExceptions, listExceptions } from '../src/cli/exceptions';
 import { loadPack } from '../src/cli/load-pack';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { Detector } from '../src/engine/detector';
-import { EXCEPTIONS_PK, StoredExceptions } from '../src/engine/exceptions';
+import { announceExceptions, EXCEPTIONS_PK, StoredExceptions } from '../src/engine/exceptions';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import type { StateStore } from '../src/engine/state-store';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
+import type { Message } from '../src/schema/alert';
 import type { NormalizedEvent } from '../src/schema/event';
 import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
 import { ev, rule, T0 } from './helpers';
@@ -141,6 +143,40 @@ describe('exceptions: a responder leaves an entity out of some rules for a while
     expect([fresh.redelivered, fresh.messages.length, fresh.exceptedEvents]).toEqual([false, 0, 3]);
   });
 
+  it('every exception is told to the team once (notify tier), whoever wrote it; a failed delivery is told again next time', async () => {
+    const store = new MemoryStateStore();
+    const spec = await add(store, { reason: 'pen test SEC-123' });
+    // One written straight to the table, not through the command.
+    await store.writeDoc({
+      pk: EXCEPTIONS_PK,
+      sk: 'ex-0000beef',
+      body: JSON.stringify({ ...spec, id: 'ex-0000beef', createdBy: 'nobody-we-know', until: null }),
+      ifVersion: null,
+      now: T0,
+      expiresAt: Date.UTC(2200, 0, 1),
+    });
+    const sent: Message[] = [];
+    const failing = async () => {
+      throw new Error('state machine throttled');
+    };
+    await expect(announceExceptions(store, failing, { region: 'eu-west-1' }, T0 + MIN)).rejects.toThrow('throttled');
+    expect(await announceExceptions(store, async (m) => void sent.push(...m), { region: 'eu-west-1' }, T0 + 2 * MIN)).toBe(2);
+    expect(sent.map((m) => [m.publish, m.correlate, m.alert.tier, m.alert.ruleId])).toEqual([
+      [true, false, 'notify', 'sentinel.exception'],
+      [true, false, 'notify', 'sentinel.exception'],
+    ]);
+    const told = (id: string) => sent.find((m) => m.alert.entity.value === id)?.alert;
+    expect(told(spec.id)?.title).toBe(
+      `Exception ${spec.id} by ana: web.* leave source.ip 192.0.2.10 out until ${new Date(T0 + 4 * HOUR).toISOString().replace('.000', '')}`,
+    );
+    expect(told('ex-0000beef')?.title).toMatch(/^Exception ex-0000beef by nobody-we-know: .* until it is ended$/);
+    const beef = told('ex-0000beef');
+    expect(beef && emailBody(beef)).toContain('npx detect exception end --table <StateTableName> ex-0000beef');
+    // Announced: not again.
+    expect(await announceExceptions(store, async (m) => void sent.push(...m), { region: 'eu-west-1' }, T0 + 3 * MIN)).toBe(0);
+    expect((await listExceptions(store, T0 + 3 * MIN)).every((x) => x.announcedAt === T0 + 2 * MIN)).toBe(true);
+  });
+
   it('refuses a rule pattern that names nothing, and an end before the start', async () => {
     const store = new MemoryStateStore();
     await expect(add(store, { rules: ['web.flod*'] })).rejects.toThrow(ExceptionError);
@@ -258,5 +294,15 @@ describe('the detector Lambda applies exceptions from its table', () => {
     h.sfn.resetHistory();
     await h.handler(lambdaEvent(payload(SSH_ATTACK('10.0.113.81', 12))), context);
     expect(sentEnvelopes(h.sfn).filter((e) => e.publish)).toHaveLength(1);
+  });
+
+  it('the sweeper Lambda tells the team of the exception, once', async () => {
+    const { sweepNow } = await import('../functions/sweeper/handler');
+    h.sfn.resetHistory();
+    expect((await sweepNow()).exceptionsAnnounced).toBe(1);
+    const sent = sentEnvelopes(h.sfn).filter((e) => e.publish);
+    expect(sent).toHaveLength(1);
+    h.sfn.resetHistory();
+    expect((await sweepNow()).exceptionsAnnounced).toBe(0);
   });
 });

@@ -2,7 +2,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import { announceExceptions } from '../../src/engine/exceptions';
 import { sweep } from '../../src/engine/sweeper';
+import type { Message } from '../../src/schema/alert';
 import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
@@ -22,12 +24,17 @@ const reviewRoutes = loadReviewRoutes();
  * A delivery failure throws after the outbox is written: the next run (or the scheduler's retry)
  * delivers it.
  */
-export async function sweepNow(): Promise<{ resolved: number; digests: number }> {
-  const result = await sweep({ store, pack, ctx, reviewRoutes, send: async (messages) => void (await sink.send(messages)) }, Date.now());
+export async function sweepNow(): Promise<{ resolved: number; digests: number; exceptionsAnnounced: number }> {
+  const now = Date.now();
+  const send = async (messages: Message[]) => void (await sink.send(messages));
+  const result = await sweep({ store, pack, ctx, reviewRoutes, send }, now);
+  // Every exception a responder added is told to the team once (a blind spot nobody announced is an intruder's first move).
+  const exceptionsAnnounced = await announceExceptions(store, send, ctx, now);
   metrics.addMetric('ConditionsResolved', MetricUnit.Count, result.resolved);
   metrics.addMetric('DigestsPublished', MetricUnit.Count, result.digests);
+  metrics.addMetric('ExceptionsAnnounced', MetricUnit.Count, exceptionsAnnounced);
   if (result.messages.length > 0) logger.info('swept', { keys: result.messages.map((m) => m.key) });
-  return { resolved: result.resolved, digests: result.digests };
+  return { resolved: result.resolved, digests: result.digests, exceptionsAnnounced };
 }
 
 export const handler = middy(sweepNow).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import type { AlertContext } from '../alerts/build';
+import { buildExceptionNotice } from '../alerts/exception-notice';
 import { Cidr, inRanges } from '../rules/cidr';
 import type { CompiledRule } from '../rules/compile';
 import { lowerCase } from '../rules/lower-case';
 import { RuleRef, refMatches } from '../rules/rule-ref';
+import type { Message } from '../schema/alert';
 import { eventTime, type NormalizedEvent } from '../schema/event';
 import { FieldName } from '../schema/rule';
 import { boundedValue } from './bounded-value';
@@ -41,6 +44,8 @@ export const ExceptionSpec = z.strictObject({
   reason: z.string().min(1).max(500),
   createdBy: z.string().min(1).max(200),
   createdAt: z.number(),
+  /** When the team was told of it (src/alerts/exception-notice.ts); absent until the sweeper has. */
+  announcedAt: z.number().optional(),
 });
 export type ExceptionSpec = z.infer<typeof ExceptionSpec>;
 
@@ -154,4 +159,35 @@ export function cidrOf(value: string): Cidr | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Tells the team of every exception not yet announced (the sweeper, every 5 minutes): one notify
+ * message each, then the exception is marked. A mark lost to a concurrent change is retried next
+ * time, and the state machine's message dedup (the notice's key) makes the repeat a no-op.
+ */
+export async function announceExceptions(
+  store: StateStore,
+  send: (messages: Message[]) => Promise<void>,
+  ctx: AlertContext,
+  now: number,
+): Promise<number> {
+  let announced = 0;
+  for (const doc of await store.queryDocs(EXCEPTIONS_PK, now)) {
+    const spec = readDocBody(ExceptionSpec, doc.body);
+    if (!spec || spec.announcedAt !== undefined) continue;
+    const alert = buildExceptionNotice(spec, ctx);
+    await send([{ alert, key: `${alert.id}#0`, publish: true, digest: false, correlate: false }]);
+    const marked = { ...spec, announcedAt: now };
+    await store.writeDoc({
+      pk: EXCEPTIONS_PK,
+      sk: doc.sk,
+      body: JSON.stringify(marked),
+      ifVersion: doc.version,
+      now,
+      expiresAt: exceptionExpiry(marked),
+    });
+    announced++;
+  }
+  return announced;
 }
