@@ -258,6 +258,11 @@ describe('exceptions on DynamoDB and from the CLI', () => {
     const bad = await detect('add', '--rule', 'sshh.*', '--field', 'source.ip', '--value', 'x', '--for', '1h', '--reason', 'r');
     expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr).toContain("--rule 'sshh.*': no rule of the pack matches it");
+    const noTable = await run(process.execPath, ['bin/detect.mjs', 'exception', 'list', '--table', 'sentinel-nope'], { env }).catch(
+      (err: { stderr: string; code: number }) => err,
+    );
+    expect(noTable).toMatchObject({ code: 2 });
+    expect((noTable as { stderr: string }).stderr).toContain("no table 'sentinel-nope' here: --table is the stack output StateTableName");
     const noSpan = await detect('add', '--rule', 'ssh.*', '--field', 'source.ip', '--value', 'x', '--reason', 'r');
     expect((noSpan as { stderr: string }).stderr).toContain('name how long: --for 4h, or --until');
   });

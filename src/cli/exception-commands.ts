@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { parseDuration } from '../schema/duration';
 import { addException, ExceptionError, endException, formatExceptions, listExceptions } from './exceptions';
-import { DEFAULT_RULES, fail, isoTimeOption, loadPackOrExit, tableStore } from './options';
+import { DEFAULT_RULES, fail, isoTimeOption, loadPackOrExit, tableProblem, tableStore } from './options';
 
 /** `detect exception add | list | end`: exceptions in the deployment's state table (src/engine/exceptions.ts). */
 export function addExceptionCommands(program: Command): void {
@@ -17,14 +17,14 @@ export function addExceptionCommands(program: Command): void {
       .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
       .option('--region <name>', 'AWS Region (default: the SDK configuration)');
   const exceptionAction =
-    <T>(run: (opts: T) => Promise<void>) =>
+    <T extends { table: string }>(run: (opts: T) => Promise<void>) =>
     async (opts: T) => {
       try {
         await run(opts);
       } catch (err) {
         if (err instanceof ExceptionError) fail(err.message);
-        if (err instanceof Error && /credential|Could not load credentials|Region is missing/i.test(err.message))
-          fail(`${err.message} (configure AWS credentials and a Region for the deployment's account)`);
+        const problem = tableProblem(err, opts.table);
+        if (problem) fail(problem);
         throw err;
       }
     };

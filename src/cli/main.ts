@@ -33,6 +33,7 @@ import {
   pageFoldOption,
   RECEIVED_AT_HELP,
   receivedAtOption,
+  tableProblem,
   tableStore,
 } from './options';
 import { replay } from './replay';
@@ -425,8 +426,8 @@ export function buildProgram(): Command {
           process.stdout.write(`${printableLines(formatLearnResult(result, opts.table))}\n`);
         } catch (err) {
           if (err instanceof BacktestError || err instanceof SpoolError) fail(err.message);
-          if (err instanceof Error && /credential|Could not load credentials|Region is missing/i.test(err.message))
-            fail(`${err.message} (configure AWS credentials and a Region for the deployment's account)`);
+          const problem = tableProblem(err, opts.table);
+          if (problem) fail(problem);
           throw err;
         } finally {
           process.removeListener('SIGINT', onSigint);

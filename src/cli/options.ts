@@ -120,3 +120,18 @@ export function loadPackWithWarnings(paths: readonly string[], options: { checkR
   }
   return { pack, warnings };
 }
+
+/**
+ * What went wrong reaching the deployment's state table, said plainly (or undefined for anything
+ * else): no credentials, a table name or Region that is not the stack's, a role without the actions.
+ */
+export function tableProblem(err: unknown, table: string): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if (/credential|Could not load credentials|Region is missing/i.test(err.message))
+    return `${err.message} (configure AWS credentials and a Region for the deployment's account)`;
+  if (err.name === 'ResourceNotFoundException')
+    return `no table '${table}' here: --table is the stack output StateTableName, in the stack's Region (--region)`;
+  if (err.name === 'AccessDeniedException')
+    return `not allowed on table '${table}': ${err.message.split('\n')[0]} (it needs dynamodb:Query, GetItem, BatchGetItem and UpdateItem on it)`;
+  return undefined;
+}
