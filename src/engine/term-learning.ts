@@ -60,17 +60,15 @@ export class TermLearning {
    */
   async watchedSince(ruleId: string, sightings: readonly WatchSighting[], learn: number): Promise<Map<string | undefined, number>> {
     const out = new Map<string | undefined, number>();
-    const missing: { key: DocKey; sighting: WatchSighting }[] = [];
     for (const s of sightings) {
       const key = watchKey(ruleId, s.account);
       const cached = this.known.get(docId(key));
       // Learned for good, or read a moment ago: no read.
       if (cached && (cached.since + learn <= s.earliest || this.clock() - cached.readAt < RELEARN_CHECK_MS))
         out.set(s.account, cached.since);
-      else missing.push({ key, sighting: s });
+      // A table older than this document: the rule has watched for longer than anyone can say.
+      else out.set(s.account, await this.settle(key, s.earliest, (stored) => stored ?? (s.watchedBefore ? 0 : s.earliest)));
     }
-    if (missing.length === 0) return out;
-    for (const { key, sighting } of missing) out.set(sighting.account, await this.claimStart(key, sighting));
     return out;
   }
 
@@ -80,30 +78,8 @@ export class TermLearning {
    * started learning before its history was read needs not wait out its week).
    */
   async recordHistory(ruleId: string, sightings: readonly WatchSighting[]): Promise<void> {
-    for (const s of sightings) {
-      const key = watchKey(ruleId, s.account);
-      const id = docId(key);
-      for (let attempt = 0; ; attempt++) {
-        if (attempt >= MAX_ATTEMPTS) throw new Error(`the learning start ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts`);
-        const doc = (await this.store.readDocs([key], s.earliest)).get(id);
-        const stored = doc ? readDocBody(WatchStart, doc.body) : undefined;
-        if (stored && stored.since <= s.earliest) {
-          this.remember(id, stored.since);
-          break;
-        }
-        const written = await this.store.writeDoc({
-          ...key,
-          body: JSON.stringify({ since: s.earliest }),
-          ifVersion: doc ? doc.version : null,
-          now: s.earliest,
-          expiresAt: KEPT_FOREVER,
-        });
-        if (written) {
-          this.remember(id, s.earliest);
-          break;
-        }
-      }
-    }
+    for (const s of sightings)
+      await this.settle(watchKey(ruleId, s.account), s.earliest, (stored) => Math.min(stored ?? s.earliest, s.earliest));
   }
 
   /** Since when the rule has watched the account's logs, as stored (undefined: not yet); no write. */
@@ -117,25 +93,21 @@ export class TermLearning {
     this.known.set(id, { since, readAt: this.clock() });
   }
 
-  private async claimStart(key: DocKey, sighting: WatchSighting): Promise<number> {
+  /**
+   * The start `next` makes of the stored one (undefined: none yet), written when it differs, with
+   * a conditional write: racing writers re-read and decide again.
+   */
+  private async settle(key: DocKey, now: number, next: (stored: number | undefined) => number): Promise<number> {
     const id = docId(key);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const doc = (await this.store.readDocs([key], sighting.earliest)).get(id);
-      const stored = doc ? readDocBody(WatchStart, doc.body) : undefined;
-      if (stored) {
-        this.remember(id, stored.since);
-        return stored.since;
-      }
-      // A table older than this document: the rule has watched for longer than anyone can say.
-      const since = sighting.watchedBefore ? 0 : sighting.earliest;
-      const written = await this.store.writeDoc({
-        ...key,
-        body: JSON.stringify({ since }),
-        ifVersion: doc ? doc.version : null,
-        now: sighting.earliest,
-        expiresAt: KEPT_FOREVER,
-      });
-      if (written) {
+      const doc = (await this.store.readDocs([key], now)).get(id);
+      const stored = doc ? readDocBody(WatchStart, doc.body)?.since : undefined;
+      const since = next(stored);
+      const body = JSON.stringify({ since });
+      if (
+        since === stored ||
+        (await this.store.writeDoc({ ...key, body, ifVersion: doc ? doc.version : null, now, expiresAt: KEPT_FOREVER }))
+      ) {
         this.remember(id, since);
         return since;
       }
