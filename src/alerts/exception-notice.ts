@@ -1,9 +1,8 @@
 import type { ExceptionSpec } from '../engine/exceptions';
 import type { Alert } from '../schema/alert';
+import { formatTime } from '../schema/duration';
 import { type AlertContext, stableId } from './build';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
-
-const iso = (t: number) => new Date(t).toISOString().replace('.000', '');
 
 /**
  * The team is told when an exception is added (src/engine/exceptions.ts): a rule told to leave an
@@ -12,7 +11,7 @@ const iso = (t: number) => new Date(t).toISOString().replace('.000', '');
  * whatever wrote it (the command, or a write straight to the table).
  */
 export function buildExceptionNotice(spec: ExceptionSpec, ctx: AlertContext): Alert {
-  const span = spec.until === null ? 'until it is ended' : `until ${iso(spec.until)}`;
+  const span = spec.until === null ? 'until it is ended' : `until ${formatTime(spec.until)}`;
   const values = spec.values.join(', ');
   // What the exception hides, to look at by hand: lines holding its first exact value (choose the log groups in the console).
   const exact = spec.values.find((v) => !v.includes('/'));
@@ -24,7 +23,7 @@ export function buildExceptionNotice(spec: ExceptionSpec, ctx: AlertContext): Al
     ruleId: 'sentinel.exception',
     title: `Exception ${spec.id} by ${spec.createdBy}: ${spec.rules.join(', ')} leave ${spec.field} ${values} out ${span}`,
     description:
-      `A responder's exception: from ${iso(spec.from)} ${span}, the rules ${spec.rules.join(', ')} do not count events whose ` +
+      `A responder's exception: from ${formatTime(spec.from)} ${span}, the rules ${spec.rules.join(', ')} do not count events whose ` +
       `${spec.field} is ${values}. No alert of theirs opens for it, and nothing it does there feeds an incident. Reason given: ${spec.reason}`,
     severity: 'medium',
     tier: 'notify',

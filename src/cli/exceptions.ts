@@ -5,9 +5,15 @@ import { cidrOf, EXCEPTIONS_PK, ExceptionSpec, exceptionExpiry } from '../engine
 import { docId, readDocBody, type StateStore } from '../engine/state-store';
 import type { RulePack } from '../rules/rule-pack';
 import { RuleRef, refMatches } from '../rules/rule-ref';
+import { formatTime } from '../schema/duration';
 import { FieldName } from '../schema/rule';
 
 export class ExceptionError extends Error {}
+
+/** The first rule reference that names no rule of the pack (a typo would except nothing, silently). */
+function matchingNoRule(refs: readonly string[], pack: Pick<RulePack, 'rules'>): string | undefined {
+  return refs.find((ref) => !pack.rules.some((r) => refMatches(ref, r.id)));
+}
 
 export interface NewException {
   rules: string[];
@@ -29,18 +35,17 @@ export async function addException(
   input: NewException,
   now: number,
 ): Promise<ExceptionSpec> {
-  for (const pattern of input.rules) {
+  for (const pattern of input.rules)
     if (!RuleRef.safeParse(pattern).success)
       throw new ExceptionError(`--rule '${pattern}': expected a rule id, or a prefix ending in * (web.*)`);
-    if (!pack.rules.some((r) => refMatches(pattern, r.id)))
-      throw new ExceptionError(`--rule '${pattern}': no rule of the pack matches it (a typo would leave nothing out)`);
-  }
+  const unknown = matchingNoRule(input.rules, pack);
+  if (unknown) throw new ExceptionError(`--rule '${unknown}': no rule of the pack matches it (a typo would leave nothing out)`);
   if (!FieldName.safeParse(input.field).success) throw new ExceptionError(`--field '${input.field}': expected a field name like source.ip`);
   for (const value of input.values)
     if (/^[0-9a-f:.]+\/\d+$/i.test(value) && !cidrOf(value))
       throw new ExceptionError(`--value '${value}': not a CIDR range (an address, then / and a prefix length that fits it)`);
   if (input.until !== null && input.until <= input.from)
-    throw new ExceptionError(`the exception would end (${iso(input.until)}) before it starts (${iso(input.from)})`);
+    throw new ExceptionError(`the exception would end (${formatTime(input.until)}) before it starts (${formatTime(input.from)})`);
   const spec = ExceptionSpec.safeParse({ id: `ex-${randomBytes(4).toString('hex')}`, ...input, createdAt: now });
   if (!spec.success) throw new ExceptionError(spec.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const written = await store.writeDoc({
@@ -80,15 +85,13 @@ export async function endException(store: StateStore, id: string, now: number): 
   throw new ExceptionError(`exception ${id} kept changing: run the command again`);
 }
 
-const iso = (t: number) => new Date(t).toISOString().replace('.000', '');
-
 /** One line per exception: what it leaves out, for which rules, when, by whom and why. */
 export function formatExceptions(specs: readonly ExceptionSpec[], now: number): string {
   if (specs.length === 0) return 'no exceptions';
   return specs
     .map((s) => {
       const state = s.from > now ? 'scheduled' : s.until !== null && s.until <= now ? 'ended' : 'active';
-      const span = `${iso(s.from)} → ${s.until === null ? 'until ended' : iso(s.until)}`;
+      const span = `${formatTime(s.from)} → ${s.until === null ? 'until ended' : formatTime(s.until)}`;
       return `${s.id}  ${state.padEnd(9)}  ${s.rules.join(',')}  ${s.field} = ${s.values.join(', ')}  ${span}  by ${s.createdBy}: ${s.reason}`;
     })
     .join('\n');
@@ -112,9 +115,9 @@ export function readExceptionsFile(file: string, pack: Pick<RulePack, 'rules'>):
       `--exceptions ${file}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'} (expected what detect exception list --json prints)`,
     );
   }
-  for (const [i, spec] of parsed.data.entries())
-    for (const pattern of spec.rules)
-      if (!pack.rules.some((r) => refMatches(pattern, r.id)))
-        throw new ExceptionError(`--exceptions ${file}: ${i}.rules: '${pattern}' matches no rule of the pack`);
+  for (const [i, spec] of parsed.data.entries()) {
+    const unknown = matchingNoRule(spec.rules, pack);
+    if (unknown) throw new ExceptionError(`--exceptions ${file}: ${i}.rules: '${unknown}' matches no rule of the pack`);
+  }
   return parsed.data;
 }

@@ -7,6 +7,7 @@ import type { StateStore } from '../engine/state-store';
 import { TermLearning } from '../engine/term-learning';
 import { Normalizer } from '../parse/normalize';
 import type { RulePack } from '../rules/rule-pack';
+import { formatTime } from '../schema/duration';
 
 export interface LearnOptions extends HistoryOptions {
   pack: RulePack;
@@ -96,9 +97,8 @@ const DAY = 86_400_000;
 
 /** What `detect learn` prints: per rule and account, since when it knows the logs and when a 7-day learning period ends. */
 export function formatLearnResult(result: LearnResult, table: string): string {
-  const iso = (t: number) => new Date(t).toISOString().replace('.000', '');
   const lines = [
-    `learn ${iso(result.from)} → ${iso(result.to)}: ${result.events} event(s) in ${result.payloads} payload(s) read into ${table}`,
+    `learn ${formatTime(result.from)} → ${formatTime(result.to)}: ${result.events} event(s) in ${result.payloads} payload(s) read into ${table}`,
   ];
   if (result.apiCalls > 0) lines.push(`  ${result.apiCalls} CloudWatch Logs call(s), ${result.retries} retried after throttling`);
   const rows = result.rules.flatMap((r) => r.accounts.map((a) => ({ rule: r.ruleId, ...a })));
@@ -111,7 +111,7 @@ export function formatLearnResult(result: LearnResult, table: string): string {
   for (const r of rows) {
     const from = r.since + 7 * DAY;
     lines.push(
-      `${r.rule.padEnd(width)}  ${(r.account ?? '(none)').padEnd(12)}  ${iso(r.since).padEnd(20)}  ${from <= result.to ? 'now' : `from ${iso(from)}`}`,
+      `${r.rule.padEnd(width)}  ${(r.account ?? '(none)').padEnd(12)}  ${formatTime(r.since).padEnd(20)}  ${from <= result.to ? 'now' : `from ${formatTime(from)}`}`,
     );
   }
   const silent = result.rules.filter((r) => r.accounts.length === 0).map((r) => r.ruleId);

@@ -33,3 +33,8 @@ export function formatDuration(ms: number): string {
   }
   return `${Math.round(ms / 1000)}s`;
 }
+
+/** A time as people read it in messages and command output: ISO 8601 in UTC, whole seconds without `.000`. */
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString().replace('.000', '');
+}
