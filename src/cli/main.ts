@@ -22,6 +22,7 @@ import {
   EXCEPTIONS_HELP,
   exceptionsOption,
   fail,
+  historyFrom,
   historyOptions,
   LEARN_HELP,
   learnOption,
@@ -33,6 +34,8 @@ import {
   pageFoldOption,
   RECEIVED_AT_HELP,
   receivedAtOption,
+  reportInterrupted,
+  stopOnInterrupt,
   tableProblem,
   tableStore,
 } from './options';
@@ -268,12 +271,7 @@ export function buildProgram(): Command {
         const newTermLearning = learnOption(opts.learn);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         const exceptions = exceptionsOption(opts.exceptions, pack);
-        const abort = new AbortController();
-        const onSigint = () => {
-          process.stderr.write('\ninterrupting after the current page…\n');
-          abort.abort();
-        };
-        process.once('SIGINT', onSigint);
+        const interrupt = stopOnInterrupt();
         const bars = process.stderr.isTTY
           ? new MultiBar(
               {
@@ -288,11 +286,9 @@ export function buildProgram(): Command {
         try {
           const result = await runBacktest(
             {
+              ...historyFrom(opts),
               pack,
               rulesDir: opts.rules,
-              logGroups: opts.logGroup ?? [],
-              since: opts.since,
-              ...(opts.until ? { until: opts.until } : {}),
               ...(opts.only
                 ? {
                     only: opts.only
@@ -301,20 +297,15 @@ export function buildProgram(): Command {
                       .filter(Boolean),
                   }
                 : {}),
-              ...(opts.fromFile ? { fromFile: opts.fromFile } : {}),
-              resume: opts.resume === true,
-              workDir: opts.workDir,
               correlate: opts.correlate,
               ...(opts.maxPagesPerDay !== undefined ? { maxPagesPerDay: opts.maxPagesPerDay } : {}),
               ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
               ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
               ...(newTermLearning !== undefined ? { newTermLearning } : {}),
               ...(exceptions ? { exceptions } : {}),
-              ...(opts.profile ? { profile: opts.profile } : {}),
-              ...(opts.region ? { region: opts.region } : {}),
             },
             {
-              signal: abort.signal,
+              signal: interrupt.signal,
               onProgress: (p) => {
                 if (!bars) return;
                 let bar = barsByGroup.get(p.logGroup);
@@ -332,10 +323,7 @@ export function buildProgram(): Command {
           );
           bars?.stop();
           if (result.interrupted || !result.report) {
-            process.stderr.write(
-              `detect: interrupted; the download so far is in ${opts.workDir}: run the same command with --resume to continue\n`,
-            );
-            process.exitCode = 130;
+            reportInterrupted(opts.workDir);
             return;
           }
           const report = result.report;
@@ -356,7 +344,7 @@ export function buildProgram(): Command {
             fail(`${err.message} (configure AWS credentials and a Region, or use --from-file with exported logs)`);
           throw err;
         } finally {
-          process.removeListener('SIGINT', onSigint);
+          interrupt.release();
         }
       },
     );
@@ -390,37 +378,14 @@ export function buildProgram(): Command {
           fail(`--account '${opts.account}': expected a 12-digit AWS account id`);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         const store = tableStore(opts);
-        const abort = new AbortController();
-        const onSigint = () => {
-          process.stderr.write('\ninterrupting after the current page…\n');
-          abort.abort();
-        };
-        process.once('SIGINT', onSigint);
+        const interrupt = stopOnInterrupt();
         try {
-          const result = await runLearn(
-            {
-              pack,
-              logGroups: opts.logGroup ?? [],
-              since: opts.since,
-              ...(opts.until ? { until: opts.until } : {}),
-              ...(opts.fromFile ? { fromFile: opts.fromFile } : {}),
-              ...(opts.account ? { account: opts.account } : {}),
-              resume: opts.resume === true,
-              workDir: opts.workDir,
-              ...(opts.profile ? { profile: opts.profile } : {}),
-              ...(opts.region ? { region: opts.region } : {}),
-            },
-            store,
-            {
-              signal: abort.signal,
-              onGroupDone: (group, events) => process.stderr.write(`learn: ${group}: ${events} events downloaded\n`),
-            },
-          );
+          const result = await runLearn({ ...historyFrom(opts), pack, ...(opts.account ? { account: opts.account } : {}) }, store, {
+            signal: interrupt.signal,
+            onGroupDone: (group, events) => process.stderr.write(`learn: ${group}: ${events} events downloaded\n`),
+          });
           if (result.interrupted) {
-            process.stderr.write(
-              `detect: interrupted; the download so far is in ${opts.workDir}: run the same command with --resume to continue\n`,
-            );
-            process.exitCode = 130;
+            reportInterrupted(opts.workDir);
             return;
           }
           process.stdout.write(`${printableLines(formatLearnResult(result, opts.table))}\n`);
@@ -430,7 +395,7 @@ export function buildProgram(): Command {
           if (problem) fail(problem);
           throw err;
         } finally {
-          process.removeListener('SIGINT', onSigint);
+          interrupt.release();
         }
       },
     );

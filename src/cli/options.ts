@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { printableLines } from '../alerts/plain-text';
-import { parseIsoTime } from '../backtest/load-history';
+import { type HistoryOptions, parseIsoTime } from '../backtest/load-history';
 import { FixedExceptions } from '../engine/exceptions';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { parseDuration } from '../schema/duration';
@@ -134,4 +134,47 @@ export function tableProblem(err: unknown, table: string): string | undefined {
   if (err.name === 'AccessDeniedException')
     return `not allowed on table '${table}': ${err.message.split('\n')[0]} (it needs dynamodb:Query, GetItem, BatchGetItem and UpdateItem on it)`;
   return undefined;
+}
+
+/** What `historyOptions` parsed, as commander hands it over. */
+export interface HistoryCliOptions {
+  logGroup?: string[];
+  since: string;
+  until?: string;
+  fromFile?: string[];
+  resume?: boolean;
+  workDir: string;
+  profile?: string;
+  region?: string;
+}
+
+/** The history `backtest` and `learn` read, from their shared options. */
+export function historyFrom(opts: HistoryCliOptions): HistoryOptions {
+  return {
+    logGroups: opts.logGroup ?? [],
+    since: opts.since,
+    ...(opts.until ? { until: opts.until } : {}),
+    ...(opts.fromFile ? { fromFile: opts.fromFile } : {}),
+    resume: opts.resume === true,
+    workDir: opts.workDir,
+    ...(opts.profile ? { profile: opts.profile } : {}),
+    ...(opts.region ? { region: opts.region } : {}),
+  };
+}
+
+/** Ctrl-C stops a history download after its current page: the signal to hand it, and `release` for when the command ends. */
+export function stopOnInterrupt(): { signal: AbortSignal; release: () => void } {
+  const abort = new AbortController();
+  const onSigint = () => {
+    process.stderr.write('\ninterrupting after the current page…\n');
+    abort.abort();
+  };
+  process.once('SIGINT', onSigint);
+  return { signal: abort.signal, release: () => process.removeListener('SIGINT', onSigint) };
+}
+
+/** What an interrupted download says (where it is, how to go on), and its exit code. */
+export function reportInterrupted(workDir: string): void {
+  process.stderr.write(`detect: interrupted; the download so far is in ${workDir}: run the same command with --resume to continue\n`);
+  process.exitCode = 130;
 }
