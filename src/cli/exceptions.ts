@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { cidrOf, EXCEPTIONS_PK, ExceptionSpec, exceptionExpiry } from '../engine/exceptions';
+import { cidrOf, EXCEPTIONS_PK, ExceptionSpec, exceptionExpiry, readExceptions } from '../engine/exceptions';
 import { docId, readDocBody, type StateStore } from '../engine/state-store';
 import type { RulePack } from '../rules/rule-pack';
 import { RuleRef, refMatches } from '../rules/rule-ref';
@@ -62,12 +62,10 @@ export async function addException(
 
 /** Exceptions in force or to come at `now` (all: ended ones still kept too), oldest first. */
 export async function listExceptions(store: StateStore, now: number, all = false): Promise<ExceptionSpec[]> {
-  const specs: ExceptionSpec[] = [];
-  for (const doc of await store.queryDocs(EXCEPTIONS_PK, now)) {
-    const spec = readDocBody(ExceptionSpec, doc.body);
-    if (spec && (all || spec.until === null || spec.until > now)) specs.push(spec);
-  }
-  return specs.sort((a, b) => a.createdAt - b.createdAt);
+  return (await readExceptions(store, now))
+    .map(({ spec }) => spec)
+    .filter((spec) => all || spec.until === null || spec.until > now)
+    .sort((a, b) => a.createdAt - b.createdAt);
 }
 
 /** Ends an exception now (it stays listed with `--all` for 30 days: who excepted what, and why). */

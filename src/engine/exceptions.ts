@@ -57,6 +57,19 @@ export function exceptionExpiry(spec: ExceptionSpec): number {
   return spec.until === null ? KEPT_FOREVER : spec.until + EXCEPTION_KEPT_MS;
 }
 
+/**
+ * The exceptions in the state table (ended ones too, for their 30 days), with the version each was
+ * read at. One that does not parse (written by a newer version) is left out rather than failing.
+ */
+export async function readExceptions(store: StateStore, now: number): Promise<{ spec: ExceptionSpec; sk: string; version: number }[]> {
+  const out: { spec: ExceptionSpec; sk: string; version: number }[] = [];
+  for (const doc of await store.queryDocs(EXCEPTIONS_PK, now)) {
+    const spec = readDocBody(ExceptionSpec, doc.body);
+    if (spec) out.push({ spec, sk: doc.sk, version: doc.version });
+  }
+  return out;
+}
+
 /** One exception as the detector applies it: values lower-cased and bounded once. */
 export interface ActiveException {
   rules: readonly string[];
@@ -111,13 +124,7 @@ export class StoredExceptions implements ExceptionSource {
   async current(): Promise<readonly ActiveException[]> {
     const now = this.clock();
     if (now - this.fetchedAt < this.refreshMs) return this.cached;
-    const docs = await this.store.queryDocs(EXCEPTIONS_PK, now);
-    const active: ActiveException[] = [];
-    for (const doc of docs) {
-      // One that does not parse (written by a newer version) is left out rather than failing the batch.
-      const spec = readDocBody(ExceptionSpec, doc.body);
-      if (spec) active.push(activeException(spec));
-    }
+    const active = (await readExceptions(this.store, now)).map(({ spec }) => activeException(spec));
     this.cached = active;
     this.fetchedAt = now;
     return active;
@@ -173,17 +180,16 @@ export async function announceExceptions(
   now: number,
 ): Promise<number> {
   let announced = 0;
-  for (const doc of await store.queryDocs(EXCEPTIONS_PK, now)) {
-    const spec = readDocBody(ExceptionSpec, doc.body);
-    if (!spec || spec.announcedAt !== undefined) continue;
+  for (const { spec, sk, version } of await readExceptions(store, now)) {
+    if (spec.announcedAt !== undefined) continue;
     const alert = buildExceptionNotice(spec, ctx);
     await send([{ alert, key: `${alert.id}#0`, publish: true, digest: false, correlate: false }]);
     const marked = { ...spec, announcedAt: now };
     await store.writeDoc({
       pk: EXCEPTIONS_PK,
-      sk: doc.sk,
+      sk,
       body: JSON.stringify(marked),
-      ifVersion: doc.version,
+      ifVersion: version,
       now,
       expiresAt: exceptionExpiry(marked),
     });
