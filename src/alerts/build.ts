@@ -104,10 +104,28 @@ export interface LifecycleFields {
   status: AlertStatus;
   occurrences: number;
   openedAt: number;
+  acknowledged?: Emission['acknowledged'];
 }
 
 export function lifecycleOf(e: Emission): LifecycleFields {
-  return { alertId: e.alertId, status: e.status === 'update' ? 'open' : e.status, occurrences: e.occurrences, openedAt: e.openedAt };
+  return {
+    alertId: e.alertId,
+    status: e.status === 'update' ? 'open' : e.status,
+    occurrences: e.occurrences,
+    openedAt: e.openedAt,
+    ...(e.acknowledged ? { acknowledged: e.acknowledged } : {}),
+  };
+}
+
+/** The alert's lifecycle fields: where it stands, and who acknowledged it. */
+function lifecycleFields(lifecycle: LifecycleFields): Pick<Alert, 'status' | 'occurrences' | 'openedAt' | 'acknowledged'> {
+  const ack = lifecycle.acknowledged;
+  return {
+    status: lifecycle.status,
+    occurrences: lifecycle.occurrences,
+    openedAt: new Date(lifecycle.openedAt).toISOString(),
+    ...(ack ? { acknowledged: { by: ack.by, at: new Date(ack.at).toISOString(), ...(ack.reason ? { reason: ack.reason } : {}) } } : {}),
+  };
 }
 
 export interface DetectionInput {
@@ -157,9 +175,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, logGroupSources(logGroups, logsAccountOf(cloud), ctx), query, start, end),
     ...relatedOf(evidence, alertAccount(input.entity, cloud)),
-    status: input.lifecycle.status,
-    occurrences: input.lifecycle.occurrences,
-    openedAt: new Date(input.lifecycle.openedAt).toISOString(),
+    ...lifecycleFields(input.lifecycle),
     ...(cloud ? { cloud } : {}),
   };
 }
@@ -212,9 +228,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
       input.resolvedAt,
     ),
     related: {},
-    status: 'resolved',
-    occurrences: lifecycle.occurrences,
-    openedAt: new Date(lifecycle.openedAt).toISOString(),
+    ...lifecycleFields({ ...lifecycle, status: 'resolved' }),
     ...(input.cloud ? { cloud: input.cloud } : {}),
   };
 }
@@ -312,9 +326,7 @@ export function buildIncidentAlert(input: IncidentInput, ctx: AlertContext): Ale
     category: rule.correlation.category,
     ...(rule.correlation.response ? { response: rule.correlation.response } : {}),
     related,
-    status: input.lifecycle.status,
-    occurrences: input.lifecycle.occurrences,
-    openedAt: new Date(input.lifecycle.openedAt).toISOString(),
+    ...lifecycleFields(input.lifecycle),
     ...(cloud ? { cloud } : {}),
   };
 }

@@ -18,6 +18,7 @@ export function emailBody(alert: Alert): string {
     ...relatedLine(alert),
     ...(alert.foldedInto ? [foldedLine(alert.foldedInto)] : []),
     ...(alert.outbreak ? [outbreakLine(alert)] : []),
+    ...(alert.acknowledged ? [acknowledgedLine(alert.acknowledged)] : []),
     ...(alert.cloud
       ? [
           `Account: ${alert.cloud.account.id}   Region: ${alert.cloud.region}${alert.cloud.logsAccount ? `   Logs in account: ${alert.cloud.logsAccount}` : ''}`,
@@ -45,6 +46,8 @@ export function emailBody(alert: Alert): string {
       '',
     );
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
+  if (remindsUntilAcknowledged(alert))
+    lines.push(`Working on it? detect ack add ${alert.id} --table <the stack's StateTableName> (stops its reminders)`);
   if (alert.members && !alert.memberDetections) lines.push(`Member detections: ${alert.members.join(', ')}`);
   return lines.join('\n');
 }
@@ -115,6 +118,18 @@ function foldedLine(page: NonNullable<Alert['foldedInto']>): string {
   return `Part of the page already open for this entity: ${printable(page.title)} (rule ${page.ruleId}, alert ${page.id}); told here, not paged again.`;
 }
 
+/** Who acknowledged the alert (src/engine/acknowledgements.ts): its reminders are silent. */
+function acknowledgedLine(ack: NonNullable<Alert['acknowledged']>): string {
+  return `Acknowledged by ${printable(ack.by)} at ${ack.at.slice(0, 16).replace('T', ' ')} UTC${ack.reason ? ` (${printable(ack.reason)})` : ''}: its reminders are silent.`;
+}
+
+/** A told alert that still fires is told again every repeat interval until somebody acknowledges it. */
+function remindsUntilAcknowledged(alert: Alert): boolean {
+  // The stack's own notices (sentinel.exception, sentinel.digest) are told once.
+  const ownNotice = alert.ruleId.startsWith('sentinel.');
+  return !ownNotice && alert.tier !== 'review' && alert.status !== 'resolved' && !alert.acknowledged && !alert.outbreak?.notice;
+}
+
 /**
  * An outbreak's notice (src/engine/outbreak.ts) says that its rule's further alerts about other
  * entities are not told one by one, and where they are.
@@ -145,7 +160,7 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${alert.description}`.slice(
           0,
           8000,
         ),

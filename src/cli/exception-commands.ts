@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { parseDuration } from '../schema/duration';
 import { addException, ExceptionError, endException, formatExceptions, listExceptions } from './exceptions';
-import { DEFAULT_RULES, fail, isoTimeOption, loadPackOrExit, tableProblem, tableStore } from './options';
+import { DEFAULT_RULES, fail, isoTimeOption, loadPackOrExit, tableAction, tableOptions, tableStore } from './options';
 
 /** `detect exception add | list | end`: exceptions in the deployment's state table (src/engine/exceptions.ts). */
 export function addExceptionCommands(program: Command): void {
@@ -11,23 +11,7 @@ export function addExceptionCommands(program: Command): void {
     .description(
       "leave an entity out of some rules for a while, without a deploy (a pen test, a scanner): written to the deployment's state table",
     );
-  const tableOptions = (c: Command) =>
-    c
-      .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
-      .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
-      .option('--region <name>', 'AWS Region (default: the SDK configuration)');
-  const exceptionAction =
-    <T extends { table: string }>(run: (opts: T) => Promise<void>) =>
-    async (opts: T) => {
-      try {
-        await run(opts);
-      } catch (err) {
-        if (err instanceof ExceptionError) fail(err.message);
-        const problem = tableProblem(err, opts.table);
-        if (problem) fail(problem);
-        throw err;
-      }
-    };
+  const exceptionAction = tableAction(ExceptionError);
   tableOptions(
     exception
       .command('add')

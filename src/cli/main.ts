@@ -41,6 +41,7 @@ import {
 } from './options';
 import { replay } from './replay';
 import { totalInputBytes } from './replay-input';
+import { addResponderCommands } from './responder-commands';
 import { checkSources, formatSourcesReport, type SourcesReport } from './sources-check';
 import { formatAlertLine, formatSummary, statsJson } from './summary';
 
@@ -401,6 +402,7 @@ export function buildProgram(): Command {
     );
 
   addExceptionCommands(program);
+  addResponderCommands(program);
 
   program
     .command('demo')

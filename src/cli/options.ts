@@ -178,3 +178,29 @@ export function reportInterrupted(workDir: string): void {
   process.stderr.write(`detect: interrupted; the download so far is in ${workDir}: run the same command with --resume to continue\n`);
   process.exitCode = 130;
 }
+
+/** The options of a command that works on the deployment's state table. */
+export function tableOptions(c: Command): Command {
+  return c
+    .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
+    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
+    .option('--region <name>', 'AWS Region (default: the SDK configuration)');
+}
+
+/**
+ * A state-table command's action: its own errors (`known`) and the table's usual problems (no
+ * table, no credentials, no access) end it with a clear message instead of a stack trace.
+ */
+export function tableAction(known?: new (...args: never[]) => Error) {
+  return <T extends { table: string }>(run: (opts: T) => Promise<void>) =>
+    async (opts: T): Promise<void> => {
+      try {
+        await run(opts);
+      } catch (err) {
+        if (known && err instanceof known) fail(err.message);
+        const problem = tableProblem(err, opts.table);
+        if (problem) fail(problem);
+        throw err;
+      }
+    };
+}

@@ -1,4 +1,5 @@
 import { severityRank } from '../schema/severity';
+import { readAcknowledgements } from './acknowledgements';
 import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, resolveAt } from './lifecycle';
 import { claimOutbreaks, isHeld, KEPT_OUTBREAK_DECISIONS, type OutbreakClaim, type OutbreakTerms, outbreakOf } from './outbreak';
 import { claimPage, KEPT_PAGE_DECISIONS, type PageTerms } from './page-fold';
@@ -76,6 +77,7 @@ export async function applyObservations(store: StateStore, updates: readonly Con
       const doc = docs.get(docId(u.key));
       return { u, i, doc, page: u.page, advance: advanceCondition(parseCondition(doc, u.key), u.observation, u.policy) };
     });
+    await decideAcknowledged(store, steps, now);
     await decideOutbreaks(store, steps);
     await decidePages(store, steps);
     await Promise.all(
@@ -97,6 +99,27 @@ export async function applyObservations(store: StateStore, updates: readonly Con
     if (!r) throw new Error('condition update lost');
     return r;
   });
+}
+
+/**
+ * A batch that decided a reminder or an escalation reads those alerts' acknowledgements
+ * (src/engine/acknowledgements.ts) and decides those conditions again with them: an acknowledged
+ * alert's reminder is silent, its escalation names who has it. One read, and only then: most
+ * batches decide neither.
+ */
+async function decideAcknowledged(
+  store: StateStore,
+  steps: { u: ConditionUpdate; doc: StoredDoc | undefined; advance: Advance }[],
+  now: number,
+): Promise<void> {
+  const asked = (a: Advance) => (a.replayed ? [] : a.emissions.filter((e) => e.status === 'reminder' || e.status === 'escalated'));
+  const asks = (a: Advance) => asked(a).length > 0;
+  const alertIds = steps.flatMap(({ advance }) => asked(advance).map((e) => e.alertId));
+  if (alertIds.length === 0) return;
+  const acks = await readAcknowledgements(store, alertIds, now);
+  if (acks.size === 0) return;
+  for (const step of steps)
+    if (asks(step.advance)) step.advance = advanceCondition(parseCondition(step.doc, step.u.key), step.u.observation, step.u.policy, acks);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AlertCloud, AlertEntity, type AlertStatus } from '../schema/alert';
 import { Tier } from '../schema/severity';
+import { type Acknowledgement, acknowledgementAt } from './acknowledgements';
 import { OutbreakDecision } from './outbreak';
 import { PageDecision } from './page-fold';
 
@@ -13,7 +14,8 @@ import { PageDecision } from './page-fold';
  *   past the flap grace, which starts a new alert with a new id);
  * - `escalated`: the tier rose, or the intensity (the count in the rule's window) reached 10×
  *   what it was when responders were last told;
- * - `reminder`: still firing `repeatInterval` after the last notification (notify 24 h, respond 4 h);
+ * - `reminder`: still firing `repeatInterval` after the last notification (notify 24 h, respond 4 h),
+ *   unless a responder acknowledged the alert (src/engine/acknowledgements.ts): then an update;
  * - `resolved`: no qualifying occurrence for `resolveAfter` (2 × the rule window, ≥ 15 min), for
  *   ongoing conditions (threshold, distinct, spike); past events close silently.
  *
@@ -80,6 +82,8 @@ const EmissionRecord = z.object({
   lastSeen: z.number(),
   occurrences: z.number(),
   count: z.number(),
+  /** The alert was acknowledged when this was decided: a reminder it silenced, or an escalation told anyway. */
+  acknowledged: z.object({ by: z.string(), at: z.number(), reason: z.string().optional() }).optional(),
 });
 export type Emission = z.infer<typeof EmissionRecord>;
 
@@ -206,7 +210,13 @@ export function resolveIfQuiet(state: ConditionState, policy: LifecyclePolicy, n
  * Pure: the caller reads the stored state and writes the returned one (with optimistic
  * concurrency), so the memory and DynamoDB stores decide exactly alike.
  */
-export function advanceCondition(stored: ConditionState | undefined, obs: Observation, policy: LifecyclePolicy): Advance {
+export function advanceCondition(
+  stored: ConditionState | undefined,
+  obs: Observation,
+  policy: LifecyclePolicy,
+  /** Acknowledgements of the alerts this observation may remind of or escalate (src/engine/conditions.ts reads them). */
+  acks?: ReadonlyMap<string, Acknowledgement>,
+): Advance {
   const seen = stored?.recent.find((r) => r.id === obs.id);
   if (stored && seen) return { state: stored, emissions: seen.emissions, replayed: true };
   let state: ConditionState | undefined = stored ? structuredClone(stored) : undefined;
@@ -282,7 +292,16 @@ export function advanceCondition(stored: ConditionState | undefined, obs: Observ
     } else if (policy.repeatInterval > 0 && occ.at - state.notifiedAt >= policy.repeatInterval) {
       status = 'reminder';
     }
-    emissions.push(emit(state, status, occ.at, index));
+    const ack = status === 'update' ? undefined : acknowledgementAt(acks, state.alertId, occ.at);
+    if (ack && status === 'reminder') {
+      // Somebody has it: decided silently, and due again a repeat interval from now. What
+      // responders were last told (notifiedCount, the escalation's base) is unchanged.
+      status = 'update';
+      state.notifiedAt = occ.at;
+    }
+    const e = emit(state, status, occ.at, index);
+    if (ack) e.acknowledged = { by: ack.by, at: ack.at, ...(ack.reason ? { reason: ack.reason } : {}) };
+    emissions.push(e);
   });
   if (!state) throw new Error('advanceCondition needs at least one occurrence');
   const final: ConditionState = state;

@@ -110,6 +110,11 @@ export const Alert = z.object({
   outbreak: z.object({ heldUntil: z.string(), notice: FoldTarget.optional() }).optional(),
   /** The account and Region the events are about (see src/alerts/cloud.ts). */
   cloud: AlertCloud.optional(),
+  /**
+   * A responder acknowledged the alert (`detect ack add`; src/engine/acknowledgements.ts): its
+   * reminders are silent, and an escalation says who has it.
+   */
+  acknowledged: z.object({ by: z.string(), at: z.string(), reason: z.string().optional() }).optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 

@@ -1,0 +1,81 @@
+import { ACKS_PK, Acknowledgement, AlertId, ackExpiry, ackKey } from '../engine/acknowledgements';
+import { docId, readDocBody, type StateStore } from '../engine/state-store';
+import { formatTime } from '../schema/duration';
+
+export class AcknowledgementError extends Error {}
+
+export interface NewAcknowledgement {
+  alertId: string;
+  by: string;
+  reason?: string;
+  /** When reminders start again; null: for the alert's whole life. */
+  until: number | null;
+}
+
+/** Attempts before a change that keeps meeting another one gives up. */
+const ATTEMPTS = 4;
+
+/**
+ * Acknowledges an alert (src/engine/acknowledgements.ts): its reminders are silent from the next
+ * batch on. Acknowledging it again replaces the earlier acknowledgement (a longer `--for`, another
+ * responder taking it over).
+ */
+export async function acknowledge(store: StateStore, input: NewAcknowledgement, now: number): Promise<Acknowledgement> {
+  if (!AlertId.safeParse(input.alertId).success)
+    throw new AcknowledgementError(`'${input.alertId}' is not an alert id: copy it from the alert (Alert id: det-… or inc-…)`);
+  if (input.until !== null && input.until <= now)
+    throw new AcknowledgementError(`the acknowledgement would end (${formatTime(input.until)}) before it starts (now)`);
+  const parsed = Acknowledgement.safeParse({ ...input, at: now });
+  if (!parsed.success) throw new AcknowledgementError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const ack = parsed.data;
+  const key = ackKey(ack.alertId);
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const doc = (await store.readDocs([key], now)).get(docId(key));
+    const written = await store.writeDoc({
+      ...key,
+      body: JSON.stringify(ack),
+      ifVersion: doc ? doc.version : null,
+      now,
+      expiresAt: ackExpiry(ack),
+    });
+    if (written) return ack;
+  }
+  throw new AcknowledgementError(`the acknowledgement of ${ack.alertId} kept changing: run the command again`);
+}
+
+/** Acknowledgements in force at `now` (all: ended ones still kept too), newest first. */
+export async function listAcknowledgements(store: StateStore, now: number, all = false): Promise<Acknowledgement[]> {
+  const acks: Acknowledgement[] = [];
+  for (const doc of await store.queryDocs(ACKS_PK, now)) {
+    const ack = readDocBody(Acknowledgement, doc.body);
+    if (ack && (all || ack.until === null || ack.until > now)) acks.push(ack);
+  }
+  return acks.sort((a, b) => b.at - a.at || a.alertId.localeCompare(b.alertId));
+}
+
+/** Ends an acknowledgement now: the alert's reminders are published again (it stays listed with `--all`). */
+export async function endAcknowledgement(store: StateStore, alertId: string, now: number): Promise<Acknowledgement> {
+  const key = ackKey(alertId);
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const doc = (await store.readDocs([key], now)).get(docId(key));
+    const ack = doc ? readDocBody(Acknowledgement, doc.body) : undefined;
+    if (!doc || !ack) throw new AcknowledgementError(`no acknowledgement of ${alertId} (detect ack list shows them)`);
+    if (ack.until !== null && ack.until <= now) return ack;
+    const ended = { ...ack, until: now };
+    if (await store.writeDoc({ ...key, body: JSON.stringify(ended), ifVersion: doc.version, now, expiresAt: ackExpiry(ended) }))
+      return ended;
+  }
+  throw new AcknowledgementError(`the acknowledgement of ${alertId} kept changing: run the command again`);
+}
+
+/** One line per acknowledgement: the alert, until when, by whom and why. */
+export function formatAcknowledgements(acks: readonly Acknowledgement[], now: number): string {
+  if (acks.length === 0) return 'no acknowledgements';
+  return acks
+    .map((a) => {
+      const state = a.until !== null && a.until <= now ? 'ended' : 'active';
+      const span = `${formatTime(a.at)} → ${a.until === null ? 'while the alert lasts' : formatTime(a.until)}`;
+      return `${a.alertId}  ${state.padEnd(6)}  ${span}  by ${a.by}${a.reason ? `: ${a.reason}` : ''}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,98 @@
+import { redact } from '../alerts/redact';
+import { type Acknowledgement, readAcknowledgements } from '../engine/acknowledgements';
+import { parseCondition } from '../engine/conditions';
+import type { ConditionState } from '../engine/lifecycle';
+import { isHeld, outbreakOf } from '../engine/outbreak';
+import { foldOf } from '../engine/page-fold';
+import { docId, type StateStore } from '../engine/state-store';
+import type { AlertEntity } from '../schema/alert';
+import { formatTime } from '../schema/duration';
+import type { Tier } from '../schema/severity';
+
+/** An alert whose condition is open: what `detect open` lists. */
+export interface OpenAlert {
+  alertId: string;
+  kind: 'detection' | 'incident';
+  ruleId: string;
+  title: string;
+  tier: Tier;
+  entity: AlertEntity;
+  openedAt: number;
+  lastSeen: number;
+  occurrences: number;
+  /** Told as part of another alert's page (src/engine/page-fold.ts): that alert's id. */
+  foldedInto?: string;
+  /** Held behind its rule's outbreak notice (src/engine/outbreak.ts): in the review digest only. */
+  held?: true;
+  acknowledged?: Acknowledgement;
+}
+
+/** Conditions listed at most: `listDue` reads the due index shard by shard up to this many. */
+export const OPEN_ALERTS_LIMIT = 2_000;
+
+const TIER_RANK: Readonly<Record<Tier, number>> = { review: 0, notify: 1, respond: 2 };
+
+/**
+ * The alerts whose conditions are open now, most urgent first (tier, then the latest activity):
+ * every open condition has a due time (when it resolves if it stays quiet), so the due index
+ * lists them without a scan of the table. Review-tier ones only with `review`.
+ */
+export async function listOpenAlerts(
+  store: StateStore,
+  now: number,
+  options: { review?: boolean; limit?: number } = {},
+): Promise<{ alerts: OpenAlert[]; truncated: boolean }> {
+  const limit = options.limit ?? OPEN_ALERTS_LIMIT;
+  const due = await store.listDue(Number.MAX_SAFE_INTEGER, limit);
+  const keys = due.filter((k) => k.sk === 'cond' && k.pk.startsWith('c#'));
+  const docs = await store.readDocs(keys, now);
+  const states: ConditionState[] = [];
+  for (const key of keys) {
+    const state = parseCondition(docs.get(docId(key)), key);
+    if (state?.status === 'open' && (options.review || state.tier !== 'review')) states.push(state);
+  }
+  const acks = await readAcknowledgements(
+    store,
+    states.map((s) => s.alertId),
+    now,
+  );
+  const alerts = states.map((s): OpenAlert => {
+    const fold = foldOf(s.pages, s.alertId);
+    const ack = acks.get(s.alertId);
+    return {
+      alertId: s.alertId,
+      kind: s.kind,
+      ruleId: s.ruleId,
+      title: s.title,
+      tier: s.tier,
+      entity: { ...s.entity, value: redact(s.entity.value) },
+      openedAt: s.openedAt,
+      lastSeen: s.lastSeen,
+      occurrences: s.occurrences,
+      ...(fold ? { foldedInto: fold.id } : {}),
+      ...(isHeld(outbreakOf(s.outbreaks, s.alertId)) ? { held: true as const } : {}),
+      ...(ack && (ack.until === null || ack.until > now) ? { acknowledged: ack } : {}),
+    };
+  });
+  alerts.sort((a, b) => TIER_RANK[b.tier] - TIER_RANK[a.tier] || b.lastSeen - a.lastSeen || a.alertId.localeCompare(b.alertId));
+  return { alerts, truncated: due.length >= limit };
+}
+
+/** One line per open alert: id, tier, rule, entity, since when, and who has it. */
+export function formatOpenAlerts(alerts: readonly OpenAlert[], truncated: boolean): string {
+  if (alerts.length === 0) return 'no open alerts';
+  const lines = alerts.map((a) => {
+    const entity = `${a.entity.field}=${a.entity.value}${a.entity.account ? ` (account ${a.entity.account})` : ''}`;
+    const notes = [
+      a.foldedInto ? `part of ${a.foldedInto}'s page` : '',
+      a.held ? 'held by its outbreak' : '',
+      a.acknowledged ? `acknowledged by ${a.acknowledged.by}${a.acknowledged.reason ? ` (${a.acknowledged.reason})` : ''}` : '',
+    ].filter(Boolean);
+    return [
+      `${a.alertId}  ${a.tier.padEnd(7)}  ${a.ruleId}  ${entity}`,
+      `    ${a.title} — opened ${formatTime(a.openedAt)}, last ${formatTime(a.lastSeen)}, ${a.occurrences} occurrence${a.occurrences === 1 ? '' : 's'}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`,
+    ].join('\n');
+  });
+  if (truncated) lines.push(`(the first ${OPEN_ALERTS_LIMIT} documents of the due index were read: there may be more)`);
+  return lines.join('\n');
+}

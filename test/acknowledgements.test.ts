@@ -1,0 +1,317 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { emailBody } from '../src/alerts/notification';
+import { AcknowledgementError, acknowledge, endAcknowledgement, listAcknowledgements } from '../src/cli/acknowledgements';
+import { formatOpenAlerts, listOpenAlerts } from '../src/cli/open-alerts';
+import { ACKS_PK, type Acknowledgement } from '../src/engine/acknowledgements';
+import { Detector } from '../src/engine/detector';
+import { advanceCondition, type ConditionState, type Emission, type LifecyclePolicy, type Occurrence } from '../src/engine/lifecycle';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import type { StateStore } from '../src/engine/state-store';
+import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
+import type { Message } from '../src/schema/alert';
+import { ev, rule, T0 } from './helpers';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const ALERT = `det-${'a'.repeat(24)}`;
+
+const respond: LifecyclePolicy = {
+  tier: 'respond',
+  repeatInterval: 4 * HOUR,
+  resolveAfter: 20 * MIN,
+  flapGrace: HOUR,
+  refresh: 10 * MIN,
+  notifyResolved: true,
+};
+const identity = {
+  kind: 'detection' as const,
+  ruleId: 'r',
+  groupKey: 'k',
+  entity: { field: 'service.name', value: 'billing' },
+  title: 't',
+  logGroups: ['/g'],
+};
+
+/** One observation per occurrence, the acknowledgements given to each (as conditions.ts reads them). */
+function walk(occurrences: Occurrence[], acks?: ReadonlyMap<string, Acknowledgement>): Emission[] {
+  let state: ConditionState | undefined;
+  const out: Emission[] = [];
+  occurrences.forEach((o, i) => {
+    const a = advanceCondition(state, { id: `obs-${i}`, occurrences: [o], identity, alertIdFor: () => ALERT }, respond, acks);
+    state = a.state;
+    out.push(...a.emissions);
+  });
+  return out;
+}
+const told = (emissions: Emission[]) =>
+  emissions.filter((e) => e.status !== 'update').map((e) => [e.status, (e.at - T0) / HOUR, e.acknowledged?.by ?? null]);
+/** A fault firing every 10 minutes for `hours`, its count `count(i)`. */
+const steady = (hours: number, count: (i: number) => number = () => 5): Occurrence[] =>
+  Array.from({ length: hours * 6 }, (_, i) => ({ at: T0 + i * 10 * MIN, weight: 1, count: count(i) }));
+const ackOf = (until: number | null, alertId = ALERT): Map<string, Acknowledgement> =>
+  new Map([[alertId, { alertId, by: 'ana', reason: 'INC-42', at: T0 + 5 * MIN, until }]]);
+
+describe('acknowledged alerts (lifecycle)', () => {
+  it('a page that still fires reminds every 4 hours; acknowledged, it reminds nobody', () => {
+    expect(told(walk(steady(13)))).toEqual([
+      ['open', 0, null],
+      ['reminder', 4, null],
+      ['reminder', 8, null],
+      ['reminder', 12, null],
+    ]);
+    const acked = walk(steady(13), ackOf(null));
+    expect(told(acked)).toEqual([['open', 0, null]]);
+    // Decided all the same: silent updates that say why, so correlation still hears of it.
+    expect(acked.filter((e) => e.acknowledged).map((e) => [e.status, (e.at - T0) / HOUR])).toEqual([
+      ['update', 4],
+      ['update', 8],
+      ['update', 12],
+    ]);
+  });
+
+  it('an acknowledgement for a while: reminders start again when it ends', () => {
+    expect(told(walk(steady(13), ackOf(T0 + 6 * HOUR)))).toEqual([
+      ['open', 0, null],
+      ['reminder', 8, null],
+      ['reminder', 12, null],
+    ]);
+  });
+
+  it('an escalation is still told, saying who has it, and from what responders were last told (a silenced reminder told nobody)', () => {
+    // Count 5 at the opening, 20 by the 4 h reminder, 50 from hour 6: 10× the 5 responders were told.
+    const count = (i: number) => (i < 24 ? 5 : i < 36 ? 20 : 50);
+    expect(told(walk(steady(7, count)))).toEqual([
+      ['open', 0, null],
+      ['reminder', 4, null],
+    ]); // told 20 at the reminder: 50 is not 10× that
+    expect(told(walk(steady(7, count), ackOf(null)))).toEqual([
+      ['open', 0, null],
+      ['escalated', 6, 'ana'],
+    ]);
+  });
+
+  it("another alert's acknowledgement changes nothing", () => {
+    expect(told(walk(steady(9), ackOf(null, `det-${'b'.repeat(24)}`)))).toEqual(told(walk(steady(9))));
+  });
+});
+
+/** A store that counts reads of acknowledgements. */
+function countingAckReads(store: StateStore): { store: StateStore; reads: () => number } {
+  let reads = 0;
+  const readDocs = store.readDocs.bind(store);
+  store.readDocs = async (keys, now) => {
+    reads += keys.filter((k) => k.pk === ACKS_PK).length > 0 ? 1 : 0;
+    return readDocs(keys, now);
+  };
+  return { store, reads: () => reads };
+}
+
+const fault = rule({
+  id: 'test.fault',
+  title: 'errors on {service.name}',
+  severity: 'high',
+  match: { 'event.outcome': 'failure' },
+  threshold: { count: 3, window: '10m', groupBy: ['service.name'] },
+});
+/** Ten minutes of a failing service: `perMinute` failures a minute, one batch. */
+const tenMinutes = (start: number, perMinute = 1) =>
+  Array.from({ length: 10 * perMinute }, (_, i) =>
+    ev({ 'event.outcome': 'failure', 'service.name': 'billing' }, start + (i * MIN) / perMinute),
+  );
+
+async function allDay(
+  store: StateStore,
+  onOpen: (alertId: string) => Promise<void>,
+  hours = 13,
+  perMinute: (batch: number) => number = () => 1,
+): Promise<Message[]> {
+  const d = new Detector({ rules: [fault] }, store, { outbreakAfter: 0 });
+  const published: Message[] = [];
+  for (let b = 0; b < hours * 6; b++) {
+    const r = await d.evaluate(`batch-${b}`, tenMinutes(T0 + b * 10 * MIN, perMinute(b)));
+    for (const m of r.messages) {
+      if (!m.publish) continue;
+      published.push(m);
+      if (m.alert.status === 'open') await onOpen(m.alert.id);
+    }
+  }
+  return published;
+}
+const statusesOf = (messages: Message[]) => messages.map((m) => [m.alert.status, (Date.parse(m.alert.lastSeen) - T0) / HOUR]);
+
+describe('acknowledged alerts (detector, state store)', () => {
+  it('a responder acknowledges the page: no reminders for the rest of the day; reads only when a reminder is decided', async () => {
+    const plain = countingAckReads(new MemoryStateStore());
+    const unacked = await allDay(plain.store, async () => {});
+    expect(statusesOf(unacked).map(([s]) => s)).toEqual(['open', 'reminder', 'reminder', 'reminder']);
+    expect(plain.reads()).toBe(3); // one per reminder decided, none for the other 75 batches
+
+    const counted = countingAckReads(new MemoryStateStore());
+    const acked = await allDay(counted.store, async (alertId) => {
+      await acknowledge(counted.store, { alertId, by: 'ana', reason: 'INC-42', until: null }, T0 + 15 * MIN);
+    });
+    expect(statusesOf(acked).map(([s]) => s)).toEqual(['open']);
+    expect(counted.reads()).toBe(3 + 1); // the three reminders it silenced, and `acknowledge` reading what it replaces
+  });
+
+  it('an escalation of an acknowledged page is told with who has it, in the email too', async () => {
+    const store = new MemoryStateStore();
+    // One failure a minute, then 40 a minute from hour 2: the count in the window goes 10 → 400.
+    const published = await allDay(
+      store,
+      async (alertId) => {
+        await acknowledge(store, { alertId, by: 'ana', reason: 'INC-42', until: null }, T0);
+      },
+      5,
+      (b) => (b >= 12 ? 40 : 1),
+    );
+    expect(published.map((m) => m.alert.status)).toEqual(['open', 'escalated']);
+    const [opened, escalated] = published.map((m) => m.alert);
+    if (!opened || !escalated) throw new Error('expected an opening and an escalation');
+    expect(escalated.acknowledged).toEqual({ by: 'ana', at: new Date(T0).toISOString(), reason: 'INC-42' });
+    const body = emailBody(escalated);
+    expect(body).toContain('Acknowledged by ana at 2025-03-03 10:00 UTC (INC-42): its reminders are silent.');
+    expect(body).not.toContain('detect ack add');
+    // The opening told how to stop the reminders.
+    expect(emailBody(opened)).toContain(`detect ack add ${opened.id} --table`);
+  });
+
+  it('a retried batch replays the decision it recorded, whatever the acknowledgement says now', async () => {
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [fault] }, store, { outbreakAfter: 0 });
+    let alertId = '';
+    for (let b = 0; b < 24; b++) {
+      const r = await d.evaluate(`batch-${b}`, tenMinutes(T0 + b * 10 * MIN));
+      alertId ||= r.messages.find((m) => m.alert.status === 'open')?.alert.id ?? '';
+    }
+    await acknowledge(store, { alertId, by: 'ana', until: null }, T0 + HOUR);
+    const first = await d.evaluate('batch-24', tenMinutes(T0 + 24 * 10 * MIN));
+    expect(first.messages.map((m) => [m.alert.status, m.publish, m.alert.acknowledged?.by])).toEqual([['open', false, 'ana']]);
+    await endAcknowledgement(store, alertId, T0 + 5 * HOUR);
+    const retried = await d.evaluate('batch-24', tenMinutes(T0 + 24 * 10 * MIN));
+    expect(retried.messages).toEqual(first.messages);
+  });
+});
+
+describe('detect ack (the table, and the CLI)', () => {
+  it('add / list / end; a bad id or a span in the past is refused', async () => {
+    const store = new MemoryStateStore();
+    const now = T0;
+    await acknowledge(store, { alertId: ALERT, by: 'ana', reason: 'INC-42', until: now + 8 * HOUR }, now);
+    const other = `inc-${'c'.repeat(24)}`;
+    await acknowledge(store, { alertId: other, by: 'bo', until: null }, now + MIN);
+    expect((await listAcknowledgements(store, now + 2 * MIN)).map((a) => a.alertId)).toEqual([other, ALERT]);
+    // Acknowledged again: replaced (another responder took it over).
+    await acknowledge(store, { alertId: ALERT, by: 'cy', until: null }, now + 3 * MIN);
+    expect((await listAcknowledgements(store, now + 4 * MIN)).find((a) => a.alertId === ALERT)?.by).toBe('cy');
+    await endAcknowledgement(store, other, now + 5 * MIN);
+    expect((await listAcknowledgements(store, now + 6 * MIN)).map((a) => a.alertId)).toEqual([ALERT]);
+    expect((await listAcknowledgements(store, now + 6 * MIN, true)).map((a) => a.alertId)).toEqual([ALERT, other]);
+    await expect(acknowledge(store, { alertId: 'det-123', by: 'ana', until: null }, now)).rejects.toThrow(AcknowledgementError);
+    await expect(acknowledge(store, { alertId: ALERT, by: 'ana', until: now - 1 }, now)).rejects.toThrow('before it starts');
+    await expect(endAcknowledgement(store, `det-${'d'.repeat(24)}`, now)).rejects.toThrow('no acknowledgement of');
+  });
+
+  describe('on DynamoDB, from the CLI', () => {
+    let local: LocalDynamo;
+    beforeAll(async () => {
+      local = await startLocalDynamo('acks');
+    });
+    afterAll(async () => {
+      await local.close();
+    });
+
+    it('detect ack add / list / end write what the detector reads', async () => {
+      const run = promisify(execFile);
+      const endpoint = await local.client.config.endpoint?.();
+      const env = {
+        ...process.env,
+        AWS_ENDPOINT_URL_DYNAMODB: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
+        AWS_REGION: 'local',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+      };
+      const detect = (...args: string[]) =>
+        run(process.execPath, ['bin/detect.mjs', 'ack', ...args, '--table', local.tableName], { env }).catch(
+          (err: { stdout: string; stderr: string; code: number }) => err,
+        );
+      const added = await detect('add', ALERT, '--for', '8h', '--reason', 'INC-42', '--by', 'ana');
+      expect(added.stdout).toMatch(new RegExp(`${ALERT}  active .* by ana: INC-42`));
+      expect(JSON.parse((await detect('list', '--json')).stdout)).toMatchObject([{ alertId: ALERT, by: 'ana', reason: 'INC-42' }]);
+      // The detector's side: the same table decides the alert's reminders.
+      const store = new DynamoStateStore(local.client, local.tableName);
+      expect((await listAcknowledgements(store, Date.now())).map((a) => a.alertId)).toEqual([ALERT]);
+      expect((await detect('end', ALERT)).stdout).toMatch(new RegExp(`${ALERT}  ended`));
+      expect((await detect('list')).stdout.trim()).toBe('no acknowledgements');
+      // An alert the detector opened on this table is listed by detect open, with who acknowledged it.
+      const live = Date.now() - 15 * MIN;
+      const opened = await new Detector({ rules: [fault] }, store, { outbreakAfter: 0 }).evaluate('cli-b1', tenMinutes(live));
+      const id = opened.messages.find((m) => m.alert.status === 'open')?.alert.id ?? 'none';
+      const open = (...args: string[]) =>
+        run(process.execPath, ['bin/detect.mjs', 'open', ...args, '--table', local.tableName], { env }).catch(
+          (err: { stdout: string; stderr: string; code: number }) => err,
+        );
+      expect(JSON.parse((await open('--json')).stdout)).toMatchObject([{ alertId: id, ruleId: 'test.fault', tier: 'respond' }]);
+      await detect('add', id, '--by', 'bo');
+      expect((await open()).stdout).toContain('acknowledged by bo');
+      const bad = await detect('add', 'det-oops');
+      expect(bad).toMatchObject({ code: 2 });
+      expect((bad as { stderr: string }).stderr).toContain("'det-oops' is not an alert id");
+    });
+  });
+});
+
+const warning = rule({
+  id: 'test.warning',
+  title: 'warnings on {host.name}',
+  severity: 'medium',
+  match: { 'log.level': 'warn' },
+  threshold: { count: 3, window: '10m', groupBy: ['host.name'] },
+});
+const note = rule({
+  id: 'test.note',
+  title: 'note for {user.name}',
+  severity: 'low',
+  match: { 'event.action': 'note' },
+  entity: 'user.name',
+});
+/** A failing service (respond), a warning host (notify) and a noted user (review), `at` on. */
+const threeConditions = (at: number) => [
+  ...tenMinutes(at),
+  ...[0, 1, 2].map((i) => ev({ 'log.level': 'warn', 'host.name': 'web-1' }, at + i * MIN)),
+  ev({ 'event.action': 'note', 'user.name': 'bob' }, at),
+];
+
+describe('detect open: what is open now', () => {
+  it('lists open alerts most urgent first, with their ids and who has them; review-tier ones on request', async () => {
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [fault, warning, note] }, store, { outbreakAfter: 0 });
+    const opened = (await d.evaluate('b1', threeConditions(T0))).messages.filter((m) => m.alert.status === 'open');
+    const billing = opened.find((m) => m.alert.ruleId === 'test.fault')?.alert.id ?? '';
+    await acknowledge(store, { alertId: billing, by: 'ana', reason: 'INC-42', until: null }, T0 + 20 * MIN);
+    // Later activity of the warning host: listed first among equals of its tier by latest activity.
+    await d.evaluate('b2', [ev({ 'log.level': 'warn', 'host.name': 'web-1' }, T0 + 12 * MIN)]);
+    const now = T0 + 30 * MIN;
+    const { alerts, truncated } = await listOpenAlerts(store, now);
+    expect(truncated).toBe(false);
+    expect(alerts.map((a) => [a.tier, a.ruleId, `${a.entity.field}=${a.entity.value}`, a.acknowledged?.by ?? null])).toEqual([
+      ['respond', 'test.fault', 'service.name=billing', 'ana'],
+      ['notify', 'test.warning', 'host.name=web-1', null],
+    ]);
+    expect(alerts[0]?.alertId).toBe(billing);
+    expect(formatOpenAlerts(alerts, false)).toMatch(
+      new RegExp(
+        `^${billing}  respond  test\\.fault  service\\.name=billing\\n    errors on billing — opened .*; acknowledged by ana \\(INC-42\\)`,
+      ),
+    );
+    expect((await listOpenAlerts(store, now, { review: true })).alerts.map((a) => a.ruleId)).toEqual([
+      'test.fault',
+      'test.warning',
+      'test.note',
+    ]);
+    expect(formatOpenAlerts([], false)).toBe('no open alerts');
+  });
+});
