@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
@@ -233,6 +234,8 @@ describe('detect ack (the table, and the CLI)', () => {
         AWS_REGION: 'local',
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
+        // No STS here: a refused connection, so commands without --by name $USER at once.
+        AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9',
       };
       const detect = (...args: string[]) =>
         run(process.execPath, ['bin/detect.mjs', 'ack', ...args, '--table', local.tableName], { env }).catch(
@@ -257,6 +260,18 @@ describe('detect ack (the table, and the CLI)', () => {
       expect(JSON.parse((await open('--json')).stdout)).toMatchObject([{ alertId: id, ruleId: 'test.fault', tier: 'respond' }]);
       await detect('add', id, '--by', 'bo');
       expect((await open()).stdout).toContain('acknowledged by bo');
+      // Without --by: the AWS principal the credentials belong to (a fake STS here), not $USER.
+      const sts = await fakeSts('arn:aws:sts::123456789012:assumed-role/Responder/ana@example.com');
+      try {
+        const other = `det-${'e'.repeat(24)}`;
+        const viaSts = await run(process.execPath, ['bin/detect.mjs', 'ack', 'add', other, '--table', local.tableName], {
+          env: { ...env, AWS_ENDPOINT_URL_STS: sts.url },
+        });
+        expect(viaSts.stdout).toContain('by arn:aws:sts::123456789012:assumed-role/Responder/ana@example.com');
+        expect(sts.calls()).toBe(1);
+      } finally {
+        await sts.close();
+      }
       const bad = await detect('add', 'det-oops');
       expect(bad).toMatchObject({ code: 2 });
       expect((bad as { stderr: string }).stderr).toContain("'det-oops' is not an alert id");
@@ -315,3 +330,26 @@ describe('detect open: what is open now', () => {
     expect(formatOpenAlerts([], false)).toBe('no open alerts');
   });
 });
+
+/** A local STS answering GetCallerIdentity (the Query protocol's XML) with `arn`. */
+async function fakeSts(arn: string): Promise<{ url: string; calls: () => number; close: () => Promise<void> }> {
+  let calls = 0;
+  const server: Server = createServer((req, res) => {
+    calls++;
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(
+        `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>${arn}</Arn><UserId>AROAEXAMPLE:ana</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the fake STS has no port');
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    calls: () => calls,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

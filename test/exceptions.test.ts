@@ -221,6 +221,8 @@ describe('exceptions on DynamoDB and from the CLI', () => {
       AWS_REGION: 'local',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
+      // No STS here: a refused connection, so commands without --by name $USER at once.
+      AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9',
     };
     const detect = (...args: string[]) =>
       run(process.execPath, ['bin/detect.mjs', 'exception', ...args, '--table', local.tableName], { env }).catch(

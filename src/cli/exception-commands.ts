@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { parseDuration } from '../schema/duration';
+import { callerName } from './caller';
 import { addException, ExceptionError, endException, formatExceptions, listExceptions } from './exceptions';
 import { DEFAULT_RULES, fail, isoTimeOption, loadPackOrExit, tableAction, tableOptions, tableStore } from './options';
 
@@ -25,7 +26,7 @@ export function addExceptionCommands(program: Command): void {
       .option('--from <time>', 'start: an ISO time (default now)')
       .option('--until <time>', "end: an ISO time, or 'never' (until `detect exception end`)")
       .requiredOption('--reason <text>', 'why (shown with the exception: a ticket, a pen test)')
-      .option('--by <name>', 'who (default $USER)')
+      .option('--by <name>', 'who (default: your AWS principal, as sts get-caller-identity names it)')
       .option('-r, --rules <dir>', 'rule folder (the one deployed)', DEFAULT_RULES),
   ).action(
     exceptionAction(
@@ -64,7 +65,7 @@ export function addExceptionCommands(program: Command): void {
             from,
             until,
             reason: opts.reason,
-            createdBy: opts.by ?? process.env.USER ?? 'unknown',
+            createdBy: opts.by ?? (await callerName(opts)),
           },
           now,
         );

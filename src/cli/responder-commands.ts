@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { parseDuration } from '../schema/duration';
 import { AcknowledgementError, acknowledge, endAcknowledgement, formatAcknowledgements, listAcknowledgements } from './acknowledgements';
+import { callerName } from './caller';
 import { formatOpenAlerts, listOpenAlerts } from './open-alerts';
 import { fail, tableAction, tableOptions, tableStore } from './options';
 
@@ -39,7 +40,7 @@ export function addResponderCommands(program: Command): void {
       .argument('<alert-id...>', 'det-… or inc-…')
       .option('--for <duration>', 'reminders start again after this long (8h); default: for the alert’s whole life')
       .option('--reason <text>', 'what you are doing about it (a ticket, a bridge)')
-      .option('--by <name>', 'who (default $USER)'),
+      .option('--by <name>', 'who (default: your AWS principal, as sts get-caller-identity names it)'),
   ).action(async (alertIds: string[], opts: TableOpts & { for?: string; reason?: string; by?: string }) =>
     ackAction(async () => {
       const now = Date.now();
@@ -50,7 +51,7 @@ export function addResponderCommands(program: Command): void {
         until = now + span;
       }
       const store = tableStore(opts);
-      const by = opts.by ?? process.env.USER ?? 'unknown';
+      const by = opts.by ?? (await callerName(opts));
       const acks = [];
       for (const alertId of alertIds)
         acks.push(await acknowledge(store, { alertId, by, until, ...(opts.reason ? { reason: opts.reason } : {}) }, now));
