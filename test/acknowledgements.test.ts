@@ -6,6 +6,7 @@ import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-s
 import { emailBody } from '../src/alerts/notification';
 import { AcknowledgementError, acknowledge, endAcknowledgement, listAcknowledgements } from '../src/cli/acknowledgements';
 import { formatOpenAlerts, listOpenAlerts } from '../src/cli/open-alerts';
+import { runCorrelateTask } from '../src/correlation/correlate-task';
 import { ACKS_PK, type Acknowledgement } from '../src/engine/acknowledgements';
 import { Detector } from '../src/engine/detector';
 import { advanceCondition, type ConditionState, type Emission, type LifecyclePolicy, type Occurrence } from '../src/engine/lifecycle';
@@ -13,6 +14,7 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import type { StateStore } from '../src/engine/state-store';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Message } from '../src/schema/alert';
+import { CorrelationRule } from '../src/schema/rule';
 import { ev, rule, T0 } from './helpers';
 
 const MIN = 60_000;
@@ -353,3 +355,66 @@ async function fakeSts(arn: string): Promise<{ url: string; calls: () => number;
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+describe('acknowledged incidents', () => {
+  const incidentRule = CorrelationRule.parse({
+    id: 'corr.test',
+    title: 'Takeover of {user.name}',
+    description: 'a failure burst and a privileged action by one user',
+    severity: 'critical',
+    riskScore: 9,
+    runbook: 'docs/runbooks/corr.test.md',
+    correlation: {
+      entity: 'user.name',
+      window: '2h',
+      riskThreshold: 8,
+      category: 'account_takeover',
+      members: ['t.failures', 't.privileged'],
+      require: [['t.failures'], ['t.privileged']],
+    },
+  });
+  /** One member detection about m.silva at `at`, as the state machine hands it to the correlate task. */
+  const member = (ruleId: string, at: number) => {
+    const time = new Date(at).toISOString();
+    const record = {
+      id: `det-${ruleId}-${at}`,
+      ruleId,
+      title: ruleId,
+      tags: [],
+      riskScore: 6,
+      severity: 'high',
+      firstSeen: time,
+      lastSeen: time,
+      logGroups: ['/g'],
+      events: [],
+      related: {},
+    };
+    return { entity: { field: 'user.name', value: 'm.silva' }, member: JSON.stringify(record), key: `${record.id}#0` };
+  };
+  /** Both members every 20 minutes for `hours`; the statuses published, with the incident's id. */
+  async function sustained(store: StateStore, hours: number, onOpen: (id: string) => Promise<void>) {
+    const told: string[] = [];
+    for (let at = T0; at < T0 + hours * HOUR; at += 20 * MIN) {
+      for (const ruleId of ['t.failures', 't.privileged']) {
+        const { messages } = await runCorrelateTask(member(ruleId, at), { store, rules: [incidentRule], ctx: { region: 'eu-west-1' } });
+        for (const m of messages.filter((e) => e.publish)) {
+          told.push(`${m.publishFields.status}@${(at - T0) / HOUR}h`);
+          if (m.publishFields.status === 'open') await onOpen(m.key.split('#')[0] ?? '');
+        }
+      }
+    }
+    return told;
+  }
+
+  it('an incident still fed by its members reminds every 4 hours until someone acknowledges it', async () => {
+    expect(await sustained(new MemoryStateStore(), 9, async () => {})).toEqual(['open@0h', 'reminder@4h', 'reminder@8h']);
+    const store = new MemoryStateStore();
+    let acked = '';
+    const told = await sustained(store, 9, async (id) => {
+      acked = id;
+      await acknowledge(store, { alertId: id, by: 'ana', until: null }, T0);
+    });
+    expect(acked).toMatch(/^inc-[0-9a-f]{24}$/);
+    expect(told).toEqual(['open@0h']);
+  });
+});
