@@ -182,6 +182,22 @@ describe('acknowledged alerts (detector, state store)', () => {
     expect(emailBody(opened)).toContain(`detect ack add ${opened.id} --table`);
   });
 
+  it('what a responder typed is redacted like everything that leaves in an alert', async () => {
+    const store = new MemoryStateStore();
+    const published = await allDay(
+      store,
+      async (alertId) => {
+        await acknowledge(store, { alertId, by: 'ana', reason: 'INC-42, creds: password=hunter2', until: null }, T0);
+      },
+      3,
+      (b) => (b >= 12 ? 40 : 1),
+    );
+    expect(published.map((m) => [m.alert.status, m.alert.acknowledged?.reason])).toEqual([
+      ['open', undefined],
+      ['escalated', 'INC-42, creds: password=[REDACTED]'],
+    ]);
+  });
+
   it('a retried batch replays the decision it recorded, whatever the acknowledgement says now', async () => {
     const store = new MemoryStateStore();
     const d = new Detector({ rules: [fault] }, store, { outbreakAfter: 0 });

@@ -124,7 +124,10 @@ function lifecycleFields(lifecycle: LifecycleFields): Pick<Alert, 'status' | 'oc
     status: lifecycle.status,
     occurrences: lifecycle.occurrences,
     openedAt: new Date(lifecycle.openedAt).toISOString(),
-    ...(ack ? { acknowledged: { by: ack.by, at: new Date(ack.at).toISOString(), ...(ack.reason ? { reason: ack.reason } : {}) } } : {}),
+    // Typed by a responder, not read from a log line: redacted all the same, as everything that leaves.
+    ...(ack
+      ? { acknowledged: { by: redact(ack.by), at: new Date(ack.at).toISOString(), ...(ack.reason ? { reason: redact(ack.reason) } : {}) } }
+      : {}),
   };
 }
 

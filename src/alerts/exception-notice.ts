@@ -3,6 +3,7 @@ import type { Alert } from '../schema/alert';
 import { formatTime } from '../schema/duration';
 import { type AlertContext, stableId } from './build';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
+import { redact } from './redact';
 
 /**
  * The team is told when an exception is added (src/engine/exceptions.ts): a rule told to leave an
@@ -24,7 +25,7 @@ export function buildExceptionNotice(spec: ExceptionSpec, ctx: AlertContext): Al
     title: `Exception ${spec.id} by ${spec.createdBy}: ${spec.rules.join(', ')} leave ${spec.field} ${values} out ${span}`,
     description:
       `A responder's exception: from ${formatTime(spec.from)} ${span}, the rules ${spec.rules.join(', ')} do not count events whose ` +
-      `${spec.field} is ${values}. No alert of theirs opens for it, and nothing it does there feeds an incident. Reason given: ${spec.reason}`,
+      `${spec.field} is ${values}. No alert of theirs opens for it, and nothing it does there feeds an incident. Reason given: ${redact(spec.reason)}`,
     severity: 'medium',
     tier: 'notify',
     riskScore: 0,
