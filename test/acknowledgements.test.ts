@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { emailBody } from '../src/alerts/notification';
@@ -16,6 +14,7 @@ import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Message } from '../src/schema/alert';
 import { CorrelationRule } from '../src/schema/rule';
 import { ev, rule, T0 } from './helpers';
+import { tableCli } from './table-cli';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -244,21 +243,8 @@ describe('detect ack (the table, and the CLI)', () => {
     });
 
     it('detect ack add / list / end write what the detector reads', async () => {
-      const run = promisify(execFile);
-      const endpoint = await local.client.config.endpoint?.();
-      const env = {
-        ...process.env,
-        AWS_ENDPOINT_URL_DYNAMODB: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
-        AWS_REGION: 'local',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        // No STS here: a refused connection, so commands without --by name $USER at once.
-        AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9',
-      };
-      const detect = (...args: string[]) =>
-        run(process.execPath, ['bin/detect.mjs', 'ack', ...args, '--table', local.tableName], { env }).catch(
-          (err: { stdout: string; stderr: string; code: number }) => err,
-        );
+      const cli = await tableCli(local);
+      const detect = (...args: string[]) => cli.detect(['ack', ...args]);
       const added = await detect('add', ALERT, '--for', '8h', '--reason', 'INC-42', '--by', 'ana');
       expect(added.stdout).toMatch(new RegExp(`${ALERT}  active .* by ana: INC-42`));
       expect(JSON.parse((await detect('list', '--json')).stdout)).toMatchObject([{ alertId: ALERT, by: 'ana', reason: 'INC-42' }]);
@@ -271,10 +257,7 @@ describe('detect ack (the table, and the CLI)', () => {
       const live = Date.now() - 15 * MIN;
       const opened = await new Detector({ rules: [fault] }, store, { outbreakAfter: 0 }).evaluate('cli-b1', tenMinutes(live));
       const id = opened.messages.find((m) => m.alert.status === 'open')?.alert.id ?? 'none';
-      const open = (...args: string[]) =>
-        run(process.execPath, ['bin/detect.mjs', 'open', ...args, '--table', local.tableName], { env }).catch(
-          (err: { stdout: string; stderr: string; code: number }) => err,
-        );
+      const open = (...args: string[]) => cli.detect(['open', ...args]);
       expect(JSON.parse((await open('--json')).stdout)).toMatchObject([{ alertId: id, ruleId: 'test.fault', tier: 'respond' }]);
       await detect('add', id, '--by', 'bo');
       expect((await open()).stdout).toContain('acknowledged by bo');
@@ -282,17 +265,15 @@ describe('detect ack (the table, and the CLI)', () => {
       const sts = await fakeSts('arn:aws:sts::123456789012:assumed-role/Responder/ana@example.com');
       try {
         const other = `det-${'e'.repeat(24)}`;
-        const viaSts = await run(process.execPath, ['bin/detect.mjs', 'ack', 'add', other, '--table', local.tableName], {
-          env: { ...env, AWS_ENDPOINT_URL_STS: sts.url },
-        });
+        const viaSts = await cli.detect(['ack', 'add', other], { env: { AWS_ENDPOINT_URL_STS: sts.url } });
         expect(viaSts.stdout).toContain('by arn:aws:sts::123456789012:assumed-role/Responder/ana@example.com');
         expect(sts.calls()).toBe(1);
       } finally {
         await sts.close();
       }
       const bad = await detect('add', 'det-oops');
-      expect(bad).toMatchObject({ code: 2 });
-      expect((bad as { stderr: string }).stderr).toContain("'det-oops' is not an alert id");
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain("'det-oops' is not an alert id");
     });
   });
 });

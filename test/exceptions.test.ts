@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
@@ -16,6 +14,7 @@ import type { Message } from '../src/schema/alert';
 import type { NormalizedEvent } from '../src/schema/event';
 import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
 import { ev, rule, T0 } from './helpers';
+import { tableCli } from './table-cli';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -213,21 +212,8 @@ describe('exceptions on DynamoDB and from the CLI', () => {
   });
 
   it('detect exception add / list / end write the table the detector reads', async () => {
-    const run = promisify(execFile);
-    const endpoint = await local.client.config.endpoint?.();
-    const env = {
-      ...process.env,
-      AWS_ENDPOINT_URL_DYNAMODB: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
-      AWS_REGION: 'local',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      // No STS here: a refused connection, so commands without --by name $USER at once.
-      AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9',
-    };
-    const detect = (...args: string[]) =>
-      run(process.execPath, ['bin/detect.mjs', 'exception', ...args, '--table', local.tableName], { env }).catch(
-        (err: { stdout: string; stderr: string; code: number }) => err,
-      );
+    const cli = await tableCli(local);
+    const detect = (...args: string[]) => cli.detect(['exception', ...args]);
     const added = await detect(
       'add',
       '--rule',
@@ -258,15 +244,13 @@ describe('exceptions on DynamoDB and from the CLI', () => {
     expect((await detect('end', id)).stdout).toMatch(new RegExp(`${id}  ended`));
     expect((await detect('list')).stdout.trim()).toBe('no exceptions');
     const bad = await detect('add', '--rule', 'sshh.*', '--field', 'source.ip', '--value', 'x', '--for', '1h', '--reason', 'r');
-    expect(bad).toMatchObject({ code: 2 });
-    expect((bad as { stderr: string }).stderr).toContain("--rule 'sshh.*': no rule of the pack matches it");
-    const noTable = await run(process.execPath, ['bin/detect.mjs', 'exception', 'list', '--table', 'sentinel-nope'], { env }).catch(
-      (err: { stderr: string; code: number }) => err,
-    );
-    expect(noTable).toMatchObject({ code: 2 });
-    expect((noTable as { stderr: string }).stderr).toContain("no table 'sentinel-nope' here: --table is the stack output StateTableName");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--rule 'sshh.*': no rule of the pack matches it");
+    const noTable = await cli.detect(['exception', 'list'], { table: 'sentinel-nope' });
+    expect(noTable.code).toBe(2);
+    expect(noTable.stderr).toContain("no table 'sentinel-nope' here: --table is the stack output StateTableName");
     const noSpan = await detect('add', '--rule', 'ssh.*', '--field', 'source.ip', '--value', 'x', '--reason', 'r');
-    expect((noSpan as { stderr: string }).stderr).toContain('name how long: --for 4h, or --until');
+    expect(noSpan.stderr).toContain('name how long: --for 4h, or --until');
   });
 });
 

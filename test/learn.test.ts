@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -15,6 +13,7 @@ import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Message } from '../src/schema/alert';
 import type { NormalizedEvent } from '../src/schema/event';
 import { ev } from './helpers';
+import { tableCli } from './table-cli';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -280,51 +279,26 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
   it('the CLI writes to the named table (here dynalite through the SDK endpoint setting) and prints what each rule knows', async () => {
     const dir = tmp();
     const { trailFile } = writeHistory(dir);
-    const run = promisify(execFile);
-    const endpoint = await local.client.config.endpoint?.();
-    const { stdout } = await run(
-      process.execPath,
-      [
-        'bin/detect.mjs',
-        'learn',
-        '--table',
-        local.tableName,
-        '--from-file',
-        `org-audit/trail=${trailFile}`,
-        '--account',
-        ACCOUNT,
-        '--since',
-        '2026-10-01T00:00:00Z',
-        '--until',
-        '2026-11-20T09:00:00Z',
-        '--work-dir',
-        dir,
-      ],
-      {
-        env: {
-          ...process.env,
-          AWS_ENDPOINT_URL_DYNAMODB: `${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`,
-          AWS_REGION: 'local',
-          AWS_ACCESS_KEY_ID: 'local',
-          AWS_SECRET_ACCESS_KEY: 'local',
-        },
-      },
-    );
+    const cli = await tableCli(local);
+    const { stdout } = await cli.detect([
+      'learn',
+      '--from-file',
+      `org-audit/trail=${trailFile}`,
+      '--account',
+      ACCOUNT,
+      '--since',
+      '2026-10-01T00:00:00Z',
+      '--until',
+      '2026-11-20T09:00:00Z',
+      '--work-dir',
+      dir,
+    ]);
     expect(stdout).toContain('44 event(s)');
     expect(stdout).toMatch(/aws\.iam_credentials_first_time\s+111122223333\s+2026-10-31T11:00:00Z\s+now/);
     const store = new DynamoStateStore(local.client, local.tableName);
     expect(await live(store, [[call('sa-east-1', LIVE + HOUR)]])).toEqual(['aws.new_region 111122223333']);
-    const bad = await run(process.execPath, [
-      'bin/detect.mjs',
-      'learn',
-      '--table',
-      't',
-      '--account',
-      '12345',
-      '--from-file',
-      trailFile,
-    ]).catch((err: { stderr: string; code: number }) => err);
-    expect(bad).toMatchObject({ code: 2 });
-    expect((bad as { stderr: string }).stderr).toContain("--account '12345': expected a 12-digit AWS account id");
+    const bad = await cli.detect(['learn', '--account', '12345', '--from-file', trailFile], { table: 't' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--account '12345': expected a 12-digit AWS account id");
   });
 });
