@@ -327,6 +327,19 @@ describe('detect open: what is open now', () => {
       'test.note',
     ]);
     expect(formatOpenAlerts([], false)).toBe('no open alerts');
+    // A condition of another shape (another version of the stack wrote it) is counted, not fatal.
+    await store.writeDoc({
+      pk: 'c#test.other#k',
+      sk: 'cond',
+      body: '{"kind":"other"}',
+      ifVersion: null,
+      now,
+      expiresAt: now + HOUR,
+      dueAt: now + MIN,
+    });
+    const withOdd = await listOpenAlerts(store, now);
+    expect([withOdd.alerts.length, withOdd.unreadable]).toEqual([2, 1]);
+    expect(formatOpenAlerts(withOdd.alerts, false, withOdd.unreadable)).toContain('1 condition document(s) of another shape were left out');
   });
 });
 

@@ -41,14 +41,21 @@ export async function listOpenAlerts(
   store: StateStore,
   now: number,
   options: { review?: boolean; limit?: number } = {},
-): Promise<{ alerts: OpenAlert[]; truncated: boolean }> {
+): Promise<{ alerts: OpenAlert[]; truncated: boolean; unreadable: number }> {
   const limit = options.limit ?? OPEN_ALERTS_LIMIT;
   const due = await store.listDue(Number.MAX_SAFE_INTEGER, limit);
   const keys = due.filter((k) => k.sk === 'cond' && k.pk.startsWith('c#'));
   const docs = await store.readDocs(keys, now);
   const states: ConditionState[] = [];
+  let unreadable = 0;
   for (const key of keys) {
-    const state = parseCondition(docs.get(docId(key)), key);
+    let state: ConditionState | undefined;
+    try {
+      state = parseCondition(docs.get(docId(key)), key);
+    } catch {
+      unreadable++; // written by another version of the stack: counted, not fatal to the listing
+      continue;
+    }
     if (state?.status === 'open' && (options.review || state.tier !== 'review')) states.push(state);
   }
   const acks = await readAcknowledgements(
@@ -75,12 +82,16 @@ export async function listOpenAlerts(
     };
   });
   alerts.sort((a, b) => TIER_RANK[b.tier] - TIER_RANK[a.tier] || b.lastSeen - a.lastSeen || a.alertId.localeCompare(b.alertId));
-  return { alerts, truncated: due.length >= limit };
+  return { alerts, truncated: due.length >= limit, unreadable };
 }
 
 /** One line per open alert: id, tier, rule, entity, since when, and who has it. */
-export function formatOpenAlerts(alerts: readonly OpenAlert[], truncated: boolean): string {
-  if (alerts.length === 0) return 'no open alerts';
+export function formatOpenAlerts(alerts: readonly OpenAlert[], truncated: boolean, unreadable = 0): string {
+  const unread =
+    unreadable > 0
+      ? `\n(${unreadable} condition document(s) of another shape were left out: a newer or older version of the stack wrote them)`
+      : '';
+  if (alerts.length === 0) return `no open alerts${unread}`;
   const lines = alerts.map((a) => {
     const entity = `${a.entity.field}=${a.entity.value}${a.entity.account ? ` (account ${a.entity.account})` : ''}`;
     const notes = [
@@ -94,5 +105,5 @@ export function formatOpenAlerts(alerts: readonly OpenAlert[], truncated: boolea
     ].join('\n');
   });
   if (truncated) lines.push(`(the first ${OPEN_ALERTS_LIMIT} documents of the due index were read: there may be more)`);
-  return lines.join('\n');
+  return lines.join('\n') + unread;
 }

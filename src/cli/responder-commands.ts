@@ -25,8 +25,10 @@ export function addResponderCommands(program: Command): void {
       .option('--json', 'as JSON'),
   ).action(
     tableAction()(async (opts: TableOpts & { review?: boolean; json?: boolean }) => {
-      const { alerts, truncated } = await listOpenAlerts(tableStore(opts), Date.now(), { review: opts.review === true });
-      process.stdout.write(opts.json ? `${terminalSafeJson(alerts, 2)}\n` : `${printableLines(formatOpenAlerts(alerts, truncated))}\n`);
+      const { alerts, truncated, unreadable } = await listOpenAlerts(tableStore(opts), Date.now(), { review: opts.review === true });
+      process.stdout.write(
+        opts.json ? `${terminalSafeJson(alerts, 2)}\n` : `${printableLines(formatOpenAlerts(alerts, truncated, unreadable))}\n`,
+      );
     }),
   );
   const ack = program
