@@ -247,6 +247,8 @@ describe('detect ack (the table, and the CLI)', () => {
       const detect = (...args: string[]) => cli.detect(['ack', ...args]);
       const added = await detect('add', ALERT, '--for', '8h', '--reason', 'INC-42', '--by', 'ana');
       expect(added.stdout).toMatch(new RegExp(`${ALERT}  active .* by ana: INC-42`));
+      // No open alert has that id: written, and the responder is told it silences nothing.
+      expect(added.stderr).toContain(`warning: no open alert has the id ${ALERT}`);
       expect(JSON.parse((await detect('list', '--json')).stdout)).toMatchObject([{ alertId: ALERT, by: 'ana', reason: 'INC-42' }]);
       // The detector's side: the same table decides the alert's reminders.
       const store = new DynamoStateStore(local.client, local.tableName);
@@ -259,7 +261,8 @@ describe('detect ack (the table, and the CLI)', () => {
       const id = opened.messages.find((m) => m.alert.status === 'open')?.alert.id ?? 'none';
       const open = (...args: string[]) => cli.detect(['open', ...args]);
       expect(JSON.parse((await open('--json')).stdout)).toMatchObject([{ alertId: id, ruleId: 'test.fault', tier: 'respond' }]);
-      await detect('add', id, '--by', 'bo');
+      const onOpen = await detect('add', id, '--by', 'bo');
+      expect(onOpen.stderr).not.toContain('warning');
       expect((await open()).stdout).toContain('acknowledged by bo');
       // Without --by: the AWS principal the credentials belong to (a fake STS here), not $USER.
       const sts = await fakeSts('arn:aws:sts::123456789012:assumed-role/Responder/ana@example.com');

@@ -1,6 +1,7 @@
 import { ACKS_PK, Acknowledgement, AlertId, ackExpiry, ackKey } from '../engine/acknowledgements';
 import { docId, readDocBody, type StateStore } from '../engine/state-store';
 import { formatTime } from '../schema/duration';
+import { listOpenAlerts } from './open-alerts';
 
 export class AcknowledgementError extends Error {}
 
@@ -78,4 +79,16 @@ export function formatAcknowledgements(acks: readonly Acknowledgement[], now: nu
       return `${a.alertId}  ${state.padEnd(6)}  ${span}  by ${a.by}${a.reason ? `: ${a.reason}` : ''}`;
     })
     .join('\n');
+}
+
+/**
+ * The ids among `alertIds` that no open alert has: a typo, or an alert that resolved meanwhile.
+ * Acknowledging one silences nothing, so the command says so. Empty when the due index was read
+ * only in part (it cannot tell).
+ */
+export async function idsNotOpen(store: StateStore, alertIds: readonly string[], now: number): Promise<string[]> {
+  const { alerts, truncated } = await listOpenAlerts(store, now, { review: true });
+  if (truncated) return [];
+  const open = new Set(alerts.map((a) => a.alertId));
+  return alertIds.filter((id) => !open.has(id));
 }

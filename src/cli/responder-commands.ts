@@ -1,7 +1,14 @@
 import type { Command } from 'commander';
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { parseDuration } from '../schema/duration';
-import { AcknowledgementError, acknowledge, endAcknowledgement, formatAcknowledgements, listAcknowledgements } from './acknowledgements';
+import {
+  AcknowledgementError,
+  acknowledge,
+  endAcknowledgement,
+  formatAcknowledgements,
+  idsNotOpen,
+  listAcknowledgements,
+} from './acknowledgements';
 import { callerName } from './caller';
 import { formatOpenAlerts, listOpenAlerts } from './open-alerts';
 import { fail, tableAction, tableOptions, tableStore } from './options';
@@ -58,6 +65,10 @@ export function addResponderCommands(program: Command): void {
       for (const alertId of alertIds)
         acks.push(await acknowledge(store, { alertId, by, until, ...(opts.reason ? { reason: opts.reason } : {}) }, now));
       process.stdout.write(`${printableLines(formatAcknowledgements(acks, now))}\n`);
+      for (const id of await idsNotOpen(store, alertIds, now))
+        process.stderr.write(
+          `detect: warning: no open alert has the id ${id} (a typo, or it resolved): acknowledged, but it silences nothing; detect open lists the open ones\n`,
+        );
     })(opts),
   );
   tableOptions(
