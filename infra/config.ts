@@ -254,6 +254,14 @@ export const SentinelConfig = z
      * (src/engine/term-learning.ts); a rule's own `newTerm.learn` overrides it. `false`: never.
      */
     newTermLearning: z.union([Duration, z.literal(false).transform(() => 0)]).prefault('7d'),
+    /**
+     * Whose first week new-term rules learn in: `owner` (each account whose logs are delivered) or
+     * `account` (as `owner`, but a CloudTrail record counts toward the account it is about: an
+     * organization trail delivered from one account learns each member account's first week,
+     * accounts that join later included). Switching an existing deployment to `account` starts a
+     * learning week for every member account its trail delivers.
+     */
+    newTermLearningScope: z.enum(['owner', 'account']).default('owner'),
     /** Log correlation executions with their input and output (alert JSON with evidence), into a KMS-encrypted log group. */
     logExecutionData: z.boolean().default(false),
     /** Alarm when a watched log group's unparsed share stays above `share` for `for` (a blind spot). */

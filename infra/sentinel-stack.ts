@@ -77,6 +77,7 @@ export class SentinelStack extends Stack {
       pageFoldMs: config.pageFold,
       outbreakAfter: config.outbreakAfter,
       newTermLearningMs: config.newTermLearning,
+      newTermLearningScope: config.newTermLearningScope,
       chatTiers: config.chat?.tiers ?? [],
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,

@@ -90,6 +90,7 @@ describe('SentinelStack', () => {
           PAGE_FOLD_MS: '14400000',
           OUTBREAK_AFTER: '3',
           NEW_TERM_LEARNING_MS: String(7 * 86_400_000),
+          NEW_TERM_LEARNING_SCOPE: 'owner',
         }),
       },
     });
@@ -247,6 +248,14 @@ describe('every documented option', () => {
     expect(detectorEnv(Template.fromStack(fortnight))).toBe(String(14 * 86_400_000));
     expect(() => parseConfig({ logGroups: LOG_GROUPS, newTermLearning: '7 days' })).toThrow(/newTermLearning/);
     expect(() => parseConfig({ logGroups: LOG_GROUPS, newTermLearning: true })).toThrow(/newTermLearning/);
+    const perAccount = new SentinelStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'PerAccount', {
+      config: parseConfig({ logGroups: LOG_GROUPS, newTermLearningScope: 'account' }),
+    });
+    const scopeOf = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.NEW_TERM_LEARNING_SCOPE)
+        ?.Properties.Environment.Variables.NEW_TERM_LEARNING_SCOPE;
+    expect(scopeOf(Template.fromStack(perAccount))).toBe('account');
+    expect(() => parseConfig({ logGroups: LOG_GROUPS, newTermLearningScope: 'org' })).toThrow(/newTermLearningScope/);
   });
   it('routes: each team’s subscriptions take its tiers’ alerts about its accounts and/or from its rules only (filter policies on `account` and `ruleId`)', () => {
     const topicOf = (tier: string) => ({ Ref: Match.stringLikeRegexp(`^Alerts${tier}Topic`) });

@@ -189,6 +189,35 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
     expect(await live(store, liveDay())).toEqual(['web.sensitive_file_served /aws/nginx/access']);
   });
 
+  it('an organization trail read with the deployment’s scope: per member account (account), or once for the log-archive account (owner)', async () => {
+    const dir = tmp();
+    const LOGS = '999988887777';
+    const OTHER = '444455556666';
+    // The same history, but the trail delivers every member account's records from the log-archive account.
+    const first = LIVE - 20 * DAY;
+    const about = (account: string, i: number, at: number, region: string) => {
+      const record = trail(i, at, 'DescribeInstances', region);
+      return { ...record, message: record.message.replaceAll(ACCOUNT, account) };
+    };
+    const records = [
+      about(ACCOUNT, 0, first, 'us-east-1'),
+      about(OTHER, 1, first + 3 * DAY, 'eu-west-1'),
+      about(ACCOUNT, 2, first + 4 * DAY, 'eu-west-1'),
+    ];
+    const trailFile = join(dir, 'org-trail.json');
+    writeFileSync(trailFile, JSON.stringify({ events: records, searchedLogStreams: [] }));
+    const read = async (scope: 'owner' | 'account') => {
+      const { store } = await freshTable();
+      const result = await runLearn({ ...trailHistory(trailFile, dir), account: LOGS, scope }, store);
+      return result.rules.find((r) => r.ruleId === 'aws.new_region')?.accounts;
+    };
+    expect(await read('account')).toEqual([
+      { account: ACCOUNT, since: first },
+      { account: OTHER, since: first + 3 * DAY },
+    ]);
+    expect(await read('owner')).toEqual([{ account: LOGS, since: first }]);
+  });
+
   it('writes terms and learning starts only, and a second run changes nothing', async () => {
     const dir = tmp();
     const { trailFile } = writeHistory(dir);

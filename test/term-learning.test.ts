@@ -1,6 +1,7 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { learningScopeEnv } from '../functions/commons/env';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -257,5 +258,74 @@ describe('new-term rules learn before they alert', () => {
     // First batch: one read and one write more than without learning; later batches: nothing more.
     expect([r1 - r0 - p1.reads, w1 - w0 - p1.writes]).toEqual([1, 1]);
     expect([r2 - r1, w2 - w1]).toEqual([plain.calls.reads - p1.reads, plain.calls.writes - p1.writes]);
+  });
+});
+
+describe('an organization trail: whose first week (newTermLearningScope)', () => {
+  const LOGS = '999988887777'; // the log-archive account the trail delivers from
+  const OLD = '111122223333';
+  const JOINED = '444455556666'; // joins the organization after the deployment's first week
+  /** A CloudTrail record (as the CloudTrail source normalizes it) about `account`, delivered from the log-archive account. */
+  const trail = (region: string, at: number, account: string) => ({
+    ...call(region, at, LOGS, account),
+    'event.dataset': 'aws.cloudtrail',
+  });
+  const batches = () => [
+    [trail('us-east-1', T0, OLD)],
+    [trail('eu-west-1', T0 + DAY, OLD)],
+    // Two weeks in: the new account's first calls, then a region it had not used, after its own week.
+    [trail('us-east-1', T0 + 2 * WEEK, JOINED)],
+    [trail('ap-south-1', T0 + 2 * WEEK + HOUR, JOINED)],
+    [trail('sa-east-1', T0 + 2 * WEEK + 2 * HOUR, OLD)],
+    [trail('ca-central-1', T0 + 3 * WEEK + HOUR, JOINED)],
+  ];
+  const regions = (messages: readonly Message[]) => opened(messages).map((a) => a.title.match(/region (\S+)/)?.[1]);
+  async function runScoped(scope: 'owner' | 'account', events: NormalizedEvent[][] = batches()) {
+    const d = new Detector({ rules: [newRegion] }, new MemoryStateStore(), {
+      newTermLearning: WEEK,
+      newTermLearningScope: scope,
+      outbreakAfter: 0,
+    });
+    const messages: Message[] = [];
+    for (const [i, batch] of events.entries()) messages.push(...(await d.evaluate(`org-${scope}-${i}`, batch)).messages);
+    return messages;
+  }
+
+  it('owner (the default): one learning week for every account the trail delivers; an account that joins later is told of its second region at once', async () => {
+    // (An account's first region is its baseline: aws.new_region needs history of the account.)
+    expect(regions(await runScoped('owner'))).toEqual(['ap-south-1', 'sa-east-1', 'ca-central-1']);
+  });
+
+  it('account: each member account learns its own first week, however late it joins', async () => {
+    expect(regions(await runScoped('account'))).toEqual(['sa-east-1', 'ca-central-1']);
+  });
+
+  it('account: a line that is not a CloudTrail record learns under its logs’ owner, whatever account it names', async () => {
+    // Lines naming an account never seen: as CloudTrail records they are that account's first week;
+    // as any other line (an app writing the field itself), the owner's week, long over, applies.
+    const named = (region: string, at: number) => call(region, at, LOGS, '555566667777');
+    const later = [[named('us-east-1', T0 + 2 * WEEK)], [named('me-south-1', T0 + 2 * WEEK + HOUR)]];
+    // The log-archive account's own logs since T0: its week is long over two weeks in.
+    const ownLogs = [[call('us-east-1', T0, LOGS, LOGS)]];
+    expect(regions(await runScoped('account', [...ownLogs, ...later]))).toEqual(['me-south-1']);
+    const asTrail = later.map((b) => b.map((e) => ({ ...e, 'event.dataset': 'aws.cloudtrail' })));
+    expect(regions(await runScoped('account', [...ownLogs, ...asTrail]))).toEqual([]);
+  });
+});
+
+describe('the detector function reads its scope', () => {
+  it('from NEW_TERM_LEARNING_SCOPE; unset (a stack from before it) is owner; anything else fails the cold start', () => {
+    const before = process.env.NEW_TERM_LEARNING_SCOPE;
+    try {
+      delete process.env.NEW_TERM_LEARNING_SCOPE;
+      expect(learningScopeEnv()).toBe('owner');
+      process.env.NEW_TERM_LEARNING_SCOPE = 'account';
+      expect(learningScopeEnv()).toBe('account');
+      process.env.NEW_TERM_LEARNING_SCOPE = 'org';
+      expect(() => learningScopeEnv()).toThrow("must be 'owner' or 'account', got 'org'");
+    } finally {
+      if (before === undefined) delete process.env.NEW_TERM_LEARNING_SCOPE;
+      else process.env.NEW_TERM_LEARNING_SCOPE = before;
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { AlertContext } from '../../src/alerts/build';
 import type { ChatTiers } from '../../src/correlation/envelope';
+import type { LearningScope } from '../../src/engine/term-learning';
 
 /** Where alerts' links point: the function's Region and the stack's account (set by the stack). */
 export function alertContext(): AlertContext {
@@ -30,4 +31,15 @@ export function requireNumberEnv(name: string, { zeroAllowed = false } = {}): nu
 export function chatTiersEnv(): ChatTiers {
   const text = process.env.CHAT_TIERS;
   return text === undefined ? 'all' : new Set(text.split(',').filter((t) => t !== ''));
+}
+
+/**
+ * Whose first week new-term rules learn in (`NEW_TERM_LEARNING_SCOPE`, config
+ * `newTermLearningScope`). Unset (a stack from before it was set): `owner`, as those learned.
+ */
+export function learningScopeEnv(): LearningScope {
+  const text = process.env.NEW_TERM_LEARNING_SCOPE;
+  if (text === undefined || text === '' || text === 'owner') return 'owner';
+  if (text === 'account') return 'account';
+  throw new Error(`environment variable NEW_TERM_LEARNING_SCOPE must be 'owner' or 'account', got '${text}'`);
 }

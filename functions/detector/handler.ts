@@ -14,7 +14,7 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, chatTiersEnv, requireEnv, requireNumberEnv } from '../commons/env';
+import { alertContext, chatTiersEnv, learningScopeEnv, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 // Everything below runs once per cold start; invocations reuse it. The heap setting comes first,
@@ -29,6 +29,7 @@ const detector = new Detector(pack, store, {
   pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
   outbreakAfter: requireNumberEnv('OUTBREAK_AFTER', { zeroAllowed: true }),
   newTermLearning: requireNumberEnv('NEW_TERM_LEARNING_MS', { zeroAllowed: true }),
+  newTermLearningScope: learningScopeEnv(),
   exceptions: new StoredExceptions(store),
 });
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), chatTiersEnv());

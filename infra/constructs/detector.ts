@@ -21,6 +21,8 @@ export interface DetectorProps {
   readonly outbreakAfter: number;
   /** How long a new-term rule only learns after it starts watching an account's logs (ms); 0: never. */
   readonly newTermLearningMs: number;
+  /** Whose first week new-term rules learn in (config `newTermLearningScope`). */
+  readonly newTermLearningScope: 'owner' | 'account';
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
   /** @default 20 */
@@ -63,6 +65,7 @@ export class Detector extends Construct {
         PAGE_FOLD_MS: String(props.pageFoldMs),
         OUTBREAK_AFTER: String(props.outbreakAfter),
         NEW_TERM_LEARNING_MS: String(props.newTermLearningMs),
+        NEW_TERM_LEARNING_SCOPE: props.newTermLearningScope,
         CHAT_TIERS: props.chatTiers.join(','),
         POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
         POWERTOOLS_METRICS_NAMESPACE: 'Sentinel',

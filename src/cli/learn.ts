@@ -4,7 +4,7 @@ import { asPayloads } from '../backtest/payloads';
 import { Detector } from '../engine/detector';
 import { processPayload } from '../engine/pipeline';
 import type { StateStore } from '../engine/state-store';
-import { TermLearning } from '../engine/term-learning';
+import { type LearningScope, TermLearning } from '../engine/term-learning';
 import { Normalizer } from '../parse/normalize';
 import type { RulePack } from '../rules/rule-pack';
 import { formatTime } from '../schema/duration';
@@ -16,6 +16,8 @@ export interface LearnOptions extends HistoryOptions {
    * `owner` the live detector's payloads name, which scopes each rule's learning.
    */
   account?: string;
+  /** The deployment's `newTermLearningScope`: whose first week the rules learn in. */
+  scope?: LearningScope;
 }
 
 export interface LearnedRule {
@@ -71,16 +73,15 @@ export async function runLearn(options: LearnOptions, store: StateStore, deps: H
   };
   if (history.interrupted) return result;
   const normalizer = new Normalizer(pack.sources);
-  const detector = new Detector(pack, store, { learnOnly: true });
+  const detector = new Detector(pack, store, { learnOnly: true, newTermLearningScope: options.scope ?? 'owner' });
   const owners = (group: string) => history.owners[group] ?? options.account;
-  const accounts = new Set<string | undefined>();
   for await (const item of asPayloads(history.events, owners)) {
     if (item.kind !== 'payload') continue;
-    accounts.add(item.payload.owner);
     const r = await processPayload(item.payload, normalizer, detector);
     result.events += r.eventsIn;
     result.payloads++;
   }
+  const accounts = [...detector.learnedAccounts].sort((a, b) => (a ?? '').localeCompare(b ?? ''));
   const learning = new TermLearning(store);
   for (const rule of rules) {
     const known: LearnedRule['accounts'] = [];

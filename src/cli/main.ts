@@ -361,9 +361,15 @@ export function buildProgram(): Command {
     .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
     .option('-r, --rules <dir>', 'rule folder (the one deployed)', DEFAULT_RULES)
     .option('--account <id>', 'with --from-file: the 12-digit account that owns the log groups (the account the detector sees them from)')
+    .addOption(
+      new Option('--learning-scope <scope>', "the deployment's newTermLearningScope: whose first week the rules learn in")
+        .choices(['owner', 'account'])
+        .default('owner'),
+    )
     .action(
       async (opts: {
         table: string;
+        learningScope: 'owner' | 'account';
         logGroup?: string[];
         since: string;
         until?: string;
@@ -381,10 +387,14 @@ export function buildProgram(): Command {
         const store = tableStore(opts);
         const interrupt = stopOnInterrupt();
         try {
-          const result = await runLearn({ ...historyFrom(opts), pack, ...(opts.account ? { account: opts.account } : {}) }, store, {
-            signal: interrupt.signal,
-            onGroupDone: (group, events) => process.stderr.write(`learn: ${group}: ${events} events downloaded\n`),
-          });
+          const result = await runLearn(
+            { ...historyFrom(opts), pack, scope: opts.learningScope, ...(opts.account ? { account: opts.account } : {}) },
+            store,
+            {
+              signal: interrupt.signal,
+              onGroupDone: (group, events) => process.stderr.write(`learn: ${group}: ${events} events downloaded\n`),
+            },
+          );
           if (result.interrupted) {
             reportInterrupted(opts.workDir);
             return;

@@ -20,7 +20,7 @@ import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-f
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim, TermClaimResult } from './state-store';
 import { contextEvent, stepContext } from './step-context';
-import { TermLearning, type WatchSighting } from './term-learning';
+import { type LearningScope, TermLearning, type WatchSighting } from './term-learning';
 import { nameKeycloakUsers } from './user-names';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
 
@@ -43,6 +43,13 @@ export interface DetectorOptions {
    * (src/engine/term-learning.ts), unless the rule sets its own `learn`; 0 (the default): never.
    */
   newTermLearning?: number;
+  /**
+   * Whose first week a new-term rule learns in (src/engine/term-learning.ts): `owner` (the
+   * default), the account whose logs they are — the subscription's owner; `account`, for a
+   * CloudTrail record, the account it is about (`recipientAccountId`), so an organization trail
+   * delivered from one account learns each member account's first week on its own.
+   */
+  newTermLearningScope?: LearningScope;
   /**
    * Read history into the state only (`detect learn`): new-term rules claim their terms and record
    * since when they have known each account's logs, and nothing alerts.
@@ -118,6 +125,7 @@ export class Detector {
   private readonly outbreakAfter: number;
   private readonly outbreakWindow: number;
   private readonly newTermLearning: number;
+  private readonly learningScope: LearningScope;
   private readonly learning: TermLearning;
   private readonly learnOnly: boolean;
   private readonly exceptions: ExceptionSource | undefined;
@@ -136,12 +144,18 @@ export class Detector {
     this.outbreakAfter = options.outbreakAfter ?? DEFAULT_OUTBREAK_AFTER;
     this.outbreakWindow = options.outbreakWindow ?? DEFAULT_OUTBREAK_WINDOW_MS;
     this.newTermLearning = options.newTermLearning ?? 0;
+    this.learningScope = options.newTermLearningScope ?? 'owner';
     this.learning = new TermLearning(store, options.wallClock);
     this.learnOnly = options.learnOnly === true;
     this.exceptions = options.exceptions;
   }
 
   /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
+  /** With `learnOnly`: the accounts history was recorded for (by the learning scope: owners, or the accounts CloudTrail records are about). */
+  get learnedAccounts(): ReadonlySet<string | undefined> {
+    return this.learning.recordedAccounts;
+  }
+
   matchAll(events: readonly NormalizedEvent[], skips: Skip[] = []): Map<CompiledRule, NormalizedEvent[]> {
     return this.matchBatch(events, skips).matches;
   }
@@ -688,7 +702,7 @@ export class Detector {
     results.forEach((r, i) => {
       const entry = claimed[i];
       if (!entry || !r.isNew || (clause.requireHistory && !r.hadHistory)) return;
-      if (learnedUntil && (claims[i]?.at ?? 0) < (learnedUntil.get(ownerOf(entry)) ?? 0)) {
+      if (learnedUntil && (claims[i]?.at ?? 0) < (learnedUntil.get(learningAccountOf(entry, this.learningScope)) ?? 0)) {
         tally.learnedTerms++;
         return;
       }
@@ -732,7 +746,7 @@ export class Detector {
       const entry = claimed[i];
       const r = results[i];
       if (!entry || !r) return;
-      const account = ownerOf(entry);
+      const account = learningAccountOf(entry, this.learningScope);
       // Terms from a table older than learning starts: the rule has watched longer than it can say.
       // (Not merely terms claimed before this batch: a racing detector's, or this batch's own on an
       // earlier delivery, are a fresh deployment's too.)
@@ -1079,8 +1093,20 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
  * than an item's grace.
  */
 /** The account whose logs a claimed event came from (the subscription's owner; a line cannot forge it). */
-function ownerOf([, list, index]: readonly [string, NormalizedEvent[], number]): string | undefined {
-  const owner = list[index]?.[CoreFields.owner];
+/**
+ * The account whose first week a claim's event counts toward (src/engine/term-learning.ts): the
+ * owner of the logs, or with the `account` scope the account a CloudTrail record is about (the
+ * CloudTrail source sets `event.dataset`; a 12-digit id only). An app's JSON line that writes
+ * both fields itself could choose its account under that scope — as it chooses every other
+ * field it carries; the `owner` default leaves lines no say.
+ */
+function learningAccountOf([, list, index]: readonly [string, NormalizedEvent[], number], scope: LearningScope): string | undefined {
+  const event = list[index];
+  const owner = event?.[CoreFields.owner];
+  if (scope === 'account' && event?.['event.dataset'] === 'aws.cloudtrail') {
+    const about = event['cloud.account.id'];
+    if (typeof about === 'string' && /^\d{12}$/.test(about)) return about;
+  }
   return owner === undefined ? undefined : boundedValue(String(owner));
 }
 

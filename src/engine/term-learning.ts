@@ -12,7 +12,8 @@ import { type DocKey, docId, KEPT_FOREVER, readDocBody, type StateStore } from '
  * later learns for its own first week.
  *
  * What "watching an account" means is a document per (rule, account of the logs — the
- * subscription's owner, which a log line cannot forge): the time of the first event the rule
+ * subscription's owner, which a log line cannot forge; with the `account` scope, for a CloudTrail
+ * record, the account it is about, so an organization trail learns each member account's week): the time of the first event the rule
  * claimed a term for, written once with a conditional write (racing detectors agree on the first)
  * and kept by the detector's container once read: while the rule is still learning it is read again
  * every few minutes (`detect learn` may move it back), after that never. So it costs a read per
@@ -24,6 +25,13 @@ import { type DocKey, docId, KEPT_FOREVER, readDocBody, type StateStore } from '
  * do: on deploy day those are a racing detector's, or this batch's own from a delivery that failed
  * before its start was written.
  */
+
+/**
+ * Whose first week a rule learns in: the logs' owner (the subscription's, which a line cannot
+ * forge), or for CloudTrail records the account they are about (an organization trail: one owner,
+ * every member account). See DetectorOptions.newTermLearningScope.
+ */
+export type LearningScope = 'owner' | 'account';
 
 const MAX_ATTEMPTS = 4;
 /** While a rule is still learning, its start is read again this often (wall clock): `detect learn` may have moved it back. */
@@ -48,6 +56,7 @@ function watchKey(ruleId: string, account: string | undefined): DocKey {
 export class TermLearning {
   /** docId → the start and when it was read (wall clock). */
   private readonly known = new Map<string, { since: number; readAt: number }>();
+  private readonly historyAccounts = new Set<string | undefined>();
 
   constructor(
     private readonly store: StateStore,
@@ -78,8 +87,15 @@ export class TermLearning {
    * started learning before its history was read needs not wait out its week).
    */
   async recordHistory(ruleId: string, sightings: readonly WatchSighting[]): Promise<void> {
-    for (const s of sightings)
+    for (const s of sightings) {
+      this.historyAccounts.add(s.account);
       await this.settle(watchKey(ruleId, s.account), s.earliest, (stored) => Math.min(stored ?? s.earliest, s.earliest));
+    }
+  }
+
+  /** The accounts history was recorded for (`detect learn` lists each rule's start per account). */
+  get recordedAccounts(): ReadonlySet<string | undefined> {
+    return this.historyAccounts;
   }
 
   /** Since when the rule has watched the account's logs, as stored (undefined: not yet); no write. */
