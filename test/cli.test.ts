@@ -330,13 +330,13 @@ describe('detect backtest (offline, exported files)', () => {
     const day = 86_400_000;
     const base = Date.parse('2026-11-01T09:00:00Z');
     // An account's API calls: us-east-1, eu-west-1 the same day, a new region nine days later.
-    const record = (i: number, at: number, region: string) => ({
-      logStreamName: '111122223333_CloudTrail_us-east-1',
+    const record = (i: number, at: number, region: string, account = '111122223333') => ({
+      logStreamName: `${account}_CloudTrail_us-east-1`,
       timestamp: at,
       eventId: `ct${i}`,
       message: JSON.stringify({
         eventVersion: '1.09',
-        userIdentity: { type: 'IAMUser', userName: 'ops', arn: 'arn:aws:iam::111122223333:user/ops', accountId: '111122223333' },
+        userIdentity: { type: 'IAMUser', userName: 'ops', arn: `arn:aws:iam::${account}:user/ops`, accountId: account },
         eventTime: new Date(at).toISOString().replace('.000', ''),
         eventSource: 'ec2.amazonaws.com',
         eventName: 'DescribeInstances',
@@ -344,7 +344,7 @@ describe('detect backtest (offline, exported files)', () => {
         sourceIPAddress: '198.51.100.7',
         eventID: `id-${i}`,
         eventType: 'AwsApiCall',
-        recipientAccountId: '111122223333',
+        recipientAccountId: account,
       }),
     });
     const events = [record(0, base, 'us-east-1'), record(1, base + 3_600_000, 'eu-west-1'), record(2, base + 9 * day, 'ap-south-1')];
@@ -370,5 +370,16 @@ describe('detect backtest (offline, exported files)', () => {
     expect(alertsOf(detect(...args, '--learn', '7d'))).toBe(1);
     expect(alertsOf(detect(...args, '--learn', 'off'))).toBe(2);
     expect(detect(...args, '--learn', 'a week').stderr).toContain("--learn 'a week': expected a duration like 7d, or 'off'");
+    // An organization trail: a second account's first calls nine days in. One learning week for the
+    // trail (owner): its second region is told; a week per member account (account): learned.
+    const joined = [
+      ...events,
+      record(3, base + 9 * day + 3_600_000, 'us-east-1', '444455556666'),
+      record(4, base + 9 * day + 7_200_000, 'sa-east-1', '444455556666'),
+    ];
+    writeFileSync(join(dir, 'trail.json'), JSON.stringify({ events: joined, searchedLogStreams: [] }));
+    expect(alertsOf(detect(...args, '--learn', '7d'))).toBe(2);
+    expect(alertsOf(detect(...args, '--learn', '7d', '--learning-scope', 'account'))).toBe(1);
+    expect(detect(...args, '--learning-scope', 'org').stderr).toContain("option '--learning-scope <scope>' argument 'org' is invalid");
   });
 });

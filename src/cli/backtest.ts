@@ -4,6 +4,7 @@ import { asPayloads } from '../backtest/payloads';
 import { type BacktestReport, buildReport } from '../backtest/report';
 import type { ExceptionSource } from '../engine/exceptions';
 import { type CorrelationSink, PassThroughSink } from '../engine/ports';
+import type { LearningScope } from '../engine/term-learning';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert, Message } from '../schema/alert';
 import { openCorrelationSink, openStateStore } from './local-adapters';
@@ -26,6 +27,8 @@ export interface BacktestOptions extends HistoryOptions {
   outbreakAfter?: number;
   /** New-term rules learn first, as a fresh deployment's `newTermLearning` (default: none, history taken as learned). */
   newTermLearning?: number;
+  /** Whose first week new-term rules learn in (the deployment's `newTermLearningScope`; default owner). */
+  newTermLearningScope?: LearningScope;
   /** Exceptions to apply (`--exceptions`): what they would have kept out. */
   exceptions?: ExceptionSource;
 }
@@ -94,6 +97,7 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
       ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
       ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
       ...(options.newTermLearning !== undefined ? { newTermLearning: options.newTermLearning } : {}),
+      ...(options.newTermLearningScope ? { newTermLearningScope: options.newTermLearningScope } : {}),
       ...(options.exceptions ? { exceptions: options.exceptions } : {}),
     });
     const report = buildReport({

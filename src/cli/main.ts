@@ -25,6 +25,8 @@ import {
   historyFrom,
   historyOptions,
   LEARN_HELP,
+  learningScopeOf,
+  learningScopeOption,
   learnOption,
   loadPackOrExit,
   loadPackWithWarnings,
@@ -91,6 +93,7 @@ export function buildProgram(): Command {
     .option('--page-fold <window>', PAGE_FOLD_HELP)
     .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
     .option('--learn <period>', LEARN_HELP)
+    .addOption(learningScopeOption())
     .option('--exceptions <file>', EXCEPTIONS_HELP)
     .action(
       async (
@@ -107,6 +110,7 @@ export function buildProgram(): Command {
           pageFold?: string;
           outbreakAfter?: string;
           learn?: string;
+          learningScope: string;
           exceptions?: string;
         },
       ) => {
@@ -143,6 +147,7 @@ export function buildProgram(): Command {
             ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
             ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
             ...(newTermLearning !== undefined ? { newTermLearning } : {}),
+            newTermLearningScope: learningScopeOf(opts.learningScope),
             ...(exceptions ? { exceptions } : {}),
             onBytes: bar ? (n) => bar.increment(n) : undefined,
             onAlert: (alert) => {
@@ -243,6 +248,7 @@ export function buildProgram(): Command {
     .option('--page-fold <window>', PAGE_FOLD_HELP)
     .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
     .option('--learn <period>', LEARN_HELP)
+    .addOption(learningScopeOption())
     .option('--exceptions <file>', EXCEPTIONS_HELP)
     .action(
       async (opts: {
@@ -264,6 +270,7 @@ export function buildProgram(): Command {
         pageFold?: string;
         outbreakAfter?: string;
         learn?: string;
+        learningScope: string;
         exceptions?: string;
       }) => {
         if (opts.maxPagesPerDay !== undefined && !(opts.maxPagesPerDay >= 0)) fail('--max-pages-per-day: expected a number');
@@ -303,6 +310,7 @@ export function buildProgram(): Command {
               ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
               ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
               ...(newTermLearning !== undefined ? { newTermLearning } : {}),
+              newTermLearningScope: learningScopeOf(opts.learningScope),
               ...(exceptions ? { exceptions } : {}),
             },
             {
@@ -361,15 +369,11 @@ export function buildProgram(): Command {
     .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
     .option('-r, --rules <dir>', 'rule folder (the one deployed)', DEFAULT_RULES)
     .option('--account <id>', 'with --from-file: the 12-digit account that owns the log groups (the account the detector sees them from)')
-    .addOption(
-      new Option('--learning-scope <scope>', "the deployment's newTermLearningScope: whose first week the rules learn in")
-        .choices(['owner', 'account'])
-        .default('owner'),
-    )
+    .addOption(learningScopeOption())
     .action(
       async (opts: {
         table: string;
-        learningScope: 'owner' | 'account';
+        learningScope: string;
         logGroup?: string[];
         since: string;
         until?: string;
@@ -388,7 +392,7 @@ export function buildProgram(): Command {
         const interrupt = stopOnInterrupt();
         try {
           const result = await runLearn(
-            { ...historyFrom(opts), pack, scope: opts.learningScope, ...(opts.account ? { account: opts.account } : {}) },
+            { ...historyFrom(opts), pack, scope: learningScopeOf(opts.learningScope), ...(opts.account ? { account: opts.account } : {}) },
             store,
             {
               signal: interrupt.signal,

@@ -28,7 +28,7 @@ export interface OpenAlert {
 }
 
 /** Conditions listed at most: `listDue` reads the due index shard by shard up to this many. */
-export const OPEN_ALERTS_LIMIT = 2_000;
+export const OPEN_ALERTS_LIMIT = 10_000;
 
 const TIER_RANK: Readonly<Record<Tier, number>> = { review: 0, notify: 1, respond: 2 };
 

@@ -1,9 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { printableLines } from '../alerts/plain-text';
 import { type HistoryOptions, parseIsoTime } from '../backtest/load-history';
 import { FixedExceptions } from '../engine/exceptions';
+import type { LearningScope } from '../engine/term-learning';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { parseDuration } from '../schema/duration';
 import { parseTimeOption } from './backtest';
@@ -203,4 +204,16 @@ export function tableAction(known?: new (...args: never[]) => Error) {
         throw err;
       }
     };
+}
+
+/** `--learning-scope`: the deployment's `newTermLearningScope` (src/engine/term-learning.ts), for learn, replay and backtest. */
+export function learningScopeOption(): Option {
+  return new Option('--learning-scope <scope>', "whose first week new-term rules learn in, as the deployment's newTermLearningScope")
+    .choices(['owner', 'account'])
+    .default('owner');
+}
+
+/** The scope `--learning-scope` chose (commander has checked it is one of the choices). */
+export function learningScopeOf(text: string): LearningScope {
+  return text === 'account' ? 'account' : 'owner';
 }

@@ -6,6 +6,7 @@ import { batchIdOf, processPayloadInSpans } from '../engine/pipeline';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
 import { flushDigests, sweep } from '../engine/sweeper';
+import type { LearningScope } from '../engine/term-learning';
 import { Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { RulePack } from '../rules/rule-pack';
@@ -78,6 +79,8 @@ export interface ReplayOptions extends ReplayInputOptions {
   outbreakAfter?: number;
   /** How long new-term rules only learn after first seeing an account's logs (src/engine/term-learning.ts); default none. */
   newTermLearning?: number;
+  /** Whose first week new-term rules learn in (the deployment's `newTermLearningScope`; default owner). */
+  newTermLearningScope?: LearningScope;
   /** Exceptions to apply, as a deployment with them would (src/engine/exceptions.ts). */
   exceptions?: ExceptionSource;
   /** Event time between sweeps (resolution, digests): the deployed schedule runs every 5 minutes. */
@@ -112,6 +115,7 @@ export async function replayItems(
     ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
     ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
     ...(options.newTermLearning !== undefined ? { newTermLearning: options.newTermLearning } : {}),
+    ...(options.newTermLearningScope ? { newTermLearningScope: options.newTermLearningScope } : {}),
     ...(options.exceptions ? { exceptions: options.exceptions } : {}),
   });
   const every = options.sweepEvery ?? SWEEP_EVERY_MS;
