@@ -5,7 +5,7 @@ import { emailBody } from '../src/alerts/notification';
 import { AcknowledgementError, acknowledge, endAcknowledgement, listAcknowledgements } from '../src/cli/acknowledgements';
 import { formatOpenAlerts, listOpenAlerts } from '../src/cli/open-alerts';
 import { runCorrelateTask } from '../src/correlation/correlate-task';
-import { ACKS_PK, type Acknowledgement } from '../src/engine/acknowledgements';
+import { ACKS_PK, type Acknowledgement, silencedReminders } from '../src/engine/acknowledgements';
 import { Detector } from '../src/engine/detector';
 import { advanceCondition, type ConditionState, type Emission, type LifecyclePolicy, type Occurrence } from '../src/engine/lifecycle';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -129,11 +129,14 @@ async function allDay(
   onOpen: (alertId: string) => Promise<void>,
   hours = 13,
   perMinute: (batch: number) => number = () => 1,
+  /** Every message decided, published or not. */
+  decided: Message[] = [],
 ): Promise<Message[]> {
   const d = new Detector({ rules: [fault] }, store, { outbreakAfter: 0 });
   const published: Message[] = [];
   for (let b = 0; b < hours * 6; b++) {
     const r = await d.evaluate(`batch-${b}`, tenMinutes(T0 + b * 10 * MIN, perMinute(b)));
+    decided.push(...r.messages);
     for (const m of r.messages) {
       if (!m.publish) continue;
       published.push(m);
@@ -147,15 +150,32 @@ const statusesOf = (messages: Message[]) => messages.map((m) => [m.alert.status,
 describe('acknowledged alerts (detector, state store)', () => {
   it('a responder acknowledges the page: no reminders for the rest of the day; reads only when a reminder is decided', async () => {
     const plain = countingAckReads(new MemoryStateStore());
-    const unacked = await allDay(plain.store, async () => {});
+    const unackedDecided: Message[] = [];
+    const unacked = await allDay(
+      plain.store,
+      async () => {},
+      13,
+      () => 1,
+      unackedDecided,
+    );
     expect(statusesOf(unacked).map(([s]) => s)).toEqual(['open', 'reminder', 'reminder', 'reminder']);
     expect(plain.reads()).toBe(3); // one per reminder decided, none for the other 75 batches
 
     const counted = countingAckReads(new MemoryStateStore());
-    const acked = await allDay(counted.store, async (alertId) => {
-      await acknowledge(counted.store, { alertId, by: 'ana', reason: 'INC-42', until: null }, T0 + 15 * MIN);
-    });
+    const decided: Message[] = [];
+    const acked = await allDay(
+      counted.store,
+      async (alertId) => {
+        await acknowledge(counted.store, { alertId, by: 'ana', reason: 'INC-42', until: null }, T0 + 15 * MIN);
+      },
+      13,
+      () => 1,
+      decided,
+    );
     expect(statusesOf(acked).map(([s]) => s)).toEqual(['open']);
+    // What the detector function counts as RemindersAcknowledged: the three it kept off the pager.
+    expect(silencedReminders(decided)).toBe(3);
+    expect(silencedReminders(unackedDecided)).toBe(0);
     expect(counted.reads()).toBe(3 + 1); // the three reminders it silenced, and `acknowledge` reading what it replaces
   });
 

@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import { decodeLambdaEvent, type SubscriptionPayload } from '../../src/decode/cloudwatch';
 import { decodeKinesisRecord, isKinesisEvent, type KinesisBatchResponse } from '../../src/decode/kinesis';
 import type { Skip } from '../../src/decode/skips';
+import { silencedReminders } from '../../src/engine/acknowledgements';
 import { Detector } from '../../src/engine/detector';
 import { StoredExceptions } from '../../src/engine/exceptions';
 import { type PayloadResult, processPayload } from '../../src/engine/pipeline';
@@ -117,6 +118,9 @@ function record(result: PayloadResult): void {
   if (result.learnedTerms > 0) metrics.addMetric('NewTermsLearned', MetricUnit.Count, result.learnedTerms);
   // What responders' exceptions left out (src/engine/exceptions.ts): a forgotten one shows here.
   if (result.exceptedEvents > 0) metrics.addMetric('EventsExcepted', MetricUnit.Count, result.exceptedEvents);
+  // Reminders a responder's acknowledgement kept off the pager (src/engine/acknowledgements.ts).
+  const silenced = silencedReminders(result.messages);
+  if (silenced > 0) metrics.addMetric('RemindersAcknowledged', MetricUnit.Count, silenced);
   // Per log group: the unparsed share is alarmed per group (a blind spot is a group nobody reads).
   for (const [logGroup, g] of result.parse.groups) {
     const m = metrics.singleMetric();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Message } from '../schema/alert';
 import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
 
 /**
@@ -77,4 +78,13 @@ export function acknowledgementAt(
 ): Acknowledgement | undefined {
   const ack = acks?.get(alertId);
   return ack && ackHolds(ack, at) ? ack : undefined;
+}
+
+/**
+ * How many of a batch's messages are reminders an acknowledgement silenced (metric
+ * RemindersAcknowledged): decided, not published, and marked acknowledged — an acknowledged
+ * alert's escalation is published, and an unacknowledged update carries no mark.
+ */
+export function silencedReminders(messages: readonly Message[]): number {
+  return messages.filter((m) => !m.publish && m.alert.acknowledged !== undefined && m.alert.status !== 'escalated').length;
 }
