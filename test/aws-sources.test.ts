@@ -992,3 +992,70 @@ describe('AWS traffic through the detector', () => {
     }
   });
 });
+
+describe('role sessions a machine named are their role', () => {
+  const record = (session: string, at: string, names: string[]) =>
+    JSON.stringify({
+      eventVersion: '1.09',
+      userIdentity: {
+        type: 'AssumedRole',
+        principalId: `AROAEXAMPLEAPP:${session}`,
+        arn: `arn:aws:sts::111122223333:assumed-role/checkout-task/${session}`,
+        accountId: '111122223333',
+        sessionContext: { sessionIssuer: { type: 'Role', userName: 'checkout-task' } },
+      },
+      eventTime: at,
+      eventSource: 'ssm.amazonaws.com',
+      eventName: 'GetParameters',
+      awsRegion: 'eu-west-1',
+      sourceIPAddress: '10.0.3.17',
+      userAgent: 'aws-sdk-java/2.25.0',
+      requestParameters: { names, withDecryption: true },
+      responseElements: null,
+      eventType: 'AwsApiCall',
+      recipientAccountId: '111122223333',
+    });
+  const userOf = (session: string) => {
+    const batch = normalizePayload(
+      linesPayload('org-audit/management-events', [record(session, '2025-03-03T03:12:40Z', ['/a'])]),
+      new Normalizer(pack.sources),
+      new SkipLedger(),
+    );
+    return batch[0]?.['user.name'];
+  };
+
+  it.each([
+    ['an ECS task id', '0f1e2d3c4b5a69788796a5b4c3d2e1f0', 'checkout-task'],
+    ['an EC2 instance id', 'i-0123456789abcdef0', 'checkout-task'],
+    ['boto3’s default', 'botocore-session-1741000000', 'checkout-task'],
+    ['the JavaScript SDK’s default', 'aws-sdk-js-1741000000123', 'checkout-task'],
+    ['a UUID', '3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b', 'checkout-task'],
+    ['a person', 'alice', 'checkout-task/alice'],
+    ['a pipeline', 'GitHubActions', 'checkout-task/GitHubActions'],
+    ['a function', 'checkout-api', 'checkout-task/checkout-api'],
+  ])('%s (%s) → %s', (_what, session, user) => {
+    expect(userOf(session)).toBe(user);
+  });
+
+  it('ten tasks of a service decrypting the same twelve parameters at start-up are one alert, not ten; a sweep spread over tasks is counted whole', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `/prod/checkout/p${i}`);
+    const taskId = (i: number) => `${String(i).padStart(2, '0')}${'a'.repeat(30)}`;
+    const rule = pack.rules.filter((r) => r.id === 'aws.ssm_parameters_harvesting');
+    const told = async (lines: string[]) => {
+      const detector = new Detector({ rules: rule }, new MemoryStateStore(), { outbreakAfter: 0 });
+      const payload = linesPayload('org-audit/management-events', lines);
+      return (await processPayload(payload, new Normalizer(pack.sources), detector)).alerts.map((a) => `${a.entity.value} ${a.status}`);
+    };
+    const startUp = Array.from({ length: 10 }, (_, i) => record(taskId(i), `2025-03-03T03:12:${String(10 + i).padStart(2, '0')}Z`, names));
+    expect(await told(startUp)).toEqual(['checkout-task open']);
+    // Four tasks each decrypting three parameters of another service: ten or more in all.
+    const sweep = Array.from({ length: 4 }, (_, i) =>
+      record(
+        taskId(i),
+        `2025-03-03T03:12:${String(10 + i).padStart(2, '0')}Z`,
+        [0, 1, 2].map((k) => `/prod/payments/s${i * 3 + k}`),
+      ),
+    );
+    expect(await told(sweep)).toEqual(['checkout-task open']);
+  });
+});

@@ -66,7 +66,22 @@ const isCloudTrail = (l: string) => has(l, '"eventSource"', '"eventName"', '"use
 /** An assumed-role session of an IAM Identity Center permission set: `assumed-role/AWSReservedSSO_<set>_<id>/<user>`. */
 const SSO_SESSION = /^assumed-role\/AWSReservedSSO_[^/]+\/(.+)$/;
 
-/** The principal a CloudTrail record names: user name, role/session (the person, for Identity Center sessions), root. */
+/** `assumed-role/<role>/<session>`: the role and the session name. */
+const ASSUMED_ROLE = /^assumed-role\/([^/]+)\/(.+)$/;
+
+/**
+ * Session names machines generate: an ECS task id (32 hex digits), an EC2 instance id, the
+ * defaults of the AWS SDKs and the CLI (`botocore-session-<time>`, `aws-sdk-js-<time>`, …), a
+ * UUID, a bare number. A name a person or a pipeline chose (`alice`, `GitHubActions`, a Lambda
+ * function's name) is kept.
+ */
+const MACHINE_SESSION =
+  /^(?:[0-9a-f]{32}|i-[0-9a-f]{8}(?:[0-9a-f]{9})?|(?:botocore-session|aws-sdk-[a-z]+|aws-go-sdk|aws-dotnet-sdk-session)-\d{9,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{10,})$/i;
+
+/**
+ * The principal a CloudTrail record names: user name, role/session (the person, for Identity
+ * Center sessions; the role, for sessions a machine named), root.
+ */
 export function principalName(e: NormalizedEvent): string | undefined {
   const type = textValue(e['userIdentity.type']);
   if (type === 'Root') return 'root';
@@ -80,6 +95,11 @@ export function principalName(e: NormalizedEvent): string | undefined {
     // only the permission set. The person is the same in every account; the role name is not theirs.
     const sso = SSO_SESSION.exec(resource);
     if (sso?.[1]) return sso[1];
+    // A session name a machine generated says nothing about who: each ECS task, instance or SDK
+    // client would be an entity of its own, and a fleet's calls (a burst, a sweep spread over
+    // tasks) would be counted a task at a time. Such sessions are their role.
+    const session = ASSUMED_ROLE.exec(resource);
+    if (session?.[1] && session[2] && MACHINE_SESSION.test(session[2])) return session[1];
     const slash = resource.indexOf('/');
     return slash === -1 ? resource : resource.slice(slash + 1);
   }
