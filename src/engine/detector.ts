@@ -12,7 +12,7 @@ import { detectionPolicy } from './alert-policy';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
-import { eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
+import { awsAccountId, eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
 import { applyExceptions, type ExceptionSource } from './exceptions';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
 import { DEFAULT_OUTBREAK_AFTER, DEFAULT_OUTBREAK_WINDOW_MS, heldAlert, heldPolicy, outbreakOf, outbreakTermsOf } from './outbreak';
@@ -150,12 +150,12 @@ export class Detector {
     this.exceptions = options.exceptions;
   }
 
-  /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
   /** With `learnOnly`: the accounts history was recorded for (by the learning scope: owners, or the accounts CloudTrail records are about). */
   get learnedAccounts(): ReadonlySet<string | undefined> {
     return this.learning.recordedAccounts;
   }
 
+  /** Stateless matching only: which rules each event meets. Exposed for benchmarks and tests. */
   matchAll(events: readonly NormalizedEvent[], skips: Skip[] = []): Map<CompiledRule, NormalizedEvent[]> {
     return this.matchBatch(events, skips).matches;
   }
@@ -1087,13 +1087,6 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 /**
- * The time the store filters expiry against: the earliest event of the rule's (time-sorted)
- * events. An item expired before it is dead for every event of the batch; using the latest
- * event instead would drop state that earlier events still need when a batch spans longer
- * than an item's grace.
- */
-/** The account whose logs a claimed event came from (the subscription's owner; a line cannot forge it). */
-/**
  * The account whose first week a claim's event counts toward (src/engine/term-learning.ts): the
  * owner of the logs, or with the `account` scope the account a CloudTrail record is about (the
  * CloudTrail source sets `event.dataset`; a 12-digit id only). An app's JSON line that writes
@@ -1104,12 +1097,18 @@ function learningAccountOf([, list, index]: readonly [string, NormalizedEvent[],
   const event = list[index];
   const owner = event?.[CoreFields.owner];
   if (scope === 'account' && event?.['event.dataset'] === 'aws.cloudtrail') {
-    const about = event['cloud.account.id'];
-    if (typeof about === 'string' && /^\d{12}$/.test(about)) return about;
+    const about = awsAccountId(event['cloud.account.id']);
+    if (about !== undefined) return about;
   }
   return owner === undefined ? undefined : boundedValue(String(owner));
 }
 
+/**
+ * The time the store filters expiry against: the earliest event of the rule's (time-sorted)
+ * events. An item expired before it is dead for every event of the batch; using the latest
+ * event instead would drop state that earlier events still need when a batch spans longer
+ * than an item's grace.
+ */
 function storeClock(events: readonly NormalizedEvent[]): number {
   return eventTime(events[0] ?? {});
 }
