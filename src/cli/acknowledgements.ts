@@ -1,4 +1,4 @@
-import { ACKS_PK, Acknowledgement, AlertId, ackExpiry, ackKey } from '../engine/acknowledgements';
+import { ACKS_PK, Acknowledgement, AlertId, ackExpiry, ackHolds, ackKey } from '../engine/acknowledgements';
 import { docId, readDocBody, type StateStore } from '../engine/state-store';
 import { formatTime } from '../schema/duration';
 import { listOpenAlerts } from './open-alerts';
@@ -49,7 +49,7 @@ export async function listAcknowledgements(store: StateStore, now: number, all =
   const acks: Acknowledgement[] = [];
   for (const doc of await store.queryDocs(ACKS_PK, now)) {
     const ack = readDocBody(Acknowledgement, doc.body);
-    if (ack && (all || ack.until === null || ack.until > now)) acks.push(ack);
+    if (ack && (all || ackHolds(ack, now))) acks.push(ack);
   }
   return acks.sort((a, b) => b.at - a.at || a.alertId.localeCompare(b.alertId));
 }
@@ -61,7 +61,7 @@ export async function endAcknowledgement(store: StateStore, alertId: string, now
     const doc = (await store.readDocs([key], now)).get(docId(key));
     const ack = doc ? readDocBody(Acknowledgement, doc.body) : undefined;
     if (!doc || !ack) throw new AcknowledgementError(`no acknowledgement of ${alertId} (detect ack list shows them)`);
-    if (ack.until !== null && ack.until <= now) return ack;
+    if (!ackHolds(ack, now)) return ack;
     const ended = { ...ack, until: now };
     if (await store.writeDoc({ ...key, body: JSON.stringify(ended), ifVersion: doc.version, now, expiresAt: ackExpiry(ended) }))
       return ended;
@@ -74,7 +74,7 @@ export function formatAcknowledgements(acks: readonly Acknowledgement[], now: nu
   if (acks.length === 0) return 'no acknowledgements';
   return acks
     .map((a) => {
-      const state = a.until !== null && a.until <= now ? 'ended' : 'active';
+      const state = ackHolds(a, now) ? 'active' : 'ended';
       const span = `${formatTime(a.at)} → ${a.until === null ? 'while the alert lasts' : formatTime(a.until)}`;
       return `${a.alertId}  ${state.padEnd(6)}  ${span}  by ${a.by}${a.reason ? `: ${a.reason}` : ''}`;
     })

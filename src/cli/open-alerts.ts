@@ -1,5 +1,5 @@
 import { redact } from '../alerts/redact';
-import { type Acknowledgement, readAcknowledgements } from '../engine/acknowledgements';
+import { type Acknowledgement, acknowledgementAt, readAcknowledgements } from '../engine/acknowledgements';
 import { parseCondition } from '../engine/conditions';
 import type { ConditionState } from '../engine/lifecycle';
 import { isHeld, outbreakOf } from '../engine/outbreak';
@@ -7,7 +7,7 @@ import { foldOf } from '../engine/page-fold';
 import { docId, type StateStore } from '../engine/state-store';
 import type { AlertEntity } from '../schema/alert';
 import { formatTime } from '../schema/duration';
-import type { Tier } from '../schema/severity';
+import { type Tier, tierRank } from '../schema/severity';
 
 /** An alert whose condition is open: what `detect open` lists. */
 export interface OpenAlert {
@@ -29,8 +29,6 @@ export interface OpenAlert {
 
 /** Conditions listed at most: `listDue` reads the due index shard by shard up to this many. */
 export const OPEN_ALERTS_LIMIT = 10_000;
-
-const TIER_RANK: Readonly<Record<Tier, number>> = { review: 0, notify: 1, respond: 2 };
 
 /**
  * The alerts whose conditions are open now, most urgent first (tier, then the latest activity):
@@ -65,7 +63,7 @@ export async function listOpenAlerts(
   );
   const alerts = states.map((s): OpenAlert => {
     const fold = foldOf(s.pages, s.alertId);
-    const ack = acks.get(s.alertId);
+    const ack = acknowledgementAt(acks, s.alertId, now);
     return {
       alertId: s.alertId,
       kind: s.kind,
@@ -78,10 +76,10 @@ export async function listOpenAlerts(
       occurrences: s.occurrences,
       ...(fold ? { foldedInto: fold.id } : {}),
       ...(isHeld(outbreakOf(s.outbreaks, s.alertId)) ? { held: true as const } : {}),
-      ...(ack && (ack.until === null || ack.until > now) ? { acknowledged: ack } : {}),
+      ...(ack ? { acknowledged: ack } : {}),
     };
   });
-  alerts.sort((a, b) => TIER_RANK[b.tier] - TIER_RANK[a.tier] || b.lastSeen - a.lastSeen || a.alertId.localeCompare(b.alertId));
+  alerts.sort((a, b) => tierRank(b.tier) - tierRank(a.tier) || b.lastSeen - a.lastSeen || a.alertId.localeCompare(b.alertId));
   return { alerts, truncated: due.length >= limit, unreadable };
 }
 
