@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AlertCloud, AlertEntity, type AlertStatus } from '../schema/alert';
-import { Tier } from '../schema/severity';
+import { Tier, tierRank } from '../schema/severity';
 import { type Acknowledgement, acknowledgementAt } from './acknowledgements';
 import { OutbreakDecision } from './outbreak';
 import { PageDecision } from './page-fold';
@@ -58,8 +58,6 @@ export interface LifecyclePolicy {
    */
   notifyResolved: boolean;
 }
-
-const TIER_RANK: Readonly<Record<Tier, number>> = { review: 0, notify: 1, respond: 2 };
 
 /** One qualifying occurrence, in time order: what the rule saw, how much of it, how intense. */
 export interface Occurrence {
@@ -284,7 +282,7 @@ export function advanceCondition(
     state.count = occ.count;
     if (occ.at - state.emittedAt < policy.refresh) return;
     let status: EmissionStatus = 'update';
-    if (TIER_RANK[policy.tier] > TIER_RANK[state.tier]) {
+    if (tierRank(policy.tier) > tierRank(state.tier)) {
       status = 'escalated';
       state.tier = policy.tier;
     } else if (state.notifiedCount > 0 && occ.count >= ESCALATION_FACTOR * state.notifiedCount) {

@@ -27,3 +27,8 @@ const ORDER: readonly Severity[] = Severity.options;
 export function severityRank(severity: Severity): number {
   return ORDER.indexOf(severity);
 }
+
+/** review < notify < respond: how urgently a tier asks for a person. */
+export function tierRank(tier: Tier): number {
+  return Tier.options.indexOf(tier);
+}
