@@ -994,26 +994,10 @@ describe('AWS traffic through the detector', () => {
 });
 
 describe('role sessions a machine named are their role', () => {
+  /** A task of the `checkout-task` role decrypting `names` (the demo's CloudTrail record builder). */
   const record = (session: string, at: string, names: string[]) =>
-    JSON.stringify({
-      eventVersion: '1.09',
-      userIdentity: {
-        type: 'AssumedRole',
-        principalId: `AROAEXAMPLEAPP:${session}`,
-        arn: `arn:aws:sts::111122223333:assumed-role/checkout-task/${session}`,
-        accountId: '111122223333',
-        sessionContext: { sessionIssuer: { type: 'Role', userName: 'checkout-task' } },
-      },
-      eventTime: at,
-      eventSource: 'ssm.amazonaws.com',
-      eventName: 'GetParameters',
-      awsRegion: 'eu-west-1',
-      sourceIPAddress: '10.0.3.17',
-      userAgent: 'aws-sdk-java/2.25.0',
-      requestParameters: { names, withDecryption: true },
-      responseElements: null,
-      eventType: 'AwsApiCall',
-      recipientAccountId: '111122223333',
+    cloudTrailRecord(Date.parse(at), { type: 'AssumedRole', name: `checkout-task/${session}` }, 'ssm.amazonaws.com', 'GetParameters', {
+      request: { names, withDecryption: true },
     });
   const userOf = (session: string) => {
     const batch = normalizePayload(
