@@ -6,13 +6,13 @@ import type { RulePack } from '../src/rules/rule-pack';
 export function filterShare(
   payloads: Iterable<SubscriptionPayload>,
   pack: RulePack,
-): { delivered: number; total: number; perGroup: Map<string, { pattern: string; delivered: number; total: number }> } {
-  const perGroup = new Map<string, { pattern: string; delivered: number; total: number }>();
+): { delivered: number; total: number; perGroup: Map<string, { pattern: string; reason: string; delivered: number; total: number }> } {
+  const perGroup = new Map<string, { pattern: string; reason: string; delivered: number; total: number }>();
   for (const p of payloads) {
     let g = perGroup.get(p.logGroup);
     if (!g) {
-      const { pattern } = compileFilterPattern(p.logGroup, pack.rules, pack.sources);
-      g = { pattern, delivered: 0, total: 0 };
+      const { pattern, reason } = compileFilterPattern(p.logGroup, pack.rules, pack.sources);
+      g = { pattern, reason, delivered: 0, total: 0 };
       perGroup.set(p.logGroup, g);
     }
     for (const e of p.logEvents) {

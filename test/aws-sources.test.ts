@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
@@ -15,6 +17,9 @@ import { checkRegexSafety } from '../src/rules/regex-safety';
 import type { Alert } from '../src/schema/alert';
 import { SourceDefinition } from '../src/schema/rule';
 import { linesPayload, T0 } from './helpers';
+
+/** Public real logs (../shared/realworld/README.md), read where they are, never copied here. */
+const REALWORLD_LOGS = resolve(__dirname, '../../shared/realworld/logs');
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const UUID = '8f5d6c1e-1a2b-4c3d-9e8f-0123456789ab';
@@ -504,7 +509,10 @@ describe('AWS logs recognized by content', () => {
         .flatMap((p) => p.logEvents.map((e) => ({ group: p.logGroup, line: e.message }))),
     ];
     const undeclared = new Set<string>();
+    // What derivesOn claims (the value set, a marker on the line) and a derive did otherwise.
+    const unclaimed = new Set<string>();
     const seen = new Set<string>();
+    let current = '';
     for (const builtin of BUILTIN_SOURCES) {
       const derive = builtin.derive;
       // Watched through a source file naming the built-in: compiling it takes the function as it is now.
@@ -515,18 +523,55 @@ describe('AWS logs recognized by content', () => {
           if (before.get(k) === v) continue;
           seen.add(builtin.definition.name);
           if (!builtin.derives.includes(k)) undeclared.add(`${builtin.definition.name}: ${k}`);
+          const claims = builtin.derivesOn?.[k];
+          const held = claims?.some(
+            (c) => (!c.values || c.values.includes(String(v).toLowerCase())) && (!c.markers || c.markers.some((m) => current.includes(m))),
+          );
+          if (claims && !held) unclaimed.add(`${builtin.definition.name}: ${k} = ${v} on ${current.slice(0, 80)}`);
         }
       };
       try {
         const source = { name: 'all', logGroups: ['*'], builtin: builtin.definition.name };
         const normalizer = new Normalizer([SourceDefinition.parse({ source })]);
-        for (const { group, line } of lines) normalizer.normalize(line, { logGroup: group, logStream: 's', id: '1', timestamp: 0 });
+        for (const { group, line } of lines) {
+          current = line;
+          normalizer.normalize(line, { logGroup: group, logStream: 's', id: '1', timestamp: 0 });
+        }
       } finally {
         builtin.derive = derive;
       }
     }
     expect(seen).toEqual(new Set(BUILTIN_SOURCES.map((b) => b.definition.name)));
     expect([...undeclared]).toEqual([]);
+    expect([...unclaimed]).toEqual([]);
+    // The claims are tested where they apply: Lambda and CloudTrail lines setting the claimed fields were seen.
+    for (const name of ['lambda', 'cloudtrail']) {
+      expect(Object.keys(BUILTIN_SOURCES.find((b) => b.definition.name === name)?.derivesOn ?? {}).length).toBeGreaterThan(2);
+    }
+  });
+
+  it('every line a built-in recognizes holds one of the texts it declares (the subscription filter lets those lines through)', () => {
+    const realworld = ['OpenSSH_2k.log', 'Linux_2k.log', 'apache_access_10k.log'].flatMap((f) =>
+      readFileSync(join(REALWORLD_LOGS, f), 'utf8').split('\n').slice(0, 3000),
+    );
+    const lines = [
+      ...FIXTURES.map(([, , line]) => line),
+      ...generateDemo(20250303, { awsAttack: true }).payloads.flatMap((p) => p.logEvents.map((e) => e.message)),
+      ...realworld,
+    ];
+    const wrong: string[] = [];
+    let recognized = 0;
+    for (const builtin of BUILTIN_SOURCES) {
+      const markers = builtin.recognizedBy;
+      if (!markers) continue;
+      for (const line of lines) {
+        if (!builtin.recognize(line)) continue;
+        recognized++;
+        if (!markers.some((m) => line.includes(m))) wrong.push(`${builtin.definition.name}: ${line.slice(0, 80)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(recognized).toBeGreaterThan(1_000);
   });
 
   it("every line of a function's own log group is the function's: any JSON logger, any text", () => {

@@ -3,6 +3,7 @@ import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
+import { JOURNAL_FIELDS, JOURNAL_MARKERS, journalRecord } from '../src/parse/journald';
 import { Normalizer } from '../src/parse/normalize';
 import { linesPayload } from './helpers';
 
@@ -69,6 +70,26 @@ describe('journald records (Amazon Linux 2023: the journal is the system log)', 
     expect(fluent.event['event.action']).toBe('ssh_login');
     const vector = norm(JSON.stringify({ host: 'web-2', SYSLOG_IDENTIFIER: 'sshd', _PID: '8', message: SSHD }));
     expect({ ...vector.event }).toMatchObject({ 'host.name': 'web-2', 'process.pid': 8, 'user.name': 'oracle' });
+  });
+
+  it("the fields a record keeps beside its syslog line are the ones the subscription filter's field model lists", () => {
+    const full = {
+      MESSAGE: SSHD,
+      _COMM: 'sshd',
+      SYSLOG_IDENTIFIER: 'sshd',
+      _HOSTNAME: 'h',
+      _SYSTEMD_UNIT: 'sshd.service',
+      _EXE: '/usr/sbin/sshd',
+      PRIORITY: '3',
+    };
+    for (const value of [full, { ...full, _COMM: undefined }, { ...full, SYSLOG_IDENTIFIER: undefined }]) {
+      const record = journalRecord(value, RECEIVED);
+      expect(record).toBeDefined();
+      for (const key of Object.keys(record?.fields ?? {})) expect([...JOURNAL_FIELDS, 'log.level']).toContain(key);
+      // Every record names its program under a key the filter looks for.
+      expect(JOURNAL_MARKERS.some((m) => JSON.stringify(value).includes(m))).toBe(true);
+    }
+    expect(journalRecord({ MESSAGE: SSHD, _HOSTNAME: 'h' }, RECEIVED)).toBeUndefined();
   });
 
   it('a priority stands for the level of a line that names none: err is an error', () => {

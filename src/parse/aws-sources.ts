@@ -2,6 +2,12 @@ import { type FieldValue, type NormalizedEvent, textValue } from '../schema/even
 import type { SourceDefinition } from '../schema/rule';
 import type { ParserPattern } from './builtin-parsers';
 
+/** Values a built-in's derive gives a field, on lines holding one of the markers (see BuiltinSource.derivesOn). */
+export interface DeriveClaim {
+  values?: readonly string[];
+  markers?: readonly string[];
+}
+
 /**
  * AWS's own logs, understood out of the box: CloudTrail records (when a trail delivers to
  * CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda function logs (text and JSON log
@@ -20,12 +26,25 @@ export interface BuiltinSource {
   /** The text patterns of this source (tried in order), for text formats. */
   patterns: ParserPattern[];
   recognize: (line: string) => boolean;
+  /**
+   * Texts one of which every line `recognize` accepts holds (as written), when there are such: in
+   * a log group no source names, this source parses and derives only on those lines.
+   */
+  recognizedBy?: readonly string[];
   derive: (event: NormalizedEvent, logGroup: string) => void;
   /**
    * Every field `derive` may set: their values need not appear in the line, so the subscription
    * filter compiler must not require them there (a test checks derive sets nothing else).
    */
   derives: readonly string[];
+  /**
+   * What is known of some of `derives`: every value `derive` gives such a field is one of a
+   * claim's `values` (any, without them), on a line holding one of its `markers` (as written; any
+   * line, without them). The subscription filter then lets those lines through, where a field
+   * derived on any line to any value makes it deliver every line to the rules that read it (a
+   * test checks the claims against the fixtures and the demo).
+   */
+  derivesOn?: Readonly<Record<string, readonly DeriveClaim[]>>;
   /** Top-level JSON keys also kept whole, as JSON text (rules may match the serialized object). */
   keepJson?: string[];
 }
@@ -128,7 +147,19 @@ const CLOUDTRAIL: BuiltinSource = {
   patterns: [],
   keepJson: ['requestParameters', 'responseElements', 'additionalEventData'],
   recognize: isCloudTrail,
+  recognizedBy: ['eventSource'],
   derives: ['user.name', 'event.outcome', 'event.category', 'cloud.provider', 'event.dataset'],
+  derivesOn: {
+    'event.outcome': [{ values: ['success', 'failure'] }],
+    // A sign-in is named by its event name, IAM by its event source; anything else is configuration.
+    'event.category': [
+      { values: ['authentication'], markers: ['ConsoleLogin', 'GetSigninToken'] },
+      { values: ['iam'], markers: ['iam.amazonaws.com'] },
+      { values: ['configuration'] },
+    ],
+    'cloud.provider': [{ values: ['aws'] }],
+    'event.dataset': [{ values: ['aws.cloudtrail'] }],
+  },
   derive: (e) => {
     const name = principalName(e);
     if (name) e['user.name'] = name;
@@ -166,6 +197,7 @@ const VPC_FLOW: BuiltinSource = {
     },
   ],
   recognize: (l) => VPC_FLOW_RE.test(l),
+  recognizedBy: ['eni-'],
   derives: ['event.action', 'event.outcome', 'network.transport', 'cloud.provider'],
   derive: (e) => {
     const action = textValue(e['vpcflow.action']);
@@ -276,6 +308,14 @@ const LAMBDA: BuiltinSource = {
   ],
   recognize: (l) => LAMBDA_TEXT_RE.test(l) || isLambdaJson(l),
   derives: ['faas.name', 'cloud.provider', 'event.category', 'event.action', 'log.level'],
+  derivesOn: {
+    'cloud.provider': [{ values: ['aws'] }],
+    // JSON platform records name their type (`platform.report`); a failed init is an INIT_REPORT
+    // line; out of memory is the runtime's error type or its `signal: killed`.
+    'event.category': [{ values: ['process'], markers: ['platform.'] }],
+    'event.action': [{ markers: ['platform.', 'INIT_REPORT', 'Runtime.OutOfMemory', 'signal: killed'] }],
+    'log.level': [{ values: ['error'], markers: ['platform.', 'INIT_REPORT', 'Task timed out', 'Runtime.OutOfMemory', 'signal: killed'] }],
+  },
   derive: (e, logGroup) => {
     const fn = logGroup.startsWith('/aws/lambda/')
       ? logGroup.slice('/aws/lambda/'.length)
@@ -407,6 +447,7 @@ const WAF: BuiltinSource = {
   }),
   patterns: [],
   recognize: isWaf,
+  recognizedBy: ['webaclId'],
   derives: ['event.action', 'event.outcome', 'event.category', 'event.dataset', 'cloud.provider'],
   derive: (e) => {
     const action = textValue(e.action);
@@ -443,6 +484,7 @@ const RESOLVER_QUERY: BuiltinSource = {
   }),
   patterns: [],
   recognize: isResolverQuery,
+  recognizedBy: ['query_name'],
   derives: [
     'dns.question.name',
     'dns.question.registered_domain',
@@ -509,6 +551,7 @@ const KUBERNETES_AUDIT: BuiltinSource = {
   }),
   patterns: [],
   recognize: isKubernetesAudit,
+  recognizedBy: ['auditID'],
   derives: [
     'kubernetes.audit.level',
     'event.action',

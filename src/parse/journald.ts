@@ -18,6 +18,14 @@ export interface JournalRecord {
 
 /** syslog priorities (0 emerg … 7 debug) as the normalized log levels. */
 const PRIORITY_LEVELS = ['fatal', 'fatal', 'fatal', 'error', 'warn', 'info', 'info', 'debug'];
+/** The levels a record's `PRIORITY` becomes (the subscription filter's field model). */
+export const JOURNAL_LEVELS: readonly string[] = [...new Set(PRIORITY_LEVELS)];
+/** The journal's own fields a record keeps, as written, under names of their own. */
+export const JOURNAL_FIELDS: readonly string[] = ['systemd.unit', 'process.executable', 'log.syslog.appname'];
+/** Header fields of the syslog line a record stands for, made one token each (spaces become `_`). */
+export const JOURNAL_TOKENS: readonly string[] = ['host.name', 'process.name'];
+/** Keys one of which every record holds: what names its program. */
+export const JOURNAL_MARKERS: readonly string[] = ['_COMM', 'SYSLOG_IDENTIFIER'];
 
 /**
  * The level of a `PRIORITY` the journal writes as a digit string (a number from some shippers).

@@ -79,6 +79,32 @@ function groupOpenings(source: string): GroupOpening[] {
 }
 
 /**
+ * The named groups of a regex with the source of each one's body (what it captures), read from
+ * the source; a group whose end cannot be found gets no body.
+ */
+export function namedGroupBodies(source: string): { name: string; body: string | undefined }[] {
+  return groupOpenings(source).flatMap((g) => (g.name === undefined ? [] : [{ name: g.name, body: groupBody(source, g.bodyAt) }]));
+}
+
+/** The source from `from` to the parenthesis that closes the group opened just before it. */
+function groupBody(source: string, from: number): string | undefined {
+  let depth = 0;
+  let inClass = false;
+  for (let i = from; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === '\\') i++;
+    else if (inClass) inClass = ch !== ']';
+    else if (ch === '[') inClass = true;
+    else if (ch === '(') depth++;
+    else if (ch === ')') {
+      if (depth === 0) return source.slice(from, i);
+      depth--;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Names of a regex's capturing groups by index (undefined for unnamed ones), read from the
  * source. Lets a match be read by index, with each group's handling decided once at compile
  * time instead of per line.
@@ -234,6 +260,10 @@ function syslogHeader(source: string): SyslogHeader {
 const BSD_HEADER = syslogHeader(SYSLOG_HEADER);
 const HEADERS: readonly SyslogHeader[] = [BSD_HEADER, syslogHeader(RFC5424_HEADER)];
 const HEADER_WRITES = writtenFields(BSD_HEADER.handlers) ?? [];
+/** Every field a syslog header of either shape writes (the subscription filter's field model). */
+export const SYSLOG_HEADER_FIELDS: readonly string[] = HEADERS.flatMap((h) => writtenFields(h.handlers) ?? []);
+/** The fields special groups write from the line: a request line's parts. */
+export const REQUEST_GROUP_FIELDS: readonly string[] = REQUEST_FIELDS;
 
 /** One compiled pattern: literal pre-check, regex, precomputed group handling, constant fields. */
 class PatternMatcher {

@@ -57,7 +57,7 @@ export const DEFAULT_FIELD_MAP: [string, string][] = [
   ['userName', 'user.name'],
 ];
 /** pino's numeric levels and common spellings, normalized to lower-case names. */
-const LEVEL_NAMES: Readonly<Record<string, string>> = {
+export const LEVEL_NAMES: Readonly<Record<string, string>> = {
   '10': 'trace',
   '20': 'debug',
   '30': 'info',
@@ -199,6 +199,11 @@ const SERVICE_GROUPS: readonly { prefix: string; source: CompiledSource; reason:
 /** The AWS service's source for a log group named after it, whatever its lines hold. */
 function serviceGroup(logGroup: string): { source: CompiledSource; reason: string } | undefined {
   return SERVICE_GROUPS.find((g) => logGroup.startsWith(g.prefix));
+}
+
+/** The built-in source (its name) every line of a log group named after an AWS service gets, when no source file names the group. */
+export function serviceGroupBuiltin(logGroup: string): string | undefined {
+  return serviceGroup(logGroup)?.source.name;
 }
 
 /** The text parsers tried on log groups no source file claims. */

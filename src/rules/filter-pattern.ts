@@ -1,25 +1,12 @@
-import { BUILTIN_SOURCES, type BuiltinSource } from '../parse/aws-sources';
-import { builtinPatterns } from '../parse/builtin-parsers';
 import { globToRegExp } from '../parse/glob';
-import { KEYCLOAK_DERIVES, KEYCLOAK_LOGGER } from '../parse/keycloak';
-import { DEFAULT_PARSERS } from '../parse/normalize';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
-import { compileSelection } from './selection';
+import { type FieldOrigins, groupOrigins, minimalTexts, type OwnText } from './filter-origins';
+import { ANY_DIGIT, ANY_RUN, isWeakText, renderText, textOf } from './filter-text';
+import { asNumber, isPlainObject, normalizeForEquality } from './selection';
+import { tokenizeWildcard } from './wildcard';
 
 /** CloudWatch Logs limits a filter pattern to 1,024 characters. */
 const MAX_PATTERN = 1024;
-/** Fields the normalizer computes rather than copies from the line: their values may not appear in it. */
-const COMPUTED_FIELDS = new Set([
-  '@timestamp',
-  'event.hour_utc',
-  'event.weekday_utc',
-  'event.outcome',
-  'url.path',
-  'log.level',
-  'event.dataset',
-  'event.original',
-  'message',
-]);
 
 export interface CompiledFilter {
   /** The subscription filter pattern; '' means every event is delivered. */
@@ -28,108 +15,142 @@ export interface CompiledFilter {
   reason: string;
 }
 
-function sourceFor(logGroup: string, sources: readonly SourceDefinition[]): SourceDefinition['source'] | undefined {
-  return sources.find((s) => s.source.logGroups.some((g) => globToRegExp(g).test(logGroup)))?.source;
+/** The filter term for a value a rule compares case-insensitively (see filter-text.ts), or undefined. */
+export function filterTerm(value: string): string | undefined {
+  const text = textOf(value);
+  return text === undefined ? undefined : renderText(text);
 }
 
-/** Fields whose value the normalizer may set without the text appearing in the raw line. */
-class DerivedFields {
-  private readonly names = new Set<string>(COMPUTED_FIELDS);
-  private readonly prefixes: string[] = [];
-  /** Fields computed only on lines that hold a marker text: field → the marker's filter term. */
-  private readonly marked = new Map<string, string>();
-
-  add(field: string): void {
-    if (field.endsWith('*')) this.prefixes.push(field.slice(0, -1));
-    else this.names.add(field);
+/**
+ * The ways to let every line the selection matches through: sets of texts one of which each such
+ * line holds (a value, a needle, a derivation's marker). An AND offers one per condition that has
+ * texts; an `any` one set, the cheapest of each branch together, if every branch has one; `not`
+ * none. Empty when there is no way.
+ */
+function selectionOptions(selection: unknown, origins: FieldOrigins): string[][] {
+  if (!isPlainObject(selection)) return [];
+  const options: string[][] = [];
+  const bounds = new Map<string, Bounds>();
+  for (const [key, value] of Object.entries(selection)) {
+    if (key === 'not') continue;
+    const [field = '', op, ...rest] = key.split('|');
+    const bound = typeof value === 'number' || typeof value === 'string' ? asNumber(value) : undefined;
+    if ((op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') && rest.length === 0 && bound !== undefined) {
+      // Integer bounds only: a number just above 499.5 is not in 500–599.
+      const b = bounds.get(field) ?? { low: Number.NEGATIVE_INFINITY, high: Number.POSITIVE_INFINITY, integral: true };
+      b.integral &&= Number.isInteger(bound);
+      if (op === 'gt') b.low = Math.max(b.low, bound + 1);
+      if (op === 'gte') b.low = Math.max(b.low, bound);
+      // A number below the next integer (599.5 < 600) still holds the block's digits.
+      if (op === 'lt') b.high = Math.min(b.high, bound - 1);
+      if (op === 'lte') b.high = Math.min(b.high, bound);
+      bounds.set(field, b);
+      continue;
+    }
+    if (key === 'all' || key === 'any') {
+      if (!Array.isArray(value)) continue;
+      const branches = value.map((b) => selectionOptions(b, origins));
+      if (key === 'all') options.push(...branches.flat());
+      else if (branches.every((b) => b.length > 0)) options.push(branches.flatMap((b) => cheapest(b, new Set())));
+      continue;
+    }
+    const texts = conditionTexts(key, value, origins);
+    if (texts) options.push(texts);
   }
-
-  /** Fields computed only on lines holding `marker`: a rule keyed on one also lets lines with the marker through. */
-  addWhenMarked(fields: readonly string[], marker: string): void {
-    const term = filterTerm(marker);
-    if (term === undefined) for (const f of fields) this.add(f);
-    else for (const f of fields) this.marked.set(f, term);
+  for (const [field, b] of bounds) {
+    const texts = rangeTexts(field, b, origins);
+    if (texts) options.push(texts);
   }
+  return options;
+}
 
-  markerTerm(field: string): string | undefined {
-    return this.marked.get(field);
-  }
-
-  /** A built-in parser's constants and what its special groups compute. */
-  addParser(name: string): void {
-    for (const p of builtinPatterns(name)) {
-      for (const f of Object.keys(p.fields)) this.add(f);
-      for (const f of p.derives ?? []) this.add(f);
+/** The option adding the fewest characters to a pattern already holding `chosen`. */
+function cheapest(options: readonly string[][], chosen: ReadonlySet<string>): string[] {
+  let best: string[] = [];
+  let bestCost = Number.POSITIVE_INFINITY;
+  for (const option of options) {
+    const cost = option.reduce((n, t) => n + (chosen.has(t) ? 0 : renderText(t).length + 1), 0);
+    if (cost < bestCost) {
+      best = option;
+      bestCost = cost;
     }
   }
-
-  /** A built-in AWS source: what its derive sets, and its parsers'. */
-  addBuiltinSource(source: BuiltinSource): void {
-    for (const f of source.derives) this.add(f);
-    for (const name of source.definition.parsers) this.addParser(name);
-  }
-
-  has(field: string): boolean {
-    return this.names.has(field) || this.prefixes.some((p) => field.startsWith(p));
-  }
+  return best;
 }
 
-function derivedFields(source: SourceDefinition['source'] | undefined): DerivedFields {
-  const out = new DerivedFields();
-  // Keycloak's events compute their category, action and outcome (src/parse/keycloak.ts), in text
-  // logging (its parser) or JSON logging (any source that takes JSON); every such line names the logger.
-  if (source?.format !== 'text' || source.parsers.includes('keycloak')) out.addWhenMarked(KEYCLOAK_DERIVES, KEYCLOAK_LOGGER);
-  if (!source) {
-    // The default parsers, or any built-in AWS source that recognizes the group's lines by content.
-    for (const name of DEFAULT_PARSERS) out.addParser(name);
-    for (const b of BUILTIN_SOURCES) out.addBuiltinSource(b);
-    return out;
-  }
-  const builtin = BUILTIN_SOURCES.find((b) => b.definition.name === source.builtin);
-  if (builtin) out.addBuiltinSource(builtin);
-  for (const f of Object.keys(source.valueMap)) out.add(f);
-  for (const l of source.lookups) out.add(l.to);
-  for (const f of Object.keys(source.fields)) out.add(f);
-  for (const name of source.parsers) out.addParser(name);
-  for (const p of source.customParsers) for (const f of Object.keys(p.fields)) out.add(f);
-  return out;
+interface Bounds {
+  low: number;
+  high: number;
+  integral: boolean;
 }
 
 /**
- * Characters a log line holds as themselves whenever a field value holds them, and a filter
- * regex can express: ASCII letters except k, digits and `_ - . : , ; = @ #`. Not `k`: the Kelvin
- * sign lower-cases to k, so a rule on `kms` matches `\u212Ams`, which no ASCII pattern finds.
- * Not `/`: JSON encoders may write `\/`. Not spaces, quotes or anything non-ASCII: the regex
- * syntax has no room for them, and encoders escape some.
+ * A range that is one decimal block — 500–599, 4000–4999 — as its leading digits and a digit per
+ * place (`5[0-9][0-9]`): a number in it written in decimal holds them. Other ranges give none.
  */
-const SAFE_RUN = /[a-jl-zA-JL-Z0-9_\-.:,;=@#]+/g;
+function rangeTexts(field: string, { low, high, integral }: Bounds, origins: FieldOrigins): string[] | undefined {
+  if (!integral || !Number.isSafeInteger(low) || !Number.isSafeInteger(high) || low <= 0) return undefined;
+  let places = 0;
+  for (let unit = 10; low % unit === 0 && low + unit - 1 <= high; unit *= 10) {
+    if (low + unit - 1 === high) places = Math.log10(unit);
+  }
+  if (places === 0) return undefined;
+  const text = String(low / 10 ** places) + ANY_DIGIT.repeat(places);
+  return origins.textsFor(field, [{ text }], (v) => {
+    const n = asNumber(v);
+    return n !== undefined && n >= low && n <= high + 1;
+  });
+}
 
-/**
- * The filter term for a value a rule compares case-insensitively: its longest safe run (at least
- * two characters), as a regex that matches it in any case (`Admin_1` → `[Aa][Dd][Mm][Ii][Nn]_1`);
- * undefined when no run is long enough. A line whose field equals the value holds the run
- * verbatim in some case, so the filter never drops an event the rule matches — a few fixed
- * spellings would have let `rOoT` through the rule and past the filter.
- */
-export function filterTerm(value: string): string | undefined {
+/** The texts for one `field|modifiers: value` condition (see selection.ts), or undefined. */
+function conditionTexts(key: string, value: unknown, origins: FieldOrigins): string[] | undefined {
+  const [field = '', ...mods] = key.split('|');
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0 || !list.every((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) return undefined;
+  const op = mods.find((m) => m !== 'all' && m !== 'cased');
+  const all = mods.includes('all');
+  let own: string[];
+  let wanted: (v: string) => boolean;
+  if (op === undefined) {
+    own = [...new Set(list.map((v) => normalizeForEquality(v)))];
+    if (all && own.length > 1) return undefined; // never true; the validator says so
+    wanted = (v) => own.includes(v);
+  } else if (op === 'contains' || op === 'startswith' || op === 'endswith' || op === 'wildcard') {
+    const needles = list.map((v) => (op === 'wildcard' ? longestLiteral(String(v)) : String(v).toLowerCase()));
+    if (needles.some((n) => n === '')) return undefined;
+    // The value goes on after the needle, where `İ` lower-cases to `i` and a combining dot: a
+    // needle's last `i` may be an `İ` in the line.
+    const open = op === 'endswith' ? needles : needles.map((n) => (n.endsWith('i') ? n.slice(0, -1) : n));
+    // With |all every needle is in the value: the one with the best text is enough.
+    own = all ? open.slice(0, 1) : open;
+    if (all) for (const n of open) if ((textOf(n)?.length ?? 0) > (textOf(own[0] ?? '')?.length ?? 0)) own = [n];
+    wanted = (v) => needles.some((n) => v.includes(n));
+  } else {
+    return undefined; // regexes, ranges, CIDRs, presence, field references: no text the line must hold
+  }
+  const texts: OwnText[] = [];
+  for (const value of own) {
+    const text = textOf(value);
+    if (text === undefined) return undefined;
+    // An equality's value is the whole value; a needle is a part of one.
+    texts.push(op === undefined ? { text, value } : { text });
+  }
+  return origins.textsFor(field, texts, wanted);
+}
+
+/** A `|wildcard` pattern's longest literal run, lower-cased: every value it matches holds it. */
+function longestLiteral(pattern: string): string {
   let best = '';
-  for (const run of value.match(SAFE_RUN) ?? []) if (run.length > best.length) best = run;
-  if (best.length < 2) return undefined;
-  let out = '';
-  for (const ch of best) {
-    const lower = ch.toLowerCase();
-    const upper = ch.toUpperCase();
-    out += lower !== upper ? `[${upper}${lower}]` : ch === '.' ? '\\.' : ch;
-  }
-  return out;
+  for (const t of tokenizeWildcard(pattern.toLowerCase())) if ('lit' in t && t.lit.length > best.length) best = t.lit;
+  return best;
 }
 
 /**
- * Compiles the subscription filter for one log group: one regex, the OR of a term per rule that
- * applies to the group (`%[Rr][Oo][Oo][Tt]|22%`), so CloudWatch drops events no rule can match
- * before Lambda is invoked.
- * A rule without a literal that must appear verbatim in its matching lines (every condition is
- * computed, negated or a pattern) forces the fallback: deliver everything. So do patterns over
+ * Compiles the subscription filter for one log group: one regex, the OR of the texts each rule
+ * that applies to the group needs in a line it matches (`%[Rr][Oo][Oo][Tt]|22%`), so CloudWatch
+ * drops events no rule can match before Lambda is invoked. A rule with no such texts (every
+ * condition is negated, a pattern, a range, or a value the group's source may compute on any
+ * line) forces the fallback: deliver everything. So does a pattern that cannot be brought under
  * the 1,024-character limit.
  */
 export function compileFilterPattern(
@@ -139,23 +160,74 @@ export function compileFilterPattern(
 ): CompiledFilter {
   const applicable = rules.filter((r) => !r.disabled && (!r.logGroups || r.logGroups.some((g) => globToRegExp(g).test(logGroup))));
   if (applicable.length === 0) return { pattern: '', reason: 'no rule applies to this log group; all events delivered' };
-  const derived = derivedFields(sourceFor(logGroup, sources));
-  const terms = new Set<string>();
+  const origins = groupOrigins(logGroup, sources);
+  const options: string[][][] = [];
   for (const rule of applicable) {
-    const equalities = compileSelection(rule.match).equalities.filter(
-      (e) => !derived.has(e.field) && e.values.every((v) => filterTerm(v) !== undefined),
-    );
-    const best = equalities.sort((a, b) => a.values.length - b.values.length)[0];
-    if (!best) return { pattern: '', reason: `rule ${rule.id} has no literal term; all events delivered` };
-    for (const v of best.values) terms.add(filterTerm(v) ?? '');
-    const marker = derived.markerTerm(best.field);
-    if (marker) terms.add(marker);
+    const ruleOptions = selectionOptions(rule.match, origins);
+    if (ruleOptions.length === 0) return { pattern: '', reason: `rule ${rule.id} has no literal term; all events delivered` };
+    options.push(ruleOptions);
   }
-  // One regex: the event passes when any term is in it, in any case.
-  const pattern = `%${[...terms].sort().join('|')}%`;
-  if (pattern.length > MAX_PATTERN)
-    return { pattern: '', reason: `compiled pattern is ${pattern.length} characters (limit ${MAX_PATTERN}); all events delivered` };
-  return { pattern, reason: `${applicable.length} rule(s), ${terms.size} literal term(s)` };
+  const pattern = fittedPattern(chooseTexts(options));
+  if (pattern === undefined) return { pattern: '', reason: `compiled pattern exceeds ${MAX_PATTERN} characters; all events delivered` };
+  return { pattern, reason: `${applicable.length} rule(s), ${pattern.split('|').length} literal term(s)` };
+}
+
+/**
+ * One option per rule, so that together they make a short pattern: each rule's cheapest given the
+ * others' (a text two rules share is paid once), settled over a few rounds.
+ */
+function chooseTexts(options: readonly string[][][]): string[] {
+  let chosen = options.map((o) => cheapest(o, new Set()));
+  for (let round = 0; round < 3; round++) {
+    chosen = chosen.map((_, i) => {
+      const others = new Set(chosen.flatMap((c, j) => (j === i ? [] : c)));
+      return cheapest(options[i] ?? [], others);
+    });
+  }
+  return [...new Set(chosen.flat())];
+}
+
+/**
+ * One regex passing a line that holds any of the texts, within the length limit: a text holding
+ * another is dropped (the other passes its lines), and while that is not enough the longest text
+ * is cut by a character — passing more lines, never fewer — none below six characters while
+ * another can be cut, then five, down to two. Undefined when texts that short are still too many.
+ */
+function fittedPattern(literals: readonly string[]): string | undefined {
+  let texts = minimalTexts(literals);
+  const length = () => texts.reduce((n, t) => n + renderText(t).length + 1, 1);
+  for (const floor of [6, 5, 4, 3, 2]) {
+    while (length() > MAX_PATTERN) {
+      let longest = -1;
+      let cut: string | undefined;
+      texts.forEach((t, i) => {
+        const shorter = shorterText(t, floor);
+        if (shorter !== undefined && (longest === -1 || renderText(t).length > renderText(texts[longest] ?? '').length)) {
+          longest = i;
+          cut = shorter;
+        }
+      });
+      if (cut === undefined) break;
+      const replacement = cut;
+      texts = minimalTexts(texts.map((t, i) => (i === longest ? replacement : t)));
+    }
+  }
+  return length() > MAX_PATTERN ? undefined : `%${texts.map(renderText).join('|')}%`;
+}
+
+/**
+ * A text one character shorter (no shorter than `floor`) that every line holding the text holds,
+ * or undefined. A plain text loses its last character, but digits are not cut (held by most lines
+ * already). A key-then-value text loses its key's first character; at the floor, its value if that
+ * is weak (the key alone: `level` rather than `50`), else its key.
+ */
+function shorterText(text: string, floor: number): string | undefined {
+  const run = text.indexOf(ANY_RUN);
+  if (run === -1) return text.length > floor && !isWeakText(text) ? text.slice(0, -1) : undefined;
+  const key = text.slice(0, run);
+  const value = text.slice(run + 1);
+  if (key.length > floor) return `${key.slice(1)}${ANY_RUN}${value}`;
+  return isWeakText(value) ? key : value;
 }
 
 /**
