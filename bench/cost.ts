@@ -23,8 +23,11 @@ export const PHASES_PER_BATCH = 6;
 const CONCURRENCY = 16;
 
 export interface CostInput {
+  /** CPU rate over the events the filter delivers. */
   eventsPerSecondPerCore: number;
+  /** Delivered events per delivered payload. */
   eventsPerInvocation: number;
+  /** Store calls per event written to the log groups (the filter drops none of the events that make them). */
   readsPerEvent: number;
   writesPerEvent: number;
   detectionsPerEvent: number;
@@ -49,8 +52,9 @@ export function costPerMillion(input: CostInput): { lines: { item: string; usd: 
   const lines = [
     { item: 'Lambda requests', usd: invocations * PRICE.lambdaRequest },
     { item: 'Lambda duration (arm64, 1 GB)', usd: lambdaSeconds * DETECTOR_GB * PRICE.lambdaArmGbSecond },
-    { item: 'DynamoDB writes (on-demand)', usd: (input.writesPerEvent * delivered + 2 * detections) * PRICE.ddbWrite },
-    { item: 'DynamoDB reads (on-demand, strongly consistent)', usd: (input.readsPerEvent * delivered + detections) * PRICE.ddbRead },
+    // Store calls come from events a rule matches, which the filter never drops: per event written, delivered or not.
+    { item: 'DynamoDB writes (on-demand)', usd: (input.writesPerEvent * 1e6 + 2 * detections) * PRICE.ddbWrite },
+    { item: 'DynamoDB reads (on-demand, strongly consistent)', usd: (input.readsPerEvent * 1e6 + detections) * PRICE.ddbRead },
     { item: 'Step Functions Express (correlation)', usd: detections * (PRICE.sfnExpressRequest + 0.0625 * 0.2 * PRICE.sfnExpressGbSecond) },
     { item: 'SNS publishes', usd: detections * PRICE.snsPublish },
   ];

@@ -1,6 +1,7 @@
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { compileFilterPattern, filterPasses } from '../src/rules/filter-pattern';
 import type { RulePack } from '../src/rules/rule-pack';
+import type { DetectionRule, SourceDefinition } from '../src/schema/rule';
 
 /** Share of events the compiled subscription filter drops before Lambda (read as CloudWatch reads it: filterPasses). */
 export function filterShare(
@@ -27,4 +28,28 @@ export function filterShare(
     total += g.total;
   }
   return { delivered, total, perGroup };
+}
+
+/**
+ * The payloads as CloudWatch would deliver them under the rules' compiled filters: each payload's
+ * events the group's pattern passes, and no payload whose every event it drops.
+ */
+export function deliveredPayloads(
+  payloads: Iterable<SubscriptionPayload>,
+  rules: readonly DetectionRule[],
+  sources: readonly SourceDefinition[],
+): SubscriptionPayload[] {
+  const patterns = new Map<string, string>();
+  const out: SubscriptionPayload[] = [];
+  for (const p of payloads) {
+    let pattern = patterns.get(p.logGroup);
+    if (pattern === undefined) {
+      pattern = compileFilterPattern(p.logGroup, rules, sources).pattern;
+      patterns.set(p.logGroup, pattern);
+    }
+    const passing = pattern;
+    const logEvents = p.logEvents.filter((e) => filterPasses(passing, e.message));
+    if (logEvents.length > 0) out.push({ ...p, logEvents });
+  }
+  return out;
 }

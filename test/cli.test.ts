@@ -101,6 +101,33 @@ describe('detect sources check', () => {
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain('BELOW MINIMUM');
   });
+  it("says what the group's subscription filter would deliver of the sample, and why a group gets every line", () => {
+    const file = join(tmp(), 'fn.log');
+    const id = '6b33ab2e-4618-45bf-aed7-ac4f95025666';
+    writeFileSync(
+      file,
+      [
+        `START RequestId: ${id} Version: $LATEST`,
+        `2026-03-03T03:12:40.000Z\t${id}\tINFO\tcharged order 1505`,
+        `2026-03-03T03:12:41.000Z\t${id}\tERROR\tpayment provider unreachable`,
+        `2026-03-03T03:12:44.000Z ${id} Task timed out after 3.00 seconds`,
+        `END RequestId: ${id}`,
+        `REPORT RequestId: ${id}\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 256 MB\tMax Memory Used: 88 MB`,
+      ].join('\n'),
+    );
+    const fn = detect('sources', 'check', file, '--log-group', '/aws/lambda/checkout', '--min', '0', '--json');
+    expect(fn.code, fn.stderr).toBe(0);
+    const group = JSON.parse(fn.stdout).groups[0];
+    expect(group.filter).toMatchObject({ lines: 6, delivered: 2 });
+    expect(detect('sources', 'check', file, '--log-group', '/aws/lambda/checkout', '--min', '0').stdout).toContain(
+      "subscription filter: delivers 2 of the sample's 6 lines (33.3%)",
+    );
+    const web = join(tmp(), 'access.log');
+    writeFileSync(web, '203.0.113.9 - - [03/Mar/2026:03:12:40 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.5"\n');
+    expect(detect('sources', 'check', web, '--log-group', '/app/web/access', '--min', '0').stdout).toMatch(
+      /subscription filter: every line delivered \(rule \S+ has no literal term\)/,
+    );
+  });
   it('container logs: the line inside the wrapper is parsed, and an unparsed one is shown as itself', () => {
     const file = join(tmp(), 'eks.log');
     const wrap = (log: string) =>

@@ -3,6 +3,7 @@ import { normalizePayload } from '../engine/pipeline';
 import { looksLikeFlowRecord } from '../parse/flow-log-format';
 import { Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
+import { compileFilterPattern, filterPasses } from '../rules/filter-pattern';
 import type { RulePack } from '../rules/rule-pack';
 import { eventTime } from '../schema/event';
 import { readReplayInput } from './replay-input';
@@ -21,6 +22,8 @@ export interface GroupReport {
   /** Events per parser pattern (`event.dataset`), JSON lines as `(json)`, unrecognized lines as `(none)`. */
   patterns: Record<string, number>;
   topUnparsed: { shape: string; count: number; example: string }[];
+  /** The group's compiled subscription filter ('' delivers every line, `reason` says why) and how many of the sample's lines it passes. */
+  filter: { pattern: string; reason: string; lines: number; delivered: number };
 }
 
 export interface SourcesReport {
@@ -44,7 +47,16 @@ export async function checkSources(
 ): Promise<SourcesReport> {
   const normalizer = new Normalizer(pack.sources);
   const skips = new SkipLedger();
-  const perGroup = new Map<string, { parse: ParseStats; patterns: Map<string, number>; first: number; last: number }>();
+  const perGroup = new Map<
+    string,
+    {
+      parse: ParseStats;
+      patterns: Map<string, number>;
+      first: number;
+      last: number;
+      filter: { pattern: string; reason: string; lines: number; delivered: number };
+    }
+  >();
   for await (const item of readReplayInput(paths, { logGroup: options.logGroup, receivedAt: options.receivedAt })) {
     if (item.kind === 'skip') {
       skips.add(item.skip);
@@ -53,9 +65,19 @@ export async function checkSources(
     const { payload } = item;
     let g = perGroup.get(payload.logGroup);
     if (!g) {
-      g = { parse: new ParseStats(), patterns: new Map(), first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY };
+      const { pattern, reason } = compileFilterPattern(payload.logGroup, pack.rules, pack.sources);
+      g = {
+        parse: new ParseStats(),
+        patterns: new Map(),
+        first: Number.POSITIVE_INFINITY,
+        last: Number.NEGATIVE_INFINITY,
+        filter: { pattern, reason, lines: 0, delivered: 0 },
+      };
       perGroup.set(payload.logGroup, g);
     }
+    const filter = g.filter;
+    filter.lines += payload.logEvents.length;
+    for (const e of payload.logEvents) if (filterPasses(filter.pattern, e.message)) filter.delivered++;
     for (const e of normalizePayload(payload, normalizer, skips, g.parse)) {
       const dataset = e['event.dataset'];
       const pattern =
@@ -84,6 +106,7 @@ export async function checkSources(
       ...(t.events > 0 ? { firstEvent: new Date(g.first).toISOString(), lastEvent: new Date(g.last).toISOString() } : {}),
       patterns: Object.fromEntries([...g.patterns].sort((a, b) => b[1] - a[1])),
       topUnparsed: g.parse.topShapes(10),
+      filter: g.filter,
     };
   });
   return {
@@ -111,6 +134,11 @@ export function formatSourcesReport(report: SourcesReport): string {
         .slice(0, 12)
         .map(([p, n]) => `${p} ${n}`)
         .join(', ')}${patterns.length > 12 ? ', …' : ''}`,
+    );
+    lines.push(
+      g.filter.pattern === ''
+        ? `  subscription filter: every line delivered (${g.filter.reason.replace(/; all events delivered$/, '')})`
+        : `  subscription filter: delivers ${g.filter.delivered} of the sample's ${g.filter.lines} lines (${pct(g.filter.lines === 0 ? 0 : g.filter.delivered / g.filter.lines)}); no rule can match the rest (${g.filter.pattern.length}-character pattern)`,
     );
     if (g.topUnparsed.length > 0) {
       lines.push('  unparsed shapes (digits masked), with an example:');
