@@ -310,6 +310,18 @@ describe('subscription filter patterns', () => {
     expect(lambdaIn / lambdaAll).toBeLessThan(0.5);
   });
 
+  it("a container runtime's wrapper is opened in any group, a text-only one too: the Keycloak JSON inside passes by its logger", () => {
+    const keycloakLogin = rule({ id: 'x.kc_login', match: { 'event.category': 'authentication', 'event.outcome': 'failure' } });
+    const event =
+      'type="LOGIN_ERROR", realmId="acme", clientId="portal", userId="null", ipAddress="203.0.113.9", error="user_not_found", username="admin"';
+    const inner = JSON.stringify({ loggerName: 'org.keycloak.events', level: 'WARN', message: event });
+    const line = JSON.stringify({ log: `${inner}\n`, stream: 'stdout', time: '2026-03-03T03:12:40Z' });
+    // /var/log/auth.log is named by a text-only source (rules/sources/bastion-sshd.yml).
+    const { matched, pattern } = matchedAndPattern(keycloakLogin, '/var/log/auth.log', [line]);
+    expect(matched).toEqual([line]);
+    expect(passes(pattern, line), pattern).toBe(true);
+  });
+
   it("a needle's last i may be an İ in the line (it lower-cases to i and a dot): the filter does not require that i", () => {
     const wifi = rule({ id: 'x.wifi', match: { 'message|contains': 'wifi' } });
     const line = 'joined network WIFİ';

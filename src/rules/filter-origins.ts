@@ -277,7 +277,9 @@ export function groupOrigins(logGroup: string, sources: readonly SourceDefinitio
   const builtin = BUILTIN_SOURCES.find((b) => b.definition.name === builtinName);
   const format = named?.format ?? builtin?.definition.format;
   if (format !== 'text') addJsonLines(out);
-  if (format !== 'text' || named?.parsers.includes('keycloak')) addKeycloak(out);
+  // In any group: a container runtime's wrapper is opened whatever the source's format, and the
+  // line inside may be Keycloak's JSON.
+  addKeycloak(out);
   if (!named && !builtin) {
     // No source for the group: the default parsers, or any built-in AWS source that recognizes its lines.
     for (const name of DEFAULT_PARSERS) addParser(out, name);
