@@ -198,6 +198,8 @@ describe('subscription filter patterns', () => {
     });
     const { matched, pattern } = matchedAndPattern(fiveHundreds, '/apps/api', lines, [apps]);
     expect(matched).toEqual(lines.slice(0, 3));
+    // A key is written as the app writes it (a quarter of the length of any case): `status`, not `[Ss][Tt]…`.
+    expect(pattern).toContain('status.*5[0-9][0-9]');
     for (const line of matched) expect(passes(pattern, line), `${pattern} passes ${line}`).toBe(true);
     expect(passes(pattern, lines[3] ?? '')).toBe(false);
     // Where a text pattern captures the status (an access log), the number alone is what the line holds.

@@ -9,7 +9,7 @@ import { namedGroupBodies, REQUEST_GROUP_FIELDS, SYSLOG_HEADER_FIELDS } from '..
 import { DEFAULT_FIELD_MAP, DEFAULT_PARSERS, LEVEL_NAMES, serviceGroupBuiltin } from '../parse/normalize';
 import { CoreFields, type FieldValue } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
-import { ANY_RUN, isWeakText, textOf } from './filter-text';
+import { ANY_RUN, exactTextOf, isWeakText, textOf } from './filter-text';
 import { normalizeForEquality } from './selection';
 
 /**
@@ -68,10 +68,13 @@ const MAX_LOOKUP_DEPTH = 4;
 export class FieldOrigins {
   private readonly byField = new Map<string, Derivation[]>();
   private readonly byPrefix: [string, Derivation][] = [];
-  /** Per field, raw value → the value the normalizer puts in its place (a source's valueMap, level names). */
-  private readonly renames = new Map<string, [string, string][]>();
-  /** Per field, the lookups that set it from another field's value (a source's `lookups`). */
-  private readonly lookups = new Map<string, { from: string; values: [string, string][] }[]>();
+  /**
+   * Per field, raw value → the value the normalizer puts in its place (a source's valueMap, as
+   * written: it compares exactly; log level names, in any case: it lower-cases first).
+   */
+  private readonly renames = new Map<string, { from: string; raw: string; to: string; exact: boolean }[]>();
+  /** Per field, the lookups that set it from another field's value as written (a source's `lookups`). */
+  private readonly lookups = new Map<string, { from: string; values: { raw: string; key: string; to: string }[] }[]>();
   /**
    * Fields a text pattern captures as the line writes them: the regexes of the groups that capture
    * each (`any` when one captures anything, or what captures it has no group of its own).
@@ -96,17 +99,20 @@ export class FieldOrigins {
     else this.byField.set(field, [derivation]);
   }
 
-  /** The normalizer replaces the field's raw value `from` by `to`. */
-  rename(field: string, from: string, to: FieldValue): void {
+  /** The normalizer replaces the field's raw value `from` by `to` (`exact`: only `from` as written, not in another case). */
+  rename(field: string, from: string, to: FieldValue, exact: boolean): void {
     const list = this.renames.get(field) ?? [];
-    list.push([normalizeForEquality(from), normalizeForEquality(to)]);
+    list.push({ from: normalizeForEquality(from), raw: from, to: normalizeForEquality(to), exact });
     this.renames.set(field, list);
   }
 
-  /** A lookup sets `to` from the value of `from`, when the line has no `to` of its own. */
+  /** A lookup sets `to` from the value of `from` (as written), when the line has no `to` of its own. */
   lookup(from: string, to: string, values: Readonly<Record<string, FieldValue>>): void {
     const list = this.lookups.get(to) ?? [];
-    list.push({ from, values: Object.entries(values).map(([k, v]) => [normalizeForEquality(k), normalizeForEquality(v)]) });
+    list.push({
+      from,
+      values: Object.entries(values).map(([raw, v]) => ({ raw, key: normalizeForEquality(raw), to: normalizeForEquality(v) })),
+    });
     this.lookups.set(to, list);
   }
 
@@ -147,9 +153,9 @@ export class FieldOrigins {
   }
 
   /**
-   * The keys a line that names the field itself writes before its value: the field's last name
-   * (`status_code` of `http.response.status_code`, nested or dotted), and those of the app fields
-   * a field map copies to it (`status`, `statusCode`), lower-cased.
+   * The keys a line that names the field itself writes before its value, as written: the field's
+   * last name (`status_code` of `http.response.status_code`, nested or dotted), and those of the
+   * app fields a field map copies to it (`status`, `statusCode`).
    */
   keysOf(field: string, depth = 0): string[] {
     const keys = new Set([lastName(field)]);
@@ -171,30 +177,28 @@ export class FieldOrigins {
     const spellings = new Set<string>();
     const accepts = (v: string) => wanted(v) || spellings.has(v);
     const renames = this.renames.get(field) ?? [];
+    const values = [...own];
     for (let grew = true; grew; ) {
       grew = false;
-      for (const [from, to] of renames) {
-        if (accepts(to) && !spellings.has(from)) {
-          spellings.add(from);
-          grew = true;
-        }
+      for (const { from, raw, to, exact } of renames) {
+        if (!accepts(to) || spellings.has(from)) continue;
+        spellings.add(from);
+        grew = true;
+        const text = exact ? exactTextOf(raw) : textOf(raw);
+        if (text === undefined) return undefined;
+        values.push({ text, value: from });
       }
-    }
-    const values = [...own];
-    for (const value of spellings) {
-      const text = textOf(value);
-      if (text === undefined) return undefined;
-      values.push({ text, value });
     }
     const texts = this.withKeys(field, values);
     for (const { from, values: table } of this.lookups.get(field) ?? []) {
-      const keys = new Set(table.filter(([, to]) => accepts(to)).map(([key]) => key));
-      if (keys.size === 0) continue;
+      const read = table.filter(({ to }) => accepts(to));
+      if (read.length === 0) continue;
+      const keys = new Set(read.map(({ key }) => key));
       const keyTexts: OwnText[] = [];
-      for (const value of keys) {
-        const text = textOf(value);
+      for (const { raw, key } of read) {
+        const text = exactTextOf(raw);
         if (text === undefined || depth >= MAX_LOOKUP_DEPTH) return undefined;
-        keyTexts.push({ text, value });
+        keyTexts.push({ text, value: key });
       }
       const inner = this.textsFor(from, keyTexts, (v) => keys.has(v), depth + 1);
       if (!inner) return undefined;
@@ -205,7 +209,7 @@ export class FieldOrigins {
       if (d.values !== 'any' && ![...d.values].some(accepts)) continue;
       if (!d.markers) return undefined;
       for (const m of d.markers) {
-        const text = textOf(m);
+        const text = exactTextOf(m);
         if (text === undefined) return undefined;
         texts.push(text);
       }
@@ -215,7 +219,7 @@ export class FieldOrigins {
 
   /** Weak texts of values no text pattern can capture as they are, each after every key the field can be named by. */
   private withKeys(field: string, values: readonly OwnText[]): string[] {
-    const keys = this.keysOf(field).map(textOf);
+    const keys = this.keysOf(field).map(exactTextOf);
     const named = keys.every((k) => k !== undefined) ? minimalTexts(keys as string[]) : undefined;
     return values.flatMap(({ text, value }) =>
       named && isWeakText(text) && !this.isPlain(field, value) ? named.map((k) => `${k}${ANY_RUN}${text}`) : [text],
@@ -261,7 +265,7 @@ export function minimalTexts(texts: readonly string[]): string[] {
 }
 
 function lastName(field: string): string {
-  return field.slice(field.lastIndexOf('.') + 1).toLowerCase();
+  return field.slice(field.lastIndexOf('.') + 1);
 }
 
 /** How the lines of a log group give fields their values: its source (as the normalizer picks it) and the normalizer. */
@@ -270,7 +274,7 @@ export function groupOrigins(logGroup: string, sources: readonly SourceDefinitio
   for (const field of COMPUTED) out.add(field, 'any');
   // From the HTTP status, when the line has no outcome of its own.
   out.add('event.outcome', ['success', 'failure']);
-  for (const [from, to] of Object.entries(LEVEL_NAMES)) out.rename('log.level', from, to);
+  for (const [from, to] of Object.entries(LEVEL_NAMES)) out.rename('log.level', from, to, false);
   for (const [from, to] of DEFAULT_FIELD_MAP) out.map(from, to);
   const named = sources.find((s) => s.source.logGroups.some((g) => globToRegExp(g).test(logGroup)))?.source;
   const builtinName = named ? named.builtin : serviceGroupBuiltin(logGroup);
@@ -335,7 +339,8 @@ function addDefinition(out: FieldOrigins, source: SourceDefinition['source'], on
   if (source.parsers.includes('vpcflow') || source.flowLogFormat !== undefined)
     for (const field of FLOW_LOG_OUTPUT_FIELDS) out.capture(field);
   for (const [from, to] of Object.entries(source.fieldMap)) out.map(from, to);
-  for (const [field, map] of Object.entries(source.valueMap)) for (const [from, to] of Object.entries(map)) out.rename(field, from, to);
+  for (const [field, map] of Object.entries(source.valueMap))
+    for (const [from, to] of Object.entries(map)) out.rename(field, from, to, true);
   for (const l of source.lookups) out.lookup(l.from, l.to, l.values);
   for (const [field, value] of Object.entries(source.fields)) out.add(field, [value], onLines);
 }

@@ -1,7 +1,7 @@
 import { globToRegExp } from '../parse/glob';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
 import { type FieldOrigins, groupOrigins, minimalTexts, type OwnText } from './filter-origins';
-import { ANY_DIGIT, ANY_RUN, isWeakText, renderText, textOf } from './filter-text';
+import { ANY_DIGIT, ANY_RUN, isWeakText, renderText, textLength, textOf, withoutFirst, withoutLast } from './filter-text';
 import { asNumber, isPlainObject, normalizeForEquality } from './selection';
 import { tokenizeWildcard } from './wildcard';
 
@@ -223,10 +223,10 @@ function fittedPattern(literals: readonly string[]): string | undefined {
  */
 function shorterText(text: string, floor: number): string | undefined {
   const run = text.indexOf(ANY_RUN);
-  if (run === -1) return text.length > floor && !isWeakText(text) ? text.slice(0, -1) : undefined;
+  if (run === -1) return textLength(text) > floor && !isWeakText(text) ? withoutLast(text) : undefined;
   const key = text.slice(0, run);
   const value = text.slice(run + 1);
-  if (key.length > floor) return `${key.slice(1)}${ANY_RUN}${value}`;
+  if (textLength(key) > floor) return `${withoutFirst(key)}${ANY_RUN}${value}`;
   return isWeakText(value) ? key : value;
 }
 

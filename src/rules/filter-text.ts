@@ -1,13 +1,17 @@
 /**
  * The texts a subscription filter looks for, and how they are written in CloudWatch's regex
  * syntax (letters, digits, `:_#=@/;,-` and `^$?[]{}|\*+.`; no parentheses, no flags). A text is
- * lower-case and may hold two placeholders: any digit, and any run of characters.
+ * lower-case, matched in any case, but for letters marked exact (what a line holds as a program
+ * wrote it: a JSON key, a parser's literal), and may hold two placeholders: any digit, and any run
+ * of characters.
  */
 
 /** A digit the text leaves open (`[0-9]`). */
 export const ANY_DIGIT = '\u0001';
 /** Any characters between two parts of a text (`.*`): a key, then its value. */
 export const ANY_RUN = '\u0002';
+/** The letter after it is matched in its own case only (`Task`, not `[Tt][Aa][Ss][Kk]`: a quarter of the length). */
+const EXACT = '\u0003';
 
 /**
  * Characters a log line holds as themselves whenever a field value holds them, and a filter
@@ -30,12 +34,28 @@ export function textOf(value: string): string | undefined {
   return best.length < 2 ? undefined : best.toLowerCase();
 }
 
-/** A text as a regex matching it in any case: `admin_1` → `[Aa][Dd][Mm][Ii][Nn]_1`. */
+/** Characters a line holds exactly as a program wrote them, where JSON encoders leave them alone (not `/`). */
+const EXACT_RUN = /[a-zA-Z0-9_\-.:,;=@#]+/g;
+
+/**
+ * The text for something a line holds exactly as written (a JSON key, a parser's literal, a
+ * value-map key): its longest run a JSON encoder leaves alone, its letters matched in their own
+ * case; undefined when no run has two characters.
+ */
+export function exactTextOf(written: string): string | undefined {
+  let best = '';
+  for (const run of written.match(EXACT_RUN) ?? []) if (run.length > best.length) best = run;
+  return best.length < 2 ? undefined : best.replaceAll(/[a-zA-Z]/g, (letter) => `${EXACT}${letter}`);
+}
+
+/** A text as a regex: `admin_1` → `[Aa][Dd][Mm][Ii][Nn]_1`; exact letters as themselves. */
 export function renderText(text: string): string {
   let out = '';
-  for (const ch of text) {
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] ?? '';
     const upper = ch.toUpperCase();
-    if (upper !== ch) out += `[${upper}${ch}]`;
+    if (ch === EXACT) out += text[++i] ?? '';
+    else if (upper !== ch) out += `[${upper}${ch}]`;
     else if (ch === '.') out += '\\.';
     else if (ch === ANY_DIGIT) out += '[0-9]';
     else if (ch === ANY_RUN) out += '.*';
@@ -44,7 +64,21 @@ export function renderText(text: string): string {
   return out;
 }
 
+/** How many characters of a line the text stands for (an exact letter is one). */
+export function textLength(text: string): number {
+  return text.replaceAll(EXACT, '').length;
+}
+
+/** The text without its last character, or without its first. */
+export function withoutLast(text: string): string {
+  return text.at(-2) === EXACT ? text.slice(0, -2) : text.slice(0, -1);
+}
+export function withoutFirst(text: string): string {
+  return text.startsWith(EXACT) ? text.slice(2) : text.slice(1);
+}
+
 /** Digits and punctuation only, or three characters at most: found in most lines (times, ids, addresses). */
 export function isWeakText(text: string): boolean {
-  return text.length <= 3 || !/[a-z]/.test(text);
+  const plain = text.replaceAll(EXACT, '').toLowerCase();
+  return plain.length <= 3 || !/[a-z]/.test(plain);
 }
