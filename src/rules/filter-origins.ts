@@ -9,7 +9,7 @@ import { namedGroupBodies, REQUEST_GROUP_FIELDS, SYSLOG_HEADER_FIELDS } from '..
 import { DEFAULT_FIELD_MAP, DEFAULT_PARSERS, LEVEL_NAMES, serviceGroupBuiltin } from '../parse/normalize';
 import { CoreFields, type FieldValue } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
-import { ANY_RUN, exactTextOf, isWeakText, textOf } from './filter-text';
+import { ANY_RUN, exactTextOf, isWeakText, minimalTexts, textOf } from './filter-text';
 import { normalizeForEquality } from './selection';
 
 /**
@@ -254,14 +254,6 @@ function mayCapture(group: RegExp, value: string): boolean {
   const spellings = [value, ` ${value}`, `${value} `];
   if (/^\d+(?:\.\d+)?$/.test(value)) spellings.push(`0${value}`, `00${value}`, `${value}.0`, `${value}.00`);
   return spellings.some((v) => group.test(v));
-}
-
-/** The texts no other of them is part of. */
-export function minimalTexts(texts: readonly string[]): string[] {
-  const unique = [...new Set(texts)].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
-  const kept: string[] = [];
-  for (const t of unique) if (!kept.some((k) => t.includes(k))) kept.push(t);
-  return kept.sort();
 }
 
 function lastName(field: string): string {

@@ -1,7 +1,7 @@
 import { globToRegExp } from '../parse/glob';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
-import { type FieldOrigins, groupOrigins, minimalTexts, type OwnText } from './filter-origins';
-import { ANY_DIGIT, ANY_RUN, isWeakText, renderText, textLength, textOf, withoutFirst, withoutLast } from './filter-text';
+import { type FieldOrigins, groupOrigins, type OwnText } from './filter-origins';
+import { ANY_DIGIT, ANY_RUN, isWeakText, minimalTexts, renderText, textLength, textOf, withoutFirst, withoutLast } from './filter-text';
 import { asNumber, isPlainObject, normalizeForEquality } from './selection';
 import { tokenizeWildcard } from './wildcard';
 
@@ -13,12 +13,6 @@ export interface CompiledFilter {
   pattern: string;
   /** Why the pattern is what it is (shown by synth and the README). */
   reason: string;
-}
-
-/** The filter term for a value a rule compares case-insensitively (see filter-text.ts), or undefined. */
-export function filterTerm(value: string): string | undefined {
-  const text = textOf(value);
-  return text === undefined ? undefined : renderText(text);
 }
 
 /**

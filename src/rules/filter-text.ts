@@ -82,3 +82,15 @@ export function isWeakText(text: string): boolean {
   const plain = text.replaceAll(EXACT, '').toLowerCase();
   return plain.length <= 3 || !/[a-z]/.test(plain);
 }
+
+/**
+ * The texts no other of them is part of, sorted: a line holding the longer holds the shorter (an
+ * any-case text found inside an exact one is in every line the exact one is; an exact one is never
+ * found inside an any-case one, which holds no exact marks).
+ */
+export function minimalTexts(texts: readonly string[]): string[] {
+  const unique = [...new Set(texts)].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  const kept: string[] = [];
+  for (const t of unique) if (!kept.some((k) => t.includes(k))) kept.push(t);
+  return kept.sort();
+}
