@@ -22,8 +22,15 @@ export interface GroupReport {
   /** Events per parser pattern (`event.dataset`), JSON lines as `(json)`, unrecognized lines as `(none)`. */
   patterns: Record<string, number>;
   topUnparsed: { shape: string; count: number; example: string }[];
-  /** The group's compiled subscription filter ('' delivers every line, `reason` says why) and how many of the sample's lines it passes. */
-  filter: { pattern: string; reason: string; lines: number; delivered: number };
+  filter: FilterSample;
+}
+
+/** A group's compiled subscription filter ('' delivers every line, `reason` says why) and how many of the sample's lines it passes. */
+export interface FilterSample {
+  pattern: string;
+  reason: string;
+  lines: number;
+  delivered: number;
 }
 
 export interface SourcesReport {
@@ -49,13 +56,7 @@ export async function checkSources(
   const skips = new SkipLedger();
   const perGroup = new Map<
     string,
-    {
-      parse: ParseStats;
-      patterns: Map<string, number>;
-      first: number;
-      last: number;
-      filter: { pattern: string; reason: string; lines: number; delivered: number };
-    }
+    { parse: ParseStats; patterns: Map<string, number>; first: number; last: number; filter: FilterSample }
   >();
   for await (const item of readReplayInput(paths, { logGroup: options.logGroup, receivedAt: options.receivedAt })) {
     if (item.kind === 'skip') {
