@@ -49,6 +49,8 @@ const ALWAYS_PLAIN = [
   'message',
   'event.original',
   'error.stack_trace',
+  // A JSON context group's text, kept whole when it is not JSON.
+  'log.context',
   'source.ip',
   'source.domain',
   'destination.ip',
@@ -271,7 +273,8 @@ export function groupOrigins(logGroup: string, sources: readonly SourceDefinitio
   const named = sources.find((s) => s.source.logGroups.some((g) => globToRegExp(g).test(logGroup)))?.source;
   const builtinName = named ? named.builtin : serviceGroupBuiltin(logGroup);
   const builtin = BUILTIN_SOURCES.find((b) => b.definition.name === builtinName);
-  const format = named?.format ?? builtin?.definition.format;
+  // A source file naming a built-in parses with the built-in's format (mergeBuiltin in src/parse/normalize.ts).
+  const format = builtin?.definition.format ?? named?.format;
   if (format !== 'text') addJsonLines(out);
   // In any group: a container runtime's wrapper is opened whatever the source's format, and the
   // line inside may be Keycloak's JSON.
@@ -360,7 +363,7 @@ function addPattern(
     if (group === 'timestamp') continue; // the time is computed
     if (group === 'request') for (const field of REQUEST_GROUP_FIELDS) out.capture(field);
     else if (group === 'auditd' || group === 'keycloak') out.capture('*');
-    else out.capture(group === 'message' ? 'message' : group.replaceAll('__', '.'), body);
+    else out.capture(group.replaceAll('__', '.'), body);
   }
   for (const field of SYSLOG_HEADER_FIELDS) out.capture(field);
   for (const [field, value] of Object.entries(fields)) out.add(field, [value], markers);
