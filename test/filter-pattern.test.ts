@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
 import { SkipLedger } from '../src/decode/skips';
@@ -322,6 +324,33 @@ describe('subscription filter patterns', () => {
     const { matched, pattern } = matchedAndPattern(keycloakLogin, '/var/log/auth.log', [line]);
     expect(matched).toEqual([line]);
     expect(passes(pattern, line), pattern).toBe(true);
+  });
+
+  it('on real logs nobody here wrote, the shipped pack drops no line a rule matches (OpenSSH, Linux syslog, Apache access)', () => {
+    const logs = resolve(__dirname, '../../shared/realworld/logs');
+    const cases: [string, string][] = [
+      ['OpenSSH_2k.log', '/var/log/auth.log'],
+      ['Linux_2k.log', '/var/log/messages'],
+      ['apache_access_10k.log', '/app/web/access'],
+    ];
+    const detector = new Detector({ rules: pack.rules }, new MemoryStateStore());
+    let matched = 0;
+    let filtered = 0;
+    for (const [file, group] of cases) {
+      const lines = readFileSync(join(logs, file), 'utf8').split('\n').filter(Boolean).slice(0, 3000);
+      const pattern = compileFilterPattern(group, pack.rules, pack.sources).pattern;
+      const events = normalizePayload(linesPayload(group, lines, 0), normalizer, new SkipLedger());
+      const dropped: string[] = [];
+      for (const e of [...detector.matchAll(events).values()].flat()) {
+        matched++;
+        if (pattern !== '') filtered++;
+        const line = lines[Number(e['cloudwatch.event_id'])] ?? '';
+        if (!passes(pattern, line)) dropped.push(`${group}: ${line}`);
+      }
+      expect(dropped).toEqual([]);
+    }
+    expect(matched).toBeGreaterThan(1_000);
+    expect(filtered).toBeGreaterThan(1_000);
   });
 
   it("a needle's last i may be an İ in the line (it lower-cases to i and a dot): the filter does not require that i", () => {
