@@ -354,7 +354,9 @@ const isApiGatewayJson = (l: string) =>
 
 // The text presets of the console, the docs and CDK (`AccessLogFormat.clf()`), for REST and
 // HTTP APIs. Groups take the `$context` variable names, so the JSON field map reads them too.
-const CLF_TIME = String.raw`\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}`;
+/** A month as API Gateway writes it in `$context.requestTime`: its English abbreviation, one of twelve. */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const CLF_TIME = String.raw`\d\d/(?:${MONTHS.join('|')})/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}`;
 const SOURCE_IP = String.raw`(?<ip>[0-9a-fA-F.:]{2,45}|-)`;
 /** A request id: a UUID (REST; a client may choose it), base64-like (HTTP APIs), or an extended id. */
 const REQUEST_ID = String.raw`[\w=+/-]{6,128}`;
@@ -418,6 +420,8 @@ const API_GATEWAY: BuiltinSource = {
   ),
   patterns: API_GATEWAY_PATTERNS,
   recognize: (l) => isApiGatewayJson(l) || isApiGatewayText(l),
+  // JSON records name the method; the CLF and CSV presets hold the month of their time; XML its element.
+  recognizedBy: ['"httpMethod"', ...MONTHS.map((m) => `/${m}/`), '<request id="'],
   derives: ['http.response.status_code', 'service.name', 'event.category', 'event.dataset', 'cloud.provider'],
   derive: (e, logGroup) => {
     // Access-log formats write the status as text ("$context.status").
@@ -710,6 +714,7 @@ const RDS: BuiltinSource = {
     },
   ],
   recognize: (l) => RDS_PG_RE.test(l) || RDS_MYSQL_RE.test(l),
+  recognizedBy: [' UTC:', '[Note] ', '[Warning] ', '[ERROR] ', '[Error] ', '[System] '],
   derives: [
     'db.instance.id',
     'cloud.provider',
