@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { emailBody } from '../src/alerts/notification';
-import { AcknowledgementError, acknowledge, endAcknowledgement, listAcknowledgements } from '../src/cli/acknowledgements';
+import { AcknowledgementError, acknowledge, endAcknowledgement, idsNotOpen, listAcknowledgements } from '../src/cli/acknowledgements';
 import { formatOpenAlerts, listOpenAlerts } from '../src/cli/open-alerts';
 import { runCorrelateTask } from '../src/correlation/correlate-task';
 import { ACKS_PK, type Acknowledgement, silencedReminders } from '../src/engine/acknowledgements';
@@ -350,6 +350,12 @@ describe('detect open: what is open now', () => {
       'test.note',
     ]);
     expect(formatOpenAlerts([], false)).toBe('no open alerts');
+    // detect ack add checks ids against the open alerts without reading who has them.
+    const listing = store.calls.reads;
+    await listOpenAlerts(store, now, { review: true });
+    const withAcks = store.calls.reads - listing;
+    expect(await idsNotOpen(store, [billing, 'det-000000000000000000000000'], now)).toEqual(['det-000000000000000000000000']);
+    expect(store.calls.reads - listing - withAcks).toBe(withAcks - 1);
     // A condition of another shape (another version of the stack wrote it) is counted, not fatal.
     await store.writeDoc({
       pk: 'c#test.other#k',

@@ -87,7 +87,7 @@ export function formatAcknowledgements(acks: readonly Acknowledgement[], now: nu
  * only in part (it cannot tell).
  */
 export async function idsNotOpen(store: StateStore, alertIds: readonly string[], now: number): Promise<string[]> {
-  const { alerts, truncated } = await listOpenAlerts(store, now, { review: true });
+  const { alerts, truncated } = await listOpenAlerts(store, now, { review: true, acknowledgements: false });
   if (truncated) return [];
   const open = new Set(alerts.map((a) => a.alertId));
   return alertIds.filter((id) => !open.has(id));

@@ -38,7 +38,7 @@ export const OPEN_ALERTS_LIMIT = 10_000;
 export async function listOpenAlerts(
   store: StateStore,
   now: number,
-  options: { review?: boolean; limit?: number } = {},
+  options: { review?: boolean; limit?: number; acknowledgements?: boolean } = {},
 ): Promise<{ alerts: OpenAlert[]; truncated: boolean; unreadable: number }> {
   const limit = options.limit ?? OPEN_ALERTS_LIMIT;
   const due = await store.listDue(Number.MAX_SAFE_INTEGER, limit);
@@ -56,11 +56,15 @@ export async function listOpenAlerts(
     }
     if (state?.status === 'open' && (options.review || state.tier !== 'review')) states.push(state);
   }
-  const acks = await readAcknowledgements(
-    store,
-    states.map((s) => s.alertId),
-    now,
-  );
+  // Who has them: one more read, which a caller that wants only the ids (`detect ack add`) skips.
+  const acks =
+    options.acknowledgements === false
+      ? new Map()
+      : await readAcknowledgements(
+          store,
+          states.map((s) => s.alertId),
+          now,
+        );
   const alerts = states.map((s): OpenAlert => {
     const fold = foldOf(s.pages, s.alertId);
     const ack = acknowledgementAt(acks, s.alertId, now);

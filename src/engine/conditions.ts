@@ -112,14 +112,22 @@ async function decideAcknowledged(
   steps: { u: ConditionUpdate; doc: StoredDoc | undefined; advance: Advance }[],
   now: number,
 ): Promise<void> {
-  const asked = (a: Advance) => (a.replayed ? [] : a.emissions.filter((e) => e.status === 'reminder' || e.status === 'escalated'));
-  const asks = (a: Advance) => asked(a).length > 0;
-  const alertIds = steps.flatMap(({ advance }) => asked(advance).map((e) => e.alertId));
-  if (alertIds.length === 0) return;
-  const acks = await readAcknowledgements(store, alertIds, now);
+  const asking = steps.flatMap((step) => {
+    const { advance } = step;
+    const ids = advance.replayed
+      ? []
+      : advance.emissions.filter((e) => e.status === 'reminder' || e.status === 'escalated').map((e) => e.alertId);
+    return ids.length > 0 ? [{ step, ids }] : [];
+  });
+  if (asking.length === 0) return;
+  const acks = await readAcknowledgements(
+    store,
+    asking.flatMap((a) => a.ids),
+    now,
+  );
   if (acks.size === 0) return;
-  for (const step of steps)
-    if (asks(step.advance)) step.advance = advanceCondition(parseCondition(step.doc, step.u.key), step.u.observation, step.u.policy, acks);
+  for (const { step } of asking)
+    step.advance = advanceCondition(parseCondition(step.doc, step.u.key), step.u.observation, step.u.policy, acks);
 }
 
 /**
