@@ -189,24 +189,47 @@ function chooseTexts(options: readonly string[][][]): string[] {
  */
 function fittedPattern(literals: readonly string[]): string | undefined {
   let texts = minimalTexts(literals);
-  const length = () => texts.reduce((n, t) => n + renderText(t).length + 1, 1);
+  // Rendered lengths, remembered: the loop asks for each text's hundreds of times.
+  const rendered = new Map<string, number>();
+  const width = (t: string) => {
+    let n = rendered.get(t);
+    if (n === undefined) {
+      n = renderText(t).length;
+      rendered.set(t, n);
+    }
+    return n;
+  };
+  const length = () => texts.reduce((n, t) => n + width(t) + 1, 1);
   for (const floor of [6, 5, 4, 3, 2]) {
     while (length() > MAX_PATTERN) {
       let longest = -1;
       let cut: string | undefined;
       texts.forEach((t, i) => {
+        if (longest !== -1 && width(t) <= width(texts[longest] ?? '')) return;
         const shorter = shorterText(t, floor);
-        if (shorter !== undefined && (longest === -1 || renderText(t).length > renderText(texts[longest] ?? '').length)) {
+        if (shorter !== undefined) {
           longest = i;
           cut = shorter;
         }
       });
       if (cut === undefined) break;
-      const replacement = cut;
-      texts = minimalTexts(texts.map((t, i) => (i === longest ? replacement : t)));
+      texts = withReplaced(texts, longest, cut);
     }
   }
   return length() > MAX_PATTERN ? undefined : `%${texts.map(renderText).join('|')}%`;
+}
+
+/**
+ * Minimal sorted texts with the one at `index` replaced by `shorter` (which every line holding it
+ * holds), kept minimal and sorted as minimalTexts leaves them: dropped if another text is part of
+ * it, else the texts it is part of go. One pass instead of minimalTexts' pairs.
+ */
+function withReplaced(texts: readonly string[], index: number, shorter: string): string[] {
+  const others = texts.filter((_, i) => i !== index);
+  if (others.some((t) => shorter.includes(t))) return others;
+  const kept = others.filter((t) => !t.includes(shorter));
+  kept.push(shorter);
+  return kept.sort();
 }
 
 /**
