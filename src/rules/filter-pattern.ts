@@ -3,7 +3,7 @@ import type { DetectionRule, SourceDefinition } from '../schema/rule';
 import { type FieldOrigins, groupOrigins, type OwnText } from './filter-origins';
 import { ANY_DIGIT, ANY_RUN, isWeakText, minimalTexts, renderText, textLength, textOf, withoutFirst, withoutLast } from './filter-text';
 import { asNumber, isPlainObject, normalizeForEquality } from './selection';
-import { tokenizeWildcard } from './wildcard';
+import { longestLiteral } from './wildcard';
 
 /** CloudWatch Logs limits a filter pattern to 1,024 characters. */
 const MAX_PATTERN = 1024;
@@ -130,13 +130,6 @@ function conditionTexts(key: string, value: unknown, origins: FieldOrigins): str
     texts.push(op === undefined ? { text, value } : { text });
   }
   return origins.textsFor(field, texts, wanted);
-}
-
-/** A `|wildcard` pattern's longest literal run, lower-cased: every value it matches holds it. */
-function longestLiteral(pattern: string): string {
-  let best = '';
-  for (const t of tokenizeWildcard(pattern.toLowerCase())) if ('lit' in t && t.lit.length > best.length) best = t.lit;
-  return best;
 }
 
 /**

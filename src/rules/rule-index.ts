@@ -3,7 +3,7 @@ import { Cidr, readAddress } from './cidr';
 import type { CompiledRule } from './compile';
 import { NeedleSet, NON_ASCII_RE } from './needles';
 import { asNumber, isPlainObject, normalizeForEquality } from './selection';
-import { tokenizeWildcard } from './wildcard';
+import { longestLiteral } from './wildcard';
 
 /**
  * Which rules an event can possibly match, without running every rule: each rule is filed under
@@ -186,17 +186,6 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
  */
 function isWeakRange(key: IndexKey): boolean {
   return key.kind === 'range' && key.low <= 0 && key.high === Number.POSITIVE_INFINITY;
-}
-
-/**
- * The longest literal run of a `|wildcard` pattern, lower-cased: every value the pattern matches
- * holds it (the matcher lower-cases pattern and value alike unless `cased`). '' when the pattern
- * is only wildcards.
- */
-function longestLiteral(pattern: string, cased: boolean): string {
-  let best = '';
-  for (const t of tokenizeWildcard(cased ? pattern : pattern.toLowerCase())) if ('lit' in t && t.lit.length > best.length) best = t.lit;
-  return best.toLowerCase();
 }
 
 function isCidr(text: string): boolean {

@@ -35,6 +35,16 @@ export function tokenizeWildcard(pattern: string): WildcardToken[] {
   return tokens;
 }
 
+/**
+ * A pattern's longest literal run, lower-cased: every value it matches holds it (the matcher
+ * lower-cases pattern and value alike unless `cased`). '' when the pattern is only wildcards.
+ */
+export function longestLiteral(pattern: string, cased = false): string {
+  let best = '';
+  for (const t of tokenizeWildcard(cased ? pattern : pattern.toLowerCase())) if ('lit' in t && t.lit.length > best.length) best = t.lit;
+  return best.toLowerCase();
+}
+
 export function hasWildcards(tokens: readonly WildcardToken[]): boolean {
   return tokens.some((t) => !('lit' in t));
 }
