@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
@@ -16,10 +14,7 @@ import { XML_ELEMENT_RE } from '../src/parse/xml-elements';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import type { Alert } from '../src/schema/alert';
 import { SourceDefinition } from '../src/schema/rule';
-import { linesPayload, T0 } from './helpers';
-
-/** Public real logs (../shared/realworld/README.md), read where they are, never copied here. */
-const REALWORLD_LOGS = resolve(__dirname, '../../shared/realworld/logs');
+import { linesPayload, realLogLines, T0 } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const UUID = '8f5d6c1e-1a2b-4c3d-9e8f-0123456789ab';
@@ -551,9 +546,7 @@ describe('AWS logs recognized by content', () => {
   });
 
   it('every line a built-in recognizes holds one of the texts it declares (the subscription filter lets those lines through)', () => {
-    const realworld = ['OpenSSH_2k.log', 'Linux_2k.log', 'apache_access_10k.log'].flatMap((f) =>
-      readFileSync(join(REALWORLD_LOGS, f), 'utf8').split('\n').slice(0, 3000),
-    );
+    const realworld = ['OpenSSH_2k.log', 'Linux_2k.log', 'apache_access_10k.log'].flatMap((f) => realLogLines(f, 3000));
     const lines = [
       ...FIXTURES.map(([, , line]) => line),
       ...generateDemo(20250303, { awsAttack: true }).payloads.flatMap((p) => p.logEvents.map((e) => e.message)),

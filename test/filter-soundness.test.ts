@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
@@ -10,7 +8,7 @@ import { normalizePayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
 import { compileFilterPattern, filterPasses } from '../src/rules/filter-pattern';
 import { SourceDefinition } from '../src/schema/rule';
-import { linesPayload, rule } from './helpers';
+import { linesPayload, realLogLines, rule } from './helpers';
 
 /**
  * The subscription filter's one promise, on rules and lines nobody here wrote: a line a rule
@@ -19,9 +17,6 @@ import { linesPayload, rule } from './helpers';
  * text lines, in log groups of every kind (a JSON app's source with maps and lookups, a function's
  * group, a named text source, a group no source names).
  */
-
-const REALWORLD_LOGS = resolve(__dirname, '../../shared/realworld/logs');
-const realLines = (file: string, n: number) => readFileSync(join(REALWORLD_LOGS, file), 'utf8').split('\n').filter(Boolean).slice(0, n);
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const apps = SourceDefinition.parse({
@@ -108,9 +103,9 @@ const jsonObject = fc
   )
   .map(([flat, http, event, log]) => ({ ...flat, ...http, ...event, ...log }));
 const textLine = fc.constantFrom(
-  ...realLines('OpenSSH_2k.log', 200),
-  ...realLines('Linux_2k.log', 200),
-  ...realLines('apache_access_10k.log', 100),
+  ...realLogLines('OpenSSH_2k.log', 200),
+  ...realLogLines('Linux_2k.log', 200),
+  ...realLogLines('apache_access_10k.log', 100),
   'START RequestId: 6b33ab2e-4618-45bf-aed7-ac4f95025666 Version: $LATEST',
   '2026-03-03T03:12:41.000Z\t6b33ab2e-4618-45bf-aed7-ac4f95025666\tERROR\tpayment provider unreachable',
   '2026-03-03T03:12:44.000Z 6b33ab2e-4618-45bf-aed7-ac4f95025666 Task timed out after 3.00 seconds',

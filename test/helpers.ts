@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -8,6 +10,14 @@ import type { NormalizedEvent } from '../src/schema/event';
 import { DetectionRule } from '../src/schema/rule';
 
 export const T0 = Date.parse('2025-03-03T10:00:00Z');
+
+/** Public real logs (../shared/realworld/README.md): read where they are, never copied here. */
+export const REALWORLD_LOGS = resolve(__dirname, '../../shared/realworld/logs');
+
+/** The first `limit` non-empty lines of a real log. */
+export function realLogLines(file: string, limit = Number.POSITIVE_INFINITY): string[] {
+  return readFileSync(join(REALWORLD_LOGS, file), 'utf8').split('\n').filter(Boolean).slice(0, limit);
+}
 
 /** Builds a validated rule from a partial YAML-shaped object. */
 export function rule(partial: Record<string, unknown>): DetectionRule {

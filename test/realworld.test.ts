@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
 import { replay } from '../src/cli/replay';
@@ -8,12 +8,13 @@ import { PassThroughSink } from '../src/engine/ports';
 import { Normalizer } from '../src/parse/normalize';
 import type { Alert, Message } from '../src/schema/alert';
 import { eventWeight } from '../src/schema/event';
+import { REALWORLD_LOGS } from './helpers';
 
 /**
  * Public logs nobody on this project wrote (../shared/realworld, see its README for provenance
  * and licences): read here, never copied into the repository.
  */
-const LOGS = resolve(__dirname, '../../shared/realworld/logs');
+const LOGS = REALWORLD_LOGS;
 const present = existsSync(join(LOGS, 'OpenSSH_2k.log'));
 if (!present) console.warn(`real-world logs not found at ${LOGS}: these tests are skipped (see ../shared/realworld/README.md)`);
 

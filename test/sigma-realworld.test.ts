@@ -15,7 +15,7 @@ import { runDetectionRuleTests } from '../src/rules/rule-tests';
 import { findNearMiss, findWitness } from '../src/rules/witness';
 import { CoreFields, type NormalizedEvent } from '../src/schema/event';
 import { DEFAULT_SIGMA_MAPPING } from '../src/sigma/default-mapping';
-import { decideAll, linesPayload } from './helpers';
+import { decideAll, linesPayload, REALWORLD_LOGS } from './helpers';
 
 /**
  * The public SigmaHQ rule folders (../shared/realworld/sigma, DRL 1.1; read here, never copied
@@ -23,7 +23,7 @@ import { decideAll, linesPayload } from './helpers';
  * its generated tests.
  */
 const SIGMA = resolve(__dirname, '../../shared/realworld/sigma/rules');
-const LOGS = resolve(__dirname, '../../shared/realworld/logs');
+const LOGS = REALWORLD_LOGS;
 const present = existsSync(SIGMA);
 if (!present) console.warn(`SigmaHQ rules not found at ${SIGMA}: these tests are skipped (see ../shared/realworld/README.md)`);
 
