@@ -1,19 +1,32 @@
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
-import { compileFilterPattern, filterPasses } from '../src/rules/filter-pattern';
+import { type CompiledFilter, compileFilterPattern, filterPasses } from '../src/rules/filter-pattern';
 import type { RulePack } from '../src/rules/rule-pack';
 import type { DetectionRule, SourceDefinition } from '../src/schema/rule';
+
+/** Each log group's compiled subscription filter, compiled the first time the group is asked for. */
+function groupFilters(rules: readonly DetectionRule[], sources: readonly SourceDefinition[]): (logGroup: string) => CompiledFilter {
+  const compiled = new Map<string, CompiledFilter>();
+  return (logGroup) => {
+    let filter = compiled.get(logGroup);
+    if (!filter) {
+      filter = compileFilterPattern(logGroup, rules, sources);
+      compiled.set(logGroup, filter);
+    }
+    return filter;
+  };
+}
 
 /** Share of events the compiled subscription filter drops before Lambda (read as CloudWatch reads it: filterPasses). */
 export function filterShare(
   payloads: Iterable<SubscriptionPayload>,
   pack: RulePack,
 ): { delivered: number; total: number; perGroup: Map<string, { pattern: string; reason: string; delivered: number; total: number }> } {
+  const filterOf = groupFilters(pack.rules, pack.sources);
   const perGroup = new Map<string, { pattern: string; reason: string; delivered: number; total: number }>();
   for (const p of payloads) {
     let g = perGroup.get(p.logGroup);
     if (!g) {
-      const { pattern, reason } = compileFilterPattern(p.logGroup, pack.rules, pack.sources);
-      g = { pattern, reason, delivered: 0, total: 0 };
+      g = { ...filterOf(p.logGroup), delivered: 0, total: 0 };
       perGroup.set(p.logGroup, g);
     }
     for (const e of p.logEvents) {
@@ -39,16 +52,11 @@ export function deliveredPayloads(
   rules: readonly DetectionRule[],
   sources: readonly SourceDefinition[],
 ): SubscriptionPayload[] {
-  const patterns = new Map<string, string>();
+  const filterOf = groupFilters(rules, sources);
   const out: SubscriptionPayload[] = [];
   for (const p of payloads) {
-    let pattern = patterns.get(p.logGroup);
-    if (pattern === undefined) {
-      pattern = compileFilterPattern(p.logGroup, rules, sources).pattern;
-      patterns.set(p.logGroup, pattern);
-    }
-    const passing = pattern;
-    const logEvents = p.logEvents.filter((e) => filterPasses(passing, e.message));
+    const { pattern } = filterOf(p.logGroup);
+    const logEvents = p.logEvents.filter((e) => filterPasses(pattern, e.message));
     if (logEvents.length > 0) out.push({ ...p, logEvents });
   }
   return out;
