@@ -2,7 +2,14 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { emailBody } from '../src/alerts/notification';
-import { AcknowledgementError, acknowledge, endAcknowledgement, idsNotOpen, listAcknowledgements } from '../src/cli/acknowledgements';
+import {
+  AcknowledgementError,
+  acknowledge,
+  acknowledgeOpen,
+  endAcknowledgement,
+  idsNotOpen,
+  listAcknowledgements,
+} from '../src/cli/acknowledgements';
 import { formatOpenAlerts, listOpenAlerts } from '../src/cli/open-alerts';
 import { runCorrelateTask } from '../src/correlation/correlate-task';
 import { ACKS_PK, type Acknowledgement, silencedReminders } from '../src/engine/acknowledgements';
@@ -265,30 +272,31 @@ describe('detect ack (the table, and the CLI)', () => {
     it('detect ack add / list / end write what the detector reads', async () => {
       const cli = await tableCli(local);
       const detect = (...args: string[]) => cli.detect(['ack', ...args]);
-      const added = await detect('add', ALERT, '--for', '8h', '--reason', 'INC-42', '--by', 'ana');
-      expect(added.stdout).toMatch(new RegExp(`${ALERT}  active .* by ana: INC-42`));
-      // No open alert has that id: written, and the responder is told it silences nothing.
-      expect(added.stderr).toContain(`warning: no open alert has the id ${ALERT}`);
-      expect(JSON.parse((await detect('list', '--json')).stdout)).toMatchObject([{ alertId: ALERT, by: 'ana', reason: 'INC-42' }]);
-      // The detector's side: the same table decides the alert's reminders.
       const store = new DynamoStateStore(local.client, local.tableName);
-      expect((await listAcknowledgements(store, Date.now())).map((a) => a.alertId)).toEqual([ALERT]);
-      expect((await detect('end', ALERT)).stdout).toMatch(new RegExp(`${ALERT}  ended`));
-      expect((await detect('list')).stdout.trim()).toBe('no acknowledgements');
-      // An alert the detector opened on this table is listed by detect open, with who acknowledged it.
+      // An alert the detector opened on this table is listed by detect open.
       const live = Date.now() - 15 * MIN;
       const opened = await new Detector({ rules: [fault] }, store, { outbreakAfter: 0 }).evaluate('cli-b1', tenMinutes(live));
       const id = opened.messages.find((m) => m.alert.status === 'open')?.alert.id ?? 'none';
       const open = (...args: string[]) => cli.detect(['open', ...args]);
       expect(JSON.parse((await open('--json')).stdout)).toMatchObject([{ alertId: id, ruleId: 'test.fault', tier: 'respond' }]);
-      const onOpen = await detect('add', id, '--by', 'bo');
-      expect(onOpen.stderr).not.toContain('warning');
-      expect((await open()).stdout).toContain('acknowledged by bo');
+      // No open alert has ALERT (a typo): refused, with the open one beside it, and nothing is written.
+      const typo = await detect('add', id, ALERT, '--by', 'ana');
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toContain(`no open alert has the id ${ALERT} (a typo, or it resolved): nothing acknowledged`);
+      expect((await detect('list')).stdout.trim()).toBe('no acknowledgements');
+      const added = await detect('add', id, '--for', '8h', '--reason', 'INC-42', '--by', 'ana');
+      expect(added.code).toBe(0);
+      expect(added.stdout).toMatch(new RegExp(`${id}  active .* by ana: INC-42`));
+      expect(JSON.parse((await detect('list', '--json')).stdout)).toMatchObject([{ alertId: id, by: 'ana', reason: 'INC-42' }]);
+      // The detector's side: the same table decides the alert's reminders.
+      expect((await listAcknowledgements(store, Date.now())).map((a) => a.alertId)).toEqual([id]);
+      expect((await open()).stdout).toContain('acknowledged by ana (INC-42)');
+      expect((await detect('end', id)).stdout).toMatch(new RegExp(`${id}  ended`));
+      expect((await detect('list')).stdout.trim()).toBe('no acknowledgements');
       // Without --by: the AWS principal the credentials belong to (a fake STS here), not $USER.
       const sts = await fakeSts('arn:aws:sts::123456789012:assumed-role/Responder/ana@example.com');
       try {
-        const other = `det-${'e'.repeat(24)}`;
-        const viaSts = await cli.detect(['ack', 'add', other], { env: { AWS_ENDPOINT_URL_STS: sts.url } });
+        const viaSts = await cli.detect(['ack', 'add', id], { env: { AWS_ENDPOINT_URL_STS: sts.url } });
         expect(viaSts.stdout).toContain('by arn:aws:sts::123456789012:assumed-role/Responder/ana@example.com');
         expect(sts.calls()).toBe(1);
       } finally {
@@ -369,6 +377,48 @@ describe('detect open: what is open now', () => {
     const withOdd = await listOpenAlerts(store, now);
     expect([withOdd.alerts.length, withOdd.unreadable]).toEqual([2, 1]);
     expect(formatOpenAlerts(withOdd.alerts, false, withOdd.unreadable)).toContain('1 condition document(s) of another shape were left out');
+  });
+});
+
+describe('detect open and ack add at the edges of an alert', () => {
+  it('marks a condition quiet past its resolve time, which the next sweep resolves', async () => {
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [fault, warning] }, store, { outbreakAfter: 0 });
+    await d.evaluate('b1', threeConditions(T0));
+    // The warning host stops at T0 + 2 min; the failing service goes on until T0 + 9 min.
+    const lastWarning = T0 + 2 * MIN;
+    const atResolve = async (at: number) => (await listOpenAlerts(store, at)).alerts.map((a) => [a.ruleId, a.quiet ?? false]);
+    expect(await atResolve(T0 + 10 * MIN)).toEqual([
+      ['test.fault', false],
+      ['test.warning', false],
+    ]);
+    // Past the warning's resolve time (its due time) but not the fault's: only the warning is quiet.
+    const due = (await store.listDue(Number.MAX_SAFE_INTEGER, 10)).length;
+    expect(due).toBe(2);
+    let quietAt = lastWarning;
+    while ((await store.listDue(quietAt, 10)).length === 0) quietAt += MIN;
+    expect(await atResolve(quietAt)).toEqual([
+      ['test.fault', false],
+      ['test.warning', true],
+    ]);
+    const { alerts } = await listOpenAlerts(store, quietAt);
+    expect(formatOpenAlerts(alerts, false)).toMatch(/warnings on web-1 — .*; quiet: resolves at the next sweep unless it fires again/);
+  });
+
+  it('acknowledges every id or none: an id no open alert has is refused before anything is written', async () => {
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [fault] }, store, { outbreakAfter: 0 });
+    const id = (await d.evaluate('b1', tenMinutes(T0))).messages.find((m) => m.alert.status === 'open')?.alert.id ?? '';
+    const now = T0 + 11 * MIN;
+    const typo = `${id.slice(0, -1)}${id.endsWith('0') ? '1' : '0'}`;
+    await expect(acknowledgeOpen(store, [id, typo], { by: 'ana', until: null }, now)).rejects.toThrow(
+      `no open alert has the id ${typo} (a typo, or it resolved): nothing acknowledged`,
+    );
+    await expect(acknowledgeOpen(store, [id, 'det-1'], { by: 'ana', until: null }, now)).rejects.toThrow("'det-1' is not an alert id");
+    expect(await listAcknowledgements(store, now)).toEqual([]);
+    const acks = await acknowledgeOpen(store, [id], { by: 'ana', until: null }, now);
+    expect(acks.map((a) => [a.alertId, a.by])).toEqual([[id, 'ana']]);
+    expect((await listAcknowledgements(store, now)).map((a) => a.alertId)).toEqual([id]);
   });
 });
 

@@ -22,8 +22,7 @@ const ATTEMPTS = 4;
  * responder taking it over).
  */
 export async function acknowledge(store: StateStore, input: NewAcknowledgement, now: number): Promise<Acknowledgement> {
-  if (!AlertId.safeParse(input.alertId).success)
-    throw new AcknowledgementError(`'${input.alertId}' is not an alert id: copy it from the alert (Alert id: det-… or inc-…)`);
+  if (!AlertId.safeParse(input.alertId).success) throw new AcknowledgementError(notAnId(input.alertId));
   if (input.until !== null && input.until <= now)
     throw new AcknowledgementError(`the acknowledgement would end (${formatTime(input.until)}) before it starts (now)`);
   const parsed = Acknowledgement.safeParse({ ...input, at: now });
@@ -83,12 +82,38 @@ export function formatAcknowledgements(acks: readonly Acknowledgement[], now: nu
 
 /**
  * The ids among `alertIds` that no open alert has: a typo, or an alert that resolved meanwhile.
- * Acknowledging one silences nothing, so the command says so. Empty when the due index was read
- * only in part (it cannot tell).
+ * Empty when the due index was read only in part (it cannot tell).
  */
 export async function idsNotOpen(store: StateStore, alertIds: readonly string[], now: number): Promise<string[]> {
   const { alerts, truncated } = await listOpenAlerts(store, now, { review: true, acknowledgements: false });
   if (truncated) return [];
   const open = new Set(alerts.map((a) => a.alertId));
   return alertIds.filter((id) => !open.has(id));
+}
+
+/**
+ * `detect ack add`: acknowledges every id, or none. An id no open alert has is refused before
+ * anything is written: acknowledging a typo silences nothing, and a responder paged at night who
+ * is told only in a warning goes back to sleep while the real alert keeps paging the team.
+ */
+export async function acknowledgeOpen(
+  store: StateStore,
+  alertIds: readonly string[],
+  input: Omit<NewAcknowledgement, 'alertId'>,
+  now: number,
+): Promise<Acknowledgement[]> {
+  const malformed = alertIds.find((id) => !AlertId.safeParse(id).success);
+  if (malformed !== undefined) throw new AcknowledgementError(notAnId(malformed));
+  const notOpen = await idsNotOpen(store, alertIds, now);
+  if (notOpen.length > 0)
+    throw new AcknowledgementError(
+      `no open alert has the id${notOpen.length === 1 ? '' : 's'} ${notOpen.join(', ')} (a typo, or it resolved): nothing acknowledged; detect open lists the open ones`,
+    );
+  const acks: Acknowledgement[] = [];
+  for (const alertId of alertIds) acks.push(await acknowledge(store, { ...input, alertId }, now));
+  return acks;
+}
+
+function notAnId(text: string): string {
+  return `'${text}' is not an alert id: copy it from the alert (Alert id: det-… or inc-…)`;
 }

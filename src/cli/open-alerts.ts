@@ -4,7 +4,7 @@ import { parseCondition } from '../engine/conditions';
 import type { ConditionState } from '../engine/lifecycle';
 import { isHeld, outbreakOf } from '../engine/outbreak';
 import { foldOf } from '../engine/page-fold';
-import { docId, type StateStore } from '../engine/state-store';
+import { type DocKey, docId, type StateStore } from '../engine/state-store';
 import type { AlertEntity } from '../schema/alert';
 import { formatTime } from '../schema/duration';
 import { type Tier, tierRank } from '../schema/severity';
@@ -24,6 +24,11 @@ export interface OpenAlert {
   foldedInto?: string;
   /** Held behind its rule's outbreak notice (src/engine/outbreak.ts): in the review digest only. */
   held?: true;
+  /**
+   * Quiet past its resolve time: the sweep (every 5 minutes) resolves it next, or it goes on if it
+   * fires again before then. Listed so an alert paged a moment ago does not seem to vanish.
+   */
+  quiet?: true;
   acknowledged?: Acknowledgement;
 }
 
@@ -43,8 +48,10 @@ export async function listOpenAlerts(
   const limit = options.limit ?? OPEN_ALERTS_LIMIT;
   const due = await store.listDue(Number.MAX_SAFE_INTEGER, limit);
   const keys = due.filter((k) => k.sk === 'cond' && k.pk.startsWith('c#'));
+  // Those whose resolve time has passed (a condition's due time is when it resolves if quiet).
+  const quiet = new Set((await store.listDue(now, limit)).map(docId));
   const docs = await store.readDocs(keys, now);
-  const states: ConditionState[] = [];
+  const states: { key: DocKey; state: ConditionState }[] = [];
   let unreadable = 0;
   for (const key of keys) {
     let state: ConditionState | undefined;
@@ -54,7 +61,7 @@ export async function listOpenAlerts(
       unreadable++; // written by another version of the stack: counted, not fatal to the listing
       continue;
     }
-    if (state?.status === 'open' && (options.review || state.tier !== 'review')) states.push(state);
+    if (state?.status === 'open' && (options.review || state.tier !== 'review')) states.push({ key, state });
   }
   // Who has them: one more read, which a caller that wants only the ids (`detect ack add`) skips.
   const acks =
@@ -62,10 +69,10 @@ export async function listOpenAlerts(
       ? new Map()
       : await readAcknowledgements(
           store,
-          states.map((s) => s.alertId),
+          states.map(({ state }) => state.alertId),
           now,
         );
-  const alerts = states.map((s): OpenAlert => {
+  const alerts = states.map(({ key, state: s }): OpenAlert => {
     const fold = foldOf(s.pages, s.alertId);
     const ack = acknowledgementAt(acks, s.alertId, now);
     return {
@@ -80,6 +87,7 @@ export async function listOpenAlerts(
       occurrences: s.occurrences,
       ...(fold ? { foldedInto: fold.id } : {}),
       ...(isHeld(outbreakOf(s.outbreaks, s.alertId)) ? { held: true as const } : {}),
+      ...(quiet.has(docId(key)) ? { quiet: true as const } : {}),
       ...(ack ? { acknowledged: ack } : {}),
     };
   });
@@ -99,6 +107,7 @@ export function formatOpenAlerts(alerts: readonly OpenAlert[], truncated: boolea
     const notes = [
       a.foldedInto ? `part of ${a.foldedInto}'s page` : '',
       a.held ? 'held by its outbreak' : '',
+      a.quiet ? 'quiet: resolves at the next sweep unless it fires again' : '',
       a.acknowledged ? `acknowledged by ${a.acknowledged.by}${a.acknowledged.reason ? ` (${a.acknowledged.reason})` : ''}` : '',
     ].filter(Boolean);
     return [

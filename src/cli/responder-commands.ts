@@ -3,10 +3,9 @@ import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { parseDuration } from '../schema/duration';
 import {
   AcknowledgementError,
-  acknowledge,
+  acknowledgeOpen,
   endAcknowledgement,
   formatAcknowledgements,
-  idsNotOpen,
   listAcknowledgements,
 } from './acknowledgements';
 import { callerName } from './caller';
@@ -45,7 +44,9 @@ export function addResponderCommands(program: Command): void {
   tableOptions(
     ack
       .command('add')
-      .description('acknowledge alerts by id (the Alert id line of the message): their reminders are silent from the next batch on')
+      .description(
+        'acknowledge open alerts by id (the Alert id line of the message): their reminders are silent from the next batch on; an id no open alert has is refused',
+      )
       .argument('<alert-id...>', 'det-… or inc-…')
       .option('--for <duration>', 'reminders start again after this long (8h); default: for the alert’s whole life')
       .option('--reason <text>', 'what you are doing about it (a ticket, a bridge)')
@@ -61,14 +62,8 @@ export function addResponderCommands(program: Command): void {
       }
       const store = tableStore(opts);
       const by = opts.by ?? (await callerName(opts));
-      const acks = [];
-      for (const alertId of alertIds)
-        acks.push(await acknowledge(store, { alertId, by, until, ...(opts.reason ? { reason: opts.reason } : {}) }, now));
+      const acks = await acknowledgeOpen(store, alertIds, { by, until, ...(opts.reason ? { reason: opts.reason } : {}) }, now);
       process.stdout.write(`${printableLines(formatAcknowledgements(acks, now))}\n`);
-      for (const id of await idsNotOpen(store, alertIds, now))
-        process.stderr.write(
-          `detect: warning: no open alert has the id ${id} (a typo, or it resolved): acknowledged, but it silences nothing; detect open lists the open ones\n`,
-        );
     })(opts),
   );
   tableOptions(
