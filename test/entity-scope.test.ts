@@ -194,6 +194,23 @@ describe('a hub: the same name in two accounts is two entities', () => {
     expect([...(sets.get('d#test.spray#198.51.100.7')?.values() ?? [])].flatMap((members) => [...members])).toEqual(['root']);
   });
 
+  it('a list of names is counted per account element by element, as a single name is', async () => {
+    // One call naming several users (a list, flattened to user.name.0, user.name.1, …) in each of two member accounts.
+    const spray = fromSource('test.list_spray', { distinct: { field: 'user.name', count: 4, window: '10m', groupBy: ['source.ip'] } });
+    const hub = new Detector({ rules: [spray] }, new MemoryStateStore(), { account: '999999999999' });
+    const listed = (account: string, at: number) => {
+      const e = inAccount(account, { 'event.outcome': 'failure', 'source.ip': '203.0.113.9' }, at);
+      e['user.name.0'] = 'admin';
+      e['user.name.1'] = 'root';
+      return e;
+    };
+    expect(memberAccount(listed(A, T0), 'user.name.1', 'user.name')).toBe(A);
+    // admin and root of A, admin and root of B: four users, not two.
+    expect(opened((await hub.evaluate('b1', [listed(A, T0), listed(B, T0 + 1000)])).messages)).toEqual([
+      'test.list_spray 203.0.113.9@org respond',
+    ]);
+  });
+
   it('a detection’s related names are correlated as its account’s; public addresses as the organization’s', async () => {
     const login = rule({ id: 'test.login', entity: 'user.name', match: { 'event.action': 'login' } });
     const r = await new Detector({ rules: [login] }, new MemoryStateStore()).evaluate('b1', [

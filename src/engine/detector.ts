@@ -3,6 +3,7 @@ import { cloudOf } from '../alerts/cloud';
 import { redact } from '../alerts/redact';
 import type { Skip } from '../decode/skips';
 import { type CompiledRule, CompiledRuleSet } from '../rules/compile';
+import type { DistinctMembers } from '../rules/distinct-members';
 import { lowerCase } from '../rules/lower-case';
 import type { RuleIndex } from '../rules/rule-index';
 import type { RulePack } from '../rules/rule-pack';
@@ -490,7 +491,7 @@ export class Detector {
         // Most groups of busy traffic are one event with one value (a flow's new source and
         // port): the same decision as the loop below, without its per-group map and sets.
         const b = bucketOf(eventTime(only), width);
-        const value = this.memberOf(only, onlyFields[0] as string);
+        const value = this.memberOf(only, onlyFields[0] as string, reader);
         const first = windowFirstBucket(b, clause.window, width);
         const count = unionSizeWith(storedBuckets, first, b, value);
         if (count >= clause.count) qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width));
@@ -509,7 +510,7 @@ export class Detector {
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const values = reader.fieldsOf(e).map((field) => this.memberOf(e, field));
+        const values = reader.fieldsOf(e).map((field) => this.memberOf(e, field, reader));
         let set = batchBuckets.get(b);
         if (!set) {
           set = new Set<string>();
@@ -548,9 +549,9 @@ export class Detector {
    * in ten member accounts has tried ten accounts. The stack's own account keeps plain values, so a
    * single account's sets read the same as before accounts were told apart.
    */
-  private memberOf(e: NormalizedEvent, field: string): string {
+  private memberOf(e: NormalizedEvent, field: string, reader: DistinctMembers): string {
     const value = String(e[field]);
-    const account = memberAccount(e, field);
+    const account = memberAccount(e, field, reader.kindOf(field));
     return boundedValue(account === undefined || account === this.ctx.account ? value : scopedKey(value, account), MAX_MEMBER_CHARS);
   }
 

@@ -49,11 +49,11 @@ const EMAIL = /^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$/;
  * An app's JSON line can write `cloud.account.id` too, and its writer may be an attacker: only an
  * AWS account id (12 digits) is taken from it, so no value can make a key long or odd.
  */
-export function eventEntityAccount(event: NormalizedEvent, field: string): string | undefined {
+export function eventEntityAccount(event: NormalizedEvent, field: string, kind = field): string | undefined {
   const owner = event[CoreFields.owner];
   const stated = field === CoreFields.logGroup ? undefined : awsAccountId(event['cloud.account.id']);
   const about = stated ?? (owner === undefined ? undefined : boundedValue(String(owner)));
-  return entityAccount(field, event[field], about);
+  return entityAccount(kind, event[field], about);
 }
 
 const ACCOUNT_ID = /^\d{12}$/;
@@ -87,9 +87,11 @@ const NAME_FIELDS: ReadonlySet<string> = new Set(['user.name', 'user.id', 'host.
 /**
  * The account of a distinct-value set member: only names (users, hosts, services, private
  * addresses) belong to an account — a port or a path is the same value wherever it was seen.
+ * `kind`: the field the member is a value of, when `field` is an element of its list
+ * (`user.name.1` of `user.name`: the second user a line names is a user as much as the first).
  */
-export function memberAccount(event: NormalizedEvent, field: string): string | undefined {
-  return NAME_FIELDS.has(field) || isAddressField(field) ? eventEntityAccount(event, field) : undefined;
+export function memberAccount(event: NormalizedEvent, field: string, kind = field): string | undefined {
+  return NAME_FIELDS.has(kind) || isAddressField(kind) ? eventEntityAccount(event, field, kind) : undefined;
 }
 
 /** A state key (group key, page, risk record) for an entity of `account`: the same key as before for organization-wide ones. */

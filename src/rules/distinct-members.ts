@@ -33,6 +33,13 @@ export class DistinctMembers {
     return false;
   }
 
+  /** The clause field a member field of `fieldsOf` holds a value of: itself, or the list an element (`field.3`) belongs to. */
+  kindOf(member: string): string {
+    if (this.fields.includes(member)) return member;
+    const dot = member.lastIndexOf('.');
+    return dot < 0 ? member : member.slice(0, dot);
+  }
+
   /**
    * The fields holding the event's values: the first of the clause's fields it carries, or that
    * list's elements (`field.0`, `field.1`, …, at most MAX_LIST_ELEMENTS) — empty when it carries
