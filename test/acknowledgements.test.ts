@@ -12,7 +12,13 @@ import {
 } from '../src/cli/acknowledgements';
 import { formatOpenAlerts, listOpenAlerts } from '../src/cli/open-alerts';
 import { runCorrelateTask } from '../src/correlation/correlate-task';
-import { ACKS_PK, type Acknowledgement, silencedReminders } from '../src/engine/acknowledgements';
+import {
+  ACKS_PK,
+  type Acknowledgement,
+  announceAcknowledgements,
+  readAcknowledgements,
+  silencedReminders,
+} from '../src/engine/acknowledgements';
 import { Detector } from '../src/engine/detector';
 import { advanceCondition, type ConditionState, type Emission, type LifecyclePolicy, type Occurrence } from '../src/engine/lifecycle';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -419,6 +425,70 @@ describe('detect open and ack add at the edges of an alert', () => {
     const acks = await acknowledgeOpen(store, [id], { by: 'ana', until: null }, now);
     expect(acks.map((a) => [a.alertId, a.by])).toEqual([[id, 'ana']]);
     expect((await listAcknowledgements(store, now)).map((a) => a.alertId)).toEqual([id]);
+  });
+});
+
+describe('the team is told who has which alert', () => {
+  const ctx = { region: 'eu-west-1' };
+  const collect = () => {
+    const sent: Message[] = [];
+    return { sent, send: async (m: Message[]) => void sent.push(...m) };
+  };
+
+  it('once per acknowledgement, on the notify tier, naming the alert; a takeover is told, an extension is not', async () => {
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [fault, warning, note] }, store, { outbreakAfter: 0 });
+    const opened = (await d.evaluate('b1', threeConditions(T0))).messages.filter((m) => m.alert.status === 'open');
+    const idOf = (ruleId: string) => opened.find((m) => m.alert.ruleId === ruleId)?.alert.id ?? '';
+    const [billing, web, bob] = [idOf('test.fault'), idOf('test.warning'), idOf('test.note')];
+    const now = T0 + 11 * MIN;
+    await acknowledgeOpen(store, [billing, bob], { by: 'ana', reason: 'INC-42 password=hunter2', until: null }, now);
+    const first = collect();
+    const failing = async () => {
+      throw new Error('state machine throttled');
+    };
+    // A delivery that fails is told again next time; the review-tier one (a digest entry, never paged) is not told.
+    await expect(announceAcknowledgements(store, failing, ctx, now + MIN)).rejects.toThrow('throttled');
+    expect(await announceAcknowledgements(store, first.send, ctx, now + 2 * MIN)).toBe(1);
+    expect(first.sent.map((m) => [m.publish, m.correlate, m.digest, m.alert.tier, m.alert.ruleId, m.alert.entity.value])).toEqual([
+      [true, false, false, 'notify', 'sentinel.acknowledgement', billing],
+    ]);
+    const notice = first.sent[0]?.alert;
+    expect(notice?.title).toBe(`ana has ${billing}: errors on billing`);
+    expect(notice?.description).toContain('(rule test.fault, respond tier, service.name=billing)');
+    expect(notice?.description).not.toContain('hunter2');
+    expect(notice && emailBody(notice)).toContain(`npx detect ack end --table <StateTableName> ${billing}`);
+    // Told once; the detector still reads the marked acknowledgement.
+    expect(await announceAcknowledgements(store, first.send, ctx, now + 3 * MIN)).toBe(0);
+    expect((await readAcknowledgements(store, [billing], now + 3 * MIN)).get(billing)?.announcedAt).toBe(now + 2 * MIN);
+    // Ana extends her own: not told again. Bo takes the web one and then billing over: both told.
+    await acknowledgeOpen(store, [billing], { by: 'ana', until: now + 8 * HOUR }, now + 4 * MIN);
+    await acknowledgeOpen(store, [web], { by: 'bo', until: null }, now + 4 * MIN);
+    const second = collect();
+    expect(await announceAcknowledgements(store, second.send, ctx, now + 5 * MIN)).toBe(1);
+    await acknowledgeOpen(store, [billing], { by: 'bo', until: null }, now + 6 * MIN);
+    expect(await announceAcknowledgements(store, second.send, ctx, now + 7 * MIN)).toBe(1);
+    expect(second.sent.map((m) => m.alert.title)).toEqual([`bo has ${web}: warnings on web-1`, `bo has ${billing}: errors on billing`]);
+  });
+
+  it('one written straight to the table is told by its id; one ended before the sweep is not told', async () => {
+    const store = new MemoryStateStore();
+    const written = { alertId: ALERT, by: 'nobody-we-know', at: T0, until: null };
+    await store.writeDoc({
+      pk: ACKS_PK,
+      sk: ALERT,
+      body: JSON.stringify(written),
+      ifVersion: null,
+      now: T0,
+      expiresAt: T0 + 90 * 24 * HOUR,
+    });
+    const brief = `det-${'b'.repeat(24)}`;
+    await acknowledge(store, { alertId: brief, by: 'ana', until: T0 + 2 * MIN }, T0);
+    const { sent, send } = { sent: [] as Message[], send: async (m: Message[]) => void sent.push(...m) };
+    expect(await announceAcknowledgements(store, send, ctx, T0 + 5 * MIN)).toBe(1);
+    expect(sent[0]?.alert.title).toBe(`nobody-we-know has ${ALERT}: ${ALERT}`);
+    expect(sent[0]?.alert.description).toContain('an alert the open alerts did not list');
+    expect(await announceAcknowledgements(store, send, ctx, T0 + 10 * MIN)).toBe(0);
   });
 });
 

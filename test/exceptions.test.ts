@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { emailBody } from '../src/alerts/notification';
+import { acknowledge } from '../src/cli/acknowledgements';
 import { addException, ExceptionError, endException, formatExceptions, listExceptions } from '../src/cli/exceptions';
 import { loadPack } from '../src/cli/load-pack';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
@@ -295,5 +296,18 @@ describe('the detector Lambda applies exceptions from its table', () => {
     expect(sent).toHaveLength(1);
     h.sfn.resetHistory();
     expect((await sweepNow()).exceptionsAnnounced).toBe(0);
+  });
+
+  it('the sweeper Lambda tells the team of an acknowledgement, once (src/engine/acknowledgements.ts)', async () => {
+    const { sweepNow } = await import('../functions/sweeper/handler');
+    const store = new DynamoStateStore(h.db.client, h.db.tableName);
+    const alertId = `det-${'f'.repeat(24)}`;
+    await acknowledge(store, { alertId, by: 'ana', until: null }, Date.now());
+    h.sfn.resetHistory();
+    expect((await sweepNow()).acknowledgementsAnnounced).toBe(1);
+    expect(sentEnvelopes(h.sfn).filter((e) => e.publish)).toHaveLength(1);
+    h.sfn.resetHistory();
+    expect((await sweepNow()).acknowledgementsAnnounced).toBe(0);
+    expect(sentEnvelopes(h.sfn)).toHaveLength(0);
   });
 });

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import { announceAcknowledgements } from '../../src/engine/acknowledgements';
 import { announceExceptions } from '../../src/engine/exceptions';
 import { sweep } from '../../src/engine/sweeper';
 import type { Message } from '../../src/schema/alert';
@@ -24,17 +25,25 @@ const reviewRoutes = loadReviewRoutes();
  * A delivery failure throws after the outbox is written: the next run (or the scheduler's retry)
  * delivers it.
  */
-export async function sweepNow(): Promise<{ resolved: number; digests: number; exceptionsAnnounced: number }> {
+export async function sweepNow(): Promise<{
+  resolved: number;
+  digests: number;
+  exceptionsAnnounced: number;
+  acknowledgementsAnnounced: number;
+}> {
   const now = Date.now();
   const send = async (messages: Message[]) => void (await sink.send(messages));
   const result = await sweep({ store, pack, ctx, reviewRoutes, send }, now);
   // Every exception a responder added is told to the team once (a blind spot nobody announced is an intruder's first move).
   const exceptionsAnnounced = await announceExceptions(store, send, ctx, now);
+  // So is who has which alert: a page is not worked twice, and one silenced by nobody on the team shows.
+  const acknowledgementsAnnounced = await announceAcknowledgements(store, send, ctx, now);
   metrics.addMetric('ConditionsResolved', MetricUnit.Count, result.resolved);
   metrics.addMetric('DigestsPublished', MetricUnit.Count, result.digests);
   metrics.addMetric('ExceptionsAnnounced', MetricUnit.Count, exceptionsAnnounced);
+  metrics.addMetric('AcknowledgementsAnnounced', MetricUnit.Count, acknowledgementsAnnounced);
   if (result.messages.length > 0) logger.info('swept', { keys: result.messages.map((m) => m.key) });
-  return { resolved: result.resolved, digests: result.digests, exceptionsAnnounced };
+  return { resolved: result.resolved, digests: result.digests, exceptionsAnnounced, acknowledgementsAnnounced };
 }
 
 export const handler = middy(sweepNow).use(injectLambdaContext(logger)).use(logMetrics(metrics));

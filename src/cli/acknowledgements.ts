@@ -1,7 +1,7 @@
-import { ACKS_PK, Acknowledgement, AlertId, ackExpiry, ackHolds, ackKey } from '../engine/acknowledgements';
+import { ACKS_PK, type AcknowledgedAlert, Acknowledgement, AlertId, ackExpiry, ackHolds, ackKey } from '../engine/acknowledgements';
 import { docId, readDocBody, type StateStore } from '../engine/state-store';
 import { formatTime } from '../schema/duration';
-import { listOpenAlerts } from './open-alerts';
+import { listOpenAlerts, type OpenAlert } from './open-alerts';
 
 export class AcknowledgementError extends Error {}
 
@@ -11,6 +11,8 @@ export interface NewAcknowledgement {
   reason?: string;
   /** When reminders start again; null: for the alert's whole life. */
   until: number | null;
+  /** The alert as the open alerts list it, for the team's notice. */
+  about?: AcknowledgedAlert;
 }
 
 /** Attempts before a change that keeps meeting another one gives up. */
@@ -27,10 +29,13 @@ export async function acknowledge(store: StateStore, input: NewAcknowledgement, 
     throw new AcknowledgementError(`the acknowledgement would end (${formatTime(input.until)}) before it starts (now)`);
   const parsed = Acknowledgement.safeParse({ ...input, at: now });
   if (!parsed.success) throw new AcknowledgementError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const ack = parsed.data;
-  const key = ackKey(ack.alertId);
+  const key = ackKey(parsed.data.alertId);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const doc = (await store.readDocs([key], now)).get(docId(key));
+    const prior = doc ? readDocBody(Acknowledgement, doc.body) : undefined;
+    // The same responder extending their own: the team was told already. Anyone else: told anew (a takeover).
+    const toldAt = prior && prior.by === parsed.data.by && ackHolds(prior, now) ? prior.announcedAt : undefined;
+    const ack: Acknowledgement = toldAt === undefined ? parsed.data : { ...parsed.data, announcedAt: toldAt };
     const written = await store.writeDoc({
       ...key,
       body: JSON.stringify(ack),
@@ -40,7 +45,7 @@ export async function acknowledge(store: StateStore, input: NewAcknowledgement, 
     });
     if (written) return ack;
   }
-  throw new AcknowledgementError(`the acknowledgement of ${ack.alertId} kept changing: run the command again`);
+  throw new AcknowledgementError(`the acknowledgement of ${parsed.data.alertId} kept changing: run the command again`);
 }
 
 /** Acknowledgements in force at `now` (all: ended ones still kept too), newest first. */
@@ -80,37 +85,47 @@ export function formatAcknowledgements(acks: readonly Acknowledgement[], now: nu
     .join('\n');
 }
 
+/** The open alerts by id, and whether that is all of them (the due index read whole). */
+async function openAlertsById(store: StateStore, now: number): Promise<{ open: ReadonlyMap<string, OpenAlert>; complete: boolean }> {
+  const { alerts, truncated } = await listOpenAlerts(store, now, { review: true, acknowledgements: false });
+  return { open: new Map(alerts.map((a) => [a.alertId, a])), complete: !truncated };
+}
+
 /**
  * The ids among `alertIds` that no open alert has: a typo, or an alert that resolved meanwhile.
  * Empty when the due index was read only in part (it cannot tell).
  */
 export async function idsNotOpen(store: StateStore, alertIds: readonly string[], now: number): Promise<string[]> {
-  const { alerts, truncated } = await listOpenAlerts(store, now, { review: true, acknowledgements: false });
-  if (truncated) return [];
-  const open = new Set(alerts.map((a) => a.alertId));
-  return alertIds.filter((id) => !open.has(id));
+  const { open, complete } = await openAlertsById(store, now);
+  return complete ? alertIds.filter((id) => !open.has(id)) : [];
 }
 
 /**
  * `detect ack add`: acknowledges every id, or none. An id no open alert has is refused before
  * anything is written: acknowledging a typo silences nothing, and a responder paged at night who
- * is told only in a warning goes back to sleep while the real alert keeps paging the team.
+ * is told only in a warning goes back to sleep while the real alert keeps paging the team. Each
+ * acknowledgement keeps what its alert is (rule, title, tier, entity) for the team's notice.
  */
 export async function acknowledgeOpen(
   store: StateStore,
   alertIds: readonly string[],
-  input: Omit<NewAcknowledgement, 'alertId'>,
+  input: Omit<NewAcknowledgement, 'alertId' | 'about'>,
   now: number,
 ): Promise<Acknowledgement[]> {
   const malformed = alertIds.find((id) => !AlertId.safeParse(id).success);
   if (malformed !== undefined) throw new AcknowledgementError(notAnId(malformed));
-  const notOpen = await idsNotOpen(store, alertIds, now);
+  const { open, complete } = await openAlertsById(store, now);
+  const notOpen = complete ? alertIds.filter((id) => !open.has(id)) : [];
   if (notOpen.length > 0)
     throw new AcknowledgementError(
       `no open alert has the id${notOpen.length === 1 ? '' : 's'} ${notOpen.join(', ')} (a typo, or it resolved): nothing acknowledged; detect open lists the open ones`,
     );
   const acks: Acknowledgement[] = [];
-  for (const alertId of alertIds) acks.push(await acknowledge(store, { ...input, alertId }, now));
+  for (const alertId of alertIds) {
+    const alert = open.get(alertId);
+    const about = alert && { ruleId: alert.ruleId, title: alert.title, tier: alert.tier, entity: alert.entity };
+    acks.push(await acknowledge(store, { ...input, alertId, ...(about ? { about } : {}) }, now));
+  }
   return acks;
 }
 

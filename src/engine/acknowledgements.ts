@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { buildAcknowledgementNotice } from '../alerts/acknowledgement-notice';
+import type { AlertContext } from '../alerts/build';
 import type { Message } from '../schema/alert';
+import { Tier } from '../schema/severity';
 import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
 
 /**
@@ -22,6 +25,15 @@ import { type DocKey, docId, readDocBody, type StateStore } from './state-store'
  */
 export const AlertId = z.string().regex(/^(det|inc)-[0-9a-f]{24}$/, 'expected an alert id like det-… or inc-… (24 hex digits)');
 
+/** What the acknowledged alert was when it was acknowledged (`detect open`'s line), for the team's notice. */
+export const AcknowledgedAlert = z.strictObject({
+  ruleId: z.string().min(1).max(200),
+  title: z.string().min(1).max(500),
+  tier: Tier,
+  entity: z.strictObject({ field: z.string().max(200), value: z.string().max(1024), account: z.string().max(64).optional() }),
+});
+export type AcknowledgedAlert = z.infer<typeof AcknowledgedAlert>;
+
 export const Acknowledgement = z.strictObject({
   alertId: AlertId,
   by: z.string().min(1).max(200),
@@ -30,6 +42,10 @@ export const Acknowledgement = z.strictObject({
   at: z.number(),
   /** When reminders start again (ms); null: for the alert's whole life. */
   until: z.number().nullable(),
+  /** The alert, as the open alerts listed it; absent when they could not tell (or another writer left it out). */
+  about: AcknowledgedAlert.optional(),
+  /** When the team was told (src/alerts/acknowledgement-notice.ts); absent: not yet. */
+  announcedAt: z.number().optional(),
 });
 export type Acknowledgement = z.infer<typeof Acknowledgement>;
 
@@ -87,4 +103,41 @@ export function acknowledgementAt(
  */
 export function silencedReminders(messages: readonly Message[]): number {
   return messages.filter((m) => !m.publish && m.alert.acknowledged !== undefined && m.alert.status !== 'escalated').length;
+}
+
+/**
+ * Tells the team of every acknowledgement not yet told (the sweeper, every 5 minutes): one notify
+ * message each (src/alerts/acknowledgement-notice.ts), then the acknowledgement is marked. One of
+ * a review-tier alert (in the digest, never paged) or ended before it was told is marked without a
+ * message. A mark lost to a concurrent change (another responder took the alert over) leaves the
+ * newer acknowledgement to be told next time; a repeat of the same one is a no-op for the state
+ * machine's message dedup (the notice's key).
+ */
+export async function announceAcknowledgements(
+  store: StateStore,
+  send: (messages: Message[]) => Promise<void>,
+  ctx: AlertContext,
+  now: number,
+): Promise<number> {
+  let announced = 0;
+  for (const doc of await store.queryDocs(ACKS_PK, now)) {
+    const ack = readDocBody(Acknowledgement, doc.body);
+    if (!ack || ack.announcedAt !== undefined) continue;
+    const worthTelling = ackHolds(ack, now) && ack.about?.tier !== 'review';
+    if (worthTelling) {
+      const alert = buildAcknowledgementNotice(ack, ctx);
+      await send([{ alert, key: `${alert.id}#0`, publish: true, digest: false, correlate: false }]);
+      announced++;
+    }
+    const marked: Acknowledgement = { ...ack, announcedAt: now };
+    await store.writeDoc({
+      pk: ACKS_PK,
+      sk: doc.sk,
+      body: JSON.stringify(marked),
+      ifVersion: doc.version,
+      now,
+      expiresAt: ackExpiry(marked),
+    });
+  }
+  return announced;
 }
