@@ -4,6 +4,7 @@ import { formatTime } from '../schema/duration';
 import { type AlertContext, stableId } from './build';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { redact } from './redact';
+import { teamNoticeAlert } from './team-notice';
 
 /** How far back the notice's Logs Insights link looks: the hour before the acknowledgement. */
 const LOOK_BACK_MS = 3_600_000;
@@ -21,26 +22,16 @@ export function buildAcknowledgementNotice(ack: Acknowledgement, ctx: AlertConte
   const entity = about ? `, ${about.entity.field}=${redact(about.entity.value)}` : '';
   const span = ack.until === null ? 'while it lasts' : `until ${formatTime(ack.until)}`;
   const query = logsInsightsQuery(about ? redact(about.entity.value) : '');
-  return {
-    schemaVersion: '1',
+  return teamNoticeAlert({
     id: stableId('ack', ack.alertId, String(ack.at)),
-    kind: 'detection',
     ruleId: 'sentinel.acknowledgement',
     title: `${ack.by} has ${ack.alertId}: ${what}`,
     description:
       `${ack.by} acknowledged ${ack.alertId} (${about ? `rule ${about.ruleId}, ${about.tier} tier` : 'an alert the open alerts did not list'}${entity}) ` +
       `at ${formatTime(ack.at)}${ack.reason ? `: ${redact(ack.reason)}` : ''}. Its reminders are silent ${span}; an escalation and its resolution are still told.`,
-    severity: 'medium',
-    tier: 'notify',
-    riskScore: 0,
     entity: { field: 'alert.id', value: ack.alertId },
-    window: { start: new Date(ack.at).toISOString(), end: new Date(ack.until ?? ack.at).toISOString() },
-    count: 1,
-    firstSeen: new Date(ack.at).toISOString(),
-    lastSeen: new Date(ack.at).toISOString(),
-    logGroups: [],
-    events: [],
-    tags: [],
+    at: ack.at,
+    window: { from: ack.at, to: ack.until ?? ack.at },
     runbook: 'docs/runbooks/sentinel.acknowledgement.md',
     recommendedActions: [
       `Nothing to do if ${ack.by} is on it; to take it over: npx detect ack add --table <StateTableName> ${ack.alertId}`,
@@ -48,9 +39,5 @@ export function buildAcknowledgementNotice(ack: Acknowledgement, ctx: AlertConte
     ],
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, [], query, ack.at - LOOK_BACK_MS, ack.at),
-    related: {},
-    status: 'open',
-    occurrences: 1,
-    openedAt: new Date(ack.at).toISOString(),
-  };
+  });
 }

@@ -4,6 +4,7 @@ import { formatTime } from '../schema/duration';
 import { type AlertContext, stableId } from './build';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { redact } from './redact';
+import { teamNoticeAlert } from './team-notice';
 
 /**
  * The team is told when an exception is added (src/engine/exceptions.ts): a rule told to leave an
@@ -17,26 +18,16 @@ export function buildExceptionNotice(spec: ExceptionSpec, ctx: AlertContext): Al
   // What the exception hides, to look at by hand: lines holding its first exact value (choose the log groups in the console).
   const exact = spec.values.find((v) => !v.includes('/'));
   const query = logsInsightsQuery(exact ?? '');
-  return {
-    schemaVersion: '1',
+  return teamNoticeAlert({
     id: stableId('exc', spec.id),
-    kind: 'detection',
     ruleId: 'sentinel.exception',
     title: `Exception ${spec.id} by ${spec.createdBy}: ${spec.rules.join(', ')} leave ${spec.field} ${values} out ${span}`,
     description:
       `A responder's exception: from ${formatTime(spec.from)} ${span}, the rules ${spec.rules.join(', ')} do not count events whose ` +
       `${spec.field} is ${values}. No alert of theirs opens for it, and nothing it does there feeds an incident. Reason given: ${redact(spec.reason)}`,
-    severity: 'medium',
-    tier: 'notify',
-    riskScore: 0,
     entity: { field: 'exception.id', value: spec.id },
-    window: { start: new Date(spec.from).toISOString(), end: new Date(spec.until ?? spec.from).toISOString() },
-    count: 1,
-    firstSeen: new Date(spec.createdAt).toISOString(),
-    lastSeen: new Date(spec.createdAt).toISOString(),
-    logGroups: [],
-    events: [],
-    tags: [],
+    at: spec.createdAt,
+    window: { from: spec.from, to: spec.until ?? spec.from },
     runbook: 'docs/runbooks/sentinel.exception.md',
     recommendedActions: [
       `Confirm with ${spec.createdBy} that the exception is wanted, and that ${span} is as short as it can be`,
@@ -44,9 +35,5 @@ export function buildExceptionNotice(spec: ExceptionSpec, ctx: AlertContext): Al
     ],
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, [], query, spec.from, spec.until ?? spec.from),
-    related: {},
-    status: 'open',
-    occurrences: 1,
-    openedAt: new Date(spec.createdAt).toISOString(),
-  };
+  });
 }

@@ -3,6 +3,7 @@ import { buildAcknowledgementNotice } from '../alerts/acknowledgement-notice';
 import type { AlertContext } from '../alerts/build';
 import type { Message } from '../schema/alert';
 import { Tier } from '../schema/severity';
+import { announceOnce } from './announcements';
 import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
 
 /**
@@ -106,38 +107,21 @@ export function silencedReminders(messages: readonly Message[]): number {
 }
 
 /**
- * Tells the team of every acknowledgement not yet told (the sweeper, every 5 minutes): one notify
- * message each (src/alerts/acknowledgement-notice.ts), then the acknowledgement is marked. One of
- * a review-tier alert (in the digest, never paged) or ended before it was told is marked without a
- * message. A mark lost to a concurrent change (another responder took the alert over) leaves the
- * newer acknowledgement to be told next time; a repeat of the same one is a no-op for the state
- * machine's message dedup (the notice's key).
+ * Tells the team of every acknowledgement not yet told (the sweeper, every 5 minutes; see
+ * announceOnce): one notify message each (src/alerts/acknowledgement-notice.ts). One of a
+ * review-tier alert (in the digest, never paged) or ended before it was told is marked without a
+ * message.
  */
-export async function announceAcknowledgements(
+export function announceAcknowledgements(
   store: StateStore,
   send: (messages: Message[]) => Promise<void>,
   ctx: AlertContext,
   now: number,
 ): Promise<number> {
-  let announced = 0;
-  for (const doc of await store.queryDocs(ACKS_PK, now)) {
-    const ack = readDocBody(Acknowledgement, doc.body);
-    if (!ack || ack.announcedAt !== undefined) continue;
-    const worthTelling = ackHolds(ack, now) && ack.about?.tier !== 'review';
-    if (worthTelling) {
-      const alert = buildAcknowledgementNotice(ack, ctx);
-      await send([{ alert, key: `${alert.id}#0`, publish: true, digest: false, correlate: false }]);
-      announced++;
-    }
-    const marked: Acknowledgement = { ...ack, announcedAt: now };
-    await store.writeDoc({
-      pk: ACKS_PK,
-      sk: doc.sk,
-      body: JSON.stringify(marked),
-      ifVersion: doc.version,
-      now,
-      expiresAt: ackExpiry(marked),
-    });
-  }
-  return announced;
+  return announceOnce(store, ACKS_PK, Acknowledgement, {
+    notice: (ack) => (ackHolds(ack, now) && ack.about?.tier !== 'review' ? buildAcknowledgementNotice(ack, ctx) : undefined),
+    expiresAt: ackExpiry,
+    send,
+    now,
+  });
 }

@@ -8,6 +8,7 @@ import { RuleRef, refMatches } from '../rules/rule-ref';
 import type { Message } from '../schema/alert';
 import { eventTime, type NormalizedEvent } from '../schema/event';
 import { FieldName } from '../schema/rule';
+import { announceOnce } from './announcements';
 import { boundedValue } from './bounded-value';
 import { KEPT_FOREVER, readDocBody, type StateStore } from './state-store';
 
@@ -169,31 +170,19 @@ export function cidrOf(value: string): Cidr | undefined {
 }
 
 /**
- * Tells the team of every exception not yet announced (the sweeper, every 5 minutes): one notify
- * message each, then the exception is marked. A mark lost to a concurrent change is retried next
- * time, and the state machine's message dedup (the notice's key) makes the repeat a no-op.
+ * Tells the team of every exception not yet announced (the sweeper, every 5 minutes; see
+ * announceOnce): one notify message each, whoever wrote it.
  */
-export async function announceExceptions(
+export function announceExceptions(
   store: StateStore,
   send: (messages: Message[]) => Promise<void>,
   ctx: AlertContext,
   now: number,
 ): Promise<number> {
-  let announced = 0;
-  for (const { spec, sk, version } of await readExceptions(store, now)) {
-    if (spec.announcedAt !== undefined) continue;
-    const alert = buildExceptionNotice(spec, ctx);
-    await send([{ alert, key: `${alert.id}#0`, publish: true, digest: false, correlate: false }]);
-    const marked = { ...spec, announcedAt: now };
-    await store.writeDoc({
-      pk: EXCEPTIONS_PK,
-      sk,
-      body: JSON.stringify(marked),
-      ifVersion: version,
-      now,
-      expiresAt: exceptionExpiry(marked),
-    });
-    announced++;
-  }
-  return announced;
+  return announceOnce(store, EXCEPTIONS_PK, ExceptionSpec, {
+    notice: (spec) => buildExceptionNotice(spec, ctx),
+    expiresAt: exceptionExpiry,
+    send,
+    now,
+  });
 }
