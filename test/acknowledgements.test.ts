@@ -451,7 +451,7 @@ describe('the team is told who has which alert', () => {
     await expect(announceAcknowledgements(store, failing, ctx, now + MIN)).rejects.toThrow('throttled');
     expect(await announceAcknowledgements(store, first.send, ctx, now + 2 * MIN)).toBe(1);
     expect(first.sent.map((m) => [m.publish, m.correlate, m.digest, m.alert.tier, m.alert.ruleId, m.alert.entity.value])).toEqual([
-      [true, false, false, 'notify', 'sentinel.acknowledgement', billing],
+      [true, false, false, 'notify', 'sentinel.acknowledgement', 'ana'],
     ]);
     const notice = first.sent[0]?.alert;
     expect(notice?.title).toBe(`ana has ${billing}: errors on billing`);
@@ -469,6 +469,35 @@ describe('the team is told who has which alert', () => {
     await acknowledgeOpen(store, [billing], { by: 'bo', until: null }, now + 6 * MIN);
     expect(await announceAcknowledgements(store, second.send, ctx, now + 7 * MIN)).toBe(1);
     expect(second.sent.map((m) => m.alert.title)).toEqual([`bo has ${web}: warnings on web-1`, `bo has ${billing}: errors on billing`]);
+  });
+
+  it('one message per responder per sweep: acknowledging many alerts at once is one notice listing them', async () => {
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [fault, warning] }, store, { outbreakAfter: 0 });
+    const opened = (await d.evaluate('b1', threeConditions(T0))).messages.filter((m) => m.alert.status === 'open');
+    const idOf = (ruleId: string) => opened.find((m) => m.alert.ruleId === ruleId)?.alert.id ?? '';
+    const [billing, web] = [idOf('test.fault'), idOf('test.warning')];
+    const ids = [billing, web];
+    const now = T0 + 11 * MIN;
+    await acknowledgeOpen(store, ids, { by: 'ana', reason: 'INC-7', until: null }, now);
+    // Written straight to the table a second later: listed after the two (in time order, then by id).
+    const written = { alertId: ALERT, by: 'ana', reason: 'bridge', at: now + 1000, until: null };
+    await store.writeDoc({ pk: ACKS_PK, sk: ALERT, body: JSON.stringify(written), ifVersion: null, now, expiresAt: now + 90 * 24 * HOUR });
+    await acknowledge(store, { alertId: `det-${'c'.repeat(24)}`, by: 'bo', until: null }, now);
+    const { sent, send } = collect();
+    expect(await announceAcknowledgements(store, send, ctx, now + MIN)).toBe(2);
+    const [ana, bo] = sent.map((m) => m.alert);
+    // Each listed with its own reason, since they differ.
+    const lines = [
+      `- ${billing}: errors on billing (rule test.fault, respond tier, service.name=billing), while it lasts: INC-7`,
+      `- ${web}: warnings on web-1 (rule test.warning, notify tier, host.name=web-1), while it lasts: INC-7`,
+    ].sort();
+    expect(ana?.description.split('\n').slice(1)).toEqual([
+      ...lines,
+      `- ${ALERT}: an alert the open alerts did not list, while it lasts: bridge`,
+    ]);
+    expect(ana?.title).toBe(`ana has 3 alerts: ${billing < web ? 'errors on billing' : 'warnings on web-1'} and 2 more`);
+    expect(bo?.title).toMatch(/^bo has det-c{24}: det-c{24}$/);
   });
 
   it('one written straight to the table is told by its id; one ended before the sweep is not told', async () => {

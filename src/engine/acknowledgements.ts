@@ -107,8 +107,8 @@ export function silencedReminders(messages: readonly Message[]): number {
 }
 
 /**
- * Tells the team of every acknowledgement not yet told (the sweeper, every 5 minutes; see
- * announceOnce): one notify message each (src/alerts/acknowledgement-notice.ts). One of a
+ * Tells the team of the acknowledgements not yet told (the sweeper, every 5 minutes; see
+ * announceOnce): one notify message per responder (src/alerts/acknowledgement-notice.ts). One of a
  * review-tier alert (in the digest, never paged) or ended before it was told is marked without a
  * message.
  */
@@ -119,7 +119,14 @@ export function announceAcknowledgements(
   now: number,
 ): Promise<number> {
   return announceOnce(store, ACKS_PK, Acknowledgement, {
-    notice: (ack) => (ackHolds(ack, now) && ack.about?.tier !== 'review' ? buildAcknowledgementNotice(ack, ctx) : undefined),
+    tell: (acks) => {
+      const byResponder = new Map<string, Acknowledgement[]>();
+      for (const ack of acks) {
+        if (!ackHolds(ack, now) || ack.about?.tier === 'review') continue;
+        byResponder.set(ack.by, [...(byResponder.get(ack.by) ?? []), ack]);
+      }
+      return [...byResponder.values()].map((own) => buildAcknowledgementNotice(own, ctx));
+    },
     expiresAt: ackExpiry,
     send,
     now,

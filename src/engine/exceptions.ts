@@ -180,7 +180,7 @@ export function announceExceptions(
   now: number,
 ): Promise<number> {
   return announceOnce(store, EXCEPTIONS_PK, ExceptionSpec, {
-    notice: (spec) => buildExceptionNotice(spec, ctx),
+    tell: (specs) => specs.map((spec) => buildExceptionNotice(spec, ctx)),
     expiresAt: exceptionExpiry,
     send,
     now,
