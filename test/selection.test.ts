@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lowerCase } from '../src/rules/lower-case';
+import { selectionRanges } from '../src/rules/ranges';
 import { compileSelection, SelectionError } from '../src/rules/selection';
 
 const m = (sel: Record<string, unknown>, event: Record<string, string | number | boolean>) => compileSelection(sel).predicate(event);
@@ -82,5 +83,30 @@ describe('lowerCase', () => {
     for (let c = 0; c < 128; c++) texts.push(String.fromCharCode(c), `A${String.fromCharCode(c)}`);
     for (const t of texts) expect(lowerCase(t), JSON.stringify(t)).toBe(t.toLowerCase());
     expect(m({ 'user.name': 'kelvin' }, { 'user.name': '\u212Aelvin' })).toBe(true);
+  });
+});
+
+describe('selectionRanges: what a map of AND-ed comparisons leaves per field (read alike by the index and the filter)', () => {
+  it('intersects a field’s bounds, keeps which ends are inclusive, and reads numbers as the predicate does', () => {
+    expect(
+      Object.fromEntries(
+        selectionRanges({
+          'http.response.status_code|gte': 500,
+          'http.response.status_code|lt': '600',
+          'http.response.status_code|gt': 499,
+          'event.duration|gt': 5,
+          'event.duration|gte': 5,
+          'bytes|lte': [10],
+          'user.name': 'root',
+          'a|gte': 'many',
+          'b|lt': [1, 2],
+          'c|gt': true,
+        }),
+      ),
+    ).toEqual({
+      'http.response.status_code': { low: 500, lowInclusive: true, high: 600, highInclusive: false },
+      'event.duration': { low: 5, lowInclusive: false, high: Number.POSITIVE_INFINITY, highInclusive: true },
+      bytes: { low: Number.NEGATIVE_INFINITY, lowInclusive: true, high: 10, highInclusive: true },
+    });
   });
 });

@@ -2,6 +2,7 @@ import { globToRegExp } from '../parse/glob';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
 import { type FieldOrigins, groupOrigins, type OwnText } from './filter-origins';
 import { ANY_DIGIT, ANY_RUN, isWeakText, minimalTexts, renderText, textLength, textOf, withoutFirst, withoutLast } from './filter-text';
+import { type NumericRange, selectionRanges } from './ranges';
 import { asNumber, isPlainObject, normalizeForEquality } from './selection';
 import { longestLiteral } from './wildcard';
 
@@ -24,23 +25,8 @@ export interface CompiledFilter {
 function selectionOptions(selection: unknown, origins: FieldOrigins): string[][] {
   if (!isPlainObject(selection)) return [];
   const options: string[][] = [];
-  const bounds = new Map<string, Bounds>();
   for (const [key, value] of Object.entries(selection)) {
     if (key === 'not') continue;
-    const [field = '', op, ...rest] = key.split('|');
-    const bound = typeof value === 'number' || typeof value === 'string' ? asNumber(value) : undefined;
-    if ((op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') && rest.length === 0 && bound !== undefined) {
-      // Integer bounds only: a number just above 499.5 is not in 500–599.
-      const b = bounds.get(field) ?? { low: Number.NEGATIVE_INFINITY, high: Number.POSITIVE_INFINITY, integral: true };
-      b.integral &&= Number.isInteger(bound);
-      if (op === 'gt') b.low = Math.max(b.low, bound + 1);
-      if (op === 'gte') b.low = Math.max(b.low, bound);
-      // A number below the next integer (599.5 < 600) still holds the block's digits.
-      if (op === 'lt') b.high = Math.min(b.high, bound - 1);
-      if (op === 'lte') b.high = Math.min(b.high, bound);
-      bounds.set(field, b);
-      continue;
-    }
     if (key === 'all' || key === 'any') {
       if (!Array.isArray(value)) continue;
       const branches = value.map((b) => selectionOptions(b, origins));
@@ -51,8 +37,9 @@ function selectionOptions(selection: unknown, origins: FieldOrigins): string[][]
     const texts = conditionTexts(key, value, origins);
     if (texts) options.push(texts);
   }
-  for (const [field, b] of bounds) {
-    const texts = rangeTexts(field, b, origins);
+  // A field's comparisons together (conditionTexts gives a single one none).
+  for (const [field, range] of selectionRanges(selection)) {
+    const texts = rangeTexts(field, range, origins);
     if (texts) options.push(texts);
   }
   return options;
@@ -72,18 +59,17 @@ function cheapest(options: readonly string[][], chosen: ReadonlySet<string>): st
   return best;
 }
 
-interface Bounds {
-  low: number;
-  high: number;
-  integral: boolean;
-}
-
 /**
  * A range that is one decimal block — 500–599, 4000–4999 — as its leading digits and a digit per
- * place (`5[0-9][0-9]`): a number in it written in decimal holds them. Other ranges give none.
+ * place (`5[0-9][0-9]`): a number in it written in decimal holds them. Other ranges give none, and
+ * so do bounds that are not integers (a number just above 499.5 is not in 500–599).
  */
-function rangeTexts(field: string, { low, high, integral }: Bounds, origins: FieldOrigins): string[] | undefined {
-  if (!integral || !Number.isSafeInteger(low) || !Number.isSafeInteger(high) || low <= 0) return undefined;
+function rangeTexts(field: string, range: NumericRange, origins: FieldOrigins): string[] | undefined {
+  if (!Number.isInteger(range.low) || !Number.isInteger(range.high)) return undefined;
+  // Integer bounds: `gt 499` is 500 on; `lt 600` is 599 down (a number below the next integer, 599.5, still holds the block's digits).
+  const low = range.lowInclusive ? range.low : range.low + 1;
+  const high = range.highInclusive ? range.high : range.high - 1;
+  if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high) || low <= 0) return undefined;
   let places = 0;
   for (let unit = 10; low % unit === 0 && low + unit - 1 <= high; unit *= 10) {
     if (low + unit - 1 === high) places = Math.log10(unit);

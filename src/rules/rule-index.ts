@@ -2,6 +2,7 @@ import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/eve
 import { Cidr, readAddress } from './cidr';
 import type { CompiledRule } from './compile';
 import { NeedleSet, NON_ASCII_RE } from './needles';
+import { selectionRanges } from './ranges';
 import { asNumber, isPlainObject, normalizeForEquality } from './selection';
 import { longestLiteral } from './wildcard';
 
@@ -98,7 +99,7 @@ export function indexKeys(selection: unknown): IndexKey[] | undefined {
 /** The best single condition every matching event must meet, among a map's AND-ed conditions. */
 function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefined {
   const eqs: Extract<IndexKey, { kind: 'eq' }>[] = [];
-  const ranges = new Map<string, Extract<IndexKey, { kind: 'range' }>>();
+  const ranges = [...selectionRanges(selection)].map(([field, r]): IndexKey => ({ kind: 'range', field, ...r }));
   const texts: Extract<IndexKey, { kind: 'text' }>[] = [];
   const cidrs: Extract<IndexKey, { kind: 'cidr' }>[] = [];
   const present: Extract<IndexKey, { kind: 'exists' }>[] = [];
@@ -122,27 +123,6 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
     if (op === undefined) {
       if (all && list.length > 1) continue; // never true for distinct values; leave it to the predicate
       eqs.push({ kind: 'eq', field, values: [...new Set(list.map((v) => normalizeForEquality(v as FieldValue)))] });
-    } else if (op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') {
-      const bound = Number(list[0]);
-      if (list.length !== 1 || !Number.isFinite(bound)) continue;
-      const r = ranges.get(field) ?? {
-        kind: 'range' as const,
-        field,
-        low: -Infinity,
-        lowInclusive: true,
-        high: Infinity,
-        highInclusive: true,
-      };
-      if (op === 'gt' || op === 'gte') {
-        if (bound > r.low || (bound === r.low && op === 'gt')) {
-          r.low = bound;
-          r.lowInclusive = op === 'gte';
-        }
-      } else if (bound < r.high || (bound === r.high && op === 'lt')) {
-        r.high = bound;
-        r.highInclusive = op === 'lte';
-      }
-      ranges.set(field, r);
     } else if (op === 'contains' || op === 'startswith' || op === 'endswith' || op === 'wildcard') {
       const cased = mods.includes('cased');
       const needles = list.map((v) => (op === 'wildcard' ? longestLiteral(String(v), cased) : String(v).toLowerCase()));
@@ -169,7 +149,7 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
   if (eqs[0]) return eqs[0];
   const nestedEq = nested.find((k) => k.kind === 'eq');
   if (nestedEq) return nestedEq;
-  const range = [...ranges.values()][0] ?? nested.find((k) => k.kind === 'range');
+  const range = ranges[0] ?? nested.find((k) => k.kind === 'range');
   if (range && !isWeakRange(range)) return range;
   const cidr = cidrs[0] ?? nested.find((k) => k.kind === 'cidr');
   if (cidr) return cidr;
