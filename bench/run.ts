@@ -708,7 +708,7 @@ const report = [
       `${fmt.pct(s.delivered / s.total)} of ${fmt.int(s.total)}`,
       // A table cell's pipes are escaped, the pattern's alternation included.
       s.pattern === ''
-        ? `(all events: ${s.reason.replace(/; all events delivered$/, '')})`
+        ? `(all events: ${s.reason})`
         : `${s.pattern.length} characters: \`${(s.pattern.length > 60 ? `${s.pattern.slice(0, 57)}...` : s.pattern).replaceAll('|', '\\|')}\``,
     ]),
   ),

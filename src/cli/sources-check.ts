@@ -138,7 +138,7 @@ export function formatSourcesReport(report: SourcesReport): string {
     );
     lines.push(
       g.filter.pattern === ''
-        ? `  subscription filter: every line delivered (${g.filter.reason.replace(/; all events delivered$/, '')})`
+        ? `  subscription filter: every line delivered (${g.filter.reason})`
         : `  subscription filter: delivers ${g.filter.delivered} of the sample's ${g.filter.lines} lines (${pct(g.filter.lines === 0 ? 0 : g.filter.delivered / g.filter.lines)}); no rule can match the rest (${g.filter.pattern.length}-character pattern)`,
     );
     if (g.topUnparsed.length > 0) {

@@ -132,16 +132,16 @@ export function compileFilterPattern(
   sources: readonly SourceDefinition[],
 ): CompiledFilter {
   const applicable = rules.filter((r) => !r.disabled && (!r.logGroups || r.logGroups.some((g) => globToRegExp(g).test(logGroup))));
-  if (applicable.length === 0) return { pattern: '', reason: 'no rule applies to this log group; all events delivered' };
+  if (applicable.length === 0) return { pattern: '', reason: 'no rule applies to this log group' };
   const origins = groupOrigins(logGroup, sources);
   const options: string[][][] = [];
   for (const rule of applicable) {
     const ruleOptions = selectionOptions(rule.match, origins);
-    if (ruleOptions.length === 0) return { pattern: '', reason: `rule ${rule.id} has no literal term; all events delivered` };
+    if (ruleOptions.length === 0) return { pattern: '', reason: `rule ${rule.id} has no literal term` };
     options.push(ruleOptions);
   }
   const pattern = fittedPattern(chooseTexts(options));
-  if (pattern === undefined) return { pattern: '', reason: `compiled pattern exceeds ${MAX_PATTERN} characters; all events delivered` };
+  if (pattern === undefined) return { pattern: '', reason: `compiled pattern exceeds ${MAX_PATTERN} characters` };
   return { pattern, reason: `${applicable.length} rule(s), ${pattern.split('|').length} literal term(s)` };
 }
 
@@ -236,7 +236,7 @@ export function subscriptionFilterPattern(
   sources: readonly SourceDefinition[],
   mode: 'compiled' | 'all',
 ): CompiledFilter {
-  if (mode === 'all') return { pattern: '', reason: "filterPatterns is 'all'; all events delivered" };
+  if (mode === 'all') return { pattern: '', reason: "filterPatterns is 'all'" };
   return compileFilterPattern(logGroup, rules, sources);
 }
 
