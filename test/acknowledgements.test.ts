@@ -20,6 +20,7 @@ import {
   silencedReminders,
 } from '../src/engine/acknowledgements';
 import { Detector } from '../src/engine/detector';
+import { accountAttribute } from '../src/engine/entity-scope';
 import { advanceCondition, type ConditionState, type Emission, type LifecyclePolicy, type Occurrence } from '../src/engine/lifecycle';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import type { StateStore } from '../src/engine/state-store';
@@ -498,6 +499,27 @@ describe('the team is told who has which alert', () => {
     ]);
     expect(ana?.title).toBe(`ana has 3 alerts: ${billing < web ? 'errors on billing' : 'warnings on web-1'} and 2 more`);
     expect(bo?.title).toMatch(/^bo has det-c{24}: det-c{24}$/);
+  });
+
+  it('one per responder and account: a team routed its own account is told who has its alerts', async () => {
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [fault] }, store, { outbreakAfter: 0, account: '999999999999' });
+    const inAccount = (account: string) => tenMinutes(T0).map((e) => ({ ...e, 'cloud.account.id': account, 'cloudwatch.owner': account }));
+    const opened = (await d.evaluate('b1', [...inAccount('111111111111'), ...inAccount('222222222222')])).messages.filter(
+      (m) => m.alert.status === 'open',
+    );
+    const listed = (await listOpenAlerts(store, T0 + 11 * MIN)).alerts;
+    expect(listed.map((a) => a.account).sort()).toEqual(['111111111111', '222222222222']);
+    await acknowledgeOpen(
+      store,
+      opened.map((m) => m.alert.id),
+      { by: 'ana', until: null },
+      T0 + 11 * MIN,
+    );
+    const { sent, send } = collect();
+    expect(await announceAcknowledgements(store, send, ctx, T0 + 12 * MIN)).toBe(2);
+    expect(sent.map((m) => accountAttribute(m.alert)).sort()).toEqual(['111111111111', '222222222222']);
+    expect(sent.map((m) => m.alert.title)).toEqual(opened.map((m) => `ana has ${m.alert.id}: errors on billing`));
   });
 
   it('one written straight to the table is told by its id; one ended before the sweep is not told', async () => {

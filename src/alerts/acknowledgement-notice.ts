@@ -52,6 +52,8 @@ export function buildAcknowledgementNotice(acks: readonly Acknowledgement[], ctx
     ],
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, [], query, first.at - LOOK_BACK_MS, last.at),
+    // Their one account (the caller groups by it), so the notice reaches a team routed that account's alerts.
+    ...(first.about?.account ? { cloud: { account: { id: first.about.account }, region: ctx.region } } : {}),
   });
 }
 

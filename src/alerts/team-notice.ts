@@ -1,4 +1,4 @@
-import type { Alert, AlertEntity } from '../schema/alert';
+import type { Alert, AlertCloud, AlertEntity } from '../schema/alert';
 
 /** What one of the stack's own notices to the team says; the rest of its alert is the same for all of them. */
 export interface TeamNotice {
@@ -15,6 +15,8 @@ export interface TeamNotice {
   recommendedActions: string[];
   logsInsightsQuery: string;
   consoleUrl: string;
+  /** The account it is about, when one is: its `account` message attribute, for teams routed their own. */
+  cloud?: AlertCloud;
 }
 
 /**
@@ -49,5 +51,6 @@ export function teamNoticeAlert(notice: TeamNotice): Alert {
     status: 'open',
     occurrences: 1,
     openedAt: at,
+    ...(notice.cloud ? { cloud: notice.cloud } : {}),
   };
 }

@@ -123,7 +123,13 @@ export async function acknowledgeOpen(
   const acks: Acknowledgement[] = [];
   for (const alertId of alertIds) {
     const alert = open.get(alertId);
-    const about = alert && { ruleId: alert.ruleId, title: alert.title, tier: alert.tier, entity: alert.entity };
+    const about = alert && {
+      ruleId: alert.ruleId,
+      title: alert.title,
+      tier: alert.tier,
+      entity: alert.entity,
+      ...(alert.account ? { account: alert.account } : {}),
+    };
     acks.push(await acknowledge(store, { ...input, alertId, ...(about ? { about } : {}) }, now));
   }
   return acks;

@@ -1,6 +1,7 @@
 import { redact } from '../alerts/redact';
 import { type Acknowledgement, acknowledgementAt, readAcknowledgements } from '../engine/acknowledgements';
 import { parseCondition } from '../engine/conditions';
+import { accountAttribute } from '../engine/entity-scope';
 import type { ConditionState } from '../engine/lifecycle';
 import { isHeld, outbreakOf } from '../engine/outbreak';
 import { foldOf } from '../engine/page-fold';
@@ -17,6 +18,8 @@ export interface OpenAlert {
   title: string;
   tier: Tier;
   entity: AlertEntity;
+  /** The account its messages are routed by (README, Many accounts); absent when no one account is. */
+  account?: string;
   openedAt: number;
   lastSeen: number;
   occurrences: number;
@@ -82,6 +85,7 @@ export async function listOpenAlerts(
       title: s.title,
       tier: s.tier,
       entity: { ...s.entity, value: redact(s.entity.value) },
+      ...accountOf(s),
       openedAt: s.openedAt,
       lastSeen: s.lastSeen,
       occurrences: s.occurrences,
@@ -93,6 +97,12 @@ export async function listOpenAlerts(
   });
   alerts.sort((a, b) => tierRank(b.tier) - tierRank(a.tier) || b.lastSeen - a.lastSeen || a.alertId.localeCompare(b.alertId));
   return { alerts, truncated: due.length >= limit, unreadable };
+}
+
+/** The `account` message attribute its alerts carry, when one account is named. */
+function accountOf(state: ConditionState): { account?: string } {
+  const account = accountAttribute(state);
+  return account === 'none' ? {} : { account };
 }
 
 /** One line per open alert: id, tier, rule, entity, since when, and who has it. */

@@ -32,6 +32,11 @@ export const AcknowledgedAlert = z.strictObject({
   title: z.string().min(1).max(500),
   tier: Tier,
   entity: z.strictObject({ field: z.string().max(200), value: z.string().max(1024), account: z.string().max(64).optional() }),
+  /** The account its messages are routed by: the notice goes where the alert went. */
+  account: z
+    .string()
+    .regex(/^\d{12}$/)
+    .optional(),
 });
 export type AcknowledgedAlert = z.infer<typeof AcknowledgedAlert>;
 
@@ -120,12 +125,14 @@ export function announceAcknowledgements(
 ): Promise<number> {
   return announceOnce(store, ACKS_PK, Acknowledgement, {
     tell: (acks) => {
-      const byResponder = new Map<string, Acknowledgement[]>();
+      // One notice per responder and account: a team routed its own account's alerts is told who has them.
+      const groups = new Map<string, Acknowledgement[]>();
       for (const ack of acks) {
         if (!ackHolds(ack, now) || ack.about?.tier === 'review') continue;
-        byResponder.set(ack.by, [...(byResponder.get(ack.by) ?? []), ack]);
+        const key = `${ack.by}\u0000${ack.about?.account ?? ''}`;
+        groups.set(key, [...(groups.get(key) ?? []), ack]);
       }
-      return [...byResponder.values()].map((own) => buildAcknowledgementNotice(own, ctx));
+      return [...groups.values()].map((own) => buildAcknowledgementNotice(own, ctx));
     },
     expiresAt: ackExpiry,
     send,

@@ -69,7 +69,7 @@ export function awsAccountId(value: unknown): string | undefined {
  * when no account is known (digests, incidents whose members span accounts, local lines). An
  * account id only: the alert's cloud account can come from a line's own JSON.
  */
-export function accountAttribute(alert: Alert): string {
+export function accountAttribute(alert: Pick<Alert, 'cloud' | 'entity'>): string {
   return awsAccountId(alert.cloud?.account.id) ?? awsAccountId(alert.cloud?.logsAccount) ?? awsAccountId(alert.entity.account) ?? 'none';
 }
 
