@@ -305,6 +305,47 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
     expect(await live(store, [[call('sa-east-1', LIVE + HOUR)]])).toEqual(['aws.new_region 111122223333']);
   });
 
+  it("in a monitoring account: --linked-accounts reads each linked account's group by its ARN, and learns per account even where two share a name", async () => {
+    const dir = tmp();
+    const { trailFile } = writeHistory(dir);
+    const records = (JSON.parse(readFileSync(trailFile, 'utf8')) as { events: unknown[] }).events;
+    const OTHER = '444455556666';
+    const arn = (account: string) => `arn:aws:logs:eu-west-1:${account}:log-group:org-audit/trail`;
+    const logs = mockClient(CloudWatchLogsClient);
+    logs.on(DescribeLogGroupsCommand).resolves({
+      logGroups: [ACCOUNT, OTHER].map((a) => ({ logGroupName: 'org-audit/trail', arn: `${arn(a)}:*`, logGroupArn: arn(a) })),
+    });
+    logs.on(FilterLogEventsCommand).resolves({ events: records as never[] });
+    const { store } = await freshTable();
+    const client = new CloudWatchLogsClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const result = await runLearn(
+      {
+        pack,
+        logGroups: ['org-audit/*'],
+        linkedAccounts: [ACCOUNT, OTHER],
+        since: new Date(LIVE - 30 * DAY).toISOString(),
+        until: new Date(LIVE).toISOString(),
+        workDir: dir,
+      },
+      store,
+      { client, pacing: { ratePerSecond: 1000, maxAttempts: 2, sleep: async () => {} } },
+    );
+    expect(logs.commandCalls(DescribeLogGroupsCommand)[0]?.args[0].input).toMatchObject({
+      logGroupNamePrefix: 'org-audit/',
+      includeLinkedAccounts: true,
+      accountIdentifiers: [ACCOUNT, OTHER],
+    });
+    const reads = logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input);
+    expect(reads.map((r) => [r.logGroupIdentifier, r.logGroupName])).toEqual([
+      [arn(ACCOUNT), undefined],
+      [arn(OTHER), undefined],
+    ]);
+    logs.restore();
+    // The same records under each account's group: each account learned on its own, as its live payloads will name it.
+    expect(result.rules.find((r) => r.ruleId === 'aws.new_region')?.accounts.map((a) => a.account)).toEqual([ACCOUNT, OTHER]);
+    expect(result.events).toBe(2 * records.length);
+  });
+
   it('the CLI writes to the named table (here dynalite through the SDK endpoint setting) and prints what each rule knows', async () => {
     const dir = tmp();
     const { trailFile } = writeHistory(dir);
@@ -329,5 +370,8 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
     const bad = await cli.detect(['learn', '--account', '12345', '--from-file', trailFile], { table: 't' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--account '12345': expected a 12-digit AWS account id");
+    const badLinked = await cli.detect(['learn', '--log-group', 'org-audit/*', '--linked-accounts', ACCOUNT, '1234'], { table: 't' });
+    expect(badLinked.code).toBe(2);
+    expect(badLinked.stderr).toContain("--linked-accounts '1234': expected 12-digit AWS account ids");
   });
 });

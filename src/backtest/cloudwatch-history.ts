@@ -77,43 +77,73 @@ export interface ResolvedGroup {
   name: string;
   /** The account that owns it (from its ARN): the events' `cloud.account.id`, as the live payloads' owner. */
   account?: string;
+  /** What it is read by: its name, or its ARN in a linked source account (several accounts can have a group of one name). */
+  key: string;
 }
+
+/**
+ * In a monitoring account of CloudWatch cross-account observability: read the log groups of its
+ * linked source accounts too — every one (`true`), or those of these account ids.
+ */
+export type LinkedAccounts = true | readonly string[];
+
+/** DescribeLogGroups takes at most this many account ids at a time. */
+const ACCOUNTS_PER_CALL = 20;
 
 /** Exact names are checked to exist; globs (`/app/*`) expand to the groups they match. */
 export async function resolveLogGroups(
   client: CloudWatchLogsClient,
   names: readonly string[],
   caller: PacedCaller,
+  linked?: LinkedAccounts,
 ): Promise<ResolvedGroup[]> {
+  // Linked accounts named: DescribeLogGroups searches at most 20 at a time.
+  const accountSets: (readonly string[] | undefined)[] =
+    linked === undefined || linked === true
+      ? [undefined]
+      : Array.from({ length: Math.ceil(linked.length / ACCOUNTS_PER_CALL) }, (_, i) =>
+          linked.slice(i * ACCOUNTS_PER_CALL, (i + 1) * ACCOUNTS_PER_CALL),
+        );
   const out: ResolvedGroup[] = [];
   for (const name of names) {
     const wildcard = name.search(/[*?]/);
     const prefix = wildcard === -1 ? name : name.slice(0, wildcard);
     const matcher = globToRegExp(name);
     const found: ResolvedGroup[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await caller.call(() =>
-        client.send(
-          new DescribeLogGroupsCommand({ ...(prefix ? { logGroupNamePrefix: prefix } : {}), ...(nextToken ? { nextToken } : {}) }),
-        ),
-      );
-      for (const g of page.logGroups ?? []) {
-        if (!g.logGroupName || !matcher.test(g.logGroupName)) continue;
-        const account = g.arn?.split(':')[4];
-        found.push({ name: g.logGroupName, ...(account && /^\d{12}$/.test(account) ? { account } : {}) });
-      }
-      nextToken = page.nextToken;
-    } while (nextToken);
+    for (const accounts of accountSets) {
+      let nextToken: string | undefined;
+      do {
+        const page = await caller.call(() =>
+          client.send(
+            new DescribeLogGroupsCommand({
+              ...(prefix ? { logGroupNamePrefix: prefix } : {}),
+              ...(linked === undefined ? {} : { includeLinkedAccounts: true }),
+              ...(accounts ? { accountIdentifiers: [...accounts] } : {}),
+              ...(nextToken ? { nextToken } : {}),
+            }),
+          ),
+        );
+        for (const g of page.logGroups ?? []) {
+          if (!g.logGroupName || !matcher.test(g.logGroupName)) continue;
+          const account = g.arn?.split(':')[4];
+          const arn = g.logGroupArn ?? g.arn?.replace(/:\*$/, '');
+          // With linked accounts, a group is read by its ARN: the name alone reads the monitoring account's own.
+          const key = linked !== undefined && arn ? arn : g.logGroupName;
+          found.push({ name: g.logGroupName, key, ...(account && /^\d{12}$/.test(account) ? { account } : {}) });
+        }
+        nextToken = page.nextToken;
+      } while (nextToken);
+    }
     if (found.length === 0) {
       const region = await client.config.region();
+      const where = linked === undefined ? region : `${region} or the linked accounts`;
       throw new BacktestError(
         wildcard === -1
-          ? `log group '${name}' does not exist in ${region} (for the credentials in use; check --region and --profile)`
-          : `no log group matches '${name}' in ${region}`,
+          ? `log group '${name}' does not exist in ${where} (for the credentials in use; check --region and --profile)`
+          : `no log group matches '${name}' in ${where}`,
       );
     }
-    for (const g of found) if (!out.some((o) => o.name === g.name)) out.push(g);
+    for (const g of found) if (!out.some((o) => o.key === g.key)) out.push(g);
   }
   return out;
 }
@@ -128,7 +158,7 @@ export interface FetchFrom {
 export async function* fetchGroupHistory(
   client: CloudWatchLogsClient,
   caller: PacedCaller,
-  logGroup: string,
+  group: ResolvedGroup,
   from: FetchFrom,
   endTime: number,
   filterPattern: string,
@@ -143,7 +173,8 @@ export async function* fetchGroupHistory(
       page = await caller.call(() =>
         client.send(
           new FilterLogEventsCommand({
-            logGroupName: logGroup,
+            // A linked source account's group only by its ARN (a monitoring account reads it so).
+            ...(group.key === group.name ? { logGroupName: group.name } : { logGroupIdentifier: group.key }),
             startTime: from.startTime,
             endTime: endTime - 1,
             ...(filterPattern.trim() ? { filterPattern } : {}),
@@ -154,7 +185,7 @@ export async function* fetchGroupHistory(
       );
     } catch (err) {
       if (errorName(err) === 'ResourceNotFoundException')
-        throw new BacktestError(`log group '${logGroup}' does not exist in ${await client.config.region()} (it may have been deleted)`);
+        throw new BacktestError(`log group '${group.key}' does not exist in ${await client.config.region()} (it may have been deleted)`);
       throw err;
     }
     const events: HistoryEvent[] = [];
@@ -162,7 +193,9 @@ export async function* fetchGroupHistory(
       if (e.eventId === undefined || e.timestamp === undefined || e.logStreamName === undefined) continue;
       if (e.timestamp === from.startTime && skip.has(e.eventId)) continue;
       events.push({
-        logGroupName: logGroup,
+        logGroupName: group.name,
+        // Read by ARN: the event names its account itself, since another account's group may share the name.
+        ...(group.key !== group.name && group.account ? { owner: group.account } : {}),
         logStreamName: e.logStreamName,
         timestamp: e.timestamp,
         message: e.message ?? '',

@@ -9,8 +9,18 @@ export const FileEvent = z.object({
   eventId: z.string().min(1),
   ingestionTime: z.number().optional(),
 });
-/** An event with its log group known (spooled, or given by --from-file). */
-export const HistoryEvent = FileEvent.extend({ logGroupName: z.string().min(1) });
+/**
+ * An event with its log group known (spooled, or given by --from-file), and the account that owns
+ * the group when the history says so itself (a linked source account's group, read by its ARN:
+ * two accounts can each have a group of that name).
+ */
+export const HistoryEvent = FileEvent.extend({
+  logGroupName: z.string().min(1),
+  owner: z
+    .string()
+    .regex(/^\d{12}$/)
+    .optional(),
+});
 export type HistoryEvent = z.infer<typeof HistoryEvent>;
 
 /** The JSON `aws logs filter-log-events` prints (the CLI follows nextToken itself, so one file is every page). */
@@ -22,6 +32,7 @@ export const FilterLogEventsFile = z.object({
 
 /** What to pull: groups, the time range and the server-side filter pattern compiled per group. */
 export interface HistoryQuery {
+  /** The groups to read: names, or ARNs for groups of linked source accounts. */
   logGroups: string[];
   startTime: number;
   endTime: number;

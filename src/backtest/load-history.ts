@@ -2,7 +2,15 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { compileFilterPattern } from '../rules/filter-pattern';
 import type { RulePack } from '../rules/rule-pack';
 import { parseDuration } from '../schema/duration';
-import { BacktestError, DEFAULT_PACING, fetchGroupHistory, PacedCaller, type Pacing, resolveLogGroups } from './cloudwatch-history';
+import {
+  BacktestError,
+  DEFAULT_PACING,
+  fetchGroupHistory,
+  type LinkedAccounts,
+  PacedCaller,
+  type Pacing,
+  resolveLogGroups,
+} from './cloudwatch-history';
 import { readExportFiles } from './from-file';
 import type { HistoryEvent, HistoryQuery } from './history';
 import { Spool } from './spool';
@@ -19,6 +27,8 @@ export interface HistoryOptions {
   region?: string;
   profile?: string;
   now?: number;
+  /** In a monitoring account of CloudWatch cross-account observability: its linked source accounts' groups too. */
+  linkedAccounts?: LinkedAccounts;
 }
 
 export interface HistoryProgress {
@@ -95,21 +105,22 @@ export async function loadHistory(options: HistoryOptions, pack: RulePack, deps:
         ...(options.profile ? { profile: options.profile } : {}),
       });
     const caller = new PacedCaller(deps.pacing ?? DEFAULT_PACING);
-    const resolved = await resolveLogGroups(client, options.logGroups, caller);
-    const logGroups = resolved.map((g) => g.name);
-    owners = Object.fromEntries(resolved.flatMap((g) => (g.account ? [[g.name, g.account]] : [])));
+    const resolved = await resolveLogGroups(client, options.logGroups, caller, options.linkedAccounts);
+    const logGroups = resolved.map((g) => g.key);
+    owners = Object.fromEntries(resolved.flatMap((g) => (g.account ? [[g.key, g.account]] : [])));
     // The subscription filter pattern of each group: CloudWatch drops server-side what no rule can match, as in production.
-    const patterns = Object.fromEntries(logGroups.map((g) => [g, compileFilterPattern(g, pack.rules, pack.sources).pattern]));
+    const patterns = Object.fromEntries(resolved.map((g) => [g.key, compileFilterPattern(g.name, pack.rules, pack.sources).pattern]));
     const query: HistoryQuery = { logGroups, startTime: from, endTime: to, patterns, owners };
     const spool = options.resume ? Spool.resume(options.workDir, query) : Spool.start(options.workDir, query);
-    for (const group of logGroups) {
+    for (const resolvedGroup of resolved) {
+      const group = resolvedGroup.key;
       const progress = spool.progress(group);
       if (progress.done) continue;
       const start = progress.lastTimestamp ?? from;
       for await (const page of fetchGroupHistory(
         client,
         caller,
-        group,
+        resolvedGroup,
         { startTime: start, skipIds: progress.idsAtLast },
         to,
         patterns[group] ?? '',

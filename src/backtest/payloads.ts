@@ -43,7 +43,7 @@ export async function* asPayloads(
   let n = 0;
   for await (const e of events) {
     clock = Math.max(clock, e.timestamp);
-    const key = `${e.logGroupName}\u0000${e.logStreamName}`;
+    const key = `${e.owner ?? ''}\u0000${e.logGroupName}\u0000${e.logStreamName}`;
     let current = open.get(key);
     if (current && (e.timestamp - current.started > shape.spanMs || current.payload.logEvents.length >= shape.maxEvents)) {
       closed.push({ started: current.started, seq: seq++, payload: current.payload });
@@ -51,7 +51,7 @@ export async function* asPayloads(
       current = undefined;
     }
     if (!current) {
-      const owner = typeof owners === 'function' ? owners(e.logGroupName) : owners[e.logGroupName];
+      const owner = e.owner ?? (typeof owners === 'function' ? owners(e.logGroupName) : owners[e.logGroupName]);
       current = {
         started: e.timestamp,
         payload: {

@@ -64,6 +64,10 @@ export function historyOptions(command: Command, defaults: { since: string; work
     .option('--since <when>', `start: a duration back from now (${defaults.since}, 12h) or an ISO time`, defaults.since)
     .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
     .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
+    .option(
+      '--linked-accounts [id...]',
+      "in a monitoring account of CloudWatch cross-account observability: the linked source accounts' log groups too (all, or these 12-digit ids), each read by its ARN",
+    )
     .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
     .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', defaults.workDir)
     .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
@@ -143,6 +147,7 @@ export interface HistoryCliOptions {
   since: string;
   until?: string;
   fromFile?: string[];
+  linkedAccounts?: true | string[];
   resume?: boolean;
   workDir: string;
   profile?: string;
@@ -156,11 +161,20 @@ export function historyFrom(opts: HistoryCliOptions): HistoryOptions {
     since: opts.since,
     ...(opts.until ? { until: opts.until } : {}),
     ...(opts.fromFile ? { fromFile: opts.fromFile } : {}),
+    ...(opts.linkedAccounts ? { linkedAccounts: linkedAccountsOf(opts.linkedAccounts) } : {}),
     resume: opts.resume === true,
     workDir: opts.workDir,
     ...(opts.profile ? { profile: opts.profile } : {}),
     ...(opts.region ? { region: opts.region } : {}),
   };
+}
+
+/** `--linked-accounts`: every linked account (no ids), or the ids given, each checked. */
+function linkedAccountsOf(value: true | string[]): true | string[] {
+  if (value === true || value.length === 0) return true;
+  const bad = value.find((id) => !/^\d{12}$/.test(id));
+  if (bad !== undefined) fail(`--linked-accounts '${bad}': expected 12-digit AWS account ids`);
+  return value;
 }
 
 /** Ctrl-C stops a history download after its current page: the signal to hand it, and `release` for when the command ends. */
