@@ -92,15 +92,6 @@ async function openAlertsById(store: StateStore, now: number): Promise<{ open: R
 }
 
 /**
- * The ids among `alertIds` that no open alert has: a typo, or an alert that resolved meanwhile.
- * Empty when the due index was read only in part (it cannot tell).
- */
-export async function idsNotOpen(store: StateStore, alertIds: readonly string[], now: number): Promise<string[]> {
-  const { open, complete } = await openAlertsById(store, now);
-  return complete ? alertIds.filter((id) => !open.has(id)) : [];
-}
-
-/**
  * `detect ack add`: acknowledges every id, or none. An id no open alert has is refused before
  * anything is written: acknowledging a typo silences nothing, and a responder paged at night who
  * is told only in a warning goes back to sleep while the real alert keeps paging the team. Each
