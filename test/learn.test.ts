@@ -6,7 +6,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
-import { formatLearnResult, runLearn } from '../src/cli/learn';
+import { formatLearnResult, type LearnOptions, runLearn } from '../src/cli/learn';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
@@ -273,27 +273,34 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
     expect(learned.rules.find((r) => r.ruleId === 'aws.new_region')?.accounts[0]?.since).toBe(first);
   });
 
-  it('from CloudWatch Logs: the account that owns the group (its ARN) scopes the learning, as live payloads name it', async () => {
+  /**
+   * `runLearn` over a mocked CloudWatch Logs whose `groups` each return the written trail history;
+   * `logs` records the calls (restore it after reading them).
+   */
+  async function learnFromCloudWatch(
+    groups: { logGroupName: string; arn: string; logGroupArn?: string }[],
+    options: Pick<LearnOptions, 'logGroups' | 'linkedAccounts'>,
+  ) {
     const dir = tmp();
     const { trailFile, first } = writeHistory(dir);
     const records = (JSON.parse(readFileSync(trailFile, 'utf8')) as { events: unknown[] }).events;
     const logs = mockClient(CloudWatchLogsClient);
-    logs.on(DescribeLogGroupsCommand).resolves({
-      logGroups: [{ logGroupName: 'org-audit/trail', arn: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:org-audit/trail:*` }],
-    });
+    logs.on(DescribeLogGroupsCommand).resolves({ logGroups: groups });
     logs.on(FilterLogEventsCommand).resolves({ events: records as never[] });
     const { store } = await freshTable();
     const client = new CloudWatchLogsClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
     const result = await runLearn(
-      {
-        pack,
-        logGroups: ['org-audit/trail'],
-        since: new Date(LIVE - 30 * DAY).toISOString(),
-        until: new Date(LIVE).toISOString(),
-        workDir: dir,
-      },
+      { pack, ...options, since: new Date(LIVE - 30 * DAY).toISOString(), until: new Date(LIVE).toISOString(), workDir: dir },
       store,
       { client, pacing: { ratePerSecond: 1000, maxAttempts: 2, sleep: async () => {} } },
+    );
+    return { result, logs, store, first, records };
+  }
+
+  it('from CloudWatch Logs: the account that owns the group (its ARN) scopes the learning, as live payloads name it', async () => {
+    const { result, logs, store, first } = await learnFromCloudWatch(
+      [{ logGroupName: 'org-audit/trail', arn: `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:org-audit/trail:*` }],
+      { logGroups: ['org-audit/trail'] },
     );
     expect(logs.commandCalls(FilterLogEventsCommand)[0]?.args[0].input).toMatchObject({
       logGroupName: 'org-audit/trail',
@@ -306,29 +313,11 @@ describe('detect learn: new-term rules learn from the history CloudWatch keeps',
   });
 
   it("in a monitoring account: --linked-accounts reads each linked account's group by its ARN, and learns per account even where two share a name", async () => {
-    const dir = tmp();
-    const { trailFile } = writeHistory(dir);
-    const records = (JSON.parse(readFileSync(trailFile, 'utf8')) as { events: unknown[] }).events;
     const OTHER = '444455556666';
     const arn = (account: string) => `arn:aws:logs:eu-west-1:${account}:log-group:org-audit/trail`;
-    const logs = mockClient(CloudWatchLogsClient);
-    logs.on(DescribeLogGroupsCommand).resolves({
-      logGroups: [ACCOUNT, OTHER].map((a) => ({ logGroupName: 'org-audit/trail', arn: `${arn(a)}:*`, logGroupArn: arn(a) })),
-    });
-    logs.on(FilterLogEventsCommand).resolves({ events: records as never[] });
-    const { store } = await freshTable();
-    const client = new CloudWatchLogsClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-    const result = await runLearn(
-      {
-        pack,
-        logGroups: ['org-audit/*'],
-        linkedAccounts: [ACCOUNT, OTHER],
-        since: new Date(LIVE - 30 * DAY).toISOString(),
-        until: new Date(LIVE).toISOString(),
-        workDir: dir,
-      },
-      store,
-      { client, pacing: { ratePerSecond: 1000, maxAttempts: 2, sleep: async () => {} } },
+    const { result, logs, records } = await learnFromCloudWatch(
+      [ACCOUNT, OTHER].map((a) => ({ logGroupName: 'org-audit/trail', arn: `${arn(a)}:*`, logGroupArn: arn(a) })),
+      { logGroups: ['org-audit/*'], linkedAccounts: [ACCOUNT, OTHER] },
     );
     expect(logs.commandCalls(DescribeLogGroupsCommand)[0]?.args[0].input).toMatchObject({
       logGroupNamePrefix: 'org-audit/',
