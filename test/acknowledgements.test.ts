@@ -286,7 +286,7 @@ describe('detect ack (the table, and the CLI)', () => {
       expect((await detect('list')).stdout.trim()).toBe('no acknowledgements');
       const added = await detect('add', id, '--for', '8h', '--reason', 'INC-42', '--by', 'ana');
       expect(added.code).toBe(0);
-      expect(added.stdout).toMatch(new RegExp(`${id}  active .* by ana: INC-42`));
+      expect(added.stdout).toMatch(new RegExp(`${id}  active .* by ana: INC-42\\n    errors on billing \\(test\\.fault, respond\\)`));
       expect(JSON.parse((await detect('list', '--json')).stdout)).toMatchObject([{ alertId: id, by: 'ana', reason: 'INC-42' }]);
       // The detector's side: the same table decides the alert's reminders.
       expect((await listAcknowledgements(store, Date.now())).map((a) => a.alertId)).toEqual([id]);

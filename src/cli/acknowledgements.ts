@@ -1,3 +1,4 @@
+import { redact } from '../alerts/redact';
 import { ACKS_PK, type AcknowledgedAlert, Acknowledgement, AlertId, ackExpiry, ackHolds, ackKey } from '../engine/acknowledgements';
 import { docId, readDocBody, type StateStore } from '../engine/state-store';
 import { formatTime } from '../schema/duration';
@@ -73,14 +74,15 @@ export async function endAcknowledgement(store: StateStore, alertId: string, now
   throw new AcknowledgementError(`the acknowledgement of ${alertId} kept changing: run the command again`);
 }
 
-/** One line per acknowledgement: the alert, until when, by whom and why. */
+/** One line per acknowledgement: the alert, until when, by whom and why; then what the alert is, when known. */
 export function formatAcknowledgements(acks: readonly Acknowledgement[], now: number): string {
   if (acks.length === 0) return 'no acknowledgements';
   return acks
     .map((a) => {
       const state = ackHolds(a, now) ? 'active' : 'ended';
       const span = `${formatTime(a.at)} → ${a.until === null ? 'while the alert lasts' : formatTime(a.until)}`;
-      return `${a.alertId}  ${state.padEnd(6)}  ${span}  by ${a.by}${a.reason ? `: ${a.reason}` : ''}`;
+      const line = `${a.alertId}  ${state.padEnd(6)}  ${span}  by ${a.by}${a.reason ? `: ${a.reason}` : ''}`;
+      return a.about ? `${line}\n    ${redact(a.about.title)} (${a.about.ruleId}, ${a.about.tier})` : line;
     })
     .join('\n');
 }
