@@ -4,6 +4,7 @@ import {
   FilterLogEventsCommand,
   type FilterLogEventsCommandOutput,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { awsAccountId } from '../engine/entity-scope';
 import { globToRegExp } from '../parse/glob';
 import type { HistoryEvent } from './history';
 
@@ -125,11 +126,11 @@ export async function resolveLogGroups(
         );
         for (const g of page.logGroups ?? []) {
           if (!g.logGroupName || !matcher.test(g.logGroupName)) continue;
-          const account = g.arn?.split(':')[4];
+          const account = awsAccountId(g.arn?.split(':')[4]);
           const arn = g.logGroupArn ?? g.arn?.replace(/:\*$/, '');
           // With linked accounts, a group is read by its ARN: the name alone reads the monitoring account's own.
           const key = linked !== undefined && arn ? arn : g.logGroupName;
-          found.push({ name: g.logGroupName, key, ...(account && /^\d{12}$/.test(account) ? { account } : {}) });
+          found.push({ name: g.logGroupName, key, ...(account ? { account } : {}) });
         }
         nextToken = page.nextToken;
       } while (nextToken);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AwsAccountId } from '../schema/account';
 
 /** One log event as FilterLogEvents returns it (and `aws logs filter-log-events` writes it). */
 export const FileEvent = z.object({
@@ -16,10 +17,7 @@ export const FileEvent = z.object({
  */
 export const HistoryEvent = FileEvent.extend({
   logGroupName: z.string().min(1),
-  owner: z
-    .string()
-    .regex(/^\d{12}$/)
-    .optional(),
+  owner: AwsAccountId.optional(),
 });
 export type HistoryEvent = z.infer<typeof HistoryEvent>;
 

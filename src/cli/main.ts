@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { reportJson, reportMarkdown, reportTable } from '../backtest/report';
 import { SpoolError } from '../backtest/spool';
+import { awsAccountId } from '../engine/entity-scope';
 import { PassThroughSink } from '../engine/ports';
 import { formatRuleError } from '../rules/rule-pack';
 import { runAllRuleTests } from '../rules/rule-tests';
@@ -385,7 +386,7 @@ export function buildProgram(): Command {
         profile?: string;
         region?: string;
       }) => {
-        if (opts.account !== undefined && !/^\d{12}$/.test(opts.account))
+        if (opts.account !== undefined && awsAccountId(opts.account) === undefined)
           fail(`--account '${opts.account}': expected a 12-digit AWS account id`);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         const store = tableStore(opts);

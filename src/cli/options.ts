@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { printableLines } from '../alerts/plain-text';
 import { type HistoryOptions, parseIsoTime } from '../backtest/load-history';
+import { awsAccountId } from '../engine/entity-scope';
 import { FixedExceptions } from '../engine/exceptions';
 import type { LearningScope } from '../engine/term-learning';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
@@ -172,7 +173,7 @@ export function historyFrom(opts: HistoryCliOptions): HistoryOptions {
 /** `--linked-accounts`: every linked account (no ids), or the ids given, each checked. */
 function linkedAccountsOf(value: true | string[]): true | string[] {
   if (value === true || value.length === 0) return true;
-  const bad = value.find((id) => !/^\d{12}$/.test(id));
+  const bad = value.find((id) => awsAccountId(id) === undefined);
   if (bad !== undefined) fail(`--linked-accounts '${bad}': expected 12-digit AWS account ids`);
   return value;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { buildAcknowledgementNotice } from '../alerts/acknowledgement-notice';
 import type { AlertContext } from '../alerts/build';
+import { AwsAccountId } from '../schema/account';
 import type { Message } from '../schema/alert';
 import { Tier } from '../schema/severity';
 import { announceOnce } from './announcements';
@@ -33,10 +34,7 @@ export const AcknowledgedAlert = z.strictObject({
   tier: Tier,
   entity: z.strictObject({ field: z.string().max(200), value: z.string().max(1024), account: z.string().max(64).optional() }),
   /** The account its messages are routed by: the notice goes where the alert went. */
-  account: z
-    .string()
-    .regex(/^\d{12}$/)
-    .optional(),
+  account: AwsAccountId.optional(),
 });
 export type AcknowledgedAlert = z.infer<typeof AcknowledgedAlert>;
 

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { ipv4Number } from '../rules/cidr';
+import { ACCOUNT_ID } from '../schema/account';
 import type { Alert } from '../schema/alert';
 import { CoreFields, type NormalizedEvent } from '../schema/event';
 import { boundedValue } from './bounded-value';
@@ -55,8 +56,6 @@ export function eventEntityAccount(event: NormalizedEvent, field: string, kind =
   const about = stated ?? (owner === undefined ? undefined : boundedValue(String(owner)));
   return entityAccount(kind, event[field], about);
 }
-
-const ACCOUNT_ID = /^\d{12}$/;
 
 /** The value when it is an AWS account id (12 digits), else undefined: what a line states is taken only if it is one. */
 export function awsAccountId(value: unknown): string | undefined {
