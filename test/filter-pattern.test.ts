@@ -12,6 +12,11 @@ import { SourceDefinition } from '../src/schema/rule';
 import { linesPayload, realLogLines, rule } from './helpers';
 
 /** CloudWatch Logs' reading of the compiled pattern: '' passes everything; `%regex%` passes what the regex finds. */
+/** A source of JSON apps (`/apps/*` unless `source` says otherwise), with whatever maps `source` adds. */
+function jsonSource(source: Record<string, unknown> = {}): SourceDefinition {
+  return SourceDefinition.parse({ source: { name: 'apps', logGroups: ['/apps/*'], format: 'json', ...source } });
+}
+
 function passes(pattern: string, message: string): boolean {
   if (pattern === '') return true;
   expect(pattern).toMatch(/^%.+%$/);
@@ -149,15 +154,15 @@ describe('subscription filter patterns', () => {
     expect([...new Detector({ rules: [grantRule] }, new MemoryStateStore()).matchAll(grantEvents).values()].flat()).toHaveLength(1);
     expect(passes(compileFilterPattern('/kc/server', [grantRule], [kcSource]).pattern, grantLine)).toBe(true);
     // The same event in JSON logging, in a source of JSON apps that names no parser.
-    const jsonSource = SourceDefinition.parse({ source: { name: 'apps', logGroups: ['/apps/*'], format: 'json' } });
+    const apps = jsonSource();
     const jsonLine = JSON.stringify({
       loggerName: 'org.keycloak.events',
       level: 'INFO',
       message: grantLine.slice(grantLine.indexOf('operationType=')),
     });
-    const jsonEvents = normalizePayload(linesPayload('/apps/kc', [jsonLine], 0), new Normalizer([jsonSource]), new SkipLedger());
+    const jsonEvents = normalizePayload(linesPayload('/apps/kc', [jsonLine], 0), new Normalizer([apps]), new SkipLedger());
     expect([...new Detector({ rules: [grantRule] }, new MemoryStateStore()).matchAll(jsonEvents).values()].flat()).toHaveLength(1);
-    expect(passes(compileFilterPattern('/apps/kc', [grantRule], [jsonSource]).pattern, jsonLine)).toBe(true);
+    expect(passes(compileFilterPattern('/apps/kc', [grantRule], [apps]).pattern, jsonLine)).toBe(true);
 
     // a0 is hex in the line (6375726C) and curl in the event.
     const auditRule = rule({ id: 'x.curl', match: { 'auditd.a0': 'curl' } });
@@ -188,14 +193,7 @@ describe('subscription filter patterns', () => {
       // 503 in the request id, before the status: not a 5xx after a status key.
       '{"requestId":"5a503e1c-0d2b","msg":"request done","status":200}',
     ];
-    const apps = SourceDefinition.parse({
-      source: {
-        name: 'apps',
-        logGroups: ['/apps/*'],
-        format: 'json',
-        fieldMap: { status: 'http.response.status_code', statusCode: 'http.response.status_code' },
-      },
-    });
+    const apps = jsonSource({ fieldMap: { status: 'http.response.status_code', statusCode: 'http.response.status_code' } });
     const { matched, pattern } = matchedAndPattern(fiveHundreds, '/apps/api', lines, [apps]);
     expect(matched).toEqual(lines.slice(0, 3));
     // A key is written as the app writes it (a quarter of the length of any case): `status`, not `[Ss][Tt]…`.
@@ -228,7 +226,7 @@ describe('subscription filter patterns', () => {
     expect(matchedAndPattern(errors, group, [timeout]).matched).toEqual([timeout]);
     expect(passes(pattern, timeout)).toBe(true);
     // A journald record's PRIORITY 3 is an error.
-    const apps = SourceDefinition.parse({ source: { name: 'apps', logGroups: ['/apps/*'], format: 'json' } });
+    const apps = jsonSource();
     const journal = '{"MESSAGE":"disk failing","PRIORITY":"3","_COMM":"smartd","_HOSTNAME":"h1","__REALTIME_TIMESTAMP":"1740971561000000"}';
     const j = matchedAndPattern(errors, '/apps/host', [journal], [apps]);
     expect(j.matched).toEqual([journal]);
@@ -236,15 +234,12 @@ describe('subscription filter patterns', () => {
   });
 
   it("a source's value maps and lookups: the raw value or the looked-up one is what the line holds", () => {
-    const identity = SourceDefinition.parse({
-      source: {
-        name: 'idp',
-        logGroups: ['/idp/*'],
-        format: 'json',
-        fieldMap: { outcome: 'event.outcome', user: 'user.name' },
-        valueMap: { 'event.outcome': { denied: 'failure' } },
-        lookups: [{ from: 'event.action', to: 'event.category', values: { user_login: 'authentication' } }],
-      },
+    const identity = jsonSource({
+      name: 'idp',
+      logGroups: ['/idp/*'],
+      fieldMap: { outcome: 'event.outcome', user: 'user.name' },
+      valueMap: { 'event.outcome': { denied: 'failure' } },
+      lookups: [{ from: 'event.action', to: 'event.category', values: { user_login: 'authentication' } }],
     });
     const logins = rule({ id: 'x.logins', match: { 'event.category': 'authentication' } });
     const denied = rule({ id: 'x.denied', match: { 'event.outcome': 'failure', 'user.name': 'svc_backup' } });
