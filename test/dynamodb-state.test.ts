@@ -192,6 +192,39 @@ describe('DynamoDB state store (dynalite)', () => {
     expect(ddb.alerts.map((a) => a.id)).toEqual(mem.alerts.map((a) => a.id));
     expect(ddb.alerts).toHaveLength(1);
   });
+  it('a spike that outlasts its baseline holds at its level, in memory and on DynamoDB alike (the level sits beside the count)', async () => {
+    const r = rule({
+      id: 'spike.rule',
+      match: { 'log.level': 'error' },
+      spike: { window: '5m', baseline: '30m', factor: 3, min: 10, groupBy: ['service.name'] },
+    });
+    const start = T0 - (T0 % 300_000);
+    const rates = [...Array<number>(6).fill(4), ...Array<number>(18).fill(30), ...Array<number>(6).fill(4)];
+    const run = async (store: StateStore) => {
+      const d = detector([r], store);
+      const detected: number[] = [];
+      for (const [w, n] of rates.entries()) {
+        const at = start + w * 300_000;
+        const events = Array.from({ length: n }, (_, i) => ev({ 'log.level': 'error', 'service.name': 'api' }, at + i * 1000));
+        if ((await d.evaluate(`spike-${w}`, events)).detections > 0) detected.push(w);
+      }
+      const bucket = start / 300_000 + 6;
+      return {
+        detected,
+        stored: (await store.readCounters([{ key: 'p#spike.rule#api', from: bucket, to: bucket + 0.5 }], start)).get('p#spike.rule#api'),
+      };
+    };
+    const mem = await run(new MemoryStateStore());
+    const ddb = await run(new DynamoStateStore(local.client, local.tableName));
+    expect(mem.detected).toEqual(Array.from({ length: 18 }, (_, w) => w + 6));
+    expect(ddb).toEqual(mem);
+    expect(ddb.stored).toEqual(
+      new Map([
+        [start / 300_000 + 6, 30],
+        [start / 300_000 + 6.5, 12],
+      ]),
+    );
+  });
   it('the demo gives the same detections with memory and dynalite state, ', async () => {
     const { pack } = loadPack(['rules'], { checkRegexes: false });
     const dir = mkdtempSync(join(tmpdir(), 'cmp-'));

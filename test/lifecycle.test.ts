@@ -397,6 +397,40 @@ describe('a fault that lasts all day, and a burst elsewhere', () => {
   });
 });
 
+describe('an error spike that lasts all day', () => {
+  it('is one open alert, told resolved once the errors stop, not a quarter of an hour in', async () => {
+    const { pack } = loadPack(['rules'], { checkRegexes: false });
+    const dir = mkdtempSync(join(tmpdir(), 'spike-day-'));
+    const file = join(dir, 'payloads.jsonl');
+    const day = Date.parse('2025-03-04T00:00:00Z');
+    const payloads: string[] = [];
+    // billing logs an error every other minute; from 08:00 to 16:00, thirty a minute.
+    for (let m = 0; m < 24 * 60; m++) {
+      const fault = m >= 8 * 60 && m < 16 * 60;
+      const count = fault ? 30 : m % 2;
+      const logEvents = Array.from({ length: count }, (_, i) => {
+        const t = day + m * MIN + i * 1000;
+        return {
+          id: `e-${m}-${i}`,
+          timestamp: t,
+          message: JSON.stringify({ time: t, level: 50, msg: 'payment failed', service: 'billing' }),
+        };
+      });
+      if (count > 0)
+        payloads.push(JSON.stringify({ messageType: 'DATA_MESSAGE', logGroup: '/app/api/billing', logStream: 'b', logEvents }));
+    }
+    writeFileSync(file, `${payloads.join('\n')}\n`);
+    const published: Alert[] = [];
+    await replay([file], { pack, store: new MemoryStateStore(), sink: new PassThroughSink(), onAlert: (a) => void published.push(a) });
+    const spike = published.filter((a) => a.ruleId === 'errors.level_spike');
+    const minute = (a: Alert) => Math.floor((Date.parse(a.lastSeen) - day) / MIN);
+    expect(spike.map((a) => [a.status, minute(a)])).toEqual([
+      ['open', 8 * 60],
+      ['resolved', 16 * 60 - 5], // last seen in the fault's last window, 15:55
+    ]);
+  });
+});
+
 describe('review digests', () => {
   it('review-tier detections are published as one digest per interval, with counts per rule and top entities', async () => {
     const low = rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' });

@@ -294,6 +294,69 @@ describe('spike', () => {
     ).toHaveLength(0);
     expect((await d.evaluate('s2', [err(base + 20 * S)])).alerts).toHaveLength(1);
   });
+  // One batch per 5-minute window from `start`: `perWindow(w)` errors in window w.
+  async function windows(d: ReturnType<typeof detector>, start: number, count: number, perWindow: (w: number) => number) {
+    const detected: number[] = [];
+    for (let w = 0; w < count; w++) {
+      const at = start + w * 5 * MIN;
+      const result = await d.evaluate(
+        `w${at}`,
+        Array.from({ length: perWindow(w) }, (_, i) => err(at + i * S)),
+      );
+      if (result.detections > 0) detected.push(w);
+    }
+    return detected;
+  }
+  const windowStart = T0 - (T0 % (5 * MIN));
+  it('a spike that outlasts its baseline keeps holding at the level it spiked at, window after window, until it ends', async () => {
+    const d = detector([r]);
+    expect(await windows(d, windowStart - 60 * MIN, 12, () => 4)).toEqual([]); // an hour at 4: needs 12
+    // Three hours at 30 a window: every window spikes against the hour before the fault (12),
+    // though from the third on the baseline the fault itself raised asks for more than 30.
+    expect(await windows(d, windowStart, 36, () => 30)).toEqual(Array.from({ length: 36 }, (_, w) => w));
+    // Back to 4 a window: quiet.
+    expect(await windows(d, windowStart + 180 * MIN, 24, () => 4)).toEqual([]);
+  });
+  it('a fault that comes back within the baseline after it is detected again at the level before it', async () => {
+    const d = detector([r]);
+    await windows(d, windowStart - 60 * MIN, 12, () => 4);
+    expect(await windows(d, windowStart, 6, () => 30)).toEqual([0, 1, 2, 3, 4, 5]);
+    // Twenty minutes of quiet, then the fault again: the hour's baseline holds half an hour of it
+    // ((2 × 4 + 6 × 30 + 4 × 4) / 12 = 17, × 3 = 51 > 30), but the level it spiked at holds.
+    expect(await windows(d, windowStart + 30 * MIN, 4, () => 4)).toEqual([]);
+    expect(await windows(d, windowStart + 50 * MIN, 2, () => 30)).toEqual([0, 1]);
+  });
+  it('the level lapses a baseline after the last window that reached it: a new normal is learned', async () => {
+    const d = detector([r]);
+    await windows(d, windowStart - 60 * MIN, 12, () => 4);
+    expect(await windows(d, windowStart, 2, () => 30)).toEqual([0, 1]);
+    // 10 a window (under the level, 12) for over an hour: the level lapses, the baseline learns 10.
+    expect(await windows(d, windowStart + 10 * MIN, 14, () => 10)).toEqual([]);
+    // 25 a window is above the old level and under 3 × 10: no spike.
+    expect(await windows(d, windowStart + 80 * MIN, 3, () => 25)).toEqual([]);
+  });
+  it("in the rule's first baseline of watching (deploy day) a busy service's normal is learned, not held as a spike", async () => {
+    // The first batches the rule ever sees: 40 a window, every window. Against a baseline it never
+    // saw, the first windows spike (as before) until the baseline holds enough of them.
+    expect(await windows(detector([r]), windowStart, 24, () => 40)).toEqual([0, 1, 2, 3, 4]);
+  });
+  it('a redelivered batch that crossed writes its level once', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([r], store);
+    await windows(d, windowStart - 60 * MIN, 12, () => 4);
+    const crossing = Array.from({ length: 30 }, (_, i) => err(windowStart + i * S));
+    expect((await d.evaluate('crossing', crossing)).detections).toBe(1);
+    // A second detector, as after a container restart, receives the same batch again.
+    expect((await detector([r], store).evaluate('crossing', crossing)).redelivered).toBe(true);
+    const bucket = windowStart / (5 * MIN);
+    const stored = await store.readCounters([{ key: `p#${r.id}#api`, from: bucket, to: bucket + 1 }], windowStart);
+    expect(stored.get(`p#${r.id}#api`)).toEqual(
+      new Map([
+        [bucket, 30],
+        [bucket + 0.5, 12],
+      ]),
+    );
+  });
   it('the floor keeps quiet services quiet', async () => {
     expect(
       (

@@ -23,7 +23,7 @@ import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim, Term
 import { contextEvent, stepContext } from './step-context';
 import { type LearningScope, TermLearning, type WatchSighting } from './term-learning';
 import { nameKeycloakUsers } from './user-names';
-import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, windowFirstBucket } from './windows';
+import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, spikeLevelBucket, windowFirstBucket } from './windows';
 
 export interface DetectorOptions {
   region?: string;
@@ -773,13 +773,16 @@ export class Detector {
     for (const [key, list] of groups) addBucketIncrements(increments, pk(key), list, width, clause.baseline);
     const now = storeClock(events);
     const results = await this.store.incrementCounters(batchId, increments, now);
+    // The counts of the baseline windows and, beside them, the levels any of them spiked at.
     const ranges = [...groups].map(([key, list]) => {
       const [first, last] = bucketSpan(list, width);
       return { key: pk(key), from: first - baselineBuckets, to: last };
     });
     const stored = await this.store.readCounters(ranges, now);
+    const watchedSince = await this.learning.watchedSince(rule.rule.id, ownerSightings(events), clause.baseline);
     const totals = new Map(results.map((r) => [`${r.key}@${r.bucket}`, r.total]));
     const qualified: QualifiedGroup[] = [];
+    const levels: CounterIncrement[] = [];
     for (const [key, list] of groups) {
       const storedBuckets = stored.get(pk(key)) ?? new Map<number, number>();
       const qualifiers: Qualifier[] = [];
@@ -792,9 +795,7 @@ export class Detector {
         perBucket.set(b, (perBucket.get(b) ?? 0) + eventWeight(e));
       });
       for (const [bucket, inBatch] of perBucket) {
-        let baselineSum = 0;
-        for (let x = bucket - baselineBuckets; x < bucket; x++) baselineSum += storedBuckets.get(x) ?? 0;
-        const needed = Math.max(clause.min, Math.ceil(clause.factor * (baselineSum / baselineBuckets)));
+        const { needed, held } = spikeThreshold(clause, storedBuckets, bucket, baselineBuckets);
         const total = totals.get(`${pk(key)}@${bucket}`) ?? inBatch;
         const before = total - inBatch;
         if (before >= needed || total < needed) continue; // only the batch that crosses qualifies
@@ -807,9 +808,21 @@ export class Detector {
         }
         // The count at the crossing event, not the bucket's total after this batch: the same however events were batched.
         qualifiers.push({ index, from, count: needed, windowStart: bucket * width });
+        // A spike in the rule's first baseline of watching these logs is against a baseline it
+        // never saw (deploy day: every busy service "spikes"): no level, so the baseline learns
+        // its normal as it fills. After that, the level this window spiked at holds for the
+        // windows after it (a later window of this batch reads it here).
+        const since = watchedSince.get(ownerOf(list[index] as NormalizedEvent));
+        if (!held && (since === undefined || since + clause.baseline > bucket * width)) continue;
+        const level = spikeLevelBucket(bucket);
+        storedBuckets.set(level, needed);
+        levels.push({ key: pk(key), bucket: level, delta: needed, expiresAt: bucketExpiry(bucket, width, clause.baseline) });
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
     }
+    // Its own batch id: the counts' increment above already holds `batchId` on these items, and a
+    // redelivered batch must write its levels once too.
+    if (levels.length > 0) await this.store.incrementCounters(`${batchId}#level`, levels, now);
     return qualified;
   }
 
@@ -997,6 +1010,51 @@ function mapOf<K, V>(outer: Map<string, Map<K, V>>, key: string): Map<K, V> {
 /** A bucket's state is needed for `keepMs` (window or baseline) after the bucket ends, plus the late-arrival grace. */
 function bucketExpiry(bucket: number, width: number, keepMs: number): number {
   return (bucket + 1) * width + keepMs + LATE_ARRIVAL_GRACE_MS;
+}
+
+/**
+ * The count a spike window must reach: `factor` times the mean of the baseline windows before it,
+ * and at least `min` — or, when one of those windows spiked, the level the latest of them spiked
+ * at, if that is lower. A spike's own windows would otherwise become its baseline: a fault that
+ * multiplies a service's errors stops "spiking" once it fills the baseline (a quarter of an hour
+ * into an all-day outage, for a 5-minute window over an hour), resolves, and is never told
+ * again. Each window that reaches the level records it in turn, so the level carries through a
+ * fault of any length; it lapses a baseline after the last window that reached it, when the
+ * baseline holds what came after the fault. `held`: the threshold is a level (the caller records
+ * the first level of a spike only once the rule has watched the logs for a baseline). A level
+ * written by two batches (both crossing one window: only when late events raised its baseline
+ * between them) adds up: that makes the rule less sensitive for a baseline, never noisier.
+ */
+function spikeThreshold(
+  clause: { factor: number; min: number },
+  stored: ReadonlyMap<number, number>,
+  bucket: number,
+  baselineBuckets: number,
+): { needed: number; held: boolean } {
+  let sum = 0;
+  let level: number | undefined;
+  for (let x = bucket - baselineBuckets; x < bucket; x++) {
+    sum += stored.get(x) ?? 0;
+    level = stored.get(spikeLevelBucket(x)) ?? level;
+  }
+  const learned = Math.max(clause.min, Math.ceil(clause.factor * (sum / baselineBuckets)));
+  return { needed: level === undefined ? learned : Math.min(learned, level), held: level !== undefined };
+}
+
+/** The account that owns an event's log group (src/engine/term-learning.ts: what a rule watches). */
+function ownerOf(e: NormalizedEvent): string | undefined {
+  const owner = e[CoreFields.owner];
+  return owner === undefined ? undefined : String(owner);
+}
+
+/** Per owner of the logs, the earliest of a batch's events (the batch is in time order). */
+function ownerSightings(events: readonly NormalizedEvent[]): WatchSighting[] {
+  const sightings = new Map<string | undefined, WatchSighting>();
+  for (const e of events) {
+    const account = ownerOf(e);
+    if (!sightings.has(account)) sightings.set(account, { account, earliest: eventTime(e), watchedBefore: false });
+  }
+  return [...sightings.values()];
 }
 
 /** Per group: the range of buckets its window reads, under the store key `prefix + group key`. */

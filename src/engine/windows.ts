@@ -28,3 +28,13 @@ export const COUNTER_SLOT_BUCKETS = 10;
 
 /** State outlives its window by a day so late (retried) batches still find it; TTL cleans up after. */
 export const LATE_ARRIVAL_GRACE_MS = 24 * 3_600_000;
+
+/**
+ * Where a spike rule keeps the level a window spiked at (src/engine/detector.ts, spikeThreshold):
+ * under the window's own counter key at the half bucket after it. A read of the baseline's counts
+ * returns the levels with them (the DynamoDB adapter keeps both in one item), so remembering a
+ * spike costs a write when a window spikes and no read.
+ */
+export function spikeLevelBucket(bucket: number): number {
+  return bucket + 0.5;
+}

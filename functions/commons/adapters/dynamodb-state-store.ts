@@ -437,7 +437,8 @@ function bucketAttr(bucket: number): string {
   return `c${bucket}`;
 }
 function attrBucket(name: string): number | undefined {
-  return /^c\d+$/.test(name) ? Number(name.slice(1)) : undefined;
+  // A half bucket is a spike's level beside its window's count (spikeLevelBucket).
+  return /^c\d+(?:\.5)?$/.test(name) ? Number(name.slice(1)) : undefined;
 }
 
 /** Bucket sort keys are zero-padded so BETWEEN on strings orders like numbers. */
