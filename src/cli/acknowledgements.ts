@@ -89,7 +89,7 @@ export function formatAcknowledgements(acks: readonly Acknowledgement[], now: nu
 
 /** The open alerts by id, and whether that is all of them (the due index read whole). */
 async function openAlertsById(store: StateStore, now: number): Promise<{ open: ReadonlyMap<string, OpenAlert>; complete: boolean }> {
-  const { alerts, truncated } = await listOpenAlerts(store, now, { review: true, acknowledgements: false });
+  const { alerts, truncated } = await listOpenAlerts(store, now, { review: true, acknowledgements: false, quiet: false });
   return { open: new Map(alerts.map((a) => [a.alertId, a])), complete: !truncated };
 }
 

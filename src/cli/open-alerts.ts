@@ -46,13 +46,14 @@ export const OPEN_ALERTS_LIMIT = 10_000;
 export async function listOpenAlerts(
   store: StateStore,
   now: number,
-  options: { review?: boolean; limit?: number; acknowledgements?: boolean } = {},
+  options: { review?: boolean; limit?: number; acknowledgements?: boolean; quiet?: boolean } = {},
 ): Promise<{ alerts: OpenAlert[]; truncated: boolean; unreadable: number }> {
   const limit = options.limit ?? OPEN_ALERTS_LIMIT;
   const due = await store.listDue(Number.MAX_SAFE_INTEGER, limit);
   const keys = due.filter((k) => k.sk === 'cond' && k.pk.startsWith('c#'));
-  // Those whose resolve time has passed (a condition's due time is when it resolves if quiet).
-  const quiet = new Set((await store.listDue(now, limit)).map(docId));
+  // Those whose resolve time has passed (a condition's due time is when it resolves if quiet):
+  // one more read, which a caller that wants only the ids (`detect ack add`) skips.
+  const quiet = new Set(options.quiet === false ? [] : (await store.listDue(now, limit)).map(docId));
   const docs = await store.readDocs(keys, now);
   const states: { key: DocKey; state: ConditionState }[] = [];
   let unreadable = 0;
@@ -66,7 +67,7 @@ export async function listOpenAlerts(
     }
     if (state?.status === 'open' && (options.review || state.tier !== 'review')) states.push({ key, state });
   }
-  // Who has them: one more read, which a caller that wants only the ids (`detect ack add`) skips.
+  // Who has them: one more read, skipped alike.
   const acks =
     options.acknowledgements === false
       ? new Map()
