@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isKnownTimezone } from '../src/parse/timestamp';
 import { RuleRef, refMatches } from '../src/rules/rule-ref';
 import { Duration } from '../src/schema/duration';
 import { formatIssues } from '../src/schema/issues';
@@ -262,6 +263,15 @@ export const SentinelConfig = z
      * learning week for every member account its trail delivers.
      */
     newTermLearningScope: z.enum(['owner', 'account']).default('owner'),
+    /**
+     * The team's time zone (an IANA name such as America/New_York): what `event.hour_local` and
+     * `event.weekday_local` are in, which `auth.off_hours_login` reads — working hours are the
+     * team's, with its daylight saving, not UTC's.
+     */
+    timeZone: z
+      .string()
+      .refine(isKnownTimezone, { message: 'expected an IANA time zone name like America/New_York or UTC' })
+      .default('UTC'),
     /** Log correlation executions with their input and output (alert JSON with evidence), into a KMS-encrypted log group. */
     logExecutionData: z.boolean().default(false),
     /** Alarm when a watched log group's unparsed share stays above `share` for `for` (a blind spot). */

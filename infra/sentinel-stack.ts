@@ -78,6 +78,7 @@ export class SentinelStack extends Stack {
       outbreakAfter: config.outbreakAfter,
       newTermLearningMs: config.newTermLearning,
       newTermLearningScope: config.newTermLearningScope,
+      timeZone: config.timeZone,
       chatTiers: config.chat?.tiers ?? [],
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,

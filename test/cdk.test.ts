@@ -91,6 +91,7 @@ describe('SentinelStack', () => {
           OUTBREAK_AFTER: '3',
           NEW_TERM_LEARNING_MS: String(7 * 86_400_000),
           NEW_TERM_LEARNING_SCOPE: 'owner',
+          TIME_ZONE: 'UTC',
         }),
       },
     });

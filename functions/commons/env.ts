@@ -1,6 +1,7 @@
 import type { AlertContext } from '../../src/alerts/build';
 import type { ChatTiers } from '../../src/correlation/envelope';
 import type { LearningScope } from '../../src/engine/term-learning';
+import { isKnownTimezone } from '../../src/parse/timestamp';
 
 /** Where alerts' links point: the function's Region and the stack's account (set by the stack). */
 export function alertContext(): AlertContext {
@@ -42,4 +43,15 @@ export function learningScopeEnv(): LearningScope {
   if (text === undefined || text === '' || text === 'owner') return 'owner';
   if (text === 'account') return 'account';
   throw new Error(`environment variable NEW_TERM_LEARNING_SCOPE must be 'owner' or 'account', got '${text}'`);
+}
+
+/**
+ * The team's time zone (`TIME_ZONE`, config `timeZone`) for `event.hour_local`. Unset (a stack
+ * from before it was set): UTC, as those read hours. A name Intl does not know fails the cold start.
+ */
+export function timeZoneEnv(): string {
+  const text = process.env.TIME_ZONE;
+  if (text === undefined || text === '') return 'UTC';
+  if (!isKnownTimezone(text)) throw new Error(`environment variable TIME_ZONE must be an IANA time zone name, got '${text}'`);
+  return text;
 }

@@ -15,14 +15,14 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, chatTiersEnv, learningScopeEnv, requireEnv, requireNumberEnv } from '../commons/env';
+import { alertContext, chatTiersEnv, learningScopeEnv, requireEnv, requireNumberEnv, timeZoneEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 // Everything below runs once per cold start; invocations reuse it. The heap setting comes first,
 // before any hot code runs (src/runtime/v8-heap.ts).
 disablePretenuring();
 const pack = loadEmbeddedRules();
-const normalizer = new Normalizer(pack.sources);
+const normalizer = new Normalizer(pack.sources, { timeZone: timeZoneEnv() });
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const detector = new Detector(pack, store, {
   ...alertContext(),

@@ -23,6 +23,8 @@ export interface DetectorProps {
   readonly newTermLearningMs: number;
   /** Whose first week new-term rules learn in (config `newTermLearningScope`). */
   readonly newTermLearningScope: 'owner' | 'account';
+  /** The team's time zone (config `timeZone`): `event.hour_local`, `event.weekday_local`. */
+  readonly timeZone: string;
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
   /** @default 20 */
@@ -66,6 +68,7 @@ export class Detector extends Construct {
         OUTBREAK_AFTER: String(props.outbreakAfter),
         NEW_TERM_LEARNING_MS: String(props.newTermLearningMs),
         NEW_TERM_LEARNING_SCOPE: props.newTermLearningScope,
+        TIME_ZONE: props.timeZone,
         CHAT_TIERS: props.chatTiers.join(','),
         POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
         POWERTOOLS_METRICS_NAMESPACE: 'Sentinel',

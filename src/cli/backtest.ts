@@ -29,6 +29,8 @@ export interface BacktestOptions extends HistoryOptions {
   newTermLearning?: number;
   /** Whose first week new-term rules learn in (the deployment's `newTermLearningScope`; default owner). */
   newTermLearningScope?: LearningScope;
+  /** The team's time zone, as the deployment's `timeZone` (`event.hour_local`); default UTC. */
+  timeZone?: string;
   /** Exceptions to apply (`--exceptions`): what they would have kept out. */
   exceptions?: ExceptionSource;
 }
@@ -98,6 +100,7 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
       ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
       ...(options.newTermLearning !== undefined ? { newTermLearning: options.newTermLearning } : {}),
       ...(options.newTermLearningScope ? { newTermLearningScope: options.newTermLearningScope } : {}),
+      ...(options.timeZone ? { timeZone: options.timeZone } : {}),
       ...(options.exceptions ? { exceptions: options.exceptions } : {}),
     });
     const report = buildReport({

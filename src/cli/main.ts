@@ -39,8 +39,10 @@ import {
   receivedAtOption,
   reportInterrupted,
   stopOnInterrupt,
+  TIME_ZONE_HELP,
   tableProblem,
   tableStore,
+  timeZoneOption,
 } from './options';
 import { replay } from './replay';
 import { totalInputBytes } from './replay-input';
@@ -95,6 +97,7 @@ export function buildProgram(): Command {
     .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
     .option('--learn <period>', LEARN_HELP)
     .addOption(learningScopeOption())
+    .option('--time-zone <zone>', TIME_ZONE_HELP)
     .option('--exceptions <file>', EXCEPTIONS_HELP)
     .action(
       async (
@@ -112,6 +115,7 @@ export function buildProgram(): Command {
           outbreakAfter?: string;
           learn?: string;
           learningScope: string;
+          timeZone?: string;
           exceptions?: string;
         },
       ) => {
@@ -119,6 +123,7 @@ export function buildProgram(): Command {
         const pageFoldWindow = pageFoldOption(opts.pageFold);
         const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
         const newTermLearning = learnOption(opts.learn);
+        const timeZone = timeZoneOption(opts.timeZone);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         const exceptions = exceptionsOption(opts.exceptions, pack);
         let totalBytes = 0;
@@ -149,6 +154,7 @@ export function buildProgram(): Command {
             ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
             ...(newTermLearning !== undefined ? { newTermLearning } : {}),
             newTermLearningScope: learningScopeOf(opts.learningScope),
+            ...(timeZone ? { timeZone } : {}),
             ...(exceptions ? { exceptions } : {}),
             onBytes: bar ? (n) => bar.increment(n) : undefined,
             onAlert: (alert) => {
@@ -250,6 +256,7 @@ export function buildProgram(): Command {
     .option('--outbreak-after <n>', OUTBREAK_AFTER_HELP)
     .option('--learn <period>', LEARN_HELP)
     .addOption(learningScopeOption())
+    .option('--time-zone <zone>', TIME_ZONE_HELP)
     .option('--exceptions <file>', EXCEPTIONS_HELP)
     .action(
       async (opts: {
@@ -272,12 +279,14 @@ export function buildProgram(): Command {
         outbreakAfter?: string;
         learn?: string;
         learningScope: string;
+        timeZone?: string;
         exceptions?: string;
       }) => {
         if (opts.maxPagesPerDay !== undefined && !(opts.maxPagesPerDay >= 0)) fail('--max-pages-per-day: expected a number');
         const pageFoldWindow = pageFoldOption(opts.pageFold);
         const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
         const newTermLearning = learnOption(opts.learn);
+        const timeZone = timeZoneOption(opts.timeZone);
         const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
         const exceptions = exceptionsOption(opts.exceptions, pack);
         const interrupt = stopOnInterrupt();
@@ -312,6 +321,7 @@ export function buildProgram(): Command {
               ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
               ...(newTermLearning !== undefined ? { newTermLearning } : {}),
               newTermLearningScope: learningScopeOf(opts.learningScope),
+              ...(timeZone ? { timeZone } : {}),
               ...(exceptions ? { exceptions } : {}),
             },
             {

@@ -6,6 +6,7 @@ import { type HistoryOptions, parseIsoTime } from '../backtest/load-history';
 import { awsAccountId } from '../engine/entity-scope';
 import { FixedExceptions } from '../engine/exceptions';
 import type { LearningScope } from '../engine/term-learning';
+import { isKnownTimezone } from '../parse/timestamp';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { parseDuration } from '../schema/duration';
 import { parseTimeOption } from './backtest';
@@ -45,6 +46,16 @@ export function outbreakAfterOption(text: string | undefined): number | undefine
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) fail(`--outbreak-after '${text}': expected a whole number (0 tells every alert)`);
   return n;
+}
+
+export const TIME_ZONE_HELP =
+  "the team's time zone, as the deployment's timeZone: an IANA name (America/New_York) that event.hour_local and event.weekday_local are in (default UTC)";
+
+/** `--time-zone`: a zone Intl knows; undefined: UTC. */
+export function timeZoneOption(text: string | undefined): string | undefined {
+  if (text !== undefined && !isKnownTimezone(text))
+    fail(`--time-zone '${text}': expected an IANA time zone name like America/New_York or UTC`);
+  return text;
 }
 
 export const LEARN_HELP =

@@ -81,6 +81,8 @@ export interface ReplayOptions extends ReplayInputOptions {
   newTermLearning?: number;
   /** Whose first week new-term rules learn in (the deployment's `newTermLearningScope`; default owner). */
   newTermLearningScope?: LearningScope;
+  /** The team's time zone, as the deployment's `timeZone` (`event.hour_local`); default UTC. */
+  timeZone?: string;
   /** Exceptions to apply, as a deployment with them would (src/engine/exceptions.ts). */
   exceptions?: ExceptionSource;
   /** Event time between sweeps (resolution, digests): the deployed schedule runs every 5 minutes. */
@@ -107,7 +109,7 @@ export async function replayItems(
   items: AsyncIterable<ReplayItem>,
   options: Omit<ReplayOptions, keyof ReplayInputOptions>,
 ): Promise<ReplayStats> {
-  const normalizer = new Normalizer(options.pack.sources);
+  const normalizer = new Normalizer(options.pack.sources, options.timeZone ? { timeZone: options.timeZone } : {});
   const digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
   const detector = new Detector(options.pack, options.store, {
     region: options.region,

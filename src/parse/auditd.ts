@@ -78,6 +78,8 @@ const OWN = new Set([
   '@timestamp',
   'event.hour_utc',
   'event.weekday_utc',
+  'event.hour_local',
+  'event.weekday_local',
 ]);
 
 /**

@@ -6,6 +6,7 @@ import type { SourceDefinition } from '../schema/rule';
 import { compileAccessLogFormat } from './access-log-format';
 import { withoutAnsi } from './ansi';
 import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
+import { Calendar } from './calendar';
 import { newEvent, newOpenEvent } from './event-record';
 import { boundedJson, flattenInto } from './flatten';
 import { TrustedProxies } from './forwarded-for';
@@ -71,8 +72,6 @@ export const LEVEL_NAMES: Readonly<Record<string, string>> = {
   emergency: 'fatal',
   alert: 'fatal',
 };
-
-const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
 export interface CompiledSource {
   name: string;
@@ -247,8 +246,12 @@ export class Normalizer {
   /** Per log group, the built-in source its lines were last recognized as. */
   private readonly recognized = new Map<string, CompiledSource>();
 
-  constructor(definitions: readonly SourceDefinition[] = []) {
+  private readonly calendar: Calendar;
+
+  /** `timeZone`: the deployment's (config `timeZone`), for `event.hour_local` and `event.weekday_local`; UTC unless set. */
+  constructor(definitions: readonly SourceDefinition[] = [], options: { timeZone?: string } = {}) {
     this.sources = definitions.map((d) => compileSource(d.source));
+    this.calendar = new Calendar(options.timeZone);
   }
 
   /** The source a source file assigns to this log group (its `logGroups` globs), if any. */
@@ -399,7 +402,7 @@ export class Normalizer {
       raw ??= newEvent();
       const event = mapFields(source, raw, writes && fieldMapFor(source, writes));
       source.derive?.(event, ctx.logGroup);
-      const timeFromLine = finish(event, message, ctx, source, repeat);
+      const timeFromLine = finish(event, message, ctx, source, repeat, this.calendar);
       return { ok: true, event, parsed, timeFallback: !timeFromLine };
     } catch (err) {
       return skip('internal_error', ctx, `${stage} threw: ${err instanceof Error ? err.message : String(err)}`);
@@ -551,21 +554,6 @@ function mapFields(source: CompiledSource, raw: Record<string, FieldValue>, fiel
 }
 
 /** Derived calendar fields (UTC) so rules can express off-hours without code. */
-export function addCalendarFields(event: NormalizedEvent, time: number): void {
-  // Events come in time order: the last hour computed almost always answers the next event.
-  const hourStart = Math.floor(time / HOUR_MS) * HOUR_MS;
-  if (hourStart !== calendar.hourStart) {
-    const date = new Date(hourStart);
-    calendar.hourStart = hourStart;
-    calendar.hour = date.getUTCHours();
-    calendar.weekday = WEEKDAYS[date.getUTCDay()] ?? 'unknown';
-  }
-  event['event.hour_utc'] = calendar.hour;
-  event['event.weekday_utc'] = calendar.weekday;
-}
-
-const HOUR_MS = 3_600_000;
-const calendar = { hourStart: Number.NaN, hour: 0, weekday: 'unknown' };
 
 /** A syslog repeat count is capped: the line still counts as many events, but never absurdly many. */
 const MAX_REPEAT = 1_000_000;
@@ -584,11 +572,18 @@ function addressToIp(event: NormalizedEvent, addressField: string, ipField: stri
 }
 
 /** Completes the event; returns whether its time came from the line itself. */
-function finish(event: NormalizedEvent, message: string, ctx: LogContext, source: CompiledSource, repeat: number | undefined): boolean {
+function finish(
+  event: NormalizedEvent,
+  message: string,
+  ctx: LogContext,
+  source: CompiledSource,
+  repeat: number | undefined,
+  calendar: Calendar,
+): boolean {
   const ts = parseTimestamp(event[CoreFields.timestamp], { reference: ctx.timestamp, timezone: source.timezone });
   const time = ts ?? ctx.timestamp;
   event[CoreFields.timestamp] = time;
-  addCalendarFields(event, time);
+  calendar.apply(event, time);
   const level = event['log.level'];
   if (level !== undefined) {
     const lower = String(level).toLowerCase();

@@ -224,7 +224,7 @@ function zonedTime(fields: Fields, timezone: string | undefined): number {
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The zone's offset from UTC at an instant, in ms (Europe/Berlin in summer: +2 h). */
-function offsetAt(instant: number, timezone: string): number {
+export function offsetAt(instant: number, timezone: string): number {
   let f = formatters.get(timezone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {

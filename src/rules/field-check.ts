@@ -16,6 +16,8 @@ const COMPUTED = [
   'event.original',
   'event.hour_utc',
   'event.weekday_utc',
+  'event.hour_local',
+  'event.weekday_local',
   'event.dataset',
   'url.path',
   'event.outcome',

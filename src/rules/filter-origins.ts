@@ -33,6 +33,8 @@ const COMPUTED = [
   '@timestamp',
   'event.hour_utc',
   'event.weekday_utc',
+  'event.hour_local',
+  'event.weekday_local',
   'url.path',
   'http.request.malformed',
   // The payload's owner when the line names no account.

@@ -66,6 +66,8 @@ const UBIQUITOUS_FIELDS: ReadonlySet<string> = new Set<string>([
   'event.dataset',
   'event.hour_utc',
   'event.weekday_utc',
+  'event.hour_local',
+  'event.weekday_local',
   'cloud.account.id',
 ]);
 

@@ -3,8 +3,9 @@ import { evaluateCorrelations } from '../correlation/correlate';
 import { mergeRisk, type RiskRecord } from '../correlation/risk';
 import { Detector } from '../engine/detector';
 import { MemoryStateStore } from '../engine/memory-store';
+import { Calendar } from '../parse/calendar';
 import { flattenInto } from '../parse/flatten';
-import { addCalendarFields, Normalizer } from '../parse/normalize';
+import { Normalizer } from '../parse/normalize';
 import { parseTimestamp } from '../parse/timestamp';
 import { parseDuration } from '../schema/duration';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
@@ -23,6 +24,7 @@ type DetectionTest = DetectionRule['tests'][number];
 /** Expands a rule test's events (repeat/every/vary, `at` offsets) into normalized events. */
 export function expandTestEvents(test: DetectionTest, normalizer: Normalizer): NormalizedEvent[] {
   const start = Date.parse(test.start);
+  const calendar = new Calendar(test.timeZone);
   const out: NormalizedEvent[] = [];
   let clock = start;
   let seq = 0;
@@ -36,7 +38,7 @@ export function expandTestEvents(test: DetectionTest, normalizer: Normalizer): N
     clock = ts + 1000;
     seq++;
     event['@timestamp'] = ts;
-    addCalendarFields(event, ts);
+    calendar.apply(event, ts);
     event['cloudwatch.log_group'] ??= test.logGroup;
     event['cloudwatch.log_stream'] ??= 'test';
     event['cloudwatch.event_id'] ??= `test-${seq}`;
@@ -73,7 +75,7 @@ export async function runDetectionRuleTests(rule: DetectionRule, pack: Pick<Rule
   const results: RuleTestResult[] = [];
   for (const test of rule.tests) {
     const detector = new Detector({ rules: [{ ...rule, disabled: false }] }, new MemoryStateStore());
-    const events = expandTestEvents(test, normalizer);
+    const events = expandTestEvents(test, test.timeZone ? new Normalizer(pack.sources, { timeZone: test.timeZone }) : normalizer);
     // Feed events in batches of 50 to exercise state across batches, as production does.
     const titles: string[] = [];
     for (let i = 0; i < events.length; i += 50) {

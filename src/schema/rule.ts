@@ -110,6 +110,8 @@ export const RuleTest = z.strictObject({
   logGroup: z.string().default('/test/app'),
   /** Start time for events without @timestamp; events advance by 1s. */
   start: z.iso.datetime().default('2025-03-02T14:00:00Z'),
+  /** The deployment's time zone the test runs in (config `timeZone`: `event.hour_local`, `event.weekday_local`); UTC unless set. */
+  timeZone: z.string().refine(isKnownTimezone, { message: 'expected an IANA time zone name like Europe/Berlin or UTC' }).optional(),
   events: z.array(TestEvent).optional(),
   /** Raw log lines, parsed by the sources that apply to logGroup. */
   lines: z.array(z.string()).optional(),
