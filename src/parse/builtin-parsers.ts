@@ -19,7 +19,8 @@ export interface ParserPattern {
   name: string;
   pattern: string;
   fields: Record<string, FieldValue>;
-  literal?: string;
+  /** One text, or several of which the line must hold one (a pattern whose alternatives share none). */
+  literal?: string | readonly string[];
   /**
    * Text the line must hold exactly once for this pattern to apply. Where a server writes what a
    * client sent unescaped on both sides of a field (nginx's error log: a typed user name before
@@ -607,6 +608,7 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
         },
         {
           name: 'paramiko_exec',
+          literal: ['Running', 'Executing', 'exec_command'],
           pattern: `${PY_TIME}(?:Running|Executing|exec_command):? (?<process__command_line>.+)$`,
           fields: fields('process', 'command_executed'),
         },
@@ -618,6 +620,7 @@ export const BUILTIN_PARSERS: Record<string, BuiltinParser[]> = {
       patterns: [
         {
           name: 'ssh_host_key_failed',
+          literal: ['Host key verification failed', 'REMOTE HOST IDENTIFICATION HAS CHANGED'],
           pattern: '(?:Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED)',
           fields: fields('network', 'host_key_verification_failed', 'failure'),
         },

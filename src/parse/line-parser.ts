@@ -5,6 +5,7 @@ import { newEvent, newOpenEvent } from './event-record';
 import { flattenInto } from './flatten';
 import { FlowLogParser } from './flow-log-format';
 import { parseKeycloakEvent } from './keycloak';
+import { patternLiterals } from './required-literal';
 import { readXmlElements } from './xml-elements';
 
 /** What a parser made of a line: its fields, which pattern, whether it understood the content, and a syslog repeat count. */
@@ -265,6 +266,11 @@ export const SYSLOG_HEADER_FIELDS: readonly string[] = HEADERS.flatMap((h) => wr
 /** The fields special groups write from the line: a request line's parts. */
 export const REQUEST_GROUP_FIELDS: readonly string[] = REQUEST_FIELDS;
 
+function holdsAny(text: string, literals: readonly string[]): boolean {
+  for (const literal of literals) if (text.includes(literal)) return true;
+  return false;
+}
+
 /** One compiled pattern: literal pre-check, regex, precomputed group handling, constant fields. */
 class PatternMatcher {
   private readonly regex: RegExp;
@@ -272,7 +278,7 @@ class PatternMatcher {
   private readonly constants: [string, FieldValue][];
   readonly name: string;
   readonly fallback: boolean;
-  private readonly literal: string | undefined;
+  private readonly literals: readonly string[] | undefined;
   private readonly once: string | undefined;
   private readonly twice: string | undefined;
   /** Fields a match writes (see ParseOutcome.writes), without and with a syslog header's. */
@@ -285,7 +291,7 @@ class PatternMatcher {
     this.handlers = groupHandlers(spec.pattern);
     this.constants = Object.entries(spec.fields);
     this.fallback = spec.fallback ?? false;
-    this.literal = spec.literal;
+    this.literals = patternLiterals(spec);
     this.once = spec.once;
     this.twice = spec.twice;
     const own = writtenFields(this.handlers);
@@ -299,7 +305,7 @@ class PatternMatcher {
    * names the line chooses, so its event is a hash table (newOpenEvent); others a fixed shape.
    */
   apply(text: string): Record<string, FieldValue> | undefined {
-    if (this.literal !== undefined && !text.includes(this.literal)) return undefined;
+    if (this.literals !== undefined && !holdsAny(text, this.literals)) return undefined;
     if (this.once !== undefined && occurrences(text, this.once) !== 1) return undefined;
     if (this.twice !== undefined && occurrences(text, this.twice) !== 2) return undefined;
     const m = this.regex.exec(text);

@@ -7,6 +7,7 @@ import { JOURNAL_FIELDS, JOURNAL_LEVELS, JOURNAL_MARKERS, JOURNAL_TOKENS } from 
 import { KEYCLOAK_DERIVES, KEYCLOAK_FIELDS, KEYCLOAK_LOGGER } from '../parse/keycloak';
 import { namedGroupBodies, REQUEST_GROUP_FIELDS, SYSLOG_HEADER_FIELDS } from '../parse/line-parser';
 import { DEFAULT_FIELD_MAP, DEFAULT_PARSERS, LEVEL_NAMES, serviceGroupBuiltin } from '../parse/normalize';
+import { patternLiterals } from '../parse/required-literal';
 import { CoreFields, type FieldValue } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
 import { ANY_RUN, exactTextOf, isWeakText, minimalTexts, textOf } from './filter-text';
@@ -35,7 +36,6 @@ const COMPUTED = [
   'event.weekday_utc',
   'event.hour_local',
   'event.weekday_local',
-  'url.path',
   'http.request.malformed',
   // The payload's owner when the line names no account.
   'cloud.account.id',
@@ -58,6 +58,8 @@ const ALWAYS_PLAIN = [
   'destination.ip',
   'destination.domain',
   'source.proxy.address',
+  // Cut from url.original as the line writes it (up to `?`, after the last dot), never decoded.
+  'url.path',
   'url.query',
   'url.extension',
   // The client X-Forwarded-For names, in place of the address the line gave under its own key.
@@ -293,9 +295,9 @@ export function groupOrigins(logGroup: string, sources: readonly SourceDefinitio
     if (named.accessLogFormat !== undefined) {
       // An API Gateway access log format becomes a pattern of its own (src/parse/normalize.ts).
       const compiled = compileAccessLogFormat(named.accessLogFormat);
-      if (compiled.ok) addPattern(out, 'apigateway_format', compiled.pattern, {});
+      if (compiled.ok) addPattern(out, 'apigateway_format', compiled.pattern, {}, [], patternLiterals({ pattern: compiled.pattern }));
     }
-    for (const p of named.customParsers) addPattern(out, p.name, p.pattern, p.fields);
+    for (const p of named.customParsers) addPattern(out, p.name, p.pattern, p.fields, [], patternLiterals(p));
   }
   return out;
 }
@@ -343,8 +345,7 @@ function addDefinition(out: FieldOrigins, source: SourceDefinition['source'], on
 }
 
 function addParser(out: FieldOrigins, name: string, onLines?: readonly string[]): void {
-  for (const p of builtinPatterns(name))
-    addPattern(out, p.name, p.pattern, p.fields, p.derives, p.literal === undefined ? onLines : [p.literal]);
+  for (const p of builtinPatterns(name)) addPattern(out, p.name, p.pattern, p.fields, p.derives, patternLiterals(p) ?? onLines);
 }
 
 /**
