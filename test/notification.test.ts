@@ -81,6 +81,10 @@ describe('notifications show what logs said as text', () => {
       'Related: user.name mallory; source.ip 203.0.113.0, 203.0.113.1, 203.0.113.2, 203.0.113.3, 203.0.113.4 (+2 more)',
     );
     expect(emailBody({ ...alert, related: { 'user.name': ['eve'] } })).not.toContain('Related:');
+    // A service that is only the log group (its lines named none) is not news; a named one is.
+    expect(alert.logGroups.length).toBeGreaterThan(0);
+    expect(emailBody({ ...alert, related: { 'service.name': alert.logGroups } })).not.toContain('Related:');
+    expect(emailBody({ ...alert, related: { 'service.name': ['billing'] } }).split('\n')).toContain('Related: service.name billing');
     // Chat: each as code, a backtick in a value unable to end its span.
     const description = (a: Alert) => (chatbotMessage(a).content as { description: string }).description;
     expect(description({ ...alert, related: { 'host.name': ['web`1', 'db'] } }).split('\n')[1]).toBe(

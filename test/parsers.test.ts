@@ -561,6 +561,8 @@ describe('parsers and normalization (log shapes from the field)', () => {
       'kubernetes.pod_name': 'web-7d9f',
       'kubernetes.namespace_name': 'shop',
       'container.name': 'nginx',
+      // No service named by the line: the container's (services share this group), else the group's.
+      'service.name': 'nginx',
       stream: 'stdout',
       '@timestamp': Date.parse('2024-05-01T12:00:03Z'),
       'event.original': '203.0.113.9 - - [01/May/2024:12:00:03 +0000] "GET /wp-login.php HTTP/1.1" 404 153 "-" "curl/8.5"',
@@ -583,6 +585,7 @@ describe('parsers and normalization (log shapes from the field)', () => {
     expect(app).toMatchObject({
       'log.level': 'error',
       message: 'admin login failed',
+      'service.name': group,
       user: 'ops-admin',
       '@timestamp': 1714564804000,
       stream: 'stderr',

@@ -82,12 +82,15 @@ const RELATED_SHOWN = 5;
 /**
  * The other users, addresses, hosts and services in the evidence (the address a host's intruder
  * came from, the users an address tried), the alert's own entity left out, as text: per field,
- * the first values and how many more.
+ * the first values and how many more. A service that is only its log group (the lines named none)
+ * is left out too: the alert names its log groups already.
  */
 function relatedShown(alert: Alert): { field: string; values: string[]; more: number }[] {
   const out = [];
   for (const [field, values] of Object.entries(alert.related)) {
-    const others = values.filter((v) => !(field === alert.entity.field && v === alert.entity.value));
+    const others = values.filter(
+      (v) => !(field === alert.entity.field && v === alert.entity.value) && !(field === 'service.name' && alert.logGroups.includes(v)),
+    );
     if (others.length > 0)
       out.push({
         field: printable(field),

@@ -313,7 +313,9 @@ export class Normalizer {
   }
 
   normalize(line: string, ctx: LogContext, source: CompiledSource = this.sourceFor(ctx.logGroup)): NormalizeResult {
-    return this.read(line, ctx, source, true);
+    const result = this.read(line, ctx, source, true);
+    if (result.ok) withDefaultService(result.event, ctx.logGroup);
+    return result;
   }
 
   /** `normalize`, with whether a container runtime's wrapper may be opened (not inside one: that is an app's JSON). */
@@ -569,6 +571,17 @@ function addressToIp(event: NormalizedEvent, addressField: string, ipField: stri
   if (typeof address !== 'string' || event[ipField] !== undefined) return;
   if (isDottedQuad(address) || isIP(address) !== 0) event[ipField] = address;
   else if (event[domainField] === undefined) event[domainField] = address;
+}
+
+/**
+ * The service an event is about when its line names none: its container's (a container runtime's
+ * wrapper names it), else its log group. Rules count per service — an error spike, a burst of 5xx,
+ * a new error type — and most apps never log a service name: without this, those rules never fired
+ * on a group no source file gives a `service.name`, and said nothing about it.
+ */
+export function withDefaultService(event: NormalizedEvent, logGroup: string): void {
+  if (event['service.name'] !== undefined) return;
+  event['service.name'] = textValue(event['container.name']) ?? logGroup;
 }
 
 /** Completes the event; returns whether its time came from the line itself. */

@@ -18,6 +18,7 @@ const COMPUTED = [
   'event.weekday_utc',
   'event.hour_local',
   'event.weekday_local',
+  'service.name',
   'event.dataset',
   'url.path',
   'event.outcome',

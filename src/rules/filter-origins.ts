@@ -274,6 +274,9 @@ export function groupOrigins(logGroup: string, sources: readonly SourceDefinitio
   out.add('event.outcome', ['success', 'failure']);
   for (const [from, to] of Object.entries(LEVEL_NAMES)) out.rename('log.level', from, to, false);
   for (const [from, to] of DEFAULT_FIELD_MAP) out.map(from, to);
+  // A line that names no service is its container's, else its log group's (withDefaultService).
+  out.map('container.name', 'service.name');
+  out.add('service.name', [logGroup]);
   const named = sources.find((s) => s.source.logGroups.some((g) => globToRegExp(g).test(logGroup)))?.source;
   const builtinName = named ? named.builtin : serviceGroupBuiltin(logGroup);
   const builtin = BUILTIN_SOURCES.find((b) => b.definition.name === builtinName);

@@ -5,7 +5,7 @@ import { Detector } from '../engine/detector';
 import { MemoryStateStore } from '../engine/memory-store';
 import { Calendar } from '../parse/calendar';
 import { flattenInto } from '../parse/flatten';
-import { Normalizer } from '../parse/normalize';
+import { Normalizer, withDefaultService } from '../parse/normalize';
 import { parseTimestamp } from '../parse/timestamp';
 import { parseDuration } from '../schema/duration';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
@@ -40,6 +40,7 @@ export function expandTestEvents(test: DetectionTest, normalizer: Normalizer): N
     event['@timestamp'] = ts;
     calendar.apply(event, ts);
     event['cloudwatch.log_group'] ??= test.logGroup;
+    withDefaultService(event, test.logGroup);
     event['cloudwatch.log_stream'] ??= 'test';
     event['cloudwatch.event_id'] ??= `test-${seq}`;
     event.message ??= JSON.stringify(rest);
