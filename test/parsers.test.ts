@@ -71,6 +71,18 @@ describe('parsers and normalization (log shapes from the field)', () => {
       '{"@timestamp":"2025-03-02T03:12:40.118Z","log.level":"error","message":"upstream timeout","service.name":"status-api","error.type":"TimeoutError","trace.id":"4bf92f35"}',
     );
     expect(ecs).toMatchObject({ 'log.level': 'error', 'error.type': 'TimeoutError', 'service.name': 'status-api' });
+    // .NET's console JSON formatter (ASP.NET Core in a container), and its level names.
+    expect(
+      norm('/other', '{"Timestamp":"2025-03-02T03:12:40.118Z","EventId":0,"LogLevel":"Critical","Category":"Orders","Message":"db down"}'),
+    ).toMatchObject({ '@timestamp': Date.parse('2025-03-02T03:12:40.118Z'), 'log.level': 'fatal', message: 'db down' });
+    expect(norm('/other', '{"LogLevel":"Information","Message":"started"}')).toMatchObject({ 'log.level': 'info' });
+    // A request log (Rails' lograge): status and method; a status that is no number is no HTTP status to the rules.
+    expect(norm('/other', '{"method":"POST","path":"/orders","format":"json","status":502,"duration":30.2}')).toMatchObject({
+      'http.request.method': 'POST',
+      'http.response.status_code': 502,
+      'event.outcome': 'failure',
+    });
+    expect(norm('/other', '{"job":"sync","status":"done"}')['event.outcome']).toBeUndefined();
     // .NET Serilog compact JSON, Log4j2 JsonLayout, python-json-logger.
     expect(
       norm('/other', '{"@t":"2025-03-02T03:12:40.1234567Z","@mt":"Login failed for {User}","@l":"Warning","User":"bob"}'),

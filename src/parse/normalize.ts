@@ -35,17 +35,27 @@ export const DEFAULT_FIELD_MAP: [string, string][] = [
   ['msg', 'message'],
   ['@m', 'message'],
   ['@mt', 'message'],
+  // .NET's console JSON formatter (ASP.NET Core in a container): PascalCase names.
+  ['Message', 'message'],
   ['time', '@timestamp'],
   ['timestamp', '@timestamp'],
   ['ts', '@timestamp'],
   ['@t', '@timestamp'],
   ['timeMillis', '@timestamp'],
   ['asctime', '@timestamp'],
+  ['Timestamp', '@timestamp'],
   ['level', 'log.level'],
   ['lvl', 'log.level'],
   ['severity', 'log.level'],
   ['levelname', 'log.level'],
   ['@l', 'log.level'],
+  ['LogLevel', 'log.level'],
+  // A request log line (Rails' lograge, GitLab, Express): its status and method, so 5xx bursts and
+  // failed requests count without a source file. Only a number is a status to the rules (ranges).
+  ['status', 'http.response.status_code'],
+  ['status_code', 'http.response.status_code'],
+  ['statusCode', 'http.response.status_code'],
+  ['method', 'http.request.method'],
   // The client and the user, under the names apps most often give them (GitLab, Rails, Express, Flask …).
   ['client_ip', 'source.address'],
   ['remote_ip', 'source.address'],
@@ -66,6 +76,9 @@ export const LEVEL_NAMES: Readonly<Record<string, string>> = {
   '50': 'error',
   '60': 'fatal',
   warning: 'warn',
+  // .NET and Serilog spellings.
+  information: 'info',
+  verbose: 'trace',
   err: 'error',
   critical: 'fatal',
   crit: 'fatal',
@@ -554,8 +567,6 @@ function mapFields(source: CompiledSource, raw: Record<string, FieldValue>, fiel
   for (const [k, v] of source.fields) if (event[k] === undefined) event[k] = v;
   return event;
 }
-
-/** Derived calendar fields (UTC) so rules can express off-hours without code. */
 
 /** A syslog repeat count is capped: the line still counts as many events, but never absurdly many. */
 const MAX_REPEAT = 1_000_000;
