@@ -37,6 +37,17 @@ describe('an event’s hour and weekday in the team’s time zone', () => {
     expect(fieldsAt(nepal, '2025-03-03T18:14:59Z')).toEqual([23, 'mon', 18, 'mon']);
     expect(fieldsAt(nepal, '2025-03-03T18:15:00Z')).toEqual([0, 'tue', 18, 'mon']);
   });
+  it('a time more than a day from its delivery takes the offset at delivery: a line choosing its time cannot make each event a zone look-up', () => {
+    const ny = new Calendar('America/New_York');
+    const july = Date.parse('2025-07-01T12:00:00Z'); // EDT, UTC−4
+    const event: NormalizedEvent = {};
+    // A January time (EST, UTC−5) delivered in July: read with July's offset.
+    ny.apply(event, Date.parse('2025-01-15T15:30:00Z'), july);
+    expect(event['event.hour_local']).toBe(11);
+    // Within a day of its delivery: its own offset, across a clock change too.
+    ny.apply(event, Date.parse('2025-11-02T06:30:00Z'), Date.parse('2025-11-02T04:00:00Z'));
+    expect(event['event.hour_local']).toBe(1); // 01:30 EST, not EDT's 02:30
+  });
   it('a time no Date holds (a hostile line’s) has no local hour, and does not throw', () => {
     expect(fieldsAt(new Calendar('Europe/Berlin'), 9e15).slice(0, 2)).toEqual([0, 'unknown']);
     expect(fieldsAt(new Calendar('Europe/Berlin'), Number.NaN).slice(0, 2)).toEqual([0, 'unknown']);

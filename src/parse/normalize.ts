@@ -607,7 +607,7 @@ function finish(
   const ts = parseTimestamp(event[CoreFields.timestamp], { reference: ctx.timestamp, timezone: source.timezone });
   const time = ts ?? ctx.timestamp;
   event[CoreFields.timestamp] = time;
-  calendar.apply(event, time);
+  calendar.apply(event, time, ctx.timestamp);
   const level = event['log.level'];
   if (level !== undefined) {
     const lower = String(level).toLowerCase();
