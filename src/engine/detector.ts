@@ -1047,11 +1047,14 @@ function ownerOf(e: NormalizedEvent): string | undefined {
   return owner === undefined ? undefined : String(owner);
 }
 
-/** Per owner of the logs, the earliest of a batch's events (the batch is in time order). */
+/** Per owner of the logs, the earliest of a batch's events (the batch is in time order; a payload has one owner). */
 function ownerSightings(events: readonly NormalizedEvent[]): WatchSighting[] {
   const sightings = new Map<string | undefined, WatchSighting>();
+  let last: string | undefined | null = null;
   for (const e of events) {
     const account = ownerOf(e);
+    if (account === last) continue;
+    last = account;
     if (!sightings.has(account)) sightings.set(account, { account, earliest: eventTime(e), watchedBefore: false });
   }
   return [...sightings.values()];
