@@ -602,6 +602,23 @@ describe('parsers and normalization (log shapes from the field)', () => {
       '@timestamp': 1714564804000,
       stream: 'stderr',
     });
+    // containerd's own format (CRI: EKS nodes' /var/log/containers shipped as it is).
+    const cri = (line: string) => norm('/aws/eks/prod/containers', line);
+    expect(cri('2025-03-03T10:00:00.123456789Z stderr F {"level":50,"time":1740996000123,"msg":"db down"}')).toMatchObject({
+      'log.level': 'error',
+      message: 'db down',
+      stream: 'stderr',
+      '@timestamp': 1740996000123,
+    });
+    expect(
+      cri('2025-03-03T10:00:00.5+00:00 stdout F 203.0.113.9 - - [03/Mar/2025:10:00:00 +0000] "GET /x HTTP/1.1" 503 12 "-" "curl/8"'),
+    ).toMatchObject({ 'source.ip': '203.0.113.9', 'http.response.status_code': 503, 'event.category': 'web', stream: 'stdout' });
+    // A part of a long line, read as it stands, at the runtime's time; an app's own ISO-time line is no wrapper.
+    expect(cri('2025-03-03T10:00:00.123Z stdout P partial line')).toMatchObject({
+      message: 'partial line',
+      '@timestamp': Date.parse('2025-03-03T10:00:00.123Z'),
+    });
+    expect(cri('2025-03-03T10:00:00.123Z stdout is fine').stream).toBeUndefined();
     // A line without a time of its own takes the runtime's, not CloudWatch's.
     const r = normalizer.normalize('{"log":"plain text","stream":"stdout","time":"2024-05-01T12:00:06Z"}', {
       logGroup: group,

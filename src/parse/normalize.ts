@@ -355,6 +355,10 @@ export class Normalizer {
         const wrapped = containerWrapper(start === 0 ? message : message.slice(start));
         if (wrapped) return this.unwrap(wrapped, ctx, source);
       }
+      if (openWrapper && !startsJson) {
+        const wrapped = criWrapper(message);
+        if (wrapped) return this.unwrap(wrapped, ctx, source);
+      }
       const json = source.format !== 'text' && startsJson;
       let raw: Record<string, FieldValue> | undefined;
       let parsed = false;
@@ -519,6 +523,24 @@ function containerWrapper(text: string): ContainerWrapper | undefined {
   // Runtimes keep the line's newline.
   return { line: log.replace(/\r?\n$/, ''), meta };
 }
+
+/**
+ * containerd's own log line (the CRI format: EKS nodes since Kubernetes 1.24): `<RFC 3339 time>
+ * <stdout|stderr> <P|F> <line>`, as the CloudWatch agent or a collector without a CRI parser ships
+ * /var/log/containers as it is. `P` marks a part of a line longer than the runtime's buffer (16 KB):
+ * read as it stands. Only lines starting with a date and a `T` are tried against the pattern.
+ */
+const CRI_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) [PF] /;
+
+function criWrapper(text: string): ContainerWrapper | undefined {
+  if (text.charCodeAt(4) !== DASH || text.charCodeAt(10) !== LETTER_T) return undefined;
+  const m = CRI_LINE.exec(text);
+  if (!m) return undefined;
+  return { line: text.slice(m[0].length), meta: { time: m[1], stream: m[2] } };
+}
+
+const DASH = 45;
+const LETTER_T = 84;
 
 function firstNonSpace(text: string): number {
   let i = 0;
