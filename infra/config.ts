@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { isKnownTimezone } from '../src/parse/timestamp';
 import { RuleRef, refMatches } from '../src/rules/rule-ref';
 import { Duration } from '../src/schema/duration';
 import { formatIssues } from '../src/schema/issues';
+import { TimeZoneName } from '../src/schema/time-zone';
 
 /** CloudWatch Logs log-group names: 1–512 of letters, digits and `_ - / . #`. */
 export const LogGroupName = z
@@ -268,10 +268,7 @@ export const SentinelConfig = z
      * `event.weekday_local` are in, which `auth.off_hours_login` reads — working hours are the
      * team's, with its daylight saving, not UTC's.
      */
-    timeZone: z
-      .string()
-      .refine(isKnownTimezone, { message: 'expected an IANA time zone name like America/New_York or UTC' })
-      .default('UTC'),
+    timeZone: TimeZoneName.default('UTC'),
     /** Log correlation executions with their input and output (alert JSON with evidence), into a KMS-encrypted log group. */
     logExecutionData: z.boolean().default(false),
     /** Alarm when a watched log group's unparsed share stays above `share` for `for` (a blind spot). */

@@ -9,6 +9,7 @@ import type { LearningScope } from '../engine/term-learning';
 import { isKnownTimezone } from '../parse/timestamp';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { parseDuration } from '../schema/duration';
+import { TIME_ZONE_EXPECTED } from '../schema/time-zone';
 import { parseTimeOption } from './backtest';
 import { ExceptionError, readExceptionsFile } from './exceptions';
 import { loadPack } from './load-pack';
@@ -53,8 +54,7 @@ export const TIME_ZONE_HELP =
 
 /** `--time-zone`: a zone Intl knows; undefined: UTC. */
 export function timeZoneOption(text: string | undefined): string | undefined {
-  if (text !== undefined && !isKnownTimezone(text))
-    fail(`--time-zone '${text}': expected an IANA time zone name like America/New_York or UTC`);
+  if (text !== undefined && !isKnownTimezone(text)) fail(`--time-zone '${text}': ${TIME_ZONE_EXPECTED}`);
   return text;
 }
 

@@ -2,10 +2,10 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { compileAccessLogFormat } from '../parse/access-log-format';
 import { parseFlowLogFormat } from '../parse/flow-log-format';
-import { isKnownTimezone } from '../parse/timestamp';
 import { compileSelection, SelectionError } from '../rules/selection';
 import { Duration } from './duration';
 import { Severity, Tier } from './severity';
+import { TimeZoneName } from './time-zone';
 
 /** A `match:` selection; its structure is checked by compiling it, so errors carry exact paths. */
 export const Selection = z.record(z.string(), z.unknown()).superRefine((raw, ctx) => {
@@ -111,7 +111,7 @@ export const RuleTest = z.strictObject({
   /** Start time for events without @timestamp; events advance by 1s. */
   start: z.iso.datetime().default('2025-03-02T14:00:00Z'),
   /** The deployment's time zone the test runs in (config `timeZone`: `event.hour_local`, `event.weekday_local`); UTC unless set. */
-  timeZone: z.string().refine(isKnownTimezone, { message: 'expected an IANA time zone name like Europe/Berlin or UTC' }).optional(),
+  timeZone: TimeZoneName.optional(),
   events: z.array(TestEvent).optional(),
   /** Raw log lines, parsed by the sources that apply to logGroup. */
   lines: z.array(z.string()).optional(),
@@ -268,7 +268,7 @@ export const SourceDefinition = z.strictObject({
       /** Use a built-in AWS source's parsing (cloudtrail, vpcflow, lambda, apigateway, waf, route53-resolver, eks-audit, rds) for these log groups. */
       builtin: z.enum(['cloudtrail', 'vpcflow', 'lambda', 'apigateway', 'waf', 'route53-resolver', 'eks-audit', 'rds']).optional(),
       /** IANA zone of times the lines write without one (syslog, Laravel, Python asctime); UTC when absent. */
-      timezone: z.string().refine(isKnownTimezone, { message: 'expected an IANA time zone name like Europe/Berlin or UTC' }).optional(),
+      timezone: TimeZoneName.optional(),
       /**
        * Addresses of your load balancers and proxies (CIDRs). A request that came through one takes
        * its client from `http.request.x_forwarded_for`; private ranges when absent (an ALB in a VPC).
