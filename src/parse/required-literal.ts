@@ -39,23 +39,22 @@ export function requiredLiteral(pattern: string): string | undefined {
       if (next === -1) return undefined;
     } else if (!'.^$*+?{}])'.includes(ch)) literal = ch;
     else if (ch === ')' || ch === ']' || ch === '}') return undefined; // unbalanced: not read
-    const quantified = next < pattern.length && '*+?{'.includes(pattern[next] as string);
     if (literal === undefined) {
       end();
       i = skipQuantifier(pattern, next);
       continue;
     }
-    if (!quantified) {
+    const quantifier = quantifierAt(pattern, next);
+    if (!quantifier) {
+      if (pattern[next] === '{') return undefined; // a brace this does not read as a quantifier or as text
       run += literal;
       i = next;
       continue;
     }
     // A quantified character: there at least once with `+` or `{n,…}` (n ≥ 1), not at all maybe otherwise.
-    const min = quantifierMin(pattern, next);
-    if (min === undefined) return undefined;
-    if (min >= 1) run += literal;
+    if (quantifier.min >= 1) run += literal;
     end();
-    i = skipQuantifier(pattern, next);
+    i = quantifier.end;
   }
   end();
   return best.length >= MIN_CHARS ? best : undefined;
@@ -113,26 +112,28 @@ function classEnd(pattern: string, open: number): number {
   return -1;
 }
 
-/** The least repetitions of the quantifier at `at`; undefined when it is not one this reads. */
-function quantifierMin(pattern: string, at: number): number | undefined {
+/**
+ * The quantifier at `at`: its least repetitions, and where it ends (past a lazy `?`); undefined
+ * when none starts there, or a `{` that is not one this reads.
+ */
+function quantifierAt(pattern: string, at: number): { min: number; end: number } | undefined {
   const ch = pattern[at];
-  if (ch === '+') return 1;
-  if (ch === '*' || ch === '?') return 0;
-  const m = /^\{(\d+)(?:,\d*)?\}/.exec(pattern.slice(at));
-  return m ? Number(m[1]) : undefined;
+  let min: number;
+  let end = at + 1;
+  if (ch === '+') min = 1;
+  else if (ch === '*' || ch === '?') min = 0;
+  else if (ch === '{') {
+    const m = /^\{(\d+)(?:,\d*)?\}/.exec(pattern.slice(at));
+    if (!m) return undefined;
+    min = Number(m[1]);
+    end = at + m[0].length;
+  } else return undefined;
+  return { min, end: pattern[end] === '?' ? end + 1 : end };
 }
 
-/** Past the quantifier at `at` (and its lazy `?`), if there is one. */
+/** Past the quantifier at `at`, if one starts there. */
 function skipQuantifier(pattern: string, at: number): number {
-  const ch = pattern[at];
-  let i = at;
-  if (ch === '*' || ch === '+' || ch === '?') i++;
-  else if (ch === '{') {
-    const m = /^\{\d+(?:,\d*)?\}/.exec(pattern.slice(at));
-    if (!m) return at;
-    i += m[0].length;
-  } else return at;
-  return pattern[i] === '?' ? i + 1 : i;
+  return quantifierAt(pattern, at)?.end ?? at;
 }
 
 /**
