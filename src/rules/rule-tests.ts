@@ -52,7 +52,7 @@ export function expandTestEvents(test: DetectionTest, normalizer: Normalizer): N
       const first = clock;
       for (let i = 0; i < item.repeat; i++) {
         const e: Record<string, unknown> = { ...item.event };
-        for (const [field, values] of Object.entries(item.vary)) e[field] = values[i % values.length];
+        for (const [field, values] of Object.entries(item.vary)) e[field] = numbered(values[i % values.length], i);
         clock = first + i * item.every;
         finish(e);
       }
@@ -69,6 +69,11 @@ export function expandTestEvents(test: DetectionTest, normalizer: Normalizer): N
     if (result.ok) out.push(result.event);
   });
   return out;
+}
+
+/** A `vary` value of repetition `i`: `{i}` in a string is its number. */
+function numbered(value: string | number | undefined, i: number): string | number | undefined {
+  return typeof value === 'string' ? value.replaceAll('{i}', String(i)) : value;
 }
 
 export async function runDetectionRuleTests(rule: DetectionRule, pack: Pick<RulePack, 'sources'>): Promise<RuleTestResult[]> {

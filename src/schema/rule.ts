@@ -92,7 +92,10 @@ export const TestEvent = z.union([
     .strictObject({
       repeat: z.number().int().min(1).max(10_000),
       every: Duration.prefault('1s'),
-      /** Value lists cycled across repetitions, e.g. many user names for a spray. */
+      /**
+       * Value lists cycled across repetitions, e.g. many user names for a spray; `{i}` in a string
+       * is the repetition's number (0, 1, …), for as many different values as repetitions.
+       */
       vary: z.record(FieldName, z.array(z.union([z.string(), z.number()])).min(1)).default({}),
       event: z.record(z.string(), z.unknown()),
     })
