@@ -8,6 +8,7 @@ import { withoutAnsi } from './ansi';
 import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
 import { Calendar } from './calendar';
 import { newEvent, newOpenEvent } from './event-record';
+import { exceptionType } from './exception-type';
 import { boundedJson, flattenInto } from './flatten';
 import { TrustedProxies } from './forwarded-for';
 import { globToRegExp } from './glob';
@@ -37,6 +38,8 @@ export const DEFAULT_FIELD_MAP: [string, string][] = [
   ['@mt', 'message'],
   // .NET's console JSON formatter (ASP.NET Core in a container): PascalCase names.
   ['Message', 'message'],
+  // structlog's message.
+  ['event', 'message'],
   ['time', '@timestamp'],
   ['timestamp', '@timestamp'],
   ['ts', '@timestamp'],
@@ -66,6 +69,20 @@ export const DEFAULT_FIELD_MAP: [string, string][] = [
   ['username', 'user.name'],
   ['user_name', 'user.name'],
   ['userName', 'user.name'],
+  // An error's class and trace as loggers write them (ECS's own names need no map): pino's and
+  // bunyan's serialized `err`, Log4j2's JsonLayout; structlog, python-json-logger, Logback's
+  // encoder, winston's errors format, .NET's console formatter, Serilog's compact JSON.
+  ['err.type', 'error.type'],
+  ['err.name', 'error.type'],
+  ['thrown.name', 'error.type'],
+  ['err.stack', 'error.stack_trace'],
+  ['exception', 'error.stack_trace'],
+  ['exc_info', 'error.stack_trace'],
+  ['stack_trace', 'error.stack_trace'],
+  ['stack', 'error.stack_trace'],
+  ['Exception', 'error.stack_trace'],
+  ['@x', 'error.stack_trace'],
+  ['context.exception', 'error.stack_trace'],
 ];
 /** pino's numeric levels and common spellings, normalized to lower-case names. */
 export const LEVEL_NAMES: Readonly<Record<string, string>> = {
@@ -637,6 +654,11 @@ function finish(
   }
   if (event.message === undefined) event.message = message;
   event['event.original'] = message;
+  const trace = event['error.stack_trace'];
+  if (typeof trace === 'string' && event['error.type'] === undefined) {
+    const type = exceptionType(trace);
+    if (type !== undefined) event['error.type'] = type;
+  }
   const original = event['url.original'];
   if (typeof original === 'string') {
     const q = original.indexOf('?');

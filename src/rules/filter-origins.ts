@@ -66,6 +66,8 @@ const ALWAYS_PLAIN = [
   'source.address',
   // A container runtime's wrapper names the container under its own keys.
   'container.name',
+  // The exception class a stack trace names (src/parse/exception-type.ts), from whichever key held it.
+  'error.type',
 ];
 
 /** Lookups reading fields other lookups set: a chain longer than this gets no texts. */
