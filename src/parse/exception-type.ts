@@ -31,7 +31,7 @@ export const FIRST_LINE_PATTERN = String.raw`^\s{0,20}(?:Exception in thread "[^
 export const LARAVEL_PATTERN = String.raw`^\[object\] \((${CLASS})\(code: `;
 
 /** Python: the trace ends with the exception, `ValueError: x` or `requests.exceptions.ConnectionError: …`, or a bare name. */
-export const PYTHON_LAST_PATTERN = String.raw`^(${CLASS})(?::|$)`;
+export const PYTHON_LAST_PATTERN = `^(${CLASS})(?::|$)`;
 
 const FIRST_LINE_RE = new RegExp(FIRST_LINE_PATTERN);
 const LARAVEL_RE = new RegExp(LARAVEL_PATTERN);
