@@ -66,6 +66,7 @@ export class SentinelStack extends Stack {
       responseFunctionArn: config.responseFunctionArn,
       digestIntervalMs: config.digestInterval,
       pageFoldMs: config.pageFold,
+      timeZone: config.timeZone,
       logExecutionData: config.logExecutionData,
     });
     const detector = new Detector(this, 'Detector', {
@@ -89,6 +90,7 @@ export class SentinelStack extends Stack {
       table: state.table,
       stateMachine: this.correlation.stateMachine,
       chatTiers: config.chat?.tiers ?? [],
+      timeZone: config.timeZone,
       rulesFile: rules.file,
       reviewRoutesFile,
       logRetention: retention,

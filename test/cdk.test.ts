@@ -328,6 +328,20 @@ describe('every documented option', () => {
     expect(chatTiersOf(template)).toEqual(expected('respond'));
     expect(chatTiersOf(synth().template)).toEqual(expected(''));
   });
+  it('timeZone: every function that writes messages is told the team’s zone (local times beside UTC), UTC unless set', () => {
+    const zonesOf = (t: Template) =>
+      Object.entries(t.findResources('AWS::Lambda::Function'))
+        .filter(([, f]) => f.Properties.Environment?.Variables?.TIME_ZONE !== undefined)
+        .map(([id, f]) => [id.replace(/[0-9A-F]{8}$/, ''), f.Properties.Environment.Variables.TIME_ZONE])
+        .sort();
+    const expected = (zone: string) => [
+      ['CorrelationCorrelateFunction', zone],
+      ['DetectorFunction', zone],
+      ['SweeperFunction', zone],
+    ];
+    expect(zonesOf(synth().template)).toEqual(expected('UTC'));
+    expect(zonesOf(synth({ timeZone: 'America/Los_Angeles' }).template)).toEqual(expected('America/Los_Angeles'));
+  });
   it('chat: a topic of its own, published to from its tiers only, encrypted like the others, its ARN an output', () => {
     template.hasOutput('ChatTopicArn', { Value: { Ref: Match.stringLikeRegexp('^AlertsChatTopic') } });
     template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Sentinel chat', KmsMasterKeyId: Match.anyValue() });

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildDigestAlert } from '../src/alerts/digest';
-import { chatbotMessage, emailBody } from '../src/alerts/notification';
+import { chatbotMessage, emailBody, snsMessage } from '../src/alerts/notification';
 import { printable, terminalSafeJson } from '../src/alerts/plain-text';
+import { DEFAULT_STYLE, envelopeOf } from '../src/correlation/envelope';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
@@ -69,6 +70,44 @@ describe('notifications show what logs said as text', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('the window on the team’s clock beside UTC (config timeZone): date, zone abbreviation and daylight saving; none in UTC', async () => {
+    const [alert] = await alertsFor(['eve']);
+    if (!alert) throw new Error('no alert');
+    const at = (start: string, end: string) => ({ ...alert, window: { start, end } });
+    const local = (a: Alert, zone: string) =>
+      emailBody(a, zone)
+        .split('\n')
+        .filter((l) => l.startsWith('Local time:'));
+    // 11:12 UTC in March before daylight saving is 03:12 in California; the end's date is left out on the same day.
+    expect(local(at('2025-03-03T11:12:00.000Z', '2025-03-03T11:22:00.000Z'), 'America/Los_Angeles')).toEqual([
+      'Local time: Mon 2025-03-03 03:12 → 03:22 PST (America/Los_Angeles)',
+    ]);
+    // The night daylight saving began: each end in its own zone.
+    expect(local(at('2025-03-09T09:50:00.000Z', '2025-03-09T10:10:00.000Z'), 'America/Los_Angeles')).toEqual([
+      'Local time: Sun 2025-03-09 01:50 PST → 03:10 PDT (America/Los_Angeles)',
+    ]);
+    // Across midnight: the end with its own date.
+    expect(local(at('2025-03-03T07:50:00.000Z', '2025-03-03T08:10:00.000Z'), 'America/Los_Angeles')).toEqual([
+      'Local time: Sun 2025-03-02 23:50 → Mon 2025-03-03 00:10 PST (America/Los_Angeles)',
+    ]);
+    expect(local(at('2025-03-03T18:40:00.000Z', '2025-03-03T18:50:00.000Z'), 'Asia/Kolkata')).toEqual([
+      'Local time: Tue 2025-03-04 00:10 → 00:20 GMT+5:30 (Asia/Kolkata)',
+    ]);
+    expect(local(alert, 'UTC')).toEqual([]);
+    expect(emailBody(alert)).toBe(emailBody(alert, 'UTC'));
+    // Chat, the SNS message and the envelope the state machine publishes carry it too.
+    const description = (
+      chatbotMessage(at('2025-03-03T11:12:00.000Z', '2025-03-03T11:22:00.000Z'), 'America/Los_Angeles').content as { description: string }
+    ).description;
+    expect(description).toContain('Local time: Mon 2025-03-03 03:12 → 03:22 PST (America/Los_Angeles)\n');
+    expect(snsMessage(alert, 'Europe/Paris')).toContain('Local time:');
+    const message = { key: 'k', alert, publish: true, correlate: false, digest: false } as const;
+    expect(envelopeOf(message, undefined, { ...DEFAULT_STYLE, timeZone: 'Europe/Paris' }).publishFields.message).toContain(
+      '(Europe/Paris)',
+    );
+    expect(envelopeOf(message).publishFields.message).not.toContain('Local time:');
   });
 
   it('email: the related users, addresses and hosts, the alert’s own entity left out, five per field', async () => {

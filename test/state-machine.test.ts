@@ -142,9 +142,11 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     const high = detection('test.high', 'u1', T0, { severity: 'high' });
     const medium = detection('test.medium', 'u1', T0, { severity: 'medium' });
     expect(envelopeOf(high).publishFields.chat).toContain('"source":"custom"');
-    expect(envelopeOf(high, undefined, new Set()).publishFields).not.toHaveProperty('chat');
-    expect(envelopeOf(high, undefined, new Set(['respond'])).publishFields.chat).toContain('"source":"custom"');
-    expect(envelopeOf(medium, undefined, new Set(['respond'])).publishFields).not.toHaveProperty('chat');
+    expect(envelopeOf(high, undefined, { chatTiers: new Set(), timeZone: 'UTC' }).publishFields).not.toHaveProperty('chat');
+    expect(envelopeOf(high, undefined, { chatTiers: new Set(['respond']), timeZone: 'UTC' }).publishFields.chat).toContain(
+      '"source":"custom"',
+    );
+    expect(envelopeOf(medium, undefined, { chatTiers: new Set(['respond']), timeZone: 'UTC' }).publishFields).not.toHaveProperty('chat');
     const saved = process.env.CHAT_TIERS;
     try {
       delete process.env.CHAT_TIERS;
@@ -185,8 +187,15 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     const withChat = synthesizeDefinition({ chat: { tiers: ['review'] } });
     const runner = new LocalCorrelationRunner(withChat, pack, local.client);
     const base = detection('test.low', 'u3', T0, { severity: 'low' });
-    await runner.run(envelopeOf({ ...base, key: 'whole', publish: true, digest: false }, undefined, new Set(['review'])));
-    await runner.run(envelopeOf({ ...base, key: 'team', publish: true, digest: false, route: 'r2' }, undefined, new Set(['review'])));
+    await runner.run(
+      envelopeOf({ ...base, key: 'whole', publish: true, digest: false }, undefined, { chatTiers: new Set(['review']), timeZone: 'UTC' }),
+    );
+    await runner.run(
+      envelopeOf({ ...base, key: 'team', publish: true, digest: false, route: 'r2' }, undefined, {
+        chatTiers: new Set(['review']),
+        timeZone: 'UTC',
+      }),
+    );
     expect(runner.executions.failed).toBe(0);
     expect(runner.published.map((p) => [p.tier, p.attributes?.route])).toEqual([
       ['review', 'all'],

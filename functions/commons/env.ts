@@ -1,5 +1,5 @@
 import type { AlertContext } from '../../src/alerts/build';
-import type { ChatTiers } from '../../src/correlation/envelope';
+import type { ChatTiers, MessageStyle } from '../../src/correlation/envelope';
 import type { LearningScope } from '../../src/engine/term-learning';
 import { isKnownTimezone } from '../../src/parse/timestamp';
 
@@ -32,6 +32,11 @@ export function requireNumberEnv(name: string, { zeroAllowed = false } = {}): nu
 export function chatTiersEnv(): ChatTiers {
   const text = process.env.CHAT_TIERS;
   return text === undefined ? 'all' : new Set(text.split(',').filter((t) => t !== ''));
+}
+
+/** How messages are written: the chat topic's tiers and the team's time zone. */
+export function messageStyleEnv(): MessageStyle {
+  return { chatTiers: chatTiersEnv(), timeZone: timeZoneEnv() };
 }
 
 /**

@@ -4,7 +4,7 @@ import { runCorrelateTask } from '../../src/correlation/correlate-task';
 import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { dynamo } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, chatTiersEnv, requireEnv, requireNumberEnv } from '../commons/env';
+import { alertContext, messageStyleEnv, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger } from '../commons/powertools';
 
 const correlations = loadEmbeddedRules().correlations;
@@ -15,7 +15,7 @@ const deps = {
   ctx: alertContext(),
   digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
   pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
-  chatTiers: chatTiersEnv(),
+  style: messageStyleEnv(),
 };
 
 /** The one Lambda task of the state machine: risk records, correlation and the incident lifecycle for one entity. */

@@ -15,7 +15,7 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, chatTiersEnv, learningScopeEnv, requireEnv, requireNumberEnv, timeZoneEnv } from '../commons/env';
+import { alertContext, learningScopeEnv, messageStyleEnv, requireEnv, requireNumberEnv, timeZoneEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 // Everything below runs once per cold start; invocations reuse it. The heap setting comes first,
@@ -33,7 +33,7 @@ const detector = new Detector(pack, store, {
   newTermLearningScope: learningScopeEnv(),
   exceptions: new StoredExceptions(store),
 });
-const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), chatTiersEnv());
+const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), messageStyleEnv());
 
 export interface DetectSummary {
   eventsIn: number;

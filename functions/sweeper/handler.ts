@@ -10,13 +10,13 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, chatTiersEnv, requireEnv } from '../commons/env';
+import { alertContext, messageStyleEnv, requireEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 import { loadReviewRoutes } from '../commons/review-routes';
 
 const pack = loadEmbeddedRules();
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
-const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), chatTiersEnv());
+const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), messageStyleEnv());
 const ctx = alertContext();
 const reviewRoutes = loadReviewRoutes();
 

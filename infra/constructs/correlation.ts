@@ -51,6 +51,8 @@ export interface CorrelationProps {
   readonly digestIntervalMs: number;
   /** How long a page stands for its entity (ms): a respond-tier incident takes its entity's page; 0: it does not. */
   readonly pageFoldMs: number;
+  /** The team's time zone (config `timeZone`): incidents show their window on its clock too. */
+  readonly timeZone: string;
   /**
    * Log every state transition with its input and output (the alert JSON) instead of errors only.
    * Execution data then lands in a log group encrypted with its own KMS key.
@@ -128,6 +130,7 @@ export class Correlation extends Construct {
         DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
         PAGE_FOLD_MS: String(props.pageFoldMs),
         CHAT_TIERS: (topics.chat?.tiers ?? []).join(','),
+        TIME_ZONE: props.timeZone,
         POWERTOOLS_SERVICE_NAME: 'sentinel-correlate',
       },
     });

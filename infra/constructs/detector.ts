@@ -23,7 +23,7 @@ export interface DetectorProps {
   readonly newTermLearningMs: number;
   /** Whose first week new-term rules learn in (config `newTermLearningScope`). */
   readonly newTermLearningScope: 'owner' | 'account';
-  /** The team's time zone (config `timeZone`): `event.hour_local`, `event.weekday_local`. */
+  /** The team's time zone (config `timeZone`): `event.hour_local`, `event.weekday_local`, and messages' local times. */
   readonly timeZone: string;
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];

@@ -17,6 +17,8 @@ export interface SweeperProps {
   readonly logRetention: RetentionDays;
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
+  /** The team's time zone (config `timeZone`): digests and resolved notices show their window on its clock too. */
+  readonly timeZone: string;
   /**
    * How often the sweep runs: the latency of `resolved` notices and review digests.
    * @default Duration.minutes(5)
@@ -49,6 +51,7 @@ export class Sweeper extends Construct {
         TABLE_NAME: props.table.tableName,
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
         CHAT_TIERS: props.chatTiers.join(','),
+        TIME_ZONE: props.timeZone,
         POWERTOOLS_SERVICE_NAME: 'sentinel-sweeper',
       },
     });

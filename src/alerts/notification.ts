@@ -1,4 +1,5 @@
 import type { Alert } from '../schema/alert';
+import { localSpan } from './local-time';
 import { printable } from './plain-text';
 
 /** SNS subject: short and human (SNS allows 100 characters, ASCII, no newlines). */
@@ -8,9 +9,18 @@ export function subjectFor(alert: Alert): string {
   return text.length > 100 ? `${text.slice(0, 97)}...` : text;
 }
 
-/** Plain-text body for email subscribers; what came from log lines is shown as text, a line each. */
-export function emailBody(alert: Alert): string {
-  if (alert.kind === 'digest') return digestEmailBody(alert);
+/** The window on the team's clock (config `timeZone`), as a line of its own; none in UTC. */
+function localLine(alert: Alert, timeZone: string): string[] {
+  const span = localSpan(alert.window.start, alert.window.end, timeZone);
+  return span ? [`Local time: ${span}`] : [];
+}
+
+/**
+ * Plain-text body for email subscribers; what came from log lines is shown as text, a line each.
+ * Times are UTC, with the window on the team's clock too when `timeZone` is another zone.
+ */
+export function emailBody(alert: Alert, timeZone = 'UTC'): string {
+  if (alert.kind === 'digest') return digestEmailBody(alert, timeZone);
   const lines = [
     `${alert.kind === 'incident' ? 'INCIDENT' : 'Detection'}: ${printable(alert.title)}`,
     `Severity: ${alert.severity}   Tier: ${alert.tier}   Risk: ${alert.riskScore}/10`,
@@ -25,6 +35,7 @@ export function emailBody(alert: Alert): string {
         ]
       : []),
     `Window: ${alert.window.start} → ${alert.window.end} (${alert.count} ${alert.kind === 'incident' ? 'correlated detection' : 'event'}${alert.count === 1 ? '' : 's'})`,
+    ...localLine(alert, timeZone),
     '',
     alert.description,
     '',
@@ -56,8 +67,15 @@ export function emailBody(alert: Alert): string {
  * A review digest: each rule's detections in the interval, its top entities (with their accounts
  * when they live in one) and its Logs Insights link — what the reviewer reads, in the email itself.
  */
-function digestEmailBody(alert: Alert): string {
-  const lines = [printable(alert.title), `Window: ${alert.window.start} → ${alert.window.end}`, '', alert.description, ''];
+function digestEmailBody(alert: Alert, timeZone: string): string {
+  const lines = [
+    printable(alert.title),
+    `Window: ${alert.window.start} → ${alert.window.end}`,
+    ...localLine(alert, timeZone),
+    '',
+    alert.description,
+    '',
+  ];
   const rules = alert.digest ?? [];
   // Accounts are named only when the interval's entities come from several.
   const accounts = new Set(rules.flatMap((r) => r.entities.flatMap((e) => (e.account ? [e.account] : []))));
@@ -153,7 +171,8 @@ function evidenceText(message: string): string {
 }
 
 /** AWS Chatbot (Amazon Q Developer in chat) custom notification; threadId keeps an incident in one thread. */
-export function chatbotMessage(alert: Alert): Record<string, unknown> {
+export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, unknown> {
+  const local = localLine(alert, timeZone).map((line) => `${line}\n`);
   return {
     version: '1.0',
     source: 'custom',
@@ -163,7 +182,7 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
           0,
           8000,
         ),
@@ -187,6 +206,6 @@ export function chatbotMessage(alert: Alert): Record<string, unknown> {
  * every other protocol (SQS, HTTPS, Lambda, email-json) gets `default`, the alert JSON contract.
  * Naming them each again would repeat the alert five times against SNS's 256 KB limit.
  */
-export function snsMessage(alert: Alert): string {
-  return JSON.stringify({ default: JSON.stringify(alert), email: emailBody(alert) });
+export function snsMessage(alert: Alert, timeZone = 'UTC'): string {
+  return JSON.stringify({ default: JSON.stringify(alert), email: emailBody(alert, timeZone) });
 }

@@ -10,7 +10,7 @@ import { docId, type StateStore } from '../engine/state-store';
 import { Alert, type AlertCloud, AlertEntity, type Message } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
 import { evaluateCorrelations } from './correlate';
-import { type ChatTiers, ENVELOPE_BUDGET_BYTES, envelopeOf, type MessageEnvelope, RISK_RETENTION_MS, riskPk } from './envelope';
+import { ENVELOPE_BUDGET_BYTES, envelopeOf, type MessageEnvelope, type MessageStyle, RISK_RETENTION_MS, riskPk } from './envelope';
 import { mergeRisk, RiskRecord } from './risk';
 
 /** What the state machine hands the correlate task: one entity of one detection. */
@@ -46,7 +46,7 @@ export interface CorrelateDeps {
   /** How long a page stands for its entity (src/engine/page-fold.ts); 0: incidents take no page. */
   pageFoldWindow?: number;
   /** The tiers whose incidents carry a chat rendering (default: all). */
-  chatTiers?: ChatTiers;
+  style?: MessageStyle;
 }
 
 const MAX_ATTEMPTS = 8;
@@ -151,7 +151,7 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
   );
   // Several incidents can open at once: they share the correlation half of the state's budget.
   const published = messages.filter((m) => m.publish);
-  return { messages: published.map((m) => envelopeOf(m, ENVELOPE_BUDGET_BYTES / Math.max(1, published.length), deps.chatTiers)) };
+  return { messages: published.map((m) => envelopeOf(m, ENVELOPE_BUDGET_BYTES / Math.max(1, published.length), deps.style)) };
 }
 
 /** The members' account when they all name the same one. */

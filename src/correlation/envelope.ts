@@ -64,10 +64,19 @@ export const PUBLISH_FIELD_DEFAULTS = { account: 'none', route: 'all' } as const
 /** The tiers whose messages go to the chat topic too (config `chat`); `all` where not known (local runs). */
 export type ChatTiers = ReadonlySet<string> | 'all';
 
-export function publishFields(alert: Alert, chatTiers: ChatTiers = 'all', route?: string): MessageEnvelope['publishFields'] {
+/** How messages are written for people: which tiers get a chat rendering, and the team's time zone (config `timeZone`) beside UTC. */
+export interface MessageStyle {
+  chatTiers: ChatTiers;
+  timeZone: string;
+}
+
+export const DEFAULT_STYLE: MessageStyle = { chatTiers: 'all', timeZone: 'UTC' };
+
+export function publishFields(alert: Alert, style: MessageStyle = DEFAULT_STYLE, route?: string): MessageEnvelope['publishFields'] {
+  const { chatTiers, timeZone } = style;
   return {
     subject: subjectFor(alert),
-    message: snsMessage(alert),
+    message: snsMessage(alert, timeZone),
     severity: alert.severity,
     tier: alert.tier,
     ruleId: alert.ruleId,
@@ -75,7 +84,9 @@ export function publishFields(alert: Alert, chatTiers: ChatTiers = 'all', route?
     account: accountAttribute(alert),
     route: route ?? 'all',
     // A route's digest repeats part of the digest the chat channel already gets.
-    ...(route === undefined && (chatTiers === 'all' || chatTiers.has(alert.tier)) ? { chat: JSON.stringify(chatbotMessage(alert)) } : {}),
+    ...(route === undefined && (chatTiers === 'all' || chatTiers.has(alert.tier))
+      ? { chat: JSON.stringify(chatbotMessage(alert, timeZone)) }
+      : {}),
   };
 }
 
@@ -106,16 +117,16 @@ export function entitiesOf(alert: Alert): AlertEntity[] {
  */
 export const ENVELOPE_BUDGET_BYTES = 120 * 1024;
 
-export function envelopeOf(m: Message, budgetBytes = ENVELOPE_BUDGET_BYTES, chatTiers: ChatTiers = 'all'): MessageEnvelope {
-  let envelope = envelopeFor(m, m.alert, chatTiers);
+export function envelopeOf(m: Message, budgetBytes = ENVELOPE_BUDGET_BYTES, style: MessageStyle = DEFAULT_STYLE): MessageEnvelope {
+  let envelope = envelopeFor(m, m.alert, style);
   for (const slimmer of slimmerAlerts(m.alert)) {
     if (Buffer.byteLength(JSON.stringify(envelope)) <= budgetBytes) break;
-    envelope = envelopeFor(m, slimmer, chatTiers);
+    envelope = envelopeFor(m, slimmer, style);
   }
   return envelope;
 }
 
-function envelopeFor(m: Message, alert: Alert, chatTiers: ChatTiers): MessageEnvelope {
+function envelopeFor(m: Message, alert: Alert, style: MessageStyle): MessageEnvelope {
   const last = Date.parse(alert.lastSeen);
   const member: MemberRecord | undefined = m.correlate ? toMemberRecord(alert) : undefined;
   const respond = m.publish && alert.kind === 'incident' && alert.tier === 'respond' && alert.status === 'open';
@@ -123,7 +134,7 @@ function envelopeFor(m: Message, alert: Alert, chatTiers: ChatTiers): MessageEnv
     key: m.key,
     publish: m.publish,
     correlate: m.correlate,
-    publishFields: publishFields(alert, chatTiers, m.route),
+    publishFields: publishFields(alert, style, m.route),
     respond,
     response: respond ? alert : null,
     expiresAtEpochText: String(Math.floor((last + RISK_RETENTION_MS) / 1000)),

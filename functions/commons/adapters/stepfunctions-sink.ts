@@ -1,5 +1,5 @@
 import { type SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
-import { type ChatTiers, envelopeOf } from '../../../src/correlation/envelope';
+import { DEFAULT_STYLE, envelopeOf, type MessageStyle } from '../../../src/correlation/envelope';
 import { CorrelationFailedError, type CorrelationSink } from '../../../src/engine/ports';
 import type { Alert, Message } from '../../../src/schema/alert';
 
@@ -17,7 +17,7 @@ export class StepFunctionsSink implements CorrelationSink {
   constructor(
     private readonly client: SFNClient,
     private readonly stateMachineArn: string,
-    private readonly chatTiers: ChatTiers = 'all',
+    private readonly style: MessageStyle = DEFAULT_STYLE,
   ) {}
 
   async send(messages: readonly Message[]): Promise<Alert[]> {
@@ -29,7 +29,7 @@ export class StepFunctionsSink implements CorrelationSink {
           const out = await this.client.send(
             new StartSyncExecutionCommand({
               stateMachineArn: this.stateMachineArn,
-              input: JSON.stringify(envelopeOf(m, undefined, this.chatTiers)),
+              input: JSON.stringify(envelopeOf(m, undefined, this.style)),
             }),
           );
           if (out.status !== 'SUCCEEDED') failures.push(`${m.key}: ${out.status} ${out.error ?? ''} ${out.cause ?? ''}`.trim());
