@@ -229,7 +229,11 @@ export const SentinelConfig = z
       .optional(),
     /** Retention of the stack's own log groups, in days. */
     logRetentionDays: z.number().int().positive().default(30),
-    rulesDir: z.string().default('rules'),
+    /** The rule folders embedded in the Lambdas, in order: a later one adds rules and `tune:` files. */
+    rulesDir: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .default('rules')
+      .transform((dirs) => (typeof dirs === 'string' ? [dirs] : dirs)),
     /** Cap on concurrent detector invocations: bounds DynamoDB write rate on hot keys and cost. */
     detectorConcurrency: z.number().int().min(1).max(1000).default(20),
     detectorMemoryMb: z.number().int().min(128).max(10240).default(1024),

@@ -13,14 +13,14 @@ export interface RuleBundle {
 }
 
 /** Loads and validates the rule pack at synth: a bad rule fails `cdk synth` with the validator's message. */
-export function bundleRules(rulesDir: string): RuleBundle {
-  const { pack, errors } = loadPack([rulesDir]);
+export function bundleRules(rulesDirs: readonly string[]): RuleBundle {
+  const { pack, errors } = loadPack(rulesDirs);
   if (errors.length > 0) {
     throw new SynthInputError(`rule validation failed, fix these before deploying:\n${errors.map(formatRuleError).join('\n')}`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-rules-'));
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'rules.json');
-  writeFileSync(file, JSON.stringify(readRuleFiles([rulesDir]).files));
+  writeFileSync(file, JSON.stringify(readRuleFiles(rulesDirs).files));
   return { pack, file };
 }

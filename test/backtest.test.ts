@@ -44,7 +44,7 @@ function sshEvents(ip: string, n: number, base = Date.parse('2026-11-20T03:12:00
 
 const options = (extra: Partial<BacktestOptions> = {}): BacktestOptions => ({
   pack,
-  rulesDir: 'rules',
+  rulesDirs: ['rules'],
   logGroups: [SSH_GROUP],
   since: '2026-11-19T00:00:00Z',
   until: '2026-11-21T00:00:00Z',

@@ -12,7 +12,7 @@ describe('demo replay through detectors and the local state machine', () => {
   const demo = generateDemo();
   let alerts: Alert[] = [];
   it('runs the whole pipeline', async () => {
-    alerts = await runDemo('rules', mkdtempSync(join(tmpdir(), 'demo-')), 'memory');
+    alerts = await runDemo(['rules'], mkdtempSync(join(tmpdir(), 'demo-')), 'memory');
     expect(alerts.length).toBeGreaterThan(0);
   });
   it('tells responders about every attack behaviour: published, or listed in a review digest', () => {

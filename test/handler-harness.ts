@@ -20,7 +20,7 @@ import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 export async function loadDetectorHandler() {
   const db: LocalDynamo = await startLocalDynamo('sentinel-handler');
   const address = await db.client.config.endpoint?.();
-  const rules = bundleRules('rules');
+  const rules = bundleRules(['rules']);
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: `${address?.protocol}//${address?.hostname}:${address?.port}`,
     AWS_REGION: 'us-east-1',

@@ -16,7 +16,7 @@ export type BacktestDeps = HistoryDeps;
 
 export interface BacktestOptions extends HistoryOptions {
   pack: RulePack;
-  rulesDir: string;
+  rulesDirs: readonly string[];
   /** Only these rule ids (and the members of listed correlation rules). */
   only?: string[];
   correlate: boolean;
@@ -76,7 +76,7 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
   const state = await openStateStore('memory');
   try {
     const inner: CorrelationSink = options.correlate
-      ? await openCorrelationSink(pack, state, options.rulesDir, options.pageFoldWindow)
+      ? await openCorrelationSink(pack, state, options.rulesDirs, options.pageFoldWindow)
       : new PassThroughSink();
     const decided: Message[] = [];
     const sink: CorrelationSink = {

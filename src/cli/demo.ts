@@ -11,8 +11,8 @@ import { replay } from './replay';
 import { formatAlertLine, formatSummary } from './summary';
 
 /** `npm run demo`: generate sample logs, replay them through detectors and the correlation state machine. */
-export async function runDemo(rulesDir: string, outDir: string, stateKind: 'memory' | 'dynalite'): Promise<Alert[]> {
-  const { pack, errors } = loadPack([rulesDir], { checkRegexes: false });
+export async function runDemo(rulesDirs: readonly string[], outDir: string, stateKind: 'memory' | 'dynalite'): Promise<Alert[]> {
+  const { pack, errors } = loadPack(rulesDirs, { checkRegexes: false });
   if (errors.length > 0) throw new Error(errors.map(formatRuleError).join('\n'));
   const demo = generateDemo();
   mkdirSync(outDir, { recursive: true });
@@ -26,7 +26,7 @@ export async function runDemo(rulesDir: string, outDir: string, stateKind: 'memo
     writeFileSync(join(exportDir, exportFileName(group)), JSON.stringify(filterLogEventsJson(demo.payloads, group), null, 2));
 
   const state = await openStateStore(stateKind);
-  const sink = await openCorrelationSink(pack, state, rulesDir);
+  const sink = await openCorrelationSink(pack, state, rulesDirs);
   const alerts: Alert[] = [];
   const started = performance.now();
   try {

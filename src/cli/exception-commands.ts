@@ -3,7 +3,7 @@ import { printableLines, terminalSafeJson } from '../alerts/plain-text';
 import { parseDuration } from '../schema/duration';
 import { callerName } from './caller';
 import { addException, ExceptionError, endException, formatExceptions, listExceptions } from './exceptions';
-import { DEFAULT_RULES, fail, isoTimeOption, loadPackOrExit, tableAction, tableOptions, tableStore } from './options';
+import { fail, isoTimeOption, loadPackOrExit, ruleFolders, rulesOption, tableAction, tableOptions, tableStore } from './options';
 
 /** `detect exception add | list | end`: exceptions in the deployment's state table (src/engine/exceptions.ts). */
 export function addExceptionCommands(program: Command): void {
@@ -27,7 +27,7 @@ export function addExceptionCommands(program: Command): void {
       .option('--until <time>', "end: an ISO time, or 'never' (until `detect exception end`)")
       .requiredOption('--reason <text>', 'why (shown with the exception: a ticket, a pen test)')
       .option('--by <name>', 'who (default: your AWS principal, as sts get-caller-identity names it)')
-      .option('-r, --rules <dir>', 'rule folder (the one deployed)', DEFAULT_RULES),
+      .addOption(rulesOption('rule folder (the one deployed)')),
   ).action(
     exceptionAction(
       async (opts: {
@@ -39,7 +39,7 @@ export function addExceptionCommands(program: Command): void {
         until?: string;
         reason: string;
         by?: string;
-        rules: string;
+        rules?: string[];
         table: string;
         profile?: string;
         region?: string;
@@ -54,7 +54,7 @@ export function addExceptionCommands(program: Command): void {
           if (span === undefined) fail(`--for '${opts.for}': expected a duration like 4h or 2d`);
           until = from + span;
         } else until = opts.until === 'never' ? null : isoTimeOption(opts.until ?? '', '--until');
-        const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        const pack = loadPackOrExit(ruleFolders(opts.rules), { checkRegexes: false });
         const spec = await addException(
           tableStore(opts),
           pack,

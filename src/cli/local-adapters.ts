@@ -29,10 +29,10 @@ export async function openStateStore(kind: 'memory' | 'dynalite'): Promise<Opene
 export async function openCorrelationSink(
   pack: RulePack,
   state: Pick<OpenedState, 'store' | 'dynamo'>,
-  rulesDir = 'rules',
+  rulesDirs: readonly string[] = ['rules'],
   pageFoldWindow?: number,
 ): Promise<LocalCorrelationRunner & CorrelationSink> {
-  return new LocalCorrelationRunner(await loadDefinition({ rulesDir }), pack, state.dynamo.client, {
+  return new LocalCorrelationRunner(await loadDefinition({ rulesDirs }), pack, state.dynamo.client, {
     store: state.store,
     ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
   });

@@ -38,6 +38,8 @@ import {
   RECEIVED_AT_HELP,
   receivedAtOption,
   reportInterrupted,
+  ruleFolders,
+  rulesOption,
   stopOnInterrupt,
   TIME_ZONE_HELP,
   tableProblem,
@@ -85,7 +87,7 @@ export function buildProgram(): Command {
       '<inputs...>',
       'files or folders: CloudWatch payload JSONL, Lambda or Kinesis events (JSONL, or one per .json file), or plain lines with --log-group',
     )
-    .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
+    .addOption(rulesOption('rule folder'))
     .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
     .option('--received-at <time>', RECEIVED_AT_HELP)
     .option('-o, --out <file>', 'write alert JSONL here instead of stdout')
@@ -103,7 +105,7 @@ export function buildProgram(): Command {
       async (
         inputs: string[],
         opts: {
-          rules: string;
+          rules?: string[];
           logGroup?: string;
           receivedAt?: string;
           out?: string;
@@ -124,7 +126,7 @@ export function buildProgram(): Command {
         const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
         const newTermLearning = learnOption(opts.learn);
         const timeZone = timeZoneOption(opts.timeZone);
-        const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        const pack = loadPackOrExit(ruleFolders(opts.rules), { checkRegexes: false });
         const exceptions = exceptionsOption(opts.exceptions, pack);
         let totalBytes = 0;
         try {
@@ -134,7 +136,9 @@ export function buildProgram(): Command {
         }
         if (totalBytes === 0) fail(`nothing to replay: ${inputs.join(', ')} ${inputs.length === 1 ? 'is' : 'are'} empty`);
         const state = await openStateStore(opts.state === 'dynalite' ? 'dynalite' : 'memory');
-        const sink = opts.correlate ? await openCorrelationSink(pack, state, opts.rules, pageFoldWindow) : new PassThroughSink();
+        const sink = opts.correlate
+          ? await openCorrelationSink(pack, state, ruleFolders(opts.rules), pageFoldWindow)
+          : new PassThroughSink();
         const out = opts.out ? openOut(opts.out) : process.stdout;
         const alerts: Alert[] = [];
         const bar =
@@ -192,16 +196,16 @@ export function buildProgram(): Command {
       'for a sample of a log: which source and parser each line goes to, the share parsed, the unparsed shapes and the time range read',
     )
     .argument('<inputs...>', 'files or folders: CloudWatch payload JSONL, Lambda events, or plain lines with --log-group')
-    .option('-r, --rules <dir>', 'rule folder (its sources)', DEFAULT_RULES)
+    .addOption(rulesOption('rule folder (its sources)'))
     .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
     .option('--received-at <time>', RECEIVED_AT_HELP)
     .option('--min <share>', 'exit non-zero when a log group is parsed below this share', '0.9')
     .option('--json', 'print the report as JSON')
-    .action(async (inputs: string[], opts: { rules: string; logGroup?: string; receivedAt?: string; min: string; json?: boolean }) => {
+    .action(async (inputs: string[], opts: { rules?: string[]; logGroup?: string; receivedAt?: string; min: string; json?: boolean }) => {
       const receivedAt = receivedAtOption(opts.receivedAt);
       const min = Number(opts.min);
       if (!Number.isFinite(min) || min < 0 || min > 1) fail(`--min must be a share between 0 and 1, got '${opts.min}'`);
-      const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+      const pack = loadPackOrExit(ruleFolders(opts.rules), { checkRegexes: false });
       let report: SourcesReport;
       try {
         report = await checkSources(inputs, pack, { logGroup: opts.logGroup, receivedAt, min });
@@ -245,7 +249,7 @@ export function buildProgram(): Command {
       ),
     { since: '7d', workDir: '.backtest' },
   )
-    .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
+    .addOption(rulesOption('rule folder'))
     .option('--only <ids>', 'comma-separated rule ids (correlation rules bring their members)')
     .option('-o, --out <file>', 'write the alerts that would have been published as JSONL')
     .option('--report <file>', 'write the report as markdown')
@@ -263,7 +267,7 @@ export function buildProgram(): Command {
         logGroup?: string[];
         since: string;
         until?: string;
-        rules: string;
+        rules?: string[];
         only?: string;
         out?: string;
         report?: string;
@@ -287,7 +291,7 @@ export function buildProgram(): Command {
         const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
         const newTermLearning = learnOption(opts.learn);
         const timeZone = timeZoneOption(opts.timeZone);
-        const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        const pack = loadPackOrExit(ruleFolders(opts.rules), { checkRegexes: false });
         const exceptions = exceptionsOption(opts.exceptions, pack);
         const interrupt = stopOnInterrupt();
         const bars = process.stderr.isTTY
@@ -306,7 +310,7 @@ export function buildProgram(): Command {
             {
               ...historyFrom(opts),
               pack,
-              rulesDir: opts.rules,
+              rulesDirs: ruleFolders(opts.rules),
               ...(opts.only
                 ? {
                     only: opts.only
@@ -378,7 +382,7 @@ export function buildProgram(): Command {
     { since: '30d', workDir: '.learn' },
   )
     .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
-    .option('-r, --rules <dir>', 'rule folder (the one deployed)', DEFAULT_RULES)
+    .addOption(rulesOption('rule folder (the one deployed)'))
     .option('--account <id>', 'with --from-file: the 12-digit account that owns the log groups (the account the detector sees them from)')
     .addOption(learningScopeOption())
     .action(
@@ -388,7 +392,7 @@ export function buildProgram(): Command {
         logGroup?: string[];
         since: string;
         until?: string;
-        rules: string;
+        rules?: string[];
         fromFile?: string[];
         account?: string;
         resume?: boolean;
@@ -398,7 +402,7 @@ export function buildProgram(): Command {
       }) => {
         if (opts.account !== undefined && awsAccountId(opts.account) === undefined)
           fail(`--account '${opts.account}': expected a 12-digit AWS account id`);
-        const pack = loadPackOrExit([opts.rules], { checkRegexes: false });
+        const pack = loadPackOrExit(ruleFolders(opts.rules), { checkRegexes: false });
         const store = tableStore(opts);
         const interrupt = stopOnInterrupt();
         try {
@@ -432,11 +436,11 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('generate realistic sample logs (benign + attack timelines) and replay them through the whole pipeline')
-    .option('-r, --rules <dir>', 'rule folder', DEFAULT_RULES)
+    .addOption(rulesOption('rule folder'))
     .option('--dir <dir>', 'where to write the generated logs and alerts', '.demo-out')
     .addOption(new Option('--state <kind>', 'state store').choices(['memory', 'dynalite']).default('memory'))
-    .action(async (opts: { rules: string; dir: string; state: string }) => {
-      await runDemo(opts.rules, opts.dir, opts.state === 'dynalite' ? 'dynalite' : 'memory');
+    .action(async (opts: { rules?: string[]; dir: string; state: string }) => {
+      await runDemo(ruleFolders(opts.rules), opts.dir, opts.state === 'dynalite' ? 'dynalite' : 'memory');
     });
 
   return program;

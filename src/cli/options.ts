@@ -18,6 +18,21 @@ import { loadPack } from './load-pack';
 
 export const DEFAULT_RULES = 'rules';
 
+/**
+ * `-r, --rules <dir>`, repeatable: the rule folders, in order (a later one adds rules and `tune:`
+ * files — the shipped `rules` stay as shipped). None given: `rules`.
+ */
+export function rulesOption(what: string): Option {
+  return new Option('-r, --rules <dir>', `${what}; repeat for several (e.g. -r rules -r my-rules)`)
+    .argParser((dir: string, previous: string[] | undefined) => [...(previous ?? []), dir])
+    .default(undefined);
+}
+
+/** The folders `rulesOption` read. */
+export function ruleFolders(dirs: readonly string[] | undefined): string[] {
+  return dirs && dirs.length > 0 ? [...dirs] : [DEFAULT_RULES];
+}
+
 export function fail(message: string, code = 2): never {
   process.stderr.write(`detect: ${printableLines(message)}\n`);
   process.exit(code);

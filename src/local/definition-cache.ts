@@ -8,7 +8,7 @@ import { listRuleFiles } from '../rules/read-files';
 import type { SynthesizedMachine } from './machine';
 
 export interface DefinitionOptions {
-  rulesDir?: string;
+  rulesDirs?: readonly string[];
   responseFunctionArn?: string;
 }
 
@@ -37,7 +37,7 @@ function cacheKey(options: DefinitionOptions): string {
   const h = createHash('sha256').update(JSON.stringify(options));
   // The envelope module too: the state machine defaults the publish fields it lists.
   const files = [
-    ...listRuleFiles([options.rulesDir ?? 'rules']),
+    ...listRuleFiles(options.rulesDirs ?? ['rules']),
     ...sourcesUnder('infra'),
     'src/correlation/envelope.ts',
     'node_modules/aws-cdk-lib/package.json',

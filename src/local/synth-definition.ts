@@ -20,11 +20,11 @@ type CfnValue = string | { Ref?: string; 'Fn::GetAtt'?: [string, string] } | unk
  * that is deployed.
  */
 export function synthesizeDefinition(
-  options: { rulesDir?: string; responseFunctionArn?: string; chat?: SentinelConfig['chat'] } = {},
+  options: { rulesDirs?: readonly string[]; responseFunctionArn?: string; chat?: SentinelConfig['chat'] } = {},
 ): SynthesizedMachine {
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'sentinel-synth-')), context: { 'aws:cdk:bundling-stacks': [] } });
   const config = parseConfig({
-    rulesDir: options.rulesDir ?? 'rules',
+    rulesDir: options.rulesDirs ?? ['rules'],
     ...(options.responseFunctionArn ? { responseFunctionArn: options.responseFunctionArn } : {}),
     ...(options.chat ? { chat: options.chat } : {}),
   });

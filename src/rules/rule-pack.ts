@@ -4,6 +4,7 @@ import { CorrelationRule, DetectionRule, SourceDefinition } from '../schema/rule
 import { convertSigma, isSigmaDocument } from '../sigma/convert';
 import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
 import { type SigmaLogsource, SigmaMapping } from '../sigma/mapping';
+import { applyTuning, isMap, isTuningDocument, readTunings } from './tuning';
 
 /** A rule file as read from disk (or embedded in the Lambda bundle), before validation. */
 export interface RawRuleFile {
@@ -53,14 +54,19 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
   const pack: RulePack = { rules: [], correlations: [], sources: [], files: new Map() };
   const errors: RuleFileError[] = [];
   const seenIds = new Map<string, string>();
-  const { native, sigma, sigmaErrors } = convertSigmaFiles(files);
+  const tunings = readTunings(
+    files.filter((f) => isTuningDocument(f.doc)),
+    errors,
+  );
+  const { native, sigma, sigmaErrors } = convertSigmaFiles(files.filter((f) => !isTuningDocument(f.doc)));
   errors.push(...sigmaErrors);
 
-  for (const { file, doc, fromSigma } of [...native, ...sigma]) {
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+  for (const { file, doc: asWritten, fromSigma } of [...native, ...sigma]) {
+    if (!isMap(asWritten)) {
       errors.push({ file, path: '', message: 'expected a YAML map (a rule, a correlation rule or a source)' });
       continue;
     }
+    let doc = asWritten;
     const rawId = 'id' in doc && typeof doc.id === 'string' ? doc.id : undefined;
     if ('source' in doc) {
       const parsed = SourceDefinition.safeParse(doc);
@@ -80,6 +86,27 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
         continue;
       }
       seenIds.set(rawId, file);
+      const tuning = tunings.get(rawId);
+      if (tuning) {
+        tunings.delete(rawId);
+        // The rule as written must be valid on its own: its errors are its file's, the tuning's are the tuning's.
+        const alone = ('correlation' in doc ? CorrelationRule : DetectionRule).safeParse(doc);
+        if (!alone.success) {
+          errors.push(...zodErrors(file, rawId, alone.error));
+          continue;
+        }
+        const tuned = applyTuning(doc, tuning);
+        if ('error' in tuned) {
+          errors.push(tuned.error);
+          continue;
+        }
+        const checked = ('correlation' in doc ? CorrelationRule : DetectionRule).safeParse(tuned.doc);
+        if (!checked.success) {
+          errors.push(...zodErrors(tuning.file, rawId, checked.error));
+          continue;
+        }
+        doc = tuned.doc;
+      }
     }
     if ('correlation' in doc) {
       const parsed = CorrelationRule.safeParse(doc);
@@ -95,6 +122,8 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
       } else errors.push(...zodErrors(file, rawId, parsed.error));
     }
   }
+  for (const [id, tuning] of tunings)
+    errors.push({ file: tuning.file, ruleId: id, path: 'tune', message: `'${id}' names no rule in the pack` });
   errors.push(...checkCorrelationMembers(pack));
   return { pack, errors };
 }

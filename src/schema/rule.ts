@@ -309,3 +309,29 @@ export const SourceDefinition = z.strictObject({
 });
 export type SourceDefinition = z.infer<typeof SourceDefinition>;
 export type CustomParser = z.infer<typeof CustomParser>;
+
+/**
+ * A tuning of a rule the pack already has (`tune: <rule id>`), kept in a file of its own — in
+ * your own rule folder, so the shipped rules stay as shipped and upgrade cleanly: turn it off,
+ * change its severity, tier or risk, its lifecycle, the numbers of its stateful clause, or leave
+ * out what it must never count (`exclude`, a selection: the rule's `match` gets `not` it).
+ */
+export const RuleTuning = z.strictObject({
+  tune: z.string().min(1),
+  /** Why: what a reviewer of the tuning reads (a ticket, the job that caused the false positive). */
+  reason: z.string().min(1),
+  disabled: z.boolean().optional(),
+  severity: Severity.optional(),
+  tier: Tier.optional(),
+  riskScore: z.number().min(0).max(10).optional(),
+  alert: AlertSettings.optional(),
+  exclude: Selection.optional(),
+  threshold: ThresholdClause.partial().optional(),
+  distinct: DistinctClause.partial().optional(),
+  spike: SpikeClause.partial().optional(),
+  newTerm: NewTermClause.partial().optional(),
+  sequence: SequenceClause.partial().optional(),
+  /** The tuned rule's tests; a tuning that changes what the rule counts (`exclude`, a clause) must bring its own. */
+  tests: z.array(RuleTest).optional(),
+});
+export type RuleTuning = z.infer<typeof RuleTuning>;

@@ -1,0 +1,89 @@
+import { formatPath } from '../schema/issues';
+import { RuleTuning } from '../schema/rule';
+import type { RawRuleFile, RuleFileError } from './rule-pack';
+
+/**
+ * Tunings (`tune: <rule id>` files, see RuleTuning) applied to the rule documents they name,
+ * before those are validated: the tuned rule is validated whole, and what is wrong with it is
+ * reported at the tuning's file. A rule takes one tuning.
+ */
+
+/** The stateful clauses whose settings a tuning may change (merged into the rule's own). */
+const CLAUSES = ['threshold', 'distinct', 'spike', 'newTerm', 'sequence'] as const;
+/** What a tuning replaces. */
+const REPLACED = ['disabled', 'severity', 'tier', 'riskScore'] as const;
+
+export interface Tuning {
+  file: string;
+  /** The tuning as written (raw: its durations are still text, as the rule's are). */
+  raw: Record<string, unknown>;
+  /** It changes what the rule counts: the rule's own tests no longer describe it. */
+  changesDetection: boolean;
+}
+
+export const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const isTuningDocument = (doc: unknown): boolean => isMap(doc) && 'tune' in doc;
+
+/** The tuning files of a pack, checked, by the rule id each names. */
+export function readTunings(files: readonly RawRuleFile[], errors: RuleFileError[]): Map<string, Tuning> {
+  const tunings = new Map<string, Tuning>();
+  for (const { file, doc } of files) {
+    if (!isMap(doc)) continue;
+    const target = typeof doc.tune === 'string' ? doc.tune : undefined;
+    const parsed = RuleTuning.safeParse(doc);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) errors.push({ file, ruleId: target, path: formatPath(issue.path), message: issue.message });
+      continue;
+    }
+    const previous = tunings.get(parsed.data.tune);
+    if (previous) {
+      errors.push({
+        file,
+        ruleId: parsed.data.tune,
+        path: 'tune',
+        message: `the rule is tuned already in ${previous.file} (one tuning per rule)`,
+      });
+      continue;
+    }
+    const changesDetection = doc.exclude !== undefined || CLAUSES.some((c) => doc[c] !== undefined);
+    tunings.set(parsed.data.tune, { file, raw: doc, changesDetection });
+  }
+  return tunings;
+}
+
+/**
+ * The rule document with the tuning applied, or the error that stops it: a clause the rule does
+ * not have, or detection settings on a correlation rule.
+ */
+export function applyTuning(doc: Record<string, unknown>, tuning: Tuning): { doc: Record<string, unknown> } | { error: RuleFileError } {
+  const { raw, file } = tuning;
+  const ruleId = String(raw.tune);
+  const out: Record<string, unknown> = { ...doc };
+  const refuse = (path: string, message: string) => ({ error: { file, ruleId, path, message } });
+  if ('correlation' in doc && tuning.changesDetection) {
+    const key = raw.exclude !== undefined ? 'exclude' : (CLAUSES.find((c) => raw[c] !== undefined) ?? 'tune');
+    return refuse(key, 'a correlation rule is tuned by disabled, severity, tier, riskScore and alert only');
+  }
+  for (const key of REPLACED) if (raw[key] !== undefined) out[key] = raw[key];
+  if (isMap(raw.alert)) out.alert = { ...(isMap(doc.alert) ? doc.alert : {}), ...raw.alert };
+  for (const clause of CLAUSES) {
+    const change = raw[clause];
+    if (!isMap(change)) continue;
+    const own = doc[clause];
+    if (!isMap(own)) return refuse(clause, `the rule has no ${clause} clause to tune`);
+    out[clause] = { ...own, ...change };
+  }
+  if (isMap(raw.exclude) && isMap(doc.match)) out.match = withExclusion(doc.match, raw.exclude);
+  if (raw.tests !== undefined) out.tests = raw.tests;
+  else if (tuning.changesDetection) out.tests = [];
+  return { doc: out };
+}
+
+/**
+ * The match, leaving out what `exclude` selects: its own conditions stay at the top (where the
+ * rule index keys them), with `not` the exclusion, or `not` any of its own `not` and the exclusion.
+ */
+function withExclusion(match: Record<string, unknown>, exclude: Record<string, unknown>): Record<string, unknown> {
+  return { ...match, not: match.not === undefined ? exclude : { any: [match.not, exclude] } };
+}

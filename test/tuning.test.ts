@@ -1,0 +1,160 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { parseConfig } from '../infra/config';
+import { bundleRules } from '../infra/rule-bundle';
+import { loadPack } from '../src/cli/load-pack';
+import { readRuleFiles } from '../src/rules/read-files';
+import { buildRulePack, formatRuleError, loadRulePackOrThrow, type RawRuleFile } from '../src/rules/rule-pack';
+import { runAllRuleTests, runDetectionRuleTests } from '../src/rules/rule-tests';
+import type { DetectionRule } from '../src/schema/rule';
+import { ev } from './helpers';
+
+const shipped = readRuleFiles(['rules']).files;
+const tuning = (file: string, yaml: string): RawRuleFile => ({ file, doc: parse(yaml) });
+const packWith = (...tunings: RawRuleFile[]) => buildRulePack([...shipped, ...tunings]);
+const ruleOf = (pack: ReturnType<typeof packWith>['pack'], id: string): DetectionRule => {
+  const found = pack.rules.find((r) => r.id === id);
+  if (!found) throw new Error(`no rule ${id}`);
+  return found;
+};
+const errorsOf = (result: ReturnType<typeof packWith>) => result.errors.map(formatRuleError);
+
+/** S3 GetObject reads by one principal, as rule tests write events (the shipped rule's own fields). */
+const reads = (user: string, objects: number) =>
+  Array.from({ length: objects }, (_, i) =>
+    ev(
+      {
+        'event.provider': 's3.amazonaws.com',
+        'event.action': 'GetObject',
+        'event.outcome': 'success',
+        'user.name': user,
+        'requestParameters.key': `exports/part-${i}.csv`,
+      },
+      Date.parse('2025-03-02T14:00:00Z') + i * 1000,
+    ),
+  );
+
+describe('tuning a shipped rule without editing it (`tune:` files)', () => {
+  it('turns a rule off, changes its tier, severity, risk and lifecycle; the rest stays as shipped', () => {
+    const result = packWith(
+      tuning('mine/off.yml', 'tune: ssh.auth_failures\nreason: our bastion is not on the internet\ndisabled: true'),
+      tuning(
+        'mine/tier.yml',
+        'tune: aws.new_region\nreason: OPS-12 we use every region\ntier: review\nseverity: low\nriskScore: 1\nalert: { repeatInterval: 8h }',
+      ),
+    );
+    expect(errorsOf(result)).toEqual([]);
+    expect(ruleOf(result.pack, 'ssh.auth_failures').disabled).toBe(true);
+    const region = ruleOf(result.pack, 'aws.new_region');
+    const asShipped = ruleOf(packWith().pack, 'aws.new_region');
+    expect(region).toMatchObject({ tier: 'review', severity: 'low', riskScore: 1, alert: { repeatInterval: 8 * 3_600_000 } });
+    // Only presentation changed: its match, clause and tests are the shipped ones.
+    expect(region.match).toEqual(asShipped.match);
+    expect(region.newTerm).toEqual(asShipped.newTerm);
+    expect(region.tests).toEqual(asShipped.tests);
+  });
+
+  it('exclude leaves a job out of a rule, and a clause’s numbers change while the rest of the clause stays', async () => {
+    const result = packWith(
+      tuning(
+        'mine/s3.yml',
+        [
+          'tune: aws.s3_bulk_download',
+          'reason: DATA-7 the nightly export job reads every object',
+          'exclude: { user.name: etl-runner }',
+          'distinct: { count: 300 }',
+          'tests:',
+          '- name: the export job is left out',
+          '  expect: none',
+          '  events: [{ repeat: 400, every: 1s, vary: { requestParameters.key: ["k-{i}"] }, event: { event.provider: s3.amazonaws.com, event.action: GetObject, event.outcome: success, user.name: etl-runner } }]',
+          '- name: anyone else reading 300 objects still fires',
+          '  expect: fire',
+          '  events: [{ repeat: 300, every: 1s, vary: { requestParameters.key: ["k-{i}"] }, event: { event.provider: s3.amazonaws.com, event.action: GetObject, event.outcome: success, user.name: mallory } }]',
+          '- name: 299 do not',
+          '  expect: none',
+          '  events: [{ repeat: 299, every: 1s, vary: { requestParameters.key: ["k-{i}"] }, event: { event.provider: s3.amazonaws.com, event.action: GetObject, event.outcome: success, user.name: mallory } }]',
+        ].join('\n'),
+      ),
+    );
+    expect(errorsOf(result)).toEqual([]);
+    const tuned = ruleOf(result.pack, 'aws.s3_bulk_download');
+    expect(tuned.distinct).toMatchObject({ count: 300, window: 600_000, field: 'requestParameters.key', groupBy: ['user.name'] });
+    // Its own `not` (services on a principal's behalf) still applies, beside the exclusion.
+    expect(tuned.match.not).toEqual({
+      any: [{ any: [{ 'userIdentity.invokedBy|exists': true }, { 'userIdentity.type': 'AWSService' }] }, { 'user.name': 'etl-runner' }],
+    });
+    expect((await runDetectionRuleTests(tuned, result.pack)).map((r) => [r.test, r.passed])).toEqual([
+      ['the export job is left out', true],
+      ['anyone else reading 300 objects still fires', true],
+      ['299 do not', true],
+    ]);
+    // The same events through the detector directly: the shipped rule fires for the job; the tuned one does not.
+    const { Detector } = await import('../src/engine/detector');
+    const { MemoryStateStore } = await import('../src/engine/memory-store');
+    const fired = async (rule: DetectionRule, user: string) =>
+      (await new Detector({ rules: [rule] }, new MemoryStateStore()).evaluate(`b-${rule.id}-${user}`, reads(user, 400))).alerts.length;
+    expect(await fired(ruleOf(packWith().pack, 'aws.s3_bulk_download'), 'etl-runner')).toBe(1);
+    expect(await fired(tuned, 'etl-runner')).toBe(0);
+    expect(await fired(tuned, 'mallory')).toBe(1);
+  });
+
+  it('a tuning that changes what a rule counts drops the shipped tests (they describe the shipped rule), and the whole pack still passes its tests', async () => {
+    const result = packWith(tuning('mine/t.yml', 'tune: auth.brute_force_user\nreason: a noisy SSO\nthreshold: { count: 25 }'));
+    expect(errorsOf(result)).toEqual([]);
+    expect(ruleOf(result.pack, 'auth.brute_force_user').tests).toEqual([]);
+    expect((await runAllRuleTests(result.pack)).filter((r) => !r.passed)).toEqual([]);
+  });
+
+  it('says what is wrong at the tuning’s file, with the rule id and the field path', () => {
+    const result = packWith(
+      tuning('mine/unknown.yml', 'tune: auth.brute_force_usr\nreason: typo\ndisabled: true'),
+      tuning('mine/no-clause.yml', 'tune: auth.new_country_login\nreason: x\nthreshold: { count: 3 }'),
+      tuning('mine/bad-count.yml', 'tune: aws.secrets_harvesting\nreason: x\ndistinct: { count: 1 }'),
+      tuning('mine/bad-window.yml', 'tune: lambda.error_spike\nreason: x\nspike: { window: 7m }'),
+      tuning('mine/correlation.yml', 'tune: corr.insider_threat\nreason: x\nexclude: { user.name: ceo }'),
+      tuning('mine/no-reason.yml', 'tune: ssh.root_login\ndisabled: true'),
+      tuning('mine/typo.yml', 'tune: ssh.root_login_attempt\nreason: x\nseverty: low'),
+      tuning('mine/first.yml', 'tune: web.request_flood\nreason: x\ntier: notify'),
+      tuning('mine/second.yml', 'tune: web.request_flood\nreason: y\ntier: review'),
+    );
+    const errors = errorsOf(result);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        "mine/unknown.yml: rule auth.brute_force_usr: tune: 'auth.brute_force_usr' names no rule in the pack",
+        'mine/no-clause.yml: rule auth.new_country_login: threshold: the rule has no threshold clause to tune',
+        expect.stringMatching(/^mine\/bad-count\.yml: rule aws\.secrets_harvesting: distinct\.count: .*>=2/),
+        'mine/bad-window.yml: rule lambda.error_spike: spike.baseline: baseline must be a whole number of windows',
+        'mine/correlation.yml: rule corr.insider_threat: exclude: a correlation rule is tuned by disabled, severity, tier, riskScore and alert only',
+        expect.stringMatching(/^mine\/no-reason\.yml: rule ssh\.root_login: reason: /),
+        expect.stringMatching(/^mine\/typo\.yml: rule ssh\.root_login_attempt: .*severty/),
+        'mine/second.yml: rule web.request_flood: tune: the rule is tuned already in mine/first.yml (one tuning per rule)',
+      ]),
+    );
+    expect(errors).toHaveLength(8);
+    // The shipped files are never blamed for a tuning's mistake.
+    expect(errors.filter((e) => e.startsWith('rules/'))).toEqual([]);
+  });
+
+  it('rule folders after the first add rules and tunings: `detect validate rules/ mine/`, `rulesDir: [rules, mine]`', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tuning-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'off.yml'), 'tune: ssh.auth_failures\nreason: no internet-facing SSH here\ndisabled: true\n');
+    const { pack, errors } = loadPack(['rules', dir], { checkRegexes: false });
+    expect(errors.map(formatRuleError)).toEqual([]);
+    expect(ruleOf(pack, 'ssh.auth_failures').disabled).toBe(true);
+    expect(pack.rules.length).toBe(loadPack(['rules'], { checkRegexes: false }).pack.rules.length);
+    // Deployed: config takes the folders as a list; the Lambdas' embedded files carry the tuning and apply it.
+    const config = parseConfig({ rulesDir: ['rules', dir] });
+    expect(config.rulesDir).toEqual(['rules', dir]);
+    expect(parseConfig({}).rulesDir).toEqual(['rules']);
+    const bundle = bundleRules(config.rulesDir);
+    const embedded = loadRulePackOrThrow(JSON.parse(readFileSync(bundle.file, 'utf8')));
+    expect(ruleOf(embedded, 'ssh.auth_failures').disabled).toBe(true);
+    // A bad tuning fails synth, naming its file.
+    writeFileSync(join(dir, 'bad.yml'), 'tune: web.request_flood\nreason: CDN\nthreshold: { count: 0 }\n');
+    expect(() => bundleRules(config.rulesDir)).toThrow(/bad\.yml: rule web\.request_flood: threshold\.count/);
+  });
+});
