@@ -67,6 +67,8 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
       continue;
     }
     let doc = asWritten;
+    // Whose mistake an invalid rule is: its file's, or (once its file is valid alone) its tuning's.
+    let blame = file;
     const rawId = 'id' in doc && typeof doc.id === 'string' ? doc.id : undefined;
     if ('source' in doc) {
       const parsed = SourceDefinition.safeParse(doc);
@@ -100,12 +102,8 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
           errors.push(tuned.error);
           continue;
         }
-        const checked = ('correlation' in doc ? CorrelationRule : DetectionRule).safeParse(tuned.doc);
-        if (!checked.success) {
-          errors.push(...zodErrors(tuning.file, rawId, checked.error));
-          continue;
-        }
         doc = tuned.doc;
+        blame = tuning.file;
       }
     }
     if ('correlation' in doc) {
@@ -113,13 +111,13 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
       if (parsed.success) {
         pack.correlations.push(parsed.data);
         pack.files.set(parsed.data.id, file);
-      } else errors.push(...zodErrors(file, rawId, parsed.error));
+      } else errors.push(...zodErrors(blame, rawId, parsed.error));
     } else {
       const parsed = DetectionRule.safeParse(doc);
       if (parsed.success) {
         pack.rules.push(parsed.data);
         pack.files.set(parsed.data.id, file);
-      } else errors.push(...zodErrors(file, rawId, parsed.error));
+      } else errors.push(...zodErrors(blame, rawId, parsed.error));
     }
   }
   for (const [id, tuning] of tunings)
