@@ -314,33 +314,27 @@ describe('every documented option', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true, TopicArn: topicOf('Respond') });
     template.hasOutput('RespondTopicArn', { Value: topicOf('Respond') });
   });
+  /** Each function that sets the environment variable, by logical id (its hash cut), with the value. */
+  const variableByFunction = (t: Template, variable: string) =>
+    Object.entries(t.findResources('AWS::Lambda::Function'))
+      .filter(([, f]) => f.Properties.Environment?.Variables?.[variable] !== undefined)
+      .map(([id, f]) => [id.replace(/[0-9A-F]{8}$/, ''), f.Properties.Environment.Variables[variable]])
+      .sort();
+  /** The functions that write messages: the detector, the correlate task and the sweeper. */
+  const messageWriters = (value: string) => [
+    ['CorrelationCorrelateFunction', value],
+    ['DetectorFunction', value],
+    ['SweeperFunction', value],
+  ];
   it('chat: the functions that build messages are told its tiers (only those messages carry a chat rendering); without chat, none', () => {
-    const chatTiersOf = (t: Template) =>
-      Object.entries(t.findResources('AWS::Lambda::Function'))
-        .filter(([, f]) => f.Properties.Environment?.Variables?.CHAT_TIERS !== undefined)
-        .map(([id, f]) => [id.replace(/[0-9A-F]{8}$/, ''), f.Properties.Environment.Variables.CHAT_TIERS])
-        .sort();
-    const expected = (tiers: string) => [
-      ['CorrelationCorrelateFunction', tiers],
-      ['DetectorFunction', tiers],
-      ['SweeperFunction', tiers],
-    ];
-    expect(chatTiersOf(template)).toEqual(expected('respond'));
-    expect(chatTiersOf(synth().template)).toEqual(expected(''));
+    expect(variableByFunction(template, 'CHAT_TIERS')).toEqual(messageWriters('respond'));
+    expect(variableByFunction(synth().template, 'CHAT_TIERS')).toEqual(messageWriters(''));
   });
   it('timeZone: every function that writes messages is told the team’s zone (local times beside UTC), UTC unless set', () => {
-    const zonesOf = (t: Template) =>
-      Object.entries(t.findResources('AWS::Lambda::Function'))
-        .filter(([, f]) => f.Properties.Environment?.Variables?.TIME_ZONE !== undefined)
-        .map(([id, f]) => [id.replace(/[0-9A-F]{8}$/, ''), f.Properties.Environment.Variables.TIME_ZONE])
-        .sort();
-    const expected = (zone: string) => [
-      ['CorrelationCorrelateFunction', zone],
-      ['DetectorFunction', zone],
-      ['SweeperFunction', zone],
-    ];
-    expect(zonesOf(synth().template)).toEqual(expected('UTC'));
-    expect(zonesOf(synth({ timeZone: 'America/Los_Angeles' }).template)).toEqual(expected('America/Los_Angeles'));
+    expect(variableByFunction(synth().template, 'TIME_ZONE')).toEqual(messageWriters('UTC'));
+    expect(variableByFunction(synth({ timeZone: 'America/Los_Angeles' }).template, 'TIME_ZONE')).toEqual(
+      messageWriters('America/Los_Angeles'),
+    );
   });
   it('chat: a topic of its own, published to from its tiers only, encrypted like the others, its ARN an output', () => {
     template.hasOutput('ChatTopicArn', { Value: { Ref: Match.stringLikeRegexp('^AlertsChatTopic') } });
