@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
+import { emailBody } from '../src/alerts/notification';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS, searchablePart } from '../src/engine/bounded-value';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { batchIdOf } from '../src/engine/pipeline';
@@ -316,6 +317,36 @@ describe('spike', () => {
     expect(await windows(d, windowStart, 36, () => 30)).toEqual(Array.from({ length: 36 }, (_, w) => w));
     // Back to 4 a window: quiet.
     expect(await windows(d, windowStart + 180 * MIN, 24, () => 4)).toEqual([]);
+  });
+  it('its alert says what the window was measured against: the baseline mean, the threshold, and whether a level held it', async () => {
+    const d = detector([r]);
+    await windows(d, windowStart - 60 * MIN, 12, () => 4);
+    const first = (
+      await d.evaluate(
+        'spike-1',
+        Array.from({ length: 30 }, (_, i) => err(windowStart + i * S)),
+      )
+    ).alerts[0];
+    expect(first?.baseline).toEqual({ mean: 4, windowMs: 5 * MIN, baselineMs: 60 * MIN, threshold: 12, held: false });
+    expect(emailBody(first ?? ({} as never)).split('\n')).toContain('Baseline: 4 per 5m over the previous 1h; this window fired at 12');
+    await windows(d, windowStart + 5 * MIN, 5, () => 30);
+    await windows(d, windowStart + 30 * MIN, 4, () => 4);
+    // The fault again after twenty quiet minutes (the first alert resolved, a new one opens): the
+    // learned threshold (3 × 17 = 51) is above the level it spiked at (12), which holds it.
+    const again = (
+      await d.evaluate(
+        'spike-2',
+        Array.from({ length: 30 }, (_, i) => err(windowStart + 50 * MIN + i * S)),
+      )
+    ).alerts.find((a) => a.status === 'open');
+    expect(again?.baseline).toEqual({ mean: 17, windowMs: 5 * MIN, baselineMs: 60 * MIN, threshold: 12, held: true });
+    expect(emailBody(again ?? ({} as never))).toContain('this window held at 12, the level this spike reached in an earlier window');
+    // Other rules' alerts carry none.
+    const threshold = rule({ match: { 'log.level': 'error' }, threshold: { count: 2, window: '5m', groupBy: ['service.name'] } });
+    const other = (await detector([threshold]).evaluate('t', [err(T0), err(T0 + S)])).alerts[0];
+    expect(other).toBeDefined();
+    expect(other?.baseline).toBeUndefined();
+    expect(emailBody(other ?? ({} as never))).not.toContain('Baseline:');
   });
   it('a fault that comes back within the baseline after it is detected again at the level before it', async () => {
     const d = detector([r]);

@@ -3,7 +3,7 @@ import { ruleTier } from '../engine/alert-policy';
 import { boundedValue } from '../engine/bounded-value';
 import { alertAccount, eventEntityAccount } from '../engine/entity-scope';
 import type { Emission } from '../engine/lifecycle';
-import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus } from '../schema/alert';
+import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus, SpikeBaseline } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type CloudContext, cloudOf, logGroupSources, logsAccountOf } from './cloud';
@@ -142,6 +142,8 @@ export interface DetectionInput {
   windowStart: number;
   windowEnd: number;
   lifecycle: LifecycleFields;
+  /** Spike rules: what the window was measured against. */
+  baseline?: SpikeBaseline;
 }
 
 export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): Alert {
@@ -180,6 +182,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     ...relatedOf(evidence, alertAccount(input.entity, cloud)),
     ...lifecycleFields(input.lifecycle),
     ...(cloud ? { cloud } : {}),
+    ...(input.baseline ? { baseline: input.baseline } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Alert } from '../schema/alert';
+import { formatDuration } from '../schema/duration';
 import { localSpan } from './local-time';
 import { printable } from './plain-text';
 
@@ -7,6 +8,27 @@ export function subjectFor(alert: Alert): string {
   const prefix = alert.kind === 'incident' ? `[${alert.tier.toUpperCase()}] INCIDENT` : `[${alert.tier.toUpperCase()}]`;
   const text = `${prefix} ${alert.severity}: ${alert.title}`.replace(/[^\x20-\x7E]/g, '-');
   return text.length > 100 ? `${text.slice(0, 97)}...` : text;
+}
+
+/**
+ * A spike's measure, as a line of its own: `Baseline: 2.4 per 5m over the previous 1h; this
+ * window fired at 12` (its factor × that, at least its floor) — "30 errors" alone does
+ * not say whether that is a lot for this service.
+ */
+function baselineLine(alert: Alert): string[] {
+  const b = alert.baseline;
+  if (!b) return [];
+  const fired = b.held
+    ? `held at ${b.threshold}, the level this spike reached in an earlier window (it lasts while the spike does)`
+    : `fired at ${b.threshold}`;
+  return [
+    `Baseline: ${roundedMean(b.mean)} per ${formatDuration(b.windowMs)} over the previous ${formatDuration(b.baselineMs)}; this window ${fired}`,
+  ];
+}
+
+/** A mean as a person reads it: whole above 10, one decimal below (0.4 errors, not 0.41666). */
+function roundedMean(mean: number): string {
+  return mean >= 10 ? String(Math.round(mean)) : String(Math.round(mean * 10) / 10);
 }
 
 /** The window on the team's clock (config `timeZone`), as a line of its own; none in UTC. */
@@ -36,6 +58,7 @@ export function emailBody(alert: Alert, timeZone = 'UTC'): string {
       : []),
     `Window: ${alert.window.start} → ${alert.window.end} (${alert.count} ${alert.kind === 'incident' ? 'correlated detection' : 'event'}${alert.count === 1 ? '' : 's'})`,
     ...localLine(alert, timeZone),
+    ...baselineLine(alert),
     '',
     alert.description,
     '',
@@ -172,7 +195,7 @@ function evidenceText(message: string): string {
 
 /** AWS Chatbot (Amazon Q Developer in chat) custom notification; threadId keeps an incident in one thread. */
 export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, unknown> {
-  const local = localLine(alert, timeZone).map((line) => `${line}\n`);
+  const local = [...localLine(alert, timeZone), ...baselineLine(alert)].map((line) => `${line}\n`);
   return {
     version: '1.0',
     source: 'custom',

@@ -7,7 +7,7 @@ import type { DistinctMembers } from '../rules/distinct-members';
 import { lowerCase } from '../rules/lower-case';
 import type { RuleIndex } from '../rules/rule-index';
 import type { RulePack } from '../rules/rule-pack';
-import { type Alert, type AlertCloud, type AlertEntity, type Message, MessageList } from '../schema/alert';
+import { type Alert, type AlertCloud, type AlertEntity, type Message, MessageList, type SpikeBaseline } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
 import { detectionPolicy } from './alert-policy';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value';
@@ -795,7 +795,7 @@ export class Detector {
         perBucket.set(b, (perBucket.get(b) ?? 0) + eventWeight(e));
       });
       for (const [bucket, inBatch] of perBucket) {
-        const { needed, held } = spikeThreshold(clause, storedBuckets, bucket, baselineBuckets);
+        const { needed, held, mean, atLevel } = spikeThreshold(clause, storedBuckets, bucket, baselineBuckets);
         const total = totals.get(`${pk(key)}@${bucket}`) ?? inBatch;
         const before = total - inBatch;
         if (before >= needed || total < needed) continue; // only the batch that crosses qualifies
@@ -807,7 +807,13 @@ export class Detector {
           seen += eventWeight(list[index] as NormalizedEvent);
         }
         // The count at the crossing event, not the bucket's total after this batch: the same however events were batched.
-        qualifiers.push({ index, from, count: needed, windowStart: bucket * width });
+        qualifiers.push({
+          index,
+          from,
+          count: needed,
+          windowStart: bucket * width,
+          baseline: { mean, windowMs: width, baselineMs: clause.baseline, threshold: needed, held: atLevel },
+        });
         // A spike in the rule's first baseline of watching these logs is against a baseline it
         // never saw (deploy day: every busy service "spikes"): no level, so the baseline learns
         // its normal as it fills. After that, the level this window spiked at holds for the
@@ -857,6 +863,7 @@ export class Detector {
       count: q.count > 0 ? q.count : (q.shown ?? evidence.reduce((n, e) => n + eventWeight(e), 0)),
       windowStart: Math.min(q.windowStart, t),
       windowEnd: group.forward ? eventTime(evidence[evidence.length - 1] ?? trigger) : t,
+      ...(q.baseline ? { baseline: q.baseline } : {}),
     };
   }
 }
@@ -885,6 +892,8 @@ interface Qualifier {
   /** The count that met the condition; 0 means "the number of evidence events". */
   count: number;
   windowStart: number;
+  /** Spike rules: what the window was measured against (the alert's `baseline`). */
+  baseline?: SpikeBaseline;
   /**
    * What the alert counts when `count` is 0 and the evidence is not all there is: a sequence's
    * occurrences of its steps in the window, earlier batches' included (its evidence holds one
@@ -1020,8 +1029,9 @@ function bucketExpiry(bucket: number, width: number, keepMs: number): number {
  * into an all-day outage, for a 5-minute window over an hour), resolves, and is never told
  * again. Each window that reaches the level records it in turn, so the level carries through a
  * fault of any length; it lapses a baseline after the last window that reached it, when the
- * baseline holds what came after the fault. `held`: the threshold is a level (the caller records
- * the first level of a spike only once the rule has watched the logs for a baseline). A level
+ * baseline holds what came after the fault. `held`: a level applies (the caller records the first
+ * level of a spike only once the rule has watched the logs for a baseline); `atLevel`: it is the
+ * threshold (lower than the learned one). `mean`: the baseline windows' mean, for the alert. A level
  * written by two batches (both crossing one window: only when late events raised its baseline
  * between them) adds up: that makes the rule less sensitive for a baseline, never noisier.
  */
@@ -1030,15 +1040,17 @@ function spikeThreshold(
   stored: ReadonlyMap<number, number>,
   bucket: number,
   baselineBuckets: number,
-): { needed: number; held: boolean } {
+): { needed: number; held: boolean; mean: number; atLevel: boolean } {
   let sum = 0;
   let level: number | undefined;
   for (let x = bucket - baselineBuckets; x < bucket; x++) {
     sum += stored.get(x) ?? 0;
     level = stored.get(spikeLevelBucket(x)) ?? level;
   }
-  const learned = Math.max(clause.min, Math.ceil(clause.factor * (sum / baselineBuckets)));
-  return { needed: level === undefined ? learned : Math.min(learned, level), held: level !== undefined };
+  const mean = sum / baselineBuckets;
+  const learned = Math.max(clause.min, Math.ceil(clause.factor * mean));
+  const needed = level === undefined ? learned : Math.min(learned, level);
+  return { needed, held: level !== undefined, mean, atLevel: level !== undefined && level < learned };
 }
 
 /** The account that owns an event's log group (src/engine/term-learning.ts: what a rule watches). */

@@ -115,8 +115,17 @@ export const Alert = z.object({
    * reminders are silent, and an escalation says who has it.
    */
   acknowledged: z.object({ by: z.string(), at: z.string(), reason: z.string().optional() }).optional(),
+  /**
+   * Spike rules: what the window was measured against — the mean count per window of the
+   * baseline before it, and the count that fired (its factor × that mean and at least its floor;
+   * `held`: the level an earlier window of the same spike reached, which holds while it lasts).
+   */
+  baseline: z
+    .object({ mean: z.number(), windowMs: z.number(), baselineMs: z.number(), threshold: z.number(), held: z.boolean() })
+    .optional(),
 });
 export type Alert = z.infer<typeof Alert>;
+export type SpikeBaseline = NonNullable<Alert['baseline']>;
 
 /**
  * One decided message: the alert and where it goes. Silent updates are neither published nor
