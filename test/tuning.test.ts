@@ -108,6 +108,28 @@ describe('tuning a shipped rule without editing it (`tune:` files)', () => {
     expect((await runAllRuleTests(result.pack)).filter((r) => !r.passed)).toEqual([]);
   });
 
+  it('logGroups narrows where a rule reads; a tuning that changes what a rule counts without tests is warned about', () => {
+    const result = packWith(
+      tuning('mine/flood.yml', "tune: web.request_flood\nreason: only the public sites\nlogGroups: ['/app/public/*']"),
+    );
+    expect(errorsOf(result)).toEqual([]);
+    expect(ruleOf(result.pack, 'web.request_flood')).toMatchObject({ logGroups: ['/app/public/*'], tests: [] });
+    const dir = mkdtempSync(join(tmpdir(), 'tuning-warn-'));
+    try {
+      writeFileSync(join(dir, 'a.yml'), 'tune: auth.brute_force_user\nreason: a noisy SSO\nthreshold: { count: 25 }\n');
+      writeFileSync(join(dir, 'b.yml'), 'tune: aws.new_region\nreason: every region is ours\ntier: review\n');
+      writeFileSync(join(dir, 'c.yml'), 'tune: ssh.auth_failures\nreason: not exposed\ndisabled: true\nthreshold: { count: 50 }\n');
+      const { errors, warnings } = loadPack(['rules', dir], { checkRegexes: false });
+      expect(errors).toEqual([]);
+      // Only the rule that counts differently, runs, and has nothing showing it still fires.
+      expect(warnings.filter((w) => w.path === 'tests').map(formatRuleError)).toEqual([
+        `${join(dir, 'a.yml')}: rule auth.brute_force_user: tests: the tuning changes what the rule counts and brings no tests: add one that fires and one that does not`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says what is wrong at the tuning’s file, with the rule id and the field path', () => {
     const result = packWith(
       tuning('mine/unknown.yml', 'tune: auth.brute_force_usr\nreason: typo\ndisabled: true'),

@@ -132,6 +132,25 @@ export function ruleFields(rule: DetectionRule): { field: string; path: string }
  * uses is usually a typo (`evnt.action`) and would never fire. JSON apps may log any field, so a
  * rule can still be right; a test case using the field settles it.
  */
+/**
+ * A tuned rule whose tuning changed what it counts (its shipped tests dropped, src/rules/tuning.ts)
+ * and brought no tests of its own: nothing shows it still fires.
+ */
+export function untestedTuningWarnings(pack: RulePack): RuleFileError[] {
+  return pack.rules.flatMap((rule) => {
+    const file = pack.files.get(`tune:${rule.id}`);
+    if (file === undefined || rule.disabled || rule.tests.length > 0) return [];
+    return [
+      {
+        file,
+        ruleId: rule.id,
+        path: 'tests',
+        message: 'the tuning changes what the rule counts and brings no tests: add one that fires and one that does not',
+      },
+    ];
+  });
+}
+
 export function unknownFieldWarnings(pack: RulePack): RuleFileError[] {
   const known = knownFields(pack);
   const warnings: RuleFileError[] = [];

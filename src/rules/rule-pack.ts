@@ -104,6 +104,7 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
         }
         doc = tuned.doc;
         blame = tuning.file;
+        pack.files.set(`tune:${rawId}`, tuning.file);
       }
     }
     if ('correlation' in doc) {

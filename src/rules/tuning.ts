@@ -11,7 +11,9 @@ import type { RawRuleFile, RuleFileError } from './rule-pack';
 /** The stateful clauses whose settings a tuning may change (merged into the rule's own). */
 const CLAUSES = ['threshold', 'distinct', 'spike', 'newTerm', 'sequence'] as const;
 /** What a tuning replaces. */
-const REPLACED = ['disabled', 'severity', 'tier', 'riskScore'] as const;
+const REPLACED = ['disabled', 'severity', 'tier', 'riskScore', 'logGroups'] as const;
+/** What changes what a rule counts (its shipped tests then describe another rule). */
+const DETECTION = ['logGroups', 'exclude', ...CLAUSES] as const;
 
 export interface Tuning {
   file: string;
@@ -46,7 +48,7 @@ export function readTunings(files: readonly RawRuleFile[], errors: RuleFileError
       });
       continue;
     }
-    const changesDetection = doc.exclude !== undefined || CLAUSES.some((c) => doc[c] !== undefined);
+    const changesDetection = DETECTION.some((key) => doc[key] !== undefined);
     tunings.set(parsed.data.tune, { file, raw: doc, changesDetection });
   }
   return tunings;
@@ -62,7 +64,7 @@ export function applyTuning(doc: Record<string, unknown>, tuning: Tuning): { doc
   const out: Record<string, unknown> = { ...doc };
   const refuse = (path: string, message: string) => ({ error: { file, ruleId, path, message } });
   if ('correlation' in doc && tuning.changesDetection) {
-    const key = raw.exclude !== undefined ? 'exclude' : (CLAUSES.find((c) => raw[c] !== undefined) ?? 'tune');
+    const key = DETECTION.find((k) => raw[k] !== undefined) ?? 'tune';
     return refuse(key, 'a correlation rule is tuned by disabled, severity, tier, riskScore and alert only');
   }
   for (const key of REPLACED) if (raw[key] !== undefined) out[key] = raw[key];

@@ -325,13 +325,15 @@ export const RuleTuning = z.strictObject({
   tier: Tier.optional(),
   riskScore: z.number().min(0).max(10).optional(),
   alert: AlertSettings.optional(),
+  /** The log groups the rule reads (globs), in place of its own: `web.request_flood` for your public sites only. */
+  logGroups: z.array(z.string().min(1)).min(1).optional(),
   exclude: Selection.optional(),
   threshold: ThresholdClause.partial().optional(),
   distinct: DistinctClause.partial().optional(),
   spike: SpikeClause.partial().optional(),
   newTerm: NewTermClause.partial().optional(),
   sequence: SequenceClause.partial().optional(),
-  /** The tuned rule's tests; a tuning that changes what the rule counts (`exclude`, a clause) must bring its own. */
+  /** The tuned rule's tests; a tuning that changes what the rule counts (`logGroups`, `exclude`, a clause) brings its own. */
   tests: z.array(RuleTest).optional(),
 });
 export type RuleTuning = z.infer<typeof RuleTuning>;
