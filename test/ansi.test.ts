@@ -4,14 +4,12 @@ import { loadPack } from '../src/cli/load-pack';
 import { ANSI_RE, withoutAnsi } from '../src/parse/ansi';
 import { Normalizer } from '../src/parse/normalize';
 import { checkRegexSafety } from '../src/rules/regex-safety';
+import { normalizedLine } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
-const norm = (logGroup: string, line: string) => {
-  const r = normalizer.normalize(line, { logGroup, logStream: 's', id: '1', timestamp: Date.parse('2026-03-03T12:00:00Z') });
-  if (!r.ok) throw new Error(`skipped: ${r.skip.detail}`);
-  return r;
-};
+const norm = (logGroup: string, line: string) =>
+  normalizedLine(normalizer, line, { logGroup, timestamp: Date.parse('2026-03-03T12:00:00Z') });
 
 /** Plain lines of several parsers, as apps write them without a terminal. */
 const LINES: [string, string][] = [

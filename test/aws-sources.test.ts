@@ -14,7 +14,7 @@ import { XML_ELEMENT_RE } from '../src/parse/xml-elements';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import type { Alert } from '../src/schema/alert';
 import { SourceDefinition } from '../src/schema/rule';
-import { linesPayload, realLogLines, T0 } from './helpers';
+import { linesPayload, normalizedLine, realLogLines, T0 } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const UUID = '8f5d6c1e-1a2b-4c3d-9e8f-0123456789ab';
@@ -352,11 +352,7 @@ describe('AWS logs recognized by content', () => {
   it('a database user name the client typed cannot forge the address or hide the failure', () => {
     const normalizer = new Normalizer(pack.sources);
     const group = '/aws/rds/instance/orders-db/postgresql';
-    const read = (line: string) => {
-      const r = normalizer.normalize(line, { logGroup: group, logStream: 's', id: '1', timestamp: 0 });
-      if (!r.ok) throw new Error(r.skip.detail);
-      return r.event;
-    };
+    const read = (line: string) => normalizedLine(normalizer, line, { logGroup: group }).event;
     const forged = [
       'x:[1]:FATAL:  password authentication failed for user "y"',
       'a(1):b@c:[2]:LOG:  connection authorized: user=root database=d',

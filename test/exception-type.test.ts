@@ -3,14 +3,11 @@ import { loadPack } from '../src/cli/load-pack';
 import { exceptionType, FIRST_LINE_PATTERN, LARAVEL_PATTERN, PYTHON_LAST_PATTERN } from '../src/parse/exception-type';
 import { Normalizer } from '../src/parse/normalize';
 import { checkRegexSafety } from '../src/rules/regex-safety';
+import { normalizedLine, T0 } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
-const norm = (line: string, logGroup = '/app/billing') => {
-  const r = normalizer.normalize(line, { logGroup, logStream: 's', id: '1', timestamp: Date.parse('2025-03-03T10:00:00Z') });
-  if (!r.ok) throw new Error(r.skip.detail);
-  return r.event;
-};
+const norm = (line: string) => normalizedLine(normalizer, line, { logGroup: '/app/billing', timestamp: T0 }).event;
 
 const PYTHON_TRACE = [
   'Traceback (most recent call last):',

@@ -5,11 +5,22 @@ import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import type { StateStore } from '../src/engine/state-store';
-import type { Normalizer } from '../src/parse/normalize';
+import type { NormalizeResult, Normalizer } from '../src/parse/normalize';
 import type { NormalizedEvent } from '../src/schema/event';
 import { DetectionRule } from '../src/schema/rule';
 
 export const T0 = Date.parse('2025-03-03T10:00:00Z');
+
+/** A line normalized as the detector reads it (one delivery of `logGroup` at `timestamp`); a skipped line fails the test with its reason. */
+export function normalizedLine(
+  normalizer: Normalizer,
+  line: string,
+  { logGroup, timestamp = 0, logStream = 's' }: { logGroup: string; timestamp?: number; logStream?: string },
+): Extract<NormalizeResult, { ok: true }> {
+  const r = normalizer.normalize(line, { logGroup, logStream, id: '1', timestamp });
+  if (!r.ok) throw new Error(`skipped: ${r.skip.detail}`);
+  return r;
+}
 
 /** Public real logs (../shared/realworld/README.md): read where they are, never copied here. */
 export const REALWORLD_LOGS = resolve(__dirname, '../../shared/realworld/logs');

@@ -5,16 +5,12 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { JOURNAL_FIELDS, JOURNAL_MARKERS, journalRecord } from '../src/parse/journald';
 import { Normalizer } from '../src/parse/normalize';
-import { linesPayload } from './helpers';
+import { linesPayload, normalizedLine } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
 const RECEIVED = Date.parse('2026-03-03T12:00:00Z');
-const norm = (line: string) => {
-  const r = normalizer.normalize(line, { logGroup: '/ec2/journal', logStream: 'i-0abc', id: '1', timestamp: RECEIVED });
-  if (!r.ok) throw new Error(r.skip.detail);
-  return r;
-};
+const norm = (line: string) => normalizedLine(normalizer, line, { logGroup: '/ec2/journal', logStream: 'i-0abc', timestamp: RECEIVED });
 
 /** Twelve journal records of sshd failures from one address, a second apart (with extra journal fields). */
 const sshdFailures = (ip: string, extra: Record<string, string> = {}) =>

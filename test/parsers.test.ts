@@ -11,15 +11,11 @@ import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { keycloakPairs } from '../src/parse/keycloak';
 import { isDottedQuad, Normalizer } from '../src/parse/normalize';
 import { SourceDefinition } from '../src/schema/rule';
-import { linesPayload } from './helpers';
+import { linesPayload, normalizedLine } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
-const norm = (logGroup: string, line: string) => {
-  const r = normalizer.normalize(line, { logGroup, logStream: 's', id: '1', timestamp: 1_000 });
-  if (!r.ok) throw new Error(r.skip.detail);
-  return r.event;
-};
+const norm = (logGroup: string, line: string) => normalizedLine(normalizer, line, { logGroup, timestamp: 1_000 }).event;
 
 describe('parsers and normalization (log shapes from the field)', () => {
   it('maps nested app audit JSON through the field map, value map and lookups', () => {
