@@ -15,14 +15,16 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, learningScopeEnv, messageStyleEnv, requireEnv, requireNumberEnv, timeZoneEnv } from '../commons/env';
+import { alertContext, learningScopeEnv, messageStyleEnv, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 // Everything below runs once per cold start; invocations reuse it. The heap setting comes first,
 // before any hot code runs (src/runtime/v8-heap.ts).
 disablePretenuring();
 const pack = loadEmbeddedRules();
-const normalizer = new Normalizer(pack.sources, { timeZone: timeZoneEnv() });
+// One time zone for the events' local hours and the messages' local times.
+const style = messageStyleEnv();
+const normalizer = new Normalizer(pack.sources, { timeZone: style.timeZone });
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const detector = new Detector(pack, store, {
   ...alertContext(),
@@ -33,7 +35,7 @@ const detector = new Detector(pack, store, {
   newTermLearningScope: learningScopeEnv(),
   exceptions: new StoredExceptions(store),
 });
-const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), messageStyleEnv());
+const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), style);
 
 export interface DetectSummary {
   eventsIn: number;

@@ -128,11 +128,6 @@ export function ruleFields(rule: DetectionRule): { field: string; path: string }
 }
 
 /**
- * Warnings, not errors: a rule reading a field that no source or parser produces and no rule test
- * uses is usually a typo (`evnt.action`) and would never fire. JSON apps may log any field, so a
- * rule can still be right; a test case using the field settles it.
- */
-/**
  * A tuned rule whose tuning changed what it counts (its shipped tests dropped, src/rules/tuning.ts)
  * and brought no tests of its own: nothing shows it still fires.
  */
@@ -151,6 +146,11 @@ export function untestedTuningWarnings(pack: RulePack): RuleFileError[] {
   });
 }
 
+/**
+ * Warnings, not errors: a rule reading a field that no source or parser produces and no rule test
+ * uses is usually a typo (`evnt.action`) and would never fire. JSON apps may log any field, so a
+ * rule can still be right; a test case using the field settles it.
+ */
 export function unknownFieldWarnings(pack: RulePack): RuleFileError[] {
   const known = knownFields(pack);
   const warnings: RuleFileError[] = [];

@@ -137,6 +137,9 @@ export const AlertSettings = z.strictObject({
   outbreakAfter: z.number().int().min(0).max(1000).optional(),
 });
 
+/** The log groups a rule reads, as globs (`/app/web/*`). */
+const LogGroupGlobs = z.array(z.string().min(1));
+
 const RuleCommon = {
   id: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/, 'expected a dotted lower-case id like auth.brute_force_user'),
   title: z.string().min(1).max(200),
@@ -156,7 +159,7 @@ const RuleCommon = {
 export const DetectionRule = z
   .strictObject({
     ...RuleCommon,
-    logGroups: z.array(z.string().min(1)).optional(),
+    logGroups: LogGroupGlobs.optional(),
     /** The entity a stateless rule's alert is about; defaults to the first of user.name, source.ip, host.name present. */
     entity: FieldName.optional(),
     match: Selection,
@@ -313,20 +316,21 @@ export type CustomParser = z.infer<typeof CustomParser>;
 /**
  * A tuning of a rule the pack already has (`tune: <rule id>`), kept in a file of its own — in
  * your own rule folder, so the shipped rules stay as shipped and upgrade cleanly: turn it off,
- * change its severity, tier or risk, its lifecycle, the numbers of its stateful clause, or leave
- * out what it must never count (`exclude`, a selection: the rule's `match` gets `not` it).
+ * change its severity, tier or risk, its lifecycle, the log groups it reads, the settings of its
+ * stateful clause, or leave out what it must never count (`exclude`, a selection: the rule's
+ * `match` gets `not` it). The settings take the rule's own schemas (src/rules/tuning.ts merges).
  */
 export const RuleTuning = z.strictObject({
   tune: z.string().min(1),
   /** Why: what a reviewer of the tuning reads (a ticket, the job that caused the false positive). */
   reason: z.string().min(1),
   disabled: z.boolean().optional(),
-  severity: Severity.optional(),
-  tier: Tier.optional(),
-  riskScore: z.number().min(0).max(10).optional(),
-  alert: AlertSettings.optional(),
+  severity: RuleCommon.severity.optional(),
+  tier: RuleCommon.tier,
+  riskScore: RuleCommon.riskScore.optional(),
+  alert: RuleCommon.alert,
   /** The log groups the rule reads (globs), in place of its own: `web.request_flood` for your public sites only. */
-  logGroups: z.array(z.string().min(1)).min(1).optional(),
+  logGroups: LogGroupGlobs.min(1).optional(),
   exclude: Selection.optional(),
   threshold: ThresholdClause.partial().optional(),
   distinct: DistinctClause.partial().optional(),
