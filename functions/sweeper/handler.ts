@@ -10,7 +10,7 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, messageStyleEnv, requireEnv } from '../commons/env';
+import { alertContext, messageStyleEnv, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 import { loadReviewRoutes } from '../commons/review-routes';
 
@@ -19,9 +19,16 @@ const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), messageStyleEnv());
 const ctx = alertContext();
 const reviewRoutes = loadReviewRoutes();
+// Absence alerts, which the sweep opens, are told as the detector tells its detections.
+const terms = {
+  digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
+  pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
+  outbreakAfter: requireNumberEnv('OUTBREAK_AFTER', { zeroAllowed: true }),
+};
 
 /**
- * Every 5 minutes: resolve open conditions that went quiet and publish due review digests.
+ * Every 5 minutes: resolve open conditions that went quiet, publish due review digests and tell
+ * absence rules' expected events that stopped.
  * A delivery failure throws after the outbox is written: the next run (or the scheduler's retry)
  * delivers it.
  */
@@ -33,7 +40,7 @@ export async function sweepNow(): Promise<{
 }> {
   const now = Date.now();
   const send = async (messages: Message[]) => void (await sink.send(messages));
-  const result = await sweep({ store, pack, ctx, reviewRoutes, send }, now);
+  const result = await sweep({ store, pack, ctx, reviewRoutes, send, terms }, now);
   // Every exception a responder added is told to the team once (a blind spot nobody announced is an intruder's first move).
   const exceptionsAnnounced = await announceExceptions(store, send, ctx, now);
   // So is who has which alert: a page is not worked twice, and one silenced by nobody on the team shows.

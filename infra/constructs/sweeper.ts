@@ -19,6 +19,10 @@ export interface SweeperProps {
   readonly chatTiers: readonly string[];
   /** The team's time zone (config `timeZone`): digests and resolved notices show their window on its clock too. */
   readonly timeZone: string;
+  /** How alerts are told, as the detector tells them: absence alerts, which the sweep opens, fold and hold as its detections do. */
+  readonly digestIntervalMs: number;
+  readonly pageFoldMs: number;
+  readonly outbreakAfter: number;
   /**
    * How often the sweep runs: the latency of `resolved` notices and review digests.
    * @default Duration.minutes(5)
@@ -27,8 +31,8 @@ export interface SweeperProps {
 }
 
 /**
- * The lifecycle's clock: every few minutes, resolve open conditions that went quiet and publish
- * due review digests (src/engine/sweeper.ts). One at a time (reserved concurrency 1): a sweep
+ * The lifecycle's clock: every few minutes, resolve open conditions that went quiet, publish
+ * due review digests and tell expected events that stopped (absence rules; src/engine/sweeper.ts). One at a time (reserved concurrency 1): a sweep
  * never races another over the same outbox.
  */
 export class Sweeper extends Construct {
@@ -52,6 +56,9 @@ export class Sweeper extends Construct {
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
         CHAT_TIERS: props.chatTiers.join(','),
         TIME_ZONE: props.timeZone,
+        DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
+        PAGE_FOLD_MS: String(props.pageFoldMs),
+        OUTBREAK_AFTER: String(props.outbreakAfter),
         POWERTOOLS_SERVICE_NAME: 'sentinel-sweeper',
       },
     });
@@ -59,7 +66,7 @@ export class Sweeper extends Construct {
     props.table.grant(this.function.fn, 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     props.stateMachine.grantStartSyncExecution(this.function.fn);
     new Rule(this, 'Schedule', {
-      description: 'Sentinel lifecycle sweep: resolve quiet conditions, publish review digests',
+      description: 'Sentinel lifecycle sweep: resolve quiet conditions, publish review digests, tell absences',
       schedule: Schedule.rate(props.every ?? Duration.minutes(5)),
       targets: [new LambdaTarget(this.function.fn, { retryAttempts: 2 })],
     });

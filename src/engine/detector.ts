@@ -9,6 +9,7 @@ import type { RuleIndex } from '../rules/rule-index';
 import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type AlertCloud, type AlertEntity, type Message, MessageList, type SpikeBaseline } from '../schema/alert';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
+import { Heartbeats } from './absence';
 import { detectionPolicy } from './alert-policy';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
@@ -131,6 +132,7 @@ export class Detector {
   private readonly learnOnly: boolean;
   private readonly exceptions: ExceptionSource | undefined;
   private readonly policies = new Map<CompiledRule, LifecyclePolicy>();
+  private readonly heartbeats: Heartbeats;
 
   constructor(
     pack: Pick<RulePack, 'rules'>,
@@ -149,6 +151,7 @@ export class Detector {
     this.learning = new TermLearning(store, options.wallClock);
     this.learnOnly = options.learnOnly === true;
     this.exceptions = options.exceptions;
+    this.heartbeats = new Heartbeats(store);
   }
 
   /** With `learnOnly`: the accounts history was recorded for (by the learning scope: owners, or the accounts CloudTrail records are about). */
@@ -206,6 +209,9 @@ export class Detector {
     await nameKeycloakUsers(this.store, sorted);
     const skips: Skip[] = [];
     const { matches, matchedEvents } = this.matchBatch(sorted, skips);
+    // Absence rules only record that their events still arrive (the sweeper decides), before
+    // exceptions: an excepted entity's events still show it is alive.
+    await this.recordHeartbeats(matches);
     // A batch no rule matched decides nothing, however often it is delivered: no receipt to read.
     const counts = { matchedEvents, exceptedEvents: 0, skips };
     if (matches.size === 0) return batchResult([], counts);
@@ -382,7 +388,34 @@ export class Detector {
         return this.newTermRule(rule, events, tally);
       case 'spike':
         return this.spikeRule(batchId, rule, events);
+      case 'absence':
+        return Promise.resolve([]); // decided by the sweeper (recordHeartbeats)
     }
+  }
+
+  /** Takes the absence rules out of the matches, recording per entity that their events still arrive (src/engine/absence.ts). */
+  private async recordHeartbeats(matches: Map<CompiledRule, NormalizedEvent[]>): Promise<void> {
+    const recording: Promise<void>[] = [];
+    for (const [rule, events] of matches) {
+      const clause = rule.rule.absence;
+      if (!clause) continue;
+      matches.delete(rule);
+      // Reading history in (`detect learn`) records no watch: its old events would be told absent at once.
+      if (this.learnOnly) continue;
+      const groups = clause.groupBy.length > 0 ? groupBy(events, clause.groupBy) : logGroupKeyed(events);
+      const entityField = clause.groupBy[0] ?? CoreFields.logGroup;
+      recording.push(
+        this.heartbeats.record(
+          rule.rule,
+          [...groups].map(([key, list]) => ({
+            key,
+            list,
+            entity: entityOf({ key, list, entityField, qualifiers: [] }, list[list.length - 1] ?? {}),
+          })),
+        ),
+      );
+    }
+    await Promise.all(recording);
   }
 
   /** Stateless: every matching event qualifies (no intensity: counting within a batch would depend on how events were batched). */

@@ -36,16 +36,18 @@ export function isDigestHead(key: DocKey): boolean {
 /**
  * Stores review-tier messages as digest entries (one document per message key, so a retried
  * batch writes the same entry again) and arms the interval's head, due when the interval ends.
+ * An entry goes in the interval of its alert's last event, or of `at` where given (an absence is
+ * news when it is noticed, hours after the last event it shows).
  */
 export async function recordDigestEntries(
   store: StateStore,
-  messages: readonly { alert: Alert; key: string }[],
+  messages: readonly { alert: Alert; key: string; at?: number }[],
   interval: number,
 ): Promise<void> {
   const heads = new Map<string, { start: number; end: number }>();
   await Promise.all(
-    messages.map(({ alert, key }) => {
-      const at = Date.parse(alert.lastSeen);
+    messages.map(({ alert, key, at: noticed }) => {
+      const at = noticed ?? Date.parse(alert.lastSeen);
       const { pk, start, end } = digestPartition(at, interval);
       heads.set(pk, { start, end });
       const account = accountAttribute(alert);

@@ -142,7 +142,7 @@ export function applyExceptions(matches: Map<CompiledRule, NormalizedEvent[]>, e
   for (const [rule, events] of matches) {
     const applying = exceptions.filter((x) => x.rules.some((ref) => refMatches(ref, rule.rule.id)));
     if (applying.length === 0) continue;
-    const kept = events.filter((e) => !applying.some((x) => covers(x, e)));
+    const kept = events.filter((e) => !applying.some((x) => covers(x, e, eventTime(e))));
     excepted += events.length - kept.length;
     if (kept.length === 0) matches.delete(rule);
     else if (kept.length < events.length) matches.set(rule, kept);
@@ -150,10 +150,14 @@ export function applyExceptions(matches: Map<CompiledRule, NormalizedEvent[]>, e
   return excepted;
 }
 
-function covers(x: ActiveException, e: NormalizedEvent): boolean {
+/** Whether an exception in force at `at` leaves the event out of the rule (an absence rule's: its entity's last event). */
+export function excepts(x: ActiveException, ruleId: string, e: NormalizedEvent, at: number): boolean {
+  return x.rules.some((ref) => refMatches(ref, ruleId)) && covers(x, e, at);
+}
+
+function covers(x: ActiveException, e: NormalizedEvent, at: number): boolean {
   const v = e[x.field];
   if (v === undefined) return false;
-  const at = eventTime(e);
   if (at < x.from || at >= x.until) return false;
   const text = String(v);
   return x.values.has(boundedValue(lowerCase(text))) || (x.ranges.length > 0 && inRanges(text, x.ranges));

@@ -35,6 +35,8 @@ const DAY = 24 * HOUR;
 export const DEFAULT_REPEAT_INTERVAL: Readonly<Record<Tier, number>> = { review: 0, notify: DAY, respond: 4 * HOUR };
 export const DEFAULT_FLAP_GRACE = HOUR;
 export const MIN_RESOLVE_AFTER = 15 * MINUTE;
+/** How often the sweeper runs (a schedule in AWS; event time in a replay). */
+export const SWEEP_PERIOD_MS = 5 * MINUTE;
 /** Flaps within a day before a condition must be quiet for FLAP_QUIET to resolve. */
 export const FLAP_LIMIT = 3;
 export const FLAP_QUIET = HOUR;
@@ -82,6 +84,8 @@ const EmissionRecord = z.object({
   count: z.number(),
   /** The alert was acknowledged when this was decided: a reminder it silenced, or an escalation told anyway. */
   acknowledged: z.object({ by: z.string(), at: z.number(), reason: z.string().optional() }).optional(),
+  /** A `resolved` decided by what happened rather than a quiet spell (an absence's events came back): what its notice says. */
+  note: z.string().optional(),
 });
 export type Emission = z.infer<typeof EmissionRecord>;
 
@@ -191,6 +195,14 @@ function emit(state: ConditionState, status: EmissionStatus, at: number, index: 
     state.notifiedCount = state.count;
   }
   return e;
+}
+
+/** Resolves an open condition at `at` for the reason `note` gives (not a quiet spell); undefined when it is not open. */
+export function resolveWith(state: ConditionState, at: number, note: string): Emission | undefined {
+  if (state.status !== 'open') return undefined;
+  state.status = 'resolved';
+  state.resolvedAt = at;
+  return { ...emit(state, 'resolved', at, undefined), note };
 }
 
 /** Resolves an open condition that has been quiet long enough by `now`; undefined when it has not. */

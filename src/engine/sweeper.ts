@@ -2,9 +2,11 @@ import { type AlertContext, buildResolvedAlert, lifecycleOf } from '../alerts/bu
 import { buildDigestAlert } from '../alerts/digest';
 import type { RulePack } from '../rules/rule-pack';
 import type { Message } from '../schema/alert';
+import { type AbsenceSweep, type AlertTerms, checkAbsence, isWatchKey } from './absence';
 import { detectionPolicy, incidentPolicy } from './alert-policy';
 import { parseCondition, writeCondition } from './conditions';
-import { DigestHead, isDigestHead, readDigestEntries } from './digests';
+import { DEFAULT_DIGEST_INTERVAL_MS, DigestHead, isDigestHead, readDigestEntries } from './digests';
+import { type ActiveException, activeException, readExceptions } from './exceptions';
 import {
   type ConditionState,
   DEFAULT_FLAP_GRACE,
@@ -14,9 +16,10 @@ import {
   type LifecyclePolicy,
   MIN_RESOLVE_AFTER,
   resolveIfQuiet,
+  resolveWith,
 } from './lifecycle';
-import { heldAlert, heldPolicy, outbreakOf } from './outbreak';
-import { foldedAlert, foldOf } from './page-fold';
+import { DEFAULT_OUTBREAK_AFTER, DEFAULT_OUTBREAK_WINDOW_MS, heldAlert, heldPolicy, outbreakOf } from './outbreak';
+import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf } from './page-fold';
 import { type ReviewRoute, routeTakes } from './review-routes';
 import { type DocKey, docId, type StateStore } from './state-store';
 
@@ -28,6 +31,17 @@ export interface SweepDeps {
   send: (messages: Message[]) => Promise<void>;
   /** Routes that take the review tier: each gets its own digest of the detections it selects. */
   reviewRoutes?: readonly ReviewRoute[];
+  /** How alerts are told (page folding, outbreaks, digests), as the detector's settings say; the detector's defaults otherwise. */
+  terms?: Partial<AlertTerms>;
+}
+
+export function alertTerms(terms: Partial<AlertTerms> = {}): AlertTerms {
+  return {
+    digestInterval: terms.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS,
+    pageFoldWindow: terms.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS,
+    outbreakAfter: terms.outbreakAfter ?? DEFAULT_OUTBREAK_AFTER,
+    outbreakWindow: terms.outbreakWindow ?? DEFAULT_OUTBREAK_WINDOW_MS,
+  };
 }
 
 export interface SweepResult {
@@ -41,8 +55,8 @@ const SWEEP_LIMIT = 500;
 
 /**
  * Resolution needs a clock. The sweep (a scheduled Lambda every 5 minutes in AWS; in replay,
- * advanced on event time) finds open conditions past `resolveAfter` and intervals whose digest
- * is due, and publishes them. A resolved notice is written to the condition first (an outbox),
+ * advanced on event time) finds open conditions past `resolveAfter`, intervals whose digest
+ * is due and absence rules' watches past their deadline (src/engine/absence.ts), and publishes them. A resolved notice is written to the condition first (an outbox),
  * delivered, then cleared: if delivery fails, the next sweep delivers it again, and the state
  * machine's message dedup makes a repeat harmless.
  */
@@ -52,9 +66,27 @@ export async function sweep(deps: SweepDeps, now: number, limit = SWEEP_LIMIT): 
   if (due.length === 0) return result;
   const docs = await deps.store.readDocs(due, now);
   const policies = new Policies(deps.pack);
+  let exceptions: Promise<readonly ActiveException[]> | undefined;
+  const absence: AbsenceSweep = {
+    store: deps.store,
+    rules: deps.pack.rules,
+    ctx: deps.ctx,
+    terms: alertTerms(deps.terms),
+    exceptions: () => {
+      exceptions ??= readExceptions(deps.store, now).then((list) => list.map(({ spec }) => activeException(spec)));
+      return exceptions;
+    },
+    send: deps.send,
+    resolve: (condition, note, at) => resolveNow(deps, policies, condition, note, at),
+    resolved: (state, e) => resolvedMessage(deps, state, e, policies.for(state)),
+  };
   for (const key of due) {
     const doc = docs.get(docId(key));
     if (!doc) continue;
+    if (isWatchKey(key)) {
+      result.messages.push(...(await checkAbsence(absence, key, doc, now)));
+      continue;
+    }
     if (isDigestHead(key)) {
       const sent = await publishDigest(deps, key, doc.body, doc.version, now);
       result.digests += sent.length;
@@ -65,11 +97,7 @@ export async function sweep(deps: SweepDeps, now: number, limit = SWEEP_LIMIT): 
     if (!state) continue;
     const policy = policies.for(state);
     if (state.pending) {
-      const msg = resolvedMessage(deps, state, state.pending, policy);
-      await deps.send([msg]);
-      result.messages.push(msg);
-      delete state.pending;
-      await writeCondition(deps.store, key, state, policy, doc.version, now);
+      result.messages.push(await tellPending(deps, key, state, state.pending, policy, doc.version, now));
       continue;
     }
     const resolved = resolveIfQuiet(state, policy, now);
@@ -81,13 +109,44 @@ export async function sweep(deps: SweepDeps, now: number, limit = SWEEP_LIMIT): 
     if (!resolved) continue;
     result.resolved++;
     if (!publish) continue;
-    const msg = resolvedMessage(deps, state, resolved, policy);
-    await deps.send([msg]);
-    result.messages.push(msg);
-    delete state.pending;
-    await writeCondition(deps.store, key, state, policy, doc.version + 1, now);
+    result.messages.push(await tellPending(deps, key, state, resolved, policy, doc.version + 1, now));
   }
   return result;
+}
+
+/** Delivers a condition's resolved notice (its outbox), then clears the outbox; a failed delivery stays for the next sweep. */
+async function tellPending(
+  deps: SweepDeps,
+  key: DocKey,
+  state: ConditionState,
+  pending: Emission,
+  policy: LifecyclePolicy,
+  version: number,
+  now: number,
+): Promise<Message> {
+  const msg = resolvedMessage(deps, state, pending, policy);
+  await deps.send([msg]);
+  delete state.pending;
+  await writeCondition(deps.store, key, state, policy, version, now);
+  return msg;
+}
+
+/** Resolves an open condition now for the reason `note` gives (an absence's events came back), through the outbox. */
+async function resolveNow(deps: SweepDeps, policies: Policies, key: DocKey, note: string, at: number): Promise<Message[]> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const doc = (await deps.store.readDocs([key], at)).get(docId(key));
+    const state = parseCondition(doc, key);
+    if (!doc || !state) return [];
+    const policy = policies.for(state);
+    const resolved = resolveWith(state, at, note);
+    if (!resolved) return [];
+    const publish = isPublished('resolved', heldPolicy(policy, outbreakOf(state.outbreaks, resolved.alertId)));
+    if (publish) state.pending = resolved;
+    // Lost to a racing writer: read again and decide again.
+    if (!(await writeCondition(deps.store, key, state, policy, doc.version, at))) continue;
+    return publish ? [await tellPending(deps, key, state, resolved, policy, doc.version + 1, at)] : [];
+  }
+  return [];
 }
 
 function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, policy: LifecyclePolicy): Message {
@@ -111,6 +170,7 @@ function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, po
       lastSeen: e.lastSeen,
       resolvedAt: e.at,
       lifecycle: lifecycleOf(e),
+      ...(e.note === undefined ? {} : { note: e.note }),
     },
     deps.ctx,
   );

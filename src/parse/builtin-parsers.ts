@@ -325,13 +325,32 @@ const SYSTEM_PATTERNS: { program: string; patterns: ParserPattern[] }[] = [
     ],
   },
   {
-    program: '^(?:CRON|crond?)$',
+    program: '^(?:CRON|CROND|crond?)$',
     patterns: [
       {
         name: 'cron_command',
         literal: ' CMD ',
         pattern: String.raw`^\((?<user__name>[^)\s]{1,100})\) CMD \((?<process__command_line>.*)\)$`,
         fields: fields('process', 'cron_command'),
+      },
+    ],
+  },
+  {
+    // The syslog daemon's own start and stop: the last line a host sends before its logging is
+    // stopped (`systemctl stop rsyslog`, or a shutdown) is often its `exiting on signal 15`.
+    program: '^rsyslogd$',
+    patterns: [
+      {
+        name: 'syslog_daemon_start',
+        literal: '] start',
+        pattern: String.raw`^\[origin software="rsyslogd" swVersion="(?<service__version>[^"]{1,32})" x-pid="(?<process__pid>\d{1,10})"[^\]]{0,200}\] start$`,
+        fields: fields('process', 'syslog_daemon_start'),
+      },
+      {
+        name: 'syslog_daemon_exit',
+        literal: 'exiting on signal',
+        pattern: String.raw`^\[origin software="rsyslogd" swVersion="(?<service__version>[^"]{1,32})" x-pid="(?<process__pid>\d{1,10})"[^\]]{0,200}\] exiting on signal \d{1,3}\.?$`,
+        fields: fields('process', 'syslog_daemon_exit'),
       },
     ],
   },

@@ -4,7 +4,7 @@ import { DistinctMembers } from './distinct-members';
 import { type IndexKey, indexKeys, RuleIndex } from './rule-index';
 import { compileSelection, type Predicate } from './selection';
 
-export type RuleKind = 'event' | 'threshold' | 'distinct' | 'sequence' | 'newTerm' | 'spike';
+export type RuleKind = 'event' | 'threshold' | 'distinct' | 'sequence' | 'newTerm' | 'spike' | 'absence';
 
 export interface CompiledStep {
   name: string;
@@ -30,6 +30,7 @@ export function ruleKind(rule: DetectionRule): RuleKind {
   if (rule.sequence) return 'sequence';
   if (rule.newTerm) return 'newTerm';
   if (rule.spike) return 'spike';
+  if (rule.absence) return 'absence';
   return 'event';
 }
 

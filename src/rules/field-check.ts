@@ -6,7 +6,7 @@ import { KEYCLOAK_FIELDS } from '../parse/keycloak';
 import { captureNames } from '../parse/line-parser';
 import { DEFAULT_FIELD_MAP, Normalizer } from '../parse/normalize';
 import { CoreFields } from '../schema/event';
-import type { DetectionRule } from '../schema/rule';
+import { type DetectionRule, STATEFUL_CLAUSES } from '../schema/rule';
 import type { RuleFileError, RulePack } from './rule-pack';
 import { compileSelection } from './selection';
 
@@ -111,7 +111,7 @@ export function ruleFields(rule: DetectionRule): { field: string; path: string }
   rule.sequence?.steps.forEach((s, i) => {
     for (const field of compileSelection(s.match).fields) out.push({ field, path: `sequence.steps[${i}].match` });
   });
-  for (const kind of ['threshold', 'distinct', 'sequence', 'newTerm', 'spike'] as const) {
+  for (const kind of STATEFUL_CLAUSES) {
     const clause = rule[kind];
     if (!clause) continue;
     for (const field of clause.groupBy) out.push({ field, path: `${kind}.groupBy` });

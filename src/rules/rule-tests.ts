@@ -1,14 +1,16 @@
 import type { MemberRecord } from '../alerts/build';
 import { evaluateCorrelations } from '../correlation/correlate';
 import { mergeRisk, type RiskRecord } from '../correlation/risk';
-import { Detector } from '../engine/detector';
+import { Detector, notifications } from '../engine/detector';
+import { SWEEP_PERIOD_MS } from '../engine/lifecycle';
 import { MemoryStateStore } from '../engine/memory-store';
+import { sweep } from '../engine/sweeper';
 import { Calendar } from '../parse/calendar';
 import { flattenInto } from '../parse/flatten';
 import { Normalizer, withDefaultService } from '../parse/normalize';
 import { parseTimestamp } from '../parse/timestamp';
 import { parseDuration } from '../schema/duration';
-import type { FieldValue, NormalizedEvent } from '../schema/event';
+import { eventTime, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import type { RulePack } from './rule-pack';
 
@@ -80,13 +82,24 @@ export async function runDetectionRuleTests(rule: DetectionRule, pack: Pick<Rule
   const normalizer = new Normalizer(pack.sources);
   const results: RuleTestResult[] = [];
   for (const test of rule.tests) {
-    const detector = new Detector({ rules: [{ ...rule, disabled: false }] }, new MemoryStateStore());
+    const store = new MemoryStateStore();
+    const tested = { ...rule, disabled: false };
+    const detector = new Detector({ rules: [tested] }, store);
     const events = expandTestEvents(test, test.timeZone ? new Normalizer(pack.sources, { timeZone: test.timeZone }) : normalizer);
     // Feed events in batches of 50 to exercise state across batches, as production does.
     const titles: string[] = [];
     for (let i = 0; i < events.length; i += 50) {
       const batch = events.slice(i, i + 50);
       for (const alert of (await detector.evaluate(`${rule.id}:${test.name}:${i}`, batch)).alerts) titles.push(alert.title);
+    }
+    if (test.quietAfter !== undefined) {
+      // The clock runs on with no events, the sweeper every 5 minutes: what it opens counts (not resolved notices).
+      const last = events.reduce((t, e) => Math.max(t, eventTime(e)), Date.parse(test.start));
+      const deps = { store, pack: { rules: [tested], correlations: [] }, ctx: { region: 'us-east-1' }, send: async () => {} };
+      for (let at = last + SWEEP_PERIOD_MS; at <= last + test.quietAfter; at += SWEEP_PERIOD_MS) {
+        for (const alert of notifications((await sweep(deps, at)).messages))
+          if (alert.status !== 'resolved' && alert.kind !== 'digest') titles.push(alert.title);
+      }
     }
     const alerts = titles.length;
     const counted = test.expect === 'fire' ? (test.alerts === undefined ? alerts >= 1 : alerts === test.alerts) : alerts === 0;

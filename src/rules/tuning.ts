@@ -1,5 +1,5 @@
 import { formatPath } from '../schema/issues';
-import { RuleTuning } from '../schema/rule';
+import { RuleTuning, STATEFUL_CLAUSES } from '../schema/rule';
 import type { RawRuleFile, RuleFileError } from './rule-pack';
 
 /**
@@ -8,12 +8,10 @@ import type { RawRuleFile, RuleFileError } from './rule-pack';
  * reported at the tuning's file. A rule takes one tuning.
  */
 
-/** The stateful clauses whose settings a tuning may change (merged into the rule's own). */
-const CLAUSES = ['threshold', 'distinct', 'spike', 'newTerm', 'sequence'] as const;
 /** What a tuning replaces. */
 const REPLACED = ['disabled', 'severity', 'tier', 'riskScore', 'logGroups'] as const;
 /** What changes what a rule counts (its shipped tests then describe another rule). */
-const DETECTION = ['logGroups', 'exclude', ...CLAUSES] as const;
+const DETECTION = ['logGroups', 'exclude', ...STATEFUL_CLAUSES] as const;
 
 export interface Tuning {
   file: string;
@@ -69,7 +67,7 @@ export function applyTuning(doc: Record<string, unknown>, tuning: Tuning): { doc
   }
   for (const key of REPLACED) if (raw[key] !== undefined) out[key] = raw[key];
   if (isMap(raw.alert)) out.alert = { ...(isMap(doc.alert) ? doc.alert : {}), ...raw.alert };
-  for (const clause of CLAUSES) {
+  for (const clause of STATEFUL_CLAUSES) {
     const change = raw[clause];
     if (!isMap(change)) continue;
     const own = doc[clause];

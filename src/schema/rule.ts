@@ -84,6 +84,24 @@ export const SpikeClause = z.strictObject({
   groupBy: z.array(FieldName).default([]),
 });
 
+/**
+ * Expected events that stop: per entity (`groupBy`, else each log group of each account) that has
+ * sent a matching event, an alert once none has arrived for `after` — a host's hourly cron run, a
+ * load balancer's health checks, a job's heartbeat line. Decided by the sweeper
+ * (src/engine/absence.ts); the alert resolves when the events come back.
+ */
+export const AbsenceClause = z.strictObject({
+  after: Duration.refine((ms) => ms >= 10 * 60_000, {
+    message: 'after must be at least 10m (delivery takes minutes, and the sweeper runs every 5)',
+  }),
+  groupBy: z.array(FieldName).default([]),
+  /** An entity silent this long is no longer watched (a host retired): its alert resolves saying so. */
+  forgetAfter: Duration.prefault('7d'),
+});
+
+/** The clauses that make a rule stateful; a rule takes at most one. */
+export const STATEFUL_CLAUSES = ['threshold', 'distinct', 'sequence', 'newTerm', 'spike', 'absence'] as const;
+
 const ExpectedOutcome = z.enum(['fire', 'none']);
 
 /** One event in a rule test: a partial normalized event, or one repeated `repeat` times. */
@@ -118,6 +136,11 @@ export const RuleTest = z.strictObject({
   events: z.array(TestEvent).optional(),
   /** Raw log lines, parsed by the sources that apply to logGroup. */
   lines: z.array(z.string()).optional(),
+  /**
+   * After the events, the clock runs on this long with none arriving, the sweeper running every
+   * 5 minutes as deployed: what an absence rule is tested with.
+   */
+  quietAfter: Duration.optional(),
 });
 
 /** Per-rule lifecycle overrides (defaults: see src/engine/alert-policy.ts and the README). */
@@ -168,13 +191,14 @@ export const DetectionRule = z
     sequence: SequenceClause.optional(),
     newTerm: NewTermClause.optional(),
     spike: SpikeClause.optional(),
+    absence: AbsenceClause.optional(),
     /** After an alert, further alerts for the same rule and entity are suppressed for this long. */
     suppress: Duration.optional(),
     tests: z.array(RuleTest).default([]),
     disabled: z.boolean().default(false),
   })
   .superRefine((rule, ctx) => {
-    const clauses = (['threshold', 'distinct', 'sequence', 'newTerm', 'spike'] as const).filter((k) => rule[k]);
+    const clauses = STATEFUL_CLAUSES.filter((k) => rule[k]);
     if (clauses.length > 1) {
       ctx.addIssue({
         code: 'custom',
@@ -187,6 +211,9 @@ export const DetectionRule = z
     }
     if (rule.spike && rule.spike.baseline / rule.spike.window > 168) {
       ctx.addIssue({ code: 'custom', path: ['spike', 'baseline'], message: 'baseline may span at most 168 windows' });
+    }
+    if (rule.absence && rule.absence.forgetAfter <= rule.absence.after) {
+      ctx.addIssue({ code: 'custom', path: ['absence', 'forgetAfter'], message: 'forgetAfter must be longer than after' });
     }
   });
 export type DetectionRule = z.infer<typeof DetectionRule>;
@@ -335,6 +362,7 @@ export const RuleTuning = z.strictObject({
   threshold: ThresholdClause.partial().optional(),
   distinct: DistinctClause.partial().optional(),
   spike: SpikeClause.partial().optional(),
+  absence: AbsenceClause.partial().optional(),
   newTerm: NewTermClause.partial().optional(),
   sequence: SequenceClause.partial().optional(),
   /** The tuned rule's tests; a tuning that changes what the rule counts (`logGroups`, `exclude`, a clause) brings its own. */
