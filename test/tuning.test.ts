@@ -101,6 +101,37 @@ describe('tuning a shipped rule without editing it (`tune:` files)', () => {
     expect(await fired(tuned, 'mallory')).toBe(1);
   });
 
+  it('only keeps a rule to what it names (the production accounts of a hub), its own keys still at the top', async () => {
+    const result = packWith(
+      tuning(
+        'mine/prod.yml',
+        [
+          'tune: aws.s3_bulk_download',
+          'reason: SEC-40 the sandbox accounts copy buckets all day',
+          "only: { cloud.account.id: ['111122223333'] }",
+          'tests:',
+          '- name: production fires',
+          '  expect: fire',
+          '  events: [{ repeat: 200, every: 1s, vary: { requestParameters.key: ["k-{i}"] }, event: { event.provider: s3.amazonaws.com, event.action: GetObject, event.outcome: success, user.name: mallory, cloud.account.id: "111122223333" } }]',
+          '- name: a sandbox does not',
+          '  expect: none',
+          '  events: [{ repeat: 200, every: 1s, vary: { requestParameters.key: ["k-{i}"] }, event: { event.provider: s3.amazonaws.com, event.action: GetObject, event.outcome: success, user.name: mallory, cloud.account.id: "444455556666" } }]',
+        ].join('\n'),
+      ),
+    );
+    expect(errorsOf(result)).toEqual([]);
+    const tuned = ruleOf(result.pack, 'aws.s3_bulk_download');
+    const asShipped = ruleOf(packWith().pack, 'aws.s3_bulk_download');
+    expect(tuned.match).toEqual({ ...asShipped.match, all: [{ 'cloud.account.id': ['111122223333'] }] });
+    expect((await runDetectionRuleTests(tuned, result.pack)).map((r) => [r.test, r.passed])).toEqual([
+      ['production fires', true],
+      ['a sandbox does not', true],
+    ]);
+    // The index still files it under the shipped rule's own key, not the account.
+    const { compileRule } = await import('../src/rules/compile');
+    expect(compileRule(tuned).indexKeys).toEqual(compileRule(asShipped).indexKeys);
+  });
+
   it('a tuning that changes what a rule counts drops the shipped tests (they describe the shipped rule), and the whole pack still passes its tests', async () => {
     const result = packWith(tuning('mine/t.yml', 'tune: auth.brute_force_user\nreason: a noisy SSO\nthreshold: { count: 25 }'));
     expect(errorsOf(result)).toEqual([]);

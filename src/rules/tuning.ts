@@ -11,7 +11,7 @@ import type { RawRuleFile, RuleFileError } from './rule-pack';
 /** What a tuning replaces. */
 const REPLACED = ['disabled', 'severity', 'tier', 'riskScore', 'logGroups'] as const;
 /** What changes what a rule counts (its shipped tests then describe another rule). */
-const DETECTION = ['logGroups', 'exclude', ...STATEFUL_CLAUSES] as const;
+const DETECTION = ['logGroups', 'exclude', 'only', ...STATEFUL_CLAUSES] as const;
 
 export interface Tuning {
   file: string;
@@ -74,7 +74,8 @@ export function applyTuning(doc: Record<string, unknown>, tuning: Tuning): { doc
     if (!isMap(own)) return refuse(clause, `the rule has no ${clause} clause to tune`);
     out[clause] = { ...own, ...change };
   }
-  if (isMap(raw.exclude) && isMap(doc.match)) out.match = withExclusion(doc.match, raw.exclude);
+  if (isMap(raw.exclude) && isMap(out.match)) out.match = withExclusion(out.match, raw.exclude);
+  if (isMap(raw.only) && isMap(out.match)) out.match = withRestriction(out.match, raw.only);
   if (raw.tests !== undefined) out.tests = raw.tests;
   else if (tuning.changesDetection) out.tests = [];
   return { doc: out };
@@ -86,4 +87,10 @@ export function applyTuning(doc: Record<string, unknown>, tuning: Tuning): { doc
  */
 function withExclusion(match: Record<string, unknown>, exclude: Record<string, unknown>): Record<string, unknown> {
   return { ...match, not: match.not === undefined ? exclude : { any: [match.not, exclude] } };
+}
+
+/** The match, kept to what `only` selects: its own conditions stay at the top, `only` joins its `all`. */
+function withRestriction(match: Record<string, unknown>, only: Record<string, unknown>): Record<string, unknown> {
+  const all = match.all === undefined ? [] : Array.isArray(match.all) ? match.all : [match.all];
+  return { ...match, all: [...all, only] };
 }

@@ -344,8 +344,8 @@ export type CustomParser = z.infer<typeof CustomParser>;
  * A tuning of a rule the pack already has (`tune: <rule id>`), kept in a file of its own — in
  * your own rule folder, so the shipped rules stay as shipped and upgrade cleanly: turn it off,
  * change its severity, tier or risk, its lifecycle, the log groups it reads, the settings of its
- * stateful clause, or leave out what it must never count (`exclude`, a selection: the rule's
- * `match` gets `not` it). The settings take the rule's own schemas (src/rules/tuning.ts merges).
+ * stateful clause, leave out what it must never count (`exclude`, a selection: the rule's
+ * `match` gets `not` it) or keep to what it must only count (`only`: the match gets `all` it). The settings take the rule's own schemas (src/rules/tuning.ts merges).
  */
 export const RuleTuning = z.strictObject({
   tune: z.string().min(1),
@@ -359,13 +359,18 @@ export const RuleTuning = z.strictObject({
   /** The log groups the rule reads (globs), in place of its own: `web.request_flood` for your public sites only. */
   logGroups: LogGroupGlobs.min(1).optional(),
   exclude: Selection.optional(),
+  /**
+   * What the rule counts only: its match and this (`cloud.account.id: [production accounts]` in a
+   * hub, where every account's log groups have the same names).
+   */
+  only: Selection.optional(),
   threshold: ThresholdClause.partial().optional(),
   distinct: DistinctClause.partial().optional(),
   spike: SpikeClause.partial().optional(),
   absence: AbsenceClause.partial().optional(),
   newTerm: NewTermClause.partial().optional(),
   sequence: SequenceClause.partial().optional(),
-  /** The tuned rule's tests; a tuning that changes what the rule counts (`logGroups`, `exclude`, a clause) brings its own. */
+  /** The tuned rule's tests; a tuning that changes what the rule counts (`logGroups`, `exclude`, `only`, a clause) brings its own. */
   tests: z.array(RuleTest).optional(),
 });
 export type RuleTuning = z.infer<typeof RuleTuning>;
