@@ -39,6 +39,20 @@ describe('the shipped rule pack', () => {
       ['nine do not', true, expect.any(String)],
     ]);
   });
+  it("the README's absence example validates and its test passes, and fails when the job's day is longer than the gap", async () => {
+    const example = /```yaml\n(id: jobs\.backup_missing\n[\s\S]*?)```/.exec(readFileSync('README.md', 'utf8'))?.[1] ?? '';
+    expect(example, 'the README shows an absence rule').not.toBe('');
+    const run = async (text: string) => {
+      const dir = mkdtempSync(join(tmpdir(), 'readme-absence-'));
+      writeFileSync(join(dir, 'jobs.backup_missing.yml'), text);
+      const loaded = loadPack([dir]);
+      expect(loaded.errors.map(formatRuleError)).toEqual([]);
+      return (await runAllRuleTests(loaded.pack)).map((r) => [r.test, r.passed]);
+    };
+    expect(await run(example)).toEqual([['a day and a half without one is told', true]]);
+    // Backups every 24 h with a 40 h allowance: 36 quiet hours are not an absence.
+    expect(await run(example.replace('after: 26h', 'after: 40h'))).toEqual([['a day and a half without one is told', false]]);
+  });
   it('every inline test passes', async () => {
     const failed = (await runAllRuleTests(pack)).filter((r) => !r.passed);
     expect(failed.map((f) => `${f.ruleId} — ${f.test}: ${f.detail}`)).toEqual([]);
