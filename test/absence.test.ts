@@ -88,6 +88,10 @@ describe('absence rules: expected events that stop', () => {
     const recorded = Date.parse(alert?.lastSeen ?? '');
     expect(last - recorded).toBeGreaterThanOrEqual(0);
     expect(last - recorded).toBeLessThanOrEqual(15 * MIN);
+    // The email says how long, and counts no events (each check of an absence is an occurrence).
+    const email = emailBody(alert ?? ({} as never));
+    expect(email).toMatch(/^Window: \S+ → \S+$/m);
+    expect(email).toContain(`Last matching event: ${alert?.lastSeen}; none for 1h 15m (told after 1h without one)`);
     // Still away four hours on: the condition stays open without a message more (the reminder comes after 24 h).
     expect(told(d.messages)).toHaveLength(1);
     // …but forwarded to correlation silently as it lasts (once per `after`).
@@ -109,7 +113,10 @@ describe('absence rules: expected events that stop', () => {
       /^Events came back at 2025-03-03T14:00:00\.000Z, 3h 20m after the last recorded before them\./,
     );
     expect(Date.parse(resolved?.alert.window.end ?? '') - (T0 + 4 * HOUR)).toBeLessThanOrEqual(SWEEP);
-    expect(emailBody(resolved?.alert ?? open?.alert ?? ({} as never))).toContain('Events came back');
+    const email = emailBody(resolved?.alert ?? ({} as never));
+    expect(email).toContain('Events came back');
+    expect(email).toMatch(/^Window: \S+ → \S+$/m);
+    expect(email).not.toContain('Last matching event');
     // The heartbeats stop again at 4:50: a second absence is a new alert.
     await d.until(T0 + 8 * HOUR);
     const again = told(d.messages).filter((m) => m.alert.status === 'open');

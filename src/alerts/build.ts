@@ -144,6 +144,8 @@ export interface DetectionInput {
   lifecycle: LifecycleFields;
   /** Spike rules: what the window was measured against. */
   baseline?: SpikeBaseline;
+  /** Absence rules: how long without a matching event makes the entity absent, and its last one recorded. */
+  absence?: NonNullable<Alert['absence']>;
 }
 
 export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): Alert {
@@ -183,6 +185,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     ...lifecycleFields(input.lifecycle),
     ...(cloud ? { cloud } : {}),
     ...(input.baseline ? { baseline: input.baseline } : {}),
+    ...(input.absence ? { absence: input.absence } : {}),
   };
 }
 
@@ -199,6 +202,8 @@ export interface ResolvedInput {
   cloud?: AlertCloud;
   /** Why it resolved, when not a quiet spell (an absence's events came back); the description's first sentence. */
   note?: string;
+  /** An absence rule's: its notice counts no events (each check of the absence was an occurrence). */
+  absence?: NonNullable<Alert['absence']>;
 }
 
 /** The `resolved` notice: same alert id, the condition's span, no new evidence (nothing happened). */
@@ -238,6 +243,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
     related: {},
     ...lifecycleFields({ ...lifecycle, status: 'resolved' }),
     ...(input.cloud ? { cloud: input.cloud } : {}),
+    ...(input.absence ? { absence: input.absence } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Alert } from '../schema/alert';
-import { formatDuration } from '../schema/duration';
+import { formatDuration, spokenDuration } from '../schema/duration';
 import { localSpan } from './local-time';
 import { printable } from './plain-text';
 
@@ -15,6 +15,16 @@ export function subjectFor(alert: Alert): string {
  * window fired at 12` (its factor × that, at least its floor) — "30 errors" alone does
  * not say whether that is a lot for this service.
  */
+/** An absence: the entity's last matching event and how long none has come ("30 errors" has its baseline; silence has this). */
+function absenceLine(alert: Alert): string[] {
+  const a = alert.absence;
+  if (!a?.lastEventAt) return [];
+  const silent = Date.parse(alert.window.end) - Date.parse(a.lastEventAt);
+  return [
+    `Last matching event: ${a.lastEventAt}; none for ${spokenDuration(silent)} (told after ${formatDuration(a.afterMs)} without one)`,
+  ];
+}
+
 function baselineLine(alert: Alert): string[] {
   const b = alert.baseline;
   if (!b) return [];
@@ -56,9 +66,11 @@ export function emailBody(alert: Alert, timeZone = 'UTC'): string {
           `Account: ${alert.cloud.account.id}   Region: ${alert.cloud.region}${alert.cloud.logsAccount ? `   Logs in account: ${alert.cloud.logsAccount}` : ''}`,
         ]
       : []),
-    `Window: ${alert.window.start} → ${alert.window.end} (${alert.count} ${alert.kind === 'incident' ? 'correlated detection' : 'event'}${alert.count === 1 ? '' : 's'})`,
+    // An absence counts no events: each check of it was an occurrence.
+    `Window: ${alert.window.start} → ${alert.window.end}${alert.absence ? '' : ` (${alert.count} ${alert.kind === 'incident' ? 'correlated detection' : 'event'}${alert.count === 1 ? '' : 's'})`}`,
     ...localLine(alert, timeZone),
     ...baselineLine(alert),
+    ...absenceLine(alert),
     '',
     alert.description,
     '',
@@ -195,7 +207,7 @@ function evidenceText(message: string): string {
 
 /** AWS Chatbot (Amazon Q Developer in chat) custom notification; threadId keeps an incident in one thread. */
 export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, unknown> {
-  const local = [...localLine(alert, timeZone), ...baselineLine(alert)].map((line) => `${line}\n`);
+  const local = [...localLine(alert, timeZone), ...baselineLine(alert), ...absenceLine(alert)].map((line) => `${line}\n`);
   return {
     version: '1.0',
     source: 'custom',

@@ -3,7 +3,7 @@ import { type AlertContext, buildDetectionAlert, detectionId, lifecycleOf, rende
 import { cloudOf } from '../alerts/cloud';
 import { redact } from '../alerts/redact';
 import type { AlertEntity, Message } from '../schema/alert';
-import { formatDuration } from '../schema/duration';
+import { formatDuration, spokenDuration } from '../schema/duration';
 import { CoreFields, eventTime, type NormalizedEvent } from '../schema/event';
 import type { DetectionRule } from '../schema/rule';
 import { absenceTiming, detectionPolicy } from './alert-policy';
@@ -342,6 +342,7 @@ function absenceMessage(
       windowEnd: now,
       rule,
       lifecycle: lifecycleOf(e),
+      absence: { afterMs: rule.absence?.after ?? 0, lastEventAt: iso(watch.lastEventAt) },
     },
     ctx,
   );
@@ -356,20 +357,4 @@ function absenceMessage(
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-/** `3h 20m`, `2d 4h`, `45m`: to the minute, its two largest units. */
-export function spokenDuration(ms: number): string {
-  const minutes = Math.max(1, Math.round(ms / 60_000));
-  const parts: [number, string][] = [
-    [Math.floor(minutes / 1440), 'd'],
-    [Math.floor((minutes % 1440) / 60), 'h'],
-    [minutes % 60, 'm'],
-  ];
-  const first = parts.findIndex(([n]) => n > 0);
-  return parts
-    .slice(first, first + 2)
-    .filter(([n]) => n > 0)
-    .map(([n, unit]) => `${n}${unit}`)
-    .join(' ');
 }

@@ -171,6 +171,7 @@ function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, po
       resolvedAt: e.at,
       lifecycle: lifecycleOf(e),
       ...(e.note === undefined ? {} : { note: e.note }),
+      ...(rule && 'absence' in rule && rule.absence ? { absence: { afterMs: rule.absence.after } } : {}),
     },
     deps.ctx,
   );

@@ -123,6 +123,11 @@ export const Alert = z.object({
   baseline: z
     .object({ mean: z.number(), windowMs: z.number(), baselineMs: z.number(), threshold: z.number(), held: z.boolean() })
     .optional(),
+  /**
+   * Absence rules (src/engine/absence.ts): how long without a matching event makes the entity
+   * absent, and the last one recorded (not on the resolved notice, which says when they came back).
+   */
+  absence: z.object({ afterMs: z.number(), lastEventAt: z.string().optional() }).optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 export type SpikeBaseline = NonNullable<Alert['baseline']>;

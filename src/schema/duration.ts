@@ -38,3 +38,19 @@ export function formatDuration(ms: number): string {
 export function formatTime(ms: number): string {
   return new Date(ms).toISOString().replace('.000', '');
 }
+
+/** `3h 20m`, `2d 4h`, `45m`: to the minute, its two largest units. */
+export function spokenDuration(ms: number): string {
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  const parts: [number, string][] = [
+    [Math.floor(minutes / 1440), 'd'],
+    [Math.floor((minutes % 1440) / 60), 'h'],
+    [minutes % 60, 'm'],
+  ];
+  const first = parts.findIndex(([n]) => n > 0);
+  return parts
+    .slice(first, first + 2)
+    .filter(([n]) => n > 0)
+    .map(([n, unit]) => `${n}${unit}`)
+    .join(' ');
+}
