@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type AlertContext, buildDetectionAlert, detectionId, lifecycleOf, renderTitle } from '../alerts/build';
 import { cloudOf } from '../alerts/cloud';
 import { redact } from '../alerts/redact';
-import type { AlertEntity, Message } from '../schema/alert';
+import type { Alert, AlertEntity, Message } from '../schema/alert';
 import { formatDuration, spokenDuration } from '../schema/duration';
 import { CoreFields, eventTime, type NormalizedEvent } from '../schema/event';
 import type { DetectionRule } from '../schema/rule';
@@ -10,10 +10,9 @@ import { absenceTiming, detectionPolicy } from './alert-policy';
 import { applyObservations, conditionKey } from './conditions';
 import { recordDigestEntries } from './digests';
 import { type ActiveException, excepts } from './exceptions';
-import { type ConditionState, type Emission, isDigested, isPublished } from './lifecycle';
-import { heldAlert, heldPolicy, outbreakOf, outbreakTermsOf } from './outbreak';
-import { foldedAlert, foldOf, pageTermsOf } from './page-fold';
+import type { ConditionState, Emission } from './lifecycle';
 import { type DocKey, docId, readDocBody, type StateStore, type StoredDoc } from './state-store';
+import { type AlertTerms, detectionMessage, detectionTerms } from './telling';
 
 /**
  * Absence rules (`absence:` in a rule): events that are expected and stop. The detector only
@@ -178,14 +177,6 @@ function triggerOf(watch: Watch): NormalizedEvent {
   };
 }
 
-/** How the deployment tells alerts (the detector's settings: src/engine/detector.ts). */
-export interface AlertTerms {
-  digestInterval: number;
-  pageFoldWindow: number;
-  outbreakAfter: number;
-  outbreakWindow: number;
-}
-
 export interface AbsenceSweep {
   store: StateStore;
   rules: readonly DetectionRule[];
@@ -289,8 +280,7 @@ async function tellAbsence(
     {
       key: conditionKey(rule.id, watch.groupKey),
       policy,
-      ...pageTermsOf(policy.tier, rule, terms.pageFoldWindow),
-      ...outbreakTermsOf(policy.tier, rule.alert?.outbreakAfter ?? terms.outbreakAfter, terms.outbreakWindow),
+      ...detectionTerms(policy.tier, rule, terms),
       observation: {
         id: observationId,
         occurrences: [{ at: now, weight: 1, count: 1 }],
@@ -310,7 +300,9 @@ async function tellAbsence(
   ]);
   if (!advance) return [];
   const messages = advance.emissions.map((e) =>
-    e.status === 'resolved' ? deps.resolved(advance.state, e) : absenceMessage(deps.ctx, rule, watch, trigger, e, advance.state, now),
+    e.status === 'resolved'
+      ? deps.resolved(advance.state, e)
+      : detectionMessage(absenceAlert(deps.ctx, rule, watch, trigger, e, now), e, advance.state, policy),
   );
   await recordDigestEntries(
     deps.store,
@@ -320,18 +312,9 @@ async function tellAbsence(
   return messages;
 }
 
-function absenceMessage(
-  ctx: AlertContext,
-  rule: DetectionRule,
-  watch: Watch,
-  trigger: NormalizedEvent,
-  e: Emission,
-  state: Pick<ConditionState, 'pages' | 'outbreaks'>,
-  now: number,
-): Message {
-  const outbreak = outbreakOf(state.outbreaks, e.alertId);
-  const policy = heldPolicy(detectionPolicy(rule), outbreak);
-  const alert = buildDetectionAlert(
+/** The alert of one check of the absence: the last event recorded is its trigger and only evidence. */
+function absenceAlert(ctx: AlertContext, rule: DetectionRule, watch: Watch, trigger: NormalizedEvent, e: Emission, now: number): Alert {
+  return buildDetectionAlert(
     {
       groupKey: watch.groupKey,
       entity: watch.entity,
@@ -346,13 +329,6 @@ function absenceMessage(
     },
     ctx,
   );
-  return {
-    alert: heldAlert(foldedAlert(alert, foldOf(state.pages, e.alertId)), outbreak),
-    key: `${e.alertId}#${e.seq}`,
-    publish: isPublished(e.status, policy),
-    digest: isDigested(e.status, policy),
-    correlate: true,
-  };
 }
 
 function iso(ms: number): string {

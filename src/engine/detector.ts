@@ -13,15 +13,14 @@ import { Heartbeats } from './absence';
 import { detectionPolicy } from './alert-policy';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
-import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from './digests';
+import { recordDigestEntries } from './digests';
 import { awsAccountId, eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
 import { applyExceptions, type ExceptionSource } from './exceptions';
-import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
-import { DEFAULT_OUTBREAK_AFTER, DEFAULT_OUTBREAK_WINDOW_MS, heldAlert, heldPolicy, outbreakOf, outbreakTermsOf } from './outbreak';
-import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, pageTermsOf } from './page-fold';
+import type { ConditionState, Emission, LifecyclePolicy } from './lifecycle';
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim, TermClaimResult } from './state-store';
 import { contextEvent, stepContext } from './step-context';
+import { type AlertTerms, alertTerms, detectionMessage, detectionTerms } from './telling';
 import { type LearningScope, TermLearning, type WatchSighting } from './term-learning';
 import { nameKeycloakUsers } from './user-names';
 import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, spikeLevelBucket, windowFirstBucket } from './windows';
@@ -122,10 +121,7 @@ export class Detector {
   readonly ruleSet: CompiledRuleSet;
   private readonly ctx: AlertContext;
   private readonly maxEvidence: number;
-  private readonly digestInterval: number;
-  private readonly pageFoldWindow: number;
-  private readonly outbreakAfter: number;
-  private readonly outbreakWindow: number;
+  private readonly terms: AlertTerms;
   private readonly newTermLearning: number;
   private readonly learningScope: LearningScope;
   private readonly learning: TermLearning;
@@ -142,10 +138,7 @@ export class Detector {
     this.ruleSet = new CompiledRuleSet(pack.rules, options.plainMatching === true);
     this.ctx = { region: options.region ?? 'us-east-1', ...(options.account ? { account: options.account } : {}) };
     this.maxEvidence = options.maxEvidence ?? 20;
-    this.digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
-    this.pageFoldWindow = options.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS;
-    this.outbreakAfter = options.outbreakAfter ?? DEFAULT_OUTBREAK_AFTER;
-    this.outbreakWindow = options.outbreakWindow ?? DEFAULT_OUTBREAK_WINDOW_MS;
+    this.terms = alertTerms(options);
     this.newTermLearning = options.newTermLearning ?? 0;
     this.learningScope = options.newTermLearningScope ?? 'owner';
     this.learning = new TermLearning(store, options.wallClock);
@@ -280,8 +273,7 @@ export class Detector {
       return {
         key: conditionKey(rule.rule.id, group.key),
         policy,
-        ...pageTermsOf(policy.tier, rule.rule, this.pageFoldWindow),
-        ...outbreakTermsOf(policy.tier, rule.rule.alert?.outbreakAfter ?? this.outbreakAfter, this.outbreakWindow),
+        ...detectionTerms(policy.tier, rule.rule, this.terms),
         observation: {
           id: batchId,
           occurrences: group.qualifiers.map((q) => {
@@ -312,7 +304,7 @@ export class Detector {
     await recordDigestEntries(
       this.store,
       messages.filter((m) => m.digest),
-      this.digestInterval,
+      this.terms.digestInterval,
     );
     return messages.sort((a, b) => a.alert.lastSeen.localeCompare(b.alert.lastSeen) || a.key.localeCompare(b.key));
   }
@@ -325,11 +317,7 @@ export class Detector {
     state: Pick<ConditionState, 'title' | 'logGroups' | 'pages' | 'outbreaks'> & { cloud?: AlertCloud | undefined },
   ): Message {
     const { title, logGroups } = state;
-    const fold = foldOf(state.pages, e.alertId);
-    // Held by its rule's outbreak: told in the review digest only, its resolved notice not at all.
-    const outbreak = outbreakOf(state.outbreaks, e.alertId);
-    const policy = heldPolicy(this.policy(rule), outbreak);
-    const key = `${e.alertId}#${e.seq}`;
+    const policy = this.policy(rule);
     const q = e.index === undefined ? undefined : group.qualifiers[e.index];
     if (e.status === 'resolved' || !q) {
       const first = group.list[group.qualifiers[0]?.index ?? 0] as NormalizedEvent;
@@ -347,23 +335,10 @@ export class Detector {
         },
         this.ctx,
       );
-      return {
-        alert: heldAlert(foldedAlert(alert, fold), outbreak),
-        key,
-        publish: isPublished('resolved', policy),
-        digest: false,
-        correlate: false,
-      };
+      return detectionMessage(alert, { ...e, status: 'resolved' }, state, policy);
     }
     const c = this.candidate(group, q, policy.refresh);
-    const alert = buildDetectionAlert({ ...c, rule: rule.rule, lifecycle: lifecycleOf(e) }, this.ctx);
-    return {
-      alert: heldAlert(foldedAlert(alert, fold), outbreak),
-      key,
-      publish: isPublished(e.status, policy),
-      digest: isDigested(e.status, policy),
-      correlate: true,
-    };
+    return detectionMessage(buildDetectionAlert({ ...c, rule: rule.rule, lifecycle: lifecycleOf(e) }, this.ctx), e, state, policy);
   }
 
   /** Which events of each group meet the rule's condition, with the state as of that event. */

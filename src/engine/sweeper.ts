@@ -2,10 +2,10 @@ import { type AlertContext, buildResolvedAlert, lifecycleOf } from '../alerts/bu
 import { buildDigestAlert } from '../alerts/digest';
 import type { RulePack } from '../rules/rule-pack';
 import type { Message } from '../schema/alert';
-import { type AbsenceSweep, type AlertTerms, checkAbsence, isWatchKey } from './absence';
+import { type AbsenceSweep, checkAbsence, isWatchKey } from './absence';
 import { detectionPolicy, incidentPolicy } from './alert-policy';
 import { parseCondition, writeCondition } from './conditions';
-import { DEFAULT_DIGEST_INTERVAL_MS, DigestHead, isDigestHead, readDigestEntries } from './digests';
+import { DigestHead, isDigestHead, readDigestEntries } from './digests';
 import { type ActiveException, activeException, readExceptions } from './exceptions';
 import {
   type ConditionState,
@@ -18,10 +18,10 @@ import {
   resolveIfQuiet,
   resolveWith,
 } from './lifecycle';
-import { DEFAULT_OUTBREAK_AFTER, DEFAULT_OUTBREAK_WINDOW_MS, heldAlert, heldPolicy, outbreakOf } from './outbreak';
-import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf } from './page-fold';
+import { heldPolicy, outbreakOf } from './outbreak';
 import { type ReviewRoute, routeTakes } from './review-routes';
 import { type DocKey, docId, type StateStore } from './state-store';
+import { type AlertTerms, alertTerms, detectionMessage } from './telling';
 
 export interface SweepDeps {
   store: StateStore;
@@ -33,15 +33,6 @@ export interface SweepDeps {
   reviewRoutes?: readonly ReviewRoute[];
   /** How alerts are told (page folding, outbreaks, digests), as the detector's settings say; the detector's defaults otherwise. */
   terms?: Partial<AlertTerms>;
-}
-
-export function alertTerms(terms: Partial<AlertTerms> = {}): AlertTerms {
-  return {
-    digestInterval: terms.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS,
-    pageFoldWindow: terms.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS,
-    outbreakAfter: terms.outbreakAfter ?? DEFAULT_OUTBREAK_AFTER,
-    outbreakWindow: terms.outbreakWindow ?? DEFAULT_OUTBREAK_WINDOW_MS,
-  };
 }
 
 export interface SweepResult {
@@ -176,14 +167,7 @@ function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, po
     deps.ctx,
   );
   // A folded alert's notice goes where its opening went: the notify tier, not a page.
-  const outbreak = outbreakOf(state.outbreaks, e.alertId);
-  return {
-    alert: heldAlert(foldedAlert(alert, foldOf(state.pages, e.alertId)), outbreak),
-    key: `${e.alertId}#${e.seq}`,
-    publish: isPublished('resolved', heldPolicy(policy, outbreak)),
-    digest: false,
-    correlate: false,
-  };
+  return detectionMessage(alert, { ...e, status: 'resolved' }, state, policy);
 }
 
 async function publishDigest(deps: SweepDeps, key: DocKey, body: string, version: number, now: number): Promise<Message[]> {

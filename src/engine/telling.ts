@@ -1,0 +1,70 @@
+import type { Alert, Message } from '../schema/alert';
+import type { Severity, Tier } from '../schema/severity';
+import { DEFAULT_DIGEST_INTERVAL_MS } from './digests';
+import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
+import {
+  DEFAULT_OUTBREAK_AFTER,
+  DEFAULT_OUTBREAK_WINDOW_MS,
+  heldAlert,
+  heldPolicy,
+  type OutbreakTerms,
+  outbreakOf,
+  outbreakTermsOf,
+} from './outbreak';
+import { DEFAULT_PAGE_FOLD_MS, foldedAlert, foldOf, type PageTerms, pageTermsOf } from './page-fold';
+
+/**
+ * How a deployment tells alerts — review digests, one page per entity, one message per outbreak —
+ * shared by the detector and the sweeper (which opens absence rules' alerts).
+ */
+export interface AlertTerms {
+  digestInterval: number;
+  pageFoldWindow: number;
+  outbreakAfter: number;
+  outbreakWindow: number;
+}
+
+/** The terms a deployment set, the defaults for the rest. */
+export function alertTerms(terms: Partial<AlertTerms> = {}): AlertTerms {
+  return {
+    digestInterval: terms.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS,
+    pageFoldWindow: terms.pageFoldWindow ?? DEFAULT_PAGE_FOLD_MS,
+    outbreakAfter: terms.outbreakAfter ?? DEFAULT_OUTBREAK_AFTER,
+    outbreakWindow: terms.outbreakWindow ?? DEFAULT_OUTBREAK_WINDOW_MS,
+  };
+}
+
+/** What a detection rule's condition update claims: its entity's page (respond tier) and its place in an outbreak. */
+export function detectionTerms(
+  tier: Tier,
+  rule: { severity: Severity; riskScore: number; alert?: { outbreakAfter?: number | undefined } | undefined },
+  terms: AlertTerms,
+): { page?: PageTerms; outbreak?: OutbreakTerms } {
+  return {
+    ...pageTermsOf(tier, rule, terms.pageFoldWindow),
+    ...outbreakTermsOf(tier, rule.alert?.outbreakAfter ?? terms.outbreakAfter, terms.outbreakWindow),
+  };
+}
+
+/**
+ * The message of one lifecycle step of a detection: its alert as told — folded into its entity's
+ * page, held by its rule's outbreak (told in the review digest only, its resolved notice not at
+ * all) — and whether it is published, digested and correlated.
+ */
+export function detectionMessage(
+  alert: Alert,
+  e: Emission,
+  state: Pick<ConditionState, 'pages' | 'outbreaks'>,
+  policy: LifecyclePolicy,
+): Message {
+  const outbreak = outbreakOf(state.outbreaks, e.alertId);
+  const told = heldPolicy(policy, outbreak);
+  const resolved = e.status === 'resolved';
+  return {
+    alert: heldAlert(foldedAlert(alert, foldOf(state.pages, e.alertId)), outbreak),
+    key: `${e.alertId}#${e.seq}`,
+    publish: isPublished(e.status, told),
+    digest: !resolved && isDigested(e.status, told),
+    correlate: !resolved,
+  };
+}
