@@ -9,7 +9,7 @@
  * 3. Checks: every event is processed or skipped-and-counted in both runs; B answered every
  *    duplicate from its receipt (or, having decided nothing, decides nothing again); A and B
  *    raise the same alerts from what the events say; A tells each gap in an absence rule's events
- *    exactly once (absence is judged on arrival, so B's are reported, not compared: see
+ *    exactly once (absence is judged by deliveries, so B's are reported, not compared: see
  *    absenceGaps); peak RSS of the full run stays close to that of a run on three tenths of the input (both long enough for
  *    the memory store to reach its steady state: it keeps 30 days of event time).
  */
@@ -115,9 +115,10 @@ const isAbsence = (ruleId: string) => absenceRules.some((r) => r.id === ruleId);
  * the input) long enough that the rule tells them whatever the batching — longer than `after`
  * plus twice the heartbeat refresh (the record may lag either end) plus a sweep. A gap in the
  * grey zone below that (told or not, by where the batches were cut) makes the check inexact: it
- * is reported. Re-cut delivery (run B) is judged on arrival, as the deployed sweeper judges it:
- * a stream that arrives hours after another is away meanwhile, and a gap inside one late payload
- * was never seen as a gap — so B's absences are reported, not compared with A's.
+ * is reported. Re-cut delivery (run B) is judged by its deliveries, as the deployed sweeper
+ * judges them: a stream whose next slice is delivered more than `after` after its last (on the
+ * replay's clock, the newest event time seen) was not delivered meanwhile, and a gap inside one
+ * late payload was never seen as a gap — so B's absences are reported, not compared with A's.
  */
 function absenceGaps(payloads: readonly SubscriptionPayload[]): { told: number; greyZone: number } {
   const normalizer = new Normalizer(pack.sources);
@@ -297,9 +298,9 @@ check(
   absencesTold(a).size === gaps.told && gaps.told > 0 && gaps.greyZone === 0,
   `${absencesTold(a).size} absences told for ${gaps.told} gaps the events hold${gaps.greyZone > 0 ? ` (${gaps.greyZone} in the grey zone, where batching decides)` : ''}`,
 );
-// Not checked, told: B delivers streams up to 12 hours apart, and absence is judged on arrival.
+// Not checked, told: B delivers a stream's slice up to 12 hours after another's, and absence is judged by deliveries.
 log(
-  `run B told ${absencesTold(b).size} absences (streams arriving hours after others look away meanwhile; a gap inside one late payload is never seen)`,
+  `run B told ${absencesTold(b).size} absences (a stream whose next slice came hours after the others' was not delivered meanwhile; a gap inside one late payload is never seen)`,
 );
 const messagesA = new Set(a.messages);
 check(

@@ -137,6 +137,45 @@ describe('absence rules: expected events that stop', () => {
     expect(await d.store.listDue(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
 
+  it('judges an entity by its deliveries: a stream five hours late is not absent while it keeps arriving; one whose deliveries stop is', async () => {
+    // A throttled detector works through a backlog (CloudWatch keeps its invocations up to six
+    // hours): every batch arrives LAG after its events, and the sweeper runs on the wall clock.
+    const LAG = 5 * HOUR;
+    const run = async (options: { deliveryClock?: () => number }, wallOf: { now: number }) => {
+      const store = new MemoryStateStore();
+      const detector = new Detector({ rules: [heartbeat] }, store, options);
+      const deps: SweepDeps = { store, pack: { rules: [heartbeat], correlations: [] }, ctx: { region: 'us-east-1' }, send: async () => {} };
+      const messages: Message[] = [];
+      let nextSweep = T0 + LAG;
+      // web-1 beats for eight hours, web-2 for the first two; a batch per ten minutes of events.
+      for (let t = T0; t < T0 + 8 * HOUR; t += 10 * MIN) {
+        wallOf.now = t + LAG;
+        for (; nextSweep <= wallOf.now; nextSweep += SWEEP) messages.push(...(await sweep(deps, nextSweep)).messages);
+        const hosts = t < T0 + 2 * HOUR ? ['web-1', 'web-2'] : ['web-1'];
+        messages.push(
+          ...(
+            await detector.evaluate(
+              `b${t}`,
+              hosts.map((h) => beat(h, t)),
+            )
+          ).messages,
+        );
+      }
+      return told(messages).filter((m) => m.alert.status === 'open');
+    };
+    // Judged by the events' time alone, every host is five hours "late" from the first sweep on.
+    const byEventTime = await run({}, { now: 0 });
+    expect(byEventTime.map((m) => m.alert.title)).toContain('No heartbeat from web-1');
+    const wall = { now: 0 };
+    const opened = await run({ deliveryClock: () => wall.now }, wall);
+    expect(opened.map((m) => m.alert.title)).toEqual(['No heartbeat from web-2']);
+    // Told an hour (and the refresh) after web-2's last delivery, not its last event's time.
+    const toldAt = Date.parse(opened[0]?.alert.window.end ?? '') - 1000;
+    const lastDelivered = T0 + 2 * HOUR - 10 * MIN + LAG;
+    expect(toldAt - lastDelivered).toBeGreaterThanOrEqual(HOUR);
+    expect(toldAt - lastDelivered).toBeLessThanOrEqual(HOUR + 15 * MIN + SWEEP);
+  });
+
   it('records a busy entity at most once per refresh, not per batch', async () => {
     const store = new MemoryStateStore();
     const d = new Detector({ rules: [heartbeat] }, store);

@@ -27,10 +27,22 @@ function synth(extra: Record<string, unknown> = {}) {
   return { app, stack, template: Template.fromStack(stack) };
 }
 
-/** The environment variables a handler requires at cold start (`requireEnv` / `requireNumberEnv` in its source). */
+/** Variables the Lambda runtime sets itself (a function may not set them). */
+const RUNTIME_ENV = new Set(['AWS_REGION']);
+const requiredIn = (source: string) => [...source.matchAll(/require(?:Number)?Env\('([A-Z0-9_]+)'/g)].map((m) => m[1] ?? '');
+
+/**
+ * The environment variables a handler requires at cold start: `requireEnv` / `requireNumberEnv`
+ * in its source, and in each helper of functions/commons/env.ts it calls (`alertTermsEnv()`).
+ */
 function requiredEnv(handler: string): string[] {
   const source = readFileSync(handler, 'utf8');
-  return [...source.matchAll(/require(?:Number)?Env\('([A-Z0-9_]+)'/g)].map((m) => m[1] ?? '').sort();
+  const helpers = readFileSync('functions/commons/env.ts', 'utf8').split(/^(?=export function )/m);
+  const viaHelpers = helpers.flatMap((body) => {
+    const name = /^export function (\w+)\(/.exec(body)?.[1];
+    return name && new RegExp(`\\b${name}\\(`).test(source) ? requiredIn(body) : [];
+  });
+  return [...new Set([...requiredIn(source), ...viaHelpers])].filter((v) => !RUNTIME_ENV.has(v)).sort();
 }
 
 describe('SentinelStack', () => {
@@ -51,6 +63,8 @@ describe('SentinelStack', () => {
     for (const [handler, logicalId] of handlers) {
       const required = requiredEnv(handler);
       expect(required.length, handler).toBeGreaterThan(0);
+      // Read through the shared helper (alertTermsEnv), not in the handler's own source.
+      if (!handler.includes('correlate')) expect(required, handler).toContain('OUTBREAK_AFTER');
       expect(envOf(logicalId), handler).toEqual(expect.arrayContaining(required));
     }
   });

@@ -51,6 +51,26 @@ describe('the detector Lambda handler, as Lambda invokes it', () => {
     expect(await failures('10.0.113.60')).toBe(12);
   });
 
+  it('records when an absence rule’s events were delivered, beside their own time (a backlog is not an absence)', async () => {
+    const HOUR = 3_600_000;
+    // A host's hourly cron run, delivered five hours after it was logged (a detector working through a backlog).
+    const loggedAt = Math.floor((Date.now() - 5 * HOUR) / 1000) * 1000;
+    const syslogTime = new Date(loggedAt)
+      .toUTCString()
+      .replace(/^\w+, (\d\d) (\w+) \d{4} ([\d:]+) GMT$/, (_, d, m, t) => `${m} ${String(Number(d)).padStart(2)} ${t}`);
+    const line = `${syslogTime} bastion-9 CRON[4242]: (root) CMD (   cd / && run-parts --report /etc/cron.hourly)`;
+    const before = Date.now();
+    await h.detect(lambdaEvent({ ...payload([{ id: 'cron-1', timestamp: loggedAt, message: line }]), logGroup: '/ec2/syslog' }));
+    const after = Date.now();
+    const store = new DynamoStateStore(h.db.client, h.db.tableName);
+    const keys = (await store.listDue(Number.MAX_SAFE_INTEGER, 1000)).filter((k) => k.pk.startsWith('a#integrity.host_logs_stopped#'));
+    expect(keys).toHaveLength(1);
+    const watch = JSON.parse([...(await store.readDocs(keys, after)).values()][0]?.body ?? '{}');
+    expect(watch.lastEventAt).toBe(loggedAt);
+    expect(watch.deliveredAt).toBeGreaterThanOrEqual(before);
+    expect(watch.deliveredAt).toBeLessThanOrEqual(after);
+  });
+
   it('a CONTROL_MESSAGE is acknowledged without work', async () => {
     h.sfn.resetHistory();
     const out = await h.detect(

@@ -1,5 +1,6 @@
 import type { AlertContext } from '../../src/alerts/build';
 import type { ChatTiers, MessageStyle } from '../../src/correlation/envelope';
+import type { AlertTerms } from '../../src/engine/telling';
 import type { LearningScope } from '../../src/engine/term-learning';
 import { isKnownTimezone } from '../../src/parse/timestamp';
 
@@ -23,6 +24,18 @@ export function requireNumberEnv(name: string, { zeroAllowed = false } = {}): nu
   if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed))
     throw new Error(`environment variable ${name} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number, got '${text}'`);
   return value;
+}
+
+/**
+ * How the deployment tells detections (review digests, one page per entity, outbreaks): the
+ * detector, and the sweeper that opens absence rules' alerts, read the same three settings.
+ */
+export function alertTermsEnv(): Omit<AlertTerms, 'outbreakWindow'> {
+  return {
+    digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
+    pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
+    outbreakAfter: requireNumberEnv('OUTBREAK_AFTER', { zeroAllowed: true }),
+  };
 }
 
 /**

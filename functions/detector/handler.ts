@@ -15,7 +15,7 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, learningScopeEnv, messageStyleEnv, requireEnv, requireNumberEnv } from '../commons/env';
+import { alertContext, alertTermsEnv, learningScopeEnv, messageStyleEnv, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 // Everything below runs once per cold start; invocations reuse it. The heap setting comes first,
@@ -28,12 +28,12 @@ const normalizer = new Normalizer(pack.sources, { timeZone: style.timeZone });
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const detector = new Detector(pack, store, {
   ...alertContext(),
-  digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
-  pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
-  outbreakAfter: requireNumberEnv('OUTBREAK_AFTER', { zeroAllowed: true }),
+  ...alertTermsEnv(),
   newTermLearning: requireNumberEnv('NEW_TERM_LEARNING_MS', { zeroAllowed: true }),
   newTermLearningScope: learningScopeEnv(),
   exceptions: new StoredExceptions(store),
+  // Absence rules judge an entity by when its events are delivered too (the sweeper's clock).
+  deliveryClock: () => Date.now(),
 });
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), style);
 

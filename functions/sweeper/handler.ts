@@ -10,7 +10,7 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, messageStyleEnv, requireEnv, requireNumberEnv } from '../commons/env';
+import { alertContext, alertTermsEnv, messageStyleEnv, requireEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 import { loadReviewRoutes } from '../commons/review-routes';
 
@@ -20,11 +20,7 @@ const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), message
 const ctx = alertContext();
 const reviewRoutes = loadReviewRoutes();
 // Absence alerts, which the sweep opens, are told as the detector tells its detections.
-const terms = {
-  digestInterval: requireNumberEnv('DIGEST_INTERVAL_MS'),
-  pageFoldWindow: requireNumberEnv('PAGE_FOLD_MS', { zeroAllowed: true }),
-  outbreakAfter: requireNumberEnv('OUTBREAK_AFTER', { zeroAllowed: true }),
-};
+const terms = alertTermsEnv();
 
 /**
  * Every 5 minutes: resolve open conditions that went quiet, publish due review digests and tell

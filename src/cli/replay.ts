@@ -111,7 +111,11 @@ export async function replayItems(
 ): Promise<ReplayStats> {
   const normalizer = new Normalizer(options.pack.sources, options.timeZone ? { timeZone: options.timeZone } : {});
   const digestInterval = options.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS;
+  // The sweeper's clock: the newest event time seen so far.
+  let clock = Number.NEGATIVE_INFINITY;
   const detector = new Detector(options.pack, options.store, {
+    // A stream delivered behind the others is delivered at the clock's time, as in AWS.
+    deliveryClock: () => clock,
     region: options.region,
     digestInterval,
     ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),
@@ -142,7 +146,6 @@ export async function replayItems(
       ...(options.outbreakAfter !== undefined ? { outbreakAfter: options.outbreakAfter } : {}),
     },
   };
-  let clock = Number.NEGATIVE_INFINITY;
   let nextSweep = Number.NEGATIVE_INFINITY;
   // Payloads seen in this run (by batch id): a repeat without a receipt must decide nothing again.
   const seen = new Set<string>();

@@ -36,6 +36,11 @@ const Watch = z.object({
   entity: z.object({ field: z.string(), value: z.string(), account: z.string().optional() }),
   /** Event time of the newest matching event a detector recorded. */
   lastEventAt: z.number(),
+  /**
+   * When a detector recorded it, on the sweeper's clock (the wall clock; a replay's event time):
+   * a stream delivered hours late is judged by its deliveries, not told absent while it catches up.
+   */
+  deliveredAt: z.number().optional(),
   /** That event, as the alert shows it: where it came from, its line, and the fields titles name. */
   last: z.object({
     logGroup: z.string(),
@@ -61,10 +66,18 @@ export function isWatchKey(key: DocKey): boolean {
 
 /**
  * When the absence is told: `after` past the recorded time, plus the refresh by which the record
- * may lag the last event — so an entity told absent has sent nothing for at least `after`.
+ * may lag the last event — so an entity told absent has sent nothing for at least `after`. Past
+ * its delivery as well as its event time: a detector hours behind (a throttled function works
+ * through a backlog CloudWatch keeps for up to six hours) still delivers each stream's events in
+ * order, so an entity whose events keep arriving late is not absent; one whose deliveries stop is.
  */
 function deadline(watch: Watch, after: number): number {
-  return watch.lastEventAt + after + absenceTiming(after).refresh;
+  return lastHeard(watch) + after + absenceTiming(after).refresh;
+}
+
+/** The later of the last event's time and its delivery. */
+function lastHeard(watch: Watch): number {
+  return Math.max(watch.lastEventAt, watch.deliveredAt ?? watch.lastEventAt);
 }
 
 /** One entity's matching events in a batch (time order), with what to call it. */
@@ -76,12 +89,13 @@ export interface HeartbeatGroup {
 
 /** The detector's side: records the newest matching event of each entity, at most once per refresh. */
 export class Heartbeats {
-  /** Per watch, the event time this container last recorded. */
-  private readonly recorded = new Map<string, number>();
+  /** Per watch, the event time and delivery time this container last recorded. */
+  private readonly recorded = new Map<string, { at: number; deliveredAt: number }>();
 
   constructor(private readonly store: StateStore) {}
 
-  async record(rule: DetectionRule, groups: readonly HeartbeatGroup[]): Promise<void> {
+  /** `deliveredAt`: when the batch is delivered, on the sweeper's clock (unknown: the events' own time). */
+  async record(rule: DetectionRule, groups: readonly HeartbeatGroup[], deliveredAt?: number): Promise<void> {
     const clause = rule.absence;
     if (!clause) return;
     const { refresh } = absenceTiming(clause.after);
@@ -89,9 +103,13 @@ export class Heartbeats {
       const last = g.list[g.list.length - 1];
       if (!last) return [];
       const at = eventTime(last);
+      const delivered = Math.max(at, deliveredAt ?? at);
       const id = docId(watchKey(rule.id, g.key));
       const before = this.recorded.get(id);
-      return before !== undefined && at < before + refresh ? [] : [{ ...g, id, last, at }];
+      // Once per refresh of either clock: a stream catching up on a backlog moves its delivery
+      // time faster than its event time, and the record must follow the deliveries.
+      if (before !== undefined && at < before.at + refresh && delivered < before.deliveredAt + refresh) return [];
+      return [{ ...g, id, last, at, delivered }];
     });
     if (due.length === 0) return;
     const now = Math.max(...due.map((d) => d.at));
@@ -103,12 +121,13 @@ export class Heartbeats {
       due.map(async (d) => {
         const doc = docs.get(d.id);
         const stored = doc ? readDocBody(Watch, doc.body) : undefined;
-        if (stored && stored.lastEventAt >= d.at) return this.remember(d.id, d.at);
+        if (stored && stored.lastEventAt >= d.at) return this.remember(d.id, d.at, d.delivered);
         const watch: Watch = {
           ruleId: rule.id,
           groupKey: d.key,
           entity: d.entity,
           lastEventAt: d.at,
+          ...(deliveredAt === undefined ? {} : { deliveredAt: d.delivered }),
           last: lastEvent(d.last, [...clause.groupBy, d.entity.field]),
           ...(stored?.missingSince === undefined ? {} : { missingSince: stored.missingSince }),
         };
@@ -116,14 +135,14 @@ export class Heartbeats {
         const dueAt = watch.missingSince === undefined ? deadline(watch, clause.after) : d.at;
         const written = await writeWatch(this.store, watch, doc, clause.forgetAfter, dueAt, d.at);
         // A lost race (another detector, or the sweeper marking it absent) is tried again by the next batch.
-        if (written) this.remember(d.id, d.at);
+        if (written) this.remember(d.id, d.at, d.delivered);
       }),
     );
   }
 
-  private remember(id: string, at: number): void {
+  private remember(id: string, at: number, deliveredAt: number): void {
     if (this.recorded.size >= MAX_REMEMBERED) this.recorded.clear();
-    this.recorded.set(id, at);
+    this.recorded.set(id, { at, deliveredAt });
   }
 }
 
@@ -214,7 +233,7 @@ export async function checkAbsence(deps: AbsenceSweep, key: DocKey, doc: StoredD
     const note = `Events came back at ${iso(watch.lastEventAt)}, ${gap} after the last recorded before them.`;
     return deps.resolve(condition, note, Math.max(now, watch.lastEventAt));
   }
-  if (now >= watch.lastEventAt + clause.forgetAfter) {
+  if (now >= lastHeard(watch) + clause.forgetAfter) {
     if (!(await writeWatch(deps.store, watch, doc, 0, undefined, now))) return [];
     const note = `No event for ${formatDuration(clause.forgetAfter)} since ${iso(watch.lastEventAt)}: no longer watched (a retired host or service; it is watched again from its next event).`;
     return deps.resolve(condition, note, now);

@@ -60,6 +60,12 @@ export interface DetectorOptions {
   exceptions?: ExceptionSource;
   /** Wall clock for how often stored learning starts are read again (tests move it); decisions use event time. */
   wallClock?: () => number;
+  /**
+   * When a batch is delivered, on the sweeper's clock: in AWS the wall clock, in a replay the
+   * newest event time seen before it. Absence rules judge an entity by its deliveries as well as
+   * its events' time (src/engine/absence.ts); unset, by its events' time alone.
+   */
+  deliveryClock?: () => number;
   /** Match without the rule index (every rule on every event): the reference the index is tested against. */
   plainMatching?: boolean;
 }
@@ -129,6 +135,7 @@ export class Detector {
   private readonly exceptions: ExceptionSource | undefined;
   private readonly policies = new Map<CompiledRule, LifecyclePolicy>();
   private readonly heartbeats: Heartbeats;
+  private readonly deliveryClock: (() => number) | undefined;
 
   constructor(
     pack: Pick<RulePack, 'rules'>,
@@ -142,6 +149,7 @@ export class Detector {
     this.newTermLearning = options.newTermLearning ?? 0;
     this.learningScope = options.newTermLearningScope ?? 'owner';
     this.learning = new TermLearning(store, options.wallClock);
+    this.deliveryClock = options.deliveryClock;
     this.learnOnly = options.learnOnly === true;
     this.exceptions = options.exceptions;
     this.heartbeats = new Heartbeats(store);
@@ -371,6 +379,7 @@ export class Detector {
   /** Takes the absence rules out of the matches, recording per entity that their events still arrive (src/engine/absence.ts). */
   private async recordHeartbeats(matches: Map<CompiledRule, NormalizedEvent[]>): Promise<void> {
     const recording: Promise<void>[] = [];
+    const deliveredAt = this.deliveryClock?.();
     for (const [rule, events] of matches) {
       const clause = rule.rule.absence;
       if (!clause) continue;
@@ -387,6 +396,7 @@ export class Detector {
             list,
             entity: entityOf({ key, list, entityField, qualifiers: [] }, list[list.length - 1] ?? {}),
           })),
+          deliveredAt,
         ),
       );
     }
