@@ -1,11 +1,13 @@
-import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { MemoryStateStore } from '../engine/memory-store';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
-import { loadDefinition } from '../local/definition-cache';
-import { type LocalDynamo, startLocalDynamo } from '../local/dynalite';
-import { LocalCorrelationRunner } from '../local/state-machine-runner';
+import type { LocalDynamo } from '../local/dynalite';
+import type { LocalCorrelationRunner } from '../local/state-machine-runner';
 import type { RulePack } from '../rules/rule-pack';
+
+// dynalite, the AWS SDK and the local state machine (with its ASL validator) are imported when a
+// command runs the pipeline, not when the CLI starts: `detect validate` and `detect sources
+// check` load none of them (about 200 modules, a second and a half of every start on a slow machine).
 
 export interface OpenedState {
   store: StateStore;
@@ -16,8 +18,12 @@ export interface OpenedState {
 
 /** Detector state: in memory (default) or dynalite; correlation always gets an in-process dynalite table. */
 export async function openStateStore(kind: 'memory' | 'dynalite'): Promise<OpenedState> {
+  const { startLocalDynamo } = await import('../local/dynalite');
   const dynamo = await startLocalDynamo();
-  const store = kind === 'dynalite' ? new DynamoStateStore(dynamo.client, dynamo.tableName) : new MemoryStateStore();
+  const store =
+    kind === 'dynalite'
+      ? new (await import('../../functions/commons/adapters/dynamodb-state-store')).DynamoStateStore(dynamo.client, dynamo.tableName)
+      : new MemoryStateStore();
   return { store, dynamo, close: () => dynamo.close() };
 }
 
@@ -32,6 +38,10 @@ export async function openCorrelationSink(
   rulesDirs: readonly string[] = ['rules'],
   pageFoldWindow?: number,
 ): Promise<LocalCorrelationRunner & CorrelationSink> {
+  const [{ loadDefinition }, { LocalCorrelationRunner }] = await Promise.all([
+    import('../local/definition-cache'),
+    import('../local/state-machine-runner'),
+  ]);
   return new LocalCorrelationRunner(await loadDefinition({ rulesDirs }), pack, state.dynamo.client, {
     store: state.store,
     ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
