@@ -101,11 +101,16 @@ describe('subscription filter patterns', () => {
       const norm = new Normalizer(sources);
       const dropped: string[] = [];
       let checked = 0;
-      for (const r of rules) {
-        const detector = new Detector({ rules: [r] }, new MemoryStateStore());
-        for (const payload of aws) {
-          const pattern = compileFilterPattern(payload.logGroup, [r], sources).pattern;
-          for (const matched of detector.matchAll(normalizePayload(payload, norm, new SkipLedger())).values()) {
+      const detectors = rules.map((r) => ({ r, detector: new Detector({ rules: [r] }, new MemoryStateStore()) }));
+      // A group's pattern for a rule is the same for each of its payloads: compiled once.
+      const patterns = new Map<string, string>();
+      for (const payload of aws) {
+        const events = normalizePayload(payload, norm, new SkipLedger());
+        for (const { r, detector } of detectors) {
+          const key = `${r.id}\u0000${payload.logGroup}`;
+          const pattern = patterns.get(key) ?? compileFilterPattern(payload.logGroup, [r], sources).pattern;
+          patterns.set(key, pattern);
+          for (const matched of detector.matchAll(events).values()) {
             for (const e of matched) {
               checked++;
               if (!passes(pattern, String(e['event.original']))) dropped.push(`${r.id} ${payload.logGroup} (${pattern})`);
