@@ -339,6 +339,35 @@ describe('lifecycle through the detector, memory and DynamoDB alike', () => {
     expect(state).toMatchObject({ status: 'resolved', alertId: id });
     expect(state.pending).toBeUndefined();
   });
+
+  it.each(stores)(
+    'resolves a flood of conditions in one run, page after page; `more` leaves the rest to the next run (%s)',
+    async (name, make) => {
+      const store = await make();
+      const pack = { rules: [threshold], correlations: [] };
+      // Twenty sources each open a condition; quiet afterwards, all fall due at once.
+      const events = Array.from({ length: 20 }, (_, u) =>
+        [0, 1, 2].map((i) => ev({ 'event.outcome': 'failure', 'user.name': `flood-${name}-${u}` }, T0 + i * 1000)),
+      ).flat();
+      // Every one told (no outbreak holding the rest), so every end is told too.
+      expect((await new Detector(pack, store, { outbreakAfter: 0 }).evaluate(`flood-${name}`, events)).alerts).toHaveLength(20);
+      const deps = { store, pack, ctx: { region: 'us-east-1' }, send: async () => {} };
+      // Pages of 7: three of them in one sweep (the last one not full).
+      const all = await sweep(deps, T0 + 30 * MIN, { limit: 7 });
+      expect(all.resolved).toBe(20);
+      expect(new Set(all.messages.map((m) => m.alert.id)).size).toBe(20);
+      expect(await store.listDue(T0 + 30 * MIN, 100)).toEqual([]);
+
+      // With no time left after the first page, the next run takes the next page.
+      const again = await make();
+      await new Detector(pack, again, { outbreakAfter: 0 }).evaluate(`flood-${name}`, events);
+      const pages = { ...deps, store: again };
+      const first = await sweep(pages, T0 + 30 * MIN, { limit: 7, more: () => false });
+      const second = await sweep(pages, T0 + 35 * MIN, { limit: 7, more: () => false });
+      const rest = await sweep(pages, T0 + 40 * MIN, { limit: 7 });
+      expect([first.resolved, second.resolved, rest.resolved]).toEqual([7, 7, 6]);
+    },
+  );
 });
 
 describe('a fault that lasts all day, and a burst elsewhere', () => {

@@ -20,4 +20,10 @@ describe('built-in parser patterns', () => {
     const unsafe = [...patterns].map((p) => ({ pattern: p, verdict: checkRegexSafety(p) })).filter((r) => !r.verdict.safe);
     expect(unsafe).toEqual([]);
   }, 120_000);
+
+  it('gives a pattern checked twice in a process the verdict it gave first (detect import-sigma checks, then validates what it wrote)', () => {
+    const first = checkRegexSafety('^(?<x>\\d{1,5}) [a-z]{1,8}$');
+    expect(first).toEqual({ safe: true, detail: 'safe' });
+    expect(checkRegexSafety('^(?<x>\\d{1,5}) [a-z]{1,8}$')).toBe(first);
+  });
 });

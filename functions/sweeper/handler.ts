@@ -21,6 +21,8 @@ const ctx = alertContext();
 const reviewRoutes = loadReviewRoutes();
 // Absence alerts, which the sweep opens, are told as the detector tells its detections.
 const terms = alertTermsEnv();
+/** How long one run keeps taking pages of due documents (the function's timeout is two minutes). */
+const SWEEP_BUDGET_MS = 60_000;
 
 /**
  * Every 5 minutes: resolve open conditions that went quiet, publish due review digests and tell
@@ -36,7 +38,10 @@ export async function sweepNow(): Promise<{
 }> {
   const now = Date.now();
   const send = async (messages: Message[]) => void (await sink.send(messages));
-  const result = await sweep({ store, pack, ctx, reviewRoutes, send, terms }, now);
+  // Page after page while documents are due, for at most a minute of the function's two: what is
+  // left waits for the next run, and the announcements below still run in this one.
+  const more = () => Date.now() - now < SWEEP_BUDGET_MS;
+  const result = await sweep({ store, pack, ctx, reviewRoutes, send, terms }, now, { more });
   // Every exception a responder added is told to the team once (a blind spot nobody announced is an intruder's first move).
   const exceptionsAnnounced = await announceExceptions(store, send, ctx, now);
   // So is who has which alert: a page is not worked twice, and one silenced by nobody on the team shows.

@@ -41,20 +41,56 @@ export interface SweepResult {
   messages: Message[];
 }
 
-/** Due documents handled per sweep; the rest wait for the next one (the schedule runs every 5 minutes). */
+/** Due documents read and handled per page of a sweep. */
 const SWEEP_LIMIT = 500;
+/**
+ * Pages one sweep takes at most while pages come back full: a fleet going quiet at once, or a
+ * flood's thousands of sources resolving, is handled in one run rather than 500 every 5 minutes
+ * (which held up every digest and resolution behind them). A document whose write lost a race is
+ * listed again by the next page; the bound keeps such a one from looping.
+ */
+const MAX_PAGES = 20;
+
+export interface SweepOptions {
+  /** Documents per page (tests make it small). */
+  limit?: number;
+  /** Asked before each further page: false leaves the rest for the next run (the function's time budget). */
+  more?: () => boolean;
+}
 
 /**
  * Resolution needs a clock. The sweep (a scheduled Lambda every 5 minutes in AWS; in replay,
  * advanced on event time) finds open conditions past `resolveAfter`, intervals whose digest
  * is due and absence rules' watches past their deadline (src/engine/absence.ts), and publishes them. A resolved notice is written to the condition first (an outbox),
  * delivered, then cleared: if delivery fails, the next sweep delivers it again, and the state
- * machine's message dedup makes a repeat harmless.
+ * machine's message dedup makes a repeat harmless. Due documents are read a page at a time,
+ * oldest first, page after page while they come back full (see MAX_PAGES and `more`).
  */
-export async function sweep(deps: SweepDeps, now: number, limit = SWEEP_LIMIT): Promise<SweepResult> {
+export async function sweep(deps: SweepDeps, now: number, options: SweepOptions = {}): Promise<SweepResult> {
+  const limit = options.limit ?? SWEEP_LIMIT;
   const result: SweepResult = { resolved: 0, digests: 0, messages: [] };
-  const due = await deps.store.listDue(now, limit);
-  if (due.length === 0) return result;
+  // Handled in this sweep: one still listed (a lost race, an expired document) is not handled twice.
+  const handled = new Set<string>();
+  for (let page = 0; page < MAX_PAGES; page++) {
+    if (page > 0 && options.more && !options.more()) break;
+    const { listed, fresh } = await sweepPage(deps, now, limit, result, handled);
+    if (listed < limit || fresh === 0) break;
+  }
+  return result;
+}
+
+/** One page of due documents, handled into `result`: how many were listed, and how many of them were new to this sweep. */
+async function sweepPage(
+  deps: SweepDeps,
+  now: number,
+  limit: number,
+  result: SweepResult,
+  handled: Set<string>,
+): Promise<{ listed: number; fresh: number }> {
+  const listed = await deps.store.listDue(now, limit);
+  const due = listed.filter((key) => !handled.has(docId(key)));
+  for (const key of due) handled.add(docId(key));
+  if (due.length === 0) return { listed: listed.length, fresh: 0 };
   const docs = await deps.store.readDocs(due, now);
   const policies = new Policies(deps.pack);
   let exceptions: Promise<readonly ActiveException[]> | undefined;
@@ -102,7 +138,7 @@ export async function sweep(deps: SweepDeps, now: number, limit = SWEEP_LIMIT): 
     if (!publish) continue;
     result.messages.push(await tellPending(deps, key, state, resolved, policy, doc.version + 1, now));
   }
-  return result;
+  return { listed: listed.length, fresh: due.length };
 }
 
 /** Delivers a condition's resolved notice (its outbox), then clears the outbox; a failed delivery stays for the next sweep. */
