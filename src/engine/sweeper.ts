@@ -46,8 +46,8 @@ const SWEEP_LIMIT = 500;
 /**
  * Pages one sweep takes at most while pages come back full: a fleet going quiet at once, or a
  * flood's thousands of sources resolving, is handled in one run rather than 500 every 5 minutes
- * (which held up every digest and resolution behind them). A document whose write lost a race is
- * listed again by the next page; the bound keeps such a one from looping.
+ * (which held up every digest and resolution behind them). The bound caps one run's work where no
+ * time budget is given (a replay's sweeps).
  */
 const MAX_PAGES = 20;
 
@@ -69,29 +69,6 @@ export interface SweepOptions {
 export async function sweep(deps: SweepDeps, now: number, options: SweepOptions = {}): Promise<SweepResult> {
   const limit = options.limit ?? SWEEP_LIMIT;
   const result: SweepResult = { resolved: 0, digests: 0, messages: [] };
-  // Handled in this sweep: one still listed (a lost race, an expired document) is not handled twice.
-  const handled = new Set<string>();
-  for (let page = 0; page < MAX_PAGES; page++) {
-    if (page > 0 && options.more && !options.more()) break;
-    const { listed, fresh } = await sweepPage(deps, now, limit, result, handled);
-    if (listed < limit || fresh === 0) break;
-  }
-  return result;
-}
-
-/** One page of due documents, handled into `result`: how many were listed, and how many of them were new to this sweep. */
-async function sweepPage(
-  deps: SweepDeps,
-  now: number,
-  limit: number,
-  result: SweepResult,
-  handled: Set<string>,
-): Promise<{ listed: number; fresh: number }> {
-  const listed = await deps.store.listDue(now, limit);
-  const due = listed.filter((key) => !handled.has(docId(key)));
-  for (const key of due) handled.add(docId(key));
-  if (due.length === 0) return { listed: listed.length, fresh: 0 };
-  const docs = await deps.store.readDocs(due, now);
   const policies = new Policies(deps.pack);
   let exceptions: Promise<readonly ActiveException[]> | undefined;
   const absence: AbsenceSweep = {
@@ -107,6 +84,29 @@ async function sweepPage(
     resolve: (condition, note, at) => resolveNow(deps, policies, condition, note, at),
     resolved: (state, e) => resolvedMessage(deps, state, e, policies.for(state)),
   };
+  // Handled in this sweep: one still listed (a lost race, an expired document) is not handled twice.
+  const handled = new Set<string>();
+  for (let page = 0; page < MAX_PAGES; page++) {
+    if (page > 0 && options.more && !options.more()) break;
+    const listed = await deps.store.listDue(now, limit);
+    const due = listed.filter((key) => !handled.has(docId(key)));
+    for (const key of due) handled.add(docId(key));
+    await sweepPage(deps, { policies, absence }, due, now, result);
+    if (listed.length < limit || due.length === 0) break;
+  }
+  return result;
+}
+
+/** One page of due documents, handled into `result`. */
+async function sweepPage(
+  deps: SweepDeps,
+  { policies, absence }: { policies: Policies; absence: AbsenceSweep },
+  due: readonly DocKey[],
+  now: number,
+  result: SweepResult,
+): Promise<void> {
+  if (due.length === 0) return;
+  const docs = await deps.store.readDocs(due, now);
   for (const key of due) {
     const doc = docs.get(docId(key));
     if (!doc) continue;
@@ -138,7 +138,6 @@ async function sweepPage(
     if (!publish) continue;
     result.messages.push(await tellPending(deps, key, state, resolved, policy, doc.version + 1, now));
   }
-  return { listed: listed.length, fresh: due.length };
 }
 
 /** Delivers a condition's resolved notice (its outbox), then clears the outbox; a failed delivery stays for the next sweep. */
