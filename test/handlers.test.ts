@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
+import { syslogTime } from '../src/demo/generate';
 import { scopedKey } from '../src/engine/entity-scope';
 import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
 
@@ -55,10 +56,7 @@ describe('the detector Lambda handler, as Lambda invokes it', () => {
     const HOUR = 3_600_000;
     // A host's hourly cron run, delivered five hours after it was logged (a detector working through a backlog).
     const loggedAt = Math.floor((Date.now() - 5 * HOUR) / 1000) * 1000;
-    const syslogTime = new Date(loggedAt)
-      .toUTCString()
-      .replace(/^\w+, (\d\d) (\w+) \d{4} ([\d:]+) GMT$/, (_, d, m, t) => `${m} ${String(Number(d)).padStart(2)} ${t}`);
-    const line = `${syslogTime} bastion-9 CRON[4242]: (root) CMD (   cd / && run-parts --report /etc/cron.hourly)`;
+    const line = `${syslogTime(loggedAt)} bastion-9 CRON[4242]: (root) CMD (   cd / && run-parts --report /etc/cron.hourly)`;
     const before = Date.now();
     await h.detect(lambdaEvent({ ...payload([{ id: 'cron-1', timestamp: loggedAt, message: line }]), logGroup: '/ec2/syslog' }));
     const after = Date.now();

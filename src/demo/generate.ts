@@ -50,7 +50,8 @@ const MIN = 60_000;
 export const DEMO_BASE = Date.parse('2025-03-03T00:00:00Z'); // a Monday
 
 const iso = (t: number) => new Date(t).toISOString();
-const syslogTime = (t: number) => {
+/** A time as a BSD syslog header writes it (`Mar  3 03:17:01`, UTC). */
+export const syslogTime = (t: number) => {
   const d = new Date(t);
   const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()] ?? 'Jan';
   const pad = (n: number) => String(n).padStart(2, '0');
