@@ -101,6 +101,45 @@ describe('tuning a shipped rule without editing it (`tune:` files)', () => {
     expect(await fired(tuned, 'mallory')).toBe(1);
   });
 
+  it('an absence rule tuned to wait longer says so in its title (`{absence.after}`), and waits', async () => {
+    const record = '{ event.dataset: aws.cloudtrail, event.provider: sts.amazonaws.com, event.action: AssumeRole }';
+    const result = packWith(
+      tuning(
+        'mine/trail.yml',
+        [
+          'tune: aws.cloudtrail_delivery_stopped',
+          'reason: OPS-31 the sandbox trail is quiet at night',
+          'absence: { after: 24h }',
+          'tests:',
+          '- name: a night without records is not told',
+          '  expect: none',
+          '  logGroup: sandbox/trail',
+          '  quietAfter: 20h',
+          `  events: [{ repeat: 3, every: 10m, event: ${record} }]`,
+          '- name: a day without is, with the tuned wait in its title',
+          '  expect: fire',
+          '  alerts: 1',
+          "  title: 'CloudTrail stopped reaching sandbox/trail: no record for 1d'",
+          '  logGroup: sandbox/trail',
+          '  quietAfter: 26h',
+          `  events: [{ repeat: 3, every: 10m, event: ${record} }]`,
+        ].join('\n'),
+      ),
+    );
+    expect(errorsOf(result)).toEqual([]);
+    const tuned = ruleOf(result.pack, 'aws.cloudtrail_delivery_stopped');
+    expect(tuned.absence?.after).toBe(24 * 3_600_000);
+    expect((await runDetectionRuleTests(tuned, result.pack)).map((r) => [r.test, r.passed])).toEqual([
+      ['a night without records is not told', true],
+      ['a day without is, with the tuned wait in its title', true],
+    ]);
+    // The shipped rule, on the same cases: the night is told, and the title says the shipped wait.
+    const shippedRule = ruleOf(packWith().pack, 'aws.cloudtrail_delivery_stopped');
+    const asShipped = await runDetectionRuleTests({ ...shippedRule, tests: tuned.tests }, result.pack);
+    expect(asShipped.map((r) => r.passed)).toEqual([false, false]);
+    expect(asShipped[1]?.detail).toContain('no record for 6h');
+  });
+
   it('only keeps a rule to what it names (the production accounts of a hub), its own keys still at the top', async () => {
     const result = packWith(
       tuning(

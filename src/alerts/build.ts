@@ -4,7 +4,8 @@ import { boundedValue } from '../engine/bounded-value';
 import { alertAccount, eventEntityAccount } from '../engine/entity-scope';
 import type { Emission } from '../engine/lifecycle';
 import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus, SpikeBaseline } from '../schema/alert';
-import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
+import { spokenDuration } from '../schema/duration';
+import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type CloudContext, cloudOf, logGroupSources, logsAccountOf } from './cloud';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
@@ -42,6 +43,14 @@ export function renderTitle(template: string, values: Record<string, string | nu
     },
   );
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/**
+ * A detection rule's title for an alert. An absence rule's may name `{absence.after}`, the silence
+ * it waits for as deployed: a title saying "3 hours" would lie once a tuning makes it 6.
+ */
+export function detectionTitle(rule: Pick<DetectionRule, 'title' | 'absence'>, values: Record<string, FieldValue | undefined>): string {
+  return renderTitle(rule.title, rule.absence ? { ...values, 'absence.after': spokenDuration(rule.absence.after) } : values);
 }
 
 /** Redact first, then cut: a secret straddling the cut would otherwise leave half redacted. */
@@ -164,7 +173,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     id: input.lifecycle.alertId,
     kind: 'detection',
     ruleId: rule.id,
-    title: renderTitle(rule.title, { ...trigger, [input.entity.field]: input.entity.value, count: input.count }),
+    title: detectionTitle(rule, { ...trigger, [input.entity.field]: input.entity.value, count: input.count }),
     description: rule.description.trim(),
     severity: rule.severity,
     tier,

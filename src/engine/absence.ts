@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type AlertContext, buildDetectionAlert, detectionId, lifecycleOf, renderTitle } from '../alerts/build';
+import { type AlertContext, buildDetectionAlert, detectionId, detectionTitle, lifecycleOf } from '../alerts/build';
 import { cloudOf } from '../alerts/cloud';
 import { redact } from '../alerts/redact';
 import type { Alert, AlertEntity, Message } from '../schema/alert';
@@ -308,7 +308,7 @@ async function tellAbsence(
           ruleId: rule.id,
           groupKey: watch.groupKey,
           entity,
-          title: renderTitle(rule.title, { ...trigger, [entity.field]: entity.value, count: 1 }),
+          title: detectionTitle(rule, { ...trigger, [entity.field]: entity.value, count: 1 }),
           logGroups: [watch.last.logGroup].filter(Boolean),
           ...(cloud ? { cloud } : {}),
         },
