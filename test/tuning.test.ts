@@ -9,6 +9,7 @@ import { loadPack } from '../src/cli/load-pack';
 import { readRuleFiles } from '../src/rules/read-files';
 import { buildRulePack, formatRuleError, loadRulePackOrThrow, type RawRuleFile } from '../src/rules/rule-pack';
 import { runAllRuleTests, runDetectionRuleTests } from '../src/rules/rule-tests';
+import { parseDuration, wordedDuration } from '../src/schema/duration';
 import type { DetectionRule } from '../src/schema/rule';
 import { ev } from './helpers';
 
@@ -101,6 +102,51 @@ describe('tuning a shipped rule without editing it (`tune:` files)', () => {
     expect(await fired(tuned, 'mallory')).toBe(1);
   });
 
+  it('a window is worded exactly, in its smallest whole unit and the one above it', () => {
+    const worded = ['30s', '5m', '90m', '2h', '26h', '1470m', '7d', '48h', '1m'].map((d) => wordedDuration(parseDuration(d) ?? 0));
+    expect(worded).toEqual([
+      '30 seconds',
+      '5 minutes',
+      '1 hour 30 minutes',
+      '2 hours',
+      '1 day 2 hours',
+      '24 hours 30 minutes',
+      '7 days',
+      '2 days',
+      '1 minute',
+    ]);
+  });
+
+  it('a rule whose window is tuned says the tuned window in its title (`{window}`)', async () => {
+    const deletes = (n: number) =>
+      `[{ repeat: ${n}, every: 5s, event: { event.provider: s3.amazonaws.com, event.action: DeleteObject, event.outcome: success, user.name: mallory, requestParameters.bucketName: exports } }]`;
+    const result = packWith(
+      tuning(
+        'mine/s3-delete.yml',
+        [
+          'tune: aws.s3_mass_deletion',
+          'reason: OPS-40 lifecycle jobs delete in bursts; count over a quarter hour',
+          'threshold: { window: 15m }',
+          'tests:',
+          '- name: fifty deletes in four minutes are told with the tuned window',
+          '  expect: fire',
+          "  title: '50 delete calls on S3 bucket exports by mallory within 15 minutes'",
+          `  events: ${deletes(50)}`,
+        ].join('\n'),
+      ),
+    );
+    expect(errorsOf(result)).toEqual([]);
+    const tuned = ruleOf(result.pack, 'aws.s3_mass_deletion');
+    expect((await runDetectionRuleTests(tuned, result.pack)).map((r) => [r.test, r.passed, r.detail])).toEqual([
+      ['fifty deletes in four minutes are told with the tuned window', true, expect.any(String)],
+    ]);
+    // As shipped, the title names the shipped window.
+    const shippedRule = ruleOf(packWith().pack, 'aws.s3_mass_deletion');
+    const asShipped = await runDetectionRuleTests({ ...shippedRule, tests: tuned.tests }, result.pack);
+    expect(asShipped.map((r) => r.passed)).toEqual([false]);
+    expect(asShipped[0]?.detail).toContain('within 5 minutes');
+  });
+
   it('an absence rule tuned to wait longer says so in its title (`{absence.after}`), and waits', async () => {
     const record = '{ event.dataset: aws.cloudtrail, event.provider: sts.amazonaws.com, event.action: AssumeRole }';
     const result = packWith(
@@ -119,7 +165,7 @@ describe('tuning a shipped rule without editing it (`tune:` files)', () => {
           '- name: a day without is, with the tuned wait in its title',
           '  expect: fire',
           '  alerts: 1',
-          "  title: 'CloudTrail stopped reaching sandbox/trail: no record for 1d'",
+          "  title: 'CloudTrail stopped reaching sandbox/trail: no record for 1 day'",
           '  logGroup: sandbox/trail',
           '  quietAfter: 26h',
           `  events: [{ repeat: 3, every: 10m, event: ${record} }]`,
@@ -137,7 +183,7 @@ describe('tuning a shipped rule without editing it (`tune:` files)', () => {
     const shippedRule = ruleOf(packWith().pack, 'aws.cloudtrail_delivery_stopped');
     const asShipped = await runDetectionRuleTests({ ...shippedRule, tests: tuned.tests }, result.pack);
     expect(asShipped.map((r) => r.passed)).toEqual([false, false]);
-    expect(asShipped[1]?.detail).toContain('no record for 6h');
+    expect(asShipped[1]?.detail).toContain('no record for 6 hours');
   });
 
   it('only keeps a rule to what it names (the production accounts of a hub), its own keys still at the top', async () => {

@@ -4,7 +4,7 @@ import { boundedValue } from '../engine/bounded-value';
 import { alertAccount, eventEntityAccount } from '../engine/entity-scope';
 import type { Emission } from '../engine/lifecycle';
 import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus, SpikeBaseline } from '../schema/alert';
-import { spokenDuration } from '../schema/duration';
+import { wordedDuration } from '../schema/duration';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type CloudContext, cloudOf, logGroupSources, logsAccountOf } from './cloud';
@@ -45,12 +45,21 @@ export function renderTitle(template: string, values: Record<string, string | nu
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
+type TimedRule = Pick<DetectionRule, 'title' | 'threshold' | 'distinct' | 'spike' | 'sequence' | 'absence'>;
+
 /**
- * A detection rule's title for an alert. An absence rule's may name `{absence.after}`, the silence
- * it waits for as deployed: a title saying "3 hours" would lie once a tuning makes it 6.
+ * A detection rule's title for an alert. It may name its window (`{window}`: a threshold's,
+ * distinct's, spike's or sequence's) and an absence rule the silence it waits for
+ * (`{absence.after}`), worded as deployed: a title saying "in 5 minutes" would lie once a tuning
+ * makes the window 15.
  */
-export function detectionTitle(rule: Pick<DetectionRule, 'title' | 'absence'>, values: Record<string, FieldValue | undefined>): string {
-  return renderTitle(rule.title, rule.absence ? { ...values, 'absence.after': spokenDuration(rule.absence.after) } : values);
+export function detectionTitle(rule: TimedRule, values: Record<string, FieldValue | undefined>): string {
+  const window = (rule.threshold ?? rule.distinct ?? rule.spike ?? rule.sequence)?.window;
+  return renderTitle(rule.title, {
+    ...values,
+    ...(window === undefined ? {} : { window: wordedDuration(window) }),
+    ...(rule.absence ? { 'absence.after': wordedDuration(rule.absence.after) } : {}),
+  });
 }
 
 /** Redact first, then cut: a secret straddling the cut would otherwise leave half redacted. */

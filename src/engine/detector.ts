@@ -1,4 +1,4 @@
-import { type AlertContext, buildDetectionAlert, buildResolvedAlert, detectionId, lifecycleOf, renderTitle } from '../alerts/build';
+import { type AlertContext, buildDetectionAlert, buildResolvedAlert, detectionId, detectionTitle, lifecycleOf } from '../alerts/build';
 import { cloudOf } from '../alerts/cloud';
 import { redact } from '../alerts/redact';
 import type { Skip } from '../decode/skips';
@@ -294,7 +294,7 @@ export class Detector {
             ruleId: rule.rule.id,
             groupKey: group.key,
             entity,
-            title: renderTitle(rule.rule.title, { ...first, [entity.field]: entity.value, count: group.qualifiers[0]?.count ?? 1 }),
+            title: detectionTitle(rule.rule, { ...first, [entity.field]: entity.value, count: group.qualifiers[0]?.count ?? 1 }),
             logGroups: [String(first[CoreFields.logGroup] ?? '')].filter(Boolean),
             ...withCloud(cloudOf(first, this.ctx)),
           },

@@ -54,3 +54,26 @@ export function spokenDuration(ms: number): string {
     .map(([n, unit]) => `${n}${unit}`)
     .join(' ');
 }
+
+/**
+ * `10 minutes`, `6 hours`, `1 day 2 hours`, `24 hours 30 minutes`: a rule's window as a title
+ * says it, exact to the second: in its smallest whole unit and the one above it.
+ */
+export function wordedDuration(ms: number): string {
+  const units: [number, string][] = [
+    [UNIT_MS.s, 'second'],
+    [UNIT_MS.m, 'minute'],
+    [UNIT_MS.h, 'hour'],
+    [UNIT_MS.d, 'day'],
+  ];
+  const exact = Math.max(UNIT_MS.s, Math.round(ms / UNIT_MS.s) * UNIT_MS.s);
+  let i = units.length - 1;
+  while (i > 0 && exact % (units[i]?.[0] ?? 1) !== 0) i--;
+  const [small = UNIT_MS.s, smallName = 'second'] = units[i] ?? [];
+  const [big, bigName] = units[i + 1] ?? [];
+  const words = (n: number, name: string) => `${n} ${name}${n === 1 ? '' : 's'}`;
+  if (big === undefined || bigName === undefined || exact < big) return words(exact / small, smallName);
+  const wholeBig = Math.floor(exact / big);
+  const rest = (exact - wholeBig * big) / small;
+  return rest === 0 ? words(wholeBig, bigName) : `${words(wholeBig, bigName)} ${words(rest, smallName)}`;
+}
