@@ -22,8 +22,11 @@ export function representativeRules(
   size: number,
 ): DetectionRule[] {
   const byId = new Map(shipped.map((r) => [r.id, r]));
+  // An absence rule matches every event of its kind but only notes, once per refresh, that they
+  // still arrive: it carries none of the per-event work, so it comes after the rules that do.
+  const heartbeat = (id: string) => (byId.get(id)?.absence ? 1 : 0);
   const queues = [...matchesByGroup.values()].map((hits) =>
-    [...hits].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([id]) => id),
+    [...hits].sort((a, b) => heartbeat(a[0]) - heartbeat(b[0]) || b[1] - a[1] || a[0].localeCompare(b[0])).map(([id]) => id),
   );
   const chosen: string[] = [];
   for (let round = 0; chosen.length < size && queues.some((q) => q.length > round); round++) {
