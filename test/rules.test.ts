@@ -26,6 +26,15 @@ describe('the shipped rule pack', () => {
       expect(expects, `${r.id} needs a negative test`).toContain('none');
     }
   });
+  it('the README names every shipped rule in its table and counts them right', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const shipped = readme.slice(readme.indexOf('## Shipped rules'), readme.indexOf('## Importing Sigma rules'));
+    expect(/(\d+) detection rules and (\d+) correlation rules/.exec(shipped)?.slice(1, 3)).toEqual([
+      String(pack.rules.length),
+      String(pack.correlations.length),
+    ]);
+    expect([...pack.rules, ...pack.correlations].map((r) => r.id).filter((id) => !shipped.includes(`\`${id}\``))).toEqual([]);
+  });
   it("the README's example rule is valid YAML and its tests pass (title and count included): users copy it", async () => {
     const example = /```yaml\n(id: auth\.brute_force_user\n[\s\S]*?)```/.exec(readFileSync('README.md', 'utf8'))?.[1];
     expect(example, 'the README shows an example rule').toBeDefined();

@@ -73,7 +73,7 @@ export function wordedDuration(ms: number): string {
   const [big, bigName] = units[i + 1] ?? [];
   const words = (n: number, name: string) => `${n} ${name}${n === 1 ? '' : 's'}`;
   if (big === undefined || bigName === undefined || exact < big) return words(exact / small, smallName);
+  // Not a whole number of `big` (else `small` would be it): both units, the rest never 0.
   const wholeBig = Math.floor(exact / big);
-  const rest = (exact - wholeBig * big) / small;
-  return rest === 0 ? words(wholeBig, bigName) : `${words(wholeBig, bigName)} ${words(rest, smallName)}`;
+  return `${words(wholeBig, bigName)} ${words((exact - wholeBig * big) / small, smallName)}`;
 }
