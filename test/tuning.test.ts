@@ -137,8 +137,8 @@ describe('tuning a shipped rule without editing it (`tune:` files)', () => {
     );
     expect(errorsOf(result)).toEqual([]);
     const tuned = ruleOf(result.pack, 'aws.s3_mass_deletion');
-    expect((await runDetectionRuleTests(tuned, result.pack)).map((r) => [r.test, r.passed, r.detail])).toEqual([
-      ['fifty deletes in four minutes are told with the tuned window', true, expect.any(String)],
+    expect((await runDetectionRuleTests(tuned, result.pack)).map((r) => [r.test, r.passed])).toEqual([
+      ['fifty deletes in four minutes are told with the tuned window', true],
     ]);
     // As shipped, the title names the shipped window.
     const shippedRule = ruleOf(packWith().pack, 'aws.s3_mass_deletion');
