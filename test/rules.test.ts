@@ -165,4 +165,22 @@ describe('the field check', () => {
       ['distinct.field[1]', 'requestParameters.nmes'],
     ]);
   });
+  it("a title's placeholder nothing fills warns (a typo, or `{window}` on a rule without one); the rule's own values do not", () => {
+    const counted = rule({
+      id: 'app.counted',
+      title: "{user.nmae|user.name} failed {count} times in {window} from {source.ip|'somewhere'}",
+      match: { 'event.outcome': 'failure' },
+      threshold: { count: 5, window: '10m', groupBy: ['user.name'] },
+    });
+    const plain = rule({ id: 'app.plain', title: '{user.name} did it within {window}', match: { 'event.outcome': 'failure' } });
+    const warned = unknownFieldWarnings({ ...pack, rules: [counted, plain] }).map((w) => [
+      w.ruleId,
+      w.path,
+      w.message.match(/'\{([^}]+)\}'/)?.[1],
+    ]);
+    expect(warned).toEqual([
+      ['app.counted', 'title', 'user.nmae'],
+      ['app.plain', 'title', 'window'],
+    ]);
+  });
 });

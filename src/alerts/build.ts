@@ -27,21 +27,25 @@ export function detectionId(ruleId: string, groupKey: string, trigger: Normalize
   return stableId('det', ruleId, groupKey, eventId(trigger), String(eventTime(trigger)));
 }
 
+const TITLE_PLACEHOLDER = /\{([\w.@-]+(?:\|[\w.@-]+)*)(?:\|'([^'{}]*)')?\}/g;
+
+/** The names a title's placeholders look up (each of a `{a|b}`'s), for `detect validate` to check. */
+export function titleNames(template: string): string[] {
+  return [...template.matchAll(TITLE_PLACEHOLDER)].flatMap((m) => (m[1] ?? '').split('|'));
+}
+
 /**
  * Fills `{field}` placeholders in a title from the entity and the trigger event; `{a|b}` takes the
  * first of the fields the event has (`{user.name|user.id}` for sources that name a user by id only),
  * and a quoted last choice is the text when it has none (`{source.ip|'an unknown client'}`).
  */
 export function renderTitle(template: string, values: Record<string, string | number | boolean | undefined>): string {
-  const text = template.replace(
-    /\{([\w.@-]+(?:\|[\w.@-]+)*)(?:\|'([^'{}]*)')?\}/g,
-    (placeholder: string, names: string, otherwise?: string) => {
-      const name = names.split('|').find((n) => values[n] !== undefined);
-      if (name === undefined) return otherwise ?? placeholder;
-      // A field named for a secret is dropped whole: its value alone (`Basic dXNl…`) may not look like one.
-      return isSecretField(name) ? REDACTED : redact(String(values[name]));
-    },
-  );
+  const text = template.replace(TITLE_PLACEHOLDER, (placeholder: string, names: string, otherwise?: string) => {
+    const name = names.split('|').find((n) => values[n] !== undefined);
+    if (name === undefined) return otherwise ?? placeholder;
+    // A field named for a secret is dropped whole: its value alone (`Basic dXNl…`) may not look like one.
+    return isSecretField(name) ? REDACTED : redact(String(values[name]));
+  });
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
@@ -54,12 +58,16 @@ type TimedRule = Pick<DetectionRule, 'title' | 'threshold' | 'distinct' | 'spike
  * makes the window 15.
  */
 export function detectionTitle(rule: TimedRule, values: Record<string, FieldValue | undefined>): string {
+  return renderTitle(rule.title, { ...values, ...ruleTitleValues(rule) });
+}
+
+/** What a rule itself gives its title, beside its events' fields and `{count}`: its window, worded. */
+export function ruleTitleValues(rule: Omit<TimedRule, 'title'>): Record<string, string> {
   const window = (rule.threshold ?? rule.distinct ?? rule.spike ?? rule.sequence)?.window;
-  return renderTitle(rule.title, {
-    ...values,
+  return {
     ...(window === undefined ? {} : { window: wordedDuration(window) }),
     ...(rule.absence ? { 'absence.after': wordedDuration(rule.absence.after) } : {}),
-  });
+  };
 }
 
 /** Redact first, then cut: a secret straddling the cut would otherwise leave half redacted. */

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { ruleTitleValues, titleNames } from '../alerts/build';
 import { BUILTIN_SOURCES } from '../parse/aws-sources';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, SYSLOG_HEADER } from '../parse/builtin-parsers';
 import { FLOW_LOG_OUTPUT_FIELDS } from '../parse/flow-log-format';
@@ -166,6 +167,18 @@ export function unknownFieldWarnings(pack: RulePack): RuleFileError[] {
         ruleId: rule.id,
         path,
         message: `field '${field}' is produced by no source or parser and used by no rule test: a typo? (add a test case that logs it to silence this)`,
+      });
+    }
+    // A title's placeholder nothing fills is published as written (`{user.nmae}`), in every alert.
+    const given = new Set(['count', ...Object.keys(ruleTitleValues(rule))]);
+    for (const name of titleNames(rule.title)) {
+      if (given.has(name) || known.has(name) || known.has(`${name}.0`) || seen.has(name)) continue;
+      seen.add(name);
+      warnings.push({
+        file: pack.files.get(rule.id) ?? rule.id,
+        ruleId: rule.id,
+        path: 'title',
+        message: `'{${name}}' names a field no source or parser produces and no rule test uses${name === 'window' || name === 'absence.after' ? ', and the rule has no such setting' : ''}: the title would show it as written`,
       });
     }
   }
