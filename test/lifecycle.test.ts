@@ -30,6 +30,7 @@ import { ev, rule, T0 } from './helpers';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
 
 const policy: LifecyclePolicy = {
   tier: 'notify',
@@ -366,6 +367,37 @@ describe('lifecycle through the detector, memory and DynamoDB alike', () => {
       const second = await sweep(pages, T0 + 35 * MIN, { limit: 7, more: () => false });
       const rest = await sweep(pages, T0 + 40 * MIN, { limit: 7 });
       expect([first.resolved, second.resolved, rest.resolved]).toEqual([7, 7, 6]);
+    },
+  );
+
+  it.each(stores)(
+    'documents that expired while due (a sweeper down for hours) are taken off the list, not read again ahead of the live ones (%s)',
+    async (name, make) => {
+      const store = await make();
+      const pack = { rules: [threshold], correlations: [] };
+      // Twelve documents fell due and expired while nothing swept them; TTL deletes them within
+      // days, and until then they are the oldest on the due list.
+      for (let i = 0; i < 12; i++) {
+        const stale = { pk: `stale-${name}-${i}`, sk: 'cond', body: '{}', ifVersion: undefined, now: T0 - HOUR };
+        await store.writeDoc({ ...stale, expiresAt: T0 - 30 * MIN, dueAt: T0 - HOUR + i });
+      }
+      const user = `behind-${name}`;
+      await new Detector(pack, store).evaluate(
+        `behind-${name}`,
+        [0, 1, 2].map((i) => ev({ 'event.outcome': 'failure', 'user.name': user }, T0 + i * 1000)),
+      );
+      const deps = { store, pack, ctx: { region: 'us-east-1' }, send: async () => {} };
+      // Pages of 5: the twelve stale ones fill the first two pages and part of the third.
+      const run = await sweep(deps, T0 + 30 * MIN, { limit: 5 });
+      expect(run.resolved).toBe(1);
+      expect(run.messages.map((m) => m.alert.status)).toEqual(['resolved']);
+      expect(await store.listDue(T0 + 30 * MIN, 100)).toEqual([]);
+      // A document written again after it expired is live, and due again: taking stale ones off
+      // the list must not take it.
+      const back = { pk: `stale-${name}-0`, sk: 'cond', body: '{}', ifVersion: null, now: T0 + 31 * MIN };
+      expect(await store.writeDoc({ ...back, expiresAt: T0 + DAY, dueAt: T0 + 32 * MIN })).toBe(true);
+      await store.dropDue([{ pk: back.pk, sk: back.sk }], T0 + 33 * MIN);
+      expect(await store.listDue(T0 + 33 * MIN, 100)).toEqual([{ pk: back.pk, sk: back.sk }]);
     },
   );
 });

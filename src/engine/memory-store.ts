@@ -270,6 +270,15 @@ export class MemoryStateStore implements StateStore {
     return earliestDue(due, limit);
   }
 
+  async dropDue(keys: readonly DocKey[], now: number): Promise<void> {
+    for (const k of keys) {
+      const item = this.docs.get(k.pk)?.get(k.sk);
+      if (!item || item.expiresAt > now) continue;
+      this.calls.writes++; // a conditional update per document in DynamoDB
+      item.dueAt = undefined;
+    }
+  }
+
   async readReceipt(batchId: string): Promise<string | undefined> {
     this.calls.reads++;
     return this.receipts.get(batchId)?.body;

@@ -149,6 +149,13 @@ export interface StateStore {
   queryDocs(pk: string, now: number): Promise<(DocKey & StoredDoc)[]>;
   /** Documents whose due time is at or before `now`, oldest first, at most `limit`. */
   listDue(now: number, limit: number): Promise<DocKey[]>;
+  /**
+   * Takes these documents off the due list when they expired by `now` (ones written again since
+   * are live and stay): a document that fell due and expired while nothing swept it is listed
+   * until TTL deletes it, which takes up to days, and the oldest due are listed first — ahead of
+   * every live document behind them.
+   */
+  dropDue(keys: readonly DocKey[], now: number): Promise<void>;
   /** What a batch decided (JSON), or undefined when it was never decided. */
   readReceipt(batchId: string): Promise<string | undefined>;
   writeReceipt(batchId: string, body: string, expiresAt: number): Promise<void>;

@@ -64,7 +64,8 @@ export interface SweepOptions {
  * is due and absence rules' watches past their deadline (src/engine/absence.ts), and publishes them. A resolved notice is written to the condition first (an outbox),
  * delivered, then cleared: if delivery fails, the next sweep delivers it again, and the state
  * machine's message dedup makes a repeat harmless. Due documents are read a page at a time,
- * oldest first, page after page while they come back full (see MAX_PAGES and `more`).
+ * oldest first, page after page while they come back full (see MAX_PAGES and `more`); one that
+ * expired while due is taken off the list, or it would fill the first page of every run.
  */
 export async function sweep(deps: SweepDeps, now: number, options: SweepOptions = {}): Promise<SweepResult> {
   const limit = options.limit ?? SWEEP_LIMIT;
@@ -107,6 +108,9 @@ async function sweepPage(
 ): Promise<void> {
   if (due.length === 0) return;
   const docs = await deps.store.readDocs(due, now);
+  // Listed but gone for readers: expired while nothing swept it (the sweeper down, or behind).
+  const stale = due.filter((key) => !docs.has(docId(key)));
+  if (stale.length > 0) await deps.store.dropDue(stale, now);
   for (const key of due) {
     const doc = docs.get(docId(key));
     if (!doc) continue;

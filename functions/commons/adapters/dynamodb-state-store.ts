@@ -27,6 +27,8 @@ import { COUNTER_SLOT_BUCKETS } from '../../../src/engine/windows';
 
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_LIMIT = 100;
+/** Stale due documents taken off the list at once (conditional updates in flight). */
+const DROP_DUE_PARALLEL = 25;
 /** The sparse index of documents with a due time (conditions to resolve, digests to publish). */
 export const DUE_INDEX = 'due';
 /** Due documents are spread over this many index partitions so no single one runs hot. */
@@ -336,6 +338,31 @@ export class DynamoStateStore implements StateStore {
       } while (start);
     }
     return earliestDue(due, limit);
+  }
+
+  async dropDue(keys: readonly DocKey[], now: number): Promise<void> {
+    // One conditional update each, a few at a time: the condition is the expiry readers judge by,
+    // so a document written again since (live) keeps its due time, and a deleted one is left alone.
+    for (let i = 0; i < keys.length; i += DROP_DUE_PARALLEL) {
+      await Promise.all(
+        keys.slice(i, i + DROP_DUE_PARALLEL).map(async (k) => {
+          this.calls.writes++;
+          try {
+            await this.client.send(
+              new UpdateItemCommand({
+                TableName: this.tableName,
+                Key: { pk: { S: k.pk }, sk: { S: k.sk } },
+                UpdateExpression: 'REMOVE due, dshard',
+                ConditionExpression: 'expms <= :now',
+                ExpressionAttributeValues: { ':now': { N: String(now) } },
+              }),
+            );
+          } catch (err) {
+            if (!isConditionFailure(err)) throw err;
+          }
+        }),
+      );
+    }
   }
 
   async readReceipt(batchId: string): Promise<string | undefined> {

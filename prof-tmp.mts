@@ -1,0 +1,18 @@
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+import { disablePretenuring } from './src/runtime/v8-heap';
+import { benchSetup, warmHotPath } from './bench/setup';
+disablePretenuring();
+const size = Number(process.argv[2] ?? 100);
+const { normalizer, lambdaEvents, rules } = benchSetup(100_000);
+const hotPath = warmHotPath(normalizer, rules(size));
+for (let i = 0; i < 2; i++) await hotPath.pass(lambdaEvents);
+const s = new Session(); s.connect();
+await s.post('Profiler.enable'); await s.post('Profiler.setSamplingInterval', { interval: 100 });
+await s.post('Profiler.start');
+const t = performance.now(); let n = 0;
+for (let i = 0; i < 4; i++) n += await hotPath.pass(lambdaEvents);
+const ms = performance.now() - t;
+const { profile } = await s.post('Profiler.stop');
+writeFileSync('/tmp/prof/p.cpuprofile', JSON.stringify(profile));
+console.log(Math.round(n / (ms / 1000)), 'events/s under profiler');
