@@ -22,7 +22,7 @@ import { processPayload } from '../src/engine/pipeline';
 import { PassThroughSink } from '../src/engine/ports';
 import { reviewRoutesOf } from '../src/engine/review-routes';
 import type { StateStore } from '../src/engine/state-store';
-import { sweep } from '../src/engine/sweeper';
+import { flushDigests, sweep } from '../src/engine/sweeper';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { Normalizer } from '../src/parse/normalize';
 import type { Alert, Message } from '../src/schema/alert';
@@ -518,6 +518,21 @@ describe('review digests', () => {
     expect(probe?.entities[0]?.value).toBe('1.1.1.1');
     expect(digest?.digest?.map((d) => d.ruleId)).toContain('test.low2');
     expect(existsSync(digest?.runbook ?? ''), `runbook ${digest?.runbook}`).toBe(true);
+  });
+
+  it('the end of a replay publishes the unfinished digest however many documents fall due before it', async () => {
+    const low = rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' });
+    const pack = { rules: [low], correlations: [], sources: [], files: new Map() };
+    const store = new MemoryStateStore();
+    await new Detector(pack, store).evaluate('flush-batch', [ev({ 'event.action': 'probe', 'source.ip': '1.1.1.1' }, T0)]);
+    // 600 conditions still open, each due (to resolve) before the interval ends: more than a sweep's page.
+    for (let i = 0; i < 600; i++) {
+      await store.writeDoc({ pk: `open-${i}`, sk: 'cond', body: '{}', ifVersion: undefined, now: T0, expiresAt: T0 + DAY, dueAt: T0 + i });
+    }
+    const published: Alert[] = [];
+    const deps = { store, pack, ctx: { region: 'us-east-1' }, send: async (m: Message[]) => void published.push(...m.map((x) => x.alert)) };
+    expect(await flushDigests(deps, T0 + MIN)).toBe(1);
+    expect(published.map((a) => [a.kind, a.digest?.map((d) => d.ruleId)])).toEqual([['digest', ['test.low']]]);
   });
 
   it("a route taking the review tier gets its own digest of the detections it selects (by account, by rule), keyed so another team's late entry does not re-send it", async () => {

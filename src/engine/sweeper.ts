@@ -268,7 +268,15 @@ class Policies {
  * an unfinished interval will not receive more.
  */
 export async function flushDigests(deps: SweepDeps, now: number): Promise<number> {
-  const heads = (await deps.store.listDue(Number.MAX_SAFE_INTEGER, SWEEP_LIMIT)).filter(isDigestHead);
+  // Every document with a due time, not a page: open conditions due before an interval's end
+  // would otherwise crowd its head out of the list, and its detections out of the output.
+  let limit = SWEEP_LIMIT;
+  let listed = await deps.store.listDue(Number.MAX_SAFE_INTEGER, limit);
+  while (listed.length === limit) {
+    limit *= 4;
+    listed = await deps.store.listDue(Number.MAX_SAFE_INTEGER, limit);
+  }
+  const heads = listed.filter(isDigestHead);
   const docs = await deps.store.readDocs(heads, now);
   let published = 0;
   for (const key of heads) {
