@@ -112,6 +112,21 @@ describe('DynamoDB state store (dynalite)', () => {
     await store.incrementCounters('b', [{ key: 'old', bucket: 3, delta: 2, expiresAt: T0 - 1 }], T0 - 10);
     expect((await store.readCounters([{ key: 'old', from: 0, to: 10 }], T0)).get('old')?.size).toBe(0);
   });
+  it('an entity whose first 20 terms expired still has history, in memory and on DynamoDB alike (TTL deletes lazily)', async () => {
+    for (const store of [new DynamoStateStore(local.client, local.tableName), new MemoryStateStore()] as StateStore[]) {
+      const key = `terms-${store.constructor.name}`;
+      const claim = (term: string, at: number, expiresAt: number) =>
+        store.claimTerms([{ key, term, owner: `${term}@${at}`, at, expiresAt }], at);
+      // 25 countries seen once long ago (expired, not yet deleted), sorting before the one still live.
+      for (let i = 0; i < 25; i++) await claim(`a${String(i).padStart(2, '0')}`, T0 - 10_000, T0 - 5_000);
+      await claim('zz', T0 - 1_000, T0 + 60_000);
+      const [fresh] = await claim('mm', T0, T0 + 60_000);
+      expect(fresh).toMatchObject({ isNew: true, hadHistory: true });
+      // With nothing live but the term itself, there is no history.
+      const [alone] = await store.claimTerms([{ key: `${key}-alone`, term: 'x', owner: 'x@0', at: T0, expiresAt: T0 + 1 }], T0);
+      expect(alone).toMatchObject({ isNew: true, hadHistory: false });
+    }
+  });
   it('buckets written out of order read back by range alike, in memory and on DynamoDB', async () => {
     const read = async (store: StateStore) => {
       // Late events land in older buckets: bucket 2 after 5 and 9, then 2 again from another batch.

@@ -202,21 +202,7 @@ export class DynamoStateStore implements StateStore {
     const results: TermClaimResult[] = [];
     // Sequential: a later claim for the same entity must see the earlier one.
     for (const c of claims) {
-      this.calls.reads++;
-      const existing = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
-          ExpressionAttributeValues: { ':pk': { S: c.key }, ':t': { S: 't#' } },
-          ProjectionExpression: 'sk, expms, claimed',
-          ConsistentRead: true,
-          Limit: 20,
-        }),
-      );
-      const live = (existing.Items ?? []).filter((i) => Number(i.expms?.N ?? 0) > c.at);
-      const hadHistory = live.some((i) => i.sk?.S !== `t#${c.term}`);
-      // Items this version writes say when they were claimed; one that does not is from before learning starts existed.
-      const legacy = live.some((i) => i.claimed === undefined);
+      const { hadHistory, legacy } = await this.termHistory(c);
       try {
         this.calls.writes++;
         await this.client.send(
@@ -256,6 +242,38 @@ export class DynamoStateStore implements StateStore {
       }
     }
     return results;
+  }
+
+  /**
+   * Whether the key holds a live term other than the claimed one, read 20 items at a time (by
+   * term, not by age) until one is found: expired items wait for TTL (up to days), and an
+   * entity's first 20 terms all expired must not make its history look empty — its next new term
+   * would then be learned instead of told.
+   */
+  private async termHistory(c: TermClaim): Promise<{ hadHistory: boolean; legacy: boolean }> {
+    let hadHistory = false;
+    let legacy = false;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      this.calls.reads++;
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
+          ExpressionAttributeValues: { ':pk': { S: c.key }, ':t': { S: 't#' } },
+          ProjectionExpression: 'sk, expms, claimed',
+          ConsistentRead: true,
+          Limit: 20,
+          ExclusiveStartKey: start,
+        }),
+      );
+      const live = (page.Items ?? []).filter((i) => Number(i.expms?.N ?? 0) > c.at);
+      hadHistory ||= live.some((i) => i.sk?.S !== `t#${c.term}`);
+      // Items this version writes say when they were claimed; one that does not is from before learning starts existed.
+      legacy ||= live.some((i) => i.claimed === undefined);
+      start = page.LastEvaluatedKey;
+    } while (start && !hadHistory);
+    return { hadHistory, legacy };
   }
 
   async readDocs(keys: readonly DocKey[], now: number): Promise<Map<string, StoredDoc>> {
