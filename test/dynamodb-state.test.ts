@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
@@ -99,6 +100,57 @@ describe('DynamoDB state store (dynalite)', () => {
     );
     const counts = await store.readCounters([{ key: 'hot', from: 0, to: 100 }], T0);
     expect(counts.get('hot')?.get(7)).toBe(200);
+  });
+  it('a busy counter slot continues in further items once one is full: every total exact and in order, every replay a no-op', async () => {
+    // Three batch ids an item here (8,000 deployed): 40 concurrent batches fill thirteen items and start a fourteenth.
+    const store: StateStore = new DynamoStateStore(local.client, local.tableName, 16, 3);
+    const inc = (id: string, bucket = 1) => store.incrementCounters(id, [{ key: 'busy', bucket, delta: 1, expiresAt: T0 * 2 }], T0);
+    const first = await Promise.all(Array.from({ length: 40 }, (_, i) => inc(`busy-${i}`)));
+    // Totals are what one item gave: each batch saw every count applied before its own, once.
+    expect(first.map((r) => r[0]?.total).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(first.every((r) => r[0]?.applied)).toBe(true);
+    // Replays (this container, which knows the full items, and a new one, which reads them) change nothing.
+    for (const again of [store, new DynamoStateStore(local.client, local.tableName, 16, 3)] as StateStore[]) {
+      for (const id of ['busy-0', 'busy-17', 'busy-39']) {
+        expect(await again.incrementCounters(id, [{ key: 'busy', bucket: 1, delta: 1, expiresAt: T0 * 2 }], T0)).toEqual([
+          { key: 'busy', bucket: 1, total: 40, applied: false },
+        ]);
+      }
+    }
+    expect((await inc('busy-40', 2))[0]).toMatchObject({ total: 1, applied: true });
+    const counts = await store.readCounters([{ key: 'busy', from: 0, to: 9 }], T0);
+    expect(Object.fromEntries(counts.get('busy') ?? [])).toEqual({ 1: 40, 2: 1 });
+    // The next slot's items are not read as this one's.
+    expect((await inc('busy-next', 10))[0]).toMatchObject({ total: 1, applied: true });
+    expect(Object.fromEntries((await store.readCounters([{ key: 'busy', from: 0, to: 9 }], T0)).get('busy') ?? [])).toEqual({
+      1: 40,
+      2: 1,
+    });
+  });
+  it('a counter item that reached 400 KB (batch ids recorded before items had a bound) hands its slot on instead of failing every batch', async () => {
+    const store: StateStore = new DynamoStateStore(local.client, local.tableName);
+    await store.incrementCounters('legacy-0', [{ key: 'legacy', bucket: 3, delta: 5, expiresAt: T0 * 2 }], T0);
+    // 18,615 more ids of 22 characters: just under DynamoDB's limit, so the next id takes the item past it.
+    const ids = Array.from({ length: 18_615 }, (_, i) => `legacy-${String(i).padStart(15, '0')}`);
+    await local.client.send(
+      new UpdateItemCommand({
+        TableName: local.tableName,
+        Key: { pk: { S: 'legacy' }, sk: { S: `s#${'0'.repeat(16)}` } },
+        UpdateExpression: 'ADD bids :b',
+        ExpressionAttributeValues: { ':b': { SS: ids } },
+      }),
+    );
+    const unbounded: StateStore = new DynamoStateStore(local.client, local.tableName, 16, Number.MAX_SAFE_INTEGER);
+    expect(
+      await unbounded.incrementCounters('legacy-new-0000000000', [{ key: 'legacy', bucket: 3, delta: 2, expiresAt: T0 * 2 }], T0),
+    ).toEqual([{ key: 'legacy', bucket: 3, total: 7, applied: true }]);
+    expect(
+      (await unbounded.incrementCounters('legacy-0', [{ key: 'legacy', bucket: 3, delta: 5, expiresAt: T0 * 2 }], T0))[0],
+    ).toMatchObject({
+      total: 7,
+      applied: false,
+    });
+    expect((await store.readCounters([{ key: 'legacy', from: 0, to: 9 }], T0)).get('legacy')?.get(3)).toBe(7);
   });
   it('a replayed batch is a no-op', async () => {
     const store: StateStore = new DynamoStateStore(local.client, local.tableName);

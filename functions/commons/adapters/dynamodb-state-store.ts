@@ -33,6 +33,13 @@ const DROP_DUE_PARALLEL = 25;
 export const DUE_INDEX = 'due';
 /** Due documents are spread over this many index partitions so no single one runs hot. */
 export const DUE_SHARDS = 4;
+/**
+ * Batch ids a counter item records before the slot's next item takes over: 22 characters each,
+ * about 180 KB of the 400 KB an item may hold, the rest for its counts.
+ */
+export const BATCH_IDS_PER_COUNTER_ITEM = 8_000;
+/** Items of one slot a batch walks at most (full ones and lost races): 500,000 batches in a window. */
+const MAX_SLOT_ATTEMPTS = 64;
 /** Receipts above this (gzipped) are not stored: the item limit is 400 KB; the batch is re-decided instead. */
 const MAX_RECEIPT_BYTES = 300_000;
 
@@ -44,7 +51,8 @@ const MAX_RECEIPT_BYTES = 300_000;
  * Idempotency without transactions: a counter item holds, next to its bucket counts, the set of
  * batch ids already added to it. The update `ADD c<bucket> :d, …, bids :id` runs under the
  * condition `NOT contains(bids, :id)`, so a redelivered batch fails the condition and changes
- * nothing. Batch-id sets stay small because an item only lives for one slot of buckets.
+ * nothing. An item records at most BATCH_IDS_PER_COUNTER_ITEM ids; a busy slot continues in
+ * further items (incrementSlot).
  *
  * Documents (alert conditions, risk records, digest entries) carry a version `v`: a write names
  * the version it read (`v = :v`), so concurrent detectors never overwrite each other's decision;
@@ -61,10 +69,14 @@ const MAX_RECEIPT_BYTES = 300_000;
 export class DynamoStateStore implements StateStore {
   readonly calls = { reads: 0, writes: 0 };
 
+  /** Counter items found full, by key: they never change again (see incrementSlot). */
+  private readonly fullItems = new FullCounterItems();
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
     private readonly concurrency = 16,
+    private readonly batchIdsPerItem = BATCH_IDS_PER_COUNTER_ITEM,
   ) {}
 
   private ttl(expMs: number): string {
@@ -81,21 +93,64 @@ export class DynamoStateStore implements StateStore {
       if (list) list.push(inc);
       else slots.set(id, [inc]);
     }
-    const perSlot = await mapLimit([...slots.values()], this.concurrency, async (incs) => {
-      const first = incs[0] as CounterIncrement;
-      const Key = { pk: { S: first.key }, sk: { S: slotSk(slotOf(first.bucket)) } };
-      const names: Record<string, string> = { '#ttl': 'ttl' };
-      const values: Record<string, AttributeValue> = { ':b': { SS: [batchId] }, ':id': { S: batchId } };
-      const adds = incs.map((inc, i) => {
-        names[`#c${i}`] = bucketAttr(inc.bucket);
-        values[`:d${i}`] = { N: String(inc.delta) };
-        return `#c${i} :d${i}`;
-      });
-      const expiresAt = Math.max(...incs.map((i) => i.expiresAt));
-      values[':exp'] = { N: String(expiresAt) };
-      values[':ttl'] = { N: this.ttl(expiresAt) };
-      let item: Record<string, AttributeValue> | undefined;
-      let applied = true;
+    const perSlot = await mapLimit([...slots.values()], this.concurrency, (incs) => this.incrementSlot(batchId, incs));
+    return perSlot.flat();
+  }
+
+  /**
+   * One batch's increments of one key and slot. The slot's item records the batch ids it has
+   * added (its idempotency) up to `batchIdsPerItem`; a full item is never written again, and the
+   * next item of the slot (`…#1`, `#2`, …) takes the batches after it. A batch walks the slot's
+   * items in order: one holding its id means it was applied already (a retried batch); a full one
+   * without it adds its counts to the totals, and the first with room takes the batch. Without
+   * this, a busy entity's item outgrew DynamoDB's 400 KB in one window (18,600 batch ids: 62
+   * deliveries a second over 5 minutes, 5 a second over a tuned hour) and every later batch of
+   * the window failed.
+   */
+  private async incrementSlot(batchId: string, incs: readonly CounterIncrement[]): Promise<CounterResult[]> {
+    const first = incs[0] as CounterIncrement;
+    const slot = slotOf(first.bucket);
+    const names: Record<string, string> = { '#ttl': 'ttl' };
+    const values: Record<string, AttributeValue> = {
+      ':b': { SS: [batchId] },
+      ':id': { S: batchId },
+      ':max': { N: String(this.batchIdsPerItem) },
+    };
+    const adds = incs.map((inc, i) => {
+      names[`#c${i}`] = bucketAttr(inc.bucket);
+      values[`:d${i}`] = { N: String(inc.delta) };
+      return `#c${i} :d${i}`;
+    });
+    const expiresAt = Math.max(...incs.map((i) => i.expiresAt));
+    values[':exp'] = { N: String(expiresAt) };
+    values[':ttl'] = { N: this.ttl(expiresAt) };
+    // What the slot's full items hold, bucket by bucket: part of every total this batch reports.
+    const carried = new Map<number, number>();
+    const totals = (held: ReadonlyMap<number, number>, applied: boolean) =>
+      incs.map((inc) => ({
+        key: inc.key,
+        bucket: inc.bucket,
+        total: (carried.get(inc.bucket) ?? 0) + (held.get(inc.bucket) ?? 0),
+        applied,
+      }));
+    // A batch applied before gets the slot's current totals (every item of it), as one item gave.
+    const current = async () => {
+      carried.clear();
+      const slotItems = await this.queryRange(first.key, slotItemSk(slot, 0), `${slotItemSk(slot, 0)}#~`);
+      for (const read of slotItems) for (const [bucket, n] of counterValues(read)) carried.set(bucket, (carried.get(bucket) ?? 0) + n);
+      return totals(new Map(), false);
+    };
+    let item = 0;
+    for (let attempt = 0; attempt < MAX_SLOT_ATTEMPTS; attempt++) {
+      const Key = { pk: { S: first.key }, sk: { S: slotItemSk(slot, item) } };
+      const full = this.fullItems.get(Key.pk.S, Key.sk.S);
+      if (full) {
+        if (full.ids.has(batchId)) return current();
+        for (const [bucket, n] of full.counts) carried.set(bucket, (carried.get(bucket) ?? 0) + n);
+        item++;
+        continue;
+      }
+      let tooBig = false;
       try {
         this.calls.writes++;
         const out = await this.client.send(
@@ -104,39 +159,43 @@ export class DynamoStateStore implements StateStore {
             Key,
             // expms only grows: SET with if_not_exists would lose that, so the max is computed client-side per batch.
             UpdateExpression: `ADD ${adds.join(', ')}, bids :b SET expms = :exp, #ttl = :ttl`,
-            ConditionExpression: 'attribute_not_exists(bids) OR NOT contains(bids, :id)',
+            ConditionExpression: 'attribute_not_exists(bids) OR (NOT contains(bids, :id) AND size(bids) < :max)',
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
             ReturnValues: 'ALL_NEW',
           }),
         );
-        item = out.Attributes;
+        return totals(counterValues(out.Attributes), true);
       } catch (err) {
-        if (!isConditionFailure(err)) throw err;
-        // Already applied by an earlier delivery of this batch: report the current totals.
-        applied = false;
-        this.calls.reads++;
-        item = (await this.client.send(new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true }))).Item;
+        tooBig = isItemTooLarge(err);
+        if (!tooBig && !isConditionFailure(err)) throw err;
       }
-      return incs.map((inc) => ({
-        key: inc.key,
-        bucket: inc.bucket,
-        total: Number(item?.[bucketAttr(inc.bucket)]?.N ?? (applied ? inc.delta : 0)),
-        applied,
-      }));
-    });
-    return perSlot.flat();
+      // Applied already, or full (an item from before the bound may fill up by size instead).
+      this.calls.reads++;
+      const read = (await this.client.send(new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true }))).Item;
+      const ids = new Set(read?.bids?.SS ?? []);
+      const counts = counterValues(read);
+      if (ids.has(batchId)) return current();
+      if (tooBig || ids.size >= this.batchIdsPerItem) {
+        // Full for good (nothing adds to it again): kept for the container's later batches.
+        this.fullItems.set(Key.pk.S, Key.sk.S, { ids, counts });
+        for (const [bucket, n] of counts) carried.set(bucket, (carried.get(bucket) ?? 0) + n);
+        item++;
+      }
+      // Otherwise the item changed between the two calls (it expired and began again): try it again.
+    }
+    throw new Error(`counter ${first.key} slot ${slot}: no item took batch ${batchId} after ${MAX_SLOT_ATTEMPTS} attempts`);
   }
 
   async readCounters(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, number>>> {
     const out = new Map<string, Map<number, number>>();
     await mapLimit(ranges, this.concurrency, async (r) => {
       const found = new Map<number, number>();
-      for (const item of await this.queryRange(r.key, slotSk(slotOf(r.from)), slotSk(slotOf(r.to)))) {
+      // The slots' first items and any that took over from a full one (`…#1`, sorting before the next slot).
+      for (const item of await this.queryRange(r.key, slotItemSk(slotOf(r.from), 0), `${slotItemSk(slotOf(r.to), 0)}#~`)) {
         if (Number(item.expms?.N ?? 0) <= now) continue;
-        for (const [name, value] of Object.entries(item)) {
-          const bucket = attrBucket(name);
-          if (bucket !== undefined && bucket >= r.from && bucket <= r.to) found.set(bucket, Number(value.N ?? 0));
+        for (const [bucket, n] of counterValues(item)) {
+          if (bucket >= r.from && bucket <= r.to) found.set(bucket, (found.get(bucket) ?? 0) + n);
         }
       }
       out.set(r.key, found);
@@ -475,8 +534,19 @@ export class DynamoStateStore implements StateStore {
 function slotOf(bucket: number): number {
   return Math.floor(bucket / COUNTER_SLOT_BUCKETS);
 }
-function slotSk(slot: number): string {
-  return `s#${String(slot).padStart(16, '0')}`;
+/** A slot's first item, and the ones that take over when it is full (`…#1`, `…#2`). */
+function slotItemSk(slot: number, item: number): string {
+  const sk = `s#${String(slot).padStart(16, '0')}`;
+  return item === 0 ? sk : `${sk}#${item}`;
+}
+/** An item's counts (and spike levels) by bucket. */
+function counterValues(item: Record<string, AttributeValue> | undefined): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const [name, value] of Object.entries(item ?? {})) {
+    const bucket = attrBucket(name);
+    if (bucket !== undefined) counts.set(bucket, Number(value.N ?? 0));
+  }
+  return counts;
 }
 function bucketAttr(bucket: number): string {
   return `c${bucket}`;
@@ -499,6 +569,30 @@ function dueShard(pk: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < pk.length; i++) h = Math.imul(h ^ pk.charCodeAt(i), 0x01000193);
   return `due#${(h >>> 0) % DUE_SHARDS}`;
+}
+
+/**
+ * Full counter items a container has read, at most 64 (each up to 8,000 ids; the oldest read
+ * goes first): a busy entity's later batches skip them without a call.
+ */
+class FullCounterItems {
+  private readonly items = new Map<string, { ids: ReadonlySet<string>; counts: ReadonlyMap<number, number> }>();
+
+  get(pk: string, sk: string) {
+    return this.items.get(`${pk}\u0000${sk}`);
+  }
+
+  set(pk: string, sk: string, item: { ids: ReadonlySet<string>; counts: ReadonlyMap<number, number> }): void {
+    const id = `${pk}\u0000${sk}`;
+    this.items.delete(id);
+    this.items.set(id, item);
+    if (this.items.size > 64) this.items.delete(this.items.keys().next().value ?? id);
+  }
+}
+
+/** DynamoDB refused a write that would take the item past 400 KB. */
+function isItemTooLarge(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ValidationException' && /item size/i.test(err.message);
 }
 
 function isConditionFailure(err: unknown): boolean {
