@@ -179,6 +179,31 @@ describe('DynamoDB state store (dynalite)', () => {
       expect(alone).toMatchObject({ isNew: true, hadHistory: false });
     }
   });
+  it('property: term claims of many entities in one call, side by side on DynamoDB, answer as the memory store does in order', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.constantFrom('de', 'fr', 'us'), fc.integer({ min: 0, max: 5_000 })), {
+          minLength: 1,
+          maxLength: 25,
+        }),
+        async (rows) => {
+          run++;
+          const claims = rows.map(([user, term, dt], i) => ({
+            key: `n#prop${run}#u${user}`,
+            term,
+            owner: `e${i}`,
+            at: T0 + dt,
+            expiresAt: T0 + dt + 2_000,
+          }));
+          const dynamo: StateStore = new DynamoStateStore(local.client, local.tableName);
+          const memory: StateStore = new MemoryStateStore();
+          expect(await dynamo.claimTerms(claims, T0)).toEqual(await memory.claimTerms(claims, T0));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
   it('buckets written out of order read back by range alike, in memory and on DynamoDB', async () => {
     const read = async (store: StateStore) => {
       // Late events land in older buckets: bucket 2 after 5 and 9, then 2 again from another batch.

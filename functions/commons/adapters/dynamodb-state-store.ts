@@ -258,49 +258,62 @@ export class DynamoStateStore implements StateStore {
   }
 
   async claimTerms(claims: readonly TermClaim[]): Promise<TermClaimResult[]> {
-    const results: TermClaimResult[] = [];
-    // Sequential: a later claim for the same entity must see the earlier one.
-    for (const c of claims) {
-      const { hadHistory, legacy } = await this.termHistory(c);
-      try {
-        this.calls.writes++;
-        await this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
-            UpdateExpression: 'SET own = :o, expms = :exp, #ttl = :ttl, claimed = :now',
-            ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: {
-              ':o': { S: c.owner },
-              ':exp': { N: String(c.expiresAt) },
-              ':ttl': { N: this.ttl(c.expiresAt) },
-              ':now': { N: String(c.at) },
-            },
-          }),
-        );
-        results.push({ isNew: true, hadHistory, legacy });
-      } catch (err) {
-        if (!isConditionFailure(err)) throw err;
-        this.calls.writes++;
-        await this.client
-          .send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
-              UpdateExpression: 'SET expms = :exp, #ttl = :ttl',
-              ConditionExpression: 'expms < :exp',
-              ExpressionAttributeNames: { '#ttl': 'ttl' },
-              ExpressionAttributeValues: { ':exp': { N: String(c.expiresAt) }, ':ttl': { N: this.ttl(c.expiresAt) } },
-            }),
-          )
-          .catch((e: unknown) => {
-            if (!isConditionFailure(e)) throw e;
-          });
-        results.push({ isNew: false, hadHistory, legacy });
-      }
-    }
+    // In order within a key (a later claim for the same entity must see the earlier one); keys
+    // side by side — a login service's batch of 2,000 users took 2,000 sequential pairs of round
+    // trips (40 s at 5 ms each, of a 60 s timeout).
+    const byKey = new Map<string, number[]>();
+    claims.forEach((c, i) => {
+      const list = byKey.get(c.key);
+      if (list) list.push(i);
+      else byKey.set(c.key, [i]);
+    });
+    const results = new Array<TermClaimResult>(claims.length);
+    await mapLimit([...byKey.values()], this.concurrency, async (indexes) => {
+      for (const i of indexes) results[i] = await this.claimTerm(claims[i] as TermClaim);
+    });
     return results;
+  }
+
+  private async claimTerm(c: TermClaim): Promise<TermClaimResult> {
+    const { hadHistory, legacy } = await this.termHistory(c);
+    try {
+      this.calls.writes++;
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
+          UpdateExpression: 'SET own = :o, expms = :exp, #ttl = :ttl, claimed = :now',
+          ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':o': { S: c.owner },
+            ':exp': { N: String(c.expiresAt) },
+            ':ttl': { N: this.ttl(c.expiresAt) },
+            ':now': { N: String(c.at) },
+          },
+        }),
+      );
+      return { isNew: true, hadHistory, legacy };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    // Known already: its expiry runs from this sighting.
+    this.calls.writes++;
+    await this.client
+      .send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
+          UpdateExpression: 'SET expms = :exp, #ttl = :ttl',
+          ConditionExpression: 'expms < :exp',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':exp': { N: String(c.expiresAt) }, ':ttl': { N: this.ttl(c.expiresAt) } },
+        }),
+      )
+      .catch((e: unknown) => {
+        if (!isConditionFailure(e)) throw e;
+      });
+    return { isNew: false, hadHistory, legacy };
   }
 
   /**
