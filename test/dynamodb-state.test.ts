@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
@@ -120,12 +120,42 @@ describe('DynamoDB state store (dynalite)', () => {
     expect((await inc('busy-40', 2))[0]).toMatchObject({ total: 1, applied: true });
     const counts = await store.readCounters([{ key: 'busy', from: 0, to: 9 }], T0);
     expect(Object.fromEntries(counts.get('busy') ?? [])).toEqual({ 1: 40, 2: 1 });
-    // The next slot's items are not read as this one's.
+    // The next slot's items are not read as this one's; a window over both reads both, in a
+    // container that knows the full items and in one that does not.
     expect((await inc('busy-next', 10))[0]).toMatchObject({ total: 1, applied: true });
     expect(Object.fromEntries((await store.readCounters([{ key: 'busy', from: 0, to: 9 }], T0)).get('busy') ?? [])).toEqual({
       1: 40,
       2: 1,
     });
+    for (const reader of [store, new DynamoStateStore(local.client, local.tableName, 16, 3)] as StateStore[]) {
+      const both = await reader.readCounters([{ key: 'busy', from: 1, to: 19 }], T0);
+      expect(Object.fromEntries(both.get('busy') ?? [])).toEqual({ 1: 40, 2: 1, 10: 1 });
+    }
+  });
+  it('every item of a busy counter slot stays under 4 KB: one read unit, at most four write units, whatever the delivery rate', async () => {
+    const store: StateStore = new DynamoStateStore(local.client, local.tableName);
+    // 500 deliveries of one service in one window (a service's request rate over 50 minutes: one every 6 s).
+    for (let i = 0; i < 500; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          store.incrementCounters(`svc-${String(i + j).padStart(18, '0')}`, [{ key: 'svc', bucket: 4, delta: 3, expiresAt: T0 * 2 }], T0),
+        ),
+      );
+    }
+    expect((await store.readCounters([{ key: 'svc', from: 0, to: 9 }], T0)).get('svc')?.get(4)).toBe(1500);
+    const items = await local.client.send(
+      new QueryCommand({
+        TableName: local.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'svc' } },
+      }),
+    );
+    // DynamoDB's item size: attribute names and values in bytes (numbers about one byte for two digits).
+    const size = (item: Record<string, AttributeValue>) =>
+      Object.entries(item).reduce((n, [name, v]) => n + name.length + (v.S?.length ?? v.N?.length ?? (v.SS ?? []).join('').length), 0);
+    const sizes = (items.Items ?? []).map(size);
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThan(4096);
   });
   it('a counter item that reached 400 KB (batch ids recorded before items had a bound) hands its slot on instead of failing every batch', async () => {
     const store: StateStore = new DynamoStateStore(local.client, local.tableName);
