@@ -483,6 +483,43 @@ describe('parallel detectors (dynalite)', () => {
   });
 });
 
+describe('a flood seen by many detectors at once (dynalite, 3–7 ms round trips)', () => {
+  it('32 concurrent batches on one source all decide: lost races wait and retry, the counts are exact and one alert opens', async () => {
+    const db = await startLocalDynamo('flood');
+    try {
+      db.client.middlewareStack.add(
+        (next) => async (args) => {
+          await new Promise((resolve) => setTimeout(resolve, 3 + Math.random() * 4));
+          return next(args);
+        },
+        { step: 'initialize', name: 'latency' },
+      );
+      const flood = rule({
+        id: 'flood.rule',
+        match: { 'event.outcome': 'failure' },
+        threshold: { count: 5, window: '10m', groupBy: ['source.ip'] },
+      });
+      const store = new DynamoStateStore(db.client, db.tableName);
+      const results = await Promise.allSettled(
+        Array.from({ length: 32 }, (_, b) =>
+          detector([flood], store).evaluate(
+            `flood-${b}`,
+            Array.from({ length: 10 }, (_, i) => ev({ 'event.outcome': 'failure', 'source.ip': '203.0.113.9' }, T0 + b * 100 + i)),
+          ),
+        ),
+      );
+      const failures = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+      expect(failures).toEqual([]);
+      const counts = await store.readCounters([{ key: 't#flood.rule#203.0.113.9', from: 0, to: Number.MAX_SAFE_INTEGER }], T0);
+      expect([...(counts.get('t#flood.rule#203.0.113.9')?.values() ?? [])].reduce((x, y) => x + y, 0)).toBe(320);
+      const opened = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.alerts : [])).filter((a) => a.status === 'open');
+      expect(opened).toHaveLength(1);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 /** dynalite measures key sizes loosely: every key the client sends is checked here against DynamoDB's own limits. */
 function checkKeyLimits(client: LocalDynamo['client']): { found: string[]; remove: () => void } {
   const found: string[] = [];

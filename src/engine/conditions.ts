@@ -1,13 +1,14 @@
 import { severityRank } from '../schema/severity';
 import { readAcknowledgements } from './acknowledgements';
 import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, resolveAt } from './lifecycle';
+import { afterLostRace } from './lost-race';
 import { claimOutbreaks, isHeld, KEPT_OUTBREAK_DECISIONS, type OutbreakClaim, type OutbreakTerms, outbreakOf } from './outbreak';
 import { claimPage, KEPT_PAGE_DECISIONS, type PageTerms } from './page-fold';
 import { type DocKey, docId, type StateStore, type StoredDoc } from './state-store';
 import { LATE_ARRIVAL_GRACE_MS } from './windows';
 
 /** Attempts before a condition write that keeps losing races gives up (the batch then fails and is retried). */
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 12;
 
 export function conditionKey(ruleId: string, groupKey: string): DocKey {
   return { pk: `c#${ruleId}#${groupKey}`, sk: 'cond' };
@@ -67,6 +68,7 @@ export async function applyObservations(store: StateStore, updates: readonly Con
   let pending = updates.map((u, i) => ({ u, i }));
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt >= MAX_ATTEMPTS) throw new Error(`${pending.length} condition write(s) kept losing races after ${attempt} attempts`);
+    if (attempt > 0) await afterLostRace(attempt);
     const now = Math.min(...pending.map(({ u }) => u.observation.occurrences[0]?.at ?? 0));
     const docs = await store.readDocs(
       pending.map(({ u }) => u.key),

@@ -3,6 +3,7 @@ import { type Alert, type AlertEntity, FoldTarget } from '../schema/alert';
 import { Severity, severityRank, type Tier } from '../schema/severity';
 import { boundedValue } from './bounded-value';
 import { scopedKey } from './entity-scope';
+import { afterLostRace } from './lost-race';
 import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
 
 /**
@@ -96,6 +97,7 @@ export interface PageClaim extends PageTerms {
 export async function claimPage(store: StateStore, claim: PageClaim, batchHolders: ReadonlySet<string>): Promise<FoldTarget | undefined> {
   const key = entityPageKey(claim.entity);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await afterLostRace(attempt);
     const doc = (await store.readDocs([key], claim.at)).get(docId(key));
     const page = doc ? readPage(doc.body) : undefined;
     if (page?.id === claim.alertId) return undefined; // this alert holds it (a retried batch)

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { afterLostRace } from './lost-race';
 import { type DocKey, docId, KEPT_FOREVER, readDocBody, type StateStore } from './state-store';
 
 /**
@@ -116,6 +117,7 @@ export class TermLearning {
   private async settle(key: DocKey, now: number, next: (stored: number | undefined) => number): Promise<number> {
     const id = docId(key);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await afterLostRace(attempt);
       const doc = (await this.store.readDocs([key], now)).get(id);
       const stored = doc ? readDocBody(WatchStart, doc.body)?.since : undefined;
       const since = next(stored);
