@@ -198,7 +198,8 @@ export class DynamoStateStore implements StateStore {
       const reads: [string, string][] = [];
       let known = false;
       // A window or a spike's baseline spans two or three slots; a wider range is read whole.
-      for (let slot = slotOf(r.from); slot <= slotOf(r.to) && slotOf(r.to) - slotOf(r.from) < 16; slot++) {
+      const narrow = slotOf(r.to) - slotOf(r.from) < 16;
+      for (let slot = slotOf(r.from); narrow && slot <= slotOf(r.to); slot++) {
         let item = 0;
         for (let full = this.fullItems.get(r.key, slotItemSk(slot, 0)); full; full = this.fullItems.get(r.key, slotItemSk(slot, item))) {
           if (full.expiresAt > now) add(full.counts);
@@ -208,8 +209,9 @@ export class DynamoStateStore implements StateStore {
         reads.push([slotItemSk(slot, item), slotEndSk(slot)]);
       }
       // None known (most keys): the whole range in one query.
-      for (const [from, to] of known ? reads : [[slotItemSk(slotOf(r.from), 0), slotEndSk(slotOf(r.to))]]) {
-        for (const read of await this.queryRange(r.key, from as string, to as string)) add(liveCounts(read, now));
+      const whole: [string, string][] = [[slotItemSk(slotOf(r.from), 0), slotEndSk(slotOf(r.to))]];
+      for (const [from, to] of known ? reads : whole) {
+        for (const read of await this.queryRange(r.key, from, to)) add(liveCounts(read, now));
       }
       out.set(r.key, found);
     });
