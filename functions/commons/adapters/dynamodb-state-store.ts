@@ -195,23 +195,23 @@ export class DynamoStateStore implements StateStore {
       };
       // Full items this container knows of are read from memory (they never change): only the
       // rest of each slot is read, which for a busy slot is its last, small item.
-      const reads: [string, string][] = [];
-      let known = false;
       // A window or a spike's baseline spans two or three slots; a wider range is read whole.
       const narrow = slotOf(r.to) - slotOf(r.from) < 16;
+      const reads: [string, string][] = narrow ? [] : [[slotItemSk(slotOf(r.from), 0), slotEndSk(slotOf(r.to))]];
       for (let slot = slotOf(r.from); narrow && slot <= slotOf(r.to); slot++) {
         let item = 0;
         for (let full = this.fullItems.get(r.key, slotItemSk(slot, 0)); full; full = this.fullItems.get(r.key, slotItemSk(slot, item))) {
           if (full.expiresAt > now) add(full.counts);
           item++;
         }
-        if (item > 0) known = true;
-        reads.push([slotItemSk(slot, item), slotEndSk(slot)]);
+        const last = reads.at(-1);
+        // A slot read from its first item continues the query before it (nothing sorts between).
+        if (last && item === 0) last[1] = slotEndSk(slot);
+        else reads.push([slotItemSk(slot, item), slotEndSk(slot)]);
       }
-      // None known (most keys): the whole range in one query.
-      const whole: [string, string][] = [[slotItemSk(slotOf(r.from), 0), slotEndSk(slotOf(r.to))]];
-      for (const [from, to] of known ? reads : whole) {
-        for (const read of await this.queryRange(r.key, from, to)) add(liveCounts(read, now));
+      // Side by side: a slot whose full items are known costs a query more, not a round trip more.
+      for (const items of await Promise.all(reads.map(([from, to]) => this.queryRange(r.key, from, to)))) {
+        for (const read of items) add(liveCounts(read, now));
       }
       out.set(r.key, found);
     });
