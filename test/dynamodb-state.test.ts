@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { loadPack } from '../src/cli/load-pack';
 import { replay } from '../src/cli/replay';
+import { runCorrelateTask } from '../src/correlation/correlate-task';
 import { ENVELOPE_BUDGET_BYTES, envelopeOf } from '../src/correlation/envelope';
 import { generateDemo } from '../src/demo/generate';
 import { MAX_VALUE_CHARS } from '../src/engine/bounded-value';
@@ -15,6 +16,7 @@ import { PassThroughSink } from '../src/engine/ports';
 import { docId, type StateStore } from '../src/engine/state-store';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Alert } from '../src/schema/alert';
+import { CorrelationRule } from '../src/schema/rule';
 import { detector, ev, rule, T0 } from './helpers';
 
 let local: LocalDynamo;
@@ -514,6 +516,60 @@ describe('a flood seen by many detectors at once (dynalite, 3–7 ms round trips
       expect([...(counts.get('t#flood.rule#203.0.113.9')?.values() ?? [])].reduce((x, y) => x + y, 0)).toBe(320);
       const opened = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.alerts : [])).filter((a) => a.status === 'open');
       expect(opened).toHaveLength(1);
+    } finally {
+      await db.close();
+    }
+  });
+  it('20 correlations of one entity and rule at once (a detector batch each) all fold into its risk record', async () => {
+    const db = await startLocalDynamo('corr');
+    try {
+      db.client.middlewareStack.add(
+        (next) => async (args) => {
+          await new Promise((resolve) => setTimeout(resolve, 3 + Math.random() * 4));
+          return next(args);
+        },
+        { step: 'initialize', name: 'latency' },
+      );
+      const incident = CorrelationRule.parse({
+        id: 'corr.flood',
+        title: 'Takeover of {user.name}',
+        description: 'a failure burst and a privileged action by one user',
+        severity: 'critical',
+        riskScore: 9,
+        runbook: 'docs/runbooks/corr.flood.md',
+        correlation: {
+          entity: 'user.name',
+          window: '2h',
+          riskThreshold: 8,
+          category: 'account_takeover',
+          members: ['t.failures', 't.privileged'],
+          require: [['t.failures'], ['t.privileged']],
+        },
+      });
+      const member = (n: number) => {
+        const time = new Date(T0 + n * 1000).toISOString();
+        const record = {
+          id: `det-${n}`,
+          ruleId: 't.failures',
+          title: 'failures',
+          tags: [],
+          riskScore: 6,
+          severity: 'high',
+          firstSeen: time,
+          lastSeen: time,
+          logGroups: ['/g'],
+          events: [],
+          related: {},
+        };
+        return { entity: { field: 'user.name', value: 'm.silva' }, member: JSON.stringify(record), key: `${record.id}#0` };
+      };
+      const store = new DynamoStateStore(db.client, db.tableName);
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, n) => runCorrelateTask(member(n), { store, rules: [incident], ctx: { region: 'eu-west-1' } })),
+      );
+      expect(results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []))).toEqual([]);
+      const [record] = (await store.queryDocs('risk#user.name#m.silva', T0)).map((d) => JSON.parse(d.body));
+      expect(record.occurrences.map((o: { id: string }) => o.id).sort()).toEqual(Array.from({ length: 20 }, (_, n) => `det-${n}`).sort());
     } finally {
       await db.close();
     }

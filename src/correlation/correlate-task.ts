@@ -50,7 +50,8 @@ export interface CorrelateDeps {
   style?: MessageStyle;
 }
 
-const MAX_ATTEMPTS = 8;
+/** As many as a condition gets: every detector batch that re-observes a flood correlates it (src/engine/lost-race.ts). */
+const MAX_ATTEMPTS = 12;
 
 /**
  * The body of the correlate task (a Lambda in AWS, called in-process by the local state machine):
