@@ -100,6 +100,12 @@ describe('tuning a shipped rule without editing it (`tune:` files)', () => {
     expect(await fired(ruleOf(packWith().pack, 'aws.s3_bulk_download'), 'etl-runner')).toBe(1);
     expect(await fired(tuned, 'etl-runner')).toBe(0);
     expect(await fired(tuned, 'mallory')).toBe(1);
+    // Its alerts say what this deployment counts, and why: the shipped description says 200 objects.
+    const [alert] = (await new Detector({ rules: [tuned] }, new MemoryStateStore()).evaluate('b-said', reads('mallory', 400))).alerts;
+    expect(alert?.description).toContain(
+      'Tuned for this deployment (mine/s3.yml): distinct.count 300 (shipped 200); events matching {"user.name":"etl-runner"} left out. Reason: DATA-7 the nightly export job reads every object',
+    );
+    expect(ruleOf(packWith().pack, 'aws.s3_bulk_download').description).not.toContain('Tuned for this deployment');
   });
 
   it('a window is worded exactly, in its smallest whole unit and the one above it', () => {
@@ -145,6 +151,10 @@ describe('tuning a shipped rule without editing it (`tune:` files)', () => {
     const asShipped = await runDetectionRuleTests({ ...shippedRule, tests: tuned.tests }, result.pack);
     expect(asShipped.map((r) => r.passed)).toEqual([false]);
     expect(asShipped[0]?.detail).toContain('within 5 minutes');
+    // The description is prose that names the shipped window; the tuned rule's says what holds here.
+    expect(tuned.description).toMatch(
+      /\n\nTuned for this deployment \(mine\/s3-delete\.yml\): threshold\.window 15m \(shipped 5m\)\. Reason: OPS-40 lifecycle jobs delete in bursts; count over a quarter hour$/,
+    );
   });
 
   it('an absence rule tuned to wait longer says so in its title (`{absence.after}`), and waits', async () => {

@@ -78,7 +78,44 @@ export function applyTuning(doc: Record<string, unknown>, tuning: Tuning): { doc
   if (isMap(raw.only) && isMap(out.match)) out.match = withRestriction(out.match, raw.only);
   if (raw.tests !== undefined) out.tests = raw.tests;
   else if (tuning.changesDetection) out.tests = [];
+  const changes = detectionChanges(doc, raw);
+  if (changes.length > 0 && typeof doc.description === 'string') {
+    // The description is shipped prose ("50 deletes within 5 minutes"): alerts carry it, so a
+    // tuned rule's alerts say what this deployment counts instead, and why.
+    out.description = `${doc.description.trim()}\n\nTuned for this deployment (${file}): ${changes.join('; ')}. Reason: ${String(raw.reason)}`;
+  }
   return { doc: out };
+}
+
+/** What a tuning changes in what the rule counts, worded for the alert's reader. */
+function detectionChanges(doc: Record<string, unknown>, raw: Record<string, unknown>): string[] {
+  const changes: string[] = [];
+  for (const clause of STATEFUL_CLAUSES) {
+    const change = raw[clause];
+    const own = doc[clause];
+    if (!isMap(change) || !isMap(own)) continue;
+    for (const [key, value] of Object.entries(change)) {
+      if (JSON.stringify(value) !== JSON.stringify(own[key]))
+        changes.push(`${clause}.${key} ${worded(value)} (shipped ${worded(own[key])})`);
+    }
+  }
+  if (raw.logGroups !== undefined) changes.push(`log groups ${worded(raw.logGroups)}`);
+  if (raw.exclude !== undefined) changes.push(`events matching ${worded(raw.exclude)} left out`);
+  if (raw.only !== undefined) changes.push(`only events matching ${worded(raw.only)}`);
+  return changes;
+}
+
+/** A setting as its file writes it, kept short (an alert's description is not the place for a long selection). */
+function worded(value: unknown): string {
+  const text =
+    value === undefined
+      ? 'none'
+      : typeof value === 'string'
+        ? value
+        : Array.isArray(value) && value.every((v) => typeof v === 'string')
+          ? value.join(', ')
+          : JSON.stringify(value);
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
 /**
