@@ -19,8 +19,7 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import type { StateStore } from '../src/engine/state-store';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Message } from '../src/schema/alert';
-import { CorrelationRule } from '../src/schema/rule';
-import { ev, rule, T0 } from './helpers';
+import { ev, rule, T0, takeoverCorrelation, takeoverMember } from './helpers';
 import { tableCli } from './table-cli';
 
 const MIN = 60_000;
@@ -562,40 +561,8 @@ async function fakeSts(arn: string): Promise<{ url: string; calls: () => number;
 }
 
 describe('acknowledged incidents', () => {
-  const incidentRule = CorrelationRule.parse({
-    id: 'corr.test',
-    title: 'Takeover of {user.name}',
-    description: 'a failure burst and a privileged action by one user',
-    severity: 'critical',
-    riskScore: 9,
-    runbook: 'docs/runbooks/corr.test.md',
-    correlation: {
-      entity: 'user.name',
-      window: '2h',
-      riskThreshold: 8,
-      category: 'account_takeover',
-      members: ['t.failures', 't.privileged'],
-      require: [['t.failures'], ['t.privileged']],
-    },
-  });
-  /** One member detection about m.silva at `at`, as the state machine hands it to the correlate task. */
-  const member = (ruleId: string, at: number) => {
-    const time = new Date(at).toISOString();
-    const record = {
-      id: `det-${ruleId}-${at}`,
-      ruleId,
-      title: ruleId,
-      tags: [],
-      riskScore: 6,
-      severity: 'high',
-      firstSeen: time,
-      lastSeen: time,
-      logGroups: ['/g'],
-      events: [],
-      related: {},
-    };
-    return { entity: { field: 'user.name', value: 'm.silva' }, member: JSON.stringify(record), key: `${record.id}#0` };
-  };
+  const incidentRule = takeoverCorrelation();
+  const member = takeoverMember;
   /** Both members every 20 minutes for `hours`; the statuses published, with the incident's id. */
   async function sustained(store: StateStore, hours: number, onOpen: (id: string) => Promise<void>) {
     const told: string[] = [];

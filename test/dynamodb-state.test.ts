@@ -16,8 +16,7 @@ import { PassThroughSink } from '../src/engine/ports';
 import { docId, type StateStore } from '../src/engine/state-store';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Alert } from '../src/schema/alert';
-import { CorrelationRule } from '../src/schema/rule';
-import { detector, ev, rule, T0 } from './helpers';
+import { detector, ev, rule, T0, takeoverCorrelation, takeoverMember } from './helpers';
 
 let local: LocalDynamo;
 beforeAll(async () => {
@@ -485,17 +484,23 @@ describe('parallel detectors (dynalite)', () => {
   });
 });
 
+/** A local table whose every call takes 3–7 ms, as a round trip in a region does: racing writers interleave as they would there. */
+async function slowDynamo(name: string): Promise<LocalDynamo> {
+  const db = await startLocalDynamo(name);
+  db.client.middlewareStack.add(
+    (next) => async (args) => {
+      await new Promise((resolve) => setTimeout(resolve, 3 + Math.random() * 4));
+      return next(args);
+    },
+    { step: 'initialize', name: 'latency' },
+  );
+  return db;
+}
+
 describe('a flood seen by many detectors at once (dynalite, 3–7 ms round trips)', () => {
   it('32 concurrent batches on one source all decide: lost races wait and retry, the counts are exact and one alert opens', async () => {
-    const db = await startLocalDynamo('flood');
+    const db = await slowDynamo('flood');
     try {
-      db.client.middlewareStack.add(
-        (next) => async (args) => {
-          await new Promise((resolve) => setTimeout(resolve, 3 + Math.random() * 4));
-          return next(args);
-        },
-        { step: 'initialize', name: 'latency' },
-      );
       const flood = rule({
         id: 'flood.rule',
         match: { 'event.outcome': 'failure' },
@@ -521,51 +526,18 @@ describe('a flood seen by many detectors at once (dynalite, 3–7 ms round trips
     }
   });
   it('20 correlations of one entity and rule at once (a detector batch each) all fold into its risk record', async () => {
-    const db = await startLocalDynamo('corr');
+    const db = await slowDynamo('corr');
     try {
-      db.client.middlewareStack.add(
-        (next) => async (args) => {
-          await new Promise((resolve) => setTimeout(resolve, 3 + Math.random() * 4));
-          return next(args);
-        },
-        { step: 'initialize', name: 'latency' },
-      );
-      const incident = CorrelationRule.parse({
-        id: 'corr.flood',
-        title: 'Takeover of {user.name}',
-        description: 'a failure burst and a privileged action by one user',
-        severity: 'critical',
-        riskScore: 9,
-        runbook: 'docs/runbooks/corr.flood.md',
-        correlation: {
-          entity: 'user.name',
-          window: '2h',
-          riskThreshold: 8,
-          category: 'account_takeover',
-          members: ['t.failures', 't.privileged'],
-          require: [['t.failures'], ['t.privileged']],
-        },
-      });
-      const member = (n: number) => {
-        const time = new Date(T0 + n * 1000).toISOString();
-        const record = {
-          id: `det-${n}`,
-          ruleId: 't.failures',
-          title: 'failures',
-          tags: [],
-          riskScore: 6,
-          severity: 'high',
-          firstSeen: time,
-          lastSeen: time,
-          logGroups: ['/g'],
-          events: [],
-          related: {},
-        };
-        return { entity: { field: 'user.name', value: 'm.silva' }, member: JSON.stringify(record), key: `${record.id}#0` };
-      };
+      const incident = takeoverCorrelation();
       const store = new DynamoStateStore(db.client, db.tableName);
       const results = await Promise.allSettled(
-        Array.from({ length: 20 }, (_, n) => runCorrelateTask(member(n), { store, rules: [incident], ctx: { region: 'eu-west-1' } })),
+        Array.from({ length: 20 }, (_, n) =>
+          runCorrelateTask(takeoverMember('t.failures', T0 + n * 1000, `det-${n}`), {
+            store,
+            rules: [incident],
+            ctx: { region: 'eu-west-1' },
+          }),
+        ),
       );
       expect(results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []))).toEqual([]);
       const [record] = (await store.queryDocs('risk#user.name#m.silva', T0)).map((d) => JSON.parse(d.body));

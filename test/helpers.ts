@@ -7,7 +7,7 @@ import { processPayload } from '../src/engine/pipeline';
 import type { StateStore } from '../src/engine/state-store';
 import type { NormalizeResult, Normalizer } from '../src/parse/normalize';
 import type { NormalizedEvent } from '../src/schema/event';
-import { DetectionRule } from '../src/schema/rule';
+import { CorrelationRule, DetectionRule } from '../src/schema/rule';
 
 export const T0 = Date.parse('2025-03-03T10:00:00Z');
 
@@ -92,4 +92,43 @@ export function linesPayload(logGroup: string, lines: readonly string[], t0 = T0
     subscriptionFilters: [],
     logEvents: lines.map((message, i) => ({ id: `${i}`, timestamp: t0 + i * stepMs, message })),
   };
+}
+
+/** A takeover incident of one user: a failure burst (`t.failures`) and a privileged action (`t.privileged`). */
+export function takeoverCorrelation(): CorrelationRule {
+  return CorrelationRule.parse({
+    id: 'corr.test',
+    title: 'Takeover of {user.name}',
+    description: 'a failure burst and a privileged action by one user',
+    severity: 'critical',
+    riskScore: 9,
+    runbook: 'docs/runbooks/corr.test.md',
+    correlation: {
+      entity: 'user.name',
+      window: '2h',
+      riskThreshold: 8,
+      category: 'account_takeover',
+      members: ['t.failures', 't.privileged'],
+      require: [['t.failures'], ['t.privileged']],
+    },
+  });
+}
+
+/** One member detection about m.silva at `at`, as the state machine hands it to the correlate task. */
+export function takeoverMember(ruleId: string, at: number, id = `det-${ruleId}-${at}`) {
+  const time = new Date(at).toISOString();
+  const record = {
+    id,
+    ruleId,
+    title: ruleId,
+    tags: [],
+    riskScore: 6,
+    severity: 'high',
+    firstSeen: time,
+    lastSeen: time,
+    logGroups: ['/g'],
+    events: [],
+    related: {},
+  };
+  return { entity: { field: 'user.name', value: 'm.silva' }, member: JSON.stringify(record), key: `${record.id}#0` };
 }
