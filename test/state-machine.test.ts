@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { chatTiersEnv } from '../functions/commons/env';
 import { buildDetectionAlert } from '../src/alerts/build';
@@ -8,6 +8,7 @@ import { envelopeOf } from '../src/correlation/envelope';
 import { ruleTier } from '../src/engine/alert-policy';
 import { Detector } from '../src/engine/detector';
 import { CorrelationFailedError } from '../src/engine/ports';
+import type { DocWrite } from '../src/engine/state-store';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { LocalCorrelationRunner } from '../src/local/state-machine-runner';
 import { synthesizeDefinition } from '../src/local/synth-definition';
@@ -119,6 +120,30 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     const healthy = new LocalCorrelationRunner(plain, pack, local.client);
     expect((await healthy.send([m])).map((a) => a.id)).toEqual([m.alert.id]);
     expect((await healthy.send([m])).map((a) => a.id)).toEqual([]); // and only once
+  });
+
+  it('a risk record that kept losing races is retried by the state machine, not failed into a stack-health message', async () => {
+    // The entity's record loses its first 12 writes (every attempt the task makes), as when dozens
+    // of executions fold a flood's detections into it at once; waits are zero here.
+    class Contested extends DynamoStateStore {
+      riskWrites = 0;
+      override async writeDoc(write: DocWrite): Promise<boolean> {
+        if (write.sk.startsWith('r#') && ++this.riskWrites <= 12) return false;
+        return super.writeDoc(write);
+      }
+    }
+    const store = new Contested(local.client, plain.tableName);
+    const runner = new LocalCorrelationRunner(plain, pack, local.client, { store });
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    try {
+      const published = await runner.send([detection('test.z', 'contested', T0, { severity: 'high' })]);
+      expect(published.map((a) => a.id)).toEqual(['det-test.z-contested']);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(runner.executions).toEqual({ succeeded: 1, failed: 0 });
+    expect(runner.published.map((p) => p.tier)).toEqual(['respond']); // no stack-health message
+    expect(store.riskWrites).toBe(13);
   });
 
   it('with a chat topic: notify and respond messages are also published to it as chat custom notifications; review is not', async () => {

@@ -11,6 +11,7 @@ import {
   Errors,
   Fail,
   type IChainable,
+  JitterType,
   JsonPath,
   LogLevel,
   Map as MapState,
@@ -32,6 +33,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PUBLISH_FIELD_DEFAULTS } from '../../src/correlation/envelope';
+import { LOST_RACE_ERROR } from '../../src/engine/lost-race';
 import type { AlertTopics, TierName } from './alert-topics';
 import { SentinelFunction } from './sentinel-function';
 import { grantTableActions } from './table-access';
@@ -272,6 +274,16 @@ export class Correlation extends Construct {
       interval: Duration.seconds(1),
       backoffRate: 2,
       maxAttempts: 4,
+    });
+    // A record that kept losing races (every detector batch re-observing a flood correlates it, all
+    // folding into one entity's record): by the time the task runs again the racers have spread
+    // out. The task is idempotent (the record merges a member by id; conditions by observation id).
+    correlateEntity.addRetry({
+      errors: [LOST_RACE_ERROR],
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 3,
+      jitterStrategy: JitterType.FULL,
     });
     const forEachEntity = new MapState(this, STATE.forEachEntity, {
       itemsPath: '$.entities',

@@ -5,7 +5,7 @@ import { applyObservations, type ConditionUpdate, conditionKey } from '../engine
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from '../engine/digests';
 import { scopedKey } from '../engine/entity-scope';
 import { isDigested, isPublished } from '../engine/lifecycle';
-import { afterLostRace } from '../engine/lost-race';
+import { afterLostRace, LostRaceError } from '../engine/lost-race';
 import { DEFAULT_PAGE_FOLD_MS, pageTermsOf } from '../engine/page-fold';
 import { docId, type StateStore } from '../engine/state-store';
 import { Alert, type AlertCloud, AlertEntity, type Message } from '../schema/alert';
@@ -68,7 +68,7 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
   // 1. The entity's record for this rule: read, merge, versioned write (retried when another execution won).
   const key = { pk, sk: `r#${member.ruleId}` };
   for (let attempt = 0; ; attempt++) {
-    if (attempt >= MAX_ATTEMPTS) throw new Error(`risk record ${pk} ${key.sk} kept losing races`);
+    if (attempt >= MAX_ATTEMPTS) throw new LostRaceError(`risk record ${pk} ${key.sk} kept losing races`);
     if (attempt > 0) await afterLostRace(attempt);
     const doc = (await deps.store.readDocs([key], now)).get(docId(key));
     const merged = mergeRisk(doc ? RiskRecord.parse(JSON.parse(doc.body)) : undefined, member);

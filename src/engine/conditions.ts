@@ -1,7 +1,7 @@
 import { severityRank } from '../schema/severity';
 import { readAcknowledgements } from './acknowledgements';
 import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, resolveAt } from './lifecycle';
-import { afterLostRace } from './lost-race';
+import { afterLostRace, LostRaceError } from './lost-race';
 import { claimOutbreaks, isHeld, KEPT_OUTBREAK_DECISIONS, type OutbreakClaim, type OutbreakTerms, outbreakOf } from './outbreak';
 import { claimPage, KEPT_PAGE_DECISIONS, type PageTerms } from './page-fold';
 import { type DocKey, docId, type StateStore, type StoredDoc } from './state-store';
@@ -67,7 +67,8 @@ export async function applyObservations(store: StateStore, updates: readonly Con
   const results = new Array<Advance | undefined>(updates.length);
   let pending = updates.map((u, i) => ({ u, i }));
   for (let attempt = 0; pending.length > 0; attempt++) {
-    if (attempt >= MAX_ATTEMPTS) throw new Error(`${pending.length} condition write(s) kept losing races after ${attempt} attempts`);
+    if (attempt >= MAX_ATTEMPTS)
+      throw new LostRaceError(`${pending.length} condition write(s) kept losing races after ${attempt} attempts`);
     if (attempt > 0) await afterLostRace(attempt);
     const now = Math.min(...pending.map(({ u }) => u.observation.occurrences[0]?.at ?? 0));
     const docs = await store.readDocs(

@@ -11,5 +11,18 @@ export function afterLostRace(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * bound));
 }
 
+/**
+ * A versioned write that lost every attempt. Named, so the correlation state machine retries the
+ * task that threw it (Step Functions matches a Lambda error by its name) rather than failing the
+ * execution into a stack-health message: by then the racers have spread out. In a detector it
+ * fails the batch, which Lambda retries.
+ */
+export class LostRaceError extends Error {
+  override readonly name = LOST_RACE_ERROR;
+}
+
+/** The error name the state machine's retrier matches (infra/constructs/correlation.ts). */
+export const LOST_RACE_ERROR = 'LostRaceError';
+
 const BASE_WAIT_MS = 10;
 const MAX_WAIT_MS = 1_280;

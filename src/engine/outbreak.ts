@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Alert, FoldTarget } from '../schema/alert';
 import type { Tier } from '../schema/severity';
-import { afterLostRace } from './lost-race';
+import { afterLostRace, LostRaceError } from './lost-race';
 import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
 
 /**
@@ -91,7 +91,7 @@ export async function claimOutbreaks(store: StateStore, claims: readonly Outbrea
     const ordered = [...own].sort((a, b) => a.at - b.at || a.alertId.localeCompare(b.alertId));
     const first = ordered[0] as OutbreakClaim;
     for (let attempt = 0; ; attempt++) {
-      if (attempt >= MAX_ATTEMPTS) throw new Error(`the outbreak record ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts`);
+      if (attempt >= MAX_ATTEMPTS) throw new LostRaceError(`the outbreak record ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts`);
       if (attempt > 0) await afterLostRace(attempt);
       const doc = (await store.readDocs([key], first.at)).get(docId(key));
       // One another version wrote counts as none: the worst a lost record does is tell a few alerts more.

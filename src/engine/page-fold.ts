@@ -3,7 +3,7 @@ import { type Alert, type AlertEntity, FoldTarget } from '../schema/alert';
 import { Severity, severityRank, type Tier } from '../schema/severity';
 import { boundedValue } from './bounded-value';
 import { scopedKey } from './entity-scope';
-import { afterLostRace } from './lost-race';
+import { afterLostRace, LostRaceError } from './lost-race';
 import { type DocKey, docId, readDocBody, type StateStore } from './state-store';
 
 /**
@@ -122,7 +122,7 @@ export async function claimPage(store: StateStore, claim: PageClaim, batchHolder
     });
     if (written) return undefined;
   }
-  throw new Error(`the page of ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts to claim it`);
+  throw new LostRaceError(`the page of ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts to claim it`);
 }
 
 /** What a holder's condition shows of its alerts (the condition's own schema is lifecycle.ts's). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { afterLostRace } from './lost-race';
+import { afterLostRace, LostRaceError } from './lost-race';
 import { type DocKey, docId, KEPT_FOREVER, readDocBody, type StateStore } from './state-store';
 
 /**
@@ -130,6 +130,6 @@ export class TermLearning {
         return since;
       }
     }
-    throw new Error(`the learning start ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts`);
+    throw new LostRaceError(`the learning start ${key.pk} kept changing under ${MAX_ATTEMPTS} attempts`);
   }
 }
