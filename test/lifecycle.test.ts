@@ -14,6 +14,7 @@ import {
   advanceCondition,
   type ConditionState,
   type LifecyclePolicy,
+  MIN_RESOLVE_AFTER,
   type Occurrence,
   resolveIfQuiet,
 } from '../src/engine/lifecycle';
@@ -131,8 +132,19 @@ describe('lifecycle (pure): open → silent updates → escalated → reminder �
     // Not an 'open' (it never came back); not forwarded either (the resolved notice was the last emission, 5 minutes after it).
     expect(statuses(late)).toEqual([]);
     expect(late.state).toMatchObject({ status: 'open', lastSeen: T0 + 15 * MIN, flaps: [] });
-    // The next quiet spell resolves it anew, at the time the in-time walk did.
-    expect(resolveIfQuiet(late.state as ConditionState, policy, T0 + 60 * MIN)?.at).toBe(afterIt?.at);
+    // The next quiet spell resolves it anew, at the time the in-time walk did, and without a word:
+    // its end was told, and the late event is not news (told twice, a stream delivered late told
+    // it at every sweep).
+    const lateEnd = structuredClone(late.state) as ConditionState;
+    expect(resolveIfQuiet(lateEnd, policy, T0 + 60 * MIN)).toBeUndefined();
+    expect(lateEnd).toMatchObject({ status: 'resolved', resolvedAt: afterIt?.at });
+    expect(lateEnd.reopenedLate).toBeUndefined();
+    // Re-opened late, then an event from after the end it was told: that is a return, told.
+    const back = walk([occ(T0 + 22 * MIN)], policy, structuredClone(late.state));
+    expect(statuses(back)).toEqual(['open']);
+    expect(back.state).toMatchObject({ status: 'open', flaps: [T0 + 22 * MIN] });
+    // …and its end is told again.
+    expect(resolveIfQuiet(back.state as ConditionState, policy, T0 + 60 * MIN)?.status).toBe('resolved');
     // A late event from the activity already known is counted and decides nothing: it stays resolved.
     const again = structuredClone(opened.state) as ConditionState;
     resolveIfQuiet(again, policy, T0 + 30 * MIN);
@@ -455,6 +467,58 @@ describe('a fault that lasts all day, and a burst elsewhere', () => {
       (m) => m.publish && m.alert.ruleId === 'web.repeated_5xx',
     );
     expect(crossed.map((m) => [m.alert.entity.value, m.alert.status, m.alert.tier])).toEqual([['checkout', 'open', 'notify']]);
+  });
+});
+
+describe('a stream whose times run behind the clock', () => {
+  // An app logging local time without a zone, west of UTC (read as UTC: hours behind), or an agent
+  // catching up on a backlog: its events' times trail their delivery. The sweeper runs every 5
+  // minutes on the wall clock, as deployed; the detector is given the same clock (deliveryClock).
+  it.each([
+    ['in step', 0],
+    ['30 minutes behind (a backlog)', -30 * MIN],
+    ['5 hours behind (US Eastern time read as UTC)', -5 * HOUR],
+    ['3 hours ahead', 3 * HOUR],
+  ])('%s: a six-hour fault is told open once and resolved once, after it ends', async (_name, skew) => {
+    const { pack } = loadPack(['rules'], { checkRegexes: false });
+    const store = new MemoryStateStore();
+    let wall = 0;
+    const detector = new Detector(pack, store, { deliveryClock: () => wall });
+    const normalizer = new Normalizer(pack.sources);
+    const day = Date.parse('2025-03-04T00:00:00Z');
+    const told: { status: string; at: number }[] = [];
+    const keep = (messages: readonly Message[]) => {
+      for (const m of messages)
+        if (m.publish && m.alert.ruleId === 'web.repeated_5xx') told.push({ status: m.alert.status ?? '', at: wall });
+    };
+    const deps = { store, pack, ctx: { region: 'us-east-1' }, send: async (messages: Message[]) => keep(messages) };
+    const line = (t: number) => JSON.stringify({ time: t + skew, level: 40, msg: 'upstream failed', status: 503, service: 'billing' });
+    // Six 503s a minute for six hours, delivered a minute at a time; then quiet for six hours.
+    for (let m = 0; m < 12 * 60; m++) {
+      wall = day + (m + 1) * MIN;
+      if (m < 6 * 60) {
+        const logEvents = Array.from({ length: 6 }, (_, i) => {
+          const t = day + m * MIN + i * 10_000;
+          return { id: `b-${m}-${i}`, timestamp: t, message: line(t) };
+        });
+        keep(
+          (
+            await processPayload(
+              { messageType: 'DATA_MESSAGE', logGroup: '/app/api/billing', logStream: 'b', logEvents },
+              normalizer,
+              detector,
+            )
+          ).messages,
+        );
+      }
+      if (m % 5 === 4) await sweep(deps, wall);
+    }
+    // Before the clock was heard, a stream 30 minutes behind was "quiet" at every sweep: resolved,
+    // re-opened by its next minute, resolved again — 72 resolved notices in six hours.
+    expect(told.map((t) => t.status)).toEqual(['open', 'resolved']);
+    const lastDelivery = day + 6 * 60 * MIN;
+    expect(told[1]?.at).toBeGreaterThanOrEqual(lastDelivery + MIN_RESOLVE_AFTER);
+    expect(told[1]?.at).toBeLessThanOrEqual(lastDelivery + Math.max(skew, 0) + 2 * MIN_RESOLVE_AFTER);
   });
 });
 

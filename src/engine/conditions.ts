@@ -1,6 +1,6 @@
 import { severityRank } from '../schema/severity';
 import { readAcknowledgements } from './acknowledgements';
-import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, resolveAt } from './lifecycle';
+import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, quietSince, resolveAt } from './lifecycle';
 import { afterLostRace, LostRaceError } from './lost-race';
 import { claimOutbreaks, isHeld, KEPT_OUTBREAK_DECISIONS, type OutbreakClaim, type OutbreakTerms, outbreakOf } from './outbreak';
 import { claimPage, KEPT_PAGE_DECISIONS, type PageTerms } from './page-fold';
@@ -34,7 +34,7 @@ export function parseCondition(doc: StoredDoc | undefined, key: DocKey): Conditi
 
 /** How long a condition document must live: past resolution, the flap grace and a day for late retries. */
 export function conditionExpiry(state: ConditionState, policy: LifecyclePolicy): number {
-  const end = state.status === 'open' ? state.lastSeen + policy.resolveAfter : (state.resolvedAt ?? state.lastSeen);
+  const end = state.status === 'open' ? quietSince(state) + policy.resolveAfter : (state.resolvedAt ?? state.lastSeen);
   return end + policy.flapGrace + LATE_ARRIVAL_GRACE_MS;
 }
 

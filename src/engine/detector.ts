@@ -274,6 +274,9 @@ export class Detector {
    * decisions do not depend on how events were split into batches.
    */
   private async decide(batchId: string, qualified: { rule: CompiledRule; group: QualifiedGroup }[]): Promise<Message[]> {
+    // Quiet is judged on the sweeper's clock too: a stream whose times run behind it is not quiet while it is delivered.
+    const deliveredAt = this.deliveryClock?.();
+    const heard = deliveredAt !== undefined && Number.isFinite(deliveredAt) ? { heardAt: deliveredAt } : {};
     const updates: ConditionUpdate[] = qualified.map(({ rule, group }) => {
       const first = group.list[group.qualifiers[0]?.index ?? 0] as NormalizedEvent;
       const entity = entityOf(group, first);
@@ -299,6 +302,7 @@ export class Detector {
             ...withCloud(cloudOf(first, this.ctx)),
           },
           alertIdFor: (i) => detectionId(rule.rule.id, group.key, group.list[group.qualifiers[i]?.index ?? 0] as NormalizedEvent),
+          ...heard,
         },
       };
     });

@@ -101,6 +101,19 @@ export const ConditionState = z.object({
   tier: Tier,
   openedAt: z.number(),
   lastSeen: z.number(),
+  /**
+   * When its last occurrence was delivered, on the sweeper's clock, where that is later than the
+   * occurrence's own time (a stream whose times run behind the clock: an app logging local time
+   * west of UTC without a zone, an agent catching up on a backlog). Quiet is judged from the later
+   * of the two: judged by the event times alone, such a stream was "quiet" at every sweep.
+   */
+  heardAt: z.number().optional(),
+  /**
+   * Open again without a word: an event from its quiet spell was delivered after the sweep ended it
+   * (a late or retried batch), and this is the end that was decided. The next resolution is not
+   * told again, unless something was told since; an event after this time is a return, told.
+   */
+  reopenedLate: z.number().optional(),
   occurrences: z.number(),
   /** Intensity at the last occurrence. */
   count: z.number(),
@@ -145,6 +158,8 @@ export interface Observation {
   identity: ConditionIdentity;
   /** The alert id a condition opened by occurrence `index` gets (deterministic: same input, same id). */
   alertIdFor: (index: number) => string;
+  /** When the observation was delivered, on the sweeper's clock (the detector's `deliveryClock`); unset: its events' time. */
+  heardAt?: number;
 }
 
 export interface Advance {
@@ -160,9 +175,14 @@ export function effectiveResolveAfter(state: ConditionState, policy: LifecyclePo
   return recentFlaps >= FLAP_LIMIT ? Math.max(policy.resolveAfter, FLAP_QUIET) : policy.resolveAfter;
 }
 
+/** Since when an open condition has been quiet on the sweeper's clock: its last occurrence, or its delivery if later. */
+export function quietSince(state: ConditionState): number {
+  return Math.max(state.lastSeen, state.heardAt ?? state.lastSeen);
+}
+
 /** When an open condition resolves if nothing else happens (the sweeper's due time). */
 export function resolveAt(state: ConditionState, policy: LifecyclePolicy): number | undefined {
-  return state.status === 'open' ? state.lastSeen + effectiveResolveAfter(state, policy, state.lastSeen) : undefined;
+  return state.status === 'open' ? quietSince(state) + effectiveResolveAfter(state, policy, state.lastSeen) : undefined;
 }
 
 /** Whether a decided emission is published to its tier's topic (the rest are stored or digested). */
@@ -193,6 +213,7 @@ function emit(state: ConditionState, status: EmissionStatus, at: number, index: 
   if (status !== 'update') {
     state.notifiedAt = at;
     state.notifiedCount = state.count;
+    delete state.reopenedLate; // told something since: its end is news again
   }
   return e;
 }
@@ -205,14 +226,43 @@ export function resolveWith(state: ConditionState, at: number, note: string): Em
   return { ...emit(state, 'resolved', at, undefined), note };
 }
 
-/** Resolves an open condition that has been quiet long enough by `now`; undefined when it has not. */
+/**
+ * The sweeper's resolution: an open condition quiet long enough by `now`, on the sweeper's clock
+ * (since its last occurrence and its last delivery) is resolved. Returns the `resolved` emission;
+ * undefined when it is not quiet yet, or when it resolved without a word (`reopenedLate`).
+ */
 export function resolveIfQuiet(state: ConditionState, policy: LifecyclePolicy, now: number): Emission | undefined {
-  if (state.status !== 'open') return undefined;
+  if (state.status !== 'open' || now < quietSince(state) + effectiveResolveAfter(state, policy, state.lastSeen)) return undefined;
+  return resolveQuiet(state, policy);
+}
+
+/** Resolves an open condition as of the end of its quiet spell in its events' own time. */
+function resolveQuiet(state: ConditionState, policy: LifecyclePolicy): Emission | undefined {
   const at = state.lastSeen + effectiveResolveAfter(state, policy, state.lastSeen);
-  if (now < at) return undefined;
   state.status = 'resolved';
   state.resolvedAt = at;
+  if (state.reopenedLate !== undefined) {
+    delete state.reopenedLate; // its end was decided; a late event from before it is not news
+    return undefined;
+  }
   return emit(state, 'resolved', at, undefined);
+}
+
+/** Back within the flap grace after its end: the same alert continues, and responders are told it is back. */
+function backAgain(state: ConditionState, occ: Occurrence, index: number, heardAt: number | undefined): Emission {
+  state.flaps = [...state.flaps.filter((t) => t > occ.at - DAY), occ.at];
+  state.occurrences += occ.weight;
+  lastHeard(state, occ.at, heardAt);
+  state.count = occ.count;
+  return emit(state, 'open', occ.at, index);
+}
+
+/** The occurrence at `at` is the condition's latest: its time, and when it was heard if that is later. */
+function lastHeard(state: ConditionState, at: number, heardAt: number | undefined): void {
+  state.lastSeen = at;
+  const heard = Math.max(heardAt ?? at, state.heardAt ?? at);
+  if (heard > at) state.heardAt = heard;
+  else delete state.heardAt;
 }
 
 /**
@@ -233,8 +283,9 @@ export function advanceCondition(
   const emissions: Emission[] = [];
 
   obs.occurrences.forEach((occ, index) => {
-    if (state) {
-      const resolved = resolveIfQuiet(state, policy, occ.at);
+    // Quiet in the events' own time before this one: resolved first (the sweeper may not have run).
+    if (state?.status === 'open' && occ.at >= state.lastSeen + effectiveResolveAfter(state, policy, state.lastSeen)) {
+      const resolved = resolveQuiet(state, policy);
       if (resolved) emissions.push(resolved);
     }
     if (!state || (state.status === 'resolved' && occ.at - (state.resolvedAt ?? 0) > policy.flapGrace)) {
@@ -259,6 +310,7 @@ export function advanceCondition(
         ...(state?.pages ? { pages: state.pages } : {}),
         ...(state?.outbreaks ? { outbreaks: state.outbreaks } : {}),
       };
+      lastHeard(state, occ.at, obs.heardAt);
       emissions.push(emit(state, 'open', occ.at, index));
       return;
     }
@@ -270,8 +322,10 @@ export function advanceCondition(
       // not a return. Within the activity already known it is counted and decides nothing; inside
       // the quiet spell the condition was not quiet after all, so it is open again without a word
       // (an escalation or reminder this event warrants is still decided) and the next quiet spell
-      // resolves it anew. Read as a return, it re-opened an alert that never came back.
-      const late = occ.at <= (state.resolvedAt ?? Number.NEGATIVE_INFINITY);
+      // resolves it without telling its end twice. Read as a return, it re-opened an alert that
+      // never came back.
+      const resolvedAt = state.resolvedAt ?? Number.NEGATIVE_INFINITY;
+      const late = occ.at <= resolvedAt;
       if (late && occ.at <= state.lastSeen) {
         state.occurrences += occ.weight;
         return;
@@ -279,18 +333,18 @@ export function advanceCondition(
       state.status = 'open';
       delete state.resolvedAt;
       if (!late) {
-        // Back within the flap grace: the same alert continues, and responders are told it is back.
-        state.flaps = [...state.flaps.filter((t) => t > occ.at - DAY), occ.at];
-        state.occurrences += occ.weight;
-        state.lastSeen = occ.at;
-        state.count = occ.count;
-        emissions.push(emit(state, 'open', occ.at, index));
+        emissions.push(backAgain(state, occ, index, obs.heardAt));
         return;
       }
+      state.reopenedLate = resolvedAt;
+    } else if (state.reopenedLate !== undefined && occ.at > state.reopenedLate) {
+      // Re-opened late, and now an event from after the end that was decided: it is back.
+      emissions.push(backAgain(state, occ, index, obs.heardAt));
+      return;
     }
     state.occurrences += occ.weight;
     if (occ.at < state.lastSeen) return; // a late event: counted, decides nothing
-    state.lastSeen = occ.at;
+    lastHeard(state, occ.at, obs.heardAt);
     state.count = occ.count;
     if (occ.at - state.emittedAt < policy.refresh) return;
     let status: EmissionStatus = 'update';
