@@ -584,6 +584,37 @@ describe('review digests', () => {
     expect(existsSync(digest?.runbook ?? ''), `runbook ${digest?.runbook}`).toBe(true);
   });
 
+  it('a log running behind the clock is digested in the hour it is heard: one digest an hour, each detection in one', async () => {
+    // A new address probing every 3 minutes, in a log whose times run 5 hours behind its delivery;
+    // the sweeper runs every 5 minutes on the wall clock, as deployed.
+    const low = rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' });
+    const pack = { rules: [low], correlations: [], sources: [], files: new Map() };
+    const store = new MemoryStateStore();
+    let wall = 0;
+    const detector = new Detector(pack, store, { deliveryClock: () => wall });
+    const told: Alert[] = [];
+    const deps = { store, pack, ctx: { region: 'us-east-1' }, send: async (m: Message[]) => void told.push(...m.map((x) => x.alert)) };
+    const day = Date.parse('2025-03-04T00:00:00Z');
+    const behind = 5 * HOUR;
+    for (let m = 0; m < 6 * 60; m++) {
+      wall = day + (m + 1) * MIN;
+      if (m % 3 === 0)
+        await detector.evaluate(`probe-${m}`, [
+          ev({ 'event.action': 'probe', 'source.ip': `10.0.${m >> 8}.${m & 255}` }, day + m * MIN - behind),
+        ]);
+      if (m % 5 === 4) await sweep(deps, wall);
+    }
+    // By the events' time each entry re-opened an hour whose digest was told, and the next sweep
+    // told that hour again: 72 digests in six hours.
+    expect(told.map((d) => d.kind)).toEqual(Array(6).fill('digest'));
+    expect(told.map((d) => d.count)).toEqual(Array(6).fill(20));
+    // Each digest's link reaches back to its evidence, five hours before the hour it tells.
+    const first = told[0];
+    const link = decodeURIComponent((first?.digest?.[0]?.consoleUrl ?? '').replaceAll('$', '%'));
+    expect(link).toContain(`start~'${new Date(day - behind).toISOString()}`);
+    expect(link).toContain(`end~'${new Date(day + HOUR).toISOString()}`);
+  });
+
   it('the end of a replay publishes the unfinished digest however many documents fall due before it', async () => {
     const low = rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' });
     const pack = { rules: [low], correlations: [], sources: [], files: new Map() };

@@ -217,6 +217,15 @@ describe('the review digest email', () => {
     expect(lines.filter((l) => l.startsWith('Severity:'))).toHaveLength(0);
   });
 
+  it('builds the digest of a flood: 200,000 held detections in one interval (past the arguments a call takes; grouped without a copy per entry)', () => {
+    const entries = Array.from({ length: 200_000 }, (_, i) =>
+      entry('net.connection_flood', `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, T + i),
+    );
+    const digest = buildDigestAlert({ start: T, end: T + 3_600_000, entries }, { region: 'us-east-1' });
+    expect(digest).toMatchObject({ count: 200_000, firstSeen: new Date(T).toISOString(), lastSeen: new Date(T + 199_999).toISOString() });
+    expect(digest.digest?.[0]?.detections).toBe(200_000);
+  });
+
   it('names entities’ accounts only when the interval’s entities come from several', () => {
     const body = (accounts: string[]) =>
       emailBody(

@@ -23,7 +23,12 @@ export function buildDigestAlert(
 ): Alert {
   const { start, end, entries, route } = input;
   const byRule = new Map<string, DigestEntry[]>();
-  for (const e of entries) byRule.set(e.ruleId, [...(byRule.get(e.ruleId) ?? []), e]);
+  for (const e of entries) {
+    const list = byRule.get(e.ruleId);
+    if (list)
+      list.push(e); // not a copy per entry: a flood's interval is quadratic that way (minutes at 200,000)
+    else byRule.set(e.ruleId, [e]);
+  }
   const digest = [...byRule]
     .map(([ruleId, list]) => {
       // Per entity: two accounts' `root` are two lines (src/engine/entity-scope.ts).
@@ -39,6 +44,8 @@ export function buildDigestAlert(
         .slice(0, TOP_ENTITIES);
       const groups = [...new Set(list.flatMap((e) => e.logGroups))].sort().slice(0, 10);
       const query = logsInsightsQuery(entities[0]?.value ?? '');
+      // From its earliest evidence: an absence's last event, a log running behind, precede the interval.
+      const from = list.reduce((t, e) => Math.min(t, e.eventAt ?? e.at), start);
       const latest = list.reduce((a, b) => (b.at > a.at ? b : a));
       return {
         ruleId,
@@ -47,12 +54,14 @@ export function buildDigestAlert(
         detections: list.length,
         entities: entities.map(({ value, account, detections }) => ({ value, detections, ...(account === undefined ? {} : { account }) })),
         logsInsightsQuery: query,
-        consoleUrl: logsInsightsUrl(ctx.region, groups, query, start, end),
+        consoleUrl: logsInsightsUrl(ctx.region, groups, query, from, end),
       };
     })
     .sort((a, b) => b.detections - a.detections || a.ruleId.localeCompare(b.ruleId));
   const logGroups = [...new Set(entries.flatMap((e) => e.logGroups))].sort();
-  const times = entries.map((e) => e.at);
+  // Not Math.min(...times): an interval of a flood's held detections passes the arguments limit.
+  const first = entries.reduce((t, e) => Math.min(t, e.at), Number.POSITIVE_INFINITY);
+  const last = entries.reduce((t, e) => Math.max(t, e.at), Number.NEGATIVE_INFINITY);
   const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16);
   const query = logsInsightsQuery('');
   return {
@@ -69,8 +78,8 @@ export function buildDigestAlert(
     entity: { field: 'digest', value: new Date(start).toISOString() },
     window: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
     count: entries.length,
-    firstSeen: new Date(Math.min(...times)).toISOString(),
-    lastSeen: new Date(Math.max(...times)).toISOString(),
+    firstSeen: new Date(first).toISOString(),
+    lastSeen: new Date(last).toISOString(),
     logGroups,
     events: [],
     tags: [],

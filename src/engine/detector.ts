@@ -308,16 +308,19 @@ export class Detector {
     });
     const advances = await applyObservations(this.store, updates);
     const messages: Message[] = [];
+    const digested: (Message & { at?: number })[] = [];
     advances.forEach((advance, u) => {
       const item = qualified[u];
       if (!item) return;
-      for (const e of advance.emissions) messages.push(this.message(item.rule, item.group, e, advance.state));
+      for (const e of advance.emissions) {
+        const message = this.message(item.rule, item.group, e, advance.state);
+        messages.push(message);
+        // In the interval it was heard in: by its events' time, a log running behind re-opened
+        // hours whose digest was told, and every sweep told one of them again.
+        if (message.digest) digested.push(e.heardAt === undefined ? message : { ...message, at: e.heardAt });
+      }
     });
-    await recordDigestEntries(
-      this.store,
-      messages.filter((m) => m.digest),
-      this.terms.digestInterval,
-    );
+    await recordDigestEntries(this.store, digested, this.terms.digestInterval);
     return messages.sort((a, b) => a.alert.lastSeen.localeCompare(b.alert.lastSeen) || a.key.localeCompare(b.key));
   }
 

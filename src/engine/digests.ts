@@ -15,7 +15,10 @@ export const DigestEntry = z.object({
   severity: Severity,
   entity: AlertEntity,
   alertId: z.string(),
+  /** When it was detected: the interval it is told in. */
   at: z.number(),
+  /** Its last event, where earlier than `at` (an absence, a log running behind): where its evidence is. */
+  eventAt: z.number().optional(),
   logGroups: z.array(z.string()),
   /** The account the detection is about, as its `account` attribute names it (review routes select by it); absent when none is known. */
   account: z.string().optional(),
@@ -36,8 +39,9 @@ export function isDigestHead(key: DocKey): boolean {
 /**
  * Stores review-tier messages as digest entries (one document per message key, so a retried
  * batch writes the same entry again) and arms the interval's head, due when the interval ends.
- * An entry goes in the interval of its alert's last event, or of `at` where given (an absence is
- * news when it is noticed, hours after the last event it shows).
+ * An entry goes in the interval of its alert's last event, or of `at` where given: when it was
+ * noticed (an absence, hours after the last event it shows) or heard (a log running behind the
+ * clock — by its events' time it re-opened intervals whose digest was told).
  */
 export async function recordDigestEntries(
   store: StateStore,
@@ -47,7 +51,8 @@ export async function recordDigestEntries(
   const heads = new Map<string, { start: number; end: number }>();
   await Promise.all(
     messages.map(({ alert, key, at: noticed }) => {
-      const at = noticed ?? Date.parse(alert.lastSeen);
+      const lastEvent = Date.parse(alert.lastSeen);
+      const at = noticed ?? lastEvent;
       const { pk, start, end } = digestPartition(at, interval);
       heads.set(pk, { start, end });
       const account = accountAttribute(alert);
@@ -58,6 +63,7 @@ export async function recordDigestEntries(
         entity: alert.entity,
         alertId: alert.id,
         at,
+        ...(lastEvent < at ? { eventAt: lastEvent } : {}),
         logGroups: alert.logGroups,
         ...(account === 'none' ? {} : { account }),
       };

@@ -86,6 +86,12 @@ const EmissionRecord = z.object({
   acknowledged: z.object({ by: z.string(), at: z.number(), reason: z.string().optional() }).optional(),
   /** A `resolved` decided by what happened rather than a quiet spell (an absence's events came back): what its notice says. */
   note: z.string().optional(),
+  /**
+   * When the condition was last delivered, where later than `at` (ConditionState.heardAt): a
+   * review-tier detection is digested in the interval it was heard in. Recorded, so a retried
+   * batch digests it where the first attempt did.
+   */
+  heardAt: z.number().optional(),
 });
 export type Emission = z.infer<typeof EmissionRecord>;
 
@@ -208,6 +214,7 @@ function emit(state: ConditionState, status: EmissionStatus, at: number, index: 
     count: state.count,
   };
   if (index !== undefined) e.index = index;
+  if (state.heardAt !== undefined && state.heardAt > at) e.heardAt = state.heardAt;
   state.seq++;
   state.emittedAt = Math.max(state.emittedAt, at);
   if (status !== 'update') {
