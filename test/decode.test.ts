@@ -52,6 +52,11 @@ describe('decode CloudWatch Logs subscription events', () => {
     ['not JSON', { awslogs: { data: gzipSync(Buffer.from('{nope')).toString('base64') } }, 'not_json'],
     ['wrong shape', { awslogs: { data: gzipSync(Buffer.from('{"logGroup":5}')).toString('base64') } }, 'bad_shape'],
     ['not a subscription event', { Records: [] }, 'bad_shape'],
+    [
+      'a timestamp past the year 9999 (a replayed file; CloudWatch takes none 2 hours ahead)',
+      encodePayload({ ...payload(['x']), logEvents: [{ id: 'a', timestamp: 8_640_000_000_000_000, message: 'x' }] }),
+      'bad_shape',
+    ],
   ])('reports %s with reason and location', (_name, event, reason) => {
     const r = decodeLambdaEvent(event, 'invocation 1');
     expect(r.ok).toBe(false);

@@ -110,6 +110,36 @@ describe('an attack whose own values are hostile is still published', () => {
   });
 });
 
+describe('an attack whose lines give their own times', () => {
+  // A JSON app that logs what the client sends at the top level lets the client write `time`.
+  // Delivered on different days (an outbreak holds a rule's fourth alert within an hour).
+  const timed = (i: number, time: (n: number) => string): SubscriptionPayload => {
+    const payload = spray(10 + i, (n) => `t${i}-${n}`);
+    const days = (i + 3) * 86_400_000;
+    return {
+      ...payload,
+      logEvents: payload.logEvents.map((e, n) => ({
+        ...e,
+        timestamp: e.timestamp + days,
+        message: e.message.replace('{', `{"time":${JSON.stringify(time(n))},`),
+      })),
+    };
+  };
+  it.each([
+    // Each in a window of its own: the spray was never counted together.
+    ['a year apart each (2031, 2032, …)', timed(1, (n) => `${2031 + n}-01-01T00:00:00Z`)],
+    ['past the dates JavaScript can write, or before 2000', timed(2, (n) => (n % 2 ? '+275760-09-13T00:00:00Z' : '1970-01-01T00:00:00Z'))],
+    ['a day apart each, back from 2099', timed(3, (n) => new Date(Date.parse('2099-12-31T00:00:00Z') - n * 86_400_000).toISOString())],
+  ])('%s: the times are not used, and the spray is detected', async (_, payload) => {
+    h.sfn.resetHistory();
+    const out = await h.detect(lambdaEvent(payload));
+    expect(out.eventsIn).toBe(14);
+    expect(out.skipped).toBe(0);
+    const inputs = h.sfn.commandCalls(StartSyncExecutionCommand).map((c) => JSON.parse(c.args[0].input.input ?? '{}'));
+    expect(inputs.filter((e) => e.publish).map((e) => e.publishFields.ruleId)).toContain('auth.password_spray');
+  });
+});
+
 describe('an alert that would not fit the state machine', () => {
   const alert = buildDetectionAlert(
     {

@@ -24,6 +24,25 @@ const bruteForce = (day: number, ip: string) =>
       `Mar ${String(day).padStart(2, ' ')} 03:12:${String(i).padStart(2, '0')} bastion-1 sshd[2231]: Failed password for invalid user u${i} from ${ip} port ${40000 + i} ssh2`,
   );
 
+describe('replaying a file whose delivery times jump', () => {
+  it('sweeps across a jump to the year 9999 in bounded steps (it stepped all 8,000 years, 6 hours at a time)', async () => {
+    const file = join(dir, 'jump.jsonl');
+    const at = (t: number, id: string) => ({
+      messageType: 'DATA_MESSAGE',
+      logGroup: '/app/api/x',
+      logStream: 's',
+      logEvents: [{ id, timestamp: t, message: JSON.stringify({ level: 'error', msg: 'payment failed', service: 'x' }) }],
+    });
+    const payloads = [at(Date.parse('2025-03-04T10:00:00Z'), 'a'), at(Date.parse('9999-12-31T00:00:00Z'), 'b')];
+    writeFileSync(file, `${payloads.map((p) => JSON.stringify(p)).join('\n')}\n`);
+    const store = new MemoryStateStore();
+    const stats = await replay([file], { pack, store, sink: new PassThroughSink(), onAlert: () => {} });
+    expect(stats.eventsProcessed).toBe(2);
+    // Each sweep reads the due list once: 30 days of 6-hour steps and one more, not 11.7 million.
+    expect(store.calls.reads).toBeLessThan(1_000);
+  });
+});
+
 describe('replaying a file whose lines span days', () => {
   it('lists every day’s review-tier detection in a digest (one 500-line payload used to lose all but the last day’s)', async () => {
     const file = join(dir, 'auth.log');

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseTimestamp } from '../src/parse/timestamp';
+import { Normalizer } from '../src/parse/normalize';
+import { parseTimestamp, plausibleLineTime } from '../src/parse/timestamp';
 
 const utc = (iso: string) => Date.parse(iso);
 const NOV_30_2026 = utc('2026-11-30T19:00:00Z');
@@ -159,5 +160,32 @@ describe('event time from the line', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('a line time that cannot be the event’s is not used', () => {
+  const delivered = utc('2026-03-03T03:12:00Z');
+  const DAY = 86_400_000;
+  it.each([
+    ['an hour behind its delivery', delivered - 3_600_000, DAY, true],
+    ['14 hours ahead (a zone east of UTC read as UTC)', delivered + 14 * 3_600_000, DAY, true],
+    ['two days ahead of a real delivery', delivered + 2 * DAY, DAY, false],
+    ['two days ahead of a made-up delivery (a replayed plain line)', delivered + 2 * DAY, Number.POSITIVE_INFINITY, true],
+    ['1999-12-31', utc('1999-12-31T23:59:59Z'), Number.POSITIVE_INFINITY, false],
+    ['2100-01-01', utc('2100-01-01T00:00:00Z'), Number.POSITIVE_INFINITY, false],
+    ['the last date JavaScript writes', 8_640_000_000_000_000, Number.POSITIVE_INFINITY, false],
+  ])('%s', (_, ms, maxAhead, kept) => {
+    expect(plausibleLineTime(ms, delivered, maxAhead)).toBe(kept ? ms : undefined);
+  });
+
+  it('the normalizer falls back to the delivery time, and counts it, only where the delivery is real for the far-ahead case', () => {
+    const line = JSON.stringify({ time: '2026-03-06T00:00:00Z', msg: 'x' });
+    const ctx = { logGroup: '/app/x', logStream: 's', id: 'e1', timestamp: delivered };
+    const real = new Normalizer([], { realDelivery: true }).normalize(line, ctx);
+    const madeUp = new Normalizer().normalize(line, ctx);
+    expect(real.ok && [real.event['@timestamp'], real.timeFallback]).toEqual([delivered, true]);
+    expect(madeUp.ok && [madeUp.event['@timestamp'], madeUp.timeFallback]).toEqual([utc('2026-03-06T00:00:00Z'), false]);
+    const ancient = new Normalizer().normalize(JSON.stringify({ time: 0.5, ts: '1970-01-01T00:00:01Z', msg: 'x' }), ctx);
+    expect(ancient.ok && ancient.event['@timestamp']).toBe(delivered);
   });
 });

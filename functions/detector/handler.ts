@@ -24,7 +24,7 @@ disablePretenuring();
 const pack = loadEmbeddedRules();
 // One time zone for the events' local hours and the messages' local times.
 const style = messageStyleEnv();
-const normalizer = new Normalizer(pack.sources, { timeZone: style.timeZone });
+const normalizer = new Normalizer(pack.sources, { timeZone: style.timeZone, realDelivery: true });
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const detector = new Detector(pack, store, {
   ...alertContext(),

@@ -92,6 +92,12 @@ export interface ReplayOptions extends ReplayInputOptions {
 
 /** Across a gap in event time, the sweeper catches up in steps this long: well inside the late-arrival grace (24 h). */
 const CATCH_UP_STEP_MS = 6 * 3_600_000;
+/**
+ * Steps of a catch-up at most (30 days): by then every digest, resolution and absence due in the
+ * gap has been decided and the state it read has expired, so one sweep at the far side of the
+ * gap does the rest. Stepping all the way across a payload's time of year 9999 took hours.
+ */
+const MAX_CATCH_UP_STEPS = 120;
 
 /**
  * Runs the whole detection path over replay input: the same code the detector Lambda runs, and
@@ -165,7 +171,9 @@ export async function replayItems(
         // Event time jumped (a quiet spell in the file): the sweeper would have run meanwhile, and
         // digests due then must go out before their entries pass the late-arrival grace.
         if (!Number.isFinite(clock)) return;
+        let steps = 0;
         for (let at = clock + CATCH_UP_STEP_MS; at < runStart; at += CATCH_UP_STEP_MS) {
+          if (++steps > MAX_CATCH_UP_STEPS) at = runStart - 1; // the last step, at the far side
           await sweep(sweepDeps, at);
           clock = at;
           nextSweep = (Math.floor(clock / every) + 1) * every;

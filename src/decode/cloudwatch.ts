@@ -8,9 +8,16 @@ export const SubscriptionEvent = z.strictObject({
   awslogs: z.strictObject({ data: z.string() }),
 });
 
+/**
+ * The latest delivery time a payload may carry: the end of year 9999. CloudWatch Logs takes no
+ * event more than 2 hours ahead; a replayed file's larger number is not a time, and dates past
+ * JavaScript's range (year 275760) throw where an alert writes its times.
+ */
+export const LATEST_DELIVERY_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 export const LogEvent = z.object({
   id: z.string().min(1),
-  timestamp: z.number().int().nonnegative(),
+  timestamp: z.number().int().nonnegative().max(LATEST_DELIVERY_MS),
   message: z.string(),
 });
 export type LogEvent = z.infer<typeof LogEvent>;
@@ -100,7 +107,7 @@ function isPayload(value: unknown): value is SubscriptionPayload {
     if (typeof e !== 'object' || e === null) return false;
     const { id, timestamp, message } = e as Record<string, unknown>;
     if (typeof id !== 'string' || id === '' || typeof message !== 'string') return false;
-    if (typeof timestamp !== 'number' || !Number.isInteger(timestamp) || timestamp < 0) return false;
+    if (typeof timestamp !== 'number' || !Number.isInteger(timestamp) || timestamp < 0 || timestamp > LATEST_DELIVERY_MS) return false;
   }
   return true;
 }

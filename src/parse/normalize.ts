@@ -15,7 +15,7 @@ import { globToRegExp } from './glob';
 import { type JournalRecord, journalRecord } from './journald';
 import { readKeycloakJson } from './keycloak';
 import { compileParsers, type LineParser, type ParseOutcome, UnknownParserError } from './line-parser';
-import { parseTimestamp } from './timestamp';
+import { MAX_AHEAD_OF_DELIVERY_MS, parseTimestamp, plausibleLineTime } from './timestamp';
 
 /** Log events larger than this are skipped (CloudWatch caps events at 1 MB; real lines are far smaller). */
 export const MAX_MESSAGE_CHARS = 256 * 1024;
@@ -277,11 +277,17 @@ export class Normalizer {
   private readonly recognized = new Map<string, CompiledSource>();
 
   private readonly calendar: Calendar;
+  private readonly maxAhead: number;
 
-  /** `timeZone`: the deployment's (config `timeZone`), for `event.hour_local` and `event.weekday_local`; UTC unless set. */
-  constructor(definitions: readonly SourceDefinition[] = [], options: { timeZone?: string } = {}) {
+  /**
+   * `timeZone`: the deployment's (config `timeZone`), for `event.hour_local` and `event.weekday_local`; UTC unless set.
+   * `realDelivery`: delivery times are CloudWatch's (the detector function), so a line's time more
+   * than a day ahead of its delivery is not used (src/parse/timestamp.ts, plausibleLineTime).
+   */
+  constructor(definitions: readonly SourceDefinition[] = [], options: { timeZone?: string; realDelivery?: boolean } = {}) {
     this.sources = definitions.map((d) => compileSource(d.source));
     this.calendar = new Calendar(options.timeZone);
+    this.maxAhead = options.realDelivery ? MAX_AHEAD_OF_DELIVERY_MS : Number.POSITIVE_INFINITY;
   }
 
   /** The source a source file assigns to this log group (its `logGroups` globs), if any. */
@@ -438,7 +444,7 @@ export class Normalizer {
       raw ??= newEvent();
       const event = mapFields(source, raw, writes && fieldMapFor(source, writes));
       source.derive?.(event, ctx.logGroup);
-      const timeFromLine = finish(event, message, ctx, source, repeat, this.calendar);
+      const timeFromLine = finish(event, message, ctx, source, repeat, this.calendar, this.maxAhead);
       return { ok: true, event, parsed, timeFallback: !timeFromLine };
     } catch (err) {
       return skip('internal_error', ctx, `${stage} threw: ${err instanceof Error ? err.message : String(err)}`);
@@ -451,7 +457,7 @@ export class Normalizer {
    * field of that name. A wrapper inside a wrapper is not opened again.
    */
   private unwrap(wrapped: ContainerWrapper, ctx: LogContext, source: CompiledSource): NormalizeResult {
-    const runtimeTime = parseTimestamp(wrapped.meta.time);
+    const runtimeTime = plausibleLineTime(parseTimestamp(wrapped.meta.time), ctx.timestamp, this.maxAhead);
     const r = this.read(wrapped.line, { ...ctx, timestamp: runtimeTime ?? ctx.timestamp }, anyFormat(source), false);
     if (!r.ok) return r;
     const meta = newOpenEvent();
@@ -642,8 +648,10 @@ function finish(
   source: CompiledSource,
   repeat: number | undefined,
   calendar: Calendar,
+  maxAhead: number,
 ): boolean {
-  const ts = parseTimestamp(event[CoreFields.timestamp], { reference: ctx.timestamp, timezone: source.timezone });
+  const read = parseTimestamp(event[CoreFields.timestamp], { reference: ctx.timestamp, timezone: source.timezone });
+  const ts = plausibleLineTime(read, ctx.timestamp, maxAhead);
   const time = ts ?? ctx.timestamp;
   event[CoreFields.timestamp] = time;
   calendar.apply(event, time, ctx.timestamp);

@@ -12,6 +12,27 @@ export interface TimeContext {
   timezone?: string | undefined;
 }
 
+/** No log line of a system this stack watches was written before 2000 or after 2099: such a time is a default, a wrong clock or a field an attacker filled. */
+const EARLIEST_LINE_TIME_MS = Date.UTC(2000, 0, 1);
+const LATEST_LINE_TIME_MS = Date.UTC(2100, 0, 1);
+/**
+ * Ahead of a real delivery (a CloudWatch timestamp: CloudWatch takes no event 2 hours ahead) by
+ * more than a day — zones run to UTC+14 — a line's time is not when it happened.
+ */
+export const MAX_AHEAD_OF_DELIVERY_MS = 86_400_000;
+
+/**
+ * A time read from the line, if it can be the event's: from 2000 to 2099 and, where the delivery
+ * time is real (`maxAhead`), not further ahead of it. Anything else is not used and the delivery
+ * time stands in, as for a line with no time: an event dated 2999 sat in windows no other event
+ * reaches, kept its condition from ever resolving (every later event of it "late"), and a replay
+ * swept toward it for hours. Replays of plain lines and rule tests deliver at a made-up time and
+ * set no `maxAhead`.
+ */
+export function plausibleLineTime(ms: number | undefined, delivery: number, maxAhead: number): number | undefined {
+  return ms !== undefined && ms >= EARLIEST_LINE_TIME_MS && ms < LATEST_LINE_TIME_MS && ms <= delivery + maxAhead ? ms : undefined;
+}
+
 const MONTH_INDEX: Readonly<Record<string, number>> = {
   Jan: 0,
   Feb: 1,
