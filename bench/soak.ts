@@ -56,7 +56,7 @@ const Told = z.object({
   status: z.string(),
   entity: z.object({ value: z.string() }),
   window: z.object({ start: z.string(), end: z.string() }),
-  digest: z.array(z.object({ ruleId: z.string(), entities: z.array(z.object({ value: z.string() })) })).optional(),
+  digest: z.array(z.object({ ruleId: z.string(), entities: z.array(z.object({ value: z.string(), detections: z.number() })) })).optional(),
 });
 type Told = z.infer<typeof Told>;
 
@@ -258,18 +258,32 @@ check(
 );
 /**
  * What a run told from the events alone: detections and incidents by id, and review-digest entries
- * by interval, rule and entity — absence rules' left out (judged on arrival; checked below).
+ * by rule and entity with how many detections they were — absence rules' left out (judged on
+ * arrival; checked below). Not by interval: a detection is digested in the hour it is heard in
+ * (a slice B delivers hours late goes in a later hour's digest than in A). An interval's digest
+ * told again (an entry after it went out) lists all its entries: its largest count is its count.
  */
 const fromEvents = (run: { told: Told[] }) => {
   const out = new Set<string>();
+  const perInterval = new Map<string, number>();
   for (const t of run.told) {
     if (t.kind !== 'digest') {
       if (!isAbsence(t.ruleId)) out.add(t.id);
       continue;
     }
     for (const r of t.digest ?? [])
-      if (!isAbsence(r.ruleId)) for (const e of r.entities) out.add(`${t.window.start} ${r.ruleId} ${e.value}`);
+      if (!isAbsence(r.ruleId))
+        for (const e of r.entities) {
+          const key = `${t.window.start}\t${r.ruleId} ${e.value}`;
+          perInterval.set(key, Math.max(perInterval.get(key) ?? 0, e.detections));
+        }
   }
+  const detections = new Map<string, number>();
+  for (const [key, n] of perInterval) {
+    const entry = key.slice(key.indexOf('\t') + 1);
+    detections.set(entry, (detections.get(entry) ?? 0) + n);
+  }
+  for (const [entry, n] of detections) out.add(`${entry} ×${n}`);
   return out;
 };
 /** The absences a run told: rule, entity and when (the digest's interval, or the alert's end), each once. */

@@ -116,10 +116,11 @@ export const ConditionState = z.object({
   heardAt: z.number().optional(),
   /**
    * Open again without a word: an event from its quiet spell was delivered after the sweep ended it
-   * (a late or retried batch), and this is the end that was decided. The next resolution is not
-   * told again, unless something was told since; an event after this time is a return, told.
+   * (a late or retried batch). Its next resolution is not told again, unless something was told
+   * since. What follows is decided as if it had never been resolved, as a stream delivered in
+   * order decides it: its events are one continuing activity.
    */
-  reopenedLate: z.number().optional(),
+  reopenedLate: z.literal(true).optional(),
   occurrences: z.number(),
   /** Intensity at the last occurrence. */
   count: z.number(),
@@ -248,8 +249,8 @@ function resolveQuiet(state: ConditionState, policy: LifecyclePolicy): Emission 
   const at = state.lastSeen + effectiveResolveAfter(state, policy, state.lastSeen);
   state.status = 'resolved';
   state.resolvedAt = at;
-  if (state.reopenedLate !== undefined) {
-    delete state.reopenedLate; // its end was decided; a late event from before it is not news
+  if (state.reopenedLate) {
+    delete state.reopenedLate; // its end was told; a late event from before it is not news
     return undefined;
   }
   return emit(state, 'resolved', at, undefined);
@@ -331,8 +332,7 @@ export function advanceCondition(
       // (an escalation or reminder this event warrants is still decided) and the next quiet spell
       // resolves it without telling its end twice. Read as a return, it re-opened an alert that
       // never came back.
-      const resolvedAt = state.resolvedAt ?? Number.NEGATIVE_INFINITY;
-      const late = occ.at <= resolvedAt;
+      const late = occ.at <= (state.resolvedAt ?? Number.NEGATIVE_INFINITY);
       if (late && occ.at <= state.lastSeen) {
         state.occurrences += occ.weight;
         return;
@@ -343,11 +343,7 @@ export function advanceCondition(
         emissions.push(backAgain(state, occ, index, obs.heardAt));
         return;
       }
-      state.reopenedLate = resolvedAt;
-    } else if (state.reopenedLate !== undefined && occ.at > state.reopenedLate) {
-      // Re-opened late, and now an event from after the end that was decided: it is back.
-      emissions.push(backAgain(state, occ, index, obs.heardAt));
-      return;
+      state.reopenedLate = true;
     }
     state.occurrences += occ.weight;
     if (occ.at < state.lastSeen) return; // a late event: counted, decides nothing
