@@ -88,6 +88,28 @@ describe('acknowledged alerts (lifecycle)', () => {
     ]);
   });
 
+  it('an acknowledgement ends on the wall clock, not on the event time of a log running behind it', () => {
+    // A log 5 hours behind: the alert opened by its T0 event is told at T0 + 5 h; a responder takes
+    // it for two hours at once. Reminders fall due by event time (4 h), delivered 5 hours later.
+    const behind = 5 * HOUR;
+    const acks = new Map([[ALERT, { alertId: ALERT, by: 'ana', at: T0 + behind + 5 * MIN, until: T0 + behind + 2 * HOUR }]]);
+    let state: ConditionState | undefined;
+    const out: Emission[] = [];
+    steady(13).forEach((o, i) => {
+      const obs = { id: `late-${i}`, occurrences: [o], identity, alertIdFor: () => ALERT, heardAt: o.at + behind };
+      const a = advanceCondition(state, obs, respond, acks);
+      state = a.state;
+      out.push(...a.emissions);
+    });
+    // Held against event time, the two hours lasted until the event of T0 + 7 h: the 4 h reminder, delivered at 9 h, was silenced.
+    expect(told(out)).toEqual([
+      ['open', 0, null],
+      ['reminder', 4, null],
+      ['reminder', 8, null],
+      ['reminder', 12, null],
+    ]);
+  });
+
   it('an escalation is still told, saying who has it, and from what responders were last told (a silenced reminder told nobody)', () => {
     // Count 5 at the opening, 20 by the 4 h reminder, 50 from hour 6: 10× the 5 responders were told.
     const count = (i: number) => (i < 24 ? 5 : i < 36 ? 20 : 50);

@@ -359,7 +359,9 @@ export function advanceCondition(
     } else if (policy.repeatInterval > 0 && occ.at - state.notifiedAt >= policy.repeatInterval) {
       status = 'reminder';
     }
-    const ack = status === 'update' ? undefined : acknowledgementAt(acks, state.alertId, occ.at);
+    // An acknowledgement ends on the wall clock: held against when this was delivered, where known
+    // (a log 5 hours behind kept a 2-hour acknowledgement silencing reminders for 7).
+    const ack = status === 'update' ? undefined : acknowledgementAt(acks, state.alertId, obs.heardAt ?? occ.at);
     if (ack && status === 'reminder') {
       // Somebody has it: decided silently, and due again a repeat interval from now. What
       // responders were last told (notifiedCount, the escalation's base) is unchanged.
