@@ -23,10 +23,10 @@ export function buildDigestAlert(
 ): Alert {
   const { start, end, entries, route } = input;
   const byRule = new Map<string, DigestEntry[]>();
+  // Pushed, not copied per entry: a flood's interval was quadratic that way (minutes at 200,000).
   for (const e of entries) {
     const list = byRule.get(e.ruleId);
-    if (list)
-      list.push(e); // not a copy per entry: a flood's interval is quadratic that way (minutes at 200,000)
+    if (list) list.push(e);
     else byRule.set(e.ruleId, [e]);
   }
   const digest = [...byRule]

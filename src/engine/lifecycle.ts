@@ -256,15 +256,6 @@ function resolveQuiet(state: ConditionState, policy: LifecyclePolicy): Emission 
   return emit(state, 'resolved', at, undefined);
 }
 
-/** Back within the flap grace after its end: the same alert continues, and responders are told it is back. */
-function backAgain(state: ConditionState, occ: Occurrence, index: number, heardAt: number | undefined): Emission {
-  state.flaps = [...state.flaps.filter((t) => t > occ.at - DAY), occ.at];
-  state.occurrences += occ.weight;
-  lastHeard(state, occ.at, heardAt);
-  state.count = occ.count;
-  return emit(state, 'open', occ.at, index);
-}
-
 /** The occurrence at `at` is the condition's latest: its time, and when it was heard if that is later. */
 function lastHeard(state: ConditionState, at: number, heardAt: number | undefined): void {
   state.lastSeen = at;
@@ -340,7 +331,12 @@ export function advanceCondition(
       state.status = 'open';
       delete state.resolvedAt;
       if (!late) {
-        emissions.push(backAgain(state, occ, index, obs.heardAt));
+        // Back within the flap grace: the same alert continues, and responders are told it is back.
+        state.flaps = [...state.flaps.filter((t) => t > occ.at - DAY), occ.at];
+        state.occurrences += occ.weight;
+        lastHeard(state, occ.at, obs.heardAt);
+        state.count = occ.count;
+        emissions.push(emit(state, 'open', occ.at, index));
         return;
       }
       state.reopenedLate = true;
