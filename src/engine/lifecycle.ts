@@ -240,8 +240,8 @@ export function resolveWith(state: ConditionState, at: number, note: string): Em
  * undefined when it is not quiet yet, or when it resolved without a word (`reopenedLate`).
  */
 export function resolveIfQuiet(state: ConditionState, policy: LifecyclePolicy, now: number): Emission | undefined {
-  if (state.status !== 'open' || now < quietSince(state) + effectiveResolveAfter(state, policy, state.lastSeen)) return undefined;
-  return resolveQuiet(state, policy);
+  const due = resolveAt(state, policy);
+  return due === undefined || now < due ? undefined : resolveQuiet(state, policy);
 }
 
 /** Resolves an open condition as of the end of its quiet spell in its events' own time. */

@@ -17,7 +17,8 @@ const EARLIEST_LINE_TIME_MS = Date.UTC(2000, 0, 1);
 const LATEST_LINE_TIME_MS = Date.UTC(2100, 0, 1);
 /**
  * Ahead of a real delivery (a CloudWatch timestamp: CloudWatch takes no event 2 hours ahead) by
- * more than a day — zones run to UTC+14 — a line's time is not when it happened.
+ * more than a day — zones run to UTC+14 — a line's time is not when it happened. The same day of
+ * slack picks a year-less syslog line's year.
  */
 export const MAX_AHEAD_OF_DELIVERY_MS = 86_400_000;
 
@@ -57,7 +58,6 @@ const CTIME_RE = /^[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\
 const CLF_RE = /^(\d{1,2})\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d)(?: ([+-]\d\d)(\d\d))?$/;
 // Mar  2 03:12:40 (BSD syslog, no year, no zone), optionally with fractions and a trailing year.
 const SYSLOG_RE = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?: (\d{4}))?$/;
-const FUTURE_SLACK_MS = 86_400_000;
 // Seconds (flow logs, with or without a fraction), milliseconds, microseconds (Aurora MySQL's audit log), nanoseconds.
 const EPOCH_TEXT_RE = /^\d{10}(?:\.\d+)?$|^\d{13}$|^\d{16}$|^\d{19}$/;
 
@@ -210,7 +210,7 @@ function fromSyslog(m: RegExpExecArray, ctx: TimeContext | undefined): number | 
   const refYear = new Date(ctx.reference).getUTCFullYear();
   for (const y of [refYear + 1, refYear, refYear - 1]) {
     const t = at(y);
-    if (t !== undefined && t <= ctx.reference + FUTURE_SLACK_MS) return t;
+    if (t !== undefined && t <= ctx.reference + MAX_AHEAD_OF_DELIVERY_MS) return t;
   }
   return undefined;
 }
