@@ -119,6 +119,10 @@ describe('indexed and plain evaluation decide the same', () => {
     expect(indexKeys({ 'event.dataset': 'aws.vpcflow', 'vpcflow.action': 'ACCEPT' })).toEqual([
       { kind: 'eq', field: 'event.dataset', values: ['aws.vpcflow'] },
     ]);
+    // A CloudTrail call is filed under its name, not under its service (most records are of a few services).
+    expect(indexKeys({ 'event.provider': 'ec2.amazonaws.com', 'event.action': 'DeleteFlowLogs' })).toEqual([
+      { kind: 'eq', field: 'event.action', values: ['deleteflowlogs'] },
+    ]);
     // A success status and a size above zero select nearly every request: the file names filter better.
     expect(indexKeys({ 'http.response.status_code': [200, 206], 'http.response.body.bytes|gt': 0, 'url.path|endswith': '/.env' })).toEqual([
       { kind: 'text', field: 'url.path', needles: ['/.env'] },

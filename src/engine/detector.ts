@@ -7,8 +7,9 @@ import type { DistinctMembers } from '../rules/distinct-members';
 import { lowerCase } from '../rules/lower-case';
 import type { RuleIndex } from '../rules/rule-index';
 import type { RulePack } from '../rules/rule-pack';
+import { type FieldReader, fieldReader } from '../runtime/field-access';
 import { type Alert, type AlertCloud, type AlertEntity, type Message, MessageList, type SpikeBaseline } from '../schema/alert';
-import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type NormalizedEvent } from '../schema/event';
+import { CoreFields, ENTITY_FIELDS, eventId, eventTime, eventWeight, type FieldValue, type NormalizedEvent } from '../schema/event';
 import { Heartbeats } from './absence';
 import { detectionPolicy } from './alert-policy';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value';
@@ -1115,12 +1116,23 @@ function bucketSpan(list: readonly NormalizedEvent[], width: number): [number, n
   return [bucketOf(eventTime(list[0] ?? {}), width), bucketOf(eventTime(list[list.length - 1] ?? {}), width)];
 }
 
+/** Per groupBy list (one per rule clause), its fields' reader (see runtime/field-access.ts). */
+const groupReaders = new WeakMap<readonly string[], FieldReader>();
+const groupValues: (FieldValue | undefined)[] = [];
+
 function groupBy(events: readonly NormalizedEvent[], fields: readonly string[]): Map<string, NormalizedEvent[]> {
   const groups = new Map<string, NormalizedEvent[]>();
+  let read = groupReaders.get(fields);
+  if (!read) {
+    read = fieldReader(fields);
+    groupReaders.set(fields, read);
+  }
+  const values = groupValues;
   outer: for (const e of events) {
+    read(e, values);
     let key = '';
     for (let i = 0; i < fields.length; i++) {
-      const v = e[fields[i] as string];
+      const v = values[i];
       if (v === undefined || v === '') continue outer; // events without the entity cannot be attributed
       const part = boundedValue(String(v));
       key = i === 0 ? part : `${key}|${part}`;

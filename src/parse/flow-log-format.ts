@@ -1,3 +1,4 @@
+import { type FieldWriter, fieldWriter } from '../runtime/field-access';
 import type { FieldValue } from '../schema/event';
 import { newEvent } from './event-record';
 import type { LineParser, ParseOutcome } from './line-parser';
@@ -200,64 +201,46 @@ const MAX_DIGITS = { port: 5, protocol: 3, count: 20, small: 5 } as const;
 const MAX_TEXT = 2048;
 
 /**
- * Checks one value and writes it. Returns false when the value cannot be of this field, which
- * means the line is not a record of this format. `-` (not applicable) writes nothing, where
- * AWS may write it: never for version, account, interface, times or log status.
+ * What one value of a field is: what the event keeps, undefined for `-` (not applicable: AWS may
+ * write it, except for version, account, interface, times and log status), or null when the
+ * value cannot be of this field, which means the line is not a record of this format.
  */
-function readValue(kind: FlowValueKind, field: string, value: string, out: Record<string, FieldValue>): boolean {
+function readValue(kind: FlowValueKind, value: string): FieldValue | undefined | null {
   const dash = value.length === 1 && value.charCodeAt(0) === DASH;
   switch (kind) {
     case 'version':
-      if (!isDigits(value, 1, 2)) return false;
-      out[field] = value;
-      return true;
+      return isDigits(value, 1, 2) ? value : null;
     case 'account':
       // Interfaces AWS services create (endpoints, load balancers) are owned by `unknown`.
-      if (value === 'unknown') return true;
-      if (!isDigits(value, 12, 12)) return false;
-      out[field] = value;
-      return true;
+      if (value === 'unknown') return undefined;
+      return isDigits(value, 12, 12) ? value : null;
     case 'interface':
-      if (!isInterfaceId(value)) return false;
-      out[field] = value;
-      return true;
+      return isInterfaceId(value) ? value : null;
     case 'address':
-      if (dash) return true;
-      if (!isAddress(value)) return false;
-      out[field] = value;
-      return true;
+      if (dash) return undefined;
+      return isAddress(value) ? value : null;
     case 'port':
     case 'protocol':
     case 'count':
     case 'small': {
-      if (dash) return true;
+      if (dash) return undefined;
       const number = digitsValue(value, 1, MAX_DIGITS[kind]);
-      if (number === -1) return false;
-      out[field] = number;
-      return true;
+      return number === -1 ? null : number;
     }
     case 'start':
-      if (!isDigits(value, 9, 11)) return false;
-      out[field] = value; // epoch seconds, read by the normalizer's timestamp parsing
-      return true;
+      // Epoch seconds, read by the normalizer's timestamp parsing.
+      return isDigits(value, 9, 11) ? value : null;
     case 'end':
-      if (!isDigits(value, 9, 11)) return false;
-      out[field] = Number(value);
-      return true;
+      return isDigits(value, 9, 11) ? Number(value) : null;
     case 'action':
-      if (dash) return true;
-      if (value !== 'ACCEPT' && value !== 'REJECT') return false;
-      out[field] = value;
-      return true;
+      if (dash) return undefined;
+      // The constants, not the line's copies: rules look these up, and a constant's hash is kept.
+      return value === 'ACCEPT' ? 'ACCEPT' : value === 'REJECT' ? 'REJECT' : null;
     case 'status':
-      if (value !== 'OK' && value !== 'NODATA' && value !== 'SKIPDATA') return false;
-      out[field] = value;
-      return true;
+      return value === 'OK' || value === 'NODATA' || value === 'SKIPDATA' ? value : null;
     case 'text':
-      if (dash) return true;
-      if (value.length === 0 || value.length > MAX_TEXT) return false;
-      out[field] = value;
-      return true;
+      if (dash) return undefined;
+      return value.length === 0 || value.length > MAX_TEXT ? null : value;
   }
 }
 
@@ -267,20 +250,22 @@ export class FlowLogParser implements LineParser {
   private readonly fields: FlowField[];
   private readonly writes: ReadonlySet<string>;
   private readonly pattern: string;
+  /** A record's values, read before any is written (a line that turns out not to be a record writes nothing). */
+  private readonly values: (FieldValue | undefined)[] = [];
+  private readonly write: FieldWriter;
 
   constructor(format: string = DEFAULT_FLOW_LOG_FORMAT) {
     const parsed = parseFlowLogFormat(format);
     if (!parsed.ok) throw new Error(`flowLogFormat: ${parsed.error}`);
     this.fields = parsed.fields;
+    this.write = fieldWriter(this.fields.map((f) => f.field));
     this.writes = new Set([...CONSTANT_FIELDS, ...this.fields.map((f) => f.field)]);
     this.pattern = format === DEFAULT_FLOW_LOG_FORMAT ? 'vpcflow_v2' : 'vpcflow_custom';
   }
 
   parse(line: string): ParseOutcome | undefined {
     const fields = this.fields;
-    const out = newEvent();
-    out['event.category'] = 'network';
-    out['event.dataset'] = 'aws.vpcflow';
+    const values = this.values;
     let from = 0;
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i];
@@ -291,9 +276,15 @@ export class FlowLogParser implements LineParser {
       // A leading, doubled or trailing space makes an empty value, which no field accepts.
       const value = line.slice(from, end);
       if (last && value.indexOf(' ') !== -1) return undefined; // more values than fields
-      if (!readValue(f.kind, f.field, value, out)) return undefined;
+      const read = readValue(f.kind, value);
+      if (read === null) return undefined;
+      values[i] = read;
       from = end + 1;
     }
+    const out = newEvent();
+    out['event.category'] = 'network';
+    out['event.dataset'] = 'aws.vpcflow';
+    this.write(out, values);
     return { fields: out, pattern: this.pattern, fallback: false, writes: this.writes };
   }
 }

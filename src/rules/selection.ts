@@ -1,3 +1,4 @@
+import { fieldTest } from '../runtime/field-access';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
 import { Cidr, inRanges } from './cidr';
 import { lowerCase } from './lower-case';
@@ -181,12 +182,7 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
   });
   if (scalars.length !== list.length) return ALWAYS;
 
-  const combine = (test: (actual: FieldValue) => boolean): Predicate => {
-    return (e) => {
-      const actual = e[field];
-      return actual !== undefined && test(actual);
-    };
-  };
+  const combine = (test: (actual: FieldValue) => boolean): Predicate => fieldTest(field, test);
 
   switch (op) {
     case undefined: {
