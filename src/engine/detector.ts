@@ -184,14 +184,14 @@ export class Detector {
       });
     };
     // A batch is one log group's: its index is looked up when the group changes, not per event.
-    let group: string | undefined;
+    let group: FieldValue | undefined;
     let index: RuleIndex | undefined;
     for (const event of events) {
       current = event;
-      const logGroup = String(event[CoreFields.logGroup] ?? '');
+      const logGroup = event[CoreFields.logGroup];
       if (logGroup !== group || !index) {
         group = logGroup;
-        index = this.ruleSet.indexFor(logGroup);
+        index = this.ruleSet.indexFor(String(logGroup ?? ''));
       }
       const found = index.match(event, hits, onError);
       if (found > 0) matchedEvents++;

@@ -15,11 +15,18 @@ interface Node<T> {
 /** Any character outside ASCII: where lower-casing may change length or map a letter to ASCII. */
 export const NON_ASCII_RE = /[^\u0000-\u007f]/;
 
+/**
+ * The only characters outside ASCII whose lower case holds an ASCII character: İ (U+0130, lower
+ * case i and a combining dot) and the Kelvin sign (U+212A, k). A test checks every code point.
+ */
+export const LOWERS_TO_ASCII_CLASS = '[\\u0130\\u212a]';
+
 export class NeedleSet<T> {
   private readonly root: Node<T> = { next: new Map(), fail: undefined, out: [] };
   private built = false;
   private count = 0;
   private readonly literals: string[] = [];
+  private asciiOnly = true;
   /** All needles as one literal alternation: V8 scans it far faster than the automaton walks, so most texts (no needle) stop here. */
   private any: RegExp | undefined;
   /**
@@ -42,6 +49,7 @@ export class NeedleSet<T> {
     node.out.push(value);
     this.count++;
     this.literals.push(needle.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+    if (NON_ASCII_RE.test(needle)) this.asciiOnly = false;
     this.built = false;
   }
 
@@ -64,7 +72,14 @@ export class NeedleSet<T> {
       }
     }
     this.any = new RegExp(this.literals.join('|'));
-    this.anyIgnoringCaseOrNonAscii = new RegExp(`${NON_ASCII_RE.source}|${this.literals.join('|')}`, 'i');
+    // ASCII needles are found in the lower-cased text only where the case-insensitive alternation
+    // finds them, unless the text holds a character that lower-cases to ASCII: only those send an
+    // ASCII text of no needle to the automaton. Any other character outside ASCII lower-cases to
+    // characters outside ASCII, and no such character matches an ASCII letter case-insensitively.
+    // Scanning for every non-ASCII character cost the alternation more than half its speed (0.30
+    // against 0.12 µs per line of this workload). A needle outside ASCII keeps the broad check.
+    const outsideAscii = this.asciiOnly ? LOWERS_TO_ASCII_CLASS : NON_ASCII_RE.source;
+    this.anyIgnoringCaseOrNonAscii = new RegExp(`${this.literals.join('|')}|${outsideAscii}`, 'i');
     this.built = true;
   }
 
@@ -72,8 +87,8 @@ export class NeedleSet<T> {
    * `search` over the text lower-cased, lower-casing it only when a needle may be there. Needles
    * are lower-case: on ASCII text, the case-insensitive alternation matches exactly where the
    * lower-cased text holds a needle, so most texts (no needle) are neither copied nor walked.
-   * Other text (where lower-casing can change length, or map a non-ASCII letter to an ASCII
-   * one, like the Kelvin sign to k) is lower-cased first, as before.
+   * Text holding a character that lower-cases to ASCII (the Kelvin sign to k), or any character
+   * outside ASCII when a needle has one, is lower-cased and walked.
    */
   searchLowerCased(text: string, found: (value: T) => void): void {
     if (!this.built) this.build();

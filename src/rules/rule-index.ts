@@ -207,6 +207,20 @@ interface RangeEntry {
   slot: number;
 }
 
+/** An equality field's keys, and the last value looked up with what it found. */
+interface EqEntry {
+  /** The field's place in the event's read values. */
+  at: number;
+  byValue: Map<string, number[]>;
+  byNumber: Map<number, number[]>;
+  /**
+   * Consecutive events of a log group mostly repeat a field's value (its dataset, category,
+   * action, level): the same value finds the same rules, without lower-casing and hashing it again.
+   */
+  last: FieldValue | undefined;
+  lastCandidates: number[] | undefined;
+}
+
 interface CidrEntry {
   cidr: Cidr;
   slot: number;
@@ -224,7 +238,7 @@ export class RuleIndex {
   private readonly unindexed: number[] = [];
   // Per field, what to look up: built once, so matching an event is a walk over arrays. Each
   // entry names its field by its place in `fields`, whose values `readFields` reads per event.
-  private readonly eqEntries: [number, Map<string, number[]>, Map<number, number[]>][];
+  private readonly eqEntries: EqEntry[];
   private readonly rangeEntries: [number, RangeEntry[]][];
   private readonly textEntries: [number, NeedleSet<number>][];
   private readonly cidrEntries: [number, CidrEntry[]][];
@@ -260,7 +274,13 @@ export class RuleIndex {
       for (const key of keys) this.file(key, slot);
     }
     this.stamps = new Uint32Array(this.rules.length);
-    this.eqEntries = [...this.eq].map(([field, byValue]) => [this.place(field), byValue, numericKeys(byValue)]);
+    this.eqEntries = [...this.eq].map(([field, byValue]) => ({
+      at: this.place(field),
+      byValue,
+      byNumber: numericKeys(byValue),
+      last: undefined,
+      lastCandidates: undefined,
+    }));
     this.rangeEntries = [...this.ranges].map(([field, entries]) => [this.place(field), entries]);
     this.textEntries = [...this.texts].map(([field, needles]) => [this.place(field), needles]);
     this.cidrEntries = [...this.cidrs].map(([field, entries]) => [this.place(field), entries]);
@@ -340,11 +360,17 @@ export class RuleIndex {
     const consider = this.consider;
     const values = this.values;
     this.readFields(event, values);
-    for (const [at, byValue, byNumber] of this.eqEntries) {
-      const v = values[at];
+    for (const entry of this.eqEntries) {
+      const v = values[entry.at];
       if (v === undefined) continue;
-      // A number is looked up as itself: String(port) is a new string per event for most ports.
-      const candidates = typeof v === 'number' ? byNumber.get(v) : byValue.get(normalizeForEquality(v));
+      let candidates: number[] | undefined;
+      if (v === entry.last) candidates = entry.lastCandidates;
+      else {
+        // A number is looked up as itself: String(port) is a new string per event for most ports.
+        candidates = typeof v === 'number' ? entry.byNumber.get(v) : entry.byValue.get(normalizeForEquality(v));
+        entry.last = v;
+        entry.lastCandidates = candidates;
+      }
       if (candidates) for (const slot of candidates) consider(slot);
     }
     for (const [at, entries] of this.rangeEntries) {

@@ -193,7 +193,16 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
         const exact = new Set(scalars.map(String));
         return combine((a) => exact.has(String(a)));
       }
-      return combine((a) => wanted.has(normalizeForEquality(a)));
+      // Consecutive events mostly repeat a field's value: the last answer stands for the same value.
+      let last: FieldValue | undefined;
+      let lastAnswer = false;
+      return combine((a) => {
+        if (a !== last) {
+          last = a;
+          lastAnswer = wanted.has(normalizeForEquality(a));
+        }
+        return lastAnswer;
+      });
     }
     case 'wildcard': {
       const matchers = scalars.map((s) => wildcardMatcher(String(s), cased));
