@@ -1,4 +1,5 @@
-import type { NormalizedEvent } from '../schema/event';
+import { type FieldReader, fieldReader } from '../runtime/field-access';
+import type { FieldValue, NormalizedEvent } from '../schema/event';
 
 /**
  * Most elements of one list an event contributes to a distinct count. CloudTrail's requests name
@@ -18,18 +19,22 @@ export class DistinctMembers {
   /** Per field, the name of its list's first element (`field.0`): built once, not per event. */
   private readonly firstElements: readonly string[];
   private readonly singles: readonly (readonly string[])[];
+  /** Reads the fields, then their first elements, into `values` (see runtime/field-access.ts): every event of the rule is asked. */
+  private readonly read: FieldReader;
+  private readonly values: (FieldValue | undefined)[] = [];
 
   constructor(field: string | readonly string[]) {
     this.fields = typeof field === 'string' ? [field] : field;
     this.firstElements = this.fields.map((f) => `${f}.0`);
     this.singles = this.fields.map((f) => [f]);
+    this.read = fieldReader([...this.fields, ...this.firstElements]);
   }
 
   /** Whether the event carries anything to count. */
   has(e: NormalizedEvent): boolean {
-    for (let i = 0; i < this.fields.length; i++) {
-      if (e[this.fields[i] as string] !== undefined || e[this.firstElements[i] as string] !== undefined) return true;
-    }
+    const values = this.values;
+    this.read(e, values);
+    for (let i = 0; i < values.length; i++) if (values[i] !== undefined) return true;
     return false;
   }
 
@@ -46,9 +51,12 @@ export class DistinctMembers {
    * none. A scalar's answer is an array built once, so the common event allocates nothing here.
    */
   fieldsOf(e: NormalizedEvent): readonly string[] {
-    for (let i = 0; i < this.fields.length; i++) {
-      if (e[this.fields[i] as string] !== undefined) return this.singles[i] as readonly string[];
-      if (e[this.firstElements[i] as string] === undefined) continue;
+    const values = this.values;
+    this.read(e, values);
+    const n = this.fields.length;
+    for (let i = 0; i < n; i++) {
+      if (values[i] !== undefined) return this.singles[i] as readonly string[];
+      if (values[n + i] === undefined) continue;
       const field = this.fields[i] as string;
       const elements: string[] = [];
       for (let n = 0; n < MAX_LIST_ELEMENTS; n++) {
