@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { fieldReader, fieldTest, fieldWriter } from '../src/runtime/field-access';
 import type { FieldValue, NormalizedEvent } from '../src/schema/event';
@@ -43,4 +44,20 @@ describe('generated field access', () => {
     for (const [i, name] of HOSTILE_NAMES.entries()) if (i % 2 === 0) expect(written[name]).toBe(i);
     expect(Reflect.get(globalThis, 'pwned')).toBeUndefined();
   });
+});
+
+describe('a process that may not compile code from text', () => {
+  it('still decides every shipped rule test: the generated reads fall back to plain loops', () => {
+    // --disallow-code-generation-from-strings: a hardened runtime's setting; `new Function` throws there.
+    const r = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', 'bin/detect.mjs', 'test'], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    // The summary is the run's last line (on stderr, beside any failure); nothing else may be there.
+    expect(r.stderr.trim()).toMatch(/^\d+ passed, 0 failed$/);
+    const summary = /(\d+) passed, (\d+) failed/.exec(r.stderr);
+    expect(Number(summary?.[1])).toBeGreaterThan(300);
+    expect(summary?.[2]).toBe('0');
+    expect(r.status).toBe(0);
+  }, 60_000);
 });
