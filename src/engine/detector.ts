@@ -1239,8 +1239,17 @@ function byTimeThenId(a: NormalizedEvent, b: NormalizedEvent): number {
 
 /** Events by time, then id. CloudWatch delivers a stream's events in order: then this is one pass and no copy. */
 function inTimeOrder(events: readonly NormalizedEvent[]): readonly NormalizedEvent[] {
+  // Each event's time is read once (the pair compare read both of each pair's); ids only on a tie.
+  let previous = events[0];
+  let previousTime = previous === undefined ? 0 : eventTime(previous);
   for (let i = 1; i < events.length; i++) {
-    if (byTimeThenId(events[i - 1] as NormalizedEvent, events[i] as NormalizedEvent) > 0) return [...events].sort(byTimeThenId);
+    const event = events[i] as NormalizedEvent;
+    const time = eventTime(event);
+    if (time < previousTime || (time === previousTime && byTimeThenId(previous as NormalizedEvent, event) > 0)) {
+      return [...events].sort(byTimeThenId);
+    }
+    previous = event;
+    previousTime = time;
   }
   return events;
 }
