@@ -243,7 +243,7 @@ export class RuleIndex {
   private readonly textEntries: [number, NeedleSet<number>][];
   private readonly cidrEntries: [number, CidrEntry[]][];
   private readonly presentEntries: [number, number[]][];
-  /** Every field some key is on, read from each event once (see field-reader.ts), into `values`. */
+  /** Every field some key is on, read from each event once (see runtime/field-access.ts), into `values`. */
   private readonly fields: string[] = [];
   private readonly readFields: FieldReader;
   private readonly values: (FieldValue | undefined)[] = [];
