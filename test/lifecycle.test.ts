@@ -618,6 +618,45 @@ describe('review digests', () => {
     expect(link).toContain(`end~'${new Date(day + HOUR).toISOString()}`);
   });
 
+  it("a log running ahead of the clock is digested in the hour it is heard, not hours later in its events' hour", async () => {
+    // The same probes in a log whose times run 3 hours ahead of its delivery (local time east of
+    // UTC read as UTC): by its events' time an hour's entries waited for that hour to pass.
+    const low = rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' });
+    const pack = { rules: [low], correlations: [], sources: [], files: new Map() };
+    const store = new MemoryStateStore();
+    let wall = 0;
+    const detector = new Detector(pack, store, { deliveryClock: () => wall });
+    const told: { alert: Alert; at: number }[] = [];
+    const deps = {
+      store,
+      pack,
+      ctx: { region: 'us-east-1' },
+      send: async (m: Message[]) => void told.push(...m.map((x) => ({ alert: x.alert, at: wall }))),
+    };
+    const day = Date.parse('2025-03-04T00:00:00Z');
+    const ahead = 3 * HOUR;
+    for (let m = 0; m < 6 * 60; m++) {
+      wall = day + (m + 1) * MIN;
+      if (m % 3 === 0)
+        await detector.evaluate(`probe-${m}`, [
+          ev({ 'event.action': 'probe', 'source.ip': `10.0.${m >> 8}.${m & 255}` }, day + m * MIN + ahead),
+        ]);
+      if (m % 5 === 4) await sweep(deps, wall);
+    }
+    expect(told.map((d) => d.alert.kind)).toEqual(Array(6).fill('digest'));
+    expect(told.map((d) => d.alert.count)).toEqual(Array(6).fill(20));
+    // Each hour's digest is told within a sweep of that hour's end on the wall clock.
+    told.forEach((d, i) => {
+      expect(d.at).toBeGreaterThanOrEqual(day + (i + 1) * HOUR);
+      expect(d.at).toBeLessThanOrEqual(day + (i + 1) * HOUR + 5 * MIN);
+    });
+    // Each link spans its evidence, in the events' own (later) times: the first hour's probes are
+    // the lines of minutes 0 to 57, three hours on.
+    const link = decodeURIComponent((told[0]?.alert.digest?.[0]?.consoleUrl ?? '').replaceAll('$', '%'));
+    expect(link).toContain(`start~'${new Date(day).toISOString()}`);
+    expect(link).toContain(`end~'${new Date(day + ahead + 57 * MIN).toISOString()}`);
+  });
+
   it('the end of a replay publishes the unfinished digest however many documents fall due before it', async () => {
     const low = rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' });
     const pack = { rules: [low], correlations: [], sources: [], files: new Map() };

@@ -44,8 +44,10 @@ export function buildDigestAlert(
         .slice(0, TOP_ENTITIES);
       const groups = [...new Set(list.flatMap((e) => e.logGroups))].sort().slice(0, 10);
       const query = logsInsightsQuery(entities[0]?.value ?? '');
-      // From its earliest evidence: an absence's last event, a log running behind, precede the interval.
+      // From its earliest evidence to its latest: an absence's last event, a log running behind,
+      // precede the interval; a log running ahead follows it.
       const from = list.reduce((t, e) => Math.min(t, e.eventAt ?? e.at), start);
+      const to = list.reduce((t, e) => Math.max(t, e.eventAt ?? e.at), end);
       const latest = list.reduce((a, b) => (b.at > a.at ? b : a));
       return {
         ruleId,
@@ -54,7 +56,7 @@ export function buildDigestAlert(
         detections: list.length,
         entities: entities.map(({ value, account, detections }) => ({ value, detections, ...(account === undefined ? {} : { account }) })),
         logsInsightsQuery: query,
-        consoleUrl: logsInsightsUrl(ctx.region, groups, query, from, end),
+        consoleUrl: logsInsightsUrl(ctx.region, groups, query, from, to),
       };
     })
     .sort((a, b) => b.detections - a.detections || a.ruleId.localeCompare(b.ruleId));

@@ -178,6 +178,10 @@ export async function replayItems(
           clock = at;
           nextSweep = (Math.floor(clock / every) + 1) * every;
         }
+        // The run is delivered when it starts, as the first lines after a quiet spell are: the
+        // last catch-up sweep may be hours before it, and a run delivered at that time would read
+        // as a log running hours ahead of its delivery.
+        if (runStart > clock) clock = runStart;
       },
       after: async (result) => {
         stats.eventsIn += result.eventsIn;

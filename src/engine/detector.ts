@@ -317,8 +317,13 @@ export class Detector {
         const message = this.message(item.rule, item.group, e, advance.state);
         messages.push(message);
         // In the interval it was heard in: by its events' time, a log running behind re-opened
-        // hours whose digest was told, and every sweep told one of them again.
-        if (message.digest) digested.push(e.heardAt === undefined ? message : { ...message, at: e.heardAt });
+        // hours whose digest was told, and every sweep told one of them again; a log running an
+        // interval or more ahead (local time east of UTC read as UTC) waited hours for its events'.
+        if (message.digest) {
+          const ahead = heard.heardAt !== undefined && e.at - heard.heardAt >= this.terms.digestInterval;
+          const heardAt = e.heardAt ?? (ahead ? heard.heardAt : undefined);
+          digested.push(heardAt === undefined ? message : { ...message, at: heardAt });
+        }
       }
     });
     await recordDigestEntries(this.store, digested, this.terms.digestInterval);

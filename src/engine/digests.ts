@@ -17,7 +17,7 @@ export const DigestEntry = z.object({
   alertId: z.string(),
   /** When it was detected: the interval it is told in. */
   at: z.number(),
-  /** Its last event, where earlier than `at` (an absence, a log running behind): where its evidence is. */
+  /** Its last event, where other than `at` (an absence, a log running behind or ahead): where its evidence is. */
   eventAt: z.number().optional(),
   logGroups: z.array(z.string()),
   /** The account the detection is about, as its `account` attribute names it (review routes select by it); absent when none is known. */
@@ -63,7 +63,7 @@ export async function recordDigestEntries(
         entity: alert.entity,
         alertId: alert.id,
         at,
-        ...(lastEvent < at ? { eventAt: lastEvent } : {}),
+        ...(lastEvent !== at ? { eventAt: lastEvent } : {}),
         logGroups: alert.logGroups,
         ...(account === 'none' ? {} : { account }),
       };
