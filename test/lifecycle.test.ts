@@ -587,26 +587,35 @@ describe('review digests', () => {
     expect(existsSync(digest?.runbook ?? ''), `runbook ${digest?.runbook}`).toBe(true);
   });
 
-  it('a log running behind the clock is digested in the hour it is heard: one digest an hour, each detection in one', async () => {
-    // A new address probing every 3 minutes, in a log whose times run 5 hours behind its delivery;
-    // the sweeper runs every 5 minutes on the wall clock, as deployed.
+  /**
+   * Six hours of a new address probing every 3 minutes, in a log whose times run `skew` off its
+   * delivery (negative: behind); the sweeper runs every 5 minutes on the wall clock, as deployed.
+   * What the sweeps told, each with the wall time it was told at.
+   */
+  async function probesWithSkew(day: number, skew: number): Promise<{ alert: Alert; at: number }[]> {
     const low = rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' });
     const pack = { rules: [low], correlations: [], sources: [], files: new Map() };
     const store = new MemoryStateStore();
     let wall = 0;
     const detector = new Detector(pack, store, { deliveryClock: () => wall });
-    const told: Alert[] = [];
-    const deps = { store, pack, ctx: { region: 'us-east-1' }, send: async (m: Message[]) => void told.push(...m.map((x) => x.alert)) };
-    const day = Date.parse('2025-03-04T00:00:00Z');
-    const behind = 5 * HOUR;
+    const told: { alert: Alert; at: number }[] = [];
+    const send = async (m: Message[]) => void told.push(...m.map((x) => ({ alert: x.alert, at: wall })));
+    const deps = { store, pack, ctx: { region: 'us-east-1' }, send };
     for (let m = 0; m < 6 * 60; m++) {
       wall = day + (m + 1) * MIN;
       if (m % 3 === 0)
         await detector.evaluate(`probe-${m}`, [
-          ev({ 'event.action': 'probe', 'source.ip': `10.0.${m >> 8}.${m & 255}` }, day + m * MIN - behind),
+          ev({ 'event.action': 'probe', 'source.ip': `10.0.${m >> 8}.${m & 255}` }, day + m * MIN + skew),
         ]);
       if (m % 5 === 4) await sweep(deps, wall);
     }
+    return told;
+  }
+
+  it('a log running behind the clock is digested in the hour it is heard: one digest an hour, each detection in one', async () => {
+    const day = Date.parse('2025-03-04T00:00:00Z');
+    const behind = 5 * HOUR;
+    const told = (await probesWithSkew(day, -behind)).map((d) => d.alert);
     // By the events' time each entry re-opened an hour whose digest was told, and the next sweep
     // told that hour again: 72 digests in six hours.
     expect(told.map((d) => d.kind)).toEqual(Array(6).fill('digest'));
@@ -619,30 +628,10 @@ describe('review digests', () => {
   });
 
   it("a log running ahead of the clock is digested in the hour it is heard, not hours later in its events' hour", async () => {
-    // The same probes in a log whose times run 3 hours ahead of its delivery (local time east of
-    // UTC read as UTC): by its events' time an hour's entries waited for that hour to pass.
-    const low = rule({ id: 'test.low', severity: 'low', match: { 'event.action': 'probe' }, entity: 'source.ip' });
-    const pack = { rules: [low], correlations: [], sources: [], files: new Map() };
-    const store = new MemoryStateStore();
-    let wall = 0;
-    const detector = new Detector(pack, store, { deliveryClock: () => wall });
-    const told: { alert: Alert; at: number }[] = [];
-    const deps = {
-      store,
-      pack,
-      ctx: { region: 'us-east-1' },
-      send: async (m: Message[]) => void told.push(...m.map((x) => ({ alert: x.alert, at: wall }))),
-    };
+    // Local time east of UTC read as UTC: by its events' time an hour's entries waited for that hour to pass.
     const day = Date.parse('2025-03-04T00:00:00Z');
     const ahead = 3 * HOUR;
-    for (let m = 0; m < 6 * 60; m++) {
-      wall = day + (m + 1) * MIN;
-      if (m % 3 === 0)
-        await detector.evaluate(`probe-${m}`, [
-          ev({ 'event.action': 'probe', 'source.ip': `10.0.${m >> 8}.${m & 255}` }, day + m * MIN + ahead),
-        ]);
-      if (m % 5 === 4) await sweep(deps, wall);
-    }
+    const told = await probesWithSkew(day, ahead);
     expect(told.map((d) => d.alert.kind)).toEqual(Array(6).fill('digest'));
     expect(told.map((d) => d.alert.count)).toEqual(Array(6).fill(20));
     // Each hour's digest is told within a sweep of that hour's end on the wall clock.

@@ -41,7 +41,8 @@ export function isDigestHead(key: DocKey): boolean {
  * batch writes the same entry again) and arms the interval's head, due when the interval ends.
  * An entry goes in the interval of its alert's last event, or of `at` where given: when it was
  * noticed (an absence, hours after the last event it shows) or heard (a log running behind the
- * clock — by its events' time it re-opened intervals whose digest was told).
+ * clock — by its events' time it re-opened intervals whose digest was told — or an interval or
+ * more ahead of it, whose events' interval would be told hours late).
  */
 export async function recordDigestEntries(
   store: StateStore,
