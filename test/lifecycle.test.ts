@@ -22,7 +22,7 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { PassThroughSink } from '../src/engine/ports';
 import { reviewRoutesOf } from '../src/engine/review-routes';
-import type { StateStore } from '../src/engine/state-store';
+import { type DocKey, docId, type StateStore } from '../src/engine/state-store';
 import { flushDigests, sweep } from '../src/engine/sweeper';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { Normalizer } from '../src/parse/normalize';
@@ -384,6 +384,78 @@ describe('lifecycle through the detector, memory and DynamoDB alike', () => {
       expect([first.resolved, second.resolved, rest.resolved]).toEqual([7, 7, 6]);
     },
   );
+
+  describe('a page of resolutions, each told through a slow delivery', () => {
+    const pack = { rules: [threshold], correlations: [] };
+    // Twenty-five users each open a condition; quiet afterwards, all fall due at once, on one page.
+    const opened = async (name: string) => {
+      const store = new MemoryStateStore();
+      const events = Array.from({ length: 25 }, (_, u) =>
+        [0, 1, 2].map((i) => ev({ 'event.outcome': 'failure', 'user.name': `slow-${name}-${u}` }, T0 + i * 1000)),
+      ).flat();
+      expect((await new Detector(pack, store, { outbreakAfter: 0 }).evaluate(`slow-${name}`, events)).alerts).toHaveLength(25);
+      return store;
+    };
+    /** A delivery taking a few milliseconds (a synchronous state-machine execution takes hundreds), counting how many run at once. */
+    const slowSend = (fail?: (m: Message) => boolean) => {
+      const sent: string[] = [];
+      const flight = { now: 0, most: 0 };
+      const send = async (messages: Message[]) => {
+        flight.now++;
+        flight.most = Math.max(flight.most, flight.now);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        flight.now--;
+        const [m] = messages;
+        if (m && fail?.(m)) throw new Error(`delivery of ${m.alert.title} failed`);
+        sent.push(...messages.map((x) => x.alert.id));
+      };
+      return { sent, flight, send };
+    };
+
+    it('are told several at once, never more than ten, and listed in page order', async () => {
+      const store = await opened('order');
+      const due = await store.listDue(T0 + 30 * MIN, 100);
+      const states = await store.readDocs(due, T0 + 30 * MIN);
+      const { sent, flight, send } = slowSend();
+      const swept = await sweep({ store, pack, ctx: { region: 'us-east-1' }, send }, T0 + 30 * MIN);
+      expect(swept.resolved).toBe(25);
+      expect(flight.most).toBeGreaterThan(1);
+      expect(flight.most).toBeLessThanOrEqual(10);
+      expect(new Set(sent).size).toBe(25);
+      // The messages in the order their conditions were listed, however the deliveries completed.
+      const idOf = (key: DocKey) => JSON.parse(states.get(docId(key))?.body ?? '{}').alertId;
+      expect(due.map(idOf)).toHaveLength(25);
+      expect(swept.messages.map((m) => m.alert.id)).toEqual(due.map(idOf));
+    });
+
+    it('stop between groups when the time is up: the rest is told by the next runs, none twice', async () => {
+      const store = await opened('budget');
+      const { sent, send } = slowSend();
+      const deps = { store, pack, ctx: { region: 'us-east-1' }, send };
+      const runs = [];
+      for (let run = 0; run < 3; run++) runs.push(await sweep(deps, T0 + (30 + 5 * run) * MIN, { more: () => false }));
+      expect(runs.map((r) => r.resolved)).toEqual([10, 10, 5]);
+      expect(sent).toHaveLength(25);
+      expect(new Set(sent).size).toBe(25);
+    });
+
+    it('a failed delivery fails the run after its group settles; the next run tells it and the rest, none twice', async () => {
+      const store = await opened('fail');
+      // The fourth listed condition's delivery fails: one of the first group.
+      const [failing] = /slow-fail-\d+$/.exec((await store.listDue(T0 + 30 * MIN, 100))[3]?.pk ?? '') ?? [];
+      if (!failing) throw new Error('no fourth condition listed');
+      const first = slowSend((m) => m.alert.title.endsWith(` ${failing}`));
+      const deps = { store, pack, ctx: { region: 'us-east-1' } };
+      await expect(sweep({ ...deps, send: first.send }, T0 + 30 * MIN)).rejects.toThrow(failing);
+      // The failed one's group was told (but for it); no later group was started.
+      expect(first.sent).toHaveLength(9);
+      const next = slowSend();
+      const after = await sweep({ ...deps, send: next.send }, T0 + 35 * MIN);
+      expect(after.messages).toHaveLength(16);
+      expect(new Set([...first.sent, ...next.sent]).size).toBe(25);
+      expect(first.sent.filter((id) => next.sent.includes(id))).toEqual([]);
+    });
+  });
 
   it.each(stores)(
     'documents that expired while due (a sweeper down for hours) are taken off the list, not read again ahead of the live ones (%s)',

@@ -100,6 +100,14 @@ describe('correlation state machine (synthesized definition, run locally)', () =
     expect(runner.executions.succeeded).toBe(1);
   });
 
+  it('sends asked for at once (the sweeper tells ten resolutions at once) each return only the alerts they published', async () => {
+    const runner = new LocalCorrelationRunner(plain, pack, local.client);
+    const messages = ['a', 'b', 'c', 'd'].map((u) => detection('test.x', `at-once-${u}`, T0, { severity: 'high' }));
+    const returned = await Promise.all(messages.map((m) => runner.send([m])));
+    expect(returned.map((alerts) => alerts.map((a) => a.id))).toEqual(messages.map((m) => [m.alert.id]));
+    expect(runner.published.map((p) => p.alert?.id)).toEqual(messages.map((m) => m.alert.id));
+  });
+
   it('a message delivered twice is published once (pending → published)', async () => {
     const runner = new LocalCorrelationRunner(plain, pack, local.client);
     const m = detection('test.x', 'dup', T0, { severity: 'high' });

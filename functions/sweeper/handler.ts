@@ -38,8 +38,9 @@ export async function sweepNow(): Promise<{
 }> {
   const now = Date.now();
   const send = async (messages: Message[]) => void (await sink.send(messages));
-  // Page after page while documents are due, for at most a minute of the function's two: what is
-  // left waits for the next run, and the announcements below still run in this one.
+  // Page after page while documents are due, ten at a time, for at most a minute of the function's
+  // two (checked between groups of ten): what is left waits for the next run, and the
+  // announcements below still run in this one.
   const more = () => Date.now() - now < SWEEP_BUDGET_MS;
   const result = await sweep({ store, pack, ctx, reviewRoutes, send, terms }, now, { more });
   // Every exception a responder added is told to the team once (a blind spot nobody announced is an intruder's first move).

@@ -20,7 +20,7 @@ import {
 } from './lifecycle';
 import { heldPolicy, outbreakOf } from './outbreak';
 import { type ReviewRoute, routeTakes } from './review-routes';
-import { type DocKey, docId, type StateStore } from './state-store';
+import { type DocKey, docId, type StateStore, type StoredDoc } from './state-store';
 import { type AlertTerms, alertTerms, detectionMessage } from './telling';
 
 export interface SweepDeps {
@@ -50,11 +50,17 @@ const SWEEP_LIMIT = 500;
  * time budget is given (a replay's sweeps).
  */
 const MAX_PAGES = 20;
+/**
+ * Documents of a page handled at once. One at a time, at a few hundred milliseconds per
+ * synchronous state-machine execution, a page of 500 resolutions to tell would outlast the
+ * function's two-minute timeout; ten at once stay well inside DynamoDB's and Step Functions' rates.
+ */
+const SWEEP_CONCURRENCY = 10;
 
 export interface SweepOptions {
   /** Documents per page (tests make it small). */
   limit?: number;
-  /** Asked before each further page: false leaves the rest for the next run (the function's time budget). */
+  /** Asked before each further page and each further group of a page: false leaves the rest for the next run (the function's time budget). */
   more?: () => boolean;
 }
 
@@ -65,7 +71,8 @@ export interface SweepOptions {
  * delivered, then cleared: if delivery fails, the next sweep delivers it again, and the state
  * machine's message dedup makes a repeat harmless. Due documents are read a page at a time,
  * oldest first, page after page while they come back full (see MAX_PAGES and `more`); one that
- * expired while due is taken off the list, or it would fill the first page of every run.
+ * expired while due is taken off the list, or it would fill the first page of every run. A page is
+ * handled ten documents at a time (see SWEEP_CONCURRENCY), its messages kept in page order.
  */
 export async function sweep(deps: SweepDeps, now: number, options: SweepOptions = {}): Promise<SweepResult> {
   const limit = options.limit ?? SWEEP_LIMIT;
@@ -87,61 +94,95 @@ export async function sweep(deps: SweepDeps, now: number, options: SweepOptions 
   };
   // Handled in this sweep: one still listed (a lost race, an expired document) is not handled twice.
   const handled = new Set<string>();
+  const more = options.more ?? (() => true);
   for (let page = 0; page < MAX_PAGES; page++) {
-    if (page > 0 && options.more && !options.more()) break;
+    if (page > 0 && !more()) break;
     const listed = await deps.store.listDue(now, limit);
     const due = listed.filter((key) => !handled.has(docId(key)));
     for (const key of due) handled.add(docId(key));
-    await sweepPage(deps, { policies, absence }, due, now, result);
-    if (listed.length < limit || due.length === 0) break;
+    const finished = await sweepPage(deps, { policies, absence }, due, now, result, more);
+    if (!finished || listed.length < limit || due.length === 0) break;
   }
   return result;
 }
 
-/** One page of due documents, handled into `result`. */
+/**
+ * One page of due documents, handled into `result`, a group of SWEEP_CONCURRENCY at a time; `more`
+ * is asked before each further group. Returns false when it stopped before the page's end (what
+ * is left stays due: the next run lists it again).
+ */
 async function sweepPage(
   deps: SweepDeps,
   { policies, absence }: { policies: Policies; absence: AbsenceSweep },
   due: readonly DocKey[],
   now: number,
   result: SweepResult,
-): Promise<void> {
-  if (due.length === 0) return;
+  more: () => boolean,
+): Promise<boolean> {
+  if (due.length === 0) return true;
   const docs = await deps.store.readDocs(due, now);
   // Listed but gone for readers: expired while nothing swept it (the sweeper down, or behind).
   const stale = due.filter((key) => !docs.has(docId(key)));
   if (stale.length > 0) await deps.store.dropDue(stale, now);
-  for (const key of due) {
-    const doc = docs.get(docId(key));
-    if (!doc) continue;
-    if (isWatchKey(key)) {
-      result.messages.push(...(await checkAbsence(absence, key, doc, now)));
-      continue;
+  // Each document's messages in its place on the page: the same order however the calls complete.
+  const told: Message[][] = [];
+  let finished = true;
+  for (let start = 0; start < due.length; start += SWEEP_CONCURRENCY) {
+    if (start > 0 && !more()) {
+      finished = false;
+      break;
     }
-    if (isDigestHead(key)) {
-      const sent = await publishDigest(deps, key, doc.body, doc.version, now);
-      result.digests += sent.length;
-      result.messages.push(...sent);
-      continue;
-    }
-    const state = parseCondition(doc, key);
-    if (!state) continue;
-    const policy = policies.for(state);
-    if (state.pending) {
-      result.messages.push(await tellPending(deps, key, state, state.pending, policy, doc.version, now));
-      continue;
-    }
-    const resolved = resolveIfQuiet(state, policy, now);
-    // A held alert (src/engine/outbreak.ts) was never told: neither is its end.
-    const publish = resolved !== undefined && isPublished('resolved', heldPolicy(policy, outbreakOf(state.outbreaks, resolved.alertId)));
-    if (resolved && publish) state.pending = resolved;
-    // Written first (or, when not yet quiet, to correct the due time): a lost race leaves it to the next sweep.
-    if (!(await writeCondition(deps.store, key, state, policy, doc.version, now))) continue;
-    if (!resolved) continue;
-    result.resolved++;
-    if (!publish) continue;
-    result.messages.push(await tellPending(deps, key, state, resolved, policy, doc.version + 1, now));
+    const group = due.slice(start, start + SWEEP_CONCURRENCY);
+    // Absence watches one after another, in page order: their alerts claim their rule's outbreak
+    // (src/engine/outbreak.ts), and which of a fleet's hosts are told must not depend on timing.
+    // Conditions and digests are each their own document, written under its own version: at once.
+    const watches = async () => {
+      for (const [i, key] of group.entries()) {
+        const doc = docs.get(docId(key));
+        if (doc && isWatchKey(key)) told[start + i] = await checkAbsence(absence, key, doc, now);
+      }
+    };
+    const others = group.map(async (key, i) => {
+      const doc = docs.get(docId(key));
+      if (doc && !isWatchKey(key)) told[start + i] = await sweepDoc(deps, policies, key, doc, now, result);
+    });
+    // Every call of the group settles before a failure is thrown: none is left running behind the sweep.
+    const settled = await Promise.allSettled([watches(), ...others]);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
   }
+  for (const messages of told) if (messages) result.messages.push(...messages);
+  return finished;
+}
+
+/** A due condition or digest head: what it tells (a resolution, a digest), after writing what it decided. */
+async function sweepDoc(
+  deps: SweepDeps,
+  policies: Policies,
+  key: DocKey,
+  doc: StoredDoc,
+  now: number,
+  result: SweepResult,
+): Promise<Message[]> {
+  if (isDigestHead(key)) {
+    const sent = await publishDigest(deps, key, doc.body, doc.version, now);
+    result.digests += sent.length;
+    return sent;
+  }
+  const state = parseCondition(doc, key);
+  if (!state) return [];
+  const policy = policies.for(state);
+  if (state.pending) return [await tellPending(deps, key, state, state.pending, policy, doc.version, now)];
+  const resolved = resolveIfQuiet(state, policy, now);
+  // A held alert (src/engine/outbreak.ts) was never told: neither is its end.
+  const publish = resolved !== undefined && isPublished('resolved', heldPolicy(policy, outbreakOf(state.outbreaks, resolved.alertId)));
+  if (resolved && publish) state.pending = resolved;
+  // Written first (or, when not yet quiet, to correct the due time): a lost race leaves it to the next sweep.
+  if (!(await writeCondition(deps.store, key, state, policy, doc.version, now))) return [];
+  if (!resolved) return [];
+  result.resolved++;
+  if (!publish) return [];
+  return [await tellPending(deps, key, state, resolved, policy, doc.version + 1, now)];
 }
 
 /** Delivers a condition's resolved notice (its outbox), then clears the outbox; a failed delivery stays for the next sweep. */

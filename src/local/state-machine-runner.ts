@@ -110,6 +110,7 @@ export class LocalCorrelationRunner implements CorrelationSink {
   private readonly retryOverrides: Record<string, number> = {};
   private readonly store: StateStore;
   private sequence = 0;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     synthesized: SynthesizedMachine,
@@ -188,7 +189,18 @@ export class LocalCorrelationRunner implements CorrelationSink {
     return out;
   }
 
-  async run(input: unknown): Promise<Alert[]> {
+  /**
+   * One execution at a time, in the order they were asked for: what an execution published is read
+   * off the shared list by position, so two at once would each claim the other's alerts (the
+   * sweeper tells ten resolutions at once). The deployed sink runs executions side by side.
+   */
+  run(input: unknown): Promise<Alert[]> {
+    const turn = this.queue.then(() => this.execute(input));
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async execute(input: unknown): Promise<Alert[]> {
     const before = this.published.length;
     const execution = this.machine.run(JSON.parse(JSON.stringify(input)), {
       overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryOverrides },
