@@ -20,7 +20,8 @@ import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 export async function loadDetectorHandler() {
   const db: LocalDynamo = await startLocalDynamo('sentinel-handler');
   const address = await db.client.config.endpoint?.();
-  const rules = bundleRules(['rules']);
+  // The shipped pack, and a source that takes delivery times (test/hostile.test.ts).
+  const rules = bundleRules(['rules', 'test/fixtures/delivery-time']);
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: `${address?.protocol}//${address?.hostname}:${address?.port}`,
     AWS_REGION: 'us-east-1',

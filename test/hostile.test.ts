@@ -140,6 +140,36 @@ describe('an attack whose lines give their own times', () => {
   });
 });
 
+describe('a client dating its lines minutes apart into the past', () => {
+  // Each attempt ten minutes before the last: within a day of delivery and after 2000, so usable.
+  const pastDated = (i: number, logGroup: string): SubscriptionPayload => {
+    const payload = spray(i, (n) => `p${i}-${n}`);
+    const days = (i + 3) * 86_400_000;
+    return {
+      ...payload,
+      logGroup,
+      logEvents: payload.logEvents.map((e, n) => ({
+        ...e,
+        timestamp: e.timestamp + days,
+        message: e.message.replace('{', `{"time":${JSON.stringify(new Date(e.timestamp + days - n * 600_000).toISOString())},`),
+      })),
+    };
+  };
+  const sprays = async (payload: SubscriptionPayload) => {
+    h.sfn.resetHistory();
+    const out = await h.detect(lambdaEvent(payload));
+    expect(out.eventsIn).toBe(14);
+    const inputs = h.sfn.commandCalls(StartSyncExecutionCommand).map((c) => JSON.parse(c.args[0].input.input ?? '{}'));
+    return inputs.filter((e) => e.publish).map((e) => e.publishFields.ruleId);
+  };
+  it('spreads its spray out of every window where the line times are trusted (the default: a limit, documented)', async () => {
+    expect(await sprays(pastDated(5, '/app/portal'))).not.toContain('auth.password_spray');
+  });
+  it('is detected where its source takes delivery times (`time: delivery`)', async () => {
+    expect(await sprays(pastDated(6, '/app/portal-client-fields'))).toContain('auth.password_spray');
+  });
+});
+
 describe('an alert that would not fit the state machine', () => {
   const alert = buildDetectionAlert(
     {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Normalizer } from '../src/parse/normalize';
 import { parseTimestamp, plausibleLineTime } from '../src/parse/timestamp';
+import { SourceDefinition } from '../src/schema/rule';
 
 const utc = (iso: string) => Date.parse(iso);
 const NOV_30_2026 = utc('2026-11-30T19:00:00Z');
@@ -187,5 +188,39 @@ describe('a line time that cannot be the event’s is not used', () => {
     expect(madeUp.ok && [madeUp.event['@timestamp'], madeUp.timeFallback]).toEqual([utc('2026-03-06T00:00:00Z'), false]);
     const ancient = new Normalizer().normalize(JSON.stringify({ time: 0.5, ts: '1970-01-01T00:00:01Z', msg: 'x' }), ctx);
     expect(ancient.ok && ancient.event['@timestamp']).toBe(delivered);
+  });
+});
+
+describe('a source that takes delivery times (`time: delivery`)', () => {
+  const delivered = utc('2026-03-03T03:12:00Z');
+  const claimed = '2026-03-03T02:02:00Z'; // what a client wrote: 70 minutes earlier
+  const line = JSON.stringify({ time: claimed, msg: 'login failed' });
+  const source = (name: string, extra: Record<string, unknown>) =>
+    SourceDefinition.parse({ source: { name, logGroups: [`/app/${name}`], ...extra } });
+  const ctxOf = (name: string) => ({ logGroup: `/app/${name}`, logStream: 's', id: 'e1', timestamp: delivered });
+  const sources = [source('portal', { format: 'json', time: 'delivery' }), source('plain', { format: 'json' })];
+
+  it('gives the deployed detector the delivery time, not counted as a line without one, the line kept in the message', () => {
+    const r = new Normalizer(sources, { realDelivery: true }).normalize(line, ctxOf('portal'));
+    expect(r.ok && [r.event['@timestamp'], r.event['event.hour_utc'], r.timeFallback]).toEqual([delivered, 3, false]);
+    expect(r.ok && r.event['event.original']).toContain(claimed);
+    // Sources without it keep the line's time.
+    const plain = new Normalizer(sources, { realDelivery: true }).normalize(line, ctxOf('plain'));
+    expect(plain.ok && plain.event['@timestamp']).toBe(utc(claimed));
+  });
+
+  it("leaves a replay, whose delivery times are made up, the line's own", () => {
+    const r = new Normalizer(sources).normalize(line, ctxOf('portal'));
+    expect(r.ok && r.event['@timestamp']).toBe(utc(claimed));
+  });
+
+  it('applies to a source file naming a built-in parser (Lambda: the runtime stamps each line as it is written)', () => {
+    const report = `${claimed.replace('Z', '.000Z')}\t3f6c1c2e-5f0b-4b9a-9a2e-1c2d3e4f5a6b\tERROR\tlogin failed`;
+    const read = (extra: Record<string, unknown>) => {
+      const r = new Normalizer([source('fn', { builtin: 'lambda', ...extra })], { realDelivery: true }).normalize(report, ctxOf('fn'));
+      return r.ok && [r.event['@timestamp'], r.event['log.level']];
+    };
+    expect(read({ time: 'delivery' })).toEqual([delivered, 'error']);
+    expect(read({})).toEqual([utc(claimed), 'error']);
   });
 });

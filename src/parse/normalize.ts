@@ -117,6 +117,8 @@ export interface CompiledSource {
   lookups: { from: string; to: string; values: Map<string, FieldValue> }[];
   fields: [string, FieldValue][];
   timezone: string | undefined;
+  /** Whose time the event takes in the deployed detector (SourceDefinition `time`). */
+  time: 'line' | 'delivery';
   /** Built-in AWS sources: is this line of my kind (content recognition)? */
   recognize?: (line: string) => boolean;
   /** Built-in AWS sources: fields a map cannot express (a user from an ARN, a function from its group). */
@@ -165,6 +167,7 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
     lookups: spec.lookups.map((l) => ({ from: l.from, to: l.to, values: new Map(Object.entries(l.values)) })),
     fields: Object.entries(spec.fields),
     timezone: spec.timezone,
+    time: spec.time ?? 'line',
     proxies: spec.trustedProxies ? new TrustedProxies(spec.trustedProxies) : DEFAULT_PROXIES,
     ...(builtin
       ? { recognize: builtin.recognize, derive: builtin.derive, ...(builtin.keepJson ? { keepJson: builtin.keepJson } : {}) }
@@ -197,6 +200,7 @@ function mergeBuiltin(builtin: SourceDefinition['source'], own: SourceDefinition
     lookups: [...builtin.lookups, ...own.lookups],
     fields: { ...builtin.fields, ...own.fields },
     timezone: own.timezone ?? builtin.timezone,
+    ...(own.time !== undefined ? { time: own.time } : {}),
     ...(own.trustedProxies !== undefined ? { trustedProxies: own.trustedProxies } : {}),
     ...(own.flowLogFormat !== undefined ? { flowLogFormat: own.flowLogFormat } : {}),
     ...(own.accessLogFormat !== undefined ? { accessLogFormat: own.accessLogFormat } : {}),
@@ -278,16 +282,19 @@ export class Normalizer {
 
   private readonly calendar: Calendar;
   private readonly maxAhead: number;
+  private readonly realDelivery: boolean;
 
   /**
    * `timeZone`: the deployment's (config `timeZone`), for `event.hour_local` and `event.weekday_local`; UTC unless set.
    * `realDelivery`: delivery times are CloudWatch's (the detector function), so a line's time more
-   * than a day ahead of its delivery is not used (src/parse/timestamp.ts, plausibleLineTime).
+   * than a day ahead of its delivery is not used (src/parse/timestamp.ts, plausibleLineTime), and
+   * a source with `time: delivery` takes its events' delivery times.
    */
   constructor(definitions: readonly SourceDefinition[] = [], options: { timeZone?: string; realDelivery?: boolean } = {}) {
     this.sources = definitions.map((d) => compileSource(d.source));
     this.calendar = new Calendar(options.timeZone);
     this.maxAhead = options.realDelivery ? MAX_AHEAD_OF_DELIVERY_MS : Number.POSITIVE_INFINITY;
+    this.realDelivery = options.realDelivery === true;
   }
 
   /** The source a source file assigns to this log group (its `logGroups` globs), if any. */
@@ -444,8 +451,9 @@ export class Normalizer {
       raw ??= newEvent();
       const event = mapFields(source, raw, writes && fieldMapFor(source, writes));
       source.derive?.(event, ctx.logGroup);
-      const timeFromLine = finish(event, message, ctx, source, repeat, this.calendar, this.maxAhead);
-      return { ok: true, event, parsed, timeFallback: !timeFromLine };
+      const lineTime = !(this.realDelivery && source.time === 'delivery');
+      const timeAsAsked = finish(event, message, ctx, source, repeat, this.calendar, lineTime ? this.maxAhead : undefined);
+      return { ok: true, event, parsed, timeFallback: !timeAsAsked };
     } catch (err) {
       return skip('internal_error', ctx, `${stage} threw: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -640,7 +648,10 @@ export function withDefaultService(event: NormalizedEvent, logGroup: string): vo
   event['service.name'] = textValue(event['container.name']) ?? logGroup;
 }
 
-/** Completes the event; returns whether its time came from the line itself. */
+/**
+ * Completes the event; returns whether its time is the one its source asks for: the line's own
+ * (false when the line had none it could use), or its delivery's (`maxAhead` undefined).
+ */
 function finish(
   event: NormalizedEvent,
   message: string,
@@ -648,10 +659,17 @@ function finish(
   source: CompiledSource,
   repeat: number | undefined,
   calendar: Calendar,
-  maxAhead: number,
+  maxAhead: number | undefined,
 ): boolean {
-  const read = parseTimestamp(event[CoreFields.timestamp], { reference: ctx.timestamp, timezone: source.timezone });
-  const ts = plausibleLineTime(read, ctx.timestamp, maxAhead);
+  // Without a bound (a source that takes delivery times), the line's time is not read at all.
+  const ts =
+    maxAhead === undefined
+      ? undefined
+      : plausibleLineTime(
+          parseTimestamp(event[CoreFields.timestamp], { reference: ctx.timestamp, timezone: source.timezone }),
+          ctx.timestamp,
+          maxAhead,
+        );
   const time = ts ?? ctx.timestamp;
   event[CoreFields.timestamp] = time;
   calendar.apply(event, time, ctx.timestamp);
@@ -706,5 +724,5 @@ function finish(
     // CloudTrail names the account the call was made in (an organization trail's log group lives elsewhere).
     event['cloud.account.id'] ??= ctx.owner;
   }
-  return ts !== undefined;
+  return ts !== undefined || maxAhead === undefined;
 }

@@ -303,6 +303,15 @@ export const SourceDefinition = z.strictObject({
       /** IANA zone of times the lines write without one (syslog, Laravel, Python asctime); UTC when absent. */
       timezone: TimeZoneName.optional(),
       /**
+       * Whose time an event takes in the deployed detector: `line` (the default), the time the line
+       * writes, when it can be the event's; `delivery`, the time CloudWatch holds for the log event
+       * (what the Lambda runtime or the container's log driver stamped when the line was written).
+       * For an app that logs what a client sends as top-level fields: the client can write `time`,
+       * and lines dated minutes apart spread its attack out of every window. The line's own time
+       * stays in the message. Replays, which have no delivery times, use the line's.
+       */
+      time: z.enum(['line', 'delivery']).optional(),
+      /**
        * Addresses of your load balancers and proxies (CIDRs). A request that came through one takes
        * its client from `http.request.x_forwarded_for`; private ranges when absent (an ALB in a VPC).
        */
