@@ -308,9 +308,13 @@ describe('every documented option', () => {
     ]);
     expect(teamA?.id).not.toBe(cloud?.id);
     // Both: the web team of one account (SNS ANDs the keys), with the incidents its rules feed
-    // (corr.dos_attack is built on web.request_flood and web.repeated_5xx among others).
+    // (corr.dos_attack is built on web.request_flood and web.repeated_5xx among others,
+    // corr.web_intrusion on web.content_discovery and web.sensitive_file_served).
     expect(of('shop-web@example.com')).toEqual([
-      { topic: 'AlertsRespond', filter: { account: ['444444444444'], ruleId: ['corr.dos_attack', { prefix: 'web.' }] } },
+      {
+        topic: 'AlertsRespond',
+        filter: { account: ['444444444444'], ruleId: ['corr.dos_attack', 'corr.web_intrusion', { prefix: 'web.' }] },
+      },
     ]);
     // The security team's subscriptions see every account: on the review topic, the digests for everyone, not each route's part of them.
     expect(of('a@example.com')).toEqual([{ topic: 'AlertsReview', filter: { route: ['all'] } }]);

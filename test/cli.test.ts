@@ -45,6 +45,52 @@ describe('detect replay: input it cannot use is a clear message and a non-zero e
   });
 });
 
+describe('detect replay: a scan that finds a secret file is one incident, through the local state machine', () => {
+  // 45 paths not found, then `.env` served with a body: to the scanner, or to someone else.
+  const scan = (envTo: string) => [
+    ...Array.from(
+      { length: 45 },
+      (_, i) =>
+        `203.0.113.45 - - [02/Mar/2025:14:00:${String(i).padStart(2, '0')} +0000] "GET /probe${i}.php HTTP/1.1" 404 153 "-" "gobuster/3.6"`,
+    ),
+    `${envTo} - - [02/Mar/2025:14:00:50 +0000] "GET /.env HTTP/1.1" 200 812 "-" "gobuster/3.6"`,
+  ];
+  const replayed = (lines: string[]) => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'access.log'), `${lines.join('\n')}\n`);
+    const out = join(dir, 'alerts.jsonl');
+    const r = detect(
+      'replay',
+      join(dir, 'access.log'),
+      '--log-group',
+      '/app/web/access',
+      '--received-at',
+      '2025-03-02T15:00:00Z',
+      '-q',
+      '-o',
+      out,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    return readFileSync(out, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  };
+  it('the file served to the scanner pages once, as corr.web_intrusion about its address', () => {
+    const alerts = replayed(scan('203.0.113.45'));
+    const incidents = alerts.filter((a) => a.kind === 'incident');
+    expect(incidents.map((a) => [a.ruleId, a.tier, a.entity.field, a.entity.value])).toEqual([
+      ['corr.web_intrusion', 'respond', 'source.ip', '203.0.113.45'],
+    ]);
+    expect(alerts.filter((a) => a.tier === 'respond')).toHaveLength(1);
+  });
+  it('served to another address, the scan and the file stay apart: no incident', () => {
+    const alerts = replayed(scan('198.51.100.7'));
+    expect(alerts.filter((a) => a.kind === 'incident')).toEqual([]);
+    expect(alerts.map((a) => a.ruleId)).toContain('web.sensitive_file_served');
+  });
+});
+
 describe('detect validate', () => {
   const pack = () => {
     const dir = tmp();
