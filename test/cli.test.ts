@@ -174,6 +174,26 @@ describe('detect sources check', () => {
       /subscription filter: every line delivered \(rule \S+ has no literal term\)/,
     );
   });
+  it("says when a source's events will take their delivery times, not the times its sample's lines show", () => {
+    const file = join(tmp(), 'portal.log');
+    writeFileSync(file, '{"time":"2026-03-03T02:02:00Z","msg":"login failed","user":"bob"}\n');
+    const note = "deployed, these events take the time CloudWatch holds for them, not their lines' (source `time: delivery`)";
+    const own = detect(
+      'sources',
+      'check',
+      file,
+      '-g',
+      '/app/portal-client-fields',
+      '--rules',
+      'rules',
+      '--rules',
+      'test/fixtures/delivery-time',
+    );
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.stdout).toContain('read from the line for 1 of 1');
+    expect(own.stdout).toContain(note);
+    expect(detect('sources', 'check', file, '-g', '/app/portal').stdout).not.toContain(note);
+  });
   it('container logs: the line inside the wrapper is parsed, and an unparsed one is shown as itself', () => {
     const file = join(tmp(), 'eks.log');
     const wrap = (log: string) =>

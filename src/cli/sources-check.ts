@@ -17,6 +17,8 @@ export interface GroupReport {
   parsed: number;
   share: number;
   timeFromLine: number;
+  /** The source takes delivery times (`time: delivery`): deployed, its events are not dated by their lines. */
+  deliveryTime: boolean;
   firstEvent?: string;
   lastEvent?: string;
   /** Events per parser pattern (`event.dataset`), JSON lines as `(json)`, unrecognized lines as `(none)`. */
@@ -104,6 +106,7 @@ export async function checkSources(
       parsed: t.events - t.unparsed,
       share: t.events === 0 ? 0 : (t.events - t.unparsed) / t.events,
       timeFromLine: t.events - t.timeFallback,
+      deliveryTime: source.time === 'delivery',
       ...(t.events > 0 ? { firstEvent: new Date(g.first).toISOString(), lastEvent: new Date(g.last).toISOString() } : {}),
       patterns: Object.fromEntries([...g.patterns].sort((a, b) => b[1] - a[1])),
       topUnparsed: g.parse.topShapes(10),
@@ -129,6 +132,9 @@ export function formatSourcesReport(report: SourcesReport): string {
       `  ${g.events} event(s): parsed ${g.parsed} (${pct(g.share)}; minimum ${pct(report.min)})${g.share < report.min ? '  BELOW MINIMUM' : ''}`,
     );
     if (g.firstEvent) lines.push(`  event time ${g.firstEvent} … ${g.lastEvent}; read from the line for ${g.timeFromLine} of ${g.events}`);
+    // A sample file has no CloudWatch delivery times: the lines' own are shown, which the detector will not use.
+    if (g.deliveryTime)
+      lines.push("  deployed, these events take the time CloudWatch holds for them, not their lines' (source `time: delivery`)");
     const patterns = Object.entries(g.patterns);
     lines.push(
       `  parsers: ${patterns
