@@ -209,6 +209,13 @@ describe('a source that takes delivery times (`time: delivery`)', () => {
     expect(plain.ok && plain.event['@timestamp']).toBe(utc(claimed));
   });
 
+  it("inside a container runtime's wrapper, takes the runtime's time (written by the runtime, not the client)", () => {
+    const written = '2026-03-03T03:11:58.250Z';
+    const wrapped = JSON.stringify({ log: `${line}\n`, stream: 'stdout', time: written });
+    const r = new Normalizer(sources, { realDelivery: true }).normalize(wrapped, ctxOf('portal'));
+    expect(r.ok && [r.event['@timestamp'], r.event.message, r.timeFallback]).toEqual([utc(written), 'login failed', false]);
+  });
+
   it("leaves a replay, whose delivery times are made up, the line's own", () => {
     const r = new Normalizer(sources).normalize(line, ctxOf('portal'));
     expect(r.ok && r.event['@timestamp']).toBe(utc(claimed));
