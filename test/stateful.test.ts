@@ -12,6 +12,25 @@ const MIN = 60 * S;
 const fail = (user: string, at: number, extra: Record<string, string | number> = {}) =>
   ev({ 'event.outcome': 'failure', 'user.name': user, ...extra }, at);
 
+/**
+ * A store whose counter increments land a few milliseconds after they are asked for, recording
+ * when the calls start and end: a read asked at the same time answers without the batch's own
+ * counts, as DynamoDB may when the two are in flight together.
+ */
+class SlowIncrements extends MemoryStateStore {
+  readonly log: string[] = [];
+  override async incrementCounters(...args: Parameters<MemoryStateStore['incrementCounters']>) {
+    this.log.push('increment starts');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.log.push('increment ends');
+    return super.incrementCounters(...args);
+  }
+  override async readCounters(...args: Parameters<MemoryStateStore['readCounters']>) {
+    this.log.push('read');
+    return super.readCounters(...args);
+  }
+}
+
 describe('threshold windows', () => {
   const r = rule({ match: { 'event.outcome': 'failure' }, threshold: { count: 3, window: '10m', groupBy: ['user.name'] } });
   it('fires once when the count reaches N within the window', async () => {
@@ -42,6 +61,21 @@ describe('threshold windows', () => {
     const repeated = detector([r]);
     await repeated.evaluate('b1', [fail('a', base)]);
     expect((await repeated.evaluate('b2', [{ ...fail('a', base + S), 'event.repeat_count': 2 }])).alerts.map((a) => a.count)).toEqual([3]);
+  });
+  it('a batch increments its counts and reads its window at once (one round trip), and counts the same when the read answers first', async () => {
+    const base = T0 - (T0 % MIN);
+    const batches = [[fail('a', base)], [fail('a', base + 4 * MIN), fail('a', base + 4 * MIN + S)], [fail('a', base + 9 * MIN)]];
+    const counts = async (store: MemoryStateStore) => {
+      const d = detector([r], store);
+      const out: number[][] = [];
+      for (const [i, b] of batches.entries()) out.push((await d.evaluate(`b${i}`, b)).alerts.map((a) => a.count));
+      return out;
+    };
+    const slow = new SlowIncrements();
+    expect(await counts(slow)).toEqual(await counts(new MemoryStateStore()));
+    expect(await counts(new MemoryStateStore())).toEqual([[], [3], []]);
+    // Each batch's read went out before its increment came back.
+    expect(slow.log.slice(0, 3)).toEqual(['increment starts', 'read', 'increment ends']);
   });
   it('window edge: events exactly W apart never count together; inside 0.9W always do', async () => {
     // bucket width is 1 min for a 10 min window: an event at T counts buckets [T-9min, T]
@@ -387,6 +421,28 @@ describe('spike', () => {
         [bucket + 0.5, 12],
       ]),
     );
+  });
+  it('a batch spanning two windows counts its own events in the earlier one, though the store answers the read before the increment', async () => {
+    // Four errors in each of the eleven windows before the last two; this batch brings 10 to the
+    // window before (under its threshold of 11) and 12 to the last. The last window's baseline
+    // holds the 10: its mean is 54 / 12 and it needs 14, so 12 is no spike. Read without them,
+    // the mean would be 44 / 12, the threshold 11, and 12 would be one.
+    const history = Array.from({ length: 11 }, (_, w) =>
+      Array.from({ length: 4 }, (__, i) => err(windowStart - (w + 2) * 5 * MIN + i * S)),
+    ).flat();
+    const batch = [
+      ...Array.from({ length: 10 }, (_, i) => err(windowStart - 5 * MIN + i * S)),
+      ...Array.from({ length: 12 }, (_, i) => err(windowStart + i * S)),
+    ];
+    const decide = async (store: MemoryStateStore) => {
+      const d = detector([r], store);
+      await d.evaluate('history', history);
+      return (await d.evaluate('spanning', batch)).detections;
+    };
+    expect(await decide(new MemoryStateStore())).toBe(0);
+    const slow = new SlowIncrements();
+    expect(await decide(slow)).toBe(0);
+    expect(slow.log.slice(-3)).toEqual(['increment starts', 'read', 'increment ends']);
   });
   it('the floor keeps quiet services quiet', async () => {
     expect(

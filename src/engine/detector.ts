@@ -444,11 +444,15 @@ export class Detector {
     const increments: CounterIncrement[] = [];
     for (const w of windows) addBucketIncrements(increments, w.range.key, w.list, width, clause.window);
     const now = storeClock(events);
-    const results = await this.store.incrementCounters(batchId, increments, now);
-    const stored = await this.store.readCounters(
-      windows.map((w) => w.range),
-      now,
-    );
+    // At once, one round trip: a bucket this batch adds to is counted from the increment's own
+    // result below (countBefore), never from the read, so the read need not wait for it.
+    const [results, stored] = await Promise.all([
+      this.store.incrementCounters(batchId, increments, now),
+      this.store.readCounters(
+        windows.map((w) => w.range),
+        now,
+      ),
+    ]);
 
     // Counts before this batch: stored totals minus our own delta where the store holds it.
     const ownDelta = new Map<string, Map<number, number>>();
@@ -803,15 +807,21 @@ export class Detector {
     const increments: CounterIncrement[] = [];
     for (const [key, list] of groups) addBucketIncrements(increments, pk(key), list, width, clause.baseline);
     const now = storeClock(events);
-    const results = await this.store.incrementCounters(batchId, increments, now);
     // The counts of the baseline windows and, beside them, the levels any of them spiked at.
     const ranges = [...groups].map(([key, list]) => {
       const [first, last] = bucketSpan(list, width);
       return { key: pk(key), from: first - baselineBuckets, to: last };
     });
-    const stored = await this.store.readCounters(ranges, now);
-    const watchedSince = await this.learning.watchedSince(rule.rule.id, ownerSightings(events), clause.baseline);
+    // Incremented and read at once, one round trip: a window this batch adds to is taken from the
+    // increment's result (as if read after it), so a batch spanning two windows sees its own
+    // events in the earlier one's count, whichever call the store answers first.
+    const [results, stored, watchedSince] = await Promise.all([
+      this.store.incrementCounters(batchId, increments, now),
+      this.store.readCounters(ranges, now),
+      this.learning.watchedSince(rule.rule.id, ownerSightings(events), clause.baseline),
+    ]);
     const totals = new Map(results.map((r) => [`${r.key}@${r.bucket}`, r.total]));
+    for (const r of results) mapOf(stored, r.key).set(r.bucket, r.total);
     const qualified: QualifiedGroup[] = [];
     const levels: CounterIncrement[] = [];
     for (const [key, list] of groups) {
