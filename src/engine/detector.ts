@@ -404,11 +404,7 @@ export class Detector {
       recording.push(
         this.heartbeats.record(
           rule.rule,
-          [...groups].map(([key, list]) => ({
-            key,
-            list,
-            entity: entityOf({ key, list, entityField, qualifiers: [] }, list[list.length - 1] ?? {}),
-          })),
+          [...groups].map(([key, list]) => ({ key, list, entity: groupEntity(entityField, key, list[list.length - 1] ?? {}) })),
           deliveredAt,
         ),
       );
@@ -914,9 +910,14 @@ export class Detector {
  * alerts; bounded: it keys correlation), and the account it belongs to when it is named inside one.
  */
 function entityOf(group: QualifiedGroup, trigger: NormalizedEvent): AlertEntity {
-  const field = group.entityField ?? CoreFields.logGroup;
+  return groupEntity(group.entityField, group.key, trigger);
+}
+
+/** A group's entity: its field's value in the trigger (the group key when it has none), bounded and redacted, with its account. */
+function groupEntity(entityField: string | undefined, key: string, trigger: NormalizedEvent): AlertEntity {
+  const field = entityField ?? CoreFields.logGroup;
   const account = eventEntityAccount(trigger, field);
-  return { field, value: boundedValue(redact(String(trigger[field] ?? group.key))), ...(account === undefined ? {} : { account }) };
+  return { field, value: boundedValue(redact(String(trigger[field] ?? key))), ...(account === undefined ? {} : { account }) };
 }
 
 /** Events of rules without groupBy: one group per log group (a payload holds one), per owner account. */
