@@ -110,63 +110,54 @@ describe('an attack whose own values are hostile is still published', () => {
   });
 });
 
-describe('an attack whose lines give their own times', () => {
-  // A JSON app that logs what the client sends at the top level lets the client write `time`.
-  // Delivered on different days (an outbreak holds a rule's fourth alert within an hour).
-  const timed = (i: number, time: (n: number) => string): SubscriptionPayload => {
-    const payload = spray(10 + i, (n) => `t${i}-${n}`);
-    const days = (i + 3) * 86_400_000;
-    return {
-      ...payload,
-      logEvents: payload.logEvents.map((e, n) => ({
-        ...e,
-        timestamp: e.timestamp + days,
-        message: e.message.replace('{', `{"time":${JSON.stringify(time(n))},`),
-      })),
-    };
+/**
+ * A spray whose client writes each line's `time` (a JSON app that logs what the client sends at
+ * the top level): `time` gets the line's number and its delivery. Delivered on a day of its own
+ * (an outbreak holds a rule's fourth alert within an hour).
+ */
+const timed = (i: number, time: (n: number, delivered: number) => string, logGroup = '/app/portal'): SubscriptionPayload => {
+  const payload = spray(i, (n) => `t${i}-${n}`);
+  const days = (i + 3) * 86_400_000;
+  return {
+    ...payload,
+    logGroup,
+    logEvents: payload.logEvents.map((e, n) => ({
+      ...e,
+      timestamp: e.timestamp + days,
+      message: e.message.replace('{', `{"time":${JSON.stringify(time(n, e.timestamp + days))},`),
+    })),
   };
+};
+
+/** The rules of the messages the real handler published for a payload (all 14 events read). */
+async function publishedRules(payload: SubscriptionPayload): Promise<string[]> {
+  h.sfn.resetHistory();
+  const out = await h.detect(lambdaEvent(payload));
+  expect(out.eventsIn).toBe(14);
+  expect(out.skipped).toBe(0);
+  const inputs = h.sfn.commandCalls(StartSyncExecutionCommand).map((c) => JSON.parse(c.args[0].input.input ?? '{}'));
+  return inputs.filter((e) => e.publish).map((e) => e.publishFields.ruleId);
+}
+
+describe('an attack whose lines give their own times', () => {
   it.each([
     // Each in a window of its own: the spray was never counted together.
-    ['a year apart each (2031, 2032, …)', timed(1, (n) => `${2031 + n}-01-01T00:00:00Z`)],
-    ['past the dates JavaScript can write, or before 2000', timed(2, (n) => (n % 2 ? '+275760-09-13T00:00:00Z' : '1970-01-01T00:00:00Z'))],
-    ['a day apart each, back from 2099', timed(3, (n) => new Date(Date.parse('2099-12-31T00:00:00Z') - n * 86_400_000).toISOString())],
+    ['a year apart each (2031, 2032, …)', timed(11, (n) => `${2031 + n}-01-01T00:00:00Z`)],
+    ['past the dates JavaScript can write, or before 2000', timed(12, (n) => (n % 2 ? '+275760-09-13T00:00:00Z' : '1970-01-01T00:00:00Z'))],
+    ['a day apart each, back from 2099', timed(13, (n) => new Date(Date.parse('2099-12-31T00:00:00Z') - n * 86_400_000).toISOString())],
   ])('%s: the times are not used, and the spray is detected', async (_, payload) => {
-    h.sfn.resetHistory();
-    const out = await h.detect(lambdaEvent(payload));
-    expect(out.eventsIn).toBe(14);
-    expect(out.skipped).toBe(0);
-    const inputs = h.sfn.commandCalls(StartSyncExecutionCommand).map((c) => JSON.parse(c.args[0].input.input ?? '{}'));
-    expect(inputs.filter((e) => e.publish).map((e) => e.publishFields.ruleId)).toContain('auth.password_spray');
+    expect(await publishedRules(payload)).toContain('auth.password_spray');
   });
 });
 
 describe('a client dating its lines minutes apart into the past', () => {
   // Each attempt ten minutes before the last: within a day of delivery and after 2000, so usable.
-  const pastDated = (i: number, logGroup: string): SubscriptionPayload => {
-    const payload = spray(i, (n) => `p${i}-${n}`);
-    const days = (i + 3) * 86_400_000;
-    return {
-      ...payload,
-      logGroup,
-      logEvents: payload.logEvents.map((e, n) => ({
-        ...e,
-        timestamp: e.timestamp + days,
-        message: e.message.replace('{', `{"time":${JSON.stringify(new Date(e.timestamp + days - n * 600_000).toISOString())},`),
-      })),
-    };
-  };
-  const sprays = async (payload: SubscriptionPayload) => {
-    h.sfn.resetHistory();
-    const out = await h.detect(lambdaEvent(payload));
-    expect(out.eventsIn).toBe(14);
-    const inputs = h.sfn.commandCalls(StartSyncExecutionCommand).map((c) => JSON.parse(c.args[0].input.input ?? '{}'));
-    return inputs.filter((e) => e.publish).map((e) => e.publishFields.ruleId);
-  };
+  const tenMinutesApart = (n: number, delivered: number) => new Date(delivered - n * 600_000).toISOString();
   it('spreads its spray out of every window where the line times are trusted (the default: a limit, documented)', async () => {
-    expect(await sprays(pastDated(5, '/app/portal'))).not.toContain('auth.password_spray');
+    expect(await publishedRules(timed(5, tenMinutesApart))).not.toContain('auth.password_spray');
   });
   it('is detected where its source takes delivery times (`time: delivery`)', async () => {
-    expect(await sprays(pastDated(6, '/app/portal-client-fields'))).toContain('auth.password_spray');
+    expect(await publishedRules(timed(6, tenMinutesApart, '/app/portal-client-fields'))).toContain('auth.password_spray');
   });
 });
 
