@@ -276,6 +276,36 @@ describe('sequence', () => {
     // A batch holding the whole run counts the same.
     expect((await detector([r]).evaluate('all', [...failures, a('success', T0 + MIN)])).alerts.map((x) => x.count)).toEqual([6]);
   });
+  it('a run of failures alone reads no stored steps (a brute force costs writes only); the success that ends it reads its window', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([r], store);
+    const setReads = vi.spyOn(store, 'readSets');
+    // 200 failures over 10 minutes, 20 per delivery: each delivery only records its occurrences.
+    for (let batch = 0; batch < 10; batch++) {
+      const failures = Array.from({ length: 20 }, (_, i) => a('failure', T0 + batch * MIN + i * S));
+      expect((await d.evaluate(`f${batch}`, failures)).alerts).toEqual([]);
+    }
+    expect(setReads).not.toHaveBeenCalled();
+    // The success reads the stored steps of its window: every failure counts.
+    const out = await d.evaluate('s', [a('failure', T0 + 10 * MIN), a('success', T0 + 10 * MIN + S)]);
+    expect(out.alerts.map((x) => x.count)).toEqual([202]);
+    expect(setReads).toHaveBeenCalledTimes(1);
+    // A success 15 minutes after the last delivery's failures: what it counts is the failures of its
+    // 15 minutes (at 18:00 and 18:01; 16:01 and before are past), whatever else its batch holds.
+    const late = async (withFailure: boolean) => {
+      const d = detector([r]);
+      for (let batch = 0; batch < 10; batch++) {
+        await d.evaluate(`f${batch}`, [a('failure', T0 + batch * 2 * MIN), a('failure', T0 + batch * 2 * MIN + S)]);
+      }
+      const success = a('success', T0 + 33 * MIN);
+      const out = await d.evaluate('late', withFailure ? [a('failure', T0 + 19 * MIN), success] : [success]);
+      return out.alerts.map((x) => [x.count, x.events[0]?.timestamp]);
+    };
+    // Alone in its delivery the success still shows the latest failure before it, as stored.
+    const latestFailure = new Date(T0 + 18 * MIN + S).toISOString();
+    expect(await late(false)).toEqual([[3, latestFailure]]);
+    expect((await late(true))[0]?.[0]).toBe(4);
+  });
   it('does not fire out of order or past the window', async () => {
     expect((await detector([r]).evaluate('b', [a('success', T0), a('failure', T0 + S), a('failure', T0 + 2 * S)])).alerts).toHaveLength(0);
     expect((await detector([r]).evaluate('b', [a('failure', T0), a('failure', T0 + S), a('success', T0 + 16 * MIN)])).alerts).toHaveLength(

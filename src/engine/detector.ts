@@ -595,24 +595,30 @@ export class Detector {
     const counts = steps.map((s) => s.count);
     const pk = (key: string, step: number) => `s#${rule.rule.id}#${key}#${step}`;
     const now = storeClock(events);
+    const lastStep = steps[steps.length - 1];
+    // What a group stored before is read only to decide a completion, and a sequence completes
+    // only at an event of its last step: a group without one (a run of failures, most of a brute
+    // force) just records its occurrences — no read, however many the window already holds.
     const ranges = [];
+    const completing = new Set<string>();
     for (const [key, list] of groups) {
-      const [first, to] = bucketSpan(list, width);
-      const from = windowFirstBucket(first, clause.window, width);
-      for (let s = 0; s < steps.length; s++) ranges.push({ key: pk(key, s), from, to });
+      const span = lastStepSpan(list, lastStep);
+      if (!span) continue;
+      completing.add(key);
+      // Every bucket holding a time a completion counts (from its event's time less the window):
+      // what completes does not depend on which other events share the batch.
+      const from = bucketOf(span[0] - clause.window, width);
+      for (let s = 0; s < steps.length; s++) ranges.push({ key: pk(key, s), from, to: bucketOf(span[1], width) });
     }
-    const stored = await this.store.readSets(ranges, now);
+    const stored = ranges.length > 0 ? await this.store.readSets(ranges, now) : undefined;
     const qualified: QualifiedGroup[] = [];
     const adds = [];
     for (const [key, list] of groups) {
+      const completes = stored !== undefined && completing.has(key);
       // Occurrence times per step, kept sorted: stored ones first, then this batch's.
       // Stored members are `time:eventId`; the seen sets keep a retried event from counting twice.
-      const seen = steps.map((_, s) => {
-        const members = new Set<string>();
-        for (const bucket of stored.get(pk(key, s))?.values() ?? []) for (const m of bucket) members.add(m);
-        return members;
-      });
-      const times = seen.map((members) => [...members].flatMap(memberTimes).sort((a, b) => a - b));
+      const seen = completes ? steps.map((_, s) => storedMembers(stored.get(pk(key, s)))) : [];
+      const times = seen.map(sortedTimes);
       const batchAdds = new Map<string, string[]>();
       // The latest event of each earlier step per bucket: kept beside the step's set (step-context.ts).
       const latest = new Map<string, NormalizedEvent>();
@@ -634,7 +640,7 @@ export class Detector {
           push(batchAdds, addKey, member);
           if (s < steps.length - 1) latest.set(addKey, e); // the list is time-sorted
         }
-        if (!steps[steps.length - 1]?.predicate(e)) continue;
+        if (!completes || !lastStep?.predicate(e)) continue;
         if (sequenceCompletes(times, counts, t, clause.window)) {
           qualifiers.push({
             index: i,
@@ -662,7 +668,7 @@ export class Detector {
     }
     // Before this batch's own contexts are stored: those of earlier batches, for the steps a
     // completed sequence's batch may not hold (one read per earlier step, only when one completes).
-    if (qualified.length > 0) await this.priorSteps(qualified, steps.length - 1, pk, width, clause.window, now);
+    if (qualified.length > 0) await this.priorSteps(qualified, steps.length - 1, pk, width, now);
     await this.store.addToSets(adds, now);
     return qualified;
   }
@@ -673,13 +679,13 @@ export class Detector {
     earlierSteps: number,
     pk: (key: string, step: number) => string,
     width: number,
-    window: number,
     now: number,
   ): Promise<void> {
     const ranges = [];
     for (const g of groups) {
-      const [first, to] = bucketSpan(g.list, width);
-      const from = windowFirstBucket(first, window, width);
+      // The buckets the completions counted from (sequenceRule's read; the first completion's window starts first).
+      const from = bucketOf(g.qualifiers[0]?.windowStart ?? eventTime(g.list[0] ?? {}), width);
+      const to = bucketOf(eventTime(g.list[g.list.length - 1] ?? {}), width);
       for (let s = 0; s < earlierSteps; s++) ranges.push({ key: pk(g.key, s), from, to });
     }
     const stored = await this.store.readSetContexts(ranges, now);
@@ -1011,12 +1017,43 @@ const MAX_STEP_WEIGHT = 1000;
  * Occurrence times a stored sequence member stands for: `time:eventId`, or `time*weight:eventId`
  * for a line that stands for several events (syslog `message repeated N times`).
  */
-function memberTimes(member: string): number[] {
-  const head = member.slice(0, member.indexOf(':'));
-  const star = head.indexOf('*');
-  if (star === -1) return [Number(head)];
-  const t = Number(head.slice(0, star));
-  return new Array<number>(Math.min(Number(head.slice(star + 1)) || 1, MAX_STEP_WEIGHT)).fill(t);
+function storedMembers(buckets: ReadonlyMap<number, ReadonlySet<string>> | undefined): Set<string> {
+  const members = new Set<string>();
+  for (const bucket of buckets?.values() ?? []) for (const m of bucket) members.add(m);
+  return members;
+}
+
+/** The occurrence times a step's members stand for, ascending. */
+function sortedTimes(members: ReadonlySet<string>): number[] {
+  const times: number[] = [];
+  for (const member of members) {
+    const head = member.slice(0, member.indexOf(':'));
+    const star = head.indexOf('*');
+    if (star === -1) {
+      times.push(Number(head));
+      continue;
+    }
+    const t = Number(head.slice(0, star));
+    const weight = Math.min(Number(head.slice(star + 1)) || 1, MAX_STEP_WEIGHT);
+    for (let w = 0; w < weight; w++) times.push(t);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+/** The times of a group's first and last event of its sequence's last step (the list is time-sorted); undefined without one. */
+function lastStepSpan(
+  list: readonly NormalizedEvent[],
+  lastStep: { predicate: (e: NormalizedEvent) => boolean } | undefined,
+): [number, number] | undefined {
+  if (!lastStep) return undefined;
+  let first: NormalizedEvent | undefined;
+  let last: NormalizedEvent | undefined;
+  for (const e of list) {
+    if (!lastStep.predicate(e)) continue;
+    first ??= e;
+    last = e;
+  }
+  return first && last ? [eventTime(first), eventTime(last)] : undefined;
 }
 
 function insertSorted(sorted: number[], value: number): void {
