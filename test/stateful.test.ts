@@ -276,7 +276,7 @@ describe('sequence', () => {
     // A batch holding the whole run counts the same.
     expect((await detector([r]).evaluate('all', [...failures, a('success', T0 + MIN)])).alerts.map((x) => x.count)).toEqual([6]);
   });
-  it('a run of failures alone reads no stored steps (a brute force costs writes only); the success that ends it reads its window', async () => {
+  it('a run of failures alone reads no stored failures (only whether a login is stored after them); the success that ends it reads its window', async () => {
     const store = new MemoryStateStore();
     const d = detector([r], store);
     const setReads = vi.spyOn(store, 'readSets');
@@ -285,7 +285,11 @@ describe('sequence', () => {
       const failures = Array.from({ length: 20 }, (_, i) => a('failure', T0 + batch * MIN + i * S));
       expect((await d.evaluate(`f${batch}`, failures)).alerts).toEqual([]);
     }
-    expect(setReads).not.toHaveBeenCalled();
+    // Each delivery asked only for the last step (a login stored after its failures), never the failures.
+    const keysRead = setReads.mock.calls.flatMap(([ranges]) => ranges.map((range) => range.key));
+    expect(keysRead).toHaveLength(10);
+    expect(keysRead.every((key) => key.endsWith('#1'))).toBe(true);
+    setReads.mockClear();
     // The success reads the stored steps of its window: every failure counts.
     const out = await d.evaluate('s', [a('failure', T0 + 10 * MIN), a('success', T0 + 10 * MIN + S)]);
     expect(out.alerts.map((x) => x.count)).toEqual([202]);
@@ -305,6 +309,33 @@ describe('sequence', () => {
     const latestFailure = new Date(T0 + 18 * MIN + S).toISOString();
     expect(await late(false)).toEqual([[3, latestFailure]]);
     expect((await late(true))[0]?.[0]).toBe(4);
+  });
+  it('a login delivered before the failures just before it (another stream, seconds behind) is told when they arrive, with its line', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([r], store);
+    const line = (e: ReturnType<typeof a>, message: string) => ({ ...e, message, 'event.original': message, 'source.ip': '203.0.113.7' });
+    const login = line(a('success', T0 + 3 * S), 'Accepted password for u from 203.0.113.7 token=abc123secret');
+    expect((await d.evaluate('instance-2', [login])).alerts).toEqual([]);
+    const failures = [line(a('failure', T0), 'Failed password for u'), line(a('failure', T0 + 2 * S), 'Failed password for u')];
+    const out = await d.evaluate('instance-1', failures);
+    expect(out.alerts).toHaveLength(1);
+    const alert = out.alerts[0];
+    expect(alert?.entity).toEqual({ field: 'user.name', value: 'u' });
+    expect(alert?.lastSeen).toBe(new Date(T0 + 3 * S).toISOString());
+    // The login's line as stored (redacted), after the failures of this delivery.
+    expect(alert?.events.map((e) => e.message)).toEqual([
+      'Failed password for u',
+      'Failed password for u',
+      expect.stringContaining('Accepted password for u'),
+    ]);
+    expect(JSON.stringify(alert)).not.toContain('abc123secret');
+    expect(alert?.related['source.ip']).toEqual(['203.0.113.7']);
+    // Delivered again, the failures are answered from their receipt (the same alert); one of them alone completes nothing.
+    const again = await d.evaluate('instance-1', failures);
+    expect([again.redelivered, again.alerts.map((x) => x.id)]).toEqual([true, [alert?.id]]);
+    const alone = detector([r]);
+    await alone.evaluate('instance-2', [login]);
+    expect((await alone.evaluate('instance-1', failures.slice(1))).alerts).toEqual([]);
   });
   it('does not fire out of order or past the window', async () => {
     expect((await detector([r]).evaluate('b', [a('success', T0), a('failure', T0 + S), a('failure', T0 + 2 * S)])).alerts).toHaveLength(0);

@@ -18,13 +18,14 @@ import { recordDigestEntries } from './digests';
 import { awsAccountId, eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
 import { applyExceptions, type ExceptionSource } from './exceptions';
 import type { ConditionState, Emission, LifecyclePolicy } from './lifecycle';
+import { lateCompletions, lateTrigger, MAX_STEP_WEIGHT, sequenceAdds, sequencePlan, storedTimesWithout } from './sequence-steps';
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim, TermClaimResult } from './state-store';
-import { contextEvent, stepContext } from './step-context';
+import { contextEvent } from './step-context';
 import { type AlertTerms, alertTerms, detectionMessage, detectionTerms } from './telling';
 import { type LearningScope, TermLearning, type WatchSighting } from './term-learning';
 import { nameKeycloakUsers } from './user-names';
-import { bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, spikeLevelBucket, windowFirstBucket } from './windows';
+import { bucketExpiry, bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, spikeLevelBucket, windowFirstBucket } from './windows';
 
 export interface DetectorOptions {
   region?: string;
@@ -111,7 +112,6 @@ export function notifications(messages: readonly Message[]): Alert[] {
 const MAX_SET_CAP = 1000;
 /** A group key and a new term (each at most 3 bytes a character) stay well inside DynamoDB's 2,048-byte key. */
 const MAX_GROUP_KEY_CHARS = 3 * MAX_VALUE_CHARS;
-const SEQUENCE_CAP_PER_BUCKET = 200;
 
 /**
  * The detection engine: evaluates a batch of normalized events against the rule pack, keeping
@@ -589,86 +589,97 @@ export class Detector {
   private async sequenceRule(rule: CompiledRule, events: NormalizedEvent[]): Promise<QualifiedGroup[]> {
     const clause = rule.rule.sequence;
     if (!clause) return [];
-    const width = bucketWidth(clause.window);
+    const window = clause.window;
+    const width = bucketWidth(window);
     const groups = groupBy(events, clause.groupBy);
     const steps = rule.steps;
+    const last = steps.length - 1;
     const counts = steps.map((s) => s.count);
     const pk = (key: string, step: number) => `s#${rule.rule.id}#${key}#${step}`;
     const now = storeClock(events);
-    const lastStep = steps[steps.length - 1];
-    // What a group stored before is read only to decide a completion, and a sequence completes
-    // only at an event of its last step: a group without one (a run of failures, most of a brute
-    // force) just records its occurrences — no read, however many the window already holds.
-    const ranges = [];
-    const completing = new Set<string>();
-    for (const [key, list] of groups) {
-      const span = lastStepSpan(list, lastStep);
-      if (!span) continue;
-      completing.add(key);
-      // Every bucket holding a time a completion counts (from its event's time less the window):
-      // what completes does not depend on which other events share the batch.
-      const from = bucketOf(span[0] - clause.window, width);
-      for (let s = 0; s < steps.length; s++) ranges.push({ key: pk(key, s), from, to: bucketOf(span[1], width) });
+    const plans = [...groups].map(([key, list]) => sequencePlan(key, list, steps));
+    // A sequence completes at an event of its last step, with the earlier steps' occurrences of its
+    // window: a batch's own last-step events read every step over their windows. And a delivery
+    // that comes late (another stream's, seconds behind) may complete a last step already stored:
+    // a group with earlier-step events reads its last step from the first of them to a window past
+    // its last event — nearly always nothing — and not its earlier steps (a run of failures, most
+    // of a brute force, reads no stored failures).
+    const ranges: BucketRange[] = [];
+    for (const { key, lastTime, ownLast, firstEarlier } of plans) {
+      const own = ownLast && { from: bucketOf(ownLast[0] - window, width), to: bucketOf(ownLast[1], width) };
+      const later = firstEarlier !== undefined && { from: bucketOf(firstEarlier, width), to: bucketOf(lastTime + window, width) };
+      if (own) for (let s = 0; s < last; s++) ranges.push({ key: pk(key, s), ...own });
+      const lastRange = own && later ? { from: Math.min(own.from, later.from), to: Math.max(own.to, later.to) } : own || later;
+      if (lastRange) ranges.push({ key: pk(key, last), ...lastRange });
     }
-    const stored = ranges.length > 0 ? await this.store.readSets(ranges, now) : undefined;
+    const stored = ranges.length > 0 ? await this.store.readSets(ranges, now) : new Map<string, Map<number, ReadonlySet<string>>>();
+    // Last steps stored before this batch that its earlier steps may complete: read with their windows.
+    const late = new Map<string, number[]>();
+    for (const plan of plans) {
+      const completed = lateCompletions(plan, stored.get(pk(plan.key, last)), window);
+      if (completed.length > 0) late.set(plan.key, completed);
+    }
+    if (late.size > 0) {
+      // Every step over those windows and the batch's own last steps' (a rare second round trip).
+      const lateRanges: BucketRange[] = [];
+      for (const plan of plans) {
+        const times = late.get(plan.key);
+        if (!times) continue;
+        const from = bucketOf(Math.min(times[0] ?? plan.first, plan.ownLast?.[0] ?? Number.POSITIVE_INFINITY) - window, width);
+        const to = bucketOf(Math.max(times[times.length - 1] ?? plan.lastTime, plan.ownLast?.[1] ?? 0), width);
+        for (let s = 0; s <= last; s++) lateRanges.push({ key: pk(plan.key, s), from, to });
+      }
+      for (const [key, buckets] of await this.store.readSets(lateRanges, now)) stored.set(key, buckets);
+    }
     const qualified: QualifiedGroup[] = [];
-    const adds = [];
-    for (const [key, list] of groups) {
-      const completes = stored !== undefined && completing.has(key);
-      // Occurrence times per step, kept sorted: stored ones first, then this batch's.
-      // Stored members are `time:eventId`; the seen sets keep a retried event from counting twice.
-      const seen = completes ? steps.map((_, s) => storedMembers(stored.get(pk(key, s)))) : [];
-      const times = seen.map(sortedTimes);
-      const batchAdds = new Map<string, string[]>();
-      // The latest event of each earlier step per bucket: kept beside the step's set (step-context.ts).
-      const latest = new Map<string, NormalizedEvent>();
+    const adds: SetAdd[] = [];
+    for (const plan of plans) {
+      const { key, list } = plan;
+      const lateTimes = late.get(key) ?? [];
+      const completes = plan.ownLast !== undefined || lateTimes.length > 0;
+      // Occurrence times per step: stored ones (this batch's own left out: a retried batch may have
+      // stored them), then this batch's, kept sorted.
+      const before = completes ? steps.map((_, s) => storedTimesWithout(stored.get(pk(key, s)), plan.members[s])) : [];
+      const times = before.map((t) => [...t]);
       const qualifiers: Qualifier[] = [];
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const t = eventTime(e);
-        const weight = Math.min(eventWeight(e), MAX_STEP_WEIGHT);
-        const member = `${t}${weight > 1 ? `*${weight}` : ''}:${eventId(e)}`;
-        for (let s = 0; s < steps.length; s++) {
-          if (!steps[s]?.predicate(e)) continue;
-          const stepSeen = seen[s];
-          const stepTimes = times[s];
-          if (stepSeen && stepTimes && !stepSeen.has(member)) {
-            stepSeen.add(member);
-            for (let w = 0; w < weight; w++) insertSorted(stepTimes, t);
-          }
-          const addKey = `${s}@${bucketOf(t, width)}`;
-          push(batchAdds, addKey, member);
-          if (s < steps.length - 1) latest.set(addKey, e); // the list is time-sorted
+        const matched = plan.matches[i] ?? 0;
+        if (completes) {
+          const weight = Math.min(eventWeight(e), MAX_STEP_WEIGHT);
+          for (let s = 0; s <= last; s++) if (matched & (1 << s)) for (let w = 0; w < weight; w++) insertSorted(times[s] ?? [], t);
         }
-        if (!completes || !lastStep?.predicate(e)) continue;
-        if (sequenceCompletes(times, counts, t, clause.window)) {
-          qualifiers.push({
-            index: i,
-            from: 0,
-            count: 0,
-            windowStart: t - clause.window,
-            shown: occurrencesWithin(times, t - clause.window, t),
-          });
+        if (!plan.ownLast || !(matched & (1 << last))) continue;
+        if (sequenceCompletes(times, counts, t, window)) {
+          qualifiers.push({ index: i, from: 0, count: 0, windowStart: t - window, shown: occurrencesWithin(times, t - window, t) });
         }
       }
-      if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
-      for (const [addKey, members] of batchAdds) {
-        const [s, b] = addKey.split('@').map(Number);
-        const bucket = b ?? 0;
-        const last = latest.get(addKey);
-        adds.push({
-          key: pk(key, s ?? 0),
-          bucket,
-          members,
-          cap: SEQUENCE_CAP_PER_BUCKET,
-          expiresAt: bucketExpiry(bucket, width, clause.window),
-          ...(last ? { context: stepContext(last) } : {}),
-        });
+      // A stored last step that this batch's earlier steps complete (and that did not complete without them).
+      const lateCompleted = lateTimes.filter(
+        (t) => sequenceCompletes(times, counts, t, window) && !sequenceCompletes(before, counts, t, window),
+      );
+      let group: QualifiedGroup = { key, list, entityField: clause.groupBy[0], qualifiers };
+      if (lateCompleted.length > 0) {
+        const contexts = await this.store.readSetContexts(
+          [
+            {
+              key: pk(key, last),
+              from: bucketOf(lateCompleted[0] ?? 0, width),
+              to: bucketOf(lateCompleted[lateCompleted.length - 1] ?? 0, width),
+            },
+          ],
+          now,
+        );
+        const triggers = lateCompleted.map((t) => lateTrigger(t, plan, contexts.get(pk(key, last)), clause.groupBy));
+        group = withLateTriggers(group, triggers, (t) => ({ windowStart: t - window, shown: occurrencesWithin(times, t - window, t) }));
       }
+      if (group.qualifiers.length > 0) qualified.push(group);
+      adds.push(...sequenceAdds(plan, last, (s) => pk(key, s), width, window));
     }
     // Before this batch's own contexts are stored: those of earlier batches, for the steps a
     // completed sequence's batch may not hold (one read per earlier step, only when one completes).
-    if (qualified.length > 0) await this.priorSteps(qualified, steps.length - 1, pk, width, now);
+    if (qualified.length > 0) await this.priorSteps(qualified, last, pk, width, now);
     await this.store.addToSets(adds, now);
     return qualified;
   }
@@ -1010,55 +1021,27 @@ function occurrencesWithin(times: readonly (readonly number[])[], from: number, 
   return n;
 }
 
-/** A step count is at most 1,000, so an event never needs to stand for more occurrences than that. */
-const MAX_STEP_WEIGHT = 1000;
-
-/**
- * Occurrence times a stored sequence member stands for: `time:eventId`, or `time*weight:eventId`
- * for a line that stands for several events (syslog `message repeated N times`).
- */
-function storedMembers(buckets: ReadonlyMap<number, ReadonlySet<string>> | undefined): Set<string> {
-  const members = new Set<string>();
-  for (const bucket of buckets?.values() ?? []) for (const m of bucket) members.add(m);
-  return members;
-}
-
-/** The occurrence times a step's members stand for, ascending. */
-function sortedTimes(members: ReadonlySet<string>): number[] {
-  const times: number[] = [];
-  for (const member of members) {
-    const head = member.slice(0, member.indexOf(':'));
-    const star = head.indexOf('*');
-    if (star === -1) {
-      times.push(Number(head));
-      continue;
-    }
-    const t = Number(head.slice(0, star));
-    const weight = Math.min(Number(head.slice(star + 1)) || 1, MAX_STEP_WEIGHT);
-    for (let w = 0; w < weight; w++) times.push(t);
-  }
-  return times.sort((a, b) => a - b);
-}
-
-/** The times of a group's first and last event of its sequence's last step (the list is time-sorted); undefined without one. */
-function lastStepSpan(
-  list: readonly NormalizedEvent[],
-  lastStep: { predicate: (e: NormalizedEvent) => boolean } | undefined,
-): [number, number] | undefined {
-  if (!lastStep) return undefined;
-  let first: NormalizedEvent | undefined;
-  let last: NormalizedEvent | undefined;
-  for (const e of list) {
-    if (!lastStep.predicate(e)) continue;
-    first ??= e;
-    last = e;
-  }
-  return first && last ? [eventTime(first), eventTime(last)] : undefined;
-}
-
 function insertSorted(sorted: number[], value: number): void {
   const at = lowerBound(sorted, value + 1);
   sorted.splice(at, 0, value);
+}
+
+/**
+ * The group with stored last steps that this batch completed: each is put in the list at its time
+ * (the evidence before it is the batch's steps and the stored ones), the qualifiers kept in order.
+ */
+function withLateTriggers(
+  group: QualifiedGroup,
+  triggers: readonly NormalizedEvent[],
+  describe: (t: number) => { windowStart: number; shown: number },
+): QualifiedGroup {
+  const list = [...group.list, ...triggers].sort((a, b) => eventTime(a) - eventTime(b));
+  const at = new Map(list.map((e, i) => [e, i]));
+  const qualifiers: Qualifier[] = [
+    ...group.qualifiers.map((q) => ({ ...q, index: at.get(group.list[q.index] as NormalizedEvent) ?? q.index })),
+    ...triggers.map((e) => ({ index: at.get(e) ?? 0, from: 0, count: 0, ...describe(eventTime(e)) })),
+  ].sort((a, b) => a.index - b.index);
+  return { ...group, list, qualifiers };
 }
 
 /**
@@ -1096,9 +1079,6 @@ function mapOf<K, V>(outer: Map<string, Map<K, V>>, key: string): Map<K, V> {
 }
 
 /** A bucket's state is needed for `keepMs` (window or baseline) after the bucket ends, plus the late-arrival grace. */
-function bucketExpiry(bucket: number, width: number, keepMs: number): number {
-  return (bucket + 1) * width + keepMs + LATE_ARRIVAL_GRACE_MS;
-}
 
 /**
  * The count a spike window must reach: `factor` times the mean of the baseline windows before it,

@@ -38,3 +38,8 @@ export const LATE_ARRIVAL_GRACE_MS = 24 * 3_600_000;
 export function spikeLevelBucket(bucket: number): number {
   return bucket + 0.5;
 }
+
+/** When a bucket's item may go: after the window it counts in, and the grace for late deliveries. */
+export function bucketExpiry(bucket: number, width: number, keepMs: number): number {
+  return (bucket + 1) * width + keepMs + LATE_ARRIVAL_GRACE_MS;
+}

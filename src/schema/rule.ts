@@ -48,7 +48,7 @@ export const SequenceStep = z.strictObject({
 export const SequenceClause = z.strictObject({
   window: Duration,
   groupBy: GroupBy,
-  steps: z.array(SequenceStep).min(2, 'a sequence needs at least two steps'),
+  steps: z.array(SequenceStep).min(2, 'a sequence needs at least two steps').max(20, 'a sequence has at most 20 steps'),
 });
 
 export const NewTermClause = z.strictObject({
