@@ -315,6 +315,38 @@ describe('DynamoDB state store (dynalite)', () => {
     expect(ddb.alerts.map((a) => a.id)).toEqual(mem.alerts.map((a) => a.id));
     expect(ddb.alerts).toHaveLength(1);
   });
+  it('a login stored before the failures just ahead of it (another stream) is told when they arrive, in memory and on DynamoDB alike', async () => {
+    const r = rule({
+      id: 'late.sequence',
+      match: { 'event.category': 'authentication' },
+      sequence: {
+        window: '15m',
+        groupBy: ['user.name'],
+        steps: [
+          { name: 'failures', count: 2, match: { 'event.outcome': 'failure' } },
+          { name: 'login', match: { 'event.outcome': 'success' } },
+        ],
+      },
+    });
+    const login = (outcome: string, at: number, message: string) =>
+      ev(
+        { 'event.category': 'authentication', 'event.outcome': outcome, 'user.name': 'late-user', message, 'source.ip': '203.0.113.8' },
+        at,
+      );
+    const success = [login('success', T0 + 3_000, 'Accepted password for late-user')];
+    const failures = [login('failure', T0, 'Failed password'), login('failure', T0 + 2_000, 'Failed password')];
+    const told = async (store: StateStore) => {
+      const d = detector([r], store);
+      await d.evaluate('instance-2', success);
+      const out = await d.evaluate('instance-1', failures);
+      return out.alerts.map((a) => [a.id, a.lastSeen, a.events.map((e) => e.message)]);
+    };
+    const memory = await told(new MemoryStateStore());
+    expect(memory).toEqual([
+      [expect.any(String), new Date(T0 + 3_000).toISOString(), ['Failed password', 'Failed password', 'Accepted password for late-user']],
+    ]);
+    expect(await told(new DynamoStateStore(local.client, local.tableName))).toEqual(memory);
+  });
   it('a spike that outlasts its baseline holds at its level, in memory and on DynamoDB alike (the level sits beside the count)', async () => {
     const r = rule({
       id: 'spike.rule',
