@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../src/demo/random';
+import type { Message } from '../src/schema/alert';
 import { eventTime, type NormalizedEvent } from '../src/schema/event';
 import { detector, ev, rule, T0 } from './helpers';
 
@@ -36,12 +37,12 @@ const RULES = {
 
 /**
  * 80 logins of two users from six addresses, `apart` seconds at most from one another, now and then
- * minutes; a few lines stand for several.
+ * minutes (long enough for a condition to end); a few lines stand for several.
  */
 function stream(rnd: Random, apart = 60): NormalizedEvent[] {
   let t = T0;
   return Array.from({ length: 80 }, () => {
-    t += (rnd.chance(0.1) ? rnd.int(100, 900) : rnd.int(1, apart)) * S;
+    t += (rnd.chance(0.1) ? rnd.int(100, 2000) : rnd.int(1, apart)) * S;
     const outcome = rnd.chance(0.7) ? 'failure' : 'success';
     const fields = {
       'event.category': 'authentication',
@@ -54,22 +55,35 @@ function stream(rnd: Random, apart = 60): NormalizedEvent[] {
   });
 }
 
+const described = (m: Message) => [m.key, m.alert.status, m.publish, m.alert.count, m.alert.lastSeen].join(' ');
+
+/**
+ * How early an alert's firstSeen may be when earlier deliveries counted: counters and sets keep
+ * no times, only buckets (a tenth of the window; a spike's bucket is its window).
+ */
+const FIRST_SEEN_SLACK: Record<string, number> = { threshold: 60_000, distinct: 60_000, spike: 300_000, sequence: 0, newTerm: 0 };
+
 describe('a stream cut into deliveries anywhere', () => {
   for (const [kind, r] of Object.entries(RULES)) {
-    it(`${kind}: detects what it detects in one delivery`, async () => {
+    it(`${kind}: detects what it detects in one delivery, and tells it alike`, async () => {
       const rnd = new Random(kind.length * 7919);
       let detected = 0;
       for (let trial = 0; trial < 150; trial++) {
         const events = stream(rnd);
-        const whole = (await detector([r]).evaluate('whole', events)).detections;
+        const one = await detector([r]).evaluate('whole', events);
+        const whole = one.detections;
         const cut = detector([r]);
         let inDeliveries = 0;
+        const told: string[] = [];
+        const firstSeen = new Map<string, string>();
         for (let i = 0, n = 0; i < events.length; i += n) {
           n = rnd.int(1, 8);
           const delivery = events.slice(i, i + n);
           const id = `d${i}`;
           const first = await cut.evaluate(id, delivery);
           inDeliveries += first.detections;
+          told.push(...first.messages.map(described));
+          for (const m of first.messages) firstSeen.set(m.key, m.alert.firstSeen);
           // Delivered again at once: answered from its receipt, or (having told nothing, so kept
           // none) decided again, its writes no-ops, telling nothing now either.
           if (rnd.chance(0.1)) {
@@ -78,6 +92,17 @@ describe('a stream cut into deliveries anywhere', () => {
           }
         }
         expect({ trial, detections: inDeliveries }).toEqual({ trial, detections: whole });
+        // The same messages: each opening, update and resolution, its count and times.
+        expect({ trial, told: told.sort() }).toEqual({ trial, told: one.messages.map(described).sort() });
+        // Each saying when its occurrences began: exactly, or (counters) up to a bucket early, never late.
+        for (const m of one.messages) {
+          const early = Date.parse(m.alert.firstSeen) - Date.parse(firstSeen.get(m.key) ?? '');
+          expect({ trial, key: m.key, early: early >= 0 && early <= (FIRST_SEEN_SLACK[kind] ?? 0) }).toEqual({
+            trial,
+            key: m.key,
+            early: true,
+          });
+        }
         detected += whole;
       }
       // The streams exercise the rule: most trials detect something.

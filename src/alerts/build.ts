@@ -172,12 +172,18 @@ export interface DetectionInput {
   baseline?: SpikeBaseline;
   /** Absence rules: how long without a matching event makes the entity absent, and its last one recorded. */
   absence?: NonNullable<Alert['absence']>;
+  /**
+   * When what the rule counted began, if before the evidence (occurrences earlier deliveries
+   * counted, which the evidence does not hold): the alert's firstSeen is no later.
+   */
+  countedFrom?: number;
 }
 
 export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): Alert {
   const { rule, trigger, evidence } = input;
   const sample = evidence.slice(-MAX_SAMPLE_EVENTS);
-  const firstSeen = evidence.length > 0 ? eventTime(evidence[0] ?? trigger) : eventTime(trigger);
+  const firstEvidence = evidence.length > 0 ? eventTime(evidence[0] ?? trigger) : eventTime(trigger);
+  const firstSeen = Math.min(firstEvidence, input.countedFrom ?? firstEvidence);
   const lastSeen = eventTime(trigger);
   const logGroups = [...new Set(evidence.map((e) => String(e[CoreFields.logGroup] ?? '')))].filter(Boolean).sort();
   const query = logsInsightsQuery(redact(input.entity.value));

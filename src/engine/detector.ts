@@ -468,7 +468,10 @@ export class Detector {
         const first = windowFirstBucket(b, clause.window, width);
         let count = eventWeight(e);
         for (let x = first; x <= b; x++) count += countBefore(priorOwn, storedBuckets, x);
-        if (count >= clause.count) qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width));
+        if (count >= clause.count) {
+          const counted = earliestBucket(first, b, (x) => countBefore(priorOwn, storedBuckets, x) > 0);
+          qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width, counted, width));
+        }
         continue;
       }
       const batchPerBucket = new Map<number, number>();
@@ -488,7 +491,10 @@ export class Detector {
           count = 0;
           for (let x = first; x <= b; x++) count += countBefore(priorOwn, storedBuckets, x) + (batchPerBucket.get(x) ?? 0);
         } else count += weight;
-        if (count >= clause.count) qualifiers.push({ index: i, from: 0, count, windowStart: first * width });
+        if (count >= clause.count) {
+          const counted = earliestBucket(first, b, (x) => countBefore(priorOwn, storedBuckets, x) > 0);
+          qualifiers.push({ index: i, from: 0, count, windowStart: first * width, ...countedFromBucket(counted, width) });
+        }
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
     }
@@ -525,7 +531,10 @@ export class Detector {
         const value = this.memberOf(only, onlyFields[0] as string, reader);
         const first = windowFirstBucket(b, clause.window, width);
         const count = unionSizeWith(storedBuckets, first, b, value);
-        if (count >= clause.count) qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width));
+        if (count >= clause.count) {
+          const counted = earliestBucket(first, b, (x) => (storedBuckets?.get(x)?.size ?? 0) > 0);
+          qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width, counted, width));
+        }
         const storedMembers = storedBuckets?.get(b);
         if (!(storedMembers && (storedMembers.size >= cap || storedMembers.has(value)))) {
           adds.push({ key: pk, bucket: b, members: [value], cap, expiresAt: bucketExpiry(b, width, clause.window) });
@@ -559,7 +568,10 @@ export class Detector {
             if (batchMembers) for (const v of batchMembers) union.add(v);
           }
         } else for (const value of values) union.add(value);
-        if (union.size >= clause.count) qualifiers.push({ index: i, from: 0, count: union.size, windowStart: first * width });
+        if (union.size >= clause.count) {
+          const counted = earliestBucket(first, b, (x) => (storedBuckets?.get(x)?.size ?? 0) > 0);
+          qualifiers.push({ index: i, from: 0, count: union.size, windowStart: first * width, ...countedFromBucket(counted, width) });
+        }
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
       for (const [bucket, members] of batchBuckets) {
@@ -652,7 +664,7 @@ export class Detector {
         }
         if (!plan.ownLast || !(matched & (1 << last))) continue;
         if (sequenceCompletes(times, counts, t, window)) {
-          qualifiers.push({ index: i, from: 0, count: 0, windowStart: t - window, shown: occurrencesWithin(times, t - window, t) });
+          qualifiers.push({ index: i, from: 0, count: 0, windowStart: t - window, ...occurrencesOf(times, t - window, t) });
         }
       }
       // A stored last step that this batch's earlier steps complete (and that did not complete without them).
@@ -672,7 +684,7 @@ export class Detector {
           now,
         );
         const triggers = lateCompleted.map((t) => lateTrigger(t, plan, contexts.get(pk(key, last)), clause.groupBy));
-        group = withLateTriggers(group, triggers, (t) => ({ windowStart: t - window, shown: occurrencesWithin(times, t - window, t) }));
+        group = withLateTriggers(group, triggers, (t) => ({ windowStart: t - window, ...occurrencesOf(times, t - window, t) }));
       }
       if (group.qualifiers.length > 0) qualified.push(group);
       adds.push(...sequenceAdds(plan, last, (s) => pk(key, s), width, window));
@@ -867,6 +879,7 @@ export class Detector {
           count: needed,
           windowStart: bucket * width,
           baseline: { mean, windowMs: width, baselineMs: clause.baseline, threshold: needed, held: atLevel },
+          ...(before > 0 ? { countedFrom: bucket * width } : {}),
         });
         // A spike in the rule's first baseline of watching these logs is against a baseline it
         // never saw (deploy day: every busy service "spikes"): no level, so the baseline learns
@@ -918,6 +931,7 @@ export class Detector {
       windowStart: Math.min(q.windowStart, t),
       windowEnd: group.forward ? eventTime(evidence[evidence.length - 1] ?? trigger) : t,
       ...(q.baseline ? { baseline: q.baseline } : {}),
+      ...(q.countedFrom === undefined ? {} : { countedFrom: q.countedFrom }),
     };
   }
 }
@@ -953,6 +967,13 @@ interface Qualifier {
   windowStart: number;
   /** Spike rules: what the window was measured against (the alert's `baseline`). */
   baseline?: SpikeBaseline;
+  /**
+   * When the counted occurrences began, where earlier deliveries counted some (the evidence holds
+   * only this batch's): a sequence's first occurrence in its window; for counters and sets, which
+   * keep no times, the start of the earliest bucket they counted in — at most a tenth of the
+   * window early. Without it the alert's firstSeen was this batch's first event, minutes late.
+   */
+  countedFrom?: number;
   /**
    * What the alert counts when `count` is 0 and the evidence is not all there is: a sequence's
    * occurrences of its steps in the window, earlier batches' included (its evidence holds one
@@ -993,8 +1014,30 @@ function oneEventGroup(
   entityField: string | undefined,
   count: number,
   windowStart: number,
+  counted: number | undefined,
+  width: number,
 ): QualifiedGroup {
-  return { key, list, entityField, qualifiers: [{ index: 0, from: 0, count, windowStart }] };
+  return { key, list, entityField, qualifiers: [{ index: 0, from: 0, count, windowStart, ...countedFromBucket(counted, width) }] };
+}
+
+/** The first bucket from..to that `counted` says earlier deliveries counted in, if any. */
+function earliestBucket(from: number, to: number, counted: (bucket: number) => boolean): number | undefined {
+  for (let x = from; x <= to; x++) if (counted(x)) return x;
+  return undefined;
+}
+
+function countedFromBucket(bucket: number | undefined, width: number): Pick<Qualifier, 'countedFrom'> {
+  return bucket === undefined ? {} : { countedFrom: bucket * width };
+}
+
+/** A sequence's occurrences of every step from..to, and when the first of them was. */
+function occurrencesOf(times: readonly (readonly number[])[], from: number, to: number): Pick<Qualifier, 'shown' | 'countedFrom'> {
+  let first = Number.POSITIVE_INFINITY;
+  for (const stepTimes of times) {
+    const at = stepTimes[lowerBound(stepTimes, from)];
+    if (at !== undefined && at <= to) first = Math.min(first, at);
+  }
+  return { shown: occurrencesWithin(times, from, to), ...(Number.isFinite(first) ? { countedFrom: first } : {}) };
 }
 
 /**
@@ -1033,7 +1076,7 @@ function insertSorted(sorted: number[], value: number): void {
 function withLateTriggers(
   group: QualifiedGroup,
   triggers: readonly NormalizedEvent[],
-  describe: (t: number) => { windowStart: number; shown: number },
+  describe: (t: number) => Pick<Qualifier, 'windowStart' | 'shown' | 'countedFrom'>,
 ): QualifiedGroup {
   const list = [...group.list, ...triggers].sort((a, b) => eventTime(a) - eventTime(b));
   const at = new Map(list.map((e, i) => [e, i]));
