@@ -85,7 +85,7 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
 
   // 2. Every rule's record for the entity (one small query), correlated.
   const records = (await deps.store.queryDocs(pk, now)).map((d) => RiskRecord.parse(JSON.parse(d.body)));
-  const decisions = evaluateCorrelations(entity, records, deps.rules);
+  const decisions = evaluateCorrelations(entity, records, deps.rules, { ruleId: member.ruleId, tags: member.tags, lastSeen: now });
   if (decisions.length === 0) return { messages: [] };
 
   // 3. Each incident is a condition (correlation rule, entity): the same lifecycle as detections.
