@@ -456,44 +456,45 @@ export class Detector {
     const before = new Map<string, Map<number, number>>();
     for (const r of results) mapOf(before, r.key).set(r.bucket, r.total - (ownDelta.get(r.key)?.get(r.bucket) ?? 0));
 
+    const span = windowSpan(clause.window, width);
     const qualified: QualifiedGroup[] = [];
     for (const { key, list, range } of windows) {
       const storedBuckets = stored.get(range.key);
       const priorOwn = before.get(range.key);
+      const others = (x: number) => countBefore(priorOwn, storedBuckets, x);
+      const lastStored = lastBucketWith(storedBuckets, (x) => others(x) > 0);
       if (list.length === 1) {
         // Most groups of busy traffic are one event (a visitor's one request in this batch): the
         // same decision as the loop below, without its per-group map.
         const e = list[0] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
-        const first = windowFirstBucket(b, clause.window, width);
-        let count = eventWeight(e);
-        for (let x = first; x <= b; x++) count += countBefore(priorOwn, storedBuckets, x);
+        const weight = eventWeight(e);
+        const { count, first } = largestWindow(b, span, (x) => others(x) + (x === b ? weight : 0), lastStored > b);
         if (count >= clause.count) {
-          const counted = earliestBucket(first, b, (x) => countBefore(priorOwn, storedBuckets, x) > 0);
+          const counted = earliestBucket(first, first + span, (x) => others(x) > 0);
           qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width, counted, width));
         }
         continue;
       }
       const batchPerBucket = new Map<number, number>();
       const qualifiers: Qualifier[] = [];
+      const countAt = (x: number) => others(x) + (batchPerBucket.get(x) ?? 0);
       // The window's count is summed only when the event's bucket changes (events are sorted);
       // within a bucket each event adds its weight.
       let windowBucket = Number.NaN;
-      let count = 0;
+      let best = { count: 0, first: 0 };
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
         const weight = eventWeight(e);
         batchPerBucket.set(b, (batchPerBucket.get(b) ?? 0) + weight);
-        const first = windowFirstBucket(b, clause.window, width);
-        if (b !== windowBucket) {
+        if (b !== windowBucket || lastStored > b) {
           windowBucket = b;
-          count = 0;
-          for (let x = first; x <= b; x++) count += countBefore(priorOwn, storedBuckets, x) + (batchPerBucket.get(x) ?? 0);
-        } else count += weight;
-        if (count >= clause.count) {
-          const counted = earliestBucket(first, b, (x) => countBefore(priorOwn, storedBuckets, x) > 0);
-          qualifiers.push({ index: i, from: 0, count, windowStart: first * width, ...countedFromBucket(counted, width) });
+          best = largestWindow(b, span, countAt, lastStored > b);
+        } else best = { count: best.count + weight, first: best.first };
+        if (best.count >= clause.count) {
+          const counted = earliestBucket(best.first, best.first + span, (x) => others(x) > 0);
+          qualifiers.push({ index: i, from: 0, count: best.count, windowStart: best.first * width, ...countedFromBucket(counted, width) });
         }
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
@@ -517,11 +518,14 @@ export class Detector {
       now,
     );
     const cap = Math.min(MAX_SET_CAP, clause.count);
+    const span = windowSpan(clause.window, width);
     const adds: SetAdd[] = [];
     const qualified: QualifiedGroup[] = [];
     for (const { key, list, range } of windows) {
       const pk = range.key;
       const storedBuckets = stored.get(pk);
+      const held = (x: number) => (storedBuckets?.get(x)?.size ?? 0) > 0;
+      const lastStored = lastBucketWith(storedBuckets, held);
       const only = list.length === 1 ? (list[0] as NormalizedEvent) : undefined;
       const onlyFields = only && reader.fieldsOf(only);
       if (only && onlyFields?.length === 1) {
@@ -529,10 +533,12 @@ export class Detector {
         // port): the same decision as the loop below, without its per-group map and sets.
         const b = bucketOf(eventTime(only), width);
         const value = this.memberOf(only, onlyFields[0] as string, reader);
-        const first = windowFirstBucket(b, clause.window, width);
-        const count = unionSizeWith(storedBuckets, first, b, value);
+        const { count, first } =
+          lastStored > b
+            ? largestUnion(b, span, (x) => [storedBuckets?.get(x), x === b ? [value] : undefined])
+            : { count: unionSizeWith(storedBuckets, b - span, b, value), first: b - span };
         if (count >= clause.count) {
-          const counted = earliestBucket(first, b, (x) => (storedBuckets?.get(x)?.size ?? 0) > 0);
+          const counted = earliestBucket(first, first + span, held);
           qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width, counted, width));
         }
         const storedMembers = storedBuckets?.get(b);
@@ -557,20 +563,27 @@ export class Detector {
           batchBuckets.set(b, set);
         }
         for (const value of values) set.add(value);
-        const first = windowFirstBucket(b, clause.window, width);
-        if (b !== unionBucket) {
-          unionBucket = b;
-          union = new Set<string>();
-          for (let x = first; x <= b; x++) {
-            const storedMembers = storedBuckets?.get(x);
-            if (storedMembers) for (const v of storedMembers) union.add(v);
-            const batchMembers = batchBuckets.get(x);
-            if (batchMembers) for (const v of batchMembers) union.add(v);
-          }
-        } else for (const value of values) union.add(value);
-        if (union.size >= clause.count) {
-          const counted = earliestBucket(first, b, (x) => (storedBuckets?.get(x)?.size ?? 0) > 0);
-          qualifiers.push({ index: i, from: 0, count: union.size, windowStart: first * width, ...countedFromBucket(counted, width) });
+        let first = b - span;
+        let count: number;
+        if (lastStored > b) {
+          // A delivery that came late: the windows ending after it hold other streams' later values.
+          ({ count, first } = largestUnion(b, span, (x) => [storedBuckets?.get(x), batchBuckets.get(x)]));
+        } else {
+          if (b !== unionBucket) {
+            unionBucket = b;
+            union = new Set<string>();
+            for (let x = first; x <= b; x++) {
+              const storedMembers = storedBuckets?.get(x);
+              if (storedMembers) for (const v of storedMembers) union.add(v);
+              const batchMembers = batchBuckets.get(x);
+              if (batchMembers) for (const v of batchMembers) union.add(v);
+            }
+          } else for (const value of values) union.add(value);
+          count = union.size;
+        }
+        if (count >= clause.count) {
+          const counted = earliestBucket(first, first + span, held);
+          qualifiers.push({ index: i, from: 0, count, windowStart: first * width, ...countedFromBucket(counted, width) });
         }
       }
       if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
@@ -1020,6 +1033,13 @@ function oneEventGroup(
   return { key, list, entityField, qualifiers: [{ index: 0, from: 0, count, windowStart, ...countedFromBucket(counted, width) }] };
 }
 
+/** The last bucket of a stored map that `counted` says another delivery counted in (-Infinity: none). */
+function lastBucketWith(stored: ReadonlyMap<number, unknown> | undefined, counted: (bucket: number) => boolean): number {
+  let last = Number.NEGATIVE_INFINITY;
+  if (stored) for (const bucket of stored.keys()) if (bucket > last && counted(bucket)) last = bucket;
+  return last;
+}
+
 /** The first bucket from..to that `counted` says earlier deliveries counted in, if any. */
 function earliestBucket(from: number, to: number, counted: (bucket: number) => boolean): number | undefined {
   for (let x = from; x <= to; x++) if (counted(x)) return x;
@@ -1175,16 +1195,66 @@ function ownerSightings(events: readonly NormalizedEvent[]): WatchSighting[] {
 }
 
 /** Per group: the range of buckets its window reads, under the store key `prefix + group key`. */
+/**
+ * Each group's stored buckets to read: its events' windows, and as far again after its last event —
+ * a delivery that comes late finds there what other streams' later events already counted (in time
+ * order there is nothing, and DynamoDB charges nothing for items a query does not find).
+ */
 function groupWindows(
   groups: Map<string, NormalizedEvent[]>,
   prefix: string,
   width: number,
   windowMs: number,
 ): { key: string; list: NormalizedEvent[]; range: BucketRange }[] {
+  const ahead = windowSpan(windowMs, width);
   return [...groups].map(([key, list]) => {
     const [first, last] = bucketSpan(list, width);
-    return { key, list, range: { key: prefix + key, from: windowFirstBucket(first, windowMs, width), to: last } };
+    return { key, list, range: { key: prefix + key, from: windowFirstBucket(first, windowMs, width), to: last + ahead } };
   });
+}
+
+/** `largestWindow` for distinct values: the largest union of the members of a window holding `b` (each bucket's from its sources). */
+function largestUnion(
+  b: number,
+  span: number,
+  membersAt: (bucket: number) => readonly (Iterable<string> | undefined)[],
+): { count: number; first: number } {
+  let best = { count: -1, first: b - span };
+  for (let first = b - span; first <= b; first++) {
+    const union = new Set<string>();
+    for (let x = first; x <= first + span; x++) for (const source of membersAt(x)) if (source) for (const v of source) union.add(v);
+    if (union.size > best.count) best = { count: union.size, first };
+  }
+  return best;
+}
+
+/** How many buckets a window reaches back from its last: a window is that many and one. */
+function windowSpan(windowMs: number, width: number): number {
+  return windowFirstBucket(0, windowMs, width) * -1;
+}
+
+/**
+ * The largest window holding bucket `b` — its count, and its first bucket: the one ending at `b`
+ * or, when buckets after `b` already hold counts (`storedAfter`: other streams' later events, this
+ * event's delivery came late), one ending after it. In time order that is the window ending at `b`:
+ * the count as of this event. Late, an event whose window's earlier and later halves were delivered
+ * apart still meets the rule, as it would have in order.
+ */
+function largestWindow(
+  b: number,
+  span: number,
+  countAt: (bucket: number) => number,
+  storedAfter: boolean,
+): { count: number; first: number } {
+  let count = 0;
+  for (let x = b - span; x <= b; x++) count += countAt(x);
+  let best = { count, first: b - span };
+  if (!storedAfter) return best;
+  for (let y = b + 1; y <= b + span; y++) {
+    count += countAt(y) - countAt(y - span - 1);
+    if (count > best.count) best = { count, first: y - span };
+  }
+  return best;
 }
 
 /** First and last bucket of a time-sorted, non-empty group. */
