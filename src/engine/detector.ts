@@ -461,24 +461,27 @@ export class Detector {
     for (const { key, list, range } of windows) {
       const storedBuckets = stored.get(range.key);
       const priorOwn = before.get(range.key);
-      const others = (x: number) => countBefore(priorOwn, storedBuckets, x);
-      const lastStored = lastBucketWith(storedBuckets, (x) => others(x) > 0);
+      const lastStored = storedBuckets || priorOwn ? lastCountedBucket(priorOwn, storedBuckets) : Number.NEGATIVE_INFINITY;
       if (list.length === 1) {
         // Most groups of busy traffic are one event (a visitor's one request in this batch): the
         // same decision as the loop below, without its per-group map.
         const e = list[0] as NormalizedEvent;
         const b = bucketOf(eventTime(e), width);
         const weight = eventWeight(e);
-        const { count, first } = largestWindow(b, span, (x) => others(x) + (x === b ? weight : 0), lastStored > b);
+        let count = weight;
+        let first = b - span;
+        if (lastStored > b)
+          ({ count, first } = largestWindow(b, span, (x) => countBefore(priorOwn, storedBuckets, x) + (x === b ? weight : 0), true));
+        else for (let x = first; x <= b; x++) count += countBefore(priorOwn, storedBuckets, x);
         if (count >= clause.count) {
-          const counted = earliestBucket(first, first + span, (x) => others(x) > 0);
+          const counted = earliestBucket(first, first + span, (x) => countBefore(priorOwn, storedBuckets, x) > 0);
           qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width, counted, width));
         }
         continue;
       }
       const batchPerBucket = new Map<number, number>();
       const qualifiers: Qualifier[] = [];
-      const countAt = (x: number) => others(x) + (batchPerBucket.get(x) ?? 0);
+      const countAt = (x: number) => countBefore(priorOwn, storedBuckets, x) + (batchPerBucket.get(x) ?? 0);
       // The window's count is summed only when the event's bucket changes (events are sorted);
       // within a bucket each event adds its weight.
       let windowBucket = Number.NaN;
@@ -493,7 +496,7 @@ export class Detector {
           best = largestWindow(b, span, countAt, lastStored > b);
         } else best = { count: best.count + weight, first: best.first };
         if (best.count >= clause.count) {
-          const counted = earliestBucket(best.first, best.first + span, (x) => others(x) > 0);
+          const counted = earliestBucket(best.first, best.first + span, (x) => countBefore(priorOwn, storedBuckets, x) > 0);
           qualifiers.push({ index: i, from: 0, count: best.count, windowStart: best.first * width, ...countedFromBucket(counted, width) });
         }
       }
@@ -524,8 +527,7 @@ export class Detector {
     for (const { key, list, range } of windows) {
       const pk = range.key;
       const storedBuckets = stored.get(pk);
-      const held = (x: number) => (storedBuckets?.get(x)?.size ?? 0) > 0;
-      const lastStored = lastBucketWith(storedBuckets, held);
+      const lastStored = storedBuckets ? lastHeldBucket(storedBuckets) : Number.NEGATIVE_INFINITY;
       const only = list.length === 1 ? (list[0] as NormalizedEvent) : undefined;
       const onlyFields = only && reader.fieldsOf(only);
       if (only && onlyFields?.length === 1) {
@@ -533,12 +535,12 @@ export class Detector {
         // port): the same decision as the loop below, without its per-group map and sets.
         const b = bucketOf(eventTime(only), width);
         const value = this.memberOf(only, onlyFields[0] as string, reader);
-        const { count, first } =
-          lastStored > b
-            ? largestUnion(b, span, (x) => [storedBuckets?.get(x), x === b ? [value] : undefined])
-            : { count: unionSizeWith(storedBuckets, b - span, b, value), first: b - span };
+        let first = b - span;
+        let count: number;
+        if (lastStored > b) ({ count, first } = largestUnion(b, span, (x) => [storedBuckets?.get(x), x === b ? [value] : undefined]));
+        else count = unionSizeWith(storedBuckets, first, b, value);
         if (count >= clause.count) {
-          const counted = earliestBucket(first, first + span, held);
+          const counted = earliestBucket(first, first + span, (x) => (storedBuckets?.get(x)?.size ?? 0) > 0);
           qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width, counted, width));
         }
         const storedMembers = storedBuckets?.get(b);
@@ -582,7 +584,7 @@ export class Detector {
           count = union.size;
         }
         if (count >= clause.count) {
-          const counted = earliestBucket(first, first + span, held);
+          const counted = earliestBucket(first, first + span, (x) => (storedBuckets?.get(x)?.size ?? 0) > 0);
           qualifiers.push({ index: i, from: 0, count, windowStart: first * width, ...countedFromBucket(counted, width) });
         }
       }
@@ -1033,10 +1035,18 @@ function oneEventGroup(
   return { key, list, entityField, qualifiers: [{ index: 0, from: 0, count, windowStart, ...countedFromBucket(counted, width) }] };
 }
 
-/** The last bucket of a stored map that `counted` says another delivery counted in (-Infinity: none). */
-function lastBucketWith(stored: ReadonlyMap<number, unknown> | undefined, counted: (bucket: number) => boolean): number {
+/** The last bucket other deliveries counted in (-Infinity: none), as countBefore reads them. */
+function lastCountedBucket(priorOwn: ReadonlyMap<number, number> | undefined, stored: ReadonlyMap<number, number> | undefined): number {
   let last = Number.NEGATIVE_INFINITY;
-  if (stored) for (const bucket of stored.keys()) if (bucket > last && counted(bucket)) last = bucket;
+  if (stored) for (const bucket of stored.keys()) if (bucket > last && countBefore(priorOwn, stored, bucket) > 0) last = bucket;
+  if (priorOwn) for (const [bucket, n] of priorOwn) if (bucket > last && n > 0) last = bucket;
+  return last;
+}
+
+/** The last bucket holding a stored set (-Infinity: none). */
+function lastHeldBucket(stored: ReadonlyMap<number, ReadonlySet<string>>): number {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const [bucket, members] of stored) if (bucket > last && members.size > 0) last = bucket;
   return last;
 }
 
