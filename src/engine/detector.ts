@@ -25,7 +25,7 @@ import { contextEvent } from './step-context';
 import { type AlertTerms, alertTerms, detectionMessage, detectionTerms } from './telling';
 import { type LearningScope, TermLearning, type WatchSighting } from './term-learning';
 import { nameKeycloakUsers } from './user-names';
-import { bucketExpiry, bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, spikeLevelBucket, windowFirstBucket } from './windows';
+import { bucketExpiry, bucketOf, bucketWidth, LATE_ARRIVAL_GRACE_MS, spikeLevelBucket, windowFirstBucket, windowSpan } from './windows';
 
 export interface DetectorOptions {
   region?: string;
@@ -1236,11 +1236,6 @@ function largestUnion(
     if (union.size > best.count) best = { count: union.size, first };
   }
   return best;
-}
-
-/** How many buckets a window reaches back from its last: a window is that many and one. */
-function windowSpan(windowMs: number, width: number): number {
-  return windowFirstBucket(0, windowMs, width) * -1;
 }
 
 /**

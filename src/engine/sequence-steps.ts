@@ -85,7 +85,7 @@ export function lateCompletions(
   for (const bucket of storedLast.values()) {
     for (const member of bucket) {
       if (own?.has(member)) continue;
-      const t = memberTime(member);
+      const { t } = occurrenceOf(member);
       if (t >= plan.firstEarlier && t <= plan.lastTime + window) out.add(t);
     }
   }
@@ -101,20 +101,19 @@ export function storedTimesWithout(
   for (const bucket of buckets?.values() ?? []) {
     for (const member of bucket) {
       if (own?.has(member)) continue;
-      const head = member.slice(0, member.indexOf(':'));
-      const star = head.indexOf('*');
-      const t = Number(star === -1 ? head : head.slice(0, star));
-      const weight = star === -1 ? 1 : Math.min(Number(head.slice(star + 1)) || 1, MAX_STEP_WEIGHT);
+      const { t, weight } = occurrenceOf(member);
       for (let w = 0; w < weight; w++) times.push(t);
     }
   }
   return times.sort((a, b) => a - b);
 }
 
-function memberTime(member: string): number {
+/** A stored member's time and how many occurrences it stands for (`time:eventId`, `time*weight:eventId`). */
+function occurrenceOf(member: string): { t: number; weight: number } {
   const head = member.slice(0, member.indexOf(':'));
   const star = head.indexOf('*');
-  return Number(star === -1 ? head : head.slice(0, star));
+  if (star === -1) return { t: Number(head), weight: 1 };
+  return { t: Number(head.slice(0, star)), weight: Math.min(Number(head.slice(star + 1)) || 1, MAX_STEP_WEIGHT) };
 }
 
 /**

@@ -15,9 +15,14 @@ export function bucketOf(t: number, width: number): number {
   return Math.floor(t / width);
 }
 
+/** How many buckets a window reaches back from its last: a window is that many and one. */
+export function windowSpan(windowMs: number, width: number): number {
+  return Math.max(1, Math.round(windowMs / width)) - 1;
+}
+
 /** First bucket inside the window of an event in `bucket`. */
 export function windowFirstBucket(bucket: number, windowMs: number, width: number): number {
-  return bucket - Math.max(1, Math.round(windowMs / width)) + 1;
+  return bucket - windowSpan(windowMs, width);
 }
 
 /**
