@@ -225,7 +225,7 @@ export const CorrelationClause = z.strictObject({
   members: z.array(z.string().min(1)).min(1),
   /** Groups that must each be represented (any member of the group); by default every member is one group. */
   require: z.array(z.array(z.string().min(1)).min(1)).optional(),
-  /** Groups must first appear in the listed order. */
+  /** Groups in the listed order: one detection of each group after one of the group before it (a chain; earlier ones do not undo it). */
   ordered: z.boolean().default(false),
   /** Accumulated risk (distinct member rules, each counted once) needed to raise the incident. */
   riskThreshold: z.number().min(0).max(100),
