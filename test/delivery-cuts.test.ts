@@ -174,7 +174,7 @@ describe('two streams delivered out of order by seconds or minutes', () => {
 });
 
 describe('the demo, cut and delivered as CloudWatch might', () => {
-  it('re-cut per stream into deliveries of 1–30 events, up to five minutes out of order: the same alerts and incidents', async () => {
+  it('re-cut per stream into deliveries of 1–30 events, up to five minutes out of order, some twice: the same alerts and incidents, none told twice', async () => {
     const { pack } = loadPack(['rules'], { checkRegexes: false });
     const dir = mkdtempSync(join(tmpdir(), 'cuts-'));
     const demo = generateDemo(20250303, {});
@@ -201,6 +201,8 @@ describe('the demo, cut and delivered as CloudWatch might', () => {
         });
       }
     }
+    // About one in ten delivered again, up to an hour later (at-least-once delivery, a retried batch).
+    for (const d of [...deliveries]) if (rnd.chance(0.1)) deliveries.push({ at: d.at + rnd.int(0, 3600) * S, payload: d.payload });
     const recut = join(dir, 'recut.jsonl');
     writeFileSync(
       recut,
