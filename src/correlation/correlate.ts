@@ -82,7 +82,7 @@ function decideWindow(rule: CorrelationRule, memberRecords: readonly RiskRecord[
   const starts = groups.map((group) =>
     members
       .filter((m) => group.some((ref) => memberMatches(ref, m.record)))
-      .flatMap((m) => m.record.occurrences.filter((o) => o.lastSeen >= end - c.window && o.firstSeen <= end).map((o) => o.firstSeen))
+      .flatMap((m) => m.starts)
       .sort((a, b) => a - b),
   );
   if (starts.some((s) => s.length === 0)) return undefined;

@@ -69,6 +69,8 @@ export interface WindowMember {
   record: RiskRecord;
   firstSeen: number;
   lastSeen: number;
+  /** When each of its detections in the window began, ascending. */
+  starts: number[];
   /** The newest condition (alert id) of this rule in the window. */
   latestId: string;
   eventIds: Set<string>;
@@ -82,6 +84,7 @@ export function inWindow(record: RiskRecord, end: number, windowMs: number): Win
     record,
     firstSeen: Math.min(...live.map((o) => o.firstSeen)),
     lastSeen: Math.max(...live.map((o) => o.lastSeen)),
+    starts: live.map((o) => o.firstSeen).sort((a, b) => a - b),
     latestId: latest.id,
     eventIds: new Set(live.flatMap((o) => o.eventIds)),
   };

@@ -667,7 +667,8 @@ export class Detector {
       // Occurrence times per step: stored ones (this batch's own left out: a retried batch may have
       // stored them), then this batch's, kept sorted.
       const before = completes ? steps.map((_, s) => storedTimesWithout(stored.get(pk(key, s)), plan.members[s])) : [];
-      const times = before.map((t) => [...t]);
+      // Kept apart from the batch's only when a late completion must be told from one without it.
+      const times = lateTimes.length > 0 ? before.map((t) => [...t]) : before;
       const qualifiers: Qualifier[] = [];
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
