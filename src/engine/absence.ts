@@ -8,6 +8,7 @@ import { CoreFields, eventTime, type NormalizedEvent } from '../schema/event';
 import type { DetectionRule } from '../schema/rule';
 import { absenceTiming, detectionPolicy } from './alert-policy';
 import { applyObservations, conditionKey } from './conditions';
+import { type Backlog, lagGroup } from './delivery-lag';
 import { recordDigestEntries } from './digests';
 import { type ActiveException, excepts } from './exceptions';
 import type { ConditionState, Emission } from './lifecycle';
@@ -71,8 +72,13 @@ export function isWatchKey(key: DocKey): boolean {
  * through a backlog CloudWatch keeps for up to six hours) still delivers each stream's events in
  * order, so an entity whose events keep arriving late is not absent; one whose deliveries stop is.
  */
-function deadline(watch: Watch, after: number): number {
-  return lastHeard(watch) + after + absenceTiming(after).refresh;
+function deadline(watch: Watch, after: number, backlog = 0): number {
+  return Math.max(lastHeard(watch), watch.lastEventAt + backlog) + after + absenceTiming(after).refresh;
+}
+
+/** The log group the entity's events came from, as delivery lags are filed (src/engine/delivery-lag.ts). */
+function watchGroup(watch: Watch): string {
+  return lagGroup(watch.last.logGroup, watch.last.fields[CoreFields.owner]);
 }
 
 /** The later of the last event's time and its delivery. */
@@ -201,6 +207,8 @@ export interface AbsenceSweep {
   rules: readonly DetectionRule[];
   ctx: AlertContext;
   terms: AlertTerms;
+  /** How late deliveries run (read once per sweep, when a watch is past its deadline). */
+  backlog: () => Promise<Backlog>;
   /** Exceptions in force (read once per sweep): an excepted entity's absence is not told. */
   exceptions: () => Promise<readonly ActiveException[]>;
   /** Hands messages to the publisher (throws when they could not be delivered). */
@@ -238,7 +246,10 @@ export async function checkAbsence(deps: AbsenceSweep, key: DocKey, doc: StoredD
     const note = `No event for ${formatDuration(clause.forgetAfter)} since ${iso(watch.lastEventAt)}: no longer watched (a retired host or service; it is watched again from its next event).`;
     return deps.resolve(condition, note, now);
   }
-  const at = deadline(watch, clause.after);
+  let at = deadline(watch, clause.after);
+  // Past the deadline while deliveries run late out of order (a throttled detector): its events
+  // may still be on their way. Held until the silence exceeds `after` by the backlog too.
+  if (now >= at) at = deadline(watch, clause.after, (await deps.backlog()).lagOf(watchGroup(watch)));
   if (now < at) {
     await writeWatch(deps.store, watch, doc, clause.forgetAfter, at, now);
     return [];

@@ -14,6 +14,7 @@ import { Heartbeats } from './absence';
 import { detectionPolicy } from './alert-policy';
 import { boundedValue, MAX_MEMBER_CHARS, MAX_VALUE_CHARS } from './bounded-value';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
+import { DeliveryLagRecorder, lagGroup } from './delivery-lag';
 import { recordDigestEntries } from './digests';
 import { awsAccountId, eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
 import { applyExceptions, type ExceptionSource } from './exceptions';
@@ -70,6 +71,14 @@ export interface DetectorOptions {
   deliveryClock?: () => number;
   /** Match without the rule index (every rule on every event): the reference the index is tested against. */
   plainMatching?: boolean;
+}
+
+/** The payload a batch's events came in, as CloudWatch delivered it. */
+export interface DeliveryNote {
+  logGroup: string;
+  owner?: string | undefined;
+  /** The newest CloudWatch time among its events (not the lines' own). */
+  newestEventAt: number;
 }
 
 export interface BatchResult {
@@ -137,6 +146,8 @@ export class Detector {
   private readonly policies = new Map<CompiledRule, LifecyclePolicy>();
   private readonly heartbeats: Heartbeats;
   private readonly deliveryClock: (() => number) | undefined;
+  /** How late deliveries arrive, for the sweeper's absence checks: kept only where the pack has absence rules and a delivery clock. */
+  private readonly deliveryLag: DeliveryLagRecorder | undefined;
 
   constructor(
     pack: Pick<RulePack, 'rules'>,
@@ -154,6 +165,8 @@ export class Detector {
     this.learnOnly = options.learnOnly === true;
     this.exceptions = options.exceptions;
     this.heartbeats = new Heartbeats(store);
+    const watching = pack.rules.some((r) => r.absence && !r.disabled);
+    this.deliveryLag = watching && this.deliveryClock && !this.learnOnly ? new DeliveryLagRecorder(store) : undefined;
   }
 
   /** With `learnOnly`: the accounts history was recorded for (by the learning scope: owners, or the accounts CloudTrail records are about). */
@@ -205,7 +218,11 @@ export class Detector {
     return { matches, matchedEvents };
   }
 
-  async evaluate(batchId: string, events: readonly NormalizedEvent[]): Promise<BatchResult> {
+  /**
+   * `delivery`: the payload the events came in (its log group and account, and the newest
+   * CloudWatch time among its events), so the sweeper knows how late deliveries run.
+   */
+  async evaluate(batchId: string, events: readonly NormalizedEvent[], delivery?: DeliveryNote): Promise<BatchResult> {
     const sorted = inTimeOrder(events);
     // Before matching: a Keycloak admin event takes the user name its admin's logins taught.
     await nameKeycloakUsers(this.store, sorted);
@@ -213,7 +230,7 @@ export class Detector {
     const { matches, matchedEvents } = this.matchBatch(sorted, skips);
     // Absence rules only record that their events still arrive (the sweeper decides), before
     // exceptions: an excepted entity's events still show it is alive.
-    await this.recordHeartbeats(matches);
+    await Promise.all([this.recordHeartbeats(matches), this.recordLag(delivery)]);
     // A batch no rule matched decides nothing, however often it is delivered: no receipt to read.
     const counts = { matchedEvents, exceptedEvents: 0, skips };
     if (matches.size === 0) return batchResult([], counts);
@@ -387,6 +404,13 @@ export class Detector {
       case 'absence':
         return Promise.resolve([]); // decided by the sweeper (recordHeartbeats)
     }
+  }
+
+  private async recordLag(delivery: DeliveryNote | undefined): Promise<void> {
+    const receivedAt = this.deliveryClock?.();
+    if (!this.deliveryLag || !delivery || receivedAt === undefined) return;
+    this.deliveryLag.note(lagGroup(delivery.logGroup, delivery.owner), delivery.newestEventAt, receivedAt);
+    await this.deliveryLag.flush(receivedAt);
   }
 
   /** Takes the absence rules out of the matches, recording per entity that their events still arrive (src/engine/absence.ts). */

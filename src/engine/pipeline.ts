@@ -6,7 +6,7 @@ import type { LogContext, Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { Alert, Message } from '../schema/alert';
 import { CoreFields, eventTime, type NormalizedEvent } from '../schema/event';
-import type { Detector } from './detector';
+import type { DeliveryNote, Detector } from './detector';
 
 export interface PayloadResult {
   /** What the detector decided (see Detector.evaluate). */
@@ -84,7 +84,20 @@ export async function processPayload(payload: SubscriptionPayload, normalizer: N
   const parse = new ParseStats();
   if (payload.messageType === 'CONTROL_MESSAGE') return payloadResult(0, [], skips, parse, undefined);
   const events = normalizePayload(payload, normalizer, skips, parse);
-  return payloadResult(payload.logEvents.length, events, skips, parse, await detector.evaluate(batchIdOf(payload), events));
+  return payloadResult(
+    payload.logEvents.length,
+    events,
+    skips,
+    parse,
+    await detector.evaluate(batchIdOf(payload), events, deliveryOf(payload)),
+  );
+}
+
+/** The payload as a delivery: its group, account and newest CloudWatch time (how late it arrived is measured from it). */
+function deliveryOf(payload: SubscriptionPayload): DeliveryNote {
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const e of payload.logEvents) if (e.timestamp > newest) newest = e.timestamp;
+  return { logGroup: payload.logGroup, owner: payload.owner, newestEventAt: newest };
 }
 
 /** What a replay does around each run of `processPayloadInSpans`. */
@@ -119,7 +132,15 @@ export async function processPayloadInSpans(
   if (runs.length <= 1) {
     const first = events[0];
     if (first) await hooks.before(eventTime(first));
-    return hooks.after(payloadResult(payload.logEvents.length, events, skips, parse, await detector.evaluate(batchIdOf(payload), events)));
+    return hooks.after(
+      payloadResult(
+        payload.logEvents.length,
+        events,
+        skips,
+        parse,
+        await detector.evaluate(batchIdOf(payload), events, deliveryOf(payload)),
+      ),
+    );
   }
   // The payload's skips, parse counts and skipped events go with its first run, so totals add up.
   let eventsIn = payload.logEvents.length - events.length;
@@ -128,7 +149,7 @@ export async function processPayloadInSpans(
   for (const run of runs) {
     await hooks.before(eventTime(run[0] ?? {}));
     const ids = run.map((e) => ({ id: String(e[CoreFields.eventId] ?? '') }));
-    const decided = await detector.evaluate(batchIdOf({ ...payload, logEvents: ids }), run);
+    const decided = await detector.evaluate(batchIdOf({ ...payload, logEvents: ids }), run, deliveryOf(payload));
     await hooks.after(payloadResult(eventsIn + run.length, run, ledger, stats, decided));
     eventsIn = 0;
     ledger = new SkipLedger();

@@ -5,6 +5,7 @@ import type { Message } from '../schema/alert';
 import { type AbsenceSweep, checkAbsence, isWatchKey } from './absence';
 import { detectionPolicy, incidentPolicy } from './alert-policy';
 import { parseCondition, writeCondition } from './conditions';
+import { type Backlog, readBacklog } from './delivery-lag';
 import { DigestHead, isDigestHead, readDigestEntries } from './digests';
 import { type ActiveException, activeException, readExceptions } from './exceptions';
 import {
@@ -79,11 +80,16 @@ export async function sweep(deps: SweepDeps, now: number, options: SweepOptions 
   const result: SweepResult = { resolved: 0, digests: 0, messages: [] };
   const policies = new Policies(deps.pack);
   let exceptions: Promise<readonly ActiveException[]> | undefined;
+  let backlog: Promise<Backlog> | undefined;
   const absence: AbsenceSweep = {
     store: deps.store,
     rules: deps.pack.rules,
     ctx: deps.ctx,
     terms: alertTerms(deps.terms),
+    backlog: () => {
+      backlog ??= readBacklog(deps.store, now);
+      return backlog;
+    },
     exceptions: () => {
       exceptions ??= readExceptions(deps.store, now).then((list) => list.map(({ spec }) => activeException(spec)));
       return exceptions;

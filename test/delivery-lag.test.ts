@@ -1,0 +1,221 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { decodeLambdaEvent } from '../src/decode/cloudwatch';
+import { Random } from '../src/demo/random';
+import { BACKLOG_LOOKBACK, DeliveryLagRecorder, readBacklog } from '../src/engine/delivery-lag';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
+import type { StateStore } from '../src/engine/state-store';
+import { type SweepDeps, sweep } from '../src/engine/sweeper';
+import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
+import { Normalizer } from '../src/parse/normalize';
+import type { Message } from '../src/schema/alert';
+import type { NormalizedEvent } from '../src/schema/event';
+import { ev, rule, T0 } from './helpers';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const SWEEP = 5 * MIN;
+
+// A heartbeat every 10 minutes per host, told once one is an hour late.
+const heartbeat = rule({
+  id: 'test.heartbeat_missing',
+  title: 'No heartbeat from {host.name}',
+  severity: 'medium',
+  match: { 'event.action': 'heartbeat' },
+  absence: { after: '1h', groupBy: ['host.name'], forgetAfter: '2d' },
+});
+
+/** One delivery: a host's heartbeat, made (CloudWatch's time) at `madeAt` and received by the detector at `receivedAt`. */
+interface Delivery {
+  host: string;
+  group: string;
+  madeAt: number;
+  receivedAt: number;
+}
+
+const beat = (d: Delivery): NormalizedEvent =>
+  ev(
+    { 'event.action': 'heartbeat', 'host.name': d.host, 'cloudwatch.log_group': d.group, message: `heartbeat ok from ${d.host}` },
+    d.madeAt,
+  );
+
+/**
+ * A deployment on the wall clock: the detector receives each delivery when it is due (its clock
+ * the wall's), the sweeper runs every five minutes in between and on to `until`. Returns the
+ * absences told (opened), by host.
+ */
+async function deploy(deliveries: readonly Delivery[], until: number, store: StateStore = new MemoryStateStore()) {
+  const wall = { now: 0 };
+  const detector = new Detector({ rules: [heartbeat] }, store, { deliveryClock: () => wall.now });
+  const deps: SweepDeps = { store, pack: { rules: [heartbeat], correlations: [] }, ctx: { region: 'us-east-1' }, send: async () => {} };
+  const messages: Message[] = [];
+  let nextSweep = T0 + SWEEP;
+  const sweepTo = async (to: number) => {
+    for (; nextSweep <= to; nextSweep += SWEEP) {
+      wall.now = nextSweep;
+      messages.push(...(await sweep(deps, nextSweep)).messages);
+    }
+  };
+  const inOrder = [...deliveries].sort((a, b) => a.receivedAt - b.receivedAt || a.madeAt - b.madeAt || a.host.localeCompare(b.host));
+  for (const d of inOrder) {
+    await sweepTo(d.receivedAt);
+    wall.now = d.receivedAt;
+    const result = await detector.evaluate(`${d.host}@${d.madeAt}`, [beat(d)], { logGroup: d.group, newestEventAt: d.madeAt });
+    messages.push(...result.messages);
+  }
+  await sweepTo(until);
+  const opened = messages.filter((m) => m.publish && m.alert.kind === 'detection' && m.alert.status === 'open');
+  return opened.map((m) => ({ host: m.alert.entity?.value, at: Date.parse(m.alert.window.end) - 1000 }));
+}
+
+/** Heartbeats of `hosts` every 10 minutes over [from, to), each received `delay` after it was made. */
+function beats(hosts: readonly string[], from: number, to: number, delay: (host: string, madeAt: number) => number, group = '/hosts') {
+  const out: Delivery[] = [];
+  for (let t = from; t < to; t += 10 * MIN) for (const host of hosts) out.push({ host, group, madeAt: t, receivedAt: t + delay(host, t) });
+  return out;
+}
+
+const HOSTS = ['web-1', 'web-2', 'web-3', 'web-4', 'web-5', 'web-6', 'web-7'];
+
+describe('absence under a throttled detector: deliveries out of order', () => {
+  /**
+   * From 1:00 to 4:00 the detector is throttled: Lambda retries each throttled invocation with
+   * backoff while others run, so each delivery arrives up to 100 minutes late, in no order.
+   * web-3's deliveries from 0:50 to 2:20 all wait until 2:40 (one host's invocations unlucky
+   * three retries running); web-7 stops for good after 1:20.
+   */
+  function throttled(seed: number): Delivery[] {
+    const random = new Random(seed);
+    const throttle = (madeAt: number) => madeAt >= T0 + HOUR && madeAt < T0 + 4 * HOUR;
+    return [
+      ...beats(HOSTS.slice(0, 6), T0, T0 + 8 * HOUR, (host, madeAt) => {
+        if (host === 'web-3' && madeAt >= T0 + 50 * MIN && madeAt <= T0 + 140 * MIN) return T0 + 160 * MIN - madeAt;
+        return throttle(madeAt) ? random.int(0, 100) * MIN : random.int(5, 60) * 1000;
+      }),
+      ...beats(['web-7'], T0, T0 + 90 * MIN, (_, madeAt) => (throttle(madeAt) ? random.int(0, 100) * MIN : 30_000)),
+    ];
+  }
+
+  it('tells no host absent whose heartbeats were only waiting in the queue, and still tells the one that stopped', async () => {
+    for (const seed of [1, 2, 3]) {
+      const told = await deploy(throttled(seed), T0 + 8.5 * HOUR);
+      // Only web-7, once: its silence is real.
+      expect(told.map((t) => t.host)).toEqual(['web-7']);
+      const web7 = told[0]?.at ?? 0;
+      const lastBeat = T0 + 80 * MIN;
+      // Never before an hour of silence; told within `after` + the refresh + the backlog (at most
+      // 100 minutes, rounded up to its lag class) + a sweep.
+      expect(web7 - lastBeat).toBeGreaterThanOrEqual(HOUR);
+      expect(web7 - lastBeat).toBeLessThanOrEqual(HOUR + 15 * MIN + 120 * MIN + SWEEP);
+    }
+  });
+
+  it('tells absence on time when deliveries run late in order (a backlog worked through first in, first out)', async () => {
+    // Every delivery five hours late, in order; web-2 stops after 1:50.
+    const deliveries = [...beats(['web-1'], T0, T0 + 9 * HOUR, () => 5 * HOUR), ...beats(['web-2'], T0, T0 + 2 * HOUR, () => 5 * HOUR)];
+    const told = await deploy(deliveries, T0 + 14 * HOUR);
+    expect(told.map((t) => t.host)).toEqual(['web-2']);
+    // An hour and the refresh after its last delivery, as with no backlog: the lag is the same for everyone.
+    const lastDelivered = T0 + 110 * MIN + 5 * HOUR;
+    expect((told[0]?.at ?? 0) - lastDelivered).toBeGreaterThanOrEqual(HOUR);
+    expect((told[0]?.at ?? 0) - lastDelivered).toBeLessThanOrEqual(HOUR + 15 * MIN + SWEEP);
+  });
+
+  it('does not hold every group for one catching up on old logs', async () => {
+    // An agent uploading yesterday's file in /archive (one delivery in fifteen), while
+    // web-2 in /hosts stops after 1:50: told as promptly as with nothing behind.
+    const deliveries = [
+      ...beats(['web-1', 'web-2', 'web-4', 'web-5', 'web-6'], T0, T0 + 2 * HOUR, () => 20_000),
+      ...beats(['web-1', 'web-4', 'web-5', 'web-6'], T0 + 2 * HOUR, T0 + 6 * HOUR, () => 20_000),
+      ...beats(['old-1'], T0 - 24 * HOUR, T0 - 18 * HOUR, () => 24 * HOUR, '/archive').filter((_, i) => i % 3 === 0),
+    ];
+    const told = await deploy(deliveries, T0 + 6 * HOUR);
+    expect(told.map((t) => t.host)).toEqual(['web-2']);
+    const last = T0 + 110 * MIN + 20_000;
+    expect((told[0]?.at ?? 0) - last).toBeLessThanOrEqual(HOUR + 15 * MIN + SWEEP);
+  });
+
+  it('decides the same on DynamoDB (dynalite) as in memory', async () => {
+    const deliveries = throttled(4);
+    const memory = await deploy(deliveries, T0 + 8.5 * HOUR);
+    expect(memory.map((t) => t.host)).toEqual(['web-7']);
+    expect(await deploy(deliveries, T0 + 8.5 * HOUR, new DynamoStateStore(local.client, local.tableName))).toEqual(memory);
+  });
+});
+
+describe('delivery lag: what the detector records and the sweeper reads', () => {
+  it('reads the lag most deliveries stay under, and a log group its own largest', async () => {
+    const store = new MemoryStateStore();
+    const recorder = new DeliveryLagRecorder(store, 'c1');
+    const now = T0 + 10 * HOUR;
+    // 95 deliveries of /app 20 s late, 5 of /archive a day late.
+    for (let i = 0; i < 95; i++) recorder.note('/app', now - 20_000, now);
+    for (let i = 0; i < 5; i++) recorder.note('/archive', now - 24 * HOUR, now);
+    await recorder.flush(now);
+    const backlog = await readBacklog(store, now);
+    expect(backlog.lagOf('/app')).toBe(0);
+    expect(backlog.lagOf('/archive')).toBe(24 * HOUR);
+    // Most deliveries 40 minutes late: every group is held by the class bound above it (an hour).
+    for (let i = 0; i < 100; i++) recorder.note(`/g${i % 7}`, now + MIN - 40 * MIN, now + MIN);
+    await recorder.flush(now + MIN);
+    const behind = await readBacklog(store, now + MIN);
+    expect(behind.lagOf('/app')).toBe(HOUR);
+    expect(behind.lagOf('/archive')).toBe(24 * HOUR);
+    // A quarter of an hour on, those summaries are past the lookback: nothing is behind any more.
+    expect((await readBacklog(store, now + MIN + BACKLOG_LOOKBACK + 1)).lagOf('/archive')).toBe(0);
+  });
+
+  it('writes a summary at most once a minute per container, and none without absence rules or a delivery clock', async () => {
+    const payloadAt = (t: number) => ({ logGroup: '/hosts', newestEventAt: t - 30_000 });
+    const run = async (rules: (typeof heartbeat)[], withClock: boolean) => {
+      const store = new MemoryStateStore();
+      const wall = { now: T0 };
+      const d = new Detector({ rules }, store, withClock ? { deliveryClock: () => wall.now } : {});
+      // Ten minutes of a delivery every 6 seconds: 100 deliveries.
+      for (let i = 0; i < 100; i++) {
+        wall.now = T0 + i * 6000;
+        await d.evaluate(`b${i}`, [ev({ 'event.action': 'other' }, wall.now)], payloadAt(wall.now));
+      }
+      return (await Promise.all([0, 1, 2, 3].map((k) => store.queryDocs(`lag#${T0 + k * 5 * MIN}`, T0 + 10 * MIN)))).flat().length;
+    };
+    expect(await run([heartbeat], true)).toBe(10);
+    expect(await run([heartbeat], false)).toBe(0);
+    expect(await run([rule({ id: 'test.other', match: { 'event.action': 'x' } })], true)).toBe(0);
+  });
+
+  it('measures a payload from its CloudWatch times, per account and group (a hub)', async () => {
+    const store = new MemoryStateStore();
+    const now = T0 + 3 * HOUR;
+    const detector = new Detector({ rules: [heartbeat] }, store, { deliveryClock: () => now });
+    const payload = {
+      messageType: 'DATA_MESSAGE',
+      owner: '111122223333',
+      logGroup: '/hosts',
+      logStream: 'web-1',
+      subscriptionFilters: ['f'],
+      // Two hours late by CloudWatch's times, whatever time the line itself names.
+      logEvents: [
+        { id: '1', timestamp: now - 3 * HOUR, message: '{"event":{"action":"heartbeat"},"host":{"name":"web-1"}}' },
+        { id: '2', timestamp: now - 2 * HOUR, message: '2025-03-03T14:00:00Z heartbeat' },
+      ],
+    };
+    const data = gzipSync(JSON.stringify(payload)).toString('base64');
+    const decoded = decodeLambdaEvent({ awslogs: { data } });
+    if (!decoded.ok) throw new Error(decoded.skip.detail);
+    await processPayload(decoded.payload, new Normalizer(), detector);
+    const backlog = await readBacklog(store, now);
+    expect(backlog.lagOf('111122223333//hosts')).toBe(2 * HOUR);
+    expect(backlog.lagOf('/hosts')).toBe(2 * HOUR); // one delivery, two hours behind: the pipeline's too
+  });
+});
+
+let local: LocalDynamo;
+beforeAll(async () => {
+  local = await startLocalDynamo('lagging');
+});
+afterAll(async () => {
+  await local.close();
+});
