@@ -159,6 +159,19 @@ describe('SentinelStack', () => {
       ).toBe(true);
     }
   });
+  it('names the failure queue the detector parks batches in, and the detector, for detect redrive', () => {
+    // The queue is the detector's on-failure destination; the alarm watches the same queue.
+    const [queueId] = Object.keys(template.findResources('AWS::SQS::Queue')).filter((id) => id.includes('FailedBatches'));
+    expect(queueId).toBeDefined();
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+    template.hasOutput('FailedBatchesQueueUrl', { Value: { Ref: queueId } });
+    const [fnId] = Object.entries(template.findResources('AWS::Lambda::Function'))
+      .filter(([, f]) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'sentinel-detector')
+      .map(([id]) => id);
+    template.hasOutput('DetectorFunctionName', { Value: { Ref: fnId } });
+  });
   it('IAM: no wildcard service actions; Resource * only where the API has no resource-level permissions', () => {
     const allowedStar =
       /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/;

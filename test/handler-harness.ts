@@ -42,7 +42,7 @@ export async function loadDetectorHandler() {
   const sfn = mockClient(SFNClient);
   sfn.on(StartSyncExecutionCommand).resolves({ status: 'SUCCEEDED' });
   const mod = await import('../functions/detector/handler');
-  return { db, sfn, detect: mod.detectSubscription, detectStream: mod.detectStream, handler: mod.handler };
+  return { db, sfn, detect: mod.detectSubscription, detectStream: mod.detectStream, detectAny: mod.detect, handler: mod.handler };
 }
 
 export function lambdaEvent(payload: SubscriptionPayload) {

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -87,5 +87,15 @@ export class Detector extends Construct {
     );
     // Synchronous: a failed publish fails the invocation, so Lambda retries the batch.
     props.stateMachine.grantStartSyncExecution(this.function.fn);
+    // What `detect redrive` needs to run the parked batches through the detector again.
+    new CfnOutput(Stack.of(this), 'FailedBatchesQueueUrl', {
+      value: this.failures.queueUrl,
+      description:
+        'Log batches the detector gave up on (the FailedBatches alarm): detect redrive --queue <this> --function <DetectorFunctionName>',
+    });
+    new CfnOutput(Stack.of(this), 'DetectorFunctionName', {
+      value: this.function.fn.functionName,
+      description: 'The detector function: detect redrive --function <this>',
+    });
   }
 }

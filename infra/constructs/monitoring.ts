@@ -87,7 +87,7 @@ export class Monitoring extends Construct {
       'FailedBatches',
       props.failures.metricApproximateNumberOfMessagesVisible({ ...fiveMin, statistic: 'Maximum' }),
       1,
-      'Log batches failed every retry: inspect the failure queue and redrive.',
+      'Log batches failed every retry and are parked in the failure queue: detect redrive --dry-run lists them and why; detect redrive runs them through the detector again.',
     );
     alarm('CorrelateErrors', props.correlate.metricErrors({ ...fiveMin, statistic: 'Sum' }), 1, 'Correlation Lambda errors.');
     const lambdaMetric = (metricName: string) =>

@@ -46,6 +46,7 @@ import {
   tableStore,
   timeZoneOption,
 } from './options';
+import { addRedriveCommand } from './redrive-command';
 import { replay } from './replay';
 import { totalInputBytes } from './replay-input';
 import { addResponderCommands } from './responder-commands';
@@ -432,6 +433,7 @@ export function buildProgram(): Command {
 
   addExceptionCommands(program);
   addResponderCommands(program);
+  addRedriveCommand(program);
 
   program
     .command('demo')

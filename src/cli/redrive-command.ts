@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { printableLines } from '../alerts/plain-text';
+import { fail } from './options';
+import { formatRedrive, redrive, redriveFailed } from './redrive';
+import { KinesisStreamRecords, LambdaDetector, SqsFailureQueue } from './redrive-aws';
+
+interface RedriveCliOptions {
+  queue: string;
+  function: string;
+  dryRun?: boolean;
+  max: string;
+  dropLost?: boolean;
+  profile?: string;
+  region?: string;
+}
+
+/** `detect redrive` (src/cli/redrive.ts). */
+export function addRedriveCommand(program: Command): void {
+  program
+    .command('redrive')
+    .description(
+      "run the log batches the detector gave up on (the stack's failure queue, where the FailedBatches alarm looks) through the deployed detector again; each leaves the queue once decided",
+    )
+    .requiredOption('--queue <url>', 'the failure queue (the stack output FailedBatchesQueueUrl)')
+    .requiredOption('--function <name>', 'the detector function (the stack output DetectorFunctionName)')
+    .option('--dry-run', 'list what is parked and why, and leave it there')
+    .option('--max <n>', 'messages handled at most in this run', '1000')
+    .option('--drop-lost', 'take out of the queue hub batches whose records the stream no longer holds (they cannot come back)')
+    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
+    .option('--region <name>', 'AWS Region (default: the SDK configuration)')
+    .action(async (opts: RedriveCliOptions) => {
+      const max = Number(opts.max);
+      if (!Number.isInteger(max) || max < 1) fail(`--max '${opts.max}': expected a whole number of messages, at least 1`);
+      const aws = { ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) };
+      try {
+        const result = await redrive(
+          SqsFailureQueue.of(opts.queue, aws),
+          LambdaDetector.of(opts.function, aws),
+          KinesisStreamRecords.of(aws),
+          {
+            dryRun: opts.dryRun === true,
+            max,
+            dropLost: opts.dropLost === true,
+          },
+        );
+        process.stdout.write(`${printableLines(formatRedrive(result, opts.dryRun === true))}\n`);
+        if (redriveFailed(result)) process.exitCode = 1;
+      } catch (err) {
+        // No credentials, no such queue or function, no access: what AWS said, not a stack trace.
+        if (err instanceof Error && err.name !== 'Error') fail(`redrive: ${err.name}: ${err.message}`);
+        throw err;
+      }
+    });
+}
