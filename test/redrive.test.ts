@@ -159,14 +159,21 @@ describe('detect redrive: the direct path (asynchronous invocation records)', ()
     const queue = new MemoryQueue();
     queue.put(invocationRecord(sshPayload('10.0.3.9', 5), 'boom'));
     queue.put('not a record');
+    // Over the queue's 256 KB, Lambda parks the record without its payload.
+    const { requestPayload: _, ...withoutPayload } = invocationRecord(sshPayload('10.0.3.10', 5), 'boom');
+    queue.put(withoutPayload);
     const failing: DetectorFunction = { invoke: async () => ({ ok: false, error: 'Unhandled: AccessDeniedException: not authorized' }) };
     const result = await redrive(queue, failing, undefined);
     expect(result.items.map((i) => [i.outcome, i.detail])).toEqual([
       ['failed', 'the detector failed again: Unhandled: AccessDeniedException: not authorized'],
       ['unreadable', 'left in the queue: look at it with the SQS console'],
+      [
+        'unreadable',
+        expect.stringMatching(/^its payload is not in the record .*backtest the log groups around 2026-03-03T09:12:00.000Z instead$/),
+      ],
     ]);
     expect(redriveFailed(result)).toBe(true);
-    expect(queue.visible).toBe(2);
+    expect(queue.visible).toBe(3);
   });
 
   it('stops at --max and says more are waiting', async () => {

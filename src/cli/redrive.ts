@@ -201,7 +201,7 @@ async function handleInvocation(
       outcome: 'unreadable',
       what: 'a subscription payload',
       why,
-      detail: `its payload is not in the record (${decoded.skip.detail})`,
+      detail: `its payload is not in the record (${decoded.skip.detail}): Lambda leaves it out of a record over the queue's 256 KB; backtest the log groups around ${record.timestamp} instead`,
     };
   }
   const p = decoded.payload;
