@@ -176,6 +176,26 @@ describe('detect redrive: the direct path (asynchronous invocation records)', ()
     expect(queue.visible).toBe(3);
   });
 
+  it('goes on past a batch whose invocation is refused (throttled past the SDK retries), keeping it', async () => {
+    const queue = new MemoryQueue();
+    queue.put(invocationRecord(sshPayload('10.0.3.11', 2), 'x'));
+    queue.put(invocationRecord(sshPayload('10.0.3.12', 2), 'x'));
+    let calls = 0;
+    const refusing: DetectorFunction = {
+      invoke: async (event) => {
+        calls++;
+        if (calls === 1) throw Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
+        return deployed().invoke(event);
+      },
+    };
+    const result = await redrive(queue, refusing, undefined);
+    expect(result.items.map((i) => [i.outcome, i.detail])).toEqual([
+      ['failed', 'TooManyRequestsException: Rate exceeded'],
+      ['redriven', undefined],
+    ]);
+    expect(queue.visible).toBe(1);
+  });
+
   it('stops at --max and says more are waiting', async () => {
     const queue = new MemoryQueue();
     for (let i = 0; i < 5; i++) queue.put(invocationRecord(sshPayload(`10.0.4.${i}`, 2), 'x'));

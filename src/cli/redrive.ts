@@ -132,7 +132,16 @@ export async function redrive(
       empty = 0;
       for (const message of messages) {
         seen.add(message.id);
-        const item = await handle(message, detector, stream, options);
+        const item = await handle(message, detector, stream, options).catch(
+          // The invocation or the stream read refused (throttled past the SDK's retries, no access):
+          // this batch stays for the next run; the others are still tried.
+          (err: unknown): RedriveItem => ({
+            outcome: 'failed',
+            what: `message ${message.id}`,
+            why: 'not read',
+            detail: `${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+          }),
+        );
         items.push(item);
         if (item.outcome === 'redriven' || item.outcome === 'dropped') await queue.remove(message);
         else keep.push(message);
