@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { emailBody } from '../src/alerts/notification';
 import { decodeLambdaEvent } from '../src/decode/cloudwatch';
 import { Random } from '../src/demo/random';
 import { BACKLOG_LOOKBACK, DeliveryLagRecorder, readBacklog } from '../src/engine/delivery-lag';
@@ -50,7 +51,13 @@ const beat = (d: Delivery): NormalizedEvent =>
 async function deploy(deliveries: readonly Delivery[], until: number, store: StateStore = new MemoryStateStore()) {
   const wall = { now: 0 };
   const detector = new Detector({ rules: [heartbeat] }, store, { deliveryClock: () => wall.now });
-  const deps: SweepDeps = { store, pack: { rules: [heartbeat], correlations: [] }, ctx: { region: 'us-east-1' }, send: async () => {} };
+  const deps: SweepDeps = {
+    store,
+    pack: { rules: [heartbeat], correlations: [] },
+    ctx: { region: 'us-east-1' },
+    send: async () => {},
+    deliveriesNoted: true,
+  };
   const messages: Message[] = [];
   let nextSweep = T0 + SWEEP;
   const sweepTo = async (to: number) => {
@@ -68,7 +75,12 @@ async function deploy(deliveries: readonly Delivery[], until: number, store: Sta
   }
   await sweepTo(until);
   const opened = messages.filter((m) => m.publish && m.alert.kind === 'detection' && m.alert.status === 'open');
-  return opened.map((m) => ({ host: m.alert.entity?.value, at: Date.parse(m.alert.window.end) - 1000 }));
+  return opened.map((m) => ({
+    host: m.alert.entity?.value,
+    at: Date.parse(m.alert.window.end) - 1000,
+    deliveries: m.alert.absence?.deliveriesLast15m,
+    email: emailBody(m.alert),
+  }));
 }
 
 /** Heartbeats of `hosts` every 10 minutes over [from, to), each received `delay` after it was made. */
@@ -113,6 +125,28 @@ describe('absence under a throttled detector: deliveries out of order', () => {
     }
   });
 
+  it('says with each absence whether the rest of the pipeline still delivers, or nothing reaches the detector at all', async () => {
+    // web-2 stops after 1:50 while six hosts go on; later every host stops at once (the subscription removed, the detector down).
+    const deliveries = [
+      ...beats(['web-1', 'web-3', 'web-4', 'web-5', 'web-6', 'web-7'], T0, T0 + 5 * HOUR, () => 20_000),
+      ...beats(['web-2'], T0, T0 + 2 * HOUR, () => 20_000),
+    ];
+    const told = await deploy(deliveries, T0 + 7 * HOUR);
+    const web2 = told.find((t) => t.host === 'web-2');
+    // Six hosts every 10 minutes: about nine deliveries in the quarter hour before the check.
+    expect(web2?.deliveries).toBeGreaterThanOrEqual(6);
+    expect(web2?.email).toMatch(/^Meanwhile: the detector received \d+ deliveries \(of any log group\) in the last 15 minutes$/m);
+    // (Told one by one up to the rule's outbreak, the rest held for the digest.)
+    const fleet = told.filter((t) => t.host !== 'web-2');
+    expect(fleet.length).toBeGreaterThanOrEqual(3);
+    for (const t of fleet) {
+      expect(t.deliveries).toBe(0);
+      expect(t.email).toContain(
+        'Meanwhile: no log group delivered anything to the detector in the last 15 minutes — the pipeline itself may be down',
+      );
+    }
+  });
+
   it('tells absence on time when deliveries run late in order (a backlog worked through first in, first out)', async () => {
     // Every delivery five hours late, in order; web-2 stops after 1:50.
     const deliveries = [...beats(['web-1'], T0, T0 + 9 * HOUR, () => 5 * HOUR), ...beats(['web-2'], T0, T0 + 2 * HOUR, () => 5 * HOUR)];
@@ -142,7 +176,9 @@ describe('absence under a throttled detector: deliveries out of order', () => {
     const deliveries = throttled(4);
     const memory = await deploy(deliveries, T0 + 8.5 * HOUR);
     expect(memory.map((t) => t.host)).toEqual(['web-7']);
-    expect(await deploy(deliveries, T0 + 8.5 * HOUR, new DynamoStateStore(local.client, local.tableName))).toEqual(memory);
+    // Event ids, and so alert ids in the text, differ between runs: what was told, when, and with what count.
+    const told = (runs: Awaited<ReturnType<typeof deploy>>) => runs.map(({ host, at, deliveries }) => ({ host, at, deliveries }));
+    expect(told(await deploy(deliveries, T0 + 8.5 * HOUR, new DynamoStateStore(local.client, local.tableName)))).toEqual(told(memory));
   });
 });
 

@@ -42,7 +42,8 @@ export async function sweepNow(): Promise<{
   // two (checked between groups of ten): what is left waits for the next run, and the
   // announcements below still run in this one.
   const more = () => Date.now() - now < SWEEP_BUDGET_MS;
-  const result = await sweep({ store, pack, ctx, reviewRoutes, send, terms }, now, { more });
+  // The detector notes its deliveries (its delivery clock is the wall clock): absences say how many arrived meanwhile.
+  const result = await sweep({ store, pack, ctx, reviewRoutes, send, terms, deliveriesNoted: true }, now, { more });
   // Every exception a responder added is told to the team once (a blind spot nobody announced is an intruder's first move).
   const exceptionsAnnounced = await announceExceptions(store, send, ctx, now);
   // So is who has which alert: a page is not worked twice, and one silenced by nobody on the team shows.

@@ -22,7 +22,19 @@ function absenceLine(alert: Alert): string[] {
   const silent = Date.parse(alert.window.end) - Date.parse(a.lastEventAt);
   return [
     `Last matching event: ${a.lastEventAt}; none for ${spokenDuration(silent)} (told after ${formatDuration(a.afterMs)} without one)`,
+    ...pipelineLine(a.deliveriesLast15m),
   ];
+}
+
+/** Whether the rest of the pipeline still delivers: a silent source, or nothing reaching the detector at all. */
+function pipelineLine(deliveries: number | undefined): string[] {
+  if (deliveries === undefined) return [];
+  if (deliveries === 0) {
+    return [
+      'Meanwhile: no log group delivered anything to the detector in the last 15 minutes — the pipeline itself may be down (see the DetectorErrors and DetectorThrottles alarms), not only this source',
+    ];
+  }
+  return [`Meanwhile: the detector received ${deliveries.toLocaleString('en-US')} deliveries (of any log group) in the last 15 minutes`];
 }
 
 function baselineLine(alert: Alert): string[] {

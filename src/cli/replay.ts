@@ -146,6 +146,8 @@ export async function replayItems(
     pack: options.pack,
     ctx: { region: options.region ?? 'us-east-1' },
     send: async (messages: Message[]) => emit(await options.sink.send(messages)),
+    // The detector above notes its deliveries on the replay's clock.
+    deliveriesNoted: true,
     terms: {
       digestInterval,
       ...(options.pageFoldWindow !== undefined ? { pageFoldWindow: options.pageFoldWindow } : {}),

@@ -209,6 +209,8 @@ export interface AbsenceSweep {
   terms: AlertTerms;
   /** How late deliveries run (read once per sweep, when a watch is past its deadline). */
   backlog: () => Promise<Backlog>;
+  /** The detectors record their deliveries (see SweepDeps): an absence says how many arrived meanwhile. */
+  deliveriesNoted: boolean;
   /** Exceptions in force (read once per sweep): an excepted entity's absence is not told. */
   exceptions: () => Promise<readonly ActiveException[]>;
   /** Hands messages to the publisher (throws when they could not be delivered). */
@@ -262,7 +264,8 @@ export async function checkAbsence(deps: AbsenceSweep, key: DocKey, doc: StoredD
   }
   // Told before the watch is marked: a failed delivery leaves the watch as it was, so the next
   // sweep observes again under the same id (the watch's version) and the lifecycle re-sends.
-  const messages = await tellAbsence(deps, rule, watch, trigger, now, `absence#${doc.version}`);
+  const deliveries = deps.deliveriesNoted ? (await deps.backlog()).deliveries : undefined;
+  const messages = await tellAbsence(deps, rule, watch, trigger, now, `absence#${doc.version}`, deliveries);
   if (messages.length > 0) await deps.send(messages);
   await markMissing(deps.store, key, doc, watch, clause, now);
   return messages;
@@ -301,6 +304,7 @@ async function tellAbsence(
   trigger: NormalizedEvent,
   now: number,
   observationId: string,
+  deliveries: number | undefined,
 ): Promise<Message[]> {
   const policy = detectionPolicy(rule);
   const { terms } = deps;
@@ -332,7 +336,7 @@ async function tellAbsence(
   const messages = advance.emissions.map((e) =>
     e.status === 'resolved'
       ? deps.resolved(advance.state, e)
-      : detectionMessage(absenceAlert(deps.ctx, rule, watch, trigger, e, now), e, advance.state, policy),
+      : detectionMessage(absenceAlert(deps.ctx, { rule, watch, trigger, deliveries }, e, now), e, advance.state, policy),
   );
   await recordDigestEntries(
     deps.store,
@@ -343,7 +347,12 @@ async function tellAbsence(
 }
 
 /** The alert of one check of the absence: the last event recorded is its trigger and only evidence. */
-function absenceAlert(ctx: AlertContext, rule: DetectionRule, watch: Watch, trigger: NormalizedEvent, e: Emission, now: number): Alert {
+function absenceAlert(
+  ctx: AlertContext,
+  { rule, watch, trigger, deliveries }: { rule: DetectionRule; watch: Watch; trigger: NormalizedEvent; deliveries: number | undefined },
+  e: Emission,
+  now: number,
+): Alert {
   return buildDetectionAlert(
     {
       groupKey: watch.groupKey,
@@ -355,7 +364,11 @@ function absenceAlert(ctx: AlertContext, rule: DetectionRule, watch: Watch, trig
       windowEnd: now,
       rule,
       lifecycle: lifecycleOf(e),
-      absence: { afterMs: rule.absence?.after ?? 0, lastEventAt: iso(watch.lastEventAt) },
+      absence: {
+        afterMs: rule.absence?.after ?? 0,
+        lastEventAt: iso(watch.lastEventAt),
+        ...(deliveries === undefined ? {} : { deliveriesLast15m: deliveries }),
+      },
     },
     ctx,
   );

@@ -119,9 +119,12 @@ export class DeliveryLagRecorder {
 export interface Backlog {
   /** How far behind a delivery from this log group may still arrive (0 when nothing runs late). */
   lagOf(group: string): number;
+  /**
+   * Deliveries the detector received in the last BACKLOG_LOOKBACK: told with an absence, so a
+   * responder sees at once whether only this source went quiet or nothing reaches the detector.
+   */
+  deliveries: number;
 }
-
-export const NO_BACKLOG: Backlog = { lagOf: () => 0 };
 
 /** The summaries of the last BACKLOG_LOOKBACK, combined. */
 export async function readBacklog(store: StateStore, now: number): Promise<Backlog> {
@@ -144,7 +147,7 @@ export async function readBacklog(store: StateStore, now: number): Promise<Backl
     for (const [group, lag] of Object.entries(summary.groups)) groups.set(group, Math.max(groups.get(group) ?? 0, lag));
   }
   const pipeline = percentileBound(classes, max, 0.9);
-  return { lagOf: (group) => Math.max(pipeline, groups.get(group) ?? 0) };
+  return { lagOf: (group) => Math.max(pipeline, groups.get(group) ?? 0), deliveries: classes.reduce((a, b) => a + b, 0) };
 }
 
 /** The upper bound of the class holding the `q` quantile of deliveries; 0 when that is a healthy lag. */

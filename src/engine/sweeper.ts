@@ -32,6 +32,12 @@ export interface SweepDeps {
   send: (messages: Message[]) => Promise<void>;
   /** Routes that take the review tier: each gets its own digest of the detections it selects. */
   reviewRoutes?: readonly ReviewRoute[];
+  /**
+   * The detectors note how late their deliveries arrive (they have a delivery clock, as deployed
+   * and in a replay; src/engine/delivery-lag.ts): an absence is then told with how many
+   * deliveries reached them meanwhile — none says the pipeline, not the source, may be down.
+   */
+  deliveriesNoted?: boolean;
   /** How alerts are told (page folding, outbreaks, digests), as the detector's settings say; the detector's defaults otherwise. */
   terms?: Partial<AlertTerms>;
 }
@@ -90,6 +96,7 @@ export async function sweep(deps: SweepDeps, now: number, options: SweepOptions 
       backlog ??= readBacklog(deps.store, now);
       return backlog;
     },
+    deliveriesNoted: deps.deliveriesNoted === true,
     exceptions: () => {
       exceptions ??= readExceptions(deps.store, now).then((list) => list.map(({ spec }) => activeException(spec)));
       return exceptions;

@@ -127,7 +127,18 @@ export const Alert = z.object({
    * Absence rules (src/engine/absence.ts): how long without a matching event makes the entity
    * absent, and the last one recorded (not on the resolved notice, which says when they came back).
    */
-  absence: z.object({ afterMs: z.number(), lastEventAt: z.string().optional() }).optional(),
+  absence: z
+    .object({
+      afterMs: z.number(),
+      lastEventAt: z.string().optional(),
+      /**
+       * Deliveries of any log group the detector received in the quarter hour before the check
+       * (src/engine/delivery-lag.ts): none means nothing reaches the detector at all — the
+       * pipeline, not only this source, may be down.
+       */
+      deliveriesLast15m: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 export type SpikeBaseline = NonNullable<Alert['baseline']>;
