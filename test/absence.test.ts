@@ -9,20 +9,13 @@ import { type SweepDeps, sweep } from '../src/engine/sweeper';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Message } from '../src/schema/alert';
 import { DetectionRule } from '../src/schema/rule';
-import { ev, rule, T0 } from './helpers';
+import { ev, heartbeatRule, rule, T0 } from './helpers';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const SWEEP = 5 * MIN;
 
-// A heartbeat every 10 minutes per host, told at the notify tier once one is an hour late.
-const heartbeat = rule({
-  id: 'test.heartbeat_missing',
-  title: 'No heartbeat from {host.name}',
-  severity: 'medium',
-  match: { 'event.action': 'heartbeat' },
-  absence: { after: '1h', groupBy: ['host.name'], forgetAfter: '2d' },
-});
+const heartbeat = heartbeatRule();
 const beat = (host: string, at: number) => ev({ 'event.action': 'heartbeat', 'host.name': host, message: `heartbeat ok from ${host}` }, at);
 /** Heartbeats of each host every 10 minutes over [from, to). */
 const beats = (hosts: readonly string[], from: number, to: number) =>

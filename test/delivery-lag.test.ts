@@ -14,20 +14,13 @@ import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { Normalizer } from '../src/parse/normalize';
 import type { Message } from '../src/schema/alert';
 import type { NormalizedEvent } from '../src/schema/event';
-import { ev, rule, T0 } from './helpers';
+import { ev, heartbeatRule, rule, T0 } from './helpers';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const SWEEP = 5 * MIN;
 
-// A heartbeat every 10 minutes per host, told once one is an hour late.
-const heartbeat = rule({
-  id: 'test.heartbeat_missing',
-  title: 'No heartbeat from {host.name}',
-  severity: 'medium',
-  match: { 'event.action': 'heartbeat' },
-  absence: { after: '1h', groupBy: ['host.name'], forgetAfter: '2d' },
-});
+const heartbeat = heartbeatRule();
 
 /** One delivery: a host's heartbeat, made (CloudWatch's time) at `madeAt` and received by the detector at `receivedAt`. */
 interface Delivery {

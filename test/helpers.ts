@@ -44,6 +44,17 @@ export function rule(partial: Record<string, unknown>): DetectionRule {
 }
 
 let seq = 0;
+/** An absence rule the absence tests share: a heartbeat every 10 minutes per host, told at the notify tier once one is an hour late. */
+export function heartbeatRule(): DetectionRule {
+  return rule({
+    id: 'test.heartbeat_missing',
+    title: 'No heartbeat from {host.name}',
+    severity: 'medium',
+    match: { 'event.action': 'heartbeat' },
+    absence: { after: '1h', groupBy: ['host.name'], forgetAfter: '2d' },
+  });
+}
+
 export function ev(fields: Record<string, string | number | boolean>, at = T0): NormalizedEvent {
   seq++;
   return {
