@@ -10,7 +10,6 @@ import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type CloudContext, cloudOf, logGroupSources, logsAccountOf } from './cloud';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { isSecretField, REDACTED, redact } from './redact';
-import { redactedLine } from './redacted-line';
 
 export const MAX_SAMPLE_EVENTS = 5;
 const MAX_SAMPLE_CHARS = 2048;
@@ -71,14 +70,15 @@ export function ruleTitleValues(rule: Omit<TimedRule, 'title'>): Record<string, 
   };
 }
 
-/** Redacted first, then cut: a secret straddling the cut would otherwise leave half redacted. */
-function redactedSample(event: NormalizedEvent): string {
-  const clean = redactedLine(event);
+/** Redact first, then cut: a secret straddling the cut would otherwise leave half redacted. */
+function redactedSample(text: string): string {
+  const clean = redact(text);
   return clean.length > MAX_SAMPLE_CHARS ? `${clean.slice(0, MAX_SAMPLE_CHARS)}…` : clean;
 }
 
 function toAlertEvent(event: NormalizedEvent): AlertEvent {
-  const message = redactedSample(event);
+  const original = String(event['event.original'] ?? event[CoreFields.message] ?? '');
+  const message = redactedSample(original);
   return {
     timestamp: new Date(eventTime(event)).toISOString(),
     logGroup: String(event[CoreFields.logGroup] ?? ''),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { redact } from '../alerts/redact';
-import { redactedLine } from '../alerts/redacted-line';
 import { newOpenEvent } from '../parse/event-record';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type NormalizedEvent } from '../schema/event';
 import { boundedValue } from './bounded-value';
@@ -27,7 +26,7 @@ type StepContext = z.infer<typeof StepContext>;
 
 /** The stored context of one event (JSON text). */
 export function stepContext(event: NormalizedEvent): string {
-  const line = redactedLine(event);
+  const line = redact(String(event['event.original'] ?? event[CoreFields.message] ?? ''));
   const entities: Record<string, string> = {};
   for (const field of ENTITY_FIELDS) {
     const value = event[field];
