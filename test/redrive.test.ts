@@ -196,6 +196,29 @@ describe('detect redrive: the direct path (asynchronous invocation records)', ()
     expect(queue.visible).toBe(1);
   });
 
+  it('redrives --parallel batches at once, never more, and reports them in queue order', async () => {
+    const queue = new MemoryQueue();
+    const base = Date.parse('2026-03-03T03:00:00Z');
+    for (let i = 0; i < 7; i++) queue.put(invocationRecord(sshPayload('10.0.7.1', 1, base + i * 60_000), 'x'));
+    let inFlight = 0;
+    let most = 0;
+    const slow: DetectorFunction = {
+      invoke: async () => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight--;
+        return { ok: true, response: { eventsIn: 1 } };
+      },
+    };
+    const result = await redrive(queue, slow, undefined, { parallel: 3 });
+    expect(result.items.map((i) => i.outcome)).toEqual(Array(7).fill('redriven'));
+    // In queue order (each batch's minute), whichever invocation finished first.
+    expect(result.items.map((i) => i.what.match(/T03:0(\d):00/)?.[1])).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    expect(most).toBe(3);
+    expect(queue.messages.size).toBe(0);
+  });
+
   it('stops at --max and says more are waiting', async () => {
     const queue = new MemoryQueue();
     for (let i = 0; i < 5; i++) queue.put(invocationRecord(sshPayload(`10.0.4.${i}`, 2), 'x'));

@@ -9,6 +9,7 @@ interface RedriveCliOptions {
   function: string;
   dryRun?: boolean;
   max: string;
+  parallel: string;
   dropLost?: boolean;
   profile?: string;
   region?: string;
@@ -25,12 +26,20 @@ export function addRedriveCommand(program: Command): void {
     .requiredOption('--function <name>', 'the detector function (the stack output DetectorFunctionName)')
     .option('--dry-run', 'list what is parked and why, and leave it there')
     .option('--max <n>', 'messages handled at most in this run', '1000')
+    .option(
+      '--parallel <n>',
+      "batches redriven at once, 1–10 (each an invocation beside the detector's live traffic, within its reserved concurrency)",
+      '4',
+    )
     .option('--drop-lost', 'take out of the queue hub batches whose records the stream no longer holds (they cannot come back)')
     .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
     .option('--region <name>', 'AWS Region (default: the SDK configuration)')
     .action(async (opts: RedriveCliOptions) => {
       const max = Number(opts.max);
       if (!Number.isInteger(max) || max < 1) fail(`--max '${opts.max}': expected a whole number of messages, at least 1`);
+      const parallel = Number(opts.parallel);
+      if (!Number.isInteger(parallel) || parallel < 1 || parallel > 10)
+        fail(`--parallel '${opts.parallel}': expected a whole number from 1 to 10`);
       const aws = { ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.region ? { region: opts.region } : {}) };
       try {
         const result = await redrive(
@@ -41,6 +50,7 @@ export function addRedriveCommand(program: Command): void {
             dryRun: opts.dryRun === true,
             max,
             dropLost: opts.dropLost === true,
+            parallel,
           },
         );
         process.stdout.write(`${printableLines(formatRedrive(result, opts.dryRun === true))}\n`);

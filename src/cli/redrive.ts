@@ -83,6 +83,8 @@ export interface RedriveOptions {
   max?: number;
   /** Take out of the queue a hub batch whose records the stream no longer holds (they cannot come back). */
   dropLost?: boolean;
+  /** Batches redriven at once (each its own invocation of the detector, beside its live traffic). */
+  parallel?: number;
 }
 
 export type Outcome = 'redriven' | 'failed' | 'lost' | 'dropped' | 'unreadable' | 'listed';
@@ -113,6 +115,7 @@ export async function redrive(
   options: RedriveOptions = {},
 ): Promise<RedriveResult> {
   const max = options.max ?? 1000;
+  const parallel = Math.max(1, options.parallel ?? 1);
   const items: RedriveItem[] = [];
   const keep: ParkedMessage[] = [];
   const seen = new Set<string>();
@@ -130,21 +133,18 @@ export async function redrive(
         continue;
       }
       empty = 0;
-      for (const message of messages) {
-        seen.add(message.id);
-        const item = await handle(message, detector, stream, options).catch(
-          // The invocation or the stream read refused (throttled past the SDK's retries, no access):
-          // this batch stays for the next run; the others are still tried.
-          (err: unknown): RedriveItem => ({
-            outcome: 'failed',
-            what: `message ${message.id}`,
-            why: 'not read',
-            detail: `${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
-          }),
-        );
-        items.push(item);
-        if (item.outcome === 'redriven' || item.outcome === 'dropped') await queue.remove(message);
-        else keep.push(message);
+      for (const message of messages) seen.add(message.id);
+      // A few batches at once (--parallel): each is its own invocation, and the detector decides
+      // a batch the same whichever order batches come in (late deliveries are counted where they belong).
+      for (let start = 0; start < messages.length; start += parallel) {
+        const group = messages.slice(start, start + parallel);
+        const handled = await Promise.all(group.map((message) => handle(message, detector, stream, options).catch(refused(message))));
+        for (const [i, item] of handled.entries()) {
+          const message = group[i] as ParkedMessage;
+          items.push(item);
+          if (item.outcome === 'redriven' || item.outcome === 'dropped') await queue.remove(message);
+          else keep.push(message);
+        }
       }
     }
   } finally {
@@ -152,6 +152,16 @@ export async function redrive(
     for (const message of keep) await queue.release(message);
   }
   return { items, more };
+}
+
+/** The invocation or the stream read refused (throttled past the SDK's retries, no access): this batch stays for the next run; the others are still tried. */
+function refused(message: ParkedMessage) {
+  return (err: unknown): RedriveItem => ({
+    outcome: 'failed',
+    what: `message ${message.id}`,
+    why: 'not read',
+    detail: `${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+  });
 }
 
 async function handle(
