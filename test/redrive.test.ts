@@ -274,7 +274,10 @@ describe('detect redrive: the hub (Kinesis batch records)', () => {
     h.sfn.resetHistory();
     const result = await redrive(queue, deployed(), streamOf(records));
     expect(result.items.map((i) => [i.outcome, i.what])).toEqual([
-      ['redriven', 'hub stream shardId-000000000000 101–102: 2 record(s) arrived from 2026-03-03T03:12:00.000Z'],
+      [
+        'redriven',
+        'hub stream shardId-000000000000 101–102: 2 record(s) arrived from 2026-03-03T03:12:00.000Z (60 event(s) of 123456789012 /var/log/auth.log)',
+      ],
     ]);
     expect(queue.messages.size).toBe(0);
     // The two payloads of the batch, not their neighbours in the shard.
@@ -293,6 +296,12 @@ describe('detect redrive: the hub (Kinesis batch records)', () => {
     const queue = new MemoryQueue();
     queue.put(batchRecord(201, 203));
     const detector = deployed();
+    // A dry run reads the stream too (reading takes nothing from it): it already says what is lost.
+    const listed = await redrive(queue, detector, streamOf(held), { dryRun: true });
+    expect(listed.items.map((i) => [i.outcome, i.detail])).toEqual([
+      ['listed', 'the stream no longer holds 2 of its records (past its retention)'],
+    ]);
+    expect(detector.calls).toBe(0);
     const kept = await redrive(queue, detector, streamOf(held));
     expect(kept.items.map((i) => [i.outcome, i.detail])).toEqual([
       ['lost', 'the stream no longer holds 2 of its records (past its retention); the 1 it holds were redriven'],

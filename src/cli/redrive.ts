@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { redact } from '../alerts/redact';
 import { decodeLambdaEvent } from '../decode/cloudwatch';
-import type { KinesisEvent } from '../decode/kinesis';
+import { decodeKinesisRecord, type KinesisEvent } from '../decode/kinesis';
 
 /**
  * `detect redrive`: the log batches the detector gave up on, run through it again.
@@ -243,22 +243,45 @@ async function handleStreamBatch(
   const what = `hub stream ${batch.shardId} ${batch.startSequenceNumber}–${batch.endSequenceNumber}: ${batch.batchSize} record(s)${
     batch.approximateArrivalOfFirstRecord ? ` arrived from ${batch.approximateArrivalOfFirstRecord}` : ''
   }`;
-  if (options.dryRun) return { outcome: 'listed', what, why };
-  if (!stream)
-    return { outcome: 'failed', what, why, detail: 'a hub batch: give --stream-reading access (the stream is named in its record)' };
+  if (!stream) return { outcome: 'failed', what, why, detail: 'a hub batch: its records are in the stream, which this run does not read' };
+  // Read in a dry run too (reading a stream takes nothing from it): what the batch holds, and whether it still can be redriven.
   const records = await stream.read(batch);
+  const described = `${what}${contentOf(records)}`;
   // The stream trims records past its retention from the front: a batch whose first record is
   // gone has lost what came before the first it still holds.
-  if (records[0]?.kinesis.sequenceNumber !== batch.startSequenceNumber) {
-    const missing = Math.max(1, batch.batchSize - records.length);
-    const detail = `the stream no longer holds ${records.length === 0 ? 'its records' : `${missing} of its records`} (past its retention)`;
-    if (records.length === 0) return { outcome: options.dropLost ? 'dropped' : 'lost', what, why, detail };
-    const partly = await invokeInChunks(detector, records);
-    if (partly !== undefined) return { outcome: 'failed', what, why, detail: partly };
-    return { outcome: options.dropLost ? 'dropped' : 'lost', what, why, detail: `${detail}; the ${records.length} it holds were redriven` };
-  }
+  const lost =
+    records[0]?.kinesis.sequenceNumber === batch.startSequenceNumber
+      ? undefined
+      : `the stream no longer holds ${records.length === 0 ? 'its records' : `${Math.max(1, batch.batchSize - records.length)} of its records`} (past its retention)`;
+  if (options.dryRun) return { outcome: 'listed', what: described, why, ...(lost ? { detail: lost } : {}) };
+  if (lost !== undefined && records.length === 0)
+    return { outcome: options.dropLost ? 'dropped' : 'lost', what: described, why, detail: lost };
   const failed = await invokeInChunks(detector, records);
-  return failed === undefined ? { outcome: 'redriven', what, why } : { outcome: 'failed', what, why, detail: failed };
+  if (failed !== undefined) return { outcome: 'failed', what: described, why, detail: failed };
+  if (lost !== undefined) {
+    return {
+      outcome: options.dropLost ? 'dropped' : 'lost',
+      what: described,
+      why,
+      detail: `${lost}; the ${records.length} it holds were redriven`,
+    };
+  }
+  return { outcome: 'redriven', what: described, why };
+}
+
+/** What a hub batch's records hold: their events and the log groups they came from. */
+function contentOf(records: KinesisEvent['Records']): string {
+  let events = 0;
+  const groups = new Set<string>();
+  for (const record of records) {
+    const item = decodeKinesisRecord(record);
+    if (!item.ok) continue;
+    events += item.payload.logEvents.length;
+    groups.add(item.payload.owner ? `${item.payload.owner} ${item.payload.logGroup}` : item.payload.logGroup);
+  }
+  if (records.length === 0) return '';
+  const named = [...groups].slice(0, 3).join(', ');
+  return ` (${events} event(s) of ${named}${groups.size > 3 ? ` and ${groups.size - 3} more group(s)` : ''})`;
 }
 
 /** The records as Kinesis events of at most MAX_INVOKE_BYTES each, in order; what went wrong, or undefined. */
