@@ -476,3 +476,18 @@ describe('detect backtest (offline, exported files)', () => {
     expect(detect(...args, '--learning-scope', 'org').stderr).toContain("option '--learning-scope <scope>' argument 'org' is invalid");
   });
 });
+
+describe('detect redrive: options it cannot use are a clear message and a non-zero exit', () => {
+  it('names the option and what it takes, before any AWS call', () => {
+    const base = ['redrive', '--queue', 'https://sqs.us-east-1.amazonaws.com/123456789012/failed', '--function', 'sentinel-detector'];
+    const parallel = detect(...base, '--parallel', '11');
+    expect(parallel.code).toBe(2);
+    expect(parallel.stderr).toContain("--parallel '11': expected a whole number from 1 to 10");
+    const max = detect(...base, '--max', '0');
+    expect(max.code).toBe(2);
+    expect(max.stderr).toContain("--max '0': expected a whole number of messages, at least 1");
+    const missing = detect('redrive', '--queue', 'q');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("required option '--function <name>' not specified");
+  });
+});

@@ -56,9 +56,8 @@ export function addRedriveCommand(program: Command): void {
         process.stdout.write(`${printableLines(formatRedrive(result, opts.dryRun === true))}\n`);
         if (redriveFailed(result)) process.exitCode = 1;
       } catch (err) {
-        // No credentials, no such queue or function, no access: what AWS said, not a stack trace.
-        if (err instanceof Error && err.name !== 'Error') fail(`redrive: ${err.name}: ${err.message}`);
-        throw err;
+        // No credentials, no such queue or function, no access, no network: what was said, not a stack trace.
+        fail(`redrive: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
       }
     });
 }
