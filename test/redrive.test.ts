@@ -226,7 +226,7 @@ describe('detect redrive: the direct path (asynchronous invocation records)', ()
     expect(result.items).toHaveLength(3);
     expect(result.more).toBe(true);
     expect(queue.messages.size).toBe(2);
-    expect(formatRedrive(result, false)).toContain('more in the queue');
+    expect(formatRedrive(result, false)).toContain('stopped at --max: run again');
   });
 });
 

@@ -101,7 +101,7 @@ export interface RedriveItem {
 
 export interface RedriveResult {
   items: RedriveItem[];
-  /** The run stopped at `max` with messages still coming. */
+  /** The run stopped at `max`: the queue may hold more. */
   more: boolean;
 }
 
@@ -138,9 +138,10 @@ export async function redrive(
       // a batch the same whichever order batches come in (late deliveries are counted where they belong).
       for (let start = 0; start < messages.length; start += parallel) {
         const group = messages.slice(start, start + parallel);
-        const handled = await Promise.all(group.map((message) => handle(message, detector, stream, options).catch(refused(message))));
-        for (const [i, item] of handled.entries()) {
-          const message = group[i] as ParkedMessage;
+        const handled = await Promise.all(
+          group.map(async (message) => ({ message, item: await handle(message, detector, stream, options).catch(refused(message)) })),
+        );
+        for (const { message, item } of handled) {
           items.push(item);
           if (item.outcome === 'redriven' || item.outcome === 'dropped') await queue.remove(message);
           else keep.push(message);
@@ -324,7 +325,7 @@ export function formatRedrive(result: RedriveResult, dryRun: boolean): string {
   const head = dryRun
     ? `redrive (dry run): ${result.items.length} parked batch(es), left in the queue`
     : `redrive: ${count('redriven')} redriven, ${count('failed')} failed again, ${count('lost')} lost (kept), ${count('dropped')} lost (dropped), ${count('unreadable')} unreadable`;
-  return [head, ...lines, ...(result.more ? ['  … more in the queue: run again (or raise --max)'] : [])].join('\n');
+  return [head, ...lines, ...(result.more ? ['  … stopped at --max: run again for any more (or raise --max)'] : [])].join('\n');
 }
 
 /** True when the run leaves batches in the queue that a rerun will not fix by itself. */
