@@ -338,6 +338,18 @@ describe('sequence', () => {
     await alone.evaluate('instance-2', [login]);
     expect((await alone.evaluate('instance-1', failures.slice(1))).alerts).toEqual([]);
   });
+  it('two logins delivered before the failures that complete them are each told as the login it was (its own event id)', async () => {
+    const store = new MemoryStateStore();
+    const d = detector([r], store);
+    const first = { ...a('success', T0 + 3 * S), 'cloudwatch.event_id': 'login-1' };
+    const second = { ...a('success', T0 + 4 * S), 'cloudwatch.event_id': 'login-2' };
+    await d.evaluate('instance-2', [first, second]);
+    const out = await d.evaluate('instance-1', [a('failure', T0), a('failure', T0 + 2 * S)]);
+    const told = out.messages.flatMap((m) => m.alert.events.map((e) => [e.timestamp, e.eventId]));
+    // The bucket keeps the line of its latest login only; the earlier is still named by its own id, not its time.
+    expect(told).toContainEqual([new Date(T0 + 3 * S).toISOString(), 'login-1']);
+    expect(told.map(([, id]) => id)).not.toContain(String(T0 + 3 * S));
+  });
   it('does not fire out of order or past the window', async () => {
     expect((await detector([r]).evaluate('b', [a('success', T0), a('failure', T0 + S), a('failure', T0 + 2 * S)])).alerts).toHaveLength(0);
     expect((await detector([r]).evaluate('b', [a('failure', T0), a('failure', T0 + S), a('success', T0 + 16 * MIN)])).alerts).toHaveLength(

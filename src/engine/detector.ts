@@ -19,7 +19,15 @@ import { recordDigestEntries } from './digests';
 import { awsAccountId, eventEntityAccount, memberAccount, scopedKey } from './entity-scope';
 import { applyExceptions, type ExceptionSource } from './exceptions';
 import type { ConditionState, Emission, LifecyclePolicy } from './lifecycle';
-import { lateCompletions, lateTrigger, MAX_STEP_WEIGHT, sequenceAdds, sequencePlan, storedTimesWithout } from './sequence-steps';
+import {
+  lateCompletions,
+  lateTrigger,
+  MAX_STEP_WEIGHT,
+  type StoredOccurrence,
+  sequenceAdds,
+  sequencePlan,
+  storedTimesWithout,
+} from './sequence-steps';
 import { lowerBound } from './sorted';
 import type { BucketRange, CounterIncrement, SetAdd, StateStore, TermClaim, TermClaimResult } from './state-store';
 import { contextEvent } from './step-context';
@@ -665,7 +673,7 @@ export class Detector {
     }
     const stored = ranges.length > 0 ? await this.store.readSets(ranges, now) : new Map<string, Map<number, ReadonlySet<string>>>();
     // Last steps stored before this batch that its earlier steps may complete: read with their windows.
-    const late = new Map<string, number[]>();
+    const late = new Map<string, StoredOccurrence[]>();
     for (const plan of plans) {
       const completed = lateCompletions(plan, stored.get(pk(plan.key, last)), window);
       if (completed.length > 0) late.set(plan.key, completed);
@@ -674,10 +682,10 @@ export class Detector {
       // Every step over those windows and the batch's own last steps' (a rare second round trip).
       const lateRanges: BucketRange[] = [];
       for (const plan of plans) {
-        const times = late.get(plan.key);
-        if (!times) continue;
-        const from = bucketOf(Math.min(times[0] ?? plan.first, plan.ownLast?.[0] ?? Number.POSITIVE_INFINITY) - window, width);
-        const to = bucketOf(Math.max(times[times.length - 1] ?? plan.lastTime, plan.ownLast?.[1] ?? 0), width);
+        const completions = late.get(plan.key);
+        if (!completions) continue;
+        const from = bucketOf(Math.min(completions[0]?.t ?? plan.first, plan.ownLast?.[0] ?? Number.POSITIVE_INFINITY) - window, width);
+        const to = bucketOf(Math.max(completions[completions.length - 1]?.t ?? plan.lastTime, plan.ownLast?.[1] ?? 0), width);
         for (let s = 0; s <= last; s++) lateRanges.push({ key: pk(plan.key, s), from, to });
       }
       for (const [key, buckets] of await this.store.readSets(lateRanges, now)) stored.set(key, buckets);
@@ -686,13 +694,13 @@ export class Detector {
     const adds: SetAdd[] = [];
     for (const plan of plans) {
       const { key, list } = plan;
-      const lateTimes = late.get(key) ?? [];
-      const completes = plan.ownLast !== undefined || lateTimes.length > 0;
+      const lateStored = late.get(key) ?? [];
+      const completes = plan.ownLast !== undefined || lateStored.length > 0;
       // Occurrence times per step: stored ones (this batch's own left out: a retried batch may have
       // stored them), then this batch's, kept sorted.
       const before = completes ? steps.map((_, s) => storedTimesWithout(stored.get(pk(key, s)), plan.members[s])) : [];
       // Kept apart from the batch's only when a late completion must be told from one without it.
-      const times = lateTimes.length > 0 ? before.map((t) => [...t]) : before;
+      const times = lateStored.length > 0 ? before.map((t) => [...t]) : before;
       const qualifiers: Qualifier[] = [];
       for (let i = 0; i < list.length; i++) {
         const e = list[i] as NormalizedEvent;
@@ -708,8 +716,8 @@ export class Detector {
         }
       }
       // A stored last step that this batch's earlier steps complete (and that did not complete without them).
-      const lateCompleted = lateTimes.filter(
-        (t) => sequenceCompletes(times, counts, t, window) && !sequenceCompletes(before, counts, t, window),
+      const lateCompleted = lateStored.filter(
+        ({ t }) => sequenceCompletes(times, counts, t, window) && !sequenceCompletes(before, counts, t, window),
       );
       let group: QualifiedGroup = { key, list, entityField: clause.groupBy[0], qualifiers };
       if (lateCompleted.length > 0) {
@@ -717,13 +725,13 @@ export class Detector {
           [
             {
               key: pk(key, last),
-              from: bucketOf(lateCompleted[0] ?? 0, width),
-              to: bucketOf(lateCompleted[lateCompleted.length - 1] ?? 0, width),
+              from: bucketOf(lateCompleted[0]?.t ?? 0, width),
+              to: bucketOf(lateCompleted[lateCompleted.length - 1]?.t ?? 0, width),
             },
           ],
           now,
         );
-        const triggers = lateCompleted.map((t) => lateTrigger(t, plan, contexts.get(pk(key, last)), clause.groupBy));
+        const triggers = lateCompleted.map((stored) => lateTrigger(stored, plan, contexts.get(pk(key, last)), clause.groupBy));
         group = withLateTriggers(group, triggers, (t) => ({ windowStart: t - window, ...occurrencesOf(times, t - window, t) }));
       }
       if (group.qualifiers.length > 0) qualified.push(group);

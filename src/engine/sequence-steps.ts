@@ -70,26 +70,32 @@ export function sequencePlan(key: string, list: NormalizedEvent[], steps: readon
   };
 }
 
+/** A stored step occurrence: its time and the id of the event it was. */
+export interface StoredOccurrence {
+  t: number;
+  eventId: string;
+}
+
 /**
  * The stored last-step occurrences this batch's earlier steps could complete: not this batch's
- * own, at or after its first earlier-step event and within a window of it (ascending).
+ * own, at or after its first earlier-step event and within a window of it (by time, then id).
  */
 export function lateCompletions(
   plan: SequencePlan,
   storedLast: ReadonlyMap<number, ReadonlySet<string>> | undefined,
   window: number,
-): number[] {
+): StoredOccurrence[] {
   if (plan.firstEarlier === undefined || !storedLast) return [];
   const own = plan.members[plan.members.length - 1];
-  const out = new Set<number>();
+  const out = new Map<string, StoredOccurrence>();
   for (const bucket of storedLast.values()) {
     for (const member of bucket) {
       if (own?.has(member)) continue;
       const { t } = occurrenceOf(member);
-      if (t >= plan.firstEarlier && t <= plan.lastTime + window) out.add(t);
+      if (t >= plan.firstEarlier && t <= plan.lastTime + window) out.set(member, { t, eventId: member.slice(member.indexOf(':') + 1) });
     }
   }
-  return [...out].sort((a, b) => a - b);
+  return [...out.values()].sort((a, b) => a.t - b.t || a.eventId.localeCompare(b.eventId));
 }
 
 /** A step's stored occurrence times, ascending, without the members this batch holds (a retried batch may have stored them). */
@@ -122,20 +128,21 @@ function occurrenceOf(member: string): { t: number; weight: number } {
  * time and id; with the group's own fields (every event of a group has the same).
  */
 export function lateTrigger(
-  t: number,
+  stored: StoredOccurrence,
   plan: SequencePlan,
   contexts: ReadonlyMap<number, string> | undefined,
   groupBy: readonly string[],
 ): NormalizedEvent {
-  const storedLast = [...(contexts?.values() ?? [])].map(contextEvent).find((e) => e !== undefined && eventTime(e) === t);
+  // A bucket keeps the context of its latest event only: the login's own line when it was that.
+  const storedLast = [...(contexts?.values() ?? [])].map(contextEvent).find((e) => e !== undefined && eventId(e) === stored.eventId);
   const event = storedLast ?? newOpenEvent();
   const sample = plan.list[0] ?? {};
-  event[CoreFields.timestamp] = t;
+  event[CoreFields.timestamp] = stored.t;
   for (const field of [...groupBy, CoreFields.owner, 'cloud.account.id']) {
     const value = sample[field];
     if (value !== undefined && event[field] === undefined) event[field] = value;
   }
-  if (event[CoreFields.eventId] === undefined) event[CoreFields.eventId] = `${t}`;
+  event[CoreFields.eventId] ??= stored.eventId;
   return event;
 }
 
