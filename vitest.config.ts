@@ -8,10 +8,12 @@ import { defineConfig } from 'vitest/config';
 const OWN_MODULES = [
   'test/calendar.test.ts',
   'test/cdk.test.ts',
+  'test/delivery-lag.test.ts',
   'test/exceptions.test.ts',
   'test/handlers.test.ts',
   'test/hostile.test.ts',
   'test/kinesis.test.ts',
+  'test/redrive.test.ts',
   'test/state-machine.test.ts',
   'test/term-learning.test.ts',
   'test/v8-heap.test.ts',

@@ -1,8 +1,9 @@
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { emailBody } from '../src/alerts/notification';
-import { decodeLambdaEvent } from '../src/decode/cloudwatch';
+import { decodeLambdaEvent, type SubscriptionPayload } from '../src/decode/cloudwatch';
 import { Random } from '../src/demo/random';
 import { BACKLOG_LOOKBACK, DeliveryLagRecorder, readBacklog } from '../src/engine/delivery-lag';
 import { Detector } from '../src/engine/detector';
@@ -14,6 +15,7 @@ import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { Normalizer } from '../src/parse/normalize';
 import type { Message } from '../src/schema/alert';
 import type { NormalizedEvent } from '../src/schema/event';
+import { lambdaEvent, loadDetectorHandler } from './handler-harness';
 import { ev, heartbeatRule, rule, T0 } from './helpers';
 
 const MIN = 60_000;
@@ -247,4 +249,70 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await local.close();
+});
+
+describe('deployed: the detector and sweeper functions, on the wall clock', () => {
+  /** One CloudTrail record, delivered to the detector function at `at` (CloudWatch's time `madeAt`). */
+  const trailPayload = (id: string, madeAt: number, logGroup = 'org-audit/management-events'): SubscriptionPayload => ({
+    messageType: 'DATA_MESSAGE',
+    owner: '111122223333',
+    logGroup,
+    logStream: '111122223333_CloudTrail_us-east-1',
+    subscriptionFilters: ['sentinel'],
+    logEvents: [
+      {
+        id,
+        timestamp: madeAt,
+        message: JSON.stringify({
+          eventVersion: '1.09',
+          userIdentity: { type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/Deploy/ci', accountId: '111122223333' },
+          eventTime: new Date(madeAt).toISOString().replace('.000', ''),
+          eventSource: 'sts.amazonaws.com',
+          eventName: 'GetCallerIdentity',
+          awsRegion: 'us-east-1',
+          sourceIPAddress: '198.51.100.7',
+          eventID: id,
+          eventType: 'AwsApiCall',
+          recipientAccountId: '111122223333',
+        }),
+      },
+    ],
+  });
+  /** The absences the sweeper function handed to the state machine: their alert JSON. */
+  const toldAbsences = (h: Awaited<ReturnType<typeof loadDetectorHandler>>) =>
+    h.sfn
+      .commandCalls(StartSyncExecutionCommand)
+      .map((c) => JSON.parse(c.args[0].input.input ?? '{}'))
+      .filter(
+        (m) => m.publish === true && m.publishFields?.ruleId === 'aws.cloudtrail_delivery_stopped' && m.publishFields?.status === 'open',
+      );
+
+  it('holds a trail told absent while deliveries arrive hours late, and tells it — saying nothing else arrives — once nothing does', async () => {
+    const h = await loadDetectorHandler();
+    const { sweepNow } = await import('../functions/sweeper/handler');
+    const start = Date.parse('2026-06-01T00:00:00Z');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(start);
+      await h.detect(lambdaEvent(trailPayload('ct-1', start - 10_000)));
+      // Six and a half hours on the trail's group has delivered nothing; another group's delivery
+      // arrives three hours late (the detector throttled, its queue retried out of order).
+      vi.setSystemTime(start + 6 * HOUR + 25 * MIN);
+      await h.detect(lambdaEvent(trailPayload('ct-2', start + 3 * HOUR + 25 * MIN, 'org-audit/other-trail')));
+      h.sfn.resetHistory();
+      await sweepNow();
+      expect(toldAbsences(h)).toEqual([]);
+      // Nine and a half hours on, nothing has reached the detector for far longer than a quarter hour: told, and said.
+      vi.setSystemTime(start + 9 * HOUR + 30 * MIN);
+      await sweepNow();
+      const told = toldAbsences(h);
+      expect(told).toHaveLength(1);
+      expect(told[0]?.publishFields?.message).toContain(
+        'Meanwhile: no log group delivered anything to the detector in the last 15 minutes',
+      );
+    } finally {
+      vi.useRealTimers();
+      await h.db.close();
+    }
+  });
 });
