@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { emailBody } from '../src/alerts/notification';
 import { decodeLambdaEvent, type SubscriptionPayload } from '../src/decode/cloudwatch';
+import { decodeKinesisRecord, kinesisEventOf } from '../src/decode/kinesis';
 import { Random } from '../src/demo/random';
 import { BACKLOG_LOOKBACK, DeliveryLagRecorder, readBacklog } from '../src/engine/delivery-lag';
 import { Detector } from '../src/engine/detector';
@@ -167,6 +168,22 @@ describe('absence under a throttled detector: deliveries out of order', () => {
     expect((told[0]?.at ?? 0) - last).toBeLessThanOrEqual(HOUR + 15 * MIN + SWEEP);
   });
 
+  it('holds no other group longer than a throttled invocation can wait, whatever times a log writer gives its events', async () => {
+    // Half of all deliveries carry three-day-old CloudWatch times (a writer giving PutLogEvents
+    // old times, up to 14 days back is accepted); web-2 stops after 1:50.
+    const deliveries = [
+      ...beats(['web-1', 'web-2', 'web-3'], T0, T0 + 2 * HOUR, () => 20_000),
+      ...beats(['web-1', 'web-3'], T0 + 2 * HOUR, T0 + 12 * HOUR, () => 20_000),
+      ...beats(['old-1', 'old-2', 'old-3'], T0 - 3 * 24 * HOUR, T0 - 2 * 24 * HOUR - 12 * HOUR, () => 3 * 24 * HOUR, '/forged'),
+    ];
+    const told = await deploy(deliveries, T0 + 12 * HOUR);
+    const web2 = told.find((t) => t.host === 'web-2');
+    // Held by the backlog those deliveries claim, but at most the 6 hours a throttled invocation can wait.
+    const last = T0 + 110 * MIN + 20_000;
+    expect(web2).toBeDefined();
+    expect((web2?.at ?? 0) - last).toBeLessThanOrEqual(HOUR + 15 * MIN + 6 * HOUR + SWEEP);
+  });
+
   it('decides the same on DynamoDB (dynalite) as in memory', async () => {
     const deliveries = throttled(4);
     const memory = await deploy(deliveries, T0 + 8.5 * HOUR);
@@ -195,8 +212,15 @@ describe('delivery lag: what the detector records and the sweeper reads', () => 
     const behind = await readBacklog(store, now + MIN);
     expect(behind.lagOf('/app')).toBe(HOUR);
     expect(behind.lagOf('/archive')).toBe(24 * HOUR);
+    // Most deliveries claiming a day's lag: no throttled invocation waits that long (Lambda keeps
+    // one 6 hours); the rest are held at most that, the day-old group by its own.
+    for (let i = 0; i < 400; i++) recorder.note('/archive', now + 2 * MIN - 24 * HOUR, now + 2 * MIN);
+    await recorder.flush(now + 2 * MIN);
+    const flooded = await readBacklog(store, now + 2 * MIN);
+    expect(flooded.lagOf('/app')).toBe(6 * HOUR);
+    expect(flooded.lagOf('/archive')).toBe(24 * HOUR);
     // A quarter of an hour on, those summaries are past the lookback: nothing is behind any more.
-    expect((await readBacklog(store, now + MIN + BACKLOG_LOOKBACK + 1)).lagOf('/archive')).toBe(0);
+    expect((await readBacklog(store, now + 2 * MIN + BACKLOG_LOOKBACK + 1)).lagOf('/archive')).toBe(0);
   });
 
   it('writes a summary at most once a minute per container, and none without absence rules or a delivery clock', async () => {
@@ -240,6 +264,29 @@ describe('delivery lag: what the detector records and the sweeper reads', () => 
     const backlog = await readBacklog(store, now);
     expect(backlog.lagOf('111122223333//hosts')).toBe(2 * HOUR);
     expect(backlog.lagOf('/hosts')).toBe(2 * HOUR); // one delivery, two hours behind: the pipeline's too
+  });
+
+  it("measures a hub record from its arrival in the stream (Kinesis's clock), not its events' times", async () => {
+    const store = new MemoryStateStore();
+    const now = T0 + 3 * 24 * HOUR;
+    const detector = new Detector({ rules: [heartbeat] }, store, { deliveryClock: () => now });
+    // Events three days old by their CloudWatch times, delivered to the stream 20 minutes ago.
+    const payload: SubscriptionPayload = {
+      messageType: 'DATA_MESSAGE',
+      owner: '111122223333',
+      logGroup: '/hosts',
+      logStream: 'web-1',
+      subscriptionFilters: ['f'],
+      logEvents: [{ id: '1', timestamp: T0, message: 'heartbeat' }],
+    };
+    const [record] = kinesisEventOf([payload]).Records;
+    const item = decodeKinesisRecord(
+      record ? { ...record, kinesis: { ...record.kinesis, approximateArrivalTimestamp: (now - 20 * MIN) / 1000 } } : {},
+    );
+    if (!item.ok) throw new Error(item.skip.detail);
+    expect(item.arrivedAt).toBe(now - 20 * MIN);
+    await processPayload(item.payload, new Normalizer(), detector, item.arrivedAt);
+    expect((await readBacklog(store, now)).lagOf('111122223333//hosts')).toBe(20 * MIN);
   });
 });
 

@@ -1,9 +1,11 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { type KinesisBatchResponse, type KinesisEvent, kinesisEventOf } from '../src/decode/kinesis';
 import { generateDemo } from '../src/demo/generate';
+import { readBacklog } from '../src/engine/delivery-lag';
 import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
 
 /**
@@ -140,6 +142,20 @@ describe('the detector handler behind the hub stream', () => {
     expect(sentFor('10.0.113.90')).toBe(1);
     // … and the record after it is processed once the poison record is given up on.
     expect(sentFor('10.0.113.91')).toBe(1);
+  });
+
+  it("notes how late a record arrives from its arrival in the stream, per account and group, not its events' times", async () => {
+    const h = await freshHandler();
+    const now = Date.now();
+    const [record] = kinesisEventOf([ownerPayload('444455556666', '10.0.113.98', 2)]).Records;
+    if (!record) throw new Error('no record');
+    // Events of 2026-03-03 (their CloudWatch times), in the stream since ten minutes ago.
+    await h.detectStream({
+      Records: [{ ...record, kinesis: { ...record.kinesis, approximateArrivalTimestamp: (now - 10 * 60_000) / 1000 } }],
+    });
+    const lag = (await readBacklog(new DynamoStateStore(h.db.client, h.db.tableName), Date.now())).lagOf('444455556666//var/log/auth.log');
+    expect(lag).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(lag).toBeLessThan(11 * 60_000);
   });
 
   it('alerts name the account the logs came from, and link to its log groups by ARN', async () => {

@@ -78,7 +78,7 @@ export async function detectStream(event: { Records: readonly unknown[] }): Prom
       continue;
     }
     try {
-      await handlePayload(item.payload);
+      await handlePayload(item.payload, item.arrivedAt);
     } catch (err) {
       metrics.addMetric('RecordsFailed', MetricUnit.Count, 1);
       logger.error('record failed: the stream retries from it', { sequenceNumber: item.sequenceNumber, error: err });
@@ -88,8 +88,9 @@ export async function detectStream(event: { Records: readonly unknown[] }): Prom
   return { batchItemFailures: [] };
 }
 
-async function handlePayload(payload: SubscriptionPayload): Promise<DetectSummary> {
-  const result = await processPayload(payload, normalizer, detector);
+/** `arrivedAt`: when a hub record reached the stream (how late it arrives is measured from it). */
+async function handlePayload(payload: SubscriptionPayload, arrivedAt?: number): Promise<DetectSummary> {
+  const result = await processPayload(payload, normalizer, detector, arrivedAt);
   record(result);
   if (result.redelivered)
     logger.info('redelivered batch: re-sending its recorded messages', { logGroup: payload.logGroup, messages: result.messages.length });

@@ -36,7 +36,13 @@ export function isKinesisEvent(event: unknown): event is { Records: unknown[] } 
 }
 
 export type KinesisItem =
-  | { ok: true; sequenceNumber: string; payload: SubscriptionPayload }
+  | {
+      ok: true;
+      sequenceNumber: string;
+      payload: SubscriptionPayload;
+      /** When the record reached the stream (Kinesis's own clock, ms), where the event says: when CloudWatch Logs delivered it. */
+      arrivedAt?: number;
+    }
   | { ok: false; sequenceNumber: string | undefined; skip: Skip };
 
 /** Decodes one record; a malformed record is a skip naming its sequence number, never an exception. */
@@ -52,7 +58,14 @@ export function decodeKinesisRecord(raw: unknown, where = 'kinesis record'): Kin
   }
   const seq = parsed.data.kinesis.sequenceNumber;
   const decoded: DecodeResult = decodeAwslogsData(parsed.data.kinesis.data, `${where} ${seq}`);
-  return decoded.ok ? { ok: true, sequenceNumber: seq, payload: decoded.payload } : { ok: false, sequenceNumber: seq, skip: decoded.skip };
+  if (!decoded.ok) return { ok: false, sequenceNumber: seq, skip: decoded.skip };
+  const arrival = parsed.data.kinesis.approximateArrivalTimestamp;
+  return {
+    ok: true,
+    sequenceNumber: seq,
+    payload: decoded.payload,
+    ...(arrival !== undefined && Number.isFinite(arrival) ? { arrivedAt: Math.round(arrival * 1000) } : {}),
+  };
 }
 
 function sequenceOf(kinesis: unknown): string | undefined {

@@ -36,6 +36,14 @@ export const BACKLOG_LOOKBACK = 15 * MINUTE;
 const LATE = MINUTE;
 /** Log groups named per summary (the latest first): the rest only count in the classes. */
 const MAX_GROUPS = 100;
+/**
+ * The longest a delivery can wait in the pipeline: Lambda keeps an asynchronous invocation at
+ * most 6 hours (and the hub's event source mapping gives a record up after `maxRecordAge`, 6
+ * hours as shipped). A longer lag is not a backlog but old event times — an agent uploading
+ * yesterday's file, or a writer giving PutLogEvents times up to 14 days back, which whoever
+ * writes a log group chooses: no log writer can hold every other group's absences longer.
+ */
+const MAX_PIPELINE_LAG = 6 * 60 * MINUTE;
 /** Upper bounds of the lag classes (the last is open: its bound is the largest lag seen). */
 const LAG_CLASSES = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * MINUTE);
 
@@ -74,10 +82,10 @@ export class DeliveryLagRecorder {
     private readonly container: string = randomUUID(),
   ) {}
 
-  /** One delivery: its log group, the newest CloudWatch time among its events, and when it was received. */
-  note(group: string, newestEventAt: number, receivedAt: number): void {
-    if (!Number.isFinite(newestEventAt) || !Number.isFinite(receivedAt)) return;
-    const lag = Math.max(0, receivedAt - newestEventAt);
+  /** One delivery: its log group, when it was sent (its newest CloudWatch time, or its arrival in the hub's stream), and when it was received. */
+  note(group: string, sentAt: number, receivedAt: number): void {
+    if (!Number.isFinite(sentAt) || !Number.isFinite(receivedAt)) return;
+    const lag = Math.max(0, receivedAt - sentAt);
     const lagClass = classOf(lag);
     this.classes[lagClass] = (this.classes[lagClass] ?? 0) + 1;
     this.max = Math.max(this.max, lag);
@@ -146,7 +154,7 @@ export async function readBacklog(store: StateStore, now: number): Promise<Backl
     max = Math.max(max, summary.max);
     for (const [group, lag] of Object.entries(summary.groups)) groups.set(group, Math.max(groups.get(group) ?? 0, lag));
   }
-  const pipeline = percentileBound(classes, max, 0.9);
+  const pipeline = Math.min(percentileBound(classes, max, 0.9), MAX_PIPELINE_LAG);
   return { lagOf: (group) => Math.max(pipeline, groups.get(group) ?? 0), deliveries: classes.reduce((a, b) => a + b, 0) };
 }
 

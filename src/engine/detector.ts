@@ -87,6 +87,12 @@ export interface DeliveryNote {
   owner?: string | undefined;
   /** The newest CloudWatch time among its events (not the lines' own). */
   newestEventAt: number;
+  /**
+   * When it entered the pipeline, where its transport says (a hub's Kinesis arrival time): how
+   * late it arrives is measured from that. The events' CloudWatch times are whatever their writer
+   * gave PutLogEvents (up to 14 days back); a stream's arrival time is Kinesis's own.
+   */
+  arrivedAt?: number;
 }
 
 export interface BatchResult {
@@ -417,7 +423,7 @@ export class Detector {
   private async recordLag(delivery: DeliveryNote | undefined): Promise<void> {
     const receivedAt = this.deliveryClock?.();
     if (!this.deliveryLag || !delivery || receivedAt === undefined) return;
-    this.deliveryLag.note(lagGroup(delivery.logGroup, delivery.owner), delivery.newestEventAt, receivedAt);
+    this.deliveryLag.note(lagGroup(delivery.logGroup, delivery.owner), delivery.arrivedAt ?? delivery.newestEventAt, receivedAt);
     await this.deliveryLag.flush(receivedAt);
   }
 

@@ -79,7 +79,16 @@ export function normalizePayload(
 }
 
 /** Decode → normalize → evaluate for one CloudWatch Logs payload. CONTROL_MESSAGE payloads carry no events. */
-export async function processPayload(payload: SubscriptionPayload, normalizer: Normalizer, detector: Detector): Promise<PayloadResult> {
+/**
+ * `arrivedAt`: when the payload entered the pipeline where its transport says (a hub's Kinesis
+ * record): how late it arrives is measured from that rather than from its events' times.
+ */
+export async function processPayload(
+  payload: SubscriptionPayload,
+  normalizer: Normalizer,
+  detector: Detector,
+  arrivedAt?: number,
+): Promise<PayloadResult> {
   const skips = new SkipLedger();
   const parse = new ParseStats();
   if (payload.messageType === 'CONTROL_MESSAGE') return payloadResult(0, [], skips, parse, undefined);
@@ -89,15 +98,15 @@ export async function processPayload(payload: SubscriptionPayload, normalizer: N
     events,
     skips,
     parse,
-    await detector.evaluate(batchIdOf(payload), events, deliveryOf(payload)),
+    await detector.evaluate(batchIdOf(payload), events, deliveryOf(payload, arrivedAt)),
   );
 }
 
-/** The payload as a delivery: its group, account and newest CloudWatch time (how late it arrived is measured from it). */
-function deliveryOf(payload: SubscriptionPayload): DeliveryNote {
+/** The payload as a delivery: its group, account, newest CloudWatch time and, where known, when it entered the pipeline. */
+function deliveryOf(payload: SubscriptionPayload, arrivedAt?: number): DeliveryNote {
   let newest = Number.NEGATIVE_INFINITY;
   for (const e of payload.logEvents) if (e.timestamp > newest) newest = e.timestamp;
-  return { logGroup: payload.logGroup, owner: payload.owner, newestEventAt: newest };
+  return { logGroup: payload.logGroup, owner: payload.owner, newestEventAt: newest, ...(arrivedAt === undefined ? {} : { arrivedAt }) };
 }
 
 /** What a replay does around each run of `processPayloadInSpans`. */
