@@ -41,7 +41,7 @@ const MAX_GROUPS = 100;
  * most 6 hours (and the hub's event source mapping gives a record up after `maxRecordAge`, 6
  * hours as shipped). A longer lag is not a backlog but old event times — an agent uploading
  * yesterday's file, or a writer giving PutLogEvents times up to 14 days back, which whoever
- * writes a log group chooses: no log writer can hold every other group's absences longer.
+ * writes a log group chooses: no log writer can hold any absence longer, its own group's or another's.
  */
 const MAX_PIPELINE_LAG = 6 * 60 * MINUTE;
 /** Upper bounds of the lag classes (the last is open: its bound is the largest lag seen). */
@@ -125,7 +125,7 @@ export class DeliveryLagRecorder {
 
 /** The sweeper's reading: how far behind the pipeline's deliveries are running. */
 export interface Backlog {
-  /** How far behind a delivery from this log group may still arrive (0 when nothing runs late). */
+  /** How far behind a delivery from this log group may still arrive (0 when nothing runs late; at most MAX_PIPELINE_LAG). */
   lagOf(group: string): number;
   /**
    * Deliveries the detector received in the last BACKLOG_LOOKBACK: told with an absence, so a
@@ -154,8 +154,11 @@ export async function readBacklog(store: StateStore, now: number): Promise<Backl
     max = Math.max(max, summary.max);
     for (const [group, lag] of Object.entries(summary.groups)) groups.set(group, Math.max(groups.get(group) ?? 0, lag));
   }
-  const pipeline = Math.min(percentileBound(classes, max, 0.9), MAX_PIPELINE_LAG);
-  return { lagOf: (group) => Math.max(pipeline, groups.get(group) ?? 0), deliveries: classes.reduce((a, b) => a + b, 0) };
+  const pipeline = percentileBound(classes, max, 0.9);
+  return {
+    lagOf: (group) => Math.min(Math.max(pipeline, groups.get(group) ?? 0), MAX_PIPELINE_LAG),
+    deliveries: classes.reduce((a, b) => a + b, 0),
+  };
 }
 
 /** The upper bound of the class holding the `q` quantile of deliveries; 0 when that is a healthy lag. */
