@@ -233,8 +233,8 @@ export class Detector {
   }
 
   /**
-   * `delivery`: the payload the events came in (its log group and account, and the newest
-   * CloudWatch time among its events), so the sweeper knows how late deliveries run.
+   * `delivery`: the payload the events came in (its log group and account, and when it was sent),
+   * so the sweeper knows how late deliveries run (src/engine/delivery-lag.ts).
    */
   async evaluate(batchId: string, events: readonly NormalizedEvent[], delivery?: DeliveryNote): Promise<BatchResult> {
     const sorted = inTimeOrder(events);
