@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { type CfnElement, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { MAX_PIPELINE_LAG } from '../src/engine/delivery-lag';
 import { REVIEW_ROUTES_FILE, reviewRoutesOf } from '../src/engine/review-routes';
 import { parseConfig, routesWithIncidents, type SentinelConfig, SynthInputError, unknownRouteRules } from './config';
 import { AlertTopics } from './constructs/alert-topics';
@@ -94,6 +95,8 @@ export class SentinelStack extends Stack {
       digestIntervalMs: config.digestInterval,
       pageFoldMs: config.pageFold,
       outbreakAfter: config.outbreakAfter,
+      // Lambda keeps an asynchronous invocation 6 hours; a hub's event source mapping its records for maxRecordAge.
+      maxDeliveryLagMs: Math.max(MAX_PIPELINE_LAG, config.mode === 'hub' ? config.hub.maxRecordAge : 0),
       rulesFile: rules.file,
       reviewRoutesFile,
       logRetention: retention,

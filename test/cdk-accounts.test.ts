@@ -101,6 +101,14 @@ describe('hub mode (security account)', () => {
     });
     template.hasOutput('DestinationArn', {});
   });
+  it("the sweeper holds absences at most as long as a record can wait: Lambda's 6 hours, or the hub's longer maxRecordAge", () => {
+    const lagOf = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function'))
+        .map((f) => f.Properties.Environment?.Variables?.MAX_DELIVERY_LAG_MS)
+        .filter((v) => v !== undefined);
+    expect(lagOf(template)).toEqual(['21600000']);
+    expect(lagOf(hub({ organizationId: ORG, hub: { maxRecordAge: '1d' } }).template)).toEqual(['86400000']);
+  });
   it('or lists member accounts, each by its root principal and source ARN; provisioned shards as asked', () => {
     const { template: byAccount } = hub({
       memberAccounts: ['111111111111', '222222222222'],

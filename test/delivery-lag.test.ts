@@ -44,7 +44,12 @@ const beat = (d: Delivery): NormalizedEvent =>
  * the wall's), the sweeper runs every five minutes in between and on to `until`. Returns the
  * absences told (opened), by host.
  */
-async function deploy(deliveries: readonly Delivery[], until: number, store: StateStore = new MemoryStateStore()) {
+async function deploy(
+  deliveries: readonly Delivery[],
+  until: number,
+  store: StateStore = new MemoryStateStore(),
+  sweepOptions: Pick<SweepDeps, 'maxDeliveryLag'> = {},
+) {
   const wall = { now: 0 };
   const detector = new Detector({ rules: [heartbeat] }, store, { deliveryClock: () => wall.now });
   const deps: SweepDeps = {
@@ -53,6 +58,7 @@ async function deploy(deliveries: readonly Delivery[], until: number, store: Sta
     ctx: { region: 'us-east-1' },
     send: async () => {},
     deliveriesNoted: true,
+    ...sweepOptions,
   };
   const messages: Message[] = [];
   let nextSweep = T0 + SWEEP;
@@ -182,6 +188,9 @@ describe('absence under a throttled detector: deliveries out of order', () => {
     const last = T0 + 110 * MIN + 20_000;
     expect(web2).toBeDefined();
     expect((web2?.at ?? 0) - last).toBeLessThanOrEqual(HOUR + 15 * MIN + 6 * HOUR + SWEEP);
+    // A hub whose event source mapping keeps records a day can be a day behind: held on past the run.
+    const dayLong = await deploy(deliveries, T0 + 12 * HOUR, new MemoryStateStore(), { maxDeliveryLag: 24 * HOUR });
+    expect(dayLong.find((t) => t.host === 'web-2')).toBeUndefined();
   });
 
   it('decides the same on DynamoDB (dynalite) as in memory', async () => {
@@ -220,6 +229,8 @@ describe('delivery lag: what the detector records and the sweeper reads', () => 
     const flooded = await readBacklog(store, now + 2 * MIN);
     expect(flooded.lagOf('/app')).toBe(6 * HOUR);
     expect(flooded.lagOf('/archive')).toBe(6 * HOUR);
+    // A hub whose event source mapping keeps records a day (maxRecordAge) can run a day behind.
+    expect((await readBacklog(store, now + 2 * MIN, 24 * HOUR)).lagOf('/app')).toBe(24 * HOUR);
     // A quarter of an hour on, those summaries are past the lookback: nothing is behind any more.
     expect((await readBacklog(store, now + 2 * MIN + BACKLOG_LOOKBACK + 1)).lagOf('/archive')).toBe(0);
   });

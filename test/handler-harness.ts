@@ -33,6 +33,7 @@ export async function loadDetectorHandler() {
     DIGEST_INTERVAL_MS: '3600000',
     PAGE_FOLD_MS: '14400000',
     OUTBREAK_AFTER: '3',
+    MAX_DELIVERY_LAG_MS: String(6 * 3_600_000),
     NEW_TERM_LEARNING_MS: String(7 * 86_400_000), // the stack's default
     SENTINEL_RULES_DIR: rules.file.replace(/\/rules\.json$/, ''),
     POWERTOOLS_SERVICE_NAME: 'sentinel-detector',

@@ -10,7 +10,7 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, alertTermsEnv, messageStyleEnv, requireEnv } from '../commons/env';
+import { alertContext, alertTermsEnv, messageStyleEnv, requireEnv, requireNumberEnv } from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 import { loadReviewRoutes } from '../commons/review-routes';
 
@@ -21,6 +21,8 @@ const ctx = alertContext();
 const reviewRoutes = loadReviewRoutes();
 // Absence alerts, which the sweep opens, are told as the detector tells its detections.
 const terms = alertTermsEnv();
+// The longest a delivery can wait before the detector (the hub's maxRecordAge when longer than Lambda's 6 hours).
+const maxDeliveryLag = requireNumberEnv('MAX_DELIVERY_LAG_MS');
 /** How long one run keeps taking pages of due documents (the function's timeout is two minutes). */
 const SWEEP_BUDGET_MS = 60_000;
 
@@ -43,7 +45,7 @@ export async function sweepNow(): Promise<{
   // announcements below still run in this one.
   const more = () => Date.now() - now < SWEEP_BUDGET_MS;
   // The detector notes its deliveries (its delivery clock is the wall clock): absences say how many arrived meanwhile.
-  const result = await sweep({ store, pack, ctx, reviewRoutes, send, terms, deliveriesNoted: true }, now, { more });
+  const result = await sweep({ store, pack, ctx, reviewRoutes, send, terms, deliveriesNoted: true, maxDeliveryLag }, now, { more });
   // Every exception a responder added is told to the team once (a blind spot nobody announced is an intruder's first move).
   const exceptionsAnnounced = await announceExceptions(store, send, ctx, now);
   // So is who has which alert: a page is not worked twice, and one silenced by nobody on the team shows.

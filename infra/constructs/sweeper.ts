@@ -23,6 +23,8 @@ export interface SweeperProps {
   readonly digestIntervalMs: number;
   readonly pageFoldMs: number;
   readonly outbreakAfter: number;
+  /** The longest a delivery can wait before the detector: absences are held at most that long while deliveries run late. */
+  readonly maxDeliveryLagMs: number;
   /**
    * How often the sweep runs: the latency of `resolved` notices and review digests.
    * @default Duration.minutes(5)
@@ -59,6 +61,7 @@ export class Sweeper extends Construct {
         DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
         PAGE_FOLD_MS: String(props.pageFoldMs),
         OUTBREAK_AFTER: String(props.outbreakAfter),
+        MAX_DELIVERY_LAG_MS: String(props.maxDeliveryLagMs),
         POWERTOOLS_SERVICE_NAME: 'sentinel-sweeper',
       },
     });

@@ -43,7 +43,7 @@ const MAX_GROUPS = 100;
  * yesterday's file, or a writer giving PutLogEvents times up to 14 days back, which whoever
  * writes a log group chooses: no log writer can hold any absence longer, its own group's or another's.
  */
-const MAX_PIPELINE_LAG = 6 * 60 * MINUTE;
+export const MAX_PIPELINE_LAG = 6 * 60 * MINUTE;
 /** Upper bounds of the lag classes (the last is open: its bound is the largest lag seen). */
 const LAG_CLASSES = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * MINUTE);
 
@@ -125,7 +125,7 @@ export class DeliveryLagRecorder {
 
 /** The sweeper's reading: how far behind the pipeline's deliveries are running. */
 export interface Backlog {
-  /** How far behind a delivery from this log group may still arrive (0 when nothing runs late; at most MAX_PIPELINE_LAG). */
+  /** How far behind a delivery from this log group may still arrive (0 when nothing runs late; at most the pipeline's longest wait). */
   lagOf(group: string): number;
   /**
    * Deliveries the detector received in the last BACKLOG_LOOKBACK: told with an absence, so a
@@ -134,8 +134,12 @@ export interface Backlog {
   deliveries: number;
 }
 
-/** The summaries of the last BACKLOG_LOOKBACK, combined. */
-export async function readBacklog(store: StateStore, now: number): Promise<Backlog> {
+/**
+ * The summaries of the last BACKLOG_LOOKBACK, combined. `maxLag`: the longest a delivery can
+ * wait in this deployment's pipeline (a hub whose event source mapping keeps records longer than
+ * 6 hours says so).
+ */
+export async function readBacklog(store: StateStore, now: number, maxLag = MAX_PIPELINE_LAG): Promise<Backlog> {
   const partitions: string[] = [];
   const first = now - BACKLOG_LOOKBACK;
   for (let at = first - (first % PARTITION); at <= now; at += PARTITION) partitions.push(partitionKey(at));
@@ -156,7 +160,7 @@ export async function readBacklog(store: StateStore, now: number): Promise<Backl
   }
   const pipeline = percentileBound(classes, max, 0.9);
   return {
-    lagOf: (group) => Math.min(Math.max(pipeline, groups.get(group) ?? 0), MAX_PIPELINE_LAG),
+    lagOf: (group) => Math.min(Math.max(pipeline, groups.get(group) ?? 0), maxLag),
     deliveries: classes.reduce((a, b) => a + b, 0),
   };
 }

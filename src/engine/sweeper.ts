@@ -38,6 +38,8 @@ export interface SweepDeps {
    * deliveries reached them meanwhile — none says the pipeline, not the source, may be down.
    */
   deliveriesNoted?: boolean;
+  /** The longest a delivery can wait in this deployment's pipeline (default 6 hours: Lambda's asynchronous queue). */
+  maxDeliveryLag?: number;
   /** How alerts are told (page folding, outbreaks, digests), as the detector's settings say; the detector's defaults otherwise. */
   terms?: Partial<AlertTerms>;
 }
@@ -93,7 +95,7 @@ export async function sweep(deps: SweepDeps, now: number, options: SweepOptions 
     ctx: deps.ctx,
     terms: alertTerms(deps.terms),
     backlog: () => {
-      backlog ??= readBacklog(deps.store, now);
+      backlog ??= readBacklog(deps.store, now, deps.maxDeliveryLag);
       return backlog;
     },
     deliveriesNoted: deps.deliveriesNoted === true,
