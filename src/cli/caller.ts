@@ -1,4 +1,5 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { clientConfig } from './aws-profile';
 
 /** What a record's author field holds at most (the exception and acknowledgement schemas). */
 const MAX_AUTHOR_CHARS = 200;
@@ -13,8 +14,7 @@ const MAX_AUTHOR_CHARS = 200;
 export async function callerName(opts: { profile?: string; region?: string }): Promise<string> {
   try {
     const sts = new STSClient({
-      ...(opts.region ? { region: opts.region } : {}),
-      ...(opts.profile ? { profile: opts.profile } : {}),
+      ...clientConfig(opts),
       maxAttempts: 1,
       requestHandler: { connectionTimeout: 2_000, requestTimeout: 3_000 },
     });

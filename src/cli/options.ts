@@ -10,6 +10,7 @@ import { isKnownTimezone } from '../parse/timestamp';
 import { formatRuleError, type RulePack } from '../rules/rule-pack';
 import { parseDuration } from '../schema/duration';
 import { TIME_ZONE_EXPECTED } from '../schema/time-zone';
+import { clientConfig } from './aws-profile';
 import { parseTimeOption } from './backtest';
 import { ExceptionError, readExceptionsFile } from './exceptions';
 import { loadPack } from './load-pack';
@@ -86,27 +87,24 @@ export function learnOption(text: string | undefined): number | undefined {
 
 /** Where history comes from and which span of it: the options `backtest` and `learn` share. */
 export function historyOptions(command: Command, defaults: { since: string; workDir: string }): Command {
-  return command
-    .option('-g, --log-group <name...>', 'log group names or globs (/app/*); with --from-file, the group of a plain FILE')
-    .option('--since <when>', `start: a duration back from now (${defaults.since}, 12h) or an ISO time`, defaults.since)
-    .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
-    .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
-    .option(
-      '--linked-accounts [id...]',
-      "in a monitoring account of CloudWatch cross-account observability: the linked source accounts' log groups too (all, or these 12-digit ids), each read by its ARN",
-    )
-    .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
-    .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', defaults.workDir)
-    .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
-    .option('--region <name>', 'AWS Region (default: the SDK configuration)');
+  return awsOptions(
+    command
+      .option('-g, --log-group <name...>', 'log group names or globs (/app/*); with --from-file, the group of a plain FILE')
+      .option('--since <when>', `start: a duration back from now (${defaults.since}, 12h) or an ISO time`, defaults.since)
+      .option('--until <when>', 'end: a duration back from now or an ISO time (default now)')
+      .option('--from-file <file...>', "offline: 'aws logs filter-log-events' output, as GROUP=FILE or FILE")
+      .option(
+        '--linked-accounts [id...]',
+        "in a monitoring account of CloudWatch cross-account observability: the linked source accounts' log groups too (all, or these 12-digit ids), each read by its ARN",
+      )
+      .option('--resume', 'continue an interrupted download from the checkpoint in --work-dir')
+      .option('--work-dir <dir>', 'where downloaded history and the checkpoint are kept', defaults.workDir),
+  );
 }
 
 /** The deployment's state table, for the commands that write to it (`learn`, `exception`). */
 export function tableStore(opts: { table: string; profile?: string; region?: string }): DynamoStateStore {
-  return new DynamoStateStore(
-    new DynamoDBClient({ ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) }),
-    opts.table,
-  );
+  return new DynamoStateStore(new DynamoDBClient(clientConfig(opts)), opts.table);
 }
 
 export const EXCEPTIONS_HELP =
@@ -223,8 +221,12 @@ export function reportInterrupted(workDir: string): void {
 
 /** The options of a command that works on the deployment's state table. */
 export function tableOptions(c: Command): Command {
+  return awsOptions(c.requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)"));
+}
+
+/** `--profile` and `--region`: the options of every command that calls AWS. */
+export function awsOptions(c: Command): Command {
   return c
-    .requiredOption('--table <name>', "the deployment's state table (the stack output StateTableName)")
     .option('--profile <name>', 'AWS profile (default: the SDK credential chain)')
     .option('--region <name>', 'AWS Region (default: the SDK configuration)');
 }

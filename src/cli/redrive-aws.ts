@@ -2,19 +2,10 @@ import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisEvent } from '../decode/kinesis';
+import { type AwsProfile, clientConfig } from './aws-profile';
 import type { DetectorFunction, FailureQueue, KinesisBatchInfo, ParkedMessage, StreamRecords } from './redrive';
 
 /** The AWS side of `detect redrive` (src/cli/redrive.ts): the failure queue, the detector function, the hub's stream. */
-
-export interface AwsOptions {
-  profile?: string;
-  region?: string;
-}
-
-const config = (opts: AwsOptions) => ({
-  ...(opts.region ? { region: opts.region } : {}),
-  ...(opts.profile ? { profile: opts.profile } : {}),
-});
 
 /** How long a received message stays hidden while its batch is redriven (a hub batch may take several invocations). */
 const VISIBILITY_SECONDS = 15 * 60;
@@ -25,8 +16,8 @@ export class SqsFailureQueue implements FailureQueue {
     private readonly sqs: SQSClient,
   ) {}
 
-  static of(url: string, opts: AwsOptions): SqsFailureQueue {
-    return new SqsFailureQueue(url, new SQSClient(config(opts)));
+  static of(url: string, opts: AwsProfile): SqsFailureQueue {
+    return new SqsFailureQueue(url, new SQSClient(clientConfig(opts)));
   }
 
   async receive(max: number): Promise<ParkedMessage[]> {
@@ -60,9 +51,9 @@ export class LambdaDetector implements DetectorFunction {
     private readonly lambda: LambdaClient,
   ) {}
 
-  static of(functionName: string, opts: AwsOptions): LambdaDetector {
+  static of(functionName: string, opts: AwsProfile): LambdaDetector {
     // A batch can take the function's whole timeout (a minute): the SDK must wait as long.
-    return new LambdaDetector(functionName, new LambdaClient({ ...config(opts), requestHandler: { requestTimeout: 120_000 } }));
+    return new LambdaDetector(functionName, new LambdaClient({ ...clientConfig(opts), requestHandler: { requestTimeout: 120_000 } }));
   }
 
   async invoke(event: unknown): Promise<{ ok: true; response: unknown } | { ok: false; error: string }> {
@@ -94,8 +85,8 @@ export class LambdaDetector implements DetectorFunction {
 export class KinesisStreamRecords implements StreamRecords {
   constructor(private readonly kinesis: KinesisClient) {}
 
-  static of(opts: AwsOptions): KinesisStreamRecords {
-    return new KinesisStreamRecords(new KinesisClient(config(opts)));
+  static of(opts: AwsProfile): KinesisStreamRecords {
+    return new KinesisStreamRecords(new KinesisClient(clientConfig(opts)));
   }
 
   async read(batch: KinesisBatchInfo): Promise<KinesisEvent['Records']> {
