@@ -23,13 +23,15 @@ import { decodeKinesisRecord, type KinesisEvent } from '../decode/kinesis';
  * with why.
  */
 
-/** The invocation record of an asynchronous invocation that failed every attempt (the direct path). */
-const AsyncFailure = z.object({
+/** What every record Lambda parks says: when, why (condition, attempts) and the function's answer. */
+const FailureRecord = z.object({
   timestamp: z.string(),
   requestContext: z.object({ condition: z.string(), approximateInvokeCount: z.number().optional() }),
-  requestPayload: z.unknown().optional(),
   responsePayload: z.unknown().optional(),
 });
+
+/** The invocation record of an asynchronous invocation that failed every attempt (the direct path). */
+const AsyncFailure = FailureRecord.extend({ requestPayload: z.unknown().optional() });
 
 export const KinesisBatchInfo = z.object({
   shardId: z.string(),
@@ -42,12 +44,7 @@ export const KinesisBatchInfo = z.object({
 export type KinesisBatchInfo = z.infer<typeof KinesisBatchInfo>;
 
 /** The record of a Kinesis batch an event source mapping discarded (the hub): where it is, not what. */
-const StreamFailure = z.object({
-  timestamp: z.string(),
-  requestContext: z.object({ condition: z.string(), approximateInvokeCount: z.number().optional() }),
-  responsePayload: z.unknown().optional(),
-  KinesisBatchInfo,
-});
+const StreamFailure = FailureRecord.extend({ KinesisBatchInfo });
 
 /** A message of the failure queue, as received. */
 export interface ParkedMessage {
@@ -189,18 +186,24 @@ function unreadable(message: ParkedMessage, why: string): RedriveItem {
 }
 
 /** Why Lambda gave up, from the record: its condition, attempts and the function's error message. */
-function whyParked(
-  record: { timestamp: string; requestContext: { condition: string; approximateInvokeCount?: number | undefined } },
-  response: unknown,
-): string {
+function whyParked(record: z.infer<typeof FailureRecord>): string {
   const tries = record.requestContext.approximateInvokeCount;
-  const error = errorMessage(response);
+  const error = errorMessage(record.responsePayload);
   return [
     `${record.requestContext.condition}${tries === undefined ? '' : ` after ${tries} attempt(s)`} at ${record.timestamp}`,
-    error === undefined ? undefined : `: ${redact(error).slice(0, 300)}`,
+    error === undefined ? undefined : `: ${excerpt(error)}`,
   ]
     .filter(Boolean)
     .join('');
+}
+
+/** A function's error message as the operator's terminal may show it: redacted, and short. */
+function excerpt(error: string): string {
+  return redact(error).slice(0, 300);
+}
+
+function failedAgain(error: string): string {
+  return `the detector failed again: ${excerpt(error)}`;
 }
 
 function errorMessage(response: unknown): string | undefined {
@@ -213,7 +216,7 @@ async function handleInvocation(
   detector: DetectorFunction,
   options: RedriveOptions,
 ): Promise<RedriveItem> {
-  const why = whyParked(record, record.responsePayload);
+  const why = whyParked(record);
   const decoded = decodeLambdaEvent(record.requestPayload);
   if (!decoded.ok) {
     // Lambda leaves the payload out of a record that would pass the destination's 256 KB.
@@ -229,7 +232,7 @@ async function handleInvocation(
   const what = `${p.owner ? `${p.owner} ` : ''}${p.logGroup} ${p.logStream}: ${p.logEvents.length} event(s)${times.length > 0 ? ` ${iso(Math.min(...times))} – ${iso(Math.max(...times))}` : ''}`;
   if (options.dryRun) return { outcome: 'listed', what, why };
   const result = await detector.invoke(record.requestPayload);
-  if (!result.ok) return { outcome: 'failed', what, why, detail: `the detector failed again: ${redact(result.error).slice(0, 300)}` };
+  if (!result.ok) return { outcome: 'failed', what, why, detail: failedAgain(result.error) };
   return { outcome: 'redriven', what, why };
 }
 
@@ -240,7 +243,7 @@ async function handleStreamBatch(
   options: RedriveOptions,
 ): Promise<RedriveItem> {
   const batch = record.KinesisBatchInfo;
-  const why = whyParked(record, record.responsePayload);
+  const why = whyParked(record);
   const what = `hub stream ${batch.shardId} ${batch.startSequenceNumber}–${batch.endSequenceNumber}: ${batch.batchSize} record(s)${
     batch.approximateArrivalOfFirstRecord ? ` arrived from ${batch.approximateArrivalOfFirstRecord}` : ''
   }`;
@@ -295,7 +298,7 @@ async function invokeInChunks(detector: DetectorFunction, records: KinesisEvent[
     chunk = [];
     bytes = 0;
     const result = await detector.invoke(event);
-    if (!result.ok) return `the detector failed again: ${redact(result.error).slice(0, 300)}`;
+    if (!result.ok) return failedAgain(result.error);
     const failures = BatchResponse.safeParse(result.response);
     if (!failures.success) return 'the detector answered with something other than a batch response (is --function the detector?)';
     const first = failures.data.batchItemFailures[0];
