@@ -64,6 +64,9 @@ export function lagGroup(logGroup: string, owner?: string): string {
   return owner ? `${owner}/${logGroup}` : logGroup;
 }
 
+/** A count per lag class, all zero. */
+const emptyClasses = (): number[] => new Array<number>(LAG_CLASSES.length + 1).fill(0);
+
 function classOf(lag: number): number {
   const i = LAG_CLASSES.findIndex((bound) => lag <= bound);
   return i === -1 ? LAG_CLASSES.length : i;
@@ -71,7 +74,7 @@ function classOf(lag: number): number {
 
 /** The detector's side: one per container. */
 export class DeliveryLagRecorder {
-  private classes = new Array<number>(LAG_CLASSES.length + 1).fill(0);
+  private classes = emptyClasses();
   private max = 0;
   private readonly groups = new Map<string, number>();
   private noted = 0;
@@ -108,7 +111,7 @@ export class DeliveryLagRecorder {
     if (this.noted === 0 || now < this.lastFlush + FLUSH_EVERY) return;
     const summary: Summary = { classes: this.classes, max: this.max, groups: Object.fromEntries(this.groups) };
     this.lastFlush = now;
-    this.classes = new Array<number>(LAG_CLASSES.length + 1).fill(0);
+    this.classes = emptyClasses();
     this.max = 0;
     this.groups.clear();
     this.noted = 0;
@@ -144,7 +147,7 @@ export async function readBacklog(store: StateStore, now: number, maxLag = MAX_P
   const first = now - BACKLOG_LOOKBACK;
   for (let at = first - (first % PARTITION); at <= now; at += PARTITION) partitions.push(partitionKey(at));
   const docs = (await Promise.all(partitions.map((pk) => store.queryDocs(pk, now)))).flat();
-  const classes = new Array<number>(LAG_CLASSES.length + 1).fill(0);
+  const classes = emptyClasses();
   let max = 0;
   const groups = new Map<string, number>();
   for (const doc of docs) {
@@ -158,16 +161,13 @@ export async function readBacklog(store: StateStore, now: number, maxLag = MAX_P
     max = Math.max(max, summary.max);
     for (const [group, lag] of Object.entries(summary.groups)) groups.set(group, Math.max(groups.get(group) ?? 0, lag));
   }
-  const pipeline = percentileBound(classes, max, 0.9);
-  return {
-    lagOf: (group) => Math.min(Math.max(pipeline, groups.get(group) ?? 0), maxLag),
-    deliveries: classes.reduce((a, b) => a + b, 0),
-  };
+  const deliveries = classes.reduce((a, b) => a + b, 0);
+  const pipeline = percentileBound(classes, deliveries, max, 0.9);
+  return { lagOf: (group) => Math.min(Math.max(pipeline, groups.get(group) ?? 0), maxLag), deliveries };
 }
 
-/** The upper bound of the class holding the `q` quantile of deliveries; 0 when that is a healthy lag. */
-function percentileBound(classes: readonly number[], max: number, q: number): number {
-  const total = classes.reduce((a, b) => a + b, 0);
+/** The upper bound of the class holding the `q` quantile of the `total` deliveries; 0 when that is a healthy lag. */
+function percentileBound(classes: readonly number[], total: number, max: number, q: number): number {
   if (total === 0) return 0;
   let seen = 0;
   for (const [i, n] of classes.entries()) {
