@@ -137,18 +137,14 @@ export async function processPayloadInSpans(
   const skips = new SkipLedger();
   const parse = new ParseStats();
   const events = normalizePayload(payload, normalizer, skips, parse);
+  // Every run of the payload is the same delivery.
+  const delivery = deliveryOf(payload);
   const runs = timeRuns(events, spanMs);
   if (runs.length <= 1) {
     const first = events[0];
     if (first) await hooks.before(eventTime(first));
     return hooks.after(
-      payloadResult(
-        payload.logEvents.length,
-        events,
-        skips,
-        parse,
-        await detector.evaluate(batchIdOf(payload), events, deliveryOf(payload)),
-      ),
+      payloadResult(payload.logEvents.length, events, skips, parse, await detector.evaluate(batchIdOf(payload), events, delivery)),
     );
   }
   // The payload's skips, parse counts and skipped events go with its first run, so totals add up.
@@ -158,7 +154,7 @@ export async function processPayloadInSpans(
   for (const run of runs) {
     await hooks.before(eventTime(run[0] ?? {}));
     const ids = run.map((e) => ({ id: String(e[CoreFields.eventId] ?? '') }));
-    const decided = await detector.evaluate(batchIdOf({ ...payload, logEvents: ids }), run, deliveryOf(payload));
+    const decided = await detector.evaluate(batchIdOf({ ...payload, logEvents: ids }), run, delivery);
     await hooks.after(payloadResult(eventsIn + run.length, run, ledger, stats, decided));
     eventsIn = 0;
     ledger = new SkipLedger();
