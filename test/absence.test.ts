@@ -9,7 +9,7 @@ import { type SweepDeps, sweep } from '../src/engine/sweeper';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import type { Message } from '../src/schema/alert';
 import { DetectionRule } from '../src/schema/rule';
-import { ev, heartbeatRule, rule, T0 } from './helpers';
+import { ev, heartbeatRule, T0 } from './helpers';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

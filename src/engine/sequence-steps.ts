@@ -8,7 +8,7 @@ import { bucketExpiry, bucketOf } from './windows';
 /**
  * A sequence rule's batch for one entity, read once: which steps each event meets, the members it
  * stores (`time:eventId`, or `time*weight:eventId` for a line standing for several), and where its
- * last-step events fall. The detector (./detector.ts) reads and decides from it.
+ * last-step events fall. The sequence evaluator (./evaluators/sequence.ts) reads and decides from it.
  */
 export interface SequencePlan {
   key: string;

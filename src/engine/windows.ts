@@ -35,7 +35,7 @@ export const COUNTER_SLOT_BUCKETS = 10;
 export const LATE_ARRIVAL_GRACE_MS = 24 * 3_600_000;
 
 /**
- * Where a spike rule keeps the level a window spiked at (src/engine/detector.ts, spikeThreshold):
+ * Where a spike rule keeps the level a window spiked at (src/engine/evaluators/spike.ts, spikeThreshold):
  * under the window's own counter key at the half bucket after it. A read of the baseline's counts
  * returns the levels with them (the DynamoDB adapter keeps both in one item), so remembering a
  * spike costs a write when a window spikes and no read.
