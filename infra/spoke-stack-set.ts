@@ -8,6 +8,7 @@ import type { SentinelConfig } from './config';
 import { SentinelSpokeStack } from './spoke-stack';
 
 export interface SentinelSpokeStackSetProps extends StackProps {
+  /** The spoke's config, and where the StackSet deploys it (config `stackSet`: organizational units, Regions, caller). */
   readonly config: SentinelConfig & { hubDestinationArn: string; stackSet: NonNullable<SentinelConfig['stackSet']> };
 }
 

@@ -8,6 +8,7 @@ import { exclusionCriteria } from './constructs/ingestion';
 import { bundleRules } from './rule-bundle';
 
 export interface SentinelSpokeStackProps extends StackProps {
+  /** The member account's config: the log groups to subscribe, and the hub's destination (its stack's `DestinationArn` output). */
   readonly config: SentinelConfig & { hubDestinationArn: string };
 }
 

@@ -11,10 +11,14 @@ import type { Endpoints, SentinelConfig } from '../config';
 export type TierName = 'review' | 'notify' | 'respond';
 
 export interface AlertTopicsProps {
+  /** Who each tier's topic delivers to (config `subscribers`): emails, HTTPS endpoints and SQS queues per tier. */
   readonly subscribers: SentinelConfig['subscribers'];
   /** Teams of some accounts or rules (config `routes`): filtered subscriptions on their tiers' topics. */
   readonly routes: SentinelConfig['routes'];
-  /** A chat topic (config `chat`): messages in the chat service's format for these tiers. */
+  /**
+   * A chat topic (config `chat`): messages in the chat service's format for these tiers.
+   * @default - no chat topic
+   */
   readonly chat?: SentinelConfig['chat'];
 }
 

@@ -39,9 +39,13 @@ import { SentinelFunction } from './sentinel-function';
 import { grantTableActions } from './table-access';
 
 export interface CorrelationProps {
+  /** The state table: incidents, their members and the correlation's own conditions. */
   readonly table: Table;
+  /** The tier topics the state machine publishes to. */
   readonly topics: AlertTopics;
+  /** The rule bundle (rules and correlations, JSON) the correlate function embeds. */
   readonly rulesFile: string;
+  /** Retention of the correlate function's and the state machine's log groups. */
   readonly logRetention: RetentionDays;
   /**
    * Optional automated-response Lambda, invoked asynchronously with each respond-tier incident when

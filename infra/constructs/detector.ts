@@ -9,9 +9,13 @@ import { SentinelFunction } from './sentinel-function';
 import { grantTableActions } from './table-access';
 
 export interface DetectorProps {
+  /** The state table: windowed counters and sets, conditions, receipts. */
   readonly table: Table;
+  /** The correlation state machine each decided batch's messages are handed to. */
   readonly stateMachine: StateMachine;
+  /** The rule bundle (rules and sources, JSON) the detector embeds. */
   readonly rulesFile: string;
+  /** Retention of the detector's own log group. */
   readonly logRetention: RetentionDays;
   /** Review-tier digest interval (ms). */
   readonly digestIntervalMs: number;
@@ -27,9 +31,16 @@ export interface DetectorProps {
   readonly timeZone: string;
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
-  /** @default 20 */
+  /**
+   * Reserved concurrency: caps how many batches write to the table at once (hot keys, cost) and
+   * keeps the detector from taking the account's unreserved concurrency.
+   * @default 20
+   */
   readonly reservedConcurrency?: number;
-  /** @default 1024 — the engine is CPU-bound; 1 GB gives most of a vCPU at arm64 prices. */
+  /**
+   * Memory in MB: the engine is CPU-bound, and Lambda gives CPU with memory (1 GB is most of a vCPU).
+   * @default 1024
+   */
   readonly memoryMb?: number;
 }
 

@@ -13,12 +13,20 @@ import { Construct } from 'constructs';
 import type { SentinelConfig } from '../config';
 
 export interface HubIngestionProps {
+  /** The detector the hub stream's event source mapping invokes. */
   readonly detector: IFunction;
   /** Records the mapping gave up on (after retries or age) land here, with their shard and sequence range. */
   readonly failures: IQueue;
+  /** Where the hub's own alarm (the stream's iterator age) goes. */
   readonly alarmTopic: ITopic;
+  /** The stream and its reader (config `hub`): capacity, retention, batching, retries. */
   readonly settings: SentinelConfig['hub'];
+  /**
+   * The organization whose accounts may subscribe their log groups to the hub's destination.
+   * @default - only `memberAccounts` may
+   */
   readonly organizationId?: string;
+  /** Accounts that may subscribe to the destination (with or beside `organizationId`). */
   readonly memberAccounts: readonly string[];
 }
 

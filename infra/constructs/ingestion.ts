@@ -8,7 +8,9 @@ import { subscriptionFilterPattern } from '../../src/rules/filter-pattern';
 import type { RulePack } from '../../src/rules/rule-pack';
 
 export interface IngestionProps {
+  /** The function every subscription delivers to. */
   readonly detector: IFunction;
+  /** The rules, from which each log group's filter pattern is compiled. */
   readonly pack: RulePack;
   /** Log groups to subscribe, by name. */
   readonly logGroups: readonly string[];

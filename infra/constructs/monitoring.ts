@@ -17,14 +17,21 @@ import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 export interface MonitoringProps {
+  /** The detector: errors, throttles, duration, event age, dropped and undeliverable batches. */
   readonly detector: LambdaFunction;
+  /** Its timeout: the near-timeout alarm fires at 80% of it. */
   readonly detectorTimeout: Duration;
+  /** The correlate function (its errors). */
   readonly correlate: LambdaFunction;
+  /** The failure queue parked batches land in (any message alarms). */
   readonly failures: Queue;
+  /** The correlation state machine (failed and timed-out executions). */
   readonly stateMachine: StateMachine;
+  /** The tier topics (failed deliveries to a subscriber). */
   readonly topics: Record<'review' | 'notify' | 'respond', Topic>;
   /** Where stack-health alarms go. */
   readonly alarmTopic: Topic;
+  /** The lifecycle sweeper (its errors: late resolved notices, digests and absences). */
   readonly sweeper: LambdaFunction;
   /** Watched log groups: each gets an alarm on its unparsed share. */
   readonly logGroups: readonly string[];

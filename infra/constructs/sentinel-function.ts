@@ -9,14 +9,37 @@ export interface SentinelFunctionProps {
   readonly entry: string;
   /** Rule bundle copied next to the handler as rules.json. */
   readonly rulesFile: string;
-  /** More files copied next to the handler: name in the bundle → file at synth. */
+  /**
+   * More files copied next to the handler: name in the bundle → file at synth.
+   * @default - the rule bundle only
+   */
   readonly files?: Readonly<Record<string, string>>;
+  /** Retention of the function's own log group (created here, not by Lambda, so it is the stack's to keep and delete). */
   readonly logRetention: RetentionDays;
+  /**
+   * Memory in MB (CPU comes with it).
+   * @default 512
+   */
   readonly memorySize?: number;
-  /** @default 60 seconds */
+  /**
+   * How long one invocation may run.
+   * @default Duration.seconds(60)
+   */
   readonly timeout?: Duration;
+  /**
+   * Environment variables besides NODE_OPTIONS (source maps) and SENTINEL_ACCOUNT_ID (the stack's account).
+   * @default - none
+   */
   readonly environment?: Record<string, string>;
+  /**
+   * Reserved concurrency.
+   * @default - none: the account's unreserved pool
+   */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Anything else `NodejsFunction` takes (a dead-letter queue, an on-failure destination, retry settings).
+   * @default - none
+   */
   readonly extra?: Partial<NodejsFunctionProps>;
 }
 

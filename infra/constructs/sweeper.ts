@@ -9,19 +9,25 @@ import { REVIEW_ROUTES_FILE } from '../../src/engine/review-routes';
 import { SentinelFunction } from './sentinel-function';
 
 export interface SweeperProps {
+  /** The state table whose due documents it sweeps. */
   readonly table: Table;
+  /** The correlation state machine its messages (resolved notices, digests, absences) are handed to. */
   readonly stateMachine: StateMachine;
+  /** The rule bundle (rules and correlations, JSON) the sweeper embeds. */
   readonly rulesFile: string;
   /** The routes that take the review tier (src/engine/review-routes.ts), as JSON: copied next to the handler. */
   readonly reviewRoutesFile: string;
+  /** Retention of the sweeper's own log group. */
   readonly logRetention: RetentionDays;
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
   /** The team's time zone (config `timeZone`): digests and resolved notices show their window on its clock too. */
   readonly timeZone: string;
-  /** How alerts are told, as the detector tells them: absence alerts, which the sweep opens, fold and hold as its detections do. */
+  /** Review-tier digest interval (ms), as the detector's: absence alerts, which the sweep opens, are digested as its detections are. */
   readonly digestIntervalMs: number;
+  /** How long a page stands for its entity (ms), as the detector's: a respond-tier absence folds into its entity's page. */
   readonly pageFoldMs: number;
+  /** A rule's alerts told one by one before the rest are held, as the detector's: a fleet going quiet is one outbreak. */
   readonly outbreakAfter: number;
   /** The longest a delivery can wait before the detector: absences are held at most that long while deliveries run late. */
   readonly maxDeliveryLagMs: number;
