@@ -1,0 +1,99 @@
+import { type NormalizedEvent, textValue } from '../../schema/event';
+import { type BuiltinSource, base, has } from './builtin-source';
+
+const isCloudTrail = (l: string) => has(l, '"eventSource"', '"eventName"', '"userIdentity"');
+
+/** An assumed-role session of an IAM Identity Center permission set: `assumed-role/AWSReservedSSO_<set>_<id>/<user>`. */
+const SSO_SESSION = /^assumed-role\/AWSReservedSSO_[^/]+\/(.+)$/;
+
+/** `assumed-role/<role>/<session>`: the role and the session name. */
+const ASSUMED_ROLE = /^assumed-role\/([^/]+)\/(.+)$/;
+
+/**
+ * Session names machines generate: an ECS task id (32 hex digits), an EC2 instance id, the
+ * defaults of the AWS SDKs and the CLI (`botocore-session-<time>`, `aws-sdk-js-<time>`, …), a
+ * UUID, a bare number. A name a person or a pipeline chose (`alice`, `GitHubActions`, a Lambda
+ * function's name) is kept.
+ */
+const MACHINE_SESSION =
+  /^(?:[0-9a-f]{32}|i-[0-9a-f]{8}(?:[0-9a-f]{9})?|(?:botocore-session|aws-sdk-[a-z]+|aws-go-sdk|aws-dotnet-sdk-session)-\d{9,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{10,})$/i;
+
+/**
+ * The principal a CloudTrail record names: user name, role/session (the person, for Identity
+ * Center sessions; the role, for sessions a machine named), root.
+ */
+export function principalName(e: NormalizedEvent): string | undefined {
+  const type = textValue(e['userIdentity.type']);
+  if (type === 'Root') return 'root';
+  const userName = textValue(e['userIdentity.userName']);
+  if (userName) return userName;
+  const arn = textValue(e['userIdentity.arn']);
+  if (arn) {
+    // arn:partition:service:region:account:resource — user/alice, assumed-role/Role/session, root.
+    const resource = arn.split(':').slice(5).join(':');
+    // IAM Identity Center: the session is the person (their user name, usually an email), the role
+    // only the permission set. The person is the same in every account; the role name is not theirs.
+    const sso = SSO_SESSION.exec(resource);
+    if (sso?.[1]) return sso[1];
+    // A session name a machine generated says nothing about who: each ECS task, instance or SDK
+    // client would be an entity of its own, and a fleet's calls (a burst, a sweep spread over
+    // tasks) would be counted a task at a time. Such sessions are their role.
+    const session = ASSUMED_ROLE.exec(resource);
+    if (session?.[1] && session[2] && MACHINE_SESSION.test(session[2])) return session[1];
+    const slash = resource.indexOf('/');
+    return slash === -1 ? resource : resource.slice(slash + 1);
+  }
+  return (
+    textValue(e['userIdentity.sessionContext.sessionIssuer.userName']) ??
+    textValue(e['userIdentity.invokedBy']) ??
+    textValue(e['userIdentity.principalId'])
+  );
+}
+
+export const CLOUDTRAIL: BuiltinSource = {
+  definition: base('cloudtrail', 'AWS CloudTrail records delivered to CloudWatch Logs', 'json', {
+    eventTime: '@timestamp',
+    eventName: 'event.action',
+    eventSource: 'event.provider',
+    eventType: 'event.kind',
+    sourceIPAddress: 'source.address',
+    'userIdentity.type': 'user.type',
+    'userIdentity.principalId': 'user.id',
+    userAgent: 'user_agent.original',
+    errorCode: 'error.code',
+    errorMessage: 'error.message',
+    awsRegion: 'cloud.region',
+    recipientAccountId: 'cloud.account.id',
+  }),
+  patterns: [],
+  keepJson: ['requestParameters', 'responseElements', 'additionalEventData'],
+  recognize: isCloudTrail,
+  recognizedBy: ['eventSource'],
+  derives: ['user.name', 'event.outcome', 'event.category', 'cloud.provider', 'event.dataset'],
+  derivesOn: {
+    'event.outcome': [{ values: ['success', 'failure'] }],
+    // A sign-in is named by its event name, IAM by its event source; anything else is configuration.
+    'event.category': [
+      { values: ['authentication'], markers: ['ConsoleLogin', 'GetSigninToken'] },
+      { values: ['iam'], markers: ['iam.amazonaws.com'] },
+      { values: ['configuration'] },
+    ],
+    'cloud.provider': [{ values: ['aws'] }],
+    'event.dataset': [{ values: ['aws.cloudtrail'] }],
+  },
+  derive: (e) => {
+    const name = principalName(e);
+    if (name) e['user.name'] = name;
+    const action = textValue(e['event.action']);
+    const failed = e['error.code'] !== undefined || e['responseElements.ConsoleLogin'] === 'Failure';
+    e['event.outcome'] = failed ? 'failure' : 'success';
+    e['event.category'] =
+      action === 'ConsoleLogin' || action === 'GetSigninToken'
+        ? 'authentication'
+        : e['event.provider'] === 'iam.amazonaws.com'
+          ? 'iam'
+          : 'configuration';
+    e['cloud.provider'] = 'aws';
+    e['event.dataset'] = 'aws.cloudtrail';
+  },
+};
