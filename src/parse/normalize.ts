@@ -7,8 +7,10 @@ import { compileAccessLogFormat } from './access-log-format';
 import { withoutAnsi } from './ansi';
 import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
 import { Calendar } from './calendar';
+import { type ContainerWrapper, containerWrapper, criWrapper } from './container-wrappers';
 import { newEvent, newOpenEvent } from './event-record';
 import { exceptionType } from './exception-type';
+import { DEFAULT_FIELD_MAP, fieldMapFor, LEVEL_NAMES, mapFields } from './field-maps';
 import { boundedJson, flattenInto } from './flatten';
 import { TrustedProxies } from './forwarded-for';
 import { globToRegExp } from './glob';
@@ -26,82 +28,6 @@ const BINARY_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001A\u001C\u001E\u001F]/;
 const CONTROL_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 /** Whole objects kept as JSON text (CloudTrail requestParameters) are cut here. */
 const MAX_KEPT_JSON = 8192;
-
-/**
- * Field names common structured loggers use, mapped to ECS: pino, bunyan, winston, zap, Python's
- * json loggers (`levelname`, `asctime`), Log4j2's JsonLayout (`timeMillis`) and Serilog's compact
- * JSON (`@t`, `@l`, `@m`, `@mt`). Where several apply, the first present wins.
- */
-export const DEFAULT_FIELD_MAP: [string, string][] = [
-  ['msg', 'message'],
-  ['@m', 'message'],
-  ['@mt', 'message'],
-  // .NET's console JSON formatter (ASP.NET Core in a container): PascalCase names.
-  ['Message', 'message'],
-  // structlog's message.
-  ['event', 'message'],
-  ['time', '@timestamp'],
-  ['timestamp', '@timestamp'],
-  ['ts', '@timestamp'],
-  ['@t', '@timestamp'],
-  ['timeMillis', '@timestamp'],
-  ['asctime', '@timestamp'],
-  ['Timestamp', '@timestamp'],
-  ['level', 'log.level'],
-  ['lvl', 'log.level'],
-  ['severity', 'log.level'],
-  ['levelname', 'log.level'],
-  ['@l', 'log.level'],
-  ['LogLevel', 'log.level'],
-  // A request log line (Rails' lograge, GitLab, Express): its status and method, so 5xx bursts and
-  // failed requests count without a source file. Only a number is a status to the rules (ranges).
-  ['status', 'http.response.status_code'],
-  ['status_code', 'http.response.status_code'],
-  ['statusCode', 'http.response.status_code'],
-  ['method', 'http.request.method'],
-  // The client and the user, under the names apps most often give them (GitLab, Rails, Express, Flask …).
-  ['client_ip', 'source.address'],
-  ['remote_ip', 'source.address'],
-  ['remote_addr', 'source.address'],
-  ['clientIp', 'source.address'],
-  ['source_ip', 'source.address'],
-  ['ip', 'source.address'],
-  ['username', 'user.name'],
-  ['user_name', 'user.name'],
-  ['userName', 'user.name'],
-  // An error's class and trace as loggers write them (ECS's own names need no map): pino's and
-  // bunyan's serialized `err`, Log4j2's JsonLayout; structlog, python-json-logger, Logback's
-  // encoder, winston's errors format, .NET's console formatter, Serilog's compact JSON.
-  ['err.type', 'error.type'],
-  ['err.name', 'error.type'],
-  ['thrown.name', 'error.type'],
-  ['err.stack', 'error.stack_trace'],
-  ['exception', 'error.stack_trace'],
-  ['exc_info', 'error.stack_trace'],
-  ['stack_trace', 'error.stack_trace'],
-  ['stack', 'error.stack_trace'],
-  ['Exception', 'error.stack_trace'],
-  ['@x', 'error.stack_trace'],
-  ['context.exception', 'error.stack_trace'],
-];
-/** pino's numeric levels and common spellings, normalized to lower-case names. */
-export const LEVEL_NAMES: Readonly<Record<string, string>> = {
-  '10': 'trace',
-  '20': 'debug',
-  '30': 'info',
-  '40': 'warn',
-  '50': 'error',
-  '60': 'fatal',
-  warning: 'warn',
-  // .NET and Serilog spellings.
-  information: 'info',
-  verbose: 'trace',
-  err: 'error',
-  critical: 'fatal',
-  crit: 'fatal',
-  emergency: 'fatal',
-  alert: 'fatal',
-};
 
 export interface CompiledSource {
   name: string;
@@ -525,54 +451,6 @@ const CR = 13;
 
 const withoutCr = (text: string): string => (text.charCodeAt(text.length - 1) === CR ? text.slice(0, -1) : text);
 
-/** Keys that mark a JSON object as a container runtime's wrapper around a `log` line (with `log` itself). */
-const WRAPPER_KEYS = ['stream', 'time', 'kubernetes', 'container_name', 'container_id', 'ecs_task_arn', 'logtag', 'source'];
-
-interface ContainerWrapper {
-  line: string;
-  /** The wrapper without its `log`: pod, container, stream, time. */
-  meta: Record<string, unknown>;
-}
-
-/**
- * `{"log":"…","stream":"stdout","time":"…"}` (Docker json-file, Fluent Bit), with `kubernetes`
- * (EKS, Container Insights) or `container_name`/`ecs_task_arn` (ECS FireLens): the `log` and the
- * rest; undefined for any other JSON.
- */
-function containerWrapper(text: string): ContainerWrapper | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const log: unknown = Reflect.get(value, 'log');
-  if (typeof log !== 'string' || !WRAPPER_KEYS.some((k) => Reflect.has(value, k))) return undefined;
-  const meta: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (k !== 'log') meta[k] = v;
-  // Runtimes keep the line's newline.
-  return { line: log.replace(/\r?\n$/, ''), meta };
-}
-
-/**
- * containerd's own log line (the CRI format: EKS nodes since Kubernetes 1.24): `<RFC 3339 time>
- * <stdout|stderr> <P|F> <line>`, as the CloudWatch agent or a collector without a CRI parser ships
- * /var/log/containers as it is. `P` marks a part of a line longer than the runtime's buffer (16 KB):
- * read as it stands. Only lines starting with a date and a `T` are tried against the pattern.
- */
-const CRI_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) [PF] /;
-
-function criWrapper(text: string): ContainerWrapper | undefined {
-  if (text.charCodeAt(4) !== DASH || text.charCodeAt(10) !== LETTER_T) return undefined;
-  const m = CRI_LINE.exec(text);
-  if (!m) return undefined;
-  return { line: text.slice(m[0].length), meta: { time: m[1], stream: m[2] } };
-}
-
-const DASH = 45;
-const LETTER_T = 84;
-
 function firstNonSpace(text: string): number {
   let i = 0;
   while (i < text.length && text.charCodeAt(i) <= 32) i++;
@@ -582,43 +460,6 @@ function firstNonSpace(text: string): number {
 // The location string is only built for skipped events: normalize() is the per-event hot path.
 function skip(reason: Skip['reason'], ctx: LogContext, detail: string): NormalizeResult {
   return { ok: false, skip: { reason, where: `${ctx.logGroup} ${ctx.logStream} event ${ctx.id}`, detail, events: 1 } };
-}
-
-/**
- * The field map entries that can apply to a line a text pattern parsed: only fields it writes
- * (and the `event.dataset` normalize adds) are on the event, so the other entries would look up
- * fields that are not there — ten lookups per line for the default map alone.
- */
-function fieldMapFor(source: CompiledSource, writes: ReadonlySet<string>): [string, string][] {
-  let entries = source.fieldMapsByWrites.get(writes);
-  if (!entries) {
-    entries = source.fieldMap.filter(([from]) => writes.has(from) || from === 'event.dataset');
-    source.fieldMapsByWrites.set(writes, entries);
-  }
-  return entries;
-}
-
-function mapFields(source: CompiledSource, raw: Record<string, FieldValue>, fieldMap = source.fieldMap): NormalizedEvent {
-  const event: NormalizedEvent = raw;
-  for (const [from, to] of fieldMap) {
-    if (event[to] !== undefined) continue;
-    const v = raw[from];
-    if (v !== undefined) event[to] = v;
-  }
-  for (const [field, map] of source.valueMap) {
-    const v = event[field];
-    if (v === undefined) continue;
-    const mapped = map.get(String(v));
-    if (mapped !== undefined) event[field] = mapped;
-  }
-  for (const lookup of source.lookups) {
-    const from = event[lookup.from];
-    if (event[lookup.to] !== undefined || from === undefined) continue;
-    const derived = lookup.values.get(String(from));
-    if (derived !== undefined) event[lookup.to] = derived;
-  }
-  for (const [k, v] of source.fields) if (event[k] === undefined) event[k] = v;
-  return event;
 }
 
 /** A syslog repeat count is capped: the line still counts as many events, but never absurdly many. */

@@ -1,12 +1,13 @@
 import { compileAccessLogFormat } from '../parse/access-log-format';
 import { BUILTIN_SOURCES, type BuiltinSource } from '../parse/aws-sources';
 import { builtinPatterns } from '../parse/builtin-parsers';
+import { DEFAULT_FIELD_MAP, LEVEL_NAMES } from '../parse/field-maps';
 import { FLOW_LOG_OUTPUT_FIELDS } from '../parse/flow-log-format';
 import { globToRegExp } from '../parse/glob';
 import { JOURNAL_FIELDS, JOURNAL_LEVELS, JOURNAL_MARKERS, JOURNAL_TOKENS } from '../parse/journald';
 import { KEYCLOAK_DERIVES, KEYCLOAK_FIELDS, KEYCLOAK_LOGGER } from '../parse/keycloak';
 import { namedGroupBodies, REQUEST_GROUP_FIELDS, SYSLOG_HEADER_FIELDS } from '../parse/line-parser';
-import { DEFAULT_FIELD_MAP, DEFAULT_PARSERS, LEVEL_NAMES, serviceGroupBuiltin } from '../parse/normalize';
+import { DEFAULT_PARSERS, serviceGroupBuiltin } from '../parse/normalize';
 import { patternLiterals } from '../parse/required-literal';
 import { CoreFields, type FieldValue } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
