@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Pacing } from '../src/backtest/cloudwatch-history';
 import { exportFileName, filterLogEventsJson } from '../src/backtest/export';
-import { buildReport, reportTable } from '../src/backtest/report';
+import { buildReport, reportMarkdown, reportTable } from '../src/backtest/report';
 import { BacktestError, type BacktestOptions, runBacktest } from '../src/cli/backtest';
 import { loadPack } from '../src/cli/load-pack';
 import { openCorrelationSink, openStateStore } from '../src/cli/local-adapters';
@@ -15,6 +15,7 @@ import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { generateDemo } from '../src/demo/generate';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
+import { stateKeyOwner } from '../src/engine/state-owners';
 import type { Alert } from '../src/schema/alert';
 import { ev, rule, T0 } from './helpers';
 
@@ -195,6 +196,61 @@ describe('detect backtest against CloudWatch Logs', () => {
     expect(folded).toMatchObject({ pages: 0, published: { notify: 1 } });
     const within = await runBacktest(options({ maxPagesPerDay: 5 }), { client, pacing });
     expect(within.report?.overBudget).toEqual([]);
+  });
+});
+
+describe('what the backtested history costs in DynamoDB', () => {
+  it('sums every state write by the rule it is for, and prices the month at this volume', async () => {
+    describeGroups(SSH_GROUP);
+    // A day of an internet-facing SSH server: 150 addresses trying once each, one trying 40 times.
+    const day = Date.parse('2026-11-20T00:00:00Z');
+    const drizzle = Array.from({ length: 150 }, (_, i) => sshEvents(`198.51.100.${i + 1}`, 1, day + i * 500_000)).flat();
+    const burst = sshEvents('203.0.113.60', 40, day + 3_600_000);
+    logs.on(FilterLogEventsCommand).resolves({ events: [...drizzle, ...burst].sort((a, b) => a.timestamp - b.timestamp) });
+    const result = await runBacktest(options({ since: '2026-11-20T00:00:00Z', until: '2026-11-21T00:00:00Z' }), { client, pacing });
+    const state = result.report?.state;
+    expect(state).toBeDefined();
+    if (!state) return;
+    // Every write is someone's: the rows add up to the total, and each names a rule of the pack or a part of the engine.
+    expect(state.byOwner.reduce((n, o) => n + o.writes, 0)).toBe(state.writes);
+    const ruleIds = new Set(pack.rules.map((r) => r.id));
+    for (const o of state.byOwner) expect(ruleIds.has(o.owner) || /^\(.+\)$/.test(o.owner), o.owner).toBe(true);
+    // Most writes first; a per-address SSH rule writes at least once for each of the 151 addresses.
+    const top = state.byOwner[0];
+    expect(state.byOwner.map((o) => o.writes)).toEqual([...state.byOwner.map((o) => o.writes)].sort((a, b) => b - a));
+    expect(state.byOwner.some((o) => o.owner.startsWith('ssh.') && o.writes >= 151)).toBe(true);
+    // A day of history: the month is 365/12 of it, at $0.625 per million writes and $0.125 per million reads.
+    const days = result.report?.days ?? 0;
+    expect(days).toBeCloseTo(1, 5);
+    expect(state.usdPerMonth).toBeCloseTo(((state.writes * 0.625 + state.reads * 0.125) / 1e6) * (365 / 12), 10);
+    expect(top?.share).toBeCloseTo((top?.writes ?? 0) / state.writes, 10);
+    const report = result.report;
+    if (!report) return;
+    expect(reportMarkdown(report)).toContain('## State (DynamoDB)');
+    expect(reportMarkdown(report)).toContain(`| ${top?.owner} | ${top?.writes.toLocaleString('en-US')} |`);
+    const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(reportTable(report)).toMatch(
+      new RegExp(
+        `state: [\\d,]+ DynamoDB writes a day \\((about \\$[\\d.,]+|under \\$0\\.01) a month on demand\\), [\\d.]+% of the writes for ${literal(top?.owner ?? '')}`,
+      ),
+    );
+  });
+
+  it('names the owner of every kind of state item from its key', () => {
+    expect(stateKeyOwner('t#ssh.brute_force_source#203.0.113.9')).toBe('ssh.brute_force_source');
+    expect(stateKeyOwner('p#errors.level_spike#@111122223333|web')).toBe('errors.level_spike');
+    expect(stateKeyOwner('d#vpc.port_scan_horizontal#198.51.100.7|22')).toBe('vpc.port_scan_horizontal');
+    expect(stateKeyOwner('s#auth.success_after_failures#j.chen#1')).toBe('auth.success_after_failures');
+    expect(stateKeyOwner('n#auth.new_country_login#r.ortega')).toBe('auth.new_country_login');
+    expect(stateKeyOwner('a#integrity.host_logs_stopped#web-1')).toBe('integrity.host_logs_stopped');
+    expect(stateKeyOwner('c#corr.insider_threat#user.name=r.ortega')).toBe('corr.insider_threat');
+    expect(stateKeyOwner('outbreak#web.request_flood#all')).toBe('web.request_flood');
+    expect(stateKeyOwner('learn#aws.new_region#111122223333')).toBe('aws.new_region');
+    expect(stateKeyOwner('page#@111122223333|user.name=root')).toBe('(pages per entity)');
+    expect(stateKeyOwner('dg#3600000#1740960000000')).toBe('(review digests)');
+    expect(stateKeyOwner('@111122223333|risk#user.name#root')).toBe('(correlation risk records)');
+    expect(stateKeyOwner('exceptions')).toBe('(exceptions)');
+    expect(stateKeyOwner('something-new')).toBe('(other)');
   });
 });
 

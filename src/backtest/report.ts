@@ -3,6 +3,7 @@ import type { ReplayStats } from '../cli/replay';
 import { scopedKey } from '../engine/entity-scope';
 import type { RulePack } from '../rules/rule-pack';
 import type { Message } from '../schema/alert';
+import { aboutUsd, type StateCost, usd } from './state-cost';
 
 /** What a rule would have done over the backtested history. */
 export interface RuleReport {
@@ -33,6 +34,8 @@ export interface BacktestReport {
   maxPagesPerDay?: number;
   /** Rules that would page more than `maxPagesPerDay`. */
   overBudget: string[];
+  /** The detector's DynamoDB calls over the history, per rule, and what they cost a month at this volume. */
+  state?: StateCost;
 }
 
 const TOP = 5;
@@ -45,6 +48,7 @@ export function buildReport(input: {
   from: number;
   to: number;
   maxPagesPerDay?: number;
+  state?: StateCost;
 }): BacktestReport {
   const days = Math.max((input.to - input.from) / 86_400_000, 1 / 24);
   const titles = new Map([...input.pack.rules, ...input.pack.correlations].map((r) => [r.id, r.title]));
@@ -116,11 +120,12 @@ export function buildReport(input: {
     rules,
     ...(max !== undefined ? { maxPagesPerDay: max } : {}),
     overBudget: max === undefined ? [] : rules.filter((r) => r.pagesPerDay > max).map((r) => r.ruleId),
+    ...(input.state ? { state: input.state } : {}),
   };
 }
 
 const pct = (n: number) => `${(100 * n).toFixed(1)}%`;
-const perDay = (n: number) => (n === 0 ? '0' : n < 0.1 ? n.toFixed(3) : n.toFixed(1));
+const perDay = (n: number) => (n === 0 ? '0' : n < 0.1 ? n.toFixed(3) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US'));
 
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -158,7 +163,24 @@ export function reportMarkdown(r: BacktestReport): string {
   }
   lines.push('', '## Log groups', '', '| log group | events | unparsed |', '|---|---|---|');
   for (const g of r.groups) lines.push(`| ${g.logGroup} | ${g.events.toLocaleString('en-US')} | ${pct(g.unparsedShare)} |`);
+  if (r.state) lines.push('', ...stateMarkdown(r.state, r.days));
   return `${lines.join('\n')}\n`;
+}
+
+/** The state section: which rules the detector's DynamoDB writes are for, and what they cost a month. */
+function stateMarkdown(s: StateCost, days: number): string[] {
+  return [
+    '## State (DynamoDB)',
+    '',
+    `The detector made ${s.writes.toLocaleString('en-US')} writes and ${s.reads.toLocaleString('en-US')} reads over the history (${perDay(s.writes / days)} writes a day): ${aboutUsd(s.usdPerMonth)} a month at on-demand list prices (us-east-1), one unit a call. Exact windows cost a write per rule, entity and batch: a rule counting every visitor or every flow is what a bill grows with.`,
+    '',
+    '| rule (or part of the engine) | writes | writes/day | share | $/month |',
+    '|---|---|---|---|---|',
+    ...s.byOwner.map(
+      (o) =>
+        `| ${escapeCell(o.owner)} | ${o.writes.toLocaleString('en-US')} | ${perDay(o.writes / days)} | ${pct(o.share)} | ${usd(o.usdPerMonth)} |`,
+    ),
+  ];
 }
 
 /** The terminal table: one line per rule, widest columns first. */
@@ -187,7 +209,15 @@ export function reportTable(r: BacktestReport): string {
     ...rows.map(line),
     ...(unparsed.length > 0 ? [`unparsed: ${unparsed.join(', ')}`] : []),
     ...(r.events.excepted > 0 ? [`exceptions left out ${r.events.excepted} rule match(es)`] : []),
+    ...(r.state ? [stateLine(r.state, r.days)] : []),
   ].join('\n');
+}
+
+/** One line of the state's cost, and the rule most of it is for. */
+function stateLine(s: StateCost, days: number): string {
+  const top = s.byOwner[0];
+  const most = top && top.writes > 0 ? `, ${pct(top.share)} of the writes for ${top.owner}` : '';
+  return `state: ${perDay(s.writes / days)} DynamoDB writes a day (${aboutUsd(s.usdPerMonth)} a month on demand)${most}`;
 }
 
 export function reportJson(r: BacktestReport): string {

@@ -2,8 +2,11 @@ import { BacktestError } from '../backtest/cloudwatch-history';
 import { type HistoryDeps, type HistoryOptions, type HistoryProgress, loadHistory, parseTimeOption } from '../backtest/load-history';
 import { asPayloads } from '../backtest/payloads';
 import { type BacktestReport, buildReport } from '../backtest/report';
+import { type StateCost, stateCost } from '../backtest/state-cost';
 import type { ExceptionSource } from '../engine/exceptions';
+import { MemoryStateStore } from '../engine/memory-store';
 import { type CorrelationSink, PassThroughSink } from '../engine/ports';
+import type { StateStore } from '../engine/state-store';
 import type { LearningScope } from '../engine/term-learning';
 import type { RulePack } from '../rules/rule-pack';
 import type { Alert, Message } from '../schema/alert';
@@ -73,7 +76,7 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
   const { events, owners, from, to, apiCalls, retries } = history;
   if (history.interrupted) return { interrupted: true, alerts: [], apiCalls, retries };
 
-  const state = await openStateStore('memory');
+  const state = await openStateStore('memory', { attributeWrites: true });
   try {
     const inner: CorrelationSink = options.correlate
       ? await openCorrelationSink(pack, state, options.rulesDirs, options.pageFoldWindow)
@@ -109,10 +112,18 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
       stats,
       from,
       to,
+      ...stateUsage(state.store, from, to),
       ...(options.maxPagesPerDay !== undefined ? { maxPagesPerDay: options.maxPagesPerDay } : {}),
     });
     return { interrupted: false, report, alerts, stats, apiCalls, retries };
   } finally {
     await state.close();
   }
+}
+
+/** The detector's state calls over the history, per rule, priced (src/backtest/state-cost.ts). */
+function stateUsage(store: StateStore, from: number, to: number): { state?: StateCost } {
+  if (!(store instanceof MemoryStateStore) || !store.writesByOwner) return {};
+  const days = Math.max((to - from) / 86_400_000, 1 / 24);
+  return { state: stateCost({ ...store.calls, byOwner: store.writesByOwner.totals() }, days) };
 }

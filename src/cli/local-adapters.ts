@@ -16,14 +16,17 @@ export interface OpenedState {
   close: () => Promise<void>;
 }
 
-/** Detector state: in memory (default) or dynalite; correlation always gets an in-process dynalite table. */
-export async function openStateStore(kind: 'memory' | 'dynalite'): Promise<OpenedState> {
+/**
+ * Detector state: in memory (default) or dynalite; correlation always gets an in-process dynalite
+ * table. `attributeWrites`: the memory store sums its writes per rule (`detect backtest`'s cost).
+ */
+export async function openStateStore(kind: 'memory' | 'dynalite', memory: { attributeWrites?: boolean } = {}): Promise<OpenedState> {
   const { startLocalDynamo } = await import('../local/dynalite');
   const dynamo = await startLocalDynamo();
   const store =
     kind === 'dynalite'
       ? new (await import('../../functions/commons/adapters/dynamodb-state-store')).DynamoStateStore(dynamo.client, dynamo.tableName)
-      : new MemoryStateStore();
+      : new MemoryStateStore(memory);
   return { store, dynamo, close: () => dynamo.close() };
 }
 

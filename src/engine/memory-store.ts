@@ -1,4 +1,5 @@
 import { BucketList } from './bucket-list';
+import { RECEIPTS_OWNER, WritesByOwner } from './state-owners';
 import {
   type BucketRange,
   type CounterIncrement,
@@ -77,6 +78,15 @@ export class MemoryStateStore implements StateStore {
   readonly calls = { reads: 0, writes: 0 };
   /** Writes by item kind, for the benchmark's cost breakdown. */
   readonly writesByKind = noWrites();
+  /**
+   * Writes by the rule (or part of the engine) whose items they change, when asked for: `detect
+   * backtest`'s state cost per rule (a key read per write, which the detector's path does without).
+   */
+  readonly writesByOwner: WritesByOwner | undefined;
+
+  constructor(options: { attributeWrites?: boolean } = {}) {
+    this.writesByOwner = options.attributeWrites ? new WritesByOwner() : undefined;
+  }
   private latest = 0;
   private lastSweepAt = 0;
 
@@ -105,6 +115,7 @@ export class MemoryStateStore implements StateStore {
     this.calls.reads = 0;
     this.calls.writes = 0;
     Object.assign(this.writesByKind, noWrites());
+    this.writesByOwner?.clear();
     this.latest = 0;
     this.lastSweepAt = 0;
   }
@@ -121,9 +132,10 @@ export class MemoryStateStore implements StateStore {
   async incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]> {
     this.tick(now);
     // Counted like the DynamoDB adapter's round trips: one update per key and slot of buckets.
-    const updates = new Set(increments.map((i) => `${i.key}\u0000${Math.floor(i.bucket / COUNTER_SLOT_BUCKETS)}`)).size;
-    this.calls.writes += updates;
-    this.writesByKind.counters += updates;
+    const slots = new Set(increments.map((i) => `${i.key}\u0000${Math.floor(i.bucket / COUNTER_SLOT_BUCKETS)}`));
+    this.calls.writes += slots.size;
+    this.writesByKind.counters += slots.size;
+    if (this.writesByOwner) for (const slot of slots) this.writesByOwner.add(slot.slice(0, slot.indexOf('\u0000')));
     return increments.map((inc) => {
       let buckets = this.counters.get(inc.key);
       if (!buckets) {
@@ -164,6 +176,7 @@ export class MemoryStateStore implements StateStore {
     for (const add of adds) {
       this.calls.writes++;
       this.writesByKind.sets++;
+      this.writesByOwner?.add(add.key);
       let buckets = this.sets.get(add.key);
       if (!buckets) {
         buckets = new BucketList<SetItem>();
@@ -216,6 +229,7 @@ export class MemoryStateStore implements StateStore {
       this.calls.reads++;
       this.calls.writes++;
       this.writesByKind.terms++;
+      this.writesByOwner?.add(c.key);
       const terms = getOrCreate(this.terms, c.key, () => new Map<string, TermItem>());
       let hadHistory = false;
       for (const [term, item] of terms) if (term !== c.term && item.expiresAt > c.at) hadHistory = true;
@@ -242,6 +256,7 @@ export class MemoryStateStore implements StateStore {
   async writeDoc(w: DocWrite): Promise<boolean> {
     this.calls.writes++;
     this.writesByKind.docs++;
+    this.writesByOwner?.add(w.pk);
     this.tick(w.now);
     const partition = getOrCreate(this.docs, w.pk, () => new Map<string, DocItem>());
     const existing = partition.get(w.sk);
@@ -275,6 +290,7 @@ export class MemoryStateStore implements StateStore {
       const item = this.docs.get(k.pk)?.get(k.sk);
       if (!item || item.expiresAt > now) continue;
       this.calls.writes++; // a conditional update per document in DynamoDB
+      this.writesByOwner?.add(k.pk);
       item.dueAt = undefined;
     }
   }
@@ -287,6 +303,7 @@ export class MemoryStateStore implements StateStore {
   async writeReceipt(batchId: string, body: string, expiresAt: number): Promise<void> {
     this.calls.writes++;
     this.writesByKind.receipts++;
+    this.writesByOwner?.addTo(RECEIPTS_OWNER);
     this.tick(expiresAt - LATE_ARRIVAL_GRACE_MS);
     this.receipts.set(batchId, { body, expiresAt });
   }
