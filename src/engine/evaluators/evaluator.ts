@@ -27,6 +27,7 @@ export interface BatchContext {
   readonly learning: TermLearning;
   /** How long a new-term rule only learns, unless the rule sets its own `learn` (0: never). */
   readonly newTermLearning: number;
+  /** Whose first week that is: the logs' owner's, or the account a CloudTrail record is about. */
   readonly learningScope: LearningScope;
   /** Reading history in (`detect learn`): new-term rules record what they saw and nothing alerts. */
   readonly learnOnly: boolean;

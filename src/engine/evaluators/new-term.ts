@@ -41,12 +41,12 @@ export async function newTermRule(rule: CompiledRule, events: NormalizedEvent[],
     await batch.learning.recordHistory(rule.rule.id, sightings(claims, claimed, results, batch.learningScope));
     return [];
   }
-  const learning = await learnedUntil(batch, rule, clause.learn, claims, claimed, results);
+  const learningEnds = await learnedUntil(batch, rule, clause.learn, claims, claimed, results);
   const qualified = new Map<string, QualifiedGroup>();
   results.forEach((r, i) => {
     const entry = claimed[i];
     if (!entry || !r.isNew || (clause.requireHistory && !r.hadHistory)) return;
-    if (learning && (claims[i]?.at ?? 0) < (learning.get(learningAccountOf(entry, batch.learningScope)) ?? 0)) {
+    if (learningEnds && (claims[i]?.at ?? 0) < (learningEnds.get(learningAccountOf(entry, batch.learningScope)) ?? 0)) {
       batch.tally.learnedTerms++;
       return;
     }

@@ -1,6 +1,8 @@
 import type { ParserPattern } from '../builtin-parsers';
 import { type BuiltinSource, base, has, withParsers } from './builtin-source';
 
+/** API Gateway access logs: JSON, and the text presets of the console, the docs and CDK (a stage's own format: a source's `accessLogFormat`). */
+
 const isApiGatewayJson = (l: string) =>
   has(l, '"requestId"', '"httpMethod"', '"status"') &&
   (l.includes('"ip"') || l.includes('"sourceIp"')) &&

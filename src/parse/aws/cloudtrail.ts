@@ -1,6 +1,8 @@
 import { type NormalizedEvent, textValue } from '../../schema/event';
 import { type BuiltinSource, base, has } from './builtin-source';
 
+/** CloudTrail records, as a trail delivers them to CloudWatch Logs: the caller from its identity, the account a record is about. */
+
 const isCloudTrail = (l: string) => has(l, '"eventSource"', '"eventName"', '"userIdentity"');
 
 /** An assumed-role session of an IAM Identity Center permission set: `assumed-role/AWSReservedSSO_<set>_<id>/<user>`. */

@@ -1,6 +1,8 @@
 import { type FieldValue, textValue } from '../../schema/event';
 import { AWS_JSON_MARKERS_RE, type BuiltinSource, base, has, withParsers } from './builtin-source';
 
+/** Lambda function logs: the runtime's platform lines (START, END, REPORT, timeouts) in text or JSON, and the function's own lines in either log format. */
+
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const LAMBDA_TEXT_RE = new RegExp(
   String.raw`^(?:(?:START|END|REPORT) RequestId: ${UUID}|INIT_START |INIT_REPORT |RequestId: ${UUID} Error: |\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z(?:\t(?:${UUID}|undefined)\t[A-Z]{3,5}\t| ${UUID} Task timed out)|\[[A-Z]{3,8}\]\t\d{4}-\d\d-\d\dT)`,

@@ -1,6 +1,8 @@
 import { type FieldValue, textValue } from '../../schema/event';
 import { type BuiltinSource, base, withParsers } from './builtin-source';
 
+/** RDS and Aurora database logs: PostgreSQL and MySQL / MariaDB error logs and MySQL audit logs (logins, failures, statements). */
+
 /**
  * PostgreSQL's log line prefix on RDS and Aurora is fixed (`%t:%r:%u@%d:[%p]:`): the time, the
  * client `address(port)` (`[local]`, or nothing for the server's own processes), `user@database`,

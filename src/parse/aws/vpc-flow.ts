@@ -1,6 +1,8 @@
 import { textValue } from '../../schema/event';
 import { type BuiltinSource, base } from './builtin-source';
 
+/** VPC Flow Logs records (read by splitting against their format: src/parse/flow-log-format.ts), recognized by their interface id. */
+
 // The account is `unknown` for interfaces AWS services create (endpoints, load balancers).
 const VPC_FLOW_RE = /^\d{1,2} (?:\d{12}|unknown) eni-[0-9a-f]{8,17} /;
 const TRANSPORT: Readonly<Record<string, string>> = { '1': 'icmp', '6': 'tcp', '17': 'udp', '58': 'ipv6-icmp' };

@@ -1,6 +1,8 @@
 import { textValue } from '../../schema/event';
 import { type BuiltinSource, base, has } from './builtin-source';
 
+/** AWS WAF logs: the request, the rule that decided and the action. */
+
 const isWaf = (l: string) => has(l, '"webaclId"', '"httpRequest"') && !l.includes('"eventSource"');
 
 export const WAF: BuiltinSource = {
