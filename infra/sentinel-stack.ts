@@ -136,6 +136,7 @@ export class SentinelStack extends Stack {
       sweeper: sweeper.function.fn,
       logGroups: config.logGroups,
       unparsed: { share: config.unparsedAlarm.share, forMs: config.unparsedAlarm.for },
+      table: state.table,
     });
     this.suppressReviewedFindings([detector.function, this.correlation.correlateFunction, sweeper.function], config);
     if (!config.logExecutionData) {

@@ -159,6 +159,19 @@ describe('SentinelStack', () => {
       ).toBe(true);
     }
   });
+  it('the dashboard shows the state table’s write and read units beside the log events, and its throttles', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    // The body is a join of text and references: the text as written, each reference as <Ref id>.
+    const parts: unknown[] = dashboard?.Properties.DashboardBody['Fn::Join']?.[1] ?? [];
+    const body = parts.map((p) => (typeof p === 'string' ? p : `<Ref ${JSON.stringify(p)}>`)).join('');
+    const [tableId] = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+    const table = `<Ref ${JSON.stringify({ Ref: tableId })}>`;
+    for (const metric of ['ConsumedWriteCapacityUnits', 'ConsumedReadCapacityUnits', 'WriteThrottleEvents', 'ReadThrottleEvents']) {
+      expect(body).toContain(`["AWS/DynamoDB","${metric}","TableName","${table}",{"stat":"Sum"}]`);
+    }
+    expect(body).toContain('["Sentinel","EventsIn","service","sentinel-detector"');
+  });
+
   it('names the failure queue the detector parks batches in, and the detector, for detect redrive', () => {
     // The queue is the detector's on-failure destination; the alarm watches the same queue.
     const [queueId] = Object.keys(template.findResources('AWS::SQS::Queue')).filter((id) => id.includes('FailedBatches'));

@@ -10,6 +10,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -37,6 +38,8 @@ export interface MonitoringProps {
   readonly logGroups: readonly string[];
   /** Alarm when the unparsed share stays above `share` for `forMs` (a log group nobody reads). */
   readonly unparsed: { share: number; forMs: number };
+  /** The state table: its consumed write and read units and its throttles on the dashboard (DynamoDB is most of the bill). */
+  readonly table: ITable;
 }
 
 /** Self-monitoring: the stack pages on its own blind spots, and a dashboard shows the flow. */
@@ -218,6 +221,27 @@ export class Monitoring extends Construct {
             title: 'Correlation executions',
             left: [props.stateMachine.metricSucceeded(), props.stateMachine.metricFailed()],
             width: 8,
+          }),
+        ],
+        [
+          // What the bill grows with: exact windows cost a write per rule, entity and batch
+          // (`detect backtest` says which rules, on your own logs).
+          new GraphWidget({
+            title: 'State table: write and read units (most of the cost) against log events',
+            left: [
+              props.table.metricConsumedWriteCapacityUnits({ ...fiveMin, statistic: 'Sum' }),
+              props.table.metricConsumedReadCapacityUnits({ ...fiveMin, statistic: 'Sum' }),
+            ],
+            right: [custom('EventsIn')],
+            width: 12,
+          }),
+          new GraphWidget({
+            title: 'State table: throttled requests (a hot key)',
+            left: [
+              props.table.metric('WriteThrottleEvents', { ...fiveMin, statistic: 'Sum' }),
+              props.table.metric('ReadThrottleEvents', { ...fiveMin, statistic: 'Sum' }),
+            ],
+            width: 12,
           }),
         ],
       ],
