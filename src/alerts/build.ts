@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ruleTier } from '../engine/alert-policy';
 import { boundedValue } from '../engine/bounded-value';
-import { alertAccount, eventEntityAccount } from '../engine/entity-scope';
+import { alertAccount, eventEntityAccount, scopedLabel } from '../engine/entity-scope';
 import type { Emission } from '../engine/lifecycle';
 import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus, SpikeBaseline } from '../schema/alert';
 import { wordedDuration } from '../schema/duration';
@@ -170,6 +170,8 @@ export interface DetectionInput {
   lifecycle: LifecycleFields;
   /** Spike rules: what the window was measured against. */
   baseline?: SpikeBaseline;
+  /** Distinct-value rules: the values counted in the window (stored members: bounded, perhaps scoped to an account). */
+  distinct?: { field: string; values: readonly string[]; total: number };
   /** Absence rules: how long without a matching event makes the entity absent, and its last one recorded. */
   absence?: NonNullable<Alert['absence']>;
   /**
@@ -217,8 +219,22 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     ...lifecycleFields(input.lifecycle),
     ...(cloud ? { cloud } : {}),
     ...(input.baseline ? { baseline: input.baseline } : {}),
+    ...(input.distinct ? { distinct: distinctOf(input.distinct, cloud?.account.id ?? input.entity.account) } : {}),
     ...(input.absence ? { absence: input.absence } : {}),
   };
+}
+
+/** Values a distinct-value alert lists; the rest are counted in `total`. */
+export const MAX_DISTINCT_SHOWN = 20;
+
+/**
+ * The counted values as the alert shows them: the first few, each redacted, a name in another
+ * account than the alert's as `name (account)` (the alert says its own).
+ */
+function distinctOf(d: NonNullable<DetectionInput['distinct']>, account: string | undefined): NonNullable<Alert['distinct']> {
+  const own = account === undefined ? undefined : `@${account}|`;
+  const label = (v: string) => (own !== undefined && v.startsWith(own) ? v.slice(own.length) : scopedLabel(v));
+  return { field: d.field, values: d.values.slice(0, MAX_DISTINCT_SHOWN).map((v) => redact(label(v))), total: d.total };
 }
 
 export interface ResolvedInput {

@@ -48,6 +48,14 @@ function baselineLine(alert: Alert): string[] {
   ];
 }
 
+/** A distinct-value alert's values: the accounts a spray tried, the ports a scan probed — what the runbook asks for first. */
+function distinctLine(alert: Alert): string[] {
+  const d = alert.distinct;
+  if (!d || d.values.length === 0) return [];
+  const more = d.total > d.values.length ? `, and ${d.total - d.values.length} more` : '';
+  return [`Counted ${d.field} (${d.total}): ${d.values.map(printable).join(', ')}${more}`];
+}
+
 /** A mean as a person reads it: whole above 10, one decimal below (0.4 errors, not 0.41666). */
 function roundedMean(mean: number): string {
   return mean >= 10 ? String(Math.round(mean)) : String(Math.round(mean * 10) / 10);
@@ -82,6 +90,7 @@ export function emailBody(alert: Alert, timeZone = 'UTC'): string {
     `Window: ${alert.window.start} → ${alert.window.end}${alert.absence ? '' : ` (${alert.count} ${alert.kind === 'incident' ? 'correlated detection' : 'event'}${alert.count === 1 ? '' : 's'})`}`,
     ...localLine(alert, timeZone),
     ...baselineLine(alert),
+    ...distinctLine(alert),
     ...absenceLine(alert),
     '',
     alert.description,
@@ -174,6 +183,14 @@ function relatedLine(alert: Alert): string[] {
 }
 
 /** The same for chat, each value as code (a backtick in it would end the span and let it format). */
+/** The counted values in chat, each as code (a value may hold markdown: an attacker chooses the user names a spray tries). */
+function distinctMarkdown(alert: Alert): string {
+  const d = alert.distinct;
+  if (!d || d.values.length === 0) return '';
+  const more = d.total > d.values.length ? ` and ${d.total - d.values.length} more` : '';
+  return `Counted ${d.field} (${d.total}): ${d.values.map((v) => `\`${printable(v).replaceAll('`', "'")}\``).join(' ')}${more}\n`;
+}
+
 function relatedMarkdown(alert: Alert): string {
   const parts = relatedShown(alert).map(
     (r) => `${r.values.map((v) => `\`${r.field}=${v.replaceAll('`', "'")}\``).join(' ')}${moreText(r.more)}`,
@@ -229,7 +246,7 @@ export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, u
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
           0,
           8000,
         ),

@@ -457,6 +457,7 @@ export class Detector {
       windowStart: Math.min(q.windowStart, t),
       windowEnd: group.forward ? eventTime(evidence[evidence.length - 1] ?? trigger) : t,
       ...(q.baseline ? { baseline: q.baseline } : {}),
+      ...(q.distinct ? { distinct: q.distinct } : {}),
       ...(q.countedFrom === undefined ? {} : { countedFrom: q.countedFrom }),
     };
   }

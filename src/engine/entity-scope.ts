@@ -98,6 +98,14 @@ export function scopedKey(key: string, account: string | undefined): string {
   return account === undefined ? key : `@${account}|${key}`;
 }
 
+/** A scoped key or member as a person reads it: `name (account)`; an unscoped one as it is. */
+export function scopedLabel(key: string): string {
+  const bar = key.indexOf('|');
+  return key.charCodeAt(0) === AT && bar > 1 ? `${key.slice(bar + 1)} (${key.slice(1, bar)})` : key;
+}
+
+const AT = 64;
+
 function isAddressField(field: string): boolean {
   return field.endsWith('.ip') || field.endsWith('.address');
 }

@@ -124,6 +124,13 @@ export const Alert = z.object({
     .object({ mean: z.number(), windowMs: z.number(), baselineMs: z.number(), threshold: z.number(), held: z.boolean() })
     .optional(),
   /**
+   * Distinct-value rules: what they counted in the window that fired, earlier deliveries' values
+   * included — the accounts a spray tried, the ports a scan probed — so the responder need not
+   * search for them: `values` the first of them in the order seen (redacted; a name in another
+   * account than the stack's as `name (account)`), `total` how many there were.
+   */
+  distinct: z.object({ field: z.string(), values: z.array(z.string()), total: z.number().int().nonnegative() }).optional(),
+  /**
    * Absence rules (src/engine/absence.ts): how long without a matching event makes the entity
    * absent, and the last one recorded (not on the resolved notice, which says when they came back).
    */

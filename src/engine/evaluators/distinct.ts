@@ -1,3 +1,4 @@
+import { MAX_DISTINCT_SHOWN } from '../../alerts/build';
 import type { CompiledRule } from '../../rules/compile';
 import type { DistinctMembers } from '../../rules/distinct-members';
 import { eventTime, type NormalizedEvent } from '../../schema/event';
@@ -36,6 +37,7 @@ export async function distinctRule(rule: CompiledRule, events: NormalizedEvent[]
   );
   const cap = Math.min(MAX_SET_CAP, clause.count);
   const span = windowSpan(clause.window, width);
+  const field = typeof clause.field === 'string' ? clause.field : clause.field.join(' / ');
   const adds: SetAdd[] = [];
   const qualified: QualifiedGroup[] = [];
   for (const { key, list, range } of windows) {
@@ -55,7 +57,10 @@ export async function distinctRule(rule: CompiledRule, events: NormalizedEvent[]
       else count = unionSizeWith(storedBuckets, first, b, value);
       if (count >= clause.count) {
         const counted = earliestBucket(first, first + span, (x) => (storedBuckets?.get(x)?.size ?? 0) > 0);
-        qualified.push(oneEventGroup(key, list, clause.groupBy[0], count, first * width, counted, width));
+        const group = oneEventGroup(key, list, clause.groupBy[0], count, first * width, counted, width);
+        const values = countedValues(first, span, (x) => [storedBuckets?.get(x), x === b ? [value] : undefined]);
+        for (const q of group.qualifiers) q.distinct = { field, values, total: count };
+        qualified.push(group);
       }
       const storedMembers = storedBuckets?.get(b);
       if (!(storedMembers && (storedMembers.size >= cap || storedMembers.has(value)))) {
@@ -64,6 +69,8 @@ export async function distinctRule(rule: CompiledRule, events: NormalizedEvent[]
       continue;
     }
     const qualifiers: Qualifier[] = [];
+    // What the group's first qualifying event counted, listed once for all its qualifiers in this batch.
+    let listed: readonly string[] | undefined;
     const batchBuckets = new Map<number, Set<string>>();
     // The window's union is rebuilt only when the event's bucket changes (events are sorted);
     // within a bucket each new value is simply added.
@@ -99,7 +106,15 @@ export async function distinctRule(rule: CompiledRule, events: NormalizedEvent[]
       }
       if (count >= clause.count) {
         const counted = earliestBucket(first, first + span, (x) => (storedBuckets?.get(x)?.size ?? 0) > 0);
-        qualifiers.push({ index: i, from: 0, count, windowStart: first * width, ...countedFromBucket(counted, width) });
+        listed ??= countedValues(first, span, (x) => [storedBuckets?.get(x), batchBuckets.get(x)]);
+        qualifiers.push({
+          index: i,
+          from: 0,
+          count,
+          windowStart: first * width,
+          ...countedFromBucket(counted, width),
+          distinct: { field, values: listed, total: count },
+        });
       }
     }
     if (qualifiers.length > 0) qualified.push({ key, list, entityField: clause.groupBy[0], qualifiers });
@@ -132,6 +147,28 @@ function lastHeldBucket(stored: ReadonlyMap<number, ReadonlySet<string>>): numbe
   let last = Number.NEGATIVE_INFINITY;
   for (const [bucket, members] of stored) if (bucket > last && members.size > 0) last = bucket;
   return last;
+}
+
+/**
+ * The values counted in buckets first..first+span (earlier deliveries' and this batch's), the
+ * first MAX_DISTINCT_SHOWN in natural order — ports as numbers — whatever order a store keeps a
+ * set's members in: what the alert lists. Read once per group and batch, when it first qualifies.
+ */
+function countedValues(first: number, span: number, membersAt: (bucket: number) => readonly (Iterable<string> | undefined)[]): string[] {
+  const union = new Set<string>();
+  for (let x = first; x <= first + span; x++) for (const source of membersAt(x)) if (source) for (const v of source) union.add(v);
+  return [...union].sort(naturalOrder).slice(0, MAX_DISTINCT_SHOWN);
+}
+
+const DIGITS = /^\d{1,15}$/;
+
+/** Numbers by value, everything else by code unit, numbers first. */
+function naturalOrder(a: string, b: string): number {
+  const an = DIGITS.test(a);
+  const bn = DIGITS.test(b);
+  if (an && bn) return Number(a) - Number(b);
+  if (an !== bn) return an ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** `largestWindow` for distinct values: the largest union of the members of a window holding `b` (each bucket's from its sources). */

@@ -48,6 +48,8 @@ export interface Qualifier {
   windowStart: number;
   /** Spike rules: what the window was measured against (the alert's `baseline`). */
   baseline?: SpikeBaseline;
+  /** Distinct-value rules: the values counted in that window, the first few (the alert's `distinct`). */
+  distinct?: { field: string; values: readonly string[]; total: number };
   /**
    * When the counted occurrences began, where earlier deliveries counted some (the evidence holds
    * only this batch's): a sequence's first occurrence in its window; for counters and sets, which
