@@ -63,7 +63,12 @@ describe('a distinct-value alert lists what it counted', () => {
     // It opened at the 25th port: those 25 counted, the lowest 20 listed.
     const counted = ports.slice(0, 25).sort((a, b) => a - b);
     expect(alert.distinct).toEqual({ field: 'destination.port', values: counted.slice(0, 20).map(String), total: 25 });
-    expect(emailBody(alert)).toContain(`Counted destination.port (25): ${counted.slice(0, 20).join(', ')}, and 5 more\n`);
+    const email = emailBody(alert);
+    expect(email).toContain(`Counted destination.port (25): ${counted.slice(0, 20).join(', ')}, and 5 more\n`);
+    // It counted ports, not events: the window line says no event count, and the evidence says it is a sample.
+    expect(email).toMatch(/^Window: \S+ → \S+$/m);
+    expect(alert.events.length).toBeLessThan(25);
+    expect(email).toContain(`Evidence (the latest ${alert.events.length}; secrets redacted):\n`);
     const chat = JSON.stringify(chatbotMessage(alert));
     expect(chat).toContain(
       `Counted destination.port (25): ${counted

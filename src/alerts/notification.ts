@@ -87,7 +87,8 @@ export function emailBody(alert: Alert, timeZone = 'UTC'): string {
         ]
       : []),
     // An absence counts no events: each check of it was an occurrence.
-    `Window: ${alert.window.start} → ${alert.window.end}${alert.absence ? '' : ` (${alert.count} ${alert.kind === 'incident' ? 'correlated detection' : 'event'}${alert.count === 1 ? '' : 's'})`}`,
+    // A distinct-value rule counts values, not events: its Counted line says how many.
+    `Window: ${alert.window.start} → ${alert.window.end}${alert.absence || alert.distinct ? '' : ` (${alert.count} ${alert.kind === 'incident' ? 'correlated detection' : 'event'}${alert.count === 1 ? '' : 's'})`}`,
     ...localLine(alert, timeZone),
     ...baselineLine(alert),
     ...distinctLine(alert),
@@ -108,7 +109,8 @@ export function emailBody(alert: Alert, timeZone = 'UTC'): string {
   }
   if (alert.events.length > 0)
     lines.push(
-      'Evidence (secrets redacted):',
+      // Fewer lines than it counted (earlier deliveries' are not kept, a window holds more than an alert shows): a sample, said so.
+      `Evidence (${alert.kind === 'detection' && alert.events.length < alert.count ? `the latest ${alert.events.length}; ` : ''}secrets redacted):`,
       ...alert.events.map((e) => `  ${e.timestamp} ${printable(e.logGroup)}: ${evidenceText(e.message.slice(0, 300))}`),
       '',
     );
