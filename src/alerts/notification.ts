@@ -185,19 +185,19 @@ function relatedLine(alert: Alert): string[] {
 }
 
 /** The same for chat, each value as code (a backtick in it would end the span and let it format). */
+function relatedMarkdown(alert: Alert): string {
+  const parts = relatedShown(alert).map(
+    (r) => `${r.values.map((v) => `\`${r.field}=${v.replaceAll('`', "'")}\``).join(' ')}${moreText(r.more)}`,
+  );
+  return parts.length > 0 ? `Related: ${parts.join(' ')}\n` : '';
+}
+
 /** The counted values in chat, each as code (a value may hold markdown: an attacker chooses the user names a spray tries). */
 function distinctMarkdown(alert: Alert): string {
   const d = alert.distinct;
   if (!d || d.values.length === 0) return '';
   const more = d.total > d.values.length ? ` and ${d.total - d.values.length} more` : '';
   return `Counted ${d.field} (${d.total}): ${d.values.map((v) => `\`${printable(v).replaceAll('`', "'")}\``).join(' ')}${more}\n`;
-}
-
-function relatedMarkdown(alert: Alert): string {
-  const parts = relatedShown(alert).map(
-    (r) => `${r.values.map((v) => `\`${r.field}=${v.replaceAll('`', "'")}\``).join(' ')}${moreText(r.more)}`,
-  );
-  return parts.length > 0 ? `Related: ${parts.join(' ')}\n` : '';
 }
 
 /** A folded detection (src/engine/page-fold.ts) names the page it is part of. */
