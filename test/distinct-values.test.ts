@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
 import { chatbotMessage, emailBody } from '../src/alerts/notification';
+import { Detector } from '../src/engine/detector';
 import { scopedLabel } from '../src/engine/entity-scope';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { flushDigests } from '../src/engine/sweeper';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
-import type { Alert } from '../src/schema/alert';
+import type { Alert, Message } from '../src/schema/alert';
 import { detector, ev, rule, T0 } from './helpers';
 
 /**
@@ -90,6 +93,31 @@ describe('a distinct-value alert lists what it counted', () => {
     expect(alert.distinct?.values).toContain('sneaky`*bold*`');
     const chat = JSON.stringify(chatbotMessage(alert));
     expect(chat).toContain("`sneaky'*bold*'`");
+  });
+
+  it('a review-tier rule’s list reaches the digest: its latest detection’s first five values, with its entity', async () => {
+    const discovery = rule({
+      id: 'test.discovery',
+      title: 'Content discovery from {source.ip}: {count} paths',
+      severity: 'low',
+      match: { 'http.response.status_code': 404 },
+      distinct: { field: 'url.path', count: 8, window: '5m', groupBy: ['source.ip'] },
+    });
+    const pack = { rules: [discovery], correlations: [], sources: [], files: new Map() };
+    const store = new MemoryStateStore();
+    const paths = ['/.env', '/.git/config', '/admin', '/backup.zip', '/config.php', '/db.sql', '/phpinfo.php', '/wp-login.php'];
+    await new Detector(pack, store).evaluate(
+      'b1',
+      paths.map((path, i) => ev({ 'http.response.status_code': 404, 'url.path': path, 'source.ip': '203.0.113.7' }, T0 + i * S)),
+    );
+    const published: Alert[] = [];
+    const deps = { store, pack, ctx: { region: 'us-east-1' }, send: async (m: Message[]) => void published.push(...m.map((x) => x.alert)) };
+    expect(await flushDigests(deps, T0 + 60 * S)).toBe(1);
+    const digest = published[0];
+    expect(digest?.digest?.[0]?.counted).toEqual({ field: 'url.path', values: paths.slice(0, 5), total: 8, entity: '203.0.113.7' });
+    expect(emailBody(digest as Alert)).toContain(
+      `  latest (203.0.113.7) counted url.path (8): ${paths.slice(0, 5).join(', ')}, and 3 more\n`,
+    );
   });
 
   it('a name scoped to another account reads `name (account)`', () => {

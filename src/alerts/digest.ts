@@ -49,12 +49,14 @@ export function buildDigestAlert(
       const from = list.reduce((t, e) => Math.min(t, e.eventAt ?? e.at), start);
       const to = list.reduce((t, e) => Math.max(t, e.eventAt ?? e.at), end);
       const latest = list.reduce((a, b) => (b.at > a.at ? b : a));
+      const counted = latest.counted ? { ...latest.counted, entity: latest.entity.value } : undefined;
       return {
         ruleId,
         title: latest.title,
         severity: latest.severity,
         detections: list.length,
         entities: entities.map(({ value, account, detections }) => ({ value, detections, ...(account === undefined ? {} : { account }) })),
+        ...(counted ? { counted } : {}),
         logsInsightsQuery: query,
         consoleUrl: logsInsightsUrl(ctx.region, groups, query, from, to),
       };

@@ -48,6 +48,12 @@ function baselineLine(alert: Alert): string[] {
   ];
 }
 
+/** A digest rule's latest distinct-value detection: what it counted, the first few. */
+function countedDigestLine(c: { field: string; values: readonly string[]; total: number; entity: string }): string {
+  const more = c.total > c.values.length ? `, and ${c.total - c.values.length} more` : '';
+  return `  latest (${printable(c.entity)}) counted ${c.field} (${c.total}): ${c.values.map(printable).join(', ')}${more}`;
+}
+
 /** A distinct-value alert's values: the accounts a spray tried, the ports a scan probed — what the runbook asks for first. */
 function distinctLine(alert: Alert): string[] {
   const d = alert.distinct;
@@ -144,6 +150,7 @@ function digestEmailBody(alert: Alert, timeZone: string): string {
     lines.push(
       `${rule.ruleId} (${rule.severity}): ${rule.detections} detection(s) — ${printable(rule.title)}`,
       `  top: ${entities.join(', ')}`,
+      ...(rule.counted ? [countedDigestLine(rule.counted)] : []),
       `  Logs Insights: ${rule.consoleUrl}`,
       '',
     );

@@ -22,6 +22,8 @@ export const DigestEntry = z.object({
   logGroups: z.array(z.string()),
   /** The account the detection is about, as its `account` attribute names it (review routes select by it); absent when none is known. */
   account: z.string().optional(),
+  /** A distinct-value rule's: the first few values it counted (the alert's `distinct`), for the digest to show. */
+  counted: z.object({ field: z.string(), values: z.array(z.string()), total: z.number() }).optional(),
 });
 export type DigestEntry = z.infer<typeof DigestEntry>;
 
@@ -44,6 +46,9 @@ export function isDigestHead(key: DocKey): boolean {
  * clock — by its events' time it re-opened intervals whose digest was told — or an interval or
  * more ahead of it, whose events' interval would be told hours late).
  */
+/** Values a digest entry keeps of what its detection counted: enough to read, small enough for an item a write unit holds. */
+const DIGEST_VALUES = 5;
+
 export async function recordDigestEntries(
   store: StateStore,
   messages: readonly { alert: Alert; key: string; at?: number }[],
@@ -67,6 +72,7 @@ export async function recordDigestEntries(
         ...(lastEvent !== at ? { eventAt: lastEvent } : {}),
         logGroups: alert.logGroups,
         ...(account === 'none' ? {} : { account }),
+        ...(alert.distinct ? { counted: { ...alert.distinct, values: alert.distinct.values.slice(0, DIGEST_VALUES) } } : {}),
       };
       return store.writeDoc({
         pk,

@@ -92,6 +92,8 @@ export const Alert = z.object({
         severity: Severity,
         detections: z.number(),
         entities: z.array(z.object({ value: z.string(), detections: z.number(), account: z.string().optional() })),
+        /** A distinct-value rule's latest detection in the interval: the first few values it counted, and its entity. */
+        counted: z.object({ field: z.string(), values: z.array(z.string()), total: z.number(), entity: z.string() }).optional(),
         logsInsightsQuery: z.string(),
         consoleUrl: z.string(),
       }),
