@@ -3,7 +3,7 @@ import { ruleTier } from '../engine/alert-policy';
 import { boundedValue } from '../engine/bounded-value';
 import { alertAccount, eventEntityAccount, scopedLabel } from '../engine/entity-scope';
 import type { Emission } from '../engine/lifecycle';
-import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus, SpikeBaseline } from '../schema/alert';
+import type { Alert, AlertCloud, AlertEntity, AlertEvent, AlertStatus, CountedValues, SpikeBaseline } from '../schema/alert';
 import { wordedDuration } from '../schema/duration';
 import { CoreFields, ENTITY_FIELDS, eventId, eventTime, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
@@ -171,7 +171,7 @@ export interface DetectionInput {
   /** Spike rules: what the window was measured against. */
   baseline?: SpikeBaseline;
   /** Distinct-value rules: the values counted in the window (stored members: bounded, perhaps scoped to an account). */
-  distinct?: { field: string; values: readonly string[]; total: number };
+  distinct?: CountedValues;
   /** Absence rules: how long without a matching event makes the entity absent, and its last one recorded. */
   absence?: NonNullable<Alert['absence']>;
   /**
@@ -231,7 +231,7 @@ export const MAX_DISTINCT_SHOWN = 20;
  * The counted values as the alert shows them: the first few, each redacted, a name in another
  * account than the alert's as `name (account)` (the alert says its own).
  */
-function distinctOf(d: NonNullable<DetectionInput['distinct']>, account: string | undefined): NonNullable<Alert['distinct']> {
+function distinctOf(d: CountedValues, account: string | undefined): CountedValues {
   const own = account === undefined ? undefined : `@${account}|`;
   const label = (v: string) => (own !== undefined && v.startsWith(own) ? v.slice(own.length) : scopedLabel(v));
   return { field: d.field, values: d.values.slice(0, MAX_DISTINCT_SHOWN).map((v) => redact(label(v))), total: d.total };

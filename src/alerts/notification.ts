@@ -1,4 +1,4 @@
-import type { Alert } from '../schema/alert';
+import type { Alert, CountedValues } from '../schema/alert';
 import { formatDuration, spokenDuration } from '../schema/duration';
 import { localSpan } from './local-time';
 import { printable } from './plain-text';
@@ -49,7 +49,7 @@ function baselineLine(alert: Alert): string[] {
 }
 
 /** A digest rule's latest distinct-value detection: what it counted, the first few. */
-function countedDigestLine(c: { field: string; values: readonly string[]; total: number; entity: string }): string {
+function countedDigestLine(c: CountedValues & { entity: string }): string {
   const more = c.total > c.values.length ? `, and ${c.total - c.values.length} more` : '';
   return `  latest (${printable(c.entity)}) counted ${c.field} (${c.total}): ${c.values.map(printable).join(', ')}${more}`;
 }

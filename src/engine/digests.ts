@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Alert, AlertEntity } from '../schema/alert';
+import { type Alert, AlertEntity, CountedValues } from '../schema/alert';
 import { Severity } from '../schema/severity';
 import { accountAttribute } from './entity-scope';
 import type { DocKey, StateStore } from './state-store';
@@ -23,7 +23,7 @@ export const DigestEntry = z.object({
   /** The account the detection is about, as its `account` attribute names it (review routes select by it); absent when none is known. */
   account: z.string().optional(),
   /** A distinct-value rule's: the first few values it counted (the alert's `distinct`), for the digest to show. */
-  counted: z.object({ field: z.string(), values: z.array(z.string()), total: z.number() }).optional(),
+  counted: CountedValues.optional(),
 });
 export type DigestEntry = z.infer<typeof DigestEntry>;
 
@@ -38,6 +38,9 @@ export function isDigestHead(key: DocKey): boolean {
   return key.pk.startsWith('dg#') && key.sk === 'head';
 }
 
+/** Values a digest entry keeps of what its detection counted: enough to read, small enough for an item a write unit holds. */
+const DIGEST_VALUES = 5;
+
 /**
  * Stores review-tier messages as digest entries (one document per message key, so a retried
  * batch writes the same entry again) and arms the interval's head, due when the interval ends.
@@ -46,9 +49,6 @@ export function isDigestHead(key: DocKey): boolean {
  * clock — by its events' time it re-opened intervals whose digest was told — or an interval or
  * more ahead of it, whose events' interval would be told hours late).
  */
-/** Values a digest entry keeps of what its detection counted: enough to read, small enough for an item a write unit holds. */
-const DIGEST_VALUES = 5;
-
 export async function recordDigestEntries(
   store: StateStore,
   messages: readonly { alert: Alert; key: string; at?: number }[],

@@ -39,6 +39,10 @@ export type FoldTarget = z.infer<typeof FoldTarget>;
 export const AlertEntity = z.object({ field: z.string(), value: z.string(), account: z.string().optional() });
 export type AlertEntity = z.infer<typeof AlertEntity>;
 
+/** What a distinct-value rule counted: the first few values (redacted), of how many. */
+export const CountedValues = z.object({ field: z.string(), values: z.array(z.string()), total: z.number().int().nonnegative() });
+export type CountedValues = z.infer<typeof CountedValues>;
+
 export const Alert = z.object({
   schemaVersion: z.literal('1'),
   id: z.string(),
@@ -93,7 +97,7 @@ export const Alert = z.object({
         detections: z.number(),
         entities: z.array(z.object({ value: z.string(), detections: z.number(), account: z.string().optional() })),
         /** A distinct-value rule's latest detection in the interval: the first few values it counted, and its entity. */
-        counted: z.object({ field: z.string(), values: z.array(z.string()), total: z.number(), entity: z.string() }).optional(),
+        counted: CountedValues.extend({ entity: z.string() }).optional(),
         logsInsightsQuery: z.string(),
         consoleUrl: z.string(),
       }),
@@ -128,10 +132,10 @@ export const Alert = z.object({
   /**
    * Distinct-value rules: what they counted in the window that fired, earlier deliveries' values
    * included — the accounts a spray tried, the ports a scan probed — so the responder need not
-   * search for them: `values` the first of them in the order seen (redacted; a name in another
-   * account than the stack's as `name (account)`), `total` how many there were.
+   * search for them: `values` the first 20 in natural order (ports as numbers; redacted; a name
+   * in another account than the alert's as `name (account)`), `total` how many there were.
    */
-  distinct: z.object({ field: z.string(), values: z.array(z.string()), total: z.number().int().nonnegative() }).optional(),
+  distinct: CountedValues.optional(),
   /**
    * Absence rules (src/engine/absence.ts): how long without a matching event makes the entity
    * absent, and the last one recorded (not on the resolved notice, which says when they came back).

@@ -70,7 +70,7 @@ export async function distinctRule(rule: CompiledRule, events: NormalizedEvent[]
     }
     const qualifiers: Qualifier[] = [];
     // What the group's first qualifying event counted, listed once for all its qualifiers in this batch.
-    let listed: readonly string[] | undefined;
+    let listed: string[] | undefined;
     const batchBuckets = new Map<number, Set<string>>();
     // The window's union is rebuilt only when the event's bucket changes (events are sorted);
     // within a bucket each new value is simply added.

@@ -1,5 +1,5 @@
 import type { CompiledRule, RuleKind } from '../../rules/compile';
-import type { SpikeBaseline } from '../../schema/alert';
+import type { CountedValues, SpikeBaseline } from '../../schema/alert';
 import { eventTime, type NormalizedEvent } from '../../schema/event';
 import type { StateStore } from '../state-store';
 import type { LearningScope, TermLearning } from '../term-learning';
@@ -49,7 +49,7 @@ export interface Qualifier {
   /** Spike rules: what the window was measured against (the alert's `baseline`). */
   baseline?: SpikeBaseline;
   /** Distinct-value rules: the values counted in that window, the first few (the alert's `distinct`). */
-  distinct?: { field: string; values: readonly string[]; total: number };
+  distinct?: CountedValues;
   /**
    * When the counted occurrences began, where earlier deliveries counted some (the evidence holds
    * only this batch's): a sequence's first occurrence in its window; for counters and sets, which
