@@ -269,7 +269,7 @@ describe('detect backtest on exported files', () => {
     const anonymous: SubscriptionPayload[] = demo.payloads.map(({ owner: _owner, ...p }) => p);
     writeFileSync(payloadFile, anonymous.map((p) => JSON.stringify(p)).join('\n'));
 
-    const state = await openStateStore('memory');
+    const state = await openStateStore('memory', { attributeWrites: true });
     const viaReplay: Alert[] = [];
     try {
       await replay([payloadFile], {
@@ -281,6 +281,7 @@ describe('detect backtest on exported files', () => {
     } finally {
       await state.close();
     }
+    const ownersSeen = state.store instanceof MemoryStateStore ? (state.store.writesByOwner?.totals() ?? []) : [];
     const result = await runBacktest(
       options({ fromFile: specs, logGroups: [], since: '2025-02-01T00:00:00Z', until: '2025-04-01T00:00:00Z', correlate: true }),
     );
@@ -288,6 +289,14 @@ describe('detect backtest on exported files', () => {
     expect(result.alerts).toEqual(viaReplay);
     const insider = result.report?.rules.find((r) => r.ruleId === 'corr.insider_threat');
     expect(insider?.pages).toBe(1);
+    // Every kind of item the demo's state holds (counters, sets, terms, watches, conditions, pages,
+    // digests, receipts, the correlation's risk records …) is owned by a rule or a named part.
+    const owners = ownersSeen.map((o) => o.owner);
+    expect(owners.length).toBeGreaterThan(20);
+    expect(owners).toEqual(
+      expect.arrayContaining(['(review digests)', '(batch receipts)', '(correlation risk records)', 'corr.insider_threat']),
+    );
+    expect(owners).not.toContain('(other)');
   }, 60_000);
 
   it('says what is wrong with a file that is not a filter-log-events export', async () => {
