@@ -48,18 +48,21 @@ function baselineLine(alert: Alert): string[] {
   ];
 }
 
+/** What a distinct-value rule counted, as text: `field (total): a, b, and 3 more`. */
+function countedText(c: CountedValues): string {
+  const more = c.total > c.values.length ? `, and ${c.total - c.values.length} more` : '';
+  return `${c.field} (${c.total}): ${c.values.map(printable).join(', ')}${more}`;
+}
+
 /** A digest rule's latest distinct-value detection: what it counted, the first few. */
 function countedDigestLine(c: CountedValues & { entity: string }): string {
-  const more = c.total > c.values.length ? `, and ${c.total - c.values.length} more` : '';
-  return `  latest (${printable(c.entity)}) counted ${c.field} (${c.total}): ${c.values.map(printable).join(', ')}${more}`;
+  return `  latest (${printable(c.entity)}) counted ${countedText(c)}`;
 }
 
 /** A distinct-value alert's values: the accounts a spray tried, the ports a scan probed — what the runbook asks for first. */
 function distinctLine(alert: Alert): string[] {
   const d = alert.distinct;
-  if (!d || d.values.length === 0) return [];
-  const more = d.total > d.values.length ? `, and ${d.total - d.values.length} more` : '';
-  return [`Counted ${d.field} (${d.total}): ${d.values.map(printable).join(', ')}${more}`];
+  return d && d.values.length > 0 ? [`Counted ${countedText(d)}`] : [];
 }
 
 /** A mean as a person reads it: whole above 10, one decimal below (0.4 errors, not 0.41666). */

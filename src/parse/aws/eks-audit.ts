@@ -1,8 +1,6 @@
 import { textValue } from '../../schema/event';
 import { type BuiltinSource, base, has } from './builtin-source';
 
-/** EKS (Kubernetes) audit logs: who did what to which object, privileged pods and host mounts named. */
-
 const isKubernetesAudit = (l: string) => has(l, '"auditID"', '"audit.k8s.io/');
 
 /** A pod spec's keys, flattened, that give a container the node: privileged, its namespaces, its files. */

@@ -1,8 +1,6 @@
 import { textValue } from '../../schema/event';
 import { type BuiltinSource, base, has } from './builtin-source';
 
-/** Route 53 Resolver query logs: who asked for which name, and the response code. */
-
 const isResolverQuery = (l: string) => has(l, '"query_name"', '"query_timestamp"');
 
 /**
