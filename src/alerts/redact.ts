@@ -283,7 +283,7 @@ export function redact(text: string): string {
   // Checked on the text as redacted so far: an earlier pattern's replacement may have removed the
   // literal, and the match with it. Patterns that share a check (the key=value family) test it once
   // while no replacement has changed the text.
-  let lastNeeds: RegExp | undefined;
+  let lastNeeds: LiteralCheck | undefined;
   let lastFound = false;
   for (const p of PATTERNS) {
     if (p.needs !== lastNeeds) {
