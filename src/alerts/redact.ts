@@ -160,7 +160,7 @@ const PATTERNS: RedactionPattern[] = [
   },
   {
     name: 'auth_header',
-    needs: new RegExp(String.raw`authorization${SPACE}{0,8}${ASSIGN}`, 'i'),
+    needs: new RegExp(`authorization${SPACE}{0,8}${ASSIGN}`, 'i'),
     regex: new RegExp(
       String.raw`(${START}authorization${SPACE}{0,8}${ASSIGN}${SPACE}{0,8}(?:bearer|basic|token|digest)${SPACE}{1,8})[\w\-.~/+=]{1,4096}`,
       'gi',
