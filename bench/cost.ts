@@ -60,7 +60,7 @@ export function costPerMillion(input: CostInput): { lines: { item: string; usd: 
   ];
   const assumptions =
     `Model: Lambda time = CPU time at the measured events/s (scaled to the ${Math.round(CPU_SHARE * 100)}% vCPU of a 1 GB function) + ${ROUND_TRIP_S * 1000} ms per sequential DynamoDB round (${PHASES_PER_BATCH} per batch here; naive: one write per matching event, ${CONCURRENCY} in parallel). ` +
-    'One write or read unit per call (items under 1 KB / 4 KB; a counter item holds at most 160 batch ids, under 4 KB, so a key delivered more than about 40 times in one slot costs two to four write units a write, which this model counts as one). Each detection costs one Express execution (64 MB, 200 ms), three state-machine DynamoDB calls and one SNS publish. ' +
+    'One write or read unit per call (items under 1 KB / 4 KB; a counter item holds at most 160 batch ids, under 4 KB, so a key delivered more than about 40 times in one slot costs two to four write units a write, which this model counts as one). Measured on dynalite, which sizes items as DynamoDB bills them (bench/store-units.ts, 2026-12-03): the busy-streams workload through the DynamoDB adapter consumed 64,711 write units for 64,190 writes (1.008 a write, the 1,312 conditional writes refused counted at one each) and 28,917 read units for 28,789 reads — one unit a call is this workload to within 1%. Each detection costs one Express execution (64 MB, 200 ms), three state-machine DynamoDB calls and one SNS publish. ' +
     'CloudWatch Logs ingestion ($0.50/GB) is paid by the application either way and is not included. The naive column gets no subscription-filter saving.';
   return { lines, total: lines.reduce((s, l) => s + l.usd, 0), assumptions };
 }

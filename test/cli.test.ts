@@ -45,6 +45,44 @@ describe('detect replay: input it cannot use is a clear message and a non-zero e
   });
 });
 
+describe('detect replay --state dynalite: what the DynamoDB table would bill', () => {
+  it('reports the units its calls consumed beside the detector’s calls, on stderr and in --stats', () => {
+    const dir = tmp();
+    const file = join(dir, 'auth.log');
+    const failures = Array.from(
+      { length: 12 },
+      (_, i) => `Mar  3 03:12:${String(10 + i).padStart(2, '0')} h sshd[1]: Failed password for root from 203.0.113.9 port 4${i}022 ssh2`,
+    );
+    writeFileSync(file, `${failures.join('\n')}\n`);
+    const stats = join(dir, 'stats.json');
+    const r = detect(
+      'replay',
+      file,
+      '--log-group',
+      '/var/log/auth.log',
+      '--state',
+      'dynalite',
+      '-q',
+      '--stats',
+      stats,
+      '-o',
+      join(dir, 'a'),
+    );
+    expect(r.code).toBe(0);
+    const units = JSON.parse(readFileSync(stats, 'utf8')).dynamodb;
+    // Every write costs at least a unit, and correlation's calls go to the same table.
+    expect(units.detectorWrites).toBeGreaterThan(0);
+    expect(units.writeUnits).toBeGreaterThanOrEqual(units.detectorWrites);
+    expect(units.readUnits).toBeGreaterThan(0);
+    expect(r.stderr).toContain(`DynamoDB: ${units.writeUnits.toLocaleString('en-US')} write units`);
+    // In memory there is no table to bill: no such figures.
+    const memory = detect('replay', file, '--log-group', '/var/log/auth.log', '-q', '--stats', stats, '-o', join(dir, 'b'));
+    expect(memory.code).toBe(0);
+    expect(JSON.parse(readFileSync(stats, 'utf8')).dynamodb).toBeUndefined();
+    expect(memory.stderr).not.toContain('DynamoDB:');
+  });
+});
+
 describe('detect replay: a scan that finds a secret file is one incident, through the local state machine', () => {
   // 45 paths not found, then `.env` served with a body: to the scanner, or to someone else.
   const scan = (envTo: string) => [

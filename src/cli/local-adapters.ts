@@ -1,6 +1,7 @@
 import { MemoryStateStore } from '../engine/memory-store';
 import type { CorrelationSink } from '../engine/ports';
 import type { StateStore } from '../engine/state-store';
+import type { ConsumedUnits } from '../local/consumed-capacity';
 import type { LocalDynamo } from '../local/dynalite';
 import type { LocalCorrelationRunner } from '../local/state-machine-runner';
 import type { RulePack } from '../rules/rule-pack';
@@ -13,6 +14,8 @@ export interface OpenedState {
   store: StateStore;
   /** The local DynamoDB API; correlation always uses one (the state machine's table). */
   dynamo: LocalDynamo;
+  /** With the DynamoDB adapter: the units its table's calls consumed (the detector's and the state machine's). */
+  consumed?: ConsumedUnits;
   close: () => Promise<void>;
 }
 
@@ -23,11 +26,10 @@ export interface OpenedState {
 export async function openStateStore(kind: 'memory' | 'dynalite', memory: { attributeWrites?: boolean } = {}): Promise<OpenedState> {
   const { startLocalDynamo } = await import('../local/dynalite');
   const dynamo = await startLocalDynamo();
-  const store =
-    kind === 'dynalite'
-      ? new (await import('../../functions/commons/adapters/dynamodb-state-store')).DynamoStateStore(dynamo.client, dynamo.tableName)
-      : new MemoryStateStore(memory);
-  return { store, dynamo, close: () => dynamo.close() };
+  if (kind === 'memory') return { store: new MemoryStateStore(memory), dynamo, close: () => dynamo.close() };
+  const consumed = (await import('../local/consumed-capacity')).countConsumedCapacity(dynamo.client);
+  const { DynamoStateStore } = await import('../../functions/commons/adapters/dynamodb-state-store');
+  return { store: new DynamoStateStore(dynamo.client, dynamo.tableName), dynamo, consumed, close: () => dynamo.close() };
 }
 
 /**

@@ -51,7 +51,7 @@ import { replay } from './replay';
 import { totalInputBytes } from './replay-input';
 import { addResponderCommands } from './responder-commands';
 import { checkSources, formatSourcesReport, type SourcesReport } from './sources-check';
-import { formatAlertLine, formatSummary, statsJson } from './summary';
+import { formatAlertLine, formatStoreUnits, formatSummary, statsJson, storeUnits } from './summary';
 
 export function buildProgram(): Command {
   const program = new Command('detect').description('Sentinel detection engine: replay logs, test and validate rules').showHelpAfterError();
@@ -171,7 +171,9 @@ export function buildProgram(): Command {
           if (!opts.quiet) for (const a of alerts) process.stderr.write(`${formatAlertLine(a)}\n`);
           const seconds = (performance.now() - started) / 1000;
           process.stderr.write(`${formatSummary(stats, alerts, seconds)}\n`);
-          if (opts.stats) writeJson(opts.stats, statsJson(stats, alerts, seconds));
+          const units = state.consumed && storeUnits(state.store.calls, state.consumed);
+          if (units) process.stderr.write(`${formatStoreUnits(units)}\n`);
+          if (opts.stats) writeJson(opts.stats, { ...statsJson(stats, alerts, seconds), ...(units ? { dynamodb: units } : {}) });
           if (stats.payloads === 0) {
             const why = [...stats.skips.counts].map(([r, n]) => `${n} ${r}`).join(', ');
             process.exitCode = 2;

@@ -1,4 +1,5 @@
 import { printable } from '../alerts/plain-text';
+import type { ConsumedUnits } from '../local/consumed-capacity';
 import type { ParseStats } from '../parse/parse-stats';
 import type { Alert } from '../schema/alert';
 import type { ReplayStats } from './replay';
@@ -33,6 +34,26 @@ export function formatSummary(stats: ReplayStats, alerts: readonly Alert[], seco
   for (const s of stats.skips.samples.slice(0, 5)) lines.push(`  skipped ${s.reason} at ${s.where}: ${s.detail.split('\n')[0]}`);
   // Example lines, skip details and group names are what the logs said: printed as text only.
   return lines.map(printable).join('\n');
+}
+
+/**
+ * What the state table consumed with the DynamoDB adapter (`--state dynalite`), beside the
+ * detector's calls: units are what on-demand bills — an item by its size, so a call can cost
+ * several — and include the correlation state machine's calls to the same table.
+ */
+export function storeUnits(calls: { reads: number; writes: number }, consumed: ConsumedUnits) {
+  return {
+    writeUnits: consumed.write,
+    readUnits: consumed.read,
+    refusedWrites: consumed.refusedWrites,
+    detectorWrites: calls.writes,
+    detectorReads: calls.reads,
+  };
+}
+
+export function formatStoreUnits(units: ReturnType<typeof storeUnits>): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `  DynamoDB: ${n(units.writeUnits)} write units and ${n(units.readUnits)} read units consumed (the detector's ${n(units.detectorWrites)} writes and ${n(units.detectorReads)} reads, and correlation's; items billed by size, index writes not counted)`;
 }
 
 /** One line per alert for people reading the demo. */
