@@ -1,6 +1,7 @@
 import { DescribeTableCommand, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { MemoryStateStore } from '../src/engine/memory-store';
 import { type ConsumedUnits, countConsumedCapacity } from '../src/local/consumed-capacity';
 import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 
@@ -58,6 +59,40 @@ describe('consumed capacity', () => {
       write: 0,
       refusedWrites: 0,
     });
+  });
+
+  it('a term seen again costs one write, not a refused claim and an extension; the memory store counts the calls alike', async () => {
+    const store = new DynamoStateStore(dynamo.client, dynamo.tableName);
+    const memory = new MemoryStateStore();
+    const sighting = (owner: string, at: number, expiresAt: number) => ({
+      key: 'n#auth.new_country#alice',
+      term: 'NL',
+      owner,
+      at,
+      expiresAt,
+    });
+    const claims = [
+      sighting('e1', 1000, 5000), // new: the extension is refused, the claim made
+      sighting('e2', 2000, 6000), // known, extended: one write
+      sighting('e3', 1500, 5500), // known, delivered late (not extended): extension, claim and extension refused
+      sighting('e1', 1000, 5000), // the first batch again (a retry): its own claim, new again
+    ];
+    const results: (boolean | undefined)[] = [];
+    for (const c of claims) {
+      const calls = { ...store.calls };
+      const memoryCalls = { ...memory.calls };
+      const spent = await delta(async () => {
+        const [r] = await store.claimTerms([c]);
+        results.push(r?.isNew);
+        expect((await memory.claimTerms([c], c.at))[0]?.isNew).toBe(r?.isNew);
+      });
+      const made = { reads: store.calls.reads - calls.reads, writes: store.calls.writes - calls.writes };
+      expect({ reads: memory.calls.reads - memoryCalls.reads, writes: memory.calls.writes - memoryCalls.writes }).toEqual(made);
+      expect(spent.write).toBe(made.writes);
+    }
+    expect(results).toEqual([true, false, false, true]);
+    // The sightings' write calls: 2, 1, 3, 2 (each a unit: small items).
+    expect(memory.calls.writes).toBe(8);
   });
 
   it("one store call can cost several units: a sequence step's set holding its latest line", async () => {

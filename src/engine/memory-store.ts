@@ -225,19 +225,26 @@ export class MemoryStateStore implements StateStore {
   async claimTerms(claims: readonly TermClaim[], now: number): Promise<TermClaimResult[]> {
     this.tick(now);
     // Each claim is judged at its own event time: a long batch must not expire terms early.
+    // Calls counted as the DynamoDB adapter makes them: the history read, then one write for a
+    // known term this sighting extends, two for a new one (the refused extension and the claim),
+    // three for a known one it does not extend (a late delivery).
+    const wrote = (key: string, writes: number) => {
+      this.calls.writes += writes;
+      this.writesByKind.terms += writes;
+      this.writesByOwner?.add(key, writes);
+    };
     return claims.map((c) => {
       this.calls.reads++;
-      this.calls.writes++;
-      this.writesByKind.terms++;
-      this.writesByOwner?.add(c.key);
       const terms = getOrCreate(this.terms, c.key, () => new Map<string, TermItem>());
       let hadHistory = false;
       for (const [term, item] of terms) if (term !== c.term && item.expiresAt > c.at) hadHistory = true;
       const existing = terms.get(c.term);
       if (!existing || existing.expiresAt <= c.at || existing.owner === c.owner) {
+        wrote(c.key, 2);
         terms.set(c.term, { owner: c.owner, expiresAt: c.expiresAt });
         return { isNew: true, hadHistory, legacy: false };
       }
+      wrote(c.key, existing.expiresAt < c.expiresAt ? 1 : 3);
       existing.expiresAt = Math.max(existing.expiresAt, c.expiresAt);
       return { isNew: false, hadHistory, legacy: false };
     });

@@ -289,8 +289,17 @@ export class DynamoStateStore implements StateStore {
     return results;
   }
 
+  /**
+   * A known term (nearly every claim: a user's usual country, an account's usual region) is one
+   * write: its expiry runs from this sighting, on condition that it is live, someone else's and
+   * would be extended. Only when that is refused is the term claimed — new, expired, or this
+   * batch's own on a retry — and, refused again, extended as before. A claim tried first was
+   * refused for every known term and billed anyway (a refused conditional write costs its units):
+   * two writes for a term seen again, where one does now; a new term costs the refused extension.
+   */
   private async claimTerm(c: TermClaim): Promise<TermClaimResult> {
     const { hadHistory, legacy } = await this.termHistory(c);
+    if (await this.extendKnownTerm(c)) return { isNew: false, hadHistory, legacy };
     try {
       this.calls.writes++;
       await this.client.send(
@@ -329,6 +338,32 @@ export class DynamoStateStore implements StateStore {
         if (!isConditionFailure(e)) throw e;
       });
     return { isNew: false, hadHistory, legacy };
+  }
+
+  /** Extends a live term someone else claimed, when this sighting extends it: whether it did. */
+  private async extendKnownTerm(c: TermClaim): Promise<boolean> {
+    this.calls.writes++;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
+          UpdateExpression: 'SET expms = :exp, #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(pk) AND expms > :now AND own <> :o AND expms < :exp',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':o': { S: c.owner },
+            ':exp': { N: String(c.expiresAt) },
+            ':ttl': { N: this.ttl(c.expiresAt) },
+            ':now': { N: String(c.at) },
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return false;
+    }
   }
 
   /**
