@@ -299,64 +299,40 @@ export class DynamoStateStore implements StateStore {
    */
   private async claimTerm(c: TermClaim): Promise<TermClaimResult> {
     const { hadHistory, legacy } = await this.termHistory(c);
-    if (await this.extendKnownTerm(c)) return { isNew: false, hadHistory, legacy };
-    try {
-      this.calls.writes++;
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
-          UpdateExpression: 'SET own = :o, expms = :exp, #ttl = :ttl, claimed = :now',
-          ConditionExpression: 'attribute_not_exists(pk) OR expms <= :now OR own = :o',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: {
-            ':o': { S: c.owner },
-            ':exp': { N: String(c.expiresAt) },
-            ':ttl': { N: this.ttl(c.expiresAt) },
-            ':now': { N: String(c.at) },
-          },
-        }),
-      );
+    const extend = 'SET expms = :exp, #ttl = :ttl';
+    const claim = 'SET own = :o, expms = :exp, #ttl = :ttl, claimed = :now';
+    // Live, someone else's, and extended by this sighting.
+    const known = 'attribute_exists(pk) AND expms > :now AND own <> :o AND expms < :exp';
+    if (await this.updateTerm(c, extend, known)) return { isNew: false, hadHistory, legacy };
+    // New, expired, or this batch's own (a retry).
+    if (await this.updateTerm(c, claim, 'attribute_not_exists(pk) OR expms <= :now OR own = :o'))
       return { isNew: true, hadHistory, legacy };
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
-    // Known already: its expiry runs from this sighting.
-    this.calls.writes++;
-    await this.client
-      .send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
-          UpdateExpression: 'SET expms = :exp, #ttl = :ttl',
-          ConditionExpression: 'expms < :exp',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':exp': { N: String(c.expiresAt) }, ':ttl': { N: this.ttl(c.expiresAt) } },
-        }),
-      )
-      .catch((e: unknown) => {
-        if (!isConditionFailure(e)) throw e;
-      });
+    // Known already (a late delivery, or a claim that won a race just now): its expiry runs from this sighting.
+    await this.updateTerm(c, extend, 'expms < :exp');
     return { isNew: false, hadHistory, legacy };
   }
 
-  /** Extends a live term someone else claimed, when this sighting extends it: whether it did. */
-  private async extendKnownTerm(c: TermClaim): Promise<boolean> {
+  /** One conditional update of a claim's term item: whether its condition held. */
+  private async updateTerm(c: TermClaim, update: string, condition: string): Promise<boolean> {
+    const values: Record<string, AttributeValue> = {
+      ':o': { S: c.owner },
+      ':exp': { N: String(c.expiresAt) },
+      ':ttl': { N: this.ttl(c.expiresAt) },
+      ':now': { N: String(c.at) },
+    };
+    // DynamoDB refuses a value the expressions do not use.
+    const named = new Set(`${update} ${condition}`.match(/:\w+/g));
+    const used = Object.fromEntries(Object.entries(values).filter(([name]) => named.has(name)));
     this.calls.writes++;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: c.key }, sk: { S: `t#${c.term}` } },
-          UpdateExpression: 'SET expms = :exp, #ttl = :ttl',
-          ConditionExpression: 'attribute_exists(pk) AND expms > :now AND own <> :o AND expms < :exp',
+          UpdateExpression: update,
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: {
-            ':o': { S: c.owner },
-            ':exp': { N: String(c.expiresAt) },
-            ':ttl': { N: this.ttl(c.expiresAt) },
-            ':now': { N: String(c.at) },
-          },
+          ExpressionAttributeValues: used,
         }),
       );
       return true;
