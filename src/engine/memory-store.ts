@@ -97,6 +97,13 @@ export class MemoryStateStore implements StateStore {
     return n;
   }
 
+  /** `n` write calls to items of `kind` under `pk`, counted as the DynamoDB adapter makes them. */
+  private wrote(kind: keyof ReturnType<typeof noWrites>, pk: string, n = 1): void {
+    this.calls.writes += n;
+    this.writesByKind[kind] += n;
+    this.writesByOwner?.add(pk, n);
+  }
+
   private tick(now: number): void {
     if (now > this.latest) this.latest = now;
     const calls = this.calls.reads + this.calls.writes;
@@ -174,9 +181,7 @@ export class MemoryStateStore implements StateStore {
   async addToSets(adds: readonly SetAdd[], now: number): Promise<void> {
     this.tick(now);
     for (const add of adds) {
-      this.calls.writes++;
-      this.writesByKind.sets++;
-      this.writesByOwner?.add(add.key);
+      this.wrote('sets', add.key);
       let buckets = this.sets.get(add.key);
       if (!buckets) {
         buckets = new BucketList<SetItem>();
@@ -228,11 +233,6 @@ export class MemoryStateStore implements StateStore {
     // Calls counted as the DynamoDB adapter makes them: the history read, then one write for a
     // known term this sighting extends, two for a new one (the refused extension and the claim),
     // three for a known one it does not extend (a late delivery).
-    const wrote = (key: string, writes: number) => {
-      this.calls.writes += writes;
-      this.writesByKind.terms += writes;
-      this.writesByOwner?.add(key, writes);
-    };
     return claims.map((c) => {
       this.calls.reads++;
       const terms = getOrCreate(this.terms, c.key, () => new Map<string, TermItem>());
@@ -240,11 +240,11 @@ export class MemoryStateStore implements StateStore {
       for (const [term, item] of terms) if (term !== c.term && item.expiresAt > c.at) hadHistory = true;
       const existing = terms.get(c.term);
       if (!existing || existing.expiresAt <= c.at || existing.owner === c.owner) {
-        wrote(c.key, 2);
+        this.wrote('terms', c.key, 2);
         terms.set(c.term, { owner: c.owner, expiresAt: c.expiresAt });
         return { isNew: true, hadHistory, legacy: false };
       }
-      wrote(c.key, existing.expiresAt < c.expiresAt ? 1 : 3);
+      this.wrote('terms', c.key, existing.expiresAt < c.expiresAt ? 1 : 3);
       existing.expiresAt = Math.max(existing.expiresAt, c.expiresAt);
       return { isNew: false, hadHistory, legacy: false };
     });
@@ -261,9 +261,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   async writeDoc(w: DocWrite): Promise<boolean> {
-    this.calls.writes++;
-    this.writesByKind.docs++;
-    this.writesByOwner?.add(w.pk);
+    this.wrote('docs', w.pk);
     this.tick(w.now);
     const partition = getOrCreate(this.docs, w.pk, () => new Map<string, DocItem>());
     const existing = partition.get(w.sk);
