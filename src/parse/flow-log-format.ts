@@ -1,6 +1,6 @@
 import { type FieldWriter, fieldWriter } from '../runtime/field-access';
 import type { FieldValue } from '../schema/event';
-import { newEvent } from './event-record';
+import { eventShape } from './event-record';
 import type { LineParser, ParseOutcome } from './line-parser';
 
 /**
@@ -253,6 +253,8 @@ export class FlowLogParser implements LineParser {
   /** A record's values, read before any is written (a line that turns out not to be a record writes nothing). */
   private readonly values: (FieldValue | undefined)[] = [];
   private readonly write: FieldWriter;
+  /** This format's records: a class of their own, sized by its fields (see eventShape). */
+  private readonly newEvent = eventShape();
 
   constructor(format: string = DEFAULT_FLOW_LOG_FORMAT) {
     const parsed = parseFlowLogFormat(format);
@@ -281,7 +283,7 @@ export class FlowLogParser implements LineParser {
       values[i] = read;
       from = end + 1;
     }
-    const out = newEvent();
+    const out = this.newEvent();
     out['event.category'] = 'network';
     out['event.dataset'] = 'aws.vpcflow';
     this.write(out, values);

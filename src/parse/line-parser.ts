@@ -1,7 +1,7 @@
 import type { FieldValue } from '../schema/event';
 import { parseAuditFields } from './auditd';
 import { BUILTIN_PARSERS, type BuiltinParser, type ParserPattern, REPEATED_RE, RFC5424_HEADER, SYSLOG_HEADER } from './builtin-parsers';
-import { newEvent, newOpenEvent } from './event-record';
+import { eventShape, newOpenEvent } from './event-record';
 import { flattenInto } from './flatten';
 import { FlowLogParser } from './flow-log-format';
 import { parseKeycloakEvent } from './keycloak';
@@ -284,6 +284,8 @@ class PatternMatcher {
   /** Fields a match writes (see ParseOutcome.writes), without and with a syslog header's. */
   readonly writes: ReadonlySet<string> | undefined;
   readonly writesWithHeader: ReadonlySet<string> | undefined;
+  /** This pattern's events: a class of their own, sized by this pattern's lines (see eventShape). */
+  private readonly newEvent = eventShape();
 
   constructor(spec: ParserPattern) {
     this.name = spec.name;
@@ -310,7 +312,7 @@ class PatternMatcher {
     if (this.twice !== undefined && occurrences(text, this.twice) !== 2) return undefined;
     const m = this.regex.exec(text);
     if (!m) return undefined;
-    const out = this.writes ? newEvent() : newOpenEvent();
+    const out = this.writes ? this.newEvent() : newOpenEvent();
     for (const [k, v] of this.constants) out[k] = v;
     for (const h of this.handlers) {
       const v = m[h.index];
