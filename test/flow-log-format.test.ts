@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { workloadPayloads } from '../bench/workload';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -283,5 +284,96 @@ describe('custom flow log formats (flowLogFormat)', () => {
     expect(Object.keys(FLOW_LOG_FIELDS)).toHaveLength(42 + 18); // VPC, then Transit Gateway
     const homes = Object.values(FLOW_LOG_FIELDS).map((f) => f.field);
     expect(new Set(homes).size).toBe(homes.length);
+  });
+});
+
+describe("flow records' own way through normalization (src/parse/flow-lane.ts)", () => {
+  /** Both ways' answer for a line, as comparable text: the result, and the event's fields in order. */
+  const both = (sources: SourceDefinition[], options: { realDelivery?: boolean } = {}) => {
+    const lane = new Normalizer(sources, options);
+    const general = new Normalizer(sources, { ...options, flowLane: false });
+    return (line: string, logGroup = ctx.logGroup) => {
+      const read = (n: Normalizer) => {
+        const r = n.normalize(line, { ...ctx, logGroup }, n.sourceFor(logGroup, line));
+        return JSON.stringify(r.ok ? { ...r, order: Object.keys(r.event) } : r);
+      };
+      return { lane: read(lane), general: read(general), source: lane.sourceFor(logGroup, line) };
+    };
+  };
+  /** How a line around a record may come: as written, or with what the general way handles first. */
+  const decorated = fc
+    .tuple(v2Line, fc.constantFrom('none', 'none', 'cr', 'ansi', 'bell', 'cri', 'lead', 'newline', 'json'))
+    .map(([line, how]) => {
+      if (how === 'cr') return `${line}\r`;
+      if (how === 'ansi') return `\u001b[32m${line}\u001b[0m`;
+      if (how === 'bell') return `${line}\u0007`;
+      if (how === 'cri') return `2025-03-03T13:00:00.000000000Z stdout F ${line}`;
+      if (how === 'lead') return `\t${line}`;
+      if (how === 'newline') return `${line}\n    at trace`;
+      if (how === 'json') return JSON.stringify({ log: line });
+      return line;
+    });
+
+  it('property: any line in a flow log group, damaged or wrapped, normalizes to the same event either way', () => {
+    const read = both([]);
+    expect(
+      read('2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK').source
+        .flowLane,
+    ).toHaveLength(2);
+    fc.assert(
+      fc.property(decorated, (line) => {
+        const { lane, general } = read(line);
+        expect(lane).toBe(general);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("the benchmark workload's flow records: the lane taken, and every record the same either way", () => {
+    const read = both([]);
+    const lines = [...workloadPayloads({ events: 20_000, maxEventsPerPayload: 10_000, payloadSpanMs: 3_600_000 })]
+      .filter((p) => p.logGroup === 'vpc/prod-flows')
+      .flatMap((p) => p.logEvents.map((e) => e.message));
+    expect(lines.length).toBeGreaterThan(5_000);
+    expect(read(lines[0] ?? '', 'vpc/prod-flows').source.flowLane).toBeDefined();
+    for (const line of lines) {
+      const { lane, general } = read(line, 'vpc/prod-flows');
+      expect(lane).toBe(general);
+    }
+  });
+
+  it('a strict custom format takes the lane and gives the same events; free text, field maps or constants keep the general way', () => {
+    const strict = flowLogFormat(
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action tcp-flags log-status pkt-srcaddr pkt-dstaddr flow-direction'
+        .split(' ')
+        .filter((f) => f !== 'flow-direction'),
+    );
+    const record = (start: string) =>
+      `5 123456789012 eni-1235b8ca123456789 10.0.0.5 203.0.113.7 443 51000 6 12 4000 ${start} 1566848933 ACCEPT 19 OK 10.0.0.5 -`;
+    const group = 'vpc/custom-prod';
+    const read = both([flowSource(strict)]);
+    expect(read(record('1566848875'), group).source.flowLane).toHaveLength(1);
+    // Ten digits are epoch seconds; nine and eleven are not a time the general way reads either.
+    for (const start of ['1566848875', '156684887', '15668488750']) {
+      const { lane, general } = read(record(start), group);
+      expect(lane).toBe(general);
+    }
+    // With `time: delivery` (in the detector), the line's start is not the event's time either way.
+    const delivered = both([flowSource(strict, { time: 'delivery' })], { realDelivery: true });
+    const { lane, general } = delivered(record('1566848875'), group);
+    expect(lane).toBe(general);
+    expect(JSON.parse(lane).event['@timestamp']).toBe(ctx.timestamp);
+
+    expect(both([flowSource(V3_FORMAT)])(v3Record('10.0.0.9', 22, 'ACCEPT'), group).source.flowLane).toBeUndefined();
+    expect(
+      both([flowSource(strict, { fieldMap: { 'flow.action': 'vpcflow.action' } })])(record('1566848875'), group).source.flowLane,
+    ).toHaveLength(1);
+    expect(
+      both([flowSource(strict, { fieldMap: { 'vpcflow.action': 'event.type' } })])(record('1566848875'), group).source.flowLane,
+    ).toBeUndefined();
+    expect(both([flowSource(strict, { fields: { 'event.module': 'vpc' } })])(record('1566848875'), group).source.flowLane).toBeUndefined();
+    expect(
+      both([flowSource(strict, { valueMap: { 'vpcflow.action': { ACCEPT: 'allow' } } })])(record('1566848875'), group).source.flowLane,
+    ).toBeUndefined();
   });
 });

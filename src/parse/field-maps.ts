@@ -85,10 +85,15 @@ export const LEVEL_NAMES: Readonly<Record<string, string>> = {
 export function fieldMapFor(source: CompiledSource, writes: ReadonlySet<string>): [string, string][] {
   let entries = source.fieldMapsByWrites.get(writes);
   if (!entries) {
-    entries = source.fieldMap.filter(([from]) => writes.has(from) || from === 'event.dataset');
+    entries = entriesFor(source.fieldMap, writes);
     source.fieldMapsByWrites.set(writes, entries);
   }
   return entries;
+}
+
+/** The entries of `fieldMap` whose field a line a pattern writing `writes` can have. */
+export function entriesFor(fieldMap: readonly [string, string][], writes: ReadonlySet<string>): [string, string][] {
+  return fieldMap.filter(([from]) => writes.has(from) || from === 'event.dataset');
 }
 
 /** A raw event through its source's field map, value maps, lookups and constant fields: the normalized event (the same object). */

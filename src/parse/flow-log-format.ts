@@ -248,7 +248,15 @@ function readValue(kind: FlowValueKind, value: string): FieldValue | undefined |
 export class FlowLogParser implements LineParser {
   readonly name = 'vpcflow';
   private readonly fields: FlowField[];
-  private readonly writes: ReadonlySet<string>;
+  /** Every field a record of this format can set (ParseOutcome.writes). */
+  readonly writes: ReadonlySet<string>;
+  /**
+   * Every value is checked to be of its field (numbers, addresses, ids, the documented words): no
+   * free text, so a record this format accepts holds nothing but those characters and spaces —
+   * no control character, quote or brace (what lets its records skip the general way's steps for
+   * such lines: src/parse/flow-lane.ts).
+   */
+  readonly strict: boolean;
   private readonly pattern: string;
   /** A record's values, read before any is written (a line that turns out not to be a record writes nothing). */
   private readonly values: (FieldValue | undefined)[] = [];
@@ -260,6 +268,7 @@ export class FlowLogParser implements LineParser {
     const parsed = parseFlowLogFormat(format);
     if (!parsed.ok) throw new Error(`flowLogFormat: ${parsed.error}`);
     this.fields = parsed.fields;
+    this.strict = parsed.fields.every((f) => f.kind !== 'text');
     this.write = fieldWriter(this.fields.map((f) => f.field));
     this.writes = new Set([...CONSTANT_FIELDS, ...this.fields.map((f) => f.field)]);
     this.pattern = format === DEFAULT_FLOW_LOG_FORMAT ? 'vpcflow_v2' : 'vpcflow_custom';

@@ -1,17 +1,19 @@
-import { isIP } from 'node:net';
 import type { Skip } from '../decode/skips';
-import { ipv4Number } from '../rules/cidr';
 import { CoreFields, type FieldValue, type NormalizedEvent, textValue } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
 import { compileAccessLogFormat } from './access-log-format';
+import { addressesToIps } from './address-fields';
 import { withoutAnsi } from './ansi';
 import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
 import { Calendar } from './calendar';
 import { type ContainerWrapper, containerWrapper, criWrapper } from './container-wrappers';
+import { writeDeliveryFields } from './delivery-fields';
 import { newEvent, newOpenEvent } from './event-record';
 import { exceptionType } from './exception-type';
 import { DEFAULT_FIELD_MAP, fieldMapFor, LEVEL_NAMES, mapFields } from './field-maps';
 import { boundedJson, flattenInto } from './flatten';
+import { flowLaneOf, readFlowRecord } from './flow-lane';
+import type { FlowLogParser } from './flow-log-format';
 import { TrustedProxies } from './forwarded-for';
 import { globToRegExp } from './glob';
 import { type JournalRecord, journalRecord } from './journald';
@@ -53,6 +55,8 @@ export interface CompiledSource {
   keepJson?: string[];
   /** Whose X-Forwarded-For to believe (see forwarded-for.ts). */
   proxies: TrustedProxies;
+  /** Its flow formats, when it reads nothing else and its records can take their own way (./flow-lane.ts). */
+  flowLane?: readonly FlowLogParser[];
 }
 
 export interface LogContext {
@@ -81,7 +85,7 @@ export { UnknownParserError };
 export function compileSource(def: SourceDefinition['source']): CompiledSource {
   const builtin = def.builtin ? BUILTIN_SOURCES.find((b) => b.definition.name === def.builtin) : undefined;
   const spec = builtin ? mergeBuiltin(builtin.definition, def) : def;
-  return {
+  const compiled: CompiledSource = {
     name: def.name,
     globs: def.logGroups,
     logGroups: def.logGroups.map(globToRegExp),
@@ -99,6 +103,8 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
       ? { recognize: builtin.recognize, derive: builtin.derive, ...(builtin.keepJson ? { keepJson: builtin.keepJson } : {}) }
       : {}),
   };
+  const flowLane = flowLaneOf(compiled, builtin?.derives);
+  return flowLane ? { ...compiled, flowLane } : compiled;
 }
 
 const DEFAULT_PROXIES = new TrustedProxies();
@@ -209,15 +215,22 @@ export class Normalizer {
   private readonly calendar: Calendar;
   private readonly maxAhead: number;
   private readonly realDelivery: boolean;
+  /** Whether flow records take their own way (./flow-lane.ts); off only to compare it with the general way. */
+  private readonly lanes: boolean;
 
   /**
    * `timeZone`: the deployment's (config `timeZone`), for `event.hour_local` and `event.weekday_local`; UTC unless set.
    * `realDelivery`: delivery times are CloudWatch's (the detector function), so a line's time more
    * than a day ahead of its delivery is not used (src/parse/timestamp.ts, plausibleLineTime), and
    * a source with `time: delivery` takes its events' delivery times.
+   * `flowLane: false`: flow records take the general way too (for tests comparing the two).
    */
-  constructor(definitions: readonly SourceDefinition[] = [], options: { timeZone?: string; realDelivery?: boolean } = {}) {
+  constructor(
+    definitions: readonly SourceDefinition[] = [],
+    options: { timeZone?: string; realDelivery?: boolean; flowLane?: boolean } = {},
+  ) {
     this.sources = definitions.map((d) => compileSource(d.source));
+    this.lanes = options.flowLane !== false;
     this.calendar = new Calendar(options.timeZone);
     this.maxAhead = options.realDelivery ? MAX_AHEAD_OF_DELIVERY_MS : Number.POSITIVE_INFINITY;
     this.realDelivery = options.realDelivery === true;
@@ -294,6 +307,11 @@ export class Normalizer {
     let message = withoutCr(line);
     if (message.length > MAX_MESSAGE_CHARS) {
       return skip('oversized_message', ctx, `message is ${message.length} characters (limit ${MAX_MESSAGE_CHARS})`);
+    }
+    const maxAhead = this.realDelivery && source.time === 'delivery' ? undefined : this.maxAhead;
+    if (source.flowLane && this.lanes) {
+      const record = readFlowRecord(message, ctx, source.flowLane, source.derive, this.calendar, maxAhead, openWrapper);
+      if (record) return record;
     }
     // One scan finds a line with no control character at all, nearly every line.
     if (CONTROL_RE.test(message)) {
@@ -377,8 +395,7 @@ export class Normalizer {
       raw ??= newEvent();
       const event = mapFields(source, raw, writes && fieldMapFor(source, writes));
       source.derive?.(event, ctx.logGroup);
-      const lineTime = !(this.realDelivery && source.time === 'delivery');
-      const timeAsAsked = finish(event, message, ctx, source, repeat, this.calendar, lineTime ? this.maxAhead : undefined);
+      const timeAsAsked = finish(event, message, ctx, source, repeat, this.calendar, maxAhead);
       return { ok: true, event, parsed, timeFallback: !timeAsAsked };
     } catch (err) {
       return skip('internal_error', ctx, `${stage} threw: ${err instanceof Error ? err.message : String(err)}`);
@@ -466,19 +483,6 @@ function skip(reason: Skip['reason'], ctx: LogContext, detail: string): Normaliz
 const MAX_REPEAT = 1_000_000;
 
 /**
- * An IPv4 address as `net.isIP` accepts one (four decimal parts of 0–255, no leading zeros),
- * without its regex: nearly every event carries one or two addresses. Anything else goes to isIP.
- */
-export const isDottedQuad = (text: string): boolean => ipv4Number(text) !== -1;
-
-function addressToIp(event: NormalizedEvent, addressField: string, ipField: string, domainField: string): void {
-  const address = event[addressField];
-  if (typeof address !== 'string' || event[ipField] !== undefined) return;
-  if (isDottedQuad(address) || isIP(address) !== 0) event[ipField] = address;
-  else if (event[domainField] === undefined) event[domainField] = address;
-}
-
-/**
  * The service an event is about when its line names none: its container's (a container runtime's
  * wrapper names it), else its log group. Rules count per service — an error spike, a burst of 5xx,
  * a new error type — and most apps never log a service name: without this, those rules never fired
@@ -553,17 +557,8 @@ function finish(
     }
   }
   // source.address may be a host name (PAM rhost, HostnameLookups): only an address becomes source.ip.
-  // Constant keys, not templates: a key built per event is hashed and looked up per event.
-  addressToIp(event, 'source.address', 'source.ip', 'source.domain');
-  addressToIp(event, 'destination.address', 'destination.ip', 'destination.domain');
+  addressesToIps(event);
   if (repeat !== undefined && repeat >= 1) event[CoreFields.repeatCount] = Math.min(repeat, MAX_REPEAT);
-  event[CoreFields.logGroup] = ctx.logGroup;
-  event[CoreFields.logStream] = ctx.logStream;
-  event[CoreFields.eventId] = ctx.id;
-  if (ctx.owner) {
-    event[CoreFields.owner] = ctx.owner;
-    // CloudTrail names the account the call was made in (an organization trail's log group lives elsewhere).
-    event['cloud.account.id'] ??= ctx.owner;
-  }
+  writeDeliveryFields(event, ctx);
   return ts !== undefined || maxAhead === undefined;
 }

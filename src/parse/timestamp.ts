@@ -61,6 +61,15 @@ const SYSLOG_RE = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{
 // Seconds (flow logs, with or without a fraction), milliseconds, microseconds (Aurora MySQL's audit log), nanoseconds.
 const EPOCH_TEXT_RE = /^\d{10}(?:\.\d+)?$|^\d{13}$|^\d{16}$|^\d{19}$/;
 
+/**
+ * A time written as epoch text (a flow record's start): what parseTimestamp reads from a text of
+ * digits alone, whose checks before this one (the last answer, the same hour) hold only texts
+ * with separators in them.
+ */
+export function epochTextToMs(value: string): number | undefined {
+  return EPOCH_TEXT_RE.test(value) ? epochToMs(Number(value)) : undefined;
+}
+
 export function parseTimestamp(value: unknown, ctx?: TimeContext): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? epochToMs(value) : undefined;
   if (typeof value !== 'string' || value.length < 8 || value.length > 40) return undefined;
