@@ -216,7 +216,7 @@ export class Normalizer {
   private readonly maxAhead: number;
   private readonly realDelivery: boolean;
   /** Whether flow records take their own way (./flow-lane.ts); off only to compare it with the general way. */
-  private readonly lanes: boolean;
+  private readonly useFlowLane: boolean;
 
   /**
    * `timeZone`: the deployment's (config `timeZone`), for `event.hour_local` and `event.weekday_local`; UTC unless set.
@@ -230,7 +230,7 @@ export class Normalizer {
     options: { timeZone?: string; realDelivery?: boolean; flowLane?: boolean } = {},
   ) {
     this.sources = definitions.map((d) => compileSource(d.source));
-    this.lanes = options.flowLane !== false;
+    this.useFlowLane = options.flowLane !== false;
     this.calendar = new Calendar(options.timeZone);
     this.maxAhead = options.realDelivery ? MAX_AHEAD_OF_DELIVERY_MS : Number.POSITIVE_INFINITY;
     this.realDelivery = options.realDelivery === true;
@@ -309,7 +309,7 @@ export class Normalizer {
       return skip('oversized_message', ctx, `message is ${message.length} characters (limit ${MAX_MESSAGE_CHARS})`);
     }
     const maxAhead = this.realDelivery && source.time === 'delivery' ? undefined : this.maxAhead;
-    if (source.flowLane && this.lanes) {
+    if (source.flowLane && this.useFlowLane) {
       const record = readFlowRecord(message, ctx, source.flowLane, source.derive, this.calendar, maxAhead, openWrapper);
       if (record) return record;
     }
