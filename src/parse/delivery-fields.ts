@@ -5,6 +5,7 @@ export interface Delivery {
   logGroup: string;
   logStream: string;
   id: string;
+  /** The account that owns the log group (payload `owner`); the event's account unless its content names one. */
   owner?: string;
 }
 

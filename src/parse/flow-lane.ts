@@ -2,10 +2,11 @@ import { CoreFields, type NormalizedEvent } from '../schema/event';
 import { addressesToIps } from './address-fields';
 import type { Calendar } from './calendar';
 import { criWrapper } from './container-wrappers';
-import { type Delivery, writeDeliveryFields } from './delivery-fields';
+import { writeDeliveryFields } from './delivery-fields';
 import { entriesFor } from './field-maps';
 import { FlowLogParser } from './flow-log-format';
 import type { LineParser } from './line-parser';
+import type { LogContext, NormalizeResult } from './normalize';
 import { epochTextToMs, plausibleLineTime } from './timestamp';
 
 /**
@@ -64,17 +65,8 @@ export function flowLaneOf(source: LaneCandidate, derives: readonly string[] = [
   return flows;
 }
 
-/** The line's delivery, and when CloudWatch received it. */
-export interface LaneContext extends Delivery {
-  timestamp: number;
-}
-
-export interface LaneResult {
-  ok: true;
-  event: NormalizedEvent;
-  parsed: true;
-  timeFallback: boolean;
-}
+/** A record's event, as the general way answers for a line it understood. */
+type LaneResult = Extract<NormalizeResult, { ok: true }>;
 
 /**
  * The record's event, or undefined when no format accepts the line (or one throws: the general
@@ -83,7 +75,7 @@ export interface LaneResult {
  */
 export function readFlowRecord(
   message: string,
-  ctx: LaneContext,
+  ctx: LogContext,
   flows: readonly FlowLogParser[],
   derive: ((event: NormalizedEvent, logGroup: string) => void) | undefined,
   calendar: Calendar,
@@ -108,13 +100,7 @@ export function readFlowRecord(
 }
 
 /** The general way's finishing (normalize.ts, finish) less the steps whose fields a record cannot hold. */
-function finishRecord(
-  event: NormalizedEvent,
-  message: string,
-  ctx: LaneContext,
-  calendar: Calendar,
-  maxAhead: number | undefined,
-): boolean {
+function finishRecord(event: NormalizedEvent, message: string, ctx: LogContext, calendar: Calendar, maxAhead: number | undefined): boolean {
   const start = event[CoreFields.timestamp];
   const ts =
     maxAhead === undefined

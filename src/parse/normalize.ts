@@ -7,7 +7,7 @@ import { withoutAnsi } from './ansi';
 import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
 import { Calendar } from './calendar';
 import { type ContainerWrapper, containerWrapper, criWrapper } from './container-wrappers';
-import { writeDeliveryFields } from './delivery-fields';
+import { type Delivery, writeDeliveryFields } from './delivery-fields';
 import { newEvent, newOpenEvent } from './event-record';
 import { exceptionType } from './exception-type';
 import { DEFAULT_FIELD_MAP, fieldMapFor, LEVEL_NAMES, mapFields } from './field-maps';
@@ -59,14 +59,10 @@ export interface CompiledSource {
   flowLane?: readonly FlowLogParser[];
 }
 
-export interface LogContext {
-  logGroup: string;
-  logStream: string;
-  id: string;
+/** A line's delivery (its log group, stream, event id and owner account), and when CloudWatch received it. */
+export interface LogContext extends Delivery {
   /** CloudWatch event timestamp: the event time when the line has none, and the syslog year reference. */
   timestamp: number;
-  /** The account that owns the log group (payload `owner`); the event's account unless its content names one. */
-  owner?: string;
 }
 
 export type NormalizeResult =
