@@ -5,8 +5,7 @@ import { criWrapper } from './container-wrappers';
 import { writeDeliveryFields } from './delivery-fields';
 import { entriesFor } from './field-maps';
 import { FlowLogParser } from './flow-log-format';
-import type { LineParser } from './line-parser';
-import type { LogContext, NormalizeResult } from './normalize';
+import type { CompiledSource, LogContext, NormalizeResult } from './normalize';
 import { epochTextToMs, plausibleLineTime } from './timestamp';
 
 /**
@@ -37,15 +36,8 @@ const FINISH_INPUTS: readonly string[] = [
   CoreFields.repeatCount,
 ];
 
-/** What a source is, for whether its lines can take the lane. */
-export interface LaneCandidate {
-  parsers: readonly LineParser[];
-  fieldMap: readonly [string, string][];
-  valueMap: ReadonlyMap<string, unknown>;
-  lookups: readonly unknown[];
-  fields: readonly unknown[];
-  format: string;
-}
+/** What of a compiled source decides whether its lines can take the lane. */
+type LaneCandidate = Pick<CompiledSource, 'parsers' | 'fieldMap' | 'valueMap' | 'lookups' | 'fields' | 'format'>;
 
 /**
  * The formats a source's lines take the lane with, or undefined: every parser is a strict flow
