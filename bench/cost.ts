@@ -30,6 +30,8 @@ export interface CostInput {
   /** Store calls per event written to the log groups (the filter drops none of the events that make them). */
   readsPerEvent: number;
   writesPerEvent: number;
+  /** Write units per event written that the due index's upkeep adds (a global secondary index bills its own writes). */
+  indexWritesPerEvent: number;
   detectionsPerEvent: number;
   /** Share of events the subscription filter delivers to Lambda. */
   deliveredShare: number;
@@ -54,13 +56,14 @@ export function costPerMillion(input: CostInput): { lines: { item: string; usd: 
     { item: 'Lambda duration (arm64, 1 GB)', usd: lambdaSeconds * DETECTOR_GB * PRICE.lambdaArmGbSecond },
     // Store calls come from events a rule matches, which the filter never drops: per event written, delivered or not.
     { item: 'DynamoDB writes (on-demand)', usd: (input.writesPerEvent * 1e6 + 2 * detections) * PRICE.ddbWrite },
+    { item: 'DynamoDB due index writes (GSI, on-demand)', usd: input.indexWritesPerEvent * 1e6 * PRICE.ddbWrite },
     { item: 'DynamoDB reads (on-demand, strongly consistent)', usd: (input.readsPerEvent * 1e6 + detections) * PRICE.ddbRead },
     { item: 'Step Functions Express (correlation)', usd: detections * (PRICE.sfnExpressRequest + 0.0625 * 0.2 * PRICE.sfnExpressGbSecond) },
     { item: 'SNS publishes', usd: detections * PRICE.snsPublish },
   ];
   const assumptions =
     `Model: Lambda time = CPU time at the measured events/s (scaled to the ${Math.round(CPU_SHARE * 100)}% vCPU of a 1 GB function) + ${ROUND_TRIP_S * 1000} ms per sequential DynamoDB round (${PHASES_PER_BATCH} per batch here; naive: one write per matching event, ${CONCURRENCY} in parallel). ` +
-    'One write or read unit per call (items under 1 KB / 4 KB; a counter item holds at most 160 batch ids, under 4 KB, so a key delivered more than about 40 times in one slot costs two to four write units a write, which this model counts as one). Measured on dynalite, which sizes items as DynamoDB bills them (bench/store-units.ts, 2026-12-03): the busy-streams workload through the DynamoDB adapter consumed 63,435 write units for 62,914 writes (1.008 a write, the 36 conditional writes refused counted at one each) and 28,917 read units for 28,789 reads — one unit a call is this workload to within 1%. Each detection costs one Express execution (64 MB, 200 ms), three state-machine DynamoDB calls and one SNS publish. ' +
+    "One write or read unit per call (items under 1 KB / 4 KB; a counter item holds at most 160 batch ids, under 4 KB, so a key delivered more than about 40 times in one slot costs two to four write units a write, which this model counts as one). Measured on dynalite, which sizes items as DynamoDB bills them (bench/store-units.ts, 2026-12-03): the busy-streams workload through the DynamoDB adapter consumed 63,435 write units for 62,914 writes (1.008 a write, the 36 conditional writes refused counted at one each) and 28,917 read units for 28,789 reads — one unit a call is this workload to within 1%. The due index (a sparse global secondary index, keys only, of the open conditions and pending digests the sweeper lists) bills a write unit of its own when a document enters or leaves it and two when its due time moves; the in-memory store counts them as the adapter would make them (dynalite reports no index units). Each detection costs one Express execution (64 MB, 200 ms), three state-machine DynamoDB calls and one SNS publish; the sweeper's calls (every 5 minutes, per condition due) are not in these columns. " +
     'CloudWatch Logs ingestion ($0.50/GB) is paid by the application either way and is not included. The naive column gets no subscription-filter saving.';
   return { lines, total: lines.reduce((s, l) => s + l.usd, 0), assumptions };
 }

@@ -475,6 +475,32 @@ describe('DynamoDB receipts and documents (dynalite)', () => {
       await fresh.close();
     }
   });
+  it('counts the due index’s write units as DynamoDB bills a sparse keys-only index: in 1, out 1, moved 2, unchanged 0', async () => {
+    const store = new MemoryStateStore({ attributeWrites: true });
+    const key = { pk: 'c#rule.a#10.0.0.1', sk: 'cond' };
+    const write = (ifVersion: number | null | undefined, dueAt?: number, now = T0) =>
+      store.writeDoc({ ...key, body: '{}', ifVersion, now, expiresAt: T0 + 60_000, ...(dueAt === undefined ? {} : { dueAt }) });
+    const units = async (step: () => Promise<unknown>) => {
+      const before = store.dueIndexWrites;
+      await step();
+      return store.dueIndexWrites - before;
+    };
+    expect(await units(() => write(null))).toBe(0); // never in the index
+    expect(await units(() => write(1, T0 + 5_000))).toBe(1); // put into it
+    expect(await units(() => write(2, T0 + 5_000))).toBe(0); // the same due time: nothing the index holds changed
+    expect(await units(() => write(3, T0 + 9_000))).toBe(2); // moved: the old entry deleted, the new put
+    expect(await units(() => write(1, T0 + 20_000))).toBe(0); // refused (an old version): no write at all
+    expect(await units(() => write(4))).toBe(1); // taken out
+    expect(await units(() => write(5, T0 + 30_000))).toBe(1);
+    // The sweeper takes an expired document off the list: one delete from the index, none when it is not in it.
+    expect(await units(() => store.dropDue([key], T0 + 60_000))).toBe(1);
+    expect(await units(() => store.dropDue([key], T0 + 60_000))).toBe(0);
+    // A bill counts them, so the rule whose document it is owns them beside its calls.
+    const owned = store.writesByOwner?.totals().reduce((n, o) => n + o.writes, 0);
+    expect(owned).toBe(store.calls.writes + store.dueIndexWrites);
+    store.clear();
+    expect(store.dueIndexWrites).toBe(0);
+  });
 });
 
 describe('parallel detectors (dynalite)', () => {

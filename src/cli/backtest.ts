@@ -125,5 +125,7 @@ export async function runBacktest(options: BacktestOptions, deps: BacktestDeps =
 function stateUsage(store: StateStore, from: number, to: number): { state?: StateCost } {
   if (!(store instanceof MemoryStateStore) || !store.writesByOwner) return {};
   const days = Math.max((to - from) / 86_400_000, 1 / 24);
-  return { state: stateCost({ ...store.calls, byOwner: store.writesByOwner.totals() }, days) };
+  // Write units: the calls' own and the due index's (an alert's document entering, leaving or moving in it).
+  const writes = store.calls.writes + store.dueIndexWrites;
+  return { state: stateCost({ reads: store.calls.reads, writes, byOwner: store.writesByOwner.totals() }, days) };
 }

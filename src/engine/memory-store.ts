@@ -52,6 +52,17 @@ interface DocItem {
   dueAt: number | undefined;
 }
 
+/**
+ * Writes a table write makes to the sparse due index (a global secondary index: billed as write
+ * units of its own): putting a document into it, taking one out, or both when its due time moves
+ * (DynamoDB deletes the old index entry and puts the new). A write that leaves the due time as it
+ * was changes no attribute the index holds (keys only) and writes nothing there.
+ */
+export function dueIndexWrites(before: number | undefined, after: number | undefined): number {
+  if (before === after) return 0;
+  return before === undefined || after === undefined ? 1 : 2;
+}
+
 /** Writes by item kind, none yet. */
 const noWrites = () => ({ counters: 0, sets: 0, terms: 0, docs: 0, receipts: 0 });
 
@@ -78,6 +89,8 @@ export class MemoryStateStore implements StateStore {
   readonly calls = { reads: 0, writes: 0 };
   /** Writes by item kind, for the benchmark's cost breakdown. */
   readonly writesByKind = noWrites();
+  /** Write units the due index's upkeep costs beside the calls' own (dueIndexWrites): DynamoDB bills them, no call makes them. */
+  dueIndexWrites = 0;
   /**
    * Writes by the rule (or part of the engine) whose items they change, when asked for: `detect
    * backtest`'s state cost per rule (a key read per write, which the detector's path does without).
@@ -104,6 +117,13 @@ export class MemoryStateStore implements StateStore {
     this.writesByOwner?.add(pk, n);
   }
 
+  /** `n` write units of the due index for a document under `pk` (its owner's too: a bill counts them). */
+  private indexWrote(pk: string, n: number): void {
+    if (n === 0) return;
+    this.dueIndexWrites += n;
+    this.writesByOwner?.add(pk, n);
+  }
+
   private tick(now: number): void {
     if (now > this.latest) this.latest = now;
     const calls = this.calls.reads + this.calls.writes;
@@ -122,6 +142,7 @@ export class MemoryStateStore implements StateStore {
     this.calls.reads = 0;
     this.calls.writes = 0;
     Object.assign(this.writesByKind, noWrites());
+    this.dueIndexWrites = 0;
     this.writesByOwner?.clear();
     this.latest = 0;
     this.lastSweepAt = 0;
@@ -268,6 +289,8 @@ export class MemoryStateStore implements StateStore {
     const live = existing && existing.expiresAt > w.now ? existing : undefined;
     if (w.ifVersion === null && live) return false;
     if (typeof w.ifVersion === 'number' && live?.version !== w.ifVersion) return false;
+    // The stored item, expired or not: TTL deletes lazily, and an expired item is still in the index.
+    this.indexWrote(w.pk, dueIndexWrites(existing?.dueAt, w.dueAt));
     partition.set(w.sk, { version: (existing?.version ?? 0) + 1, body: w.body, expiresAt: w.expiresAt, dueAt: w.dueAt });
     return true;
   }
@@ -296,6 +319,7 @@ export class MemoryStateStore implements StateStore {
       if (!item || item.expiresAt > now) continue;
       this.calls.writes++; // a conditional update per document in DynamoDB
       this.writesByOwner?.add(k.pk);
+      this.indexWrote(k.pk, dueIndexWrites(item.dueAt, undefined));
       item.dueAt = undefined;
     }
   }
