@@ -232,6 +232,7 @@ const at = (size: number): HotPathRow =>
     calls: 0,
     reads: 0,
     writes: 0,
+    indexWrites: 0,
     alerts: 0,
     matched: 0,
     detections: 0,
