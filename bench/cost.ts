@@ -1,5 +1,5 @@
 /** us-east-1 list prices (shared/design/aws-facts.md). */
-const PRICE = {
+export const PRICE = {
   lambdaRequest: 0.2 / 1e6,
   lambdaArmGbSecond: 0.0000133334,
   ddbWrite: 0.625 / 1e6,

@@ -1,5 +1,5 @@
 import { MemoryStateStore } from '../src/engine/memory-store';
-import type { CounterIncrement, CounterResult, SetAdd } from '../src/engine/state-store';
+import type { BucketRange, CounterIncrement, CounterResult, SetAdd } from '../src/engine/state-store';
 import { COUNTER_SLOT_BUCKETS } from '../src/engine/windows';
 
 /**
@@ -39,10 +39,133 @@ export class WriteMixStore extends MemoryStateStore {
       this.setWritesByRule.set(rule, (this.setWritesByRule.get(rule) ?? 0) + 1);
     }
     for (const a of adds) this.mergedSets.add(`${this.batch}\u0000${WriteMixStore.group(a.key)}\u0000${a.bucket}`);
+    this.packed.write(adds);
     return super.addToSets(adds, now);
   }
 
+  override async readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, ReadonlySet<string>>>> {
+    this.packed.read(ranges);
+    return super.readSets(ranges, now);
+  }
+
+  /** Distinct-value sets as a packed layout would bill them (PackedSets). */
+  readonly packed = new PackedSets();
+
   get merged(): { counters: number; sets: number } {
     return { counters: this.mergedCounters.size, sets: this.mergedSets.size };
+  }
+}
+
+/** Shard counts the packed layout is measured at. */
+export const PACK_SHARDS = [1, 16, 256] as const;
+/** An item's keys, expiry and attribute names, before its members. */
+const ITEM_BASE_BYTES = 100;
+/** Per member: the entity's key beside the member (a map of entity to members), and the type bytes. */
+const PER_MEMBER_OVERHEAD = 8;
+
+interface PackedFigures {
+  shards: number;
+  writes: number;
+  writeUnits: number;
+  reads: number;
+  readUnits: number;
+}
+
+/**
+ * What distinct-value sets (`d#` keys) would cost with every entity of a rule, bucket and shard
+ * (a hash of the entity, modulo the shard count) in one item: DynamoDB bills a write by the
+ * whole item's size (1 KB a unit, the larger of before and after) and a read by the size it
+ * returns (4 KB a unit, strongly consistent), not per entity. An estimate replayed from the
+ * per-entity adds, not an implementation: exact all the same (a set is a set wherever it is kept).
+ */
+export class PackedSets {
+  /** Members already stored, per entity key and bucket. */
+  private readonly seen = new Map<string, Set<string>>();
+  /** Bytes of each packed item, per shard count. */
+  private readonly bytes = PACK_SHARDS.map(() => new Map<string, number>());
+  private readonly figures: PackedFigures[] = PACK_SHARDS.map((shards) => ({ shards, writes: 0, writeUnits: 0, reads: 0, readUnits: 0 }));
+
+  /** The per-entity layout's set writes and reads of `d#` keys, for comparison. */
+  readonly perEntity = { writes: 0, reads: 0 };
+
+  private static parts(key: string): { rule: string; entity: string } | undefined {
+    if (!key.startsWith('d#')) return undefined;
+    const second = key.indexOf('#', 2);
+    return second === -1 ? undefined : { rule: key.slice(2, second), entity: key.slice(second + 1) };
+  }
+
+  private static shardOf(entity: string, shards: number): number {
+    let h = 0;
+    for (let i = 0; i < entity.length; i++) h = (Math.imul(h, 31) + entity.charCodeAt(i)) | 0;
+    return (h >>> 0) % shards;
+  }
+
+  /** A batch's window reads: one query per (rule, shard) its entities fall in, over the buckets they read. */
+  read(ranges: readonly BucketRange[]): void {
+    PACK_SHARDS.forEach((shards, s) => {
+      const queries = new Map<string, { from: number; to: number; rule: string; shard: number }>();
+      for (const r of ranges) {
+        const p = PackedSets.parts(r.key);
+        if (!p) continue;
+        if (s === 0) this.perEntity.reads++;
+        const shard = PackedSets.shardOf(p.entity, shards);
+        const id = `${p.rule}\u0000${shard}`;
+        const q = queries.get(id);
+        if (q) {
+          q.from = Math.min(q.from, r.from);
+          q.to = Math.max(q.to, r.to);
+        } else queries.set(id, { from: r.from, to: r.to, rule: p.rule, shard });
+      }
+      const figures = this.figures[s] as PackedFigures;
+      const bytes = this.bytes[s] as Map<string, number>;
+      for (const q of queries.values()) {
+        let found = 0;
+        for (let b = q.from; b <= q.to; b++) found += bytes.get(`${q.rule}\u0000${b}\u0000${q.shard}`) ?? 0;
+        figures.reads++;
+        figures.readUnits += Math.max(1, Math.ceil(found / 4096));
+      }
+    });
+  }
+
+  /** A batch's set adds: each packed item it changes written once, billed by its size after. */
+  write(adds: readonly SetAdd[]): void {
+    const added: { rule: string; entity: string; bucket: number; bytes: number }[] = [];
+    for (const a of adds) {
+      const p = PackedSets.parts(a.key);
+      if (!p) continue;
+      this.perEntity.writes++;
+      const at = `${a.key}\u0000${a.bucket}`;
+      let members = this.seen.get(at);
+      if (!members) {
+        members = new Set();
+        this.seen.set(at, members);
+      }
+      let bytes = 0;
+      for (const m of a.members) {
+        if (members.size >= a.cap || members.has(m)) continue;
+        members.add(m);
+        bytes += p.entity.length + m.length + PER_MEMBER_OVERHEAD;
+      }
+      if (bytes > 0) added.push({ ...p, bucket: a.bucket, bytes });
+    }
+    PACK_SHARDS.forEach((shards, s) => {
+      const bytes = this.bytes[s] as Map<string, number>;
+      const touched = new Set<string>();
+      for (const a of added) {
+        const id = `${a.rule}\u0000${a.bucket}\u0000${PackedSets.shardOf(a.entity, shards)}`;
+        bytes.set(id, (bytes.get(id) ?? ITEM_BASE_BYTES) + a.bytes);
+        touched.add(id);
+      }
+      const figures = this.figures[s] as PackedFigures;
+      for (const id of touched) {
+        figures.writes++;
+        figures.writeUnits += Math.ceil((bytes.get(id) ?? 0) / 1024);
+      }
+    });
+  }
+
+  /** Per shard count: writes, write units, reads and read units; and the largest item (bytes), which DynamoDB caps at 400 KB. */
+  results(): (PackedFigures & { largestItem: number })[] {
+    return this.figures.map((f, s) => ({ ...f, largestItem: Math.max(0, ...(this.bytes[s] as Map<string, number>).values()) }));
   }
 }
