@@ -25,6 +25,7 @@ export class WriteMixStore extends MemoryStateStore {
   }
 
   override async incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]> {
+    this.spill.counters(batchId, increments);
     for (const i of increments)
       this.mergedCounters.add(`${batchId}\u0000${WriteMixStore.group(i.key)}\u0000${Math.floor(i.bucket / COUNTER_SLOT_BUCKETS)}`);
     return super.incrementCounters(batchId, increments, now);
@@ -40,6 +41,7 @@ export class WriteMixStore extends MemoryStateStore {
     }
     for (const a of adds) this.mergedSets.add(`${this.batch}\u0000${WriteMixStore.group(a.key)}\u0000${a.bucket}`);
     this.packed.write(adds);
+    this.spill.sets(adds);
     return super.addToSets(adds, now);
   }
 
@@ -50,6 +52,8 @@ export class WriteMixStore extends MemoryStateStore {
 
   /** Distinct-value sets as a packed layout would bill them (PackedSets). */
   readonly packed = new PackedSets();
+  /** Counters and sets packed under one write unit, spilling beyond it (SpillPacked). */
+  readonly spill = new SpillPacked();
 
   get merged(): { counters: number; sets: number } {
     return { counters: this.mergedCounters.size, sets: this.mergedSets.size };
@@ -167,5 +171,120 @@ export class PackedSets {
   /** Per shard count: writes, write units, reads and read units; and the largest item (bytes), which DynamoDB caps at 400 KB. */
   results(): (PackedFigures & { largestItem: number })[] {
     return this.figures.map((f, s) => ({ ...f, largestItem: Math.max(0, ...(this.bytes[s] as Map<string, number>).values()) }));
+  }
+}
+
+/** A packed item's bytes per batch id it keeps (22 characters and their overhead), so a retried batch adds nothing. */
+const BATCH_ID_BYTES = 24;
+/** A write unit: what a packed item may hold so that every write to it costs one. */
+const WRITE_UNIT_BYTES = 1024;
+
+interface SpillItem {
+  bytes: number;
+  batches: Set<string>;
+  /** What it holds: `entity\0bucket` for counters, `entity\0bucket\0member` for sets. */
+  held: Set<string>;
+  /** Entities that did not fit: they keep an item of their own for this slot, as today. */
+  spilled: Set<string>;
+}
+
+/**
+ * An exact layout bounded by today's: per rule and slot of ten buckets, one item holds every
+ * entity's counts (or set members) while it stays under one write unit (1 KB), the batch ids
+ * that changed it beside them; an entity that does not fit keeps an item of its own for that slot,
+ * as every entity does today. A batch writes the packed item once, if it changed it, and each
+ * spilled entity's item as today: never more than one write per rule and slot above today's, and
+ * on light traffic — few entities a minute, most writes today — one write where today makes one
+ * per entity. An estimate replayed from the per-entity calls (writes only; the packed item is
+ * read back by the update that writes it), not an implementation.
+ */
+export class SpillPacked {
+  private readonly items = new Map<string, SpillItem>();
+  readonly perEntity = { counters: 0, sets: 0 };
+  readonly packed = { counters: 0, sets: 0 };
+
+  private static parts(key: string): { rule: string; entity: string } | undefined {
+    const first = key.indexOf('#');
+    const second = key.indexOf('#', first + 1);
+    return first === -1 || second === -1 ? undefined : { rule: key.slice(0, second), entity: key.slice(second + 1) };
+  }
+
+  private item(rule: string, slot: number): SpillItem {
+    const id = `${rule}\u0000${slot}`;
+    let item = this.items.get(id);
+    if (!item) {
+      item = { bytes: ITEM_BASE_BYTES, batches: new Set(), held: new Set(), spilled: new Set() };
+      this.items.set(id, item);
+    }
+    return item;
+  }
+
+  /**
+   * One entity's part of a batch: into the packed item when it fits (returned: written once per
+   * batch), else its own item (a write counted here). `changesHeld`: the entries it already holds
+   * change too (a count), so the item is written even when nothing is new in it.
+   */
+  private place(
+    item: SpillItem,
+    entity: string,
+    entries: readonly string[],
+    entryBytes: number,
+    batchId: string | undefined,
+    kind: 'counters' | 'sets',
+    changesHeld: boolean,
+  ): SpillItem | undefined {
+    const fresh = entries.filter((e) => !item.held.has(e));
+    if (fresh.length === 0 && !changesHeld) return undefined; // nothing new: today's layout writes nothing either
+    const bytes = fresh.length * entryBytes + (batchId === undefined || item.batches.has(batchId) ? 0 : BATCH_ID_BYTES);
+    if (item.spilled.has(entity) || item.bytes + bytes > WRITE_UNIT_BYTES) {
+      item.spilled.add(entity);
+      this.packed[kind]++;
+      return undefined;
+    }
+    item.bytes += bytes;
+    for (const e of fresh) item.held.add(e);
+    if (batchId !== undefined) item.batches.add(batchId);
+    return item;
+  }
+
+  /** A batch's counter increments: today one write per key and slot. */
+  counters(batchId: string, increments: readonly CounterIncrement[]): void {
+    const bySlot = new Map<string, { rule: string; entity: string; slot: number; buckets: Set<number> }>();
+    for (const i of increments) {
+      const p = SpillPacked.parts(i.key);
+      if (!p) continue;
+      const slot = Math.floor(i.bucket / COUNTER_SLOT_BUCKETS);
+      const id = `${i.key}\u0000${slot}`;
+      const entry = bySlot.get(id) ?? { ...p, slot, buckets: new Set<number>() };
+      entry.buckets.add(i.bucket);
+      bySlot.set(id, entry);
+    }
+    const touched = new Set<SpillItem>();
+    for (const { rule, entity, slot, buckets } of bySlot.values()) {
+      this.perEntity.counters++;
+      const entries = [...buckets].map((b) => `${entity}\u0000${b}`);
+      // A count per bucket beside the entity's key; a count changes with every batch that adds to it.
+      const placed = this.place(this.item(rule, slot), entity, entries, entity.length + 12, batchId, 'counters', true);
+      if (placed) touched.add(placed);
+    }
+    this.packed.counters += touched.size;
+  }
+
+  /** A batch's set adds: today one write per key and bucket that gains a member. */
+  sets(adds: readonly SetAdd[]): void {
+    const touched = new Set<SpillItem>();
+    for (const a of adds) {
+      const p = SpillPacked.parts(a.key);
+      if (!p) continue;
+      this.perEntity.sets++;
+      const item = this.item(p.rule, Math.floor(a.bucket / COUNTER_SLOT_BUCKETS));
+      const entries = a.members.map((m) => `${p.entity}\u0000${a.bucket}\u0000${m}`);
+      // A sequence step's set keeps its latest event's context beside it: such sets stay per entity.
+      const placed =
+        a.context === undefined ? this.place(item, p.entity, entries, p.entity.length + 16, undefined, 'sets', false) : undefined;
+      if (a.context !== undefined) this.packed.sets++;
+      if (placed) touched.add(placed);
+    }
+    this.packed.sets += touched.size;
   }
 }
