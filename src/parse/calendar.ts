@@ -10,9 +10,12 @@ import { isKnownTimezone, offsetAt } from './timestamp';
  *
  * Events come in time order, so the last slot computed almost always answers the next event: UTC
  * per hour, the zone per quarter hour (every zone's offset from UTC is a whole number of quarter
- * hours: India's +5:30 and Nepal's +5:45 included; daylight saving moves it on a quarter-hour
- * boundary too), from the zone's offset as Intl gives it (the zone database Node carries, with
- * its daylight-saving rules; the same offset a source's `timezone` reads its lines' times in).
+ * hours: India's +5:30 and Nepal's +5:45 included), from the zone's offset as Intl gives it (the
+ * zone database Node carries, with its daylight-saving rules; the same offset a source's
+ * `timezone` reads its lines' times in). A clock change need not fall on a quarter hour (St
+ * John's changed at 00:01 local time until 2011, at 02:31 UTC), nor an offset be whole quarter
+ * hours (a zone's local mean time before standard time): a slot whose offset is not the same at
+ * its start and at the next slot's, or is not whole quarter hours, reads each event's own offset.
  */
 export class Calendar {
   private utcHourStart = Number.NaN;
@@ -22,6 +25,8 @@ export class Calendar {
   private localOffsetSlot = Number.NaN;
   private localHour = 0;
   private localWeekday = 'unknown';
+  /** The local slot's offset, when one offset holds for all of it (undefined: each event reads its own). */
+  private localOffset: number | undefined;
   private readonly zone: string | undefined;
   /** The zone's offset per quarter hour looked up (Intl takes microseconds): bounded, cleared when full. */
   private readonly offsets = new Map<number, number>();
@@ -56,6 +61,11 @@ export class Calendar {
     const slot = Math.floor(time / QUARTER_HOUR_MS);
     const offsetSlot = Math.abs(time - reference) <= DAY_MS ? slot : Math.floor(reference / QUARTER_HOUR_MS);
     if (slot !== this.localSlot || offsetSlot !== this.localOffsetSlot) this.readLocal(slot, offsetSlot, this.zone);
+    if (this.localOffset === undefined && offsetSlot === slot) {
+      // A clock change inside this quarter hour (or an offset of odd minutes): this event's own offset.
+      const own = Math.abs(time) <= MAX_DATE_MS ? offsetAt(time, this.zone) : undefined;
+      this.writeLocal(time, own);
+    }
     event['event.hour_local'] = this.localHour;
     event['event.weekday_local'] = this.localWeekday;
   }
@@ -63,8 +73,15 @@ export class Calendar {
   private readLocal(slot: number, offsetSlot: number, zone: string): void {
     this.localSlot = slot;
     this.localOffsetSlot = offsetSlot;
-    const at = slot * QUARTER_HOUR_MS;
     const offset = this.offsetOf(offsetSlot, zone);
+    const uniform =
+      offset !== undefined && offset % QUARTER_HOUR_MS === 0 && (offsetSlot !== slot || this.offsetOf(offsetSlot + 1, zone) === offset);
+    this.localOffset = uniform ? offset : undefined;
+    this.writeLocal(slot * QUARTER_HOUR_MS, offset);
+  }
+
+  /** The local hour and weekday of `at` read with `offset`. */
+  private writeLocal(at: number, offset: number | undefined): void {
     // An event time past what a Date holds (a hostile line's year 275760) has no local time.
     const wall = offset !== undefined && Math.abs(at) <= MAX_DATE_MS ? new Date(at + offset) : undefined;
     const hour = wall?.getUTCHours();
