@@ -2,6 +2,22 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import type { BucketRange, CounterIncrement, CounterResult, SetAdd } from '../src/engine/state-store';
 import { COUNTER_SLOT_BUCKETS } from '../src/engine/windows';
 
+interface KeyParts {
+  /** The item kind: `t` a threshold counter, `d` a distinct-value set, … */
+  kind: string;
+  rule: string;
+  /** The group key (entity) after the rule id. */
+  entity: string;
+}
+
+/** A state key `<kind>#<rule>#<entity>` read into its parts; undefined when it has fewer. */
+function keyParts(key: string): KeyParts | undefined {
+  const first = key.indexOf('#');
+  const second = key.indexOf('#', first + 1);
+  if (first === -1 || second === -1) return undefined;
+  return { kind: key.slice(0, first), rule: key.slice(first + 1, second), entity: key.slice(second + 1) };
+}
+
 /**
  * The in-memory store, recording what a different item layout would have written: counters and
  * sets of all rules that share an entity (group key) and slot in one batch merged into one item
@@ -20,8 +36,7 @@ export class WriteMixStore extends MemoryStateStore {
 
   /** `t#<rule>#<group>` → `<group>`. */
   private static group(key: string): string {
-    const second = key.indexOf('#', key.indexOf('#') + 1);
-    return second === -1 ? key : key.slice(second + 1);
+    return keyParts(key)?.entity ?? key;
   }
 
   override async incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]> {
@@ -36,7 +51,7 @@ export class WriteMixStore extends MemoryStateStore {
 
   override async addToSets(adds: readonly SetAdd[], now: number): Promise<void> {
     for (const a of adds) {
-      const rule = a.key.split('#')[1] ?? a.key;
+      const rule = keyParts(a.key)?.rule ?? a.key;
       this.setWritesByRule.set(rule, (this.setWritesByRule.get(rule) ?? 0) + 1);
     }
     for (const a of adds) this.mergedSets.add(`${this.batch}\u0000${WriteMixStore.group(a.key)}\u0000${a.bucket}`);
@@ -92,10 +107,10 @@ export class PackedSets {
   /** The per-entity layout's set writes and reads of `d#` keys, for comparison. */
   readonly perEntity = { writes: 0, reads: 0 };
 
-  private static parts(key: string): { rule: string; entity: string } | undefined {
-    if (!key.startsWith('d#')) return undefined;
-    const second = key.indexOf('#', 2);
-    return second === -1 ? undefined : { rule: key.slice(2, second), entity: key.slice(second + 1) };
+  /** Distinct-value sets' keys only. */
+  private static parts(key: string): KeyParts | undefined {
+    const parts = keyParts(key);
+    return parts?.kind === 'd' ? parts : undefined;
   }
 
   private static shardOf(entity: string, shards: number): number {
@@ -203,10 +218,10 @@ export class SpillPacked {
   readonly perEntity = { counters: 0, sets: 0 };
   readonly packed = { counters: 0, sets: 0 };
 
+  /** The item a key's entity packs into is its kind's and rule's: a rule's counters and sets apart. */
   private static parts(key: string): { rule: string; entity: string } | undefined {
-    const first = key.indexOf('#');
-    const second = key.indexOf('#', first + 1);
-    return first === -1 || second === -1 ? undefined : { rule: key.slice(0, second), entity: key.slice(second + 1) };
+    const parts = keyParts(key);
+    return parts && { rule: `${parts.kind}#${parts.rule}`, entity: parts.entity };
   }
 
   private item(rule: string, slot: number): SpillItem {
