@@ -75,6 +75,11 @@ export class WriteMixStore extends MemoryStateStore {
   }
 }
 
+/** A write unit (and what a packed item may hold so that every write to it costs one). */
+const WRITE_UNIT_BYTES = 1024;
+/** A strongly consistent read unit. */
+const READ_UNIT_BYTES = 4096;
+
 /** Shard counts the packed layout is measured at. */
 export const PACK_SHARDS = [1, 16, 256] as const;
 /** An item's keys, expiry and attribute names, before its members. */
@@ -141,7 +146,7 @@ export class PackedSets {
         let found = 0;
         for (let b = q.from; b <= q.to; b++) found += bytes.get(`${q.rule}\u0000${b}\u0000${q.shard}`) ?? 0;
         figures.reads++;
-        figures.readUnits += Math.max(1, Math.ceil(found / 4096));
+        figures.readUnits += Math.max(1, Math.ceil(found / READ_UNIT_BYTES));
       }
     });
   }
@@ -178,7 +183,7 @@ export class PackedSets {
       const figures = this.figures[s] as PackedFigures;
       for (const id of touched) {
         figures.writes++;
-        figures.writeUnits += Math.ceil((bytes.get(id) ?? 0) / 1024);
+        figures.writeUnits += Math.ceil((bytes.get(id) ?? 0) / WRITE_UNIT_BYTES);
       }
     });
   }
@@ -191,8 +196,6 @@ export class PackedSets {
 
 /** A packed item's bytes per batch id it keeps (22 characters and their overhead), so a retried batch adds nothing. */
 const BATCH_ID_BYTES = 24;
-/** A write unit: what a packed item may hold so that every write to it costs one. */
-const WRITE_UNIT_BYTES = 1024;
 
 interface SpillItem {
   bytes: number;
@@ -208,8 +211,8 @@ interface SpillItem {
  * entity's counts (or set members) while it stays under one write unit (1 KB), the batch ids
  * that changed it beside them; an entity that does not fit keeps an item of its own for that slot,
  * as every entity does today. A batch writes the packed item once, if it changed it, and each
- * spilled entity's item as today: never more than one write per rule and slot above today's, and
- * on light traffic — few entities a minute, most writes today — one write where today makes one
+ * spilled entity's item as today: never more writes than today (each packed write stands for at
+ * least one entity that today writes alone), and on light traffic — few entities a minute, most writes today — one write where today makes one
  * per entity. An estimate replayed from the per-entity calls (writes only; the packed item is
  * read back by the update that writes it), not an implementation.
  */
@@ -292,12 +295,14 @@ export class SpillPacked {
       const p = SpillPacked.parts(a.key);
       if (!p) continue;
       this.perEntity.sets++;
+      // A sequence step's set keeps its latest event's context beside it: such sets stay per entity.
+      if (a.context !== undefined) {
+        this.packed.sets++;
+        continue;
+      }
       const item = this.item(p.rule, Math.floor(a.bucket / COUNTER_SLOT_BUCKETS));
       const entries = a.members.map((m) => `${p.entity}\u0000${a.bucket}\u0000${m}`);
-      // A sequence step's set keeps its latest event's context beside it: such sets stay per entity.
-      const placed =
-        a.context === undefined ? this.place(item, p.entity, entries, p.entity.length + 16, undefined, 'sets', false) : undefined;
-      if (a.context !== undefined) this.packed.sets++;
+      const placed = this.place(item, p.entity, entries, p.entity.length + 16, undefined, 'sets', false);
       if (placed) touched.add(placed);
     }
     this.packed.sets += touched.size;

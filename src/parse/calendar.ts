@@ -25,8 +25,8 @@ export class Calendar {
   private localOffsetSlot = Number.NaN;
   private localHour = 0;
   private localWeekday = 'unknown';
-  /** The local slot's offset, when one offset holds for all of it (undefined: each event reads its own). */
-  private localOffset: number | undefined;
+  /** Whether one offset holds for all of the local slot (else each event in it reads its own). */
+  private localUniform = false;
   private readonly zone: string | undefined;
   /** The zone's offset per quarter hour looked up (Intl takes microseconds): bounded, cleared when full. */
   private readonly offsets = new Map<number, number>();
@@ -61,7 +61,7 @@ export class Calendar {
     const slot = Math.floor(time / QUARTER_HOUR_MS);
     const offsetSlot = Math.abs(time - reference) <= DAY_MS ? slot : Math.floor(reference / QUARTER_HOUR_MS);
     if (slot !== this.localSlot || offsetSlot !== this.localOffsetSlot) this.readLocal(slot, offsetSlot, this.zone);
-    if (this.localOffset === undefined && offsetSlot === slot) {
+    if (!this.localUniform && offsetSlot === slot) {
       // A clock change inside this quarter hour (or an offset of odd minutes): this event's own offset.
       const own = Math.abs(time) <= MAX_DATE_MS ? offsetAt(time, this.zone) : undefined;
       this.writeLocal(time, own);
@@ -74,9 +74,8 @@ export class Calendar {
     this.localSlot = slot;
     this.localOffsetSlot = offsetSlot;
     const offset = this.offsetOf(offsetSlot, zone);
-    const uniform =
+    this.localUniform =
       offset !== undefined && offset % QUARTER_HOUR_MS === 0 && (offsetSlot !== slot || this.offsetOf(offsetSlot + 1, zone) === offset);
-    this.localOffset = uniform ? offset : undefined;
     this.writeLocal(slot * QUARTER_HOUR_MS, offset);
   }
 
