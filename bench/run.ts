@@ -17,6 +17,7 @@ import { SkipLedger } from '../src/decode/skips';
 import { generateDemo } from '../src/demo/generate';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
+import { CHUNK_BYTES, MAX_PACKED_MEMBER_BYTES, PACK_SHARDS } from '../src/engine/packed-state';
 import { batchIdOf, normalizePayload, processPayload } from '../src/engine/pipeline';
 import type { StateStore } from '../src/engine/state-store';
 import { countConsumedCapacity } from '../src/local/consumed-capacity';
@@ -309,6 +310,16 @@ const mix = new WriteMixStore();
   }
 }
 
+// The same workload counted as the adapter's layout before packing made its calls (an item per key).
+const perKeyMix = new MemoryStateStore({ perKeyLayout: true });
+{
+  const detector = new Detector({ rules: scaledRules(base, 100) }, perKeyMix);
+  for (const e of lambdaEvents) {
+    const decoded = decodeLambdaEvent(e);
+    if (decoded.ok) await processPayload(decoded.payload, normalizer, detector);
+  }
+}
+
 // 4. Store calls per event: the flood batch (few keys), and the demo as delivered, on dynalite.
 async function callsPerEvent(
   store: StateStore,
@@ -326,15 +337,24 @@ async function callsPerEvent(
 /** A row of the packed-under-one-unit estimate: today's counter and set writes against the layout's. */
 function spillRow(name: string, store: WriteMixStore, events: number): string[] {
   const { perEntity, packed } = store.spill;
-  const other = store.calls.writes - perEntity.counters - perEntity.sets;
+  // The store counts as the packed layout does: the other kinds' writes, and the per-key layout's of these.
+  const other = store.calls.writes - store.writesByKind.counters - store.writesByKind.sets;
+  const before = other + perEntity.counters + perEntity.sets;
   const after = other + packed.counters + packed.sets;
   return [
     name,
     `${fmt.int(perEntity.counters)} → ${fmt.int(packed.counters)}`,
     `${fmt.int(perEntity.sets)} → ${fmt.int(packed.sets)}`,
-    `${perEvent(store.calls.writes, events)} → ${perEvent(after, events)}`,
-    `$${((store.calls.writes / events) * 1e6 * PRICE.ddbWrite).toFixed(2)} → $${((after / events) * 1e6 * PRICE.ddbWrite).toFixed(2)}`,
+    `${perEvent(before, events)} → ${perEvent(after, events)}`,
+    `$${((before / events) * 1e6 * PRICE.ddbWrite).toFixed(2)} → $${((after / events) * 1e6 * PRICE.ddbWrite).toFixed(2)}`,
   ];
+}
+
+/** A row of the layout table: a workload's store calls per event in one layout, and what DynamoDB bills for them (a unit a call). */
+function layoutRow(name: string, layout: string, figures: { calls: number; writes: number; events: number }): string[] {
+  const reads = figures.calls - figures.writes;
+  const usd = ((figures.writes * PRICE.ddbWrite + reads * PRICE.ddbRead) * 1e6) / figures.events;
+  return [name, layout, perEvent(figures.writes, figures.events), perEvent(reads, figures.events), `$${usd.toFixed(2)}`];
 }
 
 /**
@@ -402,6 +422,9 @@ const REAL_ACCESS_GROUP = '/app/web/access';
 const realAccessPayloads = existsSync(REAL_ACCESS) ? realPayloads(readFileSync(REAL_ACCESS, 'utf8'), REAL_ACCESS_GROUP) : [];
 const realAccessMix = new WriteMixStore();
 const realAccess = realAccessPayloads.length > 0 ? await callsPerEvent(realAccessMix, realAccessPayloads) : undefined;
+const realAccessPerKey =
+  realAccessPayloads.length > 0 ? await callsPerEvent(new MemoryStateStore({ perKeyLayout: true }), realAccessPayloads) : undefined;
+const demoPerKey = await callsPerEvent(new MemoryStateStore({ perKeyLayout: true }), demo.payloads);
 // Quiet groups: the demo's payloads as CloudWatch delivers them (a few events each), the shipped pack.
 log('demo as delivered: hot path…');
 const demoLambdaEvents = demo.payloads.map(toLambdaEvent);
@@ -626,7 +649,8 @@ const report = [
       'fourth stop (2026-12-03)',
       'fifth stop (2026-12-03)',
       'sixth stop (2026-12-03)',
-      'now (2026-12-03, seventh stop)',
+      'seventh stop (2026-12-03)',
+      'now (2026-12-03, eighth stop)',
     ],
     [
       [
@@ -642,6 +666,7 @@ const report = [
         '93,048',
         '93,183',
         '74,943',
+        '58,021',
         fmt.int(at(10).rate),
       ],
       [
@@ -657,6 +682,7 @@ const report = [
         '79,536',
         '79,775',
         '73,388',
+        '52,874',
         fmt.int(at(100).rate),
       ],
       [
@@ -672,6 +698,7 @@ const report = [
         '79,194',
         '81,569',
         '72,438',
+        '54,261',
         fmt.int(at(1000).rate),
       ],
       [
@@ -687,6 +714,7 @@ const report = [
         '1.17×',
         '1.14×',
         '1.03×',
+        '1.07×',
         fmt.ratio(at(1000).ms / at(10).ms),
       ],
       [
@@ -702,6 +730,7 @@ const report = [
         '0.11×',
         '0.14×',
         '0.15×',
+        '0.13×',
         fmt.ratio(rate100 / floorRate),
       ],
       [
@@ -717,6 +746,7 @@ const report = [
         '1.82×',
         '2.00×',
         '2.03×',
+        '2.05×',
         fmt.ratio(naiveMs / at(100).ms),
       ],
     ],
@@ -724,7 +754,9 @@ const report = [
   '',
   '### Run by run (newest first)',
   '',
-  `Latest (this run): the benchmarked path did not change; what the cost table counts did. The state table's due index (a sparse global secondary index, keys only, of the open conditions and pending digests the sweeper lists) bills write units of its own — one when a document enters it or leaves it, two when its due time moves (DynamoDB deletes the old entry and puts the new) — and no figure here counted them. The in-memory store now counts them as the adapter's writes would make them (\`MemoryStateStore.dueIndexWrites\`, tested rule by rule: in 1, out 1, moved 2, unchanged or refused 0, the sweeper's drop 1), the write breakdown has a row for them, the cost table a line, and \`detect backtest\` adds them to the rule whose document they are: ${fmt.int(at(100).indexWrites)} units on the busy streams (${perEvent(at(100).indexWrites, eventCount)} per event, ${fmt.pct(at(100).indexWrites / Math.max(1, at(100).writes))} beside the calls' own writes) and ${fmt.int(demoIndexWrites)} on the demo as delivered (${perEvent(demoIndexWrites, demoDdb.events)} per event, counted by the in-memory store over the same payloads: dynalite reports no index units). The write breakdown also has a new estimate (not built): the distinct-value sets packed into one item per rule, 30-second bucket and shard, which DynamoDB would bill by the item's size rather than by its entities — on this workload ${fmt.pct(packedSavingUsd / cost.total)} of the bill less with one shard, nothing with 16, and a cost that grows with traffic times deliveries under a real VPC's volume (the table's paragraph says why). A second estimate is the layout to build next: one item per rule and slot holding every entity that fits under one write unit (1 KB) and the batch ids that changed it, an entity that does not fit spilling to an item of its own as today — never more writes than today, each a unit; replayed, it takes the busy streams' counter writes from ${fmt.int(mix.spill.perEntity.counters)} to ${fmt.int(mix.spill.packed.counters)} and their set writes from ${fmt.int(mix.spill.perEntity.sets)} to ${fmt.int(mix.spill.packed.sets)}${realAccess ? `, and a real site's (the access log of ../shared/realworld, new in the store-calls table: ${perEvent(realAccess.writes, realAccess.events)} writes per event today, almost all \`web.request_flood\`'s counter per visitor and batch) counter writes from ${fmt.int(realAccessMix.spill.perEntity.counters)} to ${fmt.int(realAccessMix.spill.packed.counters)}` : ''}. Measured this stop and not built, per log group alone and warm (100 rules, µs per event, decode / normalize / matching / state): flows 7.8 (0.8 / 2.4 / 0.6 / 4.0), nginx 7.9 (1.0 / 3.1 / 1.0 / 2.8), Lambda 5.6, chat 11.3, CloudTrail 38, identity 69 (2.8 / 11.6 / 5.6 / 48.8: 2.5% of the events and 17% of the time — its sequence rules' stored step contexts, the alerts and their conditions), sshd 73; and V8's collector on the JavaScript thread alone set at start-up like the pretenuring flag: turning its concurrent marking off in a running process crashed V8 (\`Check failed: concurrent_marking_handle_\`), so the flag can only be a command-line one, which NODE_OPTIONS refuses (\`--single-threaded-gc is not allowed in NODE_OPTIONS\`); a Lambda runtime wrapper script (\`AWS_LAMBDA_EXEC_WRAPPER\`) could pass it — not built: this VM's runs of it disagree by more than its gain (67,683 and 94,711 events/s in two processes of the same code, against 84,796 and 87,920 without). This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run: 234 alerts, 77,028 matched events, 28,371 reads and 62,496 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (31,488 and 12,520 in the last run). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
+  `Latest (this run): the benchmarked path changed where it keeps state. Threshold counters and distinct-value sets are now packed (the section on the packed state layout below): per rule, shard and slot, one item holds every entity's counts or set members under one write unit, so a batch of many visitors or flows writes a few items instead of one per entity, and a window's read is a query per rule and shard instead of one per entity. The hot path's rows keep state in the in-memory store, which now cuts each batch's entries into the adapter's chunks to count the calls the adapter makes — work the detector function's adapter does too, so the rows measure the path that ships. On the busy streams the per-key layout's ${fmt.int(perKeyMix.calls.writes)} writes and ${fmt.int(perKeyMix.calls.reads)} reads are ${fmt.int(mix.calls.writes)} and ${fmt.int(mix.calls.reads)} packed (${perEvent(perKeyMix.calls.writes, eventCount)} → ${perEvent(mix.calls.writes, eventCount)} writes per event)${realAccess && realAccessPerKey ? `; on a real site's access log ${perEvent(realAccessPerKey.writes, realAccessPerKey.events)} → ${perEvent(realAccess.writes, realAccess.events)} writes per event` : ''}; on the demo as delivered ${perEvent(demoPerKey.writes, demoPerKey.events)} → ${perEvent(demoInMemory.writes, demoInMemory.events)}. The cost table below is priced on the packed calls. This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run, per key: 234 alerts, 77,028 matched events, 28,371 reads and 62,496 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (31,488 and 12,520 in the last run, per key). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
+    `The run before: the benchmarked path did not change; what the cost table counts did. The state table's due index (a sparse global secondary index, keys only, of the open conditions and pending digests the sweeper lists) bills write units of its own — one when a document enters it or leaves it, two when its due time moves (DynamoDB deletes the old entry and puts the new) — and no figure here counted them. The in-memory store now counts them as the adapter's writes would make them (\`MemoryStateStore.dueIndexWrites\`, tested rule by rule: in 1, out 1, moved 2, unchanged or refused 0, the sweeper's drop 1), the write breakdown has a row for them, the cost table a line, and \`detect backtest\` adds them to the rule whose document they are: 452 units on the busy streams (0.0045 per event, 0.7% beside the calls' own writes) and 485 on the demo as delivered (0.0346 per event, counted by the in-memory store over the same payloads: dynalite reports no index units). The write breakdown also has a new estimate (not built): the distinct-value sets packed into one item per rule, 30-second bucket and shard, which DynamoDB would bill by the item's size rather than by its entities — on this workload 25.2% of the bill less with one shard, nothing with 16, and a cost that grows with traffic times deliveries under a real VPC's volume (the table's paragraph says why). A second estimate is the layout to build next: one item per rule and slot holding every entity that fits under one write unit (1 KB) and the batch ids that changed it, an entity that does not fit spilling to an item of its own as today — never more writes than today, each a unit; replayed, it takes the busy streams' counter writes from 23,640 to 4,907 and their set writes from 36,798 to 5,451, and a real site's (the access log of ../shared/realworld, new in the store-calls table: 0.7300 writes per event today, almost all \`web.request_flood\`'s counter per visitor and batch) counter writes from 7,108 to 4,815. Measured this stop and not built, per log group alone and warm (100 rules, µs per event, decode / normalize / matching / state): flows 7.8 (0.8 / 2.4 / 0.6 / 4.0), nginx 7.9 (1.0 / 3.1 / 1.0 / 2.8), Lambda 5.6, chat 11.3, CloudTrail 38, identity 69 (2.8 / 11.6 / 5.6 / 48.8: 2.5% of the events and 17% of the time — its sequence rules' stored step contexts, the alerts and their conditions), sshd 73; and V8's collector on the JavaScript thread alone set at start-up like the pretenuring flag: turning its concurrent marking off in a running process crashed V8 (\`Check failed: concurrent_marking_handle_\`), so the flag can only be a command-line one, which NODE_OPTIONS refuses (\`--single-threaded-gc is not allowed in NODE_OPTIONS\`); a Lambda runtime wrapper script (\`AWS_LAMBDA_EXEC_WRAPPER\`) could pass it — not built: this VM's runs of it disagree by more than its gain (67,683 and 94,711 events/s in two processes of the same code, against 84,796 and 87,920 without). This run measured the floor at 399,859 events/s and the 100-rule path at 52,874 in the benchmark's process (0.13×) and 46,530 alone in its process (0.12×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 28,371 reads and 62,496 writes as on every event (the last run: 234 alerts, 77,028 matched events, 28,371 reads and 62,496 writes). The demo on the DynamoDB adapter made 31,488 store calls, 12,520 of them writes (31,488 and 12,520 in the last run). Content recognition's difference in time came out -13.1%.` +
+    '\n\n' +
     `The run before: the benchmarked path changed in two places, both in normalizing. First, the events of each parser pattern and flow-log format are now instances of a class of their own (src/parse/event-record.ts). V8 sizes a class's objects by what its first instances used; with one class for every text line, a VPC flow record (33 fields) got the 20 slots of the lines that came first and put 13 fields in a side array grown three slots at a time, per event. A flow record now keeps 32 of its fields inside the object (\`%DebugPrint\`). Allocation, in a heap-sampling profile of one warm pass: normalizing a flow record 1,326 → 1,146 bytes, the whole 100-rule path 3,908 → 3,819 bytes per event. Time: two bundles of the path, before and after, alternated pass by pass in one process (median of 16 passes each): after/before 0.987 in one order and 1.086 in the other, in an hour when this VM's passes of the same code ranged from 1.1 to 2.0 s — within the noise, as an earlier round found for the 40 slots themselves. Second, VPC flow records take a way of their own through normalization (src/parse/flow-lane.ts). A source whose parsers are all flow formats that check every value (no free text) and that has nothing to map skips the general way's steps for lines of other kinds — control characters and colours, JSON and container wrappers, multi-line traces, field maps, a log level, a URL, an HTTP status, a forwarded-for header, times in six shapes — which such a record cannot hold, and writes the same event, field for field and in the same order; a line no format accepts goes the general way (test/flow-log-format.test.ts compares the two ways on the workload's records, strict custom formats and 3,000 generated lines, damaged, wrapped or coloured). Why this and not a faster step: without the step that finishes an event (its time and calendar fields, the URL's parts, the outcome, source.ip and destination.ip from the addresses, the log group, stream, id and account) a flow normalized in 1.6 µs instead of 2.8 and an nginx line in 1.76 instead of 3.1, yet the step's parts taken out one at a time (the addresses 0.4 µs a flow, the line's time 0.2, the URL and outcome checks 0.1–0.3, the delivery's fields 0.1, the calendar fields nothing measurable) added up to two thirds of that, and a copy of the step per source, so that each of its property sites saw one source's events, changed nothing (normalizing alone, alternated in one process: 0.994 and 1.001 in one order, 1.003 and 1.008 in the other) — what cost was running the general way at all. A prototype of the lane normalized a flow in 1.4–1.5 µs against 3.1; as built, with the built-in source's derivation and the time's checks kept so that the event is the same, 1.95 / 1.97 / 2.21 µs against 2.53 / 2.52 / 2.56 the general way (each in a process of its own, alternated): about 0.5 µs a flow, 0.2 per event of this workload, where flows are 41% of the events — less than this VM's noise on the whole path (alone in its process, six alternated runs: 74,959 / 62,385 / 73,444 / 87,191 / 78,964 / 74,636 events/s before the lane, 88,473 / 78,460 / 78,878 / 78,769 / 91,601 / 68,594 after; medians 74,798 and 78,824). This run measured the floor at 473,768 events/s and the 100-rule path at 73,388 in the benchmark's process (0.15×) and 71,905 alone in its process (0.15×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 28,371 reads and 62,496 writes as on every event (the last run: 234 alerts, 77,028 matched events, 28,371 reads and 62,496 writes). The demo on the DynamoDB adapter made 31,488 store calls, 12,520 of them writes (31,488 and 12,520 in the last run). Content recognition's difference in time came out -15.2%.` +
     '\n\n' +
     `The run before: the benchmarked path changed in one place, redaction, which runs on every alert's evidence lines and every stored sequence step's line. Its patterns that begin with a secret-named key (\`password=\`, \`"db_password": …\`) try a lookahead at every word, and they ran on every line holding a secret word anywhere: every CloudTrail record holds \`session\` (\`"sessionContext"\`), an identity service's login line \`"method": "password"\` — 4–12 µs a pattern to find nothing. Each pattern now runs only on text holding its literal with what must follow it: the key patterns where a secret word's key is assigned a value (checked in code, each key read once: as one regex the check backtracks quadratically on a line of repeated \`pwd\`, which the suite's regex-safety test found), the header patterns on the header and its assignment; the scan that passes over a line holding no literal at all keeps the bare literals (with the tighter checks joined it took an nginx line 2.3 µs instead of 0.9). Redacting a line alone: a CloudTrail record 57 → 9 µs, an identity-service line 8.8 → 3.6, an sshd line 6.8 → 3.7, an nginx line 0.9 as before; a hostile 256 KB line at most 30 ms (\`"token":"x",\` repeated; 23 shapes tried). In a profile of the 100-rule path redaction went from 2.5% to 1.0% of the time. Two bundles of the path, before and after, in one process, alternated pass by pass (median of 20 passes each, both orders): the CloudTrail group alone 18,171 → 18,982 and 18,200 → 19,126 events/s, the identity service's 10,981 → 11,146 and 11,265 → 12,519; over the whole workload the two orders disagree (+4.6% and −3.6%; the same code against itself 1.2%): the path's share of redaction is too small to see there. Measured this stop, per log group alone and warm (100 rules, µs per event): flows 7.6–8.2, nginx 7.6–10.7, Lambda 5.3, chat 11–13, status API 7.9–9.1, CloudTrail 37–39, identity 58–62, sshd 74–76 — the identity service's lines are 2.5% of the events and 14–15% of the time (13 rules read them and 75 of the 234 alerts come from them), where a sequence step's stored context (its JSON text) is now the largest part after the alerts themselves. Not on the path: what the state costs is now measured in DynamoDB's units, not calls. Every call through a counted client asks for its consumed capacity (src/local/consumed-capacity.ts; a refused conditional write, which reports none and is billed, counts one unit; a read that finds nothing its minimum), \`detect replay --state dynalite\` prints the units, and the cost table's quiet-groups column is priced by the units the demo's calls consumed on dynalite — 1.14 write units a write and 1.02 read units a read call in this run. The busy-streams workload through the same adapter (bench/store-units.ts, run by hand: about two minutes on dynalite) consumed 63,435 write units for 62,914 writes and 28,917 read units for 28,789 reads: the busy columns' one unit a call holds to within 1%. Measuring it found 1,312 refused conditional writes, billed and counted nowhere before: a new-term rule claimed every term it saw, and a term seen again (a user's usual country, an account's usual region) refused the claim and was then extended — two writes. The adapter now extends a known term first, on condition that it is live, someone else's and extended, and claims only when that is refused: one write for a term seen again, two for a new one; the same answers (tested against the memory store, which now counts the calls as the adapter makes them), 1,276 fewer writes on this workload (64,190 → 62,914; write units 64,711 → 63,435; refused writes 1,312 → 36) — on a login service's logs, where the new-country rule sees every login, about half its term writes. This run measured the floor at 585,005 events/s and the 100-rule path at 79,775 in the benchmark's process (0.14×) and 81,754 alone in its process (0.14×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 28,371 reads and 62,496 writes as on every event (the last run: 234 alerts, 77,028 matched events, 28,371 reads and 62,460 writes). The demo on the DynamoDB adapter made 31,488 store calls, 12,520 of them writes (31,928 and 12,960 in the last run). Content recognition's difference in time came out -5.8%.` +
@@ -814,8 +846,36 @@ const report = [
     ],
   ),
   '',
-  'Calls count every round trip (reads and writes; a `BatchGetItem` of up to 100 markers is one). Counter writes are pre-aggregated per batch into one conditional update per (rule, entity, slot of ten buckets), and every batch that matched something costs a receipt read, and one that decided something a receipt write too (a batch that decided nothing keeps none: delivered again it is decided again, its repeated writes no-ops; on the demo as delivered that took receipts from 6,482 writes — 35% of all — to 33). ' +
+  'Calls count every round trip (reads and writes; a `BatchGetItem` of up to 100 markers is one). Counter writes are pre-aggregated per batch, threshold counters and distinct-value sets packed per rule (the section below; spike counters one conditional update per rule, entity and slot of ten buckets), and every batch that matched something costs a receipt read, and one that decided something a receipt write too (a batch that decided nothing keeps none: delivered again it is decided again, its repeated writes no-ops; on the demo as delivered that took receipts from 6,482 writes — 35% of all — to 33). ' +
     'So what drives calls is the number of distinct (rule, entity) keys a batch touches, not events: a flood from a few sources is far below the ≤ 0.01 writes/event goal, while benign traffic from thousands of addresses that each appear a few times needs about one write per address and rule (any exact per-entity counter does), and tiny payloads are dominated by the per-batch calls.',
+  '',
+  '### The packed state layout: before and after (built this stop)',
+  '',
+  table(
+    ['workload', 'layout', 'writes/event', 'reads/event', 'DynamoDB $/M events (writes + reads)'],
+    [
+      layoutRow('busy streams, 100 rules', 'an item per key (before)', {
+        calls: perKeyMix.calls.reads + perKeyMix.calls.writes,
+        writes: perKeyMix.calls.writes,
+        events: eventCount,
+      }),
+      layoutRow('busy streams, 100 rules', '**packed (now)**', {
+        calls: mix.calls.reads + mix.calls.writes,
+        writes: mix.calls.writes,
+        events: eventCount,
+      }),
+      ...(realAccess && realAccessPerKey
+        ? [
+            layoutRow("a real site's access log, the shipped pack", 'an item per key (before)', realAccessPerKey),
+            layoutRow("a real site's access log, the shipped pack", '**packed (now)**', realAccess),
+          ]
+        : []),
+      layoutRow('demo as delivered, the shipped pack', 'an item per key (before)', demoPerKey),
+      layoutRow('demo as delivered, the shipped pack', '**packed (now)**', demoInMemory),
+    ],
+  ),
+  '',
+  `Threshold counters and distinct-value sets are now packed (src/engine/packed-state.ts): per rule, shard (a hash of the entity, one of ${PACK_SHARDS}) and slot of ten buckets, one item holds every entity's counts or set members while it holds at most its open bytes, so that any chunk a batch adds (at most ${CHUNK_BYTES} bytes) leaves it under 1 KB — one write unit; a full item is never written again and the slot continues in its next item, as the per-key counter items did. A batch writes each chain its entities fall in once per chunk of entries, and a window's read is one query per rule and shard, where the per-key layout wrote and read an item per entity. Counter chunks carry an id recorded in the item they land in (a retried batch adds nothing; a container passes the full items it knows without a call). Spike counters, sequence steps, keys scoped to an account and entities longer than ${MAX_PACKED_MEMBER_BYTES} bytes keep their own items. Both counts come from the in-memory store over the same payloads, one counting as the adapter makes its calls now, one as it made them before (\`perKeyLayout\`; tested against the adapter on dynalite, call for call, in test/packed-state.test.ts): counting only, the state and the alerts are the same. On dynalite the demo's packed calls consumed ${(demoUnits.write / Math.max(1, demoDdb.writes)).toFixed(2)} write units a write and ${(demoUnits.read / Math.max(1, demoDdb.calls - demoDdb.writes)).toFixed(2)} read units a read. An upgraded table reads its per-key items beside the packed ones for buckets that began up to a day and a quarter of an hour after its first packing container ran (an older version's last batches, events up to a day ahead), a new table never; a batch retried across the upgrade may count twice.`,
   '',
   '### Where the writes go (busy streams, 100 rules)',
   '',
@@ -841,8 +901,8 @@ const report = [
     ],
   ),
   '',
-  'Exact per-entity windows need a write per (rule, entity, slot) a batch touches: benign traffic from thousands of addresses that each appear a few times per batch costs about one write per address and counting rule. ' +
-    'The last column measures one cheaper exact layout: one item per (entity, slot) holding every rule’s count or set as its own attribute, updated once per batch with the batch id guarding all of them. ' +
+  'Counted as the packed layout makes its calls. The last column was measured against the per-key layout (a write per rule, entity and slot a batch touched) and ' +
+    'measures another cheaper exact layout, not built: one item per (entity, slot) holding every rule’s count or set as its own attribute, updated once per batch with the batch id guarding all of them. ' +
     `Measured, it would save ${fmt.pct(1 - (mix.merged.counters + mix.merged.sets) / Math.max(1, mix.writesByKind.counters + mix.writesByKind.sets))} of these writes: the counting rules rarely share an entity within a batch. It was not adopted — it would also change the item layout of every stateful rule (a migration for deployed tables). ` +
     `The set writes are almost all the port-scan rules (${[...mix.setWritesByRule]
       .sort((a, b) => b[1] - a[1])
@@ -858,7 +918,7 @@ const report = [
     ['layout', 'writes', 'write units', 'reads', 'read units', 'largest item'],
     [
       [
-        'one item per rule, entity and bucket (built)',
+        'one item per rule, entity and bucket (the per-key layout, before this stop)',
         fmt.int(mix.packed.perEntity.writes),
         fmt.int(mix.packed.perEntity.writes),
         fmt.int(mix.packed.perEntity.reads),
@@ -880,15 +940,15 @@ const report = [
   '',
   `DynamoDB bills a write by the size of the whole item (a unit per KB, the larger of before and after) and a read by what it returns (a unit per 4 KB), not by the entities in it. So the cheapest exact layout for sets depends on how much traffic shares an item: the table replays this workload's distinct-value set adds (the port scans', \`d#\` keys) into items that hold every entity of a rule, a 30-second bucket and a shard (a batch writes each item it changes once; it reads, per rule and shard, the buckets its entities' windows cover, in one query). With one shard, this workload would make ${fmt.pct(1 - (mix.packed.results()[0]?.writes ?? 0) / Math.max(1, mix.packed.perEntity.writes))} fewer set writes and ${fmt.pct(1 - (mix.packed.results()[0]?.reads ?? 0) / Math.max(1, mix.packed.perEntity.reads))} fewer set reads — ${fmt.pct(packedSavingUsd / cost.total)} of the busy streams' bill per million events. It is not built, because the saving comes from a light load: a 30-second bucket of this workload holds at most ${fmt.int(mix.packed.results()[0]?.largestItem ?? 0)} bytes of pairs. Under a VPC's real volume (thousands of new source and port pairs in a bucket, delivered in many payloads) every write would be billed the whole item's size and every read would return every entity's members of the window, costs that grow with traffic times deliveries, where the per-entity layout's grow with entities alone; an item is capped at 400 KB, so volume needs shards, and at 16 shards the write saving is already gone here. The per-entity layout's cost is bounded per entity whatever the volume; a packed one would need its shard count to follow the traffic (and a migration of deployed tables).`,
   '',
-  '### Counters and sets packed under one write unit, spilling beyond it (an estimate, not built)',
+  '### Counters and sets packed under one write unit, spilling beyond it (the estimate the packed layout was built against)',
   '',
   table(
     [
       'workload',
-      'counter writes (today → packed)',
-      'set writes (today → packed)',
-      'writes/event (today → packed)',
-      'DynamoDB writes $/M events (today → packed)',
+      'counter writes (per key → packed)',
+      'set writes (per key → packed)',
+      'writes/event (per key → packed)',
+      'DynamoDB writes $/M events (per key → packed)',
     ],
     [
       spillRow('busy streams, 100 rules', mix, eventCount),
@@ -898,7 +958,7 @@ const report = [
     ],
   ),
   '',
-  'A layout that packs without the costs above: per rule and slot of ten buckets, one item holds every entity’s counts (or set members) while it stays under one write unit (1 KB), beside the ids of the batches that changed it (so a retried batch adds nothing, as today’s counter items keep theirs); an entity that does not fit keeps an item of its own for that slot, as every entity does today. A batch writes the packed item once, if it placed something in it, and each spilled entity’s item as today — so it never writes more than today (every packed write stands for at least one entity that today writes alone), a write never costs more than one unit, and a read of the window is the packed items (a unit each) and the spilled entities’ items. Light traffic, where today’s layout costs the most per event, gains the most; under sustained load an item fills (with entities and batch ids) and what it held spills, which costs what today’s layout does. The estimate replays each workload’s counter and set writes into that layout (bench/write-mix.ts `SpillPacked`; sequence steps, which keep their latest event beside the set, stay per entity). Not built this stop: it changes how the DynamoDB adapter keeps counters and sets (a conditional update on the packed item’s byte count, then the spilled entities’ items), and deployed tables would read both layouts during a transition.',
+  'A layout that packs without the costs above: per rule and slot of ten buckets, one item holds every entity’s counts (or set members) while it stays under one write unit (1 KB), beside the ids of the batches that changed it (so a retried batch adds nothing, as today’s counter items keep theirs); an entity that does not fit keeps an item of its own for that slot, as every entity does today. A batch writes the packed item once, if it placed something in it, and each spilled entity’s item as today — so it never writes more than today (every packed write stands for at least one entity that today writes alone), a write never costs more than one unit, and a read of the window is the packed items (a unit each) and the spilled entities’ items. Light traffic, where today’s layout costs the most per event, gains the most; under sustained load an item fills (with entities and batch ids) and what it held spills, which costs what today’s layout does. The estimate replays each workload’s counter and set writes into that layout (bench/write-mix.ts `SpillPacked`; sequence steps, which keep their latest event beside the set, stay per entity). This stop built a simpler form of it (the section above): an item that is full continues in a next packed item instead of spilling its entities to items of their own, and entities are spread over shards, so a rule’s busiest slot is not one partition’s writes; the estimate counted a batch’s packed writes once per item, the build once per chunk of at most half a unit.',
   '',
   '## Bundle, cold start, memory',
   '',

@@ -407,6 +407,7 @@ describe('every documented option', () => {
     };
     expect(actionsOf(/^DetectorFunction/)).toEqual([
       'dynamodb:BatchGetItem',
+      'dynamodb:DescribeTable',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',

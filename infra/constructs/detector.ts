@@ -86,10 +86,12 @@ export class Detector extends Construct {
       },
       extra: { onFailure: new SqsDestination(this.failures), retryAttempts: 2, maxEventAge: Duration.hours(6) },
     });
-    // Exactly the calls the DynamoDB state adapter makes (no Scan, DeleteItem, BatchWriteItem or stream reads).
+    // Exactly the calls the DynamoDB state adapter makes (no Scan, DeleteItem, BatchWriteItem or stream reads);
+    // DescribeTable once per table, for when it was made (the packed layout's start, src/engine/packed-state.ts).
     grantTableActions(
       props.table,
       this.function.fn,
+      'dynamodb:DescribeTable',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',

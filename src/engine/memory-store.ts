@@ -1,4 +1,6 @@
 import { BucketList } from './bucket-list';
+import { PackedCalls } from './packed-calls';
+import { counterChunks, setChunks } from './packed-state';
 import { RECEIPTS_OWNER, WritesByOwner } from './state-owners';
 import {
   type BucketRange,
@@ -86,6 +88,8 @@ export class MemoryStateStore implements StateStore {
   private readonly terms = new Map<string, Map<string, TermItem>>();
   private readonly docs = new Map<string, Map<string, DocItem>>();
   private readonly receipts = new Map<string, ReceiptItem>();
+  /** The DynamoDB adapter's packed items as they would fill: what its calls for them would be. */
+  private readonly packedCalls = new PackedCalls();
   readonly calls = { reads: 0, writes: 0 };
   /** Writes by item kind, for the benchmark's cost breakdown. */
   readonly writesByKind = noWrites();
@@ -97,9 +101,17 @@ export class MemoryStateStore implements StateStore {
    */
   readonly writesByOwner: WritesByOwner | undefined;
 
-  constructor(options: { attributeWrites?: boolean } = {}) {
+  /**
+   * Calls counted as the adapter's layout before packing made them (an item per key: the
+   * benchmark's before column), not as it makes them now.
+   */
+  private readonly perKeyLayout: boolean;
+
+  constructor(options: { attributeWrites?: boolean; perKeyLayout?: boolean } = {}) {
     this.writesByOwner = options.attributeWrites ? new WritesByOwner() : undefined;
+    this.perKeyLayout = options.perKeyLayout ?? false;
   }
+
   private latest = 0;
   private lastSweepAt = 0;
 
@@ -139,6 +151,7 @@ export class MemoryStateStore implements StateStore {
    */
   clear(): void {
     for (const items of [this.counters, this.sets, this.terms, this.docs, this.receipts]) items.clear();
+    this.packedCalls.clear();
     this.calls.reads = 0;
     this.calls.writes = 0;
     Object.assign(this.writesByKind, noWrites());
@@ -155,16 +168,19 @@ export class MemoryStateStore implements StateStore {
     sweepNested(this.terms, before);
     sweepNested(this.docs, before);
     sweepFlat(this.receipts, before);
+    this.packedCalls.sweep(before);
   }
 
   async incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]> {
     this.tick(now);
-    // Counted like the DynamoDB adapter's round trips: one update per key and slot of buckets.
-    const slots = new Set(increments.map((i) => `${i.key}\u0000${Math.floor(i.bucket / COUNTER_SLOT_BUCKETS)}`));
-    this.calls.writes += slots.size;
-    this.writesByKind.counters += slots.size;
-    if (this.writesByOwner) for (const slot of slots) this.writesByOwner.add(slot.slice(0, slot.indexOf('\u0000')));
-    return increments.map((inc) => {
+    // Counted like the DynamoDB adapter's round trips: a write per packed chunk, and one update
+    // per key and slot of buckets for keys that keep their own items.
+    const { chunks, perKey } = this.perKeyLayout ? { chunks: [], perKey: increments } : counterChunks(batchId, increments);
+    this.calls.reads += this.packedCalls.place(chunks, (chunk, n) => this.wrote('counters', chunk.entries[0]?.key ?? chunk.pk, n));
+    const slotOf = (i: CounterIncrement) => `${i.key}\u0000${Math.floor(i.bucket / COUNTER_SLOT_BUCKETS)}`;
+    const slots = new Set(perKey.map(slotOf));
+    for (const slot of slots) this.wrote('counters', slot.slice(0, slot.indexOf('\u0000')));
+    const results = increments.map((inc) => {
       let buckets = this.counters.get(inc.key);
       if (!buckets) {
         buckets = new BucketList<CounterItem>();
@@ -182,12 +198,19 @@ export class MemoryStateStore implements StateStore {
       item.expiresAt = Math.max(item.expiresAt, inc.expiresAt);
       return { key: inc.key, bucket: inc.bucket, total: item.total, applied: true };
     });
+    // A retried batch's own item refuses it: the adapter reads the slot's rest, then its totals.
+    if (perKey.length > 0) {
+      const own = new Set(perKey);
+      const retried = new Set(increments.filter((inc, i) => own.has(inc) && results[i]?.applied === false).map(slotOf));
+      this.calls.reads += 2 * retried.size;
+    }
+    return results;
   }
 
   async readCounters(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, number>>> {
     const out = new Map<string, Map<number, number>>();
+    this.calls.reads += this.packedCalls.reads(ranges, 'counter', this.perKeyLayout);
     for (const r of ranges) {
-      this.calls.reads++;
       const buckets = this.counters.get(r.key);
       if (!buckets) continue;
       const found = new Map<number, number>();
@@ -201,8 +224,10 @@ export class MemoryStateStore implements StateStore {
 
   async addToSets(adds: readonly SetAdd[], now: number): Promise<void> {
     this.tick(now);
+    const { chunks, perKey } = this.perKeyLayout ? { chunks: [], perKey: adds } : setChunks(adds);
+    this.calls.reads += this.packedCalls.place(chunks, (chunk, n) => this.wrote('sets', chunk.entries[0]?.key ?? chunk.pk, n));
+    for (const add of perKey) this.wrote('sets', add.key);
     for (const add of adds) {
-      this.wrote('sets', add.key);
       let buckets = this.sets.get(add.key);
       if (!buckets) {
         buckets = new BucketList<SetItem>();
@@ -222,8 +247,8 @@ export class MemoryStateStore implements StateStore {
 
   async readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, ReadonlySet<string>>>> {
     const out = new Map<string, Map<number, ReadonlySet<string>>>();
+    this.calls.reads += this.packedCalls.reads(ranges, 'set', this.perKeyLayout);
     for (const r of ranges) {
-      this.calls.reads++;
       const buckets = this.sets.get(r.key);
       if (!buckets) continue; // most keys of benign traffic are new: nothing to read, nothing to allocate
       const found = new Map<number, ReadonlySet<string>>();

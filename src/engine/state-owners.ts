@@ -29,6 +29,7 @@ const ENGINE_ITEMS: Readonly<Record<string, string>> = {
 };
 
 const AT = 64;
+const PACKED = 'pack#';
 
 /** A batch's receipt (its recorded messages), keyed by the batch id alone. */
 export const RECEIPTS_OWNER = '(batch receipts)';
@@ -36,7 +37,9 @@ export const RECEIPTS_OWNER = '(batch receipts)';
 /** The rule id an item belongs to, or a parenthesized name of the engine's part that keeps it. */
 export function stateKeyOwner(key: string): string {
   // A key scoped to an account (`@<account>|risk#…`, ./entity-scope.ts) is owned as its unscoped form.
-  const pk = key.charCodeAt(0) === AT ? key.slice(key.indexOf('|') + 1) : key;
+  const scoped = key.charCodeAt(0) === AT ? key.slice(key.indexOf('|') + 1) : key;
+  // A packed item (`pack#<kind>#<rule>#<shard>`, ./packed-state.ts) is its rule's as its entries' keys are.
+  const pk = scoped.startsWith(PACKED) ? scoped.slice(PACKED.length) : scoped;
   const first = pk.indexOf('#');
   const prefix = first === -1 ? pk : pk.slice(0, first);
   if (RULE_PREFIXES.has(prefix)) {

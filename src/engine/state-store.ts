@@ -2,8 +2,9 @@ import type { ZodType } from 'zod';
 
 /**
  * The state port. Every stateful rule kind and the alert lifecycle are expressed with primitives
- * that map 1:1 to single DynamoDB item operations, so the in-memory adapter (embedded default,
- * CLI, tests) and the DynamoDB adapter (Lambda) behave identically:
+ * that map to conditional DynamoDB item operations, so the in-memory adapter (embedded default,
+ * CLI, tests) and the DynamoDB adapter (Lambda) behave identically (the DynamoDB adapter keeps
+ * many keys' threshold counters and distinct sets in one item: ./packed-state.ts):
  *
  * - counters: per (key, bucket) numbers, added atomically and idempotently per batch id;
  * - sets: per (key, bucket) string sets, capped (adding is idempotent by nature), each with an
@@ -24,6 +25,8 @@ export interface CounterIncrement {
   bucket: number;
   delta: number;
   expiresAt: number;
+  /** The bucket's width (ms), when known: the DynamoDB adapter's packed items need it (see BucketRange.width). */
+  width?: number;
 }
 
 export interface CounterResult {
@@ -39,6 +42,12 @@ export interface BucketRange {
   key: string;
   from: number;
   to: number;
+  /**
+   * The buckets' width (ms), when known. The DynamoDB adapter reads the items of its per-key
+   * layout beside the packed ones only for buckets that began before the table's packed layout
+   * did (src/engine/packed-state.ts); without a width it reads them always.
+   */
+  width?: number;
 }
 
 export interface SetAdd {
@@ -48,6 +57,8 @@ export interface SetAdd {
   /** Stop adding once the set holds this many members: the decision never needs more. */
   cap: number;
   expiresAt: number;
+  /** The bucket's width (ms), when known (see BucketRange.width). */
+  width?: number;
   /**
    * Kept beside the set, the last write's replacing the one before (not once the set is full):
    * what a sequence step shows of its latest event (src/engine/step-context.ts).

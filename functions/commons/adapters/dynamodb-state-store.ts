@@ -3,12 +3,27 @@ import {
   type AttributeValue,
   BatchGetItemCommand,
   ConditionalCheckFailedException,
+  DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import {
+  type Chunk,
+  type CounterEntry,
+  counterAttr,
+  counterChunks,
+  entryOf,
+  packedItemOpen,
+  packedKeyOf,
+  type SetEntry,
+  setAttr,
+  setChunks,
+  slotOf,
+  slotQueries,
+} from '../../../src/engine/packed-state';
 import {
   type BucketRange,
   type CounterIncrement,
@@ -23,7 +38,6 @@ import {
   type TermClaim,
   type TermClaimResult,
 } from '../../../src/engine/state-store';
-import { COUNTER_SLOT_BUCKETS } from '../../../src/engine/windows';
 
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_LIMIT = 100;
@@ -44,14 +58,31 @@ const MAX_SLOT_ITEMS = 10_000;
 const MAX_SLOT_RACES = 8;
 /** Receipts above this (gzipped) are not stored: the item limit is 400 KB; the batch is re-decided instead. */
 const MAX_RECEIPT_BYTES = 300_000;
+/** The item recording when this table's packed layout began (src/engine/packed-state.ts). */
+const LAYOUT_KEY = { pk: { S: 'meta#layout' }, sk: { S: 'packed' } };
+/**
+ * How long after the packed layout began a per-key item may still have been written: by a
+ * container of the version before, finishing its batch, or for an event up to a day ahead of its
+ * delivery (the detector's bound on a line's own time).
+ */
+const LAYOUT_OVERLAP_MS = 24 * 3_600_000 + 15 * 60_000;
+/**
+ * A table made this shortly before its first packing container ran is new with this version: a
+ * stack deployed and upgraded within the hour reads none of the per-key items of that hour.
+ */
+const FRESH_TABLE_MS = 3_600_000;
 
 /**
  * DynamoDB adapter of the StateStore port. One table, string keys `pk` / `sk`, TTL on `ttl`
  * (epoch seconds); `expms` (epoch ms) is the logical expiry every read filters on, because TTL
  * deletes lazily and expired items are still returned until then.
  *
+ * Threshold counters and distinct-value sets are packed: many entities' entries in one item per
+ * rule, shard and slot, each write one unit (src/engine/packed-state.ts, placeChunk); a table that
+ * held per-key items before reads them beside the packed ones for buckets from before (layoutStart).
+ *
  * Idempotency without transactions: a counter item holds, next to its bucket counts, the set of
- * batch ids already added to it. The update `ADD c<bucket> :d, …, bids :id` runs under the
+ * batch ids already added to it (a packed one, the ids of the chunks it took). The update `ADD c<bucket> :d, …, bids :id` runs under the
  * condition `NOT contains(bids, :id)`, so a redelivered batch fails the condition and changes
  * nothing. An item records at most BATCH_IDS_PER_COUNTER_ITEM ids; a busy slot continues in
  * further items (incrementSlot).
@@ -71,8 +102,10 @@ const MAX_RECEIPT_BYTES = 300_000;
 export class DynamoStateStore implements StateStore {
   readonly calls = { reads: 0, writes: 0 };
 
-  /** Counter items found full, by key: they never change again (see incrementSlot). */
-  private readonly fullItems = new FullCounterItems();
+  /** Counter and packed items found full, by key: they never change again (see incrementSlot, placeChunk). */
+  private readonly fullItems = new FullItems();
+  /** Before when a bucket may have per-key items beside packed ones: read once per container. */
+  private legacyBefore: Promise<number> | undefined;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -86,17 +119,200 @@ export class DynamoStateStore implements StateStore {
     return String(Math.ceil(expMs / 1000) + 86_400);
   }
 
-  async incrementCounters(batchId: string, increments: readonly CounterIncrement[]): Promise<CounterResult[]> {
+  async incrementCounters(batchId: string, increments: readonly CounterIncrement[], now: number): Promise<CounterResult[]> {
+    const { chunks, perKey } = counterChunks(batchId, increments);
     // One conditional update per (key, slot) item, however many of its buckets this batch touches.
     const slots = new Map<string, CounterIncrement[]>();
-    for (const inc of increments) {
+    for (const inc of perKey) {
       const id = `${inc.key}\u0000${slotOf(inc.bucket)}`;
       const list = slots.get(id);
       if (list) list.push(inc);
       else slots.set(id, [inc]);
     }
-    const perSlot = await mapLimit([...slots.values()], this.concurrency, (incs) => this.incrementSlot(batchId, incs));
-    return perSlot.flat();
+    const [perSlot, packed] = await Promise.all([
+      mapLimit([...slots.values()], this.concurrency, (incs) => this.incrementSlot(batchId, incs)),
+      this.incrementPacked(chunks, increments, now),
+    ]);
+    return [...perSlot.flat(), ...packed];
+  }
+
+  /**
+   * A batch's packed counter chunks, chain by chain (side by side; a chain's chunks in order), and
+   * each packed increment's total: its entity's count in the bucket over every item of the slot,
+   * and, for a bucket from before the packed layout, its per-key items'.
+   */
+  private async incrementPacked(
+    chunks: readonly Chunk<CounterEntry>[],
+    increments: readonly CounterIncrement[],
+    now: number,
+  ): Promise<CounterResult[]> {
+    if (chunks.length === 0) return [];
+    const chains = groupChunks(chunks);
+    const legacyBefore = await this.layoutStart();
+    const applied = new Map<string, boolean>();
+    const totals = new Map<string, number>();
+    await mapLimit([...chains.values()], this.concurrency, async (chain) => {
+      const walk = newWalk();
+      for (const chunk of chain) {
+        const done = await this.placeChunk(chunk, counterUpdate(chunk), walk);
+        for (const e of chunk.entries) applied.set(counterAttr(e.bucket, e.key), done);
+      }
+      const first = chain[0] as Chunk<CounterEntry>;
+      // Every chunk was applied before and found in items this container knew full: the rest of
+      // the slot is still to read for the totals.
+      if (!walk.current) await this.readRest(first.pk, first.slot, walk);
+      for (const item of walk.items.values()) {
+        for (const [name, value] of Object.entries(item)) {
+          const entry = entryOf(name, 'n');
+          if (!entry) continue;
+          const id = `${first.pk}\u0000${entry.bucket}\u0000${entry.member}`;
+          totals.set(id, (totals.get(id) ?? 0) + Number(value.N ?? 0));
+        }
+      }
+    });
+    const packed = increments.flatMap((inc) => {
+      const key = packedKeyOf(inc.key, 'counter');
+      return key ? [{ inc, key }] : [];
+    });
+    // Buckets from before the packed layout: the slot's per-key items too (a day after an upgrade, none).
+    const legacy = new Map<string, Promise<Map<number, number>>>();
+    for (const { inc } of packed) {
+      if (!beganBefore(inc.bucket, inc.width, legacyBefore)) continue;
+      const id = `${inc.key}\u0000${slotOf(inc.bucket)}`;
+      if (!legacy.has(id))
+        legacy.set(
+          id,
+          this.queryRange(inc.key, slotItemSk(slotOf(inc.bucket), 0), slotEndSk(slotOf(inc.bucket))).then((items) =>
+            sumCounts(items.filter((i) => Number(i.expms?.N ?? 0) > now)),
+          ),
+        );
+    }
+    return Promise.all(
+      packed.map(async ({ inc, key }) => {
+        const legacyCounts = await legacy.get(`${inc.key}\u0000${slotOf(inc.bucket)}`);
+        const total = (totals.get(`${key.pk}\u0000${inc.bucket}\u0000${key.member}`) ?? 0) + (legacyCounts?.get(inc.bucket) ?? 0);
+        return { key: inc.key, bucket: inc.bucket, total, applied: applied.get(counterAttr(inc.bucket, inc.key)) ?? true };
+      }),
+    );
+  }
+
+  /**
+   * One chunk into its chain's open item: the slot's first item not full for good, which is its
+   * last (an item takes any chunk while it is open, so nothing is ever written past one). A
+   * counter chunk's id in an item means an earlier delivery of its batch wrote it: nothing is
+   * added (false). The walk carries what the chain's items hold, for the totals.
+   */
+  private async placeChunk(chunk: Chunk<CounterEntry | SetEntry>, update: PackedUpdate, walk: ChainWalk): Promise<boolean> {
+    const open = packedItemOpen(chunk.pk);
+    // The full items this container knows of: no call needed to pass them.
+    for (let full = this.fullItems.get(chunk.pk, slotItemSk(chunk.slot, walk.next)); full; ) {
+      passFull(walk, walk.next, full.item);
+      full = this.fullItems.get(chunk.pk, slotItemSk(chunk.slot, walk.next));
+    }
+    for (let races = 0; races < MAX_SLOT_RACES && walk.next < MAX_SLOT_ITEMS; ) {
+      // In an item the walk has passed (full for good): an earlier delivery of this batch wrote it.
+      if (chunk.id !== undefined && walk.fullIds.has(chunk.id)) return false;
+      const tried = walk.next;
+      try {
+        this.calls.writes++;
+        const out = await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: { S: chunk.pk }, sk: { S: slotItemSk(chunk.slot, walk.next) } },
+            UpdateExpression: update.expression,
+            ConditionExpression:
+              chunk.id === undefined
+                ? 'attribute_not_exists(nb) OR nb <= :open'
+                : 'attribute_not_exists(nb) OR (nb <= :open AND NOT contains(bids, :id))',
+            ExpressionAttributeNames: update.names,
+            ExpressionAttributeValues: { ...update.values, ':open': { N: String(open) }, ...this.expiry(chunk.expiresAt) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        const item = out.Attributes ?? {};
+        // The slot as of this write: a later item would be a later batch's.
+        walk.current = true;
+        // Past `open` now: what this write returned is all the item will ever hold.
+        if (Number(item.nb?.N ?? 0) > open) {
+          this.keepFull(chunk.pk, item);
+          passFull(walk, walk.next, item);
+        } else walk.items.set(walk.next, item);
+        return true;
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+      // Full, or holding this chunk already: the slot's items from this one on, in one read.
+      if (await this.readRest(chunk.pk, chunk.slot, walk, chunk.id)) return false;
+      // The item tried changed meanwhile (it expired and began again): try again.
+      if (walk.next === tried) races++;
+    }
+    throw new Error(`packed ${chunk.pk} slot ${chunk.slot}: no item took a chunk (${walk.next} items, ${MAX_SLOT_RACES} lost races)`);
+  }
+
+  /**
+   * The chain's items from `walk.next` on, in one query: each is kept in the walk, the full ones
+   * for the container too, and `walk.next` moves past the full ones. True when one holds chunk `id`.
+   */
+  private async readRest(pk: string, slot: number, walk: ChainWalk, id?: string): Promise<boolean> {
+    const open = packedItemOpen(pk);
+    let holds = false;
+    for (const read of await this.queryRange(pk, slotItemSk(slot, walk.next), slotEndSk(slot))) {
+      const index = slotItemIndex(read.sk?.S ?? '');
+      if (id !== undefined && (read.bids?.SS ?? []).includes(id)) holds = true;
+      if (Number(read.nb?.N ?? 0) > open) {
+        this.keepFull(pk, read);
+        passFull(walk, index, read);
+      } else walk.items.set(index, read);
+    }
+    walk.current = true;
+    return holds;
+  }
+
+  private keepFull(pk: string, item: Record<string, AttributeValue>): void {
+    const ids = item.bids?.SS ?? [];
+    this.fullItems.set(pk, item.sk?.S ?? '', { ids: `\n${ids.join('\n')}\n`, item, expiresAt: Number(item.expms?.N ?? 0) });
+  }
+
+  /** `expms` and `ttl` values for an item expiring at `expiresAt`. */
+  private expiry(expiresAt: number): Record<string, AttributeValue> {
+    return { ':exp': { N: String(expiresAt) }, ':ttl': { N: this.ttl(expiresAt) } };
+  }
+
+  /**
+   * Before when a bucket may have per-key items beside its packed ones: the packed layout's start
+   * in this table and LAYOUT_OVERLAP_MS, or never for a table the packed layout began in. The
+   * first container that packs records the start (conditionally: one record per table), having
+   * asked when the table was made: within FRESH_TABLE_MS of it, no earlier version ran there.
+   */
+  private layoutStart(): Promise<number> {
+    this.legacyBefore ??= (async () => {
+      for (;;) {
+        this.calls.reads++;
+        const found = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: LAYOUT_KEY, ConsistentRead: true }));
+        if (found.Item) {
+          return found.Item.fresh?.BOOL === true ? Number.NEGATIVE_INFINITY : Number(found.Item.since?.N ?? 0) + LAYOUT_OVERLAP_MS;
+        }
+        const table = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
+        const since = Date.now();
+        const created = table.Table?.CreationDateTime?.getTime() ?? 0;
+        try {
+          this.calls.writes++;
+          await this.client.send(
+            new PutItemCommand({
+              TableName: this.tableName,
+              Item: { ...LAYOUT_KEY, since: { N: String(since) }, fresh: { BOOL: since - created < FRESH_TABLE_MS } },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          );
+        } catch (err) {
+          if (!isConditionFailure(err)) throw err; // another container recorded it first: read that
+        }
+      }
+    })();
+    this.legacyBefore.catch(() => {
+      this.legacyBefore = undefined; // a failed read is tried again by the next batch
+    });
+    return this.legacyBefore;
   }
 
   /**
@@ -141,7 +357,7 @@ export class DynamoStateStore implements StateStore {
       full = this.fullItems.get(first.key, slotItemSk(slot, item))
     ) {
       if (full.ids.includes(`\n${batchId}\n`)) return current();
-      addCounts(carried, full.counts);
+      addCounts(carried, counterValues(full.item));
       item++;
     }
     for (let races = 0; races < MAX_SLOT_RACES && item < MAX_SLOT_ITEMS; ) {
@@ -175,9 +391,8 @@ export class DynamoStateStore implements StateStore {
         const index = slotItemIndex(read.sk?.S ?? '');
         if (ids.length < this.batchIdsPerItem && !(tooBig && index === tried)) break; // room: the batch goes here
         // Full for good (nothing adds to it again): kept for the container's later batches.
-        const counts = counterValues(read);
-        this.fullItems.set(first.key, read.sk?.S ?? '', { ids: `\n${ids.join('\n')}\n`, counts, expiresAt: Number(read.expms?.N ?? 0) });
-        addCounts(carried, counts);
+        this.keepFull(first.key, read);
+        addCounts(carried, counterValues(read));
         item = index + 1;
       }
       // The item tried changed meanwhile (it expired and began again, or another batch filled it): try again.
@@ -187,74 +402,154 @@ export class DynamoStateStore implements StateStore {
   }
 
   async readCounters(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, number>>> {
+    const { packed, perKey } = await this.splitRanges(ranges, 'counter');
     const out = new Map<string, Map<number, number>>();
-    await mapLimit(ranges, this.concurrency, async (r) => {
-      const found = new Map<number, number>();
-      const add = (counts: ReadonlyMap<number, number>) => {
-        for (const [bucket, n] of counts) if (bucket >= r.from && bucket <= r.to) found.set(bucket, (found.get(bucket) ?? 0) + n);
-      };
-      // Full items this container knows of are read from memory (they never change): only the
-      // rest of each slot is read, which for a busy slot is its last, small item.
-      // A window or a spike's baseline spans two or three slots; a wider range is read whole.
-      const narrow = slotOf(r.to) - slotOf(r.from) < 16;
-      const reads: [string, string][] = narrow ? [] : [[slotItemSk(slotOf(r.from), 0), slotEndSk(slotOf(r.to))]];
-      for (let slot = slotOf(r.from); narrow && slot <= slotOf(r.to); slot++) {
-        let item = 0;
-        for (let full = this.fullItems.get(r.key, slotItemSk(slot, 0)); full; full = this.fullItems.get(r.key, slotItemSk(slot, item))) {
-          if (full.expiresAt > now) add(full.counts);
-          item++;
+    const found = (key: string) => getOrMake(out, key, () => new Map<number, number>());
+    const add = (key: string, bucket: number, n: number) => found(key).set(bucket, (found(key).get(bucket) ?? 0) + n);
+    for (const r of ranges) found(r.key);
+    await Promise.all([
+      mapLimit(perKey, this.concurrency, async (r) => {
+        // Full items this container knows of are read from memory (they never change): only the
+        // rest of each slot is read, which for a busy slot is its last, small item.
+        for (const item of await this.readSlotItems(r.key, slotOf(r.from), slotOf(r.to), now)) {
+          for (const [bucket, n] of counterValues(item)) if (bucket >= r.from && bucket <= r.to) add(r.key, bucket, n);
         }
-        const last = reads.at(-1);
-        // A slot read from its first item continues the query before it (nothing sorts between).
-        if (last && item === 0) last[1] = slotEndSk(slot);
-        else reads.push([slotItemSk(slot, item), slotEndSk(slot)]);
-      }
-      // Side by side: a slot whose full items are known costs a query more, not a round trip more.
-      for (const items of await Promise.all(reads.map(([from, to]) => this.queryRange(r.key, from, to)))) {
-        for (const read of items) add(liveCounts(read, now));
-      }
-      out.set(r.key, found);
-    });
+      }),
+      this.readPacked(packed, 'counter', now, (key, bucket, value) => add(key, bucket, Number(value.N ?? 0))),
+    ]);
     return out;
   }
 
-  async addToSets(adds: readonly SetAdd[]): Promise<void> {
-    await mapLimit(adds, this.concurrency, async (add) => {
-      if (add.members.length === 0) return;
-      try {
-        this.calls.writes++;
-        await this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { pk: { S: add.key }, sk: { S: bucketSk(add.bucket) } },
-            UpdateExpression: `ADD vals :m SET expms = :exp, #ttl = :ttl${add.context === undefined ? '' : ', ctx = :ctx'}`,
-            ConditionExpression: 'attribute_not_exists(vals) OR size(vals) < :cap',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: {
-              ':m': { SS: add.members },
-              ':cap': { N: String(add.cap) },
-              ':exp': { N: String(add.expiresAt) },
-              ':ttl': { N: this.ttl(add.expiresAt) },
-              ...(add.context === undefined ? {} : { ':ctx': { S: add.context } }),
-            },
-          }),
-        );
-      } catch (err) {
-        if (!isConditionFailure(err)) throw err; // the set is full: the decision needs no more members
+  /**
+   * Ranges of packed keys, and the ranges read in the per-key layout: keys that keep it, and
+   * packed keys whose buckets began before the table's packed layout (their items from before).
+   */
+  private async splitRanges(
+    ranges: readonly BucketRange[],
+    kind: 'counter' | 'set',
+  ): Promise<{ packed: BucketRange[]; perKey: BucketRange[] }> {
+    const packed = ranges.filter((r) => packedKeyOf(r.key, kind) !== undefined);
+    if (packed.length === 0) return { packed, perKey: [...ranges] };
+    const legacyBefore = await this.layoutStart();
+    return { packed, perKey: ranges.filter((r) => !packedKeyOf(r.key, kind) || beganBefore(r.from, r.width, legacyBefore)) };
+  }
+
+  /**
+   * Packed entries of these ranges' entities and buckets, one read per partition (the slots the
+   * ranges span; items known full from memory): `deliver` gets each entry's value.
+   */
+  private async readPacked(
+    ranges: readonly BucketRange[],
+    kind: 'counter' | 'set',
+    now: number,
+    deliver: (key: string, bucket: number, value: AttributeValue) => void,
+  ): Promise<void> {
+    const partitions = new Map<string, { members: Map<string, BucketRange[]>; from: number; to: number }>();
+    for (const r of ranges) {
+      const packed = packedKeyOf(r.key, kind);
+      if (!packed) continue;
+      const p = getOrMake(partitions, packed.pk, () => ({
+        members: new Map<string, BucketRange[]>(),
+        from: slotOf(r.from),
+        to: slotOf(r.to),
+      }));
+      getOrMake(p.members, packed.member, () => []).push(r);
+      p.from = Math.min(p.from, slotOf(r.from));
+      p.to = Math.max(p.to, slotOf(r.to));
+    }
+    const prefix = kind === 'counter' ? 'n' : 'v';
+    await mapLimit([...partitions], this.concurrency, async ([pk, p]) => {
+      for (const item of await this.readSlotItems(pk, p.from, p.to, now)) {
+        for (const [name, value] of Object.entries(item)) {
+          const entry = entryOf(name, prefix);
+          const wanted = entry && p.members.get(entry.member);
+          if (!entry || !wanted) continue;
+          for (const r of wanted) if (entry.bucket >= r.from && entry.bucket <= r.to) deliver(r.key, entry.bucket, value);
+        }
       }
     });
   }
 
-  async readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, ReadonlySet<string>>>> {
-    const out = new Map<string, Map<number, ReadonlySet<string>>>();
-    await mapLimit(ranges, this.concurrency, async (r) => {
-      const found = new Map<number, ReadonlySet<string>>();
-      for (const item of await this.queryRange(r.key, bucketSk(r.from), bucketSk(r.to), 'sk, vals, expms')) {
-        if (Number(item.expms?.N ?? 0) <= now) continue;
-        found.set(skBucket(item.sk?.S ?? ''), new Set(item.vals?.SS ?? []));
+  /**
+   * The live items of slots `from`…`to` of a partition: the full ones this container knows from
+   * memory, the rest in one query per slot that has known ones (side by side: a query more, not
+   * a round trip more), consecutive slots without in one (slotQueries).
+   */
+  private async readSlotItems(pk: string, from: number, to: number, now: number): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    const queries = slotQueries(from, to, (slot) => {
+      let known = 0;
+      for (let full = this.fullItems.get(pk, slotItemSk(slot, 0)); full; full = this.fullItems.get(pk, slotItemSk(slot, known))) {
+        if (full.expiresAt > now) items.push(full.item);
+        known++;
       }
-      out.set(r.key, found);
+      return known;
     });
+    const read = await Promise.all(queries.map((q) => this.queryRange(pk, slotItemSk(q.slot, q.item), slotEndSk(q.toSlot))));
+    for (const page of read) for (const item of page) if (Number(item.expms?.N ?? 0) > now) items.push(item);
+    return items;
+  }
+
+  async addToSets(adds: readonly SetAdd[]): Promise<void> {
+    const { chunks, perKey } = setChunks(adds);
+    await Promise.all([
+      mapLimit(perKey, this.concurrency, (add) => this.addToSet(add)),
+      // A chain's chunks in order (each into the slot's open item), chains side by side.
+      mapLimit([...groupChunks(chunks).values()], this.concurrency, async (chain) => {
+        const walk = newWalk();
+        for (const chunk of chain) await this.placeChunk(chunk, setUpdate(chunk), walk);
+      }),
+    ]);
+  }
+
+  /** One set in the per-key layout (an item per key and bucket): a sequence step's, or a long entity's. */
+  private async addToSet(add: SetAdd): Promise<void> {
+    if (add.members.length === 0) return;
+    try {
+      this.calls.writes++;
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: add.key }, sk: { S: bucketSk(add.bucket) } },
+          UpdateExpression: `ADD vals :m SET expms = :exp, #ttl = :ttl${add.context === undefined ? '' : ', ctx = :ctx'}`,
+          ConditionExpression: 'attribute_not_exists(vals) OR size(vals) < :cap',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':m': { SS: [...new Set(add.members)] }, // a string set refuses duplicates
+            ':cap': { N: String(add.cap) },
+            ...this.expiry(add.expiresAt),
+            ...(add.context === undefined ? {} : { ':ctx': { S: add.context } }),
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err; // the set is full: the decision needs no more members
+    }
+  }
+
+  async readSets(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, ReadonlySet<string>>>> {
+    const { packed, perKey } = await this.splitRanges(ranges, 'set');
+    const out = new Map<string, Map<number, Set<string>>>();
+    const setOf = (key: string, bucket: number) =>
+      getOrMake(
+        getOrMake(out, key, () => new Map()),
+        bucket,
+        () => new Set<string>(),
+      );
+    for (const r of ranges) getOrMake(out, r.key, () => new Map());
+    await Promise.all([
+      mapLimit(perKey, this.concurrency, async (r) => {
+        for (const item of await this.queryRange(r.key, bucketSk(r.from), bucketSk(r.to), 'sk, vals, expms')) {
+          if (Number(item.expms?.N ?? 0) <= now) continue;
+          const set = setOf(r.key, skBucket(item.sk?.S ?? ''));
+          for (const v of item.vals?.SS ?? []) set.add(v);
+        }
+      }),
+      this.readPacked(packed, 'set', now, (key, bucket, value) => {
+        const set = setOf(key, bucket);
+        for (const v of value.SS ?? []) set.add(v);
+      }),
+    ]);
     return out;
   }
 
@@ -566,14 +861,11 @@ export class DynamoStateStore implements StateStore {
 }
 
 /**
- * Counters: one item per key and slot of COUNTER_SLOT_BUCKETS consecutive buckets (a whole
- * window's worth), one number attribute per bucket. A batch then costs one update per key and
- * slot instead of one per bucket, and a window read is a query over at most two items.
+ * Counters (per key) and packed items (per partition): one item per slot of COUNTER_SLOT_BUCKETS
+ * consecutive buckets (a whole window's worth), so a batch costs one update per key and slot
+ * instead of one per bucket, and a window read is a query over two or three slots. A slot's first
+ * item, and the ones that take over when it is full (`…#0001`: string order is item order).
  */
-function slotOf(bucket: number): number {
-  return Math.floor(bucket / COUNTER_SLOT_BUCKETS);
-}
-/** A slot's first item, and the ones that take over when it is full (`…#0001`: string order is item order). */
 function slotItemSk(slot: number, item: number): string {
   const sk = `s#${String(slot).padStart(16, '0')}`;
   return item === 0 ? sk : `${sk}#${String(item).padStart(4, '0')}`;
@@ -595,10 +887,6 @@ function counterValues(item: Record<string, AttributeValue> | undefined): Map<nu
     if (bucket !== undefined) counts.set(bucket, Number(value.N ?? 0));
   }
   return counts;
-}
-/** An item's counts, or none once it expired (TTL deletes lazily). */
-function liveCounts(item: Record<string, AttributeValue>, now: number): Map<number, number> {
-  return Number(item.expms?.N ?? 0) > now ? counterValues(item) : new Map();
 }
 /** Adds `counts` into `into`, bucket by bucket; returns `into`. */
 function addCounts(into: Map<number, number>, counts: ReadonlyMap<number, number>): Map<number, number> {
@@ -635,18 +923,19 @@ function dueShard(pk: string): string {
 }
 
 /**
- * Full counter items a container has read, at most 4,096 (about 4 KB each; the oldest read goes
- * first): a busy entity's later batches and window reads pass them without a call. A service's
- * request-rate spike slot (50 minutes) at 10 deliveries a second fills 188 of them.
+ * Items a container has found full, at most 4,096 (up to 4 KB each; the oldest read goes first):
+ * counter items past their batch ids' bound and packed items past their open bytes, which nothing
+ * writes again. A busy entity's later batches and window reads pass them without a call. A
+ * service's request-rate spike slot (50 minutes) at 10 deliveries a second fills 188 of them.
  */
-class FullCounterItems {
-  private readonly items = new Map<string, FullCounterItem>();
+class FullItems {
+  private readonly items = new Map<string, FullItem>();
 
-  get(pk: string, sk: string): FullCounterItem | undefined {
+  get(pk: string, sk: string): FullItem | undefined {
     return this.items.get(`${pk}\u0000${sk}`);
   }
 
-  set(pk: string, sk: string, item: FullCounterItem): void {
+  set(pk: string, sk: string, item: FullItem): void {
     const id = `${pk}\u0000${sk}`;
     this.items.delete(id);
     this.items.set(id, item);
@@ -654,11 +943,93 @@ class FullCounterItems {
   }
 }
 
-interface FullCounterItem {
-  /** Its batch ids, each between newlines (a base64url id holds none): 4 KB a full item. */
+interface FullItem {
+  /** Its batch or chunk ids, each between newlines (a base64url id holds none). */
   ids: string;
-  counts: ReadonlyMap<number, number>;
+  item: Record<string, AttributeValue>;
   expiresAt: number;
+}
+
+/** What a walk along one packed chain (partition and slot) has seen of its items. */
+interface ChainWalk {
+  /** The item to write next: the first not known full. */
+  next: number;
+  /** The chain's items by index, as last seen: full ones final. */
+  items: Map<number, Record<string, AttributeValue>>;
+  /** The chunk ids of the full items passed: a chunk among them was written before. */
+  fullIds: Set<string>;
+  /** Whether `items` holds the whole slot as of some write or read of this walk. */
+  current: boolean;
+}
+
+function newWalk(): ChainWalk {
+  return { next: 0, items: new Map(), fullIds: new Set(), current: false };
+}
+
+/** The walk passes full item `index`: its content is final, its ids are kept, the next item is after it. */
+function passFull(walk: ChainWalk, index: number, item: Record<string, AttributeValue>): void {
+  walk.items.set(index, item);
+  for (const id of item.bids?.SS ?? []) walk.fullIds.add(id);
+  walk.next = Math.max(walk.next, index + 1);
+}
+
+/** Chunks by chain (partition and slot), each chain's in their order. */
+function groupChunks<E>(chunks: readonly Chunk<E>[]): Map<string, Chunk<E>[]> {
+  const chains = new Map<string, Chunk<E>[]>();
+  for (const chunk of chunks) getOrMake(chains, `${chunk.pk}\u0000${chunk.slot}`, () => []).push(chunk);
+  return chains;
+}
+
+interface PackedUpdate {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, AttributeValue>;
+}
+
+/** A counter chunk's update: its counts added, its bytes to `nb`, its id to `bids`. */
+function counterUpdate(chunk: Chunk<CounterEntry>): PackedUpdate {
+  const names: Record<string, string> = { '#ttl': 'ttl' };
+  const values: Record<string, AttributeValue> = { ':nb': { N: String(chunk.bytes) } };
+  const adds = chunk.entries.map((e, i) => {
+    names[`#e${i}`] = counterAttr(e.bucket, e.member);
+    values[`:e${i}`] = { N: String(e.delta) };
+    return `#e${i} :e${i}`;
+  });
+  if (chunk.id !== undefined) {
+    values[':b'] = { SS: [chunk.id] };
+    values[':id'] = { S: chunk.id };
+  }
+  return {
+    expression: `ADD ${adds.join(', ')}, nb :nb${chunk.id === undefined ? '' : ', bids :b'} SET expms = :exp, #ttl = :ttl`,
+    names,
+    values,
+  };
+}
+
+/** A set chunk's update: its members added to their sets, its bytes to `nb`. */
+function setUpdate(chunk: Chunk<SetEntry>): PackedUpdate {
+  const names: Record<string, string> = { '#ttl': 'ttl' };
+  const values: Record<string, AttributeValue> = { ':nb': { N: String(chunk.bytes) } };
+  const adds = chunk.entries.map((e, i) => {
+    names[`#e${i}`] = setAttr(e.bucket, e.member);
+    values[`:e${i}`] = { SS: e.values };
+    return `#e${i} :e${i}`;
+  });
+  return { expression: `ADD ${adds.join(', ')}, nb :nb SET expms = :exp, #ttl = :ttl`, names, values };
+}
+
+/** Whether a bucket began before `before`; without its width, it may have. */
+function beganBefore(bucket: number, width: number | undefined, before: number): boolean {
+  return width === undefined || bucket * width < before;
+}
+
+function getOrMake<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }
 
 /** DynamoDB refused a write that would take the item past 400 KB. */

@@ -18,13 +18,13 @@ export function addBucketIncrements(
   for (const e of list) {
     const b = bucketOf(eventTime(e), width);
     if (b !== bucket) {
-      if (delta > 0) increments.push({ key, bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs) });
+      if (delta > 0) increments.push({ key, bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs), width });
       bucket = b;
       delta = 0;
     }
     delta += eventWeight(e);
   }
-  if (delta > 0) increments.push({ key, bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs) });
+  if (delta > 0) increments.push({ key, bucket, delta, expiresAt: bucketExpiry(bucket, width, keepMs), width });
 }
 
 /** The inner map under `key`, made when missing (counts per key and bucket). */

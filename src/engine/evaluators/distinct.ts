@@ -64,7 +64,7 @@ export async function distinctRule(rule: CompiledRule, events: NormalizedEvent[]
       }
       const storedMembers = storedBuckets?.get(b);
       if (!(storedMembers && (storedMembers.size >= cap || storedMembers.has(value)))) {
-        adds.push({ key: pk, bucket: b, members: [value], cap, expiresAt: bucketExpiry(b, width, clause.window) });
+        adds.push({ key: pk, bucket: b, members: [value], cap, expiresAt: bucketExpiry(b, width, clause.window), width });
       }
       continue;
     }
@@ -123,7 +123,7 @@ export async function distinctRule(rule: CompiledRule, events: NormalizedEvent[]
       // would not change the item, so it is not made. Benign traffic repeats itself; this is most of it.
       const storedMembers = storedBuckets?.get(bucket);
       if (storedMembers && (storedMembers.size >= cap || containsAll(storedMembers, members))) continue;
-      adds.push({ key: pk, bucket, members: [...members].sort(), cap, expiresAt: bucketExpiry(bucket, width, clause.window) });
+      adds.push({ key: pk, bucket, members: [...members].sort(), cap, expiresAt: bucketExpiry(bucket, width, clause.window), width });
     }
   }
   await batch.store.addToSets(adds, now);

@@ -39,7 +39,7 @@ export function groupWindows(
   const ahead = windowSpan(windowMs, width);
   return [...groups].map(([key, list]) => {
     const [first, last] = bucketSpan(list, width);
-    return { key, list, range: { key: prefix + key, from: windowFirstBucket(first, windowMs, width), to: last + ahead } };
+    return { key, list, range: { key: prefix + key, from: windowFirstBucket(first, windowMs, width), to: last + ahead, width } };
   });
 }
 
