@@ -1,6 +1,6 @@
 import { BucketList } from './bucket-list';
 import { PackedCalls } from './packed-calls';
-import { counterChunks, setChunks } from './packed-state';
+import { counterChunks, setChunks, slotOf } from './packed-state';
 import { RECEIPTS_OWNER, WritesByOwner } from './state-owners';
 import {
   type BucketRange,
@@ -16,7 +16,7 @@ import {
   type TermClaim,
   type TermClaimResult,
 } from './state-store';
-import { COUNTER_SLOT_BUCKETS, LATE_ARRIVAL_GRACE_MS } from './windows';
+import { LATE_ARRIVAL_GRACE_MS } from './windows';
 
 interface CounterItem {
   total: number;
@@ -177,8 +177,8 @@ export class MemoryStateStore implements StateStore {
     // per key and slot of buckets for keys that keep their own items.
     const { chunks, perKey } = this.perKeyLayout ? { chunks: [], perKey: increments } : counterChunks(batchId, increments);
     this.calls.reads += this.packedCalls.place(chunks, (chunk, n) => this.wrote('counters', chunk.entries[0]?.key ?? chunk.pk, n));
-    const slotOf = (i: CounterIncrement) => `${i.key}\u0000${Math.floor(i.bucket / COUNTER_SLOT_BUCKETS)}`;
-    const slots = new Set(perKey.map(slotOf));
+    const keySlot = (i: CounterIncrement) => `${i.key}\u0000${slotOf(i.bucket)}`;
+    const slots = new Set(perKey.map(keySlot));
     for (const slot of slots) this.wrote('counters', slot.slice(0, slot.indexOf('\u0000')));
     const results = increments.map((inc) => {
       let buckets = this.counters.get(inc.key);
@@ -201,7 +201,7 @@ export class MemoryStateStore implements StateStore {
     // A retried batch's own item refuses it: the adapter reads the slot's rest, then its totals.
     if (perKey.length > 0) {
       const own = new Set(perKey);
-      const retried = new Set(increments.filter((inc, i) => own.has(inc) && results[i]?.applied === false).map(slotOf));
+      const retried = new Set(increments.filter((inc, i) => own.has(inc) && results[i]?.applied === false).map(keySlot));
       this.calls.reads += 2 * retried.size;
     }
     return results;

@@ -147,11 +147,28 @@ export class DynamoStateStore implements StateStore {
     now: number,
   ): Promise<CounterResult[]> {
     if (chunks.length === 0) return [];
-    const chains = groupChunks(chunks);
     const legacyBefore = await this.layoutStart();
+    const packed = increments.flatMap((inc) => {
+      const key = packedKeyOf(inc.key, 'counter');
+      return key ? [{ inc, key }] : [];
+    });
+    // Buckets from before the packed layout: the slot's per-key items too (a day after an upgrade,
+    // none), read beside the chunks' writes.
+    const legacy = new Map<string, Promise<Map<number, number>>>();
+    for (const { inc } of packed) {
+      const id = `${inc.key}\u0000${slotOf(inc.bucket)}`;
+      if (!beganBefore(inc.bucket, inc.width, legacyBefore) || legacy.has(id)) continue;
+      const slot = slotOf(inc.bucket);
+      const read = this.queryRange(inc.key, slotItemSk(slot, 0), slotEndSk(slot)).then((items) =>
+        sumCounts(items.filter((i) => Number(i.expms?.N ?? 0) > now)),
+      );
+      // Awaited below; should a chunk's write fail first, its failure is the batch's, not an unhandled one.
+      read.catch(() => undefined);
+      legacy.set(id, read);
+    }
     const applied = new Map<string, boolean>();
     const totals = new Map<string, number>();
-    await mapLimit([...chains.values()], this.concurrency, async (chain) => {
+    await mapLimit([...groupChunks(chunks).values()], this.concurrency, async (chain) => {
       const walk = newWalk();
       for (const chunk of chain) {
         const done = await this.placeChunk(chunk, counterUpdate(chunk), walk);
@@ -170,23 +187,6 @@ export class DynamoStateStore implements StateStore {
         }
       }
     });
-    const packed = increments.flatMap((inc) => {
-      const key = packedKeyOf(inc.key, 'counter');
-      return key ? [{ inc, key }] : [];
-    });
-    // Buckets from before the packed layout: the slot's per-key items too (a day after an upgrade, none).
-    const legacy = new Map<string, Promise<Map<number, number>>>();
-    for (const { inc } of packed) {
-      if (!beganBefore(inc.bucket, inc.width, legacyBefore)) continue;
-      const id = `${inc.key}\u0000${slotOf(inc.bucket)}`;
-      if (!legacy.has(id))
-        legacy.set(
-          id,
-          this.queryRange(inc.key, slotItemSk(slotOf(inc.bucket), 0), slotEndSk(slotOf(inc.bucket))).then((items) =>
-            sumCounts(items.filter((i) => Number(i.expms?.N ?? 0) > now)),
-          ),
-        );
-    }
     return Promise.all(
       packed.map(async ({ inc, key }) => {
         const legacyCounts = await legacy.get(`${inc.key}\u0000${slotOf(inc.bucket)}`);
