@@ -257,6 +257,27 @@ describe('packed layout on DynamoDB (dynalite)', () => {
     for (let i = 0; i < 50; i++) expect(counts.get(`t#r.concurrent#${ip(i)}`)?.get(bucket0 + (i % 2))).toBe(24);
   });
 
+  it('16 batches at once add to the sets of one rule and slot: every member kept, however the items fill', async () => {
+    const stores = Array.from({ length: 4 }, () => new DynamoStateStore(local.client, local.tableName) as StateStore);
+    const ports = (b: number) => Array.from({ length: 40 }, (_, p) => String(1000 + b * 40 + p));
+    await Promise.all(
+      Array.from({ length: 16 }, (_, b) =>
+        (stores[b % 4] as StateStore).addToSets(
+          Array.from({ length: 12 }, (_, i) => ({ ...add(ip(i), bucket0, ports(b)), key: `d#r.sets#${ip(i)}` })),
+          T0,
+        ),
+      ),
+    );
+    const sets = await new DynamoStateStore(local.client, local.tableName).readSets(
+      Array.from({ length: 12 }, (_, i) => ({ ...setRange(ip(i), bucket0, bucket0), key: `d#r.sets#${ip(i)}` })),
+      T0,
+    );
+    const all = Array.from({ length: 16 }, (_, b) => ports(b))
+      .flat()
+      .sort();
+    for (let i = 0; i < 12; i++) expect([...(sets.get(`d#r.sets#${ip(i)}`)?.get(bucket0) ?? [])].sort()).toEqual(all);
+  });
+
   it('an upgraded table reads its per-key items beside the packed ones for buckets from before the upgrade, and not after', async () => {
     const upgraded = await startLocalDynamo('packed-upgrade');
     try {

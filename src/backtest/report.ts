@@ -172,7 +172,7 @@ function stateMarkdown(s: StateCost, days: number): string[] {
   return [
     '## State (DynamoDB)',
     '',
-    `The detector made ${s.writes.toLocaleString('en-US')} writes and ${s.reads.toLocaleString('en-US')} reads over the history (${perDay(s.writes / days)} writes a day): ${aboutUsd(s.usdPerMonth)} a month at on-demand list prices (us-east-1), one unit a call — the writes count the due index's units too, one or two where an alert's document enters, leaves or moves in it. Exact windows cost a write per rule, entity and batch: a rule counting every visitor or every flow is what a bill grows with.`,
+    `The detector made ${s.writes.toLocaleString('en-US')} writes and ${s.reads.toLocaleString('en-US')} reads over the history (${perDay(s.writes / days)} writes a day): ${aboutUsd(s.usdPerMonth)} a month at on-demand list prices (us-east-1), one unit a call — the writes count the due index's units too, one or two where an alert's document enters, leaves or moves in it. Exact windows cost state per rule, entity and batch: a threshold or distinct-value rule packs a batch's entities into writes of up to 480 bytes of entries each, a spike or sequence rule writes per entity — a rule counting every visitor or every flow is what a bill grows with.`,
     '',
     '| rule (or part of the engine) | writes | writes/day | share | $/month |',
     '|---|---|---|---|---|',

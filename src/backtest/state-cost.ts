@@ -1,13 +1,14 @@
 /**
  * What the backtested history would have cost in DynamoDB, and for which rule: the detector's
  * state calls as the DynamoDB adapter makes them (src/engine/memory-store.ts counts them alike),
- * at one write or read unit a call — items stay under 1 KB (4 KB for a busy counter slot, which
- * costs up to four units a write; the bench's busy streams measured 1.008 units a write on
- * dynalite, and `detect replay --state dynalite` reports the units of any history) — priced at
- * on-demand list prices (us-east-1, from
+ * at one write or read unit a call — items stay under 1 KB (packed counters and sets always; 4 KB
+ * for a busy spike counter slot, which costs up to four units a write; the bench's busy streams
+ * measured 1.024 units a write on dynalite, and `detect replay --state dynalite` reports the units
+ * of any history) — priced at on-demand list prices (us-east-1, from
  * shared/design/aws-facts.md; other Regions differ by a few percent). DynamoDB is most of a
- * deployment's bill: a rule that counts every visitor or every flow costs a write per entity
- * and batch, and this is where a team sees that on its own logs before it deploys.
+ * deployment's bill: a rule that counts every visitor or every flow costs writes per batch that
+ * grow with its entities (packed: a write per 480 bytes of them), and this is where a team sees
+ * that on its own logs before it deploys.
  */
 
 /** On-demand price per write request unit and per strongly consistent read request unit (us-east-1). */
