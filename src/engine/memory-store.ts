@@ -1,4 +1,5 @@
 import { BucketList } from './bucket-list';
+import { getOrCreate } from './map-entry';
 import { PackedCalls } from './packed-calls';
 import { counterChunks, setChunks, slotOf } from './packed-state';
 import { RECEIPTS_OWNER, WritesByOwner } from './state-owners';
@@ -379,13 +380,4 @@ function sweepNested<K>(outer: Map<string, Map<K, { expiresAt: number }>>, befor
 
 function sweepFlat<K>(items: Map<K, { expiresAt: number }>, before: number): void {
   for (const [k, item] of items) if (item.expiresAt <= before) items.delete(k);
-}
-
-function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
-  let v = map.get(key);
-  if (v === undefined) {
-    v = create();
-    map.set(key, v);
-  }
-  return v;
 }

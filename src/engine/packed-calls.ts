@@ -1,3 +1,4 @@
+import { getOrCreate } from './map-entry';
 import { type Chunk, packedItemOpen, packedKeyOf, slotOf, slotQueries } from './packed-state';
 import type { BucketRange } from './state-store';
 
@@ -99,16 +100,14 @@ export class PackedCalls {
   }
 
   private chainOf(pk: string, slot: number, expiresAt: number): ChainFill {
-    let slots = this.chains.get(pk);
-    if (!slots) {
-      slots = new Map();
-      this.chains.set(pk, slots);
-    }
-    let chain = slots.get(slot);
-    if (!chain) {
-      chain = { full: 0, bytes: 0, openIds: new Set(), fullIds: new Set(), expiresAt };
-      slots.set(slot, chain);
-    }
+    const slots = getOrCreate(this.chains, pk, () => new Map<number, ChainFill>());
+    const chain = getOrCreate(slots, slot, () => ({
+      full: 0,
+      bytes: 0,
+      openIds: new Set<string>(),
+      fullIds: new Set<string>(),
+      expiresAt,
+    }));
     chain.expiresAt = Math.max(chain.expiresAt, expiresAt);
     return chain;
   }

@@ -1,3 +1,4 @@
+import { getOrCreate } from './map-entry';
 import type { CounterIncrement, SetAdd } from './state-store';
 import { COUNTER_SLOT_BUCKETS } from './windows';
 
@@ -267,17 +268,8 @@ function byChain<W extends { bucket: number; expiresAt: number; width?: number }
 type Chains<E> = Map<string, Map<number, Chain<E>>>;
 
 function chainOf<E>(chains: Chains<E>, pk: string, slot: number): Chain<E> {
-  let slots = chains.get(pk);
-  if (!slots) {
-    slots = new Map();
-    chains.set(pk, slots);
-  }
-  let chain = slots.get(slot);
-  if (!chain) {
-    chain = { pk, slot, entries: [], expiresAt: 0 };
-    slots.set(slot, chain);
-  }
-  return chain;
+  const slots = getOrCreate(chains, pk, () => new Map<number, Chain<E>>());
+  return getOrCreate(slots, slot, () => ({ pk, slot, entries: [], expiresAt: 0 }));
 }
 
 function sortedChains<E>(chains: Chains<E>): Chain<E>[] {

@@ -10,6 +10,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { getOrCreate } from '../../../src/engine/map-entry';
 import {
   type Chunk,
   type CounterEntry,
@@ -404,7 +405,7 @@ export class DynamoStateStore implements StateStore {
   async readCounters(ranges: readonly BucketRange[], now: number): Promise<Map<string, Map<number, number>>> {
     const { packed, perKey } = await this.splitRanges(ranges, 'counter');
     const out = new Map<string, Map<number, number>>();
-    const found = (key: string) => getOrMake(out, key, () => new Map<number, number>());
+    const found = (key: string) => getOrCreate(out, key, () => new Map<number, number>());
     const add = (key: string, bucket: number, n: number) => found(key).set(bucket, (found(key).get(bucket) ?? 0) + n);
     for (const r of ranges) found(r.key);
     await Promise.all([
@@ -448,12 +449,12 @@ export class DynamoStateStore implements StateStore {
     for (const r of ranges) {
       const packed = packedKeyOf(r.key, kind);
       if (!packed) continue;
-      const p = getOrMake(partitions, packed.pk, () => ({
+      const p = getOrCreate(partitions, packed.pk, () => ({
         members: new Map<string, BucketRange[]>(),
         from: slotOf(r.from),
         to: slotOf(r.to),
       }));
-      getOrMake(p.members, packed.member, () => []).push(r);
+      getOrCreate(p.members, packed.member, () => []).push(r);
       p.from = Math.min(p.from, slotOf(r.from));
       p.to = Math.max(p.to, slotOf(r.to));
     }
@@ -531,12 +532,12 @@ export class DynamoStateStore implements StateStore {
     const { packed, perKey } = await this.splitRanges(ranges, 'set');
     const out = new Map<string, Map<number, Set<string>>>();
     const setOf = (key: string, bucket: number) =>
-      getOrMake(
-        getOrMake(out, key, () => new Map()),
+      getOrCreate(
+        getOrCreate(out, key, () => new Map()),
         bucket,
         () => new Set<string>(),
       );
-    for (const r of ranges) getOrMake(out, r.key, () => new Map());
+    for (const r of ranges) getOrCreate(out, r.key, () => new Map());
     await Promise.all([
       mapLimit(perKey, this.concurrency, async (r) => {
         for (const item of await this.queryRange(r.key, bucketSk(r.from), bucketSk(r.to), 'sk, vals, expms')) {
@@ -976,7 +977,7 @@ function passFull(walk: ChainWalk, index: number, item: Record<string, Attribute
 /** Chunks by chain (partition and slot), each chain's in their order. */
 function groupChunks<E>(chunks: readonly Chunk<E>[]): Map<string, Chunk<E>[]> {
   const chains = new Map<string, Chunk<E>[]>();
-  for (const chunk of chunks) getOrMake(chains, `${chunk.pk}\u0000${chunk.slot}`, () => []).push(chunk);
+  for (const chunk of chunks) getOrCreate(chains, `${chunk.pk}\u0000${chunk.slot}`, () => []).push(chunk);
   return chains;
 }
 
@@ -1021,15 +1022,6 @@ function setUpdate(chunk: Chunk<SetEntry>): PackedUpdate {
 /** Whether a bucket began before `before`; without its width, it may have. */
 function beganBefore(bucket: number, width: number | undefined, before: number): boolean {
   return width === undefined || bucket * width < before;
-}
-
-function getOrMake<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
-  }
-  return value;
 }
 
 /** DynamoDB refused a write that would take the item past 400 KB. */

@@ -1,4 +1,5 @@
 import { eventTime, eventWeight, type NormalizedEvent } from '../../schema/event';
+import { getOrCreate } from '../map-entry';
 import type { CounterIncrement } from '../state-store';
 import { bucketExpiry, bucketOf } from '../windows';
 
@@ -29,10 +30,5 @@ export function addBucketIncrements(
 
 /** The inner map under `key`, made when missing (counts per key and bucket). */
 export function mapOf<K, V>(outer: Map<string, Map<K, V>>, key: string): Map<K, V> {
-  let inner = outer.get(key);
-  if (!inner) {
-    inner = new Map<K, V>();
-    outer.set(key, inner);
-  }
-  return inner;
+  return getOrCreate(outer, key, () => new Map<K, V>());
 }
