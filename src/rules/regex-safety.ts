@@ -1,4 +1,5 @@
-import { checkSync } from 'recheck';
+import { createRequire } from 'node:module';
+import type * as Recheck from 'recheck';
 import type { RuleFileError, RulePack } from './rule-pack';
 import { compileSelection } from './selection';
 
@@ -19,8 +20,18 @@ export function checkRegexSafety(source: string): { safe: boolean; detail: strin
 /** Verdicts of this process: `detect import-sigma` checks a pattern, then validating the pack it wrote checks it again. */
 const verdicts = new Map<string, { safe: boolean; detail: string }>();
 
+/**
+ * Loaded on the first check, not with the module: recheck is a large compiled program (about a
+ * quarter of a second to load) and most CLI commands read a pack without checking its regexes.
+ */
+let recheck: typeof Recheck | undefined;
+
 function check(source: string): { safe: boolean; detail: string } {
-  const result = checkSync(source, '', {
+  if (!recheck) {
+    const loaded: typeof Recheck = createRequire(import.meta.url)('recheck');
+    recheck = loaded;
+  }
+  const result = recheck.checkSync(source, '', {
     // Proving a long parser pattern safe took 6.4 s on a slow 2-vCPU machine (and 2–4 s on a faster
     // one): a time limit that slow machines reach makes the verdict depend on the machine.
     timeout: 30_000,
