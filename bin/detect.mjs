@@ -5,7 +5,7 @@
 // time that loading each of ~200 .ts files through tsx's loader did. Without esbuild (a
 // production-only install), tsx's loader runs the sources as they are.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -39,7 +39,9 @@ async function bundled() {
   for (const file of ['src', 'functions', 'infra'].flatMap((d) => sourceFiles(join(root, d))).sort()) {
     hash.update(file).update('\0').update(readFileSync(file)).update('\0');
   }
-  const cache = join(root, 'node_modules', '.cache', 'sentinel-detect');
+  // SENTINEL_DETECT_CACHE (tests) names another folder; inside the project, where the bundle's
+  // imports of the dependencies resolve.
+  const cache = process.env.SENTINEL_DETECT_CACHE ?? join(root, 'node_modules', '.cache', 'sentinel-detect');
   const dir = join(cache, hash.digest('hex').slice(0, 16));
   const main = join(dir, 'main.mjs');
   if (!existsSync(main)) {
@@ -71,9 +73,11 @@ async function bundled() {
     }
     try {
       renameSync(building, dir);
-      // Bundles of sources that have changed since are left behind: keep only this one.
+      // Bundles of sources that have changed since are removed a day on: a CLI still running from
+      // one may yet import a part of it (the local state machine's synth is loaded on demand).
       for (const old of readdirSync(cache)) {
-        if (!old.endsWith('.tmp') && join(cache, old) !== dir) rmSync(join(cache, old), { recursive: true, force: true });
+        const path = join(cache, old);
+        if (path !== dir && Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
       }
     } catch {
       rmSync(building, { recursive: true, force: true }); // another CLI put the same bundle in place first

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -13,6 +13,35 @@ function detect(...args: string[]) {
   return { code: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 const tmp = () => mkdtempSync(join(tmpdir(), 'cli-'));
+
+describe('bin/detect.mjs: the bundle it runs', () => {
+  it('runs the sources as they are now: a changed source is bundled again, before it runs', () => {
+    // A project of its own (the repository's dependencies linked in), so its bundles are apart.
+    const project = tmp();
+    mkdirSync(join(project, 'bin'));
+    copyFileSync('bin/detect.mjs', join(project, 'bin', 'detect.mjs'));
+    for (const dir of ['src/cli', 'functions', 'infra']) mkdirSync(join(project, dir), { recursive: true });
+    symlinkSync(join(process.cwd(), 'node_modules'), join(project, 'node_modules'));
+    writeFileSync(
+      join(project, 'src/cli/main.ts'),
+      `import { said } from './said';\nexport async function main(argv: string[]): Promise<void> { process.stdout.write(said + ' ' + argv.slice(2).join(',')); }\n`,
+    );
+    const say = (said: string) => writeFileSync(join(project, 'src/cli/said.ts'), `export const said: string = '${said}';\n`);
+    const cache = join(project, 'cache');
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [join(project, 'bin', 'detect.mjs'), ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, SENTINEL_DETECT_CACHE: cache },
+      });
+    say('first');
+    expect(run('a', 'b').stdout).toBe('first a,b');
+    expect(run('c').stdout).toBe('first c');
+    expect(readdirSync(cache)).toHaveLength(1); // the same sources, the same bundle
+    say('second'); // a module the entry imports changed, not the entry
+    expect(run('d').stdout).toBe('second d');
+    expect(readdirSync(cache)).toHaveLength(2); // the older bundle is kept a day: a CLI may still be running from it
+  });
+});
 
 describe('detect replay: input it cannot use is a clear message and a non-zero exit', () => {
   it('empty input says so, quickly, without synthesizing anything', () => {
