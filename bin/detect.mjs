@@ -16,12 +16,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const entry = join(root, 'src', 'cli', 'main.ts');
 
-/** The .ts files the CLI can import (src, and functions and infra through the local runner), sorted. */
+/** The files the CLI can import (src, and functions and infra through the local runner). */
 function sourceFiles(dir, out = []) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, e.name);
     if (e.isDirectory()) sourceFiles(path, out);
-    else if (e.name.endsWith('.ts')) out.push(path);
+    else out.push(path);
   }
   return out;
 }
@@ -36,7 +36,10 @@ async function bundled() {
   const hash = createHash('sha256')
     .update(esbuild.version)
     .update(readFileSync(fileURLToPath(import.meta.url)));
-  for (const file of ['src', 'functions', 'infra'].flatMap((d) => sourceFiles(join(root, d))).sort()) {
+  const files = ['src', 'functions', 'infra'].flatMap((d) => sourceFiles(join(root, d)));
+  // How esbuild reads the sources.
+  if (existsSync(join(root, 'tsconfig.json'))) files.push(join(root, 'tsconfig.json'));
+  for (const file of files.sort()) {
     hash.update(file).update('\0').update(readFileSync(file)).update('\0');
   }
   // SENTINEL_DETECT_CACHE (tests) names another folder; inside the project, where the bundle's
