@@ -38,8 +38,12 @@ function reference(value: unknown): [string, FieldValue][] {
 
 function flattened(value: unknown): [string, FieldValue][] {
   const target: Record<string, FieldValue> = Object.create(null);
-  flattenInto(target, value);
-  return Object.entries(target);
+  const assigned = flattenInto(target, value);
+  const entries = Object.entries(target);
+  // What it says it assigned: every field it holds (a name two paths flatten to, such as `a.b`, twice), at most 500.
+  expect(assigned).toBeGreaterThanOrEqual(entries.length);
+  expect(assigned).toBeLessThanOrEqual(500);
+  return entries;
 }
 
 describe('flattenInto', () => {

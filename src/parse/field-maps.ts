@@ -1,3 +1,4 @@
+import { getOrCreate } from '../engine/map-entry';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
 import type { CompiledSource } from './normalize';
 
@@ -96,14 +97,23 @@ export function entriesFor(fieldMap: readonly [string, string][], writes: Readon
   return fieldMap.filter(([from]) => writes.has(from) || from === 'event.dataset');
 }
 
-/** A raw event through its source's field map, value maps, lookups and constant fields: the normalized event (the same object). */
-export function mapFields(source: CompiledSource, raw: Record<string, FieldValue>, fieldMap = source.fieldMap): NormalizedEvent {
+/**
+ * A raw event through its source's field map, value maps, lookups and constant fields: the
+ * normalized event (the same object). `fields`: how many fields the raw event holds, where known
+ * (a JSON line's): when fewer than the map has entries, the map is applied from the event's own
+ * names (see byEventNames) — a JSON line's event is a hash table, and the default map alone is 45
+ * entries, two look-ups each, where an app's line has a dozen fields.
+ */
+export function mapFields(
+  source: CompiledSource,
+  raw: Record<string, FieldValue>,
+  fieldMap = source.fieldMap,
+  fields?: number,
+): NormalizedEvent {
   const event: NormalizedEvent = raw;
-  for (const [from, to] of fieldMap) {
-    if (event[to] !== undefined) continue;
-    const v = raw[from];
-    if (v !== undefined) event[to] = v;
-  }
+  const keyed = fields !== undefined && fields < fieldMap.length ? keyedMap(fieldMap) : undefined;
+  if (keyed) applyByEventNames(event, fieldMap, keyed);
+  else for (const [from, to] of fieldMap) mapEntry(event, from, to);
   for (const [field, map] of source.valueMap) {
     const v = event[field];
     if (v === undefined) continue;
@@ -118,4 +128,69 @@ export function mapFields(source: CompiledSource, raw: Record<string, FieldValue
   }
   for (const [k, v] of source.fields) if (event[k] === undefined) event[k] = v;
   return event;
+}
+
+/** One field map entry: `to` takes `from`'s value, unless the event already has a `to` (the first present wins). */
+function mapEntry(event: NormalizedEvent, from: string, to: string): void {
+  if (event[to] !== undefined) return;
+  const v = event[from];
+  if (v !== undefined) event[to] = v;
+}
+
+/**
+ * A field map's entries by the name they read, in map order — or undefined when an entry reads a
+ * name an earlier entry writes (its outcome then depends on what that entry did, and the map is
+ * applied entry by entry). An entry mapping a name to itself never changes an event: left out.
+ */
+function keyedMap(fieldMap: readonly [string, string][]): Map<string, number[]> | undefined {
+  let keyed = keyedMaps.get(fieldMap);
+  if (keyed === undefined) {
+    const written = new Set<string>();
+    const byFrom = new Map<string, number[]>();
+    let chained = false;
+    fieldMap.forEach(([from, to], i) => {
+      if (from === to) return;
+      if (written.has(from)) chained = true;
+      written.add(to);
+      getOrCreate(byFrom, from, () => []).push(i);
+    });
+    keyed = chained ? null : byFrom;
+    keyedMaps.set(fieldMap, keyed);
+  }
+  return keyed ?? undefined;
+}
+const keyedMaps = new WeakMap<readonly [string, string][], Map<string, number[]> | null>();
+
+/** The entries of the map a raw event's names select, kept between calls. */
+const selected: number[] = [];
+
+/**
+ * The field map applied from the event's names: the entries whose `from` the event holds, in map
+ * order — what the entry-by-entry loop does, since no other entry can find a value (none reads a
+ * name the map writes: see keyedMap).
+ */
+function applyByEventNames(
+  event: NormalizedEvent,
+  fieldMap: readonly [string, string][],
+  byFrom: ReadonlyMap<string, readonly number[]>,
+): void {
+  let n = 0;
+  for (const name in event) {
+    const entries = byFrom.get(name);
+    if (entries) for (const i of entries) selected[n++] = i;
+  }
+  // Map order (a handful of entries: insertion sort).
+  for (let i = 1; i < n; i++) {
+    const entry = selected[i] as number;
+    let j = i - 1;
+    while (j >= 0 && (selected[j] as number) > entry) {
+      selected[j + 1] = selected[j] as number;
+      j--;
+    }
+    selected[j + 1] = entry;
+  }
+  for (let i = 0; i < n; i++) {
+    const [from, to] = fieldMap[selected[i] as number] as [string, string];
+    mapEntry(event, from, to);
+  }
 }

@@ -334,6 +334,7 @@ export class Normalizer {
       let parsed = false;
       let repeat: number | undefined;
       let writes: ReadonlySet<string> | undefined;
+      let fields: number | undefined;
       if (json) {
         let value: unknown;
         try {
@@ -351,7 +352,7 @@ export class Normalizer {
         stage = `JSON flattening (source ${source.name})`;
         // A JSON line names its own fields: a hash table (see event-record.ts).
         raw = newOpenEvent();
-        flattenInto(raw, value);
+        fields = flattenInto(raw, value);
         readKeycloakJson(raw);
         if (source.keepJson && value !== null && typeof value === 'object') {
           for (const key of source.keepJson) {
@@ -389,7 +390,8 @@ export class Normalizer {
       stage = `field mapping (source ${source.name})`;
       // No parser understood the line: a message-only event, of the fixed shape finish gives it.
       raw ??= newEvent();
-      const event = mapFields(source, raw, writes && fieldMapFor(source, writes));
+      // A JSON line's field count (Keycloak's and kept JSON's few more aside) only chooses how its map is applied.
+      const event = mapFields(source, raw, writes && fieldMapFor(source, writes), fields);
       source.derive?.(event, ctx.logGroup);
       const timeAsAsked = finish(event, message, ctx, source, repeat, this.calendar, maxAhead);
       return { ok: true, event, parsed, timeFallback: !timeAsAsked };
