@@ -101,7 +101,7 @@ export function entriesFor(fieldMap: readonly [string, string][], writes: Readon
  * A raw event through its source's field map, value maps, lookups and constant fields: the
  * normalized event (the same object). `fields`: how many fields the raw event holds, where known
  * (a JSON line's): when fewer than the map has entries, the map is applied from the event's own
- * names (see byEventNames) — a JSON line's event is a hash table, and the default map alone is 45
+ * names (see applyByEventNames) — a JSON line's event is a hash table, and the default map alone is 45
  * entries, two look-ups each, where an app's line has a dozen fields.
  */
 export function mapFields(
