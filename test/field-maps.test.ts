@@ -52,8 +52,19 @@ describe('mapFields: a field map applied from the event’s own names', () => {
       ['a', 'b'],
       ['b', 'c'],
     ];
-    expect(mapFields(source, openEvent([['a', 1]]), fieldMap, 1)).toEqual(openEvent([['a', 1], ['b', 1], ['c', 1]]));
+    expect(mapFields(source, openEvent([['a', 1]]), fieldMap, 1)).toEqual(
+      openEvent([
+        ['a', 1],
+        ['b', 1],
+        ['c', 1],
+      ]),
+    );
     // Read after it was written, in map order only: the reverse order does not chain.
-    expect(mapFields(source, openEvent([['a', 1]]), [...fieldMap].reverse(), 1)).toEqual(openEvent([['a', 1], ['b', 1]]));
+    expect(mapFields(source, openEvent([['a', 1]]), [...fieldMap].reverse(), 1)).toEqual(
+      openEvent([
+        ['a', 1],
+        ['b', 1],
+      ]),
+    );
   });
 });
