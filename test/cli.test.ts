@@ -188,7 +188,7 @@ describe('detect validate', () => {
     const r = detect('validate', dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `${dir}/auth.admin_login_failures.yml: rule auth.admin_login_failures: runbook: runbook file 'docs/runbooks/nope.md' does not exist`,
+      `${dir}/auth.admin_login_failures.yml: rule auth.admin_login_failures: runbook: runbook file 'docs/runbooks/nope.md' does not exist (a path is read from the working directory, ${process.cwd()})`,
     );
   });
 });

@@ -195,7 +195,8 @@ export function missingRunbooks(pack: RulePack): RuleFileError[] {
       file: pack.files.get(rule.id) ?? rule.id,
       ruleId: rule.id,
       path: 'runbook',
-      message: `runbook file '${rule.runbook}' does not exist`,
+      // The working directory named: run from elsewhere, every runbook of a pack is missing, and the message says why.
+      message: `runbook file '${rule.runbook}' does not exist (a path is read from the working directory, ${process.cwd()})`,
     });
   }
   return errors;
