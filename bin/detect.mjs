@@ -76,14 +76,15 @@ async function bundled() {
     }
     try {
       renameSync(building, dir);
-      // Bundles of sources that have changed since are removed a day on: a CLI still running from
-      // one may yet import a part of it (the local state machine's synth is loaded on demand).
-      for (const old of readdirSync(cache)) {
-        const path = join(cache, old);
-        if (path !== dir && Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
-      }
     } catch {
       rmSync(building, { recursive: true, force: true }); // another CLI put the same bundle in place first
+    }
+    // Bundles of sources that have changed since are removed a day on: a CLI still running from
+    // one may yet import a part of it (the local state machine's synth is loaded on demand).
+    for (const old of readdirSync(cache)) {
+      const path = join(cache, old);
+      const age = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (path !== dir && age > 86_400_000) rmSync(path, { recursive: true, force: true });
     }
   }
   return pathToFileURL(main).href;
