@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { runbookBase } from '../src/alerts/runbook-link';
 import { RuleRef, refMatches } from '../src/rules/rule-ref';
 import { Duration } from '../src/schema/duration';
 import { formatIssues } from '../src/schema/issues';
@@ -273,6 +274,21 @@ export const SentinelConfig = z
      * team's, with its daylight saving, not UTC's.
      */
     timeZone: TimeZoneName.default('UTC'),
+    /**
+     * Where rules' runbook paths link to in published messages: the web address of the repository
+     * (or site) the rules folder's `docs/` is in, e.g. `https://github.com/acme/sentinel/blob/main/`
+     * — `docs/runbooks/ssh.auth_failures.md` is then told as a link under it. A runbook already
+     * written as a URL is left as written. Unset: runbooks are told as their rules name them.
+     */
+    runbookBaseUrl: z
+      .string()
+      .transform((text, ctx) => {
+        const parsed = runbookBase(text);
+        if ('base' in parsed) return parsed.base;
+        ctx.addIssue({ code: 'custom', message: parsed.error });
+        return z.NEVER;
+      })
+      .optional(),
     /** Log correlation executions with their input and output (alert JSON with evidence), into a KMS-encrypted log group. */
     logExecutionData: z.boolean().default(false),
     /** Alarm when a watched log group's unparsed share stays above `share` for `for` (a blind spot). */

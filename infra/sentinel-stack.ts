@@ -68,6 +68,7 @@ export class SentinelStack extends Stack {
       digestIntervalMs: config.digestInterval,
       pageFoldMs: config.pageFold,
       timeZone: config.timeZone,
+      runbookBaseUrl: config.runbookBaseUrl,
       logExecutionData: config.logExecutionData,
     });
     const detector = new Detector(this, 'Detector', {
@@ -81,6 +82,7 @@ export class SentinelStack extends Stack {
       newTermLearningMs: config.newTermLearning,
       newTermLearningScope: config.newTermLearningScope,
       timeZone: config.timeZone,
+      runbookBaseUrl: config.runbookBaseUrl,
       chatTiers: config.chat?.tiers ?? [],
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,
@@ -92,6 +94,7 @@ export class SentinelStack extends Stack {
       stateMachine: this.correlation.stateMachine,
       chatTiers: config.chat?.tiers ?? [],
       timeZone: config.timeZone,
+      runbookBaseUrl: config.runbookBaseUrl,
       digestIntervalMs: config.digestInterval,
       pageFoldMs: config.pageFold,
       outbreakAfter: config.outbreakAfter,

@@ -242,6 +242,7 @@ const MAXIMAL = {
   pageFold: false,
   logExecutionData: true,
   unparsedAlarm: { share: 0.3, for: '2h' },
+  runbookBaseUrl: 'https://github.com/acme/sentinel/blob/main/',
 };
 
 describe('every documented option', () => {
@@ -379,6 +380,12 @@ describe('every documented option', () => {
     expect(variableByFunction(synth({ timeZone: 'America/Los_Angeles' }).template, 'TIME_ZONE')).toEqual(
       messageWriters('America/Los_Angeles'),
     );
+  });
+  it('runbookBaseUrl: every function that writes messages is told where runbooks link to; unset, none is', () => {
+    expect(variableByFunction(synth().template, 'RUNBOOK_BASE_URL')).toEqual([]);
+    expect(
+      variableByFunction(synth({ runbookBaseUrl: 'https://github.com/acme/sentinel/blob/main' }).template, 'RUNBOOK_BASE_URL'),
+    ).toEqual(messageWriters('https://github.com/acme/sentinel/blob/main/'));
   });
   it('chat: a topic of its own, published to from its tiers only, encrypted like the others, its ARN an output', () => {
     template.hasOutput('ChatTopicArn', { Value: { Ref: Match.stringLikeRegexp('^AlertsChatTopic') } });

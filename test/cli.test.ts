@@ -340,6 +340,32 @@ describe('detect replay on a terminal: what attackers wrote into the logs is pri
   });
 });
 
+describe('replay --runbook-base-url', () => {
+  it('tells runbooks as the deployment would with runbookBaseUrl: links under the base; not an https URL, refused', () => {
+    const failures = Array.from({ length: 12 }, (_, i) =>
+      JSON.stringify({
+        time: `2026-03-03T03:12:${String(i).padStart(2, '0')}Z`,
+        event: { category: 'authentication', action: 'login', outcome: 'failure' },
+        user: { name: 'eve' },
+        source: { ip: `198.51.100.${i}` },
+      }),
+    );
+    const file = join(tmp(), 'app.log');
+    writeFileSync(file, `${failures.join('\n')}\n`);
+    const base = 'https://github.com/acme/sentinel/blob/main';
+    const r = detect('replay', file, '--log-group', '/app/auth', '--no-correlate', '-q', '--runbook-base-url', base);
+    expect(r.code, r.stderr).toBe(0);
+    const alerts = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ruleId: string; runbook: string });
+    expect(alerts.find((a) => a.ruleId === 'auth.brute_force_user')?.runbook).toBe(`${base}/docs/runbooks/auth.brute_force_user.md`);
+    const bad = detect('replay', file, '--log-group', '/app/auth', '--runbook-base-url', 'http://wiki.example.com/');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--runbook-base-url: expected an https URL');
+  });
+});
+
 describe('--received-at: the year of syslog lines', () => {
   it('a December line written before New Year keeps its year, whatever the date today', () => {
     const file = join(tmp(), 'auth.log');

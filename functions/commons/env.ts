@@ -1,4 +1,5 @@
 import type { AlertContext } from '../../src/alerts/build';
+import { runbookBase } from '../../src/alerts/runbook-link';
 import type { ChatTiers, MessageStyle } from '../../src/correlation/envelope';
 import type { AlertTerms } from '../../src/engine/telling';
 import type { LearningScope } from '../../src/engine/term-learning';
@@ -47,9 +48,22 @@ export function chatTiersEnv(): ChatTiers {
   return text === undefined ? 'all' : new Set(text.split(',').filter((t) => t !== ''));
 }
 
-/** How messages are written: the chat topic's tiers and the team's time zone. */
+/** How messages are written: the chat topic's tiers, the team's time zone and where runbooks link to. */
 export function messageStyleEnv(): MessageStyle {
-  return { chatTiers: chatTiersEnv(), timeZone: timeZoneEnv() };
+  return { chatTiers: chatTiersEnv(), timeZone: timeZoneEnv(), runbookBase: runbookBaseEnv() };
+}
+
+/**
+ * Where runbook paths link to (`RUNBOOK_BASE_URL`, config `runbookBaseUrl`). Unset (none
+ * configured, or a stack from before it was set): runbooks are told as their rules name them. Not
+ * an https URL: the cold start fails loudly.
+ */
+export function runbookBaseEnv(): string | undefined {
+  const text = process.env.RUNBOOK_BASE_URL;
+  if (text === undefined || text === '') return undefined;
+  const parsed = runbookBase(text);
+  if ('error' in parsed) throw new Error(`environment variable RUNBOOK_BASE_URL: ${parsed.error}`);
+  return parsed.base;
 }
 
 /**

@@ -59,6 +59,8 @@ export interface CorrelationProps {
   readonly pageFoldMs: number;
   /** The team's time zone (config `timeZone`): incidents show their window on its clock too. */
   readonly timeZone: string;
+  /** Where runbook paths link to in published messages (config `runbookBaseUrl`, ending in `/`); none: as rules name them. */
+  readonly runbookBaseUrl?: string | undefined;
   /**
    * Log every state transition with its input and output (the alert JSON) instead of errors only.
    * Execution data then lands in a log group encrypted with its own KMS key.
@@ -137,6 +139,7 @@ export class Correlation extends Construct {
         PAGE_FOLD_MS: String(props.pageFoldMs),
         CHAT_TIERS: (topics.chat?.tiers ?? []).join(','),
         TIME_ZONE: props.timeZone,
+        ...(props.runbookBaseUrl === undefined ? {} : { RUNBOOK_BASE_URL: props.runbookBaseUrl }),
         POWERTOOLS_SERVICE_NAME: 'sentinel-correlate',
       },
     });

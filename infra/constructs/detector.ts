@@ -31,6 +31,8 @@ export interface DetectorProps {
   readonly timeZone: string;
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
+  /** Where runbook paths link to in published messages (config `runbookBaseUrl`, ending in `/`); none: as rules name them. */
+  readonly runbookBaseUrl?: string | undefined;
   /**
    * Reserved concurrency: caps how many batches write to the table at once (hot keys, cost) and
    * keeps the detector from taking the account's unreserved concurrency.
@@ -81,6 +83,7 @@ export class Detector extends Construct {
         NEW_TERM_LEARNING_SCOPE: props.newTermLearningScope,
         TIME_ZONE: props.timeZone,
         CHAT_TIERS: props.chatTiers.join(','),
+        ...(props.runbookBaseUrl === undefined ? {} : { RUNBOOK_BASE_URL: props.runbookBaseUrl }),
         POWERTOOLS_SERVICE_NAME: 'sentinel-detector',
         POWERTOOLS_METRICS_NAMESPACE: 'Sentinel',
       },

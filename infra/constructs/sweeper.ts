@@ -23,6 +23,8 @@ export interface SweeperProps {
   readonly chatTiers: readonly string[];
   /** The team's time zone (config `timeZone`): digests and resolved notices show their window on its clock too. */
   readonly timeZone: string;
+  /** Where runbook paths link to in published messages (config `runbookBaseUrl`, ending in `/`); none: as rules name them. */
+  readonly runbookBaseUrl?: string | undefined;
   /** Review-tier digest interval (ms), as the detector's: absence alerts, which the sweep opens, are digested as its detections are. */
   readonly digestIntervalMs: number;
   /** How long a page stands for its entity (ms), as the detector's: a respond-tier absence folds into its entity's page. */
@@ -64,6 +66,7 @@ export class Sweeper extends Construct {
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
         CHAT_TIERS: props.chatTiers.join(','),
         TIME_ZONE: props.timeZone,
+        ...(props.runbookBaseUrl === undefined ? {} : { RUNBOOK_BASE_URL: props.runbookBaseUrl }),
         DIGEST_INTERVAL_MS: String(props.digestIntervalMs),
         PAGE_FOLD_MS: String(props.pageFoldMs),
         OUTBREAK_AFTER: String(props.outbreakAfter),

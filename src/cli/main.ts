@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { printableLines, terminalSafeJson } from '../alerts/plain-text';
+import { withRunbookLink } from '../alerts/runbook-link';
 import { reportJson, reportMarkdown, reportTable } from '../backtest/report';
 import { SpoolError } from '../backtest/spool';
 import { awsAccountId } from '../engine/entity-scope';
@@ -36,10 +37,12 @@ import {
   PAGE_FOLD_HELP,
   pageFoldOption,
   RECEIVED_AT_HELP,
+  RUNBOOK_BASE_HELP,
   receivedAtOption,
   reportInterrupted,
   ruleFolders,
   rulesOption,
+  runbookBaseOption,
   stopOnInterrupt,
   TIME_ZONE_HELP,
   tableProblem,
@@ -102,6 +105,7 @@ export function buildProgram(): Command {
     .addOption(learningScopeOption())
     .option('--time-zone <zone>', TIME_ZONE_HELP)
     .option('--exceptions <file>', EXCEPTIONS_HELP)
+    .option('--runbook-base-url <url>', RUNBOOK_BASE_HELP)
     .action(
       async (
         inputs: string[],
@@ -120,9 +124,11 @@ export function buildProgram(): Command {
           learningScope: string;
           timeZone?: string;
           exceptions?: string;
+          runbookBaseUrl?: string;
         },
       ) => {
         const receivedAt = receivedAtOption(opts.receivedAt);
+        const runbookBase = runbookBaseOption(opts.runbookBaseUrl);
         const pageFoldWindow = pageFoldOption(opts.pageFold);
         const outbreakAfter = outbreakAfterOption(opts.outbreakAfter);
         const newTermLearning = learnOption(opts.learn);
@@ -162,7 +168,9 @@ export function buildProgram(): Command {
             ...(timeZone ? { timeZone } : {}),
             ...(exceptions ? { exceptions } : {}),
             onBytes: bar ? (n) => bar.increment(n) : undefined,
-            onAlert: (alert) => {
+            onAlert: (published) => {
+              // As the deployment tells it: its runbook a link under the base, where one is given.
+              const alert = withRunbookLink(published, runbookBase);
               alerts.push(alert);
               out.write(`${terminalSafeJson(alert)}\n`);
             },

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, Option } from 'commander';
 import { DynamoStateStore } from '../../functions/commons/adapters/dynamodb-state-store';
 import { printableLines } from '../alerts/plain-text';
+import { runbookBase } from '../alerts/runbook-link';
 import { type HistoryOptions, parseIsoTime } from '../backtest/load-history';
 import { awsAccountId } from '../engine/entity-scope';
 import { FixedExceptions } from '../engine/exceptions';
@@ -72,6 +73,17 @@ export const TIME_ZONE_HELP =
 export function timeZoneOption(text: string | undefined): string | undefined {
   if (text !== undefined && !isKnownTimezone(text)) fail(`--time-zone '${text}': ${TIME_ZONE_EXPECTED}`);
   return text;
+}
+
+export const RUNBOOK_BASE_HELP =
+  "link runbook paths under this https URL, as the deployment's runbookBaseUrl (e.g. https://github.com/acme/sentinel/blob/main/)";
+
+/** `--runbook-base-url`: an https URL, ending in `/`; undefined: runbooks as rules name them. */
+export function runbookBaseOption(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const parsed = runbookBase(text);
+  if ('error' in parsed) fail(`--runbook-base-url: ${parsed.error}`);
+  return parsed.base;
 }
 
 export const LEARN_HELP =

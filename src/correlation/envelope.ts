@@ -1,5 +1,6 @@
 import { type MemberRecord, toMemberRecord } from '../alerts/build';
 import { chatbotMessage, snsMessage, subjectFor } from '../alerts/notification';
+import { withRunbookLink } from '../alerts/runbook-link';
 import { slimmerAlerts } from '../alerts/size-budget';
 import { accountAttribute, alertAccount, entityAccount, scopedKey } from '../engine/entity-scope';
 import type { Alert, AlertEntity, Message } from '../schema/alert';
@@ -64,10 +65,15 @@ export const PUBLISH_FIELD_DEFAULTS = { account: 'none', route: 'all' } as const
 /** The tiers whose messages go to the chat topic too (config `chat`); `all` where not known (local runs). */
 export type ChatTiers = ReadonlySet<string> | 'all';
 
-/** How messages are written for people: which tiers get a chat rendering, and the team's time zone (config `timeZone`) beside UTC. */
+/**
+ * How messages are written for people: which tiers get a chat rendering, the team's time zone
+ * (config `timeZone`) beside UTC, and where runbook paths link to (config `runbookBaseUrl`, an
+ * https URL ending in `/`; ../alerts/runbook-link.ts).
+ */
 export interface MessageStyle {
   chatTiers: ChatTiers;
   timeZone: string;
+  runbookBase?: string | undefined;
 }
 
 export const DEFAULT_STYLE: MessageStyle = { chatTiers: 'all', timeZone: 'UTC' };
@@ -126,7 +132,9 @@ export function envelopeOf(m: Message, budgetBytes = ENVELOPE_BUDGET_BYTES, styl
   return envelope;
 }
 
-function envelopeFor(m: Message, alert: Alert, style: MessageStyle): MessageEnvelope {
+function envelopeFor(m: Message, built: Alert, style: MessageStyle): MessageEnvelope {
+  // What is published (and handed to the automated response) names its runbook as a link.
+  const alert = withRunbookLink(built, style.runbookBase);
   const last = Date.parse(alert.lastSeen);
   const member: MemberRecord | undefined = m.correlate ? toMemberRecord(alert) : undefined;
   const respond = m.publish && alert.kind === 'incident' && alert.tier === 'respond' && alert.status === 'open';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ruleTitleValues, titleNames } from '../alerts/build';
+import { runbookFile } from '../alerts/runbook-link';
 import { BUILTIN_SOURCES } from '../parse/aws-sources';
 import { BUILTIN_PARSER_NAMES, builtinPatterns, SYSLOG_HEADER } from '../parse/builtin-parsers';
 import { DEFAULT_FIELD_MAP } from '../parse/field-maps';
@@ -186,11 +187,15 @@ export function unknownFieldWarnings(pack: RulePack): RuleFileError[] {
   return warnings;
 }
 
-/** Runbooks named by rules must exist (relative to the working directory), unless they are links. */
+/**
+ * Runbooks named by rules must exist (relative to the working directory, a section's `#…` aside:
+ * ../alerts/runbook-link.ts), unless they are links.
+ */
 export function missingRunbooks(pack: RulePack): RuleFileError[] {
   const errors: RuleFileError[] = [];
   for (const rule of [...pack.rules, ...pack.correlations]) {
-    if (/^https?:\/\//.test(rule.runbook) || existsSync(rule.runbook)) continue;
+    const file = runbookFile(rule.runbook);
+    if (file === undefined || existsSync(file)) continue;
     errors.push({
       file: pack.files.get(rule.id) ?? rule.id,
       ruleId: rule.id,
