@@ -325,10 +325,11 @@ const perKeyMix = new MemoryStateStore({ perKeyLayout: true });
  * per-key layout, and the packed layout built since may make fewer writes than it would.
  */
 function mergedVerdict(merged: number, perKey: number, packed: number): string {
+  const change = merged / Math.max(1, perKey) - 1;
   const againstPerKey =
-    merged <= perKey
-      ? `Measured, it would make ${fmt.pct(1 - merged / Math.max(1, perKey))} fewer counter and set writes than the per-key layout (${fmt.int(perKey)})`
-      : `Measured, it would make ${fmt.pct(merged / Math.max(1, perKey) - 1)} more counter and set writes than the per-key layout (${fmt.int(perKey)})`;
+    Math.abs(change) < 0.005
+      ? `Measured, it would make about as many counter and set writes as the per-key layout (${fmt.int(merged)} against ${fmt.int(perKey)})`
+      : `Measured, it would make ${fmt.pct(Math.abs(change))} ${change < 0 ? 'fewer' : 'more'} counter and set writes than the per-key layout (${fmt.int(perKey)})`;
   const againstPacked =
     merged >= packed
       ? `and ${(merged / Math.max(1, packed)).toFixed(1)}× the ${fmt.int(packed)} the packed layout makes: the counting rules rarely share an entity within a batch, where packing shares an item among a rule's entities. It is not built.`
@@ -667,7 +668,8 @@ const report = [
       'sixth stop (2026-12-03)',
       'seventh stop (2026-12-03)',
       'eighth stop (2026-12-03)',
-      'now (2026-12-03, ninth stop)',
+      'ninth stop (2026-12-03)',
+      'now (2026-12-03, tenth stop)',
     ],
     [
       [
@@ -685,6 +687,7 @@ const report = [
         '74,943',
         '58,021',
         '55,685',
+        '51,645',
         fmt.int(at(10).rate),
       ],
       [
@@ -702,6 +705,7 @@ const report = [
         '73,388',
         '52,874',
         '49,683',
+        '42,379',
         fmt.int(at(100).rate),
       ],
       [
@@ -719,6 +723,7 @@ const report = [
         '72,438',
         '54,261',
         '51,514',
+        '49,888',
         fmt.int(at(1000).rate),
       ],
       [
@@ -736,6 +741,7 @@ const report = [
         '1.03×',
         '1.07×',
         '1.08×',
+        '1.04×',
         fmt.ratio(at(1000).ms / at(10).ms),
       ],
       [
@@ -753,6 +759,7 @@ const report = [
         '0.15×',
         '0.13×',
         '0.09×',
+        '0.10×',
         fmt.ratio(rate100 / floorRate),
       ],
       [
@@ -770,6 +777,7 @@ const report = [
         '2.03×',
         '2.05×',
         '1.59×',
+        '1.64×',
         fmt.ratio(naiveMs / at(100).ms),
       ],
     ],
@@ -777,7 +785,8 @@ const report = [
   '',
   '### Run by run (newest first)',
   '',
-  `Latest (this run): the benchmarked path changed in one place, a JSON line's field map. A JSON line's event is a hash table (a null-prototype object), and its source's field map was applied entry by entry: two look-ups per entry, 45 entries for the default map alone and 63 for the identity service's, where an app's line holds a dozen fields. A line with fewer fields than the map has entries now has its map applied from its own names (src/parse/field-maps.ts): the entries whose name the line holds, in map order — what entry by entry gives, unless an entry reads a name an earlier entry writes, where the map is still applied entry by entry (test/field-maps.test.ts compares the two on 2,000 random maps and events). Mapping alone, the two ways alternated in one process (best of ten rounds): a pino line 2.17 → 1.11 µs, a chat-gateway line 3.76 → 2.38, an identity-service line 3.84 → 2.96 — about 1 µs of a JSON line's normalization, on 11% of this workload's events (flows, access-log and Lambda text lines are most of it). This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
+  `Latest (this run): the benchmarked path did not change. This stop's changes are outside it: published messages name a rule's runbook as a link under the deployment's \`runbookBaseUrl\` (when the state machine's input is built, not on the detector's path), \`detect validate\` reads a runbook path as that link does, and this file's estimate of merging counters per entity is worded against both layouts (it was measured against the per-key layout, and read "would save -218.1%" once the packed layout made fewer writes than it). The rows below are this VM's spread on the same code as the last run's. This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
+    `The run before: the benchmarked path changed in one place, a JSON line's field map. A JSON line's event is a hash table (a null-prototype object), and its source's field map was applied entry by entry: two look-ups per entry, 45 entries for the default map alone and 63 for the identity service's, where an app's line holds a dozen fields. A line with fewer fields than the map has entries now has its map applied from its own names (src/parse/field-maps.ts): the entries whose name the line holds, in map order — what entry by entry gives, unless an entry reads a name an earlier entry writes, where the map is still applied entry by entry (test/field-maps.test.ts compares the two on 2,000 random maps and events). Mapping alone, the two ways alternated in one process (best of ten rounds): a pino line 2.17 → 1.11 µs, a chat-gateway line 3.76 → 2.38, an identity-service line 3.84 → 2.96 — about 1 µs of a JSON line's normalization, on 11% of this workload's events (flows, access-log and Lambda text lines are most of it). This run measured the floor at 441,632 events/s and the 100-rule path at 42,379 in the benchmark's process (0.10×) and 58,427 alone in its process (0.13×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out 15.5%.\n\n` +
     `The run before: the benchmarked path changed where it keeps state. Threshold counters and distinct-value sets are now packed (the section on the packed state layout below): per rule, shard and slot, one item holds every entity's counts or set members under one write unit, so a batch of many visitors or flows writes a few items instead of one per entity, and a window's read is a query per rule and shard instead of one per entity. The hot path's rows keep state in the in-memory store, which now cuts each batch's entries into the adapter's chunks to count the calls the adapter makes — work the detector function's adapter does too, so the rows measure the path that ships. On the busy streams the per-key layout's 62,914 writes and 28,789 reads are 21,472 and 8,635 packed (0.6291 → 0.2147 writes per event); on a real site's access log 0.7300 → 0.3110 writes per event; on the demo as delivered 0.8930 → 0.7825. The cost table below is priced on the packed calls. This run measured the floor at 555,765 events/s and the 100-rule path at 49,683 in the benchmark's process (0.09×) and 48,856 alone in its process (0.09×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run, per key: 234 alerts, 77,028 matched events, 28,371 reads and 62,496 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (31,488 and 12,520 in the last run, per key). Content recognition's difference in time came out -2.6%.` +
     '\n\n' +
     `The run before: the benchmarked path did not change; what the cost table counts did. The state table's due index (a sparse global secondary index, keys only, of the open conditions and pending digests the sweeper lists) bills write units of its own — one when a document enters it or leaves it, two when its due time moves (DynamoDB deletes the old entry and puts the new) — and no figure here counted them. The in-memory store now counts them as the adapter's writes would make them (\`MemoryStateStore.dueIndexWrites\`, tested rule by rule: in 1, out 1, moved 2, unchanged or refused 0, the sweeper's drop 1), the write breakdown has a row for them, the cost table a line, and \`detect backtest\` adds them to the rule whose document they are: 452 units on the busy streams (0.0045 per event, 0.7% beside the calls' own writes) and 485 on the demo as delivered (0.0346 per event, counted by the in-memory store over the same payloads: dynalite reports no index units). The write breakdown also has a new estimate (not built): the distinct-value sets packed into one item per rule, 30-second bucket and shard, which DynamoDB would bill by the item's size rather than by its entities — on this workload 25.2% of the bill less with one shard, nothing with 16, and a cost that grows with traffic times deliveries under a real VPC's volume (the table's paragraph says why). A second estimate is the layout to build next: one item per rule and slot holding every entity that fits under one write unit (1 KB) and the batch ids that changed it, an entity that does not fit spilling to an item of its own as today — never more writes than today, each a unit; replayed, it takes the busy streams' counter writes from 23,640 to 4,907 and their set writes from 36,798 to 5,451, and a real site's (the access log of ../shared/realworld, new in the store-calls table: 0.7300 writes per event today, almost all \`web.request_flood\`'s counter per visitor and batch) counter writes from 7,108 to 4,815. Measured this stop and not built, per log group alone and warm (100 rules, µs per event, decode / normalize / matching / state): flows 7.8 (0.8 / 2.4 / 0.6 / 4.0), nginx 7.9 (1.0 / 3.1 / 1.0 / 2.8), Lambda 5.6, chat 11.3, CloudTrail 38, identity 69 (2.8 / 11.6 / 5.6 / 48.8: 2.5% of the events and 17% of the time — its sequence rules' stored step contexts, the alerts and their conditions), sshd 73; and V8's collector on the JavaScript thread alone set at start-up like the pretenuring flag: turning its concurrent marking off in a running process crashed V8 (\`Check failed: concurrent_marking_handle_\`), so the flag can only be a command-line one, which NODE_OPTIONS refuses (\`--single-threaded-gc is not allowed in NODE_OPTIONS\`); a Lambda runtime wrapper script (\`AWS_LAMBDA_EXEC_WRAPPER\`) could pass it — not built: this VM's runs of it disagree by more than its gain (67,683 and 94,711 events/s in two processes of the same code, against 84,796 and 87,920 without). This run measured the floor at 399,859 events/s and the 100-rule path at 52,874 in the benchmark's process (0.13×) and 46,530 alone in its process (0.12×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 28,371 reads and 62,496 writes as on every event (the last run: 234 alerts, 77,028 matched events, 28,371 reads and 62,496 writes). The demo on the DynamoDB adapter made 31,488 store calls, 12,520 of them writes (31,488 and 12,520 in the last run). Content recognition's difference in time came out -13.1%.` +
