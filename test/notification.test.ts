@@ -217,6 +217,37 @@ describe('the review digest email', () => {
     expect(lines.filter((l) => l.startsWith('Severity:'))).toHaveLength(0);
   });
 
+  it('each rule’s Logs Insights link finds the lines of every entity it lists, not only the first', () => {
+    const values = ['deploy', 'r.ortega', 'say "hi"', 'a', 'b', 'c'];
+    const digest = buildDigestAlert(
+      {
+        start: T,
+        end: T + 3_600_000,
+        // deploy twice, then five others once each (the digest lists five), one in two accounts.
+        entries: [
+          entry('auth.off_hours_login', 'deploy', T),
+          entry('auth.off_hours_login', 'deploy', T + 1),
+          ...values.slice(1).map((v, i) => entry('auth.off_hours_login', v, T + 2 + i)),
+          entry('auth.off_hours_login', 'a', T + 9, '222222222222'),
+        ],
+      },
+      { region: 'us-east-1' },
+    );
+    const [rule] = digest.digest ?? [];
+    const listed = (rule?.entities ?? []).map((e) => e.value);
+    expect(listed).toEqual(['deploy', 'a', 'a', 'b', 'c']);
+    // One term per value listed (the two accounts' `a` are one search), joined by `or`, quotes escaped.
+    expect(rule?.logsInsightsQuery.split('\n')[1]).toBe(
+      '| filter @message like "deploy" or @message like "a" or @message like "b" or @message like "c"',
+    );
+    const two = buildDigestAlert(
+      { start: T, end: T + 3_600_000, entries: [entry('x.rule', 'r.ortega', T), entry('x.rule', 'say "hi"', T + 1)] },
+      { region: 'us-east-1' },
+    );
+    expect(two.digest?.[0]?.logsInsightsQuery).toContain('| filter @message like "r.ortega" or @message like "say \\"hi\\""');
+    expect(two.digest?.[0]?.consoleUrl).toContain('ortega');
+  });
+
   it('builds the digest of a flood: 200,000 held detections in one interval (past the arguments a call takes; grouped without a copy per entry)', () => {
     const entries = Array.from({ length: 200_000 }, (_, i) =>
       entry('net.connection_flood', `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, T + i),

@@ -2,7 +2,7 @@ import type { DigestEntry } from '../engine/digests';
 import { scopedKey } from '../engine/entity-scope';
 import type { Alert } from '../schema/alert';
 import { type AlertContext, stableId } from './build';
-import { logsInsightsQuery, logsInsightsUrl } from './insights';
+import { logsInsightsQuery, logsInsightsQueryForAny, logsInsightsUrl } from './insights';
 
 const TOP_ENTITIES = 5;
 
@@ -43,7 +43,8 @@ export function buildDigestAlert(
         .sort((a, b) => b.detections - a.detections || a.value.localeCompare(b.value) || (a.account ?? '').localeCompare(b.account ?? ''))
         .slice(0, TOP_ENTITIES);
       const groups = [...new Set(list.flatMap((e) => e.logGroups))].sort().slice(0, 10);
-      const query = logsInsightsQuery(entities[0]?.value ?? '');
+      // Every entity the digest lists for the rule: a link to the first alone left the others' lines unfound.
+      const query = logsInsightsQueryForAny(entities.map((e) => e.value));
       // From its earliest evidence to its latest: an absence's last event, a log running behind,
       // precede the interval; a log running ahead follows it.
       const from = list.reduce((t, e) => Math.min(t, e.eventAt ?? e.at), start);

@@ -4,12 +4,21 @@ import { searchablePart } from '../engine/bounded-value';
  * A CloudWatch Logs Insights query that pulls the evidence for an alert. A bounded entity value
  * (a long one, kept as a prefix and a digest) is searched for by its prefix, which is in the line.
  */
-export function logsInsightsQuery(entityValue: string, extraTerms: readonly string[] = []): string {
+export function logsInsightsQuery(entityValue: string): string {
+  return logsInsightsQueryForAny([entityValue]);
+}
+
+/**
+ * A query for the lines of any of these entities (a review digest's top entities of a rule): one
+ * link that finds each entity the digest lists, not only its first. No entity: every line.
+ */
+export function logsInsightsQueryForAny(entityValues: readonly string[]): string {
   const quote = (s: string) => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
-  const filters = [searchablePart(entityValue), ...extraTerms].filter((t) => t.length > 0).map((t) => `@message like ${quote(t)}`);
+  const terms = new Set(entityValues.map(searchablePart).filter((t) => t.length > 0));
+  const filter = [...terms].map((t) => `@message like ${quote(t)}`).join(' or ');
   return [
     'fields @timestamp, @log, @logStream, @message',
-    ...(filters.length > 0 ? [`| filter ${filters.join(' and ')}`] : []),
+    ...(filter.length > 0 ? [`| filter ${filter}`] : []),
     '| sort @timestamp desc',
     '| limit 200',
   ].join('\n');
