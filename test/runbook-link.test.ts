@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runbookBaseEnv } from '../functions/commons/env';
 import { parseConfig } from '../infra/config';
-import { runbookBase, runbookFile, runbookLink } from '../src/alerts/runbook-link';
+import { chatbotMessage } from '../src/alerts/notification';
+import { runbookBase, runbookFile, runbookLink, withRunbookLink } from '../src/alerts/runbook-link';
 import { DEFAULT_STYLE, envelopeOf } from '../src/correlation/envelope';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -85,13 +86,26 @@ describe('runbook links', () => {
     const sns = JSON.parse(fields.message) as { default: string; email: string };
     expect(sns.email).toContain(`Runbook: ${link}`);
     expect((JSON.parse(sns.default) as Alert).runbook).toBe(link);
-    expect(fields.chat).toContain(link);
+    // In the chat message's text itself, which the channel shows (not only in its metadata), with the id to acknowledge.
+    const chat = JSON.parse(fields.chat ?? '{}') as { content: { description: string } };
+    expect(chat.content.description.endsWith(`\nRunbook: ${link}\nAlert id: \`${alert.id}\``)).toBe(true);
     // Without a base (a stack from before it, or none configured): as the rule names it.
     const plain = JSON.parse(envelopeOf(message).publishFields.message) as { default: string; email: string };
     expect(plain.email).toContain('Runbook: docs/runbooks/test.failures.md');
+    // A path is code in chat: its underscores would otherwise format.
+    const plainChat = JSON.parse(envelopeOf(message).publishFields.chat ?? '{}') as { content: { description: string } };
+    expect(plainChat.content.description).toContain('\nRunbook: `docs/runbooks/test.failures.md`\n');
     expect((JSON.parse(plain.default) as Alert).runbook).toBe('docs/runbooks/test.failures.md');
     // The decided alert itself (stored state, correlation's members) keeps the rule's own text.
     expect(alert.runbook).toBe('docs/runbooks/test.failures.md');
+  });
+
+  it('chat: a description past the 8,000 characters a notification holds is cut before the runbook and id, never after', async () => {
+    const alert = await alertWithRunbook('docs/runbooks/test.failures.md');
+    const long = { ...alert, description: 'x'.repeat(20_000) };
+    const description = (chatbotMessage(withRunbookLink(long, BASE)).content as { description: string }).description;
+    expect(description).toHaveLength(8000);
+    expect(description.endsWith(`\nRunbook: ${BASE}docs/runbooks/test.failures.md\nAlert id: \`${alert.id}\``)).toBe(true);
   });
 
   it('a rule whose runbook is a URL is published with it as written', async () => {

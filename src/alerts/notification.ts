@@ -249,6 +249,11 @@ function evidenceText(message: string): string {
 /** AWS Chatbot (Amazon Q Developer in chat) custom notification; threadId keeps an incident in one thread. */
 export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, unknown> {
   const local = [...localLine(alert, timeZone), ...baselineLine(alert), ...absenceLine(alert)].map((line) => `${line}\n`);
+  // Last, and kept whatever the description's length: what a responder opens first, and the id
+  // `detect ack add` takes. A link (under the deployment's runbookBaseUrl) as itself, for the chat
+  // client to link; a path as code (its underscores would otherwise format).
+  const shown = printable(alert.runbook);
+  const runbook = `\nRunbook: ${URL.canParse(alert.runbook) ? shown : `\`${shown.replaceAll('`', "'")}\``}\nAlert id: \`${alert.id}\``;
   return {
     version: '1.0',
     source: 'custom',
@@ -260,8 +265,8 @@ export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, u
       description:
         `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
           0,
-          8000,
-        ),
+          8000 - runbook.length,
+        ) + runbook,
       nextSteps: alert.recommendedActions.slice(0, 5),
       keywords: [alert.severity, alert.tier, alert.ruleId].slice(0, 10),
     },
