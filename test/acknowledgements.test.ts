@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { messageStyleEnv } from '../functions/commons/env';
 import { emailBody } from '../src/alerts/notification';
 import { AcknowledgementError, acknowledge, acknowledgeOpen, endAcknowledgement, listAcknowledgements } from '../src/cli/acknowledgements';
 import { formatOpenAlerts, listOpenAlerts } from '../src/cli/open-alerts';
 import { runCorrelateTask } from '../src/correlation/correlate-task';
+import { DEFAULT_STYLE, envelopeOf } from '../src/correlation/envelope';
 import {
   ACKS_PK,
   type Acknowledgement,
@@ -225,8 +227,34 @@ describe('acknowledged alerts (detector, state store)', () => {
     const body = emailBody(escalated);
     expect(body).toContain('Acknowledged by ana at 2025-03-03 10:00 UTC (INC-42): its reminders are silent.');
     expect(body).not.toContain('detect ack add');
-    // The opening told how to stop the reminders.
-    expect(emailBody(opened)).toContain(`detect ack add ${opened.id} --table`);
+    // The opening told how to stop the reminders: as it runs, where the function that told it knows the table.
+    expect(emailBody(opened)).toContain(`detect ack add ${opened.id} --table <the stack's StateTableName> (stops its reminders)`);
+    expect(emailBody(opened, 'UTC', { name: 'Sentinel-StateTable1A2B', region: 'eu-west-1' })).toContain(
+      `Working on it? detect ack add ${opened.id} --table Sentinel-StateTable1A2B --region eu-west-1 (stops its reminders)`,
+    );
+    // What the state machine publishes carries it.
+    const style = { ...DEFAULT_STYLE, stateTable: { name: 'Sentinel-StateTable1A2B', region: 'eu-west-1' } };
+    const message = { key: 'k', alert: opened, publish: true, correlate: false, digest: false } as const;
+    const email = (JSON.parse(envelopeOf(message, undefined, style).publishFields.message) as { email: string }).email;
+    expect(email).toContain('--table Sentinel-StateTable1A2B --region eu-west-1');
+  });
+
+  it('the functions name their state table and Region in the acknowledgement command (messageStyleEnv)', () => {
+    const saved = { table: process.env.TABLE_NAME, region: process.env.AWS_REGION };
+    const restore = (name: string, value: string | undefined) => {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    };
+    try {
+      process.env.TABLE_NAME = 'Sentinel-StateTable1A2B';
+      process.env.AWS_REGION = 'eu-west-1';
+      expect(messageStyleEnv().stateTable).toEqual({ name: 'Sentinel-StateTable1A2B', region: 'eu-west-1' });
+      delete process.env.TABLE_NAME;
+      expect(messageStyleEnv().stateTable).toBeUndefined();
+    } finally {
+      restore('TABLE_NAME', saved.table);
+      restore('AWS_REGION', saved.region);
+    }
   });
 
   it('what a responder typed is redacted like everything that leaves in an alert', async () => {

@@ -48,9 +48,20 @@ export function chatTiersEnv(): ChatTiers {
   return text === undefined ? 'all' : new Set(text.split(',').filter((t) => t !== ''));
 }
 
-/** How messages are written: the chat topic's tiers, the team's time zone and where runbooks link to. */
+/**
+ * How messages are written: the chat topic's tiers, the team's time zone, where runbooks link to,
+ * and the state table an email's acknowledgement command names (every function that writes
+ * messages has the table; the Region is the function's own).
+ */
 export function messageStyleEnv(): MessageStyle {
-  return { chatTiers: chatTiersEnv(), timeZone: timeZoneEnv(), runbookBase: runbookBaseEnv() };
+  const table = process.env.TABLE_NAME;
+  const region = process.env.AWS_REGION;
+  return {
+    chatTiers: chatTiersEnv(),
+    timeZone: timeZoneEnv(),
+    runbookBase: runbookBaseEnv(),
+    ...(table && region ? { stateTable: { name: table, region } } : {}),
+  };
 }
 
 /**

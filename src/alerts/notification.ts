@@ -80,7 +80,13 @@ function localLine(alert: Alert, timeZone: string): string[] {
  * Plain-text body for email subscribers; what came from log lines is shown as text, a line each.
  * Times are UTC, with the window on the team's clock too when `timeZone` is another zone.
  */
-export function emailBody(alert: Alert, timeZone = 'UTC'): string {
+/** The deployment's state table, where `detect ack add` records an acknowledgement (functions' TABLE_NAME and Region). */
+export interface StateTableRef {
+  name: string;
+  region: string;
+}
+
+export function emailBody(alert: Alert, timeZone = 'UTC', stateTable?: StateTableRef): string {
   if (alert.kind === 'digest') return digestEmailBody(alert, timeZone);
   const lines = [
     `${alert.kind === 'incident' ? 'INCIDENT' : 'Detection'}: ${printable(alert.title)}`,
@@ -125,7 +131,10 @@ export function emailBody(alert: Alert, timeZone = 'UTC'): string {
     );
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
   if (remindsUntilAcknowledged(alert))
-    lines.push(`Working on it? detect ack add ${alert.id} --table <the stack's StateTableName> (stops its reminders)`);
+    lines.push(
+      // The command as it runs: the table's name and Region known to the function that told it (names and ids need no quoting).
+      `Working on it? detect ack add ${alert.id} ${stateTable ? `--table ${stateTable.name} --region ${stateTable.region}` : "--table <the stack's StateTableName>"} (stops its reminders)`,
+    );
   if (alert.members && !alert.memberDetections) lines.push(`Member detections: ${alert.members.join(', ')}`);
   return lines.join('\n');
 }
@@ -287,6 +296,6 @@ export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, u
  * every other protocol (SQS, HTTPS, Lambda, email-json) gets `default`, the alert JSON contract.
  * Naming them each again would repeat the alert five times against SNS's 256 KB limit.
  */
-export function snsMessage(alert: Alert, timeZone = 'UTC'): string {
-  return JSON.stringify({ default: JSON.stringify(alert), email: emailBody(alert, timeZone) });
+export function snsMessage(alert: Alert, timeZone = 'UTC', stateTable?: StateTableRef): string {
+  return JSON.stringify({ default: JSON.stringify(alert), email: emailBody(alert, timeZone, stateTable) });
 }

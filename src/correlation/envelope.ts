@@ -1,5 +1,5 @@
 import { type MemberRecord, toMemberRecord } from '../alerts/build';
-import { chatbotMessage, snsMessage, subjectFor } from '../alerts/notification';
+import { chatbotMessage, type StateTableRef, snsMessage, subjectFor } from '../alerts/notification';
 import { withRunbookLink } from '../alerts/runbook-link';
 import { slimmerAlerts } from '../alerts/size-budget';
 import { accountAttribute, alertAccount, entityAccount, scopedKey } from '../engine/entity-scope';
@@ -74,15 +74,17 @@ export interface MessageStyle {
   chatTiers: ChatTiers;
   timeZone: string;
   runbookBase?: string | undefined;
+  /** The state table an email's acknowledgement command names (the functions know it; local runs do not). */
+  stateTable?: StateTableRef | undefined;
 }
 
 export const DEFAULT_STYLE: MessageStyle = { chatTiers: 'all', timeZone: 'UTC' };
 
 export function publishFields(alert: Alert, style: MessageStyle = DEFAULT_STYLE, route?: string): MessageEnvelope['publishFields'] {
-  const { chatTiers, timeZone } = style;
+  const { chatTiers, timeZone, stateTable } = style;
   return {
     subject: subjectFor(alert),
-    message: snsMessage(alert, timeZone),
+    message: snsMessage(alert, timeZone, stateTable),
     severity: alert.severity,
     tier: alert.tier,
     ruleId: alert.ruleId,
