@@ -228,7 +228,7 @@ describe('acknowledged alerts (detector, state store)', () => {
     expect(body).toContain('Acknowledged by ana at 2025-03-03 10:00 UTC (INC-42): its reminders are silent.');
     expect(body).not.toContain('detect ack add');
     // The opening told how to stop the reminders: as it runs, where the function that told it knows the table.
-    expect(emailBody(opened)).toContain(`detect ack add ${opened.id} --table <the stack's StateTableName> (stops its reminders)`);
+    expect(emailBody(opened)).toContain(`detect ack add ${opened.id} --table <StateTableName> (stops its reminders)`);
     expect(emailBody(opened, 'UTC', { name: 'Sentinel-StateTable1A2B', region: 'eu-west-1' })).toContain(
       `Working on it? detect ack add ${opened.id} --table Sentinel-StateTable1A2B --region eu-west-1 (stops its reminders)`,
     );
@@ -510,7 +510,12 @@ describe('the team is told who has which alert', () => {
     await acknowledgeOpen(store, [billing], { by: 'ana', until: now + 8 * HOUR }, now + 4 * MIN);
     await acknowledgeOpen(store, [web], { by: 'bo', until: null }, now + 4 * MIN);
     const second = collect();
-    expect(await announceAcknowledgements(store, second.send, ctx, now + 5 * MIN)).toBe(1);
+    // A sweeper that knows its table names it in the commands (as the deployed one does).
+    const tableCtx = { ...ctx, stateTable: { name: 'Sentinel-StateTable1A2B', region: 'eu-west-1' } };
+    expect(await announceAcknowledgements(store, second.send, tableCtx, now + 5 * MIN)).toBe(1);
+    expect(second.sent[0]?.alert.recommendedActions.join('\n')).toContain(
+      `npx detect ack end --table Sentinel-StateTable1A2B --region eu-west-1 ${web} (its reminders are told again)`,
+    );
     await acknowledgeOpen(store, [billing], { by: 'bo', until: null }, now + 6 * MIN);
     expect(await announceAcknowledgements(store, second.send, ctx, now + 7 * MIN)).toBe(1);
     expect(second.sent.map((m) => m.alert.title)).toEqual([`bo has ${web}: warnings on web-1`, `bo has ${billing}: errors on billing`]);

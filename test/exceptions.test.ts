@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { buildExceptionNotice } from '../src/alerts/exception-notice';
 import { emailBody } from '../src/alerts/notification';
 import { acknowledge } from '../src/cli/acknowledgements';
 import { addException, ExceptionError, endException, formatExceptions, listExceptions } from '../src/cli/exceptions';
@@ -172,6 +173,11 @@ describe('exceptions: a responder leaves an entity out of some rules for a while
     expect(told('ex-0000beef')?.title).toMatch(/^Exception ex-0000beef by nobody-we-know: .* until it is ended$/);
     const beef = told('ex-0000beef');
     expect(beef && emailBody(beef)).toContain('npx detect exception end --table <StateTableName> ex-0000beef');
+    // Told by the sweeper, which knows its table: the command as it runs.
+    const table = { name: 'Sentinel-StateTable1A2B', region: 'eu-west-1' };
+    expect(buildExceptionNotice(spec, { region: 'eu-west-1', stateTable: table }).recommendedActions).toContain(
+      `If nobody asked for it: npx detect exception end --table Sentinel-StateTable1A2B --region eu-west-1 ${spec.id}, then find who wrote it (CloudTrail data events on the state table)`,
+    );
     // Announced: not again.
     expect(await announceExceptions(store, async (m) => void sent.push(...m), { region: 'eu-west-1' }, T0 + 3 * MIN)).toBe(0);
     expect((await listExceptions(store, T0 + 3 * MIN)).every((x) => x.announcedAt === T0 + 2 * MIN)).toBe(true);

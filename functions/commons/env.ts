@@ -1,14 +1,26 @@
 import type { AlertContext } from '../../src/alerts/build';
+import type { StateTableRef } from '../../src/alerts/cloud';
 import { runbookBase } from '../../src/alerts/runbook-link';
 import type { ChatTiers, MessageStyle } from '../../src/correlation/envelope';
 import type { AlertTerms } from '../../src/engine/telling';
 import type { LearningScope } from '../../src/engine/term-learning';
 import { isKnownTimezone } from '../../src/parse/timestamp';
 
-/** Where alerts' links point: the function's Region and the stack's account (set by the stack). */
+/**
+ * Where alerts' links point: the function's Region and the stack's account (set by the stack), and
+ * the state table the commands in messages name.
+ */
 export function alertContext(): AlertContext {
   const account = process.env.SENTINEL_ACCOUNT_ID;
-  return { region: requireEnv('AWS_REGION'), ...(account ? { account } : {}) };
+  const stateTable = stateTableEnv();
+  return { region: requireEnv('AWS_REGION'), ...(account ? { account } : {}), ...(stateTable ? { stateTable } : {}) };
+}
+
+/** The state table (`TABLE_NAME`, set on every function that writes messages) in the function's Region. */
+function stateTableEnv(): StateTableRef | undefined {
+  const name = process.env.TABLE_NAME;
+  const region = process.env.AWS_REGION;
+  return name && region ? { name, region } : undefined;
 }
 
 /** Reads a required environment variable; a missing one fails the cold start loudly. */
@@ -54,14 +66,8 @@ export function chatTiersEnv(): ChatTiers {
  * messages has the table; the Region is the function's own).
  */
 export function messageStyleEnv(): MessageStyle {
-  const table = process.env.TABLE_NAME;
-  const region = process.env.AWS_REGION;
-  return {
-    chatTiers: chatTiersEnv(),
-    timeZone: timeZoneEnv(),
-    runbookBase: runbookBaseEnv(),
-    ...(table && region ? { stateTable: { name: table, region } } : {}),
-  };
+  const stateTable = stateTableEnv();
+  return { chatTiers: chatTiersEnv(), timeZone: timeZoneEnv(), runbookBase: runbookBaseEnv(), ...(stateTable ? { stateTable } : {}) };
 }
 
 /**

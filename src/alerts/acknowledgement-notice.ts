@@ -2,6 +2,7 @@ import type { Acknowledgement } from '../engine/acknowledgements';
 import type { Alert } from '../schema/alert';
 import { formatTime } from '../schema/duration';
 import { type AlertContext, stableId } from './build';
+import { tableArgs } from './cloud';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { redact } from './redact';
 import { teamNoticeAlert } from './team-notice';
@@ -28,7 +29,7 @@ export function buildAcknowledgementNotice(acks: readonly Acknowledgement[], ctx
   const reasons = new Set(ordered.map((a) => a.reason));
   const shared = reasons.size === 1 ? first.reason : undefined;
   const lines = ordered.slice(0, LISTED).map((a) => alertLine(a, shared === undefined));
-  const more = ordered.length > LISTED ? [`… and ${ordered.length - LISTED} more (npx detect ack list --table <StateTableName>)`] : [];
+  const more = ordered.length > LISTED ? [`… and ${ordered.length - LISTED} more (npx detect ack list ${tableArgs(ctx.stateTable)})`] : [];
   const what = first.about ? redact(first.about.title) : first.alertId;
   const query = logsInsightsQuery(first.about ? redact(first.about.entity.value) : '');
   const ids = ordered.length === 1 ? first.alertId : '<alert id>';
@@ -47,8 +48,8 @@ export function buildAcknowledgementNotice(acks: readonly Acknowledgement[], ctx
     window: { from: first.at, to: last.at },
     runbook: 'docs/runbooks/sentinel.acknowledgement.md',
     recommendedActions: [
-      `Nothing to do if ${by} is on it; to take one over: npx detect ack add --table <StateTableName> ${ids}`,
-      `If nobody on the team acknowledged ${ordered.length === 1 ? 'it' : 'them'}: npx detect ack end --table <StateTableName> ${ids} (its reminders are told again), then find who wrote ${ordered.length === 1 ? 'it' : 'them'} (CloudTrail data events on the state table)`,
+      `Nothing to do if ${by} is on it; to take one over: npx detect ack add ${tableArgs(ctx.stateTable)} ${ids}`,
+      `If nobody on the team acknowledged ${ordered.length === 1 ? 'it' : 'them'}: npx detect ack end ${tableArgs(ctx.stateTable)} ${ids} (its reminders are told again), then find who wrote ${ordered.length === 1 ? 'it' : 'them'} (CloudTrail data events on the state table)`,
     ],
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, [], query, first.at - LOOK_BACK_MS, last.at),

@@ -7,6 +7,22 @@ export interface CloudContext {
   region: string;
   /** The account the stack runs in; log groups of any other account are linked by ARN. */
   account?: string;
+  /** The deployment's state table, which the `detect ack` and `detect exception` commands in messages name (the functions know it). */
+  stateTable?: StateTableRef;
+}
+
+/** The deployment's state table: its name and Region. */
+export interface StateTableRef {
+  name: string;
+  region: string;
+}
+
+/**
+ * A message's `detect` command's table arguments, as the command runs where the table is known
+ * (a table name, Region and alert ids need no shell quoting); the stack output's name where not.
+ */
+export function tableArgs(table: StateTableRef | undefined): string {
+  return table ? `--table ${table.name} --region ${table.region}` : '--table <StateTableName>';
 }
 
 /**

@@ -2,6 +2,7 @@ import type { ExceptionSpec } from '../engine/exceptions';
 import type { Alert } from '../schema/alert';
 import { formatTime } from '../schema/duration';
 import { type AlertContext, stableId } from './build';
+import { tableArgs } from './cloud';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { redact } from './redact';
 import { teamNoticeAlert } from './team-notice';
@@ -31,7 +32,7 @@ export function buildExceptionNotice(spec: ExceptionSpec, ctx: AlertContext): Al
     runbook: 'docs/runbooks/sentinel.exception.md',
     recommendedActions: [
       `Confirm with ${spec.createdBy} that the exception is wanted, and that ${span} is as short as it can be`,
-      `If nobody asked for it: npx detect exception end --table <StateTableName> ${spec.id}, then find who wrote it (CloudTrail data events on the state table)`,
+      `If nobody asked for it: npx detect exception end ${tableArgs(ctx.stateTable)} ${spec.id}, then find who wrote it (CloudTrail data events on the state table)`,
     ],
     logsInsightsQuery: query,
     consoleUrl: logsInsightsUrl(ctx.region, [], query, spec.from, spec.until ?? spec.from),

@@ -1,5 +1,6 @@
 import type { Alert, CountedValues } from '../schema/alert';
 import { formatDuration, spokenDuration } from '../schema/duration';
+import { type StateTableRef, tableArgs } from './cloud';
 import { localSpan } from './local-time';
 import { printable } from './plain-text';
 
@@ -80,12 +81,6 @@ function localLine(alert: Alert, timeZone: string): string[] {
  * Plain-text body for email subscribers; what came from log lines is shown as text, a line each.
  * Times are UTC, with the window on the team's clock too when `timeZone` is another zone.
  */
-/** The deployment's state table, where `detect ack add` records an acknowledgement (functions' TABLE_NAME and Region). */
-export interface StateTableRef {
-  name: string;
-  region: string;
-}
-
 export function emailBody(alert: Alert, timeZone = 'UTC', stateTable?: StateTableRef): string {
   if (alert.kind === 'digest') return digestEmailBody(alert, timeZone);
   const lines = [
@@ -132,8 +127,8 @@ export function emailBody(alert: Alert, timeZone = 'UTC', stateTable?: StateTabl
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
   if (remindsUntilAcknowledged(alert))
     lines.push(
-      // The command as it runs: the table's name and Region known to the function that told it (names and ids need no quoting).
-      `Working on it? detect ack add ${alert.id} ${stateTable ? `--table ${stateTable.name} --region ${stateTable.region}` : "--table <the stack's StateTableName>"} (stops its reminders)`,
+      // The command as it runs: the table's name and Region known to the function that told it.
+      `Working on it? detect ack add ${alert.id} ${tableArgs(stateTable)} (stops its reminders)`,
     );
   if (alert.members && !alert.memberDetections) lines.push(`Member detections: ${alert.members.join(', ')}`);
   return lines.join('\n');

@@ -1,5 +1,6 @@
 import { type MemberRecord, toMemberRecord } from '../alerts/build';
-import { chatbotMessage, type StateTableRef, snsMessage, subjectFor } from '../alerts/notification';
+import type { StateTableRef } from '../alerts/cloud';
+import { chatbotMessage, snsMessage, subjectFor } from '../alerts/notification';
 import { withRunbookLink } from '../alerts/runbook-link';
 import { slimmerAlerts } from '../alerts/size-budget';
 import { accountAttribute, alertAccount, entityAccount, scopedKey } from '../engine/entity-scope';
