@@ -195,20 +195,16 @@ describe('the review digest email', () => {
     logGroups: ['/app/auth'],
   });
   const T = 1_740_000_000_000;
+  /** The digest of an hour from T (the Region's console links). */
+  const digestOf = (entries: ReturnType<typeof entry>[]) =>
+    buildDigestAlert({ start: T, end: T + 3_600_000, entries }, { region: 'us-east-1' });
 
   it('lists each rule with its detections, top entities (as text) and Logs Insights link', () => {
-    const digest = buildDigestAlert(
-      {
-        start: T,
-        end: T + 3_600_000,
-        entries: [
-          entry('auth.off_hours_login', 'deploy', T),
-          entry('auth.off_hours_login', 'deploy', T + 1),
-          entry('ssh.auth_failures', 'eve\nSeverity: critical', T + 2),
-        ],
-      },
-      { region: 'us-east-1' },
-    );
+    const digest = digestOf([
+      entry('auth.off_hours_login', 'deploy', T),
+      entry('auth.off_hours_login', 'deploy', T + 1),
+      entry('ssh.auth_failures', 'eve\nSeverity: critical', T + 2),
+    ]);
     const lines = emailBody(digest).split('\n');
     expect(lines).toContain('auth.off_hours_login (low): 2 detection(s) — auth.off_hours_login about deploy');
     expect(lines).toContain('  top: deploy ×2');
@@ -218,53 +214,37 @@ describe('the review digest email', () => {
   });
 
   it('each rule’s Logs Insights link finds the lines of every entity it lists, not only the first', () => {
-    const values = ['deploy', 'r.ortega', 'say "hi"', 'a', 'b', 'c'];
-    const digest = buildDigestAlert(
-      {
-        start: T,
-        end: T + 3_600_000,
-        // deploy twice, then five others once each (the digest lists five), one in two accounts.
-        entries: [
-          entry('auth.off_hours_login', 'deploy', T),
-          entry('auth.off_hours_login', 'deploy', T + 1),
-          ...values.slice(1).map((v, i) => entry('auth.off_hours_login', v, T + 2 + i)),
-          entry('auth.off_hours_login', 'a', T + 9, '222222222222'),
-        ],
-      },
-      { region: 'us-east-1' },
-    );
+    // deploy twice, then a (in two accounts), b, c, d once: the digest lists the first five.
+    const digest = digestOf([
+      entry('auth.off_hours_login', 'deploy', T),
+      entry('auth.off_hours_login', 'deploy', T + 1),
+      entry('auth.off_hours_login', 'a', T + 2, '111111111111'),
+      entry('auth.off_hours_login', 'a', T + 3, '222222222222'),
+      ...['b', 'c', 'd'].map((v, i) => entry('auth.off_hours_login', v, T + 4 + i)),
+    ]);
     const [rule] = digest.digest ?? [];
-    const listed = (rule?.entities ?? []).map((e) => e.value);
-    expect(listed).toEqual(['deploy', 'a', 'a', 'b', 'c']);
-    // One term per value listed (the two accounts' `a` are one search), joined by `or`, quotes escaped.
+    expect((rule?.entities ?? []).map((e) => e.value)).toEqual(['deploy', 'a', 'a', 'b', 'c']);
+    // One term per value listed (the two accounts' `a` are one search), joined by `or`.
     expect(rule?.logsInsightsQuery.split('\n')[1]).toBe(
       '| filter @message like "deploy" or @message like "a" or @message like "b" or @message like "c"',
     );
-    const two = buildDigestAlert(
-      { start: T, end: T + 3_600_000, entries: [entry('x.rule', 'r.ortega', T), entry('x.rule', 'say "hi"', T + 1)] },
-      { region: 'us-east-1' },
-    );
-    expect(two.digest?.[0]?.logsInsightsQuery).toContain('| filter @message like "r.ortega" or @message like "say \\"hi\\""');
-    expect(two.digest?.[0]?.consoleUrl).toContain('ortega');
+    // Quotes escaped; the console link carries the query.
+    const quoted = digestOf([entry('x.rule', 'r.ortega', T), entry('x.rule', 'say "hi"', T + 1)]).digest?.[0];
+    expect(quoted?.logsInsightsQuery).toContain('| filter @message like "r.ortega" or @message like "say \\"hi\\""');
+    expect(quoted?.consoleUrl).toContain('ortega');
   });
 
   it('builds the digest of a flood: 200,000 held detections in one interval (past the arguments a call takes; grouped without a copy per entry)', () => {
     const entries = Array.from({ length: 200_000 }, (_, i) =>
       entry('net.connection_flood', `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, T + i),
     );
-    const digest = buildDigestAlert({ start: T, end: T + 3_600_000, entries }, { region: 'us-east-1' });
+    const digest = digestOf(entries);
     expect(digest).toMatchObject({ count: 200_000, firstSeen: new Date(T).toISOString(), lastSeen: new Date(T + 199_999).toISOString() });
     expect(digest.digest?.[0]?.detections).toBe(200_000);
   });
 
   it('names entities’ accounts only when the interval’s entities come from several', () => {
-    const body = (accounts: string[]) =>
-      emailBody(
-        buildDigestAlert(
-          { start: T, end: T + 3_600_000, entries: accounts.map((a, i) => entry('auth.off_hours_login', 'root', T + i, a)) },
-          { region: 'us-east-1' },
-        ),
-      );
+    const body = (accounts: string[]) => emailBody(digestOf(accounts.map((a, i) => entry('auth.off_hours_login', 'root', T + i, a))));
     expect(body(['111111111111'])).toContain('  top: root ×1');
     expect(body(['111111111111', '222222222222'])).toContain('  top: root (account 111111111111) ×1, root (account 222222222222) ×1');
   });

@@ -106,6 +106,9 @@ describe('runbook links', () => {
     const description = (chatbotMessage(withRunbookLink(long, BASE)).content as { description: string }).description;
     expect(description).toHaveLength(8000);
     expect(description.endsWith(`\nRunbook: ${BASE}docs/runbooks/test.failures.md\nAlert id: \`${alert.id}\``)).toBe(true);
+    // No schema bounds a rule's runbook: one of 20,000 characters still leaves a description of at most 8,000.
+    const huge = { ...long, runbook: `docs/${'r'.repeat(20_000)}.md` };
+    expect((chatbotMessage(huge).content as { description: string }).description.length).toBeLessThanOrEqual(8000);
   });
 
   it('a rule whose runbook is a URL is published with it as written', async () => {

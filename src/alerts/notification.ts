@@ -250,13 +250,18 @@ function evidenceText(message: string): string {
   return message.split(/\r?\n/).map(printable).join('\n    | ');
 }
 
+/** What a custom notification's description holds (Amazon Q Developer in chat applications). */
+const CHAT_DESCRIPTION_CHARS = 8000;
+/** A rule's runbook as the chat shows it, at most (no schema bounds a rule's runbook). */
+const MAX_CHAT_RUNBOOK_CHARS = 1000;
+
 /** AWS Chatbot (Amazon Q Developer in chat) custom notification; threadId keeps an incident in one thread. */
 export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, unknown> {
   const local = [...localLine(alert, timeZone), ...baselineLine(alert), ...absenceLine(alert)].map((line) => `${line}\n`);
   // Last, and kept whatever the description's length: what a responder opens first, and the id
   // `detect ack add` takes. A link (under the deployment's runbookBaseUrl) as itself, for the chat
   // client to link; a path as code (its underscores would otherwise format).
-  const shown = printable(alert.runbook);
+  const shown = printable(alert.runbook).slice(0, MAX_CHAT_RUNBOOK_CHARS);
   const runbook = `\nRunbook: ${URL.canParse(alert.runbook) ? shown : `\`${shown.replaceAll('`', "'")}\``}\nAlert id: \`${alert.id}\``;
   return {
     version: '1.0',
@@ -269,7 +274,7 @@ export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, u
       description:
         `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
           0,
-          8000 - runbook.length,
+          CHAT_DESCRIPTION_CHARS - runbook.length,
         ) + runbook,
       nextSteps: alert.recommendedActions.slice(0, 5),
       keywords: [alert.severity, alert.tier, alert.ruleId].slice(0, 10),
