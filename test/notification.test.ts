@@ -150,6 +150,35 @@ describe('notifications show what logs said as text', () => {
     expect(span).toBe("user.name=eve' *bold* [link](https://evil.example) '\\u000aline");
   });
 
+  it('chat: an incident says what happened — its member detections in order, each rule and title as code, ten at most', async () => {
+    const [alert] = await alertsFor(['eve']);
+    if (!alert) throw new Error('no alert');
+    const hostile = 'eve` *bold* <https://evil.example|reset your password> [x](https://evil.example)\nSeverity: low';
+    const member = (i: number, title: string) => ({
+      id: `det-${i}`,
+      ruleId: 'auth.login_without_mfa',
+      title,
+      firstSeen: new Date(Date.parse('2025-03-03T03:12:00Z') + i * 60_000).toISOString(),
+      lastSeen: new Date(Date.parse('2025-03-03T03:12:00Z') + i * 60_000).toISOString(),
+    });
+    const incident: Alert = {
+      ...alert,
+      kind: 'incident',
+      memberDetections: [member(0, hostile), ...Array.from({ length: 11 }, (_, i) => member(i + 1, `login ${i + 1}`))],
+    };
+    const lines = (chatbotMessage(incident).content as { description: string }).description.split('\n');
+    const at = lines.indexOf('What happened:');
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toBe(
+      "• 2025-03-03 03:12 UTC `auth.login_without_mfa` `eve' *bold* <https://evil.example|reset your password> [x](https://evil.example)\\u000aSeverity: low`",
+    );
+    expect(lines[at + 10]).toBe('• 2025-03-03 03:21 UTC `auth.login_without_mfa` `login 9`');
+    expect(lines[at + 11]).toBe('… and 2 more');
+    expect(lines.filter((l) => l.startsWith('Severity:'))).toEqual([]);
+    // A detection has no members: no such section.
+    expect((chatbotMessage(alert).content as { description: string }).description).not.toContain('What happened:');
+  });
+
   it('a folded detection says which page it is part of (its title shown as text), and joins that page’s chat thread', async () => {
     const [alert] = await alertsFor(['eve']);
     if (!alert) throw new Error('no alert');

@@ -214,6 +214,25 @@ function distinctMarkdown(alert: Alert): string {
   return `Counted ${d.field} (${d.total}): ${d.values.map((v) => `\`${printable(v).replaceAll('`', "'")}\``).join(' ')}${more}\n`;
 }
 
+/** Member detections shown in chat, at most. */
+const CHAT_MEMBERS_SHOWN = 10;
+
+/**
+ * An incident's member detections in chat, in the order they happened: what made it an incident,
+ * which the rule's description only describes in general. Rule ids and titles as code: a title
+ * holds what a log line said (a user name can be markdown or a chat link).
+ */
+function membersMarkdown(alert: Alert): string {
+  const members = alert.memberDetections ?? [];
+  if (members.length === 0) return '';
+  const code = (text: string) => `\`${printable(text).replaceAll('`', "'")}\``;
+  const lines = members
+    .slice(0, CHAT_MEMBERS_SHOWN)
+    .map((m) => `• ${m.firstSeen.slice(0, 16).replace('T', ' ')} UTC ${code(m.ruleId)} ${code(m.title)}\n`);
+  const more = members.length > CHAT_MEMBERS_SHOWN ? `… and ${members.length - CHAT_MEMBERS_SHOWN} more\n` : '';
+  return `What happened:\n${lines.join('')}${more}`;
+}
+
 /** A folded detection (src/engine/page-fold.ts) names the page it is part of. */
 function foldedLine(page: NonNullable<Alert['foldedInto']>): string {
   return `Part of the page already open for this entity: ${printable(page.title)} (rule ${page.ruleId}, alert ${page.id}); told here, not paged again.`;
@@ -272,7 +291,7 @@ export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, u
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${membersMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
           0,
           CHAT_DESCRIPTION_CHARS - runbook.length,
         ) + runbook,
