@@ -263,6 +263,22 @@ describe('the review digest email', () => {
     expect(quoted?.consoleUrl).toContain('ortega');
   });
 
+  it('chat: the digest lists its rules with their detections and top entities (as code), fifteen at most', () => {
+    const digest = digestOf([
+      entry('auth.off_hours_login', 'deploy', T),
+      entry('auth.off_hours_login', 'deploy', T + 1),
+      entry('auth.off_hours_login', 'eve` <https://evil.example|reset>\nx', T + 2),
+      ...Array.from({ length: 15 }, (_, i) => entry(`rule.r${String(i).padStart(2, '0')}`, 'bob', T + 3 + i)),
+    ]);
+    const lines = (chatbotMessage(digest).content as { description: string }).description.split('\n');
+    expect(lines).toContain(
+      "• `auth.off_hours_login` (low): 3 detection(s) — top: `deploy` ×2, `eve' <https://evil.example|reset>\\u000ax` ×1",
+    );
+    expect(lines).toContain('• `rule.r00` (low): 1 detection(s) — top: `bob` ×1');
+    expect(lines.filter((l) => l.startsWith('• '))).toHaveLength(15);
+    expect(lines).toContain('… and 1 more rules (in the email)');
+  });
+
   it('builds the digest of a flood: 200,000 held detections in one interval (past the arguments a call takes; grouped without a copy per entry)', () => {
     const entries = Array.from({ length: 200_000 }, (_, i) =>
       entry('net.connection_flood', `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, T + i),

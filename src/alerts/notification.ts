@@ -214,6 +214,29 @@ function distinctMarkdown(alert: Alert): string {
   return `Counted ${d.field} (${d.total}): ${d.values.map((v) => `\`${printable(v).replaceAll('`', "'")}\``).join(' ')}${more}\n`;
 }
 
+/** A review digest's rules shown in chat, at most (the email lists every one). */
+const CHAT_DIGEST_RULES_SHOWN = 15;
+
+/**
+ * A review digest's rules in chat, as the email lists them: detections and top entities (as code:
+ * an entity is what a log line said), each rule's link left to the email and the JSON.
+ */
+function digestMarkdown(alert: Alert): string {
+  const rules = alert.digest ?? [];
+  if (rules.length === 0) return '';
+  const code = (text: string) => `\`${printable(text).replaceAll('`', "'")}\``;
+  // Accounts are named only when the interval's entities come from several, as in the email.
+  const accounts = new Set(rules.flatMap((r) => r.entities.flatMap((e) => (e.account ? [e.account] : []))));
+  const lines = rules.slice(0, CHAT_DIGEST_RULES_SHOWN).map((rule) => {
+    const top = rule.entities.map(
+      (e) => `${code(e.value)}${accounts.size > 1 && e.account ? ` (account ${e.account})` : ''} ×${e.detections}`,
+    );
+    return `• ${code(rule.ruleId)} (${rule.severity}): ${rule.detections} detection(s) — top: ${top.join(', ')}\n`;
+  });
+  const more = rules.length > CHAT_DIGEST_RULES_SHOWN ? `… and ${rules.length - CHAT_DIGEST_RULES_SHOWN} more rules (in the email)\n` : '';
+  return `${lines.join('')}${more}`;
+}
+
 /** Member detections shown in chat, at most. */
 const CHAT_MEMBERS_SHOWN = 10;
 
@@ -291,7 +314,7 @@ export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, u
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${membersMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${membersMarkdown(alert)}${digestMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
           0,
           CHAT_DESCRIPTION_CHARS - runbook.length,
         ) + runbook,
