@@ -134,6 +134,12 @@ export function emailBody(alert: Alert, timeZone = 'UTC', stateTable?: StateTabl
   return lines.join('\n');
 }
 
+/** A digest entity's account as its line names it: only when the interval's entities come from several accounts. */
+function digestAccountLabel(rules: NonNullable<Alert['digest']>): (entity: { account?: string | undefined }) => string {
+  const accounts = new Set(rules.flatMap((r) => r.entities.flatMap((e) => (e.account ? [e.account] : []))));
+  return (e) => (accounts.size > 1 && e.account ? ` (account ${e.account})` : '');
+}
+
 /**
  * A review digest: each rule's detections in the interval, its top entities (with their accounts
  * when they live in one) and its Logs Insights link — what the reviewer reads, in the email itself.
@@ -148,12 +154,9 @@ function digestEmailBody(alert: Alert, timeZone: string): string {
     '',
   ];
   const rules = alert.digest ?? [];
-  // Accounts are named only when the interval's entities come from several.
-  const accounts = new Set(rules.flatMap((r) => r.entities.flatMap((e) => (e.account ? [e.account] : []))));
+  const accountOf = digestAccountLabel(rules);
   for (const rule of rules) {
-    const entities = rule.entities.map(
-      (e) => `${printable(e.value)}${accounts.size > 1 && e.account ? ` (account ${e.account})` : ''} ×${e.detections}`,
-    );
+    const entities = rule.entities.map((e) => `${printable(e.value)}${accountOf(e)} ×${e.detections}`);
     lines.push(
       `${rule.ruleId} (${rule.severity}): ${rule.detections} detection(s) — ${printable(rule.title)}`,
       `  top: ${entities.join(', ')}`,
@@ -198,6 +201,15 @@ function relatedLine(alert: Alert): string[] {
   return parts.length > 0 ? [`Related: ${parts.join('; ')}`] : [];
 }
 
+/**
+ * Text as a chat code span: shown as written, never formatted or linked (an entity, a title, a
+ * value is what a log line said). Control characters shown as \uXXXX; a backtick, which would end
+ * the span, as an apostrophe.
+ */
+function codeSpan(text: string): string {
+  return `\`${printable(text).replaceAll('`', "'")}\``;
+}
+
 /** The same for chat, each value as code (a backtick in it would end the span and let it format). */
 function relatedMarkdown(alert: Alert): string {
   const parts = relatedShown(alert).map(
@@ -211,7 +223,7 @@ function distinctMarkdown(alert: Alert): string {
   const d = alert.distinct;
   if (!d || d.values.length === 0) return '';
   const more = d.total > d.values.length ? ` and ${d.total - d.values.length} more` : '';
-  return `Counted ${d.field} (${d.total}): ${d.values.map((v) => `\`${printable(v).replaceAll('`', "'")}\``).join(' ')}${more}\n`;
+  return `Counted ${d.field} (${d.total}): ${d.values.map(codeSpan).join(' ')}${more}\n`;
 }
 
 /** A review digest's rules shown in chat, at most (the email lists every one). */
@@ -224,14 +236,10 @@ const CHAT_DIGEST_RULES_SHOWN = 15;
 function digestMarkdown(alert: Alert): string {
   const rules = alert.digest ?? [];
   if (rules.length === 0) return '';
-  const code = (text: string) => `\`${printable(text).replaceAll('`', "'")}\``;
-  // Accounts are named only when the interval's entities come from several, as in the email.
-  const accounts = new Set(rules.flatMap((r) => r.entities.flatMap((e) => (e.account ? [e.account] : []))));
+  const accountOf = digestAccountLabel(rules);
   const lines = rules.slice(0, CHAT_DIGEST_RULES_SHOWN).map((rule) => {
-    const top = rule.entities.map(
-      (e) => `${code(e.value)}${accounts.size > 1 && e.account ? ` (account ${e.account})` : ''} ×${e.detections}`,
-    );
-    return `• ${code(rule.ruleId)} (${rule.severity}): ${rule.detections} detection(s) — top: ${top.join(', ')}\n`;
+    const top = rule.entities.map((e) => `${codeSpan(e.value)}${accountOf(e)} ×${e.detections}`);
+    return `• ${codeSpan(rule.ruleId)} (${rule.severity}): ${rule.detections} detection(s) — top: ${top.join(', ')}\n`;
   });
   const more = rules.length > CHAT_DIGEST_RULES_SHOWN ? `… and ${rules.length - CHAT_DIGEST_RULES_SHOWN} more rules (in the email)\n` : '';
   return `${lines.join('')}${more}`;
@@ -248,10 +256,9 @@ const CHAT_MEMBERS_SHOWN = 10;
 function membersMarkdown(alert: Alert): string {
   const members = alert.memberDetections ?? [];
   if (members.length === 0) return '';
-  const code = (text: string) => `\`${printable(text).replaceAll('`', "'")}\``;
   const lines = members
     .slice(0, CHAT_MEMBERS_SHOWN)
-    .map((m) => `• ${m.firstSeen.slice(0, 16).replace('T', ' ')} UTC ${code(m.ruleId)} ${code(m.title)}\n`);
+    .map((m) => `• ${m.firstSeen.slice(0, 16).replace('T', ' ')} UTC ${codeSpan(m.ruleId)} ${codeSpan(m.title)}\n`);
   const more = members.length > CHAT_MEMBERS_SHOWN ? `… and ${members.length - CHAT_MEMBERS_SHOWN} more\n` : '';
   return `What happened:\n${lines.join('')}${more}`;
 }
@@ -303,8 +310,8 @@ export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, u
   // Last, and kept whatever the description's length: what a responder opens first, and the id
   // `detect ack add` takes. A link (under the deployment's runbookBaseUrl) as itself, for the chat
   // client to link; a path as code (its underscores would otherwise format).
-  const shown = printable(alert.runbook).slice(0, MAX_CHAT_RUNBOOK_CHARS);
-  const runbook = `\nRunbook: ${URL.canParse(alert.runbook) ? shown : `\`${shown.replaceAll('`', "'")}\``}\nAlert id: \`${alert.id}\``;
+  const shown = alert.runbook.slice(0, MAX_CHAT_RUNBOOK_CHARS);
+  const runbook = `\nRunbook: ${URL.canParse(alert.runbook) ? printable(shown) : codeSpan(shown)}\nAlert id: ${codeSpan(alert.id)}`;
   return {
     version: '1.0',
     source: 'custom',
@@ -314,7 +321,7 @@ export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, u
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · \`${alert.entity.field}=${printable(alert.entity.value).replaceAll('`', "'")}\`\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${membersMarkdown(alert)}${digestMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · ${codeSpan(`${alert.entity.field}=${alert.entity.value}`)}\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${membersMarkdown(alert)}${digestMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
           0,
           CHAT_DESCRIPTION_CHARS - runbook.length,
         ) + runbook,
