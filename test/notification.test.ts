@@ -150,6 +150,28 @@ describe('notifications show what logs said as text', () => {
     expect(span).toBe("user.name=eve' *bold* [link](https://evil.example) '\\u000aline");
   });
 
+  it('chat: the latest evidence line as code (its first 300 characters, as redacted in the alert), before the rule’s description', async () => {
+    const [alert] = await alertsFor(['eve']);
+    if (!alert) throw new Error('no alert');
+    const last = alert.events.at(-1);
+    if (!last) throw new Error('no evidence');
+    const text = `login <https://evil.example|reset your password> \`x\` ${'y'.repeat(400)}`;
+    const lines = (chatbotMessage({ ...alert, events: [{ ...last, message: text }] }).content as { description: string }).description.split(
+      '\n',
+    );
+    const line = lines.find((l) => l.startsWith('Latest line ('));
+    // Its first 300 characters, the backticks apostrophes: a link in it stays text.
+    expect(line).toBe(
+      `Latest line (${last.timestamp.slice(0, 16).replace('T', ' ')} UTC, \`/app/auth\`): \`${text.slice(0, 300).replaceAll('`', "'")}\``,
+    );
+    expect(line).toContain("<https://evil.example|reset your password> 'x' y");
+    expect(lines.indexOf(line ?? '')).toBeLessThan(lines.findIndex((l) => l.startsWith(alert.description.slice(0, 20))));
+    // The alert's own evidence, as the detector redacted it.
+    expect((chatbotMessage(alert).content as { description: string }).description).toContain(
+      `\`${printable(last.message.slice(0, 300)).replaceAll('`', "'")}\``,
+    );
+  });
+
   it('chat: an incident says what happened — its member detections in order, each rule and title as code, ten at most', async () => {
     const [alert] = await alertsFor(['eve']);
     if (!alert) throw new Error('no alert');

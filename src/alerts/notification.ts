@@ -226,6 +226,19 @@ function distinctMarkdown(alert: Alert): string {
   return `Counted ${d.field} (${d.total}): ${d.values.map(codeSpan).join(' ')}${more}\n`;
 }
 
+/** A log line in chat, at most (the email shows each evidence line up to as much). */
+const CHAT_LINE_CHARS = 300;
+
+/**
+ * The latest evidence line in chat, redacted as every evidence line is (../alerts/redact.ts): what
+ * the log said, before the rule's general description. As code: a log line is an attacker's text.
+ */
+function latestLineMarkdown(alert: Alert): string {
+  const e = alert.events.at(-1);
+  if (!e) return '';
+  return `Latest line (${e.timestamp.slice(0, 16).replace('T', ' ')} UTC, ${codeSpan(e.logGroup)}): ${codeSpan(e.message.slice(0, CHAT_LINE_CHARS))}\n`;
+}
+
 /** A review digest's rules shown in chat, at most (the email lists every one). */
 const CHAT_DIGEST_RULES_SHOWN = 15;
 
@@ -321,7 +334,7 @@ export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, u
       title: `${alert.tier === 'respond' ? ':rotating_light:' : ':warning:'} ${printable(alert.title)}`.slice(0, 250),
       // The entity as code: a backtick in the value would end the code span and let it format.
       description:
-        `*${alert.severity}* · risk ${alert.riskScore}/10 · ${codeSpan(`${alert.entity.field}=${alert.entity.value}`)}\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${membersMarkdown(alert)}${digestMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
+        `*${alert.severity}* · risk ${alert.riskScore}/10 · ${codeSpan(`${alert.entity.field}=${alert.entity.value}`)}\n${relatedMarkdown(alert)}${distinctMarkdown(alert)}${membersMarkdown(alert)}${digestMarkdown(alert)}${latestLineMarkdown(alert)}${alert.foldedInto ? `${foldedLine(alert.foldedInto)}\n` : ''}${alert.outbreak ? `${outbreakLine(alert)}\n` : ''}${alert.acknowledged ? `${acknowledgedLine(alert.acknowledged)}\n` : ''}${local.join('')}${alert.description}`.slice(
           0,
           CHAT_DESCRIPTION_CHARS - runbook.length,
         ) + runbook,
