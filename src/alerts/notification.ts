@@ -77,6 +77,9 @@ function localLine(alert: Alert, timeZone: string): string[] {
   return span ? [`Local time: ${span}`] : [];
 }
 
+/** An evidence line as a message shows it, at most: the email's each, the chat's latest. */
+const EVIDENCE_LINE_CHARS = 300;
+
 /**
  * Plain-text body for email subscribers; what came from log lines is shown as text, a line each.
  * Times are UTC, with the window on the team's clock too when `timeZone` is another zone.
@@ -121,7 +124,7 @@ export function emailBody(alert: Alert, timeZone = 'UTC', stateTable?: StateTabl
     lines.push(
       // Fewer lines than it counted (earlier deliveries' are not kept, a window holds more than an alert shows): a sample, said so.
       `Evidence (${alert.kind === 'detection' && alert.events.length < alert.count ? `the latest ${alert.events.length}; ` : ''}secrets redacted):`,
-      ...alert.events.map((e) => `  ${e.timestamp} ${printable(e.logGroup)}: ${evidenceText(e.message.slice(0, 300))}`),
+      ...alert.events.map((e) => `  ${e.timestamp} ${printable(e.logGroup)}: ${evidenceText(e.message.slice(0, EVIDENCE_LINE_CHARS))}`),
       '',
     );
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
@@ -212,9 +215,7 @@ function codeSpan(text: string): string {
 
 /** The same for chat, each value as code (a backtick in it would end the span and let it format). */
 function relatedMarkdown(alert: Alert): string {
-  const parts = relatedShown(alert).map(
-    (r) => `${r.values.map((v) => `\`${r.field}=${v.replaceAll('`', "'")}\``).join(' ')}${moreText(r.more)}`,
-  );
+  const parts = relatedShown(alert).map((r) => `${r.values.map((v) => codeSpan(`${r.field}=${v}`)).join(' ')}${moreText(r.more)}`);
   return parts.length > 0 ? `Related: ${parts.join(' ')}\n` : '';
 }
 
@@ -226,9 +227,6 @@ function distinctMarkdown(alert: Alert): string {
   return `Counted ${d.field} (${d.total}): ${d.values.map(codeSpan).join(' ')}${more}\n`;
 }
 
-/** A log line in chat, at most (the email shows each evidence line up to as much). */
-const CHAT_LINE_CHARS = 300;
-
 /**
  * The latest evidence line in chat, redacted as every evidence line is (../alerts/redact.ts): what
  * the log said, before the rule's general description. As code: a log line is an attacker's text.
@@ -236,7 +234,7 @@ const CHAT_LINE_CHARS = 300;
 function latestLineMarkdown(alert: Alert): string {
   const e = alert.events.at(-1);
   if (!e) return '';
-  return `Latest line (${e.timestamp.slice(0, 16).replace('T', ' ')} UTC, ${codeSpan(e.logGroup)}): ${codeSpan(e.message.slice(0, CHAT_LINE_CHARS))}\n`;
+  return `Latest line (${e.timestamp.slice(0, 16).replace('T', ' ')} UTC, ${codeSpan(e.logGroup)}): ${codeSpan(e.message.slice(0, EVIDENCE_LINE_CHARS))}\n`;
 }
 
 /** A review digest's rules shown in chat, at most (the email lists every one). */
