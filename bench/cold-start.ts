@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
 import { readRuleFiles } from '../src/rules/read-files';
+import { median } from './measure';
 
 export interface BundleFigures {
   bytes: number;
@@ -51,10 +52,9 @@ export function measureDetectorBundle(runs = 5): BundleFigures {
     if (out.status !== 0) throw new Error(`bundled handler failed to initialise: ${out.stderr}`);
     times.push(Number(out.stdout));
   }
-  times.sort((a, b) => a - b);
   return {
     bytes: statSync(outfile).size,
     gzipBytes: gzipSync(readFileSync(outfile)).length,
-    initMs: times[Math.floor(times.length / 2)] ?? 0,
+    initMs: median(times),
   };
 }

@@ -23,8 +23,13 @@ export async function medianMs(runs: number, fn: () => unknown | Promise<unknown
     await fn();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] ?? 0;
+  return median(times);
+}
+
+/** The middle value (the upper of the two middle ones for an even count); 0 for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 export const fmt = {
@@ -67,10 +72,5 @@ export async function interleavedMedians(
       times.get(name)?.push(performance.now() - start);
     }
   }
-  return new Map(
-    [...times].map(([name, list]) => {
-      const sorted = [...list].sort((a, b) => a - b);
-      return [name, sorted[Math.floor(sorted.length / 2)] ?? 0];
-    }),
-  );
+  return new Map([...times].map(([name, list]) => [name, median(list)]));
 }

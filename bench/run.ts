@@ -34,7 +34,7 @@ import { floodPayload } from './flood';
 import { decodeFloor } from './floor';
 import { hostileKeys } from './hostile-keys';
 import { HUB_ASSUMPTIONS, hubSizing } from './hub-sizing';
-import { fmt, interleavedMedians, medianMs, table, WARMUP_PASSES } from './measure';
+import { fmt, interleavedMedians, median, medianMs, table, WARMUP_PASSES } from './measure';
 import { NaiveDetector } from './naive';
 import { cpuLoopScaling, parallelHotPath } from './parallel';
 import { scaledRules } from './rule-scaling';
@@ -300,9 +300,8 @@ for (let round = 0; round < 3; round++) {
   soloScaling.ten.push(soloRate('bench/one-core-gc.ts', [], { BENCH_RULES: '10' }));
   soloScaling.thousand.push(soloRate('bench/one-core-gc.ts', [], { BENCH_RULES: '1000' }));
 }
-const middle = (rates: number[]) => [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)] ?? 0;
 /** 1,000 rules against 10, each alone: the ratio of median times, and each round's. */
-const soloScalingRatio = middle(soloScaling.ten) / Math.max(1, middle(soloScaling.thousand));
+const soloScalingRatio = median(soloScaling.ten) / Math.max(1, median(soloScaling.thousand));
 const soloScalingRounds = soloScaling.ten.map((ten, i) => ten / Math.max(1, soloScaling.thousand[i] ?? 0));
 /** The flag's effect in words: slower, or — as on this 2-vCPU VM it has measured — faster. */
 const gcFlagEffect = (longer: number) =>
@@ -609,16 +608,16 @@ const report = [
       ['100 rules, alone, GC on one thread (a 1-vCPU Lambda)', fmt.int(oneCoreGc), fmt.ratio(oneCoreGc / floorRate), '—', '—', '—'],
       [
         '10 rules, alone in its process (median of 3, alternated with the next)',
-        fmt.int(middle(soloScaling.ten)),
-        fmt.ratio(middle(soloScaling.ten) / floorRate),
+        fmt.int(median(soloScaling.ten)),
+        fmt.ratio(median(soloScaling.ten) / floorRate),
         '1.00×',
         '—',
         '—',
       ],
       [
         '1,000 rules, alone in its process (median of 3)',
-        fmt.int(middle(soloScaling.thousand)),
-        fmt.ratio(middle(soloScaling.thousand) / floorRate),
+        fmt.int(median(soloScaling.thousand)),
+        fmt.ratio(median(soloScaling.thousand) / floorRate),
         fmt.ratio(soloScalingRatio),
         '—',
         '—',
