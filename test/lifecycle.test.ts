@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
+import { buildDigestAlert } from '../src/alerts/digest';
+import { emailBody } from '../src/alerts/notification';
 import { loadPack } from '../src/cli/load-pack';
 import { replay } from '../src/cli/replay';
 import { detectionPolicy } from '../src/engine/alert-policy';
 import { conditionKey } from '../src/engine/conditions';
 import { Detector } from '../src/engine/detector';
+import { MAX_DIGEST_CONDITION_READS, readDigestedSince } from '../src/engine/digests';
 import {
   type Advance,
   advanceCondition,
@@ -657,6 +660,109 @@ describe('review digests', () => {
     expect(probe?.entities[0]?.value).toBe('1.1.1.1');
     expect(digest?.digest?.map((d) => d.ruleId)).toContain('test.low2');
     expect(existsSync(digest?.runbook ?? ''), `runbook ${digest?.runbook}`).toBe(true);
+  });
+
+  it('tells how much each entity did since its entry: an address failing 80 times is listed first, with its count, apart from one failing 10', async () => {
+    const failures = rule({
+      id: 'test.failures',
+      severity: 'low',
+      match: { 'event.outcome': 'failure' },
+      entity: 'source.ip',
+      threshold: { count: 10, window: '10m', groupBy: ['source.ip'] },
+    });
+    const pack = { rules: [failures], correlations: [], sources: [], files: new Map() };
+    const store = new MemoryStateStore();
+    const detector = new Detector(pack, store);
+    const fail = (ip: string, at: number) => ev({ 'event.outcome': 'failure', 'source.ip': ip }, at);
+    // 10.0.0.9 (first by name) fails 10 times; 10.0.0.80 fails 80 times, a batch a minute: after
+    // its tenth failure opened the alert (its digest entry), the rest only updated it.
+    await detector.evaluate(
+      'b-0',
+      Array.from({ length: 10 }, (_, i) => fail('10.0.0.9', T0 + i * 1000)),
+    );
+    for (let m = 0; m < 8; m++)
+      await detector.evaluate(
+        `b-${m + 1}`,
+        Array.from({ length: 10 }, (_, i) => fail('10.0.0.80', T0 + m * MIN + i * 1000)),
+      );
+    const published: Alert[] = [];
+    const deps = { store, pack, ctx: { region: 'us-east-1' }, send: async (m: Message[]) => void published.push(...m.map((x) => x.alert)) };
+    expect(await flushDigests(deps, T0 + HOUR)).toBe(1);
+    const [row] = published[0]?.digest ?? [];
+    // 71 qualifying events: the tenth failure and every one after it (one alert, digested once).
+    expect(row?.entities).toEqual([
+      { value: '10.0.0.80', detections: 1, occurrences: 71, lastSeen: new Date(T0 + 7 * MIN + 9000).toISOString() },
+      { value: '10.0.0.9', detections: 1, occurrences: 1, lastSeen: new Date(T0 + 9000).toISOString() },
+    ]);
+    const email = emailBody(published[0] as Alert).split('\n');
+    expect(email).toContain('  top: 10.0.0.80 ×1 (71 occurrences, the last 10:07 UTC), 10.0.0.9 ×1 (1 occurrence, the last 10:00 UTC)');
+  });
+
+  it('a digest reads a bounded number of conditions, and one that moved on to a later alert or does not read leaves its entry as written', async () => {
+    const store = new MemoryStateStore();
+    const entry = (value: string, i: number, condition?: string) => ({
+      ruleId: 'test.low',
+      title: 't',
+      severity: 'low' as const,
+      entity: { field: 'source.ip', value },
+      alertId: `det-${i}`,
+      at: T0 + i,
+      logGroups: ['/g'],
+      occurrences: 1,
+      ...(condition ? { condition } : {}),
+    });
+    const state = (alertId: string, occurrences: number) =>
+      JSON.stringify({
+        kind: 'detection',
+        ruleId: 'test.low',
+        groupKey: 'k',
+        entity: { field: 'source.ip', value: 'x' },
+        alertId,
+        status: 'open',
+        tier: 'review',
+        openedAt: T0,
+        lastSeen: T0 + 5 * MIN,
+        occurrences,
+        count: 10,
+        notifiedAt: T0,
+        notifiedCount: 10,
+        emittedAt: T0,
+        flaps: [],
+        seq: 1,
+        title: 't',
+        logGroups: ['/g'],
+        recent: [],
+      });
+    const write = (pk: string, body: string) =>
+      store.writeDoc({ pk, sk: 'cond', body, ifVersion: undefined, now: T0, expiresAt: T0 + DAY });
+    await write('c#a', state('det-0', 50)); // still the entry's alert
+    await write('c#b', state('det-later', 90)); // re-opened since: another alert
+    await write('c#c', '{"not": "a condition"}');
+    const since = await readDigestedSince(store, [entry('a', 0, 'c#a'), entry('b', 1, 'c#b'), entry('c', 2, 'c#c'), entry('d', 3)], T0);
+    expect([...since]).toEqual([
+      ['det-0', { occurrences: 50, lastSeen: T0 + 5 * MIN }],
+      ['det-later', { occurrences: 90, lastSeen: T0 + 5 * MIN }],
+    ]);
+    const digest = buildDigestAlert(
+      { start: T0, end: T0 + HOUR, entries: [entry('a', 0, 'c#a'), entry('b', 1, 'c#b')], since },
+      { region: 'us-east-1' },
+    );
+    expect(digest.digest?.[0]?.entities.map((e) => [e.value, e.occurrences])).toEqual([
+      ['a', 50],
+      ['b', 1],
+    ]);
+    // A flood's interval: the reads stop at the bound, the most digested entities first.
+    const reads: number[] = [];
+    const counting = Object.assign(Object.create(store) as MemoryStateStore, {
+      readDocs: async (keys: readonly DocKey[], now: number) => {
+        reads.push(keys.length);
+        return store.readDocs(keys, now);
+      },
+    });
+    const flood = Array.from({ length: 5000 }, (_, i) => entry(`10.0.${i >> 8}.${i & 255}`, i + 10, `c#f${i}`));
+    const twice = entry('10.9.9.9', 1, 'c#twice');
+    await readDigestedSince(counting, [...flood, twice, { ...twice, alertId: 'det-again', at: T0 + 2 }], T0);
+    expect(reads).toEqual([MAX_DIGEST_CONDITION_READS]);
   });
 
   /**

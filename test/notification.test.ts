@@ -301,6 +301,30 @@ describe('the review digest email', () => {
     expect(lines).toContain('… and 1 more rules (in the email)');
   });
 
+  it('shows how much each entity did (its alerts’ occurrences and the last, dated when not the digest’s day), in the email and in chat', () => {
+    const digest = buildDigestAlert(
+      {
+        start: T,
+        end: T + 3_600_000,
+        entries: [
+          { ...entry('ssh.auth_failures', 'heavy', T), occurrences: 1 },
+          { ...entry('ssh.auth_failures', 'old', T + 1), occurrences: 3 },
+          entry('ssh.auth_failures', 'unknown', T + 2),
+        ],
+        since: new Map([[`det-ssh.auth_failures-${T}`, { occurrences: 71, lastSeen: T + 86_400_000 }]]),
+      },
+      { region: 'us-east-1' },
+    );
+    const day = new Date(T).toISOString().slice(0, 10);
+    const hhmm = new Date(T).toISOString().slice(11, 16);
+    const next = new Date(T + 86_400_000).toISOString().slice(0, 10);
+    const top = `heavy ×1 (71 occurrences, the last ${next} ${hhmm} UTC), old ×1 (3 occurrences, the last ${hhmm} UTC), unknown ×1`;
+    expect(day).not.toBe(next);
+    expect(emailBody(digest).split('\n')).toContain(`  top: ${top}`);
+    const chat = (chatbotMessage(digest).content as { description: string }).description;
+    expect(chat).toContain('top: `heavy` ×1 (71 occurrences');
+  });
+
   it('builds the digest of a flood: 200,000 held detections in one interval (past the arguments a call takes; grouped without a copy per entry)', () => {
     const entries = Array.from({ length: 200_000 }, (_, i) =>
       entry('net.connection_flood', `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, T + i),

@@ -1,4 +1,4 @@
-import type { DigestEntry } from '../engine/digests';
+import type { DigestEntry, DigestedSince } from '../engine/digests';
 import { scopedKey } from '../engine/entity-scope';
 import type { Alert } from '../schema/alert';
 import { type AlertContext, stableId } from './build';
@@ -18,10 +18,12 @@ export function buildDigestAlert(
     entries: readonly DigestEntry[];
     /** A route's digest: its id (`r-…`) and what it covers, for the title. */
     route?: { id: string; label: string };
+    /** What each digested alert's condition has seen by now, by alert id (readDigestedSince). */
+    since?: ReadonlyMap<string, DigestedSince>;
   },
   ctx: AlertContext,
 ): Alert {
-  const { start, end, entries, route } = input;
+  const { start, end, entries, route, since } = input;
   const byRule = new Map<string, DigestEntry[]>();
   // Pushed, not copied per entry: a flood's interval was quadratic that way (minutes at 200,000).
   for (const e of entries) {
@@ -31,17 +33,7 @@ export function buildDigestAlert(
   }
   const digest = [...byRule]
     .map(([ruleId, list]) => {
-      // Per entity: two accounts' `root` are two lines (src/engine/entity-scope.ts).
-      const counts = new Map<string, { value: string; account: string | undefined; detections: number }>();
-      for (const e of list) {
-        const key = scopedKey(e.entity.value, e.entity.account);
-        const known = counts.get(key);
-        if (known) known.detections++;
-        else counts.set(key, { value: e.entity.value, account: e.entity.account, detections: 1 });
-      }
-      const entities = [...counts.values()]
-        .sort((a, b) => b.detections - a.detections || a.value.localeCompare(b.value) || (a.account ?? '').localeCompare(b.account ?? ''))
-        .slice(0, TOP_ENTITIES);
+      const entities = topEntities(list, since);
       const groups = [...new Set(list.flatMap((e) => e.logGroups))].sort().slice(0, 10);
       // Every entity the digest lists for the rule: a link to the first alone left the others' lines unfound.
       const query = logsInsightsQueryForAny(entities.map((e) => e.value));
@@ -56,7 +48,12 @@ export function buildDigestAlert(
         title: latest.title,
         severity: latest.severity,
         detections: list.length,
-        entities: entities.map(({ value, account, detections }) => ({ value, detections, ...(account === undefined ? {} : { account }) })),
+        entities: entities.map(({ value, account, detections, occurrences, lastSeen }) => ({
+          value,
+          detections,
+          ...(account === undefined ? {} : { account }),
+          ...(occurrences === undefined ? {} : { occurrences, lastSeen: new Date(lastSeen).toISOString() }),
+        })),
         ...(counted ? { counted } : {}),
         logsInsightsQuery: query,
         consoleUrl: logsInsightsUrl(ctx.region, groups, query, from, to),
@@ -98,4 +95,67 @@ export function buildDigestAlert(
     openedAt: new Date(start).toISOString(),
     digest,
   };
+}
+
+interface EntityTally {
+  value: string;
+  account: string | undefined;
+  detections: number;
+  /** Qualifying events of its alerts, as their conditions last said (undefined: entries written before entries kept it). */
+  occurrences: number | undefined;
+  lastSeen: number;
+}
+
+/**
+ * A rule's entities in the interval, the most detected first and, among as many detections, the
+ * one with the most occurrences: how much each did, not only how often it was digested (an entry
+ * is written when a condition opens or escalates; its alert's later occurrences are in `since`).
+ * Two accounts' `root` are two entities (src/engine/entity-scope.ts).
+ */
+function topEntities(list: readonly DigestEntry[], since: ReadonlyMap<string, DigestedSince> | undefined): EntityTally[] {
+  const byEntity = new Map<
+    string,
+    { value: string; account: string | undefined; detections: number; alerts: Map<string, DigestedSince | undefined> }
+  >();
+  for (const e of list) {
+    const key = scopedKey(e.entity.value, e.entity.account);
+    let entity = byEntity.get(key);
+    if (!entity) {
+      entity = { value: e.entity.value, account: e.entity.account, detections: 0, alerts: new Map() };
+      byEntity.set(key, entity);
+    }
+    entity.detections++;
+    // An alert digested twice (opened, then escalated): its latest word counts, once.
+    const written = e.occurrences === undefined ? undefined : { occurrences: e.occurrences, lastSeen: e.eventAt ?? e.at };
+    const known = entity.alerts.get(e.alertId);
+    entity.alerts.set(e.alertId, later(known, written));
+  }
+  const tallies: EntityTally[] = [];
+  for (const { value, account, detections, alerts } of byEntity.values()) {
+    let occurrences: number | undefined;
+    let lastSeen = Number.NEGATIVE_INFINITY;
+    for (const [alertId, written] of alerts) {
+      const latest = later(written, since?.get(alertId));
+      if (!latest) continue;
+      occurrences = (occurrences ?? 0) + latest.occurrences;
+      lastSeen = Math.max(lastSeen, latest.lastSeen);
+    }
+    tallies.push({ value, account, detections, occurrences, lastSeen });
+  }
+  return tallies
+    .sort(
+      (a, b) =>
+        b.detections - a.detections ||
+        (b.occurrences ?? 0) - (a.occurrences ?? 0) ||
+        a.value.localeCompare(b.value) ||
+        (a.account ?? '').localeCompare(b.account ?? ''),
+    )
+    .slice(0, TOP_ENTITIES);
+}
+
+/** Of two words about one alert, the one that has seen more. */
+function later(a: DigestedSince | undefined, b: DigestedSince | undefined): DigestedSince | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return b.occurrences > a.occurrences || (b.occurrences === a.occurrences && b.lastSeen > a.lastSeen) ? b : a;
 }

@@ -137,6 +137,21 @@ export function emailBody(alert: Alert, timeZone = 'UTC', stateTable?: StateTabl
   return lines.join('\n');
 }
 
+/**
+ * How much a digest entity did, beside how often it was digested: its alerts' qualifying events
+ * and the last of them (` (71 occurrences, the last 10:40 UTC)`; the date too when not the digest's day).
+ */
+function intensityOf(e: { occurrences?: number | undefined; lastSeen?: string | undefined }, digestStart: string): string {
+  if (e.occurrences === undefined) return '';
+  const words = `${e.occurrences} occurrence${e.occurrences === 1 ? '' : 's'}`;
+  if (e.lastSeen === undefined) return ` (${words})`;
+  const when =
+    e.lastSeen.slice(0, 10) === digestStart.slice(0, 10)
+      ? e.lastSeen.slice(11, 16)
+      : `${e.lastSeen.slice(0, 10)} ${e.lastSeen.slice(11, 16)}`;
+  return ` (${words}, the last ${when} UTC)`;
+}
+
 /** A digest entity's account as its line names it: only when the interval's entities come from several accounts. */
 function digestAccountLabel(rules: NonNullable<Alert['digest']>): (entity: { account?: string | undefined }) => string {
   const accounts = new Set(rules.flatMap((r) => r.entities.flatMap((e) => (e.account ? [e.account] : []))));
@@ -159,7 +174,7 @@ function digestEmailBody(alert: Alert, timeZone: string): string {
   const rules = alert.digest ?? [];
   const accountOf = digestAccountLabel(rules);
   for (const rule of rules) {
-    const entities = rule.entities.map((e) => `${printable(e.value)}${accountOf(e)} ×${e.detections}`);
+    const entities = rule.entities.map((e) => `${printable(e.value)}${accountOf(e)} ×${e.detections}${intensityOf(e, alert.window.start)}`);
     lines.push(
       `${rule.ruleId} (${rule.severity}): ${rule.detections} detection(s) — ${printable(rule.title)}`,
       `  top: ${entities.join(', ')}`,
@@ -249,7 +264,7 @@ function digestMarkdown(alert: Alert): string {
   if (rules.length === 0) return '';
   const accountOf = digestAccountLabel(rules);
   const lines = rules.slice(0, CHAT_DIGEST_RULES_SHOWN).map((rule) => {
-    const top = rule.entities.map((e) => `${codeSpan(e.value)}${accountOf(e)} ×${e.detections}`);
+    const top = rule.entities.map((e) => `${codeSpan(e.value)}${accountOf(e)} ×${e.detections}${intensityOf(e, alert.window.start)}`);
     return `• ${codeSpan(rule.ruleId)} (${rule.severity}): ${rule.detections} detection(s) — top: ${top.join(', ')}\n`;
   });
   const more = rules.length > CHAT_DIGEST_RULES_SHOWN ? `… and ${rules.length - CHAT_DIGEST_RULES_SHOWN} more rules (in the email)\n` : '';

@@ -7,7 +7,7 @@ import { scopedKey } from '../engine/entity-scope';
 import { isDigested, isPublished } from '../engine/lifecycle';
 import { afterLostRace, LostRaceError } from '../engine/lost-race';
 import { DEFAULT_PAGE_FOLD_MS, pageTermsOf } from '../engine/page-fold';
-import { docId, type StateStore } from '../engine/state-store';
+import { type DocKey, docId, type StateStore } from '../engine/state-store';
 import { Alert, type AlertCloud, AlertEntity, type Message } from '../schema/alert';
 import type { CorrelationRule } from '../schema/rule';
 import { evaluateCorrelations } from './correlate';
@@ -115,9 +115,11 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
   }));
   const advances = await applyObservations(deps.store, updates);
   const messages: Message[] = [];
+  const digested: (Message & { condition: DocKey })[] = [];
   advances.forEach((advance, i) => {
     const step = planned[i];
-    if (!step) return;
+    const update = updates[i];
+    if (!step || !update) return;
     const { d, policy } = step;
     for (const e of advance.emissions) {
       // An earlier incident that went quiet before this one re-opened it: told resolved first.
@@ -138,20 +140,18 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
               deps.ctx,
             )
           : buildIncidentAlert({ rule: d.rule, entity, members: d.members, riskScore: d.riskScore, lifecycle: lifecycleOf(e) }, deps.ctx);
-      messages.push({
+      const message: Message = {
         alert,
         key: `${e.alertId}#${e.seq}`,
         publish: isPublished(e.status, policy),
         digest: isDigested(e.status, policy),
         correlate: false,
-      });
+      };
+      messages.push(message);
+      if (message.digest) digested.push({ ...message, condition: update.key });
     }
   });
-  await recordDigestEntries(
-    deps.store,
-    messages.filter((m) => m.digest),
-    deps.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS,
-  );
+  await recordDigestEntries(deps.store, digested, deps.digestInterval ?? DEFAULT_DIGEST_INTERVAL_MS);
   // Several incidents can open at once: they share the correlation half of the state's budget.
   const published = messages.filter((m) => m.publish);
   return { messages: published.map((m) => envelopeOf(m, ENVELOPE_BUDGET_BYTES / Math.max(1, published.length), deps.style)) };

@@ -14,7 +14,7 @@ import { recordDigestEntries } from './digests';
 import { type BatchContext, groupBy, groupEntity, logGroupKeyed, type QualifiedGroup, type Qualifier, qualify } from './evaluators';
 import { applyExceptions, type ExceptionSource } from './exceptions';
 import type { ConditionState, Emission, LifecyclePolicy } from './lifecycle';
-import type { StateStore } from './state-store';
+import type { DocKey, StateStore } from './state-store';
 import { type AlertTerms, alertTerms, detectionMessage, detectionTerms } from './telling';
 import { type LearningScope, TermLearning } from './term-learning';
 import { nameKeycloakUsers } from './user-names';
@@ -335,10 +335,11 @@ export class Detector {
     });
     const advances = await applyObservations(this.store, updates);
     const messages: Message[] = [];
-    const digested: (Message & { at?: number })[] = [];
+    const digested: (Message & { at?: number; condition: DocKey })[] = [];
     advances.forEach((advance, u) => {
       const item = qualified[u];
-      if (!item) return;
+      const update = updates[u];
+      if (!item || !update) return;
       for (const e of advance.emissions) {
         const message = this.message(item.rule, item.group, e, advance.state);
         messages.push(message);
@@ -348,7 +349,7 @@ export class Detector {
         if (message.digest) {
           const ahead = heard.heardAt !== undefined && e.at - heard.heardAt >= this.terms.digestInterval;
           const heardAt = e.heardAt ?? (ahead ? heard.heardAt : undefined);
-          digested.push(heardAt === undefined ? message : { ...message, at: heardAt });
+          digested.push({ ...message, condition: update.key, ...(heardAt === undefined ? {} : { at: heardAt }) });
         }
       }
     });

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { type Alert, AlertEntity, CountedValues } from '../schema/alert';
 import { Severity } from '../schema/severity';
-import { accountAttribute } from './entity-scope';
+import { accountAttribute, scopedKey } from './entity-scope';
+import { ConditionState } from './lifecycle';
 import type { DocKey, StateStore } from './state-store';
 import { LATE_ARRIVAL_GRACE_MS } from './windows';
 
@@ -24,6 +25,14 @@ export const DigestEntry = z.object({
   account: z.string().optional(),
   /** A distinct-value rule's: the first few values it counted (the alert's `distinct`), for the digest to show. */
   counted: CountedValues.optional(),
+  /**
+   * The condition it belongs to (its document's partition; the sort key is `cond`): the digest
+   * reads it when published, for how much the condition has seen since — an entry is written when
+   * a review-tier condition opens or escalates, and its later occurrences update it silently.
+   */
+  condition: z.string().optional(),
+  /** The alert's qualifying events when it was digested (the condition's later count, where read, replaces it). */
+  occurrences: z.number().optional(),
 });
 export type DigestEntry = z.infer<typeof DigestEntry>;
 
@@ -51,12 +60,12 @@ const DIGEST_VALUES = 5;
  */
 export async function recordDigestEntries(
   store: StateStore,
-  messages: readonly { alert: Alert; key: string; at?: number }[],
+  messages: readonly { alert: Alert; key: string; at?: number; condition?: DocKey }[],
   interval: number,
 ): Promise<void> {
   const heads = new Map<string, { start: number; end: number }>();
   await Promise.all(
-    messages.map(({ alert, key, at: noticed }) => {
+    messages.map(({ alert, key, at: noticed, condition }) => {
       const lastEvent = Date.parse(alert.lastSeen);
       const at = noticed ?? lastEvent;
       const { pk, start, end } = digestPartition(at, interval);
@@ -73,6 +82,8 @@ export async function recordDigestEntries(
         logGroups: alert.logGroups,
         ...(account === 'none' ? {} : { account }),
         ...(alert.distinct ? { counted: { ...alert.distinct, values: alert.distinct.values.slice(0, DIGEST_VALUES) } } : {}),
+        ...(condition ? { condition: condition.pk } : {}),
+        occurrences: alert.occurrences,
       };
       return store.writeDoc({
         pk,
@@ -103,4 +114,58 @@ export async function recordDigestEntries(
 export async function readDigestEntries(store: StateStore, pk: string, now: number): Promise<DigestEntry[]> {
   const docs = await store.queryDocs(pk, now);
   return docs.filter((d) => d.sk.startsWith('e#')).map((d) => DigestEntry.parse(JSON.parse(d.body)));
+}
+
+/** What a digested alert's condition had seen when its digest was built. */
+export interface DigestedSince {
+  /** Qualifying events since the alert opened (the alert's `occurrences`). */
+  occurrences: number;
+  /** Its last qualifying event. */
+  lastSeen: number;
+}
+
+/** Conditions one digest reads at most: every entity it can list, with room for ties. */
+export const MAX_DIGEST_CONDITION_READS = 400;
+
+/**
+ * How much each digested alert has seen by now, by alert id, from its condition. An entry is
+ * written when a review-tier condition opens or escalates (10×); the occurrences between update
+ * the condition silently, so entries alone showed an address that failed 80 times as they showed
+ * one that failed 10. Read for the entities a digest may list — each rule's most digested first,
+ * MAX_DIGEST_CONDITION_READS at most (a flood's interval holds thousands) — in one batch of reads.
+ * A condition that has moved on to a later alert, or does not read, leaves its entries as written.
+ */
+export async function readDigestedSince(
+  store: StateStore,
+  entries: readonly DigestEntry[],
+  now: number,
+): Promise<Map<string, DigestedSince>> {
+  const detections = new Map<string, number>();
+  const tally = (e: DigestEntry) => `${e.ruleId}\t${scopedKey(e.entity.value, e.entity.account)}`;
+  for (const e of entries) detections.set(tally(e), (detections.get(tally(e)) ?? 0) + 1);
+  const wanted = new Map<string, DocKey>();
+  const byDetections = entries
+    .filter((e) => e.condition !== undefined)
+    .sort((a, b) => (detections.get(tally(b)) ?? 0) - (detections.get(tally(a)) ?? 0) || a.alertId.localeCompare(b.alertId));
+  for (const e of byDetections) {
+    if (wanted.size >= MAX_DIGEST_CONDITION_READS) break;
+    if (e.condition !== undefined) wanted.set(e.condition, { pk: e.condition, sk: 'cond' });
+  }
+  const since = new Map<string, DigestedSince>();
+  if (wanted.size === 0) return since;
+  const docs = await store.readDocs([...wanted.values()], now);
+  for (const doc of docs.values()) {
+    const parsed = safeJson(doc.body);
+    const state = ConditionState.safeParse(parsed);
+    if (state.success) since.set(state.data.alertId, { occurrences: state.data.occurrences, lastSeen: state.data.lastSeen });
+  }
+  return since;
+}
+
+function safeJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,7 @@ import { type AbsenceSweep, checkAbsence, isWatchKey } from './absence';
 import { detectionPolicy, incidentPolicy } from './alert-policy';
 import { parseCondition, writeCondition } from './conditions';
 import { type Backlog, readBacklog } from './delivery-lag';
-import { DigestHead, isDigestHead, readDigestEntries } from './digests';
+import { DigestHead, isDigestHead, readDigestEntries, readDigestedSince } from './digests';
 import { type ActiveException, activeException, readExceptions } from './exceptions';
 import {
   type ConditionState,
@@ -270,7 +270,8 @@ async function publishDigest(deps: SweepDeps, key: DocKey, body: string, version
   const entries = await readDigestEntries(deps.store, key.pk, now);
   const messages: Message[] = [];
   if (entries.length > 0) {
-    const alert = buildDigestAlert({ start: head.start, end: head.end, entries }, deps.ctx);
+    const since = await readDigestedSince(deps.store, entries, now);
+    const alert = buildDigestAlert({ start: head.start, end: head.end, entries, since }, deps.ctx);
     // Entries that arrive after publication re-arm the head: the next digest of the interval is a new message.
     messages.push({ alert, key: `${key.pk}#${entries.length}`, publish: true, digest: false, correlate: false });
     for (const route of deps.reviewRoutes ?? []) {
@@ -278,7 +279,7 @@ async function publishDigest(deps: SweepDeps, key: DocKey, body: string, version
       if (taken.length === 0) continue;
       // Keyed by the route's own count: a late entry of another team's re-publishes only the digests it is in.
       messages.push({
-        alert: buildDigestAlert({ start: head.start, end: head.end, entries: taken, route }, deps.ctx),
+        alert: buildDigestAlert({ start: head.start, end: head.end, entries: taken, route, since }, deps.ctx),
         key: `${key.pk}#${route.id}#${taken.length}`,
         publish: true,
         digest: false,

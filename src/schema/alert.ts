@@ -95,7 +95,18 @@ export const Alert = z.object({
         title: z.string(),
         severity: Severity,
         detections: z.number(),
-        entities: z.array(z.object({ value: z.string(), detections: z.number(), account: z.string().optional() })),
+        entities: z.array(
+          z.object({
+            value: z.string(),
+            /** Its detections digested in the interval (opened, re-opened or escalated). */
+            detections: z.number(),
+            account: z.string().optional(),
+            /** Qualifying events of those alerts since they opened, as their conditions said when the digest was built. */
+            occurrences: z.number().optional(),
+            /** The last of them. */
+            lastSeen: z.string().optional(),
+          }),
+        ),
         /** A distinct-value rule's latest detection in the interval: the first few values it counted, and its entity. */
         counted: CountedValues.extend({ entity: z.string() }).optional(),
         logsInsightsQuery: z.string(),
