@@ -254,6 +254,11 @@ describe('absence rules: expected events that stop', () => {
     expect(opened).toHaveLength(10);
     expect(opened.filter((m) => m.publish)).toHaveLength(4);
     expect(opened.filter((m) => m.alert.outbreak?.notice).length).toBe(6);
+    // The digest lists the held six, without a count of what each did: an absence's occurrences
+    // are the sweeper's checks of it, nothing the host did.
+    const listed = d.messages.flatMap((m) => m.alert.digest ?? []).flatMap((r) => r.entities);
+    expect(new Set(listed.map((e) => e.value)).size).toBe(5); // the first five of the six
+    expect(listed.filter((e) => e.occurrences !== undefined || e.lastSeen !== undefined)).toEqual([]);
   });
 
   it('decides the same on DynamoDB (dynalite) as in memory', async () => {

@@ -340,7 +340,7 @@ async function tellAbsence(
   );
   await recordDigestEntries(
     deps.store,
-    messages.filter((m) => m.digest).map((m) => ({ ...m, at: now, condition: conditionKey(rule.id, watch.groupKey) })),
+    messages.filter((m) => m.digest).map((m) => ({ ...m, at: now })),
     terms.digestInterval,
   );
   return messages;

@@ -82,8 +82,8 @@ export async function recordDigestEntries(
         logGroups: alert.logGroups,
         ...(account === 'none' ? {} : { account }),
         ...(alert.distinct ? { counted: { ...alert.distinct, values: alert.distinct.values.slice(0, DIGEST_VALUES) } } : {}),
-        ...(condition ? { condition: condition.pk } : {}),
-        occurrences: alert.occurrences,
+        // An absence's occurrences are the sweeper's checks of it, not anything its entity did.
+        ...(alert.absence ? {} : { occurrences: alert.occurrences, ...(condition ? { condition: condition.pk } : {}) }),
       };
       return store.writeDoc({
         pk,
