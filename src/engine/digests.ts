@@ -3,7 +3,7 @@ import { type Alert, AlertEntity, CountedValues } from '../schema/alert';
 import { Severity } from '../schema/severity';
 import { accountAttribute, scopedKey } from './entity-scope';
 import { ConditionState } from './lifecycle';
-import type { DocKey, StateStore } from './state-store';
+import { type DocKey, readDocBody, type StateStore } from './state-store';
 import { LATE_ARRIVAL_GRACE_MS } from './windows';
 
 /** Review-tier detections are published as one digest per interval (hourly by default). */
@@ -155,17 +155,8 @@ export async function readDigestedSince(
   if (wanted.size === 0) return since;
   const docs = await store.readDocs([...wanted.values()], now);
   for (const doc of docs.values()) {
-    const parsed = safeJson(doc.body);
-    const state = ConditionState.safeParse(parsed);
-    if (state.success) since.set(state.data.alertId, { occurrences: state.data.occurrences, lastSeen: state.data.lastSeen });
+    const state = readDocBody(ConditionState, doc.body);
+    if (state) since.set(state.alertId, { occurrences: state.occurrences, lastSeen: state.lastSeen });
   }
   return since;
-}
-
-function safeJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
 }
