@@ -103,7 +103,7 @@ export function formatParse(parse: ParseStats, shapes = 5): string[] {
   const t = parse.totals;
   if (t.events === 0) return [];
   const lines = [
-    `  parsed ${t.events - t.unparsed} (${pct(t.events - t.unparsed, t.events)}), unparsed ${t.unparsed} (${pct(t.unparsed, t.events)}): only the raw message is known for those`,
+    `  parsed ${t.events - t.unparsed} (${pct(t.events - t.unparsed, t.events)}), unparsed ${t.unparsed} (${pct(t.unparsed, t.events)}): no pattern read their text — only the raw message is known, or a syslog header's time, host and program`,
   ];
   const groups = [...parse.groups].filter(([, g]) => g.unparsed > 0).sort((a, b) => b[1].unparsed - a[1].unparsed);
   for (const [group, g] of groups.slice(0, 10))

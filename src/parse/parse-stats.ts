@@ -30,7 +30,8 @@ export function lineShape(line: string): string {
 
 /**
  * Parse accounting: every normalized event is parsed (a parser or field map understood it) or
- * unparsed (only the raw message is known). Blind spots stay visible: a run that understood
+ * unparsed (no pattern read its text: only the raw message is known, or a syslog header's time, host
+ * and program — `logrotate: ALERT exited abnormally`). Blind spots stay visible: a run that understood
  * nothing says so, per log group, with the line shapes it could not read.
  */
 export class ParseStats {
