@@ -16,6 +16,7 @@ import { decodeLambdaEvent, type SubscriptionPayload } from '../src/decode/cloud
 import { SkipLedger } from '../src/decode/skips';
 import { generateDemo } from '../src/demo/generate';
 import { Detector } from '../src/engine/detector';
+import { MAX_DIGEST_CONDITION_READS } from '../src/engine/digests';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { CHUNK_BYTES, MAX_PACKED_MEMBER_BYTES, PACK_SHARDS } from '../src/engine/packed-state';
 import { batchIdOf, normalizePayload, processPayload } from '../src/engine/pipeline';
@@ -696,7 +697,8 @@ const report = [
       'seventh stop (2026-12-03)',
       'eighth stop (2026-12-03)',
       'ninth stop (2026-12-03)',
-      'now (2026-12-03, tenth stop)',
+      'tenth stop (2026-12-03)',
+      'now (2026-12-03, eleventh stop)',
     ],
     [
       [
@@ -715,6 +717,7 @@ const report = [
         '58,021',
         '55,685',
         '51,645',
+        '61,087',
         fmt.int(at(10).rate),
       ],
       [
@@ -733,6 +736,7 @@ const report = [
         '52,874',
         '49,683',
         '42,379',
+        '59,939',
         fmt.int(at(100).rate),
       ],
       [
@@ -751,6 +755,7 @@ const report = [
         '54,261',
         '51,514',
         '49,888',
+        '48,849',
         fmt.int(at(1000).rate),
       ],
       [
@@ -769,6 +774,7 @@ const report = [
         '1.07×',
         '1.08×',
         '1.04×',
+        '1.25×',
         fmt.ratio(at(1000).ms / at(10).ms),
       ],
       [
@@ -787,6 +793,7 @@ const report = [
         '0.13×',
         '0.09×',
         '0.10×',
+        '0.09×',
         fmt.ratio(rate100 / floorRate),
       ],
       [
@@ -805,6 +812,7 @@ const report = [
         '2.05×',
         '1.59×',
         '1.64×',
+        '1.61×',
         fmt.ratio(naiveMs / at(100).ms),
       ],
     ],
@@ -812,7 +820,8 @@ const report = [
   '',
   '### Run by run (newest first)',
   '',
-  `Latest (this run): the benchmarked path did not change. This stop's changes are outside it: published messages name a rule's runbook as a link under the deployment's \`runbookBaseUrl\` (when the state machine's input is built, not on the detector's path), \`detect validate\` reads a runbook path as that link does, and this file's estimate of merging counters per entity is worded against both layouts (it was measured against the per-key layout, and read "would save -218.1%" once the packed layout made fewer writes than it). The rows below are this VM's spread on the same code as the last run's, and the table has two rows more: the 10- and 1,000-rule packs each alone in its process, in three alternated rounds, for the rule-count goal. The interleaved rows time every pack in one process, whose shared code sees every pack; a Lambda holds one pack, and its code sees only that one's rules. Measured by hand before this run, five alternated rounds of the two alone gave medians of 12.90 and 14.82 µs per event (1.15×; the rounds 1.01× to 1.46×): the goal holds either way, and one round alone can say 1.46×. A first run of the bench this stop, before these rows, measured the interleaved ratio at 1.39× where the last run had 1.04×, on the same code. This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
+  `Latest (this run): the benchmarked path changed in two small places, neither for speed. A review-tier message's digest entry names its condition's document (a string the detector already holds; the sweeper reads the condition when it builds the digest, at most ${MAX_DIGEST_CONDITION_READS} reads a digest, outside these rows), so a digest says how much each entity did and not only how often it was digested. And the identity source maps one JSON name more (\`user_activity.export_blocked\` to \`event.type\`, so \`data.bulk_export\` says whether the app denied the export): one more look-up per identity line. Measured this stop, per log group (each group's payloads alone and warm, the 100-rule pack, five passes): VPC flows 8.4 µs per event, nginx 9.0–10.3, the identity service 56 µs per event — 400 µs for a payload of seven lines, 2.5% of the events and about a tenth of the time — and in a profile of the flows alone the distinct-value sets (the two port-scan rules: every flow of this traffic a new source and port, and a new source and destination) are 35% of a flow's time: planning the packed writes 14%, reading the windows 6%, grouping 5%, the rest the rule's own loop; a flow's normalizing is 2.35 µs against 0.74 for splitting its line and reading its four numbers. Each of these is a few per cent of the whole path, as the runs below found. This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
+    `The run before: the benchmarked path did not change. This stop's changes are outside it: published messages name a rule's runbook as a link under the deployment's \`runbookBaseUrl\` (when the state machine's input is built, not on the detector's path), \`detect validate\` reads a runbook path as that link does, and this file's estimate of merging counters per entity is worded against both layouts (it was measured against the per-key layout, and read "would save -218.1%" once the packed layout made fewer writes than it). The rows below are this VM's spread on the same code as the last run's, and the table has two rows more: the 10- and 1,000-rule packs each alone in its process, in three alternated rounds, for the rule-count goal. The interleaved rows time every pack in one process, whose shared code sees every pack; a Lambda holds one pack, and its code sees only that one's rules. Measured by hand before this run, five alternated rounds of the two alone gave medians of 12.90 and 14.82 µs per event (1.15×; the rounds 1.01× to 1.46×): the goal holds either way, and one round alone can say 1.46×. A first run of the bench this stop, before these rows, measured the interleaved ratio at 1.39× where the last run had 1.04×, on the same code. This run measured the floor at 661,093 events/s and the 100-rule path at 59,939 in the benchmark's process (0.09×) and 60,666 alone in its process (0.09×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out -10.5%.\n\n` +
     `The run before: the benchmarked path changed in one place, a JSON line's field map. A JSON line's event is a hash table (a null-prototype object), and its source's field map was applied entry by entry: two look-ups per entry, 45 entries for the default map alone and 63 for the identity service's, where an app's line holds a dozen fields. A line with fewer fields than the map has entries now has its map applied from its own names (src/parse/field-maps.ts): the entries whose name the line holds, in map order — what entry by entry gives, unless an entry reads a name an earlier entry writes, where the map is still applied entry by entry (test/field-maps.test.ts compares the two on 2,000 random maps and events). Mapping alone, the two ways alternated in one process (best of ten rounds): a pino line 2.17 → 1.11 µs, a chat-gateway line 3.76 → 2.38, an identity-service line 3.84 → 2.96 — about 1 µs of a JSON line's normalization, on 11% of this workload's events (flows, access-log and Lambda text lines are most of it). This run measured the floor at 441,632 events/s and the 100-rule path at 42,379 in the benchmark's process (0.10×) and 58,427 alone in its process (0.13×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out 15.5%.\n\n` +
     `The run before: the benchmarked path changed where it keeps state. Threshold counters and distinct-value sets are now packed (the section on the packed state layout below): per rule, shard and slot, one item holds every entity's counts or set members under one write unit, so a batch of many visitors or flows writes a few items instead of one per entity, and a window's read is a query per rule and shard instead of one per entity. The hot path's rows keep state in the in-memory store, which now cuts each batch's entries into the adapter's chunks to count the calls the adapter makes — work the detector function's adapter does too, so the rows measure the path that ships. On the busy streams the per-key layout's 62,914 writes and 28,789 reads are 21,472 and 8,635 packed (0.6291 → 0.2147 writes per event); on a real site's access log 0.7300 → 0.3110 writes per event; on the demo as delivered 0.8930 → 0.7825. The cost table below is priced on the packed calls. This run measured the floor at 555,765 events/s and the 100-rule path at 49,683 in the benchmark's process (0.09×) and 48,856 alone in its process (0.09×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run, per key: 234 alerts, 77,028 matched events, 28,371 reads and 62,496 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (31,488 and 12,520 in the last run, per key). Content recognition's difference in time came out -2.6%.` +
     '\n\n' +
