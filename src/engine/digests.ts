@@ -140,16 +140,20 @@ export async function readDigestedSince(
   entries: readonly DigestEntry[],
   now: number,
 ): Promise<Map<string, DigestedSince>> {
+  // Each entry's (rule, entity) tallied once: a flood's interval sorts 200,000 of them.
+  const tallies = entries.map((e) => `${e.ruleId}\t${scopedKey(e.entity.value, e.entity.account)}`);
   const detections = new Map<string, number>();
-  const tally = (e: DigestEntry) => `${e.ruleId}\t${scopedKey(e.entity.value, e.entity.account)}`;
-  for (const e of entries) detections.set(tally(e), (detections.get(tally(e)) ?? 0) + 1);
+  for (const t of tallies) detections.set(t, (detections.get(t) ?? 0) + 1);
+  const candidates: { condition: string; detections: number; alertId: string }[] = [];
+  entries.forEach((e, i) => {
+    if (e.condition !== undefined)
+      candidates.push({ condition: e.condition, detections: detections.get(tallies[i] ?? '') ?? 0, alertId: e.alertId });
+  });
+  candidates.sort((a, b) => b.detections - a.detections || (a.alertId < b.alertId ? -1 : a.alertId > b.alertId ? 1 : 0));
   const wanted = new Map<string, DocKey>();
-  const byDetections = entries
-    .filter((e) => e.condition !== undefined)
-    .sort((a, b) => (detections.get(tally(b)) ?? 0) - (detections.get(tally(a)) ?? 0) || a.alertId.localeCompare(b.alertId));
-  for (const e of byDetections) {
+  for (const c of candidates) {
     if (wanted.size >= MAX_DIGEST_CONDITION_READS) break;
-    if (e.condition !== undefined) wanted.set(e.condition, { pk: e.condition, sk: 'cond' });
+    wanted.set(c.condition, { pk: c.condition, sk: 'cond' });
   }
   const since = new Map<string, DigestedSince>();
   if (wanted.size === 0) return since;
