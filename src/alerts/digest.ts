@@ -101,7 +101,7 @@ interface EntityTally {
   value: string;
   account: string | undefined;
   detections: number;
-  /** Qualifying events of its alerts, as their conditions last said (undefined: entries written before entries kept it). */
+  /** Qualifying events of its alerts, as their conditions last said (undefined: no entry says: an absence's, or one stored before entries kept it). */
   occurrences: number | undefined;
   lastSeen: number;
 }
@@ -113,36 +113,36 @@ interface EntityTally {
  * Two accounts' `root` are two entities (src/engine/entity-scope.ts).
  */
 function topEntities(list: readonly DigestEntry[], since: ReadonlyMap<string, DigestedSince> | undefined): EntityTally[] {
-  const byEntity = new Map<
-    string,
-    { value: string; account: string | undefined; detections: number; alerts: Map<string, DigestedSince | undefined> }
-  >();
+  const byEntity = new Map<string, EntityTally>();
+  // One map of the alerts for every entity (an alert is one entity's): a flood's interval holds 200,000.
+  const alerts = new Map<string, { entity: EntityTally; written: DigestedSince | undefined }>();
   for (const e of list) {
     const key = scopedKey(e.entity.value, e.entity.account);
     let entity = byEntity.get(key);
     if (!entity) {
-      entity = { value: e.entity.value, account: e.entity.account, detections: 0, alerts: new Map() };
+      entity = {
+        value: e.entity.value,
+        account: e.entity.account,
+        detections: 0,
+        occurrences: undefined,
+        lastSeen: Number.NEGATIVE_INFINITY,
+      };
       byEntity.set(key, entity);
     }
     entity.detections++;
     // An alert digested twice (opened, then escalated): its latest word counts, once.
     const written = e.occurrences === undefined ? undefined : { occurrences: e.occurrences, lastSeen: e.eventAt ?? e.at };
-    const known = entity.alerts.get(e.alertId);
-    entity.alerts.set(e.alertId, later(known, written));
+    const known = alerts.get(e.alertId);
+    if (known) known.written = later(known.written, written);
+    else alerts.set(e.alertId, { entity, written });
   }
-  const tallies: EntityTally[] = [];
-  for (const { value, account, detections, alerts } of byEntity.values()) {
-    let occurrences: number | undefined;
-    let lastSeen = Number.NEGATIVE_INFINITY;
-    for (const [alertId, written] of alerts) {
-      const latest = later(written, since?.get(alertId));
-      if (!latest) continue;
-      occurrences = (occurrences ?? 0) + latest.occurrences;
-      lastSeen = Math.max(lastSeen, latest.lastSeen);
-    }
-    tallies.push({ value, account, detections, occurrences, lastSeen });
+  for (const [alertId, { entity, written }] of alerts) {
+    const latest = later(written, since?.get(alertId));
+    if (!latest) continue;
+    entity.occurrences = (entity.occurrences ?? 0) + latest.occurrences;
+    entity.lastSeen = Math.max(entity.lastSeen, latest.lastSeen);
   }
-  return tallies
+  return [...byEntity.values()]
     .sort(
       (a, b) =>
         b.detections - a.detections ||
