@@ -277,6 +277,44 @@ if (existsSync(REAL_SSH)) {
   });
   sshd = { rate: (rounds * lines.length) / (ms / 1000), parsed: parsed / (rounds * lines.length) };
 }
+log('the 100-rule path per log group…');
+// Each log group's payloads alone through the 100-rule path, the groups timed in turn: where a
+// pass's time goes by source, and what a payload costs by its size (quiet groups deliver few lines).
+const groupPayloads = new Map<string, number[]>();
+payloads.forEach((p, i) => {
+  const list = groupPayloads.get(p.logGroup);
+  if (list) list.push(i);
+  else groupPayloads.set(p.logGroup, [i]);
+});
+const lambdaEventsAt = (idx: readonly number[]) => idx.flatMap((i) => lambdaEvents[i] ?? []);
+const groupRunners = new Map(
+  [...groupPayloads].map(([group, idx]) => [
+    group,
+    {
+      payloads: idx.length,
+      events: idx.reduce((n, i) => n + (payloads[i]?.logEvents.length ?? 0), 0),
+      runner: hotPathRunner(rules100, normalizer, lambdaEventsAt(idx)),
+    },
+  ]),
+);
+// The flows again without the two port-scan rules (and their variants): what those rules' sets cost a flow.
+const FLOW_GROUP = 'vpc/prod-flows';
+const flowRunner = hotPathRunner(
+  rules100.filter((r) => !r.id.startsWith('vpc.port_scan')),
+  normalizer,
+  lambdaEventsAt(groupPayloads.get(FLOW_GROUP) ?? []),
+);
+const groupTimes = await interleavedMedians(RUNS, {
+  ...Object.fromEntries([...groupRunners].map(([group, g]) => [group, g.runner.run])),
+  flowsWithoutPortScans: flowRunner.run,
+});
+const groupRows = [...groupRunners]
+  .map(([group, g]) => ({ group, ...g, ms: groupTimes.get(group) ?? Number.NaN }))
+  .sort((a, b) => b.ms - a.ms);
+const groupsMs = groupRows.reduce((n, g) => n + g.ms, 0);
+const flowEvents = groupRunners.get(FLOW_GROUP)?.events ?? 0;
+const flowUs = ((groupTimes.get(FLOW_GROUP) ?? Number.NaN) * 1000) / flowEvents;
+const flowWithoutScansUs = ((groupTimes.get('flowsWithoutPortScans') ?? Number.NaN) * 1000) / flowEvents;
 log('lines whose field names an attacker chooses…');
 const chosenKeys = await hostileKeys(RUNS);
 log('the same hot path on 2 and 3 worker threads…');
@@ -678,6 +716,22 @@ const report = [
     'Normalizing builds one object of 20–30 fields per event: since the third round an instance of a class with room for 40 fields inside the object, which V8’s in-object slack tracking trims to what the class’s first events used — since the sixth stop a class per parser pattern and flow format, so a flow record keeps 32 of its 33 fields inside it (the service name, written last, in a side array of three slots), where it had shared one class trimmed to the 20 of the first events and 13 went to a side array grown three slots at a time (src/parse/event-record.ts), about 0.45 µs for 28 fields where a null-prototype object — dictionary mode in V8, a hash table reallocated as it doubles — took 1.0–2.2 µs and left about 3 KB of garbage per event; what remains is the line itself (regex captures, numbers, timestamps) and garbage collection. Most of the state row is the VPC flows (a third of the events): for the horizontal port-scan rule every flow of this traffic is a new (source, port) pair with its own set — exact per-entity windows need that item whatever the layout (see the store calls below). ' +
     'The goal leaves about 3 µs per event after decoding for parsing, matching and state together; parsing alone (regex captures and the event object) takes more than that here, so meeting it needs fields parsed lazily per rule pack or a compiled per-source parser, not more tuning of this path.',
   '',
+  '### Where the time goes, by log group (100 rules)',
+  '',
+  table(
+    ['log group', 'events', 'events/payload', 'µs/event', 'µs/payload', 'share of the time'],
+    groupRows.map((g) => [
+      g.group,
+      fmt.pct(g.events / eventCount),
+      (g.events / g.payloads).toFixed(0),
+      ((g.ms * 1000) / g.events).toFixed(2),
+      fmt.int((g.ms * 1000) / g.payloads),
+      fmt.pct(g.ms / groupsMs),
+    ]),
+  ),
+  '',
+  `Each group's payloads alone through the 100-rule path (its own detector, warm; the groups timed in turn, median of ${RUNS}). A payload has a cost of its own whatever its size (its decoding, batch id and receipt, and each matched rule's grouping, store calls and lifecycle): the groups CloudWatch delivers a few lines at a time pay it for every few lines, and the identity service's — where 13 rules read each line and most alerts come from — costs far more per event than its share of the events. The flows without the two port-scan rules (and their variants) took ${flowWithoutScansUs.toFixed(2)} µs per flow against ${flowUs.toFixed(2)}: in this traffic nearly every flow is a new source and port and a new source and destination, so each flow reads and writes two distinct-value sets (grouping, the window's read, the rule's own loop, planning the packed writes and the in-memory store's item) — exact per-entity windows need those items, and their cost is spread over those steps.`,
+  '',
   '### Before and after (issue 15)',
   '',
   table(
@@ -820,7 +874,7 @@ const report = [
   '',
   '### Run by run (newest first)',
   '',
-  `Latest (this run): the benchmarked path changed in two small places, neither for speed. A review-tier message's digest entry names its condition's document (a string the detector already holds; the sweeper reads the condition when it builds the digest, at most ${MAX_DIGEST_CONDITION_READS} reads a digest, outside these rows), so a digest says how much each entity did and not only how often it was digested. And the identity source maps one JSON name more (\`user_activity.export_blocked\` to \`event.type\`, so \`data.bulk_export\` says whether the app denied the export): one more look-up per identity line. Measured this stop, per log group (each group's payloads alone and warm, the 100-rule pack, five passes): VPC flows 8.4 µs per event, nginx 9.0–10.3, the identity service 56 µs per event — 400 µs for a payload of seven lines, 2.5% of the events and about a tenth of the time — and in a profile of the flows alone the distinct-value sets (the two port-scan rules: every flow of this traffic a new source and port, and a new source and destination) are 35% of a flow's time: planning the packed writes 14%, reading the windows 6%, grouping 5%, the rest the rule's own loop; a flow's normalizing is 2.35 µs against 0.74 for splitting its line and reading its four numbers. Each of these is a few per cent of the whole path, as the runs below found. This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
+  `Latest (this run): the benchmarked path changed in two small places, neither for speed. A review-tier message's digest entry names its condition's document (a string the detector already holds; the sweeper reads the condition when it builds the digest, at most ${MAX_DIGEST_CONDITION_READS} reads a digest, outside these rows), so a digest says how much each entity did and not only how often it was digested. And the identity source maps one JSON name more (\`user_activity.export_blocked\` to \`event.type\`, so \`data.bulk_export\` says whether the app denied the export): one more look-up per identity line. This run adds the table by log group above (each group's payloads alone, the groups in turn) and in it the flows without the two port-scan rules, which measured by hand this stop cost 4.1 of a flow's 8.4 µs; in a profile of the flows alone, those rules' steps are each a few per cent of the whole path (planning the packed writes 14% of a flow's time, reading the windows 6%, grouping 5%, the rule's own loop the rest), and a flow's normalizing takes 2.35 µs against 0.74 for splitting its line and reading its four numbers. This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
     `The run before: the benchmarked path did not change. This stop's changes are outside it: published messages name a rule's runbook as a link under the deployment's \`runbookBaseUrl\` (when the state machine's input is built, not on the detector's path), \`detect validate\` reads a runbook path as that link does, and this file's estimate of merging counters per entity is worded against both layouts (it was measured against the per-key layout, and read "would save -218.1%" once the packed layout made fewer writes than it). The rows below are this VM's spread on the same code as the last run's, and the table has two rows more: the 10- and 1,000-rule packs each alone in its process, in three alternated rounds, for the rule-count goal. The interleaved rows time every pack in one process, whose shared code sees every pack; a Lambda holds one pack, and its code sees only that one's rules. Measured by hand before this run, five alternated rounds of the two alone gave medians of 12.90 and 14.82 µs per event (1.15×; the rounds 1.01× to 1.46×): the goal holds either way, and one round alone can say 1.46×. A first run of the bench this stop, before these rows, measured the interleaved ratio at 1.39× where the last run had 1.04×, on the same code. This run measured the floor at 661,093 events/s and the 100-rule path at 59,939 in the benchmark's process (0.09×) and 60,666 alone in its process (0.09×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out -10.5%.\n\n` +
     `The run before: the benchmarked path changed in one place, a JSON line's field map. A JSON line's event is a hash table (a null-prototype object), and its source's field map was applied entry by entry: two look-ups per entry, 45 entries for the default map alone and 63 for the identity service's, where an app's line holds a dozen fields. A line with fewer fields than the map has entries now has its map applied from its own names (src/parse/field-maps.ts): the entries whose name the line holds, in map order — what entry by entry gives, unless an entry reads a name an earlier entry writes, where the map is still applied entry by entry (test/field-maps.test.ts compares the two on 2,000 random maps and events). Mapping alone, the two ways alternated in one process (best of ten rounds): a pino line 2.17 → 1.11 µs, a chat-gateway line 3.76 → 2.38, an identity-service line 3.84 → 2.96 — about 1 µs of a JSON line's normalization, on 11% of this workload's events (flows, access-log and Lambda text lines are most of it). This run measured the floor at 441,632 events/s and the 100-rule path at 42,379 in the benchmark's process (0.10×) and 58,427 alone in its process (0.13×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out 15.5%.\n\n` +
     `The run before: the benchmarked path changed where it keeps state. Threshold counters and distinct-value sets are now packed (the section on the packed state layout below): per rule, shard and slot, one item holds every entity's counts or set members under one write unit, so a batch of many visitors or flows writes a few items instead of one per entity, and a window's read is a query per rule and shard instead of one per entity. The hot path's rows keep state in the in-memory store, which now cuts each batch's entries into the adapter's chunks to count the calls the adapter makes — work the detector function's adapter does too, so the rows measure the path that ships. On the busy streams the per-key layout's 62,914 writes and 28,789 reads are 21,472 and 8,635 packed (0.6291 → 0.2147 writes per event); on a real site's access log 0.7300 → 0.3110 writes per event; on the demo as delivered 0.8930 → 0.7825. The cost table below is priced on the packed calls. This run measured the floor at 555,765 events/s and the 100-rule path at 49,683 in the benchmark's process (0.09×) and 48,856 alone in its process (0.09×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run, per key: 234 alerts, 77,028 matched events, 28,371 reads and 62,496 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (31,488 and 12,520 in the last run, per key). Content recognition's difference in time came out -2.6%.` +
