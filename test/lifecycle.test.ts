@@ -751,18 +751,22 @@ describe('review digests', () => {
       ['a', 50],
       ['b', 1],
     ]);
-    // A flood's interval: the reads stop at the bound, the most digested entities first.
-    const reads: number[] = [];
+    // A flood's interval: the reads stop at the bound, each rule's most digested entities first,
+    // the rules in turn — the flood's 5,000 do not crowd out another rule's one.
+    const reads: DocKey[][] = [];
     const counting = Object.assign(Object.create(store) as MemoryStateStore, {
       readDocs: async (keys: readonly DocKey[], now: number) => {
-        reads.push(keys.length);
+        reads.push([...keys]);
         return store.readDocs(keys, now);
       },
     });
     const flood = Array.from({ length: 5000 }, (_, i) => entry(`10.0.${i >> 8}.${i & 255}`, i + 10, `c#f${i}`));
     const twice = entry('10.9.9.9', 1, 'c#twice');
-    await readDigestedSince(counting, [...flood, twice, { ...twice, alertId: 'det-again', at: T0 + 2 }], T0);
-    expect(reads).toEqual([MAX_DIGEST_CONDITION_READS]);
+    const other = { ...entry('a', 0, 'c#a'), ruleId: 'test.other', alertId: 'det-zzz' }; // after every flood id
+    const read = await readDigestedSince(counting, [...flood, twice, { ...twice, alertId: 'det-again', at: T0 + 2 }, other], T0);
+    expect(reads.map((keys) => keys.length)).toEqual([MAX_DIGEST_CONDITION_READS]);
+    expect(reads[0]?.slice(0, 2).map((k) => k.pk)).toEqual(['c#twice', 'c#a']);
+    expect(read.get('det-0')).toEqual({ occurrences: 50, lastSeen: T0 + 5 * MIN });
   });
 
   /**

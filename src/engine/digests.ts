@@ -131,8 +131,9 @@ export const MAX_DIGEST_CONDITION_READS = 400;
  * How much each digested alert has seen by now, by alert id, from its condition. An entry is
  * written when a review-tier condition opens or escalates (10×); the occurrences between update
  * the condition silently, so entries alone showed an address that failed 80 times as they showed
- * one that failed 10. Read for the entities a digest may list — each rule's most digested first,
- * MAX_DIGEST_CONDITION_READS at most (a flood's interval holds thousands) — in one batch of reads.
+ * one that failed 10. Read for the entities a digest may list — each rule's most digested first, the
+ * rules in turn, MAX_DIGEST_CONDITION_READS at most (a flood's interval holds thousands) — in one
+ * batch of reads.
  * A condition that has moved on to a later alert, or does not read, leaves its entries as written.
  */
 export async function readDigestedSince(
@@ -144,16 +145,26 @@ export async function readDigestedSince(
   const tallies = entries.map((e) => `${e.ruleId}\t${scopedKey(e.entity.value, e.entity.account)}`);
   const detections = new Map<string, number>();
   for (const t of tallies) detections.set(t, (detections.get(t) ?? 0) + 1);
-  const candidates: { condition: string; detections: number; alertId: string }[] = [];
+  const byRule = new Map<string, { condition: string; detections: number; alertId: string }[]>();
   entries.forEach((e, i) => {
-    if (e.condition !== undefined)
-      candidates.push({ condition: e.condition, detections: detections.get(tallies[i] ?? '') ?? 0, alertId: e.alertId });
+    if (e.condition === undefined) return;
+    const candidate = { condition: e.condition, detections: detections.get(tallies[i] ?? '') ?? 0, alertId: e.alertId };
+    const list = byRule.get(e.ruleId);
+    if (list) list.push(candidate);
+    else byRule.set(e.ruleId, [candidate]);
   });
-  candidates.sort((a, b) => b.detections - a.detections || (a.alertId < b.alertId ? -1 : a.alertId > b.alertId ? 1 : 0));
+  const ranked = [...byRule.values()].map((list) =>
+    list.sort((a, b) => b.detections - a.detections || (a.alertId < b.alertId ? -1 : a.alertId > b.alertId ? 1 : 0)),
+  );
+  // Each rule's first, then each rule's second, …: a flood's thousands of entities do not use up the
+  // reads before another rule's few are read.
   const wanted = new Map<string, DocKey>();
-  for (const c of candidates) {
-    if (wanted.size >= MAX_DIGEST_CONDITION_READS) break;
-    wanted.set(c.condition, { pk: c.condition, sk: 'cond' });
+  const longest = ranked.reduce((n, list) => Math.max(n, list.length), 0);
+  for (let rank = 0; rank < longest && wanted.size < MAX_DIGEST_CONDITION_READS; rank++) {
+    for (const list of ranked) {
+      const c = list[rank];
+      if (c && wanted.size < MAX_DIGEST_CONDITION_READS) wanted.set(c.condition, { pk: c.condition, sk: 'cond' });
+    }
   }
   const since = new Map<string, DigestedSince>();
   if (wanted.size === 0) return since;
