@@ -158,6 +158,20 @@ describe('detect replay: a scan that finds a secret file is one incident, throug
   });
 });
 
+describe('detect schema', () => {
+  it('prints the committed JSON Schema, writes it with --out, and refuses a kind it does not have', () => {
+    const printed = detect('schema', 'alert');
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toBe(readFileSync('docs/schemas/alert.schema.json', 'utf8'));
+    const out = join(tmp(), 'nested', 'rule.schema.json');
+    expect(detect('schema', 'rule', '--out', out).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync('docs/schemas/rule.schema.json', 'utf8'));
+    const wrong = detect('schema', 'rules');
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('Allowed choices are rule, alert');
+  });
+});
+
 describe('detect validate', () => {
   const pack = () => {
     const dir = tmp();

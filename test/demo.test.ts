@@ -1,8 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../src/cli/demo';
+import { jsonSchema } from '../src/cli/json-schemas';
 import { generateDemo } from '../src/demo/generate';
 import type { Alert } from '../src/schema/alert';
 
@@ -14,6 +16,17 @@ describe('demo replay through detectors and the local state machine', () => {
   it('runs the whole pipeline', async () => {
     alerts = await runDemo(['rules'], mkdtempSync(join(tmpdir(), 'demo-')), 'memory');
     expect(alerts.length).toBeGreaterThan(0);
+  });
+  it('writes alerts a subscriber can check against the published schema (docs/schemas/alert.schema.json): detections, incidents, digests, resolved notices', () => {
+    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(jsonSchema('alert'));
+    const kinds = new Set(alerts.map((a) => `${a.kind} ${a.status}`));
+    expect([...kinds]).toEqual(expect.arrayContaining(['detection open', 'detection resolved', 'incident open', 'digest open']));
+    const invalid = alerts.flatMap((a) => (validate(JSON.parse(JSON.stringify(a))) ? [] : [{ id: a.id, errors: validate.errors }]));
+    expect(invalid).toEqual([]);
+    // And it is a check: an alert without its tier, or with a tier of its own, is not valid.
+    const { tier: _tier, ...untiered } = JSON.parse(JSON.stringify(alerts[0]));
+    expect(validate(untiered)).toBe(false);
+    expect(validate({ ...JSON.parse(JSON.stringify(alerts[0])), tier: 'page' })).toBe(false);
   });
   it('tells responders about every attack behaviour: published, or listed in a review digest', () => {
     const fired = new Set(alerts.filter((a) => a.kind === 'detection').map((a) => `${a.ruleId} ${a.entity.value}`));

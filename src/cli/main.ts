@@ -17,6 +17,7 @@ import { runDemo } from './demo';
 import { addExceptionCommands } from './exception-commands';
 import { importSigma, loadMapping, skipSummary } from './import-sigma';
 import { UnreadableInputError } from './input-files';
+import { addSchemaCommand } from './json-schemas';
 import { formatLearnResult, runLearn } from './learn';
 import { openCorrelationSink, openStateStore } from './local-adapters';
 import {
@@ -444,6 +445,7 @@ export function buildProgram(): Command {
   addExceptionCommands(program);
   addResponderCommands(program);
   addRedriveCommand(program);
+  addSchemaCommand(program);
 
   program
     .command('demo')
