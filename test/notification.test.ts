@@ -257,7 +257,9 @@ describe('the review digest email', () => {
       entry('ssh.auth_failures', 'eve\nSeverity: critical', T + 2),
     ]);
     const lines = emailBody(digest).split('\n');
-    expect(lines).toContain('auth.off_hours_login (low): 2 detection(s) — auth.off_hours_login about deploy');
+    // Of two detections, the title is the latest's: said so.
+    expect(lines).toContain('auth.off_hours_login (low): 2 detection(s) — latest: auth.off_hours_login about deploy');
+    expect(lines).toContain(`ssh.auth_failures (low): 1 detection(s) — ssh.auth_failures about ${printable('eve\nSeverity: critical')}`);
     expect(lines).toContain('  top: deploy ×2');
     expect(lines).toContain(`  top: ${printable('eve\nSeverity: critical')} ×1`);
     expect(lines.filter((l) => l.startsWith('  Logs Insights: https://us-east-1.console.aws.amazon.com/'))).toHaveLength(2);

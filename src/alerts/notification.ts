@@ -176,7 +176,8 @@ function digestEmailBody(alert: Alert, timeZone: string): string {
   for (const rule of rules) {
     const entities = rule.entities.map((e) => `${printable(e.value)}${accountOf(e)} ×${e.detections}${intensityOf(e, alert.window.start)}`);
     lines.push(
-      `${rule.ruleId} (${rule.severity}): ${rule.detections} detection(s) — ${printable(rule.title)}`,
+      // Of several detections the title is the latest's, naming its entity: said so, or it reads as every one's.
+      `${rule.ruleId} (${rule.severity}): ${rule.detections} detection(s) — ${rule.detections > 1 ? 'latest: ' : ''}${printable(rule.title)}`,
       `  top: ${entities.join(', ')}`,
       ...(rule.counted ? [countedDigestLine(rule.counted)] : []),
       `  Logs Insights: ${rule.consoleUrl}`,
