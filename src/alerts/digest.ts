@@ -73,7 +73,7 @@ export function buildDigestAlert(
     ruleId: 'sentinel.digest',
     title: `Review digest ${new Date(start).toISOString().slice(0, 10)} ${hhmm(start)}–${hhmm(end)} UTC${route ? ` for ${route.label}` : ''}: ${entries.length} detection(s) from ${digest.length} rule(s)`,
     description:
-      'Low-severity detections of the interval, for review in working hours. Each rule lists its top entities and a Logs Insights link.',
+      'Low-severity detections of the interval, for review in working hours. Each rule lists its top entities — how many of its detections each is (×n) and what their alerts have counted since they opened (occurrences) — and a Logs Insights link.',
     severity: 'low',
     tier: 'review',
     riskScore: 0,
