@@ -1,6 +1,6 @@
 import { redact } from '../alerts/redact';
 import { type Acknowledgement, acknowledgementAt, readAcknowledgements } from '../engine/acknowledgements';
-import { parseCondition } from '../engine/conditions';
+import { isConditionKey, parseCondition } from '../engine/conditions';
 import { accountAttribute } from '../engine/entity-scope';
 import type { ConditionState } from '../engine/lifecycle';
 import { isHeld, outbreakOf } from '../engine/outbreak';
@@ -50,7 +50,7 @@ export async function listOpenAlerts(
 ): Promise<{ alerts: OpenAlert[]; truncated: boolean; unreadable: number }> {
   const limit = options.limit ?? OPEN_ALERTS_LIMIT;
   const due = await store.listDue(Number.MAX_SAFE_INTEGER, limit);
-  const keys = due.filter((k) => k.sk === 'cond' && k.pk.startsWith('c#'));
+  const keys = due.filter(isConditionKey);
   // Those whose resolve time has passed (a condition's due time is when it resolves if quiet):
   // one more read, which a caller that wants only the ids (`detect ack add`) skips.
   const quiet = new Set(options.quiet === false ? [] : (await store.listDue(now, limit)).map(docId));

@@ -10,8 +10,21 @@ import { LATE_ARRIVAL_GRACE_MS } from './windows';
 /** Attempts before a condition write that keeps losing races gives up (the batch then fails and is retried). */
 const MAX_ATTEMPTS = 12;
 
+/** A condition's document sort key; its partition names the rule and entity (conditionKey). */
+const CONDITION_SK = 'cond';
+
 export function conditionKey(ruleId: string, groupKey: string): DocKey {
-  return { pk: `c#${ruleId}#${groupKey}`, sk: 'cond' };
+  return conditionDoc(`c#${ruleId}#${groupKey}`);
+}
+
+/** A condition's document key from its partition alone (what a digest entry records). */
+export function conditionDoc(pk: string): DocKey {
+  return { pk, sk: CONDITION_SK };
+}
+
+/** Whether a document key is a condition's (the due index lists conditions beside digests and watches). */
+export function isConditionKey(key: DocKey): boolean {
+  return key.sk === CONDITION_SK && key.pk.startsWith('c#');
 }
 
 export interface ConditionUpdate {

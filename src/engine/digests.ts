@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Alert, AlertEntity, CountedValues } from '../schema/alert';
 import { Severity } from '../schema/severity';
+import { conditionDoc } from './conditions';
 import { accountAttribute, scopedKey } from './entity-scope';
 import { ConditionState } from './lifecycle';
 import { type DocKey, readDocBody, type StateStore } from './state-store';
@@ -163,7 +164,7 @@ export async function readDigestedSince(
   for (let rank = 0; rank < longest && wanted.size < MAX_DIGEST_CONDITION_READS; rank++) {
     for (const list of ranked) {
       const c = list[rank];
-      if (c && wanted.size < MAX_DIGEST_CONDITION_READS) wanted.set(c.condition, { pk: c.condition, sk: 'cond' });
+      if (c && wanted.size < MAX_DIGEST_CONDITION_READS) wanted.set(c.condition, conditionDoc(c.condition));
     }
   }
   const since = new Map<string, DigestedSince>();
