@@ -16,7 +16,6 @@ import { decodeLambdaEvent, type SubscriptionPayload } from '../src/decode/cloud
 import { SkipLedger } from '../src/decode/skips';
 import { generateDemo } from '../src/demo/generate';
 import { Detector } from '../src/engine/detector';
-import { MAX_DIGEST_CONDITION_READS } from '../src/engine/digests';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { CHUNK_BYTES, MAX_PACKED_MEMBER_BYTES, PACK_SHARDS } from '../src/engine/packed-state';
 import { batchIdOf, normalizePayload, processPayload } from '../src/engine/pipeline';
@@ -315,6 +314,12 @@ const groupsMs = groupRows.reduce((n, g) => n + g.ms, 0);
 const flowEvents = groupRunners.get(FLOW_GROUP)?.events ?? 0;
 const flowUs = ((groupTimes.get(FLOW_GROUP) ?? Number.NaN) * 1000) / flowEvents;
 const flowWithoutScansUs = ((groupTimes.get('flowsWithoutPortScans') ?? Number.NaN) * 1000) / flowEvents;
+// The share of the flows the port-scan rules count: refused ones (a default-format record's action is its 13th word).
+const flowRejectShare =
+  (groupPayloads.get(FLOW_GROUP) ?? []).reduce(
+    (n, i) => n + (payloads[i]?.logEvents.filter((e) => e.message.split(' ')[12] === 'REJECT').length ?? 0),
+    0,
+  ) / flowEvents;
 log('lines whose field names an attacker chooses…');
 const chosenKeys = await hostileKeys(RUNS);
 log('the same hot path on 2 and 3 worker threads…');
@@ -713,7 +718,7 @@ const report = [
   ),
   '',
   `Each row is the same loop cut after that stage, timed with the others (differences of medians, so a row can be off by the noise of the two it subtracts). The 0.25× goal leaves ${((floorMs * 1000) / eventCount / 0.25).toFixed(2)} µs per event for everything; decoding alone takes ${stageUs.decode.toFixed(2)}. ` +
-    'Normalizing builds one object of 20–30 fields per event: since the third round an instance of a class with room for 40 fields inside the object, which V8’s in-object slack tracking trims to what the class’s first events used — since the sixth stop a class per parser pattern and flow format, so a flow record keeps 32 of its 33 fields inside it (the service name, written last, in a side array of three slots), where it had shared one class trimmed to the 20 of the first events and 13 went to a side array grown three slots at a time (src/parse/event-record.ts), about 0.45 µs for 28 fields where a null-prototype object — dictionary mode in V8, a hash table reallocated as it doubles — took 1.0–2.2 µs and left about 3 KB of garbage per event; what remains is the line itself (regex captures, numbers, timestamps) and garbage collection. Most of the state row is the VPC flows (a third of the events): for the horizontal port-scan rule every flow of this traffic is a new (source, port) pair with its own set — exact per-entity windows need that item whatever the layout (see the store calls below). ' +
+    'Normalizing builds one object of 20–30 fields per event: since the third round an instance of a class with room for 40 fields inside the object, which V8’s in-object slack tracking trims to what the class’s first events used — since the sixth stop a class per parser pattern and flow format, so a flow record keeps 32 of its 33 fields inside it (the service name, written last, in a side array of three slots), where it had shared one class trimmed to the 20 of the first events and 13 went to a side array grown three slots at a time (src/parse/event-record.ts), about 0.45 µs for 28 fields where a null-prototype object — dictionary mode in V8, a hash table reallocated as it doubles — took 1.0–2.2 µs and left about 3 KB of garbage per event; what remains is the line itself (regex captures, numbers, timestamps) and garbage collection. Until the twelfth stop most of the state row was the VPC flows (two fifths of the events): the horizontal port-scan rule counted accepted flows, and every flow of this traffic was a new (source, port) pair with its own set; it counts refused flows now (a load balancer’s health checks read as a sweep), and the state row is the per-visitor counters of the request rules and the identity service’s sequences and alerts. ' +
     'The goal leaves about 3 µs per event after decoding for parsing, matching and state together; parsing alone (regex captures and the event object) takes more than that here, so meeting it needs fields parsed lazily per rule pack or a compiled per-source parser, not more tuning of this path.',
   '',
   '### Where the time goes, by log group (100 rules)',
@@ -730,7 +735,7 @@ const report = [
     ]),
   ),
   '',
-  `Each group's payloads alone through the 100-rule path (its own detector, warm; the groups timed in turn, median of ${RUNS}). A payload has a cost of its own whatever its size (its decoding, batch id and receipt, and each matched rule's grouping, store calls and lifecycle): the groups CloudWatch delivers a few lines at a time pay it for every few lines, and the identity service's — where 13 rules read each line and most alerts come from — costs far more per event than its share of the events. The flows without the two port-scan rules (and their variants) took ${flowWithoutScansUs.toFixed(2)} µs per flow against ${flowUs.toFixed(2)}: in this traffic nearly every flow is a new source and port and a new source and destination, so each flow reads and writes two distinct-value sets (grouping, the window's read, the rule's own loop, planning the packed writes and the in-memory store's item) — exact per-entity windows need those items, and their cost is spread over those steps.`,
+  `Each group's payloads alone through the 100-rule path (its own detector, warm; the groups timed in turn, median of ${RUNS}). A payload has a cost of its own whatever its size (its decoding, batch id and receipt, and each matched rule's grouping, store calls and lifecycle): the groups CloudWatch delivers a few lines at a time pay it for every few lines, and the identity service's — where 13 rules read each line and most alerts come from — costs far more per event than its share of the events. The flows without the two port-scan rules (and their variants) took ${flowWithoutScansUs.toFixed(2)} µs per flow against ${flowUs.toFixed(2)}: both now count refused flows only, ${fmt.pct(flowRejectShare)} of this traffic's, so what a flow costs is mostly its decoding and normalizing (until the twelfth stop the horizontal scan counted accepted flows too, and the two rules' sets took 2.8 of a flow's 9.8 µs).`,
   '',
   '### Before and after (issue 15)',
   '',
@@ -752,7 +757,8 @@ const report = [
       'eighth stop (2026-12-03)',
       'ninth stop (2026-12-03)',
       'tenth stop (2026-12-03)',
-      'now (2026-12-03, eleventh stop)',
+      'eleventh stop (2026-12-03)',
+      'now (2026-12-03, twelfth stop; the horizontal scan counting refused flows)',
     ],
     [
       [
@@ -772,6 +778,7 @@ const report = [
         '55,685',
         '51,645',
         '61,087',
+        '95,482',
         fmt.int(at(10).rate),
       ],
       [
@@ -791,6 +798,7 @@ const report = [
         '49,683',
         '42,379',
         '59,939',
+        '75,861',
         fmt.int(at(100).rate),
       ],
       [
@@ -810,6 +818,7 @@ const report = [
         '51,514',
         '49,888',
         '48,849',
+        '77,867',
         fmt.int(at(1000).rate),
       ],
       [
@@ -829,6 +838,7 @@ const report = [
         '1.08×',
         '1.04×',
         '1.25×',
+        '1.23×',
         fmt.ratio(at(1000).ms / at(10).ms),
       ],
       [
@@ -848,6 +858,7 @@ const report = [
         '0.09×',
         '0.10×',
         '0.09×',
+        '0.10×',
         fmt.ratio(rate100 / floorRate),
       ],
       [
@@ -867,6 +878,7 @@ const report = [
         '1.59×',
         '1.64×',
         '1.61×',
+        '1.72×',
         fmt.ratio(naiveMs / at(100).ms),
       ],
     ],
@@ -874,7 +886,15 @@ const report = [
   '',
   '### Run by run (newest first)',
   '',
-  `Latest (this run): the benchmarked path changed in two small places, neither for speed. A review-tier message's digest entry names its condition's document (a string the detector already holds; the sweeper reads the condition when it builds the digest, at most ${MAX_DIGEST_CONDITION_READS} reads a digest, outside these rows), so a digest says how much each entity did and not only how often it was digested. And the identity source maps one JSON name more (\`user_activity.export_blocked\` to \`event.type\`, so \`data.bulk_export\` says whether the app denied the export): one more look-up per identity line. This run adds the table by log group above (each group's payloads alone, the groups in turn) and in it the flows without the two port-scan rules, which measured by hand this stop cost 4.1 of a flow's 8.4 µs; in a profile of the flows alone, those rules' steps are each a few per cent of the whole path (planning the packed writes 14% of a flow's time, reading the windows 6%, grouping 5%, the rule's own loop the rest), and a flow's normalizing takes 2.35 µs against 0.74 for splitting its line and reading its four numbers. This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
+  `Latest (this run): the benchmarked path did not change; the shipped pack did, for what it tells a responder. \`vpc.port_scan_horizontal\` now counts refused flows only, as \`vpc.port_scan_vertical\` has since the first round: counting accepted ones, it read a load balancer's health checks, a metrics scraper and any client that balances its own calls across a fleet (gRPC, a service mesh) as a sweep of 25 hosts, and it kept a distinct-value set for every client and service port of this traffic — the most writes of any rule (a third of the demo's, by \`detect backtest\`). A new low-severity rule, \`vpc.internal_admin_port_sweep\`, sees the sweep every host admits where it matters, from inside the network on the ports lateral movement uses (SSH, RDP, SMB, WinRM and the like), for the review digest; no flow of this workload is one. The 10-rule pack is each log group's busiest rule in turn, so it could have changed with it: ${
+    base
+      .slice(0, 10)
+      .map((r) => r.id)
+      .includes('vpc.port_scan_horizontal')
+      ? 'the horizontal scan is still the flows’ first (tied on the refused flows with the vertical scan and the rejected-flow flood, and first by name)'
+      : 'the horizontal scan is no longer among them'
+  }. Measured by hand before this run with the stage loop (bench/stages.ts, best of five passes, 100 rules): the whole path 10.86 µs per event before the rule change and 9.87 after, the state row 4.93 and 4.05; the demo's eight days by \`detect backtest\`: 1,667 state writes a day before, 1,158 after. The goal is no nearer for it in kind: the path changed nowhere, and what a flow costs is now mostly its normalizing. This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event (the last run, with the rule counting accepted flows: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.\n\n` +
+    `The run before: the benchmarked path changed in two small places, neither for speed. A review-tier message's digest entry names its condition's document (a string the detector already holds; the sweeper reads the condition when it builds the digest, at most 400 reads a digest, outside these rows), so a digest says how much each entity did and not only how often it was digested. And the identity source maps one JSON name more (\`user_activity.export_blocked\` to \`event.type\`, so \`data.bulk_export\` says whether the app denied the export): one more look-up per identity line. This run adds the table by log group above (each group's payloads alone, the groups in turn) and in it the flows without the two port-scan rules, which measured by hand this stop cost 4.1 of a flow's 8.4 µs; in a profile of the flows alone, those rules' steps are each a few per cent of the whole path (planning the packed writes 14% of a flow's time, reading the windows 6%, grouping 5%, the rule's own loop the rest), and a flow's normalizing takes 2.35 µs against 0.74 for splitting its line and reading its four numbers. This run measured the floor at 735,111 events/s and the 100-rule path at 75,861 in the benchmark's process (0.10×) and 85,386 alone in its process (0.12×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out -3.0%.\n\n` +
     `The run before: the benchmarked path did not change. This stop's changes are outside it: published messages name a rule's runbook as a link under the deployment's \`runbookBaseUrl\` (when the state machine's input is built, not on the detector's path), \`detect validate\` reads a runbook path as that link does, and this file's estimate of merging counters per entity is worded against both layouts (it was measured against the per-key layout, and read "would save -218.1%" once the packed layout made fewer writes than it). The rows below are this VM's spread on the same code as the last run's, and the table has two rows more: the 10- and 1,000-rule packs each alone in its process, in three alternated rounds, for the rule-count goal. The interleaved rows time every pack in one process, whose shared code sees every pack; a Lambda holds one pack, and its code sees only that one's rules. Measured by hand before this run, five alternated rounds of the two alone gave medians of 12.90 and 14.82 µs per event (1.15×; the rounds 1.01× to 1.46×): the goal holds either way, and one round alone can say 1.46×. A first run of the bench this stop, before these rows, measured the interleaved ratio at 1.39× where the last run had 1.04×, on the same code. This run measured the floor at 661,093 events/s and the 100-rule path at 59,939 in the benchmark's process (0.09×) and 60,666 alone in its process (0.09×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out -10.5%.\n\n` +
     `The run before: the benchmarked path changed in one place, a JSON line's field map. A JSON line's event is a hash table (a null-prototype object), and its source's field map was applied entry by entry: two look-ups per entry, 45 entries for the default map alone and 63 for the identity service's, where an app's line holds a dozen fields. A line with fewer fields than the map has entries now has its map applied from its own names (src/parse/field-maps.ts): the entries whose name the line holds, in map order — what entry by entry gives, unless an entry reads a name an earlier entry writes, where the map is still applied entry by entry (test/field-maps.test.ts compares the two on 2,000 random maps and events). Mapping alone, the two ways alternated in one process (best of ten rounds): a pino line 2.17 → 1.11 µs, a chat-gateway line 3.76 → 2.38, an identity-service line 3.84 → 2.96 — about 1 µs of a JSON line's normalization, on 11% of this workload's events (flows, access-log and Lambda text lines are most of it). This run measured the floor at 441,632 events/s and the 100-rule path at 42,379 in the benchmark's process (0.10×) and 58,427 alone in its process (0.13×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run: 234 alerts, 77,028 matched events, 8,217 reads and 21,054 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (28,836 and 10,973 in the last run). Content recognition's difference in time came out 15.5%.\n\n` +
     `The run before: the benchmarked path changed where it keeps state. Threshold counters and distinct-value sets are now packed (the section on the packed state layout below): per rule, shard and slot, one item holds every entity's counts or set members under one write unit, so a batch of many visitors or flows writes a few items instead of one per entity, and a window's read is a query per rule and shard instead of one per entity. The hot path's rows keep state in the in-memory store, which now cuts each batch's entries into the adapter's chunks to count the calls the adapter makes — work the detector function's adapter does too, so the rows measure the path that ships. On the busy streams the per-key layout's 62,914 writes and 28,789 reads are 21,472 and 8,635 packed (0.6291 → 0.2147 writes per event); on a real site's access log 0.7300 → 0.3110 writes per event; on the demo as delivered 0.8930 → 0.7825. The cost table below is priced on the packed calls. This run measured the floor at 555,765 events/s and the 100-rule path at 49,683 in the benchmark's process (0.09×) and 48,856 alone in its process (0.09×); the filters deliver 84.3% of the events, on which the detector decides the same 234 alerts from 77,028 matched events with 8,217 reads and 21,054 writes as on every event (the last run, per key: 234 alerts, 77,028 matched events, 28,371 reads and 62,496 writes). The demo on the DynamoDB adapter made 28,836 store calls, 10,973 of them writes (31,488 and 12,520 in the last run, per key). Content recognition's difference in time came out -2.6%.` +
@@ -1028,13 +1048,13 @@ const report = [
   'Counted as the packed layout makes its calls. The last column was measured against the per-key layout (a write per rule, entity and slot a batch touched) and ' +
     'measures another cheaper exact layout, not built: one item per (entity, slot) holding every rule’s count or set as its own attribute, updated once per batch with the batch id guarding all of them. ' +
     `${mergedVerdict(mix.merged.counters + mix.merged.sets, perKeyMix.writesByKind.counters + perKeyMix.writesByKind.sets, mix.writesByKind.counters + mix.writesByKind.sets)} ` +
-    `The set writes are almost all the port-scan rules (${[...mix.setWritesByRule]
+    `The set writes by rule, the most first: ${[...mix.setWritesByRule]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
       .map(([r, n]) => `${r} ${fmt.int(n)}`)
       .join(
         ', ',
-      )}): each flow is a new (source, port) entity with a new member for the horizontal rule; the vertical rule counts only refused flows since this round (flow logs record both directions, and a busy client's replies went to a new client port each time: a scan of the client, to that rule), which on this workload (the rule alone changed) took the store from 99,880 writes to 66,809 and the published messages from 318 to 234 — the 84 were all one busy client's replies read as a scan of it; the real scan still fires. A set that a batch leaves unchanged is no longer rewritten (exact; it pays on real flow logs, where the same pairs repeat, and barely on this synthetic traffic, whose pairs are random).`,
+      )}. Until the twelfth stop the horizontal port scan made most of them (it counted accepted flows, and each flow of this traffic was a new source and port with a new member; it counts refused ones now). The vertical rule has counted only refused flows since the first round (flow logs record both directions, and a busy client's replies went to a new client port each time: a scan of the client, to that rule), which on this workload (the rule alone changed) took the store from 99,880 writes to 66,809 and the published messages from 318 to 234 — the 84 were all one busy client's replies read as a scan of it; the real scan still fires. A set that a batch leaves unchanged is no longer rewritten (exact; it pays on real flow logs, where the same pairs repeat, and barely on this synthetic traffic, whose pairs are random).`,
   '',
   '### Distinct-value sets packed per rule and bucket (an estimate, not built)',
   '',
