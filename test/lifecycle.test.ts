@@ -359,6 +359,30 @@ describe('lifecycle through the detector, memory and DynamoDB alike', () => {
     expect(state.pending).toBeUndefined();
   });
 
+  it('a resolved notice spans the events that opened it: its window and link start a rule window before it opened, and the email counts what came since', async () => {
+    const store = new MemoryStateStore();
+    const pack = { rules: [threshold], correlations: [] };
+    // Failures 4 minutes apart: the third opens the alert (T0 + 8 min), the fourth is a later occurrence.
+    const events = [0, 4, 8, 12].map((m) => ev({ 'event.outcome': 'failure', 'user.name': 'span' }, T0 + m * MIN));
+    const opened = await new Detector(pack, store).evaluate('span-1', events);
+    const open = opened.alerts.find((a) => a.status === 'open');
+    expect(open).toBeDefined();
+    const sent: Message[] = [];
+    const { messages } = await sweep({ store, pack, ctx: { region: 'us-east-1' }, send: async (m) => void sent.push(...m) }, T0 + 60 * MIN);
+    const resolved = messages.map((m) => m.alert).find((a) => a.status === 'resolved');
+    expect(resolved?.openedAt).toBe(new Date(T0 + 8 * MIN).toISOString());
+    // Ten minutes (the rule's window) before it opened: the failures that made it are in the link, not only the one after.
+    // It ends when it went quiet for its resolveAfter (2 × 10 minutes after the last failure), whenever the sweep ran.
+    expect(resolved?.window).toEqual({ start: new Date(T0 - 2 * MIN).toISOString(), end: new Date(T0 + 32 * MIN).toISOString() });
+    // It covers the window the opening alert counted (which starts at its first counted failure's bucket).
+    expect(Date.parse(resolved?.window.start ?? '')).toBeLessThanOrEqual(Date.parse(open?.window.start ?? ''));
+    expect(decodeURIComponent(resolved?.consoleUrl.replaceAll('$', '%').replaceAll('*', '%') ?? '')).toContain(
+      `start~'${new Date(T0 - 2 * MIN).toISOString()}`,
+    );
+    expect(resolved?.count).toBe(2);
+    expect(emailBody(resolved as Alert)).toContain(`→ ${new Date(T0 + 32 * MIN).toISOString()} (2 qualifying events since it opened)`);
+  });
+
   it.each(stores)(
     'resolves a flood of conditions in one run, page after page; `more` leaves the rest to the next run (%s)',
     async (name, make) => {

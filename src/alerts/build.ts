@@ -246,6 +246,8 @@ export interface ResolvedInput {
   /** The condition's last occurrence before it went quiet. */
   lastSeen: number;
   resolvedAt: number;
+  /** How long before it opened the events that opened it can lie (openingWindow): where its window and link start. */
+  openingWindow?: number;
   lifecycle: LifecycleFields;
   cloud?: AlertCloud;
   /** Why it resolved, when not a quiet spell (an absence's events came back); the description's first sentence. */
@@ -254,12 +256,18 @@ export interface ResolvedInput {
   absence?: NonNullable<Alert['absence']>;
 }
 
-/** The `resolved` notice: same alert id, the condition's span, no new evidence (nothing happened). */
+/**
+ * The `resolved` notice: same alert id, no new evidence (nothing happened). Its window is the
+ * condition's span, from the earliest the events that opened it can lie (the rule's window before
+ * it opened) to when it was resolved, and so is its link: the whole episode, not only what came
+ * after the event that crossed the threshold. Its count is the qualifying events since it opened.
+ */
 export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Alert {
   const { rule, lifecycle } = input;
   const query = logsInsightsQuery(redact(input.entity.value));
   const logGroups = [...input.logGroups];
   const quietMinutes = Math.round((input.resolvedAt - input.lastSeen) / 60_000);
+  const spanStart = lifecycle.openedAt - (input.openingWindow ?? 0);
   return {
     schemaVersion: '1',
     id: lifecycle.alertId,
@@ -271,7 +279,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
     tier: ruleTier(rule),
     riskScore: rule.riskScore,
     entity: redactedEntity(input.entity),
-    window: { start: new Date(lifecycle.openedAt).toISOString(), end: new Date(input.resolvedAt).toISOString() },
+    window: { start: new Date(spanStart).toISOString(), end: new Date(input.resolvedAt).toISOString() },
     count: lifecycle.occurrences,
     firstSeen: new Date(lifecycle.openedAt).toISOString(),
     lastSeen: new Date(input.lastSeen).toISOString(),
@@ -285,7 +293,7 @@ export function buildResolvedAlert(input: ResolvedInput, ctx: AlertContext): Ale
       ctx.region,
       logGroupSources(logGroups, logsAccountOf(input.cloud), ctx),
       query,
-      lifecycle.openedAt,
+      spanStart,
       input.resolvedAt,
     ),
     related: {},

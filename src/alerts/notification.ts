@@ -99,9 +99,7 @@ export function emailBody(alert: Alert, timeZone = 'UTC', stateTable?: StateTabl
           `Account: ${alert.cloud.account.id}   Region: ${alert.cloud.region}${alert.cloud.logsAccount ? `   Logs in account: ${alert.cloud.logsAccount}` : ''}`,
         ]
       : []),
-    // An absence counts no events: each check of it was an occurrence.
-    // A distinct-value rule counts values, not events: its Counted line says how many.
-    `Window: ${alert.window.start} → ${alert.window.end}${alert.absence || alert.distinct ? '' : ` (${alert.count} ${alert.kind === 'incident' ? 'correlated detection' : 'event'}${alert.count === 1 ? '' : 's'})`}`,
+    `Window: ${alert.window.start} → ${alert.window.end}${windowCount(alert)}`,
     ...localLine(alert, timeZone),
     ...baselineLine(alert),
     ...distinctLine(alert),
@@ -324,6 +322,20 @@ function outbreakLine(alert: Alert): string {
  */
 function evidenceText(message: string): string {
   return message.split(/\r?\n/).map(printable).join('\n    | ');
+}
+
+/**
+ * What the Window line counts. An absence counts no events (each check of it was an occurrence),
+ * and a distinct-value rule counts values, which its Counted line says. A resolved detection
+ * counts the qualifying events since it opened — not the window's count that its title keeps
+ * ("335 requests in 1 minute", told beside "61 events", read as a contradiction).
+ */
+function windowCount(alert: Alert): string {
+  if (alert.absence || alert.distinct) return '';
+  const n = alert.count;
+  if (alert.kind === 'incident') return ` (${n} correlated detection${n === 1 ? '' : 's'})`;
+  if (alert.status === 'resolved') return ` (${n} qualifying event${n === 1 ? '' : 's'} since it opened)`;
+  return ` (${n} event${n === 1 ? '' : 's'})`;
 }
 
 /** What a custom notification's description holds (Amazon Q Developer in chat applications). */

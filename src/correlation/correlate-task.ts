@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type AlertContext, buildIncidentAlert, buildResolvedAlert, lifecycleOf, renderTitle, stableId } from '../alerts/build';
-import { incidentPolicy } from '../engine/alert-policy';
+import { incidentPolicy, openingWindow } from '../engine/alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from '../engine/conditions';
 import { DEFAULT_DIGEST_INTERVAL_MS, recordDigestEntries } from '../engine/digests';
 import { scopedKey } from '../engine/entity-scope';
@@ -135,6 +135,7 @@ export async function runCorrelateTask(raw: unknown, deps: CorrelateDeps): Promi
                 ...(advance.state.cloud ? { cloud: advance.state.cloud } : {}),
                 lastSeen: e.lastSeen,
                 resolvedAt: e.at,
+                openingWindow: openingWindow(d.rule),
                 lifecycle: lifecycleOf(e),
               },
               deps.ctx,

@@ -73,6 +73,16 @@ function resolvedIsNews(rule: DetectionRule, tier: Tier): boolean {
   return key === undefined || !ACTOR_FIELDS.has(key);
 }
 
+/**
+ * How long before a condition opened the events that opened it can lie: the rule's counting
+ * window (a correlation's window for an incident; none for a rule that opens on one event). A
+ * resolved notice spans it, so its link shows the events that made the alert, not only those after.
+ */
+export function openingWindow(rule: DetectionRule | CorrelationRule): number {
+  if ('correlation' in rule) return rule.correlation.window;
+  return rule.threshold?.window ?? rule.distinct?.window ?? rule.sequence?.window ?? rule.spike?.window ?? 0;
+}
+
 /** Incidents: every new member observation is weighed (refresh 0); they close silently after 2 × the correlation window. */
 export function incidentPolicy(rule: CorrelationRule): LifecyclePolicy {
   const tier = ruleTier(rule);

@@ -7,7 +7,7 @@ import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type AlertCloud, type AlertEntity, type Message, MessageList } from '../schema/alert';
 import { CoreFields, eventId, eventTime, eventWeight, type FieldValue, type NormalizedEvent } from '../schema/event';
 import { Heartbeats } from './absence';
-import { detectionPolicy } from './alert-policy';
+import { detectionPolicy, openingWindow } from './alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DeliveryLagRecorder, lagGroup } from './delivery-lag';
 import { recordDigestEntries } from './digests';
@@ -379,6 +379,7 @@ export class Detector {
           ...withCloud(state.cloud),
           lastSeen: e.lastSeen,
           resolvedAt: e.at,
+          openingWindow: openingWindow(rule.rule),
           lifecycle: lifecycleOf(e),
         },
         this.ctx,

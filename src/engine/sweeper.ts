@@ -3,7 +3,7 @@ import { buildDigestAlert } from '../alerts/digest';
 import type { RulePack } from '../rules/rule-pack';
 import type { Message } from '../schema/alert';
 import { type AbsenceSweep, checkAbsence, isWatchKey } from './absence';
-import { detectionPolicy, incidentPolicy } from './alert-policy';
+import { detectionPolicy, incidentPolicy, openingWindow } from './alert-policy';
 import { parseCondition, writeCondition } from './conditions';
 import { type Backlog, readBacklog } from './delivery-lag';
 import { DigestHead, isDigestHead, readDigestEntries, readDigestedSince } from './digests';
@@ -255,6 +255,7 @@ function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, po
       ...(state.cloud ? { cloud: state.cloud } : {}),
       lastSeen: e.lastSeen,
       resolvedAt: e.at,
+      ...(rule ? { openingWindow: openingWindow(rule) } : {}),
       lifecycle: lifecycleOf(e),
       ...(e.note === undefined ? {} : { note: e.note }),
       ...(rule && 'absence' in rule && rule.absence ? { absence: { afterMs: rule.absence.after } } : {}),
