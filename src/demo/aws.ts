@@ -3,8 +3,9 @@ import type { Random } from './random';
 /**
  * The demo's AWS-native logs, in the record formats AWS documents: CloudTrail records (in a
  * log group no source file names, as an organization trail often is), VPC Flow Logs v2 and a
- * Lambda function's logs. A day of quiet automation, and on the attack day one account
- * compromise, a port scan and a burst of function timeouts.
+ * Lambda function's logs. A day of quiet automation and a load balancer's health checks, and on
+ * the attack day one account compromise, a port scan from the internet, a sweep from inside the
+ * network and a burst of function timeouts.
  */
 export const AWS_LOG_GROUPS = {
   cloudtrail: 'org-audit/management-events',
@@ -143,6 +144,13 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
     flows(t, flowRecord(t, '10.0.4.7', '10.0.5.12', clientPort, 443, 'ACCEPT', 12, 4_200));
     flows(t + 5, flowRecord(t + 5, '10.0.5.12', '10.0.4.7', 443, clientPort, 'ACCEPT', 10, 9_800));
   }
+  // 09:00–09:30: a load balancer's health checks of its target group's 30 targets on the app
+  // port, every minute: one address reaching 30 hosts on one port, each admitting it — not a sweep.
+  for (let m = 0; m < 30; m++)
+    for (let target = 10; target < 40; target++) {
+      const t = base + 9 * 60 * MIN + m * MIN + target * 100;
+      flows(t, flowRecord(t, '10.0.0.12', `10.0.3.${target}`, 40_000 + m * 30 + target, 8080, 'ACCEPT', 6, 520));
+    }
   // A checkout function invoked every couple of minutes, with a steady trickle of handled errors.
   for (let t = base; t < base + DAY; t += rnd.int(60_000, 180_000)) {
     const id = uuid(rnd);
@@ -217,6 +225,31 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
   for (let port = 1; port <= 40; port++)
     flows(scan + port * 2000, flowRecord(scan + port * 2000, '203.0.113.9', '10.0.1.10', 40_000 + port, port * 7, 'REJECT', 1, 40));
   expected.push({ ruleId: 'vpc.port_scan_vertical', entity: '203.0.113.9' });
+
+  // 18:30: a compromised app server maps its next hop — SSH on 40 hosts of the database subnet,
+  // refused by 34 of them and admitted by the 6 whose security groups let the app tier in.
+  const sweep = base + 18 * 60 * MIN + 30 * MIN;
+  for (let host = 10; host < 50; host++) {
+    const t = sweep + host * 1500;
+    const admitted = host % 7 === 0;
+    flows(
+      t,
+      flowRecord(
+        t,
+        '10.0.2.77',
+        `10.0.6.${host}`,
+        45_000 + host,
+        22,
+        admitted ? 'ACCEPT' : 'REJECT',
+        admitted ? 12 : 1,
+        admitted ? 2_140 : 60,
+      ),
+    );
+  }
+  expected.push(
+    { ruleId: 'vpc.port_scan_horizontal', entity: '10.0.2.77' },
+    { ruleId: 'vpc.internal_admin_port_sweep', entity: '10.0.2.77' },
+  );
 
   // 17:00: the payment provider hangs; the checkout function times out again and again.
   const slow = base + 17 * 60 * MIN;

@@ -531,6 +531,7 @@ export function generateDemo(seed = 20250303, options: DemoOptions = {}): DemoDa
       '198.51.100.201',
       'ci-deployer/gh-actions',
       '10.0.1.10',
+      '10.0.0.12',
       '10.0.4.7',
       '10.0.5.12',
     ],
