@@ -226,6 +226,20 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
     flows(scan + port * 2000, flowRecord(scan + port * 2000, '203.0.113.9', '10.0.1.10', 40_000 + port, port * 7, 'REJECT', 1, 40));
   expected.push({ ruleId: 'vpc.port_scan_vertical', entity: '203.0.113.9' });
 
+  // 17:00: the payment provider hangs; the checkout function times out again and again.
+  const slow = base + 17 * 60 * MIN;
+  for (let i = 0; i < 8; i++) {
+    const id = uuid(rnd);
+    const t = slow + i * 15_000;
+    lambda(t, `START RequestId: ${id} Version: $LATEST`);
+    lambda(t + 3001, `${lambdaTime(t + 3001)} ${id} Task timed out after 3.00 seconds`);
+    lambda(t + 3002, `END RequestId: ${id}`);
+    lambda(
+      t + 3003,
+      `REPORT RequestId: ${id}\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 256 MB\tMax Memory Used: 91 MB\tStatus: timeout`,
+    );
+  }
+  expected.push({ ruleId: 'lambda.timeout_spike', entity: 'checkout-api' });
   // 18:30: a compromised app server maps its next hop — SSH on 40 hosts of the database subnet,
   // refused by 34 of them and admitted by the 6 whose security groups let the app tier in.
   const sweep = base + 18 * 60 * MIN + 30 * MIN;
@@ -251,19 +265,5 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
     { ruleId: 'vpc.internal_admin_port_sweep', entity: '10.0.2.77' },
   );
 
-  // 17:00: the payment provider hangs; the checkout function times out again and again.
-  const slow = base + 17 * 60 * MIN;
-  for (let i = 0; i < 8; i++) {
-    const id = uuid(rnd);
-    const t = slow + i * 15_000;
-    lambda(t, `START RequestId: ${id} Version: $LATEST`);
-    lambda(t + 3001, `${lambdaTime(t + 3001)} ${id} Task timed out after 3.00 seconds`);
-    lambda(t + 3002, `END RequestId: ${id}`);
-    lambda(
-      t + 3003,
-      `REPORT RequestId: ${id}\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 256 MB\tMax Memory Used: 91 MB\tStatus: timeout`,
-    );
-  }
-  expected.push({ ruleId: 'lambda.timeout_spike', entity: 'checkout-api' });
   return { lines, expected, incidents };
 }
