@@ -18,7 +18,12 @@ export function refreshInterval(rule: DetectionRule): number {
   if (rule.suppress !== undefined) return rule.suppress;
   if (rule.newTerm) return 0;
   if (rule.absence) return rule.absence.after;
-  return rule.threshold?.window ?? rule.distinct?.window ?? rule.sequence?.window ?? rule.spike?.window ?? DEFAULT_EVENT_SUPPRESS_MS;
+  return countingWindow(rule) ?? DEFAULT_EVENT_SUPPRESS_MS;
+}
+
+/** The window a rule counts in (threshold, distinct values, sequence, spike); none for a rule that opens on one event. */
+function countingWindow(rule: DetectionRule): number | undefined {
+  return rule.threshold?.window ?? rule.distinct?.window ?? rule.sequence?.window ?? rule.spike?.window;
 }
 
 /** The lifecycle timing of a detection rule's conditions: defaults from its tier and window, per-rule overrides. */
@@ -28,10 +33,7 @@ export function detectionPolicy(rule: DetectionRule): LifecyclePolicy {
   // without one mean the sweeper is not running, and the events' return resolves it anyway.
   const window =
     (rule.absence ? absenceTiming(rule.absence.after).recheck : undefined) ??
-    rule.threshold?.window ??
-    rule.distinct?.window ??
-    rule.sequence?.window ??
-    rule.spike?.window ??
+    countingWindow(rule) ??
     rule.suppress ??
     DEFAULT_EVENT_SUPPRESS_MS;
   return {
@@ -79,8 +81,7 @@ function resolvedIsNews(rule: DetectionRule, tier: Tier): boolean {
  * resolved notice spans it, so its link shows the events that made the alert, not only those after.
  */
 export function openingWindow(rule: DetectionRule | CorrelationRule): number {
-  if ('correlation' in rule) return rule.correlation.window;
-  return rule.threshold?.window ?? rule.distinct?.window ?? rule.sequence?.window ?? rule.spike?.window ?? 0;
+  return 'correlation' in rule ? rule.correlation.window : (countingWindow(rule) ?? 0);
 }
 
 /** Incidents: every new member observation is weighed (refresh 0); they close silently after 2 × the correlation window. */
