@@ -151,6 +151,18 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
       const t = base + 9 * 60 * MIN + m * MIN + target * 100;
       flows(t, flowRecord(t, '10.0.0.12', `10.0.3.${target}`, 40_000 + m * 30 + target, 8080, 'ACCEPT', 6, 520));
     }
+  // 08:50: an engineer signs in to the console through IAM Identity Center. CloudTrail records a
+  // federated sign-in with MFAUsed "No": the identity provider did the MFA, not AWS.
+  const sso: Identity = { type: 'AssumedRole', name: 'AWSReservedSSO_AdministratorAccess_0123456789abcdef/dana@example.com' };
+  const signIn = base + 8 * 60 * MIN + 50 * MIN;
+  trail(
+    signIn,
+    cloudTrailRecord(signIn, sso, 'signin.amazonaws.com', 'ConsoleLogin', {
+      ip: '203.0.113.40',
+      response: { ConsoleLogin: 'Success' },
+      extra: { additionalEventData: { MobileVersion: 'No', MFAUsed: 'No' } },
+    }),
+  );
   // A checkout function invoked every couple of minutes, with a steady trickle of handled errors.
   for (let t = base; t < base + DAY; t += rnd.int(60_000, 180_000)) {
     const id = uuid(rnd);

@@ -532,6 +532,7 @@ export function generateDemo(seed = 20250303, options: DemoOptions = {}): DemoDa
       'ci-deployer/gh-actions',
       '10.0.1.10',
       '10.0.0.12',
+      'dana@example.com',
       '10.0.4.7',
       '10.0.5.12',
     ],
