@@ -163,6 +163,27 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
       extra: { additionalEventData: { MobileVersion: 'No', MFAUsed: 'No' } },
     }),
   );
+  // 10:30: the pipeline deploys a new public load balancer: its security group opens HTTPS and
+  // HTTP to the world, as every public load balancer's does.
+  const deploy = base + 10 * 60 * MIN + 30 * MIN;
+  trail(
+    deploy,
+    cloudTrailRecord(deploy, ci, 'ec2.amazonaws.com', 'AuthorizeSecurityGroupIngress', {
+      request: {
+        groupId: 'sg-0a1b2c3d4e5f60718',
+        ipPermissions: {
+          items: [443, 80].map((port) => ({
+            ipProtocol: 'tcp',
+            fromPort: port,
+            toPort: port,
+            groups: {},
+            ipRanges: { items: [{ cidrIp: '0.0.0.0/0' }] },
+            ipv6Ranges: {},
+          })),
+        },
+      },
+    }),
+  );
   // A checkout function invoked every couple of minutes, with a steady trickle of handled errors.
   for (let t = base; t < base + DAY; t += rnd.int(60_000, 180_000)) {
     const id = uuid(rnd);

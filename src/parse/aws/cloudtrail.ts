@@ -1,5 +1,6 @@
 import { type NormalizedEvent, textValue } from '../../schema/event';
 import { type BuiltinSource, base, has } from './builtin-source';
+import { ANYWHERE_MARKERS, INGRESS_CALLS, internetExposure } from './internet-exposure';
 
 /** CloudTrail records, as a trail delivers them to CloudWatch Logs: the caller from its identity, the account a record is about. */
 
@@ -71,7 +72,15 @@ export const CLOUDTRAIL: BuiltinSource = {
   keepJson: ['requestParameters', 'responseElements', 'additionalEventData'],
   recognize: isCloudTrail,
   recognizedBy: ['eventSource'],
-  derives: ['user.name', 'event.outcome', 'event.category', 'cloud.provider', 'event.dataset'],
+  derives: [
+    'user.name',
+    'event.outcome',
+    'event.category',
+    'cloud.provider',
+    'event.dataset',
+    'aws.security_group.internet_ports',
+    'aws.security_group.internet_exposure',
+  ],
   derivesOn: {
     'event.outcome': [{ values: ['success', 'failure'] }],
     // A sign-in is named by its event name, IAM by its event source; anything else is configuration.
@@ -82,6 +91,9 @@ export const CLOUDTRAIL: BuiltinSource = {
     ],
     'cloud.provider': [{ values: ['aws'] }],
     'event.dataset': [{ values: ['aws.cloudtrail'] }],
+    // Only on a security group change whose request names a source of anywhere.
+    'aws.security_group.internet_ports': [{ markers: ANYWHERE_MARKERS }],
+    'aws.security_group.internet_exposure': [{ values: ['web', 'beyond_web'], markers: ANYWHERE_MARKERS }],
   },
   derive: (e) => {
     const name = principalName(e);
@@ -97,5 +109,11 @@ export const CLOUDTRAIL: BuiltinSource = {
           : 'configuration';
     e['cloud.provider'] = 'aws';
     e['event.dataset'] = 'aws.cloudtrail';
+    const request = action !== undefined && INGRESS_CALLS.has(action) ? textValue(e.requestParameters) : undefined;
+    const exposure = request === undefined ? undefined : internetExposure(request);
+    if (exposure) {
+      e['aws.security_group.internet_ports'] = exposure.ports;
+      e['aws.security_group.internet_exposure'] = exposure.exposure;
+    }
   },
 };
