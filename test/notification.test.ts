@@ -287,6 +287,25 @@ describe('the review digest email', () => {
     expect(quoted?.consoleUrl).toContain('ortega');
   });
 
+  it('says how many detections its top five leave out, in the email and in chat (an entity cut from the list is otherwise only in the count)', () => {
+    // Six users' off-hours logins in one hour, one detection each: five are listed.
+    const digest = digestOf(
+      ['admin', 'dana', 'deploy-tool', 'dmitri', 'j.chen', 'm.silva'].map((v, i) => entry('auth.off_hours_login', v, T + i)),
+    );
+    const [rule] = digest.digest ?? [];
+    expect(rule?.entities).toHaveLength(5);
+    expect(
+      emailBody(digest)
+        .split('\n')
+        .find((l) => l.startsWith('  top: ')),
+    ).toMatch(/ ×1 \(and 1 more detection of other entities\)$/);
+    const chat = (chatbotMessage(digest).content as { description: string }).description;
+    expect(chat).toContain('(and 1 more detection of other entities)');
+    // A list that holds every detection says nothing more.
+    const whole = digestOf([entry('auth.off_hours_login', 'deploy', T), entry('auth.off_hours_login', 'deploy', T + 1)]);
+    expect(emailBody(whole)).not.toContain('more detection');
+  });
+
   it('chat: the digest lists its rules with their detections and top entities (as code), fifteen at most', () => {
     const digest = digestOf([
       entry('auth.off_hours_login', 'deploy', T),

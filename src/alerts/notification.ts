@@ -176,7 +176,7 @@ function digestEmailBody(alert: Alert, timeZone: string): string {
     lines.push(
       // Of several detections the title is the latest's, naming its entity: said so, or it reads as every one's.
       `${rule.ruleId} (${rule.severity}): ${rule.detections} detection(s) — ${rule.detections > 1 ? 'latest: ' : ''}${printable(rule.title)}`,
-      `  top: ${entities.join(', ')}`,
+      `  top: ${entities.join(', ')}${notListed(rule)}`,
       ...(rule.counted ? [countedDigestLine(rule.counted)] : []),
       `  Logs Insights: ${rule.consoleUrl}`,
       '',
@@ -184,6 +184,15 @@ function digestEmailBody(alert: Alert, timeZone: string): string {
   }
   lines.push(`Runbook: ${alert.runbook}`, `Alert id: ${alert.id}`);
   return lines.join('\n');
+}
+
+/**
+ * The detections of a digest's rule that its top entities leave out: the list is cut at five, and
+ * an entity it drops is otherwise nowhere in the message but in the rule's count.
+ */
+function notListed(rule: NonNullable<Alert['digest']>[number]): string {
+  const left = rule.detections - rule.entities.reduce((n, e) => n + e.detections, 0);
+  return left > 0 ? ` (and ${left} more detection${left === 1 ? '' : 's'} of other entities)` : '';
 }
 
 /** Values shown per related field; the rest are counted. */
@@ -264,7 +273,7 @@ function digestMarkdown(alert: Alert): string {
   const accountOf = digestAccountLabel(rules);
   const lines = rules.slice(0, CHAT_DIGEST_RULES_SHOWN).map((rule) => {
     const top = rule.entities.map((e) => `${codeSpan(e.value)}${accountOf(e)} ×${e.detections}${intensityOf(e, alert.window.start)}`);
-    return `• ${codeSpan(rule.ruleId)} (${rule.severity}): ${rule.detections} detection(s) — top: ${top.join(', ')}\n`;
+    return `• ${codeSpan(rule.ruleId)} (${rule.severity}): ${rule.detections} detection(s) — top: ${top.join(', ')}${notListed(rule)}\n`;
   });
   const more = rules.length > CHAT_DIGEST_RULES_SHOWN ? `… and ${rules.length - CHAT_DIGEST_RULES_SHOWN} more rules (in the email)\n` : '';
   return `${lines.join('')}${more}`;
