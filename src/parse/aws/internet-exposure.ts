@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { transportName } from './transport';
 
 /**
  * What a security group change opened to the internet (a rule whose source is 0.0.0.0/0 or ::/0),
@@ -95,17 +96,14 @@ function openingsToAnywhere(requestParameters: string): Opening[] | undefined {
   return undefined;
 }
 
-const ICMP: ReadonlySet<string> = new Set(['icmp', 'icmpv6', '1', '58']);
+const ICMP: ReadonlySet<string> = new Set(['icmp', 'icmpv6', 'ipv6-icmp']);
 
 const isAnywhere = (cidr: string | undefined) => cidr !== undefined && ANYWHERE.has(cidr);
 
-/** `-1` is every protocol; 6 and 17 are TCP and UDP by number. */
+/** `-1` is every protocol; a number is named as flow logs name it (6 is TCP). */
 function protocolName(protocol: string | number | undefined): string {
   const text = String(protocol ?? '-1').toLowerCase();
-  if (text === '-1' || text === 'all') return 'all';
-  if (text === '6') return 'tcp';
-  if (text === '17') return 'udp';
-  return text;
+  return text === '-1' || text === 'all' ? 'all' : transportName(text);
 }
 
 function describe(o: Opening): string {

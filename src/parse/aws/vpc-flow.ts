@@ -1,11 +1,11 @@
 import { textValue } from '../../schema/event';
 import { type BuiltinSource, base } from './builtin-source';
+import { transportName } from './transport';
 
 /** VPC Flow Logs records (read by splitting against their format: src/parse/flow-log-format.ts), recognized by their interface id. */
 
 // The account is `unknown` for interfaces AWS services create (endpoints, load balancers).
 const VPC_FLOW_RE = /^\d{1,2} (?:\d{12}|unknown) eni-[0-9a-f]{8,17} /;
-const TRANSPORT: Readonly<Record<string, string>> = { '1': 'icmp', '6': 'tcp', '17': 'udp', '58': 'ipv6-icmp' };
 
 export const VPC_FLOW: BuiltinSource = {
   definition: { ...base('vpcflow', 'VPC Flow Logs, version 2 default format', 'text'), parsers: ['vpcflow'] },
@@ -30,7 +30,7 @@ export const VPC_FLOW: BuiltinSource = {
       e['event.outcome'] = action === 'ACCEPT' ? 'success' : 'failure';
     }
     const proto = e['network.iana_number'];
-    if (proto !== undefined) e['network.transport'] = TRANSPORT[String(proto)] ?? String(proto);
+    if (proto !== undefined) e['network.transport'] = transportName(String(proto));
     e['cloud.provider'] = 'aws';
   },
 };
