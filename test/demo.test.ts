@@ -61,11 +61,13 @@ describe('demo replay through detectors and the local state machine', () => {
       .filter((a) => a.foldedInto && a.status === 'open')
       .map((a) => `${a.ruleId} ${a.entity.value} → ${a.foldedInto?.ruleId} (${a.tier})`)
       .sort();
-    // m.silva's policy attachment came after the incident, which took her page (the correlate
-    // task shares the detector's store, as the deployed functions share one table).
+    // m.silva's policy attachment and another administrator's password reset came after the
+    // incident, which took her page (the correlate task shares the detector's store, as the
+    // deployed functions share one table).
     expect(folded).toEqual([
       'auth.brute_force_source 192.0.2.66 → auth.password_spray (notify)',
       'aws.admin_policy_attached m.silva → corr.aws_account_compromise (notify)',
+      'aws.console_password_reset_for_other_user m.silva → corr.aws_account_compromise (notify)',
     ]);
     const paged = alerts.filter((a) => a.tier === 'respond' && a.status === 'open' && a.kind === 'detection');
     expect(paged.filter((a) => a.entity.value === '192.0.2.66').map((a) => a.ruleId)).toEqual(['auth.password_spray']);

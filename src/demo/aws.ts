@@ -201,7 +201,8 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
   if (!options.attack) return { lines, expected, incidents };
 
   // 14:00: a stolen console password for m.silva, no MFA, from an unfamiliar address; the
-  // attacker stops the trail, creates a backdoor user with a key and admin rights, and starts
+  // attacker stops the trail, creates a backdoor user with a key and admin rights, resets another
+  // administrator's console password, and starts
   // instances in a region the account never uses.
   const who: Identity = { type: 'IAMUser', name: 'm.silva' };
   const t0 = base + 14 * 60 * MIN;
@@ -236,6 +237,14 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
       request: { userName: 'backup-admin', policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
     }),
   );
+  // A second way back in: another administrator's console password, set to one the attacker knows.
+  trail(
+    t0 + 11 * MIN,
+    cloudTrailRecord(t0 + 11 * MIN, who, 'iam.amazonaws.com', 'UpdateLoginProfile', {
+      ip,
+      request: { userName: 'ops-admin', passwordResetRequired: false },
+    }),
+  );
   trail(
     t0 + 15 * MIN,
     cloudTrailRecord(t0 + 15 * MIN, who, 'ec2.amazonaws.com', 'RunInstances', {
@@ -249,6 +258,7 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
     { ruleId: 'aws.cloudtrail_tampering', entity: 'm.silva' },
     { ruleId: 'aws.iam_credentials_first_time', entity: 'm.silva' },
     { ruleId: 'aws.admin_policy_attached', entity: 'm.silva' },
+    { ruleId: 'aws.console_password_reset_for_other_user', entity: 'm.silva' },
     { ruleId: 'aws.new_region', entity: AWS_ACCOUNT },
   );
   incidents.push({ ruleId: 'corr.aws_account_compromise', entity: 'm.silva' });
