@@ -1,6 +1,7 @@
 import type { Alert, CountedValues } from '../schema/alert';
 import { formatDuration, spokenDuration } from '../schema/duration';
 import { type StateTableRef, tableArgs } from './cloud';
+import { evidenceShown } from './evidence-line';
 import { localSpan } from './local-time';
 import { printable } from './plain-text';
 
@@ -118,13 +119,15 @@ export function emailBody(alert: Alert, timeZone = 'UTC', stateTable?: StateTabl
       '',
     );
   }
-  if (alert.events.length > 0)
+  if (alert.events.length > 0) {
+    const shown = alert.events.map((e) => ({ e, ...evidenceShown(e.message, EVIDENCE_LINE_CHARS) }));
     lines.push(
       // Fewer lines than it counted (earlier deliveries' are not kept, a window holds more than an alert shows): a sample, said so.
-      `Evidence (${alert.kind === 'detection' && alert.events.length < alert.count ? `the latest ${alert.events.length}; ` : ''}secrets redacted):`,
-      ...alert.events.map((e) => `  ${e.timestamp} ${printable(e.logGroup)}: ${evidenceText(e.message.slice(0, EVIDENCE_LINE_CHARS))}`),
+      `Evidence (${alert.kind === 'detection' && alert.events.length < alert.count ? `the latest ${alert.events.length}; ` : ''}secrets redacted${shown.some((s) => s.reordered) ? '; a long JSON line shows what was done first' : ''}):`,
+      ...shown.map(({ e, text }) => `  ${e.timestamp} ${printable(e.logGroup)}: ${evidenceText(text)}`),
       '',
     );
+  }
   lines.push(`Runbook: ${alert.runbook}`, `Logs Insights: ${alert.consoleUrl}`, `Rule: ${alert.ruleId}   Alert id: ${alert.id}`);
   if (remindsUntilAcknowledged(alert))
     lines.push(
@@ -257,7 +260,7 @@ function distinctMarkdown(alert: Alert): string {
 function latestLineMarkdown(alert: Alert): string {
   const e = alert.events.at(-1);
   if (!e) return '';
-  return `Latest line (${e.timestamp.slice(0, 16).replace('T', ' ')} UTC, ${codeSpan(e.logGroup)}): ${codeSpan(e.message.slice(0, EVIDENCE_LINE_CHARS))}\n`;
+  return `Latest line (${e.timestamp.slice(0, 16).replace('T', ' ')} UTC, ${codeSpan(e.logGroup)}): ${codeSpan(evidenceShown(e.message, EVIDENCE_LINE_CHARS).text)}\n`;
 }
 
 /** A review digest's rules shown in chat, at most (the email lists every one). */
