@@ -143,3 +143,13 @@ export function takeoverMember(ruleId: string, at: number, id = `det-${ruleId}-$
   };
   return { entity: { field: 'user.name', value: 'm.silva' }, member: JSON.stringify(record), key: `${record.id}#0` };
 }
+
+/**
+ * A Logs Insights link read as the console reads it (src/alerts/insights.ts): `$` for `%`, the
+ * query detail decoded twice, then its values' `*` escapes — the detail as text
+ * (`~(end~'2025-03-03T14:12:00.000Z~start~'…~editorString~'fields @timestamp…`).
+ */
+export function consoleLinkText(url: string): string {
+  const detail = decodeURIComponent(decodeURIComponent(url.slice(url.indexOf('#') + 1).replaceAll('$', '%')));
+  return decodeURIComponent(detail.replaceAll('*', '%'));
+}

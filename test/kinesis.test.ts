@@ -7,6 +7,7 @@ import { type KinesisBatchResponse, type KinesisEvent, kinesisEventOf } from '..
 import { generateDemo } from '../src/demo/generate';
 import { readBacklog } from '../src/engine/delivery-lag';
 import { lambdaEvent, loadDetectorHandler, SSH_ATTACK, sentEnvelopes } from './handler-harness';
+import { consoleLinkText } from './helpers';
 
 /**
  * The hub's entry point: the same detector handler fed by a Kinesis event source mapping (each
@@ -167,7 +168,6 @@ describe('the detector handler behind the hub stream', () => {
     });
     const alert = alerts.find((a) => a.ruleId === 'ssh.internal_auth_failures');
     expect(alert?.cloud).toEqual({ account: { id: '444455556666' }, region: 'us-east-1' });
-    const fragment = decodeURIComponent(String(alert?.consoleUrl).replace(/\$/g, '%'));
-    expect(decodeURIComponent(fragment.replace(/\*/g, '%'))).toContain('arn:aws:logs:us-east-1:444455556666:log-group:/var/log/auth.log');
+    expect(consoleLinkText(String(alert?.consoleUrl))).toContain('arn:aws:logs:us-east-1:444455556666:log-group:/var/log/auth.log');
   });
 });

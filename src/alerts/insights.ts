@@ -25,17 +25,23 @@ export function logsInsightsQueryForAny(entityValues: readonly string[]): string
 }
 
 /**
- * Console deep link that opens Logs Insights with the query, log groups and time range preset.
- * The console encodes its state in the fragment with `*` escapes and `$` instead of `%`.
+ * Console deep link that opens Logs Insights with the query, log groups and time range preset, in
+ * the form the console's own address bar holds: the query detail's values escaped with `*` for
+ * `%`, the detail percent-encoded twice (`~` as `$257E`, `(` as `$2528`, `'` as `$2527`) and every
+ * `%` written `$`. Beside `*`, `$`, `.`, `-` and `_` it is letters and digits only: no character a
+ * chat's markdown reads (`~` strikes through in Slack, `(` `)` end a Teams link), so the same
+ * link goes to email and chat.
  */
 export function logsInsightsUrl(region: string, logGroups: readonly string[], query: string, startMs: number, endMs: number): string {
-  const esc = (s: string) =>
-    encodeURIComponent(s)
-      .replace(/[!'()*~]/g, (c) => `*${c.charCodeAt(0).toString(16)}`)
-      .replace(/%/g, '*');
+  // A value's own `*` is escaped too: `*` is the escape.
+  const esc = (s: string) => strictlyEncoded(s).replace(/\*/g, '%2A').replace(/%/g, '*');
   const sources = logGroups.map((g) => `~'${esc(g)}`).join('');
-  const detail = `~(end~'${new Date(endMs).toISOString()}~start~'${new Date(startMs).toISOString()}~timeType~'ABSOLUTE~tz~'UTC~editorString~'${esc(query)}~source~(${sources}))`;
-  const fragment = `logsV2:logs-insights?queryDetail=${detail}`;
-  const encoded = encodeURIComponent(fragment).replace(/%/g, '$');
-  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#${encoded.replace('logsV2$3Alogs-insights', 'logsV2:logs-insights')}`;
+  const detail = `~(end~'${esc(new Date(endMs).toISOString())}~start~'${esc(new Date(startMs).toISOString())}~timeType~'ABSOLUTE~tz~'UTC~editorString~'${esc(query)}~source~(${sources}))`;
+  const fragment = `logsV2:logs-insights${strictlyEncoded('?queryDetail=')}${strictlyEncoded(strictlyEncoded(detail))}`;
+  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#${fragment.replace(/%/g, '$')}`;
+}
+
+/** Percent-encoded as encodeURIComponent does, and its marks too (`!'()~`); `*` is left: it is the console's own escape. */
+function strictlyEncoded(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -354,15 +354,20 @@ function windowCount(alert: Alert): string {
 const CHAT_DESCRIPTION_CHARS = 8000;
 /** A rule's runbook as the chat shows it, at most (no schema bounds a rule's runbook). */
 const MAX_CHAT_RUNBOOK_CHARS = 1000;
+/** A Logs Insights link as chat shows it, at most (an incident's many log groups make a long one). */
+const MAX_CHAT_LINK_CHARS = 3000;
 
 /** AWS Chatbot (Amazon Q Developer in chat) custom notification; threadId keeps an incident in one thread. */
 export function chatbotMessage(alert: Alert, timeZone = 'UTC'): Record<string, unknown> {
   const local = [...localLine(alert, timeZone), ...baselineLine(alert), ...absenceLine(alert)].map((line) => `${line}\n`);
-  // Last, and kept whatever the description's length: what a responder opens first, and the id
-  // `detect ack add` takes. A link (under the deployment's runbookBaseUrl) as itself, for the chat
-  // client to link; a path as code (its underscores would otherwise format).
+  // Last, and kept whatever the description's length: what a responder opens first — the logs
+  // and the runbook — and the id `detect ack add` takes. A link (under the deployment's
+  // runbookBaseUrl) as itself, for the chat client to link; a path as code (its underscores would
+  // otherwise format). The Logs Insights link holds no character chat markdown reads (insights.ts).
   const shown = alert.runbook.slice(0, MAX_CHAT_RUNBOOK_CHARS);
-  const runbook = `\nRunbook: ${URL.canParse(alert.runbook) ? printable(shown) : codeSpan(shown)}\nAlert id: ${codeSpan(alert.id)}`;
+  const logs =
+    alert.consoleUrl.length <= MAX_CHAT_LINK_CHARS ? printable(alert.consoleUrl) : 'in the email (its link is longer than chat shows)';
+  const runbook = `\nLogs Insights: ${logs}\nRunbook: ${URL.canParse(alert.runbook) ? printable(shown) : codeSpan(shown)}\nAlert id: ${codeSpan(alert.id)}`;
   return {
     version: '1.0',
     source: 'custom',
