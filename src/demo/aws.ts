@@ -259,6 +259,7 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
     { ruleId: 'aws.iam_credentials_first_time', entity: 'm.silva' },
     { ruleId: 'aws.admin_policy_attached', entity: 'm.silva' },
     { ruleId: 'aws.console_password_reset_for_other_user', entity: 'm.silva' },
+    { ruleId: 'aws.gpu_instances_first_launch', entity: 'm.silva' },
     { ruleId: 'aws.new_region', entity: AWS_ACCOUNT },
   );
   incidents.push({ ruleId: 'corr.aws_account_compromise', entity: 'm.silva' });
