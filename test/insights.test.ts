@@ -57,6 +57,11 @@ describe('the Logs Insights link', () => {
     const lines = (chatbotMessage(alert).content as { description: string }).description.split('\n');
     expect(lines.slice(-3)).toEqual([`Logs Insights: ${alert.consoleUrl}`, `Runbook: \`${alert.runbook}\``, `Alert id: \`${alert.id}\``]);
     expect(consoleLinkText(alert.consoleUrl)).toContain(`like "eve_~(x)"`);
+    // A link longer than chat shows (an incident over many log groups) is left to the email.
+    const long = `${alert.consoleUrl}${'$257E$2527*2Fapp*2Fa'.repeat(200)}`;
+    const described = (chatbotMessage({ ...alert, consoleUrl: long }).content as { description: string }).description;
+    expect(described).toContain('\nLogs Insights: in the email (its link is longer than chat shows)\nRunbook: ');
+    expect(described).not.toContain('$257E');
     expect(consoleLinkText(alert.consoleUrl)).toContain("source~(~'/app/auth_service))");
   });
 });

@@ -202,8 +202,7 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
 
   // 14:00: a stolen console password for m.silva, no MFA, from an unfamiliar address; the
   // attacker stops the trail, creates a backdoor user with a key and admin rights, resets another
-  // administrator's console password, and starts
-  // instances in a region the account never uses.
+  // administrator's console password, and starts GPU instances in a region the account never uses.
   const who: Identity = { type: 'IAMUser', name: 'm.silva' };
   const t0 = base + 14 * 60 * MIN;
   const ip = '198.51.100.250';
