@@ -999,13 +999,14 @@ describe('AWS traffic through the detector', () => {
   const awsOnly = (awsAttack: boolean) =>
     generateDemo(20250303, { awsAttack }).payloads.filter((p) => (Object.values(AWS_LOG_GROUPS) as string[]).includes(p.logGroup));
 
-  it('benign automation alone stays quiet: a CI role describing instances all day, ACCEPT-heavy flow logs, a load balancer health-checking its targets, an SSO sign-in, a function with a steady trickle of handled errors', async () => {
+  it('benign automation alone stays quiet: a CI role describing instances all day, ACCEPT-heavy flow logs, a load balancer health-checking its targets, an SSO sign-in, a bucket policy refusing requests without TLS, a function with a steady trickle of handled errors', async () => {
     const detector = new Detector(pack, new MemoryStateStore());
     const normalizer = new Normalizer(pack.sources);
     const told = [];
     for (const p of awsOnly(false)) told.push(...(await processPayload(p, normalizer, detector)).alerts);
-    // Nothing for the team or the pager; the pipeline's public load balancer opening HTTPS and HTTP
-    // to the world is kept for the review digest (a low rule), as any such opening is.
+    // Nothing for the team or the pager (the pipeline's TLS-only bucket policy names every
+    // principal, to deny them: not public); the pipeline's public load balancer opening HTTPS and
+    // HTTP to the world is kept for the review digest (a low rule), as any such opening is.
     expect(told.filter((a) => a.tier !== 'review').map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([]);
     expect(told.map((a) => `${a.ruleId} ${a.entity.value} ${a.tier}`)).toEqual([
       'aws.security_group_web_open_to_world ci-deployer/gh-actions review',

@@ -184,6 +184,30 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
       },
     }),
   );
+  // 10:32: and its access-log bucket, whose policy refuses requests without TLS (CDK's enforceSSL):
+  // a policy that names every principal, to deny them.
+  trail(
+    deploy + 2 * MIN,
+    cloudTrailRecord(deploy + 2 * MIN, ci, 's3.amazonaws.com', 'PutBucketPolicy', {
+      request: {
+        bucketName: 'edge-access-logs',
+        Host: 'edge-access-logs.s3.amazonaws.com',
+        bucketPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Resource: ['arn:aws:s3:::edge-access-logs', 'arn:aws:s3:::edge-access-logs/*'],
+            },
+          ],
+        },
+        policy: [''],
+      },
+    }),
+  );
   // A checkout function invoked every couple of minutes, with a steady trickle of handled errors.
   for (let t = base; t < base + DAY; t += rnd.int(60_000, 180_000)) {
     const id = uuid(rnd);

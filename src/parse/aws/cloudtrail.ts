@@ -1,4 +1,5 @@
 import { type NormalizedEvent, textValue } from '../../schema/event';
+import { BUCKET_POLICY_CALL, bucketPolicyAccess } from './bucket-policy';
 import { type BuiltinSource, base, has } from './builtin-source';
 import { ANYWHERE_MARKERS, INGRESS_CALLS, internetExposure } from './internet-exposure';
 
@@ -80,6 +81,7 @@ export const CLOUDTRAIL: BuiltinSource = {
     'event.dataset',
     'aws.security_group.internet_ports',
     'aws.security_group.internet_exposure',
+    'aws.s3.bucket_policy_access',
   ],
   derivesOn: {
     'event.outcome': [{ values: ['success', 'failure'] }],
@@ -94,6 +96,8 @@ export const CLOUDTRAIL: BuiltinSource = {
     // Only on a security group change whose request names a source of anywhere.
     'aws.security_group.internet_ports': [{ markers: ANYWHERE_MARKERS }],
     'aws.security_group.internet_exposure': [{ values: ['web', 'beyond_web'], markers: ANYWHERE_MARKERS }],
+    // Only on a bucket policy change.
+    'aws.s3.bucket_policy_access': [{ values: ['public', 'restricted'], markers: [BUCKET_POLICY_CALL] }],
   },
   derive: (e) => {
     const name = principalName(e);
@@ -115,5 +119,6 @@ export const CLOUDTRAIL: BuiltinSource = {
       e['aws.security_group.internet_ports'] = exposure.ports;
       e['aws.security_group.internet_exposure'] = exposure.exposure;
     }
+    if (action === BUCKET_POLICY_CALL) e['aws.s3.bucket_policy_access'] = bucketPolicyAccess(textValue(e.requestParameters) ?? '');
   },
 };
