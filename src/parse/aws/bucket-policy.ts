@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { keptRequest } from './kept-request';
 
 /**
  * Whether a bucket policy a `PutBucketPolicy` call set grants anyone access, read from the
@@ -55,13 +56,7 @@ type Statement = z.infer<typeof Statement>;
  * policy read whole and found to grant no one at large is `restricted`.
  */
 export function bucketPolicyAccess(requestParameters: string): 'public' | 'restricted' {
-  let request: unknown;
-  try {
-    request = JSON.parse(requestParameters);
-  } catch {
-    return 'public';
-  }
-  const parsed = Request.safeParse(request);
+  const parsed = Request.safeParse(keptRequest(requestParameters));
   if (!parsed.success) return 'public';
   const statements = [parsed.data.bucketPolicy.Statement].flat();
   return statements.some(grantsAnyone) ? 'public' : 'restricted';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { keptRequest } from './kept-request';
 import { transportName } from './transport';
 
 /**
@@ -74,12 +75,8 @@ export function internetExposure(requestParameters: string): InternetExposure | 
 }
 
 function openingsToAnywhere(requestParameters: string): Opening[] | undefined {
-  let request: unknown;
-  try {
-    request = JSON.parse(requestParameters);
-  } catch {
-    return undefined; // cut where it was kept
-  }
+  const request = keptRequest(requestParameters);
+  if (request === undefined) return undefined;
   const authorize = AuthorizeRequest.safeParse(request);
   if (authorize.success)
     return authorize.data.ipPermissions.items
