@@ -82,8 +82,11 @@ function topLevelMembers(text: string): Member[] | undefined {
   return members;
 }
 
+/** JSON's whitespace: space, tab, line feed, carriage return. */
+const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+
 function skipSpace(text: string, i: number): number {
-  while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  while (i < text.length && isSpace(text[i])) i++;
   return i;
 }
 
@@ -118,6 +121,6 @@ function valueEndAt(text: string, i: number): number {
   }
   // A number, true, false or null: up to the next delimiter, which must be there (a cut scalar is not whole).
   let j = i;
-  while (j < text.length && text[j] !== ',' && text[j] !== '}' && text[j] !== ']' && !/\s/.test(text[j] as string)) j++;
+  while (j < text.length && text[j] !== ',' && text[j] !== '}' && text[j] !== ']' && !isSpace(text[j])) j++;
   return j < text.length && j > i ? j : -1;
 }
