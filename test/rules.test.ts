@@ -136,6 +136,32 @@ describe('bad rule files fail validation with file, rule id and path', () => {
     expect(messages).toMatch(/x\.other\.yml: rule x\.dup: id: id must equal the file name 'x\.other'/);
     expect(messages).toMatch(/duplicate rule id, also defined in .*x\.dup\.yml/);
   });
+  it('a value YAML reads as a number from another spelling: an error under a text modifier, a warning elsewhere', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bad-rules-'));
+    const rule = (match: string, threshold = '') =>
+      `id: x.hex\ntitle: t\ndescription: d\nseverity: low\nriskScore: 1\nrunbook: https://wiki.example.com/x\nmatch:\n${match}\n${threshold}`;
+    // Unquoted, `0xa9fea9fe` is 2852039166: the rule would match those digits, not the address.
+    writeFileSync(join(dir, 'x.hex.yml'), rule('  any:\n  - url.original|contains:\n    - 169.254.169.254\n    - 0xa9fea9fe'));
+    const loaded = loadPack([dir]);
+    expect(loaded.errors.map(formatRuleError)).toEqual([
+      expect.stringMatching(
+        /x\.hex\.yml: rule x\.hex: match\.any\[0\]\.url\.original\|contains\[1\]: YAML reads the unquoted 0xa9fea9fe as the number 2852039166; quote it \('0xa9fea9fe'\) to match the text as written$/,
+      ),
+    ]);
+    // Quoted, it is text; a count written 1e3 is a thousand, perhaps on purpose: a warning only.
+    writeFileSync(
+      join(dir, 'x.hex.yml'),
+      rule("  url.original|contains: '0xa9fea9fe'", 'threshold:\n  count: 1e3\n  window: 5m\n  groupBy: [source.ip]'),
+    );
+    const quoted = loadPack([dir]);
+    expect(quoted.errors).toEqual([]);
+    expect(quoted.warnings.map(formatRuleError)).toContainEqual(
+      expect.stringMatching(
+        /rule x\.hex: threshold\.count: YAML reads the unquoted 1e3 as the number 1000; quote it \('1e3'\) if the text was meant/,
+      ),
+    );
+    expect(quoted.pack.rules[0]?.threshold?.count).toBe(1000);
+  });
 });
 
 describe('the field check', () => {

@@ -23,5 +23,5 @@ export function loadPack(
   }
   all.push(...missingRunbooks(pack));
   if (options.checkRegexes !== false) all.push(...checkPackRegexes(pack));
-  return { pack, errors: all, warnings: [...unknownFieldWarnings(pack), ...untestedTuningWarnings(pack)] };
+  return { pack, errors: all, warnings: [...read.warnings, ...unknownFieldWarnings(pack), ...untestedTuningWarnings(pack)] };
 }
