@@ -27,6 +27,8 @@ export interface AwsLine {
 interface Identity {
   type: 'IAMUser' | 'AssumedRole' | 'Root';
   name: string;
+  /** An instance profile's session: the key the instance metadata service handed it (CloudTrail marks its calls). */
+  instanceKey?: string;
 }
 
 /** A CloudTrail record (JSON, compact, as a trail delivers it to CloudWatch Logs). */
@@ -35,7 +37,15 @@ export function cloudTrailRecord(
   who: Identity,
   eventSource: string,
   eventName: string,
-  opts: { ip?: string; region?: string; request?: unknown; response?: unknown; error?: string; extra?: Record<string, unknown> } = {},
+  opts: {
+    ip?: string;
+    agent?: string;
+    region?: string;
+    request?: unknown;
+    response?: unknown;
+    error?: string;
+    extra?: Record<string, unknown>;
+  } = {},
 ): string {
   const arn =
     who.type === 'Root'
@@ -51,6 +61,10 @@ export function cloudTrailRecord(
   };
   if (who.type === 'IAMUser') userIdentity.userName = who.name;
   if (who.type === 'AssumedRole') userIdentity.sessionContext = { sessionIssuer: { type: 'Role', userName: who.name.split('/')[0] } };
+  if (who.instanceKey) {
+    userIdentity.accessKeyId = who.instanceKey;
+    userIdentity.sessionContext = { sessionIssuer: { type: 'Role', userName: who.name.split('/')[0] }, ec2RoleDelivery: '2.0' };
+  }
   return JSON.stringify({
     eventVersion: '1.09',
     userIdentity,
@@ -59,7 +73,7 @@ export function cloudTrailRecord(
     eventName,
     awsRegion: opts.region ?? 'us-east-1',
     sourceIPAddress: opts.ip ?? '10.0.3.20',
-    userAgent: who.type === 'AssumedRole' ? 'aws-sdk-go-v2/1.30.0' : 'aws-cli/2.15.0',
+    userAgent: opts.agent ?? (who.type === 'AssumedRole' ? 'aws-sdk-go-v2/1.30.0' : 'aws-cli/2.15.0'),
     requestParameters: opts.request ?? null,
     responseElements: opts.response ?? null,
     ...(opts.error ? { errorCode: opts.error, errorMessage: 'You are not authorized to perform this operation.' } : {}),
@@ -68,6 +82,16 @@ export function cloudTrailRecord(
     recipientAccountId: AWS_ACCOUNT,
     ...opts.extra,
   });
+}
+
+/** Where the status page's web server reaches AWS from (its NAT gateway), and who took its key. */
+const STATUS_WEB_NAT = '203.0.113.60';
+export const STATUS_WEB_THIEF = '192.0.2.147';
+
+/** The status page's web server's session at time t: its role, its instance, the key current then (rotated every 6 hours). */
+function statusWebInstance(base: number, t: number): Identity {
+  const rotation = Math.floor((t - base) / (6 * 60 * MIN));
+  return { type: 'AssumedRole', name: 'status-web/i-0c0ffee1234567890', instanceKey: `ASIAZ7STATUSWEBKEY0${rotation}` };
 }
 
 /** A VPC Flow Logs v2 default-format record. */
@@ -163,6 +187,25 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
       extra: { additionalEventData: { MobileVersion: 'No', MFAUsed: 'No' } },
     }),
   );
+  // The status page's web server (an EC2 instance, role status-web) reads its settings from
+  // Parameter Store every half hour through its subnet's NAT gateway, and its database password
+  // from Secrets Manager through an interface endpoint (its private address). Its key, handed out
+  // by the metadata service, rotates every 6 hours.
+  for (let t = base; t < base + DAY; t += 30 * MIN) {
+    const web = statusWebInstance(base, t);
+    trail(
+      t,
+      cloudTrailRecord(t, web, 'ssm.amazonaws.com', 'GetParameter', { ip: STATUS_WEB_NAT, request: { name: '/status-page/settings' } }),
+    );
+    trail(
+      t + 15 * MIN,
+      cloudTrailRecord(t + 15 * MIN, web, 'secretsmanager.amazonaws.com', 'GetSecretValue', {
+        ip: '10.0.3.44',
+        request: { secretId: 'status-page/db' },
+        extra: { vpcEndpointId: 'vpce-0a1b2c3d4e5f60718' },
+      }),
+    );
+  }
   // 10:30: the pipeline deploys a new public load balancer: its security group opens HTTPS and
   // HTTP to the world, as every public load balancer's does.
   const deploy = base + 10 * 60 * MIN + 30 * MIN;
@@ -223,6 +266,22 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
   const expected: { ruleId: string; entity: string }[] = [];
   const incidents: { ruleId: string; entity: string }[] = [];
   if (!options.attack) return { lines, expected, incidents };
+
+  // 10:05: the status page's instance key, fetched through the server-side request forgery the
+  // web log shows at 09:52, used from the attacker's own machine: who am I, what buckets, what secrets.
+  const stolen = base + 10 * 60 * MIN + 5 * MIN;
+  const thief = statusWebInstance(base, stolen);
+  const thiefAgent = 'aws-cli/2.15.0 Python/3.11.6 Linux/6.5.0-15-generic exe/x86_64.ubuntu.22 prompt/off';
+  for (const [i, [source, call]] of [
+    ['sts.amazonaws.com', 'GetCallerIdentity'],
+    ['s3.amazonaws.com', 'ListBuckets'],
+    ['secretsmanager.amazonaws.com', 'ListSecrets'],
+  ].entries())
+    trail(
+      stolen + i * MIN,
+      cloudTrailRecord(stolen + i * MIN, thief, source ?? '', call ?? '', { ip: STATUS_WEB_THIEF, agent: thiefAgent }),
+    );
+  expected.push({ ruleId: 'aws.instance_credentials_used_elsewhere', entity: 'status-web' });
 
   // 14:00: a stolen console password for m.silva, no MFA, from an unfamiliar address; the
   // attacker stops the trail, creates a backdoor user with a key and admin rights, resets another

@@ -1,5 +1,5 @@
 import type { SubscriptionPayload } from '../decode/cloudwatch';
-import { awsTimeline } from './aws';
+import { awsTimeline, STATUS_WEB_THIEF } from './aws';
 import { Random } from './random';
 
 /**
@@ -315,11 +315,28 @@ function web(tl: Timeline, expect: ExpectedDetection[]): void {
   for (let i = 0; i < 360; i++) tl.nginx(flood + i * 140, '203.0.113.99', 'GET', '/', 200, 'curl/8.4.0');
   const fail = tl.base + 9 * 60 * MIN + 48 * MIN;
   for (let i = 0; i < 25; i++) tl.nginx(fail + i * 8_000, r.pick(clients), 'GET', r.pick(paths), 502);
+  // A server-side request forgery: the link-preview endpoint fetches whatever URL it is given,
+  // here the instance metadata service's credentials for the server's role (CloudTrail shows the
+  // key used from this address at 10:05).
+  const forgery = tl.base + 9 * 60 * MIN + 52 * MIN;
+  const metadata = 'http://169.254.169.254/latest/meta-data/iam/security-credentials/';
+  // (Written whole, sizes included: drawing them from the random source would change the rest of the demo's traffic.)
+  for (const [t, url, bytes] of [
+    [forgery, metadata, 11],
+    [forgery + 9_000, `${metadata}status-web`, 1_312],
+  ] as const)
+    tl.add(
+      LOG_GROUPS.web,
+      'web-1',
+      t,
+      `${STATUS_WEB_THIEF} - - [${clfTime(t)}] "GET /api/v1/preview?url=${encodeURIComponent(url)} HTTP/1.1" 200 ${bytes} "-" "curl/8.4.0"`,
+    );
   expect.push(
     { ruleId: 'web.forbidden_burst', entity: '203.0.113.80' },
     { ruleId: 'api.request_rate_spike', entity: '/api/v1/search' },
     { ruleId: 'web.request_flood', entity: '203.0.113.99' },
     { ruleId: 'web.repeated_5xx', entity: 'web' },
+    { ruleId: 'web.cloud_metadata_request', entity: STATUS_WEB_THIEF },
   );
 }
 
