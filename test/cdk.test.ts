@@ -318,7 +318,7 @@ describe('every documented option', () => {
     ]);
     expect(of('arn:aws:sqs:us-east-1:123456789012:team-c')).toEqual([{ topic: 'AlertsRespond', filter: { account: ['333333333333'] } }]);
     // A team owning rules: exact ids and id prefixes (SNS prefix matching on the `ruleId` attribute), every account.
-    const cloudTeam = { ruleId: ['corr.aws_account_compromise', { prefix: 'aws.' }] };
+    const cloudTeam = { ruleId: ['corr.aws_account_compromise', 'corr.cloud_credential_theft', { prefix: 'aws.' }] };
     expect(of('cloud-team@example.com')).toEqual([
       { topic: 'AlertsNotify', filter: cloudTeam },
       { topic: 'AlertsRespond', filter: cloudTeam },
@@ -329,18 +329,22 @@ describe('every documented option', () => {
       { id: expect.stringMatching(/^r-[0-9a-f]{12}$/), label: 'team A', accounts: ['111111111111', '222222222222'] },
       {
         id: expect.stringMatching(/^r-[0-9a-f]{12}$/),
-        label: 'aws.*, corr.aws_account_compromise',
-        rules: ['aws.*', 'corr.aws_account_compromise'],
+        label: 'aws.*, corr.aws_account_compromise, corr.cloud_credential_theft',
+        rules: ['aws.*', 'corr.aws_account_compromise', 'corr.cloud_credential_theft'],
       },
     ]);
     expect(teamA?.id).not.toBe(cloud?.id);
     // Both: the web team of one account (SNS ANDs the keys), with the incidents its rules feed
     // (corr.dos_attack is built on web.request_flood and web.repeated_5xx among others,
-    // corr.web_intrusion on web.content_discovery and web.sensitive_file_served).
+    // corr.web_intrusion on web.content_discovery and web.sensitive_file_served, corr.cloud_credential_theft
+    // on web.cloud_metadata_request — and an AWS rule, so the cloud team above gets it too).
     expect(of('shop-web@example.com')).toEqual([
       {
         topic: 'AlertsRespond',
-        filter: { account: ['444444444444'], ruleId: ['corr.dos_attack', 'corr.web_intrusion', { prefix: 'web.' }] },
+        filter: {
+          account: ['444444444444'],
+          ruleId: ['corr.cloud_credential_theft', 'corr.dos_attack', 'corr.web_intrusion', { prefix: 'web.' }],
+        },
       },
     ]);
     // The security team's subscriptions see every account: on the review topic, the digests for everyone, not each route's part of them.

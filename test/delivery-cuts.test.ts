@@ -224,7 +224,7 @@ describe('the demo, cut and delivered as CloudWatch might', () => {
         .sort();
     };
     const generated = await told(asGenerated);
-    expect(generated.filter((a) => a.startsWith('incident'))).toHaveLength(5);
+    expect(generated.filter((a) => a.startsWith('incident'))).toHaveLength(demo.expectedIncidents.length);
     expect(await told(recut)).toEqual(generated);
   }, 60_000);
 });

@@ -282,6 +282,8 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
       cloudTrailRecord(stolen + i * MIN, thief, source ?? '', call ?? '', { ip: STATUS_WEB_THIEF, agent: thiefAgent }),
     );
   expected.push({ ruleId: 'aws.instance_credentials_used_elsewhere', entity: 'status-web' });
+  // With the forged request from the same address, the theft is an incident.
+  incidents.push({ ruleId: 'corr.cloud_credential_theft', entity: STATUS_WEB_THIEF });
 
   // 14:00: a stolen console password for m.silva, no MFA, from an unfamiliar address; the
   // attacker stops the trail, creates a backdoor user with a key and admin rights, resets another
