@@ -141,12 +141,17 @@ describe('bad rule files fail validation with file, rule id and path', () => {
     const rule = (match: string, threshold = '') =>
       `id: x.hex\ntitle: t\ndescription: d\nseverity: low\nriskScore: 1\nrunbook: https://wiki.example.com/x\nmatch:\n${match}\n${threshold}`;
     // Unquoted, `0xa9fea9fe` is 2852039166: the rule would match those digits, not the address.
-    writeFileSync(join(dir, 'x.hex.yml'), rule('  any:\n  - url.original|contains:\n    - 169.254.169.254\n    - 0xa9fea9fe'));
+    // And a twenty-digit id is past a double's precision: its digits are not the ones written.
+    writeFileSync(
+      join(dir, 'x.hex.yml'),
+      rule('  any:\n  - url.original|contains:\n    - 169.254.169.254\n    - 0xa9fea9fe\n    - 42\n    - 12345678901234567890'),
+    );
     const loaded = loadPack([dir]);
     expect(loaded.errors.map(formatRuleError)).toEqual([
       expect.stringMatching(
         /x\.hex\.yml: rule x\.hex: match\.any\[0\]\.url\.original\|contains\[1\]: YAML reads the unquoted 0xa9fea9fe as the number 2852039166; quote it \('0xa9fea9fe'\) to match the text as written$/,
       ),
+      expect.stringMatching(/contains\[3\]: YAML reads the unquoted 12345678901234567890 as the number 12345678901234567000;/),
     ]);
     // Quoted, it is text; a count written 1e3 is a thousand, perhaps on purpose: a warning only.
     writeFileSync(

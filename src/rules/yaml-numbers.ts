@@ -4,12 +4,9 @@ import type { RuleFileError } from './rule-pack';
 /** Modifiers that compare text: a number there is matched as its decimal digits. */
 const TEXT_MODIFIERS = /\|(?:contains|startswith|endswith|wildcard|re)\b/;
 
-/** How YAML writes a number that reads back as itself: optional minus, digits, optional fraction. */
-const DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
-
 /**
  * Unquoted values YAML reads as numbers although they were written another way: `0xa9fea9fe` is
- * 2852039166, `0o17` is 15, `1e3` is 1000, `.inf` is Infinity. Under a text modifier
+ * 2852039166, `0o17` is 15, `1e3` is 1000, `.inf` is Infinity, `007` is 7. Under a text modifier
  * (`url.original|contains: [0xa9fea9fe]`) the rule then matches the decimal digits, not the text
  * written — an error; elsewhere (a count, a port) the number may be meant — a warning.
  */
@@ -21,8 +18,10 @@ export function numberSpellings(doc: Document, file: string): { errors: RuleFile
   visit(doc, {
     Scalar(key, node, path) {
       if (typeof node.value !== 'number' || node.type !== 'PLAIN' || key === 'key') return;
+      // Written as the number reads back (`42`, `0.5`): nothing was lost. `007`, `1.50` and a
+      // twenty-digit id (past a double's precision) are not, under a text modifier.
       const written = node.source ?? '';
-      if (DECIMAL.test(written)) return;
+      if (written === String(node.value)) return;
       const at = yamlPath(node, path);
       const underText = TEXT_MODIFIERS.test(at);
       const message = `YAML reads the unquoted ${written} as the number ${String(node.value)}; quote it ('${written}') ${underText ? 'to match the text as written' : 'if the text was meant'}`;
