@@ -60,11 +60,12 @@ export function cloudTrailRecord(
     accountId: AWS_ACCOUNT,
   };
   if (who.type === 'IAMUser') userIdentity.userName = who.name;
-  if (who.type === 'AssumedRole') userIdentity.sessionContext = { sessionIssuer: { type: 'Role', userName: who.name.split('/')[0] } };
-  if (who.instanceKey) {
-    userIdentity.accessKeyId = who.instanceKey;
-    userIdentity.sessionContext = { sessionIssuer: { type: 'Role', userName: who.name.split('/')[0] }, ec2RoleDelivery: '2.0' };
-  }
+  if (who.type === 'AssumedRole')
+    userIdentity.sessionContext = {
+      sessionIssuer: { type: 'Role', userName: who.name.split('/')[0] },
+      ...(who.instanceKey ? { ec2RoleDelivery: '2.0' } : {}),
+    };
+  if (who.instanceKey) userIdentity.accessKeyId = who.instanceKey;
   return JSON.stringify({
     eventVersion: '1.09',
     userIdentity,
@@ -272,15 +273,14 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
   const stolen = base + 10 * 60 * MIN + 5 * MIN;
   const thief = statusWebInstance(base, stolen);
   const thiefAgent = 'aws-cli/2.15.0 Python/3.11.6 Linux/6.5.0-15-generic exe/x86_64.ubuntu.22 prompt/off';
-  for (const [i, [source, call]] of [
+  const calls = [
     ['sts.amazonaws.com', 'GetCallerIdentity'],
     ['s3.amazonaws.com', 'ListBuckets'],
     ['secretsmanager.amazonaws.com', 'ListSecrets'],
-  ].entries())
-    trail(
-      stolen + i * MIN,
-      cloudTrailRecord(stolen + i * MIN, thief, source ?? '', call ?? '', { ip: STATUS_WEB_THIEF, agent: thiefAgent }),
-    );
+  ] as const;
+  calls.forEach(([source, call], i) =>
+    trail(stolen + i * MIN, cloudTrailRecord(stolen + i * MIN, thief, source, call, { ip: STATUS_WEB_THIEF, agent: thiefAgent })),
+  );
   expected.push({ ruleId: 'aws.instance_credentials_used_elsewhere', entity: 'status-web' });
   // With the forged request from the same address, the theft is an incident.
   incidents.push({ ruleId: 'corr.cloud_credential_theft', entity: STATUS_WEB_THIEF });
