@@ -287,7 +287,8 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
 
   // 14:00: a stolen console password for m.silva, no MFA, from an unfamiliar address; the
   // attacker stops the trail, creates a backdoor user with a key and admin rights, resets another
-  // administrator's console password, and starts GPU instances in a region the account never uses.
+  // administrator's console password, opens a role to their own account, and starts GPU instances
+  // in a region the account never uses.
   const who: Identity = { type: 'IAMUser', name: 'm.silva' };
   const t0 = base + 14 * 60 * MIN;
   const ip = '198.51.100.250';
@@ -329,6 +330,23 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
       request: { userName: 'ops-admin', passwordResetRequired: false },
     }),
   );
+  // A third: the break-glass role now trusts the attacker's own account.
+  trail(
+    t0 + 12 * MIN,
+    cloudTrailRecord(t0 + 12 * MIN, who, 'iam.amazonaws.com', 'UpdateAssumeRolePolicy', {
+      ip,
+      request: {
+        roleName: 'ops-breakglass',
+        policyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${AWS_ACCOUNT}:root` }, Action: 'sts:AssumeRole' },
+            { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999988887777:root' }, Action: 'sts:AssumeRole' },
+          ],
+        }),
+      },
+    }),
+  );
   trail(
     t0 + 15 * MIN,
     cloudTrailRecord(t0 + 15 * MIN, who, 'ec2.amazonaws.com', 'RunInstances', {
@@ -344,6 +362,7 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
     { ruleId: 'aws.admin_policy_attached', entity: 'm.silva' },
     { ruleId: 'aws.console_password_reset_for_other_user', entity: 'm.silva' },
     { ruleId: 'aws.gpu_instances_first_launch', entity: 'm.silva' },
+    { ruleId: 'aws.role_trust_external_account', entity: AWS_ACCOUNT },
     { ruleId: 'aws.new_region', entity: AWS_ACCOUNT },
   );
   incidents.push({ ruleId: 'corr.aws_account_compromise', entity: 'm.silva' });

@@ -78,7 +78,7 @@ function namesAnyone(principal: unknown): boolean {
 }
 
 /** A condition holding the caller to fixed values of one of the keys (conditions all apply: one suffices). */
-function fixedBy(condition: Statement['Condition']): boolean {
+export function fixedBy(condition: Statement['Condition']): boolean {
   if (condition === undefined) return false;
   return Object.entries(condition).some(
     ([operator, keys]) =>

@@ -2,6 +2,7 @@ import { type NormalizedEvent, textValue } from '../../schema/event';
 import { BUCKET_POLICY_CALL, bucketPolicyAccess } from './bucket-policy';
 import { type BuiltinSource, base, has } from './builtin-source';
 import { ANYWHERE_MARKERS, INGRESS_CALLS, internetExposure } from './internet-exposure';
+import { externalTrust, TRUST_POLICY_CALLS } from './role-trust';
 
 /** CloudTrail records, as a trail delivers them to CloudWatch Logs: the caller from its identity, the account a record is about. */
 
@@ -82,6 +83,7 @@ export const CLOUDTRAIL: BuiltinSource = {
     'aws.security_group.internet_ports',
     'aws.security_group.internet_exposure',
     'aws.s3.bucket_policy_access',
+    'aws.iam.role_trust_external',
   ],
   derivesOn: {
     'event.outcome': [{ values: ['success', 'failure'] }],
@@ -98,6 +100,8 @@ export const CLOUDTRAIL: BuiltinSource = {
     'aws.security_group.internet_exposure': [{ values: ['web', 'beyond_web'], markers: ANYWHERE_MARKERS }],
     // Only on a bucket policy change.
     'aws.s3.bucket_policy_access': [{ values: ['public', 'restricted'], markers: [BUCKET_POLICY_CALL] }],
+    // Only on a trust policy set: the accounts it trusts (any values).
+    'aws.iam.role_trust_external': [{ markers: [...TRUST_POLICY_CALLS.keys()] }],
   },
   derive: (e) => {
     const name = principalName(e);
@@ -120,5 +124,9 @@ export const CLOUDTRAIL: BuiltinSource = {
       e['aws.security_group.internet_exposure'] = exposure.exposure;
     }
     if (action === BUCKET_POLICY_CALL) e['aws.s3.bucket_policy_access'] = bucketPolicyAccess(textValue(e.requestParameters) ?? '');
+    if (action !== undefined && TRUST_POLICY_CALLS.has(action)) {
+      const trusted = externalTrust(textValue(e.requestParameters) ?? '', action, textValue(e['cloud.account.id']));
+      if (trusted) e['aws.iam.role_trust_external'] = trusted;
+    }
   },
 };
