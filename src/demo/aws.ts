@@ -278,9 +278,8 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
     ['s3.amazonaws.com', 'ListBuckets'],
     ['secretsmanager.amazonaws.com', 'ListSecrets'],
   ] as const;
-  calls.forEach(([source, call], i) =>
-    trail(stolen + i * MIN, cloudTrailRecord(stolen + i * MIN, thief, source, call, { ip: STATUS_WEB_THIEF, agent: thiefAgent })),
-  );
+  for (const [i, [source, call]] of calls.entries())
+    trail(stolen + i * MIN, cloudTrailRecord(stolen + i * MIN, thief, source, call, { ip: STATUS_WEB_THIEF, agent: thiefAgent }));
   expected.push({ ruleId: 'aws.instance_credentials_used_elsewhere', entity: 'status-web' });
   // With the forged request from the same address, the theft is an incident.
   incidents.push({ ruleId: 'corr.cloud_credential_theft', entity: STATUS_WEB_THIEF });
