@@ -318,6 +318,13 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
       'db.password_used': 'NO',
     },
   ],
+  [
+    // A key an instance's metadata service handed out: the instance is named (its session), the principal is its role.
+    'cloudtrail',
+    'org-audit/management-events',
+    '{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLEAPP:i-0abc1234def567890","arn":"arn:aws:sts::111122223333:assumed-role/app-server-role/i-0abc1234def567890","accountId":"111122223333","accessKeyId":"ASIAEXAMPLEKEY1","sessionContext":{"sessionIssuer":{"type":"Role","userName":"app-server-role"},"ec2RoleDelivery":"2.0"}},"eventTime":"2025-03-03T03:12:40Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.77","userAgent":"aws-cli/2","requestParameters":null,"responseElements":null,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}',
+    { 'user.name': 'app-server-role', 'cloud.instance.id': 'i-0abc1234def567890', 'source.ip': '198.51.100.77' },
+  ],
 ];
 
 describe('AWS logs recognized by content', () => {
@@ -336,6 +343,16 @@ describe('AWS logs recognized by content', () => {
     );
   });
 
+  it('names an instance only for a key its metadata service handed out, not for a session named like one', () => {
+    const normalizer = new Normalizer(pack.sources);
+    const ctx = { logGroup: 'org-audit/management-events', logStream: 's', id: '1', timestamp: Date.parse('2026-11-30T00:00:00Z') };
+    const person =
+      '{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:i-0abc1234def567890","arn":"arn:aws:sts::111122223333:assumed-role/Admin/i-0abc1234def567890","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","userName":"Admin"}}},"eventTime":"2025-03-03T03:12:40Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.77","userAgent":"aws-cli/2","requestParameters":null,"responseElements":null,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}';
+    const r = normalizer.normalize(person, ctx, normalizer.sourceFor(ctx.logGroup, person));
+    if (!r.ok) throw new Error(r.skip.detail);
+    expect(r.event['user.name']).toBe('Admin');
+    expect(r.event['cloud.instance.id']).toBeUndefined();
+  });
   it("every line of an RDS database's log group is the database's, by the group's name", () => {
     const normalizer = new Normalizer(pack.sources);
     const group = '/aws/rds/cluster/orders-aurora/postgresql';

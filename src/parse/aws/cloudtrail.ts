@@ -23,6 +23,12 @@ const ASSUMED_ROLE = /^assumed-role\/([^/]+)\/(.+)$/;
 const MACHINE_SESSION =
   /^(?:[0-9a-f]{32}|i-[0-9a-f]{8}(?:[0-9a-f]{9})?|(?:botocore-session|aws-sdk-[a-z]+|aws-go-sdk|aws-dotnet-sdk-session)-\d{9,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{10,})$/i;
 
+/** An EC2 instance id, the session name of the role an instance's metadata service hands out. */
+const INSTANCE_ID = /^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+
+/** An ARN's resource: `arn:partition:service:region:account:` and then user/alice, assumed-role/Role/session, root. */
+const arnResource = (arn: string) => arn.split(':').slice(5).join(':');
+
 /**
  * The principal a CloudTrail record names: user name, role/session (the person, for Identity
  * Center sessions; the role, for sessions a machine named), root.
@@ -34,8 +40,7 @@ export function principalName(e: NormalizedEvent): string | undefined {
   if (userName) return userName;
   const arn = textValue(e['userIdentity.arn']);
   if (arn) {
-    // arn:partition:service:region:account:resource — user/alice, assumed-role/Role/session, root.
-    const resource = arn.split(':').slice(5).join(':');
+    const resource = arnResource(arn);
     // IAM Identity Center: the session is the person (their user name, usually an email), the role
     // only the permission set. The person is the same in every account; the role name is not theirs.
     const sso = SSO_SESSION.exec(resource);
@@ -53,6 +58,16 @@ export function principalName(e: NormalizedEvent): string | undefined {
     textValue(e['userIdentity.invokedBy']) ??
     textValue(e['userIdentity.principalId'])
   );
+}
+
+/**
+ * The instance whose metadata service handed out the key a record was signed with: CloudTrail
+ * marks such a key's calls (`ec2RoleDelivery`), and the session is named after the instance.
+ */
+function instanceOf(e: NormalizedEvent): string | undefined {
+  if (e['userIdentity.sessionContext.ec2RoleDelivery'] === undefined) return undefined;
+  const session = ASSUMED_ROLE.exec(arnResource(textValue(e['userIdentity.arn']) ?? ''))?.[2];
+  return session !== undefined && INSTANCE_ID.test(session) ? session : undefined;
 }
 
 export const CLOUDTRAIL: BuiltinSource = {
@@ -84,6 +99,7 @@ export const CLOUDTRAIL: BuiltinSource = {
     'aws.security_group.internet_exposure',
     'aws.s3.bucket_policy_access',
     'aws.iam.role_trust_external',
+    'cloud.instance.id',
   ],
   derivesOn: {
     'event.outcome': [{ values: ['success', 'failure'] }],
@@ -102,10 +118,14 @@ export const CLOUDTRAIL: BuiltinSource = {
     'aws.s3.bucket_policy_access': [{ values: ['public', 'restricted'], markers: [BUCKET_POLICY_CALL] }],
     // Only on a trust policy set: the accounts it trusts (any values).
     'aws.iam.role_trust_external': [{ markers: [...TRUST_POLICY_CALLS.keys()] }],
+    // Only on a call signed with an instance profile's key.
+    'cloud.instance.id': [{ markers: ['ec2RoleDelivery'] }],
   },
   derive: (e) => {
     const name = principalName(e);
     if (name) e['user.name'] = name;
+    const instance = instanceOf(e);
+    if (instance) e['cloud.instance.id'] = instance;
     const action = textValue(e['event.action']);
     const failed = e['error.code'] !== undefined || e['responseElements.ConsoleLogin'] === 'Failure';
     e['event.outcome'] = failed ? 'failure' : 'success';
