@@ -100,5 +100,11 @@ describe("the accounts outside its own that a role's trust policy lets assume it
     );
     expect(read(record('UpdateAssumeRolePolicy', update(trust({ AWS: `arn:aws:iam::${OWN}:root` }))))).toBeUndefined();
     expect(read(record('GetRole', '{"roleName":"r"}'))).toBeUndefined();
+    // A record that names no recipient account is about its caller's.
+    const withoutRecipient = record('UpdateAssumeRolePolicy', update(trust({ AWS: `arn:aws:iam::${OWN}:root` }))).replace(
+      `,"recipientAccountId":"${OWN}"`,
+      '',
+    );
+    expect(read(withoutRecipient.replace('"userName":"alice"}', `"userName":"alice","accountId":"${OWN}"}`))).toBeUndefined();
   });
 });

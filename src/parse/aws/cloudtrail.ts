@@ -145,7 +145,9 @@ export const CLOUDTRAIL: BuiltinSource = {
     }
     if (action === BUCKET_POLICY_CALL) e['aws.s3.bucket_policy_access'] = bucketPolicyAccess(textValue(e.requestParameters) ?? '');
     if (action !== undefined && TRUST_POLICY_CALLS.has(action)) {
-      const trusted = externalTrust(textValue(e.requestParameters) ?? '', action, textValue(e['cloud.account.id']));
+      // The account the record is about; a record without one (rare) is the caller's own account's.
+      const own = textValue(e['cloud.account.id']) ?? textValue(e['userIdentity.accountId']);
+      const trusted = externalTrust(textValue(e.requestParameters) ?? '', action, own);
       if (trusted) e['aws.iam.role_trust_external'] = trusted;
     }
   },
