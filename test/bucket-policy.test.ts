@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketPolicyAccess } from '../src/parse/aws/bucket-policy';
-import { Normalizer } from '../src/parse/normalize';
+import { cloudTrailDerived } from './helpers';
 
 const request = (...Statement: unknown[]) => JSON.stringify({ bucketName: 'b', bucketPolicy: { Version: '2012-10-17', Statement } });
 const allowAnyone = (Condition?: unknown, Principal: unknown = '*') => ({
@@ -63,17 +63,9 @@ describe('whether a bucket policy grants anyone access (as S3 defines public)', 
   });
 
   it('the CloudTrail source sets it on a PutBucketPolicy record only', () => {
-    const record = (eventName: string, requestParameters: string) =>
-      `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","userName":"alice"},"eventTime":"2025-03-03T03:12:40Z","eventSource":"s3.amazonaws.com","eventName":"${eventName}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.5","requestParameters":${requestParameters},"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`;
-    const normalizer = new Normalizer();
-    const ctx = { logGroup: 'org-audit/management-events', logStream: 's', id: '1', timestamp: Date.parse('2025-03-03T03:12:41Z') };
-    // As the pipeline reads a line: its source recognized from its content (this group is named by no source file).
-    const read = (line: string) => {
-      const result = normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line));
-      return result.ok ? result.event['aws.s3.bucket_policy_access'] : 'not read';
-    };
-    expect(read(record('PutBucketPolicy', request(denyWithoutTls)))).toBe('restricted');
-    expect(read(record('PutBucketPolicy', request(allowAnyone())))).toBe('public');
-    expect(read(record('GetBucketPolicy', '{"bucketName":"b"}'))).toBeUndefined();
+    const { of } = cloudTrailDerived('aws.s3.bucket_policy_access', 's3.amazonaws.com');
+    expect(of('PutBucketPolicy', request(denyWithoutTls))).toBe('restricted');
+    expect(of('PutBucketPolicy', request(allowAnyone()))).toBe('public');
+    expect(of('GetBucketPolicy', '{"bucketName":"b"}')).toBeUndefined();
   });
 });

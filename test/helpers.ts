@@ -5,7 +5,7 @@ import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import type { StateStore } from '../src/engine/state-store';
-import type { NormalizeResult, Normalizer } from '../src/parse/normalize';
+import { type NormalizeResult, Normalizer } from '../src/parse/normalize';
 import type { NormalizedEvent } from '../src/schema/event';
 import { CorrelationRule, DetectionRule } from '../src/schema/rule';
 
@@ -20,6 +20,23 @@ export function normalizedLine(
   const r = normalizer.normalize(line, { logGroup, logStream, id: '1', timestamp });
   if (!r.ok) throw new Error(`skipped: ${r.skip.detail}`);
   return r;
+}
+
+/**
+ * What the CloudTrail source derives into `field` for a call of `eventName` with this request
+ * (JSON text), by alice of account 111122223333, read as the pipeline reads a line in a group no
+ * source file names (its source recognized from its content).
+ */
+export function cloudTrailDerived(field: string, eventSource: string) {
+  const normalizer = new Normalizer();
+  const ctx = { logGroup: 'org-audit/management-events', logStream: 's', id: '1', timestamp: Date.parse('2025-03-03T03:12:41Z') };
+  const record = (eventName: string, requestParameters: string) =>
+    `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","userName":"alice"},"eventTime":"2025-03-03T03:12:40Z","eventSource":"${eventSource}","eventName":"${eventName}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.5","requestParameters":${requestParameters},"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`;
+  const read = (line: string) => {
+    const result = normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line));
+    return result.ok ? result.event[field] : 'not read';
+  };
+  return { record, read, of: (eventName: string, requestParameters: string) => read(record(eventName, requestParameters)) };
 }
 
 /** Public real logs (../shared/realworld/README.md): read where they are, never copied here. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { externalTrust } from '../src/parse/aws/role-trust';
-import { Normalizer } from '../src/parse/normalize';
+import { cloudTrailDerived } from './helpers';
 
 const OWN = '111122223333';
 const policy = (...Statement: unknown[]) => JSON.stringify({ Version: '2012-10-17', Statement }, null, 2);
@@ -87,14 +87,7 @@ describe("the accounts outside its own that a role's trust policy lets assume it
   });
 
   it('the CloudTrail source sets it on the calls that set a trust policy, against the account the record is about', () => {
-    const record = (eventName: string, requestParameters: string) =>
-      `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::${OWN}:user/alice","userName":"alice"},"eventTime":"2025-03-03T03:12:40Z","eventSource":"iam.amazonaws.com","eventName":"${eventName}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.5","requestParameters":${requestParameters},"eventType":"AwsApiCall","recipientAccountId":"${OWN}"}`;
-    const normalizer = new Normalizer();
-    const ctx = { logGroup: 'org-audit/management-events', logStream: 's', id: '1', timestamp: Date.parse('2025-03-03T03:12:41Z') };
-    const read = (line: string) => {
-      const result = normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line));
-      return result.ok ? result.event['aws.iam.role_trust_external'] : 'not read';
-    };
+    const { record, read } = cloudTrailDerived('aws.iam.role_trust_external', 'iam.amazonaws.com');
     expect(read(record('UpdateAssumeRolePolicy', update(trust({ AWS: ['999988887777', `arn:aws:iam::${OWN}:root`] }))))).toBe(
       '999988887777',
     );
