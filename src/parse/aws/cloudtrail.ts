@@ -14,17 +14,20 @@ const SSO_SESSION = /^assumed-role\/AWSReservedSSO_[^/]+\/(.+)$/;
 /** `assumed-role/<role>/<session>`: the role and the session name. */
 const ASSUMED_ROLE = /^assumed-role\/([^/]+)\/(.+)$/;
 
+/** An EC2 instance id, the session name of the role an instance's metadata service hands out. */
+const INSTANCE_ID_TEXT = 'i-[0-9a-f]{8}(?:[0-9a-f]{9})?';
+const INSTANCE_ID = new RegExp(`^${INSTANCE_ID_TEXT}$`);
+
 /**
  * Session names machines generate: an ECS task id (32 hex digits), an EC2 instance id, the
  * defaults of the AWS SDKs and the CLI (`botocore-session-<time>`, `aws-sdk-js-<time>`, …), a
  * UUID, a bare number. A name a person or a pipeline chose (`alice`, `GitHubActions`, a Lambda
  * function's name) is kept.
  */
-const MACHINE_SESSION =
-  /^(?:[0-9a-f]{32}|i-[0-9a-f]{8}(?:[0-9a-f]{9})?|(?:botocore-session|aws-sdk-[a-z]+|aws-go-sdk|aws-dotnet-sdk-session)-\d{9,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{10,})$/i;
-
-/** An EC2 instance id, the session name of the role an instance's metadata service hands out. */
-const INSTANCE_ID = /^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
+const MACHINE_SESSION = new RegExp(
+  `^(?:[0-9a-f]{32}|${INSTANCE_ID_TEXT}|(?:botocore-session|aws-sdk-[a-z]+|aws-go-sdk|aws-dotnet-sdk-session)-\\d{9,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\\d{10,})$`,
+  'i',
+);
 
 /** An ARN's resource: `arn:partition:service:region:account:` and then user/alice, assumed-role/Role/session, root. */
 const arnResource = (arn: string) => arn.split(':').slice(5).join(':');
