@@ -923,3 +923,72 @@ describe('review digests', () => {
     expect(sent[1]?.key).not.toBe(first[1]?.key);
   });
 });
+
+describe("a flood that grows past its rule's escalation step", () => {
+  const stepped: LifecyclePolicy = {
+    ...policy,
+    notifyResolved: false,
+    escalation: { count: 100, tier: 'respond', repeatInterval: 4 * HOUR, notifyResolved: true },
+  };
+  it('is one alert: told to the team when it opens, paged at once when the count reaches the step, reminded and resolved as a page', () => {
+    // Opens at 10; 60 a minute later is an update within the refresh; 100 steps up at once, not a refresh later.
+    const growing = walk([occ(T0, 10), occ(T0 + MIN, 60), occ(T0 + 2 * MIN, 100)], stepped);
+    expect(growing.emissions.map((e) => [e.status, e.tier])).toEqual([
+      ['open', 'notify'],
+      ['escalated', 'respond'],
+    ]);
+    expect(growing.state?.tier).toBe('respond');
+    // Still firing at the step: reminded on the page's interval (4 h), not the team's (24 h); its end is told.
+    const steady = Array.from({ length: 30 }, (_, i) => occ(T0 + 12 * MIN + i * 10 * MIN, 150));
+    const later = walk([...steady, occ(T0 + 6 * HOUR, 10)], stepped, growing.state);
+    expect(later.emissions.filter((e) => e.status !== 'update').map((e) => [e.status, e.tier, (e.at - T0) / MIN])).toEqual([
+      ['reminder', 'respond', 242],
+      ['resolved', 'respond', 302 + 20],
+      // Back within the flap grace at the team's count: the same alert, told to the team again.
+      ['open', 'notify', 360],
+    ]);
+    expect(new Set([...growing.emissions, ...later.emissions].map((e) => e.alertId)).size).toBe(1);
+  });
+  it('a count that never reaches the step stays with the team, and its end is not news', () => {
+    const r = walk([occ(T0, 10), occ(T0 + 10 * MIN, 99), occ(T0 + HOUR, 10)], stepped);
+    expect(r.emissions.map((e) => [e.status, e.tier])).toEqual([
+      ['open', 'notify'],
+      ['update', 'notify'],
+      ['resolved', 'notify'],
+      ['open', 'notify'],
+    ]);
+  });
+  it('through the detector and the sweeper: the step is told as a page with its severity, claims the entity’s page, and its end closes it', async () => {
+    const flood = rule({
+      id: 'test.flood',
+      title: 'Flood from {source.ip}: {count}',
+      severity: 'medium',
+      match: { 'event.category': 'web' },
+      threshold: { count: 30, window: '1m', groupBy: ['source.ip'] },
+      escalate: { count: 300, severity: 'high' },
+    });
+    const probe = rule({ id: 'test.probe', severity: 'high', match: { 'url.path': '/.env' }, entity: 'source.ip' });
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [flood, probe] }, store, { outbreakAfter: 0 });
+    const request = (i: number, path = '/') => ev({ 'event.category': 'web', 'source.ip': '203.0.113.9', 'url.path': path }, T0 + i * 100);
+    const told: Message[] = [];
+    for (let b = 0; b < 8; b++) {
+      const batch = Array.from({ length: 50 }, (_, i) => request(b * 50 + i));
+      told.push(...(await d.evaluate(`flood-${b}`, batch)).messages.filter((m) => m.publish));
+    }
+    // The probe from the same address a second later: the flood's page holds it (one page per entity).
+    told.push(...(await d.evaluate('probe', [request(401, '/.env')])).messages.filter((m) => m.publish));
+    const deps = { store, pack: { rules: [flood, probe], correlations: [] }, ctx: { region: 'us-east-1' }, send: async () => {} };
+    for (let at = T0 + 5 * MIN; at <= T0 + HOUR; at += 5 * MIN) told.push(...(await sweep(deps, at)).messages.filter((m) => m.publish));
+    expect(
+      told.map((m) => [m.alert.ruleId, m.alert.status, m.alert.tier, m.alert.severity, m.alert.count, m.alert.foldedInto?.ruleId ?? null]),
+    ).toEqual([
+      ['test.flood', 'open', 'notify', 'medium', 30, null],
+      ['test.flood', 'escalated', 'respond', 'high', 300, null],
+      ['test.probe', 'open', 'notify', 'high', 1, 'test.flood'],
+      ['test.flood', 'resolved', 'respond', 'high', expect.any(Number), null],
+    ]);
+    expect(told.at(-1)?.alert.count).toBeGreaterThan(300);
+    expect(new Set(told.filter((m) => m.alert.ruleId === 'test.flood').map((m) => m.alert.id)).size).toBe(1);
+  });
+});

@@ -119,6 +119,26 @@ describe('bad rule files fail validation with file, rule id and path', () => {
       /rule x\.invalid_window: threshold\.window: expected a duration/,
     ],
     ['unsafe regex', { ...base, match: { 'message|re': '^(a+)+$' } }, /rule x\.unsafe_regex: match\.message\|re: unsafe regex/],
+    [
+      'escalate without a threshold',
+      {
+        ...base,
+        severity: 'medium',
+        distinct: { field: 'b', count: 5, window: '5m', groupBy: ['c'] },
+        escalate: { count: 50, severity: 'high' },
+      },
+      /rule x\.escalate_without_a_threshold: escalate: escalate needs a count that runs on past the alert: a threshold clause/,
+    ],
+    [
+      'escalate below the count',
+      { ...base, severity: 'medium', threshold: { count: 300, window: '1m', groupBy: ['c'] }, escalate: { count: 300, severity: 'high' } },
+      /rule x\.escalate_below_the_count: escalate\.count: escalate\.count must be above the threshold's count \(300\)/,
+    ],
+    [
+      'escalate within the tier',
+      { ...base, threshold: { count: 3, window: '1m', groupBy: ['c'] }, escalate: { count: 30, severity: 'critical' } },
+      /rule x\.escalate_within_the_tier: escalate\.severity: escalate\.severity critical must reach a higher tier than the rule's high \(respond\)/,
+    ],
   ];
   it.each(cases)('%s', (_name, doc, pattern) => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-rules-'));

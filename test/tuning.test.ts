@@ -38,6 +38,23 @@ const reads = (user: string, objects: number) =>
     ),
   );
 
+describe("tuning a rule's escalation step", () => {
+  it('moves the count that pages; a tier the tuning pins holds whatever the count, so the step goes with it', () => {
+    const moved = packWith(
+      tuning(
+        'mine/flood.yml',
+        'tune: web.request_flood\nreason: WEB-7 our CDN fronts everyone\nescalate: { count: 20000, severity: high }',
+      ),
+    );
+    expect(errorsOf(moved)).toEqual([]);
+    expect(ruleOf(moved.pack, 'web.request_flood').escalate).toEqual({ count: 20000, severity: 'high' });
+    const pinned = packWith(tuning('mine/flood.yml', 'tune: web.request_flood\nreason: WEB-8 review only until tuned\ntier: review'));
+    expect(errorsOf(pinned)).toEqual([]);
+    expect(ruleOf(pinned.pack, 'web.request_flood').escalate).toBeUndefined();
+    expect(ruleOf(packWith().pack, 'web.request_flood').escalate).toEqual({ count: 3000, severity: 'high' });
+  });
+});
+
 describe('tuning a shipped rule without editing it (`tune:` files)', () => {
   it('turns a rule off, changes its tier, severity, risk and lifecycle; the rest stays as shipped', () => {
     const result = packWith(

@@ -314,7 +314,7 @@ async function tellAbsence(
     {
       key: conditionKey(rule.id, watch.groupKey),
       policy,
-      ...detectionTerms(policy.tier, rule, terms),
+      ...detectionTerms(policy, rule, terms),
       observation: {
         id: observationId,
         occurrences: [{ at: now, weight: 1, count: 1 }],

@@ -1,4 +1,4 @@
-import type { CorrelationRule, DetectionRule } from '../schema/rule';
+import type { CorrelationRule, DetectionRule, Escalation } from '../schema/rule';
 import { type Tier, tierFor } from '../schema/severity';
 import { DEFAULT_FLAP_GRACE, DEFAULT_REPEAT_INTERVAL, type LifecyclePolicy, MIN_RESOLVE_AFTER, SWEEP_PERIOD_MS } from './lifecycle';
 
@@ -36,7 +36,7 @@ export function detectionPolicy(rule: DetectionRule): LifecyclePolicy {
     countingWindow(rule) ??
     rule.suppress ??
     DEFAULT_EVENT_SUPPRESS_MS;
-  return {
+  const policy: LifecyclePolicy = {
     tier,
     repeatInterval: rule.alert?.repeatInterval ?? DEFAULT_REPEAT_INTERVAL[tier],
     resolveAfter: rule.alert?.resolveAfter ?? Math.max(2 * window, MIN_RESOLVE_AFTER),
@@ -44,6 +44,33 @@ export function detectionPolicy(rule: DetectionRule): LifecyclePolicy {
     refresh: refreshInterval(rule),
     notifyResolved: rule.alert?.notifyResolved ?? resolvedIsNews(rule, tier),
   };
+  const step = escalationOf(rule);
+  if (step) {
+    const stepTier = tierFor(step.severity);
+    policy.escalation = {
+      count: step.count,
+      tier: stepTier,
+      repeatInterval: rule.alert?.repeatInterval ?? DEFAULT_REPEAT_INTERVAL[stepTier],
+      notifyResolved: rule.alert?.notifyResolved ?? resolvedIsNews(rule, stepTier),
+    };
+  }
+  return policy;
+}
+
+/** A rule's escalation step, where it has one that applies (a threshold rule without a tier override). */
+function escalationOf(rule: DetectionRule): Escalation | undefined {
+  return rule.escalate && rule.threshold && rule.tier === undefined ? rule.escalate : undefined;
+}
+
+/**
+ * The rule as an alert told at `tier` shows it: its escalation step's severity once the alert
+ * stepped up to it (the title, tier and severity a responder reads), else as written.
+ */
+export function ruleAtTier<R extends DetectionRule>(rule: R, tier: Tier | undefined): R {
+  const step = escalationOf(rule);
+  return step && tier !== undefined && tier !== ruleTier(rule) && tier === tierFor(step.severity)
+    ? { ...rule, severity: step.severity }
+    : rule;
 }
 
 /**

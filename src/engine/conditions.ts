@@ -163,7 +163,10 @@ async function decidePages(
     for (const e of advance.emissions) {
       if (isHeld(outbreakOf(advance.state.outbreaks, e.alertId))) continue; // held: it pages no one
       const decided = advance.state.pages?.some((p) => p.alertId === e.alertId) || claims.some((c) => c.alertId === e.alertId);
-      if (e.status === 'open' && !decided) claims.push({ page, condition: u.key, state: advance.state, alertId: e.alertId, at: e.at });
+      // An alert claims its entity's page when it is first told at the respond tier: when it opens
+      // there, or when its count reaches the rule's escalation step there.
+      const paging = (e.status === 'open' || e.status === 'escalated') && (e.tier ?? 'respond') === 'respond';
+      if (paging && !decided) claims.push({ page, condition: u.key, state: advance.state, alertId: e.alertId, at: e.at });
     }
   }
   claims.sort(

@@ -7,13 +7,13 @@ import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type AlertCloud, type AlertEntity, type Message, MessageList } from '../schema/alert';
 import { CoreFields, eventId, eventTime, eventWeight, type FieldValue, type NormalizedEvent } from '../schema/event';
 import { Heartbeats } from './absence';
-import { detectionPolicy, openingWindow } from './alert-policy';
+import { detectionPolicy, openingWindow, ruleAtTier } from './alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DeliveryLagRecorder, lagGroup } from './delivery-lag';
 import { recordDigestEntries } from './digests';
 import { type BatchContext, groupBy, groupEntity, logGroupKeyed, type QualifiedGroup, type Qualifier, qualify } from './evaluators';
 import { applyExceptions, type ExceptionSource } from './exceptions';
-import type { ConditionState, Emission, LifecyclePolicy } from './lifecycle';
+import { type ConditionState, type Emission, type LifecyclePolicy, policyAtTier } from './lifecycle';
 import type { DocKey, StateStore } from './state-store';
 import { type AlertTerms, alertTerms, detectionMessage, detectionTerms } from './telling';
 import { type LearningScope, TermLearning } from './term-learning';
@@ -311,7 +311,7 @@ export class Detector {
       return {
         key: conditionKey(rule.rule.id, group.key),
         policy,
-        ...detectionTerms(policy.tier, rule.rule, this.terms),
+        ...detectionTerms(policy, rule.rule, this.terms),
         observation: {
           id: batchId,
           occurrences: group.qualifiers.map((q) => {
@@ -365,13 +365,15 @@ export class Detector {
     state: Pick<ConditionState, 'title' | 'logGroups' | 'pages' | 'outbreaks'> & { cloud?: AlertCloud | undefined },
   ): Message {
     const { title, logGroups } = state;
-    const policy = this.policy(rule);
+    // Told at the tier the alert was at when this was decided (an escalation step's, once reached).
+    const policy = policyAtTier(this.policy(rule), e.tier);
+    const shown = ruleAtTier(rule.rule, e.tier);
     const q = e.index === undefined ? undefined : group.qualifiers[e.index];
     if (e.status === 'resolved' || !q) {
       const first = group.list[group.qualifiers[0]?.index ?? 0] as NormalizedEvent;
       const alert = buildResolvedAlert(
         {
-          rule: rule.rule,
+          rule: shown,
           kind: 'detection',
           entity: entityOf(group, first),
           title,
@@ -387,7 +389,7 @@ export class Detector {
       return detectionMessage(alert, { ...e, status: 'resolved' }, state, policy);
     }
     const c = this.candidate(group, q, policy.refresh);
-    return detectionMessage(buildDetectionAlert({ ...c, rule: rule.rule, lifecycle: lifecycleOf(e) }, this.ctx), e, state, policy);
+    return detectionMessage(buildDetectionAlert({ ...c, rule: shown, lifecycle: lifecycleOf(e) }, this.ctx), e, state, policy);
   }
 
   /** Which events of each group meet the rule's condition, with the state as of that event (./evaluators). */

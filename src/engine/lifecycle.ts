@@ -12,8 +12,9 @@ import { PageDecision } from './page-fold';
  *
  * - `open`: the first occurrence (or the first after the condition resolved and stayed quiet
  *   past the flap grace, which starts a new alert with a new id);
- * - `escalated`: the tier rose, or the intensity (the count in the rule's window) reached 10×
- *   what it was when responders were last told;
+ * - `escalated`: the tier rose — the count reached the rule's `escalate` step (told at once, not a
+ *   refresh later), or a rule change raised its severity — or the intensity (the count in the
+ *   rule's window) reached 10× what it was when responders were last told;
  * - `reminder`: still firing `repeatInterval` after the last notification (notify 24 h, respond 4 h),
  *   unless a responder acknowledged the alert (src/engine/acknowledgements.ts): then an update;
  * - `resolved`: no qualifying occurrence for `resolveAfter` (2 × the rule window, ≥ 15 min), for
@@ -59,6 +60,24 @@ export interface LifecyclePolicy {
    * incident) does not resolve: its condition closes silently.
    */
   notifyResolved: boolean;
+  /**
+   * A threshold rule's `escalate` step: an occurrence counting `count` raises the alert to `tier`,
+   * whose own reminder interval and resolved notice then apply (policyAtTier).
+   */
+  escalation?: { count: number; tier: Tier; repeatInterval: number; notifyResolved: boolean };
+}
+
+/** The tier an occurrence of this intensity asks for: the escalation step's once its count is reached. */
+export function tierAt(policy: LifecyclePolicy, count: number): Tier {
+  const step = policy.escalation;
+  return step && count >= step.count ? step.tier : policy.tier;
+}
+
+/** The policy as it applies to an alert told at `tier` (an escalated one: its step's tier, reminders and resolved notice). */
+export function policyAtTier(policy: LifecyclePolicy, tier: Tier | undefined): LifecyclePolicy {
+  const step = policy.escalation;
+  if (!step || tier !== step.tier) return policy;
+  return { ...policy, tier, repeatInterval: step.repeatInterval, notifyResolved: step.notifyResolved };
 }
 
 /** One qualifying occurrence, in time order: what the rule saw, how much of it, how intense. */
@@ -82,6 +101,8 @@ const EmissionRecord = z.object({
   lastSeen: z.number(),
   occurrences: z.number(),
   count: z.number(),
+  /** The tier the alert was at when this was decided (absent in records written before tiers could step). */
+  tier: Tier.optional(),
   /** The alert was acknowledged when this was decided: a reminder it silenced, or an escalation told anyway. */
   acknowledged: z.object({ by: z.string(), at: z.number(), reason: z.string().optional() }).optional(),
   /** A `resolved` decided by what happened rather than a quiet spell (an absence's events came back): what its notice says. */
@@ -213,6 +234,7 @@ function emit(state: ConditionState, status: EmissionStatus, at: number, index: 
     lastSeen: state.lastSeen,
     occurrences: state.occurrences,
     count: state.count,
+    tier: state.tier,
   };
   if (index !== undefined) e.index = index;
   if (state.heardAt !== undefined && state.heardAt > at) e.heardAt = state.heardAt;
@@ -293,7 +315,7 @@ export function advanceCondition(
         ...obs.identity,
         alertId: obs.alertIdFor(index),
         status: 'open',
-        tier: policy.tier,
+        tier: tierAt(policy, occ.count),
         openedAt: occ.at,
         lastSeen: occ.at,
         occurrences: occ.weight,
@@ -336,6 +358,8 @@ export function advanceCondition(
         state.occurrences += occ.weight;
         lastHeard(state, occ.at, obs.heardAt);
         state.count = occ.count;
+        // Told at the tier its return asks for: a flood back at the team's count is the team's again.
+        state.tier = tierAt(policy, occ.count);
         emissions.push(emit(state, 'open', occ.at, index));
         return;
       }
@@ -345,14 +369,21 @@ export function advanceCondition(
     if (occ.at < state.lastSeen) return; // a late event: counted, decides nothing
     lastHeard(state, occ.at, obs.heardAt);
     state.count = occ.count;
-    if (occ.at - state.emittedAt < policy.refresh) return;
+    // The count reached the escalation step: told now, a page does not wait for the refresh.
+    const stepped = tierAt(policy, occ.count);
+    const steps = tierRank(stepped) > tierRank(state.tier);
+    if (!steps && occ.at - state.emittedAt < policy.refresh) return;
+    const told = policyAtTier(policy, state.tier);
     let status: EmissionStatus = 'update';
-    if (tierRank(policy.tier) > tierRank(state.tier)) {
+    if (steps) {
+      status = 'escalated';
+      state.tier = stepped;
+    } else if (tierRank(policy.tier) > tierRank(state.tier)) {
       status = 'escalated';
       state.tier = policy.tier;
     } else if (state.notifiedCount > 0 && occ.count >= ESCALATION_FACTOR * state.notifiedCount) {
       status = 'escalated';
-    } else if (policy.repeatInterval > 0 && occ.at - state.notifiedAt >= policy.repeatInterval) {
+    } else if (told.repeatInterval > 0 && occ.at - state.notifiedAt >= told.repeatInterval) {
       status = 'reminder';
     }
     // An acknowledgement ends on the wall clock: held against when this was delivered, where known

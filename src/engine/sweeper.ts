@@ -3,7 +3,7 @@ import { buildDigestAlert } from '../alerts/digest';
 import type { RulePack } from '../rules/rule-pack';
 import type { Message } from '../schema/alert';
 import { type AbsenceSweep, checkAbsence, isWatchKey } from './absence';
-import { detectionPolicy, incidentPolicy, openingWindow } from './alert-policy';
+import { detectionPolicy, incidentPolicy, openingWindow, ruleAtTier } from './alert-policy';
 import { parseCondition, writeCondition } from './conditions';
 import { type Backlog, readBacklog } from './delivery-lag';
 import { DigestHead, isDigestHead, readDigestEntries, readDigestedSince } from './digests';
@@ -16,6 +16,7 @@ import {
   isPublished,
   type LifecyclePolicy,
   MIN_RESOLVE_AFTER,
+  policyAtTier,
   resolveIfQuiet,
   resolveWith,
 } from './lifecycle';
@@ -236,7 +237,9 @@ async function resolveNow(deps: SweepDeps, policies: Policies, key: DocKey, note
 }
 
 function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, policy: LifecyclePolicy): Message {
-  const rule = deps.pack.rules.find((r) => r.id === state.ruleId) ?? deps.pack.correlations.find((r) => r.id === state.ruleId);
+  const detection = deps.pack.rules.find((r) => r.id === state.ruleId);
+  // An escalated alert's end is told as it stood: its step's severity.
+  const rule = detection ? ruleAtTier(detection, state.tier) : deps.pack.correlations.find((r) => r.id === state.ruleId);
   const alert = buildResolvedAlert(
     {
       rule: rule ?? {
@@ -299,7 +302,12 @@ class Policies {
   private readonly cache = new Map<string, LifecyclePolicy>();
   constructor(private readonly pack: Pick<RulePack, 'rules' | 'correlations'>) {}
 
+  /** The policy of the condition's rule, as it applies at the tier the condition stands at (an escalation step's). */
   for(state: ConditionState): LifecyclePolicy {
+    return policyAtTier(this.ofRule(state), state.tier);
+  }
+
+  private ofRule(state: ConditionState): LifecyclePolicy {
     const cached = this.cache.get(state.ruleId);
     if (cached) return cached;
     const detection = this.pack.rules.find((r) => r.id === state.ruleId);

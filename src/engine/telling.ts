@@ -1,5 +1,5 @@
 import type { Alert, Message } from '../schema/alert';
-import type { Severity, Tier } from '../schema/severity';
+import type { Severity } from '../schema/severity';
 import { DEFAULT_DIGEST_INTERVAL_MS } from './digests';
 import { type ConditionState, type Emission, isDigested, isPublished, type LifecyclePolicy } from './lifecycle';
 import {
@@ -34,15 +34,27 @@ export function alertTerms(terms: Partial<AlertTerms> = {}): AlertTerms {
   };
 }
 
-/** What a detection rule's condition update claims: its entity's page (respond tier) and its place in an outbreak. */
+/**
+ * What a detection rule's condition update claims: its entity's page (respond tier — for a rule
+ * that escalates there, the alert that steps up claims it, with the step's severity) and its place
+ * in an outbreak (the tier it opens at).
+ */
 export function detectionTerms(
-  tier: Tier,
-  rule: { severity: Severity; riskScore: number; alert?: { outbreakAfter?: number | undefined } | undefined },
+  policy: Pick<LifecyclePolicy, 'tier' | 'escalation'>,
+  rule: {
+    severity: Severity;
+    riskScore: number;
+    alert?: { outbreakAfter?: number | undefined } | undefined;
+    escalate?: { severity: Severity } | undefined;
+  },
   terms: AlertTerms,
 ): { page?: PageTerms; outbreak?: OutbreakTerms } {
+  const step = policy.escalation && rule.escalate ? { tier: policy.escalation.tier, severity: rule.escalate.severity } : undefined;
   return {
-    ...pageTermsOf(tier, rule, terms.pageFoldWindow),
-    ...outbreakTermsOf(tier, rule.alert?.outbreakAfter ?? terms.outbreakAfter, terms.outbreakWindow),
+    ...(step
+      ? pageTermsOf(step.tier, { ...rule, severity: step.severity }, terms.pageFoldWindow)
+      : pageTermsOf(policy.tier, rule, terms.pageFoldWindow)),
+    ...outbreakTermsOf(policy.tier, rule.alert?.outbreakAfter ?? terms.outbreakAfter, terms.outbreakWindow),
   };
 }
 

@@ -12,6 +12,7 @@ import { parseTimestamp } from '../parse/timestamp';
 import { parseDuration } from '../schema/duration';
 import { eventTime, type FieldValue, type NormalizedEvent } from '../schema/event';
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
+import { type Severity, severityRank } from '../schema/severity';
 import type { RulePack } from './rule-pack';
 
 export interface RuleTestResult {
@@ -88,9 +89,13 @@ export async function runDetectionRuleTests(rule: DetectionRule, pack: Pick<Rule
     const events = expandTestEvents(test, test.timeZone ? new Normalizer(pack.sources, { timeZone: test.timeZone }) : normalizer);
     // Feed events in batches of 50 to exercise state across batches, as production does.
     const titles: string[] = [];
+    let severest: Severity | undefined;
     for (let i = 0; i < events.length; i += 50) {
       const batch = events.slice(i, i + 50);
-      for (const alert of (await detector.evaluate(`${rule.id}:${test.name}:${i}`, batch)).alerts) titles.push(alert.title);
+      for (const alert of (await detector.evaluate(`${rule.id}:${test.name}:${i}`, batch)).alerts) {
+        titles.push(alert.title);
+        if (severest === undefined || severityRank(alert.severity) > severityRank(severest)) severest = alert.severity;
+      }
     }
     if (test.quietAfter !== undefined) {
       // The clock runs on with no events, the sweeper every 5 minutes: what it opens counts (not resolved notices).
@@ -104,14 +109,12 @@ export async function runDetectionRuleTests(rule: DetectionRule, pack: Pick<Rule
     const alerts = titles.length;
     const counted = test.expect === 'fire' ? (test.alerts === undefined ? alerts >= 1 : alerts === test.alerts) : alerts === 0;
     const titled = test.expect !== 'fire' || test.title === undefined || titles[0] === test.title;
+    const graded = test.expect !== 'fire' || test.severity === undefined || severest === test.severity;
     const wanted = test.expect === 'fire' ? (test.alerts === undefined ? 'at least 1 alert' : `${test.alerts} alert(s)`) : 'no alert';
-    const detail = `expected ${wanted}, got ${alerts} from ${events.length} event(s)`;
-    results.push({
-      ruleId: rule.id,
-      test: test.name,
-      passed: counted && titled,
-      detail: titled ? detail : `${detail}; expected the title ${JSON.stringify(test.title)}, got ${JSON.stringify(titles[0] ?? null)}`,
-    });
+    let detail = `expected ${wanted}, got ${alerts} from ${events.length} event(s)`;
+    if (!titled) detail += `; expected the title ${JSON.stringify(test.title)}, got ${JSON.stringify(titles[0] ?? null)}`;
+    if (!graded) detail += `; expected the most severe alert ${test.severity}, got ${severest ?? 'none'}`;
+    results.push({ ruleId: rule.id, test: test.name, passed: counted && titled && graded, detail });
   }
   return results;
 }

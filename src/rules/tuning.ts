@@ -9,7 +9,7 @@ import type { RawRuleFile, RuleFileError } from './rule-pack';
  */
 
 /** What a tuning replaces. */
-const REPLACED = ['disabled', 'severity', 'tier', 'riskScore', 'logGroups'] as const;
+const REPLACED = ['disabled', 'severity', 'tier', 'riskScore', 'logGroups', 'escalate'] as const;
 /** What changes what a rule counts (its shipped tests then describe another rule). */
 const DETECTION = ['logGroups', 'exclude', 'only', ...STATEFUL_CLAUSES] as const;
 
@@ -66,6 +66,8 @@ export function applyTuning(doc: Record<string, unknown>, tuning: Tuning): { doc
     return refuse(key, 'a correlation rule is tuned by disabled, severity, tier, riskScore and alert only');
   }
   for (const key of REPLACED) if (raw[key] !== undefined) out[key] = raw[key];
+  // A tier the tuning pins holds whatever the count: the rule's escalation step goes with it.
+  if (raw.tier !== undefined && raw.escalate === undefined) delete out.escalate;
   if (isMap(raw.alert)) out.alert = { ...(isMap(doc.alert) ? doc.alert : {}), ...raw.alert };
   for (const clause of STATEFUL_CLAUSES) {
     const change = raw[clause];

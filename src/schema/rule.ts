@@ -4,7 +4,7 @@ import { compileAccessLogFormat } from '../parse/access-log-format';
 import { parseFlowLogFormat } from '../parse/flow-log-format';
 import { compileSelection, SelectionError } from '../rules/selection';
 import { Duration } from './duration';
-import { Severity, Tier } from './severity';
+import { Severity, Tier, tierFor, tierRank } from './severity';
 import { TimeZoneName } from './time-zone';
 
 /** A `match:` selection; its structure is checked by compiling it, so errors carry exact paths. */
@@ -128,6 +128,8 @@ export const RuleTest = z.strictObject({
   alerts: z.number().int().min(1).optional(),
   /** The first alert's title, exactly as published (only with expect: fire): pins placeholders and counts. */
   title: z.string().min(1).optional(),
+  /** The severity of the most severe alert told (only with expect: fire): pins an `escalate` step. */
+  severity: Severity.optional(),
   logGroup: z.string().default('/test/app'),
   /** Start time for events without @timestamp; events advance by 1s. */
   start: z.iso.datetime().default('2025-03-02T14:00:00Z'),
@@ -179,6 +181,18 @@ const RuleCommon = {
   alert: AlertSettings.optional(),
 };
 
+/**
+ * A counting rule's second step: its alert is raised to `severity` (and the tier it implies) once
+ * the rule's count in its window reaches `count` — a flood of 300 requests a minute tells the
+ * team, one of 3,000 pages. One alert throughout: the step is told as its escalation.
+ */
+export const Escalation = z.strictObject({
+  /** The threshold's count in its window that raises the alert. */
+  count: z.number().int().min(2),
+  severity: Severity,
+});
+export type Escalation = z.infer<typeof Escalation>;
+
 export const DetectionRule = z
   .strictObject({
     ...RuleCommon,
@@ -194,6 +208,7 @@ export const DetectionRule = z
     absence: AbsenceClause.optional(),
     /** After an alert, further alerts for the same rule and entity are suppressed for this long. */
     suppress: Duration.optional(),
+    escalate: Escalation.optional(),
     tests: z.array(RuleTest).default([]),
     disabled: z.boolean().default(false),
   })
@@ -215,8 +230,33 @@ export const DetectionRule = z
     if (rule.absence && rule.absence.forgetAfter <= rule.absence.after) {
       ctx.addIssue({ code: 'custom', path: ['absence', 'forgetAfter'], message: 'forgetAfter must be longer than after' });
     }
+    if (rule.escalate) escalationIssues(rule, rule.escalate, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
   });
 export type DetectionRule = z.infer<typeof DetectionRule>;
+
+/** What makes an `escalate` step meaningless: no count to reach, a count the rule opens at, no tier to rise to. */
+function escalationIssues(
+  rule: Pick<DetectionRule, 'severity' | 'tier' | 'threshold'>,
+  step: Escalation,
+  report: (path: (string | number)[], message: string) => void,
+): void {
+  // A threshold's count runs on past the rule's; a distinct rule keeps only `count` values, and a spike counts to its crossing.
+  if (!rule.threshold) {
+    report(['escalate'], 'escalate needs a count that runs on past the alert: a threshold clause');
+    return;
+  }
+  if (step.count <= rule.threshold.count) {
+    report(['escalate', 'count'], `escalate.count must be above the threshold's count (${rule.threshold.count})`);
+  }
+  if (rule.tier !== undefined) {
+    report(['escalate'], 'a rule with a tier override does not escalate: remove tier, or escalate');
+  } else if (tierRank(tierFor(step.severity)) <= tierRank(tierFor(rule.severity))) {
+    report(
+      ['escalate', 'severity'],
+      `escalate.severity ${step.severity} must reach a higher tier than the rule's ${rule.severity} (${tierFor(rule.severity)})`,
+    );
+  }
+}
 
 export const CorrelationClause = z.strictObject({
   entity: FieldName,
@@ -365,6 +405,8 @@ export const RuleTuning = z.strictObject({
   tier: RuleCommon.tier,
   riskScore: RuleCommon.riskScore.optional(),
   alert: RuleCommon.alert,
+  /** The rule's escalation step in place of its own (`count` for when your traffic pages, `severity`). */
+  escalate: Escalation.optional(),
   /** The log groups the rule reads (globs), in place of its own: `web.request_flood` for your public sites only. */
   logGroups: LogGroupGlobs.min(1).optional(),
   exclude: Selection.optional(),
