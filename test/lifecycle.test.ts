@@ -989,6 +989,13 @@ describe("a flood that grows past its rule's escalation step", () => {
       ['test.flood', 'resolved', 'respond', 'high', expect.any(Number), null],
     ]);
     expect(told.at(-1)?.alert.count).toBeGreaterThan(300);
+    // The page says it is the alert the team was told of, grown.
+    const escalated = told[1]?.alert;
+    if (!escalated) throw new Error('no escalation');
+    expect(emailBody(escalated)).toContain(
+      `Escalated: the alert that opened at ${escalated.openedAt.slice(0, 16).replace('T', ' ')} UTC (same id)`,
+    );
+    expect(told[0] && emailBody(told[0].alert)).not.toContain('Escalated:');
     expect(new Set(told.filter((m) => m.alert.ruleId === 'test.flood').map((m) => m.alert.id)).size).toBe(1);
   });
 });
