@@ -998,4 +998,35 @@ describe("a flood that grows past its rule's escalation step", () => {
     expect(told[0] && emailBody(told[0].alert)).not.toContain('Escalated:');
     expect(new Set(told.filter((m) => m.alert.ruleId === 'test.flood').map((m) => m.alert.id)).size).toBe(1);
   });
+  it("an alert its rule's outbreak holds still pages when it steps up: the step is news above the outbreak, and so is its end", async () => {
+    const flood = rule({
+      id: 'test.flood',
+      title: 'Flood from {source.ip}: {count}',
+      severity: 'medium',
+      match: { 'event.category': 'web' },
+      threshold: { count: 30, window: '1m', groupBy: ['source.ip'] },
+      escalate: { count: 300, severity: 'high' },
+    });
+    const store = new MemoryStateStore();
+    // One alert told one by one, the second the outbreak's notice, the third held.
+    const d = new Detector({ rules: [flood] }, store, { outbreakAfter: 1 });
+    const request = (ip: string, i: number) => ev({ 'event.category': 'web', 'source.ip': ip }, T0 + i * 100);
+    const published: Message[] = [];
+    const ips = ['203.0.113.1', '203.0.113.2', '203.0.113.3'];
+    for (const [n, ip] of ips.entries()) {
+      const events = Array.from({ length: n === 2 ? 400 : 40 }, (_, i) => request(ip, i));
+      for (let b = 0; b < events.length; b += 50)
+        published.push(...(await d.evaluate(`${ip}-${b}`, events.slice(b, b + 50))).messages.filter((m) => m.publish));
+    }
+    const deps = { store, pack: { rules: [flood], correlations: [] }, ctx: { region: 'us-east-1' }, send: async () => {} };
+    // (The sweeps also publish the review digest listing the held alert: not what this is about.)
+    for (let at = T0 + 5 * MIN; at <= T0 + HOUR; at += 5 * MIN)
+      published.push(...(await sweep(deps, at)).messages.filter((m) => m.publish && m.alert.kind !== 'digest'));
+    expect(published.map((m) => [m.alert.entity.value, m.alert.status, m.alert.tier, m.alert.outbreak?.heldUntil !== undefined])).toEqual([
+      ['203.0.113.1', 'open', 'notify', false],
+      ['203.0.113.2', 'open', 'notify', true],
+      ['203.0.113.3', 'escalated', 'respond', false],
+      ['203.0.113.3', 'resolved', 'respond', false],
+    ]);
+  });
 });

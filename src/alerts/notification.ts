@@ -301,12 +301,12 @@ function membersMarkdown(alert: Alert): string {
   return `What happened:\n${lines.join('')}${more}`;
 }
 
-/** A folded detection (src/engine/page-fold.ts) names the page it is part of. */
 /** An escalation is the alert told before, grown: a responder paged by it looks for what the team was told. */
 function escalatedLine(alert: Alert): string {
   return `Escalated: the alert that opened at ${alert.openedAt.slice(0, 16).replace('T', ' ')} UTC (same id), told again at ${alert.severity} because it grew — its count reached the rule's escalation step, or ten times what was last told.`;
 }
 
+/** A folded detection (src/engine/page-fold.ts) names the page it is part of. */
 function foldedLine(page: NonNullable<Alert['foldedInto']>): string {
   return `Part of the page already open for this entity: ${printable(page.title)} (rule ${page.ruleId}, alert ${page.id}); told here, not paged again.`;
 }

@@ -1,6 +1,15 @@
 import { severityRank } from '../schema/severity';
 import { readAcknowledgements } from './acknowledgements';
-import { type Advance, advanceCondition, ConditionState, type LifecyclePolicy, type Observation, quietSince, resolveAt } from './lifecycle';
+import {
+  type Advance,
+  advanceCondition,
+  ConditionState,
+  type LifecyclePolicy,
+  type Observation,
+  quietSince,
+  resolveAt,
+  steppedUp,
+} from './lifecycle';
 import { afterLostRace, LostRaceError } from './lost-race';
 import { claimOutbreaks, isHeld, KEPT_OUTBREAK_DECISIONS, type OutbreakClaim, type OutbreakTerms, outbreakOf } from './outbreak';
 import { claimPage, KEPT_PAGE_DECISIONS, type PageTerms } from './page-fold';
@@ -161,7 +170,8 @@ async function decidePages(
   for (const { u, page, advance } of updates) {
     if (!page || advance.replayed) continue;
     for (const e of advance.emissions) {
-      if (isHeld(outbreakOf(advance.state.outbreaks, e.alertId))) continue; // held: it pages no one
+      // Held: it pages no one — unless it stepped up to its rule's escalation step, above the outbreak.
+      if (isHeld(outbreakOf(advance.state.outbreaks, e.alertId)) && !steppedUp(u.policy, e.tier)) continue;
       const decided = advance.state.pages?.some((p) => p.alertId === e.alertId) || claims.some((c) => c.alertId === e.alertId);
       // An alert claims its entity's page when it is first told at the respond tier: when it opens
       // there, or when its count reaches the rule's escalation step there.

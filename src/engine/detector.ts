@@ -13,7 +13,7 @@ import { DeliveryLagRecorder, lagGroup } from './delivery-lag';
 import { recordDigestEntries } from './digests';
 import { type BatchContext, groupBy, groupEntity, logGroupKeyed, type QualifiedGroup, type Qualifier, qualify } from './evaluators';
 import { applyExceptions, type ExceptionSource } from './exceptions';
-import { type ConditionState, type Emission, type LifecyclePolicy, policyAtTier } from './lifecycle';
+import { type ConditionState, type Emission, type LifecyclePolicy, policyAtTier, steppedUp } from './lifecycle';
 import type { DocKey, StateStore } from './state-store';
 import { type AlertTerms, alertTerms, detectionMessage, detectionTerms } from './telling';
 import { type LearningScope, TermLearning } from './term-learning';
@@ -368,6 +368,7 @@ export class Detector {
     // Told at the tier the alert was at when this was decided (an escalation step's, once reached).
     const policy = policyAtTier(this.policy(rule), e.tier);
     const shown = ruleAtTier(rule.rule, e.tier);
+    const stepped = steppedUp(this.policy(rule), e.tier);
     const q = e.index === undefined ? undefined : group.qualifiers[e.index];
     if (e.status === 'resolved' || !q) {
       const first = group.list[group.qualifiers[0]?.index ?? 0] as NormalizedEvent;
@@ -386,10 +387,10 @@ export class Detector {
         },
         this.ctx,
       );
-      return detectionMessage(alert, { ...e, status: 'resolved' }, state, policy);
+      return detectionMessage(alert, { ...e, status: 'resolved' }, state, policy, stepped);
     }
     const c = this.candidate(group, q, policy.refresh);
-    return detectionMessage(buildDetectionAlert({ ...c, rule: shown, lifecycle: lifecycleOf(e) }, this.ctx), e, state, policy);
+    return detectionMessage(buildDetectionAlert({ ...c, rule: shown, lifecycle: lifecycleOf(e) }, this.ctx), e, state, policy, stepped);
   }
 
   /** Which events of each group meet the rule's condition, with the state as of that event (./evaluators). */

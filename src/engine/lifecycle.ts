@@ -73,6 +73,14 @@ export function tierAt(policy: LifecyclePolicy, count: number): Tier {
   return step && count >= step.count ? step.tier : policy.tier;
 }
 
+/**
+ * Whether an alert at `tier` stepped up to its rule's escalation step: then it is news above its
+ * rule's outbreak, which holds the rule's alerts at the tier they open at (src/engine/outbreak.ts).
+ */
+export function steppedUp(policy: LifecyclePolicy, tier: Tier | undefined): boolean {
+  return policy.escalation !== undefined && tier === policy.escalation.tier && tier !== policy.tier;
+}
+
 /** The policy as it applies to an alert told at `tier` (an escalated one: its step's tier, reminders and resolved notice). */
 export function policyAtTier(policy: LifecyclePolicy, tier: Tier | undefined): LifecyclePolicy {
   const step = policy.escalation;

@@ -14,13 +14,14 @@ import {
   DEFAULT_REPEAT_INTERVAL,
   type Emission,
   isPublished,
+  steppedUp as isSteppedUp,
   type LifecyclePolicy,
   MIN_RESOLVE_AFTER,
   policyAtTier,
   resolveIfQuiet,
   resolveWith,
 } from './lifecycle';
-import { heldPolicy, outbreakOf } from './outbreak';
+import { heldPolicy, type OutbreakDecision, outbreakOf } from './outbreak';
 import { type ReviewRoute, routeTakes } from './review-routes';
 import { type DocKey, docId, type StateStore, type StoredDoc } from './state-store';
 import { type AlertTerms, alertTerms, detectionMessage } from './telling';
@@ -106,7 +107,7 @@ export async function sweep(deps: SweepDeps, now: number, options: SweepOptions 
     },
     send: deps.send,
     resolve: (condition, note, at) => resolveNow(deps, policies, condition, note, at),
-    resolved: (state, e) => resolvedMessage(deps, state, e, policies.for(state)),
+    resolved: (state, e) => resolvedMessage(deps, state, e, policies),
   };
   // Handled in this sweep: one still listed (a lost race, an expired document) is not handled twice.
   const handled = new Set<string>();
@@ -188,17 +189,17 @@ async function sweepDoc(
   const state = parseCondition(doc, key);
   if (!state) return [];
   const policy = policies.for(state);
-  if (state.pending) return [await tellPending(deps, key, state, state.pending, policy, doc.version, now)];
+  if (state.pending) return [await tellPending(deps, key, state, state.pending, policies, doc.version, now)];
   const resolved = resolveIfQuiet(state, policy, now);
   // A held alert (src/engine/outbreak.ts) was never told: neither is its end.
-  const publish = resolved !== undefined && isPublished('resolved', heldPolicy(policy, outbreakOf(state.outbreaks, resolved.alertId)));
+  const publish = resolved !== undefined && isPublished('resolved', heldPolicy(policy, policies.heldBy(state, resolved.alertId)));
   if (resolved && publish) state.pending = resolved;
   // Written first (or, when not yet quiet, to correct the due time): a lost race leaves it to the next sweep.
   if (!(await writeCondition(deps.store, key, state, policy, doc.version, now))) return [];
   if (!resolved) return [];
   result.resolved++;
   if (!publish) return [];
-  return [await tellPending(deps, key, state, resolved, policy, doc.version + 1, now)];
+  return [await tellPending(deps, key, state, resolved, policies, doc.version + 1, now)];
 }
 
 /** Delivers a condition's resolved notice (its outbox), then clears the outbox; a failed delivery stays for the next sweep. */
@@ -207,11 +208,12 @@ async function tellPending(
   key: DocKey,
   state: ConditionState,
   pending: Emission,
-  policy: LifecyclePolicy,
+  policies: Policies,
   version: number,
   now: number,
 ): Promise<Message> {
-  const msg = resolvedMessage(deps, state, pending, policy);
+  const policy = policies.for(state);
+  const msg = resolvedMessage(deps, state, pending, policies);
   await deps.send([msg]);
   delete state.pending;
   await writeCondition(deps.store, key, state, policy, version, now);
@@ -227,16 +229,16 @@ async function resolveNow(deps: SweepDeps, policies: Policies, key: DocKey, note
     const policy = policies.for(state);
     const resolved = resolveWith(state, at, note);
     if (!resolved) return [];
-    const publish = isPublished('resolved', heldPolicy(policy, outbreakOf(state.outbreaks, resolved.alertId)));
+    const publish = isPublished('resolved', heldPolicy(policy, policies.heldBy(state, resolved.alertId)));
     if (publish) state.pending = resolved;
     // Lost to a racing writer: read again and decide again.
     if (!(await writeCondition(deps.store, key, state, policy, doc.version, at))) continue;
-    return publish ? [await tellPending(deps, key, state, resolved, policy, doc.version + 1, at)] : [];
+    return publish ? [await tellPending(deps, key, state, resolved, policies, doc.version + 1, at)] : [];
   }
   return [];
 }
 
-function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, policy: LifecyclePolicy): Message {
+function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, policies: Policies): Message {
   const detection = deps.pack.rules.find((r) => r.id === state.ruleId);
   // An escalated alert's end is told as it stood: its step's severity.
   const rule = detection ? ruleAtTier(detection, state.tier) : deps.pack.correlations.find((r) => r.id === state.ruleId);
@@ -266,7 +268,7 @@ function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, po
     deps.ctx,
   );
   // A folded alert's notice goes where its opening went: the notify tier, not a page.
-  return detectionMessage(alert, { ...e, status: 'resolved' }, state, policy);
+  return detectionMessage(alert, { ...e, status: 'resolved' }, state, policies.for(state), policies.steppedUp(state));
 }
 
 async function publishDigest(deps: SweepDeps, key: DocKey, body: string, version: number, now: number): Promise<Message[]> {
@@ -305,6 +307,16 @@ class Policies {
   /** The policy of the condition's rule, as it applies at the tier the condition stands at (an escalation step's). */
   for(state: ConditionState): LifecyclePolicy {
     return policyAtTier(this.ofRule(state), state.tier);
+  }
+
+  /** The condition stepped up to its rule's escalation step: its rule's outbreak does not hold it. */
+  steppedUp(state: ConditionState): boolean {
+    return isSteppedUp(this.ofRule(state), state.tier);
+  }
+
+  /** The outbreak decision that holds the alert, if one does. */
+  heldBy(state: ConditionState, alertId: string): OutbreakDecision | undefined {
+    return this.steppedUp(state) ? undefined : outbreakOf(state.outbreaks, alertId);
   }
 
   private ofRule(state: ConditionState): LifecyclePolicy {

@@ -68,8 +68,10 @@ export function detectionMessage(
   e: Emission,
   state: Pick<ConditionState, 'pages' | 'outbreaks'>,
   policy: LifecyclePolicy,
+  /** It stepped up to its rule's escalation step (steppedUp): its rule's outbreak does not hold it. */
+  stepped = false,
 ): Message {
-  const outbreak = outbreakOf(state.outbreaks, e.alertId);
+  const outbreak = stepped ? undefined : outbreakOf(state.outbreaks, e.alertId);
   const told = heldPolicy(policy, outbreak);
   const resolved = e.status === 'resolved';
   return {
