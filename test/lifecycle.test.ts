@@ -958,15 +958,16 @@ describe("a flood that grows past its rule's escalation step", () => {
       ['open', 'notify'],
     ]);
   });
+  /** Told to the team at 30 requests a minute from one address, paged at 300. */
+  const flood = rule({
+    id: 'test.flood',
+    title: 'Flood from {source.ip}: {count}',
+    severity: 'medium',
+    match: { 'event.category': 'web' },
+    threshold: { count: 30, window: '1m', groupBy: ['source.ip'] },
+    escalate: { count: 300, severity: 'high' },
+  });
   it('through the detector and the sweeper: the step is told as a page with its severity, claims the entity’s page, and its end closes it', async () => {
-    const flood = rule({
-      id: 'test.flood',
-      title: 'Flood from {source.ip}: {count}',
-      severity: 'medium',
-      match: { 'event.category': 'web' },
-      threshold: { count: 30, window: '1m', groupBy: ['source.ip'] },
-      escalate: { count: 300, severity: 'high' },
-    });
     const probe = rule({ id: 'test.probe', severity: 'high', match: { 'url.path': '/.env' }, entity: 'source.ip' });
     const store = new MemoryStateStore();
     const d = new Detector({ rules: [flood, probe] }, store, { outbreakAfter: 0 });
@@ -999,14 +1000,6 @@ describe("a flood that grows past its rule's escalation step", () => {
     expect(new Set(told.filter((m) => m.alert.ruleId === 'test.flood').map((m) => m.alert.id)).size).toBe(1);
   });
   it("an alert its rule's outbreak holds still pages when it steps up: the step is news above the outbreak, and so is its end", async () => {
-    const flood = rule({
-      id: 'test.flood',
-      title: 'Flood from {source.ip}: {count}',
-      severity: 'medium',
-      match: { 'event.category': 'web' },
-      threshold: { count: 30, window: '1m', groupBy: ['source.ip'] },
-      escalate: { count: 300, severity: 'high' },
-    });
     const store = new MemoryStateStore();
     // One alert told one by one, the second the outbreak's notice, the third held.
     const d = new Detector({ rules: [flood] }, store, { outbreakAfter: 1 });
