@@ -110,6 +110,16 @@ describe('notifications show what logs said as text', () => {
     expect(envelopeOf(message).publishFields.message).not.toContain('Local time:');
   });
 
+  it('email: a reminder says how long the alert has fired and that nobody took it; an opening says neither', async () => {
+    const [alert] = await alertsFor(['eve']);
+    if (!alert) throw new Error('no alert');
+    const reminder: Alert = { ...alert, status: 'reminder', openedAt: '2025-03-03T09:15:00.000Z', occurrences: 1234 };
+    expect(emailBody(reminder).split('\n')).toContain(
+      'Reminder: still firing since 2025-03-03 09:15 UTC (same id, 1,234 qualifying events since it opened) and acknowledged by nobody.',
+    );
+    expect(emailBody({ ...reminder, status: 'open' })).not.toContain('Reminder:');
+  });
+
   it('email: the related users, addresses and hosts, the alert’s own entity left out, five per field', async () => {
     const [alert] = await alertsFor(['eve']);
     if (!alert) throw new Error('no alert');

@@ -93,6 +93,7 @@ export function emailBody(alert: Alert, timeZone = 'UTC', stateTable?: StateTabl
     `Entity: ${alert.entity.field} = ${printable(alert.entity.value)}`,
     ...relatedLine(alert),
     ...(alert.status === 'escalated' ? [escalatedLine(alert)] : []),
+    ...(alert.status === 'reminder' ? [reminderLine(alert)] : []),
     ...(alert.foldedInto ? [foldedLine(alert.foldedInto)] : []),
     ...(alert.outbreak ? [outbreakLine(alert)] : []),
     ...(alert.acknowledged ? [acknowledgedLine(alert.acknowledged)] : []),
@@ -304,6 +305,11 @@ function membersMarkdown(alert: Alert): string {
 /** An escalation is the alert told before, grown: a responder paged by it looks for what the team was told. */
 function escalatedLine(alert: Alert): string {
   return `Escalated: the alert that opened at ${alert.openedAt.slice(0, 16).replace('T', ' ')} UTC (same id), told again at ${alert.severity} because it grew — its count reached the rule's escalation step, or ten times what was last told.`;
+}
+
+/** A reminder is an alert nobody has taken: how long it has been firing, and how to take it (below). */
+function reminderLine(alert: Alert): string {
+  return `Reminder: still firing since ${alert.openedAt.slice(0, 16).replace('T', ' ')} UTC (same id, ${alert.occurrences.toLocaleString('en-US')} qualifying events since it opened) and acknowledged by nobody.`;
 }
 
 /** A folded detection (src/engine/page-fold.ts) names the page it is part of. */
