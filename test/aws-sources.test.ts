@@ -1042,7 +1042,7 @@ describe('AWS traffic through the detector', () => {
       'aws.admin_policy_attached m.silva',
       'aws.iam_credentials_first_time m.silva',
       'aws.new_region 111122223333',
-      'vpc.port_scan_vertical 203.0.113.9',
+      'vpc.internet_port_scan 203.0.113.9',
       'lambda.timeout_spike checkout-api',
     ]) {
       expect(fired).toContain(expected);

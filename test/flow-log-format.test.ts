@@ -253,10 +253,10 @@ describe('custom flow log formats (flowLogFormat)', () => {
     const { pack } = loadPack(['rules']);
     const normalizer = new Normalizer([...pack.sources, flowSource(V3_FORMAT)]);
     const detector = new Detector(pack, new MemoryStateStore());
-    const lines = Array.from({ length: 30 }, (_, i) => v3Record('203.0.113.9', 1000 + i, 'REJECT', 1566848875 + i));
+    const lines = Array.from({ length: 30 }, (_, i) => v3Record('10.0.7.9', 1000 + i, 'REJECT', 1566848875 + i));
     const r = await processPayload(linesPayload('vpc/custom-prod', lines, 1566848875000), normalizer, detector);
     expect(r.parse.totals.unparsed).toBe(0);
-    expect(r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toContain('vpc.port_scan_vertical 203.0.113.9');
+    expect(r.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toContain('vpc.port_scan_vertical 10.0.7.9');
   });
 
   it('a bad format fails validation with the file, the field path and the offending field', () => {

@@ -366,11 +366,11 @@ export function awsTimeline(rnd: Random, base: number, options: { attack: boolea
   );
   incidents.push({ ruleId: 'corr.aws_account_compromise', entity: 'm.silva' });
 
-  // 16:00: a vertical port scan of one host, refused.
+  // 16:00: an internet scanner probes one host's ports, refused: background, for the review digest.
   const scan = base + 16 * 60 * MIN;
   for (let port = 1; port <= 40; port++)
     flows(scan + port * 2000, flowRecord(scan + port * 2000, '203.0.113.9', '10.0.1.10', 40_000 + port, port * 7, 'REJECT', 1, 40));
-  expected.push({ ruleId: 'vpc.port_scan_vertical', entity: '203.0.113.9' });
+  expected.push({ ruleId: 'vpc.internet_port_scan', entity: '203.0.113.9' });
 
   // 17:00: the payment provider hangs; the checkout function times out again and again.
   const slow = base + 17 * 60 * MIN;
