@@ -262,7 +262,7 @@ function distinctMarkdown(alert: Alert): string {
 function latestLineMarkdown(alert: Alert): string {
   const e = alert.events.at(-1);
   if (!e) return '';
-  return `Latest line (${e.timestamp.slice(0, 16).replace('T', ' ')} UTC, ${codeSpan(e.logGroup)}): ${codeSpan(evidenceShown(e.message, EVIDENCE_LINE_CHARS).text)}\n`;
+  return `Latest line (${minuteOf(e.timestamp)} UTC, ${codeSpan(e.logGroup)}): ${codeSpan(evidenceShown(e.message, EVIDENCE_LINE_CHARS).text)}\n`;
 }
 
 /** A review digest's rules shown in chat, at most (the email lists every one). */
@@ -297,19 +297,24 @@ function membersMarkdown(alert: Alert): string {
   if (members.length === 0) return '';
   const lines = members
     .slice(0, CHAT_MEMBERS_SHOWN)
-    .map((m) => `• ${m.firstSeen.slice(0, 16).replace('T', ' ')} UTC ${codeSpan(m.ruleId)} ${codeSpan(m.title)}\n`);
+    .map((m) => `• ${minuteOf(m.firstSeen)} UTC ${codeSpan(m.ruleId)} ${codeSpan(m.title)}\n`);
   const more = members.length > CHAT_MEMBERS_SHOWN ? `… and ${members.length - CHAT_MEMBERS_SHOWN} more\n` : '';
   return `What happened:\n${lines.join('')}${more}`;
 }
 
-/** An escalation is the alert told before, grown: a responder paged by it looks for what the team was told. */
-function escalatedLine(alert: Alert): string {
-  return `Escalated: the alert that opened at ${alert.openedAt.slice(0, 16).replace('T', ' ')} UTC (same id), told again at ${alert.severity} because it grew — its count reached the rule's escalation step, or ten times what was last told.`;
+/** An ISO time to the minute, as the messages write it: `2025-03-03 09:15` (UTC). */
+function minuteOf(iso: string): string {
+  return iso.slice(0, 16).replace('T', ' ');
 }
 
-/** A reminder is an alert nobody has taken: how long it has been firing, and how to take it (below). */
+/** An escalation is the alert told before, grown: a responder paged by it looks for what the team was told. */
+function escalatedLine(alert: Alert): string {
+  return `Escalated: the alert that opened at ${minuteOf(alert.openedAt)} UTC (same id), told again at ${alert.severity} because it grew — its count reached the rule's escalation step, or ten times what was last told.`;
+}
+
+/** A reminder is an alert nobody has taken: how long it has been firing (the email's `Working on it?` line says how to take it). */
 function reminderLine(alert: Alert): string {
-  return `Reminder: still firing since ${alert.openedAt.slice(0, 16).replace('T', ' ')} UTC (same id, ${alert.occurrences.toLocaleString('en-US')} qualifying events since it opened) and acknowledged by nobody.`;
+  return `Reminder: still firing since ${minuteOf(alert.openedAt)} UTC (same id, ${alert.occurrences.toLocaleString('en-US')} qualifying events since it opened) and acknowledged by nobody.`;
 }
 
 /** A folded detection (src/engine/page-fold.ts) names the page it is part of. */
@@ -319,7 +324,7 @@ function foldedLine(page: NonNullable<Alert['foldedInto']>): string {
 
 /** Who acknowledged the alert (src/engine/acknowledgements.ts): its reminders are silent. */
 function acknowledgedLine(ack: NonNullable<Alert['acknowledged']>): string {
-  return `Acknowledged by ${printable(ack.by)} at ${ack.at.slice(0, 16).replace('T', ' ')} UTC${ack.reason ? ` (${printable(ack.reason)})` : ''}: its reminders are silent.`;
+  return `Acknowledged by ${printable(ack.by)} at ${minuteOf(ack.at)} UTC${ack.reason ? ` (${printable(ack.reason)})` : ''}: its reminders are silent.`;
 }
 
 /** A told alert that still fires is told again every repeat interval until somebody acknowledges it. */
@@ -334,7 +339,7 @@ function remindsUntilAcknowledged(alert: Alert): boolean {
  * entities are not told one by one, and where they are.
  */
 function outbreakLine(alert: Alert): string {
-  const until = alert.outbreak?.heldUntil.slice(0, 16).replace('T', ' ') ?? '';
+  const until = alert.outbreak ? minuteOf(alert.outbreak.heldUntil) : '';
   return alert.outbreak?.notice
     ? `Held: one of many alerts of rule ${alert.ruleId} at once, listed in the review digest; the outbreak was told in ${printable(alert.outbreak.notice.title)} (alert ${alert.outbreak.notice.id}).`
     : `Outbreak: rule ${alert.ruleId} is firing for many ${alert.entity.field} values at once. Its further alerts until ${until} UTC are not told one by one: they are in the review digest (count and top entities), and correlated as usual.`;

@@ -63,14 +63,12 @@ function escalationOf(rule: DetectionRule): Escalation | undefined {
 }
 
 /**
- * The rule as an alert told at `tier` shows it: its escalation step's severity once the alert
- * stepped up to it (the title, tier and severity a responder reads), else as written.
+ * The rule as an alert that stepped up to its escalation step shows it (steppedUp, in
+ * src/engine/lifecycle.ts, says when): the step's severity, the tier a responder reads from it.
  */
-export function ruleAtTier<R extends DetectionRule>(rule: R, tier: Tier | undefined): R {
+export function ruleAtStep<R extends DetectionRule>(rule: R): R {
   const step = escalationOf(rule);
-  return step && tier !== undefined && tier !== ruleTier(rule) && tier === tierFor(step.severity)
-    ? { ...rule, severity: step.severity }
-    : rule;
+  return step ? { ...rule, severity: step.severity } : rule;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { RulePack } from '../rules/rule-pack';
 import { type Alert, type AlertCloud, type AlertEntity, type Message, MessageList } from '../schema/alert';
 import { CoreFields, eventId, eventTime, eventWeight, type FieldValue, type NormalizedEvent } from '../schema/event';
 import { Heartbeats } from './absence';
-import { detectionPolicy, openingWindow, ruleAtTier } from './alert-policy';
+import { detectionPolicy, openingWindow, ruleAtStep } from './alert-policy';
 import { applyObservations, type ConditionUpdate, conditionKey } from './conditions';
 import { DeliveryLagRecorder, lagGroup } from './delivery-lag';
 import { recordDigestEntries } from './digests';
@@ -366,9 +366,10 @@ export class Detector {
   ): Message {
     const { title, logGroups } = state;
     // Told at the tier the alert was at when this was decided (an escalation step's, once reached).
-    const policy = policyAtTier(this.policy(rule), e.tier);
-    const shown = ruleAtTier(rule.rule, e.tier);
-    const stepped = steppedUp(this.policy(rule), e.tier);
+    const rulePolicy = this.policy(rule);
+    const policy = policyAtTier(rulePolicy, e.tier);
+    const stepped = steppedUp(rulePolicy, e.tier);
+    const shown = stepped ? ruleAtStep(rule.rule) : rule.rule;
     const q = e.index === undefined ? undefined : group.qualifiers[e.index];
     if (e.status === 'resolved' || !q) {
       const first = group.list[group.qualifiers[0]?.index ?? 0] as NormalizedEvent;

@@ -378,14 +378,14 @@ export function advanceCondition(
     lastHeard(state, occ.at, obs.heardAt);
     state.count = occ.count;
     // The count reached the escalation step: told now, a page does not wait for the refresh.
-    const stepped = tierAt(policy, occ.count);
-    const steps = tierRank(stepped) > tierRank(state.tier);
-    if (!steps && occ.at - state.emittedAt < policy.refresh) return;
+    const stepTier = tierAt(policy, occ.count);
+    const stepsUp = tierRank(stepTier) > tierRank(state.tier);
+    if (!stepsUp && occ.at - state.emittedAt < policy.refresh) return;
     const told = policyAtTier(policy, state.tier);
     let status: EmissionStatus = 'update';
-    if (steps) {
+    if (stepsUp) {
       status = 'escalated';
-      state.tier = stepped;
+      state.tier = stepTier;
     } else if (tierRank(policy.tier) > tierRank(state.tier)) {
       status = 'escalated';
       state.tier = policy.tier;

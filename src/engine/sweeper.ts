@@ -3,7 +3,7 @@ import { buildDigestAlert } from '../alerts/digest';
 import type { RulePack } from '../rules/rule-pack';
 import type { Message } from '../schema/alert';
 import { type AbsenceSweep, checkAbsence, isWatchKey } from './absence';
-import { detectionPolicy, incidentPolicy, openingWindow, ruleAtTier } from './alert-policy';
+import { detectionPolicy, incidentPolicy, openingWindow, ruleAtStep } from './alert-policy';
 import { parseCondition, writeCondition } from './conditions';
 import { type Backlog, readBacklog } from './delivery-lag';
 import { DigestHead, isDigestHead, readDigestEntries, readDigestedSince } from './digests';
@@ -241,7 +241,8 @@ async function resolveNow(deps: SweepDeps, policies: Policies, key: DocKey, note
 function resolvedMessage(deps: SweepDeps, state: ConditionState, e: Emission, policies: Policies): Message {
   const detection = deps.pack.rules.find((r) => r.id === state.ruleId);
   // An escalated alert's end is told as it stood: its step's severity.
-  const rule = detection ? ruleAtTier(detection, state.tier) : deps.pack.correlations.find((r) => r.id === state.ruleId);
+  const shown = detection && policies.steppedUp(state) ? ruleAtStep(detection) : detection;
+  const rule = shown ?? deps.pack.correlations.find((r) => r.id === state.ruleId);
   const alert = buildResolvedAlert(
     {
       rule: rule ?? {
