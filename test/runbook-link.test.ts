@@ -58,6 +58,7 @@ describe('runbook links', () => {
       rules: runbooks.map((runbook, i) => ({ ...rule({ id: `test.r${i}`, match: { 'event.outcome': 'failure' } }), runbook })),
       correlations: [],
       sources: [],
+      lists: [],
       files: new Map<string, string>(),
     });
     // This repository's own runbook, by section and from the root; a URL is not looked for.

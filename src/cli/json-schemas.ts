@@ -4,6 +4,7 @@ import { Argument, type Command, Option } from 'commander';
 import { z } from 'zod';
 import { Alert } from '../schema/alert';
 import { CorrelationRule, DetectionRule, RuleTuning, SourceDefinition } from '../schema/rule';
+import { ValueListChange, ValueListDefinition } from '../schema/value-list';
 
 /**
  * The contracts as JSON Schema, generated from the zod schemas the engine validates with, so they
@@ -39,8 +40,10 @@ export function jsonSchema(kind: SchemaKind): Record<string, unknown> {
     $schema: DRAFT,
     title: 'sentinel-stack rule file',
     description:
-      'One YAML file in a rule folder: a detection rule, a correlation rule (`correlation:`), a log source (`source:`) or a tuning (`tune:`). Generated from src/schema/rule.ts by `detect schema rule`; `detect validate` checks the rest (ids against file names, members, regexes).',
-    anyOf: [DetectionRule, CorrelationRule, SourceDefinition, RuleTuning].map((schema) => withoutDraft(z.toJSONSchema(schema, options))),
+      'One YAML file in a rule folder: a detection rule, a correlation rule (`correlation:`), a log source (`source:`), a tuning (`tune:`) or a named list (`list:` with `values:`, or a change to one with `add:`/`remove:`). Generated from src/schema/rule.ts and src/schema/value-list.ts by `detect schema rule`; `detect validate` checks the rest (ids against file names, members, regexes, the lists `|expand` names).',
+    anyOf: [DetectionRule, CorrelationRule, SourceDefinition, RuleTuning, ValueListDefinition, ValueListChange].map((schema) =>
+      withoutDraft(z.toJSONSchema(schema, options)),
+    ),
   };
 }
 

@@ -5,6 +5,7 @@ import { convertSigma, isSigmaDocument } from '../sigma/convert';
 import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
 import { type SigmaLogsource, SigmaMapping } from '../sigma/mapping';
 import { applyTuning, isMap, isTuningDocument, readTunings } from './tuning';
+import { expandLists, isValueListDocument, readValueLists, type ValueList, type ValueLists, withListChanges } from './value-lists';
 
 /** A rule file as read from disk (or embedded in the Lambda bundle), before validation. */
 export interface RawRuleFile {
@@ -29,6 +30,8 @@ export interface RulePack {
   rules: DetectionRule[];
   correlations: CorrelationRule[];
   sources: SourceDefinition[];
+  /** The named lists the rules read (`list:` files), as changed by later folders. */
+  lists: ValueList[];
   /** Which file each rule id came from, for error messages and tests. */
   files: Map<string, string>;
 }
@@ -51,14 +54,27 @@ function zodErrors(file: string, ruleId: string | undefined, error: z.ZodError):
 
 /** Validates every file and returns the pack plus every error found (never stops at the first). */
 export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; errors: RuleFileError[] } {
-  const pack: RulePack = { rules: [], correlations: [], sources: [], files: new Map() };
   const errors: RuleFileError[] = [];
-  const seenIds = new Map<string, string>();
-  const tunings = readTunings(
-    files.filter((f) => isTuningDocument(f.doc)),
+  const lists = readValueLists(
+    files.filter((f) => isValueListDocument(f.doc)),
     errors,
   );
-  const { native, sigma, sigmaErrors } = convertSigmaFiles(files.filter((f) => !isTuningDocument(f.doc)));
+  const pack: RulePack = { rules: [], correlations: [], sources: [], lists: [...lists.values()], files: new Map() };
+  const seenIds = new Map<string, string>();
+  /** The lists each file's `|expand` keys read, and the files where one could not be read. */
+  const listsRead = new Map<string, Set<string>>();
+  const unexpanded = new Set<string>();
+  const ruleFiles = files
+    .filter((f) => !isValueListDocument(f.doc))
+    .map((f) => withListsExpanded(f, lists, errors, { listsRead, unexpanded }));
+  /** Rules reported for a list they could not read, not validated further: correlations may still name them. */
+  const unvalidated: Record<string, unknown>[] = [];
+  const tunings = readTunings(
+    // A tuning whose list could not be read is reported; the rule it names is validated as shipped.
+    ruleFiles.filter((f) => isTuningDocument(f.doc) && !unexpanded.has(f.file)),
+    errors,
+  );
+  const { native, sigma, sigmaErrors } = convertSigmaFiles(ruleFiles.filter((f) => !isTuningDocument(f.doc)));
   errors.push(...sigmaErrors);
 
   for (const { file, doc: asWritten, fromSigma } of [...native, ...sigma]) {
@@ -106,7 +122,12 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
         blame = tuning.file;
         pack.files.set(`tune:${rawId}`, tuning.file);
       }
+      if (unexpanded.has(file)) {
+        unvalidated.push(doc);
+        continue;
+      }
     }
+    doc = withListChanges(doc, [...(listsRead.get(file) ?? []), ...(listsRead.get(blame) ?? [])], lists);
     if ('correlation' in doc) {
       const parsed = CorrelationRule.safeParse(doc);
       if (parsed.success) {
@@ -123,8 +144,24 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
   }
   for (const [id, tuning] of tunings)
     errors.push({ file: tuning.file, ruleId: id, path: 'tune', message: `'${id}' names no rule in the pack` });
-  errors.push(...checkCorrelationMembers(pack));
+  errors.push(...checkCorrelationMembers(pack, unvalidated));
   return { pack, errors };
+}
+
+/** The file with its `|expand` keys' lists in place; what cannot be expanded is reported at the file. */
+function withListsExpanded(
+  f: RawRuleFile,
+  lists: ValueLists,
+  errors: RuleFileError[],
+  seen: { listsRead: Map<string, Set<string>>; unexpanded: Set<string> },
+): RawRuleFile {
+  const ruleId = isMap(f.doc) ? [f.doc.id, f.doc.tune].find((v): v is string => typeof v === 'string') : undefined;
+  const { doc, read } = expandLists(f.doc, lists, (path, message) => {
+    errors.push({ file: f.file, ruleId, path, message });
+    seen.unexpanded.add(f.file);
+  });
+  if (read.size > 0) seen.listsRead.set(f.file, read);
+  return { file: f.file, doc };
 }
 
 /**
@@ -156,10 +193,13 @@ function convertSigmaFiles(files: readonly RawRuleFile[]): {
   return { native, sigma: converted.map((c) => ({ file: c.file, doc: c.doc, fromSigma: true })), sigmaErrors };
 }
 
-/** Correlation members must name existing rules or tags that some rule carries. */
-function checkCorrelationMembers(pack: RulePack): RuleFileError[] {
-  const ids = new Set(pack.rules.map((r) => r.id));
-  const tags = new Set(pack.rules.flatMap((r) => r.tags));
+/** Correlation members must name existing rules or tags that some rule carries (or would, once its errors are mended). */
+function checkCorrelationMembers(pack: RulePack, unvalidated: readonly Record<string, unknown>[]): RuleFileError[] {
+  const ids = new Set([...pack.rules.map((r) => r.id), ...unvalidated.map((d) => String(d.id))]);
+  const tags = new Set([
+    ...pack.rules.flatMap((r) => r.tags),
+    ...unvalidated.flatMap((d) => (Array.isArray(d.tags) ? d.tags.map(String) : [])),
+  ]);
   const errors: RuleFileError[] = [];
   for (const c of pack.correlations) {
     const file = pack.files.get(c.id) ?? c.id;

@@ -15,6 +15,8 @@ import { wildcardMatcher } from './wildcard';
  *   |cased                  makes equality, contains, startswith, endswith and wildcard case-sensitive
  *   field|re|i (|m, |s)     regex flags
  *   field|fieldref: other   the field's value equals the value of field `other`
+ *   field|cidr|expand: '%internal_networks%'   a named list's values (resolved when the pack
+ *                           is loaded, src/rules/value-lists.ts: compiled selections never see it)
  *   not: {selection}        negation
  *   any: [{sel}, {sel}]     at least one sub-selection matches
  *   all: [{sel}, {sel}]     every sub-selection matches
@@ -142,6 +144,11 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
   }
   ctx.fields.add(field);
   for (const m of mods) {
+    if (m === 'expand') {
+      // Resolved when a pack is loaded (src/rules/value-lists.ts): a selection compiled alone has no lists.
+      ctx.issues.push({ path, message: `'|expand' reads a named list, which only a rule pack's list: files define` });
+      return ALWAYS;
+    }
     if (!(MODIFIERS as readonly string[]).includes(m)) {
       ctx.issues.push({ path, message: `unknown modifier '${m}' (known: ${MODIFIERS.join(', ')})` });
       return ALWAYS;

@@ -1,0 +1,199 @@
+import { formatPath } from '../schema/issues';
+import { ValueListChange, ValueListDefinition } from '../schema/value-list';
+import { Cidr } from './cidr';
+import type { RawRuleFile, RuleFileError } from './rule-pack';
+import { isMap } from './tuning';
+
+/**
+ * Named lists (`list:` files) and the `|expand` keys that read them. Lists are resolved when the
+ * pack is loaded, before any rule is validated: the rules the engine compiles hold the values, so
+ * matching, the rule index and the subscription filters see what they saw when each rule wrote its
+ * ranges out — and a deployment that adds its own network changes one file, not every rule.
+ */
+
+export interface ValueList {
+  name: string;
+  values: (string | number)[];
+  /** The file that defines it. */
+  file: string;
+  /** The change a later folder made to it, as the alerts of the rules that read it say. */
+  change?: { file: string; reason: string; added: (string | number)[]; removed: (string | number)[] };
+}
+
+export type ValueLists = ReadonlyMap<string, ValueList>;
+
+export const isValueListDocument = (doc: unknown): boolean => isMap(doc) && 'list' in doc;
+
+/** The lists of a pack's `list:` files: definitions first, then the changes to them, checked. */
+export function readValueLists(files: readonly RawRuleFile[], errors: RuleFileError[]): Map<string, ValueList> {
+  const lists = new Map<string, ValueList>();
+  const changes: { file: string; change: ValueListChange }[] = [];
+  for (const { file, doc } of files) {
+    if (!isMap(doc)) continue;
+    const parsed = 'values' in doc ? ValueListDefinition.safeParse(doc) : ValueListChange.safeParse(doc);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) errors.push({ file, path: formatPath(issue.path), message: issue.message });
+      continue;
+    }
+    if (!('values' in parsed.data)) {
+      changes.push({ file, change: parsed.data });
+      continue;
+    }
+    const { list: name, values } = parsed.data;
+    const previous = lists.get(name);
+    if (previous) {
+      errors.push({
+        file,
+        path: 'list',
+        message: `list '${name}' is defined already in ${previous.file} (a file with add: or remove: and a reason changes it)`,
+      });
+      continue;
+    }
+    lists.set(name, { name, values: [...values], file });
+  }
+  for (const { file, change } of changes) applyChange(lists, file, change, errors);
+  return lists;
+}
+
+function applyChange(lists: Map<string, ValueList>, file: string, change: ValueListChange, errors: RuleFileError[]): void {
+  const list = lists.get(change.list);
+  if (!list) {
+    errors.push({ file, path: 'list', message: `'${change.list}' names no list in the pack (a list: file with values: defines one)` });
+    return;
+  }
+  if (list.change) {
+    errors.push({ file, path: 'list', message: `list '${list.name}' is changed already in ${list.change.file} (one change per list)` });
+    return;
+  }
+  const values = [...list.values];
+  const at = (value: string | number) => values.findIndex((v) => String(v) === String(value));
+  let ok = true;
+  change.remove?.forEach((value, i) => {
+    const index = at(value);
+    if (index < 0) {
+      ok = false;
+      errors.push({ file, path: `remove[${i}]`, message: `'${value}' is not in list '${list.name}' (${list.file})` });
+    } else values.splice(index, 1);
+  });
+  change.add?.forEach((value, i) => {
+    if (at(value) >= 0) {
+      ok = false;
+      errors.push({ file, path: `add[${i}]`, message: `'${value}' is in list '${list.name}' already (${list.file})` });
+    } else values.push(value);
+  });
+  if (values.length === 0) {
+    ok = false;
+    errors.push({ file, path: 'remove', message: `the change leaves list '${list.name}' empty (disable the rules that read it instead)` });
+  }
+  if (ok)
+    lists.set(list.name, {
+      ...list,
+      values,
+      change: { file, reason: change.reason, added: change.add ?? [], removed: change.remove ?? [] },
+    });
+}
+
+/** `'%name%'`: a whole value naming a list. */
+const PLACEHOLDER = /^%([^%]*)%$/;
+
+/**
+ * The document with each `field|…|expand` key's placeholders replaced by their lists' values and
+ * the key without `expand`. Anything wrong is reported at its path in the document; the key is
+ * then left out, so the rule's validation reports nothing more about it.
+ */
+export function expandLists(
+  doc: unknown,
+  lists: ValueLists,
+  report: (path: string, message: string) => void,
+): { doc: unknown; read: Set<string> } {
+  const read = new Set<string>();
+  const walk = (value: unknown, path: (string | number)[]): unknown => {
+    if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, i]));
+    if (!isMap(value)) return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      const keyPath = [...path, key];
+      const parts = key.split('|');
+      if (!parts.includes('expand')) {
+        out[key] = walk(inner, keyPath);
+        continue;
+      }
+      const plain = parts.filter((m) => m !== 'expand').join('|');
+      if (plain in value || plain in out) {
+        report(formatPath(keyPath), `'${key}' and '${plain}' in one map: write the values in one of them`);
+        continue;
+      }
+      const expanded = expandValues(inner, parts.includes('cidr'), lists, keyPath, report, read);
+      if (expanded) out[plain] = expanded;
+    }
+    return out;
+  };
+  return { doc: walk(doc, []), read };
+}
+
+function expandValues(
+  value: unknown,
+  asCidr: boolean,
+  lists: ValueLists,
+  path: (string | number)[],
+  report: (path: string, message: string) => void,
+  read: Set<string>,
+): unknown[] | undefined {
+  const items = Array.isArray(value) ? value : [value];
+  const out: unknown[] = [];
+  let ok = true;
+  items.forEach((item, i) => {
+    const itemPath = formatPath(Array.isArray(value) ? [...path, i] : path);
+    if (typeof item !== 'string' || !item.includes('%')) {
+      out.push(item);
+      return;
+    }
+    const name = PLACEHOLDER.exec(item)?.[1];
+    const list = name === undefined ? undefined : lists.get(name);
+    if (!list) {
+      ok = false;
+      report(
+        itemPath,
+        name === undefined
+          ? `'${item}': a placeholder is a whole value, '%list_name%'`
+          : `'%${name}%' names no list in the pack (a list: file in a rule folder defines one; the shipped ones are in rules/lists)`,
+      );
+      return;
+    }
+    read.add(list.name);
+    for (const v of list.values) {
+      if (asCidr && !isCidr(String(v))) {
+        ok = false;
+        report(itemPath, `list '${list.name}' (${list.change?.file ?? list.file}) holds '${v}', not a CIDR range`);
+      } else out.push(v);
+    }
+  });
+  return ok ? out : undefined;
+}
+
+function isCidr(text: string): boolean {
+  try {
+    new Cidr(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The rule document with what a later folder changed in the lists it reads said in its
+ * description, as a tuning's changes are: its alerts say what this deployment counts as internal.
+ */
+export function withListChanges(doc: Record<string, unknown>, read: Iterable<string>, lists: ValueLists): Record<string, unknown> {
+  const changes = [...new Set(read)].flatMap((name) => {
+    const change = lists.get(name)?.change;
+    if (!change) return [];
+    const moves = [
+      ...(change.added.length > 0 ? [`adds ${change.added.join(', ')}`] : []),
+      ...(change.removed.length > 0 ? [`removes ${change.removed.join(', ')}`] : []),
+    ];
+    return [`list ${name} ${moves.join(' and ')} (${change.file}). Reason: ${change.reason}`];
+  });
+  if (changes.length === 0 || typeof doc.description !== 'string') return doc;
+  return { ...doc, description: `${doc.description.trim()}\n\nTuned for this deployment: ${changes.join('; ')}` };
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** A list's name, as a rule's `'%name%'` placeholder writes it. */
+export const ListName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'expected a list name like internal_networks (lower case letters, digits and _)');
+
+const ListValue = z.union([z.string().min(1), z.number()]);
+
+/**
+ * A named list (a `list:` file in a rule folder): values rules take by name with Sigma's
+ * `expand` modifier (`source.ip|cidr|expand: '%internal_networks%'`), so a deployment states its
+ * networks once and every rule that reads them follows.
+ */
+export const ValueListDefinition = z.strictObject({
+  list: ListName,
+  /** What the values are and which rules read them: what a reviewer of a change reads. */
+  description: z.string().min(1),
+  values: z.array(ListValue).min(1),
+});
+export type ValueListDefinition = z.infer<typeof ValueListDefinition>;
+
+/**
+ * A change to a list defined in another file (a later rule folder's, as a tuning changes a
+ * shipped rule): values added, values removed, and why.
+ */
+export const ValueListChange = z
+  .strictObject({
+    list: ListName,
+    /** Why: the network, office or VPN the change is for. */
+    reason: z.string().min(1),
+    add: z.array(ListValue).min(1).optional(),
+    remove: z.array(ListValue).min(1).optional(),
+  })
+  .refine((change) => change.add !== undefined || change.remove !== undefined, {
+    message: 'a change to a list adds or removes values (add:, remove:); a file with values: defines a list',
+  });
+export type ValueListChange = z.infer<typeof ValueListChange>;

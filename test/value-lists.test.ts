@@ -1,0 +1,185 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { bundleRules } from '../infra/rule-bundle';
+import { loadPack } from '../src/cli/load-pack';
+import { listRuleFiles, readRuleFiles } from '../src/rules/read-files';
+import { buildRulePack, formatRuleError, loadRulePackOrThrow, type RawRuleFile } from '../src/rules/rule-pack';
+import { runAllRuleTests } from '../src/rules/rule-tests';
+import type { DetectionRule } from '../src/schema/rule';
+import { detector, ev } from './helpers';
+
+const shipped = readRuleFiles(['rules']).files;
+const file = (name: string, yaml: string): RawRuleFile => ({ file: name, doc: parse(yaml) });
+const packWith = (...extra: RawRuleFile[]) => buildRulePack([...shipped, ...extra]);
+const errorsOf = (result: ReturnType<typeof packWith>) => result.errors.map(formatRuleError);
+const ruleOf = (result: ReturnType<typeof packWith>, id: string): DetectionRule => {
+  const found = result.pack.rules.find((r) => r.id === id);
+  if (!found) throw new Error(`no rule ${id}`);
+  return found;
+};
+
+/** Twelve failed SSH logins from one address, a second apart. */
+const failures = (address: string) =>
+  Array.from({ length: 12 }, (_, i) =>
+    ev({ 'event.action': 'ssh_login', 'event.outcome': 'failure', 'source.ip': address }, Date.parse('2025-03-03T03:12:00Z') + i * 1000),
+  );
+/** A rule file of the given id whose match is the given lines. */
+const ruleFile = (id: string, ...match: string[]): RawRuleFile =>
+  file(
+    `mine/${id}.yml`,
+    [
+      `id: ${id}`,
+      'title: t',
+      'description: d',
+      'severity: low',
+      'riskScore: 1',
+      'runbook: https://runbooks.example/x',
+      'match:',
+      ...match.map((m) => `  ${m}`),
+    ].join('\n'),
+  );
+const alertsOf = async (rule: DetectionRule, address: string) =>
+  (await detector([rule]).evaluate(`b-${rule.id}-${address}`, failures(address))).alerts.map((a) => a.ruleId);
+
+describe('named lists (`list:` files) and the rules that read them (`|expand`)', () => {
+  it('the shipped rules state the internal ranges once: each reads rules/lists/internal_networks.yml and holds its values', () => {
+    const { pack, errors } = packWith();
+    expect(errors.map(formatRuleError)).toEqual([]);
+    const internal = pack.lists.find((l) => l.name === 'internal_networks');
+    expect(internal?.values).toContain('10.0.0.0/8');
+    const readers = pack.rules.filter((r) => JSON.stringify(r.match).includes(JSON.stringify(internal?.values)));
+    expect(readers.map((r) => r.id)).toEqual(
+      expect.arrayContaining([
+        'ssh.auth_failures',
+        'ssh.internal_auth_failures',
+        'vpc.port_scan_vertical',
+        'vpc.internet_port_scan',
+        'mail.auth_failures',
+      ]),
+    );
+    // No rule file writes a private range out itself: a deployment's change to the list would miss it.
+    const writtenOut = listRuleFiles(['rules']).filter(
+      (f) => !f.startsWith('rules/lists/') && readFileSync(f, 'utf8').includes('- 10.0.0.0/8'),
+    );
+    expect(writtenOut).toEqual([]);
+    expect(readers.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it("a deployment's change adds its own ranges to every rule that reads the list, and its alerts say so", async () => {
+    const office = '81.2.69.142';
+    const shippedPack = packWith();
+    expect(await alertsOf(ruleOf(shippedPack, 'ssh.auth_failures'), office)).toEqual(['ssh.auth_failures']);
+    expect(await alertsOf(ruleOf(shippedPack, 'ssh.internal_auth_failures'), office)).toEqual([]);
+
+    const changed = packWith(
+      file('mine/internal_networks.yml', 'list: internal_networks\nadd: [81.2.69.128/26]\nreason: NET-412 the office VPN egress'),
+    );
+    expect(errorsOf(changed)).toEqual([]);
+    // The office's failures are now an internal host's (the team's), not the internet's (the digest's).
+    expect(await alertsOf(ruleOf(changed, 'ssh.auth_failures'), office)).toEqual([]);
+    expect(await alertsOf(ruleOf(changed, 'ssh.internal_auth_failures'), office)).toEqual(['ssh.internal_auth_failures']);
+    expect(await alertsOf(ruleOf(changed, 'ssh.internal_auth_failures'), '203.0.113.9')).toEqual([]);
+    const [alert] = (await detector([ruleOf(changed, 'ssh.internal_auth_failures')]).evaluate('b-said', failures(office))).alerts;
+    expect(alert?.description).toContain(
+      'Tuned for this deployment: list internal_networks adds 81.2.69.128/26 (mine/internal_networks.yml). Reason: NET-412 the office VPN egress',
+    );
+    expect(ruleOf(shippedPack, 'ssh.internal_auth_failures').description).not.toContain('Tuned for this deployment');
+    // A rule that reads no list is untouched; the shipped tests still pass on the changed list.
+    expect(ruleOf(changed, 'web.request_flood').description).toBe(ruleOf(shippedPack, 'web.request_flood').description);
+    const failed = (await runAllRuleTests(changed.pack)).filter((r) => !r.passed);
+    expect(failed).toEqual([]);
+  });
+
+  it('a change removes a range (a partner network on 172.16.0.0/12 is not yours), and a tuning reads a list too', async () => {
+    const partner = '172.20.1.5';
+    const changed = packWith(
+      file('mine/internal_networks.yml', 'list: internal_networks\nremove: [172.16.0.0/12]\nreason: NET-9 172.16/12 is the partner link'),
+      file('mine/partners.yml', "list: partner_networks\ndescription: The partner link's ranges.\nvalues: [172.16.0.0/12]"),
+      file(
+        'mine/ssh.yml',
+        "tune: ssh.auth_failures\nreason: NET-10 the partner's scanner is contracted\nexclude: { source.ip|cidr|expand: '%partner_networks%' }",
+      ),
+    );
+    expect(errorsOf(changed)).toEqual([]);
+    expect(await alertsOf(ruleOf(changed, 'ssh.internal_auth_failures'), partner)).toEqual([]);
+    expect(await alertsOf(ruleOf(changed, 'ssh.auth_failures'), partner)).toEqual([]);
+    expect(await alertsOf(ruleOf(changed, 'ssh.auth_failures'), '203.0.113.9')).toEqual(['ssh.auth_failures']);
+    expect(ruleOf(changed, 'ssh.auth_failures').description).toContain('list internal_networks removes 172.16.0.0/12');
+  });
+
+  it('says what is wrong with file, rule id and field path, and blames the file that made the mistake', () => {
+    const result = packWith(
+      file('mine/again.yml', 'list: internal_networks\ndescription: twice\nvalues: [10.0.0.0/8]'),
+      file('mine/unknown.yml', 'list: internal_netwroks\nadd: [10.9.0.0/16]\nreason: typo'),
+      file('mine/no-reason.yml', 'list: partner_networks\nadd: [10.9.0.0/16]'),
+      file('mine/partner.yml', 'list: partner_networks\ndescription: partners\nvalues: [172.16.0.0/12, not-a-range]'),
+      file('mine/absent.yml', 'list: partner_networks\nremove: [192.0.2.0/24]\nreason: x'),
+      file('mine/BadName.yml', 'list: Bad-Name\ndescription: x\nvalues: [1]'),
+      ruleFile('my.r1', "source.ip|cidr|expand: '%nowhere%'", "user.name|expand: ['alice', 'x%partner_networks%']"),
+      ruleFile('my.r2', "source.ip|cidr|expand: '%partner_networks%'"),
+      ruleFile('my.r3', 'source.ip|cidr|expand: 10.0.0.0/8', 'source.ip|cidr: 10.1.0.0/16'),
+      file('mine/tune.yml', "tune: ssh.auth_failures\nreason: x\nexclude: { source.ip|cidr|expand: '%nowhere%' }"),
+      // A correlation naming a rule whose list could not be read is not blamed for it.
+      file(
+        'mine/my.corr.yml',
+        [
+          'id: my.corr',
+          'title: t',
+          'description: d',
+          'severity: high',
+          'riskScore: 8',
+          'runbook: https://runbooks.example/x',
+          'correlation: { entity: source.ip, window: 30m, riskThreshold: 7, category: scan, members: [my.r2, ssh.auth_failures] }',
+        ].join('\n'),
+      ),
+    );
+    const errors = errorsOf(result);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        "mine/again.yml: list: list 'internal_networks' is defined already in rules/lists/internal_networks.yml (a file with add: or remove: and a reason changes it)",
+        "mine/unknown.yml: list: 'internal_netwroks' names no list in the pack (a list: file with values: defines one)",
+        expect.stringMatching(/^mine\/no-reason\.yml: reason: /),
+        "mine/absent.yml: remove[0]: '192.0.2.0/24' is not in list 'partner_networks' (mine/partner.yml)",
+        expect.stringMatching(/^mine\/BadName\.yml: list: expected a list name like internal_networks/),
+        "mine/my.r1.yml: rule my.r1: match.source.ip|cidr|expand: '%nowhere%' names no list in the pack (a list: file in a rule folder defines one; the shipped ones are in rules/lists)",
+        "mine/my.r1.yml: rule my.r1: match.user.name|expand[1]: 'x%partner_networks%': a placeholder is a whole value, '%list_name%'",
+        "mine/my.r2.yml: rule my.r2: match.source.ip|cidr|expand: list 'partner_networks' (mine/partner.yml) holds 'not-a-range', not a CIDR range",
+        "mine/my.r3.yml: rule my.r3: match.source.ip|cidr|expand: 'source.ip|cidr|expand' and 'source.ip|cidr' in one map: write the values in one of them",
+        "mine/tune.yml: rule ssh.auth_failures: exclude.source.ip|cidr|expand: '%nowhere%' names no list in the pack (a list: file in a rule folder defines one; the shipped ones are in rules/lists)",
+      ]),
+    );
+    expect(errors).toHaveLength(10);
+    expect(errors.filter((e) => e.startsWith('rules/'))).toEqual([]);
+  });
+
+  it('a rule compiled without its pack says `|expand` needs one; a second change to a list is refused', () => {
+    const alone = buildRulePack([ruleFile('my.alone', "source.ip|cidr|expand: '%internal_networks%'")]);
+    expect(errorsOf(alone)).toEqual([
+      "mine/my.alone.yml: rule my.alone: match.source.ip|cidr|expand: '%internal_networks%' names no list in the pack (a list: file in a rule folder defines one; the shipped ones are in rules/lists)",
+    ]);
+    const twice = packWith(
+      file('mine/a.yml', 'list: internal_networks\nadd: [10.9.0.0/16]\nreason: a'),
+      file('mine/b.yml', 'list: internal_networks\nadd: [10.8.0.0/16]\nreason: b'),
+    );
+    expect(errorsOf(twice)).toEqual(["mine/b.yml: list: list 'internal_networks' is changed already in mine/a.yml (one change per list)"]);
+  });
+
+  it('deployed: the Lambdas’ embedded rule files carry the lists and a later folder’s change, and a bad change fails synth', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lists-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'internal_networks.yml'), 'list: internal_networks\nadd: [198.51.100.0/24]\nreason: NET-412 office VPN\n');
+    const { pack, errors } = loadPack(['rules', dir], { checkRegexes: false });
+    expect(errors.map(formatRuleError)).toEqual([]);
+    const bundle = bundleRules(['rules', dir]);
+    const embedded = loadRulePackOrThrow(JSON.parse(readFileSync(bundle.file, 'utf8')));
+    const readsOffice = (p: typeof pack) =>
+      JSON.stringify(p.rules.find((r) => r.id === 'ssh.internal_auth_failures')?.match).includes('198.51.100.0/24');
+    expect(readsOffice(pack)).toBe(true);
+    expect(readsOffice(embedded)).toBe(true);
+    writeFileSync(join(dir, 'internal_networks.yml'), 'list: internal_networks\nadd: [198.51.100.0/33]\nreason: typo\n');
+    expect(() => bundleRules(['rules', dir])).toThrow(/holds '198\.51\.100\.0\/33', not a CIDR range/);
+  });
+});
