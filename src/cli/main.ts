@@ -68,7 +68,7 @@ export function buildProgram(): Command {
       const { pack, warnings } = loadPackWithWarnings(paths);
       for (const w of warnings) process.stderr.write(`warning: ${formatRuleError(w)}\n`);
       process.stderr.write(
-        `ok: ${pack.rules.length} rules, ${pack.correlations.length} correlation rules, ${pack.sources.length} sources, ${pack.lists.length} lists\n`,
+        `ok: ${pack.rules.length} rules, ${pack.correlations.length} correlation rules, ${pack.sources.length} sources, ${pack.lists.length} ${pack.lists.length === 1 ? 'list' : 'lists'}\n`,
       );
     });
 
