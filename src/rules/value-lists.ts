@@ -98,8 +98,9 @@ const PLACEHOLDER = /^%([^%]*)%$/;
 
 /**
  * The document with each `field|…|expand` key's placeholders replaced by their lists' values and
- * the key without `expand`. Anything wrong is reported at its path in the document; the key is
- * then left out, so the rule's validation reports nothing more about it.
+ * the key without `expand`. Anything wrong is reported at its path in the document and the key
+ * left out: the pack does not validate such a file further (src/rules/rule-pack.ts), so the key's
+ * absence reports nothing more.
  */
 export function expandLists(
   doc: unknown,
@@ -182,7 +183,8 @@ function isCidr(text: string): boolean {
 
 /**
  * The rule document with what a later folder changed in the lists it reads said in its
- * description, as a tuning's changes are: its alerts say what this deployment counts as internal.
+ * description, as a tuning's changes are: its alerts say what this deployment's lists hold
+ * (which networks are internal, which accounts are programs').
  */
 export function withListChanges(doc: Record<string, unknown>, read: Iterable<string>, lists: ValueLists): Record<string, unknown> {
   const changes = [...new Set(read)].flatMap((name) => {
