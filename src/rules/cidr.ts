@@ -74,6 +74,16 @@ function octetsNumber(bytes: number[]): number {
 
 const ipCache = new Map<string, IpAddress | null>();
 
+/** Whether the text is a range `|cidr` takes. */
+export function isCidr(text: string): boolean {
+  try {
+    new Cidr(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * An address as `|cidr` reads it, for `Cidr.contains`: a dotted quad as its number; anything else
  * parsed by ipaddr.js (IPv4-mapped IPv6 as IPv4, cached); null when the text is no address.

@@ -1,6 +1,6 @@
 import { type FieldReader, fieldReader } from '../runtime/field-access';
 import { CoreFields, type FieldValue, type NormalizedEvent } from '../schema/event';
-import { Cidr, readAddress } from './cidr';
+import { Cidr, isCidr, readAddress } from './cidr';
 import type { CompiledRule } from './compile';
 import { NeedleSet, NON_ASCII_RE } from './needles';
 import { selectionRanges } from './ranges';
@@ -183,15 +183,6 @@ function conjunctionKey(selection: Record<string, unknown>): IndexKey | undefine
  */
 function isWeakRange(key: IndexKey): boolean {
   return key.kind === 'range' && key.low <= 0 && key.high === Number.POSITIVE_INFINITY;
-}
-
-function isCidr(text: string): boolean {
-  try {
-    new Cidr(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function minLength(needles: readonly string[]): number {

@@ -1,6 +1,6 @@
 import { formatPath } from '../schema/issues';
 import { ValueListChange, ValueListDefinition } from '../schema/value-list';
-import { Cidr } from './cidr';
+import { isCidr } from './cidr';
 import type { RawRuleFile, RuleFileError } from './rule-pack';
 import { isMap } from './tuning';
 
@@ -170,15 +170,6 @@ function expandValues(
     }
   });
   return ok ? out : undefined;
-}
-
-function isCidr(text: string): boolean {
-  try {
-    new Cidr(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
