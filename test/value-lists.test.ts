@@ -146,7 +146,7 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
         expect.stringMatching(/^mine\/BadName\.yml: list: expected a list name like internal_networks/),
         "mine/my.r1.yml: rule my.r1: match.source.ip|cidr|expand: '%nowhere%' names no list in the pack (a list: file in a rule folder defines one; the shipped ones are in rules/lists)",
         "mine/my.r1.yml: rule my.r1: match.user.name|expand[1]: 'x%partner_networks%': a placeholder is a whole value, '%list_name%'",
-        "mine/my.r2.yml: rule my.r2: match.source.ip|cidr|expand: list 'partner_networks' (mine/partner.yml) holds 'not-a-range', not a CIDR range",
+        "mine/partner.yml: values[1]: 'not-a-range' is not a CIDR range, and rule my.r2 reads list 'partner_networks' with |cidr (match.source.ip|cidr|expand)",
         "mine/my.r3.yml: rule my.r3: match.source.ip|cidr|expand: 'source.ip|cidr|expand' and 'source.ip|cidr' in one map: write the values in one of them",
         "mine/tune.yml: rule ssh.auth_failures: exclude.source.ip|cidr|expand: '%nowhere%' names no list in the pack (a list: file in a rule folder defines one; the shipped ones are in rules/lists)",
       ]),
@@ -180,6 +180,15 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     expect(readsOffice(pack)).toBe(true);
     expect(readsOffice(embedded)).toBe(true);
     writeFileSync(join(dir, 'internal_networks.yml'), 'list: internal_networks\nadd: [198.51.100.0/33]\nreason: typo\n');
-    expect(() => bundleRules(['rules', dir])).toThrow(/holds '198\.51\.100\.0\/33', not a CIDR range/);
+    expect(() => bundleRules(['rules', dir])).toThrow(
+      /internal_networks\.yml: add\[0\]: '198\.51\.100\.0\/33' is not a CIDR range, and rule /,
+    );
+    // Told once, at the change, though a dozen shipped rules read the list; no shipped file is blamed.
+    const bad = loadPack(['rules', dir], { checkRegexes: false }).errors.map(formatRuleError);
+    expect(bad).toEqual([
+      expect.stringMatching(
+        /^.*internal_networks\.yml: add\[0\]: '198\.51\.100\.0\/33' is not a CIDR range, and rule \S+ reads list 'internal_networks' with \|cidr/,
+      ),
+    ]);
   });
 });

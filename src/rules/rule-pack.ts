@@ -5,7 +5,15 @@ import { convertSigma, isSigmaDocument } from '../sigma/convert';
 import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
 import { type SigmaLogsource, SigmaMapping } from '../sigma/mapping';
 import { applyTuning, isMap, isTuningDocument, readTunings } from './tuning';
-import { expandLists, isValueListDocument, readValueLists, type ValueList, type ValueLists, withListChanges } from './value-lists';
+import {
+  expandLists,
+  isValueListDocument,
+  readValueLists,
+  type ValueList,
+  type ValueLists,
+  valueOrigin,
+  withListChanges,
+} from './value-lists';
 
 /** A rule file as read from disk (or embedded in the Lambda bundle), before validation. */
 export interface RawRuleFile {
@@ -64,9 +72,8 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
   /** The lists each file's `|expand` keys read, and the files where one could not be read. */
   const listsRead = new Map<string, Set<string>>();
   const unexpanded = new Set<string>();
-  const ruleFiles = files
-    .filter((f) => !isValueListDocument(f.doc))
-    .map((f) => withListsExpanded(f, lists, errors, { listsRead, unexpanded }));
+  const seen = { listsRead, unexpanded, badValues: new Set<string>() };
+  const ruleFiles = files.filter((f) => !isValueListDocument(f.doc)).map((f) => withListsExpanded(f, lists, errors, seen));
   /** Rules reported for a list they could not read, not validated further: correlations may still name them. */
   const unvalidated: Record<string, unknown>[] = [];
   const tunings = readTunings(
@@ -153,12 +160,24 @@ function withListsExpanded(
   f: RawRuleFile,
   lists: ValueLists,
   errors: RuleFileError[],
-  seen: { listsRead: Map<string, Set<string>>; unexpanded: Set<string> },
+  seen: { listsRead: Map<string, Set<string>>; unexpanded: Set<string>; badValues: Set<string> },
 ): RawRuleFile {
   const ruleId = isMap(f.doc) ? [f.doc.id, f.doc.tune].find((v): v is string => typeof v === 'string') : undefined;
-  const { doc, read } = expandLists(f.doc, lists, (path, message) => {
-    errors.push({ file: f.file, ruleId, path, message });
-    seen.unexpanded.add(f.file);
+  const { doc, read } = expandLists(f.doc, lists, {
+    inDocument: (path, message) => {
+      errors.push({ file: f.file, ruleId, path, message });
+      seen.unexpanded.add(f.file);
+    },
+    inList: (list, value, path) => {
+      // The list's file is told, once however many rules read the value.
+      seen.unexpanded.add(f.file);
+      const origin = valueOrigin(list, value);
+      const key = `${origin.file}\0${origin.path}`;
+      if (seen.badValues.has(key)) return;
+      seen.badValues.add(key);
+      const reader = `${ruleId ? `rule ${ruleId}` : f.file} reads list '${list.name}' with |cidr (${path})`;
+      errors.push({ file: origin.file, path: origin.path, message: `'${value}' is not a CIDR range, and ${reader}` });
+    },
   });
   if (read.size > 0) seen.listsRead.set(f.file, read);
   return { file: f.file, doc };

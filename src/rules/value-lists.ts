@@ -18,6 +18,8 @@ export interface ValueList {
   file: string;
   /** The change a later folder made to it, as the alerts of the rules that read it say. */
   change?: { file: string; reason: string; added: (string | number)[]; removed: (string | number)[] };
+  /** Where each value was written (by its text): a mistake in one is that file's. */
+  origins: ReadonlyMap<string, { file: string; path: string }>;
 }
 
 export type ValueLists = ReadonlyMap<string, ValueList>;
@@ -49,7 +51,8 @@ export function readValueLists(files: readonly RawRuleFile[], errors: RuleFileEr
       });
       continue;
     }
-    lists.set(name, { name, values: [...values], file });
+    const origins = new Map(values.map((v, i) => [String(v), { file, path: `values[${i}]` }]));
+    lists.set(name, { name, values: [...values], file, origins });
   }
   for (const { file, change } of changes) applyChange(lists, file, change, errors);
   return lists;
@@ -66,6 +69,7 @@ function applyChange(lists: Map<string, ValueList>, file: string, change: ValueL
     return;
   }
   const values = [...list.values];
+  const origins = new Map(list.origins);
   const at = (value: string | number) => values.findIndex((v) => String(v) === String(value));
   let ok = true;
   change.remove?.forEach((value, i) => {
@@ -79,7 +83,10 @@ function applyChange(lists: Map<string, ValueList>, file: string, change: ValueL
     if (at(value) >= 0) {
       ok = false;
       errors.push({ file, path: `add[${i}]`, message: `'${value}' is in list '${list.name}' already (${list.file})` });
-    } else values.push(value);
+    } else {
+      values.push(value);
+      origins.set(String(value), { file, path: `add[${i}]` });
+    }
   });
   if (values.length === 0) {
     ok = false;
@@ -90,23 +97,27 @@ function applyChange(lists: Map<string, ValueList>, file: string, change: ValueL
       ...list,
       values,
       change: { file, reason: change.reason, added: change.add ?? [], removed: change.remove ?? [] },
+      origins,
     });
 }
 
 /** `'%name%'`: a whole value naming a list. */
 const PLACEHOLDER = /^%([^%]*)%$/;
 
+/** Where what goes wrong in an expansion is told. */
+export interface ExpansionReport {
+  /** A mistake in the document, at `path`. */
+  inDocument(path: string, message: string): void;
+  /** A value of a list the key at `path` cannot take (no CIDR range for a `|cidr` key): the list's mistake. */
+  inList(list: ValueList, value: string | number, path: string): void;
+}
+
 /**
  * The document with each `field|…|expand` key's placeholders replaced by their lists' values and
- * the key without `expand`. Anything wrong is reported at its path in the document and the key
- * left out: the pack does not validate such a file further (src/rules/rule-pack.ts), so the key's
- * absence reports nothing more.
+ * the key without `expand`. Anything wrong is reported and the key left out: the pack does not
+ * validate such a file further (src/rules/rule-pack.ts), so the key's absence reports nothing more.
  */
-export function expandLists(
-  doc: unknown,
-  lists: ValueLists,
-  report: (path: string, message: string) => void,
-): { doc: unknown; read: Set<string> } {
+export function expandLists(doc: unknown, lists: ValueLists, report: ExpansionReport): { doc: unknown; read: Set<string> } {
   const read = new Set<string>();
   const walk = (value: unknown, path: (string | number)[]): unknown => {
     if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, i]));
@@ -121,7 +132,7 @@ export function expandLists(
       }
       const plain = parts.filter((m) => m !== 'expand').join('|');
       if (plain in value || plain in out) {
-        report(formatPath(keyPath), `'${key}' and '${plain}' in one map: write the values in one of them`);
+        report.inDocument(formatPath(keyPath), `'${key}' and '${plain}' in one map: write the values in one of them`);
         continue;
       }
       const expanded = expandValues(inner, parts.includes('cidr'), lists, keyPath, report, read);
@@ -137,7 +148,7 @@ function expandValues(
   asCidr: boolean,
   lists: ValueLists,
   path: (string | number)[],
-  report: (path: string, message: string) => void,
+  report: ExpansionReport,
   read: Set<string>,
 ): unknown[] | undefined {
   const items = Array.isArray(value) ? value : [value];
@@ -153,7 +164,7 @@ function expandValues(
     const list = name === undefined ? undefined : lists.get(name);
     if (!list) {
       ok = false;
-      report(
+      report.inDocument(
         itemPath,
         name === undefined
           ? `'${item}': a placeholder is a whole value, '%list_name%'`
@@ -165,7 +176,7 @@ function expandValues(
     for (const v of list.values) {
       if (asCidr && !isCidr(String(v))) {
         ok = false;
-        report(itemPath, `list '${list.name}' (${list.change?.file ?? list.file}) holds '${v}', not a CIDR range`);
+        report.inList(list, v, itemPath);
       } else out.push(v);
     }
   });
@@ -189,4 +200,9 @@ export function withListChanges(doc: Record<string, unknown>, read: Iterable<str
   });
   if (changes.length === 0 || typeof doc.description !== 'string') return doc;
   return { ...doc, description: `${doc.description.trim()}\n\nTuned for this deployment: ${changes.join('; ')}` };
+}
+
+/** Where a list's value was written: the definition's file or the change's that added it. */
+export function valueOrigin(list: ValueList, value: string | number): { file: string; path: string } {
+  return list.origins.get(String(value)) ?? { file: list.file, path: 'values' };
 }
