@@ -45,6 +45,16 @@ const alertsOf = async (rule: DetectionRule, address: string) =>
   (await detector([rule]).evaluate(`b-${rule.id}-${address}`, failures(address))).alerts.map((a) => a.ruleId);
 
 describe('named lists (`list:` files) and the rules that read them (`|expand`)', () => {
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lists-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('the shipped rules state the internal ranges once: each reads rules/lists/internal_networks.yml and holds its values', () => {
     const { pack, errors } = packWith();
     expect(errors.map(formatRuleError)).toEqual([]);
@@ -66,6 +76,21 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     );
     expect(writtenOut).toEqual([]);
     expect(readers.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it('the pack knows which rules read each list, and `detect validate` warns of a list no rule reads', () => {
+    const { pack } = packWith();
+    const readBy = (name: string) => pack.lists.find((l) => l.name === name)?.readBy ?? [];
+    expect(readBy('service_accounts').sort()).toEqual(['auth.login_without_mfa', 'auth.off_hours_login', 'data.bulk_export']);
+    expect(readBy('internal_networks')).toContain('vpc.rejected_flood');
+    expect(readBy('internal_networks')).toHaveLength(13);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'partners.yml'), "list: partner_networks\ndescription: the partner link\nvalues: ['172.16.0.0/12']\n");
+    const loaded = loadPack(['rules', dir], { checkRegexes: false });
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.warnings.map(formatRuleError)).toEqual([
+      `${join(dir, 'partners.yml')}: list: no rule reads list 'partner_networks' (a rule reads it with field|…|expand: '%partner_networks%')`,
+    ]);
   });
 
   it("a deployment's change adds its own ranges to every rule that reads the list, and its alerts say so", async () => {
@@ -168,8 +193,7 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
   });
 
   it('deployed: the Lambdas’ embedded rule files carry the lists and a later folder’s change, and a bad change fails synth', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lists-'));
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir();
     writeFileSync(join(dir, 'internal_networks.yml'), 'list: internal_networks\nadd: [198.51.100.0/24]\nreason: NET-412 office VPN\n');
     const { pack, errors } = loadPack(['rules', dir], { checkRegexes: false });
     expect(errors.map(formatRuleError)).toEqual([]);

@@ -1,5 +1,5 @@
 import { Normalizer, UnknownParserError } from '../parse/normalize';
-import { missingRunbooks, unknownFieldWarnings, untestedTuningWarnings } from '../rules/field-check';
+import { missingRunbooks, unknownFieldWarnings, unreadListWarnings, untestedTuningWarnings } from '../rules/field-check';
 import { readRuleFiles } from '../rules/read-files';
 import { checkPackRegexes } from '../rules/regex-safety';
 import { buildRulePack, type RuleFileError, type RulePack } from '../rules/rule-pack';
@@ -23,5 +23,9 @@ export function loadPack(
   }
   all.push(...missingRunbooks(pack));
   if (options.checkRegexes !== false) all.push(...checkPackRegexes(pack));
-  return { pack, errors: all, warnings: [...read.warnings, ...unknownFieldWarnings(pack), ...untestedTuningWarnings(pack)] };
+  return {
+    pack,
+    errors: all,
+    warnings: [...read.warnings, ...unknownFieldWarnings(pack), ...untestedTuningWarnings(pack), ...unreadListWarnings(pack)],
+  };
 }

@@ -149,6 +149,17 @@ export function untestedTuningWarnings(pack: RulePack): RuleFileError[] {
   });
 }
 
+/** A named list no rule reads: a placeholder spelled otherwise, or a list left behind (warned, not refused). */
+export function unreadListWarnings(pack: RulePack): RuleFileError[] {
+  return pack.lists
+    .filter((list) => list.readBy.length === 0)
+    .map((list) => ({
+      file: list.change?.file ?? list.file,
+      path: 'list',
+      message: `no rule reads list '${list.name}' (a rule reads it with field|…|expand: '%${list.name}%')`,
+    }));
+}
+
 /**
  * Warnings, not errors: a rule reading a field that no source or parser produces and no rule test
  * uses is usually a typo (`evnt.action`) and would never fire. JSON apps may log any field, so a

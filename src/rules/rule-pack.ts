@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { getOrCreate } from '../engine/map-entry';
 import { formatPath } from '../schema/issues';
 import { CorrelationRule, DetectionRule, SourceDefinition } from '../schema/rule';
 import { convertSigma, isSigmaDocument } from '../sigma/convert';
@@ -8,8 +9,8 @@ import { applyTuning, isMap, isTuningDocument, readTunings } from './tuning';
 import {
   expandLists,
   isValueListDocument,
+  type PackList,
   readValueLists,
-  type ValueList,
   type ValueLists,
   valueOrigin,
   withListChanges,
@@ -38,8 +39,8 @@ export interface RulePack {
   rules: DetectionRule[];
   correlations: CorrelationRule[];
   sources: SourceDefinition[];
-  /** The named lists the rules read (`list:` files), as changed by later folders. */
-  lists: ValueList[];
+  /** The named lists (`list:` files), as changed by later folders, with the rules that read them. */
+  lists: PackList[];
   /** Which file each rule id came from, for error messages and tests. */
   files: Map<string, string>;
 }
@@ -67,7 +68,8 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
     files.filter((f) => isValueListDocument(f.doc)),
     errors,
   );
-  const pack: RulePack = { rules: [], correlations: [], sources: [], lists: [...lists.values()], files: new Map() };
+  const pack: RulePack = { rules: [], correlations: [], sources: [], lists: [], files: new Map() };
+  const readers = new Map<string, string[]>();
   const seenIds = new Map<string, string>();
   /** The lists each file's `|expand` keys read, and the files where one could not be read. */
   const listsRead = new Map<string, Set<string>>();
@@ -134,21 +136,19 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
         continue;
       }
     }
-    doc = withListChanges(doc, [...(listsRead.get(file) ?? []), ...(listsRead.get(blame) ?? [])], lists);
-    if ('correlation' in doc) {
-      const parsed = CorrelationRule.safeParse(doc);
-      if (parsed.success) {
-        pack.correlations.push(parsed.data);
-        pack.files.set(parsed.data.id, file);
-      } else errors.push(...zodErrors(blame, rawId, parsed.error));
-    } else {
-      const parsed = DetectionRule.safeParse(doc);
-      if (parsed.success) {
-        pack.rules.push(parsed.data);
-        pack.files.set(parsed.data.id, file);
-      } else errors.push(...zodErrors(blame, rawId, parsed.error));
+    const read = new Set([...(listsRead.get(file) ?? []), ...(listsRead.get(blame) ?? [])]);
+    doc = withListChanges(doc, read, lists);
+    const parsed = ('correlation' in doc ? CorrelationRule : DetectionRule).safeParse(doc);
+    if (!parsed.success) {
+      errors.push(...zodErrors(blame, rawId, parsed.error));
+      continue;
     }
+    if ('correlation' in parsed.data) pack.correlations.push(parsed.data);
+    else pack.rules.push(parsed.data);
+    pack.files.set(parsed.data.id, file);
+    for (const name of read) getOrCreate(readers, name, () => []).push(parsed.data.id);
   }
+  pack.lists = [...lists.values()].map((list) => ({ ...list, readBy: readers.get(list.name) ?? [] }));
   for (const [id, tuning] of tunings)
     errors.push({ file: tuning.file, ruleId: id, path: 'tune', message: `'${id}' names no rule in the pack` });
   errors.push(...checkCorrelationMembers(pack, unvalidated));

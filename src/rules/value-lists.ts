@@ -24,6 +24,11 @@ export interface ValueList {
 
 export type ValueLists = ReadonlyMap<string, ValueList>;
 
+/** A list as the loaded pack holds it: with the rules that read it. */
+export interface PackList extends ValueList {
+  readBy: string[];
+}
+
 export const isValueListDocument = (doc: unknown): boolean => isMap(doc) && 'list' in doc;
 
 /** The lists of a pack's `list:` files: definitions first, then the changes to them, checked. */
