@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TRUSTED_PROXIES } from '../src/parse/forwarded-for';
-import { Cidr, inRanges, ipv4Number } from '../src/rules/cidr';
+import { Cidr, CidrSet, inRanges, ipv4Number } from '../src/rules/cidr';
 
 /** What `|cidr` decided before the dotted-quad fast path: ipaddr.js alone, IPv4-mapped IPv6 as IPv4. */
 function reference(text: string, ranges: readonly string[], all: boolean): boolean {
@@ -78,5 +78,58 @@ describe('|cidr: dotted quads as numbers decide as ipaddr.js does', () => {
     expect(ipv4Number('255.255.255.255')).toBe(4_294_967_295);
     expect(ipv4Number('10.1.2.3')).toBe(10 * 2 ** 24 + 1 * 2 ** 16 + 2 * 2 ** 8 + 3);
     for (const t of ['010.1.2.3', '1.2.3', '1.2.3.4.5', '256.0.0.1', '::1', '1.2.3.4 ', '']) expect(ipv4Number(t), t).toBe(-1);
+  });
+});
+
+describe('a set of ranges (a named list under |cidr, trusted proxies): IPv4 merged into intervals', () => {
+  // Ranges that overlap, nest and touch: a few networks, every prefix length.
+  const base = fc.constantFrom(
+    '10.0.0.0',
+    '10.0.1.0',
+    '10.0.2.0',
+    '10.1.0.0',
+    '10.255.255.0',
+    '11.0.0.0',
+    '192.168.0.0',
+    '0.0.0.0',
+    '255.255.255.0',
+  );
+  const nearRange = fc.tuple(base, fc.integer({ min: 0, max: 32 })).map(([a, bits]) => `${a}/${bits}`);
+  const nearAddress = fc.tuple(base, fc.integer({ min: -300, max: 70_000 })).map(([a, offset]) => {
+    const n = Math.min(2 ** 32 - 1, Math.max(0, (ipv4Number(a) as number) + offset));
+    return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  });
+
+  it('decides as testing each range does, on many ranges and on addresses of every form', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(nearRange, nearRange, v4Range, v6Range), { minLength: 1, maxLength: 40 }),
+        fc.oneof(
+          address,
+          nearAddress,
+          nearAddress,
+          nearAddress.map((a) => `::ffff:${a}`),
+        ),
+        (ranges, text) => {
+          const set = new CidrSet(ranges.map((r) => new Cidr(r)));
+          expect(set.has(text), `${text} in ${ranges.join(', ')}`).toBe(reference(text, ranges, false));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("a |cidr condition over a list's thousand ranges matches what a single range does", () => {
+    // 1,000 /24s of 10.0.0.0/8 and the same ranges written as one: a selection decides alike.
+    const many = Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    const set = new CidrSet(many.map((r) => new Cidr(r)));
+    for (const [text, inside] of [
+      ['10.0.0.1', true],
+      ['10.3.231.255', true],
+      ['10.3.232.0', false],
+      ['9.255.255.255', false],
+      ['::ffff:10.1.2.3', true],
+    ] as const)
+      expect(set.has(text), text).toBe(inside);
   });
 });

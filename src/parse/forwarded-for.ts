@@ -1,4 +1,4 @@
-import { Cidr, readAddress } from '../rules/cidr';
+import { Cidr, CidrSet, readAddress } from '../rules/cidr';
 
 /**
  * The client behind a load balancer or proxy. Behind an ALB, nginx's `$remote_addr` is the load
@@ -42,10 +42,10 @@ function entryAddress(entry: string): string {
 }
 
 export class TrustedProxies {
-  private readonly ranges: Cidr[];
+  private readonly ranges: CidrSet;
 
   constructor(cidrs: readonly string[] = DEFAULT_TRUSTED_PROXIES) {
-    this.ranges = cidrs.map((c) => new Cidr(c));
+    this.ranges = new CidrSet(cidrs.map((c) => new Cidr(c)));
   }
 
   private trusted(address: string): boolean | undefined {
@@ -53,7 +53,7 @@ export class TrustedProxies {
     if (address.length > 64) return undefined;
     const ip = readAddress(address);
     if (ip === null) return undefined;
-    return this.ranges.some((r) => r.contains(ip));
+    return this.ranges.contains(ip);
   }
 
   /**

@@ -64,6 +64,69 @@ export class Cidr {
     if (typeof address === 'number') return this.v4 && (address & this.mask) >>> 0 === this.network;
     return address.kind() === this.range[0].kind() && address.match(this.range);
   }
+
+  /** An IPv4 range's first and last address as numbers; undefined for an IPv6 range. */
+  get v4Interval(): [number, number] | undefined {
+    return this.v4 ? [this.network, (this.network | ~this.mask) >>> 0] : undefined;
+  }
+}
+
+/**
+ * Ranges an address is tested against, any of them (a `|cidr` list, trusted proxies). A named
+ * list may hold hundreds of ranges (every office, a provider's published ranges), and a rule tests
+ * them on every event it reads: IPv4 ranges are merged into sorted, disjoint intervals searched by
+ * halves — ten comparisons for a thousand ranges, where testing each took a thousand. IPv6 ranges
+ * (few, in practice) are tested one by one.
+ */
+export class CidrSet {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly v6: Cidr[] = [];
+
+  constructor(ranges: readonly Cidr[]) {
+    const intervals: [number, number][] = [];
+    for (const range of ranges) {
+      const interval = range.v4Interval;
+      if (interval) intervals.push(interval);
+      else this.v6.push(range);
+    }
+    intervals.sort((a, b) => a[0] - b[0]);
+    for (const [start, end] of intervals) {
+      const last = this.ends.length - 1;
+      // Overlapping or adjacent: one interval.
+      if (last >= 0 && start <= (this.ends[last] as number) + 1) this.ends[last] = Math.max(this.ends[last] as number, end);
+      else {
+        this.starts.push(start);
+        this.ends.push(end);
+      }
+    }
+  }
+
+  /** Whether the text is an address in any of the ranges; false for text that is no address. */
+  has(text: string): boolean {
+    const address = readAddress(text);
+    return address !== null && this.contains(address);
+  }
+
+  /** Whether an address from `readAddress` lies in any of the ranges. */
+  contains(address: number | IpAddress): boolean {
+    if (typeof address === 'number') return this.hasV4(address);
+    // IPv4-mapped IPv6 reads as ipaddr.js's IPv4: matched against the IPv4 ranges, as Cidr.contains does.
+    if (address.kind() === 'ipv4') return this.hasV4(octetsNumber(address.toByteArray()));
+    return this.v6.some((r) => r.contains(address));
+  }
+
+  private hasV4(n: number): boolean {
+    // The last interval starting at or before n.
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      if ((this.starts[mid] as number) <= n) low = mid + 1;
+      else high = mid - 1;
+    }
+    return high >= 0 && n <= (this.ends[high] as number);
+  }
 }
 
 function octetsNumber(bytes: number[]): number {

@@ -1,6 +1,6 @@
 import { fieldTest } from '../runtime/field-access';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
-import { Cidr, inRanges } from './cidr';
+import { Cidr, CidrSet, inRanges } from './cidr';
 import { lowerCase } from './lower-case';
 import { wildcardMatcher } from './wildcard';
 
@@ -272,7 +272,9 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
           ctx.issues.push({ path: Array.isArray(value) ? [...path, i] : path, message: `invalid CIDR '${String(s)}'` });
         }
       });
-      return combine((a) => inRanges(String(a), ranges, requireAll));
+      if (requireAll) return combine((a) => inRanges(String(a), ranges, true));
+      const set = new CidrSet(ranges);
+      return combine((a) => set.has(String(a)));
     }
     case 'gt':
     case 'gte':
