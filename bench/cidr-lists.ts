@@ -4,6 +4,7 @@
  * intervals and searched by halves, src/rules/cidr.ts CidrSet), against testing each range in
  * turn, as `|cidr` did before lists.
  */
+import { loadPack } from '../src/cli/load-pack';
 import { Cidr, inRanges } from '../src/rules/cidr';
 import { compileSelection } from '../src/rules/selection';
 import type { NormalizedEvent } from '../src/schema/event';
@@ -19,20 +20,14 @@ export async function cidrLists(runs: number): Promise<{ ranges: number; setNs: 
         ? `2001:db8::${(i % 4096).toString(16)}`
         : `${[10, 172, 203, 81][i % 4]}.${(i >> 2) & 255}.${(i >> 10) & 255}.${i & 255}`,
   }));
+  const shipped = loadPack(['rules'], { checkRegexes: false })
+    .pack.lists.find((l) => l.name === 'internal_networks')
+    ?.values.map(String);
+  if (!shipped) throw new Error('rules/lists has no internal_networks list');
   const results: { ranges: number; setNs: number; eachNs: number }[] = [];
-  for (const size of [9, 100, 1000]) {
+  for (const size of [shipped.length, 100, 1000]) {
     // The shipped internal ranges, then /24s of a public block, as a list of office ranges grows.
-    const ranges = [
-      '10.0.0.0/8',
-      '172.16.0.0/12',
-      '192.168.0.0/16',
-      '100.64.0.0/10',
-      '127.0.0.0/8',
-      '169.254.0.0/16',
-      '::1/128',
-      'fc00::/7',
-      'fe80::/10',
-    ];
+    const ranges = [...shipped];
     for (let i = 0; ranges.length < size; i++) ranges.push(`81.${(i >> 8) & 255}.${i & 255}.0/24`);
     const { predicate } = compileSelection({ 'source.ip|cidr': ranges });
     const cidrs = ranges.map((r) => new Cidr(r));
