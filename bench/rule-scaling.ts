@@ -76,6 +76,7 @@ export function scaledRules(base: readonly DetectionRule[], size: number): Detec
 export function perturb(selection: Record<string, unknown>, k: number): Record<string, unknown> {
   const walk = (key: string, value: unknown): unknown => {
     const mods = key.split('|').slice(1);
+    if (mods.includes('expand')) return value; // a named list with no values (src/rules/value-lists.ts): nothing to vary
     if (mods.includes('cidr')) return `100.${64 + (k % 64)}.${k % 256}.0/24`; // carrier-grade NAT space: nothing logs it here
     if (mods.includes('exists') || mods.includes('fieldref')) return value;
     if (typeof value === 'string') return `${value}_v${k}`;

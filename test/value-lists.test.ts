@@ -135,6 +135,103 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     expect(ruleOf(changed, 'ssh.auth_failures').description).toContain('list internal_networks removes 172.16.0.0/12');
   });
 
+  it('a list may be empty (authorized_scanners, as shipped): rules leave nothing out until the deployment names its scanners', async () => {
+    const scanner = '10.20.0.15';
+    /** Refused SSH flows from one address to 30 hosts, and 404s for 45 paths: a sweep, and a web scanner's content discovery. */
+    const sweep = (address: string) => [
+      ...Array.from({ length: 30 }, (_, i) =>
+        ev(
+          {
+            'event.dataset': 'aws.vpcflow',
+            'vpcflow.action': 'REJECT',
+            'event.action': 'reject',
+            'source.ip': address,
+            'destination.ip': `10.0.1.${i + 1}`,
+            'destination.port': 22,
+          },
+          Date.parse('2025-03-03T03:12:00Z') + i * 1000,
+        ),
+      ),
+      ...Array.from({ length: 45 }, (_, i) =>
+        ev(
+          { 'http.response.status_code': 404, 'source.ip': address, 'url.path': `/admin${i}.php` },
+          Date.parse('2025-03-03T03:12:00Z') + i * 1000,
+        ),
+      ),
+    ];
+    const told = async (pack: ReturnType<typeof packWith>, address: string) => {
+      const rules = ['vpc.port_scan_horizontal', 'web.content_discovery'].map((id) => ruleOf(pack, id));
+      const { alerts } = await detector(rules).evaluate(`b-${address}-${pack.pack.lists.length}`, sweep(address));
+      return alerts.map((a) => a.ruleId).sort();
+    };
+    const shippedPack = packWith();
+    expect(errorsOf(shippedPack)).toEqual([]);
+    const list = shippedPack.pack.lists.find((l) => l.name === 'authorized_scanners');
+    expect(list?.values).toEqual([]);
+    expect(list?.readBy.sort()).toEqual([
+      'vpc.internal_admin_port_sweep',
+      'vpc.internet_port_scan',
+      'vpc.port_scan_horizontal',
+      'vpc.port_scan_vertical',
+      'vpc.rejected_flood',
+      'waf.blocked_burst',
+      'web.cloud_metadata_request',
+      'web.content_discovery',
+      'web.forbidden_burst',
+      'web.request_flood',
+    ]);
+    expect(await told(shippedPack, scanner)).toEqual(['vpc.port_scan_horizontal', 'web.content_discovery']);
+
+    const named = packWith(
+      file('mine/authorized_scanners.yml', 'list: authorized_scanners\nadd: [10.20.0.15/32]\nreason: SEC-88 the Nessus scanner'),
+    );
+    expect(errorsOf(named)).toEqual([]);
+    expect(await told(named, scanner)).toEqual([]);
+    expect(await told(named, '10.20.0.16')).toEqual(['vpc.port_scan_horizontal', 'web.content_discovery']);
+    expect(ruleOf(named, 'web.content_discovery').description).toContain(
+      'Tuned for this deployment: list authorized_scanners adds 10.20.0.15/32 (mine/authorized_scanners.yml). Reason: SEC-88 the Nessus scanner',
+    );
+    // The internet scan reads both lists in one condition: the internal ranges still count as inside.
+    const internet = ruleOf(named, 'vpc.internet_port_scan');
+    expect(JSON.stringify(internet.match)).toContain('"10.20.0.15/32"');
+    expect(JSON.stringify(internet.match)).toContain('"10.0.0.0/8"');
+  });
+
+  it('a change may empty a list: a rule that left its values out then leaves out nothing', async () => {
+    const emptied = packWith(
+      file(
+        'mine/service_accounts.yml',
+        "list: service_accounts\nremove: ['svc-*']\nreason: IAM-7 our programs log in with certificates only",
+      ),
+    );
+    expect(errorsOf(emptied)).toEqual([]);
+    expect(emptied.pack.lists.find((l) => l.name === 'service_accounts')?.values).toEqual([]);
+    const night = Date.parse('2025-03-03T03:12:00Z');
+    const login = ev(
+      {
+        'event.category': 'authentication',
+        'event.action': 'user_login',
+        'event.outcome': 'success',
+        'user.name': 'svc-backup',
+        'user.mfa_used': false,
+        'authentication.method': 'password',
+      },
+      night,
+    );
+    const rule = (pack: ReturnType<typeof packWith>) => ruleOf(pack, 'auth.login_without_mfa');
+    expect((await detector([rule(packWith())]).evaluate('b-shipped', [login])).alerts).toEqual([]);
+    expect((await detector([rule(emptied)]).evaluate('b-emptied', [{ ...login }])).alerts.map((a) => a.ruleId)).toEqual([
+      'auth.login_without_mfa',
+    ]);
+  });
+
+  it('an empty value is not a placeholder: `field|expand: []` is refused at its path', () => {
+    const result = packWith(ruleFile('my.empty', 'source.ip|cidr|expand: []'));
+    expect(errorsOf(result)).toEqual([
+      "mine/my.empty.yml: rule my.empty: match.source.ip|cidr|expand: expected a placeholder naming a list, '%list_name%'",
+    ]);
+  });
+
   it('says what is wrong with file, rule id and field path, and blames the file that made the mistake', () => {
     const result = packWith(
       file('mine/again.yml', 'list: internal_networks\ndescription: twice\nvalues: [10.0.0.0/8]'),

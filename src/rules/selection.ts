@@ -100,6 +100,7 @@ export class SelectionError extends Error {
 }
 
 const ALWAYS: Predicate = () => true;
+const NEVER: Predicate = () => false;
 
 function compileMap(raw: unknown, path: (string | number)[], ctx: CompileContext, equalities?: EqualityTerm[]): Predicate {
   if (!isPlainObject(raw)) {
@@ -144,12 +145,7 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
   }
   ctx.fields.add(field);
   for (const m of mods) {
-    if (m === 'expand') {
-      // Resolved when a pack is loaded (src/rules/value-lists.ts): a selection compiled alone has no lists.
-      ctx.issues.push({ path, message: `'|expand' reads a named list, which only a rule pack's list: files define` });
-      return ALWAYS;
-    }
-    if (!(MODIFIERS as readonly string[]).includes(m)) {
+    if (m !== 'expand' && !(MODIFIERS as readonly string[]).includes(m)) {
       ctx.issues.push({ path, message: `unknown modifier '${m}' (known: ${MODIFIERS.join(', ')})` });
       return ALWAYS;
     }
@@ -170,6 +166,14 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
   }
   if (cased && op !== undefined && !['contains', 'startswith', 'endswith', 'wildcard'].includes(op)) {
     ctx.issues.push({ path, message: `|cased goes with equality, contains, startswith, endswith or wildcard, not |${op}` });
+    return ALWAYS;
+  }
+  if (mods.includes('expand')) {
+    // A pack resolves placeholders when it is loaded (src/rules/value-lists.ts) and keeps `|expand`
+    // only where a list has no values yet (a deployment's scanners, before it names any): no value,
+    // so no event meets the condition, whatever its operator. Compiled alone, a selection has no lists.
+    if (Array.isArray(value) && value.length === 0) return NEVER;
+    ctx.issues.push({ path, message: `'|expand' reads a named list, which only a rule pack's list: files define` });
     return ALWAYS;
   }
 

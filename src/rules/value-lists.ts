@@ -93,10 +93,6 @@ function applyChange(lists: Map<string, ValueList>, file: string, change: ValueL
       origins.set(String(value), { file, path: `add[${i}]` });
     }
   });
-  if (values.length === 0) {
-    ok = false;
-    errors.push({ file, path: 'remove', message: `the change leaves list '${list.name}' empty (disable the rules that read it instead)` });
-  }
   if (ok)
     lists.set(list.name, {
       ...list,
@@ -141,7 +137,9 @@ export function expandLists(doc: unknown, lists: ValueLists, report: ExpansionRe
         continue;
       }
       const expanded = expandValues(inner, parts.includes('cidr'), lists, keyPath, report, read);
-      if (expanded) out[plain] = expanded;
+      // Lists with no values yet leave the key an empty `|expand` one: its condition holds for no
+      // event (src/rules/selection.ts), as a list of no values means.
+      if (expanded) out[expanded.length > 0 ? plain : key] = expanded;
     }
     return out;
   };
@@ -157,6 +155,10 @@ function expandValues(
   read: Set<string>,
 ): unknown[] | undefined {
   const items = Array.isArray(value) ? value : [value];
+  if (items.length === 0) {
+    report.inDocument(formatPath(path), `expected a placeholder naming a list, '%list_name%'`);
+    return undefined;
+  }
   const out: unknown[] = [];
   let ok = true;
   items.forEach((item, i) => {

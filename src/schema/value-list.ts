@@ -16,7 +16,8 @@ export const ValueListDefinition = z.strictObject({
   list: ListName,
   /** What the values are and which rules read them: what a reviewer of a change reads. */
   description: z.string().min(1),
-  values: z.array(ListValue).min(1),
+  /** May be empty: a list a deployment fills (its own scanners); a condition over no values holds for no event. */
+  values: z.array(ListValue),
 });
 export type ValueListDefinition = z.infer<typeof ValueListDefinition>;
 
