@@ -197,6 +197,35 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     expect(JSON.stringify(internet.match)).toContain('"10.0.0.0/8"');
   });
 
+  it('sensitive_projects (empty as shipped) names the projects an issue tracker does not mark: their first access is told', async () => {
+    /** An issue tracker's project access: no sensitivity in its events. */
+    const access = (project: string, user = 'r.ortega') =>
+      ev({ 'event.action': 'project_access', 'event.outcome': 'success', 'user.name': user, 'resource.name': project });
+    const told = async (pack: ReturnType<typeof packWith>, ...projects: string[]) =>
+      (
+        await detector([ruleOf(pack, 'authz.sensitive_first_access')]).evaluate(
+          `b-${projects.join()}-${pack.pack.lists.length}`,
+          projects.map((p) => access(p)),
+        )
+      ).alerts.map((a) => a.title);
+    const shippedPack = packWith();
+    expect(shippedPack.pack.lists.find((l) => l.name === 'sensitive_projects')).toMatchObject({
+      values: [],
+      readBy: ['authz.sensitive_first_access'],
+    });
+    expect(await told(shippedPack, 'PAYROLL')).toEqual([]);
+    const named = packWith(
+      file('mine/sensitive_projects.yml', "list: sensitive_projects\nadd: [PAYROLL, 'hr-*']\nreason: GRC-31 the data owners' register"),
+    );
+    expect(errorsOf(named)).toEqual([]);
+    expect(await told(named, 'payroll')).toEqual(['r.ortega accessed sensitive payroll for the first time']);
+    expect(await told(named, 'HR-REVIEWS')).toEqual(['r.ortega accessed sensitive HR-REVIEWS for the first time']);
+    expect(await told(named, 'WEB', 'HRM')).toEqual([]);
+    // The app's own mark still counts without the list.
+    const marked = ev({ ...access('LEGAL-HOLD'), 'resource.sensitivity': 'restricted' });
+    expect((await detector([ruleOf(shippedPack, 'authz.sensitive_first_access')]).evaluate('b-marked', [marked])).alerts).toHaveLength(1);
+  });
+
   it('a change may empty a list: a rule that left its values out then leaves out nothing', async () => {
     const emptied = packWith(
       file(
