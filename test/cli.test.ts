@@ -207,6 +207,33 @@ describe('detect validate', () => {
   });
 });
 
+describe('detect lists', () => {
+  it("shows what each list holds with the deployment's change and its reason, and which rules read it", () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'authorized_scanners.yml'),
+      'list: authorized_scanners\nadd: [10.20.0.15/32]\nreason: SEC-88 the Nessus scanner\n',
+    );
+    const r = detect('lists', 'rules', dir);
+    expect(r.code).toBe(0);
+    const scanners = r.stdout.split('\n\n').find((block) => block.startsWith('authorized_scanners '));
+    expect(scanners).toBe(
+      [
+        'authorized_scanners (rules/lists/authorized_scanners.yml): 1 value',
+        '  values: 10.20.0.15/32',
+        `  changed by ${dir}/authorized_scanners.yml: adds 10.20.0.15/32. Reason: SEC-88 the Nessus scanner`,
+        '  read by 10 rules: vpc.internal_admin_port_sweep, vpc.internet_port_scan, vpc.port_scan_horizontal, vpc.port_scan_vertical, vpc.rejected_flood, waf.blocked_burst, web.cloud_metadata_request, web.content_discovery, web.forbidden_burst, web.request_flood',
+      ].join('\n'),
+    );
+    expect(r.stdout).toContain(
+      'sensitive_projects (rules/lists/sensitive_projects.yml): empty (a rule that leaves its values out leaves out nothing',
+    );
+    const json = JSON.parse(detect('lists', '--json').stdout) as { list: string; values: unknown[] }[];
+    expect(json.map((l) => l.list)).toEqual(['authorized_scanners', 'internal_networks', 'sensitive_projects', 'service_accounts']);
+    expect(json.find((l) => l.list === 'authorized_scanners')?.values).toEqual([]);
+  });
+});
+
 describe('detect sources check', () => {
   it('reports the source, the share parsed and the shapes; exits 1 below --min', () => {
     const file = join(tmp(), 'mixed.log');

@@ -19,6 +19,7 @@ import { importSigma, loadMapping, skipSummary } from './import-sigma';
 import { UnreadableInputError } from './input-files';
 import { addSchemaCommand } from './json-schemas';
 import { formatLearnResult, runLearn } from './learn';
+import { formatListReports, listReports } from './lists-report';
 import { openCorrelationSink, openStateStore } from './local-adapters';
 import {
   DEFAULT_RULES,
@@ -70,6 +71,16 @@ export function buildProgram(): Command {
       process.stderr.write(
         `ok: ${pack.rules.length} rules, ${pack.correlations.length} correlation rules, ${pack.sources.length} sources, ${pack.lists.length} ${pack.lists.length === 1 ? 'list' : 'lists'}\n`,
       );
+    });
+
+  program
+    .command('lists')
+    .description('what each named list holds here: its values, the change your folder made and why, the rules that read it')
+    .argument('[paths...]', 'rule files or folders (the shipped rules, then yours)', [DEFAULT_RULES])
+    .option('--json', 'print the lists as JSON')
+    .action((paths: string[], opts: { json?: boolean }) => {
+      const reports = listReports(loadPackOrExit(paths, { checkRegexes: false }).lists);
+      process.stdout.write(`${opts.json ? terminalSafeJson(reports, 2) : printableLines(formatListReports(reports))}\n`);
     });
 
   program
