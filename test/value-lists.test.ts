@@ -254,6 +254,44 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     ]);
   });
 
+  it('`detect validate` warns of a rule that asks for a value of an empty list: it matches no event until the list has one', () => {
+    const dir = tempDir();
+    expect(loadPack(['rules'], { checkRegexes: false }).warnings).toEqual([]);
+    writeFileSync(
+      join(dir, 'my.scanner_logins.yml'),
+      [
+        'id: my.scanner_logins',
+        'title: t',
+        'description: a login from one of our scanners',
+        'severity: low',
+        'riskScore: 1',
+        'runbook: https://runbooks.example/x',
+        'match:',
+        '  event.action: ssh_login',
+        '  any:',
+        "  - source.ip|cidr|expand: '%authorized_scanners%'",
+        "  - source.ip|cidr|expand: '%authorized_scanners%'",
+        '    user.name: scanner',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'internal_networks.yml'),
+      'list: internal_networks\nremove: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, ::1/128, fc00::/7, fe80::/10]\nreason: a mistake\n',
+    );
+    const { errors, warnings } = loadPack(['rules', dir], { checkRegexes: false });
+    expect(errors).toEqual([]);
+    const told = warnings.map(formatRuleError);
+    expect(told).toContain(
+      `${join(dir, 'my.scanner_logins.yml')}: rule my.scanner_logins: match.any: matches no event while list 'authorized_scanners' has no values: the condition asks for one of them (add values to the list, or read it under not:)`,
+    );
+    // Emptying the internal ranges silences every rule that asks for an internal address, each told; those that leave them out are not.
+    expect(told).toContain(
+      "rules/ssh/ssh.internal_auth_failures.yml: rule ssh.internal_auth_failures: match.source.ip|cidr|expand: matches no event while list 'internal_networks' has no values: the condition asks for one of them (add values to the list, or read it under not:)",
+    );
+    expect(told.some((w) => w.includes('rule ssh.auth_failures:'))).toBe(false);
+    expect(told.some((w) => w.includes('rule vpc.internet_port_scan:'))).toBe(false);
+  });
+
   it('an empty value is not a placeholder: `field|expand: []` is refused at its path', () => {
     const result = packWith(ruleFile('my.empty', 'source.ip|cidr|expand: []'));
     expect(errorsOf(result)).toEqual([

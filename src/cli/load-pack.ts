@@ -1,5 +1,5 @@
 import { Normalizer, UnknownParserError } from '../parse/normalize';
-import { missingRunbooks, unknownFieldWarnings, unreadListWarnings, untestedTuningWarnings } from '../rules/field-check';
+import { emptyListWarnings, missingRunbooks, unknownFieldWarnings, unreadListWarnings, untestedTuningWarnings } from '../rules/field-check';
 import { readRuleFiles } from '../rules/read-files';
 import { checkPackRegexes } from '../rules/regex-safety';
 import { buildRulePack, type RuleFileError, type RulePack } from '../rules/rule-pack';
@@ -26,6 +26,12 @@ export function loadPack(
   return {
     pack,
     errors: all,
-    warnings: [...read.warnings, ...unknownFieldWarnings(pack), ...untestedTuningWarnings(pack), ...unreadListWarnings(pack)],
+    warnings: [
+      ...read.warnings,
+      ...unknownFieldWarnings(pack),
+      ...untestedTuningWarnings(pack),
+      ...unreadListWarnings(pack),
+      ...emptyListWarnings(pack),
+    ],
   };
 }

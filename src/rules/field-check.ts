@@ -161,6 +161,55 @@ export function unreadListWarnings(pack: RulePack): RuleFileError[] {
 }
 
 /**
+ * A rule that asks for a value of a list with no values (not under `not:`) matches no event while
+ * the list stays empty: a shipped list a deployment fills is read under `not:`, so this is a rule
+ * of the deployment's that expects values, or a change that emptied a list a rule needs.
+ */
+export function emptyListWarnings(pack: RulePack): RuleFileError[] {
+  const empty = pack.lists.filter((list) => list.values.length === 0);
+  if (empty.length === 0) return [];
+  const warnings: RuleFileError[] = [];
+  for (const rule of pack.rules) {
+    if (rule.disabled) continue;
+    const selections: [unknown, string][] = [
+      [rule.match, 'match'],
+      ...(rule.sequence?.steps ?? []).map((s, i): [unknown, string] => [s.match, `sequence.steps[${i}].match`]),
+    ];
+    for (const [selection, path] of selections) {
+      const where = emptyRequirement(selection, path);
+      if (where === undefined) continue;
+      const names = empty.filter((list) => list.readBy.includes(rule.id)).map((list) => `'${list.name}'`);
+      warnings.push({
+        file: pack.files.get(rule.id) ?? rule.id,
+        ruleId: rule.id,
+        path: where,
+        message: `matches no event while list ${names.join(' or ')} has no values: the condition asks for one of them (add values to the list, or read it under not:)`,
+      });
+    }
+  }
+  return warnings;
+}
+
+/** Where a selection requires a value of an empty list (a `field|…|expand: []` key it cannot do without), if it does. */
+function emptyRequirement(selection: unknown, path: string): string | undefined {
+  if (typeof selection !== 'object' || selection === null || Array.isArray(selection)) return undefined;
+  for (const [key, value] of Object.entries(selection)) {
+    const at = `${path}.${key}`;
+    if (key === 'not') continue;
+    if (key === 'all' && Array.isArray(value)) {
+      for (const [i, sub] of value.entries()) {
+        const found = emptyRequirement(sub, `${at}[${i}]`);
+        if (found) return found;
+      }
+    } else if (key === 'any' && Array.isArray(value)) {
+      const found = value.map((sub, i) => emptyRequirement(sub, `${at}[${i}]`));
+      if (found.length > 0 && found.every((f) => f !== undefined)) return at;
+    } else if (key.split('|').includes('expand') && Array.isArray(value) && value.length === 0) return at;
+  }
+  return undefined;
+}
+
+/**
  * Warnings, not errors: a rule reading a field that no source or parser produces and no rule test
  * uses is usually a typo (`evnt.action`) and would never fire. JSON apps may log any field, so a
  * rule can still be right; a test case using the field settles it.
