@@ -6,7 +6,9 @@ import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { generateDemo } from '../src/demo/generate';
 import { Normalizer } from '../src/parse/normalize';
 import { type CompiledRule, compileRule } from '../src/rules/compile';
+import { readRuleFiles } from '../src/rules/read-files';
 import { indexKeys, RuleIndex } from '../src/rules/rule-index';
+import { buildRulePack } from '../src/rules/rule-pack';
 import { compileSelection } from '../src/rules/selection';
 import type { NormalizedEvent } from '../src/schema/event';
 import { DetectionRule } from '../src/schema/rule';
@@ -41,6 +43,26 @@ describe('indexed and plain evaluation decide the same', () => {
     const plain = await decide(pack.rules, payloads, true);
     expect(indexed.messages.length).toBeGreaterThan(30);
     expect(indexed.messages).toEqual(plain.messages);
+  }, 120_000);
+
+  it('on the demo with the lists a deployment fills: its scanners left out, its projects named sensitive', async () => {
+    const { payloads } = generateDemo();
+    const filled = buildRulePack([
+      ...readRuleFiles(['rules']).files,
+      { file: 'mine/authorized_scanners.yml', doc: { list: 'authorized_scanners', add: ['203.0.113.80/32', '10.0.2.77/32'], reason: 'r' } },
+      { file: 'mine/sensitive_projects.yml', doc: { list: 'sensitive_projects', add: ['payroll', 'hr-*', 'web'], reason: 'r' } },
+    ]);
+    expect(filled.errors).toEqual([]);
+    const indexed = await decide(filled.pack.rules, payloads, false);
+    const plain = await decide(filled.pack.rules, payloads, true);
+    expect(indexed.messages).toEqual(plain.messages);
+    // The lists changed what is told: the scanners' sweep and forbidden burst are gone.
+    const shipped = await decide(pack.rules, payloads, false);
+    const about = (messages: string[], text: string) => messages.filter((m) => m.includes(text)).length;
+    expect(about(shipped.messages, '"value":"203.0.113.80"')).toBeGreaterThan(0);
+    expect(about(indexed.messages, '"value":"203.0.113.80"')).toBe(0);
+    expect(about(shipped.messages, '"ruleId":"vpc.port_scan_horizontal"')).toBeGreaterThan(0);
+    expect(about(indexed.messages, '"ruleId":"vpc.port_scan_horizontal"')).toBe(0);
   }, 120_000);
 
   it('index keys are necessary conditions: an event a rule matches always reaches it through the index', () => {
@@ -88,6 +110,24 @@ describe('indexed and plain evaluation decide the same', () => {
       [{ 'event.outcome': 'success', 'event.provider|exists': true }, { 'event.outcome': 'success', 'event.provider': 'ec2' }, true],
       [{ 'event.outcome': 'success', 'event.provider|exists': true }, { 'event.outcome': 'success' }, false],
       [{ 'event.provider|exists': false, 'event.outcome': 'success' }, { 'event.outcome': 'SUCCESS' }, true],
+      // A named list with no values yet (its key keeps |expand): no event meets it, and `not:` of it every event.
+      [{ 'source.ip|cidr|expand': [] }, { 'source.ip': '10.1.2.3' }, false],
+      [{ 'source.ip|exists': true, not: { 'source.ip|cidr|expand': [] } }, { 'source.ip': '10.1.2.3' }, true],
+      [
+        { 'event.action': 'x', any: [{ 'resource.sensitivity': 'high' }, { 'resource.name|wildcard|expand': [] }] },
+        { 'event.action': 'x', 'resource.sensitivity': 'high' },
+        true,
+      ],
+      [
+        { 'event.action': 'x', any: [{ 'resource.sensitivity': 'high' }, { 'resource.name|wildcard|expand': [] }] },
+        { 'event.action': 'x', 'resource.name': 'PAYROLL' },
+        false,
+      ],
+      [
+        { 'event.action': 'x', any: [{ 'resource.sensitivity': 'high' }, { 'resource.name|wildcard': ['payroll', 'hr-*'] }] },
+        { 'event.action': 'x', 'resource.name': 'HR-1' },
+        true,
+      ],
     ];
     for (const [selection, event, matches] of cases) {
       const rule = compileRule(
