@@ -226,6 +226,15 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     expect((await detector([ruleOf(shippedPack, 'authz.sensitive_first_access')]).evaluate('b-marked', [marked])).alerts).toHaveLength(1);
   });
 
+  it("a shipped test a deployment's list change breaks says which change: its scanner is the test's address", async () => {
+    const changed = packWith(file('mine/authorized_scanners.yml', 'list: authorized_scanners\nadd: [10.0.9.9/32]\nreason: SEC-88'));
+    const failed = (await runAllRuleTests(changed.pack)).filter((r) => !r.passed);
+    expect(failed.map((r) => r.ruleId).sort()).toEqual(['vpc.port_scan_horizontal', 'vpc.port_scan_vertical']);
+    expect(failed[0]?.detail).toMatch(
+      /^expected 1 alert\(s\), got 0 from 30 event\(s\); the rule reads list 'authorized_scanners', which mine\/authorized_scanners\.yml changed \(adds 10\.0\.9\.9\/32\): a value this test pins may be one the change adds or removes$/,
+    );
+  });
+
   it('a change may empty a list: a rule that left its values out then leaves out nothing', async () => {
     const emptied = packWith(
       file(

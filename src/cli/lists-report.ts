@@ -1,4 +1,4 @@
-import type { PackList } from '../rules/value-lists';
+import { changeMoves, type PackList } from '../rules/value-lists';
 
 /**
  * `detect lists`: what each named list holds in this deployment's folders — its values, the
@@ -43,13 +43,7 @@ function formatOne(r: ListReport): string {
     `${r.list} (${r.file}): ${r.values.length === 0 ? EMPTY : `${r.values.length} ${r.values.length === 1 ? 'value' : 'values'}`}`,
     ...(shown.length > 0 ? [`  values: ${[...shown, ...more].join(', ')}`] : []),
   ];
-  if (r.change) {
-    const moves = [
-      ...(r.change.added.length > 0 ? [`adds ${r.change.added.join(', ')}`] : []),
-      ...(r.change.removed.length > 0 ? [`removes ${r.change.removed.join(', ')}`] : []),
-    ];
-    lines.push(`  changed by ${r.change.file}: ${moves.join(' and ')}. Reason: ${r.change.reason}`);
-  }
+  if (r.change) lines.push(`  changed by ${r.change.file}: ${changeMoves(r.change)}. Reason: ${r.change.reason}`);
   lines.push(
     r.readBy.length === 0
       ? `  read by no rule (a rule reads it with field|…|expand: '%${r.list}%')`

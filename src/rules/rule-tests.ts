@@ -14,6 +14,7 @@ import { eventTime, type FieldValue, type NormalizedEvent } from '../schema/even
 import type { CorrelationRule, DetectionRule } from '../schema/rule';
 import { type Severity, severityRank } from '../schema/severity';
 import type { RulePack } from './rule-pack';
+import { changeMoves, type PackList } from './value-lists';
 
 export interface RuleTestResult {
   ruleId: string;
@@ -156,7 +157,24 @@ export function runCorrelationRuleTests(rule: CorrelationRule, pack: Pick<RulePa
 
 export async function runAllRuleTests(pack: RulePack): Promise<RuleTestResult[]> {
   const results: RuleTestResult[] = [];
-  for (const rule of pack.rules) results.push(...(await runDetectionRuleTests(rule, pack)));
+  for (const rule of pack.rules) {
+    const hint = changedListsHint(rule.id, pack.lists);
+    for (const result of await runDetectionRuleTests(rule, pack))
+      results.push(result.passed || hint === undefined ? result : { ...result, detail: `${result.detail}; ${hint}` });
+  }
   for (const rule of pack.correlations) results.push(...runCorrelationRuleTests(rule, pack));
   return results;
+}
+
+/**
+ * A shipped test pins values against the shipped lists: when a deployment's change to a list the
+ * rule reads makes it fail (its scanner is the test's address), the failure says which change.
+ */
+function changedListsHint(ruleId: string, lists: readonly PackList[]): string | undefined {
+  const changes = lists.flatMap((list) => {
+    if (!list.change || !list.readBy.includes(ruleId)) return [];
+    return [`list '${list.name}', which ${list.change.file} changed (${changeMoves(list.change)})`];
+  });
+  if (changes.length === 0) return undefined;
+  return `the rule reads ${changes.join(' and ')}: a value this test pins may be one the change adds or removes`;
 }

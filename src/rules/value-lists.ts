@@ -199,14 +199,19 @@ export function withListChanges(doc: Record<string, unknown>, read: Iterable<str
   const changes = [...new Set(read)].flatMap((name) => {
     const change = lists.get(name)?.change;
     if (!change) return [];
-    const moves = [
-      ...(change.added.length > 0 ? [`adds ${change.added.join(', ')}`] : []),
-      ...(change.removed.length > 0 ? [`removes ${change.removed.join(', ')}`] : []),
-    ];
-    return [`list ${name} ${moves.join(' and ')} (${change.file}). Reason: ${change.reason}`];
+    return [`list ${name} ${changeMoves(change)} (${change.file}). Reason: ${change.reason}`];
   });
   if (changes.length === 0 || typeof doc.description !== 'string') return doc;
   return { ...doc, description: `${doc.description.trim()}\n\nTuned for this deployment: ${changes.join('; ')}` };
+}
+
+/** What a change did to its list, as alerts and the CLI say it: `adds 10.20.0.15/32 and removes 172.16.0.0/12`. */
+export function changeMoves(change: NonNullable<ValueList['change']>): string {
+  const moves = [
+    ...(change.added.length > 0 ? [`adds ${change.added.join(', ')}`] : []),
+    ...(change.removed.length > 0 ? [`removes ${change.removed.join(', ')}`] : []),
+  ];
+  return moves.join(' and ');
 }
 
 /** Where a list's value was written: the definition's file or the change's that added it. */
