@@ -133,6 +133,15 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     expect(await alertsOf(ruleOf(changed, 'ssh.auth_failures'), partner)).toEqual([]);
     expect(await alertsOf(ruleOf(changed, 'ssh.auth_failures'), '203.0.113.9')).toEqual(['ssh.auth_failures']);
     expect(ruleOf(changed, 'ssh.auth_failures').description).toContain('list internal_networks removes 172.16.0.0/12');
+    // How each rule reads a list: the tuning's exclude leaves the partner's ranges out; the internal rule asks for internal ones.
+    const reads = (name: string) => changed.pack.lists.find((l) => l.name === name)?.reads ?? [];
+    expect(reads('partner_networks')).toEqual([{ ruleId: 'ssh.auth_failures', path: 'exclude.source.ip|cidr|expand', leavesOut: true }]);
+    expect(reads('internal_networks')).toEqual(
+      expect.arrayContaining([
+        { ruleId: 'ssh.internal_auth_failures', path: 'match.source.ip|cidr|expand', leavesOut: false },
+        { ruleId: 'ssh.auth_failures', path: 'match.not.source.ip|cidr|expand', leavesOut: true },
+      ]),
+    );
   });
 
   it('a list may be empty (authorized_scanners, as shipped): rules leave nothing out until the deployment names its scanners', async () => {

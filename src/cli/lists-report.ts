@@ -17,7 +17,10 @@ export interface ListReport {
   file: string;
   values: (string | number)[];
   change?: { file: string; reason: string; added: (string | number)[]; removed: (string | number)[] };
-  readBy: string[];
+  /** Rules that ask for the list's values (an event must hold one) … */
+  askedForBy: string[];
+  /** … and rules that leave them out (under `not:` or a tuning's `exclude:`): a value added to the list is one they stop telling. */
+  leftOutBy: string[];
 }
 
 export function listReports(lists: readonly PackList[]): ListReport[] {
@@ -28,8 +31,13 @@ export function listReports(lists: readonly PackList[]): ListReport[] {
       file: l.file,
       values: l.values,
       ...(l.change ? { change: l.change } : {}),
-      readBy: [...l.readBy].sort(),
+      askedForBy: readers(l, false),
+      leftOutBy: readers(l, true),
     }));
+}
+
+function readers(list: PackList, leavesOut: boolean): string[] {
+  return [...new Set(list.reads.filter((r) => r.leavesOut === leavesOut).map((r) => r.ruleId))].sort();
 }
 
 export function formatListReports(reports: readonly ListReport[]): string {
@@ -44,10 +52,12 @@ function formatOne(r: ListReport): string {
     ...(shown.length > 0 ? [`  values: ${[...shown, ...more].join(', ')}`] : []),
   ];
   if (r.change) lines.push(`  changed by ${r.change.file}: ${changeMoves(r.change)}. Reason: ${r.change.reason}`);
-  lines.push(
-    r.readBy.length === 0
-      ? `  read by no rule (a rule reads it with field|…|expand: '%${r.list}%')`
-      : `  read by ${r.readBy.length} ${r.readBy.length === 1 ? 'rule' : 'rules'}: ${r.readBy.join(', ')}`,
-  );
+  if (r.askedForBy.length > 0) lines.push(`  asked for by ${rules(r.askedForBy)}`);
+  if (r.leftOutBy.length > 0) lines.push(`  left out by ${rules(r.leftOutBy)}`);
+  if (r.askedForBy.length + r.leftOutBy.length === 0) lines.push(`  read by no rule (a rule reads it with field|…|expand: '%${r.list}%')`);
   return lines.join('\n');
+}
+
+function rules(ids: readonly string[]): string {
+  return `${ids.length} ${ids.length === 1 ? 'rule' : 'rules'}: ${ids.join(', ')}`;
 }

@@ -9,6 +9,7 @@ import { applyTuning, isMap, isTuningDocument, readTunings } from './tuning';
 import {
   expandLists,
   isValueListDocument,
+  type ListRead,
   type PackList,
   readValueLists,
   type ValueLists,
@@ -69,10 +70,10 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
     errors,
   );
   const pack: RulePack = { rules: [], correlations: [], sources: [], lists: [], files: new Map() };
-  const readers = new Map<string, string[]>();
+  const readers = new Map<string, PackList['reads']>();
   const seenIds = new Map<string, string>();
   /** The lists each file's `|expand` keys read, and the files where one could not be read. */
-  const listsRead = new Map<string, Set<string>>();
+  const listsRead = new Map<string, ListRead[]>();
   const unexpanded = new Set<string>();
   const seen = { listsRead, unexpanded, badValues: new Set<string>() };
   const ruleFiles = files.filter((f) => !isValueListDocument(f.doc)).map((f) => withListsExpanded(f, lists, errors, seen));
@@ -136,7 +137,8 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
         continue;
       }
     }
-    const read = new Set([...(listsRead.get(file) ?? []), ...(listsRead.get(blame) ?? [])]);
+    const reads = [...(listsRead.get(file) ?? []), ...(blame === file ? [] : (listsRead.get(blame) ?? []))];
+    const read = new Set(reads.map((r) => r.list));
     doc = withListChanges(doc, read, lists);
     const parsed = ('correlation' in doc ? CorrelationRule : DetectionRule).safeParse(doc);
     if (!parsed.success) {
@@ -146,9 +148,12 @@ export function buildRulePack(files: readonly RawRuleFile[]): { pack: RulePack; 
     if ('correlation' in parsed.data) pack.correlations.push(parsed.data);
     else pack.rules.push(parsed.data);
     pack.files.set(parsed.data.id, file);
-    for (const name of read) getOrCreate(readers, name, () => []).push(parsed.data.id);
+    for (const { list, path, leavesOut } of reads) getOrCreate(readers, list, () => []).push({ ruleId: parsed.data.id, path, leavesOut });
   }
-  pack.lists = [...lists.values()].map((list) => ({ ...list, readBy: readers.get(list.name) ?? [] }));
+  pack.lists = [...lists.values()].map((list) => {
+    const reads = readers.get(list.name) ?? [];
+    return { ...list, readBy: [...new Set(reads.map((r) => r.ruleId))], reads };
+  });
   for (const [id, tuning] of tunings)
     errors.push({ file: tuning.file, ruleId: id, path: 'tune', message: `'${id}' names no rule in the pack` });
   errors.push(...checkCorrelationMembers(pack, unvalidated));
@@ -160,10 +165,10 @@ function withListsExpanded(
   f: RawRuleFile,
   lists: ValueLists,
   errors: RuleFileError[],
-  seen: { listsRead: Map<string, Set<string>>; unexpanded: Set<string>; badValues: Set<string> },
+  seen: { listsRead: Map<string, ListRead[]>; unexpanded: Set<string>; badValues: Set<string> },
 ): RawRuleFile {
   const ruleId = isMap(f.doc) ? [f.doc.id, f.doc.tune].find((v): v is string => typeof v === 'string') : undefined;
-  const { doc, read } = expandLists(f.doc, lists, {
+  const { doc, reads } = expandLists(f.doc, lists, {
     inDocument: (path, message) => {
       errors.push({ file: f.file, ruleId, path, message });
       seen.unexpanded.add(f.file);
@@ -179,7 +184,7 @@ function withListsExpanded(
       errors.push({ file: origin.file, path: origin.path, message: `'${value}' is not a CIDR range, and ${reader}` });
     },
   });
-  if (read.size > 0) seen.listsRead.set(f.file, read);
+  if (reads.length > 0) seen.listsRead.set(f.file, reads);
   return { file: f.file, doc };
 }
 

@@ -24,9 +24,17 @@ export interface ValueList {
 
 export type ValueLists = ReadonlyMap<string, ValueList>;
 
-/** A list as the loaded pack holds it: with the rules that read it. */
+/** Where a document reads a list: the key's path, and whether its values are left out there (under `not:` or a tuning's `exclude:`). */
+export interface ListRead {
+  list: string;
+  path: string;
+  leavesOut: boolean;
+}
+
+/** A list as the loaded pack holds it: with the rules that read it, and how each reads it. */
 export interface PackList extends ValueList {
   readBy: string[];
+  reads: (Omit<ListRead, 'list'> & { ruleId: string })[];
 }
 
 export const isValueListDocument = (doc: unknown): boolean => isMap(doc) && 'list' in doc;
@@ -118,17 +126,18 @@ export interface ExpansionReport {
  * the key without `expand`. Anything wrong is reported and the key left out: the pack does not
  * validate such a file further (src/rules/rule-pack.ts), so the key's absence reports nothing more.
  */
-export function expandLists(doc: unknown, lists: ValueLists, report: ExpansionReport): { doc: unknown; read: Set<string> } {
-  const read = new Set<string>();
-  const walk = (value: unknown, path: (string | number)[]): unknown => {
-    if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, i]));
+export function expandLists(doc: unknown, lists: ValueLists, report: ExpansionReport): { doc: unknown; reads: ListRead[] } {
+  const reads: ListRead[] = [];
+  /** `leavesOut`: the map sits under an odd number of `not:` (or a tuning's `exclude:`) keys. */
+  const walk = (value: unknown, path: (string | number)[], leavesOut: boolean): unknown => {
+    if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, i], leavesOut));
     if (!isMap(value)) return value;
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
       const keyPath = [...path, key];
       const parts = key.split('|');
       if (!parts.includes('expand')) {
-        out[key] = walk(inner, keyPath);
+        out[key] = walk(inner, keyPath, key === 'not' || (key === 'exclude' && path.length === 0) ? !leavesOut : leavesOut);
         continue;
       }
       const plain = parts.filter((m) => m !== 'expand').join('|');
@@ -136,14 +145,16 @@ export function expandLists(doc: unknown, lists: ValueLists, report: ExpansionRe
         report.inDocument(formatPath(keyPath), `'${key}' and '${plain}' in one map: write the values in one of them`);
         continue;
       }
+      const read = new Set<string>();
       const expanded = expandValues(inner, parts.includes('cidr'), lists, keyPath, report, read);
+      for (const list of read) reads.push({ list, path: formatPath(keyPath), leavesOut });
       // Lists with no values yet leave the key an empty `|expand` one: its condition holds for no
       // event (src/rules/selection.ts), as a list of no values means.
       if (expanded) out[expanded.length > 0 ? plain : key] = expanded;
     }
     return out;
   };
-  return { doc: walk(doc, []), read };
+  return { doc: walk(doc, [], false), reads };
 }
 
 function expandValues(
