@@ -1,9 +1,11 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { listRuleFiles } from '../rules/read-files';
+import { listRuleFiles, readRuleFiles } from '../rules/read-files';
 import { checkPackRegexes } from '../rules/regex-safety';
-import { buildRulePack } from '../rules/rule-pack';
+import { buildRulePack, type RawRuleFile } from '../rules/rule-pack';
+import { isMap } from '../rules/tuning';
+import { isValueListDocument } from '../rules/value-lists';
 import { type ConvertedRule, convertSigma, type SigmaInput, type SkippedRule } from '../sigma/convert';
 import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
 import { generateRuleTests } from '../sigma/generated-tests';
@@ -14,6 +16,8 @@ export interface ImportResult {
   skipped: SkippedRule[];
   /** Written without generated tests (only with `withTests`), and why. */
   untested: SkippedRule[];
+  /** Empty named lists written for Sigma placeholders the output folder did not define yet: the deployment fills them. */
+  lists: { name: string; path: string; readBy: string[] }[];
 }
 
 /** Reads Sigma files (several YAML documents per file allowed); a YAML error skips that file. */
@@ -57,9 +61,18 @@ export async function importSigma(
 ): Promise<ImportResult> {
   const read = readSigmaInputs(paths);
   const { converted, skipped } = convertSigma(read.inputs, mapping);
-  const result: ImportResult = { written: [], skipped: [...read.skipped, ...skipped], untested: [] };
-  const accepted = validateConverted(converted, outDir, result.skipped);
+  const result: ImportResult = { written: [], skipped: [...read.skipped, ...skipped], untested: [], lists: [] };
+  const placeholders = placeholderLists(converted, outDir);
+  const accepted = validateConverted(converted, outDir, result.skipped, placeholders.files);
   mkdirSync(outDir, { recursive: true });
+  for (const list of placeholders.missing) {
+    const readBy = accepted.filter((r) => readsList(r.doc, list.name)).map((r) => r.id);
+    if (readBy.length === 0) continue;
+    mkdirSync(dirname(list.path), { recursive: true });
+    const header = `# A Sigma placeholder's values (%${list.name}%), read by ${readBy.join(', ')}: empty until you add yours.\n`;
+    writeFileSync(list.path, header + stringify(list.doc, { lineWidth: 0 }));
+    result.lists.push({ name: list.name, path: list.path, readBy });
+  }
   for (const rule of accepted) {
     let doc = rule.doc;
     if (options.withTests && rule.kind === 'rule') {
@@ -83,10 +96,15 @@ function titleOf(rule: ConvertedRule): string {
  * The validator's checks on the converted rules as they will be written. A correlation whose
  * member was refused is checked again without it, until nothing more is refused.
  */
-function validateConverted(converted: readonly ConvertedRule[], outDir: string, skipped: SkippedRule[]): ConvertedRule[] {
+function validateConverted(
+  converted: readonly ConvertedRule[],
+  outDir: string,
+  skipped: SkippedRule[],
+  lists: readonly RawRuleFile[],
+): ConvertedRule[] {
   let remaining = [...converted];
   for (;;) {
-    const files = remaining.map((r) => ({ file: join(outDir, `${r.id}.yml`), doc: r.doc }));
+    const files = [...lists, ...remaining.map((r) => ({ file: join(outDir, `${r.id}.yml`), doc: r.doc }))];
     const { pack, errors } = buildRulePack(files);
     errors.push(...checkPackRegexes(pack));
     const refused = new Map<string, string>();
@@ -101,6 +119,49 @@ function validateConverted(converted: readonly ConvertedRule[], outDir: string, 
     }
     remaining = remaining.filter((r) => !refused.has(r.id));
   }
+}
+
+/** `'%name%'` values of `|expand` keys, as the converter writes a Sigma placeholder. */
+function placeholdersOf(doc: unknown, into: Set<string>): Set<string> {
+  if (Array.isArray(doc)) for (const item of doc) placeholdersOf(item, into);
+  else if (isMap(doc))
+    for (const [key, value] of Object.entries(doc)) {
+      if (!key.split('|').includes('expand')) placeholdersOf(value, into);
+      else for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string') into.add(v.slice(1, -1));
+    }
+  return into;
+}
+
+function readsList(doc: unknown, name: string): boolean {
+  return placeholdersOf(doc, new Set()).has(name);
+}
+
+/**
+ * The lists the converted rules' placeholders name: those the output folder defines already (a
+ * deployment may have filled them since the last import: never overwritten), and an empty one to
+ * write for each other.
+ */
+function placeholderLists(
+  converted: readonly ConvertedRule[],
+  outDir: string,
+): { files: RawRuleFile[]; missing: { name: string; path: string; doc: Record<string, unknown> }[] } {
+  const wanted = new Set<string>();
+  for (const rule of converted) placeholdersOf(rule.doc, wanted);
+  const existing = existsSync(outDir) ? readRuleFiles([outDir]).files.filter((f) => isValueListDocument(f.doc)) : [];
+  const defined = new Set(existing.map((f) => (isMap(f.doc) ? String(f.doc.list) : '')));
+  const missing = [...wanted]
+    .filter((name) => !defined.has(name))
+    .sort()
+    .map((name) => ({
+      name,
+      path: join(outDir, 'lists', `${name}.yml`),
+      doc: {
+        list: name,
+        description: `Values of the Sigma placeholder %${name}% that imported rules read (as the Sigma rule compares them). Add yours with values: here, or with add: and a reason in a change file.`,
+        values: [],
+      },
+    }));
+  return { files: [...existing, ...missing.map((m) => ({ file: m.path, doc: m.doc }))], missing };
 }
 
 /** Skip reasons grouped: names in quotes and JSON values are elided so like reasons count together. */

@@ -256,6 +256,8 @@ export function buildProgram(): Command {
       }
       for (const s of result.skipped) process.stderr.write(`SKIP ${s.file}: ${s.title} — ${s.reason}\n`);
       for (const s of result.untested) process.stderr.write(`NO TESTS ${s.file}: ${s.title} — ${s.reason}\n`);
+      for (const l of result.lists)
+        process.stderr.write(`LIST ${l.path}: Sigma's placeholder %${l.name}%, read by ${l.readBy.join(', ')} — empty: add your values\n`);
       const rules = result.written.filter((w) => w.kind === 'rule').length;
       process.stderr.write(
         `converted ${result.written.length} (${rules} rules, ${result.written.length - rules} correlation rules) into ${opts.out}; skipped ${result.skipped.length}\n`,

@@ -1,5 +1,5 @@
 import { formatPath } from '../schema/issues';
-import { ValueListChange, ValueListDefinition } from '../schema/value-list';
+import { placeholderListName, ValueListChange, ValueListDefinition } from '../schema/value-list';
 import { isCidr } from './cidr';
 import type { RawRuleFile, RuleFileError } from './rule-pack';
 import { isMap } from './tuning';
@@ -179,7 +179,7 @@ function expandValues(
       return;
     }
     const name = PLACEHOLDER.exec(item)?.[1];
-    const list = name === undefined ? undefined : lists.get(name);
+    const list = name === undefined ? undefined : (lists.get(name) ?? lists.get(placeholderListName(name)));
     if (!list) {
       ok = false;
       report.inDocument(

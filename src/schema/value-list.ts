@@ -8,6 +8,18 @@ export const ListName = z
 const ListValue = z.union([z.string().min(1), z.number()]);
 
 /**
+ * The list a placeholder names: itself where it is a list name, else as Sigma rules write them
+ * (`%Admins_Workstations%`, `%DomainControllers%`) lower-cased, other characters as `_`.
+ */
+export function placeholderListName(placeholder: string): string {
+  const name = placeholder
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 64);
+  return /^[a-z]/.test(name) ? name : `sigma_${name}`.slice(0, 64);
+}
+
+/**
  * A named list (a `list:` file in a rule folder): values rules take by name with Sigma's
  * `expand` modifier (`source.ip|cidr|expand: '%internal_networks%'`), so a deployment states its
  * networks once and every rule that reads them follows.

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isPlainObject } from '../rules/selection';
 import { tokenizeWildcard, type WildcardToken } from '../rules/wildcard';
 import { formatIssues } from '../schema/issues';
+import { placeholderListName } from '../schema/value-list';
 import { ConditionError, type ConditionNode, expandPattern, parseCondition } from './condition';
 import { findLogsource, mapField, type SigmaLogsource } from './mapping';
 
@@ -259,7 +260,7 @@ function convertMap(map: Record<string, unknown>, source: SigmaLogsource, name: 
     const field = sigmaField === '' ? source.keywordField : mapField(source, sigmaField);
     if (!field) throw new Unsupported(`no mapping for field '${sigmaField}' in logsource '${source.name}' (selection '${name}')`);
     for (const m of mods) {
-      if (!TRANSFORMS.has(m) && !MATCHERS.has(m) && !OPTIONS.has(m))
+      if (!TRANSFORMS.has(m) && !MATCHERS.has(m) && !OPTIONS.has(m) && m !== 'expand')
         throw new Unsupported(`modifier '${m}' is not supported (selection '${name}', field '${sigmaField}')`);
     }
     const matchers = mods.filter((m) => MATCHERS.has(m));
@@ -267,6 +268,10 @@ function convertMap(map: Record<string, unknown>, source: SigmaLogsource, name: 
     const matcher = matchers[0];
     const all = mods.includes('all');
     const cased = mods.includes('cased');
+    if (mods.includes('expand')) {
+      parts.push(placeholderCondition(field, sigmaField, raw, mods));
+      continue;
+    }
     const flags: string[] = mods.filter((m) => m === 'i' || m === 'm' || m === 's');
     let values: unknown[] = Array.isArray(raw) ? raw : [raw];
     if (mods.includes('base64')) values = values.map((v) => Buffer.from(String(v), 'utf8').toString('base64'));
@@ -328,6 +333,30 @@ function convertMap(map: Record<string, unknown>, source: SigmaLogsource, name: 
  * contains/startswith/endswith; anything inner becomes our `|wildcard` (same syntax, matched
  * without regex); a lone `*` means the field exists.
  */
+/** Operators a placeholder's values take (the list's values are compared as the Sigma rule compares them; no operator: Sigma's wildcards). */
+const PLACEHOLDER_OPERATORS = new Set(['contains', 'startswith', 'endswith', 'cidr']);
+
+/**
+ * A Sigma placeholder (`Image|expand: '%Admins_Workstations%'`): the values a deployment keeps in a
+ * named list (src/rules/value-lists.ts), read as such — `detect import-sigma` writes an empty list
+ * for each placeholder it has not seen, for the deployment to fill.
+ */
+function placeholderCondition(field: string, sigmaField: string, raw: unknown, mods: readonly string[]): Selection {
+  const unsupported = mods.filter((m) => m !== 'expand' && m !== 'all' && m !== 'cased' && !PLACEHOLDER_OPERATORS.has(m));
+  if (unsupported.length > 0)
+    throw new Unsupported(`modifier '${unsupported.join('|')}' with 'expand' is not supported (field '${sigmaField}')`);
+  const values = Array.isArray(raw) ? raw : [raw];
+  const names = values.map((v) => {
+    const placeholder = typeof v === 'string' ? /^%([^%]+)%$/.exec(v)?.[1] : undefined;
+    if (placeholder === undefined)
+      throw new Unsupported(`'expand' takes placeholders ('%name%'), got ${JSON.stringify(v)} (field '${sigmaField}')`);
+    return `%${placeholderListName(placeholder)}%`;
+  });
+  const operator = mods.find((m) => PLACEHOLDER_OPERATORS.has(m)) ?? 'wildcard';
+  const key = [field, operator, ...mods.filter((m) => m === 'cased' || m === 'all'), 'expand'].join('|');
+  return { [key]: names.length === 1 ? names[0] : names };
+}
+
 export function classify(value: string, base: 'eq' | 'contains' | 'startswith' | 'endswith'): [string, unknown] {
   // `field: ''` means "the field is empty". Parsers drop empty and `-` fields, so an empty field
   // reads as an absent one: as "exists" it would match every event that has the field (the
