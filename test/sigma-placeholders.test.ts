@@ -109,5 +109,11 @@ describe('Sigma placeholders become named lists', () => {
       'sigma.admin_panel_reached_from_outside_the_admin_networks',
     ]);
     expect(existsSync(join(dir, 'lists', 'admin_networks.yml'))).toBe(true);
+    // Without the list, the error names the list the placeholder reads.
+    const without = mkdtempSync(join(tmpdir(), 'sigma-folder-'));
+    writeFileSync(join(without, 'admin_panel.yml'), ADMIN_PANEL);
+    expect(loadPack(['rules', without], { checkRegexes: false }).errors.map(formatRuleError)).toEqual([
+      `${join(without, 'admin_panel.yml')}: rule 4c0e8a2e-0b7a-4d59-9a43-2f3c1b7d9e01: detection.filter.c-ip|cidr|expand: '%Admin_Networks%' names no list in the pack (as a list name: admin_networks) (a list: file in a rule folder defines one; the shipped ones are in rules/lists)`,
+    ]);
   });
 });

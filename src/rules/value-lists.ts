@@ -186,7 +186,7 @@ function expandValues(
         itemPath,
         name === undefined
           ? `'${item}': a placeholder is a whole value, '%list_name%'`
-          : `'%${name}%' names no list in the pack (a list: file in a rule folder defines one; the shipped ones are in rules/lists)`,
+          : `'%${name}%' names no list in the pack${placeholderListName(name) === name ? '' : ` (as a list name: ${placeholderListName(name)})`} (a list: file in a rule folder defines one; the shipped ones are in rules/lists)`,
       );
       return;
     }
