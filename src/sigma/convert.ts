@@ -326,13 +326,6 @@ function convertMap(map: Record<string, unknown>, source: SigmaLogsource, name: 
   return mergeAll(parts);
 }
 
-/**
- * A Sigma string as an exact condition. Sigma's string rules: `*` any run, `?` one character,
- * `\*` `\?` `\\` a literal star, question mark and backslash, any other backslash literal;
- * contains/startswith/endswith add the wildcards around. Only-leading/trailing stars become
- * contains/startswith/endswith; anything inner becomes our `|wildcard` (same syntax, matched
- * without regex); a lone `*` means the field exists.
- */
 /** Operators a placeholder's values take (the list's values are compared as the Sigma rule compares them; no operator: Sigma's wildcards). */
 const PLACEHOLDER_OPERATORS = new Set(['contains', 'startswith', 'endswith', 'cidr']);
 
@@ -357,6 +350,13 @@ function placeholderCondition(field: string, sigmaField: string, raw: unknown, m
   return { [key]: names.length === 1 ? names[0] : names };
 }
 
+/**
+ * A Sigma string as an exact condition. Sigma's string rules: `*` any run, `?` one character,
+ * `\*` `\?` `\\` a literal star, question mark and backslash, any other backslash literal;
+ * contains/startswith/endswith add the wildcards around. Only-leading/trailing stars become
+ * contains/startswith/endswith; anything inner becomes our `|wildcard` (same syntax, matched
+ * without regex); a lone `*` means the field exists.
+ */
 export function classify(value: string, base: 'eq' | 'contains' | 'startswith' | 'endswith'): [string, unknown] {
   // `field: ''` means "the field is empty". Parsers drop empty and `-` fields, so an empty field
   // reads as an absent one: as "exists" it would match every event that has the field (the
