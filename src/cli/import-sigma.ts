@@ -6,6 +6,7 @@ import { checkPackRegexes } from '../rules/regex-safety';
 import { buildRulePack, type RawRuleFile } from '../rules/rule-pack';
 import { isMap } from '../rules/tuning';
 import { isValueListDocument } from '../rules/value-lists';
+import { placeholderOf } from '../schema/value-list';
 import { type ConvertedRule, convertSigma, type SigmaInput, type SkippedRule } from '../sigma/convert';
 import { DEFAULT_SIGMA_MAPPING } from '../sigma/default-mapping';
 import { generateRuleTests } from '../sigma/generated-tests';
@@ -65,8 +66,9 @@ export async function importSigma(
   const placeholders = placeholderLists(converted, outDir);
   const accepted = validateConverted(converted, outDir, result.skipped, placeholders.files);
   mkdirSync(outDir, { recursive: true });
+  const listsOf = accepted.map((r) => ({ id: r.id, lists: placeholdersOf(r.doc, new Set()) }));
   for (const list of placeholders.missing) {
-    const readBy = accepted.filter((r) => readsList(r.doc, list.name)).map((r) => r.id);
+    const readBy = listsOf.filter((r) => r.lists.has(list.name)).map((r) => r.id);
     if (readBy.length === 0) continue;
     mkdirSync(dirname(list.path), { recursive: true });
     const header = `# A Sigma placeholder's values (%${list.name}%), read by ${readBy.join(', ')}: empty until you add yours.\n`;
@@ -127,13 +129,13 @@ function placeholdersOf(doc: unknown, into: Set<string>): Set<string> {
   else if (isMap(doc))
     for (const [key, value] of Object.entries(doc)) {
       if (!key.split('|').includes('expand')) placeholdersOf(value, into);
-      else for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string') into.add(v.slice(1, -1));
+      else
+        for (const v of Array.isArray(value) ? value : [value]) {
+          const name = placeholderOf(v);
+          if (name) into.add(name);
+        }
     }
   return into;
-}
-
-function readsList(doc: unknown, name: string): boolean {
-  return placeholdersOf(doc, new Set()).has(name);
 }
 
 /**

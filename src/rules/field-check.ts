@@ -178,7 +178,8 @@ export function emptyListWarnings(pack: RulePack): RuleFileError[] {
     for (const [selection, path] of selections) {
       const where = emptyRequirement(selection, path);
       if (where === undefined) continue;
-      const names = empty.filter((list) => list.readBy.includes(rule.id)).map((list) => `'${list.name}'`);
+      // The empty lists it asks for (one it reads only under `not:` leaves nothing out, which is no warning).
+      const names = empty.filter((list) => list.reads.some((r) => r.ruleId === rule.id && !r.leavesOut)).map((list) => `'${list.name}'`);
       warnings.push({
         file: pack.files.get(rule.id) ?? rule.id,
         ruleId: rule.id,

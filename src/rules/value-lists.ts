@@ -1,5 +1,5 @@
 import { formatPath } from '../schema/issues';
-import { placeholderListName, ValueListChange, ValueListDefinition } from '../schema/value-list';
+import { placeholderListName, placeholderOf, ValueListChange, ValueListDefinition } from '../schema/value-list';
 import { isCidr } from './cidr';
 import type { RawRuleFile, RuleFileError } from './rule-pack';
 import { isMap } from './tuning';
@@ -110,9 +110,6 @@ function applyChange(lists: Map<string, ValueList>, file: string, change: ValueL
     });
 }
 
-/** `'%name%'`: a whole value naming a list. */
-const PLACEHOLDER = /^%([^%]*)%$/;
-
 /** Where what goes wrong in an expansion is told. */
 export interface ExpansionReport {
   /** A mistake in the document, at `path`. */
@@ -178,7 +175,7 @@ function expandValues(
       out.push(item);
       return;
     }
-    const name = PLACEHOLDER.exec(item)?.[1];
+    const name = placeholderOf(item);
     const list = name === undefined ? undefined : (lists.get(name) ?? lists.get(placeholderListName(name)));
     if (!list) {
       ok = false;

@@ -7,6 +7,11 @@ export const ListName = z
 
 const ListValue = z.union([z.string().min(1), z.number()]);
 
+/** The name a `'%name%'` placeholder writes (`''` for `'%%'`), undefined for any other value. */
+export function placeholderOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? /^%([^%]*)%$/.exec(value)?.[1] : undefined;
+}
+
 /**
  * The list a placeholder names: itself where it is a list name, else as Sigma rules write them
  * (`%Admins_Workstations%`, `%DomainControllers%`) lower-cased, other characters as `_`.

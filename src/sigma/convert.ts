@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isPlainObject } from '../rules/selection';
 import { tokenizeWildcard, type WildcardToken } from '../rules/wildcard';
 import { formatIssues } from '../schema/issues';
-import { placeholderListName } from '../schema/value-list';
+import { placeholderListName, placeholderOf } from '../schema/value-list';
 import { ConditionError, type ConditionNode, expandPattern, parseCondition } from './condition';
 import { findLogsource, mapField, type SigmaLogsource } from './mapping';
 
@@ -340,9 +340,8 @@ function placeholderCondition(field: string, sigmaField: string, raw: unknown, m
     throw new Unsupported(`modifier '${unsupported.join('|')}' with 'expand' is not supported (field '${sigmaField}')`);
   const values = Array.isArray(raw) ? raw : [raw];
   const names = values.map((v) => {
-    const placeholder = typeof v === 'string' ? /^%([^%]+)%$/.exec(v)?.[1] : undefined;
-    if (placeholder === undefined)
-      throw new Unsupported(`'expand' takes placeholders ('%name%'), got ${JSON.stringify(v)} (field '${sigmaField}')`);
+    const placeholder = placeholderOf(v);
+    if (!placeholder) throw new Unsupported(`'expand' takes placeholders ('%name%'), got ${JSON.stringify(v)} (field '${sigmaField}')`);
     return `%${placeholderListName(placeholder)}%`;
   });
   const operator = mods.find((m) => PLACEHOLDER_OPERATORS.has(m)) ?? 'wildcard';
