@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TRUSTED_PROXIES } from '../src/parse/forwarded-for';
-import { Cidr, CidrSet, inRanges, ipv4Number } from '../src/rules/cidr';
+import { Cidr, CidrSet, inRanges, ipv4Number, isCidr } from '../src/rules/cidr';
+import { compileSelection } from '../src/rules/selection';
 
 /** What `|cidr` decided before the dotted-quad fast path: ipaddr.js alone, IPv4-mapped IPv6 as IPv4. */
 function reference(text: string, ranges: readonly string[], all: boolean): boolean {
@@ -78,6 +79,39 @@ describe('|cidr: dotted quads as numbers decide as ipaddr.js does', () => {
     expect(ipv4Number('255.255.255.255')).toBe(4_294_967_295);
     expect(ipv4Number('10.1.2.3')).toBe(10 * 2 ** 24 + 1 * 2 ** 16 + 2 * 2 ** 8 + 3);
     for (const t of ['010.1.2.3', '1.2.3', '1.2.3.4.5', '256.0.0.1', '::1', '1.2.3.4 ', '']) expect(ipv4Number(t), t).toBe(-1);
+  });
+});
+
+describe('one address alone is the range holding only it, as Sigma reads |cidr', () => {
+  it('decides as the /32 or /128 written out, on random addresses', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), address, (host, probe) => {
+        const full = host.includes(':') ? `${host}/128` : `${host}/32`;
+        expect(inRanges(probe, [new Cidr(host)])).toBe(inRanges(probe, [new Cidr(full)]));
+        expect(new CidrSet([new Cidr(host)]).has(probe)).toBe(inRanges(probe, [new Cidr(full)]));
+        expect(inRanges(host, [new Cidr(host)])).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('an IPv4-mapped IPv6 address alone is its IPv4 address; other spellings of an address are not ranges', () => {
+    expect(inRanges('10.20.0.15', [new Cidr('::ffff:10.20.0.15')])).toBe(true);
+    expect(inRanges('10.20.0.16', [new Cidr('::ffff:10.20.0.15')])).toBe(false);
+    for (const t of ['10.1', '0x0a000001', '010.0.0.1', '167772161', 'scanner-1', '', '10.0.0.1 ']) expect(isCidr(t), t).toBe(false);
+  });
+
+  it('in a rule: a bare address matches that address only, and a bad one names its path', () => {
+    expect(() => compileSelection({ 'source.ip|cidr': ['10.20.0.15', '10.1'] }, ['match'])).toThrow(
+      "match.source.ip|cidr.1: invalid CIDR '10.1': expected a range (10.0.0.0/8) or one address",
+    );
+    const { predicate } = compileSelection({ 'source.ip|cidr': ['10.20.0.15', '2001:db8::7'] }, ['match']);
+    expect(['10.20.0.15', '10.20.0.14', '2001:db8::7', '2001:db8::8'].map((ip) => predicate({ 'source.ip': ip }))).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
   });
 });
 

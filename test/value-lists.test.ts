@@ -192,17 +192,17 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     expect(await told(shippedPack, scanner)).toEqual(['vpc.port_scan_horizontal', 'web.content_discovery']);
 
     const named = packWith(
-      file('mine/authorized_scanners.yml', 'list: authorized_scanners\nadd: [10.20.0.15/32]\nreason: SEC-88 the Nessus scanner'),
+      file('mine/authorized_scanners.yml', 'list: authorized_scanners\nadd: [10.20.0.15]\nreason: SEC-88 the Nessus scanner'),
     );
     expect(errorsOf(named)).toEqual([]);
     expect(await told(named, scanner)).toEqual([]);
     expect(await told(named, '10.20.0.16')).toEqual(['vpc.port_scan_horizontal', 'web.content_discovery']);
     expect(ruleOf(named, 'web.content_discovery').description).toContain(
-      'Tuned for this deployment: list authorized_scanners adds 10.20.0.15/32 (mine/authorized_scanners.yml). Reason: SEC-88 the Nessus scanner',
+      'Tuned for this deployment: list authorized_scanners adds 10.20.0.15 (mine/authorized_scanners.yml). Reason: SEC-88 the Nessus scanner',
     );
     // The internet scan reads both lists in one condition: the internal ranges still count as inside.
     const internet = ruleOf(named, 'vpc.internet_port_scan');
-    expect(JSON.stringify(internet.match)).toContain('"10.20.0.15/32"');
+    expect(JSON.stringify(internet.match)).toContain('"10.20.0.15"');
     expect(JSON.stringify(internet.match)).toContain('"10.0.0.0/8"');
   });
 
@@ -353,7 +353,7 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
         expect.stringMatching(/^mine\/BadName\.yml: list: expected a list name like internal_networks/),
         "mine/my.r1.yml: rule my.r1: match.source.ip|cidr|expand: '%nowhere%' names no list in the pack (a list: file in a rule folder defines one; the shipped ones are in rules/lists)",
         "mine/my.r1.yml: rule my.r1: match.user.name|expand[1]: 'x%partner_networks%': a placeholder is a whole value, '%list_name%'",
-        "mine/partner.yml: values[1]: 'not-a-range' is not a CIDR range, and rule my.r2 reads list 'partner_networks' with |cidr (match.source.ip|cidr|expand)",
+        "mine/partner.yml: values[1]: 'not-a-range' is neither a CIDR range nor an address, and rule my.r2 reads list 'partner_networks' with |cidr (match.source.ip|cidr|expand)",
         "mine/my.r3.yml: rule my.r3: match.source.ip|cidr|expand: 'source.ip|cidr|expand' and 'source.ip|cidr' in one map: write the values in one of them",
         "mine/tune.yml: rule ssh.auth_failures: exclude.source.ip|cidr|expand: '%nowhere%' names no list in the pack (a list: file in a rule folder defines one; the shipped ones are in rules/lists)",
       ]),
@@ -387,13 +387,13 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     expect(readsOffice(embedded)).toBe(true);
     writeFileSync(join(dir, 'internal_networks.yml'), 'list: internal_networks\nadd: [198.51.100.0/33]\nreason: typo\n');
     expect(() => bundleRules(['rules', dir])).toThrow(
-      /internal_networks\.yml: add\[0\]: '198\.51\.100\.0\/33' is not a CIDR range, and rule /,
+      /internal_networks\.yml: add\[0\]: '198\.51\.100\.0\/33' is neither a CIDR range nor an address, and rule /,
     );
     // Told once, at the change, though a dozen shipped rules read the list; no shipped file is blamed.
     const bad = loadPack(['rules', dir], { checkRegexes: false }).errors.map(formatRuleError);
     expect(bad).toEqual([
       expect.stringMatching(
-        /^.*internal_networks\.yml: add\[0\]: '198\.51\.100\.0\/33' is not a CIDR range, and rule \S+ reads list 'internal_networks' with \|cidr/,
+        /^.*internal_networks\.yml: add\[0\]: '198\.51\.100\.0\/33' is neither a CIDR range nor an address, and rule \S+ reads list 'internal_networks' with \|cidr/,
       ),
     ]);
   });

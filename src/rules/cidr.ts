@@ -47,9 +47,9 @@ export class Cidr {
   private readonly mask: number;
   private readonly network: number;
 
-  /** Throws on text that is not a CIDR range (as ipaddr.parseCIDR does). */
+  /** Throws on text that is neither a CIDR range nor an address (see parseRange). */
   constructor(text: string) {
-    this.range = ipaddr.parseCIDR(text);
+    this.range = parseRange(text);
     const [base, bits] = this.range;
     this.v4 = base.kind() === 'ipv4';
     this.mask = !this.v4 || bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
@@ -129,6 +129,22 @@ export class CidrSet {
   }
 }
 
+/**
+ * A range as `|cidr` takes one: `10.0.0.0/8`, `2001:db8::/32`, or one address alone (`10.20.0.15`,
+ * `2001:db8::7`) as the range holding only it (/32, /128), as Sigma's `cidr` modifier reads it —
+ * a scanner's address added to a list as written. An IPv4-mapped IPv6 address alone is its IPv4
+ * address (addresses are tested that way, readAddress). A bare IPv4 address must be a dotted quad:
+ * ipaddr.js also reads `10.1` or `0x0a000001` as addresses, which nobody means in a list. Throws,
+ * as ipaddr.parseCIDR does, on anything else.
+ */
+export function parseRange(text: string): [IpAddress, number] {
+  if (text.includes('/')) return ipaddr.parseCIDR(text);
+  if (ipv4Number(text) !== -1) return [ipaddr.IPv4.parse(text), 32];
+  if (!text.includes(':') || !ipaddr.IPv6.isValid(text)) throw new Error(`'${text}' is neither a CIDR range nor an IP address`);
+  const address = ipaddr.IPv6.parse(text);
+  return address.isIPv4MappedAddress() ? [address.toIPv4Address(), 32] : [address, 128];
+}
+
 function octetsNumber(bytes: number[]): number {
   let n = 0;
   for (const b of bytes) n = n * 256 + b;
@@ -137,7 +153,7 @@ function octetsNumber(bytes: number[]): number {
 
 const ipCache = new Map<string, IpAddress | null>();
 
-/** Whether the text is a range `|cidr` takes. */
+/** Whether the text is a range `|cidr` takes (one address alone included: parseRange). */
 export function isCidr(text: string): boolean {
   try {
     new Cidr(text);

@@ -181,7 +181,7 @@ function withListsExpanded(
       if (seen.badValues.has(key)) return;
       seen.badValues.add(key);
       const reader = `${ruleId ? `rule ${ruleId}` : f.file} reads list '${list.name}' with |cidr (${path})`;
-      errors.push({ file: origin.file, path: origin.path, message: `'${value}' is not a CIDR range, and ${reader}` });
+      errors.push({ file: origin.file, path: origin.path, message: `'${value}' is neither a CIDR range nor an address, and ${reader}` });
     },
   });
   if (reads.length > 0) seen.listsRead.set(f.file, reads);

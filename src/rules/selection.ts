@@ -273,7 +273,10 @@ function compileField(key: string, value: unknown, path: (string | number)[], ct
         try {
           ranges.push(new Cidr(String(s)));
         } catch {
-          ctx.issues.push({ path: Array.isArray(value) ? [...path, i] : path, message: `invalid CIDR '${String(s)}'` });
+          ctx.issues.push({
+            path: Array.isArray(value) ? [...path, i] : path,
+            message: `invalid CIDR '${String(s)}': expected a range (10.0.0.0/8) or one address`,
+          });
         }
       });
       if (requireAll) return combine((a) => inRanges(String(a), ranges, true));

@@ -1,5 +1,5 @@
-import ipaddr from 'ipaddr.js';
 import type { FieldValue, NormalizedEvent } from '../schema/event';
+import { parseRange } from './cidr';
 import { compileSelection, isPlainObject } from './selection';
 import { tokenizeWildcard, type WildcardToken } from './wildcard';
 
@@ -145,7 +145,7 @@ function require(key: string, value: unknown, needs: Map<string, FieldNeeds>, ra
         n.max = Math.min(n.max ?? Infinity, Number(v) - (op === 'lt' ? 1 : 0));
         break;
       case 'cidr':
-        n.ip = ipaddr.parseCIDR(text)[0].toString();
+        n.ip = parseRange(text)[0].toString();
         break;
       case 'exists':
         if (v === true) n.present = true;
