@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderTitle } from '../src/alerts/build';
 import { emailBody, snsMessage, subjectFor } from '../src/alerts/notification';
-import { REDACTED, REDACTION_PATTERNS, redact } from '../src/alerts/redact';
+import { REDACTED, REDACTION_PATTERNS, redact, redactCommandLines } from '../src/alerts/redact';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -77,6 +77,38 @@ const SECRETS = [
   ["SET PASSWORD FOR 'app'@'%' = 'Zq9!x'", 'Zq9!x'],
   ["SET PASSWORD = PASSWORD('0ldSch00l')", '0ldSch00l'],
   ["ALTER ROLE app WITH ENCRYPTED PASSWORD 'md5abc123'", 'md5abc123'],
+  // Vendor tokens by their prefixes.
+  ['mail via SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG sent', 'abcdefghijklmnopqrstuv'],
+  ['shopify shpat_abcdef0123456789abcdef0123456789 ok', 'abcdef0123456789abcdef0123456789'],
+  ['hub login hf_abcdefghijklmnopqrstuvwxyzABCDEFGH', 'hf_abcdefghijklmnopqrstuvwxyzABCDEFGH'],
+  ['twine upload pypi-AgEIcHlwaS5vcmcCJGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEy', 'CJGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEy'],
+  ['docker login -p dckr_pat_abcdefghijklmnopqrstuvwxyz0', 'dckr_pat_abcdefghijklmnopqrstuvwxyz0'],
+  ['push github_pat_11ABCDEFG0abcdefghijklmnop_abcdefghijklmnopqrstuvwxyz0123456789', 'github_pat_11ABCDEFG0abcdefghijklmnop'],
+  [
+    'sops AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ',
+    'QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ',
+  ],
+  // Connection strings and signed URLs.
+  [
+    'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=abcdEFGH0123456789+/abcdEFGH0123456789==;EndpointSuffix=core.windows.net',
+    'abcdEFGH0123456789+/abcdEFGH0123456789==',
+  ],
+  ['Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA=', 'Zm9vYmFyYmF6cXV4'],
+  [
+    'GET /bucket/obj?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=abcdef0123456789abcdef0123456789 HTTP/1.1',
+    'abcdef0123456789abcdef0123456789',
+  ],
+  ['GET /c/blob.txt?sv=2021-06-08&sp=rl&sig=abcdEFGHijkl%2BMNOP%3D HTTP/1.1', 'abcdEFGHijkl'],
+  ['GET /o?X-Goog-Signature=0123456789abcdef0123 HTTP/1.1', '0123456789abcdef0123'],
+  ['GET /v.mp4?Expires=1735689600&Signature=AbC~dEf-GhI_jKl&Key-Pair-Id=K2ABC HTTP/1.1', 'AbC~dEf-GhI_jKl'],
+  ['Proxy-Authorization: Basic dXNlcjpwYXNzd29yZA==', 'dXNlcjpwYXNzd29yZA=='],
+  // Passwords on command lines (sudo's COMMAND=, auditd's execve, shell history).
+  ['sudo: deploy : TTY=pts/1 ; PWD=/srv ; USER=root ; COMMAND=/usr/bin/mysql -u root -phunter2x -h db', 'hunter2x'],
+  ["COMMAND=/usr/bin/mysqldump -u app -p'pa ss' orders", 'pa ss'],
+  ['sshpass -p Tr0ub4dor ssh root@10.0.0.5', 'Tr0ub4dor'],
+  ['useradd -m -p $6$saltsalt$abcdefghijklmnopqrstuvwxyz0123 bob', 'abcdefghijklmnopqrstuvwxyz0123'],
+  ['curl -s -u admin:hunter2y https://api.example.com', 'hunter2y'],
+  ['curl --user=ci:t0k3n-v4lue https://api.example.com', 't0k3n-v4lue'],
 ] as const;
 
 describe('secret redaction', () => {
@@ -103,6 +135,13 @@ describe('secret redaction', () => {
     'task-runner finished in 12ms',
     // sudo's working directory, not a password
     'bastion-1 sudo:   deploy : TTY=pts/1 ; PWD=/home/deploy ; USER=root ; COMMAND=/usr/bin/systemctl restart web',
+    // `-p` then a space prompts for MySQL's password (the next word is the database); another program's -p is a port.
+    'COMMAND=/usr/bin/mysql -u root -p orders',
+    'ssh -p 2222 deploy@10.0.0.5',
+    'docker run -p 8080:80 web | tee mysql.log',
+    'curl -s https://api.example.com/users?id=7',
+    'GET /search?q=signature+design&page=2 HTTP/1.1',
+    'GET /config?design=sig HTTP/1.1',
   ])('leaves ordinary lines alone: %s', (line) => {
     expect(redact(line)).toBe(line);
   });
@@ -310,7 +349,7 @@ describe('property: the literal checks never change what redaction does', () => 
       if (p.name === 'aws_secret_access_key' && !/(?:AKIA|ASIA)[A-Z0-9]{16}/.test(text)) continue;
       out = out.replace(p.regex, p.replace);
     }
-    return out;
+    return redactCommandLines(out);
   };
   it('each match holds its pattern’s literal, and redact agrees with running every pattern', () => {
     fc.assert(
@@ -343,6 +382,9 @@ describe('property: the literal checks never change what redaction does', () => 
     'POST https://discordapp.com/api/webhooks/1/abcDEF-123_xyz',
     'POST https://hooks.slack.com/workflows/T0/abcdefgh123',
     'Set-Cookie: sid=abc',
+    ...['shpat', 'shpca', 'shppa', 'shpss'].map((prefix) => `shopify ${prefix}_abcdef0123456789abcdef0123456789`),
+    'Endpoint=sb://x/;SharedAccessSignature=SharedAccessSignature sr=x&sig=abc',
+    'proxy-authorization: 3f9a1c0e5b7d2468ace0',
     'user=u1 passphrase=abc123 passcode=x9 pwd=abc1 apikey=k1 auth_key=k2 privatekey=k3 credential=c1 session-id=s1',
     '\\"password\\": \\"a b\\"',
     '-----BEGIN EC PRIVATE KEY-----abc-----END EC PRIVATE KEY-----',

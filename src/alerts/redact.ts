@@ -6,9 +6,12 @@
  * Covered: any key that names a secret (password, passwd, pwd, pass, secret, token, api key,
  * private key, credential, session id) in snake, kebab or camel case, as JSON (`"db_password":
  * "…"`, `"newPassword": "…"`, `"SecretAccessKey": "…"`) or key=value / key: value in free text,
- * `pass <value>` / `pwd <value>`; Authorization headers and bearer tokens; cookies; AWS access
- * key ids and a bare 40-character secret key on a line that carries one; JWTs; GitHub, Slack and
- * Stripe tokens; private key blocks; credentials in URLs.
+ * `pass <value>` / `pwd <value>`; Authorization and Proxy-Authorization headers and bearer tokens;
+ * cookies; AWS access key ids and a bare 40-character secret key on a line that carries one; JWTs;
+ * vendor tokens by prefix (GitHub, GitLab, npm, Slack, Stripe, Google, SendGrid, Shopify, Hugging
+ * Face, PyPI, Docker Hub, OpenAI/Anthropic, age); Azure connection-string keys; signed URLs'
+ * signatures; private key blocks; credentials in URLs; passwords in command-line options
+ * (redactCommandLines).
  */
 export const REDACTED = '[REDACTED]';
 
@@ -162,7 +165,7 @@ const PATTERNS: RedactionPattern[] = [
     name: 'auth_header',
     needs: new RegExp(`authorization${SPACE}{0,8}${ASSIGN}`, 'i'),
     regex: new RegExp(
-      String.raw`(${START}authorization${SPACE}{0,8}${ASSIGN}${SPACE}{0,8}(?:bearer|basic|token|digest)${SPACE}{1,8})[\w\-.~/+=]{1,4096}`,
+      String.raw`(${START}(?:proxy-)?authorization${SPACE}{0,8}${ASSIGN}${SPACE}{0,8}(?:bearer|basic|token|digest)${SPACE}{1,8})[\w\-.~/+=]{1,4096}`,
       'gi',
     ),
     replace: `$1${REDACTED}`,
@@ -173,7 +176,7 @@ const PATTERNS: RedactionPattern[] = [
     name: 'auth_header_raw',
     needs: /authorization[ \t]{0,8}[=:]/i,
     regex: new RegExp(
-      String.raw`(${START}authorization[ \t]{0,8}[=:][ \t]{0,8})(?!(?:bearer|basic|token|digest|negotiate|ntlm|aws4-hmac-sha256)\b)(?!\[REDACTED\])(?=[\w\-.~/+=]{0,64}\d)[\w\-.~/+=]{8,4096}`,
+      String.raw`(${START}(?:proxy-)?authorization[ \t]{0,8}[=:][ \t]{0,8})(?!(?:bearer|basic|token|digest|negotiate|ntlm|aws4-hmac-sha256)\b)(?!\[REDACTED\])(?=[\w\-.~/+=]{0,64}\d)[\w\-.~/+=]{8,4096}`,
       'gi',
     ),
     replace: `$1${REDACTED}`,
@@ -245,6 +248,31 @@ const PATTERNS: RedactionPattern[] = [
     regex: /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]{0,16384}-----END [A-Z ]{0,40}PRIVATE KEY-----/g,
     replace: REDACTED,
   },
+  // SendGrid, Shopify, Hugging Face, PyPI, Docker Hub, GitHub fine-grained tokens and age secret keys.
+  {
+    name: 'vendor_token',
+    needs: /SG\.|shp(?:at|ca|pa|ss)_|hf_|pypi-AgEIcHlwaS5vcmc|dckr_pat_|github_pat_|AGE-SECRET-KEY-1/,
+    regex: new RegExp(
+      String.raw`${START}(?:SG\.[\w-]{16,32}\.[\w-]{16,64}|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}|hf_[A-Za-z0-9]{30,64}|pypi-AgEIcHlwaS5vcmc[\w-]{20,512}|dckr_pat_[\w-]{20,128}|github_pat_\w{22,255}|AGE-SECRET-KEY-1[0-9A-Z]{58})`,
+      'g',
+    ),
+    replace: REDACTED,
+  },
+  {
+    // Azure storage and Service Bus connection strings: `AccountKey=…;`, `SharedAccessKey=…`.
+    name: 'connection_string_key',
+    needs: /accountkey|sharedaccess(?:key|signature)/i,
+    regex: /((?<![\w-])(?:AccountKey|SharedAccessKey|SharedAccessSignature)\s{0,4}=\s{0,4})(?!\[REDACTED\])[^\s;"']{1,4096}/gi,
+    replace: `$1${REDACTED}`,
+  },
+  {
+    // A signed URL is a credential until it expires: S3 and GCS presigned URLs, CloudFront signed
+    // URLs, Azure SAS tokens (`sig=`). Redacting the signature leaves what was asked for readable.
+    name: 'url_signature',
+    needs: /(?:signature|sig)=/i,
+    regex: /([?&;](?:X-Amz-Signature|X-Goog-Signature|Signature|sig)=)(?!\[REDACTED\])[^\s&"'#]{1,4096}/gi,
+    replace: `$1${REDACTED}`,
+  },
   // `scheme://user:password@host`, and `redis://:password@host` (no user).
   { name: 'url_userinfo', needs: /:\/\//, regex: /(:\/\/[^\s:/@]{0,256}:)[^\s@/]{1,256}@/gi, replace: `$1${REDACTED}@` },
 ];
@@ -272,6 +300,7 @@ const ANY_NEEDED = new RegExp(
     'pass|pwd|secret|token|key|credential|session|sessid|connect\\.sid|identified|authorization|cookie|bearer',
     'AKIA|ASIA|AGPA|AIDA|AROA|ANPA|eyJ|gh[pousr]_|xox[abeprs]-|xapp-|AIza|sk-|gl(?:pat|dt|rt|ptt)-|npm_|[sr]k_(?:live|test)_',
     'hooks\\.slack\\.com/|discord|-----BEGIN |://',
+    'SG\\.|shp(?:at|ca|pa|ss)_|hf_|pypi-|dckr_pat_|github_pat_|sig=|signature=|mysql|mariadb|sshpass|useradd|usermod|curl',
   ].join('|'),
   'i',
 );
@@ -298,7 +327,80 @@ export function redact(text: string): string {
     }
   }
   if (pairedKey) out = out.replace(BARE_SECRET_KEY.regex, BARE_SECRET_KEY.replace);
-  return out;
+  return redactCommandLines(out);
+}
+
+/**
+ * A command whose options carry a password, and how: MySQL's `-pSECRET` (attached only: `-p` then
+ * a space prompts, and the next word is the database), `sshpass -p SECRET`, `useradd`/`usermod -p
+ * HASH` (a crypt hash, crackable offline), `curl -u user:SECRET` / `--user=user:SECRET`.
+ */
+const PASSWORD_COMMANDS = /\b(?:(mysql|mariadb)|(sshpass|useradd|usermod)|(curl))[\w-]{0,16}/g;
+/** Where a command's arguments end: a new line, a pipe, a list or background operator. */
+const COMMAND_END = /[\n|;&]/g;
+const ARGUMENT = /[^\s]+/g;
+
+/**
+ * Passwords on command lines, as sudo (`COMMAND=`), auditd's execve records and shell history log
+ * them. In code rather than a regex: a pattern reaching from the command to its option backtracks
+ * polynomially (the safety check found it), while this reads each command's arguments once. The
+ * command must come first, so another program's `-p` (a port: `ssh -p 2222`) stays.
+ */
+export function redactCommandLines(text: string): string {
+  PASSWORD_COMMANDS.lastIndex = 0;
+  const spans: [number, number][] = [];
+  for (let m = PASSWORD_COMMANDS.exec(text); m !== null; m = PASSWORD_COMMANDS.exec(text)) {
+    COMMAND_END.lastIndex = PASSWORD_COMMANDS.lastIndex;
+    const end = COMMAND_END.exec(text)?.index ?? text.length;
+    const kind = m[1] ? 'attached' : m[2] ? 'option' : 'user';
+    ARGUMENT.lastIndex = PASSWORD_COMMANDS.lastIndex;
+    // The option's value is the next argument (`-p SECRET`, `-u user:SECRET`).
+    let valueNext = false;
+    for (let a = ARGUMENT.exec(text); a !== null && a.index < end; a = ARGUMENT.exec(text)) {
+      const arg = a[0];
+      // Where in the argument the value starts; -1: not in this one.
+      let at = -1;
+      if (valueNext) at = 0;
+      else if (kind !== 'user' && arg.startsWith('-p') && arg.length > 2) at = 2;
+      else if (kind === 'user' && arg.startsWith('--user=')) at = 7;
+      else if (kind === 'user' && arg.startsWith('-u') && arg.length > 2 && !arg.startsWith('--')) at = 2;
+      valueNext = at === -1 && (kind === 'option' ? arg === '-p' : kind === 'user' && (arg === '-u' || arg === '--user'));
+      if (at === -1) continue;
+      if (kind === 'user') {
+        // user:password — only what follows the first colon of the argument.
+        const colon = arg.indexOf(':', at);
+        if (colon === -1) continue;
+        at = colon + 1;
+      }
+      const span = valueSpan(text, a.index + at, end);
+      if (!span) continue;
+      spans.push(span);
+      // A quoted value may hold spaces: its words are not arguments.
+      ARGUMENT.lastIndex = Math.max(ARGUMENT.lastIndex, span[1]);
+    }
+    PASSWORD_COMMANDS.lastIndex = Math.max(PASSWORD_COMMANDS.lastIndex, end);
+  }
+  if (spans.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const [from, to] of spans) {
+    out += `${text.slice(at, from)}${REDACTED}`;
+    at = to;
+  }
+  return out + text.slice(at);
+}
+
+/** The value starting at `from`: inside its quotes when quoted (to the closing one, spaces and all), else up to a space or quote. */
+function valueSpan(text: string, from: number, end: number): [number, number] | undefined {
+  const quote = text[from];
+  if (quote === "'" || quote === '"') {
+    const close = text.indexOf(quote, from + 1);
+    const to = close === -1 || close > end ? end : close;
+    return to > from + 1 && !text.startsWith(REDACTED, from + 1) ? [from + 1, to] : undefined;
+  }
+  let to = from;
+  while (to < end && !/[\s'"]/.test(text[to] as string)) to++;
+  return to > from && !text.startsWith(REDACTED, from) ? [from, to] : undefined;
 }
 
 const SECRET_FIELD = new RegExp(`${SECRET_WORD}|authorization|cookie`, 'i');
