@@ -98,6 +98,23 @@ describe('Sigma placeholders become named lists', () => {
     expect(await told('203.0.113.9')).toBe(1);
   });
 
+  it('a list the deployment keeps in its own rule folder is read, not written again beside the imported rules', async () => {
+    const input = sigmaFolder();
+    const mine = mkdtempSync(join(tmpdir(), 'my-rules-'));
+    mkdirSync(join(mine, 'lists'));
+    writeFileSync(join(mine, 'lists', 'admin_networks.yml'), 'list: admin_networks\ndescription: the VPN\nvalues: [10.8.0.0/16]\n');
+    const out = join(mine, 'imported');
+    const result = await importSigma([input], out, DEFAULT_SIGMA_MAPPING, { ruleFolders: ['rules', mine] });
+    // Only the list no folder defines is written.
+    expect(result.lists.map((l) => l.name)).toEqual(['scanner_hosts']);
+    expect(existsSync(join(out, 'lists', 'admin_networks.yml'))).toBe(false);
+    const loaded = loadPack(['rules', mine], { checkRegexes: false });
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.pack.lists.find((l) => l.name === 'admin_networks')?.readBy).toEqual([
+      'sigma.admin_panel_reached_from_outside_the_admin_networks',
+    ]);
+  });
+
   it('a Sigma file read straight from a rule folder reads the same list, by the same name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sigma-folder-'));
     mkdirSync(join(dir, 'lists'));

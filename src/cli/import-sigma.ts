@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { listRuleFiles, readRuleFiles } from '../rules/read-files';
 import { checkPackRegexes } from '../rules/regex-safety';
@@ -47,6 +47,12 @@ export function loadMapping(file: string | undefined): SigmaLogsource[] {
 export interface ImportOptions {
   /** Add generated positive/negative tests to each converted rule (see src/sigma/generated-tests.ts). */
   withTests?: boolean;
+  /**
+   * The rule folders the imported rules deploy with (`-r rules -r my-rules`): the lists they define
+   * are read, not written again into the output folder — a second definition of a list a
+   * deployment keeps in its own folder would fail validation.
+   */
+  ruleFolders?: readonly string[];
 }
 
 /**
@@ -63,7 +69,7 @@ export async function importSigma(
   const read = readSigmaInputs(paths);
   const { converted, skipped } = convertSigma(read.inputs, mapping);
   const result: ImportResult = { written: [], skipped: [...read.skipped, ...skipped], untested: [], lists: [] };
-  const placeholders = placeholderLists(converted, outDir);
+  const placeholders = placeholderLists(converted, outDir, options.ruleFolders ?? []);
   const accepted = validateConverted(converted, outDir, result.skipped, placeholders.files);
   mkdirSync(outDir, { recursive: true });
   const listsOf = accepted.map((r) => ({ id: r.id, lists: placeholdersOf(r.doc, new Set()) }));
@@ -139,18 +145,23 @@ function placeholdersOf(doc: unknown, into: Set<string>): Set<string> {
 }
 
 /**
- * The lists the converted rules' placeholders name: those the output folder defines already (a
- * deployment may have filled them since the last import: never overwritten), and an empty one to
- * write for each other.
+ * The lists the converted rules' placeholders name: those the output folder or the rule folders the
+ * rules deploy with define already (a deployment may have filled them since the last import: never
+ * overwritten, never defined twice), and an empty one to write for each other.
  */
 function placeholderLists(
   converted: readonly ConvertedRule[],
   outDir: string,
+  ruleFolders: readonly string[],
 ): { files: RawRuleFile[]; missing: { name: string; path: string; doc: Record<string, unknown> }[] } {
   const wanted = new Set<string>();
   for (const rule of converted) placeholdersOf(rule.doc, wanted);
-  const existing = existsSync(outDir) ? readRuleFiles([outDir]).files.filter((f) => isValueListDocument(f.doc)) : [];
-  const defined = new Set(existing.map((f) => (isMap(f.doc) ? String(f.doc.list) : '')));
+  // Each list file once, wherever the folders overlap (the output folder inside a rule folder).
+  const listFiles = new Map<string, RawRuleFile>();
+  for (const folder of [...ruleFolders, outDir].filter((f) => existsSync(f)))
+    for (const f of readRuleFiles([folder]).files) if (isValueListDocument(f.doc)) listFiles.set(resolve(f.file), f);
+  const existing = [...listFiles.values()];
+  const defined = new Set(existing.filter((f) => isMap(f.doc) && 'values' in f.doc).map((f) => (isMap(f.doc) ? String(f.doc.list) : '')));
   const missing = [...wanted]
     .filter((name) => !defined.has(name))
     .sort()

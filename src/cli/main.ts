@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -247,10 +247,17 @@ export function buildProgram(): Command {
     .requiredOption('-o, --out <dir>', 'folder for the converted rule files, e.g. rules/imported')
     .option('-m, --mapping <file>', 'extra Sigma field mapping (YAML `sigmaMapping:` list), tried before the shipped one')
     .option('--with-tests', 'add a generated positive and negative test to each converted rule (run before writing)')
-    .action(async (paths: string[], opts: { out: string; mapping?: string; withTests?: boolean }) => {
+    .addOption(rulesOption('rule folder the imported rules deploy with: the lists it defines are read, not written again'))
+    .action(async (paths: string[], opts: { out: string; mapping?: string; withTests?: boolean; rules?: string[] }) => {
+      const missing = opts.rules?.find((dir) => !existsSync(dir));
+      if (missing !== undefined) fail(`--rules ${missing}: no such folder`);
       let result: Awaited<ReturnType<typeof importSigma>>;
       try {
-        result = await importSigma(paths, opts.out, loadMapping(opts.mapping), { withTests: opts.withTests === true });
+        // None named: the shipped folder, where there is one.
+        result = await importSigma(paths, opts.out, loadMapping(opts.mapping), {
+          withTests: opts.withTests === true,
+          ruleFolders: ruleFolders(opts.rules),
+        });
       } catch (err) {
         fail(err instanceof Error ? err.message : String(err));
       }
