@@ -221,6 +221,24 @@ export const SentinelConfig = z
      * `ChatTopicArn` output to a Slack or Microsoft Teams channel configuration.
      */
     chat: z.strictObject({ tiers: z.array(Tier).min(1).default(['notify', 'respond']) }).optional(),
+    /**
+     * Page through PagerDuty: these tiers' alerts become Events API v2 events keyed by the alert's
+     * id (reminders and escalations join the open PagerDuty alert, the resolved notice resolves
+     * it). `routingKeySecret`: a Secrets Manager secret (name or ARN) holding the integration key.
+     */
+    pagerDuty: z
+      .strictObject({
+        routingKeySecret: z.string().min(1),
+        tiers: z
+          .array(z.enum(['notify', 'respond']))
+          .min(1)
+          .default(['respond']),
+        eventsUrl: z
+          .string()
+          .regex(/^https:\/\/events(\.eu)?\.pagerduty\.com\/v2\/enqueue$/, 'expected https://events.pagerduty.com/v2/enqueue or the EU one')
+          .optional(),
+      })
+      .optional(),
     /** Per-account teams: each route's subscribers get its tiers' alerts about its accounts only. */
     routes: z.array(Route).default([]),
     /** Lambda invoked with every respond-tier incident when it opens (e.g. disable the user, block the IP). */

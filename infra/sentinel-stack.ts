@@ -12,6 +12,7 @@ import { Detector } from './constructs/detector';
 import { HubIngestion } from './constructs/hub-ingestion';
 import { Ingestion } from './constructs/ingestion';
 import { Monitoring } from './constructs/monitoring';
+import { PagerDuty } from './constructs/pager';
 import type { SentinelFunction } from './constructs/sentinel-function';
 import { StateTable } from './constructs/state-table';
 import { Sweeper } from './constructs/sweeper';
@@ -141,7 +142,19 @@ export class SentinelStack extends Stack {
       unparsed: { share: config.unparsedAlarm.share, forMs: config.unparsedAlarm.for },
       table: state.table,
     });
-    this.suppressReviewedFindings([detector.function, this.correlation.correlateFunction, sweeper.function], config);
+    const pager = config.pagerDuty
+      ? new PagerDuty(this, 'PagerDuty', {
+          topics: config.pagerDuty.tiers.map((tier) => alerts.topics[tier]),
+          routingKeySecret: config.pagerDuty.routingKeySecret,
+          alarmTopic: alerts.topics.notify,
+          logRetention: retention,
+          ...(config.pagerDuty.eventsUrl === undefined ? {} : { eventsUrl: config.pagerDuty.eventsUrl }),
+        })
+      : undefined;
+    this.suppressReviewedFindings(
+      [detector.function, this.correlation.correlateFunction, sweeper.function, ...(pager ? [pager.function] : [])],
+      config,
+    );
     if (!config.logExecutionData) {
       Validations.of(this.correlation.stateMachine).acknowledge({
         id: 'AwsSolutions-SF1',

@@ -243,6 +243,7 @@ const MAXIMAL = {
   logExecutionData: true,
   unparsedAlarm: { share: 0.3, for: '2h' },
   runbookBaseUrl: 'https://github.com/acme/sentinel/blob/main/',
+  pagerDuty: { routingKeySecret: 'sentinel/pagerduty', tiers: ['notify', 'respond'] },
 };
 
 describe('every documented option', () => {
@@ -252,6 +253,61 @@ describe('every documented option', () => {
 
   it('synthesizes clean under cdk-nag AwsSolutions with every option set', () => {
     expect(() => nagged(MAXIMAL)).not.toThrow();
+  });
+  it('pagerDuty: a forwarder on its tiers’ topics only, reading only its secret, its undelivered pages parked and alarmed', () => {
+    const pagerOf = (t: Template) => {
+      const found = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => /^PagerDutyFunction[0-9A-F]{8}$/.test(id));
+      if (!found) throw new Error('no PagerDuty function');
+      return { id: found[0], env: found[1].Properties.Environment?.Variables ?? {} };
+    };
+    const pager = pagerOf(template);
+    expect(Object.keys(pager.env)).toEqual(expect.arrayContaining(requiredEnv('functions/pager/handler.ts')));
+    expect(JSON.stringify(pager.env.PAGERDUTY_ROUTING_KEY_SECRET)).toContain('secret:sentinel/pagerduty');
+    const subscribed = (t: Template) =>
+      Object.values(t.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'lambda' } })).map((r) =>
+        JSON.stringify(r.Properties.TopicArn),
+      );
+    expect(subscribed(template).sort()).toEqual([
+      expect.stringContaining('AlertsNotifyTopic'),
+      expect.stringContaining('AlertsRespondTopic'),
+    ]);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':secret:sentinel/pagerduty-??????'])]) }),
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('PagerDuty did not take'),
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: pager.id },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+
+    // By ARN, respond only (the default): one subscription, and still clean under cdk-nag.
+    const byArn = {
+      logGroups: LOG_GROUPS,
+      pagerDuty: { routingKeySecret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-key-AbCdEf' },
+    };
+    expect(() => nagged(byArn)).not.toThrow();
+    const respondOnly = Template.fromStack(
+      new SentinelStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'PagerByArn', { config: parseConfig(byArn) }),
+    );
+    expect(subscribed(respondOnly)).toEqual([expect.stringContaining('AlertsRespondTopic')]);
+    expect(pagerOf(respondOnly).env.PAGERDUTY_ROUTING_KEY_SECRET).toBe(
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-key-AbCdEf',
+    );
+    // Without it, no forwarder; a review tier or another endpoint fails synth.
+    expect(Object.keys(synth().template.findResources('AWS::Lambda::Function')).some((id) => id.startsWith('PagerDuty'))).toBe(false);
+    expect(() => parseConfig({ pagerDuty: { routingKeySecret: 'k', tiers: ['review'] } })).toThrow(/pagerDuty\.tiers/);
+    expect(() => parseConfig({ pagerDuty: { routingKeySecret: 'k', eventsUrl: 'https://example.com/x' } })).toThrow(/eventsUrl/);
   });
   it('pageFold: false reaches the detector as 0 (every respond-tier alert pages); a duration as milliseconds', () => {
     const detectorEnv = (t: Template) =>

@@ -7,8 +7,11 @@ import { Construct } from 'constructs';
 export interface SentinelFunctionProps {
   /** Handler entry file. */
   readonly entry: string;
-  /** Rule bundle copied next to the handler as rules.json. */
-  readonly rulesFile: string;
+  /**
+   * Rule bundle copied next to the handler as rules.json.
+   * @default - none: a function that reads no rules
+   */
+  readonly rulesFile?: string;
   /**
    * More files copied next to the handler: name in the bundle → file at synth.
    * @default - the rule bundle only
@@ -46,7 +49,7 @@ export interface SentinelFunctionProps {
 /**
  * The one way this stack builds a Lambda: Node.js 22 on ARM64, X-Ray tracing, an explicit log
  * group with retention (no logRetention custom resource), local esbuild bundling (no Docker)
- * and the validated rule pack embedded next to the handler.
+ * and, for the functions that read rules, the validated rule pack embedded next to the handler.
  */
 export class SentinelFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -79,7 +82,7 @@ export class SentinelFunction extends Construct {
           beforeBundling: () => [],
           beforeInstall: () => [],
           afterBundling: (_input: string, output: string) => [
-            `cp "${props.rulesFile}" "${output}/rules.json"`,
+            ...(props.rulesFile === undefined ? [] : [`cp "${props.rulesFile}" "${output}/rules.json"`]),
             ...Object.entries(props.files ?? {}).map(([name, file]) => `cp "${file}" "${output}/${name}"`),
           ],
         },

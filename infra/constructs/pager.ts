@@ -1,0 +1,80 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { SentinelFunction } from './sentinel-function';
+
+export interface PagerDutyProps {
+  /** The tier topics whose alerts page (config `pagerDuty.tiers`). */
+  readonly topics: readonly Topic[];
+  /** The Secrets Manager secret holding the Events API v2 integration (routing) key: its name or full ARN. */
+  readonly routingKeySecret: string;
+  /** Where an alarm about undelivered pages goes (the notify topic). */
+  readonly alarmTopic: Topic;
+  readonly logRetention: RetentionDays;
+  /**
+   * The Events API endpoint (`https://events.eu.pagerduty.com/v2/enqueue` for an EU account).
+   * @default - https://events.pagerduty.com/v2/enqueue
+   */
+  readonly eventsUrl?: string;
+}
+
+/**
+ * Pages through PagerDuty: a function subscribed to the paging tiers' topics sends each alert as
+ * an Events API v2 event keyed by the alert's id (src/alerts/pagerduty.ts), so reminders and the
+ * escalation join the open PagerDuty alert and the resolved notice resolves it. An event
+ * PagerDuty does not take is retried twice and then parked in an encrypted queue, with an alarm.
+ */
+export class PagerDuty extends Construct {
+  readonly function: SentinelFunction;
+  readonly failures: Queue;
+  readonly secret: ISecret;
+
+  constructor(scope: Construct, id: string, props: PagerDutyProps) {
+    super(scope, id);
+    this.secret = props.routingKeySecret.startsWith('arn:')
+      ? Secret.fromSecretCompleteArn(this, 'RoutingKey', props.routingKeySecret)
+      : Secret.fromSecretNameV2(this, 'RoutingKey', props.routingKeySecret);
+    this.failures = new Queue(this, 'UndeliveredPages', {
+      encryption: QueueEncryption.KMS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.failures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the failure destination of the PagerDuty forwarder; a DLQ for it would only move the same messages again.',
+    });
+    this.function = new SentinelFunction(this, 'Function', {
+      entry: 'functions/pager/handler.ts',
+      logRetention: props.logRetention,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      environment: {
+        PAGERDUTY_ROUTING_KEY_SECRET: this.secret.secretArn,
+        ...(props.eventsUrl === undefined ? {} : { PAGERDUTY_EVENTS_URL: props.eventsUrl }),
+        POWERTOOLS_SERVICE_NAME: 'sentinel-pager',
+      },
+      extra: { onFailure: new SqsDestination(this.failures), retryAttempts: 2, maxEventAge: Duration.hours(1) },
+    });
+    this.secret.grantRead(this.function.fn);
+    for (const topic of props.topics) topic.addSubscription(new LambdaSubscription(this.function.fn));
+    const alarm = new Alarm(this, 'UndeliveredPagesAlarm', {
+      metric: this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        'Alerts PagerDuty did not take after three tries (a wrong or revoked routing key, PagerDuty down) are parked in the UndeliveredPages queue; the other subscribers of their topics received them.',
+    });
+    alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+  }
+}

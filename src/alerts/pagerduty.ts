@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { Alert } from '../schema/alert';
+import type { Severity } from '../schema/severity';
+
+/**
+ * Alerts as PagerDuty Events API v2 events (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/).
+ *
+ * An alert keeps one id from the moment it opens to its resolved notice (src/engine/lifecycle.ts),
+ * so that id is the event's dedup key: its escalation and reminders are the same PagerDuty alert
+ * (no second page), its resolved notice resolves it, and a retried delivery is a duplicate
+ * PagerDuty drops. Without it, a pager fed by e-mail or a plain webhook opens an incident for
+ * every message, resolved notices included.
+ */
+
+/** Where events are sent (the Events API v2 enqueue endpoint; EU accounts use events.eu.pagerduty.com). */
+export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
+
+/** PagerDuty's severities: an alert's, mapped (high is PagerDuty's `error`). */
+const PAGERDUTY_SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = {
+  critical: 'critical',
+  high: 'error',
+  medium: 'warning',
+  low: 'info',
+  info: 'info',
+};
+
+/** PagerDuty caps a summary at 1,024 characters. */
+const MAX_SUMMARY = 1024;
+/** Evidence lines sent along (each already redacted and cut to 2 KB in the alert): the page's context, not the whole record. */
+const MAX_EVIDENCE_LINES = 5;
+const MAX_EVIDENCE_CHARS = 1000;
+
+export interface PagerDutyEvent {
+  routing_key: string;
+  event_action: 'trigger' | 'resolve';
+  dedup_key: string;
+  client?: string;
+  client_url?: string;
+  links?: { href: string; text: string }[];
+  payload?: {
+    summary: string;
+    source: string;
+    severity: 'critical' | 'error' | 'warning' | 'info';
+    timestamp: string;
+    component: string;
+    group?: string;
+    class: string;
+    custom_details: Record<string, unknown>;
+  };
+}
+
+/**
+ * The event for one published alert: `resolve` for its resolved notice, else `trigger` (opened,
+ * escalated, re-opened, a reminder: the same dedup key, so PagerDuty adds to its open alert).
+ * Digests are not pages: undefined.
+ */
+export function pagerDutyEvent(alert: Alert, routingKey: string): PagerDutyEvent | undefined {
+  if (alert.kind === 'digest') return undefined;
+  if (alert.status === 'resolved') return { routing_key: routingKey, event_action: 'resolve', dedup_key: alert.id };
+  const entity = `${alert.entity.field}=${alert.entity.value}`;
+  const account = alert.cloud?.account.id ?? alert.entity.account;
+  const links = [{ href: alert.consoleUrl, text: 'Logs Insights: the events behind this alert' }];
+  if (/^https:\/\//.test(alert.runbook)) links.push({ href: alert.runbook, text: `Runbook: ${alert.ruleId}` });
+  return {
+    routing_key: routingKey,
+    event_action: 'trigger',
+    dedup_key: alert.id,
+    client: 'Sentinel',
+    client_url: alert.consoleUrl,
+    links,
+    payload: {
+      summary: bounded(`${alert.kind === 'incident' ? 'INCIDENT ' : ''}${alert.severity}: ${alert.title}`, MAX_SUMMARY),
+      source: account === undefined ? entity : `${entity} (account ${account})`,
+      severity: PAGERDUTY_SEVERITY[alert.severity],
+      timestamp: alert.lastSeen,
+      component: alert.ruleId,
+      ...(account === undefined ? {} : { group: account }),
+      class: alert.kind,
+      custom_details: {
+        alert_id: alert.id,
+        status: alert.status,
+        description: alert.description,
+        entity,
+        risk_score: alert.riskScore,
+        count: alert.count,
+        occurrences: alert.occurrences,
+        window: `${alert.window.start} → ${alert.window.end}`,
+        opened_at: alert.openedAt,
+        log_groups: alert.logGroups,
+        ...(Object.keys(alert.related).length > 0 ? { related: alert.related } : {}),
+        ...(alert.memberDetections ? { member_detections: alert.memberDetections.map((m) => `${m.ruleId}: ${m.title}`) } : {}),
+        ...(alert.distinct ? { counted: alert.distinct } : {}),
+        ...(alert.acknowledged ? { acknowledged: alert.acknowledged } : {}),
+        recommended_actions: alert.recommendedActions,
+        runbook: alert.runbook,
+        evidence: alert.events.slice(-MAX_EVIDENCE_LINES).map((e) => bounded(e.message, MAX_EVIDENCE_CHARS)),
+      },
+    },
+  };
+}
+
+function bounded(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** What the forwarder needs from its surroundings: the routing key, and an HTTP POST (tests stand in for both). */
+export interface PagerDutyDeps {
+  routingKey: () => Promise<string>;
+  post: (url: string, body: string) => Promise<{ status: number; text: string }>;
+  url?: string;
+}
+
+/**
+ * PagerDuty did not take the event. The invocation fails: Lambda retries it twice (the dedup key
+ * makes a repeat harmless) and then parks it in the failure queue, whose alarm tells the team —
+ * a page that was never delivered must not be only a log line. `retryable`: PagerDuty was
+ * unreachable, throttled (429) or failing (5xx); otherwise it refused the event (a wrong routing
+ * key, an invalid event), which no retry changes.
+ */
+export class PagerDutyDeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'PagerDutyDeliveryError';
+  }
+}
+
+export type ForwardOutcome =
+  | { sent: PagerDutyEvent['event_action']; dedupKey: string }
+  | { skipped: 'digest' | 'not_an_alert'; detail: string };
+
+/**
+ * Sends one published message (the SNS body: an alert's JSON; PagerDuty answers 202 when it took
+ * the event). A digest, or a message on the topic that is no alert (a stack-health alarm), is
+ * skipped and said why.
+ */
+export async function forwardToPagerDuty(message: string, deps: PagerDutyDeps): Promise<ForwardOutcome> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(message);
+  } catch (err) {
+    return { skipped: 'not_an_alert', detail: `message is not JSON: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  const parsed = Alert.safeParse(raw);
+  if (!parsed.success) return { skipped: 'not_an_alert', detail: z.prettifyError(parsed.error).slice(0, 500) };
+  const event = pagerDutyEvent(parsed.data, await deps.routingKey());
+  if (!event) return { skipped: 'digest', detail: `digest ${parsed.data.id} is for review, not a page` };
+  let answer: { status: number; text: string };
+  try {
+    answer = await deps.post(deps.url ?? PAGERDUTY_EVENTS_URL, JSON.stringify(event));
+  } catch (err) {
+    throw new PagerDutyDeliveryError(`PagerDuty unreachable: ${err instanceof Error ? err.message : String(err)}`, true);
+  }
+  if (answer.status === 202 || answer.status === 200) return { sent: event.event_action, dedupKey: event.dedup_key };
+  const retryable = answer.status === 429 || answer.status >= 500;
+  throw new PagerDutyDeliveryError(`PagerDuty answered ${answer.status} for ${event.dedup_key}: ${answer.text.slice(0, 300)}`, retryable);
+}

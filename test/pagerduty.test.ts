@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { forwardToPagerDuty, PAGERDUTY_EVENTS_URL, PagerDutyDeliveryError, pagerDutyEvent } from '../src/alerts/pagerduty';
+import type { Alert } from '../src/schema/alert';
+import { detector, ev, rule, T0 } from './helpers';
+
+const KEY = 'R0UT1NGKEY0000000000000000000000';
+
+/** A brute force the engine opens, its evidence lines holding a password (redacted in the alert). */
+async function openedAlert(): Promise<Alert> {
+  const brute = rule({
+    id: 'test.brute_force',
+    title: 'Brute force against {user.name}',
+    severity: 'high',
+    match: { 'event.action': 'login', 'event.outcome': 'failure' },
+    threshold: { count: 3, window: '5m', groupBy: ['user.name'] },
+  });
+  const events = [0, 1, 2].map((i) =>
+    ev(
+      {
+        'event.action': 'login',
+        'event.outcome': 'failure',
+        'user.name': 'j.chen',
+        'source.ip': '192.0.2.66',
+        message: `login failed for j.chen password=Hunter2-secret try ${i}`,
+        'event.original': `login failed for j.chen password=Hunter2-secret try ${i}`,
+      },
+      T0 + i * 1000,
+    ),
+  );
+  const { alerts } = await detector([brute]).evaluate('b1', events);
+  const alert = alerts[0];
+  if (!alert) throw new Error('the rule did not open an alert');
+  return alert;
+}
+
+describe('alerts as PagerDuty events: one PagerDuty alert per Sentinel alert, from open to resolved', () => {
+  it('an opened alert triggers, keyed by its id, with its severity, entity, links and redacted evidence', async () => {
+    const alert = await openedAlert();
+    expect(alert.status).toBe('open');
+    const event = pagerDutyEvent(alert, KEY);
+    expect(event).toMatchObject({
+      routing_key: KEY,
+      event_action: 'trigger',
+      dedup_key: alert.id,
+      client: 'Sentinel',
+      payload: {
+        summary: 'high: Brute force against j.chen',
+        source: 'user.name=j.chen',
+        severity: 'error',
+        component: 'test.brute_force',
+        class: 'detection',
+        timestamp: alert.lastSeen,
+      },
+    });
+    expect(event?.links?.[0]?.href).toBe(alert.consoleUrl);
+    const evidence = event?.payload?.custom_details.evidence;
+    expect(evidence).toHaveLength(3);
+    expect(JSON.stringify(event)).not.toContain('Hunter2-secret');
+    expect(JSON.stringify(evidence)).toContain('password=[REDACTED]');
+  });
+
+  it('its escalation and reminders join the same PagerDuty alert; its resolved notice resolves it', async () => {
+    const alert = await openedAlert();
+    for (const status of ['escalated', 'reminder'] as const) {
+      expect(pagerDutyEvent({ ...alert, status, severity: 'critical' }, KEY)).toMatchObject({
+        event_action: 'trigger',
+        dedup_key: alert.id,
+        payload: { severity: 'critical' },
+      });
+    }
+    expect(pagerDutyEvent({ ...alert, status: 'resolved' }, KEY)).toEqual({
+      routing_key: KEY,
+      event_action: 'resolve',
+      dedup_key: alert.id,
+    });
+  });
+
+  it('an incident says so and lists its detections; a runbook link is sent when it is a URL; a digest is no page', async () => {
+    const alert = await openedAlert();
+    const incident: Alert = {
+      ...alert,
+      id: 'inc-1',
+      kind: 'incident',
+      severity: 'critical',
+      title: 'Account takeover: j.chen',
+      runbook: 'https://github.com/acme/sentinel/blob/main/docs/runbooks/corr.account_takeover.md',
+      memberDetections: [{ id: alert.id, ruleId: alert.ruleId, title: alert.title, firstSeen: alert.firstSeen, lastSeen: alert.lastSeen }],
+      cloud: { account: { id: '111122223333' }, region: 'eu-west-1' },
+    };
+    const event = pagerDutyEvent(incident, KEY);
+    expect(event?.payload).toMatchObject({
+      summary: 'INCIDENT critical: Account takeover: j.chen',
+      severity: 'critical',
+      source: 'user.name=j.chen (account 111122223333)',
+      group: '111122223333',
+      custom_details: { member_detections: ['test.brute_force: Brute force against j.chen'] },
+    });
+    expect(event?.links?.map((l) => l.href)).toEqual([incident.consoleUrl, incident.runbook]);
+    expect(pagerDutyEvent({ ...alert, runbook: 'docs/runbooks/x.md' }, KEY)?.links).toHaveLength(1);
+    expect(pagerDutyEvent({ ...alert, kind: 'digest' }, KEY)).toBeUndefined();
+    const long = pagerDutyEvent({ ...alert, title: 'x'.repeat(5000) }, KEY);
+    expect(long?.payload?.summary.length).toBe(1024);
+  });
+});
+
+describe('forwarding a published message to PagerDuty', () => {
+  const answering = (status: number, sent: string[] = []) => ({
+    routingKey: async () => KEY,
+    post: async (url: string, body: string) => {
+      expect(url).toBe(PAGERDUTY_EVENTS_URL);
+      sent.push(body);
+      return { status, text: status === 202 ? '{"status":"success"}' : '{"status":"invalid event"}' };
+    },
+  });
+
+  it('PagerDuty took it: sent, once, as the event for the alert', async () => {
+    const alert = await openedAlert();
+    const sent: string[] = [];
+    expect(await forwardToPagerDuty(JSON.stringify(alert), answering(202, sent))).toEqual({ sent: 'trigger', dedupKey: alert.id });
+    expect(sent.map((b) => JSON.parse(b))).toEqual([pagerDutyEvent(alert, KEY)]);
+  });
+
+  it('throttled, failing or unreachable: thrown as retryable (Lambda retries; the dedup key makes a repeat harmless)', async () => {
+    const message = JSON.stringify(await openedAlert());
+    for (const status of [429, 500, 503]) {
+      const thrown = await forwardToPagerDuty(message, answering(status)).catch((e: unknown) => e);
+      expect(thrown, String(status)).toBeInstanceOf(PagerDutyDeliveryError);
+      expect((thrown as PagerDutyDeliveryError).retryable, String(status)).toBe(true);
+    }
+    const down = { routingKey: async () => KEY, post: async () => Promise.reject(new Error('ECONNRESET')) };
+    await expect(forwardToPagerDuty(message, down)).rejects.toMatchObject({ retryable: true, message: /unreachable: ECONNRESET/ });
+  });
+
+  it('refused (a wrong routing key, an invalid event): thrown too, not retryable — it lands in the failure queue and its alarm, never only a log line', async () => {
+    const message = JSON.stringify(await openedAlert());
+    await expect(forwardToPagerDuty(message, answering(400))).rejects.toMatchObject({
+      retryable: false,
+      message: /PagerDuty answered 400 for det-/,
+    });
+  });
+
+  it('what is no alert (a stack-health alarm on the topic, a digest) is skipped, said why, and nothing is sent', async () => {
+    const sent: string[] = [];
+    const alarm = JSON.stringify({ AlarmName: 'FailedBatches', NewStateValue: 'ALARM' });
+    expect(await forwardToPagerDuty(alarm, answering(202, sent))).toMatchObject({ skipped: 'not_an_alert' });
+    expect(await forwardToPagerDuty('not json', answering(202, sent))).toMatchObject({ skipped: 'not_an_alert' });
+    const digest = { ...(await openedAlert()), kind: 'digest' };
+    expect(await forwardToPagerDuty(JSON.stringify(digest), answering(202, sent))).toMatchObject({ skipped: 'digest' });
+    expect(sent).toEqual([]);
+  });
+});
