@@ -227,6 +227,34 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     },
   ],
   [
+    'network-firewall',
+    '/aws/network-firewall/alert',
+    '{"firewall_name":"egress-fw","availability_zone":"us-east-1a","event_timestamp":"1740971560","event":{"timestamp":"2025-03-03T03:12:40.598481+0000","flow_id":1582438383425873,"event_type":"alert","src_ip":"10.0.3.25","src_port":49152,"dest_ip":"198.51.100.99","dest_port":443,"proto":"TCP","app_proto":"tls","tls":{"sni":"cdn.bad.example"},"alert":{"action":"allowed","signature_id":2027865,"rev":3,"signature":"ET MALWARE Cobalt Strike Beacon Observed","category":"A Network Trojan was detected","severity":1}}}',
+    {
+      '@timestamp': Date.parse('2025-03-03T03:12:40.598Z'),
+      'event.dataset': 'aws.networkfirewall',
+      'event.kind': 'alert',
+      'event.action': 'nfw_allowed',
+      'event.outcome': 'success',
+      'event.severity': 1,
+      'source.ip': '10.0.3.25',
+      'destination.ip': '198.51.100.99',
+      'destination.port': 443,
+      'network.transport': 'tcp',
+      'tls.client.server_name': 'cdn.bad.example',
+      'rule.name': 'ET MALWARE Cobalt Strike Beacon Observed',
+      'rule.id': 2027865,
+      'observer.name': 'egress-fw',
+    },
+  ],
+  [
+    // Its flow records (netflow): one direction of a flow each, no alert.
+    'network-firewall',
+    'nfw/flows',
+    '{"firewall_name":"egress-fw","availability_zone":"us-east-1b","event_timestamp":"1601587565","event":{"timestamp":"2020-10-01T21:26:05.007515+0000","flow_id":1770453319291727,"event_type":"netflow","src_ip":"45.129.33.153","src_port":47047,"dest_ip":"172.31.16.139","dest_port":16463,"proto":"TCP","netflow":{"pkts":1,"bytes":60,"start":"2020-10-01T21:25:04.070479+0000","end":"2020-10-01T21:25:04.070479+0000","age":0,"min_ttl":241,"max_ttl":241}}}',
+    { 'event.action': 'nfw_flow', 'event.kind': 'event', 'network.bytes': 60, 'network.packets': 1, 'source.ip': '45.129.33.153' },
+  ],
+  [
     'route53-resolver',
     '/aws/route53/resolver-queries',
     '{"version":"1.100000","account_id":"111122223333","region":"us-east-1","vpc_id":"vpc-0a1b2c3d","query_timestamp":"2026-03-03T03:12:00Z","query_name":"x7f3kq9zz0p.example.com.","query_type":"A","query_class":"IN","rcode":"NXDOMAIN","answers":[],"srcaddr":"10.0.1.23","srcport":"49255","transport":"UDP","srcids":{"instance":"i-0123456789abcdef0"}}',
@@ -708,6 +736,33 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
       httpRequest: { clientIp: ip, uri: `/${uri}`, httpMethod: 'GET', headers: [] },
     }),
   ),
+  'network-firewall': fc
+    .tuple(
+      t,
+      ipv4,
+      ipv4,
+      fc.constantFrom('alert', 'netflow', 'tls'),
+      fc.constantFrom('allowed', 'blocked'),
+      fc.integer({ min: 1, max: 3 }),
+      word,
+    )
+    .map(([at, src, dest, type, action, severity, signature]) =>
+      JSON.stringify({
+        firewall_name: 'fw',
+        availability_zone: 'us-east-1a',
+        event_timestamp: String(Math.floor(at / 1000)),
+        event: {
+          timestamp: new Date(at).toISOString(),
+          event_type: type,
+          src_ip: src,
+          src_port: 40000,
+          dest_ip: dest,
+          dest_port: 443,
+          proto: 'TCP',
+          ...(type === 'alert' ? { alert: { action, signature_id: 1, signature, category: '', severity } } : {}),
+        },
+      }),
+    ),
   'route53-resolver': fc.tuple(t, ipv4, word, fc.constantFrom('NOERROR', 'NXDOMAIN', 'SERVFAIL')).map(([at, ip, w, rcode]) =>
     JSON.stringify({
       version: '1.100000',
@@ -817,6 +872,8 @@ describe('property: a JSON line that holds no AWS marker is recognized by no bui
     'msg',
     'auditID',
     'verb',
+    'firewall_name',
+    'event_type',
   );
   const value = fc.oneof(word, fc.constant('platform.start'), fc.constant('0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b'), fc.integer());
   const mixed = fc.dictionary(keys, value, { minKeys: 1, maxKeys: 12 }).map((d) => JSON.stringify(d));

@@ -222,7 +222,7 @@ describe('detect lists', () => {
         'authorized_scanners (rules/lists/authorized_scanners.yml): 1 value',
         '  values: 10.20.0.15/32',
         `  changed by ${dir}/authorized_scanners.yml: adds 10.20.0.15/32. Reason: SEC-88 the Nessus scanner`,
-        '  left out by 10 rules: vpc.internal_admin_port_sweep, vpc.internet_port_scan, vpc.port_scan_horizontal, vpc.port_scan_vertical, vpc.rejected_flood, waf.blocked_burst, web.cloud_metadata_request, web.content_discovery, web.forbidden_burst, web.request_flood',
+        '  left out by 11 rules: nfw.internal_host_blocked_repeatedly, vpc.internal_admin_port_sweep, vpc.internet_port_scan, vpc.port_scan_horizontal, vpc.port_scan_vertical, vpc.rejected_flood, waf.blocked_burst, web.cloud_metadata_request, web.content_discovery, web.forbidden_burst, web.request_flood',
       ].join('\n'),
     );
     expect(r.stdout).toContain(
@@ -230,7 +230,7 @@ describe('detect lists', () => {
     );
     // A rule that asks for internal addresses and one that leaves them out: adding a range moves both ways.
     const internal = r.stdout.split('\n\n').find((block) => block.startsWith('internal_networks '));
-    expect(internal).toMatch(/\n {2}asked for by 7 rules: [^\n]*ssh\.internal_auth_failures/);
+    expect(internal).toMatch(/\n {2}asked for by 8 rules: [^\n]*ssh\.internal_auth_failures/);
     expect(internal).toMatch(/\n {2}left out by 6 rules: [^\n]*ssh\.auth_failures/);
     const json = JSON.parse(detect('lists', '--json').stdout) as { list: string; values: unknown[] }[];
     expect(json.map((l) => l.list)).toEqual(['authorized_scanners', 'internal_networks', 'sensitive_projects', 'service_accounts']);

@@ -83,7 +83,7 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     const readBy = (name: string) => pack.lists.find((l) => l.name === name)?.readBy ?? [];
     expect(readBy('service_accounts').sort()).toEqual(['auth.login_without_mfa', 'auth.off_hours_login', 'data.bulk_export']);
     expect(readBy('internal_networks')).toContain('vpc.rejected_flood');
-    expect(readBy('internal_networks')).toHaveLength(13);
+    expect(readBy('internal_networks')).toHaveLength(14);
     const dir = tempDir();
     writeFileSync(join(dir, 'partners.yml'), "list: partner_networks\ndescription: the partner link\nvalues: ['172.16.0.0/12']\n");
     const loaded = loadPack(['rules', dir], { checkRegexes: false });
@@ -178,6 +178,7 @@ describe('named lists (`list:` files) and the rules that read them (`|expand`)',
     const list = shippedPack.pack.lists.find((l) => l.name === 'authorized_scanners');
     expect(list?.values).toEqual([]);
     expect(list?.readBy.sort()).toEqual([
+      'nfw.internal_host_blocked_repeatedly',
       'vpc.internal_admin_port_sweep',
       'vpc.internet_port_scan',
       'vpc.port_scan_horizontal',

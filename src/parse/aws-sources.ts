@@ -3,6 +3,7 @@ import type { BuiltinSource } from './aws/builtin-source';
 import { CLOUDTRAIL } from './aws/cloudtrail';
 import { KUBERNETES_AUDIT } from './aws/eks-audit';
 import { LAMBDA } from './aws/lambda';
+import { NETWORK_FIREWALL } from './aws/network-firewall';
 import { RDS } from './aws/rds';
 import { RESOLVER_QUERY } from './aws/route53-resolver';
 import { VPC_FLOW } from './aws/vpc-flow';
@@ -15,8 +16,8 @@ export { AWS_JSON_MARKERS_RE, type BuiltinSource, type DeriveClaim } from './aws
  * AWS's own logs, understood out of the box — one module each under ./aws/: CloudTrail records
  * (when a trail delivers to CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda
  * function logs (text and JSON log formats, platform lines included), API Gateway access logs,
- * AWS WAF logs, Route 53 Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora
- * database logs (PostgreSQL, MySQL, MariaDB). What a built-in is: ./aws/builtin-source.ts.
+ * AWS WAF logs, AWS Network Firewall logs, Route 53 Resolver query logs, EKS (Kubernetes) audit
+ * logs and RDS / Aurora database logs (PostgreSQL, MySQL, MariaDB). What a built-in is: ./aws/builtin-source.ts.
  */
 
 export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;
@@ -27,6 +28,7 @@ export const RDS_PATTERNS = RDS.patterns;
 export const BUILTIN_SOURCES: readonly BuiltinSource[] = [
   CLOUDTRAIL,
   WAF,
+  NETWORK_FIREWALL,
   API_GATEWAY,
   RESOLVER_QUERY,
   KUBERNETES_AUDIT,

@@ -11,7 +11,8 @@ export interface DeriveClaim {
 /**
  * AWS's own logs, understood out of the box: CloudTrail records (when a trail delivers to
  * CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda function logs (text and JSON log
- * formats, platform lines included), API Gateway access logs (JSON), AWS WAF logs, Route 53
+ * formats, platform lines included), API Gateway access logs (JSON), AWS WAF logs, AWS Network
+ * Firewall logs, Route 53
  * Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora database logs (PostgreSQL,
  * MySQL, MariaDB).
  *
@@ -76,8 +77,8 @@ export const withParsers = (parsers: string[], def: SourceDefinition['source']):
 
 /**
  * Every recognizer that takes JSON lines requires one of these in the line (CloudTrail's
- * eventSource, WAF's webaclId, API Gateway's and Lambda's requestId, Resolver's query_name,
+ * eventSource, WAF's webaclId, Network Firewall's firewall_name, API Gateway's and Lambda's requestId, Resolver's query_name,
  * Powertools' function_name, Lambda's platform events, Kubernetes' auditID; a property test checks it). Most app JSON
  * holds none: one scan rules out every recognizer, where each would scan the line again.
  */
-export const AWS_JSON_MARKERS_RE = /"(?:eventSource|webaclId|requestId|query_name|function_name|auditID)"|"platform\./;
+export const AWS_JSON_MARKERS_RE = /"(?:eventSource|webaclId|firewall_name|requestId|query_name|function_name|auditID)"|"platform\./;
