@@ -1,10 +1,11 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { failureQueue } from './failure-queue';
 import { SentinelFunction } from './sentinel-function';
 import { grantTableActions } from './table-access';
 
@@ -56,16 +57,7 @@ export class Detector extends Construct {
 
   constructor(scope: Construct, id: string, props: DetectorProps) {
     super(scope, id);
-    this.failures = new Queue(this, 'FailedBatches', {
-      encryption: QueueEncryption.KMS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.failures).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the failure destination of the detector; a DLQ for it would only move the same messages again.',
-    });
+    this.failures = failureQueue(this, 'FailedBatches', 'the detector');
     this.function = new SentinelFunction(this, 'Function', {
       entry: 'functions/detector/handler.ts',
       rulesFile: props.rulesFile,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -6,8 +6,9 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { failureQueue } from './failure-queue';
 import { SentinelFunction } from './sentinel-function';
 
 export interface PagerDutyProps {
@@ -41,17 +42,7 @@ export class PagerDuty extends Construct {
     this.secret = props.routingKeySecret.startsWith('arn:')
       ? Secret.fromSecretCompleteArn(this, 'RoutingKey', props.routingKeySecret)
       : Secret.fromSecretNameV2(this, 'RoutingKey', props.routingKeySecret);
-    this.failures = new Queue(this, 'UndeliveredPages', {
-      encryption: QueueEncryption.KMS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.failures).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the failure destination of the PagerDuty forwarder; a DLQ for it would only move the same messages again.',
-    });
+    this.failures = failureQueue(this, 'UndeliveredPages', 'the PagerDuty forwarder');
     this.function = new SentinelFunction(this, 'Function', {
       entry: 'functions/pager/handler.ts',
       logRetention: props.logRetention,
