@@ -98,6 +98,9 @@ describe('alerts as PagerDuty events: one PagerDuty alert per Sentinel alert, fr
     expect(event?.links?.map((l) => l.href)).toEqual([incident.consoleUrl, incident.runbook]);
     expect(pagerDutyEvent({ ...alert, runbook: 'docs/runbooks/x.md' }, KEY)?.links).toHaveLength(1);
     expect(pagerDutyEvent({ ...alert, kind: 'digest' }, KEY)).toBeUndefined();
+    // The stack's notices to the team (an exception added, who acknowledged what) are told once and never resolve.
+    expect(pagerDutyEvent({ ...alert, ruleId: 'sentinel.acknowledgement' }, KEY)).toBeUndefined();
+    expect(pagerDutyEvent({ ...alert, ruleId: 'sentinel.exception' }, KEY)).toBeUndefined();
     const long = pagerDutyEvent({ ...alert, title: 'x'.repeat(5000) }, KEY);
     expect(long?.payload?.summary.length).toBe(1024);
   });
@@ -139,13 +142,13 @@ describe('forwarding a published message to PagerDuty', () => {
     });
   });
 
-  it('what is no alert (a stack-health alarm on the topic, a digest) is skipped, said why, and nothing is sent', async () => {
+  it('what is no page (a stack-health alarm on the topic, a digest) is skipped, said why, and nothing is sent', async () => {
     const sent: string[] = [];
     const alarm = JSON.stringify({ AlarmName: 'FailedBatches', NewStateValue: 'ALARM' });
     expect(await forwardToPagerDuty(alarm, answering(202, sent))).toMatchObject({ skipped: 'not_an_alert' });
     expect(await forwardToPagerDuty('not json', answering(202, sent))).toMatchObject({ skipped: 'not_an_alert' });
     const digest = { ...(await openedAlert()), kind: 'digest' };
-    expect(await forwardToPagerDuty(JSON.stringify(digest), answering(202, sent))).toMatchObject({ skipped: 'digest' });
+    expect(await forwardToPagerDuty(JSON.stringify(digest), answering(202, sent))).toMatchObject({ skipped: 'not_a_page' });
     expect(sent).toEqual([]);
   });
 });

@@ -52,10 +52,11 @@ export interface PagerDutyEvent {
 /**
  * The event for one published alert: `resolve` for its resolved notice, else `trigger` (opened,
  * escalated, re-opened, a reminder: the same dedup key, so PagerDuty adds to its open alert).
- * Digests are not pages: undefined.
+ * Digests and the stack's own notices to the team (`sentinel.*`: an exception added, who
+ * acknowledged what) are no pages, and nothing would ever resolve them: undefined.
  */
 export function pagerDutyEvent(alert: Alert, routingKey: string): PagerDutyEvent | undefined {
-  if (alert.kind === 'digest') return undefined;
+  if (!isPage(alert)) return undefined;
   if (alert.status === 'resolved') return { routing_key: routingKey, event_action: 'resolve', dedup_key: alert.id };
   const entity = `${alert.entity.field}=${alert.entity.value}`;
   const account = alert.cloud?.account.id ?? alert.entity.account;
@@ -99,6 +100,11 @@ export function pagerDutyEvent(alert: Alert, routingKey: string): PagerDutyEvent
   };
 }
 
+/** A detection or an incident; not a digest nor one of the stack's notices to the team. */
+function isPage(alert: Alert): boolean {
+  return alert.kind !== 'digest' && !alert.ruleId.startsWith('sentinel.');
+}
+
 function bounded(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
@@ -129,12 +135,12 @@ export class PagerDutyDeliveryError extends Error {
 
 export type ForwardOutcome =
   | { sent: PagerDutyEvent['event_action']; dedupKey: string }
-  | { skipped: 'digest' | 'not_an_alert'; detail: string };
+  | { skipped: 'not_a_page' | 'not_an_alert'; detail: string };
 
 /**
  * Sends one published message (the SNS body: an alert's JSON; PagerDuty answers 202 when it took
- * the event). A digest, or a message on the topic that is no alert (a stack-health alarm), is
- * skipped and said why.
+ * the event). A digest or a notice to the team, or a message on the topic that is no alert (a
+ * stack-health alarm), is skipped and said why.
  */
 export async function forwardToPagerDuty(message: string, deps: PagerDutyDeps): Promise<ForwardOutcome> {
   let raw: unknown;
@@ -146,7 +152,8 @@ export async function forwardToPagerDuty(message: string, deps: PagerDutyDeps): 
   const parsed = Alert.safeParse(raw);
   if (!parsed.success) return { skipped: 'not_an_alert', detail: z.prettifyError(parsed.error).slice(0, 500) };
   const event = pagerDutyEvent(parsed.data, await deps.routingKey());
-  if (!event) return { skipped: 'digest', detail: `digest ${parsed.data.id} is for review, not a page` };
+  if (!event)
+    return { skipped: 'not_a_page', detail: `${parsed.data.ruleId} ${parsed.data.id} is for the team or the review digest, not a page` };
   let answer: { status: number; text: string };
   try {
     answer = await deps.post(deps.url ?? PAGERDUTY_EVENTS_URL, JSON.stringify(event));
