@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderTitle } from '../src/alerts/build';
+import { redactCommandLines } from '../src/alerts/command-line-secrets';
 import { emailBody, snsMessage, subjectFor } from '../src/alerts/notification';
-import { REDACTED, REDACTION_PATTERNS, redact, redactCommandLines } from '../src/alerts/redact';
+import { REDACTED, REDACTION_PATTERNS, redact } from '../src/alerts/redact';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -109,6 +110,14 @@ const SECRETS = [
   ['useradd -m -p $6$saltsalt$abcdefghijklmnopqrstuvwxyz0123 bob', 'abcdefghijklmnopqrstuvwxyz0123'],
   ['curl -s -u admin:hunter2y https://api.example.com', 'hunter2y'],
   ['curl --user=ci:t0k3n-v4lue https://api.example.com', 't0k3n-v4lue'],
+  ['mongosh --host db -u admin -p M0ngo-pass', 'M0ngo-pass'],
+  ['redis-cli -h cache -a R3dis-pass ping', 'R3dis-pass'],
+  ['ldapsearch -x -D cn=admin,dc=example,dc=com -w Ld4p-pass -b dc=example,dc=com', 'Ld4p-pass'],
+  ['ldapmodify -D cn=admin -wLd4p-pass2 -f change.ldif', 'Ld4p-pass2'],
+  ['smbclient //fs/share -U backup%Smb-pass1', 'Smb-pass1'],
+  ['openssl pkcs12 -export -in c.pem -passout pass:Pkcs-pass1 -out c.p12', 'Pkcs-pass1'],
+  ['7z a -pZip-pass1 backup.7z /srv/data', 'Zip-pass1'],
+  ['zip -P Zip-pass2 -r backup.zip /srv', 'Zip-pass2'],
 ] as const;
 
 describe('secret redaction', () => {
@@ -140,6 +149,11 @@ describe('secret redaction', () => {
     'ssh -p 2222 deploy@10.0.0.5',
     'docker run -p 8080:80 web | tee mysql.log',
     'curl -s https://api.example.com/users?id=7',
+    // openssl naming where the password is, a ZIP file name, a MongoDB URL's host: no secret.
+    'openssl pkcs12 -export -passout env:P12_PASS -out c.p12',
+    'downloaded backup.zip -P 2 parts',
+    'connect mongodb-0.db:27017 -p 27017',
+    'smbclient -L //fs -U guest',
     'GET /search?q=signature+design&page=2 HTTP/1.1',
     'GET /config?design=sig HTTP/1.1',
   ])('leaves ordinary lines alone: %s', (line) => {
@@ -349,7 +363,7 @@ describe('property: the literal checks never change what redaction does', () => 
       if (p.name === 'aws_secret_access_key' && !/(?:AKIA|ASIA)[A-Z0-9]{16}/.test(text)) continue;
       out = out.replace(p.regex, p.replace);
     }
-    return redactCommandLines(out);
+    return redactCommandLines(out, REDACTED);
   };
   it('each match holds its pattern’s literal, and redact agrees with running every pattern', () => {
     fc.assert(

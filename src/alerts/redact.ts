@@ -1,3 +1,5 @@
+import { COMMAND_LITERALS, redactCommandLines } from './command-line-secrets';
+
 /**
  * Secret redaction for log lines and field values that leave the account in alerts (evidence,
  * titles, entities, related values, Logs Insights queries, email text). Patterns are linear-time
@@ -11,7 +13,7 @@
  * vendor tokens by prefix (GitHub, GitLab, npm, Slack, Stripe, Google, SendGrid, Shopify, Hugging
  * Face, PyPI, Docker Hub, OpenAI/Anthropic, age); Azure connection-string keys; signed URLs'
  * signatures; private key blocks; credentials in URLs; passwords in command-line options
- * (redactCommandLines).
+ * (./command-line-secrets.ts).
  */
 export const REDACTED = '[REDACTED]';
 
@@ -300,7 +302,8 @@ const ANY_NEEDED = new RegExp(
     'pass|pwd|secret|token|key|credential|session|sessid|connect\\.sid|identified|authorization|cookie|bearer',
     'AKIA|ASIA|AGPA|AIDA|AROA|ANPA|eyJ|gh[pousr]_|xox[abeprs]-|xapp-|AIza|sk-|gl(?:pat|dt|rt|ptt)-|npm_|[sr]k_(?:live|test)_',
     'hooks\\.slack\\.com/|discord|-----BEGIN |://',
-    'SG\\.|shp(?:at|ca|pa|ss)_|hf_|pypi-|dckr_pat_|github_pat_|sig=|signature=|mysql|mariadb|sshpass|useradd|usermod|curl',
+    'SG\\.|shp(?:at|ca|pa|ss)_|hf_|pypi-|dckr_pat_|github_pat_|sig=|signature=',
+    COMMAND_LITERALS,
   ].join('|'),
   'i',
 );
@@ -327,80 +330,7 @@ export function redact(text: string): string {
     }
   }
   if (pairedKey) out = out.replace(BARE_SECRET_KEY.regex, BARE_SECRET_KEY.replace);
-  return redactCommandLines(out);
-}
-
-/**
- * A command whose options carry a password, and how: MySQL's `-pSECRET` (attached only: `-p` then
- * a space prompts, and the next word is the database), `sshpass -p SECRET`, `useradd`/`usermod -p
- * HASH` (a crypt hash, crackable offline), `curl -u user:SECRET` / `--user=user:SECRET`.
- */
-const PASSWORD_COMMANDS = /\b(?:(mysql|mariadb)|(sshpass|useradd|usermod)|(curl))[\w-]{0,16}/g;
-/** Where a command's arguments end: a new line, a pipe, a list or background operator. */
-const COMMAND_END = /[\n|;&]/g;
-const ARGUMENT = /[^\s]+/g;
-
-/**
- * Passwords on command lines, as sudo (`COMMAND=`), auditd's execve records and shell history log
- * them. In code rather than a regex: a pattern reaching from the command to its option backtracks
- * polynomially (the safety check found it), while this reads each command's arguments once. The
- * command must come first, so another program's `-p` (a port: `ssh -p 2222`) stays.
- */
-export function redactCommandLines(text: string): string {
-  PASSWORD_COMMANDS.lastIndex = 0;
-  const spans: [number, number][] = [];
-  for (let m = PASSWORD_COMMANDS.exec(text); m !== null; m = PASSWORD_COMMANDS.exec(text)) {
-    COMMAND_END.lastIndex = PASSWORD_COMMANDS.lastIndex;
-    const end = COMMAND_END.exec(text)?.index ?? text.length;
-    const kind = m[1] ? 'attached' : m[2] ? 'option' : 'user';
-    ARGUMENT.lastIndex = PASSWORD_COMMANDS.lastIndex;
-    // The option's value is the next argument (`-p SECRET`, `-u user:SECRET`).
-    let valueNext = false;
-    for (let a = ARGUMENT.exec(text); a !== null && a.index < end; a = ARGUMENT.exec(text)) {
-      const arg = a[0];
-      // Where in the argument the value starts; -1: not in this one.
-      let at = -1;
-      if (valueNext) at = 0;
-      else if (kind !== 'user' && arg.startsWith('-p') && arg.length > 2) at = 2;
-      else if (kind === 'user' && arg.startsWith('--user=')) at = 7;
-      else if (kind === 'user' && arg.startsWith('-u') && arg.length > 2 && !arg.startsWith('--')) at = 2;
-      valueNext = at === -1 && (kind === 'option' ? arg === '-p' : kind === 'user' && (arg === '-u' || arg === '--user'));
-      if (at === -1) continue;
-      if (kind === 'user') {
-        // user:password — only what follows the first colon of the argument.
-        const colon = arg.indexOf(':', at);
-        if (colon === -1) continue;
-        at = colon + 1;
-      }
-      const span = valueSpan(text, a.index + at, end);
-      if (!span) continue;
-      spans.push(span);
-      // A quoted value may hold spaces: its words are not arguments.
-      ARGUMENT.lastIndex = Math.max(ARGUMENT.lastIndex, span[1]);
-    }
-    PASSWORD_COMMANDS.lastIndex = Math.max(PASSWORD_COMMANDS.lastIndex, end);
-  }
-  if (spans.length === 0) return text;
-  let out = '';
-  let at = 0;
-  for (const [from, to] of spans) {
-    out += `${text.slice(at, from)}${REDACTED}`;
-    at = to;
-  }
-  return out + text.slice(at);
-}
-
-/** The value starting at `from`: inside its quotes when quoted (to the closing one, spaces and all), else up to a space or quote. */
-function valueSpan(text: string, from: number, end: number): [number, number] | undefined {
-  const quote = text[from];
-  if (quote === "'" || quote === '"') {
-    const close = text.indexOf(quote, from + 1);
-    const to = close === -1 || close > end ? end : close;
-    return to > from + 1 && !text.startsWith(REDACTED, from + 1) ? [from + 1, to] : undefined;
-  }
-  let to = from;
-  while (to < end && !/[\s'"]/.test(text[to] as string)) to++;
-  return to > from && !text.startsWith(REDACTED, from) ? [from, to] : undefined;
+  return redactCommandLines(out, REDACTED);
 }
 
 const SECRET_FIELD = new RegExp(`${SECRET_WORD}|authorization|cookie`, 'i');
