@@ -25,6 +25,11 @@ function endpointCount(e: Endpoints): number {
   return e.emails.length + e.httpsEndpoints.length + e.sqsQueueArns.length;
 }
 
+/** A route's subscriptions on a tier's topic: its endpoints, and its PagerDuty forwarder where it pages through one. */
+function routeSubscriptions(route: Endpoints & { pagerDutyRoutingKeySecret?: string | undefined }, tier: string): number {
+  return endpointCount(route) + (route.pagerDutyRoutingKeySecret !== undefined && tier !== 'review' ? 1 : 0);
+}
+
 const Subscribers = Endpoints.default({ emails: [], httpsEndpoints: [], sqsQueueArns: [] });
 
 const AccountId = z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id');
@@ -54,6 +59,11 @@ const Route = Endpoints.extend({
   // The review tier is a digest per interval: a route that takes it gets its own digest of the
   // detections it selects (src/engine/review-routes.ts).
   tiers: z.array(Tier).min(1).default(['notify', 'respond']),
+  /**
+   * The team's own PagerDuty service: a Secrets Manager secret (name or ARN) holding its
+   * integration key. Its notify and respond tiers' alerts page there, as `pagerDuty` does for everyone.
+   */
+  pagerDutyRoutingKeySecret: z.string().min(1).optional(),
 });
 type Route = z.infer<typeof Route>;
 
@@ -328,11 +338,17 @@ export const SentinelConfig = z
     };
     for (const tier of Tier.options) claimAll(tier, c.subscribers[tier], ['subscribers', tier]);
     for (const [r, route] of c.routes.entries()) {
-      if (endpointCount(route) === 0)
+      if (endpointCount(route) === 0 && route.pagerDutyRoutingKeySecret === undefined)
         ctx.addIssue({
           code: 'custom',
           path: ['routes', r],
-          message: 'a route tells no one: give it emails, httpsEndpoints or sqsQueueArns',
+          message: 'a route tells no one: give it emails, httpsEndpoints, sqsQueueArns or a pagerDutyRoutingKeySecret',
+        });
+      if (route.pagerDutyRoutingKeySecret !== undefined && !route.tiers.some((t) => t !== 'review'))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', r, 'pagerDutyRoutingKeySecret'],
+          message: 'a route pages only for its notify or respond tier, and this route takes neither',
         });
       if (!route.accounts && !route.rules)
         ctx.addIssue({
@@ -355,7 +371,7 @@ export const SentinelConfig = z
     for (const tier of Tier.options) {
       const routes = c.routes.filter((route) => route.tiers.includes(tier));
       const filtered =
-        routes.reduce((n, route) => n + endpointCount(route), 0) +
+        routes.reduce((n, route) => n + routeSubscriptions(route, tier), 0) +
         (tier === 'review' && routes.length > 0 ? endpointCount(c.subscribers.review) : 0);
       if (filtered > MAX_FILTER_POLICIES_PER_TOPIC)
         ctx.addIssue({

@@ -6,7 +6,7 @@ import type { Construct } from 'constructs';
 import { MAX_PIPELINE_LAG } from '../src/engine/delivery-lag';
 import { REVIEW_ROUTES_FILE, reviewRoutesOf } from '../src/engine/review-routes';
 import { parseConfig, routesWithIncidents, type SentinelConfig, SynthInputError, unknownRouteRules } from './config';
-import { AlertTopics } from './constructs/alert-topics';
+import { AlertTopics, routeFilter } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
 import { HubIngestion } from './constructs/hub-ingestion';
@@ -142,17 +142,37 @@ export class SentinelStack extends Stack {
       unparsed: { share: config.unparsedAlarm.share, forMs: config.unparsedAlarm.for },
       table: state.table,
     });
-    const pager = config.pagerDuty
-      ? new PagerDuty(this, 'PagerDuty', {
-          topics: config.pagerDuty.tiers.map((tier) => alerts.topics[tier]),
-          routingKeySecret: config.pagerDuty.routingKeySecret,
-          alarmTopic: alerts.topics.notify,
-          logRetention: retention,
-          ...(config.pagerDuty.eventsUrl === undefined ? {} : { eventsUrl: config.pagerDuty.eventsUrl }),
-        })
-      : undefined;
+    const eventsUrl = config.pagerDuty?.eventsUrl === undefined ? {} : { eventsUrl: config.pagerDuty.eventsUrl };
+    const pagers = [
+      ...(config.pagerDuty
+        ? [
+            new PagerDuty(this, 'PagerDuty', {
+              topics: config.pagerDuty.tiers.map((tier) => alerts.topics[tier]),
+              routingKeySecret: config.pagerDuty.routingKeySecret,
+              alarmTopic: alerts.topics.notify,
+              logRetention: retention,
+              ...eventsUrl,
+            }),
+          ]
+        : []),
+      // A team's own PagerDuty service: its route's paging tiers, filtered as its other subscriptions are.
+      ...routes.routes.flatMap((route, r) =>
+        route.pagerDutyRoutingKeySecret === undefined
+          ? []
+          : [
+              new PagerDuty(this, `PagerDutyRoute${r}`, {
+                topics: route.tiers.filter((tier) => tier !== 'review').map((tier) => alerts.topics[tier]),
+                routingKeySecret: route.pagerDutyRoutingKeySecret,
+                alarmTopic: alerts.topics.notify,
+                logRetention: retention,
+                filterPolicy: routeFilter(route),
+                ...eventsUrl,
+              }),
+            ],
+      ),
+    ];
     this.suppressReviewedFindings(
-      [detector.function, this.correlation.correlateFunction, sweeper.function, ...(pager ? [pager.function] : [])],
+      [detector.function, this.correlation.correlateFunction, sweeper.function, ...pagers.map((p) => p.function)],
       config,
     );
     if (!config.logExecutionData) {

@@ -231,6 +231,7 @@ const MAXIMAL = {
     { accounts: ['333333333333'], tiers: ['respond'], sqsQueueArns: ['arn:aws:sqs:us-east-1:123456789012:team-c'] },
     { rules: ['aws.*', 'corr.aws_account_compromise'], tiers: ['review', 'notify', 'respond'], emails: ['cloud-team@example.com'] },
     { accounts: ['444444444444'], rules: ['web.*'], tiers: ['respond'], emails: ['shop-web@example.com'] },
+    { name: 'payments', accounts: ['555555555555'], pagerDutyRoutingKeySecret: 'payments/pagerduty' },
   ],
   chat: { tiers: ['respond'] },
   responseFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:respond',
@@ -263,10 +264,11 @@ describe('every documented option', () => {
     const pager = pagerOf(template);
     expect(Object.keys(pager.env)).toEqual(expect.arrayContaining(requiredEnv('functions/pager/handler.ts')));
     expect(JSON.stringify(pager.env.PAGERDUTY_ROUTING_KEY_SECRET)).toContain('secret:sentinel/pagerduty');
+    // The topics the everyone-forwarder (not a team's) is subscribed to.
     const subscribed = (t: Template) =>
-      Object.values(t.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'lambda' } })).map((r) =>
-        JSON.stringify(r.Properties.TopicArn),
-      );
+      Object.values(t.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'lambda' } }))
+        .filter((r) => /"PagerDutyFunction[0-9A-F]{8}"/.test(JSON.stringify(r.Properties.Endpoint)))
+        .map((r) => JSON.stringify(r.Properties.TopicArn));
     expect(subscribed(template).sort()).toEqual([
       expect.stringContaining('AlertsNotifyTopic'),
       expect.stringContaining('AlertsRespondTopic'),
@@ -303,6 +305,19 @@ describe('every documented option', () => {
     expect(subscribed(respondOnly)).toEqual([expect.stringContaining('AlertsRespondTopic')]);
     expect(pagerOf(respondOnly).env.PAGERDUTY_ROUTING_KEY_SECRET).toBe(
       'arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-key-AbCdEf',
+    );
+    // A team's own service: its route's paging tiers, filtered to its accounts as its other subscriptions are.
+    const teamPager = Object.values(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'lambda' } })).filter((r) =>
+      JSON.stringify(r.Properties.Endpoint).includes('PagerDutyRoute4'),
+    );
+    expect(teamPager.map((r) => [JSON.stringify(r.Properties.TopicArn).match(/Alerts(\w+)Topic/)?.[1], r.Properties.FilterPolicy])).toEqual(
+      [
+        ['Notify', { account: ['555555555555'] }],
+        ['Respond', { account: ['555555555555'] }],
+      ],
+    );
+    expect(() => parseConfig({ routes: [{ accounts: ['555555555555'], tiers: ['review'], pagerDutyRoutingKeySecret: 'k' }] })).toThrow(
+      /routes\[0\]\.pagerDutyRoutingKeySecret: a route pages only for its notify or respond tier/,
     );
     // Without it, no forwarder; a review tier or another endpoint fails synth.
     expect(Object.keys(synth().template.findResources('AWS::Lambda::Function')).some((id) => id.startsWith('PagerDuty'))).toBe(false);

@@ -4,7 +4,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -24,6 +24,11 @@ export interface PagerDutyProps {
    * @default - https://events.pagerduty.com/v2/enqueue
    */
   readonly eventsUrl?: string;
+  /**
+   * Only the alerts a team's route selects (its accounts and rules: an SNS filter policy).
+   * @default - every alert of the topics
+   */
+  readonly filterPolicy?: Record<string, SubscriptionFilter>;
 }
 
 /**
@@ -56,7 +61,8 @@ export class PagerDuty extends Construct {
       extra: { onFailure: new SqsDestination(this.failures), retryAttempts: 2, maxEventAge: Duration.hours(1) },
     });
     this.secret.grantRead(this.function.fn);
-    for (const topic of props.topics) topic.addSubscription(new LambdaSubscription(this.function.fn));
+    for (const topic of props.topics)
+      topic.addSubscription(new LambdaSubscription(this.function.fn, props.filterPolicy ? { filterPolicy: props.filterPolicy } : {}));
     const alarm = new Alarm(this, 'UndeliveredPagesAlarm', {
       metric: this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       threshold: 1,
