@@ -118,6 +118,8 @@ const SECRETS = [
   ['openssl pkcs12 -export -in c.pem -passout pass:Pkcs-pass1 -out c.p12', 'Pkcs-pass1'],
   ['7z a -pZip-pass1 backup.7z /srv/data', 'Zip-pass1'],
   ['zip -P Zip-pass2 -r backup.zip /srv', 'Zip-pass2'],
+  ['docker login -u ci -p Dckr-pass1 registry.example.com', 'Dckr-pass1'],
+  ['podman login --password=Pdmn-pass1 quay.io', 'Pdmn-pass1'],
 ] as const;
 
 describe('secret redaction', () => {
@@ -154,6 +156,7 @@ describe('secret redaction', () => {
     'downloaded backup.zip -P 2 parts',
     'connect mongodb-0.db:27017 -p 27017',
     'smbclient -L //fs -U guest',
+    'docker run -p 8080:80 -e MODE=login web',
     'GET /search?q=signature+design&page=2 HTTP/1.1',
     'GET /config?design=sig HTTP/1.1',
   ])('leaves ordinary lines alone: %s', (line) => {

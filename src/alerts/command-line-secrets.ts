@@ -18,11 +18,17 @@ interface PasswordOption {
   after?: string;
   /** The value must start with `after` (openssl's `pass:SECRET`, where `env:` and `file:` only say where the secret is). */
   prefixed?: boolean;
+  /** Only after this argument (`docker login -p SECRET`; `docker run -p 8080:80` is a port). */
+  subcommand?: string;
 }
 
 const attachedOnly = (flag: string): PasswordOption[] => [{ flag, attached: true, separate: false }];
 const either = (flag: string): PasswordOption[] => [{ flag, attached: true, separate: true }];
 const separateOnly = (flag: string): PasswordOption[] => [{ flag, attached: false, separate: true }];
+const registryLogin: PasswordOption[] = [
+  { flag: '-p', attached: false, separate: true, subcommand: 'login' },
+  { flag: '--password', attached: true, separate: true, subcommand: 'login' },
+];
 const opensslPass = ['-passin', '-passout', '-pass'].map((flag) => ({
   flag,
   attached: false,
@@ -64,13 +70,15 @@ const PASSWORD_OPTIONS: ReadonlyMap<string, readonly PasswordOption[]> = new Map
   ['openssl', opensslPass],
   ['7z', attachedOnly('-p')],
   ['zip', separateOnly('-P')],
+  ['docker', registryLogin],
+  ['podman', registryLogin],
 ]);
 
 /** A command's name as a program path ends (`/usr/bin/mysql`), not inside a word, a file name or a URL (`mongodb://`, `a.zip`). */
 const PASSWORD_COMMANDS =
-  /(?<![\w.-])(mysql[\w-]{0,16}|mariadb[\w-]{0,16}|sshpass|useradd|usermod|mongosh|mongo|redis-cli|ldap[a-z]{3,9}|curl|smbclient|openssl|7za?|zip)(?![\w.:-])/g;
+  /(?<![\w.-])(mysql[\w-]{0,16}|mariadb[\w-]{0,16}|sshpass|useradd|usermod|mongosh|mongo|redis-cli|ldap[a-z]{3,9}|curl|smbclient|openssl|7za?|zip|docker|podman)(?![\w.:-])/g;
 /** Literals every command above holds, for the redactor's one scan of a line (src/alerts/redact.ts, ANY_NEEDED). */
-export const COMMAND_LITERALS = 'mysql|mariadb|sshpass|useradd|usermod|mongo|redis-cli|ldap|curl|smbclient|openssl|7z|zip';
+export const COMMAND_LITERALS = 'mysql|mariadb|sshpass|useradd|usermod|mongo|redis-cli|ldap|curl|smbclient|openssl|7z|zip|docker|podman';
 /** Where a command's arguments end: a new line, a pipe, a list or background operator. */
 const COMMAND_END = /[\n|;&]/g;
 const ARGUMENT = /[^\s]+/g;
@@ -102,14 +110,21 @@ export function redactCommandLines(text: string, replacement: string): string {
     ARGUMENT.lastIndex = PASSWORD_COMMANDS.lastIndex;
     // The option whose value is the next argument (`-p SECRET`, `-u user:SECRET`).
     let pending: PasswordOption | undefined;
+    // The subcommand its options wait for has come (`login`).
+    let reached = false;
     for (let a = ARGUMENT.exec(text); a !== null && a.index < end; a = ARGUMENT.exec(text)) {
       const arg = a[0];
+      if (!reached && !pending && options.some((o) => o.subcommand === arg)) {
+        reached = true;
+        continue;
+      }
       let option = pending;
       // Where in the argument the value starts; -1: not in this one.
       let at = pending ? 0 : -1;
       pending = undefined;
       if (!option) {
         for (const o of options) {
+          if (o.subcommand !== undefined && !reached) continue;
           at = attachedValue(arg, o);
           if (at !== -1) {
             option = o;
