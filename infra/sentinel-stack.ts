@@ -2,17 +2,18 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type CfnElement, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { SubscriptionFilter } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { MAX_PIPELINE_LAG } from '../src/engine/delivery-lag';
 import { REVIEW_ROUTES_FILE, reviewRoutesOf } from '../src/engine/review-routes';
 import { parseConfig, routesWithIncidents, type SentinelConfig, SynthInputError, unknownRouteRules } from './config';
-import { AlertTopics, routeFilter } from './constructs/alert-topics';
+import { AlertTopics, routeFilter, type TierName } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
 import { HubIngestion } from './constructs/hub-ingestion';
 import { Ingestion } from './constructs/ingestion';
 import { Monitoring } from './constructs/monitoring';
-import { PagerDuty } from './constructs/pager';
+import { PagerDuty, UNDELIVERED_PAGES } from './constructs/pager';
 import type { SentinelFunction } from './constructs/sentinel-function';
 import { StateTable } from './constructs/state-table';
 import { Sweeper } from './constructs/sweeper';
@@ -129,6 +130,23 @@ export class SentinelStack extends Stack {
         ...(config.organizationId ? { organizationId: config.organizationId } : {}),
       });
     }
+    // Everyone's PagerDuty service, and a team's own on its route's paging tiers, filtered as its other subscriptions are.
+    const pager = (id: string, tiers: readonly TierName[], routingKeySecret: string, filterPolicy?: Record<string, SubscriptionFilter>) =>
+      new PagerDuty(this, id, {
+        topics: tiers.filter((tier) => tier !== 'review').map((tier) => alerts.topics[tier]),
+        routingKeySecret,
+        logRetention: retention,
+        ...(config.pagerDuty?.eventsUrl === undefined ? {} : { eventsUrl: config.pagerDuty.eventsUrl }),
+        ...(filterPolicy ? { filterPolicy } : {}),
+      });
+    const pagers = [
+      ...(config.pagerDuty ? [pager('PagerDuty', config.pagerDuty.tiers, config.pagerDuty.routingKeySecret)] : []),
+      ...routes.routes.flatMap((route, r) =>
+        route.pagerDutyRoutingKeySecret === undefined
+          ? []
+          : [pager(`PagerDutyRoute${r}`, route.tiers, route.pagerDutyRoutingKeySecret, routeFilter(route))],
+      ),
+    ];
     new Monitoring(this, 'Monitoring', {
       detector: detector.function.fn,
       detectorTimeout: Duration.seconds(60),
@@ -141,36 +159,8 @@ export class SentinelStack extends Stack {
       logGroups: config.logGroups,
       unparsed: { share: config.unparsedAlarm.share, forMs: config.unparsedAlarm.for },
       table: state.table,
+      parked: pagers.map((p) => ({ name: `${p.node.id}Undelivered`, queue: p.failures, description: UNDELIVERED_PAGES })),
     });
-    const eventsUrl = config.pagerDuty?.eventsUrl === undefined ? {} : { eventsUrl: config.pagerDuty.eventsUrl };
-    const pagers = [
-      ...(config.pagerDuty
-        ? [
-            new PagerDuty(this, 'PagerDuty', {
-              topics: config.pagerDuty.tiers.map((tier) => alerts.topics[tier]),
-              routingKeySecret: config.pagerDuty.routingKeySecret,
-              alarmTopic: alerts.topics.notify,
-              logRetention: retention,
-              ...eventsUrl,
-            }),
-          ]
-        : []),
-      // A team's own PagerDuty service: its route's paging tiers, filtered as its other subscriptions are.
-      ...routes.routes.flatMap((route, r) =>
-        route.pagerDutyRoutingKeySecret === undefined
-          ? []
-          : [
-              new PagerDuty(this, `PagerDutyRoute${r}`, {
-                topics: route.tiers.filter((tier) => tier !== 'review').map((tier) => alerts.topics[tier]),
-                routingKeySecret: route.pagerDutyRoutingKeySecret,
-                alarmTopic: alerts.topics.notify,
-                logRetention: retention,
-                filterPolicy: routeFilter(route),
-                ...eventsUrl,
-              }),
-            ],
-      ),
-    ];
     this.suppressReviewedFindings(
       [detector.function, this.correlation.correlateFunction, sweeper.function, ...pagers.map((p) => p.function)],
       config,

@@ -287,6 +287,14 @@ describe('every documented option', () => {
       AlarmDescription: Match.stringLikeRegexp('PagerDuty did not take'),
       MetricName: 'ApproximateNumberOfMessagesVisible',
     });
+    // One per forwarder (everyone's and the payments team's), beside the stack's other health alarms.
+    expect(
+      Object.keys(
+        template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { AlarmDescription: Match.stringLikeRegexp('PagerDuty did not take') },
+        }),
+      ),
+    ).toEqual([expect.stringMatching(/^MonitoringPagerDutyUndelivered/), expect.stringMatching(/^MonitoringPagerDutyRoute4Undelivered/)]);
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: pager.id },
       MaximumRetryAttempts: 2,

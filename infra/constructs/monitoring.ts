@@ -26,6 +26,12 @@ export interface MonitoringProps {
   readonly correlate: LambdaFunction;
   /** The failure queue parked batches land in (any message alarms). */
   readonly failures: Queue;
+  /**
+   * Other failure destinations, each alarmed as the detector's is (any message): the PagerDuty
+   * forwarders' undelivered pages.
+   * @default - none
+   */
+  readonly parked?: readonly { name: string; queue: Queue; description: string }[];
   /** The correlation state machine (failed and timed-out executions). */
   readonly stateMachine: StateMachine;
   /** The tier topics (failed deliveries to a subscriber). */
@@ -93,12 +99,15 @@ export class Monitoring extends Construct {
       5 * 60_000,
       'Log batches wait more than 5 minutes before detection (backlog; the async equivalent of iterator age).',
     );
-    alarm(
+    // A failure destination holding any message: what it holds failed every retry.
+    const parked = (name: string, queue: Queue, description: string) =>
+      alarm(name, queue.metricApproximateNumberOfMessagesVisible({ ...fiveMin, statistic: 'Maximum' }), 1, description);
+    parked(
       'FailedBatches',
-      props.failures.metricApproximateNumberOfMessagesVisible({ ...fiveMin, statistic: 'Maximum' }),
-      1,
+      props.failures,
       'Log batches failed every retry and are parked in the failure queue: detect redrive --dry-run lists them and why; detect redrive runs them through the detector again.',
     );
+    for (const p of props.parked ?? []) parked(p.name, p.queue, p.description);
     alarm('CorrelateErrors', props.correlate.metricErrors({ ...fiveMin, statistic: 'Sum' }), 1, 'Correlation Lambda errors.');
     const lambdaMetric = (metricName: string) =>
       new Metric({

@@ -1,6 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,8 +14,6 @@ export interface PagerDutyProps {
   readonly topics: readonly Topic[];
   /** The Secrets Manager secret holding the Events API v2 integration (routing) key: its name or full ARN. */
   readonly routingKeySecret: string;
-  /** Where an alarm about undelivered pages goes (the notify topic). */
-  readonly alarmTopic: Topic;
   readonly logRetention: RetentionDays;
   /**
    * The Events API endpoint (`https://events.eu.pagerduty.com/v2/enqueue` for an EU account).
@@ -35,8 +31,13 @@ export interface PagerDutyProps {
  * Pages through PagerDuty: a function subscribed to the paging tiers' topics sends each alert as
  * an Events API v2 event keyed by the alert's id (src/alerts/pagerduty.ts), so reminders and the
  * escalation join the open PagerDuty alert and the resolved notice resolves it. An event
- * PagerDuty does not take is retried twice and then parked in an encrypted queue, with an alarm.
+ * PagerDuty does not take is retried twice and then parked in an encrypted queue (`failures`,
+ * alarmed by the stack's monitoring).
  */
+/** What the stack's monitoring says of a forwarder's parked events. */
+export const UNDELIVERED_PAGES =
+  'Alerts PagerDuty did not take after three tries (a wrong or revoked routing key, PagerDuty down) are parked in the UndeliveredPages queue; the other subscribers of their topics received them.';
+
 export class PagerDuty extends Construct {
   readonly function: SentinelFunction;
   readonly failures: Queue;
@@ -63,15 +64,5 @@ export class PagerDuty extends Construct {
     this.secret.grantRead(this.function.fn);
     for (const topic of props.topics)
       topic.addSubscription(new LambdaSubscription(this.function.fn, props.filterPolicy ? { filterPolicy: props.filterPolicy } : {}));
-    const alarm = new Alarm(this, 'UndeliveredPagesAlarm', {
-      metric: this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription:
-        'Alerts PagerDuty did not take after three tries (a wrong or revoked routing key, PagerDuty down) are parked in the UndeliveredPages queue; the other subscribers of their topics received them.',
-    });
-    alarm.addAlarmAction(new SnsAction(props.alarmTopic));
   }
 }

@@ -161,7 +161,8 @@ function placeholderLists(
   for (const folder of [...ruleFolders, outDir].filter((f) => existsSync(f)))
     for (const f of readRuleFiles([folder]).files) if (isValueListDocument(f.doc)) listFiles.set(resolve(f.file), f);
   const existing = [...listFiles.values()];
-  const defined = new Set(existing.filter((f) => isMap(f.doc) && 'values' in f.doc).map((f) => (isMap(f.doc) ? String(f.doc.list) : '')));
+  // A list's definition (`values:`), not a change to it.
+  const defined = new Set(existing.flatMap((f) => (isMap(f.doc) && 'values' in f.doc ? [String(f.doc.list)] : [])));
   const missing = [...wanted]
     .filter((name) => !defined.has(name))
     .sort()
