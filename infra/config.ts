@@ -233,8 +233,8 @@ export const SentinelConfig = z
     chat: z.strictObject({ tiers: z.array(Tier).min(1).default(['notify', 'respond']) }).optional(),
     /**
      * Page through PagerDuty: these tiers' alerts become Events API v2 events keyed by the alert's
-     * id (reminders and escalations join the open PagerDuty alert, the resolved notice resolves
-     * it). `routingKeySecret`: a Secrets Manager secret (name or ARN) holding the integration key.
+     * id (escalations join the open PagerDuty alert, the resolved notice resolves it; reminders
+     * are not sent: PagerDuty re-notifies itself). `routingKeySecret`: a Secrets Manager secret (name or ARN) holding the integration key.
      */
     pagerDuty: z
       .strictObject({

@@ -59,20 +59,33 @@ describe('alerts as PagerDuty events: one PagerDuty alert per Sentinel alert, fr
     expect(JSON.stringify(evidence)).toContain('password=[REDACTED]');
   });
 
-  it('its escalation and reminders join the same PagerDuty alert; its resolved notice resolves it', async () => {
+  it('its escalation joins the same PagerDuty alert; its resolved notice resolves it; a reminder is not sent', async () => {
     const alert = await openedAlert();
-    for (const status of ['escalated', 'reminder'] as const) {
-      expect(pagerDutyEvent({ ...alert, status, severity: 'critical' }, KEY)).toMatchObject({
-        event_action: 'trigger',
-        dedup_key: alert.id,
-        payload: { severity: 'critical' },
-      });
-    }
+    expect(pagerDutyEvent({ ...alert, status: 'escalated', severity: 'critical' }, KEY)).toMatchObject({
+      event_action: 'trigger',
+      dedup_key: alert.id,
+      payload: { severity: 'critical' },
+    });
     expect(pagerDutyEvent({ ...alert, status: 'resolved' }, KEY)).toEqual({
       routing_key: KEY,
       event_action: 'resolve',
       dedup_key: alert.id,
     });
+    // PagerDuty re-notifies by its own policy; after a responder resolved its alert there, a
+    // reminder (same dedup key) would open a new one and page them again for what they judged.
+    expect(pagerDutyEvent({ ...alert, status: 'reminder' }, KEY)).toBeUndefined();
+  });
+
+  it('a summary cut to 1,024 characters never splits an emoji (a surrogate pair)', async () => {
+    const alert = await openedAlert();
+    for (const pad of [1018, 1019, 1020, 1021]) {
+      const title = `${'x'.repeat(pad)}${'\u{1F6A8}'.repeat(10)}`;
+      const summary = pagerDutyEvent({ ...alert, title }, KEY)?.payload?.summary ?? '';
+      expect(summary.length, String(pad)).toBeLessThanOrEqual(1024);
+      expect(summary.endsWith('…'), String(pad)).toBe(true);
+      // No lone surrogate: the text survives a UTF-8 round trip unchanged.
+      expect(Buffer.from(summary, 'utf8').toString('utf8'), String(pad)).toBe(summary);
+    }
   });
 
   it('an incident says so and lists its detections; a runbook link is sent when it is a URL; a digest is no page', async () => {
@@ -142,13 +155,15 @@ describe('forwarding a published message to PagerDuty', () => {
     });
   });
 
-  it('what is no page (a stack-health alarm on the topic, a digest) is skipped, said why, and nothing is sent', async () => {
+  it('what is no page (a stack-health alarm on the topic, a digest, a reminder) is skipped, said why, and nothing is sent', async () => {
     const sent: string[] = [];
     const alarm = JSON.stringify({ AlarmName: 'FailedBatches', NewStateValue: 'ALARM' });
     expect(await forwardToPagerDuty(alarm, answering(202, sent))).toMatchObject({ skipped: 'not_an_alert' });
     expect(await forwardToPagerDuty('not json', answering(202, sent))).toMatchObject({ skipped: 'not_an_alert' });
     const digest = { ...(await openedAlert()), kind: 'digest' };
     expect(await forwardToPagerDuty(JSON.stringify(digest), answering(202, sent))).toMatchObject({ skipped: 'not_a_page' });
+    const reminder = { ...(await openedAlert()), status: 'reminder' };
+    expect(await forwardToPagerDuty(JSON.stringify(reminder), answering(202, sent))).toMatchObject({ skipped: 'reminder' });
     expect(sent).toEqual([]);
   });
 });

@@ -27,17 +27,17 @@ export interface PagerDutyProps {
   readonly filterPolicy?: Record<string, SubscriptionFilter>;
 }
 
-/**
- * Pages through PagerDuty: a function subscribed to the paging tiers' topics sends each alert as
- * an Events API v2 event keyed by the alert's id (src/alerts/pagerduty.ts), so reminders and the
- * escalation join the open PagerDuty alert and the resolved notice resolves it. An event
- * PagerDuty does not take is retried twice and then parked in an encrypted queue (`failures`,
- * alarmed by the stack's monitoring).
- */
 /** What the stack's monitoring says of a forwarder's parked events. */
 export const UNDELIVERED_PAGES =
   'Alerts PagerDuty did not take after three tries (a wrong or revoked routing key, PagerDuty down) are parked in the UndeliveredPages queue; the other subscribers of their topics received them.';
 
+/**
+ * Pages through PagerDuty: a function subscribed to the paging tiers' topics sends each alert as
+ * an Events API v2 event keyed by the alert's id (src/alerts/pagerduty.ts), so the escalation
+ * joins the open PagerDuty alert and the resolved notice resolves it (reminders are PagerDuty's
+ * own to make, and not sent). An event PagerDuty does not take is retried twice and then parked
+ * in an encrypted queue (`failures`, alarmed by the stack's monitoring).
+ */
 export class PagerDuty extends Construct {
   readonly function: SentinelFunction;
   readonly failures: Queue;

@@ -6,10 +6,16 @@ import type { Severity } from '../schema/severity';
  * Alerts as PagerDuty Events API v2 events (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/).
  *
  * An alert keeps one id from the moment it opens to its resolved notice (src/engine/lifecycle.ts),
- * so that id is the event's dedup key: its escalation and reminders are the same PagerDuty alert
- * (no second page), its resolved notice resolves it, and a retried delivery is a duplicate
- * PagerDuty drops. Without it, a pager fed by e-mail or a plain webhook opens an incident for
- * every message, resolved notices included.
+ * so that id is the event's dedup key: its escalation is the same PagerDuty alert (no second
+ * page), its resolved notice resolves it, and a retried delivery is a duplicate PagerDuty drops.
+ * Without it, a pager fed by e-mail or a plain webhook opens an incident for every message,
+ * resolved notices included.
+ *
+ * Reminders are not sent. They are for channels that keep no state (e-mail, chat); PagerDuty keeps
+ * its alert open until someone resolves it and re-notifies by its own escalation policy. A
+ * reminder could only add to a PagerDuty alert already open, or, after a responder resolved it in
+ * PagerDuty while the condition still fires, open a new one and page them again every 4 hours for
+ * what they already judged. An escalation is still sent: it is news, and pages again if they did.
  */
 
 /** Where events are sent (the Events API v2 enqueue endpoint; EU accounts use events.eu.pagerduty.com). */
@@ -50,13 +56,14 @@ export interface PagerDutyEvent {
 }
 
 /**
- * The event for one published alert: `resolve` for its resolved notice, else `trigger` (opened,
- * escalated, re-opened, a reminder: the same dedup key, so PagerDuty adds to its open alert).
- * Digests and the stack's own notices to the team (`sentinel.*`: an exception added, who
- * acknowledged what) are no pages, and nothing would ever resolve them: undefined.
+ * The event for one published alert: `resolve` for its resolved notice, else `trigger` (opened or
+ * escalated: the same dedup key, so PagerDuty adds an escalation to its open alert). Digests and
+ * the stack's own notices to the team (`sentinel.*`: an exception added, who acknowledged what)
+ * are no pages, and nothing would ever resolve them; reminders are PagerDuty's own to make (see
+ * above): undefined.
  */
 export function pagerDutyEvent(alert: Alert, routingKey: string): PagerDutyEvent | undefined {
-  if (!isPage(alert)) return undefined;
+  if (!isPage(alert) || alert.status === 'reminder') return undefined;
   if (alert.status === 'resolved') return { routing_key: routingKey, event_action: 'resolve', dedup_key: alert.id };
   const entity = `${alert.entity.field}=${alert.entity.value}`;
   const account = alert.cloud?.account.id ?? alert.entity.account;
@@ -105,8 +112,16 @@ function isPage(alert: Alert): boolean {
   return alert.kind !== 'digest' && !alert.ruleId.startsWith('sentinel.');
 }
 
-function bounded(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+/** At most `max` UTF-16 units, cut with an ellipsis; never between the two halves of a surrogate pair (an emoji in a title), which PagerDuty would show as garbage. */
+export function bounded(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  if (isHighSurrogate(text.charCodeAt(end - 1))) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /** What the forwarder needs from its surroundings: the routing key, and an HTTP POST (tests stand in for both). */
@@ -135,7 +150,7 @@ export class PagerDutyDeliveryError extends Error {
 
 export type ForwardOutcome =
   | { sent: PagerDutyEvent['event_action']; dedupKey: string }
-  | { skipped: 'not_a_page' | 'not_an_alert'; detail: string };
+  | { skipped: 'not_a_page' | 'reminder' | 'not_an_alert'; detail: string };
 
 /**
  * Sends one published message (the SNS body: an alert's JSON; PagerDuty answers 202 when it took
@@ -151,9 +166,14 @@ export async function forwardToPagerDuty(message: string, deps: PagerDutyDeps): 
   }
   const parsed = Alert.safeParse(raw);
   if (!parsed.success) return { skipped: 'not_an_alert', detail: z.prettifyError(parsed.error).slice(0, 500) };
-  const event = pagerDutyEvent(parsed.data, await deps.routingKey());
-  if (!event)
-    return { skipped: 'not_a_page', detail: `${parsed.data.ruleId} ${parsed.data.id} is for the team or the review digest, not a page` };
+  const alert = parsed.data;
+  if (alert.status === 'reminder' && isPage(alert))
+    return {
+      skipped: 'reminder',
+      detail: `${alert.ruleId} ${alert.id} is a reminder: PagerDuty keeps its alert open and re-notifies itself`,
+    };
+  const event = pagerDutyEvent(alert, await deps.routingKey());
+  if (!event) return { skipped: 'not_a_page', detail: `${alert.ruleId} ${alert.id} is for the team or the review digest, not a page` };
   let answer: { status: number; text: string };
   try {
     answer = await deps.post(deps.url ?? PAGERDUTY_EVENTS_URL, JSON.stringify(event));
