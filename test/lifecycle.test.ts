@@ -999,6 +999,38 @@ describe("a flood that grows past its rule's escalation step", () => {
     expect(told[0] && emailBody(told[0].alert)).not.toContain('Escalated:');
     expect(new Set(told.filter((m) => m.alert.ruleId === 'test.flood').map((m) => m.alert.id)).size).toBe(1);
   });
+  it('a distinct rule steps up too: a spray told at 5 accounts pages at 20, one alert, and its values are kept up to the step', async () => {
+    const spray = rule({
+      id: 'test.spray',
+      title: 'Spray from {source.ip}: {count} accounts',
+      severity: 'medium',
+      match: { 'event.outcome': 'failure' },
+      distinct: { field: 'user.name', count: 5, window: '10m', groupBy: ['source.ip'] },
+      escalate: { count: 20, severity: 'high' },
+    });
+    const store = new MemoryStateStore();
+    const d = new Detector({ rules: [spray] }, store, { outbreakAfter: 0 });
+    const attempt = (i: number) => ev({ 'event.outcome': 'failure', 'source.ip': '198.51.100.7', 'user.name': `user${i}` }, T0 + i * 1000);
+    const told: Message[] = [];
+    // Four accounts a batch, each batch a new delivery: the count runs on in the store past the rule's own 5.
+    for (let b = 0; b < 8; b++) {
+      const batch = Array.from({ length: 4 }, (_, i) => attempt(b * 4 + i));
+      told.push(...(await d.evaluate(`spray-${b}`, batch)).messages.filter((m) => m.publish));
+    }
+    expect(told.map((m) => [m.alert.status, m.alert.tier, m.alert.severity, m.alert.count])).toEqual([
+      ['open', 'notify', 'medium', 5],
+      ['escalated', 'respond', 'high', 20],
+    ]);
+    expect(new Set(told.map((m) => m.alert.id)).size).toBe(1);
+    // Without the step the set stops at the rule's count, and nothing pages.
+    const plain = new Detector({ rules: [{ ...spray, escalate: undefined }] }, new MemoryStateStore(), { outbreakAfter: 0 });
+    const quiet: Message[] = [];
+    for (let b = 0; b < 8; b++) {
+      const batch = Array.from({ length: 4 }, (_, i) => attempt(b * 4 + i));
+      quiet.push(...(await plain.evaluate(`spray-${b}`, batch)).messages.filter((m) => m.publish));
+    }
+    expect(quiet.map((m) => [m.alert.status, m.alert.tier])).toEqual([['open', 'notify']]);
+  });
   it("an alert its rule's outbreak holds still pages when it steps up: the step is news above the outbreak, and so is its end", async () => {
     const store = new MemoryStateStore();
     // One alert told one by one, the second the outbreak's notice, the third held.

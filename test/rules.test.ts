@@ -120,19 +120,29 @@ describe('bad rule files fail validation with file, rule id and path', () => {
     ],
     ['unsafe regex', { ...base, match: { 'message|re': '^(a+)+$' } }, /rule x\.unsafe_regex: match\.message\|re: unsafe regex/],
     [
-      'escalate without a threshold',
+      'escalate without a count',
+      {
+        ...base,
+        severity: 'medium',
+        newTerm: { field: 'b', groupBy: ['c'] },
+        escalate: { count: 50, severity: 'high' },
+      },
+      /rule x\.escalate_without_a_count: escalate: escalate needs a count that runs on past the alert: a threshold or distinct clause/,
+    ],
+    [
+      'escalate past the distinct values kept',
       {
         ...base,
         severity: 'medium',
         distinct: { field: 'b', count: 5, window: '5m', groupBy: ['c'] },
-        escalate: { count: 50, severity: 'high' },
+        escalate: { count: 20_000, severity: 'high' },
       },
-      /rule x\.escalate_without_a_threshold: escalate: escalate needs a count that runs on past the alert: a threshold clause/,
+      /rule x\.escalate_past_the_distinct_values_kept: escalate\.count: a distinct rule counts at most 10000 values/,
     ],
     [
       'escalate below the count',
       { ...base, severity: 'medium', threshold: { count: 300, window: '1m', groupBy: ['c'] }, escalate: { count: 300, severity: 'high' } },
-      /rule x\.escalate_below_the_count: escalate\.count: escalate\.count must be above the threshold's count \(300\)/,
+      /rule x\.escalate_below_the_count: escalate\.count: escalate\.count must be above the threshold count \(300\)/,
     ],
     [
       'escalate within the tier',

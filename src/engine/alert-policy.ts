@@ -57,9 +57,9 @@ export function detectionPolicy(rule: DetectionRule): LifecyclePolicy {
   return policy;
 }
 
-/** A rule's escalation step, where it has one that applies (a threshold rule without a tier override). */
+/** A rule's escalation step, where it has one that applies (a threshold or distinct rule without a tier override). */
 function escalationOf(rule: DetectionRule): Escalation | undefined {
-  return rule.escalate && rule.threshold && rule.tier === undefined ? rule.escalate : undefined;
+  return rule.escalate && (rule.threshold || rule.distinct) && rule.tier === undefined ? rule.escalate : undefined;
 }
 
 /**

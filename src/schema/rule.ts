@@ -27,6 +27,9 @@ export const ThresholdClause = z.strictObject({
   groupBy: GroupBy,
 });
 
+/** The most distinct values a rule counts to (its `count`, or its escalation step's). */
+export const MAX_DISTINCT_COUNT = 10_000;
+
 export const DistinctClause = z.strictObject({
   /**
    * The field whose distinct values are counted, or several read in order (the first an event
@@ -34,7 +37,7 @@ export const DistinctClause = z.strictObject({
    * element (src/engine/distinct-members.ts).
    */
   field: z.union([FieldName, z.array(FieldName).min(1).max(8)]),
-  count: z.number().int().min(2).max(10_000),
+  count: z.number().int().min(2).max(MAX_DISTINCT_COUNT),
   window: Duration,
   groupBy: GroupBy,
 });
@@ -184,11 +187,12 @@ const RuleCommon = {
 /**
  * A counting rule's second step: its alert is raised to `severity` (and the tier it implies) once
  * the rule's count in its window reaches `count` — a flood of 300 requests a minute tells the
- * team, one of 3,000 pages. One alert throughout: the step is told as its escalation.
+ * team, one of 3,000 pages; a spray across 10 accounts tells the team, across 200 pages. One alert
+ * throughout: the step is told as its escalation.
  */
 export const Escalation = z.strictObject({
-  /** The threshold's count in its window that raises the alert. */
-  count: z.number().int().min(2),
+  /** The threshold's count (a distinct rule's number of values) in its window that raises the alert. */
+  count: z.number().int().min(2).max(1_000_000),
   severity: Severity,
 });
 export type Escalation = z.infer<typeof Escalation>;
@@ -236,17 +240,25 @@ export type DetectionRule = z.infer<typeof DetectionRule>;
 
 /** What makes an `escalate` step meaningless: no count to reach, a count the rule opens at, no tier to rise to. */
 function escalationIssues(
-  rule: Pick<DetectionRule, 'severity' | 'tier' | 'threshold'>,
+  rule: Pick<DetectionRule, 'severity' | 'tier' | 'threshold' | 'distinct'>,
   step: Escalation,
   report: (path: (string | number)[], message: string) => void,
 ): void {
-  // A threshold's count runs on past the rule's; a distinct rule keeps only `count` values, and a spike counts to its crossing.
-  if (!rule.threshold) {
-    report(['escalate'], 'escalate needs a count that runs on past the alert: a threshold clause');
+  // A threshold's count and a distinct rule's values run on past the rule's own count (a distinct
+  // rule with a step keeps values up to the step's count); a spike counts to its crossing.
+  const counting = rule.threshold ?? rule.distinct;
+  if (!counting) {
+    report(['escalate'], 'escalate needs a count that runs on past the alert: a threshold or distinct clause');
     return;
   }
-  if (step.count <= rule.threshold.count) {
-    report(['escalate', 'count'], `escalate.count must be above the threshold's count (${rule.threshold.count})`);
+  if (step.count <= counting.count) {
+    report(
+      ['escalate', 'count'],
+      `escalate.count must be above the ${rule.threshold ? 'threshold' : 'distinct'} count (${counting.count})`,
+    );
+  }
+  if (rule.distinct && step.count > MAX_DISTINCT_COUNT) {
+    report(['escalate', 'count'], `a distinct rule counts at most ${MAX_DISTINCT_COUNT} values: escalate.count must not exceed it`);
   }
   if (rule.tier !== undefined) {
     report(['escalate'], 'a rule with a tier override does not escalate: remove tier, or escalate');

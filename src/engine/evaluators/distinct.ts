@@ -35,7 +35,8 @@ export async function distinctRule(rule: CompiledRule, events: NormalizedEvent[]
     windows.map((w) => w.range),
     now,
   );
-  const cap = Math.min(MAX_SET_CAP, clause.count);
+  // A bucket keeps the values the rule counts to: its own count, or its escalation step's.
+  const cap = Math.min(MAX_SET_CAP, Math.max(clause.count, rule.rule.escalate?.count ?? 0));
   const span = windowSpan(clause.window, width);
   const field = typeof clause.field === 'string' ? clause.field : clause.field.join(' / ');
   const adds: SetAdd[] = [];
