@@ -1,3 +1,4 @@
+import { redactTypedPasswords, UNKNOWN_USER } from '../parse/typed-password';
 import { COMMAND_LITERALS, redactCommandLines } from './command-line-secrets';
 
 /**
@@ -13,7 +14,8 @@ import { COMMAND_LITERALS, redactCommandLines } from './command-line-secrets';
  * vendor tokens by prefix (GitHub, GitLab, npm, Slack, Stripe, Google, SendGrid, Shopify, Hugging
  * Face, PyPI, Docker Hub, OpenAI/Anthropic, age); Azure connection-string keys; signed URLs'
  * signatures; private key blocks; credentials in URLs; passwords in command-line options
- * (./command-line-secrets.ts).
+ * (./command-line-secrets.ts); a password typed as a user name that does not exist
+ * (../parse/typed-password.ts).
  */
 export const REDACTED = '[REDACTED]';
 
@@ -304,6 +306,7 @@ const ANY_NEEDED = new RegExp(
     'hooks\\.slack\\.com/|discord|-----BEGIN |://',
     'SG\\.|shp(?:at|ca|pa|ss)_|hf_|pypi-|dckr_pat_|github_pat_|sig=|signature=',
     COMMAND_LITERALS,
+    UNKNOWN_USER.source,
   ].join('|'),
   'i',
 );
@@ -330,7 +333,7 @@ export function redact(text: string): string {
     }
   }
   if (pairedKey) out = out.replace(BARE_SECRET_KEY.regex, BARE_SECRET_KEY.replace);
-  return redactCommandLines(out, REDACTED);
+  return redactTypedPasswords(redactCommandLines(out, REDACTED));
 }
 
 const SECRET_FIELD = new RegExp(`${SECRET_WORD}|authorization|cookie`, 'i');

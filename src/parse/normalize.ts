@@ -20,6 +20,7 @@ import { type JournalRecord, journalRecord } from './journald';
 import { readKeycloakJson } from './keycloak';
 import { compileParsers, type LineParser, type ParseOutcome, UnknownParserError } from './line-parser';
 import { MAX_AHEAD_OF_DELIVERY_MS, parseTimestamp, plausibleLineTime } from './timestamp';
+import { maskTypedPassword } from './typed-password';
 
 /** Log events larger than this are skipped (CloudWatch caps events at 1 MB; real lines are far smaller). */
 export const MAX_MESSAGE_CHARS = 256 * 1024;
@@ -292,7 +293,10 @@ export class Normalizer {
 
   normalize(line: string, ctx: LogContext, source: CompiledSource = this.sourceFor(ctx.logGroup)): NormalizeResult {
     const result = this.read(line, ctx, source, true);
-    if (result.ok) withDefaultService(result.event, ctx.logGroup);
+    if (result.ok) {
+      withDefaultService(result.event, ctx.logGroup);
+      maskTypedPassword(result.event);
+    }
     return result;
   }
 
