@@ -209,6 +209,12 @@ export const SentinelConfig = z
     /** Log groups to watch, by exact name: each gets a subscription filter to the detector. */
     logGroups: z.array(LogGroupName).default([]),
     /**
+     * Read Amazon GuardDuty's findings: an EventBridge rule writes every finding (new and updated)
+     * to a log group the detector reads; the aws.guardduty_* rules tell them by severity. In
+     * GuardDuty's administrator account the findings are every member account's.
+     */
+    guardDutyFindings: z.boolean().default(false),
+    /**
      * An account-level subscription filter policy (one per account and Region): every log group
      * except the stack's own, those in `logGroups` (already subscribed) and `excludeLogGroups`.
      */
@@ -396,6 +402,13 @@ export const SentinelConfig = z
       });
     if (c.mode !== 'spoke' && (c.hubDestinationArn || c.stackSet))
       ctx.addIssue({ code: 'custom', path: ['mode'], message: "hubDestinationArn and stackSet apply to mode 'spoke' only" });
+    if (c.mode === 'spoke' && c.guardDutyFindings)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['guardDutyFindings'],
+        message:
+          "a spoke does not read GuardDuty's findings: set guardDutyFindings on the hub, in GuardDuty's administrator account, which receives every member account's",
+      });
     if (c.mode === 'spoke' && c.logGroups.length === 0 && !c.accountPolicy?.enabled)
       ctx.addIssue({ code: 'custom', path: ['logGroups'], message: 'a spoke sends nothing: list logGroups or enable accountPolicy' });
     // Lambda keeps 100 of the account's concurrency unreserved; the sweeper reserves 1.
@@ -407,7 +420,10 @@ export const SentinelConfig = z
         message: `${c.detectorConcurrency} cannot be reserved: the account limit ${c.accountConcurrencyLimit} leaves ${available} (Lambda keeps 100 unreserved; the sweeper takes 1). Lower it or raise accountConcurrencyLimit after a quota increase`,
       });
     }
-    if (c.accountPolicy?.enabled && c.accountPolicy.excludeLogGroups.length + c.logGroups.length + 4 > MAX_POLICY_EXCLUSIONS) {
+    if (
+      c.accountPolicy?.enabled &&
+      c.accountPolicy.excludeLogGroups.length + c.logGroups.length + (c.guardDutyFindings ? 1 : 0) + 4 > MAX_POLICY_EXCLUSIONS
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['accountPolicy', 'excludeLogGroups'],

@@ -10,6 +10,7 @@ import { parseConfig, routesWithIncidents, type SentinelConfig, SynthInputError,
 import { AlertTopics, routeFilter, type TierName } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
+import { GUARDDUTY_FINDINGS_LOG_GROUP, GuardDutyFindings } from './constructs/guardduty-findings';
 import { HubIngestion } from './constructs/hub-ingestion';
 import { Ingestion } from './constructs/ingestion';
 import { Monitoring } from './constructs/monitoring';
@@ -107,10 +108,13 @@ export class SentinelStack extends Stack {
       logRetention: retention,
     });
     this.sweeper = sweeper;
-    new Ingestion(this, 'Ingestion', {
+    const findings = config.guardDutyFindings ? new GuardDutyFindings(this, 'GuardDutyFindings', { retention }) : undefined;
+    // By its literal name: each group's filter is compiled from the sources and rules that name it.
+    const watched = findings ? [...new Set([...config.logGroups, GUARDDUTY_FINDINGS_LOG_GROUP])] : config.logGroups;
+    const ingestion = new Ingestion(this, 'Ingestion', {
       detector: detector.function.fn,
       pack: rules.pack,
-      logGroups: config.logGroups,
+      logGroups: watched,
       filterPatterns: config.filterPatterns,
       accountPolicy: config.accountPolicy,
       ownLogGroups: [
@@ -120,6 +124,8 @@ export class SentinelStack extends Stack {
         this.correlation.logGroup.logGroupName,
       ],
     });
+    // The subscription names the findings' group, which must exist first.
+    if (findings) ingestion.node.addDependency(findings.logGroup);
     if (config.mode === 'hub') {
       new HubIngestion(this, 'Hub', {
         detector: detector.function.fn,
@@ -156,7 +162,7 @@ export class SentinelStack extends Stack {
       topics: alerts.topics,
       alarmTopic: alerts.topics.notify,
       sweeper: sweeper.function.fn,
-      logGroups: config.logGroups,
+      logGroups: watched,
       unparsed: { share: config.unparsedAlarm.share, forMs: config.unparsedAlarm.for },
       table: state.table,
       parked: pagers.map((p) => ({ name: `${p.node.id}Undelivered`, queue: p.failures, description: UNDELIVERED_PAGES })),

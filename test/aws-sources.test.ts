@@ -255,6 +255,37 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     { 'event.action': 'nfw_flow', 'event.kind': 'event', 'network.bytes': 60, 'network.packets': 1, 'source.ip': '45.129.33.153' },
   ],
   [
+    'guardduty',
+    '/aws/events/guardduty',
+    '{"version":"0","id":"c8c4daa7-a20c-2f03-0070-b7393dd542ad","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":[],"detail":{"schemaVersion":"2.0","accountId":"111122223333","region":"us-east-1","partition":"aws","id":"2cb3f1a0d9e84c7b6a5f4e3d2c1b0a99","arn":"arn:aws:guardduty:us-east-1:111122223333:detector/12abc34d567e8fa901bc2d34e56789f0/finding/2cb3f1a0d9e84c7b6a5f4e3d2c1b0a99","type":"UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS","resource":{"resourceType":"AccessKey","accessKeyDetails":{"accessKeyId":"ASIAEXAMPLEKEY123456","principalId":"AROAEXAMPLEROLE12345:i-0a1b2c3d4e5f67890","userName":"web-server-role","userType":"AssumedRole"}},"service":{"serviceName":"guardduty","detectorId":"12abc34d567e8fa901bc2d34e56789f0","action":{"actionType":"AWS_API_CALL","awsApiCallAction":{"api":"ListBuckets","serviceName":"s3.amazonaws.com","callerType":"Remote IP","remoteIpDetails":{"ipAddressV4":"203.0.113.50","country":{"countryName":"Exampleland"}}}},"resourceRole":"ACTOR","additionalInfo":{},"eventFirstSeen":"2026-03-03T09:40:00.000Z","eventLastSeen":"2026-03-03T10:04:00.000Z","archived":false,"count":1},"severity":8,"createdAt":"2026-03-03T09:45:00.000Z","updatedAt":"2026-03-03T10:04:30.000Z","title":"Credentials for the EC2 instance role web-server-role used from a remote AWS account.","description":"Credentials for the EC2 instance role web-server-role used from a remote AWS account. More details in the GuardDuty console."}}',
+    // The principal as CloudTrail names it: a session an instance's id names is its role.
+    {
+      '@timestamp': Date.parse('2026-03-03T10:04:30Z'),
+      'event.dataset': 'aws.guardduty',
+      'event.action': 'guardduty_finding',
+      'event.kind': 'alert',
+      'event.severity': 8,
+      'rule.name': 'UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS',
+      'rule.category': 'UnauthorizedAccess',
+      'user.name': 'web-server-role',
+      'source.ip': '203.0.113.50',
+      'aws.access_key_id': 'ASIAEXAMPLEKEY123456',
+      'cloud.account.id': '111122223333',
+      'cloud.region': 'us-east-1',
+    },
+  ],
+  [
+    'guardduty',
+    'guardduty/findings',
+    '{"version":"0","id":"c8c4daa7-a20c-2f03-0070-b7393dd542ad","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":[],"detail":{"schemaVersion":"2.0","accountId":"111122223333","region":"us-east-1","partition":"aws","id":"3dc4e2b1eaf95d8c7b6a5f4e3d2c1b00","arn":"arn:aws:guardduty:us-east-1:111122223333:detector/12abc34d567e8fa901bc2d34e56789f0/finding/3dc4e2b1eaf95d8c7b6a5f4e3d2c1b00","type":"Backdoor:EC2/C&CActivity.B!DNS","resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-0a1b2c3d4e5f67890","instanceType":"t3.micro","networkInterfaces":[{"privateIpAddress":"10.0.1.25","publicIp":"54.240.0.10"}]}},"service":{"serviceName":"guardduty","detectorId":"12abc34d567e8fa901bc2d34e56789f0","action":{"actionType":"DNS_REQUEST","dnsRequestAction":{"domain":"c2.bad.example","protocol":"UDP","blocked":false}},"resourceRole":"ACTOR","additionalInfo":{},"eventFirstSeen":"2026-03-03T09:40:00.000Z","eventLastSeen":"2026-03-03T10:04:00.000Z","archived":false,"count":1},"severity":8,"createdAt":"2026-03-03T09:45:00.000Z","updatedAt":"2026-03-03T10:04:30.000Z","title":"EC2 instance i-0a1b2c3d4e5f67890 is querying a domain name associated with a known command and control server.","description":"EC2 instance i-0a1b2c3d4e5f67890 is querying a domain name associated with a known command and control server. More details in the GuardDuty console."}}',
+    {
+      'host.name': 'i-0a1b2c3d4e5f67890',
+      'cloud.instance.id': 'i-0a1b2c3d4e5f67890',
+      'dns.question.name': 'c2.bad.example',
+      'rule.category': 'Backdoor',
+    },
+  ],
+  [
     'route53-resolver',
     '/aws/route53/resolver-queries',
     '{"version":"1.100000","account_id":"111122223333","region":"us-east-1","vpc_id":"vpc-0a1b2c3d","query_timestamp":"2026-03-03T03:12:00Z","query_name":"x7f3kq9zz0p.example.com.","query_type":"A","query_class":"IN","rcode":"NXDOMAIN","answers":[],"srcaddr":"10.0.1.23","srcport":"49255","transport":"UDP","srcids":{"instance":"i-0123456789abcdef0"}}',
@@ -763,6 +794,35 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
         },
       }),
     ),
+  guardduty: fc
+    .tuple(
+      t,
+      ipv4,
+      fc.constantFrom('Recon:EC2/PortProbeUnprotectedPort', 'UnauthorizedAccess:EC2/SSHBruteForce'),
+      fc.double({ min: 1, max: 9.9, noNaN: true }),
+      word,
+    )
+    .map(([at, ip, type, severity, title]) =>
+      JSON.stringify({
+        version: '0',
+        id: 'e',
+        'detail-type': 'GuardDuty Finding',
+        source: 'aws.guardduty',
+        account: '111122223333',
+        time: new Date(at).toISOString(),
+        region: 'us-east-1',
+        resources: [],
+        detail: {
+          id: 'f',
+          type,
+          severity,
+          title,
+          updatedAt: new Date(at).toISOString(),
+          resource: { resourceType: 'Instance', instanceDetails: { instanceId: 'i-1' } },
+          service: { action: { actionType: 'NETWORK_CONNECTION', networkConnectionAction: { remoteIpDetails: { ipAddressV4: ip } } } },
+        },
+      }),
+    ),
   'route53-resolver': fc.tuple(t, ipv4, word, fc.constantFrom('NOERROR', 'NXDOMAIN', 'SERVFAIL')).map(([at, ip, w, rcode]) =>
     JSON.stringify({
       version: '1.100000',
@@ -874,6 +934,8 @@ describe('property: a JSON line that holds no AWS marker is recognized by no bui
     'verb',
     'firewall_name',
     'event_type',
+    'detail-type',
+    'source',
   );
   const value = fc.oneof(word, fc.constant('platform.start'), fc.constant('0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b'), fc.integer());
   const mixed = fc.dictionary(keys, value, { minKeys: 1, maxKeys: 12 }).map((d) => JSON.stringify(d));

@@ -245,6 +245,7 @@ const MAXIMAL = {
   unparsedAlarm: { share: 0.3, for: '2h' },
   runbookBaseUrl: 'https://github.com/acme/sentinel/blob/main/',
   pagerDuty: { routingKeySecret: 'sentinel/pagerduty', tiers: ['notify', 'respond'] },
+  guardDutyFindings: true,
 };
 
 describe('every documented option', () => {
@@ -331,6 +332,43 @@ describe('every documented option', () => {
     expect(Object.keys(synth().template.findResources('AWS::Lambda::Function')).some((id) => id.startsWith('PagerDuty'))).toBe(false);
     expect(() => parseConfig({ pagerDuty: { routingKeySecret: 'k', tiers: ['review'] } })).toThrow(/pagerDuty\.tiers/);
     expect(() => parseConfig({ pagerDuty: { routingKeySecret: 'k', eventsUrl: 'https://example.com/x' } })).toThrow(/eventsUrl/);
+  });
+  it('guardDutyFindings: an EventBridge rule writes every finding to a log group the detector is subscribed to, allowed for that rule only', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.guardduty'], 'detail-type': ['GuardDuty Finding'] },
+      Targets: [
+        Match.objectLike({
+          Arn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':log-group:/aws/events/sentinel-guardduty-findings'])]) }),
+        }),
+      ],
+    });
+    const [groupId] = Object.keys(
+      template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/events/sentinel-guardduty-findings' } }),
+    );
+    if (!groupId) throw new Error('no findings log group');
+    // Delivery allowed to EventBridge, held to the stack's own rule.
+    const policy = JSON.stringify(Object.values(template.findResources('AWS::Logs::ResourcePolicy'))[0]?.Properties.PolicyDocument);
+    expect(policy).toContain('events.amazonaws.com');
+    expect(policy).toContain('aws:SourceArn');
+    expect(policy).toContain(':rule/Max-guardduty-findings');
+    // Subscribed like a listed group, once the group exists; and left out of the account-level policy (no double delivery).
+    const subscription = Object.values(template.findResources('AWS::Logs::SubscriptionFilter')).find(
+      (r) => r.Properties.LogGroupName === '/aws/events/sentinel-guardduty-findings',
+    );
+    expect(subscription?.DependsOn).toContain(groupId);
+    expect(JSON.stringify(template.findResources('AWS::Logs::AccountPolicy'))).toContain('/aws/events/sentinel-guardduty-findings');
+    // Off by default; a spoke is told where findings belong.
+    expect(
+      Object.keys(synth().template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.guardduty'] } } })),
+    ).toEqual([]);
+    expect(() =>
+      parseConfig({
+        mode: 'spoke',
+        hubDestinationArn: 'arn:aws:logs:us-east-1:999999999999:destination:sentinel-hub',
+        logGroups: ['/a'],
+        guardDutyFindings: true,
+      }),
+    ).toThrow(/guardDutyFindings: a spoke does not read GuardDuty's findings/);
   });
   it('pageFold: false reaches the detector as 0 (every respond-tier alert pages); a duration as milliseconds', () => {
     const detectorEnv = (t: Template) =>

@@ -2,6 +2,7 @@ import { API_GATEWAY } from './aws/api-gateway';
 import type { BuiltinSource } from './aws/builtin-source';
 import { CLOUDTRAIL } from './aws/cloudtrail';
 import { KUBERNETES_AUDIT } from './aws/eks-audit';
+import { GUARDDUTY } from './aws/guardduty';
 import { LAMBDA } from './aws/lambda';
 import { NETWORK_FIREWALL } from './aws/network-firewall';
 import { RDS } from './aws/rds';
@@ -16,8 +17,8 @@ export { AWS_JSON_MARKERS_RE, type BuiltinSource, type DeriveClaim } from './aws
  * AWS's own logs, understood out of the box — one module each under ./aws/: CloudTrail records
  * (when a trail delivers to CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda
  * function logs (text and JSON log formats, platform lines included), API Gateway access logs,
- * AWS WAF logs, AWS Network Firewall logs, Route 53 Resolver query logs, EKS (Kubernetes) audit
- * logs and RDS / Aurora database logs (PostgreSQL, MySQL, MariaDB). What a built-in is: ./aws/builtin-source.ts.
+ * AWS WAF logs, AWS Network Firewall logs, Amazon GuardDuty findings (through EventBridge), Route 53
+ * Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora database logs (PostgreSQL, MySQL, MariaDB). What a built-in is: ./aws/builtin-source.ts.
  */
 
 export const VPC_FLOW_PATTERNS = VPC_FLOW.patterns;
@@ -29,6 +30,7 @@ export const BUILTIN_SOURCES: readonly BuiltinSource[] = [
   CLOUDTRAIL,
   WAF,
   NETWORK_FIREWALL,
+  GUARDDUTY,
   API_GATEWAY,
   RESOLVER_QUERY,
   KUBERNETES_AUDIT,

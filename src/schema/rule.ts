@@ -350,9 +350,20 @@ export const SourceDefinition = z.strictObject({
         .default([]),
       /** Static fields added to every event of this source. */
       fields: z.record(FieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),
-      /** Use a built-in AWS source's parsing (cloudtrail, vpcflow, lambda, apigateway, waf, network-firewall, route53-resolver, eks-audit, rds) for these log groups. */
+      /** Use a built-in AWS source's parsing (cloudtrail, vpcflow, lambda, apigateway, waf, network-firewall, guardduty, route53-resolver, eks-audit, rds) for these log groups. */
       builtin: z
-        .enum(['cloudtrail', 'vpcflow', 'lambda', 'apigateway', 'waf', 'network-firewall', 'route53-resolver', 'eks-audit', 'rds'])
+        .enum([
+          'cloudtrail',
+          'vpcflow',
+          'lambda',
+          'apigateway',
+          'waf',
+          'network-firewall',
+          'guardduty',
+          'route53-resolver',
+          'eks-audit',
+          'rds',
+        ])
         .optional(),
       /** IANA zone of times the lines write without one (syslog, Laravel, Python asctime); UTC when absent. */
       timezone: TimeZoneName.optional(),

@@ -12,7 +12,7 @@ export interface DeriveClaim {
  * AWS's own logs, understood out of the box: CloudTrail records (when a trail delivers to
  * CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda function logs (text and JSON log
  * formats, platform lines included), API Gateway access logs (JSON), AWS WAF logs, AWS Network
- * Firewall logs, Route 53 Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora
+ * Firewall logs, Amazon GuardDuty findings (through EventBridge), Route 53 Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora
  * database logs (PostgreSQL, MySQL, MariaDB).
  *
  * Each is a source like the ones users write, plus two things only built-ins have: `recognize`,
@@ -76,8 +76,9 @@ export const withParsers = (parsers: string[], def: SourceDefinition['source']):
 
 /**
  * Every recognizer that takes JSON lines requires one of these in the line (CloudTrail's
- * eventSource, WAF's webaclId, Network Firewall's firewall_name, API Gateway's and Lambda's requestId, Resolver's query_name,
+ * eventSource, WAF's webaclId, Network Firewall's firewall_name, EventBridge's detail-type, API Gateway's and Lambda's requestId, Resolver's query_name,
  * Powertools' function_name, Lambda's platform events, Kubernetes' auditID; a property test checks it). Most app JSON
  * holds none: one scan rules out every recognizer, where each would scan the line again.
  */
-export const AWS_JSON_MARKERS_RE = /"(?:eventSource|webaclId|firewall_name|requestId|query_name|function_name|auditID)"|"platform\./;
+export const AWS_JSON_MARKERS_RE =
+  /"(?:eventSource|webaclId|firewall_name|detail-type|requestId|query_name|function_name|auditID)"|"platform\./;
