@@ -9,6 +9,7 @@ import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
+import { redactTypedPasswords } from '../src/parse/typed-password';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import { rule } from './helpers';
 
@@ -120,6 +121,9 @@ const SECRETS = [
   ['zip -P Zip-pass2 -r backup.zip /srv', 'Zip-pass2'],
   ['docker login -u ci -p Dckr-pass1 registry.example.com', 'Dckr-pass1'],
   ['podman login --password=Pdmn-pass1 quay.io', 'Pdmn-pass1'],
+  ['COMMAND=/usr/bin/htpasswd -b /etc/nginx/.htpasswd admin Htp-pass1', 'Htp-pass1'],
+  ['htpasswd -cbB -C 12 /etc/nginx/.htpasswd ops Htp-pass2', 'Htp-pass2'],
+  ["htpasswd -nb ci 'Htp pass3' > creds", 'Htp pass3'],
 ] as const;
 
 describe('secret redaction', () => {
@@ -159,6 +163,9 @@ describe('secret redaction', () => {
     'docker run -p 8080:80 -e MODE=login web',
     'GET /search?q=signature+design&page=2 HTTP/1.1',
     'GET /config?design=sig HTTP/1.1',
+    // htpasswd without -b prompts: its last argument is the user.
+    'COMMAND=/usr/bin/htpasswd -c /etc/nginx/.htpasswd admin',
+    'htpasswd -D /etc/nginx/.htpasswd olduser',
   ])('leaves ordinary lines alone: %s', (line) => {
     expect(redact(line)).toBe(line);
   });
@@ -354,6 +361,11 @@ const piece = fc.oneof(
     '@',
     '"name":"authorization","value":',
     '[REDACTED]',
+    'Invalid user ',
+    " FOR '",
+    'user_not_found username="',
+    'Summer2025!',
+    'htpasswd -b ',
   ),
   fc.constantFrom('=', ':', ': ', '"', "'", '\\"', ' ', '  ', '%3D', '%20', '+', '&', ';', ',', '}', ']', '{', '--', '\n', 'for ', 'is '),
   fc.stringMatching(/^[A-Za-z0-9_\-./+]{1,45}$/),
@@ -366,7 +378,7 @@ describe('property: the literal checks never change what redaction does', () => 
       if (p.name === 'aws_secret_access_key' && !/(?:AKIA|ASIA)[A-Z0-9]{16}/.test(text)) continue;
       out = out.replace(p.regex, p.replace);
     }
-    return redactCommandLines(out, REDACTED);
+    return redactTypedPasswords(redactCommandLines(out, REDACTED));
   };
   it('each match holds its pattern’s literal, and redact agrees with running every pattern', () => {
     fc.assert(

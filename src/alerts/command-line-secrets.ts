@@ -1,6 +1,7 @@
 /**
  * Passwords on command lines, as sudo (`COMMAND=`), auditd's execve records, CI logs and shell
- * history log them: `mysql -pSECRET`, `sshpass -p SECRET`, `curl -u user:SECRET`. Read in code
+ * history log them: `mysql -pSECRET`, `sshpass -p SECRET`, `curl -u user:SECRET`, `htpasswd -b file
+ * user SECRET`. Read in code
  * rather than by a regex: a pattern reaching from the command to its option backtracks
  * polynomially (recheck found it), while this reads each command's arguments once. The command
  * must come first, so another program's `-p` (a port: `ssh -p 2222`, `docker run -p 8080:80`)
@@ -76,9 +77,10 @@ const PASSWORD_OPTIONS: ReadonlyMap<string, readonly PasswordOption[]> = new Map
 
 /** A command's name as a program path ends (`/usr/bin/mysql`), not inside a word, a file name or a URL (`mongodb://`, `a.zip`). */
 const PASSWORD_COMMANDS =
-  /(?<![\w.-])(mysql[\w-]{0,16}|mariadb[\w-]{0,16}|sshpass|useradd|usermod|mongosh|mongo|redis-cli|ldap[a-z]{3,9}|curl|smbclient|openssl|7za?|zip|docker|podman)(?![\w.:-])/g;
+  /(?<![\w.-])(mysql[\w-]{0,16}|mariadb[\w-]{0,16}|sshpass|useradd|usermod|mongosh|mongo|redis-cli|ldap[a-z]{3,9}|curl|smbclient|openssl|7za?|zip|docker|podman|htpasswd)(?![\w.:-])/g;
 /** Literals every command above holds, for the redactor's one scan of a line (src/alerts/redact.ts, ANY_NEEDED). */
-export const COMMAND_LITERALS = 'mysql|mariadb|sshpass|useradd|usermod|mongo|redis-cli|ldap|curl|smbclient|openssl|7z|zip|docker|podman';
+export const COMMAND_LITERALS =
+  'mysql|mariadb|sshpass|useradd|usermod|mongo|redis-cli|ldap|curl|smbclient|openssl|7z|zip|docker|podman|htpasswd';
 /** Where a command's arguments end: a new line, a pipe, a list or background operator. */
 const COMMAND_END = /[\n|;&]/g;
 const ARGUMENT = /[^\s]+/g;
@@ -106,8 +108,14 @@ export function redactCommandLines(text: string, replacement: string): string {
   for (let m = PASSWORD_COMMANDS.exec(text); m !== null; m = PASSWORD_COMMANDS.exec(text)) {
     COMMAND_END.lastIndex = PASSWORD_COMMANDS.lastIndex;
     const end = COMMAND_END.exec(text)?.index ?? text.length;
-    const options = optionsOf(m[1] ?? '');
     ARGUMENT.lastIndex = PASSWORD_COMMANDS.lastIndex;
+    if (m[1] === 'htpasswd') {
+      const span = htpasswdPassword(text, end, replacement);
+      if (span) spans.push(span);
+      PASSWORD_COMMANDS.lastIndex = Math.max(PASSWORD_COMMANDS.lastIndex, end);
+      continue;
+    }
+    const options = optionsOf(m[1] ?? '');
     // The option whose value is the next argument (`-p SECRET`, `-u user:SECRET`).
     let pending: PasswordOption | undefined;
     // The subcommand its options wait for has come (`login`).
@@ -155,6 +163,39 @@ export function redactCommandLines(text: string, replacement: string): string {
     at = to;
   }
   return out + text.slice(at);
+}
+
+/** htpasswd's options that take the next argument as their value (a bcrypt cost, rounds). */
+const HTPASSWD_VALUED = new Set(['-C', '-r']);
+
+/**
+ * `htpasswd -b [-c…] FILE USER PASSWORD` (`-nb USER PASSWORD` writes to standard output): the
+ * password is a place among the arguments, not an option's value. Read from ARGUMENT's position
+ * up to `end`; none without `-b`.
+ */
+function htpasswdPassword(text: string, end: number, replacement: string): [number, number] | undefined {
+  let batch = false;
+  let toStdout = false;
+  const positional: number[] = [];
+  let skipNext = false;
+  for (let a = ARGUMENT.exec(text); a !== null && a.index < end; a = ARGUMENT.exec(text)) {
+    const arg = a[0];
+    if (skipNext) {
+      skipNext = false;
+      continue;
+    }
+    if (positional.length === 0 && arg.startsWith('-') && arg.length > 1) {
+      if (HTPASSWD_VALUED.has(arg)) skipNext = true;
+      else if (!arg.startsWith('--')) {
+        batch ||= arg.includes('b');
+        toStdout ||= arg.includes('n');
+      }
+      continue;
+    }
+    positional.push(a.index);
+  }
+  const at = positional[toStdout ? 1 : 2];
+  return batch && at !== undefined ? valueSpan(text, at, end, replacement) : undefined;
 }
 
 /**
