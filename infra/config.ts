@@ -255,6 +255,13 @@ export const SentinelConfig = z
           .optional(),
       })
       .optional(),
+    /**
+     * PagerDuty's acknowledgements back into Sentinel: a function URL for a v3 webhook
+     * subscription; an acknowledged or resolved incident of an alert acknowledges the alert (its
+     * e-mail and chat reminders go silent). `signingSecret`: a Secrets Manager secret (name or
+     * ARN) holding the subscription's signing secret.
+     */
+    pagerDutyWebhook: z.strictObject({ signingSecret: z.string().min(1) }).optional(),
     /** Per-account teams: each route's subscribers get its tiers' alerts about its accounts only. */
     routes: z.array(Route).default([]),
     /** Lambda invoked with every respond-tier incident when it opens (e.g. disable the user, block the IP). */

@@ -15,6 +15,7 @@ import { HubIngestion } from './constructs/hub-ingestion';
 import { Ingestion } from './constructs/ingestion';
 import { Monitoring } from './constructs/monitoring';
 import { PagerDuty, UNDELIVERED_PAGES } from './constructs/pager';
+import { PagerDutyWebhook } from './constructs/pager-webhook';
 import type { SentinelFunction } from './constructs/sentinel-function';
 import { StateTable } from './constructs/state-table';
 import { Sweeper } from './constructs/sweeper';
@@ -153,6 +154,13 @@ export class SentinelStack extends Stack {
           : [pager(`PagerDutyRoute${r}`, route.tiers, route.pagerDutyRoutingKeySecret, routeFilter(route))],
       ),
     ];
+    const webhook = config.pagerDutyWebhook
+      ? new PagerDutyWebhook(this, 'PagerDutyWebhook', {
+          signingSecret: config.pagerDutyWebhook.signingSecret,
+          table: state.table,
+          logRetention: retention,
+        })
+      : undefined;
     new Monitoring(this, 'Monitoring', {
       detector: detector.function.fn,
       detectorTimeout: Duration.seconds(60),
@@ -168,7 +176,13 @@ export class SentinelStack extends Stack {
       parked: pagers.map((p) => ({ name: `${p.node.id}Undelivered`, queue: p.failures, description: UNDELIVERED_PAGES })),
     });
     this.suppressReviewedFindings(
-      [detector.function, this.correlation.correlateFunction, sweeper.function, ...pagers.map((p) => p.function)],
+      [
+        detector.function,
+        this.correlation.correlateFunction,
+        sweeper.function,
+        ...pagers.map((p) => p.function),
+        ...(webhook ? [webhook.function] : []),
+      ],
       config,
     );
     if (!config.logExecutionData) {
@@ -178,11 +192,14 @@ export class SentinelStack extends Stack {
           'Errors only by default: execution data is alert JSON with log evidence, which should not be copied into another log group unless asked for (logExecutionData: true logs ALL into a KMS-encrypted group).',
       });
     }
-    const sweeperPolicy = sweeper.function.fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
-    if (sweeperPolicy) {
-      Validations.of(sweeperPolicy).acknowledge({
+    const indexReaders: [SentinelFunction, string][] = [[sweeper.function, 'The sweeper queries']];
+    if (webhook) indexReaders.push([webhook.function, 'The PagerDuty webhook lists the open alerts from']);
+    for (const [fn, who] of indexReaders) {
+      const policy = fn.fn.role?.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
+      if (!policy) continue;
+      Validations.of(policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(state.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
-        reason: "The sweeper queries the state table's one index (the sparse due index); CDK grants index access as table/index/*.",
+        reason: `${who} the state table's one index (the sparse due index); CDK grants index access as table/index/*.`,
       });
     }
   }

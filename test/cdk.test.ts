@@ -246,6 +246,7 @@ const MAXIMAL = {
   runbookBaseUrl: 'https://github.com/acme/sentinel/blob/main/',
   pagerDuty: { routingKeySecret: 'sentinel/pagerduty', tiers: ['notify', 'respond'] },
   guardDutyFindings: true,
+  pagerDutyWebhook: { signingSecret: 'sentinel/pagerduty-webhook' },
 };
 
 describe('every documented option', () => {
@@ -332,6 +333,36 @@ describe('every documented option', () => {
     expect(Object.keys(synth().template.findResources('AWS::Lambda::Function')).some((id) => id.startsWith('PagerDuty'))).toBe(false);
     expect(() => parseConfig({ pagerDuty: { routingKeySecret: 'k', tiers: ['review'] } })).toThrow(/pagerDuty\.tiers/);
     expect(() => parseConfig({ pagerDuty: { routingKeySecret: 'k', eventsUrl: 'https://example.com/x' } })).toThrow(/eventsUrl/);
+  });
+  it('pagerDutyWebhook: a function URL for PagerDuty, its concurrency bounded, reading only its signing secret and the open alerts', () => {
+    const [id, fn] =
+      Object.entries(template.findResources('AWS::Lambda::Function')).find(([key]) => /^PagerDutyWebhookFunction[0-9A-F]{8}$/.test(key)) ??
+      [];
+    if (!id || !fn) throw new Error('no webhook function');
+    expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(
+      expect.arrayContaining(requiredEnv('functions/pager-webhook/handler.ts')),
+    );
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(2);
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [id, 'Arn'] } });
+    template.hasOutput('PagerDutyWebhookUrl', {});
+    const policy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([key]) =>
+      key.startsWith('PagerDutyWebhookFunction'),
+    )?.[1];
+    const statements: { Action: string | string[] }[] = policy?.Properties.PolicyDocument.Statement ?? [];
+    expect(statements.flatMap((st) => st.Action).sort()).toEqual(
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+    expect(JSON.stringify(policy)).toContain(':secret:sentinel/pagerduty-webhook-??????');
+    // Off by default.
+    expect(Object.keys(synth().template.findResources('AWS::Lambda::Url'))).toEqual([]);
   });
   it('guardDutyFindings: an EventBridge rule writes every finding to a log group the detector is subscribed to, allowed for that rule only', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
