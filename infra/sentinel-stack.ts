@@ -141,6 +141,7 @@ export class SentinelStack extends Stack {
     const pager = (id: string, tiers: readonly TierName[], routingKeySecret: string, filterPolicy?: Record<string, SubscriptionFilter>) =>
       new PagerDuty(this, id, {
         topics: tiers.filter((tier) => tier !== 'review').map((tier) => alerts.topics[tier]),
+        ...(tiers.includes('notify') ? {} : { acknowledgementsTopic: alerts.topics.notify }),
         routingKeySecret,
         logRetention: retention,
         ...(config.pagerDuty?.eventsUrl === undefined ? {} : { eventsUrl: config.pagerDuty.eventsUrl }),

@@ -312,7 +312,19 @@ describe('every documented option', () => {
     const respondOnly = Template.fromStack(
       new SentinelStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'PagerByArn', { config: parseConfig(byArn) }),
     );
-    expect(subscribed(respondOnly)).toEqual([expect.stringContaining('AlertsRespondTopic')]);
+    expect(subscribed(respondOnly).sort()).toEqual([
+      expect.stringContaining('AlertsNotifyTopic'),
+      expect.stringContaining('AlertsRespondTopic'),
+    ]);
+    // From the notify topic it takes only the team's acknowledgement notices (to acknowledge their PagerDuty alerts).
+    const notifySubscription = Object.values(
+      respondOnly.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'lambda' } }),
+    ).find(
+      (r) =>
+        /"PagerDutyFunction[0-9A-F]{8}"/.test(JSON.stringify(r.Properties.Endpoint)) &&
+        JSON.stringify(r.Properties.TopicArn).includes('AlertsNotifyTopic'),
+    );
+    expect(notifySubscription?.Properties.FilterPolicy).toEqual({ ruleId: ['sentinel.acknowledgement'] });
     expect(pagerOf(respondOnly).env.PAGERDUTY_ROUTING_KEY_SECRET).toBe(
       'arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-key-AbCdEf',
     );

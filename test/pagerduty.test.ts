@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { buildAcknowledgementNotice } from '../src/alerts/acknowledgement-notice';
 import { forwardToPagerDuty, PAGERDUTY_EVENTS_URL, PagerDutyDeliveryError, pagerDutyEvent } from '../src/alerts/pagerduty';
 import type { Alert } from '../src/schema/alert';
 import { detector, ev, rule, T0 } from './helpers';
@@ -132,7 +133,7 @@ describe('forwarding a published message to PagerDuty', () => {
   it('PagerDuty took it: sent, once, as the event for the alert', async () => {
     const alert = await openedAlert();
     const sent: string[] = [];
-    expect(await forwardToPagerDuty(JSON.stringify(alert), answering(202, sent))).toEqual({ sent: 'trigger', dedupKey: alert.id });
+    expect(await forwardToPagerDuty(JSON.stringify(alert), answering(202, sent))).toEqual({ sent: 'trigger', dedupKeys: [alert.id] });
     expect(sent.map((b) => JSON.parse(b))).toEqual([pagerDutyEvent(alert, KEY)]);
   });
 
@@ -165,5 +166,44 @@ describe('forwarding a published message to PagerDuty', () => {
     const reminder = { ...(await openedAlert()), status: 'reminder' };
     expect(await forwardToPagerDuty(JSON.stringify(reminder), answering(202, sent))).toMatchObject({ skipped: 'reminder' });
     expect(sent).toEqual([]);
+  });
+});
+
+describe("a responder's acknowledgement in Sentinel acknowledges the PagerDuty alerts", () => {
+  /** The team's notice that a responder acknowledged these alerts (src/alerts/acknowledgement-notice.ts). */
+  function notice(by: string, ids: string[]): string {
+    const acks = ids.map((alertId, i) => ({ alertId, by, at: T0 + i, until: null }));
+    return JSON.stringify(buildAcknowledgementNotice(acks, { region: 'us-east-1' }));
+  }
+  const ids = ['det-0123456789abcdef01234567', 'inc-89abcdef0123456789abcdef'];
+  const collecting = (sent: string[], status = (_key: string) => 202) => ({
+    routingKey: async () => KEY,
+    post: async (_url: string, body: string) => {
+      sent.push(body);
+      const key = String(JSON.parse(body).dedup_key);
+      return { status: status(key), text: '{}' };
+    },
+  });
+
+  it('each alert the notice lists is acknowledged in PagerDuty, keyed by its id', async () => {
+    const sent: string[] = [];
+    expect(await forwardToPagerDuty(notice('alice', ids), collecting(sent))).toEqual({ sent: 'acknowledge', dedupKeys: ids });
+    expect(sent.map((b) => JSON.parse(b))).toEqual(ids.map((id) => ({ routing_key: KEY, event_action: 'acknowledge', dedup_key: id })));
+  });
+
+  it('not the ones PagerDuty itself made (they came from its webhook), and one PagerDuty refuses is said, not thrown', async () => {
+    const sent: string[] = [];
+    expect(await forwardToPagerDuty(notice('Jane Doe (PagerDuty)', ids), collecting(sent))).toMatchObject({ skipped: 'not_a_page' });
+    expect(sent).toEqual([]);
+    // An alert PagerDuty never had (below the paging tiers): refused, the other still acknowledged.
+    const refusing = collecting(sent, (key) => (key === ids[0] ? 400 : 202));
+    expect(await forwardToPagerDuty(notice('alice', ids), refusing)).toEqual({ sent: 'acknowledge', dedupKeys: [ids[1]] });
+    // Throttled: thrown, so Lambda retries (an acknowledgement sent twice changes nothing).
+    await expect(
+      forwardToPagerDuty(
+        notice('alice', ids),
+        collecting([], () => 429),
+      ),
+    ).rejects.toMatchObject({ retryable: true });
   });
 });

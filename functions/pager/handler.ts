@@ -40,7 +40,7 @@ async function post(target: string, body: string): Promise<{ status: number; tex
 export async function forward(event: SNSEvent): Promise<void> {
   for (const record of event.Records) {
     const outcome = await forwardToPagerDuty(record.Sns.Message, { routingKey, post, url });
-    if ('sent' in outcome) logger.info('sent to PagerDuty', { action: outcome.sent, dedupKey: outcome.dedupKey });
+    if ('sent' in outcome) logger.info('sent to PagerDuty', { action: outcome.sent, dedupKeys: outcome.dedupKeys });
     else logger.info('not sent to PagerDuty', { reason: outcome.skipped, detail: outcome.detail, messageId: record.Sns.MessageId });
   }
 }

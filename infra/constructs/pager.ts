@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
+import { SubscriptionFilter, type Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -25,7 +25,16 @@ export interface PagerDutyProps {
    * @default - every alert of the topics
    */
   readonly filterPolicy?: Record<string, SubscriptionFilter>;
+  /**
+   * The notify topic, when it is not among `topics`: the forwarder takes the team's
+   * acknowledgement notices from it (only those), to acknowledge their PagerDuty alerts.
+   * @default - none: the notices reach it through `topics`
+   */
+  readonly acknowledgementsTopic?: Topic;
 }
+
+/** The rule id of the team's acknowledgement notices (src/alerts/acknowledgement-notice.ts). */
+const ACKNOWLEDGEMENT_NOTICE = 'sentinel.acknowledgement';
 
 /** What the stack's monitoring says of a forwarder's parked events. */
 export const UNDELIVERED_PAGES =
@@ -64,5 +73,10 @@ export class PagerDuty extends Construct {
     this.secret.grantRead(this.function.fn);
     for (const topic of props.topics)
       topic.addSubscription(new LambdaSubscription(this.function.fn, props.filterPolicy ? { filterPolicy: props.filterPolicy } : {}));
+    // A route that selects by rule never selects the stack's notices: nothing to take there.
+    if (props.acknowledgementsTopic && !props.filterPolicy?.ruleId) {
+      const filterPolicy = { ...props.filterPolicy, ruleId: SubscriptionFilter.stringFilter({ allowlist: [ACKNOWLEDGEMENT_NOTICE] }) };
+      props.acknowledgementsTopic.addSubscription(new LambdaSubscription(this.function.fn, { filterPolicy }));
+    }
   }
 }

@@ -33,7 +33,7 @@ export function buildAcknowledgementNotice(acks: readonly Acknowledgement[], ctx
   const what = first.about ? redact(first.about.title) : first.alertId;
   const query = logsInsightsQuery(first.about ? redact(first.about.entity.value) : '');
   const ids = ordered.length === 1 ? first.alertId : '<alert id>';
-  return teamNoticeAlert({
+  const notice = teamNoticeAlert({
     id: stableId('ack', ...ordered.map((a) => `${a.alertId}#${a.at}`)),
     ruleId: 'sentinel.acknowledgement',
     title:
@@ -56,6 +56,7 @@ export function buildAcknowledgementNotice(acks: readonly Acknowledgement[], ctx
     // Their one account (the caller groups by it), so the notice reaches a team routed that account's alerts.
     ...(first.about?.account ? { cloud: { account: { id: first.about.account }, region: ctx.region } } : {}),
   });
+  return { ...notice, acknowledgedAlerts: ordered.map((a) => a.alertId) };
 }
 
 /** One acknowledged alert: its id, what it is, until when, and why when the reasons differ. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AcknowledgementError, acknowledgeOpen, endAcknowledgement } from '../cli/acknowledgements';
 import { AlertId, readAcknowledgements } from '../engine/acknowledgements';
 import type { StateStore } from '../engine/state-store';
+import { ACKNOWLEDGED_IN_PAGERDUTY as VIA } from './pagerduty';
 
 /**
  * PagerDuty's side of a page, back into Sentinel (a v3 webhook subscription on the services the
@@ -15,8 +16,6 @@ import type { StateStore } from '../engine/state-store';
  * dedup key); incidents that are not Sentinel's are left alone.
  */
 
-/** Who acknowledged, as the acknowledgement names them: PagerDuty's user, marked as coming from it. */
-const VIA = ' (PagerDuty)';
 /** A webhook body larger than this is no PagerDuty event. */
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
 

@@ -38,7 +38,7 @@ const MAX_EVIDENCE_CHARS = 1000;
 
 export interface PagerDutyEvent {
   routing_key: string;
-  event_action: 'trigger' | 'resolve';
+  event_action: 'trigger' | 'resolve' | 'acknowledge';
   dedup_key: string;
   client?: string;
   client_url?: string;
@@ -112,6 +112,23 @@ function isPage(alert: Alert): boolean {
   return alert.kind !== 'digest' && !alert.ruleId.startsWith('sentinel.');
 }
 
+/** How an acknowledgement made in PagerDuty names its responder in Sentinel (src/alerts/pagerduty-webhook.ts). */
+export const ACKNOWLEDGED_IN_PAGERDUTY = ' (PagerDuty)';
+/** Acknowledge events one notice sends at most (a responder taking over an outbreak's hundred alerts). */
+const MAX_ACKNOWLEDGEMENTS = 100;
+
+/**
+ * A responder acknowledged alerts in Sentinel (`detect ack add`; the team's notice lists them):
+ * their PagerDuty alerts are acknowledged too, so PagerDuty stops escalating what someone has.
+ * Not the acknowledgements PagerDuty made itself (the webhook's): they came from there.
+ */
+export function pagerDutyAcknowledgements(alert: Alert, routingKey: string): PagerDutyEvent[] {
+  if (alert.ruleId !== 'sentinel.acknowledgement' || alert.entity.value.endsWith(ACKNOWLEDGED_IN_PAGERDUTY)) return [];
+  return (alert.acknowledgedAlerts ?? [])
+    .slice(0, MAX_ACKNOWLEDGEMENTS)
+    .map((id) => ({ routing_key: routingKey, event_action: 'acknowledge', dedup_key: id }));
+}
+
 /** At most `max` UTF-16 units, cut with an ellipsis; never between the two halves of a surrogate pair (an emoji in a title), which PagerDuty would show as garbage. */
 export function bounded(text: string, max: number): string {
   if (text.length <= max) return text;
@@ -149,13 +166,14 @@ export class PagerDutyDeliveryError extends Error {
 }
 
 export type ForwardOutcome =
-  | { sent: PagerDutyEvent['event_action']; dedupKey: string }
+  | { sent: PagerDutyEvent['event_action']; dedupKeys: string[] }
   | { skipped: 'not_a_page' | 'reminder' | 'not_an_alert'; detail: string };
 
 /**
  * Sends one published message (the SNS body: an alert's JSON; PagerDuty answers 202 when it took
  * the event). A digest or a notice to the team, or a message on the topic that is no alert (a
- * stack-health alarm), is skipped and said why.
+ * stack-health alarm), is skipped and said why; an acknowledgement notice acknowledges the
+ * PagerDuty alerts of the alerts it lists.
  */
 export async function forwardToPagerDuty(message: string, deps: PagerDutyDeps): Promise<ForwardOutcome> {
   let raw: unknown;
@@ -172,15 +190,35 @@ export async function forwardToPagerDuty(message: string, deps: PagerDutyDeps): 
       skipped: 'reminder',
       detail: `${alert.ruleId} ${alert.id} is a reminder: PagerDuty keeps its alert open and re-notifies itself`,
     };
-  const event = pagerDutyEvent(alert, await deps.routingKey());
+  const routingKey = await deps.routingKey();
+  const acknowledgements = pagerDutyAcknowledgements(alert, routingKey);
+  if (acknowledgements.length > 0) {
+    // An acknowledgement PagerDuty refuses (an alert it never had: one below the paging tiers) is
+    // no page lost: said, not thrown. Throttled or down: thrown, and the retry sends them again.
+    const refused: string[] = [];
+    for (const event of acknowledgements) {
+      if (!(await send(event, deps, { refusalThrows: false }))) refused.push(event.dedup_key);
+    }
+    const sent = acknowledgements.map((e) => e.dedup_key).filter((k) => !refused.includes(k));
+    if (sent.length === 0) return { skipped: 'not_a_page', detail: `PagerDuty refused acknowledging ${refused.join(', ')}` };
+    return { sent: 'acknowledge', dedupKeys: sent };
+  }
+  const event = pagerDutyEvent(alert, routingKey);
   if (!event) return { skipped: 'not_a_page', detail: `${alert.ruleId} ${alert.id} is for the team or the review digest, not a page` };
+  await send(event, deps, { refusalThrows: true });
+  return { sent: event.event_action, dedupKeys: [event.dedup_key] };
+}
+
+/** Posts one event; whether PagerDuty took it. Unreachable, throttled or failing: thrown, retryable; refused: thrown unless told not to. */
+async function send(event: PagerDutyEvent, deps: PagerDutyDeps, options: { refusalThrows: boolean }): Promise<boolean> {
   let answer: { status: number; text: string };
   try {
     answer = await deps.post(deps.url ?? PAGERDUTY_EVENTS_URL, JSON.stringify(event));
   } catch (err) {
     throw new PagerDutyDeliveryError(`PagerDuty unreachable: ${err instanceof Error ? err.message : String(err)}`, true);
   }
-  if (answer.status === 202 || answer.status === 200) return { sent: event.event_action, dedupKey: event.dedup_key };
+  if (answer.status === 202 || answer.status === 200) return true;
   const retryable = answer.status === 429 || answer.status >= 500;
+  if (!retryable && !options.refusalThrows) return false;
   throw new PagerDutyDeliveryError(`PagerDuty answered ${answer.status} for ${event.dedup_key}: ${answer.text.slice(0, 300)}`, retryable);
 }

@@ -133,6 +133,11 @@ export const Alert = z.object({
    */
   acknowledged: z.object({ by: z.string(), at: z.string(), reason: z.string().optional() }).optional(),
   /**
+   * An acknowledgement notice (`sentinel.acknowledgement`): the alerts it tells of, by id — the
+   * PagerDuty forwarder acknowledges their PagerDuty alerts (src/alerts/pagerduty.ts).
+   */
+  acknowledgedAlerts: z.array(z.string()).optional(),
+  /**
    * Spike rules: what the window was measured against — the mean count per window of the
    * baseline before it, and the count that fired (its factor × that mean and at least its floor;
    * `held`: the level an earlier window of the same spike reached, which holds while it lasts).
