@@ -62,6 +62,17 @@ export function rule(partial: Record<string, unknown>): DetectionRule {
 
 let seq = 0;
 /** An absence rule the absence tests share: a heartbeat every 10 minutes per host, told at the notify tier once one is an hour late. */
+/** Three failed logins of a user in 5 minutes, high: a brute force that opens a respond-tier alert. */
+export function bruteForceRule(): DetectionRule {
+  return rule({
+    id: 'test.brute_force',
+    title: 'Brute force against {user.name}',
+    severity: 'high',
+    match: { 'event.action': 'login', 'event.outcome': 'failure' },
+    threshold: { count: 3, window: '5m', groupBy: ['user.name'] },
+  });
+}
+
 export function heartbeatRule(): DetectionRule {
   return rule({
     id: 'test.heartbeat_missing',

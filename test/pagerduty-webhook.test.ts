@@ -9,7 +9,7 @@ import { readAcknowledgements } from '../src/engine/acknowledgements';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import type { StateStore } from '../src/engine/state-store';
 import { startLocalDynamo } from '../src/local/dynalite';
-import { detector, ev, rule, T0 } from './helpers';
+import { bruteForceRule, detector, ev, rule, T0 } from './helpers';
 
 const SECRET = 'whsec_0123456789abcdef';
 const sign = (body: string, secret = SECRET) => `v1=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -38,13 +38,7 @@ function webhookBody(type: string, incidentKey: string | null, agent = 'Jane Doe
 
 /** A store holding one open alert (a brute force the engine opened), and its id. */
 async function openAlert<S extends StateStore>(store: S, base = T0): Promise<{ store: S; alertId: string; now: number }> {
-  const brute = rule({
-    id: 'test.brute_force',
-    title: 'Brute force against {user.name}',
-    severity: 'high',
-    match: { 'event.action': 'login', 'event.outcome': 'failure' },
-    threshold: { count: 3, window: '5m', groupBy: ['user.name'] },
-  });
+  const brute = bruteForceRule();
   const events = [0, 1, 2].map((i) => ev({ 'event.action': 'login', 'event.outcome': 'failure', 'user.name': 'j.chen' }, base + i * 1000));
   const { alerts } = await detector([brute], store).evaluate('b1', events);
   const alertId = alerts[0]?.id;

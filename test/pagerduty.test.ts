@@ -2,19 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { buildAcknowledgementNotice } from '../src/alerts/acknowledgement-notice';
 import { forwardToPagerDuty, PAGERDUTY_EVENTS_URL, PagerDutyDeliveryError, pagerDutyEvent } from '../src/alerts/pagerduty';
 import type { Alert } from '../src/schema/alert';
-import { detector, ev, rule, T0 } from './helpers';
+import { bruteForceRule, detector, ev, rule, T0 } from './helpers';
 
 const KEY = 'R0UT1NGKEY0000000000000000000000';
 
 /** A brute force the engine opens, its evidence lines holding a password (redacted in the alert). */
 async function openedAlert(): Promise<Alert> {
-  const brute = rule({
-    id: 'test.brute_force',
-    title: 'Brute force against {user.name}',
-    severity: 'high',
-    match: { 'event.action': 'login', 'event.outcome': 'failure' },
-    threshold: { count: 3, window: '5m', groupBy: ['user.name'] },
-  });
+  const brute = bruteForceRule();
   const events = [0, 1, 2].map((i) =>
     ev(
       {

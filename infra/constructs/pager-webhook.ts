@@ -2,8 +2,9 @@ import { CfnOutput, Duration } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { secretByNameOrArn } from './secret-reference';
 import { SentinelFunction } from './sentinel-function';
 
 export interface PagerDutyWebhookProps {
@@ -25,9 +26,7 @@ export class PagerDutyWebhook extends Construct {
 
   constructor(scope: Construct, id: string, props: PagerDutyWebhookProps) {
     super(scope, id);
-    this.secret = props.signingSecret.startsWith('arn:')
-      ? Secret.fromSecretCompleteArn(this, 'SigningSecret', props.signingSecret)
-      : Secret.fromSecretNameV2(this, 'SigningSecret', props.signingSecret);
+    this.secret = secretByNameOrArn(this, 'SigningSecret', props.signingSecret);
     this.function = new SentinelFunction(this, 'Function', {
       entry: 'functions/pager-webhook/handler.ts',
       logRetention: props.logRetention,

@@ -1,12 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { SubscriptionFilter, type Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { failureQueue } from './failure-queue';
+import { secretByNameOrArn } from './secret-reference';
 import { SentinelFunction } from './sentinel-function';
 
 export interface PagerDutyProps {
@@ -54,9 +55,7 @@ export class PagerDuty extends Construct {
 
   constructor(scope: Construct, id: string, props: PagerDutyProps) {
     super(scope, id);
-    this.secret = props.routingKeySecret.startsWith('arn:')
-      ? Secret.fromSecretCompleteArn(this, 'RoutingKey', props.routingKeySecret)
-      : Secret.fromSecretNameV2(this, 'RoutingKey', props.routingKeySecret);
+    this.secret = secretByNameOrArn(this, 'RoutingKey', props.routingKeySecret);
     this.failures = failureQueue(this, 'UndeliveredPages', 'the PagerDuty forwarder');
     this.function = new SentinelFunction(this, 'Function', {
       entry: 'functions/pager/handler.ts',
