@@ -26,6 +26,8 @@ export const UNKNOWN_USER = /invalid user |user_not_found|user not found|usernot
 
 const MIN_LENGTH = 8;
 const MAX_LENGTH = 128;
+/** Names a line's markers point at that are looked at, per marker. */
+const MAX_NAMED = 64;
 /** Names whose other occurrences on a line are replaced too. */
 const MAX_NAMES_REPEATED = 8;
 
@@ -91,7 +93,9 @@ const NAMED_AFTER: readonly { marker: string; end: string }[] = [
 
 /**
  * `text` with every user name it says does not exist, where one reads as a password, replaced by
- * its tag (every occurrence of it on the line). One scan per marker; linear in the line.
+ * its tag (every occurrence of it on the line). One scan per marker; linear in the line, and at
+ * most MAX_NAMED names looked at: a real line names a user or two, and a hostile one of thousands
+ * (whose "passwords" its writer chose) must not make each alert's redaction slow.
  */
 export function redactTypedPasswords(text: string): string {
   if (!UNKNOWN_USER.test(text)) return text;
@@ -99,7 +103,7 @@ export function redactTypedPasswords(text: string): string {
   for (const { marker, end } of NAMED_AFTER) {
     // Each search for the end stops at the marker's next occurrence at the latest (the marker holds
     // its end character): the scan stays linear on a line of markers.
-    for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, at + marker.length)) {
+    for (let at = text.indexOf(marker), seen = 0; at !== -1 && seen < MAX_NAMED; at = text.indexOf(marker, at + marker.length), seen++) {
       const from = at + marker.length;
       const found = text.indexOf(end, from);
       const to = found === -1 ? text.length : found;
@@ -112,16 +116,21 @@ export function redactTypedPasswords(text: string): string {
   spans.sort((a, b) => a[0] - b[0]);
   let out = '';
   let at = 0;
-  const names = new Set<string>();
+  // Each name's tag, hashed once however often the line repeats it.
+  const tags = new Map<string, string>();
   for (const [from, to, name] of spans) {
     if (from < at) continue;
-    out += `${text.slice(at, from)}${typedPasswordTag(name)}`;
+    let tag = tags.get(name);
+    if (tag === undefined) {
+      tag = typedPasswordTag(name);
+      tags.set(name, tag);
+    }
+    out += `${text.slice(at, from)}${tag}`;
     at = to;
-    names.add(name);
   }
   out += text.slice(at);
   // The same text elsewhere on the line (a JSON event repeating the name in its details); a few
   // names at most, so a hostile line of thousands costs a few passes, not thousands.
-  for (const name of [...names].slice(0, MAX_NAMES_REPEATED)) out = out.split(name).join(typedPasswordTag(name));
+  for (const [name, tag] of [...tags].slice(0, MAX_NAMES_REPEATED)) out = out.split(name).join(tag);
   return out;
 }
