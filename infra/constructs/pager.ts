@@ -6,6 +6,7 @@ import { SubscriptionFilter, type Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ACKNOWLEDGEMENT_NOTICE } from '../../src/alerts/team-notice';
 import { failureQueue } from './failure-queue';
 import { secretByNameOrArn } from './secret-reference';
 import { SentinelFunction } from './sentinel-function';
@@ -33,9 +34,6 @@ export interface PagerDutyProps {
    */
   readonly acknowledgementsTopic?: Topic;
 }
-
-/** The rule id of the team's acknowledgement notices (src/alerts/acknowledgement-notice.ts). */
-const ACKNOWLEDGEMENT_NOTICE = 'sentinel.acknowledgement';
 
 /** What the stack's monitoring says of a forwarder's parked events. */
 export const UNDELIVERED_PAGES =

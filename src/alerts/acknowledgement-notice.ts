@@ -5,7 +5,7 @@ import { type AlertContext, stableId } from './build';
 import { tableArgs } from './cloud';
 import { logsInsightsQuery, logsInsightsUrl } from './insights';
 import { redact } from './redact';
-import { teamNoticeAlert } from './team-notice';
+import { ACKNOWLEDGEMENT_NOTICE, teamNoticeAlert } from './team-notice';
 
 /** How far back the notice's Logs Insights link looks: the hour before the acknowledgement. */
 const LOOK_BACK_MS = 3_600_000;
@@ -35,7 +35,7 @@ export function buildAcknowledgementNotice(acks: readonly Acknowledgement[], ctx
   const ids = ordered.length === 1 ? first.alertId : '<alert id>';
   const notice = teamNoticeAlert({
     id: stableId('ack', ...ordered.map((a) => `${a.alertId}#${a.at}`)),
-    ruleId: 'sentinel.acknowledgement',
+    ruleId: ACKNOWLEDGEMENT_NOTICE,
     title:
       ordered.length === 1
         ? `${by} has ${first.alertId}: ${what}`

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Alert } from '../schema/alert';
 import type { Severity } from '../schema/severity';
+import { ACKNOWLEDGEMENT_NOTICE } from './team-notice';
 
 /**
  * Alerts as PagerDuty Events API v2 events (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/).
@@ -123,7 +124,7 @@ const MAX_ACKNOWLEDGEMENTS = 100;
  * Not the acknowledgements PagerDuty made itself (the webhook's): they came from there.
  */
 export function pagerDutyAcknowledgements(alert: Alert, routingKey: string): PagerDutyEvent[] {
-  if (alert.ruleId !== 'sentinel.acknowledgement' || alert.entity.value.endsWith(ACKNOWLEDGED_IN_PAGERDUTY)) return [];
+  if (alert.ruleId !== ACKNOWLEDGEMENT_NOTICE || alert.entity.value.endsWith(ACKNOWLEDGED_IN_PAGERDUTY)) return [];
   return (alert.acknowledgedAlerts ?? [])
     .slice(0, MAX_ACKNOWLEDGEMENTS)
     .map((id) => ({ routing_key: routingKey, event_action: 'acknowledge', dedup_key: id }));

@@ -1,5 +1,8 @@
 import type { Alert, AlertCloud, AlertEntity } from '../schema/alert';
 
+/** The rule id of the notice telling the team who acknowledged which alerts (./acknowledgement-notice.ts). */
+export const ACKNOWLEDGEMENT_NOTICE = 'sentinel.acknowledgement';
+
 /** What one of the stack's own notices to the team says; the rest of its alert is the same for all of them. */
 export interface TeamNotice {
   id: string;
