@@ -9,7 +9,7 @@ import { readAcknowledgements } from '../src/engine/acknowledgements';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import type { StateStore } from '../src/engine/state-store';
 import { startLocalDynamo } from '../src/local/dynalite';
-import { bruteForceRule, detector, ev, rule, T0 } from './helpers';
+import { bruteForceRule, detector, ev, T0 } from './helpers';
 
 const SECRET = 'whsec_0123456789abcdef';
 const sign = (body: string, secret = SECRET) => `v1=${createHmac('sha256', secret).update(body).digest('hex')}`;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildAcknowledgementNotice } from '../src/alerts/acknowledgement-notice';
 import { forwardToPagerDuty, PAGERDUTY_EVENTS_URL, PagerDutyDeliveryError, pagerDutyEvent } from '../src/alerts/pagerduty';
 import type { Alert } from '../src/schema/alert';
-import { bruteForceRule, detector, ev, rule, T0 } from './helpers';
+import { bruteForceRule, detector, ev, T0 } from './helpers';
 
 const KEY = 'R0UT1NGKEY0000000000000000000000';
 

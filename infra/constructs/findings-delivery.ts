@@ -1,0 +1,99 @@
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type EventPattern, type IRuleTarget, Rule } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, ResourcePolicy, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The log groups findings are written to: what `logGroups` would name, and what the built-in sources recognize by content anyway. */
+export const GUARDDUTY_FINDINGS_LOG_GROUP = '/aws/events/sentinel-guardduty-findings';
+export const SECURITY_HUB_FINDINGS_LOG_GROUP = '/aws/events/sentinel-securityhub-findings';
+
+/** Every GuardDuty finding, new and updated (src/parse/aws/guardduty.ts). */
+export const GUARDDUTY_FINDINGS: EventPattern = { source: ['aws.guardduty'], detailType: ['GuardDuty Finding'] };
+
+/**
+ * Security Hub's findings that can still ask something of someone (src/parse/aws/security-hub.ts):
+ * active, not suppressed or resolved, above informational — the rest (a check that passed, a
+ * finding a responder closed) is most of what Security Hub sends and none of it would fire.
+ * GuardDuty's are left out when the stack reads them directly (one finding, one alert).
+ */
+export function securityHubFindings(withoutGuardDuty: boolean): EventPattern {
+  return {
+    source: ['aws.securityhub'],
+    detailType: ['Security Hub Findings - Imported'],
+    detail: {
+      findings: {
+        RecordState: ['ACTIVE'],
+        Workflow: { Status: ['NEW', 'NOTIFIED'] },
+        Severity: { Label: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] },
+        ...(withoutGuardDuty ? { ProductName: [{ 'anything-but': 'GuardDuty' }] } : {}),
+      },
+    },
+  };
+}
+
+export interface FindingsDeliveryProps {
+  readonly retention: RetentionDays;
+  /** The log group written to (one of the constants above). */
+  readonly logGroupName: string;
+  /** Names the rule and the delivery policy after the stack: `${stack}-${name}`. */
+  readonly name: string;
+  readonly description: string;
+  readonly eventPattern: EventPattern;
+  /** The delivery policy statement's id. */
+  readonly sid: string;
+}
+
+/**
+ * A security service's findings into a log group the detector reads: an EventBridge rule on the
+ * account's default bus delivering matching events whole, as JSON. In the service's administrator
+ * account (delegated, in an organization) the bus carries every member account's findings.
+ *
+ * The delivery is allowed by a CloudWatch Logs resource policy (AWS::Logs::ResourcePolicy, no
+ * custom resource) for EventBridge, held to this rule's ARN. An account has at most 10 such
+ * policies per Region.
+ */
+export class FindingsDelivery extends Construct {
+  readonly logGroup: LogGroup;
+  readonly logGroupName: string;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: FindingsDeliveryProps) {
+    super(scope, id);
+    this.logGroupName = props.logGroupName;
+    this.logGroup = new LogGroup(this, 'Findings', {
+      logGroupName: props.logGroupName,
+      retention: props.retention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const stack = Stack.of(this);
+    // Named, so the delivery policy can hold EventBridge to this rule's ARN without referring to
+    // the rule (which waits for the policy: a reference back would be a cycle).
+    const ruleName = `${stack.stackName}-${props.name}`;
+    this.rule = new Rule(this, 'Rule', { ruleName, description: props.description, eventPattern: props.eventPattern });
+    const ruleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: ruleName });
+    // The log group's ARN without the `:*` suffix CloudFormation's Arn attribute carries.
+    const logGroupArn = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: props.logGroupName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const target: IRuleTarget = { bind: () => ({ arn: logGroupArn, targetResource: this.logGroup }) };
+    this.rule.addTarget(target);
+    const policy = new ResourcePolicy(this, 'DeliveryPolicy', {
+      resourcePolicyName: `${stack.stackName}-${props.name}`,
+      policyStatements: [
+        new PolicyStatement({
+          sid: props.sid,
+          principals: [new ServicePrincipal('events.amazonaws.com')],
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [this.logGroup.logGroupArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': ruleArn } },
+        }),
+      ],
+    });
+    // The rule delivers only once the group exists and accepts it.
+    this.rule.node.addDependency(policy);
+  }
+}
