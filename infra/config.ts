@@ -215,6 +215,15 @@ export const SentinelConfig = z
      */
     guardDutyFindings: z.boolean().default(false),
     /**
+     * Read AWS Security Hub's findings (ASFF): an EventBridge rule writes those that can still fire
+     * (active, open, above informational; not GuardDuty's when guardDutyFindings is on) to a log
+     * group the detector reads; the aws.securityhub_* rules tell threats by severity and
+     * weaknesses (failed checks, vulnerabilities) to the team or the review digest. In Security
+     * Hub's administrator account and aggregation Region they are every member account's and
+     * linked Region's.
+     */
+    securityHubFindings: z.boolean().default(false),
+    /**
      * An account-level subscription filter policy (one per account and Region): every log group
      * except the stack's own, those in `logGroups` (already subscribed) and `excludeLogGroups`.
      */
@@ -409,13 +418,17 @@ export const SentinelConfig = z
       });
     if (c.mode !== 'spoke' && (c.hubDestinationArn || c.stackSet))
       ctx.addIssue({ code: 'custom', path: ['mode'], message: "hubDestinationArn and stackSet apply to mode 'spoke' only" });
-    if (c.mode === 'spoke' && c.guardDutyFindings)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['guardDutyFindings'],
-        message:
-          "a spoke does not read GuardDuty's findings: set guardDutyFindings on the hub, in GuardDuty's administrator account, which receives every member account's",
-      });
+    for (const [key, service] of [
+      ['guardDutyFindings', 'GuardDuty'],
+      ['securityHubFindings', 'Security Hub'],
+    ] as const) {
+      if (c.mode === 'spoke' && c[key])
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `a spoke does not read ${service}'s findings: set ${key} on the hub, in ${service}'s administrator account, which receives every member account's`,
+        });
+    }
     if (c.mode === 'spoke' && c.logGroups.length === 0 && !c.accountPolicy?.enabled)
       ctx.addIssue({ code: 'custom', path: ['logGroups'], message: 'a spoke sends nothing: list logGroups or enable accountPolicy' });
     // Lambda keeps 100 of the account's concurrency unreserved; the sweeper reserves 1.
@@ -429,7 +442,8 @@ export const SentinelConfig = z
     }
     if (
       c.accountPolicy?.enabled &&
-      c.accountPolicy.excludeLogGroups.length + c.logGroups.length + (c.guardDutyFindings ? 1 : 0) + 4 > MAX_POLICY_EXCLUSIONS
+      c.accountPolicy.excludeLogGroups.length + c.logGroups.length + (c.guardDutyFindings ? 1 : 0) + (c.securityHubFindings ? 1 : 0) + 4 >
+        MAX_POLICY_EXCLUSIONS
     ) {
       ctx.addIssue({
         code: 'custom',

@@ -10,7 +10,13 @@ import { parseConfig, routesWithIncidents, type SentinelConfig, SynthInputError,
 import { AlertTopics, routeFilter, type TierName } from './constructs/alert-topics';
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
-import { GUARDDUTY_FINDINGS_LOG_GROUP, GuardDutyFindings } from './constructs/guardduty-findings';
+import {
+  FindingsDelivery,
+  GUARDDUTY_FINDINGS,
+  GUARDDUTY_FINDINGS_LOG_GROUP,
+  SECURITY_HUB_FINDINGS_LOG_GROUP,
+  securityHubFindings,
+} from './constructs/findings-delivery';
 import { HubIngestion } from './constructs/hub-ingestion';
 import { Ingestion } from './constructs/ingestion';
 import { Monitoring } from './constructs/monitoring';
@@ -109,9 +115,29 @@ export class SentinelStack extends Stack {
       logRetention: retention,
     });
     this.sweeper = sweeper;
-    const findings = config.guardDutyFindings ? new GuardDutyFindings(this, 'GuardDutyFindings', { retention }) : undefined;
+    const findings = [
+      config.guardDutyFindings &&
+        new FindingsDelivery(this, 'GuardDutyFindings', {
+          retention,
+          logGroupName: GUARDDUTY_FINDINGS_LOG_GROUP,
+          name: 'guardduty-findings',
+          description: 'Amazon GuardDuty findings to the log group Sentinel reads',
+          eventPattern: GUARDDUTY_FINDINGS,
+          sid: 'EventBridgeWritesGuardDutyFindings',
+        }),
+      config.securityHubFindings &&
+        new FindingsDelivery(this, 'SecurityHubFindings', {
+          retention,
+          logGroupName: SECURITY_HUB_FINDINGS_LOG_GROUP,
+          name: 'securityhub-findings',
+          description: 'AWS Security Hub findings that can still fire to the log group Sentinel reads',
+          // GuardDuty's own delivery is read when on: its findings through Security Hub would be told twice.
+          eventPattern: securityHubFindings(config.guardDutyFindings),
+          sid: 'EventBridgeWritesSecurityHubFindings',
+        }),
+    ].filter((f): f is FindingsDelivery => f instanceof FindingsDelivery);
     // By its literal name: each group's filter is compiled from the sources and rules that name it.
-    const watched = findings ? [...new Set([...config.logGroups, GUARDDUTY_FINDINGS_LOG_GROUP])] : config.logGroups;
+    const watched = [...new Set([...config.logGroups, ...findings.map((f) => f.logGroupName)])];
     const ingestion = new Ingestion(this, 'Ingestion', {
       detector: detector.function.fn,
       pack: rules.pack,
@@ -125,8 +151,8 @@ export class SentinelStack extends Stack {
         this.correlation.logGroup.logGroupName,
       ],
     });
-    // The subscription names the findings' group, which must exist first.
-    if (findings) ingestion.node.addDependency(findings.logGroup);
+    // The subscriptions name the findings' groups, which must exist first.
+    for (const f of findings) ingestion.node.addDependency(f.logGroup);
     if (config.mode === 'hub') {
       new HubIngestion(this, 'Hub', {
         detector: detector.function.fn,

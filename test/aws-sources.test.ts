@@ -286,6 +286,42 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     },
   ],
   [
+    'securityhub',
+    '/aws/events/securityhub',
+    '{"version":"0","id":"8e5622f9-d81c-4d81-612a-9319e7ee2506","detail-type":"Security Hub Findings - Imported","source":"aws.securityhub","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":["arn:aws:securityhub:us-east-1::product/aws/guardduty/arn:aws:guardduty:us-east-1:111122223333:detector/12abc34d567e8fa901bc2d34e56789f0/finding/2cb3f1a0d9e84c7b6a5f4e3d2c1b0a99"],"detail":{"findings":[{"SchemaVersion":"2018-10-08","Id":"arn:aws:guardduty:us-east-1:111122223333:detector/12abc34d567e8fa901bc2d34e56789f0/finding/2cb3f1a0d9e84c7b6a5f4e3d2c1b0a99","ProductArn":"arn:aws:securityhub:us-east-1::product/aws/guardduty","ProductName":"GuardDuty","CompanyName":"AWS","Region":"us-east-1","GeneratorId":"arn:aws:guardduty:us-east-1:111122223333:detector/12abc34d567e8fa901bc2d34e56789f0","AwsAccountId":"111122223333","Types":["TTPs/Initial Access/UnauthorizedAccess:IAMUser-InstanceCredentialExfiltration.OutsideAWS"],"FirstObservedAt":"2026-03-03T09:40:00.000Z","LastObservedAt":"2026-03-03T10:04:30.000Z","CreatedAt":"2026-03-03T09:40:00.000Z","UpdatedAt":"2026-03-03T10:04:30.000Z","Severity":{"Label":"HIGH","Normalized":70,"Product":8},"Title":"Credentials for the EC2 instance role web-server-role used from a remote AWS account.","Description":"Credentials for the EC2 instance role web-server-role used from a remote AWS account.","Action":{"ActionType":"AWS_API_CALL","AwsApiCallAction":{"Api":"ListBuckets","ServiceName":"s3.amazonaws.com","CallerType":"Remote IP","RemoteIpDetails":{"IpAddressV4":"203.0.113.50","Country":{"CountryName":"Exampleland"}}}},"ProductFields":{"aws/guardduty/service/action/actionType":"AWS_API_CALL","aws/guardduty/service/count":"1","aws/guardduty/service/archived":"false","aws/securityhub/ProductName":"GuardDuty","aws/securityhub/CompanyName":"Amazon"},"Resources":[{"Type":"AwsIamAccessKey","Id":"AWS::IAM::AccessKey:ASIAEXAMPLEKEY123456","Partition":"aws","Region":"us-east-1","Details":{"AwsIamAccessKey":{"PrincipalId":"AROAEXAMPLEROLE12345:i-0a1b2c3d4e5f67890","PrincipalType":"AssumedRole","PrincipalName":"web-server-role"}}}],"WorkflowState":"NEW","Workflow":{"Status":"NEW"},"RecordState":"ACTIVE"}]}}',
+    // GuardDuty's finding through Security Hub: the principal as CloudTrail names it, the caller, a threat.
+    {
+      '@timestamp': Date.parse('2026-03-03T10:04:30Z'),
+      'event.dataset': 'aws.securityhub',
+      'event.action': 'securityhub_finding',
+      'event.kind': 'alert',
+      'event.category': 'threat',
+      'rule.category': 'TTPs',
+      'aws.securityhub.product': 'GuardDuty',
+      'aws.securityhub.severity': 'HIGH',
+      'aws.securityhub.live': true,
+      'aws.securityhub.sample': false,
+      'user.name': 'web-server-role',
+      'source.ip': '203.0.113.50',
+      'cloud.account.id': '111122223333',
+      'cloud.region': 'us-east-1',
+    },
+  ],
+  [
+    'securityhub',
+    'securityhub/findings',
+    '{"version":"0","id":"8e5622f9-d81c-4d81-612a-9319e7ee2506","detail-type":"Security Hub Findings - Imported","source":"aws.securityhub","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":["arn:aws:securityhub:us-east-1::product/aws/securityhub/arn:aws:securityhub:us-east-1:111122223333:security-control/S3.8/finding/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"],"detail":{"findings":[{"SchemaVersion":"2018-10-08","Id":"arn:aws:securityhub:us-east-1:111122223333:security-control/S3.8/finding/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b","ProductArn":"arn:aws:securityhub:us-east-1::product/aws/securityhub","ProductName":"Security Hub","CompanyName":"AWS","Region":"us-east-1","GeneratorId":"security-control/S3.8","AwsAccountId":"111122223333","Types":["Software and Configuration Checks/Industry and Regulatory Standards"],"FirstObservedAt":"2026-03-03T09:40:00.000Z","LastObservedAt":"2026-03-03T10:04:30.000Z","CreatedAt":"2026-03-03T09:40:00.000Z","UpdatedAt":"2026-03-03T10:04:30.000Z","Severity":{"Label":"CRITICAL","Normalized":90},"Title":"S3 general purpose buckets should block public access","Description":"This control checks whether an Amazon S3 general purpose bucket blocks public access.","ProductFields":{"aws/securityhub/ProductName":"Security Hub","aws/securityhub/CompanyName":"AWS"},"Resources":[{"Type":"AwsS3Bucket","Id":"arn:aws:s3:::acme-exports","Partition":"aws","Region":"us-east-1"}],"Compliance":{"Status":"FAILED","SecurityControlId":"S3.8"},"WorkflowState":"NEW","Workflow":{"Status":"NEW"},"RecordState":"ACTIVE"}]}}',
+    // A failed control check: a weakness, about the bucket (no principal, no host but the resource).
+    {
+      'event.category': 'configuration',
+      'rule.name': 'S3 general purpose buckets should block public access',
+      'aws.securityhub.control': 'S3.8',
+      'aws.securityhub.severity': 'CRITICAL',
+      'aws.securityhub.live': true,
+      'host.name': 'arn:aws:s3:::acme-exports',
+    },
+  ],
+  [
     'route53-resolver',
     '/aws/route53/resolver-queries',
     '{"version":"1.100000","account_id":"111122223333","region":"us-east-1","vpc_id":"vpc-0a1b2c3d","query_timestamp":"2026-03-03T03:12:00Z","query_name":"x7f3kq9zz0p.example.com.","query_type":"A","query_class":"IN","rcode":"NXDOMAIN","answers":[],"srcaddr":"10.0.1.23","srcport":"49255","transport":"UDP","srcids":{"instance":"i-0123456789abcdef0"}}',
@@ -820,6 +856,42 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
           updatedAt: new Date(at).toISOString(),
           resource: { resourceType: 'Instance', instanceDetails: { instanceId: 'i-1' } },
           service: { action: { actionType: 'NETWORK_CONNECTION', networkConnectionAction: { remoteIpDetails: { ipAddressV4: ip } } } },
+        },
+      }),
+    ),
+  securityhub: fc
+    .tuple(
+      t,
+      ipv4,
+      fc.constantFrom('TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort', 'Software and Configuration Checks/Vulnerabilities/CVE'),
+      fc.constantFrom('INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'),
+      word,
+    )
+    .map(([at, ip, type, label, title]) =>
+      JSON.stringify({
+        version: '0',
+        id: 'e',
+        'detail-type': 'Security Hub Findings - Imported',
+        source: 'aws.securityhub',
+        account: '111122223333',
+        time: new Date(at).toISOString(),
+        region: 'us-east-1',
+        resources: [],
+        detail: {
+          findings: [
+            {
+              Id: 'f',
+              ProductName: 'Inspector',
+              Types: [type],
+              Severity: { Label: label },
+              Title: title,
+              UpdatedAt: new Date(at).toISOString(),
+              Network: { Direction: 'IN', SourceIpV4: ip },
+              Resources: [{ Type: 'AwsEc2Instance', Id: 'arn:aws:ec2:us-east-1:111122223333:instance/i-1' }],
+              Workflow: { Status: 'NEW' },
+              RecordState: 'ACTIVE',
+            },
+          ],
         },
       }),
     ),

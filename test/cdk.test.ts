@@ -27,6 +27,13 @@ function synth(extra: Record<string, unknown> = {}) {
   return { app, stack, template: Template.fromStack(stack) };
 }
 
+/** The EventBridge rules of a template whose pattern is on events from this source. */
+function eventRulesOn(template: Template, source: string) {
+  return Object.values(template.findResources('AWS::Events::Rule')).filter(
+    (r) => JSON.stringify(r.Properties.EventPattern?.source) === JSON.stringify([source]),
+  );
+}
+
 /** Variables the Lambda runtime sets itself (a function may not set them). */
 const RUNTIME_ENV = new Set(['AWS_REGION']);
 const requiredIn = (source: string) => [...source.matchAll(/require(?:Number)?Env\('([A-Z0-9_]+)'/g)].map((m) => m[1] ?? '');
@@ -246,6 +253,7 @@ const MAXIMAL = {
   runbookBaseUrl: 'https://github.com/acme/sentinel/blob/main/',
   pagerDuty: { routingKeySecret: 'sentinel/pagerduty', tiers: ['notify', 'respond'] },
   guardDutyFindings: true,
+  securityHubFindings: true,
   pagerDutyWebhook: { signingSecret: 'sentinel/pagerduty-webhook' },
 };
 
@@ -401,9 +409,8 @@ describe('every documented option', () => {
     expect(subscription?.DependsOn).toContain(groupId);
     expect(JSON.stringify(template.findResources('AWS::Logs::AccountPolicy'))).toContain('/aws/events/sentinel-guardduty-findings');
     // Off by default; a spoke is told where findings belong.
-    expect(
-      Object.keys(synth().template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.guardduty'] } } })),
-    ).toEqual([]);
+    expect(eventRulesOn(template, 'aws.guardduty')).toHaveLength(1);
+    expect(eventRulesOn(synth().template, 'aws.guardduty')).toEqual([]);
     expect(() =>
       parseConfig({
         mode: 'spoke',
@@ -412,6 +419,48 @@ describe('every documented option', () => {
         guardDutyFindings: true,
       }),
     ).toThrow(/guardDutyFindings: a spoke does not read GuardDuty's findings/);
+  });
+  it("securityHubFindings: only findings that can still fire reach their own log group, GuardDuty's left out while guardDutyFindings reads them", () => {
+    const [rule] = eventRulesOn(template, 'aws.securityhub');
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['aws.securityhub'],
+      'detail-type': ['Security Hub Findings - Imported'],
+      detail: {
+        findings: {
+          RecordState: ['ACTIVE'],
+          Workflow: { Status: ['NEW', 'NOTIFIED'] },
+          Severity: { Label: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] },
+          ProductName: [{ 'anything-but': 'GuardDuty' }],
+        },
+      },
+    });
+    expect(JSON.stringify(rule?.Properties.Targets)).toContain(':log-group:/aws/events/sentinel-securityhub-findings');
+    // Its own delivery policy, held to its own rule; subscribed once its group exists.
+    const policies = Object.values(template.findResources('AWS::Logs::ResourcePolicy')).map((p) =>
+      JSON.stringify(p.Properties.PolicyDocument),
+    );
+    expect(policies.filter((p) => p.includes(':rule/Max-securityhub-findings'))).toHaveLength(1);
+    const [groupId] = Object.keys(
+      template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/events/sentinel-securityhub-findings' } }),
+    );
+    if (!groupId) throw new Error('no findings log group');
+    const subscription = Object.values(template.findResources('AWS::Logs::SubscriptionFilter')).find(
+      (r) => r.Properties.LogGroupName === '/aws/events/sentinel-securityhub-findings',
+    );
+    expect(subscription?.DependsOn).toContain(groupId);
+    // Alone, GuardDuty's findings come through Security Hub: not left out.
+    const alone = eventRulesOn(synth({ securityHubFindings: true }).template, 'aws.securityhub');
+    expect(alone).toHaveLength(1);
+    expect(JSON.stringify(alone[0]?.Properties.EventPattern)).not.toContain('GuardDuty');
+    expect(eventRulesOn(synth().template, 'aws.securityhub')).toEqual([]);
+    expect(() =>
+      parseConfig({
+        mode: 'spoke',
+        hubDestinationArn: 'arn:aws:logs:us-east-1:999999999999:destination:sentinel-hub',
+        logGroups: ['/a'],
+        securityHubFindings: true,
+      }),
+    ).toThrow(/securityHubFindings: a spoke does not read Security Hub's findings/);
   });
   it('pageFold: false reaches the detector as 0 (every respond-tier alert pages); a duration as milliseconds', () => {
     const detectorEnv = (t: Template) =>

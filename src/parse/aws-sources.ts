@@ -7,6 +7,7 @@ import { LAMBDA } from './aws/lambda';
 import { NETWORK_FIREWALL } from './aws/network-firewall';
 import { RDS } from './aws/rds';
 import { RESOLVER_QUERY } from './aws/route53-resolver';
+import { SECURITY_HUB } from './aws/security-hub';
 import { VPC_FLOW } from './aws/vpc-flow';
 import { WAF } from './aws/waf';
 
@@ -17,7 +18,7 @@ export { AWS_JSON_MARKERS_RE, type BuiltinSource, type DeriveClaim } from './aws
  * AWS's own logs, understood out of the box — one module each under ./aws/: CloudTrail records
  * (when a trail delivers to CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda
  * function logs (text and JSON log formats, platform lines included), API Gateway access logs,
- * AWS WAF logs, AWS Network Firewall logs, Amazon GuardDuty findings (through EventBridge), Route 53
+ * AWS WAF logs, AWS Network Firewall logs, Amazon GuardDuty and AWS Security Hub findings (through EventBridge), Route 53
  * Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora database logs (PostgreSQL, MySQL, MariaDB). What a built-in is: ./aws/builtin-source.ts.
  */
 
@@ -31,6 +32,7 @@ export const BUILTIN_SOURCES: readonly BuiltinSource[] = [
   WAF,
   NETWORK_FIREWALL,
   GUARDDUTY,
+  SECURITY_HUB,
   API_GATEWAY,
   RESOLVER_QUERY,
   KUBERNETES_AUDIT,

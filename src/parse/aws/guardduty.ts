@@ -43,22 +43,39 @@ const HOST_FIELDS = [
  * its person, a session a machine named as its role); a Kubernetes user by its user name.
  */
 function principalOf(e: NormalizedEvent): string | undefined {
-  const type = textValue(e['detail.resource.accessKeyDetails.userType']);
-  const userName = textValue(e['detail.resource.accessKeyDetails.userName']);
-  const principalId = textValue(e['detail.resource.accessKeyDetails.principalId']);
-  const account = textValue(e['detail.accountId']) ?? '';
-  if (type === 'Root') return 'root';
-  if (type === 'AssumedRole' && userName && principalId?.includes(':')) {
-    const session = principalId.slice(principalId.indexOf(':') + 1);
-    return principalName({
-      'userIdentity.type': 'AssumedRole',
-      'userIdentity.arn': `arn:aws:sts::${account}:assumed-role/${userName}/${session}`,
-    });
-  }
-  return userName ?? textValue(e['detail.resource.kubernetesDetails.kubernetesUserDetails.username']);
+  return (
+    accessKeyPrincipal({
+      type: textValue(e['detail.resource.accessKeyDetails.userType']),
+      name: textValue(e['detail.resource.accessKeyDetails.userName']),
+      principalId: textValue(e['detail.resource.accessKeyDetails.principalId']),
+      account: textValue(e['detail.accountId']),
+    }) ?? textValue(e['detail.resource.kubernetesDetails.kubernetesUserDetails.username'])
+  );
 }
 
-function firstText(e: NormalizedEvent, fields: readonly string[]): string | undefined {
+/**
+ * The principal behind an access key a finding names (GuardDuty's accessKeyDetails, Security
+ * Hub's AwsIamAccessKey), as the CloudTrail source names it: root as `root`, an IAM user by name,
+ * a role's session as CloudTrail's ARN of it would be named.
+ */
+export function accessKeyPrincipal(key: {
+  type: string | undefined;
+  name: string | undefined;
+  principalId: string | undefined;
+  account: string | undefined;
+}): string | undefined {
+  if (key.type === 'Root') return 'root';
+  if (key.type === 'AssumedRole' && key.name && key.principalId?.includes(':')) {
+    const session = key.principalId.slice(key.principalId.indexOf(':') + 1);
+    return principalName({
+      'userIdentity.type': 'AssumedRole',
+      'userIdentity.arn': `arn:aws:sts::${key.account ?? ''}:assumed-role/${key.name}/${session}`,
+    });
+  }
+  return key.name;
+}
+
+export function firstText(e: NormalizedEvent, fields: readonly string[]): string | undefined {
   for (const field of fields) {
     const value = textValue(e[field]);
     if (value) return value;

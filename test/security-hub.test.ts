@@ -1,0 +1,176 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadPack } from '../src/cli/load-pack';
+import { Detector } from '../src/engine/detector';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
+import { Normalizer } from '../src/parse/normalize';
+import type { NormalizedEvent } from '../src/schema/event';
+import { linesPayload, T0 } from './helpers';
+
+const { pack } = loadPack(['rules'], { checkRegexes: false });
+const normalizer = new Normalizer(pack.sources);
+const GROUP = '/aws/events/sentinel-securityhub-findings';
+
+/** A Security Hub finding as EventBridge writes it to CloudWatch Logs (one finding per event). */
+function findingLine(finding: Record<string, unknown>): string {
+  return JSON.stringify({
+    version: '0',
+    id: '8e5622f9-d81c-4d81-612a-9319e7ee2506',
+    'detail-type': 'Security Hub Findings - Imported',
+    source: 'aws.securityhub',
+    account: '111122223333',
+    time: '2026-03-03T10:04:30Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      findings: [
+        {
+          SchemaVersion: '2018-10-08',
+          Id: 'arn:aws:securityhub:us-east-1:111122223333:finding/1',
+          ProductName: 'Security Hub',
+          AwsAccountId: '111122223333',
+          Region: 'us-east-1',
+          Types: ['Software and Configuration Checks/AWS Security Best Practices'],
+          UpdatedAt: '2026-03-03T10:04:30.000Z',
+          Severity: { Label: 'HIGH' },
+          Title: 'a finding',
+          Resources: [{ Type: 'AwsAccount', Id: 'AWS::::Account:111122223333' }],
+          Workflow: { Status: 'NEW' },
+          RecordState: 'ACTIVE',
+          ...finding,
+        },
+      ],
+    },
+  });
+}
+
+/** The finding read as the pipeline reads a line of a group no source file names: recognized by its content. */
+const read = (finding: Record<string, unknown>): NormalizedEvent => {
+  const line = findingLine(finding);
+  const r = normalizer.normalize(line, { logGroup: GROUP, logStream: 's', id: '1', timestamp: 0 }, normalizer.sourceFor(GROUP, line));
+  if (!r.ok) throw new Error(r.skip.detail);
+  expect(r.parsed).toBe(true);
+  return r.event;
+};
+
+describe('Security Hub findings: who and what a finding is about', () => {
+  it('the principal of an IAM user or an access key, the compute a resource list names, else the first resource', () => {
+    const user = read({ Resources: [{ Type: 'AwsIamUser', Id: 'arn:aws:iam::111122223333:user/deploy-bot' }] });
+    expect(user['user.name']).toBe('deploy-bot');
+    expect(user['host.name']).toBeUndefined();
+    const root = read({
+      Resources: [{ Type: 'AwsIamAccessKey', Id: 'AWS::IAM::AccessKey:AKIA1', Details: { AwsIamAccessKey: { PrincipalType: 'Root' } } }],
+    });
+    expect(root['user.name']).toBe('root');
+    // A security group listed before the instance it protects: the instance is the host.
+    const instance = read({
+      Resources: [
+        { Type: 'AwsEc2SecurityGroup', Id: 'arn:aws:ec2:us-east-1:111122223333:security-group/sg-0abc' },
+        { Type: 'AwsEc2Instance', Id: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0' },
+      ],
+    });
+    expect(instance['host.name']).toBe('i-0123456789abcdef0');
+    const fn = read({ Resources: [{ Type: 'AwsLambdaFunction', Id: 'arn:aws:lambda:us-east-1:111122223333:function:checkout:live' }] });
+    expect(fn['host.name']).toBe('checkout');
+    // An account-level finding is the account's own entity, not merged with every other finding that names no host.
+    expect(read({})['host.name']).toBe('AWS::::Account:111122223333');
+  });
+
+  it("a network finding's remote end by its direction: the source of what came in, the destination of what went out", () => {
+    const inbound = { Direction: 'IN', SourceIpV4: '198.51.100.7', DestinationIpV4: '10.0.1.25' };
+    const outbound = { Direction: 'OUT', SourceIpV4: '10.0.1.25', DestinationIpV4: '198.51.100.99' };
+    expect(read({ Network: inbound })['source.ip']).toBe('198.51.100.7');
+    expect(read({ Network: outbound })['source.ip']).toBe('198.51.100.99');
+    expect(read({ Network: { SourceIpV4: '10.0.1.25' } })['source.ip']).toBeUndefined();
+    // The API caller an action names comes first.
+    const call = { ActionType: 'AWS_API_CALL', AwsApiCallAction: { RemoteIpDetails: { IpAddressV4: '203.0.113.50' } } };
+    expect(read({ Network: outbound, Action: call })['source.ip']).toBe('203.0.113.50');
+  });
+
+  it('live only while nobody closed it: archived, suppressed, resolved, passed, not evaluated or informational are not', () => {
+    expect(read({})['aws.securityhub.live']).toBe(true);
+    expect(read({ Workflow: { Status: 'NOTIFIED' } })['aws.securityhub.live']).toBe(true);
+    for (const closed of [
+      { RecordState: 'ARCHIVED' },
+      { Workflow: { Status: 'SUPPRESSED' } },
+      { Workflow: { Status: 'RESOLVED' } },
+      { Workflow: undefined, WorkflowState: 'RESOLVED' },
+      { Compliance: { Status: 'PASSED' } },
+      { Compliance: { Status: 'NOT_AVAILABLE' } },
+      { Severity: { Label: 'INFORMATIONAL' } },
+    ])
+      expect(read(closed)['aws.securityhub.live'], JSON.stringify(closed)).toBe(false);
+  });
+
+  it('a threat by its type namespace; a vulnerability or a check is a weakness', () => {
+    expect(read({ Types: ['TTPs/Initial Access/UnauthorizedAccess:IAMUser-ConsoleLogin'] })['event.category']).toBe('threat');
+    expect(read({ Types: ['Effects/Data Exposure/Policy:S3-BucketBlockPublicAccessDisabled'] })['event.category']).toBe('threat');
+    expect(read({ Types: ['Unusual Behaviors/User/Anomaly'] })['event.category']).toBe('threat');
+    expect(read({ Types: ['Software and Configuration Checks/Vulnerabilities/CVE'] })['event.category']).toBe('vulnerability');
+    expect(read({ Types: ['Sensitive Data Identifications/PII'] })['event.category']).toBe('configuration');
+    expect(read({ Types: [] })['event.category']).toBe('configuration');
+  });
+});
+
+describe('property: a finding is told by one Security Hub rule at most, and by one exactly when it is live', () => {
+  const detector = new Detector(pack, new MemoryStateStore());
+  const securityHubRules = (e: NormalizedEvent) =>
+    [...detector.matchAll([e]).keys()].map((r) => r.rule.id).filter((id) => id.startsWith('aws.securityhub_'));
+  const finding = fc.record({
+    Types: fc.constantFrom(
+      ['TTPs/Command and Control/Backdoor:EC2-C&CActivity.B'],
+      ['Effects/Data Exfiltration/Exfiltration:S3-AnomalousBehavior'],
+      ['Software and Configuration Checks/Vulnerabilities/CVE'],
+      ['Software and Configuration Checks/Industry and Regulatory Standards'],
+      ['Sensitive Data Identifications/PII/SensitiveData:S3Object-Personal'],
+    ),
+    Severity: fc.record({ Label: fc.constantFrom('INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL') }),
+    Workflow: fc.record({ Status: fc.constantFrom('NEW', 'NOTIFIED', 'SUPPRESSED', 'RESOLVED') }),
+    RecordState: fc.constantFrom('ACTIVE', 'ARCHIVED'),
+    Compliance: fc.option(fc.record({ Status: fc.constantFrom('FAILED', 'PASSED', 'WARNING') }), { nil: undefined }),
+    ProductFields: fc.constantFrom({}, { 'aws/guardduty/service/additionalInfo/sample': 'true' }),
+  });
+  it('on findings of every type, severity, workflow and state', () => {
+    fc.assert(
+      fc.property(finding, (f) => {
+        const event = read(f);
+        const told = securityHubRules(event);
+        expect(told.length).toBe(event['aws.securityhub.live'] === true ? 1 : 0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('Security Hub switched on: the backlog it sends at once is a handful of messages, not hundreds', () => {
+  it('200 buckets failing a critical check and 600 weaker findings: three told, one outbreak notice, the rest for the digest', async () => {
+    const critical = Array.from({ length: 200 }, (_, i) =>
+      findingLine({
+        Id: `arn:aws:securityhub:us-east-1:111122223333:security-control/S3.8/finding/${i}`,
+        Severity: { Label: 'CRITICAL' },
+        Compliance: { Status: 'FAILED', SecurityControlId: 'S3.8' },
+        Resources: [{ Type: 'AwsS3Bucket', Id: `arn:aws:s3:::bucket-${i}` }],
+      }),
+    );
+    const weaker = Array.from({ length: 600 }, (_, i) =>
+      findingLine({
+        Id: `arn:aws:securityhub:us-east-1:111122223333:security-control/EC2.18/finding/${i}`,
+        Severity: { Label: i % 2 ? 'HIGH' : 'MEDIUM' },
+        Compliance: { Status: 'FAILED', SecurityControlId: 'EC2.18' },
+        Resources: [{ Type: 'AwsEc2SecurityGroup', Id: `arn:aws:ec2:us-east-1:111122223333:security-group/sg-${i}` }],
+      }),
+    );
+    const detector = new Detector(pack, new MemoryStateStore());
+    const result = await processPayload(linesPayload(GROUP, [...critical, ...weaker], T0, 10), normalizer, detector);
+    const opened = result.messages.filter((m) => m.alert.status === 'open');
+    // Every finding is an alert (correlated, and in the digest), one per resource...
+    expect(opened.filter((m) => m.alert.ruleId === 'aws.securityhub_critical_weakness')).toHaveLength(200);
+    expect(opened.filter((m) => m.alert.ruleId === 'aws.securityhub_weakness')).toHaveLength(600);
+    // ...but the team is sent four: the first three, then one telling the rest are held.
+    const published = opened.filter((m) => m.publish);
+    expect(published.map((m) => m.alert.tier)).toEqual(['notify', 'notify', 'notify', 'notify']);
+    expect(published[3]?.alert.outbreak?.heldUntil).toBeDefined();
+    expect(opened.filter((m) => !m.publish).every((m) => m.digest)).toBe(true);
+  });
+});
