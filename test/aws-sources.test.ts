@@ -322,6 +322,22 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     },
   ],
   [
+    'securityhub',
+    '/aws/events/securityhub-v2',
+    '{"version":"0","id":"1f0e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b","detail-type":"Findings Imported V2","source":"aws.securityhub","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":[],"detail":{"findings":[{"class_uid":2003,"class_name":"Compliance Finding","category_uid":2,"category_name":"Findings","activity_id":1,"activity_name":"Create","type_uid":200301,"severity_id":5,"severity":"Critical","status_id":1,"status":"New","time":1772532270000,"metadata":{"version":"1.5.0","product":{"name":"Security Hub","vendor_name":"AWS"}},"finding_info":{"uid":"arn:aws:securityhub:us-east-1:111122223333:security-control/S3.8/finding/0f1e2d3c","title":"S3 general purpose buckets should block public access","types":["Posture Management"]},"cloud":{"provider":"AWS","region":"us-east-1","account":{"uid":"111122223333"}},"resources":[{"type":"AWS::S3::Bucket","uid":"arn:aws:s3:::acme-exports","region":"us-east-1"}],"compliance":{"status":"Fail","status_id":3,"control":"S3.8"}}]}}',
+    // The same check from the Security Hub of December 2025 (OCSF): the same fields.
+    {
+      'event.dataset': 'aws.securityhub',
+      'event.category': 'configuration',
+      'rule.name': 'S3 general purpose buckets should block public access',
+      'aws.securityhub.control': 'S3.8',
+      'aws.securityhub.severity': 'CRITICAL',
+      'aws.securityhub.live': true,
+      'host.name': 'arn:aws:s3:::acme-exports',
+      'cloud.account.id': '111122223333',
+    },
+  ],
+  [
     'route53-resolver',
     '/aws/route53/resolver-queries',
     '{"version":"1.100000","account_id":"111122223333","region":"us-east-1","vpc_id":"vpc-0a1b2c3d","query_timestamp":"2026-03-03T03:12:00Z","query_name":"x7f3kq9zz0p.example.com.","query_type":"A","query_class":"IN","rcode":"NXDOMAIN","answers":[],"srcaddr":"10.0.1.23","srcport":"49255","transport":"UDP","srcids":{"instance":"i-0123456789abcdef0"}}',
@@ -859,42 +875,71 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
         },
       }),
     ),
-  securityhub: fc
-    .tuple(
-      t,
-      ipv4,
-      fc.constantFrom('TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort', 'Software and Configuration Checks/Vulnerabilities/CVE'),
-      fc.constantFrom('INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'),
-      word,
-    )
-    .map(([at, ip, type, label, title]) =>
-      JSON.stringify({
-        version: '0',
-        id: 'e',
-        'detail-type': 'Security Hub Findings - Imported',
-        source: 'aws.securityhub',
-        account: '111122223333',
-        time: new Date(at).toISOString(),
-        region: 'us-east-1',
-        resources: [],
-        detail: {
-          findings: [
-            {
-              Id: 'f',
-              ProductName: 'Inspector',
-              Types: [type],
-              Severity: { Label: label },
-              Title: title,
-              UpdatedAt: new Date(at).toISOString(),
-              Network: { Direction: 'IN', SourceIpV4: ip },
-              Resources: [{ Type: 'AwsEc2Instance', Id: 'arn:aws:ec2:us-east-1:111122223333:instance/i-1' }],
-              Workflow: { Status: 'NEW' },
-              RecordState: 'ACTIVE',
-            },
-          ],
-        },
-      }),
-    ),
+  securityhub: fc.oneof(
+    fc
+      .tuple(t, ipv4, fc.constantFrom(2002, 2003, 2004), fc.constantFrom('Low', 'High', 'Critical'), word)
+      .map(([at, ip, classUid, severity, title]) =>
+        JSON.stringify({
+          version: '0',
+          id: 'e',
+          'detail-type': 'Findings Imported V2',
+          source: 'aws.securityhub',
+          account: '111122223333',
+          time: new Date(at).toISOString(),
+          region: 'us-east-1',
+          resources: [],
+          detail: {
+            findings: [
+              {
+                class_uid: classUid,
+                severity,
+                status: 'New',
+                metadata: { product: { name: 'Inspector' } },
+                finding_info: { uid: 'f', title },
+                src_endpoint: { ip },
+                resources: [{ type: 'AWS::EC2::Instance', uid: 'i-1' }],
+              },
+            ],
+          },
+        }),
+      ),
+    fc
+      .tuple(
+        t,
+        ipv4,
+        fc.constantFrom('TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort', 'Software and Configuration Checks/Vulnerabilities/CVE'),
+        fc.constantFrom('INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'),
+        word,
+      )
+      .map(([at, ip, type, label, title]) =>
+        JSON.stringify({
+          version: '0',
+          id: 'e',
+          'detail-type': 'Security Hub Findings - Imported',
+          source: 'aws.securityhub',
+          account: '111122223333',
+          time: new Date(at).toISOString(),
+          region: 'us-east-1',
+          resources: [],
+          detail: {
+            findings: [
+              {
+                Id: 'f',
+                ProductName: 'Inspector',
+                Types: [type],
+                Severity: { Label: label },
+                Title: title,
+                UpdatedAt: new Date(at).toISOString(),
+                Network: { Direction: 'IN', SourceIpV4: ip },
+                Resources: [{ Type: 'AwsEc2Instance', Id: 'arn:aws:ec2:us-east-1:111122223333:instance/i-1' }],
+                Workflow: { Status: 'NEW' },
+                RecordState: 'ACTIVE',
+              },
+            ],
+          },
+        }),
+      ),
+  ),
   'route53-resolver': fc.tuple(t, ipv4, word, fc.constantFrom('NOERROR', 'NXDOMAIN', 'SERVFAIL')).map(([at, ip, w, rcode]) =>
     JSON.stringify({
       version: '1.100000',

@@ -424,13 +424,22 @@ describe('every documented option', () => {
     const [rule] = eventRulesOn(template, 'aws.securityhub');
     expect(rule?.Properties.EventPattern).toEqual({
       source: ['aws.securityhub'],
-      'detail-type': ['Security Hub Findings - Imported'],
+      'detail-type': ['Security Hub Findings - Imported', 'Findings Imported V2'],
       detail: {
         findings: {
-          RecordState: ['ACTIVE'],
-          Workflow: { Status: ['NEW', 'NOTIFIED'] },
-          Severity: { Label: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] },
-          ProductName: [{ 'anything-but': 'GuardDuty' }],
+          $or: [
+            {
+              RecordState: ['ACTIVE'],
+              Workflow: { Status: ['NEW', 'NOTIFIED'] },
+              Severity: { Label: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] },
+              ProductName: [{ 'anything-but': 'GuardDuty' }],
+            },
+            {
+              status: ['New', 'In Progress'],
+              severity: ['Low', 'Medium', 'High', 'Critical', 'Fatal'],
+              metadata: { product: { name: [{ 'anything-but': 'GuardDuty' }] } },
+            },
+          ],
         },
       },
     });

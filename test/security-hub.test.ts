@@ -45,9 +45,49 @@ function findingLine(finding: Record<string, unknown>): string {
   });
 }
 
+/** A finding of the Security Hub of December 2025 (OCSF, `Findings Imported V2`), as EventBridge writes it. */
+function ocsfLine(finding: Record<string, unknown>): string {
+  return JSON.stringify({
+    version: '0',
+    id: '1f0e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+    'detail-type': 'Findings Imported V2',
+    source: 'aws.securityhub',
+    account: '111122223333',
+    time: '2026-03-03T10:04:30Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      findings: [
+        {
+          class_uid: 2004,
+          class_name: 'Detection Finding',
+          category_name: 'Findings',
+          activity_name: 'Create',
+          severity_id: 4,
+          severity: 'High',
+          status_id: 1,
+          status: 'New',
+          time: Date.parse('2026-03-03T10:04:30Z'),
+          metadata: { version: '1.5.0', product: { name: 'GuardDuty', vendor_name: 'AWS' } },
+          finding_info: {
+            uid: 'arn:aws:guardduty:us-east-1:111122223333:detector/12abc/finding/2cb3',
+            title: 'Credentials for the EC2 instance role web-server-role used from a remote AWS account.',
+            types: ['UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS'],
+          },
+          cloud: { provider: 'AWS', region: 'us-east-1', account: { uid: '111122223333' } },
+          actor: { user: { name: 'web-server-role', type: 'AssumedRole' } },
+          src_endpoint: { ip: '203.0.113.50' },
+          resources: [{ type: 'AWS::EC2::Instance', uid: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0a1b2c3d4e5f67890' }],
+          ...finding,
+        },
+      ],
+    },
+  });
+}
+
 /** The finding read as the pipeline reads a line of a group no source file names: recognized by its content. */
-const read = (finding: Record<string, unknown>): NormalizedEvent => {
-  const line = findingLine(finding);
+const read = (finding: Record<string, unknown>, format: (f: Record<string, unknown>) => string = findingLine): NormalizedEvent => {
+  const line = format(finding);
   const r = normalizer.normalize(line, { logGroup: GROUP, logStream: 's', id: '1', timestamp: 0 }, normalizer.sourceFor(GROUP, line));
   if (!r.ok) throw new Error(r.skip.detail);
   expect(r.parsed).toBe(true);
@@ -113,6 +153,78 @@ describe('Security Hub findings: who and what a finding is about', () => {
   });
 });
 
+describe('Security Hub findings in OCSF (Findings Imported V2) fill the same fields, so the same rules tell them', () => {
+  it("a product's detection finding is a threat: its severity as ASFF's label, its actor, its remote end, its instance", () => {
+    const e = read({}, ocsfLine);
+    expect(e).toMatchObject({
+      'event.dataset': 'aws.securityhub',
+      'event.category': 'threat',
+      'rule.name': 'Credentials for the EC2 instance role web-server-role used from a remote AWS account.',
+      'event.id': 'arn:aws:guardduty:us-east-1:111122223333:detector/12abc/finding/2cb3',
+      'aws.securityhub.product': 'GuardDuty',
+      'aws.securityhub.severity': 'HIGH',
+      'aws.securityhub.live': true,
+      'user.name': 'web-server-role',
+      'source.ip': '203.0.113.50',
+      'host.name': 'i-0a1b2c3d4e5f67890',
+      'cloud.account.id': '111122223333',
+      '@timestamp': Date.parse('2026-03-03T10:04:30Z'),
+    });
+    // An instance's own private address is not who acts: the public end is.
+    expect(read({ src_endpoint: { ip: '10.0.1.25' }, dst_endpoint: { ip: '198.51.100.99' } }, ocsfLine)['source.ip']).toBe('198.51.100.99');
+    expect(read({ severity: 'Fatal', severity_id: 6 }, ocsfLine)['aws.securityhub.severity']).toBe('CRITICAL');
+    expect(read({ severity: undefined, severity_id: 5 }, ocsfLine)['aws.securityhub.severity']).toBe('CRITICAL');
+  });
+
+  it("a compliance, vulnerability or data finding is a weakness, and so is Security Hub's own exposure finding however severe", () => {
+    const check = read(
+      {
+        class_uid: 2003,
+        class_name: 'Compliance Finding',
+        severity: 'Critical',
+        severity_id: 5,
+        metadata: { product: { name: 'Security Hub' } },
+        compliance: { status: 'Fail', control: 'S3.8' },
+        actor: undefined,
+        src_endpoint: undefined,
+        resources: [{ type: 'AWS::S3::Bucket', uid: 'arn:aws:s3:::acme-exports' }],
+      },
+      ocsfLine,
+    );
+    expect(check).toMatchObject({
+      'event.category': 'configuration',
+      'aws.securityhub.control': 'S3.8',
+      'aws.securityhub.live': true,
+      'host.name': 'arn:aws:s3:::acme-exports',
+    });
+    expect(read({ class_uid: 2002, class_name: 'Vulnerability Finding' }, ocsfLine)['event.category']).toBe('vulnerability');
+    expect(read({ metadata: { product: { name: 'Security Hub' } } }, ocsfLine)['event.category']).toBe('configuration');
+  });
+
+  it('live only while new or in progress, failing and above informational', () => {
+    expect(read({ status: 'In Progress', status_id: 2 }, ocsfLine)['aws.securityhub.live']).toBe(true);
+    for (const closed of [
+      { status: 'Suppressed', status_id: 3 },
+      { status: 'Resolved', status_id: 4 },
+      { status: 'Archived', status_id: 5 },
+      { compliance: { status: 'Pass' } },
+      { severity: 'Informational', severity_id: 1 },
+    ])
+      expect(read(closed, ocsfLine)['aws.securityhub.live'], JSON.stringify(closed)).toBe(false);
+  });
+
+  it('the shipped rules tell them by the same tiers as their ASFF twins', () => {
+    const detector = new Detector(pack, new MemoryStateStore());
+    const told = (e: NormalizedEvent) => [...detector.matchAll([e]).keys()].map((r) => r.rule.id);
+    expect(told(read({}, ocsfLine))).toContain('aws.securityhub_high_finding');
+    expect(told(read({}, findingLine))).not.toContain('aws.securityhub_high_finding');
+    expect(told(read({ severity: 'Critical', severity_id: 5 }, ocsfLine))).toContain('aws.securityhub_critical_finding');
+    expect(
+      told(read({ class_uid: 2003, severity: 'Critical', metadata: { product: { name: 'Security Hub' } }, actor: undefined }, ocsfLine)),
+    ).toContain('aws.securityhub_critical_weakness');
+  });
+});
+
 describe('property: a finding is told by one Security Hub rule at most, and by one exactly when it is live', () => {
   const detector = new Detector(pack, new MemoryStateStore());
   const securityHubRules = (e: NormalizedEvent) =>
@@ -135,6 +247,27 @@ describe('property: a finding is told by one Security Hub rule at most, and by o
     fc.assert(
       fc.property(finding, (f) => {
         const event = read(f);
+        const told = securityHubRules(event);
+        expect(told.length).toBe(event['aws.securityhub.live'] === true ? 1 : 0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  const ocsf = fc.record({
+    class_uid: fc.constantFrom(2002, 2003, 2004, 2006),
+    severity: fc.constantFrom('Informational', 'Low', 'Medium', 'High', 'Critical', 'Fatal'),
+    status: fc.constantFrom('New', 'In Progress', 'Suppressed', 'Resolved'),
+    compliance: fc.option(fc.record({ status: fc.constantFrom('Fail', 'Pass', 'Warning') }), { nil: undefined }),
+    metadata: fc.constantFrom(
+      { product: { name: 'GuardDuty' } },
+      { product: { name: 'Security Hub' } },
+      { product: { name: 'Inspector' } },
+    ),
+  });
+  it('on OCSF findings of every class, severity, status and product', () => {
+    fc.assert(
+      fc.property(ocsf, (f) => {
+        const event = read(f, ocsfLine);
         const told = securityHubRules(event);
         expect(told.length).toBe(event['aws.securityhub.live'] === true ? 1 : 0);
       }),

@@ -12,21 +12,33 @@ export const SECURITY_HUB_FINDINGS_LOG_GROUP = '/aws/events/sentinel-securityhub
 export const GUARDDUTY_FINDINGS: EventPattern = { source: ['aws.guardduty'], detailType: ['GuardDuty Finding'] };
 
 /**
- * Security Hub's findings that can still ask something of someone (src/parse/aws/security-hub.ts):
- * active, not suppressed or resolved, above informational — the rest (a check that passed, a
- * finding a responder closed) is most of what Security Hub sends and none of it would fire.
- * GuardDuty's are left out when the stack reads them directly (one finding, one alert).
+ * Security Hub's findings that can still ask something of someone (src/parse/aws/security-hub.ts),
+ * in either format: Security Hub CSPM's ASFF ones active, not suppressed or resolved, above
+ * informational; the OCSF ones of the Security Hub of December 2025 new or in progress, above
+ * informational — the rest (a check that passed, a finding a responder closed) is most of what
+ * Security Hub sends and none of it would fire. GuardDuty's are left out when the stack reads them
+ * directly (one finding, one alert).
  */
 export function securityHubFindings(withoutGuardDuty: boolean): EventPattern {
+  const notGuardDuty = withoutGuardDuty ? [{ 'anything-but': 'GuardDuty' }] : undefined;
   return {
     source: ['aws.securityhub'],
-    detailType: ['Security Hub Findings - Imported'],
+    detailType: ['Security Hub Findings - Imported', 'Findings Imported V2'],
     detail: {
       findings: {
-        RecordState: ['ACTIVE'],
-        Workflow: { Status: ['NEW', 'NOTIFIED'] },
-        Severity: { Label: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] },
-        ...(withoutGuardDuty ? { ProductName: [{ 'anything-but': 'GuardDuty' }] } : {}),
+        $or: [
+          {
+            RecordState: ['ACTIVE'],
+            Workflow: { Status: ['NEW', 'NOTIFIED'] },
+            Severity: { Label: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] },
+            ...(notGuardDuty ? { ProductName: notGuardDuty } : {}),
+          },
+          {
+            status: ['New', 'In Progress'],
+            severity: ['Low', 'Medium', 'High', 'Critical', 'Fatal'],
+            ...(notGuardDuty ? { metadata: { product: { name: notGuardDuty } } } : {}),
+          },
+        ],
       },
     },
   };

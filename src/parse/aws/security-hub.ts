@@ -1,13 +1,16 @@
+import { isPublicAddress } from '../../engine/entity-scope';
 import { type NormalizedEvent, textValue } from '../../schema/event';
 import { type BuiltinSource, base, has } from './builtin-source';
 import { accessKeyPrincipal, firstText } from './guardduty';
 
 /**
- * AWS Security Hub (CSPM) findings in the AWS Security Finding Format, as EventBridge delivers
- * them to a CloudWatch Logs log group (a rule on `source: aws.securityhub`, detail-type `Security
- * Hub Findings - Imported`; the stack's `securityHubFindings` setting makes both). Each event holds
- * one finding, under `detail.findings.0`: GuardDuty's, Inspector's, Macie's, IAM Access
- * Analyzer's, Security Hub's own control checks, a partner product's.
+ * AWS Security Hub findings as EventBridge delivers them to a CloudWatch Logs log group (a rule on
+ * `source: aws.securityhub`; the stack's `securityHubFindings` setting makes it and the group).
+ * Each event holds one finding, under `detail.findings.0`: GuardDuty's, Inspector's, Macie's, IAM
+ * Access Analyzer's, Security Hub's own control checks, a partner product's. Two formats, one set
+ * of fields: Security Hub CSPM's AWS Security Finding Format (detail-type `Security Hub Findings -
+ * Imported`) and the Security Hub of December 2025's OCSF findings (`Findings Imported V2`); the
+ * rules read `aws.securityhub.*` and never which format it was.
  *
  * What the rules need is derived once here, so they stay readable: whether the finding is a
  * threat (its type is a tactic, an effect or unusual behaviour) or a weakness (a failed check, a
@@ -18,7 +21,8 @@ import { accessKeyPrincipal, firstText } from './guardduty';
 
 const FINDING = 'detail.findings.0.';
 
-const isSecurityHubFinding = (l: string) => has(l, '"detail-type"', '"aws.securityhub"', 'Security Hub Findings - Imported');
+const isSecurityHubFinding = (l: string) =>
+  has(l, '"detail-type"', '"aws.securityhub"') && (l.includes('Security Hub Findings - Imported') || l.includes('Findings Imported V2'));
 
 /** ASFF type namespaces that say something is happening, not that something could. */
 const THREAT_NAMESPACES = new Set(['TTPs', 'Effects', 'Unusual Behaviors']);
@@ -104,6 +108,81 @@ function isLive(e: NormalizedEvent): boolean {
 const isSample = (e: NormalizedEvent) =>
   textValue(e[`${FINDING}ProductFields.aws/guardduty/service/additionalInfo/sample`]) === 'true' || e[`${FINDING}Sample`] === true;
 
+/** OCSF's finding classes that say something is happening (the rest: compliance, vulnerability, data security). */
+const OCSF_DETECTION_FINDING = 2004;
+const OCSF_VULNERABILITY_FINDING = 2002;
+/** OCSF severity_id → ASFF's label (6, Fatal, is above critical: critical). */
+const OCSF_SEVERITY = ['', 'INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL', 'CRITICAL'];
+/** OCSF resource types → the part of the resource's uid that names it as the stack's host entity does. */
+const OCSF_COMPUTE_ID: Readonly<Record<string, RegExp>> = {
+  'AWS::EC2::Instance': /(i-[0-9a-f]+)$/,
+  'AWS::Lambda::Function': /(?:^|:function:)([^:]+)(?::[^:]+)?$/,
+  'AWS::RDS::DBInstance': /(?:^|:db:)([^:]+)$/,
+  'AWS::ECS::Task': /^(.+)$/,
+  'AWS::EKS::Cluster': /(?:^|:cluster\/)([^/]+)$/,
+};
+
+/**
+ * An OCSF finding in the fields the ASFF one fills: its severity label, whether it is a threat
+ * (a Detection Finding from a product other than Security Hub itself — its exposure findings are
+ * posture, however severe), whether it is live (status New or In Progress, compliance not Pass,
+ * above informational), its principal, remote address and affected compute or resource.
+ */
+function deriveOcsf(e: NormalizedEvent): void {
+  const severityId = Number(e[`${FINDING}severity_id`]);
+  const caption = textValue(e[`${FINDING}severity`])?.toUpperCase();
+  const label = caption === 'FATAL' ? 'CRITICAL' : (caption ?? OCSF_SEVERITY[severityId]);
+  if (label) e['aws.securityhub.severity'] = label;
+  const classUid = Number(e[`${FINDING}class_uid`]);
+  const product = textValue(e['aws.securityhub.product']);
+  e['event.category'] =
+    classUid === OCSF_DETECTION_FINDING && product !== 'Security Hub'
+      ? 'threat'
+      : classUid === OCSF_VULNERABILITY_FINDING
+        ? 'vulnerability'
+        : 'configuration';
+  const className = textValue(e[`${FINDING}class_name`]);
+  if (className) e['rule.category'] = className;
+  const status = textValue(e[`${FINDING}status`]);
+  const compliance = textValue(e[`${FINDING}compliance.status`]);
+  e['aws.securityhub.live'] =
+    (status === undefined || status === 'New' || status === 'In Progress') && compliance !== 'Pass' && label !== 'INFORMATIONAL';
+  e['aws.securityhub.sample'] = false;
+  const user = textValue(e[`${FINDING}actor.user.name`]) ?? textValue(e[`${FINDING}actor.user.uid`]);
+  if (user) e['user.name'] = user;
+  let host: string | undefined;
+  for (let i = 0; i < MAX_RESOURCES && host === undefined; i++) {
+    const type = textValue(e[`${FINDING}resources.${i}.type`]);
+    const uid = textValue(e[`${FINDING}resources.${i}.uid`]);
+    if (type === undefined && uid === undefined) break;
+    const pattern = type ? OCSF_COMPUTE_ID[type] : undefined;
+    host = pattern && uid ? pattern.exec(uid)?.[1] : undefined;
+  }
+  host ??= user ? undefined : textValue(e['aws.securityhub.resource']);
+  if (host) e['host.name'] = host;
+  // The remote end is whichever endpoint is on the internet (an instance's own address is not who acts).
+  const remote = [textValue(e[`${FINDING}src_endpoint.ip`]), textValue(e[`${FINDING}dst_endpoint.ip`])].find(
+    (ip) => ip !== undefined && isPublicAddress(ip),
+  );
+  if (remote) e['source.ip'] = remote;
+}
+
+/** The ASFF finding's own fields: its kind, whether it is live, its entities. */
+function deriveAsff(e: NormalizedEvent): void {
+  // `TTPs/Initial Access/UnauthorizedAccess:IAMUser-…` → TTPs; a finding with no type is a weakness.
+  const type = textValue(e['aws.securityhub.type']) ?? '';
+  const namespace = type.slice(0, type.includes('/') ? type.indexOf('/') : type.length);
+  if (namespace) e['rule.category'] = namespace;
+  e['event.category'] = THREAT_NAMESPACES.has(namespace) ? 'threat' : type.includes('/Vulnerabilities') ? 'vulnerability' : 'configuration';
+  e['aws.securityhub.live'] = isLive(e);
+  e['aws.securityhub.sample'] = isSample(e);
+  const { user, host } = resourceEntities(e);
+  if (user) e['user.name'] = user;
+  if (host) e['host.name'] = host;
+  const remote = firstText(e, REMOTE_ADDRESS_FIELDS) ?? networkRemote(e);
+  if (remote) e['source.ip'] = remote;
+}
+
 export const SECURITY_HUB: BuiltinSource = {
   definition: base('securityhub', 'AWS Security Hub findings (ASFF), as EventBridge delivers them to CloudWatch Logs', 'json', {
     [`${FINDING}UpdatedAt`]: '@timestamp',
@@ -120,6 +199,17 @@ export const SECURITY_HUB: BuiltinSource = {
     [`${FINDING}Compliance.SecurityControlId`]: 'aws.securityhub.control',
     [`${FINDING}AwsAccountId`]: 'cloud.account.id',
     [`${FINDING}Region`]: 'cloud.region',
+    // OCSF (Findings Imported V2): its time is EventBridge's (`time`, read by the default map).
+    [`${FINDING}finding_info.title`]: 'rule.name',
+    [`${FINDING}finding_info.desc`]: 'rule.description',
+    [`${FINDING}finding_info.uid`]: 'event.id',
+    [`${FINDING}metadata.product.name`]: 'aws.securityhub.product',
+    [`${FINDING}finding_info.types.0`]: 'aws.securityhub.type',
+    [`${FINDING}resources.0.uid`]: 'aws.securityhub.resource',
+    [`${FINDING}resources.0.type`]: 'aws.securityhub.resource_type',
+    [`${FINDING}compliance.control`]: 'aws.securityhub.control',
+    [`${FINDING}cloud.account.uid`]: 'cloud.account.id',
+    [`${FINDING}cloud.region`]: 'cloud.region',
   }),
   patterns: [],
   recognize: isSecurityHubFinding,
@@ -131,6 +221,7 @@ export const SECURITY_HUB: BuiltinSource = {
     'event.dataset',
     'cloud.provider',
     'rule.category',
+    'aws.securityhub.severity',
     'aws.securityhub.live',
     'aws.securityhub.sample',
     'user.name',
@@ -149,21 +240,7 @@ export const SECURITY_HUB: BuiltinSource = {
     e['event.action'] = 'securityhub_finding';
     e['event.dataset'] = 'aws.securityhub';
     e['cloud.provider'] = 'aws';
-    // `TTPs/Initial Access/UnauthorizedAccess:IAMUser-…` → TTPs; a finding with no type is a weakness.
-    const type = textValue(e['aws.securityhub.type']) ?? '';
-    const namespace = type.slice(0, type.includes('/') ? type.indexOf('/') : type.length);
-    if (namespace) e['rule.category'] = namespace;
-    e['event.category'] = THREAT_NAMESPACES.has(namespace)
-      ? 'threat'
-      : type.includes('/Vulnerabilities')
-        ? 'vulnerability'
-        : 'configuration';
-    e['aws.securityhub.live'] = isLive(e);
-    e['aws.securityhub.sample'] = isSample(e);
-    const { user, host } = resourceEntities(e);
-    if (user) e['user.name'] = user;
-    if (host) e['host.name'] = host;
-    const remote = firstText(e, REMOTE_ADDRESS_FIELDS) ?? networkRemote(e);
-    if (remote) e['source.ip'] = remote;
+    if (e[`${FINDING}class_uid`] !== undefined) deriveOcsf(e);
+    else deriveAsff(e);
   },
 };
