@@ -215,8 +215,9 @@ export const SentinelConfig = z
      */
     guardDutyFindings: z.boolean().default(false),
     /**
-     * Read AWS Security Hub's findings (ASFF): an EventBridge rule writes those that can still fire
-     * (active, open, above informational; not GuardDuty's when guardDutyFindings is on) to a log
+     * Read AWS Security Hub's findings, in ASFF (Security Hub CSPM) and OCSF (Findings Imported
+     * V2): an EventBridge rule writes those that can still fire (active, open, above
+     * informational; not GuardDuty's when guardDutyFindings is on) to a log
      * group the detector reads; the aws.securityhub_* rules tell threats by severity and
      * weaknesses (failed checks, vulnerabilities) to the team or the review digest. In Security
      * Hub's administrator account and aggregation Region they are every member account's and

@@ -117,6 +117,19 @@ describe('Security Hub findings: who and what a finding is about', () => {
     expect(read({})['host.name']).toBe('AWS::::Account:111122223333');
   });
 
+  it('an id that is no resource names no host, however long or repetitive: the finding is still read', () => {
+    const hostile = ':cluster/'.repeat(12_000) + '\n';
+    const e = read({
+      Resources: [
+        { Type: 'AwsEksCluster', Id: hostile },
+        { Type: 'AwsEc2Instance', Id: `arn:aws:ec2:us-east-1:111122223333:instance/${'i-'.repeat(5000)}` },
+        { Type: 'AwsLambdaFunction', Id: 'arn:aws:lambda:us-east-1:111122223333:function:' },
+      ],
+    });
+    expect(e['host.name']).toBeUndefined();
+    expect(e['aws.securityhub.live']).toBe(true);
+  });
+
   it("a network finding's remote end by its direction: the source of what came in, the destination of what went out", () => {
     const inbound = { Direction: 'IN', SourceIpV4: '198.51.100.7', DestinationIpV4: '10.0.1.25' };
     const outbound = { Direction: 'OUT', SourceIpV4: '10.0.1.25', DestinationIpV4: '198.51.100.99' };

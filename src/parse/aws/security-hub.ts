@@ -33,14 +33,60 @@ const REMOTE_ADDRESS_FIELDS = [
   `${FINDING}Action.NetworkConnectionAction.RemoteIpDetails.IpAddressV4`,
 ];
 
-/** A resource's type → the part of its id that names it as the stack's host entity does (GuardDuty's). */
-const COMPUTE_ID: Readonly<Record<string, RegExp>> = {
-  AwsEc2Instance: /instance\/(i-[0-9a-f]+)$/,
-  AwsLambdaFunction: /:function:([^:]+)(?::[^:]+)?$/,
-  AwsRdsDbInstance: /:db:([^:]+)$/,
-  AwsEcsTask: /^(arn:.+:task\/.+)$/,
-  AwsEksCluster: /:cluster\/(.+)$/,
+type ComputeKind = 'instance' | 'function' | 'database' | 'task' | 'cluster';
+
+/** ASFF's and OCSF's names of the resource types that are the stack's host entity (GuardDuty's source names them so). */
+const COMPUTE_KIND: Readonly<Record<string, ComputeKind>> = {
+  AwsEc2Instance: 'instance',
+  AwsLambdaFunction: 'function',
+  AwsRdsDbInstance: 'database',
+  AwsEcsTask: 'task',
+  AwsEksCluster: 'cluster',
+  'AWS::EC2::Instance': 'instance',
+  'AWS::Lambda::Function': 'function',
+  'AWS::RDS::DBInstance': 'database',
+  'AWS::ECS::Task': 'task',
+  'AWS::EKS::Cluster': 'cluster',
 };
+
+/** Longer ids are not a resource's: whatever wrote them, they name no host. */
+const MAX_RESOURCE_ID = 2048;
+
+/** The finding's first resource as its entity (a bucket, an account, a key): its id, unless too long to be one. */
+function resourceId(e: NormalizedEvent): string | undefined {
+  const id = textValue(e['aws.securityhub.resource']);
+  return id !== undefined && id.length <= MAX_RESOURCE_ID ? id : undefined;
+}
+
+/**
+ * What names a compute resource as the host entity, from its ARN or bare id: an instance by its id,
+ * a function, database or cluster by its name, a task by its ARN. Read by position, not a pattern,
+ * so an id of any length and content costs one scan.
+ */
+function computeName(kind: ComputeKind, id: string): string | undefined {
+  if (id.length > MAX_RESOURCE_ID) return undefined;
+  const after = (marker: string) => {
+    const at = id.lastIndexOf(marker);
+    return at === -1 ? (id.startsWith('arn:') ? undefined : id) : id.slice(at + marker.length);
+  };
+  switch (kind) {
+    case 'instance': {
+      const name = after('instance/');
+      return name && /^i-[0-9a-f]{1,32}$/.test(name) ? name : undefined;
+    }
+    case 'function': {
+      const at = id.indexOf(':function:');
+      const name = at === -1 ? (id.startsWith('arn:') ? undefined : id) : id.slice(at + ':function:'.length).split(':')[0];
+      return name || undefined;
+    }
+    case 'database':
+      return after(':db:') || undefined;
+    case 'cluster':
+      return after(':cluster/') || undefined;
+    case 'task':
+      return id;
+  }
+}
 
 /** How many of a finding's resources are looked at (a finding names a few; ASFF allows 32). */
 const MAX_RESOURCES = 32;
@@ -72,14 +118,11 @@ function resourceEntities(e: NormalizedEvent): { user?: string; host?: string } 
       const user = textValue(e[`${prefix}Details.AwsIamUser.UserName`]) ?? id?.slice(id.lastIndexOf('/') + 1);
       if (user) found.user = user;
     }
-    const pattern = type ? COMPUTE_ID[type] : undefined;
-    const host = pattern && id ? pattern.exec(id)?.[1] : undefined;
+    const kind = type ? COMPUTE_KIND[type] : undefined;
+    const host = kind && id ? computeName(kind, id) : undefined;
     if (!found.host && host) found.host = host;
   }
-  if (!found.user && !found.host) {
-    const first = textValue(e[`${FINDING}Resources.0.Id`]);
-    if (first) found.host = first;
-  }
+  if (!found.user && !found.host) found.host = resourceId(e);
   return found;
 }
 
@@ -113,15 +156,6 @@ const OCSF_DETECTION_FINDING = 2004;
 const OCSF_VULNERABILITY_FINDING = 2002;
 /** OCSF severity_id → ASFF's label (6, Fatal, is above critical: critical). */
 const OCSF_SEVERITY = ['', 'INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL', 'CRITICAL'];
-/** OCSF resource types → the part of the resource's uid that names it as the stack's host entity does. */
-const OCSF_COMPUTE_ID: Readonly<Record<string, RegExp>> = {
-  'AWS::EC2::Instance': /(i-[0-9a-f]+)$/,
-  'AWS::Lambda::Function': /(?:^|:function:)([^:]+)(?::[^:]+)?$/,
-  'AWS::RDS::DBInstance': /(?:^|:db:)([^:]+)$/,
-  'AWS::ECS::Task': /^(.+)$/,
-  'AWS::EKS::Cluster': /(?:^|:cluster\/)([^/]+)$/,
-};
-
 /**
  * An OCSF finding in the fields the ASFF one fills: its severity label, whether it is a threat
  * (a Detection Finding from a product other than Security Hub itself — its exposure findings are
@@ -155,10 +189,10 @@ function deriveOcsf(e: NormalizedEvent): void {
     const type = textValue(e[`${FINDING}resources.${i}.type`]);
     const uid = textValue(e[`${FINDING}resources.${i}.uid`]);
     if (type === undefined && uid === undefined) break;
-    const pattern = type ? OCSF_COMPUTE_ID[type] : undefined;
-    host = pattern && uid ? pattern.exec(uid)?.[1] : undefined;
+    const kind = type ? COMPUTE_KIND[type] : undefined;
+    host = kind && uid ? computeName(kind, uid) : undefined;
   }
-  host ??= user ? undefined : textValue(e['aws.securityhub.resource']);
+  host ??= user ? undefined : resourceId(e);
   if (host) e['host.name'] = host;
   // The remote end is whichever endpoint is on the internet (an instance's own address is not who acts).
   const remote = [textValue(e[`${FINDING}src_endpoint.ip`]), textValue(e[`${FINDING}dst_endpoint.ip`])].find(
