@@ -118,7 +118,7 @@ describe('Security Hub findings: who and what a finding is about', () => {
   });
 
   it('an id that is no resource names no host, however long or repetitive: the finding is still read', () => {
-    const hostile = ':cluster/'.repeat(12_000) + '\n';
+    const hostile = `${':cluster/'.repeat(12_000)}\n`;
     const e = read({
       Resources: [
         { Type: 'AwsEksCluster', Id: hostile },
