@@ -130,6 +130,26 @@ describe('Security Hub findings: who and what a finding is about', () => {
     expect(e['aws.securityhub.live']).toBe(true);
   });
 
+  it("GuardDuty's findings as Security Hub first imported them: the root user's key by its user name, the caller in the product fields", () => {
+    const e = read({
+      Types: ['Software and Configuration Checks/AWS Security Best Practices/Policy:IAMUser-RootCredentialUsage'],
+      Severity: { Label: 'LOW', Normalized: 20, Product: 2 },
+      ProductName: 'GuardDuty',
+      Resources: [
+        { Type: 'AwsIamAccessKey', Id: 'AWS::IAM::AccessKey:ASIAEXAMPLEKEY000001', Details: { AwsIamAccessKey: { UserName: 'Root' } } },
+      ],
+      ProductFields: {
+        'action/actionType': 'AWS_API_CALL',
+        'action/awsApiCallAction/remoteIpDetails/ipAddressV4': '198.51.100.23',
+        'aws/securityhub/ProductName': 'GuardDuty',
+      },
+    });
+    // Named as the CloudTrail source names the root user, so its detections and this finding correlate.
+    expect(e).toMatchObject({ 'user.name': 'root', 'source.ip': '198.51.100.23', 'event.category': 'configuration' });
+    const sample = read({ ProductFields: { 'additionalInfo/sample': 'true' } });
+    expect(sample['aws.securityhub.sample']).toBe(true);
+  });
+
   it("a network finding's remote end by its direction: the source of what came in, the destination of what went out", () => {
     const inbound = { Direction: 'IN', SourceIpV4: '198.51.100.7', DestinationIpV4: '10.0.1.25' };
     const outbound = { Direction: 'OUT', SourceIpV4: '10.0.1.25', DestinationIpV4: '198.51.100.99' };

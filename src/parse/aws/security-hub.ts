@@ -6,7 +6,7 @@ import { accessKeyPrincipal, firstText } from './guardduty';
 /**
  * AWS Security Hub findings as EventBridge delivers them to a CloudWatch Logs log group (a rule on
  * `source: aws.securityhub`; the stack's `securityHubFindings` setting makes it and the group).
- * Each event holds one finding, under `detail.findings.0`: GuardDuty's, Inspector's, Macie's, IAM
+ * Each event holds one finding (Security Hub sends them one by one), under `detail.findings.0`: GuardDuty's, Inspector's, Macie's, IAM
  * Access Analyzer's, Security Hub's own control checks, a partner product's. Two formats, one set
  * of fields: Security Hub CSPM's AWS Security Finding Format (detail-type `Security Hub Findings -
  * Imported`) and the Security Hub of December 2025's OCSF findings (`Findings Imported V2`); the
@@ -31,7 +31,15 @@ const THREAT_NAMESPACES = new Set(['TTPs', 'Effects', 'Unusual Behaviors']);
 const REMOTE_ADDRESS_FIELDS = [
   `${FINDING}Action.AwsApiCallAction.RemoteIpDetails.IpAddressV4`,
   `${FINDING}Action.NetworkConnectionAction.RemoteIpDetails.IpAddressV4`,
+  // GuardDuty's findings as Security Hub first imported them name the caller in their product fields only.
+  ...guardDutyProductFields('action/awsApiCallAction/remoteIpDetails/ipAddressV4'),
+  ...guardDutyProductFields('action/networkConnectionAction/remoteIpDetails/ipAddressV4'),
 ];
+
+/** A GuardDuty product field's names: bare (`action/…`, as older findings have them) and under `aws/guardduty/service/`. */
+function guardDutyProductFields(name: string): string[] {
+  return [`${FINDING}ProductFields.${name}`, `${FINDING}ProductFields.aws/guardduty/service/${name}`];
+}
 
 type ComputeKind = 'instance' | 'function' | 'database' | 'task' | 'cluster';
 
@@ -106,9 +114,12 @@ function resourceEntities(e: NormalizedEvent): { user?: string; host?: string } 
     const id = textValue(e[`${prefix}Id`]);
     if (type === undefined && id === undefined) break;
     if (!found.user && type === 'AwsIamAccessKey') {
+      const name =
+        textValue(e[`${prefix}Details.AwsIamAccessKey.PrincipalName`]) ?? textValue(e[`${prefix}Details.AwsIamAccessKey.UserName`]);
       const user = accessKeyPrincipal({
-        type: textValue(e[`${prefix}Details.AwsIamAccessKey.PrincipalType`]),
-        name: textValue(e[`${prefix}Details.AwsIamAccessKey.PrincipalName`]) ?? textValue(e[`${prefix}Details.AwsIamAccessKey.UserName`]),
+        // Older findings name the root user's key only by its user name, `Root`.
+        type: textValue(e[`${prefix}Details.AwsIamAccessKey.PrincipalType`]) ?? (name === 'Root' ? 'Root' : undefined),
+        name,
         principalId: textValue(e[`${prefix}Details.AwsIamAccessKey.PrincipalId`]),
         account,
       });
@@ -148,8 +159,8 @@ function isLive(e: NormalizedEvent): boolean {
 }
 
 /** GuardDuty's sample findings come through Security Hub too, marked in its product fields. */
-const isSample = (e: NormalizedEvent) =>
-  textValue(e[`${FINDING}ProductFields.aws/guardduty/service/additionalInfo/sample`]) === 'true' || e[`${FINDING}Sample`] === true;
+const SAMPLE_FIELDS = guardDutyProductFields('additionalInfo/sample');
+const isSample = (e: NormalizedEvent) => e[`${FINDING}Sample`] === true || SAMPLE_FIELDS.some((f) => textValue(e[f]) === 'true');
 
 /** OCSF's finding classes that say something is happening (the rest: compliance, vulnerability, data security). */
 const OCSF_DETECTION_FINDING = 2004;
@@ -218,7 +229,7 @@ function deriveAsff(e: NormalizedEvent): void {
 }
 
 export const SECURITY_HUB: BuiltinSource = {
-  definition: base('securityhub', 'AWS Security Hub findings (ASFF), as EventBridge delivers them to CloudWatch Logs', 'json', {
+  definition: base('securityhub', 'AWS Security Hub findings (ASFF and OCSF), as EventBridge delivers them to CloudWatch Logs', 'json', {
     [`${FINDING}UpdatedAt`]: '@timestamp',
     [`${FINDING}Title`]: 'rule.name',
     [`${FINDING}Description`]: 'rule.description',
