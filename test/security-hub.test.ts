@@ -209,6 +209,44 @@ describe('Security Hub findings in OCSF (Findings Imported V2) fill the same fie
     expect(read({ severity: undefined, severity_id: 5 }, ocsfLine)['aws.securityhub.severity']).toBe('CRITICAL');
   });
 
+  it("GuardDuty's principal as its access key resource names it, its caller in the evidence, as CloudTrail's records name them", () => {
+    const e = read(
+      {
+        actor: undefined,
+        src_endpoint: undefined,
+        severity: 'Low',
+        severity_id: 2,
+        finding_info: {
+          uid: 'f',
+          title: 'An AWS CloudTrail trail main was disabled.',
+          types: ['Stealth:IAMUser/CloudTrailLoggingDisabled'],
+        },
+        evidences: [{ api: { operation: 'DeleteTrail' }, src_endpoint: { ip: '198.51.100.61' } }],
+        resources: [
+          {
+            type: 'AWS::IAM::AccessKey',
+            uid: 'ASIAEXAMPLEKEY000002',
+            name: 'ops-automation',
+            // A session the SDK named: the role is who acted (src/parse/aws/cloudtrail.ts).
+            data: {
+              user_type: 'AssumedRole',
+              user_name: 'ops-automation',
+              principal_id: 'AROAEXAMPLEROLE00002:aws-go-sdk-1753152318418995274',
+            },
+          },
+        ],
+      },
+      ocsfLine,
+    );
+    expect(e).toMatchObject({ 'user.name': 'ops-automation', 'source.ip': '198.51.100.61', 'event.category': 'threat' });
+    expect(e['host.name']).toBeUndefined();
+    const user = read(
+      { actor: undefined, resources: [{ type: 'AWS::IAM::User', uid: 'arn:aws:iam::111122223333:user/deploy-bot' }] },
+      ocsfLine,
+    );
+    expect(user['user.name']).toBe('deploy-bot');
+  });
+
   it("a compliance, vulnerability or data finding is a weakness, and so is Security Hub's own exposure finding however severe", () => {
     const check = read(
       {

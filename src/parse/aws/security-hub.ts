@@ -167,6 +167,11 @@ const OCSF_DETECTION_FINDING = 2004;
 const OCSF_VULNERABILITY_FINDING = 2002;
 /** OCSF severity_id → ASFF's label (6, Fatal, is above critical: critical). */
 const OCSF_SEVERITY = ['', 'INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL', 'CRITICAL'];
+/** Where an OCSF finding names the two ends of what it saw: its own endpoints, else its first evidence's. */
+const OCSF_ENDPOINTS = ['src_endpoint.ip', 'dst_endpoint.ip', 'evidences.0.src_endpoint.ip', 'evidences.0.dst_endpoint.ip'].map(
+  (f) => `${FINDING}${f}`,
+);
+
 /**
  * An OCSF finding in the fields the ASFF one fills: its severity label, whether it is a threat
  * (a Detection Finding from a product other than Security Hub itself — its exposure findings are
@@ -193,22 +198,30 @@ function deriveOcsf(e: NormalizedEvent): void {
   e['aws.securityhub.live'] =
     (status === undefined || status === 'New' || status === 'In Progress') && compliance !== 'Pass' && label !== 'INFORMATIONAL';
   e['aws.securityhub.sample'] = false;
-  const user = textValue(e[`${FINDING}actor.user.name`]) ?? textValue(e[`${FINDING}actor.user.uid`]);
-  if (user) e['user.name'] = user;
+  let user = textValue(e[`${FINDING}actor.user.name`]);
   let host: string | undefined;
-  for (let i = 0; i < MAX_RESOURCES && host === undefined; i++) {
-    const type = textValue(e[`${FINDING}resources.${i}.type`]);
-    const uid = textValue(e[`${FINDING}resources.${i}.uid`]);
+  for (let i = 0; i < MAX_RESOURCES && (user === undefined || host === undefined); i++) {
+    const prefix = `${FINDING}resources.${i}.`;
+    const type = textValue(e[`${prefix}type`]);
+    const uid = textValue(e[`${prefix}uid`]);
     if (type === undefined && uid === undefined) break;
+    // GuardDuty's OCSF findings name the principal as the access key resource's data, not as an actor.
+    if (user === undefined && type === 'AWS::IAM::AccessKey')
+      user = accessKeyPrincipal({
+        type: textValue(e[`${prefix}data.user_type`]),
+        name: textValue(e[`${prefix}data.user_name`]) ?? textValue(e[`${prefix}name`]),
+        principalId: textValue(e[`${prefix}data.principal_id`]),
+        account: textValue(e['cloud.account.id']),
+      });
+    if (user === undefined && type === 'AWS::IAM::User') user = textValue(e[`${prefix}name`]) ?? uid?.slice(uid.lastIndexOf('/') + 1);
     const kind = type ? COMPUTE_KIND[type] : undefined;
-    host = kind && uid ? computeName(kind, uid) : undefined;
+    host ??= kind && uid ? computeName(kind, uid) : undefined;
   }
+  if (user) e['user.name'] = user;
   host ??= user ? undefined : resourceId(e);
   if (host) e['host.name'] = host;
   // The remote end is whichever endpoint is on the internet (an instance's own address is not who acts).
-  const remote = [textValue(e[`${FINDING}src_endpoint.ip`]), textValue(e[`${FINDING}dst_endpoint.ip`])].find(
-    (ip) => ip !== undefined && isPublicAddress(ip),
-  );
+  const remote = OCSF_ENDPOINTS.map((f) => textValue(e[f])).find((ip) => ip !== undefined && isPublicAddress(ip));
   if (remote) e['source.ip'] = remote;
 }
 
