@@ -12,76 +12,63 @@ const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
 const GROUP = '/aws/events/sentinel-securityhub-findings';
 
-/** A Security Hub finding as EventBridge writes it to CloudWatch Logs (one finding per event). */
-function findingLine(finding: Record<string, unknown>): string {
+/** A Security Hub event as EventBridge writes it to CloudWatch Logs: one finding of this detail-type. */
+function eventLine(detailType: string, finding: Record<string, unknown>): string {
   return JSON.stringify({
     version: '0',
     id: '8e5622f9-d81c-4d81-612a-9319e7ee2506',
-    'detail-type': 'Security Hub Findings - Imported',
+    'detail-type': detailType,
     source: 'aws.securityhub',
     account: '111122223333',
     time: '2026-03-03T10:04:30Z',
     region: 'us-east-1',
     resources: [],
-    detail: {
-      findings: [
-        {
-          SchemaVersion: '2018-10-08',
-          Id: 'arn:aws:securityhub:us-east-1:111122223333:finding/1',
-          ProductName: 'Security Hub',
-          AwsAccountId: '111122223333',
-          Region: 'us-east-1',
-          Types: ['Software and Configuration Checks/AWS Security Best Practices'],
-          UpdatedAt: '2026-03-03T10:04:30.000Z',
-          Severity: { Label: 'HIGH' },
-          Title: 'a finding',
-          Resources: [{ Type: 'AwsAccount', Id: 'AWS::::Account:111122223333' }],
-          Workflow: { Status: 'NEW' },
-          RecordState: 'ACTIVE',
-          ...finding,
-        },
-      ],
-    },
+    detail: { findings: [finding] },
   });
 }
 
-/** A finding of the Security Hub of December 2025 (OCSF, `Findings Imported V2`), as EventBridge writes it. */
+/** A Security Hub CSPM finding (ASFF, `Security Hub Findings - Imported`). */
+function findingLine(finding: Record<string, unknown>): string {
+  return eventLine('Security Hub Findings - Imported', {
+    SchemaVersion: '2018-10-08',
+    Id: 'arn:aws:securityhub:us-east-1:111122223333:finding/1',
+    ProductName: 'Security Hub',
+    AwsAccountId: '111122223333',
+    Region: 'us-east-1',
+    Types: ['Software and Configuration Checks/AWS Security Best Practices'],
+    UpdatedAt: '2026-03-03T10:04:30.000Z',
+    Severity: { Label: 'HIGH' },
+    Title: 'a finding',
+    Resources: [{ Type: 'AwsAccount', Id: 'AWS::::Account:111122223333' }],
+    Workflow: { Status: 'NEW' },
+    RecordState: 'ACTIVE',
+    ...finding,
+  });
+}
+
+/** A finding of the Security Hub of December 2025 (OCSF, `Findings Imported V2`). */
 function ocsfLine(finding: Record<string, unknown>): string {
-  return JSON.stringify({
-    version: '0',
-    id: '1f0e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
-    'detail-type': 'Findings Imported V2',
-    source: 'aws.securityhub',
-    account: '111122223333',
-    time: '2026-03-03T10:04:30Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      findings: [
-        {
-          class_uid: 2004,
-          class_name: 'Detection Finding',
-          category_name: 'Findings',
-          activity_name: 'Create',
-          severity_id: 4,
-          severity: 'High',
-          status_id: 1,
-          status: 'New',
-          time: Date.parse('2026-03-03T10:04:30Z'),
-          metadata: { version: '1.5.0', product: { name: 'GuardDuty', vendor_name: 'AWS' } },
-          finding_info: {
-            uid: 'arn:aws:guardduty:us-east-1:111122223333:detector/12abc/finding/2cb3',
-            title: 'Credentials for the EC2 instance role web-server-role used from a remote AWS account.',
-            types: ['UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS'],
-          },
-          cloud: { provider: 'AWS', region: 'us-east-1', account: { uid: '111122223333' } },
-          actor: { user: { name: 'web-server-role', type: 'AssumedRole' } },
-          src_endpoint: { ip: '203.0.113.50' },
-          resources: [{ type: 'AWS::EC2::Instance', uid: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0a1b2c3d4e5f67890' }],
-          ...finding,
-        },
-      ],
+  return eventLine('Findings Imported V2', {
+    class_uid: 2004,
+    class_name: 'Detection Finding',
+    category_name: 'Findings',
+    activity_name: 'Create',
+    severity_id: 4,
+    severity: 'High',
+    status_id: 1,
+    status: 'New',
+    time: Date.parse('2026-03-03T10:04:30Z'),
+    metadata: { version: '1.5.0', product: { name: 'GuardDuty', vendor_name: 'AWS' } },
+    finding_info: {
+      uid: 'arn:aws:guardduty:us-east-1:111122223333:detector/12abc/finding/2cb3',
+      title: 'Credentials for the EC2 instance role web-server-role used from a remote AWS account.',
+      types: ['UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS'],
     },
+    cloud: { provider: 'AWS', region: 'us-east-1', account: { uid: '111122223333' } },
+    actor: { user: { name: 'web-server-role', type: 'AssumedRole' } },
+    src_endpoint: { ip: '203.0.113.50' },
+    resources: [{ type: 'AWS::EC2::Instance', uid: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0a1b2c3d4e5f67890' }],
+    ...finding,
   });
 }
 
