@@ -313,7 +313,7 @@ describe('property: a finding is told by one Security Hub rule at most, and by o
   });
   const ocsf = fc.record({
     class_uid: fc.constantFrom(2002, 2003, 2004, 2006),
-    severity: fc.constantFrom('Informational', 'Low', 'Medium', 'High', 'Critical', 'Fatal'),
+    severity: fc.constantFrom('Unknown', 'Informational', 'Low', 'Medium', 'High', 'Critical', 'Fatal', 'Other'),
     status: fc.constantFrom('New', 'In Progress', 'Suppressed', 'Resolved'),
     compliance: fc.option(fc.record({ status: fc.constantFrom('Fail', 'Pass', 'Warning') }), { nil: undefined }),
     metadata: fc.constantFrom(

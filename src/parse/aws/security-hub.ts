@@ -145,9 +145,12 @@ function networkRemote(e: NormalizedEvent): string | undefined {
   return undefined;
 }
 
+/** The severities a rule tells (informational, and OCSF's unknown and other, are not). */
+const TOLD_SEVERITIES = new Set(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
+
 /**
  * Still worth telling: not archived (its product retired it), not suppressed or resolved (a person
- * or an automation rule in Security Hub decided), not a passed check, not informational.
+ * or an automation rule in Security Hub decided), not a passed check, of a severity the rules tell.
  */
 function isLive(e: NormalizedEvent): boolean {
   if (textValue(e[`${FINDING}RecordState`]) === 'ARCHIVED') return false;
@@ -155,7 +158,7 @@ function isLive(e: NormalizedEvent): boolean {
   if (workflow === 'SUPPRESSED' || workflow === 'RESOLVED') return false;
   const compliance = textValue(e[`${FINDING}Compliance.Status`]);
   if (compliance === 'PASSED' || compliance === 'NOT_AVAILABLE') return false;
-  return textValue(e['aws.securityhub.severity']) !== 'INFORMATIONAL';
+  return TOLD_SEVERITIES.has(textValue(e['aws.securityhub.severity']) ?? '');
 }
 
 /** GuardDuty's sample findings come through Security Hub too, marked in its product fields. */
@@ -196,7 +199,7 @@ function deriveOcsf(e: NormalizedEvent): void {
   const status = textValue(e[`${FINDING}status`]);
   const compliance = textValue(e[`${FINDING}compliance.status`]);
   e['aws.securityhub.live'] =
-    (status === undefined || status === 'New' || status === 'In Progress') && compliance !== 'Pass' && label !== 'INFORMATIONAL';
+    (status === undefined || status === 'New' || status === 'In Progress') && compliance !== 'Pass' && TOLD_SEVERITIES.has(label ?? '');
   e['aws.securityhub.sample'] = false;
   let user = textValue(e[`${FINDING}actor.user.name`]);
   let host: string | undefined;
