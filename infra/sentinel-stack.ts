@@ -11,6 +11,7 @@ import { AlertTopics, routeFilter, type TierName } from './constructs/alert-topi
 import { Correlation } from './constructs/correlation';
 import { Detector } from './constructs/detector';
 import {
+  allowDeliveries,
   FindingsDelivery,
   GUARDDUTY_FINDINGS,
   GUARDDUTY_FINDINGS_LOG_GROUP,
@@ -136,6 +137,7 @@ export class SentinelStack extends Stack {
           sid: 'EventBridgeWritesSecurityHubFindings',
         }),
     ].filter((f): f is FindingsDelivery => f instanceof FindingsDelivery);
+    allowDeliveries(this, 'FindingsDeliveryPolicy', findings);
     // By its literal name: each group's filter is compiled from the sources and rules that name it.
     const watched = [...new Set([...config.logGroups, ...findings.map((f) => f.logGroupName)])];
     const ingestion = new Ingestion(this, 'Ingestion', {

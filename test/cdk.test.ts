@@ -444,11 +444,14 @@ describe('every documented option', () => {
       },
     });
     expect(JSON.stringify(rule?.Properties.Targets)).toContain(':log-group:/aws/events/sentinel-securityhub-findings');
-    // Its own delivery policy, held to its own rule; subscribed once its group exists.
+    // One delivery policy for both services (an account has 10 per Region), each statement held to its own rule; subscribed once its group exists.
     const policies = Object.values(template.findResources('AWS::Logs::ResourcePolicy')).map((p) =>
       JSON.stringify(p.Properties.PolicyDocument),
     );
-    expect(policies.filter((p) => p.includes(':rule/Max-securityhub-findings'))).toHaveLength(1);
+    expect(policies).toHaveLength(1);
+    expect(policies[0]).toContain(':rule/Max-securityhub-findings');
+    expect(policies[0]).toContain(':rule/Max-guardduty-findings');
+    expect(policies[0]?.match(/aws:SourceArn/g)).toHaveLength(2);
     const [groupId] = Object.keys(
       template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/events/sentinel-securityhub-findings' } }),
     );

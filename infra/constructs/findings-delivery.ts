@@ -57,18 +57,35 @@ export interface FindingsDeliveryProps {
 }
 
 /**
+ * The one CloudWatch Logs resource policy (AWS::Logs::ResourcePolicy, no custom resource) that
+ * lets EventBridge write each delivery's findings, each statement held to its own rule's ARN. One
+ * for all of them: an account has at most 10 such policies per Region, shared with every service
+ * that writes to CloudWatch Logs this way.
+ */
+export function allowDeliveries(scope: Construct, id: string, deliveries: readonly FindingsDelivery[]): ResourcePolicy | undefined {
+  if (deliveries.length === 0) return undefined;
+  const policy = new ResourcePolicy(scope, id, {
+    resourcePolicyName: `${Stack.of(scope).stackName}-findings-delivery`,
+    policyStatements: deliveries.map((d) => d.deliveryStatement),
+  });
+  // A rule delivers only once its group exists and accepts it.
+  for (const d of deliveries) d.rule.node.addDependency(policy);
+  return policy;
+}
+
+/**
  * A security service's findings into a log group the detector reads: an EventBridge rule on the
  * account's default bus delivering matching events whole, as JSON. In the service's administrator
- * account (delegated, in an organization) the bus carries every member account's findings.
- *
- * The delivery is allowed by a CloudWatch Logs resource policy (AWS::Logs::ResourcePolicy, no
- * custom resource) for EventBridge, held to this rule's ARN. An account has at most 10 such
- * policies per Region.
+ * account (delegated, in an organization) the bus carries every member account's findings. The
+ * delivery is allowed by `deliveryStatement`, which `allowDeliveries` puts in the stack's one
+ * resource policy for them.
  */
 export class FindingsDelivery extends Construct {
   readonly logGroup: LogGroup;
   readonly logGroupName: string;
   readonly rule: Rule;
+  /** Lets EventBridge write to the group, for this rule only. */
+  readonly deliveryStatement: PolicyStatement;
 
   constructor(scope: Construct, id: string, props: FindingsDeliveryProps) {
     super(scope, id);
@@ -79,7 +96,7 @@ export class FindingsDelivery extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const stack = Stack.of(this);
-    // Named, so the delivery policy can hold EventBridge to this rule's ARN without referring to
+    // Named, so the delivery statement can hold EventBridge to this rule's ARN without referring to
     // the rule (which waits for the policy: a reference back would be a cycle).
     const ruleName = `${stack.stackName}-${props.name}`;
     this.rule = new Rule(this, 'Rule', { ruleName, description: props.description, eventPattern: props.eventPattern });
@@ -93,19 +110,12 @@ export class FindingsDelivery extends Construct {
     });
     const target: IRuleTarget = { bind: () => ({ arn: logGroupArn, targetResource: this.logGroup }) };
     this.rule.addTarget(target);
-    const policy = new ResourcePolicy(this, 'DeliveryPolicy', {
-      resourcePolicyName: `${stack.stackName}-${props.name}`,
-      policyStatements: [
-        new PolicyStatement({
-          sid: props.sid,
-          principals: [new ServicePrincipal('events.amazonaws.com')],
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [this.logGroup.logGroupArn],
-          conditions: { ArnEquals: { 'aws:SourceArn': ruleArn } },
-        }),
-      ],
+    this.deliveryStatement = new PolicyStatement({
+      sid: props.sid,
+      principals: [new ServicePrincipal('events.amazonaws.com')],
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [this.logGroup.logGroupArn],
+      conditions: { ArnEquals: { 'aws:SourceArn': ruleArn } },
     });
-    // The rule delivers only once the group exists and accepts it.
-    this.rule.node.addDependency(policy);
   }
 }
