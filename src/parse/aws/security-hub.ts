@@ -6,17 +6,18 @@ import { accessKeyPrincipal, firstText } from './guardduty';
 /**
  * AWS Security Hub findings as EventBridge delivers them to a CloudWatch Logs log group (a rule on
  * `source: aws.securityhub`; the stack's `securityHubFindings` setting makes it and the group).
- * Each event holds one finding (Security Hub sends them one by one), under `detail.findings.0`: GuardDuty's, Inspector's, Macie's, IAM
- * Access Analyzer's, Security Hub's own control checks, a partner product's. Two formats, one set
- * of fields: Security Hub CSPM's AWS Security Finding Format (detail-type `Security Hub Findings -
- * Imported`) and the Security Hub of December 2025's OCSF findings (`Findings Imported V2`); the
- * rules read `aws.securityhub.*` and never which format it was.
+ * Each event holds one finding (Security Hub sends them one by one), under `detail.findings.0`:
+ * GuardDuty's, Inspector's, Macie's, IAM Access Analyzer's, Security Hub's own control checks, a
+ * partner product's. Two formats, one set of fields: Security Hub CSPM's AWS Security Finding
+ * Format (detail-type `Security Hub Findings - Imported`) and the Security Hub of December 2025's
+ * OCSF findings (`Findings Imported V2`); the rules read `aws.securityhub.*` and never which
+ * format it was.
  *
  * What the rules need is derived once here, so they stay readable: whether the finding is a
  * threat (its type is a tactic, an effect or unusual behaviour) or a weakness (a failed check, a
- * vulnerability, sensitive data), whether it is still live (not archived, suppressed, resolved,
- * passed or informational), and the entities — the principal as the CloudTrail source names it,
- * the remote address, the affected resource.
+ * vulnerability, sensitive data), whether it is still live (not archived, suppressed, resolved or
+ * passed, of a severity a rule tells), and the entities — the principal as the CloudTrail source
+ * names it, the remote address, the affected resource.
  */
 
 const FINDING = 'detail.findings.0.';
