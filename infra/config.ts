@@ -225,6 +225,13 @@ export const SentinelConfig = z
      */
     securityHubFindings: z.boolean().default(false),
     /**
+     * Read AWS Health's security notices: an EventBridge rule writes its AWS_RISK_* and AWS_ABUSE_*
+     * events (an access key found in public, credentials compromised, a resource reported for
+     * abuse) to a log group the detector reads; aws.health_credentials_exposed and
+     * aws.health_abuse_report page on them. They are global: AWS delivers them in us-east-1.
+     */
+    healthRiskEvents: z.boolean().default(false),
+    /**
      * An account-level subscription filter policy (one per account and Region): every log group
      * except the stack's own, those in `logGroups` (already subscribed) and `excludeLogGroups`.
      */
@@ -422,6 +429,7 @@ export const SentinelConfig = z
     for (const [key, service] of [
       ['guardDutyFindings', 'GuardDuty'],
       ['securityHubFindings', 'Security Hub'],
+      ['healthRiskEvents', 'AWS Health'],
     ] as const) {
       if (c.mode === 'spoke' && c[key])
         ctx.addIssue({
@@ -443,7 +451,12 @@ export const SentinelConfig = z
     }
     if (
       c.accountPolicy?.enabled &&
-      c.accountPolicy.excludeLogGroups.length + c.logGroups.length + (c.guardDutyFindings ? 1 : 0) + (c.securityHubFindings ? 1 : 0) + 4 >
+      c.accountPolicy.excludeLogGroups.length +
+        c.logGroups.length +
+        (c.guardDutyFindings ? 1 : 0) +
+        (c.securityHubFindings ? 1 : 0) +
+        (c.healthRiskEvents ? 1 : 0) +
+        4 >
         MAX_POLICY_EXCLUSIONS
     ) {
       ctx.addIssue({

@@ -15,6 +15,8 @@ import {
   FindingsDelivery,
   GUARDDUTY_FINDINGS,
   GUARDDUTY_FINDINGS_LOG_GROUP,
+  HEALTH_EVENTS_LOG_GROUP,
+  HEALTH_RISK_EVENTS,
   SECURITY_HUB_FINDINGS_LOG_GROUP,
   securityHubFindings,
 } from './constructs/findings-delivery';
@@ -135,6 +137,15 @@ export class SentinelStack extends Stack {
           // GuardDuty's own delivery is read when on: its findings through Security Hub would be told twice.
           eventPattern: securityHubFindings(config.guardDutyFindings),
           sid: 'EventBridgeWritesSecurityHubFindings',
+        }),
+      config.healthRiskEvents &&
+        new FindingsDelivery(this, 'HealthEvents', {
+          retention,
+          logGroupName: HEALTH_EVENTS_LOG_GROUP,
+          name: 'health-events',
+          description: "AWS Health's security notices (exposed credentials, abuse reports) to the log group Sentinel reads",
+          eventPattern: HEALTH_RISK_EVENTS,
+          sid: 'EventBridgeWritesHealthEvents',
         }),
     ].filter((f): f is FindingsDelivery => f instanceof FindingsDelivery);
     allowDeliveries(this, 'FindingsDeliveryPolicy', findings);

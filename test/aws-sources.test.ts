@@ -338,6 +338,29 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
     },
   ],
   [
+    'health',
+    '/aws/events/health',
+    '{"version":"0","id":"6a7e8f9d-0c1b-4a2b-9c3d-4e5f6a7b8c9d","detail-type":"AWS Health Event","source":"aws.health","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":["AKIAEXAMPLEEXPOSED01"],"detail":{"eventArn":"arn:aws:health:global::event/RISK/AWS_RISK_CREDENTIALS_EXPOSED/AWS_RISK_CREDENTIALS_EXPOSED-Ex4mpl3Id01","service":"RISK","eventTypeCode":"AWS_RISK_CREDENTIALS_EXPOSED","eventTypeCategory":"issue","eventScopeCode":"ACCOUNT_SPECIFIC","communicationId":"3f1e9a0c2b7d4e5f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d","startTime":"Tue, 3 Mar 2026 10:03:54 GMT","endTime":"Tue, 17 Mar 2026 10:03:54 GMT","lastUpdatedTime":"Tue, 3 Mar 2026 10:03:55 GMT","statusCode":"open","eventRegion":"us-east-1","eventDescription":[{"language":"en_US","latestDescription":"Your AWS Account may be compromised! We have opened a Support Case with more details. Please visit the AWS Support Center to review the case and take action immediately."}],"eventMetadata":{"accountId":"111122223333","publicKey":"AKIAEXAMPLEEXPOSED01","userName":"ci-deployer","exposedUrl":"https://github.com/example-org/build-scripts","truncated":"false"},"affectedEntities":[{"entityValue":"AKIAEXAMPLEEXPOSED01","lastUpdatedTime":"Tue, 3 Mar 2026 10:03:55 GMT"}],"affectedAccount":"111122223333"}}',
+    // AWS found a key in public: its user, the key, where it was found.
+    {
+      '@timestamp': Date.parse('2026-03-03T10:04:30Z'),
+      'event.dataset': 'aws.health',
+      'event.category': 'threat',
+      'rule.name': 'AWS_RISK_CREDENTIALS_EXPOSED',
+      'user.name': 'ci-deployer',
+      'aws.access_key_id': 'AKIAEXAMPLEEXPOSED01',
+      'url.full': 'https://github.com/example-org/build-scripts',
+      'cloud.account.id': '111122223333',
+    },
+  ],
+  [
+    'health',
+    'health/abuse',
+    '{"version":"0","id":"6a7e8f9d-0c1b-4a2b-9c3d-4e5f6a7b8c9d","detail-type":"AWS Health Abuse Event","source":"aws.health","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":["198.51.100.20"],"detail":{"eventArn":"arn:aws:health:global::event/ABUSE/AWS_ABUSE_PORT_SCAN_REPORT/AWS_ABUSE_PORT_SCAN_REPORT-Ex4mpl3Id01","service":"ABUSE","eventTypeCode":"AWS_ABUSE_PORT_SCAN_REPORT","eventTypeCategory":"issue","eventScopeCode":"ACCOUNT_SPECIFIC","communicationId":"3f1e9a0c2b7d4e5f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d","startTime":"Tue, 3 Mar 2026 10:03:54 GMT","endTime":"Tue, 17 Mar 2026 10:03:54 GMT","lastUpdatedTime":"Tue, 3 Mar 2026 10:03:55 GMT","statusCode":"open","eventRegion":"us-east-1","eventDescription":[{"language":"en_US","latestDescription":"Your AWS Account may be compromised! We have opened a Support Case with more details. Please visit the AWS Support Center to review the case and take action immediately."}],"affectedEntities":[{"entityValue":"198.51.100.20","lastUpdatedTime":"Tue, 3 Mar 2026 10:03:55 GMT"}],"affectedAccount":"111122223333"}}',
+    // An address of the account reported for scanning others.
+    { 'rule.name': 'AWS_ABUSE_PORT_SCAN_REPORT', 'source.ip': '198.51.100.20', 'aws.health.service': 'ABUSE' },
+  ],
+  [
     'route53-resolver',
     '/aws/route53/resolver-queries',
     '{"version":"1.100000","account_id":"111122223333","region":"us-east-1","vpc_id":"vpc-0a1b2c3d","query_timestamp":"2026-03-03T03:12:00Z","query_name":"x7f3kq9zz0p.example.com.","query_type":"A","query_class":"IN","rcode":"NXDOMAIN","answers":[],"srcaddr":"10.0.1.23","srcport":"49255","transport":"UDP","srcids":{"instance":"i-0123456789abcdef0"}}',
@@ -940,6 +963,28 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
         }),
       ),
   ),
+  health: fc
+    .tuple(t, fc.constantFrom('AWS_RISK_CREDENTIALS_EXPOSED', 'AWS_ABUSE_DOS_REPORT', 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED'), word, ipv4)
+    .map(([at, code, user, ip]) =>
+      JSON.stringify({
+        version: '0',
+        id: 'e',
+        'detail-type': code.startsWith('AWS_ABUSE_') ? 'AWS Health Abuse Event' : 'AWS Health Event',
+        source: 'aws.health',
+        account: '111122223333',
+        time: new Date(at).toISOString(),
+        region: 'us-east-1',
+        resources: [],
+        detail: {
+          eventArn: 'arn:aws:health:global::event/RISK/x',
+          service: 'RISK',
+          eventTypeCode: code,
+          statusCode: 'open',
+          eventMetadata: { userName: user },
+          affectedEntities: [{ entityValue: ip }],
+        },
+      }),
+    ),
   'route53-resolver': fc.tuple(t, ipv4, word, fc.constantFrom('NOERROR', 'NXDOMAIN', 'SERVFAIL')).map(([at, ip, w, rcode]) =>
     JSON.stringify({
       version: '1.100000',

@@ -254,6 +254,7 @@ const MAXIMAL = {
   pagerDuty: { routingKeySecret: 'sentinel/pagerduty', tiers: ['notify', 'respond'] },
   guardDutyFindings: true,
   securityHubFindings: true,
+  healthRiskEvents: true,
   pagerDutyWebhook: { signingSecret: 'sentinel/pagerduty-webhook' },
 };
 
@@ -451,7 +452,7 @@ describe('every documented option', () => {
     expect(policies).toHaveLength(1);
     expect(policies[0]).toContain(':rule/Max-securityhub-findings');
     expect(policies[0]).toContain(':rule/Max-guardduty-findings');
-    expect(policies[0]?.match(/aws:SourceArn/g)).toHaveLength(2);
+    expect(policies[0]?.match(/aws:SourceArn/g)).toHaveLength(3);
     const [groupId] = Object.keys(
       template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/events/sentinel-securityhub-findings' } }),
     );
@@ -473,6 +474,34 @@ describe('every documented option', () => {
         securityHubFindings: true,
       }),
     ).toThrow(/securityHubFindings: a spoke does not read Security Hub's findings/);
+  });
+  it("healthRiskEvents: AWS Health's security notices (not its maintenance events) reach their own log group, allowed in the one delivery policy", () => {
+    const [rule] = eventRulesOn(template, 'aws.health');
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['aws.health'],
+      'detail-type': ['AWS Health Event', 'AWS Health Abuse Event'],
+      detail: { eventTypeCode: [{ prefix: 'AWS_RISK_' }, { prefix: 'AWS_ABUSE_' }] },
+    });
+    expect(JSON.stringify(rule?.Properties.Targets)).toContain(':log-group:/aws/events/sentinel-health-events');
+    const policies = Object.values(template.findResources('AWS::Logs::ResourcePolicy')).map((p) =>
+      JSON.stringify(p.Properties.PolicyDocument),
+    );
+    expect(policies).toHaveLength(1);
+    expect(policies[0]).toContain(':rule/Max-health-events');
+    expect(
+      Object.values(template.findResources('AWS::Logs::SubscriptionFilter')).some(
+        (r) => r.Properties.LogGroupName === '/aws/events/sentinel-health-events',
+      ),
+    ).toBe(true);
+    expect(eventRulesOn(synth().template, 'aws.health')).toEqual([]);
+    expect(() =>
+      parseConfig({
+        mode: 'spoke',
+        hubDestinationArn: 'arn:aws:logs:us-east-1:999999999999:destination:sentinel-hub',
+        logGroups: ['/a'],
+        healthRiskEvents: true,
+      }),
+    ).toThrow(/healthRiskEvents: a spoke/);
   });
   it('pageFold: false reaches the detector as 0 (every respond-tier alert pages); a duration as milliseconds', () => {
     const detectorEnv = (t: Template) =>

@@ -7,9 +7,20 @@ import { Construct } from 'constructs';
 /** The log groups findings are written to: what `logGroups` would name, and what the built-in sources recognize by content anyway. */
 export const GUARDDUTY_FINDINGS_LOG_GROUP = '/aws/events/sentinel-guardduty-findings';
 export const SECURITY_HUB_FINDINGS_LOG_GROUP = '/aws/events/sentinel-securityhub-findings';
+export const HEALTH_EVENTS_LOG_GROUP = '/aws/events/sentinel-health-events';
 
 /** Every GuardDuty finding, new and updated (src/parse/aws/guardduty.ts). */
 export const GUARDDUTY_FINDINGS: EventPattern = { source: ['aws.guardduty'], detailType: ['GuardDuty Finding'] };
+
+/**
+ * AWS Health's security notices (src/parse/aws/health.ts): credentials found in public or
+ * compromised, resources reported for abuse — not its maintenance and service events.
+ */
+export const HEALTH_RISK_EVENTS: EventPattern = {
+  source: ['aws.health'],
+  detailType: ['AWS Health Event', 'AWS Health Abuse Event'],
+  detail: { eventTypeCode: [{ prefix: 'AWS_RISK_' }, { prefix: 'AWS_ABUSE_' }] },
+};
 
 /**
  * Security Hub's findings that can still ask something of someone (src/parse/aws/security-hub.ts),

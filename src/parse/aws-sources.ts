@@ -3,6 +3,7 @@ import type { BuiltinSource } from './aws/builtin-source';
 import { CLOUDTRAIL } from './aws/cloudtrail';
 import { KUBERNETES_AUDIT } from './aws/eks-audit';
 import { GUARDDUTY } from './aws/guardduty';
+import { HEALTH } from './aws/health';
 import { LAMBDA } from './aws/lambda';
 import { NETWORK_FIREWALL } from './aws/network-firewall';
 import { RDS } from './aws/rds';
@@ -18,7 +19,7 @@ export { AWS_JSON_MARKERS_RE, type BuiltinSource, type DeriveClaim } from './aws
  * AWS's own logs, understood out of the box — one module each under ./aws/: CloudTrail records
  * (when a trail delivers to CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda
  * function logs (text and JSON log formats, platform lines included), API Gateway access logs,
- * AWS WAF logs, AWS Network Firewall logs, Amazon GuardDuty and AWS Security Hub findings (through EventBridge), Route 53
+ * AWS WAF logs, AWS Network Firewall logs, Amazon GuardDuty and AWS Security Hub findings and AWS Health's security notices (through EventBridge), Route 53
  * Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora database logs (PostgreSQL, MySQL, MariaDB). What a built-in is: ./aws/builtin-source.ts.
  */
 
@@ -33,6 +34,7 @@ export const BUILTIN_SOURCES: readonly BuiltinSource[] = [
   NETWORK_FIREWALL,
   GUARDDUTY,
   SECURITY_HUB,
+  HEALTH,
   API_GATEWAY,
   RESOLVER_QUERY,
   KUBERNETES_AUDIT,

@@ -350,7 +350,7 @@ export const SourceDefinition = z.strictObject({
         .default([]),
       /** Static fields added to every event of this source. */
       fields: z.record(FieldName, z.union([z.string(), z.number(), z.boolean()])).default({}),
-      /** Use a built-in AWS source's parsing (cloudtrail, vpcflow, lambda, apigateway, waf, network-firewall, guardduty, securityhub, route53-resolver, eks-audit, rds) for these log groups. */
+      /** Use a built-in AWS source's parsing (cloudtrail, vpcflow, lambda, apigateway, waf, network-firewall, guardduty, securityhub, health, route53-resolver, eks-audit, rds) for these log groups. */
       builtin: z
         .enum([
           'cloudtrail',
@@ -361,6 +361,7 @@ export const SourceDefinition = z.strictObject({
           'network-firewall',
           'guardduty',
           'securityhub',
+          'health',
           'route53-resolver',
           'eks-audit',
           'rds',

@@ -12,7 +12,7 @@ export interface DeriveClaim {
  * AWS's own logs, understood out of the box: CloudTrail records (when a trail delivers to
  * CloudWatch Logs), VPC Flow Logs (default or declared format), Lambda function logs (text and JSON log
  * formats, platform lines included), API Gateway access logs (JSON), AWS WAF logs, AWS Network
- * Firewall logs, Amazon GuardDuty and AWS Security Hub findings (through EventBridge), Route 53 Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora
+ * Firewall logs, Amazon GuardDuty and AWS Security Hub findings and AWS Health's security notices (through EventBridge), Route 53 Resolver query logs, EKS (Kubernetes) audit logs and RDS / Aurora
  * database logs (PostgreSQL, MySQL, MariaDB).
  *
  * Each is a source like the ones users write, plus two things only built-ins have: `recognize`,
