@@ -228,7 +228,8 @@ export const SentinelConfig = z
      * Read AWS Health's security notices: an EventBridge rule writes its AWS_RISK_* and AWS_ABUSE_*
      * events (an access key found in public, credentials compromised, a resource reported for
      * abuse) to a log group the detector reads; aws.health_credentials_exposed and
-     * aws.health_abuse_report page on them. They are global: AWS delivers them in us-east-1.
+     * aws.health_abuse_report page on them. They are global: AWS delivers them in us-east-1. Each
+     * account's own: set it on the hub and on the spokes, which send them on to the hub.
      */
     healthRiskEvents: z.boolean().default(false),
     /**
@@ -429,7 +430,6 @@ export const SentinelConfig = z
     for (const [key, service] of [
       ['guardDutyFindings', 'GuardDuty'],
       ['securityHubFindings', 'Security Hub'],
-      ['healthRiskEvents', 'AWS Health'],
     ] as const) {
       if (c.mode === 'spoke' && c[key])
         ctx.addIssue({
@@ -438,8 +438,12 @@ export const SentinelConfig = z
           message: `a spoke does not read ${service}'s findings: set ${key} on the hub, in ${service}'s administrator account, which receives every member account's`,
         });
     }
-    if (c.mode === 'spoke' && c.logGroups.length === 0 && !c.accountPolicy?.enabled)
-      ctx.addIssue({ code: 'custom', path: ['logGroups'], message: 'a spoke sends nothing: list logGroups or enable accountPolicy' });
+    if (c.mode === 'spoke' && c.logGroups.length === 0 && !c.accountPolicy?.enabled && !c.healthRiskEvents)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['logGroups'],
+        message: 'a spoke sends nothing: list logGroups, or enable accountPolicy or healthRiskEvents',
+      });
     // Lambda keeps 100 of the account's concurrency unreserved; the sweeper reserves 1.
     const available = c.accountConcurrencyLimit - 100 - 1;
     if (c.detectorConcurrency > available) {

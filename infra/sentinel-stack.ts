@@ -15,8 +15,7 @@ import {
   FindingsDelivery,
   GUARDDUTY_FINDINGS,
   GUARDDUTY_FINDINGS_LOG_GROUP,
-  HEALTH_EVENTS_LOG_GROUP,
-  HEALTH_RISK_EVENTS,
+  healthEvents,
   SECURITY_HUB_FINDINGS_LOG_GROUP,
   securityHubFindings,
 } from './constructs/findings-delivery';
@@ -50,6 +49,14 @@ const RETENTION: Record<number, RetentionDays> = {
   731: RetentionDays.TWO_YEARS,
 };
 
+/** CloudWatch Logs' retention for a number of days, or a synth error naming the ones it has. */
+export function retentionOf(days: number): RetentionDays {
+  const retention = RETENTION[days];
+  if (!retention)
+    throw new SynthInputError(`invalid sentinel config: logRetentionDays: must be one of ${Object.keys(RETENTION).join(', ')}`);
+  return retention;
+}
+
 /** The whole detection stack: ingestion → detector → state → correlation → tiered alerts, self-monitored. */
 export class SentinelStack extends Stack {
   readonly correlation: Correlation;
@@ -58,9 +65,7 @@ export class SentinelStack extends Stack {
   constructor(scope: Construct, id: string, props: SentinelStackProps = {}) {
     super(scope, id, props);
     const config = props.config ?? parseConfig({});
-    const retention = RETENTION[config.logRetentionDays];
-    if (!retention)
-      throw new SynthInputError(`invalid sentinel config: logRetentionDays: must be one of ${Object.keys(RETENTION).join(', ')}`);
+    const retention = retentionOf(config.logRetentionDays);
     const rules = bundleRules(config.rulesDir);
     const unknown = unknownRouteRules(
       config.routes,
@@ -138,15 +143,7 @@ export class SentinelStack extends Stack {
           eventPattern: securityHubFindings(config.guardDutyFindings),
           sid: 'EventBridgeWritesSecurityHubFindings',
         }),
-      config.healthRiskEvents &&
-        new FindingsDelivery(this, 'HealthEvents', {
-          retention,
-          logGroupName: HEALTH_EVENTS_LOG_GROUP,
-          name: 'health-events',
-          description: "AWS Health's security notices (exposed credentials, abuse reports) to the log group Sentinel reads",
-          eventPattern: HEALTH_RISK_EVENTS,
-          sid: 'EventBridgeWritesHealthEvents',
-        }),
+      config.healthRiskEvents && healthEvents(this, retention),
     ].filter((f): f is FindingsDelivery => f instanceof FindingsDelivery);
     allowDeliveries(this, 'FindingsDeliveryPolicy', findings);
     // By its literal name: each group's filter is compiled from the sources and rules that name it.

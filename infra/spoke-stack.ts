@@ -4,8 +4,10 @@ import { CfnAccountPolicy, CfnSubscriptionFilter } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { subscriptionFilterPattern } from '../src/rules/filter-pattern';
 import type { SentinelConfig } from './config';
+import { allowDeliveries, healthEvents } from './constructs/findings-delivery';
 import { exclusionCriteria } from './constructs/ingestion';
 import { bundleRules } from './rule-bundle';
+import { retentionOf } from './sentinel-stack';
 
 export interface SentinelSpokeStackProps extends StackProps {
   /** The member account's config: the log groups to subscribe, and the hub's destination (its stack's `DestinationArn` output). */
@@ -42,21 +44,30 @@ export class SentinelSpokeStack extends Stack {
       },
     });
 
-    config.logGroups.forEach((name, i) => {
+    // AWS Health's notices are the member account's own (EventBridge sees no other account's):
+    // written to a group here and sent on to the hub like any subscribed group.
+    const health = config.healthRiskEvents ? healthEvents(this, retentionOf(config.logRetentionDays)) : undefined;
+    if (health) allowDeliveries(this, 'FindingsDeliveryPolicy', [health]);
+    const groups = health ? [...new Set([...config.logGroups, health.logGroupName])] : config.logGroups;
+
+    groups.forEach((name, i) => {
       const compiled = subscriptionFilterPattern(name, rules.pack.rules, rules.pack.sources, config.filterPatterns);
-      new CfnSubscriptionFilter(this, `Subscription${i}`, {
+      const subscription = new CfnSubscriptionFilter(this, `Subscription${i}`, {
         logGroupName: name,
         destinationArn: config.hubDestinationArn,
         filterPattern: compiled.pattern,
         roleArn: role.roleArn,
         // Per log stream, so one stream's payloads stay in order on one shard.
         distribution: 'ByLogStream',
-      }).node.addDependency(role);
+      });
+      subscription.node.addDependency(role);
+      // The findings' group must exist before its subscription.
+      if (health && name === health.logGroupName) subscription.node.addDependency(health.logGroup);
     });
 
     if (config.accountPolicy?.enabled) {
       // Exact names: groups already subscribed above (their events would arrive twice) and the user's exclusions.
-      const excluded = [...new Set([...config.logGroups, ...config.accountPolicy.excludeLogGroups])];
+      const excluded = [...new Set([...groups, ...config.accountPolicy.excludeLogGroups])];
       new CfnAccountPolicy(this, 'AccountSubscription', {
         policyName: 'sentinel-to-hub',
         policyType: 'SUBSCRIPTION_FILTER_POLICY',

@@ -23,6 +23,7 @@ const SPOKE = {
   hubDestinationArn: DESTINATION,
   logGroups: ['/app/identity/audit'],
   accountPolicy: { enabled: true, excludeLogGroups: ['/noisy/debug'] },
+  healthRiskEvents: true,
   stackSet: { organizationalUnitIds: ['ou-ab12-cd34ef56'], regions: ['eu-west-1', 'us-east-1'] },
 };
 function spoke(nag = false) {
@@ -158,13 +159,29 @@ describe('spoke mode (member accounts) and its StackSet', () => {
     });
     template.hasResourceProperties('AWS::Logs::AccountPolicy', {
       PolicyType: 'SUBSCRIPTION_FILTER_POLICY',
-      SelectionCriteria: 'LogGroupName NOT IN ["/app/identity/audit", "/noisy/debug"]',
+      SelectionCriteria: 'LogGroupName NOT IN ["/app/identity/audit", "/aws/events/sentinel-health-events", "/noisy/debug"]',
     });
     const doc = JSON.stringify(template.findResources('AWS::Logs::AccountPolicy'));
     expect(doc).toContain(DESTINATION);
     expect(doc).toContain('RoleArn');
     // Nothing runs in a spoke.
     template.resourceCountIs('AWS::Lambda::Function', 0);
+  });
+  it("AWS Health's security notices, the member account's own, are written to a group there and sent on to the hub", () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    expect(rules.map((r) => r.Properties.EventPattern.source)).toEqual([['aws.health']]);
+    const [groupId] = Object.keys(
+      template.findResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/events/sentinel-health-events' } }),
+    );
+    if (!groupId) throw new Error('no Health log group');
+    const subscription = Object.values(template.findResources('AWS::Logs::SubscriptionFilter')).find(
+      (r) => r.Properties.LogGroupName === '/aws/events/sentinel-health-events',
+    );
+    expect(subscription?.Properties.DestinationArn).toBe(DESTINATION);
+    expect(subscription?.DependsOn).toContain(groupId);
+    expect(JSON.stringify(Object.values(template.findResources('AWS::Logs::ResourcePolicy'))[0]?.Properties.PolicyDocument)).toContain(
+      'events.amazonaws.com',
+    );
   });
   it('the StackSet deploys that same template to the OUs, service-managed, to accounts that join later too', () => {
     set.hasResourceProperties('AWS::CloudFormation::StackSet', {
@@ -180,7 +197,7 @@ describe('spoke mode (member accounts) and its StackSet', () => {
     expect(body.Parameters).toBeUndefined();
     expect(body.Rules).toBeUndefined();
     expect(Object.values(body.Resources).map((r) => (r as { Type: string }).Type)).toEqual(
-      expect.arrayContaining(['AWS::IAM::Role', 'AWS::Logs::SubscriptionFilter', 'AWS::Logs::AccountPolicy']),
+      expect.arrayContaining(['AWS::IAM::Role', 'AWS::Logs::SubscriptionFilter', 'AWS::Logs::AccountPolicy', 'AWS::Events::Rule']),
     );
   });
   it('is clean under cdk-nag AwsSolutions', () => {

@@ -130,3 +130,15 @@ export class FindingsDelivery extends Construct {
     });
   }
 }
+
+/** AWS Health's security notices into their log group: read by the hub's detector, or sent on by a spoke's subscription. */
+export function healthEvents(scope: Construct, retention: RetentionDays): FindingsDelivery {
+  return new FindingsDelivery(scope, 'HealthEvents', {
+    retention,
+    logGroupName: HEALTH_EVENTS_LOG_GROUP,
+    name: 'health-events',
+    description: "AWS Health's security notices (exposed credentials, abuse reports) to the log group Sentinel reads",
+    eventPattern: HEALTH_RISK_EVENTS,
+    sid: 'EventBridgeWritesHealthEvents',
+  });
+}
