@@ -82,3 +82,28 @@ export const withParsers = (parsers: string[], def: SourceDefinition['source']):
  */
 export const AWS_JSON_MARKERS_RE =
   /"(?:eventSource|webaclId|firewall_name|detail-type|requestId|query_name|function_name|auditID)"|"platform\./;
+
+/**
+ * What a source of another service's alerts (GuardDuty's and Security Hub's findings, AWS Health's
+ * notices) writes on every event it reads — `event.kind` alert, its action and dataset, provider
+ * aws — and the claims that declare those values (with the categories its events may take) to
+ * the subscription filter compiler.
+ */
+export function serviceAlerts(action: string, dataset: string, categories: readonly string[]) {
+  return {
+    fields: ['event.kind', 'event.action', 'event.category', 'event.dataset', 'cloud.provider'],
+    derivesOn: {
+      'event.action': [{ values: [action] }],
+      'event.dataset': [{ values: [dataset] }],
+      'event.category': [{ values: categories }],
+      'event.kind': [{ values: ['alert'] }],
+      'cloud.provider': [{ values: ['aws'] }],
+    },
+    stamp(e: NormalizedEvent): void {
+      e['event.kind'] = 'alert';
+      e['event.action'] = action;
+      e['event.dataset'] = dataset;
+      e['cloud.provider'] = 'aws';
+    },
+  } as const;
+}

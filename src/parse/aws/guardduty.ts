@@ -1,5 +1,5 @@
 import { type NormalizedEvent, textValue } from '../../schema/event';
-import { type BuiltinSource, base, has } from './builtin-source';
+import { type BuiltinSource, base, has, serviceAlerts } from './builtin-source';
 import { principalName } from './cloudtrail';
 
 /**
@@ -83,6 +83,8 @@ export function firstText(e: NormalizedEvent, fields: readonly string[]): string
   return undefined;
 }
 
+const FINDINGS = serviceAlerts('guardduty_finding', 'aws.guardduty', ['threat']);
+
 export const GUARDDUTY: BuiltinSource = {
   definition: base('guardduty', 'Amazon GuardDuty findings, as EventBridge delivers them to CloudWatch Logs', 'json', {
     'detail.updatedAt': '@timestamp',
@@ -100,30 +102,11 @@ export const GUARDDUTY: BuiltinSource = {
   patterns: [],
   recognize: isGuardDutyFinding,
   recognizedBy: ['"aws.guardduty"'],
-  derives: [
-    'event.kind',
-    'event.action',
-    'event.category',
-    'event.dataset',
-    'cloud.provider',
-    'rule.category',
-    'user.name',
-    'source.ip',
-    'host.name',
-  ],
-  derivesOn: {
-    'event.action': [{ values: ['guardduty_finding'] }],
-    'event.dataset': [{ values: ['aws.guardduty'] }],
-    'event.category': [{ values: ['threat'] }],
-    'event.kind': [{ values: ['alert'] }],
-    'cloud.provider': [{ values: ['aws'] }],
-  },
+  derives: [...FINDINGS.fields, 'rule.category', 'user.name', 'source.ip', 'host.name'],
+  derivesOn: FINDINGS.derivesOn,
   derive: (e) => {
-    e['event.kind'] = 'alert';
-    e['event.action'] = 'guardduty_finding';
+    FINDINGS.stamp(e);
     e['event.category'] = 'threat';
-    e['event.dataset'] = 'aws.guardduty';
-    e['cloud.provider'] = 'aws';
     // The finding type's threat purpose: `Recon:EC2/PortProbeUnprotectedPort` → Recon.
     const type = textValue(e['rule.name']);
     const colon = type?.indexOf(':') ?? -1;

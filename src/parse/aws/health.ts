@@ -1,6 +1,6 @@
 import { type NormalizedEvent, textValue } from '../../schema/event';
 import { isDottedQuad } from '../address-fields';
-import { type BuiltinSource, base, has } from './builtin-source';
+import { type BuiltinSource, base, has, serviceAlerts } from './builtin-source';
 
 /**
  * AWS Health's security notices as EventBridge delivers them to a CloudWatch Logs log group (the
@@ -33,6 +33,8 @@ function userOfEntity(entity: string): string | undefined {
 /** Access key ids: AKIA (long-term) or ASIA (a session's). */
 const ACCESS_KEY_ID = /^(?:AKIA|ASIA)[A-Z0-9]{12,124}$/;
 
+const NOTICES = serviceAlerts('health_event', 'aws.health', ['threat']);
+
 export const HEALTH: BuiltinSource = {
   definition: base('health', "AWS Health's security notices (exposed credentials, abuse reports), as EventBridge delivers them", 'json', {
     'detail.eventTypeCode': 'rule.name',
@@ -51,29 +53,10 @@ export const HEALTH: BuiltinSource = {
   patterns: [],
   recognize: isHealthEvent,
   recognizedBy: ['"aws.health"'],
-  derives: [
-    'event.kind',
-    'event.action',
-    'event.category',
-    'event.dataset',
-    'cloud.provider',
-    'user.name',
-    'aws.access_key_id',
-    'host.name',
-    'source.ip',
-  ],
-  derivesOn: {
-    'event.action': [{ values: ['health_event'] }],
-    'event.dataset': [{ values: ['aws.health'] }],
-    'event.category': [{ values: ['threat'] }],
-    'event.kind': [{ values: ['alert'] }],
-    'cloud.provider': [{ values: ['aws'] }],
-  },
+  derives: [...NOTICES.fields, 'user.name', 'aws.access_key_id', 'host.name', 'source.ip'],
+  derivesOn: NOTICES.derivesOn,
   derive: (e: NormalizedEvent) => {
-    e['event.kind'] = 'alert';
-    e['event.action'] = 'health_event';
-    e['event.dataset'] = 'aws.health';
-    e['cloud.provider'] = 'aws';
+    NOTICES.stamp(e);
     const code = textValue(e['rule.name']) ?? '';
     if (code.startsWith('AWS_RISK_') || code.startsWith('AWS_ABUSE_')) e['event.category'] = 'threat';
     // What the notice is about: a key (and its user), an address or an instance reported for abuse.

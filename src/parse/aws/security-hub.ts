@@ -1,6 +1,6 @@
 import { isPublicAddress } from '../../engine/entity-scope';
 import { type NormalizedEvent, textValue } from '../../schema/event';
-import { type BuiltinSource, base, has } from './builtin-source';
+import { type BuiltinSource, base, has, serviceAlerts } from './builtin-source';
 import { accessKeyPrincipal, firstText } from './guardduty';
 
 /**
@@ -245,6 +245,8 @@ function deriveAsff(e: NormalizedEvent): void {
   if (remote) e['source.ip'] = remote;
 }
 
+const FINDINGS = serviceAlerts('securityhub_finding', 'aws.securityhub', ['threat', 'vulnerability', 'configuration']);
+
 export const SECURITY_HUB: BuiltinSource = {
   definition: base('securityhub', 'AWS Security Hub findings (ASFF and OCSF), as EventBridge delivers them to CloudWatch Logs', 'json', {
     [`${FINDING}UpdatedAt`]: '@timestamp',
@@ -277,11 +279,7 @@ export const SECURITY_HUB: BuiltinSource = {
   recognize: isSecurityHubFinding,
   recognizedBy: ['"aws.securityhub"'],
   derives: [
-    'event.kind',
-    'event.action',
-    'event.category',
-    'event.dataset',
-    'cloud.provider',
+    ...FINDINGS.fields,
     'rule.category',
     'aws.securityhub.severity',
     'aws.securityhub.live',
@@ -290,18 +288,9 @@ export const SECURITY_HUB: BuiltinSource = {
     'source.ip',
     'host.name',
   ],
-  derivesOn: {
-    'event.action': [{ values: ['securityhub_finding'] }],
-    'event.dataset': [{ values: ['aws.securityhub'] }],
-    'event.category': [{ values: ['threat', 'vulnerability', 'configuration'] }],
-    'event.kind': [{ values: ['alert'] }],
-    'cloud.provider': [{ values: ['aws'] }],
-  },
+  derivesOn: FINDINGS.derivesOn,
   derive: (e) => {
-    e['event.kind'] = 'alert';
-    e['event.action'] = 'securityhub_finding';
-    e['event.dataset'] = 'aws.securityhub';
-    e['cloud.provider'] = 'aws';
+    FINDINGS.stamp(e);
     if (e[`${FINDING}class_uid`] !== undefined) deriveOcsf(e);
     else deriveAsff(e);
   },
