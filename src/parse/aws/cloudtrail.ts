@@ -18,6 +18,9 @@ const ASSUMED_ROLE = /^assumed-role\/([^/]+)\/(.+)$/;
 const INSTANCE_ID_TEXT = 'i-[0-9a-f]{8}(?:[0-9a-f]{9})?';
 const INSTANCE_ID = new RegExp(`^${INSTANCE_ID_TEXT}$`);
 
+/** Whether text is an EC2 instance id (8 or 17 hex digits), as every AWS source names a host. */
+export const isInstanceId = (text: string): boolean => INSTANCE_ID.test(text);
+
 /**
  * Session names machines generate: an ECS task id (32 hex digits), an EC2 instance id, the
  * defaults of the AWS SDKs and the CLI (`botocore-session-<time>`, `aws-sdk-js-<time>`, …), a

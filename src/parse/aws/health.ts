@@ -1,6 +1,7 @@
 import { type NormalizedEvent, textValue } from '../../schema/event';
 import { isDottedQuad } from '../address-fields';
 import { type BuiltinSource, base, has, serviceAlerts } from './builtin-source';
+import { isInstanceId } from './cloudtrail';
 
 /**
  * AWS Health's security notices as EventBridge delivers them to a CloudWatch Logs log group (the
@@ -68,6 +69,6 @@ export const HEALTH: BuiltinSource = {
       if (user) e['user.name'] = user;
     }
     if (isDottedQuad(entity)) e['source.ip'] = entity;
-    else if (/^i-[0-9a-f]{8,32}$/.test(entity)) e['host.name'] = entity;
+    else if (isInstanceId(entity)) e['host.name'] = entity;
   },
 };

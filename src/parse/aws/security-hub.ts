@@ -1,6 +1,7 @@
 import { isPublicAddress } from '../../engine/entity-scope';
 import { type NormalizedEvent, textValue } from '../../schema/event';
 import { type BuiltinSource, base, has, serviceAlerts } from './builtin-source';
+import { isInstanceId } from './cloudtrail';
 import { accessKeyPrincipal, firstText } from './guardduty';
 
 /**
@@ -81,7 +82,7 @@ function computeName(kind: ComputeKind, id: string): string | undefined {
   switch (kind) {
     case 'instance': {
       const name = after('instance/');
-      return name && /^i-[0-9a-f]{1,32}$/.test(name) ? name : undefined;
+      return name && isInstanceId(name) ? name : undefined;
     }
     case 'function': {
       const at = id.indexOf(':function:');
