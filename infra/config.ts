@@ -271,6 +271,8 @@ export const SentinelConfig = z
           .string()
           .regex(/^https:\/\/events(\.eu)?\.pagerduty\.com\/v2\/enqueue$/, 'expected https://events.pagerduty.com/v2/enqueue or the EU one')
           .optional(),
+        // An alert a team's own PagerDuty service pages for (its route's pagerDutyRoutingKeySecret) does not page this one too.
+        leaveTeamPages: z.boolean().default(false),
       })
       .optional(),
     /**
@@ -368,6 +370,12 @@ export const SentinelConfig = z
         for (const [i, endpoint] of endpoints[kind].entries()) claim(tier, endpoint, [...path, kind, i]);
     };
     for (const tier of Tier.options) claimAll(tier, c.subscribers[tier], ['subscribers', tier]);
+    if (c.pagerDuty?.leaveTeamPages && !c.routes.some((r) => r.pagerDutyRoutingKeySecret !== undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pagerDuty', 'leaveTeamPages'],
+        message: 'no route has a PagerDuty service of its own (pagerDutyRoutingKeySecret) to leave its pages to',
+      });
     for (const [r, route] of c.routes.entries()) {
       if (endpointCount(route) === 0 && route.pagerDutyRoutingKeySecret === undefined)
         ctx.addIssue({

@@ -4,6 +4,7 @@ import { type CfnElement, Duration, Stack, type StackProps, Validations } from '
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { SubscriptionFilter } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { TEAM_PAGERS_FILE, type TeamPager } from '../src/alerts/team-pagers';
 import { MAX_PIPELINE_LAG } from '../src/engine/delivery-lag';
 import { REVIEW_ROUTES_FILE, reviewRoutesOf } from '../src/engine/review-routes';
 import { parseConfig, routesWithIncidents, type SentinelConfig, SynthInputError, unknownRouteRules } from './config';
@@ -174,21 +175,32 @@ export class SentinelStack extends Stack {
       });
     }
     // Everyone's PagerDuty service, and a team's own on its route's paging tiers, filtered as its other subscriptions are.
-    const pager = (id: string, tiers: readonly TierName[], routingKeySecret: string, filterPolicy?: Record<string, SubscriptionFilter>) =>
+    const pager = (
+      id: string,
+      tiers: readonly TierName[],
+      routingKeySecret: string,
+      leave: { filterPolicy?: Record<string, SubscriptionFilter>; teamPagersFile?: string } = {},
+    ) =>
       new PagerDuty(this, id, {
         topics: tiers.filter((tier) => tier !== 'review').map((tier) => alerts.topics[tier]),
         ...(tiers.includes('notify') ? {} : { acknowledgementsTopic: alerts.topics.notify }),
         routingKeySecret,
         logRetention: retention,
         ...(config.pagerDuty?.eventsUrl === undefined ? {} : { eventsUrl: config.pagerDuty.eventsUrl }),
-        ...(filterPolicy ? { filterPolicy } : {}),
+        ...leave,
       });
     const pagers = [
-      ...(config.pagerDuty ? [pager('PagerDuty', config.pagerDuty.tiers, config.pagerDuty.routingKeySecret)] : []),
+      ...(config.pagerDuty
+        ? [
+            pager('PagerDuty', config.pagerDuty.tiers, config.pagerDuty.routingKeySecret, {
+              ...(config.pagerDuty.leaveTeamPages ? { teamPagersFile: this.writeTeamPagers(rules.file, routes.routes) } : {}),
+            }),
+          ]
+        : []),
       ...routes.routes.flatMap((route, r) =>
         route.pagerDutyRoutingKeySecret === undefined
           ? []
-          : [pager(`PagerDutyRoute${r}`, route.tiers, route.pagerDutyRoutingKeySecret, routeFilter(route))],
+          : [pager(`PagerDutyRoute${r}`, route.tiers, route.pagerDutyRoutingKeySecret, { filterPolicy: routeFilter(route) })],
       ),
     ];
     const webhook = config.pagerDutyWebhook
@@ -239,6 +251,25 @@ export class SentinelStack extends Stack {
         reason: `${who} the state table's one index (the sparse due index); CDK grants index access as table/index/*.`,
       });
     }
+  }
+
+  /** The routes' own PagerDuty services as the global forwarder reads them (src/alerts/team-pagers.ts), written next to the rule bundle. */
+  private writeTeamPagers(rulesFile: string, routes: SentinelConfig['routes']): string {
+    const file = join(dirname(rulesFile), TEAM_PAGERS_FILE);
+    const pagers: TeamPager[] = routes.flatMap((route) =>
+      route.pagerDutyRoutingKeySecret === undefined
+        ? []
+        : [
+            {
+              ...(route.name ? { name: route.name } : {}),
+              tiers: route.tiers.filter((t): t is 'notify' | 'respond' => t !== 'review'),
+              ...(route.accounts ? { accounts: [...route.accounts] } : {}),
+              ...(route.rules ? { rules: [...route.rules] } : {}),
+            },
+          ],
+    );
+    writeFileSync(file, JSON.stringify(pagers));
+    return file;
   }
 
   /** cdk-nag findings reviewed and accepted, each on the narrowest construct with its reason. */

@@ -6,8 +6,11 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { loadReviewRoutes } from '../functions/commons/review-routes';
+import { loadTeamPagers } from '../functions/commons/team-pagers';
 import { parseConfig, routesWithIncidents, SynthInputError } from '../infra/config';
+import { PagerDuty } from '../infra/constructs/pager';
 import { SentinelStack } from '../infra/sentinel-stack';
+import { teamPagerOf } from '../src/alerts/team-pagers';
 
 const LOG_GROUPS = ['/app/identity/audit', '/sentinel-demo/bastion/sshd'];
 /** A fresh app with cdk-nag attached before anything synthesizes it (a synthesized app is not validated again). */
@@ -834,5 +837,86 @@ describe('configuration errors a user meets', () => {
   it('a bad rule folder fails synth with a SynthInputError (printed without a stack trace by infra/app.ts)', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     expect(() => new SentinelStack(app, 'Bad', { config: parseConfig({ rulesDir: 'test/fixtures/bad-rules' }) })).toThrow(SynthInputError);
+  });
+});
+
+describe('pagerDuty.leaveTeamPages', () => {
+  const ROUTES = [
+    { name: 'payments', accounts: ['555555555555'], tiers: ['respond'], pagerDutyRoutingKeySecret: 'pd-payments' },
+    { name: 'identity', rules: ['auth.*', 'ssh.success_after_failures'], pagerDutyRoutingKeySecret: 'pd-identity' },
+    {
+      accounts: ['666666666666'],
+      rules: ['aws.*'],
+      tiers: ['notify', 'respond', 'review'],
+      emails: ['ops@example.com'],
+      pagerDutyRoutingKeySecret: 'pd-ops',
+    },
+  ];
+  /** SNS's test of a filter policy on string attributes (exact values and prefixes: what routeFilter writes). */
+  const snsTakes = (policy: Record<string, unknown[]>, attributes: Record<string, string>) =>
+    Object.entries(policy).every(([name, conditions]) =>
+      conditions.some((c) => {
+        const value = attributes[name];
+        if (value === undefined) return false;
+        if (typeof c === 'string') return c === value;
+        const prefix = typeof c === 'object' && c !== null && 'prefix' in c ? c.prefix : undefined;
+        return typeof prefix === 'string' && value.startsWith(prefix);
+      }),
+    );
+
+  it('the global forwarder leaves exactly the pages a team pager’s subscription takes (SNS filter policies), incidents of their rules included', () => {
+    const { stack, template } = synth({
+      routes: ROUTES,
+      pagerDuty: { routingKeySecret: 'pd-global', tiers: ['notify', 'respond'], leaveTeamPages: true },
+    });
+    const global = stack.node.findChild('PagerDuty');
+    if (!(global instanceof PagerDuty)) throw new Error('no global PagerDuty forwarder');
+    const pagers = loadTeamPagers(dirname(global.teamPagersFile ?? ''));
+    expect(pagers.map((p) => p.name ?? p.accounts?.join())).toEqual(['payments', 'identity', '666666666666']);
+    // The team forwarders' subscriptions, by tier.
+    const teamSubscriptions = Object.values(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'lambda' } }))
+      .filter((r) => /PagerDutyRoute\d/.test(JSON.stringify(r.Properties.Endpoint)))
+      .map((r) => ({
+        tier: (JSON.stringify(r.Properties.TopicArn).match(/Alerts(\w+)Topic/)?.[1] ?? '').toLowerCase(),
+        policy: r.Properties.FilterPolicy as Record<string, unknown[]>,
+      }));
+    expect(teamSubscriptions.length).toBeGreaterThanOrEqual(5);
+    const rules = [
+      'auth.password_spray',
+      'ssh.success_after_failures',
+      'aws.cloudtrail_tampering',
+      'web.request_flood',
+      'corr.account_takeover',
+    ];
+    const accounts = ['555555555555', '666666666666', '111122223333', undefined];
+    let left = 0;
+    for (const tier of ['notify', 'respond'] as const)
+      for (const ruleId of rules)
+        for (const account of accounts) {
+          const alert = { tier, ruleId, entity: { field: 'user.name', value: 'x', ...(account ? { account } : {}) } };
+          const attributes = { ruleId, account: account ?? 'none' };
+          const sns = teamSubscriptions.some((s) => s.tier === tier && snsTakes(s.policy, attributes));
+          expect(teamPagerOf(alert, pagers) !== undefined, `${tier} ${ruleId} ${account}`).toBe(sns);
+          if (sns) left++;
+        }
+    // Neither everything nor nothing: the payments team's respond pages, the identity team's rules and incidents, ops' AWS rules in its account.
+    expect(left).toBeGreaterThan(10);
+    expect(left).toBeLessThan(40);
+    expect(
+      teamPagerOf({ tier: 'respond', ruleId: 'corr.account_takeover', entity: { field: 'user.name', value: 'x' } }, pagers)?.name,
+    ).toBe('identity');
+  });
+
+  it('off by default (no file bundled); on without a team PagerDuty service it fails with the path', () => {
+    const { stack } = synth({ routes: ROUTES, pagerDuty: { routingKeySecret: 'pd-global' } });
+    const global = stack.node.findChild('PagerDuty');
+    expect(global).toBeInstanceOf(PagerDuty);
+    expect(global instanceof PagerDuty && global.teamPagersFile).toBeUndefined();
+    expect(() =>
+      parseConfig({
+        routes: [{ accounts: ['555555555555'], emails: ['a@example.com'] }],
+        pagerDuty: { routingKeySecret: 'k', leaveTeamPages: true },
+      }),
+    ).toThrow(/pagerDuty\.leaveTeamPages: no route has a PagerDuty service of its own/);
   });
 });

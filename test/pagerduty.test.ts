@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildAcknowledgementNotice } from '../src/alerts/acknowledgement-notice';
 import { forwardToPagerDuty, PAGERDUTY_EVENTS_URL, PagerDutyDeliveryError, pagerDutyEvent } from '../src/alerts/pagerduty';
+import { type TeamPager, teamPagerOf } from '../src/alerts/team-pagers';
 import type { Alert } from '../src/schema/alert';
 import { bruteForceRule, detector, ev, T0 } from './helpers';
 
@@ -199,5 +200,76 @@ describe("a responder's acknowledgement in Sentinel acknowledges the PagerDuty a
         collecting([], () => 429),
       ),
     ).rejects.toMatchObject({ retryable: true });
+  });
+});
+
+describe('pagerDuty.leaveTeamPages: an alert a team pages through its own PagerDuty service does not page this one too', () => {
+  const payments: TeamPager = { name: 'payments', tiers: ['respond'], accounts: ['555555555555'] };
+  const identity: TeamPager = { tiers: ['notify', 'respond'], rules: ['auth.*'] };
+  const sending = (sent: string[]) => ({
+    routingKey: async () => KEY,
+    post: async (_url: string, body: string) => {
+      sent.push(body);
+      return { status: 202, text: '{}' };
+    },
+  });
+  const about = (alert: Alert, account: string | undefined, ruleId = alert.ruleId): Alert => ({
+    ...alert,
+    ruleId,
+    entity: { ...alert.entity, ...(account === undefined ? {} : { account }) },
+  });
+
+  it("the team's page is its only one; another account's, another tier's and without the option, this service pages", async () => {
+    const alert = { ...(await openedAlert()), ruleId: 'web.request_flood' };
+    expect(alert.tier).toBe('respond');
+    const sent: string[] = [];
+    const deps = { ...sending(sent), teamPagers: [payments, identity] };
+    expect(await forwardToPagerDuty(JSON.stringify(about(alert, '555555555555')), deps)).toEqual({
+      skipped: 'team_paged',
+      detail: expect.stringContaining("pages payments's own PagerDuty service"),
+    });
+    // A rule the identity team's route names (a prefix), any account: theirs too.
+    expect(await forwardToPagerDuty(JSON.stringify(about(alert, '111122223333', 'auth.password_spray')), deps)).toMatchObject({
+      skipped: 'team_paged',
+    });
+    expect(sent).toEqual([]);
+    // Another account, another rule: this service's page.
+    expect(await forwardToPagerDuty(JSON.stringify(about(alert, '111122223333')), deps)).toEqual({
+      sent: 'trigger',
+      dedupKeys: [alert.id],
+    });
+    // The payments team pages only its respond tier: its notify-tier alerts page here (when this service takes notify).
+    const notify = { ...about(alert, '555555555555'), tier: 'notify' as const, severity: 'medium' as const };
+    expect(await forwardToPagerDuty(JSON.stringify(notify), deps)).toMatchObject({ sent: 'trigger' });
+    // Option off: no team pagers bundled, every page sent.
+    expect(await forwardToPagerDuty(JSON.stringify(about(alert, '555555555555')), sending(sent))).toMatchObject({ sent: 'trigger' });
+    expect(sent).toHaveLength(3);
+  });
+
+  it('a resolved notice is still sent: an alert opened at a tier only this service pages, then escalated to the team, is resolved here too', async () => {
+    const alert = about({ ...(await openedAlert()), ruleId: 'web.request_flood' }, '555555555555');
+    const sent: string[] = [];
+    const deps = { ...sending(sent), teamPagers: [payments] };
+    // Opened at notify: this service's page (the team takes respond only).
+    expect(await forwardToPagerDuty(JSON.stringify({ ...alert, tier: 'notify', severity: 'medium' }), deps)).toMatchObject({
+      sent: 'trigger',
+    });
+    // Escalated to respond: the team's page now, not a second one here.
+    expect(await forwardToPagerDuty(JSON.stringify({ ...alert, status: 'escalated' }), deps)).toMatchObject({ skipped: 'team_paged' });
+    // Resolved (at the respond tier): sent, so this service's alert does not stay open forever.
+    expect(await forwardToPagerDuty(JSON.stringify({ ...alert, status: 'resolved' }), deps)).toEqual({
+      sent: 'resolve',
+      dedupKeys: [alert.id],
+    });
+    expect(sent.map((b) => JSON.parse(b).event_action)).toEqual(['trigger', 'resolve']);
+  });
+
+  it('the account read is the one SNS filters on: the alert’s cloud account first, and an alert naming none is no team’s by account', async () => {
+    const alert = { ...(await openedAlert()), ruleId: 'web.request_flood' };
+    const { entity } = alert;
+    expect(teamPagerOf({ ...alert, entity: { field: entity.field, value: entity.value } }, [payments])).toBeUndefined();
+    const cloud = { provider: 'aws' as const, account: { id: '555555555555' }, region: 'eu-west-1' };
+    expect(teamPagerOf({ ...alert, cloud, entity: { ...entity, account: '111122223333' } }, [payments])).toBe(payments);
+    expect(teamPagerOf({ ...alert, tier: 'review', cloud }, [payments])).toBeUndefined();
   });
 });

@@ -5,10 +5,13 @@ import type { SNSEvent } from 'aws-lambda';
 import { forwardToPagerDuty, PAGERDUTY_EVENTS_URL } from '../../src/alerts/pagerduty';
 import { requireEnv } from '../commons/env';
 import { logger } from '../commons/powertools';
+import { loadTeamPagers } from '../commons/team-pagers';
 
 const secrets = new SecretsManagerClient({ maxAttempts: 4 });
 const secretId = requireEnv('PAGERDUTY_ROUTING_KEY_SECRET');
 const url = process.env.PAGERDUTY_EVENTS_URL ?? PAGERDUTY_EVENTS_URL;
+/** The teams' own services this one leaves their pages to (`pagerDuty.leaveTeamPages`; bundled at synth). */
+const teamPagers = loadTeamPagers();
 /** Read again after this long, so a rotated key is taken up without a deployment. */
 const KEY_TTL_MS = 15 * 60_000;
 let cached: { key: string; at: number } | undefined;
@@ -39,7 +42,7 @@ async function post(target: string, body: string): Promise<{ status: number; tex
  */
 export async function forward(event: SNSEvent): Promise<void> {
   for (const record of event.Records) {
-    const outcome = await forwardToPagerDuty(record.Sns.Message, { routingKey, post, url });
+    const outcome = await forwardToPagerDuty(record.Sns.Message, { routingKey, post, url, teamPagers });
     if ('sent' in outcome) logger.info('sent to PagerDuty', { action: outcome.sent, dedupKeys: outcome.dedupKeys });
     else logger.info('not sent to PagerDuty', { reason: outcome.skipped, detail: outcome.detail, messageId: record.Sns.MessageId });
   }

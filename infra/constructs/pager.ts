@@ -7,6 +7,7 @@ import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ACKNOWLEDGEMENT_NOTICE } from '../../src/alerts/team-notice';
+import { TEAM_PAGERS_FILE } from '../../src/alerts/team-pagers';
 import { failureQueue } from './failure-queue';
 import { secretByNameOrArn } from './secret-reference';
 import { SentinelFunction } from './sentinel-function';
@@ -33,6 +34,12 @@ export interface PagerDutyProps {
    * @default - none: the notices reach it through `topics`
    */
   readonly acknowledgementsTopic?: Topic;
+  /**
+   * The teams' own PagerDuty services (JSON, src/alerts/team-pagers.ts) whose pages this one
+   * leaves to them (config `pagerDuty.leaveTeamPages`): bundled next to the handler.
+   * @default - none: every alert of the topics pages here
+   */
+  readonly teamPagersFile?: string;
 }
 
 /** What the stack's monitoring says of a forwarder's parked events. */
@@ -50,13 +57,17 @@ export class PagerDuty extends Construct {
   readonly function: SentinelFunction;
   readonly failures: Queue;
   readonly secret: ISecret;
+  /** The team pagers it leaves their pages to, as bundled (props.teamPagersFile). */
+  readonly teamPagersFile: string | undefined;
 
   constructor(scope: Construct, id: string, props: PagerDutyProps) {
     super(scope, id);
+    this.teamPagersFile = props.teamPagersFile;
     this.secret = secretByNameOrArn(this, 'RoutingKey', props.routingKeySecret);
     this.failures = failureQueue(this, 'UndeliveredPages', 'the PagerDuty forwarder');
     this.function = new SentinelFunction(this, 'Function', {
       entry: 'functions/pager/handler.ts',
+      ...(props.teamPagersFile === undefined ? {} : { files: { [TEAM_PAGERS_FILE]: props.teamPagersFile } }),
       logRetention: props.logRetention,
       memorySize: 256,
       timeout: Duration.seconds(30),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Alert } from '../schema/alert';
 import type { Severity } from '../schema/severity';
 import { ACKNOWLEDGEMENT_NOTICE } from './team-notice';
+import { type TeamPager, teamPagerOf } from './team-pagers';
 
 /**
  * Alerts as PagerDuty Events API v2 events (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/).
@@ -147,6 +148,13 @@ export interface PagerDutyDeps {
   routingKey: () => Promise<string>;
   post: (url: string, body: string) => Promise<{ status: number; text: string }>;
   url?: string;
+  /**
+   * The teams' own PagerDuty services this one leaves their pages to (`pagerDuty.leaveTeamPages`):
+   * an alert one of them pages for is not triggered here too. Its resolved notice and
+   * acknowledgements still are — they only touch an alert this service had, which it has when it
+   * paged before the team's did (opened at a tier only this service pages, then escalated).
+   */
+  teamPagers?: readonly TeamPager[];
 }
 
 /**
@@ -168,7 +176,7 @@ export class PagerDutyDeliveryError extends Error {
 
 export type ForwardOutcome =
   | { sent: PagerDutyEvent['event_action']; dedupKeys: string[] }
-  | { skipped: 'not_a_page' | 'reminder' | 'not_an_alert'; detail: string };
+  | { skipped: 'not_a_page' | 'reminder' | 'not_an_alert' | 'team_paged'; detail: string };
 
 /**
  * Sends one published message (the SNS body: an alert's JSON; PagerDuty answers 202 when it took
@@ -206,6 +214,12 @@ export async function forwardToPagerDuty(message: string, deps: PagerDutyDeps): 
   }
   const event = pagerDutyEvent(alert, routingKey);
   if (!event) return { skipped: 'not_a_page', detail: `${alert.ruleId} ${alert.id} is for the team or the review digest, not a page` };
+  const team = event.event_action === 'trigger' ? teamPagerOf(alert, deps.teamPagers ?? []) : undefined;
+  if (team)
+    return {
+      skipped: 'team_paged',
+      detail: `${alert.ruleId} ${alert.id} pages ${team.name ? `${team.name}'s` : "its team's"} own PagerDuty service (pagerDuty.leaveTeamPages)`,
+    };
   await send(event, deps, { refusalThrows: true });
   return { sent: event.event_action, dedupKeys: [event.dedup_key] };
 }
