@@ -225,6 +225,14 @@ export const SentinelConfig = z
      */
     securityHubFindings: z.boolean().default(false),
     /**
+     * Send Sentinel's alerts to AWS Security Hub: a function on the notify and respond topics
+     * imports each detection and incident as a finding of the account's default product (one
+     * finding per alert: its escalation raises it, its resolution archives it), where the team's
+     * other findings, automation rules and tickets already are. Security Hub must be enabled in
+     * the stack's account and Region.
+     */
+    securityHubExport: z.boolean().default(false),
+    /**
      * Read AWS Health's security notices: an EventBridge rule writes its AWS_RISK_* and AWS_ABUSE_*
      * events (an access key found in public, credentials compromised, a resource reported for
      * abuse) to a log group the detector reads; aws.health_credentials_exposed and
@@ -435,6 +443,12 @@ export const SentinelConfig = z
       });
     if (c.mode !== 'spoke' && (c.hubDestinationArn || c.stackSet))
       ctx.addIssue({ code: 'custom', path: ['mode'], message: "hubDestinationArn and stackSet apply to mode 'spoke' only" });
+    if (c.mode === 'spoke' && c.securityHubExport)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['securityHubExport'],
+        message: 'a spoke publishes no alerts: set securityHubExport on the hub, whose alerts cover every member account',
+      });
     for (const [key, service] of [
       ['guardDutyFindings', 'GuardDuty'],
       ['securityHubFindings', 'Security Hub'],

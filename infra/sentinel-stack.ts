@@ -25,6 +25,7 @@ import { Ingestion } from './constructs/ingestion';
 import { Monitoring } from './constructs/monitoring';
 import { PagerDuty, UNDELIVERED_PAGES } from './constructs/pager';
 import { PagerDutyWebhook } from './constructs/pager-webhook';
+import { SecurityHubExport, UNEXPORTED_FINDINGS } from './constructs/security-hub-export';
 import type { SentinelFunction } from './constructs/sentinel-function';
 import { StateTable } from './constructs/state-table';
 import { Sweeper } from './constructs/sweeper';
@@ -203,6 +204,12 @@ export class SentinelStack extends Stack {
           : [pager(`PagerDutyRoute${r}`, route.tiers, route.pagerDutyRoutingKeySecret, { filterPolicy: routeFilter(route) })],
       ),
     ];
+    const securityHub = config.securityHubExport
+      ? new SecurityHubExport(this, 'SecurityHubExport', {
+          topics: [alerts.topics.notify, alerts.topics.respond],
+          logRetention: retention,
+        })
+      : undefined;
     const webhook = config.pagerDutyWebhook
       ? new PagerDutyWebhook(this, 'PagerDutyWebhook', {
           signingSecret: config.pagerDutyWebhook.signingSecret,
@@ -222,7 +229,10 @@ export class SentinelStack extends Stack {
       logGroups: watched,
       unparsed: { share: config.unparsedAlarm.share, forMs: config.unparsedAlarm.for },
       table: state.table,
-      parked: pagers.map((p) => ({ name: `${p.node.id}Undelivered`, queue: p.failures, description: UNDELIVERED_PAGES })),
+      parked: [
+        ...pagers.map((p) => ({ name: `${p.node.id}Undelivered`, queue: p.failures, description: UNDELIVERED_PAGES })),
+        ...(securityHub ? [{ name: 'SecurityHubUnexported', queue: securityHub.failures, description: UNEXPORTED_FINDINGS }] : []),
+      ],
     });
     this.suppressReviewedFindings(
       [
@@ -231,6 +241,7 @@ export class SentinelStack extends Stack {
         sweeper.function,
         ...pagers.map((p) => p.function),
         ...(webhook ? [webhook.function] : []),
+        ...(securityHub ? [securityHub.function] : []),
       ],
       config,
     );

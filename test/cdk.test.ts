@@ -257,6 +257,7 @@ const MAXIMAL = {
   pagerDuty: { routingKeySecret: 'sentinel/pagerduty', tiers: ['notify', 'respond'] },
   guardDutyFindings: true,
   securityHubFindings: true,
+  securityHubExport: true,
   healthRiskEvents: true,
   pagerDutyWebhook: { signingSecret: 'sentinel/pagerduty-webhook' },
 };
@@ -436,6 +437,8 @@ describe('every documented option', () => {
               RecordState: ['ACTIVE'],
               Workflow: { Status: ['NEW', 'NOTIFIED'] },
               Severity: { Label: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] },
+              // Sentinel's own alerts, when securityHubExport sends them there, never come back.
+              GeneratorId: [{ 'anything-but': { prefix: 'sentinel/' } }],
               ProductName: [{ 'anything-but': 'GuardDuty' }],
             },
             {
@@ -477,6 +480,35 @@ describe('every documented option', () => {
         securityHubFindings: true,
       }),
     ).toThrow(/securityHubFindings: a spoke does not read Security Hub's findings/);
+  });
+  it('securityHubExport: a function on the notify and respond topics, allowed to import into the default product only, its refused alerts parked and alarmed', () => {
+    const [id, fn] =
+      Object.entries(template.findResources('AWS::Lambda::Function')).find(([key]) => /^SecurityHubExportFunction[0-9A-F]{8}$/.test(key)) ??
+      [];
+    if (!id || !fn) throw new Error('no Security Hub exporter');
+    const productArn = JSON.stringify(fn.Properties.Environment.Variables.PRODUCT_ARN);
+    expect(productArn).toMatch(/:securityhub:.*:product\/.*\/default/);
+    const topics = Object.values(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'lambda' } }))
+      .filter((r) => JSON.stringify(r.Properties.Endpoint).includes(id))
+      .map((r) => JSON.stringify(r.Properties.TopicArn).match(/Alerts(\w+)Topic/)?.[1]);
+    expect(topics.sort()).toEqual(['Notify', 'Respond']);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: { Action: unknown }) => JSON.stringify(st.Action).includes('securityhub:'));
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Action).toBe('securityhub:BatchImportFindings');
+    expect(JSON.stringify(statements[0].Resource)).toBe(productArn);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => String(a.Properties.AlarmDescription));
+    expect(alarms.some((d) => d.includes('UnexportedFindings'))).toBe(true);
+    expect(Object.keys(synth().template.findResources('AWS::Lambda::Function')).some((k) => k.startsWith('SecurityHubExport'))).toBe(false);
+    expect(() =>
+      parseConfig({
+        mode: 'spoke',
+        hubDestinationArn: 'arn:aws:logs:us-east-1:999999999999:destination:sentinel-hub',
+        logGroups: ['/a'],
+        securityHubExport: true,
+      }),
+    ).toThrow(/securityHubExport: a spoke publishes no alerts/);
   });
   it("healthRiskEvents: AWS Health's security notices (not its maintenance events) reach their own log group, allowed in the one delivery policy", () => {
     const [rule] = eventRulesOn(template, 'aws.health');

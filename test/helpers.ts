@@ -6,6 +6,7 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import type { StateStore } from '../src/engine/state-store';
 import { type NormalizeResult, Normalizer } from '../src/parse/normalize';
+import type { Alert } from '../src/schema/alert';
 import type { NormalizedEvent } from '../src/schema/event';
 import { CorrelationRule, DetectionRule } from '../src/schema/rule';
 
@@ -180,4 +181,36 @@ export function takeoverMember(ruleId: string, at: number, id = `det-${ruleId}-$
 export function consoleLinkText(url: string): string {
   const detail = decodeURIComponent(decodeURIComponent(url.slice(url.indexOf('#') + 1).replaceAll('$', '%')));
   return decodeURIComponent(detail.replaceAll('*', '%'));
+}
+
+/** A brute force the engine opens (tagged as ATT&CK credential access, in account 555555555555), its evidence lines holding a password. */
+export async function credentialAccessAlert(): Promise<Alert> {
+  const brute = rule({
+    id: 'auth.brute_force_user',
+    title: 'Brute force against {user.name}',
+    description: 'Repeated failed logins for one user.',
+    tags: ['attack.credential_access', 'attack.t1110'],
+    runbook: 'https://runbooks.example.com/auth.brute_force_user',
+    recommendedActions: ['Lock the account.', 'Check where the attempts came from.'],
+    match: { 'event.action': 'login', 'event.outcome': 'failure' },
+    threshold: { count: 3, window: '5m', groupBy: ['user.name'] },
+  });
+  const events = [0, 1, 2].map((i) =>
+    ev(
+      {
+        'event.action': 'login',
+        'event.outcome': 'failure',
+        'user.name': 'j.chen',
+        'source.ip': '192.0.2.66',
+        'cloud.account.id': '555555555555',
+        message: `login failed for j.chen password=Hunter2-secret try ${i}`,
+        'event.original': `login failed for j.chen password=Hunter2-secret try ${i}`,
+      },
+      T0 + i * 1000,
+    ),
+  );
+  const { alerts } = await detector([brute]).evaluate('b1', events);
+  const alert = alerts[0];
+  if (!alert) throw new Error('the rule did not open an alert');
+  return alert;
 }

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { securityHubFinding } from '../src/alerts/security-hub-finding';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
 import type { NormalizedEvent } from '../src/schema/event';
-import { linesPayload, T0 } from './helpers';
+import { credentialAccessAlert, linesPayload, T0 } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
@@ -363,5 +364,30 @@ describe('Security Hub switched on: the backlog it sends at once is a handful of
     expect(published.map((m) => m.alert.tier)).toEqual(['notify', 'notify', 'notify', 'notify']);
     expect(published[3]?.alert.outbreak?.heldUntil).toBeDefined();
     expect(opened.filter((m) => !m.publish).every((m) => m.digest)).toBe(true);
+  });
+});
+
+describe("Sentinel's own alerts, exported to Security Hub (securityHubExport)", () => {
+  it('never come back as findings about themselves: the source reads them as not live, and no rule fires; another generator’s same finding does', async () => {
+    const alert = await credentialAccessAlert();
+    const ctx = {
+      productArn: 'arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default',
+      account: '111122223333',
+      region: 'us-east-1',
+      partition: 'aws',
+      now: () => new Date(T0),
+    };
+    const finding = securityHubFinding(alert, ctx);
+    if (!finding) throw new Error('no finding');
+    const own = eventLine('Security Hub Findings - Imported', { ...finding });
+    const other = eventLine('Security Hub Findings - Imported', { ...finding, GeneratorId: 'custom/brute-force-detector' });
+    expect(read({}, () => own)['aws.securityhub.live']).toBe(false);
+    expect(read({}, () => other)['aws.securityhub.live']).toBe(true);
+    const run = async (line: string) =>
+      (await processPayload(linesPayload(GROUP, [line]), normalizer, new Detector(pack, new MemoryStateStore()))).alerts.map(
+        (a) => a.ruleId,
+      );
+    expect(await run(own)).toEqual([]);
+    expect(await run(other)).toEqual(['aws.securityhub_high_finding']);
   });
 });

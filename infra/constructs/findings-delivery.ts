@@ -3,6 +3,7 @@ import { type EventPattern, type IRuleTarget, Rule } from 'aws-cdk-lib/aws-event
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, ResourcePolicy, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SENTINEL_GENERATOR_PREFIX } from '../../src/parse/aws/security-hub';
 
 /** The log groups findings are written to: what `logGroups` would name, and what the built-in sources recognize by content anyway. */
 export const GUARDDUTY_FINDINGS_LOG_GROUP = '/aws/events/sentinel-guardduty-findings';
@@ -42,6 +43,8 @@ export function securityHubFindings(withoutGuardDuty: boolean): EventPattern {
             RecordState: ['ACTIVE'],
             Workflow: { Status: ['NEW', 'NOTIFIED'] },
             Severity: { Label: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] },
+            // Sentinel's own alerts (securityHubExport) never come back as findings about themselves.
+            GeneratorId: [{ 'anything-but': { prefix: SENTINEL_GENERATOR_PREFIX } }],
             ...(notGuardDuty ? { ProductName: notGuardDuty } : {}),
           },
           {

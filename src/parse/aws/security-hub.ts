@@ -147,15 +147,23 @@ function networkRemote(e: NormalizedEvent): string | undefined {
   return undefined;
 }
 
+/**
+ * Sentinel's own alerts, imported as findings (config `securityHubExport`; src/alerts/security-hub-finding.ts),
+ * have generator ids starting here: never live, so an alert never comes back as a finding about itself.
+ */
+export const SENTINEL_GENERATOR_PREFIX = 'sentinel/';
+
 /** The severities a rule tells (informational, and OCSF's unknown and other, are not). */
 const TOLD_SEVERITIES = new Set(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
 
 /**
  * Still worth telling: not archived (its product retired it), not suppressed or resolved (a person
- * or an automation rule in Security Hub decided), not a passed check, of a severity the rules tell.
+ * or an automation rule in Security Hub decided), not a passed check, of a severity the rules
+ * tell, and not Sentinel's own alert.
  */
 function isLive(e: NormalizedEvent): boolean {
   if (textValue(e[`${FINDING}RecordState`]) === 'ARCHIVED') return false;
+  if (textValue(e[`${FINDING}GeneratorId`])?.startsWith(SENTINEL_GENERATOR_PREFIX)) return false;
   const workflow = textValue(e[`${FINDING}Workflow.Status`]) ?? textValue(e[`${FINDING}WorkflowState`]);
   if (workflow === 'SUPPRESSED' || workflow === 'RESOLVED') return false;
   const compliance = textValue(e[`${FINDING}Compliance.Status`]);

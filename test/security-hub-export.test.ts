@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { exportToSecurityHub, type FindingContext, securityHubFinding } from '../src/alerts/security-hub-finding';
+import { credentialAccessAlert as openedAlert } from './helpers';
+
+const CTX: FindingContext = {
+  productArn: 'arn:aws:securityhub:eu-west-1:999900001111:product/999900001111/default',
+  account: '999900001111',
+  region: 'eu-west-1',
+  partition: 'aws',
+  now: () => new Date('2025-03-03T10:30:00Z'),
+};
+
+describe('alerts as Security Hub findings (ASFF)', () => {
+  it('a detection is a finding of the default product: its id, type by tactic, severity, entity, account, links — and nothing of the evidence lines', async () => {
+    const alert = await openedAlert();
+    const finding = securityHubFinding(alert, CTX);
+    expect(finding).toMatchObject({
+      SchemaVersion: '2018-10-08',
+      Id: alert.id,
+      ProductArn: CTX.productArn,
+      GeneratorId: 'sentinel/auth.brute_force_user',
+      // BatchImportFindings takes a finding only from the account it names: the deployment's.
+      AwsAccountId: '999900001111',
+      Types: ['TTPs/Credential Access/auth.brute_force_user'],
+      Severity: { Label: 'HIGH', Original: 'high' },
+      FindingProviderFields: { Severity: { Label: 'HIGH' }, Types: ['TTPs/Credential Access/auth.brute_force_user'] },
+      Title: 'Brute force against j.chen',
+      CreatedAt: alert.openedAt,
+      FirstObservedAt: alert.firstSeen,
+      LastObservedAt: alert.lastSeen,
+      UpdatedAt: '2025-03-03T10:30:00.000Z',
+      SourceUrl: alert.consoleUrl,
+      Remediation: {
+        Recommendation: {
+          Text: 'Lock the account. Check where the attempts came from.',
+          Url: 'https://runbooks.example.com/auth.brute_force_user',
+        },
+      },
+      RecordState: 'ACTIVE',
+      ProductFields: { 'sentinel/ruleId': 'auth.brute_force_user', 'sentinel/tier': 'respond', 'sentinel/account': '555555555555' },
+    });
+    // The user, then the address seen with it, as resources; the account they are in beside them.
+    expect(finding?.Resources?.map((r) => r.Id)).toEqual(['user.name=j.chen', 'source.ip=192.0.2.66']);
+    expect(finding?.Resources?.[0]?.Details?.Other).toEqual({ field: 'user.name', value: 'j.chen', account: '555555555555' });
+    expect(JSON.stringify(finding)).not.toContain('Hunter2');
+  });
+
+  it('its escalation raises the same finding; its resolved notice archives it; digests, notices and the review tier are no findings', async () => {
+    const alert = await openedAlert();
+    const escalated = securityHubFinding({ ...alert, status: 'escalated', severity: 'critical' }, CTX);
+    expect(escalated).toMatchObject({ Id: alert.id, FindingProviderFields: { Severity: { Label: 'CRITICAL', Original: 'critical' } } });
+    expect(securityHubFinding({ ...alert, status: 'resolved' }, CTX)).toMatchObject({ Id: alert.id, RecordState: 'ARCHIVED' });
+    expect(securityHubFinding({ ...alert, kind: 'digest' }, CTX)).toBeUndefined();
+    expect(securityHubFinding({ ...alert, ruleId: 'sentinel.acknowledgement' }, CTX)).toBeUndefined();
+    expect(securityHubFinding({ ...alert, tier: 'review', severity: 'low' }, CTX)).toBeUndefined();
+    // A rule of no ATT&CK tactic (a fault): unusual behavior of an application. An address entity is the finding's network source.
+    const fault = securityHubFinding({ ...alert, tags: [], entity: { field: 'source.ip', value: '2001:db8::7' } }, CTX);
+    expect(fault?.Types).toEqual(['Unusual Behaviors/Application/auth.brute_force_user']);
+    expect(fault?.Network).toEqual({ Direction: 'IN', SourceIpV6: '2001:db8::7' });
+  });
+
+  it('ASFF bounds: a title, description and entity of any length fit (256, 1,024 and 512 characters)', async () => {
+    const alert = await openedAlert();
+    const long = 'x'.repeat(5000);
+    const finding = securityHubFinding({ ...alert, title: long, description: long, entity: { field: 'user.name', value: long } }, CTX);
+    expect(finding?.Title?.length).toBeLessThanOrEqual(256);
+    expect(finding?.Description?.length).toBeLessThanOrEqual(1024);
+    expect(finding?.Resources?.[0]?.Id?.length).toBeLessThanOrEqual(512);
+  });
+});
+
+describe('exporting published messages', () => {
+  it('imports the alerts, skips what is no finding, and a finding Security Hub refuses fails the call with its id and reason', async () => {
+    const alert = await openedAlert();
+    const calls: string[][] = [];
+    const accepting = async (findings: { Id?: string | undefined }[]) => {
+      calls.push(findings.map((f) => f.Id ?? ''));
+      return { FailedCount: 0, FailedFindings: [] };
+    };
+    const messages = [JSON.stringify(alert), JSON.stringify({ ...alert, kind: 'digest' }), 'not json'];
+    expect(await exportToSecurityHub(messages, CTX, accepting)).toEqual({ imported: [alert.id] });
+    expect(calls).toEqual([[alert.id]]);
+    // Nothing to import: no call at all.
+    expect(await exportToSecurityHub(['{"AlarmName":"x"}'], CTX, accepting)).toEqual({ skipped: 'not an alert' });
+    expect(calls).toHaveLength(1);
+    const refusing = async () => ({ FailedCount: 1, FailedFindings: [{ Id: alert.id, ErrorCode: 'InvalidInput', ErrorMessage: 'bad' }] });
+    await expect(exportToSecurityHub([JSON.stringify(alert)], CTX, refusing)).rejects.toThrow(
+      `Security Hub refused 1 of 1 finding(s): ${alert.id}: InvalidInput bad`,
+    );
+  });
+});
