@@ -206,6 +206,8 @@ describe('secret redaction', () => {
     expect(renderTitle('change by {user.name|user.id}', { 'user.id': 'u-1' })).toBe('change by u-1');
     expect(renderTitle('change by {user.name|user.id}', { 'user.name': 'bob', 'user.id': 'u-1' })).toBe('change by bob');
     expect(renderTitle('change by {user.name|user.id}', {})).toBe('change by {user.name|user.id}');
+    // An empty value names nothing: the next alternative is told (a JSON line's `"instance": ""`).
+    expect(renderTitle('change by {user.name|user.id}', { 'user.name': '', 'user.id': 'u-1' })).toBe('change by u-1');
     expect(renderTitle("forged by {source.ip|'an unknown client'}", {})).toBe('forged by an unknown client');
     expect(renderTitle("forged by {source.ip|'an unknown client'}", { 'source.ip': '203.0.113.9' })).toBe('forged by 203.0.113.9');
     expect(renderTitle('{user.name|http.request.headers.authorization}', { 'http.request.headers.authorization': 'Basic dXNl' })).toBe(

@@ -227,3 +227,42 @@ describe.skipIf(!present)('real Sigma process-creation rules on the Linux audit 
     expect([...fired(benign).keys()]).toEqual([]);
   });
 });
+
+describe.skipIf(!present)('real Sigma network-connection rules on Route 53 Resolver query logs', () => {
+  it('those naming only the host convert and fire on the lookup, in any case and any log group; those naming the program or port say why they cannot', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sigmahq-'));
+    const result = await importSigma([join(SIGMA, 'linux/network_connection')], out, DEFAULT_SIGMA_MAPPING, { withTests: false });
+    for (const s of result.skipped) expect(s.reason, s.file).toMatch(/no mapping for field '(Image|Initiated)'/);
+    expect(result.written.length).toBeGreaterThanOrEqual(2);
+    const { pack, errors } = loadPack(['rules', out], { checkRegexes: true });
+    expect(errors).toEqual([]);
+    const rules = pack.rules.filter((r) => r.id.startsWith('sigma.'));
+    const detector = new Detector({ rules }, new MemoryStateStore());
+    const normalizer = new Normalizer(pack.sources);
+    const lookup = (name: string) =>
+      JSON.stringify({
+        version: '1.100000',
+        account_id: '111122223333',
+        region: 'us-east-1',
+        vpc_id: 'vpc-0a1b2c3d',
+        query_timestamp: '2026-03-03T03:12:00Z',
+        query_name: `${name}.`,
+        query_type: 'A',
+        query_class: 'IN',
+        rcode: 'NOERROR',
+        answers: [],
+        srcaddr: '10.0.2.7',
+        srcport: '40000',
+        transport: 'UDP',
+        srcids: { instance: 'i-0123456789abcdef0' },
+      });
+    const fired = (name: string) => {
+      const events = normalizePayload(linesPayload('/my/vpc/dns-queries', [lookup(name)]), normalizer, new SkipLedger());
+      return [...detector.matchAll(events).keys()].map((r) => r.rule.title).sort();
+    };
+    expect(fired('pool.supportxmr.com')).toEqual(['Linux Crypto Mining Pool Connections']);
+    expect(fired('XMR-EU1.NanoPool.ORG')).toEqual(['Linux Crypto Mining Pool Connections']);
+    expect(fired('tunnel.us.ngrok.com')).toEqual(['Communication To Ngrok Tunneling Service - Linux']);
+    expect(fired('api.github.com')).toEqual([]);
+  });
+});

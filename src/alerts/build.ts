@@ -41,7 +41,8 @@ export function titleNames(template: string): string[] {
  */
 export function renderTitle(template: string, values: Record<string, string | number | boolean | undefined>): string {
   const text = template.replace(TITLE_PLACEHOLDER, (placeholder: string, names: string, otherwise?: string) => {
-    const name = names.split('|').find((n) => values[n] !== undefined);
+    // An empty value names nothing (a JSON line's `"instance": ""`): the next alternative is tried.
+    const name = names.split('|').find((n) => values[n] !== undefined && values[n] !== '');
     if (name === undefined) return otherwise ?? placeholder;
     // A field named for a secret is dropped whole: its value alone (`Basic dXNl…`) may not look like one.
     return isSecretField(name) ? REDACTED : redact(String(values[name]));

@@ -117,6 +117,17 @@ export const DEFAULT_SIGMA_MAPPING: SigmaLogsource[] = [
     keywordField: 'event.original',
   },
   {
+    // Connections named by the host they go to (DestinationHostname) are read from Route 53
+    // Resolver's query log: the lookup that comes before the connection, by any instance or task
+    // of the VPC, whatever its log group. The audit log names no connection's host; rules on the
+    // connecting program, port or direction (Sysmon for Linux's other fields) are skipped, with the reason.
+    name: 'linux-network-connection-dns',
+    match: { product: 'linux', category: 'network_connection' },
+    conditions: { 'event.dataset': 'aws.route53_resolver' },
+    fields: { DestinationHostname: 'dns.question.name' },
+    keywordField: 'event.original',
+  },
+  {
     // Linux rules that are only keywords (a product and maybe a syslog service, no category): the raw line.
     name: 'linux-syslog-keywords',
     match: { product: 'linux', category: null },

@@ -35,8 +35,10 @@ export const RESOLVER_QUERY: BuiltinSource = {
     'cloud.provider',
   ],
   derive: (e) => {
-    // Resolver writes names fully qualified (`example.com.`); rules and ECS read them without the root dot.
-    const name = textValue(e.query_name);
+    // Resolver writes names fully qualified (`example.com.`); rules and ECS read them without the
+    // root dot, and in lower case: names are case-insensitive, and a client (or malware) asking for
+    // `POOL.SupportXMR.com` gets the same answer as one asking in lower case.
+    const name = textValue(e.query_name)?.toLowerCase();
     if (name) {
       const bare = name.endsWith('.') ? name.slice(0, -1) : name;
       e['dns.question.name'] = bare;
