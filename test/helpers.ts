@@ -183,18 +183,11 @@ export function consoleLinkText(url: string): string {
   return decodeURIComponent(detail.replaceAll('*', '%'));
 }
 
-/** A brute force the engine opens (tagged as ATT&CK credential access, in account 555555555555), its evidence lines holding a password. */
-export async function credentialAccessAlert(): Promise<Alert> {
-  const brute = rule({
-    id: 'auth.brute_force_user',
-    title: 'Brute force against {user.name}',
-    description: 'Repeated failed logins for one user.',
-    tags: ['attack.credential_access', 'attack.t1110'],
-    runbook: 'https://runbooks.example.com/auth.brute_force_user',
-    recommendedActions: ['Lock the account.', 'Check where the attempts came from.'],
-    match: { 'event.action': 'login', 'event.outcome': 'failure' },
-    threshold: { count: 3, window: '5m', groupBy: ['user.name'] },
-  });
+/**
+ * The alert a brute force opens: three failed logins of j.chen from 192.0.2.66 (with `extra`
+ * fields), their lines holding a password the alert must not show.
+ */
+export async function failedLoginsAlert(brute: DetectionRule = bruteForceRule(), extra: Record<string, string> = {}): Promise<Alert> {
   const events = [0, 1, 2].map((i) =>
     ev(
       {
@@ -202,7 +195,7 @@ export async function credentialAccessAlert(): Promise<Alert> {
         'event.outcome': 'failure',
         'user.name': 'j.chen',
         'source.ip': '192.0.2.66',
-        'cloud.account.id': '555555555555',
+        ...extra,
         message: `login failed for j.chen password=Hunter2-secret try ${i}`,
         'event.original': `login failed for j.chen password=Hunter2-secret try ${i}`,
       },
@@ -213,4 +206,21 @@ export async function credentialAccessAlert(): Promise<Alert> {
   const alert = alerts[0];
   if (!alert) throw new Error('the rule did not open an alert');
   return alert;
+}
+
+/** A brute force tagged as ATT&CK credential access, with a runbook URL and actions, in account 555555555555. */
+export function credentialAccessAlert(): Promise<Alert> {
+  return failedLoginsAlert(
+    rule({
+      id: 'auth.brute_force_user',
+      title: 'Brute force against {user.name}',
+      description: 'Repeated failed logins for one user.',
+      tags: ['attack.credential_access', 'attack.t1110'],
+      runbook: 'https://runbooks.example.com/auth.brute_force_user',
+      recommendedActions: ['Lock the account.', 'Check where the attempts came from.'],
+      match: { 'event.action': 'login', 'event.outcome': 'failure' },
+      threshold: { count: 3, window: '5m', groupBy: ['user.name'] },
+    }),
+    { 'cloud.account.id': '555555555555' },
+  );
 }

@@ -3,31 +3,12 @@ import { buildAcknowledgementNotice } from '../src/alerts/acknowledgement-notice
 import { forwardToPagerDuty, PAGERDUTY_EVENTS_URL, PagerDutyDeliveryError, pagerDutyEvent } from '../src/alerts/pagerduty';
 import { type TeamPager, teamPagerOf } from '../src/alerts/team-pagers';
 import type { Alert } from '../src/schema/alert';
-import { bruteForceRule, detector, ev, T0 } from './helpers';
+import { failedLoginsAlert, T0 } from './helpers';
 
 const KEY = 'R0UT1NGKEY0000000000000000000000';
 
 /** A brute force the engine opens, its evidence lines holding a password (redacted in the alert). */
-async function openedAlert(): Promise<Alert> {
-  const brute = bruteForceRule();
-  const events = [0, 1, 2].map((i) =>
-    ev(
-      {
-        'event.action': 'login',
-        'event.outcome': 'failure',
-        'user.name': 'j.chen',
-        'source.ip': '192.0.2.66',
-        message: `login failed for j.chen password=Hunter2-secret try ${i}`,
-        'event.original': `login failed for j.chen password=Hunter2-secret try ${i}`,
-      },
-      T0 + i * 1000,
-    ),
-  );
-  const { alerts } = await detector([brute]).evaluate('b1', events);
-  const alert = alerts[0];
-  if (!alert) throw new Error('the rule did not open an alert');
-  return alert;
-}
+const openedAlert = (): Promise<Alert> => failedLoginsAlert();
 
 describe('alerts as PagerDuty events: one PagerDuty alert per Sentinel alert, from open to resolved', () => {
   it('an opened alert triggers, keyed by its id, with its severity, entity, links and redacted evidence', async () => {
