@@ -180,7 +180,7 @@ export class SentinelStack extends Stack {
       id: string,
       tiers: readonly TierName[],
       routingKeySecret: string,
-      leave: { filterPolicy?: Record<string, SubscriptionFilter>; teamPagersFile?: string } = {},
+      options: { filterPolicy?: Record<string, SubscriptionFilter>; teamPagersFile?: string } = {},
     ) =>
       new PagerDuty(this, id, {
         topics: tiers.filter((tier) => tier !== 'review').map((tier) => alerts.topics[tier]),
@@ -188,7 +188,7 @@ export class SentinelStack extends Stack {
         routingKeySecret,
         logRetention: retention,
         ...(config.pagerDuty?.eventsUrl === undefined ? {} : { eventsUrl: config.pagerDuty.eventsUrl }),
-        ...leave,
+        ...options,
       });
     const pagers = [
       ...(config.pagerDuty

@@ -3,6 +3,7 @@ import { Alert } from '../schema/alert';
 import type { Severity } from '../schema/severity';
 import { ACKNOWLEDGEMENT_NOTICE } from './team-notice';
 import { type TeamPager, teamPagerOf } from './team-pagers';
+import { bounded } from './truncate';
 
 /**
  * Alerts as PagerDuty Events API v2 events (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/).
@@ -129,18 +130,6 @@ export function pagerDutyAcknowledgements(alert: Alert, routingKey: string): Pag
   return (alert.acknowledgedAlerts ?? [])
     .slice(0, MAX_ACKNOWLEDGEMENTS)
     .map((id) => ({ routing_key: routingKey, event_action: 'acknowledge', dedup_key: id }));
-}
-
-/** At most `max` UTF-16 units, cut with an ellipsis; never between the two halves of a surrogate pair (an emoji in a title), which PagerDuty would show as garbage. */
-export function bounded(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max - 1;
-  if (isHighSurrogate(text.charCodeAt(end - 1))) end -= 1;
-  return `${text.slice(0, end)}…`;
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /** What the forwarder needs from its surroundings: the routing key, and an HTTP POST (tests stand in for both). */

@@ -3,7 +3,7 @@ import type { AwsSecurityFinding, BatchImportFindingsResponse, Resource, Severit
 import { SENTINEL_GENERATOR_PREFIX } from '../parse/aws/security-hub';
 import { Alert } from '../schema/alert';
 import type { Severity } from '../schema/severity';
-import { bounded } from './pagerduty';
+import { bounded } from './truncate';
 
 /**
  * Sentinel's alerts as AWS Security Hub findings (ASFF), imported with BatchImportFindings under
