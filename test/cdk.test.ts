@@ -481,17 +481,36 @@ describe('every documented option', () => {
       }),
     ).toThrow(/securityHubFindings: a spoke does not read Security Hub's findings/);
   });
-  it('securityHubExport: a function on the notify and respond topics, allowed to import into the default product only, its refused alerts parked and alarmed', () => {
+  it('securityHubExport: the notify and respond topics feed a queue a function reads 100 at a time, allowed to import into the default product only; what it cannot import is parked and alarmed', () => {
     const [id, fn] =
       Object.entries(template.findResources('AWS::Lambda::Function')).find(([key]) => /^SecurityHubExportFunction[0-9A-F]{8}$/.test(key)) ??
       [];
     if (!id || !fn) throw new Error('no Security Hub exporter');
     const productArn = JSON.stringify(fn.Properties.Environment.Variables.PRODUCT_ARN);
     expect(productArn).toMatch(/:securityhub:.*:product\/.*\/default/);
-    const topics = Object.values(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'lambda' } }))
-      .filter((r) => JSON.stringify(r.Properties.Endpoint).includes(id))
-      .map((r) => JSON.stringify(r.Properties.TopicArn).match(/Alerts(\w+)Topic/)?.[1]);
-    expect(topics.sort()).toEqual(['Notify', 'Respond']);
+    const [queueId, queue] =
+      Object.entries(template.findResources('AWS::SQS::Queue')).find(([key]) => /^SecurityHubExportAlerts[0-9A-F]{8}$/.test(key)) ?? [];
+    if (!queueId || !queue) throw new Error('no export queue');
+    // SNS can deliver only to a queue it may encrypt for: SQS-managed keys, not the AWS-managed KMS key.
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+    const topics = Object.values(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'sqs' } }))
+      .filter((r) => JSON.stringify(r.Properties.Endpoint).includes(queueId))
+      .map((r) => [JSON.stringify(r.Properties.TopicArn).match(/Alerts(\w+)Topic/)?.[1], r.Properties.RawMessageDelivery]);
+    expect(topics.sort()).toEqual([
+      ['Notify', true],
+      ['Respond', true],
+    ]);
+    // Security Hub takes 100 findings a call and 10 calls a second: batches of 100, two at a time at most.
+    const [mapping] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter((m) =>
+      JSON.stringify(m.Properties.EventSourceArn).includes(queueId),
+    );
+    expect(mapping?.Properties).toMatchObject({
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((st: { Action: unknown }) => JSON.stringify(st.Action).includes('securityhub:'));

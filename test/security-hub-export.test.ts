@@ -69,23 +69,66 @@ describe('alerts as Security Hub findings (ASFF)', () => {
   });
 });
 
-describe('exporting published messages', () => {
-  it('imports the alerts, skips what is no finding, and a finding Security Hub refuses fails the call with its id and reason', async () => {
+describe('exporting queued messages, up to 100 a call', () => {
+  it('imports the alerts in one call, an alert queued twice as its latest message, and skips what is no finding', async () => {
     const alert = await openedAlert();
-    const calls: string[][] = [];
-    const accepting = async (findings: { Id?: string | undefined }[]) => {
-      calls.push(findings.map((f) => f.Id ?? ''));
+    const calls: { Id?: string | undefined; FindingProviderFields?: unknown; RecordState?: string | undefined }[][] = [];
+    const accepting = async (findings: (typeof calls)[number]) => {
+      calls.push(findings);
       return { FailedCount: 0, FailedFindings: [] };
     };
-    const messages = [JSON.stringify(alert), JSON.stringify({ ...alert, kind: 'digest' }), 'not json'];
-    expect(await exportToSecurityHub(messages, CTX, accepting)).toEqual({ imported: [alert.id] });
-    expect(calls).toEqual([[alert.id]]);
-    // Nothing to import: no call at all.
-    expect(await exportToSecurityHub(['{"AlarmName":"x"}'], CTX, accepting)).toEqual({ skipped: 'not an alert' });
-    expect(calls).toHaveLength(1);
-    const refusing = async () => ({ FailedCount: 1, FailedFindings: [{ Id: alert.id, ErrorCode: 'InvalidInput', ErrorMessage: 'bad' }] });
-    await expect(exportToSecurityHub([JSON.stringify(alert)], CTX, refusing)).rejects.toThrow(
-      `Security Hub refused 1 of 1 finding(s): ${alert.id}: InvalidInput bad`,
+    const other = { ...alert, id: 'det-other', ruleId: 'web.request_flood' };
+    const outcome = await exportToSecurityHub(
+      [
+        { id: 'm1', body: JSON.stringify({ ...alert, status: 'escalated', severity: 'critical', lastSeen: '2025-03-03T10:05:00.000Z' }) },
+        { id: 'm2', body: JSON.stringify(alert) },
+        { id: 'm3', body: JSON.stringify(other) },
+        { id: 'm4', body: JSON.stringify({ ...alert, kind: 'digest' }) },
+        { id: 'm5', body: 'not json' },
+      ],
+      CTX,
+      accepting,
     );
+    expect(outcome).toEqual({
+      imported: [alert.id, 'det-other'],
+      skipped: [`m4: auth.brute_force_user ${alert.id} (digest, respond)`, 'm5: not an alert'],
+      failed: [],
+      refusals: [],
+    });
+    // One call; the alert opened and escalated in the same batch is its escalation, whatever the order they were queued in.
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.[0]).toMatchObject({ Id: alert.id, FindingProviderFields: { Severity: { Label: 'CRITICAL' } } });
+    const resolvedFirst = await exportToSecurityHub(
+      [
+        { id: 'r1', body: JSON.stringify({ ...alert, status: 'resolved' }) },
+        { id: 'r2', body: JSON.stringify({ ...alert, status: 'escalated', severity: 'critical' }) },
+      ],
+      CTX,
+      accepting,
+    );
+    expect(resolvedFirst.imported).toEqual([alert.id]);
+    expect(calls[1]?.[0]?.RecordState).toBe('ARCHIVED');
+    // Nothing to import: no call at all.
+    expect(await exportToSecurityHub([{ id: 'x', body: '{"AlarmName":"x"}' }], CTX, accepting)).toMatchObject({ imported: [] });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('a finding Security Hub refuses fails the messages of its alert only, with the reason; a call that fails whole throws', async () => {
+    const alert = await openedAlert();
+    const other = { ...alert, id: 'det-other' };
+    const refusing = async () => ({ FailedCount: 1, FailedFindings: [{ Id: alert.id, ErrorCode: 'InvalidInput', ErrorMessage: 'bad' }] });
+    const batch = [
+      { id: 'm1', body: JSON.stringify(alert) },
+      { id: 'm2', body: JSON.stringify({ ...alert, status: 'reminder' }) },
+      { id: 'm3', body: JSON.stringify(other) },
+    ];
+    expect(await exportToSecurityHub(batch, CTX, refusing)).toEqual({
+      imported: ['det-other'],
+      skipped: [],
+      failed: ['m1', 'm2'],
+      refusals: [`${alert.id}: InvalidInput bad`],
+    });
+    const throttled = async () => Promise.reject(new Error('TooManyRequestsException'));
+    await expect(exportToSecurityHub(batch, CTX, throttled)).rejects.toThrow('TooManyRequestsException');
   });
 });

@@ -142,34 +142,70 @@ export function securityHubFinding(alert: Alert, ctx: FindingContext): AwsSecuri
   };
 }
 
-export type ExportOutcome = { imported: string[] } | { skipped: string };
+/** One queued message: its queue id and its body (an SNS message: alert JSON). */
+export interface QueuedMessage {
+  id: string;
+  body: string;
+}
+
+export interface ExportOutcome {
+  /** The findings imported, by alert id. */
+  imported: string[];
+  /** Messages that are no finding (a digest, a notice, no alert at all), said why. */
+  skipped: string[];
+  /** Messages whose finding Security Hub refused: to be delivered again (and parked once their tries are spent). */
+  failed: string[];
+  /** Why Security Hub refused them. */
+  refusals: string[];
+}
+
+/** Later in an alert's life: a resolution over an escalation over an opening or reminder, then the later event. */
+const STATUS_ORDER: Record<Alert['status'], number> = { open: 0, reminder: 0, escalated: 1, resolved: 2 };
+const isLater = (a: Alert, than: Alert) =>
+  STATUS_ORDER[a.status] !== STATUS_ORDER[than.status] ? STATUS_ORDER[a.status] > STATUS_ORDER[than.status] : a.lastSeen > than.lastSeen;
 
 /**
- * Imports the findings of published messages (SNS bodies: alert JSON) in one call. What is no
- * alert, or no finding, is skipped; a finding Security Hub refuses fails the call — thrown, so
- * Lambda retries and then parks the message, whose alarm tells the team.
+ * Imports the findings of a batch of queued messages in one call (Security Hub takes 100 per
+ * call, 10 calls a second per account and Region). Messages about the same alert (an opening and
+ * its escalation queued together) are one finding: the latest in the alert's life. What is no
+ * alert or no finding is skipped; the messages of a finding Security Hub refuses are `failed`.
+ * A call that fails as a whole (throttled past the SDK's retries, Security Hub not enabled) throws.
  */
 export async function exportToSecurityHub(
-  messages: readonly string[],
+  messages: readonly QueuedMessage[],
   ctx: FindingContext,
   importFindings: (findings: AwsSecurityFinding[]) => Promise<Pick<BatchImportFindingsResponse, 'FailedCount' | 'FailedFindings'>>,
 ): Promise<ExportOutcome> {
-  const findings: AwsSecurityFinding[] = [];
+  const latest = new Map<string, { alert: Alert; messageIds: string[] }>();
   const skipped: string[] = [];
   for (const message of messages) {
-    const parsed = Alert.safeParse(parseJson(message));
-    const finding = parsed.success ? securityHubFinding(parsed.data, ctx) : undefined;
-    if (finding) findings.push(finding);
-    else
-      skipped.push(parsed.success ? `${parsed.data.ruleId} ${parsed.data.id} (${parsed.data.kind}, ${parsed.data.tier})` : 'not an alert');
+    const parsed = Alert.safeParse(parseJson(message.body));
+    if (!parsed.success) {
+      skipped.push(`${message.id}: not an alert`);
+      continue;
+    }
+    const alert = parsed.data;
+    if (!securityHubFinding(alert, ctx)) {
+      skipped.push(`${message.id}: ${alert.ruleId} ${alert.id} (${alert.kind}, ${alert.tier})`);
+      continue;
+    }
+    const known = latest.get(alert.id);
+    if (!known) latest.set(alert.id, { alert, messageIds: [message.id] });
+    else {
+      known.messageIds.push(message.id);
+      if (isLater(alert, known.alert)) known.alert = alert;
+    }
   }
-  if (findings.length === 0) return { skipped: skipped.join('; ') };
+  const findings = [...latest.values()].flatMap(({ alert }) => securityHubFinding(alert, ctx) ?? []);
+  if (findings.length === 0) return { imported: [], skipped, failed: [], refusals: [] };
   const answer = await importFindings(findings);
-  if ((answer.FailedCount ?? 0) > 0) {
-    const why = (answer.FailedFindings ?? []).map((f) => `${f.Id}: ${f.ErrorCode} ${f.ErrorMessage}`).join('; ');
-    throw new Error(`Security Hub refused ${answer.FailedCount} of ${findings.length} finding(s): ${why}`);
-  }
-  return { imported: findings.map((f) => f.Id ?? '') };
+  const refused = new Map((answer.FailedFindings ?? []).map((f) => [f.Id ?? '', `${f.Id}: ${f.ErrorCode} ${f.ErrorMessage}`]));
+  return {
+    imported: findings.map((f) => f.Id ?? '').filter((id) => !refused.has(id)),
+    skipped,
+    failed: [...latest].flatMap(([id, { messageIds }]) => (refused.has(id) ? messageIds : [])),
+    refusals: [...refused.values()],
+  };
 }
 
 function parseJson(text: string): unknown {
