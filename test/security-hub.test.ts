@@ -380,7 +380,12 @@ describe("Sentinel's own alerts, exported to Security Hub (securityHubExport)", 
     const finding = securityHubFinding(alert, ctx);
     if (!finding) throw new Error('no finding');
     const own = eventLine('Security Hub Findings - Imported', { ...finding });
-    const other = eventLine('Security Hub Findings - Imported', { ...finding, GeneratorId: 'custom/brute-force-detector' });
+    const other = eventLine('Security Hub Findings - Imported', {
+      ...finding,
+      Id: 'custom-finding-1',
+      CompanyName: 'Acme',
+      GeneratorId: 'custom/brute-force-detector',
+    });
     expect(read({}, () => own)['aws.securityhub.live']).toBe(false);
     expect(read({}, () => other)['aws.securityhub.live']).toBe(true);
     const run = async (line: string) =>
@@ -389,5 +394,16 @@ describe("Sentinel's own alerts, exported to Security Hub (securityHubExport)", 
       );
     expect(await run(own)).toEqual([]);
     expect(await run(other)).toEqual(['aws.securityhub_high_finding']);
+    // However it comes back: under another generator but its own id, as Sentinel's product, or through the OCSF feed with its id.
+    expect(read({}, () => eventLine('Security Hub Findings - Imported', { ...finding, GeneratorId: 'x' }))['aws.securityhub.live']).toBe(
+      false,
+    );
+    const renamed = { ...finding, Id: 'other-1', GeneratorId: 'x' };
+    expect(read({}, () => eventLine('Security Hub Findings - Imported', renamed))['aws.securityhub.live']).toBe(false);
+    expect(
+      read({}, () => eventLine('Security Hub Findings - Imported', { ...renamed, CompanyName: 'Microsoft' }))['aws.securityhub.live'],
+    ).toBe(true);
+    expect(read({ finding_info: { uid: alert.id, title: alert.title } }, ocsfLine)['aws.securityhub.live']).toBe(false);
+    expect(read({ finding_info: { uid: 'arn:aws:guardduty:x', title: alert.title } }, ocsfLine)['aws.securityhub.live']).toBe(true);
   });
 });

@@ -153,6 +153,27 @@ function networkRemote(e: NormalizedEvent): string | undefined {
  */
 export const SENTINEL_GENERATOR_PREFIX = 'sentinel/';
 
+/**
+ * The same finding as it may reach the OCSF feed (its id kept: a detection's or an incident's,
+ * src/alerts/build.ts stableId) or any other way: Sentinel's own by its id's shape, its generator,
+ * or its company and product both named Sentinel (Microsoft's Sentinel names its company).
+ */
+const SENTINEL_ALERT_ID = /^(det|inc)-[0-9a-f]{24}$/;
+function isSentinelsOwn(e: NormalizedEvent, paths: { id: string; generator: string; company: string; product: string }): boolean {
+  return (
+    SENTINEL_ALERT_ID.test(textValue(e[`${FINDING}${paths.id}`]) ?? '') ||
+    (textValue(e[`${FINDING}${paths.generator}`])?.startsWith(SENTINEL_GENERATOR_PREFIX) ?? false) ||
+    (textValue(e[`${FINDING}${paths.company}`]) === 'Sentinel' && textValue(e[`${FINDING}${paths.product}`]) === 'Sentinel')
+  );
+}
+const ASFF_OWN = { id: 'Id', generator: 'GeneratorId', company: 'CompanyName', product: 'ProductName' };
+const OCSF_OWN = {
+  id: 'finding_info.uid',
+  generator: 'finding_info.analytic.uid',
+  company: 'metadata.product.vendor_name',
+  product: 'metadata.product.name',
+};
+
 /** The severities a rule tells (informational, and OCSF's unknown and other, are not). */
 const TOLD_SEVERITIES = new Set(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
 
@@ -163,7 +184,7 @@ const TOLD_SEVERITIES = new Set(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
  */
 function isLive(e: NormalizedEvent): boolean {
   if (textValue(e[`${FINDING}RecordState`]) === 'ARCHIVED') return false;
-  if (textValue(e[`${FINDING}GeneratorId`])?.startsWith(SENTINEL_GENERATOR_PREFIX)) return false;
+  if (isSentinelsOwn(e, ASFF_OWN)) return false;
   const workflow = textValue(e[`${FINDING}Workflow.Status`]) ?? textValue(e[`${FINDING}WorkflowState`]);
   if (workflow === 'SUPPRESSED' || workflow === 'RESOLVED') return false;
   const compliance = textValue(e[`${FINDING}Compliance.Status`]);
@@ -209,7 +230,10 @@ function deriveOcsf(e: NormalizedEvent): void {
   const status = textValue(e[`${FINDING}status`]);
   const compliance = textValue(e[`${FINDING}compliance.status`]);
   e['aws.securityhub.live'] =
-    (status === undefined || status === 'New' || status === 'In Progress') && compliance !== 'Pass' && TOLD_SEVERITIES.has(label ?? '');
+    (status === undefined || status === 'New' || status === 'In Progress') &&
+    compliance !== 'Pass' &&
+    TOLD_SEVERITIES.has(label ?? '') &&
+    !isSentinelsOwn(e, OCSF_OWN);
   e['aws.securityhub.sample'] = false;
   let user = textValue(e[`${FINDING}actor.user.name`]);
   let host: string | undefined;
