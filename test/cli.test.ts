@@ -233,7 +233,19 @@ describe('detect lists', () => {
     expect(internal).toMatch(/\n {2}asked for by 8 rules: [^\n]*ssh\.internal_auth_failures/);
     expect(internal).toMatch(/\n {2}left out by 6 rules: [^\n]*ssh\.auth_failures/);
     const json = JSON.parse(detect('lists', '--json').stdout) as { list: string; values: unknown[] }[];
-    expect(json.map((l) => l.list)).toEqual(['authorized_scanners', 'internal_networks', 'sensitive_projects', 'service_accounts']);
+    expect(json.map((l) => l.list)).toEqual([
+      'authorized_scanners',
+      'crypto_mining_pools',
+      'internal_networks',
+      'sensitive_projects',
+      'service_accounts',
+      'tunnel_services',
+    ]);
+    // A list of domains: what it holds and the rule that asks for them.
+    const pools = r.stdout.split('\n\n').find((block) => block.startsWith('crypto_mining_pools '));
+    expect(pools).toMatch(
+      /: 18 values\n {2}values: minexmr\.com, supportxmr\.com,[^\n]*\n {2}asked for by 1 rule: dns\.crypto_mining_pool/,
+    );
     expect(json.find((l) => l.list === 'authorized_scanners')?.values).toEqual([]);
   });
 });
