@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020';
@@ -13,8 +13,9 @@ const mentions = (a: Alert, entity: string) => a.entity.value === entity || Obje
 describe('demo replay through detectors and the local state machine', () => {
   const demo = generateDemo();
   let alerts: Alert[] = [];
+  const out = mkdtempSync(join(tmpdir(), 'demo-'));
   it('runs the whole pipeline', async () => {
-    alerts = await runDemo(['rules'], mkdtempSync(join(tmpdir(), 'demo-')), 'memory');
+    alerts = await runDemo(['rules'], out, 'memory');
     expect(alerts.length).toBeGreaterThan(0);
   });
   it('writes alerts a subscriber can check against the published schema (docs/schemas/alert.schema.json): detections, incidents, digests, resolved notices', () => {
@@ -79,8 +80,26 @@ describe('demo replay through detectors and the local state machine', () => {
     expect(noisy.map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([]);
   });
   it('never leaks the secrets planted in the demo logs', () => {
-    const json = JSON.stringify(alerts);
+    const json = JSON.stringify(alerts) + readFileSync(join(out, 'securityhub-findings.jsonl'), 'utf8');
     for (const secret of ['Winter2025!', '9f8e7d6c5b4a', 'abcdef0123456789abcdef', 'eyJzdWIiOiJyLm9ydGVnYSJ9'])
       expect(json).not.toContain(secret);
+  });
+  it('shows the Security Hub findings securityHubExport would import: one per told detection and incident, as of its last message', () => {
+    const findings = readFileSync(join(out, 'securityhub-findings.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { Id: string; RecordState: string; GeneratorId: string; Types: string[] });
+    const told = alerts.filter((a) => a.kind !== 'digest' && a.tier !== 'review' && !a.ruleId.startsWith('sentinel.'));
+    expect(findings.map((f) => f.Id).sort()).toEqual([...new Set(told.map((a) => a.id))].sort());
+    // A resolved alert's finding is archived; the insider-threat incident is one of them, typed by its tactics.
+    const resolved = new Set(told.filter((a) => a.status === 'resolved').map((a) => a.id));
+    expect(
+      findings
+        .filter((f) => f.RecordState === 'ARCHIVED')
+        .map((f) => f.Id)
+        .sort(),
+    ).toEqual([...resolved].sort());
+    const insider = findings.find((f) => f.GeneratorId === 'sentinel/corr.insider_threat');
+    expect(insider?.Types.length).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import { terminalSafeJson } from '../alerts/plain-text';
+import { securityHubFinding } from '../alerts/security-hub-finding';
 import { exportFileName, filterLogEventsJson } from '../backtest/export';
 import { generateDemo } from '../demo/generate';
 import { formatRuleError } from '../rules/rule-pack';
@@ -36,8 +38,30 @@ export async function runDemo(rulesDirs: readonly string[], outDir: string, stat
     for (const a of alerts) process.stdout.write(`${formatAlertLine(a)}\n`);
     process.stderr.write(`${formatSummary(stats, alerts, (performance.now() - started) / 1000)}\n`);
     process.stderr.write(`demo: full alert JSON in ${alertsFile}\n`);
+    const findings = demoFindings(alerts);
+    const findingsFile = join(outDir, 'securityhub-findings.jsonl');
+    writeFileSync(findingsFile, findings.map((f) => JSON.stringify(f)).join('\n') + (findings.length ? '\n' : ''));
+    process.stderr.write(`demo: the ${findings.length} Security Hub findings securityHubExport would import in ${findingsFile}\n`);
   } finally {
     await state.close();
   }
   return alerts;
 }
+
+/** What `securityHubExport` would import for the demo's alerts (the demo's account): one finding per alert, as of its last message. */
+function demoFindings(alerts: readonly Alert[]): AwsSecurityFinding[] {
+  const latest = new Map<string, AwsSecurityFinding>();
+  for (const alert of alerts) {
+    const finding = securityHubFinding(alert, {
+      productArn: `arn:aws:securityhub:us-east-1:${DEMO_ACCOUNT}:product/${DEMO_ACCOUNT}/default`,
+      account: DEMO_ACCOUNT,
+      region: 'us-east-1',
+      partition: 'aws',
+      now: () => new Date(alert.lastSeen),
+    });
+    if (finding?.Id) latest.set(finding.Id, finding);
+  }
+  return [...latest.values()];
+}
+
+const DEMO_ACCOUNT = '123456789012';
