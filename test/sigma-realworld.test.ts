@@ -161,16 +161,28 @@ function auditCreate(serial: number, exe: string, path: string): string[] {
   ];
 }
 
+/**
+ * A SigmaHQ folder converted without generated tests and loaded beside the shipped pack: what was
+ * skipped, and the imported rules' titles by id, a detector of them and a normalizer of the pack.
+ */
+async function importedFolder(folder: string) {
+  const out = mkdtempSync(join(tmpdir(), 'sigmahq-'));
+  const result = await importSigma([join(SIGMA, folder)], out, DEFAULT_SIGMA_MAPPING, { withTests: false });
+  const { pack, errors } = loadPack(['rules', out], { checkRegexes: true });
+  expect(errors).toEqual([]);
+  const rules = pack.rules.filter((r) => r.id.startsWith('sigma.'));
+  return {
+    result,
+    titles: new Map(rules.map((r) => [r.id, r.title])),
+    detector: new Detector({ rules }, new MemoryStateStore()),
+    normalizer: new Normalizer(pack.sources),
+  };
+}
+
 describe.skipIf(!present)('real Sigma file-creation rules on the Linux audit log', () => {
   it('convert, and fire once per file created', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'sigmahq-'));
-    const result = await importSigma([join(SIGMA, 'linux/file_event')], out, DEFAULT_SIGMA_MAPPING, { withTests: false });
+    const { result, detector, normalizer } = await importedFolder('linux/file_event');
     expect(result.skipped).toEqual([]);
-    const { pack, errors } = loadPack(['rules', out], { checkRegexes: true });
-    expect(errors).toEqual([]);
-    const rules = pack.rules.filter((r) => r.id.startsWith('sigma.'));
-    const detector = new Detector({ rules }, new MemoryStateStore());
-    const normalizer = new Normalizer(pack.sources);
     const fired = (lines: string[]) => {
       const events = normalizePayload(linesPayload('/var/log/audit/audit.log', lines), normalizer, new SkipLedger());
       return new Map([...detector.matchAll(events)].map(([rule, matched]) => [rule.rule.title, matched.map((e) => e['auditd.nametype'])]));
@@ -185,17 +197,10 @@ describe.skipIf(!present)('real Sigma file-creation rules on the Linux audit log
 
 describe.skipIf(!present)('real Sigma process-creation rules on the Linux audit log', () => {
   it('convert unless they name what auditd does not record, and fire once per program started', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'sigmahq-'));
-    const result = await importSigma([join(SIGMA, 'linux/process_creation')], out, DEFAULT_SIGMA_MAPPING, { withTests: false });
+    const { result, titles, detector, normalizer } = await importedFolder('linux/process_creation');
     // auditd records the parent's id, not its image or command line, and users by id.
     for (const s of result.skipped) expect(s.reason, s.file).toMatch(/no mapping for field '(ParentImage|ParentCommandLine|User|LogonId)'/);
     expect(result.written.length).toBeGreaterThanOrEqual(105);
-    const { pack, errors } = loadPack(['rules', out], { checkRegexes: true });
-    expect(errors).toEqual([]);
-    const rules = pack.rules.filter((r) => r.id.startsWith('sigma.'));
-    const titles = new Map(rules.map((r) => [r.id, r.title]));
-    const detector = new Detector({ rules }, new MemoryStateStore());
-    const normalizer = new Normalizer(pack.sources);
     const fired = (lines: string[]) => {
       const events = normalizePayload(linesPayload('/var/log/audit/audit.log', lines), normalizer, new SkipLedger());
       const found = new Map<string, NormalizedEvent[]>();
@@ -230,15 +235,9 @@ describe.skipIf(!present)('real Sigma process-creation rules on the Linux audit 
 
 describe.skipIf(!present)('real Sigma network-connection rules on Route 53 Resolver query logs', () => {
   it('those naming only the host convert and fire on the lookup, in any case and any log group; those naming the program or port say why they cannot', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'sigmahq-'));
-    const result = await importSigma([join(SIGMA, 'linux/network_connection')], out, DEFAULT_SIGMA_MAPPING, { withTests: false });
+    const { result, detector, normalizer } = await importedFolder('linux/network_connection');
     for (const s of result.skipped) expect(s.reason, s.file).toMatch(/no mapping for field '(Image|Initiated)'/);
     expect(result.written.length).toBeGreaterThanOrEqual(2);
-    const { pack, errors } = loadPack(['rules', out], { checkRegexes: true });
-    expect(errors).toEqual([]);
-    const rules = pack.rules.filter((r) => r.id.startsWith('sigma.'));
-    const detector = new Detector({ rules }, new MemoryStateStore());
-    const normalizer = new Normalizer(pack.sources);
     const lookup = (name: string) =>
       JSON.stringify({
         version: '1.100000',
