@@ -57,6 +57,20 @@ describe('alerts as Security Hub findings (ASFF)', () => {
     const fault = securityHubFinding({ ...alert, tags: [], entity: { field: 'source.ip', value: '2001:db8::7' } }, CTX);
     expect(fault?.Types).toEqual(['Unusual Behaviors/Application/auth.brute_force_user']);
     expect(fault?.Network).toEqual({ Direction: 'IN', SourceIpV6: '2001:db8::7' });
+    // An instance in a known account is Security Hub's own resource type, beside GuardDuty's and Inspector's findings about it.
+    const host = securityHubFinding(
+      { ...alert, entity: { field: 'host.name', value: 'i-0c0ffee1234567890', account: '555555555555' } },
+      CTX,
+    );
+    expect(host?.Resources?.[0]).toMatchObject({
+      Type: 'AwsEc2Instance',
+      Id: `arn:aws:ec2:${alert.cloud?.region ?? CTX.region}:555555555555:instance/i-0c0ffee1234567890`,
+    });
+    // Without a known account it stays `Other` (an ARN needs one); a name that only looks like one is not an instance.
+    const nowhere = securityHubFinding({ ...alert, cloud: undefined, entity: { field: 'host.name', value: 'i-0c0ffee1234567890' } }, CTX);
+    expect(nowhere?.Resources?.[0]?.Type).toBe('Other');
+    const named = securityHubFinding({ ...alert, entity: { field: 'host.name', value: 'i-web-1', account: '555555555555' } }, CTX);
+    expect(named?.Resources?.[0]?.Type).toBe('Other');
   });
 
   it('ASFF bounds: a title, description and entity of any length fit (256, 1,024 and 512 characters)', async () => {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { AwsSecurityFinding, BatchImportFindingsResponse, Resource, SeverityLabel } from '@aws-sdk/client-securityhub';
+import { isInstanceId } from '../parse/aws/cloudtrail';
 import { SENTINEL_GENERATOR_PREFIX } from '../parse/aws/security-hub';
 import { Alert } from '../schema/alert';
 import type { Severity } from '../schema/severity';
@@ -67,16 +68,27 @@ function findingTypes(alert: Pick<Alert, 'tags' | 'ruleId'>): string[] {
   return types.slice(0, 50).map((t) => `${t}/${alert.ruleId}`);
 }
 
-/** The entity a finding is about as a resource (ASFF's `Other`), its account and field beside it. */
+/**
+ * The entity a finding is about as a resource, its account and field beside it: an EC2 instance
+ * (by id, in a known account) as Security Hub names one — `AwsEc2Instance` and its ARN, so the
+ * finding sits beside GuardDuty's and Inspector's about the same instance —, anything else as
+ * `Other`.
+ */
 function entityResource(field: string, value: string, account: string | undefined, ctx: FindingContext, region: string): Resource {
-  return {
-    Type: 'Other',
-    Id: bounded(`${field}=${value}`, 512),
-    Partition: ctx.partition === 'aws-cn' || ctx.partition === 'aws-us-gov' ? ctx.partition : 'aws',
-    Region: region,
-    Details: { Other: { field, value: bounded(value, 1024), ...(account === undefined ? {} : { account }) } },
-  };
+  const partition = ctx.partition === 'aws-cn' || ctx.partition === 'aws-us-gov' ? ctx.partition : 'aws';
+  const details = { Other: { field, value: bounded(value, 1024), ...(account === undefined ? {} : { account }) } };
+  if (isInstanceId(value) && account !== undefined && AWS_ACCOUNT.test(account))
+    return {
+      Type: 'AwsEc2Instance',
+      Id: `arn:${partition}:ec2:${region}:${account}:instance/${value}`,
+      Partition: partition,
+      Region: region,
+      Details: details,
+    };
+  return { Type: 'Other', Id: bounded(`${field}=${value}`, 512), Partition: partition, Region: region, Details: details };
 }
+
+const AWS_ACCOUNT = /^\d{12}$/;
 
 /** The finding for one published alert, or undefined when it is no finding (a digest, a notice, a review-tier message). */
 export function securityHubFinding(alert: Alert, ctx: FindingContext): AwsSecurityFinding | undefined {
