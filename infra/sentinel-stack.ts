@@ -4,7 +4,7 @@ import { type CfnElement, Duration, Stack, type StackProps, Validations } from '
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { SubscriptionFilter } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { TEAM_PAGERS_FILE, type TeamPager } from '../src/alerts/team-pagers';
+import { TEAM_PAGERS_FILE, teamPagersOf } from '../src/alerts/team-pagers';
 import { MAX_PIPELINE_LAG } from '../src/engine/delivery-lag';
 import { REVIEW_ROUTES_FILE, reviewRoutesOf } from '../src/engine/review-routes';
 import { parseConfig, routesWithIncidents, type SentinelConfig, SynthInputError, unknownRouteRules } from './config';
@@ -107,8 +107,7 @@ export class SentinelStack extends Stack {
       reservedConcurrency: config.detectorConcurrency,
       memoryMb: config.detectorMemoryMb,
     });
-    const reviewRoutesFile = join(dirname(rules.file), REVIEW_ROUTES_FILE);
-    writeFileSync(reviewRoutesFile, JSON.stringify(reviewRoutesOf(routes.routes)));
+    const reviewRoutesFile = besideRules(rules.file, REVIEW_ROUTES_FILE, reviewRoutesOf(routes.routes));
     const sweeper = new Sweeper(this, 'Sweeper', {
       table: state.table,
       stateMachine: this.correlation.stateMachine,
@@ -194,7 +193,9 @@ export class SentinelStack extends Stack {
       ...(config.pagerDuty
         ? [
             pager('PagerDuty', config.pagerDuty.tiers, config.pagerDuty.routingKeySecret, {
-              ...(config.pagerDuty.leaveTeamPages ? { teamPagersFile: this.writeTeamPagers(rules.file, routes.routes) } : {}),
+              ...(config.pagerDuty.leaveTeamPages
+                ? { teamPagersFile: besideRules(rules.file, TEAM_PAGERS_FILE, teamPagersOf(routes.routes)) }
+                : {}),
             }),
           ]
         : []),
@@ -264,25 +265,6 @@ export class SentinelStack extends Stack {
     }
   }
 
-  /** The routes' own PagerDuty services as the global forwarder reads them (src/alerts/team-pagers.ts), written next to the rule bundle. */
-  private writeTeamPagers(rulesFile: string, routes: SentinelConfig['routes']): string {
-    const file = join(dirname(rulesFile), TEAM_PAGERS_FILE);
-    const pagers: TeamPager[] = routes.flatMap((route) =>
-      route.pagerDutyRoutingKeySecret === undefined
-        ? []
-        : [
-            {
-              ...(route.name ? { name: route.name } : {}),
-              tiers: route.tiers.filter((t): t is 'notify' | 'respond' => t !== 'review'),
-              ...(route.accounts ? { accounts: [...route.accounts] } : {}),
-              ...(route.rules ? { rules: [...route.rules] } : {}),
-            },
-          ],
-    );
-    writeFileSync(file, JSON.stringify(pagers));
-    return file;
-  }
-
   /** cdk-nag findings reviewed and accepted, each on the narrowest construct with its reason. */
   private suppressReviewedFindings(functions: SentinelFunction[], config: SentinelConfig): void {
     for (const fn of functions) {
@@ -333,4 +315,11 @@ export class SentinelStack extends Stack {
       });
     }
   }
+}
+
+/** A JSON file written next to the rule bundle, for a function to bundle beside its handler (routes outgrow Lambda's 4 KB of environment); its path. */
+function besideRules(rulesFile: string, name: string, value: unknown): string {
+  const file = join(dirname(rulesFile), name);
+  writeFileSync(file, JSON.stringify(value));
+  return file;
 }

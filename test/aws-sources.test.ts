@@ -14,7 +14,7 @@ import { XML_ELEMENT_RE } from '../src/parse/xml-elements';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import type { Alert } from '../src/schema/alert';
 import { SourceDefinition } from '../src/schema/rule';
-import { linesPayload, normalizedLine, realLogLines, T0 } from './helpers';
+import { eventBridgeLine, linesPayload, normalizedLine, realLogLines, T0 } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const UUID = '8f5d6c1e-1a2b-4c3d-9e8f-0123456789ab';
@@ -878,16 +878,10 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
       word,
     )
     .map(([at, ip, type, severity, title]) =>
-      JSON.stringify({
-        version: '0',
-        id: 'e',
-        'detail-type': 'GuardDuty Finding',
-        source: 'aws.guardduty',
-        account: '111122223333',
-        time: new Date(at).toISOString(),
-        region: 'us-east-1',
-        resources: [],
-        detail: {
+      eventBridgeLine(
+        'GuardDuty Finding',
+        'aws.guardduty',
+        {
           id: 'f',
           type,
           severity,
@@ -896,22 +890,17 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
           resource: { resourceType: 'Instance', instanceDetails: { instanceId: 'i-1' } },
           service: { action: { actionType: 'NETWORK_CONNECTION', networkConnectionAction: { remoteIpDetails: { ipAddressV4: ip } } } },
         },
-      }),
+        { at },
+      ),
     ),
   securityhub: fc.oneof(
     fc
       .tuple(t, ipv4, fc.constantFrom(2002, 2003, 2004), fc.constantFrom('Low', 'High', 'Critical'), word)
       .map(([at, ip, classUid, severity, title]) =>
-        JSON.stringify({
-          version: '0',
-          id: 'e',
-          'detail-type': 'Findings Imported V2',
-          source: 'aws.securityhub',
-          account: '111122223333',
-          time: new Date(at).toISOString(),
-          region: 'us-east-1',
-          resources: [],
-          detail: {
+        eventBridgeLine(
+          'Findings Imported V2',
+          'aws.securityhub',
+          {
             findings: [
               {
                 class_uid: classUid,
@@ -924,7 +913,8 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
               },
             ],
           },
-        }),
+          { at },
+        ),
       ),
     fc
       .tuple(
@@ -935,16 +925,10 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
         word,
       )
       .map(([at, ip, type, label, title]) =>
-        JSON.stringify({
-          version: '0',
-          id: 'e',
-          'detail-type': 'Security Hub Findings - Imported',
-          source: 'aws.securityhub',
-          account: '111122223333',
-          time: new Date(at).toISOString(),
-          region: 'us-east-1',
-          resources: [],
-          detail: {
+        eventBridgeLine(
+          'Security Hub Findings - Imported',
+          'aws.securityhub',
+          {
             findings: [
               {
                 Id: 'f',
@@ -960,22 +944,17 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
               },
             ],
           },
-        }),
+          { at },
+        ),
       ),
   ),
   health: fc
     .tuple(t, fc.constantFrom('AWS_RISK_CREDENTIALS_EXPOSED', 'AWS_ABUSE_DOS_REPORT', 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED'), word, ipv4)
     .map(([at, code, user, ip]) =>
-      JSON.stringify({
-        version: '0',
-        id: 'e',
-        'detail-type': code.startsWith('AWS_ABUSE_') ? 'AWS Health Abuse Event' : 'AWS Health Event',
-        source: 'aws.health',
-        account: '111122223333',
-        time: new Date(at).toISOString(),
-        region: 'us-east-1',
-        resources: [],
-        detail: {
+      eventBridgeLine(
+        code.startsWith('AWS_ABUSE_') ? 'AWS Health Abuse Event' : 'AWS Health Event',
+        'aws.health',
+        {
           eventArn: 'arn:aws:health:global::event/RISK/x',
           service: 'RISK',
           eventTypeCode: code,
@@ -983,7 +962,8 @@ const BY_KIND: Record<string, fc.Arbitrary<string>> = {
           eventMetadata: { userName: user },
           affectedEntities: [{ entityValue: ip }],
         },
-      }),
+        { at },
+      ),
     ),
   'route53-resolver': fc.tuple(t, ipv4, word, fc.constantFrom('NOERROR', 'NXDOMAIN', 'SERVFAIL')).map(([at, ip, w, rcode]) =>
     JSON.stringify({

@@ -224,3 +224,23 @@ export function credentialAccessAlert(): Promise<Alert> {
     { 'cloud.account.id': '555555555555' },
   );
 }
+
+/** An event as EventBridge writes it to a CloudWatch Logs log group (a rule's log-group target), in account 111122223333. */
+export function eventBridgeLine(
+  detailType: string,
+  source: string,
+  detail: Record<string, unknown>,
+  options: { at?: number; id?: string } = {},
+): string {
+  return JSON.stringify({
+    version: '0',
+    id: options.id ?? 'e',
+    'detail-type': detailType,
+    source,
+    account: '111122223333',
+    time: new Date(options.at ?? Date.parse('2026-03-03T10:04:30Z')).toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail,
+  });
+}

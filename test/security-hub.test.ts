@@ -7,26 +7,15 @@ import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
 import type { NormalizedEvent } from '../src/schema/event';
-import { credentialAccessAlert, linesPayload, T0 } from './helpers';
+import { credentialAccessAlert, eventBridgeLine, linesPayload, T0 } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const normalizer = new Normalizer(pack.sources);
 const GROUP = '/aws/events/sentinel-securityhub-findings';
 
 /** A Security Hub event as EventBridge writes it to CloudWatch Logs: one finding of this detail-type. */
-function eventLine(detailType: string, finding: Record<string, unknown>): string {
-  return JSON.stringify({
-    version: '0',
-    id: '8e5622f9-d81c-4d81-612a-9319e7ee2506',
-    'detail-type': detailType,
-    source: 'aws.securityhub',
-    account: '111122223333',
-    time: '2026-03-03T10:04:30Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: { findings: [finding] },
-  });
-}
+const eventLine = (detailType: string, finding: Record<string, unknown>): string =>
+  eventBridgeLine(detailType, 'aws.securityhub', { findings: [finding] }, { id: '8e5622f9-d81c-4d81-612a-9319e7ee2506' });
 
 /** A Security Hub CSPM finding (ASFF, `Security Hub Findings - Imported`). */
 function findingLine(finding: Record<string, unknown>): string {

@@ -90,9 +90,13 @@ function entityResource(field: string, value: string, account: string | undefine
 
 const AWS_ACCOUNT = /^\d{12}$/;
 
-/** The finding for one published alert, or undefined when it is no finding (a digest, a notice, a review-tier message). */
+/** Whether a published alert is a finding: a detection or incident told to the team or paged (not a digest, a notice, a review-tier message). */
+const isFinding = (alert: Pick<Alert, 'kind' | 'ruleId' | 'tier'>): boolean =>
+  alert.kind !== 'digest' && !alert.ruleId.startsWith('sentinel.') && alert.tier !== 'review';
+
+/** The finding for one published alert, or undefined when it is no finding. */
 export function securityHubFinding(alert: Alert, ctx: FindingContext): AwsSecurityFinding | undefined {
-  if (alert.kind === 'digest' || alert.ruleId.startsWith('sentinel.') || alert.tier === 'review') return undefined;
+  if (!isFinding(alert)) return undefined;
   const severity = { Label: LABELS[alert.severity], Original: alert.severity };
   const types = findingTypes(alert);
   const region = alert.cloud?.region ?? ctx.region;
@@ -186,7 +190,7 @@ const isLater = (a: Alert, than: Alert) =>
 export async function exportToSecurityHub(
   messages: readonly QueuedMessage[],
   ctx: FindingContext,
-  importFindings: (findings: AwsSecurityFinding[]) => Promise<Pick<BatchImportFindingsResponse, 'FailedCount' | 'FailedFindings'>>,
+  importFindings: (findings: AwsSecurityFinding[]) => Promise<Pick<BatchImportFindingsResponse, 'FailedFindings'>>,
 ): Promise<ExportOutcome> {
   const latest = new Map<string, { alert: Alert; messageIds: string[] }>();
   const skipped: string[] = [];
@@ -197,7 +201,7 @@ export async function exportToSecurityHub(
       continue;
     }
     const alert = parsed.data;
-    if (!securityHubFinding(alert, ctx)) {
+    if (!isFinding(alert)) {
       skipped.push(`${message.id}: ${alert.ruleId} ${alert.id} (${alert.kind}, ${alert.tier})`);
       continue;
     }

@@ -23,6 +23,31 @@ export type TeamPager = z.infer<typeof TeamPager>;
 
 export const TeamPagers = z.array(TeamPager);
 
+/** What a config route selects, as far as its pager is concerned. */
+interface PagingRoute {
+  name?: string | undefined;
+  accounts?: readonly string[] | undefined;
+  rules?: readonly string[] | undefined;
+  tiers: readonly ('review' | 'notify' | 'respond')[];
+  pagerDutyRoutingKeySecret?: string | undefined;
+}
+
+/** The team pagers of a config's routes (those with a PagerDuty service of their own), on their paging tiers. */
+export function teamPagersOf(routes: readonly PagingRoute[]): TeamPager[] {
+  return routes.flatMap((route) =>
+    route.pagerDutyRoutingKeySecret === undefined
+      ? []
+      : [
+          {
+            ...(route.name ? { name: route.name } : {}),
+            tiers: route.tiers.filter((t): t is 'notify' | 'respond' => t !== 'review'),
+            ...(route.accounts ? { accounts: [...route.accounts] } : {}),
+            ...(route.rules ? { rules: [...route.rules] } : {}),
+          },
+        ],
+  );
+}
+
 /** The file the stack bundles the team pagers in, next to the forwarder's handler (routes' account lists outgrow Lambda's 4 KB of environment). */
 export const TEAM_PAGERS_FILE = 'team-pagers.json';
 
