@@ -28,6 +28,7 @@ export default defineConfig({
     // CPU-bound): every core runs a test file.
     maxWorkers: availableParallelism(),
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    globalSetup: ['test/temp-dir.global-setup.ts'],
     projects: [
       // The rest share each worker's loaded modules (the engine holds no state between instances):
       // loading the module graph once per worker, not per file, was a fifth of the suite's time.

@@ -1,14 +1,14 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPack } from '../src/cli/load-pack';
 import { readRuleFiles } from '../src/rules/read-files';
 import { formatRuleError, type RulePack } from '../src/rules/rule-pack';
+import { scratchDir } from '../src/runtime/scratch-dir';
 import { SynthInputError } from './config';
 
 export interface RuleBundle {
   pack: RulePack;
-  /** JSON file of the raw rule files, copied next to each handler at bundling time. */
+  /** JSON file of the raw rule files, copied next to each handler at bundling time (a scratch directory's: src/runtime/scratch-dir.ts). */
   file: string;
 }
 
@@ -18,8 +18,8 @@ export function bundleRules(rulesDirs: readonly string[]): RuleBundle {
   if (errors.length > 0) {
     throw new SynthInputError(`rule validation failed, fix these before deploying:\n${errors.map(formatRuleError).join('\n')}`);
   }
-  const dir = mkdtempSync(join(tmpdir(), 'sentinel-rules-'));
-  mkdirSync(dir, { recursive: true });
+  // Read when the functions are bundled, during synth: gone when the synth's process exits.
+  const dir = scratchDir('sentinel-rules-');
   const file = join(dir, 'rules.json');
   writeFileSync(file, JSON.stringify(readRuleFiles(rulesDirs).files));
   return { pack, file };

@@ -1,9 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { App, BootstraplessSynthesizer, CfnStackSet, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { removeScratchDir, scratchDir } from '../src/runtime/scratch-dir';
 import type { SentinelConfig } from './config';
 import { SentinelSpokeStack } from './spoke-stack';
 
@@ -45,8 +43,13 @@ export class SentinelSpokeStackSet extends Stack {
 
 /** The spoke stack's template, synthesized in its own app (and checked by cdk-nag like every stack). */
 function spokeTemplate(config: SentinelSpokeStackSetProps['config']): unknown {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'sentinel-spoke-')) });
-  const stack = new SentinelSpokeStack(app, 'SentinelSpoke', { config, synthesizer: new BootstraplessSynthesizer() });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return app.synth().getStackByName(stack.stackName).template;
+  const outdir = scratchDir('sentinel-spoke-');
+  try {
+    const app = new App({ outdir });
+    const stack = new SentinelSpokeStack(app, 'SentinelSpoke', { config, synthesizer: new BootstraplessSynthesizer() });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    return app.synth().getStackByName(stack.stackName).template;
+  } finally {
+    removeScratchDir(outdir);
+  }
 }

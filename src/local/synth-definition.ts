@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { z } from 'zod';
 import { parseConfig, type SentinelConfig } from '../../infra/config';
 import { SentinelStack } from '../../infra/sentinel-stack';
+import { removeScratchDir, scratchDir } from '../runtime/scratch-dir';
 
 import { LOCAL_ACCOUNT, LOCAL_REGION, type SynthesizedMachine } from './machine';
 
@@ -22,16 +20,21 @@ type CfnValue = string | { Ref?: string; 'Fn::GetAtt'?: [string, string] } | unk
 export function synthesizeDefinition(
   options: { rulesDirs?: readonly string[]; responseFunctionArn?: string; chat?: SentinelConfig['chat'] } = {},
 ): SynthesizedMachine {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'sentinel-synth-')), context: { 'aws:cdk:bundling-stacks': [] } });
+  const outdir = scratchDir('sentinel-synth-');
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
   const config = parseConfig({
     rulesDir: options.rulesDirs ?? ['rules'],
     ...(options.responseFunctionArn ? { responseFunctionArn: options.responseFunctionArn } : {}),
     ...(options.chat ? { chat: options.chat } : {}),
   });
   const stack = new SentinelStack(app, 'SentinelLocal', { config, env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
-  const template = app.synth().getStackByName(stack.stackName).template as {
-    Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, string> }>;
-  };
+  let template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, string> }> };
+  try {
+    template = app.synth().getStackByName(stack.stackName).template;
+  } finally {
+    // The template is read: the cloud assembly is not needed again (the definition cache keeps what is).
+    removeScratchDir(outdir);
+  }
   const resources = template.Resources;
   const topicTiers = new Map<string, string>();
   const arnFor = (logicalId: string): string => {
