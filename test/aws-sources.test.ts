@@ -14,7 +14,7 @@ import { XML_ELEMENT_RE } from '../src/parse/xml-elements';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import type { Alert } from '../src/schema/alert';
 import { SourceDefinition } from '../src/schema/rule';
-import { eventBridgeLine, linesPayload, normalizedLine, realLogLines, T0 } from './helpers';
+import { eventBridgeLine, linesPayload, normalizedLine, realLogLines, T0, TRAIL_STREAM } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const UUID = '8f5d6c1e-1a2b-4c3d-9e8f-0123456789ab';
@@ -276,7 +276,7 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
   ],
   [
     'guardduty',
-    'guardduty/findings',
+    '/aws/events/guardduty-findings',
     '{"version":"0","id":"c8c4daa7-a20c-2f03-0070-b7393dd542ad","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":[],"detail":{"schemaVersion":"2.0","accountId":"111122223333","region":"us-east-1","partition":"aws","id":"3dc4e2b1eaf95d8c7b6a5f4e3d2c1b00","arn":"arn:aws:guardduty:us-east-1:111122223333:detector/12abc34d567e8fa901bc2d34e56789f0/finding/3dc4e2b1eaf95d8c7b6a5f4e3d2c1b00","type":"Backdoor:EC2/C&CActivity.B!DNS","resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-0a1b2c3d4e5f67890","instanceType":"t3.micro","networkInterfaces":[{"privateIpAddress":"10.0.1.25","publicIp":"54.240.0.10"}]}},"service":{"serviceName":"guardduty","detectorId":"12abc34d567e8fa901bc2d34e56789f0","action":{"actionType":"DNS_REQUEST","dnsRequestAction":{"domain":"c2.bad.example","protocol":"UDP","blocked":false}},"resourceRole":"ACTOR","additionalInfo":{},"eventFirstSeen":"2026-03-03T09:40:00.000Z","eventLastSeen":"2026-03-03T10:04:00.000Z","archived":false,"count":1},"severity":8,"createdAt":"2026-03-03T09:45:00.000Z","updatedAt":"2026-03-03T10:04:30.000Z","title":"EC2 instance i-0a1b2c3d4e5f67890 is querying a domain name associated with a known command and control server.","description":"EC2 instance i-0a1b2c3d4e5f67890 is querying a domain name associated with a known command and control server. More details in the GuardDuty console."}}',
     {
       'host.name': 'i-0a1b2c3d4e5f67890',
@@ -309,7 +309,7 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
   ],
   [
     'securityhub',
-    'securityhub/findings',
+    '/aws/events/securityhub-findings',
     '{"version":"0","id":"8e5622f9-d81c-4d81-612a-9319e7ee2506","detail-type":"Security Hub Findings - Imported","source":"aws.securityhub","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":["arn:aws:securityhub:us-east-1::product/aws/securityhub/arn:aws:securityhub:us-east-1:111122223333:security-control/S3.8/finding/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"],"detail":{"findings":[{"SchemaVersion":"2018-10-08","Id":"arn:aws:securityhub:us-east-1:111122223333:security-control/S3.8/finding/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b","ProductArn":"arn:aws:securityhub:us-east-1::product/aws/securityhub","ProductName":"Security Hub","CompanyName":"AWS","Region":"us-east-1","GeneratorId":"security-control/S3.8","AwsAccountId":"111122223333","Types":["Software and Configuration Checks/Industry and Regulatory Standards"],"FirstObservedAt":"2026-03-03T09:40:00.000Z","LastObservedAt":"2026-03-03T10:04:30.000Z","CreatedAt":"2026-03-03T09:40:00.000Z","UpdatedAt":"2026-03-03T10:04:30.000Z","Severity":{"Label":"CRITICAL","Normalized":90},"Title":"S3 general purpose buckets should block public access","Description":"This control checks whether an Amazon S3 general purpose bucket blocks public access.","ProductFields":{"aws/securityhub/ProductName":"Security Hub","aws/securityhub/CompanyName":"AWS"},"Resources":[{"Type":"AwsS3Bucket","Id":"arn:aws:s3:::acme-exports","Partition":"aws","Region":"us-east-1"}],"Compliance":{"Status":"FAILED","SecurityControlId":"S3.8"},"WorkflowState":"NEW","Workflow":{"Status":"NEW"},"RecordState":"ACTIVE"}]}}',
     // A failed control check: a weakness, about the bucket (no principal, no host but the resource).
     {
@@ -355,7 +355,7 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
   ],
   [
     'health',
-    'health/abuse',
+    '/aws/events/health-abuse',
     '{"version":"0","id":"6a7e8f9d-0c1b-4a2b-9c3d-4e5f6a7b8c9d","detail-type":"AWS Health Abuse Event","source":"aws.health","account":"111122223333","time":"2026-03-03T10:04:30Z","region":"us-east-1","resources":["198.51.100.20"],"detail":{"eventArn":"arn:aws:health:global::event/ABUSE/AWS_ABUSE_PORT_SCAN_REPORT/AWS_ABUSE_PORT_SCAN_REPORT-Ex4mpl3Id01","service":"ABUSE","eventTypeCode":"AWS_ABUSE_PORT_SCAN_REPORT","eventTypeCategory":"issue","eventScopeCode":"ACCOUNT_SPECIFIC","communicationId":"3f1e9a0c2b7d4e5f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d","startTime":"Tue, 3 Mar 2026 10:03:54 GMT","endTime":"Tue, 17 Mar 2026 10:03:54 GMT","lastUpdatedTime":"Tue, 3 Mar 2026 10:03:55 GMT","statusCode":"open","eventRegion":"us-east-1","eventDescription":[{"language":"en_US","latestDescription":"Your AWS Account may be compromised! We have opened a Support Case with more details. Please visit the AWS Support Center to review the case and take action immediately."}],"affectedEntities":[{"entityValue":"198.51.100.20","lastUpdatedTime":"Tue, 3 Mar 2026 10:03:55 GMT"}],"affectedAccount":"111122223333"}}',
     // An address of the account reported for scanning others.
     { 'rule.name': 'AWS_ABUSE_PORT_SCAN_REPORT', 'source.ip': '198.51.100.20', 'aws.health.service': 'ABUSE' },
@@ -464,9 +464,10 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
 describe('AWS logs recognized by content', () => {
   it.each(FIXTURES)('%s line in %s', (kind, logGroup, line, expected) => {
     const normalizer = new Normalizer(pack.sources);
-    const source = normalizer.sourceFor(logGroup, line);
+    const logStream = kind === 'cloudtrail' ? TRAIL_STREAM : 's';
+    const source = normalizer.sourceFor(logGroup, line, logStream);
     expect(source.name).toBe(kind);
-    const r = normalizer.normalize(line, { logGroup, logStream: 's', id: '1', timestamp: Date.parse('2026-11-30T00:00:00Z') }, source);
+    const r = normalizer.normalize(line, { logGroup, logStream, id: '1', timestamp: Date.parse('2026-11-30T00:00:00Z') }, source);
     if (!r.ok) throw new Error(r.skip.detail);
     expect(r.parsed).toBe(true);
     expect(r.event).toMatchObject(expected);
@@ -479,10 +480,15 @@ describe('AWS logs recognized by content', () => {
 
   it('names an instance only for a key its metadata service handed out, not for a session named like one', () => {
     const normalizer = new Normalizer(pack.sources);
-    const ctx = { logGroup: 'org-audit/management-events', logStream: 's', id: '1', timestamp: Date.parse('2026-11-30T00:00:00Z') };
+    const ctx = {
+      logGroup: 'org-audit/management-events',
+      logStream: TRAIL_STREAM,
+      id: '1',
+      timestamp: Date.parse('2026-11-30T00:00:00Z'),
+    };
     const person =
       '{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:i-0abc1234def567890","arn":"arn:aws:sts::111122223333:assumed-role/Admin/i-0abc1234def567890","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","userName":"Admin"}}},"eventTime":"2025-03-03T03:12:40Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.77","userAgent":"aws-cli/2","requestParameters":null,"responseElements":null,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}';
-    const r = normalizer.normalize(person, ctx, normalizer.sourceFor(ctx.logGroup, person));
+    const r = normalizer.normalize(person, ctx, normalizer.sourceFor(ctx.logGroup, person, ctx.logStream));
     if (!r.ok) throw new Error(r.skip.detail);
     expect(r.event['user.name']).toBe('Admin');
     expect(r.event['cloud.instance.id']).toBeUndefined();
@@ -741,7 +747,7 @@ describe('AWS logs recognized by content', () => {
   it('re-recognizes a group whose lines change format', () => {
     const normalizer = new Normalizer(pack.sources);
     expect(normalizer.sourceFor('shared', FIXTURES[2]?.[2]).name).toBe('vpcflow');
-    expect(normalizer.sourceFor('shared', FIXTURES[0]?.[2]).name).toBe('cloudtrail');
+    expect(normalizer.sourceFor('shared', FIXTURES[0]?.[2], TRAIL_STREAM).name).toBe('cloudtrail');
     expect(normalizer.sourceFor('shared', 'plain text').name).toBe('default');
     expect(normalizer.sourceFor('shared').name).toBe('cloudtrail');
   });
@@ -1319,7 +1325,7 @@ describe('role sessions a machine named are their role', () => {
     });
   const userOf = (session: string) => {
     const batch = normalizePayload(
-      linesPayload('org-audit/management-events', [record(session, '2025-03-03T03:12:40Z', ['/a'])]),
+      linesPayload('org-audit/management-events', [record(session, '2025-03-03T03:12:40Z', ['/a'])], T0, 1000, TRAIL_STREAM),
       new Normalizer(pack.sources),
       new SkipLedger(),
     );
@@ -1345,7 +1351,7 @@ describe('role sessions a machine named are their role', () => {
     const rule = pack.rules.filter((r) => r.id === 'aws.ssm_parameters_harvesting');
     const told = async (lines: string[]) => {
       const detector = new Detector({ rules: rule }, new MemoryStateStore(), { outbreakAfter: 0 });
-      const payload = linesPayload('org-audit/management-events', lines);
+      const payload = linesPayload('org-audit/management-events', lines, T0, 1000, TRAIL_STREAM);
       return (await processPayload(payload, new Normalizer(pack.sources), detector)).alerts.map((a) => `${a.entity.value} ${a.status}`);
     };
     const startUp = Array.from({ length: 10 }, (_, i) => record(taskId(i), `2025-03-03T03:12:${String(10 + i).padStart(2, '0')}Z`, names));

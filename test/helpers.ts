@@ -12,6 +12,9 @@ import { CorrelationRule, DetectionRule } from '../src/schema/rule';
 
 export const T0 = Date.parse('2025-03-03T10:00:00Z');
 
+/** A log stream CloudTrail delivers to (its records are believed only in one: README, Forged AWS records). */
+export const TRAIL_STREAM = '111122223333_CloudTrail_us-east-1';
+
 /** A line normalized as the detector reads it (one delivery of `logGroup` at `timestamp`); a skipped line fails the test with its reason. */
 export function normalizedLine(
   normalizer: Normalizer,
@@ -30,11 +33,11 @@ export function normalizedLine(
  */
 export function cloudTrailDerived(field: string, eventSource: string) {
   const normalizer = new Normalizer();
-  const ctx = { logGroup: 'org-audit/management-events', logStream: 's', id: '1', timestamp: Date.parse('2025-03-03T03:12:41Z') };
+  const ctx = { logGroup: 'org-audit/management-events', logStream: TRAIL_STREAM, id: '1', timestamp: Date.parse('2025-03-03T03:12:41Z') };
   const record = (eventName: string, requestParameters: string) =>
     `{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","userName":"alice"},"eventTime":"2025-03-03T03:12:40Z","eventSource":"${eventSource}","eventName":"${eventName}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.5","requestParameters":${requestParameters},"eventType":"AwsApiCall","recipientAccountId":"111122223333"}`;
   const read = (line: string) => {
-    const result = normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line));
+    const result = normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line, ctx.logStream));
     return result.ok ? result.event[field] : 'not read';
   };
   return { record, read, of: (eventName: string, requestParameters: string) => read(record(eventName, requestParameters)) };
@@ -123,12 +126,18 @@ export async function decideAll(
 }
 
 /** A CloudWatch Logs payload of raw lines, `stepMs` apart from `t0`, ids 0, 1, 2 … */
-export function linesPayload(logGroup: string, lines: readonly string[], t0 = T0, stepMs = 1000): SubscriptionPayload {
+export function linesPayload(
+  logGroup: string,
+  lines: readonly string[],
+  t0 = T0,
+  stepMs = 1000,
+  logStream = 'stream-1',
+): SubscriptionPayload {
   return {
     messageType: 'DATA_MESSAGE',
     owner: '111122223333',
     logGroup,
-    logStream: 'stream-1',
+    logStream,
     subscriptionFilters: [],
     logEvents: lines.map((message, i) => ({ id: `${i}`, timestamp: t0 + i * stepMs, message })),
   };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { internetExposure } from '../src/parse/aws/internet-exposure';
 import { Normalizer } from '../src/parse/normalize';
+import { TRAIL_STREAM } from './helpers';
 
 const permission = (protocol: string, from: number | undefined, to: number | undefined, cidr = '0.0.0.0/0') => ({
   ipProtocol: protocol,
@@ -78,9 +79,14 @@ describe('what a security group change opened to the internet (CloudTrail reques
         eventType: 'AwsApiCall',
         recipientAccountId: '111122223333',
       });
-    const ctx = { logGroup: 'org-audit/management-events', logStream: 's', id: '1', timestamp: Date.parse('2025-03-03T03:12:41Z') };
+    const ctx = {
+      logGroup: 'org-audit/management-events',
+      logStream: TRAIL_STREAM,
+      id: '1',
+      timestamp: Date.parse('2025-03-03T03:12:41Z'),
+    };
     // As the pipeline reads a line: its source recognized from its content (this group is named by no source file).
-    const read = (line: string) => normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line));
+    const read = (line: string) => normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line, ctx.logStream));
     const web = read(record(JSON.parse(authorize(permission('tcp', 443, 443)))));
     expect(web.ok && web.event['aws.security_group.internet_exposure']).toBe('web');
     expect(web.ok && web.event['aws.security_group.internet_ports']).toBe('tcp/443');

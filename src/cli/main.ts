@@ -29,6 +29,7 @@ import {
   historyFrom,
   historyOptions,
   LEARN_HELP,
+  LOG_STREAM_HELP,
   learningScopeOf,
   learningScopeOption,
   learnOption,
@@ -105,6 +106,7 @@ export function buildProgram(): Command {
     )
     .addOption(rulesOption('rule folder'))
     .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
+    .option('--log-stream <name>', LOG_STREAM_HELP)
     .option('--received-at <time>', RECEIVED_AT_HELP)
     .option('-o, --out <file>', 'write alert JSONL here instead of stdout')
     .addOption(new Option('--state <kind>', 'state store').choices(['memory', 'dynalite']).default('memory'))
@@ -124,6 +126,7 @@ export function buildProgram(): Command {
         opts: {
           rules?: string[];
           logGroup?: string;
+          logStream?: string;
           receivedAt?: string;
           out?: string;
           state: string;
@@ -172,6 +175,7 @@ export function buildProgram(): Command {
             store: state.store,
             sink,
             logGroup: opts.logGroup,
+            ...(opts.logStream ? { logStream: opts.logStream } : {}),
             receivedAt,
             ...(pageFoldWindow !== undefined ? { pageFoldWindow } : {}),
             ...(outbreakAfter !== undefined ? { outbreakAfter } : {}),
@@ -221,24 +225,30 @@ export function buildProgram(): Command {
     .argument('<inputs...>', 'files or folders: CloudWatch payload JSONL, Lambda events, or plain lines with --log-group')
     .addOption(rulesOption('rule folder (its sources)'))
     .option('-g, --log-group <name>', 'treat plain lines as events of this log group')
+    .option('--log-stream <name>', LOG_STREAM_HELP)
     .option('--received-at <time>', RECEIVED_AT_HELP)
     .option('--min <share>', 'exit non-zero when a log group is parsed below this share', '0.9')
     .option('--json', 'print the report as JSON')
-    .action(async (inputs: string[], opts: { rules?: string[]; logGroup?: string; receivedAt?: string; min: string; json?: boolean }) => {
-      const receivedAt = receivedAtOption(opts.receivedAt);
-      const min = Number(opts.min);
-      if (!Number.isFinite(min) || min < 0 || min > 1) fail(`--min must be a share between 0 and 1, got '${opts.min}'`);
-      const pack = loadPackOrExit(ruleFolders(opts.rules), { checkRegexes: false });
-      let report: SourcesReport;
-      try {
-        report = await checkSources(inputs, pack, { logGroup: opts.logGroup, receivedAt, min });
-      } catch (err) {
-        if (err instanceof UnreadableInputError) fail(err.message);
-        throw err;
-      }
-      process.stdout.write(`${opts.json ? terminalSafeJson(report, 2) : printableLines(formatSourcesReport(report))}\n`);
-      if (!report.passed) process.exit(1);
-    });
+    .action(
+      async (
+        inputs: string[],
+        opts: { rules?: string[]; logGroup?: string; logStream?: string; receivedAt?: string; min: string; json?: boolean },
+      ) => {
+        const receivedAt = receivedAtOption(opts.receivedAt);
+        const min = Number(opts.min);
+        if (!Number.isFinite(min) || min < 0 || min > 1) fail(`--min must be a share between 0 and 1, got '${opts.min}'`);
+        const pack = loadPackOrExit(ruleFolders(opts.rules), { checkRegexes: false });
+        let report: SourcesReport;
+        try {
+          report = await checkSources(inputs, pack, { logGroup: opts.logGroup, logStream: opts.logStream, receivedAt, min });
+        } catch (err) {
+          if (err instanceof UnreadableInputError) fail(err.message);
+          throw err;
+        }
+        process.stdout.write(`${opts.json ? terminalSafeJson(report, 2) : printableLines(formatSourcesReport(report))}\n`);
+        if (!report.passed) process.exit(1);
+      },
+    );
 
   program
     .command('import-sigma')

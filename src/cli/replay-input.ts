@@ -12,6 +12,12 @@ export type ReplayItem = { kind: 'payload'; payload: SubscriptionPayload } | { k
 export interface ReplayInputOptions {
   /** Treat lines that are not payloads as raw log lines of this log group. */
   logGroup?: string;
+  /**
+   * The log stream those lines arrived in (default: the file's path). A service's records are
+   * believed only where it writes them: CloudTrail's in its streams, `<account>_CloudTrail_<region>`
+   * (README, Forged AWS records).
+   */
+  logStream?: string;
   /** Raw lines are grouped into payloads of this many events. */
   linesPerPayload?: number;
   /**
@@ -40,7 +46,10 @@ export async function* readReplayInput(paths: readonly string[], options: Replay
     let rawLines: SubscriptionPayload['logEvents'] = [];
     const flush = function* (): Generator<ReplayItem> {
       if (rawLines.length === 0 || !options.logGroup) return;
-      yield { kind: 'payload', payload: { messageType: 'DATA_MESSAGE', logGroup: options.logGroup, logStream: file, logEvents: rawLines } };
+      yield {
+        kind: 'payload',
+        payload: { messageType: 'DATA_MESSAGE', logGroup: options.logGroup, logStream: options.logStream ?? file, logEvents: rawLines },
+      };
       rawLines = [];
     };
     const stream = createReadStream(file, { encoding: 'utf8' });

@@ -52,7 +52,7 @@ export interface SourcesReport {
 export async function checkSources(
   paths: readonly string[],
   pack: RulePack,
-  options: { logGroup?: string; receivedAt?: number; min: number },
+  options: { logGroup?: string; logStream?: string; receivedAt?: number; min: number },
 ): Promise<SourcesReport> {
   const normalizer = new Normalizer(pack.sources);
   const skips = new SkipLedger();
@@ -60,7 +60,11 @@ export async function checkSources(
     string,
     { parse: ParseStats; patterns: Map<string, number>; first: number; last: number; filter: FilterSample }
   >();
-  for await (const item of readReplayInput(paths, { logGroup: options.logGroup, receivedAt: options.receivedAt })) {
+  for await (const item of readReplayInput(paths, {
+    logGroup: options.logGroup,
+    logStream: options.logStream,
+    receivedAt: options.receivedAt,
+  })) {
     if (item.kind === 'skip') {
       skips.add(item.skip);
       continue;

@@ -64,7 +64,11 @@ export function normalizePayload(
   for (const logEvent of payload.logEvents) {
     ctx.id = logEvent.id;
     ctx.timestamp = logEvent.timestamp;
-    const result = normalizer.normalize(logEvent.message, ctx, explicit ?? normalizer.sourceFor(payload.logGroup, logEvent.message));
+    const result = normalizer.normalize(
+      logEvent.message,
+      ctx,
+      explicit ?? normalizer.sourceFor(payload.logGroup, logEvent.message, payload.logStream),
+    );
     if (!result.ok) {
       skips.add(result.skip);
       continue;

@@ -4,6 +4,8 @@ import type { SourceDefinition } from '../schema/rule';
 import { compileAccessLogFormat } from './access-log-format';
 import { addressesToIps } from './address-fields';
 import { withoutAnsi } from './ansi';
+import { deliveredBy, type Provenance } from './aws/builtin-source';
+import { dropAwsClaims } from './aws-claims';
 import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
 import { Calendar } from './calendar';
 import { type ContainerWrapper, containerWrapper, criWrapper } from './container-wrappers';
@@ -54,6 +56,8 @@ export interface CompiledSource {
   derive?: (event: NormalizedEvent, logGroup: string) => void;
   /** Top-level JSON keys also kept whole, as (bounded) JSON text. */
   keepJson?: string[];
+  /** Built-in AWS sources: where the service writes its records, when AWS fixes it (recognized lines elsewhere are not believed). */
+  deliveredIn?: Provenance;
   /** Whose X-Forwarded-For to believe (see forwarded-for.ts). */
   proxies: TrustedProxies;
   /** Its flow formats, when it reads nothing else and its records can take their own way (./flow-lane.ts). */
@@ -97,7 +101,12 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
     time: spec.time ?? 'line',
     proxies: spec.trustedProxies ? new TrustedProxies(spec.trustedProxies) : DEFAULT_PROXIES,
     ...(builtin
-      ? { recognize: builtin.recognize, derive: builtin.derive, ...(builtin.keepJson ? { keepJson: builtin.keepJson } : {}) }
+      ? {
+          recognize: builtin.recognize,
+          derive: builtin.derive,
+          ...(builtin.keepJson ? { keepJson: builtin.keepJson } : {}),
+          ...(builtin.deliveredIn ? { deliveredIn: builtin.deliveredIn } : {}),
+        }
       : {}),
   };
   const flowLane = flowLaneOf(compiled, builtin?.derives);
@@ -208,6 +217,8 @@ export class Normalizer {
   private readonly explicit = new Map<string, CompiledSource | null>();
   /** Per log group, the built-in source its lines were last recognized as. */
   private readonly recognized = new Map<string, CompiledSource>();
+  /** Per log group, the built-in source its lines looked like where the service does not write (BuiltinSource.deliveredIn). */
+  private readonly unbelieved = new Map<string, CompiledSource>();
 
   private readonly calendar: Calendar;
   private readonly maxAhead: number;
@@ -260,18 +271,27 @@ export class Normalizer {
    * source the group's lines were recognized as, as long as this line still is of that kind; else
    * whichever built-in recognizes this line (the decision is cached per group, and re-made when
    * lines stop matching); else the default (any JSON, any built-in text shape).
+   *
+   * A line recognized as a service's that AWS writes only to streams or groups of its own
+   * (CloudTrail's streams, EventBridge's groups: BuiltinSource.deliveredIn) is believed only in
+   * one, `logStream` being the delivery's; elsewhere it is read as the app's own JSON.
    */
-  sourceFor(logGroup: string, line?: string): CompiledSource {
+  sourceFor(logGroup: string, line?: string, logStream?: string): CompiledSource {
     const fixed = this.groupSource(logGroup);
     if (fixed) return fixed;
     const cached = this.recognized.get(logGroup);
     if (line === undefined) return cached ?? DEFAULT_SOURCE;
-    if (cached?.recognize?.(line)) return cached;
+    if (cached?.recognize?.(line) && deliveredBy(cached.deliveredIn, logGroup, logStream)) return cached;
     // A JSON recognizer never takes a text line and the reverse: skip the checks that cannot apply.
     const json = line.charCodeAt(firstNonSpace(line)) === OPEN_BRACE;
     if (json && !AWS_JSON_MARKERS_RE.test(line)) return DEFAULT_SOURCE;
     const found = RECOGNIZED_SOURCES.find((s) => (json ? s.format !== 'text' : s.format !== 'json') && s.recognize?.(line));
     if (!found) return DEFAULT_SOURCE;
+    if (!deliveredBy(found.deliveredIn, logGroup, logStream)) {
+      if (this.unbelieved.size > 10_000) this.unbelieved.clear();
+      this.unbelieved.set(logGroup, found);
+      return DEFAULT_SOURCE;
+    }
     if (this.recognized.size > 10_000) this.recognized.clear();
     this.recognized.set(logGroup, found);
     return found;
@@ -288,6 +308,13 @@ export class Normalizer {
     if (service) return service;
     const recognized = this.recognized.get(logGroup);
     if (recognized) return { source: recognized, reason: 'no source lists this log group; its lines were recognized by content' };
+    const unbelieved = this.unbelieved.get(logGroup);
+    if (unbelieved?.deliveredIn) {
+      return {
+        source: DEFAULT_SOURCE,
+        reason: `no source lists this log group; its lines look like ${unbelieved.name} records but did not arrive where AWS writes them (${unbelieved.deliveredIn.where}), so they are read as an app's JSON — if they are the service's, name the group in a source file with builtin: ${unbelieved.name}`,
+      };
+    }
     return { source: DEFAULT_SOURCE, reason: 'no source lists this log group: JSON, or any built-in text format' };
   }
 
@@ -357,6 +384,7 @@ export class Normalizer {
         // A JSON line names its own fields: a hash table (see event-record.ts).
         raw = newOpenEvent();
         fields = flattenInto(raw, value);
+        dropAwsClaims(raw);
         readKeycloakJson(raw);
         if (source.keepJson && value !== null && typeof value === 'object') {
           for (const key of source.keepJson) {

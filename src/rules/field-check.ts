@@ -91,8 +91,8 @@ export function knownFields(pack: Pick<RulePack, 'rules' | 'sources'>): Set<stri
       for (const line of test.lines ?? []) {
         const r = normalizer.normalize(
           line,
-          { logGroup: test.logGroup, logStream: 'test', id: 'x', timestamp: 0 },
-          normalizer.sourceFor(test.logGroup, line),
+          { logGroup: test.logGroup, logStream: test.logStream, id: 'x', timestamp: 0 },
+          normalizer.sourceFor(test.logGroup, line, test.logStream),
         );
         if (r.ok) for (const f of Object.keys(r.event)) known.add(f);
       }

@@ -45,7 +45,7 @@ export function expandTestEvents(test: DetectionTest, normalizer: Normalizer): N
     calendar.apply(event, ts);
     event['cloudwatch.log_group'] ??= test.logGroup;
     withDefaultService(event, test.logGroup);
-    event['cloudwatch.log_stream'] ??= 'test';
+    event['cloudwatch.log_stream'] ??= test.logStream;
     event['cloudwatch.event_id'] ??= `test-${seq}`;
     event.message ??= JSON.stringify(rest);
     event['event.original'] ??= String(event.message);
@@ -67,8 +67,8 @@ export function expandTestEvents(test: DetectionTest, normalizer: Normalizer): N
   (test.lines ?? []).forEach((line, i) => {
     const result = normalizer.normalize(
       line,
-      { logGroup: test.logGroup, logStream: 'test', id: `line-${i}`, timestamp: clock + i * 1000 },
-      normalizer.sourceFor(test.logGroup, line),
+      { logGroup: test.logGroup, logStream: test.logStream, id: `line-${i}`, timestamp: clock + i * 1000 },
+      normalizer.sourceFor(test.logGroup, line, test.logStream),
     );
     if (result.ok) out.push(result.event);
   });

@@ -134,6 +134,12 @@ export const RuleTest = z.strictObject({
   /** The severity of the most severe alert told (only with expect: fire): pins an `escalate` step. */
   severity: Severity.optional(),
   logGroup: z.string().default('/test/app'),
+  /**
+   * The log stream the lines arrive in. A service's records are believed only in the streams it
+   * writes, where AWS fixes them: CloudTrail's in `<account>_CloudTrail_<region>` (README, Forged
+   * AWS records).
+   */
+  logStream: z.string().min(1).default('test'),
   /** Start time for events without @timestamp; events advance by 1s. */
   start: z.iso.datetime().default('2025-03-02T14:00:00Z'),
   /** The deployment's time zone the test runs in (config `timeZone`: `event.hour_local`, `event.weekday_local`); UTC unless set. */

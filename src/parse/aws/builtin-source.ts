@@ -47,7 +47,40 @@ export interface BuiltinSource {
   derivesOn?: Readonly<Record<string, readonly DeriveClaim[]>>;
   /** Top-level JSON keys also kept whole, as JSON text (rules may match the serialized object). */
   keepJson?: string[];
+  /**
+   * Where the service writes its records, when AWS fixes it. In a log group no source names, a line
+   * this source recognizes is believed only in such a delivery: an app that logs what a client
+   * sends, verbatim, would otherwise let the client write a CloudTrail record ("the trail was
+   * stopped") into the app's log group and page the responders — or, three records on, have the
+   * account-compromise incident's automated response disable a real principal's keys.
+   */
+  deliveredIn?: Provenance;
 }
+
+/** A delivery's log stream or log group, as the service names it. */
+export interface Provenance {
+  stream?: RegExp;
+  group?: RegExp;
+  /** Where that is, for `detect sources check` ("CloudTrail's own log streams, <account>_CloudTrail_<region>"). */
+  where: string;
+}
+
+/** Whether a line of this log group and stream can be the service's own (no provenance known: any). */
+export function deliveredBy(provenance: Provenance | undefined, logGroup: string, logStream: string | undefined): boolean {
+  if (!provenance) return true;
+  if (provenance.group && !provenance.group.test(logGroup)) return false;
+  return !provenance.stream || (logStream !== undefined && provenance.stream.test(logStream));
+}
+
+/**
+ * EventBridge writes to log groups whose names start with `/aws/events/` (the console offers no
+ * other; this stack's own findings groups are named so): GuardDuty's and Security Hub's findings
+ * and AWS Health's notices arrive through it.
+ */
+export const EVENTBRIDGE_DELIVERY: Provenance = {
+  group: /^\/aws\/events\//,
+  where: 'an EventBridge log group (/aws/events/…)',
+};
 
 /** Whether the line holds every needle (a JSON recognizer's keys, as written). */
 export const has = (line: string, ...needles: string[]) => needles.every((n) => line.includes(n));

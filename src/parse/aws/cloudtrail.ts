@@ -95,6 +95,12 @@ export const CLOUDTRAIL: BuiltinSource = {
   keepJson: ['requestParameters', 'responseElements', 'additionalEventData'],
   recognize: isCloudTrail,
   recognizedBy: ['eventSource'],
+  // CloudTrail names its streams <account>_CloudTrail_<region>, numbered when one is not enough,
+  // and an organization trail's with the organization's id first.
+  deliveredIn: {
+    stream: /^(?:o-[a-z0-9]{10,32}_)?\d{12}_CloudTrail_[a-z0-9-]+(?:_\d+)?$/,
+    where: "CloudTrail's own log streams (<account>_CloudTrail_<region>)",
+  },
   derives: [
     'user.name',
     'event.outcome',

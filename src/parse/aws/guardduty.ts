@@ -1,5 +1,5 @@
 import { type NormalizedEvent, textValue } from '../../schema/event';
-import { type BuiltinSource, base, has, serviceAlerts } from './builtin-source';
+import { type BuiltinSource, base, EVENTBRIDGE_DELIVERY, has, serviceAlerts } from './builtin-source';
 import { principalName } from './cloudtrail';
 
 /**
@@ -102,6 +102,7 @@ export const GUARDDUTY: BuiltinSource = {
   patterns: [],
   recognize: isGuardDutyFinding,
   recognizedBy: ['"aws.guardduty"'],
+  deliveredIn: EVENTBRIDGE_DELIVERY,
   derives: [...FINDINGS.fields, 'rule.category', 'user.name', 'source.ip', 'host.name'],
   derivesOn: FINDINGS.derivesOn,
   derive: (e) => {

@@ -1,6 +1,6 @@
 import { type NormalizedEvent, textValue } from '../../schema/event';
 import { isDottedQuad } from '../address-fields';
-import { type BuiltinSource, base, has, serviceAlerts } from './builtin-source';
+import { type BuiltinSource, base, EVENTBRIDGE_DELIVERY, has, serviceAlerts } from './builtin-source';
 import { isInstanceId } from './cloudtrail';
 
 /**
@@ -54,6 +54,7 @@ export const HEALTH: BuiltinSource = {
   patterns: [],
   recognize: isHealthEvent,
   recognizedBy: ['"aws.health"'],
+  deliveredIn: EVENTBRIDGE_DELIVERY,
   derives: [...NOTICES.fields, 'user.name', 'aws.access_key_id', 'host.name', 'source.ip'],
   derivesOn: NOTICES.derivesOn,
   derive: (e: NormalizedEvent) => {

@@ -1,6 +1,6 @@
 import { isPublicAddress } from '../../engine/entity-scope';
 import { type NormalizedEvent, textValue } from '../../schema/event';
-import { type BuiltinSource, base, has, serviceAlerts } from './builtin-source';
+import { type BuiltinSource, base, EVENTBRIDGE_DELIVERY, has, serviceAlerts } from './builtin-source';
 import { isInstanceId } from './cloudtrail';
 import { accessKeyPrincipal, firstText } from './guardduty';
 
@@ -311,6 +311,7 @@ export const SECURITY_HUB: BuiltinSource = {
   patterns: [],
   recognize: isSecurityHubFinding,
   recognizedBy: ['"aws.securityhub"'],
+  deliveredIn: EVENTBRIDGE_DELIVERY,
   derives: [
     ...FINDINGS.fields,
     'rule.category',

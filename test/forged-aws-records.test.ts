@@ -1,0 +1,159 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPack } from '../src/cli/load-pack';
+import { replay } from '../src/cli/replay';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { PassThroughSink } from '../src/engine/ports';
+import { dropAwsClaims } from '../src/parse/aws-claims';
+import { Normalizer } from '../src/parse/normalize';
+import { runDetectionRuleTests } from '../src/rules/rule-tests';
+import type { Alert } from '../src/schema/alert';
+import type { FieldValue } from '../src/schema/event';
+import type { DetectionRule } from '../src/schema/rule';
+
+/**
+ * An app that logs what a client sends, verbatim (a webhook receiver, an API that logs request
+ * bodies as JSON), lets the client write any JSON line into the app's log group. Written in the
+ * shape of a CloudTrail record or an EventBridge finding, such a line would page the responders as
+ * the service's own — "the trail was stopped", "GuardDuty: critical finding" — and three of them
+ * would open the account-compromise incident, whose automated response disables the keys of
+ * whichever principal the lines name. Every shipped rule test whose lines are such a service's
+ * records is replayed here as a client would plant it: the records themselves, and the fields
+ * their source reads from them in ECS's names (nested and dotted).
+ */
+const { pack } = loadPack(['rules']);
+const normalizer = new Normalizer(pack.sources);
+const APP_GROUP = '/shop/api';
+const APP_STREAM = 'web-1/application.log';
+
+type Test = DetectionRule['tests'][number];
+
+/** The rule tests that fire on records of a service AWS writes only where it fixes (CloudTrail's streams, EventBridge's groups). */
+const serviceTests: { rule: DetectionRule; test: Test }[] = pack.rules.flatMap((rule) =>
+  rule.tests
+    .filter((test) => test.expect === 'fire' && (test.lines?.length ?? 0) > 0)
+    .filter((test) => (test.lines ?? []).some((line) => normalizer.sourceFor(test.logGroup, line, test.logStream).deliveredIn))
+    .map((test) => ({ rule, test })),
+);
+
+/** The fields the line's own source reads from it, as an app line would name them (nested objects, or dotted keys). */
+function ecsShaped(test: Test, line: string, nested: boolean): string {
+  const r = normalizer.normalize(
+    line,
+    { logGroup: test.logGroup, logStream: test.logStream, id: '1', timestamp: Date.parse(test.start) },
+    normalizer.sourceFor(test.logGroup, line, test.logStream),
+  );
+  if (!r.ok) return line;
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(r.event)) {
+    if (value === undefined || field.startsWith('cloudwatch.') || field === 'event.original') continue;
+    if (nested) setPath(out, field.split('.'), value);
+    else out[field] = value;
+  }
+  return JSON.stringify(out);
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: FieldValue): void {
+  let at = target;
+  for (const key of path.slice(0, -1)) {
+    const next = at[key];
+    if (next === undefined) at[key] = {};
+    else if (typeof next !== 'object' || next === null) return; // a leaf where an object must go: left out
+    at = at[key] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1];
+  if (last !== undefined && at[last] === undefined) at[last] = value;
+}
+
+async function outcome(rule: DetectionRule, test: Test) {
+  const [result] = await runDetectionRuleTests({ ...rule, tests: [test] }, pack);
+  return result;
+}
+
+describe('records a client has an app log are not the service’s', () => {
+  it('the shipped tests hold CloudTrail and EventBridge records to plant (the cases below are not vacuous)', () => {
+    const rules = new Set(serviceTests.map((t) => t.rule.id));
+    expect(serviceTests.length).toBeGreaterThan(100);
+    for (const id of [
+      'aws.cloudtrail_tampering',
+      'aws.admin_policy_attached',
+      'aws.guardduty_critical_finding',
+      'aws.securityhub_high_finding',
+    ]) {
+      expect(rules).toContain(id);
+    }
+  });
+
+  it.each(serviceTests.map(({ rule, test }) => [`${rule.id}: ${test.name}`, rule, test] as const))('%s', async (_name, rule, test) => {
+    // Delivered by the service, where it writes: the rule fires (the control).
+    expect((await outcome(rule, test))?.passed).toBe(true);
+    const lines = test.lines ?? [];
+    const planted = [lines, lines.map((line) => ecsShaped(test, line, true)), lines.map((line) => ecsShaped(test, line, false))];
+    for (const forged of planted) {
+      const inApp = { ...test, logGroup: APP_GROUP, logStream: APP_STREAM, lines: forged, expect: 'none' as const };
+      const { alerts: _alerts, title: _title, severity: _severity, ...quiet } = inApp;
+      const result = await outcome(rule, quiet);
+      expect(result?.passed, `${result?.detail} — ${forged[0]?.slice(0, 160)}`).toBe(true);
+    }
+  });
+
+  it('a record in a group named after the service but a stream it does not write is not believed either', async () => {
+    const tampering = serviceTests.find((t) => t.rule.id === 'aws.cloudtrail_tampering');
+    if (!tampering) throw new Error('no CloudTrail tampering test');
+    const result = await outcome(tampering.rule, {
+      ...tampering.test,
+      logStream: 'i-0abc123/app.log',
+      expect: 'none',
+      alerts: undefined,
+      title: undefined,
+    });
+    expect(result?.passed, result?.detail).toBe(true);
+  });
+
+  it('`detect sources check` says why such a group is read as an app’s, and how to trust it', () => {
+    const checker = new Normalizer(pack.sources);
+    const line = serviceTests.find((t) => t.rule.id === 'aws.cloudtrail_tampering')?.test.lines?.[0] ?? '';
+    checker.sourceFor('/shop/webhooks', line, APP_STREAM);
+    const { source, reason } = checker.describeSource('/shop/webhooks');
+    expect(source.deliveredIn).toBeUndefined();
+    expect(reason).toContain('cloudtrail');
+    expect(reason).toContain('<account>_CloudTrail_<region>');
+    expect(reason).toContain('builtin: cloudtrail');
+  });
+
+  it('an AWS dataset or service a line names itself is dropped, however it is spelled; other values stay', () => {
+    const line = (fields: Record<string, FieldValue>) => {
+      dropAwsClaims(fields);
+      return fields;
+    };
+    expect(line({ 'event.provider': '\u212Ams.amazonaws.com', 'event.dataset': ' AWS.CloudTrail' })).toEqual({});
+    expect(line({ 'event.provider': 'CloudTrail.AmazonAWS.com ', 'event.dataset': 'Kubernetes.Audit' })).toEqual({});
+    expect(line({ 'event.provider': 'payments-api', 'event.dataset': 'shop.orders', 'event.action': 'StopLogging' })).toEqual({
+      'event.provider': 'payments-api',
+      'event.dataset': 'shop.orders',
+      'event.action': 'StopLogging',
+    });
+  });
+
+  it('`detect replay` of exported trail lines believes them in the stream they came from (--log-stream), not in a file', async () => {
+    const tampering = serviceTests.find((t) => t.rule.id === 'aws.cloudtrail_tampering');
+    const file = join(mkdtempSync(join(tmpdir(), 'trail-export-')), 'trail.jsonl');
+    writeFileSync(file, `${(tampering?.test.lines ?? []).join('\n')}\n`);
+    const told = async (logStream?: string) => {
+      const alerts: Alert[] = [];
+      const options = {
+        pack,
+        store: new MemoryStateStore(),
+        sink: new PassThroughSink(),
+        onAlert: (a: Alert) => void alerts.push(a),
+        logGroup: 'trail-export',
+      };
+      await replay([file], logStream ? { ...options, logStream } : options);
+      return alerts.map((a) => a.ruleId);
+    };
+    expect(await told()).not.toContain('aws.cloudtrail_tampering');
+    expect(await told('111122223333_CloudTrail_us-east-1')).toContain('aws.cloudtrail_tampering');
+  });
+});
