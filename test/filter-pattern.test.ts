@@ -35,7 +35,8 @@ describe('subscription filter patterns', () => {
     let checked = 0;
     let filtered = 0;
     const dropped: string[] = [];
-    for (const rule of pack.rules) {
+    // A rule that adds no terms (`filterTerms: none`) reads what the others deliver, by design.
+    for (const rule of pack.rules.filter((r) => r.filterTerms !== 'none')) {
       // One rule at a time: the shipped pack as a whole falls back to delivering everything in most groups.
       const detector = new Detector({ rules: [rule] }, new MemoryStateStore());
       const patterns = new Map<string, string>();
@@ -64,11 +65,11 @@ describe('subscription filter patterns', () => {
   it("never drop a line of a rule's own tests that the rule matches: every shipped rule, in its tests' log groups", () => {
     let checked = 0;
     const dropped: string[] = [];
-    for (const r of pack.rules) {
+    for (const r of pack.rules.filter((rule) => rule.filterTerms !== 'none')) {
       const detector = new Detector({ rules: [r] }, new MemoryStateStore());
       for (const t of r.tests) {
         if (!t.lines || !t.logGroup) continue;
-        const events = normalizePayload(linesPayload(t.logGroup, t.lines, 0), normalizer, new SkipLedger());
+        const events = normalizePayload(linesPayload(t.logGroup, t.lines, 0, 1000, t.logStream), normalizer, new SkipLedger());
         const pattern = compileFilterPattern(t.logGroup, [r], pack.sources).pattern;
         for (const e of [...detector.matchAll(events).values()].flat()) {
           checked++;

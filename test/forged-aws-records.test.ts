@@ -4,14 +4,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
 import { replay } from '../src/cli/replay';
+import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
+import { processPayload } from '../src/engine/pipeline';
 import { PassThroughSink } from '../src/engine/ports';
 import { dropAwsClaims } from '../src/parse/aws-claims';
 import { Normalizer } from '../src/parse/normalize';
+import { compileFilterPattern, filterPasses } from '../src/rules/filter-pattern';
 import { runDetectionRuleTests } from '../src/rules/rule-tests';
 import type { Alert } from '../src/schema/alert';
 import type { FieldValue } from '../src/schema/event';
 import type { DetectionRule } from '../src/schema/rule';
+import { linesPayload, T0 } from './helpers';
 
 /**
  * An app that logs what a client sends, verbatim (a webhook receiver, an API that logs request
@@ -155,5 +159,22 @@ describe('records a client has an app log are not the service’s', () => {
     };
     expect(await told()).not.toContain('aws.cloudtrail_tampering');
     expect(await told('111122223333_CloudTrail_us-east-1')).toContain('aws.cloudtrail_tampering');
+  });
+
+  it('the forgery is told instead (integrity.forged_aws_record), delivered by the terms of the rule it imitated, adding none of its own', async () => {
+    const line = serviceTests.find((t) => t.rule.id === 'aws.cloudtrail_tampering')?.test.lines?.[0] ?? '';
+    const pattern = compileFilterPattern(APP_GROUP, pack.rules, pack.sources).pattern;
+    const others = pack.rules.filter((r) => r.id !== 'integrity.forged_aws_record');
+    expect(pattern).toBe(compileFilterPattern(APP_GROUP, others, pack.sources).pattern);
+    expect(filterPasses(pattern, line)).toBe(true);
+    const detector = new Detector(pack, new MemoryStateStore());
+    const forged = await processPayload(linesPayload(APP_GROUP, [line], T0, 1000, APP_STREAM), normalizer, detector);
+    expect(forged.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([`integrity.forged_aws_record ${APP_GROUP}`]);
+    const real = await processPayload(
+      linesPayload('org-audit/management-events', [line], T0, 1000, '111122223333_CloudTrail_us-east-1'),
+      normalizer,
+      new Detector(pack, new MemoryStateStore()),
+    );
+    expect(real.alerts.map((a) => a.ruleId)).toEqual(['aws.cloudtrail_tampering']);
   });
 });

@@ -58,6 +58,8 @@ export interface CompiledSource {
   keepJson?: string[];
   /** Built-in AWS sources: where the service writes its records, when AWS fixes it (recognized lines elsewhere are not believed). */
   deliveredIn?: Provenance;
+  /** The default source, for a line that looked like this built-in's but arrived where the service does not write (FORGED_AS). */
+  forgedAs?: string;
   /** Whose X-Forwarded-For to believe (see forwarded-for.ts). */
   proxies: TrustedProxies;
   /** Its flow formats, when it reads nothing else and its records can take their own way (./flow-lane.ts). */
@@ -206,6 +208,25 @@ export const DEFAULT_SOURCE: CompiledSource = compileSource({
 });
 
 /**
+ * Set on a line that looked like an AWS service's record (CloudTrail's, an EventBridge finding's)
+ * but arrived where the service does not write: read as the app's, it names the service it
+ * imitated, for integrity.forged_aws_record.
+ */
+export const FORGED_AS = 'log.forged_as';
+
+const forgedSources = new Map<string, CompiledSource>();
+
+/** The default source, marking what it reads as an imitation of `name`'s records. */
+function forgedAs(name: string): CompiledSource {
+  let source = forgedSources.get(name);
+  if (!source) {
+    source = { ...DEFAULT_SOURCE, forgedAs: name };
+    forgedSources.set(name, source);
+  }
+  return source;
+}
+
+/**
  * Turns raw CloudWatch log events into normalized events: JSON lines are flattened and renamed
  * through the source's field map; text lines go through its named parsers; anything else is
  * kept as a `message`-only event (counted as unparsed). Binary, oversized and truncated-JSON
@@ -290,7 +311,7 @@ export class Normalizer {
     if (!deliveredBy(found.deliveredIn, logGroup, logStream)) {
       if (this.unbelieved.size > 10_000) this.unbelieved.clear();
       this.unbelieved.set(logGroup, found);
-      return DEFAULT_SOURCE;
+      return forgedAs(found.name);
     }
     if (this.recognized.size > 10_000) this.recognized.clear();
     this.recognized.set(logGroup, found);
@@ -425,6 +446,7 @@ export class Normalizer {
       // A JSON line's field count (Keycloak's and kept JSON's few more aside) only chooses how its map is applied.
       const event = mapFields(source, raw, writes && fieldMapFor(source, writes), fields);
       source.derive?.(event, ctx.logGroup);
+      if (source.forgedAs !== undefined) event[FORGED_AS] = source.forgedAs;
       const timeAsAsked = finish(event, message, ctx, source, repeat, this.calendar, maxAhead);
       return { ok: true, event, parsed, timeFallback: !timeAsAsked };
     } catch (err) {

@@ -7,7 +7,7 @@ import { globToRegExp } from '../parse/glob';
 import { JOURNAL_FIELDS, JOURNAL_LEVELS, JOURNAL_MARKERS, JOURNAL_TOKENS } from '../parse/journald';
 import { KEYCLOAK_DERIVES, KEYCLOAK_FIELDS, KEYCLOAK_LOGGER } from '../parse/keycloak';
 import { namedGroupBodies, REQUEST_GROUP_FIELDS, SYSLOG_HEADER_FIELDS } from '../parse/line-parser';
-import { DEFAULT_PARSERS, serviceGroupBuiltin } from '../parse/normalize';
+import { DEFAULT_PARSERS, FORGED_AS, serviceGroupBuiltin } from '../parse/normalize';
 import { patternLiterals } from '../parse/required-literal';
 import { CoreFields, type FieldValue } from '../schema/event';
 import type { SourceDefinition } from '../schema/rule';
@@ -293,6 +293,8 @@ export function groupOrigins(logGroup: string, sources: readonly SourceDefinitio
     // No source for the group: the default parsers, or any built-in AWS source that recognizes its lines.
     for (const name of DEFAULT_PARSERS) addParser(out, name);
     for (const b of BUILTIN_SOURCES) addBuiltin(out, b, b.recognizedBy);
+    // Or, where the service does not write, read as the app's and marked as its imitation.
+    for (const b of BUILTIN_SOURCES) if (b.deliveredIn) out.add(FORGED_AS, [b.definition.name], b.recognizedBy);
     return out;
   }
   if (builtin) addBuiltin(out, builtin);

@@ -131,7 +131,10 @@ export function compileFilterPattern(
   rules: readonly DetectionRule[],
   sources: readonly SourceDefinition[],
 ): CompiledFilter {
-  const applicable = rules.filter((r) => !r.disabled && (!r.logGroups || r.logGroups.some((g) => globToRegExp(g).test(logGroup))));
+  // A rule with `filterTerms: none` reads what the others deliver: it adds no terms.
+  const applicable = rules.filter(
+    (r) => !r.disabled && r.filterTerms !== 'none' && (!r.logGroups || r.logGroups.some((g) => globToRegExp(g).test(logGroup))),
+  );
   if (applicable.length === 0) return { pattern: '', reason: 'no rule applies to this log group' };
   const origins = groupOrigins(logGroup, sources);
   const options: string[][][] = [];

@@ -207,6 +207,14 @@ export const DetectionRule = z
   .strictObject({
     ...RuleCommon,
     logGroups: LogGroupGlobs.optional(),
+    /**
+     * `none`: the rule adds no terms to its log groups' subscription filters, and reads only the
+     * lines the other rules' terms deliver. For a rule about lines that matter only when another
+     * rule would have read them (integrity.forged_aws_record: a forged record that would have set
+     * off a CloudTrail rule is delivered; one that would not costs nothing, where terms of its own
+     * would deliver every CloudTrail record to the detector).
+     */
+    filterTerms: z.literal('none').optional(),
     /** The entity a stateless rule's alert is about; defaults to the first of user.name, source.ip, host.name present. */
     entity: FieldName.optional(),
     match: Selection,
