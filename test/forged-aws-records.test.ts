@@ -15,7 +15,7 @@ import { runDetectionRuleTests } from '../src/rules/rule-tests';
 import type { Alert } from '../src/schema/alert';
 import type { FieldValue } from '../src/schema/event';
 import type { DetectionRule } from '../src/schema/rule';
-import { linesPayload, T0 } from './helpers';
+import { linesPayload, T0, TRAIL_STREAM } from './helpers';
 
 /**
  * An app that logs what a client sends, verbatim (a webhook receiver, an API that logs request
@@ -158,7 +158,7 @@ describe('records a client has an app log are not the service’s', () => {
       return alerts.map((a) => a.ruleId);
     };
     expect(await told()).not.toContain('aws.cloudtrail_tampering');
-    expect(await told('111122223333_CloudTrail_us-east-1')).toContain('aws.cloudtrail_tampering');
+    expect(await told(TRAIL_STREAM)).toContain('aws.cloudtrail_tampering');
   });
 
   it('the forgery is told instead (integrity.forged_aws_record), delivered by the terms of the rule it imitated, adding none of its own', async () => {
@@ -171,7 +171,7 @@ describe('records a client has an app log are not the service’s', () => {
     const forged = await processPayload(linesPayload(APP_GROUP, [line], T0, 1000, APP_STREAM), normalizer, detector);
     expect(forged.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([`integrity.forged_aws_record ${APP_GROUP}`]);
     const real = await processPayload(
-      linesPayload('org-audit/management-events', [line], T0, 1000, '111122223333_CloudTrail_us-east-1'),
+      linesPayload('org-audit/management-events', [line], T0, 1000, TRAIL_STREAM),
       normalizer,
       new Detector(pack, new MemoryStateStore()),
     );

@@ -14,7 +14,9 @@ function leftBehind(body: () => void): string[] {
     body();
     return readdirSync(root);
   } finally {
-    process.env.TMPDIR = before;
+    // Assigning undefined to an environment variable would set it to the text "undefined".
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
     rmSync(root, { recursive: true, force: true });
   }
 }
