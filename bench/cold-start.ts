@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
 import { readRuleFiles } from '../src/rules/read-files';
+import { scratchDir } from '../src/runtime/scratch-dir';
 import { median } from './measure';
 
 export interface BundleFigures {
@@ -19,7 +19,7 @@ export interface BundleFigures {
  * the part of a cold start the code controls (the runtime's own start is not included).
  */
 export function measureDetectorBundle(runs = 5): BundleFigures {
-  const dir = mkdtempSync(join(tmpdir(), 'sentinel-bundle-'));
+  const dir = scratchDir('sentinel-bundle-');
   const outfile = join(dir, 'index.js');
   buildSync({
     entryPoints: ['functions/detector/handler.ts'],

@@ -4,8 +4,8 @@
  * Prints a markdown report and writes it to bench/results.md.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
@@ -24,6 +24,7 @@ import { countConsumedCapacity } from '../src/local/consumed-capacity';
 import { startLocalDynamo } from '../src/local/dynalite';
 import { Normalizer } from '../src/parse/normalize';
 import { CompiledRuleSet } from '../src/rules/compile';
+import { scratchDir } from '../src/runtime/scratch-dir';
 import { disablePretenuring } from '../src/runtime/v8-heap';
 import { type DetectionRule, SourceDefinition } from '../src/schema/rule';
 import { DEFAULT_SIGMA_MAPPING } from '../src/sigma/default-mapping';
@@ -154,7 +155,7 @@ const stages = {
 const SIGMA_DIR = resolve('../shared/realworld/sigma/rules');
 const sigmaRules: DetectionRule[] = [];
 if (existsSync(SIGMA_DIR)) {
-  const out = mkdtempSync(join(tmpdir(), 'bench-sigma-'));
+  const out = scratchDir('bench-sigma-');
   await importSigma(
     ['linux', 'web', 'cloud/aws'].map((f) => join(SIGMA_DIR, f)),
     out,
