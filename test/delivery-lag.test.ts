@@ -17,7 +17,7 @@ import { Normalizer } from '../src/parse/normalize';
 import type { Message } from '../src/schema/alert';
 import type { NormalizedEvent } from '../src/schema/event';
 import { lambdaEvent, loadDetectorHandler } from './handler-harness';
-import { ev, heartbeatRule, rule, T0 } from './helpers';
+import { ev, heartbeatRule, rule, T0, TRAIL_STREAM } from './helpers';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -316,7 +316,7 @@ describe('deployed: the detector and sweeper functions, on the wall clock', () =
     messageType: 'DATA_MESSAGE',
     owner: '111122223333',
     logGroup,
-    logStream: '111122223333_CloudTrail_us-east-1',
+    logStream: TRAIL_STREAM,
     subscriptionFilters: ['sentinel'],
     logEvents: [
       {

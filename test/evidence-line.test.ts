@@ -7,6 +7,7 @@ import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
+import { TRAIL_STREAM } from './helpers';
 
 /** A CloudTrail record as a trail writes it: version and the caller's identity first, the call after. */
 const record = (overrides: Record<string, unknown> = {}) =>
@@ -124,7 +125,7 @@ describe('CloudTrail alerts say what was done', () => {
       messageType: 'DATA_MESSAGE' as const,
       owner: '111122223333',
       logGroup: 'org-audit/management-events',
-      logStream: '111122223333_CloudTrail_us-east-1',
+      logStream: TRAIL_STREAM,
       logEvents: [{ id: 'e1', timestamp: Date.parse('2025-03-03T14:11:00Z'), message: record() }],
     };
     const result = await processPayload(payload, new Normalizer(pack.sources), detector);

@@ -42,6 +42,14 @@ const serviceTests: { rule: DetectionRule; test: Test }[] = pack.rules.flatMap((
     .map((test) => ({ rule, test })),
 );
 
+/** A trail stopped: the record each case below plants or delivers. */
+const tampering = (() => {
+  const found = serviceTests.find((t) => t.rule.id === 'aws.cloudtrail_tampering');
+  if (!found) throw new Error('no CloudTrail tampering test among the shipped rules');
+  return found;
+})();
+const stopLogging = tampering.test.lines?.[0] ?? '';
+
 /** The fields the line's own source reads from it, as an app line would name them (nested objects, or dotted keys). */
 function ecsShaped(test: Test, line: string, nested: boolean): string {
   const r = normalizer.normalize(
@@ -104,8 +112,6 @@ describe('records a client has an app log are not the service’s', () => {
   });
 
   it('a record in a group named after the service but a stream it does not write is not believed either', async () => {
-    const tampering = serviceTests.find((t) => t.rule.id === 'aws.cloudtrail_tampering');
-    if (!tampering) throw new Error('no CloudTrail tampering test');
     const result = await outcome(tampering.rule, {
       ...tampering.test,
       logStream: 'i-0abc123/app.log',
@@ -118,8 +124,7 @@ describe('records a client has an app log are not the service’s', () => {
 
   it('`detect sources check` says why such a group is read as an app’s, and how to trust it', () => {
     const checker = new Normalizer(pack.sources);
-    const line = serviceTests.find((t) => t.rule.id === 'aws.cloudtrail_tampering')?.test.lines?.[0] ?? '';
-    checker.sourceFor('/shop/webhooks', line, APP_STREAM);
+    checker.sourceFor('/shop/webhooks', stopLogging, APP_STREAM);
     const { source, reason } = checker.describeSource('/shop/webhooks');
     expect(source.deliveredIn).toBeUndefined();
     expect(reason).toContain('cloudtrail');
@@ -142,9 +147,8 @@ describe('records a client has an app log are not the service’s', () => {
   });
 
   it('`detect replay` of exported trail lines believes them in the stream they came from (--log-stream), not in a file', async () => {
-    const tampering = serviceTests.find((t) => t.rule.id === 'aws.cloudtrail_tampering');
     const file = join(mkdtempSync(join(tmpdir(), 'trail-export-')), 'trail.jsonl');
-    writeFileSync(file, `${(tampering?.test.lines ?? []).join('\n')}\n`);
+    writeFileSync(file, `${(tampering.test.lines ?? []).join('\n')}\n`);
     const told = async (logStream?: string) => {
       const alerts: Alert[] = [];
       const options = {
@@ -162,16 +166,15 @@ describe('records a client has an app log are not the service’s', () => {
   });
 
   it('the forgery is told instead (integrity.forged_aws_record), delivered by the terms of the rule it imitated, adding none of its own', async () => {
-    const line = serviceTests.find((t) => t.rule.id === 'aws.cloudtrail_tampering')?.test.lines?.[0] ?? '';
     const pattern = compileFilterPattern(APP_GROUP, pack.rules, pack.sources).pattern;
     const others = pack.rules.filter((r) => r.id !== 'integrity.forged_aws_record');
     expect(pattern).toBe(compileFilterPattern(APP_GROUP, others, pack.sources).pattern);
-    expect(filterPasses(pattern, line)).toBe(true);
+    expect(filterPasses(pattern, stopLogging)).toBe(true);
     const detector = new Detector(pack, new MemoryStateStore());
-    const forged = await processPayload(linesPayload(APP_GROUP, [line], T0, 1000, APP_STREAM), normalizer, detector);
+    const forged = await processPayload(linesPayload(APP_GROUP, [stopLogging], T0, 1000, APP_STREAM), normalizer, detector);
     expect(forged.alerts.map((a) => `${a.ruleId} ${a.entity.value}`)).toEqual([`integrity.forged_aws_record ${APP_GROUP}`]);
     const real = await processPayload(
-      linesPayload('org-audit/management-events', [line], T0, 1000, TRAIL_STREAM),
+      linesPayload('org-audit/management-events', [stopLogging], T0, 1000, TRAIL_STREAM),
       normalizer,
       new Detector(pack, new MemoryStateStore()),
     );
