@@ -14,7 +14,7 @@ import { XML_ELEMENT_RE } from '../src/parse/xml-elements';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import type { Alert } from '../src/schema/alert';
 import { SourceDefinition } from '../src/schema/rule';
-import { eventBridgeLine, linesPayload, normalizedLine, realLogLines, T0, TRAIL_STREAM } from './helpers';
+import { eventBridgeLine, FLOW_STREAM, linesPayload, normalizedLine, realLogLines, T0, TRAIL_STREAM } from './helpers';
 
 const { pack } = loadPack(['rules'], { checkRegexes: false });
 const UUID = '8f5d6c1e-1a2b-4c3d-9e8f-0123456789ab';
@@ -464,7 +464,7 @@ const FIXTURES: [string, string, string, Record<string, unknown>][] = [
 describe('AWS logs recognized by content', () => {
   it.each(FIXTURES)('%s line in %s', (kind, logGroup, line, expected) => {
     const normalizer = new Normalizer(pack.sources);
-    const logStream = kind === 'cloudtrail' ? TRAIL_STREAM : 's';
+    const logStream = kind === 'cloudtrail' ? TRAIL_STREAM : kind === 'vpcflow' ? FLOW_STREAM : 's';
     const source = normalizer.sourceFor(logGroup, line, logStream);
     expect(source.name).toBe(kind);
     const r = normalizer.normalize(line, { logGroup, logStream, id: '1', timestamp: Date.parse('2026-11-30T00:00:00Z') }, source);
@@ -746,7 +746,7 @@ describe('AWS logs recognized by content', () => {
 
   it('re-recognizes a group whose lines change format', () => {
     const normalizer = new Normalizer(pack.sources);
-    expect(normalizer.sourceFor('shared', FIXTURES[2]?.[2]).name).toBe('vpcflow');
+    expect(normalizer.sourceFor('shared', FIXTURES[2]?.[2], FLOW_STREAM).name).toBe('vpcflow');
     expect(normalizer.sourceFor('shared', FIXTURES[0]?.[2], TRAIL_STREAM).name).toBe('cloudtrail');
     expect(normalizer.sourceFor('shared', 'plain text').name).toBe('default');
     expect(normalizer.sourceFor('shared').name).toBe('cloudtrail');

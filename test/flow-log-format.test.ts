@@ -112,7 +112,7 @@ describe('VPC flow records read by splitting', () => {
   it("reads AWS's documented examples: accepted, rejected, no data, skipped, an AWS service's interface", () => {
     const normalizer = new Normalizer([]);
     const read = (line: string) => {
-      const r = normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line));
+      const r = normalizer.normalize(line, ctx, normalizer.sourceFor(ctx.logGroup, line, ctx.logStream));
       if (!r.ok) throw new Error(r.skip.detail);
       return { event: r.event, parsed: r.parsed };
     };
@@ -294,10 +294,10 @@ describe("flow records' own way through normalization (src/parse/flow-lane.ts)",
     const general = new Normalizer(sources, { ...options, flowLane: false });
     return (line: string, logGroup = ctx.logGroup) => {
       const read = (n: Normalizer) => {
-        const r = n.normalize(line, { ...ctx, logGroup }, n.sourceFor(logGroup, line));
+        const r = n.normalize(line, { ...ctx, logGroup }, n.sourceFor(logGroup, line, ctx.logStream));
         return JSON.stringify(r.ok ? { ...r, order: Object.keys(r.event) } : r);
       };
-      return { lane: read(lane), general: read(general), source: lane.sourceFor(logGroup, line) };
+      return { lane: read(lane), general: read(general), source: lane.sourceFor(logGroup, line, ctx.logStream) };
     };
   };
   /** How a line around a record may come: as written, or with what the general way handles first. */

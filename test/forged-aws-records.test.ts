@@ -19,11 +19,12 @@ import { linesPayload, T0, TRAIL_STREAM } from './helpers';
 
 /**
  * An app that logs what a client sends, verbatim (a webhook receiver, an API that logs request
- * bodies as JSON), lets the client write any JSON line into the app's log group. Written in the
- * shape of a CloudTrail record or an EventBridge finding, such a line would page the responders as
- * the service's own — "the trail was stopped", "GuardDuty: critical finding" — and three of them
- * would open the account-compromise incident, whose automated response disables the keys of
- * whichever principal the lines name. Every shipped rule test whose lines are such a service's
+ * bodies as JSON), lets the client write any line into the app's log group. Written in the shape of
+ * a CloudTrail record or an EventBridge finding, such a line would page the responders as the
+ * service's own — "the trail was stopped", "GuardDuty: critical finding" — and three of them would
+ * open the account-compromise incident, whose automated response disables the keys of whichever
+ * principal the lines name; as a Kubernetes audit event, a cluster takeover; as flow records or WAF
+ * blocks, a scan or a flood from whichever address they name. Every shipped rule test whose lines are such a service's
  * records is replayed here as a client would plant it: the records themselves, and the fields
  * their source reads from them in ECS's names (nested and dotted).
  */
@@ -34,7 +35,7 @@ const APP_STREAM = 'web-1/application.log';
 
 type Test = DetectionRule['tests'][number];
 
-/** The rule tests that fire on records of a service AWS writes only where it fixes (CloudTrail's streams, EventBridge's groups). */
+/** The rule tests that fire on records of a service AWS writes only where it fixes (CloudTrail's and flow logs' streams; EventBridge's, EKS's and WAF's groups). */
 const serviceTests: { rule: DetectionRule; test: Test }[] = pack.rules.flatMap((rule) =>
   rule.tests
     .filter((test) => test.expect === 'fire' && (test.lines?.length ?? 0) > 0)
@@ -85,14 +86,17 @@ async function outcome(rule: DetectionRule, test: Test) {
 }
 
 describe('records a client has an app log are not the service’s', () => {
-  it('the shipped tests hold CloudTrail and EventBridge records to plant (the cases below are not vacuous)', () => {
+  it('the shipped tests hold CloudTrail, EventBridge, EKS, WAF and flow records to plant (the cases below are not vacuous)', () => {
     const rules = new Set(serviceTests.map((t) => t.rule.id));
-    expect(serviceTests.length).toBeGreaterThan(100);
+    expect(serviceTests.length).toBeGreaterThan(130);
     for (const id of [
       'aws.cloudtrail_tampering',
       'aws.admin_policy_attached',
       'aws.guardduty_critical_finding',
       'aws.securityhub_high_finding',
+      'k8s.cluster_admin_binding',
+      'waf.blocked_burst',
+      'vpc.internet_port_scan',
     ]) {
       expect(rules).toContain(id);
     }
@@ -102,12 +106,16 @@ describe('records a client has an app log are not the service’s', () => {
     // Delivered by the service, where it writes: the rule fires (the control).
     expect((await outcome(rule, test))?.passed).toBe(true);
     const lines = test.lines ?? [];
-    const planted = [lines, lines.map((line) => ecsShaped(test, line, true)), lines.map((line) => ecsShaped(test, line, false))];
-    for (const forged of planted) {
+    const planted = {
+      verbatim: lines,
+      'in ECS names, nested': lines.map((line) => ecsShaped(test, line, true)),
+      'in ECS names, dotted': lines.map((line) => ecsShaped(test, line, false)),
+    };
+    for (const [how, forged] of Object.entries(planted)) {
       const inApp = { ...test, logGroup: APP_GROUP, logStream: APP_STREAM, lines: forged, expect: 'none' as const };
       const { alerts: _alerts, title: _title, severity: _severity, ...quiet } = inApp;
       const result = await outcome(rule, quiet);
-      expect(result?.passed, `${result?.detail} — ${forged[0]?.slice(0, 160)}`).toBe(true);
+      expect(result?.passed, `${how}: ${result?.detail} — ${forged[0]?.slice(0, 400)}`).toBe(true);
     }
   });
 

@@ -15,6 +15,9 @@ export const T0 = Date.parse('2025-03-03T10:00:00Z');
 /** A log stream CloudTrail delivers to (its records are believed only in one: README, Forged AWS records). */
 export const TRAIL_STREAM = '111122223333_CloudTrail_us-east-1';
 
+/** A log stream a flow log delivers to: one per network interface (its records are believed only in one). */
+export const FLOW_STREAM = 'eni-0a1b2c3d4e5f67890-all';
+
 /** A line normalized as the detector reads it (one delivery of `logGroup` at `timestamp`); a skipped line fails the test with its reason. */
 export function normalizedLine(
   normalizer: Normalizer,

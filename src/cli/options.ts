@@ -41,7 +41,7 @@ export function fail(message: string, code = 2): never {
 }
 
 export const LOG_STREAM_HELP =
-  "with --log-group: the log stream the lines arrived in (default: the file's path); CloudTrail's records are believed only in CloudTrail's streams, <account>_CloudTrail_<region>";
+  "with --log-group: the log stream the lines arrived in (default: the file's path); CloudTrail's records are believed only in CloudTrail's streams (<account>_CloudTrail_<region>), flow records only in an interface's (eni-…-all)";
 
 export const RECEIVED_AT_HELP =
   'with --log-group: when the lines were written, an ISO time or a duration back (30d); syslog lines take their year from it';

@@ -294,8 +294,9 @@ export class Normalizer {
    * lines stop matching); else the default (any JSON, any built-in text shape).
    *
    * A line recognized as a service's that AWS writes only to streams or groups of its own
-   * (CloudTrail's streams, EventBridge's groups: BuiltinSource.deliveredIn) is believed only in
-   * one, `logStream` being the delivery's; elsewhere it is read as the app's own JSON.
+   * (CloudTrail's and flow logs' streams, EventBridge's, EKS's and WAF's groups:
+   * BuiltinSource.deliveredIn) is believed only in one, `logStream` being the delivery's; elsewhere
+   * it is read as the app's own line.
    */
   sourceFor(logGroup: string, line?: string, logStream?: string): CompiledSource {
     const fixed = this.groupSource(logGroup);
@@ -333,7 +334,7 @@ export class Normalizer {
     if (unbelieved?.deliveredIn) {
       return {
         source: DEFAULT_SOURCE,
-        reason: `no source lists this log group; its lines look like ${unbelieved.name} records but did not arrive where AWS writes them (${unbelieved.deliveredIn.where}), so they are read as an app's JSON — if they are the service's, name the group in a source file with builtin: ${unbelieved.name}`,
+        reason: `no source lists this log group; its lines look like ${unbelieved.name} records but did not arrive where AWS writes them (${unbelieved.deliveredIn.where}), so they are read as the app's own lines — if they are the service's, name the group in a source file with builtin: ${unbelieved.name}`,
       };
     }
     return { source: DEFAULT_SOURCE, reason: 'no source lists this log group: JSON, or any built-in text format' };

@@ -33,6 +33,11 @@ export const KUBERNETES_AUDIT: BuiltinSource = {
   patterns: [],
   recognize: isKubernetesAudit,
   recognizedBy: ['auditID'],
+  // EKS writes its control plane's logs to a group of its own naming, one per cluster.
+  deliveredIn: {
+    group: /^\/aws\/eks\/[^/]{1,255}\/cluster$/,
+    where: "an EKS cluster's control-plane log group (/aws/eks/<cluster>/cluster)",
+  },
   derives: [
     'kubernetes.audit.level',
     'event.action',

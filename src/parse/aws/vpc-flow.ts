@@ -22,6 +22,11 @@ export const VPC_FLOW: BuiltinSource = {
   ],
   recognize: (l) => VPC_FLOW_RE.test(l),
   recognizedBy: ['eni-'],
+  // A flow log writes one stream per network interface, named after it and the traffic it logs.
+  deliveredIn: {
+    stream: /^eni-[0-9a-f]{8,17}(?:-(?:all|accept|reject))?$/,
+    where: "VPC Flow Logs' own log streams (one per network interface: eni-…-all)",
+  },
   derives: ['event.action', 'event.outcome', 'network.transport', 'cloud.provider'],
   derive: (e) => {
     const action = textValue(e['vpcflow.action']);

@@ -19,6 +19,8 @@ export const WAF: BuiltinSource = {
   patterns: [],
   recognize: isWaf,
   recognizedBy: ['webaclId'],
+  // WAF delivers to CloudWatch Logs only into groups whose names start so (a requirement of WAF's).
+  deliveredIn: { group: /^aws-waf-logs-/, where: 'a WAF log group (aws-waf-logs-…, a prefix WAF requires)' },
   derives: ['event.action', 'event.outcome', 'event.category', 'event.dataset', 'cloud.provider'],
   derive: (e) => {
     const action = textValue(e.action);
