@@ -44,6 +44,8 @@ export function measureDetectorBundle(runs = 5): BundleFigures {
     STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:bench',
     RISK_LOOKBACK_MS: '14400000',
     AWS_REGION: 'us-east-1',
+    // Set by the stack on every function (infra/constructs/sentinel-function.ts).
+    SENTINEL_ACCOUNT_ID: '123456789012',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   const times: number[] = [];

@@ -198,6 +198,14 @@ export const SentinelConfig = z
       .optional(),
     /** … or these accounts. */
     memberAccounts: z.array(AccountId).default([]),
+    /**
+     * Hub: the member accounts whose log groups hold an organization trail (the management account,
+     * or the log-archive account it delivers to). Their CloudTrail records are each about the member
+     * account they name; any other member account's lines are about that account, whatever account
+     * they name (a member's logs cannot put an alert, incident or automated response on another
+     * account). The hub's own account is always trusted so.
+     */
+    organizationTrailAccounts: z.array(AccountId).default([]),
     hub: HubSettings.prefault({}),
     /** Spoke: the hub's destination (the hub stack's DestinationArn output). */
     hubDestinationArn: z
@@ -433,8 +441,12 @@ export const SentinelConfig = z
         path: ['organizationId'],
         message: 'hub mode needs organizationId or memberAccounts (who may send logs)',
       });
-    if (c.mode !== 'hub' && (c.organizationId || c.memberAccounts.length > 0))
-      ctx.addIssue({ code: 'custom', path: ['mode'], message: "organizationId and memberAccounts apply to mode 'hub' only" });
+    if (c.mode !== 'hub' && (c.organizationId || c.memberAccounts.length > 0 || c.organizationTrailAccounts.length > 0))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mode'],
+        message: "organizationId, memberAccounts and organizationTrailAccounts apply to mode 'hub' only",
+      });
     if (c.mode === 'spoke' && !c.hubDestinationArn)
       ctx.addIssue({
         code: 'custom',

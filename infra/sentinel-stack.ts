@@ -102,6 +102,7 @@ export class SentinelStack extends Stack {
       newTermLearningMs: config.newTermLearning,
       newTermLearningScope: config.newTermLearningScope,
       timeZone: config.timeZone,
+      organizationTrailAccounts: config.organizationTrailAccounts,
       runbookBaseUrl: config.runbookBaseUrl,
       chatTiers: config.chat?.tiers ?? [],
       reservedConcurrency: config.detectorConcurrency,

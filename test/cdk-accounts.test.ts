@@ -210,7 +210,7 @@ describe('many-accounts config errors', () => {
     [{ mode: 'hub' }, /organizationId: hub mode needs organizationId or memberAccounts/],
     [{ mode: 'spoke', logGroups: ['/a'] }, /hubDestinationArn: spoke mode needs the hub's destination ARN/],
     [{ mode: 'spoke', hubDestinationArn: DESTINATION }, /logGroups: a spoke sends nothing/],
-    [{ organizationId: ORG }, /mode: organizationId and memberAccounts apply to mode 'hub' only/],
+    [{ organizationId: ORG }, /mode: organizationId, memberAccounts and organizationTrailAccounts apply to mode 'hub' only/],
     [{ mode: 'hub', memberAccounts: ['1234'] }, /memberAccounts\[0\]: expected a 12-digit AWS account id/],
     [{ mode: 'hub', organizationId: ORG, hub: { streamMode: 'provisioned' } }, /hub\.shards: a provisioned stream needs 'shards'/],
     [

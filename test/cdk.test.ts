@@ -5,6 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { accountsForEnv } from '../functions/commons/env';
 import { loadReviewRoutes } from '../functions/commons/review-routes';
 import { loadTeamPagers } from '../functions/commons/team-pagers';
 import { parseConfig, routesWithIncidents, SynthInputError } from '../infra/config';
@@ -688,6 +689,30 @@ describe('every documented option', () => {
     expect(variableByFunction(synth({ timeZone: 'America/Los_Angeles' }).template, 'TIME_ZONE')).toEqual(
       messageWriters('America/Los_Angeles'),
     );
+  });
+  it('organizationTrailAccounts: the detector is told whose logs may be about other accounts (the stack’s own besides, at cold start); hub only', () => {
+    expect(variableByFunction(synth().template, 'ORG_TRAIL_ACCOUNTS')).toEqual([['DetectorFunction', '']]);
+    const hub = { mode: 'hub', organizationId: 'o-a1b2c3d4e5', organizationTrailAccounts: ['222233334444'] };
+    expect(variableByFunction(synth(hub).template, 'ORG_TRAIL_ACCOUNTS')).toEqual([['DetectorFunction', '222233334444']]);
+    expect(() => parseConfig({ organizationTrailAccounts: ['222233334444'] })).toThrow(/apply to mode 'hub' only/);
+    const saved = { listed: process.env.ORG_TRAIL_ACCOUNTS, own: process.env.SENTINEL_ACCOUNT_ID };
+    try {
+      process.env.SENTINEL_ACCOUNT_ID = '999999999999';
+      process.env.ORG_TRAIL_ACCOUNTS = '222233334444';
+      expect([...accountsForEnv()]).toEqual(['999999999999', '222233334444']);
+      process.env.ORG_TRAIL_ACCOUNTS = '';
+      expect([...accountsForEnv()]).toEqual(['999999999999']);
+      process.env.ORG_TRAIL_ACCOUNTS = '2222-3333-4444';
+      expect(() => accountsForEnv()).toThrow(/ORG_TRAIL_ACCOUNTS must list 12-digit account ids, got '2222-3333-4444'/);
+    } finally {
+      for (const [name, value] of [
+        ['ORG_TRAIL_ACCOUNTS', saved.listed],
+        ['SENTINEL_ACCOUNT_ID', saved.own],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
   it('runbookBaseUrl: every function that writes messages is told where runbooks link to; unset, none is', () => {
     expect(variableByFunction(synth().template, 'RUNBOOK_BASE_URL')).toEqual([]);

@@ -189,3 +189,57 @@ describe('records a client has an app log are not the service’s', () => {
     expect(real.alerts.map((a) => a.ruleId)).toEqual(['aws.cloudtrail_tampering']);
   });
 });
+
+describe('a member account’s logs are about that account (hub mode)', () => {
+  const HUB = '999999999999';
+  const MEMBER = '111122223333';
+  const OTHER = '444455556666';
+  /** The trail stopped in OTHER, by its deployer: a CloudTrail record in a stream named as OTHER's organization trail's. */
+  const otherStopped = stopLogging.replaceAll(MEMBER, OTHER);
+  const otherStream = `o-a1b2c3d4e5_${OTHER}_CloudTrail_us-east-1`;
+  const delivered = (owner: string, line: string, logStream: string) => ({
+    ...linesPayload('org-audit/management-events', [line], T0, 1000, logStream),
+    owner,
+  });
+  const told = async (normalizer: Normalizer, owner: string, line = otherStopped, logStream = otherStream) => {
+    const result = await processPayload(delivered(owner, line, logStream), normalizer, new Detector(pack, new MemoryStateStore()));
+    return result.alerts.map((a) => ({ rule: a.ruleId, account: a.cloud?.account.id, entity: a.entity.account ?? null }));
+  };
+
+  it('a record a member delivers naming another account is about the member; the hub’s own and listed trail accounts speak for others', async () => {
+    const hub = new Normalizer(pack.sources, { accountsFor: new Set([HUB]) });
+    expect(otherStopped).toContain(`"recipientAccountId":"${OTHER}"`);
+    // From a member: the member's own trail stopped, by a principal of the member's (the member holds no trail of
+    // OTHER's), and the team told that the member delivered a record about OTHER.
+    expect(await told(hub, MEMBER)).toEqual([
+      { rule: 'integrity.foreign_account_record', account: MEMBER, entity: null },
+      { rule: 'aws.cloudtrail_tampering', account: MEMBER, entity: MEMBER },
+    ]);
+    // From the hub's account, and from an account listed as holding the organization trail: OTHER's.
+    expect(await told(hub, HUB)).toEqual([{ rule: 'aws.cloudtrail_tampering', account: OTHER, entity: OTHER }]);
+    const listed = new Normalizer(pack.sources, { accountsFor: new Set([HUB, MEMBER]) });
+    expect(await told(listed, MEMBER)).toEqual([{ rule: 'aws.cloudtrail_tampering', account: OTHER, entity: OTHER }]);
+    // Locally (no deployment to say who holds the trail), as the line says.
+    expect(await told(new Normalizer(pack.sources), MEMBER)).toEqual([{ rule: 'aws.cloudtrail_tampering', account: OTHER, entity: OTHER }]);
+  });
+
+  it('the claim is kept beside the event, and an app’s JSON naming another account is the member’s too', () => {
+    const hub = new Normalizer(pack.sources, { accountsFor: new Set([HUB]) });
+    const read = (line: string, logStream: string, owner = MEMBER) => {
+      const r = hub.normalize(
+        line,
+        { logGroup: '/shop/api', logStream, id: '1', timestamp: T0, owner },
+        hub.sourceFor('/shop/api', line, logStream),
+      );
+      if (!r.ok) throw new Error(r.skip.detail);
+      return { account: r.event['cloud.account.id'], claimed: r.event['cloud.account.claimed_id'] };
+    };
+    expect(read(otherStopped, otherStream)).toEqual({ account: MEMBER, claimed: OTHER });
+    const app = JSON.stringify({ message: 'deployed', user: { name: 'deploy' }, cloud: { account: { id: OTHER } } });
+    expect(read(app, APP_STREAM)).toEqual({ account: MEMBER, claimed: OTHER });
+    // Its own account, or none named: nothing set aside.
+    expect(read(stopLogging, TRAIL_STREAM)).toEqual({ account: MEMBER, claimed: undefined });
+    expect(read('{"message":"plain"}', APP_STREAM)).toEqual({ account: MEMBER, claimed: undefined });
+    expect(read(otherStopped, otherStream, HUB)).toEqual({ account: OTHER, claimed: undefined });
+  });
+});

@@ -104,3 +104,17 @@ export function timeZoneEnv(): string {
   if (!isKnownTimezone(text)) throw new Error(`environment variable TIME_ZONE must be an IANA time zone name, got '${text}'`);
   return text;
 }
+
+/**
+ * The accounts whose log groups may hold lines about other accounts: the stack's own
+ * (`SENTINEL_ACCOUNT_ID`) and those holding an organization trail (`ORG_TRAIL_ACCOUNTS`,
+ * comma-separated, config `organizationTrailAccounts`). A line any other account delivered is
+ * about that account (src/parse/delivery-fields.ts, refuseForeignAccount).
+ */
+export function accountsForEnv(): ReadonlySet<string> {
+  const listed = (process.env.ORG_TRAIL_ACCOUNTS ?? '').split(',').filter((a) => a !== '');
+  for (const account of listed)
+    if (!/^\d{12}$/.test(account))
+      throw new Error(`environment variable ORG_TRAIL_ACCOUNTS must list 12-digit account ids, got '${account}'`);
+  return new Set([requireEnv('SENTINEL_ACCOUNT_ID'), ...listed]);
+}

@@ -15,7 +15,15 @@ import { DynamoStateStore } from '../commons/adapters/dynamodb-state-store';
 import { StepFunctionsSink } from '../commons/adapters/stepfunctions-sink';
 import { dynamo, sfn } from '../commons/clients';
 import { loadEmbeddedRules } from '../commons/embedded-rules';
-import { alertContext, alertTermsEnv, learningScopeEnv, messageStyleEnv, requireEnv, requireNumberEnv } from '../commons/env';
+import {
+  accountsForEnv,
+  alertContext,
+  alertTermsEnv,
+  learningScopeEnv,
+  messageStyleEnv,
+  requireEnv,
+  requireNumberEnv,
+} from '../commons/env';
 import { logger, metrics } from '../commons/powertools';
 
 // Everything below runs once per cold start; invocations reuse it. The heap setting comes first,
@@ -24,7 +32,8 @@ disablePretenuring();
 const pack = loadEmbeddedRules();
 // One time zone for the events' local hours and the messages' local times.
 const style = messageStyleEnv();
-const normalizer = new Normalizer(pack.sources, { timeZone: style.timeZone, realDelivery: true });
+// A member account's lines are about that account, unless it holds the organization trail.
+const normalizer = new Normalizer(pack.sources, { timeZone: style.timeZone, realDelivery: true, accountsFor: accountsForEnv() });
 const store = new DynamoStateStore(dynamo, requireEnv('TABLE_NAME'));
 const detector = new Detector(pack, store, {
   ...alertContext(),

@@ -30,6 +30,8 @@ export interface DetectorProps {
   readonly newTermLearningScope: 'owner' | 'account';
   /** The team's time zone (config `timeZone`): `event.hour_local`, `event.weekday_local`, and messages' local times. */
   readonly timeZone: string;
+  /** Accounts besides the stack's whose logs may be about other accounts (config `organizationTrailAccounts`). */
+  readonly organizationTrailAccounts: readonly string[];
   /** Tiers the chat topic takes (config `chat`): only their messages carry a chat rendering. */
   readonly chatTiers: readonly string[];
   /** Where runbook paths link to in published messages (config `runbookBaseUrl`, ending in `/`); none: as rules name them. */
@@ -74,6 +76,7 @@ export class Detector extends Construct {
         NEW_TERM_LEARNING_MS: String(props.newTermLearningMs),
         NEW_TERM_LEARNING_SCOPE: props.newTermLearningScope,
         TIME_ZONE: props.timeZone,
+        ORG_TRAIL_ACCOUNTS: props.organizationTrailAccounts.join(','),
         CHAT_TIERS: props.chatTiers.join(','),
         ...(props.runbookBaseUrl === undefined ? {} : { RUNBOOK_BASE_URL: props.runbookBaseUrl }),
         POWERTOOLS_SERVICE_NAME: 'sentinel-detector',

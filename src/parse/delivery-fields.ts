@@ -20,3 +20,27 @@ export function writeDeliveryFields(event: NormalizedEvent, delivery: Delivery):
     event['cloud.account.id'] ??= delivery.owner;
   }
 }
+
+/**
+ * Where the account a line names is set aside: the line named another account than the one that
+ * delivered it, and that account is not one whose logs may speak for others (an organization
+ * trail's: Normalizer's `accountsFor`).
+ */
+export const CLAIMED_ACCOUNT = 'cloud.account.claimed_id';
+
+/**
+ * A line is about the account that delivered it unless that account's logs may be about others.
+ * An organization trail's records, delivered from the account that holds the trail, are each about
+ * the member account it names; but a member account in a hub sends its own log groups, and a line
+ * there naming another account — a CloudTrail record in a stream named like the organization
+ * trail's, an app's JSON with `cloud.account.id` — would otherwise put its alerts, incidents and
+ * automated responses on that other account's principals. Such a claim is kept as
+ * CLAIMED_ACCOUNT and the event is the delivering account's.
+ */
+export function refuseForeignAccount(event: NormalizedEvent, mayNameOthers: ReadonlySet<string>): void {
+  const owner = event[CoreFields.owner];
+  const stated = event['cloud.account.id'];
+  if (typeof owner !== 'string' || stated === undefined || String(stated) === owner || mayNameOthers.has(owner)) return;
+  event[CLAIMED_ACCOUNT] = stated;
+  event['cloud.account.id'] = owner;
+}

@@ -9,7 +9,7 @@ import { dropAwsClaims } from './aws-claims';
 import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
 import { Calendar } from './calendar';
 import { type ContainerWrapper, containerWrapper, criWrapper } from './container-wrappers';
-import { type Delivery, writeDeliveryFields } from './delivery-fields';
+import { type Delivery, refuseForeignAccount, writeDeliveryFields } from './delivery-fields';
 import { newEvent, newOpenEvent } from './event-record';
 import { exceptionType } from './exception-type';
 import { DEFAULT_FIELD_MAP, fieldMapFor, LEVEL_NAMES, mapFields } from './field-maps';
@@ -244,6 +244,7 @@ export class Normalizer {
   private readonly calendar: Calendar;
   private readonly maxAhead: number;
   private readonly realDelivery: boolean;
+  private readonly accountsFor: ReadonlySet<string> | undefined;
   /** Whether flow records take their own way (./flow-lane.ts); off only to compare it with the general way. */
   private readonly useFlowLane: boolean;
 
@@ -253,12 +254,16 @@ export class Normalizer {
    * than a day ahead of its delivery is not used (src/parse/timestamp.ts, plausibleLineTime), and
    * a source with `time: delivery` takes its events' delivery times.
    * `flowLane: false`: flow records take the general way too (for tests comparing the two).
+   * `accountsFor`: the accounts whose log groups may hold lines about other accounts (the stack's
+   * own, and those holding an organization trail); a line another account delivered is about that
+   * account whatever it names (refuseForeignAccount). Unset: every account's (local runs).
    */
   constructor(
     definitions: readonly SourceDefinition[] = [],
-    options: { timeZone?: string; realDelivery?: boolean; flowLane?: boolean } = {},
+    options: { timeZone?: string; realDelivery?: boolean; flowLane?: boolean; accountsFor?: ReadonlySet<string> } = {},
   ) {
     this.sources = definitions.map((d) => compileSource(d.source));
+    this.accountsFor = options.accountsFor;
     this.useFlowLane = options.flowLane !== false;
     this.calendar = new Calendar(options.timeZone);
     this.maxAhead = options.realDelivery ? MAX_AHEAD_OF_DELIVERY_MS : Number.POSITIVE_INFINITY;
@@ -345,6 +350,7 @@ export class Normalizer {
     if (result.ok) {
       withDefaultService(result.event, ctx.logGroup);
       maskTypedPassword(result.event);
+      if (this.accountsFor) refuseForeignAccount(result.event, this.accountsFor);
     }
     return result;
   }
