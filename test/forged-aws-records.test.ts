@@ -241,5 +241,8 @@ describe('a member account’s logs are about that account (hub mode)', () => {
     expect(read(stopLogging, TRAIL_STREAM)).toEqual({ account: MEMBER, claimed: undefined });
     expect(read('{"message":"plain"}', APP_STREAM)).toEqual({ account: MEMBER, claimed: undefined });
     expect(read(otherStopped, otherStream, HUB)).toEqual({ account: OTHER, claimed: undefined });
+    // Not an account id: names no account (the member's, as before) and is not set aside to be told.
+    const text = stopLogging.replace(`"recipientAccountId":"${MEMBER}"`, '"recipientAccountId":"call +1 555 0100 to restore"');
+    expect(read(text, otherStream)).toEqual({ account: 'call +1 555 0100 to restore', claimed: undefined });
   });
 });

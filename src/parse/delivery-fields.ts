@@ -40,7 +40,12 @@ export const CLAIMED_ACCOUNT = 'cloud.account.claimed_id';
 export function refuseForeignAccount(event: NormalizedEvent, mayNameOthers: ReadonlySet<string>): void {
   const owner = event[CoreFields.owner];
   const stated = event['cloud.account.id'];
-  if (typeof owner !== 'string' || stated === undefined || String(stated) === owner || mayNameOthers.has(owner)) return;
+  if (typeof owner !== 'string' || stated === undefined || stated === owner || mayNameOthers.has(owner)) return;
+  // Only an account id names an account (anything else a line writes there is read as no account,
+  // src/engine/entity-scope.ts): and only an account id is set aside, to be told in a title.
+  if (typeof stated !== 'string' || !ACCOUNT_ID.test(stated)) return;
   event[CLAIMED_ACCOUNT] = stated;
   event['cloud.account.id'] = owner;
 }
+
+const ACCOUNT_ID = /^\d{12}$/;
