@@ -170,4 +170,52 @@ describe('the detector handler behind the hub stream', () => {
     expect(alert?.cloud).toEqual({ account: { id: '444455556666' }, region: 'us-east-1' });
     expect(consoleLinkText(String(alert?.consoleUrl))).toContain('arn:aws:logs:us-east-1:444455556666:log-group:/var/log/auth.log');
   });
+
+  it("a member's record naming another account is about the member (its alerts go to the member's route), unless the hub's own account delivered it", async () => {
+    const other = '777788889999';
+    const record = JSON.stringify({
+      eventVersion: '1.08',
+      userIdentity: {
+        type: 'IAMUser',
+        principalId: 'AIDAEXAMPLEDEPLOY',
+        accountId: other,
+        arn: `arn:aws:iam::${other}:user/deployer`,
+        userName: 'deployer',
+      },
+      eventTime: '2026-03-03T03:12:40Z',
+      eventSource: 'cloudtrail.amazonaws.com',
+      eventName: 'StopLogging',
+      awsRegion: 'us-east-1',
+      sourceIPAddress: '203.0.113.5',
+      userAgent: 'aws-cli/2.15.0',
+      requestParameters: { name: 'org-trail' },
+      responseElements: null,
+      eventType: 'AwsApiCall',
+      recipientAccountId: other,
+      eventID: 'e-stop',
+    });
+    // In a stream named as the organization trail's stream for that account.
+    const trail = (owner: string): SubscriptionPayload => ({
+      owner,
+      logGroup: 'org-audit/management-events',
+      logStream: `o-a1b2c3d4e5_${other}_CloudTrail_us-east-1`,
+      subscriptionFilters: ['sentinel'],
+      messageType: 'DATA_MESSAGE',
+      logEvents: [{ id: `stop-${owner}`, timestamp: Date.parse('2026-03-03T03:12:41Z'), message: record }],
+    });
+    const told = async (owner: string) => {
+      const h = await freshHandler();
+      await h.detectStream(kinesisEventOf([trail(owner)]));
+      return h.sfn
+        .commandCalls(StartSyncExecutionCommand)
+        .map((c) => JSON.parse(c.args[0].input.input ?? '{}'))
+        .filter((e) => e.publish)
+        .map((e) => `${e.publishFields.ruleId} ${e.publishFields.account}`)
+        .sort();
+    };
+    // A member (not listed in organizationTrailAccounts): its own account's, and the team told why.
+    expect(await told('444455556666')).toEqual(['aws.cloudtrail_tampering 444455556666', 'integrity.foreign_account_record 444455556666']);
+    // The hub's own account (the harness's SENTINEL_ACCOUNT_ID) holds the trail: the account it names.
+    expect(await told('123456789012')).toEqual([`aws.cloudtrail_tampering ${other}`]);
+  });
 });
