@@ -271,6 +271,27 @@ describe('detect sources check', () => {
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain('BELOW MINIMUM');
   });
+  it('an export of flow records is read as flows in the stream it came from, and told how when no stream is given', () => {
+    const file = join(tmp(), 'flows.log');
+    writeFileSync(file, '2 111122223333 eni-0a1b2c3d4e5f67890 198.51.100.9 10.0.1.5 40000 22 6 3 180 1740971560 1740971620 REJECT OK\n');
+    const plain = detect('sources', 'check', file, '--log-group', 'vpc/flows', '--min', '0');
+    expect(plain.stdout).toContain("vpc/flows → source 'default'");
+    expect(plain.stdout).toContain('name the group in a source file with builtin: vpcflow');
+    expect(plain.stdout).toContain('pass --log-stream with the stream they came from');
+    const streamed = detect(
+      'sources',
+      'check',
+      file,
+      '--log-group',
+      'vpc/flows',
+      '--log-stream',
+      'eni-0a1b2c3d4e5f67890-all',
+      '--min',
+      '0',
+    );
+    expect(streamed.stdout).toContain("vpc/flows → source 'vpcflow'");
+    expect(streamed.stdout).toContain('parsed 1 (100.0%');
+  });
   it("says what the group's subscription filter would deliver of the sample, and why a group gets every line", () => {
     const file = join(tmp(), 'fn.log');
     const id = '6b33ab2e-4618-45bf-aed7-ac4f95025666';

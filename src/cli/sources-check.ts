@@ -100,7 +100,13 @@ export async function checkSources(
     }
   }
   const groups: GroupReport[] = [...perGroup].map(([logGroup, g]) => {
-    const { source, reason } = normalizer.describeSource(logGroup);
+    const { source, reason: why, unbelieved } = normalizer.describeSource(logGroup);
+    // Lines of a file read as of the file's own stream: an export of the service's records is
+    // believed as delivered in the stream it came from.
+    const reason =
+      unbelieved && options.logGroup !== undefined && options.logStream === undefined
+        ? `${why}; or, checking an export of them, pass --log-stream with the stream they came from`
+        : why;
     const t = g.parse.totals;
     return {
       logGroup,

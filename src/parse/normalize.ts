@@ -325,7 +325,7 @@ export class Normalizer {
   }
 
   /** Which source a log group's lines go to, and why (for `detect sources check`). */
-  describeSource(logGroup: string): { source: CompiledSource; reason: string } {
+  describeSource(logGroup: string): { source: CompiledSource; reason: string; unbelieved?: string } {
     const explicit = this.explicitSource(logGroup);
     if (explicit) {
       const glob = explicit.globs.find((g) => globToRegExp(g).test(logGroup)) ?? '';
@@ -339,6 +339,7 @@ export class Normalizer {
     if (unbelieved?.deliveredIn) {
       return {
         source: DEFAULT_SOURCE,
+        unbelieved: unbelieved.name,
         reason: `no source lists this log group; its lines look like ${unbelieved.name} records but did not arrive where AWS writes them (${unbelieved.deliveredIn.where}), so they are read as the app's own lines — if they are the service's, name the group in a source file with builtin: ${unbelieved.name}`,
       };
     }
