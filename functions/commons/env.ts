@@ -5,6 +5,7 @@ import type { ChatTiers, MessageStyle } from '../../src/correlation/envelope';
 import type { AlertTerms } from '../../src/engine/telling';
 import type { LearningScope } from '../../src/engine/term-learning';
 import { isKnownTimezone } from '../../src/parse/timestamp';
+import { ACCOUNT_ID } from '../../src/schema/account';
 
 /**
  * Where alerts' links point: the function's Region and the stack's account (set by the stack), and
@@ -114,7 +115,7 @@ export function timeZoneEnv(): string {
 export function accountsForEnv(): ReadonlySet<string> {
   const listed = (process.env.ORG_TRAIL_ACCOUNTS ?? '').split(',').filter((a) => a !== '');
   for (const account of listed)
-    if (!/^\d{12}$/.test(account))
+    if (!ACCOUNT_ID.test(account))
       throw new Error(`environment variable ORG_TRAIL_ACCOUNTS must list 12-digit account ids, got '${account}'`);
   return new Set([requireEnv('SENTINEL_ACCOUNT_ID'), ...listed]);
 }

@@ -1,3 +1,4 @@
+import { ACCOUNT_ID } from '../schema/account';
 import { CoreFields, type NormalizedEvent } from '../schema/event';
 
 /** Where an event came from: its CloudWatch log group, stream and event id, and the account that owns the group. */
@@ -26,7 +27,7 @@ export function writeDeliveryFields(event: NormalizedEvent, delivery: Delivery):
  * delivered it, and that account is not one whose logs may speak for others (an organization
  * trail's: Normalizer's `accountsFor`).
  */
-export const CLAIMED_ACCOUNT = 'cloud.account.claimed_id';
+const CLAIMED_ACCOUNT = 'cloud.account.claimed_id';
 
 /**
  * A line is about the account that delivered it unless that account's logs may be about others.
@@ -47,5 +48,3 @@ export function refuseForeignAccount(event: NormalizedEvent, mayNameOthers: Read
   event[CLAIMED_ACCOUNT] = stated;
   event['cloud.account.id'] = owner;
 }
-
-const ACCOUNT_ID = /^\d{12}$/;
