@@ -744,6 +744,32 @@ describe('AWS logs recognized by content', () => {
     expect(named.sourceFor(group, lines[0]).name).toBe('mine');
   });
 
+  it("a Resolver query's registered domain is the name under its ICANN public suffix; a hosting provider's own suffix is not one", () => {
+    const resolver = FIXTURES.find(([kind]) => kind === 'route53-resolver');
+    if (!resolver) throw new Error('no Resolver fixture');
+    const [, logGroup, line] = resolver;
+    const registered = (name: string) => {
+      const normalizer = new Normalizer(pack.sources);
+      const asked = line.replace(/"query_name":"[^"]*"/, `"query_name":"${name}"`);
+      const r = normalizer.normalize(
+        asked,
+        { logGroup, logStream: 's', id: '1', timestamp: T0 },
+        normalizer.sourceFor(logGroup, asked, 's'),
+      );
+      if (!r.ok) throw new Error(r.skip.detail);
+      return r.event['dns.question.registered_domain'];
+    };
+    expect(registered('x7f3kq9zz0p.t.Exfil-Example.CO.UK.')).toBe('exfil-example.co.uk');
+    expect(registered('a.b.example.com.au.')).toBe('example.com.au');
+    // Lists name services by their own domain: each tunnel's name is under it.
+    expect(registered('3f2a-198-51-100-7.ngrok-free.app.')).toBe('ngrok-free.app');
+    expect(registered('xyz.trycloudflare.com.')).toBe('trycloudflare.com');
+    // Under no listed suffix, the last two labels; a suffix asked for itself, itself.
+    expect(registered('ip-10-0-1-5.ec2.internal.')).toBe('ec2.internal');
+    expect(registered('co.uk.')).toBe('co.uk');
+    expect(registered('localhost.')).toBeUndefined();
+  });
+
   it('re-recognizes a group whose lines change format', () => {
     const normalizer = new Normalizer(pack.sources);
     expect(normalizer.sourceFor('shared', FIXTURES[2]?.[2], FLOW_STREAM).name).toBe('vpcflow');

@@ -1,3 +1,4 @@
+import { getDomain } from 'tldts-icann';
 import { textValue } from '../../schema/event';
 import { type BuiltinSource, base, has } from './builtin-source';
 
@@ -42,9 +43,14 @@ export const RESOLVER_QUERY: BuiltinSource = {
     if (name) {
       const bare = name.endsWith('.') ? name.slice(0, -1) : name;
       e['dns.question.name'] = bare;
-      // The last two labels: enough to group a domain's random subdomains (not a public-suffix list).
+      // The domain someone registered, under the public suffix list's ICANN part: a tunnel under
+      // evil.co.uk is evil.co.uk's, not co.uk's (which would group every British domain's names
+      // into one and title the alert "co.uk"). A name under no listed suffix keeps its last two
+      // labels (ip-10-0-1-5.ec2.internal: ec2.internal). Hosting providers' own suffixes (the list's
+      // private part) are not used: a list of services names ngrok-free.app, not each tunnel's name.
       const labels = bare.split('.');
-      if (labels.length >= 2) e['dns.question.registered_domain'] = labels.slice(-2).join('.');
+      if (labels.length >= 2)
+        e['dns.question.registered_domain'] = getDomain(bare, { validateHostname: false }) ?? labels.slice(-2).join('.');
     }
     const port = Number(e.srcport);
     if (Number.isInteger(port) && port > 0 && port < 65_536) e['source.port'] = port;
