@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { synthesizeDefinition } from '../src/local/synth-definition';
+import { removeScratchDir, scratchDir } from '../src/runtime/scratch-dir';
 
 /** Runs `body` with os.tmpdir() pointing at a fresh directory; returns what was left in it. */
 function leftBehind(body: () => void): string[] {
@@ -37,6 +38,14 @@ describe('temporary directories of a synth', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it('a process that makes and removes scratch directories again and again listens for its exit once', () => {
+    const listening = process.listenerCount('exit');
+    const made = leftBehind(() => {
+      for (let i = 0; i < 20; i++) removeScratchDir(scratchDir('sentinel-cycle-'));
+    });
+    expect(made).toEqual([]);
+    expect(process.listenerCount('exit') - listening).toBeLessThanOrEqual(1);
+  });
   it("a local run's synthesized assembly is removed once its template is read (the rule bundle waits for the process's exit)", () => {
     let states = 0;
     const left = leftBehind(() => {

@@ -14,8 +14,8 @@ export interface ReplayInputOptions {
   logGroup?: string;
   /**
    * The log stream those lines arrived in (default: the file's path). A service's records are
-   * believed only where it writes them: CloudTrail's in its streams, `<account>_CloudTrail_<region>`
-   * (README, Forged AWS records).
+   * believed only where it writes them: CloudTrail's in its streams, `<account>_CloudTrail_<region>`,
+   * flow records in their interface's, `eni-…-all` (README, Forged AWS records).
    */
   logStream?: string;
   /** Raw lines are grouped into payloads of this many events. */

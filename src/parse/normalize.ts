@@ -208,9 +208,9 @@ export const DEFAULT_SOURCE: CompiledSource = compileSource({
 });
 
 /**
- * Set on a line that looked like an AWS service's record (CloudTrail's, an EventBridge finding's)
- * but arrived where the service does not write: read as the app's, it names the service it
- * imitated, for integrity.forged_aws_record.
+ * Set on a line that looked like an AWS service's record (CloudTrail's, an EventBridge finding's,
+ * a Kubernetes audit event, a WAF log, a flow record) but arrived where the service does not write:
+ * read as the app's, it names the service it imitated, for integrity.forged_aws_record.
  */
 export const FORGED_AS = 'log.forged_as';
 

@@ -9,11 +9,16 @@ import { join } from 'node:path';
  * on every commit filled its disk with them.
  */
 const made = new Set<string>();
+/** One exit listener for the process: a set emptied by removeScratchDir and filled again must not add another. */
+let listening = false;
 
 /** A new directory under the system's temporary directory, removed when the process exits. */
 export function scratchDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  if (made.size === 0) process.once('exit', removeScratchDirs);
+  if (!listening) {
+    process.once('exit', removeScratchDirs);
+    listening = true;
+  }
   made.add(dir);
   return dir;
 }
