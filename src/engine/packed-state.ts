@@ -233,7 +233,9 @@ interface Chain<E> {
 /** Entries by entity and bucket, the same entity and bucket merged into the first of them. */
 function inOrder<E extends { member: string; bucket: number }>(entries: E[], merge: (into: E, from: E) => void): E[] {
   if (entries.length < 2) return entries;
-  entries.sort((a, b) => compare(a.member, b.member) || a.bucket - b.bucket);
+  // Evaluators write an entity's buckets in order, and the threshold evaluator its entities in
+  // order too: then one pass checks what a sort (string compares of every pair it meets) would do.
+  if (!ascending(entries)) entries.sort(byMemberThenBucket);
   const merged: E[] = [];
   for (const entry of entries) {
     const last = merged.at(-1);
@@ -241,6 +243,16 @@ function inOrder<E extends { member: string; bucket: number }>(entries: E[], mer
     else merged.push(entry);
   }
   return merged;
+}
+
+function byMemberThenBucket(a: { member: string; bucket: number }, b: { member: string; bucket: number }): number {
+  return compare(a.member, b.member) || a.bucket - b.bucket;
+}
+
+function ascending(entries: readonly { member: string; bucket: number }[]): boolean {
+  for (let i = 1; i < entries.length; i++)
+    if (byMemberThenBucket(entries[i - 1] as (typeof entries)[number], entries[i] as (typeof entries)[number]) > 0) return false;
+  return true;
 }
 
 /** A batch's packed writes as entries by chain, and the writes that keep the per-key layout. */

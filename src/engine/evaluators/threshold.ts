@@ -20,9 +20,18 @@ export async function thresholdRule(rule: CompiledRule, events: NormalizedEvent[
   if (!clause) return [];
   const width = bucketWidth(clause.window);
   const groups = groupBy(events, clause.groupBy);
-  const windows = groupWindows(groups, `t#${rule.rule.id}#`, width, clause.window);
+  // In entity order: the packed store's chunks are cut in that order (packed-state.ts), and need no sort then.
+  const windows = groupWindows(groups, `t#${rule.rule.id}#`, width, clause.window).sort(byKey);
   const increments: CounterIncrement[] = [];
-  for (const w of windows) addBucketIncrements(increments, w.range.key, w.list, width, clause.window);
+  /** Per window, what this batch adds to its entity. */
+  const added: number[] = [];
+  for (const w of windows) {
+    const from = increments.length;
+    addBucketIncrements(increments, w.range.key, w.list, width, clause.window);
+    let n = 0;
+    for (let i = from; i < increments.length; i++) n += (increments[i] as CounterIncrement).delta;
+    added.push(n);
+  }
   const now = storeClock(events);
   // At once, one round trip: a bucket this batch adds to is counted from the increment's own
   // result below (countBefore), never from the read, so the read need not wait for it.
@@ -34,15 +43,30 @@ export async function thresholdRule(rule: CompiledRule, events: NormalizedEvent[
     ),
   ]);
 
+  // Most entities of busy traffic (a visitor's few requests) hold fewer occurrences in every
+  // bucket they can reach — stored, and the totals of the buckets this batch added to, with this
+  // batch's own added again (an upper bound whatever the store answered) — than the rule's
+  // count: no window of theirs meets it, and their counts are not looked at bucket by bucket.
+  const totals = new Map<string, number>();
+  for (const r of results) totals.set(r.key, (totals.get(r.key) ?? 0) + r.total);
+  const reaching = new Set<string>();
+  windows.forEach(({ range }, i) => {
+    if (sumOf(stored.get(range.key)) + (totals.get(range.key) ?? 0) + (added[i] ?? 0) >= clause.count) reaching.add(range.key);
+  });
+  if (reaching.size === 0) return [];
+
   // Counts before this batch: stored totals minus our own delta where the store holds it.
   const ownDelta = new Map<string, Map<number, number>>();
-  for (const inc of increments) mapOf(ownDelta, inc.key).set(inc.bucket, inc.delta);
+  for (const inc of increments) if (reaching.has(inc.key)) mapOf(ownDelta, inc.key).set(inc.bucket, inc.delta);
   const before = new Map<string, Map<number, number>>();
-  for (const r of results) mapOf(before, r.key).set(r.bucket, r.total - (ownDelta.get(r.key)?.get(r.bucket) ?? 0));
+  for (const r of results) {
+    if (reaching.has(r.key)) mapOf(before, r.key).set(r.bucket, r.total - (ownDelta.get(r.key)?.get(r.bucket) ?? 0));
+  }
 
   const span = windowSpan(clause.window, width);
   const qualified: QualifiedGroup[] = [];
   for (const { key, list, range } of windows) {
+    if (!reaching.has(range.key)) continue;
     const storedBuckets = stored.get(range.key);
     const priorOwn = before.get(range.key);
     const lastStored = storedBuckets || priorOwn ? lastCountedBucket(priorOwn, storedBuckets) : Number.NEGATIVE_INFINITY;
@@ -102,6 +126,12 @@ function countBefore(
   return own !== undefined ? own : (stored?.get(b) ?? 0);
 }
 
+function sumOf(counts: ReadonlyMap<number, number> | undefined): number {
+  let n = 0;
+  if (counts) for (const count of counts.values()) n += count;
+  return n;
+}
+
 /** The last bucket other deliveries counted in (-Infinity: none), as countBefore reads them. */
 function lastCountedBucket(priorOwn: ReadonlyMap<number, number> | undefined, stored: ReadonlyMap<number, number> | undefined): number {
   let last = Number.NEGATIVE_INFINITY;
@@ -132,4 +162,8 @@ function largestWindow(
     if (count > best.count) best = { count, first: y - span };
   }
   return best;
+}
+
+function byKey(a: { key: string }, b: { key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
