@@ -58,17 +58,13 @@ export function normalizePayload(
 ): NormalizedEvent[] {
   const events: NormalizedEvent[] = [];
   // A source file's source (or a Lambda function's group) applies to the whole payload; otherwise each line is recognized by content.
-  const explicit = normalizer.groupSource(payload.logGroup);
+  const sourceOf = normalizer.lineSources(payload.logGroup, payload.logStream);
   // One context for the payload, its per-event parts updated in place (normalize keeps no reference).
   const ctx: LogContext = { logGroup: payload.logGroup, logStream: payload.logStream, id: '', timestamp: 0, owner: payload.owner };
   for (const logEvent of payload.logEvents) {
     ctx.id = logEvent.id;
     ctx.timestamp = logEvent.timestamp;
-    const result = normalizer.normalize(
-      logEvent.message,
-      ctx,
-      explicit ?? normalizer.sourceFor(payload.logGroup, logEvent.message, payload.logStream),
-    );
+    const result = normalizer.normalize(logEvent.message, ctx, sourceOf(logEvent.message));
     if (!result.ok) {
       skips.add(result.skip);
       continue;

@@ -309,6 +309,34 @@ export class Normalizer {
     const cached = this.recognized.get(logGroup);
     if (line === undefined) return cached ?? DEFAULT_SOURCE;
     if (cached?.recognize?.(line) && deliveredBy(cached.deliveredIn, logGroup, logStream)) return cached;
+    return this.recognize(logGroup, line, logStream);
+  }
+
+  /**
+   * `sourceFor` for each line of one delivery: what depends only on its log group and stream (a
+   * source file's or service's group, whether a recognized service writes to this stream) is
+   * worked out once for the payload rather than once a line.
+   */
+  lineSources(logGroup: string, logStream?: string): (line: string) => CompiledSource {
+    const fixed = this.groupSource(logGroup);
+    if (fixed) return () => fixed;
+    let judged: CompiledSource | undefined;
+    let delivered = false;
+    return (line) => {
+      const cached = this.recognized.get(logGroup);
+      if (cached?.recognize?.(line)) {
+        if (cached !== judged) {
+          judged = cached;
+          delivered = deliveredBy(cached.deliveredIn, logGroup, logStream);
+        }
+        if (delivered) return cached;
+      }
+      return this.recognize(logGroup, line, logStream);
+    };
+  }
+
+  /** A line's built-in source by its content (the group's cached one did not take it), cached for the group. */
+  private recognize(logGroup: string, line: string, logStream: string | undefined): CompiledSource {
     // A JSON recognizer never takes a text line and the reverse: skip the checks that cannot apply.
     const json = line.charCodeAt(firstNonSpace(line)) === OPEN_BRACE;
     if (json && !AWS_JSON_MARKERS_RE.test(line)) return DEFAULT_SOURCE;
