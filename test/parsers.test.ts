@@ -21,6 +21,19 @@ const normalizer = new Normalizer(pack.sources);
 const norm = (logGroup: string, line: string) => normalizedLine(normalizer, line, { logGroup, timestamp: 1_000 }).event;
 
 describe('parsers and normalization (log shapes from the field)', () => {
+  it("takes a request's file extension from its path's last segment only", () => {
+    const extension = (path: string) =>
+      norm('/var/log/nginx/access.log', `203.0.113.9 - - [01/May/2024:12:00:01 +0000] "GET ${path} HTTP/1.1" 200 12 "-" "curl/8.0"`)[
+        'url.extension'
+      ];
+    expect(extension('/backup/site.tar.gz?download=1')).toBe('gz');
+    expect(extension('/a/.hidden.txt')).toBe('txt');
+    // A dot in a directory, a dot file, a trailing dot: no extension.
+    expect(extension('/v1.2/users')).toBeUndefined();
+    expect(extension('/.env')).toBeUndefined();
+    expect(extension('/file.')).toBeUndefined();
+  });
+
   it('maps nested app audit JSON through the field map, value map and lookups', () => {
     const e = norm(
       '/sentinel-demo/identity/audit',

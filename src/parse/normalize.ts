@@ -626,9 +626,9 @@ function finish(
   }
   const urlPath = event['url.path'];
   if (typeof urlPath === 'string' && event['url.extension'] === undefined) {
-    const name = urlPath.slice(urlPath.lastIndexOf('/') + 1);
-    const dot = name.lastIndexOf('.');
-    if (dot > 0 && dot < name.length - 1) event['url.extension'] = name.slice(dot + 1);
+    // After the last dot of the path's last segment, when that dot neither starts nor ends it (no copy of the segment).
+    const dot = urlPath.lastIndexOf('.');
+    if (dot > urlPath.lastIndexOf('/') + 1 && dot < urlPath.length - 1) event['url.extension'] = urlPath.slice(dot + 1);
   }
   const status = event['http.response.status_code'];
   if (typeof status === 'number' && event['event.outcome'] === undefined) {
