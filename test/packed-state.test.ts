@@ -99,6 +99,13 @@ describe('packed layout: chunks', () => {
     expect(again.map((c) => [c.pk, c.slot, c.id, c.entries.map((e) => e.member)])).toEqual(
       chunks.map((c) => [c.pk, c.slot, c.id, c.entries.map((e) => e.member)]),
     );
+    // Already in entity and bucket order (as the threshold evaluator writes them, duplicates
+    // side by side): no sort, the same chunks, the duplicate still merged.
+    const inOrder = [...increments].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.bucket - b.bucket));
+    const sorted = counterChunks('batch-1', inOrder).chunks;
+    expect(sorted.map((c) => [c.pk, c.slot, c.id, c.entries.map((e) => `${e.member}:${e.delta}`)])).toEqual(
+      chunks.map((c) => [c.pk, c.slot, c.id, c.entries.map((e) => `${e.member}:${e.delta}`)]),
+    );
     // Ids name a chunk within its chain (partition and slot), where they are recorded.
     expect(new Set(chunks.map((c) => `${c.pk}/${c.slot}/${c.id}`)).size).toBe(chunks.length);
     // Far fewer writes than the 300 keys.
