@@ -77,6 +77,28 @@ describe('threshold windows', () => {
     // Each batch's read went out before its increment came back.
     expect(slow.log.slice(0, 3)).toEqual(['increment starts', 'read', 'increment ends']);
   });
+  it("another delivery's count landing between a batch's read and its increment is counted: the store's total says it, the read does not", async () => {
+    const base = T0 - (T0 % MIN);
+    // Two containers on DynamoDB: this batch's read answers, then another stream's delivery adds
+    // two failures of `a` to the same bucket, then this batch's increment lands on top of them.
+    class Racing extends MemoryStateStore {
+      override async readCounters(...args: Parameters<MemoryStateStore['readCounters']>) {
+        const read = await super.readCounters(...args);
+        await super.incrementCounters(
+          'other-stream',
+          [{ key: `t#${r.id}#a`, bucket: base / MIN, delta: 2, expiresAt: base + 20 * MIN }],
+          base,
+        );
+        return read;
+      }
+      override async incrementCounters(...args: Parameters<MemoryStateStore['incrementCounters']>) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return super.incrementCounters(...args);
+      }
+    }
+    const out = await detector([r], new Racing()).evaluate('b1', [fail('a', base + S)]);
+    expect(out.alerts.map((a) => a.count)).toEqual([3]);
+  });
   it('window edge: events exactly W apart never count together; inside 0.9W always do', async () => {
     // bucket width is 1 min for a 10 min window: an event at T counts buckets [T-9min, T]
     const base = T0 - (T0 % MIN);
