@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
 import { scratchDir } from '../src/runtime/scratch-dir';
-import { fmt, median } from './measure';
+import { collectGarbage, fmt, median } from './measure';
 
 /** The hot path a bundle exports (bench/setup.ts of its own tree): one detector, a pass over the workload. */
 const ENTRY = `
@@ -115,9 +115,4 @@ function quartiles(values: readonly number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => (sorted[Math.floor(q * (sorted.length - 1))] ?? 0).toFixed(3);
   return `${at(0.25)}–${at(0.75)}`;
-}
-
-function collectGarbage(): void {
-  const gc: unknown = Reflect.get(globalThis, 'gc');
-  if (typeof gc === 'function') gc();
 }

@@ -304,12 +304,8 @@ export class Normalizer {
    * it is read as the app's own line.
    */
   sourceFor(logGroup: string, line?: string, logStream?: string): CompiledSource {
-    const fixed = this.groupSource(logGroup);
-    if (fixed) return fixed;
-    const cached = this.recognized.get(logGroup);
-    if (line === undefined) return cached ?? DEFAULT_SOURCE;
-    if (cached?.recognize?.(line) && deliveredBy(cached.deliveredIn, logGroup, logStream)) return cached;
-    return this.recognize(logGroup, line, logStream);
+    if (line === undefined) return this.groupSource(logGroup) ?? this.recognized.get(logGroup) ?? DEFAULT_SOURCE;
+    return this.lineSources(logGroup, logStream)(line);
   }
 
   /**
