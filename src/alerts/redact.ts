@@ -122,7 +122,8 @@ const PATTERNS: RedactionPattern[] = [
     // `"password": "…"` is JSON's. Before the key=value patterns, which take `PASSWORD(` for the
     // value of MySQL 5's `PASSWORD = PASSWORD('…')` and would leave the string.
     name: 'sql_password',
-    needs: /identified|password/i,
+    // A match has `password` followed by a space, `=` or `(` (a JSON key or value `"password"` has a quote).
+    needs: /identified|password[\s=(]/i,
     regex:
       /(\b(?:identified(?:\s{1,8}with\s{1,8}[\w'"\\]{1,80})?\s{1,8}(?:by|as)\s{0,8}|password(?:\s{1,8}for\s{1,8}[^\s=]{1,256})?(?:\s{0,8}=\s{0,8}(?:password\s{0,8}\(\s{0,8})?|\s{0,8}\(\s{0,8}|\s{1,8})))(?!\\?['"]\[REDACTED\])(\\?['"])(?:[^'"\\\r\n]|\\[^'"\r\n]|(?!\2)\\?['"]|''){0,1024}\2/gi,
     replace: `$1$2${REDACTED}$2`,
@@ -310,26 +311,31 @@ const ANY_NEEDED = new RegExp(
   'i',
 );
 
+/** Each pattern's check, by its place among the distinct checks (patterns may share one). */
+const CHECKS = [...new Set(PATTERNS.map((p) => p.needs))];
+const CHECK_OF = PATTERNS.map((p) => CHECKS.indexOf(p.needs));
+/** A call's answers per check: -1 not asked since the text last changed, else 0 or 1 (redact never re-enters itself). */
+const answers = new Int8Array(CHECKS.length);
+
 export function redact(text: string): string {
   // A typed password has no literal of its own to find (its markers are the log's own words): checked apart.
   if (!ANY_NEEDED.test(text)) return redactTypedPasswords(text);
   const pairedKey = ACCESS_KEY_ID.test(text);
   let out = text;
   // Checked on the text as redacted so far: an earlier pattern's replacement may have removed the
-  // literal, and the match with it. Patterns that share a check (the key=value family) test it once
-  // while no replacement has changed the text.
-  let lastNeeds: LiteralCheck | undefined;
-  let lastFound = false;
-  for (const p of PATTERNS) {
-    if (p.needs !== lastNeeds) {
-      lastNeeds = p.needs;
-      lastFound = p.needs.test(out);
-    }
-    if (!lastFound) continue;
+  // literal, and the match with it. Patterns that share a check (the key=value family, and the
+  // JSON secret before the headers and SQL between them) ask it once while no replacement has
+  // changed the text.
+  answers.fill(-1);
+  for (let i = 0; i < PATTERNS.length; i++) {
+    const p = PATTERNS[i] as RedactionPattern;
+    const check = CHECK_OF[i] as number;
+    if (answers[check] === -1) answers[check] = p.needs.test(out) ? 1 : 0;
+    if (answers[check] === 0) continue;
     const replaced = out.replace(p.regex, p.replace);
     if (replaced !== out) {
       out = replaced;
-      lastNeeds = undefined;
+      answers.fill(-1);
     }
   }
   if (pairedKey) out = out.replace(BARE_SECRET_KEY.regex, BARE_SECRET_KEY.replace);
