@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { renderTitle } from '../src/alerts/build';
+import { detectionTitle, renderTitle } from '../src/alerts/build';
 import { redactCommandLines } from '../src/alerts/command-line-secrets';
 import { emailBody, snsMessage, subjectFor } from '../src/alerts/notification';
 import { REDACTED, REDACTION_PATTERNS, redact } from '../src/alerts/redact';
@@ -8,6 +8,7 @@ import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
+import { newOpenEvent } from '../src/parse/event-record';
 import { Normalizer } from '../src/parse/normalize';
 import { redactTypedPasswords } from '../src/parse/typed-password';
 import { checkRegexSafety } from '../src/rules/regex-safety';
@@ -212,6 +213,22 @@ describe('secret redaction', () => {
     expect(renderTitle("forged by {source.ip|'an unknown client'}", { 'source.ip': '203.0.113.9' })).toBe('forged by 203.0.113.9');
     expect(renderTitle('{user.name|http.request.headers.authorization}', { 'http.request.headers.authorization': 'Basic dXNl' })).toBe(
       '[REDACTED]',
+    );
+  });
+  it("a title reads the event's own fields: what its prototype has names nothing", () => {
+    expect(renderTitle('by {toString|user.name}', { 'user.name': 'bob' })).toBe('by bob');
+    expect(renderTitle('by {constructor}', {})).toBe('by {constructor}');
+    const event = newOpenEvent();
+    event['user.name'] = 'bob';
+    event['source.ip'] = '198.51.100.7';
+    const rule = {
+      title: '{user.name} from {source.ip}: {count} in {window}',
+      threshold: { count: 5, window: 300_000, groupBy: ['user.name'] },
+    };
+    // The rule's own values first, then the caller's (the entity, the count), then the event's.
+    expect(detectionTitle(rule, event, { 'user.name': 'alice', count: 7 })).toBe('alice from 198.51.100.7: 7 in 5 minutes');
+    expect(detectionTitle(rule, event, { 'user.name': undefined, count: 7, window: 'an hour' })).toBe(
+      '{user.name} from 198.51.100.7: 7 in 5 minutes',
     );
   });
   it('redaction patterns are linear-time', () => {

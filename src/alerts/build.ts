@@ -39,13 +39,21 @@ export function titleNames(template: string): string[] {
  * first of the fields the event has (`{user.name|user.id}` for sources that name a user by id only),
  * and a quoted last choice is the text when it has none (`{source.ip|'an unknown client'}`).
  */
-export function renderTitle(template: string, values: Record<string, string | number | boolean | undefined>): string {
+export function renderTitle(template: string, values: Readonly<Record<string, FieldValue | undefined>>): string {
+  return renderTitleFrom(template, (name) => (Object.hasOwn(values, name) ? values[name] : undefined));
+}
+
+/** `renderTitle` with each name's value from `valueOf`: an event's fields are read, not copied, for the few a title names. */
+function renderTitleFrom(template: string, valueOf: (name: string) => FieldValue | undefined): string {
   const text = template.replace(TITLE_PLACEHOLDER, (placeholder: string, names: string, otherwise?: string) => {
     // An empty value names nothing (a JSON line's `"instance": ""`): the next alternative is tried.
-    const name = names.split('|').find((n) => values[n] !== undefined && values[n] !== '');
-    if (name === undefined) return otherwise ?? placeholder;
-    // A field named for a secret is dropped whole: its value alone (`Basic dXNl…`) may not look like one.
-    return isSecretField(name) ? REDACTED : redact(String(values[name]));
+    for (const name of names.split('|')) {
+      const value = valueOf(name);
+      if (value === undefined || value === '') continue;
+      // A field named for a secret is dropped whole: its value alone (`Basic dXNl…`) may not look like one.
+      return isSecretField(name) ? REDACTED : redact(String(value));
+    }
+    return otherwise ?? placeholder;
   });
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
@@ -58,8 +66,22 @@ type TimedRule = Pick<DetectionRule, 'title' | 'threshold' | 'distinct' | 'spike
  * (`{absence.after}`), worded as deployed: a title saying "in 5 minutes" would lie once a tuning
  * makes the window 15.
  */
-export function detectionTitle(rule: TimedRule, values: Record<string, FieldValue | undefined>): string {
-  return renderTitle(rule.title, { ...values, ...ruleTitleValues(rule) });
+export function detectionTitle(
+  rule: TimedRule,
+  trigger: NormalizedEvent,
+  overrides: Readonly<Record<string, FieldValue | undefined>>,
+): string {
+  // The rule's own values first, then the caller's (the entity, the count), then the event's fields.
+  const own: Readonly<Record<string, FieldValue | undefined>> = ruleTitleValues(rule);
+  const valueOf = (name: string) =>
+    Object.hasOwn(own, name)
+      ? own[name]
+      : Object.hasOwn(overrides, name)
+        ? overrides[name]
+        : Object.hasOwn(trigger, name)
+          ? trigger[name]
+          : undefined;
+  return renderTitleFrom(rule.title, valueOf);
 }
 
 /** What a rule itself gives its title, beside its events' fields and `{count}`: its window, worded. */
@@ -199,7 +221,7 @@ export function buildDetectionAlert(input: DetectionInput, ctx: AlertContext): A
     id: input.lifecycle.alertId,
     kind: 'detection',
     ruleId: rule.id,
-    title: detectionTitle(rule, { ...trigger, [input.entity.field]: input.entity.value, count: input.count }),
+    title: detectionTitle(rule, trigger, { [input.entity.field]: input.entity.value, count: input.count }),
     description: rule.description.trim(),
     severity: rule.severity,
     tier,

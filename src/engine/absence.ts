@@ -323,7 +323,7 @@ async function tellAbsence(
           ruleId: rule.id,
           groupKey: watch.groupKey,
           entity,
-          title: detectionTitle(rule, { ...trigger, [entity.field]: entity.value, count: 1 }),
+          title: detectionTitle(rule, trigger, { [entity.field]: entity.value, count: 1 }),
           logGroups: [watch.last.logGroup].filter(Boolean),
           ...(cloud ? { cloud } : {}),
         },

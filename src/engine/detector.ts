@@ -324,7 +324,7 @@ export class Detector {
             ruleId: rule.rule.id,
             groupKey: group.key,
             entity,
-            title: detectionTitle(rule.rule, { ...first, [entity.field]: entity.value, count: group.qualifiers[0]?.count ?? 1 }),
+            title: detectionTitle(rule.rule, first, { [entity.field]: entity.value, count: group.qualifiers[0]?.count ?? 1 }),
             logGroups: [String(first[CoreFields.logGroup] ?? '')].filter(Boolean),
             ...withCloud(cloudOf(first, this.ctx)),
           },
