@@ -16,7 +16,7 @@ import type { FieldValue, NormalizedEvent } from '../schema/event';
  * constructor, as written — the ones below never run (`reserve` is never passed); they make room
  * for 40 fields inside the object (in-object slack tracking then trims what the first events
  * leave unused). Without them V8 reserves only a handful, and the other fields go to a side
- * array that is copied to grow a few slots at a time. bench/results.md has the measured
+ * array that is copied to grow a few slots at a time. bench/history.md has the measured
  * difference; if a V8 version stops doing this, events are only as slow as before, never wrong.
  *
  * One class per shape: each eventShape() call makes a class of its own, and V8 keeps the slot

@@ -14,7 +14,7 @@ export const NO_PRETENURING_FLAG = '--no-allocation-site-pretenuring';
  * allocate in the old generation. A payload's events (up to 10,000 of them) all live until the
  * payload is decided, so scavenges find many survivors. Without it the benchmark workload went
  * through decoding and normalization about a third faster and through the whole 100-rule path
- * about a tenth faster (bench/results.md has the alternated runs); payloads of ten events or
+ * about a tenth faster (bench/history.md has the alternated runs); payloads of ten events or
  * fewer were unchanged. Pretenuring is a heuristic: without it objects are allocated young and
  * promoted when they survive, as for any other object. Node keeps `v8.setFlagsFromString`
  * working after start-up (it does not freeze V8's flags; measured on Node 20.20 and on 22.23, the
