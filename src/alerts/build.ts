@@ -43,12 +43,12 @@ export function renderTitle(template: string, values: Readonly<Record<string, Fi
   return renderTitleFrom(template, (name) => (Object.hasOwn(values, name) ? values[name] : undefined));
 }
 
-/** `renderTitle` with each name's value from `valueOf`: an event's fields are read, not copied, for the few a title names. */
-function renderTitleFrom(template: string, valueOf: (name: string) => FieldValue | undefined): string {
+/** `renderTitle` with each name's value from `fieldValue`: an event's fields are read, not copied, for the few a title names. */
+function renderTitleFrom(template: string, fieldValue: (name: string) => FieldValue | undefined): string {
   const text = template.replace(TITLE_PLACEHOLDER, (placeholder: string, names: string, otherwise?: string) => {
     // An empty value names nothing (a JSON line's `"instance": ""`): the next alternative is tried.
     for (const name of names.split('|')) {
-      const value = valueOf(name);
+      const value = fieldValue(name);
       if (value === undefined || value === '') continue;
       // A field named for a secret is dropped whole: its value alone (`Basic dXNl…`) may not look like one.
       return isSecretField(name) ? REDACTED : redact(String(value));
@@ -73,7 +73,7 @@ export function detectionTitle(
 ): string {
   // The rule's own values first, then the caller's (the entity, the count), then the event's fields.
   const own: Readonly<Record<string, FieldValue | undefined>> = ruleTitleValues(rule);
-  const valueOf = (name: string) =>
+  const fieldValue = (name: string) =>
     Object.hasOwn(own, name)
       ? own[name]
       : Object.hasOwn(overrides, name)
@@ -81,7 +81,7 @@ export function detectionTitle(
         : Object.hasOwn(trigger, name)
           ? trigger[name]
           : undefined;
-  return renderTitleFrom(rule.title, valueOf);
+  return renderTitleFrom(rule.title, fieldValue);
 }
 
 /** What a rule itself gives its title, beside its events' fields and `{count}`: its window, worded. */
