@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../functions/commons/adapters/dynamodb-state-store';
-import { applyPagerDutyWebhook, MAX_WEBHOOK_BYTES, validPagerDutySignature } from '../src/alerts/pagerduty-webhook';
+import { applyPagerDutyWebhook, MAX_WEBHOOK_BYTES, REPLAY_WINDOW_MS, validPagerDutySignature } from '../src/alerts/pagerduty-webhook';
 import { acknowledge } from '../src/cli/acknowledgements';
 import { readAcknowledgements } from '../src/engine/acknowledgements';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -14,14 +14,24 @@ import { bruteForceRule, detector, ev, T0 } from './helpers';
 const SECRET = 'whsec_0123456789abcdef';
 const sign = (body: string, secret = SECRET) => `v1=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
-/** A v3 webhook event as PagerDuty sends it (the fields this reads, among others it does not). */
-function webhookBody(type: string, incidentKey: string | null, agent = 'Jane Doe'): string {
+/** When the alerts below were opened, and PagerDuty's events happen by default. */
+const OPENED = T0 + 60_000;
+
+/**
+ * A v3 webhook event as PagerDuty sends it (the fields this reads, among others it does not):
+ * `at` when it occurred in PagerDuty, `id` its event id (each event its own by default).
+ */
+function webhookBody(
+  type: string,
+  incidentKey: string | null,
+  { agent = 'Jane Doe', at = OPENED, id = `01DRF6BV78-${type}-${at}` }: { agent?: string; at?: number | null; id?: string } = {},
+): string {
   return JSON.stringify({
     event: {
-      id: '01DRF6BV78DEFGHIJK56789',
+      id,
       event_type: type,
       resource_type: 'incident',
-      occurred_at: '2025-03-03T10:31:30Z',
+      occurred_at: at === null ? undefined : new Date(at).toISOString(),
       agent: { id: 'P123ABC', type: 'user_reference', summary: agent },
       client: null,
       data: {
@@ -77,12 +87,12 @@ describe('PagerDuty incidents back into Sentinel', () => {
     const resolved = webhookBody('incident.resolved', alertId);
     expect(await applyPagerDutyWebhook(store, resolved, sign(resolved), [SECRET], now)).toMatchObject({ outcome: 'acknowledged' });
     expect((await readAcknowledgements(store, [alertId], now)).get(alertId)?.reason).toBe('resolved in PagerDuty');
-    const back = webhookBody('incident.unacknowledged', alertId);
+    const back = webhookBody('incident.unacknowledged', alertId, { at: now + 1000 });
     expect(await applyPagerDutyWebhook(store, back, sign(back), [SECRET], now + 1000)).toMatchObject({ outcome: 'acknowledgement_ended' });
     expect((await readAcknowledgements(store, [alertId], now + 1000)).get(alertId)?.until).toBe(now + 1000);
     // A responder's own acknowledgement (detect ack add) stands whatever PagerDuty does.
     await acknowledge(store, { alertId, by: 'alice', until: null }, now + 2000);
-    const reopened = webhookBody('incident.reopened', alertId);
+    const reopened = webhookBody('incident.reopened', alertId, { at: now + 3000 });
     expect(await applyPagerDutyWebhook(store, reopened, sign(reopened), [SECRET], now + 3000)).toMatchObject({ outcome: 'ignored' });
     expect((await readAcknowledgements(store, [alertId], now + 3000)).get(alertId)).toMatchObject({ by: 'alice', until: null });
   });
@@ -108,6 +118,72 @@ describe('PagerDuty incidents back into Sentinel', () => {
       expect(await applyPagerDutyWebhook(store, text, sign(text), [SECRET], now), text).toMatchObject({ outcome });
     }
     expect((await readAcknowledgements(store, [alertId], now)).size).toBe(0);
+  });
+});
+
+describe('PagerDuty events applied once, in order, and only while recent', () => {
+  const apply = (store: StateStore, body: string, now: number) => applyPagerDutyWebhook(store, body, sign(body), [SECRET], now);
+  const acknowledged = async (store: StateStore, alertId: string, now: number) => {
+    const ack = (await readAcknowledgements(store, [alertId], now)).get(alertId);
+    return ack !== undefined && (ack.until === null || ack.until > now);
+  };
+
+  it('a signed acknowledgement replayed after PagerDuty took it back changes nothing', async () => {
+    const { store, alertId, now } = await openAlert(new MemoryStateStore());
+    const ack = webhookBody('incident.acknowledged', alertId, { at: now });
+    const back = webhookBody('incident.unacknowledged', alertId, { at: now + 60_000 });
+    expect(await apply(store, ack, now)).toMatchObject({ outcome: 'acknowledged' });
+    expect(await apply(store, back, now + 60_000)).toMatchObject({ outcome: 'acknowledgement_ended' });
+    // The same signed body again, ten minutes on: the reminders must not go silent.
+    expect(await apply(store, ack, now + 600_000)).toMatchObject({
+      status: 200,
+      outcome: 'ignored',
+      detail: expect.stringContaining('older than the last'),
+    });
+    expect(await acknowledged(store, alertId, now + 600_000)).toBe(false);
+  });
+
+  it('a delivery PagerDuty retries is applied once', async () => {
+    const { store, alertId, now } = await openAlert(new MemoryStateStore());
+    const ack = webhookBody('incident.acknowledged', alertId, { at: now });
+    expect(await apply(store, ack, now)).toMatchObject({ outcome: 'acknowledged' });
+    expect(await apply(store, ack, now + 30_000)).toMatchObject({ outcome: 'ignored', detail: expect.stringContaining('applied already') });
+    // Another event of the same millisecond (resolved as it was acknowledged) is its own.
+    const resolved = webhookBody('incident.resolved', alertId, { at: now });
+    expect(await apply(store, resolved, now + 30_000)).not.toMatchObject({ detail: expect.stringContaining('applied already') });
+  });
+
+  it('an acknowledgement retried after the un-acknowledge PagerDuty sent later leaves the alert as PagerDuty has it', async () => {
+    const { store, alertId, now } = await openAlert(new MemoryStateStore());
+    const back = webhookBody('incident.unacknowledged', alertId, { at: now + 5_000 });
+    // Nothing to end yet (the acknowledgement's delivery failed), but PagerDuty's state as of then is known.
+    expect(await apply(store, back, now + 5_000)).toMatchObject({ outcome: 'ignored' });
+    const late = webhookBody('incident.acknowledged', alertId, { at: now });
+    expect(await apply(store, late, now + 20_000)).toMatchObject({
+      outcome: 'ignored',
+      detail: expect.stringContaining('older than the last'),
+    });
+    expect(await acknowledged(store, alertId, now + 20_000)).toBe(false);
+  });
+
+  it('an event over an hour old, ahead of the clock, or without a time is left alone', async () => {
+    const { store, alertId, now } = await openAlert(new MemoryStateStore());
+    for (const [at, says] of [
+      [now - REPLAY_WINDOW_MS - 1000, 'over an hour ago'],
+      [now + 10 * 60_000, 'ahead of this clock'],
+      [null, 'says no time'],
+    ] as const) {
+      const body = webhookBody('incident.acknowledged', alertId, { at });
+      expect(await apply(store, body, now), String(at)).toMatchObject({
+        status: 200,
+        outcome: 'ignored',
+        detail: expect.stringContaining(says),
+      });
+    }
+    expect(await acknowledged(store, alertId, now)).toBe(false);
+    // Within the hour (PagerDuty retries a failed delivery for about twenty minutes), it is acted on.
+    const retried = webhookBody('incident.acknowledged', alertId, { at: now - 25 * 60_000 });
+    expect(await apply(store, retried, now)).toMatchObject({ outcome: 'acknowledged' });
   });
 });
 
@@ -155,7 +231,7 @@ describe('the webhook handler as Lambda runs it behind its URL (DynamoDB on dyna
             timeEpoch: 0,
           },
         });
-      const body = webhookBody('incident.acknowledged', alertId);
+      const body = webhookBody('incident.acknowledged', alertId, { at: Date.now() });
       expect(await request(body, { 'x-pagerduty-signature': sign(body, 'attacker') })).toMatchObject({ statusCode: 401 });
       expect(await request(body, {}, 'GET')).toMatchObject({ statusCode: 405 });
       expect((await readAcknowledgements(store, [alertId], Date.now())).size).toBe(0);

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { AcknowledgementError, acknowledgeOpen, endAcknowledgement } from '../cli/acknowledgements';
 import { AlertId, readAcknowledgements } from '../engine/acknowledgements';
-import type { StateStore } from '../engine/state-store';
+import { type DocKey, docId, readDocBody, type StateStore } from '../engine/state-store';
 import { ACKNOWLEDGED_IN_PAGERDUTY as VIA } from './pagerduty';
 
 /**
@@ -23,6 +23,8 @@ const WebhookEvent = z.object({
   event: z.object({
     id: z.string().max(200),
     event_type: z.string().max(100),
+    /** When it happened in PagerDuty (ISO 8601): signed with the body, so a replay carries its own age. */
+    occurred_at: z.string().max(64).nullish(),
     agent: z.object({ summary: z.string().max(200).optional() }).nullish(),
     data: z.object({ incident_key: z.string().max(500).nullish() }).nullish(),
   }),
@@ -46,6 +48,25 @@ export function validPagerDutySignature(body: string, header: string | undefined
   }
   return false;
 }
+
+/**
+ * How old an event may be and still be acted on. PagerDuty retries a delivery that failed for
+ * about twenty minutes; a signed body older than this is a replay (one captured from a log, a
+ * proxy, a test) or too late to trust, and is answered 200 and left alone.
+ */
+export const REPLAY_WINDOW_MS = 60 * 60_000;
+/** How far PagerDuty's clock may run ahead of this one. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Per alert, the time of the last PagerDuty event applied to it and the ids applied at that time:
+ * an event is applied once, and never after a later one (a retried acknowledgement that arrives
+ * after the un-acknowledge PagerDuty sent later leaves the alert un-acknowledged, as PagerDuty has it).
+ */
+const APPLIED_PK = 'pd-applied';
+const MAX_APPLIED_IDS = 20;
+const AppliedEvents = z.strictObject({ last: z.number(), ids: z.array(z.string().max(200)).max(MAX_APPLIED_IDS) });
+type AppliedEvents = z.infer<typeof AppliedEvents>;
 
 export type WebhookOutcome =
   | { status: 401; outcome: 'bad_signature' }
@@ -75,12 +96,83 @@ export async function applyPagerDutyWebhook(
   }
   const parsed = WebhookEvent.safeParse(raw);
   if (!parsed.success) return { status: 400, outcome: 'not_an_event', detail: z.prettifyError(parsed.error).slice(0, 300) };
-  const { event_type: type, agent, data } = parsed.data.event;
+  const { id, event_type: type, occurred_at: occurredAt, agent, data } = parsed.data.event;
   const alertId = data?.incident_key ?? '';
   if (!AlertId.safeParse(alertId).success)
     return { status: 200, outcome: 'ignored', detail: `incident ${alertId || '(no key)'} is not a Sentinel alert` };
+  const changes = ['incident.acknowledged', 'incident.resolved', 'incident.unacknowledged', 'incident.reopened'];
+  if (!changes.includes(type)) return { status: 200, outcome: 'ignored', detail: `${type} changes nothing in Sentinel` };
+  const occurred = Date.parse(occurredAt ?? '');
+  const stale = staleness(occurred, now);
+  if (stale) return { status: 200, outcome: 'ignored', detail: `${type} of ${alertId} ${stale}` };
+  const key: DocKey = { pk: APPLIED_PK, sk: alertId };
+  const applied = await readApplied(store, key, now);
+  if (applied && (occurred < applied.value.last || (occurred === applied.value.last && applied.value.ids.includes(id)))) {
+    const why = occurred < applied.value.last ? 'is older than the last PagerDuty event applied to it' : 'was applied already';
+    return { status: 200, outcome: 'ignored', detail: `${type} of ${alertId} (${id}) ${why}` };
+  }
+  const outcome = await applyChange(store, type, alertId, agent?.summary, now);
+  // Recorded whatever it changed: PagerDuty's state as of this event is known, and an older event must not undo it.
+  await recordApplied(store, key, applied, occurred, id, now);
+  return outcome;
+}
+
+/** Why an event's time makes it one not to act on, or undefined when it is recent. */
+function staleness(occurred: number, now: number): string | undefined {
+  if (!Number.isFinite(occurred)) return 'says no time (occurred_at): a delivery that cannot be told from a replay';
+  if (occurred < now - REPLAY_WINDOW_MS)
+    return `occurred ${new Date(occurred).toISOString()}, over an hour ago: a replay, or too late to trust`;
+  if (occurred > now + CLOCK_SKEW_MS) return `occurred ${new Date(occurred).toISOString()}, ahead of this clock`;
+  return undefined;
+}
+
+async function readApplied(store: StateStore, key: DocKey, now: number): Promise<{ value: AppliedEvents; version: number } | undefined> {
+  const doc = (await store.readDocs([key], now)).get(docId(key));
+  const value = doc ? readDocBody(AppliedEvents, doc.body) : undefined;
+  return doc && value ? { value, version: doc.version } : undefined;
+}
+
+/**
+ * Records an applied event (read again when another delivery for the alert wrote between). Kept
+ * for the replay window past the latest: an event older than that is refused by its age alone.
+ */
+async function recordApplied(
+  store: StateStore,
+  key: DocKey,
+  known: { value: AppliedEvents; version: number } | undefined,
+  occurred: number,
+  id: string,
+  now: number,
+): Promise<void> {
+  let current = known;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = current?.value;
+    const value: AppliedEvents =
+      before && before.last > occurred
+        ? before
+        : { last: occurred, ids: [...(before && before.last === occurred ? before.ids : []), id].slice(-MAX_APPLIED_IDS) };
+    const written = await store.writeDoc({
+      ...key,
+      body: JSON.stringify(value),
+      ifVersion: current?.version ?? null,
+      now,
+      expiresAt: value.last + REPLAY_WINDOW_MS + CLOCK_SKEW_MS,
+    });
+    if (written) return;
+    current = await readApplied(store, key, now);
+  }
+}
+
+/** What an acknowledging, resolving, un-acknowledging or re-opening event changes in Sentinel. */
+async function applyChange(
+  store: StateStore,
+  type: string,
+  alertId: string,
+  agent: string | undefined,
+  now: number,
+): Promise<WebhookOutcome> {
   if (type === 'incident.acknowledged' || type === 'incident.resolved') {
-    const by = `${agent?.summary?.trim() || 'someone'}${VIA}`;
+    const by = `${agent?.trim() || 'someone'}${VIA}`;
     const reason = type === 'incident.acknowledged' ? 'acknowledged in PagerDuty' : 'resolved in PagerDuty';
     try {
       await acknowledgeOpen(store, [alertId], { by, reason, until: null }, now);
@@ -91,12 +183,9 @@ export async function applyPagerDutyWebhook(
     }
     return { status: 200, outcome: 'acknowledged', detail: `${alertId} by ${by}: ${reason}` };
   }
-  if (type === 'incident.unacknowledged' || type === 'incident.reopened') {
-    // Only the acknowledgement PagerDuty made ends: one a responder made with `detect ack add` stands.
-    const ack = (await readAcknowledgements(store, [alertId], now)).get(alertId);
-    if (!ack?.by.endsWith(VIA)) return { status: 200, outcome: 'ignored', detail: `${alertId} has no acknowledgement from PagerDuty` };
-    await endAcknowledgement(store, alertId, now);
-    return { status: 200, outcome: 'acknowledgement_ended', detail: `${alertId}: ${type}` };
-  }
-  return { status: 200, outcome: 'ignored', detail: `${type} changes nothing in Sentinel` };
+  // Un-acknowledged or re-opened: only the acknowledgement PagerDuty made ends; one a responder made with `detect ack add` stands.
+  const ack = (await readAcknowledgements(store, [alertId], now)).get(alertId);
+  if (!ack?.by.endsWith(VIA)) return { status: 200, outcome: 'ignored', detail: `${alertId} has no acknowledgement from PagerDuty` };
+  await endAcknowledgement(store, alertId, now);
+  return { status: 200, outcome: 'acknowledgement_ended', detail: `${alertId}: ${type}` };
 }

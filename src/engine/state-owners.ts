@@ -25,6 +25,7 @@ const ENGINE_ITEMS: Readonly<Record<string, string>> = {
   lag: '(delivery lags)',
   exceptions: '(exceptions)',
   acks: '(acknowledgements)',
+  'pd-applied': "(PagerDuty's events applied)",
   risk: '(correlation risk records)',
 };
 
