@@ -64,6 +64,13 @@ const CLOCK_SKEW_MS = 5 * 60_000;
  * after the un-acknowledge PagerDuty sent later leaves the alert un-acknowledged, as PagerDuty has it).
  */
 const APPLIED_PK = 'pd-applied';
+/** The events that change something in Sentinel (applyChange). */
+const CHANGES: ReadonlySet<string> = new Set([
+  'incident.acknowledged',
+  'incident.resolved',
+  'incident.unacknowledged',
+  'incident.reopened',
+]);
 const MAX_APPLIED_IDS = 20;
 const AppliedEvents = z.strictObject({ last: z.number(), ids: z.array(z.string().max(200)).max(MAX_APPLIED_IDS) });
 type AppliedEvents = z.infer<typeof AppliedEvents>;
@@ -100,8 +107,7 @@ export async function applyPagerDutyWebhook(
   const alertId = data?.incident_key ?? '';
   if (!AlertId.safeParse(alertId).success)
     return { status: 200, outcome: 'ignored', detail: `incident ${alertId || '(no key)'} is not a Sentinel alert` };
-  const changes = ['incident.acknowledged', 'incident.resolved', 'incident.unacknowledged', 'incident.reopened'];
-  if (!changes.includes(type)) return { status: 200, outcome: 'ignored', detail: `${type} changes nothing in Sentinel` };
+  if (!CHANGES.has(type)) return { status: 200, outcome: 'ignored', detail: `${type} changes nothing in Sentinel` };
   const occurred = Date.parse(occurredAt ?? '');
   const stale = staleness(occurred, now);
   if (stale) return { status: 200, outcome: 'ignored', detail: `${type} of ${alertId} ${stale}` };
@@ -147,10 +153,10 @@ async function recordApplied(
   let current = known;
   for (let attempt = 0; attempt < 3; attempt++) {
     const before = current?.value;
-    const value: AppliedEvents =
-      before && before.last > occurred
-        ? before
-        : { last: occurred, ids: [...(before && before.last === occurred ? before.ids : []), id].slice(-MAX_APPLIED_IDS) };
+    // A later event for the alert was recorded in between: this one's time says nothing more.
+    if (before && before.last > occurred) return;
+    const ids = before?.last === occurred ? before.ids : [];
+    const value: AppliedEvents = { last: occurred, ids: [...ids, id].slice(-MAX_APPLIED_IDS) };
     const written = await store.writeDoc({
       ...key,
       body: JSON.stringify(value),
