@@ -835,7 +835,7 @@ const report = [
   'Calls count every round trip (reads and writes; a `BatchGetItem` of up to 100 markers is one). Counter writes are pre-aggregated per batch, threshold counters and distinct-value sets packed per rule (the section below; spike counters one conditional update per rule, entity and slot of ten buckets), and every batch that matched something costs a receipt read, and one that decided something a receipt write too (a batch that decided nothing keeps none: delivered again it is decided again, its repeated writes no-ops; on the demo as delivered that took receipts from 6,482 writes — 35% of all — to 33). ' +
     'So what drives calls is the number of distinct (rule, entity) keys a batch touches, not events: a flood from a few sources is far below the ≤ 0.01 writes/event goal, while benign traffic from thousands of addresses that each appear a few times needs about one write per address and rule (any exact per-entity counter does), and tiny payloads are dominated by the per-batch calls.',
   '',
-  '### The packed state layout: before and after (built this stop)',
+  '### The packed state layout: before and after',
   '',
   table(
     ['workload', 'layout', 'writes/event', 'reads/event', 'DynamoDB $/M events (writes + reads)'],
@@ -904,7 +904,7 @@ const report = [
     ['layout', 'writes', 'write units', 'reads', 'read units', 'largest item'],
     [
       [
-        'one item per rule, entity and bucket (the per-key layout, before this stop)',
+        'one item per rule, entity and bucket (the per-key layout, before packing)',
         fmt.int(mix.packed.perEntity.writes),
         fmt.int(mix.packed.perEntity.writes),
         fmt.int(mix.packed.perEntity.reads),
@@ -944,7 +944,7 @@ const report = [
     ],
   ),
   '',
-  'A layout that packs without the costs above: per rule and slot of ten buckets, one item holds every entity’s counts (or set members) while it stays under one write unit (1 KB), beside the ids of the batches that changed it (so a retried batch adds nothing, as today’s counter items keep theirs); an entity that does not fit keeps an item of its own for that slot, as every entity does today. A batch writes the packed item once, if it placed something in it, and each spilled entity’s item as today — so it never writes more than today (every packed write stands for at least one entity that today writes alone), a write never costs more than one unit, and a read of the window is the packed items (a unit each) and the spilled entities’ items. Light traffic, where today’s layout costs the most per event, gains the most; under sustained load an item fills (with entities and batch ids) and what it held spills, which costs what today’s layout does. The estimate replays each workload’s counter and set writes into that layout (bench/write-mix.ts `SpillPacked`; sequence steps, which keep their latest event beside the set, stay per entity). This stop built a simpler form of it (the section above): an item that is full continues in a next packed item instead of spilling its entities to items of their own, and entities are spread over shards, so a rule’s busiest slot is not one partition’s writes; the estimate counted a batch’s packed writes once per item, the build once per chunk of at most half a unit.',
+  'A layout that packs without the costs above: per rule and slot of ten buckets, one item holds every entity’s counts (or set members) while it stays under one write unit (1 KB), beside the ids of the batches that changed it (so a retried batch adds nothing, as today’s counter items keep theirs); an entity that does not fit keeps an item of its own for that slot, as every entity did before packing. A batch writes the packed item once, if it placed something in it, and each spilled entity’s item as today — so it never writes more than today (every packed write stands for at least one entity that today writes alone), a write never costs more than one unit, and a read of the window is the packed items (a unit each) and the spilled entities’ items. Light traffic, where today’s layout costs the most per event, gains the most; under sustained load an item fills (with entities and batch ids) and what it held spills, which costs what today’s layout does. The estimate replays each workload’s counter and set writes into that layout (bench/write-mix.ts `SpillPacked`; sequence steps, which keep their latest event beside the set, stay per entity). This stop built a simpler form of it (the section above): an item that is full continues in a next packed item instead of spilling its entities to items of their own, and entities are spread over shards, so a rule’s busiest slot is not one partition’s writes; the estimate counted a batch’s packed writes once per item, the build once per chunk of at most half a unit.',
   '',
   '## Bundle, cold start, memory',
   '',
