@@ -67,6 +67,14 @@ export function readRunNotes(file = RUN_NOTES_FILE): string {
 }
 
 /**
+ * Whether the notes are the ones the last report opened with: left from the run before, they tell
+ * of changes that run already measured (the bench says so, and runs).
+ */
+export function notesRepeat(oldReport: string, notes: string): boolean {
+  return notes !== '' && oldReport.split('\n').some((line) => line.startsWith(`${LATEST_PREFIX}${notes}`));
+}
+
+/**
  * history.md with the old report's `Latest` paragraph moved under RUNS_HEADING, as the run of
  * `date`. Unchanged when the report has no such paragraph or history.md already holds it (a run
  * whose report was not kept, run again).

@@ -40,7 +40,7 @@ import { fmt, interleavedMedians, median, medianMs, table, WARMUP_PASSES } from 
 import { NaiveDetector } from './naive';
 import { cpuLoopScaling, parallelHotPath } from './parallel';
 import { scaledRules } from './rule-scaling';
-import { HISTORY_FILE, LATEST_PREFIX, readLastRun, readRunNotes, withLatestArchived, writeLastRun } from './run-history';
+import { HISTORY_FILE, LATEST_PREFIX, notesRepeat, readLastRun, readRunNotes, withLatestArchived, writeLastRun } from './run-history';
 import { benchSetup, STACK_ACCOUNTS, warmHotPath } from './setup';
 import { toLambdaEvent } from './workload';
 import { WriteMixStore } from './write-mix';
@@ -55,6 +55,9 @@ const lastRun = readLastRun();
 const runNotes = readRunNotes();
 const runDate = new Date().toISOString().slice(0, 10);
 const before = (value: number | undefined, format: (n: number) => string) => (value === undefined ? '—' : format(value));
+if (existsSync('bench/results.md') && notesRepeat(readFileSync('bench/results.md', 'utf8'), runNotes)) {
+  log('bench/run-notes.md is what the last report opened with: say what changed since that run before this one is kept');
+}
 
 // Every path runs with the detector function's heap setting (src/runtime/v8-heap.ts); the floor
 // is also measured in a process of its own with V8's defaults (below).

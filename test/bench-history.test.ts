@@ -2,7 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LATEST_PREFIX, RUNS_HEADING, readLastRun, readRunNotes, withLatestArchived, writeLastRun } from '../bench/run-history';
+import {
+  LATEST_PREFIX,
+  notesRepeat,
+  RUNS_HEADING,
+  readLastRun,
+  readRunNotes,
+  withLatestArchived,
+  writeLastRun,
+} from '../bench/run-history';
 
 const HISTORY = `# Benchmark history\n\nIntro.\n\n${RUNS_HEADING}\n\nThe run of 2026-12-03: older.\n`;
 const REPORT = `# Benchmark results\n\n### This run\n\n${LATEST_PREFIX}the path changed in one place.\n\n## State store calls per event\n`;
@@ -27,6 +35,12 @@ describe('bench history', () => {
   it('starts the runs section when the history has none', () => {
     const history = withLatestArchived('# Benchmark history\n', REPORT, '2026-12-04');
     expect(history).toBe(`# Benchmark history\n\n${RUNS_HEADING}\n\nThe run of 2026-12-04: the path changed in one place.\n`);
+  });
+
+  it('tells notes left from the run before from new ones', () => {
+    expect(notesRepeat(REPORT, 'the path changed in one place.')).toBe(true);
+    expect(notesRepeat(REPORT, 'the path changed in two places.')).toBe(false);
+    expect(notesRepeat(REPORT, '')).toBe(false);
   });
 
   it('reads the notes as one paragraph, without comment lines', () => {
