@@ -47,7 +47,13 @@ export type LastRun = z.infer<typeof LastRun>;
 /** The last run's figures, or undefined when there is none (or the file is not what a run writes). */
 export function readLastRun(file = LAST_RUN_FILE): LastRun | undefined {
   if (!existsSync(file)) return undefined;
-  const parsed = LastRun.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const parsed = LastRun.safeParse(raw);
   return parsed.success ? parsed.data : undefined;
 }
 

@@ -75,6 +75,8 @@ describe('bench history', () => {
     expect(readLastRun(file)).toEqual(run);
     writeFileSync(file, JSON.stringify({ date: '2026-12-05' }));
     expect(readLastRun(file)).toBeUndefined();
+    writeFileSync(file, '{"date": "2026-12-05", ');
+    expect(readLastRun(file)).toBeUndefined();
     expect(readLastRun(join(dir, 'missing.json'))).toBeUndefined();
   });
 });
