@@ -77,7 +77,12 @@ export function readRunNotes(file = RUN_NOTES_FILE): string {
  * of changes that run already measured (the bench says so, and runs).
  */
 export function notesRepeat(oldReport: string, notes: string): boolean {
-  return notes !== '' && oldReport.split('\n').some((line) => line.startsWith(`${LATEST_PREFIX}${notes}`));
+  return notes !== '' && (latestLine(oldReport)?.startsWith(`${LATEST_PREFIX}${notes}`) ?? false);
+}
+
+/** A report's `Latest (this run)` paragraph (one line), if it has one. */
+function latestLine(report: string): string | undefined {
+  return report.split('\n').find((line) => line.startsWith(LATEST_PREFIX));
 }
 
 /**
@@ -86,7 +91,7 @@ export function notesRepeat(oldReport: string, notes: string): boolean {
  * whose report was not kept, run again).
  */
 export function withLatestArchived(history: string, oldReport: string, date: string): string {
-  const latest = oldReport.split('\n').find((line) => line.startsWith(LATEST_PREFIX));
+  const latest = latestLine(oldReport);
   if (!latest) return history;
   const paragraph = `The run of ${date}: ${latest.slice(LATEST_PREFIX.length)}`;
   if (history.includes(paragraph)) return history;

@@ -55,7 +55,9 @@ const lastRun = readLastRun();
 const runNotes = readRunNotes();
 const runDate = new Date().toISOString().slice(0, 10);
 const before = (value: number | undefined, format: (n: number) => string) => (value === undefined ? '—' : format(value));
-if (existsSync('bench/results.md') && notesRepeat(readFileSync('bench/results.md', 'utf8'), runNotes)) {
+/** The last run's report, read once: checked against the notes now, its account moved to the history at the end. */
+const lastReport = existsSync('bench/results.md') ? readFileSync('bench/results.md', 'utf8') : '';
+if (notesRepeat(lastReport, runNotes)) {
   log('bench/run-notes.md is what the last report opened with: say what changed since that run before this one is kept');
 }
 
@@ -1024,11 +1026,8 @@ const report = [
 
 process.stdout.write(`${report}\n`);
 // The last report's account of its run moves to the history before this run's replaces it.
-if (existsSync('bench/results.md') && existsSync(HISTORY_FILE) && lastRun) {
-  writeFileSync(
-    HISTORY_FILE,
-    withLatestArchived(readFileSync(HISTORY_FILE, 'utf8'), readFileSync('bench/results.md', 'utf8'), lastRun.date),
-  );
+if (existsSync(HISTORY_FILE) && lastRun) {
+  writeFileSync(HISTORY_FILE, withLatestArchived(readFileSync(HISTORY_FILE, 'utf8'), lastReport, lastRun.date));
 }
 writeFileSync('bench/results.md', report);
 writeLastRun({
