@@ -297,7 +297,7 @@ describe('delivery lag: what the detector records and the sweeper reads', () => 
     );
     if (!item.ok) throw new Error(item.skip.detail);
     expect(item.arrivedAt).toBe(now - 20 * MIN);
-    await processPayload(item.payload, new Normalizer(), detector, item.arrivedAt);
+    await processPayload(item.payload, new Normalizer(), detector, { arrivedAt: item.arrivedAt });
     expect((await readBacklog(store, now)).lagOf('111122223333//hosts')).toBe(20 * MIN);
   });
 });

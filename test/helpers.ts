@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SubscriptionPayload } from '../src/decode/cloudwatch';
 import { Detector } from '../src/engine/detector';
+import { LineGate } from '../src/engine/line-gate';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
 import type { StateStore } from '../src/engine/state-store';
 import { type NormalizeResult, Normalizer } from '../src/parse/normalize';
 import type { Alert } from '../src/schema/alert';
 import type { NormalizedEvent } from '../src/schema/event';
-import { CorrelationRule, DetectionRule } from '../src/schema/rule';
+import { CorrelationRule, DetectionRule, type SourceDefinition } from '../src/schema/rule';
 
 export const T0 = Date.parse('2025-03-03T10:00:00Z');
 
@@ -107,25 +108,31 @@ export function detector(rules: DetectionRule[], store: StateStore = new MemoryS
 }
 
 /**
- * Everything a detector decides over payloads (messages as JSON, matched events, store calls),
- * with the rule index or with every rule's predicate on every event (`plainMatching`).
+ * Everything a detector decides over payloads (messages as JSON, matched events, store calls, lines
+ * the gate left), with the rule index or with every rule's predicate on every event
+ * (`plainMatching`); with `gateSources`, behind the line gate the detector function has (built from
+ * the rules and these sources, the normalizer's).
  */
 export async function decideAll(
   rules: readonly DetectionRule[],
   payloads: readonly SubscriptionPayload[],
   normalizer: Normalizer,
   plainMatching: boolean,
+  gateSources?: readonly SourceDefinition[],
 ) {
   const store = new MemoryStateStore();
   const detector = new Detector({ rules: [...rules] }, store, { plainMatching });
+  const gate = gateSources && new LineGate(rules, gateSources);
   const messages: string[] = [];
   let matched = 0;
+  let gated = 0;
   for (const p of payloads) {
-    const r = await processPayload(p, normalizer, detector);
+    const r = await processPayload(p, normalizer, detector, { gate });
     matched += r.matchedEvents;
+    gated += r.eventsGated;
     for (const m of r.messages) messages.push(JSON.stringify(m));
   }
-  return { messages, matched, writes: store.calls.writes, reads: store.calls.reads };
+  return { messages, matched, gated, writes: store.calls.writes, reads: store.calls.reads };
 }
 
 /** A CloudWatch Logs payload of raw lines, `stepMs` apart from `t0`, ids 0, 1, 2 … */

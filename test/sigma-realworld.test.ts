@@ -118,9 +118,12 @@ describe.skipIf(!present || !existsSync(join(LOGS, 'apache_access_10k.log')))('t
     }
     expect(witnessed).toBeGreaterThan(imported.length * 0.9);
 
-    const indexed = await decideAll(pack.rules, payloads, normalizer, false);
+    // Behind the line gate compiled from the same rules (a lost line would change what they decide).
+    const indexed = await decideAll(pack.rules, payloads, normalizer, false, pack.sources);
     const plain = await decideAll(pack.rules, payloads, normalizer, true);
     expect(indexed.matched).toBeGreaterThan(1000);
+    // The gate compiled from rules nobody here wrote left real lines, and none that changed a decision.
+    expect(indexed.gated).toBeGreaterThan(500);
     expect(indexed.matched).toBe(plain.matched);
     expect(indexed.messages).toEqual(plain.messages);
     expect([indexed.reads, indexed.writes]).toEqual([plain.reads, plain.writes]);

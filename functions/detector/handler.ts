@@ -8,6 +8,7 @@ import type { Skip } from '../../src/decode/skips';
 import { silencedReminders } from '../../src/engine/acknowledgements';
 import { Detector } from '../../src/engine/detector';
 import { StoredExceptions } from '../../src/engine/exceptions';
+import { LineGate } from '../../src/engine/line-gate';
 import { type PayloadResult, processPayload } from '../../src/engine/pipeline';
 import { Normalizer } from '../../src/parse/normalize';
 import { disablePretenuring } from '../../src/runtime/v8-heap';
@@ -44,6 +45,9 @@ const detector = new Detector(pack, store, {
   // Absence rules judge an entity by when its events are delivered too (the sweeper's clock).
   deliveryClock: () => Date.now(),
 });
+// Lines no rule can match are left unread, as a compiled subscription filter leaves them in
+// CloudWatch: an account policy, `filterPatterns: all` and a hub deliver every line.
+const gate = new LineGate(pack.rules, pack.sources);
 const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), style);
 
 export interface DetectSummary {
@@ -99,7 +103,7 @@ export async function detectStream(event: { Records: readonly unknown[] }): Prom
 
 /** `arrivedAt`: when a hub record reached the stream (how late it arrives is measured from it). */
 async function handlePayload(payload: SubscriptionPayload, arrivedAt?: number): Promise<DetectSummary> {
-  const result = await processPayload(payload, normalizer, detector, arrivedAt);
+  const result = await processPayload(payload, normalizer, detector, { arrivedAt, gate });
   record(result);
   if (result.redelivered)
     logger.info('redelivered batch: re-sending its recorded messages', { logGroup: payload.logGroup, messages: result.messages.length });
@@ -124,6 +128,10 @@ function record(result: PayloadResult): void {
   metrics.addMetric('EventsIn', MetricUnit.Count, result.eventsIn);
   metrics.addMetric('EventsProcessed', MetricUnit.Count, result.eventsProcessed);
   metrics.addMetric('EventsSkipped', MetricUnit.Count, result.skips.events);
+  // Lines no rule can match, left unread (src/engine/line-gate.ts).
+  if (result.eventsGated > 0) metrics.addMetric('EventsGated', MetricUnit.Count, result.eventsGated);
+  // The unparsed share's denominator: normalized events and the gate's sampled lines for the lines they stand for.
+  metrics.addMetric('EventsNormalized', MetricUnit.Count, result.parse.totals.events);
   metrics.addMetric('EventsUnparsed', MetricUnit.Count, result.parse.totals.unparsed);
   if (result.redelivered) metrics.addMetric('BatchesRedelivered', MetricUnit.Count, 1);
   // What new-term rules would have told but learned instead (the first week of a deployment or an account).

@@ -145,7 +145,8 @@ export class Monitoring extends Construct {
           unparsed: new Metric({ namespace: 'Sentinel', metricName: 'EventsUnparsed', dimensionsMap: dims, statistic: 'Sum', ...fiveMin }),
           normalized: new Metric({
             namespace: 'Sentinel',
-            metricName: dims.logGroup ? 'EventsNormalized' : 'EventsProcessed',
+            // Normalized lines, the line gate's samples counted for the lines they stand for (EventsProcessed has neither).
+            metricName: 'EventsNormalized',
             dimensionsMap: dims,
             statistic: 'Sum',
             ...fiveMin,
@@ -200,7 +201,7 @@ export class Monitoring extends Construct {
         [
           new GraphWidget({
             title: 'Log events',
-            left: [custom('EventsIn'), custom('EventsProcessed'), custom('EventsSkipped'), custom('EventsUnparsed')],
+            left: [custom('EventsIn'), custom('EventsProcessed'), custom('EventsGated'), custom('EventsSkipped'), custom('EventsUnparsed')],
             width: 12,
           }),
           new GraphWidget({

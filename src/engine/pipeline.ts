@@ -2,11 +2,12 @@ import { hash } from 'node:crypto';
 import type { SubscriptionPayload } from '../decode/cloudwatch';
 import { SkipLedger } from '../decode/skips';
 import { joinAuditRecords } from '../parse/auditd';
-import type { LogContext, Normalizer } from '../parse/normalize';
+import type { LogContext, NormalizeResult, Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { Alert, Message } from '../schema/alert';
 import { CoreFields, eventTime, type NormalizedEvent } from '../schema/event';
 import type { DeliveryNote, Detector } from './detector';
+import { GATE_SAMPLE_EVERY, type LineGate } from './line-gate';
 
 export interface PayloadResult {
   /** What the detector decided (see Detector.evaluate). */
@@ -15,6 +16,8 @@ export interface PayloadResult {
   alerts: Alert[];
   eventsIn: number;
   eventsProcessed: number;
+  /** Lines the line gate left: no rule can match them (src/engine/line-gate.ts). */
+  eventsGated: number;
   matchedEvents: number;
   /** Events that met a rule's full condition (see Detector.evaluate). */
   detections: number;
@@ -48,58 +51,105 @@ export function batchIdOf(
 
 /**
  * Normalizes a payload's events; malformed ones are counted in the ledger and skipped, and every
- * normalized event is counted as parsed or unparsed.
+ * normalized event is counted as parsed or unparsed. With a line gate, the lines it leaves (no rule
+ * can match them) are added to `gated.lines` instead, one in GATE_SAMPLE_EVERY of them
+ * normalized for the parse statistics alone.
  */
 export function normalizePayload(
   payload: SubscriptionPayload,
   normalizer: Normalizer,
   skips: SkipLedger,
   parse = new ParseStats(),
+  gate?: LineGate,
+  gated = { lines: 0 },
 ): NormalizedEvent[] {
   const events: NormalizedEvent[] = [];
   // A source file's source (or a Lambda function's group) applies to the whole payload; otherwise each line is recognized by content.
   const sourceOf = normalizer.lineSources(payload.logGroup, payload.logStream);
   // One context for the payload, its per-event parts updated in place (normalize keeps no reference).
   const ctx: LogContext = { logGroup: payload.logGroup, logStream: payload.logStream, id: '', timestamp: 0, owner: payload.owner };
+  const test = gate?.forGroup(payload.logGroup);
+  const sample = new GateSample(payload.logGroup, parse);
+  let left = 0;
   for (const logEvent of payload.logEvents) {
     ctx.id = logEvent.id;
     ctx.timestamp = logEvent.timestamp;
+    if (test !== undefined && !test.test(logEvent.message)) {
+      if (left++ % GATE_SAMPLE_EVERY === 0)
+        sample.take(normalizer.normalize(logEvent.message, ctx, sourceOf(logEvent.message)), logEvent.message);
+      else sample.standFor();
+      continue;
+    }
     const result = normalizer.normalize(logEvent.message, ctx, sourceOf(logEvent.message));
     if (!result.ok) {
       skips.add(result.skip);
       continue;
     }
     events.push(result.event);
-    // An unparsed line is reported as the line itself, not the container runtime's wrapper around it.
-    const line = result.parsed ? logEvent.message : String(result.event['event.original'] ?? logEvent.message);
-    parse.record(payload.logGroup, line, result.parsed, result.timeFallback);
+    parse.record(payload.logGroup, parsedLine(result, logEvent.message), result.parsed, result.timeFallback);
   }
+  sample.flush();
+  gated.lines += left;
   if (events.some((e) => e['auditd.serial'] !== undefined)) joinAuditRecords(events);
   return events;
 }
 
-/** Decode → normalize → evaluate for one CloudWatch Logs payload. CONTROL_MESSAGE payloads carry no events. */
+/** An unparsed line is reported as the line itself, not the container runtime's wrapper around it. */
+function parsedLine(result: Extract<NormalizeResult, { ok: true }>, message: string): string {
+  return result.parsed ? message : String(result.event['event.original'] ?? message);
+}
+
 /**
+ * The gate's sample of a payload's left lines: each sampled line counts in the parse statistics
+ * for itself and the left lines after it, up to the next sample. A sampled line that does not
+ * normalize (malformed) is not counted: a left line is not the detector's, as a line CloudWatch's
+ * filter drops is not.
+ */
+class GateSample {
+  private line: { text: string; parsed: boolean; timeFallback: boolean } | undefined;
+  private lines = 0;
+
+  constructor(
+    private readonly logGroup: string,
+    private readonly parse: ParseStats,
+  ) {}
+
+  take(result: NormalizeResult, message: string): void {
+    this.flush();
+    if (result.ok) this.line = { text: parsedLine(result, message), parsed: result.parsed, timeFallback: result.timeFallback };
+    this.lines = 1;
+  }
+
+  standFor(): void {
+    this.lines++;
+  }
+
+  flush(): void {
+    if (this.line) this.parse.record(this.logGroup, this.line.text, this.line.parsed, this.line.timeFallback, this.lines);
+    this.line = undefined;
+    this.lines = 0;
+  }
+}
+
+/**
+ * Decode → normalize → evaluate for one CloudWatch Logs payload. CONTROL_MESSAGE payloads carry no events.
  * `arrivedAt`: when the payload entered the pipeline where its transport says (a hub's Kinesis
- * record): how late it arrives is measured from that rather than from its events' times.
+ * record): how late it arrives is measured from that rather than from its events' times. `gate`:
+ * the lines no rule can match are left before they are normalized (src/engine/line-gate.ts).
  */
 export async function processPayload(
   payload: SubscriptionPayload,
   normalizer: Normalizer,
   detector: Detector,
-  arrivedAt?: number,
+  options: { arrivedAt?: number | undefined; gate?: LineGate | undefined } = {},
 ): Promise<PayloadResult> {
   const skips = new SkipLedger();
   const parse = new ParseStats();
   if (payload.messageType === 'CONTROL_MESSAGE') return payloadResult(0, [], skips, parse, undefined);
-  const events = normalizePayload(payload, normalizer, skips, parse);
-  return payloadResult(
-    payload.logEvents.length,
-    events,
-    skips,
-    parse,
-    await detector.evaluate(batchIdOf(payload), events, deliveryOf(payload, arrivedAt)),
-  );
+  const gated = { lines: 0 };
+  const events = normalizePayload(payload, normalizer, skips, parse, options.gate, gated);
+  const decided = await detector.evaluate(batchIdOf(payload), events, deliveryOf(payload, options.arrivedAt));
+  return { ...payloadResult(payload.logEvents.length, events, skips, parse, decided), eventsGated: gated.lines };
 }
 
 /** The payload as a delivery: its group, account, newest CloudWatch time and, where known, when it entered the pipeline. */
@@ -196,6 +246,7 @@ function payloadResult(
     alerts: decided?.alerts ?? [],
     eventsIn,
     eventsProcessed: events.length,
+    eventsGated: 0,
     matchedEvents: decided?.matchedEvents ?? 0,
     detections: decided?.detections ?? 0,
     redelivered: decided?.redelivered ?? false,

@@ -38,21 +38,22 @@ export class ParseStats {
   readonly groups = new Map<string, GroupParseCounts>();
   private readonly shapes = new Map<string, UnparsedShape>();
 
-  record(logGroup: string, message: string, parsed: boolean, timeFallback: boolean): void {
+  /** `lines`: how many lines this one stands for (a sample of the lines the line gate left: src/engine/line-gate.ts). */
+  record(logGroup: string, message: string, parsed: boolean, timeFallback: boolean, lines = 1): void {
     let g = this.groups.get(logGroup);
     if (!g) {
       g = { events: 0, unparsed: 0, timeFallback: 0 };
       this.groups.set(logGroup, g);
     }
-    g.events++;
-    if (timeFallback) g.timeFallback++;
+    g.events += lines;
+    if (timeFallback) g.timeFallback += lines;
     if (parsed) return;
-    g.unparsed++;
+    g.unparsed += lines;
     let shape = lineShape(message);
     if (!this.shapes.has(shape) && this.shapes.size >= MAX_SHAPES) shape = OTHER;
     const known = this.shapes.get(shape);
-    if (known) known.count++;
-    else this.shapes.set(shape, { shape, count: 1, example: message.slice(0, 300) });
+    if (known) known.count += lines;
+    else this.shapes.set(shape, { shape, count: lines, example: message.slice(0, 300) });
   }
 
   merge(other: ParseStats): void {

@@ -249,13 +249,18 @@ export function subscriptionFilterPattern(
  * For measuring and testing the filter locally.
  */
 export function filterPasses(pattern: string, message: string): boolean {
-  if (pattern === '') return true;
+  return filterRegex(pattern)?.test(message) ?? true;
+}
+
+/** A compiled pattern's regex as JavaScript reads it (compiled once per pattern); undefined for '' (every event). */
+export function filterRegex(pattern: string): RegExp | undefined {
+  if (pattern === '') return undefined;
   let regex = compiledRegexes.get(pattern);
   if (!regex) {
     regex = new RegExp(pattern.slice(1, -1));
     compiledRegexes.set(pattern, regex);
   }
-  return regex.test(message);
+  return regex;
 }
 
 const compiledRegexes = new Map<string, RegExp>();

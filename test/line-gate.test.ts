@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { loadPack } from '../src/cli/load-pack';
+import { SkipLedger } from '../src/decode/skips';
+import { Detector } from '../src/engine/detector';
+import { GATE_SAMPLE_EVERY, LineGate } from '../src/engine/line-gate';
+import { MemoryStateStore } from '../src/engine/memory-store';
+import { normalizePayload, processPayload } from '../src/engine/pipeline';
+import { Normalizer } from '../src/parse/normalize';
+import { ParseStats } from '../src/parse/parse-stats';
+import { compileFilterPattern, filterPasses } from '../src/rules/filter-pattern';
+import { linesPayload, rule } from './helpers';
+
+/**
+ * The line gate leaves, before normalizing, the lines the group's compiled subscription filter
+ * drops (whether the rules decide the same behind it: test/evaluator-equivalence.test.ts), and
+ * its sample keeps the parse statistics of what it left.
+ */
+const { pack } = loadPack(['rules'], { checkRegexes: false });
+const normalizer = new Normalizer(pack.sources);
+const AUTH_LOG = '/var/log/auth.log';
+const failure = (i: number) =>
+  `Dec 10 06:55:${String(i % 60).padStart(2, '0')} bastion sshd[24200]: Failed password for root from 203.0.113.9 port 5214${i % 10} ssh2`;
+/** Lines of a program no rule of the pack reads, in no shape a parser knows. */
+const noise = (i: number) => `pinger tick=${i} queue=ok depth=${i % 7}`;
+
+describe('the line gate', () => {
+  it("leaves exactly the lines the group's compiled filter drops", () => {
+    const gate = new LineGate(pack.rules, pack.sources);
+    const { pattern } = compileFilterPattern(AUTH_LOG, pack.rules, pack.sources);
+    expect(pattern).not.toBe('');
+    const test = gate.forGroup(AUTH_LOG);
+    for (const line of [failure(1), noise(1), 'Accepted publickey for deploy from 10.0.0.5 port 22 ssh2']) {
+      expect(test?.test(line) ?? true, line).toBe(filterPasses(pattern, line));
+    }
+    expect(test?.test(noise(1))).toBe(false);
+    expect(test?.test(failure(1))).toBe(true);
+  });
+
+  it('has no test for a group some rule reads whole (its filter delivers every line)', () => {
+    const everyLine = rule({ id: 'test.every_line', match: { 'message|exists': true } });
+    const gate = new LineGate([...pack.rules, everyLine], pack.sources);
+    expect(gate.forGroup(AUTH_LOG)).toBeUndefined();
+  });
+
+  it('decides on the lines it passes what the detector decides on every line, and counts the rest', async () => {
+    const lines = Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? failure(i) : noise(i)));
+    const payload = linesPayload(AUTH_LOG, lines);
+    const run = async (gate?: LineGate) => processPayload(payload, normalizer, new Detector(pack, new MemoryStateStore()), { gate });
+    const gated = await run(new LineGate(pack.rules, pack.sources));
+    const whole = await run();
+    expect(gated.eventsGated).toBe(90);
+    expect(gated.eventsProcessed).toBe(10);
+    expect(whole.eventsGated).toBe(0);
+    expect(whole.eventsProcessed).toBe(100);
+    expect(whole.messages.length).toBeGreaterThan(0);
+    expect(gated.matchedEvents).toBe(whole.matchedEvents);
+    expect(gated.messages).toEqual(whole.messages);
+    expect(gated.eventsIn).toBe(100);
+  });
+
+  it('samples the lines it leaves for the parse statistics, each sample standing for the lines after it', () => {
+    const lines = Array.from({ length: 100 }, (_, i) => (i < 3 ? failure(i) : noise(i)));
+    const gated = new ParseStats();
+    const whole = new ParseStats();
+    const count = { lines: 0 };
+    normalizePayload(linesPayload(AUTH_LOG, lines), normalizer, new SkipLedger(), gated, new LineGate(pack.rules, pack.sources), count);
+    normalizePayload(linesPayload(AUTH_LOG, lines), normalizer, new SkipLedger(), whole);
+    expect(count.lines).toBe(97);
+    // 97 left lines: samples at the 1st, 33rd, 65th and 97th, standing for 32, 32, 32 and 1 lines.
+    expect(Math.ceil(97 / GATE_SAMPLE_EVERY)).toBe(4);
+    expect(gated.totals).toEqual(whole.totals);
+    expect(gated.totals).toMatchObject({ events: 100, unparsed: 97 });
+    expect(gated.topShapes(1)[0]?.count).toBe(97);
+  });
+
+  it('does not count a left line that does not normalize (as CloudWatch would not have delivered it)', () => {
+    const binary = `\u0000\u0001\u0002 ${'\u0003'.repeat(20)}`;
+    const stats = new ParseStats();
+    const skips = new SkipLedger();
+    normalizePayload(
+      linesPayload(AUTH_LOG, [binary, noise(1), failure(2)]),
+      normalizer,
+      skips,
+      stats,
+      new LineGate(pack.rules, pack.sources),
+    );
+    expect(skips.events).toBe(0);
+    // The binary line was the sample; the noise line it stood for goes uncounted with it.
+    expect(stats.totals.events).toBe(1);
+  });
+});
