@@ -92,6 +92,8 @@ interface HotPathFigures {
   matched: number;
   detections: number;
   published: number;
+  /** Lines the line gate left in the timed pass (src/engine/line-gate.ts). */
+  gated: number;
 }
 /**
  * One timed pass of the hot path: the path's one detector (built once, as on a cold start; see
@@ -103,16 +105,37 @@ function hotPathRunner(
   input = lambdaEvents,
   sources: readonly SourceDefinition[] = pack.sources,
 ) {
-  const figures: HotPathFigures = { calls: 0, reads: 0, writes: 0, indexWrites: 0, alerts: 0, matched: 0, detections: 0, published: 0 };
+  const figures: HotPathFigures = {
+    calls: 0,
+    reads: 0,
+    writes: 0,
+    indexWrites: 0,
+    alerts: 0,
+    matched: 0,
+    detections: 0,
+    published: 0,
+    gated: 0,
+  };
   const hotPath = warmHotPath(withNormalizer, rules, sources);
   const { store } = hotPath;
   const run = async () => {
-    const f: HotPathFigures = { calls: 0, reads: 0, writes: 0, indexWrites: 0, alerts: 0, matched: 0, detections: 0, published: 0 };
+    const f: HotPathFigures = {
+      calls: 0,
+      reads: 0,
+      writes: 0,
+      indexWrites: 0,
+      alerts: 0,
+      matched: 0,
+      detections: 0,
+      published: 0,
+      gated: 0,
+    };
     await hotPath.pass(input, (r) => {
       f.alerts += r.messages.length;
       f.matched += r.matchedEvents;
       f.detections += r.detections;
       f.published += r.messages.filter((m) => m.publish || m.digest).length;
+      f.gated += r.eventsGated;
     });
     f.reads = store.calls.reads;
     f.writes = store.calls.writes;
@@ -261,6 +284,7 @@ const at = (size: number): HotPathRow =>
     matched: 0,
     detections: 0,
     published: 0,
+    gated: 0,
     rate: 0,
   };
 
@@ -786,7 +810,7 @@ const report = [
   '',
   '### This run',
   '',
-  `${LATEST_PREFIX}${runNotes === '' ? '' : `${runNotes} `}This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}), the 1,000-rule pack at ${fmt.ratio(at(1000).ms / at(10).ms)} the time of the 10-rule one; the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event${lastRun ? ` (the run before: ${lastRun.alerts} alerts, ${fmt.int(lastRun.matched)} matched events, ${fmt.int(lastRun.reads)} reads and ${fmt.int(lastRun.writes)} writes)` : ''}. The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes${lastRun ? ` (${fmt.int(lastRun.demoCalls)} and ${fmt.int(lastRun.demoWrites)} in the run before)` : ''}. Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.`,
+  `${LATEST_PREFIX}${runNotes === '' ? '' : `${runNotes} `}This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}), the 1,000-rule pack at ${fmt.ratio(at(1000).ms / at(10).ms)} the time of the 10-rule one; the line gate left ${fmt.int(at(100).gated)} of a pass's ${fmt.int(eventCount)} lines unread at 100 rules (${fmt.int(at(10).gated)} at 10, ${fmt.int(at(1000).gated)} at 1,000); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event${lastRun ? ` (the run before: ${lastRun.alerts} alerts, ${fmt.int(lastRun.matched)} matched events, ${fmt.int(lastRun.reads)} reads and ${fmt.int(lastRun.writes)} writes)` : ''}. The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes${lastRun ? ` (${fmt.int(lastRun.demoCalls)} and ${fmt.int(lastRun.demoWrites)} in the run before)` : ''}. Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.`,
   '',
   '## State store calls per event',
   '',

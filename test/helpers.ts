@@ -122,7 +122,8 @@ export async function decideAll(
 ) {
   const store = new MemoryStateStore();
   const detector = new Detector({ rules: [...rules] }, store, { plainMatching });
-  const gate = gateSources && new LineGate(rules, gateSources);
+  // Every line of every group tested from the first (the detector function's gate waits for a busy group).
+  const gate = gateSources && new LineGate(rules, gateSources, { compileAfter: 0 });
   const messages: string[] = [];
   let matched = 0;
   let gated = 0;

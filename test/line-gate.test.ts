@@ -25,10 +25,10 @@ const noise = (i: number) => `pinger tick=${i} queue=ok depth=${i % 7}`;
 
 describe('the line gate', () => {
   it("leaves exactly the lines the group's compiled filter drops", () => {
-    const gate = new LineGate(pack.rules, pack.sources);
+    const gate = new LineGate(pack.rules, pack.sources, { compileAfter: 0 });
     const { pattern } = compileFilterPattern(AUTH_LOG, pack.rules, pack.sources);
     expect(pattern).not.toBe('');
-    const test = gate.forGroup(AUTH_LOG);
+    const test = gate.forPayload(AUTH_LOG, 1);
     for (const line of [failure(1), noise(1), 'Accepted publickey for deploy from 10.0.0.5 port 22 ssh2']) {
       expect(test?.test(line) ?? true, line).toBe(filterPasses(pattern, line));
     }
@@ -38,15 +38,35 @@ describe('the line gate', () => {
 
   it('has no test for a group some rule reads whole (its filter delivers every line)', () => {
     const everyLine = rule({ id: 'test.every_line', match: { 'message|exists': true } });
-    const gate = new LineGate([...pack.rules, everyLine], pack.sources);
-    expect(gate.forGroup(AUTH_LOG)).toBeUndefined();
+    const gate = new LineGate([...pack.rules, everyLine], pack.sources, { compileAfter: 0 });
+    expect(gate.forPayload(AUTH_LOG, 1)).toBeUndefined();
+  });
+
+  it('tests a group only once it is busy, and only while testing leaves lines', () => {
+    const gate = new LineGate(pack.rules, pack.sources);
+    // A quiet group is never tested: compiling its pattern would cost more than its lines.
+    expect(gate.forPayload(AUTH_LOG, 1_999)).toBeUndefined();
+    expect(gate.forPayload(AUTH_LOG, 1)).toBeInstanceOf(RegExp);
+    // Lines the rules read (or a subscription filter already passed): after a thousand tested and
+    // none left, the group goes untested for the next 50,000 lines, then is tested again.
+    gate.tested(AUTH_LOG, 1_000, 0);
+    expect(gate.forPayload(AUTH_LOG, 49_999)).toBeUndefined();
+    expect(gate.forPayload(AUTH_LOG, 1)).toBeUndefined();
+    expect(gate.forPayload(AUTH_LOG, 10)).toBeInstanceOf(RegExp);
+    // Lines no rule reads: it keeps testing.
+    const other = '/var/log/secure';
+    gate.forPayload(other, 2_000);
+    gate.tested(other, 1_000, 900);
+    expect(gate.forPayload(other, 500)).toBeInstanceOf(RegExp);
+    gate.tested(other, 1_000, 50);
+    expect(gate.forPayload(other, 500)).toBeUndefined();
   });
 
   it('decides on the lines it passes what the detector decides on every line, and counts the rest', async () => {
     const lines = Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? failure(i) : noise(i)));
     const payload = linesPayload(AUTH_LOG, lines);
     const run = async (gate?: LineGate) => processPayload(payload, normalizer, new Detector(pack, new MemoryStateStore()), { gate });
-    const gated = await run(new LineGate(pack.rules, pack.sources));
+    const gated = await run(new LineGate(pack.rules, pack.sources, { compileAfter: 0 }));
     const whole = await run();
     expect(gated.eventsGated).toBe(90);
     expect(gated.eventsProcessed).toBe(10);
@@ -63,7 +83,14 @@ describe('the line gate', () => {
     const gated = new ParseStats();
     const whole = new ParseStats();
     const count = { lines: 0 };
-    normalizePayload(linesPayload(AUTH_LOG, lines), normalizer, new SkipLedger(), gated, new LineGate(pack.rules, pack.sources), count);
+    normalizePayload(
+      linesPayload(AUTH_LOG, lines),
+      normalizer,
+      new SkipLedger(),
+      gated,
+      new LineGate(pack.rules, pack.sources, { compileAfter: 0 }),
+      count,
+    );
     normalizePayload(linesPayload(AUTH_LOG, lines), normalizer, new SkipLedger(), whole);
     expect(count.lines).toBe(97);
     // 97 left lines: samples at the 1st, 33rd, 65th and 97th, standing for 32, 32, 32 and 1 lines.
@@ -82,7 +109,7 @@ describe('the line gate', () => {
       normalizer,
       skips,
       stats,
-      new LineGate(pack.rules, pack.sources),
+      new LineGate(pack.rules, pack.sources, { compileAfter: 0 }),
     );
     expect(skips.events).toBe(0);
     // The binary line was the sample; the noise line it stood for goes uncounted with it.

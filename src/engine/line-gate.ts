@@ -5,38 +5,85 @@ import type { DetectionRule, SourceDefinition } from '../schema/rule';
  * Lines no rule can match, left before they are normalized: per log group, the test its compiled
  * subscription filter makes in CloudWatch (src/rules/filter-pattern.ts — the texts every line a
  * rule of the group can match holds, conservative by construction and checked against each rule's
- * own matches in test/filter-soundness.test.ts). A group subscribed with that filter delivers only
- * lines that pass, and they pass again here; an account-level subscription policy (one filter for
- * every group of an account), `filterPatterns: all` and a hub's member accounts deliver every
- * line, and here the detector leaves the same lines CloudWatch would have — most of a busy
- * account's lines, which no rule reads, cost a regex test instead of parsing, normalizing and
- * matching. The rules decide the same either way (test/line-gate.test.ts).
+ * own matches in test/filter-soundness.test.ts). An account-level subscription policy (one filter
+ * for every group of an account), `filterPatterns: all` and a hub's member accounts deliver every
+ * line; here the detector leaves the lines CloudWatch would have, which for a busy function or app
+ * no rule reads is most of them: a regex test instead of parsing, normalizing and matching. The
+ * rules decide the same either way (test/evaluator-equivalence.test.ts).
+ *
+ * The test costs a tenth of a microsecond to a microsecond a line, and compiling a group's pattern
+ * tens of milliseconds, so a group is tested only while that pays: not before it has delivered
+ * `compileAfter` lines to this container (a quiet group never repays the compile), and not for the
+ * next PAUSE_LINES lines after PROBE_LINES tested lines of it left fewer than MIN_LEFT_SHARE of them
+ * (a group whose subscription filter already dropped them, or whose lines the rules read). Which
+ * lines are tested changes only the time, never what is decided.
  *
  * A group whose filter is every event (a rule with no literal term reads it, or the pattern could
- * not be brought under CloudWatch's 1,024 characters) has no gate.
+ * not be brought under CloudWatch's 1,024 characters) has no test.
  */
 export class LineGate {
-  private readonly groups = new Map<string, RegExp | null>();
+  private readonly groups = new Map<string, GroupGate>();
+  private readonly compileAfter: number;
 
   constructor(
     private readonly rules: readonly DetectionRule[],
     private readonly sources: readonly SourceDefinition[],
-  ) {}
+    options: { compileAfter?: number } = {},
+  ) {
+    this.compileAfter = options.compileAfter ?? 2_000;
+  }
 
-  /** The group's test (a line that fails it matches no rule), or undefined when every line goes on. */
-  forGroup(logGroup: string): RegExp | undefined {
-    let regex = this.groups.get(logGroup);
-    if (regex === undefined) {
-      // An account policy delivers every group of the account: the cache is bounded as the normalizer's sources are.
-      if (this.groups.size >= MAX_GROUPS) this.groups.clear();
-      regex = filterRegex(compileFilterPattern(logGroup, this.rules, this.sources).pattern) ?? null;
-      this.groups.set(logGroup, regex);
+  /** The test for a payload of `lines` lines of the group (a line that fails it matches no rule), or undefined: every line goes on. */
+  forPayload(logGroup: string, lines: number): RegExp | undefined {
+    const group = this.group(logGroup);
+    const before = group.seen;
+    group.seen += lines;
+    if (group.seen < this.compileAfter || before < group.pausedUntil) return undefined;
+    if (group.regex === undefined) {
+      group.regex = filterRegex(compileFilterPattern(logGroup, this.rules, this.sources).pattern) ?? null;
     }
-    return regex ?? undefined;
+    return group.regex ?? undefined;
+  }
+
+  /** What the test did to a payload: `tested` lines, `left` of them. */
+  tested(logGroup: string, tested: number, left: number): void {
+    const group = this.group(logGroup);
+    group.tested += tested;
+    group.left += left;
+    if (group.tested < PROBE_LINES) return;
+    if (group.left < group.tested * MIN_LEFT_SHARE) group.pausedUntil = group.seen + PAUSE_LINES;
+    group.tested = 0;
+    group.left = 0;
+  }
+
+  private group(logGroup: string): GroupGate {
+    let group = this.groups.get(logGroup);
+    if (!group) {
+      // An account policy delivers every group of the account: bounded as the normalizer's sources are.
+      if (this.groups.size >= MAX_GROUPS) this.groups.clear();
+      group = { seen: 0, regex: undefined, tested: 0, left: 0, pausedUntil: 0 };
+      this.groups.set(logGroup, group);
+    }
+    return group;
   }
 }
 
+interface GroupGate {
+  /** Lines the group delivered to this container. */
+  seen: number;
+  /** Its compiled test; null when its filter is every event; undefined until compiled. */
+  regex: RegExp | null | undefined;
+  /** Lines tested and left since the last probe's verdict. */
+  tested: number;
+  left: number;
+  /** Untested until the group has delivered this many lines. */
+  pausedUntil: number;
+}
+
 const MAX_GROUPS = 10_000;
+const PROBE_LINES = 1_000;
+const MIN_LEFT_SHARE = 0.1;
+const PAUSE_LINES = 50_000;
 
 /**
  * One in this many of a payload's left lines (the first of them, then every this many) is still

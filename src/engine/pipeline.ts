@@ -68,7 +68,7 @@ export function normalizePayload(
   const sourceOf = normalizer.lineSources(payload.logGroup, payload.logStream);
   // One context for the payload, its per-event parts updated in place (normalize keeps no reference).
   const ctx: LogContext = { logGroup: payload.logGroup, logStream: payload.logStream, id: '', timestamp: 0, owner: payload.owner };
-  const test = gate?.forGroup(payload.logGroup);
+  const test = gate?.forPayload(payload.logGroup, payload.logEvents.length);
   const sample = new GateSample(payload.logGroup, parse);
   let left = 0;
   for (const logEvent of payload.logEvents) {
@@ -89,6 +89,7 @@ export function normalizePayload(
     parse.record(payload.logGroup, parsedLine(result, logEvent.message), result.parsed, result.timeFallback);
   }
   sample.flush();
+  if (test !== undefined) gate?.tested(payload.logGroup, payload.logEvents.length, left);
   gated.lines += left;
   if (events.some((e) => e['auditd.serial'] !== undefined)) joinAuditRecords(events);
   return events;
