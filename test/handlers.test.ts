@@ -69,6 +69,30 @@ describe('the detector Lambda handler, as Lambda invokes it', () => {
     expect(watch.deliveredAt).toBeLessThanOrEqual(after);
   });
 
+  it('every line of a busy function group delivered (an account policy): the lines no rule reads are left unread', async () => {
+    const base = Date.parse('2026-03-03T05:00:00Z');
+    const lines = Array.from({ length: 2_500 }, (_, i) => {
+      const request = `8f0c${String(i).padStart(4, '0')}-1c2d-4e5f-8a9b-0c1d2e3f4a5b`;
+      return (
+        [
+          `START RequestId: ${request} Version: $LATEST`,
+          `END RequestId: ${request}`,
+          `REPORT RequestId: ${request}\tDuration: 12.50 ms\tBilled Duration: 13 ms\tMemory Size: 256 MB\tMax Memory Used: 88 MB`,
+        ][i % 3] ?? ''
+      );
+    });
+    const timeout = `${new Date(base + 2_500_000).toISOString()} 8f0c9999-1c2d-4e5f-8a9b-0c1d2e3f4a5b Task timed out after 30.03 seconds`;
+    const out = await h.detect(
+      lambdaEvent({
+        ...payload([...lines, timeout].map((message, i) => ({ id: `fn-${i}`, timestamp: base + i * 1000, message }))),
+        logGroup: '/aws/lambda/checkout-api',
+        logStream: '2026/03/03/[$LATEST]0123456789abcdef0123456789abcdef',
+      }),
+    );
+    // The group's first 2,000 lines in this container pay for its pattern's compile; every line of this one is tested.
+    expect(out).toMatchObject({ eventsIn: 2_501, gated: 2_500, skipped: 0, unparsed: 0 });
+  });
+
   it('a CONTROL_MESSAGE is acknowledged without work', async () => {
     h.sfn.resetHistory();
     const out = await h.detect(

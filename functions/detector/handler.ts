@@ -52,6 +52,8 @@ const sink = new StepFunctionsSink(sfn, requireEnv('STATE_MACHINE_ARN'), style);
 
 export interface DetectSummary {
   eventsIn: number;
+  /** Lines no rule can match, left unread (src/engine/line-gate.ts). */
+  gated: number;
   skipped: number;
   unparsed: number;
   published: number;
@@ -71,7 +73,7 @@ export async function detectSubscription(event: unknown): Promise<DetectSummary>
   const decoded = decodeLambdaEvent(event);
   if (!decoded.ok) {
     skippedPayload(decoded.skip);
-    return { eventsIn: 0, skipped: 1, unparsed: 0, published: 0 };
+    return { eventsIn: 0, gated: 0, skipped: 1, unparsed: 0, published: 0 };
   }
   return handlePayload(decoded.payload);
 }
@@ -113,7 +115,13 @@ async function handlePayload(payload: SubscriptionPayload, arrivedAt?: number): 
   const published = result.messages.filter((m) => m.publish);
   if (published.length > 0)
     logger.info('published', { keys: published.map((m) => m.key), logGroup: payload.logGroup, owner: payload.owner });
-  return { eventsIn: result.eventsIn, skipped: result.skips.events, unparsed: result.parse.totals.unparsed, published: published.length };
+  return {
+    eventsIn: result.eventsIn,
+    gated: result.eventsGated,
+    skipped: result.skips.events,
+    unparsed: result.parse.totals.unparsed,
+    published: published.length,
+  };
 }
 
 /** A payload that can never decode is counted and dropped: retrying it cannot help. */
