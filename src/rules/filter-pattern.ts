@@ -249,18 +249,18 @@ export function subscriptionFilterPattern(
  * For measuring and testing the filter locally.
  */
 export function filterPasses(pattern: string, message: string): boolean {
-  return filterRegex(pattern)?.test(message) ?? true;
-}
-
-/** A compiled pattern's regex as JavaScript reads it (compiled once per pattern); undefined for '' (every event). */
-export function filterRegex(pattern: string): RegExp | undefined {
-  if (pattern === '') return undefined;
+  if (pattern === '') return true;
   let regex = compiledRegexes.get(pattern);
   if (!regex) {
-    regex = new RegExp(pattern.slice(1, -1));
+    regex = filterRegex(pattern);
     compiledRegexes.set(pattern, regex);
   }
-  return regex;
+  return regex?.test(message) ?? true;
 }
 
-const compiledRegexes = new Map<string, RegExp>();
+const compiledRegexes = new Map<string, RegExp | undefined>();
+
+/** A compiled pattern's regex as JavaScript reads it; undefined for '' (every event). Not cached: its caller keeps it. */
+export function filterRegex(pattern: string): RegExp | undefined {
+  return pattern === '' ? undefined : new RegExp(pattern.slice(1, -1));
+}
