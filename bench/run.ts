@@ -95,6 +95,17 @@ interface HotPathFigures {
   /** Lines the line gate left in the timed pass (src/engine/line-gate.ts). */
   gated: number;
 }
+const noFigures = (): HotPathFigures => ({
+  calls: 0,
+  reads: 0,
+  writes: 0,
+  indexWrites: 0,
+  alerts: 0,
+  matched: 0,
+  detections: 0,
+  published: 0,
+  gated: 0,
+});
 /**
  * One timed pass of the hot path: the path's one detector (built once, as on a cold start; see
  * warmHotPath) from an empty store.
@@ -105,31 +116,11 @@ function hotPathRunner(
   input = lambdaEvents,
   sources: readonly SourceDefinition[] = pack.sources,
 ) {
-  const figures: HotPathFigures = {
-    calls: 0,
-    reads: 0,
-    writes: 0,
-    indexWrites: 0,
-    alerts: 0,
-    matched: 0,
-    detections: 0,
-    published: 0,
-    gated: 0,
-  };
+  const figures = noFigures();
   const hotPath = warmHotPath(withNormalizer, rules, sources);
   const { store } = hotPath;
   const run = async () => {
-    const f: HotPathFigures = {
-      calls: 0,
-      reads: 0,
-      writes: 0,
-      indexWrites: 0,
-      alerts: 0,
-      matched: 0,
-      detections: 0,
-      published: 0,
-      gated: 0,
-    };
+    const f = noFigures();
     await hotPath.pass(input, (r) => {
       f.alerts += r.messages.length;
       f.matched += r.matchedEvents;
@@ -272,21 +263,7 @@ const scaling: HotPathRow[] = [...runners].map(([size, r]) => ({
 }));
 for (const row of scaling) log(`hot path, ${row.size} rules: ${fmt.int(row.rate)} events/s`);
 const explicit = { ms: ms('explicit') };
-const at = (size: number): HotPathRow =>
-  scaling.find((s) => s.size === size) ?? {
-    size,
-    ms: 0,
-    calls: 0,
-    reads: 0,
-    writes: 0,
-    indexWrites: 0,
-    alerts: 0,
-    matched: 0,
-    detections: 0,
-    published: 0,
-    gated: 0,
-    rate: 0,
-  };
+const at = (size: number): HotPathRow => scaling.find((s) => s.size === size) ?? { size, ms: 0, rate: 0, ...noFigures() };
 
 // The 1,000-rule pack does the 10-rule pack's work and more, and each stage of the stage loop
 // adds work to the one before: a run where either comes out the other way measured how this VM's
