@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
 import { SkipLedger } from '../src/decode/skips';
 import { Detector } from '../src/engine/detector';
-import { GATE_SAMPLE_EVERY, LineGate } from '../src/engine/line-gate';
+import { GATE_SAMPLE_EVERY, LineGate, PatternTest } from '../src/engine/line-gate';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { normalizePayload, processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
@@ -30,10 +30,45 @@ describe('the line gate', () => {
     expect(pattern).not.toBe('');
     const test = gate.forPayload(AUTH_LOG, 1);
     for (const line of [failure(1), noise(1), 'Accepted publickey for deploy from 10.0.0.5 port 22 ssh2']) {
-      expect(test?.test(line) ?? true, line).toBe(filterPasses(pattern, line));
+      expect(test?.passes(line) ?? true, line).toBe(filterPasses(pattern, line));
     }
-    expect(test?.test(noise(1))).toBe(false);
-    expect(test?.test(failure(1))).toBe(true);
+    expect(test?.passes(noise(1))).toBe(false);
+    expect(test?.passes(failure(1))).toBe(true);
+  });
+
+  it('reads a line in linear time: a key-then-value term is its parts found in order, not a backtracking regex', () => {
+    const pattern = '%Failed|[Ss][Tt][Aa][Tt][Uu][Ss].*5[0-9][0-9]|level.*50%';
+    const test = new PatternTest(pattern);
+    const lines = [
+      'Failed password',
+      '{"status":503,"path":"/"}',
+      '{"STATUS":"ok","code":512}',
+      '{"path":"/status","code":200}',
+      '{"code":500,"status":200}',
+      '{"level":30,"msg":"x50"}',
+      '{"level":30}',
+      // A line of keys and no value: CloudWatch's regex backtracks over it from every key (4 s at 250 KB).
+      `${'status'.repeat(2_000)}`,
+      `${'status'.repeat(2_000)} 599`,
+    ];
+    // On single lines it passes exactly what CloudWatch's regex passes.
+    for (const line of lines) expect(test.passes(line), line).toBe(filterPasses(pattern, line));
+    expect(lines.map((l) => test.passes(l))).toEqual([true, true, true, false, false, true, false, false, true]);
+    // Across a line break (a multi-line event) it passes more than CloudWatch's `.`, never less.
+    expect(filterPasses(pattern, 'status\n503')).toBe(false);
+    expect(test.passes('status\n503')).toBe(true);
+    // Real compiled patterns have such terms: a 5xx rule over a JSON app's lines.
+    const fiveHundreds = rule({
+      id: 'test.five_hundreds',
+      match: { 'http.response.status_code|gte': 500, 'http.response.status_code|lt': 600 },
+    });
+    const group = '/sentinel-demo/api/status-api';
+    const compiled = compileFilterPattern(group, [fiveHundreds], pack.sources).pattern;
+    expect(compiled).toBe('%status.*5[0-9][0-9]%');
+    const gate = new LineGate([fiveHundreds], pack.sources, { compileAfter: 0 }).forPayload(group, 1);
+    for (const line of ['{"status":503}', '{"status":200}', 'GET / 503', `${'"status":'.repeat(2_000)}200`]) {
+      expect(gate?.passes(line), line).toBe(filterPasses(compiled, line));
+    }
   });
 
   it('has no test for a group some rule reads whole (its filter delivers every line)', () => {
@@ -46,18 +81,18 @@ describe('the line gate', () => {
     const gate = new LineGate(pack.rules, pack.sources);
     // A quiet group is never tested: compiling its pattern would cost more than its lines.
     expect(gate.forPayload(AUTH_LOG, 1_999)).toBeUndefined();
-    expect(gate.forPayload(AUTH_LOG, 1)).toBeInstanceOf(RegExp);
+    expect(gate.forPayload(AUTH_LOG, 1)).toBeInstanceOf(PatternTest);
     // Lines the rules read (or a subscription filter already passed): after a thousand tested and
     // none left, the group goes untested for the next 50,000 lines, then is tested again.
     gate.tested(AUTH_LOG, 1_000, 0);
     expect(gate.forPayload(AUTH_LOG, 49_999)).toBeUndefined();
     expect(gate.forPayload(AUTH_LOG, 1)).toBeUndefined();
-    expect(gate.forPayload(AUTH_LOG, 10)).toBeInstanceOf(RegExp);
+    expect(gate.forPayload(AUTH_LOG, 10)).toBeInstanceOf(PatternTest);
     // Lines no rule reads: it keeps testing.
     const other = '/var/log/secure';
     gate.forPayload(other, 2_000);
     gate.tested(other, 1_000, 900);
-    expect(gate.forPayload(other, 500)).toBeInstanceOf(RegExp);
+    expect(gate.forPayload(other, 500)).toBeInstanceOf(PatternTest);
     gate.tested(other, 1_000, 50);
     expect(gate.forPayload(other, 500)).toBeUndefined();
   });

@@ -1,4 +1,4 @@
-import { compileFilterPattern, filterRegex } from '../rules/filter-pattern';
+import { compileFilterPattern } from '../rules/filter-pattern';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
 
 /**
@@ -34,15 +34,16 @@ export class LineGate {
   }
 
   /** The test for a payload of `lines` lines of the group (a line that fails it matches no rule), or undefined: every line goes on. */
-  forPayload(logGroup: string, lines: number): RegExp | undefined {
+  forPayload(logGroup: string, lines: number): PatternTest | undefined {
     const group = this.group(logGroup);
     const before = group.seen;
     group.seen += lines;
     if (group.seen < this.compileAfter || before < group.pausedUntil) return undefined;
-    if (group.regex === undefined) {
-      group.regex = filterRegex(compileFilterPattern(logGroup, this.rules, this.sources).pattern) ?? null;
+    if (group.test === undefined) {
+      const { pattern } = compileFilterPattern(logGroup, this.rules, this.sources);
+      group.test = pattern === '' ? null : new PatternTest(pattern);
     }
-    return group.regex ?? undefined;
+    return group.test ?? undefined;
   }
 
   /** What the test did to a payload: `tested` lines, `left` of them. */
@@ -61,7 +62,7 @@ export class LineGate {
     if (!group) {
       // An account policy delivers every group of the account: bounded as the normalizer's sources are.
       if (this.groups.size >= MAX_GROUPS) this.groups.clear();
-      group = { seen: 0, regex: undefined, tested: 0, left: 0, pausedUntil: 0 };
+      group = { seen: 0, test: undefined, tested: 0, left: 0, pausedUntil: 0 };
       this.groups.set(logGroup, group);
     }
     return group;
@@ -72,7 +73,7 @@ interface GroupGate {
   /** Lines the group delivered to this container. */
   seen: number;
   /** Its compiled test; null when its filter is every event; undefined until compiled. */
-  regex: RegExp | null | undefined;
+  test: PatternTest | null | undefined;
   /** Lines tested and left since the last probe's verdict. */
   tested: number;
   left: number;
@@ -91,3 +92,46 @@ const PAUSE_LINES = 50_000;
  * unparsed share per log group (the blind-spot alarm) still covers the lines no rule reads.
  */
 export const GATE_SAMPLE_EVERY = 32;
+
+/**
+ * A compiled filter pattern as a test that reads a line in linear time. As one regex, a
+ * key-then-value term (`status.*5[0-9][0-9]`: a JSON line's 5xx status) backtracks over the rest of
+ * the line from every place the key occurs: a 250 KB line of the key repeated took 4 s, and any
+ * client whose input an app logs can write one. Here the terms without a run are one regex (an
+ * alternation of fixed texts: a few milliseconds for 250 KB), and each term with runs is its parts
+ * found in order, each searched once from where the one before ended. A line holding the parts in
+ * order across a line break passes here and not in CloudWatch (`.` stops at one): passing more
+ * lines is safe, since the rules read every line that passes.
+ */
+export class PatternTest {
+  private readonly fixed: RegExp | undefined;
+  private readonly runs: RegExp[][];
+
+  constructor(pattern: string) {
+    // Terms are separated by `|` alone: no rendered text holds one or a group (src/rules/filter-text.ts).
+    const terms = pattern.slice(1, -1).split('|');
+    const fixed = terms.filter((t) => !t.includes(RUN));
+    this.fixed = fixed.length > 0 ? new RegExp(fixed.join('|')) : undefined;
+    this.runs = terms.filter((t) => t.includes(RUN)).map((t) => t.split(RUN).map((part) => new RegExp(part, 'g')));
+  }
+
+  passes(line: string): boolean {
+    if (this.fixed?.test(line)) return true;
+    for (const parts of this.runs) if (inOrder(line, parts)) return true;
+    return false;
+  }
+}
+
+const RUN = '.*';
+
+/** Whether the parts occur in the line one after another (each found once, from where the one before ended). */
+function inOrder(line: string, parts: readonly RegExp[]): boolean {
+  let from = 0;
+  for (const part of parts) {
+    part.lastIndex = from;
+    const found = part.exec(line);
+    if (!found) return false;
+    from = found.index + found[0].length;
+  }
+  return true;
+}

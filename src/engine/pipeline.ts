@@ -74,7 +74,7 @@ export function normalizePayload(
   for (const logEvent of payload.logEvents) {
     ctx.id = logEvent.id;
     ctx.timestamp = logEvent.timestamp;
-    if (test !== undefined && !test.test(logEvent.message)) {
+    if (test !== undefined && !test.passes(logEvent.message)) {
       if (left++ % GATE_SAMPLE_EVERY === 0)
         sample.take(normalizer.normalize(logEvent.message, ctx, sourceOf(logEvent.message)), logEvent.message);
       else sample.standFor();

@@ -252,15 +252,10 @@ export function filterPasses(pattern: string, message: string): boolean {
   if (pattern === '') return true;
   let regex = compiledRegexes.get(pattern);
   if (!regex) {
-    regex = filterRegex(pattern);
+    regex = new RegExp(pattern.slice(1, -1));
     compiledRegexes.set(pattern, regex);
   }
-  return regex?.test(message) ?? true;
+  return regex.test(message);
 }
 
-const compiledRegexes = new Map<string, RegExp | undefined>();
-
-/** A compiled pattern's regex as JavaScript reads it; undefined for '' (every event). Not cached: its caller keeps it. */
-export function filterRegex(pattern: string): RegExp | undefined {
-  return pattern === '' ? undefined : new RegExp(pattern.slice(1, -1));
-}
+const compiledRegexes = new Map<string, RegExp>();
