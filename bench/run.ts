@@ -36,6 +36,7 @@ import { deliveredPayloads, filterShare } from './filter-share';
 import { floodPayload } from './flood';
 import { decodeFloor } from './floor';
 import { hostileKeys } from './hostile-keys';
+import { hostileLines } from './hostile-lines';
 import { HUB_ASSUMPTIONS, hubSizing } from './hub-sizing';
 import { fmt, interleavedMedians, median, medianMs, table, WARMUP_PASSES } from './measure';
 import { NaiveDetector } from './naive';
@@ -346,6 +347,7 @@ const flowRejectShare =
   ) / flowEvents;
 log('lines whose field names an attacker chooses…');
 const chosenKeys = await hostileKeys(RUNS);
+const gateLines = await hostileLines(RUNS);
 log('a |cidr condition over a growing named list…');
 const cidrListRows = await cidrLists(RUNS);
 log('the same hot path on 2 and 3 worker threads…');
@@ -727,6 +729,15 @@ const report = [
       .map((k) => `${k.shape} ${k.benignUs.toFixed(2)} with the app's five keys, ${k.hostileUs.toFixed(2)} with 30 never-seen keys`)
       .join('; ') +
     '. Most of the difference is JSON.parse building an object of new names; events of such lines are hash tables (src/parse/event-record.ts), so the detector adds no cost per new name — with the fixed-shape events text lines get, they took a third (JSON) to four fifths (Laravel) longer.',
+  '',
+  "Lines an attacker writes against the line gate (a 5xx rule's `status.*5[0-9][0-9]` term over a JSON app's lines; the key repeated, no value): " +
+    gateLines
+      .map(
+        (g) =>
+          `${fmt.int(g.chars / 1000)} KB, the gate ${g.gateMs.toFixed(2)} ms${g.regexMs === undefined ? '' : ` (the same pattern as one JavaScript regex: ${fmt.int(g.regexMs)} ms)`}`,
+      )
+      .join('; ') +
+    ". The gate finds a key-then-value term's parts in order, each searched once; as one regex it backtracks over the rest of the line from every key (quadratic: seconds at 250 KB, not timed here).",
   '',
   'A `|cidr` condition over a named list as a deployment grows it (the shipped internal ranges, then /24s of its offices), ns per event (an address of every kind: private, public, IPv6): ' +
     cidrListRows
