@@ -71,6 +71,20 @@ describe('the line gate', () => {
     }
   });
 
+  it('has no test, rather than a failed batch, where compiling the pattern throws', () => {
+    const broken = rule({ id: 'test.broken', match: { 'event.action': 'x' } });
+    Object.defineProperty(broken, 'logGroups', {
+      get() {
+        throw new Error('unreadable');
+      },
+    });
+    const gate = new LineGate([broken], pack.sources, { compileAfter: 0 });
+    expect(gate.forPayload(AUTH_LOG, 1)).toBeUndefined();
+    const count = { lines: 0 };
+    const events = normalizePayload(linesPayload(AUTH_LOG, [noise(1), failure(2)]), normalizer, new SkipLedger(), undefined, gate, count);
+    expect([events.length, count.lines]).toEqual([2, 0]);
+  });
+
   it('has no test for a group some rule reads whole (its filter delivers every line)', () => {
     const everyLine = rule({ id: 'test.every_line', match: { 'message|exists': true } });
     const gate = new LineGate([...pack.rules, everyLine], pack.sources, { compileAfter: 0 });

@@ -39,10 +39,7 @@ export class LineGate {
     const before = group.seen;
     group.seen += lines;
     if (group.seen < this.compileAfter || before < group.pausedUntil) return undefined;
-    if (group.test === undefined) {
-      const { pattern } = compileFilterPattern(logGroup, this.rules, this.sources);
-      group.test = pattern === '' ? null : new PatternTest(pattern);
-    }
+    if (group.test === undefined) group.test = this.compile(logGroup);
     return group.test ?? undefined;
   }
 
@@ -55,6 +52,16 @@ export class LineGate {
     if (group.left < group.tested * MIN_LEFT_SHARE) group.pausedUntil = group.seen + PAUSE_LINES;
     group.tested = 0;
     group.left = 0;
+  }
+
+  /** The group's test; null for none (its filter is every event), and none rather than a failed batch if compiling throws. */
+  private compile(logGroup: string): PatternTest | null {
+    try {
+      const { pattern } = compileFilterPattern(logGroup, this.rules, this.sources);
+      return pattern === '' ? null : new PatternTest(pattern);
+    } catch {
+      return null;
+    }
   }
 
   private group(logGroup: string): GroupGate {
