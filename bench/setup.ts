@@ -6,6 +6,7 @@ import { LineGate } from '../src/engine/line-gate';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { normalizePayload, type PayloadResult, processPayload } from '../src/engine/pipeline';
 import { Normalizer } from '../src/parse/normalize';
+import type { RulePack } from '../src/rules/rule-pack';
 import type { DetectionRule, SourceDefinition } from '../src/schema/rule';
 import { scaledRules, workloadOrder } from './rule-scaling';
 import { toLambdaEvent, workloadPayloads } from './workload';
@@ -16,16 +17,16 @@ import { toLambdaEvent, workloadPayloads } from './workload';
  */
 export const STACK_ACCOUNTS: ReadonlySet<string> = new Set(['123456789012']);
 
-let shipped: readonly SourceDefinition[] | undefined;
-/** The shipped pack's source files (what benchSetup's normalizer reads). */
-function shippedSources(): readonly SourceDefinition[] {
-  shipped ??= loadPack(['rules'], { checkRegexes: false }).pack.sources;
+let shipped: RulePack | undefined;
+/** The shipped pack, read once per process (benchSetup's, and the sources a hot path's gate reads by default). */
+function shippedPack(): RulePack {
+  shipped ??= loadPack(['rules'], { checkRegexes: false }).pack;
   return shipped;
 }
 
 /** What every hot-path script starts from: the shipped pack, the busy-streams workload and its rule order. */
 export function benchSetup(events: number) {
-  const { pack } = loadPack(['rules'], { checkRegexes: false });
+  const pack = shippedPack();
   const normalizer = new Normalizer(pack.sources, { accountsFor: STACK_ACCOUNTS });
   const payloads = [...workloadPayloads({ events, maxEventsPerPayload: 10_000, payloadSpanMs: 3_600_000 })];
   const base = workloadOrder(
@@ -52,7 +53,7 @@ export function benchSetup(events: number) {
  * deoptimized about 50 functions whose optimized code had embedded them, and each timed pass
  * paid to optimize them again — a cost no container pays per batch.
  */
-export function warmHotPath(normalizer: Normalizer, rules: DetectionRule[], sources: readonly SourceDefinition[] = shippedSources()) {
+export function warmHotPath(normalizer: Normalizer, rules: DetectionRule[], sources: readonly SourceDefinition[] = shippedPack().sources) {
   const store = new MemoryStateStore();
   const detector = new Detector({ rules }, store);
   // As the detector function has it: lines no rule can match are left unread (sources: the normalizer's).

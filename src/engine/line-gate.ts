@@ -103,7 +103,7 @@ export const GATE_SAMPLE_EVERY = 32;
 /**
  * A compiled filter pattern as a test that reads a line in linear time. As one regex, a
  * key-then-value term (`status.*5[0-9][0-9]`: a JSON line's 5xx status) backtracks over the rest of
- * the line from every place the key occurs: a 250 KB line of the key repeated took 4 s, and any
+ * the line from every place the key occurs: a 250 KB line of the key repeated took 4–7 s, and any
  * client whose input an app logs can write one. Here the terms without a run are one regex (an
  * alternation of fixed texts: a few milliseconds for 250 KB), and each term with runs is its parts
  * found in order, each searched once from where the one before ended. A line holding the parts in
