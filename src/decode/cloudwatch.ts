@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { formatIssues } from '../schema/issues';
+import { parseJsonBytes } from './json-pieces';
 import type { Skip } from './skips';
 
 /** The Lambda event CloudWatch Logs sends to a subscribed function. */
@@ -64,9 +65,9 @@ export function decodeAwslogsData(data: string, where = 'payload'): DecodeResult
     }
     bytes = Buffer.from(compact, 'base64');
   }
-  let json: string;
+  let json: Buffer;
   try {
-    json = gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }).toString('utf8');
+    json = gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
   } catch (err) {
     // A gzip bomb stops at the output cap: that is a payload too large to decode, not bad gzip.
     if (err instanceof RangeError || (err instanceof Error && 'code' in err && err.code === 'ERR_BUFFER_TOO_LARGE')) {
@@ -77,10 +78,11 @@ export function decodeAwslogsData(data: string, where = 'payload'): DecodeResult
   return parsePayloadJson(json, where);
 }
 
-export function parsePayloadJson(json: string, where: string): DecodeResult {
+/** The payload in its UTF-8 bytes (a large payload's parsed in pieces: see ./json-pieces.ts). */
+function parsePayloadJson(json: Buffer, where: string): DecodeResult {
   let value: unknown;
   try {
-    value = JSON.parse(json);
+    value = parseJsonBytes(json);
   } catch (err) {
     return fail('not_json', where, `payload is not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
