@@ -52,6 +52,11 @@ describe('decode CloudWatch Logs subscription events', () => {
     ['not JSON', { awslogs: { data: gzipSync(Buffer.from('{nope')).toString('base64') } }, 'not_json'],
     ['wrong shape', { awslogs: { data: gzipSync(Buffer.from('{"logGroup":5}')).toString('base64') } }, 'bad_shape'],
     ['not a subscription event', { Records: [] }, 'bad_shape'],
+    // What the check by hand lets through, zod must accept: an event with any other key is not one.
+    ['a key beside awslogs', { ...encodePayload(payload(['x'])), extra: 1 }, 'bad_shape'],
+    ['a key beside data', { awslogs: { ...encodePayload(payload(['x'])).awslogs, extra: 1 } }, 'bad_shape'],
+    ['data that is not text', { awslogs: { data: 5 } }, 'bad_shape'],
+    ['awslogs that is a list', { awslogs: [encodePayload(payload(['x'])).awslogs.data] }, 'bad_shape'],
     [
       'a timestamp past the year 9999 (a replayed file; CloudWatch takes none 2 hours ahead)',
       encodePayload({ ...payload(['x']), logEvents: [{ id: 'a', timestamp: 8_640_000_000_000_000, message: 'x' }] }),

@@ -615,6 +615,15 @@ describe('batch boundaries and redelivery', () => {
       { ...payload, logEvents: payload.logEvents.slice(1) },
     ];
     for (const v of variants) expect(batchIdOf(v)).not.toBe(batchIdOf(payload));
+    // A busy group's delivery (hashed in parts, not as one text) has the id the deployed stacks computed.
+    for (const count of [511, 512, 513, 1024, 3000]) {
+      const ids = Array.from({ length: count }, (_, i) =>
+        String(37_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000n + BigInt(i)),
+      );
+      const big = createHash('sha256').update('111122223333').update('\n').update('/app/auth').update('\n').update('i-1');
+      for (const id of ids) big.update('\n').update(id);
+      expect(batchIdOf({ ...payload, logEvents: ids.map((id) => ({ id })) })).toBe(big.digest('base64url').slice(0, 22));
+    }
   });
 
   it('a batch redelivered after later batches re-sends its own alerts and decides nothing new', async () => {

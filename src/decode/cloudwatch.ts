@@ -125,11 +125,27 @@ export function validatePayload(value: unknown, where: string): DecodeResult {
 
 /** Decodes a Lambda invocation event; anything not of the subscription shape is a bad_shape skip. */
 export function decodeLambdaEvent(event: unknown, where = 'lambda event'): DecodeResult {
+  const data = awslogsData(event);
+  if (data !== undefined) return decodeAwslogsData(data, where);
+  // zod only explains the event that fails the check by hand (one per invocation, but its parse
+  // cost more than the rest of a few-line delivery's decoding).
   const parsed = SubscriptionEvent.safeParse(event);
   if (!parsed.success) {
     return fail('bad_shape', where, `event is not {"awslogs":{"data":...}}: ${formatIssues(parsed.error, '; ')}`);
   }
   return decodeAwslogsData(parsed.data.awslogs.data, where);
+}
+
+/** `awslogs.data` of an event of exactly SubscriptionEvent's shape (no other keys, as its strict objects require), else undefined. */
+function awslogsData(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
+  const keys = Object.keys(event);
+  if (keys.length !== 1 || keys[0] !== 'awslogs' || !('awslogs' in event)) return undefined;
+  const awslogs = event.awslogs;
+  if (typeof awslogs !== 'object' || awslogs === null || Array.isArray(awslogs)) return undefined;
+  const inner = Object.keys(awslogs);
+  if (inner.length !== 1 || inner[0] !== 'data' || !('data' in awslogs)) return undefined;
+  return typeof awslogs.data === 'string' ? awslogs.data : undefined;
 }
 
 /** Encodes a payload the way CloudWatch Logs does (used by the demo generator and tests). */
