@@ -87,12 +87,12 @@ export function normalizePayload(
   // One context for the payload, its per-event parts updated in place (normalize keeps no reference).
   const ctx: LogContext = { logGroup: payload.logGroup, logStream: payload.logStream, id: '', timestamp: 0, owner: payload.owner };
   const test = gate?.forPayload(payload.logGroup, payload.logEvents.length);
-  const sample = new GateSample(payload.logGroup, parse);
+  const sample = test === undefined ? undefined : new GateSample(payload.logGroup, parse);
   let left = 0;
   for (const logEvent of payload.logEvents) {
     ctx.id = logEvent.id;
     ctx.timestamp = logEvent.timestamp;
-    if (test !== undefined && !test.passes(logEvent.message)) {
+    if (sample !== undefined && test !== undefined && !test.passes(logEvent.message)) {
       if (left++ % GATE_SAMPLE_EVERY === 0)
         sample.take(normalizer.normalize(logEvent.message, ctx, sourceOf(logEvent.message)), logEvent.message);
       else sample.standFor();
@@ -106,7 +106,7 @@ export function normalizePayload(
     events.push(result.event);
     parse.record(payload.logGroup, parsedLine(result, logEvent.message), result.parsed, result.timeFallback);
   }
-  sample.flush();
+  sample?.flush();
   if (test !== undefined) gate?.tested(payload.logGroup, payload.logEvents.length, left);
   gated.lines += left;
   if (events.some((e) => e['auditd.serial'] !== undefined)) joinAuditRecords(events);
