@@ -4,12 +4,12 @@
  * `npm run bench` compares it with the floor it times beside the paths and keeps the faster, so
  * the detector's setting can never flatter a ratio by slowing the floor. Prints `{ "eventsPerSecond": n }`.
  */
-import { decodeFloor, decodeFloorInPieces } from './floor';
+import { decodeFloor } from './floor';
 import { medianMs } from './measure';
 import { benchSetup } from './setup';
 
 const { lambdaEvents, eventCount } = benchSetup(Number(process.env.BENCH_EVENTS ?? 100_000));
 // BENCH_FLOOR=pieces: the floor decoding as the detector does (a large payload in pieces).
-const decode = process.env.BENCH_FLOOR === 'pieces' ? decodeFloorInPieces : decodeFloor;
-const ms = await medianMs(Number(process.env.BENCH_RUNS ?? 5), () => decode(lambdaEvents));
+const inPieces = process.env.BENCH_FLOOR === 'pieces';
+const ms = await medianMs(Number(process.env.BENCH_RUNS ?? 5), () => decodeFloor(lambdaEvents, inPieces));
 process.stdout.write(`${JSON.stringify({ eventsPerSecond: eventCount / (ms / 1000) })}\n`);

@@ -34,7 +34,7 @@ import { measureDetectorBundle } from './cold-start';
 import { CPU_SHARE, costPerMillion, PHASES_PER_BATCH, PRICE, ROUND_TRIP_S } from './cost';
 import { deliveredPayloads, filterShare } from './filter-share';
 import { floodPayload } from './flood';
-import { decodeFloor, decodeFloorInPieces } from './floor';
+import { decodeFloor } from './floor';
 import { hostileKeys } from './hostile-keys';
 import { hostileLines } from './hostile-lines';
 import { HUB_ASSUMPTIONS, hubSizing } from './hub-sizing';
@@ -75,7 +75,7 @@ log(`workload: ${fmt.int(eventCount)} events in ${payloads.length} payloads`);
 // 1. Physical floor: base64 + gunzip + JSON.parse alone (here, and in a process of its own below).
 const floor = () => decodeFloor(lambdaEvents);
 // The same, decoding a large payload in pieces as the detector does (reported beside the floor).
-const floorInPieces = () => decodeFloorInPieces(lambdaEvents);
+const floorInPieces = () => decodeFloor(lambdaEvents, true);
 
 // 2. Hot path at 10 / 100 / 1,000 rules: decode + parse + normalize + evaluate, fresh state per run.
 // The rules in representative order: the 10-rule row already carries the workload's traffic.

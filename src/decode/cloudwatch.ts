@@ -1,4 +1,4 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { z } from 'zod';
 import { formatIssues } from '../schema/issues';
 import { parseJsonBytes } from './json-pieces';
@@ -71,8 +71,8 @@ export function decodeAwslogsData(data: string, where = 'payload'): DecodeResult
   try {
     // A large payload inflates in 64 KB pieces, not 16 KB (a 650 KB web server payload: 0.43 ms
     // instead of 0.55); a small one keeps the default, whose output buffer it fills.
-    const chunkSize = bytes.length > LARGE_GZIP_BYTES ? 64 * 1024 : undefined;
-    json = gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES, ...(chunkSize ? { chunkSize } : {}) });
+    const chunkSize = bytes.length > LARGE_GZIP_BYTES ? 64 * 1024 : zlibConstants.Z_DEFAULT_CHUNK;
+    json = gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES, chunkSize });
   } catch (err) {
     // A gzip bomb stops at the output cap: that is a payload too large to decode, not bad gzip.
     if (err instanceof RangeError || (err instanceof Error && 'code' in err && err.code === 'ERR_BUFFER_TOO_LARGE')) {

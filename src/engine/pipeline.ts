@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto';
+import { createHash, type Hash, hash } from 'node:crypto';
 import type { SubscriptionPayload } from '../decode/cloudwatch';
 import { SkipLedger } from '../decode/skips';
 import { joinAuditRecords } from '../parse/auditd';
@@ -44,24 +44,19 @@ export function batchIdOf(
 ): string {
   // Two accounts can have the same group and stream names; a payload without an owner keeps its old id.
   let text = payload.owner ? `${payload.owner}\n${payload.logGroup}\n${payload.logStream}` : `${payload.logGroup}\n${payload.logStream}`;
-  const events = payload.logEvents;
-  // One-shot: a Hash object and a call per update cost more than hashing a delivery's few ids.
-  if (events.length <= IDS_PER_UPDATE) {
-    for (const e of events) text += `\n${e.id}`;
-    return hash('sha256', text, 'base64url').slice(0, 22);
-  }
-  // A busy group's thousands of 56-digit ids as one text would be a string in V8's large-object
-  // space (page faults for every delivery: see src/decode/json-pieces.ts); the same bytes in parts.
-  const digest = createHash('sha256');
+  // One-shot: a Hash object and a call per update cost more than hashing a delivery's few ids. A
+  // busy group's thousands of 56-digit ids as one text would be a string in V8's large-object space
+  // (page faults for every delivery: see src/decode/json-pieces.ts), so those are hashed in parts.
+  let digest: Hash | undefined;
   let n = 0;
-  for (const e of events) {
+  for (const e of payload.logEvents) {
     text += `\n${e.id}`;
     if (++n % IDS_PER_UPDATE === 0) {
-      digest.update(text);
+      digest = (digest ?? createHash('sha256')).update(text);
       text = '';
     }
   }
-  return digest.update(text).digest('base64url').slice(0, 22);
+  return (digest ? digest.update(text).digest('base64url') : hash('sha256', text, 'base64url')).slice(0, 22);
 }
 
 /** Ids hashed per update of a large delivery's batch id (about 30 KB of text). */
