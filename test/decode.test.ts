@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeLambdaEvent, encodePayload } from '../src/decode/cloudwatch';
+import { decodeKinesisRecord, kinesisEventOf } from '../src/decode/kinesis';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
 import { processPayload } from '../src/engine/pipeline';
@@ -100,6 +101,36 @@ describe('decode CloudWatch Logs subscription events', () => {
     ]);
     expect(r.alerts).toHaveLength(1);
     expect(r.alerts[0]?.count).toBe(2);
+  });
+});
+
+describe('decode Kinesis records (the hub)', () => {
+  const [record] = kinesisEventOf([payload(['hello'])], { firstSequence: 7n }).Records;
+  if (!record) throw new Error('no record');
+  it('decodes a record: its payload, sequence number and arrival in the stream', () => {
+    const item = decodeKinesisRecord({ ...record, kinesis: { ...record.kinesis, approximateArrivalTimestamp: 1_740_000_000.5 } });
+    expect(item).toEqual({ ok: true, sequenceNumber: '7', payload: payload(['hello']), arrivedAt: 1_740_000_000_500 });
+    const { approximateArrivalTimestamp: _, ...noArrival } = record.kinesis;
+    const without = decodeKinesisRecord({ ...record, kinesis: noArrival });
+    expect(without.ok && 'arrivedAt' in without).toBe(false);
+  });
+  // What the check by hand lets through, zod must accept: each of these is a bad_shape skip.
+  it.each([
+    ['another source', { ...record, eventSource: 'aws:sqs' }, '7'],
+    ['no event id', { ...record, eventID: undefined }, '7'],
+    ['data that is not text', { ...record, kinesis: { ...record.kinesis, data: 5 } }, '7'],
+    ['an empty sequence number', { ...record, kinesis: { ...record.kinesis, sequenceNumber: '' } }, ''],
+    ['a partition key that is not text', { ...record, kinesis: { ...record.kinesis, partitionKey: 5 } }, '7'],
+    ['an arrival that is not a number', { ...record, kinesis: { ...record.kinesis, approximateArrivalTimestamp: '1740000000' } }, '7'],
+    ['a kinesis part that is a list', { ...record, kinesis: [record.kinesis] }, undefined],
+  ])('reports %s as a bad shape, naming the sequence number it has', (_name, raw, sequenceNumber) => {
+    const item = decodeKinesisRecord(raw, 'record 1');
+    expect(item.ok).toBe(false);
+    if (!item.ok) {
+      expect(item.skip.reason).toBe('bad_shape');
+      expect(item.skip.detail).toMatch(/^not a Kinesis record: /);
+      expect(item.sequenceNumber).toBe(sequenceNumber);
+    }
   });
 });
 
