@@ -311,9 +311,9 @@ const ANY_NEEDED = new RegExp(
   'i',
 );
 
-/** Each pattern's check, by its place among the distinct checks (patterns may share one). */
+/** Each pattern with its check's place among the distinct checks (patterns may share one). */
 const CHECKS = [...new Set(PATTERNS.map((p) => p.needs))];
-const CHECK_OF = PATTERNS.map((p) => CHECKS.indexOf(p.needs));
+const CHECKED_PATTERNS = PATTERNS.map((pattern) => ({ pattern, check: CHECKS.indexOf(pattern.needs) }));
 /** A call's answers per check: -1 not asked since the text last changed, else 0 or 1 (redact never re-enters itself). */
 const answers = new Int8Array(CHECKS.length);
 
@@ -327,9 +327,7 @@ export function redact(text: string): string {
   // JSON secret before the headers and SQL between them) ask it once while no replacement has
   // changed the text.
   answers.fill(-1);
-  for (let i = 0; i < PATTERNS.length; i++) {
-    const p = PATTERNS[i] as RedactionPattern;
-    const check = CHECK_OF[i] as number;
+  for (const { pattern: p, check } of CHECKED_PATTERNS) {
     if (answers[check] === -1) answers[check] = p.needs.test(out) ? 1 : 0;
     if (answers[check] === 0) continue;
     const replaced = out.replace(p.regex, p.replace);

@@ -7,7 +7,7 @@ import { ParseStats } from '../parse/parse-stats';
 import type { Alert, Message } from '../schema/alert';
 import { CoreFields, eventTime, type NormalizedEvent } from '../schema/event';
 import type { DeliveryNote, Detector } from './detector';
-import { GATE_SAMPLE_EVERY, type LineGate } from './line-gate';
+import { GATE_SAMPLE_EVERY, type LineGate, type PatternTest } from './line-gate';
 
 export interface PayloadResult {
   /** What the detector decided (see Detector.evaluate). */
@@ -82,12 +82,12 @@ export function normalizePayload(
   // One context for the payload, its per-event parts updated in place (normalize keeps no reference).
   const ctx: LogContext = { logGroup: payload.logGroup, logStream: payload.logStream, id: '', timestamp: 0, owner: payload.owner };
   const test = gate?.forPayload(payload.logGroup, payload.logEvents.length);
-  const sample = test === undefined ? undefined : new GateSample(payload.logGroup, parse);
+  const sample = test && new GateSample(test, payload.logGroup, parse);
   let left = 0;
   for (const logEvent of payload.logEvents) {
     ctx.id = logEvent.id;
     ctx.timestamp = logEvent.timestamp;
-    if (sample !== undefined && test !== undefined && !test.passes(logEvent.message)) {
+    if (sample?.leaves(logEvent.message)) {
       if (left++ % GATE_SAMPLE_EVERY === 0)
         sample.take(normalizer.normalize(logEvent.message, ctx, sourceOf(logEvent.message)), logEvent.message);
       else sample.standFor();
@@ -114,7 +114,7 @@ function parsedLine(result: Extract<NormalizeResult, { ok: true }>, message: str
 }
 
 /**
- * The gate's sample of a payload's left lines: each sampled line counts in the parse statistics
+ * The gate's test of a payload's lines, and its sample of the lines it leaves: each sampled line counts in the parse statistics
  * for itself and the left lines after it, up to the next sample. A sampled line that does not
  * normalize (malformed) is not counted: a left line is not the detector's, as a line CloudWatch's
  * filter drops is not.
@@ -124,9 +124,15 @@ class GateSample {
   private lines = 0;
 
   constructor(
+    private readonly test: PatternTest,
     private readonly logGroup: string,
     private readonly parse: ParseStats,
   ) {}
+
+  /** Whether the gate leaves this line: its group's filter pattern would drop it. */
+  leaves(message: string): boolean {
+    return !this.test.passes(message);
+  }
 
   take(result: NormalizeResult, message: string): void {
     this.flush();
