@@ -1,5 +1,7 @@
+import type { CompiledSource, Normalizer } from '../parse/normalize';
 import { compileFilterPattern } from '../rules/filter-pattern';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
+import { FlowRecordTest } from './flow-gate';
 
 /**
  * Lines no rule can match, left before they are normalized: per log group, the test its compiled
@@ -19,11 +21,15 @@ import type { DetectionRule, SourceDefinition } from '../schema/rule';
  * lines are tested changes only the time, never what is decided.
  *
  * A group whose filter is every event (a rule with no literal term reads it, or the pattern could
- * not be brought under CloudWatch's 1,024 characters) has no test.
+ * not be brought under CloudWatch's 1,024 characters) has no test. A group read through a source's
+ * flow lane has its records tested by what their values say instead (./flow-gate.ts): no text
+ * tells one flow from another.
  */
 export class LineGate {
   private readonly groups = new Map<string, GroupGate>();
   private readonly compileAfter: number;
+  /** Per flow source, its records' test under these rules (null: every record may match). */
+  private readonly flowTests = new WeakMap<CompiledSource, FlowRecordTest | null>();
 
   constructor(
     private readonly rules: readonly DetectionRule[],
@@ -33,14 +39,31 @@ export class LineGate {
     this.compileAfter = options.compileAfter ?? 2_000;
   }
 
-  /** The test for a payload of `lines` lines of the group (a line that fails it matches no rule), or undefined: every line goes on. */
-  forPayload(logGroup: string, lines: number): PatternTest | undefined {
+  /**
+   * The test for a payload of `lines` lines of the group (a line that fails it matches no rule), or
+   * undefined: every line goes on. With the normalizer, a group its source reads as flow records
+   * has them tested by their values.
+   */
+  forPayload(logGroup: string, lines: number, normalizer?: Normalizer): LineTest | undefined {
     const group = this.group(logGroup);
     const before = group.seen;
     group.seen += lines;
     if (group.seen < this.compileAfter || before < group.pausedUntil) return undefined;
     if (group.test === undefined) group.test = this.compile(logGroup);
+    const source = normalizer?.sourceFor(logGroup);
+    const flows = source && this.flowTest(source);
+    if (normalizer && source && flows) return new FlowLines(normalizer, logGroup, source, flows, group.test ?? undefined);
     return group.test ?? undefined;
+  }
+
+  private flowTest(source: CompiledSource): FlowRecordTest | undefined {
+    if (!source.flowLane) return undefined;
+    let test = this.flowTests.get(source);
+    if (test === undefined) {
+      test = FlowRecordTest.compile(this.rules, source) ?? null;
+      this.flowTests.set(source, test);
+    }
+    return test ?? undefined;
   }
 
   /** What the test did to a payload: `tested` lines, `left` of them. */
@@ -100,6 +123,31 @@ const PAUSE_LINES = 50_000;
  */
 export const GATE_SAMPLE_EVERY = 32;
 
+/** A payload's test of its lines: whether a line, which `source` reads, may match a rule. */
+export interface LineTest {
+  passes(line: string, source?: CompiledSource): boolean;
+}
+
+/**
+ * The lines of a group read through `flowSource`'s flow lane: a record by the start of its event
+ * (./flow-gate.ts), any other line by the group's filter pattern, if it has one.
+ */
+class FlowLines implements LineTest {
+  constructor(
+    private readonly normalizer: Normalizer,
+    private readonly logGroup: string,
+    private readonly flowSource: CompiledSource,
+    private readonly flows: FlowRecordTest,
+    private readonly pattern: PatternTest | undefined,
+  ) {}
+
+  passes(line: string, source?: CompiledSource): boolean {
+    const start = source === this.flowSource ? this.normalizer.flowRecordStart(line, this.logGroup, source) : undefined;
+    if (start) return this.flows.mayMatch(start);
+    return this.pattern?.passes(line) ?? true;
+  }
+}
+
 /**
  * A compiled filter pattern as a test that reads a line in linear time. As one regex, a
  * key-then-value term (`status.*5[0-9][0-9]`: a JSON line's 5xx status) backtracks over the rest of
@@ -110,7 +158,7 @@ export const GATE_SAMPLE_EVERY = 32;
  * order across a line break passes here and not in CloudWatch (`.` stops at one): passing more
  * lines is safe, since the rules read every line that passes.
  */
-export class PatternTest {
+export class PatternTest implements LineTest {
   private readonly fixed: RegExp | undefined;
   private readonly runs: RegExp[][];
 

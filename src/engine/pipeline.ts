@@ -2,12 +2,12 @@ import { createHash, type Hash, hash } from 'node:crypto';
 import type { SubscriptionPayload } from '../decode/cloudwatch';
 import { SkipLedger } from '../decode/skips';
 import { joinAuditRecords } from '../parse/auditd';
-import type { LogContext, NormalizeResult, Normalizer } from '../parse/normalize';
+import type { CompiledSource, LogContext, NormalizeResult, Normalizer } from '../parse/normalize';
 import { ParseStats } from '../parse/parse-stats';
 import type { Alert, Message } from '../schema/alert';
 import { CoreFields, eventTime, type NormalizedEvent } from '../schema/event';
 import type { DeliveryNote, Detector } from './detector';
-import { GATE_SAMPLE_EVERY, type LineGate, type PatternTest } from './line-gate';
+import { GATE_SAMPLE_EVERY, type LineGate, type LineTest } from './line-gate';
 
 export interface PayloadResult {
   /** What the detector decided (see Detector.evaluate). */
@@ -81,19 +81,19 @@ export function normalizePayload(
   const sourceOf = normalizer.lineSources(payload.logGroup, payload.logStream);
   // One context for the payload, its per-event parts updated in place (normalize keeps no reference).
   const ctx: LogContext = { logGroup: payload.logGroup, logStream: payload.logStream, id: '', timestamp: 0, owner: payload.owner };
-  const test = gate?.forPayload(payload.logGroup, payload.logEvents.length);
+  const test = gate?.forPayload(payload.logGroup, payload.logEvents.length, normalizer);
   const sample = test && new GateSample(test, payload.logGroup, parse);
   let left = 0;
   for (const logEvent of payload.logEvents) {
     ctx.id = logEvent.id;
     ctx.timestamp = logEvent.timestamp;
-    if (sample?.leaves(logEvent.message)) {
-      if (left++ % GATE_SAMPLE_EVERY === 0)
-        sample.take(normalizer.normalize(logEvent.message, ctx, sourceOf(logEvent.message)), logEvent.message);
+    const source = sourceOf(logEvent.message);
+    if (sample?.leaves(logEvent.message, source)) {
+      if (left++ % GATE_SAMPLE_EVERY === 0) sample.take(normalizer.normalize(logEvent.message, ctx, source), logEvent.message);
       else sample.standFor();
       continue;
     }
-    const result = normalizer.normalize(logEvent.message, ctx, sourceOf(logEvent.message));
+    const result = normalizer.normalize(logEvent.message, ctx, source);
     if (!result.ok) {
       skips.add(result.skip);
       continue;
@@ -124,14 +124,14 @@ class GateSample {
   private lines = 0;
 
   constructor(
-    private readonly test: PatternTest,
+    private readonly test: LineTest,
     private readonly logGroup: string,
     private readonly parse: ParseStats,
   ) {}
 
-  /** Whether the gate leaves this line: its group's filter pattern would drop it. */
-  leaves(message: string): boolean {
-    return !this.test.passes(message);
+  /** Whether the gate leaves this line, which `source` reads: no rule can match it. */
+  leaves(message: string, source: CompiledSource): boolean {
+    return !this.test.passes(message, source);
   }
 
   take(result: NormalizeResult, message: string): void {

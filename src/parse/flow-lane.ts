@@ -61,10 +61,64 @@ export function flowLaneOf(source: LaneCandidate, derives: readonly string[] = [
 type LaneResult = Extract<NormalizeResult, { ok: true }>;
 
 /**
- * The record's event, or undefined when no format accepts the line (or one throws: the general
- * way then reads the line and reports that as it does). `message` is the line without its
- * carriage return and within the size limit; `openWrapper` and `maxAhead` as the general way has them.
+ * Fields a record's event may get after its start (flowRecordStart) and before rules read it: its
+ * time and calendar, its addresses as IPs, its delivery and account (finishRecord); a default
+ * service and an account set aside (Normalizer.normalize); a Keycloak user's name (the detector,
+ * before matching). Any other field holds — or lacks — at the start what the rules will read
+ * (test/flow-gate.test.ts compares the two on every kind of record).
  */
+export const FIELDS_AFTER_START: ReadonlySet<string> = new Set([
+  CoreFields.timestamp,
+  'event.hour_utc',
+  'event.weekday_utc',
+  'event.hour_local',
+  'event.weekday_local',
+  'source.ip',
+  'source.domain',
+  'destination.ip',
+  'destination.domain',
+  CoreFields.logGroup,
+  CoreFields.logStream,
+  CoreFields.eventId,
+  CoreFields.owner,
+  'cloud.account.id',
+  'cloud.account.claimed_id',
+  'service.name',
+  'user.name',
+]);
+
+/**
+ * A record's event as far as the line alone makes it — its values and its source's derivation
+ * (its message, the line, is written with its time: fields keep the general way's order) — or
+ * undefined when no format accepts the line (or one throws: the general way then reads the line
+ * and reports that as it does). `message` is the line without its carriage return and within the
+ * size limit; `openWrapper` as the general way has it.
+ */
+export function flowRecordStart(
+  message: string,
+  logGroup: string,
+  flows: readonly FlowLogParser[],
+  derive: ((event: NormalizedEvent, logGroup: string) => void) | undefined,
+  openWrapper: boolean,
+): NormalizedEvent | undefined {
+  // The general way opens a container runtime's wrapper first (no strict format accepts one).
+  if (openWrapper && criWrapper(message)) return undefined;
+  try {
+    for (const flow of flows) {
+      const outcome = flow.parse(message);
+      if (!outcome) continue;
+      const event: NormalizedEvent = outcome.fields;
+      event['event.dataset'] ??= outcome.pattern;
+      derive?.(event, logGroup);
+      return event;
+    }
+  } catch {
+    // The general way reads the line again, from its text, and reports what threw as it does.
+  }
+  return undefined;
+}
+
+/** The record's event, as the general way answers for a line it understood; undefined as flowRecordStart. */
 export function readFlowRecord(
   message: string,
   ctx: LogContext,
@@ -74,21 +128,9 @@ export function readFlowRecord(
   maxAhead: number | undefined,
   openWrapper: boolean,
 ): LaneResult | undefined {
-  // The general way opens a container runtime's wrapper first (no strict format accepts one).
-  if (openWrapper && criWrapper(message)) return undefined;
-  try {
-    for (const flow of flows) {
-      const outcome = flow.parse(message);
-      if (!outcome) continue;
-      const event: NormalizedEvent = outcome.fields;
-      event['event.dataset'] ??= outcome.pattern;
-      derive?.(event, ctx.logGroup);
-      return { ok: true, event, parsed: true, timeFallback: !finishRecord(event, message, ctx, calendar, maxAhead) };
-    }
-  } catch {
-    // The general way reads the line again, from its text, and reports what threw as it does.
-  }
-  return undefined;
+  const event = flowRecordStart(message, ctx.logGroup, flows, derive, openWrapper);
+  if (!event) return undefined;
+  return { ok: true, event, parsed: true, timeFallback: !finishRecord(event, message, ctx, calendar, maxAhead) };
 }
 
 /** The general way's finishing (normalize.ts, finish) less the steps whose fields a record cannot hold. */

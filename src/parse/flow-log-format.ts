@@ -112,8 +112,11 @@ export function flowLogFormat(names: readonly string[]): string {
 /** The default format: the version 2 fields in order (what a flow log without --log-format writes). */
 export const DEFAULT_FLOW_LOG_FORMAT = flowLogFormat(Object.keys(FLOW_LOG_FIELDS).slice(0, 14));
 
-/** Fields every flow record gets, whatever its format (parse writes them first, as constants). */
-const CONSTANT_FIELDS = ['event.category', 'event.dataset'];
+const FLOW_CATEGORY = 'network';
+const FLOW_DATASET = 'aws.vpcflow';
+/** Fields every flow record gets, whatever its format, and their values (parse writes them first). */
+export const FLOW_RECORD_CONSTANTS: Readonly<Record<string, string>> = { 'event.category': FLOW_CATEGORY, 'event.dataset': FLOW_DATASET };
+const CONSTANT_FIELDS = Object.keys(FLOW_RECORD_CONSTANTS);
 
 /** Every normalized field a flow record of some format can set (for `detect validate`'s field check). */
 export const FLOW_LOG_OUTPUT_FIELDS: readonly string[] = [...CONSTANT_FIELDS, ...Object.values(FLOW_LOG_FIELDS).map((f) => f.field)];
@@ -293,8 +296,8 @@ export class FlowLogParser implements LineParser {
       from = end + 1;
     }
     const out = this.newEvent();
-    out['event.category'] = 'network';
-    out['event.dataset'] = 'aws.vpcflow';
+    out['event.category'] = FLOW_CATEGORY;
+    out['event.dataset'] = FLOW_DATASET;
     this.write(out, values);
     return { fields: out, pattern: this.pattern, fallback: false, writes: this.writes };
   }

@@ -14,7 +14,7 @@ import { newEvent, newOpenEvent } from './event-record';
 import { exceptionType } from './exception-type';
 import { DEFAULT_FIELD_MAP, fieldMapFor, LEVEL_NAMES, mapFields } from './field-maps';
 import { boundedJson, flattenInto } from './flatten';
-import { flowLaneOf, readFlowRecord } from './flow-lane';
+import { flowLaneOf, flowRecordStart, readFlowRecord } from './flow-lane';
 import type { FlowLogParser } from './flow-log-format';
 import { TrustedProxies } from './forwarded-for';
 import { globToRegExp } from './glob';
@@ -54,6 +54,8 @@ export interface CompiledSource {
   recognize?: (line: string) => boolean;
   /** Built-in AWS sources: fields a map cannot express (a user from an ARN, a function from its group). */
   derive?: (event: NormalizedEvent, logGroup: string) => void;
+  /** The fields `derive` may set. */
+  derives?: readonly string[];
   /** Top-level JSON keys also kept whole, as (bounded) JSON text. */
   keepJson?: string[];
   /** Built-in AWS sources: where the service writes its records, when AWS fixes it (recognized lines elsewhere are not believed). */
@@ -106,6 +108,7 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
       ? {
           recognize: builtin.recognize,
           derive: builtin.derive,
+          derives: builtin.derives,
           ...(builtin.keepJson ? { keepJson: builtin.keepJson } : {}),
           ...(builtin.deliveredIn ? { deliveredIn: builtin.deliveredIn } : {}),
         }
@@ -368,6 +371,25 @@ export class Normalizer {
       };
     }
     return { source: DEFAULT_SOURCE, reason: 'no source lists this log group: JSON, or any built-in text format' };
+  }
+
+  /**
+   * A flow record's event as far as its line alone makes it (src/parse/flow-lane.ts,
+   * flowRecordStart), with the line as its message: undefined unless `normalize` would read this
+   * line of the log group with `source` through the flow lane. What the event gets after
+   * (FIELDS_AFTER_START) comes from its delivery; the rest is what the rules will read
+   * (src/engine/flow-gate.ts).
+   */
+  flowRecordStart(line: string, logGroup: string, source: CompiledSource): NormalizedEvent | undefined {
+    if (!source.flowLane || !this.useFlowLane) return undefined;
+    const message = withoutCr(line);
+    if (message.length > MAX_MESSAGE_CHARS) return undefined;
+    const start = flowRecordStart(message, logGroup, source.flowLane, source.derive, true);
+    if (start) {
+      start.message = message;
+      start['event.original'] = message;
+    }
+    return start;
   }
 
   normalize(line: string, ctx: LogContext, source: CompiledSource = this.sourceFor(ctx.logGroup)): NormalizeResult {
