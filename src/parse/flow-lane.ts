@@ -37,7 +37,7 @@ const FINISH_INPUTS: readonly string[] = [
 ];
 
 /** What of a compiled source decides whether its lines can take the lane. */
-type LaneCandidate = Pick<CompiledSource, 'parsers' | 'fieldMap' | 'valueMap' | 'lookups' | 'fields' | 'format'>;
+type LaneCandidate = Pick<CompiledSource, 'parsers' | 'fieldMap' | 'valueMap' | 'lookups' | 'fields' | 'format' | 'derives'>;
 
 /**
  * The formats a source's lines take the lane with, or undefined: every parser is a strict flow
@@ -45,11 +45,11 @@ type LaneCandidate = Pick<CompiledSource, 'parsers' | 'fieldMap' | 'valueMap' | 
  * neither they nor its derivation (`derives`, what a built-in source sets from other fields) can
  * hold a field the general way's finishing reads.
  */
-export function flowLaneOf(source: LaneCandidate, derives: readonly string[] = []): readonly FlowLogParser[] | undefined {
+export function flowLaneOf(source: LaneCandidate): readonly FlowLogParser[] | undefined {
   const flows = source.parsers.filter((p): p is FlowLogParser => p instanceof FlowLogParser && p.strict);
   if (flows.length === 0 || flows.length !== source.parsers.length || source.format === 'json') return undefined;
   if (source.valueMap.size > 0 || source.lookups.length > 0 || source.fields.length > 0) return undefined;
-  if (FINISH_INPUTS.some((f) => derives.includes(f))) return undefined;
+  if (FINISH_INPUTS.some((f) => source.derives?.includes(f))) return undefined;
   for (const flow of flows) {
     if (entriesFor(source.fieldMap, flow.writes).length > 0) return undefined;
     if (FINISH_INPUTS.some((f) => flow.writes.has(f))) return undefined;

@@ -114,7 +114,7 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
         }
       : {}),
   };
-  const flowLane = flowLaneOf(compiled, builtin?.derives);
+  const flowLane = flowLaneOf(compiled);
   return flowLane ? { ...compiled, flowLane } : compiled;
 }
 
