@@ -76,8 +76,12 @@ describe('flow records the line gate leaves (src/engine/flow-gate.ts)', () => {
       let left = 0;
       fc.assert(
         fc.property(records, (line) => {
-          const start = normalizer.flowRecordStart(line, GROUP, source);
-          if (!start) throw new Error(`not a record: ${line}`);
+          // The part of the start the test reads, as the line gate reads it (and the whole start decides alike).
+          expect(test.part?.derive).toBe(true);
+          const start = normalizer.flowRecordStart(line, GROUP, source, test.part);
+          const whole = normalizer.flowRecordStart(line, GROUP, source);
+          if (!start || !whole) throw new Error(`not a record: ${line}`);
+          expect(test.mayMatch(start)).toBe(test.mayMatch(whole));
           if (test.mayMatch(start)) return;
           left++;
           const r = normalizer.normalize(line, ctx, source);
@@ -119,6 +123,25 @@ describe('flow records the line gate leaves (src/engine/flow-gate.ts)', () => {
       expect(normalizer.flowRecordStart(line, GROUP, source)).toBeUndefined();
     }
     expect(new Normalizer([], { flowLane: false }).flowRecordStart(SAMPLE, GROUP, source)).toBeUndefined();
+  });
+
+  it("the flow source's derivation reads only the fields it declares (deriveReads): the gate derives a record's part from them", () => {
+    const normalizer = new Normalizer(pack.sources);
+    const source = flowSource(normalizer);
+    const { derive, deriveReads } = source;
+    if (!derive || !deriveReads) throw new Error('the flow source declares what its derivation reads');
+    fc.assert(
+      fc.property(records, (line) => {
+        const whole = source.flowLane?.[0]?.parse(line)?.fields;
+        if (!whole) throw new Error(`not a record: ${line}`);
+        const part: NormalizedEvent = {};
+        for (const field of deriveReads) if (whole[field] !== undefined) part[field] = whole[field];
+        derive(whole, GROUP);
+        derive(part, GROUP);
+        for (const field of source.derives ?? []) expect(part[field], field).toEqual(whole[field]);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('decides each rule on its conditions a record alone settles, and gives up on a rule with none', () => {

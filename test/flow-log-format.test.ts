@@ -147,6 +147,46 @@ describe('VPC flow records read by splitting', () => {
     expect(endpoint.event['source.ip']).toBe('10.0.1.5');
   });
 
+  it('property: parseOnly takes exactly the lines parse takes, with the wanted fields as parse writes them', () => {
+    const fieldNames = Object.values(FLOW_LOG_FIELDS).map((f) => f.field);
+    // A custom format with free text (vpc-id, type) among the default's values.
+    const custom = new FlowLogParser(
+      flowLogFormat(
+        'version vpc-id account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action type log-status'.split(
+          ' ',
+        ),
+      ),
+    );
+    const customLine = fc
+      .tuple(v2Line, fc.oneof(fc.constant('-'), fc.string({ minLength: 0, maxLength: 12 })), fc.constantFrom('IPv4', 'IPv6', '-', ''))
+      .map(([line, vpc, type]) => {
+        const v = line.split(' ');
+        v.splice(1, 0, vpc);
+        v.splice(v.length - 1, 0, type);
+        return v.join(' ');
+      });
+    const wantedSets = fc.subarray([...fieldNames, 'event.category', 'user.name', 'message']).map((fields) => new Set(fields));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          v2Line.map((l) => [split, l] as const),
+          customLine.map((l) => [custom, l] as const),
+        ),
+        wantedSets,
+        ([parser, line], wanted) => {
+          const whole = parser.parse(line)?.fields;
+          const part = parser.parseOnly(line, wanted);
+          expect(part === undefined).toBe(whole === undefined);
+          if (!whole || !part) return;
+          const expected: Record<string, unknown> = { 'event.category': 'network', 'event.dataset': 'aws.vpcflow' };
+          for (const [field, value] of Object.entries(whole)) if (wanted.has(field)) expected[field] = value;
+          expect({ ...part }).toEqual(expected);
+        },
+      ),
+      { numRuns: 4000 },
+    );
+  });
+
   it('never throws on any line, and takes only lines with one valid value per field', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (line) => {

@@ -1,4 +1,4 @@
-import { FIELDS_AFTER_START } from '../parse/flow-lane';
+import { FIELDS_AFTER_START, type StartPart } from '../parse/flow-lane';
 import { FLOW_RECORD_CONSTANTS } from '../parse/flow-log-format';
 import type { CompiledSource } from '../parse/normalize';
 import type { CompiledRule } from '../rules/compile';
@@ -32,7 +32,11 @@ export class FlowRecordTest {
     this.threw = true;
   };
 
-  private constructor(private readonly index: RuleIndex) {}
+  private constructor(
+    private readonly index: RuleIndex,
+    /** What of a record's start the index reads (undefined: all of it). */
+    readonly part: StartPart | undefined,
+  ) {}
 
   /** The test for records `source` reads through its flow lane, under these rules; undefined when some rule can match any record. */
   static compile(rules: readonly DetectionRule[], source: CompiledSource): FlowRecordTest | undefined {
@@ -45,14 +49,17 @@ export class FlowRecordTest {
     for (const [field, value] of Object.entries(FLOW_RECORD_CONSTANTS)) if (!derives.includes(field)) alike[field] = value;
     const heldAlike = (field: string) => alike[field] !== undefined || (!written.has(field) && !FIELDS_AFTER_START.has(field));
     const early: CompiledRule[] = [];
+    // The fields the conditions below read, and mayMatch's user name.
+    const reads = new Set<string>(['user.name']);
     for (const rule of rules) {
       if (rule.disabled) continue;
       const own = ownConditions(rule, alike, heldAlike);
       if (own === 'never') continue;
       if (own === undefined) return undefined;
-      early.push(own);
+      early.push(own.rule);
+      for (const f of own.reads) reads.add(f);
     }
-    return new FlowRecordTest(new RuleIndex(early));
+    return new FlowRecordTest(new RuleIndex(early), startPart(reads, source));
   }
 
   /** Whether some rule may match the record whose event starts so. */
@@ -74,8 +81,9 @@ function ownConditions(
   rule: DetectionRule,
   alike: NormalizedEvent,
   heldAlike: (field: string) => boolean,
-): CompiledRule | 'never' | undefined {
+): { rule: CompiledRule; reads: readonly string[] } | 'never' | undefined {
   const own: Record<string, unknown> = {};
+  const reads: string[] = [];
   let any = false;
   for (const [key, value] of Object.entries(rule.match)) {
     let condition: ReturnType<typeof compileSelection>;
@@ -90,18 +98,34 @@ function ownConditions(
       continue;
     }
     own[key] = value;
+    reads.push(...condition.fields);
     any = true;
   }
   if (!any) return undefined;
   return {
-    rule,
-    kind: 'event',
-    predicate: compileSelection(own).predicate,
-    indexKeys: indexKeys(own),
-    steps: [],
-    distinctMembers: undefined,
-    logGroups: undefined,
+    rule: {
+      rule,
+      kind: 'event',
+      predicate: compileSelection(own).predicate,
+      indexKeys: indexKeys(own),
+      steps: [],
+      distinctMembers: undefined,
+      logGroups: undefined,
+    },
+    reads,
   };
+}
+
+/**
+ * The part of a record's start that holds every field the test reads: those of the format's
+ * values, and the derivation when it sets one of them — from the fields it reads, when its
+ * built-in says which (else the whole start: undefined).
+ */
+function startPart(reads: ReadonlySet<string>, source: CompiledSource): StartPart | undefined {
+  const derive = source.derive !== undefined && (source.derives ?? []).some((f) => reads.has(f));
+  if (!derive) return { fields: reads, derive: false };
+  if (!source.deriveReads) return undefined;
+  return { fields: new Set([...reads, ...source.deriveReads]), derive: true };
 }
 
 /** A condition's answer; true when it throws (the detector's to report). */

@@ -142,7 +142,7 @@ class FlowLines implements LineTest {
   ) {}
 
   passes(line: string, source?: CompiledSource): boolean {
-    const start = source === this.flowSource ? this.normalizer.flowRecordStart(line, this.logGroup, source) : undefined;
+    const start = source === this.flowSource ? this.normalizer.flowRecordStart(line, this.logGroup, source, this.flows.part) : undefined;
     if (start) return this.flows.mayMatch(start);
     return this.pattern?.passes(line) ?? true;
   }

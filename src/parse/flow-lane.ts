@@ -88,11 +88,22 @@ export const FIELDS_AFTER_START: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * What of a record's start its reader needs (src/engine/flow-gate.ts reads a few fields of every
+ * record): those `fields` of the format's values (with the constants), and the source's derivation
+ * only when `derive` (then `fields` holds what it reads).
+ */
+export interface StartPart {
+  fields: ReadonlySet<string>;
+  derive: boolean;
+}
+
+/**
  * A record's event as far as the line alone makes it — its values and its source's derivation
  * (its message, the line, is written with its time: fields keep the general way's order) — or
  * undefined when no format accepts the line (or one throws: the general way then reads the line
  * and reports that as it does). `message` is the line without its carriage return and within the
- * size limit; `openWrapper` as the general way has it.
+ * size limit; `openWrapper` as the general way has it. With `part`, only that part of the start
+ * (the line is checked whole all the same: a line no format accepts has no start either way).
  */
 export function flowRecordStart(
   message: string,
@@ -100,11 +111,18 @@ export function flowRecordStart(
   flows: readonly FlowLogParser[],
   derive: ((event: NormalizedEvent, logGroup: string) => void) | undefined,
   openWrapper: boolean,
+  part?: StartPart,
 ): NormalizedEvent | undefined {
   // The general way opens a container runtime's wrapper first (no strict format accepts one).
   if (openWrapper && criWrapper(message)) return undefined;
   try {
     for (const flow of flows) {
+      if (part) {
+        const event = flow.parseOnly(message, part.fields);
+        if (!event) continue;
+        if (part.derive) derive?.(event, logGroup);
+        return event;
+      }
       const outcome = flow.parse(message);
       if (!outcome) continue;
       const event: NormalizedEvent = outcome.fields;

@@ -1,5 +1,5 @@
 import { type FieldWriter, fieldWriter } from '../runtime/field-access';
-import type { FieldValue } from '../schema/event';
+import type { FieldValue, NormalizedEvent } from '../schema/event';
 import { eventShape } from './event-record';
 import type { LineParser, ParseOutcome } from './line-parser';
 
@@ -143,33 +143,29 @@ export function parseFlowLogFormat(format: string): { ok: true; names: string[];
 
 const DASH = 45;
 
-function isDigits(text: string, min: number, max: number): boolean {
-  return digitsValue(text, min, max) !== -1;
-}
-
 /**
- * The number `min`–`max` ASCII digits spell, or -1 when the text is not that. Read while checking
- * (a flow record is six such numbers; `Number()` after the check read each twice); exact up to 15
+ * The number the ASCII digits of `line` from `from` to `end` spell, when they are `min`–`max` of
+ * them, else -1. Read in place while checking (a flow record is six such numbers); exact up to 15
  * digits, longer ones (byte counts past a petabyte) go through `Number()`.
  */
-function digitsValue(text: string, min: number, max: number): number {
-  const n = text.length;
+function digitsAt(line: string, from: number, end: number, min: number, max: number): number {
+  const n = end - from;
   if (n < min || n > max) return -1;
   let value = 0;
-  for (let i = 0; i < n; i++) {
-    const digit = text.charCodeAt(i) - 48;
+  for (let i = from; i < end; i++) {
+    const digit = line.charCodeAt(i) - 48;
     if (digit < 0 || digit > 9) return -1;
     value = value * 10 + digit;
   }
-  return n > 15 ? Number(text) : value;
+  return n > 15 ? Number(line.slice(from, end)) : value;
 }
 
 /** `[0-9a-fA-F.:]{2,45}`: an IPv4 or IPv6 address as flow logs write it. */
-function isAddress(text: string): boolean {
-  const n = text.length;
+function isAddressAt(line: string, from: number, end: number): boolean {
+  const n = end - from;
   if (n < 2 || n > 45) return false;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = from; i < end; i++) {
+    const c = line.charCodeAt(i);
     const ok = (c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
     if (!ok) return false;
   }
@@ -177,14 +173,19 @@ function isAddress(text: string): boolean {
 }
 
 /** `eni-` and 8–17 lower-case hex digits. */
-function isInterfaceId(text: string): boolean {
-  const n = text.length;
-  if (n < 12 || n > 21 || !text.startsWith('eni-')) return false;
-  for (let i = 4; i < n; i++) {
-    const c = text.charCodeAt(i);
+function isInterfaceIdAt(line: string, from: number, end: number): boolean {
+  const n = end - from;
+  if (n < 12 || n > 21 || !line.startsWith('eni-', from)) return false;
+  for (let i = from + 4; i < end; i++) {
+    const c = line.charCodeAt(i);
     if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
   }
   return true;
+}
+
+/** Whether the value from `from` to `end` is `word`. */
+function isWord(line: string, from: number, end: number, word: string): boolean {
+  return end - from === word.length && line.startsWith(word, from);
 }
 
 const FLOW_HINT_RE = /(?:^| )eni-[0-9a-f]{8,17} .* (?:OK|NODATA|SKIPDATA)(?: |$)/;
@@ -204,48 +205,80 @@ const MAX_DIGITS = { port: 5, protocol: 3, count: 20, small: 5 } as const;
 const MAX_TEXT = 2048;
 
 /**
- * What one value of a field is: what the event keeps, undefined for `-` (not applicable: AWS may
- * write it, except for version, account, interface, times and log status), or null when the
- * value cannot be of this field, which means the line is not a record of this format.
+ * What the value of a field from `from` to `end` of the line is: what the event keeps, undefined
+ * for `-` (not applicable: AWS may write it, except for version, account, interface, times and
+ * log status), or null when the value cannot be of this field, which means the line is not a
+ * record of this format. Checked in place; with `keep` false a valid value is only checked
+ * (undefined: nothing is cut out of the line for a field nobody will read).
  */
-function readValue(kind: FlowValueKind, value: string): FieldValue | undefined | null {
-  const dash = value.length === 1 && value.charCodeAt(0) === DASH;
+function readValue(kind: FlowValueKind, line: string, from: number, end: number, keep: boolean): FieldValue | undefined | null {
+  const dash = end - from === 1 && line.charCodeAt(from) === DASH;
   switch (kind) {
     case 'version':
-      return isDigits(value, 1, 2) ? value : null;
+      if (digitsAt(line, from, end, 1, 2) === -1) return null;
+      return keep ? line.slice(from, end) : undefined;
     case 'account':
       // Interfaces AWS services create (endpoints, load balancers) are owned by `unknown`.
-      if (value === 'unknown') return undefined;
-      return isDigits(value, 12, 12) ? value : null;
+      if (isWord(line, from, end, 'unknown')) return undefined;
+      if (digitsAt(line, from, end, 12, 12) === -1) return null;
+      return keep ? line.slice(from, end) : undefined;
     case 'interface':
-      return isInterfaceId(value) ? value : null;
+      if (!isInterfaceIdAt(line, from, end)) return null;
+      return keep ? line.slice(from, end) : undefined;
     case 'address':
       if (dash) return undefined;
-      return isAddress(value) ? value : null;
+      if (!isAddressAt(line, from, end)) return null;
+      return keep ? line.slice(from, end) : undefined;
     case 'port':
     case 'protocol':
     case 'count':
     case 'small': {
       if (dash) return undefined;
-      const number = digitsValue(value, 1, MAX_DIGITS[kind]);
-      return number === -1 ? null : number;
+      const number = digitsAt(line, from, end, 1, MAX_DIGITS[kind]);
+      if (number === -1) return null;
+      return keep ? number : undefined;
     }
     case 'start':
       // Epoch seconds, read by the normalizer's timestamp parsing.
-      return isDigits(value, 9, 11) ? value : null;
-    case 'end':
-      return isDigits(value, 9, 11) ? Number(value) : null;
+      if (digitsAt(line, from, end, 9, 11) === -1) return null;
+      return keep ? line.slice(from, end) : undefined;
+    case 'end': {
+      const seconds = digitsAt(line, from, end, 9, 11);
+      if (seconds === -1) return null;
+      return keep ? seconds : undefined;
+    }
     case 'action':
       if (dash) return undefined;
       // The constants, not the line's copies: rules look these up, and a constant's hash is kept.
-      return value === 'ACCEPT' ? 'ACCEPT' : value === 'REJECT' ? 'REJECT' : null;
+      if (isWord(line, from, end, 'ACCEPT')) return 'ACCEPT';
+      return isWord(line, from, end, 'REJECT') ? 'REJECT' : null;
     case 'status':
-      return value === 'OK' || value === 'NODATA' || value === 'SKIPDATA' ? value : null;
+      if (isWord(line, from, end, 'OK')) return 'OK';
+      if (isWord(line, from, end, 'NODATA')) return 'NODATA';
+      return isWord(line, from, end, 'SKIPDATA') ? 'SKIPDATA' : null;
     case 'text':
       if (dash) return undefined;
-      return value.length === 0 || value.length > MAX_TEXT ? null : value;
+      if (end === from || end - from > MAX_TEXT) return null;
+      return keep ? line.slice(from, end) : undefined;
   }
 }
+
+/** What readValue accepts of each kind, as a regex (no value holds a space: they are what separates them). */
+const KIND_RE: Readonly<Record<FlowValueKind, string>> = {
+  version: String.raw`\d{1,2}`,
+  account: String.raw`unknown|\d{12}`,
+  interface: 'eni-[0-9a-f]{8,17}',
+  address: '-|[0-9a-fA-F.:]{2,45}',
+  port: String.raw`-|\d{1,${MAX_DIGITS.port}}`,
+  protocol: String.raw`-|\d{1,${MAX_DIGITS.protocol}}`,
+  count: String.raw`-|\d{1,${MAX_DIGITS.count}}`,
+  small: String.raw`-|\d{1,${MAX_DIGITS.small}}`,
+  start: String.raw`\d{9,11}`,
+  end: String.raw`\d{9,11}`,
+  action: '-|ACCEPT|REJECT',
+  status: 'OK|NODATA|SKIPDATA',
+  text: `[^ ]{1,${MAX_TEXT}}`,
+};
 
 /** Reads flow records of one format; a line with another number of values, or a value that cannot be its field's, is not one. */
 export class FlowLogParser implements LineParser {
@@ -266,18 +299,62 @@ export class FlowLogParser implements LineParser {
   private readonly write: FieldWriter;
   /** This format's records: a class of their own, sized by its fields (see eventShape). */
   private readonly newEvent = eventShape();
+  /** The few fields of a record parseOnly gives: a class of their own. */
+  private readonly newPart = eventShape();
+  /** The whole record as one regex: every value of its field's kind (what `read` checks value by value). */
+  private readonly shape: RegExp;
+  /** Per set of wanted fields, which of this format's values parseOnly keeps (their places), and their writer. */
+  private readonly parts = new WeakMap<ReadonlySet<string>, { kept: number[]; write: FieldWriter }>();
 
   constructor(format: string = DEFAULT_FLOW_LOG_FORMAT) {
     const parsed = parseFlowLogFormat(format);
     if (!parsed.ok) throw new Error(`flowLogFormat: ${parsed.error}`);
     this.fields = parsed.fields;
     this.strict = parsed.fields.every((f) => f.kind !== 'text');
+    this.shape = new RegExp(`^${parsed.fields.map((f) => `(?:${KIND_RE[f.kind]})`).join(' ')}$`);
     this.write = fieldWriter(this.fields.map((f) => f.field));
     this.writes = new Set([...CONSTANT_FIELDS, ...this.fields.map((f) => f.field)]);
     this.pattern = format === DEFAULT_FLOW_LOG_FORMAT ? 'vpcflow_v2' : 'vpcflow_custom';
   }
 
   parse(line: string): ParseOutcome | undefined {
+    const out = this.read(line, undefined, this.newEvent);
+    return out && { fields: out, pattern: this.pattern, fallback: false, writes: this.writes };
+  }
+
+  /**
+   * A record's constants and only the fields `wanted` names, or undefined when the line is not a
+   * record of this format: every value is checked as `parse` checks it, and only the wanted ones
+   * are cut out of the line (src/engine/flow-gate.ts reads a few fields of every record).
+   */
+  parseOnly(line: string, wanted: ReadonlySet<string>): NormalizedEvent | undefined {
+    // One native scan checks every value (most records are read for a few fields only).
+    if (!this.shape.test(line)) return undefined;
+    let part = this.parts.get(wanted);
+    if (!part) {
+      const kept = this.fields.flatMap((f, i) => (wanted.has(f.field) ? [i] : []));
+      part = { kept, write: fieldWriter(kept.map((i) => this.fields[i]?.field ?? '')) };
+      this.parts.set(wanted, part);
+    }
+    const fields = this.fields;
+    const values = this.values;
+    let from = 0;
+    let field = 0;
+    for (let k = 0; k < part.kept.length; k++) {
+      const at = part.kept[k] ?? 0;
+      for (; field < at; field++) from = line.indexOf(' ', from) + 1;
+      const end = at === fields.length - 1 ? line.length : line.indexOf(' ', from);
+      const f = fields[at];
+      values[k] = f && (readValue(f.kind, line, from, end, true) ?? undefined);
+    }
+    const out = this.newPart();
+    out['event.category'] = FLOW_CATEGORY;
+    out['event.dataset'] = FLOW_DATASET;
+    part.write(out, values);
+    return out;
+  }
+
+  private read(line: string, keep: readonly boolean[] | undefined, newEvent: () => NormalizedEvent): NormalizedEvent | undefined {
     const fields = this.fields;
     const values = this.values;
     let from = 0;
@@ -287,18 +364,17 @@ export class FlowLogParser implements LineParser {
       const last = i === fields.length - 1;
       const end = last ? line.length : line.indexOf(' ', from);
       if (end === -1) return undefined; // fewer values than the format has fields
+      if (last && line.indexOf(' ', from) !== -1) return undefined; // more values than fields
       // A leading, doubled or trailing space makes an empty value, which no field accepts.
-      const value = line.slice(from, end);
-      if (last && value.indexOf(' ') !== -1) return undefined; // more values than fields
-      const read = readValue(f.kind, value);
+      const read = readValue(f.kind, line, from, end, keep === undefined || keep[i] === true);
       if (read === null) return undefined;
       values[i] = read;
       from = end + 1;
     }
-    const out = this.newEvent();
+    const out = newEvent();
     out['event.category'] = FLOW_CATEGORY;
     out['event.dataset'] = FLOW_DATASET;
     this.write(out, values);
-    return { fields: out, pattern: this.pattern, fallback: false, writes: this.writes };
+    return out;
   }
 }

@@ -14,7 +14,7 @@ import { newEvent, newOpenEvent } from './event-record';
 import { exceptionType } from './exception-type';
 import { DEFAULT_FIELD_MAP, fieldMapFor, LEVEL_NAMES, mapFields } from './field-maps';
 import { boundedJson, flattenInto } from './flatten';
-import { flowLaneOf, flowRecordStart, readFlowRecord } from './flow-lane';
+import { flowLaneOf, flowRecordStart, readFlowRecord, type StartPart } from './flow-lane';
 import type { FlowLogParser } from './flow-log-format';
 import { TrustedProxies } from './forwarded-for';
 import { globToRegExp } from './glob';
@@ -56,6 +56,8 @@ export interface CompiledSource {
   derive?: (event: NormalizedEvent, logGroup: string) => void;
   /** The fields `derive` may set. */
   derives?: readonly string[];
+  /** The fields `derive` reads, when its built-in says (BuiltinSource.deriveReads). */
+  deriveReads?: readonly string[];
   /** Top-level JSON keys also kept whole, as (bounded) JSON text. */
   keepJson?: string[];
   /** Built-in AWS sources: where the service writes its records, when AWS fixes it (recognized lines elsewhere are not believed). */
@@ -109,6 +111,7 @@ export function compileSource(def: SourceDefinition['source']): CompiledSource {
           recognize: builtin.recognize,
           derive: builtin.derive,
           derives: builtin.derives,
+          ...(builtin.deriveReads ? { deriveReads: builtin.deriveReads } : {}),
           ...(builtin.keepJson ? { keepJson: builtin.keepJson } : {}),
           ...(builtin.deliveredIn ? { deliveredIn: builtin.deliveredIn } : {}),
         }
@@ -380,11 +383,11 @@ export class Normalizer {
    * (FIELDS_AFTER_START) comes from its delivery; the rest is what the rules will read
    * (src/engine/flow-gate.ts).
    */
-  flowRecordStart(line: string, logGroup: string, source: CompiledSource): NormalizedEvent | undefined {
+  flowRecordStart(line: string, logGroup: string, source: CompiledSource, part?: StartPart): NormalizedEvent | undefined {
     if (!source.flowLane || !this.useFlowLane) return undefined;
     const message = withoutCr(line);
     if (message.length > MAX_MESSAGE_CHARS) return undefined;
-    const start = flowRecordStart(message, logGroup, source.flowLane, source.derive, true);
+    const start = flowRecordStart(message, logGroup, source.flowLane, source.derive, true, part);
     if (start) {
       start.message = message;
       start['event.original'] = message;

@@ -38,6 +38,12 @@ export interface BuiltinSource {
    */
   derives: readonly string[];
   /**
+   * Every field `derive` reads, when that is known: what it sets is then decided by those fields
+   * alone (the flow gate derives a record's few fields from them: src/engine/flow-gate.ts; a test
+   * checks derive against events that differ in every other field).
+   */
+  deriveReads?: readonly string[];
+  /**
    * What is known of some of `derives`: every value `derive` gives such a field is one of a
    * claim's `values` (any, without them), on a line holding one of its `markers` (as written; any
    * line, without them). The subscription filter then lets those lines through, where a field

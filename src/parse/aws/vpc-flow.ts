@@ -28,6 +28,7 @@ export const VPC_FLOW: BuiltinSource = {
     where: "VPC Flow Logs' own log streams (one per network interface: eni-…-all)",
   },
   derives: ['event.action', 'event.outcome', 'network.transport', 'cloud.provider'],
+  deriveReads: ['vpcflow.action', 'network.iana_number'],
   derive: (e) => {
     const action = textValue(e['vpcflow.action']);
     if (action) {
