@@ -73,6 +73,26 @@ describe('decode CloudWatch Logs subscription events', () => {
     }
   });
 
+  it("inflates whatever the gzip trailer's size says: several members, a short or a wrong trailer decode or fail as gunzip has them", () => {
+    const json = JSON.stringify(payload(['a'.repeat(5000), 'b', 'c'.repeat(70_000)]));
+    const gz = gzipSync(Buffer.from(json));
+    const event = (bytes: Buffer) => ({ awslogs: { data: bytes.toString('base64') } });
+    // Two gzip members (the trailer is the last one's, a few bytes): the whole JSON all the same.
+    const cut = 3000;
+    const twoMembers = Buffer.concat([gzipSync(Buffer.from(json.slice(0, cut))), gzipSync(Buffer.from(json.slice(cut)))]);
+    const r = decodeLambdaEvent(event(twoMembers));
+    expect(r.ok && JSON.stringify(r.payload)).toBe(json);
+    // A trailer claiming another size (4 GB, or 1 byte) is not gzip, as gunzip checks it.
+    for (const size of [0xffffffff, 1]) {
+      const lying = Buffer.from(gz);
+      lying.writeUInt32LE(size, lying.length - 4);
+      const bad = decodeLambdaEvent(event(lying));
+      expect(bad.ok ? 'decoded' : bad.skip.reason).toBe('not_gzip');
+    }
+    const short = decodeLambdaEvent(event(gz.subarray(0, 10)));
+    expect(short.ok ? 'decoded' : short.skip.reason).toBe('not_gzip');
+  });
+
   it('skips CONTROL_MESSAGE payloads without processing events', async () => {
     const control = { ...payload(['CWL CONTROL MESSAGE: Checking health of destination Lambda']), messageType: 'CONTROL_MESSAGE' as const };
     const det = new Detector({ rules: [rule({ match: { message: 'x' } })] }, new MemoryStateStore());
