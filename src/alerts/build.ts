@@ -126,15 +126,25 @@ function relatedEntities(events: readonly NormalizedEvent[]): { related: Record<
   const accounts: Record<string, string> = {};
   for (const field of ENTITY_FIELDS) {
     const values = new Set<string>();
+    // Evidence repeats its entities (one user's failures): each value is redacted once.
+    const shown = new Map<string, string>();
     for (const e of events) {
       const v = e[field];
       if (v === undefined || v === '') continue;
-      // Bounded as entities are, so correlation meets the same value whichever way it arrives.
-      const value = boundedValue(redact(String(v)));
+      const text = String(v);
+      let value = shown.get(text);
+      if (value === undefined) {
+        // Bounded as entities are, so correlation meets the same value whichever way it arrives.
+        value = boundedValue(redact(text));
+        shown.set(text, value);
+      }
       if (!values.has(value) && values.size >= MAX_RELATED_VALUES) continue;
       values.add(value);
+      // The first event that names an account for the value says it.
+      const key = `${field}=${value}`;
+      if (accounts[key] !== undefined) continue;
       const account = eventEntityAccount(e, field);
-      if (account !== undefined) accounts[`${field}=${value}`] ??= account;
+      if (account !== undefined) accounts[key] = account;
     }
     if (values.size > 0) related[field] = [...values].sort();
   }

@@ -43,5 +43,6 @@ export function logsInsightsUrl(region: string, logGroups: readonly string[], qu
 
 /** Percent-encoded as encodeURIComponent does, and its marks too (`!'()~`); `*` is left: it is the console's own escape. */
 function strictlyEncoded(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  // Five scans with fixed replacements: a callback per mark cost more (a query's link has dozens).
+  return encodeURIComponent(s).replace(/!/g, '%21').replace(/'/g, '%27').replace(/\(/g, '%28').replace(/\)/g, '%29').replace(/~/g, '%7E');
 }

@@ -1,4 +1,4 @@
-import { redactTypedPasswords } from '../parse/typed-password';
+import { redactTypedPasswords, UNKNOWN_USER } from '../parse/typed-password';
 import { COMMAND_LITERALS, redactCommandLines } from './command-line-secrets';
 
 /**
@@ -317,7 +317,14 @@ const CHECKED_PATTERNS = PATTERNS.map((pattern) => ({ pattern, check: CHECKS.ind
 /** A call's answers per check: -1 not asked since the text last changed, else 0 or 1 (redact never re-enters itself). */
 const answers = new Int8Array(CHECKS.length);
 
+/**
+ * ANY_NEEDED, or a line that says its user does not exist (where a typed password may be the
+ * name): most lines hold neither, and are returned as they are after this one scan instead of two.
+ */
+const ANY_NEEDED_OR_UNKNOWN_USER = new RegExp(`${ANY_NEEDED.source}|${UNKNOWN_USER.source}`, 'i');
+
 export function redact(text: string): string {
+  if (!ANY_NEEDED_OR_UNKNOWN_USER.test(text)) return text;
   // A typed password has no literal of its own to find (its markers are the log's own words): checked apart.
   if (!ANY_NEEDED.test(text)) return redactTypedPasswords(text);
   const pairedKey = ACCESS_KEY_ID.test(text);
