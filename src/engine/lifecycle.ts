@@ -318,10 +318,11 @@ export function advanceCondition(
       if (resolved) emissions.push(resolved);
     }
     if (!state || (state.status === 'resolved' && occ.at - (state.resolvedAt ?? 0) > policy.flapGrace)) {
-      // A new condition: a new alert.
+      // A new condition: a new alert (its id a digest: made once).
+      const alertId = obs.alertIdFor(index);
       state = {
         ...obs.identity,
-        alertId: obs.alertIdFor(index),
+        alertId,
         status: 'open',
         tier: tierAt(policy, occ.count),
         openedAt: occ.at,
@@ -332,7 +333,7 @@ export function advanceCondition(
         notifiedCount: occ.count,
         emittedAt: occ.at,
         flaps: [],
-        seq: state?.alertId === obs.alertIdFor(index) ? state.seq : 0,
+        seq: state?.alertId === alertId ? state.seq : 0,
         recent: state?.recent ?? [],
         ...(state?.pending ? { pending: state.pending } : {}),
         // The last alert's page decision: its resolved notice may still be sent.
