@@ -310,6 +310,9 @@ export function advanceCondition(
   if (stored && seen) return { state: stored, emissions: seen.emissions, replayed: true };
   let state: ConditionState | undefined = stored ? structuredClone(stored) : undefined;
   const emissions: Emission[] = [];
+  // The log groups as merged with this observation's: the same merge again changes nothing (a
+  // flood's observation holds an occurrence per event past its count).
+  let merged: string[] | undefined;
 
   obs.occurrences.forEach((occ, index) => {
     // Quiet in the events' own time before this one: resolved first (the sweeper may not have run).
@@ -345,7 +348,10 @@ export function advanceCondition(
       return;
     }
     state.title = obs.identity.title;
-    state.logGroups = [...new Set([...state.logGroups, ...obs.identity.logGroups])].sort().slice(0, 10);
+    if (state.logGroups !== merged) {
+      state.logGroups = [...new Set([...state.logGroups, ...obs.identity.logGroups])].sort().slice(0, 10);
+      merged = state.logGroups;
+    }
     if (obs.identity.cloud) state.cloud = obs.identity.cloud;
     if (state.status === 'resolved') {
       // From before the time the sweep resolved it, delivered after (a batch late or retried):
