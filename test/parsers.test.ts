@@ -11,6 +11,7 @@ import { type LocalDynamo, startLocalDynamo } from '../src/local/dynalite';
 import { isDottedQuad } from '../src/parse/address-fields';
 import { BUILTIN_PARSERS, RFC5424_HEADER, SYSLOG_HEADER } from '../src/parse/builtin-parsers';
 import { keycloakPairs } from '../src/parse/keycloak';
+import { shortLineRegex, withoutGroupNames } from '../src/parse/line-parser';
 import { Normalizer } from '../src/parse/normalize';
 import { checkRegexSafety } from '../src/rules/regex-safety';
 import { SourceDefinition } from '../src/schema/rule';
@@ -963,7 +964,12 @@ describe('built-in parser patterns', () => {
     for (const parsers of Object.values(BUILTIN_PARSERS)) {
       for (const parser of parsers) {
         if (parser.program) patterns.add(parser.program);
-        for (const p of parser.patterns) patterns.add(p.pattern);
+        for (const p of parser.patterns) {
+          patterns.add(p.pattern);
+          // Its short lines' form too (shortLineRegex): quoted fields unbounded, and read on such lines.
+          const short = shortLineRegex(withoutGroupNames(p.pattern));
+          if (short) patterns.add(short.regex.source);
+        }
       }
     }
     expect(patterns.size).toBeGreaterThan(80);
@@ -975,5 +981,49 @@ describe('built-in parser patterns', () => {
     const first = checkRegexSafety('^(?<x>\\d{1,5}) [a-z]{1,8}$');
     expect(first).toEqual({ safe: true, detail: 'safe' });
     expect(checkRegexSafety('^(?<x>\\d{1,5}) [a-z]{1,8}$')).toBe(first);
+  });
+});
+
+describe('quoted fields unbounded on short lines (src/parse/line-parser.ts, shortLineRegex)', () => {
+  const withShort = Object.values(BUILTIN_PARSERS)
+    .flat()
+    .flatMap((p) => p.patterns)
+    .flatMap((spec) => {
+      const source = withoutGroupNames(spec.pattern);
+      const short = shortLineRegex(source);
+      return short ? [{ name: spec.name, bounded: new RegExp(source), short }] : [];
+    });
+
+  it('property: on lines no longer than the bound, both forms match and capture alike', () => {
+    expect(withShort.map((p) => p.name)).toEqual(expect.arrayContaining(['combined', 'vhost_combined']));
+    const sample = '203.0.113.9 - - [01/May/2024:12:00:01 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl/8.0"';
+    // Lines near an access log's shape: its pieces, quotes, backslashes and escape pairs in any order.
+    const piece = fc.constantFrom('"', '\\', '\\"', '\\\\', ' ', '-', 'a', 'GET /x HTTP/1.1', '200', '[', ']', ':', '1', 'é', '\t');
+    const line = fc.oneof(
+      fc.array(piece, { maxLength: 40 }).map((parts) => parts.join('')),
+      fc
+        .tuple(fc.nat(sample.length), fc.array(piece, { maxLength: 6 }))
+        .map(([at, parts]) => `${sample.slice(0, at)}${parts.join('')}${sample.slice(at)}`),
+      fc
+        .tuple(fc.nat(sample.length), fc.nat(sample.length))
+        .map(([a, b]) => `${sample.slice(0, Math.min(a, b))}${sample.slice(Math.max(a, b))}`),
+    );
+    fc.assert(
+      fc.property(line, (text) => {
+        for (const p of withShort) {
+          if (text.length > p.short.maxLength) continue;
+          expect(JSON.stringify(p.short.regex.exec(text)), p.name).toBe(JSON.stringify(p.bounded.exec(text)));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('a field longer than the bound still fails the line, as the bounded form has it', () => {
+    const combined = withShort.find((p) => p.name === 'combined');
+    if (!combined) throw new Error('no combined pattern');
+    const long = `203.0.113.9 - - [01/May/2024:12:00:01 +0000] "GET /${'a'.repeat(combined.short.maxLength)} HTTP/1.1" 200 12 "-" "curl/8.0"`;
+    expect(combined.bounded.exec(long)).toBeNull();
+    expect(norm('/var/log/nginx/access.log', long)['url.original']).toBeUndefined();
   });
 });
