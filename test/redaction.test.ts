@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { detectionTitle, renderTitle } from '../src/alerts/build';
 import { redactCommandLines } from '../src/alerts/command-line-secrets';
 import { emailBody, snsMessage, subjectFor } from '../src/alerts/notification';
-import { REDACTED, REDACTION_PATTERNS, redact } from '../src/alerts/redact';
+import { CHECK_GROUPS, REDACTED, REDACTION_PATTERNS, redact } from '../src/alerts/redact';
 import { loadPack } from '../src/cli/load-pack';
 import { Detector } from '../src/engine/detector';
 import { MemoryStateStore } from '../src/engine/memory-store';
@@ -236,6 +236,9 @@ describe('secret redaction', () => {
       expect(checkRegexSafety(p.regex.source), p.name).toMatchObject({ safe: true });
       if (p.needs instanceof RegExp) expect(checkRegexSafety(p.needs.source), `${p.name} needs`).toMatchObject({ safe: true });
     }
+    // The checks' alternations (one scan for most lines), and most checks are in one.
+    for (const group of CHECK_GROUPS) expect(checkRegexSafety(group.any.source), group.any.source).toMatchObject({ safe: true });
+    expect(CHECK_GROUPS.reduce((n, g) => n + g.checks.length, 0)).toBeGreaterThan(20);
   });
 });
 
