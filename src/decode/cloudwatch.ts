@@ -43,8 +43,8 @@ const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
 const MAX_DEFLATE_RATIO = 1032;
 
 /**
- * The output buffer gunzip fills: the size the gzip trailer records (ISIZE, the input's length
- * mod 2^32), and one byte more, so the whole JSON is one buffer — no pieces to allocate and then
+ * The output buffer gunzip fills: the size the gzip trailer records (ISIZE, the uncompressed
+ * length mod 2^32), and one byte more, so the whole JSON is one buffer — no pieces to allocate and then
  * copy into one (a 650 KB web server payload inflated in 64 KB pieces before; the workload's
  * payloads inflate in 0.84× the time this way). The trailer is only a hint: a wrong one costs
  * more pieces, never a different output, and the size is bounded by what the compressed bytes

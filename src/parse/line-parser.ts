@@ -291,8 +291,9 @@ class PatternMatcher {
 
   constructor(spec: ParserPattern) {
     this.name = spec.name;
-    this.regex = new RegExp(withoutGroupNames(spec.pattern));
-    this.short = shortLineRegex(withoutGroupNames(spec.pattern));
+    const source = withoutGroupNames(spec.pattern);
+    this.regex = new RegExp(source);
+    this.short = shortLineRegex(source);
     this.handlers = groupHandlers(spec.pattern);
     this.constants = Object.entries(spec.fields);
     this.fallback = spec.fallback ?? false;
