@@ -208,27 +208,26 @@ const MAX_TEXT = 2048;
  * What the value of a field from `from` to `end` of the line is: what the event keeps, undefined
  * for `-` (not applicable: AWS may write it, except for version, account, interface, times and
  * log status), or null when the value cannot be of this field, which means the line is not a
- * record of this format. Checked in place; with `keep` false a valid value is only checked
- * (undefined: nothing is cut out of the line for a field nobody will read).
+ * record of this format. Checked in place, before anything is cut out of the line.
  */
-function readValue(kind: FlowValueKind, line: string, from: number, end: number, keep: boolean): FieldValue | undefined | null {
+function readValue(kind: FlowValueKind, line: string, from: number, end: number): FieldValue | undefined | null {
   const dash = end - from === 1 && line.charCodeAt(from) === DASH;
   switch (kind) {
     case 'version':
       if (digitsAt(line, from, end, 1, 2) === -1) return null;
-      return keep ? line.slice(from, end) : undefined;
+      return line.slice(from, end);
     case 'account':
       // Interfaces AWS services create (endpoints, load balancers) are owned by `unknown`.
       if (isWord(line, from, end, 'unknown')) return undefined;
       if (digitsAt(line, from, end, 12, 12) === -1) return null;
-      return keep ? line.slice(from, end) : undefined;
+      return line.slice(from, end);
     case 'interface':
       if (!isInterfaceIdAt(line, from, end)) return null;
-      return keep ? line.slice(from, end) : undefined;
+      return line.slice(from, end);
     case 'address':
       if (dash) return undefined;
       if (!isAddressAt(line, from, end)) return null;
-      return keep ? line.slice(from, end) : undefined;
+      return line.slice(from, end);
     case 'port':
     case 'protocol':
     case 'count':
@@ -236,16 +235,16 @@ function readValue(kind: FlowValueKind, line: string, from: number, end: number,
       if (dash) return undefined;
       const number = digitsAt(line, from, end, 1, MAX_DIGITS[kind]);
       if (number === -1) return null;
-      return keep ? number : undefined;
+      return number;
     }
     case 'start':
       // Epoch seconds, read by the normalizer's timestamp parsing.
       if (digitsAt(line, from, end, 9, 11) === -1) return null;
-      return keep ? line.slice(from, end) : undefined;
+      return line.slice(from, end);
     case 'end': {
       const seconds = digitsAt(line, from, end, 9, 11);
       if (seconds === -1) return null;
-      return keep ? seconds : undefined;
+      return seconds;
     }
     case 'action':
       if (dash) return undefined;
@@ -259,7 +258,7 @@ function readValue(kind: FlowValueKind, line: string, from: number, end: number,
     case 'text':
       if (dash) return undefined;
       if (end === from || end - from > MAX_TEXT) return null;
-      return keep ? line.slice(from, end) : undefined;
+      return line.slice(from, end);
   }
 }
 
@@ -318,10 +317,28 @@ export class FlowLogParser implements LineParser {
   }
 
   parse(line: string): ParseOutcome | undefined {
-    const out = this.read(line, undefined, this.newEvent);
-    return out && { fields: out, pattern: this.pattern, fallback: false, writes: this.writes };
+    const fields = this.fields;
+    const values = this.values;
+    let from = 0;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i];
+      if (f === undefined) return undefined;
+      const last = i === fields.length - 1;
+      const end = last ? line.length : line.indexOf(' ', from);
+      if (end === -1) return undefined; // fewer values than the format has fields
+      if (last && line.indexOf(' ', from) !== -1) return undefined; // more values than fields
+      // A leading, doubled or trailing space makes an empty value, which no field accepts.
+      const read = readValue(f.kind, line, from, end);
+      if (read === null) return undefined;
+      values[i] = read;
+      from = end + 1;
+    }
+    const out = this.newEvent();
+    out['event.category'] = FLOW_CATEGORY;
+    out['event.dataset'] = FLOW_DATASET;
+    this.write(out, values);
+    return { fields: out, pattern: this.pattern, fallback: false, writes: this.writes };
   }
-
   /**
    * A record's constants and only the fields `wanted` names, or undefined when the line is not a
    * record of this format: every value is checked as `parse` checks it, and only the wanted ones
@@ -345,36 +362,12 @@ export class FlowLogParser implements LineParser {
       for (; field < at; field++) from = line.indexOf(' ', from) + 1;
       const end = at === fields.length - 1 ? line.length : line.indexOf(' ', from);
       const f = fields[at];
-      values[k] = f && (readValue(f.kind, line, from, end, true) ?? undefined);
+      values[k] = f && (readValue(f.kind, line, from, end) ?? undefined);
     }
     const out = this.newPart();
     out['event.category'] = FLOW_CATEGORY;
     out['event.dataset'] = FLOW_DATASET;
     part.write(out, values);
-    return out;
-  }
-
-  private read(line: string, keep: readonly boolean[] | undefined, newEvent: () => NormalizedEvent): NormalizedEvent | undefined {
-    const fields = this.fields;
-    const values = this.values;
-    let from = 0;
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i];
-      if (f === undefined) return undefined;
-      const last = i === fields.length - 1;
-      const end = last ? line.length : line.indexOf(' ', from);
-      if (end === -1) return undefined; // fewer values than the format has fields
-      if (last && line.indexOf(' ', from) !== -1) return undefined; // more values than fields
-      // A leading, doubled or trailing space makes an empty value, which no field accepts.
-      const read = readValue(f.kind, line, from, end, keep === undefined || keep[i] === true);
-      if (read === null) return undefined;
-      values[i] = read;
-      from = end + 1;
-    }
-    const out = newEvent();
-    out['event.category'] = FLOW_CATEGORY;
-    out['event.dataset'] = FLOW_DATASET;
-    this.write(out, values);
     return out;
   }
 }
