@@ -41,6 +41,21 @@ export const LastRun = z.object({
   writes: z.number(),
   demoCalls: z.number(),
   demoWrites: z.number(),
+  /**
+   * The named rows as they are measured since 2026-12-05: each path in a process of its own, timed
+   * in turn (bench/isolated.ts); the fields above are the benchmark's shared process. Ratios are the
+   * median of the rounds'.
+   */
+  isolated: z
+    .object({
+      floor: z.number(),
+      rules10: z.number(),
+      rules100: z.number(),
+      rules1000: z.number(),
+      scaling: z.number(),
+      vsFloor: z.number(),
+    })
+    .optional(),
 });
 export type LastRun = z.infer<typeof LastRun>;
 

@@ -38,6 +38,7 @@ import { decodeFloor } from './floor';
 import { hostileKeys } from './hostile-keys';
 import { hostileLines } from './hostile-lines';
 import { HUB_ASSUMPTIONS, hubSizing } from './hub-sizing';
+import { isolatedRounds } from './isolated';
 import { fmt, interleavedMedians, median, medianMs, table, WARMUP_PASSES } from './measure';
 import { NaiveDetector } from './naive';
 import { cpuLoopScaling, parallelHotPath } from './parallel';
@@ -49,6 +50,8 @@ import { WriteMixStore } from './write-mix';
 
 const WORKLOAD_EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+/** Rounds of the named rows, each path in a process of its own (bench/isolated.ts). */
+const ISOLATED_ROUNDS = Number(process.env.BENCH_ISOLATED_ROUNDS ?? 11);
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -412,17 +415,42 @@ for (let round = 0; round < 2; round++) {
   soloRates.oneThreadGc.push(soloHotPath(['--single-threaded-gc']));
 }
 const best = (rates: number[]) => Math.max(...rates);
-log('the 10- and 1,000-rule packs, each alone in its process…');
-// The rows above time every pack in one process, whose shared code sees every pack; a Lambda holds
-// one. Alternated, three rounds: this VM moves a process's speed by a fifth from one to the next.
-const soloScaling = { ten: [] as number[], thousand: [] as number[] };
-for (let round = 0; round < 3; round++) {
-  soloScaling.ten.push(soloRate('bench/one-core-gc.ts', [], { BENCH_RULES: '10' }));
-  soloScaling.thousand.push(soloRate('bench/one-core-gc.ts', [], { BENCH_RULES: '1000' }));
-}
-/** 1,000 rules against 10, each alone: the ratio of median times, and each round's. */
-const soloScalingRatio = median(soloScaling.ten) / Math.max(1, median(soloScaling.thousand));
-const soloScalingRounds = soloScaling.ten.map((ten, i) => ten / Math.max(1, soloScaling.thousand[i] ?? 0));
+log(`the floor and the 10-, 100- and 1,000-rule packs, each in a process of its own, ${ISOLATED_ROUNDS} rounds in turn…`);
+// The named rows. This process holds every path it times (the workload decoded, three packs,
+// SigmaHQ's, the naive evaluator, the stage cuts), and each collection marks all of it; a
+// detector's container holds one pack and a payload at a time. Timed in turn, the two paths of
+// each ratio meet the same minute of this VM.
+const isolatedRun = await isolatedRounds(
+  [{ name: 'floor' }, ...[10, 100, 1000].map((size) => ({ name: String(size), rules: size }))],
+  ISOLATED_ROUNDS,
+  { BENCH_EVENTS: String(WORKLOAD_EVENTS) },
+);
+const isolatedPasses = (name: string) => isolatedRun.passes.get(name) ?? [];
+const isolatedRate = (name: string) => eventCount / (median(isolatedPasses(name).map((p) => p.ms)) / 1000);
+/** Each round's ratio of `a`'s time to `b`'s (the two met the same minute): every round's, and their median. */
+const pairedRatios = (a: string, b: string) => isolatedPasses(a).map((p, i) => p.ms / (isolatedPasses(b)[i]?.ms ?? Number.NaN));
+const isolatedFloorRate = isolatedRate('floor');
+const isolated = (size: number) => {
+  const name = String(size);
+  const last = isolatedPasses(name).at(-1);
+  const shared = at(size);
+  return {
+    rate: isolatedRate(name),
+    /** Speed against the floor: the median of the rounds' floor time over this path's. */
+    vsFloor: median(pairedRatios('floor', name)),
+    vsFloorRounds: pairedRatios('floor', name),
+    /** Time against the 10-rule pack's. */
+    vsTen: median(pairedRatios(name, '10')),
+    vsTenRounds: pairedRatios(name, '10'),
+    /** The process decided what the shared process did: the same alerts and store calls. */
+    agrees: last !== undefined && last.alerts === shared.alerts && last.reads === shared.reads && last.writes === shared.writes,
+  };
+};
+const isolatedRange = (name: string) => {
+  const rates = isolatedPasses(name).map((p) => eventCount / (p.ms / 1000));
+  return `${fmt.int(Math.min(...rates))}–${fmt.int(Math.max(...rates))}`;
+};
+const disagreeing = [10, 100, 1000].filter((size) => !isolated(size).agrees);
 /** The flag's effect in words: slower, or — as on this 2-vCPU VM it has measured — faster. */
 const gcFlagEffect = (longer: number) =>
   longer >= 0 ? `runs ${fmt.pct(longer)} longer than without the flag` : `ran ${fmt.pct(-longer)} faster than without the flag in this run`;
@@ -596,7 +624,8 @@ const memory = z.object({ baselineMiB: z.number(), peakMiB: z.number(), growthMi
 // gets); the cost model the 100-rule pack's, over what they deliver.
 const share = filterShare(payloads, pack);
 const deliveredShare = deliveredEvents / eventCount;
-const rate100 = at(100).rate;
+/** The 100-rule path's rate as a detector runs it (its own process), for the sizing below. */
+const rate100 = isolated(100).rate;
 const deliveredFigures = deliveredRunner.figures;
 for (const key of ['alerts', 'matched', 'detections', 'reads', 'writes', 'indexWrites'] as const) {
   if (deliveredFigures[key] !== at(100)[key])
@@ -691,9 +720,25 @@ const report = [
   table(
     ['path', 'events/s', 'vs floor', 'vs 10 rules (time)', 'matches/event', 'alerts'],
     [
-      ['floor', fmt.int(floorRate), fmt.ratio(1), '—', '—', '—'],
+      ['floor', fmt.int(isolatedFloorRate), fmt.ratio(1), '—', '—', '—'],
       ...scaling.map((s) => [
         `${fmt.int(s.size)} rules`,
+        fmt.int(isolated(s.size).rate),
+        fmt.ratio(isolated(s.size).vsFloor),
+        fmt.ratio(isolated(s.size).vsTen),
+        (s.matched / eventCount).toFixed(3),
+        fmt.int(s.alerts),
+      ]),
+      [
+        "floor, in the benchmark's process (the faster of here and alone: the rows below are against it)",
+        fmt.int(floorRate),
+        fmt.ratio(1),
+        '—',
+        '—',
+        '—',
+      ],
+      ...scaling.map((s) => [
+        `${fmt.int(s.size)} rules, in the benchmark's shared process`,
         fmt.int(s.rate),
         fmt.ratio(s.rate / floorRate),
         fmt.ratio(s.ms / at(10).ms),
@@ -713,7 +758,7 @@ const report = [
           ]
         : []),
       [
-        '100 rules, alone in its process (one pack, as in a Lambda)',
+        '100 rules, alone in its process, best of two (beside the next row)',
         fmt.int(soloParallelGc),
         fmt.ratio(soloParallelGc / floorRate),
         '—',
@@ -721,22 +766,6 @@ const report = [
         '—',
       ],
       ['100 rules, alone, GC on one thread (a 1-vCPU Lambda)', fmt.int(oneCoreGc), fmt.ratio(oneCoreGc / floorRate), '—', '—', '—'],
-      [
-        '10 rules, alone in its process (median of 3, alternated with the next)',
-        fmt.int(median(soloScaling.ten)),
-        fmt.ratio(median(soloScaling.ten) / floorRate),
-        '1.00×',
-        '—',
-        '—',
-      ],
-      [
-        '1,000 rules, alone in its process (median of 3)',
-        fmt.int(median(soloScaling.thousand)),
-        fmt.ratio(median(soloScaling.thousand) / floorRate),
-        fmt.ratio(soloScalingRatio),
-        '—',
-        '—',
-      ],
       ['100 rules, 2 worker threads', fmt.int(parallel2.eventsPerSecond), fmt.ratio(parallel2.eventsPerSecond / floorRate), '—', '—', '—'],
       ['100 rules, 3 worker threads', fmt.int(parallel.eventsPerSecond), fmt.ratio(parallel.eventsPerSecond / floorRate), '—', '—', '—'],
       [
@@ -750,7 +779,8 @@ const report = [
     ],
   ),
   '',
-  `\`floor\` is base64 + gunzip + JSON.parse alone, keeping every parsed payload: the faster of the floor timed beside the paths in this process (${fmt.int(floorHere)} events/s) and in a process of its own with V8's default heap settings (${fmt.int(floorAlone)}, best of two). The detector's heap setting slowed this loop in the bench's process (780,875 and 774,197 events/s in two runs with it, 1,137,035 in one without, the same hour), though not alone in a process (1,185,751 / 1,248,784 with V8's default, 1,192,276 / 1,182,770 with the setting): a floor the setting slowed would flatter every ratio below. The detector parses a payload over 60 KB in pieces cut between its events (src/decode/json-pieces.ts: one string of a busy group's 650 KB payload lands in V8's large-object space, on pages mapped for it alone, and cost about 2 ms of page faults each time); the floor keeps the issue's one JSON.parse, which pays that. Decoding as the detector does, the floor is ${fmt.int(floorInPiecesRate)} events/s (the faster of here and alone), and the 100-rule path ${fmt.ratio(at(100).rate / floorInPiecesRate)} of it. ` +
+  `\`floor\`, \`10 rules\`, \`100 rules\` and \`1,000 rules\` each ran in a process of its own (bench/isolated.ts), as a detector's container holds one pack and a payload at a time, the four timed in turn for ${ISOLATED_ROUNDS} rounds after a round not counted: a row's events/s is the median of its passes, and its ratios (vs floor, vs 10 rules) the median of the rounds' ratios, each between two passes of the same minute — this VM's speed moved the floor's passes over ${isolatedRange('floor')} events/s and the 100-rule path's over ${isolatedRange('100')} in this run, where the rounds' ratios held within ${fmt.ratio(Math.min(...isolated(100).vsFloorRounds))}–${fmt.ratio(Math.max(...isolated(100).vsFloorRounds))}. The floor there has V8's default heap settings, the packs the detector function's. ${disagreeing.length === 0 ? 'Each decided the same alerts with the same store calls as in the shared process.' : `**The ${disagreeing.join(', ')}-rule path${disagreeing.length > 1 ? 's' : ''} decided other alerts or store calls in its own process than in the shared one.**`} The rows marked "in the benchmark's shared process" are the same paths timed here, in turn with each other and every other path of this report (until this run, the rows named \`10 rules\` to \`1,000 rules\`): this process also holds the decoded workload, the other packs' detectors and their state, and its collections mark all of it. ` +
+    `The floor is base64 + gunzip + JSON.parse alone, keeping every parsed payload; the shared rows' floor is the faster of the floor timed beside the paths in this process (${fmt.int(floorHere)} events/s) and in a process of its own with V8's default heap settings (${fmt.int(floorAlone)}, best of two). The detector's heap setting slowed this loop in the bench's process (780,875 and 774,197 events/s in two runs with it, 1,137,035 in one without, the same hour), though not alone in a process (1,185,751 / 1,248,784 with V8's default, 1,192,276 / 1,182,770 with the setting): a floor the setting slowed would flatter every ratio below. The detector parses a payload over 60 KB in pieces cut between its events (src/decode/json-pieces.ts: one string of a busy group's 650 KB payload lands in V8's large-object space, on pages mapped for it alone, and cost about 2 ms of page faults each time); the floor keeps the issue's one JSON.parse, which pays that. Decoding as the detector does, the floor is ${fmt.int(floorInPiecesRate)} events/s (the faster of here and alone), and the 100-rule path ${fmt.ratio(at(100).rate / floorInPiecesRate)} of it. ` +
     'The rule rows are the detector hot path (decode, parse, normalize, match, windowed state in the in-memory store, lifecycle, alerts). ' +
     `The rule packs: the shipped rules in the order of the traffic they carry (10 rules: ${base
       .slice(0, 10)
@@ -793,7 +823,7 @@ const report = [
       .join(', ') +
     '. IPv4 ranges are merged into sorted intervals searched by halves (src/rules/cidr.ts `CidrSet`), so a list a thousand ranges long costs a rule about what the shipped nine do; what is left is reading the address.',
   '',
-  `Goals: ≥ 0.25× the floor at 100 rules (**${rate100 >= 0.25 * floorRate ? 'met' : 'not met'}**: ${fmt.ratio(rate100 / floorRate)}; the path alone in its process, as in a Lambda, ${fmt.ratio(soloParallelGc / floorRate)}); 1,000 rules ≤ 1.5× the time of 10 rules (**${at(1000).ms <= 1.5 * at(10).ms ? 'met' : 'not met'}**: ${fmt.ratio(at(1000).ms / at(10).ms)}; each pack alone in its process, as a Lambda holds one, ${soloScalingRatio <= 1.5 ? 'met' : 'not met'} at ${fmt.ratio(soloScalingRatio)} — the three rounds ${soloScalingRounds.map(fmt.ratio).join(', ')}).${noiseNote} ` +
+  `Goals: ≥ 0.25× the floor at 100 rules (**${isolated(100).vsFloor >= 0.25 ? 'met' : 'not met'}**: ${fmt.ratio(isolated(100).vsFloor)}, each path in a process of its own, the median of the rounds' ${isolated(100).vsFloorRounds.map(fmt.ratio).join(', ')}; in the benchmark's shared process ${fmt.ratio(at(100).rate / floorRate)}); 1,000 rules ≤ 1.5× the time of 10 rules (**${isolated(1000).vsTen <= 1.5 ? 'met' : 'not met'}**: ${fmt.ratio(isolated(1000).vsTen)}, each pack in a process of its own, the rounds ${isolated(1000).vsTenRounds.map(fmt.ratio).join(', ')}; in the shared process ${fmt.ratio(at(1000).ms / at(10).ms)}).${noiseNote} ` +
     `The hot path includes state updates in the in-memory store and building ${fmt.int(at(100).alerts)} alerts; the naive path does neither, so its speed is an upper bound for it. Hot path vs naive at 100 rules: ${fmt.ratio(naiveMs / at(100).ms)} faster.`,
   '',
   '### Where the time goes (100 rules, µs per event)',
@@ -844,25 +874,42 @@ const report = [
   table(
     ['figure', 'before (2026-11-29)', lastRun ? `the run before (${lastRun.date})` : 'the run before', `this run (${runDate})`],
     [
-      ['10 rules, events/s', '57,577 (rules that never touch nginx)', before(lastRun?.rules10, fmt.int), fmt.int(at(10).rate)],
-      ['100 rules, events/s', '53,738', before(lastRun?.rules100, fmt.int), fmt.int(at(100).rate)],
       [
-        '1,000 rules, events/s',
+        '10 rules, events/s (shared process)',
+        '57,577 (rules that never touch nginx)',
+        before(lastRun?.rules10, fmt.int),
+        fmt.int(at(10).rate),
+      ],
+      ['100 rules, events/s (shared process)', '53,738', before(lastRun?.rules100, fmt.int), fmt.int(at(100).rate)],
+      [
+        '1,000 rules, events/s (shared process)',
         '24,131 (copies that matched the same events)',
         before(lastRun?.rules1000, fmt.int),
         fmt.int(at(1000).rate),
       ],
-      ['1,000 rules vs 10 rules (time)', '2.39×', before(lastRun?.scaling, fmt.ratio), fmt.ratio(at(1000).ms / at(10).ms)],
-      ['100 rules vs the floor', '0.06×', before(lastRun?.vsFloor, fmt.ratio), fmt.ratio(rate100 / floorRate)],
+      ['1,000 rules vs 10 rules (time, shared process)', '2.39×', before(lastRun?.scaling, fmt.ratio), fmt.ratio(at(1000).ms / at(10).ms)],
+      ['100 rules vs the floor (shared process)', '0.06×', before(lastRun?.vsFloor, fmt.ratio), fmt.ratio(at(100).rate / floorRate)],
+      [
+        '100 rules vs the floor (each in a process of its own)',
+        '—',
+        before(lastRun?.isolated?.vsFloor, fmt.ratio),
+        fmt.ratio(isolated(100).vsFloor),
+      ],
+      [
+        '1,000 rules vs 10 rules (time, each in a process of its own)',
+        '—',
+        before(lastRun?.isolated?.scaling, fmt.ratio),
+        fmt.ratio(isolated(1000).vsTen),
+      ],
       ['indexed vs naive at 100 rules', '1.05×', before(lastRun?.vsNaive, fmt.ratio), fmt.ratio(naiveMs / at(100).ms)],
     ],
   ),
   '',
-  `The first column is the issue's own (2026-11-29): a smaller workload, and a 1,000-rule pack of copies that matched the same events, so it compares with the others as ratios only. \`test/evaluator-equivalence.test.ts\` checks that the indexed detector decides exactly what the plain one (every rule on every event) decides, store calls included, on this workload with 300 rules and on the demo. Every stop's figures and every earlier run's account, newest first: [history.md](history.md).`,
+  `The first column is the issue's own (2026-11-29): a smaller workload, and a 1,000-rule pack of copies that matched the same events, so it compares with the others as ratios only; it and the rows marked "shared process" were measured in one process with every other path, the way this report measured its named rows until 2026-12-05. \`test/evaluator-equivalence.test.ts\` checks that the indexed detector decides exactly what the plain one (every rule on every event) decides, store calls included, on this workload with 300 rules and on the demo. Every stop's figures and every earlier run's account, newest first: [history.md](history.md).`,
   '',
   '### This run',
   '',
-  `${LATEST_PREFIX}${runNotes === '' ? '' : `${runNotes} `}This run measured the floor at ${fmt.int(floorRate)} events/s and the 100-rule path at ${fmt.int(at(100).rate)} in the benchmark's process (${fmt.ratio(rate100 / floorRate)}) and ${fmt.int(soloParallelGc)} alone in its process (${fmt.ratio(soloParallelGc / floorRate)}), the 1,000-rule pack at ${fmt.ratio(at(1000).ms / at(10).ms)} the time of the 10-rule one; the line gate left ${fmt.int(at(100).gated)} of a pass's ${fmt.int(eventCount)} lines unread at 100 rules (${fmt.int(at(10).gated)} at 10, ${fmt.int(at(1000).gated)} at 1,000); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event${lastRun ? ` (the run before: ${lastRun.alerts} alerts, ${fmt.int(lastRun.matched)} matched events, ${fmt.int(lastRun.reads)} reads and ${fmt.int(lastRun.writes)} writes)` : ''}. The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes${lastRun ? ` (${fmt.int(lastRun.demoCalls)} and ${fmt.int(lastRun.demoWrites)} in the run before)` : ''}. Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.`,
+  `${LATEST_PREFIX}${runNotes === '' ? '' : `${runNotes} `}This run measured, each path in a process of its own, the floor at ${fmt.int(isolatedFloorRate)} events/s and the 100-rule path at ${fmt.int(isolated(100).rate)} (${fmt.ratio(isolated(100).vsFloor)} the floor, the median of the rounds' ratios), the 1,000-rule pack at ${fmt.ratio(isolated(1000).vsTen)} the time of the 10-rule one; in the benchmark's shared process, the floor at ${fmt.int(floorRate)} and the 100-rule path at ${fmt.int(at(100).rate)} (${fmt.ratio(at(100).rate / floorRate)}), the 1,000-rule pack at ${fmt.ratio(at(1000).ms / at(10).ms)}; the line gate left ${fmt.int(at(100).gated)} of a pass's ${fmt.int(eventCount)} lines unread at 100 rules (${fmt.int(at(10).gated)} at 10, ${fmt.int(at(1000).gated)} at 1,000); the filters deliver ${fmt.pct(deliveredShare)} of the events, on which the detector decides the same ${at(100).alerts} alerts from ${fmt.int(at(100).matched)} matched events with ${fmt.int(at(100).reads)} reads and ${fmt.int(at(100).writes)} writes as on every event${lastRun ? ` (the run before: ${lastRun.alerts} alerts, ${fmt.int(lastRun.matched)} matched events, ${fmt.int(lastRun.reads)} reads and ${fmt.int(lastRun.writes)} writes)` : ''}. The demo on the DynamoDB adapter made ${fmt.int(demoDdb.calls)} store calls, ${fmt.int(demoDdb.writes)} of them writes${lastRun ? ` (${fmt.int(lastRun.demoCalls)} and ${fmt.int(lastRun.demoWrites)} in the run before)` : ''}. Content recognition's difference in time came out ${fmt.pct(at(100).ms / explicit.ms - 1)}.`,
   '',
   '## State store calls per event',
   '',
@@ -1122,7 +1169,7 @@ writeLastRun({
   rules100: at(100).rate,
   rules1000: at(1000).rate,
   scaling: at(1000).ms / at(10).ms,
-  vsFloor: rate100 / floorRate,
+  vsFloor: at(100).rate / floorRate,
   alone100: soloParallelGc,
   vsNaive: naiveMs / at(100).ms,
   alerts: at(100).alerts,
@@ -1131,6 +1178,14 @@ writeLastRun({
   writes: at(100).writes,
   demoCalls: demoDdb.calls,
   demoWrites: demoDdb.writes,
+  isolated: {
+    floor: isolatedFloorRate,
+    rules10: isolated(10).rate,
+    rules100: isolated(100).rate,
+    rules1000: isolated(1000).rate,
+    scaling: isolated(1000).vsTen,
+    vsFloor: isolated(100).vsFloor,
+  },
 });
 log('wrote bench/results.md, bench/last-run.json and bench/history.md');
 if (noiseNote !== '') log(`noise-bound run: ${implausible.join('; ')} — run it again`);

@@ -424,7 +424,8 @@ export class Normalizer {
       message = withoutAnsi(message);
       if (BINARY_RE.test(message)) return skip('binary_message', ctx, 'message contains control characters (binary data)');
     }
-    let stage = `source ${source.name}`;
+    // Which step threw, for the skip's reason: the text is composed only then, not for every line.
+    let stage: Stage = 'source';
     try {
       const start = firstNonSpace(message);
       const startsJson = message.charCodeAt(start) === OPEN_BRACE;
@@ -458,7 +459,7 @@ export class Normalizer {
         // A journald record (Amazon Linux 2023's system log): the syslog line it stands for.
         const journal = openWrapper ? journalRecord(value, ctx.timestamp) : undefined;
         if (journal) return this.unwrapJournal(journal, ctx, source);
-        stage = `JSON flattening (source ${source.name})`;
+        stage = 'JSON flattening';
         // A JSON line names its own fields: a hash table (see event-record.ts).
         raw = newOpenEvent();
         fields = flattenInto(raw, value);
@@ -474,14 +475,14 @@ export class Normalizer {
       } else if (source.format === 'json') {
         return skip('malformed_json', ctx, 'source expects JSON lines but the line is not a JSON object');
       } else {
-        stage = `parsers (source ${source.name})`;
+        stage = 'parsers';
         let outcome = parseText(source.parsers, message);
         const newline = !outcome || outcome.fallback ? message.indexOf('\n') : -1;
         if (newline !== -1) {
           // A multi-line event no pattern takes whole: an error with its stack trace under it
           // (Laravel, Python's logging, Java), as the CloudWatch agent's multi-line setting
           // ships it. Its first line is the entry; the rest is kept as its trace.
-          stage = `parsers (source ${source.name}, first line)`;
+          stage = 'parsers, first line';
           const head = withoutCr(message.slice(0, newline));
           const first = parseText(source.parsers, head);
           if (first && (!outcome || !first.fallback)) {
@@ -497,7 +498,7 @@ export class Normalizer {
           raw['event.dataset'] ??= outcome.pattern;
         }
       }
-      stage = `field mapping (source ${source.name})`;
+      stage = 'field mapping';
       // No parser understood the line: a message-only event, of the fixed shape finish gives it.
       raw ??= newEvent();
       // A JSON line's field count (Keycloak's and kept JSON's few more aside) only chooses how its map is applied.
@@ -507,7 +508,7 @@ export class Normalizer {
       const timeAsAsked = finish(event, message, ctx, source, repeat, this.calendar, maxAhead);
       return { ok: true, event, parsed, timeFallback: !timeAsAsked };
     } catch (err) {
-      return skip('internal_error', ctx, `${stage} threw: ${err instanceof Error ? err.message : String(err)}`);
+      return skip('internal_error', ctx, `${stageText(stage, source.name)} threw: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -600,6 +601,15 @@ const MAX_REPEAT = 1_000_000;
 export function withDefaultService(event: NormalizedEvent, logGroup: string): void {
   if (event['service.name'] !== undefined) return;
   event['service.name'] = textValue(event['container.name']) ?? logGroup;
+}
+
+type Stage = 'source' | 'JSON flattening' | 'parsers' | 'parsers, first line' | 'field mapping';
+
+/** A normalizing step as a skip's reason names it: `parsers (source nginx, first line)`. */
+function stageText(stage: Stage, sourceName: string): string {
+  if (stage === 'source') return `source ${sourceName}`;
+  const [step, detail] = stage.split(', ');
+  return `${step} (source ${sourceName}${detail ? `, ${detail}` : ''})`;
 }
 
 /**
