@@ -43,8 +43,9 @@ export const LastRun = z.object({
   demoWrites: z.number(),
   /**
    * The named rows as they are measured since 2026-12-05: each path in a process of its own, timed
-   * in turn (bench/isolated.ts); the fields above are the benchmark's shared process. Ratios are the
-   * median of the rounds'.
+   * in turn (bench/isolated.ts); the fields above are the benchmark's shared process. `scaling` is
+   * the median of the rounds' ratios; `vsFastestFloor` the 100-rule path's median against the
+   * fastest floor the run measured.
    */
   isolated: z
     .object({
@@ -53,7 +54,7 @@ export const LastRun = z.object({
       rules100: z.number(),
       rules1000: z.number(),
       scaling: z.number(),
-      vsFloor: z.number(),
+      vsFastestFloor: z.number(),
     })
     .optional(),
 });
