@@ -1,4 +1,5 @@
 import type { CompiledSource, Normalizer } from '../parse/normalize';
+import { groupedAlternation } from '../rules/alternation';
 import { compileFilterPattern } from '../rules/filter-pattern';
 import type { DetectionRule, SourceDefinition } from '../schema/rule';
 import { FlowRecordTest } from './flow-gate';
@@ -177,8 +178,9 @@ export class PatternTest implements LineTest {
       if (text === undefined) exact.push(term);
       else anyCase.push(text);
     }
-    this.exact = exact.length > 0 ? new RegExp(exact.join('|')) : undefined;
-    this.anyCase = anyCase.length > 0 ? new RegExp(anyCase.join('|'), 'i') : undefined;
+    // Grouped by first character (src/rules/alternation.ts): every line of a gated group is scanned.
+    this.exact = exact.length > 0 ? new RegExp(groupedAlternation(exact, false)) : undefined;
+    this.anyCase = anyCase.length > 0 ? new RegExp(groupedAlternation(anyCase, true), 'i') : undefined;
     this.runs = terms.filter((t) => t.includes(RUN)).map((t) => t.split(RUN).map((part) => new RegExp(part, 'g')));
   }
 
