@@ -44,12 +44,10 @@ function prepare(events: number, rules: number | undefined) {
   return { eventCount, pass };
 }
 
-const Command = z.enum(['warm', 'go', 'exit']);
+const Command = z.enum(['warm', 'go']);
 send({ ready: true, events: eventCount });
 process.on('message', async (message: unknown) => {
-  const command = Command.parse(message);
-  if (command === 'exit') process.exit(0);
-  if (command === 'warm') {
+  if (Command.parse(message) === 'warm') {
     for (let i = 0; i < WARMUP_PASSES; i++) await pass();
     send({ warm: true });
     return;

@@ -346,12 +346,16 @@ const ANY_NEEDED_OR_UNKNOWN_USER = new RegExp(
   groupedAlternation([...NEEDED_LITERALS, ...topLevelAlternatives(UNKNOWN_USER.source)], true),
   'i',
 );
-/** The same checks as plain alternations, for the test that the grouped ones answer alike. */
-export const PLAIN_NEEDED_CHECKS = {
-  anyNeeded: new RegExp(NEEDED_LITERALS.join('|'), 'i'),
-  anyNeededOrUnknownUser: new RegExp(`${NEEDED_LITERALS.join('|')}|${UNKNOWN_USER.source}`, 'i'),
-  grouped: { anyNeeded: ANY_NEEDED, anyNeededOrUnknownUser: ANY_NEEDED_OR_UNKNOWN_USER },
-};
+/** The first checks as redact scans with them and as plain alternations, for the test that they answer alike (built when asked). */
+export function neededChecks() {
+  return {
+    grouped: { anyNeeded: ANY_NEEDED, anyNeededOrUnknownUser: ANY_NEEDED_OR_UNKNOWN_USER },
+    plain: {
+      anyNeeded: new RegExp(NEEDED_LITERALS.join('|'), 'i'),
+      anyNeededOrUnknownUser: new RegExp(`${NEEDED_LITERALS.join('|')}|${UNKNOWN_USER.source}`, 'i'),
+    },
+  };
+}
 
 export function redact(text: string): string {
   if (!ANY_NEEDED_OR_UNKNOWN_USER.test(text)) return text;
