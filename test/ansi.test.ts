@@ -80,6 +80,36 @@ describe('terminal colour codes in log lines', () => {
     expect(r.ok ? 'kept' : r.skip.reason).toBe('binary_message');
   });
 
+  it('a JSON line is parsed once, and reads alike whether it parses as it came or only once its colour codes are gone', () => {
+    const at = { logStream: 's', id: '1', timestamp: Date.parse('2026-03-03T12:00:00Z') };
+    const read = (logGroup: string, line: string) => normalizer.normalize(line, { logGroup, ...at });
+    const json = '{"level":50,"msg":"admin login failed","user":"ops-admin","ip":"203.0.113.9"}';
+    const plain = read('/app/api/a', json);
+    if (!plain.ok) throw new Error(plain.skip.detail);
+    expect(plain.event).toMatchObject({ 'user.name': 'ops-admin', 'source.ip': '203.0.113.9', 'log.level': 'error' });
+    // Tabs, newlines and CRs between tokens are JSON; colour codes around the line are not, and are removed first.
+    for (const line of [`\t${json.replace(',', ',\n\t')}\r\n`, `\u001b[31m${json}\u001b[0m`, ` \u001b[1m${json}`]) {
+      const r = read('/app/api/a', line);
+      expect(r.ok && r.parsed ? r.event['user.name'] : r).toBe('ops-admin');
+    }
+    // A raw control character inside a string is no JSON and no colour code: binary, as for any line.
+    expect(read('/app/api/a', '{"msg":"a\u0001b"}')).toMatchObject({ ok: false, skip: { reason: 'binary_message' } });
+    expect(read('/app/api/a', '\u0002{"msg":"x"}')).toMatchObject({ ok: false, skip: { reason: 'binary_message' } });
+    // Malformed JSON in a JSON source: skipped with the parser's own words, parsed once.
+    const bad = read('/app/api/a', '{"msg": "unterminated');
+    expect(bad).toMatchObject({ ok: false, skip: { reason: 'malformed_json' } });
+    expect(bad.ok ? '' : bad.skip.detail).toMatch(/^line looks like JSON but does not parse: .*JSON/);
+    // A text source reads a JSON line with its parsers, unless a container runtime wraps a line in it.
+    const wrapped = read(
+      '/app/web/a',
+      `{"log":"${LINES[3]?.[1].replaceAll('"', '\\"')}\\n","stream":"stdout","time":"2026-03-03T03:12:40Z"}`,
+    );
+    expect(wrapped.ok && wrapped.event).toMatchObject({ 'source.ip': '203.0.113.9', 'http.response.status_code': 401, stream: 'stdout' });
+    const notWrapped = read('/app/web/a', '{"log":"x"}');
+    expect(notWrapped.ok && notWrapped.event).toMatchObject({ message: '{"log":"x"}' });
+    expect(notWrapped.ok && notWrapped.event.stream).toBeUndefined();
+  });
+
   it('the escape regex is linear (recheck)', () => {
     expect(checkRegexSafety(ANSI_RE.source)).toMatchObject({ safe: true });
   });

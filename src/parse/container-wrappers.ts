@@ -25,6 +25,11 @@ export function containerWrapper(text: string): ContainerWrapper | undefined {
   } catch {
     return undefined;
   }
+  return wrapperOf(value);
+}
+
+/** `containerWrapper` of a line already parsed. */
+export function wrapperOf(value: unknown): ContainerWrapper | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const log: unknown = Reflect.get(value, 'log');
   if (typeof log !== 'string' || !WRAPPER_KEYS.some((k) => Reflect.has(value, k))) return undefined;

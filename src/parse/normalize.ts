@@ -8,7 +8,7 @@ import { deliveredBy, type Provenance } from './aws/builtin-source';
 import { dropAwsClaims } from './aws-claims';
 import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
 import { Calendar } from './calendar';
-import { type ContainerWrapper, containerWrapper, criWrapper } from './container-wrappers';
+import { type ContainerWrapper, containerWrapper, criWrapper, wrapperOf } from './container-wrappers';
 import { type Delivery, refuseForeignAccount, writeDeliveryFields } from './delivery-fields';
 import { newEvent, newOpenEvent } from './event-record';
 import { exceptionType } from './exception-type';
@@ -418,11 +418,18 @@ export class Normalizer {
       const record = readFlowRecord(message, ctx, source.flowLane, source.derive, this.calendar, maxAhead, openWrapper);
       if (record) return record;
     }
+    // A JSON line is parsed first, once. JSON has no raw control character (U+0000–U+001F only
+    // escaped, tab, newline and CR only between tokens), so a line that parses needs no scan for
+    // them, and a container runtime's wrapper is told from the parsed value (an includes() over a
+    // CloudTrail record cost as much as that scan).
+    let early = this.parsedJsonLine(message, source, openWrapper);
     // One scan finds a line with no control character at all, nearly every line.
-    if (CONTROL_RE.test(message)) {
+    if (early?.ok !== true && CONTROL_RE.test(message)) {
       // Colour codes (an app writing to a TTY) hide every field from the patterns: removed first.
       message = withoutAnsi(message);
       if (BINARY_RE.test(message)) return skip('binary_message', ctx, 'message contains control characters (binary data)');
+      // The text changed: parsed again below.
+      early = undefined;
     }
     // Which step threw, for the skip's reason: the text is composed only then, not for every line.
     let stage: Stage = 'source';
@@ -431,8 +438,15 @@ export class Normalizer {
       const startsJson = message.charCodeAt(start) === OPEN_BRACE;
       // A container runtime's wrapper (Docker, Fluent Bit, FireLens, Container Insights): the line
       // the app wrote is inside, and is what the source's parsers are for.
-      if (startsJson && openWrapper && message.includes('"log"')) {
-        const wrapped = containerWrapper(start === 0 ? message : message.slice(start));
+      if (startsJson && openWrapper) {
+        const wrapped =
+          early === undefined
+            ? message.includes('"log"')
+              ? containerWrapper(start === 0 ? message : message.slice(start))
+              : undefined
+            : early.ok
+              ? wrapperOf(early.value)
+              : undefined;
         if (wrapped) return this.unwrap(wrapped, ctx, source);
       }
       if (openWrapper && !startsJson) {
@@ -446,16 +460,16 @@ export class Normalizer {
       let writes: ReadonlySet<string> | undefined;
       let fields: number | undefined;
       if (json) {
-        let value: unknown;
-        try {
-          value = JSON.parse(start === 0 ? message : message.slice(start));
-        } catch (err) {
+        const outcome = early ?? parseJson(start === 0 ? message : message.slice(start));
+        if (!outcome.ok) {
+          const err = outcome.error;
           return skip(
             'malformed_json',
             ctx,
             `line looks like JSON but does not parse: ${err instanceof Error ? err.message : String(err)}`,
           );
         }
+        const value = outcome.value;
         // A journald record (Amazon Linux 2023's system log): the syslog line it stands for.
         const journal = openWrapper ? journalRecord(value, ctx.timestamp) : undefined;
         if (journal) return this.unwrapJournal(journal, ctx, source);
@@ -510,6 +524,20 @@ export class Normalizer {
     } catch (err) {
       return skip('internal_error', ctx, `${stageText(stage, source.name)} threw: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  /**
+   * A line starting with `{` (after spaces only) parsed as JSON, where `read` would parse it: every
+   * line of a source that takes JSON, and in a text source the lines a wrapper may hold. Undefined
+   * when not parsed here.
+   */
+  private parsedJsonLine(message: string, source: CompiledSource, openWrapper: boolean): JsonOutcome | undefined {
+    let start = 0;
+    // Only spaces, tabs, newlines and CRs before it: any other character below a space is a control character (read's scan).
+    while (start < message.length && SPACES.has(message.charCodeAt(start))) start++;
+    if (message.charCodeAt(start) !== OPEN_BRACE) return undefined;
+    if (source.format === 'text' && !(openWrapper && message.includes('"log"'))) return undefined;
+    return parseJson(start === 0 ? message : message.slice(start));
   }
 
   /**
@@ -574,6 +602,18 @@ function anyFormat(source: CompiledSource): CompiledSource {
 const autoFormat = new WeakMap<CompiledSource, CompiledSource>();
 
 const OPEN_BRACE = 123;
+/** Space, tab, newline, carriage return: what JSON allows between tokens. */
+const SPACES: ReadonlySet<number> = new Set([32, 9, 10, 13]);
+
+type JsonOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+function parseJson(text: string): JsonOutcome {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
 const CR = 13;
 
 const withoutCr = (text: string): string => (text.charCodeAt(text.length - 1) === CR ? text.slice(0, -1) : text);
