@@ -100,11 +100,12 @@ describe('terminal colour codes in log lines', () => {
     expect(bad).toMatchObject({ ok: false, skip: { reason: 'malformed_json' } });
     expect(bad.ok ? '' : bad.skip.detail).toMatch(/^line looks like JSON but does not parse: .*JSON/);
     // A text source reads a JSON line with its parsers, unless a container runtime wraps a line in it.
-    const wrapped = read(
-      '/app/web/a',
-      `{"log":"${LINES[3]?.[1].replaceAll('"', '\\"')}\\n","stream":"stdout","time":"2026-03-03T03:12:40Z"}`,
-    );
-    expect(wrapped.ok && wrapped.event).toMatchObject({ 'source.ip': '203.0.113.9', 'http.response.status_code': 401, stream: 'stdout' });
+    const wrapper = `{"log":"${LINES[3]?.[1].replaceAll('"', '\\"')}\\n","stream":"stdout","time":"2026-03-03T03:12:40Z"}`;
+    // As it came, and behind colour codes (opened once they are gone).
+    for (const line of [wrapper, `\u001b[0m${wrapper}`, `\u001b[1m \u001b${wrapper}`]) {
+      const wrapped = read('/app/web/a', line);
+      expect(wrapped.ok && wrapped.event).toMatchObject({ 'source.ip': '203.0.113.9', 'http.response.status_code': 401, stream: 'stdout' });
+    }
     const notWrapped = read('/app/web/a', '{"log":"x"}');
     expect(notWrapped.ok && notWrapped.event).toMatchObject({ message: '{"log":"x"}' });
     expect(notWrapped.ok && notWrapped.event.stream).toBeUndefined();

@@ -14,21 +14,10 @@ export interface ContainerWrapper {
 }
 
 /**
- * `{"log":"…","stream":"stdout","time":"…"}` (Docker json-file, Fluent Bit), with `kubernetes`
- * (EKS, Container Insights) or `container_name`/`ecs_task_arn` (ECS FireLens): the `log` and the
- * rest; undefined for any other JSON.
+ * A JSON line, parsed: `{"log":"…","stream":"stdout","time":"…"}` (Docker json-file, Fluent Bit),
+ * with `kubernetes` (EKS, Container Insights) or `container_name`/`ecs_task_arn` (ECS FireLens):
+ * the `log` and the rest; undefined for any other JSON.
  */
-export function containerWrapper(text: string): ContainerWrapper | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return wrapperOf(value);
-}
-
-/** `containerWrapper` of a line already parsed. */
 export function wrapperOf(value: unknown): ContainerWrapper | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const log: unknown = Reflect.get(value, 'log');

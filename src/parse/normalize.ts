@@ -8,7 +8,7 @@ import { deliveredBy, type Provenance } from './aws/builtin-source';
 import { dropAwsClaims } from './aws-claims';
 import { AWS_JSON_MARKERS_RE, BUILTIN_SOURCES } from './aws-sources';
 import { Calendar } from './calendar';
-import { type ContainerWrapper, containerWrapper, criWrapper, wrapperOf } from './container-wrappers';
+import { type ContainerWrapper, criWrapper, wrapperOf } from './container-wrappers';
 import { type Delivery, refuseForeignAccount, writeDeliveryFields } from './delivery-fields';
 import { newEvent, newOpenEvent } from './event-record';
 import { exceptionType } from './exception-type';
@@ -422,14 +422,14 @@ export class Normalizer {
     // escaped, tab, newline and CR only between tokens), so a line that parses needs no scan for
     // them, and a container runtime's wrapper is told from the parsed value (an includes() over a
     // CloudTrail record cost as much as that scan).
-    let early = this.parsedJsonLine(message, source, openWrapper);
+    let early = this.parsedJsonLine(message, source, openWrapper, false);
     // One scan finds a line with no control character at all, nearly every line.
     if (early?.ok !== true && CONTROL_RE.test(message)) {
       // Colour codes (an app writing to a TTY) hide every field from the patterns: removed first.
       message = withoutAnsi(message);
       if (BINARY_RE.test(message)) return skip('binary_message', ctx, 'message contains control characters (binary data)');
-      // The text changed: parsed again below.
-      early = undefined;
+      // The text changed: parsed again, past whatever control characters still lead it (as firstNonSpace steps over them).
+      early = this.parsedJsonLine(message, source, openWrapper, true);
     }
     // Which step threw, for the skip's reason: the text is composed only then, not for every line.
     let stage: Stage = 'source';
@@ -438,15 +438,8 @@ export class Normalizer {
       const startsJson = message.charCodeAt(start) === OPEN_BRACE;
       // A container runtime's wrapper (Docker, Fluent Bit, FireLens, Container Insights): the line
       // the app wrote is inside, and is what the source's parsers are for.
-      if (startsJson && openWrapper) {
-        const wrapped =
-          early === undefined
-            ? message.includes('"log"')
-              ? containerWrapper(start === 0 ? message : message.slice(start))
-              : undefined
-            : early.ok
-              ? wrapperOf(early.value)
-              : undefined;
+      if (early?.ok && openWrapper) {
+        const wrapped = wrapperOf(early.value);
         if (wrapped) return this.unwrap(wrapped, ctx, source);
       }
       if (openWrapper && !startsJson) {
@@ -527,14 +520,15 @@ export class Normalizer {
   }
 
   /**
-   * A line starting with `{` (after spaces only) parsed as JSON, where `read` would parse it: every
-   * line of a source that takes JSON, and in a text source the lines a wrapper may hold. Undefined
-   * when not parsed here.
+   * A line starting with `{` parsed as JSON, where `read` would parse it: every line of a source
+   * that takes JSON, and in a text source the lines a wrapper may hold. Undefined when not parsed.
    */
-  private parsedJsonLine(message: string, source: CompiledSource, openWrapper: boolean): JsonOutcome | undefined {
+  private parsedJsonLine(message: string, source: CompiledSource, openWrapper: boolean, scanned: boolean): JsonOutcome | undefined {
+    // Before the control-character scan, only spaces, tabs, newlines and CRs may come before it: any
+    // other character below a space is one, and the line goes to the scan. After it, as firstNonSpace.
     let start = 0;
-    // Only spaces, tabs, newlines and CRs before it: any other character below a space is a control character (read's scan).
-    while (start < message.length && SPACES.has(message.charCodeAt(start))) start++;
+    if (scanned) start = firstNonSpace(message);
+    else while (start < message.length && SPACES.has(message.charCodeAt(start))) start++;
     if (message.charCodeAt(start) !== OPEN_BRACE) return undefined;
     if (source.format === 'text' && !(openWrapper && message.includes('"log"'))) return undefined;
     return parseJson(start === 0 ? message : message.slice(start));
